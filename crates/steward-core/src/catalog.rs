@@ -1,0 +1,352 @@
+//! The field catalog: every personal field Steward may hold, the purposes that need it,
+//! and the lawful basis of each purpose. Parsed from TOML and validated once; afterwards
+//! the rest of the code trusts it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Deserialize;
+use toml::Spanned;
+
+/// The catalog that ships with the binary.
+pub const DEFAULT_CATALOG: &str = include_str!("../catalog/default.toml");
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Sensitivity {
+    Standard,
+    /// GDPR Art. 9-like data, or data the operator treats as such: masked for support roles.
+    Special,
+}
+
+/// GDPR Art. 6(1) lawful bases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LawfulBasis {
+    Consent,
+    Contract,
+    LegalObligation,
+    VitalInterests,
+    PublicTask,
+    LegitimateInterests,
+}
+
+/// How a field's values are checked and normalised.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldKind {
+    Text,
+    Multiline,
+    Email,
+    Phone,
+    Date,
+    Language,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PurposeDef {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub lawful_basis: LawfulBasis,
+    pub requires_consent: bool,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FieldDef {
+    pub key: String,
+    pub label: String,
+    pub category: String,
+    pub sensitivity: Sensitivity,
+    pub kind: FieldKind,
+    pub searchable: bool,
+    pub max_length: usize,
+    pub purposes: Vec<String>,
+}
+
+impl FieldDef {
+    pub fn needed_for(&self, purpose: &str) -> bool {
+        self.purposes.iter().any(|p| p == purpose)
+    }
+}
+
+/// A validated catalog. Field and purpose order follows the source files.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Catalog {
+    fields: Vec<FieldDef>,
+    purposes: Vec<PurposeDef>,
+    #[serde(skip)]
+    field_index: BTreeMap<String, usize>,
+    #[serde(skip)]
+    purpose_index: BTreeMap<String, usize>,
+}
+
+/// Why a catalog was refused, with where: the source name and the 1-based line.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{source_name}:{line}: {reason}")]
+pub struct CatalogError {
+    pub source_name: String,
+    pub line: usize,
+    pub reason: String,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCatalog {
+    #[serde(default)]
+    purpose: Vec<Spanned<RawPurpose>>,
+    #[serde(default)]
+    field: Vec<Spanned<RawField>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPurpose {
+    key: String,
+    name: String,
+    description: String,
+    lawful_basis: LawfulBasis,
+    requires_consent: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    key: String,
+    label: String,
+    category: String,
+    sensitivity: Sensitivity,
+    kind: FieldKind,
+    #[serde(default)]
+    searchable: bool,
+    max_length: usize,
+    purposes: Vec<String>,
+}
+
+const MAX_FIELD_LENGTH: usize = 65_536;
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text.as_bytes()[..offset.min(text.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+fn is_key(s: &str, allow_dots: bool) -> bool {
+    let mut parts = 0;
+    for part in s.split('.') {
+        parts += 1;
+        let mut chars = part.chars();
+        let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
+        if !first_ok
+            || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return false;
+        }
+    }
+    allow_dots || parts == 1
+}
+
+impl Catalog {
+    /// The default catalog alone.
+    pub fn default_catalog() -> Result<Self, CatalogError> {
+        Self::from_sources(&[("default catalog", DEFAULT_CATALOG)])
+    }
+
+    /// Parses and validates several sources in order; later sources may add fields and
+    /// purposes but not redefine one.
+    pub fn from_sources(sources: &[(&str, &str)]) -> Result<Self, CatalogError> {
+        let mut catalog = Catalog {
+            fields: Vec::new(),
+            purposes: Vec::new(),
+            field_index: BTreeMap::new(),
+            purpose_index: BTreeMap::new(),
+        };
+        let mut pending_fields = Vec::new();
+        for (name, text) in sources {
+            let err = |offset: usize, reason: String| CatalogError {
+                source_name: (*name).to_string(),
+                line: line_of(text, offset),
+                reason,
+            };
+            let raw: RawCatalog = toml::from_str(text).map_err(|e| {
+                let offset = e.span().map(|s| s.start).unwrap_or(0);
+                err(offset, e.message().to_string())
+            })?;
+            for spanned in raw.purpose {
+                let at = spanned.span().start;
+                let p = spanned.into_inner();
+                if !is_key(&p.key, true) {
+                    return Err(err(at, format!("purpose key {:?} must be dotted lower-case words", p.key)));
+                }
+                if catalog.purpose_index.contains_key(&p.key) {
+                    return Err(err(at, format!("purpose {:?} is defined twice", p.key)));
+                }
+                if p.name.trim().is_empty() || p.description.trim().is_empty() {
+                    return Err(err(at, format!("purpose {:?} needs a name and a plain-language description", p.key)));
+                }
+                if (p.lawful_basis == LawfulBasis::Consent) != p.requires_consent {
+                    return Err(err(
+                        at,
+                        format!(
+                            "purpose {:?}: requires_consent must be true exactly when lawful_basis is \"consent\"",
+                            p.key
+                        ),
+                    ));
+                }
+                catalog.purpose_index.insert(p.key.clone(), catalog.purposes.len());
+                catalog.purposes.push(PurposeDef {
+                    key: p.key,
+                    name: p.name,
+                    description: p.description,
+                    lawful_basis: p.lawful_basis,
+                    requires_consent: p.requires_consent,
+                });
+            }
+            for spanned in raw.field {
+                let at = spanned.span().start;
+                pending_fields.push((err(at, String::new()), spanned.into_inner()));
+            }
+        }
+        // Fields are checked after every source's purposes are known, so an extension may
+        // declare a purpose and a field that needs it in either order.
+        for (located, f) in pending_fields {
+            let err = |reason: String| CatalogError { reason, ..located.clone() };
+            if !is_key(&f.key, false) {
+                return Err(err(format!("field key {:?} must be a lower-case word (a-z, 0-9, _)", f.key)));
+            }
+            if catalog.field_index.contains_key(&f.key) {
+                return Err(err(format!("field {:?} is defined twice", f.key)));
+            }
+            if f.label.trim().is_empty() {
+                return Err(err(format!("field {:?} needs a label", f.key)));
+            }
+            if !(f.category == "user" || f.category.starts_with("user.")) || !is_key(&f.category, true) {
+                return Err(err(format!(
+                    "field {:?}: data category {:?} must be a fideslang user.* category",
+                    f.key, f.category
+                )));
+            }
+            if f.max_length == 0 || f.max_length > MAX_FIELD_LENGTH {
+                return Err(err(format!("field {:?}: max_length must be between 1 and {MAX_FIELD_LENGTH}", f.key)));
+            }
+            if f.purposes.is_empty() {
+                return Err(err(format!(
+                    "field {:?} lists no purpose; a field no purpose needs may not be collected",
+                    f.key
+                )));
+            }
+            for p in &f.purposes {
+                if !catalog.purpose_index.contains_key(p) {
+                    return Err(err(format!("field {:?} names unknown purpose {:?}", f.key, p)));
+                }
+            }
+            if f.searchable && !matches!(f.kind, FieldKind::Email | FieldKind::Phone | FieldKind::Text) {
+                return Err(err(format!("field {:?}: only text, email and phone fields can be searchable", f.key)));
+            }
+            catalog.field_index.insert(f.key.clone(), catalog.fields.len());
+            catalog.fields.push(FieldDef {
+                key: f.key,
+                label: f.label,
+                category: f.category,
+                sensitivity: f.sensitivity,
+                kind: f.kind,
+                searchable: f.searchable,
+                max_length: f.max_length,
+                purposes: f.purposes,
+            });
+        }
+        if !catalog.field_index.contains_key("email") {
+            return Err(CatalogError {
+                source_name: sources.first().map(|s| s.0).unwrap_or("catalog").to_string(),
+                line: 1,
+                reason: "the catalog must declare an \"email\" field: customers are matched by it".into(),
+            });
+        }
+        Ok(catalog)
+    }
+
+    pub fn fields(&self) -> &[FieldDef] {
+        &self.fields
+    }
+
+    pub fn purposes(&self) -> &[PurposeDef] {
+        &self.purposes
+    }
+
+    pub fn field(&self, key: &str) -> Option<&FieldDef> {
+        self.field_index.get(key).map(|&i| &self.fields[i])
+    }
+
+    pub fn purpose(&self, key: &str) -> Option<&PurposeDef> {
+        self.purpose_index.get(key).map(|&i| &self.purposes[i])
+    }
+
+    pub fn searchable_fields(&self) -> impl Iterator<Item = &FieldDef> {
+        self.fields.iter().filter(|f| f.searchable)
+    }
+}
+
+impl fmt::Display for Sensitivity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Sensitivity::Standard => "standard",
+            Sensitivity::Special => "special",
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_catalog_is_valid_and_covers_the_required_fields() {
+        let c = Catalog::default_catalog().expect("default catalog");
+        for key in [
+            "given_name",
+            "family_name",
+            "email",
+            "phone",
+            "postal_address",
+            "birth_date",
+            "preferred_language",
+            "company",
+            "notes",
+        ] {
+            assert!(c.field(key).is_some(), "missing {key}");
+        }
+        assert!(c.field("email").is_some_and(|f| f.searchable));
+        assert!(c.purpose("marketing.communications.email").is_some_and(|p| p.requires_consent));
+    }
+
+    #[test]
+    fn unknown_purpose_is_reported_with_its_line() {
+        let extra = "\n\n[[field]]\nkey = \"shoe_size\"\nlabel = \"Shoe size\"\ncategory = \"user.demographic\"\nsensitivity = \"standard\"\nkind = \"text\"\nmax_length = 4\npurposes = [\"sell.shoes\"]\n";
+        let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("extra.toml", extra)]).unwrap_err();
+        assert_eq!(e.source_name, "extra.toml");
+        assert_eq!(e.line, 3);
+        assert!(e.reason.contains("sell.shoes"), "{e}");
+    }
+
+    #[test]
+    fn syntax_and_type_errors_name_the_line() {
+        let bad = "[[purpose]]\nkey = \"x.y\"\nname = \"n\"\ndescription = \"d\"\nlawful_basis = \"because\"\nrequires_consent = false\n";
+        let e = Catalog::from_sources(&[("bad.toml", bad)]).unwrap_err();
+        assert_eq!(e.line, 5, "{e}");
+    }
+
+    #[test]
+    fn redefining_a_default_field_is_refused() {
+        let extra = "[[field]]\nkey = \"email\"\nlabel = \"E\"\ncategory = \"user.contact.email\"\nsensitivity = \"standard\"\nkind = \"email\"\nmax_length = 10\npurposes = [\"essential.service\"]\n";
+        let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("x", extra)]).unwrap_err();
+        assert!(e.reason.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn consent_basis_and_flag_must_agree() {
+        let bad = "[[purpose]]\nkey = \"m.x\"\nname = \"n\"\ndescription = \"d\"\nlawful_basis = \"consent\"\nrequires_consent = false\n";
+        assert!(Catalog::from_sources(&[("b", bad)]).is_err());
+    }
+}

@@ -1,0 +1,17 @@
+//! Steward's domain: the field catalog, purposes, roles, contact-value normalisation,
+//! countries, the audit chain and the clock. Pure rules only: no I/O, no async.
+
+pub mod audit;
+pub mod catalog;
+pub mod clock;
+pub mod contact;
+pub mod country;
+pub mod customer;
+pub mod field_value;
+pub mod role;
+pub mod sealed_fields;
+
+pub use catalog::{Catalog, CatalogError, FieldDef, FieldKind, LawfulBasis, PurposeDef, Sensitivity};
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use country::CountryCode;
+pub use role::Role;

@@ -1,0 +1,119 @@
+//! Staff roles and what each may reach: least privilege (I9) starts here.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crate::catalog::Sensitivity;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Dpo,
+    Agent,
+    Marketer,
+    Auditor,
+}
+
+/// How a role sees a personal value it is allowed to reach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FieldAccess {
+    Clear,
+    Masked,
+    Hidden,
+}
+
+impl Role {
+    pub const ALL: [Role; 5] = [Role::Admin, Role::Dpo, Role::Agent, Role::Marketer, Role::Auditor];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Dpo => "dpo",
+            Role::Agent => "agent",
+            Role::Marketer => "marketer",
+            Role::Auditor => "auditor",
+        }
+    }
+
+    /// Purposes a member of this role holds unless granted others.
+    pub fn default_purposes(self) -> &'static [&'static str] {
+        match self {
+            Role::Admin | Role::Auditor => &[],
+            Role::Dpo => &["essential.legal_obligation"],
+            Role::Agent => &["essential.service", "essential.service.operations.support"],
+            Role::Marketer => &["marketing.communications.email", "marketing.communications.sms"],
+        }
+    }
+
+    /// Whether a purpose may ever be granted to this role. An admin may be granted any
+    /// purpose explicitly; an auditor never handles personal values.
+    pub fn may_hold_purpose(self, purpose: &str) -> bool {
+        let under = |prefix: &str| purpose == prefix || purpose.starts_with(&format!("{prefix}."));
+        match self {
+            Role::Admin => true,
+            Role::Auditor => false,
+            Role::Dpo => under("essential"),
+            Role::Agent => under("essential.service"),
+            Role::Marketer => under("marketing") || under("personalize"),
+        }
+    }
+
+    pub fn field_access(self, sensitivity: Sensitivity) -> FieldAccess {
+        match (self, sensitivity) {
+            (Role::Auditor, _) => FieldAccess::Hidden,
+            (Role::Agent, Sensitivity::Special) => FieldAccess::Masked,
+            _ => FieldAccess::Clear,
+        }
+    }
+
+    /// Bulk export of decrypted values; marketers work with audiences, never raw exports.
+    pub fn may_export(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown role {0:?}: expected one of admin, dpo, agent, marketer, auditor")]
+pub struct UnknownRole(pub String);
+
+impl FromStr for Role {
+    type Err = UnknownRole;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Role::ALL
+            .into_iter()
+            .find(|r| r.as_str() == s)
+            .ok_or_else(|| UnknownRole(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_purposes_are_holdable() {
+        for role in Role::ALL {
+            for p in role.default_purposes() {
+                assert!(role.may_hold_purpose(p), "{role} {p}");
+            }
+        }
+    }
+
+    #[test]
+    fn boundaries() {
+        assert!(!Role::Marketer.may_hold_purpose("essential.service"));
+        assert!(!Role::Agent.may_hold_purpose("marketing.communications.email"));
+        assert!(!Role::Agent.may_hold_purpose("essential.servicex"));
+        assert!(!Role::Auditor.may_hold_purpose("essential.service"));
+        assert_eq!(Role::Agent.field_access(Sensitivity::Special), FieldAccess::Masked);
+        assert_eq!("dpo".parse::<Role>(), Ok(Role::Dpo));
+        assert!("root".parse::<Role>().is_err());
+    }
+}

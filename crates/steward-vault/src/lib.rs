@@ -1,0 +1,174 @@
+//! Keys and cryptography. The only crate that holds key bytes: key-encryption keys from the
+//! master key file, per-customer data keys, blind-index keys and the audit-signing key.
+//! Every primitive comes from the RustCrypto and dalek crates; this crate only composes them.
+
+mod blind_index;
+mod data_key;
+mod error;
+mod master_key;
+mod signing;
+mod wrapping;
+
+pub use blind_index::{BLIND_INDEX_LEN, BlindIndexer};
+pub use data_key::DataKey;
+pub use error::VaultError;
+pub use master_key::MasterKey;
+pub use signing::AuditSigner;
+pub use wrapping::WrappedKey;
+
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+/// Names of the installation-wide secrets kept (wrapped) in the key store.
+pub const SECRET_BLIND_INDEX: &str = "blind-index-root";
+pub const SECRET_AUDIT_SIGNING: &str = "audit-signing-ed25519";
+
+/// Where the vault finds and keeps its wrapped installation secrets: the key store, which
+/// lives apart from the customer data.
+pub trait SecretSource {
+    fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError>;
+    fn save(&mut self, name: &str, key: &WrappedKey) -> Result<(), VaultError>;
+}
+
+pub struct Vault {
+    master: MasterKey,
+    indexer: BlindIndexer,
+    signer: AuditSigner,
+}
+
+impl std::fmt::Debug for Vault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vault")
+            .field("kek_version", &self.master.current_version())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Vault {
+    /// Unlocks the vault, creating the installation secrets on first use.
+    pub fn unlock(
+        master: MasterKey,
+        secrets: &mut dyn SecretSource,
+        searchable_fields: &[&str],
+    ) -> Result<Vault, VaultError> {
+        let mut secret = |name: &str| -> Result<Zeroizing<[u8; 32]>, VaultError> {
+            match secrets.load(name)? {
+                Some(w) => master.unwrap_secret(name, &w),
+                None => {
+                    let fresh = random_key();
+                    secrets.save(name, &master.wrap_secret(name, &fresh)?)?;
+                    Ok(fresh)
+                }
+            }
+        };
+        let index_root = secret(SECRET_BLIND_INDEX)?;
+        let signing_seed = secret(SECRET_AUDIT_SIGNING)?;
+        Ok(Vault {
+            indexer: BlindIndexer::new(&index_root, searchable_fields),
+            signer: AuditSigner::from_seed(&signing_seed),
+            master,
+        })
+    }
+
+    /// A fresh data key for a new customer, and its wrapped form for the key store.
+    pub fn new_data_key(&self, customer: &Uuid) -> Result<(DataKey, WrappedKey), VaultError> {
+        let raw = random_key();
+        let wrapped = self.master.wrap_data_key(customer, &raw)?;
+        Ok((DataKey::new(*customer, &raw), wrapped))
+    }
+
+    pub fn open_data_key(&self, customer: &Uuid, wrapped: &WrappedKey) -> Result<DataKey, VaultError> {
+        let raw = self.master.unwrap_data_key(customer, wrapped)?;
+        Ok(DataKey::new(*customer, &raw))
+    }
+
+    pub fn blind_index(&self, field: &str, normalised: &str) -> Result<[u8; BLIND_INDEX_LEN], VaultError> {
+        self.indexer.digest(field, normalised)
+    }
+
+    pub fn signer(&self) -> &AuditSigner {
+        &self.signer
+    }
+
+    pub fn kek_version(&self) -> u32 {
+        self.master.current_version()
+    }
+}
+
+fn random_key() -> Zeroizing<[u8; 32]> {
+    use rand::RngCore;
+    let mut k = Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(k.as_mut());
+    k
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[derive(Default)]
+    struct MemSecrets(HashMap<String, WrappedKey>);
+
+    impl SecretSource for MemSecrets {
+        fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
+            Ok(self.0.get(name).cloned())
+        }
+        fn save(&mut self, name: &str, key: &WrappedKey) -> Result<(), VaultError> {
+            self.0.insert(name.into(), key.clone());
+            Ok(())
+        }
+    }
+
+    fn vault(secrets: &mut MemSecrets, master: &[u8; 32]) -> Vault {
+        Vault::unlock(MasterKey::from_versions(vec![(1, *master)]), secrets, &["email"]).expect("unlock")
+    }
+
+    #[test]
+    fn secrets_persist_across_unlocks() {
+        let mut s = MemSecrets::default();
+        let a = vault(&mut s, &[7; 32]);
+        let b = vault(&mut s, &[7; 32]);
+        assert_eq!(a.blind_index("email", "x@y.z").ok(), b.blind_index("email", "x@y.z").ok());
+        assert_eq!(a.signer().public_key(), b.signer().public_key());
+        assert!(Vault::unlock(MasterKey::from_versions(vec![(1, [8; 32])]), &mut s, &[]).is_err());
+    }
+
+    #[test]
+    fn values_are_bound_to_customer_and_field() {
+        let mut s = MemSecrets::default();
+        let v = vault(&mut s, &[1; 32]);
+        let (c1, c2) = (Uuid::now_v7(), Uuid::now_v7());
+        let (k1, w1) = v.new_data_key(&c1).expect("key");
+        let (k2, _) = v.new_data_key(&c2).expect("key");
+        let sealed = k1.seal("email", b"ada@example.com");
+        assert_eq!(k1.open("email", &sealed).expect("open").as_slice(), b"ada@example.com");
+        assert!(matches!(k1.open("phone", &sealed), Err(VaultError::Tampered)));
+        assert!(matches!(k2.open("email", &sealed), Err(VaultError::Tampered)));
+        // A wrapped key moved to another customer does not unwrap.
+        assert!(v.open_data_key(&c2, &w1).is_err());
+        let reopened = v.open_data_key(&c1, &w1).expect("unwrap");
+        assert!(reopened.open("email", &sealed).is_ok());
+        let mut flipped = sealed.clone();
+        let last = flipped.len() - 1;
+        flipped[last] ^= 1;
+        assert!(k1.open("email", &flipped).is_err());
+    }
+
+    #[test]
+    fn blind_index_is_per_field_and_unknown_fields_are_refused() {
+        let mut s = MemSecrets::default();
+        let v = Vault::unlock(MasterKey::from_versions(vec![(1, [2; 32])]), &mut s, &["email", "phone"]).expect("unlock");
+        assert_ne!(v.blind_index("email", "+4930").ok(), v.blind_index("phone", "+4930").ok());
+        assert!(v.blind_index("notes", "x").is_err());
+    }
+
+    #[test]
+    fn checkpoint_signatures_verify() {
+        let mut s = MemSecrets::default();
+        let v = vault(&mut s, &[3; 32]);
+        let sig = v.signer().sign(b"head");
+        assert!(v.signer().verify(b"head", &sig));
+        assert!(!v.signer().verify(b"head2", &sig));
+    }
+}

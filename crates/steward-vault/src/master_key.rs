@@ -1,0 +1,152 @@
+//! The master key file: one line per key-encryption-key version, `v<N>:<base64 key>`. The
+//! highest version wraps new keys; older versions stay until every key they wrapped has been
+//! rewrapped. The file is created with mode 0600 and refused if others may read it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use aes_gcm::Aes256Gcm;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hkdf::Hkdf;
+use rand::RngCore;
+use sha2::Sha256;
+use uuid::Uuid;
+use zeroize::Zeroizing;
+
+use crate::VaultError;
+use crate::wrapping::{WrappedKey, kek_cipher, unwrap, wrap};
+
+pub struct MasterKey {
+    keks: BTreeMap<u32, Aes256Gcm>,
+    current: u32,
+}
+
+impl std::fmt::Debug for MasterKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MasterKey(current v{}, <redacted>)", self.current)
+    }
+}
+
+fn derive_kek(master: &[u8; 32]) -> Aes256Gcm {
+    // The file's bytes are never used directly as a cipher key: each use gets its own
+    // derived key, so a future second use of the master key cannot collide with this one.
+    let hk = Hkdf::<Sha256>::new(Some(b"steward"), master);
+    let mut kek = Zeroizing::new([0u8; 32]);
+    // 32 bytes is always a valid HKDF-SHA256 output length.
+    let _ = hk.expand(b"key-encryption-key", kek.as_mut());
+    kek_cipher(&kek)
+}
+
+impl MasterKey {
+    pub fn from_versions(versions: Vec<(u32, [u8; 32])>) -> MasterKey {
+        let mut keks = BTreeMap::new();
+        for (v, mut k) in versions {
+            keks.insert(v, derive_kek(&k));
+            zeroize::Zeroize::zeroize(&mut k);
+        }
+        let current = keks.keys().next_back().copied().unwrap_or(0);
+        MasterKey { keks, current }
+    }
+
+    /// Loads the master key file, creating it (mode 0600) with a fresh version 1 if absent.
+    pub fn load_or_create(path: &Path) -> Result<MasterKey, VaultError> {
+        let fail = |reason: String| VaultError::MasterKey { path: path.display().to_string(), reason };
+        if !path.exists() {
+            let mut key = Zeroizing::new([0u8; 32]);
+            rand::rngs::OsRng.fill_bytes(key.as_mut());
+            let line = Zeroizing::new(format!("v1:{}\n", STANDARD.encode(key.as_ref())));
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut file = opts.open(path).map_err(|e| fail(e.to_string()))?;
+            file.write_all(line.as_bytes()).map_err(|e| fail(e.to_string()))?;
+            file.sync_all().map_err(|e| fail(e.to_string()))?;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?.permissions().mode();
+            if mode & 0o077 != 0 {
+                return Err(fail(format!("mode is {:o}; it must be readable by its owner only (chmod 600)", mode & 0o777)));
+            }
+        }
+        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?);
+        let mut versions = Vec::new();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let bad = || fail(format!("line {}: expected v<N>:<base64 of 32 bytes>", n + 1));
+            let (v, b64) = line.split_once(':').ok_or_else(bad)?;
+            let version: u32 = v.strip_prefix('v').and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            let bytes = Zeroizing::new(STANDARD.decode(b64.trim()).map_err(|_| bad())?);
+            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| bad())?;
+            versions.push((version, key));
+        }
+        if versions.is_empty() {
+            return Err(fail("holds no key".into()));
+        }
+        Ok(MasterKey::from_versions(versions))
+    }
+
+    pub fn current_version(&self) -> u32 {
+        self.current
+    }
+
+    fn kek(&self, version: u32) -> Result<&Aes256Gcm, VaultError> {
+        self.keks.get(&version).ok_or(VaultError::UnknownKek(version))
+    }
+
+    fn dek_aad(customer: &Uuid) -> [u8; 30] {
+        let mut aad = [0u8; 30];
+        aad[..14].copy_from_slice(b"steward-dek-v1");
+        aad[14..].copy_from_slice(customer.as_bytes());
+        aad
+    }
+
+    pub(crate) fn wrap_data_key(&self, customer: &Uuid, key: &[u8; 32]) -> Result<WrappedKey, VaultError> {
+        wrap(self.kek(self.current)?, self.current, &Self::dek_aad(customer), key)
+    }
+
+    pub(crate) fn unwrap_data_key(&self, customer: &Uuid, w: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        unwrap(self.kek(w.kek_version)?, &Self::dek_aad(customer), w)
+    }
+
+    pub(crate) fn wrap_secret(&self, name: &str, key: &[u8; 32]) -> Result<WrappedKey, VaultError> {
+        wrap(self.kek(self.current)?, self.current, format!("steward-secret-v1:{name}").as_bytes(), key)
+    }
+
+    pub(crate) fn unwrap_secret(&self, name: &str, w: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        unwrap(self.kek(w.kek_version)?, format!("steward-secret-v1:{name}").as_bytes(), w)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn created_file_is_private_and_reloads() {
+        let dir = std::env::temp_dir().join(format!("steward-mk-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("master.key");
+        let a = MasterKey::load_or_create(&path).expect("create");
+        let b = MasterKey::load_or_create(&path).expect("load");
+        let c = Uuid::now_v7();
+        let w = a.wrap_data_key(&c, &[9; 32]).expect("wrap");
+        assert_eq!(*b.unwrap_data_key(&c, &w).expect("unwrap"), [9; 32]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+            assert!(MasterKey::load_or_create(&path).is_err());
+        }
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
