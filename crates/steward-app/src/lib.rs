@@ -1,0 +1,133 @@
+//! Steward's use cases. Every front end (REST API, console, portal, CLI) calls these and
+//! nothing else, so purpose checks, minimisation, encryption and audit cannot be bypassed.
+
+mod access;
+mod accounts;
+mod audit_log;
+mod cursor;
+mod customers;
+pub mod demo;
+mod error;
+mod export;
+pub mod import;
+mod interactions;
+mod minimisation;
+
+pub use access::{Access, Actor};
+pub use accounts::{NewToken, NewUser, generate_password};
+pub use audit_log::VerifyReport;
+pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
+pub use error::{AppError, FieldError};
+pub use export::ExportFormat;
+pub use interactions::{InteractionInput, InteractionView};
+pub use steward_core as core;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use steward_core::{Catalog, Clock};
+use steward_store::{KeyStore, PostgresStore, SqliteStore, Store, StoredKey};
+use steward_vault::{MasterKey, SecretSource, Vault, VaultError, WrappedKey};
+
+/// Where Steward keeps its files and which database holds the data.
+pub struct OpenOptions {
+    pub data_dir: PathBuf,
+    /// `None` for the embedded SQLite database in the data directory.
+    pub database_url: Option<String>,
+    pub catalog: Catalog,
+    pub clock: Arc<dyn Clock>,
+    /// A signed checkpoint of the audit chain's head every this many entries.
+    pub checkpoint_every: i64,
+}
+
+/// The application: catalog, vault, key store and data store, wired together.
+pub struct Steward {
+    catalog: Catalog,
+    vault: Vault,
+    keys: KeyStore,
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    checkpoint_every: i64,
+}
+
+/// Paths inside a data directory. Keys live in their own folder, apart from the data.
+pub struct DataPaths {
+    pub database: PathBuf,
+    pub key_dir: PathBuf,
+    pub key_store: PathBuf,
+    pub master_key: PathBuf,
+}
+
+impl DataPaths {
+    pub fn new(data_dir: &Path) -> DataPaths {
+        let key_dir = data_dir.join("keys");
+        DataPaths {
+            database: data_dir.join("steward.db"),
+            key_store: key_dir.join("keystore.db"),
+            master_key: key_dir.join("master.key"),
+            key_dir,
+        }
+    }
+}
+
+struct KeyStoreSecrets<'a>(&'a KeyStore);
+
+impl SecretSource for KeyStoreSecrets<'_> {
+    fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
+        let k = self.0.secret(name).map_err(|e| VaultError::KeyStore(e.to_string()))?;
+        Ok(k.map(|k| WrappedKey { kek_version: k.kek_version, bytes: k.bytes }))
+    }
+
+    fn save(&mut self, name: &str, key: &WrappedKey) -> Result<(), VaultError> {
+        self.0
+            .put_secret(name, &StoredKey { kek_version: key.kek_version, bytes: key.bytes.clone() })
+            .map_err(|e| VaultError::KeyStore(e.to_string()))
+    }
+}
+
+fn create_private_dir(path: &Path) -> std::io::Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut b, 0o700);
+    b.create(path)
+}
+
+impl Steward {
+    /// Opens (creating on first use) the data directory, the key store, the master key and
+    /// the database, and runs pending migrations.
+    pub async fn open(opts: OpenOptions) -> Result<Steward, AppError> {
+        let paths = DataPaths::new(&opts.data_dir);
+        create_private_dir(&opts.data_dir)
+            .and_then(|_| create_private_dir(&paths.key_dir))
+            .map_err(|e| AppError::Setup(format!("data directory {}: {e}", opts.data_dir.display())))?;
+        let master = MasterKey::load_or_create(&paths.master_key)?;
+        let keys = KeyStore::open(&paths.key_store)?;
+        let searchable: Vec<&str> = opts.catalog.searchable_fields().map(|f| f.key.as_str()).collect();
+        let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;
+        let store: Arc<dyn Store> = match &opts.database_url {
+            None => Arc::new(SqliteStore::open(&paths.database)?),
+            Some(url) => Arc::new(PostgresStore::connect(url, 16).await?),
+        };
+        Ok(Steward {
+            catalog: opts.catalog,
+            vault,
+            keys,
+            store,
+            clock: opts.clock,
+            checkpoint_every: opts.checkpoint_every.max(1),
+        })
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn now(&self) -> jiff::Timestamp {
+        self.clock.now()
+    }
+
+    pub async fn count_customers(&self) -> Result<u64, AppError> {
+        Ok(self.store.count_customers().await?)
+    }
+}

@@ -13,6 +13,9 @@ pub enum Role {
     Agent,
     Marketer,
     Auditor,
+    /// Steward itself acting on an operator's command (import, demo data, scheduled jobs).
+    /// Never held by an account or a token.
+    System,
 }
 
 /// How a role sees a personal value it is allowed to reach.
@@ -24,6 +27,7 @@ pub enum FieldAccess {
 }
 
 impl Role {
+    /// The roles a staff account or API token may have.
     pub const ALL: [Role; 5] = [Role::Admin, Role::Dpo, Role::Agent, Role::Marketer, Role::Auditor];
 
     pub fn as_str(self) -> &'static str {
@@ -33,13 +37,14 @@ impl Role {
             Role::Agent => "agent",
             Role::Marketer => "marketer",
             Role::Auditor => "auditor",
+            Role::System => "system",
         }
     }
 
     /// Purposes a member of this role holds unless granted others.
     pub fn default_purposes(self) -> &'static [&'static str] {
         match self {
-            Role::Admin | Role::Auditor => &[],
+            Role::Admin | Role::Auditor | Role::System => &[],
             Role::Dpo => &["essential.legal_obligation"],
             Role::Agent => &["essential.service", "essential.service.operations.support"],
             Role::Marketer => &["marketing.communications.email", "marketing.communications.sms"],
@@ -51,7 +56,7 @@ impl Role {
     pub fn may_hold_purpose(self, purpose: &str) -> bool {
         let under = |prefix: &str| purpose == prefix || purpose.starts_with(&format!("{prefix}."));
         match self {
-            Role::Admin => true,
+            Role::Admin | Role::System => true,
             Role::Auditor => false,
             Role::Dpo => under("essential"),
             Role::Agent => under("essential.service"),
@@ -69,7 +74,13 @@ impl Role {
 
     /// Bulk export of decrypted values; marketers work with audiences, never raw exports.
     pub fn may_export(self) -> bool {
-        matches!(self, Role::Admin | Role::Dpo)
+        matches!(self, Role::Admin | Role::Dpo | Role::System)
+    }
+
+    /// Erasure destroys data without reading it: the privacy officer's job (and Steward's own,
+    /// for retention), and the administrator's.
+    pub fn may_erase(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo | Role::System)
     }
 }
 

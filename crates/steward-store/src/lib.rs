@@ -1,0 +1,57 @@
+//! Persistence. One `Store` trait, one implementation per engine (SQLite embedded, PostgreSQL
+//! for scale), each with its own SQL and its own append-only migrations; and the key store,
+//! a separate SQLite file that holds wrapped keys apart from the data they protect.
+//! The only crate with SQL in it.
+
+mod error;
+mod keystore;
+mod migrations;
+mod postgres;
+mod records;
+mod sqlite;
+
+pub use error::StoreError;
+pub use keystore::{KeyStore, StoredKey};
+pub use postgres::PostgresStore;
+pub use records::*;
+pub use sqlite::SqliteStore;
+
+use async_trait::async_trait;
+use steward_core::audit::{AuditEntry, AuditRecord, Hash};
+use uuid::Uuid;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// Applies a set of changes and their audit entries in one transaction: all or nothing.
+    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>>;
+
+    /// Erases a customer's rows and index entries, leaves a tombstone and audits it, in one
+    /// transaction. Returns false when there was no such customer.
+    async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool>;
+
+    async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>>;
+    async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>>;
+    async fn list_customers(&self, filter: &CustomerFilter) -> Result<Vec<CustomerRow>>;
+    async fn count_customers(&self) -> Result<u64>;
+    /// Customers whose index entry for `field` equals one of `digests`.
+    async fn lookup_index(&self, field: &str, digests: &[IndexDigest]) -> Result<Vec<(IndexDigest, Uuid)>>;
+    async fn is_tombstoned(&self, id: Uuid) -> Result<bool>;
+
+    async fn list_interactions(&self, customer: Uuid, after: Option<(i64, Uuid)>, limit: usize) -> Result<Vec<InteractionRow>>;
+
+    /// Appends audit entries outside any other change (reads, exports).
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>>;
+    async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    async fn audit_head(&self) -> Result<(i64, Hash)>;
+    async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()>;
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+
+    async fn create_user(&self, user: &UserRow, audit: AuditRecord) -> Result<()>;
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>>;
+    async fn create_token(&self, token: &TokenRow, audit: AuditRecord) -> Result<()>;
+    async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>>;
+
+    async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>>;
+}

@@ -1,0 +1,59 @@
+//! Who is asking and why. Every use case that touches personal data takes an `Access`: an
+//! actor and one purpose from the catalog that the actor's role may use.
+
+use steward_core::{PurposeDef, Role};
+
+use crate::{AppError, Steward};
+
+/// A staff member, an API token, or Steward itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    /// `user:<id>`, `token:<id>` or `system:<job>`; this is what the audit log records.
+    pub id: String,
+    pub role: Role,
+    /// Purposes granted explicitly; empty means the role's defaults.
+    pub purposes: Vec<String>,
+}
+
+impl Actor {
+    pub fn system(job: &str, purposes: &[&str]) -> Actor {
+        Actor { id: format!("system:{job}"), role: Role::System, purposes: purposes.iter().map(|p| p.to_string()).collect() }
+    }
+
+    pub fn effective_purposes(&self) -> Vec<&str> {
+        if self.purposes.is_empty() {
+            self.role.default_purposes().to_vec()
+        } else {
+            self.purposes.iter().map(String::as_str).filter(|p| self.role.may_hold_purpose(p)).collect()
+        }
+    }
+
+    pub fn holds(&self, purpose: &str) -> bool {
+        self.role.may_hold_purpose(purpose) && self.effective_purposes().contains(&purpose)
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Access {
+    pub actor: Actor,
+    pub purpose: PurposeDef,
+}
+
+impl Steward {
+    /// Checks that `purpose` (or the actor's only purpose when none is given) is in the
+    /// catalog and that the actor may use it.
+    pub fn access(&self, actor: &Actor, purpose: Option<&str>) -> Result<Access, AppError> {
+        let key = match purpose.map(str::trim).filter(|p| !p.is_empty()) {
+            Some(p) => p.to_string(),
+            None => match actor.effective_purposes().as_slice() {
+                [only] => only.to_string(),
+                _ => return Err(AppError::PurposeRequired),
+            },
+        };
+        let def = self.catalog.purpose(&key).ok_or_else(|| AppError::UnknownPurpose(key.clone()))?;
+        if !actor.holds(&key) {
+            return Err(AppError::PurposeNotAllowed { role: actor.role.to_string(), purpose: key });
+        }
+        Ok(Access { actor: actor.clone(), purpose: def.clone() })
+    }
+}

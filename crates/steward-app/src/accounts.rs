@@ -1,0 +1,196 @@
+//! Staff accounts and API tokens. Passwords are hashed with Argon2id; tokens are random,
+//! shown once, and stored only as SHA-256 digests (a token has 256 bits of entropy, so a
+//! slow hash would add nothing but latency).
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use jiff::Timestamp;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use steward_core::Role;
+use steward_core::contact::Email;
+use steward_store::{TokenRow, UserRow};
+use uuid::Uuid;
+
+use crate::{Actor, AppError, FieldError, Steward};
+
+const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
+pub const MIN_PASSWORD_CHARS: usize = 12;
+const TOKEN_PREFIX: &str = "stw_";
+
+pub struct NewUser {
+    pub email: String,
+    pub role: Role,
+    pub password: String,
+    pub purposes: Vec<String>,
+}
+
+pub struct NewToken {
+    pub name: String,
+    pub role: Role,
+    pub purposes: Vec<String>,
+    pub expires_at: Option<Timestamp>,
+}
+
+pub fn check_password(password: &str) -> Result<(), String> {
+    if password.chars().count() < MIN_PASSWORD_CHARS {
+        return Err(format!("must be at least {MIN_PASSWORD_CHARS} characters"));
+    }
+    let lower = password.to_lowercase();
+    if COMMON_PASSWORDS.lines().any(|p| p == lower) {
+        return Err("is one of the most common passwords".into());
+    }
+    Ok(())
+}
+
+/// A 20-character initial password from an unambiguous alphabet (about 115 bits).
+pub fn generate_password() -> String {
+    use rand::Rng;
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let mut rng = rand::rngs::OsRng;
+    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+}
+
+fn token_hash(token: &str) -> [u8; 32] {
+    Sha256::digest(token.as_bytes()).into()
+}
+
+impl Steward {
+    fn check_grants(&self, role: Role, purposes: &[String], errors: &mut Vec<FieldError>) {
+        if role == Role::System {
+            errors.push(FieldError::new("role", "is reserved for Steward itself"));
+        }
+        for (i, p) in purposes.iter().enumerate() {
+            if self.catalog.purpose(p).is_none() {
+                errors.push(FieldError::new(format!("purposes[{i}]"), format!("{p:?} is not in the catalog")));
+            } else if !role.may_hold_purpose(p) {
+                errors.push(FieldError::new(format!("purposes[{i}]"), format!("role {role} may not hold {p:?}")));
+            }
+        }
+    }
+
+    fn require_admin(actor: &Actor) -> Result<(), AppError> {
+        if matches!(actor.role, Role::Admin | Role::System) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!("role {} may not manage accounts or tokens", actor.role)))
+        }
+    }
+
+    pub async fn add_user(&self, actor: &Actor, new: NewUser) -> Result<Uuid, AppError> {
+        Self::require_admin(actor)?;
+        let mut errors = Vec::new();
+        let email = Email::parse(&new.email).map_err(|e| errors.push(FieldError::new("email", e.to_string()))).ok();
+        if let Err(m) = check_password(&new.password) {
+            errors.push(FieldError::new("password", m));
+        }
+        self.check_grants(new.role, &new.purposes, &mut errors);
+        let (Some(email), true) = (email, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        let salt = SaltString::generate(&mut OsRng);
+        let password_hash = Argon2::default()
+            .hash_password(new.password.as_bytes(), &salt)
+            .map_err(|e| AppError::Setup(format!("password hashing: {e}")))?
+            .to_string();
+        let id = Uuid::now_v7();
+        let user = UserRow {
+            id,
+            email: email.as_str().to_string(),
+            role: new.role.to_string(),
+            purposes: new.purposes,
+            password_hash,
+            disabled: false,
+            created_at: self.clock.now().as_microsecond(),
+        };
+        let audit = self.record(actor, "user.create", None, vec![format!("user:{id}")], vec![], Some(format!("role={}", new.role)));
+        self.store.create_user(&user, audit).await?;
+        Ok(id)
+    }
+
+    /// Checks a password; an unknown account costs the same work as a wrong password, so
+    /// timing does not tell who has an account.
+    pub async fn verify_password(&self, email: &str, password: &str) -> Result<Actor, AppError> {
+        let user = match Email::parse(email) {
+            Ok(e) => self.store.find_user_by_email(e.as_str()).await?,
+            Err(_) => None,
+        };
+        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3Rld2FyZC1kdW1teQ$4Qp0ZrWdbmSoHEbQcyAb7E0nqAJaKpbqAyO7fRdUQPI";
+        let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(DUMMY);
+        let parsed = PasswordHash::new(hash).map_err(|e| AppError::Storage(format!("password hash: {e}")))?;
+        let good = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        match user {
+            Some(u) if good && !u.disabled => {
+                let role = u.role.parse::<Role>().map_err(|e| AppError::Storage(e.to_string()))?;
+                Ok(Actor { id: format!("user:{}", u.id), role, purposes: u.purposes })
+            }
+            _ => Err(AppError::Forbidden("wrong email or password".into())),
+        }
+    }
+
+    /// Creates a token and returns its id and the token itself, which is not kept.
+    pub async fn create_token(&self, actor: &Actor, new: NewToken) -> Result<(Uuid, String), AppError> {
+        Self::require_admin(actor)?;
+        let mut errors = Vec::new();
+        self.check_grants(new.role, &new.purposes, &mut errors);
+        let now = self.clock.now();
+        if new.expires_at.is_some_and(|e| e <= now) {
+            errors.push(FieldError::new("expires_at", "must be in the future"));
+        }
+        let name = new.name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let mut secret = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut secret);
+        let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
+        let id = Uuid::now_v7();
+        let row = TokenRow {
+            id,
+            token_hash: token_hash(&token),
+            name: name.to_string(),
+            role: new.role.to_string(),
+            purposes: new.purposes,
+            created_by: actor.id.clone(),
+            created_at: now.as_microsecond(),
+            expires_at: new.expires_at.map(|t| t.as_microsecond()),
+            revoked_at: None,
+        };
+        let audit = self.record(actor, "token.create", None, vec![format!("token:{id}")], vec![], Some(format!("role={}", new.role)));
+        self.store.create_token(&row, audit).await?;
+        Ok((id, token))
+    }
+
+    /// The actor a bearer token stands for, if it is known, unexpired and not revoked.
+    pub async fn authenticate_token(&self, token: &str) -> Result<Actor, AppError> {
+        let denied = || AppError::Forbidden("the token is not valid".into());
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(denied());
+        }
+        let row = self.store.find_token(&token_hash(token)).await?.ok_or_else(denied)?;
+        let now = self.clock.now().as_microsecond();
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+            return Err(denied());
+        }
+        let role = row.role.parse::<Role>().map_err(|e| AppError::Storage(e.to_string()))?;
+        Ok(Actor { id: format!("token:{}", row.id), role, purposes: row.purposes })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn password_policy() {
+        assert!(check_password("short").is_err());
+        assert!(check_password("passwordpassword").is_err());
+        assert!(check_password("correct horse battery").is_ok());
+    }
+}

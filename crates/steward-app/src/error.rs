@@ -1,0 +1,78 @@
+use steward_store::StoreError;
+use steward_vault::VaultError;
+
+/// A validation problem with one input field. Messages never repeat the value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> FieldError {
+        FieldError { field: field.into(), message: message.into() }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the request does not say what the data is for: give a purpose")]
+    PurposeRequired,
+    #[error("purpose {0:?} is not in the catalog")]
+    UnknownPurpose(String),
+    #[error("role {role} may not use purpose {purpose:?}")]
+    PurposeNotAllowed { role: String, purpose: String },
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("the input is invalid")]
+    Invalid(Vec<FieldError>),
+    #[error("not found")]
+    NotFound,
+    #[error("the record changed since it was read; reload it and apply the change again")]
+    StaleVersion,
+    #[error("{field} is already in use by another record")]
+    Duplicate { field: String },
+    /// Stored data failed authentication: it was altered or moved. Never answered with data.
+    #[error("stored data for {0} failed its integrity check")]
+    Integrity(String),
+    #[error("set-up: {0}")]
+    Setup(String),
+    #[error("storage: {0}")]
+    Storage(String),
+    #[error("input/output: {0}")]
+    Io(String),
+}
+
+impl AppError {
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
+        AppError::Invalid(vec![FieldError::new(field, message)])
+    }
+}
+
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict => AppError::StaleVersion,
+            StoreError::NotFound => AppError::NotFound,
+            StoreError::Duplicate { field } => AppError::Duplicate { field },
+            other => AppError::Storage(other.to_string()),
+        }
+    }
+}
+
+impl From<VaultError> for AppError {
+    fn from(e: VaultError) -> Self {
+        match e {
+            VaultError::MasterKey { .. } | VaultError::KeyStore(_) | VaultError::UnknownKek(_) => {
+                AppError::Setup(e.to_string())
+            }
+            other => AppError::Integrity(other.to_string()),
+        }
+    }
+}
+
+impl From<std::io::Error> for AppError {
+    fn from(e: std::io::Error) -> Self {
+        AppError::Io(e.to_string())
+    }
+}

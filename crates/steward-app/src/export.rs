@@ -1,0 +1,146 @@
+//! Streaming export of the customers a purpose may see. Pages are read, decrypted, written
+//! and audited one at a time, so memory stays flat however large the database is.
+
+use std::io::Write;
+
+use steward_core::role::FieldAccess;
+use steward_store::CustomerFilter;
+
+use crate::customers::unwrap_stored;
+use crate::{Actor, AppError, CustomerView, Steward};
+
+const PAGE: usize = 1_000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Jsonl,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "csv" => Ok(ExportFormat::Csv),
+            "jsonl" => Ok(ExportFormat::Jsonl),
+            _ => Err("must be csv or jsonl".into()),
+        }
+    }
+}
+
+/// Spreadsheets run a cell that starts with `=`, `+`, `-`, `@` (or a tab or carriage return
+/// before one) as a formula. Such cells get a leading apostrophe, except signed plain
+/// numbers such as an E.164 phone number, which cannot carry a formula.
+pub fn neutralise_cell(value: &str) -> std::borrow::Cow<'_, str> {
+    let risky = match value.chars().next() {
+        Some('=' | '@' | '\t' | '\r') => true,
+        Some('+' | '-') => !value[1..].chars().all(|c| c.is_ascii_digit()) || value.len() == 1,
+        _ => false,
+    };
+    if risky { format!("'{value}").into() } else { value.into() }
+}
+
+impl Steward {
+    /// Writes every customer the purpose may see; returns how many were written.
+    pub async fn export_customers(
+        &self,
+        actor: &Actor,
+        purpose: &str,
+        format: ExportFormat,
+        out: &mut (dyn Write + Send),
+        mut progress: impl FnMut(u64),
+    ) -> Result<u64, AppError> {
+        let access = self.access(actor, Some(purpose))?;
+        if !actor.role.may_export() {
+            return Err(AppError::Forbidden(format!("role {} may not export customer data", actor.role)));
+        }
+        let columns: Vec<String> = self
+            .catalog
+            .fields()
+            .iter()
+            .filter(|f| f.needed_for(purpose) && actor.role.field_access(f.sensitivity) == FieldAccess::Clear)
+            .map(|f| f.key.clone())
+            .collect();
+        if format == ExportFormat::Csv {
+            {
+                let mut w = csv::Writer::from_writer(Vec::new());
+                let mut header = vec!["id", "residency", "status", "tags", "created_at", "updated_at"];
+                header.extend(columns.iter().map(String::as_str));
+                w.write_record(&header).map_err(|e| AppError::Io(e.to_string()))?;
+                out.write_all(&w.into_inner().map_err(|e| AppError::Io(e.to_string()))?)?;
+            }
+        }
+        let mut written = 0u64;
+        let mut after = None;
+        loop {
+            let rows = self.store.list_customers(&CustomerFilter { after, limit: PAGE, ..Default::default() }).await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id);
+            let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+            let mut keys = self.keys.data_keys(&ids)?;
+            let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
+            let mut opened = std::collections::BTreeSet::new();
+            for row in &rows {
+                let stored = keys.remove(&row.id).ok_or_else(|| AppError::Integrity(format!("customer {} (no data key)", row.id)))?;
+                let dek = self.vault.open_data_key(&row.id, &unwrap_stored(stored))?;
+                let (view, fields) = self.view(&access, row, &dek)?;
+                opened.extend(fields);
+                views.push(view);
+            }
+            // Audited before the page is written out.
+            self.append(vec![self.access_record(
+                &access,
+                "customer.export",
+                ids.iter().map(|i| i.to_string()).collect(),
+                opened.into_iter().collect(),
+            )])
+            .await?;
+            let mut buf = Vec::with_capacity(views.len() * 256);
+            for v in &views {
+                match format {
+                    ExportFormat::Csv => {
+                        let mut w = csv::Writer::from_writer(&mut buf);
+                        let mut record: Vec<String> = vec![
+                            v.id.to_string(),
+                            v.residency.clone(),
+                            v.status.clone(),
+                            v.tags.join(";"),
+                            v.created_at.to_string(),
+                            v.updated_at.to_string(),
+                        ];
+                        record.extend(columns.iter().map(|c| {
+                            v.fields.get(c).map(|val| neutralise_cell(val).into_owned()).unwrap_or_default()
+                        }));
+                        w.write_record(&record).map_err(|e| AppError::Io(e.to_string()))?;
+                        w.flush()?;
+                    }
+                    ExportFormat::Jsonl => {
+                        serde_json::to_writer(&mut buf, v).map_err(|e| AppError::Io(e.to_string()))?;
+                        buf.push(b'\n');
+                    }
+                }
+            }
+            out.write_all(&buf)?;
+            written += views.len() as u64;
+            progress(written);
+        }
+        out.flush()?;
+        Ok(written)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::neutralise_cell;
+
+    #[test]
+    fn formulas_are_neutralised_and_phone_numbers_kept() {
+        assert_eq!(neutralise_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
+        assert_eq!(neutralise_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(neutralise_cell("+1+cmd|' /C calc'!A0"), "'+1+cmd|' /C calc'!A0");
+        assert_eq!(neutralise_cell("-2+3"), "'-2+3");
+        assert_eq!(neutralise_cell("\t=1"), "'\t=1");
+        assert_eq!(neutralise_cell("+493012345678"), "+493012345678");
+        assert_eq!(neutralise_cell("Ada"), "Ada");
+    }
+}

@@ -1,0 +1,388 @@
+//! Bulk import of customers from CSV: headers mapped to catalog fields, upsert by email,
+//! batches committed with their progress so an interrupted import resumes exactly where it
+//! stopped, and every refused row written to a reject file with its reason (never its values).
+
+use std::collections::HashMap;
+use std::fs::File;
+use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use steward_core::CountryCode;
+use steward_core::catalog::FieldDef;
+use steward_core::sealed_fields::SealedFields;
+use steward_store::{ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest};
+use uuid::Uuid;
+
+use crate::customers::{MATCH_FIELD, parse_residency, parse_tags, unwrap_stored};
+use crate::minimisation::{Consents, check_values};
+use crate::{Access, Actor, AppError, Steward};
+
+const RESIDENCY_COLUMN: &str = "residency";
+const TAGS_COLUMN: &str = "tags";
+
+pub struct ImportOptions {
+    pub purpose: String,
+    /// Used for rows without a residency column or value.
+    pub default_residency: Option<String>,
+    /// CSV header → catalog key, for headers that are neither a key nor a label.
+    pub header_map: HashMap<String, String>,
+    pub reject_path: PathBuf,
+    pub batch_size: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+pub struct ImportProgress {
+    pub bytes_read: u64,
+    pub bytes_total: u64,
+    pub created: u64,
+    pub updated: u64,
+    pub rejected: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ImportReport {
+    pub progress: ImportProgress,
+    /// Line the import resumed after, when an earlier run was interrupted.
+    pub resumed_at_line: Option<u64>,
+    /// True when the file had been imported completely before.
+    pub already_done: bool,
+    /// False when the caller stopped the import; it resumes on the next run.
+    pub finished: bool,
+}
+
+enum Column<'c> {
+    Field(&'c FieldDef),
+    Residency,
+    Tags,
+}
+
+struct Row<'c> {
+    values: Vec<(&'c FieldDef, String)>,
+    email: IndexDigest,
+    residency: Option<CountryCode>,
+    tags: Option<Vec<String>>,
+}
+
+/// Maps headers to columns; a header that is neither a catalog key, a label, a mapped name
+/// nor a known column is refused, as is a repeated one.
+fn map_headers<'c>(steward: &'c Steward, headers: &csv::ByteRecord, map: &HashMap<String, String>) -> Result<Vec<Column<'c>>, AppError> {
+    let catalog = steward.catalog();
+    let mut columns = Vec::with_capacity(headers.len());
+    let mut seen = HashMap::new();
+    for (i, raw) in headers.iter().enumerate() {
+        let name = std::str::from_utf8(raw)
+            .map_err(|_| AppError::invalid("headers", format!("column {} header is not valid UTF-8", i + 1)))?
+            .trim()
+            .trim_start_matches('\u{feff}');
+        let lower = name.to_lowercase();
+        let key = map.get(name).or_else(|| map.get(&lower)).cloned().unwrap_or_else(|| {
+            catalog.fields().iter().find(|f| f.label.to_lowercase() == lower).map(|f| f.key.clone()).unwrap_or(lower)
+        });
+        if let Some(first) = seen.insert(key.clone(), i) {
+            return Err(AppError::invalid(
+                "headers",
+                format!("columns {} and {} both map to {key:?}", first + 1, i + 1),
+            ));
+        }
+        let column = match key.as_str() {
+            RESIDENCY_COLUMN => Column::Residency,
+            TAGS_COLUMN => Column::Tags,
+            k => Column::Field(catalog.field(k).ok_or_else(|| {
+                AppError::invalid("headers", format!("column {} ({name:?}) is not a field of the catalog", i + 1))
+            })?),
+        };
+        columns.push(column);
+    }
+    if !columns.iter().any(|c| matches!(c, Column::Field(f) if f.key == MATCH_FIELD)) {
+        return Err(AppError::invalid("headers", format!("no {MATCH_FIELD} column: customers are matched by it")));
+    }
+    Ok(columns)
+}
+
+fn fingerprint(file: &mut File) -> Result<String, AppError> {
+    let len = file.metadata()?.len();
+    let mut head = vec![0u8; 1 << 20];
+    let mut filled = 0;
+    loop {
+        let n = file.read(&mut head[filled..])?;
+        if n == 0 {
+            break;
+        }
+        filled += n;
+        if filled == head.len() {
+            break;
+        }
+    }
+    file.seek(SeekFrom::Start(0))?;
+    let mut h = Sha256::new();
+    h.update(len.to_be_bytes());
+    h.update(&head[..filled]);
+    Ok(hex::encode(h.finalize()))
+}
+
+impl Steward {
+    fn parse_row<'c>(
+        &'c self,
+        access: &Access,
+        columns: &[Column<'c>],
+        record: &csv::ByteRecord,
+        default_residency: Option<CountryCode>,
+    ) -> Result<Row<'c>, String> {
+        if record.len() != columns.len() {
+            return Err(format!("expected {} columns, found {}", columns.len(), record.len()));
+        }
+        let mut raw_values = Vec::with_capacity(columns.len());
+        let mut residency = default_residency;
+        let mut tags = None;
+        let mut errors = Vec::new();
+        for (i, (column, cell)) in columns.iter().zip(record.iter()).enumerate() {
+            let text = std::str::from_utf8(cell).map_err(|_| format!("column {} is not valid UTF-8", i + 1))?;
+            match column {
+                Column::Field(f) if !text.trim().is_empty() => raw_values.push((f.key.as_str(), text)),
+                Column::Field(_) => {}
+                Column::Residency if !text.trim().is_empty() => residency = parse_residency(text, &mut errors),
+                Column::Residency => {}
+                Column::Tags => {
+                    let list: Vec<String> =
+                        text.split([';', '|']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
+                    tags = Some(parse_tags(&list, &mut errors));
+                }
+            }
+        }
+        let values = check_values(self.catalog(), access, raw_values, Consents::NONE).map_err(|mut e| {
+            e.append(&mut errors);
+            e.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
+        })?;
+        if let Some(e) = errors.first() {
+            return Err(format!("{}: {}", e.field, e.message));
+        }
+        let residency = residency.ok_or_else(|| "residency: missing, and no default residency was given".to_string())?;
+        let email = values
+            .iter()
+            .find(|(f, _)| f.key == MATCH_FIELD)
+            .ok_or_else(|| format!("fields.{MATCH_FIELD}: missing; customers are matched by it"))?;
+        let email = self.vault.blind_index(MATCH_FIELD, &email.1).map_err(|e| e.to_string())?;
+        Ok(Row { values, email, residency: Some(residency), tags })
+    }
+
+    /// Imports (or resumes importing) a CSV file. `progress` is called after every committed
+    /// batch; returning `Break` stops after that batch, leaving the import resumable.
+    pub async fn import_customers(
+        &self,
+        actor: &Actor,
+        path: &Path,
+        opts: &ImportOptions,
+        mut progress: impl FnMut(ImportProgress) -> ControlFlow<()>,
+    ) -> Result<ImportReport, AppError> {
+        let access = self.access(actor, Some(&opts.purpose))?;
+        let mut default_residency_errors = Vec::new();
+        let default_residency =
+            opts.default_residency.as_deref().and_then(|r| parse_residency(r, &mut default_residency_errors));
+        if !default_residency_errors.is_empty() {
+            return Err(AppError::invalid("default_residency", "is not an ISO 3166-1 alpha-2 country code"));
+        }
+        let mut file = File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
+        let bytes_total = file.metadata()?.len();
+        let fp = fingerprint(&mut file)?;
+        let job = self.store.import_job(&fp).await?;
+        let mut state = ImportProgress { bytes_total, ..Default::default() };
+        if let Some(j) = &job
+            && j.finished
+        {
+            state.bytes_read = j.byte_offset;
+            state.created = j.imported;
+            state.rejected = j.rejected;
+            return Ok(ImportReport { progress: state, resumed_at_line: None, already_done: true, finished: true });
+        }
+        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(file);
+        let headers = reader.byte_headers().map_err(|e| AppError::invalid("headers", e.to_string()))?.clone();
+        if headers.is_empty() {
+            return Err(AppError::invalid("headers", "the file has no header row"));
+        }
+        let columns = map_headers(self, &headers, &opts.header_map)?;
+        let mut rejects = std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(&opts.reject_path)?;
+        let mut job = job.unwrap_or(ImportJob { fingerprint: fp, ..Default::default() });
+        let resumed_at_line = if job.byte_offset > 0 {
+            let mut pos = csv::Position::new();
+            pos.set_byte(job.byte_offset).set_line(job.line);
+            reader.seek(pos).map_err(|e| AppError::Io(e.to_string()))?;
+            rejects.set_len(job.reject_len)?;
+            state.bytes_read = job.byte_offset;
+            state.created = job.imported;
+            state.rejected = job.rejected;
+            Some(job.line)
+        } else {
+            rejects.set_len(0)?;
+            rejects.write_all(b"line,reason\n")?;
+            None
+        };
+        rejects.seek(SeekFrom::End(0))?;
+        let mut rejects = BufWriter::new(rejects);
+        let batch_size = opts.batch_size.clamp(1, 50_000);
+        let mut batch: Vec<Row<'_>> = Vec::with_capacity(batch_size);
+        let mut record = csv::ByteRecord::new();
+        let mut stopped = false;
+        loop {
+            let more = match reader.read_byte_record(&mut record) {
+                Ok(more) => more,
+                Err(e) => {
+                    // The csv reader only fails on I/O or unrecoverable framing; name the line.
+                    let line = e.position().map(|p| p.line()).unwrap_or(0);
+                    return Err(AppError::Io(format!("reading line {line}: {e}")));
+                }
+            };
+            if more {
+                let line = record.position().map(|p| p.line()).unwrap_or(0);
+                match self.parse_row(&access, &columns, &record, default_residency) {
+                    Ok(row) => batch.push(row),
+                    Err(reason) => {
+                        state.rejected += 1;
+                        let mut w = csv::Writer::from_writer(Vec::new());
+                        let _ = w.write_record([line.to_string().as_str(), reason.as_str()]);
+                        rejects.write_all(&w.into_inner().unwrap_or_default())?;
+                    }
+                }
+            }
+            if batch.len() >= batch_size || !more {
+                let pos = reader.position().clone();
+                rejects.flush()?;
+                job.byte_offset = pos.byte();
+                job.line = pos.line();
+                job.rejected = state.rejected;
+                job.reject_len = rejects.get_ref().stream_position()?;
+                job.finished = !more;
+                let (created, updated) = self.commit_batch(&access, std::mem::take(&mut batch), &mut job, state).await?;
+                state.created += created;
+                state.updated += updated;
+                state.bytes_read = pos.byte();
+                if progress(state).is_break() && more {
+                    stopped = true;
+                    break;
+                }
+            }
+            if !more {
+                break;
+            }
+        }
+        Ok(ImportReport { progress: state, resumed_at_line, already_done: false, finished: !stopped })
+    }
+
+    async fn commit_batch(
+        &self,
+        access: &Access,
+        rows: Vec<Row<'_>>,
+        job: &mut ImportJob,
+        state: ImportProgress,
+    ) -> Result<(u64, u64), AppError> {
+        // Later rows for the same email update earlier ones in the same batch.
+        let mut order: Vec<IndexDigest> = Vec::new();
+        let mut merged: HashMap<IndexDigest, Row<'_>> = HashMap::with_capacity(rows.len());
+        for row in rows {
+            match merged.get_mut(&row.email) {
+                Some(prev) => {
+                    for (f, v) in row.values {
+                        match prev.values.iter_mut().find(|(pf, _)| pf.key == f.key) {
+                            Some(slot) => slot.1 = v,
+                            None => prev.values.push((f, v)),
+                        }
+                    }
+                    if row.tags.is_some() {
+                        prev.tags = row.tags;
+                    }
+                    prev.residency = row.residency.or(prev.residency);
+                }
+                None => {
+                    order.push(row.email);
+                    merged.insert(row.email, row);
+                }
+            }
+        }
+        let existing: HashMap<IndexDigest, Uuid> = self.store.lookup_index(MATCH_FIELD, &order).await?.into_iter().collect();
+        let existing_ids: Vec<Uuid> = existing.values().copied().collect();
+        let mut current: HashMap<Uuid, CustomerRow> =
+            self.store.get_customers(&existing_ids).await?.into_iter().map(|r| (r.id, r)).collect();
+        let mut stored_keys = self.keys.data_keys(&existing_ids)?;
+        let now = self.clock.now().as_microsecond();
+        let mut inserts = Vec::new();
+        let mut updates = Vec::new();
+        let mut new_keys = Vec::new();
+        let mut targets = Vec::with_capacity(order.len());
+        let mut fields = std::collections::BTreeSet::new();
+        for digest in &order {
+            let Some(row) = merged.remove(digest) else { continue };
+            fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
+            match existing.get(digest).and_then(|id| current.remove(id)) {
+                None => {
+                    let residency = row.residency.ok_or_else(|| AppError::invalid("residency", "missing"))?;
+                    let (write, key) = self.seal_new(&row.values, residency, row.tags.unwrap_or_default(), now)?;
+                    targets.push(write.row.id.to_string());
+                    new_keys.push(key);
+                    inserts.push(write);
+                }
+                Some(old) => {
+                    let stored = stored_keys
+                        .remove(&old.id)
+                        .ok_or_else(|| AppError::Integrity(format!("customer {} (no data key)", old.id)))?;
+                    let dek = self.vault.open_data_key(&old.id, &unwrap_stored(stored))?;
+                    let mut sealed =
+                        SealedFields::decode(&old.fields).map_err(|_| AppError::Integrity(format!("customer {}", old.id)))?;
+                    let mut index = Vec::new();
+                    let mut replaced = Vec::new();
+                    for (f, v) in &row.values {
+                        sealed.insert(&f.key, dek.seal(&f.key, v.as_bytes()));
+                        if let Some(e) = self.index_entry(f, v)? {
+                            replaced.push(f.key.clone());
+                            index.push(e);
+                        }
+                    }
+                    targets.push(old.id.to_string());
+                    let new_row = CustomerRow {
+                        id: old.id,
+                        residency: row.residency.map(|r| r.to_string()).unwrap_or(old.residency),
+                        status: old.status,
+                        tags: row.tags.unwrap_or(old.tags),
+                        fields: sealed.encode(),
+                        version: old.version + 1,
+                        created_at: old.created_at,
+                        updated_at: now,
+                    };
+                    updates.push(CustomerUpdate {
+                        write: CustomerWrite { row: new_row, index },
+                        expected_version: old.version,
+                        replaced_index_fields: replaced,
+                    });
+                }
+            }
+        }
+        let (created, updated) = (inserts.len() as u64, updates.len() as u64);
+        job.imported = state.created + created;
+        job.updated_at = now;
+        let mut audit = Vec::new();
+        if !targets.is_empty() {
+            let mut r = self.access_record(access, "customer.import", targets, fields.into_iter().collect());
+            r.detail = Some(format!("created={created} updated={updated}"));
+            audit.push(r);
+        }
+        // Keys first: a crash between the two commits leaves unused keys, never rows
+        // without a key.
+        self.keys.put_data_keys(&new_keys)?;
+        let result = self
+            .store
+            .apply(ChangeSet { inserts, updates, interactions: Vec::new(), audit, import_job: Some(job.clone()) })
+            .await;
+        match result {
+            Ok(entries) => {
+                self.checkpoint_crossed(&entries).await?;
+                Ok((created, updated))
+            }
+            Err(e) => {
+                for (id, _) in &new_keys {
+                    let _ = self.keys.destroy_data_key(*id);
+                }
+                Err(e.into())
+            }
+        }
+    }
+}

@@ -1,0 +1,153 @@
+//! The interaction history: notes, emails, calls, orders, tickets and web visits. Summary and
+//! body are personal data and are sealed with the customer's key, bound to the interaction.
+
+use jiff::Timestamp;
+use steward_core::customer::{InteractionKind, MAX_BODY, MAX_SUMMARY};
+use steward_core::sealed_fields::SealedFields;
+use steward_store::{ChangeSet, InteractionRow};
+use uuid::Uuid;
+
+use crate::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page};
+use crate::{Access, AppError, FieldError, Steward, cursor};
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InteractionInput {
+    pub kind: String,
+    pub occurred_at: Option<Timestamp>,
+    pub summary: String,
+    #[serde(default)]
+    pub body: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct InteractionView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub kind: String,
+    pub occurred_at: Timestamp,
+    pub summary: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    pub created_at: Timestamp,
+}
+
+/// Interactions serve the relationship itself: only the essential purposes reach them.
+fn check_purpose(access: &Access) -> Result<(), AppError> {
+    if access.purpose.key == "essential" || access.purpose.key.starts_with("essential.") {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!("purpose {} does not cover the interaction history", access.purpose.key)))
+    }
+}
+
+fn seal_key(id: Uuid, part: &str) -> String {
+    format!("interaction/{id}/{part}")
+}
+
+fn check_text(name: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
+    if value.chars().count() > max {
+        errors.push(FieldError::new(name, format!("is longer than {max} characters")));
+    }
+    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        errors.push(FieldError::new(name, "contains control characters"));
+    }
+}
+
+impl Steward {
+    pub(crate) fn seal_interaction(
+        &self,
+        dek: &steward_vault::DataKey,
+        customer: Uuid,
+        kind: InteractionKind,
+        occurred_at: i64,
+        summary: &str,
+        body: Option<&str>,
+        now: i64,
+    ) -> InteractionRow {
+        let id = Uuid::now_v7();
+        let mut sealed = SealedFields::new();
+        sealed.insert("summary", dek.seal(&seal_key(id, "summary"), summary.as_bytes()));
+        if let Some(b) = body {
+            sealed.insert("body", dek.seal(&seal_key(id, "body"), b.as_bytes()));
+        }
+        InteractionRow { id, customer_id: customer, kind: kind.as_str().to_string(), occurred_at, sealed: sealed.encode(), created_at: now }
+    }
+
+    pub async fn add_interaction(&self, access: &Access, customer: Uuid, input: InteractionInput) -> Result<InteractionView, AppError> {
+        check_purpose(access)?;
+        let mut errors = Vec::new();
+        let kind = input.kind.parse::<InteractionKind>().map_err(|m| errors.push(FieldError::new("kind", m))).ok();
+        let summary = input.summary.trim();
+        if summary.is_empty() {
+            errors.push(FieldError::new("summary", "must not be empty"));
+        }
+        check_text("summary", summary, MAX_SUMMARY, &mut errors);
+        let body = input.body.as_deref().map(str::trim).filter(|b| !b.is_empty());
+        if let Some(b) = body {
+            check_text("body", b, MAX_BODY, &mut errors);
+        }
+        let (Some(kind), true) = (kind, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+        if self.store.get_customer(customer).await?.is_none() {
+            return Err(AppError::NotFound);
+        }
+        let now = self.clock.now().as_microsecond();
+        let occurred_at = input.occurred_at.map(|t| t.as_microsecond()).unwrap_or(now);
+        let dek = self.data_key(customer)?;
+        let row = self.seal_interaction(&dek, customer, kind, occurred_at, summary, body, now);
+        let mut fields = vec!["summary".to_string()];
+        if body.is_some() {
+            fields.push("body".into());
+        }
+        let audit = self.access_record(access, "interaction.create", vec![customer.to_string(), row.id.to_string()], fields);
+        let entries =
+            self.store.apply(ChangeSet { interactions: vec![row.clone()], audit: vec![audit], ..Default::default() }).await?;
+        self.checkpoint_crossed(&entries).await?;
+        self.open_interaction(&dek, &row)
+    }
+
+    fn open_interaction(&self, dek: &steward_vault::DataKey, row: &InteractionRow) -> Result<InteractionView, AppError> {
+        let integrity = || AppError::Integrity(format!("interaction {}", row.id));
+        let sealed = SealedFields::decode(&row.sealed).map_err(|_| integrity())?;
+        let open = |part: &str| -> Result<Option<String>, AppError> {
+            sealed.get(part).map(|b| dek.open_string(&seal_key(row.id, part), b).map_err(|_| integrity())).transpose()
+        };
+        Ok(InteractionView {
+            id: row.id,
+            customer_id: row.customer_id,
+            kind: row.kind.clone(),
+            occurred_at: steward_core::clock::from_micros(row.occurred_at),
+            summary: open("summary")?.unwrap_or_default(),
+            body: open("body")?,
+            created_at: steward_core::clock::from_micros(row.created_at),
+        })
+    }
+
+    pub async fn list_interactions(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        cursor: Option<&str>,
+        limit: Option<usize>,
+    ) -> Result<Page<InteractionView>, AppError> {
+        check_purpose(access)?;
+        let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let after = cursor.map(cursor::decode_at_id).transpose()?;
+        if self.store.get_customer(customer).await?.is_none() {
+            return Err(AppError::NotFound);
+        }
+        let mut rows = self.store.list_interactions(customer, after, limit + 1).await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let dek = self.data_key(customer)?;
+        let items = rows.iter().map(|r| self.open_interaction(&dek, r)).collect::<Result<Vec<_>, _>>()?;
+        let mut targets = vec![customer.to_string()];
+        targets.extend(rows.iter().map(|r| r.id.to_string()));
+        self.append(vec![self.access_record(access, "interaction.list", targets, vec!["summary".into(), "body".into()])])
+            .await?;
+        let next_cursor = if more { rows.last().map(|r| cursor::encode_at_id(r.occurred_at, r.id)) } else { None };
+        Ok(Page { items, next_cursor, limit })
+    }
+}

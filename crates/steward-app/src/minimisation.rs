@@ -1,0 +1,72 @@
+//! Minimisation (I2): a value is stored only for a catalog field that some purpose with a
+//! lawful basis for this customer needs, and only under a purpose that needs it.
+//!
+//! A purpose based on consent has a lawful basis only while the customer has given that
+//! consent. Consent is recorded per customer by the consent ledger; a customer with no grant
+//! event has given none, which is what `Consents::NONE` says.
+
+use steward_core::catalog::{Catalog, FieldDef};
+use steward_core::field_value;
+
+use crate::{Access, FieldError};
+
+/// The consent-based purposes a customer has granted.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Consents<'a>(&'a [&'a str]);
+
+impl Consents<'_> {
+    pub(crate) const NONE: Consents<'static> = Consents(&[]);
+
+    fn granted(&self, purpose: &str) -> bool {
+        self.0.contains(&purpose)
+    }
+}
+
+/// Whether any purpose that needs this field has a lawful basis for the customer.
+fn has_basis(catalog: &Catalog, field: &FieldDef, consents: Consents<'_>) -> bool {
+    field.purposes.iter().any(|p| {
+        catalog.purpose(p).is_some_and(|def| !def.requires_consent || consents.granted(&def.key))
+    })
+}
+
+/// Checks that `key` may be written (or cleared) by this access for this customer.
+pub(crate) fn writable<'c>(
+    catalog: &'c Catalog,
+    access: &Access,
+    key: &str,
+    consents: Consents<'_>,
+) -> Result<&'c FieldDef, FieldError> {
+    let name = format!("fields.{key}");
+    let field = catalog.field(key).ok_or_else(|| FieldError::new(&name, "is not a field of the catalog"))?;
+    if !has_basis(catalog, field, consents) {
+        return Err(FieldError::new(
+            &name,
+            "is needed only for purposes this customer has not consented to",
+        ));
+    }
+    if !field.needed_for(&access.purpose.key) {
+        return Err(FieldError::new(&name, format!("is not needed for purpose {}", access.purpose.key)));
+    }
+    Ok(field)
+}
+
+/// Validates and normalises a set of values; reports every problem at once.
+pub(crate) fn check_values<'c, 'v>(
+    catalog: &'c Catalog,
+    access: &Access,
+    values: impl IntoIterator<Item = (&'v str, &'v str)>,
+    consents: Consents<'_>,
+) -> Result<Vec<(&'c FieldDef, String)>, Vec<FieldError>> {
+    let mut ok = Vec::new();
+    let mut errors = Vec::new();
+    for (key, raw) in values {
+        match writable(catalog, access, key, consents) {
+            Ok(field) => match field_value::normalise(field, raw) {
+                Ok(v) => ok.push((field, v)),
+                Err(message) => errors.push(FieldError::new(format!("fields.{key}"), message)),
+            },
+            Err(e) => errors.push(e),
+        }
+    }
+    if errors.is_empty() { Ok(ok) } else { Err(errors) }
+}

@@ -1,0 +1,137 @@
+//! The key store: a SQLite file of its own, apart from the customer data, holding only
+//! wrapped keys. Deleting a customer's row here is crypto-shredding, so the file runs with
+//! `secure_delete` (freed pages are zeroed) and a rollback journal that is removed at each
+//! commit, leaving no old copy of a key in a write-ahead log.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Mutex;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use uuid::Uuid;
+
+use crate::{Result, StoreError};
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredKey {
+    pub kek_version: u32,
+    pub bytes: Vec<u8>,
+}
+
+impl std::fmt::Debug for StoredKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "StoredKey(kek v{})", self.kek_version)
+    }
+}
+
+pub struct KeyStore {
+    conn: Mutex<Connection>,
+}
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS data_keys (
+    customer_id BLOB PRIMARY KEY,
+    kek_version INTEGER NOT NULL,
+    wrapped     BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS secrets (
+    name        TEXT PRIMARY KEY,
+    kek_version INTEGER NOT NULL,
+    wrapped     BLOB NOT NULL
+) WITHOUT ROWID;
+";
+
+impl KeyStore {
+    /// Opens the key store, creating it readable by its owner only.
+    pub fn open(path: &Path) -> Result<KeyStore> {
+        if !path.exists() {
+            let mut opts = std::fs::OpenOptions::new();
+            opts.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            opts.open(path).map_err(|e| StoreError::Database(format!("creating key store: {e}")))?;
+        }
+        let conn = Connection::open(path)?;
+        conn.execute_batch(
+            "PRAGMA journal_mode = DELETE;
+             PRAGMA secure_delete = ON;
+             PRAGMA synchronous = FULL;
+             PRAGMA busy_timeout = 10000;",
+        )?;
+        conn.execute_batch(SCHEMA)?;
+        Ok(KeyStore { conn: Mutex::new(conn) })
+    }
+
+    fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.conn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Stores many data keys in one transaction.
+    pub fn put_data_keys(&self, keys: &[(Uuid, StoredKey)]) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt =
+                tx.prepare_cached("INSERT INTO data_keys (customer_id, kek_version, wrapped) VALUES (?1, ?2, ?3)")?;
+            for (id, k) in keys {
+                stmt.execute(params![id.as_bytes().as_slice(), k.kek_version, k.bytes])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn data_key(&self, id: Uuid) -> Result<Option<StoredKey>> {
+        let conn = self.conn();
+        let row = conn
+            .prepare_cached("SELECT kek_version, wrapped FROM data_keys WHERE customer_id = ?1")?
+            .query_row([id.as_bytes().as_slice()], |r| Ok(StoredKey { kek_version: r.get(0)?, bytes: r.get(1)? }))
+            .optional()?;
+        Ok(row)
+    }
+
+    pub fn data_keys(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, StoredKey>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT kek_version, wrapped FROM data_keys WHERE customer_id = ?1")?;
+        let mut out = HashMap::with_capacity(ids.len());
+        for id in ids {
+            if let Some(k) = stmt
+                .query_row([id.as_bytes().as_slice()], |r| Ok(StoredKey { kek_version: r.get(0)?, bytes: r.get(1)? }))
+                .optional()?
+            {
+                out.insert(*id, k);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Destroys a customer's data key. Returns whether there was one.
+    pub fn destroy_data_key(&self, id: Uuid) -> Result<bool> {
+        let conn = self.conn();
+        let n = conn.prepare_cached("DELETE FROM data_keys WHERE customer_id = ?1")?.execute([id.as_bytes().as_slice()])?;
+        Ok(n > 0)
+    }
+
+    pub fn count_data_keys(&self) -> Result<u64> {
+        let conn = self.conn();
+        Ok(conn.query_row("SELECT count(*) FROM data_keys", [], |r| r.get::<_, i64>(0))? as u64)
+    }
+
+    pub fn secret(&self, name: &str) -> Result<Option<StoredKey>> {
+        let conn = self.conn();
+        let row = conn
+            .prepare_cached("SELECT kek_version, wrapped FROM secrets WHERE name = ?1")?
+            .query_row([name], |r| Ok(StoredKey { kek_version: r.get(0)?, bytes: r.get(1)? }))
+            .optional()?;
+        Ok(row)
+    }
+
+    pub fn put_secret(&self, name: &str, key: &StoredKey) -> Result<()> {
+        let conn = self.conn();
+        conn.execute(
+            "INSERT INTO secrets (name, kek_version, wrapped) VALUES (?1, ?2, ?3)",
+            params![name, key.kek_version, key.bytes],
+        )?;
+        Ok(())
+    }
+}

@@ -1,0 +1,510 @@
+//! The scale-out engine: PostgreSQL through tokio-postgres with a deadpool pool. Several
+//! Steward instances may share one database: the audit chain's head is a locked row, and
+//! migrations run under an advisory lock.
+
+use async_trait::async_trait;
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
+use steward_core::audit::{AuditEntry, AuditRecord, Hash, chain_hash};
+use tokio_postgres::NoTls;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::types::ToSql;
+use uuid::Uuid;
+
+use crate::records::{AuditRecordRaw, from_json, hash32, to_json};
+use crate::{
+    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerWrite, ImportJob, IndexDigest, InteractionRow,
+    Result, Store, StoreError, TokenRow, UserRow, migrations,
+};
+
+pub struct PostgresStore {
+    pool: Pool,
+}
+
+/// Key for the advisory lock that serialises migrations across instances.
+const MIGRATION_LOCK: i64 = 0x5354_4557_4152_44;
+
+fn map_unique(e: tokio_postgres::Error, field: &str) -> StoreError {
+    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
+        StoreError::Duplicate { field: field.to_string() }
+    } else {
+        e.into()
+    }
+}
+
+impl PostgresStore {
+    pub async fn connect(url: &str, max_connections: usize) -> Result<PostgresStore> {
+        let config: tokio_postgres::Config =
+            url.parse().map_err(|e: tokio_postgres::Error| StoreError::Database(format!("database URL: {e}")))?;
+        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let pool = Pool::builder(manager)
+            .max_size(max_connections)
+            .build()
+            .map_err(|e| StoreError::Database(e.to_string()))?;
+        let store = PostgresStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        client
+            .batch_execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            )
+            .await
+            .or_else(|e| if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { Ok(()) } else { Err(e) })?;
+        for (version, sql) in migrations::POSTGRES {
+            let tx = client.transaction().await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+            let v = *version as i32;
+            let done = tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&v]).await?;
+            if done.is_none() {
+                tx.batch_execute(sql)
+                    .await
+                    .map_err(|e| StoreError::Migration { version: *version, reason: e.to_string() })?;
+                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v]).await?;
+            }
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+async fn append_audit_tx(tx: &Transaction<'_>, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let row = tx.query_one("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", &[]).await?;
+    let mut seq: i64 = row.get(0);
+    let mut prev = hash32(row.get::<_, &[u8]>(1))?;
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .await?;
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        seq += 1;
+        let hash = chain_hash(&prev, seq, &record);
+        tx.execute(
+            &stmt,
+            &[
+                &seq,
+                &record.at,
+                &record.actor,
+                &record.role,
+                &record.action,
+                &record.purpose,
+                &to_json(&record.targets),
+                &to_json(&record.fields),
+                &record.detail,
+                &&prev[..],
+                &&hash[..],
+            ],
+        )
+        .await?;
+        out.push(AuditEntry { seq, record, prev_hash: prev, hash });
+        prev = hash;
+    }
+    tx.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&seq, &&prev[..]]).await?;
+    Ok(out)
+}
+
+async fn write_customer(tx: &Transaction<'_>, w: &CustomerWrite, replaced: Option<&[String]>) -> Result<()> {
+    let r = &w.row;
+    if let Some(fields) = replaced {
+        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&r.id]).await?;
+        tx.execute("DELETE FROM blind_index WHERE customer_id = $1 AND field = ANY($2)", &[&r.id, &fields]).await?;
+    } else {
+        let stmt = tx
+            .prepare_cached(
+                "INSERT INTO customers (id, residency, status, fields, version, created_at, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .await?;
+        tx.execute(&stmt, &[&r.id, &r.residency, &r.status, &r.fields, &r.version, &r.created_at, &r.updated_at])
+            .await
+            .map_err(|e| map_unique(e, "id"))?;
+    }
+    if !r.tags.is_empty() {
+        tx.execute(
+            "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+            &[&r.tags, &r.id],
+        )
+        .await?;
+    }
+    let stmt = tx
+        .prepare_cached("INSERT INTO blind_index (field, digest, customer_id, is_unique) VALUES ($1, $2, $3, $4)")
+        .await?;
+    for e in &w.index {
+        tx.execute(&stmt, &[&e.field, &&e.digest[..], &r.id, &e.unique]).await.map_err(|err| map_unique(err, &e.field))?;
+    }
+    Ok(())
+}
+
+const CUSTOMER_COLS: &str = "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
+     ARRAY(SELECT tag FROM customer_tags t WHERE t.customer_id = c.id ORDER BY tag)";
+
+fn customer_from(r: &tokio_postgres::Row) -> CustomerRow {
+    CustomerRow {
+        id: r.get(0),
+        residency: r.get(1),
+        status: r.get(2),
+        fields: r.get(3),
+        version: r.get(4),
+        created_at: r.get(5),
+        updated_at: r.get(6),
+        tags: r.get(7),
+    }
+}
+
+fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
+    AuditRecordRaw {
+        at: r.get(1),
+        actor: r.get(2),
+        role: r.get(3),
+        action: r.get(4),
+        purpose: r.get(5),
+        targets: r.get(6),
+        fields: r.get(7),
+        detail: r.get(8),
+    }
+    .into_entry(r.get(0), r.get(9), r.get(10))
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        for w in &changes.inserts {
+            write_customer(&tx, w, None).await?;
+        }
+        for u in &changes.updates {
+            let r = &u.write.row;
+            let n = tx
+                .execute(
+                    "UPDATE customers SET residency = $2, status = $3, fields = $4, version = $5, updated_at = $6
+                     WHERE id = $1 AND version = $7",
+                    &[&r.id, &r.residency, &r.status, &r.fields, &r.version, &r.updated_at, &u.expected_version],
+                )
+                .await?;
+            if n == 0 {
+                let exists = tx.query_opt("SELECT 1 FROM customers WHERE id = $1", &[&r.id]).await?;
+                return Err(if exists.is_some() { StoreError::Conflict } else { StoreError::NotFound });
+            }
+            write_customer(&tx, &u.write, Some(&u.replaced_index_fields)).await?;
+        }
+        for i in &changes.interactions {
+            tx.execute(
+                "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[&i.id, &i.customer_id, &i.kind, &i.occurred_at, &i.sealed, &i.created_at],
+            )
+            .await
+            .map_err(|e| {
+                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) { StoreError::NotFound } else { e.into() }
+            })?;
+        }
+        if let Some(j) = &changes.import_job {
+            tx.execute(
+                "INSERT INTO import_jobs (fingerprint, byte_offset, line, imported, rejected, reject_len, finished, updated_at)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                 ON CONFLICT (fingerprint) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
+                   imported = excluded.imported, rejected = excluded.rejected, reject_len = excluded.reject_len,
+                   finished = excluded.finished, updated_at = excluded.updated_at",
+                &[
+                    &j.fingerprint,
+                    &(j.byte_offset as i64),
+                    &(j.line as i64),
+                    &(j.imported as i64),
+                    &(j.rejected as i64),
+                    &(j.reject_len as i64),
+                    &j.finished,
+                    &j.updated_at,
+                ],
+            )
+            .await?;
+        }
+        let entries = append_audit_tx(&tx, changes.audit).await?;
+        tx.commit().await?;
+        Ok(entries)
+    }
+
+    async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute("DELETE FROM interactions WHERE customer_id = $1", &[&id]).await?;
+        tx.execute("DELETE FROM blind_index WHERE customer_id = $1", &[&id]).await?;
+        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&id]).await?;
+        let n = tx.execute("DELETE FROM customers WHERE id = $1", &[&id]).await?;
+        if n == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO tombstones (customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+            &[&id, &erased_at],
+        )
+        .await?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
+        let client = self.pool.get().await?;
+        let stmt = client.prepare_cached(&format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1")).await?;
+        Ok(client.query_opt(&stmt, &[&id]).await?.map(|r| customer_from(&r)))
+    }
+
+    async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(&format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = ANY($1)"), &[&ids])
+            .await?;
+        Ok(rows.iter().map(customer_from).collect())
+    }
+
+    async fn list_customers(&self, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
+        let mut sql = format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE TRUE");
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, v: Box<dyn ToSql + Sync + Send>| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("${}", args.len())));
+        };
+        if let Some((field, digest)) = &f.index {
+            arg(&mut sql, " AND c.id IN (SELECT customer_id FROM blind_index WHERE field = ?", Box::new(field.clone()));
+            arg(&mut sql, " AND digest = ?)", Box::new(digest.to_vec()));
+        }
+        if let Some(tag) = &f.tag {
+            arg(&mut sql, " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)", Box::new(tag.clone()));
+        }
+        if let Some(s) = &f.status {
+            arg(&mut sql, " AND c.status = ?", Box::new(s.clone()));
+        }
+        for (bound, clause) in [
+            (f.created_after, " AND c.created_at > ?"),
+            (f.created_before, " AND c.created_at < ?"),
+            (f.updated_after, " AND c.updated_at > ?"),
+            (f.updated_before, " AND c.updated_at < ?"),
+        ] {
+            if let Some(b) = bound {
+                arg(&mut sql, clause, Box::new(b));
+            }
+        }
+        if let Some(after) = f.after {
+            arg(&mut sql, " AND c.id > ?", Box::new(after));
+        }
+        arg(&mut sql, " ORDER BY c.id LIMIT ?", Box::new(f.limit as i64));
+        let client = self.pool.get().await?;
+        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
+        let rows = client.query(&sql, &params).await?;
+        Ok(rows.iter().map(customer_from).collect())
+    }
+
+    async fn count_customers(&self) -> Result<u64> {
+        let client = self.pool.get().await?;
+        let n: i64 = client.query_one("SELECT count(*) FROM customers", &[]).await?.get(0);
+        Ok(n as u64)
+    }
+
+    async fn lookup_index(&self, field: &str, digests: &[IndexDigest]) -> Result<Vec<(IndexDigest, Uuid)>> {
+        let client = self.pool.get().await?;
+        let list: Vec<&[u8]> = digests.iter().map(|d| &d[..]).collect();
+        let rows = client
+            .query("SELECT digest, customer_id FROM blind_index WHERE field = $1 AND digest = ANY($2)", &[&field, &list])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let d: &[u8] = r.get(0);
+                let digest: IndexDigest = d.try_into().map_err(|_| StoreError::Corrupt("digest length".into()))?;
+                Ok((digest, r.get(1)))
+            })
+            .collect()
+    }
+
+    async fn is_tombstoned(&self, id: Uuid) -> Result<bool> {
+        let client = self.pool.get().await?;
+        Ok(client.query_opt("SELECT 1 FROM tombstones WHERE customer_id = $1", &[&id]).await?.is_some())
+    }
+
+    async fn list_interactions(&self, customer: Uuid, after: Option<(i64, Uuid)>, limit: usize) -> Result<Vec<InteractionRow>> {
+        let client = self.pool.get().await?;
+        let (at, id) = after.unwrap_or((i64::MAX, Uuid::max()));
+        let rows = client
+            .query(
+                "SELECT id, kind, occurred_at, sealed, created_at FROM interactions
+                 WHERE customer_id = $1 AND (occurred_at, id) < ($2, $3)
+                 ORDER BY occurred_at DESC, id DESC LIMIT $4",
+                &[&customer, &at, &id, &(limit as i64)],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| InteractionRow {
+                id: r.get(0),
+                customer_id: customer,
+                kind: r.get(1),
+                occurred_at: r.get(2),
+                sealed: r.get(3),
+                created_at: r.get(4),
+            })
+            .collect())
+    }
+
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let out = append_audit_tx(&tx, records).await?;
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
+                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&after_seq, &(limit as i64)],
+            )
+            .await?;
+        rows.iter().map(audit_from).collect()
+    }
+
+    async fn audit_head(&self) -> Result<(i64, Hash)> {
+        let client = self.pool.get().await?;
+        let row = client.query_opt("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[]).await?;
+        match row {
+            Some(r) => Ok((r.get(0), hash32(r.get::<_, &[u8]>(1))?)),
+            None => Ok((0, steward_core::audit::GENESIS)),
+        }
+    }
+
+    async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "INSERT INTO audit_checkpoints (seq, head, signature, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+                &[&cp.seq, &&cp.head[..], &cp.signature, &cp.at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        let client = self.pool.get().await?;
+        let rows = client.query("SELECT seq, head, signature, at FROM audit_checkpoints ORDER BY seq", &[]).await?;
+        rows.iter()
+            .map(|r| Ok(Checkpoint { seq: r.get(0), head: hash32(r.get::<_, &[u8]>(1))?, signature: r.get(2), at: r.get(3) }))
+            .collect()
+    }
+
+    async fn create_user(&self, u: &UserRow, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[&u.id, &u.email, &u.role, &to_json(&u.purposes), &u.password_hash, &u.disabled, &u.created_at],
+        )
+        .await
+        .map_err(|e| map_unique(e, "email"))?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT id, email, role, purposes, password_hash, disabled, created_at FROM users WHERE email = $1",
+                &[&email],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(UserRow {
+                id: r.get(0),
+                email: r.get(1),
+                role: r.get(2),
+                purposes: from_json(r.get(3))?,
+                password_hash: r.get(4),
+                disabled: r.get(5),
+                created_at: r.get(6),
+            })
+        })
+        .transpose()
+    }
+
+    async fn create_token(&self, t: &TokenRow, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "INSERT INTO api_tokens (id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            &[
+                &t.id,
+                &&t.token_hash[..],
+                &t.name,
+                &t.role,
+                &to_json(&t.purposes),
+                &t.created_by,
+                &t.created_at,
+                &t.expires_at,
+                &t.revoked_at,
+            ],
+        )
+        .await?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT id, name, role, purposes, created_by, created_at, expires_at, revoked_at
+                 FROM api_tokens WHERE token_hash = $1",
+                &[&&hash[..]],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(TokenRow {
+                id: r.get(0),
+                token_hash: *hash,
+                name: r.get(1),
+                role: r.get(2),
+                purposes: from_json(r.get(3))?,
+                created_by: r.get(4),
+                created_at: r.get(5),
+                expires_at: r.get(6),
+                revoked_at: r.get(7),
+            })
+        })
+        .transpose()
+    }
+
+    async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT byte_offset, line, imported, rejected, reject_len, finished, updated_at
+                 FROM import_jobs WHERE fingerprint = $1",
+                &[&fingerprint],
+            )
+            .await?;
+        Ok(row.map(|r| ImportJob {
+            fingerprint: fingerprint.to_string(),
+            byte_offset: r.get::<_, i64>(0) as u64,
+            line: r.get::<_, i64>(1) as u64,
+            imported: r.get::<_, i64>(2) as u64,
+            rejected: r.get::<_, i64>(3) as u64,
+            reject_len: r.get::<_, i64>(4) as u64,
+            finished: r.get(5),
+            updated_at: r.get(6),
+        }))
+    }
+}

@@ -1,0 +1,174 @@
+//! Rows as the store reads and writes them. Personal values appear only sealed.
+
+use uuid::Uuid;
+
+pub type IndexDigest = [u8; 16];
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerRow {
+    pub id: Uuid,
+    pub residency: String,
+    pub status: String,
+    pub tags: Vec<String>,
+    /// Encoded `SealedFields`.
+    pub fields: Vec<u8>,
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexEntry {
+    pub field: String,
+    pub digest: IndexDigest,
+    pub unique: bool,
+}
+
+/// A customer row with blind-index entries: all of them for a new customer, the new entries
+/// of the replaced fields for an update.
+#[derive(Debug, Clone)]
+pub struct CustomerWrite {
+    pub row: CustomerRow,
+    pub index: Vec<IndexEntry>,
+}
+
+#[derive(Debug, Clone)]
+pub struct CustomerUpdate {
+    /// The new state; `row.version` is the new version.
+    pub write: CustomerWrite,
+    pub expected_version: i64,
+    /// Searchable fields whose index entries are replaced by `write.index` (a field listed
+    /// here with no new entry loses its entry).
+    pub replaced_index_fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteractionRow {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub kind: String,
+    pub occurred_at: i64,
+    /// Encoded `SealedFields` with `summary` and `body`.
+    pub sealed: Vec<u8>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct ChangeSet {
+    pub inserts: Vec<CustomerWrite>,
+    pub updates: Vec<CustomerUpdate>,
+    pub interactions: Vec<InteractionRow>,
+    pub audit: Vec<steward_core::audit::AuditRecord>,
+    /// Import progress committed with the rows it covers, so a resumed import neither skips
+    /// nor repeats a row.
+    pub import_job: Option<ImportJob>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    pub index: Option<(String, IndexDigest)>,
+    pub tag: Option<String>,
+    pub status: Option<String>,
+    pub created_after: Option<i64>,
+    pub created_before: Option<i64>,
+    pub updated_after: Option<i64>,
+    pub updated_before: Option<i64>,
+    /// Cursor: return customers with ids after this one.
+    pub after: Option<Uuid>,
+    pub limit: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub seq: i64,
+    pub head: [u8; 32],
+    pub signature: Vec<u8>,
+    pub at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub purposes: Vec<String>,
+    pub password_hash: String,
+    pub disabled: bool,
+    pub created_at: i64,
+}
+
+#[derive(Clone, PartialEq, Eq)]
+pub struct TokenRow {
+    pub id: Uuid,
+    pub token_hash: [u8; 32],
+    pub name: String,
+    pub role: String,
+    pub purposes: Vec<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+impl std::fmt::Debug for TokenRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRow").field("id", &self.id).field("role", &self.role).finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ImportJob {
+    pub fingerprint: String,
+    pub byte_offset: u64,
+    pub line: u64,
+    pub imported: u64,
+    pub rejected: u64,
+    pub reject_len: u64,
+    pub finished: bool,
+    pub updated_at: i64,
+}
+
+pub(crate) fn to_json(list: &[String]) -> String {
+    serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
+}
+
+pub(crate) fn from_json(text: &str) -> crate::Result<Vec<String>> {
+    serde_json::from_str(text).map_err(|e| crate::StoreError::Corrupt(e.to_string()))
+}
+
+pub(crate) fn hash32(bytes: &[u8]) -> crate::Result<[u8; 32]> {
+    bytes.try_into().map_err(|_| crate::StoreError::Corrupt("hash is not 32 bytes".into()))
+}
+
+/// An audit row as both engines read it, before its lists are parsed.
+pub(crate) struct AuditRecordRaw {
+    pub at: i64,
+    pub actor: String,
+    pub role: String,
+    pub action: String,
+    pub purpose: Option<String>,
+    pub targets: String,
+    pub fields: String,
+    pub detail: Option<String>,
+}
+
+impl AuditRecordRaw {
+    pub(crate) fn into_entry(self, seq: i64, prev: &[u8], hash: &[u8]) -> crate::Result<steward_core::audit::AuditEntry> {
+        Ok(steward_core::audit::AuditEntry {
+            seq,
+            record: steward_core::audit::AuditRecord {
+                at: self.at,
+                actor: self.actor,
+                role: self.role,
+                action: self.action,
+                purpose: self.purpose,
+                targets: from_json(&self.targets)?,
+                fields: from_json(&self.fields)?,
+                detail: self.detail,
+            },
+            prev_hash: hash32(prev)?,
+            hash: hash32(hash)?,
+        })
+    }
+}
+

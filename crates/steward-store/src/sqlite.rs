@@ -1,0 +1,616 @@
+//! The embedded engine: SQLite through rusqlite, in WAL mode with foreign keys on.
+//!
+//! Calls run on the caller's task: a SQLite statement here takes microseconds, less than the
+//! cost of handing it to another thread. One writer connection serialises writes (SQLite
+//! allows one writer anyway); readers come from a small pool so reads never wait on a write.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, chain_hash};
+use uuid::Uuid;
+
+use crate::records::{AuditRecordRaw, from_json, hash32, to_json};
+use crate::{
+    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerWrite, ImportJob, IndexDigest, InteractionRow,
+    Result, Store, StoreError, TokenRow, UserRow, migrations,
+};
+
+pub struct SqliteStore {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+const MAX_IDLE_READERS: usize = 8;
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 10000;
+         PRAGMA cache_size = -32768;
+         PRAGMA temp_store = MEMORY;",
+    )?;
+    Ok(conn)
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panic while holding the lock leaves the connection usable: SQLite rolls back an
+    // unfinished transaction when the Transaction guard drops.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn uuid_from(bytes: Vec<u8>) -> Result<Uuid> {
+    Uuid::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+fn map_unique(e: rusqlite::Error, field: &str) -> StoreError {
+    match &e {
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Duplicate { field: field.to_string() }
+        }
+        _ => e.into(),
+    }
+}
+
+impl SqliteStore {
+    pub fn open(path: &Path) -> Result<SqliteStore> {
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
+        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+    }
+
+    fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let conn = match lock(&self.readers).pop() {
+            Some(c) => c,
+            None => open_connection(&self.path)?,
+        };
+        let out = f(&conn);
+        let mut idle = lock(&self.readers);
+        if idle.len() < MAX_IDLE_READERS {
+            idle.push(conn);
+        }
+        out
+    }
+
+    fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
+        let mut conn = lock(&self.writer);
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let out = f(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Copies the database to `dest` with SQLite's online backup (used by tests and operators
+    /// to take a consistent copy while the server runs).
+    pub fn backup_to(&self, dest: &Path) -> Result<()> {
+        self.read(|c| {
+            c.execute("VACUUM INTO ?1", params![dest.to_string_lossy()])?;
+            Ok(())
+        })
+    }
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)",
+    )?;
+    for (version, sql) in migrations::SQLITE {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let done: Option<i64> = tx
+            .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
+            .optional()?;
+        if done.is_none() {
+            tx.execute_batch(sql).map_err(|e| StoreError::Migration { version: *version, reason: e.to_string() })?;
+            tx.execute(
+                "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
+                [version],
+            )?;
+        }
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn append_audit_tx(tx: &Transaction, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let (mut seq, mut prev) = head(tx)?;
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?;
+    let mut out = Vec::with_capacity(records.len());
+    for record in records {
+        seq += 1;
+        let hash = chain_hash(&prev, seq, &record);
+        stmt.execute(params![
+            seq,
+            record.at,
+            record.actor,
+            record.role,
+            record.action,
+            record.purpose,
+            to_json(&record.targets),
+            to_json(&record.fields),
+            record.detail,
+            &prev[..],
+            &hash[..],
+        ])?;
+        out.push(AuditEntry { seq, record, prev_hash: prev, hash });
+        prev = hash;
+    }
+    Ok(out)
+}
+
+fn head(conn: &Connection) -> Result<(i64, Hash)> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match row {
+        Some((seq, h)) => Ok((seq, hash32(&h)?)),
+        None => Ok((0, GENESIS)),
+    }
+}
+
+fn write_customer(tx: &Transaction, w: &CustomerWrite, replaced: Option<&[String]>) -> Result<()> {
+    let r = &w.row;
+    let id = r.id.as_bytes().as_slice();
+    if let Some(fields) = replaced {
+        tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?.execute([id])?;
+        let mut del = tx.prepare_cached("DELETE FROM blind_index WHERE customer_id = ?1 AND field = ?2")?;
+        for f in fields {
+            del.execute(params![id, f])?;
+        }
+    } else {
+        tx.prepare_cached(
+            "INSERT INTO customers (id, residency, status, fields, version, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        )?
+        .execute(params![id, r.residency, r.status, r.fields, r.version, r.created_at, r.updated_at])
+        .map_err(|e| map_unique(e, "id"))?;
+    }
+    let mut tag = tx.prepare_cached("INSERT OR IGNORE INTO customer_tags (tag, customer_id) VALUES (?1, ?2)")?;
+    for t in &r.tags {
+        tag.execute(params![t, id])?;
+    }
+    let mut idx =
+        tx.prepare_cached("INSERT INTO blind_index (field, digest, customer_id, is_unique) VALUES (?1, ?2, ?3, ?4)")?;
+    for e in &w.index {
+        idx.execute(params![e.field, &e.digest[..], id, e.unique]).map_err(|err| map_unique(err, &e.field))?;
+    }
+    Ok(())
+}
+
+fn save_job(tx: &Transaction, j: &ImportJob) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO import_jobs (fingerprint, byte_offset, line, imported, rejected, reject_len, finished, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (fingerprint) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
+           imported = excluded.imported, rejected = excluded.rejected, reject_len = excluded.reject_len,
+           finished = excluded.finished, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        j.fingerprint,
+        j.byte_offset as i64,
+        j.line as i64,
+        j.imported as i64,
+        j.rejected as i64,
+        j.reject_len as i64,
+        j.finished,
+        j.updated_at
+    ])?;
+    Ok(())
+}
+
+const CUSTOMER_COLS: &str = "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
+     (SELECT group_concat(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id)";
+
+fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> {
+    let tags: Option<String> = r.get(7)?;
+    let mut tags: Vec<String> = tags.map(|t| t.split(',').map(str::to_string).collect()).unwrap_or_default();
+    tags.sort();
+    Ok((
+        r.get(0)?,
+        CustomerRow {
+            id: Uuid::nil(),
+            residency: r.get(1)?,
+            status: r.get(2)?,
+            fields: r.get(3)?,
+            version: r.get(4)?,
+            created_at: r.get(5)?,
+            updated_at: r.get(6)?,
+            tags,
+        },
+    ))
+}
+
+fn finish_customer((id, mut row): (Vec<u8>, CustomerRow)) -> Result<CustomerRow> {
+    row.id = uuid_from(id)?;
+    Ok(row)
+}
+
+fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u8>, Vec<u8>)> {
+    Ok((
+        AuditRecordRaw {
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            role: r.get(3)?,
+            action: r.get(4)?,
+            purpose: r.get(5)?,
+            targets: r.get(6)?,
+            fields: r.get(7)?,
+            detail: r.get(8)?,
+        },
+        r.get(0)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
+fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> {
+    Ok((
+        r.get(0)?,
+        UserRow {
+            id: Uuid::nil(),
+            email: r.get(1)?,
+            role: r.get(2)?,
+            purposes: Vec::new(),
+            password_hash: r.get(4)?,
+            disabled: r.get(5)?,
+            created_at: r.get(6)?,
+        },
+        r.get(3)?,
+    ))
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
+        self.write(|tx| {
+            for w in &changes.inserts {
+                write_customer(tx, w, None)?;
+            }
+            for u in &changes.updates {
+                let r = &u.write.row;
+                let n = tx
+                    .prepare_cached(
+                        "UPDATE customers SET residency = ?2, status = ?3, fields = ?4, version = ?5, updated_at = ?6
+                         WHERE id = ?1 AND version = ?7",
+                    )?
+                    .execute(params![
+                        r.id.as_bytes().as_slice(),
+                        r.residency,
+                        r.status,
+                        r.fields,
+                        r.version,
+                        r.updated_at,
+                        u.expected_version
+                    ])?;
+                if n == 0 {
+                    let exists: Option<i64> = tx
+                        .prepare_cached("SELECT 1 FROM customers WHERE id = ?1")?
+                        .query_row([r.id.as_bytes().as_slice()], |r| r.get(0))
+                        .optional()?;
+                    return Err(if exists.is_some() { StoreError::Conflict } else { StoreError::NotFound });
+                }
+                write_customer(tx, &u.write, Some(&u.replaced_index_fields))?;
+            }
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?;
+            for i in &changes.interactions {
+                ins.execute(params![
+                    i.id.as_bytes().as_slice(),
+                    i.customer_id.as_bytes().as_slice(),
+                    i.kind,
+                    i.occurred_at,
+                    i.sealed,
+                    i.created_at
+                ])
+                .map_err(|e| match e {
+                    rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                        StoreError::NotFound
+                    }
+                    e => e.into(),
+                })?;
+            }
+            if let Some(job) = &changes.import_job {
+                save_job(tx, job)?;
+            }
+            append_audit_tx(tx, changes.audit)
+        })
+    }
+
+    async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool> {
+        self.write(|tx| {
+            let key = id.as_bytes().as_slice();
+            // Children first, explicitly, so erasure never depends on the foreign-key pragma.
+            tx.prepare_cached("DELETE FROM interactions WHERE customer_id = ?1")?.execute([key])?;
+            tx.prepare_cached("DELETE FROM blind_index WHERE customer_id = ?1")?.execute([key])?;
+            tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?.execute([key])?;
+            let n = tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([key])?;
+            if n == 0 {
+                return Ok(false);
+            }
+            tx.prepare_cached("INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)")?
+                .execute(params![key, erased_at])?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(true)
+        })
+    }
+
+    async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
+        self.read(|c| {
+            let row = c
+                .prepare_cached(&format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = ?1"))?
+                .query_row([id.as_bytes().as_slice()], customer_from)
+                .optional()?;
+            row.map(finish_customer).transpose()
+        })
+    }
+
+    async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = ?1"))?;
+            let mut out = Vec::with_capacity(ids.len());
+            for id in ids {
+                if let Some(row) = stmt.query_row([id.as_bytes().as_slice()], customer_from).optional()? {
+                    out.push(finish_customer(row)?);
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn list_customers(&self, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
+        let mut sql = format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE 1 = 1");
+        let mut args: Vec<rusqlite::types::Value> = Vec::new();
+        let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        use rusqlite::types::Value;
+        if let Some((field, digest)) = &f.index {
+            arg(&mut sql, " AND c.id IN (SELECT customer_id FROM blind_index WHERE field = ?", Value::Text(field.clone()));
+            arg(&mut sql, " AND digest = ?)", Value::Blob(digest.to_vec()));
+        }
+        if let Some(tag) = &f.tag {
+            arg(&mut sql, " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)", Value::Text(tag.clone()));
+        }
+        if let Some(s) = &f.status {
+            arg(&mut sql, " AND c.status = ?", Value::Text(s.clone()));
+        }
+        for (bound, clause) in [
+            (f.created_after, " AND c.created_at > ?"),
+            (f.created_before, " AND c.created_at < ?"),
+            (f.updated_after, " AND c.updated_at > ?"),
+            (f.updated_before, " AND c.updated_at < ?"),
+        ] {
+            if let Some(b) = bound {
+                arg(&mut sql, clause, Value::Integer(b));
+            }
+        }
+        if let Some(after) = f.after {
+            arg(&mut sql, " AND c.id > ?", Value::Blob(after.as_bytes().to_vec()));
+        }
+        arg(&mut sql, " ORDER BY c.id LIMIT ?", Value::Integer(f.limit as i64));
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), customer_from)?;
+            rows.map(|r| finish_customer(r?)).collect()
+        })
+    }
+
+    async fn count_customers(&self) -> Result<u64> {
+        self.read(|c| Ok(c.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))? as u64))
+    }
+
+    async fn lookup_index(&self, field: &str, digests: &[IndexDigest]) -> Result<Vec<(IndexDigest, Uuid)>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT customer_id FROM blind_index WHERE field = ?1 AND digest = ?2")?;
+            let mut out = Vec::new();
+            for d in digests {
+                let ids = stmt.query_map(params![field, &d[..]], |r| r.get::<_, Vec<u8>>(0))?;
+                for id in ids {
+                    out.push((*d, uuid_from(id?)?));
+                }
+            }
+            Ok(out)
+        })
+    }
+
+    async fn is_tombstoned(&self, id: Uuid) -> Result<bool> {
+        self.read(|c| {
+            Ok(c.prepare_cached("SELECT 1 FROM tombstones WHERE customer_id = ?1")?
+                .query_row([id.as_bytes().as_slice()], |_| Ok(()))
+                .optional()?
+                .is_some())
+        })
+    }
+
+    async fn list_interactions(&self, customer: Uuid, after: Option<(i64, Uuid)>, limit: usize) -> Result<Vec<InteractionRow>> {
+        self.read(|c| {
+            // Newest first; the cursor is the last (occurred_at, id) seen.
+            let (at, id) = after.unwrap_or((i64::MAX, Uuid::max()));
+            let mut stmt = c.prepare_cached(
+                "SELECT id, kind, occurred_at, sealed, created_at FROM interactions
+                 WHERE customer_id = ?1 AND (occurred_at < ?2 OR (occurred_at = ?2 AND id < ?3))
+                 ORDER BY occurred_at DESC, id DESC LIMIT ?4",
+            )?;
+            let rows = stmt.query_map(
+                params![customer.as_bytes().as_slice(), at, id.as_bytes().as_slice(), limit as i64],
+                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+            )?;
+            rows.map(|r| {
+                let (id, kind, occurred_at, sealed, created_at) = r?;
+                Ok(InteractionRow { id: uuid_from(id)?, customer_id: customer, kind, occurred_at, sealed, created_at })
+            })
+            .collect()
+        })
+    }
+
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+        self.write(|tx| append_audit_tx(tx, records))
+    }
+
+    async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
+                 FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+            )?;
+            let rows = stmt.query_map(params![after_seq, limit as i64], audit_from)?;
+            rows.map(|r| {
+                let (raw, seq, prev, hash) = r?;
+                raw.into_entry(seq, &prev, &hash)
+            })
+            .collect()
+        })
+    }
+
+    async fn audit_head(&self) -> Result<(i64, Hash)> {
+        self.read(|c| head(c))
+    }
+
+    async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT OR IGNORE INTO audit_checkpoints (seq, head, signature, at) VALUES (?1, ?2, ?3, ?4)",
+                params![cp.seq, &cp.head[..], cp.signature, cp.at],
+            )?;
+            Ok(())
+        })
+    }
+
+    async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached("SELECT seq, head, signature, at FROM audit_checkpoints ORDER BY seq")?;
+            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?, r.get(3)?)))?;
+            rows.map(|r| {
+                let (seq, head, signature, at) = r?;
+                Ok(Checkpoint { seq, head: hash32(&head)?, signature, at })
+            })
+            .collect()
+        })
+    }
+
+    async fn create_user(&self, u: &UserRow, audit: AuditRecord) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                params![u.id.as_bytes().as_slice(), u.email, u.role, to_json(&u.purposes), u.password_hash, u.disabled, u.created_at],
+            )
+            .map_err(|e| map_unique(e, "email"))?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(())
+        })
+    }
+
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
+        self.read(|c| {
+            let row = c
+                .prepare_cached(
+                    "SELECT id, email, role, purposes, password_hash, disabled, created_at FROM users WHERE email = ?1",
+                )?
+                .query_row([email], user_from)
+                .optional()?;
+            row.map(|(id, mut u, purposes)| {
+                u.id = uuid_from(id)?;
+                u.purposes = from_json(&purposes)?;
+                Ok(u)
+            })
+            .transpose()
+        })
+    }
+
+    async fn create_token(&self, t: &TokenRow, audit: AuditRecord) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "INSERT INTO api_tokens (id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    t.id.as_bytes().as_slice(),
+                    &t.token_hash[..],
+                    t.name,
+                    t.role,
+                    to_json(&t.purposes),
+                    t.created_by,
+                    t.created_at,
+                    t.expires_at,
+                    t.revoked_at
+                ],
+            )?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(())
+        })
+    }
+
+    async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>> {
+        self.read(|c| {
+            let row = c
+                .prepare_cached(
+                    "SELECT id, name, role, purposes, created_by, created_at, expires_at, revoked_at
+                     FROM api_tokens WHERE token_hash = ?1",
+                )?
+                .query_row([&hash[..]], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                        r.get::<_, String>(4)?,
+                        r.get::<_, i64>(5)?,
+                        r.get::<_, Option<i64>>(6)?,
+                        r.get::<_, Option<i64>>(7)?,
+                    ))
+                })
+                .optional()?;
+            row.map(|(id, name, role, purposes, created_by, created_at, expires_at, revoked_at)| {
+                Ok(TokenRow {
+                    id: uuid_from(id)?,
+                    token_hash: *hash,
+                    name,
+                    role,
+                    purposes: from_json(&purposes)?,
+                    created_by,
+                    created_at,
+                    expires_at,
+                    revoked_at,
+                })
+            })
+            .transpose()
+        })
+    }
+
+    async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT byte_offset, line, imported, rejected, reject_len, finished, updated_at
+                 FROM import_jobs WHERE fingerprint = ?1",
+            )?
+            .query_row([fingerprint], |r| {
+                Ok(ImportJob {
+                    fingerprint: fingerprint.to_string(),
+                    byte_offset: r.get::<_, i64>(0)? as u64,
+                    line: r.get::<_, i64>(1)? as u64,
+                    imported: r.get::<_, i64>(2)? as u64,
+                    rejected: r.get::<_, i64>(3)? as u64,
+                    reject_len: r.get::<_, i64>(4)? as u64,
+                    finished: r.get(5)?,
+                    updated_at: r.get(6)?,
+                })
+            })
+            .optional()
+            .map_err(Into::into)
+        })
+    }
+}

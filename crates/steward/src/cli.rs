@@ -1,0 +1,131 @@
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(name = "steward", version, about = "Steward: a privacy-first customer relationship manager")]
+pub struct Cli {
+    /// Settings file (default: ./steward.toml when present).
+    #[arg(long, global = true)]
+    pub config: Option<PathBuf>,
+    /// Directory for the database, key store and master key.
+    #[arg(long, global = true)]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL for the data (keys stay in the key store).
+    #[arg(long, global = true)]
+    pub database_url: Option<String>,
+    /// An extra catalog file, added to the built-in catalog (repeatable).
+    #[arg(long = "catalog", global = true)]
+    pub catalog: Vec<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create the data directory, key store, master key and database.
+    Init,
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Bulk import.
+    #[command(subcommand)]
+    Import(ImportCommand),
+    /// Bulk export.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Args, Debug)]
+pub struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long)]
+    pub listen: Option<String>,
+    /// Load the deterministic demo data set into an empty database.
+    #[arg(long)]
+    pub demo: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum UserCommand {
+    /// Add a staff account. Prints a generated password unless --password-stdin is given.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        role: String,
+        /// A purpose to grant instead of the role's defaults (repeatable).
+        #[arg(long = "purpose")]
+        purposes: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TokenCommand {
+    /// Create an API token and print it (only the token, for scripts).
+    Create {
+        #[arg(long)]
+        role: String,
+        /// A purpose the token may use (repeatable; default: the role's defaults).
+        #[arg(long = "purpose")]
+        purposes: Vec<String>,
+        /// Lifetime such as 90d or 12h, or an RFC 3339 time. Default 90d.
+        #[arg(long, default_value = "90d")]
+        expires: String,
+        #[arg(long, default_value = "cli")]
+        name: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ImportCommand {
+    /// Import customers from CSV, upserting by email. Re-running an interrupted import resumes it.
+    Customers {
+        file: PathBuf,
+        /// TOML file mapping CSV headers to catalog keys: `"E-Mail" = "email"`.
+        #[arg(long)]
+        map: Option<PathBuf>,
+        /// The purpose the data is collected for.
+        #[arg(long, default_value = "essential.service")]
+        purpose: String,
+        /// Residency for rows without one (ISO 3166-1 alpha-2).
+        #[arg(long)]
+        residency: Option<String>,
+        /// Where refused rows are listed with their reasons (default FILE.rejects.csv).
+        #[arg(long)]
+        rejects: Option<PathBuf>,
+        #[arg(long, default_value_t = 2_000)]
+        batch: usize,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Export customers: only the fields the purpose needs.
+    Customers {
+        #[arg(long)]
+        purpose: String,
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AuditCommand {
+    /// Walk the hash chain and check the signed checkpoints; exits non-zero naming the first bad entry.
+    Verify,
+}

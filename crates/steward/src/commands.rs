@@ -1,0 +1,284 @@
+//! What each subcommand does: wire settings into the app and call its use cases.
+
+use std::collections::HashMap;
+use std::io::{BufRead, IsTerminal, Write};
+use std::ops::ControlFlow;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use indicatif::{ProgressBar, ProgressStyle};
+use steward_app::core::{Catalog, Role, SystemClock};
+use steward_app::import::ImportOptions;
+use steward_app::{Actor, AppError, ExportFormat, NewToken, NewUser, OpenOptions, Steward};
+
+use crate::cli::{AuditCommand, Cli, Command, ExportCommand, ImportCommand, TokenCommand, UserCommand};
+use crate::settings::{self, Overrides, Settings};
+
+fn load_catalog(settings: &Settings) -> anyhow::Result<Catalog> {
+    let mut texts = Vec::new();
+    for path in &settings.catalog {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading catalog {}", path.display()))?;
+        texts.push((path.display().to_string(), text));
+    }
+    let mut sources = vec![("built-in catalog", steward_app::core::catalog::DEFAULT_CATALOG)];
+    sources.extend(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())));
+    Catalog::from_sources(&sources).map_err(|e| anyhow::anyhow!("invalid catalog: {e}"))
+}
+
+async fn open(settings: &Settings) -> anyhow::Result<Steward> {
+    let catalog = load_catalog(settings)?;
+    Steward::open(OpenOptions {
+        data_dir: settings.data_dir.clone(),
+        database_url: settings.database_url.clone(),
+        catalog,
+        clock: Arc::new(SystemClock),
+        checkpoint_every: settings.audit_checkpoint_every,
+    })
+    .await
+    .map_err(explain)
+}
+
+/// Turns an app error into a message for the terminal, with each field problem on its line.
+fn explain(e: AppError) -> anyhow::Error {
+    match e {
+        AppError::Invalid(errors) => {
+            let lines: Vec<String> = errors.iter().map(|e| format!("  {}: {}", e.field, e.message)).collect();
+            anyhow::anyhow!("invalid input:\n{}", lines.join("\n"))
+        }
+        other => anyhow::anyhow!(other),
+    }
+}
+
+fn init_logging(level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+/// The operator at the command line: they hold the master key, so they act as Steward itself.
+fn operator(job: &str, purposes: &[&str]) -> Actor {
+    Actor::system(job, purposes)
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let listen = match &cli.command {
+        Command::Serve(a) => a.listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        data_dir: cli.data_dir.clone(),
+        database_url: cli.database_url.clone(),
+        listen,
+        catalog: cli.catalog.clone(),
+    };
+    let settings = settings::load(cli.config.as_deref(), &overrides)?;
+    init_logging(&settings.log);
+    match cli.command {
+        Command::Init => {
+            open(&settings).await?;
+            println!("Steward is set up in {}", settings.data_dir.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve(args) => serve(&settings, args.demo).await,
+        Command::User(UserCommand::Add { email, role, purposes, password_stdin }) => {
+            let role: Role = role.parse()?;
+            let (password, generated) = if password_stdin {
+                let mut line = String::new();
+                std::io::stdin().lock().read_line(&mut line)?;
+                (line.trim_end_matches(['\r', '\n']).to_string(), false)
+            } else {
+                (steward_app::generate_password(), true)
+            };
+            let app = open(&settings).await?;
+            let id = app
+                .add_user(&operator("cli", &[]), NewUser { email, role, password: password.clone(), purposes })
+                .await
+                .map_err(explain)?;
+            println!("user {id} created");
+            if generated {
+                println!("initial password (shown once): {password}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Token(TokenCommand::Create { role, purposes, expires, name }) => {
+            let role: Role = role.parse()?;
+            let app = open(&settings).await?;
+            let expires_at = Some(parse_expiry(&expires, app.now())?);
+            let (_, token) = app
+                .create_token(&operator("cli", &[]), NewToken { name, role, purposes, expires_at })
+                .await
+                .map_err(explain)?;
+            println!("{token}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Import(ImportCommand::Customers { file, map, purpose, residency, rejects, batch }) => {
+            import(&settings, file, map, purpose, residency, rejects, batch).await
+        }
+        Command::Export(ExportCommand::Customers { purpose, format, output }) => {
+            let format: ExportFormat = format.parse().map_err(|e: String| anyhow::anyhow!("--format {e}"))?;
+            let app = open(&settings).await?;
+            let mut out: Box<dyn Write + Send> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(
+                    std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                )),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            let bar = if output.is_some() { spinner("exported") } else { ProgressBar::hidden() };
+            let actor = operator("cli-export", &[purpose.as_str()]);
+            let n = app
+                .export_customers(&actor, &purpose, format, &mut out, |n| bar.set_position(n))
+                .await
+                .map_err(explain)?;
+            bar.finish_and_clear();
+            eprintln!("{n} customers exported");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let app = open(&settings).await?;
+            let report = app.verify_audit().await.map_err(explain)?;
+            if report.ok {
+                println!("audit chain intact: {} entries, {} signed checkpoints, head {}", report.entries, report.checkpoints, report.head);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!(
+                    "audit chain BROKEN at entry {}: {}",
+                    report.first_bad.unwrap_or_default(),
+                    report.problem.as_deref().unwrap_or("unknown problem")
+                );
+                Ok(ExitCode::from(2))
+            }
+        }
+    }
+}
+
+fn parse_expiry(text: &str, now: jiff::Timestamp) -> anyhow::Result<jiff::Timestamp> {
+    if let Ok(t) = text.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
+    let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("--expires {text:?}: use e.g. 90d, 12h or an RFC 3339 time"))?;
+    let secs = match unit {
+        "d" => n * 86_400,
+        "h" => n * 3_600,
+        "m" => n * 60,
+        _ => anyhow::bail!("--expires {text:?}: use e.g. 90d, 12h or an RFC 3339 time"),
+    };
+    now.checked_add(jiff::SignedDuration::from_secs(secs)).map_err(|e| anyhow::anyhow!("--expires: {e}"))
+}
+
+fn spinner(what: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(ProgressStyle::with_template(&format!("{{spinner}} {{pos}} {what} ({{per_sec}})")).unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar
+}
+
+async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
+    let app = Arc::new(open(settings).await?);
+    if demo {
+        let n = app.load_demo().await.map_err(explain)?;
+        if n > 0 {
+            tracing::info!(customers = n, "demo data loaded");
+        } else {
+            tracing::info!("database already holds customers; demo data not loaded");
+        }
+    }
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    println!("Steward is listening on http://{}", listener.local_addr()?);
+    std::io::stdout().flush()?;
+    steward_http::serve(listener, app.clone(), shutdown_signal()).await?;
+    app.checkpoint_now().await.map_err(explain)?;
+    tracing::info!("stopped; audit head checkpointed");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn import(
+    settings: &Settings,
+    file: std::path::PathBuf,
+    map: Option<std::path::PathBuf>,
+    purpose: String,
+    residency: Option<String>,
+    rejects: Option<std::path::PathBuf>,
+    batch: usize,
+) -> anyhow::Result<ExitCode> {
+    let header_map: HashMap<String, String> = match &map {
+        Some(path) => {
+            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str(&text).with_context(|| format!("{}: expected lines like \"E-Mail\" = \"email\"", path.display()))?
+        }
+        None => HashMap::new(),
+    };
+    let reject_path = rejects.unwrap_or_else(|| {
+        let mut p = file.clone().into_os_string();
+        p.push(".rejects.csv");
+        p.into()
+    });
+    let app = open(settings).await?;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            flag.store(true, Ordering::SeqCst);
+        }
+    });
+    let total = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} [{elapsed_precise}, eta {eta}]")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    let opts = ImportOptions { purpose: purpose.clone(), default_residency: residency, header_map, reject_path: reject_path.clone(), batch_size: batch };
+    let actor = operator("cli-import", &[purpose.as_str()]);
+    let report = app
+        .import_customers(&actor, &file, &opts, |p| {
+            bar.set_position(p.bytes_read);
+            bar.set_message(format!("{} created, {} updated, {} rejected", p.created, p.updated, p.rejected));
+            if stop.load(Ordering::SeqCst) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+        })
+        .await
+        .map_err(explain)?;
+    bar.finish_and_clear();
+    let p = report.progress;
+    if report.already_done {
+        println!("{} was imported completely before; nothing to do", file.display());
+        return Ok(ExitCode::SUCCESS);
+    }
+    if let Some(line) = report.resumed_at_line {
+        println!("resumed after line {line}");
+    }
+    println!("{} created, {} updated, {} rejected", p.created, p.updated, p.rejected);
+    if p.rejected > 0 {
+        println!("refused rows and reasons: {}", reject_path.display());
+    }
+    if !report.finished {
+        println!("interrupted; run the same command again to resume");
+        return Ok(ExitCode::from(130));
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,79 @@
+//! Settings, layered: built-in defaults, then `steward.toml` (or `--config`), then `STEWARD_*`
+//! environment variables, then command-line flags. A bad or unknown setting stops start-up
+//! with a message naming it.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub listen: SocketAddr,
+    /// Extra catalog files, added to the built-in catalog.
+    pub catalog: Vec<PathBuf>,
+    pub audit_checkpoint_every: i64,
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            data_dir: PathBuf::from("steward-data"),
+            database_url: None,
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            catalog: Vec::new(),
+            audit_checkpoint_every: 1_000,
+            log: "info".into(),
+        }
+    }
+}
+
+const ENV_KEYS: [&str; 6] = ["data_dir", "database_url", "listen", "catalog", "audit_checkpoint_every", "log"];
+
+/// Values given on the command line; `None` leaves the lower layers' value.
+#[derive(Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub catalog: Vec<PathBuf>,
+}
+
+pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {
+    let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+    match config {
+        Some(path) if !path.exists() => anyhow::bail!("config file {} does not exist", path.display()),
+        Some(path) => figment = figment.merge(Toml::file_exact(path)),
+        None => figment = figment.merge(Toml::file("steward.toml")),
+    }
+    figment = figment.merge(Env::prefixed("STEWARD_").only(&ENV_KEYS)).merge(Serialized::defaults(overrides));
+    let settings: Settings = figment.extract().map_err(|e| {
+        let mut msg = String::from("invalid setting: ");
+        for (i, err) in e.into_iter().enumerate() {
+            if i > 0 {
+                msg.push_str("; ");
+            }
+            msg.push_str(&err.to_string());
+        }
+        anyhow::anyhow!(msg)
+    })?;
+    if settings.audit_checkpoint_every < 1 {
+        anyhow::bail!("invalid setting: audit_checkpoint_every must be at least 1");
+    }
+    if let Some(url) = &settings.database_url
+        && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    {
+        anyhow::bail!("invalid setting: database_url must be a postgres:// URL (SQLite is the default without one)");
+    }
+    Ok(settings)
+}
