@@ -9,6 +9,8 @@ mod migrations;
 mod postgres;
 mod records;
 mod sqlite;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use error::StoreError;
 pub use keystore::{KeyStore, StoredKey};

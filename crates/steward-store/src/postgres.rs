@@ -129,7 +129,7 @@ async fn write_customer(tx: &Transaction<'_>, w: &CustomerWrite, replaced: Optio
     }
     if !r.tags.is_empty() {
         tx.execute(
-            "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest($1::text[]), $2 ON CONFLICT DO NOTHING",
+            "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING",
             &[&r.tags, &r.id],
         )
         .await?;

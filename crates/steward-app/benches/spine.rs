@@ -1,0 +1,477 @@
+//! End-to-end throughput of Steward's spine — bulk import, audited reads and audit-chain
+//! verification — each against a plain baseline measured in the same run.
+//!
+//! Run: `cargo bench -p steward-app --bench spine [-- ROWS]`, or set `STEWARD_BENCH_ROWS`.
+//! The default is 100_000 rows.
+
+use std::error::Error;
+use std::fs::File;
+use std::hint::black_box;
+use std::io::{BufWriter, Write};
+use std::ops::ControlFlow;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use rusqlite::{Connection, params};
+use sha2::{Digest, Sha256};
+use steward_app::core::{Catalog, SystemClock};
+use steward_app::import::ImportOptions;
+use steward_app::{Actor, CustomerQuery, OpenOptions, Steward};
+use uuid::Uuid;
+
+type BenchResult<T> = Result<T, Box<dyn Error>>;
+
+const DEFAULT_ROWS: usize = 100_000;
+const GET_ITERATIONS: usize = 20_000;
+const BATCH: usize = 2_000;
+const PURPOSE: &str = "essential.service";
+const AUDIT_BUFFER: usize = 200;
+
+/// The CSV columns: eight catalog fields, then residency.
+const COLUMNS: [&str; 9] = [
+    "given_name",
+    "family_name",
+    "email",
+    "phone",
+    "postal_address",
+    "birth_date",
+    "preferred_language",
+    "company",
+    "residency",
+];
+
+/// Same pragmas as `SqliteStore`'s connections.
+const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+     PRAGMA synchronous = NORMAL;
+     PRAGMA foreign_keys = ON;
+     PRAGMA busy_timeout = 10000;
+     PRAGMA cache_size = -32768;
+     PRAGMA temp_store = MEMORY;";
+
+fn parse_rows(s: &str) -> Option<usize> {
+    s.replace('_', "").parse().ok().filter(|n| *n > 0)
+}
+
+/// `cargo bench` passes `--bench` (and possibly other flags) to a harness-less bench, so
+/// the row count is the first argument that is a positive number.
+fn row_count() -> BenchResult<usize> {
+    if let Some(n) = std::env::args().skip(1).find_map(|a| parse_rows(&a)) {
+        return Ok(n);
+    }
+    match std::env::var("STEWARD_BENCH_ROWS") {
+        Ok(v) => parse_rows(&v)
+            .ok_or_else(|| format!("STEWARD_BENCH_ROWS={v:?} is not a positive number").into()),
+        Err(_) => Ok(DEFAULT_ROWS),
+    }
+}
+
+fn record(i: usize) -> [String; 9] {
+    [
+        format!("Given{i}"),
+        format!("Family{i}"),
+        format!("user{i}@example.com"),
+        format!("+4930{i:08}"),
+        format!("Hauptstrasse {} 10115 Berlin", i % 500 + 1),
+        "1980-01-01".to_string(),
+        "de".to_string(),
+        format!("Company {}", i % 1_000),
+        "DE".to_string(),
+    ]
+}
+
+fn write_csv(path: &Path, rows: usize) -> BenchResult<()> {
+    let mut w = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
+    w.write_record(COLUMNS)?;
+    for i in 0..rows {
+        w.write_record(record(i))?;
+    }
+    w.into_inner().map_err(|e| e.to_string())?.flush()?;
+    Ok(())
+}
+
+fn open_raw(path: &Path) -> BenchResult<Connection> {
+    let conn = Connection::open(path)?;
+    conn.execute_batch(PRAGMAS)?;
+    Ok(conn)
+}
+
+/// Baseline for the import: the same CSV read and inserted as plaintext, one transaction
+/// per batch, with a prepared cached statement. Returns the ids in file order.
+fn raw_import(conn: &mut Connection, csv_path: &Path) -> BenchResult<Vec<Uuid>> {
+    conn.execute_batch(
+        "CREATE TABLE customers (
+            id BLOB PRIMARY KEY,
+            given_name TEXT, family_name TEXT, email TEXT, phone TEXT, postal_address TEXT,
+            birth_date TEXT, preferred_language TEXT, company TEXT, residency TEXT
+         );
+         CREATE INDEX customers_email ON customers (email);",
+    )?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(csv_path)?;
+    let mut record = csv::StringRecord::new();
+    let mut ids = Vec::new();
+    let mut more = true;
+    while more {
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO customers (id, given_name, family_name, email, phone, postal_address, birth_date,
+                   preferred_language, company, residency)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for _ in 0..BATCH {
+                if !reader.read_record(&mut record)? {
+                    more = false;
+                    break;
+                }
+                let id = Uuid::now_v7();
+                let f = |i: usize| record.get(i).unwrap_or_default();
+                stmt.execute(params![
+                    id.as_bytes().as_slice(),
+                    f(0),
+                    f(1),
+                    f(2),
+                    f(3),
+                    f(4),
+                    f(5),
+                    f(6),
+                    f(7),
+                    f(8)
+                ])?;
+                ids.push(id);
+            }
+        }
+        tx.commit()?;
+    }
+    Ok(ids)
+}
+
+/// Baseline for reads: primary-key lookups of the plaintext rows.
+fn raw_gets(conn: &Connection, ids: &[Uuid], picks: &[usize]) -> BenchResult<usize> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT given_name, family_name, email, phone, postal_address, birth_date, preferred_language, company,
+           residency
+         FROM customers WHERE id = ?1",
+    )?;
+    let mut bytes = 0;
+    for &p in picks {
+        let row: [String; 9] = stmt.query_row([ids[p].as_bytes().as_slice()], |r| {
+            Ok([
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+                r.get(6)?,
+                r.get(7)?,
+                r.get(8)?,
+            ])
+        })?;
+        bytes += row.iter().map(String::len).sum::<usize>();
+        black_box(&row);
+    }
+    Ok(bytes)
+}
+
+/// Baseline for verification: one SHA-256 per entry over a 200-byte buffer.
+fn sha_baseline(entries: u64) -> [u8; 32] {
+    let mut buf = [0x5au8; AUDIT_BUFFER];
+    let mut acc = [0u8; 32];
+    for i in 0..entries {
+        buf[..8].copy_from_slice(&i.to_be_bytes());
+        buf[8..40].copy_from_slice(&acc);
+        acc = Sha256::digest(black_box(&buf[..])).into();
+    }
+    acc
+}
+
+fn per_sec(count: u64, took: Duration) -> f64 {
+    count as f64 / took.as_secs_f64().max(1e-9)
+}
+
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+fn dir_size(path: &Path) -> u64 {
+    std::fs::read_dir(path)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| match e.metadata() {
+                    Ok(m) if m.is_dir() => dir_size(&e.path()),
+                    Ok(m) => m.len(),
+                    Err(_) => 0,
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Formats a rate with thousands separators.
+fn rate(v: f64) -> String {
+    let n = v.round() as u64;
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push('_');
+        }
+        out.push(c);
+    }
+    out
+}
+
+struct Line {
+    what: &'static str,
+    unit: &'static str,
+    app: f64,
+    app_time: Duration,
+    base_what: &'static str,
+    base: f64,
+    base_time: Duration,
+}
+
+fn print_table(lines: &[Line]) {
+    println!();
+    println!(
+        "{:<22} {:>12} {:>9} | {:<28} {:>12} {:>9} | {:>10} {:>9}",
+        "phase", "app /s", "app s", "baseline", "base /s", "base s", "app/base", "slowdown"
+    );
+    println!("{}", "-".repeat(126));
+    for l in lines {
+        let ratio = l.app / l.base;
+        println!(
+            "{:<22} {:>12} {:>9.3} | {:<28} {:>12} {:>9.3} | {:>10.4} {:>8.1}x",
+            format!("{} ({})", l.what, l.unit),
+            rate(l.app),
+            l.app_time.as_secs_f64(),
+            l.base_what,
+            rate(l.base),
+            l.base_time.as_secs_f64(),
+            ratio,
+            1.0 / ratio,
+        );
+    }
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i]
+}
+
+async fn run(rows: usize) -> BenchResult<()> {
+    let tmp = tempfile::tempdir()?;
+    let csv_path = tmp.path().join("customers.csv");
+    let started = Instant::now();
+    write_csv(&csv_path, rows)?;
+    println!(
+        "generated {rows} rows ({:.1} MiB CSV) in {:.2}s under {}",
+        std::fs::metadata(&csv_path)?.len() as f64 / (1024.0 * 1024.0),
+        started.elapsed().as_secs_f64(),
+        tmp.path().display()
+    );
+
+    // 1. Import.
+    let raw_path = tmp.path().join("raw.db");
+    let mut raw = open_raw(&raw_path)?;
+    let t = Instant::now();
+    let raw_ids = raw_import(&mut raw, &csv_path)?;
+    let raw_import_time = t.elapsed();
+    if raw_ids.len() != rows {
+        return Err(format!("raw import stored {} rows, expected {rows}", raw_ids.len()).into());
+    }
+
+    let data_dir = tmp.path().join("steward");
+    let app = Steward::open(OpenOptions {
+        data_dir: data_dir.clone(),
+        database_url: None,
+        catalog: Catalog::default_catalog()?,
+        clock: Arc::new(SystemClock),
+        checkpoint_every: 1000,
+    })
+    .await?;
+    let actor = Actor::system("bench", &[PURPOSE]);
+    let opts = ImportOptions {
+        purpose: PURPOSE.to_string(),
+        default_residency: None,
+        header_map: Default::default(),
+        reject_path: tmp.path().join("rejects.csv"),
+        batch_size: BATCH,
+    };
+    let t = Instant::now();
+    let report = app
+        .import_customers(&actor, &csv_path, &opts, |_| ControlFlow::Continue(()))
+        .await?;
+    let app_import_time = t.elapsed();
+    let p = report.progress;
+    if p.created != rows as u64 || p.rejected != 0 || !report.finished {
+        return Err(format!(
+            "app import: created {} rejected {} finished {} (expected {rows} created)",
+            p.created, p.rejected, report.finished
+        )
+        .into());
+    }
+    println!(
+        "import: app {:.2}s, raw {:.2}s; on disk: app {:.1} MiB (data + keys + audit), raw {:.1} MiB",
+        app_import_time.as_secs_f64(),
+        raw_import_time.as_secs_f64(),
+        dir_size(&data_dir) as f64 / (1024.0 * 1024.0),
+        ["raw.db", "raw.db-wal"]
+            .iter()
+            .filter_map(|f| std::fs::metadata(tmp.path().join(f)).ok())
+            .map(|m| m.len())
+            .sum::<u64>() as f64
+            / (1024.0 * 1024.0),
+    );
+
+    // 2. Reads. Ids come from list pages (each page is itself an audited, decrypting read).
+    let access = app.access(&actor, Some(PURPOSE))?;
+    let t = Instant::now();
+    let mut ids = Vec::with_capacity(rows);
+    let mut cursor = None;
+    loop {
+        let page = app
+            .list_customers(
+                &access,
+                CustomerQuery {
+                    cursor,
+                    limit: Some(500),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        ids.extend(page.items.iter().map(|c| c.id));
+        cursor = page.next_cursor;
+        if cursor.is_none() {
+            break;
+        }
+    }
+    let list_time = t.elapsed();
+    if ids.len() != rows {
+        return Err(format!("listed {} customers, expected {rows}", ids.len()).into());
+    }
+    println!(
+        "list: {} customers in {:.2}s ({} rows/s, pages of 500)",
+        ids.len(),
+        list_time.as_secs_f64(),
+        rate(per_sec(ids.len() as u64, list_time))
+    );
+
+    let mut rng = StdRng::seed_from_u64(0x5eed);
+    let picks: Vec<usize> = (0..GET_ITERATIONS)
+        .map(|_| rng.gen_range(0..rows))
+        .collect();
+    let mut latencies = Vec::with_capacity(picks.len());
+    let t = Instant::now();
+    for &i in &picks {
+        let one = Instant::now();
+        let view = app.get_customer(&access, ids[i]).await?;
+        latencies.push(one.elapsed());
+        if view.fields.len() != 8 {
+            return Err(format!(
+                "customer {} shows {} fields, expected 8",
+                view.id,
+                view.fields.len()
+            )
+            .into());
+        }
+        black_box(&view);
+    }
+    let app_get_time = t.elapsed();
+    latencies.sort();
+    println!(
+        "get: app latency p50 {:.1}us p99 {:.1}us max {:.1}us",
+        percentile(&latencies, 0.5).as_secs_f64() * 1e6,
+        percentile(&latencies, 0.99).as_secs_f64() * 1e6,
+        latencies.last().copied().unwrap_or_default().as_secs_f64() * 1e6,
+    );
+
+    let t = Instant::now();
+    black_box(raw_gets(&raw, &raw_ids, &picks)?);
+    let raw_get_time = t.elapsed();
+
+    // 3. Audit verification.
+    let t = Instant::now();
+    let verify = app.verify_audit().await?;
+    let verify_time = t.elapsed();
+    if !verify.ok {
+        return Err(format!("audit chain did not verify: {:?}", verify.problem).into());
+    }
+    println!(
+        "verify: {} entries, {} checkpoints, in {:.3}s",
+        verify.entries,
+        verify.checkpoints,
+        verify_time.as_secs_f64()
+    );
+    let t = Instant::now();
+    black_box(sha_baseline(verify.entries));
+    let sha_time = t.elapsed();
+
+    print_table(&[
+        Line {
+            what: "import",
+            unit: "rows",
+            app: per_sec(rows as u64, app_import_time),
+            app_time: app_import_time,
+            base_what: "rusqlite plaintext insert",
+            base: per_sec(rows as u64, raw_import_time),
+            base_time: raw_import_time,
+        },
+        Line {
+            what: "get-customer",
+            unit: "gets",
+            app: per_sec(picks.len() as u64, app_get_time),
+            app_time: app_get_time,
+            base_what: "rusqlite primary-key select",
+            base: per_sec(picks.len() as u64, raw_get_time),
+            base_time: raw_get_time,
+        },
+        Line {
+            what: "verify-audit",
+            unit: "entries",
+            app: per_sec(verify.entries, verify_time),
+            app_time: verify_time,
+            base_what: "SHA-256 of 200-byte buffers",
+            base: per_sec(verify.entries, sha_time),
+            base_time: sha_time,
+        },
+    ]);
+    println!();
+    println!(
+        "notes: the app import also writes one wrapped data key per customer to the key store"
+    );
+    println!("       (journal DELETE, synchronous FULL) and one audit entry per batch of {BATCH};");
+    println!("       every app get decrypts 8 fields and appends (and commits) one audit entry.");
+    Ok(())
+}
+
+fn main() -> BenchResult<()> {
+    let rows = row_count()?;
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    println!("steward spine benchmark: {rows} rows, {GET_ITERATIONS} gets, {cpus} CPUs");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run(rows))?;
+    match peak_rss_kib() {
+        Some(kib) => println!(
+            "peak RSS (VmHWM): {kib} kB ({:.1} MiB)",
+            kib as f64 / 1024.0
+        ),
+        None => println!("peak RSS (VmHWM): unavailable"),
+    }
+    Ok(())
+}

@@ -1,0 +1,68 @@
+//! Test support: each test gets a database of its own on the PostgreSQL server named by
+//! `STEWARD_TEST_DATABASE_URL` (the test command starts one). Without it, PostgreSQL tests
+//! fail loudly rather than pass without having run.
+
+use uuid::Uuid;
+
+pub const ENV: &str = "STEWARD_TEST_DATABASE_URL";
+
+/// A database created for one test and dropped when this guard drops.
+pub struct TestDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+/// Creates an empty database and returns its URL.
+pub async fn fresh_postgres() -> TestDatabase {
+    let admin_url = std::env::var(ENV).unwrap_or_else(|_| {
+        panic!("{ENV} is not set: run the test suite with scripts/test, which starts PostgreSQL")
+    });
+    let name = format!("steward_test_{}", Uuid::now_v7().simple());
+    let (client, conn) = tokio_postgres::connect(&admin_url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test PostgreSQL server: {e}"));
+    tokio::spawn(conn);
+    client
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await
+        .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
+    let url = url_with_db(&admin_url, &name);
+    TestDatabase { url, admin_url, name }
+}
+
+fn url_with_db(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let after_scheme = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[after_scheme..].find('/') {
+        Some(i) => &base[..after_scheme + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        let admin = self.admin_url.clone();
+        let name = self.name.clone();
+        // Dropped from a thread of its own: the test's runtime may be shutting down.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            if let Ok(rt) = rt {
+                rt.block_on(async {
+                    if let Ok((client, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                        tokio::spawn(conn);
+                        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
