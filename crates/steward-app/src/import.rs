@@ -44,7 +44,7 @@ pub struct ImportProgress {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct ImportReport {
     pub progress: ImportProgress,
-    /// Line the import resumed after, when an earlier run was interrupted.
+    /// The last line done before this run, when an earlier run was interrupted.
     pub resumed_at_line: Option<u64>,
     /// True when the file had been imported completely before.
     pub already_done: bool,
@@ -59,6 +59,7 @@ enum Column<'c> {
 }
 
 struct Row<'c> {
+    line: u64,
     values: Vec<(&'c FieldDef, String)>,
     email: IndexDigest,
     residency: Option<CountryCode>,
@@ -122,6 +123,13 @@ fn fingerprint(file: &mut File) -> Result<String, AppError> {
     Ok(hex::encode(h.finalize()))
 }
 
+fn write_reject(out: &mut impl Write, line: u64, reason: &str) -> Result<(), AppError> {
+    let mut w = csv::Writer::from_writer(Vec::new());
+    w.write_record([line.to_string().as_str(), reason]).map_err(|e| AppError::Io(e.to_string()))?;
+    out.write_all(&w.into_inner().map_err(|e| AppError::Io(e.to_string()))?)?;
+    Ok(())
+}
+
 impl Steward {
     fn parse_row<'c>(
         &'c self,
@@ -144,6 +152,8 @@ impl Steward {
                 Column::Field(_) => {}
                 Column::Residency if !text.trim().is_empty() => residency = parse_residency(text, &mut errors),
                 Column::Residency => {}
+                // An empty cell means "nothing to say", as for fields, not "remove".
+                Column::Tags if text.trim().is_empty() => {}
                 Column::Tags => {
                     let list: Vec<String> =
                         text.split([';', '|']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
@@ -158,13 +168,13 @@ impl Steward {
         if let Some(e) = errors.first() {
             return Err(format!("{}: {}", e.field, e.message));
         }
-        let residency = residency.ok_or_else(|| "residency: missing, and no default residency was given".to_string())?;
         let email = values
             .iter()
             .find(|(f, _)| f.key == MATCH_FIELD)
             .ok_or_else(|| format!("fields.{MATCH_FIELD}: missing; customers are matched by it"))?;
         let email = self.vault.blind_index(MATCH_FIELD, &email.1).map_err(|e| e.to_string())?;
-        Ok(Row { values, email, residency: Some(residency), tags })
+        let line = record.position().map(|p| p.line()).unwrap_or(0);
+        Ok(Row { line, values, email, residency, tags })
     }
 
     /// Imports (or resumes importing) a CSV file. `progress` is called after every committed
@@ -212,7 +222,7 @@ impl Steward {
             state.bytes_read = job.byte_offset;
             state.created = job.imported;
             state.rejected = job.rejected;
-            Some(job.line)
+            Some(job.line.saturating_sub(1))
         } else {
             rejects.set_len(0)?;
             rejects.write_all(b"line,reason\n")?;
@@ -239,23 +249,20 @@ impl Steward {
                     Ok(row) => batch.push(row),
                     Err(reason) => {
                         state.rejected += 1;
-                        let mut w = csv::Writer::from_writer(Vec::new());
-                        let _ = w.write_record([line.to_string().as_str(), reason.as_str()]);
-                        rejects.write_all(&w.into_inner().unwrap_or_default())?;
+                        write_reject(&mut rejects, line, &reason)?;
                     }
                 }
             }
             if batch.len() >= batch_size || !more {
                 let pos = reader.position().clone();
-                rejects.flush()?;
                 job.byte_offset = pos.byte();
                 job.line = pos.line();
-                job.rejected = state.rejected;
-                job.reject_len = rejects.get_ref().stream_position()?;
                 job.finished = !more;
-                let (created, updated) = self.commit_batch(&access, std::mem::take(&mut batch), &mut job, state).await?;
+                let (created, updated, rejected) =
+                    self.commit_batch(&access, std::mem::take(&mut batch), &mut job, &mut rejects, state).await?;
                 state.created += created;
                 state.updated += updated;
+                state.rejected += rejected;
                 state.bytes_read = pos.byte();
                 if progress(state).is_break() && more {
                     stopped = true;
@@ -274,8 +281,9 @@ impl Steward {
         access: &Access,
         rows: Vec<Row<'_>>,
         job: &mut ImportJob,
+        rejects: &mut BufWriter<File>,
         state: ImportProgress,
-    ) -> Result<(u64, u64), AppError> {
+    ) -> Result<(u64, u64, u64), AppError> {
         // Later rows for the same email update earlier ones in the same batch.
         let mut order: Vec<IndexDigest> = Vec::new();
         let mut merged: HashMap<IndexDigest, Row<'_>> = HashMap::with_capacity(rows.len());
@@ -310,18 +318,25 @@ impl Steward {
         let mut new_keys = Vec::new();
         let mut targets = Vec::with_capacity(order.len());
         let mut fields = std::collections::BTreeSet::new();
+        let mut rejected = 0;
         for digest in &order {
             let Some(row) = merged.remove(digest) else { continue };
-            fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
             match existing.get(digest).and_then(|id| current.remove(id)) {
                 None => {
-                    let residency = row.residency.ok_or_else(|| AppError::invalid("residency", "missing"))?;
+                    // Only a new customer needs a residency; an update keeps the one on record.
+                    let Some(residency) = row.residency else {
+                        rejected += 1;
+                        write_reject(rejects, row.line, "residency: missing, and no default residency was given")?;
+                        continue;
+                    };
+                    fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
                     let (write, key) = self.seal_new(&row.values, residency, row.tags.unwrap_or_default(), now)?;
                     targets.push(write.row.id.to_string());
                     new_keys.push(key);
                     inserts.push(write);
                 }
                 Some(old) => {
+                    fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
                     let stored = stored_keys
                         .remove(&old.id)
                         .ok_or_else(|| AppError::Integrity(format!("customer {} (no data key)", old.id)))?;
@@ -358,7 +373,10 @@ impl Steward {
         }
         let (created, updated) = (inserts.len() as u64, updates.len() as u64);
         job.imported = state.created + created;
+        job.rejected = state.rejected + rejected;
         job.updated_at = now;
+        rejects.flush()?;
+        job.reject_len = rejects.get_ref().stream_position()?;
         let mut audit = Vec::new();
         if !targets.is_empty() {
             let mut r = self.access_record(access, "customer.import", targets, fields.into_iter().collect());
@@ -375,7 +393,7 @@ impl Steward {
         match result {
             Ok(entries) => {
                 self.checkpoint_crossed(&entries).await?;
-                Ok((created, updated))
+                Ok((created, updated, rejected))
             }
             Err(e) => {
                 for (id, _) in &new_keys {

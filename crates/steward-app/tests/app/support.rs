@@ -1,0 +1,88 @@
+//! Shared set-up for the app's integration tests: a Steward on a fresh data directory with a
+//! fixed clock, and actors for each role.
+
+
+
+use std::path::Path;
+use std::sync::Arc;
+
+use steward_app::core::{Catalog, FixedClock, Role};
+use steward_app::{Access, Actor, CustomerInput, OpenOptions, Steward};
+
+pub const T0: &str = "2026-01-15T10:00:00Z";
+
+pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every: i64) -> Steward {
+    Steward::open(OpenOptions {
+        data_dir: dir.to_path_buf(),
+        database_url,
+        catalog: Catalog::default_catalog().expect("catalog"),
+        clock: Arc::new(FixedClock::new(T0.parse().expect("time"))),
+        checkpoint_every,
+    })
+    .await
+    .expect("open steward")
+}
+
+pub async fn app() -> (tempfile::TempDir, Steward) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = open_at(dir.path(), None, 1_000).await;
+    (dir, app)
+}
+
+pub fn actor(role: Role) -> Actor {
+    Actor { id: format!("user:{role}"), role, purposes: Vec::new() }
+}
+
+pub fn access(app: &Steward, role: Role, purpose: &str) -> Access {
+    app.access(&actor(role), Some(purpose)).expect("access")
+}
+
+pub fn agent(app: &Steward) -> Access {
+    access(app, Role::Agent, "essential.service")
+}
+
+pub fn dpo(app: &Steward) -> Access {
+    access(app, Role::Dpo, "essential.legal_obligation")
+}
+
+pub fn input(email: &str, given: &str) -> CustomerInput {
+    CustomerInput {
+        fields: [
+            ("email", email),
+            ("given_name", given),
+            ("family_name", "Quackenbush"),
+            ("phone", "+49 30 1234567"),
+            ("birth_date", "1980-04-01"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        residency: "de".into(),
+        tags: vec!["vip".into()],
+    }
+}
+
+/// Every regular file under `dir`, recursively.
+pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let p = entry.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+pub fn sqlite(dir: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(dir.join("steward.db")).expect("open db")
+}
