@@ -221,7 +221,7 @@ fn rate(v: f64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push('_');
         }
         out.push(c);
@@ -322,17 +322,21 @@ async fn run(rows: usize) -> BenchResult<()> {
         )
         .into());
     }
+    let mib = |path: &Path| {
+        std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as f64 / (1024.0 * 1024.0)
+    };
     println!(
-        "import: app {:.2}s, raw {:.2}s; on disk: app {:.1} MiB (data + keys + audit), raw {:.1} MiB",
+        "import: app {:.2}s, raw {:.2}s; on disk: app {:.1} MiB (steward.db {:.1} + wal {:.1}, keystore.db {:.1}), \
+         raw {:.1} MiB (db {:.1} + wal {:.1})",
         app_import_time.as_secs_f64(),
         raw_import_time.as_secs_f64(),
         dir_size(&data_dir) as f64 / (1024.0 * 1024.0),
-        ["raw.db", "raw.db-wal"]
-            .iter()
-            .filter_map(|f| std::fs::metadata(tmp.path().join(f)).ok())
-            .map(|m| m.len())
-            .sum::<u64>() as f64
-            / (1024.0 * 1024.0),
+        mib(&data_dir.join("steward.db")),
+        mib(&data_dir.join("steward.db-wal")),
+        mib(&data_dir.join("keys").join("keystore.db")),
+        mib(&raw_path) + mib(&tmp.path().join("raw.db-wal")),
+        mib(&raw_path),
+        mib(&tmp.path().join("raw.db-wal")),
     );
 
     // 2. Reads. Ids come from list pages (each page is itself an audited, decrypting read).
