@@ -36,16 +36,13 @@ pub(crate) fn writable<'c>(
     key: &str,
     consents: Consents<'_>,
 ) -> Result<&'c FieldDef, FieldError> {
-    let name = format!("fields.{key}");
-    let field = catalog.field(key).ok_or_else(|| FieldError::new(&name, "is not a field of the catalog"))?;
+    let name = || format!("fields.{key}");
+    let field = catalog.field(key).ok_or_else(|| FieldError::new(name(), "is not a field of the catalog"))?;
     if !has_basis(catalog, field, consents) {
-        return Err(FieldError::new(
-            &name,
-            "is needed only for purposes this customer has not consented to",
-        ));
+        return Err(FieldError::new(name(), "is needed only for purposes this customer has not consented to"));
     }
     if !field.needed_for(&access.purpose.key) {
-        return Err(FieldError::new(&name, format!("is not needed for purpose {}", access.purpose.key)));
+        return Err(FieldError::new(name(), format!("is not needed for purpose {}", access.purpose.key)));
     }
     Ok(field)
 }

@@ -1,7 +1,7 @@
 //! The key store: a SQLite file of its own, apart from the customer data, holding only
 //! wrapped keys. Deleting a customer's row here is crypto-shredding, so the file runs with
-//! `secure_delete` (freed pages are zeroed) and a rollback journal that is removed at each
-//! commit, leaving no old copy of a key in a write-ahead log.
+//! `secure_delete` (freed pages are zeroed), and every destruction is followed by a
+//! truncating checkpoint so that no old copy of the key survives in the write-ahead log.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -53,7 +53,7 @@ impl KeyStore {
         }
         let conn = Connection::open(path)?;
         conn.execute_batch(
-            "PRAGMA journal_mode = DELETE;
+            "PRAGMA journal_mode = WAL;
              PRAGMA secure_delete = ON;
              PRAGMA synchronous = FULL;
              PRAGMA busy_timeout = 10000;",
@@ -109,6 +109,13 @@ impl KeyStore {
     pub fn destroy_data_key(&self, id: Uuid) -> Result<bool> {
         let conn = self.conn();
         let n = conn.prepare_cached("DELETE FROM data_keys WHERE customer_id = ?1")?.execute([id.as_bytes().as_slice()])?;
+        // Copies the zeroed page into the database file and empties the log that still holds
+        // the page as it was.
+        let (busy, _, _): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        if busy != 0 {
+            return Err(StoreError::Database("the key store's log could not be emptied; erasure is not complete".into()));
+        }
         Ok(n > 0)
     }
 

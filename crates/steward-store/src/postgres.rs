@@ -10,9 +10,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::records::{AuditRecordRaw, from_json, hash32, to_json};
+use crate::records::{AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys, to_json};
 use crate::{
-    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerWrite, ImportJob, IndexDigest, InteractionRow,
+    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, IndexEntry, InteractionRow,
     Result, Store, StoreError, TokenRow, UserRow, migrations,
 };
 
@@ -111,36 +111,81 @@ async fn append_audit_tx(tx: &Transaction<'_>, records: Vec<AuditRecord>) -> Res
     Ok(out)
 }
 
-async fn write_customer(tx: &Transaction<'_>, w: &CustomerWrite, replaced: Option<&[String]>) -> Result<()> {
-    let r = &w.row;
-    if let Some(fields) = replaced {
-        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&r.id]).await?;
-        tx.execute("DELETE FROM blind_index WHERE customer_id = $1 AND field = ANY($2)", &[&r.id, &fields]).await?;
-    } else {
-        let stmt = tx
-            .prepare_cached(
-                "INSERT INTO customers (id, residency, status, fields, version, created_at, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            )
-            .await?;
-        tx.execute(&stmt, &[&r.id, &r.residency, &r.status, &r.fields, &r.version, &r.created_at, &r.updated_at])
-            .await
-            .map_err(|e| map_unique(e, "id"))?;
+async fn insert_entries(tx: &Transaction<'_>, id: &Uuid, entries: &[IndexEntry]) -> Result<()> {
+    for e in entries {
+        let sql = if e.unique {
+            "INSERT INTO unique_index (field, digest, customer_id) VALUES ($1, $2, $3)"
+        } else {
+            "INSERT INTO blind_index (field, digest, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
+        };
+        let stmt = tx.prepare_cached(sql).await?;
+        tx.execute(&stmt, &[&e.field, &&e.digest[..], id]).await.map_err(|err| map_unique(err, &e.field))?;
     }
-    if !r.tags.is_empty() {
+    Ok(())
+}
+
+async fn delete_entries(tx: &Transaction<'_>, id: &Uuid, entries: &[IndexEntry]) -> Result<()> {
+    for e in entries {
+        let table = if e.unique { "unique_index" } else { "blind_index" };
         tx.execute(
-            "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING",
-            &[&r.tags, &r.id],
+            &format!("DELETE FROM {table} WHERE field = $1 AND digest = $2 AND customer_id = $3"),
+            &[&e.field, &&e.digest[..], id],
         )
         .await?;
     }
-    let stmt = tx
-        .prepare_cached("INSERT INTO blind_index (field, digest, customer_id, is_unique) VALUES ($1, $2, $3, $4)")
+    Ok(())
+}
+
+async fn replace_tags(tx: &Transaction<'_>, id: &Uuid, tags: &[String], had_tags: bool) -> Result<()> {
+    if had_tags {
+        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[id]).await?;
+    }
+    if !tags.is_empty() {
+        tx.execute(
+            "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING",
+            &[&tags, id],
+        )
         .await?;
-    for e in &w.index {
-        tx.execute(&stmt, &[&e.field, &&e.digest[..], &r.id, &e.unique]).await.map_err(|err| map_unique(err, &e.field))?;
     }
     Ok(())
+}
+
+async fn insert_customer(tx: &Transaction<'_>, w: &CustomerWrite) -> Result<()> {
+    let r = &w.row;
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO customers (id, residency, status, fields, index_keys, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .await?;
+    tx.execute(
+        &stmt,
+        &[&r.id, &r.residency, &r.status, &r.fields, &encode_index_keys(&w.index), &r.version, &r.created_at, &r.updated_at],
+    )
+    .await
+    .map_err(|e| map_unique(e, "id"))?;
+    replace_tags(tx, &r.id, &r.tags, false).await?;
+    insert_entries(tx, &r.id, &w.index).await
+}
+
+async fn update_customer(tx: &Transaction<'_>, u: &CustomerUpdate) -> Result<()> {
+    let r = &u.write.row;
+    let current = tx.query_opt("SELECT version, index_keys FROM customers WHERE id = $1 FOR UPDATE", &[&r.id]).await?;
+    let current = current.ok_or(StoreError::NotFound)?;
+    if current.get::<_, i64>(0) != u.expected_version {
+        return Err(StoreError::Conflict);
+    }
+    let (kept, removed) =
+        merge_index_keys(decode_index_keys(current.get::<_, &[u8]>(1))?, &u.write.index, &u.replaced_index_fields);
+    delete_entries(tx, &r.id, &removed).await?;
+    tx.execute(
+        "UPDATE customers SET residency = $2, status = $3, fields = $4, index_keys = $5, version = $6, updated_at = $7
+         WHERE id = $1",
+        &[&r.id, &r.residency, &r.status, &r.fields, &encode_index_keys(&kept), &r.version, &r.updated_at],
+    )
+    .await?;
+    replace_tags(tx, &r.id, &r.tags, true).await?;
+    insert_entries(tx, &r.id, &u.write.index).await
 }
 
 const CUSTOMER_COLS: &str = "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
@@ -179,22 +224,10 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         for w in &changes.inserts {
-            write_customer(&tx, w, None).await?;
+            insert_customer(&tx, w).await?;
         }
         for u in &changes.updates {
-            let r = &u.write.row;
-            let n = tx
-                .execute(
-                    "UPDATE customers SET residency = $2, status = $3, fields = $4, version = $5, updated_at = $6
-                     WHERE id = $1 AND version = $7",
-                    &[&r.id, &r.residency, &r.status, &r.fields, &r.version, &r.updated_at, &u.expected_version],
-                )
-                .await?;
-            if n == 0 {
-                let exists = tx.query_opt("SELECT 1 FROM customers WHERE id = $1", &[&r.id]).await?;
-                return Err(if exists.is_some() { StoreError::Conflict } else { StoreError::NotFound });
-            }
-            write_customer(&tx, &u.write, Some(&u.replaced_index_fields)).await?;
+            update_customer(&tx, u).await?;
         }
         for i in &changes.interactions {
             tx.execute(
@@ -235,13 +268,13 @@ impl Store for PostgresStore {
     async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute("DELETE FROM interactions WHERE customer_id = $1", &[&id]).await?;
-        tx.execute("DELETE FROM blind_index WHERE customer_id = $1", &[&id]).await?;
-        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&id]).await?;
-        let n = tx.execute("DELETE FROM customers WHERE id = $1", &[&id]).await?;
-        if n == 0 {
+        let Some(row) = tx.query_opt("SELECT index_keys FROM customers WHERE id = $1 FOR UPDATE", &[&id]).await? else {
             return Ok(false);
-        }
+        };
+        delete_entries(&tx, &id, &decode_index_keys(row.get::<_, &[u8]>(0))?).await?;
+        tx.execute("DELETE FROM interactions WHERE customer_id = $1", &[&id]).await?;
+        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&id]).await?;
+        tx.execute("DELETE FROM customers WHERE id = $1", &[&id]).await?;
         tx.execute(
             "INSERT INTO tombstones (customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&id, &erased_at],
@@ -269,14 +302,18 @@ impl Store for PostgresStore {
     async fn list_customers(&self, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
         let mut sql = format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE TRUE");
         let mut args: Vec<Box<dyn ToSql + Sync + Send>> = Vec::new();
+        if let Some((field, digest)) = &f.index {
+            args.push(Box::new(field.clone()));
+            args.push(Box::new(digest.to_vec()));
+            sql.push_str(
+                " AND c.id IN (SELECT customer_id FROM unique_index WHERE field = $1 AND digest = $2
+                  UNION ALL SELECT customer_id FROM blind_index WHERE field = $1 AND digest = $2)",
+            );
+        }
         let mut arg = |sql: &mut String, clause: &str, v: Box<dyn ToSql + Sync + Send>| {
             args.push(v);
             sql.push_str(&clause.replace('?', &format!("${}", args.len())));
         };
-        if let Some((field, digest)) = &f.index {
-            arg(&mut sql, " AND c.id IN (SELECT customer_id FROM blind_index WHERE field = ?", Box::new(field.clone()));
-            arg(&mut sql, " AND digest = ?)", Box::new(digest.to_vec()));
-        }
         if let Some(tag) = &f.tag {
             arg(&mut sql, " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)", Box::new(tag.clone()));
         }
@@ -313,7 +350,11 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let list: Vec<&[u8]> = digests.iter().map(|d| &d[..]).collect();
         let rows = client
-            .query("SELECT digest, customer_id FROM blind_index WHERE field = $1 AND digest = ANY($2)", &[&field, &list])
+            .query(
+                "SELECT digest, customer_id FROM unique_index WHERE field = $1 AND digest = ANY($2)
+                 UNION ALL SELECT digest, customer_id FROM blind_index WHERE field = $1 AND digest = ANY($2)",
+                &[&field, &list],
+            )
             .await?;
         rows.iter()
             .map(|r| {

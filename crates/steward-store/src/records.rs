@@ -172,3 +172,41 @@ impl AuditRecordRaw {
     }
 }
 
+
+/// The layout of `customers.index_keys`: per entry, field length (1 byte), field, digest
+/// (16 bytes) and whether it is unique (1 byte).
+pub(crate) fn encode_index_keys(entries: &[IndexEntry]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(entries.len() * 24);
+    for e in entries {
+        let field = &e.field.as_bytes()[..e.field.len().min(255)];
+        out.push(field.len() as u8);
+        out.extend_from_slice(field);
+        out.extend_from_slice(&e.digest);
+        out.push(u8::from(e.unique));
+    }
+    out
+}
+
+pub(crate) fn decode_index_keys(mut bytes: &[u8]) -> crate::Result<Vec<IndexEntry>> {
+    let bad = || crate::StoreError::Corrupt("index keys".into());
+    let mut out = Vec::new();
+    while let Some((&len, rest)) = bytes.split_first() {
+        let (field, rest) = rest.split_at_checked(len as usize).ok_or_else(bad)?;
+        let (digest, rest) = rest.split_at_checked(16).ok_or_else(bad)?;
+        let (&unique, rest) = rest.split_first().ok_or_else(bad)?;
+        out.push(IndexEntry {
+            field: std::str::from_utf8(field).map_err(|_| bad())?.to_string(),
+            digest: digest.try_into().map_err(|_| bad())?,
+            unique: unique == 1,
+        });
+        bytes = rest;
+    }
+    Ok(out)
+}
+
+/// The entries a customer has after an update that replaces the entries of `replaced` fields.
+pub(crate) fn merge_index_keys(old: Vec<IndexEntry>, new: &[IndexEntry], replaced: &[String]) -> (Vec<IndexEntry>, Vec<IndexEntry>) {
+    let (removed, mut kept): (Vec<_>, Vec<_>) = old.into_iter().partition(|e| replaced.contains(&e.field));
+    kept.extend_from_slice(new);
+    (kept, removed)
+}

@@ -12,9 +12,9 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, chain_hash};
 use uuid::Uuid;
 
-use crate::records::{AuditRecordRaw, from_json, hash32, to_json};
+use crate::records::{AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys, to_json};
 use crate::{
-    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerWrite, ImportJob, IndexDigest, InteractionRow,
+    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, IndexEntry, InteractionRow,
     Result, Store, StoreError, TokenRow, UserRow, migrations,
 };
 
@@ -151,7 +151,8 @@ fn append_audit_tx(tx: &Transaction, records: Vec<AuditRecord>) -> Result<Vec<Au
 
 fn head(conn: &Connection) -> Result<(i64, Hash)> {
     let row: Option<(i64, Vec<u8>)> = conn
-        .query_row("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?;
     match row {
         Some((seq, h)) => Ok((seq, hash32(&h)?)),
@@ -159,33 +160,70 @@ fn head(conn: &Connection) -> Result<(i64, Hash)> {
     }
 }
 
-fn write_customer(tx: &Transaction, w: &CustomerWrite, replaced: Option<&[String]>) -> Result<()> {
-    let r = &w.row;
-    let id = r.id.as_bytes().as_slice();
-    if let Some(fields) = replaced {
-        tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?.execute([id])?;
-        let mut del = tx.prepare_cached("DELETE FROM blind_index WHERE customer_id = ?1 AND field = ?2")?;
-        for f in fields {
-            del.execute(params![id, f])?;
-        }
-    } else {
-        tx.prepare_cached(
-            "INSERT INTO customers (id, residency, status, fields, version, created_at, updated_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-        )?
-        .execute(params![id, r.residency, r.status, r.fields, r.version, r.created_at, r.updated_at])
-        .map_err(|e| map_unique(e, "id"))?;
-    }
-    let mut tag = tx.prepare_cached("INSERT OR IGNORE INTO customer_tags (tag, customer_id) VALUES (?1, ?2)")?;
-    for t in &r.tags {
-        tag.execute(params![t, id])?;
-    }
-    let mut idx =
-        tx.prepare_cached("INSERT INTO blind_index (field, digest, customer_id, is_unique) VALUES (?1, ?2, ?3, ?4)")?;
-    for e in &w.index {
-        idx.execute(params![e.field, &e.digest[..], id, e.unique]).map_err(|err| map_unique(err, &e.field))?;
+fn insert_entries(tx: &Transaction, id: &[u8], entries: &[IndexEntry]) -> Result<()> {
+    let mut unique = tx.prepare_cached("INSERT INTO unique_index (field, digest, customer_id) VALUES (?1, ?2, ?3)")?;
+    let mut shared = tx.prepare_cached("INSERT OR IGNORE INTO blind_index (field, digest, customer_id) VALUES (?1, ?2, ?3)")?;
+    for e in entries {
+        let stmt = if e.unique { &mut unique } else { &mut shared };
+        stmt.execute(params![e.field, &e.digest[..], id]).map_err(|err| map_unique(err, &e.field))?;
     }
     Ok(())
+}
+
+fn delete_entries(tx: &Transaction, id: &[u8], entries: &[IndexEntry]) -> Result<()> {
+    let mut unique = tx.prepare_cached("DELETE FROM unique_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3")?;
+    let mut shared = tx.prepare_cached("DELETE FROM blind_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3")?;
+    for e in entries {
+        let stmt = if e.unique { &mut unique } else { &mut shared };
+        stmt.execute(params![e.field, &e.digest[..], id])?;
+    }
+    Ok(())
+}
+
+fn replace_tags(tx: &Transaction, id: &[u8], tags: &[String], had_tags: bool) -> Result<()> {
+    if had_tags {
+        tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?.execute([id])?;
+    }
+    let mut tag = tx.prepare_cached("INSERT OR IGNORE INTO customer_tags (tag, customer_id) VALUES (?1, ?2)")?;
+    for t in tags {
+        tag.execute(params![t, id])?;
+    }
+    Ok(())
+}
+
+fn insert_customer(tx: &Transaction, w: &CustomerWrite) -> Result<()> {
+    let r = &w.row;
+    let id = r.id.as_bytes().as_slice();
+    tx.prepare_cached(
+        "INSERT INTO customers (id, residency, status, fields, index_keys, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![id, r.residency, r.status, r.fields, encode_index_keys(&w.index), r.version, r.created_at, r.updated_at])
+    .map_err(|e| map_unique(e, "id"))?;
+    replace_tags(tx, id, &r.tags, false)?;
+    insert_entries(tx, id, &w.index)
+}
+
+fn update_customer(tx: &Transaction, u: &CustomerUpdate) -> Result<()> {
+    let r = &u.write.row;
+    let id = r.id.as_bytes().as_slice();
+    let current: Option<(i64, Vec<u8>)> = tx
+        .prepare_cached("SELECT version, index_keys FROM customers WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (version, keys) = current.ok_or(StoreError::NotFound)?;
+    if version != u.expected_version {
+        return Err(StoreError::Conflict);
+    }
+    let (kept, removed) = merge_index_keys(decode_index_keys(&keys)?, &u.write.index, &u.replaced_index_fields);
+    delete_entries(tx, id, &removed)?;
+    tx.prepare_cached(
+        "UPDATE customers SET residency = ?2, status = ?3, fields = ?4, index_keys = ?5, version = ?6, updated_at = ?7
+         WHERE id = ?1",
+    )?
+    .execute(params![id, r.residency, r.status, r.fields, encode_index_keys(&kept), r.version, r.updated_at])?;
+    replace_tags(tx, id, &r.tags, true)?;
+    insert_entries(tx, id, &u.write.index)
 }
 
 fn save_job(tx: &Transaction, j: &ImportJob) -> Result<()> {
@@ -209,8 +247,14 @@ fn save_job(tx: &Transaction, j: &ImportJob) -> Result<()> {
     Ok(())
 }
 
-const CUSTOMER_COLS: &str = "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
-     (SELECT group_concat(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id)";
+macro_rules! customer_cols {
+    () => {
+        "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
+         (SELECT group_concat(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id)"
+    };
+}
+const CUSTOMER_COLS: &str = customer_cols!();
+const CUSTOMER_BY_ID: &str = concat!("SELECT ", customer_cols!(), " FROM customers c WHERE c.id = ?1");
 
 fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> {
     let tags: Option<String> = r.get(7)?;
@@ -275,32 +319,10 @@ impl Store for SqliteStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         self.write(|tx| {
             for w in &changes.inserts {
-                write_customer(tx, w, None)?;
+                insert_customer(tx, w)?;
             }
             for u in &changes.updates {
-                let r = &u.write.row;
-                let n = tx
-                    .prepare_cached(
-                        "UPDATE customers SET residency = ?2, status = ?3, fields = ?4, version = ?5, updated_at = ?6
-                         WHERE id = ?1 AND version = ?7",
-                    )?
-                    .execute(params![
-                        r.id.as_bytes().as_slice(),
-                        r.residency,
-                        r.status,
-                        r.fields,
-                        r.version,
-                        r.updated_at,
-                        u.expected_version
-                    ])?;
-                if n == 0 {
-                    let exists: Option<i64> = tx
-                        .prepare_cached("SELECT 1 FROM customers WHERE id = ?1")?
-                        .query_row([r.id.as_bytes().as_slice()], |r| r.get(0))
-                        .optional()?;
-                    return Err(if exists.is_some() { StoreError::Conflict } else { StoreError::NotFound });
-                }
-                write_customer(tx, &u.write, Some(&u.replaced_index_fields))?;
+                update_customer(tx, u)?;
             }
             let mut ins = tx.prepare_cached(
                 "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
@@ -333,13 +355,15 @@ impl Store for SqliteStore {
         self.write(|tx| {
             let key = id.as_bytes().as_slice();
             // Children first, explicitly, so erasure never depends on the foreign-key pragma.
+            let keys: Option<Vec<u8>> = tx
+                .prepare_cached("SELECT index_keys FROM customers WHERE id = ?1")?
+                .query_row([key], |r| r.get(0))
+                .optional()?;
+            let Some(keys) = keys else { return Ok(false) };
+            delete_entries(tx, key, &decode_index_keys(&keys)?)?;
             tx.prepare_cached("DELETE FROM interactions WHERE customer_id = ?1")?.execute([key])?;
-            tx.prepare_cached("DELETE FROM blind_index WHERE customer_id = ?1")?.execute([key])?;
             tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?.execute([key])?;
-            let n = tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([key])?;
-            if n == 0 {
-                return Ok(false);
-            }
+            tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([key])?;
             tx.prepare_cached("INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)")?
                 .execute(params![key, erased_at])?;
             append_audit_tx(tx, vec![audit])?;
@@ -350,7 +374,7 @@ impl Store for SqliteStore {
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
         self.read(|c| {
             let row = c
-                .prepare_cached(&format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = ?1"))?
+                .prepare_cached(CUSTOMER_BY_ID)?
                 .query_row([id.as_bytes().as_slice()], customer_from)
                 .optional()?;
             row.map(finish_customer).transpose()
@@ -359,7 +383,7 @@ impl Store for SqliteStore {
 
     async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = ?1"))?;
+            let mut stmt = c.prepare_cached(CUSTOMER_BY_ID)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some(row) = stmt.query_row([id.as_bytes().as_slice()], customer_from).optional()? {
@@ -371,17 +395,21 @@ impl Store for SqliteStore {
     }
 
     async fn list_customers(&self, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
+        use rusqlite::types::Value;
         let mut sql = format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE 1 = 1");
-        let mut args: Vec<rusqlite::types::Value> = Vec::new();
-        let mut arg = |sql: &mut String, clause: &str, v: rusqlite::types::Value| {
+        let mut args: Vec<Value> = Vec::new();
+        if let Some((field, digest)) = &f.index {
+            args.push(Value::Text(field.clone()));
+            args.push(Value::Blob(digest.to_vec()));
+            sql.push_str(
+                " AND c.id IN (SELECT customer_id FROM unique_index WHERE field = ?1 AND digest = ?2
+                  UNION ALL SELECT customer_id FROM blind_index WHERE field = ?1 AND digest = ?2)",
+            );
+        }
+        let mut arg = |sql: &mut String, clause: &str, v: Value| {
             args.push(v);
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
-        use rusqlite::types::Value;
-        if let Some((field, digest)) = &f.index {
-            arg(&mut sql, " AND c.id IN (SELECT customer_id FROM blind_index WHERE field = ?", Value::Text(field.clone()));
-            arg(&mut sql, " AND digest = ?)", Value::Blob(digest.to_vec()));
-        }
         if let Some(tag) = &f.tag {
             arg(&mut sql, " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)", Value::Text(tag.clone()));
         }
@@ -415,7 +443,10 @@ impl Store for SqliteStore {
 
     async fn lookup_index(&self, field: &str, digests: &[IndexDigest]) -> Result<Vec<(IndexDigest, Uuid)>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT customer_id FROM blind_index WHERE field = ?1 AND digest = ?2")?;
+            let mut stmt = c.prepare_cached(
+                "SELECT customer_id FROM unique_index WHERE field = ?1 AND digest = ?2
+                 UNION ALL SELECT customer_id FROM blind_index WHERE field = ?1 AND digest = ?2",
+            )?;
             let mut out = Vec::new();
             for d in digests {
                 let ids = stmt.query_map(params![field, &d[..]], |r| r.get::<_, Vec<u8>>(0))?;
@@ -477,7 +508,7 @@ impl Store for SqliteStore {
     }
 
     async fn audit_head(&self) -> Result<(i64, Hash)> {
-        self.read(|c| head(c))
+        self.read(head)
     }
 
     async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()> {

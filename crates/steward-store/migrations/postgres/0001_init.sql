@@ -5,6 +5,9 @@ CREATE TABLE customers (
     residency   TEXT NOT NULL,
     status      TEXT NOT NULL,
     fields      BYTEA NOT NULL,
+    -- The customer's blind-index keys, so that an update or an erasure removes exactly
+    -- those entries without an index on customer_id in the (large, random) index tables.
+    index_keys  BYTEA NOT NULL,
     version     BIGINT NOT NULL,
     created_at  BIGINT NOT NULL,
     updated_at  BIGINT NOT NULL
@@ -17,15 +20,21 @@ CREATE TABLE customer_tags (
 );
 CREATE INDEX customer_tags_customer ON customer_tags(customer_id);
 
+-- Keyed digests of normalised searchable values. A field customers are matched by (email)
+-- belongs to one customer only; other searchable fields (phone) may be shared.
+CREATE TABLE unique_index (
+    field       TEXT NOT NULL,
+    digest      BYTEA NOT NULL,
+    customer_id UUID NOT NULL,
+    PRIMARY KEY (field, digest)
+);
+
 CREATE TABLE blind_index (
     field       TEXT NOT NULL,
     digest      BYTEA NOT NULL,
-    customer_id UUID NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
-    is_unique   BOOLEAN NOT NULL,
+    customer_id UUID NOT NULL,
     PRIMARY KEY (field, digest, customer_id)
 );
-CREATE INDEX blind_index_customer ON blind_index(customer_id);
-CREATE UNIQUE INDEX blind_index_unique ON blind_index(field, digest) WHERE is_unique;
 
 CREATE TABLE interactions (
     id          UUID PRIMARY KEY,

@@ -4,6 +4,9 @@ CREATE TABLE customers (
     residency   TEXT NOT NULL,
     status      TEXT NOT NULL,
     fields      BLOB NOT NULL,
+    -- The customer's blind-index keys, so that an update or an erasure removes exactly
+    -- those entries without an index on customer_id in the (large, random) index tables.
+    index_keys  BLOB NOT NULL,
     version     INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
@@ -16,17 +19,21 @@ CREATE TABLE customer_tags (
 ) WITHOUT ROWID;
 CREATE INDEX customer_tags_customer ON customer_tags(customer_id);
 
--- Keyed digests of normalised searchable values; `is_unique` marks fields customers are
--- matched by (email), which may belong to one customer only.
+-- Keyed digests of normalised searchable values. A field customers are matched by (email)
+-- belongs to one customer only; other searchable fields (phone) may be shared.
+CREATE TABLE unique_index (
+    field       TEXT NOT NULL,
+    digest      BLOB NOT NULL,
+    customer_id BLOB NOT NULL,
+    PRIMARY KEY (field, digest)
+) WITHOUT ROWID;
+
 CREATE TABLE blind_index (
     field       TEXT NOT NULL,
     digest      BLOB NOT NULL,
-    customer_id BLOB NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
-    is_unique   INTEGER NOT NULL,
+    customer_id BLOB NOT NULL,
     PRIMARY KEY (field, digest, customer_id)
 ) WITHOUT ROWID;
-CREATE INDEX blind_index_customer ON blind_index(customer_id);
-CREATE UNIQUE INDEX blind_index_unique ON blind_index(field, digest) WHERE is_unique = 1;
 
 CREATE TABLE interactions (
     id          BLOB PRIMARY KEY,
