@@ -17,14 +17,22 @@ pub struct Actor {
 
 impl Actor {
     pub fn system(job: &str, purposes: &[&str]) -> Actor {
-        Actor { id: format!("system:{job}"), role: Role::System, purposes: purposes.iter().map(|p| p.to_string()).collect() }
+        Actor {
+            id: format!("system:{job}"),
+            role: Role::System,
+            purposes: purposes.iter().map(|p| p.to_string()).collect(),
+        }
     }
 
     pub fn effective_purposes(&self) -> Vec<&str> {
         if self.purposes.is_empty() {
             self.role.default_purposes().to_vec()
         } else {
-            self.purposes.iter().map(String::as_str).filter(|p| self.role.may_hold_purpose(p)).collect()
+            self.purposes
+                .iter()
+                .map(String::as_str)
+                .filter(|p| self.role.may_hold_purpose(p))
+                .collect()
         }
     }
 
@@ -50,10 +58,19 @@ impl Steward {
                 _ => return Err(AppError::PurposeRequired),
             },
         };
-        let def = self.catalog.purpose(&key).ok_or_else(|| AppError::UnknownPurpose(key.clone()))?;
+        let def = self
+            .catalog
+            .purpose(&key)
+            .ok_or_else(|| AppError::UnknownPurpose(key.clone()))?;
         if !actor.holds(&key) {
-            return Err(AppError::PurposeNotAllowed { role: actor.role.to_string(), purpose: key });
+            return Err(AppError::PurposeNotAllowed {
+                role: actor.role.to_string(),
+                purpose: key,
+            });
         }
-        Ok(Access { actor: actor.clone(), purpose: def.clone() })
+        Ok(Access {
+            actor: actor.clone(),
+            purpose: def.clone(),
+        })
     }
 }

@@ -2,9 +2,9 @@
 //! shown once, and stored only as SHA-256 digests (a token has 256 bits of entropy, so a
 //! slow hash would add nothing but latency).
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
@@ -51,7 +51,9 @@ pub fn generate_password() -> String {
     use rand::Rng;
     const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
     let mut rng = rand::rngs::OsRng;
-    (0..20).map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char).collect()
+    (0..20)
+        .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
+        .collect()
 }
 
 fn token_hash(token: &str) -> [u8; 32] {
@@ -65,9 +67,15 @@ impl Steward {
         }
         for (i, p) in purposes.iter().enumerate() {
             if self.catalog.purpose(p).is_none() {
-                errors.push(FieldError::new(format!("purposes[{i}]"), format!("{p:?} is not in the catalog")));
+                errors.push(FieldError::new(
+                    format!("purposes[{i}]"),
+                    format!("{p:?} is not in the catalog"),
+                ));
             } else if !role.may_hold_purpose(p) {
-                errors.push(FieldError::new(format!("purposes[{i}]"), format!("role {role} may not hold {p:?}")));
+                errors.push(FieldError::new(
+                    format!("purposes[{i}]"),
+                    format!("role {role} may not hold {p:?}"),
+                ));
             }
         }
     }
@@ -76,14 +84,19 @@ impl Steward {
         if matches!(actor.role, Role::Admin | Role::System) {
             Ok(())
         } else {
-            Err(AppError::Forbidden(format!("role {} may not manage accounts or tokens", actor.role)))
+            Err(AppError::Forbidden(format!(
+                "role {} may not manage accounts or tokens",
+                actor.role
+            )))
         }
     }
 
     pub async fn add_user(&self, actor: &Actor, new: NewUser) -> Result<Uuid, AppError> {
         Self::require_admin(actor)?;
         let mut errors = Vec::new();
-        let email = Email::parse(&new.email).map_err(|e| errors.push(FieldError::new("email", e.to_string()))).ok();
+        let email = Email::parse(&new.email)
+            .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
+            .ok();
         if let Err(m) = check_password(&new.password) {
             errors.push(FieldError::new("password", m));
         }
@@ -106,7 +119,14 @@ impl Steward {
             disabled: false,
             created_at: self.clock.now().as_microsecond(),
         };
-        let audit = self.record(actor, "user.create", None, vec![format!("user:{id}")], vec![], Some(format!("role={}", new.role)));
+        let audit = self.record(
+            actor,
+            "user.create",
+            None,
+            vec![format!("user:{id}")],
+            vec![],
+            Some(format!("role={}", new.role)),
+        );
         self.store.create_user(&user, audit).await?;
         Ok(id)
     }
@@ -119,20 +139,37 @@ impl Steward {
             Err(_) => None,
         };
         const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3Rld2FyZC1kdW1teQ$4Qp0ZrWdbmSoHEbQcyAb7E0nqAJaKpbqAyO7fRdUQPI";
-        let hash = user.as_ref().map(|u| u.password_hash.as_str()).unwrap_or(DUMMY);
-        let parsed = PasswordHash::new(hash).map_err(|e| AppError::Storage(format!("password hash: {e}")))?;
-        let good = Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok();
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.as_str())
+            .unwrap_or(DUMMY);
+        let parsed = PasswordHash::new(hash)
+            .map_err(|e| AppError::Storage(format!("password hash: {e}")))?;
+        let good = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
         match user {
             Some(u) if good && !u.disabled => {
-                let role = u.role.parse::<Role>().map_err(|e| AppError::Storage(e.to_string()))?;
-                Ok(Actor { id: format!("user:{}", u.id), role, purposes: u.purposes })
+                let role = u
+                    .role
+                    .parse::<Role>()
+                    .map_err(|e| AppError::Storage(e.to_string()))?;
+                Ok(Actor {
+                    id: format!("user:{}", u.id),
+                    role,
+                    purposes: u.purposes,
+                })
             }
             _ => Err(AppError::Forbidden("wrong email or password".into())),
         }
     }
 
     /// Creates a token and returns its id and the token itself, which is not kept.
-    pub async fn create_token(&self, actor: &Actor, new: NewToken) -> Result<(Uuid, String), AppError> {
+    pub async fn create_token(
+        &self,
+        actor: &Actor,
+        new: NewToken,
+    ) -> Result<(Uuid, String), AppError> {
         Self::require_admin(actor)?;
         let mut errors = Vec::new();
         self.check_grants(new.role, &new.purposes, &mut errors);
@@ -162,7 +199,14 @@ impl Steward {
             expires_at: new.expires_at.map(|t| t.as_microsecond()),
             revoked_at: None,
         };
-        let audit = self.record(actor, "token.create", None, vec![format!("token:{id}")], vec![], Some(format!("role={}", new.role)));
+        let audit = self.record(
+            actor,
+            "token.create",
+            None,
+            vec![format!("token:{id}")],
+            vec![],
+            Some(format!("role={}", new.role)),
+        );
         self.store.create_token(&row, audit).await?;
         Ok((id, token))
     }
@@ -173,13 +217,24 @@ impl Steward {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(denied());
         }
-        let row = self.store.find_token(&token_hash(token)).await?.ok_or_else(denied)?;
+        let row = self
+            .store
+            .find_token(&token_hash(token))
+            .await?
+            .ok_or_else(denied)?;
         let now = self.clock.now().as_microsecond();
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(denied());
         }
-        let role = row.role.parse::<Role>().map_err(|e| AppError::Storage(e.to_string()))?;
-        Ok(Actor { id: format!("token:{}", row.id), role, purposes: row.purposes })
+        let role = row
+            .role
+            .parse::<Role>()
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        Ok(Actor {
+            id: format!("token:{}", row.id),
+            role,
+            purposes: row.purposes,
+        })
     }
 }
 

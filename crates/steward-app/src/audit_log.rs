@@ -46,8 +46,21 @@ impl Steward {
         }
     }
 
-    pub(crate) fn access_record(&self, access: &Access, action: &str, targets: Vec<String>, fields: Vec<String>) -> AuditRecord {
-        self.record(&access.actor, action, Some(&access.purpose.key), targets, fields, None)
+    pub(crate) fn access_record(
+        &self,
+        access: &Access,
+        action: &str,
+        targets: Vec<String>,
+        fields: Vec<String>,
+    ) -> AuditRecord {
+        self.record(
+            &access.actor,
+            action,
+            Some(&access.purpose.key),
+            targets,
+            fields,
+            None,
+        )
     }
 
     /// Appends entries for actions that changed nothing (reads, exports).
@@ -58,16 +71,30 @@ impl Steward {
 
     /// Signs a checkpoint for every entry whose sequence number is a multiple of the interval.
     pub(crate) async fn checkpoint_crossed(&self, entries: &[AuditEntry]) -> Result<(), AppError> {
-        for e in entries.iter().filter(|e| e.seq % self.checkpoint_every == 0) {
+        for e in entries
+            .iter()
+            .filter(|e| e.seq % self.checkpoint_every == 0)
+        {
             self.sign_checkpoint(e.seq, e.hash).await?;
         }
         Ok(())
     }
 
     async fn sign_checkpoint(&self, seq: i64, head: [u8; 32]) -> Result<(), AppError> {
-        let signature = self.vault.signer().sign(&checkpoint_message(seq, &head)).to_vec();
+        let signature = self
+            .vault
+            .signer()
+            .sign(&checkpoint_message(seq, &head))
+            .to_vec();
         let at = self.clock.now().as_microsecond();
-        self.store.add_checkpoint(&Checkpoint { seq, head, signature, at }).await?;
+        self.store
+            .add_checkpoint(&Checkpoint {
+                seq,
+                head,
+                signature,
+                at,
+            })
+            .await?;
         Ok(())
     }
 
@@ -95,8 +122,16 @@ impl Steward {
         };
         // A checkpoint must carry a valid signature before it may vouch for anything.
         for c in &checkpoints {
-            if !self.vault.signer().verify(&checkpoint_message(c.seq, &c.head), &c.signature) {
-                return Ok(fail(&walker, c.seq, format!("checkpoint at entry {} has an invalid signature", c.seq)));
+            if !self
+                .vault
+                .signer()
+                .verify(&checkpoint_message(c.seq, &c.head), &c.signature)
+            {
+                return Ok(fail(
+                    &walker,
+                    c.seq,
+                    format!("checkpoint at entry {} has an invalid signature", c.seq),
+                ));
             }
         }
         let mut after = 0;
@@ -113,7 +148,13 @@ impl Steward {
                             if seq > expected {
                                 (expected, format!("entry {expected} is missing"))
                             } else {
-                                (seq, format!("entry {seq} does not follow entry {}", walker.last_seq))
+                                (
+                                    seq,
+                                    format!(
+                                        "entry {seq} does not follow entry {}",
+                                        walker.last_seq
+                                    ),
+                                )
                             }
                         }
                     };
@@ -122,7 +163,11 @@ impl Steward {
                 if let Some(c) = by_seq.get(&e.seq)
                     && c.head != e.hash
                 {
-                    return Ok(fail(&walker, e.seq, format!("entry {} differs from its signed checkpoint", e.seq)));
+                    return Ok(fail(
+                        &walker,
+                        e.seq,
+                        format!("entry {} differs from its signed checkpoint", e.seq),
+                    ));
                 }
             }
         }
@@ -133,7 +178,9 @@ impl Steward {
             return Ok(fail(
                 &walker,
                 first_missing,
-                format!("entries {first_missing} to {last} were removed: a signed checkpoint covers entry {last}"),
+                format!(
+                    "entries {first_missing} to {last} were removed: a signed checkpoint covers entry {last}"
+                ),
             ));
         }
         Ok(VerifyReport {
@@ -148,10 +195,21 @@ impl Steward {
 
     /// A page of the audit log, for auditors and the privacy officer. The log holds no
     /// personal values, so reading it is not itself audited.
-    pub async fn audit_entries(&self, actor: &Actor, after: i64, limit: usize) -> Result<Vec<AuditEntry>, AppError> {
+    pub async fn audit_entries(
+        &self,
+        actor: &Actor,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, AppError> {
         use steward_core::Role;
-        if !matches!(actor.role, Role::Auditor | Role::Dpo | Role::Admin | Role::System) {
-            return Err(AppError::Forbidden(format!("role {} may not read the audit log", actor.role)));
+        if !matches!(
+            actor.role,
+            Role::Auditor | Role::Dpo | Role::Admin | Role::System
+        ) {
+            return Err(AppError::Forbidden(format!(
+                "role {} may not read the audit log",
+                actor.role
+            )));
         }
         Ok(self.store.audit_page(after, limit.clamp(1, 500)).await?)
     }

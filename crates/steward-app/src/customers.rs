@@ -3,13 +3,15 @@
 use std::collections::BTreeMap;
 
 use jiff::Timestamp;
+use steward_core::CountryCode;
 use steward_core::catalog::FieldDef;
 use steward_core::contact::{Email, Phone};
 use steward_core::customer::{CustomerStatus, MAX_TAGS, parse_tag};
 use steward_core::role::FieldAccess;
 use steward_core::sealed_fields::SealedFields;
-use steward_core::CountryCode;
-use steward_store::{ChangeSet, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, IndexEntry, StoredKey};
+use steward_store::{
+    ChangeSet, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, IndexEntry, StoredKey,
+};
 use steward_vault::{DataKey, WrappedKey};
 use uuid::Uuid;
 
@@ -80,7 +82,9 @@ pub struct Page<T> {
 }
 
 pub(crate) fn parse_residency(raw: &str, errors: &mut Vec<FieldError>) -> Option<CountryCode> {
-    CountryCode::parse(raw).map_err(|e| errors.push(FieldError::new("residency", e.to_string()))).ok()
+    CountryCode::parse(raw)
+        .map_err(|e| errors.push(FieldError::new("residency", e.to_string())))
+        .ok()
 }
 
 pub(crate) fn parse_tags(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
@@ -90,7 +94,11 @@ pub(crate) fn parse_tags(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<St
     let mut tags: Vec<String> = raw
         .iter()
         .enumerate()
-        .filter_map(|(i, t)| parse_tag(t).map_err(|m| errors.push(FieldError::new(format!("tags[{i}]"), m))).ok())
+        .filter_map(|(i, t)| {
+            parse_tag(t)
+                .map_err(|m| errors.push(FieldError::new(format!("tags[{i}]"), m)))
+                .ok()
+        })
         .collect();
     tags.sort();
     tags.dedup();
@@ -98,11 +106,18 @@ pub(crate) fn parse_tags(raw: &[String], errors: &mut Vec<FieldError>) -> Vec<St
 }
 
 pub(crate) fn unwrap_stored(k: StoredKey) -> WrappedKey {
-    WrappedKey { kek_version: k.kek_version, bytes: k.bytes }
+    WrappedKey {
+        kek_version: k.kek_version,
+        bytes: k.bytes,
+    }
 }
 
 impl Steward {
-    pub(crate) fn index_entry(&self, field: &FieldDef, value: &str) -> Result<Option<IndexEntry>, AppError> {
+    pub(crate) fn index_entry(
+        &self,
+        field: &FieldDef,
+        value: &str,
+    ) -> Result<Option<IndexEntry>, AppError> {
         if !field.searchable {
             return Ok(None);
         }
@@ -140,31 +155,52 @@ impl Steward {
             created_at: now,
             updated_at: now,
         };
-        Ok((CustomerWrite { row, index }, (id, StoredKey { kek_version: wrapped.kek_version, bytes: wrapped.bytes })))
+        Ok((
+            CustomerWrite { row, index },
+            (
+                id,
+                StoredKey {
+                    kek_version: wrapped.kek_version,
+                    bytes: wrapped.bytes,
+                },
+            ),
+        ))
     }
 
     pub(crate) fn data_key(&self, id: Uuid) -> Result<DataKey, AppError> {
-        let stored = self.keys.data_key(id)?.ok_or_else(|| AppError::Integrity(format!("customer {id} (no data key)")))?;
+        let stored = self
+            .keys
+            .data_key(id)?
+            .ok_or_else(|| AppError::Integrity(format!("customer {id} (no data key)")))?;
         Ok(self.vault.open_data_key(&id, &unwrap_stored(stored))?)
     }
 
     /// Builds what `access` may see of a row. Returns the view and the fields opened.
-    pub(crate) fn view(&self, access: &Access, row: &CustomerRow, dek: &DataKey) -> Result<(CustomerView, Vec<String>), AppError> {
-        let sealed = SealedFields::decode(&row.fields).map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
-        let restricted = row.status == CustomerStatus::Restricted.as_str() && access.purpose.key != "essential.legal_obligation";
+    pub(crate) fn view(
+        &self,
+        access: &Access,
+        row: &CustomerRow,
+        dek: &DataKey,
+    ) -> Result<(CustomerView, Vec<String>), AppError> {
+        let sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        let restricted = row.status == CustomerStatus::Restricted.as_str()
+            && access.purpose.key != "essential.legal_obligation";
         let mut fields = BTreeMap::new();
         let mut masked = Vec::new();
         let mut opened = Vec::new();
         for (key, bytes) in sealed.iter() {
-            let Some(def) = self.catalog.field(key) else { continue };
+            let Some(def) = self.catalog.field(key) else {
+                continue;
+            };
             if restricted || !def.needed_for(&access.purpose.key) {
                 continue;
             }
             match access.actor.role.field_access(def.sensitivity) {
                 FieldAccess::Clear => {
-                    let value = dek
-                        .open_string(key, bytes)
-                        .map_err(|_| AppError::Integrity(format!("customer {} field {key}", row.id)))?;
+                    let value = dek.open_string(key, bytes).map_err(|_| {
+                        AppError::Integrity(format!("customer {} field {key}", row.id))
+                    })?;
                     fields.insert(key.to_string(), value);
                     opened.push(key.to_string());
                 }
@@ -186,7 +222,11 @@ impl Steward {
         Ok((view, opened))
     }
 
-    pub async fn create_customer(&self, access: &Access, input: CustomerInput) -> Result<CustomerView, AppError> {
+    pub async fn create_customer(
+        &self,
+        access: &Access,
+        input: CustomerInput,
+    ) -> Result<CustomerView, AppError> {
         let mut errors = Vec::new();
         let residency = parse_residency(&input.residency, &mut errors);
         let tags = parse_tags(&input.tags, &mut errors);
@@ -211,23 +251,38 @@ impl Steward {
         let now = self.clock.now().as_microsecond();
         let (write, key) = self.seal_new(&values, residency, tags, now)?;
         if let Some(e) = write.index.iter().find(|e| e.unique)
-            && !self.store.lookup_index(&e.field, &[e.digest]).await?.is_empty()
+            && !self
+                .store
+                .lookup_index(&e.field, &[e.digest])
+                .await?
+                .is_empty()
         {
-            return Err(AppError::Duplicate { field: format!("fields.{}", e.field) });
+            return Err(AppError::Duplicate {
+                field: format!("fields.{}", e.field),
+            });
         }
         let id = write.row.id;
         let keys: Vec<String> = values.iter().map(|(f, _)| f.key.clone()).collect();
         let audit = self.access_record(access, "customer.create", vec![id.to_string()], keys);
         self.keys.put_data_keys(&[key])?;
         let row = write.row.clone();
-        let applied = self.store.apply(ChangeSet { inserts: vec![write], audit: vec![audit], ..Default::default() }).await;
+        let applied = self
+            .store
+            .apply(ChangeSet {
+                inserts: vec![write],
+                audit: vec![audit],
+                ..Default::default()
+            })
+            .await;
         let entries = match applied {
             Ok(entries) => entries,
             Err(e) => {
                 // The row never landed; its key must not outlive it.
                 let _ = self.keys.destroy_data_key(id);
                 return Err(match AppError::from(e) {
-                    AppError::Duplicate { field } => AppError::Duplicate { field: format!("fields.{field}") },
+                    AppError::Duplicate { field } => AppError::Duplicate {
+                        field: format!("fields.{field}"),
+                    },
                     other => other,
                 });
             }
@@ -238,8 +293,14 @@ impl Steward {
     }
 
     pub async fn get_customer(&self, access: &Access, id: Uuid) -> Result<CustomerView, AppError> {
-        let row = self.store.get_customer(id).await?.ok_or(AppError::NotFound)?;
-        if row.status == CustomerStatus::Restricted.as_str() && access.purpose.key != "essential.legal_obligation" {
+        let row = self
+            .store
+            .get_customer(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        if row.status == CustomerStatus::Restricted.as_str()
+            && access.purpose.key != "essential.legal_obligation"
+        {
             return Err(AppError::Forbidden(
                 "processing of this customer is restricted: only storage and legal claims are allowed".into(),
             ));
@@ -247,7 +308,13 @@ impl Steward {
         let dek = self.data_key(id)?;
         let (view, opened) = self.view(access, &row, &dek)?;
         // The entry is written before any value leaves: no audit, no data.
-        self.append(vec![self.access_record(access, "customer.read", vec![id.to_string()], opened)]).await?;
+        self.append(vec![self.access_record(
+            access,
+            "customer.read",
+            vec![id.to_string()],
+            opened,
+        )])
+        .await?;
         Ok(view)
     }
 
@@ -258,45 +325,75 @@ impl Steward {
         patch: CustomerPatch,
         expected_version: i64,
     ) -> Result<CustomerView, AppError> {
-        let row = self.store.get_customer(id).await?.ok_or(AppError::NotFound)?;
+        let row = self
+            .store
+            .get_customer(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         if row.version != expected_version {
             return Err(AppError::StaleVersion);
         }
         let mut errors = Vec::new();
-        let residency = patch.residency.as_deref().and_then(|r| parse_residency(r, &mut errors));
+        let residency = patch
+            .residency
+            .as_deref()
+            .and_then(|r| parse_residency(r, &mut errors));
         let tags = patch.tags.as_deref().map(|t| parse_tags(t, &mut errors));
         let status = patch.status.as_deref().and_then(|s| {
-            s.parse::<CustomerStatus>().map_err(|m| errors.push(FieldError::new("status", m))).ok()
+            s.parse::<CustomerStatus>()
+                .map_err(|m| errors.push(FieldError::new("status", m)))
+                .ok()
         });
-        let sets = patch.fields.iter().filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v)));
-        let values = check_values(&self.catalog, access, sets, Consents::NONE).unwrap_or_else(|mut e| {
-            errors.append(&mut e);
-            Vec::new()
-        });
+        let sets = patch
+            .fields
+            .iter()
+            .filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v)));
+        let values =
+            check_values(&self.catalog, access, sets, Consents::NONE).unwrap_or_else(|mut e| {
+                errors.append(&mut e);
+                Vec::new()
+            });
         let mut removed = Vec::new();
-        for key in patch.fields.iter().filter(|(_, v)| v.is_none()).map(|(k, _)| k) {
+        for key in patch
+            .fields
+            .iter()
+            .filter(|(_, v)| v.is_none())
+            .map(|(k, _)| k)
+        {
             match writable(&self.catalog, access, key, Consents::NONE) {
                 Ok(def) => removed.push(def),
                 Err(e) => errors.push(e),
             }
         }
-        if patch.fields.is_empty() && patch.residency.is_none() && patch.tags.is_none() && patch.status.is_none() {
+        if patch.fields.is_empty()
+            && patch.residency.is_none()
+            && patch.tags.is_none()
+            && patch.status.is_none()
+        {
             errors.push(FieldError::new("fields", "the update changes nothing"));
         }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
         let dek = self.data_key(id)?;
-        let mut sealed = SealedFields::decode(&row.fields).map_err(|_| AppError::Integrity(format!("customer {id}")))?;
+        let mut sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {id}")))?;
         let mut index = Vec::new();
         let mut replaced = Vec::new();
         for (field, value) in &values {
             sealed.insert(&field.key, dek.seal(&field.key, value.as_bytes()));
             if let Some(entry) = self.index_entry(field, value)? {
                 if entry.unique
-                    && self.store.lookup_index(&entry.field, &[entry.digest]).await?.iter().any(|(_, owner)| *owner != id)
+                    && self
+                        .store
+                        .lookup_index(&entry.field, &[entry.digest])
+                        .await?
+                        .iter()
+                        .any(|(_, owner)| *owner != id)
                 {
-                    return Err(AppError::Duplicate { field: format!("fields.{}", entry.field) });
+                    return Err(AppError::Duplicate {
+                        field: format!("fields.{}", entry.field),
+                    });
                 }
                 replaced.push(field.key.clone());
                 index.push(entry);
@@ -308,12 +405,20 @@ impl Steward {
                 replaced.push(field.key.clone());
             }
         }
-        let mut touched: Vec<String> = values.iter().map(|(f, _)| f.key.clone()).chain(removed.iter().map(|f| f.key.clone())).collect();
+        let mut touched: Vec<String> = values
+            .iter()
+            .map(|(f, _)| f.key.clone())
+            .chain(removed.iter().map(|f| f.key.clone()))
+            .collect();
         touched.extend(
-            [("residency", residency.is_some()), ("tags", tags.is_some()), ("status", status.is_some())]
-                .into_iter()
-                .filter(|(_, changed)| *changed)
-                .map(|(k, _)| k.to_string()),
+            [
+                ("residency", residency.is_some()),
+                ("tags", tags.is_some()),
+                ("status", status.is_some()),
+            ]
+            .into_iter()
+            .filter(|(_, changed)| *changed)
+            .map(|(k, _)| k.to_string()),
         );
         let new_row = CustomerRow {
             id,
@@ -327,49 +432,87 @@ impl Steward {
         };
         let audit = self.access_record(access, "customer.update", vec![id.to_string()], touched);
         let update = CustomerUpdate {
-            write: CustomerWrite { row: new_row.clone(), index },
+            write: CustomerWrite {
+                row: new_row.clone(),
+                index,
+            },
             expected_version,
             replaced_index_fields: replaced,
         };
         let entries = self
             .store
-            .apply(ChangeSet { updates: vec![update], audit: vec![audit], ..Default::default() })
+            .apply(ChangeSet {
+                updates: vec![update],
+                audit: vec![audit],
+                ..Default::default()
+            })
             .await
             .map_err(|e| match AppError::from(e) {
-                AppError::Duplicate { field } => AppError::Duplicate { field: format!("fields.{field}") },
+                AppError::Duplicate { field } => AppError::Duplicate {
+                    field: format!("fields.{field}"),
+                },
                 other => other,
             })?;
         self.checkpoint_crossed(&entries).await?;
         Ok(self.view(access, &new_row, &dek)?.0)
     }
 
-    pub async fn list_customers(&self, access: &Access, q: CustomerQuery) -> Result<Page<CustomerView>, AppError> {
+    pub async fn list_customers(
+        &self,
+        access: &Access,
+        q: CustomerQuery,
+    ) -> Result<Page<CustomerView>, AppError> {
         let mut errors = Vec::new();
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let mut index = None;
         if let Some(raw) = &q.email {
             match Email::parse(raw) {
-                Ok(e) => index = Some(("email".to_string(), self.vault.blind_index("email", e.as_str())?)),
+                Ok(e) => {
+                    index = Some((
+                        "email".to_string(),
+                        self.vault.blind_index("email", e.as_str())?,
+                    ))
+                }
                 Err(e) => errors.push(FieldError::new("email", e.to_string())),
             }
         }
         if let Some(raw) = &q.phone {
             match Phone::parse(raw) {
-                Ok(p) if index.is_none() => index = Some(("phone".to_string(), self.vault.blind_index("phone", p.as_str())?)),
-                Ok(_) => errors.push(FieldError::new("phone", "search by email or by phone, not both")),
+                Ok(p) if index.is_none() => {
+                    index = Some((
+                        "phone".to_string(),
+                        self.vault.blind_index("phone", p.as_str())?,
+                    ))
+                }
+                Ok(_) => errors.push(FieldError::new(
+                    "phone",
+                    "search by email or by phone, not both",
+                )),
                 Err(e) => errors.push(FieldError::new("phone", e.to_string())),
             }
         }
-        let tag = q.tag.as_deref().and_then(|t| parse_tag(t).map_err(|m| errors.push(FieldError::new("tag", m))).ok());
+        let tag = q.tag.as_deref().and_then(|t| {
+            parse_tag(t)
+                .map_err(|m| errors.push(FieldError::new("tag", m)))
+                .ok()
+        });
         let status = q.status.as_deref().and_then(|s| {
-            s.parse::<CustomerStatus>().map(|s| s.to_string()).map_err(|m| errors.push(FieldError::new("status", m))).ok()
+            s.parse::<CustomerStatus>()
+                .map(|s| s.to_string())
+                .map_err(|m| errors.push(FieldError::new("status", m)))
+                .ok()
         });
-        let after = q.cursor.as_deref().map(cursor::decode_id).transpose().unwrap_or_else(|e| {
-            if let AppError::Invalid(mut e) = e {
-                errors.append(&mut e);
-            }
-            None
-        });
+        let after = q
+            .cursor
+            .as_deref()
+            .map(cursor::decode_id)
+            .transpose()
+            .unwrap_or_else(|e| {
+                if let AppError::Invalid(mut e) = e {
+                    errors.append(&mut e);
+                }
+                None
+            });
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
@@ -392,7 +535,9 @@ impl Steward {
         let mut items = Vec::with_capacity(rows.len());
         let mut opened_any = std::collections::BTreeSet::new();
         for row in &rows {
-            let stored = keys.remove(&row.id).ok_or_else(|| AppError::Integrity(format!("customer {} (no data key)", row.id)))?;
+            let stored = keys
+                .remove(&row.id)
+                .ok_or_else(|| AppError::Integrity(format!("customer {} (no data key)", row.id)))?;
             let dek = self.vault.open_data_key(&row.id, &unwrap_stored(stored))?;
             let (view, opened) = self.view(access, row, &dek)?;
             opened_any.extend(opened);
@@ -400,10 +545,24 @@ impl Steward {
         }
         if !items.is_empty() {
             let targets = ids.iter().map(Uuid::to_string).collect();
-            self.append(vec![self.access_record(access, "customer.list", targets, opened_any.into_iter().collect())]).await?;
+            self.append(vec![self.access_record(
+                access,
+                "customer.list",
+                targets,
+                opened_any.into_iter().collect(),
+            )])
+            .await?;
         }
-        let next_cursor = if more { rows.last().map(|r| cursor::encode_id(r.id)) } else { None };
-        Ok(Page { items, next_cursor, limit })
+        let next_cursor = if more {
+            rows.last().map(|r| cursor::encode_id(r.id))
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            next_cursor,
+            limit,
+        })
     }
 
     /// Erasure by crypto-shredding: the data key is destroyed first, so that even if the
@@ -411,14 +570,19 @@ impl Steward {
     /// tombstone with no personal data remains.
     pub async fn erase_customer(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
         if !access.actor.role.may_erase() {
-            return Err(AppError::Forbidden(format!("role {} may not erase customers", access.actor.role)));
+            return Err(AppError::Forbidden(format!(
+                "role {} may not erase customers",
+                access.actor.role
+            )));
         }
         if self.store.get_customer(id).await?.is_none() {
             return Err(AppError::NotFound);
         }
         self.keys.destroy_data_key(id)?;
         let audit = self.access_record(access, "customer.erase", vec![id.to_string()], Vec::new());
-        self.store.erase_customer(id, self.clock.now().as_microsecond(), audit).await?;
+        self.store
+            .erase_customer(id, self.clock.now().as_microsecond(), audit)
+            .await?;
         // The erasure entry is the one a truncation would most want to hide.
         self.checkpoint_now().await
     }
@@ -427,4 +591,3 @@ impl Steward {
         Ok(self.store.is_tombstoned(id).await?)
     }
 }
-

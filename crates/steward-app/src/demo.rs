@@ -9,21 +9,75 @@ use steward_core::CountryCode;
 use steward_core::customer::InteractionKind;
 use steward_store::ChangeSet;
 
+use crate::interactions::NewInteraction;
 use crate::{Actor, AppError, Steward};
 
 pub const DEMO_SEED: u64 = 0x5757_4152_4421;
 pub const DEMO_CUSTOMERS: usize = 1_000;
 
 const GIVEN: &[&str] = &[
-    "Adalind", "Bertrand", "Cosima", "Desmond", "Elowen", "Fabrizio", "Gwendolyn", "Horatio", "Isolde", "Jasper",
-    "Katarina", "Leopold", "Marisol", "Nikolai", "Ottilie", "Peregrin", "Quintessa", "Rosalind", "Severin", "Theodora",
-    "Ulrika", "Valentin", "Wilhelmina", "Xavier", "Yolanda", "Zebulon", "Annika", "Benedikt", "Clementine", "Dorian",
+    "Adalind",
+    "Bertrand",
+    "Cosima",
+    "Desmond",
+    "Elowen",
+    "Fabrizio",
+    "Gwendolyn",
+    "Horatio",
+    "Isolde",
+    "Jasper",
+    "Katarina",
+    "Leopold",
+    "Marisol",
+    "Nikolai",
+    "Ottilie",
+    "Peregrin",
+    "Quintessa",
+    "Rosalind",
+    "Severin",
+    "Theodora",
+    "Ulrika",
+    "Valentin",
+    "Wilhelmina",
+    "Xavier",
+    "Yolanda",
+    "Zebulon",
+    "Annika",
+    "Benedikt",
+    "Clementine",
+    "Dorian",
 ];
 const FAMILY: &[&str] = &[
-    "Abernathy", "Blackwood", "Castellano", "Dunmore", "Eriksdottir", "Fairweather", "Grimaldi", "Hollingsworth",
-    "Ivanovska", "Jablonski", "Kowalczyk", "Lindqvist", "Montgomery", "Nakashima", "Oyelaran", "Pemberton",
-    "Quackenbush", "Rasmussen", "Stravinsky", "Thistlewood", "Underhill", "Vanderbilt", "Whitlock", "Yamamura",
-    "Zielinski", "Ashcombe", "Brightwater", "Coldfield", "Dewhurst", "Evergreen",
+    "Abernathy",
+    "Blackwood",
+    "Castellano",
+    "Dunmore",
+    "Eriksdottir",
+    "Fairweather",
+    "Grimaldi",
+    "Hollingsworth",
+    "Ivanovska",
+    "Jablonski",
+    "Kowalczyk",
+    "Lindqvist",
+    "Montgomery",
+    "Nakashima",
+    "Oyelaran",
+    "Pemberton",
+    "Quackenbush",
+    "Rasmussen",
+    "Stravinsky",
+    "Thistlewood",
+    "Underhill",
+    "Vanderbilt",
+    "Whitlock",
+    "Yamamura",
+    "Zielinski",
+    "Ashcombe",
+    "Brightwater",
+    "Coldfield",
+    "Dewhurst",
+    "Evergreen",
 ];
 /// Residencies inside and outside the EU, with their calling codes and languages.
 const COUNTRIES: &[(&str, &str, &str)] = &[
@@ -44,8 +98,19 @@ const COUNTRIES: &[(&str, &str, &str)] = &[
     ("CA", "1", "en-CA"),
     ("AU", "61", "en-AU"),
 ];
-const STREETS: &[&str] = &["Example Street", "Sample Road", "Placeholder Lane", "Fictional Avenue", "Demo Square"];
-const COMPANIES: &[&str] = &["Acme Demo Ltd", "Globex Example", "Initech Sample", "Umbrella Test Co"];
+const STREETS: &[&str] = &[
+    "Example Street",
+    "Sample Road",
+    "Placeholder Lane",
+    "Fictional Avenue",
+    "Demo Square",
+];
+const COMPANIES: &[&str] = &[
+    "Acme Demo Ltd",
+    "Globex Example",
+    "Initech Sample",
+    "Umbrella Test Co",
+];
 const SUMMARIES: &[(InteractionKind, &str)] = &[
     (InteractionKind::Order, "Placed an order"),
     (InteractionKind::Order, "Order delivered"),
@@ -75,9 +140,18 @@ pub fn customers(n: usize) -> Vec<DemoCustomer> {
             let given = GIVEN[rng.gen_range(0..GIVEN.len())];
             let family = FAMILY[rng.gen_range(0..FAMILY.len())];
             let (country, calling, lang) = COUNTRIES[rng.gen_range(0..COUNTRIES.len())];
-            let email = format!("{}.{}.{i}@example.com", given.to_lowercase(), family.to_lowercase());
+            let email = format!(
+                "{}.{}.{i}@example.com",
+                given.to_lowercase(),
+                family.to_lowercase()
+            );
             let phone = format!("+{calling}{}", rng.gen_range(200_000_000u64..999_999_999));
-            let birth = format!("{}-{:02}-{:02}", rng.gen_range(1940..2006), rng.gen_range(1..13), rng.gen_range(1..29));
+            let birth = format!(
+                "{}-{:02}-{:02}",
+                rng.gen_range(1940..2006),
+                rng.gen_range(1..13),
+                rng.gen_range(1..29)
+            );
             let address = format!(
                 "{} {}\n{} Democity",
                 rng.gen_range(1..250),
@@ -94,7 +168,13 @@ pub fn customers(n: usize) -> Vec<DemoCustomer> {
                 ("preferred_language", lang.to_string()),
             ];
             if rng.gen_bool(0.3) {
-                fields.push(("company", COMPANIES.choose(&mut rng).unwrap_or(&COMPANIES[0]).to_string()));
+                fields.push((
+                    "company",
+                    COMPANIES
+                        .choose(&mut rng)
+                        .unwrap_or(&COMPANIES[0])
+                        .to_string(),
+                ));
             }
             DemoCustomer {
                 given_name: given.to_string(),
@@ -132,16 +212,31 @@ impl Steward {
                     crate::minimisation::Consents::NONE,
                 )
                 .map_err(AppError::Invalid)?;
-                let residency = CountryCode::parse(c.residency).map_err(|e| AppError::invalid("residency", e.to_string()))?;
-                let tags = if rng.gen_bool(0.2) { vec!["vip".to_string()] } else { Vec::new() };
+                let residency = CountryCode::parse(c.residency)
+                    .map_err(|e| AppError::invalid("residency", e.to_string()))?;
+                let tags = if rng.gen_bool(0.2) {
+                    vec!["vip".to_string()]
+                } else {
+                    Vec::new()
+                };
                 let (write, key) = self.seal_new(&values, residency, tags, now)?;
                 let id = write.row.id;
-                let dek = self.vault.open_data_key(&id, &crate::customers::unwrap_stored(key.1.clone()))?;
+                let dek = self
+                    .vault
+                    .open_data_key(&id, &crate::customers::unwrap_stored(key.1.clone()))?;
                 for _ in 0..rng.gen_range(6..15) {
                     let (kind, summary) = SUMMARIES[rng.gen_range(0..SUMMARIES.len())];
                     let days_ago: i64 = rng.gen_range(0..730);
                     let at = now - days_ago * 86_400_000_000 - rng.gen_range(0..86_400_000_000i64);
-                    changes.interactions.push(self.seal_interaction(&dek, id, kind, at, summary, None, now));
+                    let new = NewInteraction {
+                        kind,
+                        occurred_at: at,
+                        summary,
+                        body: None,
+                    };
+                    changes
+                        .interactions
+                        .push(self.seal_interaction(&dek, id, new, now));
                 }
                 targets.push(id.to_string());
                 keys.push(key);

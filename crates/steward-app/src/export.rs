@@ -37,7 +37,11 @@ pub fn neutralise_cell(value: &str) -> std::borrow::Cow<'_, str> {
         Some('+' | '-') => !value[1..].chars().all(|c| c.is_ascii_digit()) || value.len() == 1,
         _ => false,
     };
-    if risky { format!("'{value}").into() } else { value.into() }
+    if risky {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
 }
 
 impl Steward {
@@ -52,28 +56,49 @@ impl Steward {
     ) -> Result<u64, AppError> {
         let access = self.access(actor, Some(purpose))?;
         if !actor.role.may_export() {
-            return Err(AppError::Forbidden(format!("role {} may not export customer data", actor.role)));
+            return Err(AppError::Forbidden(format!(
+                "role {} may not export customer data",
+                actor.role
+            )));
         }
         let columns: Vec<String> = self
             .catalog
             .fields()
             .iter()
-            .filter(|f| f.needed_for(purpose) && actor.role.field_access(f.sensitivity) == FieldAccess::Clear)
+            .filter(|f| {
+                f.needed_for(purpose)
+                    && actor.role.field_access(f.sensitivity) == FieldAccess::Clear
+            })
             .map(|f| f.key.clone())
             .collect();
         if format == ExportFormat::Csv {
             {
                 let mut w = csv::Writer::from_writer(Vec::new());
-                let mut header = vec!["id", "residency", "status", "tags", "created_at", "updated_at"];
+                let mut header = vec![
+                    "id",
+                    "residency",
+                    "status",
+                    "tags",
+                    "created_at",
+                    "updated_at",
+                ];
                 header.extend(columns.iter().map(String::as_str));
-                w.write_record(&header).map_err(|e| AppError::Io(e.to_string()))?;
+                w.write_record(&header)
+                    .map_err(|e| AppError::Io(e.to_string()))?;
                 out.write_all(&w.into_inner().map_err(|e| AppError::Io(e.to_string()))?)?;
             }
         }
         let mut written = 0u64;
         let mut after = None;
         loop {
-            let rows = self.store.list_customers(&CustomerFilter { after, limit: PAGE, ..Default::default() }).await?;
+            let rows = self
+                .store
+                .list_customers(&CustomerFilter {
+                    after,
+                    limit: PAGE,
+                    ..Default::default()
+                })
+                .await?;
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
             let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
@@ -81,7 +106,9 @@ impl Steward {
             let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
             let mut opened = std::collections::BTreeSet::new();
             for row in &rows {
-                let stored = keys.remove(&row.id).ok_or_else(|| AppError::Integrity(format!("customer {} (no data key)", row.id)))?;
+                let stored = keys.remove(&row.id).ok_or_else(|| {
+                    AppError::Integrity(format!("customer {} (no data key)", row.id))
+                })?;
                 let dek = self.vault.open_data_key(&row.id, &unwrap_stored(stored))?;
                 let (view, fields) = self.view(&access, row, &dek)?;
                 opened.extend(fields);
@@ -109,13 +136,18 @@ impl Steward {
                             v.updated_at.to_string(),
                         ];
                         record.extend(columns.iter().map(|c| {
-                            v.fields.get(c).map(|val| neutralise_cell(val).into_owned()).unwrap_or_default()
+                            v.fields
+                                .get(c)
+                                .map(|val| neutralise_cell(val).into_owned())
+                                .unwrap_or_default()
                         }));
-                        w.write_record(&record).map_err(|e| AppError::Io(e.to_string()))?;
+                        w.write_record(&record)
+                            .map_err(|e| AppError::Io(e.to_string()))?;
                         w.flush()?;
                     }
                     ExportFormat::Jsonl => {
-                        serde_json::to_writer(&mut buf, v).map_err(|e| AppError::Io(e.to_string()))?;
+                        serde_json::to_writer(&mut buf, v)
+                            .map_err(|e| AppError::Io(e.to_string()))?;
                         buf.push(b'\n');
                     }
                 }
@@ -137,7 +169,10 @@ mod tests {
     fn formulas_are_neutralised_and_phone_numbers_kept() {
         assert_eq!(neutralise_cell("=HYPERLINK(\"x\")"), "'=HYPERLINK(\"x\")");
         assert_eq!(neutralise_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(neutralise_cell("+1+cmd|' /C calc'!A0"), "'+1+cmd|' /C calc'!A0");
+        assert_eq!(
+            neutralise_cell("+1+cmd|' /C calc'!A0"),
+            "'+1+cmd|' /C calc'!A0"
+        );
         assert_eq!(neutralise_cell("-2+3"), "'-2+3");
         assert_eq!(neutralise_cell("\t=1"), "'\t=1");
         assert_eq!(neutralise_cell("+493012345678"), "+493012345678");

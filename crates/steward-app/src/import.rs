@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use steward_core::CountryCode;
 use steward_core::catalog::FieldDef;
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest};
+use steward_store::{
+    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest,
+};
 use uuid::Uuid;
 
 use crate::customers::{MATCH_FIELD, parse_residency, parse_tags, unwrap_stored};
@@ -68,19 +70,37 @@ struct Row<'c> {
 
 /// Maps headers to columns; a header that is neither a catalog key, a label, a mapped name
 /// nor a known column is refused, as is a repeated one.
-fn map_headers<'c>(steward: &'c Steward, headers: &csv::ByteRecord, map: &HashMap<String, String>) -> Result<Vec<Column<'c>>, AppError> {
+fn map_headers<'c>(
+    steward: &'c Steward,
+    headers: &csv::ByteRecord,
+    map: &HashMap<String, String>,
+) -> Result<Vec<Column<'c>>, AppError> {
     let catalog = steward.catalog();
     let mut columns = Vec::with_capacity(headers.len());
     let mut seen = HashMap::new();
     for (i, raw) in headers.iter().enumerate() {
         let name = std::str::from_utf8(raw)
-            .map_err(|_| AppError::invalid("headers", format!("column {} header is not valid UTF-8", i + 1)))?
+            .map_err(|_| {
+                AppError::invalid(
+                    "headers",
+                    format!("column {} header is not valid UTF-8", i + 1),
+                )
+            })?
             .trim()
             .trim_start_matches('\u{feff}');
         let lower = name.to_lowercase();
-        let key = map.get(name).or_else(|| map.get(&lower)).cloned().unwrap_or_else(|| {
-            catalog.fields().iter().find(|f| f.label.to_lowercase() == lower).map(|f| f.key.clone()).unwrap_or(lower)
-        });
+        let key = map
+            .get(name)
+            .or_else(|| map.get(&lower))
+            .cloned()
+            .unwrap_or_else(|| {
+                catalog
+                    .fields()
+                    .iter()
+                    .find(|f| f.label.to_lowercase() == lower)
+                    .map(|f| f.key.clone())
+                    .unwrap_or(lower)
+            });
         if let Some(first) = seen.insert(key.clone(), i) {
             return Err(AppError::invalid(
                 "headers",
@@ -91,13 +111,22 @@ fn map_headers<'c>(steward: &'c Steward, headers: &csv::ByteRecord, map: &HashMa
             RESIDENCY_COLUMN => Column::Residency,
             TAGS_COLUMN => Column::Tags,
             k => Column::Field(catalog.field(k).ok_or_else(|| {
-                AppError::invalid("headers", format!("column {} ({name:?}) is not a field of the catalog", i + 1))
+                AppError::invalid(
+                    "headers",
+                    format!("column {} ({name:?}) is not a field of the catalog", i + 1),
+                )
             })?),
         };
         columns.push(column);
     }
-    if !columns.iter().any(|c| matches!(c, Column::Field(f) if f.key == MATCH_FIELD)) {
-        return Err(AppError::invalid("headers", format!("no {MATCH_FIELD} column: customers are matched by it")));
+    if !columns
+        .iter()
+        .any(|c| matches!(c, Column::Field(f) if f.key == MATCH_FIELD))
+    {
+        return Err(AppError::invalid(
+            "headers",
+            format!("no {MATCH_FIELD} column: customers are matched by it"),
+        ));
     }
     Ok(columns)
 }
@@ -125,7 +154,8 @@ fn fingerprint(file: &mut File) -> Result<String, AppError> {
 
 fn write_reject(out: &mut impl Write, line: u64, reason: &str) -> Result<(), AppError> {
     let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([line.to_string().as_str(), reason]).map_err(|e| AppError::Io(e.to_string()))?;
+    w.write_record([line.to_string().as_str(), reason])
+        .map_err(|e| AppError::Io(e.to_string()))?;
     out.write_all(&w.into_inner().map_err(|e| AppError::Io(e.to_string()))?)?;
     Ok(())
 }
@@ -139,32 +169,49 @@ impl Steward {
         default_residency: Option<CountryCode>,
     ) -> Result<Row<'c>, String> {
         if record.len() != columns.len() {
-            return Err(format!("expected {} columns, found {}", columns.len(), record.len()));
+            return Err(format!(
+                "expected {} columns, found {}",
+                columns.len(),
+                record.len()
+            ));
         }
         let mut raw_values = Vec::with_capacity(columns.len());
         let mut residency = default_residency;
         let mut tags = None;
         let mut errors = Vec::new();
         for (i, (column, cell)) in columns.iter().zip(record.iter()).enumerate() {
-            let text = std::str::from_utf8(cell).map_err(|_| format!("column {} is not valid UTF-8", i + 1))?;
+            let text = std::str::from_utf8(cell)
+                .map_err(|_| format!("column {} is not valid UTF-8", i + 1))?;
             match column {
-                Column::Field(f) if !text.trim().is_empty() => raw_values.push((f.key.as_str(), text)),
+                Column::Field(f) if !text.trim().is_empty() => {
+                    raw_values.push((f.key.as_str(), text))
+                }
                 Column::Field(_) => {}
-                Column::Residency if !text.trim().is_empty() => residency = parse_residency(text, &mut errors),
+                Column::Residency if !text.trim().is_empty() => {
+                    residency = parse_residency(text, &mut errors)
+                }
                 Column::Residency => {}
                 // An empty cell means "nothing to say", as for fields, not "remove".
                 Column::Tags if text.trim().is_empty() => {}
                 Column::Tags => {
-                    let list: Vec<String> =
-                        text.split([';', '|']).map(str::trim).filter(|t| !t.is_empty()).map(str::to_string).collect();
+                    let list: Vec<String> = text
+                        .split([';', '|'])
+                        .map(str::trim)
+                        .filter(|t| !t.is_empty())
+                        .map(str::to_string)
+                        .collect();
                     tags = Some(parse_tags(&list, &mut errors));
                 }
             }
         }
-        let values = check_values(self.catalog(), access, raw_values, Consents::NONE).map_err(|mut e| {
-            e.append(&mut errors);
-            e.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; ")
-        })?;
+        let values =
+            check_values(self.catalog(), access, raw_values, Consents::NONE).map_err(|mut e| {
+                e.append(&mut errors);
+                e.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
         if let Some(e) = errors.first() {
             return Err(format!("{}: {}", e.field, e.message));
         }
@@ -172,9 +219,18 @@ impl Steward {
             .iter()
             .find(|(f, _)| f.key == MATCH_FIELD)
             .ok_or_else(|| format!("fields.{MATCH_FIELD}: missing; customers are matched by it"))?;
-        let email = self.vault.blind_index(MATCH_FIELD, &email.1).map_err(|e| e.to_string())?;
+        let email = self
+            .vault
+            .blind_index(MATCH_FIELD, &email.1)
+            .map_err(|e| e.to_string())?;
         let line = record.position().map(|p| p.line()).unwrap_or(0);
-        Ok(Row { line, values, email, residency, tags })
+        Ok(Row {
+            line,
+            values,
+            email,
+            residency,
+            tags,
+        })
     }
 
     /// Imports (or resumes importing) a CSV file. `progress` is called after every committed
@@ -188,32 +244,59 @@ impl Steward {
     ) -> Result<ImportReport, AppError> {
         let access = self.access(actor, Some(&opts.purpose))?;
         let mut default_residency_errors = Vec::new();
-        let default_residency =
-            opts.default_residency.as_deref().and_then(|r| parse_residency(r, &mut default_residency_errors));
+        let default_residency = opts
+            .default_residency
+            .as_deref()
+            .and_then(|r| parse_residency(r, &mut default_residency_errors));
         if !default_residency_errors.is_empty() {
-            return Err(AppError::invalid("default_residency", "is not an ISO 3166-1 alpha-2 country code"));
+            return Err(AppError::invalid(
+                "default_residency",
+                "is not an ISO 3166-1 alpha-2 country code",
+            ));
         }
-        let mut file = File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
+        let mut file =
+            File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
         let bytes_total = file.metadata()?.len();
         let fp = fingerprint(&mut file)?;
         let job = self.store.import_job(&fp).await?;
-        let mut state = ImportProgress { bytes_total, ..Default::default() };
+        let mut state = ImportProgress {
+            bytes_total,
+            ..Default::default()
+        };
         if let Some(j) = &job
             && j.finished
         {
             state.bytes_read = j.byte_offset;
             state.created = j.imported;
             state.rejected = j.rejected;
-            return Ok(ImportReport { progress: state, resumed_at_line: None, already_done: true, finished: true });
+            return Ok(ImportReport {
+                progress: state,
+                resumed_at_line: None,
+                already_done: true,
+                finished: true,
+            });
         }
-        let mut reader = csv::ReaderBuilder::new().flexible(true).has_headers(true).from_reader(file);
-        let headers = reader.byte_headers().map_err(|e| AppError::invalid("headers", e.to_string()))?.clone();
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(file);
+        let headers = reader
+            .byte_headers()
+            .map_err(|e| AppError::invalid("headers", e.to_string()))?
+            .clone();
         if headers.is_empty() {
             return Err(AppError::invalid("headers", "the file has no header row"));
         }
         let columns = map_headers(self, &headers, &opts.header_map)?;
-        let mut rejects = std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(&opts.reject_path)?;
-        let mut job = job.unwrap_or(ImportJob { fingerprint: fp, ..Default::default() });
+        let mut rejects = std::fs::OpenOptions::new()
+            .create(true)
+            .write(true)
+            .truncate(false)
+            .open(&opts.reject_path)?;
+        let mut job = job.unwrap_or(ImportJob {
+            fingerprint: fp,
+            ..Default::default()
+        });
         let resumed_at_line = if job.byte_offset > 0 {
             let mut pos = csv::Position::new();
             pos.set_byte(job.byte_offset).set_line(job.line);
@@ -258,8 +341,15 @@ impl Steward {
                 job.byte_offset = pos.byte();
                 job.line = pos.line();
                 job.finished = !more;
-                let (created, updated, rejected) =
-                    self.commit_batch(&access, std::mem::take(&mut batch), &mut job, &mut rejects, state).await?;
+                let (created, updated, rejected) = self
+                    .commit_batch(
+                        &access,
+                        std::mem::take(&mut batch),
+                        &mut job,
+                        &mut rejects,
+                        state,
+                    )
+                    .await?;
                 state.created += created;
                 state.updated += updated;
                 state.rejected += rejected;
@@ -273,7 +363,12 @@ impl Steward {
                 break;
             }
         }
-        Ok(ImportReport { progress: state, resumed_at_line, already_done: false, finished: !stopped })
+        Ok(ImportReport {
+            progress: state,
+            resumed_at_line,
+            already_done: false,
+            finished: !stopped,
+        })
     }
 
     async fn commit_batch(
@@ -307,10 +402,20 @@ impl Steward {
                 }
             }
         }
-        let existing: HashMap<IndexDigest, Uuid> = self.store.lookup_index(MATCH_FIELD, &order).await?.into_iter().collect();
+        let existing: HashMap<IndexDigest, Uuid> = self
+            .store
+            .lookup_index(MATCH_FIELD, &order)
+            .await?
+            .into_iter()
+            .collect();
         let existing_ids: Vec<Uuid> = existing.values().copied().collect();
-        let mut current: HashMap<Uuid, CustomerRow> =
-            self.store.get_customers(&existing_ids).await?.into_iter().map(|r| (r.id, r)).collect();
+        let mut current: HashMap<Uuid, CustomerRow> = self
+            .store
+            .get_customers(&existing_ids)
+            .await?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
         let mut stored_keys = self.keys.data_keys(&existing_ids)?;
         let now = self.clock.now().as_microsecond();
         let mut inserts = Vec::new();
@@ -320,29 +425,36 @@ impl Steward {
         let mut fields = std::collections::BTreeSet::new();
         let mut rejected = 0;
         for digest in &order {
-            let Some(row) = merged.remove(digest) else { continue };
+            let Some(row) = merged.remove(digest) else {
+                continue;
+            };
             match existing.get(digest).and_then(|id| current.remove(id)) {
                 None => {
                     // Only a new customer needs a residency; an update keeps the one on record.
                     let Some(residency) = row.residency else {
                         rejected += 1;
-                        write_reject(rejects, row.line, "residency: missing, and no default residency was given")?;
+                        write_reject(
+                            rejects,
+                            row.line,
+                            "residency: missing, and no default residency was given",
+                        )?;
                         continue;
                     };
                     fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
-                    let (write, key) = self.seal_new(&row.values, residency, row.tags.unwrap_or_default(), now)?;
+                    let (write, key) =
+                        self.seal_new(&row.values, residency, row.tags.unwrap_or_default(), now)?;
                     targets.push(write.row.id.to_string());
                     new_keys.push(key);
                     inserts.push(write);
                 }
                 Some(old) => {
                     fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
-                    let stored = stored_keys
-                        .remove(&old.id)
-                        .ok_or_else(|| AppError::Integrity(format!("customer {} (no data key)", old.id)))?;
+                    let stored = stored_keys.remove(&old.id).ok_or_else(|| {
+                        AppError::Integrity(format!("customer {} (no data key)", old.id))
+                    })?;
                     let dek = self.vault.open_data_key(&old.id, &unwrap_stored(stored))?;
-                    let mut sealed =
-                        SealedFields::decode(&old.fields).map_err(|_| AppError::Integrity(format!("customer {}", old.id)))?;
+                    let mut sealed = SealedFields::decode(&old.fields)
+                        .map_err(|_| AppError::Integrity(format!("customer {}", old.id)))?;
                     let mut index = Vec::new();
                     let mut replaced = Vec::new();
                     for (f, v) in &row.values {
@@ -355,7 +467,10 @@ impl Steward {
                     targets.push(old.id.to_string());
                     let new_row = CustomerRow {
                         id: old.id,
-                        residency: row.residency.map(|r| r.to_string()).unwrap_or(old.residency),
+                        residency: row
+                            .residency
+                            .map(|r| r.to_string())
+                            .unwrap_or(old.residency),
                         status: old.status,
                         tags: row.tags.unwrap_or(old.tags),
                         fields: sealed.encode(),
@@ -364,7 +479,10 @@ impl Steward {
                         updated_at: now,
                     };
                     updates.push(CustomerUpdate {
-                        write: CustomerWrite { row: new_row, index },
+                        write: CustomerWrite {
+                            row: new_row,
+                            index,
+                        },
                         expected_version: old.version,
                         replaced_index_fields: replaced,
                     });
@@ -379,7 +497,12 @@ impl Steward {
         job.reject_len = rejects.get_ref().stream_position()?;
         let mut audit = Vec::new();
         if !targets.is_empty() {
-            let mut r = self.access_record(access, "customer.import", targets, fields.into_iter().collect());
+            let mut r = self.access_record(
+                access,
+                "customer.import",
+                targets,
+                fields.into_iter().collect(),
+            );
             r.detail = Some(format!("created={created} updated={updated}"));
             audit.push(r);
         }
@@ -388,7 +511,13 @@ impl Steward {
         self.keys.put_data_keys(&new_keys)?;
         let result = self
             .store
-            .apply(ChangeSet { inserts, updates, interactions: Vec::new(), audit, import_job: Some(job.clone()) })
+            .apply(ChangeSet {
+                inserts,
+                updates,
+                interactions: Vec::new(),
+                audit,
+                import_job: Some(job.clone()),
+            })
             .await;
         match result {
             Ok(entries) => {

@@ -37,7 +37,10 @@ fn check_purpose(access: &Access) -> Result<(), AppError> {
     if access.purpose.key == "essential" || access.purpose.key.starts_with("essential.") {
         Ok(())
     } else {
-        Err(AppError::Forbidden(format!("purpose {} does not cover the interaction history", access.purpose.key)))
+        Err(AppError::Forbidden(format!(
+            "purpose {} does not cover the interaction history",
+            access.purpose.key
+        )))
     }
 }
 
@@ -47,11 +50,25 @@ fn seal_key(id: Uuid, part: &str) -> String {
 
 fn check_text(name: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
     if value.chars().count() > max {
-        errors.push(FieldError::new(name, format!("is longer than {max} characters")));
+        errors.push(FieldError::new(
+            name,
+            format!("is longer than {max} characters"),
+        ));
     }
-    if value.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+    if value
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
         errors.push(FieldError::new(name, "contains control characters"));
     }
+}
+
+/// A checked interaction, ready to be sealed.
+pub(crate) struct NewInteraction<'a> {
+    pub kind: InteractionKind,
+    pub occurred_at: i64,
+    pub summary: &'a str,
+    pub body: Option<&'a str>,
 }
 
 impl Steward {
@@ -59,31 +76,57 @@ impl Steward {
         &self,
         dek: &steward_vault::DataKey,
         customer: Uuid,
-        kind: InteractionKind,
-        occurred_at: i64,
-        summary: &str,
-        body: Option<&str>,
+        new: NewInteraction<'_>,
         now: i64,
     ) -> InteractionRow {
+        let NewInteraction {
+            kind,
+            occurred_at,
+            summary,
+            body,
+        } = new;
         let id = Uuid::now_v7();
         let mut sealed = SealedFields::new();
-        sealed.insert("summary", dek.seal(&seal_key(id, "summary"), summary.as_bytes()));
+        sealed.insert(
+            "summary",
+            dek.seal(&seal_key(id, "summary"), summary.as_bytes()),
+        );
         if let Some(b) = body {
             sealed.insert("body", dek.seal(&seal_key(id, "body"), b.as_bytes()));
         }
-        InteractionRow { id, customer_id: customer, kind: kind.as_str().to_string(), occurred_at, sealed: sealed.encode(), created_at: now }
+        InteractionRow {
+            id,
+            customer_id: customer,
+            kind: kind.as_str().to_string(),
+            occurred_at,
+            sealed: sealed.encode(),
+            created_at: now,
+        }
     }
 
-    pub async fn add_interaction(&self, access: &Access, customer: Uuid, input: InteractionInput) -> Result<InteractionView, AppError> {
+    pub async fn add_interaction(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: InteractionInput,
+    ) -> Result<InteractionView, AppError> {
         check_purpose(access)?;
         let mut errors = Vec::new();
-        let kind = input.kind.parse::<InteractionKind>().map_err(|m| errors.push(FieldError::new("kind", m))).ok();
+        let kind = input
+            .kind
+            .parse::<InteractionKind>()
+            .map_err(|m| errors.push(FieldError::new("kind", m)))
+            .ok();
         let summary = input.summary.trim();
         if summary.is_empty() {
             errors.push(FieldError::new("summary", "must not be empty"));
         }
         check_text("summary", summary, MAX_SUMMARY, &mut errors);
-        let body = input.body.as_deref().map(str::trim).filter(|b| !b.is_empty());
+        let body = input
+            .body
+            .as_deref()
+            .map(str::trim)
+            .filter(|b| !b.is_empty());
         if let Some(b) = body {
             check_text("body", b, MAX_BODY, &mut errors);
         }
@@ -96,23 +139,54 @@ impl Steward {
         let now = self.clock.now().as_microsecond();
         let occurred_at = input.occurred_at.map(|t| t.as_microsecond()).unwrap_or(now);
         let dek = self.data_key(customer)?;
-        let row = self.seal_interaction(&dek, customer, kind, occurred_at, summary, body, now);
+        let row = self.seal_interaction(
+            &dek,
+            customer,
+            NewInteraction {
+                kind,
+                occurred_at,
+                summary,
+                body,
+            },
+            now,
+        );
         let mut fields = vec!["summary".to_string()];
         if body.is_some() {
             fields.push("body".into());
         }
-        let audit = self.access_record(access, "interaction.create", vec![customer.to_string(), row.id.to_string()], fields);
-        let entries =
-            self.store.apply(ChangeSet { interactions: vec![row.clone()], audit: vec![audit], ..Default::default() }).await?;
+        let audit = self.access_record(
+            access,
+            "interaction.create",
+            vec![customer.to_string(), row.id.to_string()],
+            fields,
+        );
+        let entries = self
+            .store
+            .apply(ChangeSet {
+                interactions: vec![row.clone()],
+                audit: vec![audit],
+                ..Default::default()
+            })
+            .await?;
         self.checkpoint_crossed(&entries).await?;
         self.open_interaction(&dek, &row)
     }
 
-    fn open_interaction(&self, dek: &steward_vault::DataKey, row: &InteractionRow) -> Result<InteractionView, AppError> {
+    fn open_interaction(
+        &self,
+        dek: &steward_vault::DataKey,
+        row: &InteractionRow,
+    ) -> Result<InteractionView, AppError> {
         let integrity = || AppError::Integrity(format!("interaction {}", row.id));
         let sealed = SealedFields::decode(&row.sealed).map_err(|_| integrity())?;
         let open = |part: &str| -> Result<Option<String>, AppError> {
-            sealed.get(part).map(|b| dek.open_string(&seal_key(row.id, part), b).map_err(|_| integrity())).transpose()
+            sealed
+                .get(part)
+                .map(|b| {
+                    dek.open_string(&seal_key(row.id, part), b)
+                        .map_err(|_| integrity())
+                })
+                .transpose()
         };
         Ok(InteractionView {
             id: row.id,
@@ -138,16 +212,36 @@ impl Steward {
         if self.store.get_customer(customer).await?.is_none() {
             return Err(AppError::NotFound);
         }
-        let mut rows = self.store.list_interactions(customer, after, limit + 1).await?;
+        let mut rows = self
+            .store
+            .list_interactions(customer, after, limit + 1)
+            .await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
         let dek = self.data_key(customer)?;
-        let items = rows.iter().map(|r| self.open_interaction(&dek, r)).collect::<Result<Vec<_>, _>>()?;
+        let items = rows
+            .iter()
+            .map(|r| self.open_interaction(&dek, r))
+            .collect::<Result<Vec<_>, _>>()?;
         let mut targets = vec![customer.to_string()];
         targets.extend(rows.iter().map(|r| r.id.to_string()));
-        self.append(vec![self.access_record(access, "interaction.list", targets, vec!["summary".into(), "body".into()])])
-            .await?;
-        let next_cursor = if more { rows.last().map(|r| cursor::encode_at_id(r.occurred_at, r.id)) } else { None };
-        Ok(Page { items, next_cursor, limit })
+        self.append(vec![self.access_record(
+            access,
+            "interaction.list",
+            targets,
+            vec!["summary".into(), "body".into()],
+        )])
+        .await?;
+        let next_cursor = if more {
+            rows.last()
+                .map(|r| cursor::encode_at_id(r.occurred_at, r.id))
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            next_cursor,
+            limit,
+        })
     }
 }

@@ -74,13 +74,25 @@ struct KeyStoreSecrets<'a>(&'a KeyStore);
 
 impl SecretSource for KeyStoreSecrets<'_> {
     fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
-        let k = self.0.secret(name).map_err(|e| VaultError::KeyStore(e.to_string()))?;
-        Ok(k.map(|k| WrappedKey { kek_version: k.kek_version, bytes: k.bytes }))
+        let k = self
+            .0
+            .secret(name)
+            .map_err(|e| VaultError::KeyStore(e.to_string()))?;
+        Ok(k.map(|k| WrappedKey {
+            kek_version: k.kek_version,
+            bytes: k.bytes,
+        }))
     }
 
     fn save(&mut self, name: &str, key: &WrappedKey) -> Result<(), VaultError> {
         self.0
-            .put_secret(name, &StoredKey { kek_version: key.kek_version, bytes: key.bytes.clone() })
+            .put_secret(
+                name,
+                &StoredKey {
+                    kek_version: key.kek_version,
+                    bytes: key.bytes.clone(),
+                },
+            )
             .map_err(|e| VaultError::KeyStore(e.to_string()))
     }
 }
@@ -100,10 +112,16 @@ impl Steward {
         let paths = DataPaths::new(&opts.data_dir);
         create_private_dir(&opts.data_dir)
             .and_then(|_| create_private_dir(&paths.key_dir))
-            .map_err(|e| AppError::Setup(format!("data directory {}: {e}", opts.data_dir.display())))?;
+            .map_err(|e| {
+                AppError::Setup(format!("data directory {}: {e}", opts.data_dir.display()))
+            })?;
         let master = MasterKey::load_or_create(&paths.master_key)?;
         let keys = KeyStore::open(&paths.key_store)?;
-        let searchable: Vec<&str> = opts.catalog.searchable_fields().map(|f| f.key.as_str()).collect();
+        let searchable: Vec<&str> = opts
+            .catalog
+            .searchable_fields()
+            .map(|f| f.key.as_str())
+            .collect();
         let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;
         let store: Arc<dyn Store> = match &opts.database_url {
             None => Arc::new(SqliteStore::open(&paths.database)?),

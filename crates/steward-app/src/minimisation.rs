@@ -25,7 +25,9 @@ impl Consents<'_> {
 /// Whether any purpose that needs this field has a lawful basis for the customer.
 fn has_basis(catalog: &Catalog, field: &FieldDef, consents: Consents<'_>) -> bool {
     field.purposes.iter().any(|p| {
-        catalog.purpose(p).is_some_and(|def| !def.requires_consent || consents.granted(&def.key))
+        catalog
+            .purpose(p)
+            .is_some_and(|def| !def.requires_consent || consents.granted(&def.key))
     })
 }
 
@@ -37,12 +39,20 @@ pub(crate) fn writable<'c>(
     consents: Consents<'_>,
 ) -> Result<&'c FieldDef, FieldError> {
     let name = || format!("fields.{key}");
-    let field = catalog.field(key).ok_or_else(|| FieldError::new(name(), "is not a field of the catalog"))?;
+    let field = catalog
+        .field(key)
+        .ok_or_else(|| FieldError::new(name(), "is not a field of the catalog"))?;
     if !has_basis(catalog, field, consents) {
-        return Err(FieldError::new(name(), "is needed only for purposes this customer has not consented to"));
+        return Err(FieldError::new(
+            name(),
+            "is needed only for purposes this customer has not consented to",
+        ));
     }
     if !field.needed_for(&access.purpose.key) {
-        return Err(FieldError::new(name(), format!("is not needed for purpose {}", access.purpose.key)));
+        return Err(FieldError::new(
+            name(),
+            format!("is not needed for purpose {}", access.purpose.key),
+        ));
     }
     Ok(field)
 }
@@ -65,5 +75,9 @@ pub(crate) fn check_values<'c, 'v>(
             Err(e) => errors.push(e),
         }
     }
-    if errors.is_empty() { Ok(ok) } else { Err(errors) }
+    if errors.is_empty() {
+        Ok(ok)
+    } else {
+        Err(errors)
+    }
 }

@@ -112,7 +112,11 @@ pub struct ChainWalker {
 
 impl Default for ChainWalker {
     fn default() -> Self {
-        ChainWalker { head: GENESIS, last_seq: 0, entries: 0 }
+        ChainWalker {
+            head: GENESIS,
+            last_seq: 0,
+            entries: 0,
+        }
     }
 }
 
@@ -154,7 +158,12 @@ mod tests {
             .map(|seq| {
                 let record = record(&format!("a{seq}"));
                 let hash = chain_hash(&prev, seq, &record);
-                let e = AuditEntry { seq, record, prev_hash: prev, hash };
+                let e = AuditEntry {
+                    seq,
+                    record,
+                    prev_hash: prev,
+                    hash,
+                };
                 prev = hash;
                 e
             })

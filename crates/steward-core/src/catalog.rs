@@ -139,9 +139,7 @@ fn is_key(s: &str, allow_dots: bool) -> bool {
         parts += 1;
         let mut chars = part.chars();
         let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
-        if !first_ok
-            || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        {
+        if !first_ok || !chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_') {
             return false;
         }
     }
@@ -178,13 +176,22 @@ impl Catalog {
                 let at = spanned.span().start;
                 let p = spanned.into_inner();
                 if !is_key(&p.key, true) {
-                    return Err(err(at, format!("purpose key {:?} must be dotted lower-case words", p.key)));
+                    return Err(err(
+                        at,
+                        format!("purpose key {:?} must be dotted lower-case words", p.key),
+                    ));
                 }
                 if catalog.purpose_index.contains_key(&p.key) {
                     return Err(err(at, format!("purpose {:?} is defined twice", p.key)));
                 }
                 if p.name.trim().is_empty() || p.description.trim().is_empty() {
-                    return Err(err(at, format!("purpose {:?} needs a name and a plain-language description", p.key)));
+                    return Err(err(
+                        at,
+                        format!(
+                            "purpose {:?} needs a name and a plain-language description",
+                            p.key
+                        ),
+                    ));
                 }
                 if (p.lawful_basis == LawfulBasis::Consent) != p.requires_consent {
                     return Err(err(
@@ -195,7 +202,9 @@ impl Catalog {
                         ),
                     ));
                 }
-                catalog.purpose_index.insert(p.key.clone(), catalog.purposes.len());
+                catalog
+                    .purpose_index
+                    .insert(p.key.clone(), catalog.purposes.len());
                 catalog.purposes.push(PurposeDef {
                     key: p.key,
                     name: p.name,
@@ -212,9 +221,15 @@ impl Catalog {
         // Fields are checked after every source's purposes are known, so an extension may
         // declare a purpose and a field that needs it in either order.
         for (located, f) in pending_fields {
-            let err = |reason: String| CatalogError { reason, ..located.clone() };
+            let err = |reason: String| CatalogError {
+                reason,
+                ..located.clone()
+            };
             if !is_key(&f.key, false) {
-                return Err(err(format!("field key {:?} must be a lower-case word (a-z, 0-9, _)", f.key)));
+                return Err(err(format!(
+                    "field key {:?} must be a lower-case word (a-z, 0-9, _)",
+                    f.key
+                )));
             }
             if catalog.field_index.contains_key(&f.key) {
                 return Err(err(format!("field {:?} is defined twice", f.key)));
@@ -222,14 +237,19 @@ impl Catalog {
             if f.label.trim().is_empty() {
                 return Err(err(format!("field {:?} needs a label", f.key)));
             }
-            if !(f.category == "user" || f.category.starts_with("user.")) || !is_key(&f.category, true) {
+            if !(f.category == "user" || f.category.starts_with("user."))
+                || !is_key(&f.category, true)
+            {
                 return Err(err(format!(
                     "field {:?}: data category {:?} must be a fideslang user.* category",
                     f.key, f.category
                 )));
             }
             if f.max_length == 0 || f.max_length > MAX_FIELD_LENGTH {
-                return Err(err(format!("field {:?}: max_length must be between 1 and {MAX_FIELD_LENGTH}", f.key)));
+                return Err(err(format!(
+                    "field {:?}: max_length must be between 1 and {MAX_FIELD_LENGTH}",
+                    f.key
+                )));
             }
             if f.purposes.is_empty() {
                 return Err(err(format!(
@@ -239,13 +259,26 @@ impl Catalog {
             }
             for p in &f.purposes {
                 if !catalog.purpose_index.contains_key(p) {
-                    return Err(err(format!("field {:?} names unknown purpose {:?}", f.key, p)));
+                    return Err(err(format!(
+                        "field {:?} names unknown purpose {:?}",
+                        f.key, p
+                    )));
                 }
             }
-            if f.searchable && !matches!(f.kind, FieldKind::Email | FieldKind::Phone | FieldKind::Text) {
-                return Err(err(format!("field {:?}: only text, email and phone fields can be searchable", f.key)));
+            if f.searchable
+                && !matches!(
+                    f.kind,
+                    FieldKind::Email | FieldKind::Phone | FieldKind::Text
+                )
+            {
+                return Err(err(format!(
+                    "field {:?}: only text, email and phone fields can be searchable",
+                    f.key
+                )));
             }
-            catalog.field_index.insert(f.key.clone(), catalog.fields.len());
+            catalog
+                .field_index
+                .insert(f.key.clone(), catalog.fields.len());
             catalog.fields.push(FieldDef {
                 key: f.key,
                 label: f.label,
@@ -259,9 +292,14 @@ impl Catalog {
         }
         if !catalog.field_index.contains_key("email") {
             return Err(CatalogError {
-                source_name: sources.first().map(|s| s.0).unwrap_or("catalog").to_string(),
+                source_name: sources
+                    .first()
+                    .map(|s| s.0)
+                    .unwrap_or("catalog")
+                    .to_string(),
                 line: 1,
-                reason: "the catalog must declare an \"email\" field: customers are matched by it".into(),
+                reason: "the catalog must declare an \"email\" field: customers are matched by it"
+                    .into(),
             });
         }
         Ok(catalog)
@@ -318,13 +356,17 @@ mod tests {
             assert!(c.field(key).is_some(), "missing {key}");
         }
         assert!(c.field("email").is_some_and(|f| f.searchable));
-        assert!(c.purpose("marketing.communications.email").is_some_and(|p| p.requires_consent));
+        assert!(
+            c.purpose("marketing.communications.email")
+                .is_some_and(|p| p.requires_consent)
+        );
     }
 
     #[test]
     fn unknown_purpose_is_reported_with_its_line() {
         let extra = "\n\n[[field]]\nkey = \"shoe_size\"\nlabel = \"Shoe size\"\ncategory = \"user.demographic\"\nsensitivity = \"standard\"\nkind = \"text\"\nmax_length = 4\npurposes = [\"sell.shoes\"]\n";
-        let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("extra.toml", extra)]).unwrap_err();
+        let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("extra.toml", extra)])
+            .expect_err("refused");
         assert_eq!(e.source_name, "extra.toml");
         assert_eq!(e.line, 3);
         assert!(e.reason.contains("sell.shoes"), "{e}");
@@ -333,14 +375,15 @@ mod tests {
     #[test]
     fn syntax_and_type_errors_name_the_line() {
         let bad = "[[purpose]]\nkey = \"x.y\"\nname = \"n\"\ndescription = \"d\"\nlawful_basis = \"because\"\nrequires_consent = false\n";
-        let e = Catalog::from_sources(&[("bad.toml", bad)]).unwrap_err();
+        let e = Catalog::from_sources(&[("bad.toml", bad)]).expect_err("refused");
         assert_eq!(e.line, 5, "{e}");
     }
 
     #[test]
     fn redefining_a_default_field_is_refused() {
         let extra = "[[field]]\nkey = \"email\"\nlabel = \"E\"\ncategory = \"user.contact.email\"\nsensitivity = \"standard\"\nkind = \"email\"\nmax_length = 10\npurposes = [\"essential.service\"]\n";
-        let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("x", extra)]).unwrap_err();
+        let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("x", extra)])
+            .expect_err("refused");
         assert!(e.reason.contains("twice"), "{e}");
     }
 

@@ -106,17 +106,34 @@ mod tests {
 
     #[test]
     fn emails_normalise() {
-        assert_eq!(Email::parse("  Ada.Lovelace@Example.COM ").map(|e| e.0), Ok("ada.lovelace@example.com".into()));
-        for bad in ["", "a", "a@b", "@b.c", "a@@b.c", "a b@c.d", "a@-b.c", "a..b@c.d", "a@b..c"] {
+        assert_eq!(
+            Email::parse("  Ada.Lovelace@Example.COM ").map(|e| e.0),
+            Ok("ada.lovelace@example.com".into())
+        );
+        for bad in [
+            "", "a", "a@b", "@b.c", "a@@b.c", "a b@c.d", "a@-b.c", "a..b@c.d", "a@b..c",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }
     }
 
     #[test]
     fn phones_normalise_to_e164() {
-        assert_eq!(Phone::parse("+49 (30) 1234-5678").map(|p| p.0), Ok("+493012345678".into()));
-        assert_eq!(Phone::parse("0044 20 7946 0000").map(|p| p.0), Ok("+442079460000".into()));
-        for bad in ["030 1234567", "+0 123 4567", "+1 23", "+1234567890123456", "+49 30 abc"] {
+        assert_eq!(
+            Phone::parse("+49 (30) 1234-5678").map(|p| p.0),
+            Ok("+493012345678".into())
+        );
+        assert_eq!(
+            Phone::parse("0044 20 7946 0000").map(|p| p.0),
+            Ok("+442079460000".into())
+        );
+        for bad in [
+            "030 1234567",
+            "+0 123 4567",
+            "+1 23",
+            "+1234567890123456",
+            "+49 30 abc",
+        ] {
             assert!(Phone::parse(bad).is_err(), "{bad}");
         }
     }

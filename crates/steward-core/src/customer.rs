@@ -13,7 +13,11 @@ pub enum CustomerStatus {
 }
 
 impl CustomerStatus {
-    pub const ALL: [CustomerStatus; 3] = [CustomerStatus::Active, CustomerStatus::Restricted, CustomerStatus::Closed];
+    pub const ALL: [CustomerStatus; 3] = [
+        CustomerStatus::Active,
+        CustomerStatus::Restricted,
+        CustomerStatus::Closed,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -93,7 +97,8 @@ pub fn parse_tag(raw: &str) -> Result<String, String> {
     let t = raw.trim().to_ascii_lowercase();
     let ok = (1..=40).contains(&t.len())
         && t.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-        && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
     if ok {
         Ok(t)
     } else {

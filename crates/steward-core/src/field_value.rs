@@ -12,14 +12,20 @@ pub fn normalise(field: &FieldDef, raw: &str) -> Result<String, String> {
     if value.chars().count() > field.max_length {
         return Err(format!("is longer than {} characters", field.max_length));
     }
-    let bad_control = |c: char| c.is_control() && !(field.kind == FieldKind::Multiline && (c == '\n' || c == '\t'));
+    let bad_control = |c: char| {
+        c.is_control() && !(field.kind == FieldKind::Multiline && (c == '\n' || c == '\t'))
+    };
     if value.chars().any(bad_control) {
         return Err("contains control characters".into());
     }
     match field.kind {
         FieldKind::Text | FieldKind::Multiline => Ok(value),
-        FieldKind::Email => Email::parse(&value).map(|e| e.as_str().to_string()).map_err(|e| e.to_string()),
-        FieldKind::Phone => Phone::parse(&value).map(|p| p.as_str().to_string()).map_err(|e| e.to_string()),
+        FieldKind::Email => Email::parse(&value)
+            .map(|e| e.as_str().to_string())
+            .map_err(|e| e.to_string()),
+        FieldKind::Phone => Phone::parse(&value)
+            .map(|p| p.as_str().to_string())
+            .map_err(|e| e.to_string()),
         FieldKind::Date => value
             .parse::<jiff::civil::Date>()
             .ok()
@@ -28,8 +34,14 @@ pub fn normalise(field: &FieldDef, raw: &str) -> Result<String, String> {
             .ok_or_else(|| "must be a date written YYYY-MM-DD".into()),
         FieldKind::Language => {
             let ok = value.split('-').enumerate().all(|(i, part)| {
-                let len_ok = if i == 0 { (2..=3).contains(&part.len()) } else { (2..=8).contains(&part.len()) };
-                len_ok && part.chars().all(|c| c.is_ascii_alphanumeric()) && (i > 0 || part.chars().all(|c| c.is_ascii_alphabetic()))
+                let len_ok = if i == 0 {
+                    (2..=3).contains(&part.len())
+                } else {
+                    (2..=8).contains(&part.len())
+                };
+                len_ok
+                    && part.chars().all(|c| c.is_ascii_alphanumeric())
+                    && (i > 0 || part.chars().all(|c| c.is_ascii_alphabetic()))
             });
             if ok {
                 Ok(value)
@@ -51,7 +63,10 @@ mod tests {
         let f = |k: &str| c.field(k).expect("field").clone();
         assert_eq!(normalise(&f("email"), " A@B.CO "), Ok("a@b.co".into()));
         assert!(normalise(&f("email"), "nope").is_err());
-        assert_eq!(normalise(&f("birth_date"), "1990-02-28"), Ok("1990-02-28".into()));
+        assert_eq!(
+            normalise(&f("birth_date"), "1990-02-28"),
+            Ok("1990-02-28".into())
+        );
         assert!(normalise(&f("birth_date"), "1990-02-30").is_err());
         assert!(normalise(&f("preferred_language"), "pt-BR").is_ok());
         assert!(normalise(&f("preferred_language"), "english please").is_err());

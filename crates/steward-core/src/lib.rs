@@ -11,7 +11,9 @@ pub mod field_value;
 pub mod role;
 pub mod sealed_fields;
 
-pub use catalog::{Catalog, CatalogError, FieldDef, FieldKind, LawfulBasis, PurposeDef, Sensitivity};
+pub use catalog::{
+    Catalog, CatalogError, FieldDef, FieldKind, LawfulBasis, PurposeDef, Sensitivity,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use country::CountryCode;
 pub use role::Role;

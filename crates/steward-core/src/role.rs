@@ -28,7 +28,13 @@ pub enum FieldAccess {
 
 impl Role {
     /// The roles a staff account or API token may have.
-    pub const ALL: [Role; 5] = [Role::Admin, Role::Dpo, Role::Agent, Role::Marketer, Role::Auditor];
+    pub const ALL: [Role; 5] = [
+        Role::Admin,
+        Role::Dpo,
+        Role::Agent,
+        Role::Marketer,
+        Role::Auditor,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -47,7 +53,10 @@ impl Role {
             Role::Admin | Role::Auditor | Role::System => &[],
             Role::Dpo => &["essential.legal_obligation"],
             Role::Agent => &["essential.service", "essential.service.operations.support"],
-            Role::Marketer => &["marketing.communications.email", "marketing.communications.sms"],
+            Role::Marketer => &[
+                "marketing.communications.email",
+                "marketing.communications.sms",
+            ],
         }
     }
 
@@ -123,7 +132,10 @@ mod tests {
         assert!(!Role::Agent.may_hold_purpose("marketing.communications.email"));
         assert!(!Role::Agent.may_hold_purpose("essential.servicex"));
         assert!(!Role::Auditor.may_hold_purpose("essential.service"));
-        assert_eq!(Role::Agent.field_access(Sensitivity::Special), FieldAccess::Masked);
+        assert_eq!(
+            Role::Agent.field_access(Sensitivity::Special),
+            FieldAccess::Masked
+        );
         assert_eq!("dpo".parse::<Role>(), Ok(Role::Dpo));
         assert!("root".parse::<Role>().is_err());
     }

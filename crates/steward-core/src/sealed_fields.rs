@@ -49,7 +49,11 @@ impl SealedFields {
     }
 
     pub fn encode(&self) -> Vec<u8> {
-        let size = 1 + self.0.iter().map(|(k, v)| 1 + k.len() + 4 + v.len()).sum::<usize>();
+        let size = 1 + self
+            .0
+            .iter()
+            .map(|(k, v)| 1 + k.len() + 4 + v.len())
+            .sum::<usize>();
         let mut out = Vec::with_capacity(size);
         out.push(LAYOUT_VERSION);
         for (k, v) in &self.0 {
@@ -71,7 +75,9 @@ impl SealedFields {
         bytes = rest;
         while !bytes.is_empty() {
             let (&klen, rest) = bytes.split_first().ok_or(MalformedFields)?;
-            let (key, rest) = rest.split_at_checked(klen as usize).ok_or(MalformedFields)?;
+            let (key, rest) = rest
+                .split_at_checked(klen as usize)
+                .ok_or(MalformedFields)?;
             let (len, rest) = rest.split_at_checked(4).ok_or(MalformedFields)?;
             let len = u32::from_le_bytes(len.try_into().map_err(|_| MalformedFields)?) as usize;
             let (value, rest) = rest.split_at_checked(len).ok_or(MalformedFields)?;

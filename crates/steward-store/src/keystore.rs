@@ -49,7 +49,8 @@ impl KeyStore {
             opts.write(true).create_new(true);
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            opts.open(path).map_err(|e| StoreError::Database(format!("creating key store: {e}")))?;
+            opts.open(path)
+                .map_err(|e| StoreError::Database(format!("creating key store: {e}")))?;
         }
         let conn = Connection::open(path)?;
         conn.execute_batch(
@@ -59,7 +60,9 @@ impl KeyStore {
              PRAGMA busy_timeout = 10000;",
         )?;
         conn.execute_batch(SCHEMA)?;
-        Ok(KeyStore { conn: Mutex::new(conn) })
+        Ok(KeyStore {
+            conn: Mutex::new(conn),
+        })
     }
 
     fn conn(&self) -> std::sync::MutexGuard<'_, Connection> {
@@ -71,8 +74,9 @@ impl KeyStore {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         {
-            let mut stmt =
-                tx.prepare_cached("INSERT INTO data_keys (customer_id, kek_version, wrapped) VALUES (?1, ?2, ?3)")?;
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO data_keys (customer_id, kek_version, wrapped) VALUES (?1, ?2, ?3)",
+            )?;
             for (id, k) in keys {
                 stmt.execute(params![id.as_bytes().as_slice(), k.kek_version, k.bytes])?;
             }
@@ -85,18 +89,29 @@ impl KeyStore {
         let conn = self.conn();
         let row = conn
             .prepare_cached("SELECT kek_version, wrapped FROM data_keys WHERE customer_id = ?1")?
-            .query_row([id.as_bytes().as_slice()], |r| Ok(StoredKey { kek_version: r.get(0)?, bytes: r.get(1)? }))
+            .query_row([id.as_bytes().as_slice()], |r| {
+                Ok(StoredKey {
+                    kek_version: r.get(0)?,
+                    bytes: r.get(1)?,
+                })
+            })
             .optional()?;
         Ok(row)
     }
 
     pub fn data_keys(&self, ids: &[Uuid]) -> Result<HashMap<Uuid, StoredKey>> {
         let conn = self.conn();
-        let mut stmt = conn.prepare_cached("SELECT kek_version, wrapped FROM data_keys WHERE customer_id = ?1")?;
+        let mut stmt = conn
+            .prepare_cached("SELECT kek_version, wrapped FROM data_keys WHERE customer_id = ?1")?;
         let mut out = HashMap::with_capacity(ids.len());
         for id in ids {
             if let Some(k) = stmt
-                .query_row([id.as_bytes().as_slice()], |r| Ok(StoredKey { kek_version: r.get(0)?, bytes: r.get(1)? }))
+                .query_row([id.as_bytes().as_slice()], |r| {
+                    Ok(StoredKey {
+                        kek_version: r.get(0)?,
+                        bytes: r.get(1)?,
+                    })
+                })
                 .optional()?
             {
                 out.insert(*id, k);
@@ -108,13 +123,19 @@ impl KeyStore {
     /// Destroys a customer's data key. Returns whether there was one.
     pub fn destroy_data_key(&self, id: Uuid) -> Result<bool> {
         let conn = self.conn();
-        let n = conn.prepare_cached("DELETE FROM data_keys WHERE customer_id = ?1")?.execute([id.as_bytes().as_slice()])?;
+        let n = conn
+            .prepare_cached("DELETE FROM data_keys WHERE customer_id = ?1")?
+            .execute([id.as_bytes().as_slice()])?;
         // Copies the zeroed page into the database file and empties the log that still holds
         // the page as it was.
         let (busy, _, _): (i64, i64, i64) =
-            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
         if busy != 0 {
-            return Err(StoreError::Database("the key store's log could not be emptied; erasure is not complete".into()));
+            return Err(StoreError::Database(
+                "the key store's log could not be emptied; erasure is not complete".into(),
+            ));
         }
         Ok(n > 0)
     }
@@ -128,7 +149,12 @@ impl KeyStore {
         let conn = self.conn();
         let row = conn
             .prepare_cached("SELECT kek_version, wrapped FROM secrets WHERE name = ?1")?
-            .query_row([name], |r| Ok(StoredKey { kek_version: r.get(0)?, bytes: r.get(1)? }))
+            .query_row([name], |r| {
+                Ok(StoredKey {
+                    kek_version: r.get(0)?,
+                    bytes: r.get(1)?,
+                })
+            })
             .optional()?;
         Ok(row)
     }

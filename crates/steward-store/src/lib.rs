@@ -38,10 +38,19 @@ pub trait Store: Send + Sync + 'static {
     async fn list_customers(&self, filter: &CustomerFilter) -> Result<Vec<CustomerRow>>;
     async fn count_customers(&self) -> Result<u64>;
     /// Customers whose index entry for `field` equals one of `digests`.
-    async fn lookup_index(&self, field: &str, digests: &[IndexDigest]) -> Result<Vec<(IndexDigest, Uuid)>>;
+    async fn lookup_index(
+        &self,
+        field: &str,
+        digests: &[IndexDigest],
+    ) -> Result<Vec<(IndexDigest, Uuid)>>;
     async fn is_tombstoned(&self, id: Uuid) -> Result<bool>;
 
-    async fn list_interactions(&self, customer: Uuid, after: Option<(i64, Uuid)>, limit: usize) -> Result<Vec<InteractionRow>>;
+    async fn list_interactions(
+        &self,
+        customer: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> Result<Vec<InteractionRow>>;
 
     /// Appends audit entries outside any other change (reads, exports).
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>>;

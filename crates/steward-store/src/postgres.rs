@@ -10,10 +10,14 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::records::{AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys, to_json};
+use crate::records::{
+    AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
+    to_json,
+};
 use crate::{
-    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, IndexEntry, InteractionRow,
-    Result, Store, StoreError, TokenRow, UserRow, migrations,
+    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob,
+    IndexDigest, IndexEntry, InteractionRow, Result, Store, StoreError, TokenRow, UserRow,
+    migrations,
 };
 
 pub struct PostgresStore {
@@ -21,11 +25,13 @@ pub struct PostgresStore {
 }
 
 /// Key for the advisory lock that serialises migrations across instances.
-const MIGRATION_LOCK: i64 = 0x5354_4557_4152_44;
+const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244;
 
 fn map_unique(e: tokio_postgres::Error, field: &str) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-        StoreError::Duplicate { field: field.to_string() }
+        StoreError::Duplicate {
+            field: field.to_string(),
+        }
     } else {
         e.into()
     }
@@ -33,9 +39,16 @@ fn map_unique(e: tokio_postgres::Error, field: &str) -> StoreError {
 
 impl PostgresStore {
     pub async fn connect(url: &str, max_connections: usize) -> Result<PostgresStore> {
-        let config: tokio_postgres::Config =
-            url.parse().map_err(|e: tokio_postgres::Error| StoreError::Database(format!("database URL: {e}")))?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
+            StoreError::Database(format!("database URL: {e}"))
+        })?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
         let pool = Pool::builder(manager)
             .max_size(max_connections)
             .build()
@@ -55,14 +68,21 @@ impl PostgresStore {
             .or_else(|e| if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { Ok(()) } else { Err(e) })?;
         for (version, sql) in migrations::POSTGRES {
             let tx = client.transaction().await?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await?;
+            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
+                .await?;
             let v = *version as i32;
-            let done = tx.query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&v]).await?;
+            let done = tx
+                .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&v])
+                .await?;
             if done.is_none() {
                 tx.batch_execute(sql)
                     .await
-                    .map_err(|e| StoreError::Migration { version: *version, reason: e.to_string() })?;
-                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v]).await?;
+                    .map_err(|e| StoreError::Migration {
+                        version: *version,
+                        reason: e.to_string(),
+                    })?;
+                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v])
+                    .await?;
             }
             tx.commit().await?;
         }
@@ -70,11 +90,19 @@ impl PostgresStore {
     }
 }
 
-async fn append_audit_tx(tx: &Transaction<'_>, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+async fn append_audit_tx(
+    tx: &Transaction<'_>,
+    records: Vec<AuditRecord>,
+) -> Result<Vec<AuditEntry>> {
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let row = tx.query_one("SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE", &[]).await?;
+    let row = tx
+        .query_one(
+            "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            &[],
+        )
+        .await?;
     let mut seq: i64 = row.get(0);
     let mut prev = hash32(row.get::<_, &[u8]>(1))?;
     let stmt = tx
@@ -104,10 +132,19 @@ async fn append_audit_tx(tx: &Transaction<'_>, records: Vec<AuditRecord>) -> Res
             ],
         )
         .await?;
-        out.push(AuditEntry { seq, record, prev_hash: prev, hash });
+        out.push(AuditEntry {
+            seq,
+            record,
+            prev_hash: prev,
+            hash,
+        });
         prev = hash;
     }
-    tx.execute("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1", &[&seq, &&prev[..]]).await?;
+    tx.execute(
+        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
+        &[&seq, &&prev[..]],
+    )
+    .await?;
     Ok(out)
 }
 
@@ -119,14 +156,20 @@ async fn insert_entries(tx: &Transaction<'_>, id: &Uuid, entries: &[IndexEntry])
             "INSERT INTO blind_index (field, digest, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
         };
         let stmt = tx.prepare_cached(sql).await?;
-        tx.execute(&stmt, &[&e.field, &&e.digest[..], id]).await.map_err(|err| map_unique(err, &e.field))?;
+        tx.execute(&stmt, &[&e.field, &&e.digest[..], id])
+            .await
+            .map_err(|err| map_unique(err, &e.field))?;
     }
     Ok(())
 }
 
 async fn delete_entries(tx: &Transaction<'_>, id: &Uuid, entries: &[IndexEntry]) -> Result<()> {
     for e in entries {
-        let table = if e.unique { "unique_index" } else { "blind_index" };
+        let table = if e.unique {
+            "unique_index"
+        } else {
+            "blind_index"
+        };
         tx.execute(
             &format!("DELETE FROM {table} WHERE field = $1 AND digest = $2 AND customer_id = $3"),
             &[&e.field, &&e.digest[..], id],
@@ -136,9 +179,15 @@ async fn delete_entries(tx: &Transaction<'_>, id: &Uuid, entries: &[IndexEntry])
     Ok(())
 }
 
-async fn replace_tags(tx: &Transaction<'_>, id: &Uuid, tags: &[String], had_tags: bool) -> Result<()> {
+async fn replace_tags(
+    tx: &Transaction<'_>,
+    id: &Uuid,
+    tags: &[String],
+    had_tags: bool,
+) -> Result<()> {
     if had_tags {
-        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[id]).await?;
+        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[id])
+            .await?;
     }
     if !tags.is_empty() {
         tx.execute(
@@ -160,7 +209,16 @@ async fn insert_customer(tx: &Transaction<'_>, w: &CustomerWrite) -> Result<()> 
         .await?;
     tx.execute(
         &stmt,
-        &[&r.id, &r.residency, &r.status, &r.fields, &encode_index_keys(&w.index), &r.version, &r.created_at, &r.updated_at],
+        &[
+            &r.id,
+            &r.residency,
+            &r.status,
+            &r.fields,
+            &encode_index_keys(&w.index),
+            &r.version,
+            &r.created_at,
+            &r.updated_at,
+        ],
     )
     .await
     .map_err(|e| map_unique(e, "id"))?;
@@ -170,13 +228,21 @@ async fn insert_customer(tx: &Transaction<'_>, w: &CustomerWrite) -> Result<()> 
 
 async fn update_customer(tx: &Transaction<'_>, u: &CustomerUpdate) -> Result<()> {
     let r = &u.write.row;
-    let current = tx.query_opt("SELECT version, index_keys FROM customers WHERE id = $1 FOR UPDATE", &[&r.id]).await?;
+    let current = tx
+        .query_opt(
+            "SELECT version, index_keys FROM customers WHERE id = $1 FOR UPDATE",
+            &[&r.id],
+        )
+        .await?;
     let current = current.ok_or(StoreError::NotFound)?;
     if current.get::<_, i64>(0) != u.expected_version {
         return Err(StoreError::Conflict);
     }
-    let (kept, removed) =
-        merge_index_keys(decode_index_keys(current.get::<_, &[u8]>(1))?, &u.write.index, &u.replaced_index_fields);
+    let (kept, removed) = merge_index_keys(
+        decode_index_keys(current.get::<_, &[u8]>(1))?,
+        &u.write.index,
+        &u.replaced_index_fields,
+    );
     delete_entries(tx, &r.id, &removed).await?;
     tx.execute(
         "UPDATE customers SET residency = $2, status = $3, fields = $4, index_keys = $5, version = $6, updated_at = $7
@@ -188,7 +254,8 @@ async fn update_customer(tx: &Transaction<'_>, u: &CustomerUpdate) -> Result<()>
     insert_entries(tx, &r.id, &u.write.index).await
 }
 
-const CUSTOMER_COLS: &str = "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
+const CUSTOMER_COLS: &str =
+    "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
      ARRAY(SELECT tag FROM customer_tags t WHERE t.customer_id = c.id ORDER BY tag)";
 
 fn customer_from(r: &tokio_postgres::Row) -> CustomerRow {
@@ -233,11 +300,22 @@ impl Store for PostgresStore {
             tx.execute(
                 "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
                  VALUES ($1, $2, $3, $4, $5, $6)",
-                &[&i.id, &i.customer_id, &i.kind, &i.occurred_at, &i.sealed, &i.created_at],
+                &[
+                    &i.id,
+                    &i.customer_id,
+                    &i.kind,
+                    &i.occurred_at,
+                    &i.sealed,
+                    &i.created_at,
+                ],
             )
             .await
             .map_err(|e| {
-                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) { StoreError::NotFound } else { e.into() }
+                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                    StoreError::NotFound
+                } else {
+                    e.into()
+                }
             })?;
         }
         if let Some(j) = &changes.import_job {
@@ -268,13 +346,22 @@ impl Store for PostgresStore {
     async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let Some(row) = tx.query_opt("SELECT index_keys FROM customers WHERE id = $1 FOR UPDATE", &[&id]).await? else {
+        let Some(row) = tx
+            .query_opt(
+                "SELECT index_keys FROM customers WHERE id = $1 FOR UPDATE",
+                &[&id],
+            )
+            .await?
+        else {
             return Ok(false);
         };
         delete_entries(&tx, &id, &decode_index_keys(row.get::<_, &[u8]>(0))?).await?;
-        tx.execute("DELETE FROM interactions WHERE customer_id = $1", &[&id]).await?;
-        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&id]).await?;
-        tx.execute("DELETE FROM customers WHERE id = $1", &[&id]).await?;
+        tx.execute("DELETE FROM interactions WHERE customer_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM customers WHERE id = $1", &[&id])
+            .await?;
         tx.execute(
             "INSERT INTO tombstones (customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
             &[&id, &erased_at],
@@ -287,14 +374,24 @@ impl Store for PostgresStore {
 
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
         let client = self.pool.get().await?;
-        let stmt = client.prepare_cached(&format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1")).await?;
-        Ok(client.query_opt(&stmt, &[&id]).await?.map(|r| customer_from(&r)))
+        let stmt = client
+            .prepare_cached(&format!(
+                "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1"
+            ))
+            .await?;
+        Ok(client
+            .query_opt(&stmt, &[&id])
+            .await?
+            .map(|r| customer_from(&r)))
     }
 
     async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>> {
         let client = self.pool.get().await?;
         let rows = client
-            .query(&format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = ANY($1)"), &[&ids])
+            .query(
+                &format!("SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = ANY($1)"),
+                &[&ids],
+            )
             .await?;
         Ok(rows.iter().map(customer_from).collect())
     }
@@ -315,7 +412,11 @@ impl Store for PostgresStore {
             sql.push_str(&clause.replace('?', &format!("${}", args.len())));
         };
         if let Some(tag) = &f.tag {
-            arg(&mut sql, " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)", Box::new(tag.clone()));
+            arg(
+                &mut sql,
+                " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)",
+                Box::new(tag.clone()),
+            );
         }
         if let Some(s) = &f.status {
             arg(&mut sql, " AND c.status = ?", Box::new(s.clone()));
@@ -335,18 +436,28 @@ impl Store for PostgresStore {
         }
         arg(&mut sql, " ORDER BY c.id LIMIT ?", Box::new(f.limit as i64));
         let client = self.pool.get().await?;
-        let params: Vec<&(dyn ToSql + Sync)> = args.iter().map(|b| b.as_ref() as &(dyn ToSql + Sync)).collect();
+        let params: Vec<&(dyn ToSql + Sync)> = args
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect();
         let rows = client.query(&sql, &params).await?;
         Ok(rows.iter().map(customer_from).collect())
     }
 
     async fn count_customers(&self) -> Result<u64> {
         let client = self.pool.get().await?;
-        let n: i64 = client.query_one("SELECT count(*) FROM customers", &[]).await?.get(0);
+        let n: i64 = client
+            .query_one("SELECT count(*) FROM customers", &[])
+            .await?
+            .get(0);
         Ok(n as u64)
     }
 
-    async fn lookup_index(&self, field: &str, digests: &[IndexDigest]) -> Result<Vec<(IndexDigest, Uuid)>> {
+    async fn lookup_index(
+        &self,
+        field: &str,
+        digests: &[IndexDigest],
+    ) -> Result<Vec<(IndexDigest, Uuid)>> {
         let client = self.pool.get().await?;
         let list: Vec<&[u8]> = digests.iter().map(|d| &d[..]).collect();
         let rows = client
@@ -359,7 +470,9 @@ impl Store for PostgresStore {
         rows.iter()
             .map(|r| {
                 let d: &[u8] = r.get(0);
-                let digest: IndexDigest = d.try_into().map_err(|_| StoreError::Corrupt("digest length".into()))?;
+                let digest: IndexDigest = d
+                    .try_into()
+                    .map_err(|_| StoreError::Corrupt("digest length".into()))?;
                 Ok((digest, r.get(1)))
             })
             .collect()
@@ -367,10 +480,18 @@ impl Store for PostgresStore {
 
     async fn is_tombstoned(&self, id: Uuid) -> Result<bool> {
         let client = self.pool.get().await?;
-        Ok(client.query_opt("SELECT 1 FROM tombstones WHERE customer_id = $1", &[&id]).await?.is_some())
+        Ok(client
+            .query_opt("SELECT 1 FROM tombstones WHERE customer_id = $1", &[&id])
+            .await?
+            .is_some())
     }
 
-    async fn list_interactions(&self, customer: Uuid, after: Option<(i64, Uuid)>, limit: usize) -> Result<Vec<InteractionRow>> {
+    async fn list_interactions(
+        &self,
+        customer: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> Result<Vec<InteractionRow>> {
         let client = self.pool.get().await?;
         let (at, id) = after.unwrap_or((i64::MAX, Uuid::max()));
         let rows = client
@@ -416,7 +537,12 @@ impl Store for PostgresStore {
 
     async fn audit_head(&self) -> Result<(i64, Hash)> {
         let client = self.pool.get().await?;
-        let row = client.query_opt("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1", &[]).await?;
+        let row = client
+            .query_opt(
+                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
+                &[],
+            )
+            .await?;
         match row {
             Some(r) => Ok((r.get(0), hash32(r.get::<_, &[u8]>(1))?)),
             None => Ok((0, steward_core::audit::GENESIS)),
@@ -436,9 +562,21 @@ impl Store for PostgresStore {
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         let client = self.pool.get().await?;
-        let rows = client.query("SELECT seq, head, signature, at FROM audit_checkpoints ORDER BY seq", &[]).await?;
+        let rows = client
+            .query(
+                "SELECT seq, head, signature, at FROM audit_checkpoints ORDER BY seq",
+                &[],
+            )
+            .await?;
         rows.iter()
-            .map(|r| Ok(Checkpoint { seq: r.get(0), head: hash32(r.get::<_, &[u8]>(1))?, signature: r.get(2), at: r.get(3) }))
+            .map(|r| {
+                Ok(Checkpoint {
+                    seq: r.get(0),
+                    head: hash32(r.get::<_, &[u8]>(1))?,
+                    signature: r.get(2),
+                    at: r.get(3),
+                })
+            })
             .collect()
     }
 
@@ -448,7 +586,15 @@ impl Store for PostgresStore {
         tx.execute(
             "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at)
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            &[&u.id, &u.email, &u.role, &to_json(&u.purposes), &u.password_hash, &u.disabled, &u.created_at],
+            &[
+                &u.id,
+                &u.email,
+                &u.role,
+                &to_json(&u.purposes),
+                &u.password_hash,
+                &u.disabled,
+                &u.created_at,
+            ],
         )
         .await
         .map_err(|e| map_unique(e, "email"))?;

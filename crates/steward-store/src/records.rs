@@ -112,7 +112,10 @@ pub struct TokenRow {
 
 impl std::fmt::Debug for TokenRow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRow").field("id", &self.id).field("role", &self.role).finish_non_exhaustive()
+        f.debug_struct("TokenRow")
+            .field("id", &self.id)
+            .field("role", &self.role)
+            .finish_non_exhaustive()
     }
 }
 
@@ -137,7 +140,9 @@ pub(crate) fn from_json(text: &str) -> crate::Result<Vec<String>> {
 }
 
 pub(crate) fn hash32(bytes: &[u8]) -> crate::Result<[u8; 32]> {
-    bytes.try_into().map_err(|_| crate::StoreError::Corrupt("hash is not 32 bytes".into()))
+    bytes
+        .try_into()
+        .map_err(|_| crate::StoreError::Corrupt("hash is not 32 bytes".into()))
 }
 
 /// An audit row as both engines read it, before its lists are parsed.
@@ -153,7 +158,12 @@ pub(crate) struct AuditRecordRaw {
 }
 
 impl AuditRecordRaw {
-    pub(crate) fn into_entry(self, seq: i64, prev: &[u8], hash: &[u8]) -> crate::Result<steward_core::audit::AuditEntry> {
+    pub(crate) fn into_entry(
+        self,
+        seq: i64,
+        prev: &[u8],
+        hash: &[u8],
+    ) -> crate::Result<steward_core::audit::AuditEntry> {
         Ok(steward_core::audit::AuditEntry {
             seq,
             record: steward_core::audit::AuditRecord {
@@ -171,7 +181,6 @@ impl AuditRecordRaw {
         })
     }
 }
-
 
 /// The layout of `customers.index_keys`: per entry, field length (1 byte), field, digest
 /// (16 bytes) and whether it is unique (1 byte).
@@ -205,8 +214,13 @@ pub(crate) fn decode_index_keys(mut bytes: &[u8]) -> crate::Result<Vec<IndexEntr
 }
 
 /// The entries a customer has after an update that replaces the entries of `replaced` fields.
-pub(crate) fn merge_index_keys(old: Vec<IndexEntry>, new: &[IndexEntry], replaced: &[String]) -> (Vec<IndexEntry>, Vec<IndexEntry>) {
-    let (removed, mut kept): (Vec<_>, Vec<_>) = old.into_iter().partition(|e| replaced.contains(&e.field));
+pub(crate) fn merge_index_keys(
+    old: Vec<IndexEntry>,
+    new: &[IndexEntry],
+    replaced: &[String],
+) -> (Vec<IndexEntry>, Vec<IndexEntry>) {
+    let (removed, mut kept): (Vec<_>, Vec<_>) =
+        old.into_iter().partition(|e| replaced.contains(&e.field));
     kept.extend_from_slice(new);
     (kept, removed)
 }

@@ -12,10 +12,14 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, chain_hash};
 use uuid::Uuid;
 
-use crate::records::{AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys, to_json};
+use crate::records::{
+    AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
+    to_json,
+};
 use crate::{
-    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, IndexEntry, InteractionRow,
-    Result, Store, StoreError, TokenRow, UserRow, migrations,
+    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob,
+    IndexDigest, IndexEntry, InteractionRow, Result, Store, StoreError, TokenRow, UserRow,
+    migrations,
 };
 
 pub struct SqliteStore {
@@ -51,8 +55,12 @@ fn uuid_from(bytes: Vec<u8>) -> Result<Uuid> {
 
 fn map_unique(e: rusqlite::Error, field: &str) -> StoreError {
     match &e {
-        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            StoreError::Duplicate { field: field.to_string() }
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Duplicate {
+                field: field.to_string(),
+            }
         }
         _ => e.into(),
     }
@@ -62,7 +70,11 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore> {
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
-        Ok(SqliteStore { path: path.to_path_buf(), writer: Mutex::new(writer), readers: Mutex::new(Vec::new()) })
+        Ok(SqliteStore {
+            path: path.to_path_buf(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+        })
     }
 
     fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
@@ -103,10 +115,17 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     for (version, sql) in migrations::SQLITE {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let done: Option<i64> = tx
-            .query_row("SELECT version FROM schema_migrations WHERE version = ?1", [version], |r| r.get(0))
+            .query_row(
+                "SELECT version FROM schema_migrations WHERE version = ?1",
+                [version],
+                |r| r.get(0),
+            )
             .optional()?;
         if done.is_none() {
-            tx.execute_batch(sql).map_err(|e| StoreError::Migration { version: *version, reason: e.to_string() })?;
+            tx.execute_batch(sql).map_err(|e| StoreError::Migration {
+                version: *version,
+                reason: e.to_string(),
+            })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
                 [version],
@@ -143,7 +162,12 @@ fn append_audit_tx(tx: &Transaction, records: Vec<AuditRecord>) -> Result<Vec<Au
             &prev[..],
             &hash[..],
         ])?;
-        out.push(AuditEntry { seq, record, prev_hash: prev, hash });
+        out.push(AuditEntry {
+            seq,
+            record,
+            prev_hash: prev,
+            hash,
+        });
         prev = hash;
     }
     Ok(out)
@@ -161,18 +185,27 @@ fn head(conn: &Connection) -> Result<(i64, Hash)> {
 }
 
 fn insert_entries(tx: &Transaction, id: &[u8], entries: &[IndexEntry]) -> Result<()> {
-    let mut unique = tx.prepare_cached("INSERT INTO unique_index (field, digest, customer_id) VALUES (?1, ?2, ?3)")?;
-    let mut shared = tx.prepare_cached("INSERT OR IGNORE INTO blind_index (field, digest, customer_id) VALUES (?1, ?2, ?3)")?;
+    let mut unique = tx.prepare_cached(
+        "INSERT INTO unique_index (field, digest, customer_id) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut shared = tx.prepare_cached(
+        "INSERT OR IGNORE INTO blind_index (field, digest, customer_id) VALUES (?1, ?2, ?3)",
+    )?;
     for e in entries {
         let stmt = if e.unique { &mut unique } else { &mut shared };
-        stmt.execute(params![e.field, &e.digest[..], id]).map_err(|err| map_unique(err, &e.field))?;
+        stmt.execute(params![e.field, &e.digest[..], id])
+            .map_err(|err| map_unique(err, &e.field))?;
     }
     Ok(())
 }
 
 fn delete_entries(tx: &Transaction, id: &[u8], entries: &[IndexEntry]) -> Result<()> {
-    let mut unique = tx.prepare_cached("DELETE FROM unique_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3")?;
-    let mut shared = tx.prepare_cached("DELETE FROM blind_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3")?;
+    let mut unique = tx.prepare_cached(
+        "DELETE FROM unique_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3",
+    )?;
+    let mut shared = tx.prepare_cached(
+        "DELETE FROM blind_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3",
+    )?;
     for e in entries {
         let stmt = if e.unique { &mut unique } else { &mut shared };
         stmt.execute(params![e.field, &e.digest[..], id])?;
@@ -182,9 +215,11 @@ fn delete_entries(tx: &Transaction, id: &[u8], entries: &[IndexEntry]) -> Result
 
 fn replace_tags(tx: &Transaction, id: &[u8], tags: &[String], had_tags: bool) -> Result<()> {
     if had_tags {
-        tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?.execute([id])?;
+        tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?
+            .execute([id])?;
     }
-    let mut tag = tx.prepare_cached("INSERT OR IGNORE INTO customer_tags (tag, customer_id) VALUES (?1, ?2)")?;
+    let mut tag = tx
+        .prepare_cached("INSERT OR IGNORE INTO customer_tags (tag, customer_id) VALUES (?1, ?2)")?;
     for t in tags {
         tag.execute(params![t, id])?;
     }
@@ -215,7 +250,11 @@ fn update_customer(tx: &Transaction, u: &CustomerUpdate) -> Result<()> {
     if version != u.expected_version {
         return Err(StoreError::Conflict);
     }
-    let (kept, removed) = merge_index_keys(decode_index_keys(&keys)?, &u.write.index, &u.replaced_index_fields);
+    let (kept, removed) = merge_index_keys(
+        decode_index_keys(&keys)?,
+        &u.write.index,
+        &u.replaced_index_fields,
+    );
     delete_entries(tx, id, &removed)?;
     tx.prepare_cached(
         "UPDATE customers SET residency = ?2, status = ?3, fields = ?4, index_keys = ?5, version = ?6, updated_at = ?7
@@ -254,11 +293,17 @@ macro_rules! customer_cols {
     };
 }
 const CUSTOMER_COLS: &str = customer_cols!();
-const CUSTOMER_BY_ID: &str = concat!("SELECT ", customer_cols!(), " FROM customers c WHERE c.id = ?1");
+const CUSTOMER_BY_ID: &str = concat!(
+    "SELECT ",
+    customer_cols!(),
+    " FROM customers c WHERE c.id = ?1"
+);
 
 fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> {
     let tags: Option<String> = r.get(7)?;
-    let mut tags: Vec<String> = tags.map(|t| t.split(',').map(str::to_string).collect()).unwrap_or_default();
+    let mut tags: Vec<String> = tags
+        .map(|t| t.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
     tags.sort();
     Ok((
         r.get(0)?,
@@ -338,7 +383,9 @@ impl Store for SqliteStore {
                     i.created_at
                 ])
                 .map_err(|e| match e {
-                    rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+                    rusqlite::Error::SqliteFailure(f, _)
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                    {
                         StoreError::NotFound
                     }
                     e => e.into(),
@@ -361,11 +408,16 @@ impl Store for SqliteStore {
                 .optional()?;
             let Some(keys) = keys else { return Ok(false) };
             delete_entries(tx, key, &decode_index_keys(&keys)?)?;
-            tx.prepare_cached("DELETE FROM interactions WHERE customer_id = ?1")?.execute([key])?;
-            tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?.execute([key])?;
-            tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?.execute([key])?;
-            tx.prepare_cached("INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)")?
-                .execute(params![key, erased_at])?;
+            tx.prepare_cached("DELETE FROM interactions WHERE customer_id = ?1")?
+                .execute([key])?;
+            tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?
+                .execute([key])?;
+            tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
+                .execute([key])?;
+            tx.prepare_cached(
+                "INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)",
+            )?
+            .execute(params![key, erased_at])?;
             append_audit_tx(tx, vec![audit])?;
             Ok(true)
         })
@@ -386,7 +438,10 @@ impl Store for SqliteStore {
             let mut stmt = c.prepare_cached(CUSTOMER_BY_ID)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                if let Some(row) = stmt.query_row([id.as_bytes().as_slice()], customer_from).optional()? {
+                if let Some(row) = stmt
+                    .query_row([id.as_bytes().as_slice()], customer_from)
+                    .optional()?
+                {
                     out.push(finish_customer(row)?);
                 }
             }
@@ -411,7 +466,11 @@ impl Store for SqliteStore {
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
         if let Some(tag) = &f.tag {
-            arg(&mut sql, " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)", Value::Text(tag.clone()));
+            arg(
+                &mut sql,
+                " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)",
+                Value::Text(tag.clone()),
+            );
         }
         if let Some(s) = &f.status {
             arg(&mut sql, " AND c.status = ?", Value::Text(s.clone()));
@@ -427,9 +486,17 @@ impl Store for SqliteStore {
             }
         }
         if let Some(after) = f.after {
-            arg(&mut sql, " AND c.id > ?", Value::Blob(after.as_bytes().to_vec()));
+            arg(
+                &mut sql,
+                " AND c.id > ?",
+                Value::Blob(after.as_bytes().to_vec()),
+            );
         }
-        arg(&mut sql, " ORDER BY c.id LIMIT ?", Value::Integer(f.limit as i64));
+        arg(
+            &mut sql,
+            " ORDER BY c.id LIMIT ?",
+            Value::Integer(f.limit as i64),
+        );
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), customer_from)?;
@@ -438,10 +505,16 @@ impl Store for SqliteStore {
     }
 
     async fn count_customers(&self) -> Result<u64> {
-        self.read(|c| Ok(c.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))? as u64))
+        self.read(|c| {
+            Ok(c.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))? as u64)
+        })
     }
 
-    async fn lookup_index(&self, field: &str, digests: &[IndexDigest]) -> Result<Vec<(IndexDigest, Uuid)>> {
+    async fn lookup_index(
+        &self,
+        field: &str,
+        digests: &[IndexDigest],
+    ) -> Result<Vec<(IndexDigest, Uuid)>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
                 "SELECT customer_id FROM unique_index WHERE field = ?1 AND digest = ?2
@@ -460,14 +533,21 @@ impl Store for SqliteStore {
 
     async fn is_tombstoned(&self, id: Uuid) -> Result<bool> {
         self.read(|c| {
-            Ok(c.prepare_cached("SELECT 1 FROM tombstones WHERE customer_id = ?1")?
-                .query_row([id.as_bytes().as_slice()], |_| Ok(()))
-                .optional()?
-                .is_some())
+            Ok(
+                c.prepare_cached("SELECT 1 FROM tombstones WHERE customer_id = ?1")?
+                    .query_row([id.as_bytes().as_slice()], |_| Ok(()))
+                    .optional()?
+                    .is_some(),
+            )
         })
     }
 
-    async fn list_interactions(&self, customer: Uuid, after: Option<(i64, Uuid)>, limit: usize) -> Result<Vec<InteractionRow>> {
+    async fn list_interactions(
+        &self,
+        customer: Uuid,
+        after: Option<(i64, Uuid)>,
+        limit: usize,
+    ) -> Result<Vec<InteractionRow>> {
         self.read(|c| {
             // Newest first; the cursor is the last (occurred_at, id) seen.
             let (at, id) = after.unwrap_or((i64::MAX, Uuid::max()));
@@ -477,12 +557,32 @@ impl Store for SqliteStore {
                  ORDER BY occurred_at DESC, id DESC LIMIT ?4",
             )?;
             let rows = stmt.query_map(
-                params![customer.as_bytes().as_slice(), at, id.as_bytes().as_slice(), limit as i64],
-                |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+                params![
+                    customer.as_bytes().as_slice(),
+                    at,
+                    id.as_bytes().as_slice(),
+                    limit as i64
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                    ))
+                },
             )?;
             rows.map(|r| {
                 let (id, kind, occurred_at, sealed, created_at) = r?;
-                Ok(InteractionRow { id: uuid_from(id)?, customer_id: customer, kind, occurred_at, sealed, created_at })
+                Ok(InteractionRow {
+                    id: uuid_from(id)?,
+                    customer_id: customer,
+                    kind,
+                    occurred_at,
+                    sealed,
+                    created_at,
+                })
             })
             .collect()
         })
@@ -523,11 +623,20 @@ impl Store for SqliteStore {
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached("SELECT seq, head, signature, at FROM audit_checkpoints ORDER BY seq")?;
-            let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?, r.get(3)?)))?;
+            let mut stmt = c.prepare_cached(
+                "SELECT seq, head, signature, at FROM audit_checkpoints ORDER BY seq",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?, r.get(3)?))
+            })?;
             rows.map(|r| {
                 let (seq, head, signature, at) = r?;
-                Ok(Checkpoint { seq, head: hash32(&head)?, signature, at })
+                Ok(Checkpoint {
+                    seq,
+                    head: hash32(&head)?,
+                    signature,
+                    at,
+                })
             })
             .collect()
         })
@@ -538,7 +647,15 @@ impl Store for SqliteStore {
             tx.execute(
                 "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-                params![u.id.as_bytes().as_slice(), u.email, u.role, to_json(&u.purposes), u.password_hash, u.disabled, u.created_at],
+                params![
+                    u.id.as_bytes().as_slice(),
+                    u.email,
+                    u.role,
+                    to_json(&u.purposes),
+                    u.password_hash,
+                    u.disabled,
+                    u.created_at
+                ],
             )
             .map_err(|e| map_unique(e, "email"))?;
             append_audit_tx(tx, vec![audit])?;
@@ -605,19 +722,21 @@ impl Store for SqliteStore {
                     ))
                 })
                 .optional()?;
-            row.map(|(id, name, role, purposes, created_by, created_at, expires_at, revoked_at)| {
-                Ok(TokenRow {
-                    id: uuid_from(id)?,
-                    token_hash: *hash,
-                    name,
-                    role,
-                    purposes: from_json(&purposes)?,
-                    created_by,
-                    created_at,
-                    expires_at,
-                    revoked_at,
-                })
-            })
+            row.map(
+                |(id, name, role, purposes, created_by, created_at, expires_at, revoked_at)| {
+                    Ok(TokenRow {
+                        id: uuid_from(id)?,
+                        token_hash: *hash,
+                        name,
+                        role,
+                        purposes: from_json(&purposes)?,
+                        created_by,
+                        created_at,
+                        expires_at,
+                        revoked_at,
+                    })
+                },
+            )
             .transpose()
         })
     }

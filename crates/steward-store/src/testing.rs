@@ -28,7 +28,11 @@ pub async fn fresh_postgres() -> TestDatabase {
         .await
         .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
     let url = url_with_db(&admin_url, &name);
-    TestDatabase { url, admin_url, name }
+    TestDatabase {
+        url,
+        admin_url,
+        name,
+    }
 }
 
 fn url_with_db(url: &str, db: &str) -> String {
@@ -53,12 +57,18 @@ impl Drop for TestDatabase {
         let name = self.name.clone();
         // Dropped from a thread of its own: the test's runtime may be shutting down.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build();
             if let Ok(rt) = rt {
                 rt.block_on(async {
-                    if let Ok((client, conn)) = tokio_postgres::connect(&admin, tokio_postgres::NoTls).await {
+                    if let Ok((client, conn)) =
+                        tokio_postgres::connect(&admin, tokio_postgres::NoTls).await
+                    {
                         tokio::spawn(conn);
-                        let _ = client.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                        let _ = client
+                            .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                            .await;
                     }
                 });
             }

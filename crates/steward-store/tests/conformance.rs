@@ -21,7 +21,9 @@ async fn sqlite() -> (Guard, Arc<dyn Store>) {
 
 async fn postgres() -> (Guard, Arc<dyn Store>) {
     let db = fresh_postgres().await;
-    let store = PostgresStore::connect(&db.url, 8).await.expect("connect postgres");
+    let store = PostgresStore::connect(&db.url, 8)
+        .await
+        .expect("connect postgres");
     (Guard::Pg(db), Arc::new(store))
 }
 
@@ -85,12 +87,25 @@ fn digest(n: u8) -> IndexDigest {
 }
 
 fn entry(field: &str, n: u8, unique: bool) -> IndexEntry {
-    IndexEntry { field: field.into(), digest: digest(n), unique }
+    IndexEntry {
+        field: field.into(),
+        digest: digest(n),
+        unique,
+    }
 }
 
-async fn insert(store: &Arc<dyn Store>, writes: Vec<CustomerWrite>) -> Result<Vec<steward_core::audit::AuditEntry>> {
+async fn insert(
+    store: &Arc<dyn Store>,
+    writes: Vec<CustomerWrite>,
+) -> Result<Vec<steward_core::audit::AuditEntry>> {
     let targets = writes.iter().map(|w| w.row.id.to_string()).collect();
-    store.apply(ChangeSet { inserts: writes, audit: vec![record("customer.create", targets)], ..Default::default() }).await
+    store
+        .apply(ChangeSet {
+            inserts: writes,
+            audit: vec![record("customer.create", targets)],
+            ..Default::default()
+        })
+        .await
 }
 
 mod scenarios {
@@ -98,15 +113,42 @@ mod scenarios {
 
     pub async fn customers_round_trip(store: Arc<dyn Store>) {
         let c = customer(10, &["vip", "b2b"], "active");
-        insert(&store, vec![CustomerWrite { row: c.clone(), index: vec![entry("email", 1, true), entry("phone", 2, false)] }])
-            .await
-            .expect("insert");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![entry("email", 1, true), entry("phone", 2, false)],
+            }],
+        )
+        .await
+        .expect("insert");
         let mut expected = c.clone();
         expected.tags.sort();
-        assert_eq!(store.get_customer(c.id).await.expect("get"), Some(expected.clone()));
-        assert_eq!(store.get_customers(&[c.id, Uuid::now_v7()]).await.expect("many"), vec![expected]);
-        assert_eq!(store.lookup_index("email", &[digest(1), digest(9)]).await.expect("lookup"), vec![(digest(1), c.id)]);
-        assert_eq!(store.lookup_index("phone", &[digest(1)]).await.expect("lookup"), vec![]);
+        assert_eq!(
+            store.get_customer(c.id).await.expect("get"),
+            Some(expected.clone())
+        );
+        assert_eq!(
+            store
+                .get_customers(&[c.id, Uuid::now_v7()])
+                .await
+                .expect("many"),
+            vec![expected]
+        );
+        assert_eq!(
+            store
+                .lookup_index("email", &[digest(1), digest(9)])
+                .await
+                .expect("lookup"),
+            vec![(digest(1), c.id)]
+        );
+        assert_eq!(
+            store
+                .lookup_index("phone", &[digest(1)])
+                .await
+                .expect("lookup"),
+            vec![]
+        );
         assert_eq!(store.count_customers().await.expect("count"), 1);
         assert_eq!(store.get_customer(Uuid::now_v7()).await.expect("get"), None);
     }
@@ -118,13 +160,28 @@ mod scenarios {
             let status = if i % 5 == 0 { "closed" } else { "active" };
             let c = customer(100 + i, tags, status);
             all.push(c.clone());
-            insert(&store, vec![CustomerWrite { row: c, index: vec![entry("email", i as u8, true)] }]).await.expect("insert");
+            insert(
+                &store,
+                vec![CustomerWrite {
+                    row: c,
+                    index: vec![entry("email", i as u8, true)],
+                }],
+            )
+            .await
+            .expect("insert");
         }
         // Walk every page: each customer exactly once, in id order.
         let mut seen = Vec::new();
         let mut after = None;
         loop {
-            let page = store.list_customers(&CustomerFilter { after, limit: 7, ..Default::default() }).await.expect("page");
+            let page = store
+                .list_customers(&CustomerFilter {
+                    after,
+                    limit: 7,
+                    ..Default::default()
+                })
+                .await
+                .expect("page");
             if page.is_empty() {
                 break;
             }
@@ -137,42 +194,129 @@ mod scenarios {
 
         let count = |f: CustomerFilter| {
             let store = store.clone();
-            async move { store.list_customers(&CustomerFilter { limit: 100, ..f }).await.expect("list").len() }
+            async move {
+                store
+                    .list_customers(&CustomerFilter { limit: 100, ..f })
+                    .await
+                    .expect("list")
+                    .len()
+            }
         };
-        assert_eq!(count(CustomerFilter { tag: Some("vip".into()), ..Default::default() }).await, 9);
-        assert_eq!(count(CustomerFilter { status: Some("closed".into()), ..Default::default() }).await, 5);
-        assert_eq!(count(CustomerFilter { created_after: Some(119), ..Default::default() }).await, 5);
-        assert_eq!(count(CustomerFilter { updated_before: Some(102), ..Default::default() }).await, 2);
-        assert_eq!(count(CustomerFilter { index: Some(("email".into(), digest(4))), ..Default::default() }).await, 1);
         assert_eq!(
-            count(CustomerFilter { tag: Some("vip".into()), status: Some("closed".into()), ..Default::default() }).await,
+            count(CustomerFilter {
+                tag: Some("vip".into()),
+                ..Default::default()
+            })
+            .await,
+            9
+        );
+        assert_eq!(
+            count(CustomerFilter {
+                status: Some("closed".into()),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+        assert_eq!(
+            count(CustomerFilter {
+                created_after: Some(119),
+                ..Default::default()
+            })
+            .await,
+            5
+        );
+        assert_eq!(
+            count(CustomerFilter {
+                updated_before: Some(102),
+                ..Default::default()
+            })
+            .await,
+            2
+        );
+        assert_eq!(
+            count(CustomerFilter {
+                index: Some(("email".into(), digest(4))),
+                ..Default::default()
+            })
+            .await,
+            1
+        );
+        assert_eq!(
+            count(CustomerFilter {
+                tag: Some("vip".into()),
+                status: Some("closed".into()),
+                ..Default::default()
+            })
+            .await,
             2
         );
     }
 
     pub async fn updates_check_versions(store: Arc<dyn Store>) {
         let c = customer(1, &["a"], "active");
-        insert(&store, vec![CustomerWrite { row: c.clone(), index: vec![entry("email", 1, true), entry("phone", 2, false)] }])
-            .await
-            .expect("insert");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![entry("email", 1, true), entry("phone", 2, false)],
+            }],
+        )
+        .await
+        .expect("insert");
         let mut next = c.clone();
         next.version = 2;
         next.tags = vec!["b".into()];
         next.fields = vec![9];
-        let update = |row: CustomerRow, expected: i64, index: Vec<IndexEntry>, replaced: Vec<String>| ChangeSet {
-            updates: vec![CustomerUpdate { write: CustomerWrite { row, index }, expected_version: expected, replaced_index_fields: replaced }],
+        let update = |row: CustomerRow,
+                      expected: i64,
+                      index: Vec<IndexEntry>,
+                      replaced: Vec<String>| ChangeSet {
+            updates: vec![CustomerUpdate {
+                write: CustomerWrite { row, index },
+                expected_version: expected,
+                replaced_index_fields: replaced,
+            }],
             audit: vec![record("customer.update", vec![])],
             ..Default::default()
         };
         store
-            .apply(update(next.clone(), 1, vec![entry("phone", 3, false)], vec!["phone".into()]))
+            .apply(update(
+                next.clone(),
+                1,
+                vec![entry("phone", 3, false)],
+                vec!["phone".into()],
+            ))
             .await
             .expect("update");
-        assert_eq!(store.get_customer(c.id).await.expect("get"), Some(next.clone()));
+        assert_eq!(
+            store.get_customer(c.id).await.expect("get"),
+            Some(next.clone())
+        );
         // The email entry was not replaced; the phone entry was.
-        assert_eq!(store.lookup_index("email", &[digest(1)]).await.expect("lookup").len(), 1);
-        assert!(store.lookup_index("phone", &[digest(2)]).await.expect("lookup").is_empty());
-        assert_eq!(store.lookup_index("phone", &[digest(3)]).await.expect("lookup").len(), 1);
+        assert_eq!(
+            store
+                .lookup_index("email", &[digest(1)])
+                .await
+                .expect("lookup")
+                .len(),
+            1
+        );
+        assert!(
+            store
+                .lookup_index("phone", &[digest(2)])
+                .await
+                .expect("lookup")
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .lookup_index("phone", &[digest(3)])
+                .await
+                .expect("lookup")
+                .len(),
+            1
+        );
 
         let stale = store.apply(update(next.clone(), 1, vec![], vec![])).await;
         assert!(matches!(stale, Err(StoreError::Conflict)), "{stale:?}");
@@ -186,45 +330,157 @@ mod scenarios {
 
     pub async fn unique_index_rejects_whole_change_set(store: Arc<dyn Store>) {
         let a = customer(1, &[], "active");
-        insert(&store, vec![CustomerWrite { row: a, index: vec![entry("email", 7, true)] }]).await.expect("insert");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: a,
+                index: vec![entry("email", 7, true)],
+            }],
+        )
+        .await
+        .expect("insert");
         let b = customer(2, &["x"], "active");
         let c = customer(3, &[], "active");
         let result = insert(
             &store,
             vec![
-                CustomerWrite { row: b.clone(), index: vec![entry("email", 8, true)] },
-                CustomerWrite { row: c.clone(), index: vec![entry("email", 7, true)] },
+                CustomerWrite {
+                    row: b.clone(),
+                    index: vec![entry("email", 8, true)],
+                },
+                CustomerWrite {
+                    row: c.clone(),
+                    index: vec![entry("email", 7, true)],
+                },
             ],
         )
         .await;
-        assert!(matches!(&result, Err(StoreError::Duplicate { field }) if field == "email"), "{result:?}");
-        assert_eq!(store.get_customer(b.id).await.expect("get"), None, "nothing of a failed change set is stored");
+        assert!(
+            matches!(&result, Err(StoreError::Duplicate { field }) if field == "email"),
+            "{result:?}"
+        );
+        assert_eq!(
+            store.get_customer(b.id).await.expect("get"),
+            None,
+            "nothing of a failed change set is stored"
+        );
         assert_eq!(store.count_customers().await.expect("count"), 1);
         assert_eq!(store.audit_head().await.expect("head").0, 1);
         // Non-unique entries may repeat.
-        insert(&store, vec![CustomerWrite { row: b, index: vec![entry("phone", 7, false)] }]).await.expect("insert b");
-        insert(&store, vec![CustomerWrite { row: c, index: vec![entry("phone", 7, false)] }]).await.expect("insert c");
-        assert_eq!(store.lookup_index("phone", &[digest(7)]).await.expect("lookup").len(), 2);
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: b,
+                index: vec![entry("phone", 7, false)],
+            }],
+        )
+        .await
+        .expect("insert b");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c,
+                index: vec![entry("phone", 7, false)],
+            }],
+        )
+        .await
+        .expect("insert c");
+        assert_eq!(
+            store
+                .lookup_index("phone", &[digest(7)])
+                .await
+                .expect("lookup")
+                .len(),
+            2
+        );
     }
 
     pub async fn erasure_removes_everything_but_a_tombstone(store: Arc<dyn Store>) {
         let c = customer(1, &["vip"], "active");
-        insert(&store, vec![CustomerWrite { row: c.clone(), index: vec![entry("email", 1, true)] }]).await.expect("insert");
-        let interaction = InteractionRow { id: Uuid::now_v7(), customer_id: c.id, kind: "note".into(), occurred_at: 5, sealed: vec![1], created_at: 5 };
-        store.apply(ChangeSet { interactions: vec![interaction], ..Default::default() }).await.expect("interaction");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![entry("email", 1, true)],
+            }],
+        )
+        .await
+        .expect("insert");
+        let interaction = InteractionRow {
+            id: Uuid::now_v7(),
+            customer_id: c.id,
+            kind: "note".into(),
+            occurred_at: 5,
+            sealed: vec![1],
+            created_at: 5,
+        };
+        store
+            .apply(ChangeSet {
+                interactions: vec![interaction],
+                ..Default::default()
+            })
+            .await
+            .expect("interaction");
         assert!(!store.is_tombstoned(c.id).await.expect("tomb"));
-        assert!(store.erase_customer(c.id, 99, record("customer.erase", vec![c.id.to_string()])).await.expect("erase"));
+        assert!(
+            store
+                .erase_customer(c.id, 99, record("customer.erase", vec![c.id.to_string()]))
+                .await
+                .expect("erase")
+        );
         assert_eq!(store.get_customer(c.id).await.expect("get"), None);
-        assert!(store.lookup_index("email", &[digest(1)]).await.expect("lookup").is_empty());
-        assert!(store.list_interactions(c.id, None, 10).await.expect("list").is_empty());
-        assert!(store.list_customers(&CustomerFilter { tag: Some("vip".into()), limit: 10, ..Default::default() }).await.expect("list").is_empty());
+        assert!(
+            store
+                .lookup_index("email", &[digest(1)])
+                .await
+                .expect("lookup")
+                .is_empty()
+        );
+        assert!(
+            store
+                .list_interactions(c.id, None, 10)
+                .await
+                .expect("list")
+                .is_empty()
+        );
+        assert!(
+            store
+                .list_customers(&CustomerFilter {
+                    tag: Some("vip".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .expect("list")
+                .is_empty()
+        );
         assert!(store.is_tombstoned(c.id).await.expect("tomb"));
-        assert!(!store.erase_customer(c.id, 100, record("customer.erase", vec![])).await.expect("again"));
+        assert!(
+            !store
+                .erase_customer(c.id, 100, record("customer.erase", vec![]))
+                .await
+                .expect("again")
+        );
         let page = store.audit_page(0, 10).await.expect("audit");
-        assert_eq!(page.last().map(|e| e.record.action.as_str()), Some("customer.erase"));
+        assert_eq!(
+            page.last().map(|e| e.record.action.as_str()),
+            Some("customer.erase")
+        );
         // An interaction for an erased customer is refused.
-        let late = InteractionRow { id: Uuid::now_v7(), customer_id: c.id, kind: "note".into(), occurred_at: 5, sealed: vec![1], created_at: 5 };
-        let r = store.apply(ChangeSet { interactions: vec![late], ..Default::default() }).await;
+        let late = InteractionRow {
+            id: Uuid::now_v7(),
+            customer_id: c.id,
+            kind: "note".into(),
+            occurred_at: 5,
+            sealed: vec![1],
+            created_at: 5,
+        };
+        let r = store
+            .apply(ChangeSet {
+                interactions: vec![late],
+                ..Default::default()
+            })
+            .await;
         assert!(matches!(r, Err(StoreError::NotFound)), "{r:?}");
     }
 
@@ -234,7 +490,13 @@ mod scenarios {
             let store = store.clone();
             tasks.push(tokio::spawn(async move {
                 for i in 0..25 {
-                    store.append_audit(vec![record(&format!("t{t}.{i}"), vec![]), record("pair", vec![])]).await.expect("append");
+                    store
+                        .append_audit(vec![
+                            record(&format!("t{t}.{i}"), vec![]),
+                            record("pair", vec![]),
+                        ])
+                        .await
+                        .expect("append");
                 }
             }));
         }
@@ -248,7 +510,12 @@ mod scenarios {
             walker.feed(e).expect("chain intact");
         }
         assert_eq!(store.audit_head().await.expect("head"), (400, walker.head));
-        let cp = Checkpoint { seq: 400, head: walker.head, signature: vec![7; 64], at: 1 };
+        let cp = Checkpoint {
+            seq: 400,
+            head: walker.head,
+            signature: vec![7; 64],
+            at: 1,
+        };
         store.add_checkpoint(&cp).await.expect("checkpoint");
         store.add_checkpoint(&cp).await.expect("idempotent");
         assert_eq!(store.checkpoints().await.expect("checkpoints"), vec![cp]);
@@ -257,11 +524,32 @@ mod scenarios {
 
     pub async fn interactions_timeline_pages(store: Arc<dyn Store>) {
         let c = customer(1, &[], "active");
-        insert(&store, vec![CustomerWrite { row: c.clone(), index: vec![] }]).await.expect("insert");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![],
+            }],
+        )
+        .await
+        .expect("insert");
         let rows: Vec<InteractionRow> = (0..12)
-            .map(|i| InteractionRow { id: Uuid::now_v7(), customer_id: c.id, kind: "order".into(), occurred_at: 1000 + (i % 4), sealed: vec![i as u8], created_at: 1 })
+            .map(|i| InteractionRow {
+                id: Uuid::now_v7(),
+                customer_id: c.id,
+                kind: "order".into(),
+                occurred_at: 1000 + (i % 4),
+                sealed: vec![i as u8],
+                created_at: 1,
+            })
             .collect();
-        store.apply(ChangeSet { interactions: rows.clone(), ..Default::default() }).await.expect("insert");
+        store
+            .apply(ChangeSet {
+                interactions: rows.clone(),
+                ..Default::default()
+            })
+            .await
+            .expect("insert");
         let mut seen = Vec::new();
         let mut after = None;
         loop {
@@ -273,26 +561,92 @@ mod scenarios {
             seen.extend(page);
         }
         assert_eq!(seen.len(), 12);
-        assert!(seen.windows(2).all(|w| (w[0].occurred_at, w[0].id) > (w[1].occurred_at, w[1].id)), "newest first, no repeats");
+        assert!(
+            seen.windows(2)
+                .all(|w| (w[0].occurred_at, w[0].id) > (w[1].occurred_at, w[1].id)),
+            "newest first, no repeats"
+        );
     }
 
     pub async fn accounts_tokens_and_import_jobs(store: Arc<dyn Store>) {
-        let user = UserRow { id: Uuid::now_v7(), email: "dpo@example.com".into(), role: "dpo".into(), purposes: vec!["essential.legal_obligation".into()], password_hash: "h".into(), disabled: false, created_at: 1 };
-        store.create_user(&user, record("user.create", vec![])).await.expect("user");
-        assert_eq!(store.find_user_by_email("dpo@example.com").await.expect("find"), Some(user.clone()));
-        let dup = store.create_user(&UserRow { id: Uuid::now_v7(), ..user.clone() }, record("user.create", vec![])).await;
-        assert!(matches!(&dup, Err(StoreError::Duplicate { field }) if field == "email"), "{dup:?}");
-        let token = TokenRow { id: Uuid::now_v7(), token_hash: [3; 32], name: "ci".into(), role: "agent".into(), purposes: vec![], created_by: "system:cli".into(), created_at: 1, expires_at: Some(5), revoked_at: None };
-        store.create_token(&token, record("token.create", vec![])).await.expect("token");
+        let user = UserRow {
+            id: Uuid::now_v7(),
+            email: "dpo@example.com".into(),
+            role: "dpo".into(),
+            purposes: vec!["essential.legal_obligation".into()],
+            password_hash: "h".into(),
+            disabled: false,
+            created_at: 1,
+        };
+        store
+            .create_user(&user, record("user.create", vec![]))
+            .await
+            .expect("user");
+        assert_eq!(
+            store
+                .find_user_by_email("dpo@example.com")
+                .await
+                .expect("find"),
+            Some(user.clone())
+        );
+        let dup = store
+            .create_user(
+                &UserRow {
+                    id: Uuid::now_v7(),
+                    ..user.clone()
+                },
+                record("user.create", vec![]),
+            )
+            .await;
+        assert!(
+            matches!(&dup, Err(StoreError::Duplicate { field }) if field == "email"),
+            "{dup:?}"
+        );
+        let token = TokenRow {
+            id: Uuid::now_v7(),
+            token_hash: [3; 32],
+            name: "ci".into(),
+            role: "agent".into(),
+            purposes: vec![],
+            created_by: "system:cli".into(),
+            created_at: 1,
+            expires_at: Some(5),
+            revoked_at: None,
+        };
+        store
+            .create_token(&token, record("token.create", vec![]))
+            .await
+            .expect("token");
         assert_eq!(store.find_token(&[3; 32]).await.expect("find"), Some(token));
         assert_eq!(store.find_token(&[4; 32]).await.expect("find"), None);
 
         assert_eq!(store.import_job("f").await.expect("job"), None);
-        let mut job = ImportJob { fingerprint: "f".into(), byte_offset: 10, line: 2, imported: 1, rejected: 0, reject_len: 12, finished: false, updated_at: 1 };
-        store.apply(ChangeSet { import_job: Some(job.clone()), ..Default::default() }).await.expect("save");
+        let mut job = ImportJob {
+            fingerprint: "f".into(),
+            byte_offset: 10,
+            line: 2,
+            imported: 1,
+            rejected: 0,
+            reject_len: 12,
+            finished: false,
+            updated_at: 1,
+        };
+        store
+            .apply(ChangeSet {
+                import_job: Some(job.clone()),
+                ..Default::default()
+            })
+            .await
+            .expect("save");
         job.byte_offset = 20;
         job.finished = true;
-        store.apply(ChangeSet { import_job: Some(job.clone()), ..Default::default() }).await.expect("save again");
+        store
+            .apply(ChangeSet {
+                import_job: Some(job.clone()),
+                ..Default::default()
+            })
+            .await
+            .expect("save again");
         assert_eq!(store.import_job("f").await.expect("job"), Some(job));
     }
 
@@ -300,7 +654,15 @@ mod scenarios {
         // Migrations are idempotent: the second open of the same database (done for both
         // engines by connecting again) finds the data in place.
         let c = customer(1, &[], "active");
-        insert(&store, vec![CustomerWrite { row: c.clone(), index: vec![] }]).await.expect("insert");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![],
+            }],
+        )
+        .await
+        .expect("insert");
         assert_eq!(store.count_customers().await.expect("count"), 1);
     }
 }

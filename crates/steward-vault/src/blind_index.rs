@@ -26,15 +26,24 @@ impl BlindIndexer {
                 let mut k = Zeroizing::new([0u8; 32]);
                 let _ = hk.expand(f.as_bytes(), k.as_mut());
                 // HMAC accepts keys of any length.
-                let mac = <Hmac<Sha256> as Mac>::new_from_slice(k.as_ref()).unwrap_or_else(|_| unreachable!());
+                let mac = <Hmac<Sha256> as Mac>::new_from_slice(k.as_ref())
+                    .unwrap_or_else(|_| unreachable!());
                 ((*f).to_string(), mac)
             })
             .collect();
         BlindIndexer { keyed }
     }
 
-    pub fn digest(&self, field: &str, normalised: &str) -> Result<[u8; BLIND_INDEX_LEN], VaultError> {
-        let mut mac = self.keyed.get(field).ok_or_else(|| VaultError::NotSearchable(field.to_string()))?.clone();
+    pub fn digest(
+        &self,
+        field: &str,
+        normalised: &str,
+    ) -> Result<[u8; BLIND_INDEX_LEN], VaultError> {
+        let mut mac = self
+            .keyed
+            .get(field)
+            .ok_or_else(|| VaultError::NotSearchable(field.to_string()))?
+            .clone();
         mac.update(normalised.as_bytes());
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; BLIND_INDEX_LEN];

@@ -40,7 +40,10 @@ fn aad(customer: &Uuid, version: u32, field: &str) -> Vec<u8> {
 
 impl DataKey {
     pub(crate) fn new(customer: Uuid, raw: &Zeroizing<[u8; 32]>) -> DataKey {
-        DataKey { customer, cipher: Aes256Gcm::new(raw.as_ref().into()) }
+        DataKey {
+            customer,
+            cipher: Aes256Gcm::new(raw.as_ref().into()),
+        }
     }
 
     pub fn customer(&self) -> Uuid {
@@ -57,7 +60,11 @@ impl DataKey {
         out.extend_from_slice(plaintext);
         let tag = self
             .cipher
-            .encrypt_in_place_detached(Nonce::from_slice(&nonce), &aad(&self.customer, KEY_VERSION, field), &mut out[HEADER..])
+            .encrypt_in_place_detached(
+                Nonce::from_slice(&nonce),
+                &aad(&self.customer, KEY_VERSION, field),
+                &mut out[HEADER..],
+            )
             // Only fails for messages longer than AES-GCM's 64 GiB limit.
             .unwrap_or_default();
         out.extend_from_slice(&tag);
@@ -73,7 +80,12 @@ impl DataKey {
         let (body, tag) = sealed[HEADER..].split_at(sealed.len() - HEADER - TAG);
         let mut plain = Zeroizing::new(body.to_vec());
         self.cipher
-            .decrypt_in_place_detached(nonce, &aad(&self.customer, version, field), &mut plain, Tag::from_slice(tag))
+            .decrypt_in_place_detached(
+                nonce,
+                &aad(&self.customer, version, field),
+                &mut plain,
+                Tag::from_slice(tag),
+            )
             .map_err(|_| VaultError::Tampered)?;
         Ok(plain)
     }

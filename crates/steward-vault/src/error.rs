@@ -2,7 +2,9 @@
 pub enum VaultError {
     /// Authentication failed: wrong key, or the value was moved to another customer or
     /// field, or altered.
-    #[error("a sealed value failed authentication: it was altered, or belongs to another customer or field")]
+    #[error(
+        "a sealed value failed authentication: it was altered, or belongs to another customer or field"
+    )]
     Tampered,
     #[error("the sealed value has an unknown format")]
     Format,

@@ -77,12 +77,20 @@ impl Vault {
         Ok((DataKey::new(*customer, &raw), wrapped))
     }
 
-    pub fn open_data_key(&self, customer: &Uuid, wrapped: &WrappedKey) -> Result<DataKey, VaultError> {
+    pub fn open_data_key(
+        &self,
+        customer: &Uuid,
+        wrapped: &WrappedKey,
+    ) -> Result<DataKey, VaultError> {
         let raw = self.master.unwrap_data_key(customer, wrapped)?;
         Ok(DataKey::new(*customer, &raw))
     }
 
-    pub fn blind_index(&self, field: &str, normalised: &str) -> Result<[u8; BLIND_INDEX_LEN], VaultError> {
+    pub fn blind_index(
+        &self,
+        field: &str,
+        normalised: &str,
+    ) -> Result<[u8; BLIND_INDEX_LEN], VaultError> {
         self.indexer.digest(field, normalised)
     }
 
@@ -121,7 +129,12 @@ mod tests {
     }
 
     fn vault(secrets: &mut MemSecrets, master: &[u8; 32]) -> Vault {
-        Vault::unlock(MasterKey::from_versions(vec![(1, *master)]), secrets, &["email"]).expect("unlock")
+        Vault::unlock(
+            MasterKey::from_versions(vec![(1, *master)]),
+            secrets,
+            &["email"],
+        )
+        .expect("unlock")
     }
 
     #[test]
@@ -129,7 +142,10 @@ mod tests {
         let mut s = MemSecrets::default();
         let a = vault(&mut s, &[7; 32]);
         let b = vault(&mut s, &[7; 32]);
-        assert_eq!(a.blind_index("email", "x@y.z").ok(), b.blind_index("email", "x@y.z").ok());
+        assert_eq!(
+            a.blind_index("email", "x@y.z").ok(),
+            b.blind_index("email", "x@y.z").ok()
+        );
         assert_eq!(a.signer().public_key(), b.signer().public_key());
         assert!(Vault::unlock(MasterKey::from_versions(vec![(1, [8; 32])]), &mut s, &[]).is_err());
     }
@@ -142,9 +158,18 @@ mod tests {
         let (k1, w1) = v.new_data_key(&c1).expect("key");
         let (k2, _) = v.new_data_key(&c2).expect("key");
         let sealed = k1.seal("email", b"ada@example.com");
-        assert_eq!(k1.open("email", &sealed).expect("open").as_slice(), b"ada@example.com");
-        assert!(matches!(k1.open("phone", &sealed), Err(VaultError::Tampered)));
-        assert!(matches!(k2.open("email", &sealed), Err(VaultError::Tampered)));
+        assert_eq!(
+            k1.open("email", &sealed).expect("open").as_slice(),
+            b"ada@example.com"
+        );
+        assert!(matches!(
+            k1.open("phone", &sealed),
+            Err(VaultError::Tampered)
+        ));
+        assert!(matches!(
+            k2.open("email", &sealed),
+            Err(VaultError::Tampered)
+        ));
         // A wrapped key moved to another customer does not unwrap.
         assert!(v.open_data_key(&c2, &w1).is_err());
         let reopened = v.open_data_key(&c1, &w1).expect("unwrap");
@@ -158,8 +183,16 @@ mod tests {
     #[test]
     fn blind_index_is_per_field_and_unknown_fields_are_refused() {
         let mut s = MemSecrets::default();
-        let v = Vault::unlock(MasterKey::from_versions(vec![(1, [2; 32])]), &mut s, &["email", "phone"]).expect("unlock");
-        assert_ne!(v.blind_index("email", "+4930").ok(), v.blind_index("phone", "+4930").ok());
+        let v = Vault::unlock(
+            MasterKey::from_versions(vec![(1, [2; 32])]),
+            &mut s,
+            &["email", "phone"],
+        )
+        .expect("unlock");
+        assert_ne!(
+            v.blind_index("email", "+4930").ok(),
+            v.blind_index("phone", "+4930").ok()
+        );
         assert!(v.blind_index("notes", "x").is_err());
     }
 

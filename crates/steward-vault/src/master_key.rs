@@ -52,7 +52,10 @@ impl MasterKey {
 
     /// Loads the master key file, creating it (mode 0600) with a fresh version 1 if absent.
     pub fn load_or_create(path: &Path) -> Result<MasterKey, VaultError> {
-        let fail = |reason: String| VaultError::MasterKey { path: path.display().to_string(), reason };
+        let fail = |reason: String| VaultError::MasterKey {
+            path: path.display().to_string(),
+            reason,
+        };
         if !path.exists() {
             let mut key = Zeroizing::new([0u8; 32]);
             rand::rngs::OsRng.fill_bytes(key.as_mut());
@@ -62,15 +65,22 @@ impl MasterKey {
             #[cfg(unix)]
             std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
             let mut file = opts.open(path).map_err(|e| fail(e.to_string()))?;
-            file.write_all(line.as_bytes()).map_err(|e| fail(e.to_string()))?;
+            file.write_all(line.as_bytes())
+                .map_err(|e| fail(e.to_string()))?;
             file.sync_all().map_err(|e| fail(e.to_string()))?;
         }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(path).map_err(|e| fail(e.to_string()))?.permissions().mode();
+            let mode = std::fs::metadata(path)
+                .map_err(|e| fail(e.to_string()))?
+                .permissions()
+                .mode();
             if mode & 0o077 != 0 {
-                return Err(fail(format!("mode is {:o}; it must be readable by its owner only (chmod 600)", mode & 0o777)));
+                return Err(fail(format!(
+                    "mode is {:o}; it must be readable by its owner only (chmod 600)",
+                    mode & 0o777
+                )));
             }
         }
         let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?);
@@ -80,9 +90,17 @@ impl MasterKey {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let bad = || fail(format!("line {}: expected v<N>:<base64 of 32 bytes>", n + 1));
+            let bad = || {
+                fail(format!(
+                    "line {}: expected v<N>:<base64 of 32 bytes>",
+                    n + 1
+                ))
+            };
             let (v, b64) = line.split_once(':').ok_or_else(bad)?;
-            let version: u32 = v.strip_prefix('v').and_then(|s| s.parse().ok()).ok_or_else(bad)?;
+            let version: u32 = v
+                .strip_prefix('v')
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(bad)?;
             let bytes = Zeroizing::new(STANDARD.decode(b64.trim()).map_err(|_| bad())?);
             let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| bad())?;
             versions.push((version, key));
@@ -98,7 +116,9 @@ impl MasterKey {
     }
 
     fn kek(&self, version: u32) -> Result<&Aes256Gcm, VaultError> {
-        self.keks.get(&version).ok_or(VaultError::UnknownKek(version))
+        self.keks
+            .get(&version)
+            .ok_or(VaultError::UnknownKek(version))
     }
 
     fn dek_aad(customer: &Uuid) -> [u8; 30] {
@@ -108,20 +128,46 @@ impl MasterKey {
         aad
     }
 
-    pub(crate) fn wrap_data_key(&self, customer: &Uuid, key: &[u8; 32]) -> Result<WrappedKey, VaultError> {
-        wrap(self.kek(self.current)?, self.current, &Self::dek_aad(customer), key)
+    pub(crate) fn wrap_data_key(
+        &self,
+        customer: &Uuid,
+        key: &[u8; 32],
+    ) -> Result<WrappedKey, VaultError> {
+        wrap(
+            self.kek(self.current)?,
+            self.current,
+            &Self::dek_aad(customer),
+            key,
+        )
     }
 
-    pub(crate) fn unwrap_data_key(&self, customer: &Uuid, w: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    pub(crate) fn unwrap_data_key(
+        &self,
+        customer: &Uuid,
+        w: &WrappedKey,
+    ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
         unwrap(self.kek(w.kek_version)?, &Self::dek_aad(customer), w)
     }
 
     pub(crate) fn wrap_secret(&self, name: &str, key: &[u8; 32]) -> Result<WrappedKey, VaultError> {
-        wrap(self.kek(self.current)?, self.current, format!("steward-secret-v1:{name}").as_bytes(), key)
+        wrap(
+            self.kek(self.current)?,
+            self.current,
+            format!("steward-secret-v1:{name}").as_bytes(),
+            key,
+        )
     }
 
-    pub(crate) fn unwrap_secret(&self, name: &str, w: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-        unwrap(self.kek(w.kek_version)?, format!("steward-secret-v1:{name}").as_bytes(), w)
+    pub(crate) fn unwrap_secret(
+        &self,
+        name: &str,
+        w: &WrappedKey,
+    ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        unwrap(
+            self.kek(w.kek_version)?,
+            format!("steward-secret-v1:{name}").as_bytes(),
+            w,
+        )
     }
 }
 

@@ -9,7 +9,9 @@ pub struct AuditSigner {
 
 impl AuditSigner {
     pub(crate) fn from_seed(seed: &Zeroizing<[u8; 32]>) -> AuditSigner {
-        AuditSigner { key: SigningKey::from_bytes(seed) }
+        AuditSigner {
+            key: SigningKey::from_bytes(seed),
+        }
     }
 
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {

@@ -21,11 +21,21 @@ pub struct WrappedKey {
 
 impl std::fmt::Debug for WrappedKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "WrappedKey(kek v{}, {} bytes)", self.kek_version, self.bytes.len())
+        write!(
+            f,
+            "WrappedKey(kek v{}, {} bytes)",
+            self.kek_version,
+            self.bytes.len()
+        )
     }
 }
 
-pub(crate) fn wrap(kek: &Aes256Gcm, version: u32, aad: &[u8], key: &[u8; 32]) -> Result<WrappedKey, VaultError> {
+pub(crate) fn wrap(
+    kek: &Aes256Gcm,
+    version: u32,
+    aad: &[u8],
+    key: &[u8; 32],
+) -> Result<WrappedKey, VaultError> {
     let mut nonce = [0u8; NONCE_LEN];
     rand::thread_rng().fill_bytes(&mut nonce);
     let ct = kek
@@ -34,11 +44,21 @@ pub(crate) fn wrap(kek: &Aes256Gcm, version: u32, aad: &[u8], key: &[u8; 32]) ->
     let mut bytes = Vec::with_capacity(NONCE_LEN + ct.len());
     bytes.extend_from_slice(&nonce);
     bytes.extend_from_slice(&ct);
-    Ok(WrappedKey { kek_version: version, bytes })
+    Ok(WrappedKey {
+        kek_version: version,
+        bytes,
+    })
 }
 
-pub(crate) fn unwrap(kek: &Aes256Gcm, aad: &[u8], wrapped: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-    let (nonce, ct) = wrapped.bytes.split_at_checked(NONCE_LEN).ok_or(VaultError::Format)?;
+pub(crate) fn unwrap(
+    kek: &Aes256Gcm,
+    aad: &[u8],
+    wrapped: &WrappedKey,
+) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    let (nonce, ct) = wrapped
+        .bytes
+        .split_at_checked(NONCE_LEN)
+        .ok_or(VaultError::Format)?;
     let plain = Zeroizing::new(
         kek.decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
             .map_err(|_| VaultError::Tampered)?,

@@ -3,7 +3,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser, Debug)]
-#[command(name = "steward", version, about = "Steward: a privacy-first customer relationship manager")]
+#[command(
+    name = "steward",
+    version,
+    about = "Steward: a privacy-first customer relationship manager"
+)]
 pub struct Cli {
     /// Settings file (default: ./steward.toml when present).
     #[arg(long, global = true)]

@@ -13,16 +13,22 @@ use steward_app::core::{Catalog, Role, SystemClock};
 use steward_app::import::ImportOptions;
 use steward_app::{Actor, AppError, ExportFormat, NewToken, NewUser, OpenOptions, Steward};
 
-use crate::cli::{AuditCommand, Cli, Command, ExportCommand, ImportCommand, TokenCommand, UserCommand};
+use crate::cli::{
+    AuditCommand, Cli, Command, ExportCommand, ImportCommand, TokenCommand, UserCommand,
+};
 use crate::settings::{self, Overrides, Settings};
 
 fn load_catalog(settings: &Settings) -> anyhow::Result<Catalog> {
     let mut texts = Vec::new();
     for path in &settings.catalog {
-        let text = std::fs::read_to_string(path).with_context(|| format!("reading catalog {}", path.display()))?;
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading catalog {}", path.display()))?;
         texts.push((path.display().to_string(), text));
     }
-    let mut sources = vec![("built-in catalog", steward_app::core::catalog::DEFAULT_CATALOG)];
+    let mut sources = vec![(
+        "built-in catalog",
+        steward_app::core::catalog::DEFAULT_CATALOG,
+    )];
     sources.extend(texts.iter().map(|(n, t)| (n.as_str(), t.as_str())));
     Catalog::from_sources(&sources).map_err(|e| anyhow::anyhow!("invalid catalog: {e}"))
 }
@@ -44,7 +50,10 @@ async fn open(settings: &Settings) -> anyhow::Result<Steward> {
 fn explain(e: AppError) -> anyhow::Error {
     match e {
         AppError::Invalid(errors) => {
-            let lines: Vec<String> = errors.iter().map(|e| format!("  {}: {}", e.field, e.message)).collect();
+            let lines: Vec<String> = errors
+                .iter()
+                .map(|e| format!("  {}: {}", e.field, e.message))
+                .collect();
             anyhow::anyhow!("invalid input:\n{}", lines.join("\n"))
         }
         other => anyhow::anyhow!(other),
@@ -52,8 +61,12 @@ fn explain(e: AppError) -> anyhow::Error {
 }
 
 fn init_logging(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_new(level).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+    let filter = tracing_subscriber::EnvFilter::try_new(level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
 }
 
 /// The operator at the command line: they hold the master key, so they act as Steward itself.
@@ -81,7 +94,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Serve(args) => serve(&settings, args.demo).await,
-        Command::User(UserCommand::Add { email, role, purposes, password_stdin }) => {
+        Command::User(UserCommand::Add {
+            email,
+            role,
+            purposes,
+            password_stdin,
+        }) => {
             let role: Role = role.parse()?;
             let (password, generated) = if password_stdin {
                 let mut line = String::new();
@@ -92,7 +110,15 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let app = open(&settings).await?;
             let id = app
-                .add_user(&operator("cli", &[]), NewUser { email, role, password: password.clone(), purposes })
+                .add_user(
+                    &operator("cli", &[]),
+                    NewUser {
+                        email,
+                        role,
+                        password: password.clone(),
+                        purposes,
+                    },
+                )
                 .await
                 .map_err(explain)?;
             println!("user {id} created");
@@ -101,30 +127,59 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Token(TokenCommand::Create { role, purposes, expires, name }) => {
+        Command::Token(TokenCommand::Create {
+            role,
+            purposes,
+            expires,
+            name,
+        }) => {
             let role: Role = role.parse()?;
             let app = open(&settings).await?;
             let expires_at = Some(parse_expiry(&expires, app.now())?);
             let (_, token) = app
-                .create_token(&operator("cli", &[]), NewToken { name, role, purposes, expires_at })
+                .create_token(
+                    &operator("cli", &[]),
+                    NewToken {
+                        name,
+                        role,
+                        purposes,
+                        expires_at,
+                    },
+                )
                 .await
                 .map_err(explain)?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
-        Command::Import(ImportCommand::Customers { file, map, purpose, residency, rejects, batch }) => {
-            import(&settings, file, map, purpose, residency, rejects, batch).await
-        }
-        Command::Export(ExportCommand::Customers { purpose, format, output }) => {
-            let format: ExportFormat = format.parse().map_err(|e: String| anyhow::anyhow!("--format {e}"))?;
+        Command::Import(ImportCommand::Customers {
+            file,
+            map,
+            purpose,
+            residency,
+            rejects,
+            batch,
+        }) => import(&settings, file, map, purpose, residency, rejects, batch).await,
+        Command::Export(ExportCommand::Customers {
+            purpose,
+            format,
+            output,
+        }) => {
+            let format: ExportFormat = format
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!("--format {e}"))?;
             let app = open(&settings).await?;
             let mut out: Box<dyn Write + Send> = match &output {
                 Some(path) => Box::new(std::io::BufWriter::new(
-                    std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?,
+                    std::fs::File::create(path)
+                        .with_context(|| format!("creating {}", path.display()))?,
                 )),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
-            let bar = if output.is_some() { spinner("exported") } else { ProgressBar::hidden() };
+            let bar = if output.is_some() {
+                spinner("exported")
+            } else {
+                ProgressBar::hidden()
+            };
             let actor = operator("cli-export", &[purpose.as_str()]);
             let n = app
                 .export_customers(&actor, &purpose, format, &mut out, |n| bar.set_position(n))
@@ -138,7 +193,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = open(&settings).await?;
             let report = app.verify_audit().await.map_err(explain)?;
             if report.ok {
-                println!("audit chain intact: {} entries, {} signed checkpoints, head {}", report.entries, report.checkpoints, report.head);
+                println!(
+                    "audit chain intact: {} entries, {} signed checkpoints, head {}",
+                    report.entries, report.checkpoints, report.head
+                );
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!(
@@ -156,15 +214,21 @@ fn parse_expiry(text: &str, now: jiff::Timestamp) -> anyhow::Result<jiff::Timest
     if let Ok(t) = text.parse::<jiff::Timestamp>() {
         return Ok(t);
     }
-    let (n, unit) = text.split_at(text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len()));
-    let n: i64 = n.parse().map_err(|_| anyhow::anyhow!("--expires {text:?}: use e.g. 90d, 12h or an RFC 3339 time"))?;
+    let (n, unit) = text.split_at(
+        text.find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len()),
+    );
+    let n: i64 = n.parse().map_err(|_| {
+        anyhow::anyhow!("--expires {text:?}: use e.g. 90d, 12h or an RFC 3339 time")
+    })?;
     let secs = match unit {
         "d" => n * 86_400,
         "h" => n * 3_600,
         "m" => n * 60,
         _ => anyhow::bail!("--expires {text:?}: use e.g. 90d, 12h or an RFC 3339 time"),
     };
-    now.checked_add(jiff::SignedDuration::from_secs(secs)).map_err(|e| anyhow::anyhow!("--expires: {e}"))
+    now.checked_add(jiff::SignedDuration::from_secs(secs))
+        .map_err(|e| anyhow::anyhow!("--expires: {e}"))
 }
 
 fn spinner(what: &str) -> ProgressBar {
@@ -172,7 +236,10 @@ fn spinner(what: &str) -> ProgressBar {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new_spinner();
-    bar.set_style(ProgressStyle::with_template(&format!("{{spinner}} {{pos}} {what} ({{per_sec}})")).unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    bar.set_style(
+        ProgressStyle::with_template(&format!("{{spinner}} {{pos}} {what} ({{per_sec}})"))
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     bar
 }
 
@@ -229,8 +296,14 @@ async fn import(
 ) -> anyhow::Result<ExitCode> {
     let header_map: HashMap<String, String> = match &map {
         Some(path) => {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            toml::from_str(&text).with_context(|| format!("{}: expected lines like \"E-Mail\" = \"email\"", path.display()))?
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            toml::from_str(&text).with_context(|| {
+                format!(
+                    "{}: expected lines like \"E-Mail\" = \"email\"",
+                    path.display()
+                )
+            })?
         }
         None => HashMap::new(),
     };
@@ -248,31 +321,56 @@ async fn import(
         }
     });
     let total = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(total) } else { ProgressBar::hidden() };
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
     bar.set_style(
-        ProgressStyle::with_template("{bar:40} {bytes}/{total_bytes} {msg} [{elapsed_precise}, eta {eta}]")
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+        ProgressStyle::with_template(
+            "{bar:40} {bytes}/{total_bytes} {msg} [{elapsed_precise}, eta {eta}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    let opts = ImportOptions { purpose: purpose.clone(), default_residency: residency, header_map, reject_path: reject_path.clone(), batch_size: batch };
+    let opts = ImportOptions {
+        purpose: purpose.clone(),
+        default_residency: residency,
+        header_map,
+        reject_path: reject_path.clone(),
+        batch_size: batch,
+    };
     let actor = operator("cli-import", &[purpose.as_str()]);
     let report = app
         .import_customers(&actor, &file, &opts, |p| {
             bar.set_position(p.bytes_read);
-            bar.set_message(format!("{} created, {} updated, {} rejected", p.created, p.updated, p.rejected));
-            if stop.load(Ordering::SeqCst) { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            bar.set_message(format!(
+                "{} created, {} updated, {} rejected",
+                p.created, p.updated, p.rejected
+            ));
+            if stop.load(Ordering::SeqCst) {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         })
         .await
         .map_err(explain)?;
     bar.finish_and_clear();
     let p = report.progress;
     if report.already_done {
-        println!("{} was imported completely before; nothing to do", file.display());
+        println!(
+            "{} was imported completely before; nothing to do",
+            file.display()
+        );
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(line) = report.resumed_at_line {
         println!("resumed after line {line}");
     }
-    println!("{} created, {} updated, {} rejected", p.created, p.updated, p.rejected);
+    println!(
+        "{} created, {} updated, {} rejected",
+        p.created, p.updated, p.rejected
+    );
     if p.rejected > 0 {
         println!("refused rows and reasons: {}", reject_path.display());
     }

@@ -34,7 +34,14 @@ impl Default for Settings {
     }
 }
 
-const ENV_KEYS: [&str; 6] = ["data_dir", "database_url", "listen", "catalog", "audit_checkpoint_every", "log"];
+const ENV_KEYS: [&str; 6] = [
+    "data_dir",
+    "database_url",
+    "listen",
+    "catalog",
+    "audit_checkpoint_every",
+    "log",
+];
 
 /// Values given on the command line; `None` leaves the lower layers' value.
 #[derive(Debug, Default, Serialize)]
@@ -52,11 +59,15 @@ pub struct Overrides {
 pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {
     let mut figment = Figment::from(Serialized::defaults(Settings::default()));
     match config {
-        Some(path) if !path.exists() => anyhow::bail!("config file {} does not exist", path.display()),
+        Some(path) if !path.exists() => {
+            anyhow::bail!("config file {} does not exist", path.display())
+        }
         Some(path) => figment = figment.merge(Toml::file_exact(path)),
         None => figment = figment.merge(Toml::file("steward.toml")),
     }
-    figment = figment.merge(Env::prefixed("STEWARD_").only(&ENV_KEYS)).merge(Serialized::defaults(overrides));
+    figment = figment
+        .merge(Env::prefixed("STEWARD_").only(&ENV_KEYS))
+        .merge(Serialized::defaults(overrides));
     let settings: Settings = figment.extract().map_err(|e| {
         let mut msg = String::from("invalid setting: ");
         for (i, err) in e.into_iter().enumerate() {
@@ -73,7 +84,9 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
     if let Some(url) = &settings.database_url
         && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
     {
-        anyhow::bail!("invalid setting: database_url must be a postgres:// URL (SQLite is the default without one)");
+        anyhow::bail!(
+            "invalid setting: database_url must be a postgres:// URL (SQLite is the default without one)"
+        );
     }
     Ok(settings)
 }

@@ -10,7 +10,10 @@ const BIN: &str = env!("CARGO_BIN_EXE_steward");
 
 fn steward(data: &Path) -> Command {
     let mut c = Command::new(BIN);
-    c.arg("--data-dir").arg(data).env_remove("STEWARD_DATABASE_URL").env("STEWARD_LOG", "info");
+    c.arg("--data-dir")
+        .arg(data)
+        .env_remove("STEWARD_DATABASE_URL")
+        .env("STEWARD_LOG", "info");
     c
 }
 
@@ -28,16 +31,23 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
     while let Some(d) = stack.pop() {
         for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
             let p = entry.path();
-            if p.is_dir() { stack.push(p) } else { out.push(p) }
+            if p.is_dir() {
+                stack.push(p)
+            } else {
+                out.push(p)
+            }
         }
     }
     out
 }
 
-
 fn http_get(addr: &str, path: &str) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").expect("send");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("send");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
     out
@@ -59,7 +69,10 @@ fn start_server(data: &Path, extra: &[&str]) -> (Child, String) {
     let deadline = Instant::now() + Duration::from_secs(120);
     let addr = loop {
         assert!(Instant::now() < deadline, "server did not start");
-        let line = lines.next().expect("server exited before listening").expect("line");
+        let line = lines
+            .next()
+            .expect("server exited before listening")
+            .expect("line");
         if let Some(rest) = line.strip_prefix("Steward is listening on http://") {
             break rest.trim().to_string();
         }
@@ -68,7 +81,11 @@ fn start_server(data: &Path, extra: &[&str]) -> (Child, String) {
 }
 
 fn stop(mut child: Child) -> String {
-    Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill");
+    Command::new("kill")
+        .arg("-TERM")
+        .arg(child.id().to_string())
+        .status()
+        .expect("kill");
     let status = child.wait().expect("wait");
     assert!(status.success(), "server exited with {status}");
     let mut err = String::new();
@@ -105,19 +122,37 @@ fn demo_data_leaves_no_plaintext_anywhere_in_the_data_directory() {
     // One pass per file over all the values at once.
     let scanner = aho_corasick::AhoCorasick::new(&needles).expect("patterns");
     let files = files_under(&data);
-    assert!(files.iter().any(|f| f.ends_with("steward.db")) && files.iter().any(|f| f.ends_with("keystore.db")));
+    assert!(
+        files.iter().any(|f| f.ends_with("steward.db"))
+            && files.iter().any(|f| f.ends_with("keystore.db"))
+    );
     for file in &files {
         let bytes = std::fs::read(file).expect("read");
         if let Some(m) = scanner.find(&bytes) {
-            panic!("{} holds demo value {:?} in plaintext", file.display(), needles[m.pattern().as_usize()]);
+            panic!(
+                "{} holds demo value {:?} in plaintext",
+                file.display(),
+                needles[m.pattern().as_usize()]
+            );
         }
     }
     if let Some(m) = scanner.find(&log) {
-        panic!("the server log holds demo value {:?}", needles[m.pattern().as_usize()]);
+        panic!(
+            "the server log holds demo value {:?}",
+            needles[m.pattern().as_usize()]
+        );
     }
     // The scanner itself finds what it looks for.
-    assert!(scanner.find(format!("x{}y", needles[0]).as_bytes()).is_some());
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(data.join("keys/master.key")).expect("meta").permissions());
+    assert!(
+        scanner
+            .find(format!("x{}y", needles[0]).as_bytes())
+            .is_some()
+    );
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(data.join("keys/master.key"))
+            .expect("meta")
+            .permissions(),
+    );
     assert_eq!(mode & 0o777, 0o600);
 
     // Restarting with --demo on a full database adds nothing.
@@ -133,42 +168,75 @@ fn audit_verify_names_the_first_bad_entry() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
     for i in 0..3 {
-        let out = run(steward(&data).args(["token", "create", "--role", "agent", "--name", &format!("t{i}")]));
+        let out = run(steward(&data).args([
+            "token",
+            "create",
+            "--role",
+            "agent",
+            "--name",
+            &format!("t{i}"),
+        ]));
         assert!(out.status.success(), "{}", text(&out.stderr));
         let token = text(&out.stdout);
-        assert_eq!(token.lines().count(), 1, "only the token is printed: {token}");
+        assert_eq!(
+            token.lines().count(),
+            1,
+            "only the token is printed: {token}"
+        );
         assert!(token.starts_with("stw_"));
     }
     let ok = run(steward(&data).args(["audit", "verify"]));
     assert!(ok.status.success(), "{}", text(&ok.stdout));
-    assert!(text(&ok.stdout).contains("3 entries"), "{}", text(&ok.stdout));
+    assert!(
+        text(&ok.stdout).contains("3 entries"),
+        "{}",
+        text(&ok.stdout)
+    );
     let db = rusqlite::Connection::open(data.join("steward.db")).expect("db");
-    db.execute("UPDATE audit_log SET role = 'admin' WHERE seq = 2", []).expect("tamper");
+    db.execute("UPDATE audit_log SET role = 'admin' WHERE seq = 2", [])
+        .expect("tamper");
     let bad = run(steward(&data).args(["audit", "verify"]));
     assert!(!bad.status.success());
-    assert!(text(&bad.stdout).contains("entry 2"), "{}", text(&bad.stdout));
+    assert!(
+        text(&bad.stdout).contains("entry 2"),
+        "{}",
+        text(&bad.stdout)
+    );
 }
 
 #[test]
 fn bad_settings_and_catalogs_stop_start_up_with_a_message_naming_them() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let out = run(steward(&data).arg("init").env("STEWARD_LISTEN", "not-an-address"));
+    let out = run(steward(&data)
+        .arg("init")
+        .env("STEWARD_LISTEN", "not-an-address"));
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("LISTEN"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("LISTEN"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let config = dir.path().join("steward.toml");
     std::fs::write(&config, "data_dir = \"x\"\nlisten_port = 80\n").expect("write");
     let out = run(steward(&data).arg("--config").arg(&config).arg("init"));
     assert!(!out.status.success());
-    assert!(text(&out.stderr).contains("listen_port"), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("listen_port"),
+        "{}",
+        text(&out.stderr)
+    );
 
     let catalog = dir.path().join("extra.toml");
     std::fs::write(&catalog, "[[field]]\nkey = \"shoe_size\"\nlabel = \"Shoe size\"\ncategory = \"user.demographic\"\nsensitivity = \"standard\"\nkind = \"text\"\nmax_length = 4\npurposes = [\"selling\"]\n").expect("write");
     let out = run(steward(&data).arg("--catalog").arg(&catalog).arg("init"));
     assert!(!out.status.success());
     let err = text(&out.stderr);
-    assert!(err.contains("extra.toml:1") && err.contains("selling"), "{err}");
+    assert!(
+        err.contains("extra.toml:1") && err.contains("selling"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -183,21 +251,66 @@ fn import_and_export_through_the_command_line() {
     .expect("write");
     let map = dir.path().join("map.toml");
     std::fs::write(&map, "\"E-Mail\" = \"email\"\n").expect("write");
-    let out = run(steward(&data).args(["import", "customers"]).arg(&csv).arg("--map").arg(&map).args(["--residency", "GB"]));
-    assert!(out.status.success(), "{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(text(&out.stdout).contains("2 created, 0 updated, 1 rejected"), "{}", text(&out.stdout));
-    let rejects = std::fs::read_to_string(dir.path().join("people.csv.rejects.csv")).expect("rejects");
+    let out = run(steward(&data)
+        .args(["import", "customers"])
+        .arg(&csv)
+        .arg("--map")
+        .arg(&map)
+        .args(["--residency", "GB"]));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    assert!(
+        text(&out.stdout).contains("2 created, 0 updated, 1 rejected"),
+        "{}",
+        text(&out.stdout)
+    );
+    let rejects =
+        std::fs::read_to_string(dir.path().join("people.csv.rejects.csv")).expect("rejects");
     assert!(rejects.contains("3,fields.email"), "{rejects}");
 
     let export = dir.path().join("out.csv");
-    let out = run(steward(&data).args(["export", "customers", "--purpose", "essential.service", "--format", "csv", "--output"]).arg(&export));
+    let out = run(steward(&data)
+        .args([
+            "export",
+            "customers",
+            "--purpose",
+            "essential.service",
+            "--format",
+            "csv",
+            "--output",
+        ])
+        .arg(&export));
     assert!(out.status.success(), "{}", text(&out.stderr));
     let exported = std::fs::read_to_string(&export).expect("export");
-    assert!(exported.contains("ada@example.com") && exported.contains("+442079460000"), "{exported}");
-    assert!(exported.contains("'=1+2"), "formula neutralised: {exported}");
-    let out = run(steward(&data).args(["export", "customers", "--purpose", "essential.service", "--format", "jsonl"]));
+    assert!(
+        exported.contains("ada@example.com") && exported.contains("+442079460000"),
+        "{exported}"
+    );
+    assert!(
+        exported.contains("'=1+2"),
+        "formula neutralised: {exported}"
+    );
+    let out = run(steward(&data).args([
+        "export",
+        "customers",
+        "--purpose",
+        "essential.service",
+        "--format",
+        "jsonl",
+    ]));
     assert_eq!(text(&out.stdout).lines().count(), 2);
-    let out = run(steward(&data).args(["export", "customers", "--purpose", "marketing.communications.email", "--format", "xml"]));
+    let out = run(steward(&data).args([
+        "export",
+        "customers",
+        "--purpose",
+        "marketing.communications.email",
+        "--format",
+        "xml",
+    ]));
     assert!(!out.status.success() && text(&out.stderr).contains("--format"));
     let verify = run(steward(&data).args(["audit", "verify"]));
     assert!(verify.status.success(), "{}", text(&verify.stdout));
@@ -216,14 +329,28 @@ fn a_killed_import_resumes_without_duplicates() {
     }
     f.flush().expect("flush");
     drop(f);
-    let run_import = || steward(&data).args(["import", "customers"]).arg(&csv).args(["--batch", "500"]).stdout(Stdio::piped()).spawn().expect("spawn");
+    let run_import = || {
+        steward(&data)
+            .args(["import", "customers"])
+            .arg(&csv)
+            .args(["--batch", "500"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
     // Initialise first so the database exists to be watched.
     assert!(run(steward(&data).arg("init")).status.success());
     let mut child = run_import();
     let db = rusqlite::Connection::open(data.join("steward.db")).expect("db");
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let done: i64 = db.query_row("SELECT coalesce(max(imported), 0) FROM import_jobs", [], |r| r.get(0)).expect("progress");
+        let done: i64 = db
+            .query_row(
+                "SELECT coalesce(max(imported), 0) FROM import_jobs",
+                [],
+                |r| r.get(0),
+            )
+            .expect("progress");
         if done >= 2_000 {
             break;
         }
@@ -232,13 +359,24 @@ fn a_killed_import_resumes_without_duplicates() {
     }
     child.kill().expect("kill -9");
     child.wait().expect("wait");
-    let partial: i64 = db.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).expect("count");
-    assert!(partial < rows, "the import was interrupted (imported {partial})");
+    let partial: i64 = db
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .expect("count");
+    assert!(
+        partial < rows,
+        "the import was interrupted (imported {partial})"
+    );
 
     let out = run_import().wait_with_output().expect("resume");
     assert!(out.status.success(), "{}", text(&out.stdout));
-    assert!(text(&out.stdout).contains("resumed after line"), "{}", text(&out.stdout));
-    let total: i64 = db.query_row("SELECT count(*) FROM customers", [], |r| r.get(0)).expect("count");
+    assert!(
+        text(&out.stdout).contains("resumed after line"),
+        "{}",
+        text(&out.stdout)
+    );
+    let total: i64 = db
+        .query_row("SELECT count(*) FROM customers", [], |r| r.get(0))
+        .expect("count");
     assert_eq!(total, rows, "every row exactly once");
     let verify = run(steward(&data).args(["audit", "verify"]));
     assert!(verify.status.success(), "{}", text(&verify.stdout));

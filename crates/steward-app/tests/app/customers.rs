@@ -7,38 +7,89 @@ use crate::support::*;
 async fn create_read_update_list_with_purpose_and_masking() {
     let (_dir, app) = app().await;
     let agent = agent(&app);
-    let created = app.create_customer(&agent, input(" Ada@Example.COM ", "Adalind")).await.expect("create");
-    assert_eq!(created.fields.get("email").map(String::as_str), Some("ada@example.com"));
-    assert_eq!(created.fields.get("phone").map(String::as_str), Some("+49301234567"));
+    let created = app
+        .create_customer(&agent, input(" Ada@Example.COM ", "Adalind"))
+        .await
+        .expect("create");
+    assert_eq!(
+        created.fields.get("email").map(String::as_str),
+        Some("ada@example.com")
+    );
+    assert_eq!(
+        created.fields.get("phone").map(String::as_str),
+        Some("+49301234567")
+    );
     assert_eq!(created.residency, "DE");
     // An agent sees special fields masked, and never opened.
     assert!(!created.fields.contains_key("birth_date"));
     assert_eq!(created.masked, vec!["birth_date".to_string()]);
 
     // A purpose sees only the fields it needs: legal obligation does not need the phone.
-    let dpo_view = app.get_customer(&dpo(&app), created.id).await.expect("dpo read");
+    let dpo_view = app
+        .get_customer(&dpo(&app), created.id)
+        .await
+        .expect("dpo read");
     assert!(dpo_view.fields.contains_key("email"));
     assert!(!dpo_view.fields.contains_key("phone"));
 
     let mut patch = CustomerPatch::default();
     patch.fields.insert("given_name".into(), Some("Ada".into()));
     patch.fields.insert("phone".into(), None);
-    let updated = app.update_customer(&agent, created.id, patch.clone(), 1).await.expect("update");
+    let updated = app
+        .update_customer(&agent, created.id, patch.clone(), 1)
+        .await
+        .expect("update");
     assert_eq!(updated.version, 2);
-    assert_eq!(updated.fields.get("given_name").map(String::as_str), Some("Ada"));
+    assert_eq!(
+        updated.fields.get("given_name").map(String::as_str),
+        Some("Ada")
+    );
     assert!(!updated.fields.contains_key("phone"));
     let stale = app.update_customer(&agent, created.id, patch, 1).await;
     assert!(matches!(stale, Err(AppError::StaleVersion)), "{stale:?}");
 
-    let by_email = |email: &str| CustomerQuery { email: Some(email.into()), ..Default::default() };
-    let found = app.list_customers(&agent, by_email("ADA@example.com")).await.expect("search");
-    assert_eq!(found.items.iter().map(|c| c.id).collect::<Vec<_>>(), vec![created.id]);
-    let by_phone = CustomerQuery { phone: Some("+49301234567".into()), ..Default::default() };
-    assert!(app.list_customers(&agent, by_phone).await.expect("phone").items.is_empty(), "removed phone no longer found");
+    let by_email = |email: &str| CustomerQuery {
+        email: Some(email.into()),
+        ..Default::default()
+    };
+    let found = app
+        .list_customers(&agent, by_email("ADA@example.com"))
+        .await
+        .expect("search");
+    assert_eq!(
+        found.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![created.id]
+    );
+    let by_phone = CustomerQuery {
+        phone: Some("+49301234567".into()),
+        ..Default::default()
+    };
+    assert!(
+        app.list_customers(&agent, by_phone)
+            .await
+            .expect("phone")
+            .items
+            .is_empty(),
+        "removed phone no longer found"
+    );
     let bad = app.list_customers(&agent, by_email("not-an-email")).await;
-    assert!(matches!(&bad, Err(AppError::Invalid(e)) if e[0].field == "email"), "{bad:?}");
-    let bad_cursor = app.list_customers(&agent, CustomerQuery { cursor: Some("%%%".into()), ..Default::default() }).await;
-    assert!(matches!(&bad_cursor, Err(AppError::Invalid(e)) if e[0].field == "cursor"), "{bad_cursor:?}");
+    assert!(
+        matches!(&bad, Err(AppError::Invalid(e)) if e[0].field == "email"),
+        "{bad:?}"
+    );
+    let bad_cursor = app
+        .list_customers(
+            &agent,
+            CustomerQuery {
+                cursor: Some("%%%".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        matches!(&bad_cursor, Err(AppError::Invalid(e)) if e[0].field == "cursor"),
+        "{bad_cursor:?}"
+    );
 }
 
 #[tokio::test]
@@ -49,7 +100,10 @@ async fn unknown_field_is_refused_and_nothing_is_stored() {
     bad.fields.insert("shoe_size".into(), "42".into());
     let r = app.create_customer(&agent(&app), bad).await;
     match r {
-        Err(AppError::Invalid(errors)) => assert_eq!(errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["fields.shoe_size"]),
+        Err(AppError::Invalid(errors)) => assert_eq!(
+            errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["fields.shoe_size"]
+        ),
         other => panic!("expected refusal, got {other:?}"),
     }
     assert_eq!(app.count_customers().await.expect("count"), 0);
@@ -61,14 +115,25 @@ async fn unknown_field_is_refused_and_nothing_is_stored() {
     assert_eq!(keys, 0, "no key is created for a refused write");
 
     // The same on update: the unknown field is named and the stored customer is unchanged.
-    let c = app.create_customer(&agent(&app), input("ada@example.com", "Ada")).await.expect("create");
+    let c = app
+        .create_customer(&agent(&app), input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
     let mut patch = CustomerPatch::default();
     patch.fields.insert("given_name".into(), Some("Eve".into()));
-    patch.fields.insert("favourite_colour".into(), Some("red".into()));
+    patch
+        .fields
+        .insert("favourite_colour".into(), Some("red".into()));
     let r = app.update_customer(&agent(&app), c.id, patch, 1).await;
-    assert!(matches!(&r, Err(AppError::Invalid(e)) if e.len() == 1 && e[0].field == "fields.favourite_colour"), "{r:?}");
+    assert!(
+        matches!(&r, Err(AppError::Invalid(e)) if e.len() == 1 && e[0].field == "fields.favourite_colour"),
+        "{r:?}"
+    );
     let again = app.get_customer(&agent(&app), c.id).await.expect("get");
-    assert_eq!((again.version, again.fields.get("given_name").cloned()), (1, Some("Ada".into())));
+    assert_eq!(
+        (again.version, again.fields.get("given_name").cloned()),
+        (1, Some("Ada".into()))
+    );
 }
 
 #[tokio::test]
@@ -79,69 +144,169 @@ async fn bad_values_are_named_all_at_once() {
     bad.fields.insert("notes".into(), "support only".into());
     bad.residency = "Germany".into();
     bad.tags = vec!["ok".into(), "no spaces please".into()];
-    let Err(AppError::Invalid(errors)) = app.create_customer(&agent(&app), bad).await else { panic!("expected refusal") };
+    let Err(AppError::Invalid(errors)) = app.create_customer(&agent(&app), bad).await else {
+        panic!("expected refusal")
+    };
     let mut fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
     fields.sort();
-    assert_eq!(fields, ["fields.email", "fields.notes", "fields.phone", "residency", "tags[1]"]);
-    assert!(errors.iter().all(|e| !e.message.contains("not an email")), "messages never echo values");
+    assert_eq!(
+        fields,
+        [
+            "fields.email",
+            "fields.notes",
+            "fields.phone",
+            "residency",
+            "tags[1]"
+        ]
+    );
+    assert!(
+        errors.iter().all(|e| !e.message.contains("not an email")),
+        "messages never echo values"
+    );
 }
 
 #[tokio::test]
 async fn purposes_are_checked_against_the_role() {
     let (_dir, app) = app().await;
     let marketer = actor(Role::Marketer);
-    assert!(matches!(app.access(&marketer, Some("essential.service")), Err(AppError::PurposeNotAllowed { .. })));
-    assert!(matches!(app.access(&marketer, None), Err(AppError::PurposeRequired)));
-    assert!(matches!(app.access(&actor(Role::Agent), Some("selling.data")), Err(AppError::UnknownPurpose(_))));
-    assert!(app.access(&actor(Role::Auditor), Some("essential.service")).is_err());
-    assert!(app.access(&actor(Role::Admin), Some("essential.service")).is_err(), "admin reads no data by default");
-    let granted = steward_app::Actor { purposes: vec!["essential.service".into()], ..actor(Role::Admin) };
-    assert!(app.access(&granted, None).is_ok(), "a single granted purpose is the default");
-    let dup = app.create_customer(&agent(&app), input("a@example.com", "A")).await.expect("create");
-    let again = app.create_customer(&agent(&app), input("A@example.com", "B")).await;
-    assert!(matches!(&again, Err(AppError::Duplicate { field }) if field == "fields.email"), "{again:?}");
+    assert!(matches!(
+        app.access(&marketer, Some("essential.service")),
+        Err(AppError::PurposeNotAllowed { .. })
+    ));
+    assert!(matches!(
+        app.access(&marketer, None),
+        Err(AppError::PurposeRequired)
+    ));
+    assert!(matches!(
+        app.access(&actor(Role::Agent), Some("selling.data")),
+        Err(AppError::UnknownPurpose(_))
+    ));
+    assert!(
+        app.access(&actor(Role::Auditor), Some("essential.service"))
+            .is_err()
+    );
+    assert!(
+        app.access(&actor(Role::Admin), Some("essential.service"))
+            .is_err(),
+        "admin reads no data by default"
+    );
+    let granted = steward_app::Actor {
+        purposes: vec!["essential.service".into()],
+        ..actor(Role::Admin)
+    };
+    assert!(
+        app.access(&granted, None).is_ok(),
+        "a single granted purpose is the default"
+    );
+    let dup = app
+        .create_customer(&agent(&app), input("a@example.com", "A"))
+        .await
+        .expect("create");
+    let again = app
+        .create_customer(&agent(&app), input("A@example.com", "B"))
+        .await;
+    assert!(
+        matches!(&again, Err(AppError::Duplicate { field }) if field == "fields.email"),
+        "{again:?}"
+    );
     let erase = app.erase_customer(&agent(&app), dup.id).await;
-    assert!(matches!(erase, Err(AppError::Forbidden(_))), "agents do not erase");
+    assert!(
+        matches!(erase, Err(AppError::Forbidden(_))),
+        "agents do not erase"
+    );
 }
 
 #[tokio::test]
 async fn every_use_case_writes_its_audit_entry_without_values() {
     let (dir, app) = app().await;
     let agent = agent(&app);
-    let c = app.create_customer(&agent, input("grace@example.com", "Gwendolyn")).await.expect("create");
+    let c = app
+        .create_customer(&agent, input("grace@example.com", "Gwendolyn"))
+        .await
+        .expect("create");
     app.get_customer(&agent, c.id).await.expect("get");
     let mut patch = CustomerPatch::default();
-    patch.fields.insert("company".into(), Some("Initech Sample".into()));
-    app.update_customer(&agent, c.id, patch, 1).await.expect("update");
-    app.list_customers(&agent, CustomerQuery::default()).await.expect("list");
-    let input_i = InteractionInput { kind: "call".into(), occurred_at: None, summary: "Called about a refund".into(), body: Some("Wants it by Friday".into()) };
-    let i = app.add_interaction(&agent, c.id, input_i).await.expect("interaction");
+    patch
+        .fields
+        .insert("company".into(), Some("Initech Sample".into()));
+    app.update_customer(&agent, c.id, patch, 1)
+        .await
+        .expect("update");
+    app.list_customers(&agent, CustomerQuery::default())
+        .await
+        .expect("list");
+    let input_i = InteractionInput {
+        kind: "call".into(),
+        occurred_at: None,
+        summary: "Called about a refund".into(),
+        body: Some("Wants it by Friday".into()),
+    };
+    let i = app
+        .add_interaction(&agent, c.id, input_i)
+        .await
+        .expect("interaction");
     assert_eq!(i.body.as_deref(), Some("Wants it by Friday"));
-    let page = app.list_interactions(&agent, c.id, None, None).await.expect("interactions");
+    let page = app
+        .list_interactions(&agent, c.id, None, None)
+        .await
+        .expect("interactions");
     assert_eq!(page.items.len(), 1);
     let mut out = Vec::new();
     let exporter = steward_app::Actor::system("export", &["essential.service"]);
-    app.export_customers(&exporter, "essential.service", ExportFormat::Jsonl, &mut out, |_| {}).await.expect("export");
+    app.export_customers(
+        &exporter,
+        "essential.service",
+        ExportFormat::Jsonl,
+        &mut out,
+        |_| {},
+    )
+    .await
+    .expect("export");
     app.erase_customer(&dpo(&app), c.id).await.expect("erase");
 
-    let entries = app.audit_entries(&actor(Role::Auditor), 0, 100).await.expect("audit");
+    let entries = app
+        .audit_entries(&actor(Role::Auditor), 0, 100)
+        .await
+        .expect("audit");
     let actions: Vec<&str> = entries.iter().map(|e| e.record.action.as_str()).collect();
     assert_eq!(
         actions,
-        ["customer.create", "customer.read", "customer.update", "customer.list", "interaction.create", "interaction.list", "customer.export", "customer.erase"]
+        [
+            "customer.create",
+            "customer.read",
+            "customer.update",
+            "customer.list",
+            "interaction.create",
+            "interaction.list",
+            "customer.export",
+            "customer.erase"
+        ]
     );
     let read = &entries[1];
     assert_eq!(read.record.purpose.as_deref(), Some("essential.service"));
     assert_eq!(read.record.role, "agent");
     assert_eq!(read.record.targets, vec![c.id.to_string()]);
-    assert!(read.record.fields.contains(&"email".to_string()) && !read.record.fields.contains(&"birth_date".to_string()));
+    assert!(
+        read.record.fields.contains(&"email".to_string())
+            && !read.record.fields.contains(&"birth_date".to_string())
+    );
     let serialized = serde_json::to_string(&entries).expect("json");
-    for value in ["grace@example.com", "Gwendolyn", "Initech", "refund", "Friday", "+4930"] {
+    for value in [
+        "grace@example.com",
+        "Gwendolyn",
+        "Initech",
+        "refund",
+        "Friday",
+        "+4930",
+    ] {
         assert!(!serialized.contains(value), "audit log holds {value}");
     }
     let bytes = std::fs::read(dir.path().join("steward.db")).expect("db");
     assert!(!contains(&bytes, b"grace@example.com"));
-    assert!(app.audit_entries(&actor(Role::Agent), 0, 10).await.is_err(), "agents do not read the audit log");
+    assert!(
+        app.audit_entries(&actor(Role::Agent), 0, 10).await.is_err(),
+        "agents do not read the audit log"
+    );
 }
 
 #[tokio::test]
@@ -152,16 +317,39 @@ async fn export_neutralises_formulas() {
     app.create_customer(&agent(&app), i).await.expect("create");
     let mut out = Vec::new();
     let exporter = steward_app::Actor::system("export", &["essential.service"]);
-    let n = app.export_customers(&exporter, "essential.service", ExportFormat::Csv, &mut out, |_| {}).await.expect("export");
+    let n = app
+        .export_customers(
+            &exporter,
+            "essential.service",
+            ExportFormat::Csv,
+            &mut out,
+            |_| {},
+        )
+        .await
+        .expect("export");
     assert_eq!(n, 1);
     let text = String::from_utf8(out).expect("utf8");
     assert!(text.contains("'=HYPERLINK"), "{text}");
     assert!(text.contains("'@SUM(A1)"), "{text}");
-    assert!(text.contains(",+49301234567,") || text.contains("+49301234567"), "phone numbers stay usable: {text}");
+    assert!(
+        text.contains(",+49301234567,") || text.contains("+49301234567"),
+        "phone numbers stay usable: {text}"
+    );
     let marketer = actor(Role::Marketer);
     let mut sink = Vec::new();
-    let r = app.export_customers(&marketer, "marketing.communications.email", ExportFormat::Csv, &mut sink, |_| {}).await;
-    assert!(matches!(r, Err(AppError::Forbidden(_))), "marketers never export raw data");
+    let r = app
+        .export_customers(
+            &marketer,
+            "marketing.communications.email",
+            ExportFormat::Csv,
+            &mut sink,
+            |_| {},
+        )
+        .await;
+    assert!(
+        matches!(r, Err(AppError::Forbidden(_))),
+        "marketers never export raw data"
+    );
 }
 
 #[tokio::test]
@@ -170,12 +358,27 @@ async fn pagination_reaches_the_last_page_without_gaps() {
     let agent = agent(&app);
     let mut ids = Vec::new();
     for n in 0..23 {
-        ids.push(app.create_customer(&agent, input(&format!("p{n}@example.com"), "P")).await.expect("create").id);
+        ids.push(
+            app.create_customer(&agent, input(&format!("p{n}@example.com"), "P"))
+                .await
+                .expect("create")
+                .id,
+        );
     }
     let mut seen = Vec::new();
     let mut cursor = None;
     loop {
-        let page = app.list_customers(&agent, CustomerQuery { cursor: cursor.clone(), limit: Some(5), ..Default::default() }).await.expect("page");
+        let page = app
+            .list_customers(
+                &agent,
+                CustomerQuery {
+                    cursor: cursor.clone(),
+                    limit: Some(5),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("page");
         assert_eq!(page.limit, 5);
         seen.extend(page.items.iter().map(|c| c.id));
         match page.next_cursor {
@@ -185,7 +388,16 @@ async fn pagination_reaches_the_last_page_without_gaps() {
     }
     ids.sort();
     assert_eq!(seen, ids);
-    let capped = app.list_customers(&agent, CustomerQuery { limit: Some(10_000), ..Default::default() }).await.expect("cap");
+    let capped = app
+        .list_customers(
+            &agent,
+            CustomerQuery {
+                limit: Some(10_000),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("cap");
     assert_eq!(capped.limit, 500);
 }
 
@@ -195,12 +407,27 @@ async fn the_use_cases_run_on_postgresql_too() {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open_at(dir.path(), Some(db.url.clone()), 3).await;
     let agent = agent(&app);
-    let c = app.create_customer(&agent, input("pg@example.com", "Petra")).await.expect("create");
-    let found = app.list_customers(&agent, CustomerQuery { email: Some("PG@example.com".into()), ..Default::default() }).await.expect("search");
+    let c = app
+        .create_customer(&agent, input("pg@example.com", "Petra"))
+        .await
+        .expect("create");
+    let found = app
+        .list_customers(
+            &agent,
+            CustomerQuery {
+                email: Some("PG@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search");
     assert_eq!(found.items.len(), 1);
     app.get_customer(&agent, c.id).await.expect("get");
     app.erase_customer(&dpo(&app), c.id).await.expect("erase");
-    assert!(matches!(app.get_customer(&agent, c.id).await, Err(AppError::NotFound)));
+    assert!(matches!(
+        app.get_customer(&agent, c.id).await,
+        Err(AppError::NotFound)
+    ));
     let report = app.verify_audit().await.expect("verify");
     assert!(report.ok && report.checkpoints >= 1, "{report:?}");
 }

@@ -7,49 +7,103 @@ use crate::support::*;
 async fn erasure_reaches_a_copy_taken_before_it() {
     let (dir, app) = app().await;
     let agent = agent(&app);
-    let keep = app.create_customer(&agent, input("keep@example.com", "Keeper")).await.expect("create");
-    let gone = app.create_customer(&agent, input("gone@example.com", "Gwendolyn")).await.expect("create");
+    let keep = app
+        .create_customer(&agent, input("keep@example.com", "Keeper"))
+        .await
+        .expect("create");
+    let gone = app
+        .create_customer(&agent, input("gone@example.com", "Gwendolyn"))
+        .await
+        .expect("create");
     let wrapped: Vec<u8> = rusqlite::Connection::open(dir.path().join("keys/keystore.db"))
         .expect("keys")
-        .query_row("SELECT wrapped FROM data_keys WHERE customer_id = ?1", [gone.id.as_bytes().as_slice()], |r| r.get(0))
+        .query_row(
+            "SELECT wrapped FROM data_keys WHERE customer_id = ?1",
+            [gone.id.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
         .expect("wrapped key");
 
     let copy = tempfile::tempdir().expect("copy dir");
     sqlite(dir.path())
-        .execute("VACUUM INTO ?1", [copy.path().join("steward.db").to_string_lossy()])
+        .execute(
+            "VACUUM INTO ?1",
+            [copy.path().join("steward.db").to_string_lossy()],
+        )
         .expect("copy database");
 
-    app.erase_customer(&dpo(&app), gone.id).await.expect("erase");
-    assert!(matches!(app.get_customer(&agent, gone.id).await, Err(AppError::NotFound)));
-    let search = app.list_customers(&agent, CustomerQuery { email: Some("gone@example.com".into()), ..Default::default() }).await;
-    assert!(search.expect("search").items.is_empty(), "the blind index forgets an erased email");
+    app.erase_customer(&dpo(&app), gone.id)
+        .await
+        .expect("erase");
+    assert!(matches!(
+        app.get_customer(&agent, gone.id).await,
+        Err(AppError::NotFound)
+    ));
+    let search = app
+        .list_customers(
+            &agent,
+            CustomerQuery {
+                email: Some("gone@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await;
+    assert!(
+        search.expect("search").items.is_empty(),
+        "the blind index forgets an erased email"
+    );
     assert!(app.is_erased(gone.id).await.expect("tombstone"));
 
     // The key store has moved on: the destroyed key is nowhere in its files.
     for file in files_under(&dir.path().join("keys")) {
         let bytes = std::fs::read(&file).expect("read");
-        assert!(!contains(&bytes, &wrapped), "{} still holds the destroyed key", file.display());
+        assert!(
+            !contains(&bytes, &wrapped),
+            "{} still holds the destroyed key",
+            file.display()
+        );
     }
 
     // The old copy, opened with today's key store, yields nothing of the erased customer.
     std::fs::create_dir_all(copy.path().join("keys")).expect("keys dir");
     for name in ["keystore.db", "master.key"] {
-        std::fs::copy(dir.path().join("keys").join(name), copy.path().join("keys").join(name)).expect("copy key store");
+        std::fs::copy(
+            dir.path().join("keys").join(name),
+            copy.path().join("keys").join(name),
+        )
+        .expect("copy key store");
     }
     let old = open_at(copy.path(), None, 1_000).await;
     let r = old.get_customer(&agent, gone.id).await;
     assert!(matches!(r, Err(AppError::Integrity(_))), "{r:?}");
     let listed = old.list_customers(&agent, CustomerQuery::default()).await;
-    assert!(matches!(listed, Err(AppError::Integrity(_))), "a listing that reaches the erased row fails rather than leak");
-    assert_eq!(old.get_customer(&agent, keep.id).await.expect("others remain").fields.get("given_name").map(String::as_str), Some("Keeper"));
+    assert!(
+        matches!(listed, Err(AppError::Integrity(_))),
+        "a listing that reaches the erased row fails rather than leak"
+    );
+    assert_eq!(
+        old.get_customer(&agent, keep.id)
+            .await
+            .expect("others remain")
+            .fields
+            .get("given_name")
+            .map(String::as_str),
+        Some("Keeper")
+    );
 }
 
 #[tokio::test]
 async fn a_value_moved_to_another_customer_or_field_does_not_open() {
     let (dir, app) = app().await;
     let agent = agent(&app);
-    let a = app.create_customer(&agent, input("a@example.com", "Alice")).await.expect("a");
-    let b = app.create_customer(&agent, input("b@example.com", "Bob")).await.expect("b");
+    let a = app
+        .create_customer(&agent, input("a@example.com", "Alice"))
+        .await
+        .expect("a");
+    let b = app
+        .create_customer(&agent, input("b@example.com", "Bob"))
+        .await
+        .expect("b");
     let db = sqlite(dir.path());
     db.execute(
         "UPDATE customers SET fields = (SELECT fields FROM customers WHERE id = ?1) WHERE id = ?2",
@@ -57,19 +111,43 @@ async fn a_value_moved_to_another_customer_or_field_does_not_open() {
     )
     .expect("move row");
     let r = app.get_customer(&agent, b.id).await;
-    assert!(matches!(&r, Err(AppError::Integrity(m)) if m.contains(&b.id.to_string())), "{r:?}");
+    assert!(
+        matches!(&r, Err(AppError::Integrity(m)) if m.contains(&b.id.to_string())),
+        "{r:?}"
+    );
 
     // Within one customer: the email's sealed value stored under the given name's key.
-    let c = app.create_customer(&agent, input("c@example.com", "Carol")).await.expect("c");
+    let c = app
+        .create_customer(&agent, input("c@example.com", "Carol"))
+        .await
+        .expect("c");
     let blob: Vec<u8> = db
-        .query_row("SELECT fields FROM customers WHERE id = ?1", [c.id.as_bytes().as_slice()], |r| r.get(0))
+        .query_row(
+            "SELECT fields FROM customers WHERE id = ?1",
+            [c.id.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
         .expect("blob");
     let mut sealed = steward_app::core::sealed_fields::SealedFields::decode(&blob).expect("decode");
     let email = sealed.get("email").expect("email").to_vec();
     sealed.insert("given_name", email);
-    db.execute("UPDATE customers SET fields = ?1 WHERE id = ?2", rusqlite::params![sealed.encode(), c.id.as_bytes().as_slice()])
-        .expect("move field");
+    db.execute(
+        "UPDATE customers SET fields = ?1 WHERE id = ?2",
+        rusqlite::params![sealed.encode(), c.id.as_bytes().as_slice()],
+    )
+    .expect("move field");
     let r = app.get_customer(&agent, c.id).await;
-    assert!(matches!(&r, Err(AppError::Integrity(m)) if m.contains("given_name")), "{r:?}");
-    assert!(app.audit_entries(&actor(Role::Auditor), 0, 100).await.expect("audit").iter().all(|e| e.record.targets != vec![c.id.to_string()] || e.record.action != "customer.read"), "a failed read leaves no read entry");
+    assert!(
+        matches!(&r, Err(AppError::Integrity(m)) if m.contains("given_name")),
+        "{r:?}"
+    );
+    assert!(
+        app.audit_entries(&actor(Role::Auditor), 0, 100)
+            .await
+            .expect("audit")
+            .iter()
+            .all(|e| e.record.targets != vec![c.id.to_string()]
+                || e.record.action != "customer.read"),
+        "a failed read leaves no read entry"
+    );
 }

@@ -21,8 +21,13 @@ fn importer() -> Actor {
     Actor::system("import", &["essential.service"])
 }
 
-async fn run(app: &Steward, file: &Path, opts: &ImportOptions) -> Result<steward_app::import::ImportReport, AppError> {
-    app.import_customers(&importer(), file, opts, |_| ControlFlow::Continue(())).await
+async fn run(
+    app: &Steward,
+    file: &Path,
+    opts: &ImportOptions,
+) -> Result<steward_app::import::ImportReport, AppError> {
+    app.import_customers(&importer(), file, opts, |_| ControlFlow::Continue(()))
+        .await
 }
 
 #[tokio::test]
@@ -44,34 +49,84 @@ async fn good_rows_land_and_each_bad_row_is_rejected_with_its_reason() {
     csv.extend_from_slice(b"last@example.com,Last,One,0049 30 555,DE,\n"); // 13 good
     let file = dir.path().join("mixed.csv");
     std::fs::write(&file, &csv).expect("write");
-    let report = run(&app, &file, &options(dir.path(), 100)).await.expect("import");
-    assert_eq!((report.progress.created, report.progress.updated, report.progress.rejected), (2, 0, 8), "{report:?}");
+    let report = run(&app, &file, &options(dir.path(), 100))
+        .await
+        .expect("import");
+    assert_eq!(
+        (
+            report.progress.created,
+            report.progress.updated,
+            report.progress.rejected
+        ),
+        (2, 0, 8),
+        "{report:?}"
+    );
     assert!(report.finished);
 
     let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects");
     let mut reader = csv::Reader::from_reader(rejects.as_bytes());
-    let rows: Vec<(u64, String)> = reader.records().map(|r| r.expect("row")).map(|r| (r[0].parse().expect("line"), r[1].to_string())).collect();
-    assert_eq!(rows.iter().map(|r| r.0).collect::<Vec<_>>(), [3, 4, 5, 6, 7, 8, 9, 11]);
+    let rows: Vec<(u64, String)> = reader
+        .records()
+        .map(|r| r.expect("row"))
+        .map(|r| (r[0].parse().expect("line"), r[1].to_string()))
+        .collect();
+    assert_eq!(
+        rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+        [3, 4, 5, 6, 7, 8, 9, 11]
+    );
     assert!(rows[0].1.contains("fields.email"), "{rows:?}");
     assert!(rows[1].1.contains("fields.phone"), "{rows:?}");
-    assert!(rows[2].1.contains("expected 6 columns, found 3"), "{rows:?}");
+    assert!(
+        rows[2].1.contains("expected 6 columns, found 3"),
+        "{rows:?}"
+    );
     assert!(rows[3].1.contains("UTF-8"), "{rows:?}");
     assert!(rows[4].1.contains("longer than 100"), "{rows:?}");
     assert!(rows[6].1.contains("residency"), "{rows:?}");
     for value in ["not-an-email", "030 1234", "Bad", &long] {
-        assert!(!rejects.contains(value), "the reject file repeats a value: {value}");
+        assert!(
+            !rejects.contains(value),
+            "the reject file repeats a value: {value}"
+        );
     }
 
     // Line 10 updated line 2's customer rather than creating a second one.
     let agent = agent(&app);
-    let ada = app.list_customers(&agent, CustomerQuery { email: Some("ada@example.com".into()), ..Default::default() }).await.expect("find");
+    let ada = app
+        .list_customers(
+            &agent,
+            CustomerQuery {
+                email: Some("ada@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("find");
     assert_eq!(ada.items.len(), 1);
-    assert_eq!(ada.items[0].fields.get("given_name").map(String::as_str), Some("Augusta"));
-    assert_eq!(ada.items[0].fields.get("family_name").map(String::as_str), Some("Lovelace"));
+    assert_eq!(
+        ada.items[0].fields.get("given_name").map(String::as_str),
+        Some("Augusta")
+    );
+    assert_eq!(
+        ada.items[0].fields.get("family_name").map(String::as_str),
+        Some("Lovelace")
+    );
     assert_eq!(ada.items[0].tags, ["b2b", "vip"]);
     assert!(rows[7].1.contains("control characters"), "{rows:?}");
-    let last = app.list_customers(&agent, CustomerQuery { email: Some("last@example.com".into()), ..Default::default() }).await.expect("find");
-    assert_eq!(last.items[0].fields.get("phone").map(String::as_str), Some("+4930555"));
+    let last = app
+        .list_customers(
+            &agent,
+            CustomerQuery {
+                email: Some("last@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("find");
+    assert_eq!(
+        last.items[0].fields.get("phone").map(String::as_str),
+        Some("+4930555")
+    );
     assert!(app.verify_audit().await.expect("verify").ok);
 }
 
@@ -79,9 +134,21 @@ async fn good_rows_land_and_each_bad_row_is_rejected_with_its_reason() {
 async fn bad_headers_stop_the_import_before_anything_is_written() {
     let (dir, app) = app().await;
     for (name, text, expect) in [
-        ("dup.csv", "email,given_name,Given name\na@example.com,A,B\n", "both map to"),
-        ("unknown.csv", "email,shoe_size\na@example.com,42\n", "not a field of the catalog"),
-        ("noemail.csv", "given_name,residency\nA,DE\n", "no email column"),
+        (
+            "dup.csv",
+            "email,given_name,Given name\na@example.com,A,B\n",
+            "both map to",
+        ),
+        (
+            "unknown.csv",
+            "email,shoe_size\na@example.com,42\n",
+            "not a field of the catalog",
+        ),
+        (
+            "noemail.csv",
+            "given_name,residency\nA,DE\n",
+            "no email column",
+        ),
         ("empty.csv", "", "no header row"),
     ] {
         let file = dir.path().join(name);
@@ -112,7 +179,11 @@ async fn an_interrupted_import_resumes_without_duplicates() {
     let first = app
         .import_customers(&importer(), &file, &opts, |_| {
             batches += 1;
-            if batches == 3 { ControlFlow::Break(()) } else { ControlFlow::Continue(()) }
+            if batches == 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
         })
         .await
         .expect("first run");
@@ -123,12 +194,24 @@ async fn an_interrupted_import_resumes_without_duplicates() {
 
     let second = run(&app, &file, &opts).await.expect("resume");
     assert!(second.finished);
-    assert_eq!(second.resumed_at_line, Some(33), "32 rows after the header were done");
+    assert_eq!(
+        second.resumed_at_line,
+        Some(33),
+        "32 rows after the header were done"
+    );
     let bad = (0..100).filter(|i| i % 17 == 5).count() as u64;
     assert_eq!(second.progress.rejected, bad);
-    assert_eq!(app.count_customers().await.expect("count"), 100 - bad, "every good row exactly once");
+    assert_eq!(
+        app.count_customers().await.expect("count"),
+        100 - bad,
+        "every good row exactly once"
+    );
     let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects");
-    assert_eq!(rejects.lines().count() as u64, 1 + bad, "each bad row reported once:\n{rejects}");
+    assert_eq!(
+        rejects.lines().count() as u64,
+        1 + bad,
+        "each bad row reported once:\n{rejects}"
+    );
 
     let third = run(&app, &file, &opts).await.expect("again");
     assert!(third.already_done);

@@ -1,8 +1,6 @@
 //! Shared set-up for the app's integration tests: a Steward on a fresh data directory with a
 //! fixed clock, and actors for each role.
 
-
-
 use std::path::Path;
 use std::sync::Arc;
 
@@ -30,7 +28,11 @@ pub async fn app() -> (tempfile::TempDir, Steward) {
 }
 
 pub fn actor(role: Role) -> Actor {
-    Actor { id: format!("user:{role}"), role, purposes: Vec::new() }
+    Actor {
+        id: format!("user:{role}"),
+        role,
+        purposes: Vec::new(),
+    }
 }
 
 pub fn access(app: &Steward, role: Role, purpose: &str) -> Access {
