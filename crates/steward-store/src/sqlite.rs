@@ -29,6 +29,8 @@ pub struct SqliteStore {
 }
 
 const MAX_IDLE_READERS: usize = 8;
+/// Digests per lookup statement (each appears twice, well under SQLite's parameter limit).
+const LOOKUP_CHUNK: usize = 500;
 
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
@@ -516,17 +518,31 @@ impl Store for SqliteStore {
         digests: &[IndexDigest],
     ) -> Result<Vec<(IndexDigest, Uuid)>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT customer_id FROM unique_index WHERE field = ?1 AND digest = ?2
-                 UNION ALL SELECT customer_id FROM blind_index WHERE field = ?1 AND digest = ?2",
-            )?;
+            // One read transaction and one statement per chunk: a lookup on its own would take
+            // and release the database's shared locks every time.
+            let tx = c.unchecked_transaction()?;
             let mut out = Vec::new();
-            for d in digests {
-                let ids = stmt.query_map(params![field, &d[..]], |r| r.get::<_, Vec<u8>>(0))?;
-                for id in ids {
-                    out.push((*d, uuid_from(id?)?));
+            for chunk in digests.chunks(LOOKUP_CHUNK) {
+                let marks = vec!["?"; chunk.len()].join(",");
+                let sql = format!(
+                    "SELECT digest, customer_id FROM unique_index WHERE field = ? AND digest IN ({marks})
+                     UNION ALL SELECT digest, customer_id FROM blind_index WHERE field = ? AND digest IN ({marks})"
+                );
+                let mut args: Vec<&dyn rusqlite::ToSql> = Vec::with_capacity(2 * (chunk.len() + 1));
+                for _ in 0..2 {
+                    args.push(&field);
+                    args.extend(chunk.iter().map(|d| d as &dyn rusqlite::ToSql));
+                }
+                let mut stmt = tx.prepare_cached(&sql)?;
+                let rows = stmt.query_map(args.as_slice(), |r| Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+                for row in rows {
+                    let (digest, id) = row?;
+                    let digest: IndexDigest =
+                        digest.as_slice().try_into().map_err(|_| StoreError::Corrupt("digest length".into()))?;
+                    out.push((digest, uuid_from(id)?));
                 }
             }
+            tx.finish()?;
             Ok(out)
         })
     }

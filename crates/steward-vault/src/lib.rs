@@ -103,10 +103,13 @@ impl Vault {
     }
 }
 
+/// Fresh key bytes from the thread's cryptographically secure generator (ChaCha, seeded and
+/// periodically reseeded from the operating system): one system call per key would cost more
+/// than sealing a whole customer.
 fn random_key() -> Zeroizing<[u8; 32]> {
     use rand::RngCore;
     let mut k = Zeroizing::new([0u8; 32]);
-    rand::rngs::OsRng.fill_bytes(k.as_mut());
+    rand::thread_rng().fill_bytes(k.as_mut());
     k
 }
 

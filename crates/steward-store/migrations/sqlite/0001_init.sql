@@ -1,6 +1,8 @@
 -- Customer data. Personal values live only inside `fields`, sealed per field by the vault.
+-- A rowid table: its rows are large, which WITHOUT ROWID tables handle poorly; ids are
+-- time-ordered (UUIDv7), so the unique index on them grows at its end.
 CREATE TABLE customers (
-    id          BLOB PRIMARY KEY,
+    id          BLOB NOT NULL UNIQUE,
     residency   TEXT NOT NULL,
     status      TEXT NOT NULL,
     fields      BLOB NOT NULL,
@@ -10,7 +12,7 @@ CREATE TABLE customers (
     version     INTEGER NOT NULL,
     created_at  INTEGER NOT NULL,
     updated_at  INTEGER NOT NULL
-) WITHOUT ROWID;
+);
 
 CREATE TABLE customer_tags (
     tag         TEXT NOT NULL,
