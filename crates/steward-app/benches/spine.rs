@@ -49,7 +49,9 @@ const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
      PRAGMA foreign_keys = ON;
      PRAGMA busy_timeout = 10000;
      PRAGMA cache_size = -32768;
-     PRAGMA temp_store = MEMORY;";
+     PRAGMA temp_store = MEMORY;
+     PRAGMA wal_autocheckpoint = 8192;
+     PRAGMA journal_size_limit = 67108864;";
 
 fn parse_rows(s: &str) -> Option<usize> {
     s.replace('_', "").parse().ok().filter(|n| *n > 0)
