@@ -2,18 +2,21 @@
 //! batches committed with their progress so an interrupted import resumes exactly where it
 //! stopped, and every refused row written to a reject file with its reason (never its values).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 use steward_core::CountryCode;
+use steward_core::audit::AuditEntry;
 use steward_core::catalog::FieldDef;
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{
-    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest,
+    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, KeyStore, Store,
+    StoredKey,
 };
 use uuid::Uuid;
 
@@ -293,7 +296,7 @@ impl Steward {
             .write(true)
             .truncate(false)
             .open(&opts.reject_path)?;
-        let mut job = job.unwrap_or(ImportJob {
+        let job = job.unwrap_or(ImportJob {
             fingerprint: fp,
             ..Default::default()
         });
@@ -317,6 +320,8 @@ impl Steward {
         let mut batch: Vec<Row<'_>> = Vec::with_capacity(batch_size);
         let mut record = csv::ByteRecord::new();
         let mut stopped = false;
+        let mut inflight: Option<InFlight> = None;
+        let mut pending_rejected = 0;
         loop {
             let more = match reader.read_byte_record(&mut record) {
                 Ok(more) => more,
@@ -331,37 +336,71 @@ impl Steward {
                 match self.parse_row(&access, &columns, &record, default_residency) {
                     Ok(row) => batch.push(row),
                     Err(reason) => {
-                        state.rejected += 1;
+                        // Counted when the batch these rows belong to is committed.
+                        pending_rejected += 1;
                         write_reject(&mut rejects, line, &reason)?;
                     }
                 }
             }
             if batch.len() >= batch_size || !more {
-                let pos = reader.position().clone();
-                job.byte_offset = pos.byte();
-                job.line = pos.line();
-                job.finished = !more;
-                let (created, updated, rejected) = self
-                    .commit_batch(
-                        &access,
-                        std::mem::take(&mut batch),
-                        &mut job,
-                        &mut rejects,
-                        state,
-                    )
-                    .await?;
-                state.created += created;
-                state.updated += updated;
-                state.rejected += rejected;
-                state.bytes_read = pos.byte();
-                if progress(state).is_break() && more {
+                // Lookups must see the batch being written when this one touches the same
+                // customers; otherwise reading and sealing overlap with the write.
+                let emails: HashSet<IndexDigest> = batch.iter().map(|r| r.email).collect();
+                if let Some(prev) = inflight.take_if(|f| !f.emails.is_disjoint(&emails))
+                    && self
+                        .finish(prev, &mut state, &mut progress)
+                        .await?
+                        .is_break()
+                {
                     stopped = true;
                     break;
                 }
+                let plan = self
+                    .plan_batch(&access, std::mem::take(&mut batch), &mut rejects)
+                    .await?;
+                if let Some(prev) = inflight.take()
+                    && self
+                        .finish(prev, &mut state, &mut progress)
+                        .await?
+                        .is_break()
+                {
+                    stopped = true;
+                    break;
+                }
+                let pos = reader.position().clone();
+                state.rejected += std::mem::take(&mut pending_rejected) + plan.rejected;
+                rejects.flush()?;
+                let mut changes = plan.changes;
+                changes.import_job = Some(ImportJob {
+                    byte_offset: pos.byte(),
+                    line: pos.line(),
+                    imported: state.created + plan.created,
+                    rejected: state.rejected,
+                    reject_len: rejects.get_ref().stream_position()?,
+                    finished: !more,
+                    updated_at: self.clock.now().as_microsecond(),
+                    ..job.clone()
+                });
+                inflight = Some(InFlight {
+                    commit: tokio::spawn(commit_plan(
+                        self.store.clone(),
+                        self.keys.clone(),
+                        changes,
+                        plan.new_keys,
+                    )),
+                    emails: plan.emails,
+                    created: plan.created,
+                    updated: plan.updated,
+                    bytes_read: pos.byte(),
+                });
             }
             if !more {
                 break;
             }
+        }
+        if let Some(last) = inflight.take() {
+            // The last batch is committed whatever the caller answers now.
+            let _ = self.finish(last, &mut state, &mut progress).await?;
         }
         Ok(ImportReport {
             progress: state,
@@ -371,14 +410,13 @@ impl Steward {
         })
     }
 
-    async fn commit_batch(
+    /// Looks up, merges and seals one batch; writes rows it must refuse to `rejects`.
+    async fn plan_batch(
         &self,
         access: &Access,
         rows: Vec<Row<'_>>,
-        job: &mut ImportJob,
         rejects: &mut BufWriter<File>,
-        state: ImportProgress,
-    ) -> Result<(u64, u64, u64), AppError> {
+    ) -> Result<Plan, AppError> {
         // Later rows for the same email update earlier ones in the same batch.
         let mut order: Vec<IndexDigest> = Vec::new();
         let mut merged: HashMap<IndexDigest, Row<'_>> = HashMap::with_capacity(rows.len());
@@ -490,11 +528,6 @@ impl Steward {
             }
         }
         let (created, updated) = (inserts.len() as u64, updates.len() as u64);
-        job.imported = state.created + created;
-        job.rejected = state.rejected + rejected;
-        job.updated_at = now;
-        rejects.flush()?;
-        job.reject_len = rejects.get_ref().stream_position()?;
         let mut audit = Vec::new();
         if !targets.is_empty() {
             let mut r = self.access_record(
@@ -506,30 +539,75 @@ impl Steward {
             r.detail = Some(format!("created={created} updated={updated}"));
             audit.push(r);
         }
-        // Keys first: a crash between the two commits leaves unused keys, never rows
-        // without a key.
-        self.keys.put_data_keys(&new_keys)?;
-        let result = self
-            .store
-            .apply(ChangeSet {
+        Ok(Plan {
+            changes: ChangeSet {
                 inserts,
                 updates,
-                interactions: Vec::new(),
                 audit,
-                import_job: Some(job.clone()),
-            })
-            .await;
-        match result {
-            Ok(entries) => {
-                self.checkpoint_crossed(&entries).await?;
-                Ok((created, updated, rejected))
+                ..Default::default()
+            },
+            new_keys,
+            emails: order.into_iter().collect(),
+            created,
+            updated,
+            rejected,
+        })
+    }
+
+    /// Waits for a batch's commit, signs any checkpoint it crossed and reports progress.
+    async fn finish(
+        &self,
+        batch: InFlight,
+        state: &mut ImportProgress,
+        progress: &mut impl FnMut(ImportProgress) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, AppError> {
+        let entries = batch
+            .commit
+            .await
+            .map_err(|e| AppError::Storage(format!("the import writer stopped: {e}")))??;
+        self.checkpoint_crossed(&entries).await?;
+        state.created += batch.created;
+        state.updated += batch.updated;
+        state.bytes_read = batch.bytes_read;
+        Ok(progress(*state))
+    }
+}
+
+/// One batch, sealed and ready to be written.
+struct Plan {
+    changes: ChangeSet,
+    new_keys: Vec<(Uuid, StoredKey)>,
+    emails: HashSet<IndexDigest>,
+    created: u64,
+    updated: u64,
+    rejected: u64,
+}
+
+/// A batch being written while the next one is read and sealed.
+struct InFlight {
+    commit: tokio::task::JoinHandle<Result<Vec<AuditEntry>, AppError>>,
+    emails: HashSet<IndexDigest>,
+    created: u64,
+    updated: u64,
+    bytes_read: u64,
+}
+
+/// Writes a planned batch: keys first, so that a crash between the two commits leaves unused
+/// keys, never rows without a key; then rows, audit entry and import progress together.
+async fn commit_plan(
+    store: Arc<dyn Store>,
+    keys: Arc<KeyStore>,
+    changes: ChangeSet,
+    new_keys: Vec<(Uuid, StoredKey)>,
+) -> Result<Vec<AuditEntry>, AppError> {
+    keys.put_data_keys(&new_keys)?;
+    match store.apply(changes).await {
+        Ok(entries) => Ok(entries),
+        Err(e) => {
+            for (id, _) in &new_keys {
+                let _ = keys.destroy_data_key(*id);
             }
-            Err(e) => {
-                for (id, _) in &new_keys {
-                    let _ = self.keys.destroy_data_key(*id);
-                }
-                Err(e.into())
-            }
+            Err(e.into())
         }
     }
 }

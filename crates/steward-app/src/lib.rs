@@ -44,7 +44,7 @@ pub struct OpenOptions {
 pub struct Steward {
     catalog: Catalog,
     vault: Vault,
-    keys: KeyStore,
+    keys: Arc<KeyStore>,
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
     checkpoint_every: i64,
@@ -116,7 +116,7 @@ impl Steward {
                 AppError::Setup(format!("data directory {}: {e}", opts.data_dir.display()))
             })?;
         let master = MasterKey::load_or_create(&paths.master_key)?;
-        let keys = KeyStore::open(&paths.key_store)?;
+        let keys = Arc::new(KeyStore::open(&paths.key_store)?);
         let searchable: Vec<&str> = opts
             .catalog
             .searchable_fields()

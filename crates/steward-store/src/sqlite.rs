@@ -381,7 +381,11 @@ impl Store for SqliteStore {
                 .inserts
                 .iter()
                 .chain(changes.updates.iter().map(|u| &u.write))
-                .flat_map(|w| w.index.iter().map(move |e| (e, w.row.id.as_bytes().as_slice())))
+                .flat_map(|w| {
+                    w.index
+                        .iter()
+                        .map(move |e| (e, w.row.id.as_bytes().as_slice()))
+                })
                 .collect();
             insert_entries(tx, entries)?;
             let mut ins = tx.prepare_cached(
