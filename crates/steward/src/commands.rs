@@ -121,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .map_err(explain)?;
+            app.checkpoint_now().await.map_err(explain)?;
             println!("user {id} created");
             if generated {
                 println!("initial password (shown once): {password}");
@@ -148,6 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .map_err(explain)?;
+            app.checkpoint_now().await.map_err(explain)?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
@@ -186,6 +188,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(explain)?;
             bar.finish_and_clear();
+            app.checkpoint_now().await.map_err(explain)?;
             eprintln!("{n} customers exported");
             Ok(ExitCode::SUCCESS)
         }
@@ -356,6 +359,7 @@ async fn import(
         .await
         .map_err(explain)?;
     bar.finish_and_clear();
+    app.checkpoint_now().await.map_err(explain)?;
     let p = report.progress;
     if report.already_done {
         println!(
