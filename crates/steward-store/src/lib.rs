@@ -55,6 +55,7 @@ pub trait Store: Send + Sync + 'static {
     /// Appends audit entries outside any other change (reads, exports).
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>>;
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     async fn audit_head(&self) -> Result<(i64, Hash)>;
     async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()>;
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
@@ -63,6 +64,18 @@ pub trait Store: Send + Sync + 'static {
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>>;
     async fn create_token(&self, token: &TokenRow, audit: AuditRecord) -> Result<()>;
     async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>>;
+    async fn list_users(&self) -> Result<Vec<UserRow>>;
+    /// Changes a user's role and/or disabled flag; false when there is no such user.
+    async fn update_user(
+        &self,
+        id: Uuid,
+        role: Option<&str>,
+        disabled: Option<bool>,
+        audit: AuditRecord,
+    ) -> Result<bool>;
+    async fn list_tokens(&self) -> Result<Vec<TokenRow>>;
+    /// Revokes a token; false when there is no such token or it was revoked already.
+    async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
 
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>>;
 }

@@ -15,9 +15,9 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob,
-    IndexDigest, IndexEntry, InteractionRow, Result, Store, StoreError, TokenRow, UserRow,
-    migrations,
+    AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite,
+    ImportJob, IndexDigest, IndexEntry, InteractionRow, Result, Store, StoreError, TokenRow,
+    UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -535,6 +535,41 @@ impl Store for PostgresStore {
         rows.iter().map(audit_from).collect()
     }
 
+    async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        let mut sql = String::from(
+            "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
+             FROM audit_log WHERE seq > $1",
+        );
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(f.after_seq)];
+        let mut arg = |clause: &str, v: Box<dyn ToSql + Sync + Send>| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("${}", args.len())));
+        };
+        if let Some(a) = &f.actor {
+            arg(" AND actor = ?", Box::new(a.clone()));
+        }
+        if let Some(a) = &f.action {
+            arg(" AND action = ?", Box::new(a.clone()));
+        }
+        if let Some(t) = &f.target {
+            arg(" AND strpos(targets, ?) > 0", Box::new(format!("\"{t}\"")));
+        }
+        if let Some(from) = f.from {
+            arg(" AND at >= ?", Box::new(from));
+        }
+        if let Some(to) = f.to {
+            arg(" AND at < ?", Box::new(to));
+        }
+        arg(" ORDER BY seq LIMIT ?", Box::new(f.limit as i64));
+        let client = self.pool.get().await?;
+        let params: Vec<&(dyn ToSql + Sync)> = args
+            .iter()
+            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let rows = client.query(&sql, &params).await?;
+        rows.iter().map(audit_from).collect()
+    }
+
     async fn audit_head(&self) -> Result<(i64, Hash)> {
         let client = self.pool.get().await?;
         let row = client
@@ -672,6 +707,90 @@ impl Store for PostgresStore {
             })
         })
         .transpose()
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRow>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query("SELECT id, email, role, purposes, password_hash, disabled, created_at FROM users ORDER BY email", &[])
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(UserRow {
+                    id: r.get(0),
+                    email: r.get(1),
+                    role: r.get(2),
+                    purposes: from_json(r.get(3))?,
+                    password_hash: r.get(4),
+                    disabled: r.get(5),
+                    created_at: r.get(6),
+                })
+            })
+            .collect()
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        role: Option<&str>,
+        disabled: Option<bool>,
+        audit: AuditRecord,
+    ) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE users SET role = coalesce($2, role), disabled = coalesce($3, disabled) WHERE id = $1",
+                &[&id, &role, &disabled],
+            )
+            .await?;
+        if n > 0 {
+            append_audit_tx(&tx, vec![audit]).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRow>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                "SELECT id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at
+                 FROM api_tokens ORDER BY id",
+                &[],
+            )
+            .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(TokenRow {
+                    id: r.get(0),
+                    token_hash: hash32(r.get::<_, &[u8]>(1))?,
+                    name: r.get(2),
+                    role: r.get(3),
+                    purposes: from_json(r.get(4))?,
+                    created_by: r.get(5),
+                    created_at: r.get(6),
+                    expires_at: r.get(7),
+                    revoked_at: r.get(8),
+                })
+            })
+            .collect()
+    }
+
+    async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL",
+                &[&id, &at],
+            )
+            .await?;
+        if n > 0 {
+            append_audit_tx(&tx, vec![audit]).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
     }
 
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>> {

@@ -78,6 +78,19 @@ pub struct CustomerFilter {
     pub limit: usize,
 }
 
+/// Which audit entries to return, oldest first, after `after_seq`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub after_seq: i64,
+    pub limit: usize,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// An id that must be among the entry's targets.
+    pub target: Option<String>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
     pub seq: i64,

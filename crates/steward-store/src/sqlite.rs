@@ -17,9 +17,9 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob,
-    IndexDigest, IndexEntry, InteractionRow, Result, Store, StoreError, TokenRow, UserRow,
-    migrations,
+    AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite,
+    ImportJob, IndexDigest, IndexEntry, InteractionRow, Result, Store, StoreError, TokenRow,
+    UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -640,6 +640,48 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
+        use rusqlite::types::Value;
+        let mut sql = String::from(
+            "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
+             FROM audit_log WHERE seq > ?1",
+        );
+        let mut args = vec![Value::Integer(f.after_seq)];
+        let mut arg = |clause: &str, v: Value| {
+            args.push(v);
+            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+        };
+        if let Some(a) = &f.actor {
+            arg(" AND actor = ?", Value::Text(a.clone()));
+        }
+        if let Some(a) = &f.action {
+            arg(" AND action = ?", Value::Text(a.clone()));
+        }
+        if let Some(t) = &f.target {
+            // Targets are a JSON array of ids; a quoted id matches one element exactly.
+            arg(
+                " AND instr(targets, ?) > 0",
+                Value::Text(format!("\"{t}\"")),
+            );
+        }
+        if let Some(from) = f.from {
+            arg(" AND at >= ?", Value::Integer(from));
+        }
+        if let Some(to) = f.to {
+            arg(" AND at < ?", Value::Integer(to));
+        }
+        arg(" ORDER BY seq LIMIT ?", Value::Integer(f.limit as i64));
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), audit_from)?;
+            rows.map(|r| {
+                let (raw, seq, prev, hash) = r?;
+                raw.into_entry(seq, &prev, &hash)
+            })
+            .collect()
+        })
+    }
+
     async fn audit_head(&self) -> Result<(i64, Hash)> {
         self.read(head)
     }
@@ -771,6 +813,91 @@ impl Store for SqliteStore {
                 },
             )
             .transpose()
+        })
+    }
+
+    async fn list_users(&self) -> Result<Vec<UserRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, email, role, purposes, password_hash, disabled, created_at FROM users ORDER BY email",
+            )?;
+            let rows = stmt.query_map([], user_from)?;
+            rows.map(|r| {
+                let (id, mut u, purposes) = r?;
+                u.id = uuid_from(id)?;
+                u.purposes = from_json(&purposes)?;
+                Ok(u)
+            })
+            .collect()
+        })
+    }
+
+    async fn update_user(
+        &self,
+        id: Uuid,
+        role: Option<&str>,
+        disabled: Option<bool>,
+        audit: AuditRecord,
+    ) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET role = coalesce(?2, role), disabled = coalesce(?3, disabled) WHERE id = ?1",
+                params![id.as_bytes().as_slice(), role, disabled],
+            )?;
+            if n > 0 {
+                append_audit_tx(tx, vec![audit])?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    async fn list_tokens(&self) -> Result<Vec<TokenRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at
+                 FROM api_tokens ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    r.get::<_, Vec<u8>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, String>(4)?,
+                    r.get::<_, String>(5)?,
+                    r.get::<_, i64>(6)?,
+                    r.get::<_, Option<i64>>(7)?,
+                    r.get::<_, Option<i64>>(8)?,
+                ))
+            })?;
+            rows.map(|r| {
+                let (id, hash, name, role, purposes, created_by, created_at, expires_at, revoked_at) = r?;
+                Ok(TokenRow {
+                    id: uuid_from(id)?,
+                    token_hash: hash32(&hash)?,
+                    name,
+                    role,
+                    purposes: from_json(&purposes)?,
+                    created_by,
+                    created_at,
+                    expires_at,
+                    revoked_at,
+                })
+            })
+            .collect()
+        })
+    }
+
+    async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id.as_bytes().as_slice(), at],
+            )?;
+            if n > 0 {
+                append_audit_tx(tx, vec![audit])?;
+            }
+            Ok(n > 0)
         })
     }
 

@@ -617,8 +617,132 @@ mod scenarios {
             .create_token(&token, record("token.create", vec![]))
             .await
             .expect("token");
-        assert_eq!(store.find_token(&[3; 32]).await.expect("find"), Some(token));
+        assert_eq!(
+            store.find_token(&[3; 32]).await.expect("find"),
+            Some(token.clone())
+        );
         assert_eq!(store.find_token(&[4; 32]).await.expect("find"), None);
+
+        assert_eq!(store.list_users().await.expect("users"), vec![user.clone()]);
+        assert!(
+            store
+                .update_user(
+                    user.id,
+                    Some("auditor"),
+                    Some(true),
+                    record("user.update", vec![])
+                )
+                .await
+                .expect("update")
+        );
+        let changed = store
+            .find_user_by_email("dpo@example.com")
+            .await
+            .expect("find")
+            .expect("user");
+        assert_eq!((changed.role.as_str(), changed.disabled), ("auditor", true));
+        assert!(
+            !store
+                .update_user(
+                    Uuid::now_v7(),
+                    None,
+                    Some(false),
+                    record("user.update", vec![])
+                )
+                .await
+                .expect("none")
+        );
+        assert_eq!(store.list_tokens().await.expect("tokens").len(), 1);
+        assert!(
+            store
+                .revoke_token(token.id, 9, record("token.revoke", vec![]))
+                .await
+                .expect("revoke")
+        );
+        assert!(
+            !store
+                .revoke_token(token.id, 10, record("token.revoke", vec![]))
+                .await
+                .expect("again")
+        );
+        assert_eq!(
+            store.list_tokens().await.expect("tokens")[0].revoked_at,
+            Some(9)
+        );
+
+        let head = store.audit_head().await.expect("head").0;
+        let search = |f: AuditFilter| {
+            let store = store.clone();
+            async move {
+                store
+                    .audit_search(&AuditFilter { limit: 100, ..f })
+                    .await
+                    .expect("search")
+            }
+        };
+        assert_eq!(search(AuditFilter::default()).await.len() as i64, head);
+        assert_eq!(
+            search(AuditFilter {
+                action: Some("token.revoke".into()),
+                ..Default::default()
+            })
+            .await
+            .len(),
+            1
+        );
+        assert_eq!(
+            search(AuditFilter {
+                actor: Some("system:test".into()),
+                after_seq: head - 1,
+                ..Default::default()
+            })
+            .await
+            .len(),
+            1
+        );
+        let targeted = store
+            .append_audit(vec![record(
+                "customer.read",
+                vec!["abc".into(), "abcd".into()],
+            )])
+            .await
+            .expect("append");
+        let found = search(AuditFilter {
+            target: Some("abc".into()),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(
+            found.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![targeted[0].seq]
+        );
+        assert!(
+            search(AuditFilter {
+                target: Some("ab".into()),
+                ..Default::default()
+            })
+            .await
+            .is_empty(),
+            "targets match whole ids"
+        );
+        assert!(
+            search(AuditFilter {
+                from: Some(2),
+                ..Default::default()
+            })
+            .await
+            .is_empty()
+        );
+        let all = search(AuditFilter {
+            to: Some(2),
+            ..Default::default()
+        })
+        .await;
+        assert_eq!(
+            all.len() as i64,
+            head + 1,
+            "every entry here was written at time 1"
+        );
 
         assert_eq!(store.import_job("f").await.expect("job"), None);
         let mut job = ImportJob {
