@@ -47,6 +47,22 @@ pub struct Access {
     pub purpose: PurposeDef,
 }
 
+impl Access {
+    /// Opening, changing or listing individual records. Purposes that rest on consent
+    /// (marketing, personalisation) reach customers only through audiences and campaigns,
+    /// which check each customer's consent; they never open a record directly.
+    pub fn require_record_access(&self) -> Result<(), AppError> {
+        if self.purpose.requires_consent {
+            Err(AppError::Forbidden(format!(
+                "purpose {} works through audiences and campaigns, not by opening customer records",
+                self.purpose.key
+            )))
+        } else {
+            Ok(())
+        }
+    }
+}
+
 impl Steward {
     /// Checks that `purpose` (or the actor's only purpose when none is given) is in the
     /// catalog and that the actor may use it.

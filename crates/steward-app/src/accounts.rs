@@ -249,3 +249,137 @@ mod tests {
         assert!(check_password("correct horse battery").is_ok());
     }
 }
+
+/// A staff account as administrators see it: never its password hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct UserView {
+    pub id: Uuid,
+    pub email: String,
+    pub role: String,
+    pub purposes: Vec<String>,
+    pub disabled: bool,
+    pub created_at: Timestamp,
+}
+
+/// A token as administrators see it: never the token or its hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TokenView {
+    pub id: Uuid,
+    pub name: String,
+    pub role: String,
+    pub purposes: Vec<String>,
+    pub created_by: String,
+    pub created_at: Timestamp,
+    pub expires_at: Option<Timestamp>,
+    pub revoked_at: Option<Timestamp>,
+}
+
+impl Steward {
+    pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, AppError> {
+        Self::require_admin(actor)?;
+        Ok(self
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .map(|u| UserView {
+                id: u.id,
+                email: u.email,
+                role: u.role,
+                purposes: u.purposes,
+                disabled: u.disabled,
+                created_at: steward_core::clock::from_micros(u.created_at),
+            })
+            .collect())
+    }
+
+    /// Changes a staff member's role or disables the account.
+    pub async fn update_user(
+        &self,
+        actor: &Actor,
+        id: Uuid,
+        role: Option<Role>,
+        disabled: Option<bool>,
+    ) -> Result<(), AppError> {
+        Self::require_admin(actor)?;
+        if role.is_none() && disabled.is_none() {
+            return Err(AppError::invalid("role", "give a role or disabled"));
+        }
+        if role == Some(Role::System) {
+            return Err(AppError::invalid("role", "is reserved for Steward itself"));
+        }
+        if actor.id == format!("user:{id}") && disabled == Some(true) {
+            return Err(AppError::invalid(
+                "disabled",
+                "you cannot disable your own account",
+            ));
+        }
+        let mut detail = Vec::new();
+        if let Some(r) = role {
+            detail.push(format!("role={r}"));
+        }
+        if let Some(d) = disabled {
+            detail.push(format!("disabled={d}"));
+        }
+        let audit = self.record(
+            actor,
+            "user.update",
+            None,
+            vec![format!("user:{id}")],
+            vec![],
+            Some(detail.join(" ")),
+        );
+        let role_text = role.map(|r| r.to_string());
+        if self
+            .store
+            .update_user(id, role_text.as_deref(), disabled, audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+
+    pub async fn list_tokens(&self, actor: &Actor) -> Result<Vec<TokenView>, AppError> {
+        Self::require_admin(actor)?;
+        let at = steward_core::clock::from_micros;
+        Ok(self
+            .store
+            .list_tokens()
+            .await?
+            .into_iter()
+            .map(|t| TokenView {
+                id: t.id,
+                name: t.name,
+                role: t.role,
+                purposes: t.purposes,
+                created_by: t.created_by,
+                created_at: at(t.created_at),
+                expires_at: t.expires_at.map(at),
+                revoked_at: t.revoked_at.map(at),
+            })
+            .collect())
+    }
+
+    pub async fn revoke_token(&self, actor: &Actor, id: Uuid) -> Result<(), AppError> {
+        Self::require_admin(actor)?;
+        let audit = self.record(
+            actor,
+            "token.revoke",
+            None,
+            vec![format!("token:{id}")],
+            vec![],
+            None,
+        );
+        if self
+            .store
+            .revoke_token(id, self.clock.now().as_microsecond(), audit)
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound)
+        }
+    }
+}

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 
 use steward_core::audit::{AuditEntry, AuditRecord, ChainFault, ChainWalker, checkpoint_message};
-use steward_store::Checkpoint;
+use steward_store::{AuditFilter, Checkpoint};
 
 use crate::{Access, Actor, AppError, Steward};
 
@@ -201,17 +201,41 @@ impl Steward {
         after: i64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, AppError> {
+        self.search_audit(
+            actor,
+            AuditFilter {
+                after_seq: after,
+                limit,
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn search_audit(
+        &self,
+        actor: &Actor,
+        mut filter: AuditFilter,
+    ) -> Result<Vec<AuditEntry>, AppError> {
+        Self::require_audit_reader(actor)?;
+        // One more than the largest page, so that a caller can tell whether another page follows.
+        filter.limit = filter.limit.clamp(1, 501);
+        Ok(self.store.audit_search(&filter).await?)
+    }
+
+    pub(crate) fn require_audit_reader(actor: &Actor) -> Result<(), AppError> {
         use steward_core::Role;
-        if !matches!(
+        if matches!(
             actor.role,
             Role::Auditor | Role::Dpo | Role::Admin | Role::System
         ) {
-            return Err(AppError::Forbidden(format!(
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
                 "role {} may not read the audit log",
                 actor.role
-            )));
+            )))
         }
-        Ok(self.store.audit_page(after, limit.clamp(1, 500)).await?)
     }
 }
 
@@ -219,5 +243,13 @@ impl Steward {
     /// Number of entries in the audit chain.
     pub async fn audit_length(&self) -> Result<i64, AppError> {
         Ok(self.store.audit_head().await?.0)
+    }
+}
+
+impl Steward {
+    /// Chain verification for a staff member who may read the audit log.
+    pub async fn verify_audit_for(&self, actor: &Actor) -> Result<VerifyReport, AppError> {
+        Self::require_audit_reader(actor)?;
+        self.verify_audit().await
     }
 }

@@ -227,6 +227,7 @@ impl Steward {
         access: &Access,
         input: CustomerInput,
     ) -> Result<CustomerView, AppError> {
+        access.require_record_access()?;
         let mut errors = Vec::new();
         let residency = parse_residency(&input.residency, &mut errors);
         let tags = parse_tags(&input.tags, &mut errors);
@@ -293,6 +294,7 @@ impl Steward {
     }
 
     pub async fn get_customer(&self, access: &Access, id: Uuid) -> Result<CustomerView, AppError> {
+        access.require_record_access()?;
         let row = self
             .store
             .get_customer(id)
@@ -325,6 +327,7 @@ impl Steward {
         patch: CustomerPatch,
         expected_version: i64,
     ) -> Result<CustomerView, AppError> {
+        access.require_record_access()?;
         let row = self
             .store
             .get_customer(id)
@@ -462,6 +465,7 @@ impl Steward {
         access: &Access,
         q: CustomerQuery,
     ) -> Result<Page<CustomerView>, AppError> {
+        access.require_record_access()?;
         let mut errors = Vec::new();
         let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let mut index = None;

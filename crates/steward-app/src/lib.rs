@@ -14,13 +14,14 @@ mod interactions;
 mod minimisation;
 
 pub use access::{Access, Actor};
-pub use accounts::{NewToken, NewUser, generate_password};
+pub use accounts::{NewToken, NewUser, TokenView, UserView, generate_password};
 pub use audit_log::VerifyReport;
 pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
 pub use error::{AppError, FieldError};
 pub use export::ExportFormat;
 pub use interactions::{InteractionInput, InteractionView};
 pub use steward_core as core;
+pub use steward_store::AuditFilter;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -1,48 +1,39 @@
-//! Steward's HTTP edge. It calls `steward-app` and nothing below it.
+//! Steward's HTTP edge: the REST API under `/api/v1`, health and metrics. It calls
+//! `steward-app` and nothing below it; errors become RFC 9457 problems in `problem.rs` only.
+
+mod api;
+mod auth;
+mod extract;
+mod health;
+mod layers;
+mod problem;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
-use axum::routing::get;
+use axum::http::Method;
 use steward_app::Steward;
 
+pub use problem::Problem;
+
+pub type AppState = Arc<Steward>;
+
+/// The whole HTTP application.
 pub fn router(app: Arc<Steward>) -> Router {
+    let (api, _) = api::routes();
     Router::new()
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .merge(health::routes())
+        .nest("/api/v1", api)
+        .fallback(problem::not_found)
+        .layer(axum::middleware::from_fn(layers::request_context))
+        .layer(axum::extract::DefaultBodyLimit::max(layers::MAX_BODY_BYTES))
         .with_state(app)
 }
 
-async fn healthz() -> impl IntoResponse {
-    (
-        [(header::CONTENT_TYPE, "application/json")],
-        r#"{"status":"ok"}"#,
-    )
-}
-
-/// Prometheus text format. Counts only: no identifier or value of any customer.
-async fn metrics(State(app): State<Arc<Steward>>) -> impl IntoResponse {
-    let customers = app.count_customers().await;
-    let audit = app.audit_length().await;
-    match (customers, audit) {
-        (Ok(c), Ok(a)) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            format!(
-                "# HELP steward_customers Customers currently stored.\n# TYPE steward_customers gauge\nsteward_customers {c}\n\
-                 # HELP steward_audit_entries Entries in the audit chain.\n# TYPE steward_audit_entries gauge\nsteward_audit_entries {a}\n"
-            ),
-        ),
-        _ => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-            String::new(),
-        ),
-    }
+/// Every API route as (method, path under /api/v1); the role matrix test walks this list.
+pub fn api_routes() -> Vec<(Method, &'static str)> {
+    api::routes().1
 }
 
 /// Serves until `shutdown` completes.

@@ -1,0 +1,150 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use steward_app::core::Role;
+use steward_app::{FieldError, NewToken, NewUser, TokenView, UserView};
+
+use crate::auth::Caller;
+use crate::extract::{Body, parse_id, parse_time};
+use crate::{AppState, Problem};
+
+#[derive(Serialize)]
+pub struct Me {
+    actor: String,
+    role: String,
+    purposes: Vec<String>,
+}
+
+pub async fn me(Caller(actor): Caller) -> Json<Me> {
+    let purposes = actor
+        .effective_purposes()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    Json(Me {
+        actor: actor.id.clone(),
+        role: actor.role.to_string(),
+        purposes,
+    })
+}
+
+fn parse_role(raw: &str) -> Result<Role, Problem> {
+    raw.parse::<Role>()
+        .map_err(|e| Problem::invalid(vec![FieldError::new("role", e.to_string())]))
+}
+
+pub async fn list_users(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Vec<UserView>>, Problem> {
+    Ok(Json(app.list_users(&actor).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUserBody {
+    email: String,
+    role: String,
+    password: String,
+    #[serde(default)]
+    purposes: Vec<String>,
+}
+
+#[derive(Serialize)]
+pub struct Created {
+    id: uuid::Uuid,
+}
+
+pub async fn add_user(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Body(b): Body<NewUserBody>,
+) -> Result<(StatusCode, Json<Created>), Problem> {
+    let role = parse_role(&b.role)?;
+    let id = app
+        .add_user(
+            &actor,
+            NewUser {
+                email: b.email,
+                role,
+                password: b.password,
+                purposes: b.purposes,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(Created { id })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserChange {
+    role: Option<String>,
+    disabled: Option<bool>,
+}
+
+pub async fn update_user(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+    Body(b): Body<UserChange>,
+) -> Result<StatusCode, Problem> {
+    let role = b.role.as_deref().map(parse_role).transpose()?;
+    app.update_user(&actor, parse_id(&id)?, role, b.disabled)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn list_tokens(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Vec<TokenView>>, Problem> {
+    Ok(Json(app.list_tokens(&actor).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTokenBody {
+    name: String,
+    role: String,
+    #[serde(default)]
+    purposes: Vec<String>,
+    expires_at: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct CreatedToken {
+    id: uuid::Uuid,
+    /// Shown once; only its hash is kept.
+    token: String,
+}
+
+pub async fn create_token(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Body(b): Body<NewTokenBody>,
+) -> Result<(StatusCode, Json<CreatedToken>), Problem> {
+    let role = parse_role(&b.role)?;
+    let expires_at = parse_time("expires_at", b.expires_at.as_deref())?;
+    let (id, token) = app
+        .create_token(
+            &actor,
+            NewToken {
+                name: b.name,
+                role,
+                purposes: b.purposes,
+                expires_at,
+            },
+        )
+        .await?;
+    Ok((StatusCode::CREATED, Json(CreatedToken { id, token })))
+}
+
+pub async fn revoke_token(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    app.revoke_token(&actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,130 @@
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use steward_app::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, InteractionInput};
+
+use crate::auth::Purposed;
+use crate::extract::{Body, Params, etag, if_match, parse_id, parse_limit, parse_time};
+use crate::{AppState, Problem};
+
+fn with_etag(status: StatusCode, view: CustomerView) -> Response {
+    let tag = etag(view.version);
+    let location = format!("/api/v1/customers/{}", view.id);
+    let mut response = (status, Json(view)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&tag) {
+        response.headers_mut().insert(header::ETAG, v);
+    }
+    if status == StatusCode::CREATED
+        && let Ok(v) = HeaderValue::from_str(&location)
+    {
+        response.headers_mut().insert(header::LOCATION, v);
+    }
+    response
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Body(input): Body<CustomerInput>,
+) -> Result<Response, Problem> {
+    let view = app.create_customer(&access, input).await?;
+    Ok(with_etag(StatusCode::CREATED, view))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    tag: Option<String>,
+    status: Option<String>,
+    created_after: Option<String>,
+    created_before: Option<String>,
+    updated_after: Option<String>,
+    updated_before: Option<String>,
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Params(p): Params<ListParams>,
+) -> Result<Json<steward_app::Page<CustomerView>>, Problem> {
+    let query = CustomerQuery {
+        email: p.email,
+        phone: p.phone,
+        tag: p.tag,
+        status: p.status,
+        created_after: parse_time("created_after", p.created_after.as_deref())?,
+        created_before: parse_time("created_before", p.created_before.as_deref())?,
+        updated_after: parse_time("updated_after", p.updated_after.as_deref())?,
+        updated_before: parse_time("updated_before", p.updated_before.as_deref())?,
+        cursor: p.cursor,
+        limit: parse_limit(p.limit.as_deref())?,
+    };
+    Ok(Json(app.list_customers(&access, query).await?))
+}
+
+pub async fn read(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Response, Problem> {
+    let view = app.get_customer(&access, parse_id(&id)?).await?;
+    Ok(with_etag(StatusCode::OK, view))
+}
+
+pub async fn update(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    Body(patch): Body<CustomerPatch>,
+) -> Result<Response, Problem> {
+    let id = parse_id(&id)?;
+    let version = if_match(&headers)?;
+    let view = app.update_customer(&access, id, patch, version).await?;
+    Ok(with_etag(StatusCode::OK, view))
+}
+
+pub async fn erase(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    app.erase_customer(&access, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+pub async fn add_interaction(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    Body(input): Body<InteractionInput>,
+) -> Result<(StatusCode, Json<steward_app::InteractionView>), Problem> {
+    let view = app.add_interaction(&access, parse_id(&id)?, input).await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+pub async fn interactions(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    Params(p): Params<PageParams>,
+) -> Result<Json<steward_app::Page<steward_app::InteractionView>>, Problem> {
+    let limit = parse_limit(p.limit.as_deref())?;
+    Ok(Json(
+        app.list_interactions(&access, parse_id(&id)?, p.cursor.as_deref(), limit)
+            .await?,
+    ))
+}

@@ -1,0 +1,67 @@
+//! The REST API. Routes are registered through `Routes`, which keeps the list of every
+//! (method, path) so the role-matrix test can prove it covers them all.
+
+mod accounts;
+mod audit;
+mod catalog;
+mod customers;
+
+use axum::Router;
+use axum::http::Method;
+use axum::routing::{MethodRouter, delete, get, patch, post};
+
+use crate::AppState;
+
+struct Routes {
+    router: Router<AppState>,
+    list: Vec<(Method, &'static str)>,
+}
+
+impl Routes {
+    fn add(mut self, method: Method, path: &'static str, handler: MethodRouter<AppState>) -> Self {
+        self.list.push((method, path));
+        self.router = self.router.route(path, handler);
+        self
+    }
+}
+
+pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
+    let r = Routes {
+        router: Router::new(),
+        list: Vec::new(),
+    }
+    .add(Method::GET, "/me", get(accounts::me))
+    .add(Method::GET, "/catalog", get(catalog::catalog))
+    .add(Method::POST, "/customers", post(customers::create))
+    .add(Method::GET, "/customers", get(customers::list))
+    .add(Method::GET, "/customers/{id}", get(customers::read))
+    .add(Method::PATCH, "/customers/{id}", patch(customers::update))
+    .add(Method::DELETE, "/customers/{id}", delete(customers::erase))
+    .add(
+        Method::POST,
+        "/customers/{id}/interactions",
+        post(customers::add_interaction),
+    )
+    .add(
+        Method::GET,
+        "/customers/{id}/interactions",
+        get(customers::interactions),
+    )
+    .add(Method::GET, "/audit", get(audit::search))
+    .add(Method::GET, "/audit/verify", get(audit::verify))
+    .add(Method::GET, "/users", get(accounts::list_users))
+    .add(Method::POST, "/users", post(accounts::add_user))
+    .add(Method::PATCH, "/users/{id}", patch(accounts::update_user))
+    .add(Method::GET, "/tokens", get(accounts::list_tokens))
+    .add(Method::POST, "/tokens", post(accounts::create_token))
+    .add(
+        Method::DELETE,
+        "/tokens/{id}",
+        delete(accounts::revoke_token),
+    );
+    (
+        r.router
+            .method_not_allowed_fallback(crate::problem::method_not_allowed),
+        r.list,
+    )
+}

@@ -1,0 +1,178 @@
+//! RFC 9457 problem documents, and the one place where application errors become HTTP.
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use steward_app::{AppError, FieldError};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: &'static str,
+    pub status: u16,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+impl Problem {
+    pub fn new(
+        status: StatusCode,
+        slug: &str,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Problem {
+        Problem {
+            kind: format!("urn:steward:problem:{slug}"),
+            title,
+            status: status.as_u16(),
+            detail: detail.into(),
+            request_id: crate::layers::request_id().map(|id| id.to_string()),
+            errors: Vec::new(),
+        }
+    }
+
+    pub fn bad_request(field: &str, message: impl Into<String>) -> Problem {
+        let message = message.into();
+        Problem {
+            errors: vec![FieldError::new(field, message.clone())],
+            ..Problem::new(
+                StatusCode::BAD_REQUEST,
+                "bad-request",
+                "Bad request",
+                message,
+            )
+        }
+    }
+
+    pub fn invalid(errors: Vec<FieldError>) -> Problem {
+        Problem {
+            errors,
+            ..Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "Invalid input",
+                "one or more fields are invalid; see errors",
+            )
+        }
+    }
+
+    pub fn unauthorized(detail: &str) -> Problem {
+        Problem::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            detail,
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = (status, Json(&self)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                header::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+impl From<AppError> for Problem {
+    fn from(e: AppError) -> Problem {
+        use StatusCode as S;
+        match e {
+            AppError::PurposeRequired => Problem {
+                errors: vec![FieldError::new(
+                    "X-Purpose",
+                    "state the purpose of this access",
+                )],
+                ..Problem::new(
+                    S::BAD_REQUEST,
+                    "purpose-required",
+                    "Purpose required",
+                    e.to_string(),
+                )
+            },
+            AppError::UnknownPurpose(_) => Problem {
+                errors: vec![FieldError::new(
+                    "X-Purpose",
+                    "is not a purpose of the catalog",
+                )],
+                ..Problem::new(
+                    S::BAD_REQUEST,
+                    "unknown-purpose",
+                    "Unknown purpose",
+                    e.to_string(),
+                )
+            },
+            AppError::PurposeNotAllowed { .. } => Problem::new(
+                S::FORBIDDEN,
+                "purpose-not-allowed",
+                "Purpose not allowed",
+                e.to_string(),
+            ),
+            AppError::Forbidden(detail) => {
+                Problem::new(S::FORBIDDEN, "forbidden", "Forbidden", detail)
+            }
+            AppError::Invalid(errors) => Problem::invalid(errors),
+            AppError::NotFound => {
+                Problem::new(S::NOT_FOUND, "not-found", "Not found", "no such record")
+            }
+            AppError::StaleVersion => Problem::new(
+                S::PRECONDITION_FAILED,
+                "stale-version",
+                "Edit conflict",
+                e.to_string(),
+            ),
+            AppError::Duplicate { ref field } => Problem {
+                errors: vec![FieldError::new(field.clone(), "is already in use")],
+                ..Problem::new(S::CONFLICT, "duplicate", "Already exists", e.to_string())
+            },
+            other => {
+                // The cause goes to the log (it names no personal value); the client gets a
+                // generic answer that reveals nothing of the store or the vault.
+                tracing::error!(error = %other, "request failed");
+                let detail = match other {
+                    AppError::Integrity(_) => "stored data failed its integrity check",
+                    _ => "the server could not complete the request",
+                };
+                Problem::new(
+                    S::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    detail,
+                )
+            }
+        }
+    }
+}
+
+pub async fn not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "Not found",
+        "no such route",
+    )
+}
+
+pub async fn method_not_allowed() -> Problem {
+    Problem::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method-not-allowed",
+        "Method not allowed",
+        "this route does not accept that method",
+    )
+}

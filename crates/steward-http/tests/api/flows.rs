@@ -1,0 +1,434 @@
+use steward_app::core::Role;
+
+use crate::support::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn create_read_update_with_etags_and_conflicts() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let tok = Some(agent.as_str());
+    let created = t
+        .req("POST", "/api/v1/customers", tok, &[], Some(CUSTOMER))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    assert_eq!(created.header("etag"), Some("\"1\""));
+    let body = created.json();
+    let id = body["id"].as_str().expect("id").to_string();
+    assert_eq!(
+        created.header("location"),
+        Some(format!("/api/v1/customers/{id}").as_str())
+    );
+    assert_eq!(body["fields"]["email"], "ada@example.com");
+    for (name, value) in [
+        ("x-content-type-options", "nosniff"),
+        (
+            "content-security-policy",
+            "default-src 'none'; frame-ancestors 'none'",
+        ),
+        ("referrer-policy", "no-referrer"),
+    ] {
+        assert_eq!(created.header(name), Some(value), "{name}");
+    }
+    assert!(created.header("x-request-id").is_some());
+
+    let path = format!("/api/v1/customers/{id}");
+    let read = t.req("GET", &path, tok, &[], None).await;
+    assert_eq!((read.status, read.header("etag")), (200, Some("\"1\"")));
+
+    let patch = r#"{"fields":{"given_name":"Augusta"}}"#;
+    t.req("PATCH", &path, tok, &[], Some(patch))
+        .await
+        .problem(428);
+    let ok = t
+        .req("PATCH", &path, tok, &[("If-Match", "\"1\"")], Some(patch))
+        .await;
+    assert_eq!(
+        (ok.status, ok.header("etag")),
+        (200, Some("\"2\"")),
+        "{}",
+        ok.body
+    );
+    assert_eq!(ok.json()["fields"]["given_name"], "Augusta");
+    let stale = t
+        .req("PATCH", &path, tok, &[("If-Match", "\"1\"")], Some(patch))
+        .await
+        .problem(412);
+    assert!(
+        stale["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("reload")),
+        "{stale}"
+    );
+
+    let listed = t
+        .req(
+            "GET",
+            "/api/v1/customers?email=ADA%40example.com",
+            tok,
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.json()["items"][0]["id"], id.as_str());
+    let dup = t
+        .req("POST", "/api/v1/customers", tok, &[], Some(CUSTOMER))
+        .await
+        .problem(409);
+    assert_eq!(dup["errors"][0]["field"], "fields.email");
+
+    let i = t
+        .req(
+            "POST",
+            &format!("{path}/interactions"),
+            tok,
+            &[],
+            Some(r#"{"kind":"call","summary":"Asked about delivery"}"#),
+        )
+        .await;
+    assert_eq!(i.status, 201, "{}", i.body);
+    let timeline = t
+        .req("GET", &format!("{path}/interactions"), tok, &[], None)
+        .await;
+    assert_eq!(
+        timeline.json()["items"][0]["summary"],
+        "Asked about delivery"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_requests_get_clear_problems_and_change_nothing() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let tok = Some(agent.as_str());
+    let post = |body: &'static str, headers: &'static [(&'static str, &'static str)]| {
+        let t = &t;
+        async move {
+            t.req("POST", "/api/v1/customers", tok, headers, Some(body))
+                .await
+        }
+    };
+    let p = post(r#"{"fields": {"email": "#, &[]).await.problem(400);
+    assert_eq!(p["errors"][0]["field"], "body");
+    post(r#"{"fields":{},"residency":"DE","colour":"red"}"#, &[])
+        .await
+        .problem(422);
+    let p = post(
+        r#"{"fields":{"email":"a@example.com","shoe_size":"42"},"residency":"DE"}"#,
+        &[],
+    )
+    .await
+    .problem(422);
+    assert_eq!(p["errors"][0]["field"], "fields.shoe_size");
+    let p = post(
+        r#"{"fields":{"email":"not an email"},"residency":"Narnia"}"#,
+        &[],
+    )
+    .await
+    .problem(422);
+    let fields: Vec<&str> = p["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["residency", "fields.email"]);
+    post(
+        r#"{"fields":{"email":"a@example.com"},"residency":"DE"}"#,
+        &[("Content-Type", "text/plain")],
+    )
+    .await
+    .problem(415);
+    let huge = format!(
+        r#"{{"fields":{{"notes":"{}"}},"residency":"DE"}}"#,
+        "x".repeat(300_000)
+    );
+    t.req("POST", "/api/v1/customers", tok, &[], Some(&huge))
+        .await
+        .problem(413);
+    assert_eq!(
+        t.app.count_customers().await.expect("count"),
+        0,
+        "no refused write left anything behind"
+    );
+
+    t.req("GET", "/api/v1/customers/not-a-uuid", tok, &[], None)
+        .await
+        .problem(400);
+    t.req(
+        "GET",
+        "/api/v1/customers/0190a0a0-0000-7000-8000-000000000000",
+        tok,
+        &[],
+        None,
+    )
+    .await
+    .problem(404);
+    t.req("GET", "/api/v1/customers?cursor=%25%25", tok, &[], None)
+        .await
+        .problem(422);
+    t.req("GET", "/api/v1/customers?limit=-3", tok, &[], None)
+        .await
+        .problem(400);
+    t.req("GET", "/api/v1/customers?sort=name", tok, &[], None)
+        .await
+        .problem(400);
+    t.req(
+        "GET",
+        "/api/v1/customers?updated_after=yesterday",
+        tok,
+        &[],
+        None,
+    )
+    .await
+    .problem(400);
+    t.req("GET", "/api/v1/nowhere", tok, &[], None)
+        .await
+        .problem(404);
+    t.req("PUT", "/api/v1/customers", tok, &[], None)
+        .await
+        .problem(405);
+    let p = t
+        .req(
+            "GET",
+            "/api/v1/customers",
+            tok,
+            &[("X-Purpose", "selling.data")],
+            None,
+        )
+        .await
+        .problem(400);
+    assert_eq!(p["errors"][0]["field"], "X-Purpose");
+    let both = t.token(Role::Agent, &[]).await;
+    t.req("GET", "/api/v1/customers", Some(both.as_str()), &[], None)
+        .await
+        .problem(400);
+    t.req("GET", "/api/v1/customers", Some("stw_nope"), &[], None)
+        .await
+        .problem(401);
+    t.req(
+        "GET",
+        "/api/v1/customers",
+        None,
+        &[("Authorization", "Basic YTpi")],
+        None,
+    )
+    .await
+    .problem(401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pagination_walks_to_the_last_page_without_gaps() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let tok = Some(agent.as_str());
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let body = format!(r#"{{"fields":{{"email":"p{i}@example.com"}},"residency":"DE"}}"#);
+        ids.push(
+            t.req("POST", "/api/v1/customers", tok, &[], Some(&body))
+                .await
+                .json()["id"]
+                .as_str()
+                .expect("id")
+                .to_string(),
+        );
+    }
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/customers?limit=5".to_string();
+    loop {
+        let page = t.req("GET", &url, tok, &[], None).await.json();
+        assert_eq!(page["limit"], 5);
+        seen.extend(
+            page["items"]
+                .as_array()
+                .expect("items")
+                .iter()
+                .map(|c| c["id"].as_str().expect("id").to_string()),
+        );
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/customers?limit=5&cursor={c}"),
+            None => break,
+        }
+    }
+    ids.sort();
+    assert_eq!(seen, ids);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_expire_and_can_be_revoked() {
+    let t = spawn_app().await;
+    let admin = t.token(Role::Admin, &[]).await;
+    let created = t
+        .req("POST", "/api/v1/tokens", Some(&admin), &[], Some(r#"{"name":"ci","role":"agent","purposes":["essential.service"],"expires_at":"2026-03-02T09:00:00Z"}"#))
+        .await;
+    assert_eq!(created.status, 201, "{}", created.body);
+    let token = created.json()["token"].as_str().expect("token").to_string();
+    let id = created.json()["id"].as_str().expect("id").to_string();
+    let me = t.req("GET", "/api/v1/me", Some(&token), &[], None).await;
+    assert_eq!(me.json()["role"], "agent");
+    let listed = t
+        .req("GET", "/api/v1/tokens", Some(&admin), &[], None)
+        .await;
+    assert!(
+        !listed.body.contains(&token),
+        "a token is shown once, never listed"
+    );
+
+    t.clock.advance(jiff::SignedDuration::from_hours(25));
+    t.req("GET", "/api/v1/me", Some(&token), &[], None)
+        .await
+        .problem(401);
+
+    let second = t
+        .req(
+            "POST",
+            "/api/v1/tokens",
+            Some(&admin),
+            &[],
+            Some(r#"{"name":"ci2","role":"agent"}"#),
+        )
+        .await
+        .json();
+    let token2 = second["token"].as_str().expect("token").to_string();
+    assert_eq!(
+        t.req("GET", "/api/v1/me", Some(&token2), &[], None)
+            .await
+            .status,
+        200
+    );
+    let revoke = t
+        .req(
+            "DELETE",
+            &format!("/api/v1/tokens/{}", second["id"].as_str().expect("id")),
+            Some(&admin),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(revoke.status, 204);
+    t.req("GET", "/api/v1/me", Some(&token2), &[], None)
+        .await
+        .problem(401);
+    t.req(
+        "DELETE",
+        &format!("/api/v1/tokens/{id}"),
+        Some(&admin),
+        &[],
+        None,
+    )
+    .await;
+    let p = t
+        .req(
+            "POST",
+            "/api/v1/tokens",
+            Some(&admin),
+            &[],
+            Some(r#"{"name":"x","role":"auditor","purposes":["essential.service"]}"#),
+        )
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], "purposes[0]");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_is_searchable_and_verifiable_over_http() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let created = t
+        .req(
+            "POST",
+            "/api/v1/customers",
+            Some(&agent),
+            &[],
+            Some(CUSTOMER),
+        )
+        .await
+        .json();
+    let id = created["id"].as_str().expect("id");
+    t.req(
+        "GET",
+        &format!("/api/v1/customers/{id}"),
+        Some(&agent),
+        &[],
+        None,
+    )
+    .await;
+    let reads = t
+        .req(
+            "GET",
+            &format!("/api/v1/audit?action=customer.read&target={id}"),
+            Some(&auditor),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(reads.status, 200, "{}", reads.body);
+    let items = reads.json()["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["purpose"], "essential.service");
+    assert!(
+        !reads.body.contains("ada@example.com"),
+        "the audit log names fields, never values"
+    );
+    let verify = t
+        .req("GET", "/api/v1/audit/verify", Some(&auditor), &[], None)
+        .await
+        .json();
+    assert_eq!(verify["ok"], true, "{verify}");
+    let page = t
+        .req("GET", "/api/v1/audit?limit=1", Some(&auditor), &[], None)
+        .await
+        .json();
+    assert!(page["next_cursor"].is_string(), "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_carry_no_personal_values_or_tokens() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let created = t
+        .req(
+            "POST",
+            "/api/v1/customers",
+            Some(&agent),
+            &[],
+            Some(CUSTOMER),
+        )
+        .await
+        .json();
+    let id = created["id"].as_str().expect("id").to_string();
+    t.req(
+        "GET",
+        "/api/v1/customers?email=ada%40example.com",
+        Some(&agent),
+        &[],
+        None,
+    )
+    .await;
+    t.req(
+        "GET",
+        &format!("/api/v1/customers/{id}"),
+        Some(&agent),
+        &[],
+        None,
+    )
+    .await;
+    t.req(
+        "GET",
+        "/api/v1/customers",
+        Some("stw_a-wrong-token"),
+        &[],
+        None,
+    )
+    .await;
+    let log = String::from_utf8_lossy(&LOG.lock().unwrap_or_else(|e| e.into_inner())).into_owned();
+    assert!(
+        log.contains(r#"route="/api/v1/customers/{id}" status=200"#),
+        "requests are logged:\n{log}"
+    );
+    for secret in ["@example.com", "stw_", "Lovelace", "Ada"] {
+        assert!(!log.contains(secret), "the log holds {secret:?}");
+    }
+}

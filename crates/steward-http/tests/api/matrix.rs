@@ -1,0 +1,168 @@
+//! I9: every route, for every role and for no token at all. A route added to the router
+//! without a row here fails `every_route_is_in_the_matrix`.
+
+use steward_app::core::Role;
+use steward_app::{Actor, CustomerInput};
+
+use crate::support::*;
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Who {
+    Nobody,
+    As(Role),
+}
+
+/// Which roles a route admits. Everyone else gets 403 (or 401 without a token).
+fn admitted(method: &str, path: &str) -> &'static [Role] {
+    use Role::*;
+    match (method, path) {
+        ("GET", "/me") | ("GET", "/catalog") => &[Admin, Dpo, Agent, Marketer, Auditor],
+        ("POST", "/customers")
+        | ("GET", "/customers")
+        | ("GET", "/customers/{id}")
+        | ("PATCH", "/customers/{id}")
+        | ("POST", "/customers/{id}/interactions")
+        | ("GET", "/customers/{id}/interactions") => &[Dpo, Agent],
+        ("DELETE", "/customers/{id}") => &[Dpo],
+        ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
+        ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
+        ("GET", "/tokens") | ("POST", "/tokens") | ("DELETE", "/tokens/{id}") => &[Admin],
+        _ => &[],
+    }
+}
+
+fn known(method: &str, path: &str) -> bool {
+    !admitted(method, path).is_empty()
+}
+
+#[test]
+fn every_route_is_in_the_matrix() {
+    for (method, path) in steward_http::api_routes() {
+        assert!(
+            known(method.as_str(), path),
+            "{method} {path} has no row in the role matrix"
+        );
+    }
+}
+
+/// The purpose each role states: its first default purpose, or one it may not hold.
+fn purpose_of(role: Role) -> &'static str {
+    role.default_purposes()
+        .first()
+        .copied()
+        .unwrap_or("essential.service")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_for_every_role() {
+    let t = spawn_app().await;
+    let mut tokens = Vec::new();
+    for role in Role::ALL {
+        tokens.push((role, t.token(role, &[]).await));
+    }
+    let setup = Actor::system("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    let mut n = 0;
+    for who in std::iter::once(Who::Nobody).chain(Role::ALL.into_iter().map(Who::As)) {
+        for (method, path) in steward_http::api_routes() {
+            n += 1;
+            // A fresh target for each call, so that an allowed erasure does not starve the next.
+            let customer = t
+                .app
+                .create_customer(
+                    &access,
+                    CustomerInput {
+                        fields: [
+                            ("email".to_string(), format!("m{n}@example.com")),
+                            ("given_name".to_string(), "M".into()),
+                        ]
+                        .into_iter()
+                        .collect(),
+                        residency: "DE".into(),
+                        tags: vec![],
+                    },
+                )
+                .await
+                .expect("customer");
+            let target_token = t
+                .app
+                .create_token(
+                    &setup,
+                    steward_app::NewToken {
+                        name: "target".into(),
+                        role: Role::Agent,
+                        purposes: vec![],
+                        expires_at: None,
+                    },
+                )
+                .await
+                .expect("token")
+                .0;
+            let target_user = t
+                .app
+                .add_user(
+                    &setup,
+                    steward_app::NewUser {
+                        email: format!("staff{n}@example.com"),
+                        role: Role::Agent,
+                        password: "correct horse battery staple".into(),
+                        purposes: vec![],
+                    },
+                )
+                .await
+                .expect("user");
+            let id = match path {
+                p if p.starts_with("/tokens/") => target_token.to_string(),
+                p if p.starts_with("/users/") => target_user.to_string(),
+                _ => customer.id.to_string(),
+            };
+            let url = format!("/api/v1{}", path.replace("{id}", &id));
+            let body = match (method.as_str(), path) {
+                ("POST", "/customers") => Some(format!(
+                    r#"{{"fields":{{"email":"new{n}@example.com","given_name":"N"}},"residency":"FR"}}"#
+                )),
+                ("PATCH", "/customers/{id}") => {
+                    Some(r#"{"fields":{"given_name":"Changed"}}"#.to_string())
+                }
+                ("POST", "/customers/{id}/interactions") => {
+                    Some(r#"{"kind":"note","summary":"Checked the matrix"}"#.to_string())
+                }
+                ("POST", "/users") => Some(format!(
+                    r#"{{"email":"u{n}@example.com","role":"auditor","password":"correct horse battery staple"}}"#
+                )),
+                ("PATCH", "/users/{id}") => Some(r#"{"disabled":true}"#.to_string()),
+                ("POST", "/tokens") => Some(r#"{"name":"ci","role":"agent"}"#.to_string()),
+                _ => None,
+            };
+            let (token, role) = match who {
+                Who::Nobody => (None, None),
+                Who::As(r) => (
+                    tokens
+                        .iter()
+                        .find(|(tr, _)| *tr == r)
+                        .map(|(_, tok)| tok.as_str()),
+                    Some(r),
+                ),
+            };
+            let mut headers = vec![("If-Match", "\"1\"")];
+            if let Some(r) = role {
+                headers.push(("X-Purpose", purpose_of(r)));
+            }
+            let reply = t
+                .req(method.as_str(), &url, token, &headers, body.as_deref())
+                .await;
+            let context = format!("{who:?} {method} {path}: {} {}", reply.status, reply.body);
+            match role {
+                None => assert_eq!(reply.status, 401, "{context}"),
+                Some(r) if admitted(method.as_str(), path).contains(&r) => {
+                    assert!(
+                        (200..300).contains(&reply.status),
+                        "expected success: {context}"
+                    )
+                }
+                Some(_) => assert_eq!(reply.status, 403, "{context}"),
+            }
+            assert!(reply.status < 500, "{context}");
+        }
+    }
+}

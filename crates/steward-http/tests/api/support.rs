@@ -1,0 +1,218 @@
+#![allow(dead_code)]
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::Arc;
+
+use steward_app::core::{Catalog, FixedClock, Role};
+use steward_app::{Actor, NewToken, OpenOptions, Steward};
+
+pub struct TestApp {
+    pub addr: String,
+    pub app: Arc<Steward>,
+    pub clock: Arc<FixedClock>,
+    _dir: tempfile::TempDir,
+}
+
+/// Everything the server logged in this test process.
+pub static LOG: std::sync::Mutex<Vec<u8>> = std::sync::Mutex::new(Vec::new());
+
+struct LogSink;
+
+impl Write for LogSink {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        LOG.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+fn capture_logs() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new("debug"))
+            .with_ansi(false)
+            .with_writer(|| LogSink)
+            .try_init();
+    });
+}
+
+/// Starts the real router on a random loopback port with a fresh data directory.
+pub async fn spawn_app() -> TestApp {
+    capture_logs();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(FixedClock::new(
+        "2026-03-01T09:00:00Z".parse().expect("time"),
+    ));
+    let app = Arc::new(
+        Steward::open(OpenOptions {
+            data_dir: dir.path().to_path_buf(),
+            database_url: None,
+            catalog: Catalog::default_catalog().expect("catalog"),
+            clock: clock.clone(),
+            checkpoint_every: 1_000,
+        })
+        .await
+        .expect("open"),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
+    let router = steward_http::router(app.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    TestApp {
+        addr,
+        app,
+        clock,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub async fn token(&self, role: Role, purposes: &[&str]) -> String {
+        let admin = Actor::system("test", &[]);
+        let new = NewToken {
+            name: format!("{role}"),
+            role,
+            purposes: purposes.iter().map(|p| p.to_string()).collect(),
+            expires_at: Some("2026-06-01T00:00:00Z".parse().expect("time")),
+        };
+        self.app.create_token(&admin, new).await.expect("token").1
+    }
+
+    /// Blocking HTTP from async tests runs on a worker thread of its own.
+    pub async fn req(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let (m, p, t, b) = (
+            method.to_string(),
+            path.to_string(),
+            token.map(str::to_string),
+            body.map(str::to_string),
+        );
+        let h: Vec<(String, String)> = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        let me = TestAppRef {
+            addr: self.addr.clone(),
+        };
+        tokio::task::spawn_blocking(move || {
+            let hv: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            me.call(&m, &p, t.as_deref(), &hv, b.as_deref())
+        })
+        .await
+        .expect("request thread")
+    }
+}
+
+struct TestAppRef {
+    addr: String,
+}
+
+impl TestAppRef {
+    fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
+        let mut req = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
+            self.addr
+        );
+        if let Some(t) = token {
+            req.push_str(&format!("Authorization: Bearer {t}\r\n"));
+        }
+        for (k, v) in headers {
+            req.push_str(&format!("{k}: {v}\r\n"));
+        }
+        let body = body.unwrap_or("");
+        if !body.is_empty()
+            && !headers
+                .iter()
+                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+        {
+            req.push_str("Content-Type: application/json\r\n");
+        }
+        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+        let mut s = TcpStream::connect(&self.addr).expect("connect");
+        s.write_all(req.as_bytes()).expect("send");
+        let mut raw = Vec::new();
+        s.read_to_end(&mut raw).expect("read");
+        Reply::parse(&raw)
+    }
+}
+
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HashMap<String, String>,
+    pub body: String,
+}
+
+impl Reply {
+    fn parse(raw: &[u8]) -> Reply {
+        let text = String::from_utf8_lossy(raw).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+        let mut lines = head.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .expect("status line");
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        Reply {
+            status,
+            headers,
+            body: body.to_string(),
+        }
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    /// Asserts a problem document and returns it.
+    pub fn problem(&self, status: u16) -> serde_json::Value {
+        assert_eq!(self.status, status, "{}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{self:?}"
+        );
+        let p = self.json();
+        assert_eq!(p["status"], status);
+        assert!(
+            p["type"].is_string() && p["title"].is_string() && p["detail"].is_string(),
+            "{p}"
+        );
+        assert!(p["request_id"].is_string(), "{p}");
+        p
+    }
+}
+
+pub const CUSTOMER: &str = r#"{"fields":{"email":"ada@example.com","given_name":"Ada","family_name":"Lovelace"},"residency":"GB","tags":["vip"]}"#;
