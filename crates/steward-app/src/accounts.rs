@@ -28,6 +28,18 @@ pub struct NewUser {
     pub purposes: Vec<String>,
 }
 
+pub struct CreatedUser {
+    pub id: Uuid,
+    /// For accounts that need a second factor: the authenticator enrolment URI, shown once.
+    pub totp_uri: Option<String>,
+}
+
+pub struct Session {
+    pub actor: Actor,
+    pub token: String,
+    pub expires_at: Timestamp,
+}
+
 pub struct NewToken {
     pub name: String,
     pub role: Role,
@@ -54,6 +66,55 @@ pub fn generate_password() -> String {
     (0..20)
         .map(|_| ALPHABET[rng.gen_range(0..ALPHABET.len())] as char)
         .collect()
+}
+
+/// Roles whose accounts must sign in with a second factor.
+pub fn requires_second_factor(role: Role) -> bool {
+    matches!(role, Role::Admin | Role::Dpo)
+}
+
+/// Failures before the account is locked for `LOCK_SECONDS`.
+const LOCK_AFTER: i64 = 10;
+const LOCK_SECONDS: i64 = 15 * 60;
+const SESSION_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
+
+/// Seconds to wait after `failures` consecutive failures: none for the first two, then
+/// doubling from one second, and a lock-out from the tenth.
+pub fn lockout_delay(failures: i64) -> i64 {
+    match failures {
+        ..=2 => 0,
+        n if n >= LOCK_AFTER => LOCK_SECONDS,
+        n => 1 << (n - 3),
+    }
+}
+
+fn totp_binding(user: Uuid) -> String {
+    format!("staff/{user}/totp")
+}
+
+fn otpauth_uri(email: &str, seed: &[u8]) -> String {
+    let secret = totp_rs::Secret::Raw(seed.to_vec()).to_encoded().to_string();
+    format!(
+        "otpauth://totp/Steward:{email}?secret={secret}&issuer=Steward&algorithm=SHA1&digits=6&period=30"
+    )
+}
+
+fn new_token() -> String {
+    let mut secret = zeroize::Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(secret.as_mut());
+    format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret.as_ref()))
+}
+
+/// A hash of a random password, so that an unknown account costs one Argon2 verification too.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| {
+        let salt = SaltString::generate(&mut OsRng);
+        Argon2::default()
+            .hash_password(generate_password().as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .unwrap_or_default()
+    })
 }
 
 fn token_hash(token: &str) -> [u8; 32] {
@@ -91,7 +152,7 @@ impl Steward {
         }
     }
 
-    pub async fn add_user(&self, actor: &Actor, new: NewUser) -> Result<Uuid, AppError> {
+    pub async fn add_user(&self, actor: &Actor, new: NewUser) -> Result<CreatedUser, AppError> {
         Self::require_admin(actor)?;
         let mut errors = Vec::new();
         let email = Email::parse(&new.email)
@@ -110,6 +171,14 @@ impl Steward {
             .map_err(|e| AppError::Setup(format!("password hashing: {e}")))?
             .to_string();
         let id = Uuid::now_v7();
+        let (totp_secret, totp_uri) = if requires_second_factor(new.role) {
+            let mut seed = zeroize::Zeroizing::new(vec![0u8; 20]);
+            rand::rngs::OsRng.fill_bytes(&mut seed);
+            let sealed = self.vault.staff_key().seal(&totp_binding(id), &seed);
+            (Some(sealed), Some(otpauth_uri(email.as_str(), &seed)))
+        } else {
+            (None, None)
+        };
         let user = UserRow {
             id,
             email: email.as_str().to_string(),
@@ -118,6 +187,9 @@ impl Steward {
             password_hash,
             disabled: false,
             created_at: self.clock.now().as_microsecond(),
+            totp_secret,
+            failed_logins: 0,
+            locked_until: None,
         };
         let audit = self.record(
             actor,
@@ -128,40 +200,169 @@ impl Steward {
             Some(format!("role={}", new.role)),
         );
         self.store.create_user(&user, audit).await?;
-        Ok(id)
+        Ok(CreatedUser { id, totp_uri })
     }
 
-    /// Checks a password; an unknown account costs the same work as a wrong password, so
-    /// timing does not tell who has an account.
-    pub async fn verify_password(&self, email: &str, password: &str) -> Result<Actor, AppError> {
+    /// Signs a staff member in with password and, where required, a TOTP code, and returns a
+    /// session token. An unknown account costs the same work as a wrong password, so timing
+    /// does not tell who has an account; repeated failures bring a growing delay and then a
+    /// lock-out, each recorded in the audit log.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        totp: Option<&str>,
+    ) -> Result<Session, AppError> {
         let user = match Email::parse(email) {
             Ok(e) => self.store.find_user_by_email(e.as_str()).await?,
             Err(_) => None,
         };
-        const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c3Rld2FyZC1kdW1teQ$4Qp0ZrWdbmSoHEbQcyAb7E0nqAJaKpbqAyO7fRdUQPI";
+        let now = self.clock.now();
+        let now_us = now.as_microsecond();
+        if let Some(until) = user
+            .as_ref()
+            .and_then(|u| u.locked_until)
+            .filter(|&t| t > now_us)
+        {
+            return Err(AppError::TooManyAttempts {
+                retry_after: ((until - now_us) / 1_000_000).max(1) as u64,
+            });
+        }
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.as_str())
-            .unwrap_or(DUMMY);
+            .unwrap_or(dummy_hash());
         let parsed = PasswordHash::new(hash)
             .map_err(|e| AppError::Storage(format!("password hash: {e}")))?;
-        let good = Argon2::default()
+        let password_ok = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
-        match user {
-            Some(u) if good && !u.disabled => {
-                let role = u
-                    .role
-                    .parse::<Role>()
-                    .map_err(|e| AppError::Storage(e.to_string()))?;
-                Ok(Actor {
-                    id: format!("user:{}", u.id),
+        let denied = || AppError::Unauthenticated("wrong email, password or code".into());
+        let Some(user) = user else {
+            return Err(denied());
+        };
+        let role = user
+            .role
+            .parse::<Role>()
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        let second_ok = match (&user.totp_secret, password_ok) {
+            (_, false) => false,
+            (None, true) => !requires_second_factor(role),
+            (Some(sealed), true) => match totp {
+                None => {
+                    return Err(AppError::Unauthenticated(
+                        "a code from your authenticator app is required".into(),
+                    ));
+                }
+                Some(code) => {
+                    let seed = self
+                        .vault
+                        .staff_key()
+                        .open(&totp_binding(user.id), sealed)?;
+                    let checker =
+                        totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, seed.to_vec())
+                            .map_err(|e| AppError::Storage(format!("totp: {e}")))?;
+                    checker.check(code.trim(), now.as_second().max(0) as u64)
+                }
+            },
+        };
+        let subject = format!("user:{}", user.id);
+        if !second_ok || user.disabled {
+            let failed = user.failed_logins + 1;
+            let delay = lockout_delay(failed);
+            let locked_until = (delay > 0).then(|| now_us + delay * 1_000_000);
+            let action = if failed >= LOCK_AFTER {
+                "login.locked"
+            } else {
+                "login.failed"
+            };
+            let audit = self.record(
+                &Actor {
+                    id: subject.clone(),
                     role,
-                    purposes: u.purposes,
-                })
-            }
-            _ => Err(AppError::Forbidden("wrong email or password".into())),
+                    purposes: vec![],
+                },
+                action,
+                None,
+                vec![subject],
+                vec![],
+                Some(format!("failures={failed} delay_seconds={delay}")),
+            );
+            self.store
+                .set_login_state(user.id, failed, locked_until, Some(audit))
+                .await?;
+            return Err(denied());
         }
+        if user.failed_logins > 0 {
+            self.store.set_login_state(user.id, 0, None, None).await?;
+        }
+        let actor = Actor {
+            id: subject.clone(),
+            role,
+            purposes: user.purposes,
+        };
+        let (token, expires_at) = self.issue_session(&actor).await?;
+        Ok(Session {
+            actor,
+            token,
+            expires_at,
+        })
+    }
+
+    async fn issue_session(&self, actor: &Actor) -> Result<(String, Timestamp), AppError> {
+        let now = self.clock.now();
+        let expires_at = now
+            .checked_add(SESSION_LIFETIME)
+            .map_err(|e| AppError::Setup(e.to_string()))?;
+        let token = new_token();
+        let id = Uuid::now_v7();
+        let row = TokenRow {
+            id,
+            token_hash: token_hash(&token),
+            name: "session".into(),
+            role: actor.role.to_string(),
+            purposes: actor.purposes.clone(),
+            created_by: actor.id.clone(),
+            created_at: now.as_microsecond(),
+            expires_at: Some(expires_at.as_microsecond()),
+            revoked_at: None,
+        };
+        let audit = self.record(
+            actor,
+            "login.success",
+            None,
+            vec![format!("token:{id}")],
+            vec![],
+            None,
+        );
+        self.store.create_token(&row, audit).await?;
+        Ok((token, expires_at))
+    }
+
+    /// Ends the session (or revokes the token) the caller authenticated with.
+    pub async fn logout(&self, token: &str) -> Result<(), AppError> {
+        let row = self
+            .store
+            .find_token(&token_hash(token))
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let actor = Actor {
+            id: row.created_by.clone(),
+            role: row.role.parse().unwrap_or(Role::Auditor),
+            purposes: vec![],
+        };
+        let audit = self.record(
+            &actor,
+            "logout",
+            None,
+            vec![format!("token:{}", row.id)],
+            vec![],
+            None,
+        );
+        self.store
+            .revoke_token(row.id, self.clock.now().as_microsecond(), audit)
+            .await?;
+        Ok(())
     }
 
     /// Creates a token and returns its id and the token itself, which is not kept.
@@ -184,9 +385,7 @@ impl Steward {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let mut secret = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut secret);
-        let token = format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret));
+        let token = new_token();
         let id = Uuid::now_v7();
         let row = TokenRow {
             id,

@@ -27,6 +27,11 @@ pub enum AppError {
     PurposeNotAllowed { role: String, purpose: String },
     #[error("{0}")]
     Forbidden(String),
+    /// Sign-in failed; says nothing about which part was wrong.
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("too many failed attempts; try again in {retry_after} seconds")]
+    TooManyAttempts { retry_after: u64 },
     #[error("the input is invalid")]
     Invalid(Vec<FieldError>),
     #[error("not found")]

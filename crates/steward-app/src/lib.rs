@@ -14,7 +14,10 @@ mod interactions;
 mod minimisation;
 
 pub use access::{Access, Actor};
-pub use accounts::{NewToken, NewUser, TokenView, UserView, generate_password};
+pub use accounts::{
+    CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password, lockout_delay,
+    requires_second_factor,
+};
 pub use audit_log::VerifyReport;
 pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
 pub use error::{AppError, FieldError};

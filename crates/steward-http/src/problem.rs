@@ -8,31 +8,35 @@ use steward_app::{AppError, FieldError};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Problem {
-    #[serde(rename = "type")]
-    pub kind: String,
+    #[serde(rename = "type", serialize_with = "problem_type")]
+    pub kind: &'static str,
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub request_id: Option<String>,
+    pub request_id: Option<uuid::Uuid>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// Seconds, sent as `Retry-After` with 429 and 503.
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
 }
 
 impl Problem {
     pub fn new(
         status: StatusCode,
-        slug: &str,
+        slug: &'static str,
         title: &'static str,
         detail: impl Into<String>,
     ) -> Problem {
         Problem {
-            kind: format!("urn:steward:problem:{slug}"),
+            kind: slug,
             title,
             status: status.as_u16(),
             detail: detail.into(),
-            request_id: crate::layers::request_id().map(|id| id.to_string()),
+            request_id: crate::layers::request_id(),
             errors: Vec::new(),
+            retry_after: None,
         }
     }
 
@@ -71,6 +75,10 @@ impl Problem {
     }
 }
 
+fn problem_type<S: serde::Serializer>(slug: &&'static str, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&format!("urn:steward:problem:{slug}"))
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -79,6 +87,11 @@ impl IntoResponse for Problem {
             header::CONTENT_TYPE,
             header::HeaderValue::from_static("application/problem+json"),
         );
+        if let Some(seconds) = self.retry_after
+            && let Ok(v) = header::HeaderValue::from_str(&seconds.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
         if status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
                 header::WWW_AUTHENTICATE,
@@ -126,6 +139,18 @@ impl From<AppError> for Problem {
             AppError::Forbidden(detail) => {
                 Problem::new(S::FORBIDDEN, "forbidden", "Forbidden", detail)
             }
+            AppError::Unauthenticated(detail) => {
+                Problem::new(S::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
+            }
+            AppError::TooManyAttempts { retry_after } => Problem {
+                retry_after: Some(retry_after),
+                ..Problem::new(
+                    S::TOO_MANY_REQUESTS,
+                    "too-many-attempts",
+                    "Too many attempts",
+                    e.to_string(),
+                )
+            },
             AppError::Invalid(errors) => Problem::invalid(errors),
             AppError::NotFound => {
                 Problem::new(S::NOT_FOUND, "not-found", "Not found", "no such record")

@@ -65,6 +65,20 @@ pub trait Store: Send + Sync + 'static {
     async fn create_token(&self, token: &TokenRow, audit: AuditRecord) -> Result<()>;
     async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>>;
     async fn list_users(&self) -> Result<Vec<UserRow>>;
+    /// Records the outcome of a sign-in attempt: the failure count and any lock.
+    async fn set_login_state(
+        &self,
+        id: Uuid,
+        failed_logins: i64,
+        locked_until: Option<i64>,
+        audit: Option<AuditRecord>,
+    ) -> Result<()>;
+    async fn set_totp_secret(
+        &self,
+        id: Uuid,
+        sealed: Option<&[u8]>,
+        audit: AuditRecord,
+    ) -> Result<()>;
     /// Changes a user's role and/or disabled flag; false when there is no such user.
     async fn update_user(
         &self,

@@ -1,7 +1,14 @@
 //! Append-only migrations, one folder per engine. A migration, once released, is never edited:
 //! a change is a new file.
 
-pub(crate) const SQLITE: &[(u32, &str)] =
-    &[(1, include_str!("../migrations/sqlite/0001_init.sql"))];
-pub(crate) const POSTGRES: &[(u32, &str)] =
-    &[(1, include_str!("../migrations/postgres/0001_init.sql"))];
+pub(crate) const SQLITE: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../migrations/sqlite/0002_login_state.sql")),
+];
+pub(crate) const POSTGRES: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/postgres/0001_init.sql")),
+    (
+        2,
+        include_str!("../migrations/postgres/0002_login_state.sql"),
+    ),
+];

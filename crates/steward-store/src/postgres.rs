@@ -619,8 +619,8 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         tx.execute(
-            "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at, totp_secret)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             &[
                 &u.id,
                 &u.email,
@@ -629,6 +629,7 @@ impl Store for PostgresStore {
                 &u.password_hash,
                 &u.disabled,
                 &u.created_at,
+                &u.totp_secret,
             ],
         )
         .await
@@ -642,7 +643,7 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
-                "SELECT id, email, role, purposes, password_hash, disabled, created_at FROM users WHERE email = $1",
+                "SELECT id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until FROM users WHERE email = $1",
                 &[&email],
             )
             .await?;
@@ -655,6 +656,9 @@ impl Store for PostgresStore {
                 password_hash: r.get(4),
                 disabled: r.get(5),
                 created_at: r.get(6),
+                totp_secret: r.get(7),
+                failed_logins: r.get(8),
+                locked_until: r.get(9),
             })
         })
         .transpose()
@@ -712,7 +716,7 @@ impl Store for PostgresStore {
     async fn list_users(&self) -> Result<Vec<UserRow>> {
         let client = self.pool.get().await?;
         let rows = client
-            .query("SELECT id, email, role, purposes, password_hash, disabled, created_at FROM users ORDER BY email", &[])
+            .query("SELECT id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until FROM users ORDER BY email", &[])
             .await?;
         rows.iter()
             .map(|r| {
@@ -724,6 +728,9 @@ impl Store for PostgresStore {
                     password_hash: r.get(4),
                     disabled: r.get(5),
                     created_at: r.get(6),
+                    totp_secret: r.get(7),
+                    failed_logins: r.get(8),
+                    locked_until: r.get(9),
                 })
             })
             .collect()
@@ -749,6 +756,47 @@ impl Store for PostgresStore {
         }
         tx.commit().await?;
         Ok(n > 0)
+    }
+
+    async fn set_login_state(
+        &self,
+        id: Uuid,
+        failed_logins: i64,
+        locked_until: Option<i64>,
+        audit: Option<AuditRecord>,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            "UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
+            &[&id, &failed_logins, &locked_until],
+        )
+        .await?;
+        append_audit_tx(&tx, audit.into_iter().collect()).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn set_totp_secret(
+        &self,
+        id: Uuid,
+        sealed: Option<&[u8]>,
+        audit: AuditRecord,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE users SET totp_secret = $2 WHERE id = $1",
+                &[&id, &sealed],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StoreError::NotFound);
+        }
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRow>> {

@@ -108,6 +108,10 @@ pub struct UserRow {
     pub password_hash: String,
     pub disabled: bool,
     pub created_at: i64,
+    /// Sealed by the vault; `None` until the second factor is set up.
+    pub totp_secret: Option<Vec<u8>>,
+    pub failed_logins: i64,
+    pub locked_until: Option<i64>,
 }
 
 #[derive(Clone, PartialEq, Eq)]

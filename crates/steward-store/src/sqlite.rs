@@ -361,6 +361,9 @@ fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> 
             password_hash: r.get(4)?,
             disabled: r.get(5)?,
             created_at: r.get(6)?,
+            totp_secret: r.get(7)?,
+            failed_logins: r.get(8)?,
+            locked_until: r.get(9)?,
         },
         r.get(3)?,
     ))
@@ -720,8 +723,8 @@ impl Store for SqliteStore {
     async fn create_user(&self, u: &UserRow, audit: AuditRecord) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at, totp_secret)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                 params![
                     u.id.as_bytes().as_slice(),
                     u.email,
@@ -729,7 +732,8 @@ impl Store for SqliteStore {
                     to_json(&u.purposes),
                     u.password_hash,
                     u.disabled,
-                    u.created_at
+                    u.created_at,
+                    u.totp_secret
                 ],
             )
             .map_err(|e| map_unique(e, "email"))?;
@@ -742,7 +746,7 @@ impl Store for SqliteStore {
         self.read(|c| {
             let row = c
                 .prepare_cached(
-                    "SELECT id, email, role, purposes, password_hash, disabled, created_at FROM users WHERE email = ?1",
+                    "SELECT id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until FROM users WHERE email = ?1",
                 )?
                 .query_row([email], user_from)
                 .optional()?;
@@ -819,7 +823,7 @@ impl Store for SqliteStore {
     async fn list_users(&self) -> Result<Vec<UserRow>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, email, role, purposes, password_hash, disabled, created_at FROM users ORDER BY email",
+                "SELECT id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until FROM users ORDER BY email",
             )?;
             let rows = stmt.query_map([], user_from)?;
             rows.map(|r| {
@@ -848,6 +852,42 @@ impl Store for SqliteStore {
                 append_audit_tx(tx, vec![audit])?;
             }
             Ok(n > 0)
+        })
+    }
+
+    async fn set_login_state(
+        &self,
+        id: Uuid,
+        failed_logins: i64,
+        locked_until: Option<i64>,
+        audit: Option<AuditRecord>,
+    ) -> Result<()> {
+        self.write(|tx| {
+            tx.execute(
+                "UPDATE users SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1",
+                params![id.as_bytes().as_slice(), failed_logins, locked_until],
+            )?;
+            append_audit_tx(tx, audit.into_iter().collect())?;
+            Ok(())
+        })
+    }
+
+    async fn set_totp_secret(
+        &self,
+        id: Uuid,
+        sealed: Option<&[u8]>,
+        audit: AuditRecord,
+    ) -> Result<()> {
+        self.write(|tx| {
+            let n = tx.execute(
+                "UPDATE users SET totp_secret = ?2 WHERE id = ?1",
+                params![id.as_bytes().as_slice(), sealed],
+            )?;
+            if n == 0 {
+                return Err(StoreError::NotFound);
+            }
+            append_audit_tx(tx, vec![audit])?;
+            Ok(())
         })
     }
 

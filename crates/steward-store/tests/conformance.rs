@@ -577,6 +577,9 @@ mod scenarios {
             password_hash: "h".into(),
             disabled: false,
             created_at: 1,
+            totp_secret: None,
+            failed_logins: 0,
+            locked_until: None,
         };
         store
             .create_user(&user, record("user.create", vec![]))
@@ -651,6 +654,27 @@ mod scenarios {
                 )
                 .await
                 .expect("none")
+        );
+        store
+            .set_login_state(user.id, 3, Some(77), Some(record("login.failed", vec![])))
+            .await
+            .expect("login state");
+        store
+            .set_totp_secret(user.id, Some(&[1, 2, 3]), record("user.totp", vec![]))
+            .await
+            .expect("totp");
+        let changed = store
+            .find_user_by_email("dpo@example.com")
+            .await
+            .expect("find")
+            .expect("user");
+        assert_eq!(
+            (
+                changed.failed_logins,
+                changed.locked_until,
+                changed.totp_secret
+            ),
+            (3, Some(77), Some(vec![1, 2, 3]))
         );
         assert_eq!(store.list_tokens().await.expect("tokens").len(), 1);
         assert!(

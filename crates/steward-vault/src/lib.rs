@@ -22,6 +22,7 @@ use zeroize::Zeroizing;
 /// Names of the installation-wide secrets kept (wrapped) in the key store.
 pub const SECRET_BLIND_INDEX: &str = "blind-index-root";
 pub const SECRET_AUDIT_SIGNING: &str = "audit-signing-ed25519";
+pub const SECRET_STAFF: &str = "staff-secrets";
 
 /// Where the vault finds and keeps its wrapped installation secrets: the key store, which
 /// lives apart from the customer data.
@@ -34,6 +35,7 @@ pub struct Vault {
     master: MasterKey,
     indexer: BlindIndexer,
     signer: AuditSigner,
+    staff: DataKey,
 }
 
 impl std::fmt::Debug for Vault {
@@ -63,7 +65,11 @@ impl Vault {
         };
         let index_root = secret(SECRET_BLIND_INDEX)?;
         let signing_seed = secret(SECRET_AUDIT_SIGNING)?;
+        let staff = secret(SECRET_STAFF)?;
         Ok(Vault {
+            // Staff second-factor secrets are sealed like customer fields, under a key of
+            // their own, bound to the account they belong to.
+            staff: DataKey::new(Uuid::nil(), &staff),
             indexer: BlindIndexer::new(&index_root, searchable_fields),
             signer: AuditSigner::from_seed(&signing_seed),
             master,
@@ -92,6 +98,11 @@ impl Vault {
         normalised: &str,
     ) -> Result<[u8; BLIND_INDEX_LEN], VaultError> {
         self.indexer.digest(field, normalised)
+    }
+
+    /// The key that seals staff accounts' secrets (their TOTP seeds).
+    pub fn staff_key(&self) -> &DataKey {
+        &self.staff
     }
 
     pub fn signer(&self) -> &AuditSigner {

@@ -110,7 +110,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 (steward_app::generate_password(), true)
             };
             let app = open(&settings).await?;
-            let id = app
+            let created = app
                 .add_user(
                     &operator("cli", &[]),
                     NewUser {
@@ -123,9 +123,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(explain)?;
             app.checkpoint_now().await.map_err(explain)?;
-            println!("user {id} created");
+            println!("user {} created", created.id);
             if generated {
                 println!("initial password (shown once): {password}");
+            }
+            if let Some(uri) = created.totp_uri {
+                println!(
+                    "authenticator enrolment (shown once; scan or paste into a TOTP app): {uri}"
+                );
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -431,3 +431,16 @@ async fn the_use_cases_run_on_postgresql_too() {
     let report = app.verify_audit().await.expect("verify");
     assert!(report.ok && report.checkpoints >= 1, "{report:?}");
 }
+
+#[tokio::test]
+async fn sign_in_with_an_unknown_account_is_refused_like_a_wrong_password() {
+    let (_dir, app) = app().await;
+    let r = app
+        .login("nobody@example.com", "whatever it is", None)
+        .await;
+    assert!(
+        matches!(r, Err(AppError::Unauthenticated(_))),
+        "{:?}",
+        r.err()
+    );
+}

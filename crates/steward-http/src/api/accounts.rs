@@ -54,6 +54,9 @@ pub struct NewUserBody {
 #[derive(Serialize)]
 pub struct Created {
     id: uuid::Uuid,
+    /// Authenticator enrolment for accounts that need a second factor; shown once.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    totp_uri: Option<String>,
 }
 
 pub async fn add_user(
@@ -62,7 +65,7 @@ pub async fn add_user(
     Body(b): Body<NewUserBody>,
 ) -> Result<(StatusCode, Json<Created>), Problem> {
     let role = parse_role(&b.role)?;
-    let id = app
+    let created = app
         .add_user(
             &actor,
             NewUser {
@@ -73,7 +76,13 @@ pub async fn add_user(
             },
         )
         .await?;
-    Ok((StatusCode::CREATED, Json(Created { id })))
+    Ok((
+        StatusCode::CREATED,
+        Json(Created {
+            id: created.id,
+            totp_uri: created.totp_uri,
+        }),
+    ))
 }
 
 #[derive(Deserialize)]
@@ -146,5 +155,47 @@ pub async fn revoke_token(
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
     app.revoke_token(&actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoginBody {
+    email: String,
+    password: String,
+    totp: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct LoginReply {
+    token: String,
+    expires_at: jiff::Timestamp,
+    role: String,
+}
+
+pub async fn login(
+    State(app): State<AppState>,
+    Body(b): Body<LoginBody>,
+) -> Result<Json<LoginReply>, Problem> {
+    let session = app.login(&b.email, &b.password, b.totp.as_deref()).await?;
+    Ok(Json(LoginReply {
+        token: session.token,
+        expires_at: session.expires_at,
+        role: session.actor.role.to_string(),
+    }))
+}
+
+pub async fn logout(
+    State(app): State<AppState>,
+    headers: axum::http::HeaderMap,
+    _caller: Caller,
+) -> Result<StatusCode, Problem> {
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .unwrap_or_default();
+    app.logout(token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -30,6 +30,8 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         router: Router::new(),
         list: Vec::new(),
     }
+    .add(Method::POST, "/auth/login", post(accounts::login))
+    .add(Method::POST, "/auth/logout", post(accounts::logout))
     .add(Method::GET, "/me", get(accounts::me))
     .add(Method::GET, "/catalog", get(catalog::catalog))
     .add(Method::POST, "/customers", post(customers::create))

@@ -432,3 +432,154 @@ async fn logs_carry_no_personal_values_or_tokens() {
         assert!(!log.contains(secret), "the log holds {secret:?}");
     }
 }
+
+fn totp_now(uri: &str, at: jiff::Timestamp) -> String {
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .expect("secret in uri");
+    let bytes = totp_rs::Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .expect("base32");
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).expect("totp");
+    totp.generate(at.as_second() as u64)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_needs_password_and_second_factor() {
+    let t = spawn_app().await;
+    let admin = steward_app::Actor::system("setup", &[]);
+    let created = t
+        .app
+        .add_user(
+            &admin,
+            steward_app::NewUser {
+                email: "dpo@example.com".into(),
+                role: Role::Dpo,
+                password: "correct horse battery staple".into(),
+                purposes: vec![],
+            },
+        )
+        .await
+        .expect("user");
+    let uri = created.totp_uri.expect("a dpo gets a second factor");
+    let login = |body: String| {
+        let t = &t;
+        async move {
+            t.req("POST", "/api/v1/auth/login", None, &[], Some(&body))
+                .await
+        }
+    };
+    let wrong = login(r#"{"email":"dpo@example.com","password":"wrong horse battery"}"#.into())
+        .await
+        .problem(401);
+    let unknown =
+        login(r#"{"email":"nobody@example.com","password":"wrong horse battery"}"#.into())
+            .await
+            .problem(401);
+    assert_eq!(
+        wrong["detail"], unknown["detail"],
+        "the answer does not reveal whether the account exists"
+    );
+    let p =
+        login(r#"{"email":"dpo@example.com","password":"correct horse battery staple"}"#.into())
+            .await
+            .problem(401);
+    assert!(
+        p["detail"].as_str().is_some_and(|d| d.contains("code")),
+        "{p}"
+    );
+    login(
+        r#"{"email":"dpo@example.com","password":"correct horse battery staple","totp":"000000"}"#
+            .into(),
+    )
+    .await
+    .problem(401);
+    let code = totp_now(&uri, t.app.now());
+    let ok = login(format!(
+        r#"{{"email":"dpo@example.com","password":"correct horse battery staple","totp":"{code}"}}"#
+    ))
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    let token = ok.json()["token"].as_str().expect("token").to_string();
+    let me = t
+        .req("GET", "/api/v1/me", Some(&token), &[], None)
+        .await
+        .json();
+    assert_eq!(me["role"], "dpo");
+    assert_eq!(
+        t.req("POST", "/api/v1/auth/logout", Some(&token), &[], None)
+            .await
+            .status,
+        204
+    );
+    t.req("GET", "/api/v1/me", Some(&token), &[], None)
+        .await
+        .problem(401);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_failures_bring_a_growing_delay_then_a_lock_out() {
+    let t = spawn_app().await;
+    let admin = steward_app::Actor::system("setup", &[]);
+    t.app
+        .add_user(
+            &admin,
+            steward_app::NewUser {
+                email: "agent@example.com".into(),
+                role: Role::Agent,
+                password: "correct horse battery staple".into(),
+                purposes: vec![],
+            },
+        )
+        .await
+        .expect("user");
+    let wrong = r#"{"email":"agent@example.com","password":"not the password"}"#;
+    let right = r#"{"email":"agent@example.com","password":"correct horse battery staple"}"#;
+    for _ in 0..3 {
+        t.req("POST", "/api/v1/auth/login", None, &[], Some(wrong))
+            .await
+            .problem(401);
+    }
+    let wait = t
+        .req("POST", "/api/v1/auth/login", None, &[], Some(right))
+        .await;
+    wait.problem(429);
+    assert_eq!(wait.header("retry-after"), Some("1"));
+    for failures in 4..=10 {
+        t.clock
+            .advance(jiff::SignedDuration::from_secs(steward_app::lockout_delay(
+                failures - 1,
+            )));
+        t.req("POST", "/api/v1/auth/login", None, &[], Some(wrong))
+            .await
+            .problem(401);
+    }
+    let locked = t
+        .req("POST", "/api/v1/auth/login", None, &[], Some(right))
+        .await;
+    locked.problem(429);
+    assert_eq!(locked.header("retry-after"), Some("900"));
+    let entries = t
+        .app
+        .audit_entries(&steward_app::Actor::system("check", &[]), 0, 100)
+        .await
+        .expect("audit");
+    assert!(
+        entries.iter().any(|e| e.record.action == "login.locked"),
+        "the lock-out is audited"
+    );
+    assert_eq!(
+        entries
+            .iter()
+            .filter(|e| e.record.action == "login.failed")
+            .count(),
+        9
+    );
+    t.clock.advance(jiff::SignedDuration::from_secs(901));
+    let ok = t
+        .req("POST", "/api/v1/auth/login", None, &[], Some(right))
+        .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+}
