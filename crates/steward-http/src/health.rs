@@ -24,14 +24,14 @@ async fn healthz() -> impl IntoResponse {
 async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
     let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
     match (app.count_customers().await, app.audit_length().await) {
-        (Ok(c), Ok(a)) => (
-            StatusCode::OK,
-            content_type,
-            format!(
+        (Ok(c), Ok(a)) => {
+            let mut out = format!(
                 "# HELP steward_customers Customers currently stored.\n# TYPE steward_customers gauge\nsteward_customers {c}\n\
                  # HELP steward_audit_entries Entries in the audit chain.\n# TYPE steward_audit_entries gauge\nsteward_audit_entries {a}\n"
-            ),
-        ),
+            );
+            app.metrics.render(&mut out);
+            (StatusCode::OK, content_type, out)
+        }
         _ => (StatusCode::SERVICE_UNAVAILABLE, content_type, String::new()),
     }
 }

@@ -3,11 +3,17 @@
 
 use std::time::Instant;
 
-use axum::extract::{MatchedPath, Request};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
+use sha2::{Digest, Sha256};
 use uuid::Uuid;
+
+use crate::AppState;
+use crate::rate_limit::Key;
 
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -31,7 +37,32 @@ const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
     (header::CACHE_CONTROL, "no-store"),
 ];
 
-pub async fn request_context(request: Request, next: Next) -> Response {
+/// The limits a request counts against: its client address (stricter for sign-in) and the
+/// credential it carries.
+fn rate_keys(request: &Request) -> Vec<Key> {
+    let mut keys = Vec::with_capacity(2);
+    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+        let ip = addr.ip();
+        keys.push(if request.uri().path().ends_with("/auth/login") {
+            Key::Login(ip)
+        } else {
+            Key::Client(ip)
+        });
+    }
+    if let Some(credential) = request.headers().get(header::AUTHORIZATION) {
+        let digest = Sha256::digest(credential.as_bytes());
+        let mut prefix = [0u8; 16];
+        prefix.copy_from_slice(&digest[..16]);
+        keys.push(Key::Credential(prefix));
+    }
+    keys
+}
+
+pub async fn request_context(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let id = Uuid::now_v7();
     let started = Instant::now();
     let method = request.method().clone();
@@ -40,7 +71,34 @@ pub async fn request_context(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_string())
         .unwrap_or_else(|| "unmatched".into());
-    let mut response = REQUEST_ID.scope(id, next.run(request)).await;
+    let limited = rate_keys(&request)
+        .into_iter()
+        .find_map(|k| state.limiter.check(k).err());
+    let mut response = match limited {
+        Some(retry_after) => {
+            REQUEST_ID
+                .scope(id, async move {
+                    crate::Problem {
+                        retry_after: Some(retry_after),
+                        ..crate::Problem::new(
+                            axum::http::StatusCode::TOO_MANY_REQUESTS,
+                            "rate-limited",
+                            "Too many requests",
+                            "slow down and retry after the time given in Retry-After",
+                        )
+                    }
+                    .into_response()
+                })
+                .await
+        }
+        None => REQUEST_ID.scope(id, next.run(request)).await,
+    };
+    state.metrics.observe(
+        method.as_str(),
+        &route,
+        response.status().as_u16(),
+        started.elapsed(),
+    );
     let headers = response.headers_mut();
     for (name, value) in SECURITY_HEADERS {
         headers

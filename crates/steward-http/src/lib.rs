@@ -6,7 +6,10 @@ mod auth;
 mod extract;
 mod health;
 mod layers;
+mod metrics;
 mod problem;
+mod rate_limit;
+mod state;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -16,19 +19,23 @@ use axum::http::Method;
 use steward_app::Steward;
 
 pub use problem::Problem;
-
-pub type AppState = Arc<Steward>;
+pub use rate_limit::{Limits, Rate};
+pub use state::{AppState, HttpOptions};
 
 /// The whole HTTP application.
-pub fn router(app: Arc<Steward>) -> Router {
+pub fn router(app: Arc<Steward>, options: HttpOptions) -> Router {
+    let state = state::state(app, options);
     let (api, _) = api::routes();
     Router::new()
         .merge(health::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found)
-        .layer(axum::middleware::from_fn(layers::request_context))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            layers::request_context,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(layers::MAX_BODY_BYTES))
-        .with_state(app)
+        .with_state(state)
 }
 
 /// Every API route as (method, path under /api/v1); the role matrix test walks this list.
@@ -40,11 +47,14 @@ pub fn api_routes() -> Vec<(Method, &'static str)> {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<Steward>,
+    options: HttpOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let addr: Option<SocketAddr> = listener.local_addr().ok();
     tracing::info!(?addr, "listening");
-    axum::serve(listener, router(app))
+    // Client addresses reach the rate limiter through the connection's info.
+    let service = router(app, options).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, service)
         .with_graceful_shutdown(shutdown)
         .await
 }

@@ -267,7 +267,13 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         .with_context(|| format!("listening on {}", settings.listen))?;
     println!("Steward is listening on http://{}", listener.local_addr()?);
     std::io::stdout().flush()?;
-    steward_http::serve(listener, app.clone(), shutdown_signal()).await?;
+    steward_http::serve(
+        listener,
+        app.clone(),
+        steward_http::HttpOptions::default(),
+        shutdown_signal(),
+    )
+    .await?;
     app.checkpoint_now().await.map_err(explain)?;
     tracing::info!("stopped; audit head checkpointed");
     Ok(ExitCode::SUCCESS)

@@ -583,3 +583,75 @@ async fn repeated_failures_bring_a_growing_delay_then_a_lock_out() {
         .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_is_rate_limited_per_client_address() {
+    let t = spawn_app_with(steward_http::Limits::default()).await;
+    let body = r#"{"email":"someone@example.com","password":"guessing again"}"#;
+    let burst = steward_http::Limits::default().login_per_client.burst as usize;
+    for _ in 0..burst {
+        t.req("POST", "/api/v1/auth/login", None, &[], Some(body))
+            .await
+            .problem(401);
+    }
+    let limited = t
+        .req("POST", "/api/v1/auth/login", None, &[], Some(body))
+        .await;
+    limited.problem(429);
+    assert!(
+        limited
+            .header("retry-after")
+            .and_then(|s| s.parse::<u64>().ok())
+            .is_some_and(|s| s >= 1)
+    );
+    assert_eq!(
+        t.req("GET", "/healthz", None, &[], None).await.status,
+        200,
+        "other routes keep their own budget"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_by_route_without_identifiers() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let created = t
+        .req(
+            "POST",
+            "/api/v1/customers",
+            Some(&agent),
+            &[],
+            Some(CUSTOMER),
+        )
+        .await
+        .json();
+    let id = created["id"].as_str().expect("id").to_string();
+    t.req(
+        "GET",
+        &format!("/api/v1/customers/{id}"),
+        Some(&agent),
+        &[],
+        None,
+    )
+    .await;
+    let metrics = t.req("GET", "/metrics", None, &[], None).await;
+    assert_eq!(metrics.status, 200);
+    assert!(
+        metrics.body.contains(r#"steward_http_requests_total{method="GET",route="/api/v1/customers/{id}",status="200"} 1"#),
+        "{}",
+        metrics.body
+    );
+    assert!(
+        metrics
+            .body
+            .contains("steward_http_request_duration_seconds_bucket"),
+        "{}",
+        metrics.body
+    );
+    assert!(metrics.body.contains("steward_customers 1"));
+    assert!(
+        !metrics.body.contains(&id) && !metrics.body.contains("example.com"),
+        "{}",
+        metrics.body
+    );
+}

@@ -43,8 +43,13 @@ fn capture_logs() {
     });
 }
 
-/// Starts the real router on a random loopback port with a fresh data directory.
+/// Starts the real router on a random loopback port with a fresh data directory, with rate
+/// limits out of the way.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(steward_http::Limits::unlimited()).await
+}
+
+pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
     capture_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(FixedClock::new(
@@ -65,9 +70,10 @@ pub async fn spawn_app() -> TestApp {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
-    let router = steward_http::router(app.clone());
+    let options = steward_http::HttpOptions { limits };
+    let served = app.clone();
     tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
+        let _ = steward_http::serve(listener, served, options, std::future::pending()).await;
     });
     TestApp {
         addr,
