@@ -9,6 +9,7 @@ use crate::{Access, Actor, AppError, Steward};
 
 /// The result of walking the whole chain and checking every checkpoint.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyReport {
     pub ok: bool,
     pub entries: u64,

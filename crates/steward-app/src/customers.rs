@@ -26,6 +26,7 @@ pub const MAX_LIMIT: usize = 500;
 
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerInput {
     pub fields: BTreeMap<String, String>,
     pub residency: String,
@@ -36,6 +37,7 @@ pub struct CustomerInput {
 /// A partial update: a field set to `None` is removed.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerPatch {
     #[serde(default)]
     pub fields: BTreeMap<String, Option<String>>,
@@ -47,6 +49,7 @@ pub struct CustomerPatch {
 /// A customer as one access may see them: only the fields its purpose needs, decrypted only
 /// where the role allows; fields the role sees masked are named, not opened.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerView {
     pub id: Uuid,
     pub fields: BTreeMap<String, String>,
@@ -56,7 +59,9 @@ pub struct CustomerView {
     pub status: String,
     pub tags: Vec<String>,
     pub version: i64,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
@@ -75,6 +80,7 @@ pub struct CustomerQuery {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

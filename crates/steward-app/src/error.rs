@@ -3,6 +3,7 @@ use steward_vault::VaultError;
 
 /// A validation problem with one input field. Messages never repeat the value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldError {
     pub field: String,
     pub message: String,

@@ -11,6 +11,7 @@ pub const GENESIS: Hash = [0u8; 32];
 
 /// What an audit entry records about an action, before it has a place in the chain.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditRecord {
     /// Microseconds since the epoch.
     pub at: i64,
@@ -27,13 +28,16 @@ pub struct AuditRecord {
 
 /// An entry as stored: the record, its place and its links.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEntry {
     pub seq: i64,
     #[serde(flatten)]
     pub record: AuditRecord,
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub prev_hash: Hash,
     #[serde(with = "hex_hash")]
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub hash: Hash,
 }
 

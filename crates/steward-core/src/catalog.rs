@@ -13,6 +13,7 @@ pub const DEFAULT_CATALOG: &str = include_str!("../catalog/default.toml");
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum Sensitivity {
     Standard,
     /// GDPR Art. 9-like data, or data the operator treats as such: masked for support roles.
@@ -22,6 +23,7 @@ pub enum Sensitivity {
 /// GDPR Art. 6(1) lawful bases.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum LawfulBasis {
     Consent,
     Contract,
@@ -34,6 +36,7 @@ pub enum LawfulBasis {
 /// How a field's values are checked and normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub enum FieldKind {
     Text,
     Multiline,
@@ -44,6 +47,7 @@ pub enum FieldKind {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PurposeDef {
     pub key: String,
     pub name: String,
@@ -53,6 +57,7 @@ pub struct PurposeDef {
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FieldDef {
     pub key: String,
     pub label: String,
@@ -72,6 +77,7 @@ impl FieldDef {
 
 /// A validated catalog. Field and purpose order follows the source files.
 #[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Catalog {
     fields: Vec<FieldDef>,
     purposes: Vec<PurposeDef>,

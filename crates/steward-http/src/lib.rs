@@ -7,6 +7,7 @@ mod extract;
 mod health;
 mod layers;
 mod metrics;
+mod openapi;
 mod problem;
 mod rate_limit;
 mod state;
@@ -36,6 +37,11 @@ pub fn router(app: Arc<Steward>, options: HttpOptions) -> Router {
         ))
         .layer(axum::extract::DefaultBodyLimit::max(layers::MAX_BODY_BYTES))
         .with_state(state)
+}
+
+/// The OpenAPI document as JSON.
+pub fn openapi_json() -> String {
+    openapi::document().to_pretty_json().unwrap_or_default()
 }
 
 /// Every API route as (method, path under /api/v1); the role matrix test walks this list.

@@ -6,14 +6,18 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use steward_app::{AppError, FieldError};
 
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem document.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     #[serde(rename = "type", serialize_with = "problem_type")]
+    #[schema(value_type = String)]
     pub kind: &'static str,
+    #[schema(value_type = String)]
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
     pub request_id: Option<uuid::Uuid>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,

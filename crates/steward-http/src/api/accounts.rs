@@ -9,13 +9,23 @@ use crate::auth::Caller;
 use crate::extract::{Body, parse_id, parse_time};
 use crate::{AppState, Problem};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Me {
     actor: String,
     role: String,
     purposes: Vec<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/me",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Who the token belongs to", body = Me),
+        (status = 401, description = "No valid token", body = Problem),
+    )
+)]
 pub async fn me(Caller(actor): Caller) -> Json<Me> {
     let purposes = actor
         .effective_purposes()
@@ -34,6 +44,17 @@ fn parse_role(raw: &str) -> Result<Role, Problem> {
         .map_err(|e| Problem::invalid(vec![FieldError::new("role", e.to_string())]))
 }
 
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Staff accounts", body = Vec<steward_app::UserView>),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn list_users(
     State(app): State<AppState>,
     Caller(actor): Caller,
@@ -41,7 +62,7 @@ pub async fn list_users(
     Ok(Json(app.list_users(&actor).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewUserBody {
     email: String,
@@ -51,7 +72,7 @@ pub struct NewUserBody {
     purposes: Vec<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Created {
     id: uuid::Uuid,
     /// Authenticator enrolment for accounts that need a second factor; shown once.
@@ -59,6 +80,19 @@ pub struct Created {
     totp_uri: Option<String>,
 }
 
+#[utoipa::path(
+    post,
+    path = "/users",
+    tag = "accounts",
+    request_body = NewUserBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = Created),
+        (status = 409, description = "Email in use", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn add_user(
     State(app): State<AppState>,
     Caller(actor): Caller,
@@ -85,13 +119,27 @@ pub async fn add_user(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UserChange {
     role: Option<String>,
     disabled: Option<bool>,
 }
 
+#[utoipa::path(
+    patch,
+    path = "/users/{id}",
+    tag = "accounts",
+    params(("id" = String, Path, description = "Id")),
+    request_body = UserChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Changed"),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn update_user(
     State(app): State<AppState>,
     Caller(actor): Caller,
@@ -104,6 +152,17 @@ pub async fn update_user(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    get,
+    path = "/tokens",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "API tokens (never the tokens themselves)", body = Vec<steward_app::TokenView>),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn list_tokens(
     State(app): State<AppState>,
     Caller(actor): Caller,
@@ -111,7 +170,7 @@ pub async fn list_tokens(
     Ok(Json(app.list_tokens(&actor).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTokenBody {
     name: String,
@@ -121,13 +180,25 @@ pub struct NewTokenBody {
     expires_at: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct CreatedToken {
     id: uuid::Uuid,
     /// Shown once; only its hash is kept.
     token: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/tokens",
+    tag = "accounts",
+    request_body = NewTokenBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; the token is shown once", body = CreatedToken),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn create_token(
     State(app): State<AppState>,
     Caller(actor): Caller,
@@ -149,6 +220,18 @@ pub async fn create_token(
     Ok((StatusCode::CREATED, Json(CreatedToken { id, token })))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/tokens/{id}",
+    tag = "accounts",
+    params(("id" = String, Path, description = "Id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Revoked"),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn revoke_token(
     State(app): State<AppState>,
     Caller(actor): Caller,
@@ -158,7 +241,7 @@ pub async fn revoke_token(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginBody {
     email: String,
@@ -166,13 +249,25 @@ pub struct LoginBody {
     totp: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct LoginReply {
     token: String,
+    #[schema(value_type = String, format = DateTime)]
     expires_at: jiff::Timestamp,
     role: String,
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/login",
+    tag = "accounts",
+    request_body = LoginBody,
+    responses(
+        (status = 200, description = "Signed in", body = LoginReply),
+        (status = 401, description = "Wrong email, password or code", body = Problem),
+        (status = 429, description = "Too many attempts", body = Problem),
+    )
+)]
 pub async fn login(
     State(app): State<AppState>,
     Body(b): Body<LoginBody>,
@@ -185,6 +280,16 @@ pub async fn login(
     }))
 }
 
+#[utoipa::path(
+    post,
+    path = "/auth/logout",
+    tag = "accounts",
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Signed out"),
+        (status = 401, description = "No valid token", body = Problem),
+    )
+)]
 pub async fn logout(
     State(app): State<AppState>,
     headers: axum::http::HeaderMap,

@@ -8,7 +8,8 @@ use crate::auth::Caller;
 use crate::extract::{Params, parse_limit, parse_time};
 use crate::{AppState, Problem};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     limit: Option<String>,
@@ -20,13 +21,24 @@ pub struct AuditParams {
     to: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AuditPage {
     items: Vec<AuditEntry>,
     next_cursor: Option<String>,
     limit: usize,
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit",
+    tag = "audit",
+    params(AuditParams),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Entries, oldest first", body = AuditPage),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn search(
     State(app): State<AppState>,
     Caller(actor): Caller,
@@ -64,6 +76,17 @@ pub async fn search(
     }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/audit/verify",
+    tag = "audit",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Result of walking the chain", body = steward_app::VerifyReport),
+        (status = 401, description = "No valid token", body = Problem),
+        (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn verify(
     State(app): State<AppState>,
     Caller(actor): Caller,

@@ -8,6 +8,7 @@ use steward_app::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Int
 use crate::auth::Purposed;
 use crate::extract::{Body, Params, etag, if_match, parse_id, parse_limit, parse_time};
 use crate::{AppState, Problem};
+use steward_app::{InteractionView, Page};
 
 fn with_etag(status: StatusCode, view: CustomerView) -> Response {
     let tag = etag(view.version);
@@ -24,6 +25,20 @@ fn with_etag(status: StatusCode, view: CustomerView) -> Response {
     response
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers",
+    tag = "customers",
+    params(("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = CustomerInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = CustomerView),
+        (status = 409, description = "Email already in use", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn create(
     State(app): State<AppState>,
     Purposed(access): Purposed,
@@ -33,7 +48,8 @@ pub async fn create(
     Ok(with_etag(StatusCode::CREATED, view))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     limit: Option<String>,
@@ -48,6 +64,18 @@ pub struct ListParams {
     updated_before: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers",
+    tag = "customers",
+    params(ListParams, ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of customers", body = Page<CustomerView>),
+        (status = 422, description = "Invalid filter", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn list(
     State(app): State<AppState>,
     Purposed(access): Purposed,
@@ -68,6 +96,18 @@ pub async fn list(
     Ok(Json(app.list_customers(&access, query).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The customer", body = CustomerView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn read(
     State(app): State<AppState>,
     Purposed(access): Purposed,
@@ -77,6 +117,22 @@ pub async fn read(
     Ok(with_etag(StatusCode::OK, view))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "Customer id"), ("If-Match" = String, Header, description = "ETag of the version being changed"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = CustomerPatch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Updated", body = CustomerView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 412, description = "Stale version", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 428, description = "If-Match missing", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn update(
     State(app): State<AppState>,
     Purposed(access): Purposed,
@@ -90,6 +146,18 @@ pub async fn update(
     Ok(with_etag(StatusCode::OK, view))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/customers/{id}",
+    tag = "customers",
+    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Erased"),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn erase(
     State(app): State<AppState>,
     Purposed(access): Purposed,
@@ -99,6 +167,20 @@ pub async fn erase(
     Ok(StatusCode::NO_CONTENT)
 }
 
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/interactions",
+    tag = "customers",
+    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = InteractionInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded", body = InteractionView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn add_interaction(
     State(app): State<AppState>,
     Purposed(access): Purposed,
@@ -109,13 +191,26 @@ pub async fn add_interaction(
     Ok((StatusCode::CREATED, Json(view)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct PageParams {
     limit: Option<String>,
     cursor: Option<String>,
 }
 
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/interactions",
+    tag = "customers",
+    params(("id" = String, Path, description = "Customer id"), PageParams, ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Newest first", body = Page<InteractionView>),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
 pub async fn interactions(
     State(app): State<AppState>,
     Purposed(access): Purposed,

@@ -655,3 +655,34 @@ async fn metrics_count_requests_by_route_without_identifiers() {
         metrics.body
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_covers_every_route() {
+    let t = spawn_app().await;
+    let reply = t.req("GET", "/api/v1/openapi.json", None, &[], None).await;
+    assert_eq!(reply.status, 200);
+    let doc = reply.json();
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "{}",
+        doc["openapi"]
+    );
+    for (method, path) in steward_http::api_routes() {
+        if path == "/openapi.json" {
+            continue;
+        }
+        let op = &doc["paths"][path][method.as_str().to_ascii_lowercase()];
+        assert!(
+            op.is_object(),
+            "{method} {path} is missing from the OpenAPI document"
+        );
+        assert!(
+            op["responses"].is_object(),
+            "{method} {path} documents no responses"
+        );
+    }
+    assert!(doc["components"]["schemas"]["CustomerView"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+}

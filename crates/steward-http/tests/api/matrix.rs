@@ -35,7 +35,10 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
 
 /// Routes that need no token at all.
 fn public(method: &str, path: &str) -> bool {
-    matches!((method, path), ("POST", "/auth/login"))
+    matches!(
+        (method, path),
+        ("POST", "/auth/login") | ("GET", "/openapi.json")
+    )
 }
 
 fn known(method: &str, path: &str) -> bool {
@@ -49,6 +52,16 @@ fn every_route_is_in_the_matrix() {
             known(method.as_str(), path),
             "{method} {path} has no row in the role matrix"
         );
+    }
+}
+
+fn token_for(tokens: &[(Role, String)], who: Who) -> Option<&str> {
+    match who {
+        Who::Nobody => None,
+        Who::As(r) => tokens
+            .iter()
+            .find(|(tr, _)| *tr == r)
+            .map(|(_, t)| t.as_str()),
     }
 }
 
@@ -142,6 +155,11 @@ async fn every_route_for_every_role() {
                 ("POST", "/tokens") => Some(r#"{"name":"ci","role":"agent"}"#.to_string()),
                 _ => None,
             };
+            if (method.as_str(), path) == ("GET", "/openapi.json") {
+                let reply = t.req("GET", &url, token_for(&tokens, who), &[], None).await;
+                assert_eq!(reply.status, 200, "{who:?} {method} {path}");
+                continue;
+            }
             if public(method.as_str(), path) {
                 let reply = t
                     .req(
