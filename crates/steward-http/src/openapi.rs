@@ -1,7 +1,9 @@
 //! The OpenAPI 3.1 document, generated from the handlers' annotations and the types they
 //! take and return.
 
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{accounts, audit, catalog, customers};
@@ -18,7 +20,7 @@ use crate::api::{accounts, audit, catalog, customers};
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
     ),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &ProblemResponses),
 )]
 struct ApiDoc;
 
@@ -31,6 +33,68 @@ impl Modify for BearerAuth {
                 "bearer",
                 SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
             );
+        }
+    }
+}
+
+/// Answers every operation may give whatever it does, all as problem documents.
+const COMMON_PROBLEMS: [(&str, &str); 9] = [
+    ("400", "Malformed request"),
+    ("401", "No valid credentials"),
+    ("403", "Not allowed for this role or purpose"),
+    ("405", "Method not allowed"),
+    ("413", "Body too large"),
+    ("415", "Body is not JSON"),
+    ("422", "Invalid input"),
+    ("429", "Too many requests"),
+    ("500", "Internal error"),
+];
+
+/// Every error answer is an RFC 9457 problem: documents it so for every operation.
+struct ProblemResponses;
+
+impl ProblemResponses {
+    fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
+        let content = Content::new(Some(Ref::from_schema_name("Problem")));
+        RefOr::T(
+            ResponseBuilder::new()
+                .description(description)
+                .content("application/problem+json", content)
+                .build(),
+        )
+    }
+
+    fn fix(op: &mut Operation) {
+        for (status, response) in op.responses.responses.iter_mut() {
+            if status.as_str() >= "400"
+                && let RefOr::T(r) = response
+            {
+                let description = r.description.clone();
+                *response = Self::problem(&description);
+            }
+        }
+        for (status, description) in COMMON_PROBLEMS {
+            op.responses
+                .responses
+                .entry(status.to_string())
+                .or_insert_with(|| Self::problem(description));
+        }
+    }
+}
+
+impl Modify for ProblemResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let ops = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ];
+            for op in ops.into_iter().flatten() {
+                Self::fix(op);
+            }
         }
     }
 }

@@ -270,13 +270,22 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     steward_http::serve(
         listener,
         app.clone(),
-        steward_http::HttpOptions::default(),
+        http_options(settings),
         shutdown_signal(),
     )
     .await?;
     app.checkpoint_now().await.map_err(explain)?;
     tracing::info!("stopped; audit head checkpointed");
     Ok(ExitCode::SUCCESS)
+}
+
+fn http_options(settings: &Settings) -> steward_http::HttpOptions {
+    let limits = if settings.rate_limit {
+        steward_http::Limits::default()
+    } else {
+        steward_http::Limits::unlimited()
+    };
+    steward_http::HttpOptions { limits }
 }
 
 async fn shutdown_signal() {

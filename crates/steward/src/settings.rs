@@ -19,6 +19,8 @@ pub struct Settings {
     pub catalog: Vec<PathBuf>,
     pub audit_checkpoint_every: i64,
     pub log: String,
+    /// Rate limits on the HTTP edge; turned off only for load tests on loopback.
+    pub rate_limit: bool,
 }
 
 impl Default for Settings {
@@ -30,17 +32,19 @@ impl Default for Settings {
             catalog: Vec::new(),
             audit_checkpoint_every: 1_000,
             log: "info".into(),
+            rate_limit: true,
         }
     }
 }
 
-const ENV_KEYS: [&str; 6] = [
+const ENV_KEYS: [&str; 7] = [
     "data_dir",
     "database_url",
     "listen",
     "catalog",
     "audit_checkpoint_every",
     "log",
+    "rate_limit",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.
