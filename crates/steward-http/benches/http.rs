@@ -1,0 +1,223 @@
+//! Load on the real server over loopback: `GET /customers/{id}` (8 fields decrypted, one audit
+//! entry) and `POST /customers`, at 64 concurrent keep-alive connections, next to a
+//! `GET /healthz` baseline measured in the same run. The server and the load generator share
+//! the machine, as they would on a developer's laptop.
+//!
+//! Run: `cargo bench -p steward-http --bench http [-- SECONDS]` (default 5 s per phase).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use steward_app::core::{Catalog, Role, SystemClock};
+use steward_app::{Actor, CustomerInput, NewToken, OpenOptions, Steward};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
+
+const CONNECTIONS: usize = 64;
+const SEED_CUSTOMERS: usize = 2_000;
+
+/// One keep-alive HTTP/1.1 connection; enough of the protocol for the server's own answers.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    async fn open(addr: &str) -> BenchResult<Conn> {
+        let stream = TcpStream::connect(addr).await?;
+        stream.set_nodelay(true)?;
+        Ok(Conn { stream, buf: Vec::with_capacity(16 * 1024) })
+    }
+
+    async fn send(&mut self, request: &[u8]) -> BenchResult<u16> {
+        self.stream.write_all(request).await?;
+        self.buf.clear();
+        loop {
+            let mut chunk = [0u8; 8192];
+            let n = self.stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Err("connection closed".into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end])?;
+                let status: u16 = head.split(' ').nth(1).ok_or("no status")?.parse()?;
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while self.buf.len() < end + 4 + length {
+                    let n = self.stream.read(&mut chunk).await?;
+                    if n == 0 {
+                        return Err("connection closed mid-body".into());
+                    }
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                return Ok(status);
+            }
+        }
+    }
+}
+
+struct Outcome {
+    requests: usize,
+    errors: usize,
+    seconds: f64,
+    p50: Duration,
+    p99: Duration,
+}
+
+/// Runs `CONNECTIONS` workers for `duration`, each sending the request `make(i)` builds.
+async fn load(
+    addr: &str,
+    duration: Duration,
+    make: Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync>,
+    expect: u16,
+) -> BenchResult<Outcome> {
+    let counter = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..CONNECTIONS {
+        let (addr, make, counter) = (addr.to_string(), make.clone(), counter.clone());
+        tasks.push(tokio::spawn(async move {
+            let mut conn = Conn::open(&addr).await?;
+            let mut latencies = Vec::new();
+            let mut errors = 0;
+            while started.elapsed() < duration {
+                let request = make(counter.fetch_add(1, Ordering::Relaxed));
+                let t = Instant::now();
+                let status = conn.send(&request).await?;
+                latencies.push(t.elapsed());
+                if status != expect {
+                    errors += 1;
+                }
+            }
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((latencies, errors))
+        }));
+    }
+    let mut all = Vec::new();
+    let mut errors = 0;
+    for t in tasks {
+        let (l, e) = t.await??;
+        all.extend(l);
+        errors += e;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    all.sort();
+    let pick = |q: f64| all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1))).copied().unwrap_or_default();
+    Ok(Outcome { requests: all.len(), errors, seconds, p50: pick(0.50), p99: pick(0.99) })
+}
+
+fn seconds_arg() -> u64 {
+    if !std::env::args().any(|a| a == "--bench") {
+        return 1;
+    }
+    std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(5)
+}
+
+fn main() -> BenchResult<()> {
+    let secs = seconds_arg();
+    let dir = tempfile::tempdir()?;
+    // The server gets its own runtime; the load generator another, as two processes would.
+    let server_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let (addr, token, ids) = server_rt.block_on(async {
+        let app = Arc::new(
+            Steward::open(OpenOptions {
+                data_dir: dir.path().to_path_buf(),
+                database_url: None,
+                catalog: Catalog::default_catalog()?,
+                clock: Arc::new(SystemClock),
+                checkpoint_every: 1_000,
+            })
+            .await?,
+        );
+        let setup = Actor::system("bench", &["essential.service"]);
+        let access = app.access(&setup, None)?;
+        let mut ids = Vec::with_capacity(SEED_CUSTOMERS);
+        for i in 0..SEED_CUSTOMERS {
+            let fields = [
+                ("email", format!("seed{i}@example.com")),
+                ("given_name", format!("Given{i}")),
+                ("family_name", format!("Family{i}")),
+                ("phone", format!("+4930{i:08}")),
+                ("postal_address", format!("{i} Example Street")),
+                ("birth_date", "1980-01-01".to_string()),
+                ("preferred_language", "de".to_string()),
+                ("company", "Acme".to_string()),
+            ];
+            let input = CustomerInput {
+                fields: fields.into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
+                residency: "DE".into(),
+                tags: vec![],
+            };
+            ids.push(app.create_customer(&access, input).await?.id);
+        }
+        let token = app
+            .create_token(&setup, NewToken { name: "bench".into(), role: Role::Admin, purposes: vec!["essential.service".into()], expires_at: None })
+            .await?
+            .1;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?.to_string();
+        let options = steward_http::HttpOptions { limits: steward_http::Limits::unlimited() };
+        tokio::spawn(steward_http::serve(listener, app, options, std::future::pending()));
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((addr, token, ids))
+    })?;
+
+    let client_rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let duration = Duration::from_secs(secs);
+    let host = addr.clone();
+    let health = Arc::new(move |_| format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes());
+    let (host, tok, ids) = (addr.clone(), token.clone(), Arc::new(ids));
+    let read = Arc::new(move |i: usize| {
+        let id = ids[i % ids.len()];
+        format!("GET /api/v1/customers/{id} HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tok}\r\n\r\n").into_bytes()
+    });
+    let (host, tok) = (addr.clone(), token.clone());
+    let create = Arc::new(move |i: usize| {
+        let body = format!(
+            r#"{{"fields":{{"email":"load{i}@example.com","given_name":"Load","family_name":"Test","phone":"+4930555{i:06}"}},"residency":"DE"}}"#
+        );
+        format!(
+            "POST /api/v1/customers HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tok}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let (base, reads, creates) = client_rt.block_on(async {
+        let base = load(&addr, duration, health, 200).await?;
+        let reads = load(&addr, duration, read, 200).await?;
+        let creates = load(&addr, duration, create, 201).await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((base, reads, creates))
+    })?;
+
+    let rate = |o: &Outcome| o.requests as f64 / o.seconds;
+    println!("steward HTTP benchmark: {CONNECTIONS} connections, {secs} s per phase, {SEED_CUSTOMERS} customers seeded, 2 CPUs shared");
+    println!("{:<44} {:>10} {:>10} {:>10} {:>8} {:>12}", "phase", "req/s", "p50 ms", "p99 ms", "errors", "vs healthz");
+    for (name, o) in [
+        ("GET /healthz (baseline)", &base),
+        ("GET /customers/{id} (8 fields, 1 audit entry)", &reads),
+        ("POST /customers (4 fields, 1 audit entry)", &creates),
+    ] {
+        println!(
+            "{:<44} {:>10.0} {:>10.2} {:>10.2} {:>8} {:>12.3}",
+            name,
+            rate(o),
+            o.p50.as_secs_f64() * 1e3,
+            o.p99.as_secs_f64() * 1e3,
+            o.errors,
+            rate(o) / rate(&base)
+        );
+    }
+    let failed = reads.errors + creates.errors + base.errors;
+    if failed > 0 {
+        return Err(format!("{failed} requests got an unexpected status").into());
+    }
+    server_rt.shutdown_timeout(Duration::from_secs(1));
+    Ok(())
+}
