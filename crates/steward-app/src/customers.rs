@@ -87,6 +87,14 @@ pub struct Page<T> {
     pub limit: usize,
 }
 
+/// A new customer, sealed: the row to write, the wrapped key for the key store, and the
+/// data key itself for whatever the caller still has to seal or answer.
+pub(crate) struct Sealed {
+    pub write: CustomerWrite,
+    pub key: (Uuid, StoredKey),
+    pub dek: DataKey,
+}
+
 pub(crate) fn parse_residency(raw: &str, errors: &mut Vec<FieldError>) -> Option<CountryCode> {
     CountryCode::parse(raw)
         .map_err(|e| errors.push(FieldError::new("residency", e.to_string())))
@@ -142,7 +150,7 @@ impl Steward {
         residency: CountryCode,
         tags: Vec<String>,
         now: i64,
-    ) -> Result<(CustomerWrite, (Uuid, StoredKey)), AppError> {
+    ) -> Result<Sealed, AppError> {
         let id = Uuid::now_v7();
         let (dek, wrapped) = self.vault.new_data_key(&id)?;
         let mut sealed = SealedFields::new();
@@ -161,16 +169,17 @@ impl Steward {
             created_at: now,
             updated_at: now,
         };
-        Ok((
-            CustomerWrite { row, index },
-            (
+        Ok(Sealed {
+            write: CustomerWrite { row, index },
+            key: (
                 id,
                 StoredKey {
                     kek_version: wrapped.kek_version,
                     bytes: wrapped.bytes,
                 },
             ),
-        ))
+            dek,
+        })
     }
 
     pub(crate) fn data_key(&self, id: Uuid) -> Result<DataKey, AppError> {
@@ -256,7 +265,7 @@ impl Steward {
             return Err(AppError::Invalid(errors));
         };
         let now = self.clock.now().as_microsecond();
-        let (write, key) = self.seal_new(&values, residency, tags, now)?;
+        let Sealed { write, key, dek } = self.seal_new(&values, residency, tags, now)?;
         if let Some(e) = write.index.iter().find(|e| e.unique)
             && !self
                 .store
@@ -295,7 +304,6 @@ impl Steward {
             }
         };
         self.checkpoint_crossed(&entries).await?;
-        let dek = self.data_key(id)?;
         Ok(self.view(access, &row, &dek)?.0)
     }
 

@@ -219,11 +219,9 @@ impl Steward {
                 } else {
                     Vec::new()
                 };
-                let (write, key) = self.seal_new(&values, residency, tags, now)?;
+                let crate::customers::Sealed { write, key, dek } =
+                    self.seal_new(&values, residency, tags, now)?;
                 let id = write.row.id;
-                let dek = self
-                    .vault
-                    .open_data_key(&id, &crate::customers::unwrap_stored(key.1.clone()))?;
                 for _ in 0..rng.gen_range(6..15) {
                     let (kind, summary) = SUMMARIES[rng.gen_range(0..SUMMARIES.len())];
                     let days_ago: i64 = rng.gen_range(0..730);

@@ -479,8 +479,9 @@ impl Steward {
                         continue;
                     };
                     fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
-                    let (write, key) =
+                    let sealed =
                         self.seal_new(&row.values, residency, row.tags.unwrap_or_default(), now)?;
+                    let (write, key) = (sealed.write, sealed.key);
                     targets.push(write.row.id.to_string());
                     new_keys.push(key);
                     inserts.push(write);

@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod audit_log;
+mod audit_writer;
 mod cursor;
 mod customers;
 pub mod demo;
@@ -50,6 +51,7 @@ pub struct Steward {
     vault: Vault,
     keys: Arc<KeyStore>,
     store: Arc<dyn Store>,
+    audit_writer: audit_writer::AuditWriter,
     clock: Arc<dyn Clock>,
     checkpoint_every: i64,
 }
@@ -132,6 +134,7 @@ impl Steward {
             Some(url) => Arc::new(PostgresStore::connect(url, 16).await?),
         };
         Ok(Steward {
+            audit_writer: audit_writer::AuditWriter::start(store.clone()),
             catalog: opts.catalog,
             vault,
             keys,
