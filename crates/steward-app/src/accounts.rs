@@ -537,7 +537,7 @@ impl Steward {
         let role_text = role.map(|r| r.to_string());
         if self
             .store
-            .update_user(id, role_text.as_deref(), disabled, audit)
+            .update_user(id, role_text.as_deref(), disabled, self.clock.now().as_microsecond(), audit)
             .await?
         {
             Ok(())

@@ -79,12 +79,14 @@ pub trait Store: Send + Sync + 'static {
         sealed: Option<&[u8]>,
         audit: AuditRecord,
     ) -> Result<()>;
-    /// Changes a user's role and/or disabled flag; false when there is no such user.
+    /// Changes a user's role and/or disabled flag and ends their sign-in sessions (their
+    /// tokens named `session`), in one transaction; false when there is no such user.
     async fn update_user(
         &self,
         id: Uuid,
         role: Option<&str>,
         disabled: Option<bool>,
+        at: i64,
         audit: AuditRecord,
     ) -> Result<bool>;
     async fn list_tokens(&self) -> Result<Vec<TokenRow>>;

@@ -741,6 +741,7 @@ impl Store for PostgresStore {
         id: Uuid,
         role: Option<&str>,
         disabled: Option<bool>,
+        at: i64,
         audit: AuditRecord,
     ) -> Result<bool> {
         let mut client = self.pool.get().await?;
@@ -752,6 +753,12 @@ impl Store for PostgresStore {
             )
             .await?;
         if n > 0 {
+            tx.execute(
+                "UPDATE api_tokens SET revoked_at = $2
+                 WHERE created_by = $1 AND name = 'session' AND revoked_at IS NULL",
+                &[&format!("user:{id}"), &at],
+            )
+            .await?;
             append_audit_tx(&tx, vec![audit]).await?;
         }
         tx.commit().await?;

@@ -841,6 +841,7 @@ impl Store for SqliteStore {
         id: Uuid,
         role: Option<&str>,
         disabled: Option<bool>,
+        at: i64,
         audit: AuditRecord,
     ) -> Result<bool> {
         self.write(|tx| {
@@ -849,6 +850,11 @@ impl Store for SqliteStore {
                 params![id.as_bytes().as_slice(), role, disabled],
             )?;
             if n > 0 {
+                tx.execute(
+                    "UPDATE api_tokens SET revoked_at = ?2
+                     WHERE created_by = ?1 AND name = 'session' AND revoked_at IS NULL",
+                    params![format!("user:{id}"), at],
+                )?;
                 append_audit_tx(tx, vec![audit])?;
             }
             Ok(n > 0)

@@ -627,17 +627,32 @@ mod scenarios {
         assert_eq!(store.find_token(&[4; 32]).await.expect("find"), None);
 
         assert_eq!(store.list_users().await.expect("users"), vec![user.clone()]);
+        let session = TokenRow {
+            id: Uuid::now_v7(),
+            token_hash: [8; 32],
+            name: "session".into(),
+            role: "dpo".into(),
+            purposes: vec![],
+            created_by: format!("user:{}", user.id),
+            created_at: 1,
+            expires_at: None,
+            revoked_at: None,
+        };
+        store.create_token(&session, record("login.success", vec![])).await.expect("session");
         assert!(
             store
                 .update_user(
                     user.id,
                     Some("auditor"),
                     Some(true),
+                    5,
                     record("user.update", vec![])
                 )
                 .await
                 .expect("update")
         );
+        let ended = store.find_token(&[8; 32]).await.expect("find").expect("session");
+        assert_eq!(ended.revoked_at, Some(5), "changing a user ends their sessions");
         let changed = store
             .find_user_by_email("dpo@example.com")
             .await
@@ -650,6 +665,7 @@ mod scenarios {
                     Uuid::now_v7(),
                     None,
                     Some(false),
+                    5,
                     record("user.update", vec![])
                 )
                 .await
@@ -676,7 +692,7 @@ mod scenarios {
             ),
             (3, Some(77), Some(vec![1, 2, 3]))
         );
-        assert_eq!(store.list_tokens().await.expect("tokens").len(), 1);
+        assert_eq!(store.list_tokens().await.expect("tokens").len(), 2);
         assert!(
             store
                 .revoke_token(token.id, 9, record("token.revoke", vec![]))
