@@ -379,8 +379,11 @@ impl Steward {
             errors.push(FieldError::new("expires_at", "must be in the future"));
         }
         let name = new.name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
-            errors.push(FieldError::new("name", "must be 1 to 100 characters"));
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            errors.push(FieldError::new(
+                "name",
+                "must be 1 to 100 characters, without control characters",
+            ));
         }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
@@ -537,7 +540,13 @@ impl Steward {
         let role_text = role.map(|r| r.to_string());
         if self
             .store
-            .update_user(id, role_text.as_deref(), disabled, self.clock.now().as_microsecond(), audit)
+            .update_user(
+                id,
+                role_text.as_deref(),
+                disabled,
+                self.clock.now().as_microsecond(),
+                audit,
+            )
             .await?
         {
             Ok(())

@@ -219,6 +219,21 @@ impl Steward {
         mut filter: AuditFilter,
     ) -> Result<Vec<AuditEntry>, AppError> {
         Self::require_audit_reader(actor)?;
+        for (name, value) in [
+            ("actor", &filter.actor),
+            ("action", &filter.action),
+            ("target", &filter.target),
+        ] {
+            if value
+                .as_deref()
+                .is_some_and(|v| v.len() > 200 || v.chars().any(char::is_control))
+            {
+                return Err(AppError::invalid(
+                    name,
+                    "must be at most 200 characters, without control characters",
+                ));
+            }
+        }
         // One more than the largest page, so that a caller can tell whether another page follows.
         filter.limit = filter.limit.clamp(1, 501);
         Ok(self.store.audit_search(&filter).await?)

@@ -95,6 +95,22 @@ pub(crate) struct Sealed {
     pub dek: DataKey,
 }
 
+/// GDPR Art. 18: a restricted customer's data is kept, but used for nothing except storage
+/// and legal claims until the restriction is lifted; only the legal-obligation purpose (the
+/// privacy officer's) reaches it, for reading, changing or lifting.
+pub(crate) fn ensure_processable(access: &Access, row: &CustomerRow) -> Result<(), AppError> {
+    if row.status == CustomerStatus::Restricted.as_str() && access.purpose.key != LEGAL_OBLIGATION {
+        Err(AppError::Forbidden(
+            "processing of this customer is restricted: only storage and legal claims are allowed"
+                .into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) const LEGAL_OBLIGATION: &str = "essential.legal_obligation";
+
 pub(crate) fn parse_residency(raw: &str, errors: &mut Vec<FieldError>) -> Option<CountryCode> {
     CountryCode::parse(raw)
         .map_err(|e| errors.push(FieldError::new("residency", e.to_string())))
@@ -314,13 +330,7 @@ impl Steward {
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        if row.status == CustomerStatus::Restricted.as_str()
-            && access.purpose.key != "essential.legal_obligation"
-        {
-            return Err(AppError::Forbidden(
-                "processing of this customer is restricted: only storage and legal claims are allowed".into(),
-            ));
-        }
+        ensure_processable(access, &row)?;
         let dek = self.data_key(id)?;
         let (view, opened) = self.view(access, &row, &dek)?;
         // The entry is written before any value leaves: no audit, no data.
@@ -347,6 +357,7 @@ impl Steward {
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
+        ensure_processable(access, &row)?;
         if row.version != expected_version {
             return Err(AppError::StaleVersion);
         }
@@ -447,7 +458,13 @@ impl Steward {
             created_at: row.created_at,
             updated_at: self.clock.now().as_microsecond(),
         };
-        let audit = self.access_record(access, "customer.update", vec![id.to_string()], touched);
+        // The answer shows the customer as updated: that read is recorded with the change.
+        let (view, opened) = self.view(access, &new_row, &dek)?;
+        let mut audit =
+            vec![self.access_record(access, "customer.update", vec![id.to_string()], touched)];
+        if !opened.is_empty() {
+            audit.push(self.access_record(access, "customer.read", vec![id.to_string()], opened));
+        }
         let update = CustomerUpdate {
             write: CustomerWrite {
                 row: new_row.clone(),
@@ -460,7 +477,7 @@ impl Steward {
             .store
             .apply(ChangeSet {
                 updates: vec![update],
-                audit: vec![audit],
+                audit,
                 ..Default::default()
             })
             .await
@@ -471,7 +488,7 @@ impl Steward {
                 other => other,
             })?;
         self.checkpoint_crossed(&entries).await?;
-        Ok(self.view(access, &new_row, &dek)?.0)
+        Ok(view)
     }
 
     pub async fn list_customers(

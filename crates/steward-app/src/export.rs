@@ -55,6 +55,7 @@ impl Steward {
         mut progress: impl FnMut(u64),
     ) -> Result<u64, AppError> {
         let access = self.access(actor, Some(purpose))?;
+        access.require_record_access()?;
         if !actor.role.may_export() {
             return Err(AppError::Forbidden(format!(
                 "role {} may not export customer data",

@@ -105,9 +105,21 @@ fn map_headers<'c>(
                     .unwrap_or(lower)
             });
         if let Some(first) = seen.insert(key.clone(), i) {
+            // A header that is not a known name may be a data row in disguise: never echo it.
+            let known =
+                catalog.field(&key).is_some() || key == RESIDENCY_COLUMN || key == TAGS_COLUMN;
+            let target = if known {
+                format!(" {key:?}")
+            } else {
+                String::new()
+            };
             return Err(AppError::invalid(
                 "headers",
-                format!("columns {} and {} both map to {key:?}", first + 1, i + 1),
+                format!(
+                    "columns {} and {} both map to the same field{target}",
+                    first + 1,
+                    i + 1
+                ),
             ));
         }
         let column = match key.as_str() {
@@ -116,7 +128,10 @@ fn map_headers<'c>(
             k => Column::Field(catalog.field(k).ok_or_else(|| {
                 AppError::invalid(
                     "headers",
-                    format!("column {} ({name:?}) is not a field of the catalog", i + 1),
+                    format!(
+                        "column {} is not a field of the catalog (nor mapped to one)",
+                        i + 1
+                    ),
                 )
             })?),
         };
@@ -246,6 +261,13 @@ impl Steward {
         mut progress: impl FnMut(ImportProgress) -> ControlFlow<()>,
     ) -> Result<ImportReport, AppError> {
         let access = self.access(actor, Some(&opts.purpose))?;
+        access.require_record_access()?;
+        if !actor.role.may_import() {
+            return Err(AppError::Forbidden(format!(
+                "role {} may not import customers",
+                actor.role
+            )));
+        }
         let mut default_residency_errors = Vec::new();
         let default_residency = opts
             .default_residency
@@ -370,6 +392,8 @@ impl Steward {
                 let pos = reader.position().clone();
                 state.rejected += std::mem::take(&mut pending_rejected) + plan.rejected;
                 rejects.flush()?;
+                // The length recorded with the batch must survive a power cut.
+                rejects.get_ref().sync_data()?;
                 let mut changes = plan.changes;
                 changes.import_job = Some(ImportJob {
                     byte_offset: pos.byte(),

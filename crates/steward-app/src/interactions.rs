@@ -138,9 +138,12 @@ impl Steward {
         let (Some(kind), true) = (kind, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
-        if self.store.get_customer(customer).await?.is_none() {
-            return Err(AppError::NotFound);
-        }
+        let row = self
+            .store
+            .get_customer(customer)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        crate::customers::ensure_processable(access, &row)?;
         let now = self.clock.now().as_microsecond();
         let occurred_at = input.occurred_at.map(|t| t.as_microsecond()).unwrap_or(now);
         let dek = self.data_key(customer)?;
@@ -214,9 +217,12 @@ impl Steward {
         check_purpose(access)?;
         let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let after = cursor.map(cursor::decode_at_id).transpose()?;
-        if self.store.get_customer(customer).await?.is_none() {
-            return Err(AppError::NotFound);
-        }
+        let row = self
+            .store
+            .get_customer(customer)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        crate::customers::ensure_processable(access, &row)?;
         let mut rows = self
             .store
             .list_interactions(customer, after, limit + 1)

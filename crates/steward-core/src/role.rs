@@ -86,6 +86,11 @@ impl Role {
         matches!(self, Role::Admin | Role::Dpo | Role::System)
     }
 
+    /// Bulk import of customers: the operator's and the privacy officer's tools.
+    pub fn may_import(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo | Role::System)
+    }
+
     /// Erasure destroys data without reading it: the privacy officer's job (and Steward's own,
     /// for retention), and the administrator's.
     pub fn may_erase(self) -> bool {

@@ -38,6 +38,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
+         PRAGMA secure_delete = ON;
          PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -32768;
          PRAGMA temp_store = MEMORY;

@@ -638,7 +638,10 @@ mod scenarios {
             expires_at: None,
             revoked_at: None,
         };
-        store.create_token(&session, record("login.success", vec![])).await.expect("session");
+        store
+            .create_token(&session, record("login.success", vec![]))
+            .await
+            .expect("session");
         assert!(
             store
                 .update_user(
@@ -651,8 +654,16 @@ mod scenarios {
                 .await
                 .expect("update")
         );
-        let ended = store.find_token(&[8; 32]).await.expect("find").expect("session");
-        assert_eq!(ended.revoked_at, Some(5), "changing a user ends their sessions");
+        let ended = store
+            .find_token(&[8; 32])
+            .await
+            .expect("find")
+            .expect("session");
+        assert_eq!(
+            ended.revoked_at,
+            Some(5),
+            "changing a user ends their sessions"
+        );
         let changed = store
             .find_user_by_email("dpo@example.com")
             .await

@@ -230,12 +230,16 @@ fn parse_expiry(text: &str, now: jiff::Timestamp) -> anyhow::Result<jiff::Timest
     let n: i64 = n.parse().map_err(|_| {
         anyhow::anyhow!("--expires {text:?}: use e.g. 90d, 12h or an RFC 3339 time")
     })?;
-    let secs = match unit {
-        "d" => n * 86_400,
-        "h" => n * 3_600,
-        "m" => n * 60,
+    let unit_secs = match unit {
+        "d" => 86_400,
+        "h" => 3_600,
+        "m" => 60,
         _ => anyhow::bail!("--expires {text:?}: use e.g. 90d, 12h or an RFC 3339 time"),
     };
+    let secs = n
+        .checked_mul(unit_secs)
+        .filter(|s| *s <= 10 * 366 * 86_400)
+        .ok_or_else(|| anyhow::anyhow!("--expires {text:?}: at most ten years"))?;
     now.checked_add(jiff::SignedDuration::from_secs(secs))
         .map_err(|e| anyhow::anyhow!("--expires: {e}"))
 }

@@ -275,6 +275,7 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
             "customer.create",
             "customer.read",
             "customer.update",
+            "customer.read",
             "customer.list",
             "interaction.create",
             "interaction.list",
@@ -442,5 +443,92 @@ async fn sign_in_with_an_unknown_account_is_refused_like_a_wrong_password() {
         matches!(r, Err(AppError::Unauthenticated(_))),
         "{:?}",
         r.err()
+    );
+}
+
+#[tokio::test]
+async fn a_restricted_customer_is_reached_only_for_legal_obligations() {
+    let (_dir, app) = app().await;
+    let c = app
+        .create_customer(&agent(&app), input("r@example.com", "Rosalind"))
+        .await
+        .expect("create");
+    let restrict = CustomerPatch {
+        status: Some("restricted".into()),
+        ..Default::default()
+    };
+    app.update_customer(&dpo(&app), c.id, restrict, 1)
+        .await
+        .expect("restrict");
+    let forbidden = |r: Result<_, AppError>| matches!(r, Err(AppError::Forbidden(_)));
+    assert!(forbidden(
+        app.get_customer(&agent(&app), c.id).await.map(|_| ())
+    ));
+    let lift = CustomerPatch {
+        status: Some("active".into()),
+        ..Default::default()
+    };
+    assert!(
+        forbidden(
+            app.update_customer(&agent(&app), c.id, lift.clone(), 2)
+                .await
+                .map(|_| ())
+        ),
+        "an agent cannot lift it"
+    );
+    let note = InteractionInput {
+        kind: "note".into(),
+        occurred_at: None,
+        summary: "Tried anyway".into(),
+        body: None,
+    };
+    assert!(forbidden(
+        app.add_interaction(&agent(&app), c.id, note)
+            .await
+            .map(|_| ())
+    ));
+    assert!(forbidden(
+        app.list_interactions(&agent(&app), c.id, None, None)
+            .await
+            .map(|_| ())
+    ));
+    app.update_customer(&dpo(&app), c.id, lift, 2)
+        .await
+        .expect("the privacy officer lifts it");
+    assert!(app.get_customer(&agent(&app), c.id).await.is_ok());
+}
+
+#[tokio::test]
+async fn changing_a_staff_account_ends_its_sessions() {
+    let (_dir, app) = app().await;
+    let admin = steward_app::Actor::system("setup", &[]);
+    let created = app
+        .add_user(
+            &admin,
+            steward_app::NewUser {
+                email: "agent@example.com".into(),
+                role: Role::Agent,
+                password: "correct horse battery staple".into(),
+                purposes: vec![],
+            },
+        )
+        .await
+        .expect("user");
+    let session = app
+        .login("agent@example.com", "correct horse battery staple", None)
+        .await
+        .expect("login");
+    assert!(app.authenticate_token(&session.token).await.is_ok());
+    app.update_user(&admin, created.id, None, Some(true))
+        .await
+        .expect("disable");
+    assert!(
+        app.authenticate_token(&session.token).await.is_err(),
+        "the session ended with the account"
+    );
+    assert!(
+        app.login("agent@example.com", "correct horse battery staple", None)
+            .await
+            .is_err()
     );
 }

@@ -137,7 +137,7 @@ async fn bad_headers_stop_the_import_before_anything_is_written() {
         (
             "dup.csv",
             "email,given_name,Given name\na@example.com,A,B\n",
-            "both map to",
+            "map to the same field",
         ),
         (
             "unknown.csv",
