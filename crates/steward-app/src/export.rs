@@ -107,9 +107,10 @@ impl Steward {
             let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
             let mut opened = std::collections::BTreeSet::new();
             for row in &rows {
-                let stored = keys.remove(&row.id).ok_or_else(|| {
-                    AppError::Integrity(format!("customer {} (no data key)", row.id))
-                })?;
+                let Some(stored) = keys.remove(&row.id) else {
+                    tracing::warn!(customer = %row.id, "skipped a customer whose key is destroyed: erasure in progress");
+                    continue;
+                };
                 let dek = self.vault.open_data_key(&row.id, &unwrap_stored(stored))?;
                 let (view, fields) = self.view(&access, row, &dek)?;
                 opened.extend(fields);
@@ -119,7 +120,7 @@ impl Steward {
             self.append(vec![self.access_record(
                 &access,
                 "customer.export",
-                ids.iter().map(|i| i.to_string()).collect(),
+                views.iter().map(|v| v.id.to_string()).collect(),
                 opened.into_iter().collect(),
             )])
             .await?;

@@ -75,11 +75,31 @@ async fn erasure_reaches_a_copy_taken_before_it() {
     }
     let old = open_at(copy.path(), None, 1_000).await;
     let r = old.get_customer(&agent, gone.id).await;
-    assert!(matches!(r, Err(AppError::Integrity(_))), "{r:?}");
-    let listed = old.list_customers(&agent, CustomerQuery::default()).await;
+    assert!(matches!(r, Err(AppError::NotFound)), "{r:?}");
+    let listed = old
+        .list_customers(&agent, CustomerQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![keep.id],
+        "the erased row yields nothing"
+    );
+    let mut out = Vec::new();
+    let exporter = steward_app::Actor::system("export", &["essential.service"]);
+    old.export_customers(
+        &exporter,
+        "essential.service",
+        steward_app::ExportFormat::Jsonl,
+        &mut out,
+        |_| {},
+    )
+    .await
+    .expect("export");
+    let text = String::from_utf8(out).expect("utf8");
     assert!(
-        matches!(listed, Err(AppError::Integrity(_))),
-        "a listing that reaches the erased row fails rather than leak"
+        !text.contains("gone@example.com") && !text.contains("Gwendolyn"),
+        "{text}"
     );
     assert_eq!(
         old.get_customer(&agent, keep.id)
@@ -150,4 +170,43 @@ async fn a_value_moved_to_another_customer_or_field_does_not_open() {
                 || e.record.action != "customer.read"),
         "a failed read leaves no read entry"
     );
+}
+
+#[tokio::test]
+async fn an_erasure_cut_short_after_the_key_is_gone_hides_the_row_and_can_be_finished() {
+    let (dir, app) = app().await;
+    let agent = agent(&app);
+    let keep = app
+        .create_customer(&agent, input("keep@example.com", "Keeper"))
+        .await
+        .expect("create");
+    let half = app
+        .create_customer(&agent, input("half@example.com", "Half"))
+        .await
+        .expect("create");
+    // The first step of erasure, and nothing after it: the key is destroyed, the rows remain.
+    rusqlite::Connection::open(dir.path().join("keys/keystore.db"))
+        .expect("keys")
+        .execute(
+            "DELETE FROM data_keys WHERE customer_id = ?1",
+            [half.id.as_bytes().as_slice()],
+        )
+        .expect("destroy key");
+    assert!(matches!(
+        app.get_customer(&agent, half.id).await,
+        Err(AppError::NotFound)
+    ));
+    let listed = app
+        .list_customers(&agent, CustomerQuery::default())
+        .await
+        .expect("list");
+    assert_eq!(
+        listed.items.iter().map(|c| c.id).collect::<Vec<_>>(),
+        vec![keep.id]
+    );
+    app.erase_customer(&dpo(&app), half.id)
+        .await
+        .expect("finishing the erasure");
+    assert!(app.is_erased(half.id).await.expect("tombstone"));
+    assert!(app.verify_audit().await.expect("verify").ok);
 }
