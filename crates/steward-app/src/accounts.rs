@@ -12,6 +12,8 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use steward_core::Role;
 use steward_core::contact::Email;
+use steward_core::login::LOCK_AFTER;
+pub use steward_core::login::lockout_delay;
 use steward_store::{TokenRow, UserRow};
 use uuid::Uuid;
 
@@ -73,20 +75,7 @@ pub fn requires_second_factor(role: Role) -> bool {
     matches!(role, Role::Admin | Role::Dpo)
 }
 
-/// Failures before the account is locked for `LOCK_SECONDS`.
-const LOCK_AFTER: i64 = 10;
-const LOCK_SECONDS: i64 = 15 * 60;
 const SESSION_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
-
-/// Seconds to wait after `failures` consecutive failures: none for the first two, then
-/// doubling from one second, and a lock-out from the tenth.
-pub fn lockout_delay(failures: i64) -> i64 {
-    match failures {
-        ..=2 => 0,
-        n if n >= LOCK_AFTER => LOCK_SECONDS,
-        n => 1 << (n - 3),
-    }
-}
 
 fn totp_binding(user: Uuid) -> String {
     format!("staff/{user}/totp")
@@ -268,33 +257,32 @@ impl Steward {
         };
         let subject = format!("user:{}", user.id);
         if !second_ok || user.disabled {
-            let failed = user.failed_logins + 1;
-            let delay = lockout_delay(failed);
-            let locked_until = (delay > 0).then(|| now_us + delay * 1_000_000);
+            // Counted atomically in the store, so parallel guesses cannot share one count.
+            let (failed, _) = self.store.record_login_failure(user.id, now_us).await?;
             let action = if failed >= LOCK_AFTER {
                 "login.locked"
             } else {
                 "login.failed"
             };
-            let audit = self.record(
-                &Actor {
-                    id: subject.clone(),
-                    role,
-                    purposes: vec![],
-                },
+            let actor = Actor {
+                id: subject.clone(),
+                role,
+                purposes: vec![],
+            };
+            let detail = format!("failures={failed} delay_seconds={}", lockout_delay(failed));
+            self.append(vec![self.record(
+                &actor,
                 action,
                 None,
                 vec![subject],
                 vec![],
-                Some(format!("failures={failed} delay_seconds={delay}")),
-            );
-            self.store
-                .set_login_state(user.id, failed, locked_until, Some(audit))
-                .await?;
+                Some(detail),
+            )])
+            .await?;
             return Err(denied());
         }
         if user.failed_logins > 0 {
-            self.store.set_login_state(user.id, 0, None, None).await?;
+            self.store.reset_login_failures(user.id).await?;
         }
         let actor = Actor {
             id: subject.clone(),

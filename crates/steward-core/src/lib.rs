@@ -8,6 +8,7 @@ pub mod contact;
 pub mod country;
 pub mod customer;
 pub mod field_value;
+pub mod login;
 pub mod role;
 pub mod sealed_fields;
 

@@ -65,14 +65,10 @@ pub trait Store: Send + Sync + 'static {
     async fn create_token(&self, token: &TokenRow, audit: AuditRecord) -> Result<()>;
     async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>>;
     async fn list_users(&self) -> Result<Vec<UserRow>>;
-    /// Records the outcome of a sign-in attempt: the failure count and any lock.
-    async fn set_login_state(
-        &self,
-        id: Uuid,
-        failed_logins: i64,
-        locked_until: Option<i64>,
-        audit: Option<AuditRecord>,
-    ) -> Result<()>;
+    /// Counts one more failed sign-in and, by the lock-out rule, locks the account; returns
+    /// the new count and the lock's end. Atomic, so concurrent attempts each count.
+    async fn record_login_failure(&self, id: Uuid, now: i64) -> Result<(i64, Option<i64>)>;
+    async fn reset_login_failures(&self, id: Uuid) -> Result<()>;
     async fn set_totp_secret(
         &self,
         id: Uuid,

@@ -765,22 +765,34 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
-    async fn set_login_state(
-        &self,
-        id: Uuid,
-        failed_logins: i64,
-        locked_until: Option<i64>,
-        audit: Option<AuditRecord>,
-    ) -> Result<()> {
+    async fn record_login_failure(&self, id: Uuid, now: i64) -> Result<(i64, Option<i64>)> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        tx.execute(
-            "UPDATE users SET failed_logins = $2, locked_until = $3 WHERE id = $1",
-            &[&id, &failed_logins, &locked_until],
-        )
-        .await?;
-        append_audit_tx(&tx, audit.into_iter().collect()).await?;
+        let row = tx
+            .query_one("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins", &[&id])
+            .await?;
+        let failed: i64 = row.get(0);
+        let delay = steward_core::login::lockout_delay(failed);
+        let until = (delay > 0).then(|| now + delay * 1_000_000);
+        if let Some(until) = until {
+            tx.execute(
+                "UPDATE users SET locked_until = greatest(coalesce(locked_until, 0), $2) WHERE id = $1",
+                &[&id, &until],
+            )
+            .await?;
+        }
         tx.commit().await?;
+        Ok((failed, until))
+    }
+
+    async fn reset_login_failures(&self, id: Uuid) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
+                &[&id],
+            )
+            .await?;
         Ok(())
     }
 

@@ -862,19 +862,32 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn set_login_state(
-        &self,
-        id: Uuid,
-        failed_logins: i64,
-        locked_until: Option<i64>,
-        audit: Option<AuditRecord>,
-    ) -> Result<()> {
+    async fn record_login_failure(&self, id: Uuid, now: i64) -> Result<(i64, Option<i64>)> {
+        self.write(|tx| {
+            let key = id.as_bytes().as_slice();
+            let failed: i64 = tx.query_row(
+                "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
+                [key],
+                |r| r.get(0),
+            )?;
+            let delay = steward_core::login::lockout_delay(failed);
+            let until = (delay > 0).then(|| now + delay * 1_000_000);
+            if let Some(until) = until {
+                tx.execute(
+                    "UPDATE users SET locked_until = max(coalesce(locked_until, 0), ?2) WHERE id = ?1",
+                    params![key, until],
+                )?;
+            }
+            Ok((failed, until))
+        })
+    }
+
+    async fn reset_login_failures(&self, id: Uuid) -> Result<()> {
         self.write(|tx| {
             tx.execute(
-                "UPDATE users SET failed_logins = ?2, locked_until = ?3 WHERE id = ?1",
-                params![id.as_bytes().as_slice(), failed_logins, locked_until],
+                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+                [id.as_bytes().as_slice()],
             )?;
-            append_audit_tx(tx, audit.into_iter().collect())?;
             Ok(())
         })
     }

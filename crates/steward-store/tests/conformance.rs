@@ -682,10 +682,27 @@ mod scenarios {
                 .await
                 .expect("none")
         );
-        store
-            .set_login_state(user.id, 3, Some(77), Some(record("login.failed", vec![])))
-            .await
-            .expect("login state");
+        assert_eq!(
+            store
+                .record_login_failure(user.id, 1_000_000)
+                .await
+                .expect("failure"),
+            (1, None)
+        );
+        assert_eq!(
+            store
+                .record_login_failure(user.id, 1_000_000)
+                .await
+                .expect("failure"),
+            (2, None)
+        );
+        assert_eq!(
+            store
+                .record_login_failure(user.id, 1_000_000)
+                .await
+                .expect("failure"),
+            (3, Some(2_000_000))
+        );
         store
             .set_totp_secret(user.id, Some(&[1, 2, 3]), record("user.totp", vec![]))
             .await
@@ -701,8 +718,33 @@ mod scenarios {
                 changed.locked_until,
                 changed.totp_secret
             ),
-            (3, Some(77), Some(vec![1, 2, 3]))
+            (3, Some(2_000_000), Some(vec![1, 2, 3]))
         );
+        // Parallel failures each count.
+        let mut tasks = Vec::new();
+        for _ in 0..8 {
+            let store = store.clone();
+            let id = user.id;
+            tasks.push(tokio::spawn(async move {
+                store
+                    .record_login_failure(id, 1_000_000)
+                    .await
+                    .expect("failure")
+            }));
+        }
+        let mut counts = Vec::new();
+        for t in tasks {
+            counts.push(t.await.expect("task").0);
+        }
+        counts.sort();
+        assert_eq!(counts, (4..=11).collect::<Vec<i64>>());
+        store.reset_login_failures(user.id).await.expect("reset");
+        let reset = store
+            .find_user_by_email("dpo@example.com")
+            .await
+            .expect("find")
+            .expect("user");
+        assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
         assert_eq!(store.list_tokens().await.expect("tokens").len(), 2);
         assert!(
             store
