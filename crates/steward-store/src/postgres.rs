@@ -285,6 +285,39 @@ fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
     .into_entry(r.get(0), r.get(9), r.get(10))
 }
 
+const USER_COLS: &str = "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until";
+const TOKEN_COLS: &str =
+    "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at";
+
+fn user_from(r: &tokio_postgres::Row) -> Result<UserRow> {
+    Ok(UserRow {
+        id: r.get(0),
+        email: r.get(1),
+        role: r.get(2),
+        purposes: from_json(r.get(3))?,
+        password_hash: r.get(4),
+        disabled: r.get(5),
+        created_at: r.get(6),
+        totp_secret: r.get(7),
+        failed_logins: r.get(8),
+        locked_until: r.get(9),
+    })
+}
+
+fn token_from(r: &tokio_postgres::Row) -> Result<TokenRow> {
+    Ok(TokenRow {
+        id: r.get(0),
+        token_hash: hash32(r.get::<_, &[u8]>(1))?,
+        name: r.get(2),
+        role: r.get(3),
+        purposes: from_json(r.get(4))?,
+        created_by: r.get(5),
+        created_at: r.get(6),
+        expires_at: r.get(7),
+        revoked_at: r.get(8),
+    })
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
@@ -643,25 +676,11 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
-                "SELECT id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until FROM users WHERE email = $1",
+                &format!("SELECT {USER_COLS} FROM users WHERE email = $1"),
                 &[&email],
             )
             .await?;
-        row.map(|r| {
-            Ok(UserRow {
-                id: r.get(0),
-                email: r.get(1),
-                role: r.get(2),
-                purposes: from_json(r.get(3))?,
-                password_hash: r.get(4),
-                disabled: r.get(5),
-                created_at: r.get(6),
-                totp_secret: r.get(7),
-                failed_logins: r.get(8),
-                locked_until: r.get(9),
-            })
-        })
-        .transpose()
+        row.as_ref().map(user_from).transpose()
     }
 
     async fn create_token(&self, t: &TokenRow, audit: AuditRecord) -> Result<()> {
@@ -692,48 +711,22 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let row = client
             .query_opt(
-                "SELECT id, name, role, purposes, created_by, created_at, expires_at, revoked_at
-                 FROM api_tokens WHERE token_hash = $1",
+                &format!("SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = $1"),
                 &[&&hash[..]],
             )
             .await?;
-        row.map(|r| {
-            Ok(TokenRow {
-                id: r.get(0),
-                token_hash: *hash,
-                name: r.get(1),
-                role: r.get(2),
-                purposes: from_json(r.get(3))?,
-                created_by: r.get(4),
-                created_at: r.get(5),
-                expires_at: r.get(6),
-                revoked_at: r.get(7),
-            })
-        })
-        .transpose()
+        row.as_ref().map(token_from).transpose()
     }
 
     async fn list_users(&self) -> Result<Vec<UserRow>> {
         let client = self.pool.get().await?;
         let rows = client
-            .query("SELECT id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until FROM users ORDER BY email", &[])
+            .query(
+                &format!("SELECT {USER_COLS} FROM users ORDER BY email"),
+                &[],
+            )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(UserRow {
-                    id: r.get(0),
-                    email: r.get(1),
-                    role: r.get(2),
-                    purposes: from_json(r.get(3))?,
-                    password_hash: r.get(4),
-                    disabled: r.get(5),
-                    created_at: r.get(6),
-                    totp_secret: r.get(7),
-                    failed_logins: r.get(8),
-                    locked_until: r.get(9),
-                })
-            })
-            .collect()
+        rows.iter().map(user_from).collect()
     }
 
     async fn update_user(
@@ -822,26 +815,11 @@ impl Store for PostgresStore {
         let client = self.pool.get().await?;
         let rows = client
             .query(
-                "SELECT id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at
-                 FROM api_tokens ORDER BY id",
+                &format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"),
                 &[],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(TokenRow {
-                    id: r.get(0),
-                    token_hash: hash32(r.get::<_, &[u8]>(1))?,
-                    name: r.get(2),
-                    role: r.get(3),
-                    purposes: from_json(r.get(4))?,
-                    created_by: r.get(5),
-                    created_at: r.get(6),
-                    expires_at: r.get(7),
-                    revoked_at: r.get(8),
-                })
-            })
-            .collect()
+        rows.iter().map(token_from).collect()
     }
 
     async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {

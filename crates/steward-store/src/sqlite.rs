@@ -351,6 +351,45 @@ fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u
     ))
 }
 
+const USER_COLS: &str = "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until";
+const TOKEN_COLS: &str =
+    "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at";
+
+/// A token row as read, with the columns that still need parsing: id, hash and purposes.
+fn token_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Vec<u8>, String, TokenRow)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(4)?,
+        TokenRow {
+            id: Uuid::nil(),
+            token_hash: [0; 32],
+            name: r.get(2)?,
+            role: r.get(3)?,
+            purposes: Vec::new(),
+            created_by: r.get(5)?,
+            created_at: r.get(6)?,
+            expires_at: r.get(7)?,
+            revoked_at: r.get(8)?,
+        },
+    ))
+}
+
+fn finish_token(
+    (id, hash, purposes, mut row): (Vec<u8>, Vec<u8>, String, TokenRow),
+) -> Result<TokenRow> {
+    row.id = uuid_from(id)?;
+    row.token_hash = hash32(&hash)?;
+    row.purposes = from_json(&purposes)?;
+    Ok(row)
+}
+
+fn finish_user((id, mut user, purposes): (Vec<u8>, UserRow, String)) -> Result<UserRow> {
+    user.id = uuid_from(id)?;
+    user.purposes = from_json(&purposes)?;
+    Ok(user)
+}
+
 fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> {
     Ok((
         r.get(0)?,
@@ -745,18 +784,11 @@ impl Store for SqliteStore {
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
         self.read(|c| {
-            let row = c
-                .prepare_cached(
-                    "SELECT id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until FROM users WHERE email = ?1",
-                )?
+            c.prepare_cached(&format!("SELECT {USER_COLS} FROM users WHERE email = ?1"))?
                 .query_row([email], user_from)
-                .optional()?;
-            row.map(|(id, mut u, purposes)| {
-                u.id = uuid_from(id)?;
-                u.purposes = from_json(&purposes)?;
-                Ok(u)
-            })
-            .transpose()
+                .optional()?
+                .map(finish_user)
+                .transpose()
         })
     }
 
@@ -784,56 +816,22 @@ impl Store for SqliteStore {
 
     async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>> {
         self.read(|c| {
-            let row = c
-                .prepare_cached(
-                    "SELECT id, name, role, purposes, created_by, created_at, expires_at, revoked_at
-                     FROM api_tokens WHERE token_hash = ?1",
-                )?
-                .query_row([&hash[..]], |r| {
-                    Ok((
-                        r.get::<_, Vec<u8>>(0)?,
-                        r.get::<_, String>(1)?,
-                        r.get::<_, String>(2)?,
-                        r.get::<_, String>(3)?,
-                        r.get::<_, String>(4)?,
-                        r.get::<_, i64>(5)?,
-                        r.get::<_, Option<i64>>(6)?,
-                        r.get::<_, Option<i64>>(7)?,
-                    ))
-                })
-                .optional()?;
-            row.map(
-                |(id, name, role, purposes, created_by, created_at, expires_at, revoked_at)| {
-                    Ok(TokenRow {
-                        id: uuid_from(id)?,
-                        token_hash: *hash,
-                        name,
-                        role,
-                        purposes: from_json(&purposes)?,
-                        created_by,
-                        created_at,
-                        expires_at,
-                        revoked_at,
-                    })
-                },
-            )
+            c.prepare_cached(&format!(
+                "SELECT {TOKEN_COLS} FROM api_tokens WHERE token_hash = ?1"
+            ))?
+            .query_row([&hash[..]], token_from)
+            .optional()?
+            .map(finish_token)
             .transpose()
         })
     }
 
     async fn list_users(&self) -> Result<Vec<UserRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until FROM users ORDER BY email",
-            )?;
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {USER_COLS} FROM users ORDER BY email"))?;
             let rows = stmt.query_map([], user_from)?;
-            rows.map(|r| {
-                let (id, mut u, purposes) = r?;
-                u.id = uuid_from(id)?;
-                u.purposes = from_json(&purposes)?;
-                Ok(u)
-            })
-            .collect()
+            rows.map(|r| finish_user(r?)).collect()
         })
     }
 
@@ -913,38 +911,10 @@ impl Store for SqliteStore {
 
     async fn list_tokens(&self) -> Result<Vec<TokenRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at
-                 FROM api_tokens ORDER BY id",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((
-                    r.get::<_, Vec<u8>>(0)?,
-                    r.get::<_, Vec<u8>>(1)?,
-                    r.get::<_, String>(2)?,
-                    r.get::<_, String>(3)?,
-                    r.get::<_, String>(4)?,
-                    r.get::<_, String>(5)?,
-                    r.get::<_, i64>(6)?,
-                    r.get::<_, Option<i64>>(7)?,
-                    r.get::<_, Option<i64>>(8)?,
-                ))
-            })?;
-            rows.map(|r| {
-                let (id, hash, name, role, purposes, created_by, created_at, expires_at, revoked_at) = r?;
-                Ok(TokenRow {
-                    id: uuid_from(id)?,
-                    token_hash: hash32(&hash)?,
-                    name,
-                    role,
-                    purposes: from_json(&purposes)?,
-                    created_by,
-                    created_at,
-                    expires_at,
-                    revoked_at,
-                })
-            })
-            .collect()
+            let mut stmt =
+                c.prepare_cached(&format!("SELECT {TOKEN_COLS} FROM api_tokens ORDER BY id"))?;
+            let rows = stmt.query_map([], token_from)?;
+            rows.map(|r| finish_token(r?)).collect()
         })
     }
 
