@@ -15,6 +15,7 @@ use steward_store::{
 use steward_vault::{DataKey, WrappedKey};
 use uuid::Uuid;
 
+use crate::idempotency::{Claim, IdempotencyKey, Outcome, Replayable};
 use crate::minimisation::{Consents, check_values, writable};
 use crate::{Access, AppError, FieldError, Steward, cursor};
 
@@ -24,7 +25,7 @@ pub(crate) const MATCH_FIELD: &str = "email";
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 500;
 
-#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[derive(Debug, Clone, Default, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerInput {
@@ -48,12 +49,12 @@ pub struct CustomerPatch {
 
 /// A customer as one access may see them: only the fields its purpose needs, decrypted only
 /// where the role allows; fields the role sees masked are named, not opened.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CustomerView {
     pub id: Uuid,
     pub fields: BTreeMap<String, String>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub masked: Vec<String>,
     pub residency: String,
     pub status: String,
@@ -63,6 +64,17 @@ pub struct CustomerView {
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
+}
+
+impl Replayable for CustomerView {
+    fn customer(&self) -> Uuid {
+        self.id
+    }
+
+    fn read_record(&self) -> (&'static str, Vec<String>, Vec<String>) {
+        let fields = self.fields.keys().cloned().collect();
+        ("customer.read", vec![self.id.to_string()], fields)
+    }
 }
 
 #[derive(Debug, Clone, Default)]
@@ -257,6 +269,34 @@ impl Steward {
         access: &Access,
         input: CustomerInput,
     ) -> Result<CustomerView, AppError> {
+        self.insert_customer(access, input, None).await
+    }
+
+    /// Creates a customer once per idempotency key: sent again within the replay window,
+    /// the same request gets the first answer and creates nothing.
+    pub async fn create_customer_once(
+        &self,
+        access: &Access,
+        key: &IdempotencyKey,
+        input: CustomerInput,
+    ) -> Result<Outcome<CustomerView>, AppError> {
+        access.require_record_access()?;
+        let claim = Claim::new(key, access, "customer.create", &input)?;
+        if let Some(view) = self.replay(access, &claim).await? {
+            return Ok(Outcome::Replayed(view));
+        }
+        match self.insert_customer(access, input, Some(&claim)).await {
+            Ok(view) => Ok(Outcome::Created(view)),
+            Err(e) => self.replay_after_race(access, &claim, e).await,
+        }
+    }
+
+    async fn insert_customer(
+        &self,
+        access: &Access,
+        input: CustomerInput,
+        claim: Option<&Claim>,
+    ) -> Result<CustomerView, AppError> {
         access.require_record_access()?;
         let mut errors = Vec::new();
         let residency = parse_residency(&input.residency, &mut errors);
@@ -295,13 +335,15 @@ impl Steward {
         let id = write.row.id;
         let keys: Vec<String> = values.iter().map(|(f, _)| f.key.clone()).collect();
         let audit = self.access_record(access, "customer.create", vec![id.to_string()], keys);
+        let view = self.view(access, &write.row, &dek)?.0;
+        let idempotency = claim.map(|c| c.keep(&dek, &view, now)).transpose()?;
         self.keys.put_data_keys(&[key])?;
-        let row = write.row.clone();
         let applied = self
             .store
             .apply(ChangeSet {
                 inserts: vec![write],
                 audit: vec![audit],
+                idempotency,
                 ..Default::default()
             })
             .await;
@@ -319,7 +361,7 @@ impl Steward {
             }
         };
         self.checkpoint_crossed(&entries).await?;
-        Ok(self.view(access, &row, &dek)?.0)
+        Ok(view)
     }
 
     pub async fn get_customer(&self, access: &Access, id: Uuid) -> Result<CustomerView, AppError> {

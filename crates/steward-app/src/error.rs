@@ -41,6 +41,13 @@ pub enum AppError {
     StaleVersion,
     #[error("{field} is already in use by another record")]
     Duplicate { field: String },
+    #[error("this Idempotency-Key was already used for a different request")]
+    IdempotencyMismatch,
+    /// Two requests with one key ran at once; the loser's changes were not made.
+    #[error(
+        "another request with this Idempotency-Key was processed at the same time; send it again to receive that answer"
+    )]
+    IdempotencyConflict,
     /// Stored data failed authentication: it was altered or moved. Never answered with data.
     #[error("stored data for {0} failed its integrity check")]
     Integrity(String),
@@ -63,6 +70,9 @@ impl From<StoreError> for AppError {
         match e {
             StoreError::Conflict => AppError::StaleVersion,
             StoreError::NotFound => AppError::NotFound,
+            StoreError::Duplicate { field } if field == steward_store::IDEMPOTENCY_KEY => {
+                AppError::IdempotencyConflict
+            }
             StoreError::Duplicate { field } => AppError::Duplicate { field },
             other => AppError::Storage(other.to_string()),
         }

@@ -8,9 +8,10 @@ use steward_store::{ChangeSet, InteractionRow};
 use uuid::Uuid;
 
 use crate::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page};
+use crate::idempotency::{Claim, IdempotencyKey, Outcome, Replayable};
 use crate::{Access, AppError, FieldError, Steward, cursor};
 
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InteractionInput {
@@ -22,7 +23,7 @@ pub struct InteractionInput {
     pub body: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct InteractionView {
     pub id: Uuid,
@@ -35,6 +36,29 @@ pub struct InteractionView {
     pub body: Option<String>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+}
+
+impl Replayable for InteractionView {
+    fn customer(&self) -> Uuid {
+        self.customer_id
+    }
+
+    fn read_record(&self) -> (&'static str, Vec<String>, Vec<String>) {
+        let targets = vec![self.customer_id.to_string(), self.id.to_string()];
+        (
+            "interaction.read",
+            targets,
+            parts_named(self.body.is_some()),
+        )
+    }
+}
+
+fn parts_named(with_body: bool) -> Vec<String> {
+    let mut parts = vec!["summary".to_string()];
+    if with_body {
+        parts.push("body".into());
+    }
+    parts
 }
 
 /// Interactions serve the relationship itself: only the essential purposes reach them.
@@ -115,6 +139,39 @@ impl Steward {
         customer: Uuid,
         input: InteractionInput,
     ) -> Result<InteractionView, AppError> {
+        self.insert_interaction(access, customer, input, None).await
+    }
+
+    /// Adds an interaction once per idempotency key; sent again, it answers as the first time.
+    pub async fn add_interaction_once(
+        &self,
+        access: &Access,
+        key: &IdempotencyKey,
+        customer: Uuid,
+        input: InteractionInput,
+    ) -> Result<Outcome<InteractionView>, AppError> {
+        check_purpose(access)?;
+        let action = format!("interaction.create/{customer}");
+        let claim = Claim::new(key, access, &action, &input)?;
+        if let Some(view) = self.replay(access, &claim).await? {
+            return Ok(Outcome::Replayed(view));
+        }
+        match self
+            .insert_interaction(access, customer, input, Some(&claim))
+            .await
+        {
+            Ok(view) => Ok(Outcome::Created(view)),
+            Err(e) => self.replay_after_race(access, &claim, e).await,
+        }
+    }
+
+    async fn insert_interaction(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: InteractionInput,
+        claim: Option<&Claim>,
+    ) -> Result<InteractionView, AppError> {
         check_purpose(access)?;
         let mut errors = Vec::new();
         let kind = input
@@ -158,26 +215,25 @@ impl Steward {
             },
             now,
         );
-        let mut fields = vec!["summary".to_string()];
-        if body.is_some() {
-            fields.push("body".into());
-        }
         let audit = self.access_record(
             access,
             "interaction.create",
             vec![customer.to_string(), row.id.to_string()],
-            fields,
+            parts_named(body.is_some()),
         );
+        let view = self.open_interaction(&dek, &row)?;
+        let idempotency = claim.map(|c| c.keep(&dek, &view, now)).transpose()?;
         let entries = self
             .store
             .apply(ChangeSet {
-                interactions: vec![row.clone()],
+                interactions: vec![row],
                 audit: vec![audit],
+                idempotency,
                 ..Default::default()
             })
             .await?;
         self.checkpoint_crossed(&entries).await?;
-        self.open_interaction(&dek, &row)
+        Ok(view)
     }
 
     fn open_interaction(

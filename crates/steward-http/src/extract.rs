@@ -125,3 +125,28 @@ pub fn if_match(parts: &axum::http::HeaderMap) -> Result<i64, Problem> {
 pub fn etag(version: i64) -> String {
     format!("\"{version}\"")
 }
+
+/// The optional `Idempotency-Key` header of a POST that creates something.
+pub fn idempotency_key(
+    headers: &axum::http::HeaderMap,
+) -> Result<Option<steward_app::IdempotencyKey>, Problem> {
+    let Some(value) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let raw = value
+        .to_str()
+        .map_err(|_| Problem::bad_request(IDEMPOTENCY_KEY, "must be visible ASCII characters"))?;
+    steward_app::IdempotencyKey::parse(raw)
+        .map(Some)
+        .map_err(|e| match e {
+            steward_app::AppError::Invalid(mut errors) if !errors.is_empty() => {
+                Problem::bad_request(IDEMPOTENCY_KEY, errors.swap_remove(0).message)
+            }
+            other => Problem::from(other),
+        })
+}
+
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// Marks an answer that was kept from the first time the request was sent.
+pub const IDEMPOTENT_REPLAYED: &str = "Idempotent-Replayed";

@@ -165,6 +165,24 @@ impl From<AppError> for Problem {
                 "Edit conflict",
                 e.to_string(),
             ),
+            AppError::IdempotencyMismatch => Problem {
+                errors: vec![FieldError::new(
+                    "Idempotency-Key",
+                    "was already used for a different request",
+                )],
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "idempotency-key-reused",
+                    "Idempotency-Key reused",
+                    e.to_string(),
+                )
+            },
+            AppError::IdempotencyConflict => Problem::new(
+                S::CONFLICT,
+                "idempotency-conflict",
+                "Request in progress",
+                e.to_string(),
+            ),
             AppError::Duplicate { ref field } => Problem {
                 errors: vec![FieldError::new(field.clone(), "is already in use")],
                 ..Problem::new(S::CONFLICT, "duplicate", "Already exists", e.to_string())

@@ -22,6 +22,9 @@ use async_trait::async_trait;
 use steward_core::audit::{AuditEntry, AuditRecord, Hash};
 use uuid::Uuid;
 
+/// The field name a second use of one idempotency key is reported under.
+pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 #[async_trait]
@@ -90,4 +93,8 @@ pub trait Store: Send + Sync + 'static {
     async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
 
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>>;
+
+    /// The kept answer for an idempotency key, if one was kept and has not expired by `now`.
+    async fn find_idempotent(&self, key_hash: &[u8; 32], now: i64)
+    -> Result<Option<IdempotentRow>>;
 }

@@ -4,11 +4,16 @@
 pub(crate) const SQLITE: &[(u32, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_login_state.sql")),
+    (3, include_str!("../migrations/sqlite/0003_idempotency.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
     (
         2,
         include_str!("../migrations/postgres/0002_login_state.sql"),
+    ),
+    (
+        3,
+        include_str!("../migrations/postgres/0003_idempotency.sql"),
     ),
 ];

@@ -16,8 +16,8 @@ use crate::records::{
 };
 use crate::{
     AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite,
-    ImportJob, IndexDigest, IndexEntry, InteractionRow, Result, Store, StoreError, TokenRow,
-    UserRow, migrations,
+    IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, Result,
+    Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -323,6 +323,30 @@ impl Store for PostgresStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        if let Some(kept) = &changes.idempotency {
+            // Expired keys go first, so a key may be used again once its day is over. The
+            // kept answer goes in before anything else, so a second use of a key is reported
+            // as such, not as whatever else of the same request collides with the first.
+            tx.execute(
+                "DELETE FROM idempotency_keys WHERE expires_at <= $1",
+                &[&kept.created_at],
+            )
+            .await?;
+            tx.execute(
+                "INSERT INTO idempotency_keys (key_hash, fingerprint, customer_id, response, created_at, expires_at)
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+                &[
+                    &kept.key_hash.as_slice(),
+                    &kept.fingerprint.as_slice(),
+                    &kept.customer_id,
+                    &kept.response,
+                    &kept.created_at,
+                    &kept.expires_at,
+                ],
+            )
+            .await
+            .map_err(|e| map_unique(e, IDEMPOTENCY_KEY))?;
+        }
         for w in &changes.inserts {
             insert_customer(&tx, w).await?;
         }
@@ -393,6 +417,11 @@ impl Store for PostgresStore {
             .await?;
         tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&id])
             .await?;
+        tx.execute(
+            "DELETE FROM idempotency_keys WHERE customer_id = $1",
+            &[&id],
+        )
+        .await?;
         tx.execute("DELETE FROM customers WHERE id = $1", &[&id])
             .await?;
         tx.execute(
@@ -857,5 +886,31 @@ impl Store for PostgresStore {
             finished: r.get(5),
             updated_at: r.get(6),
         }))
+    }
+
+    async fn find_idempotent(
+        &self,
+        key_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<IdempotentRow>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                "SELECT fingerprint, customer_id, response, created_at, expires_at
+                 FROM idempotency_keys WHERE key_hash = $1 AND expires_at > $2",
+                &[&key_hash.as_slice(), &now],
+            )
+            .await?;
+        row.map(|r| {
+            Ok(IdempotentRow {
+                key_hash: *key_hash,
+                fingerprint: hash32(r.get::<_, &[u8]>(0))?,
+                customer_id: r.get(1),
+                response: r.get(2),
+                created_at: r.get(3),
+                expires_at: r.get(4),
+            })
+        })
+        .transpose()
     }
 }

@@ -62,6 +62,21 @@ pub struct ChangeSet {
     /// Import progress committed with the rows it covers, so a resumed import neither skips
     /// nor repeats a row.
     pub import_job: Option<ImportJob>,
+    /// The replayable answer to the request that made these changes.
+    pub idempotency: Option<IdempotentRow>,
+}
+
+/// A POST's first answer, kept for replay under the hash of its caller-scoped key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdempotentRow {
+    pub key_hash: [u8; 32],
+    /// Hash of what was asked, so the same key with another request is refused.
+    pub fingerprint: [u8; 32],
+    pub customer_id: Uuid,
+    /// Sealed with the customer's data key.
+    pub response: Vec<u8>,
+    pub created_at: i64,
+    pub expires_at: i64,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -18,8 +18,8 @@ use crate::records::{
 };
 use crate::{
     AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite,
-    ImportJob, IndexDigest, IndexEntry, InteractionRow, Result, Store, StoreError, TokenRow,
-    UserRow, migrations,
+    IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, Result,
+    Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -307,6 +307,26 @@ const CUSTOMER_BY_ID: &str = concat!(
     " FROM customers c WHERE c.id = ?1"
 );
 
+/// Expired keys go first, so a key may be used again once its day is over.
+fn save_idempotent(tx: &Transaction, kept: &IdempotentRow) -> Result<()> {
+    tx.prepare_cached("DELETE FROM idempotency_keys WHERE expires_at <= ?1")?
+        .execute([kept.created_at])?;
+    tx.prepare_cached(
+        "INSERT INTO idempotency_keys (key_hash, fingerprint, customer_id, response, created_at, expires_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![
+        kept.key_hash.as_slice(),
+        kept.fingerprint.as_slice(),
+        kept.customer_id.as_bytes().as_slice(),
+        kept.response,
+        kept.created_at,
+        kept.expires_at
+    ])
+    .map_err(|e| map_unique(e, IDEMPOTENCY_KEY))?;
+    Ok(())
+}
+
 fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> {
     let tags: Option<String> = r.get(7)?;
     let mut tags: Vec<String> = tags
@@ -413,6 +433,11 @@ fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> 
 impl Store for SqliteStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         self.write(|tx| {
+            // First, so a second use of a key is reported as such, not as whatever else of
+            // the same request collides with the first.
+            if let Some(kept) = &changes.idempotency {
+                save_idempotent(tx, kept)?;
+            }
             for w in &changes.inserts {
                 insert_customer(tx, w)?;
             }
@@ -473,6 +498,8 @@ impl Store for SqliteStore {
             tx.prepare_cached("DELETE FROM interactions WHERE customer_id = ?1")?
                 .execute([key])?;
             tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?
+                .execute([key])?;
+            tx.prepare_cached("DELETE FROM idempotency_keys WHERE customer_id = ?1")?
                 .execute([key])?;
             tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
                 .execute([key])?;
@@ -951,6 +978,44 @@ impl Store for SqliteStore {
             })
             .optional()
             .map_err(Into::into)
+        })
+    }
+
+    async fn find_idempotent(
+        &self,
+        key_hash: &[u8; 32],
+        now: i64,
+    ) -> Result<Option<IdempotentRow>> {
+        self.read(|c| {
+            let found = c
+                .prepare_cached(
+                    "SELECT fingerprint, customer_id, response, created_at, expires_at
+                     FROM idempotency_keys WHERE key_hash = ?1 AND expires_at > ?2",
+                )?
+                .query_row(params![key_hash.as_slice(), now], |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, i64>(3)?,
+                        r.get::<_, i64>(4)?,
+                    ))
+                })
+                .optional()?;
+            found
+                .map(
+                    |(fingerprint, customer, response, created_at, expires_at)| {
+                        Ok(IdempotentRow {
+                            key_hash: *key_hash,
+                            fingerprint: hash32(&fingerprint)?,
+                            customer_id: uuid_from(customer)?,
+                            response,
+                            created_at,
+                            expires_at,
+                        })
+                    },
+                )
+                .transpose()
         })
     }
 }

@@ -532,3 +532,29 @@ async fn changing_a_staff_account_ends_its_sessions() {
             .is_err()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_requests_with_one_idempotency_key_create_once() {
+    let (_dir, app) = app().await;
+    let app = std::sync::Arc::new(app);
+    let key = steward_app::IdempotencyKey::parse("retry-storm").expect("key");
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (app, key) = (app.clone(), key.clone());
+        tasks.spawn(async move {
+            let agent = agent(&app);
+            app.create_customer_once(&agent, &key, input("race@example.com", "Rae"))
+                .await
+        });
+    }
+    let mut created = 0;
+    let mut ids = std::collections::BTreeSet::new();
+    while let Some(done) = tasks.join_next().await {
+        let outcome = done.expect("task").expect("every request gets the one answer");
+        created += usize::from(!outcome.is_replay());
+        ids.insert(outcome.into_inner().id);
+    }
+    assert_eq!(created, 1, "exactly one request creates");
+    assert_eq!(ids.len(), 1, "all answers describe the same customer");
+    assert_eq!(app.count_customers().await.expect("count"), 1);
+}

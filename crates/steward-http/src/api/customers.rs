@@ -3,10 +3,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use steward_app::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, InteractionInput};
+use steward_app::{
+    CustomerInput, CustomerPatch, CustomerQuery, CustomerView, InteractionInput, Outcome,
+};
 
 use crate::auth::Purposed;
-use crate::extract::{Body, Params, etag, if_match, parse_id, parse_limit, parse_time};
+use crate::extract::{
+    Body, IDEMPOTENT_REPLAYED, Params, etag, idempotency_key, if_match, parse_id, parse_limit,
+    parse_time,
+};
 use crate::{AppState, Problem};
 use steward_app::{InteractionView, Page};
 
@@ -29,12 +34,12 @@ fn with_etag(status: StatusCode, view: CustomerView) -> Response {
     post,
     path = "/customers",
     tag = "customers",
-    params(("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request within 24 hours, the first answer is replayed instead of creating again"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = CustomerInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = CustomerView),
-        (status = 409, description = "Email already in use", body = Problem),
+        (status = 409, description = "Email already in use, or a request with this Idempotency-Key ran at the same time", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
     )
@@ -42,10 +47,27 @@ fn with_etag(status: StatusCode, view: CustomerView) -> Response {
 pub async fn create(
     State(app): State<AppState>,
     Purposed(access): Purposed,
+    headers: HeaderMap,
     Body(input): Body<CustomerInput>,
 ) -> Result<Response, Problem> {
-    let view = app.create_customer(&access, input).await?;
-    Ok(with_etag(StatusCode::CREATED, view))
+    let outcome = match idempotency_key(&headers)? {
+        Some(key) => app.create_customer_once(&access, &key, input).await?,
+        None => Outcome::Created(app.create_customer(&access, input).await?),
+    };
+    let replayed = outcome.is_replay();
+    Ok(mark_replay(
+        with_etag(StatusCode::CREATED, outcome.into_inner()),
+        replayed,
+    ))
+}
+
+fn mark_replay(mut response: Response, replayed: bool) -> Response {
+    if replayed {
+        response
+            .headers_mut()
+            .insert(IDEMPOTENT_REPLAYED, HeaderValue::from_static("true"));
+    }
+    response
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -171,12 +193,13 @@ pub async fn erase(
     post,
     path = "/customers/{id}/interactions",
     tag = "customers",
-    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    params(("id" = String, Path, description = "Customer id"), ("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request within 24 hours, the first answer is replayed instead of creating again"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = InteractionInput,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Recorded", body = InteractionView),
         (status = 404, description = "Not found", body = Problem),
+        (status = 409, description = "A request with this Idempotency-Key ran at the same time", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
     )
@@ -185,10 +208,20 @@ pub async fn add_interaction(
     State(app): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Body(input): Body<InteractionInput>,
-) -> Result<(StatusCode, Json<steward_app::InteractionView>), Problem> {
-    let view = app.add_interaction(&access, parse_id(&id)?, input).await?;
-    Ok((StatusCode::CREATED, Json(view)))
+) -> Result<Response, Problem> {
+    let customer = parse_id(&id)?;
+    let outcome = match idempotency_key(&headers)? {
+        Some(key) => {
+            app.add_interaction_once(&access, &key, customer, input)
+                .await?
+        }
+        None => Outcome::Created(app.add_interaction(&access, customer, input).await?),
+    };
+    let replayed = outcome.is_replay();
+    let response = (StatusCode::CREATED, Json(outcome.into_inner())).into_response();
+    Ok(mark_replay(response, replayed))
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]

@@ -686,3 +686,124 @@ async fn the_openapi_document_covers_every_route() {
     assert!(doc["components"]["schemas"]["CustomerView"].is_object());
     assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idempotent_posts_replay_the_first_answer_for_a_day() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let other = t.token(Role::Agent, &["essential.service"]).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let tok = Some(agent.as_str());
+    let key = [("Idempotency-Key", "order-7781-signup")];
+
+    let first = t
+        .req("POST", "/api/v1/customers", tok, &key, Some(CUSTOMER))
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.header("idempotent-replayed"), None);
+    let again = t
+        .req("POST", "/api/v1/customers", tok, &key, Some(CUSTOMER))
+        .await;
+    assert_eq!(again.status, 201, "{}", again.body);
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body, "the first answer, byte for byte");
+    assert_eq!(again.header("etag"), first.header("etag"));
+    assert_eq!(again.header("location"), first.header("location"));
+    assert_eq!(t.app.count_customers().await.expect("count"), 1);
+    let id = first.json()["id"].as_str().expect("id").to_string();
+
+    // The kept answer holds personal data and is stored sealed.
+    let bytes = t.data_bytes();
+    assert!(
+        !bytes.windows(15).any(|w| w == b"ada@example.com"),
+        "a kept answer is never stored in the clear"
+    );
+
+    // A replay shows personal data again, so it is audited as a read.
+    let reads = t
+        .req(
+            "GET",
+            &format!("/api/v1/audit?action=customer.read&target={id}"),
+            Some(&auditor),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(reads["items"].as_array().map(Vec::len), Some(1), "{reads}");
+
+    let changed = CUSTOMER.replace("Ada", "Ava");
+    let reused = t
+        .req("POST", "/api/v1/customers", tok, &key, Some(&changed))
+        .await
+        .problem(422);
+    assert_eq!(reused["errors"][0]["field"], "Idempotency-Key", "{reused}");
+
+    // Keys belong to their caller: another token's same key is a new request.
+    let elsewhere = CUSTOMER.replace("ada@", "ava@");
+    let theirs = t
+        .req(
+            "POST",
+            "/api/v1/customers",
+            Some(&other),
+            &key,
+            Some(&elsewhere),
+        )
+        .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+    assert_eq!(theirs.header("idempotent-replayed"), None);
+
+    // Interactions replay too.
+    let path = format!("/api/v1/customers/{id}/interactions");
+    let note = r#"{"kind":"call","summary":"asked about delivery"}"#;
+    let ikey = [("Idempotency-Key", "call-1")];
+    let one = t.req("POST", &path, tok, &ikey, Some(note)).await;
+    let two = t.req("POST", &path, tok, &ikey, Some(note)).await;
+    assert_eq!((one.status, two.status), (201, 201), "{}", two.body);
+    assert_eq!(one.body, two.body);
+    assert_eq!(two.header("idempotent-replayed"), Some("true"));
+    let listed = t.req("GET", &path, tok, &[], None).await.json();
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(1),
+        "{listed}"
+    );
+
+    for bad in ["", "has space", &"k".repeat(256)] {
+        let p = t
+            .req(
+                "POST",
+                "/api/v1/customers",
+                tok,
+                &[("Idempotency-Key", bad)],
+                Some(&CUSTOMER.replace("ada@", "bad@")),
+            )
+            .await
+            .problem(400);
+        assert_eq!(p["errors"][0]["field"], "Idempotency-Key", "{p}");
+    }
+    assert_eq!(t.app.count_customers().await.expect("count"), 2);
+
+    // After a day the key is forgotten: the same request creates again, and meets the
+    // first customer's email.
+    t.clock.advance(jiff::SignedDuration::from_hours(24));
+    t.req("POST", "/api/v1/customers", tok, &key, Some(CUSTOMER))
+        .await
+        .problem(409);
+
+    // Erasing the customer shreds their kept answers.
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let erased = t
+        .req(
+            "DELETE",
+            &format!("/api/v1/customers/{id}"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(erased.status, 204, "{}", erased.body);
+    t.clock.advance(jiff::SignedDuration::from_hours(-24));
+    let gone = t.req("POST", &path, tok, &ikey, Some(note)).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+}

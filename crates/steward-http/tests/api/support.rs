@@ -84,6 +84,27 @@ pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
 }
 
 impl TestApp {
+    pub fn data_dir(&self) -> &std::path::Path {
+        self._dir.path()
+    }
+
+    /// Every byte of every file under the data directory.
+    pub fn data_bytes(&self) -> Vec<u8> {
+        fn walk(dir: &std::path::Path, out: &mut Vec<u8>) {
+            for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    walk(&path, out);
+                } else if let Ok(bytes) = std::fs::read(&path) {
+                    out.extend(bytes);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        walk(self.data_dir(), &mut out);
+        out
+    }
+
     pub async fn token(&self, role: Role, purposes: &[&str]) -> String {
         let admin = Actor::system("test", &[]);
         let new = NewToken {
