@@ -204,6 +204,7 @@ fn main() -> BenchResult<()> {
         let addr = listener.local_addr()?.to_string();
         let options = steward_http::HttpOptions {
             limits: steward_http::Limits::unlimited(),
+            tls: None,
         };
         tokio::spawn(steward_http::serve(
             listener,

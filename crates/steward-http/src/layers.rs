@@ -3,8 +3,6 @@
 
 use std::time::Instant;
 
-use std::net::SocketAddr;
-
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware::Next;
@@ -14,6 +12,7 @@ use uuid::Uuid;
 
 use crate::AppState;
 use crate::rate_limit::Key;
+use crate::tls::ClientAddr;
 
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
@@ -37,11 +36,16 @@ const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
     (header::CACHE_CONTROL, "no-store"),
 ];
 
+/// Sent only over TLS: two years, as the HSTS preload list asks.
+const HSTS: &str = "max-age=63072000; includeSubDomains";
+
 /// The limits a request counts against: its client address (stricter for sign-in) and the
 /// credential it carries.
 fn rate_keys(request: &Request) -> Vec<Key> {
     let mut keys = Vec::with_capacity(2);
-    if let Some(ConnectInfo(addr)) = request.extensions().get::<ConnectInfo<SocketAddr>>() {
+    if let Some(ConnectInfo(ClientAddr(addr))) =
+        request.extensions().get::<ConnectInfo<ClientAddr>>()
+    {
         let ip = addr.ip();
         keys.push(if request.uri().path().ends_with("/auth/login") {
             Key::Login(ip)
@@ -104,6 +108,12 @@ pub async fn request_context(
         headers
             .entry(name)
             .or_insert(HeaderValue::from_static(value));
+    }
+    if state.tls {
+        headers.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static(HSTS),
+        );
     }
     if let Ok(v) = HeaderValue::from_str(&id.to_string()) {
         headers.insert(HeaderName::from_static("x-request-id"), v);

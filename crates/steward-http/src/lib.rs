@@ -11,8 +11,8 @@ mod openapi;
 mod problem;
 mod rate_limit;
 mod state;
+mod tls;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -22,9 +22,10 @@ use steward_app::Steward;
 pub use problem::Problem;
 pub use rate_limit::{Limits, Rate};
 pub use state::{AppState, HttpOptions};
+pub use tls::{TlsError, load_config as load_tls_config};
 
 /// The whole HTTP application.
-pub fn router(app: Arc<Steward>, options: HttpOptions) -> Router {
+pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
     let state = state::state(app, options);
     let (api, _) = api::routes();
     Router::new()
@@ -49,18 +50,30 @@ pub fn api_routes() -> Vec<(Method, &'static str)> {
     api::routes().1
 }
 
-/// Serves until `shutdown` completes.
+/// Serves until `shutdown` completes: HTTPS when the options carry a TLS configuration.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     app: Arc<Steward>,
     options: HttpOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    let addr: Option<SocketAddr> = listener.local_addr().ok();
-    tracing::info!(?addr, "listening");
+    let addr = listener.local_addr().ok();
+    let router = router(app, &options);
     // Client addresses reach the rate limiter through the connection's info.
-    let service = router(app, options).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, service)
-        .with_graceful_shutdown(shutdown)
-        .await
+    let service = router.into_make_service_with_connect_info::<tls::ClientAddr>();
+    match options.tls {
+        Some(config) => {
+            tracing::info!(?addr, "listening (https)");
+            let listener = tls::TlsListener::new(listener, config)?;
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+        None => {
+            tracing::info!(?addr, "listening (http)");
+            axum::serve(listener, service)
+                .with_graceful_shutdown(shutdown)
+                .await
+        }
+    }
 }

@@ -12,6 +12,8 @@ pub struct Http {
     pub app: Arc<Steward>,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
+    /// Served over TLS: answers carry `Strict-Transport-Security`.
+    pub tls: bool,
 }
 
 /// Handlers call use cases directly on the state.
@@ -25,15 +27,18 @@ impl Deref for Http {
 pub type AppState = Arc<Http>;
 
 /// Settings of the HTTP edge.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct HttpOptions {
     pub limits: Limits,
+    /// Serve HTTPS with this configuration (see `load_tls_config`) instead of plain HTTP.
+    pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
 }
 
-pub fn state(app: Arc<Steward>, options: HttpOptions) -> AppState {
+pub fn state(app: Arc<Steward>, options: &HttpOptions) -> AppState {
     Arc::new(Http {
         app,
         metrics: Metrics::default(),
         limiter: RateLimiter::new(options.limits),
+        tls: options.tls.is_some(),
     })
 }

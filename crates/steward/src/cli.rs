@@ -56,6 +56,12 @@ pub struct ServeArgs {
     /// Load the deterministic demo data set into an empty database.
     #[arg(long)]
     pub demo: bool,
+    /// Serve HTTPS with this PEM certificate chain (needs --tls-key).
+    #[arg(long)]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key for --tls-cert.
+    #[arg(long)]
+    pub tls_key: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]

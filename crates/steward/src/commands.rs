@@ -76,15 +76,17 @@ fn operator(job: &str, purposes: &[&str]) -> Actor {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let listen = match &cli.command {
-        Command::Serve(a) => a.listen.clone(),
-        _ => None,
+    let (listen, tls_cert, tls_key) = match &cli.command {
+        Command::Serve(a) => (a.listen.clone(), a.tls_cert.clone(), a.tls_key.clone()),
+        _ => (None, None, None),
     };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
         listen,
         catalog: cli.catalog.clone(),
+        tls_cert,
+        tls_key,
     };
     let settings = settings::load(cli.config.as_deref(), &overrides)?;
     init_logging(&settings.log);
@@ -257,6 +259,13 @@ fn spinner(what: &str) -> ProgressBar {
 }
 
 async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
+    // A broken certificate should stop start-up before anything else is opened.
+    let options = http_options(settings)?;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
     let app = Arc::new(open(settings).await?);
     if demo {
         let n = app.load_demo().await.map_err(explain)?;
@@ -269,27 +278,28 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    println!("Steward is listening on http://{}", listener.local_addr()?);
+    println!(
+        "Steward is listening on {scheme}://{}",
+        listener.local_addr()?
+    );
     std::io::stdout().flush()?;
-    steward_http::serve(
-        listener,
-        app.clone(),
-        http_options(settings),
-        shutdown_signal(),
-    )
-    .await?;
+    steward_http::serve(listener, app.clone(), options, shutdown_signal()).await?;
     app.checkpoint_now().await.map_err(explain)?;
     tracing::info!("stopped; audit head checkpointed");
     Ok(ExitCode::SUCCESS)
 }
 
-fn http_options(settings: &Settings) -> steward_http::HttpOptions {
+fn http_options(settings: &Settings) -> anyhow::Result<steward_http::HttpOptions> {
     let limits = if settings.rate_limit {
         steward_http::Limits::default()
     } else {
         steward_http::Limits::unlimited()
     };
-    steward_http::HttpOptions { limits }
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => Some(steward_http::load_tls_config(cert, key)?),
+        _ => None,
+    };
+    Ok(steward_http::HttpOptions { limits, tls })
 }
 
 async fn shutdown_signal() {

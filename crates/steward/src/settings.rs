@@ -21,6 +21,9 @@ pub struct Settings {
     pub log: String,
     /// Rate limits on the HTTP edge; turned off only for load tests on loopback.
     pub rate_limit: bool,
+    /// PEM certificate chain and private key: with both, `serve` speaks HTTPS only.
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for Settings {
@@ -33,11 +36,13 @@ impl Default for Settings {
             audit_checkpoint_every: 1_000,
             log: "info".into(),
             rate_limit: true,
+            tls_cert: None,
+            tls_key: None,
         }
     }
 }
 
-const ENV_KEYS: [&str; 7] = [
+const ENV_KEYS: [&str; 9] = [
     "data_dir",
     "database_url",
     "listen",
@@ -45,6 +50,8 @@ const ENV_KEYS: [&str; 7] = [
     "audit_checkpoint_every",
     "log",
     "rate_limit",
+    "tls_cert",
+    "tls_key",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.
@@ -58,6 +65,10 @@ pub struct Overrides {
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catalog: Vec<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_cert: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tls_key: Option<PathBuf>,
 }
 
 pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {
@@ -91,6 +102,9 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
         anyhow::bail!(
             "invalid setting: database_url must be a postgres:// URL (SQLite is the default without one)"
         );
+    }
+    if settings.tls_cert.is_some() != settings.tls_key.is_some() {
+        anyhow::bail!("invalid setting: tls_cert and tls_key must be given together");
     }
     Ok(settings)
 }

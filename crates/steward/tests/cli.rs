@@ -228,6 +228,28 @@ fn bad_settings_and_catalogs_stop_start_up_with_a_message_naming_them() {
         text(&out.stderr)
     );
 
+    let out = run(steward(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(dir.path().join("cert.pem")));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("tls_key"),
+        "{}",
+        text(&out.stderr)
+    );
+    let missing = dir.path().join("missing-cert.pem");
+    let out = run(steward(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--tls-cert"])
+        .arg(&missing)
+        .arg("--tls-key")
+        .arg(&missing));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains("missing-cert.pem"),
+        "{}",
+        text(&out.stderr)
+    );
+
     let catalog = dir.path().join("extra.toml");
     std::fs::write(&catalog, "[[field]]\nkey = \"shoe_size\"\nlabel = \"Shoe size\"\ncategory = \"user.demographic\"\nsensitivity = \"standard\"\nkind = \"text\"\nmax_length = 4\npurposes = [\"selling\"]\n").expect("write");
     let out = run(steward(&data).arg("--catalog").arg(&catalog).arg("init"));

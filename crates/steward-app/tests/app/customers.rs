@@ -550,7 +550,9 @@ async fn racing_requests_with_one_idempotency_key_create_once() {
     let mut created = 0;
     let mut ids = std::collections::BTreeSet::new();
     while let Some(done) = tasks.join_next().await {
-        let outcome = done.expect("task").expect("every request gets the one answer");
+        let outcome = done
+            .expect("task")
+            .expect("every request gets the one answer");
         created += usize::from(!outcome.is_replay());
         ids.insert(outcome.into_inner().id);
     }

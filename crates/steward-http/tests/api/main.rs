@@ -3,3 +3,4 @@
 mod flows;
 mod matrix;
 mod support;
+mod tls;

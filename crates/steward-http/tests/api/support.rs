@@ -50,6 +50,10 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
+    spawn_app_with_options(steward_http::HttpOptions { limits, tls: None }).await
+}
+
+pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestApp {
     capture_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(FixedClock::new(
@@ -70,7 +74,6 @@ pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
-    let options = steward_http::HttpOptions { limits };
     let served = app.clone();
     tokio::spawn(async move {
         let _ = steward_http::serve(listener, served, options, std::future::pending()).await;
@@ -195,7 +198,7 @@ pub struct Reply {
 }
 
 impl Reply {
-    fn parse(raw: &[u8]) -> Reply {
+    pub fn parse(raw: &[u8]) -> Reply {
         let text = String::from_utf8_lossy(raw).into_owned();
         let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
         let mut lines = head.lines();
