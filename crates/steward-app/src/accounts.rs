@@ -350,6 +350,7 @@ impl Steward {
         self.store
             .revoke_token(row.id, self.clock.now().as_microsecond(), audit)
             .await?;
+        self.tokens.forget_token(row.id);
         Ok(())
     }
 
@@ -407,12 +408,12 @@ impl Steward {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(denied());
         }
-        let row = self
-            .store
-            .find_token(&token_hash(token))
-            .await?
-            .ok_or_else(denied)?;
+        let hash = token_hash(token);
         let now = self.clock.now().as_microsecond();
+        if let Some(actor) = self.tokens.get(&hash, now) {
+            return Ok(actor);
+        }
+        let row = self.store.find_token(&hash).await?.ok_or_else(denied)?;
         if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
             return Err(denied());
         }
@@ -420,11 +421,13 @@ impl Steward {
             .role
             .parse::<Role>()
             .map_err(|e| AppError::Storage(e.to_string()))?;
-        Ok(Actor {
+        let actor = Actor {
             id: format!("token:{}", row.id),
             role,
             purposes: row.purposes,
-        })
+        };
+        self.tokens.put(hash, row.id, &actor, row.expires_at, now);
+        Ok(actor)
     }
 }
 
@@ -526,7 +529,7 @@ impl Steward {
             Some(detail.join(" ")),
         );
         let role_text = role.map(|r| r.to_string());
-        if self
+        let found = self
             .store
             .update_user(
                 id,
@@ -535,8 +538,10 @@ impl Steward {
                 self.clock.now().as_microsecond(),
                 audit,
             )
-            .await?
-        {
+            .await?;
+        // The store ended the account's sessions; no cached copy may outlive them.
+        self.tokens.forget_all();
+        if found {
             Ok(())
         } else {
             Err(AppError::NotFound)
@@ -574,11 +579,12 @@ impl Steward {
             vec![],
             None,
         );
-        if self
+        let found = self
             .store
             .revoke_token(id, self.clock.now().as_microsecond(), audit)
-            .await?
-        {
+            .await?;
+        self.tokens.forget_token(id);
+        if found {
             Ok(())
         } else {
             Err(AppError::NotFound)

@@ -66,7 +66,7 @@ impl Steward {
 
     /// Appends entries for actions that changed nothing (reads, exports).
     pub(crate) async fn append(&self, records: Vec<AuditRecord>) -> Result<(), AppError> {
-        let entries = self.audit_writer.append(records).await?;
+        let entries = self.audit_writer.submit(records).await?;
         self.checkpoint_crossed(&entries).await
     }
 

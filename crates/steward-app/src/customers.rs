@@ -337,7 +337,7 @@ impl Steward {
         let audit = self.access_record(access, "customer.create", vec![id.to_string()], keys);
         let view = self.view(access, &write.row, &dek)?.0;
         let idempotency = claim.map(|c| c.keep(&dek, &view, now)).transpose()?;
-        self.keys.put_data_keys(&[key])?;
+        self.key_writer.submit(vec![key]).await?;
         let applied = self
             .store
             .apply(ChangeSet {

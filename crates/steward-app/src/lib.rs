@@ -4,16 +4,17 @@
 mod access;
 mod accounts;
 mod audit_log;
-mod audit_writer;
 mod cursor;
 mod customers;
 pub mod demo;
 mod error;
 mod export;
+mod group_commit;
 mod idempotency;
 pub mod import;
 mod interactions;
 mod minimisation;
+mod token_cache;
 
 pub use access::{Access, Actor};
 pub use accounts::{
@@ -32,6 +33,7 @@ pub use steward_store::AuditFilter;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use steward_core::audit::{AuditEntry, AuditRecord};
 use steward_core::{Catalog, Clock};
 use steward_store::{KeyStore, PostgresStore, SqliteStore, Store, StoredKey};
 use steward_vault::{MasterKey, SecretSource, Vault, VaultError, WrappedKey};
@@ -53,9 +55,13 @@ pub struct Steward {
     vault: Vault,
     keys: Arc<KeyStore>,
     store: Arc<dyn Store>,
-    audit_writer: audit_writer::AuditWriter,
+    /// Audit entries of reads and exports, committed in groups.
+    audit_writer: group_commit::GroupCommit<AuditRecord, AuditEntry>,
+    /// New customers' wrapped data keys, committed (and synced) in groups.
+    key_writer: group_commit::GroupCommit<(uuid::Uuid, StoredKey), ()>,
     clock: Arc<dyn Clock>,
     checkpoint_every: i64,
+    tokens: token_cache::TokenCache,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -136,13 +142,30 @@ impl Steward {
             Some(url) => Arc::new(PostgresStore::connect(url, 16).await?),
         };
         Ok(Steward {
-            audit_writer: audit_writer::AuditWriter::start(store.clone()),
+            audit_writer: group_commit::GroupCommit::start("audit", {
+                let store = store.clone();
+                move |records| {
+                    let store = store.clone();
+                    async move { store.append_audit(records).await.map_err(|e| e.to_string()) }
+                }
+            }),
+            key_writer: group_commit::GroupCommit::start("key", {
+                let keys = keys.clone();
+                move |batch: Vec<(uuid::Uuid, StoredKey)>| {
+                    let outcome = keys
+                        .put_data_keys(&batch)
+                        .map(|()| vec![(); batch.len()])
+                        .map_err(|e| e.to_string());
+                    std::future::ready(outcome)
+                }
+            }),
             catalog: opts.catalog,
             vault,
             keys,
             store,
             clock: opts.clock,
             checkpoint_every: opts.checkpoint_every.max(1),
+            tokens: token_cache::TokenCache::default(),
         })
     }
 

@@ -151,6 +151,7 @@ fn main() -> BenchResult<()> {
     // The server gets its own runtime; the load generator another, as two processes would.
     let server_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("server")
         .enable_all()
         .build()?;
     let (addr, token, ids) = server_rt.block_on(async {
@@ -217,6 +218,7 @@ fn main() -> BenchResult<()> {
 
     let client_rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        .thread_name("load")
         .enable_all()
         .build()?;
     let duration = Duration::from_secs(secs);
