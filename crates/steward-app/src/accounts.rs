@@ -314,6 +314,7 @@ impl Steward {
             created_at: now.as_microsecond(),
             expires_at: Some(expires_at.as_microsecond()),
             revoked_at: None,
+            last_used_at: None,
         };
         let audit = self.record(
             actor,
@@ -389,6 +390,7 @@ impl Steward {
             created_at: now.as_microsecond(),
             expires_at: new.expires_at.map(|t| t.as_microsecond()),
             revoked_at: None,
+            last_used_at: None,
         };
         let audit = self.record(
             actor,

@@ -87,6 +87,7 @@ pub struct CustomerQuery {
     pub created_before: Option<Timestamp>,
     pub updated_after: Option<Timestamp>,
     pub updated_before: Option<Timestamp>,
+    pub residency: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<usize>,
 }
@@ -578,6 +579,12 @@ impl Steward {
                 .map_err(|m| errors.push(FieldError::new("status", m)))
                 .ok()
         });
+        let residency = q.residency.as_deref().and_then(|r| {
+            CountryCode::parse(r)
+                .map(|c| c.as_str().to_string())
+                .map_err(|e| errors.push(FieldError::new("residency", e.to_string())))
+                .ok()
+        });
         let after = q
             .cursor
             .as_deref()
@@ -600,6 +607,7 @@ impl Steward {
             created_before: q.created_before.map(|t| t.as_microsecond()),
             updated_after: q.updated_after.map(|t| t.as_microsecond()),
             updated_before: q.updated_before.map(|t| t.as_microsecond()),
+            residency,
             after,
             limit: limit + 1,
         };

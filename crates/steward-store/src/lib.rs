@@ -91,6 +91,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_tokens(&self) -> Result<Vec<TokenRow>>;
     /// Revokes a token; false when there is no such token or it was revoked already.
     async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
+    /// Records that a session was used at `at`.
+    async fn touch_token(&self, id: Uuid, at: i64) -> Result<()>;
+
+    async fn customer_stats(&self, created_since: i64) -> Result<CustomerStats>;
+    /// Audit entries since `since`, counted per day, role, purpose and action.
+    async fn audit_activity(&self, since: i64) -> Result<Vec<ActivityCount>>;
 
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>>;
 

@@ -5,6 +5,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
     (1, include_str!("../migrations/sqlite/0001_init.sql")),
     (2, include_str!("../migrations/sqlite/0002_login_state.sql")),
     (3, include_str!("../migrations/sqlite/0003_idempotency.sql")),
+    (
+        4,
+        include_str!("../migrations/sqlite/0004_session_activity.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -15,5 +19,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         3,
         include_str!("../migrations/postgres/0003_idempotency.sql"),
+    ),
+    (
+        4,
+        include_str!("../migrations/postgres/0004_session_activity.sql"),
     ),
 ];

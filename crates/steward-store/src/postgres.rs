@@ -15,9 +15,10 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite,
-    IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, Result,
-    Store, StoreError, TokenRow, UserRow, migrations,
+    ActivityCount, AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerStats,
+    CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest,
+    IndexEntry, InteractionRow, MICROS_PER_DAY, Result, Store, StoreError, TokenRow, UserRow,
+    migrations,
 };
 
 pub struct PostgresStore {
@@ -286,8 +287,7 @@ fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
 }
 
 const USER_COLS: &str = "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until";
-const TOKEN_COLS: &str =
-    "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at";
+const TOKEN_COLS: &str = "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at, last_used_at";
 
 fn user_from(r: &tokio_postgres::Row) -> Result<UserRow> {
     Ok(UserRow {
@@ -315,6 +315,7 @@ fn token_from(r: &tokio_postgres::Row) -> Result<TokenRow> {
         created_at: r.get(6),
         expires_at: r.get(7),
         revoked_at: r.get(8),
+        last_used_at: r.get(9),
     })
 }
 
@@ -482,6 +483,9 @@ impl Store for PostgresStore {
         }
         if let Some(s) = &f.status {
             arg(&mut sql, " AND c.status = ?", Box::new(s.clone()));
+        }
+        if let Some(r) = &f.residency {
+            arg(&mut sql, " AND c.residency = ?", Box::new(r.clone()));
         }
         for (bound, clause) in [
             (f.created_after, " AND c.created_at > ?"),
@@ -912,5 +916,63 @@ impl Store for PostgresStore {
             })
         })
         .transpose()
+    }
+
+    async fn touch_token(&self, id: Uuid, at: i64) -> Result<()> {
+        let client = self.pool.get().await?;
+        client
+            .execute(
+                "UPDATE api_tokens SET last_used_at = $2 WHERE id = $1",
+                &[&id, &at],
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn customer_stats(&self, created_since: i64) -> Result<CustomerStats> {
+        let client = self.pool.get().await?;
+        let by_residency = client
+            .query(
+                "SELECT residency, COUNT(*) FROM customers GROUP BY residency ORDER BY 2 DESC, 1",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect();
+        let created_per_day = client
+            .query(
+                "SELECT created_at / $1 AS day, COUNT(*) FROM customers WHERE created_at >= $2
+                 GROUP BY day ORDER BY day",
+                &[&MICROS_PER_DAY, &created_since],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get::<_, i64>(1) as u64))
+            .collect();
+        Ok(CustomerStats {
+            by_residency,
+            created_per_day,
+        })
+    }
+
+    async fn audit_activity(&self, since: i64) -> Result<Vec<ActivityCount>> {
+        let client = self.pool.get().await?;
+        Ok(client
+            .query(
+                "SELECT at / $1 AS day, role, purpose, action, COUNT(*) FROM audit_log
+                 WHERE at >= $2 GROUP BY day, role, purpose, action ORDER BY day",
+                &[&MICROS_PER_DAY, &since],
+            )
+            .await?
+            .iter()
+            .map(|r| ActivityCount {
+                day: r.get(0),
+                role: r.get(1),
+                purpose: r.get(2),
+                action: r.get(3),
+                count: r.get::<_, i64>(4) as u64,
+            })
+            .collect())
     }
 }

@@ -88,6 +88,7 @@ pub struct CustomerFilter {
     pub created_before: Option<i64>,
     pub updated_after: Option<i64>,
     pub updated_before: Option<i64>,
+    pub residency: Option<String>,
     /// Cursor: return customers with ids after this one.
     pub after: Option<Uuid>,
     pub limit: usize,
@@ -105,6 +106,27 @@ pub struct AuditFilter {
     pub from: Option<i64>,
     pub to: Option<i64>,
 }
+
+/// Counts behind the console's charts; no personal data.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CustomerStats {
+    pub by_residency: Vec<(String, u64)>,
+    /// New customers per day, as (days since 1970-01-01, count), oldest first.
+    pub created_per_day: Vec<(i64, u64)>,
+}
+
+/// Audit entries counted per day, role, purpose and action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActivityCount {
+    /// Days since 1970-01-01.
+    pub day: i64,
+    pub role: String,
+    pub purpose: Option<String>,
+    pub action: String,
+    pub count: u64,
+}
+
+pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
@@ -140,6 +162,8 @@ pub struct TokenRow {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
+    /// Sessions only: when it was last used (at minute granularity), for the idle time-out.
+    pub last_used_at: Option<i64>,
 }
 
 impl std::fmt::Debug for TokenRow {

@@ -17,9 +17,10 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite,
-    IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, Result,
-    Store, StoreError, TokenRow, UserRow, migrations,
+    ActivityCount, AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerStats,
+    CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest,
+    IndexEntry, InteractionRow, MICROS_PER_DAY, Result, Store, StoreError, TokenRow, UserRow,
+    migrations,
 };
 
 pub struct SqliteStore {
@@ -372,8 +373,7 @@ fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u
 }
 
 const USER_COLS: &str = "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until";
-const TOKEN_COLS: &str =
-    "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at";
+const TOKEN_COLS: &str = "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at, last_used_at";
 
 /// A token row as read, with the columns that still need parsing: id, hash and purposes.
 fn token_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Vec<u8>, String, TokenRow)> {
@@ -391,6 +391,7 @@ fn token_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Vec<u8>, String, 
             created_at: r.get(6)?,
             expires_at: r.get(7)?,
             revoked_at: r.get(8)?,
+            last_used_at: r.get(9)?,
         },
     ))
 }
@@ -563,6 +564,9 @@ impl Store for SqliteStore {
         }
         if let Some(s) = &f.status {
             arg(&mut sql, " AND c.status = ?", Value::Text(s.clone()));
+        }
+        if let Some(r) = &f.residency {
+            arg(&mut sql, " AND c.residency = ?", Value::Text(r.clone()));
         }
         for (bound, clause) in [
             (f.created_after, " AND c.created_at > ?"),
@@ -1016,6 +1020,58 @@ impl Store for SqliteStore {
                     },
                 )
                 .transpose()
+        })
+    }
+
+    async fn touch_token(&self, id: Uuid, at: i64) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")?
+                .execute(params![id.as_bytes().as_slice(), at])?;
+            Ok(())
+        })
+    }
+
+    async fn customer_stats(&self, created_since: i64) -> Result<CustomerStats> {
+        self.read(|c| {
+            let by_residency = c
+                .prepare_cached(
+                    "SELECT residency, COUNT(*) FROM customers GROUP BY residency ORDER BY 2 DESC, 1",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get::<_, i64>(1)? as u64)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let created_per_day = c
+                .prepare_cached(
+                    "SELECT created_at / ?1 AS day, COUNT(*) FROM customers WHERE created_at >= ?2
+                     GROUP BY day ORDER BY day",
+                )?
+                .query_map(params![MICROS_PER_DAY, created_since], |r| {
+                    Ok((r.get(0)?, r.get::<_, i64>(1)? as u64))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(CustomerStats {
+                by_residency,
+                created_per_day,
+            })
+        })
+    }
+
+    async fn audit_activity(&self, since: i64) -> Result<Vec<ActivityCount>> {
+        self.read(|c| {
+            c.prepare_cached(
+                "SELECT at / ?1 AS day, role, purpose, action, COUNT(*) FROM audit_log
+                 WHERE at >= ?2 GROUP BY day, role, purpose, action ORDER BY day",
+            )?
+            .query_map(params![MICROS_PER_DAY, since], |r| {
+                Ok(ActivityCount {
+                    day: r.get(0)?,
+                    role: r.get(1)?,
+                    purpose: r.get(2)?,
+                    action: r.get(3)?,
+                    count: r.get::<_, i64>(4)? as u64,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()
+            .map_err(Into::into)
         })
     }
 }

@@ -84,6 +84,7 @@ pub struct ListParams {
     created_before: Option<String>,
     updated_after: Option<String>,
     updated_before: Option<String>,
+    residency: Option<String>,
 }
 
 #[utoipa::path(
@@ -112,6 +113,7 @@ pub async fn list(
         created_before: parse_time("created_before", p.created_before.as_deref())?,
         updated_after: parse_time("updated_after", p.updated_after.as_deref())?,
         updated_before: parse_time("updated_before", p.updated_before.as_deref())?,
+        residency: p.residency,
         cursor: p.cursor,
         limit: parse_limit(p.limit.as_deref())?,
     };
