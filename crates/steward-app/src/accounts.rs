@@ -76,6 +76,12 @@ pub fn requires_second_factor(role: Role) -> bool {
 }
 
 const SESSION_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(12);
+/// A browser session unused for this long ends.
+pub const SESSION_IDLE: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
+/// Last use is recorded at most this often, so a busy page is not a write per request.
+const TOUCH_EVERY_MICROS: i64 = 60_000_000;
+/// Sessions are tokens with this name, issued only by sign-in.
+const SESSION_NAME: &str = "session";
 
 fn totp_binding(user: Uuid) -> String {
     format!("staff/{user}/totp")
@@ -104,6 +110,20 @@ fn dummy_hash() -> &'static str {
             .map(|h| h.to_string())
             .unwrap_or_default()
     })
+}
+
+/// A session acts as the person who signed in, so the audit log names them; any other token
+/// acts as itself.
+fn token_actor(row: &steward_store::TokenRow, role: Role) -> Actor {
+    let id = match row.created_by.strip_prefix("user:") {
+        Some(_) if row.name == SESSION_NAME => row.created_by.clone(),
+        _ => format!("token:{}", row.id),
+    };
+    Actor {
+        id,
+        role,
+        purposes: row.purposes.clone(),
+    }
 }
 
 fn token_hash(token: &str) -> [u8; 32] {
@@ -307,7 +327,7 @@ impl Steward {
         let row = TokenRow {
             id,
             token_hash: token_hash(&token),
-            name: "session".into(),
+            name: SESSION_NAME.into(),
             role: actor.role.to_string(),
             purposes: actor.purposes.clone(),
             created_by: actor.id.clone(),
@@ -423,12 +443,51 @@ impl Steward {
             .role
             .parse::<Role>()
             .map_err(|e| AppError::Storage(e.to_string()))?;
-        let actor = Actor {
-            id: format!("token:{}", row.id),
-            role,
-            purposes: row.purposes,
-        };
+        let actor = token_actor(&row, role);
         self.tokens.put(hash, row.id, &actor, row.expires_at, now);
+        Ok(actor)
+    }
+
+    /// The staff member a browser session belongs to. Unlike API tokens, a session also ends
+    /// after `SESSION_IDLE` without use; its last use is kept in the database, so every
+    /// instance sharing it applies the same time-out.
+    pub async fn resume_session(&self, token: &str) -> Result<Actor, AppError> {
+        let denied = || AppError::Unauthenticated("your session has ended; sign in again".into());
+        if !token.starts_with(TOKEN_PREFIX) {
+            return Err(denied());
+        }
+        let row = self
+            .store
+            .find_token(&token_hash(token))
+            .await?
+            .filter(|r| r.name == SESSION_NAME)
+            .ok_or_else(denied)?;
+        let now = self.clock.now().as_microsecond();
+        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+            return Err(denied());
+        }
+        let role = row
+            .role
+            .parse::<Role>()
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        let actor = token_actor(&row, role);
+        let last = row.last_used_at.unwrap_or(row.created_at);
+        if now.saturating_sub(last) > SESSION_IDLE.as_micros() as i64 {
+            let audit = self.record(
+                &actor,
+                "logout.idle",
+                None,
+                vec![format!("token:{}", row.id)],
+                vec![],
+                None,
+            );
+            self.store.revoke_token(row.id, now, audit).await?;
+            self.tokens.forget_token(row.id);
+            return Err(denied());
+        }
+        if now.saturating_sub(last) >= TOUCH_EVERY_MICROS {
+            self.store.touch_token(row.id, now).await?;
+        }
         Ok(actor)
     }
 }

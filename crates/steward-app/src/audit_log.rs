@@ -255,7 +255,48 @@ impl Steward {
     }
 }
 
+/// How many of a customer's audit entries their access history shows, newest first.
+pub const ACCESS_HISTORY_LEN: usize = 50;
+
 impl Steward {
+    /// Who read or changed a customer, when and for what purpose: the newest entries of the
+    /// audit log that name them. Whoever may open the record may see its history; the
+    /// entries hold actors, actions, purposes and field names, never values.
+    pub async fn customer_access_history(
+        &self,
+        access: &Access,
+        id: uuid::Uuid,
+    ) -> Result<Vec<AuditEntry>, AppError> {
+        access.require_record_access()?;
+        let row = self
+            .store
+            .get_customer(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        crate::customers::ensure_processable(access, &row)?;
+        let mut newest = std::collections::VecDeque::with_capacity(ACCESS_HISTORY_LEN);
+        let mut filter = AuditFilter {
+            target: Some(id.to_string()),
+            limit: 500,
+            ..Default::default()
+        };
+        loop {
+            let page = self.store.audit_search(&filter).await?;
+            let full = page.len() == filter.limit;
+            for entry in page {
+                filter.after_seq = entry.seq;
+                if newest.len() == ACCESS_HISTORY_LEN {
+                    newest.pop_front();
+                }
+                newest.push_back(entry);
+            }
+            if !full {
+                break;
+            }
+        }
+        Ok(newest.into_iter().rev().collect())
+    }
+
     /// Number of entries in the audit chain.
     pub async fn audit_length(&self) -> Result<i64, AppError> {
         Ok(self.store.audit_head().await?.0)

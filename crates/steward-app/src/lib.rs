@@ -6,6 +6,7 @@ mod accounts;
 mod audit_log;
 mod cursor;
 mod customers;
+mod dashboard;
 pub mod demo;
 mod error;
 mod export;
@@ -23,6 +24,7 @@ pub use accounts::{
 };
 pub use audit_log::VerifyReport;
 pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
+pub use dashboard::Dashboard;
 pub use error::{AppError, FieldError};
 pub use export::ExportFormat;
 pub use idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};

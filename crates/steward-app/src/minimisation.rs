@@ -81,3 +81,19 @@ pub(crate) fn check_values<'c, 'v>(
         Err(errors)
     }
 }
+
+impl crate::Steward {
+    /// The catalog fields this access may fill in on a form: needed for its purpose, with a
+    /// lawful basis, and shown to its role in the clear.
+    pub fn writable_fields(&self, access: &Access) -> Vec<&FieldDef> {
+        self.catalog
+            .fields()
+            .iter()
+            .filter(|f| writable(&self.catalog, access, &f.key, Consents::NONE).is_ok())
+            .filter(|f| {
+                access.actor.role.field_access(f.sensitivity)
+                    == steward_core::role::FieldAccess::Clear
+            })
+            .collect()
+    }
+}

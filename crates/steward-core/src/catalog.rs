@@ -332,6 +332,19 @@ impl Catalog {
     }
 }
 
+impl fmt::Display for LawfulBasis {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LawfulBasis::Consent => "consent",
+            LawfulBasis::Contract => "contract",
+            LawfulBasis::LegalObligation => "legal obligation",
+            LawfulBasis::VitalInterests => "vital interests",
+            LawfulBasis::PublicTask => "public task",
+            LawfulBasis::LegitimateInterests => "legitimate interests",
+        })
+    }
+}
+
 impl fmt::Display for Sensitivity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -47,11 +47,14 @@ fn rate_keys(request: &Request) -> Vec<Key> {
         request.extensions().get::<ConnectInfo<ClientAddr>>()
     {
         let ip = addr.ip();
-        keys.push(if request.uri().path().ends_with("/auth/login") {
-            Key::Login(ip)
-        } else {
-            Key::Client(ip)
-        });
+        let path = request.uri().path();
+        keys.push(
+            if path.ends_with("/auth/login") || path == "/console/login" {
+                Key::Login(ip)
+            } else {
+                Key::Client(ip)
+            },
+        );
     }
     if let Some(credential) = request.headers().get(header::AUTHORIZATION) {
         let digest = Sha256::digest(credential.as_bytes());

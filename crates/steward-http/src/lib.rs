@@ -3,6 +3,7 @@
 
 mod api;
 mod auth;
+mod console;
 mod extract;
 mod health;
 mod layers;
@@ -30,6 +31,7 @@ pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
     let (api, _) = api::routes();
     Router::new()
         .merge(health::routes())
+        .merge(console::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(

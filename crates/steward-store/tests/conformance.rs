@@ -980,7 +980,11 @@ mod scenarios {
             stats.by_residency,
             vec![("DE".to_string(), 3), ("FR".to_string(), 1)]
         );
-        assert_eq!(stats.created_per_day, vec![(1, 2), (3, 1)], "since day 1 only");
+        assert_eq!(
+            stats.created_per_day,
+            vec![(1, 2), (3, 1)],
+            "since day 1 only"
+        );
         let listed = store
             .list_customers(&CustomerFilter {
                 residency: Some("FR".into()),

@@ -258,6 +258,8 @@ fn spinner(what: &str) -> ProgressBar {
     bar
 }
 
+const DEMO_AGENT: &str = "demo-agent@example.com";
+
 async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     // A broken certificate should stop start-up before anything else is opened.
     let options = http_options(settings)?;
@@ -271,6 +273,20 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         let n = app.load_demo().await.map_err(explain)?;
         if n > 0 {
             tracing::info!(customers = n, "demo data loaded");
+            // A first account to try the console with; its password exists only on this screen.
+            let password = steward_app::generate_password();
+            app.add_user(
+                &operator("demo", &[]),
+                steward_app::NewUser {
+                    email: DEMO_AGENT.into(),
+                    role: steward_app::core::Role::Agent,
+                    password: password.clone(),
+                    purposes: Vec::new(),
+                },
+            )
+            .await
+            .map_err(explain)?;
+            println!("Demo console account: {DEMO_AGENT} / {password} (shown once)");
         } else {
             tracing::info!("database already holds customers; demo data not loaded");
         }
@@ -278,9 +294,9 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
     println!(
-        "Steward is listening on {scheme}://{}",
-        listener.local_addr()?
+        "Steward is listening on {scheme}://{addr} (staff console at {scheme}://{addr}/console)"
     );
     std::io::stdout().flush()?;
     steward_http::serve(listener, app.clone(), options, shutdown_signal()).await?;

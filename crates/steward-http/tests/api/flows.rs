@@ -433,19 +433,6 @@ async fn logs_carry_no_personal_values_or_tokens() {
     }
 }
 
-fn totp_now(uri: &str, at: jiff::Timestamp) -> String {
-    let secret = uri
-        .split("secret=")
-        .nth(1)
-        .and_then(|s| s.split('&').next())
-        .expect("secret in uri");
-    let bytes = totp_rs::Secret::Encoded(secret.to_string())
-        .to_bytes()
-        .expect("base32");
-    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).expect("totp");
-    totp.generate(at.as_second() as u64)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_needs_password_and_second_factor() {
     let t = spawn_app().await;

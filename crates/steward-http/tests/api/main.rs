@@ -1,6 +1,9 @@
-//! The REST API over real HTTP on a real port, against a real SQLite file.
+//! The REST API and the staff console over real HTTP on a real port, against a real SQLite
+//! file; the console also in real headless Chromium.
 
+mod console;
 mod flows;
 mod matrix;
 mod support;
 mod tls;
+mod webdriver;

@@ -246,3 +246,17 @@ impl Reply {
 }
 
 pub const CUSTOMER: &str = r#"{"fields":{"email":"ada@example.com","given_name":"Ada","family_name":"Lovelace"},"residency":"GB","tags":["vip"]}"#;
+
+/// The current code of an authenticator enrolled with `uri`.
+pub fn totp_now(uri: &str, at: jiff::Timestamp) -> String {
+    let secret = uri
+        .split("secret=")
+        .nth(1)
+        .and_then(|s| s.split('&').next())
+        .expect("secret in uri");
+    let bytes = totp_rs::Secret::Encoded(secret.to_string())
+        .to_bytes()
+        .expect("base32");
+    let totp = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, bytes).expect("totp");
+    totp.generate(at.as_second() as u64)
+}

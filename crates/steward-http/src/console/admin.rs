@@ -1,0 +1,246 @@
+//! Accounts and API tokens, for administrators. A new account's password and a new token are
+//! shown once, on the page that answers the form, and are kept nowhere.
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use std::collections::HashMap;
+use steward_app::core::Role;
+use steward_app::{
+    AppError, FieldError, NewToken, NewUser, TokenView, UserView, generate_password,
+};
+use uuid::Uuid;
+
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, see_other};
+use crate::AppState;
+
+fn roles() -> Vec<&'static str> {
+    Role::ALL.iter().map(|r| r.as_str()).collect()
+}
+
+fn parse_role(raw: &str) -> Result<Role, AppError> {
+    raw.parse::<Role>()
+        .map_err(|m| AppError::invalid("role", m.to_string()))
+}
+
+/// What was made and is shown only now.
+struct Created {
+    what: &'static str,
+    secret: String,
+    extra: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/users.html")]
+struct UsersPage {
+    chrome: Chrome,
+    users: Vec<UserView>,
+    roles: Vec<&'static str>,
+    created: Option<Created>,
+    errors: Vec<FieldError>,
+    email: String,
+}
+
+async fn users_page(
+    app: &AppState,
+    staff: &Staff,
+    created: Option<Created>,
+    errors: Vec<FieldError>,
+    email: String,
+) -> Result<Response, ConsoleError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = render(&UsersPage {
+        chrome: Chrome::new(app, staff, "Staff accounts", "users"),
+        users: app.list_users(&staff.actor).await?,
+        roles: roles(),
+        created,
+        errors,
+        email,
+    });
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn users(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    users_page(&app, &staff, None, Vec::new(), String::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct UserForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    role: String,
+}
+
+pub async fn add_user(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(f): ConsoleForm<UserForm>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    let password = generate_password();
+    let outcome = match parse_role(&f.role) {
+        Ok(role) => {
+            app.add_user(
+                &staff.actor,
+                NewUser {
+                    email: f.email.clone(),
+                    role,
+                    password: password.clone(),
+                    purposes: Vec::new(),
+                },
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(created) => {
+            let shown = Created {
+                what: "account",
+                secret: password,
+                extra: created.totp_uri,
+            };
+            users_page(&app, &staff, Some(shown), Vec::new(), String::new()).await
+        }
+        Err(AppError::Invalid(errors)) => users_page(&app, &staff, None, errors, f.email).await,
+        Err(AppError::Duplicate { field }) => {
+            let errors = vec![FieldError::new(field, "is already in use")];
+            users_page(&app, &staff, None, errors, f.email).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn update_user(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.get("csrf").map(String::as_str))?;
+    let id = Uuid::parse_str(&id).map_err(|_| ConsoleError::App(AppError::NotFound))?;
+    let role = f.get("role").map(|r| parse_role(r)).transpose()?;
+    let disabled = Some(f.get("disabled").is_some_and(|v| v == "on"));
+    app.update_user(&staff.actor, id, role, disabled).await?;
+    Ok(see_other("/console/users"))
+}
+
+#[derive(Template)]
+#[template(path = "console/tokens.html")]
+struct TokensPage {
+    chrome: Chrome,
+    tokens: Vec<TokenView>,
+    roles: Vec<&'static str>,
+    purposes: Vec<(String, String)>,
+    created: Option<Created>,
+    errors: Vec<FieldError>,
+}
+
+async fn tokens_page(
+    app: &AppState,
+    staff: &Staff,
+    created: Option<Created>,
+    errors: Vec<FieldError>,
+) -> Result<Response, ConsoleError> {
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = render(&TokensPage {
+        chrome: Chrome::new(app, staff, "API tokens", "tokens"),
+        tokens: app.list_tokens(&staff.actor).await?,
+        roles: roles(),
+        purposes: app
+            .catalog()
+            .purposes()
+            .iter()
+            .map(|p| (p.key.clone(), p.name.clone()))
+            .collect(),
+        created,
+        errors,
+    });
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn tokens(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    tokens_page(&app, &staff, None, Vec::new()).await
+}
+
+pub async fn create_token(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(f): ConsoleForm<Vec<(String, String)>>,
+) -> Result<Response, ConsoleError> {
+    let get = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    staff.check_csrf(get("csrf"))?;
+    let purposes: Vec<String> = f
+        .iter()
+        .filter(|(n, _)| n == "purpose")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let days = get("expires_days").unwrap_or("").trim();
+    let mut errors = Vec::new();
+    let expires_at = match days.parse::<i64>() {
+        _ if days.is_empty() => None,
+        Ok(d) if (1..=3660).contains(&d) => app
+            .now()
+            .checked_add(jiff::SignedDuration::from_hours(24 * d))
+            .ok(),
+        _ => {
+            errors.push(FieldError::new("expires_days", "must be 1 to 3660 days"));
+            None
+        }
+    };
+    let role = parse_role(get("role").unwrap_or(""));
+    let outcome = match (role, errors.is_empty()) {
+        (Ok(role), true) => {
+            app.create_token(
+                &staff.actor,
+                NewToken {
+                    name: get("name").unwrap_or("").to_string(),
+                    role,
+                    purposes,
+                    expires_at,
+                },
+            )
+            .await
+        }
+        (Err(e), _) => Err(e),
+        (Ok(_), false) => Err(AppError::Invalid(errors)),
+    };
+    match outcome {
+        Ok((_, token)) => {
+            let shown = Created {
+                what: "token",
+                secret: token,
+                extra: None,
+            };
+            tokens_page(&app, &staff, Some(shown), Vec::new()).await
+        }
+        Err(AppError::Invalid(errors)) => tokens_page(&app, &staff, None, errors).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn revoke_token(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.get("csrf").map(String::as_str))?;
+    let id = Uuid::parse_str(&id).map_err(|_| ConsoleError::App(AppError::NotFound))?;
+    app.revoke_token(&staff.actor, id).await?;
+    Ok(see_other("/console/tokens"))
+}

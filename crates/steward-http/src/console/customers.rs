@@ -1,0 +1,757 @@
+//! Customers in the console: find, open, create, edit, record interactions, erase. Searches
+//! by email or phone go in a form body, so no personal value ever lands in a URL, a log line
+//! or the browser's history.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use steward_app::core::catalog::FieldKind;
+use steward_app::core::customer::{CustomerStatus, InteractionKind};
+use steward_app::{
+    Access, AppError, CustomerInput, CustomerPatch, CustomerQuery, CustomerView, FieldError,
+    InteractionInput,
+};
+use uuid::Uuid;
+
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, see_other};
+use crate::AppState;
+
+fn parse_id(raw: &str) -> Result<Uuid, ConsoleError> {
+    Uuid::parse_str(raw).map_err(|_| ConsoleError::App(AppError::NotFound))
+}
+
+fn when(t: jiff::Timestamp) -> String {
+    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
+}
+
+/// Percent-encoding for the few non-personal values that go into list links.
+fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// A date from a date input as the start of that day in UTC; `end` gives the next day's start.
+fn day_bound(
+    field: &str,
+    raw: &str,
+    end: bool,
+    errors: &mut Vec<FieldError>,
+) -> Option<jiff::Timestamp> {
+    if raw.trim().is_empty() {
+        return None;
+    }
+    let parsed = raw
+        .trim()
+        .parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| if end { d.tomorrow().ok() } else { Some(d) })
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| z.timestamp());
+    if parsed.is_none() {
+        errors.push(FieldError::new(field, "must be a date such as 2026-01-31"));
+    }
+    parsed
+}
+
+struct Row {
+    id: String,
+    name: String,
+    email: String,
+    residency: String,
+    status: String,
+    tags: String,
+    updated: String,
+}
+
+impl Row {
+    fn of(v: &CustomerView) -> Row {
+        let get = |k: &str| v.fields.get(k).map(String::as_str).unwrap_or("");
+        let name = format!("{} {}", get("given_name"), get("family_name"))
+            .trim()
+            .to_string();
+        Row {
+            id: v.id.to_string(),
+            name: if name.is_empty() { "—".into() } else { name },
+            email: get("email").to_string(),
+            residency: v.residency.clone(),
+            status: v.status.clone(),
+            tags: v.tags.join(", "),
+            updated: when(v.updated_at),
+        }
+    }
+}
+
+#[derive(Deserialize, Default)]
+pub struct Filters {
+    #[serde(default)]
+    tag: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    residency: String,
+    #[serde(default)]
+    created_after: String,
+    #[serde(default)]
+    created_before: String,
+    cursor: Option<String>,
+    erased: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "console/customers.html")]
+struct ListPage {
+    chrome: Chrome,
+    rows: Vec<Row>,
+    filters: Filters,
+    statuses: Vec<&'static str>,
+    next: Option<String>,
+    searched: bool,
+    search_email: String,
+    search_phone: String,
+    errors: Vec<FieldError>,
+    notice: Option<&'static str>,
+}
+
+fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
+    errors
+        .iter()
+        .find(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
+        .map(|e| e.message.as_str())
+}
+
+impl ListPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+fn blank(s: &str) -> Option<String> {
+    Some(s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+pub async fn list(
+    State(app): State<AppState>,
+    staff: Staff,
+    Query(filters): Query<Filters>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&app)?;
+    let mut errors = Vec::new();
+    let query = CustomerQuery {
+        tag: blank(&filters.tag),
+        status: blank(&filters.status),
+        residency: blank(&filters.residency).map(|r| r.to_uppercase()),
+        created_after: day_bound("created_after", &filters.created_after, false, &mut errors),
+        created_before: day_bound("created_before", &filters.created_before, true, &mut errors),
+        cursor: filters.cursor.clone(),
+        limit: Some(25),
+        ..Default::default()
+    };
+    let (rows, next) = if errors.is_empty() {
+        match app.list_customers(&access, query).await {
+            Ok(page) => {
+                let next = page.next_cursor.map(|c| {
+                    format!(
+                        "/console/customers?tag={}&status={}&residency={}&created_after={}&created_before={}&cursor={}",
+                        encode(&filters.tag),
+                        encode(&filters.status),
+                        encode(&filters.residency),
+                        encode(&filters.created_after),
+                        encode(&filters.created_before),
+                        encode(&c)
+                    )
+                });
+                (page.items.iter().map(Row::of).collect(), next)
+            }
+            Err(AppError::Invalid(mut e)) => {
+                errors.append(&mut e);
+                (Vec::new(), None)
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        (Vec::new(), None)
+    };
+    let notice = filters.erased.as_ref().map(
+        |_| "The customer was erased: their data key is destroyed and only a tombstone remains.",
+    );
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = render(&ListPage {
+        chrome: Chrome::new(&app, &staff, "Customers", "customers"),
+        rows,
+        filters,
+        statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        next,
+        searched: false,
+        search_email: String::new(),
+        search_phone: String::new(),
+        errors,
+        notice,
+    });
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct SearchForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    phone: String,
+}
+
+pub async fn search(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(f): ConsoleForm<SearchForm>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    let access = staff.access(&app)?;
+    let mut errors = Vec::new();
+    let (email, phone) = (blank(&f.email), blank(&f.phone));
+    if email.is_none() && phone.is_none() {
+        errors.push(FieldError::new(
+            "email",
+            "give an email address or a phone number",
+        ));
+    }
+    let rows = if errors.is_empty() {
+        let query = CustomerQuery {
+            email,
+            phone,
+            limit: Some(25),
+            ..Default::default()
+        };
+        match app.list_customers(&access, query).await {
+            Ok(page) => page.items.iter().map(Row::of).collect(),
+            Err(AppError::Invalid(mut e)) => {
+                errors.append(&mut e);
+                Vec::new()
+            }
+            Err(e) => return Err(e.into()),
+        }
+    } else {
+        Vec::new()
+    };
+    Ok(render(&ListPage {
+        chrome: Chrome::new(&app, &staff, "Customers", "customers"),
+        rows,
+        filters: Filters::default(),
+        statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        next: None,
+        searched: true,
+        search_email: f.email,
+        search_phone: f.phone,
+        errors,
+        notice: None,
+    }))
+}
+
+struct Shown {
+    label: String,
+    category: String,
+    value: Option<String>,
+    masked: bool,
+    multiline: bool,
+}
+
+struct Interaction {
+    kind: String,
+    occurred: String,
+    summary: String,
+    body: Option<String>,
+}
+
+struct History {
+    at: String,
+    actor: String,
+    role: String,
+    action: String,
+    purpose: String,
+    fields: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/customer.html")]
+struct DetailPage {
+    chrome: Chrome,
+    id: String,
+    heading: String,
+    fields: Vec<Shown>,
+    residency: String,
+    status: String,
+    tags: String,
+    version: i64,
+    created: String,
+    updated: String,
+    /// `None` when the purpose does not reach the interaction history.
+    interactions: Option<Vec<Interaction>>,
+    kinds: Vec<&'static str>,
+    history: Vec<History>,
+    may_erase: bool,
+    interaction_errors: Vec<FieldError>,
+    summary: String,
+    body: String,
+}
+
+impl DetailPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.interaction_errors, field)
+    }
+}
+
+async fn detail_page(
+    app: &AppState,
+    staff: &Staff,
+    access: &Access,
+    id: Uuid,
+    interaction_errors: Vec<FieldError>,
+    draft: (String, String),
+) -> Result<Response, ConsoleError> {
+    let view = app.get_customer(access, id).await?;
+    let fields = app
+        .catalog()
+        .fields()
+        .iter()
+        .filter_map(|f| {
+            let value = view.fields.get(&f.key).cloned();
+            let masked = view.masked.contains(&f.key);
+            (value.is_some() || masked).then(|| Shown {
+                label: f.label.clone(),
+                category: f.category.clone(),
+                value,
+                masked,
+                multiline: f.kind == FieldKind::Multiline,
+            })
+        })
+        .collect();
+    let interactions = match app.list_interactions(access, id, None, Some(50)).await {
+        Ok(page) => Some(
+            page.items
+                .into_iter()
+                .map(|i| Interaction {
+                    kind: i.kind.replace('_', " "),
+                    occurred: when(i.occurred_at),
+                    summary: i.summary,
+                    body: i.body,
+                })
+                .collect(),
+        ),
+        Err(AppError::Forbidden(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let history = app
+        .customer_access_history(access, id)
+        .await?
+        .into_iter()
+        .map(|e| History {
+            at: when(steward_app::core::clock::from_micros(e.record.at)),
+            actor: e.record.actor,
+            role: e.record.role,
+            action: e.record.action,
+            purpose: e.record.purpose.unwrap_or_default(),
+            fields: e.record.fields.join(", "),
+        })
+        .collect();
+    let get = |k: &str| view.fields.get(k).map(String::as_str).unwrap_or("");
+    let heading = format!("{} {}", get("given_name"), get("family_name"))
+        .trim()
+        .to_string();
+    let status = if interaction_errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let mut response = render(&DetailPage {
+        chrome: Chrome::new(app, staff, "Customer", "customers"),
+        id: view.id.to_string(),
+        heading: if heading.is_empty() {
+            view.id.to_string()
+        } else {
+            heading
+        },
+        fields,
+        residency: view.residency.clone(),
+        status: view.status.clone(),
+        tags: view.tags.join(", "),
+        version: view.version,
+        created: when(view.created_at),
+        updated: when(view.updated_at),
+        interactions,
+        kinds: InteractionKind::ALL.iter().map(|k| k.as_str()).collect(),
+        history,
+        may_erase: staff.actor.role.may_erase(),
+        interaction_errors,
+        summary: draft.0,
+        body: draft.1,
+    });
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+pub async fn detail(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&app)?;
+    detail_page(
+        &app,
+        &staff,
+        &access,
+        parse_id(&id)?,
+        Vec::new(),
+        Default::default(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+pub struct InteractionForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn add_interaction(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<InteractionForm>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    let access = staff.access(&app)?;
+    let id = parse_id(&id)?;
+    let input = InteractionInput {
+        kind: f.kind,
+        occurred_at: None,
+        summary: f.summary.clone(),
+        body: blank(&f.body),
+    };
+    match app.add_interaction(&access, id, input).await {
+        Ok(_) => Ok(see_other(&format!("/console/customers/{id}#timeline"))),
+        Err(AppError::Invalid(errors)) => {
+            detail_page(&app, &staff, &access, id, errors, (f.summary, f.body)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+struct FormField {
+    key: String,
+    label: String,
+    category: String,
+    purposes: String,
+    value: String,
+    original: String,
+    error: Option<String>,
+    multiline: bool,
+    input_type: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "console/customer_form.html")]
+struct FormPage {
+    chrome: Chrome,
+    action: String,
+    id: Option<String>,
+    fields: Vec<FormField>,
+    residency: String,
+    tags: String,
+    status: String,
+    statuses: Vec<&'static str>,
+    version: Option<i64>,
+    conflict: bool,
+    errors: Vec<FieldError>,
+}
+
+impl FormPage {
+    fn error(&self, field: &str) -> Option<&str> {
+        error_for(&self.errors, field)
+    }
+}
+
+/// A fingerprint of a field's value as the form showed it, keyed with the session's CSRF
+/// secret, so an edit sends only the fields the person changed.
+fn fingerprint(csrf: &str, key: &str, value: &str) -> String {
+    let digest = Sha256::new()
+        .chain_update(csrf.as_bytes())
+        .chain_update([0])
+        .chain_update(key.as_bytes())
+        .chain_update([0])
+        .chain_update(value.as_bytes())
+        .finalize();
+    hex::encode(&digest[..12])
+}
+
+fn form_fields(
+    app: &AppState,
+    staff: &Staff,
+    access: &Access,
+    values: &HashMap<String, String>,
+    originals: Option<&HashMap<String, String>>,
+    errors: &[FieldError],
+) -> Vec<FormField> {
+    app.writable_fields(access)
+        .into_iter()
+        .map(|f| {
+            let value = values.get(&f.key).cloned().unwrap_or_default();
+            let original = match originals {
+                Some(o) => o.get(&f.key).cloned().unwrap_or_default(),
+                None => fingerprint(&staff.csrf, &f.key, &value),
+            };
+            FormField {
+                key: f.key.clone(),
+                label: f.label.clone(),
+                category: f.category.clone(),
+                purposes: f.purposes.join(", "),
+                error: error_for(errors, &format!("fields.{}", f.key)).map(str::to_string),
+                value,
+                original,
+                multiline: f.kind == FieldKind::Multiline,
+                input_type: match f.kind {
+                    FieldKind::Email => "email",
+                    FieldKind::Phone => "tel",
+                    FieldKind::Date => "date",
+                    _ => "text",
+                },
+            }
+        })
+        .collect()
+}
+
+pub async fn new_form(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    let access = staff.access(&app)?;
+    access.require_record_access()?;
+    let fields = form_fields(&app, &staff, &access, &HashMap::new(), None, &[]);
+    Ok(render(&FormPage {
+        chrome: Chrome::new(&app, &staff, "New customer", "customers"),
+        action: "/console/customers/new".into(),
+        id: None,
+        fields,
+        residency: String::new(),
+        tags: String::new(),
+        status: String::new(),
+        statuses: Vec::new(),
+        version: None,
+        conflict: false,
+        errors: Vec::new(),
+    }))
+}
+
+/// The catalog fields of a submitted form, by key.
+fn submitted(form: &HashMap<String, String>, prefix: &str) -> HashMap<String, String> {
+    form.iter()
+        .filter_map(|(k, v)| k.strip_prefix(prefix).map(|k| (k.to_string(), v.clone())))
+        .collect()
+}
+
+fn split_tags(raw: &str) -> Vec<String> {
+    raw.split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    let values = submitted(&form, "field.");
+    let text = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let input = CustomerInput {
+        fields: values
+            .iter()
+            .filter(|(_, v)| !v.trim().is_empty())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
+        residency: text("residency").trim().to_uppercase(),
+        tags: split_tags(&text("tags")),
+    };
+    let errors = match app.create_customer(&access, input).await {
+        Ok(view) => return Ok(see_other(&format!("/console/customers/{}", view.id))),
+        Err(AppError::Invalid(errors)) => errors,
+        Err(AppError::Duplicate { field }) => vec![FieldError::new(
+            field,
+            "is already in use by another customer",
+        )],
+        Err(e) => return Err(e.into()),
+    };
+    let fields = form_fields(&app, &staff, &access, &values, None, &errors);
+    let mut response = render(&FormPage {
+        chrome: Chrome::new(&app, &staff, "New customer", "customers"),
+        action: "/console/customers/new".into(),
+        id: None,
+        fields,
+        residency: text("residency"),
+        tags: text("tags"),
+        status: String::new(),
+        statuses: Vec::new(),
+        version: None,
+        conflict: false,
+        errors,
+    });
+    *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    Ok(response)
+}
+
+pub async fn edit_form(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&app)?;
+    let view = app.get_customer(&access, parse_id(&id)?).await?;
+    let values: HashMap<String, String> = view.fields.clone().into_iter().collect();
+    let fields = form_fields(&app, &staff, &access, &values, None, &[]);
+    Ok(render(&FormPage {
+        chrome: Chrome::new(&app, &staff, "Edit customer", "customers"),
+        action: format!("/console/customers/{}/edit", view.id),
+        id: Some(view.id.to_string()),
+        fields,
+        residency: view.residency,
+        tags: view.tags.join(", "),
+        status: view.status,
+        statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        version: Some(view.version),
+        conflict: false,
+        errors: Vec::new(),
+    }))
+}
+
+pub async fn update(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    let id = parse_id(&id)?;
+    let text = |k: &str| form.get(k).cloned().unwrap_or_default();
+    let version = text("version")
+        .parse::<i64>()
+        .map_err(|_| ConsoleError::BadRequest("the form has no version; reload it".into()))?;
+    let values = submitted(&form, "field.");
+    let originals = submitted(&form, "original.");
+    let changed = values.iter().filter(|(k, v)| {
+        originals.get(*k).map(String::as_str) != Some(fingerprint(&staff.csrf, k, v).as_str())
+    });
+    let patch = CustomerPatch {
+        fields: changed.map(|(k, v)| (k.clone(), blank(v))).collect(),
+        residency: Some(text("residency").trim().to_uppercase()),
+        tags: Some(split_tags(&text("tags"))),
+        status: blank(&text("status")),
+    };
+    let (status, conflict, errors) = match app.update_customer(&access, id, patch, version).await {
+        Ok(_) => return Ok(see_other(&format!("/console/customers/{id}"))),
+        Err(AppError::StaleVersion) => (StatusCode::CONFLICT, true, Vec::new()),
+        Err(AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, false, errors),
+        Err(AppError::Duplicate { field }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+            vec![FieldError::new(
+                field,
+                "is already in use by another customer",
+            )],
+        ),
+        Err(e) => return Err(e.into()),
+    };
+    let fields = form_fields(&app, &staff, &access, &values, Some(&originals), &errors);
+    let mut response = render(&FormPage {
+        chrome: Chrome::new(&app, &staff, "Edit customer", "customers"),
+        action: format!("/console/customers/{id}/edit"),
+        id: Some(id.to_string()),
+        fields,
+        residency: text("residency"),
+        tags: text("tags"),
+        status: text("status"),
+        statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+        version: Some(version),
+        conflict,
+        errors,
+    });
+    *response.status_mut() = status;
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "console/erase.html")]
+struct ErasePage {
+    chrome: Chrome,
+    id: String,
+    fields: Vec<String>,
+}
+
+pub async fn erase_form(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&app)?;
+    if !staff.actor.role.may_erase() {
+        return Err(AppError::Forbidden(format!(
+            "role {} may not erase customers",
+            staff.actor.role
+        ))
+        .into());
+    }
+    let view = app.get_customer(&access, parse_id(&id)?).await?;
+    let labels = |key: &String| {
+        app.catalog()
+            .field(key)
+            .map(|f| f.label.clone())
+            .unwrap_or_else(|| key.clone())
+    };
+    Ok(render(&ErasePage {
+        chrome: Chrome::new(&app, &staff, "Erase customer", "customers"),
+        id: view.id.to_string(),
+        fields: view
+            .fields
+            .keys()
+            .chain(view.masked.iter())
+            .map(labels)
+            .collect(),
+    }))
+}
+
+#[derive(Deserialize)]
+pub struct EraseForm {
+    csrf: Option<String>,
+}
+
+pub async fn erase(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<EraseForm>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    let access = staff.access(&app)?;
+    app.erase_customer(&access, parse_id(&id)?).await?;
+    Ok(see_other("/console/customers?erased=1"))
+}

@@ -1,0 +1,237 @@
+//! The staff console: server-rendered pages over the same use cases as the REST API, with
+//! the same roles, purposes and audit entries. Pages work without JavaScript and carry none;
+//! personal values travel only in form bodies, never in URLs.
+
+mod admin;
+mod audit;
+mod charts;
+mod customers;
+mod dashboard;
+mod session;
+mod sign_in;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use steward_app::core::Role;
+use steward_app::{Actor, AppError};
+
+use crate::AppState;
+pub use session::Staff;
+
+/// Styles come only from the console's own stylesheet; no script runs at all.
+const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+const STYLESHEET: &str = include_str!("../../static/console.css");
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/console", get(dashboard::show))
+        .route("/console/static/console.css", get(stylesheet))
+        .route("/console/login", get(sign_in::form).post(sign_in::submit))
+        .route("/console/logout", post(sign_in::sign_out))
+        .route(
+            "/console/purpose",
+            get(sign_in::purpose_form).post(sign_in::choose_purpose),
+        )
+        .route("/console/customers", get(customers::list))
+        .route("/console/customers/search", post(customers::search))
+        .route(
+            "/console/customers/new",
+            get(customers::new_form).post(customers::create),
+        )
+        .route("/console/customers/{id}", get(customers::detail))
+        .route(
+            "/console/customers/{id}/edit",
+            get(customers::edit_form).post(customers::update),
+        )
+        .route(
+            "/console/customers/{id}/interactions",
+            post(customers::add_interaction),
+        )
+        .route(
+            "/console/customers/{id}/erase",
+            get(customers::erase_form).post(customers::erase),
+        )
+        .route("/console/audit", get(audit::log))
+        .route("/console/catalog", get(audit::catalog))
+        .route("/console/users", get(admin::users).post(admin::add_user))
+        .route("/console/users/{id}", post(admin::update_user))
+        .route(
+            "/console/tokens",
+            get(admin::tokens).post(admin::create_token),
+        )
+        .route("/console/tokens/{id}/revoke", post(admin::revoke_token))
+        .layer(axum::middleware::from_fn(console_headers))
+}
+
+async fn console_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CONSOLE_CSP),
+    );
+    response
+}
+
+async fn stylesheet() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/css; charset=utf-8")],
+        STYLESHEET,
+    )
+        .into_response()
+}
+
+/// What every page's frame shows: who is signed in, for what purpose, and where they are.
+pub struct Chrome {
+    pub title: String,
+    pub nav: &'static str,
+    pub actor: String,
+    pub role: String,
+    pub purpose: Option<String>,
+    pub purpose_name: String,
+    pub csrf: String,
+    pub manages_accounts: bool,
+    pub reads_audit: bool,
+}
+
+impl Chrome {
+    pub fn new(
+        app: &AppState,
+        staff: &Staff,
+        title: impl Into<String>,
+        nav: &'static str,
+    ) -> Chrome {
+        let purpose_name = staff
+            .purpose
+            .as_deref()
+            .and_then(|p| app.catalog().purpose(p))
+            .map(|p| p.name.clone())
+            .unwrap_or_default();
+        Chrome {
+            title: title.into(),
+            nav,
+            actor: staff.actor.id.clone(),
+            role: staff.actor.role.to_string(),
+            purpose: staff.purpose.clone(),
+            purpose_name,
+            csrf: staff.csrf.clone(),
+            manages_accounts: manages_accounts(&staff.actor),
+            reads_audit: matches!(staff.actor.role, Role::Auditor | Role::Dpo | Role::Admin),
+        }
+    }
+}
+
+fn manages_accounts(actor: &Actor) -> bool {
+    actor.role == Role::Admin
+}
+
+/// Renders a page; a template that fails to render is a bug, answered as one.
+pub fn render(page: &impl Template) -> Response {
+    match page.render() {
+        Ok(html) => Html(html).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed");
+            (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "page could not be rendered",
+            )
+                .into_response()
+        }
+    }
+}
+
+/// A form body; a malformed one is answered with the console's own error page.
+pub struct ConsoleForm<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<S>
+    for ConsoleForm<T>
+{
+    type Rejection = ConsoleError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ConsoleError> {
+        axum::Form::<T>::from_request(req, state)
+            .await
+            .map(|axum::Form(t)| ConsoleForm(t))
+            .map_err(|e| ConsoleError::BadRequest(e.body_text()))
+    }
+}
+
+pub fn see_other(to: &str) -> Response {
+    Redirect::to(to).into_response()
+}
+
+/// Why a console request could not be served, rendered as a page or a redirect.
+#[derive(Debug)]
+pub enum ConsoleError {
+    SignIn,
+    PurposeFirst,
+    Csrf,
+    BadRequest(String),
+    App(AppError),
+}
+
+impl From<AppError> for ConsoleError {
+    fn from(e: AppError) -> Self {
+        ConsoleError::App(e)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "console/error.html")]
+struct ErrorPage {
+    title: &'static str,
+    message: String,
+}
+
+impl IntoResponse for ConsoleError {
+    fn into_response(self) -> Response {
+        let (status, title, message) = match self {
+            ConsoleError::SignIn => return see_other("/console/login"),
+            ConsoleError::PurposeFirst => return see_other("/console/purpose"),
+            ConsoleError::Csrf => (
+                StatusCode::FORBIDDEN,
+                "Form refused",
+                "This form was missing its security token or came from another site. Go back, reload the page and try again.".to_string(),
+            ),
+            ConsoleError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m),
+            ConsoleError::App(e) => match e {
+                AppError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
+                AppError::PurposeNotAllowed { .. }
+                | AppError::UnknownPurpose(_)
+                | AppError::PurposeRequired => {
+                    (StatusCode::FORBIDDEN, "Not allowed", e.to_string())
+                }
+                AppError::NotFound => (
+                    StatusCode::NOT_FOUND,
+                    "Not found",
+                    "There is no such record (it may have been erased).".to_string(),
+                ),
+                AppError::Invalid(errors) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Invalid input",
+                    errors
+                        .iter()
+                        .map(|e| format!("{}: {}", e.field, e.message))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                ),
+                other => {
+                    tracing::error!(error = %other, "console request failed");
+                    (
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Something went wrong",
+                        "The server could not complete the request.".to_string(),
+                    )
+                }
+            },
+        };
+        let mut response = render(&ErrorPage { title, message });
+        *response.status_mut() = status;
+        response
+    }
+}

@@ -1,0 +1,179 @@
+//! Signing in and out, and choosing the purpose of the work before any personal data opens.
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use steward_app::AppError;
+use steward_app::core::PurposeDef;
+
+use super::session::{
+    PURPOSE_COOKIE, SESSION_COOKIE, SIGN_IN_COOKIE, cookie, random_value, same, set_cookie,
+};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, see_other};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "console/login.html")]
+struct SignInPage {
+    csrf: String,
+    email: String,
+    message: Option<String>,
+}
+
+fn sign_in_page(
+    app: &AppState,
+    status: StatusCode,
+    email: String,
+    message: Option<String>,
+) -> Response {
+    let csrf = random_value();
+    let mut response = render(&SignInPage {
+        csrf: csrf.clone(),
+        email,
+        message,
+    });
+    *response.status_mut() = status;
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(SIGN_IN_COOKIE, Some(&csrf), app.tls),
+    );
+    response
+}
+
+pub async fn form(State(app): State<AppState>) -> Response {
+    sign_in_page(&app, StatusCode::OK, String::new(), None)
+}
+
+#[derive(Deserialize)]
+pub struct SignInForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    email: String,
+    #[serde(default)]
+    password: String,
+    totp: Option<String>,
+}
+
+pub async fn submit(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    ConsoleForm(f): ConsoleForm<SignInForm>,
+) -> Result<Response, ConsoleError> {
+    match (cookie(&headers, SIGN_IN_COOKIE), f.csrf.as_deref()) {
+        (Some(expected), Some(sent)) if same(&expected, sent) => {}
+        _ => return Err(ConsoleError::Csrf),
+    }
+    let totp = f.totp.as_deref().map(str::trim).filter(|t| !t.is_empty());
+    match app.login(&f.email, &f.password, totp).await {
+        Ok(session) => {
+            let mut response = see_other("/console/purpose");
+            let headers = response.headers_mut();
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(SESSION_COOKIE, Some(&session.token), app.tls),
+            );
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(PURPOSE_COOKIE, None, app.tls),
+            );
+            headers.append(
+                header::SET_COOKIE,
+                set_cookie(SIGN_IN_COOKIE, None, app.tls),
+            );
+            Ok(response)
+        }
+        Err(AppError::Unauthenticated(message)) => Ok(sign_in_page(
+            &app,
+            StatusCode::UNAUTHORIZED,
+            f.email,
+            Some(capitalise(&message)),
+        )),
+        Err(e @ AppError::TooManyAttempts { .. }) => Ok(sign_in_page(
+            &app,
+            StatusCode::TOO_MANY_REQUESTS,
+            f.email,
+            Some(capitalise(&e.to_string())),
+        )),
+        Err(other) => Err(other.into()),
+    }
+}
+
+fn capitalise(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => first.to_uppercase().chain(chars).collect::<String>() + ".",
+        None => String::new(),
+    }
+}
+
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+pub async fn sign_out(
+    State(app): State<AppState>,
+    staff: Staff,
+    headers: HeaderMap,
+    ConsoleForm(f): ConsoleForm<CsrfOnly>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    if let Some(token) = cookie(&headers, SESSION_COOKIE) {
+        app.logout(&token).await?;
+    }
+    let mut response = see_other("/console/login");
+    let headers = response.headers_mut();
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(SESSION_COOKIE, None, app.tls),
+    );
+    headers.append(
+        header::SET_COOKIE,
+        set_cookie(PURPOSE_COOKIE, None, app.tls),
+    );
+    Ok(response)
+}
+
+#[derive(Template)]
+#[template(path = "console/purpose.html")]
+struct PurposePage {
+    chrome: Chrome,
+    purposes: Vec<PurposeDef>,
+}
+
+pub async fn purpose_form(State(app): State<AppState>, staff: Staff) -> Response {
+    let purposes = staff
+        .actor
+        .effective_purposes()
+        .into_iter()
+        .filter_map(|p| app.catalog().purpose(p).cloned())
+        .collect();
+    render(&PurposePage {
+        chrome: Chrome::new(&app, &staff, "Choose the purpose of your work", "purpose"),
+        purposes,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct PurposeForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    purpose: String,
+}
+
+pub async fn choose_purpose(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(f): ConsoleForm<PurposeForm>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    let access = app.access(&staff.actor, Some(&f.purpose))?;
+    let mut response = see_other("/console/customers");
+    response.headers_mut().append(
+        header::SET_COOKIE,
+        set_cookie(PURPOSE_COOKIE, Some(&access.purpose.key), app.tls),
+    );
+    Ok(response.into_response())
+}

@@ -1,0 +1,351 @@
+//! The staff console in real headless Chromium against the real server, and its forms'
+//! CSRF protection over real HTTP.
+
+use std::path::PathBuf;
+
+use steward_app::core::Role;
+use steward_app::{Actor, CustomerInput, CustomerPatch, NewUser};
+
+use crate::support::*;
+use crate::webdriver::Browser;
+
+const PASSWORD: &str = "correct horse battery staple";
+
+fn screenshots() -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
+}
+
+async fn add_staff(t: &TestApp, email: &str, role: Role) -> Option<String> {
+    t.app
+        .add_user(
+            &Actor::system("setup", &[]),
+            NewUser {
+                email: email.into(),
+                role,
+                password: PASSWORD.into(),
+                purposes: vec![],
+            },
+        )
+        .await
+        .expect("user")
+        .totp_uri
+}
+
+async fn seed(t: &TestApp, email: &str, given: &str) -> uuid::Uuid {
+    let setup = Actor::system("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    let input = CustomerInput {
+        fields: [
+            ("email", email),
+            ("given_name", given),
+            ("family_name", "Lovelace"),
+            ("phone", "+442079460000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        residency: "GB".into(),
+        tags: vec!["vip".into()],
+    };
+    t.app
+        .create_customer(&access, input)
+        .await
+        .expect("seed")
+        .id
+}
+
+/// Blocking browser work runs on a thread of its own, beside the async server.
+async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("browser task")
+}
+
+fn check_page(b: &Browser, personal: &[&str], visited: &mut Vec<String>) {
+    let url = b.url();
+    for value in personal {
+        assert!(!url.contains(value), "personal value in URL {url}");
+    }
+    let html = b.source().to_lowercase();
+    assert!(!html.contains("<script"), "no script on {url}");
+    assert!(!html.contains(" style="), "no inline style on {url}");
+    assert!(!html.contains(" onclick="), "no inline handler on {url}");
+    visited.push(url);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn staff_work_through_the_console_in_a_real_browser() {
+    let t = spawn_app().await;
+    let uri = add_staff(&t, "dpo@example.com", Role::Dpo)
+        .await
+        .expect("a dpo has a second factor");
+    add_staff(&t, "marketer@example.com", Role::Marketer).await;
+    let ada = seed(&t, "ada@example.com", "Ada").await;
+    let grace = seed(&t, "grace@example.com", "Grace").await;
+    let code = totp_now(&uri, t.app.now());
+    let base = format!("http://{}", t.addr);
+    let shots = screenshots();
+
+    // The browser signs in, finds Ada by email, opens her and starts editing.
+    let (b, mut visited) = in_browser({
+        let (base, shots) = (base.clone(), shots.clone());
+        move || {
+            let b = Browser::start();
+            let mut visited = Vec::new();
+            let personal = ["ada@example.com", "Ada", "Lovelace", "442079460000"];
+            b.goto(&format!("{base}/console/customers"));
+            assert!(
+                b.url().ends_with("/console/login"),
+                "signed out: sent to sign in"
+            );
+            b.screenshot(&shots, "sign-in");
+            b.fill("#email", "dpo@example.com");
+            b.fill("#password", "wrong password entirely");
+            b.fill("#totp", &code);
+            b.click("button[type=submit]");
+            assert!(
+                b.text("#sign-in-error")
+                    .contains("Wrong email, password or code"),
+                "a wrong password is refused without saying which part was wrong"
+            );
+            b.fill("#password", PASSWORD);
+            b.fill("#totp", &code);
+            b.click("button[type=submit]");
+            assert!(
+                b.url().ends_with("/console/purpose"),
+                "purpose first: {}",
+                b.url()
+            );
+            check_page(&b, &personal, &mut visited);
+            b.screenshot(&shots, "purpose");
+            b.click("input[value='essential.legal_obligation']");
+            b.click("main button[type=submit]");
+            assert!(
+                b.text("#current-purpose").contains("Legal obligations"),
+                "purpose in header"
+            );
+            b.screenshot(&shots, "customers");
+
+            b.fill("#search-email", "ada@example.com");
+            b.click("form[action='/console/customers/search'] button");
+            check_page(&b, &personal, &mut visited);
+            assert!(b.text("#customer-table").contains("ada@example.com"));
+            b.click("#customer-table a");
+            check_page(&b, &personal, &mut visited);
+            assert!(b.text("#customer-name").contains("Ada Lovelace"));
+            b.screenshot(&shots, "customer");
+            b.click("#edit-link");
+            check_page(&b, &personal, &mut visited);
+            b.screenshot(&shots, "edit");
+            (b, visited)
+        }
+    })
+    .await;
+
+    // Meanwhile a colleague changes Ada through the API path: the open form is now stale.
+    let colleague = Actor::system("colleague", &["essential.service"]);
+    let access = t.app.access(&colleague, None).expect("access");
+    let patch = CustomerPatch {
+        tags: Some(vec!["vip".into(), "callback".into()]),
+        ..Default::default()
+    };
+    t.app
+        .update_customer(&access, ada, patch, 1)
+        .await
+        .expect("colleague's change");
+
+    let (b, visited_more) = in_browser({
+        let (base, shots) = (base.clone(), shots.clone());
+        move || {
+            let mut visited = Vec::new();
+            let personal = ["ada@example.com", "Augusta", "Lovelace"];
+            b.fill("#f-given_name", "Augusta");
+            b.click("main form button[type=submit]");
+            assert!(
+                b.text("#conflict")
+                    .contains("Someone else changed this customer")
+            );
+            b.screenshot(&shots, "edit-conflict");
+            b.click("#reload-link");
+            assert!(
+                b.source().contains("callback"),
+                "the reloaded form shows their change"
+            );
+            b.fill("#f-given_name", "Augusta");
+            b.click("main form button[type=submit]");
+            check_page(&b, &personal, &mut visited);
+            assert!(
+                b.text("#customer-name").contains("Augusta Lovelace"),
+                "saved after reload"
+            );
+
+            b.fill("#summary", "Called about the delayed parcel");
+            b.fill("#body", "Promised a callback tomorrow");
+            b.click("form[action$='/interactions'] button");
+            assert!(
+                b.text("#interaction-list")
+                    .contains("Called about the delayed parcel")
+            );
+            assert!(b.text("#access-history").contains("customer.update"));
+            b.screenshot(&shots, "customer-after-edit");
+
+            // The privacy officer erases Grace, after a confirmation that says what goes.
+            b.goto(&format!("{base}/console/customers/{grace}"));
+            b.click("#erase-link");
+            assert!(b.source().contains("cannot be undone"));
+            b.screenshot(&shots, "erase-confirm");
+            b.click("#confirm-erase");
+            assert!(b.source().contains("The customer was erased"));
+
+            b.goto(&format!("{base}/console/audit"));
+            let audit = b.text("#audit-table");
+            for action in [
+                "customer.read",
+                "customer.update",
+                "interaction.create",
+                "customer.erase",
+            ] {
+                assert!(audit.contains(action), "audit page shows {action}");
+            }
+            b.click("#verify-button");
+            assert!(b.text("#verify-result").contains("The chain is intact"));
+            b.screenshot(&shots, "audit");
+            b.goto(&format!("{base}/console"));
+            assert!(b.exists("#chart-residency svg"));
+            b.screenshot(&shots, "dashboard");
+            b.goto(&format!("{base}/console/catalog"));
+            b.screenshot(&shots, "catalog");
+            check_page(&b, &personal, &mut visited);
+            (b, visited)
+        }
+    })
+    .await;
+    visited.extend(visited_more);
+    assert!(
+        t.app.is_erased(grace).await.expect("erased"),
+        "Grace is gone"
+    );
+
+    // A marketer signs in and may not open anyone's record.
+    let b = in_browser({
+        let base = base.clone();
+        move || {
+            b.delete_cookies();
+            b.goto(&format!("{base}/console/login"));
+            b.fill("#email", "marketer@example.com");
+            b.fill("#password", PASSWORD);
+            b.click("button[type=submit]");
+            b.click("input[name=purpose]");
+            b.click("main button[type=submit]");
+            b.goto(&format!("{base}/console/customers/{ada}"));
+            let page = b.source();
+            assert!(page.contains("Not allowed"), "{page}");
+            assert!(!page.contains("ada@example.com") && !page.contains("Augusta"));
+            b
+        }
+    })
+    .await;
+    drop(b);
+    assert!(visited.len() >= 6, "pages checked: {visited:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_form_refuses_a_post_without_its_csrf_token() {
+    let t = spawn_app().await;
+    add_staff(&t, "admin@example.com", Role::Admin).await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    let id = seed(&t, "ada@example.com", "Ada").await;
+    let session = t
+        .app
+        .login("agent@example.com", PASSWORD, None)
+        .await
+        .expect("agent session")
+        .token;
+    let cookie = format!("steward_session={session}; steward_purpose=essential.service");
+    let token_id = uuid::Uuid::now_v7();
+    let forms = [
+        ("/console/login", "email=agent%40example.com&password=x"),
+        ("/console/logout", ""),
+        ("/console/purpose", "purpose=essential.service"),
+        ("/console/customers/search", "email=ada%40example.com"),
+        (
+            "/console/customers/new",
+            "field.email=b%40example.com&residency=DE",
+        ),
+        (
+            &format!("/console/customers/{id}/edit"),
+            "version=1&field.given_name=Eve&residency=GB",
+        ),
+        (
+            &format!("/console/customers/{id}/interactions"),
+            "kind=note&summary=hi",
+        ),
+        (&format!("/console/customers/{id}/erase"), ""),
+        ("/console/users", "email=new%40example.com&role=agent"),
+        (
+            &format!("/console/users/{}", uuid::Uuid::now_v7()),
+            "role=agent",
+        ),
+        ("/console/tokens", "name=ci&role=agent"),
+        (&format!("/console/tokens/{token_id}/revoke"), ""),
+    ];
+    let before = t.app.audit_length().await.expect("audit length");
+    for (path, body) in forms {
+        for with_csrf in ["", "csrf=forged&"] {
+            let reply = t
+                .req(
+                    "POST",
+                    path,
+                    None,
+                    &[
+                        ("Cookie", cookie.as_str()),
+                        ("Content-Type", "application/x-www-form-urlencoded"),
+                    ],
+                    Some(&format!("{with_csrf}{body}")),
+                )
+                .await;
+            assert_eq!(
+                reply.status, 403,
+                "{path} without a valid CSRF token: {}",
+                reply.body
+            );
+            assert!(reply.body.contains("Form refused"), "{path}");
+        }
+    }
+    assert_eq!(
+        t.app.audit_length().await.expect("audit length"),
+        before,
+        "no refused form changed or read anything"
+    );
+    assert_eq!(t.app.count_customers().await.expect("count"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_pages_carry_a_strict_policy_and_secure_cookies() {
+    let t = spawn_app().await;
+    let page = t.req("GET", "/console/login", None, &[], None).await;
+    assert_eq!(page.status, 200);
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(
+        csp.contains("default-src 'none'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(
+        !csp.contains("script-src"),
+        "no script is allowed at all: {csp}"
+    );
+    let cookie = page.header("set-cookie").unwrap_or_default();
+    for part in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+        assert!(cookie.contains(part), "{cookie}");
+    }
+    let css = t
+        .req("GET", "/console/static/console.css", None, &[], None)
+        .await;
+    assert_eq!(
+        (css.status, css.header("content-type")),
+        (200, Some("text/css; charset=utf-8"))
+    );
+    let away = t.req("GET", "/console/customers", None, &[], None).await;
+    assert_eq!(
+        (away.status, away.header("location")),
+        (303, Some("/console/login"))
+    );
+}
