@@ -74,7 +74,11 @@ fn start_server(data: &Path, extra: &[&str]) -> (Child, String) {
             .expect("server exited before listening")
             .expect("line");
         if let Some(rest) = line.strip_prefix("Steward is listening on http://") {
-            break rest.split_whitespace().next().unwrap_or_default().to_string();
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
         }
     };
     (child, addr)

@@ -349,3 +349,103 @@ async fn console_pages_carry_a_strict_policy_and_secure_cookies() {
         (303, Some("/console/login"))
     );
 }
+
+fn csrf_in(html: &str) -> String {
+    html.split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form with a CSRF token")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_console_session_ends_after_half_an_hour_without_use() {
+    let t = spawn_app().await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    let session = t
+        .app
+        .login("agent@example.com", PASSWORD, None)
+        .await
+        .expect("session")
+        .token;
+    let cookie = format!("steward_session={session}");
+    async fn open(t: &TestApp, cookie: &str) -> u16 {
+        t.req("GET", "/console", None, &[("Cookie", cookie)], None)
+            .await
+            .status
+    }
+    assert_eq!(open(&t, &cookie).await, 200);
+    // Used every 29 minutes, it stays open well past the half hour.
+    for _ in 0..2 {
+        t.clock.advance(jiff::SignedDuration::from_mins(29));
+        assert_eq!(open(&t, &cookie).await, 200, "still in use");
+    }
+    t.clock.advance(jiff::SignedDuration::from_mins(31));
+    assert_eq!(
+        open(&t, &cookie).await,
+        303,
+        "idle for 31 minutes: signed out"
+    );
+    t.clock.advance(jiff::SignedDuration::from_mins(-31));
+    assert_eq!(open(&t, &cookie).await, 303, "an ended session stays ended");
+    let idle = t
+        .app
+        .search_audit(
+            &Actor::system("check", &[]),
+            steward_app::AuditFilter {
+                action: Some("logout.idle".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert_eq!(idle.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_creates_a_token_that_is_shown_once() {
+    let t = spawn_app().await;
+    let uri = add_staff(&t, "admin@example.com", Role::Admin)
+        .await
+        .expect("an admin has a second factor");
+    let code = totp_now(&uri, t.app.now());
+    let session = t
+        .app
+        .login("admin@example.com", PASSWORD, Some(&code))
+        .await
+        .expect("admin session")
+        .token;
+    let cookie = format!("steward_session={session}");
+    let headers = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let page = t.req("GET", "/console/tokens", None, &headers, None).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let csrf = csrf_in(&page.body);
+    let made = t
+        .req(
+            "POST",
+            "/console/tokens",
+            None,
+            &headers,
+            Some(&format!(
+                "csrf={csrf}&name=crm-sync&role=agent&purpose=essential.service&expires_days=30"
+            )),
+        )
+        .await;
+    assert_eq!(made.status, 200, "{}", made.body);
+    let token = made
+        .body
+        .split("id=\"new-token\">")
+        .nth(1)
+        .and_then(|rest| rest.split('<').next())
+        .expect("the new token is shown")
+        .to_string();
+    let me = t.req("GET", "/api/v1/me", Some(&token), &[], None).await;
+    assert_eq!(me.status, 200, "the shown token works: {}", me.body);
+    let again = t.req("GET", "/console/tokens", None, &headers, None).await;
+    assert!(again.body.contains("crm-sync"), "listed by name");
+    assert!(!again.body.contains(&token), "and never shown again");
+}

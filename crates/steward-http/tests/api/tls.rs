@@ -81,6 +81,12 @@ async fn https_serves_with_hsts_and_a_silent_client_blocks_no_one() {
         Some("max-age=63072000; includeSubDomains")
     );
     assert_eq!(reply.header("x-content-type-options"), Some("nosniff"));
+    let sign_in = https_get(&t.addr, &certificate.der, "/console/login").await;
+    let cookie = sign_in.header("set-cookie").unwrap_or_default();
+    assert!(
+        cookie.contains("; Secure"),
+        "console cookies are Secure under TLS: {cookie}"
+    );
 
     // Plain HTTP on the TLS port gets no HTTP answer.
     let addr = t.addr.clone();
