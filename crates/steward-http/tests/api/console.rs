@@ -449,3 +449,72 @@ async fn an_admin_creates_a_token_that_is_shown_once() {
     assert!(again.body.contains("crm-sync"), "listed by name");
     assert!(!again.body.contains(&token), "and never shown again");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_create_form_shows_errors_beside_fields_and_creates_once_valid() {
+    let t = spawn_app().await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    let session = t
+        .app
+        .login("agent@example.com", PASSWORD, None)
+        .await
+        .expect("session")
+        .token;
+    let cookie = format!("steward_session={session}; steward_purpose=essential.service");
+    let headers = [
+        ("Cookie", cookie.as_str()),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let form = t
+        .req("GET", "/console/customers/new", None, &headers, None)
+        .await;
+    assert_eq!(form.status, 200, "{}", form.body);
+    for hint in ["user.contact.email", "needed for"] {
+        assert!(
+            form.body.contains(hint),
+            "each field shows its category and purposes"
+        );
+    }
+    assert!(
+        !form.body.contains("name=\"field.birth_date\""),
+        "an agent sees special fields masked, so is not offered them"
+    );
+    let csrf = csrf_in(&form.body);
+    let bad = t
+        .req(
+            "POST",
+            "/console/customers/new",
+            None,
+            &headers,
+            Some(&format!(
+                "csrf={csrf}&field.email=not-an-email&field.given_name=Bo&residency=XX"
+            )),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert!(
+        bad.body.contains("id=\"f-email-error\""),
+        "the email error sits beside its field"
+    );
+    assert!(bad.body.contains("id=\"residency-error\""));
+    assert!(bad.body.contains("value=\"Bo\""), "what was typed is kept");
+    assert_eq!(t.app.count_customers().await.expect("count"), 0);
+    let good = t
+        .req(
+            "POST",
+            "/console/customers/new",
+            None,
+            &headers,
+            Some(&format!(
+                "csrf={csrf}&field.email=bo%40example.com&field.given_name=Bo&residency=se&tags=new%2C+web"
+            )),
+        )
+        .await;
+    assert_eq!(good.status, 303, "{}", good.body);
+    let location = good.header("location").unwrap_or_default().to_string();
+    assert!(location.starts_with("/console/customers/"), "{location}");
+    assert!(!location.contains("bo@example.com") && !location.contains("Bo"));
+    let shown = t.req("GET", &location, None, &headers, None).await;
+    assert!(shown.body.contains("bo@example.com") && shown.body.contains("new, web"));
+    assert!(shown.body.contains("SE"));
+}
