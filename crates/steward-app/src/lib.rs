@@ -144,14 +144,14 @@ impl Steward {
             Some(url) => Arc::new(PostgresStore::connect(url, 16).await?),
         };
         Ok(Steward {
-            audit_writer: group_commit::GroupCommit::start("audit", {
+            audit_writer: group_commit::GroupCommit::new("audit", {
                 let store = store.clone();
                 move |records| {
                     let store = store.clone();
                     async move { store.append_audit(records).await.map_err(|e| e.to_string()) }
                 }
             }),
-            key_writer: group_commit::GroupCommit::start("key", {
+            key_writer: group_commit::GroupCommit::new("key", {
                 let keys = keys.clone();
                 move |batch: Vec<(uuid::Uuid, StoredKey)>| {
                     let outcome = keys
