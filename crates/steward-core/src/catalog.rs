@@ -54,6 +54,8 @@ pub struct PurposeDef {
     pub description: String,
     pub lawful_basis: LawfulBasis,
     pub requires_consent: bool,
+    /// How long a given consent lasts before it counts as expired; `None`: until withdrawn.
+    pub consent_valid_days: Option<u32>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -113,6 +115,8 @@ struct RawPurpose {
     description: String,
     lawful_basis: LawfulBasis,
     requires_consent: bool,
+    #[serde(default)]
+    consent_valid_days: Option<u32>,
 }
 
 #[derive(Deserialize)]
@@ -208,6 +212,17 @@ impl Catalog {
                         ),
                     ));
                 }
+                if p.consent_valid_days.is_some() && !p.requires_consent
+                    || p.consent_valid_days == Some(0)
+                {
+                    return Err(err(
+                        at,
+                        format!(
+                            "purpose {:?}: consent_valid_days is for consent-based purposes and must be at least 1",
+                            p.key
+                        ),
+                    ));
+                }
                 catalog
                     .purpose_index
                     .insert(p.key.clone(), catalog.purposes.len());
@@ -217,6 +232,7 @@ impl Catalog {
                     description: p.description,
                     lawful_basis: p.lawful_basis,
                     requires_consent: p.requires_consent,
+                    consent_valid_days: p.consent_valid_days,
                 });
             }
             for spanned in raw.field {

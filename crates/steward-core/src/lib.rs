@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod catalog;
 pub mod clock;
+pub mod consent;
 pub mod contact;
 pub mod country;
 pub mod customer;

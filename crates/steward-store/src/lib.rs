@@ -100,6 +100,11 @@ pub trait Store: Send + Sync + 'static {
 
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>>;
 
+    /// The current consent state of each purpose the customer has an event for.
+    async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
+    /// Every consent event of the customer, oldest first.
+    async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
+
     /// The kept answer for an idempotency key, if one was kept and has not expired by `now`.
     async fn find_idempotent(&self, key_hash: &[u8; 32], now: i64)
     -> Result<Option<IdempotentRow>>;

@@ -9,6 +9,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         4,
         include_str!("../migrations/sqlite/0004_session_activity.sql"),
     ),
+    (
+        5,
+        include_str!("../migrations/sqlite/0005_consent_ledger.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -23,5 +27,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         4,
         include_str!("../migrations/postgres/0004_session_activity.sql"),
+    ),
+    (
+        5,
+        include_str!("../migrations/postgres/0005_consent_ledger.sql"),
     ),
 ];

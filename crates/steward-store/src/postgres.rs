@@ -15,10 +15,10 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    ActivityCount, AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerStats,
-    CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest,
-    IndexEntry, InteractionRow, MICROS_PER_DAY, Result, Store, StoreError, TokenRow, UserRow,
-    migrations,
+    ActivityCount, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, CustomerFilter, CustomerRow,
+    CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY, IdempotentRow, ImportJob,
+    IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, Result, Store, StoreError, TokenRow,
+    UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -289,6 +289,37 @@ fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
 const USER_COLS: &str = "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until";
 const TOKEN_COLS: &str = "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at, last_used_at";
 
+const CONSENT_COLS: &str =
+    "id, customer_id, purpose, state, notice_version, method, evidence, at, expires_at";
+
+fn consent_args(e: &ConsentEvent) -> [&(dyn ToSql + Sync); 9] {
+    [
+        &e.id,
+        &e.customer_id,
+        &e.purpose,
+        &e.state,
+        &e.notice_version,
+        &e.method,
+        &e.evidence,
+        &e.at,
+        &e.expires_at,
+    ]
+}
+
+fn consent_from(r: &tokio_postgres::Row) -> ConsentEvent {
+    ConsentEvent {
+        id: r.get(0),
+        customer_id: r.get(1),
+        purpose: r.get(2),
+        state: r.get(3),
+        notice_version: r.get(4),
+        method: r.get(5),
+        evidence: r.get(6),
+        at: r.get(7),
+        expires_at: r.get(8),
+    }
+}
+
 fn user_from(r: &tokio_postgres::Row) -> Result<UserRow> {
     Ok(UserRow {
         id: r.get(0),
@@ -396,6 +427,30 @@ impl Store for PostgresStore {
             )
             .await?;
         }
+        for e in &changes.consents {
+            let added = tx
+                .execute(
+                    &format!(
+                        "INSERT INTO consent_events ({CONSENT_COLS})
+                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM customers WHERE id = $2)"
+                    ),
+                    &consent_args(e),
+                )
+                .await?;
+            if added == 0 {
+                return Err(StoreError::NotFound);
+            }
+            tx.execute(
+                &format!(
+                    "INSERT INTO consent_current ({CONSENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                     ON CONFLICT (customer_id, purpose) DO UPDATE SET id = excluded.id, state = excluded.state,
+                       notice_version = excluded.notice_version, method = excluded.method,
+                       evidence = excluded.evidence, at = excluded.at, expires_at = excluded.expires_at"
+                ),
+                &consent_args(e),
+            )
+            .await?;
+        }
         let entries = append_audit_tx(&tx, changes.audit).await?;
         tx.commit().await?;
         Ok(entries)
@@ -423,6 +478,10 @@ impl Store for PostgresStore {
             &[&id],
         )
         .await?;
+        tx.execute("DELETE FROM consent_current WHERE customer_id = $1", &[&id])
+            .await?;
+        tx.execute("DELETE FROM consent_events WHERE customer_id = $1", &[&id])
+            .await?;
         tx.execute("DELETE FROM customers WHERE id = $1", &[&id])
             .await?;
         tx.execute(
@@ -890,6 +949,32 @@ impl Store for PostgresStore {
             finished: r.get(5),
             updated_at: r.get(6),
         }))
+    }
+
+    async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = $1 ORDER BY purpose"
+                ),
+                &[&customer],
+            )
+            .await?;
+        Ok(rows.iter().map(consent_from).collect())
+    }
+
+    async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {CONSENT_COLS} FROM consent_events WHERE customer_id = $1 ORDER BY at, id"
+                ),
+                &[&customer],
+            )
+            .await?;
+        Ok(rows.iter().map(consent_from).collect())
     }
 
     async fn find_idempotent(

@@ -64,6 +64,23 @@ pub struct ChangeSet {
     pub import_job: Option<ImportJob>,
     /// The replayable answer to the request that made these changes.
     pub idempotency: Option<IdempotentRow>,
+    /// Consent events; each also becomes its purpose's current state.
+    pub consents: Vec<ConsentEvent>,
+}
+
+/// One event of the consent ledger, or (read from the current state) the latest one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEvent {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub purpose: String,
+    pub state: String,
+    pub notice_version: Option<String>,
+    pub method: String,
+    /// JSON of hashed evidence (client address, user agent); never raw values.
+    pub evidence: Option<String>,
+    pub at: i64,
+    pub expires_at: Option<i64>,
 }
 
 /// A POST's first answer, kept for replay under the hash of its caller-scoped key.

@@ -17,10 +17,10 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    ActivityCount, AuditFilter, ChangeSet, Checkpoint, CustomerFilter, CustomerRow, CustomerStats,
-    CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest,
-    IndexEntry, InteractionRow, MICROS_PER_DAY, Result, Store, StoreError, TokenRow, UserRow,
-    migrations,
+    ActivityCount, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, CustomerFilter, CustomerRow,
+    CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY, IdempotentRow, ImportJob,
+    IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, Result, Store, StoreError, TokenRow,
+    UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -308,6 +308,63 @@ const CUSTOMER_BY_ID: &str = concat!(
     " FROM customers c WHERE c.id = ?1"
 );
 
+const CONSENT_COLS: &str =
+    "id, customer_id, purpose, state, notice_version, method, evidence, at, expires_at";
+
+/// Appends to the ledger and makes the event its purpose's current state; a customer who is
+/// not (or no longer) there gets no event.
+fn save_consent(tx: &Transaction, e: &ConsentEvent) -> Result<()> {
+    let args = params![
+        e.id.as_bytes().as_slice(),
+        e.customer_id.as_bytes().as_slice(),
+        e.purpose,
+        e.state,
+        e.notice_version,
+        e.method,
+        e.evidence,
+        e.at,
+        e.expires_at
+    ];
+    let added = tx
+        .prepare_cached(&format!(
+            "INSERT INTO consent_events ({CONSENT_COLS})
+             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM customers WHERE id = ?2)"
+        ))?
+        .execute(args)?;
+    if added == 0 {
+        return Err(StoreError::NotFound);
+    }
+    tx.prepare_cached(&format!(
+        "INSERT OR REPLACE INTO consent_current ({CONSENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+    ))?
+    .execute(args)?;
+    Ok(())
+}
+
+fn consent_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Vec<u8>, ConsentEvent)> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        ConsentEvent {
+            id: Uuid::nil(),
+            customer_id: Uuid::nil(),
+            purpose: r.get(2)?,
+            state: r.get(3)?,
+            notice_version: r.get(4)?,
+            method: r.get(5)?,
+            evidence: r.get(6)?,
+            at: r.get(7)?,
+            expires_at: r.get(8)?,
+        },
+    ))
+}
+
+fn finish_consent((id, customer, mut e): (Vec<u8>, Vec<u8>, ConsentEvent)) -> Result<ConsentEvent> {
+    e.id = uuid_from(id)?;
+    e.customer_id = uuid_from(customer)?;
+    Ok(e)
+}
+
 /// Expired keys go first, so a key may be used again once its day is over.
 fn save_idempotent(tx: &Transaction, kept: &IdempotentRow) -> Result<()> {
     tx.prepare_cached("DELETE FROM idempotency_keys WHERE expires_at <= ?1")?
@@ -482,6 +539,9 @@ impl Store for SqliteStore {
             if let Some(job) = &changes.import_job {
                 save_job(tx, job)?;
             }
+            for event in &changes.consents {
+                save_consent(tx, event)?;
+            }
             append_audit_tx(tx, changes.audit)
         })
     }
@@ -501,6 +561,10 @@ impl Store for SqliteStore {
             tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?
                 .execute([key])?;
             tx.prepare_cached("DELETE FROM idempotency_keys WHERE customer_id = ?1")?
+                .execute([key])?;
+            tx.prepare_cached("DELETE FROM consent_current WHERE customer_id = ?1")?
+                .execute([key])?;
+            tx.prepare_cached("DELETE FROM consent_events WHERE customer_id = ?1")?
                 .execute([key])?;
             tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
                 .execute([key])?;
@@ -982,6 +1046,26 @@ impl Store for SqliteStore {
             })
             .optional()
             .map_err(Into::into)
+        })
+    }
+
+    async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = ?1 ORDER BY purpose"
+            ))?;
+            let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
+            rows.map(|r| finish_consent(r?)).collect()
+        })
+    }
+
+    async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CONSENT_COLS} FROM consent_events WHERE customer_id = ?1 ORDER BY at, id"
+            ))?;
+            let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
+            rows.map(|r| finish_consent(r?)).collect()
         })
     }
 

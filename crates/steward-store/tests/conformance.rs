@@ -56,6 +56,7 @@ engines!(
     reopening_keeps_data,
     idempotent_answers_are_kept_once_and_expire,
     counts_for_charts,
+    consent_ledger_keeps_history_and_current_state,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -1030,5 +1031,67 @@ mod scenarios {
                 },
             ]
         );
+    }
+
+    pub async fn consent_ledger_keeps_history_and_current_state(store: Arc<dyn Store>) {
+        let c = customer(10, &[], "active");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![],
+            }],
+        )
+        .await
+        .expect("insert");
+        let event = |state: &str, at: i64, customer: Uuid| ConsentEvent {
+            id: Uuid::now_v7(),
+            customer_id: customer,
+            purpose: "marketing.communications.email".into(),
+            state: state.into(),
+            notice_version: Some("2026-01".into()),
+            method: "api".into(),
+            evidence: Some(r#"{"client":"3f2a"}"#.into()),
+            at,
+            expires_at: Some(at + 100),
+        };
+        let recorded = |e: ConsentEvent| ChangeSet {
+            consents: vec![e],
+            audit: vec![record("consent.record", vec![])],
+            ..Default::default()
+        };
+        let given = event("given", 20, c.id);
+        store.apply(recorded(given.clone())).await.expect("given");
+        assert_eq!(store.consents(c.id).await.expect("current"), vec![given.clone()]);
+        let withdrawn = event("withdrawn", 30, c.id);
+        store
+            .apply(recorded(withdrawn.clone()))
+            .await
+            .expect("withdrawn");
+        assert_eq!(
+            store.consents(c.id).await.expect("current"),
+            vec![withdrawn.clone()],
+            "the latest event is the current state"
+        );
+        assert_eq!(
+            store.consent_history(c.id).await.expect("history"),
+            vec![given, withdrawn]
+        );
+
+        let stranger = Uuid::now_v7();
+        let before = store.audit_head().await.expect("head").0;
+        assert!(matches!(
+            store.apply(recorded(event("given", 40, stranger))).await,
+            Err(StoreError::NotFound)
+        ));
+        assert!(store.consent_history(stranger).await.expect("none").is_empty());
+        assert_eq!(store.audit_head().await.expect("head").0, before, "all or nothing");
+
+        store
+            .erase_customer(c.id, 50, record("customer.erase", vec![]))
+            .await
+            .expect("erase");
+        assert!(store.consents(c.id).await.expect("current").is_empty());
+        assert!(store.consent_history(c.id).await.expect("history").is_empty());
     }
 }

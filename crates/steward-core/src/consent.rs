@@ -1,0 +1,171 @@
+//! Consent states and how they were expressed, after the W3C Data Privacy Vocabulary (DPV)
+//! consent status concepts. Opt-in everywhere: no event at all means consent is not given.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A consent status as the ledger records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ConsentState {
+    /// Asked for and not yet answered (double opt-in pending).
+    Requested,
+    Given,
+    Refused,
+    Withdrawn,
+    /// Given once, but past its validity; recorded when noticed, derived at every read.
+    Expired,
+}
+
+impl ConsentState {
+    pub const ALL: [ConsentState; 5] = [
+        ConsentState::Requested,
+        ConsentState::Given,
+        ConsentState::Refused,
+        ConsentState::Withdrawn,
+        ConsentState::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentState::Requested => "requested",
+            ConsentState::Given => "given",
+            ConsentState::Refused => "refused",
+            ConsentState::Withdrawn => "withdrawn",
+            ConsentState::Expired => "expired",
+        }
+    }
+
+    /// The DPV concept this state stands for.
+    pub fn dpv(self) -> &'static str {
+        match self {
+            ConsentState::Requested => "dpv:ConsentRequested",
+            ConsentState::Given => "dpv:ConsentGiven",
+            ConsentState::Refused => "dpv:ConsentRefused",
+            ConsentState::Withdrawn => "dpv:ConsentWithdrawn",
+            ConsentState::Expired => "dpv:ConsentExpired",
+        }
+    }
+
+    /// States a person (or staff on their word) may record directly; `requested` and
+    /// `expired` come from Steward itself.
+    pub fn is_expressed(self) -> bool {
+        matches!(
+            self,
+            ConsentState::Given | ConsentState::Refused | ConsentState::Withdrawn
+        )
+    }
+}
+
+impl fmt::Display for ConsentState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ConsentState {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ConsentState::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| "must be one of requested, given, refused, withdrawn, expired".into())
+    }
+}
+
+/// How the person expressed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub enum ConsentMethod {
+    Portal,
+    Form,
+    Api,
+    Import,
+    /// A Global Privacy Control signal (`Sec-GPC: 1`).
+    Gpc,
+    Unsubscribe,
+}
+
+impl ConsentMethod {
+    pub const ALL: [ConsentMethod; 6] = [
+        ConsentMethod::Portal,
+        ConsentMethod::Form,
+        ConsentMethod::Api,
+        ConsentMethod::Import,
+        ConsentMethod::Gpc,
+        ConsentMethod::Unsubscribe,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsentMethod::Portal => "portal",
+            ConsentMethod::Form => "form",
+            ConsentMethod::Api => "api",
+            ConsentMethod::Import => "import",
+            ConsentMethod::Gpc => "gpc",
+            ConsentMethod::Unsubscribe => "unsubscribe",
+        }
+    }
+}
+
+impl fmt::Display for ConsentMethod {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ConsentMethod {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        ConsentMethod::ALL
+            .into_iter()
+            .find(|m| m.as_str() == s)
+            .ok_or_else(|| "must be one of portal, form, api, import, gpc, unsubscribe".into())
+    }
+}
+
+/// The state in force at `now`: a given consent past its expiry counts as expired.
+pub fn effective(state: ConsentState, expires_at: Option<i64>, now: i64) -> ConsentState {
+    match (state, expires_at) {
+        (ConsentState::Given, Some(e)) if e <= now => ConsentState::Expired,
+        (s, _) => s,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for s in ConsentState::ALL {
+            assert_eq!(s.as_str().parse::<ConsentState>(), Ok(s));
+        }
+        for m in ConsentMethod::ALL {
+            assert_eq!(m.as_str().parse::<ConsentMethod>(), Ok(m));
+        }
+        assert!("yes".parse::<ConsentState>().is_err());
+    }
+
+    #[test]
+    fn a_given_consent_expires() {
+        assert_eq!(
+            effective(ConsentState::Given, Some(10), 9),
+            ConsentState::Given
+        );
+        assert_eq!(
+            effective(ConsentState::Given, Some(10), 10),
+            ConsentState::Expired
+        );
+        assert_eq!(
+            effective(ConsentState::Given, None, i64::MAX),
+            ConsentState::Given
+        );
+        assert_eq!(
+            effective(ConsentState::Withdrawn, Some(10), 20),
+            ConsentState::Withdrawn
+        );
+    }
+}
