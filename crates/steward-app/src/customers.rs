@@ -418,11 +418,14 @@ impl Steward {
             .fields
             .iter()
             .filter_map(|(k, v)| v.as_deref().map(|v| (k.as_str(), v)));
-        let values =
-            check_values(&self.catalog, access, sets, Consents::NONE).unwrap_or_else(|mut e| {
-                errors.append(&mut e);
-                Vec::new()
-            });
+        // Fields only consent-based purposes need are accepted while such a consent is given.
+        let given = self.given_purposes(id).await?;
+        let given: Vec<&str> = given.iter().map(String::as_str).collect();
+        let consents = Consents(&given);
+        let values = check_values(&self.catalog, access, sets, consents).unwrap_or_else(|mut e| {
+            errors.append(&mut e);
+            Vec::new()
+        });
         let mut removed = Vec::new();
         for key in patch
             .fields
@@ -430,7 +433,7 @@ impl Steward {
             .filter(|(_, v)| v.is_none())
             .map(|(k, _)| k)
         {
-            match writable(&self.catalog, access, key, Consents::NONE) {
+            match writable(&self.catalog, access, key, consents) {
                 Ok(def) => removed.push(def),
                 Err(e) => errors.push(e),
             }

@@ -4,6 +4,7 @@
 mod access;
 mod accounts;
 mod audit_log;
+mod consent;
 mod cursor;
 mod customers;
 mod dashboard;
@@ -23,6 +24,7 @@ pub use accounts::{
     requires_second_factor,
 };
 pub use audit_log::VerifyReport;
+pub use consent::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
 pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
 pub use dashboard::Dashboard;
 pub use error::{AppError, FieldError};
@@ -137,6 +139,7 @@ impl Steward {
             .catalog
             .searchable_fields()
             .map(|f| f.key.as_str())
+            .chain([consent::EVIDENCE_CLIENT, consent::EVIDENCE_AGENT])
             .collect();
         let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;
         let store: Arc<dyn Store> = match &opts.database_url {

@@ -12,7 +12,7 @@ use crate::{Access, FieldError};
 
 /// The consent-based purposes a customer has granted.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Consents<'a>(&'a [&'a str]);
+pub(crate) struct Consents<'a>(pub(crate) &'a [&'a str]);
 
 impl Consents<'_> {
     pub(crate) const NONE: Consents<'static> = Consents(&[]);
@@ -23,7 +23,7 @@ impl Consents<'_> {
 }
 
 /// Whether any purpose that needs this field has a lawful basis for the customer.
-fn has_basis(catalog: &Catalog, field: &FieldDef, consents: Consents<'_>) -> bool {
+pub(crate) fn has_basis(catalog: &Catalog, field: &FieldDef, consents: Consents<'_>) -> bool {
     field.purposes.iter().any(|p| {
         catalog
             .purpose(p)

@@ -1062,7 +1062,10 @@ mod scenarios {
         };
         let given = event("given", 20, c.id);
         store.apply(recorded(given.clone())).await.expect("given");
-        assert_eq!(store.consents(c.id).await.expect("current"), vec![given.clone()]);
+        assert_eq!(
+            store.consents(c.id).await.expect("current"),
+            vec![given.clone()]
+        );
         let withdrawn = event("withdrawn", 30, c.id);
         store
             .apply(recorded(withdrawn.clone()))
@@ -1084,14 +1087,30 @@ mod scenarios {
             store.apply(recorded(event("given", 40, stranger))).await,
             Err(StoreError::NotFound)
         ));
-        assert!(store.consent_history(stranger).await.expect("none").is_empty());
-        assert_eq!(store.audit_head().await.expect("head").0, before, "all or nothing");
+        assert!(
+            store
+                .consent_history(stranger)
+                .await
+                .expect("none")
+                .is_empty()
+        );
+        assert_eq!(
+            store.audit_head().await.expect("head").0,
+            before,
+            "all or nothing"
+        );
 
         store
             .erase_customer(c.id, 50, record("customer.erase", vec![]))
             .await
             .expect("erase");
         assert!(store.consents(c.id).await.expect("current").is_empty());
-        assert!(store.consent_history(c.id).await.expect("history").is_empty());
+        assert!(
+            store
+                .consent_history(c.id)
+                .await
+                .expect("history")
+                .is_empty()
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! named) a real PostgreSQL server.
 
 mod audit;
+mod consent;
 mod customers;
 mod erasure;
 mod import;

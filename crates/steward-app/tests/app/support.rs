@@ -21,6 +21,22 @@ pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every:
     .expect("open steward")
 }
 
+/// A Steward whose clock the test moves.
+pub async fn app_with_clock() -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(FixedClock::new(T0.parse().expect("time")));
+    let app = Steward::open(OpenOptions {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+        catalog: Catalog::default_catalog().expect("catalog"),
+        clock: clock.clone(),
+        checkpoint_every: 1_000,
+    })
+    .await
+    .expect("open steward");
+    (dir, app, clock)
+}
+
 pub async fn app() -> (tempfile::TempDir, Steward) {
     let dir = tempfile::tempdir().expect("tempdir");
     let app = open_at(dir.path(), None, 1_000).await;

@@ -1,0 +1,448 @@
+//! The consent ledger's use cases: record what a customer said about a consent-based purpose,
+//! read the state of every such purpose, and the history behind it.
+//!
+//! Opt-in everywhere: a purpose with no event is not consented to. A given consent expires
+//! after its purpose's validity and then counts as not given. Withdrawing (or refusing) is
+//! one call, exactly like giving; when it leaves a stored field with no lawful basis at all,
+//! that field is erased in the same transaction (minimisation, I2/I3).
+
+use jiff::Timestamp;
+use steward_core::consent::{self, ConsentMethod, ConsentState};
+use steward_core::sealed_fields::SealedFields;
+use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
+use uuid::Uuid;
+
+use crate::minimisation::{Consents, check_values, has_basis};
+use crate::{Access, AppError, FieldError, Steward};
+
+const MAX_NOTICE_VERSION: usize = 64;
+/// Keys under which evidence is hashed: keyed, so a stored hash cannot be reversed by trying
+/// every address, yet the same address always gives the same hash.
+pub(crate) const EVIDENCE_CLIENT: &str = "consent.evidence.client";
+pub(crate) const EVIDENCE_AGENT: &str = "consent.evidence.agent";
+
+/// What a customer said, as staff or an integration records it.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentInput {
+    /// A consent-based purpose of the catalog.
+    pub purpose: String,
+    /// `given`, `refused` or `withdrawn`.
+    pub state: String,
+    /// The version of the privacy notice the customer was shown.
+    pub notice_version: Option<String>,
+    /// How it was expressed; `api` when left out.
+    pub method: Option<String>,
+    /// With a given consent: values of fields this purpose needs, stored with it (as a
+    /// sign-up or preference form does).
+    #[serde(default)]
+    pub fields: std::collections::BTreeMap<String, String>,
+}
+
+/// Where a consent decision came from; only keyed hashes of it are stored.
+#[derive(Debug, Clone, Default)]
+pub struct Evidence {
+    pub client_address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// One ledger event.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentEventView {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    pub purpose: String,
+    pub state: ConsentState,
+    pub notice_version: Option<String>,
+    pub method: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The state of one consent-based purpose for a customer, now.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ConsentStatus {
+    pub purpose: String,
+    /// `null` when the customer was never asked: not given.
+    pub state: Option<ConsentState>,
+    /// Whether the purpose may be used for this customer now.
+    pub given: bool,
+    pub notice_version: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub given_at: Option<Timestamp>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub expires_at: Option<Timestamp>,
+}
+
+fn at(us: i64) -> Timestamp {
+    steward_core::clock::from_micros(us)
+}
+
+fn event_view(e: ConsentEvent, now: i64) -> Result<ConsentEventView, AppError> {
+    let recorded: ConsentState = e
+        .state
+        .parse()
+        .map_err(|_| AppError::Storage(format!("consent event {} has an unknown state", e.id)))?;
+    Ok(ConsentEventView {
+        id: e.id,
+        customer_id: e.customer_id,
+        purpose: e.purpose,
+        state: consent::effective(recorded, e.expires_at, now),
+        notice_version: e.notice_version,
+        method: e.method,
+        at: at(e.at),
+        expires_at: e.expires_at.map(at),
+    })
+}
+
+impl Steward {
+    /// The consent-based purposes the customer has given, and not let expire, at this moment.
+    pub(crate) async fn given_purposes(&self, customer: Uuid) -> Result<Vec<String>, AppError> {
+        let now = self.clock.now().as_microsecond();
+        Ok(self
+            .store
+            .consents(customer)
+            .await?
+            .into_iter()
+            .filter(|e| {
+                e.state
+                    .parse::<ConsentState>()
+                    .ok()
+                    .map(|s| consent::effective(s, e.expires_at, now))
+                    == Some(ConsentState::Given)
+            })
+            .map(|e| e.purpose)
+            .collect())
+    }
+
+    fn check_consent_input(
+        &self,
+        input: &ConsentInput,
+    ) -> Result<(ConsentState, ConsentMethod, Option<u32>), AppError> {
+        let mut errors = Vec::new();
+        let validity = match self.catalog.purpose(&input.purpose) {
+            Some(p) if p.requires_consent => p.consent_valid_days,
+            Some(_) => {
+                errors.push(FieldError::new(
+                    "purpose",
+                    "is not based on consent; there is nothing to give or withdraw",
+                ));
+                None
+            }
+            None => {
+                errors.push(FieldError::new(
+                    "purpose",
+                    "is not a purpose of the catalog",
+                ));
+                None
+            }
+        };
+        let state = input
+            .state
+            .parse::<ConsentState>()
+            .map_err(|m| errors.push(FieldError::new("state", m)))
+            .ok()
+            .filter(|s| {
+                s.is_expressed() || {
+                    errors.push(FieldError::new(
+                        "state",
+                        "must be given, refused or withdrawn",
+                    ));
+                    false
+                }
+            });
+        let method = input
+            .method
+            .as_deref()
+            .unwrap_or("api")
+            .parse::<ConsentMethod>()
+            .map_err(|m| errors.push(FieldError::new("method", m)))
+            .ok();
+        if let Some(v) = &input.notice_version
+            && (v.trim().is_empty()
+                || v.len() > MAX_NOTICE_VERSION
+                || v.chars().any(char::is_control))
+        {
+            errors.push(FieldError::new(
+                "notice_version",
+                format!("must be 1 to {MAX_NOTICE_VERSION} characters without control characters"),
+            ));
+        }
+        match (state, method, errors.is_empty()) {
+            (Some(s), Some(m), true) => Ok((s, m, validity)),
+            _ => Err(AppError::Invalid(errors)),
+        }
+    }
+
+    fn hash_evidence(&self, evidence: &Evidence) -> Result<Option<String>, AppError> {
+        let mut parts = serde_json::Map::new();
+        for (name, key, value) in [
+            ("client", EVIDENCE_CLIENT, &evidence.client_address),
+            ("agent", EVIDENCE_AGENT, &evidence.user_agent),
+        ] {
+            if let Some(v) = value {
+                let digest = self.vault.blind_index(key, v)?;
+                parts.insert(name.into(), hex::encode(digest).into());
+            }
+        }
+        Ok((!parts.is_empty()).then(|| serde_json::Value::Object(parts).to_string()))
+    }
+
+    /// Records a customer's decision about a consent-based purpose. Staff record it working
+    /// for a purpose that opens records (a marketer cannot grant themselves an audience);
+    /// withdrawing works even while the customer's processing is restricted.
+    pub async fn record_consent(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: ConsentInput,
+        evidence: &Evidence,
+    ) -> Result<ConsentEventView, AppError> {
+        access.require_record_access()?;
+        let (state, method, validity) = self.check_consent_input(&input)?;
+        let row = self
+            .store
+            .get_customer(customer)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let now = self.clock.now().as_microsecond();
+        let expires_at = match (state, validity) {
+            (ConsentState::Given, Some(days)) => {
+                Some(now.saturating_add(i64::from(days) * steward_store::MICROS_PER_DAY))
+            }
+            _ => None,
+        };
+        let event = ConsentEvent {
+            id: Uuid::now_v7(),
+            customer_id: customer,
+            purpose: input.purpose.clone(),
+            state: state.as_str().to_string(),
+            notice_version: input.notice_version.clone(),
+            method: method.as_str().to_string(),
+            evidence: self.hash_evidence(evidence)?,
+            at: now,
+            expires_at,
+        };
+        let mut audit = vec![self.record(
+            &access.actor,
+            "consent.record",
+            Some(&access.purpose.key),
+            vec![customer.to_string(), format!("consent:{}", event.id)],
+            vec![],
+            Some(format!(
+                "purpose={} state={state} method={method}",
+                input.purpose
+            )),
+        )];
+        let mut updates = Vec::new();
+        if !input.fields.is_empty() {
+            let update = self
+                .with_consented_fields(access, &row, &input, state, now)
+                .await?;
+            let keys = input.fields.keys().cloned().collect();
+            audit.push(self.access_record(
+                access,
+                "customer.update",
+                vec![customer.to_string()],
+                keys,
+            ));
+            updates.push(update);
+        }
+        if state != ConsentState::Given {
+            let mut still: Vec<String> = self.given_purposes(customer).await?;
+            still.retain(|p| *p != input.purpose);
+            if let Some((update, dropped)) = self.without_basis(&row, &still, now)? {
+                audit.push(self.record(
+                    &access.actor,
+                    "customer.minimise",
+                    Some(&access.purpose.key),
+                    vec![customer.to_string()],
+                    dropped,
+                    Some(format!("after {state} of {}", input.purpose)),
+                ));
+                updates.push(update);
+            }
+        }
+        let view = event_view(event.clone(), now)?;
+        let entries = self
+            .store
+            .apply(ChangeSet {
+                consents: vec![event],
+                updates,
+                audit,
+                ..Default::default()
+            })
+            .await?;
+        self.checkpoint_crossed(&entries).await?;
+        Ok(view)
+    }
+
+    /// The customer's row with the values a given consent brought along; each must be a
+    /// field that purpose needs.
+    async fn with_consented_fields(
+        &self,
+        access: &Access,
+        row: &CustomerRow,
+        input: &ConsentInput,
+        state: ConsentState,
+        now: i64,
+    ) -> Result<CustomerUpdate, AppError> {
+        if state != ConsentState::Given {
+            return Err(AppError::invalid(
+                "fields",
+                "values come only with a given consent",
+            ));
+        }
+        let purpose = self
+            .catalog
+            .purpose(&input.purpose)
+            .cloned()
+            .ok_or_else(|| AppError::invalid("purpose", "is not a purpose of the catalog"))?;
+        let for_purpose = Access {
+            actor: access.actor.clone(),
+            purpose,
+        };
+        let mut given = self.given_purposes(row.id).await?;
+        given.push(input.purpose.clone());
+        let given: Vec<&str> = given.iter().map(String::as_str).collect();
+        let values = check_values(
+            &self.catalog,
+            &for_purpose,
+            input.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            Consents(&given),
+        )
+        .map_err(AppError::Invalid)?;
+        let dek = self.data_key(row.id)?;
+        let mut sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        let mut index = Vec::new();
+        let mut replaced = Vec::new();
+        for (field, value) in &values {
+            sealed.insert(&field.key, dek.seal(&field.key, value.as_bytes()));
+            if let Some(entry) = self.index_entry(field, value)? {
+                replaced.push(field.key.clone());
+                index.push(entry);
+            }
+        }
+        Ok(CustomerUpdate {
+            write: CustomerWrite {
+                row: CustomerRow {
+                    fields: sealed.encode(),
+                    version: row.version + 1,
+                    updated_at: now,
+                    ..row.clone()
+                },
+                index,
+            },
+            expected_version: row.version,
+            replaced_index_fields: replaced,
+        })
+    }
+
+    /// The customer's row without the fields no purpose has a lawful basis for any more,
+    /// when there are such fields.
+    fn without_basis(
+        &self,
+        row: &CustomerRow,
+        given: &[String],
+        now: i64,
+    ) -> Result<Option<(CustomerUpdate, Vec<String>)>, AppError> {
+        let given: Vec<&str> = given.iter().map(String::as_str).collect();
+        let mut sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        let dropped: Vec<String> = sealed
+            .keys()
+            .filter(|k| {
+                self.catalog
+                    .field(k)
+                    .is_some_and(|f| !has_basis(&self.catalog, f, Consents(&given)))
+            })
+            .map(str::to_string)
+            .collect();
+        if dropped.is_empty() {
+            return Ok(None);
+        }
+        let mut replaced = Vec::new();
+        for key in &dropped {
+            sealed.remove(key);
+            if self.catalog.field(key).is_some_and(|f| f.searchable) {
+                replaced.push(key.clone());
+            }
+        }
+        let new_row = CustomerRow {
+            fields: sealed.encode(),
+            version: row.version + 1,
+            updated_at: now,
+            ..row.clone()
+        };
+        Ok(Some((
+            CustomerUpdate {
+                write: CustomerWrite {
+                    row: new_row,
+                    index: Vec::new(),
+                },
+                expected_version: row.version,
+                replaced_index_fields: replaced,
+            },
+            dropped,
+        )))
+    }
+
+    /// Every consent-based purpose of the catalog and where the customer stands on it.
+    pub async fn consents(
+        &self,
+        access: &Access,
+        customer: Uuid,
+    ) -> Result<Vec<ConsentStatus>, AppError> {
+        access.require_record_access()?;
+        if self.store.get_customer(customer).await?.is_none() {
+            return Err(AppError::NotFound);
+        }
+        let now = self.clock.now().as_microsecond();
+        let current = self.store.consents(customer).await?;
+        self.catalog
+            .purposes()
+            .iter()
+            .filter(|p| p.requires_consent)
+            .map(|p| {
+                let latest = current.iter().find(|e| e.purpose == p.key);
+                let state = latest
+                    .map(|e| event_view(e.clone(), now).map(|v| v.state))
+                    .transpose()?;
+                let given = state == Some(ConsentState::Given);
+                Ok(ConsentStatus {
+                    purpose: p.key.clone(),
+                    state,
+                    given,
+                    notice_version: latest.and_then(|e| e.notice_version.clone()),
+                    given_at: latest.filter(|_| given).map(|e| at(e.at)),
+                    expires_at: latest.and_then(|e| e.expires_at).map(at),
+                })
+            })
+            .collect()
+    }
+
+    /// The customer's consent events, oldest first.
+    pub async fn consent_history(
+        &self,
+        access: &Access,
+        customer: Uuid,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
+        access.require_record_access()?;
+        if self.store.get_customer(customer).await?.is_none() {
+            return Err(AppError::NotFound);
+        }
+        let now = self.clock.now().as_microsecond();
+        self.store
+            .consent_history(customer)
+            .await?
+            .into_iter()
+            .map(|e| event_view(e, now))
+            .collect()
+    }
+}

@@ -1,0 +1,247 @@
+//! I3: opt-in by default, consent that expires, withdrawal as easy as giving, and fields that
+//! lose their last lawful basis erased with the withdrawal.
+
+use std::collections::BTreeMap;
+
+use steward_app::core::Role;
+use steward_app::core::consent::ConsentState;
+use steward_app::{AppError, ConsentInput, Evidence};
+
+use crate::support::*;
+
+const PROFILED: &str = "personalize.content.profiled";
+
+fn say(purpose: &str, state: &str) -> ConsentInput {
+    ConsentInput {
+        purpose: purpose.into(),
+        state: state.into(),
+        notice_version: Some("2026-01".into()),
+        method: Some("portal".into()),
+        fields: BTreeMap::new(),
+    }
+}
+
+fn state_of(list: &[steward_app::ConsentStatus], purpose: &str) -> (Option<ConsentState>, bool) {
+    let s = list
+        .iter()
+        .find(|s| s.purpose == purpose)
+        .expect("every consent-based purpose is listed");
+    (s.state, s.given)
+}
+
+#[tokio::test]
+async fn a_new_customer_has_given_no_consent_at_all() {
+    let (_dir, app) = app().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    let all = app.consents(&agent, c.id).await.expect("consents");
+    assert_eq!(
+        all.len(),
+        3,
+        "one row per consent-based purpose of the catalog"
+    );
+    for s in &all {
+        assert_eq!((s.state, s.given), (None, false), "{}", s.purpose);
+    }
+}
+
+#[tokio::test]
+async fn consent_is_given_withdrawn_and_expires() {
+    let (_dir, app, clock) = app_with_clock().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    let evidence = Evidence {
+        client_address: Some("203.0.113.9".into()),
+        user_agent: Some("Mozilla/5.0".into()),
+    };
+    let given = app
+        .record_consent(
+            &agent,
+            c.id,
+            say("marketing.communications.email", "given"),
+            &evidence,
+        )
+        .await
+        .expect("give");
+    assert_eq!(given.state, ConsentState::Given);
+    assert!(
+        given.expires_at.is_some(),
+        "marketing consent is asked again after 13 months"
+    );
+    let now = app.consents(&agent, c.id).await.expect("consents");
+    assert_eq!(
+        state_of(&now, "marketing.communications.email"),
+        (Some(ConsentState::Given), true)
+    );
+    assert_eq!(
+        state_of(&now, "marketing.communications.sms"),
+        (None, false)
+    );
+
+    // Thirteen months and a bit later it counts as not given.
+    clock.advance(jiff::SignedDuration::from_hours(24 * 396));
+    let later = app.consents(&agent, c.id).await.expect("consents");
+    assert_eq!(
+        state_of(&later, "marketing.communications.email"),
+        (Some(ConsentState::Expired), false)
+    );
+
+    app.record_consent(
+        &agent,
+        c.id,
+        say("marketing.communications.email", "given"),
+        &evidence,
+    )
+    .await
+    .expect("give again");
+    app.record_consent(
+        &agent,
+        c.id,
+        say("marketing.communications.email", "withdrawn"),
+        &Evidence::default(),
+    )
+    .await
+    .expect("withdraw");
+    let history = app.consent_history(&agent, c.id).await.expect("history");
+    let states: Vec<ConsentState> = history.iter().map(|e| e.state).collect();
+    assert_eq!(
+        states,
+        vec![
+            ConsentState::Expired,
+            ConsentState::Given,
+            ConsentState::Withdrawn
+        ],
+        "the ledger keeps every event; the first one reads as expired now"
+    );
+    assert_eq!(
+        state_of(
+            &app.consents(&agent, c.id).await.expect("consents"),
+            "marketing.communications.email"
+        ),
+        (Some(ConsentState::Withdrawn), false)
+    );
+}
+
+#[tokio::test]
+async fn withdrawing_the_last_basis_of_a_field_erases_it() {
+    let (dir, app) = app().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    // The field comes only with the consent it depends on.
+    let mut with_interests = say(PROFILED, "refused");
+    with_interests
+        .fields
+        .insert("interests".into(), "gardening".into());
+    assert!(matches!(
+        app.record_consent(&agent, c.id, with_interests.clone(), &Evidence::default())
+            .await,
+        Err(AppError::Invalid(_))
+    ));
+    with_interests.state = "given".into();
+    app.record_consent(&agent, c.id, with_interests, &Evidence::default())
+        .await
+        .expect("given, with the field it needs");
+    assert!(
+        stored_fields(dir.path()).contains("interests"),
+        "stored with the consent"
+    );
+
+    app.record_consent(
+        &agent,
+        c.id,
+        say(PROFILED, "withdrawn"),
+        &Evidence::default(),
+    )
+    .await
+    .expect("withdraw");
+    let fields = stored_fields(dir.path());
+    assert!(!fields.contains("interests"), "erased with the consent");
+    assert!(fields.contains("email"), "fields with other bases stay");
+    let minimised = app
+        .search_audit(
+            &actor(Role::Auditor),
+            steward_app::AuditFilter {
+                action: Some("customer.minimise".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert_eq!(minimised.len(), 1);
+    assert_eq!(minimised[0].record.fields, vec!["interests".to_string()]);
+}
+
+/// The field names in the stored (sealed) customer rows; names are kept in the clear.
+fn stored_fields(dir: &std::path::Path) -> String {
+    let conn = sqlite(dir);
+    let blobs: Vec<Vec<u8>> = conn
+        .prepare("SELECT fields FROM customers")
+        .expect("prepare")
+        .query_map([], |r| r.get(0))
+        .expect("query")
+        .map(|r| r.expect("row"))
+        .collect();
+    String::from_utf8_lossy(&blobs.concat()).into_owned()
+}
+
+#[tokio::test]
+async fn only_consent_purposes_take_consent_and_marketers_cannot_grant_it() {
+    let (_dir, app) = app().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    for (purpose, state) in [
+        ("essential.service", "given"),
+        ("no.such.purpose", "given"),
+        (PROFILED, "maybe"),
+        (PROFILED, "expired"),
+    ] {
+        assert!(
+            matches!(
+                app.record_consent(&agent, c.id, say(purpose, state), &Evidence::default())
+                    .await,
+                Err(AppError::Invalid(_))
+            ),
+            "{purpose} {state}"
+        );
+    }
+    let marketer = access(&app, Role::Marketer, "marketing.communications.email");
+    assert!(matches!(
+        app.record_consent(
+            &marketer,
+            c.id,
+            say("marketing.communications.email", "given"),
+            &Evidence::default()
+        )
+        .await,
+        Err(AppError::Forbidden(_))
+    ));
+    assert!(matches!(
+        app.record_consent(
+            &agent,
+            uuid::Uuid::now_v7(),
+            say(PROFILED, "given"),
+            &Evidence::default()
+        )
+        .await,
+        Err(AppError::NotFound)
+    ));
+    assert!(
+        app.consent_history(&agent, c.id)
+            .await
+            .expect("history")
+            .is_empty()
+    );
+}
