@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub(crate) mod audit;
 pub(crate) mod catalog;
+pub(crate) mod consents;
 pub(crate) mod customers;
 
 use axum::Router;
@@ -49,6 +50,21 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         Method::GET,
         "/customers/{id}/interactions",
         get(customers::interactions),
+    )
+    .add(
+        Method::GET,
+        "/customers/{id}/consents",
+        get(consents::current),
+    )
+    .add(
+        Method::POST,
+        "/customers/{id}/consents",
+        post(consents::record),
+    )
+    .add(
+        Method::GET,
+        "/customers/{id}/consents/history",
+        get(consents::history),
     )
     .add(Method::GET, "/audit", get(audit::search))
     .add(Method::GET, "/audit/verify", get(audit::verify))

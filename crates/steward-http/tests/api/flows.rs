@@ -794,3 +794,119 @@ async fn idempotent_posts_replay_the_first_answer_for_a_day() {
     let gone = t.req("POST", &path, tok, &ikey, Some(note)).await;
     assert_eq!(gone.status, 404, "{}", gone.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consent_is_recorded_read_and_withdrawn_over_http() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let tok = Some(agent.as_str());
+    let id = t
+        .req("POST", "/api/v1/customers", tok, &[], Some(CUSTOMER))
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let path = format!("/api/v1/customers/{id}/consents");
+    let before = t.req("GET", &path, tok, &[], None).await.json();
+    assert!(
+        before
+            .as_array()
+            .expect("list")
+            .iter()
+            .all(|c| c["given"] == false && c["state"].is_null()),
+        "opt-in: nothing is given until the customer says so: {before}"
+    );
+    let given = t
+        .req(
+            "POST",
+            &path,
+            tok,
+            &[("User-Agent", "Mozilla/5.0 (test)")],
+            Some(r#"{"purpose":"marketing.communications.email","state":"given","notice_version":"2026-01","method":"form"}"#),
+        )
+        .await;
+    assert_eq!(given.status, 201, "{}", given.body);
+    assert_eq!(given.json()["state"], "given");
+    let now = t.req("GET", &path, tok, &[], None).await.json();
+    let email = now
+        .as_array()
+        .and_then(|l| {
+            l.iter()
+                .find(|c| c["purpose"] == "marketing.communications.email")
+        })
+        .expect("email purpose")
+        .clone();
+    assert_eq!(
+        (email["given"].as_bool(), email["notice_version"].as_str()),
+        (Some(true), Some("2026-01"))
+    );
+    assert!(email["expires_at"].is_string());
+
+    let withdrawn = t
+        .req(
+            "POST",
+            &path,
+            tok,
+            &[],
+            Some(r#"{"purpose":"marketing.communications.email","state":"withdrawn"}"#),
+        )
+        .await;
+    assert_eq!(
+        withdrawn.status, 201,
+        "withdrawing is one call, like giving"
+    );
+    let history = t
+        .req("GET", &format!("{path}/history"), tok, &[], None)
+        .await
+        .json();
+    let states: Vec<&str> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .filter_map(|e| e["state"].as_str())
+        .collect();
+    assert_eq!(states, vec!["given", "withdrawn"]);
+    assert!(
+        !history.to_string().contains("Mozilla"),
+        "evidence is kept hashed, never shown raw"
+    );
+    let stored = t.data_bytes();
+    assert!(
+        !stored.windows(18).any(|w| w == b"Mozilla/5.0 (test)"),
+        "nor stored raw"
+    );
+
+    for (body, field) in [
+        (
+            r#"{"purpose":"essential.service","state":"given"}"#,
+            "purpose",
+        ),
+        (
+            r#"{"purpose":"marketing.communications.email","state":"maybe"}"#,
+            "state",
+        ),
+        (
+            r#"{"purpose":"marketing.communications.email","state":"given","method":"fax"}"#,
+            "method",
+        ),
+    ] {
+        let p = t
+            .req("POST", &path, tok, &[], Some(body))
+            .await
+            .problem(422);
+        assert_eq!(p["errors"][0]["field"], field, "{p}");
+    }
+    let marketer = t
+        .token(Role::Marketer, &["marketing.communications.email"])
+        .await;
+    t.req(
+        "POST",
+        &path,
+        Some(&marketer),
+        &[],
+        Some(r#"{"purpose":"marketing.communications.email","state":"given"}"#),
+    )
+    .await
+    .problem(403);
+}

@@ -24,7 +24,10 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/customers/{id}")
         | ("PATCH", "/customers/{id}")
         | ("POST", "/customers/{id}/interactions")
-        | ("GET", "/customers/{id}/interactions") => &[Dpo, Agent],
+        | ("GET", "/customers/{id}/interactions")
+        | ("GET", "/customers/{id}/consents")
+        | ("POST", "/customers/{id}/consents")
+        | ("GET", "/customers/{id}/consents/history") => &[Dpo, Agent],
         ("DELETE", "/customers/{id}") => &[Dpo],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
@@ -148,6 +151,9 @@ async fn every_route_for_every_role() {
                 ("POST", "/customers/{id}/interactions") => {
                     Some(r#"{"kind":"note","summary":"Checked the matrix"}"#.to_string())
                 }
+                ("POST", "/customers/{id}/consents") => Some(
+                    r#"{"purpose":"marketing.communications.email","state":"given"}"#.to_string(),
+                ),
                 ("POST", "/users") => Some(format!(
                     r#"{{"email":"u{n}@example.com","role":"auditor","password":"correct horse battery staple"}}"#
                 )),

@@ -1,0 +1,96 @@
+//! The consent ledger over HTTP: what a customer has said about each consent-based purpose,
+//! the history behind it, and recording a new decision.
+
+use axum::Extension;
+use axum::Json;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use steward_app::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
+
+use crate::auth::Purposed;
+use crate::extract::{Body, parse_id};
+use crate::tls::ClientAddr;
+use crate::{AppState, Problem};
+
+/// Longer user-agent strings are cut before hashing; the hash is evidence, not an identifier.
+const MAX_AGENT: usize = 512;
+
+fn evidence(client: Option<Extension<ConnectInfo<ClientAddr>>>, headers: &HeaderMap) -> Evidence {
+    Evidence {
+        client_address: client.map(|Extension(ConnectInfo(ClientAddr(a)))| a.ip().to_string()),
+        user_agent: headers
+            .get(header::USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| v.chars().take(MAX_AGENT).collect()),
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/consents",
+    tag = "consent",
+    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every consent-based purpose and where the customer stands; no event means not given", body = Vec<ConsentStatus>),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn current(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ConsentStatus>>, Problem> {
+    Ok(Json(app.consents(&access, parse_id(&id)?).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/consents/history",
+    tag = "consent",
+    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every consent event, oldest first", body = Vec<ConsentEventView>),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn history(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<ConsentEventView>>, Problem> {
+    Ok(Json(app.consent_history(&access, parse_id(&id)?).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/consents",
+    tag = "consent",
+    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = ConsentInput,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded in the ledger", body = ConsentEventView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 409, description = "The customer changed meanwhile; send it again", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn record(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: HeaderMap,
+    Body(input): Body<ConsentInput>,
+) -> Result<(StatusCode, Json<ConsentEventView>), Problem> {
+    let customer = parse_id(&id)?;
+    let event = app
+        .record_consent(&access, customer, input, &evidence(client, &headers))
+        .await?;
+    Ok((StatusCode::CREATED, Json(event)))
+}
