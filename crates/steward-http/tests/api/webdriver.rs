@@ -136,6 +136,21 @@ impl Browser {
             .to_string()
     }
 
+    /// Whether the page shows `text` within a few seconds (a click's navigation may still be
+    /// finishing when the click returns).
+    pub fn shows(&self, text: &str) -> bool {
+        let started = Instant::now();
+        loop {
+            if self.source().contains(text) {
+                return true;
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn find(&self, css: &str) -> String {
         if !self.exists(css) {
             panic!(
