@@ -282,6 +282,39 @@ impl Steward {
         Ok(view)
     }
 
+    /// Honours a Global Privacy Control signal: withdraws every purpose that sells or shares
+    /// the customer's data or advertises through third parties, unless already withdrawn or
+    /// refused. Returns the events recorded.
+    pub async fn honour_gpc(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        evidence: &Evidence,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
+        let now = self.consents(access, customer).await?;
+        let mut recorded = Vec::new();
+        for status in now {
+            let settled = matches!(
+                status.state,
+                Some(ConsentState::Withdrawn | ConsentState::Refused)
+            );
+            if consent::covered_by_gpc(&status.purpose) && !settled {
+                let input = ConsentInput {
+                    purpose: status.purpose,
+                    state: ConsentState::Withdrawn.as_str().into(),
+                    notice_version: None,
+                    method: Some(ConsentMethod::Gpc.as_str().into()),
+                    fields: Default::default(),
+                };
+                recorded.push(
+                    self.record_consent(access, customer, input, evidence)
+                        .await?,
+                );
+            }
+        }
+        Ok(recorded)
+    }
+
     /// The customer's row with the values a given consent brought along; each must be a
     /// field that purpose needs.
     async fn with_consented_fields(

@@ -126,6 +126,19 @@ impl FromStr for ConsentMethod {
     }
 }
 
+/// Whether a Global Privacy Control signal opts the person out of this purpose: selling or
+/// sharing their data and advertising by third parties (fideslang `third_party_sharing` and
+/// `marketing.advertising.third_party`, with everything beneath them).
+pub fn covered_by_gpc(purpose: &str) -> bool {
+    let under = |root: &str| {
+        purpose == root
+            || purpose
+                .strip_prefix(root)
+                .is_some_and(|rest| rest.starts_with('.'))
+    };
+    under("third_party_sharing") || under("marketing.advertising.third_party")
+}
+
 /// The state in force at `now`: a given consent past its expiry counts as expired.
 pub fn effective(state: ConsentState, expires_at: Option<i64>, now: i64) -> ConsentState {
     match (state, expires_at) {
@@ -147,6 +160,15 @@ mod tests {
             assert_eq!(m.as_str().parse::<ConsentMethod>(), Ok(m));
         }
         assert!("yes".parse::<ConsentState>().is_err());
+    }
+
+    #[test]
+    fn gpc_covers_sale_sharing_and_third_party_advertising_only() {
+        assert!(covered_by_gpc("third_party_sharing"));
+        assert!(covered_by_gpc("marketing.advertising.third_party.targeted"));
+        assert!(!covered_by_gpc("marketing.advertising.first_party"));
+        assert!(!covered_by_gpc("marketing.communications.email"));
+        assert!(!covered_by_gpc("third_party_sharingx"));
     }
 
     #[test]

@@ -13,6 +13,7 @@ mod problem;
 mod rate_limit;
 mod state;
 mod tls;
+mod well_known;
 
 use std::sync::Arc;
 
@@ -32,6 +33,7 @@ pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(console::routes())
+        .merge(well_known::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(

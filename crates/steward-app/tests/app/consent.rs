@@ -38,10 +38,16 @@ async fn a_new_customer_has_given_no_consent_at_all() {
         .await
         .expect("create");
     let all = app.consents(&agent, c.id).await.expect("consents");
+    let consent_purposes = app
+        .catalog()
+        .purposes()
+        .iter()
+        .filter(|p| p.requires_consent)
+        .count();
     assert_eq!(
         all.len(),
-        3,
-        "one row per consent-based purpose of the catalog"
+        consent_purposes,
+        "one row per consent-based purpose"
     );
     for s in &all {
         assert_eq!((s.state, s.given), (None, false), "{}", s.purpose);
@@ -243,5 +249,44 @@ async fn only_consent_purposes_take_consent_and_marketers_cannot_grant_it() {
             .await
             .expect("history")
             .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn a_gpc_signal_withdraws_sale_sharing_and_third_party_ads_only() {
+    let (_dir, app) = app().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    const ADS: &str = "marketing.advertising.third_party.targeted";
+    for purpose in [ADS, "marketing.communications.email"] {
+        app.record_consent(&agent, c.id, say(purpose, "given"), &Evidence::default())
+            .await
+            .expect("give");
+    }
+    let recorded = app
+        .honour_gpc(&agent, c.id, &Evidence::default())
+        .await
+        .expect("gpc");
+    assert_eq!(recorded.len(), 1);
+    assert_eq!(
+        (recorded[0].purpose.as_str(), recorded[0].method.as_str()),
+        (ADS, "gpc")
+    );
+    let now = app.consents(&agent, c.id).await.expect("consents");
+    assert_eq!(state_of(&now, ADS), (Some(ConsentState::Withdrawn), false));
+    assert_eq!(
+        state_of(&now, "marketing.communications.email"),
+        (Some(ConsentState::Given), true),
+        "GPC is about sale and sharing, not the customer's own newsletter"
+    );
+    assert!(
+        app.honour_gpc(&agent, c.id, &Evidence::default())
+            .await
+            .expect("again")
+            .is_empty(),
+        "a repeated signal records nothing new"
     );
 }

@@ -69,7 +69,7 @@ pub async fn history(
     post,
     path = "/customers/{id}/consents",
     tag = "consent",
-    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    params(("id" = String, Path, description = "Customer id"), ("Sec-GPC" = Option<String>, Header, description = "1 when the customer's browser sends Global Privacy Control: sale, sharing and third-party advertising are withdrawn first"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = ConsentInput,
     security(("bearer" = [])),
     responses(
@@ -89,8 +89,14 @@ pub async fn record(
     Body(input): Body<ConsentInput>,
 ) -> Result<(StatusCode, Json<ConsentEventView>), Problem> {
     let customer = parse_id(&id)?;
+    let evidence = evidence(client, &headers);
+    // A Global Privacy Control signal opts out of sale, sharing and third-party advertising
+    // first; an explicit decision in the same request then stands on its own.
+    if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1") {
+        app.honour_gpc(&access, customer, &evidence).await?;
+    }
     let event = app
-        .record_consent(&access, customer, input, &evidence(client, &headers))
+        .record_consent(&access, customer, input, &evidence)
         .await?;
     Ok((StatusCode::CREATED, Json(event)))
 }

@@ -910,3 +910,67 @@ async fn consent_is_recorded_read_and_withdrawn_over_http() {
     .await
     .problem(403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gpc_signal_on_the_consent_api_records_a_withdrawal() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let tok = Some(agent.as_str());
+    let id = t
+        .req("POST", "/api/v1/customers", tok, &[], Some(CUSTOMER))
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let path = format!("/api/v1/customers/{id}/consents");
+    let reply = t
+        .req(
+            "POST",
+            &path,
+            tok,
+            &[("Sec-GPC", "1")],
+            Some(r#"{"purpose":"marketing.communications.email","state":"given","method":"form"}"#),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.body);
+    let history = t
+        .req("GET", &format!("{path}/history"), tok, &[], None)
+        .await
+        .json();
+    let events: Vec<(String, String, String)> = history
+        .as_array()
+        .expect("history")
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or_default().to_string();
+            (s("purpose"), s("state"), s("method"))
+        })
+        .collect();
+    assert_eq!(
+        events,
+        vec![
+            (
+                "marketing.advertising.third_party.targeted".to_string(),
+                "withdrawn".to_string(),
+                "gpc".to_string()
+            ),
+            (
+                "marketing.communications.email".to_string(),
+                "given".to_string(),
+                "form".to_string()
+            ),
+        ]
+    );
+
+    let gpc = t.req("GET", "/.well-known/gpc.json", None, &[], None).await;
+    assert_eq!(gpc.status, 200);
+    assert_eq!(gpc.header("content-type"), Some("application/json"));
+    let doc = gpc.json();
+    assert_eq!(doc["gpc"], true);
+    let date = doc["lastUpdate"].as_str().expect("lastUpdate");
+    assert!(
+        date.parse::<jiff::civil::Date>().is_ok(),
+        "an ISO 8601 date: {date}"
+    );
+}
