@@ -308,6 +308,7 @@ async fn run(rows: usize) -> BenchResult<()> {
         catalog: Catalog::default_catalog()?,
         clock: Arc::new(SystemClock),
         checkpoint_every: 1000,
+        controller: Default::default(),
     })
     .await?;
     let actor = Actor::system("bench", &[PURPOSE]);

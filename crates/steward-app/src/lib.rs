@@ -16,6 +16,7 @@ mod idempotency;
 pub mod import;
 mod interactions;
 mod minimisation;
+mod receipt;
 mod token_cache;
 
 pub use access::{Access, Actor};
@@ -31,6 +32,7 @@ pub use error::{AppError, FieldError};
 pub use export::ExportFormat;
 pub use idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use interactions::{InteractionInput, InteractionView};
+pub use receipt::{Controller, Receipt, ReceiptCheck};
 pub use steward_core as core;
 pub use steward_store::AuditFilter;
 
@@ -51,6 +53,8 @@ pub struct OpenOptions {
     pub clock: Arc<dyn Clock>,
     /// A signed checkpoint of the audit chain's head every this many entries.
     pub checkpoint_every: i64,
+    /// Named as controller in consent receipts.
+    pub controller: Controller,
 }
 
 /// The application: catalog, vault, key store and data store, wired together.
@@ -66,6 +70,7 @@ pub struct Steward {
     clock: Arc<dyn Clock>,
     checkpoint_every: i64,
     tokens: token_cache::TokenCache,
+    controller: Controller,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -171,6 +176,7 @@ impl Steward {
             clock: opts.clock,
             checkpoint_every: opts.checkpoint_every.max(1),
             tokens: token_cache::TokenCache::default(),
+            controller: opts.controller,
         })
     }
 

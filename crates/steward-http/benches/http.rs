@@ -162,6 +162,7 @@ fn main() -> BenchResult<()> {
                 catalog: Catalog::default_catalog()?,
                 clock: Arc::new(SystemClock),
                 checkpoint_every: 1_000,
+                controller: Default::default(),
             })
             .await?,
         );

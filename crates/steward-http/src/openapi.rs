@@ -17,6 +17,7 @@ use crate::api::{accounts, audit, catalog, consents, customers};
         customers::create, customers::list, customers::read, customers::update, customers::erase,
         customers::add_interaction, customers::interactions,
         consents::current, consents::record, consents::history,
+        consents::receipt, consents::verify,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -102,6 +102,7 @@ pub trait Store: Send + Sync + 'static {
 
     /// The current consent state of each purpose the customer has an event for.
     async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
+    async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>>;
     /// Every consent event of the customer, oldest first.
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
 

@@ -964,6 +964,17 @@ impl Store for PostgresStore {
         Ok(rows.iter().map(consent_from).collect())
     }
 
+    async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_opt(
+                &format!("SELECT {CONSENT_COLS} FROM consent_events WHERE id = $1"),
+                &[&id],
+            )
+            .await?;
+        Ok(row.as_ref().map(consent_from))
+    }
+
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
         let client = self.pool.get().await?;
         let rows = client

@@ -1059,6 +1059,18 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>> {
+        self.read(|c| {
+            c.prepare_cached(&format!(
+                "SELECT {CONSENT_COLS} FROM consent_events WHERE id = ?1"
+            ))?
+            .query_row([id.as_bytes().as_slice()], consent_from)
+            .optional()?
+            .map(finish_consent)
+            .transpose()
+        })
+    }
+
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(

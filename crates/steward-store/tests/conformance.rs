@@ -1077,6 +1077,10 @@ mod scenarios {
             "the latest event is the current state"
         );
         assert_eq!(
+            store.consent_event(given.id).await.expect("event"),
+            Some(given.clone())
+        );
+        assert_eq!(
             store.consent_history(c.id).await.expect("history"),
             vec![given, withdrawn]
         );

@@ -13,7 +13,7 @@ pub use blind_index::{BLIND_INDEX_LEN, BlindIndexer};
 pub use data_key::DataKey;
 pub use error::VaultError;
 pub use master_key::MasterKey;
-pub use signing::AuditSigner;
+pub use signing::Signer;
 pub use wrapping::WrappedKey;
 
 use uuid::Uuid;
@@ -22,6 +22,7 @@ use zeroize::Zeroizing;
 /// Names of the installation-wide secrets kept (wrapped) in the key store.
 pub const SECRET_BLIND_INDEX: &str = "blind-index-root";
 pub const SECRET_AUDIT_SIGNING: &str = "audit-signing-ed25519";
+pub const SECRET_RECEIPT_SIGNING: &str = "receipt-signing-ed25519";
 pub const SECRET_STAFF: &str = "staff-secrets";
 
 /// Where the vault finds and keeps its wrapped installation secrets: the key store, which
@@ -34,7 +35,8 @@ pub trait SecretSource {
 pub struct Vault {
     master: MasterKey,
     indexer: BlindIndexer,
-    signer: AuditSigner,
+    signer: Signer,
+    receipts: Signer,
     staff: DataKey,
 }
 
@@ -65,13 +67,15 @@ impl Vault {
         };
         let index_root = secret(SECRET_BLIND_INDEX)?;
         let signing_seed = secret(SECRET_AUDIT_SIGNING)?;
+        let receipt_seed = secret(SECRET_RECEIPT_SIGNING)?;
         let staff = secret(SECRET_STAFF)?;
         Ok(Vault {
             // Staff second-factor secrets are sealed like customer fields, under a key of
             // their own, bound to the account they belong to.
             staff: DataKey::new(Uuid::nil(), &staff),
             indexer: BlindIndexer::new(&index_root, searchable_fields),
-            signer: AuditSigner::from_seed(&signing_seed),
+            signer: Signer::from_seed(&signing_seed),
+            receipts: Signer::from_seed(&receipt_seed),
             master,
         })
     }
@@ -105,7 +109,12 @@ impl Vault {
         &self.staff
     }
 
-    pub fn signer(&self) -> &AuditSigner {
+    /// The key that signs consent receipts.
+    pub fn receipt_signer(&self) -> &Signer {
+        &self.receipts
+    }
+
+    pub fn signer(&self) -> &Signer {
         &self.signer
     }
 

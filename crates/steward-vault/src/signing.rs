@@ -1,15 +1,16 @@
-//! The Ed25519 key that signs audit checkpoints.
+//! The installation's Ed25519 signing keys: one signs audit checkpoints, another consent
+//! receipts, so that neither can be passed off as the other.
 
-use ed25519_dalek::{Signature, Signer, SigningKey, Verifier};
+use ed25519_dalek::{Signature, Signer as _, SigningKey, Verifier};
 use zeroize::Zeroizing;
 
-pub struct AuditSigner {
+pub struct Signer {
     key: SigningKey,
 }
 
-impl AuditSigner {
-    pub(crate) fn from_seed(seed: &Zeroizing<[u8; 32]>) -> AuditSigner {
-        AuditSigner {
+impl Signer {
+    pub(crate) fn from_seed(seed: &Zeroizing<[u8; 32]>) -> Signer {
+        Signer {
             key: SigningKey::from_bytes(seed),
         }
     }

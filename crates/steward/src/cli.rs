@@ -46,6 +46,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The consent ledger.
+    #[command(subcommand)]
+    Consent(ConsentCommand),
 }
 
 #[derive(Args, Debug)]
@@ -131,6 +134,16 @@ pub enum ExportCommand {
         /// Output file (default: standard output).
         #[arg(long, short)]
         output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum ConsentCommand {
+    /// Check a consent receipt (a compact JWS, as downloaded): its signature and that the
+    /// ledger still holds what it says. Exits non-zero when either fails.
+    VerifyReceipt {
+        /// The receipt file; `-` reads standard input.
+        file: PathBuf,
     },
 }
 

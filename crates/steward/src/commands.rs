@@ -14,7 +14,8 @@ use steward_app::import::ImportOptions;
 use steward_app::{Actor, AppError, ExportFormat, NewToken, NewUser, OpenOptions, Steward};
 
 use crate::cli::{
-    AuditCommand, Cli, Command, ExportCommand, ImportCommand, TokenCommand, UserCommand,
+    AuditCommand, Cli, Command, ConsentCommand, ExportCommand, ImportCommand, TokenCommand,
+    UserCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -41,6 +42,12 @@ async fn open(settings: &Settings) -> anyhow::Result<Steward> {
         catalog,
         clock: Arc::new(SystemClock),
         checkpoint_every: settings.audit_checkpoint_every,
+        controller: steward_app::Controller {
+            name: settings.controller_name.clone(),
+            email: settings.controller_email.clone(),
+            address: settings.controller_address.clone(),
+            jurisdiction: settings.jurisdiction.clone(),
+        },
     })
     .await
     .map_err(explain)
@@ -214,6 +221,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "audit chain BROKEN at entry {}: {}",
                     report.first_bad.unwrap_or_default(),
                     report.problem.as_deref().unwrap_or("unknown problem")
+                );
+                Ok(ExitCode::from(2))
+            }
+        }
+        Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
+            let text = if file.as_os_str() == "-" {
+                std::io::read_to_string(std::io::stdin())?
+            } else {
+                std::fs::read_to_string(&file)
+                    .with_context(|| format!("reading {}", file.display()))?
+            };
+            let app = open(&settings).await?;
+            let check = app.verify_receipt(&text).await.map_err(explain)?;
+            let id = check
+                .receipt_id
+                .map(|i| i.to_string())
+                .unwrap_or_else(|| "?".into());
+            if check.valid() {
+                println!("receipt {id} is valid: signed here and matching the consent ledger");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!(
+                    "receipt {id} is NOT valid: {}",
+                    check.problem.as_deref().unwrap_or("unknown problem")
                 );
                 Ok(ExitCode::from(2))
             }

@@ -24,10 +24,16 @@ pub struct Settings {
     /// PEM certificate chain and private key: with both, `serve` speaks HTTPS only.
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    /// The controller named in consent receipts.
+    pub controller_name: String,
+    pub controller_email: String,
+    pub controller_address: String,
+    pub jurisdiction: String,
 }
 
 impl Default for Settings {
     fn default() -> Self {
+        let controller = steward_app::Controller::default();
         Settings {
             data_dir: PathBuf::from("steward-data"),
             database_url: None,
@@ -38,11 +44,15 @@ impl Default for Settings {
             rate_limit: true,
             tls_cert: None,
             tls_key: None,
+            controller_name: controller.name,
+            controller_email: controller.email,
+            controller_address: controller.address,
+            jurisdiction: controller.jurisdiction,
         }
     }
 }
 
-const ENV_KEYS: [&str; 9] = [
+const ENV_KEYS: [&str; 13] = [
     "data_dir",
     "database_url",
     "listen",
@@ -52,6 +62,10 @@ const ENV_KEYS: [&str; 9] = [
     "rate_limit",
     "tls_cert",
     "tls_key",
+    "controller_name",
+    "controller_email",
+    "controller_address",
+    "jurisdiction",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.

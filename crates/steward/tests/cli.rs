@@ -42,15 +42,30 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 fn http_get(addr: &str, path: &str) -> String {
+    http(addr, "GET", path, None, None)
+}
+
+/// One request; returns the whole answer, head and body.
+fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
+    let auth = token
+        .map(|t| format!("Authorization: Bearer {t}\r\n"))
+        .unwrap_or_default();
+    let body = body.unwrap_or("");
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
     )
     .expect("send");
     let mut out = String::new();
     s.read_to_string(&mut out).expect("read");
     out
+}
+
+fn json_body(answer: &str) -> serde_json::Value {
+    let body = answer.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+    serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {answer}"))
 }
 
 /// Starts `serve`, waits for its "listening" line and returns the child, its address and the
@@ -406,4 +421,67 @@ fn a_killed_import_resumes_without_duplicates() {
     assert_eq!(total, rows, "every row exactly once");
     let verify = run(steward(&data).args(["audit", "verify"]));
     assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
+#[test]
+fn consent_receipts_verify_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    assert!(run(steward(&data).arg("init")).status.success());
+    let token = run(steward(&data).args([
+        "token",
+        "create",
+        "--role",
+        "agent",
+        "--purpose",
+        "essential.service",
+    ]));
+    let token = text(&token.stdout).trim().to_string();
+    let (child, addr) = start_server(&data, &[]);
+    let created = json_body(&http(
+        &addr,
+        "POST",
+        "/api/v1/customers",
+        Some(&token),
+        Some(r#"{"fields":{"email":"ada@example.com"},"residency":"GB"}"#),
+    ));
+    let id = created["id"].as_str().expect("id").to_string();
+    let event = json_body(&http(
+        &addr,
+        "POST",
+        &format!("/api/v1/customers/{id}/consents"),
+        Some(&token),
+        Some(r#"{"purpose":"marketing.communications.email","state":"given"}"#),
+    ));
+    let event_id = event["id"].as_str().expect("event id").to_string();
+    let receipt = json_body(&http(
+        &addr,
+        "GET",
+        &format!("/api/v1/receipts/{event_id}"),
+        Some(&token),
+        None,
+    ));
+    stop(child);
+    let jws = receipt["jws"].as_str().expect("jws");
+    let file = dir.path().join("receipt.jws");
+    std::fs::write(&file, jws).expect("write");
+    let ok = run(steward(&data)
+        .args(["consent", "verify-receipt"])
+        .arg(&file));
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    assert!(text(&ok.stdout).contains(&event_id));
+
+    let mut forged = jws.to_string().into_bytes();
+    let at = forged.len() - 3;
+    forged[at] = if forged[at] == b'A' { b'B' } else { b'A' };
+    std::fs::write(&file, &forged).expect("write");
+    let bad = run(steward(&data)
+        .args(["consent", "verify-receipt"])
+        .arg(&file));
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        text(&bad.stdout).contains("NOT valid"),
+        "{}",
+        text(&bad.stdout)
+    );
 }

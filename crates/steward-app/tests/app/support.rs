@@ -16,6 +16,7 @@ pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every:
         catalog: Catalog::default_catalog().expect("catalog"),
         clock: Arc::new(FixedClock::new(T0.parse().expect("time"))),
         checkpoint_every,
+        controller: Default::default(),
     })
     .await
     .expect("open steward")
@@ -31,6 +32,7 @@ pub async fn app_with_clock() -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
         catalog: Catalog::default_catalog().expect("catalog"),
         clock: clock.clone(),
         checkpoint_every: 1_000,
+        controller: Default::default(),
     })
     .await
     .expect("open steward");

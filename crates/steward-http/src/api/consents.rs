@@ -5,9 +5,9 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use steward_app::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
+use steward_app::{ConsentEventView, ConsentInput, ConsentStatus, Evidence, Receipt, ReceiptCheck};
 
-use crate::auth::Purposed;
+use crate::auth::{Caller, Purposed};
 use crate::extract::{Body, parse_id};
 use crate::tls::ClientAddr;
 use crate::{AppState, Problem};
@@ -100,3 +100,59 @@ pub async fn record(
         .await?;
     Ok((StatusCode::CREATED, Json(event)))
 }
+
+#[utoipa::path(
+    get,
+    path = "/receipts/{id}",
+    tag = "consent",
+    params(("id" = String, Path, description = "Consent event id (the receipt's consentReceiptID)"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The signed consent receipt (Kantara CR v1.1 as a compact JWS, EdDSA)", body = Receipt),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn receipt(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<Receipt>, Problem> {
+    Ok(Json(app.consent_receipt(&access, parse_id(&id)?).await?))
+}
+
+/// A receipt to check.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerifyBody {
+    /// The compact JWS.
+    receipt: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/receipts/verify",
+    tag = "consent",
+    request_body = VerifyBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The verdict: signature and agreement with the ledger", body = ReceiptCheck),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn verify(
+    State(app): State<AppState>,
+    Caller(_): Caller,
+    Body(body): Body<VerifyBody>,
+) -> Result<Json<ReceiptCheck>, Problem> {
+    if body.receipt.len() > MAX_RECEIPT {
+        return Err(Problem::invalid(vec![steward_app::FieldError::new(
+            "receipt",
+            format!("is longer than {MAX_RECEIPT} characters"),
+        )]));
+    }
+    Ok(Json(app.verify_receipt(&body.receipt).await?))
+}
+
+const MAX_RECEIPT: usize = 64 * 1024;

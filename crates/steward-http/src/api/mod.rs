@@ -66,6 +66,8 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         "/customers/{id}/consents/history",
         get(consents::history),
     )
+    .add(Method::GET, "/receipts/{id}", get(consents::receipt))
+    .add(Method::POST, "/receipts/verify", post(consents::verify))
     .add(Method::GET, "/audit", get(audit::search))
     .add(Method::GET, "/audit/verify", get(audit::verify))
     .add(Method::GET, "/users", get(accounts::list_users))

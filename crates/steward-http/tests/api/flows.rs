@@ -974,3 +974,87 @@ async fn a_gpc_signal_on_the_consent_api_records_a_withdrawal() {
         "an ISO 8601 date: {date}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_receipt_verifies_and_one_changed_byte_does_not() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let tok = Some(agent.as_str());
+    let id = t
+        .req("POST", "/api/v1/customers", tok, &[], Some(CUSTOMER))
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let event = t
+        .req(
+            "POST",
+            &format!("/api/v1/customers/{id}/consents"),
+            tok,
+            &[],
+            Some(r#"{"purpose":"marketing.communications.email","state":"given","notice_version":"2026-01"}"#),
+        )
+        .await
+        .json();
+    let event_id = event["id"].as_str().expect("event id");
+    let receipt = t
+        .req(
+            "GET",
+            &format!("/api/v1/receipts/{event_id}"),
+            tok,
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
+    let receipt = receipt.json();
+    let payload = &receipt["payload"];
+    assert_eq!(payload["version"], "KI-CR-v1.1.0");
+    assert_eq!(payload["consentReceiptID"], event_id);
+    assert_eq!(
+        payload["piiPrincipalId"],
+        id.as_str(),
+        "the customer by id, never by email"
+    );
+    assert_eq!(payload["iso27560"]["statusType"], "dpv:ConsentGiven");
+    assert!(!receipt.to_string().contains("ada@example.com"));
+    let jws = receipt["jws"].as_str().expect("jws").to_string();
+    assert_eq!(jws.split('.').count(), 3);
+
+    let verify = |body: String| {
+        let t = &t;
+        let auditor = auditor.clone();
+        async move {
+            t.req(
+                "POST",
+                "/api/v1/receipts/verify",
+                Some(&auditor),
+                &[],
+                Some(&body),
+            )
+            .await
+            .json()
+        }
+    };
+    let ok = verify(serde_json::json!({ "receipt": jws }).to_string()).await;
+    assert_eq!(
+        (
+            ok["signature_valid"].as_bool(),
+            ok["matches_ledger"].as_bool()
+        ),
+        (Some(true), Some(true)),
+        "{ok}"
+    );
+
+    // One changed byte in the payload breaks the signature.
+    let mut bytes = jws.clone().into_bytes();
+    let dot = jws.find('.').expect("dot") + 5;
+    bytes[dot] = if bytes[dot] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(bytes).expect("ascii");
+    let bad = verify(serde_json::json!({ "receipt": tampered }).to_string()).await;
+    assert_eq!(bad["signature_valid"], false, "{bad}");
+    let junk = verify(r#"{"receipt":"not a receipt"}"#.to_string()).await;
+    assert_eq!(junk["signature_valid"], false);
+}

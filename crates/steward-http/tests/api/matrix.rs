@@ -16,9 +16,10 @@ enum Who {
 fn admitted(method: &str, path: &str) -> &'static [Role] {
     use Role::*;
     match (method, path) {
-        ("GET", "/me") | ("GET", "/catalog") | ("POST", "/auth/logout") => {
-            &[Admin, Dpo, Agent, Marketer, Auditor]
-        }
+        ("GET", "/me")
+        | ("GET", "/catalog")
+        | ("POST", "/auth/logout")
+        | ("POST", "/receipts/verify") => &[Admin, Dpo, Agent, Marketer, Auditor],
         ("POST", "/customers")
         | ("GET", "/customers")
         | ("GET", "/customers/{id}")
@@ -27,7 +28,8 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/customers/{id}/interactions")
         | ("GET", "/customers/{id}/consents")
         | ("POST", "/customers/{id}/consents")
-        | ("GET", "/customers/{id}/consents/history") => &[Dpo, Agent],
+        | ("GET", "/customers/{id}/consents/history")
+        | ("GET", "/receipts/{id}") => &[Dpo, Agent],
         ("DELETE", "/customers/{id}") => &[Dpo],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
@@ -135,7 +137,25 @@ async fn every_route_for_every_role() {
                 .await
                 .expect("user")
                 .id;
+            let consent = t
+                .app
+                .record_consent(
+                    &access,
+                    customer.id,
+                    steward_app::ConsentInput {
+                        purpose: "marketing.communications.email".into(),
+                        state: "given".into(),
+                        notice_version: None,
+                        method: None,
+                        fields: Default::default(),
+                    },
+                    &steward_app::Evidence::default(),
+                )
+                .await
+                .expect("consent")
+                .id;
             let id = match path {
+                p if p.starts_with("/receipts/") => consent.to_string(),
                 p if p.starts_with("/tokens/") => target_token.to_string(),
                 p if p.starts_with("/users/") => target_user.to_string(),
                 _ => customer.id.to_string(),
@@ -159,6 +179,7 @@ async fn every_route_for_every_role() {
                 )),
                 ("PATCH", "/users/{id}") => Some(r#"{"disabled":true}"#.to_string()),
                 ("POST", "/tokens") => Some(r#"{"name":"ci","role":"agent"}"#.to_string()),
+                ("POST", "/receipts/verify") => Some(r#"{"receipt":"a.b.c"}"#.to_string()),
                 _ => None,
             };
             if (method.as_str(), path) == ("GET", "/openapi.json") {

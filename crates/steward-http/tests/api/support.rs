@@ -66,6 +66,7 @@ pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestA
             catalog: Catalog::default_catalog().expect("catalog"),
             clock: clock.clone(),
             checkpoint_every: 1_000,
+            controller: Default::default(),
         })
         .await
         .expect("open"),
