@@ -3,6 +3,7 @@
 
 mod access;
 mod accounts;
+mod audience;
 mod audit_log;
 mod consent;
 mod cursor;
@@ -24,6 +25,7 @@ pub use accounts::{
     CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password, lockout_delay,
     requires_second_factor,
 };
+pub use audience::{AudienceQuery, AudienceSummary};
 pub use audit_log::VerifyReport;
 pub use consent::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
 pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{accounts, audit, catalog, consents, customers};
+use crate::api::{accounts, audiences, audit, catalog, consents, customers};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,7 +17,7 @@ use crate::api::{accounts, audit, catalog, consents, customers};
         customers::create, customers::list, customers::read, customers::update, customers::erase,
         customers::add_interaction, customers::interactions,
         consents::current, consents::record, consents::history,
-        consents::receipt, consents::verify,
+        consents::receipt, consents::verify, audiences::evaluate,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -103,6 +103,8 @@ pub trait Store: Send + Sync + 'static {
     /// The current consent state of each purpose the customer has an event for.
     async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
     async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>>;
+    /// How many customers an audience reaches.
+    async fn audience_count(&self, filter: &AudienceFilter) -> Result<u64>;
     /// Every consent event of the customer, oldest first.
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
 

@@ -15,10 +15,10 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    ActivityCount, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, CustomerFilter, CustomerRow,
-    CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY, IdempotentRow, ImportJob,
-    IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, Result, Store, StoreError, TokenRow,
-    UserRow, migrations,
+    ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent,
+    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY,
+    IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, Result,
+    Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -962,6 +962,34 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(rows.iter().map(consent_from).collect())
+    }
+
+    async fn audience_count(&self, f: &AudienceFilter) -> Result<u64> {
+        let mut sql = String::from(
+            "SELECT COUNT(*) FROM consent_current cc JOIN customers c ON c.id = cc.customer_id
+             WHERE cc.purpose = $1 AND cc.state = 'given' AND (cc.expires_at IS NULL OR cc.expires_at > $2)
+               AND c.status = 'active'",
+        );
+        let mut args: Vec<Box<dyn ToSql + Sync + Send>> =
+            vec![Box::new(f.purpose.clone()), Box::new(f.now)];
+        if let Some(tag) = &f.tag {
+            args.push(Box::new(tag.clone()));
+            sql.push_str(&format!(
+                " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ${})",
+                args.len()
+            ));
+        }
+        if let Some(r) = &f.residency {
+            args.push(Box::new(r.clone()));
+            sql.push_str(&format!(" AND c.residency = ${}", args.len()));
+        }
+        let client = self.pool.get().await?;
+        let refs: Vec<&(dyn ToSql + Sync)> = args
+            .iter()
+            .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+            .collect();
+        let n: i64 = client.query_one(&sql, &refs).await?.get(0);
+        Ok(n as u64)
     }
 
     async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>> {

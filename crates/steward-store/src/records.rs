@@ -124,6 +124,16 @@ pub struct AuditFilter {
     pub to: Option<i64>,
 }
 
+/// Who an audience may reach: customers whose consent for `purpose` is given and unexpired
+/// at `now`, and whose processing is not restricted or closed; optionally narrowed.
+#[derive(Debug, Clone, Default)]
+pub struct AudienceFilter {
+    pub purpose: String,
+    pub now: i64,
+    pub tag: Option<String>,
+    pub residency: Option<String>,
+}
+
 /// Counts behind the console's charts; no personal data.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CustomerStats {

@@ -17,10 +17,10 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    ActivityCount, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, CustomerFilter, CustomerRow,
-    CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY, IdempotentRow, ImportJob,
-    IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, Result, Store, StoreError, TokenRow,
-    UserRow, migrations,
+    ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent,
+    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY,
+    IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, Result,
+    Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -1056,6 +1056,33 @@ impl Store for SqliteStore {
             ))?;
             let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
             rows.map(|r| finish_consent(r?)).collect()
+        })
+    }
+
+    async fn audience_count(&self, f: &AudienceFilter) -> Result<u64> {
+        use rusqlite::types::Value;
+        let mut sql = String::from(
+            "SELECT COUNT(*) FROM consent_current cc JOIN customers c ON c.id = cc.customer_id
+             WHERE cc.purpose = ?1 AND cc.state = 'given' AND (cc.expires_at IS NULL OR cc.expires_at > ?2)
+               AND c.status = 'active'",
+        );
+        let mut args = vec![Value::Text(f.purpose.clone()), Value::Integer(f.now)];
+        if let Some(tag) = &f.tag {
+            args.push(Value::Text(tag.clone()));
+            sql.push_str(&format!(
+                " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?{})",
+                args.len()
+            ));
+        }
+        if let Some(r) = &f.residency {
+            args.push(Value::Text(r.clone()));
+            sql.push_str(&format!(" AND c.residency = ?{}", args.len()));
+        }
+        self.read(|c| {
+            let n: i64 = c
+                .prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+            Ok(n as u64)
         })
     }
 

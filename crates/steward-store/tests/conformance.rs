@@ -57,6 +57,7 @@ engines!(
     idempotent_answers_are_kept_once_and_expire,
     counts_for_charts,
     consent_ledger_keeps_history_and_current_state,
+    audiences_reach_only_consenting_active_customers,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -1116,5 +1117,73 @@ mod scenarios {
                 .expect("history")
                 .is_empty()
         );
+    }
+
+    pub async fn audiences_reach_only_consenting_active_customers(store: Arc<dyn Store>) {
+        const EMAIL: &str = "marketing.communications.email";
+        // (status, residency, tag, purpose, state, expires_at)
+        let cases = [
+            ("active", "DE", "vip", EMAIL, "given", None),
+            ("active", "FR", "vip", EMAIL, "given", Some(1_000)),
+            ("active", "DE", "new", EMAIL, "given", Some(10)),
+            ("active", "DE", "vip", EMAIL, "withdrawn", None),
+            ("restricted", "DE", "vip", EMAIL, "given", None),
+            (
+                "active",
+                "DE",
+                "vip",
+                "marketing.communications.sms",
+                "given",
+                None,
+            ),
+            ("active", "DE", "vip", EMAIL, "refused", None),
+        ];
+        let mut rows = Vec::new();
+        let mut events = Vec::new();
+        for (status, residency, tag, purpose, state, expires_at) in cases {
+            let mut c = customer(1, &[tag], status);
+            c.residency = residency.into();
+            events.push(ConsentEvent {
+                id: Uuid::now_v7(),
+                customer_id: c.id,
+                purpose: purpose.into(),
+                state: state.into(),
+                notice_version: None,
+                method: "api".into(),
+                evidence: None,
+                at: 5,
+                expires_at,
+            });
+            rows.push(CustomerWrite {
+                row: c,
+                index: vec![],
+            });
+        }
+        insert(&store, rows).await.expect("customers");
+        store
+            .apply(ChangeSet {
+                consents: events,
+                ..Default::default()
+            })
+            .await
+            .expect("consents");
+        let count = |tag: Option<&str>, residency: Option<&str>| {
+            let store = store.clone();
+            let filter = AudienceFilter {
+                purpose: EMAIL.into(),
+                now: 100,
+                tag: tag.map(str::to_string),
+                residency: residency.map(str::to_string),
+            };
+            async move { store.audience_count(&filter).await.expect("count") }
+        };
+        assert_eq!(
+            count(None, None).await,
+            2,
+            "given, unexpired and active only"
+        );
+        assert_eq!(count(Some("vip"), None).await, 2);
+        assert_eq!(count(None, Some("FR")).await, 1);
+        assert_eq!(count(Some("new"), None).await, 0, "that one expired");
     }
 }

@@ -290,3 +290,42 @@ async fn a_gpc_signal_withdraws_sale_sharing_and_third_party_ads_only() {
         "a repeated signal records nothing new"
     );
 }
+
+#[tokio::test]
+async fn an_audience_excludes_expired_consent() {
+    let (_dir, app, clock) = app_with_clock().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    app.record_consent(
+        &agent,
+        c.id,
+        say("marketing.communications.email", "given"),
+        &Evidence::default(),
+    )
+    .await
+    .expect("give");
+    let marketer = access(&app, Role::Marketer, "marketing.communications.email");
+    let query = steward_app::AudienceQuery {
+        purpose: "marketing.communications.email".into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        app.audience(&marketer, &query)
+            .await
+            .expect("audience")
+            .count,
+        1
+    );
+    clock.advance(jiff::SignedDuration::from_hours(24 * 396));
+    assert_eq!(
+        app.audience(&marketer, &query)
+            .await
+            .expect("audience")
+            .count,
+        0,
+        "thirteen months on, the consent has expired"
+    );
+}

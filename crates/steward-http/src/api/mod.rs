@@ -2,6 +2,7 @@
 //! (method, path) so the role-matrix test can prove it covers them all.
 
 pub(crate) mod accounts;
+pub(crate) mod audiences;
 pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod consents;
@@ -66,6 +67,7 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         "/customers/{id}/consents/history",
         get(consents::history),
     )
+    .add(Method::POST, "/audiences", post(audiences::evaluate))
     .add(Method::GET, "/receipts/{id}", get(consents::receipt))
     .add(Method::POST, "/receipts/verify", post(consents::verify))
     .add(Method::GET, "/audit", get(audit::search))

@@ -1058,3 +1058,96 @@ async fn a_consent_receipt_verifies_and_one_changed_byte_does_not() {
     let junk = verify(r#"{"receipt":"not a receipt"}"#.to_string()).await;
     assert_eq!(junk["signature_valid"], false);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_audience_reaches_only_customers_who_consent_now() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let marketer = t
+        .token(Role::Marketer, &["marketing.communications.email"])
+        .await;
+    let tok = Some(agent.as_str());
+    let mut ids = Vec::new();
+    for n in 0..4 {
+        let body = CUSTOMER.replace("ada@", &format!("ada{n}@"));
+        let created = t
+            .req("POST", "/api/v1/customers", tok, &[], Some(&body))
+            .await;
+        ids.push(created.json()["id"].as_str().expect("id").to_string());
+    }
+    let say = |id: &str, state: &str| {
+        let t = &t;
+        let (id, state) = (id.to_string(), state.to_string());
+        async move {
+            let body =
+                format!(r#"{{"purpose":"marketing.communications.email","state":"{state}"}}"#);
+            let reply = t
+                .req(
+                    "POST",
+                    &format!("/api/v1/customers/{id}/consents"),
+                    tok,
+                    &[],
+                    Some(&body),
+                )
+                .await;
+            assert_eq!(reply.status, 201, "{}", reply.body);
+        }
+    };
+    let audience = || {
+        let t = &t;
+        let marketer = marketer.clone();
+        async move {
+            let reply = t
+                .req(
+                    "POST",
+                    "/api/v1/audiences",
+                    Some(&marketer),
+                    &[],
+                    Some(r#"{"purpose":"marketing.communications.email"}"#),
+                )
+                .await;
+            assert_eq!(reply.status, 200, "{}", reply.body);
+            reply.json()["count"].as_u64().expect("count")
+        }
+    };
+    assert_eq!(
+        audience().await,
+        0,
+        "new customers have consented to nothing"
+    );
+    for id in &ids[..3] {
+        say(id, "given").await;
+    }
+    assert_eq!(audience().await, 3);
+    say(&ids[0], "withdrawn").await;
+    assert_eq!(audience().await, 2, "a withdrawal takes effect at once");
+    let restrict = t
+        .req(
+            "PATCH",
+            &format!("/api/v1/customers/{}", ids[1]),
+            Some(&dpo),
+            &[("If-Match", "\"1\"")],
+            Some(r#"{"status":"restricted"}"#),
+        )
+        .await;
+    assert_eq!(restrict.status, 200, "{}", restrict.body);
+    assert_eq!(
+        audience().await,
+        1,
+        "restricted processing leaves the audience"
+    );
+    let agent_tries = t
+        .req(
+            "POST",
+            "/api/v1/audiences",
+            tok,
+            &[],
+            Some(r#"{"purpose":"essential.service"}"#),
+        )
+        .await;
+    assert_eq!(
+        agent_tries.status, 403,
+        "audiences are for consent-based purposes"
+    );
+}

@@ -31,6 +31,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/customers/{id}/consents/history")
         | ("GET", "/receipts/{id}") => &[Dpo, Agent],
         ("DELETE", "/customers/{id}") => &[Dpo],
+        ("POST", "/audiences") => &[Marketer],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
         ("GET", "/tokens") | ("POST", "/tokens") | ("DELETE", "/tokens/{id}") => &[Admin],
@@ -180,6 +181,9 @@ async fn every_route_for_every_role() {
                 ("PATCH", "/users/{id}") => Some(r#"{"disabled":true}"#.to_string()),
                 ("POST", "/tokens") => Some(r#"{"name":"ci","role":"agent"}"#.to_string()),
                 ("POST", "/receipts/verify") => Some(r#"{"receipt":"a.b.c"}"#.to_string()),
+                ("POST", "/audiences") => {
+                    Some(r#"{"purpose":"marketing.communications.email"}"#.to_string())
+                }
                 _ => None,
             };
             if (method.as_str(), path) == ("GET", "/openapi.json") {
