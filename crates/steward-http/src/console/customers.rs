@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use steward_app::core::catalog::FieldKind;
@@ -278,6 +278,23 @@ struct Interaction {
     body: Option<String>,
 }
 
+struct ConsentRow {
+    purpose: String,
+    name: String,
+    state: String,
+    given: bool,
+    expires: String,
+}
+
+struct ConsentEvent {
+    id: String,
+    at: String,
+    purpose: String,
+    state: String,
+    method: String,
+    notice: String,
+}
+
 struct History {
     at: String,
     actor: String,
@@ -308,6 +325,8 @@ struct DetailPage {
     interaction_errors: Vec<FieldError>,
     summary: String,
     body: String,
+    consents: Vec<ConsentRow>,
+    consent_events: Vec<ConsentEvent>,
 }
 
 impl DetailPage {
@@ -369,6 +388,39 @@ async fn detail_page(
             fields: e.record.fields.join(", "),
         })
         .collect();
+    let consents = app
+        .consents(access, id)
+        .await?
+        .into_iter()
+        .map(|c| ConsentRow {
+            name: app
+                .catalog()
+                .purpose(&c.purpose)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            state: c
+                .state
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "never asked (not given)".into()),
+            given: c.given,
+            expires: c.expires_at.map(when).unwrap_or_default(),
+            purpose: c.purpose,
+        })
+        .collect();
+    let consent_events = app
+        .consent_history(access, id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|e| ConsentEvent {
+            id: e.id.to_string(),
+            at: when(e.at),
+            purpose: e.purpose,
+            state: e.state.to_string(),
+            method: e.method,
+            notice: e.notice_version.unwrap_or_default(),
+        })
+        .collect();
     let get = |k: &str| view.fields.get(k).map(String::as_str).unwrap_or("");
     let heading = format!("{} {}", get("given_name"), get("family_name"))
         .trim()
@@ -400,6 +452,8 @@ async fn detail_page(
         interaction_errors,
         summary: draft.0,
         body: draft.1,
+        consents,
+        consent_events,
     });
     *response.status_mut() = status;
     Ok(response)
@@ -697,6 +751,64 @@ pub async fn update(
     });
     *response.status_mut() = status;
     Ok(response)
+}
+
+#[derive(Deserialize)]
+pub struct ConsentForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    purpose: String,
+    #[serde(default)]
+    state: String,
+    #[serde(default)]
+    notice_version: String,
+}
+
+/// Records what the customer said (on the phone, in a letter) about a consent purpose.
+pub async fn record_consent(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<ConsentForm>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    let access = staff.access(&app)?;
+    let id = parse_id(&id)?;
+    let input = steward_app::ConsentInput {
+        purpose: f.purpose,
+        state: f.state,
+        notice_version: blank(&f.notice_version),
+        method: Some("form".into()),
+        fields: Default::default(),
+    };
+    app.record_consent(&access, id, input, &steward_app::Evidence::default())
+        .await?;
+    Ok(see_other(&format!("/console/customers/{id}#consent")))
+}
+
+/// A consent receipt as a file to keep: the compact JWS.
+pub async fn receipt(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&app)?;
+    let receipt = app.consent_receipt(&access, parse_id(&id)?).await?;
+    let disposition = format!(
+        "attachment; filename=\"consent-receipt-{}.jws\"",
+        receipt.id
+    );
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/jose".to_string(),
+            ),
+            (axum::http::header::CONTENT_DISPOSITION, disposition),
+        ],
+        receipt.jws,
+    )
+        .into_response())
 }
 
 #[derive(Template)]

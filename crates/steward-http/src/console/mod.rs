@@ -57,6 +57,11 @@ pub fn routes() -> Router<AppState> {
             "/console/customers/{id}/erase",
             get(customers::erase_form).post(customers::erase),
         )
+        .route(
+            "/console/customers/{id}/consents",
+            post(customers::record_consent),
+        )
+        .route("/console/receipts/{id}", get(customers::receipt))
         .route("/console/audit", get(audit::log))
         .route("/console/catalog", get(audit::catalog))
         .route("/console/users", get(admin::users).post(admin::add_user))

@@ -182,6 +182,12 @@ async fn staff_work_through_the_console_in_a_real_browser() {
                     .contains("Called about the delayed parcel")
             );
             assert!(b.text("#access-history").contains("customer.update"));
+            b.click("form[action$='/consents'] button");
+            assert!(
+                b.text("#consent-history").contains("given"),
+                "the consent is in the customer's timeline"
+            );
+            assert!(b.text("#consent-state").contains("yes"));
             b.screenshot(&shots, "customer-after-edit");
 
             // The privacy officer erases Grace, after a confirmation that says what goes.
@@ -276,6 +282,10 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
             "kind=note&summary=hi",
         ),
         (&format!("/console/customers/{id}/erase"), ""),
+        (
+            &format!("/console/customers/{id}/consents"),
+            "purpose=marketing.communications.email&state=given",
+        ),
         ("/console/users", "email=new%40example.com&role=agent"),
         (
             &format!("/console/users/{}", uuid::Uuid::now_v7()),
