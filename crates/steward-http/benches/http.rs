@@ -77,9 +77,10 @@ struct Outcome {
     p99: Duration,
 }
 
-/// Runs `CONNECTIONS` workers for `duration`, each sending the request `make(i)` builds.
+/// Runs `connections` workers for `duration`, each sending the request `make(i)` builds.
 async fn load(
     addr: &str,
+    connections: usize,
     duration: Duration,
     make: Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync>,
     expect: u16,
@@ -87,7 +88,7 @@ async fn load(
     let counter = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
-    for _ in 0..CONNECTIONS {
+    for _ in 0..connections {
         let (addr, make, counter) = (addr.to_string(), make.clone(), counter.clone());
         tasks.push(tokio::spawn(async move {
             let mut conn = Conn::open(&addr).await?;
@@ -226,6 +227,7 @@ fn main() -> BenchResult<()> {
     let host = addr.clone();
     let health =
         Arc::new(move |_| format!("GET /healthz HTTP/1.1\r\nHost: {host}\r\n\r\n").into_bytes());
+    let consent_ids = Arc::new(ids.clone());
     let (host, tok, ids) = (addr.clone(), token.clone(), Arc::new(ids));
     let read = Arc::new(move |i: usize| {
         let id = ids[i % ids.len()];
@@ -242,11 +244,32 @@ fn main() -> BenchResult<()> {
         )
         .into_bytes()
     });
-    let (base, reads, creates) = client_rt.block_on(async {
-        let base = load(&addr, duration, health, 200).await?;
-        let reads = load(&addr, duration, read, 200).await?;
-        let creates = load(&addr, duration, create, 201).await?;
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((base, reads, creates))
+    let (host, tok, ids) = (addr.clone(), token.clone(), consent_ids);
+    let consent = Arc::new(move |i: usize| {
+        let id = ids[i % ids.len()];
+        let state = if (i / ids.len()) % 2 == 0 {
+            "given"
+        } else {
+            "withdrawn"
+        };
+        let body = format!(
+            r#"{{"purpose":"marketing.communications.email","state":"{state}","method":"api"}}"#
+        );
+        format!(
+            "POST /api/v1/customers/{id}/consents HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tok}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            body.len()
+        )
+        .into_bytes()
+    });
+    let (base, reads, creates, consents16, consents64) = client_rt.block_on(async {
+        let base = load(&addr, CONNECTIONS, duration, health, 200).await?;
+        let reads = load(&addr, CONNECTIONS, duration, read, 200).await?;
+        let creates = load(&addr, CONNECTIONS, duration, create, 201).await?;
+        let consents16 = load(&addr, 16, duration, consent.clone(), 201).await?;
+        let consents64 = load(&addr, CONNECTIONS, duration, consent, 201).await?;
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((
+            base, reads, creates, consents16, consents64,
+        ))
     })?;
 
     let rate = |o: &Outcome| o.requests as f64 / o.seconds;
@@ -261,6 +284,8 @@ fn main() -> BenchResult<()> {
         ("GET /healthz (baseline)", &base),
         ("GET /customers/{id} (8 fields, 1 audit entry)", &reads),
         ("POST /customers (4 fields, 1 audit entry)", &creates),
+        ("POST consent, 16 connections (ledger+audit)", &consents16),
+        ("POST consent, 64 connections (ledger+audit)", &consents64),
     ] {
         println!(
             "{:<44} {:>10.0} {:>10.2} {:>10.2} {:>8} {:>12.3}",
@@ -272,7 +297,8 @@ fn main() -> BenchResult<()> {
             rate(o) / rate(&base)
         );
     }
-    let failed = reads.errors + creates.errors + base.errors;
+    let failed =
+        reads.errors + creates.errors + base.errors + consents16.errors + consents64.errors;
     if failed > 0 {
         return Err(format!("{failed} requests got an unexpected status").into());
     }
