@@ -247,7 +247,7 @@ fn main() -> BenchResult<()> {
     let (host, tok, ids) = (addr.clone(), token.clone(), consent_ids);
     let consent = Arc::new(move |i: usize| {
         let id = ids[i % ids.len()];
-        let state = if (i / ids.len()) % 2 == 0 {
+        let state = if (i / ids.len()).is_multiple_of(2) {
             "given"
         } else {
             "withdrawn"
