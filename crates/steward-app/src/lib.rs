@@ -17,6 +17,7 @@ mod idempotency;
 pub mod import;
 mod interactions;
 mod minimisation;
+mod notices;
 mod receipt;
 mod token_cache;
 
@@ -34,6 +35,7 @@ pub use error::{AppError, FieldError};
 pub use export::ExportFormat;
 pub use idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use interactions::{InteractionInput, InteractionView};
+pub use notices::{NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST, SummaryView};
 pub use receipt::{Controller, Receipt, ReceiptCheck};
 pub use steward_core as core;
 pub use steward_store::AuditFilter;

@@ -10,6 +10,7 @@ pub mod country;
 pub mod customer;
 pub mod field_value;
 pub mod login;
+pub mod readability;
 pub mod role;
 pub mod sealed_fields;
 

@@ -9,6 +9,7 @@ mod health;
 mod layers;
 mod metrics;
 mod openapi;
+mod privacy;
 mod problem;
 mod rate_limit;
 mod state;
@@ -34,6 +35,7 @@ pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
         .merge(health::routes())
         .merge(console::routes())
         .merge(well_known::routes())
+        .merge(privacy::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(

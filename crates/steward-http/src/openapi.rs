@@ -6,7 +6,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{accounts, audiences, audit, catalog, consents, customers};
+use crate::api::{accounts, audiences, audit, catalog, consents, customers, notices};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -18,6 +18,7 @@ use crate::api::{accounts, audiences, audit, catalog, consents, customers};
         customers::add_interaction, customers::interactions,
         consents::current, consents::record, consents::history,
         consents::receipt, consents::verify, audiences::evaluate,
+        notices::list, notices::create, notices::publish,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

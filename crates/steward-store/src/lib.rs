@@ -103,6 +103,13 @@ pub trait Store: Send + Sync + 'static {
     /// The current consent state of each purpose the customer has an event for.
     async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
     async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>>;
+    /// Adds a draft notice; its version must be new.
+    async fn create_notice(&self, notice: &NoticeRow, audit: AuditRecord) -> Result<()>;
+    /// Publishes a draft; false when there is no such draft (absent or already published).
+    async fn publish_notice(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
+    /// Every version, newest first.
+    async fn notices(&self) -> Result<Vec<NoticeRow>>;
+
     /// How many customers an audience reaches.
     async fn audience_count(&self, filter: &AudienceFilter) -> Result<u64>;
     /// Every consent event of the customer, oldest first.

@@ -13,6 +13,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         5,
         include_str!("../migrations/sqlite/0005_consent_ledger.sql"),
     ),
+    (6, include_str!("../migrations/sqlite/0006_notices.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -32,4 +33,5 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         5,
         include_str!("../migrations/postgres/0005_consent_ledger.sql"),
     ),
+    (6, include_str!("../migrations/postgres/0006_notices.sql")),
 ];

@@ -17,8 +17,8 @@ use crate::records::{
 use crate::{
     ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent,
     CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY,
-    IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, Result,
-    Store, StoreError, TokenRow, UserRow, migrations,
+    IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow,
+    Result, Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -288,6 +288,9 @@ fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
 
 const USER_COLS: &str = "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until";
 const TOKEN_COLS: &str = "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at, last_used_at";
+
+const NOTICE_COLS: &str =
+    "id, version, language, effective_at, material, body, summaries, created_at, published_at";
 
 const CONSENT_COLS: &str =
     "id, customer_id, purpose, state, notice_version, method, evidence, at, expires_at";
@@ -962,6 +965,74 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(rows.iter().map(consent_from).collect())
+    }
+
+    async fn create_notice(&self, n: &NoticeRow, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        tx.execute(
+            &format!(
+                "INSERT INTO notices ({NOTICE_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+            ),
+            &[
+                &n.id,
+                &n.version,
+                &n.language,
+                &n.effective_at,
+                &n.material,
+                &n.body,
+                &n.summaries,
+                &n.created_at,
+                &n.published_at,
+            ],
+        )
+        .await
+        .map_err(|e| map_unique(e, "version"))?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn publish_notice(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE notices SET published_at = $2 WHERE id = $1 AND published_at IS NULL",
+                &[&id, &at],
+            )
+            .await?;
+        if n > 0 {
+            append_audit_tx(&tx, vec![audit]).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
+    async fn notices(&self) -> Result<Vec<NoticeRow>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {NOTICE_COLS} FROM notices ORDER BY created_at DESC, version DESC"
+                ),
+                &[],
+            )
+            .await?;
+        Ok(rows
+            .iter()
+            .map(|r| NoticeRow {
+                id: r.get(0),
+                version: r.get(1),
+                language: r.get(2),
+                effective_at: r.get(3),
+                material: r.get(4),
+                body: r.get(5),
+                summaries: r.get(6),
+                created_at: r.get(7),
+                published_at: r.get(8),
+            })
+            .collect())
     }
 
     async fn audience_count(&self, f: &AudienceFilter) -> Result<u64> {

@@ -124,6 +124,23 @@ pub struct AuditFilter {
     pub to: Option<i64>,
 }
 
+/// A version of the privacy notice.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoticeRow {
+    pub id: Uuid,
+    pub version: String,
+    pub language: String,
+    pub effective_at: i64,
+    /// A material change: consent given under earlier versions must be asked for again.
+    pub material: bool,
+    /// The full text, Markdown.
+    pub body: String,
+    /// JSON: the plain-language summary of each purpose.
+    pub summaries: String,
+    pub created_at: i64,
+    pub published_at: Option<i64>,
+}
+
 /// Who an audience may reach: customers whose consent for `purpose` is given and unexpired
 /// at `now`, and whose processing is not restricted or closed; optionally narrowed.
 #[derive(Debug, Clone, Default)]

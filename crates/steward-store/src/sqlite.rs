@@ -19,8 +19,8 @@ use crate::records::{
 use crate::{
     ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent,
     CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY,
-    IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, Result,
-    Store, StoreError, TokenRow, UserRow, migrations,
+    IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow,
+    Result, Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -307,6 +307,9 @@ const CUSTOMER_BY_ID: &str = concat!(
     customer_cols!(),
     " FROM customers c WHERE c.id = ?1"
 );
+
+const NOTICE_COLS: &str =
+    "id, version, language, effective_at, material, body, summaries, created_at, published_at";
 
 const CONSENT_COLS: &str =
     "id, customer_id, purpose, state, notice_version, method, evidence, at, expires_at";
@@ -1056,6 +1059,72 @@ impl Store for SqliteStore {
             ))?;
             let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
             rows.map(|r| finish_consent(r?)).collect()
+        })
+    }
+
+    async fn create_notice(&self, n: &NoticeRow, audit: AuditRecord) -> Result<()> {
+        self.write(|tx| {
+            tx.prepare_cached(&format!(
+                "INSERT INTO notices ({NOTICE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
+            ))?
+            .execute(params![
+                n.id.as_bytes().as_slice(),
+                n.version,
+                n.language,
+                n.effective_at,
+                n.material,
+                n.body,
+                n.summaries,
+                n.created_at,
+                n.published_at
+            ])
+            .map_err(|e| map_unique(e, "version"))?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(())
+        })
+    }
+
+    async fn publish_notice(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
+        self.write(|tx| {
+            let n = tx
+                .prepare_cached(
+                    "UPDATE notices SET published_at = ?2 WHERE id = ?1 AND published_at IS NULL",
+                )?
+                .execute(params![id.as_bytes().as_slice(), at])?;
+            if n > 0 {
+                append_audit_tx(tx, vec![audit])?;
+            }
+            Ok(n > 0)
+        })
+    }
+
+    async fn notices(&self) -> Result<Vec<NoticeRow>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {NOTICE_COLS} FROM notices ORDER BY created_at DESC, version DESC"
+            ))?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, Vec<u8>>(0)?,
+                    NoticeRow {
+                        id: Uuid::nil(),
+                        version: r.get(1)?,
+                        language: r.get(2)?,
+                        effective_at: r.get(3)?,
+                        material: r.get(4)?,
+                        body: r.get(5)?,
+                        summaries: r.get(6)?,
+                        created_at: r.get(7)?,
+                        published_at: r.get(8)?,
+                    },
+                ))
+            })?;
+            rows.map(|r| {
+                let (id, mut row) = r?;
+                row.id = uuid_from(id)?;
+                Ok(row)
+            })
+            .collect()
         })
     }
 

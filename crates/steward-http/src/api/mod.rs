@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod catalog;
 pub(crate) mod consents;
 pub(crate) mod customers;
+pub(crate) mod notices;
 
 use axum::Router;
 use axum::http::Method;
@@ -68,6 +69,13 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         get(consents::history),
     )
     .add(Method::POST, "/audiences", post(audiences::evaluate))
+    .add(Method::GET, "/notices", get(notices::list))
+    .add(Method::POST, "/notices", post(notices::create))
+    .add(
+        Method::POST,
+        "/notices/{id}/publish",
+        post(notices::publish),
+    )
     .add(Method::GET, "/receipts/{id}", get(consents::receipt))
     .add(Method::POST, "/receipts/verify", post(consents::verify))
     .add(Method::GET, "/audit", get(audit::search))

@@ -1151,3 +1151,119 @@ async fn an_audience_reaches_only_customers_who_consent_now() {
         "audiences are for consent-based purposes"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notices_are_drafted_scored_published_once_and_shown_to_the_public() {
+    let t = spawn_app().await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let notice = |version: &str| {
+        format!(
+            r#"{{"version":"{version}","language":"en","body":"Read this.\n\n<script>alert(1)</script>","summaries":{{
+            "marketing.communications.email":{{"collected":"Your email address.","why":"To send you our news.","how_long":"Until you say stop.","recipients":"Our mail service."}},
+            "essential.service":{{"collected":"Notwithstanding aforementioned stipulations, identification particulars.","why":"Contractual performance obligations necessitate organisational processing.","how_long":"Indeterminate retention contingent upon statutory considerations.","recipients":"Subcontracted infrastructure intermediaries."}}}}}}"#
+        )
+    };
+    let draft = t
+        .req(
+            "POST",
+            "/api/v1/notices",
+            Some(&dpo),
+            &[],
+            Some(&notice("2026-01")),
+        )
+        .await;
+    assert_eq!(draft.status, 201, "{}", draft.body);
+    let draft = draft.json();
+    assert_eq!(
+        draft["summaries"]["marketing.communications.email"]["hard_to_read"],
+        false
+    );
+    assert_eq!(
+        draft["summaries"]["essential.service"]["hard_to_read"], true,
+        "legalese is flagged: {}",
+        draft["summaries"]["essential.service"]["readability"]
+    );
+    t.req(
+        "POST",
+        "/api/v1/notices",
+        Some(&dpo),
+        &[],
+        Some(&notice("2026-01")),
+    )
+    .await
+    .problem(409);
+    t.req(
+        "POST",
+        "/api/v1/notices",
+        Some(&agent),
+        &[],
+        Some(&notice("2026-02")),
+    )
+    .await
+    .problem(403);
+    let none = t.req("GET", "/privacy", None, &[], None).await;
+    assert_eq!(none.status, 404, "drafts are not public");
+
+    let id = draft["id"].as_str().expect("id");
+    let published = t
+        .req(
+            "POST",
+            &format!("/api/v1/notices/{id}/publish"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(published.status, 200, "{}", published.body);
+    t.req(
+        "POST",
+        &format!("/api/v1/notices/{id}/publish"),
+        Some(&dpo),
+        &[],
+        None,
+    )
+    .await
+    .problem(403);
+    let page = t.req("GET", "/privacy", None, &[], None).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("Version 2026-01"));
+    assert!(page.body.contains("Marketing emails") && page.body.contains("Until you say stop."));
+    assert!(
+        !page.body.contains("<script>"),
+        "raw HTML in a notice is never passed through"
+    );
+    let csp = page.header("content-security-policy").unwrap_or_default();
+    assert!(csp.contains("default-src 'none'"), "{csp}");
+
+    let next = t
+        .req(
+            "POST",
+            "/api/v1/notices",
+            Some(&dpo),
+            &[],
+            Some(&notice("2026-02")),
+        )
+        .await
+        .json();
+    let next_id = next["id"].as_str().expect("id");
+    t.req(
+        "POST",
+        &format!("/api/v1/notices/{next_id}/publish"),
+        Some(&dpo),
+        &[],
+        None,
+    )
+    .await;
+    assert!(
+        t.req("GET", "/privacy", None, &[], None)
+            .await
+            .body
+            .contains("Version 2026-02")
+    );
+    let old = t.req("GET", "/privacy/2026-01", None, &[], None).await;
+    assert!(
+        old.body.contains("Version 2026-01"),
+        "every past version stays viewable"
+    );
+}

@@ -19,7 +19,8 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         ("GET", "/me")
         | ("GET", "/catalog")
         | ("POST", "/auth/logout")
-        | ("POST", "/receipts/verify") => &[Admin, Dpo, Agent, Marketer, Auditor],
+        | ("POST", "/receipts/verify")
+        | ("GET", "/notices") => &[Admin, Dpo, Agent, Marketer, Auditor],
         ("POST", "/customers")
         | ("GET", "/customers")
         | ("GET", "/customers/{id}")
@@ -32,6 +33,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/receipts/{id}") => &[Dpo, Agent],
         ("DELETE", "/customers/{id}") => &[Dpo],
         ("POST", "/audiences") => &[Marketer],
+        ("POST", "/notices") | ("POST", "/notices/{id}/publish") => &[Admin, Dpo],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
         ("GET", "/tokens") | ("POST", "/tokens") | ("DELETE", "/tokens/{id}") => &[Admin],
@@ -155,7 +157,20 @@ async fn every_route_for_every_role() {
                 .await
                 .expect("consent")
                 .id;
+            let draft = t
+                .app
+                .create_notice(
+                    &setup,
+                    serde_json::from_str(&format!(
+                        r#"{{"version":"d{n}","language":"en","body":"Text","summaries":{{"essential.service":{{"collected":"a","why":"b","how_long":"c","recipients":"d"}}}}}}"#
+                    ))
+                    .expect("notice input"),
+                )
+                .await
+                .expect("draft")
+                .id;
             let id = match path {
+                p if p.starts_with("/notices/") => draft.to_string(),
                 p if p.starts_with("/receipts/") => consent.to_string(),
                 p if p.starts_with("/tokens/") => target_token.to_string(),
                 p if p.starts_with("/users/") => target_user.to_string(),
@@ -181,6 +196,9 @@ async fn every_route_for_every_role() {
                 ("PATCH", "/users/{id}") => Some(r#"{"disabled":true}"#.to_string()),
                 ("POST", "/tokens") => Some(r#"{"name":"ci","role":"agent"}"#.to_string()),
                 ("POST", "/receipts/verify") => Some(r#"{"receipt":"a.b.c"}"#.to_string()),
+                ("POST", "/notices") => Some(format!(
+                    r#"{{"version":"m{n}","language":"en","body":"Text","summaries":{{"essential.service":{{"collected":"Your name","why":"To serve you","how_long":"Two years","recipients":"Nobody"}}}}}}"#
+                )),
                 ("POST", "/audiences") => {
                     Some(r#"{"purpose":"marketing.communications.email"}"#.to_string())
                 }

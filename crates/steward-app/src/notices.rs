@@ -1,0 +1,276 @@
+//! Versioned privacy notices: the full text, and for each purpose a plain-language summary of
+//! what is collected, why, for how long and who else receives it. The privacy officer drafts
+//! and publishes; a published version never changes, and every past version stays readable.
+
+use std::collections::BTreeMap;
+
+use jiff::Timestamp;
+use steward_core::Role;
+use steward_core::readability::flesch_reading_ease;
+use steward_store::NoticeRow;
+use uuid::Uuid;
+
+use crate::{Actor, AppError, FieldError, Steward};
+
+/// Summaries scoring below this Flesch reading ease are flagged as hard to read.
+pub const READABLE_AT_LEAST: f64 = 50.0;
+const MAX_SUMMARY: usize = 2_000;
+const MAX_BODY: usize = 100_000;
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PurposeSummary {
+    pub collected: String,
+    pub why: String,
+    pub how_long: String,
+    pub recipients: String,
+}
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeInput {
+    /// Letters, digits, `.`, `-` and `_`, e.g. `2026-02`.
+    pub version: String,
+    pub language: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub effective_at: Option<Timestamp>,
+    /// A material change: consent given under earlier versions must be asked for again.
+    #[serde(default)]
+    pub material: bool,
+    /// The full text, Markdown.
+    pub body: String,
+    /// A summary for each purpose of the catalog the notice covers.
+    pub summaries: BTreeMap<String, PurposeSummary>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct SummaryView {
+    #[serde(flatten)]
+    pub summary: PurposeSummary,
+    /// Flesch reading ease of the summary as a whole.
+    pub readability: f64,
+    pub hard_to_read: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NoticeView {
+    pub id: Uuid,
+    pub version: String,
+    pub language: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub effective_at: Timestamp,
+    pub material: bool,
+    pub body: String,
+    pub summaries: BTreeMap<String, SummaryView>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub published_at: Option<Timestamp>,
+}
+
+fn may_edit(actor: &Actor) -> Result<(), AppError> {
+    if matches!(actor.role, Role::Dpo | Role::Admin | Role::System) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden(format!(
+            "role {} may not write privacy notices",
+            actor.role
+        )))
+    }
+}
+
+fn view(row: NoticeRow) -> Result<NoticeView, AppError> {
+    let summaries: BTreeMap<String, PurposeSummary> = serde_json::from_str(&row.summaries)
+        .map_err(|_| AppError::Storage(format!("notice {} has malformed summaries", row.id)))?;
+    Ok(NoticeView {
+        id: row.id,
+        version: row.version,
+        language: row.language,
+        effective_at: steward_core::clock::from_micros(row.effective_at),
+        material: row.material,
+        body: row.body,
+        summaries: summaries
+            .into_iter()
+            .map(|(purpose, summary)| {
+                let text = [
+                    &summary.collected,
+                    &summary.why,
+                    &summary.how_long,
+                    &summary.recipients,
+                ]
+                .map(|s| s.trim().trim_end_matches('.'))
+                .join(". ");
+                let readability = (flesch_reading_ease(&text) * 10.0).round() / 10.0;
+                let view = SummaryView {
+                    summary,
+                    readability,
+                    hard_to_read: readability < READABLE_AT_LEAST,
+                };
+                (purpose, view)
+            })
+            .collect(),
+        published_at: row.published_at.map(steward_core::clock::from_micros),
+    })
+}
+
+impl Steward {
+    pub async fn create_notice(
+        &self,
+        actor: &Actor,
+        input: NoticeInput,
+    ) -> Result<NoticeView, AppError> {
+        may_edit(actor)?;
+        let mut errors = Vec::new();
+        let version_ok = !input.version.is_empty()
+            && input.version.len() <= 32
+            && input
+                .version
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_'));
+        if !version_ok {
+            errors.push(FieldError::new(
+                "version",
+                "must be 1 to 32 letters, digits, dots, dashes or underscores",
+            ));
+        }
+        let language_ok = (2..=8).contains(&input.language.len())
+            && input
+                .language
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '-');
+        if !language_ok {
+            errors.push(FieldError::new(
+                "language",
+                "must be a language tag such as en or de-AT",
+            ));
+        }
+        if input.body.trim().is_empty() || input.body.len() > MAX_BODY {
+            errors.push(FieldError::new(
+                "body",
+                format!("must be 1 to {MAX_BODY} bytes"),
+            ));
+        }
+        if input.summaries.is_empty() {
+            errors.push(FieldError::new(
+                "summaries",
+                "summarise at least one purpose",
+            ));
+        }
+        for (purpose, s) in &input.summaries {
+            if self.catalog.purpose(purpose).is_none() {
+                errors.push(FieldError::new(
+                    format!("summaries.{purpose}"),
+                    "is not a purpose of the catalog",
+                ));
+            }
+            for (part, text) in [
+                ("collected", &s.collected),
+                ("why", &s.why),
+                ("how_long", &s.how_long),
+                ("recipients", &s.recipients),
+            ] {
+                if text.trim().is_empty() || text.chars().count() > MAX_SUMMARY {
+                    errors.push(FieldError::new(
+                        format!("summaries.{purpose}.{part}"),
+                        format!("must be 1 to {MAX_SUMMARY} characters"),
+                    ));
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let now = self.clock.now().as_microsecond();
+        let row = NoticeRow {
+            id: Uuid::now_v7(),
+            version: input.version.clone(),
+            language: input.language.to_ascii_lowercase(),
+            effective_at: input
+                .effective_at
+                .map(|t| t.as_microsecond())
+                .unwrap_or(now),
+            material: input.material,
+            body: input.body,
+            summaries: serde_json::to_string(&input.summaries)
+                .map_err(|e| AppError::Storage(e.to_string()))?,
+            created_at: now,
+            published_at: None,
+        };
+        let audit = self.record(
+            actor,
+            "notice.create",
+            None,
+            vec![format!("notice:{}", row.id)],
+            vec![],
+            Some(format!("version={}", row.version)),
+        );
+        self.store.create_notice(&row, audit).await?;
+        view(row)
+    }
+
+    /// Publishes a draft. From then on it cannot change.
+    pub async fn publish_notice(&self, actor: &Actor, id: Uuid) -> Result<NoticeView, AppError> {
+        may_edit(actor)?;
+        let audit = self.record(
+            actor,
+            "notice.publish",
+            None,
+            vec![format!("notice:{id}")],
+            vec![],
+            None,
+        );
+        let now = self.clock.now().as_microsecond();
+        if !self.store.publish_notice(id, now, audit).await? {
+            let exists = self.store.notices().await?.iter().any(|n| n.id == id);
+            return Err(if exists {
+                AppError::Forbidden("this version is already published and cannot change".into())
+            } else {
+                AppError::NotFound
+            });
+        }
+        self.store
+            .notices()
+            .await?
+            .into_iter()
+            .find(|n| n.id == id)
+            .map(view)
+            .ok_or(AppError::NotFound)?
+    }
+
+    /// Every version, drafts included, newest first: for staff.
+    pub async fn notices(&self) -> Result<Vec<NoticeView>, AppError> {
+        self.store.notices().await?.into_iter().map(view).collect()
+    }
+
+    /// The notice in force now: the newest published version already effective.
+    pub async fn current_notice(&self) -> Result<Option<NoticeView>, AppError> {
+        let now = self.clock.now().as_microsecond();
+        let in_force: Vec<NoticeRow> = self
+            .store
+            .notices()
+            .await?
+            .into_iter()
+            .filter(|n| n.published_at.is_some() && n.effective_at <= now)
+            .collect();
+        // Newest first: of the versions with the latest effective date, the newest wins.
+        let latest = in_force.iter().map(|n| n.effective_at).max();
+        in_force
+            .into_iter()
+            .find(|n| Some(n.effective_at) == latest)
+            .map(view)
+            .transpose()
+    }
+
+    /// A published version by its name, for anyone.
+    pub async fn published_notice(&self, version: &str) -> Result<Option<NoticeView>, AppError> {
+        self.store
+            .notices()
+            .await?
+            .into_iter()
+            .find(|n| n.version == version && n.published_at.is_some())
+            .map(view)
+            .transpose()
+    }
+}

@@ -1,0 +1,111 @@
+//! The public privacy notice: `/privacy` shows the version in force, `/privacy/{version}` any
+//! published one. No sign-in, no script, no personal data.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use pulldown_cmark::{Event, Parser, html};
+use steward_app::NoticeView;
+
+use crate::AppState;
+
+const CSP: &str = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/privacy", get(current))
+        .route("/privacy/{version}", get(version))
+}
+
+struct Purpose {
+    name: String,
+    summary: steward_app::SummaryView,
+}
+
+#[derive(Template)]
+#[template(path = "public/privacy.html")]
+struct NoticePage {
+    notice: NoticeView,
+    purposes: Vec<Purpose>,
+    body_html: String,
+}
+
+/// Markdown to HTML; raw HTML in the source is shown as text, never passed through.
+fn markdown(source: &str) -> String {
+    let events = Parser::new(source).map(|e| match e {
+        Event::Html(t) | Event::InlineHtml(t) => Event::Text(t),
+        other => other,
+    });
+    let mut out = String::new();
+    html::push_html(&mut out, events);
+    out
+}
+
+fn page(app: &AppState, notice: Option<NoticeView>) -> Response {
+    let mut response = match notice {
+        None => (
+            StatusCode::NOT_FOUND,
+            Html("<!doctype html><title>Privacy notice</title><p>No privacy notice has been published yet.</p>"),
+        )
+            .into_response(),
+        Some(notice) => {
+            let purposes = notice
+                .summaries
+                .iter()
+                .map(|(key, summary)| Purpose {
+                    name: app
+                        .catalog()
+                        .purpose(key)
+                        .map(|p| p.name.clone())
+                        .unwrap_or_else(|| key.clone()),
+                    summary: summary.clone(),
+                })
+                .collect();
+            let body_html = markdown(&notice.body);
+            crate::console::render(&NoticePage {
+                notice,
+                purposes,
+                body_html,
+            })
+        }
+    };
+    response.headers_mut().insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
+    response
+}
+
+async fn current(State(app): State<AppState>) -> Response {
+    match app.current_notice().await {
+        Ok(notice) => page(&app, notice),
+        Err(e) => crate::Problem::from(e).into_response(),
+    }
+}
+
+async fn version(State(app): State<AppState>, Path(version): Path<String>) -> Response {
+    match app.published_notice(&version).await {
+        Ok(notice) => page(&app, notice),
+        Err(e) => crate::Problem::from(e).into_response(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn raw_html_in_a_notice_is_shown_as_text() {
+        let html =
+            super::markdown("# Title\n\n<script>alert(1)</script>\n\nSome **bold** <b>tag</b>.");
+        assert!(html.contains("<h1>Title</h1>"));
+        assert!(html.contains("<strong>bold</strong>"));
+        assert!(!html.contains("<script>"));
+        assert!(html.contains("&lt;script&gt;"));
+        assert!(
+            !html.contains("<b>") && html.contains("&lt;b&gt;"),
+            "inline HTML too"
+        );
+    }
+}
