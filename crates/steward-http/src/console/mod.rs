@@ -7,6 +7,7 @@ mod audit;
 mod charts;
 mod customers;
 mod dashboard;
+mod notices;
 mod session;
 mod sign_in;
 
@@ -62,6 +63,8 @@ pub fn routes() -> Router<AppState> {
             post(customers::record_consent),
         )
         .route("/console/receipts/{id}", get(customers::receipt))
+        .route("/console/notices", get(notices::list).post(notices::create))
+        .route("/console/notices/{id}/publish", post(notices::publish))
         .route("/console/audit", get(audit::log))
         .route("/console/catalog", get(audit::catalog))
         .route("/console/users", get(admin::users).post(admin::add_user))
@@ -102,6 +105,7 @@ pub struct Chrome {
     pub csrf: String,
     pub manages_accounts: bool,
     pub reads_audit: bool,
+    pub edits_notices: bool,
 }
 
 impl Chrome {
@@ -127,6 +131,7 @@ impl Chrome {
             csrf: staff.csrf.clone(),
             manages_accounts: manages_accounts(&staff.actor),
             reads_audit: matches!(staff.actor.role, Role::Auditor | Role::Dpo | Role::Admin),
+            edits_notices: matches!(staff.actor.role, Role::Dpo | Role::Admin),
         }
     }
 }

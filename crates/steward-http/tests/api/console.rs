@@ -211,6 +211,35 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.click("#verify-button");
             assert!(b.text("#verify-result").contains("The chain is intact"));
             b.screenshot(&shots, "audit");
+            b.goto(&format!("{base}/console/notices"));
+            b.fill("#n-version", "2026-03");
+            b.fill("#n-body", "# Our privacy notice\n\nWe keep little.");
+            b.fill(
+                "textarea[name='marketing.communications.email.collected']",
+                "Your email address.",
+            );
+            b.fill(
+                "textarea[name='marketing.communications.email.why']",
+                "To send you our news.",
+            );
+            b.fill(
+                "textarea[name='marketing.communications.email.how_long']",
+                "Until you say stop.",
+            );
+            b.fill(
+                "textarea[name='marketing.communications.email.recipients']",
+                "Our mail service.",
+            );
+            b.click("form[action='/console/notices'] button");
+            assert!(b.shows("Publish 2026-03"), "saved as a draft");
+            b.screenshot(&shots, "notices");
+            b.click("form[action$='/publish'] button");
+            assert!(b.shows("Published"));
+            b.goto(&format!("{base}/privacy"));
+            assert!(
+                b.shows("Until you say stop."),
+                "the public sees the published version"
+            );
             b.goto(&format!("{base}/console"));
             assert!(b.exists("#chart-residency svg"));
             b.screenshot(&shots, "dashboard");
@@ -285,6 +314,11 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
         (
             &format!("/console/customers/{id}/consents"),
             "purpose=marketing.communications.email&state=given",
+        ),
+        ("/console/notices", "version=x&language=en&body=b"),
+        (
+            &format!("/console/notices/{}/publish", uuid::Uuid::now_v7()),
+            "",
         ),
         ("/console/users", "email=new%40example.com&role=agent"),
         (
