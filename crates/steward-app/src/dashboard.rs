@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use steward_store::MICROS_PER_DAY;
+use steward_store::{AudienceFilter, MICROS_PER_DAY};
 
 use crate::{AppError, Steward};
 
@@ -23,6 +23,10 @@ pub struct Dashboard {
     pub accesses_per_day: Vec<(Date, BTreeMap<String, u64>)>,
     /// Audit entries per role over the same days, busiest first.
     pub role_activity: Vec<(String, u64)>,
+    /// For each consent-based purpose: customers an audience reaches now, in percent of all.
+    pub consent_rates: Vec<(String, u64)>,
+    /// Each day, oldest first, with consents given per purpose.
+    pub consents_given_per_day: Vec<(Date, BTreeMap<String, u64>)>,
 }
 
 fn date_of_day(day: i64) -> Date {
@@ -82,10 +86,42 @@ impl Steward {
                 *day.entry(purpose).or_default() += a.count;
             }
         }
+        let customers: u64 = stats.by_residency.iter().map(|(_, n)| n).sum();
+        let mut consent_rates = Vec::new();
+        for p in self
+            .catalog
+            .purposes()
+            .iter()
+            .filter(|p| p.requires_consent)
+        {
+            let reached = self
+                .store
+                .audience_count(&AudienceFilter {
+                    purpose: p.key.clone(),
+                    now,
+                    ..Default::default()
+                })
+                .await?;
+            let percent = (reached * 100).checked_div(customers).unwrap_or(0);
+            consent_rates.push((p.name.clone(), percent));
+        }
+        let consent = self.store.consent_stats(first_day * MICROS_PER_DAY).await?;
+        let mut given: BTreeMap<i64, BTreeMap<String, u64>> =
+            (first_day..=today).map(|d| (d, BTreeMap::new())).collect();
+        for (day, purpose, state, n) in consent.per_day {
+            if let (Some(d), "given") = (given.get_mut(&day), state.as_str()) {
+                *d.entry(purpose).or_default() += n;
+            }
+        }
         let mut role_activity: Vec<(String, u64)> = roles.into_iter().collect();
         role_activity.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(Dashboard {
-            customers: stats.by_residency.iter().map(|(_, n)| n).sum(),
+            customers,
+            consent_rates,
+            consents_given_per_day: given
+                .into_iter()
+                .map(|(d, purposes)| (date_of_day(d), purposes))
+                .collect(),
             by_residency: stats.by_residency,
             new_per_week: weeks.into_iter().collect(),
             accesses_per_day: days

@@ -95,6 +95,8 @@ pub trait Store: Send + Sync + 'static {
     async fn touch_token(&self, id: Uuid, at: i64) -> Result<()>;
 
     async fn customer_stats(&self, created_since: i64) -> Result<CustomerStats>;
+    /// Consent counts now, and consent events per day since `since`.
+    async fn consent_stats(&self, since: i64) -> Result<ConsentStats>;
     /// Audit entries since `since`, counted per day, role, purpose and action.
     async fn audit_activity(&self, since: i64) -> Result<Vec<ActivityCount>>;
 

@@ -15,7 +15,7 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent,
+    ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
     CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY,
     IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow,
     Result, Store, StoreError, TokenRow, UserRow, migrations,
@@ -1149,6 +1149,30 @@ impl Store for PostgresStore {
             by_residency,
             created_per_day,
         })
+    }
+
+    async fn consent_stats(&self, since: i64) -> Result<ConsentStats> {
+        let client = self.pool.get().await?;
+        let current = client
+            .query(
+                "SELECT purpose, state, COUNT(*) FROM consent_current GROUP BY purpose, state ORDER BY 1, 2",
+                &[],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get::<_, i64>(2) as u64))
+            .collect();
+        let per_day = client
+            .query(
+                "SELECT at / $1 AS day, purpose, state, COUNT(*) FROM consent_events WHERE at >= $2
+                 GROUP BY day, purpose, state ORDER BY day, purpose, state",
+                &[&MICROS_PER_DAY, &since],
+            )
+            .await?
+            .iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2), r.get::<_, i64>(3) as u64))
+            .collect();
+        Ok(ConsentStats { current, per_day })
     }
 
     async fn audit_activity(&self, since: i64) -> Result<Vec<ActivityCount>> {

@@ -159,6 +159,16 @@ pub struct CustomerStats {
     pub created_per_day: Vec<(i64, u64)>,
 }
 
+/// Consent counts for the dashboard: how many customers have each purpose in each state now,
+/// and how many events of each state were recorded per day.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConsentStats {
+    /// (purpose, state, customers) from the current state, expiry not applied.
+    pub current: Vec<(String, String, u64)>,
+    /// (days since 1970-01-01, purpose, state, events).
+    pub per_day: Vec<(i64, String, String, u64)>,
+}
+
 /// Audit entries counted per day, role, purpose and action.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityCount {

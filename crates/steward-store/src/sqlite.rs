@@ -17,7 +17,7 @@ use crate::records::{
     to_json,
 };
 use crate::{
-    ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent,
+    ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
     CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY,
     IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow,
     Result, Store, StoreError, TokenRow, UserRow, migrations,
@@ -1244,6 +1244,27 @@ impl Store for SqliteStore {
                 by_residency,
                 created_per_day,
             })
+        })
+    }
+
+    async fn consent_stats(&self, since: i64) -> Result<ConsentStats> {
+        self.read(|c| {
+            let current = c
+                .prepare_cached(
+                    "SELECT purpose, state, COUNT(*) FROM consent_current GROUP BY purpose, state ORDER BY 1, 2",
+                )?
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let per_day = c
+                .prepare_cached(
+                    "SELECT at / ?1 AS day, purpose, state, COUNT(*) FROM consent_events WHERE at >= ?2
+                     GROUP BY day, purpose, state ORDER BY day, purpose, state",
+                )?
+                .query_map(params![MICROS_PER_DAY, since], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get::<_, i64>(3)? as u64))
+                })?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(ConsentStats { current, per_day })
         })
     }
 

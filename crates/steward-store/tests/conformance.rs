@@ -1082,6 +1082,23 @@ mod scenarios {
             store.consent_event(given.id).await.expect("event"),
             Some(given.clone())
         );
+        let stats = store.consent_stats(0).await.expect("stats");
+        assert_eq!(
+            stats.current,
+            vec![(
+                "marketing.communications.email".to_string(),
+                "withdrawn".to_string(),
+                1
+            )]
+        );
+        assert_eq!(
+            stats
+                .per_day
+                .iter()
+                .map(|(_, _, s, n)| (s.as_str(), *n))
+                .collect::<Vec<_>>(),
+            vec![("given", 1), ("withdrawn", 1)]
+        );
         assert_eq!(
             store.consent_history(c.id).await.expect("history"),
             vec![given, withdrawn]

@@ -329,3 +329,36 @@ async fn an_audience_excludes_expired_consent() {
         "thirteen months on, the consent has expired"
     );
 }
+
+#[tokio::test]
+async fn the_dashboard_counts_consent_rates_and_consents_given_per_day() {
+    let (_dir, app) = app().await;
+    let agent = agent(&app);
+    let ada = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    app.create_customer(&agent, input("bob@example.com", "Bob"))
+        .await
+        .expect("create");
+    app.record_consent(
+        &agent,
+        ada.id,
+        say("marketing.communications.email", "given"),
+        &Evidence::default(),
+    )
+    .await
+    .expect("give");
+    let d = app.dashboard().await.expect("dashboard");
+    let rate = |name: &str| {
+        d.consent_rates
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, r)| *r)
+            .expect("rate")
+    };
+    assert_eq!(rate("Marketing emails"), 50, "one of two customers");
+    assert_eq!(rate("Marketing text messages"), 0);
+    let today = d.consents_given_per_day.last().expect("today");
+    assert_eq!(today.1.get("marketing.communications.email"), Some(&1));
+}

@@ -45,6 +45,19 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response,
             "Audit entries by role, last 14 days",
             &d.role_activity,
         ),
+        charts::bars(
+            "consent-rates",
+            "Customers consenting now, by purpose (percent)",
+            &d.consent_rates,
+        ),
+        charts::stacked(
+            "consents-given",
+            "Consents given per day, by purpose",
+            &d.consents_given_per_day
+                .iter()
+                .map(|(day, counts)| (day.to_string(), counts.clone()))
+                .collect::<Vec<_>>(),
+        ),
     ];
     Ok(render(&DashboardPage {
         chrome: Chrome::new(&app, &staff, "Dashboard", "dashboard"),
