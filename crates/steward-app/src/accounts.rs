@@ -112,6 +112,19 @@ fn dummy_hash() -> &'static str {
     })
 }
 
+/// The actor of a token that is neither revoked nor expired at `now`; `None` for a dead one.
+fn live_token_actor(row: &steward_store::TokenRow, now: i64) -> Option<Result<Actor, AppError>> {
+    if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
+        return None;
+    }
+    Some(
+        row.role
+            .parse::<Role>()
+            .map(|role| token_actor(row, role))
+            .map_err(|e| AppError::Storage(e.to_string())),
+    )
+}
+
 /// A session acts as the person who signed in, so the audit log names them; any other token
 /// acts as itself.
 fn token_actor(row: &steward_store::TokenRow, role: Role) -> Actor {
@@ -436,14 +449,7 @@ impl Steward {
             return Ok(actor);
         }
         let row = self.store.find_token(&hash).await?.ok_or_else(denied)?;
-        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
-            return Err(denied());
-        }
-        let role = row
-            .role
-            .parse::<Role>()
-            .map_err(|e| AppError::Storage(e.to_string()))?;
-        let actor = token_actor(&row, role);
+        let actor = live_token_actor(&row, now).ok_or_else(denied)??;
         self.tokens.put(hash, row.id, &actor, row.expires_at, now);
         Ok(actor)
     }
@@ -463,14 +469,7 @@ impl Steward {
             .filter(|r| r.name == SESSION_NAME)
             .ok_or_else(denied)?;
         let now = self.clock.now().as_microsecond();
-        if row.revoked_at.is_some() || row.expires_at.is_some_and(|e| e <= now) {
-            return Err(denied());
-        }
-        let role = row
-            .role
-            .parse::<Role>()
-            .map_err(|e| AppError::Storage(e.to_string()))?;
-        let actor = token_actor(&row, role);
+        let actor = live_token_actor(&row, now).ok_or_else(denied)??;
         let last = row.last_used_at.unwrap_or(row.created_at);
         if now.saturating_sub(last) > SESSION_IDLE.as_micros() as i64 {
             let audit = self.record(

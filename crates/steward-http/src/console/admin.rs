@@ -3,7 +3,6 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use serde::Deserialize;
 use std::collections::HashMap;
@@ -13,7 +12,7 @@ use steward_app::{
 };
 use uuid::Uuid;
 
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
 use crate::AppState;
 
 fn roles() -> Vec<&'static str> {
@@ -50,21 +49,18 @@ async fn users_page(
     errors: Vec<FieldError>,
     email: String,
 ) -> Result<Response, ConsoleError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&UsersPage {
-        chrome: Chrome::new(app, staff, "Staff accounts", "users"),
-        users: app.list_users(&staff.actor).await?,
-        roles: roles(),
-        created,
-        errors,
-        email,
-    });
-    *response.status_mut() = status;
-    Ok(response)
+    let has_errors = !errors.is_empty();
+    Ok(render_checked(
+        &UsersPage {
+            chrome: Chrome::new(app, staff, "Staff accounts", "users"),
+            users: app.list_users(&staff.actor).await?,
+            roles: roles(),
+            created,
+            errors,
+            email,
+        },
+        has_errors,
+    ))
 }
 
 pub async fn users(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
@@ -151,26 +147,23 @@ async fn tokens_page(
     created: Option<Created>,
     errors: Vec<FieldError>,
 ) -> Result<Response, ConsoleError> {
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&TokensPage {
-        chrome: Chrome::new(app, staff, "API tokens", "tokens"),
-        tokens: app.list_tokens(&staff.actor).await?,
-        roles: roles(),
-        purposes: app
-            .catalog()
-            .purposes()
-            .iter()
-            .map(|p| (p.key.clone(), p.name.clone()))
-            .collect(),
-        created,
-        errors,
-    });
-    *response.status_mut() = status;
-    Ok(response)
+    let has_errors = !errors.is_empty();
+    Ok(render_checked(
+        &TokensPage {
+            chrome: Chrome::new(app, staff, "API tokens", "tokens"),
+            tokens: app.list_tokens(&staff.actor).await?,
+            roles: roles(),
+            purposes: app
+                .catalog()
+                .purposes()
+                .iter()
+                .map(|p| (p.key.clone(), p.name.clone()))
+                .collect(),
+            created,
+            errors,
+        },
+        has_errors,
+    ))
 }
 
 pub async fn tokens(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {

@@ -18,7 +18,7 @@ use steward_app::{
 };
 use uuid::Uuid;
 
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, render_checked, see_other};
 use crate::AppState;
 
 fn parse_id(raw: &str) -> Result<Uuid, ConsoleError> {
@@ -186,25 +186,22 @@ pub async fn list(
     let notice = filters.erased.as_ref().map(
         |_| "The customer was erased: their data key is destroyed and only a tombstone remains.",
     );
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&ListPage {
-        chrome: Chrome::new(&app, &staff, "Customers", "customers"),
-        rows,
-        filters,
-        statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
-        next,
-        searched: false,
-        search_email: String::new(),
-        search_phone: String::new(),
-        errors,
-        notice,
-    });
-    *response.status_mut() = status;
-    Ok(response)
+    let has_errors = !errors.is_empty();
+    Ok(render_checked(
+        &ListPage {
+            chrome: Chrome::new(&app, &staff, "Customers", "customers"),
+            rows,
+            filters,
+            statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            next,
+            searched: false,
+            search_email: String::new(),
+            search_phone: String::new(),
+            errors,
+            notice,
+        },
+        has_errors,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -425,38 +422,35 @@ async fn detail_page(
     let heading = format!("{} {}", get("given_name"), get("family_name"))
         .trim()
         .to_string();
-    let status = if interaction_errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&DetailPage {
-        chrome: Chrome::new(app, staff, "Customer", "customers"),
-        id: view.id.to_string(),
-        heading: if heading.is_empty() {
-            view.id.to_string()
-        } else {
-            heading
+    let has_errors = !interaction_errors.is_empty();
+    Ok(render_checked(
+        &DetailPage {
+            chrome: Chrome::new(app, staff, "Customer", "customers"),
+            id: view.id.to_string(),
+            heading: if heading.is_empty() {
+                view.id.to_string()
+            } else {
+                heading
+            },
+            fields,
+            residency: view.residency.clone(),
+            status: view.status.clone(),
+            tags: view.tags.join(", "),
+            version: view.version,
+            created: when(view.created_at),
+            updated: when(view.updated_at),
+            interactions,
+            kinds: InteractionKind::ALL.iter().map(|k| k.as_str()).collect(),
+            history,
+            may_erase: staff.actor.role.may_erase(),
+            interaction_errors,
+            summary: draft.0,
+            body: draft.1,
+            consents,
+            consent_events,
         },
-        fields,
-        residency: view.residency.clone(),
-        status: view.status.clone(),
-        tags: view.tags.join(", "),
-        version: view.version,
-        created: when(view.created_at),
-        updated: when(view.updated_at),
-        interactions,
-        kinds: InteractionKind::ALL.iter().map(|k| k.as_str()).collect(),
-        history,
-        may_erase: staff.actor.role.may_erase(),
-        interaction_errors,
-        summary: draft.0,
-        body: draft.1,
-        consents,
-        consent_events,
-    });
-    *response.status_mut() = status;
-    Ok(response)
+        has_errors,
+    ))
 }
 
 pub async fn detail(

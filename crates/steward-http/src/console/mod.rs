@@ -155,6 +155,16 @@ pub fn render(page: &impl Template) -> Response {
     }
 }
 
+/// Renders a page that may carry validation errors: 422 when it does, so the browser and the
+/// tests both see the form was refused.
+pub fn render_checked(page: &impl Template, has_errors: bool) -> Response {
+    let mut response = render(page);
+    if has_errors {
+        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    response
+}
+
 /// A form body; a malformed one is answered with the console's own error page.
 pub struct ConsoleForm<T>(pub T);
 

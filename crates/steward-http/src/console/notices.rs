@@ -5,13 +5,12 @@ use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use steward_app::{
     AppError, FieldError, NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST,
 };
 
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
 use crate::AppState;
 
 const PARTS: [(&str, &str); 4] = [
@@ -63,21 +62,18 @@ async fn page(
             name: p.name.clone(),
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
-    let mut response = render(&NoticesPage {
-        chrome: Chrome::new(app, staff, "Privacy notices", "notices"),
-        notices: app.notices().await?,
-        purposes,
-        form,
-        errors,
-        threshold: READABLE_AT_LEAST,
-    });
-    *response.status_mut() = status;
-    Ok(response)
+    let has_errors = !errors.is_empty();
+    Ok(render_checked(
+        &NoticesPage {
+            chrome: Chrome::new(app, staff, "Privacy notices", "notices"),
+            notices: app.notices().await?,
+            purposes,
+            form,
+            errors,
+            threshold: READABLE_AT_LEAST,
+        },
+        has_errors,
+    ))
 }
 
 pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
