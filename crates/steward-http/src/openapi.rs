@@ -14,7 +14,7 @@ use crate::api::{accounts, audiences, audit, catalog, consents, customers, notic
     servers((url = "/api/v1")),
     paths(
         accounts::login, accounts::logout, accounts::me, catalog::catalog,
-        customers::create, customers::list, customers::read, customers::update, customers::erase,
+        customers::create, customers::list, customers::search, customers::read, customers::update, customers::erase,
         customers::add_interaction, customers::interactions,
         consents::current, consents::record, consents::history,
         consents::receipt, consents::verify, audiences::evaluate,

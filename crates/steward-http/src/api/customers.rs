@@ -120,6 +120,50 @@ pub async fn list(
     Ok(Json(app.list_customers(&access, query).await?))
 }
 
+/// An exact-match search: the values travel in the body, never in a URL or an access log.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    email: Option<String>,
+    phone: Option<String>,
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+#[utoipa::path(
+    post,
+    path = "/customers/search",
+    tag = "customers",
+    params(("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = SearchBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Customers whose email or phone is exactly the one given", body = Page<CustomerView>),
+        (status = 422, description = "Invalid search", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn search(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Body(b): Body<SearchBody>,
+) -> Result<Json<steward_app::Page<CustomerView>>, Problem> {
+    if b.email.is_none() && b.phone.is_none() {
+        return Err(Problem::invalid(vec![steward_app::FieldError::new(
+            "email",
+            "give an email or a phone number to search by",
+        )]));
+    }
+    let query = CustomerQuery {
+        email: b.email,
+        phone: b.phone,
+        cursor: b.cursor,
+        limit: b.limit,
+        ..Default::default()
+    };
+    Ok(Json(app.list_customers(&access, query).await?))
+}
+
 #[utoipa::path(
     get,
     path = "/customers/{id}",

@@ -40,6 +40,7 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     .add(Method::GET, "/catalog", get(catalog::catalog))
     .add(Method::POST, "/customers", post(customers::create))
     .add(Method::GET, "/customers", get(customers::list))
+    .add(Method::POST, "/customers/search", post(customers::search))
     .add(Method::GET, "/customers/{id}", get(customers::read))
     .add(Method::PATCH, "/customers/{id}", patch(customers::update))
     .add(Method::DELETE, "/customers/{id}", delete(customers::erase))

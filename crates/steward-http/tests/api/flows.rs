@@ -1267,3 +1267,41 @@ async fn notices_are_drafted_scored_published_once_and_shown_to_the_public() {
         "every past version stays viewable"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn customers_are_found_by_email_without_it_appearing_in_a_url() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let tok = Some(agent.as_str());
+    let created = t
+        .req("POST", "/api/v1/customers", tok, &[], Some(CUSTOMER))
+        .await
+        .json();
+    let found = t
+        .req(
+            "POST",
+            "/api/v1/customers/search",
+            tok,
+            &[],
+            Some(r#"{"email":" ADA@example.com "}"#),
+        )
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    let items = found.json()["items"].as_array().expect("items").clone();
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["id"], created["id"]);
+    let p = t
+        .req(
+            "POST",
+            "/api/v1/customers/search",
+            tok,
+            &[],
+            Some(r#"{"email":"not an email"}"#),
+        )
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], "email", "{p}");
+    t.req("POST", "/api/v1/customers/search", tok, &[], Some("{}"))
+        .await
+        .problem(422);
+}

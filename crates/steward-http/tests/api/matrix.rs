@@ -23,6 +23,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/notices") => &[Admin, Dpo, Agent, Marketer, Auditor],
         ("POST", "/customers")
         | ("GET", "/customers")
+        | ("POST", "/customers/search")
         | ("GET", "/customers/{id}")
         | ("PATCH", "/customers/{id}")
         | ("POST", "/customers/{id}/interactions")
@@ -181,6 +182,7 @@ async fn every_route_for_every_role() {
                 ("POST", "/customers") => Some(format!(
                     r#"{{"fields":{{"email":"new{n}@example.com","given_name":"N"}},"residency":"FR"}}"#
                 )),
+                ("POST", "/customers/search") => Some(format!(r#"{{"email":"m{n}@example.com"}}"#)),
                 ("PATCH", "/customers/{id}") => {
                     Some(r#"{"fields":{"given_name":"Changed"}}"#.to_string())
                 }
