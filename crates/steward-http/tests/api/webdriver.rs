@@ -151,6 +151,18 @@ impl Browser {
         }
     }
 
+    /// Whether the browser arrives at a URL ending in `suffix` within a few seconds.
+    pub fn arrives(&self, suffix: &str) -> bool {
+        let started = Instant::now();
+        while !self.url().ends_with(suffix) {
+            if started.elapsed() > Duration::from_secs(5) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
+
     pub fn find(&self, css: &str) -> String {
         if !self.exists(css) {
             panic!(
