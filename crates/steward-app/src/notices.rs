@@ -222,21 +222,21 @@ impl Steward {
             None,
         );
         let now = self.clock.now().as_microsecond();
-        if !self.store.publish_notice(id, now, audit).await? {
-            let exists = self.store.notices().await?.iter().any(|n| n.id == id);
-            return Err(if exists {
-                AppError::Forbidden("this version is already published and cannot change".into())
-            } else {
-                AppError::NotFound
-            });
-        }
-        self.store
+        let published = self.store.publish_notice(id, now, audit).await?;
+        // One read answers both: the version as published, or why it could not be.
+        let row = self
+            .store
             .notices()
             .await?
             .into_iter()
             .find(|n| n.id == id)
-            .map(view)
-            .ok_or(AppError::NotFound)?
+            .ok_or(AppError::NotFound)?;
+        if !published {
+            return Err(AppError::Forbidden(
+                "this version is already published and cannot change".into(),
+            ));
+        }
+        view(row)
     }
 
     /// Every version, drafts included, newest first: for staff.

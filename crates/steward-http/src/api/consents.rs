@@ -75,7 +75,7 @@ pub async fn history(
     responses(
         (status = 201, description = "Recorded in the ledger", body = ConsentEventView),
         (status = 404, description = "Not found", body = Problem),
-        (status = 409, description = "The customer changed meanwhile; send it again", body = Problem),
+        (status = 412, description = "The customer changed while a withdrawal erased fields; send it again", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
     )

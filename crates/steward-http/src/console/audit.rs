@@ -7,7 +7,7 @@ use serde::Deserialize;
 use steward_app::core::{FieldDef, PurposeDef};
 use steward_app::{AuditFilter, VerifyReport};
 
-use super::{Chrome, ConsoleError, Staff, render};
+use super::{Chrome, ConsoleError, Staff, day_start, encode, render};
 use crate::AppState;
 
 const PAGE: usize = 50;
@@ -51,28 +51,9 @@ struct AuditPage {
 }
 
 fn day(raw: &str, end: bool) -> Result<Option<i64>, String> {
-    if raw.trim().is_empty() {
-        return Ok(None);
-    }
-    raw.trim()
-        .parse::<jiff::civil::Date>()
-        .ok()
-        .and_then(|d| if end { d.tomorrow().ok() } else { Some(d) })
-        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-        .map(|z| Some(z.timestamp().as_microsecond()))
-        .ok_or_else(|| "dates must look like 2026-01-31".to_string())
-}
-
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b':' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    day_start(raw, end)
+        .map(|t| t.map(|t| t.as_microsecond()))
+        .map_err(|m| format!("From and Until: {m}"))
 }
 
 pub async fn log(

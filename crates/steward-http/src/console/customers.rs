@@ -18,7 +18,9 @@ use steward_app::{
 };
 use uuid::Uuid;
 
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, render_checked, see_other};
+use super::{
+    Chrome, ConsoleError, ConsoleForm, Staff, day_start, encode, render, render_checked, see_other,
+};
 use crate::AppState;
 
 fn parse_id(raw: &str) -> Result<Uuid, ConsoleError> {
@@ -29,40 +31,16 @@ fn when(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M UTC").to_string()
 }
 
-/// Percent-encoding for the few non-personal values that go into list links.
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
-/// A date from a date input as the start of that day in UTC; `end` gives the next day's start.
 fn day_bound(
     field: &str,
     raw: &str,
     end: bool,
     errors: &mut Vec<FieldError>,
 ) -> Option<jiff::Timestamp> {
-    if raw.trim().is_empty() {
-        return None;
-    }
-    let parsed = raw
-        .trim()
-        .parse::<jiff::civil::Date>()
+    day_start(raw, end)
+        .map_err(|m| errors.push(FieldError::new(field, m)))
         .ok()
-        .and_then(|d| if end { d.tomorrow().ok() } else { Some(d) })
-        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-        .map(|z| z.timestamp());
-    if parsed.is_none() {
-        errors.push(FieldError::new(field, "must be a date such as 2026-01-31"));
-    }
-    parsed
+        .flatten()
 }
 
 struct Row {

@@ -181,6 +181,36 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> axum::extract::FromRequest<
     }
 }
 
+/// Percent-encoding for the non-personal values (filters, cursors) that go into console links.
+pub fn encode(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub const DATE_HINT: &str = "must be a date such as 2026-01-31";
+
+/// A date input as the start of that day in UTC, or with `end` the start of the next day, so
+/// that a range "until" a day includes it; `Ok(None)` for an empty input.
+pub fn day_start(raw: &str, end: bool) -> Result<Option<jiff::Timestamp>, &'static str> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse::<jiff::civil::Date>()
+        .ok()
+        .and_then(|d| if end { d.tomorrow().ok() } else { Some(d) })
+        .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
+        .map(|z| Some(z.timestamp()))
+        .ok_or(DATE_HINT)
+}
+
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }

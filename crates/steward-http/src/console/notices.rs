@@ -10,7 +10,7 @@ use steward_app::{
     AppError, FieldError, NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST,
 };
 
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, day_start, render_checked, see_other};
 use crate::AppState;
 
 const PARTS: [(&str, &str); 4] = [
@@ -114,21 +114,8 @@ pub async fn create(
             );
         }
     }
-    let effective_at = match text("effective").as_str() {
-        "" => None,
-        day => Some(
-            day.parse::<jiff::civil::Date>()
-                .ok()
-                .and_then(|d| d.to_zoned(jiff::tz::TimeZone::UTC).ok())
-                .map(|z| z.timestamp())
-                .ok_or_else(|| {
-                    ConsoleError::App(AppError::invalid(
-                        "effective",
-                        "must be a date such as 2026-01-31",
-                    ))
-                })?,
-        ),
-    };
+    let effective_at = day_start(&text("effective"), false)
+        .map_err(|m| ConsoleError::App(AppError::invalid("effective", m)))?;
     let input = NoticeInput {
         version: text("version"),
         language: text("language"),
