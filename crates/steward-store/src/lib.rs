@@ -117,6 +117,17 @@ pub trait Store: Send + Sync + 'static {
     /// Every consent event of the customer, oldest first.
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
 
+    /// Claims up to `limit` messages due by `now` that no other sender holds, leasing them
+    /// until `lease_until`.
+    async fn claim_mail(&self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<OutboxRow>>;
+    /// Records an attempt to deliver a claimed message and releases it.
+    async fn finish_mail(&self, delivery: &Delivery) -> Result<()>;
+    /// A customer's messages, newest first.
+    async fn customer_mail(&self, customer: Uuid) -> Result<Vec<OutboxRow>>;
+    /// The attempts to deliver one message, in order.
+    async fn deliveries(&self, message: Uuid) -> Result<Vec<Delivery>>;
+    async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>>;
+
     /// The kept answer for an idempotency key, if one was kept and has not expired by `now`.
     async fn find_idempotent(&self, key_hash: &[u8; 32], now: i64)
     -> Result<Option<IdempotentRow>>;

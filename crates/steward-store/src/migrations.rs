@@ -14,6 +14,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0005_consent_ledger.sql"),
     ),
     (6, include_str!("../migrations/sqlite/0006_notices.sql")),
+    (7, include_str!("../migrations/sqlite/0007_mail.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -34,4 +35,5 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         include_str!("../migrations/postgres/0005_consent_ledger.sql"),
     ),
     (6, include_str!("../migrations/postgres/0006_notices.sql")),
+    (7, include_str!("../migrations/postgres/0007_mail.sql")),
 ];

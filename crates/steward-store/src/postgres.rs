@@ -2,6 +2,8 @@
 //! Steward instances may share one database: the audit chain's head is a locked row, and
 //! migrations run under an advisory lock.
 
+mod mail;
+
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use steward_core::audit::{AuditEntry, AuditRecord, Hash, chain_hash};
@@ -16,9 +18,10 @@ use crate::records::{
 };
 use crate::{
     ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
-    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY,
-    IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow,
-    Result, Store, StoreError, TokenRow, UserRow, migrations,
+    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, Delivery,
+    IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
+    MICROS_PER_DAY, MailLink, NoticeRow, OutboxRow, Result, Store, StoreError, TokenRow, UserRow,
+    migrations,
 };
 
 pub struct PostgresStore {
@@ -358,6 +361,9 @@ impl Store for PostgresStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
+        if let Some(spent) = &changes.spend_link {
+            mail::spend_link(&tx, spent).await?;
+        }
         if let Some(kept) = &changes.idempotency {
             // Expired keys go first, so a key may be used again once its day is over. The
             // kept answer goes in before anything else, so a second use of a key is reported
@@ -454,6 +460,7 @@ impl Store for PostgresStore {
             )
             .await?;
         }
+        mail::save(&tx, &changes).await?;
         let entries = append_audit_tx(&tx, changes.audit).await?;
         tx.commit().await?;
         Ok(entries)
@@ -485,6 +492,7 @@ impl Store for PostgresStore {
             .await?;
         tx.execute("DELETE FROM consent_events WHERE customer_id = $1", &[&id])
             .await?;
+        mail::erase(&tx, &id).await?;
         tx.execute("DELETE FROM customers WHERE id = $1", &[&id])
             .await?;
         tx.execute(
@@ -1085,6 +1093,34 @@ impl Store for PostgresStore {
             )
             .await?;
         Ok(rows.iter().map(consent_from).collect())
+    }
+
+    async fn claim_mail(&self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<OutboxRow>> {
+        let client = self.pool.get().await?;
+        mail::claim(&client, now, lease_until, limit).await
+    }
+
+    async fn finish_mail(&self, delivery: &Delivery) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        mail::finish(&tx, delivery).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn customer_mail(&self, customer: Uuid) -> Result<Vec<OutboxRow>> {
+        let client = self.pool.get().await?;
+        mail::customer_mail(&client, customer).await
+    }
+
+    async fn deliveries(&self, message: Uuid) -> Result<Vec<Delivery>> {
+        let client = self.pool.get().await?;
+        mail::deliveries(&client, message).await
+    }
+
+    async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
+        let client = self.pool.get().await?;
+        mail::find_link(&client, token_hash).await
     }
 
     async fn find_idempotent(

@@ -4,6 +4,8 @@
 //! cost of handing it to another thread. One writer connection serialises writes (SQLite
 //! allows one writer anyway); readers come from a small pool so reads never wait on a write.
 
+mod mail;
+
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -18,9 +20,10 @@ use crate::records::{
 };
 use crate::{
     ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
-    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, IDEMPOTENCY_KEY,
-    IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow,
-    Result, Store, StoreError, TokenRow, UserRow, migrations,
+    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, Delivery,
+    IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
+    MICROS_PER_DAY, MailLink, NoticeRow, OutboxRow, Result, Store, StoreError, TokenRow, UserRow,
+    migrations,
 };
 
 pub struct SqliteStore {
@@ -494,6 +497,9 @@ fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> 
 impl Store for SqliteStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         self.write(|tx| {
+            if let Some(spent) = &changes.spend_link {
+                mail::spend_link(tx, spent)?;
+            }
             // First, so a second use of a key is reported as such, not as whatever else of
             // the same request collides with the first.
             if let Some(kept) = &changes.idempotency {
@@ -545,6 +551,7 @@ impl Store for SqliteStore {
             for event in &changes.consents {
                 save_consent(tx, event)?;
             }
+            mail::save(tx, &changes)?;
             append_audit_tx(tx, changes.audit)
         })
     }
@@ -569,6 +576,7 @@ impl Store for SqliteStore {
                 .execute([key])?;
             tx.prepare_cached("DELETE FROM consent_events WHERE customer_id = ?1")?
                 .execute([key])?;
+            mail::erase(tx, key)?;
             tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
                 .execute([key])?;
             tx.prepare_cached(
@@ -1175,6 +1183,26 @@ impl Store for SqliteStore {
             let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
             rows.map(|r| finish_consent(r?)).collect()
         })
+    }
+
+    async fn claim_mail(&self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<OutboxRow>> {
+        self.write(|tx| mail::claim(tx, now, lease_until, limit))
+    }
+
+    async fn finish_mail(&self, delivery: &Delivery) -> Result<()> {
+        self.write(|tx| mail::finish(tx, delivery))
+    }
+
+    async fn customer_mail(&self, customer: Uuid) -> Result<Vec<OutboxRow>> {
+        self.read(|c| mail::customer_mail(c, customer))
+    }
+
+    async fn deliveries(&self, message: Uuid) -> Result<Vec<Delivery>> {
+        self.read(|c| mail::deliveries(c, message))
+    }
+
+    async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
+        self.read(|c| mail::find_link(c, token_hash))
     }
 
     async fn find_idempotent(
