@@ -309,6 +309,7 @@ async fn run(rows: usize) -> BenchResult<()> {
         clock: Arc::new(SystemClock),
         checkpoint_every: 1000,
         controller: Default::default(),
+        mail: Default::default(),
     })
     .await?;
     let actor = Actor::system("bench", &[PURPOSE]);

@@ -1,21 +1,29 @@
-//! Audiences: the only way a consent-based purpose reaches customers. An audience for a
-//! purpose holds exactly the customers whose consent to it is given and unexpired at this
-//! moment and whose processing is neither restricted nor closed (I3).
+//! Audiences: the only way a consent-based purpose reaches customers. An audience is a
+//! segment (saved, given inline, or everyone) evaluated for a purpose at this moment: it holds
+//! exactly the customers whose consent to that purpose is given and unexpired and whose
+//! processing is neither restricted nor closed (I3), and it carries only the fields the
+//! purpose needs.
 
-use steward_store::AudienceFilter;
+use std::collections::BTreeMap;
 
-use crate::customers::parse_tags;
+use steward_store::{AudienceOf, SegmentQuery};
+use uuid::Uuid;
+
+use crate::segments::SegmentFilter;
 use crate::{Access, AppError, FieldError, Steward};
 
-/// Narrows an audience; the purpose is the access's own.
+/// Members per page of an export.
+pub const AUDIENCE_PAGE: usize = 500;
+
+/// An audience: a purpose, and at most one of a saved segment or an inline filter.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AudienceQuery {
     /// The consent-based purpose the audience is for.
     pub purpose: String,
-    pub tag: Option<String>,
-    pub residency: Option<String>,
+    pub segment_id: Option<Uuid>,
+    pub filter: Option<SegmentFilter>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -23,65 +31,136 @@ pub struct AudienceQuery {
 pub struct AudienceSummary {
     pub purpose: String,
     pub count: u64,
-    /// The fields an export of this audience would carry: those the purpose needs.
+    /// The fields an export of this audience carries: those the purpose needs.
     pub fields: Vec<String>,
 }
 
+/// One member of an exported audience: their id and the fields the purpose needs.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AudienceMember {
+    pub id: Uuid,
+    pub fields: BTreeMap<String, String>,
+}
+
 impl Steward {
-    /// Counts the audience of a consent-based purpose, checking the ledger at this moment.
-    pub async fn audience(
+    /// The audience as a store query, fixed at this moment; checks that the access's purpose
+    /// is the audience's and rests on consent.
+    async fn audience_query(
         &self,
         access: &Access,
         query: &AudienceQuery,
-    ) -> Result<AudienceSummary, AppError> {
+    ) -> Result<SegmentQuery, AppError> {
         if !access.purpose.requires_consent || access.purpose.key != query.purpose {
             return Err(AppError::Forbidden(format!(
                 "audiences are for consent-based purposes, used as the purpose of the request; {} is not one",
                 access.purpose.key
             )));
         }
-        let mut errors = Vec::new();
-        let tag = query
-            .tag
-            .as_ref()
-            .map(|t| parse_tags(std::slice::from_ref(t), &mut errors))
-            .and_then(|t| t.into_iter().next());
-        let residency = query.residency.as_deref().and_then(|r| {
-            steward_core::CountryCode::parse(r)
-                .map(|c| c.as_str().to_string())
-                .map_err(|e| errors.push(FieldError::new("residency", e.to_string())))
-                .ok()
+        let now = self.clock.now().as_microsecond();
+        let mut segment = match (&query.segment_id, &query.filter) {
+            (Some(_), Some(_)) => {
+                return Err(AppError::Invalid(vec![FieldError::new(
+                    "filter",
+                    "give a segment_id or a filter, not both",
+                )]));
+            }
+            (Some(id), None) => {
+                let saved = self.saved_segment(*id).await.map_err(|e| match e {
+                    AppError::NotFound => AppError::invalid("segment_id", "no such segment"),
+                    other => other,
+                })?;
+                self.segment_query(&saved.filter, "filter", now)?
+            }
+            (None, Some(filter)) => self.segment_query(filter, "filter", now)?,
+            (None, None) => SegmentQuery::default(),
+        };
+        segment.audience = Some(AudienceOf {
+            purpose: query.purpose.clone(),
+            now,
         });
-        if !errors.is_empty() {
-            return Err(AppError::Invalid(
-                errors
-                    .into_iter()
-                    .map(|e| FieldError::new(e.field.replace("tags[0]", "tag"), e.message))
-                    .collect(),
-            ));
-        }
-        let count = self
-            .store
-            .audience_count(&AudienceFilter {
-                purpose: query.purpose.clone(),
-                now: self.clock.now().as_microsecond(),
-                tag,
-                residency,
-            })
-            .await?;
+        Ok(segment)
+    }
+
+    fn audience_fields(&self, purpose: &str) -> Vec<String> {
+        self.catalog
+            .fields()
+            .iter()
+            .filter(|f| f.needed_for(purpose))
+            .map(|f| f.key.clone())
+            .collect()
+    }
+
+    /// Counts the audience of a consent-based purpose, checking the ledger at this moment.
+    pub async fn audience(
+        &self,
+        access: &Access,
+        query: &AudienceQuery,
+    ) -> Result<AudienceSummary, AppError> {
+        let segment = self.audience_query(access, query).await?;
+        let count = self.store.count_segment(&segment).await?;
         let mut record = self.access_record(access, "audience.evaluate", vec![], vec![]);
         record.detail = Some(format!("count={count}"));
         self.append(vec![record]).await?;
         Ok(AudienceSummary {
             purpose: query.purpose.clone(),
             count,
-            fields: self
-                .catalog
-                .fields()
-                .iter()
-                .filter(|f| f.needed_for(&query.purpose))
-                .map(|f| f.key.clone())
-                .collect(),
+            fields: self.audience_fields(&query.purpose),
         })
+    }
+
+    /// One page of the audience's export, after `after`: each member with the fields the
+    /// purpose needs, the page audited before it is returned. `None` after the last page.
+    pub async fn audience_page(
+        &self,
+        access: &Access,
+        segment: &SegmentQuery,
+        after: Option<Uuid>,
+    ) -> Result<Option<(Vec<AudienceMember>, Uuid)>, AppError> {
+        let rows = self
+            .store
+            .segment_page(segment, after, AUDIENCE_PAGE)
+            .await?;
+        let Some(last) = rows.last().map(|r| r.id) else {
+            return Ok(None);
+        };
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut keys = self.keys.data_keys(&ids)?;
+        let mut members = Vec::with_capacity(rows.len());
+        let mut opened = std::collections::BTreeSet::new();
+        for row in &rows {
+            // A key destroyed since the page was read: that customer is being erased.
+            let Some(stored) = keys.remove(&row.id) else {
+                continue;
+            };
+            let dek = self
+                .vault
+                .open_data_key(&row.id, &crate::customers::unwrap_stored(stored))?;
+            let (view, fields) = self.view(access, row, &dek)?;
+            opened.extend(fields);
+            members.push(AudienceMember {
+                id: view.id,
+                fields: view.fields,
+            });
+        }
+        self.append(vec![self.access_record(
+            access,
+            "audience.export",
+            members.iter().map(|m| m.id.to_string()).collect(),
+            opened.into_iter().collect(),
+        )])
+        .await?;
+        Ok(Some((members, last)))
+    }
+
+    /// Checks an audience for export and fixes it at this moment; pages follow with
+    /// [`Steward::audience_page`]. This, not a raw export, is how marketing gets data out:
+    /// only consenting customers, only the purpose's fields, every page audited.
+    pub async fn start_audience_export(
+        &self,
+        access: &Access,
+        query: &AudienceQuery,
+    ) -> Result<SegmentQuery, AppError> {
+        self.audience_query(access, query).await
     }
 }

@@ -47,6 +47,29 @@ impl Steward {
         }
     }
 
+    /// An entry for what a customer did themselves (following an emailed link, in the
+    /// portal): the actor is `customer:<id>`.
+    pub(crate) fn subject_record(
+        &self,
+        customer: uuid::Uuid,
+        action: &str,
+        purpose: &str,
+        targets: Vec<String>,
+        fields: Vec<String>,
+        detail: Option<String>,
+    ) -> AuditRecord {
+        AuditRecord {
+            at: self.clock.now().as_microsecond(),
+            actor: format!("customer:{customer}"),
+            role: "customer".into(),
+            action: action.to_string(),
+            purpose: Some(purpose.to_string()),
+            targets,
+            fields,
+            detail,
+        }
+    }
+
     pub(crate) fn access_record(
         &self,
         access: &Access,

@@ -83,7 +83,7 @@ fn at(us: i64) -> Timestamp {
     steward_core::clock::from_micros(us)
 }
 
-fn event_view(e: ConsentEvent, now: i64) -> Result<ConsentEventView, AppError> {
+pub(crate) fn event_view(e: ConsentEvent, now: i64) -> Result<ConsentEventView, AppError> {
     let recorded: ConsentState = e
         .state
         .parse()
@@ -179,7 +179,7 @@ impl Steward {
         }
     }
 
-    fn hash_evidence(&self, evidence: &Evidence) -> Result<Option<String>, AppError> {
+    pub(crate) fn hash_evidence(&self, evidence: &Evidence) -> Result<Option<String>, AppError> {
         let mut parts = serde_json::Map::new();
         for (name, key, value) in [
             ("client", EVIDENCE_CLIENT, &evidence.client_address),
@@ -211,7 +211,21 @@ impl Steward {
             .await?
             .ok_or(AppError::NotFound)?;
         let now = self.clock.now().as_microsecond();
-        let expires_at = match (state, validity) {
+        let purpose = self
+            .catalog
+            .purpose(&input.purpose)
+            .ok_or_else(|| AppError::invalid("purpose", "is not a purpose of the catalog"))?;
+        // Double opt-in: what the customer said is recorded as asked for, and a link to
+        // confirm it goes to their address; only following it gives the consent.
+        let confirm = state == ConsentState::Given
+            && purpose.confirm_by_email
+            && method != ConsentMethod::Import;
+        let recorded = if confirm {
+            ConsentState::Requested
+        } else {
+            state
+        };
+        let expires_at = match (recorded, validity) {
             (ConsentState::Given, Some(days)) => {
                 Some(now.saturating_add(i64::from(days) * steward_store::MICROS_PER_DAY))
             }
@@ -221,65 +235,79 @@ impl Steward {
             id: Uuid::now_v7(),
             customer_id: customer,
             purpose: input.purpose.clone(),
-            state: state.as_str().to_string(),
+            state: recorded.as_str().to_string(),
             notice_version: input.notice_version.clone(),
             method: method.as_str().to_string(),
             evidence: self.hash_evidence(evidence)?,
             at: now,
             expires_at,
         };
-        let mut audit = vec![self.record(
-            &access.actor,
-            "consent.record",
-            Some(&access.purpose.key),
-            vec![customer.to_string(), format!("consent:{}", event.id)],
-            vec![],
-            Some(format!(
-                "purpose={} state={state} method={method}",
-                input.purpose
-            )),
-        )];
-        let mut updates = Vec::new();
+        let mut changes = ChangeSet {
+            audit: vec![self.record(
+                &access.actor,
+                "consent.record",
+                Some(&access.purpose.key),
+                vec![customer.to_string(), format!("consent:{}", event.id)],
+                vec![],
+                Some(format!(
+                    "purpose={} state={recorded} method={method}",
+                    input.purpose
+                )),
+            )],
+            ..Default::default()
+        };
         if !input.fields.is_empty() {
             let update = self
                 .with_consented_fields(access, &row, &input, state, now)
                 .await?;
             let keys = input.fields.keys().cloned().collect();
-            audit.push(self.access_record(
+            changes.audit.push(self.access_record(
                 access,
                 "customer.update",
                 vec![customer.to_string()],
                 keys,
             ));
-            updates.push(update);
+            changes.updates.push(update);
         }
-        if state != ConsentState::Given {
-            let mut still: Vec<String> = self.given_purposes(customer).await?;
-            still.retain(|p| *p != input.purpose);
-            if let Some((update, dropped)) = self.without_basis(&row, &still, now)? {
-                audit.push(self.record(
-                    &access.actor,
-                    "customer.minimise",
-                    Some(&access.purpose.key),
-                    vec![customer.to_string()],
-                    dropped,
-                    Some(format!("after {state} of {}", input.purpose)),
-                ));
-                updates.push(update);
-            }
+        if confirm {
+            self.ask_for_confirmation(&row, &input, method, now, &mut changes)?;
+        }
+        if state != ConsentState::Given
+            && let Some((update, dropped)) =
+                self.withdrawal_minimises(&row, &input.purpose, now).await?
+        {
+            changes.audit.push(self.record(
+                &access.actor,
+                "customer.minimise",
+                Some(&access.purpose.key),
+                vec![customer.to_string()],
+                dropped,
+                Some(format!("after {state} of {}", input.purpose)),
+            ));
+            changes.updates.push(update);
         }
         let view = event_view(event.clone(), now)?;
-        let entries = self
-            .store
-            .apply(ChangeSet {
-                consents: vec![event],
-                updates,
-                audit,
-                ..Default::default()
-            })
-            .await?;
+        changes.consents.push(event);
+        let queued = !changes.mail.is_empty();
+        let entries = self.store.apply(changes).await?;
+        if queued {
+            self.mail_queued();
+        }
         self.checkpoint_crossed(&entries).await?;
         Ok(view)
+    }
+
+    /// When a consent for `purpose` ends, the customer's fields that no other purpose gives a
+    /// lawful basis for, and the update that erases them.
+    pub(crate) async fn withdrawal_minimises(
+        &self,
+        row: &CustomerRow,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Option<(CustomerUpdate, Vec<String>)>, AppError> {
+        let mut still: Vec<String> = self.given_purposes(row.id).await?;
+        still.retain(|p| p != purpose);
+        self.without_basis(row, &still, now)
     }
 
     /// Honours a Global Privacy Control signal: withdraws every purpose that sells or shares

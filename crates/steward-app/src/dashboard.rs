@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use jiff::civil::Date;
-use steward_store::{AudienceFilter, MICROS_PER_DAY};
+use steward_store::{AudienceOf, MICROS_PER_DAY, SegmentQuery};
 
 use crate::{AppError, Steward};
 
@@ -96,9 +96,11 @@ impl Steward {
         {
             let reached = self
                 .store
-                .audience_count(&AudienceFilter {
-                    purpose: p.key.clone(),
-                    now,
+                .count_segment(&SegmentQuery {
+                    audience: Some(AudienceOf {
+                        purpose: p.key.clone(),
+                        now,
+                    }),
                     ..Default::default()
                 })
                 .await?;

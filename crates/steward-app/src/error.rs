@@ -37,6 +37,12 @@ pub enum AppError {
     Invalid(Vec<FieldError>),
     #[error("not found")]
     NotFound,
+    /// The request does not fit the state the thing is in (a campaign sent already).
+    #[error("{0}")]
+    Conflict(String),
+    /// An emailed link that works once was used already, or its time ran out.
+    #[error("this link was used already or has expired")]
+    LinkSpent,
     #[error("the record changed since it was read; reload it and apply the change again")]
     StaleVersion,
     #[error("{field} is already in use by another record")]

@@ -5,40 +5,50 @@ mod access;
 mod accounts;
 mod audience;
 mod audit_log;
+mod campaigns;
 mod consent;
 mod cursor;
 mod customers;
 mod dashboard;
 pub mod demo;
+mod double_opt_in;
 mod error;
 mod export;
 mod group_commit;
 mod idempotency;
 pub mod import;
 mod interactions;
+mod mail;
 mod minimisation;
 mod notices;
 mod receipt;
+mod segments;
 mod token_cache;
+mod unsubscribe;
 
 pub use access::{Access, Actor};
 pub use accounts::{
     CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password, lockout_delay,
     requires_second_factor,
 };
-pub use audience::{AudienceQuery, AudienceSummary};
+pub use audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
 pub use audit_log::VerifyReport;
+pub use campaigns::{CampaignLog, CampaignView, NewCampaign};
 pub use consent::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
 pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
 pub use dashboard::Dashboard;
+pub use double_opt_in::LinkView;
 pub use error::{AppError, FieldError};
 pub use export::ExportFormat;
 pub use idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use interactions::{InteractionInput, InteractionView};
+pub use mail::{MailRound, MailSettings};
 pub use notices::{NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST, SummaryView};
 pub use receipt::{Controller, Receipt, ReceiptCheck};
+pub use segments::{ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView};
 pub use steward_core as core;
 pub use steward_store::AuditFilter;
+pub use steward_store::SegmentQuery;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -59,6 +69,7 @@ pub struct OpenOptions {
     pub checkpoint_every: i64,
     /// Named as controller in consent receipts.
     pub controller: Controller,
+    pub mail: MailSettings,
 }
 
 /// The application: catalog, vault, key store and data store, wired together.
@@ -75,6 +86,7 @@ pub struct Steward {
     checkpoint_every: i64,
     tokens: token_cache::TokenCache,
     controller: Controller,
+    mailer: mail::Mailer,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -142,6 +154,7 @@ impl Steward {
             .map_err(|e| {
                 AppError::Setup(format!("data directory {}: {e}", opts.data_dir.display()))
             })?;
+        let mailer = mail::Mailer::new(&opts.mail, &opts.data_dir)?;
         let master = MasterKey::load_or_create(&paths.master_key)?;
         let keys = Arc::new(KeyStore::open(&paths.key_store)?);
         let searchable: Vec<&str> = opts
@@ -181,6 +194,7 @@ impl Steward {
             checkpoint_every: opts.checkpoint_every.max(1),
             tokens: token_cache::TokenCache::default(),
             controller: opts.controller,
+            mailer,
         })
     }
 

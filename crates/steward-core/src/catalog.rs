@@ -56,6 +56,9 @@ pub struct PurposeDef {
     pub requires_consent: bool,
     /// How long a given consent lasts before it counts as expired; `None`: until withdrawn.
     pub consent_valid_days: Option<u32>,
+    /// Double opt-in: a consent given counts only once the customer follows a link sent to
+    /// their email address.
+    pub confirm_by_email: bool,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -117,6 +120,8 @@ struct RawPurpose {
     requires_consent: bool,
     #[serde(default)]
     consent_valid_days: Option<u32>,
+    #[serde(default)]
+    confirm_by_email: bool,
 }
 
 #[derive(Deserialize)]
@@ -172,6 +177,7 @@ impl Catalog {
             purpose_index: BTreeMap::new(),
         };
         let mut pending_fields = Vec::new();
+        let mut confirmed = Vec::new();
         for (name, text) in sources {
             let err = |offset: usize, reason: String| CatalogError {
                 source_name: (*name).to_string(),
@@ -223,6 +229,18 @@ impl Catalog {
                         ),
                     ));
                 }
+                if p.confirm_by_email && !p.requires_consent {
+                    return Err(err(
+                        at,
+                        format!(
+                            "purpose {:?}: confirm_by_email is for consent-based purposes",
+                            p.key
+                        ),
+                    ));
+                }
+                if p.confirm_by_email {
+                    confirmed.push((err(at, String::new()), p.key.clone()));
+                }
                 catalog
                     .purpose_index
                     .insert(p.key.clone(), catalog.purposes.len());
@@ -233,6 +251,7 @@ impl Catalog {
                     lawful_basis: p.lawful_basis,
                     requires_consent: p.requires_consent,
                     consent_valid_days: p.consent_valid_days,
+                    confirm_by_email: p.confirm_by_email,
                 });
             }
             for spanned in raw.field {
@@ -312,6 +331,16 @@ impl Catalog {
                 purposes: f.purposes,
             });
         }
+        for (located, key) in confirmed {
+            if catalog.email_field(&key).is_none() {
+                return Err(CatalogError {
+                    reason: format!(
+                        "purpose {key:?}: confirm_by_email needs a field of kind \"email\" that the purpose needs"
+                    ),
+                    ..located
+                });
+            }
+        }
         if !catalog.field_index.contains_key("email") {
             return Err(CatalogError {
                 source_name: sources
@@ -325,6 +354,14 @@ impl Catalog {
             });
         }
         Ok(catalog)
+    }
+
+    /// The email field that mail for `purpose` goes to (and a double opt-in is confirmed
+    /// through).
+    pub fn email_field(&self, purpose: &str) -> Option<&FieldDef> {
+        self.fields
+            .iter()
+            .find(|f| f.kind == FieldKind::Email && f.needed_for(purpose))
     }
 
     pub fn fields(&self) -> &[FieldDef] {
@@ -420,6 +457,24 @@ mod tests {
         let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("x", extra)])
             .expect_err("refused");
         assert!(e.reason.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn double_opt_in_needs_consent_and_an_email_field() {
+        let not_consent = "[[purpose]]\nkey = \"m.x\"\nname = \"n\"\ndescription = \"d\"\nlawful_basis = \"contract\"\nrequires_consent = false\nconfirm_by_email = true\n";
+        let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("x", not_consent)])
+            .expect_err("refused");
+        assert!(e.reason.contains("consent-based"), "{e}");
+        let no_field = "\n[[purpose]]\nkey = \"m.y\"\nname = \"n\"\ndescription = \"d\"\nlawful_basis = \"consent\"\nrequires_consent = true\nconfirm_by_email = true\n";
+        let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("y", no_field)])
+            .expect_err("refused");
+        assert_eq!((e.source_name.as_str(), e.line), ("y", 2), "{e}");
+        let c = Catalog::default_catalog().expect("default");
+        assert_eq!(
+            c.email_field("marketing.communications.email")
+                .map(|f| f.key.as_str()),
+            Some("email")
+        );
     }
 
     #[test]

@@ -164,6 +164,7 @@ fn main() -> BenchResult<()> {
                 clock: Arc::new(SystemClock),
                 checkpoint_every: 1_000,
                 controller: Default::default(),
+                mail: Default::default(),
             })
             .await?,
         );

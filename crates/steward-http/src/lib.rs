@@ -7,6 +7,7 @@ mod console;
 mod extract;
 mod health;
 mod layers;
+mod links;
 mod metrics;
 mod openapi;
 mod privacy;
@@ -36,6 +37,7 @@ pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
         .merge(console::routes())
         .merge(well_known::routes())
         .merge(privacy::routes())
+        .merge(links::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -12,7 +12,9 @@ use steward_app::NoticeView;
 
 use crate::AppState;
 
-const CSP: &str = "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+/// Public pages: no script, styles from this origin only.
+pub(crate) const CSP: &str =
+    "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn routes() -> Router<AppState> {
     Router::new()

@@ -159,6 +159,10 @@ impl From<AppError> for Problem {
             AppError::NotFound => {
                 Problem::new(S::NOT_FOUND, "not-found", "Not found", "no such record")
             }
+            AppError::Conflict(detail) => Problem::new(S::CONFLICT, "conflict", "Conflict", detail),
+            AppError::LinkSpent => {
+                Problem::new(S::GONE, "link-spent", "Link no longer works", e.to_string())
+            }
             AppError::StaleVersion => Problem::new(
                 S::PRECONDITION_FAILED,
                 "stale-version",

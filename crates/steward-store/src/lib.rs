@@ -8,6 +8,7 @@ mod keystore;
 mod migrations;
 mod postgres;
 mod records;
+mod segment_sql;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -112,8 +113,15 @@ pub trait Store: Send + Sync + 'static {
     /// Every version, newest first.
     async fn notices(&self) -> Result<Vec<NoticeRow>>;
 
-    /// How many customers an audience reaches.
-    async fn audience_count(&self, filter: &AudienceFilter) -> Result<u64>;
+    /// How many customers a segment (or audience) holds.
+    async fn count_segment(&self, query: &SegmentQuery) -> Result<u64>;
+    /// A page of a segment's members, by id, after `after`.
+    async fn segment_page(
+        &self,
+        query: &SegmentQuery,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<CustomerRow>>;
     /// Every consent event of the customer, oldest first.
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
 
@@ -127,6 +135,20 @@ pub trait Store: Send + Sync + 'static {
     /// The attempts to deliver one message, in order.
     async fn deliveries(&self, message: Uuid) -> Result<Vec<Delivery>>;
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>>;
+
+    /// Saves a segment; its name must be new.
+    async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()>;
+    /// Every segment, by name.
+    async fn segments(&self) -> Result<Vec<SegmentRow>>;
+    async fn segment(&self, id: Uuid) -> Result<Option<SegmentRow>>;
+    async fn create_campaign(&self, campaign: &CampaignRow, audit: AuditRecord) -> Result<()>;
+    /// Every campaign, newest first.
+    async fn campaigns(&self) -> Result<Vec<CampaignRow>>;
+    async fn campaign(&self, id: Uuid) -> Result<Option<CampaignRow>>;
+    /// Which of `customers` the campaign has queued a message for already.
+    async fn campaign_mailed(&self, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>>;
+    /// How the campaign's messages fared, and how many unsubscribed through them.
+    async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts>;
 
     /// The kept answer for an idempotency key, if one was kept and has not expired by `now`.
     async fn find_idempotent(&self, key_hash: &[u8; 32], now: i64)

@@ -15,6 +15,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
     ),
     (6, include_str!("../migrations/sqlite/0006_notices.sql")),
     (7, include_str!("../migrations/sqlite/0007_mail.sql")),
+    (8, include_str!("../migrations/sqlite/0008_campaigns.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -36,4 +37,5 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     ),
     (6, include_str!("../migrations/postgres/0006_notices.sql")),
     (7, include_str!("../migrations/postgres/0007_mail.sql")),
+    (8, include_str!("../migrations/postgres/0008_campaigns.sql")),
 ];

@@ -2,6 +2,7 @@
 //! Steward instances may share one database: the audit chain's head is a locked row, and
 //! migrations run under an advisory lock.
 
+mod campaigns;
 mod mail;
 
 use async_trait::async_trait;
@@ -16,12 +17,13 @@ use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
     to_json,
 };
+use crate::segment_sql::{Arg, segment_sql};
 use crate::{
-    ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
+    ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
     CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, Delivery,
     IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
-    MICROS_PER_DAY, MailLink, NoticeRow, OutboxRow, Result, Store, StoreError, TokenRow, UserRow,
-    migrations,
+    MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, Result, SegmentQuery, SegmentRow,
+    Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -30,6 +32,26 @@ pub struct PostgresStore {
 
 /// Key for the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244;
+
+type BoxedArg = Box<dyn ToSql + Sync + Send>;
+
+fn postgres_args(args: &[Arg]) -> Vec<BoxedArg> {
+    args.iter()
+        .map(|a| -> BoxedArg {
+            match a {
+                Arg::Text(t) => Box::new(t.clone()),
+                Arg::Int(i) => Box::new(*i),
+                Arg::Id(id) => Box::new(*id),
+            }
+        })
+        .collect()
+}
+
+fn arg_refs(args: &[BoxedArg]) -> Vec<&(dyn ToSql + Sync)> {
+    args.iter()
+        .map(|a| a.as_ref() as &(dyn ToSql + Sync))
+        .collect()
+}
 
 fn map_unique(e: tokio_postgres::Error, field: &str) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
@@ -363,6 +385,9 @@ impl Store for PostgresStore {
         let tx = client.transaction().await?;
         if let Some(spent) = &changes.spend_link {
             mail::spend_link(&tx, spent).await?;
+        }
+        if let Some(step) = &changes.campaign_step {
+            campaigns::step(&tx, step).await?;
         }
         if let Some(kept) = &changes.idempotency {
             // Expired keys go first, so a key may be used again once its day is over. The
@@ -1043,32 +1068,30 @@ impl Store for PostgresStore {
             .collect())
     }
 
-    async fn audience_count(&self, f: &AudienceFilter) -> Result<u64> {
-        let mut sql = String::from(
-            "SELECT COUNT(*) FROM consent_current cc JOIN customers c ON c.id = cc.customer_id
-             WHERE cc.purpose = $1 AND cc.state = 'given' AND (cc.expires_at IS NULL OR cc.expires_at > $2)
-               AND c.status = 'active'",
-        );
-        let mut args: Vec<Box<dyn ToSql + Sync + Send>> =
-            vec![Box::new(f.purpose.clone()), Box::new(f.now)];
-        if let Some(tag) = &f.tag {
-            args.push(Box::new(tag.clone()));
-            sql.push_str(&format!(
-                " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ${})",
-                args.len()
-            ));
-        }
-        if let Some(r) = &f.residency {
-            args.push(Box::new(r.clone()));
-            sql.push_str(&format!(" AND c.residency = ${}", args.len()));
-        }
+    async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
+        let seg = segment_sql(q, None, &|n| format!("${n}"));
+        let sql = format!("SELECT COUNT(*) {}", seg.from_where);
+        let args = postgres_args(&seg.args);
         let client = self.pool.get().await?;
-        let refs: Vec<&(dyn ToSql + Sync)> = args
-            .iter()
-            .map(|a| a.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        let n: i64 = client.query_one(&sql, &refs).await?.get(0);
+        let n: i64 = client.query_one(&sql, &arg_refs(&args)).await?.get(0);
         Ok(n as u64)
+    }
+
+    async fn segment_page(
+        &self,
+        q: &SegmentQuery,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<CustomerRow>> {
+        let seg = segment_sql(q, after, &|n| format!("${n}"));
+        let sql = format!(
+            "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
+            seg.from_where, seg.id_column
+        );
+        let args = postgres_args(&seg.args);
+        let client = self.pool.get().await?;
+        let rows = client.query(&sql, &arg_refs(&args)).await?;
+        Ok(rows.iter().map(customer_from).collect())
     }
 
     async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>> {
@@ -1121,6 +1144,48 @@ impl Store for PostgresStore {
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
         let client = self.pool.get().await?;
         mail::find_link(&client, token_hash).await
+    }
+
+    async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        campaigns::create_segment(&tx, segment).await?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn segments(&self) -> Result<Vec<SegmentRow>> {
+        campaigns::segments(&self.pool.get().await?).await
+    }
+
+    async fn segment(&self, id: Uuid) -> Result<Option<SegmentRow>> {
+        campaigns::segment(&self.pool.get().await?, id).await
+    }
+
+    async fn create_campaign(&self, campaign: &CampaignRow, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        campaigns::create_campaign(&tx, campaign).await?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
+        campaigns::campaigns(&self.pool.get().await?).await
+    }
+
+    async fn campaign(&self, id: Uuid) -> Result<Option<CampaignRow>> {
+        campaigns::campaign(&self.pool.get().await?, id).await
+    }
+
+    async fn campaign_mailed(&self, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
+        campaigns::mailed(&self.pool.get().await?, campaign, customers).await
+    }
+
+    async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {
+        campaigns::counts(&self.pool.get().await?, campaign).await
     }
 
     async fn find_idempotent(

@@ -4,6 +4,7 @@
 //! cost of handing it to another thread. One writer connection serialises writes (SQLite
 //! allows one writer anyway); readers come from a small pool so reads never wait on a write.
 
+mod campaigns;
 mod mail;
 
 use std::path::{Path, PathBuf};
@@ -18,12 +19,13 @@ use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
     to_json,
 };
+use crate::segment_sql::{Arg, segment_sql};
 use crate::{
-    ActivityCount, AudienceFilter, AuditFilter, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
+    ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
     CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, Delivery,
     IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
-    MICROS_PER_DAY, MailLink, NoticeRow, OutboxRow, Result, Store, StoreError, TokenRow, UserRow,
-    migrations,
+    MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, Result, SegmentQuery, SegmentRow,
+    Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -50,6 +52,17 @@ fn open_connection(path: &Path) -> Result<Connection> {
          PRAGMA journal_size_limit = 67108864;",
     )?;
     Ok(conn)
+}
+
+fn sqlite_args(args: Vec<Arg>) -> Vec<rusqlite::types::Value> {
+    use rusqlite::types::Value;
+    args.into_iter()
+        .map(|a| match a {
+            Arg::Text(t) => Value::Text(t),
+            Arg::Int(i) => Value::Integer(i),
+            Arg::Id(id) => Value::Blob(id.as_bytes().to_vec()),
+        })
+        .collect()
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -499,6 +512,9 @@ impl Store for SqliteStore {
         self.write(|tx| {
             if let Some(spent) = &changes.spend_link {
                 mail::spend_link(tx, spent)?;
+            }
+            if let Some(step) = &changes.campaign_step {
+                campaigns::step(tx, step)?;
             }
             // First, so a second use of a key is reported as such, not as whatever else of
             // the same request collides with the first.
@@ -1136,30 +1152,34 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn audience_count(&self, f: &AudienceFilter) -> Result<u64> {
-        use rusqlite::types::Value;
-        let mut sql = String::from(
-            "SELECT COUNT(*) FROM consent_current cc JOIN customers c ON c.id = cc.customer_id
-             WHERE cc.purpose = ?1 AND cc.state = 'given' AND (cc.expires_at IS NULL OR cc.expires_at > ?2)
-               AND c.status = 'active'",
-        );
-        let mut args = vec![Value::Text(f.purpose.clone()), Value::Integer(f.now)];
-        if let Some(tag) = &f.tag {
-            args.push(Value::Text(tag.clone()));
-            sql.push_str(&format!(
-                " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?{})",
-                args.len()
-            ));
-        }
-        if let Some(r) = &f.residency {
-            args.push(Value::Text(r.clone()));
-            sql.push_str(&format!(" AND c.residency = ?{}", args.len()));
-        }
+    async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
+        let seg = segment_sql(q, None, &|n| format!("?{n}"));
+        let sql = format!("SELECT COUNT(*) {}", seg.from_where);
+        let args = sqlite_args(seg.args);
         self.read(|c| {
             let n: i64 = c
                 .prepare_cached(&sql)?
                 .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
             Ok(n as u64)
+        })
+    }
+
+    async fn segment_page(
+        &self,
+        q: &SegmentQuery,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<CustomerRow>> {
+        let seg = segment_sql(q, after, &|n| format!("?{n}"));
+        let sql = format!(
+            "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
+            seg.from_where, seg.id_column
+        );
+        let args = sqlite_args(seg.args);
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), customer_from)?;
+            rows.map(|r| finish_customer(r?)).collect()
         })
     }
 
@@ -1203,6 +1223,46 @@ impl Store for SqliteStore {
 
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
         self.read(|c| mail::find_link(c, token_hash))
+    }
+
+    async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {
+        self.write(|tx| {
+            campaigns::create_segment(tx, segment)?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(())
+        })
+    }
+
+    async fn segments(&self) -> Result<Vec<SegmentRow>> {
+        self.read(campaigns::segments)
+    }
+
+    async fn segment(&self, id: Uuid) -> Result<Option<SegmentRow>> {
+        self.read(|c| campaigns::segment(c, id))
+    }
+
+    async fn create_campaign(&self, campaign: &CampaignRow, audit: AuditRecord) -> Result<()> {
+        self.write(|tx| {
+            campaigns::create_campaign(tx, campaign)?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(())
+        })
+    }
+
+    async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
+        self.read(campaigns::campaigns)
+    }
+
+    async fn campaign(&self, id: Uuid) -> Result<Option<CampaignRow>> {
+        self.read(|c| campaigns::campaign(c, id))
+    }
+
+    async fn campaign_mailed(&self, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
+        self.read(|c| campaigns::mailed(c, campaign, customers))
+    }
+
+    async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {
+        self.read(|c| campaigns::counts(c, campaign))
     }
 
     async fn find_idempotent(

@@ -58,9 +58,11 @@ engines!(
     counts_for_charts,
     consent_ledger_keeps_history_and_current_state,
     audiences_reach_only_consenting_active_customers,
+    segments_filter_on_every_condition,
     notices_publish_once,
     outbox_leases_records_and_erases_mail,
     mail_links_are_spent_once_with_their_change,
+    campaigns_step_once_and_count_their_mail,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -1187,15 +1189,19 @@ mod scenarios {
             })
             .await
             .expect("consents");
-        let count = |tag: Option<&str>, residency: Option<&str>| {
-            let store = store.clone();
-            let filter = AudienceFilter {
+        let query = |tag: Option<&str>, residency: Option<&str>| SegmentQuery {
+            tags: tag.map(str::to_string).into_iter().collect(),
+            residency: residency.map(str::to_string).into_iter().collect(),
+            audience: Some(AudienceOf {
                 purpose: EMAIL.into(),
                 now: 100,
-                tag: tag.map(str::to_string),
-                residency: residency.map(str::to_string),
-            };
-            async move { store.audience_count(&filter).await.expect("count") }
+            }),
+            ..Default::default()
+        };
+        let count = |tag: Option<&str>, residency: Option<&str>| {
+            let store = store.clone();
+            let q = query(tag, residency);
+            async move { store.count_segment(&q).await.expect("count") }
         };
         assert_eq!(
             count(None, None).await,
@@ -1205,6 +1211,196 @@ mod scenarios {
         assert_eq!(count(Some("vip"), None).await, 2);
         assert_eq!(count(None, Some("FR")).await, 1);
         assert_eq!(count(Some("new"), None).await, 0, "that one expired");
+
+        let all = store
+            .segment_page(&query(None, None), None, 10)
+            .await
+            .expect("members");
+        let ids: Vec<Uuid> = all.iter().map(|c| c.id).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!((ids.len(), &ids), (2, &sorted), "in id order");
+        let first = store
+            .segment_page(&query(None, None), None, 1)
+            .await
+            .expect("page");
+        let rest = store
+            .segment_page(&query(None, None), Some(first[0].id), 10)
+            .await
+            .expect("next");
+        assert_eq!(
+            first
+                .into_iter()
+                .chain(rest)
+                .map(|c| c.id)
+                .collect::<Vec<_>>(),
+            ids,
+            "pages by id join up"
+        );
+    }
+
+    pub async fn segments_filter_on_every_condition(store: Arc<dyn Store>) {
+        const SMS: &str = "marketing.communications.sms";
+        let mut old = customer(10, &["vip", "b2b"], "active");
+        old.residency = "FR".into();
+        let mut new = customer(50, &["vip"], "active");
+        new.updated_at = 60;
+        let closed = customer(50, &["vip"], "closed");
+        insert(
+            &store,
+            [&old, &new, &closed]
+                .into_iter()
+                .map(|c| CustomerWrite {
+                    row: c.clone(),
+                    index: vec![],
+                })
+                .collect(),
+        )
+        .await
+        .expect("customers");
+        let interaction = |c: &CustomerRow, at: i64| InteractionRow {
+            id: Uuid::now_v7(),
+            customer_id: c.id,
+            kind: "order".into(),
+            occurred_at: at,
+            sealed: vec![1],
+            created_at: at,
+        };
+        let consent = |c: &CustomerRow, state: &str, expires_at: Option<i64>| ConsentEvent {
+            id: Uuid::now_v7(),
+            customer_id: c.id,
+            purpose: SMS.into(),
+            state: state.into(),
+            notice_version: None,
+            method: "api".into(),
+            evidence: None,
+            at: 5,
+            expires_at,
+        };
+        store
+            .apply(ChangeSet {
+                interactions: vec![
+                    interaction(&old, 20),
+                    interaction(&old, 90),
+                    interaction(&new, 30),
+                ],
+                consents: vec![
+                    consent(&old, "given", Some(80)),
+                    consent(&new, "given", None),
+                    consent(&closed, "withdrawn", None),
+                ],
+                ..Default::default()
+            })
+            .await
+            .expect("interactions and consents");
+        let members = |q: SegmentQuery| {
+            let store = store.clone();
+            async move {
+                let mut ids: Vec<Uuid> = store
+                    .segment_page(&q, None, 100)
+                    .await
+                    .expect("page")
+                    .into_iter()
+                    .map(|c| c.id)
+                    .collect();
+                ids.sort();
+                assert_eq!(
+                    store.count_segment(&q).await.expect("count"),
+                    ids.len() as u64
+                );
+                ids
+            }
+        };
+        let sorted = |mut v: Vec<Uuid>| {
+            v.sort();
+            v
+        };
+        let span = |from: Option<i64>, until: Option<i64>| Span { from, until };
+        let consent_is = |state: &str, now: i64| SegmentQuery {
+            consent: Some(ConsentCondition {
+                purpose: SMS.into(),
+                state: state.into(),
+                now,
+            }),
+            ..Default::default()
+        };
+        assert_eq!(members(SegmentQuery::default()).await.len(), 3);
+        assert_eq!(
+            members(SegmentQuery {
+                tags: vec!["vip".into(), "b2b".into()],
+                ..Default::default()
+            })
+            .await,
+            vec![old.id],
+            "every tag"
+        );
+        assert_eq!(
+            members(SegmentQuery {
+                residency: vec!["FR".into(), "IT".into()],
+                ..Default::default()
+            })
+            .await,
+            vec![old.id],
+            "any country"
+        );
+        assert_eq!(
+            members(SegmentQuery {
+                status: Some("closed".into()),
+                ..Default::default()
+            })
+            .await,
+            vec![closed.id]
+        );
+        assert_eq!(
+            members(SegmentQuery {
+                created: span(Some(50), None),
+                ..Default::default()
+            })
+            .await,
+            sorted(vec![new.id, closed.id]),
+            "from is inclusive"
+        );
+        assert_eq!(
+            members(SegmentQuery {
+                updated: span(None, Some(55)),
+                ..Default::default()
+            })
+            .await,
+            sorted(vec![old.id, closed.id]),
+            "until is exclusive"
+        );
+        assert_eq!(
+            members(SegmentQuery {
+                last_interaction: span(Some(40), None),
+                ..Default::default()
+            })
+            .await,
+            vec![old.id],
+            "the latest interaction counts; none never matches"
+        );
+        assert_eq!(
+            members(SegmentQuery {
+                last_interaction: span(None, Some(40)),
+                ..Default::default()
+            })
+            .await,
+            vec![new.id]
+        );
+        assert_eq!(
+            members(consent_is("given", 70)).await,
+            sorted(vec![old.id, new.id])
+        );
+        assert_eq!(
+            members(consent_is("given", 85)).await,
+            vec![new.id],
+            "expired at 80"
+        );
+        assert_eq!(members(consent_is("expired", 85)).await, vec![old.id]);
+        assert_eq!(
+            members(consent_is("not_given", 85)).await,
+            sorted(vec![old.id, closed.id])
+        );
+        assert_eq!(members(consent_is("withdrawn", 85)).await, vec![closed.id]);
     }
 
     pub async fn notices_publish_once(store: Arc<dyn Store>) {
@@ -1507,6 +1703,159 @@ mod scenarios {
                 .expect("find")
                 .and_then(|l| l.used_at),
             Some(20)
+        );
+    }
+
+    pub async fn campaigns_step_once_and_count_their_mail(store: Arc<dyn Store>) {
+        let segment = SegmentRow {
+            id: Uuid::now_v7(),
+            name: "VIPs".into(),
+            filter: "{}".into(),
+            created_by: "user:x".into(),
+            created_at: 1,
+        };
+        store
+            .create_segment(&segment, record("segment.create", vec![]))
+            .await
+            .expect("segment");
+        assert!(matches!(
+            store
+                .create_segment(&SegmentRow { id: Uuid::now_v7(), ..segment.clone() }, record("segment.create", vec![]))
+                .await,
+            Err(StoreError::Duplicate { field }) if field == "name"
+        ));
+        assert_eq!(
+            store.segments().await.expect("segments"),
+            vec![segment.clone()]
+        );
+        assert_eq!(
+            store.segment(segment.id).await.expect("one"),
+            Some(segment.clone())
+        );
+
+        let campaign = CampaignRow {
+            id: Uuid::now_v7(),
+            name: "Spring".into(),
+            purpose: "marketing.communications.email".into(),
+            segment_id: Some(segment.id),
+            filter: "{}".into(),
+            subject: "Hello".into(),
+            body: "Spring is here".into(),
+            state: "draft".into(),
+            created_by: "user:x".into(),
+            created_at: 2,
+            sent_at: None,
+            recipients: 0,
+        };
+        store
+            .create_campaign(&campaign, record("campaign.create", vec![]))
+            .await
+            .expect("campaign");
+        let c = customer(1, &[], "active");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![],
+            }],
+        )
+        .await
+        .expect("customer");
+        let step =
+            |from: &str, to: &str, recipients: i64, mail: Vec<OutboxRow>, links: Vec<MailLink>| {
+                ChangeSet {
+                    campaign_step: Some(CampaignStep {
+                        id: campaign.id,
+                        from: from.into(),
+                        to: to.into(),
+                        at: 9,
+                        recipients,
+                    }),
+                    mail,
+                    links,
+                    audit: vec![record("campaign.send", vec![campaign.id.to_string()])],
+                    ..Default::default()
+                }
+            };
+        let mut m = message(c.id, 3);
+        m.campaign_id = Some(campaign.id);
+        let mut l = link(c.id, 4, 100);
+        l.kind = "unsubscribe".into();
+        l.campaign_id = Some(campaign.id);
+        store
+            .apply(step("draft", "sending", 0, vec![], vec![]))
+            .await
+            .expect("start");
+        assert!(
+            matches!(
+                store
+                    .apply(step("draft", "sending", 0, vec![m.clone()], vec![]))
+                    .await,
+                Err(StoreError::Conflict)
+            ),
+            "a campaign starts once"
+        );
+        assert!(
+            store.customer_mail(c.id).await.expect("mail").is_empty(),
+            "nothing of the refused change"
+        );
+        store
+            .apply(step("sending", "sending", 1, vec![m.clone()], vec![l]))
+            .await
+            .expect("page");
+        store
+            .apply(step("sending", "sent", 0, vec![], vec![]))
+            .await
+            .expect("finish");
+        let done = store
+            .campaign(campaign.id)
+            .await
+            .expect("read")
+            .expect("there");
+        assert_eq!(
+            (done.state.as_str(), done.recipients, done.sent_at),
+            ("sent", 1, Some(9))
+        );
+        assert_eq!(store.campaigns().await.expect("all").len(), 1);
+        let other = Uuid::now_v7();
+        assert_eq!(
+            store
+                .campaign_mailed(campaign.id, &[c.id, other])
+                .await
+                .expect("mailed"),
+            vec![c.id]
+        );
+
+        store.claim_mail(10, 20, 10).await.expect("claim");
+        store
+            .finish_mail(&Delivery {
+                message_id: m.id,
+                attempt: 1,
+                at: 11,
+                outcome: DeliveryOutcome::Sent,
+                detail: None,
+            })
+            .await
+            .expect("sent");
+        store
+            .apply(ChangeSet {
+                spend_link: Some(SpentLink {
+                    token_hash: [4; 32],
+                    at: 12,
+                }),
+                audit: vec![record("consent.unsubscribe", vec![c.id.to_string()])],
+                ..Default::default()
+            })
+            .await
+            .expect("unsubscribe");
+        assert_eq!(
+            store.campaign_counts(campaign.id).await.expect("counts"),
+            MailCounts {
+                pending: 0,
+                sent: 1,
+                failed: 0,
+                unsubscribed: 1
+            }
         );
     }
 }

@@ -65,6 +65,13 @@ pub struct ServeArgs {
     /// The PEM private key for --tls-cert.
     #[arg(long)]
     pub tls_key: Option<PathBuf>,
+    /// Send email through this SMTP server (smtp://host:port, smtps://...); without it,
+    /// messages go to mail.log in the data directory.
+    #[arg(long)]
+    pub smtp_url: Option<String>,
+    /// The address customers reach this server at; links in emails start with it.
+    #[arg(long)]
+    pub public_url: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]

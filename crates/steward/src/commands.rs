@@ -48,6 +48,14 @@ async fn open(settings: &Settings) -> anyhow::Result<Steward> {
             address: settings.controller_address.clone(),
             jurisdiction: settings.jurisdiction.clone(),
         },
+        mail: steward_app::MailSettings {
+            smtp_url: settings.smtp_url.clone(),
+            from: settings.mail_from.clone(),
+            public_url: settings
+                .public_url
+                .clone()
+                .unwrap_or_else(|| format!("http://{}", settings.listen)),
+        },
     })
     .await
     .map_err(explain)
@@ -83,17 +91,19 @@ fn operator(job: &str, purposes: &[&str]) -> Actor {
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let (listen, tls_cert, tls_key) = match &cli.command {
-        Command::Serve(a) => (a.listen.clone(), a.tls_cert.clone(), a.tls_key.clone()),
-        _ => (None, None, None),
+    let serve_args = match &cli.command {
+        Command::Serve(a) => Some(a),
+        _ => None,
     };
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
-        listen,
+        listen: serve_args.and_then(|a| a.listen.clone()),
         catalog: cli.catalog.clone(),
-        tls_cert,
-        tls_key,
+        tls_cert: serve_args.and_then(|a| a.tls_cert.clone()),
+        tls_key: serve_args.and_then(|a| a.tls_key.clone()),
+        smtp_url: serve_args.and_then(|a| a.smtp_url.clone()),
+        public_url: serve_args.and_then(|a| a.public_url.clone()),
     };
     let settings = settings::load(cli.config.as_deref(), &overrides)?;
     init_logging(&settings.log);
@@ -330,7 +340,13 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         "Steward is listening on {scheme}://{addr} (staff console at {scheme}://{addr}/console)"
     );
     std::io::stdout().flush()?;
+    let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sender = tokio::spawn(app.clone().run_mail_sender(async {
+        let _ = mail_stopped.await;
+    }));
     steward_http::serve(listener, app.clone(), options, shutdown_signal()).await?;
+    let _ = stop_mail.send(());
+    let _ = sender.await;
     app.checkpoint_now().await.map_err(explain)?;
     tracing::info!("stopped; audit head checkpointed");
     Ok(ExitCode::SUCCESS)

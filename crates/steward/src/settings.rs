@@ -29,6 +29,12 @@ pub struct Settings {
     pub controller_email: String,
     pub controller_address: String,
     pub jurisdiction: String,
+    /// SMTP server for outgoing mail; without one, mail goes to `mail.log` in the data dir.
+    pub smtp_url: Option<String>,
+    /// The sender of outgoing mail.
+    pub mail_from: String,
+    /// Where customers reach this server; defaults to `http://` and the listen address.
+    pub public_url: Option<String>,
 }
 
 impl Default for Settings {
@@ -48,11 +54,14 @@ impl Default for Settings {
             controller_email: controller.email,
             controller_address: controller.address,
             jurisdiction: controller.jurisdiction,
+            smtp_url: None,
+            mail_from: steward_app::MailSettings::default().from,
+            public_url: None,
         }
     }
 }
 
-const ENV_KEYS: [&str; 13] = [
+const ENV_KEYS: [&str; 16] = [
     "data_dir",
     "database_url",
     "listen",
@@ -66,6 +75,9 @@ const ENV_KEYS: [&str; 13] = [
     "controller_email",
     "controller_address",
     "jurisdiction",
+    "smtp_url",
+    "mail_from",
+    "public_url",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.
@@ -83,6 +95,10 @@ pub struct Overrides {
     pub tls_cert: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tls_key: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub smtp_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
 }
 
 pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Settings> {

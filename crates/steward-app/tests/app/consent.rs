@@ -1,5 +1,6 @@
 //! I3: opt-in by default, consent that expires, withdrawal as easy as giving, and fields that
-//! lose their last lawful basis erased with the withdrawal.
+//! lose their last lawful basis erased with the withdrawal. (These use text-message marketing;
+//! email marketing adds a double opt-in, tested in double_opt_in.rs.)
 
 use std::collections::BTreeMap;
 
@@ -70,7 +71,7 @@ async fn consent_is_given_withdrawn_and_expires() {
         .record_consent(
             &agent,
             c.id,
-            say("marketing.communications.email", "given"),
+            say("marketing.communications.sms", "given"),
             &evidence,
         )
         .await
@@ -82,11 +83,11 @@ async fn consent_is_given_withdrawn_and_expires() {
     );
     let now = app.consents(&agent, c.id).await.expect("consents");
     assert_eq!(
-        state_of(&now, "marketing.communications.email"),
+        state_of(&now, "marketing.communications.sms"),
         (Some(ConsentState::Given), true)
     );
     assert_eq!(
-        state_of(&now, "marketing.communications.sms"),
+        state_of(&now, "personalize.content.profiled"),
         (None, false)
     );
 
@@ -94,14 +95,14 @@ async fn consent_is_given_withdrawn_and_expires() {
     clock.advance(jiff::SignedDuration::from_hours(24 * 396));
     let later = app.consents(&agent, c.id).await.expect("consents");
     assert_eq!(
-        state_of(&later, "marketing.communications.email"),
+        state_of(&later, "marketing.communications.sms"),
         (Some(ConsentState::Expired), false)
     );
 
     app.record_consent(
         &agent,
         c.id,
-        say("marketing.communications.email", "given"),
+        say("marketing.communications.sms", "given"),
         &evidence,
     )
     .await
@@ -109,7 +110,7 @@ async fn consent_is_given_withdrawn_and_expires() {
     app.record_consent(
         &agent,
         c.id,
-        say("marketing.communications.email", "withdrawn"),
+        say("marketing.communications.sms", "withdrawn"),
         &Evidence::default(),
     )
     .await
@@ -128,7 +129,7 @@ async fn consent_is_given_withdrawn_and_expires() {
     assert_eq!(
         state_of(
             &app.consents(&agent, c.id).await.expect("consents"),
-            "marketing.communications.email"
+            "marketing.communications.sms"
         ),
         (Some(ConsentState::Withdrawn), false)
     );
@@ -223,12 +224,12 @@ async fn only_consent_purposes_take_consent_and_marketers_cannot_grant_it() {
             "{purpose} {state}"
         );
     }
-    let marketer = access(&app, Role::Marketer, "marketing.communications.email");
+    let marketer = access(&app, Role::Marketer, "marketing.communications.sms");
     assert!(matches!(
         app.record_consent(
             &marketer,
             c.id,
-            say("marketing.communications.email", "given"),
+            say("marketing.communications.sms", "given"),
             &Evidence::default()
         )
         .await,
@@ -261,7 +262,7 @@ async fn a_gpc_signal_withdraws_sale_sharing_and_third_party_ads_only() {
         .await
         .expect("create");
     const ADS: &str = "marketing.advertising.third_party.targeted";
-    for purpose in [ADS, "marketing.communications.email"] {
+    for purpose in [ADS, "marketing.communications.sms"] {
         app.record_consent(&agent, c.id, say(purpose, "given"), &Evidence::default())
             .await
             .expect("give");
@@ -278,7 +279,7 @@ async fn a_gpc_signal_withdraws_sale_sharing_and_third_party_ads_only() {
     let now = app.consents(&agent, c.id).await.expect("consents");
     assert_eq!(state_of(&now, ADS), (Some(ConsentState::Withdrawn), false));
     assert_eq!(
-        state_of(&now, "marketing.communications.email"),
+        state_of(&now, "marketing.communications.sms"),
         (Some(ConsentState::Given), true),
         "GPC is about sale and sharing, not the customer's own newsletter"
     );
@@ -302,14 +303,14 @@ async fn an_audience_excludes_expired_consent() {
     app.record_consent(
         &agent,
         c.id,
-        say("marketing.communications.email", "given"),
+        say("marketing.communications.sms", "given"),
         &Evidence::default(),
     )
     .await
     .expect("give");
-    let marketer = access(&app, Role::Marketer, "marketing.communications.email");
+    let marketer = access(&app, Role::Marketer, "marketing.communications.sms");
     let query = steward_app::AudienceQuery {
-        purpose: "marketing.communications.email".into(),
+        purpose: "marketing.communications.sms".into(),
         ..Default::default()
     };
     assert_eq!(
@@ -344,7 +345,7 @@ async fn the_dashboard_counts_consent_rates_and_consents_given_per_day() {
     app.record_consent(
         &agent,
         ada.id,
-        say("marketing.communications.email", "given"),
+        say("marketing.communications.sms", "given"),
         &Evidence::default(),
     )
     .await
@@ -357,8 +358,8 @@ async fn the_dashboard_counts_consent_rates_and_consents_given_per_day() {
             .map(|(_, r)| *r)
             .expect("rate")
     };
-    assert_eq!(rate("Marketing emails"), 50, "one of two customers");
-    assert_eq!(rate("Marketing text messages"), 0);
+    assert_eq!(rate("Marketing text messages"), 50, "one of two customers");
+    assert_eq!(rate("Marketing emails"), 0);
     let today = d.consents_given_per_day.last().expect("today");
-    assert_eq!(today.1.get("marketing.communications.email"), Some(&1));
+    assert_eq!(today.1.get("marketing.communications.sms"), Some(&1));
 }

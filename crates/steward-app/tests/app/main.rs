@@ -2,8 +2,10 @@
 //! named) a real PostgreSQL server.
 
 mod audit;
+mod campaigns;
 mod consent;
 mod customers;
+mod double_opt_in;
 mod erasure;
 mod import;
 #[allow(dead_code)]

@@ -17,6 +17,7 @@ pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every:
         clock: Arc::new(FixedClock::new(T0.parse().expect("time"))),
         checkpoint_every,
         controller: Default::default(),
+        mail: Default::default(),
     })
     .await
     .expect("open steward")
@@ -33,6 +34,7 @@ pub async fn app_with_clock() -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
         clock: clock.clone(),
         checkpoint_every: 1_000,
         controller: Default::default(),
+        mail: Default::default(),
     })
     .await
     .expect("open steward");
@@ -105,4 +107,26 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 
 pub fn sqlite(dir: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(dir.join("steward.db")).expect("open db")
+}
+
+/// A Steward that sends mail through `smtp_url`, with links under `http://steward.test`.
+pub async fn app_with_mail(smtp_url: &str) -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = Arc::new(FixedClock::new(T0.parse().expect("time")));
+    let app = Steward::open(OpenOptions {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+        catalog: Catalog::default_catalog().expect("catalog"),
+        clock: clock.clone(),
+        checkpoint_every: 1_000,
+        controller: Default::default(),
+        mail: steward_app::MailSettings {
+            smtp_url: Some(smtp_url.into()),
+            from: "Shop <privacy@shop.test>".into(),
+            public_url: "http://steward.test/".into(),
+        },
+    })
+    .await
+    .expect("open steward");
+    (dir, app, clock)
 }

@@ -15,7 +15,10 @@ use crate::{AppState, Problem};
 /// Longer user-agent strings are cut before hashing; the hash is evidence, not an identifier.
 const MAX_AGENT: usize = 512;
 
-fn evidence(client: Option<Extension<ConnectInfo<ClientAddr>>>, headers: &HeaderMap) -> Evidence {
+pub(crate) fn evidence(
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: &HeaderMap,
+) -> Evidence {
     Evidence {
         client_address: client.map(|Extension(ConnectInfo(ClientAddr(a)))| a.ip().to_string()),
         user_agent: headers

@@ -179,6 +179,8 @@ async fn staff_work_through_the_console_in_a_real_browser() {
                     .contains("Called about the delayed parcel")
             );
             assert!(b.text("#access-history").contains("customer.update"));
+            // Text messages: email marketing would wait for the customer's confirmation.
+            b.click("#consent-purpose option[value='marketing.communications.sms']");
             b.click("form[action$='/consents'] button");
             assert!(
                 b.text("#consent-history").contains("given"),

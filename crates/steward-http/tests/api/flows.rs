@@ -823,7 +823,7 @@ async fn consent_is_recorded_read_and_withdrawn_over_http() {
             &path,
             tok,
             &[("User-Agent", "Mozilla/5.0 (test)")],
-            Some(r#"{"purpose":"marketing.communications.email","state":"given","notice_version":"2026-01","method":"form"}"#),
+            Some(r#"{"purpose":"marketing.communications.sms","state":"given","notice_version":"2026-01","method":"form"}"#),
         )
         .await;
     assert_eq!(given.status, 201, "{}", given.body);
@@ -833,7 +833,7 @@ async fn consent_is_recorded_read_and_withdrawn_over_http() {
         .as_array()
         .and_then(|l| {
             l.iter()
-                .find(|c| c["purpose"] == "marketing.communications.email")
+                .find(|c| c["purpose"] == "marketing.communications.sms")
         })
         .expect("email purpose")
         .clone();
@@ -849,7 +849,7 @@ async fn consent_is_recorded_read_and_withdrawn_over_http() {
             &path,
             tok,
             &[],
-            Some(r#"{"purpose":"marketing.communications.email","state":"withdrawn"}"#),
+            Some(r#"{"purpose":"marketing.communications.sms","state":"withdrawn"}"#),
         )
         .await;
     assert_eq!(
@@ -883,11 +883,11 @@ async fn consent_is_recorded_read_and_withdrawn_over_http() {
             "purpose",
         ),
         (
-            r#"{"purpose":"marketing.communications.email","state":"maybe"}"#,
+            r#"{"purpose":"marketing.communications.sms","state":"maybe"}"#,
             "state",
         ),
         (
-            r#"{"purpose":"marketing.communications.email","state":"given","method":"fax"}"#,
+            r#"{"purpose":"marketing.communications.sms","state":"given","method":"fax"}"#,
             "method",
         ),
     ] {
@@ -898,14 +898,14 @@ async fn consent_is_recorded_read_and_withdrawn_over_http() {
         assert_eq!(p["errors"][0]["field"], field, "{p}");
     }
     let marketer = t
-        .token(Role::Marketer, &["marketing.communications.email"])
+        .token(Role::Marketer, &["marketing.communications.sms"])
         .await;
     t.req(
         "POST",
         &path,
         Some(&marketer),
         &[],
-        Some(r#"{"purpose":"marketing.communications.email","state":"given"}"#),
+        Some(r#"{"purpose":"marketing.communications.sms","state":"given"}"#),
     )
     .await
     .problem(403);
@@ -930,7 +930,7 @@ async fn a_gpc_signal_on_the_consent_api_records_a_withdrawal() {
             &path,
             tok,
             &[("Sec-GPC", "1")],
-            Some(r#"{"purpose":"marketing.communications.email","state":"given","method":"form"}"#),
+            Some(r#"{"purpose":"marketing.communications.sms","state":"given","method":"form"}"#),
         )
         .await;
     assert_eq!(reply.status, 201, "{}", reply.body);
@@ -956,7 +956,7 @@ async fn a_gpc_signal_on_the_consent_api_records_a_withdrawal() {
                 "gpc".to_string()
             ),
             (
-                "marketing.communications.email".to_string(),
+                "marketing.communications.sms".to_string(),
                 "given".to_string(),
                 "form".to_string()
             ),
@@ -994,7 +994,7 @@ async fn a_consent_receipt_verifies_and_one_changed_byte_does_not() {
             &format!("/api/v1/customers/{id}/consents"),
             tok,
             &[],
-            Some(r#"{"purpose":"marketing.communications.email","state":"given","notice_version":"2026-01"}"#),
+            Some(r#"{"purpose":"marketing.communications.sms","state":"given","notice_version":"2026-01"}"#),
         )
         .await
         .json();
@@ -1065,7 +1065,7 @@ async fn an_audience_reaches_only_customers_who_consent_now() {
     let agent = t.token(Role::Agent, &["essential.service"]).await;
     let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
     let marketer = t
-        .token(Role::Marketer, &["marketing.communications.email"])
+        .token(Role::Marketer, &["marketing.communications.sms"])
         .await;
     let tok = Some(agent.as_str());
     let mut ids = Vec::new();
@@ -1080,8 +1080,7 @@ async fn an_audience_reaches_only_customers_who_consent_now() {
         let t = &t;
         let (id, state) = (id.to_string(), state.to_string());
         async move {
-            let body =
-                format!(r#"{{"purpose":"marketing.communications.email","state":"{state}"}}"#);
+            let body = format!(r#"{{"purpose":"marketing.communications.sms","state":"{state}"}}"#);
             let reply = t
                 .req(
                     "POST",
@@ -1104,7 +1103,7 @@ async fn an_audience_reaches_only_customers_who_consent_now() {
                     "/api/v1/audiences",
                     Some(&marketer),
                     &[],
-                    Some(r#"{"purpose":"marketing.communications.email"}"#),
+                    Some(r#"{"purpose":"marketing.communications.sms"}"#),
                 )
                 .await;
             assert_eq!(reply.status, 200, "{}", reply.body);
@@ -1160,7 +1159,7 @@ async fn notices_are_drafted_scored_published_once_and_shown_to_the_public() {
     let notice = |version: &str| {
         format!(
             r#"{{"version":"{version}","language":"en","body":"Read this.\n\n<script>alert(1)</script>","summaries":{{
-            "marketing.communications.email":{{"collected":"Your email address.","why":"To send you our news.","how_long":"Until you say stop.","recipients":"Our mail service."}},
+            "marketing.communications.sms":{{"collected":"Your email address.","why":"To send you our news.","how_long":"Until you say stop.","recipients":"Our mail service."}},
             "essential.service":{{"collected":"Notwithstanding aforementioned stipulations, identification particulars.","why":"Contractual performance obligations necessitate organisational processing.","how_long":"Indeterminate retention contingent upon statutory considerations.","recipients":"Subcontracted infrastructure intermediaries."}}}}}}"#
         )
     };
@@ -1176,7 +1175,7 @@ async fn notices_are_drafted_scored_published_once_and_shown_to_the_public() {
     assert_eq!(draft.status, 201, "{}", draft.body);
     let draft = draft.json();
     assert_eq!(
-        draft["summaries"]["marketing.communications.email"]["hard_to_read"],
+        draft["summaries"]["marketing.communications.sms"]["hard_to_read"],
         false
     );
     assert_eq!(
@@ -1228,7 +1227,9 @@ async fn notices_are_drafted_scored_published_once_and_shown_to_the_public() {
     let page = t.req("GET", "/privacy", None, &[], None).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Version 2026-01"));
-    assert!(page.body.contains("Marketing emails") && page.body.contains("Until you say stop."));
+    assert!(
+        page.body.contains("Marketing text messages") && page.body.contains("Until you say stop.")
+    );
     assert!(
         !page.body.contains("<script>"),
         "raw HTML in a notice is never passed through"

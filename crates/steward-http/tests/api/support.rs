@@ -54,11 +54,31 @@ pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
 }
 
 pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestApp {
+    spawn(options, None).await
+}
+
+/// A server whose mail goes to `smtp_url`, with links back to itself.
+pub async fn spawn_app_with_mail(smtp_url: &str) -> TestApp {
+    spawn(
+        steward_http::HttpOptions {
+            limits: steward_http::Limits::unlimited(),
+            tls: None,
+        },
+        Some(smtp_url.to_string()),
+    )
+    .await
+}
+
+async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> TestApp {
     capture_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(FixedClock::new(
         "2026-03-01T09:00:00Z".parse().expect("time"),
     ));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr").to_string();
     let app = Arc::new(
         Steward::open(OpenOptions {
             data_dir: dir.path().to_path_buf(),
@@ -67,18 +87,20 @@ pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestA
             clock: clock.clone(),
             checkpoint_every: 1_000,
             controller: Default::default(),
+            mail: steward_app::MailSettings {
+                smtp_url,
+                from: "Shop <privacy@shop.test>".into(),
+                public_url: format!("http://{addr}"),
+            },
         })
         .await
         .expect("open"),
     );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let addr = listener.local_addr().expect("addr").to_string();
     let served = app.clone();
     tokio::spawn(async move {
         let _ = steward_http::serve(listener, served, options, std::future::pending()).await;
     });
+    tokio::spawn(app.clone().run_mail_sender(std::future::pending()));
     TestApp {
         addr,
         app,

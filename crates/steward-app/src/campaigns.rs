@@ -1,0 +1,334 @@
+//! Email campaigns: a message sent, through the outbox, to the audience of a segment for a
+//! consent-based purpose. Each message carries its own one-click unsubscribe link and the
+//! RFC 8058 headers; the campaign log counts what was sent, what failed and who left.
+//!
+//! Sending works page by page, each page one transaction (messages, links, the count and
+//! an audit entry), so a send that stops half-way resumes where it stopped when asked
+//! again, skipping whoever has a message already.
+
+use std::collections::HashSet;
+
+use jiff::Timestamp;
+use steward_core::sealed_fields::SealedFields;
+use steward_store::{AudienceOf, CampaignRow, CampaignStep, ChangeSet, MailCounts, StoreError};
+use uuid::Uuid;
+
+use crate::mail::Letter;
+use crate::segments::{SegmentFilter, may_manage_campaigns};
+use crate::{Access, Actor, AppError, FieldError, Steward};
+
+const MAX_NAME: usize = 100;
+const MAX_SUBJECT: usize = 200;
+const MAX_BODY: usize = 20_000;
+const PAGE: usize = 500;
+const DRAFT: &str = "draft";
+const SENDING: &str = "sending";
+const SENT: &str = "sent";
+
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct NewCampaign {
+    pub name: String,
+    /// The consent-based purpose the campaign is sent for; also the purpose of the request.
+    pub purpose: String,
+    /// A saved segment, whose filter is copied into the campaign; or `filter`; or neither
+    /// (everyone who consented).
+    pub segment_id: Option<Uuid>,
+    pub filter: Option<SegmentFilter>,
+    pub subject: String,
+    /// Plain text. An unsubscribe line is added below it.
+    pub body: String,
+}
+
+/// How a campaign's messages fared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CampaignLog {
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub unsubscribed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CampaignView {
+    pub id: Uuid,
+    pub name: String,
+    pub purpose: String,
+    pub segment_id: Option<Uuid>,
+    pub filter: SegmentFilter,
+    pub subject: String,
+    pub body: String,
+    /// `draft`, `sending` or `sent`.
+    pub state: String,
+    pub created_by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub sent_at: Option<Timestamp>,
+    /// Messages queued.
+    pub recipients: i64,
+    pub log: CampaignLog,
+}
+
+fn text_error(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
+    let n = value.trim().chars().count();
+    if n == 0 || n > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be 1 to {max} characters"),
+        ));
+    }
+}
+
+impl Steward {
+    fn campaign_purpose(&self, access: &Access, purpose: &str) -> Result<String, AppError> {
+        if !access.purpose.requires_consent || access.purpose.key != purpose {
+            return Err(AppError::Forbidden(format!(
+                "campaigns are sent for a consent-based purpose, used as the purpose of the request; {} is not one",
+                access.purpose.key
+            )));
+        }
+        self.catalog
+            .email_field(purpose)
+            .map(|f| f.key.clone())
+            .ok_or_else(|| {
+                AppError::invalid("purpose", "needs no email address, so it cannot be emailed")
+            })
+    }
+
+    pub async fn create_campaign(
+        &self,
+        access: &Access,
+        input: NewCampaign,
+    ) -> Result<CampaignView, AppError> {
+        may_manage_campaigns(&access.actor)?;
+        self.campaign_purpose(access, &input.purpose)?;
+        let now = self.clock.now().as_microsecond();
+        let mut errors = Vec::new();
+        text_error("name", &input.name, MAX_NAME, &mut errors);
+        text_error("subject", &input.subject, MAX_SUBJECT, &mut errors);
+        text_error("body", &input.body, MAX_BODY, &mut errors);
+        if input.subject.chars().any(char::is_control) {
+            errors.push(FieldError::new("subject", "must be one line"));
+        }
+        let filter = match (input.segment_id, input.filter) {
+            (Some(_), Some(_)) => {
+                errors.push(FieldError::new(
+                    "filter",
+                    "give a segment_id or a filter, not both",
+                ));
+                SegmentFilter::default()
+            }
+            (Some(id), None) => match self.saved_segment(id).await {
+                Ok(s) => s.filter,
+                Err(AppError::NotFound) => {
+                    errors.push(FieldError::new("segment_id", "no such segment"));
+                    SegmentFilter::default()
+                }
+                Err(e) => return Err(e),
+            },
+            (None, filter) => filter.unwrap_or_default(),
+        };
+        match self.segment_query(&filter, "filter", now) {
+            Err(AppError::Invalid(more)) => errors.extend(more),
+            Err(e) => return Err(e),
+            Ok(_) => {}
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let row = CampaignRow {
+            id: Uuid::now_v7(),
+            name: input.name.trim().into(),
+            purpose: input.purpose,
+            segment_id: input.segment_id,
+            filter: serde_json::to_string(&filter).map_err(|e| AppError::Io(e.to_string()))?,
+            subject: input.subject.trim().into(),
+            body: input.body,
+            state: DRAFT.into(),
+            created_by: access.actor.id.clone(),
+            created_at: now,
+            sent_at: None,
+            recipients: 0,
+        };
+        let audit = self.access_record(
+            access,
+            "campaign.create",
+            vec![format!("campaign:{}", row.id)],
+            vec![],
+        );
+        self.store.create_campaign(&row, audit).await?;
+        campaign_view(row, MailCounts::default())
+    }
+
+    pub async fn campaigns(&self, actor: &Actor) -> Result<Vec<CampaignView>, AppError> {
+        may_manage_campaigns(actor)?;
+        let mut out = Vec::new();
+        for row in self.store.campaigns().await? {
+            let counts = self.store.campaign_counts(row.id).await?;
+            out.push(campaign_view(row, counts)?);
+        }
+        Ok(out)
+    }
+
+    pub async fn campaign(&self, actor: &Actor, id: Uuid) -> Result<CampaignView, AppError> {
+        may_manage_campaigns(actor)?;
+        let row = self.store.campaign(id).await?.ok_or(AppError::NotFound)?;
+        let counts = self.store.campaign_counts(id).await?;
+        campaign_view(row, counts)
+    }
+
+    /// Queues the campaign's message for everyone in its audience now. A draft starts
+    /// sending; a send that stopped half-way resumes; a sent campaign is not sent again.
+    pub async fn send_campaign(&self, access: &Access, id: Uuid) -> Result<CampaignView, AppError> {
+        may_manage_campaigns(&access.actor)?;
+        let row = self.store.campaign(id).await?.ok_or(AppError::NotFound)?;
+        let email = self.campaign_purpose(access, &row.purpose)?;
+        let target = vec![format!("campaign:{id}")];
+        match row.state.as_str() {
+            DRAFT => {
+                let start = ChangeSet {
+                    campaign_step: Some(self.campaign_step(id, DRAFT, SENDING, 0)),
+                    audit: vec![self.access_record(
+                        access,
+                        "campaign.start",
+                        target.clone(),
+                        vec![],
+                    )],
+                    ..Default::default()
+                };
+                match self.store.apply(start).await {
+                    Ok(_) => {}
+                    Err(StoreError::Conflict) => {
+                        return Err(AppError::Conflict(
+                            "this campaign is being sent by another request".into(),
+                        ));
+                    }
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            SENDING => {}
+            _ => return Err(AppError::Conflict("this campaign was sent already".into())),
+        }
+        let filter: SegmentFilter = serde_json::from_str(&row.filter)
+            .map_err(|_| AppError::Storage(format!("campaign {id} has a malformed filter")))?;
+        let now = self.clock.now().as_microsecond();
+        let mut segment = self.segment_query(&filter, "filter", now)?;
+        segment.audience = Some(AudienceOf {
+            purpose: row.purpose.clone(),
+            now,
+        });
+        let purpose_name = self
+            .catalog
+            .purpose(&row.purpose)
+            .map_or(row.purpose.clone(), |p| p.name.clone());
+        let mut after = None;
+        loop {
+            let page = self.store.segment_page(&segment, after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            let ids: Vec<Uuid> = page.iter().map(|r| r.id).collect();
+            let done: HashSet<Uuid> = self
+                .store
+                .campaign_mailed(id, &ids)
+                .await?
+                .into_iter()
+                .collect();
+            let mut changes = ChangeSet::default();
+            let mut reached = Vec::new();
+            for customer in page.iter().filter(|r| !done.contains(&r.id)) {
+                let Ok(dek) = self.data_key(customer.id) else {
+                    // Erased since the page was read.
+                    continue;
+                };
+                let sealed = SealedFields::decode(&customer.fields)
+                    .map_err(|_| AppError::Integrity(format!("customer {}", customer.id)))?;
+                let Some(address) = sealed.get(&email) else {
+                    continue;
+                };
+                let address = dek.open_string(&email, address).map_err(|_| {
+                    AppError::Integrity(format!("customer {} field {email}", customer.id))
+                })?;
+                let (link, unsubscribe) =
+                    self.unsubscribe_link(customer.id, &row.purpose, Some(id), now);
+                let letter = Letter {
+                    to: address,
+                    subject: row.subject.clone(),
+                    text: format!(
+                        "{}\n\n--\nYou receive this because you said yes to: {purpose_name}.\n\
+                         To stop, open this link (one click, nothing else changes):\n{unsubscribe}\n",
+                        row.body.trim_end()
+                    ),
+                    unsubscribe: Some(unsubscribe),
+                };
+                changes
+                    .mail
+                    .push(self.outbox_row(&dek, "campaign", Some(id), &letter, now)?);
+                changes.links.push(link);
+                reached.push(customer.id.to_string());
+            }
+            if reached.is_empty() {
+                continue;
+            }
+            changes.campaign_step =
+                Some(self.campaign_step(id, SENDING, SENDING, reached.len() as i64));
+            let mut record =
+                self.access_record(access, "campaign.send", reached, vec![email.clone()]);
+            record.detail = Some(format!("campaign={id}"));
+            changes.audit.push(record);
+            let entries = self.store.apply(changes).await?;
+            self.mail_queued();
+            self.checkpoint_crossed(&entries).await?;
+        }
+        let finish = ChangeSet {
+            campaign_step: Some(self.campaign_step(id, SENDING, SENT, 0)),
+            audit: vec![self.access_record(access, "campaign.sent", target, vec![])],
+            ..Default::default()
+        };
+        self.store.apply(finish).await.map_err(|e| match e {
+            StoreError::Conflict => {
+                AppError::Conflict("this campaign was finished by another request".into())
+            }
+            other => other.into(),
+        })?;
+        self.campaign(&access.actor, id).await
+    }
+
+    fn campaign_step(&self, id: Uuid, from: &str, to: &str, recipients: i64) -> CampaignStep {
+        CampaignStep {
+            id,
+            from: from.into(),
+            to: to.into(),
+            at: self.clock.now().as_microsecond(),
+            recipients,
+        }
+    }
+}
+
+fn campaign_view(row: CampaignRow, counts: MailCounts) -> Result<CampaignView, AppError> {
+    Ok(CampaignView {
+        filter: serde_json::from_str(&row.filter).map_err(|_| {
+            AppError::Storage(format!("campaign {} has a malformed filter", row.id))
+        })?,
+        id: row.id,
+        name: row.name,
+        purpose: row.purpose,
+        segment_id: row.segment_id,
+        subject: row.subject,
+        body: row.body,
+        state: row.state,
+        created_by: row.created_by,
+        created_at: steward_core::clock::from_micros(row.created_at),
+        sent_at: row.sent_at.map(steward_core::clock::from_micros),
+        recipients: row.recipients,
+        log: CampaignLog {
+            pending: counts.pending,
+            sent: counts.sent,
+            failed: counts.failed,
+            unsubscribed: counts.unsubscribed,
+        },
+    })
+}

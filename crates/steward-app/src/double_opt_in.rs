@@ -1,0 +1,197 @@
+//! Double opt-in. Giving a purpose that the catalog marks `confirm_by_email` records
+//! `requested` and emails a single-use link; following the link records `given`, as the
+//! customer, with the notice version and method of the original request.
+
+use steward_core::consent::{ConsentMethod, ConsentState};
+use steward_core::sealed_fields::SealedFields;
+use steward_store::{ChangeSet, ConsentEvent, CustomerRow, MailLink, SpentLink};
+use uuid::Uuid;
+
+use crate::consent::{ConsentEventView, ConsentInput, Evidence};
+use crate::mail::{Letter, LinkToken, hash_token};
+use crate::{AppError, Steward};
+
+/// How long a confirmation link works.
+const CONFIRM_WITHIN_DAYS: i64 = 7;
+pub(crate) const CONFIRM: &str = "confirm";
+
+/// What an emailed link is for, as its page shows it before the customer acts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LinkView {
+    pub purpose: String,
+    pub purpose_name: String,
+    pub description: String,
+    /// False once used (for single-use links) or expired.
+    pub usable: bool,
+}
+
+impl Steward {
+    /// Adds to `changes` the confirmation link and the message that carries it.
+    pub(crate) fn ask_for_confirmation(
+        &self,
+        row: &CustomerRow,
+        input: &ConsentInput,
+        method: ConsentMethod,
+        now: i64,
+        changes: &mut ChangeSet,
+    ) -> Result<(), AppError> {
+        let purpose = self
+            .catalog
+            .purpose(&input.purpose)
+            .ok_or_else(|| AppError::invalid("purpose", "is not a purpose of the catalog"))?;
+        let field = self
+            .catalog
+            .email_field(&purpose.key)
+            .ok_or_else(|| AppError::Setup(format!("{} has no email field", purpose.key)))?;
+        let dek = self.data_key(row.id)?;
+        let address = match input.fields.get(&field.key) {
+            Some(given) => given.trim().to_string(),
+            None => {
+                let sealed = SealedFields::decode(&row.fields)
+                    .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+                let stored = sealed.get(&field.key).ok_or_else(|| {
+                    AppError::invalid(
+                        format!("fields.{}", field.key),
+                        "is needed: this consent is confirmed through a link sent by email",
+                    )
+                })?;
+                dek.open_string(&field.key, stored)
+                    .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?
+            }
+        };
+        let token = LinkToken::new();
+        changes.links.push(MailLink {
+            token_hash: token.hash,
+            kind: CONFIRM.into(),
+            customer_id: row.id,
+            purpose: purpose.key.clone(),
+            notice_version: input.notice_version.clone(),
+            method: method.as_str().into(),
+            campaign_id: None,
+            created_at: now,
+            expires_at: now.saturating_add(CONFIRM_WITHIN_DAYS * steward_store::MICROS_PER_DAY),
+            used_at: None,
+        });
+        let link = self
+            .mailer
+            .url(&format!("/consent/confirm/{}", token.token));
+        let letter = Letter {
+            to: address,
+            subject: format!("Please confirm: {}", purpose.name),
+            text: format!(
+                "You asked us for this: {name}.\n\n{description}\n\n\
+                 To confirm, open this link within {CONFIRM_WITHIN_DAYS} days:\n{link}\n\n\
+                 If it was not you, ignore this message: without your confirmation we will \
+                 not use your address for this.\n",
+                name = purpose.name,
+                description = purpose.description,
+            ),
+            unsubscribe: None,
+        };
+        changes
+            .mail
+            .push(self.outbox_row(&dek, CONFIRM, None, &letter, now)?);
+        changes.audit.push(self.subject_record(
+            row.id,
+            "mail.queue",
+            &purpose.key,
+            vec![row.id.to_string()],
+            vec![field.key.clone()],
+            Some("consent confirmation".into()),
+        ));
+        Ok(())
+    }
+
+    /// A link of `kind` by its token; `NotFound` when there is none.
+    pub(crate) async fn mail_link(&self, token: &str, kind: &str) -> Result<MailLink, AppError> {
+        let link = self
+            .store
+            .find_link(&hash_token(token))
+            .await?
+            .filter(|l| l.kind == kind)
+            .ok_or(AppError::NotFound)?;
+        Ok(link)
+    }
+
+    pub(crate) fn link_view(&self, link: &MailLink, usable: bool) -> Result<LinkView, AppError> {
+        let purpose = self.catalog.purpose(&link.purpose).ok_or_else(|| {
+            AppError::Storage(format!("link for unknown purpose {}", link.purpose))
+        })?;
+        Ok(LinkView {
+            purpose: purpose.key.clone(),
+            purpose_name: purpose.name.clone(),
+            description: purpose.description.clone(),
+            usable,
+        })
+    }
+
+    /// The confirmation a link offers, for its page.
+    pub async fn confirmation(&self, token: &str) -> Result<LinkView, AppError> {
+        let link = self.mail_link(token, CONFIRM).await?;
+        let now = self.clock.now().as_microsecond();
+        self.link_view(&link, link.used_at.is_none() && link.expires_at > now)
+    }
+
+    /// Follows a confirmation link: the consent is given now. A link works once.
+    pub async fn confirm_consent(
+        &self,
+        token: &str,
+        evidence: &Evidence,
+    ) -> Result<ConsentEventView, AppError> {
+        let link = self.mail_link(token, CONFIRM).await?;
+        let now = self.clock.now().as_microsecond();
+        if link.used_at.is_some() || link.expires_at <= now {
+            return Err(AppError::LinkSpent);
+        }
+        let validity = self
+            .catalog
+            .purpose(&link.purpose)
+            .and_then(|p| p.consent_valid_days);
+        let event = ConsentEvent {
+            id: Uuid::now_v7(),
+            customer_id: link.customer_id,
+            purpose: link.purpose.clone(),
+            state: ConsentState::Given.as_str().into(),
+            notice_version: link.notice_version.clone(),
+            method: link.method.clone(),
+            evidence: self.hash_evidence(evidence)?,
+            at: now,
+            expires_at: validity
+                .map(|days| now.saturating_add(i64::from(days) * steward_store::MICROS_PER_DAY)),
+        };
+        let audit = self.subject_record(
+            link.customer_id,
+            "consent.confirm",
+            &link.purpose,
+            vec![
+                link.customer_id.to_string(),
+                format!("consent:{}", event.id),
+            ],
+            vec![],
+            Some(format!(
+                "purpose={} state=given method={}",
+                link.purpose, link.method
+            )),
+        );
+        let view = crate::consent::event_view(event.clone(), now)?;
+        let entries = self
+            .store
+            .apply(ChangeSet {
+                spend_link: Some(SpentLink {
+                    token_hash: link.token_hash,
+                    at: now,
+                }),
+                consents: vec![event],
+                audit: vec![audit],
+                ..Default::default()
+            })
+            .await
+            // Spent by a second click that won the race.
+            .map_err(|e| match AppError::from(e) {
+                AppError::NotFound => AppError::LinkSpent,
+                other => other,
+            })?;
+        self.checkpoint_crossed(&entries).await?;
+        Ok(view)
+    }
+}

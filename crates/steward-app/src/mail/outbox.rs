@@ -1,0 +1,173 @@
+//! Queuing messages with the change that causes them, and the sender that drains the queue.
+
+use std::sync::Arc;
+
+use steward_store::{Delivery, DeliveryOutcome, OutboxRow};
+use steward_vault::DataKey;
+use uuid::Uuid;
+
+use super::Letter;
+use crate::{AppError, Steward};
+
+/// Messages claimed per round.
+const BATCH: usize = 50;
+/// How long a claimed message is held by one sender before another may take it.
+const LEASE_MICROS: i64 = 5 * 60 * 1_000_000;
+const FIRST_RETRY_MICROS: i64 = 60 * 1_000_000;
+const LAST_RETRY_MICROS: i64 = 6 * 60 * 60 * 1_000_000;
+const MAX_ATTEMPTS: i64 = 8;
+/// How often the sender looks for due retries when nothing wakes it.
+const POLL: std::time::Duration = std::time::Duration::from_secs(5);
+const SEALED_AS: &str = "mail.message";
+
+/// What one round of the sender did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailRound {
+    pub sent: usize,
+    pub retried: usize,
+    pub failed: usize,
+}
+
+fn retry_delay(attempt: i64) -> i64 {
+    let doublings = u32::try_from(attempt.saturating_sub(1))
+        .unwrap_or(u32::MAX)
+        .min(20);
+    FIRST_RETRY_MICROS
+        .saturating_mul(1 << doublings)
+        .min(LAST_RETRY_MICROS)
+}
+
+impl Steward {
+    /// An outbox row for a letter to a customer, sealed with their data key; it is sent once
+    /// the change that carries it commits.
+    pub(crate) fn outbox_row(
+        &self,
+        dek: &DataKey,
+        kind: &str,
+        campaign: Option<Uuid>,
+        letter: &Letter,
+        now: i64,
+    ) -> Result<OutboxRow, AppError> {
+        let plain = serde_json::to_vec(letter).map_err(|e| AppError::Io(e.to_string()))?;
+        Ok(OutboxRow {
+            id: Uuid::now_v7(),
+            customer_id: dek.customer(),
+            kind: kind.into(),
+            campaign_id: campaign,
+            sealed: dek.seal(SEALED_AS, &plain),
+            state: "pending".into(),
+            attempts: 0,
+            next_attempt_at: now,
+            created_at: now,
+            sent_at: None,
+            last_error: None,
+        })
+    }
+
+    /// Wakes the sender after a commit that queued mail.
+    pub(crate) fn mail_queued(&self) {
+        self.mailer.queued.notify_one();
+    }
+
+    /// Sends what is due now: claims a batch, hands each message over, records the outcome.
+    pub async fn deliver_due_mail(&self) -> Result<MailRound, AppError> {
+        let now = self.clock.now().as_microsecond();
+        let claimed = self
+            .store
+            .claim_mail(now, now.saturating_add(LEASE_MICROS), BATCH)
+            .await?;
+        let mut round = MailRound::default();
+        for row in claimed {
+            let attempt = row.attempts + 1;
+            let result = match self.open_letter(&row) {
+                Ok(letter) => match letter.to_message(&self.mailer.from, row.id) {
+                    Ok(message) => self.mailer.transport.send(&message).await,
+                    Err(e) => Err(super::transport::SendFailure {
+                        permanent: true,
+                        detail: e.to_string(),
+                    }),
+                },
+                // The customer was erased after the claim: their mail went with them.
+                Err(AppError::NotFound) => continue,
+                Err(e) => return Err(e),
+            };
+            let at = self.clock.now().as_microsecond();
+            let (outcome, detail) = match result {
+                Ok(code) => {
+                    round.sent += 1;
+                    (DeliveryOutcome::Sent, code)
+                }
+                Err(f) if f.permanent || attempt >= MAX_ATTEMPTS => {
+                    round.failed += 1;
+                    tracing::warn!(message = %row.id, attempt, detail = %f.detail, "mail given up");
+                    (DeliveryOutcome::Failed, f.detail)
+                }
+                Err(f) => {
+                    round.retried += 1;
+                    tracing::info!(message = %row.id, attempt, detail = %f.detail, "mail will be retried");
+                    let retry = at.saturating_add(retry_delay(attempt));
+                    (DeliveryOutcome::Retry { at: retry }, f.detail)
+                }
+            };
+            self.store
+                .finish_mail(&Delivery {
+                    message_id: row.id,
+                    attempt,
+                    at,
+                    outcome,
+                    detail: Some(detail),
+                })
+                .await?;
+        }
+        Ok(round)
+    }
+
+    fn open_letter(&self, row: &OutboxRow) -> Result<Letter, AppError> {
+        let dek = self.data_key(row.customer_id)?;
+        let plain = dek
+            .open(SEALED_AS, &row.sealed)
+            .map_err(|_| AppError::Integrity(format!("message {}", row.id)))?;
+        serde_json::from_slice(&plain)
+            .map_err(|_| AppError::Integrity(format!("message {}", row.id)))
+    }
+
+    /// Drains the outbox until `stop` completes: at once when mail is queued, and every few
+    /// seconds for retries.
+    pub async fn run_mail_sender(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let full = match self.deliver_due_mail().await {
+                Ok(round) => round.sent + round.retried + round.failed >= BATCH,
+                Err(e) => {
+                    tracing::warn!(error = %e, "mail round failed");
+                    false
+                }
+            };
+            if full {
+                continue;
+            }
+            tokio::select! {
+                _ = self.mailer.queued.notified() => {}
+                _ = tokio::time::sleep(POLL) => {}
+                _ = &mut stop => break,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retries_back_off_and_level_out() {
+        assert_eq!(retry_delay(1), FIRST_RETRY_MICROS);
+        assert_eq!(retry_delay(2), 2 * FIRST_RETRY_MICROS);
+        assert_eq!(retry_delay(4), 8 * FIRST_RETRY_MICROS);
+        assert_eq!(
+            retry_delay(MAX_ATTEMPTS),
+            LAST_RETRY_MICROS.min(128 * FIRST_RETRY_MICROS)
+        );
+        assert_eq!(retry_delay(i64::MAX), LAST_RETRY_MICROS);
+    }
+}

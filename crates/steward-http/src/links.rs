@@ -1,0 +1,166 @@
+//! Pages behind the links Steward emails to customers: confirming a consent (double opt-in)
+//! and unsubscribing. Opening a link only shows what it does; acting takes a POST, so a mail
+//! scanner that fetches links acts on nothing. The unsubscribe POST is also RFC 8058's
+//! one-click request, sent by mail clients with `List-Unsubscribe=One-Click`.
+
+use askama::Template;
+use axum::Extension;
+use axum::Router;
+use axum::extract::{ConnectInfo, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use steward_app::{AppError, LinkView};
+
+use crate::AppState;
+use crate::tls::ClientAddr;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/consent/confirm/{token}",
+            get(show_confirmation).post(confirm),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            get(show_unsubscribe).post(unsubscribe),
+        )
+}
+
+#[derive(Template)]
+#[template(path = "public/link.html")]
+struct LinkPage {
+    title: String,
+    paragraphs: Vec<String>,
+    button: Option<String>,
+}
+
+fn page(
+    status: StatusCode,
+    title: &str,
+    paragraphs: Vec<String>,
+    button: Option<&str>,
+) -> Response {
+    let mut response = crate::console::render(&LinkPage {
+        title: title.into(),
+        paragraphs,
+        button: button.map(str::to_string),
+    });
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::privacy::CSP),
+    );
+    // The token is in the address: keep it out of caches and of other sites' logs.
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    response
+}
+
+fn failure(e: AppError) -> Response {
+    match e {
+        AppError::NotFound => page(
+            StatusCode::NOT_FOUND,
+            "Link not found",
+            vec!["This link is not known here. Check that it was copied whole.".into()],
+            None,
+        ),
+        AppError::LinkSpent => page(
+            StatusCode::GONE,
+            "This link no longer works",
+            vec!["It was used already, or its time ran out.".into()],
+            None,
+        ),
+        other => crate::Problem::from(other).into_response(),
+    }
+}
+
+fn evidence(
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: &HeaderMap,
+) -> steward_app::Evidence {
+    crate::api::consents::evidence(client, headers)
+}
+
+async fn show_confirmation(State(app): State<AppState>, Path(token): Path<String>) -> Response {
+    match app.confirmation(&token).await {
+        Ok(LinkView { usable: false, .. }) => failure(AppError::LinkSpent),
+        Ok(view) => page(
+            StatusCode::OK,
+            &format!("Confirm: {}", view.purpose_name),
+            vec![
+                view.description,
+                "Nothing changes until you confirm. You can withdraw at any time, as easily."
+                    .into(),
+            ],
+            Some("Yes, I confirm"),
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+async fn confirm(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    match app
+        .confirm_consent(&token, &evidence(client, &headers))
+        .await
+    {
+        Ok(event) => {
+            let name = app
+                .catalog()
+                .purpose(&event.purpose)
+                .map_or(event.purpose.clone(), |p| p.name.clone());
+            page(
+                StatusCode::OK,
+                "Confirmed",
+                vec![format!(
+                    "Thank you: {name} is now on. Every message we send has a link to turn it off again."
+                )],
+                None,
+            )
+        }
+        Err(e) => failure(e),
+    }
+}
+
+async fn show_unsubscribe(State(app): State<AppState>, Path(token): Path<String>) -> Response {
+    match app.unsubscription(&token).await {
+        Ok(LinkView { usable: false, .. }) => failure(AppError::LinkSpent),
+        Ok(view) => page(
+            StatusCode::OK,
+            &format!("Unsubscribe: {}", view.purpose_name),
+            vec!["One click and we stop. Nothing else about your account changes.".into()],
+            Some("Unsubscribe"),
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+async fn unsubscribe(
+    State(app): State<AppState>,
+    Path(token): Path<String>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: HeaderMap,
+) -> Response {
+    match app.unsubscribe(&token, &evidence(client, &headers)).await {
+        Ok(withdrawn) => page(
+            StatusCode::OK,
+            "You are unsubscribed",
+            vec![if withdrawn.is_some() {
+                "We have recorded your choice and will not send you these messages again.".into()
+            } else {
+                "You were unsubscribed already; nothing more was needed.".into()
+            }],
+            None,
+        ),
+        Err(e) => failure(e),
+    }
+}
