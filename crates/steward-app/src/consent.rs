@@ -227,7 +227,7 @@ impl Steward {
         };
         let expires_at = match (recorded, validity) {
             (ConsentState::Given, Some(days)) => {
-                Some(now.saturating_add(i64::from(days) * steward_store::MICROS_PER_DAY))
+                Some(now.saturating_add(steward_store::days_in_micros(i64::from(days))))
             }
             _ => None,
         };

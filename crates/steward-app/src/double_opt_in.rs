@@ -69,7 +69,7 @@ impl Steward {
             method: method.as_str().into(),
             campaign_id: None,
             created_at: now,
-            expires_at: now.saturating_add(CONFIRM_WITHIN_DAYS * steward_store::MICROS_PER_DAY),
+            expires_at: now.saturating_add(steward_store::days_in_micros(CONFIRM_WITHIN_DAYS)),
             used_at: None,
         });
         let link = self
@@ -157,7 +157,7 @@ impl Steward {
             evidence: self.hash_evidence(evidence)?,
             at: now,
             expires_at: validity
-                .map(|days| now.saturating_add(i64::from(days) * steward_store::MICROS_PER_DAY)),
+                .map(|days| now.saturating_add(steward_store::days_in_micros(i64::from(days)))),
         };
         let audit = self.subject_record(
             link.customer_id,

@@ -117,7 +117,7 @@ fn span(period: &Option<Period>, field: &str, now: i64, errors: &mut Vec<FieldEr
                 format!("must be between 1 and {MAX_DAYS}"),
             ));
         }
-        out.from = Some(now.saturating_sub(i64::from(days) * steward_store::MICROS_PER_DAY));
+        out.from = Some(now.saturating_sub(steward_store::days_in_micros(i64::from(days))));
     }
     for (name, raw, slot) in [
         ("from", &p.from, &mut out.from),

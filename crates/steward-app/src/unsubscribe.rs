@@ -35,7 +35,7 @@ impl Steward {
             method: ConsentMethod::Unsubscribe.as_str().into(),
             campaign_id: campaign,
             created_at: now,
-            expires_at: now.saturating_add(WORKS_FOR_DAYS * steward_store::MICROS_PER_DAY),
+            expires_at: now.saturating_add(steward_store::days_in_micros(WORKS_FOR_DAYS)),
             used_at: None,
         };
         (

@@ -6,7 +6,7 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{accounts, audiences, audit, catalog, consents, customers, notices};
+use crate::api::{accounts, audiences, audit, campaigns, catalog, consents, customers, notices};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,7 +17,9 @@ use crate::api::{accounts, audiences, audit, catalog, consents, customers, notic
         customers::create, customers::list, customers::search, customers::read, customers::update, customers::erase,
         customers::add_interaction, customers::interactions,
         consents::current, consents::record, consents::history,
-        consents::receipt, consents::verify, audiences::evaluate,
+        consents::receipt, consents::verify,
+        audiences::evaluate, audiences::export, campaigns::segments, campaigns::create_segment,
+        campaigns::campaigns, campaigns::create_campaign, campaigns::campaign, campaigns::send,
         notices::list, notices::create, notices::publish,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,

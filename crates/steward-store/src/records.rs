@@ -358,6 +358,11 @@ pub struct ActivityCount {
 
 pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 
+/// `days` in microseconds, saturating: a number of days from input never overflows.
+pub fn days_in_micros(days: i64) -> i64 {
+    days.saturating_mul(MICROS_PER_DAY)
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checkpoint {
     pub seq: i64,

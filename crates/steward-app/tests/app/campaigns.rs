@@ -50,6 +50,10 @@ async fn segment_filters_are_checked_field_by_field() {
                 from: Some("yesterday".into()),
                 until: None,
             }),
+            updated: Some(Period {
+                last_days: Some(u32::MAX),
+                ..Default::default()
+            }),
             ..Default::default()
         },
     };
@@ -63,7 +67,8 @@ async fn segment_filters_are_checked_field_by_field() {
                     "filter.residency[1]",
                     "filter.status",
                     "filter.created.last_days",
-                    "filter.created.from"
+                    "filter.created.from",
+                    "filter.updated.last_days"
                 ]
             );
         }
@@ -270,7 +275,9 @@ async fn campaigns_are_for_marketing_purposes_only() {
         purposes: vec!["essential.service".into()],
         ..actor(Role::Admin)
     };
-    let support = app.access(&admin, Some("essential.service")).expect("access");
+    let support = app
+        .access(&admin, Some("essential.service"))
+        .expect("access");
     assert!(matches!(
         app.create_campaign(
             &support,

@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub(crate) mod audiences;
 pub(crate) mod audit;
+pub(crate) mod campaigns;
 pub(crate) mod catalog;
 pub(crate) mod consents;
 pub(crate) mod customers;
@@ -70,6 +71,13 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         get(consents::history),
     )
     .add(Method::POST, "/audiences", post(audiences::evaluate))
+    .add(Method::POST, "/audiences/export", post(audiences::export))
+    .add(Method::GET, "/segments", get(campaigns::segments))
+    .add(Method::POST, "/segments", post(campaigns::create_segment))
+    .add(Method::GET, "/campaigns", get(campaigns::campaigns))
+    .add(Method::POST, "/campaigns", post(campaigns::create_campaign))
+    .add(Method::GET, "/campaigns/{id}", get(campaigns::campaign))
+    .add(Method::POST, "/campaigns/{id}/send", post(campaigns::send))
     .add(Method::GET, "/notices", get(notices::list))
     .add(Method::POST, "/notices", post(notices::create))
     .add(

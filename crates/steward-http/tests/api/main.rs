@@ -3,6 +3,7 @@
 
 mod console;
 mod flows;
+mod mail;
 mod matrix;
 mod support;
 mod tls;

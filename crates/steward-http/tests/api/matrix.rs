@@ -33,7 +33,14 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/customers/{id}/consents/history")
         | ("GET", "/receipts/{id}") => &[Dpo, Agent],
         ("DELETE", "/customers/{id}") => &[Dpo],
-        ("POST", "/audiences") => &[Marketer],
+        ("POST", "/audiences")
+        | ("POST", "/audiences/export")
+        | ("POST", "/campaigns")
+        | ("POST", "/campaigns/{id}/send") => &[Marketer],
+        ("GET", "/segments")
+        | ("POST", "/segments")
+        | ("GET", "/campaigns")
+        | ("GET", "/campaigns/{id}") => &[Admin, Marketer],
         ("POST", "/notices") | ("POST", "/notices/{id}/publish") => &[Admin, Dpo],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
@@ -170,8 +177,32 @@ async fn every_route_for_every_role() {
                 .await
                 .expect("draft")
                 .id;
+            let marketer = t
+                .app
+                .access(
+                    &Actor::system("matrix", &["marketing.communications.email"]),
+                    Some("marketing.communications.email"),
+                )
+                .expect("marketing access");
+            let campaign = t
+                .app
+                .create_campaign(
+                    &marketer,
+                    steward_app::NewCampaign {
+                        name: format!("c{n}"),
+                        purpose: "marketing.communications.email".into(),
+                        segment_id: None,
+                        filter: None,
+                        subject: "Hello".into(),
+                        body: "News".into(),
+                    },
+                )
+                .await
+                .expect("campaign")
+                .id;
             let id = match path {
                 p if p.starts_with("/notices/") => draft.to_string(),
+                p if p.starts_with("/campaigns/") => campaign.to_string(),
                 p if p.starts_with("/receipts/") => consent.to_string(),
                 p if p.starts_with("/tokens/") => target_token.to_string(),
                 p if p.starts_with("/users/") => target_user.to_string(),
@@ -201,9 +232,16 @@ async fn every_route_for_every_role() {
                 ("POST", "/notices") => Some(format!(
                     r#"{{"version":"m{n}","language":"en","body":"Text","summaries":{{"essential.service":{{"collected":"Your name","why":"To serve you","how_long":"Two years","recipients":"Nobody"}}}}}}"#
                 )),
-                ("POST", "/audiences") => {
+                ("POST", "/audiences") | ("POST", "/audiences/export") => {
                     Some(r#"{"purpose":"marketing.communications.email"}"#.to_string())
                 }
+                ("POST", "/segments") => Some(format!(
+                    r#"{{"name":"s{n}","filter":{{"tags":["vip"],"created":{{"last_days":30}}}}}}"#
+                )),
+                ("POST", "/campaigns") => Some(
+                    r#"{"name":"c","purpose":"marketing.communications.email","subject":"Hi","body":"Hello"}"#
+                        .to_string(),
+                ),
                 _ => None,
             };
             if (method.as_str(), path) == ("GET", "/openapi.json") {

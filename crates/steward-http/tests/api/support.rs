@@ -249,6 +249,26 @@ impl Reply {
         self.headers.get(name).map(String::as_str)
     }
 
+    /// The body of a streamed (chunked) answer, its chunk framing removed.
+    pub fn dechunked(&self) -> String {
+        assert_eq!(
+            self.header("transfer-encoding"),
+            Some("chunked"),
+            "{self:?}"
+        );
+        let mut out = String::new();
+        let mut rest = self.body.as_str();
+        while let Some((size, after)) = rest.split_once("\r\n") {
+            let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+            if n == 0 {
+                break;
+            }
+            out.push_str(&after[..n]);
+            rest = &after[n + 2..];
+        }
+        out
+    }
+
     /// Asserts a problem document and returns it.
     pub fn problem(&self, status: u16) -> serde_json::Value {
         assert_eq!(self.status, status, "{}", self.body);

@@ -1,0 +1,133 @@
+//! Segments and campaigns over HTTP.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use steward_app::{CampaignView, NewCampaign, NewSegment, SegmentView};
+
+use crate::auth::{Caller, Purposed};
+use crate::extract::{Body, parse_id};
+use crate::{AppState, Problem};
+
+#[utoipa::path(
+    get,
+    path = "/segments",
+    tag = "campaigns",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every saved segment, by name", body = Vec<SegmentView>),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn segments(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Vec<SegmentView>>, Problem> {
+    Ok(Json(app.segments(&actor).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/segments",
+    tag = "campaigns",
+    request_body = NewSegment,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Saved; evaluated whenever it is used", body = SegmentView),
+        (status = 409, description = "A segment with this name exists", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn create_segment(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Body(input): Body<NewSegment>,
+) -> Result<(StatusCode, Json<SegmentView>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_segment(&actor, input).await?),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/campaigns",
+    tag = "campaigns",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every campaign, newest first, with its log", body = Vec<CampaignView>),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn campaigns(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Vec<CampaignView>>, Problem> {
+    Ok(Json(app.campaigns(&actor).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/campaigns",
+    tag = "campaigns",
+    request_body = NewCampaign,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "A draft, to send with POST /campaigns/{id}/send", body = CampaignView),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn create_campaign(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Body(input): Body<NewCampaign>,
+) -> Result<(StatusCode, Json<CampaignView>), Problem> {
+    let access = app.access(&actor, Some(&input.purpose))?;
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_campaign(&access, input).await?),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/campaigns/{id}",
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The campaign and its log: sent, failed, pending, unsubscribed", body = CampaignView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn campaign(
+    State(app): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignView>, Problem> {
+    Ok(Json(app.campaign(&actor, parse_id(&id)?).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/campaigns/{id}/send",
+    tag = "campaigns",
+    params(("id" = String, Path, description = "Campaign id"), ("X-Purpose" = Option<String>, Header, description = "The campaign's purpose; optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Queued for everyone in the audience now; the messages leave through the outbox", body = CampaignView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 409, description = "Sent already, or being sent by another request", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn send(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<CampaignView>, Problem> {
+    Ok(Json(app.send_campaign(&access, parse_id(&id)?).await?))
+}
