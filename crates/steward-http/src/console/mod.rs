@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod campaigns;
 mod charts;
 mod customers;
 mod dashboard;
@@ -65,6 +66,12 @@ pub fn routes() -> Router<AppState> {
         .route("/console/receipts/{id}", get(customers::receipt))
         .route("/console/notices", get(notices::list).post(notices::create))
         .route("/console/notices/{id}/publish", post(notices::publish))
+        .route(
+            "/console/campaigns",
+            get(campaigns::list).post(campaigns::create_campaign),
+        )
+        .route("/console/campaigns/{id}/send", post(campaigns::send))
+        .route("/console/segments", post(campaigns::create_segment))
         .route("/console/audit", get(audit::log))
         .route("/console/catalog", get(audit::catalog))
         .route("/console/users", get(admin::users).post(admin::add_user))
@@ -106,6 +113,7 @@ pub struct Chrome {
     pub manages_accounts: bool,
     pub reads_audit: bool,
     pub edits_notices: bool,
+    pub runs_campaigns: bool,
 }
 
 impl Chrome {
@@ -132,6 +140,7 @@ impl Chrome {
             manages_accounts: manages_accounts(&staff.actor),
             reads_audit: matches!(staff.actor.role, Role::Auditor | Role::Dpo | Role::Admin),
             edits_notices: matches!(staff.actor.role, Role::Dpo | Role::Admin),
+            runs_campaigns: matches!(staff.actor.role, Role::Marketer | Role::Admin),
         }
     }
 }

@@ -255,10 +255,31 @@ async fn staff_work_through_the_console_in_a_real_browser() {
         "Grace is gone"
     );
 
+    // Ada's newsletter consent came with an import, so a campaign can reach her.
+    let setup = Actor::system("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    t.app
+        .record_consent(
+            &access,
+            ada,
+            steward_app::ConsentInput {
+                purpose: "marketing.communications.email".into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("import".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("consent");
+
     // A marketer signs in and may not open anyone's record.
-    let b = in_browser({
+    let (b, seen) = in_browser({
         let base = base.clone();
+        let shots = shots.clone();
         move || {
+            let mut seen = Vec::new();
             b.delete_cookies();
             b.goto(&format!("{base}/console/login"));
             b.fill("#email", "marketer@example.com");
@@ -270,10 +291,34 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             assert!(b.shows("Not allowed"), "{}", b.source());
             let page = b.source();
             assert!(!page.contains("ada@example.com") && !page.contains("Augusta"));
-            b
+
+            // They reach customers through a segment and a campaign instead.
+            b.goto(&format!("{base}/console/campaigns"));
+            assert!(b.text("#reach").contains('1'), "Ada consented to email");
+            b.fill("#s-name", "VIPs");
+            b.fill("#s-tags", "vip");
+            b.click("form[action='/console/segments'] button");
+            assert!(b.text("#segment-list").contains("tags vip"));
+            b.fill("#c-name", "Autumn");
+            b.click("#c-segment option:nth-child(2)");
+            b.fill("#c-subject", "Autumn news");
+            b.fill("#c-body", "Leaves are falling.");
+            b.click("form[action='/console/campaigns'] button");
+            assert!(b.text("#campaign-list").contains("draft"));
+            b.click("form[action$='/send'] button");
+            check_page(&b, &[], &mut seen);
+            let row = b.text("#campaign-list");
+            assert!(row.contains("sent") && row.contains("Autumn"), "{row}");
+            assert!(
+                b.exists("#chart-campaign-log svg"),
+                "the campaign's log as a chart"
+            );
+            b.screenshot(&shots, "campaigns");
+            (b, seen)
         }
     })
     .await;
+    visited.extend(seen);
     drop(b);
     assert!(visited.len() >= 6, "pages checked: {visited:?}");
 }
@@ -326,6 +371,12 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
         ),
         ("/console/tokens", "name=ci&role=agent"),
         (&format!("/console/tokens/{token_id}/revoke"), ""),
+        ("/console/segments", "name=VIPs&tags=vip"),
+        ("/console/campaigns", "name=x&subject=s&body=b"),
+        (
+            &format!("/console/campaigns/{}/send", uuid::Uuid::now_v7()),
+            "",
+        ),
     ];
     let before = t.app.audit_length().await.expect("audit length");
     for (path, body) in forms {

@@ -1,0 +1,257 @@
+//! Segments and campaigns in the console: who an audience reaches now, saved segments, and
+//! campaigns with their log (sent, failed, unsubscribed), drafted and sent from one page.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use steward_app::{
+    AppError, AudienceQuery, CampaignView, ConsentFilter, FieldError, NewCampaign, NewSegment,
+    Period, SegmentFilter, SegmentView,
+};
+
+use super::charts::{Chart, bars};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
+use crate::AppState;
+
+#[derive(Template)]
+#[template(path = "console/campaigns.html")]
+struct CampaignsPage {
+    chrome: Chrome,
+    /// The audience of the staff member's purpose now, when it rests on consent.
+    reach: Option<u64>,
+    segments: Vec<(SegmentView, String)>,
+    campaigns: Vec<CampaignView>,
+    chart: Option<Chart>,
+    consent_purposes: Vec<(String, String)>,
+    form: HashMap<String, String>,
+    errors: Vec<FieldError>,
+}
+
+/// A filter in a few words, for the segment table.
+fn describe(f: &SegmentFilter) -> String {
+    let mut parts = Vec::new();
+    if !f.tags.is_empty() {
+        parts.push(format!("tags {}", f.tags.join(" + ")));
+    }
+    if !f.residency.is_empty() {
+        parts.push(format!("in {}", f.residency.join(", ")));
+    }
+    if let Some(s) = &f.status {
+        parts.push(s.clone());
+    }
+    for (name, p) in [
+        ("created", &f.created),
+        ("updated", &f.updated),
+        ("last interaction", &f.last_interaction),
+    ] {
+        if let Some(Period {
+            last_days: Some(d), ..
+        }) = p
+        {
+            parts.push(format!("{name} in the last {d} days"));
+        } else if p.is_some() {
+            parts.push(format!("{name} in a period"));
+        }
+    }
+    if let Some(c) = &f.consent {
+        parts.push(format!("{}: {}", c.purpose, c.state));
+    }
+    if parts.is_empty() {
+        "everyone".into()
+    } else {
+        parts.join("; ")
+    }
+}
+
+async fn page(
+    app: &AppState,
+    staff: &Staff,
+    form: HashMap<String, String>,
+    errors: Vec<FieldError>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(app)?;
+    let reach = if access.purpose.requires_consent {
+        let query = AudienceQuery {
+            purpose: access.purpose.key.clone(),
+            ..Default::default()
+        };
+        Some(app.audience(&access, &query).await?.count)
+    } else {
+        None
+    };
+    let campaigns = app.campaigns(&staff.actor).await?;
+    let chart = campaigns.iter().find(|c| c.state == "sent").map(|c| {
+        bars(
+            "campaign-log",
+            &format!("Latest campaign: {}", c.name),
+            &[
+                ("Sent".into(), c.log.sent),
+                ("Failed".into(), c.log.failed),
+                ("Waiting".into(), c.log.pending),
+                ("Unsubscribed".into(), c.log.unsubscribed),
+            ],
+        )
+    });
+    let has_errors = !errors.is_empty();
+    Ok(render_checked(
+        &CampaignsPage {
+            chrome: Chrome::new(app, staff, "Segments and campaigns", "campaigns"),
+            reach,
+            segments: app
+                .segments(&staff.actor)
+                .await?
+                .into_iter()
+                .map(|s| {
+                    let d = describe(&s.filter);
+                    (s, d)
+                })
+                .collect(),
+            campaigns,
+            chart,
+            consent_purposes: app
+                .catalog()
+                .purposes()
+                .iter()
+                .filter(|p| p.requires_consent)
+                .map(|p| (p.key.clone(), p.name.clone()))
+                .collect(),
+            form,
+            errors,
+        },
+        has_errors,
+    ))
+}
+
+pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    page(&app, &staff, HashMap::new(), Vec::new()).await
+}
+
+fn text(form: &HashMap<String, String>, key: &str) -> String {
+    form.get(key)
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default()
+}
+
+fn list_of(form: &HashMap<String, String>, key: &str) -> Vec<String> {
+    text(form, key)
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+fn last_days(form: &HashMap<String, String>, key: &str) -> Result<Option<Period>, FieldError> {
+    let raw = text(form, key);
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    raw.parse::<u32>()
+        .map(|d| {
+            Some(Period {
+                last_days: Some(d),
+                ..Default::default()
+            })
+        })
+        .map_err(|_| FieldError::new(key, "must be a whole number of days"))
+}
+
+pub async fn create_segment(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let mut errors = Vec::new();
+    let mut period = |key: &str| {
+        last_days(&form, key)
+            .map_err(|e| errors.push(e))
+            .ok()
+            .flatten()
+    };
+    let created = period("created_days");
+    let last_interaction = period("interaction_days");
+    let consent_purpose = text(&form, "consent_purpose");
+    let filter = SegmentFilter {
+        tags: list_of(&form, "tags"),
+        residency: list_of(&form, "residency"),
+        status: Some(text(&form, "status")).filter(|s| !s.is_empty()),
+        created,
+        last_interaction,
+        consent: (!consent_purpose.is_empty()).then(|| ConsentFilter {
+            purpose: consent_purpose,
+            state: text(&form, "consent_state"),
+        }),
+        ..Default::default()
+    };
+    if !errors.is_empty() {
+        return page(&app, &staff, form, errors).await;
+    }
+    let input = NewSegment {
+        name: text(&form, "name"),
+        filter,
+    };
+    match app.create_segment(&staff.actor, input).await {
+        Ok(_) => Ok(see_other("/console/campaigns")),
+        Err(AppError::Invalid(errors)) => page(&app, &staff, form, errors).await,
+        Err(AppError::Duplicate { field }) => {
+            page(&app, &staff, form, vec![FieldError::new(field, "is taken")]).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn create_campaign(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    let segment_id =
+        match text(&form, "segment").as_str() {
+            "" => None,
+            raw => Some(uuid::Uuid::parse_str(raw).map_err(|_| {
+                ConsoleError::App(AppError::invalid("segment_id", "no such segment"))
+            })?),
+        };
+    let input = NewCampaign {
+        name: text(&form, "name"),
+        purpose: access.purpose.key.clone(),
+        segment_id,
+        filter: None,
+        subject: text(&form, "subject"),
+        body: form.get("body").cloned().unwrap_or_default(),
+    };
+    match app.create_campaign(&access, input).await {
+        Ok(_) => Ok(see_other("/console/campaigns")),
+        Err(AppError::Invalid(errors)) => page(&app, &staff, form, errors).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn send(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    let id = uuid::Uuid::parse_str(&id).map_err(|_| ConsoleError::App(AppError::NotFound))?;
+    match app.send_campaign(&access, id).await {
+        Ok(_) => Ok(see_other("/console/campaigns")),
+        Err(AppError::Conflict(m)) => {
+            page(
+                &app,
+                &staff,
+                HashMap::new(),
+                vec![FieldError::new("campaign", m)],
+            )
+            .await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
