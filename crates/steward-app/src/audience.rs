@@ -57,7 +57,7 @@ impl Steward {
                 access.purpose.key
             )));
         }
-        let now = self.clock.now().as_microsecond();
+        let moment = self.consent_moment().await?;
         let mut segment = match (&query.segment_id, &query.filter) {
             (Some(_), Some(_)) => {
                 return Err(AppError::Invalid(vec![FieldError::new(
@@ -70,14 +70,15 @@ impl Steward {
                     AppError::NotFound => AppError::invalid("segment_id", "no such segment"),
                     other => other,
                 })?;
-                self.segment_query(&saved.filter, "filter", now)?
+                self.segment_query(&saved.filter, "filter", moment)?
             }
-            (None, Some(filter)) => self.segment_query(filter, "filter", now)?,
+            (None, Some(filter)) => self.segment_query(filter, "filter", moment)?,
             (None, None) => SegmentQuery::default(),
         };
         segment.audience = Some(AudienceOf {
             purpose: query.purpose.clone(),
-            now,
+            now: moment.now,
+            given_since: moment.given_since,
         });
         Ok(segment)
     }

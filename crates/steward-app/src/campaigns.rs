@@ -9,6 +9,7 @@
 use std::collections::HashSet;
 
 use jiff::Timestamp;
+use steward_core::consent::Moment;
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{AudienceOf, CampaignRow, CampaignStep, ChangeSet, MailCounts, StoreError};
 use uuid::Uuid;
@@ -132,7 +133,7 @@ impl Steward {
             },
             (None, filter) => filter.unwrap_or_default(),
         };
-        match self.segment_query(&filter, "filter", now) {
+        match self.segment_query(&filter, "filter", Moment::at(now)) {
             Err(AppError::Invalid(more)) => errors.extend(more),
             Err(e) => return Err(e),
             Ok(_) => {}
@@ -215,11 +216,13 @@ impl Steward {
         }
         let filter: SegmentFilter = serde_json::from_str(&row.filter)
             .map_err(|_| AppError::Storage(format!("campaign {id} has a malformed filter")))?;
-        let now = self.clock.now().as_microsecond();
-        let mut segment = self.segment_query(&filter, "filter", now)?;
+        let moment = self.consent_moment().await?;
+        let now = moment.now;
+        let mut segment = self.segment_query(&filter, "filter", moment)?;
         segment.audience = Some(AudienceOf {
             purpose: row.purpose.clone(),
             now,
+            given_since: moment.given_since,
         });
         let purpose_name = self
             .catalog

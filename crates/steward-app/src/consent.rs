@@ -7,7 +7,7 @@
 //! that field is erased in the same transaction (minimisation, I2/I3).
 
 use jiff::Timestamp;
-use steward_core::consent::{self, ConsentMethod, ConsentState};
+use steward_core::consent::{self, ConsentMethod, ConsentState, Moment};
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
 use uuid::Uuid;
@@ -83,7 +83,7 @@ fn at(us: i64) -> Timestamp {
     steward_core::clock::from_micros(us)
 }
 
-pub(crate) fn event_view(e: ConsentEvent, now: i64) -> Result<ConsentEventView, AppError> {
+pub(crate) fn event_view(e: ConsentEvent, moment: Moment) -> Result<ConsentEventView, AppError> {
     let recorded: ConsentState = e
         .state
         .parse()
@@ -92,7 +92,7 @@ pub(crate) fn event_view(e: ConsentEvent, now: i64) -> Result<ConsentEventView, 
         id: e.id,
         customer_id: e.customer_id,
         purpose: e.purpose,
-        state: consent::effective(recorded, e.expires_at, now),
+        state: consent::effective(recorded, e.at, e.expires_at, moment),
         notice_version: e.notice_version,
         method: e.method,
         at: at(e.at),
@@ -103,7 +103,7 @@ pub(crate) fn event_view(e: ConsentEvent, now: i64) -> Result<ConsentEventView, 
 impl Steward {
     /// The consent-based purposes the customer has given, and not let expire, at this moment.
     pub(crate) async fn given_purposes(&self, customer: Uuid) -> Result<Vec<String>, AppError> {
-        let now = self.clock.now().as_microsecond();
+        let moment = self.consent_moment().await?;
         Ok(self
             .store
             .consents(customer)
@@ -113,7 +113,7 @@ impl Steward {
                 e.state
                     .parse::<ConsentState>()
                     .ok()
-                    .map(|s| consent::effective(s, e.expires_at, now))
+                    .map(|s| consent::effective(s, e.at, e.expires_at, moment))
                     == Some(ConsentState::Given)
             })
             .map(|e| e.purpose)
@@ -211,6 +211,9 @@ impl Steward {
             .await?
             .ok_or(AppError::NotFound)?;
         let now = self.clock.now().as_microsecond();
+        let notice_version = self
+            .shown_notice(input.notice_version.as_deref(), now)
+            .await?;
         let purpose = self
             .catalog
             .purpose(&input.purpose)
@@ -236,7 +239,7 @@ impl Steward {
             customer_id: customer,
             purpose: input.purpose.clone(),
             state: recorded.as_str().to_string(),
-            notice_version: input.notice_version.clone(),
+            notice_version: notice_version.clone(),
             method: method.as_str().to_string(),
             evidence: self.hash_evidence(evidence)?,
             at: now,
@@ -270,7 +273,11 @@ impl Steward {
             changes.updates.push(update);
         }
         if confirm {
-            self.ask_for_confirmation(&row, &input, method, now, &mut changes)?;
+            let asked = ConsentInput {
+                notice_version,
+                ..input.clone()
+            };
+            self.ask_for_confirmation(&row, &asked, method, now, &mut changes)?;
         }
         if state != ConsentState::Given
             && let Some((update, dropped)) =
@@ -286,7 +293,7 @@ impl Steward {
             ));
             changes.updates.push(update);
         }
-        let view = event_view(event.clone(), now)?;
+        let view = event_view(event.clone(), Moment::at(now))?;
         changes.consents.push(event);
         let queued = !changes.mail.is_empty();
         let entries = self.store.apply(changes).await?;
@@ -295,6 +302,31 @@ impl Steward {
         }
         self.checkpoint_crossed(&entries).await?;
         Ok(view)
+    }
+
+    /// The notice version a decision was made under. Once Steward holds published notices,
+    /// a version named must be one of them, and none named means the one in force now.
+    async fn shown_notice(
+        &self,
+        named: Option<&str>,
+        now: i64,
+    ) -> Result<Option<String>, AppError> {
+        let published = self.published_versions().await?;
+        if published.is_empty() {
+            return Ok(named.map(str::to_string));
+        }
+        match named {
+            Some(v) if published.iter().any(|p| p.version == v) => Ok(Some(v.to_string())),
+            Some(_) => Err(AppError::invalid(
+                "notice_version",
+                "is not a published version of the privacy notice",
+            )),
+            None => Ok(published
+                .iter()
+                .filter(|p| p.in_force_from <= now)
+                .max_by_key(|p| p.in_force_from)
+                .map(|p| p.version.clone())),
+        }
     }
 
     /// When a consent for `purpose` ends, the customer's fields that no other purpose gives a
@@ -464,7 +496,7 @@ impl Steward {
         if self.store.get_customer(customer).await?.is_none() {
             return Err(AppError::NotFound);
         }
-        let now = self.clock.now().as_microsecond();
+        let moment = self.consent_moment().await?;
         let current = self.store.consents(customer).await?;
         self.catalog
             .purposes()
@@ -473,7 +505,7 @@ impl Steward {
             .map(|p| {
                 let latest = current.iter().find(|e| e.purpose == p.key);
                 let state = latest
-                    .map(|e| event_view(e.clone(), now).map(|v| v.state))
+                    .map(|e| event_view(e.clone(), moment).map(|v| v.state))
                     .transpose()?;
                 let given = state == Some(ConsentState::Given);
                 Ok(ConsentStatus {
@@ -498,12 +530,12 @@ impl Steward {
         if self.store.get_customer(customer).await?.is_none() {
             return Err(AppError::NotFound);
         }
-        let now = self.clock.now().as_microsecond();
+        let moment = self.consent_moment().await?;
         self.store
             .consent_history(customer)
             .await?
             .into_iter()
-            .map(|e| event_view(e, now))
+            .map(|e| event_view(e, moment))
             .collect()
     }
 }

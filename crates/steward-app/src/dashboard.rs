@@ -50,6 +50,7 @@ fn touches_personal_data(action: &str) -> bool {
 impl Steward {
     pub async fn dashboard(&self) -> Result<Dashboard, AppError> {
         let now = self.clock.now().as_microsecond();
+        let moment = self.consent_moment().await?;
         let today = now.div_euclid(MICROS_PER_DAY);
         let this_monday = monday_of(date_of_day(today));
         let first_monday = this_monday
@@ -99,7 +100,8 @@ impl Steward {
                 .count_segment(&SegmentQuery {
                     audience: Some(AudienceOf {
                         purpose: p.key.clone(),
-                        now,
+                        now: moment.now,
+                        given_since: moment.given_since,
                     }),
                     ..Default::default()
                 })

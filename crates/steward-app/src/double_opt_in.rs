@@ -2,7 +2,7 @@
 //! `requested` and emails a single-use link; following the link records `given`, as the
 //! customer, with the notice version and method of the original request.
 
-use steward_core::consent::{ConsentMethod, ConsentState};
+use steward_core::consent::{ConsentMethod, ConsentState, Moment};
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, ConsentEvent, CustomerRow, MailLink, SpentLink};
 use uuid::Uuid;
@@ -173,7 +173,7 @@ impl Steward {
                 link.purpose, link.method
             )),
         );
-        let view = crate::consent::event_view(event.clone(), now)?;
+        let view = crate::consent::event_view(event.clone(), Moment::at(now))?;
         let entries = self
             .store
             .apply(ChangeSet {

@@ -87,6 +87,7 @@ pub struct Steward {
     tokens: token_cache::TokenCache,
     controller: Controller,
     mailer: mail::Mailer,
+    published: notices::PublishedCache,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -195,6 +196,7 @@ impl Steward {
             tokens: token_cache::TokenCache::default(),
             controller: opts.controller,
             mailer,
+            published: Default::default(),
         })
     }
 

@@ -3,9 +3,12 @@
 //! and publishes; a published version never changes, and every past version stays readable.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use jiff::Timestamp;
 use steward_core::Role;
+use steward_core::consent::Moment;
 use steward_core::readability::flesch_reading_ease;
 use steward_store::NoticeRow;
 use uuid::Uuid;
@@ -223,6 +226,7 @@ impl Steward {
         );
         let now = self.clock.now().as_microsecond();
         let published = self.store.publish_notice(id, now, audit).await?;
+        self.published.forget();
         // One read answers both: the version as published, or why it could not be.
         let row = self
             .store
@@ -237,6 +241,44 @@ impl Steward {
             ));
         }
         view(row)
+    }
+
+    /// The published versions, as consent checks need them: briefly cached, since consent
+    /// is checked on every use and notices change rarely. Another instance's publication is
+    /// seen within the cache's lifetime.
+    pub(crate) async fn published_versions(&self) -> Result<Arc<Vec<Published>>, AppError> {
+        if let Some(cached) = self.published.fresh() {
+            return Ok(cached);
+        }
+        let list: Vec<Published> = self
+            .store
+            .notices()
+            .await?
+            .into_iter()
+            .filter_map(|n| {
+                n.published_at.map(|published_at| Published {
+                    version: n.version,
+                    // A change counts from when customers could see it, not before.
+                    in_force_from: n.effective_at.max(published_at),
+                    material: n.material,
+                })
+            })
+            .collect();
+        Ok(self.published.keep(list))
+    }
+
+    /// Now, and since when consent must have been given: since the latest material change
+    /// to the notice that is in force.
+    pub(crate) async fn consent_moment(&self) -> Result<Moment, AppError> {
+        let now = self.clock.now().as_microsecond();
+        let given_since = self
+            .published_versions()
+            .await?
+            .iter()
+            .filter(|p| p.material && p.in_force_from <= now)
+            .map(|p| p.in_force_from)
+            .max();
+        Ok(Moment { now, given_since })
     }
 
     /// Every version, drafts included, newest first: for staff.
@@ -272,5 +314,39 @@ impl Steward {
             .find(|n| n.version == version && n.published_at.is_some())
             .map(view)
             .transpose()
+    }
+}
+
+/// A published version, as far as consent checks are concerned.
+#[derive(Debug, Clone)]
+pub(crate) struct Published {
+    pub version: String,
+    pub in_force_from: i64,
+    pub material: bool,
+}
+
+const PUBLISHED_TTL: Duration = Duration::from_secs(5);
+
+/// The published versions, kept for a few seconds.
+#[derive(Default)]
+pub(crate) struct PublishedCache(Mutex<Option<(Instant, Arc<Vec<Published>>)>>);
+
+impl PublishedCache {
+    fn fresh(&self) -> Option<Arc<Vec<Published>>> {
+        let cached = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cached
+            .as_ref()
+            .filter(|(at, _)| at.elapsed() < PUBLISHED_TTL)
+            .map(|(_, list)| list.clone())
+    }
+
+    fn keep(&self, list: Vec<Published>) -> Arc<Vec<Published>> {
+        let list = Arc::new(list);
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((Instant::now(), list.clone()));
+        list
+    }
+
+    fn forget(&self) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }

@@ -3,6 +3,7 @@
 //! holds no list of people; it is evaluated each time it is used, so it is always current.
 
 use jiff::Timestamp;
+use steward_core::consent::Moment;
 use steward_core::customer::CustomerStatus;
 use steward_core::{CountryCode, Role};
 use steward_store::{ConsentCondition, SegmentQuery, SegmentRow, Span};
@@ -162,8 +163,9 @@ impl Steward {
         &self,
         filter: &SegmentFilter,
         prefix: &str,
-        now: i64,
+        moment: Moment,
     ) -> Result<SegmentQuery, AppError> {
+        let now = moment.now;
         let mut errors = Vec::new();
         let mut tag_errors = Vec::new();
         let tags = parse_tags(&filter.tags, &mut tag_errors);
@@ -233,6 +235,7 @@ impl Steward {
                 purpose: c.purpose.clone(),
                 state: c.state.clone(),
                 now,
+                given_since: moment.given_since,
             }
         });
         if !errors.is_empty() {
@@ -258,7 +261,7 @@ impl Steward {
         may_target(actor)?;
         let name = input.name.trim().to_string();
         let now = self.clock.now().as_microsecond();
-        let checked = self.segment_query(&input.filter, "filter", now);
+        let checked = self.segment_query(&input.filter, "filter", Moment::at(now));
         let mut errors = match checked {
             Err(AppError::Invalid(errors)) => errors,
             Err(e) => return Err(e),

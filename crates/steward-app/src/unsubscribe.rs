@@ -59,7 +59,8 @@ impl Steward {
         evidence: &Evidence,
     ) -> Result<Option<ConsentEventView>, AppError> {
         let link = self.mail_link(token, UNSUBSCRIBE).await?;
-        let now = self.clock.now().as_microsecond();
+        let moment = self.consent_moment().await?;
+        let now = moment.now;
         if link.expires_at <= now {
             return Err(AppError::LinkSpent);
         }
@@ -76,7 +77,7 @@ impl Steward {
             .find(|e| e.purpose == link.purpose)
             .and_then(|e| {
                 let state = e.state.parse::<ConsentState>().ok()?;
-                Some(consent::effective(state, e.expires_at, now))
+                Some(consent::effective(state, e.at, e.expires_at, moment))
             })
             .is_some_and(|s| matches!(s, ConsentState::Given | ConsentState::Requested));
         if !in_force {
@@ -121,7 +122,7 @@ impl Steward {
             ));
             changes.updates.push(update);
         }
-        let view = crate::consent::event_view(event.clone(), now)?;
+        let view = crate::consent::event_view(event.clone(), moment)?;
         changes.consents.push(event);
         match self.store.apply(changes).await {
             Ok(entries) => {

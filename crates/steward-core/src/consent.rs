@@ -139,11 +139,37 @@ pub fn covered_by_gpc(purpose: &str) -> bool {
     under("third_party_sharing") || under("marketing.advertising.third_party")
 }
 
-/// The state in force at `now`: a given consent past its expiry counts as expired.
-pub fn effective(state: ConsentState, expires_at: Option<i64>, now: i64) -> ConsentState {
-    match (state, expires_at) {
-        (ConsentState::Given, Some(e)) if e <= now => ConsentState::Expired,
-        (s, _) => s,
+/// When consent is checked, and since when it must have been given: a material change to
+/// the privacy notice that has taken effect needs fresh consent.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Moment {
+    pub now: i64,
+    /// Consent given before this counts no more.
+    pub given_since: Option<i64>,
+}
+
+impl Moment {
+    pub fn at(now: i64) -> Moment {
+        Moment {
+            now,
+            given_since: None,
+        }
+    }
+}
+
+/// The state in force at a moment: a given consent past its expiry, or given before a
+/// material change to the notice took effect, counts as expired.
+pub fn effective(
+    state: ConsentState,
+    given_at: i64,
+    expires_at: Option<i64>,
+    moment: Moment,
+) -> ConsentState {
+    let lapsed = expires_at.is_some_and(|e| e <= moment.now)
+        || moment.given_since.is_some_and(|since| given_at < since);
+    match state {
+        ConsentState::Given if lapsed => ConsentState::Expired,
+        s => s,
     }
 }
 
@@ -173,21 +199,42 @@ mod tests {
 
     #[test]
     fn a_given_consent_expires() {
+        let at = Moment::at;
         assert_eq!(
-            effective(ConsentState::Given, Some(10), 9),
+            effective(ConsentState::Given, 1, Some(10), at(9)),
             ConsentState::Given
         );
         assert_eq!(
-            effective(ConsentState::Given, Some(10), 10),
+            effective(ConsentState::Given, 1, Some(10), at(10)),
             ConsentState::Expired
         );
         assert_eq!(
-            effective(ConsentState::Given, None, i64::MAX),
+            effective(ConsentState::Given, 1, None, at(i64::MAX)),
             ConsentState::Given
         );
         assert_eq!(
-            effective(ConsentState::Withdrawn, Some(10), 20),
+            effective(ConsentState::Withdrawn, 1, Some(10), at(20)),
             ConsentState::Withdrawn
+        );
+    }
+
+    #[test]
+    fn a_material_notice_change_needs_fresh_consent() {
+        let after_change = Moment {
+            now: 50,
+            given_since: Some(20),
+        };
+        assert_eq!(
+            effective(ConsentState::Given, 19, None, after_change),
+            ConsentState::Expired
+        );
+        assert_eq!(
+            effective(ConsentState::Given, 20, None, after_change),
+            ConsentState::Given
+        );
+        assert_eq!(
+            effective(ConsentState::Refused, 1, None, after_change),
+            ConsentState::Refused
         );
     }
 }

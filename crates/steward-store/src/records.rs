@@ -317,6 +317,8 @@ pub struct ConsentCondition {
     pub purpose: String,
     pub state: String,
     pub now: i64,
+    /// A consent given before this counts as expired (a material notice change since).
+    pub given_since: Option<i64>,
 }
 
 /// Customers whose consent for `purpose` is given and unexpired at `now`, and whose
@@ -325,6 +327,8 @@ pub struct ConsentCondition {
 pub struct AudienceOf {
     pub purpose: String,
     pub now: i64,
+    /// A consent given before this counts no more (a material notice change since).
+    pub given_since: Option<i64>,
 }
 
 /// Counts behind the console's charts; no personal data.

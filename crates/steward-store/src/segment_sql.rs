@@ -49,25 +49,41 @@ impl Builder<'_> {
         }
     }
 
+    /// `x.at >= since`, when consent must have been given since a moment.
+    fn since(&mut self, alias: &str, since: Option<i64>) {
+        if let Some(since) = since {
+            self.push(&format!(" AND {alias}.at >= ?"), vec![Arg::Int(since)]);
+        }
+    }
+
     fn consent(&mut self, c: &ConsentCondition) {
-        const GIVEN: &str =
-            "SELECT 1 FROM consent_current x WHERE x.customer_id = c.id AND x.purpose = ?
-             AND x.state = 'given' AND (x.expires_at IS NULL OR x.expires_at > ?)";
         let purpose = Arg::Text(c.purpose.clone());
+        let given = |b: &mut Self, negate: bool| {
+            b.push(
+                &format!(
+                    " AND {}EXISTS (SELECT 1 FROM consent_current x WHERE x.customer_id = c.id AND x.purpose = ?
+                     AND x.state = 'given' AND (x.expires_at IS NULL OR x.expires_at > ?)",
+                    if negate { "NOT " } else { "" }
+                ),
+                vec![purpose.clone(), Arg::Int(c.now)],
+            );
+            b.since("x", c.given_since);
+            b.sql.push(')');
+        };
         match c.state.as_str() {
-            "given" => self.push(
-                &format!(" AND EXISTS ({GIVEN})"),
-                vec![purpose, Arg::Int(c.now)],
-            ),
-            "not_given" => self.push(
-                &format!(" AND NOT EXISTS ({GIVEN})"),
-                vec![purpose, Arg::Int(c.now)],
-            ),
-            "expired" => self.push(
-                " AND EXISTS (SELECT 1 FROM consent_current x WHERE x.customer_id = c.id AND x.purpose = ?
-                   AND x.state = 'given' AND x.expires_at <= ?)",
-                vec![purpose, Arg::Int(c.now)],
-            ),
+            "given" => given(self, false),
+            "not_given" => given(self, true),
+            "expired" => {
+                self.push(
+                    " AND EXISTS (SELECT 1 FROM consent_current x WHERE x.customer_id = c.id AND x.purpose = ?
+                       AND x.state = 'given' AND (x.expires_at <= ?",
+                    vec![purpose, Arg::Int(c.now)],
+                );
+                if let Some(since) = c.given_since {
+                    self.push(" OR x.at < ?", vec![Arg::Int(since)]);
+                }
+                self.sql.push_str("))");
+            }
             state => self.push(
                 " AND EXISTS (SELECT 1 FROM consent_current x WHERE x.customer_id = c.id AND x.purpose = ?
                    AND x.state = ?)",
@@ -97,6 +113,7 @@ pub(crate) fn segment_sql(
                    AND c.status = 'active'",
                 vec![Arg::Text(a.purpose.clone()), Arg::Int(a.now)],
             );
+            b.since("cc", a.given_since);
             "cc.customer_id"
         }
         None => {

@@ -1195,6 +1195,7 @@ mod scenarios {
             audience: Some(AudienceOf {
                 purpose: EMAIL.into(),
                 now: 100,
+                given_since: None,
             }),
             ..Default::default()
         };
@@ -1211,6 +1212,15 @@ mod scenarios {
         assert_eq!(count(Some("vip"), None).await, 2);
         assert_eq!(count(None, Some("FR")).await, 1);
         assert_eq!(count(Some("new"), None).await, 0, "that one expired");
+        let mut renewed = query(None, None);
+        if let Some(a) = renewed.audience.as_mut() {
+            a.given_since = Some(6);
+        }
+        assert_eq!(
+            store.count_segment(&renewed).await.expect("count"),
+            0,
+            "given at 5, before a material notice change at 6"
+        );
 
         let all = store
             .segment_page(&query(None, None), None, 10)
@@ -1316,14 +1326,16 @@ mod scenarios {
             v
         };
         let span = |from: Option<i64>, until: Option<i64>| Span { from, until };
-        let consent_is = |state: &str, now: i64| SegmentQuery {
+        let consent_since = |state: &str, now: i64, given_since: Option<i64>| SegmentQuery {
             consent: Some(ConsentCondition {
                 purpose: SMS.into(),
                 state: state.into(),
                 now,
+                given_since,
             }),
             ..Default::default()
         };
+        let consent_is = |state: &str, now: i64| consent_since(state, now, None);
         assert_eq!(members(SegmentQuery::default()).await.len(), 3);
         assert_eq!(
             members(SegmentQuery {
@@ -1401,6 +1413,36 @@ mod scenarios {
             sorted(vec![old.id, closed.id])
         );
         assert_eq!(members(consent_is("withdrawn", 85)).await, vec![closed.id]);
+        // Both gave at 5: a material notice change at 6 leaves neither given.
+        assert!(
+            members(consent_since("given", 70, Some(6)))
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            members(consent_since("expired", 70, Some(6))).await,
+            sorted(vec![old.id, new.id])
+        );
+        assert_eq!(
+            members(consent_since("given", 70, Some(5))).await.len(),
+            2,
+            "since is inclusive"
+        );
+        // Both gave at 5: a material notice change at 6 leaves neither given.
+        assert!(
+            members(consent_since("given", 70, Some(6)))
+                .await
+                .is_empty()
+        );
+        assert_eq!(
+            members(consent_since("expired", 70, Some(6))).await,
+            sorted(vec![old.id, new.id])
+        );
+        assert_eq!(
+            members(consent_since("given", 70, Some(5))).await.len(),
+            2,
+            "since is inclusive"
+        );
     }
 
     pub async fn notices_publish_once(store: Arc<dyn Store>) {

@@ -332,6 +332,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
             tracing::info!("database already holds customers; demo data not loaded");
         }
     }
+    let shutdown = shutdown_signal()?;
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
@@ -344,7 +345,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let sender = tokio::spawn(app.clone().run_mail_sender(async {
         let _ = mail_stopped.await;
     }));
-    steward_http::serve(listener, app.clone(), options, shutdown_signal()).await?;
+    steward_http::serve(listener, app.clone(), options, shutdown).await?;
     let _ = stop_mail.send(());
     let _ = sender.await;
     app.checkpoint_now().await.map_err(explain)?;
@@ -365,25 +366,26 @@ fn http_options(settings: &Settings) -> anyhow::Result<steward_http::HttpOptions
     Ok(steward_http::HttpOptions { limits, tls })
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed here, before the caller says
+/// it is listening, so a signal sent the moment it does is not lost to the default action.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
+    let (mut term, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
     };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
-    }
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
 }
 
 async fn import(

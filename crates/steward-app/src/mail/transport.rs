@@ -26,7 +26,15 @@ impl Transport {
                 .map(|b| Transport::Smtp(b.build()))
                 // The URL may hold a password: name the setting, not its value.
                 .map_err(|e| AppError::Setup(format!("smtp_url: {e}"))),
-            None => Ok(Transport::Log(data_dir.join("mail.log"))),
+            None => {
+                let path = data_dir.join("mail.log");
+                // Messages hold addresses and names: a mail log is for trying Steward out.
+                tracing::warn!(
+                    path = %path.display(),
+                    "no smtp_url: outgoing mail is appended, unencrypted, to this file"
+                );
+                Ok(Transport::Log(path))
+            }
         }
     }
 

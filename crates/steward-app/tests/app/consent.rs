@@ -363,3 +363,117 @@ async fn the_dashboard_counts_consent_rates_and_consents_given_per_day() {
     let today = d.consents_given_per_day.last().expect("today");
     assert_eq!(today.1.get("marketing.communications.sms"), Some(&1));
 }
+
+async fn publish(app: &steward_app::Steward, version: &str, material: bool) {
+    let dpo = actor(Role::Dpo);
+    let input = steward_app::NoticeInput {
+        version: version.into(),
+        language: "en".into(),
+        effective_at: None,
+        material,
+        body: "How we use your data.".into(),
+        summaries: [(
+            "marketing.communications.sms".to_string(),
+            steward_app::PurposeSummary {
+                collected: "Your phone number.".into(),
+                why: "To send you offers.".into(),
+                how_long: "Until you say stop.".into(),
+                recipients: "Our text message service.".into(),
+            },
+        )]
+        .into(),
+    };
+    let draft = app.create_notice(&dpo, input).await.expect("draft");
+    app.publish_notice(&dpo, draft.id).await.expect("publish");
+}
+
+#[tokio::test]
+async fn consent_names_a_published_notice_and_a_material_change_asks_again() {
+    let (_dir, app, clock) = app_with_clock().await;
+    let agent = agent(&app);
+    let marketer = access(&app, Role::Marketer, "marketing.communications.sms");
+    let reach = || {
+        let query = steward_app::AudienceQuery {
+            purpose: "marketing.communications.sms".into(),
+            ..Default::default()
+        };
+        let (app, marketer) = (&app, &marketer);
+        async move {
+            app.audience(marketer, &query)
+                .await
+                .expect("audience")
+                .count
+        }
+    };
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    publish(&app, "2026-01", false).await;
+    match app
+        .record_consent(
+            &agent,
+            c.id,
+            ConsentInput {
+                notice_version: Some("draft-9".into()),
+                ..say("marketing.communications.sms", "given")
+            },
+            &Evidence::default(),
+        )
+        .await
+    {
+        Err(AppError::Invalid(e)) => assert_eq!(e[0].field, "notice_version"),
+        other => panic!("an unpublished version is refused, got {other:?}"),
+    }
+    let given = app
+        .record_consent(
+            &agent,
+            c.id,
+            ConsentInput {
+                notice_version: None,
+                ..say("marketing.communications.sms", "given")
+            },
+            &Evidence::default(),
+        )
+        .await
+        .expect("given");
+    assert_eq!(
+        given.notice_version.as_deref(),
+        Some("2026-01"),
+        "the notice in force"
+    );
+    assert_eq!(reach().await, 1);
+
+    clock.advance(jiff::SignedDuration::from_hours(1));
+    publish(&app, "2026-02", false).await;
+    assert_eq!(reach().await, 1, "a minor change asks nothing");
+
+    clock.advance(jiff::SignedDuration::from_hours(1));
+    publish(&app, "2026-03", true).await;
+    assert_eq!(
+        reach().await,
+        0,
+        "consent given before a material change lapses"
+    );
+    let now = app.consents(&agent, c.id).await.expect("consents");
+    assert_eq!(
+        state_of(&now, "marketing.communications.sms"),
+        (Some(ConsentState::Expired), false)
+    );
+
+    clock.advance(jiff::SignedDuration::from_mins(5));
+    let again = app
+        .record_consent(
+            &agent,
+            c.id,
+            ConsentInput {
+                notice_version: None,
+                ..say("marketing.communications.sms", "given")
+            },
+            &Evidence::default(),
+        )
+        .await
+        .expect("asked again");
+    assert_eq!(again.notice_version.as_deref(), Some("2026-03"));
+    assert_eq!(reach().await, 1, "given again under the new notice");
+}
