@@ -273,11 +273,16 @@ impl Steward {
             changes.updates.push(update);
         }
         if confirm {
-            let asked = ConsentInput {
-                notice_version,
-                ..input.clone()
-            };
-            self.ask_for_confirmation(&row, &asked, method, now, &mut changes)?;
+            let (dek, address) = self.confirmation_address(&row, &input)?;
+            self.ask_for_confirmation(
+                &dek,
+                address,
+                &[purpose],
+                notice_version.as_deref(),
+                method,
+                now,
+                &mut changes,
+            )?;
         }
         if state != ConsentState::Given
             && let Some((update, dropped)) =

@@ -2,9 +2,12 @@
 //! `requested` and emails a single-use link; following the link records `given`, as the
 //! customer, with the notice version and method of the original request.
 
+use steward_core::PurposeDef;
+use steward_core::audit::AuditRecord;
 use steward_core::consent::{ConsentMethod, ConsentState, Moment};
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, ConsentEvent, CustomerRow, MailLink, SpentLink};
+use steward_vault::DataKey;
 use uuid::Uuid;
 
 use crate::consent::{ConsentEventView, ConsentInput, Evidence};
@@ -26,79 +29,106 @@ pub struct LinkView {
 }
 
 impl Steward {
-    /// Adds to `changes` the confirmation link and the message that carries it.
-    pub(crate) fn ask_for_confirmation(
+    /// Where to send the confirmation of `input`: the address it brings, or the one stored.
+    pub(crate) fn confirmation_address(
         &self,
         row: &CustomerRow,
         input: &ConsentInput,
+    ) -> Result<(DataKey, String), AppError> {
+        let field = self
+            .catalog
+            .email_field(&input.purpose)
+            .ok_or_else(|| AppError::Setup(format!("{} has no email field", input.purpose)))?;
+        let dek = self.data_key(row.id)?;
+        if let Some(given) = input.fields.get(&field.key) {
+            return Ok((dek, given.trim().to_string()));
+        }
+        let sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        let stored = sealed.get(&field.key).ok_or_else(|| {
+            AppError::invalid(
+                format!("fields.{}", field.key),
+                "is needed: this consent is confirmed through a link sent by email",
+            )
+        })?;
+        let address = dek
+            .open_string(&field.key, stored)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        Ok((dek, address))
+    }
+
+    /// Adds to `changes` a confirmation link for each purpose and one message that carries
+    /// them all.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn ask_for_confirmation(
+        &self,
+        dek: &DataKey,
+        address: String,
+        purposes: &[&PurposeDef],
+        notice_version: Option<&str>,
         method: ConsentMethod,
         now: i64,
         changes: &mut ChangeSet,
     ) -> Result<(), AppError> {
-        let purpose = self
-            .catalog
-            .purpose(&input.purpose)
-            .ok_or_else(|| AppError::invalid("purpose", "is not a purpose of the catalog"))?;
-        let field = self
-            .catalog
-            .email_field(&purpose.key)
-            .ok_or_else(|| AppError::Setup(format!("{} has no email field", purpose.key)))?;
-        let dek = self.data_key(row.id)?;
-        let address = match input.fields.get(&field.key) {
-            Some(given) => given.trim().to_string(),
-            None => {
-                let sealed = SealedFields::decode(&row.fields)
-                    .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
-                let stored = sealed.get(&field.key).ok_or_else(|| {
-                    AppError::invalid(
-                        format!("fields.{}", field.key),
-                        "is needed: this consent is confirmed through a link sent by email",
-                    )
-                })?;
-                dek.open_string(&field.key, stored)
-                    .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?
-            }
-        };
-        let token = LinkToken::new();
-        changes.links.push(MailLink {
-            token_hash: token.hash,
-            kind: CONFIRM.into(),
-            customer_id: row.id,
-            purpose: purpose.key.clone(),
-            notice_version: input.notice_version.clone(),
-            method: method.as_str().into(),
-            campaign_id: None,
-            created_at: now,
-            expires_at: now.saturating_add(steward_store::days_in_micros(CONFIRM_WITHIN_DAYS)),
-            used_at: None,
-        });
-        let link = self
-            .mailer
-            .url(&format!("/consent/confirm/{}", token.token));
-        let letter = Letter {
-            to: address,
-            subject: format!("Please confirm: {}", purpose.name),
-            text: format!(
-                "You asked us for this: {name}.\n\n{description}\n\n\
-                 To confirm, open this link within {CONFIRM_WITHIN_DAYS} days:\n{link}\n\n\
-                 If it was not you, ignore this message: without your confirmation we will \
-                 not use your address for this.\n",
+        let customer = dek.customer();
+        let mut lines = String::new();
+        for purpose in purposes {
+            let token = LinkToken::new();
+            changes.links.push(MailLink {
+                token_hash: token.hash,
+                kind: CONFIRM.into(),
+                customer_id: customer,
+                purpose: purpose.key.clone(),
+                notice_version: notice_version.map(str::to_string),
+                method: method.as_str().into(),
+                campaign_id: None,
+                created_at: now,
+                expires_at: now.saturating_add(steward_store::days_in_micros(CONFIRM_WITHIN_DAYS)),
+                used_at: None,
+            });
+            let link = self
+                .mailer
+                .url(&format!("/consent/confirm/{}", token.token));
+            lines.push_str(&format!(
+                "{name}\n{description}\nTo confirm, open this link: {link}\n\n",
                 name = purpose.name,
                 description = purpose.description,
+            ));
+        }
+        let subject = match purposes {
+            [one] => format!("Please confirm: {}", one.name),
+            _ => "Please confirm your choices".to_string(),
+        };
+        let letter = Letter {
+            to: address,
+            subject,
+            text: format!(
+                "You asked us for this:\n\n{lines}\
+                 The links work for {CONFIRM_WITHIN_DAYS} days. If it was not you, ignore this \
+                 message: without your confirmation nothing changes.\n"
             ),
             unsubscribe: None,
         };
         changes
             .mail
-            .push(self.outbox_row(&dek, CONFIRM, None, &letter, now)?);
-        changes.audit.push(self.subject_record(
-            row.id,
-            "mail.queue",
-            &purpose.key,
-            vec![row.id.to_string()],
-            vec![field.key.clone()],
-            Some("consent confirmation".into()),
-        ));
+            .push(self.outbox_row(dek, CONFIRM, None, &letter, now)?);
+        changes.audit.push(AuditRecord {
+            at: now,
+            actor: format!("customer:{customer}"),
+            role: "customer".into(),
+            action: "mail.queue".into(),
+            purpose: purposes.first().map(|p| p.key.clone()),
+            targets: vec![customer.to_string()],
+            fields: vec![],
+            detail: Some(format!(
+                "consent confirmation for {}",
+                purposes
+                    .iter()
+                    .map(|p| p.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        });
         Ok(())
     }
 

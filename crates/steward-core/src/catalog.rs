@@ -80,12 +80,24 @@ impl FieldDef {
     }
 }
 
+/// A public sign-up and preference form: the consent-based purposes it offers and the fields
+/// it asks for, each field needed by at least one of those purposes.
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct FormDef {
+    pub key: String,
+    pub title: String,
+    pub purposes: Vec<String>,
+    pub fields: Vec<String>,
+}
+
 /// A validated catalog. Field and purpose order follows the source files.
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Catalog {
     fields: Vec<FieldDef>,
     purposes: Vec<PurposeDef>,
+    forms: Vec<FormDef>,
     #[serde(skip)]
     field_index: BTreeMap<String, usize>,
     #[serde(skip)]
@@ -108,6 +120,17 @@ struct RawCatalog {
     purpose: Vec<Spanned<RawPurpose>>,
     #[serde(default)]
     field: Vec<Spanned<RawField>>,
+    #[serde(default)]
+    form: Vec<Spanned<RawForm>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawForm {
+    key: String,
+    title: String,
+    purposes: Vec<String>,
+    fields: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -173,11 +196,13 @@ impl Catalog {
         let mut catalog = Catalog {
             fields: Vec::new(),
             purposes: Vec::new(),
+            forms: Vec::new(),
             field_index: BTreeMap::new(),
             purpose_index: BTreeMap::new(),
         };
         let mut pending_fields = Vec::new();
         let mut confirmed = Vec::new();
+        let mut pending_forms = Vec::new();
         for (name, text) in sources {
             let err = |offset: usize, reason: String| CatalogError {
                 source_name: (*name).to_string(),
@@ -257,6 +282,10 @@ impl Catalog {
             for spanned in raw.field {
                 let at = spanned.span().start;
                 pending_fields.push((err(at, String::new()), spanned.into_inner()));
+            }
+            for spanned in raw.form {
+                let at = spanned.span().start;
+                pending_forms.push((err(at, String::new()), spanned.into_inner()));
             }
         }
         // Fields are checked after every source's purposes are known, so an extension may
@@ -341,6 +370,19 @@ impl Catalog {
                 });
             }
         }
+        for (located, f) in pending_forms {
+            let err = |reason: String| CatalogError {
+                reason,
+                ..located.clone()
+            };
+            catalog.check_form(&f).map_err(err)?;
+            catalog.forms.push(FormDef {
+                key: f.key,
+                title: f.title,
+                purposes: f.purposes,
+                fields: f.fields,
+            });
+        }
         if !catalog.field_index.contains_key("email") {
             return Err(CatalogError {
                 source_name: sources
@@ -354,6 +396,60 @@ impl Catalog {
             });
         }
         Ok(catalog)
+    }
+
+    fn check_form(&self, f: &RawForm) -> Result<(), String> {
+        if !is_key(&f.key, false) {
+            return Err(format!(
+                "form key {:?} must be a lower-case word (a-z, 0-9, _)",
+                f.key
+            ));
+        }
+        if self.forms.iter().any(|other| other.key == f.key) {
+            return Err(format!("form {:?} is defined twice", f.key));
+        }
+        if f.title.trim().is_empty() || f.purposes.is_empty() {
+            return Err(format!(
+                "form {:?} needs a title and at least one purpose",
+                f.key
+            ));
+        }
+        for p in &f.purposes {
+            if !self.purpose(p).is_some_and(|d| d.requires_consent) {
+                return Err(format!(
+                    "form {:?}: {p:?} is not a consent-based purpose of the catalog",
+                    f.key
+                ));
+            }
+        }
+        for key in &f.fields {
+            let field = self
+                .field(key)
+                .ok_or_else(|| format!("form {:?} asks for unknown field {key:?}", f.key))?;
+            if !f.purposes.iter().any(|p| field.needed_for(p)) {
+                return Err(format!(
+                    "form {:?} asks for {key:?}, which none of its purposes needs",
+                    f.key
+                ));
+            }
+        }
+        // The address is how a public form's consents are confirmed.
+        if !f
+            .fields
+            .iter()
+            .any(|k| self.field(k).is_some_and(|d| d.kind == FieldKind::Email))
+        {
+            return Err(format!("form {:?} must ask for an email field", f.key));
+        }
+        Ok(())
+    }
+
+    pub fn form(&self, key: &str) -> Option<&FormDef> {
+        self.forms.iter().find(|f| f.key == key)
+    }
+
+    pub fn forms(&self) -> &[FormDef] {
+        &self.forms
     }
 
     /// The email field that mail for `purpose` goes to (and a double opt-in is confirmed
@@ -457,6 +553,39 @@ mod tests {
         let e = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("x", extra)])
             .expect_err("refused");
         assert!(e.reason.contains("twice"), "{e}");
+    }
+
+    #[test]
+    fn forms_offer_consent_purposes_and_only_fields_they_need() {
+        let c = Catalog::default_catalog().expect("default");
+        let newsletter = c.form("newsletter").expect("the default form");
+        assert!(newsletter.fields.contains(&"email".to_string()));
+        let form = |purposes: &str, fields: &str| {
+            format!(
+                "\n[[form]]\nkey = \"f\"\ntitle = \"T\"\npurposes = [{purposes}]\nfields = [{fields}]\n"
+            )
+        };
+        for (purposes, fields, why) in [
+            ("\"essential.service\"", "\"email\"", "consent-based"),
+            (
+                "\"marketing.communications.sms\"",
+                "\"phone\", \"email\"",
+                "none of its purposes",
+            ),
+            (
+                "\"marketing.communications.email\"",
+                "\"given_name\"",
+                "email field",
+            ),
+        ] {
+            let e = Catalog::from_sources(&[
+                ("default", DEFAULT_CATALOG),
+                ("x", &form(purposes, fields)),
+            ])
+            .expect_err("refused");
+            assert!(e.reason.contains(why), "{e}");
+            assert_eq!((e.source_name.as_str(), e.line), ("x", 2), "{e}");
+        }
     }
 
     #[test]

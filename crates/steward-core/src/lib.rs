@@ -15,7 +15,7 @@ pub mod role;
 pub mod sealed_fields;
 
 pub use catalog::{
-    Catalog, CatalogError, FieldDef, FieldKind, LawfulBasis, PurposeDef, Sensitivity,
+    Catalog, CatalogError, FieldDef, FieldKind, FormDef, LawfulBasis, PurposeDef, Sensitivity,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use country::CountryCode;

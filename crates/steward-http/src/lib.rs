@@ -5,6 +5,7 @@ mod api;
 mod auth;
 mod console;
 mod extract;
+mod forms;
 mod health;
 mod layers;
 mod links;
@@ -38,6 +39,7 @@ pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
         .merge(well_known::routes())
         .merge(privacy::routes())
         .merge(links::routes())
+        .merge(forms::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(

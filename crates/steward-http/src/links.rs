@@ -35,6 +35,15 @@ struct LinkPage {
     button: Option<String>,
 }
 
+/// A public page with a title and a few lines of text.
+pub(crate) fn message_page(title: &str, paragraphs: Vec<String>) -> Response {
+    crate::console::render(&LinkPage {
+        title: title.into(),
+        paragraphs,
+        button: None,
+    })
+}
+
 fn page(
     status: StatusCode,
     title: &str,

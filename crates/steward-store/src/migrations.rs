@@ -16,6 +16,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
     (6, include_str!("../migrations/sqlite/0006_notices.sql")),
     (7, include_str!("../migrations/sqlite/0007_mail.sql")),
     (8, include_str!("../migrations/sqlite/0008_campaigns.sql")),
+    (
+        9,
+        include_str!("../migrations/sqlite/0009_audience_indexes.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -38,4 +42,8 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (6, include_str!("../migrations/postgres/0006_notices.sql")),
     (7, include_str!("../migrations/postgres/0007_mail.sql")),
     (8, include_str!("../migrations/postgres/0008_campaigns.sql")),
+    (
+        9,
+        include_str!("../migrations/postgres/0009_audience_indexes.sql"),
+    ),
 ];

@@ -1069,7 +1069,7 @@ impl Store for PostgresStore {
     }
 
     async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
-        let seg = segment_sql(q, None, &|n| format!("${n}"));
+        let seg = segment_sql(q, None, false, &|n| format!("${n}"));
         let sql = format!("SELECT COUNT(*) {}", seg.from_where);
         let args = postgres_args(&seg.args);
         let client = self.pool.get().await?;
@@ -1083,7 +1083,7 @@ impl Store for PostgresStore {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<CustomerRow>> {
-        let seg = segment_sql(q, after, &|n| format!("${n}"));
+        let seg = segment_sql(q, after, true, &|n| format!("${n}"));
         let sql = format!(
             "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
             seg.from_where, seg.id_column

@@ -93,11 +93,26 @@ impl Builder<'_> {
     }
 }
 
+impl SegmentQuery {
+    /// Whether any condition reads the customers table (beyond the audience's own).
+    fn reads_customers(&self) -> bool {
+        !self.tags.is_empty()
+            || !self.residency.is_empty()
+            || self.status.is_some()
+            || self.created != Span::default()
+            || self.updated != Span::default()
+            || self.last_interaction != Span::default()
+            || self.consent.is_some()
+    }
+}
+
 /// The members of `q` after `after` (by id). An audience is driven from the consent index,
-/// which is far smaller than the customers table when few have consented.
+/// which is far smaller than the customers table when few have consented; counting one with
+/// no other condition reads nothing else (`rows` is false for a count).
 pub(crate) fn segment_sql(
     q: &SegmentQuery,
     after: Option<uuid::Uuid>,
+    rows: bool,
     placeholder: &dyn Fn(usize) -> String,
 ) -> SegmentSql {
     let mut b = Builder {
@@ -107,10 +122,14 @@ pub(crate) fn segment_sql(
     };
     let id_column = match &q.audience {
         Some(a) => {
+            let join = rows || q.reads_customers();
             b.push(
-                "FROM consent_current cc JOIN customers c ON c.id = cc.customer_id
-                 WHERE cc.purpose = ? AND cc.state = 'given' AND (cc.expires_at IS NULL OR cc.expires_at > ?)
-                   AND c.status = 'active'",
+                &format!(
+                    "FROM consent_current cc {}
+                     WHERE cc.purpose = ? AND cc.state = 'given' AND (cc.expires_at IS NULL OR cc.expires_at > ?)
+                       AND cc.customer_id NOT IN (SELECT id FROM customers WHERE status <> 'active')",
+                    if join { "JOIN customers c ON c.id = cc.customer_id" } else { "" }
+                ),
                 vec![Arg::Text(a.purpose.clone()), Arg::Int(a.now)],
             );
             b.since("cc", a.given_since);
@@ -173,7 +192,7 @@ mod tests {
             },
             ..Default::default()
         };
-        let s = segment_sql(&q, None, &|n| format!("${n}"));
+        let s = segment_sql(&q, None, true, &|n| format!("${n}"));
         assert!(s.from_where.contains("tag = $1"), "{}", s.from_where);
         assert!(s.from_where.contains("IN ($2, $3)"), "{}", s.from_where);
         assert!(

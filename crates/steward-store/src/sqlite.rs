@@ -1153,7 +1153,7 @@ impl Store for SqliteStore {
     }
 
     async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
-        let seg = segment_sql(q, None, &|n| format!("?{n}"));
+        let seg = segment_sql(q, None, false, &|n| format!("?{n}"));
         let sql = format!("SELECT COUNT(*) {}", seg.from_where);
         let args = sqlite_args(seg.args);
         self.read(|c| {
@@ -1170,7 +1170,7 @@ impl Store for SqliteStore {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<CustomerRow>> {
-        let seg = segment_sql(q, after, &|n| format!("?{n}"));
+        let seg = segment_sql(q, after, true, &|n| format!("?{n}"));
         let sql = format!(
             "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
             seg.from_where, seg.id_column

@@ -7,6 +7,7 @@ mod consent;
 mod customers;
 mod double_opt_in;
 mod erasure;
+mod forms;
 mod import;
 #[allow(dead_code)]
 mod support;

@@ -319,3 +319,64 @@ async fn an_audience_export_streams_only_the_purposes_fields() {
         .problem(422);
     assert_eq!(bad["errors"][0]["field"], "filter.residency[0]");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_visitor_signs_up_through_the_public_form_in_a_real_browser() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let marketer = t.token(Role::Marketer, &[EMAIL]).await;
+    let base = format!("http://{}", t.addr);
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mail-screenshots");
+    let b = in_browser({
+        let (base, shots) = (base.clone(), shots.clone());
+        move || {
+            let b = Browser::start();
+            b.goto(&format!("{base}/forms/newsletter"));
+            assert!(b.shows("Stay in touch"), "{}", b.source());
+            assert!(b.exists("input[type=checkbox]"), "choices are offered");
+            assert!(
+                !b.exists("input[type=checkbox]:checked"),
+                "and none is ticked"
+            );
+            assert!(!b.source().to_lowercase().contains("<script"));
+            b.fill("#f-email", "rosalind@example.com");
+            b.fill("#f-given_name", "Rosalind");
+            b.fill("#f-phone", "+44 20 7946 0000");
+            b.fill("#residency", "GB");
+            b.click("#p-marketing\\.communications\\.email");
+            b.screenshot(&shots, "form");
+            b.click("#submit");
+            assert!(b.shows("Check your inbox"), "{}", b.source());
+            b
+        }
+    })
+    .await;
+    assert_eq!(
+        reach(&t, &marketer).await,
+        0,
+        "not before the link is followed"
+    );
+    let link = mail_to(&smtp, "rosalind@example.com", "Please confirm")
+        .await
+        .link(&format!("{base}/consent/confirm/"))
+        .expect("link");
+    in_browser(move || {
+        b.goto(&link);
+        b.click("#act");
+        assert!(b.shows("Confirmed"), "{}", b.source());
+    })
+    .await;
+    assert_eq!(reach(&t, &marketer).await, 1);
+
+    // A form posted from elsewhere, without the token its page sets, is refused.
+    let forged = t
+        .req(
+            "POST",
+            "/forms/newsletter",
+            None,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some("field.email=eve%40example.com&purpose.marketing.communications.email=yes&residency=DE"),
+        )
+        .await;
+    assert_eq!(forged.status, 403);
+}

@@ -1,0 +1,272 @@
+//! Public sign-up and preference forms (`/forms/{key}`). The operator's catalog says which
+//! consent-based purposes a form offers and which fields it asks for. Every box starts
+//! unticked; only fields a ticked purpose needs are stored; and since anyone can type any
+//! address into a public form, every consent given through one is recorded as `requested`
+//! and counts only once the link sent to that address is followed.
+//!
+//! The answer is the same whether or not the address belongs to a customer, so a form cannot
+//! be used to find out who is one; and a form never changes an existing customer's data.
+
+use std::collections::BTreeMap;
+
+use steward_core::consent::{ConsentMethod, ConsentState};
+use steward_core::field_value;
+use steward_core::{FieldKind, FormDef, PurposeDef};
+use steward_store::{ChangeSet, ConsentEvent};
+use uuid::Uuid;
+
+use crate::consent::Evidence;
+use crate::customers::{Sealed, parse_residency};
+use crate::notices::PurposeSummary;
+use crate::{Actor, AppError, FieldError, Steward};
+
+/// A form as its page shows it.
+#[derive(Debug, Clone)]
+pub struct FormView {
+    pub key: String,
+    pub title: String,
+    pub purposes: Vec<FormPurpose>,
+    pub fields: Vec<FormField>,
+    /// The notice version in force, linked from the page.
+    pub notice_version: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FormPurpose {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    /// The plain-language summary from the notice in force, when it has one.
+    pub summary: Option<PurposeSummary>,
+}
+
+#[derive(Debug, Clone)]
+pub struct FormField {
+    pub key: String,
+    pub label: String,
+    pub kind: FieldKind,
+    /// Names of the offered purposes that need it.
+    pub needed_for: Vec<String>,
+}
+
+/// What someone sent: field values by key, the purposes they ticked, where they live.
+#[derive(Debug, Clone, Default)]
+pub struct FormSubmission {
+    pub values: BTreeMap<String, String>,
+    pub purposes: Vec<String>,
+    pub residency: String,
+}
+
+fn gpc_actor(form: &str) -> Actor {
+    Actor::system(&format!("form:{form}"), &["essential.legal_obligation"])
+}
+
+impl Steward {
+    fn form_def(&self, key: &str) -> Result<&FormDef, AppError> {
+        self.catalog.form(key).ok_or(AppError::NotFound)
+    }
+
+    pub async fn form(&self, key: &str) -> Result<FormView, AppError> {
+        let form = self.form_def(key)?;
+        let notice = self.current_notice().await?;
+        let purposes: Vec<&PurposeDef> = form
+            .purposes
+            .iter()
+            .filter_map(|p| self.catalog.purpose(p))
+            .collect();
+        Ok(FormView {
+            key: form.key.clone(),
+            title: form.title.clone(),
+            purposes: purposes
+                .iter()
+                .map(|p| FormPurpose {
+                    key: p.key.clone(),
+                    name: p.name.clone(),
+                    description: p.description.clone(),
+                    summary: notice
+                        .as_ref()
+                        .and_then(|n| n.summaries.get(&p.key))
+                        .map(|s| s.summary.clone()),
+                })
+                .collect(),
+            fields: form
+                .fields
+                .iter()
+                .filter_map(|k| self.catalog.field(k))
+                .map(|f| FormField {
+                    key: f.key.clone(),
+                    label: f.label.clone(),
+                    kind: f.kind,
+                    needed_for: purposes
+                        .iter()
+                        .filter(|p| f.needed_for(&p.key))
+                        .map(|p| p.name.clone())
+                        .collect(),
+                })
+                .collect(),
+            notice_version: notice.map(|n| n.version),
+        })
+    }
+
+    /// Takes a submission: finds or creates the customer by email address, records each
+    /// ticked purpose as requested and mails the links that confirm them. With `gpc`, the
+    /// customer's sale, sharing and third-party advertising consents are withdrawn too.
+    pub async fn submit_form(
+        &self,
+        key: &str,
+        submission: FormSubmission,
+        evidence: &Evidence,
+        gpc: bool,
+    ) -> Result<(), AppError> {
+        let form = self.form_def(key)?.clone();
+        let mut errors = Vec::new();
+        let ticked: Vec<&PurposeDef> = form
+            .purposes
+            .iter()
+            .filter(|p| submission.purposes.contains(p))
+            .filter_map(|p| self.catalog.purpose(p))
+            .collect();
+        if let Some(unknown) = submission
+            .purposes
+            .iter()
+            .find(|p| !form.purposes.contains(p))
+        {
+            errors.push(FieldError::new(
+                "purposes",
+                format!("{unknown} is not offered by this form"),
+            ));
+        }
+        if ticked.is_empty() && !gpc {
+            errors.push(FieldError::new("purposes", "tick at least one box"));
+        }
+        let residency = parse_residency(&submission.residency, &mut errors);
+        // Only what a ticked purpose needs is kept; the rest is dropped unread.
+        let mut values = Vec::new();
+        let mut address = None;
+        for key in &form.fields {
+            let Some(field) = self.catalog.field(key) else {
+                continue;
+            };
+            let raw = submission.values.get(key).map(|v| v.trim()).unwrap_or("");
+            let is_address = field.kind == FieldKind::Email && address.is_none();
+            let wanted = ticked.iter().any(|p| field.needed_for(&p.key));
+            if raw.is_empty() || !(wanted || is_address) {
+                continue;
+            }
+            match field_value::normalise(field, raw) {
+                Ok(v) => {
+                    // The address a confirmation goes to is kept only if a purpose needs it;
+                    // the queued message holds it (sealed) either way.
+                    if is_address {
+                        address = Some((field, v.clone()));
+                    }
+                    if wanted {
+                        values.push((field, v));
+                    }
+                }
+                Err(m) => errors.push(FieldError::new(format!("fields.{key}"), m)),
+            }
+        }
+        if let Some(extra) = submission.values.keys().find(|k| !form.fields.contains(k)) {
+            errors.push(FieldError::new(
+                format!("fields.{extra}"),
+                "is not asked for by this form",
+            ));
+        }
+        let Some((email_field, email)) = address.clone() else {
+            errors.push(FieldError::new(
+                "fields.email",
+                "is needed: your choices are confirmed through a link sent to it",
+            ));
+            return Err(AppError::Invalid(errors));
+        };
+        let (Some(residency), true) = (residency, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
+        };
+
+        let now = self.clock.now().as_microsecond();
+        let notice = self.current_notice().await?.map(|n| n.version);
+        let digest = self.vault.blind_index(&email_field.key, &email)?;
+        let known = self
+            .store
+            .lookup_index(&email_field.key, &[digest])
+            .await?
+            .into_iter()
+            .map(|(_, id)| id)
+            .next();
+        let mut changes = ChangeSet::default();
+        let (customer, dek, new_key) = match known {
+            Some(id) => (id, self.data_key(id)?, None),
+            None if ticked.is_empty() => return Ok(()),
+            None => {
+                let Sealed { write, key, dek } =
+                    self.seal_new(&values, residency, Vec::new(), now)?;
+                let id = write.row.id;
+                changes.audit.push(self.subject_record(
+                    id,
+                    "customer.create",
+                    &ticked[0].key,
+                    vec![id.to_string()],
+                    values.iter().map(|(f, _)| f.key.clone()).collect(),
+                    Some(format!("form={}", form.key)),
+                ));
+                changes.inserts.push(write);
+                (id, dek, Some(key))
+            }
+        };
+        let given = self.given_purposes(customer).await?;
+        let asked: Vec<&PurposeDef> = ticked
+            .iter()
+            .copied()
+            .filter(|p| !given.contains(&p.key))
+            .collect();
+        for p in &asked {
+            changes.consents.push(ConsentEvent {
+                id: Uuid::now_v7(),
+                customer_id: customer,
+                purpose: p.key.clone(),
+                state: ConsentState::Requested.as_str().into(),
+                notice_version: notice.clone(),
+                method: ConsentMethod::Form.as_str().into(),
+                evidence: self.hash_evidence(evidence)?,
+                at: now,
+                expires_at: None,
+            });
+        }
+        if !asked.is_empty() {
+            // To the address typed in: for a known customer it is the one on file, as that
+            // is how they were found.
+            self.ask_for_confirmation(
+                &dek,
+                email.clone(),
+                &asked,
+                notice.as_deref(),
+                ConsentMethod::Form,
+                now,
+                &mut changes,
+            )?;
+        }
+        if let Some(key) = new_key {
+            self.key_writer.submit(vec![key]).await?;
+        }
+        if !changes.audit.is_empty() || !changes.inserts.is_empty() {
+            let applied = self.store.apply(changes).await;
+            let entries = match applied {
+                Ok(entries) => entries,
+                Err(e) => {
+                    if known.is_none() {
+                        let _ = self.keys.destroy_data_key(customer);
+                    }
+                    return Err(e.into());
+                }
+            };
+            self.mail_queued();
+            self.checkpoint_crossed(&entries).await?;
+        }
+        if gpc {
+            let access = self.access(&gpc_actor(&form.key), Some("essential.legal_obligation"))?;
+            self.honour_gpc(&access, customer, evidence).await?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,230 @@
+//! Public forms: unticked by default, only the fields a ticked purpose needs, every consent
+//! confirmed by email, the same answer for strangers and customers, and GPC honoured.
+
+use std::collections::BTreeMap;
+
+use steward_app::core::Role;
+use steward_app::core::consent::ConsentState;
+use steward_app::{AppError, AudienceQuery, ConsentInput, Evidence, FormSubmission};
+use steward_testkit::smtp::SmtpServer;
+
+use crate::support::*;
+
+const EMAIL: &str = "marketing.communications.email";
+const SMS: &str = "marketing.communications.sms";
+const ADS: &str = "marketing.advertising.third_party.targeted";
+
+fn submission(email: &str, purposes: &[&str]) -> FormSubmission {
+    FormSubmission {
+        values: [
+            ("email", email),
+            ("given_name", "Rosalind"),
+            ("phone", "+44 20 7946 0000"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        purposes: purposes.iter().map(|p| p.to_string()).collect(),
+        residency: "GB".into(),
+    }
+}
+
+#[tokio::test]
+async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confirmation() {
+    let smtp = SmtpServer::start();
+    let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let form = app.form("newsletter").await.expect("the default form");
+    assert_eq!(
+        form.purposes
+            .iter()
+            .map(|p| p.key.as_str())
+            .collect::<Vec<_>>(),
+        [EMAIL, SMS]
+    );
+
+    app.submit_form(
+        "newsletter",
+        submission("ros@example.com", &[EMAIL]),
+        &Evidence::default(),
+        false,
+    )
+    .await
+    .expect("submitted");
+    let agent = agent(&app);
+    let found = app
+        .list_customers(
+            &agent,
+            steward_app::CustomerQuery {
+                email: Some("ros@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search")
+        .items;
+    assert_eq!(found.len(), 1, "a new customer");
+    let id = found[0].id;
+    let stored: Vec<&String> = found[0].fields.keys().collect();
+    assert!(
+        !stored.contains(&&"phone".to_string()),
+        "text messages were not ticked: {stored:?}"
+    );
+    let status = app.consents(&agent, id).await.expect("consents");
+    let email = status.iter().find(|s| s.purpose == EMAIL).expect("email");
+    assert_eq!(
+        (email.state, email.given),
+        (Some(ConsentState::Requested), false)
+    );
+    assert!(
+        status
+            .iter()
+            .find(|s| s.purpose == SMS)
+            .expect("sms")
+            .state
+            .is_none()
+    );
+
+    app.deliver_due_mail().await.expect("deliver");
+    let mail = smtp.wait_for(1).remove(0);
+    let link = mail
+        .link("http://steward.test/consent/confirm/")
+        .expect("link");
+    let token = link.rsplit('/').next().expect("token");
+    let given = app
+        .confirm_consent(token, &Evidence::default())
+        .await
+        .expect("confirm");
+    assert_eq!(
+        (given.state, given.method.as_str()),
+        (ConsentState::Given, "form")
+    );
+}
+
+#[tokio::test]
+async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
+    let smtp = SmtpServer::start();
+    let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    let mut typed = submission("ada@example.com", &[EMAIL, SMS]);
+    typed.values.insert("given_name".into(), "Mallory".into());
+    app.submit_form("newsletter", typed, &Evidence::default(), false)
+        .await
+        .expect("the same answer as for a stranger");
+    let after = app.get_customer(&agent, c.id).await.expect("read");
+    assert_eq!(
+        after.fields.get("given_name").map(String::as_str),
+        Some("Ada")
+    );
+    assert_eq!(after.version, c.version, "not changed at all");
+    let states: Vec<_> = app
+        .consents(&agent, c.id)
+        .await
+        .expect("consents")
+        .into_iter()
+        .filter(|s| s.state == Some(ConsentState::Requested))
+        .map(|s| s.purpose)
+        .collect();
+    assert_eq!(states, [EMAIL, SMS]);
+    app.deliver_due_mail().await.expect("deliver");
+    let mail = smtp.wait_for(1).remove(0);
+    assert!(
+        mail.header("Subject")
+            .is_some_and(|s| s.contains("Please confirm your choices"))
+    );
+    assert_eq!(
+        mail.body.matches("/consent/confirm/").count(),
+        2,
+        "one link per choice"
+    );
+    let marketer = access(&app, Role::Marketer, SMS);
+    let query = AudienceQuery {
+        purpose: SMS.into(),
+        ..Default::default()
+    };
+    assert_eq!(
+        app.audience(&marketer, &query).await.expect("count").count,
+        0
+    );
+}
+
+#[tokio::test]
+async fn form_input_is_checked_and_gpc_is_honoured() {
+    let (_dir, app) = app().await;
+    let bad = |purposes: &[&str], extra: Option<(&str, &str)>| {
+        let mut s = submission("x@example.com", purposes);
+        if let Some((k, v)) = extra {
+            s.values.insert(k.into(), v.into());
+        }
+        s
+    };
+    for (s, field) in [
+        (bad(&[], None), "purposes"),
+        (bad(&[ADS], None), "purposes"),
+        (
+            bad(&[EMAIL], Some(("birth_date", "1990-01-01"))),
+            "fields.birth_date",
+        ),
+        (
+            bad(&[EMAIL], Some(("email", "not an address"))),
+            "fields.email",
+        ),
+    ] {
+        match app
+            .submit_form("newsletter", s, &Evidence::default(), false)
+            .await
+        {
+            Err(AppError::Invalid(e)) => assert_eq!(e[0].field, field),
+            other => panic!("expected an error on {field}, got {other:?}"),
+        }
+    }
+    assert!(matches!(
+        app.submit_form(
+            "nope",
+            submission("x@example.com", &[EMAIL]),
+            &Evidence::default(),
+            false
+        )
+        .await,
+        Err(AppError::NotFound)
+    ));
+
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("gpc@example.com", "Gil"))
+        .await
+        .expect("create");
+    app.record_consent(
+        &agent,
+        c.id,
+        ConsentInput {
+            purpose: ADS.into(),
+            state: "given".into(),
+            notice_version: None,
+            method: Some("portal".into()),
+            fields: BTreeMap::new(),
+        },
+        &Evidence::default(),
+    )
+    .await
+    .expect("ads");
+    app.submit_form(
+        "newsletter",
+        submission("gpc@example.com", &[]),
+        &Evidence::default(),
+        true,
+    )
+    .await
+    .expect("a GPC signal alone is enough");
+    let ads = app
+        .consents(&agent, c.id)
+        .await
+        .expect("consents")
+        .into_iter()
+        .find(|s| s.purpose == ADS)
+        .expect("ads");
+    assert_eq!(ads.state, Some(ConsentState::Withdrawn));
+}
