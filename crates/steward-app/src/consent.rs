@@ -380,6 +380,41 @@ impl Steward {
         Ok(recorded)
     }
 
+    /// Records an objection to direct marketing (GDPR Art. 21(2)): absolute and immediate.
+    /// Every marketing consent in force is withdrawn and every marketing purpose never asked
+    /// about is marked refused, all with method `objection`, so no audience reaches the
+    /// customer until they give a consent again themselves.
+    pub async fn object_to_direct_marketing(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        evidence: &Evidence,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
+        let mut recorded = Vec::new();
+        for status in self.consents(access, customer).await? {
+            if !consent::is_direct_marketing(&status.purpose) {
+                continue;
+            }
+            let state = match status.state {
+                Some(ConsentState::Given | ConsentState::Requested) => ConsentState::Withdrawn,
+                None => ConsentState::Refused,
+                Some(_) => continue,
+            };
+            let input = ConsentInput {
+                purpose: status.purpose,
+                state: state.as_str().into(),
+                notice_version: None,
+                method: Some(ConsentMethod::Objection.as_str().into()),
+                fields: Default::default(),
+            };
+            recorded.push(
+                self.record_consent(access, customer, input, evidence)
+                    .await?,
+            );
+        }
+        Ok(recorded)
+    }
+
     /// The customer's row with the values a given consent brought along; each must be a
     /// field that purpose needs.
     async fn with_consented_fields(

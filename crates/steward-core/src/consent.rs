@@ -86,16 +86,20 @@ pub enum ConsentMethod {
     /// A Global Privacy Control signal (`Sec-GPC: 1`).
     Gpc,
     Unsubscribe,
+    /// An objection to direct marketing (GDPR Art. 21(2)): absolute, it ends every marketing
+    /// consent at once.
+    Objection,
 }
 
 impl ConsentMethod {
-    pub const ALL: [ConsentMethod; 6] = [
+    pub const ALL: [ConsentMethod; 7] = [
         ConsentMethod::Portal,
         ConsentMethod::Form,
         ConsentMethod::Api,
         ConsentMethod::Import,
         ConsentMethod::Gpc,
         ConsentMethod::Unsubscribe,
+        ConsentMethod::Objection,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -106,6 +110,7 @@ impl ConsentMethod {
             ConsentMethod::Import => "import",
             ConsentMethod::Gpc => "gpc",
             ConsentMethod::Unsubscribe => "unsubscribe",
+            ConsentMethod::Objection => "objection",
         }
     }
 }
@@ -137,6 +142,11 @@ pub fn covered_by_gpc(purpose: &str) -> bool {
                 .is_some_and(|rest| rest.starts_with('.'))
     };
     under("third_party_sharing") || under("marketing.advertising.third_party")
+}
+
+/// Whether a purpose is direct marketing, which an objection under Art. 21(2) ends.
+pub fn is_direct_marketing(purpose: &str) -> bool {
+    purpose == "marketing" || purpose.starts_with("marketing.")
 }
 
 /// When consent is checked, and since when it must have been given: a material change to

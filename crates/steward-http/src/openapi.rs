@@ -16,7 +16,7 @@ use crate::api::{accounts, audiences, audit, campaigns, catalog, consents, custo
         accounts::login, accounts::logout, accounts::me, catalog::catalog,
         customers::create, customers::list, customers::search, customers::read, customers::update, customers::erase,
         customers::add_interaction, customers::interactions,
-        consents::current, consents::record, consents::history,
+        consents::current, consents::record, consents::history, consents::object,
         consents::receipt, consents::verify,
         audiences::evaluate, audiences::export, campaigns::segments, campaigns::create_segment,
         campaigns::campaigns, campaigns::create_campaign, campaigns::campaign, campaigns::send,

@@ -477,3 +477,59 @@ async fn consent_names_a_published_notice_and_a_material_change_asks_again() {
     assert_eq!(again.notice_version.as_deref(), Some("2026-03"));
     assert_eq!(reach().await, 1, "given again under the new notice");
 }
+
+#[tokio::test]
+async fn an_objection_to_direct_marketing_ends_every_marketing_consent_at_once() {
+    let (_dir, app) = app().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    for purpose in ["marketing.communications.sms", PROFILED] {
+        app.record_consent(&agent, c.id, say(purpose, "given"), &Evidence::default())
+            .await
+            .expect("given");
+    }
+    let reach = |purpose: &'static str| {
+        let marketer = access(&app, Role::Marketer, purpose);
+        let query = steward_app::AudienceQuery {
+            purpose: purpose.into(),
+            ..Default::default()
+        };
+        let app = &app;
+        async move {
+            app.audience(&marketer, &query)
+                .await
+                .expect("audience")
+                .count
+        }
+    };
+    assert_eq!(reach("marketing.communications.sms").await, 1);
+
+    let events = app
+        .object_to_direct_marketing(&agent, c.id, &Evidence::default())
+        .await
+        .expect("objection");
+    assert!(events.iter().all(|e| e.method == "objection"));
+    assert_eq!(
+        reach("marketing.communications.sms").await,
+        0,
+        "absolute and immediate"
+    );
+    let now = app.consents(&agent, c.id).await.expect("consents");
+    assert_eq!(
+        state_of(&now, "marketing.communications.sms"),
+        (Some(ConsentState::Withdrawn), false)
+    );
+    assert_eq!(
+        state_of(&now, "marketing.communications.email"),
+        (Some(ConsentState::Refused), false),
+        "never asked, now refused: the ledger shows the objection"
+    );
+    assert_eq!(
+        state_of(&now, PROFILED),
+        (Some(ConsentState::Given), true),
+        "personalisation is not direct marketing"
+    );
+}

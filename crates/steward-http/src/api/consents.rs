@@ -104,6 +104,50 @@ pub async fn record(
     Ok((StatusCode::CREATED, Json(event)))
 }
 
+/// What the customer objects to.
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectionBody {
+    /// `direct_marketing` (GDPR Art. 21(2)): absolute and immediate.
+    to: String,
+}
+
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/objections",
+    tag = "consent",
+    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = ObjectionBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Recorded: every marketing consent withdrawn, every marketing purpose never asked about refused, all with method `objection`", body = Vec<ConsentEventView>),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn object(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: HeaderMap,
+    Body(body): Body<ObjectionBody>,
+) -> Result<(StatusCode, Json<Vec<ConsentEventView>>), Problem> {
+    let customer = parse_id(&id)?;
+    if body.to != "direct_marketing" {
+        return Err(steward_app::AppError::invalid(
+            "to",
+            "must be direct_marketing; objections to other processing are decided by staff",
+        )
+        .into());
+    }
+    let events = app
+        .object_to_direct_marketing(&access, customer, &evidence(client, &headers))
+        .await?;
+    Ok((StatusCode::CREATED, Json(events)))
+}
+
 #[utoipa::path(
     get,
     path = "/receipts/{id}",

@@ -70,6 +70,11 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         "/customers/{id}/consents/history",
         get(consents::history),
     )
+    .add(
+        Method::POST,
+        "/customers/{id}/objections",
+        post(consents::object),
+    )
     .add(Method::POST, "/audiences", post(audiences::evaluate))
     .add(Method::POST, "/audiences/export", post(audiences::export))
     .add(Method::GET, "/segments", get(campaigns::segments))

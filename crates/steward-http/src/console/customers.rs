@@ -758,6 +758,25 @@ pub async fn record_consent(
     Ok(see_other(&format!("/console/customers/{id}#consent")))
 }
 
+#[derive(Deserialize)]
+pub struct CsrfOnly {
+    csrf: Option<String>,
+}
+
+pub async fn object(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<CsrfOnly>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    let access = staff.access(&app)?;
+    let id = parse_id(&id)?;
+    app.object_to_direct_marketing(&access, id, &steward_app::Evidence::default())
+        .await?;
+    Ok(see_other(&format!("/console/customers/{id}#consent")))
+}
+
 /// A consent receipt as a file to keep: the compact JWS.
 pub async fn receipt(
     State(app): State<AppState>,

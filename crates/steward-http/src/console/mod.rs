@@ -64,6 +64,7 @@ pub fn routes() -> Router<AppState> {
             "/console/customers/{id}/consents",
             post(customers::record_consent),
         )
+        .route("/console/customers/{id}/objection", post(customers::object))
         .route("/console/receipts/{id}", get(customers::receipt))
         .route("/console/notices", get(notices::list).post(notices::create))
         .route("/console/notices/{id}/publish", post(notices::publish))

@@ -187,6 +187,11 @@ async fn staff_work_through_the_console_in_a_real_browser() {
                 "the consent is in the customer's timeline"
             );
             assert!(b.text("#consent-state").contains("yes"));
+            b.click("#object");
+            assert!(
+                b.text("#consent-history").contains("objection"),
+                "the objection withdrew the text-message consent"
+            );
             b.screenshot(&shots, "customer-after-edit");
 
             // The privacy officer erases Grace, after a confirmation that says what goes.
@@ -355,6 +360,7 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
             "kind=note&summary=hi",
         ),
         (&format!("/console/customers/{id}/erase"), ""),
+        (&format!("/console/customers/{id}/objection"), ""),
         (
             &format!("/console/customers/{id}/consents"),
             "purpose=marketing.communications.email&state=given",

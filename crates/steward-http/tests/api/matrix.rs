@@ -31,6 +31,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/customers/{id}/consents")
         | ("POST", "/customers/{id}/consents")
         | ("GET", "/customers/{id}/consents/history")
+        | ("POST", "/customers/{id}/objections")
         | ("GET", "/receipts/{id}") => &[Dpo, Agent],
         ("DELETE", "/customers/{id}") => &[Dpo],
         ("POST", "/audiences")
@@ -219,6 +220,9 @@ async fn every_route_for_every_role() {
                 }
                 ("POST", "/customers/{id}/interactions") => {
                     Some(r#"{"kind":"note","summary":"Checked the matrix"}"#.to_string())
+                }
+                ("POST", "/customers/{id}/objections") => {
+                    Some(r#"{"to":"direct_marketing"}"#.to_string())
                 }
                 ("POST", "/customers/{id}/consents") => Some(
                     r#"{"purpose":"marketing.communications.email","state":"given"}"#.to_string(),
