@@ -309,6 +309,7 @@ async fn run(rows: usize) -> BenchResult<()> {
         clock: Arc::new(SystemClock),
         checkpoint_every: 1000,
         controller: Default::default(),
+        readable_at_least: steward_app::READABLE_AT_LEAST,
         mail: Default::default(),
     })
     .await?;

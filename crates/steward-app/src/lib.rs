@@ -72,6 +72,8 @@ pub struct OpenOptions {
     /// Named as controller in consent receipts.
     pub controller: Controller,
     pub mail: MailSettings,
+    /// Notice summaries scoring below this Flesch reading ease are flagged as hard to read.
+    pub readable_at_least: f64,
 }
 
 /// The application: catalog, vault, key store and data store, wired together.
@@ -90,6 +92,7 @@ pub struct Steward {
     controller: Controller,
     mailer: mail::Mailer,
     published: notices::PublishedCache,
+    readable_at_least: f64,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -199,6 +202,7 @@ impl Steward {
             controller: opts.controller,
             mailer,
             published: Default::default(),
+            readable_at_least: opts.readable_at_least,
         })
     }
 

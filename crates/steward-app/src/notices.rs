@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::{Actor, AppError, FieldError, Steward};
 
-/// Summaries scoring below this Flesch reading ease are flagged as hard to read.
+/// The default line below which a summary's Flesch reading ease is flagged as hard to read.
 pub const READABLE_AT_LEAST: f64 = 50.0;
 const MAX_SUMMARY: usize = 2_000;
 const MAX_BODY: usize = 100_000;
@@ -84,7 +84,7 @@ fn may_edit(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
-fn view(row: NoticeRow) -> Result<NoticeView, AppError> {
+fn view(row: NoticeRow, readable_at_least: f64) -> Result<NoticeView, AppError> {
     let summaries: BTreeMap<String, PurposeSummary> = serde_json::from_str(&row.summaries)
         .map_err(|_| AppError::Storage(format!("notice {} has malformed summaries", row.id)))?;
     Ok(NoticeView {
@@ -109,7 +109,7 @@ fn view(row: NoticeRow) -> Result<NoticeView, AppError> {
                 let view = SummaryView {
                     summary,
                     readability,
-                    hard_to_read: readability < READABLE_AT_LEAST,
+                    hard_to_read: readability < readable_at_least,
                 };
                 (purpose, view)
             })
@@ -210,7 +210,7 @@ impl Steward {
             Some(format!("version={}", row.version)),
         );
         self.store.create_notice(&row, audit).await?;
-        view(row)
+        view(row, self.readable_at_least)
     }
 
     /// Publishes a draft. From then on it cannot change.
@@ -240,7 +240,12 @@ impl Steward {
                 "this version is already published and cannot change".into(),
             ));
         }
-        view(row)
+        view(row, self.readable_at_least)
+    }
+
+    /// Summaries scoring below this on the Flesch reading ease scale are flagged.
+    pub fn readability_threshold(&self) -> f64 {
+        self.readable_at_least
     }
 
     /// The published versions, as consent checks need them: briefly cached, since consent
@@ -283,7 +288,12 @@ impl Steward {
 
     /// Every version, drafts included, newest first: for staff.
     pub async fn notices(&self) -> Result<Vec<NoticeView>, AppError> {
-        self.store.notices().await?.into_iter().map(view).collect()
+        self.store
+            .notices()
+            .await?
+            .into_iter()
+            .map(|row| view(row, self.readable_at_least))
+            .collect()
     }
 
     /// The notice in force now: the newest published version already effective.
@@ -301,7 +311,7 @@ impl Steward {
         in_force
             .into_iter()
             .find(|n| Some(n.effective_at) == latest)
-            .map(view)
+            .map(|row| view(row, self.readable_at_least))
             .transpose()
     }
 
@@ -312,7 +322,7 @@ impl Steward {
             .await?
             .into_iter()
             .find(|n| n.version == version && n.published_at.is_some())
-            .map(view)
+            .map(|row| view(row, self.readable_at_least))
             .transpose()
     }
 }

@@ -164,6 +164,7 @@ fn main() -> BenchResult<()> {
                 clock: Arc::new(SystemClock),
                 checkpoint_every: 1_000,
                 controller: Default::default(),
+                readable_at_least: steward_app::READABLE_AT_LEAST,
                 mail: Default::default(),
             })
             .await?,

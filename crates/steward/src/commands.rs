@@ -48,6 +48,7 @@ async fn open(settings: &Settings) -> anyhow::Result<Steward> {
             address: settings.controller_address.clone(),
             jurisdiction: settings.jurisdiction.clone(),
         },
+        readable_at_least: settings.readability_threshold,
         mail: steward_app::MailSettings {
             smtp_url: settings.smtp_url.clone(),
             from: settings.mail_from.clone(),

@@ -35,6 +35,8 @@ pub struct Settings {
     pub mail_from: String,
     /// Where customers reach this server; defaults to `http://` and the listen address.
     pub public_url: Option<String>,
+    /// Notice summaries below this Flesch reading ease (0 to 100) are flagged as hard to read.
+    pub readability_threshold: f64,
 }
 
 impl Default for Settings {
@@ -57,11 +59,12 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: steward_app::MailSettings::default().from,
             public_url: None,
+            readability_threshold: steward_app::READABLE_AT_LEAST,
         }
     }
 }
 
-const ENV_KEYS: [&str; 16] = [
+const ENV_KEYS: [&str; 17] = [
     "data_dir",
     "database_url",
     "listen",
@@ -78,6 +81,7 @@ const ENV_KEYS: [&str; 16] = [
     "smtp_url",
     "mail_from",
     "public_url",
+    "readability_threshold",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.
@@ -132,6 +136,9 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
         anyhow::bail!(
             "invalid setting: database_url must be a postgres:// URL (SQLite is the default without one)"
         );
+    }
+    if !(0.0..=100.0).contains(&settings.readability_threshold) {
+        anyhow::bail!("invalid setting: readability_threshold must be between 0 and 100");
     }
     if settings.tls_cert.is_some() != settings.tls_key.is_some() {
         anyhow::bail!("invalid setting: tls_cert and tls_key must be given together");

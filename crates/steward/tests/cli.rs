@@ -237,6 +237,25 @@ fn bad_settings_and_catalogs_stop_start_up_with_a_message_naming_them() {
         text(&out.stderr)
     );
 
+    for (name, value, expected) in [
+        (
+            "STEWARD_READABILITY_THRESHOLD",
+            "120",
+            "readability_threshold",
+        ),
+        ("STEWARD_MAIL_FROM", "not an address", "mail_from"),
+        ("STEWARD_SMTP_URL", "ftp://mail", "smtp_url"),
+        ("STEWARD_PUBLIC_URL", "mail.example.com", "public_url"),
+    ] {
+        let out = run(steward(&data).arg("init").env(name, value));
+        assert!(!out.status.success(), "{name}={value}");
+        assert!(
+            text(&out.stderr).contains(expected),
+            "{name}: {}",
+            text(&out.stderr)
+        );
+    }
+
     let config = dir.path().join("steward.toml");
     std::fs::write(&config, "data_dir = \"x\"\nlisten_port = 80\n").expect("write");
     let out = run(steward(&data).arg("--config").arg(&config).arg("init"));

@@ -533,3 +533,53 @@ async fn an_objection_to_direct_marketing_ends_every_marketing_consent_at_once()
         "personalisation is not direct marketing"
     );
 }
+
+#[tokio::test]
+async fn the_readability_line_is_the_operators_to_set() {
+    let summary = || steward_app::PurposeSummary {
+        collected: "Your phone number.".into(),
+        why: "To send you offers.".into(),
+        how_long: "Until you say stop.".into(),
+        recipients: "Our text message service.".into(),
+    };
+    let draft = |version: &str| steward_app::NoticeInput {
+        version: version.into(),
+        language: "en".into(),
+        effective_at: None,
+        material: false,
+        body: "Text.".into(),
+        summaries: [("marketing.communications.sms".to_string(), summary())].into(),
+    };
+    let (_dir, app) = app().await;
+    let plain = app
+        .create_notice(&actor(Role::Dpo), draft("a"))
+        .await
+        .expect("draft");
+    let score = plain.summaries["marketing.communications.sms"].readability;
+    assert!(
+        !plain.summaries["marketing.communications.sms"].hard_to_read,
+        "{score}"
+    );
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let strict = steward_app::Steward::open(steward_app::OpenOptions {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+        catalog: steward_app::core::Catalog::default_catalog().expect("catalog"),
+        clock: std::sync::Arc::new(steward_app::core::FixedClock::new(
+            T0.parse().expect("time"),
+        )),
+        checkpoint_every: 1_000,
+        controller: Default::default(),
+        readable_at_least: score + 1.0,
+        mail: Default::default(),
+    })
+    .await
+    .expect("open");
+    let flagged = strict
+        .create_notice(&actor(Role::Dpo), draft("a"))
+        .await
+        .expect("draft");
+    assert!(flagged.summaries["marketing.communications.sms"].hard_to_read);
+    assert_eq!(strict.readability_threshold(), score + 1.0);
+}

@@ -17,6 +17,7 @@ pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every:
         clock: Arc::new(FixedClock::new(T0.parse().expect("time"))),
         checkpoint_every,
         controller: Default::default(),
+        readable_at_least: steward_app::READABLE_AT_LEAST,
         mail: Default::default(),
     })
     .await
@@ -34,6 +35,7 @@ pub async fn app_with_clock() -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
         clock: clock.clone(),
         checkpoint_every: 1_000,
         controller: Default::default(),
+        readable_at_least: steward_app::READABLE_AT_LEAST,
         mail: Default::default(),
     })
     .await
@@ -120,6 +122,7 @@ pub async fn app_with_mail(smtp_url: &str) -> (tempfile::TempDir, Steward, Arc<F
         clock: clock.clone(),
         checkpoint_every: 1_000,
         controller: Default::default(),
+        readable_at_least: steward_app::READABLE_AT_LEAST,
         mail: steward_app::MailSettings {
             smtp_url: Some(smtp_url.into()),
             from: "Shop <privacy@shop.test>".into(),

@@ -6,9 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use steward_app::{
-    AppError, FieldError, NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST,
-};
+use steward_app::{AppError, FieldError, NoticeInput, NoticeView, PurposeSummary};
 
 use super::{Chrome, ConsoleError, ConsoleForm, Staff, day_start, render_checked, see_other};
 use crate::AppState;
@@ -70,7 +68,7 @@ async fn page(
             purposes,
             form,
             errors,
-            threshold: READABLE_AT_LEAST,
+            threshold: app.readability_threshold(),
         },
         has_errors,
     ))

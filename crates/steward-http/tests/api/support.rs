@@ -87,6 +87,7 @@ async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> 
             clock: clock.clone(),
             checkpoint_every: 1_000,
             controller: Default::default(),
+            readable_at_least: steward_app::READABLE_AT_LEAST,
             mail: steward_app::MailSettings {
                 smtp_url,
                 from: "Shop <privacy@shop.test>".into(),
