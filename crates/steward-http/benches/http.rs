@@ -255,7 +255,7 @@ fn main() -> BenchResult<()> {
             "withdrawn"
         };
         let body = format!(
-            r#"{{"purpose":"marketing.communications.email","state":"{state}","method":"api"}}"#
+            r#"{{"purpose":"marketing.communications.sms","state":"{state}","method":"api"}}"#
         );
         format!(
             "POST /api/v1/customers/{id}/consents HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {tok}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",

@@ -6,6 +6,7 @@
 
 mod campaigns;
 mod mail;
+mod writer;
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -30,7 +31,7 @@ use crate::{
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: Mutex<Connection>,
+    writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
 }
 
@@ -94,7 +95,7 @@ impl SqliteStore {
         migrate(&mut writer)?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
-            writer: Mutex::new(writer),
+            writer: writer::Writer::start(writer)?,
             readers: Mutex::new(Vec::new()),
         })
     }
@@ -112,12 +113,11 @@ impl SqliteStore {
         out
     }
 
-    fn write<T>(&self, f: impl FnOnce(&Transaction) -> Result<T>) -> Result<T> {
-        let mut conn = lock(&self.writer);
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+    async fn write<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Transaction) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        self.writer.write(f).await
     }
 
     /// Copies the database to `dest` with SQLite's online backup (used by tests and operators
@@ -509,7 +509,7 @@ fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> 
 #[async_trait]
 impl Store for SqliteStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
-        self.write(|tx| {
+        self.write(move |tx| {
             if let Some(spent) = &changes.spend_link {
                 mail::spend_link(tx, spent)?;
             }
@@ -570,10 +570,11 @@ impl Store for SqliteStore {
             mail::save(tx, &changes)?;
             append_audit_tx(tx, changes.audit)
         })
+        .await
     }
 
     async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let key = id.as_bytes().as_slice();
             // Children first, explicitly, so erasure never depends on the foreign-key pragma.
             let keys: Option<Vec<u8>> = tx
@@ -602,6 +603,7 @@ impl Store for SqliteStore {
             append_audit_tx(tx, vec![audit])?;
             Ok(true)
         })
+        .await
     }
 
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
@@ -787,7 +789,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
-        self.write(|tx| append_audit_tx(tx, records))
+        self.write(move |tx| append_audit_tx(tx, records)).await
     }
 
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
@@ -852,13 +854,14 @@ impl Store for SqliteStore {
     }
 
     async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
-        self.write(|tx| {
+        let cp = cp.clone();
+        self.write(move |tx| {
             tx.execute(
                 "INSERT OR IGNORE INTO audit_checkpoints (seq, head, signature, at) VALUES (?1, ?2, ?3, ?4)",
                 params![cp.seq, &cp.head[..], cp.signature, cp.at],
             )?;
             Ok(())
-        })
+        }).await
     }
 
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
@@ -883,7 +886,8 @@ impl Store for SqliteStore {
     }
 
     async fn create_user(&self, u: &UserRow, audit: AuditRecord) -> Result<()> {
-        self.write(|tx| {
+        let u = u.clone();
+        self.write(move |tx| {
             tx.execute(
                 "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at, totp_secret)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -901,7 +905,7 @@ impl Store for SqliteStore {
             .map_err(|e| map_unique(e, "email"))?;
             append_audit_tx(tx, vec![audit])?;
             Ok(())
-        })
+        }).await
     }
 
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>> {
@@ -915,7 +919,8 @@ impl Store for SqliteStore {
     }
 
     async fn create_token(&self, t: &TokenRow, audit: AuditRecord) -> Result<()> {
-        self.write(|tx| {
+        let t = t.clone();
+        self.write(move |tx| {
             tx.execute(
                 "INSERT INTO api_tokens (id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
@@ -933,7 +938,7 @@ impl Store for SqliteStore {
             )?;
             append_audit_tx(tx, vec![audit])?;
             Ok(())
-        })
+        }).await
     }
 
     async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>> {
@@ -965,7 +970,8 @@ impl Store for SqliteStore {
         at: i64,
         audit: AuditRecord,
     ) -> Result<bool> {
-        self.write(|tx| {
+        let role = role.map(str::to_string);
+        self.write(move |tx| {
             let n = tx.execute(
                 "UPDATE users SET role = coalesce(?2, role), disabled = coalesce(?3, disabled) WHERE id = ?1",
                 params![id.as_bytes().as_slice(), role, disabled],
@@ -979,11 +985,11 @@ impl Store for SqliteStore {
                 append_audit_tx(tx, vec![audit])?;
             }
             Ok(n > 0)
-        })
+        }).await
     }
 
     async fn record_login_failure(&self, id: Uuid, now: i64) -> Result<(i64, Option<i64>)> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let key = id.as_bytes().as_slice();
             let failed: i64 = tx.query_row(
                 "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
@@ -999,17 +1005,18 @@ impl Store for SqliteStore {
                 )?;
             }
             Ok((failed, until))
-        })
+        }).await
     }
 
     async fn reset_login_failures(&self, id: Uuid) -> Result<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             tx.execute(
                 "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
                 [id.as_bytes().as_slice()],
             )?;
             Ok(())
         })
+        .await
     }
 
     async fn set_totp_secret(
@@ -1018,7 +1025,8 @@ impl Store for SqliteStore {
         sealed: Option<&[u8]>,
         audit: AuditRecord,
     ) -> Result<()> {
-        self.write(|tx| {
+        let sealed = sealed.map(<[u8]>::to_vec);
+        self.write(move |tx| {
             let n = tx.execute(
                 "UPDATE users SET totp_secret = ?2 WHERE id = ?1",
                 params![id.as_bytes().as_slice(), sealed],
@@ -1029,6 +1037,7 @@ impl Store for SqliteStore {
             append_audit_tx(tx, vec![audit])?;
             Ok(())
         })
+        .await
     }
 
     async fn list_tokens(&self) -> Result<Vec<TokenRow>> {
@@ -1041,7 +1050,7 @@ impl Store for SqliteStore {
     }
 
     async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let n = tx.execute(
                 "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
                 params![id.as_bytes().as_slice(), at],
@@ -1051,6 +1060,7 @@ impl Store for SqliteStore {
             }
             Ok(n > 0)
         })
+        .await
     }
 
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>> {
@@ -1087,7 +1097,8 @@ impl Store for SqliteStore {
     }
 
     async fn create_notice(&self, n: &NoticeRow, audit: AuditRecord) -> Result<()> {
-        self.write(|tx| {
+        let n = n.clone();
+        self.write(move |tx| {
             tx.prepare_cached(&format!(
                 "INSERT INTO notices ({NOTICE_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
             ))?
@@ -1106,10 +1117,11 @@ impl Store for SqliteStore {
             append_audit_tx(tx, vec![audit])?;
             Ok(())
         })
+        .await
     }
 
     async fn publish_notice(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
-        self.write(|tx| {
+        self.write(move |tx| {
             let n = tx
                 .prepare_cached(
                     "UPDATE notices SET published_at = ?2 WHERE id = ?1 AND published_at IS NULL",
@@ -1120,6 +1132,7 @@ impl Store for SqliteStore {
             }
             Ok(n > 0)
         })
+        .await
     }
 
     async fn notices(&self) -> Result<Vec<NoticeRow>> {
@@ -1206,11 +1219,13 @@ impl Store for SqliteStore {
     }
 
     async fn claim_mail(&self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<OutboxRow>> {
-        self.write(|tx| mail::claim(tx, now, lease_until, limit))
+        self.write(move |tx| mail::claim(tx, now, lease_until, limit))
+            .await
     }
 
     async fn finish_mail(&self, delivery: &Delivery) -> Result<()> {
-        self.write(|tx| mail::finish(tx, delivery))
+        let delivery = delivery.clone();
+        self.write(move |tx| mail::finish(tx, &delivery)).await
     }
 
     async fn customer_mail(&self, customer: Uuid) -> Result<Vec<OutboxRow>> {
@@ -1226,11 +1241,13 @@ impl Store for SqliteStore {
     }
 
     async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {
-        self.write(|tx| {
-            campaigns::create_segment(tx, segment)?;
+        let segment = segment.clone();
+        self.write(move |tx| {
+            campaigns::create_segment(tx, &segment)?;
             append_audit_tx(tx, vec![audit])?;
             Ok(())
         })
+        .await
     }
 
     async fn segments(&self) -> Result<Vec<SegmentRow>> {
@@ -1242,11 +1259,13 @@ impl Store for SqliteStore {
     }
 
     async fn create_campaign(&self, campaign: &CampaignRow, audit: AuditRecord) -> Result<()> {
-        self.write(|tx| {
-            campaigns::create_campaign(tx, campaign)?;
+        let campaign = campaign.clone();
+        self.write(move |tx| {
+            campaigns::create_campaign(tx, &campaign)?;
             append_audit_tx(tx, vec![audit])?;
             Ok(())
         })
+        .await
     }
 
     async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
@@ -1304,11 +1323,12 @@ impl Store for SqliteStore {
     }
 
     async fn touch_token(&self, id: Uuid, at: i64) -> Result<()> {
-        self.write(|tx| {
+        self.write(move |tx| {
             tx.prepare_cached("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1")?
                 .execute(params![id.as_bytes().as_slice(), at])?;
             Ok(())
         })
+        .await
     }
 
     async fn customer_stats(&self, created_since: i64) -> Result<CustomerStats> {

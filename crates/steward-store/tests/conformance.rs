@@ -63,6 +63,7 @@ engines!(
     outbox_leases_records_and_erases_mail,
     mail_links_are_spent_once_with_their_change,
     campaigns_step_once_and_count_their_mail,
+    concurrent_writes_fail_alone,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -1899,5 +1900,66 @@ mod scenarios {
                 unsubscribed: 1
             }
         );
+    }
+
+    /// Writes that share a transaction (SQLite's writer batches them) still succeed or fail
+    /// one by one: a duplicate undoes its own change and nothing else.
+    pub async fn concurrent_writes_fail_alone(store: Arc<dyn Store>) {
+        let taken = customer(1, &[], "active");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: taken.clone(),
+                index: vec![entry("email", 200, true)],
+            }],
+        )
+        .await
+        .expect("first");
+        let (seq_before, _) = store.audit_head().await.expect("head");
+        let mut tasks = Vec::new();
+        for i in 0..40u8 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move {
+                let row = customer(2, &[], "active");
+                // Every third one collides with the address already taken.
+                let digest = if i % 3 == 0 { 200 } else { i };
+                let outcome = insert(
+                    &store,
+                    vec![CustomerWrite {
+                        row: row.clone(),
+                        index: vec![entry("email", digest, true)],
+                    }],
+                )
+                .await;
+                (i, row.id, outcome)
+            }));
+        }
+        let mut stored = 0;
+        for task in tasks {
+            let (i, id, outcome) = task.await.expect("task");
+            let present = store.get_customer(id).await.expect("read").is_some();
+            if i % 3 == 0 {
+                assert!(
+                    matches!(outcome, Err(StoreError::Duplicate { .. })),
+                    "{i}: {outcome:?}"
+                );
+                assert!(!present, "{i}: a refused change leaves nothing");
+            } else {
+                assert!(outcome.is_ok(), "{i}: {outcome:?}");
+                assert!(present, "{i}");
+                stored += 1;
+            }
+        }
+        let (seq_after, _) = store.audit_head().await.expect("head");
+        assert_eq!(
+            seq_after - seq_before,
+            stored,
+            "one audit entry per stored change, no gaps"
+        );
+        let entries = store.audit_page(0, 1_000).await.expect("audit");
+        let mut walker = ChainWalker::default();
+        for e in &entries {
+            walker.feed(e).expect("the chain holds");
+        }
     }
 }
