@@ -1,8 +1,9 @@
 //! The embedded engine: SQLite through rusqlite, in WAL mode with foreign keys on.
 //!
-//! Calls run on the caller's task: a SQLite statement here takes microseconds, less than the
-//! cost of handing it to another thread. One writer connection serialises writes (SQLite
-//! allows one writer anyway); readers come from a small pool so reads never wait on a write.
+//! Reads run on the caller's task: a SQLite read here takes microseconds, less than the cost
+//! of handing it to another thread; they come from a small pool of connections, so they never
+//! wait on a write. Writes go to the one writer connection (SQLite allows one writer anyway),
+//! on a thread of its own that commits the writes queued meanwhile together.
 
 mod campaigns;
 mod mail;
