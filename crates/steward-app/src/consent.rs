@@ -479,7 +479,7 @@ impl Steward {
 
     /// The customer's row without the fields no purpose has a lawful basis for any more,
     /// when there are such fields.
-    fn without_basis(
+    pub(crate) fn without_basis(
         &self,
         row: &CustomerRow,
         given: &[String],

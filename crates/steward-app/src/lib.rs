@@ -7,6 +7,7 @@ mod audience;
 mod audit_log;
 mod campaigns;
 mod consent;
+mod consent_expiry;
 mod cursor;
 mod customers;
 mod dashboard;

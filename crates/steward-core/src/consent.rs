@@ -89,10 +89,13 @@ pub enum ConsentMethod {
     /// An objection to direct marketing (GDPR Art. 21(2)): absolute, it ends every marketing
     /// consent at once.
     Objection,
+    /// Not the customer's doing: Steward recorded that a consent lapsed (its validity ended,
+    /// or a material change to the notice needs it given again).
+    Expiry,
 }
 
 impl ConsentMethod {
-    pub const ALL: [ConsentMethod; 7] = [
+    pub const ALL: [ConsentMethod; 8] = [
         ConsentMethod::Portal,
         ConsentMethod::Form,
         ConsentMethod::Api,
@@ -100,6 +103,7 @@ impl ConsentMethod {
         ConsentMethod::Gpc,
         ConsentMethod::Unsubscribe,
         ConsentMethod::Objection,
+        ConsentMethod::Expiry,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +115,7 @@ impl ConsentMethod {
             ConsentMethod::Gpc => "gpc",
             ConsentMethod::Unsubscribe => "unsubscribe",
             ConsentMethod::Objection => "objection",
+            ConsentMethod::Expiry => "expiry",
         }
     }
 }

@@ -122,6 +122,14 @@ pub trait Store: Send + Sync + 'static {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<CustomerRow>>;
+    /// Current consents still marked given that have lapsed at `now`: past their expiry, or
+    /// given before `given_since` (a material notice change). Up to `limit`, by customer.
+    async fn lapsed_consents(
+        &self,
+        now: i64,
+        given_since: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<ConsentEvent>>;
     /// Every consent event of the customer, oldest first.
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
 

@@ -1105,6 +1105,26 @@ impl Store for PostgresStore {
         Ok(row.as_ref().map(consent_from))
     }
 
+    async fn lapsed_consents(
+        &self,
+        now: i64,
+        given_since: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<ConsentEvent>> {
+        let client = self.pool.get().await?;
+        let rows = client
+            .query(
+                &format!(
+                    "SELECT {CONSENT_COLS} FROM consent_current
+                     WHERE state = 'given' AND (expires_at <= $1 OR at < $2)
+                     ORDER BY customer_id LIMIT $3"
+                ),
+                &[&now, &given_since.unwrap_or(i64::MIN), &(limit as i64)],
+            )
+            .await?;
+        Ok(rows.iter().map(consent_from).collect())
+    }
+
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
         let client = self.pool.get().await?;
         let rows = client

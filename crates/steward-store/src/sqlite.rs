@@ -1209,6 +1209,26 @@ impl Store for SqliteStore {
         })
     }
 
+    async fn lapsed_consents(
+        &self,
+        now: i64,
+        given_since: Option<i64>,
+        limit: usize,
+    ) -> Result<Vec<ConsentEvent>> {
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&format!(
+                "SELECT {CONSENT_COLS} FROM consent_current
+                 WHERE state = 'given' AND (expires_at <= ?1 OR at < ?2)
+                 ORDER BY customer_id LIMIT ?3"
+            ))?;
+            let rows = stmt.query_map(
+                params![now, given_since.unwrap_or(i64::MIN), limit as i64],
+                consent_from,
+            )?;
+            rows.map(|r| finish_consent(r?)).collect()
+        })
+    }
+
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
         self.read(|c| {
             let mut stmt = c.prepare_cached(&format!(

@@ -64,6 +64,7 @@ engines!(
     mail_links_are_spent_once_with_their_change,
     campaigns_step_once_and_count_their_mail,
     concurrent_writes_fail_alone,
+    lapsed_consents_are_found_until_marked,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -1961,5 +1962,76 @@ mod scenarios {
         for e in &entries {
             walker.feed(e).expect("the chain holds");
         }
+    }
+
+    pub async fn lapsed_consents_are_found_until_marked(store: Arc<dyn Store>) {
+        let c = customer(1, &[], "active");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![],
+            }],
+        )
+        .await
+        .expect("customer");
+        let event = |purpose: &str, state: &str, at: i64, expires_at: Option<i64>| ConsentEvent {
+            id: Uuid::now_v7(),
+            customer_id: c.id,
+            purpose: purpose.into(),
+            state: state.into(),
+            notice_version: None,
+            method: "api".into(),
+            evidence: None,
+            at,
+            expires_at,
+        };
+        store
+            .apply(ChangeSet {
+                consents: vec![
+                    event("a", "given", 5, Some(50)),
+                    event("b", "given", 5, None),
+                    event("c", "given", 20, None),
+                    event("d", "withdrawn", 5, None),
+                ],
+                ..Default::default()
+            })
+            .await
+            .expect("consents");
+        let purposes =
+            |found: Vec<ConsentEvent>| found.into_iter().map(|e| e.purpose).collect::<Vec<_>>();
+        assert!(
+            store
+                .lapsed_consents(40, None, 10)
+                .await
+                .expect("none yet")
+                .is_empty()
+        );
+        assert_eq!(
+            purposes(store.lapsed_consents(50, None, 10).await.expect("expired")),
+            ["a"]
+        );
+        let mut both = purposes(
+            store
+                .lapsed_consents(50, Some(10), 10)
+                .await
+                .expect("and before a change"),
+        );
+        both.sort();
+        assert_eq!(both, ["a", "b"]);
+        store
+            .apply(ChangeSet {
+                consents: vec![event("a", "expired", 51, None)],
+                ..Default::default()
+            })
+            .await
+            .expect("marked");
+        assert!(
+            store
+                .lapsed_consents(60, None, 10)
+                .await
+                .expect("marked")
+                .is_empty()
+        );
     }
 }

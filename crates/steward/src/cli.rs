@@ -152,6 +152,9 @@ pub enum ConsentCommand {
         /// The receipt file; `-` reads standard input.
         file: PathBuf,
     },
+    /// Mark every lapsed consent expired in the ledger and erase the fields that lost their
+    /// last lawful basis with it (the server also does this every ten minutes).
+    Expire,
 }
 
 #[derive(Subcommand, Debug)]

@@ -236,6 +236,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Ok(ExitCode::from(2))
             }
         }
+        Command::Consent(ConsentCommand::Expire) => {
+            let app = open(&settings).await?;
+            let bar = spinner("consents marked expired");
+            let marked = app
+                .expire_lapsed_consents(|n| bar.set_position(n))
+                .await
+                .map_err(explain)?;
+            bar.finish_and_clear();
+            println!(
+                "{marked} lapsed consents marked expired; fields left without a lawful basis were erased"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?
@@ -342,13 +355,23 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         "Steward is listening on {scheme}://{addr} (staff console at {scheme}://{addr}/console)"
     );
     std::io::stdout().flush()?;
-    let (stop_mail, mail_stopped) = tokio::sync::oneshot::channel::<()>();
-    let sender = tokio::spawn(app.clone().run_mail_sender(async {
-        let _ = mail_stopped.await;
-    }));
+    // Background jobs stop when the server does.
+    let (stop_jobs, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let jobs = [
+        tokio::spawn(app.clone().run_mail_sender(until_stopped())),
+        tokio::spawn(app.clone().run_consent_expiry(until_stopped())),
+    ];
     steward_http::serve(listener, app.clone(), options, shutdown).await?;
-    let _ = stop_mail.send(());
-    let _ = sender.await;
+    let _ = stop_jobs.send(true);
+    for job in jobs {
+        let _ = job.await;
+    }
     app.checkpoint_now().await.map_err(explain)?;
     tracing::info!("stopped; audit head checkpointed");
     Ok(ExitCode::SUCCESS)

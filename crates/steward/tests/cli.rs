@@ -504,3 +504,17 @@ fn consent_receipts_verify_from_the_command_line() {
         text(&bad.stdout)
     );
 }
+
+#[test]
+fn lapsed_consents_are_expired_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    assert!(run(steward(&data).arg("init")).status.success());
+    let out = run(steward(&data).args(["consent", "expire"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("0 lapsed consents marked expired"),
+        "{}",
+        text(&out.stdout)
+    );
+}

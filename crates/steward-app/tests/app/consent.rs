@@ -583,3 +583,72 @@ async fn the_readability_line_is_the_operators_to_set() {
     assert!(flagged.summaries["marketing.communications.sms"].hard_to_read);
     assert_eq!(strict.readability_threshold(), score + 1.0);
 }
+
+#[tokio::test]
+async fn a_consent_that_lapses_is_marked_expired_and_its_fields_erased() {
+    let (_dir, app, clock) = app_with_clock().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    let mut profiled = say(PROFILED, "given");
+    profiled
+        .fields
+        .insert("interests".into(), "gardening".into());
+    app.record_consent(&agent, c.id, profiled, &Evidence::default())
+        .await
+        .expect("given with the field it needs");
+    app.record_consent(
+        &agent,
+        c.id,
+        say("marketing.communications.sms", "given"),
+        &Evidence::default(),
+    )
+    .await
+    .expect("sms");
+    assert_eq!(
+        app.expire_lapsed_consents(|_| {}).await.expect("run"),
+        0,
+        "nothing lapsed yet"
+    );
+
+    // Thirteen months on, both lapse; the interests field has no basis left.
+    clock.advance(jiff::SignedDuration::from_hours(24 * 396));
+    assert_eq!(app.expire_lapsed_consents(|_| {}).await.expect("run"), 2);
+    assert_eq!(
+        app.expire_lapsed_consents(|_| {}).await.expect("again"),
+        0,
+        "idempotent"
+    );
+    let history = app.consent_history(&agent, c.id).await.expect("history");
+    let last = history.last().expect("events");
+    assert_eq!(
+        (last.state, last.method.as_str()),
+        (ConsentState::Expired, "expiry")
+    );
+    let dpo = dpo(&app);
+    let held = app.get_customer(&dpo, c.id).await.expect("read");
+    assert!(
+        !held.fields.contains_key("interests"),
+        "erased with the lapse"
+    );
+    assert_eq!(
+        held.fields.get("given_name").map(String::as_str),
+        Some("Ada"),
+        "the rest stays"
+    );
+    let minimised = app
+        .search_audit(
+            &actor(Role::Auditor),
+            steward_app::AuditFilter {
+                action: Some("customer.minimise".into()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert_eq!(minimised.len(), 1);
+    assert_eq!(minimised[0].record.fields, ["interests"]);
+}
