@@ -563,16 +563,8 @@ async fn the_readability_line_is_the_operators_to_set() {
 
     let dir = tempfile::tempdir().expect("tempdir");
     let strict = steward_app::Steward::open(steward_app::OpenOptions {
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        catalog: steward_app::core::Catalog::default_catalog().expect("catalog"),
-        clock: std::sync::Arc::new(steward_app::core::FixedClock::new(
-            T0.parse().expect("time"),
-        )),
-        checkpoint_every: 1_000,
-        controller: Default::default(),
         readable_at_least: score + 1.0,
-        mail: Default::default(),
+        ..options(dir.path(), clock())
     })
     .await
     .expect("open");

@@ -9,16 +9,30 @@ use steward_app::{Access, Actor, CustomerInput, OpenOptions, Steward};
 
 pub const T0: &str = "2026-01-15T10:00:00Z";
 
-pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every: i64) -> Steward {
-    Steward::open(OpenOptions {
+/// The options every test starts from: the default catalog, a fixed clock at `T0`, mail to
+/// the mail log.
+pub fn options(dir: &Path, clock: Arc<FixedClock>) -> OpenOptions {
+    OpenOptions {
         data_dir: dir.to_path_buf(),
-        database_url,
+        database_url: None,
         catalog: Catalog::default_catalog().expect("catalog"),
-        clock: Arc::new(FixedClock::new(T0.parse().expect("time"))),
-        checkpoint_every,
+        clock,
+        checkpoint_every: 1_000,
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
         mail: Default::default(),
+    }
+}
+
+pub fn clock() -> Arc<FixedClock> {
+    Arc::new(FixedClock::new(T0.parse().expect("time")))
+}
+
+pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every: i64) -> Steward {
+    Steward::open(OpenOptions {
+        database_url,
+        checkpoint_every,
+        ..options(dir, clock())
     })
     .await
     .expect("open steward")
@@ -27,19 +41,10 @@ pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every:
 /// A Steward whose clock the test moves.
 pub async fn app_with_clock() -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = Arc::new(FixedClock::new(T0.parse().expect("time")));
-    let app = Steward::open(OpenOptions {
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        catalog: Catalog::default_catalog().expect("catalog"),
-        clock: clock.clone(),
-        checkpoint_every: 1_000,
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        mail: Default::default(),
-    })
-    .await
-    .expect("open steward");
+    let clock = clock();
+    let app = Steward::open(options(dir.path(), clock.clone()))
+        .await
+        .expect("open steward");
     (dir, app, clock)
 }
 
@@ -114,20 +119,14 @@ pub fn sqlite(dir: &Path) -> rusqlite::Connection {
 /// A Steward that sends mail through `smtp_url`, with links under `http://steward.test`.
 pub async fn app_with_mail(smtp_url: &str) -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let clock = Arc::new(FixedClock::new(T0.parse().expect("time")));
+    let clock = clock();
     let app = Steward::open(OpenOptions {
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        catalog: Catalog::default_catalog().expect("catalog"),
-        clock: clock.clone(),
-        checkpoint_every: 1_000,
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
         mail: steward_app::MailSettings {
             smtp_url: Some(smtp_url.into()),
             from: "Shop <privacy@shop.test>".into(),
             public_url: "http://steward.test/".into(),
         },
+        ..options(dir.path(), clock.clone())
     })
     .await
     .expect("open steward");

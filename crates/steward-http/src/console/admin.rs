@@ -10,7 +10,6 @@ use steward_app::core::Role;
 use steward_app::{
     AppError, FieldError, NewToken, NewUser, TokenView, UserView, generate_password,
 };
-use uuid::Uuid;
 
 use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
 use crate::AppState;
@@ -123,7 +122,7 @@ pub async fn update_user(
     ConsoleForm(f): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.get("csrf").map(String::as_str))?;
-    let id = Uuid::parse_str(&id).map_err(|_| ConsoleError::App(AppError::NotFound))?;
+    let id = super::parse_id(&id)?;
     let role = f.get("role").map(|r| parse_role(r)).transpose()?;
     let disabled = Some(f.get("disabled").is_some_and(|v| v == "on"));
     app.update_user(&staff.actor, id, role, disabled).await?;
@@ -233,7 +232,7 @@ pub async fn revoke_token(
     ConsoleForm(f): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.get("csrf").map(String::as_str))?;
-    let id = Uuid::parse_str(&id).map_err(|_| ConsoleError::App(AppError::NotFound))?;
+    let id = super::parse_id(&id)?;
     app.revoke_token(&staff.actor, id).await?;
     Ok(see_other("/console/tokens"))
 }

@@ -240,7 +240,7 @@ pub async fn send(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let access = staff.access(&app)?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ConsoleError::App(AppError::NotFound))?;
+    let id = super::parse_id(&id)?;
     match app.send_campaign(&access, id).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
         Err(AppError::Conflict(m)) => {

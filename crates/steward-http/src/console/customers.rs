@@ -19,13 +19,10 @@ use steward_app::{
 use uuid::Uuid;
 
 use super::{
-    Chrome, ConsoleError, ConsoleForm, Staff, day_start, encode, render, render_checked, see_other,
+    Chrome, ConsoleError, ConsoleForm, Staff, day_start, encode, parse_id, render, render_checked,
+    see_other,
 };
 use crate::AppState;
-
-fn parse_id(raw: &str) -> Result<Uuid, ConsoleError> {
-    Uuid::parse_str(raw).map_err(|_| ConsoleError::App(AppError::NotFound))
-}
 
 fn when(t: jiff::Timestamp) -> String {
     t.strftime("%Y-%m-%d %H:%M UTC").to_string()

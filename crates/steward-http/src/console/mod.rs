@@ -222,6 +222,11 @@ pub fn day_start(raw: &str, end: bool) -> Result<Option<jiff::Timestamp>, &'stat
         .ok_or(DATE_HINT)
 }
 
+/// A record id from a console path; a malformed one names no record.
+pub fn parse_id(raw: &str) -> Result<uuid::Uuid, ConsoleError> {
+    uuid::Uuid::parse_str(raw).map_err(|_| ConsoleError::App(AppError::NotFound))
+}
+
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }

@@ -140,7 +140,7 @@ pub async fn publish(
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let id = uuid::Uuid::parse_str(&id).map_err(|_| ConsoleError::App(AppError::NotFound))?;
+    let id = super::parse_id(&id)?;
     app.publish_notice(&staff.actor, id).await?;
     Ok(see_other("/console/notices"))
 }
