@@ -73,16 +73,22 @@ fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
 /// What running one job in its savepoint came to: its own result, or a failure of the
 /// transaction itself (a savepoint that could not be undone), which ends the batch.
 fn in_savepoint(tx: &Transaction, run: Run) -> std::result::Result<Result<Output>, StoreError> {
-    tx.execute_batch("SAVEPOINT write")?;
+    // Cached statements: parsing these three on every write would cost more than running them.
+    let step = |sql: &str| -> Result<()> {
+        tx.prepare_cached(sql)?.execute([])?;
+        Ok(())
+    };
+    step("SAVEPOINT write")?;
     let result = catch_unwind(AssertUnwindSafe(|| run(tx)))
         .unwrap_or_else(|_| Err(StoreError::Database("a write panicked".into())));
     match result {
         Ok(v) => {
-            tx.execute_batch("RELEASE write")?;
+            step("RELEASE write")?;
             Ok(Ok(v))
         }
         Err(e) => {
-            tx.execute_batch("ROLLBACK TO write; RELEASE write")?;
+            step("ROLLBACK TO write")?;
+            step("RELEASE write")?;
             Ok(Err(e))
         }
     }
