@@ -2,8 +2,8 @@
 //!
 //! Reads run on the caller's task: a SQLite read here takes microseconds, less than the cost
 //! of handing it to another thread; they come from a small pool of connections, so they never
-//! wait on a write. Writes go to the one writer connection (SQLite allows one writer anyway),
-//! on a thread of its own that commits the writes queued meanwhile together.
+//! wait on a write. Writes share the one writer connection (SQLite allows one writer anyway):
+//! a lone write runs at once, and writes that arrive together share one commit.
 
 mod campaigns;
 mod mail;

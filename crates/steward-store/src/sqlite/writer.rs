@@ -1,11 +1,13 @@
-//! The one writer connection, on a thread of its own. Writes that arrive while a transaction
-//! runs wait for the next one and then share it: each runs in a savepoint of its own, so a
-//! write that fails is undone alone, and one commit covers them all. Callers' tasks never
-//! block on the connection; they wait for their answer.
+//! The one writer connection, shared by combining. A write queues itself and then tries to
+//! take the connection: if it is free, this caller runs every queued write in one
+//! transaction, each in a savepoint of its own (so a write that fails is undone alone), with
+//! one commit for them all, and answers the others; if it is busy, the caller waits for its
+//! answer from whoever holds it. A lone write thus runs at once on its own task, and writes
+//! that arrive together share a commit. Callers never block on the connection.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::mpsc;
+use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use rusqlite::{Connection, Transaction, TransactionBehavior};
 
@@ -23,21 +25,24 @@ struct Job {
 }
 
 pub(super) struct Writer {
-    jobs: mpsc::Sender<Job>,
+    conn: Mutex<Connection>,
+    queue: Mutex<Vec<Job>>,
 }
 
 fn stopped() -> StoreError {
-    StoreError::Database("the database writer has stopped".into())
+    StoreError::Database("the write was dropped unanswered".into())
+}
+
+fn queue(m: &Mutex<Vec<Job>>) -> MutexGuard<'_, Vec<Job>> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl Writer {
     pub(super) fn start(conn: Connection) -> Result<Writer> {
-        let (jobs, queue) = mpsc::channel::<Job>();
-        std::thread::Builder::new()
-            .name("sqlite-writer".into())
-            .spawn(move || run(conn, queue))
-            .map_err(|e| StoreError::Database(format!("starting the database writer: {e}")))?;
-        Ok(Writer { jobs })
+        Ok(Writer {
+            conn: Mutex::new(conn),
+            queue: Mutex::new(Vec::new()),
+        })
     }
 
     /// Runs `f` in a transaction (shared with other writes queued meanwhile); its changes
@@ -48,25 +53,41 @@ impl Writer {
     ) -> Result<T> {
         let (done, answer) = tokio::sync::oneshot::channel();
         let run: Run = Box::new(move |tx| f(tx).map(|v| Box::new(v) as Output));
-        self.jobs.send(Job { run, done }).map_err(|_| stopped())?;
+        queue(&self.queue).push(Job { run, done });
+        self.combine();
         let output = answer.await.map_err(|_| stopped())??;
         output
             .downcast::<T>()
             .map(|v| *v)
-            .map_err(|_| StoreError::Database("the database writer answered out of turn".into()))
+            .map_err(|_| StoreError::Database("a write was answered out of turn".into()))
     }
-}
 
-fn run(mut conn: Connection, queue: mpsc::Receiver<Job>) {
-    while let Ok(first) = queue.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match queue.try_recv() {
-                Ok(job) => batch.push(job),
-                Err(_) => break,
+    /// Runs queued writes while the connection is free. Whoever holds the connection looks
+    /// at the queue again after letting it go, so a write queued meanwhile is never left.
+    fn combine(&self) {
+        loop {
+            let mut conn = match self.conn.try_lock() {
+                Ok(conn) => conn,
+                // A panic mid-write rolled its transaction back when the guard dropped.
+                Err(TryLockError::Poisoned(p)) => p.into_inner(),
+                Err(TryLockError::WouldBlock) => return,
+            };
+            loop {
+                let batch: Vec<Job> = {
+                    let mut q = queue(&self.queue);
+                    let n = q.len().min(MAX_BATCH);
+                    q.drain(..n).collect()
+                };
+                if batch.is_empty() {
+                    break;
+                }
+                run_batch(&mut conn, batch);
+            }
+            drop(conn);
+            if queue(&self.queue).is_empty() {
+                return;
             }
         }
-        run_batch(&mut conn, batch);
     }
 }
 
@@ -150,24 +171,31 @@ mod tests {
         let conn = Connection::open(&path).expect("open");
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE)")
             .expect("schema");
-        let writer = Writer::start(conn).expect("start");
+        let writer = std::sync::Arc::new(Writer::start(conn).expect("start"));
         let insert = |v: i64, hold: bool| {
-            writer.write(move |tx| {
-                if hold {
-                    // Long enough for the other writes to queue behind this one.
-                    std::thread::sleep(std::time::Duration::from_millis(100));
-                }
-                tx.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
-                if v == 2 {
-                    return Err(StoreError::Conflict);
-                }
-                Ok(v)
-            })
+            let writer = writer.clone();
+            async move {
+                writer
+                    .write(move |tx| {
+                        if hold {
+                            // Long enough for the other writes to queue behind this one.
+                            std::thread::sleep(std::time::Duration::from_millis(200));
+                        }
+                        tx.execute("INSERT INTO t (v) VALUES (?1)", [v])?;
+                        if v == 2 {
+                            return Err(StoreError::Conflict);
+                        }
+                        Ok(v)
+                    })
+                    .await
+            }
         };
-        let first = insert(1, true);
-        let (a, b, c, d) =
-            tokio::join!(first, insert(2, false), insert(3, false), insert(1, false));
-        assert_eq!(a.expect("first"), 1);
+        // The first holds the connection on another worker while the rest queue up; its
+        // holder then runs them together.
+        let first = tokio::spawn(insert(1, true));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        let (b, c, d) = tokio::join!(insert(2, false), insert(3, false), insert(1, false));
+        assert_eq!(first.await.expect("task").expect("first"), 1);
         assert!(matches!(b, Err(StoreError::Conflict)), "{b:?}");
         assert_eq!(c.expect("third"), 3);
         assert!(d.is_err(), "a duplicate fails alone: {d:?}");
