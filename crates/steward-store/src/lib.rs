@@ -144,6 +144,25 @@ pub trait Store: Send + Sync + 'static {
     async fn deliveries(&self, message: Uuid) -> Result<Vec<Delivery>>;
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>>;
 
+    /// The newest unspent portal code sent to this address, unexpired at `now`.
+    async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>>;
+    /// How many portal codes went to this address since `since`.
+    async fn portal_codes_since(&self, address: &[u8], since: i64) -> Result<u64>;
+    /// Records an attempt at a code: when `matched` and attempts are left, spends it and
+    /// opens `session`; otherwise counts the attempt. Atomic, so racing attempts each count.
+    async fn check_portal_code(
+        &self,
+        code: Uuid,
+        now: i64,
+        matched: bool,
+        max_attempts: i64,
+        session: &PortalSession,
+        audit: AuditRecord,
+    ) -> Result<CodeCheck>;
+    async fn portal_session(&self, token_hash: &[u8; 32]) -> Result<Option<PortalSession>>;
+    /// Marks a session used at `at`, or ended.
+    async fn touch_portal_session(&self, token_hash: &[u8; 32], at: i64, end: bool) -> Result<()>;
+
     /// Saves a segment; its name must be new.
     async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()>;
     /// Every segment, by name.

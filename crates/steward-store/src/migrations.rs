@@ -20,6 +20,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         9,
         include_str!("../migrations/sqlite/0009_audience_indexes.sql"),
     ),
+    (10, include_str!("../migrations/sqlite/0010_portal.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -46,4 +47,5 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         9,
         include_str!("../migrations/postgres/0009_audience_indexes.sql"),
     ),
+    (10, include_str!("../migrations/postgres/0010_portal.sql")),
 ];

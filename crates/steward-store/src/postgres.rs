@@ -4,6 +4,7 @@
 
 mod campaigns;
 mod mail;
+mod portal;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
@@ -19,11 +20,11 @@ use crate::records::{
 };
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
-    ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
-    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, Delivery,
-    IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
-    MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, Result, SegmentQuery, SegmentRow,
-    Store, StoreError, TokenRow, UserRow, migrations,
+    ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, CodeCheck, ConsentEvent,
+    ConsentStats, CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite,
+    Delivery, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
+    MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, PortalCode, PortalSession, Result,
+    SegmentQuery, SegmentRow, Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -486,6 +487,9 @@ impl Store for PostgresStore {
             .await?;
         }
         mail::save(&tx, &changes).await?;
+        if let Some(code) = &changes.portal_code {
+            portal::save_code(&tx, code).await?;
+        }
         let entries = append_audit_tx(&tx, changes.audit).await?;
         tx.commit().await?;
         Ok(entries)
@@ -518,6 +522,7 @@ impl Store for PostgresStore {
         tx.execute("DELETE FROM consent_events WHERE customer_id = $1", &[&id])
             .await?;
         mail::erase(&tx, &id).await?;
+        portal::erase(&tx, &id).await?;
         tx.execute("DELETE FROM customers WHERE id = $1", &[&id])
             .await?;
         tx.execute(
@@ -1164,6 +1169,39 @@ impl Store for PostgresStore {
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
         let client = self.pool.get().await?;
         mail::find_link(&client, token_hash).await
+    }
+
+    async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>> {
+        portal::code(&self.pool.get().await?, address, now).await
+    }
+
+    async fn portal_codes_since(&self, address: &[u8], since: i64) -> Result<u64> {
+        portal::codes_since(&self.pool.get().await?, address, since).await
+    }
+
+    async fn check_portal_code(
+        &self,
+        code: Uuid,
+        now: i64,
+        matched: bool,
+        max_attempts: i64,
+        session: &PortalSession,
+        audit: AuditRecord,
+    ) -> Result<CodeCheck> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let outcome = portal::check_code(&tx, code, now, matched, max_attempts, session).await?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn portal_session(&self, token_hash: &[u8; 32]) -> Result<Option<PortalSession>> {
+        portal::session(&self.pool.get().await?, token_hash).await
+    }
+
+    async fn touch_portal_session(&self, token_hash: &[u8; 32], at: i64, end: bool) -> Result<()> {
+        portal::touch_session(&self.pool.get().await?, token_hash, at, end).await
     }
 
     async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {

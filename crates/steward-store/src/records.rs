@@ -70,6 +70,8 @@ pub struct ChangeSet {
     pub mail: Vec<OutboxRow>,
     /// Links those messages carry.
     pub links: Vec<MailLink>,
+    /// A portal sign-in code to keep (sent by the mail in this change).
+    pub portal_code: Option<PortalCode>,
     /// A campaign's move to a new state: (id, from, to, at, recipients added).
     pub campaign_step: Option<CampaignStep>,
     /// A single-use link this change spends; if it was spent already (or never existed),
@@ -172,6 +174,41 @@ pub struct MailLink {
 pub struct SpentLink {
     pub token_hash: [u8; 32],
     pub at: i64,
+}
+
+/// A one-time portal sign-in code, kept as a hash and bound to the address it went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalCode {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    /// The keyed hash of the address.
+    pub address: Vec<u8>,
+    pub code_hash: [u8; 32],
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub attempts: i64,
+    pub used_at: Option<i64>,
+}
+
+/// A signed-in portal session, kept under the hash of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortalSession {
+    pub token_hash: [u8; 32],
+    pub customer_id: Uuid,
+    pub created_at: i64,
+    pub last_used_at: i64,
+    pub ended_at: Option<i64>,
+}
+
+/// What entering a code came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeCheck {
+    /// The code matched and is now spent; the session was opened.
+    SignedIn,
+    /// Wrong code; one attempt fewer left.
+    Wrong,
+    /// Spent, expired or out of attempts.
+    Void,
 }
 
 /// A saved segment; its filter is the app's JSON, evaluated whenever the segment is used.

@@ -7,6 +7,7 @@
 
 mod campaigns;
 mod mail;
+mod portal;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -23,11 +24,11 @@ use crate::records::{
 };
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
-    ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, ConsentEvent, ConsentStats,
-    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, Delivery,
-    IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
-    MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, Result, SegmentQuery, SegmentRow,
-    Store, StoreError, TokenRow, UserRow, migrations,
+    ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, CodeCheck, ConsentEvent,
+    ConsentStats, CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite,
+    Delivery, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
+    MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, PortalCode, PortalSession, Result,
+    SegmentQuery, SegmentRow, Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -569,6 +570,9 @@ impl Store for SqliteStore {
                 save_consent(tx, event)?;
             }
             mail::save(tx, &changes)?;
+            if let Some(code) = &changes.portal_code {
+                portal::save_code(tx, code)?;
+            }
             append_audit_tx(tx, changes.audit)
         })
         .await
@@ -595,6 +599,7 @@ impl Store for SqliteStore {
             tx.prepare_cached("DELETE FROM consent_events WHERE customer_id = ?1")?
                 .execute([key])?;
             mail::erase(tx, key)?;
+            portal::erase(tx, key)?;
             tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
                 .execute([key])?;
             tx.prepare_cached(
@@ -1259,6 +1264,42 @@ impl Store for SqliteStore {
 
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
         self.read(|c| mail::find_link(c, token_hash))
+    }
+
+    async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>> {
+        self.read(|c| portal::code(c, address, now))
+    }
+
+    async fn portal_codes_since(&self, address: &[u8], since: i64) -> Result<u64> {
+        self.read(|c| portal::codes_since(c, address, since))
+    }
+
+    async fn check_portal_code(
+        &self,
+        code: Uuid,
+        now: i64,
+        matched: bool,
+        max_attempts: i64,
+        session: &PortalSession,
+        audit: AuditRecord,
+    ) -> Result<CodeCheck> {
+        let session = session.clone();
+        self.write(move |tx| {
+            let outcome = portal::check_code(tx, code, now, matched, max_attempts, &session)?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn portal_session(&self, token_hash: &[u8; 32]) -> Result<Option<PortalSession>> {
+        self.read(|c| portal::session(c, token_hash))
+    }
+
+    async fn touch_portal_session(&self, token_hash: &[u8; 32], at: i64, end: bool) -> Result<()> {
+        let token_hash = *token_hash;
+        self.write(move |tx| portal::touch_session(tx, &token_hash, at, end))
+            .await
     }
 
     async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {

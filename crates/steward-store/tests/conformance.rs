@@ -65,6 +65,7 @@ engines!(
     campaigns_step_once_and_count_their_mail,
     concurrent_writes_fail_alone,
     lapsed_consents_are_found_until_marked,
+    portal_codes_are_bound_spent_once_and_limited,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -2032,6 +2033,165 @@ mod scenarios {
                 .await
                 .expect("marked")
                 .is_empty()
+        );
+    }
+
+    pub async fn portal_codes_are_bound_spent_once_and_limited(store: Arc<dyn Store>) {
+        let c = customer(1, &[], "active");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![],
+            }],
+        )
+        .await
+        .expect("customer");
+        let code = |n: u8, created_at: i64| PortalCode {
+            id: Uuid::now_v7(),
+            customer_id: c.id,
+            address: vec![7; 16],
+            code_hash: [n; 32],
+            created_at,
+            expires_at: created_at + 100,
+            attempts: 0,
+            used_at: None,
+        };
+        let (first, second) = (code(1, 10), code(2, 20));
+        for pc in [&first, &second] {
+            store
+                .apply(ChangeSet {
+                    portal_code: Some(pc.clone()),
+                    audit: vec![record("portal.code", vec![c.id.to_string()])],
+                    ..Default::default()
+                })
+                .await
+                .expect("code");
+        }
+        assert_eq!(
+            store.portal_code(&[7; 16], 30).await.expect("find"),
+            Some(second.clone()),
+            "the newest"
+        );
+        assert_eq!(
+            store
+                .portal_code(&[8; 16], 30)
+                .await
+                .expect("other address"),
+            None,
+            "bound to its address"
+        );
+        assert_eq!(
+            store.portal_code(&[7; 16], 200).await.expect("expired"),
+            None
+        );
+        assert_eq!(
+            store.portal_codes_since(&[7; 16], 15).await.expect("count"),
+            1
+        );
+        let session = |n: u8| PortalSession {
+            token_hash: [n; 32],
+            customer_id: c.id,
+            created_at: 30,
+            last_used_at: 30,
+            ended_at: None,
+        };
+        let check = |matched: bool, n: u8| {
+            let store = store.clone();
+            let id = second.id;
+            async move {
+                store
+                    .check_portal_code(
+                        id,
+                        30,
+                        matched,
+                        3,
+                        &session(n),
+                        record("portal.sign_in", vec![]),
+                    )
+                    .await
+                    .expect("check")
+            }
+        };
+        assert_eq!(check(false, 1).await, CodeCheck::Wrong);
+        assert_eq!(check(false, 1).await, CodeCheck::Wrong);
+        assert_eq!(
+            check(true, 1).await,
+            CodeCheck::SignedIn,
+            "the third attempt may still be right"
+        );
+        assert_eq!(check(true, 2).await, CodeCheck::Void, "spent");
+        assert!(
+            store
+                .portal_session(&[1; 32])
+                .await
+                .expect("session")
+                .is_some()
+        );
+        assert!(
+            store
+                .portal_session(&[2; 32])
+                .await
+                .expect("none")
+                .is_none()
+        );
+        let out_of_tries = first.id;
+        for _ in 0..3 {
+            store
+                .check_portal_code(
+                    out_of_tries,
+                    31,
+                    false,
+                    3,
+                    &session(3),
+                    record("portal.sign_in", vec![]),
+                )
+                .await
+                .expect("wrong");
+        }
+        assert_eq!(
+            store
+                .check_portal_code(
+                    out_of_tries,
+                    31,
+                    true,
+                    3,
+                    &session(3),
+                    record("portal.sign_in", vec![])
+                )
+                .await
+                .expect("void"),
+            CodeCheck::Void,
+            "no fourth attempt, even with the right code"
+        );
+        store
+            .touch_portal_session(&[1; 32], 40, true)
+            .await
+            .expect("end");
+        assert_eq!(
+            store
+                .portal_session(&[1; 32])
+                .await
+                .expect("ended")
+                .and_then(|s| s.ended_at),
+            Some(40)
+        );
+        assert!(
+            store
+                .erase_customer(c.id, 50, record("customer.erase", vec![c.id.to_string()]))
+                .await
+                .expect("erase")
+        );
+        assert!(
+            store
+                .portal_session(&[1; 32])
+                .await
+                .expect("gone")
+                .is_none()
+        );
+        assert_eq!(
+            store.portal_codes_since(&[7; 16], 0).await.expect("gone"),
+            0
         );
     }
 }
