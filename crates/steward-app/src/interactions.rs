@@ -236,7 +236,7 @@ impl Steward {
         Ok(view)
     }
 
-    fn open_interaction(
+    pub(crate) fn open_interaction(
         &self,
         dek: &steward_vault::DataKey,
         row: &InteractionRow,

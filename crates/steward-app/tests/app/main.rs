@@ -9,5 +9,6 @@ mod double_opt_in;
 mod erasure;
 mod forms;
 mod import;
+mod portal;
 #[allow(dead_code)]
 mod support;

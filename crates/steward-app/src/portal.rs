@@ -1,0 +1,334 @@
+//! The privacy portal: customers sign in with a one-time code mailed to their address and
+//! see everything held about them, who at the company used it and why.
+//!
+//! A code is bound to the address it went to (kept only as the address's keyed hash), lives
+//! ten minutes, works once, and allows three attempts. Asking for a code gives the same
+//! answer whether or not the address belongs to a customer; the HTTP edge sends the code in
+//! the background so that the answer's timing says nothing either.
+
+use jiff::Timestamp;
+use rand::Rng;
+use sha2::{Digest, Sha256};
+use steward_core::Role;
+use steward_core::audit::AuditEntry;
+use steward_core::contact::Email;
+use steward_core::sealed_fields::SealedFields;
+use steward_store::{ChangeSet, CodeCheck, PortalCode, PortalSession};
+use uuid::Uuid;
+
+use crate::consent::{ConsentEventView, ConsentStatus};
+use crate::interactions::InteractionView;
+use crate::mail::{Letter, LinkToken, hash_token};
+use crate::{Access, Actor, AppError, Steward};
+
+const CODE_LIFETIME_MICROS: i64 = 10 * 60 * 1_000_000;
+const MAX_ATTEMPTS: i64 = 3;
+/// Codes per address per code lifetime; more requests are answered alike but send nothing.
+const CODES_PER_LIFETIME: u64 = 3;
+const IDLE_MICROS: i64 = 30 * 60 * 1_000_000;
+const PORTAL_PURPOSE: &str = "essential.legal_obligation";
+const WRONG: &str = "the code is wrong or no longer valid; ask for a new one";
+
+/// A signed-in portal session: its token goes into a cookie, only its hash is kept.
+#[derive(Debug, Clone)]
+pub struct PortalSignIn {
+    pub token: String,
+    pub customer: Uuid,
+}
+
+/// One value held about the customer, with why it is held.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct HeldValue {
+    pub field: String,
+    pub label: String,
+    pub value: String,
+    /// The fideslang data category.
+    pub category: String,
+    /// The purposes that need it, by name.
+    pub purposes: Vec<String>,
+}
+
+/// Someone's use of the customer's data, as the customer sees it: staff appear by role only.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct AccessView {
+    pub at: Timestamp,
+    pub who: String,
+    pub action: String,
+    pub purpose: Option<String>,
+    pub fields: Vec<String>,
+}
+
+/// Everything the portal shows a signed-in customer.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PortalOverview {
+    pub customer_id: Uuid,
+    pub residency: String,
+    pub status: String,
+    pub created_at: Timestamp,
+    pub values: Vec<HeldValue>,
+    pub consents: Vec<ConsentStatus>,
+    pub consent_history: Vec<ConsentEventView>,
+    pub interactions: Vec<InteractionView>,
+    pub access_history: Vec<AccessView>,
+}
+
+fn code_hash(id: Uuid, code: &str) -> [u8; 32] {
+    Sha256::new()
+        .chain_update(b"steward-portal-code-v1\0")
+        .chain_update(id.as_bytes())
+        .chain_update(code.as_bytes())
+        .finalize()
+        .into()
+}
+
+/// Equal or not, in time that does not depend on where they differ.
+fn same(a: &[u8; 32], b: &[u8; 32]) -> bool {
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The customer at the keyboard, acting on their own data under the purpose that covers
+/// answering privacy requests.
+fn subject(customer: Uuid) -> Actor {
+    Actor {
+        id: format!("customer:{customer}"),
+        role: Role::System,
+        purposes: vec![PORTAL_PURPOSE.into()],
+    }
+}
+
+fn who(entry: &AuditEntry) -> String {
+    match entry.record.actor.split_once(':') {
+        Some(("customer", _)) => "you".into(),
+        Some(("system", job)) => format!("Steward ({job})"),
+        _ => format!("staff ({})", entry.record.role),
+    }
+}
+
+impl Steward {
+    /// Checks an address typed into the portal.
+    pub fn portal_address(&self, raw: &str) -> Result<Email, AppError> {
+        Email::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))
+    }
+
+    fn address_hash(&self, email: &Email) -> Result<Vec<u8>, AppError> {
+        Ok(self.vault.blind_index("email", email.as_str())?.to_vec())
+    }
+
+    /// Mails a sign-in code to the address if it belongs to a customer; does nothing
+    /// otherwise, or when the address had its share of codes lately.
+    pub async fn send_portal_code(&self, email: &Email) -> Result<(), AppError> {
+        let address = self.address_hash(email)?;
+        let digest = self.vault.blind_index("email", email.as_str())?;
+        let Some((_, customer)) = self
+            .store
+            .lookup_index("email", &[digest])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let now = self.clock.now().as_microsecond();
+        if self
+            .store
+            .portal_codes_since(&address, now - CODE_LIFETIME_MICROS)
+            .await?
+            >= CODES_PER_LIFETIME
+        {
+            return Ok(());
+        }
+        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
+        let id = Uuid::now_v7();
+        let dek = self.data_key(customer)?;
+        let letter = Letter {
+            to: email.as_str().to_string(),
+            subject: "Your sign-in code".into(),
+            text: format!(
+                "Your code to see and manage your data: {code}\n\n\
+                 It works once, for ten minutes. If you did not ask for it, ignore this message.\n"
+            ),
+            unsubscribe: None,
+        };
+        let changes = ChangeSet {
+            portal_code: Some(PortalCode {
+                id,
+                customer_id: customer,
+                address,
+                code_hash: code_hash(id, &code),
+                created_at: now,
+                expires_at: now + CODE_LIFETIME_MICROS,
+                attempts: 0,
+                used_at: None,
+            }),
+            mail: vec![self.outbox_row(&dek, "portal_code", None, &letter, now)?],
+            audit: vec![self.subject_record(
+                customer,
+                "portal.code",
+                PORTAL_PURPOSE,
+                vec![customer.to_string()],
+                vec![],
+                None,
+            )],
+            ..Default::default()
+        };
+        self.store.apply(changes).await?;
+        self.mail_queued();
+        Ok(())
+    }
+
+    /// Signs in with a code sent to this address.
+    pub async fn sign_in_portal(&self, email: &str, code: &str) -> Result<PortalSignIn, AppError> {
+        let email = self.portal_address(email)?;
+        let now = self.clock.now().as_microsecond();
+        let Some(sent) = self
+            .store
+            .portal_code(&self.address_hash(&email)?, now)
+            .await?
+        else {
+            return Err(AppError::Unauthenticated(WRONG.into()));
+        };
+        let matched = same(&code_hash(sent.id, code.trim()), &sent.code_hash);
+        let token = LinkToken::new();
+        let session = PortalSession {
+            token_hash: token.hash,
+            customer_id: sent.customer_id,
+            created_at: now,
+            last_used_at: now,
+            ended_at: None,
+        };
+        let audit = self.subject_record(
+            sent.customer_id,
+            if matched {
+                "portal.sign_in"
+            } else {
+                "portal.wrong_code"
+            },
+            PORTAL_PURPOSE,
+            vec![sent.customer_id.to_string()],
+            vec![],
+            None,
+        );
+        match self
+            .store
+            .check_portal_code(sent.id, now, matched, MAX_ATTEMPTS, &session, audit)
+            .await?
+        {
+            CodeCheck::SignedIn => Ok(PortalSignIn {
+                token: token.token,
+                customer: sent.customer_id,
+            }),
+            CodeCheck::Wrong | CodeCheck::Void => Err(AppError::Unauthenticated(WRONG.into())),
+        }
+    }
+
+    /// The customer a portal session belongs to; sessions end after 30 idle minutes.
+    pub async fn portal_customer(&self, token: &str) -> Result<Uuid, AppError> {
+        let hash = hash_token(token);
+        let now = self.clock.now().as_microsecond();
+        let session = self
+            .store
+            .portal_session(&hash)
+            .await?
+            .filter(|s| s.ended_at.is_none() && s.last_used_at + IDLE_MICROS > now)
+            .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
+        self.store.touch_portal_session(&hash, now, false).await?;
+        Ok(session.customer_id)
+    }
+
+    pub async fn sign_out_portal(&self, token: &str) -> Result<(), AppError> {
+        let now = self.clock.now().as_microsecond();
+        Ok(self
+            .store
+            .touch_portal_session(&hash_token(token), now, true)
+            .await?)
+    }
+
+    /// Everything held about the customer, for the customer: every value in the clear with
+    /// why it is held, consents and their history, interactions, and who used the data.
+    pub async fn portal_overview(&self, customer: Uuid) -> Result<PortalOverview, AppError> {
+        let row = self
+            .store
+            .get_customer(customer)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let dek = self.data_key(customer)?;
+        let sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {customer}")))?;
+        let mut values = Vec::new();
+        for (key, bytes) in sealed.iter() {
+            let Some(def) = self.catalog.field(key) else {
+                continue;
+            };
+            let value = dek
+                .open_string(key, bytes)
+                .map_err(|_| AppError::Integrity(format!("customer {customer} field {key}")))?;
+            values.push(HeldValue {
+                field: def.key.clone(),
+                label: def.label.clone(),
+                value,
+                category: def.category.clone(),
+                purposes: def
+                    .purposes
+                    .iter()
+                    .filter_map(|p| self.catalog.purpose(p))
+                    .map(|p| p.name.clone())
+                    .collect(),
+            });
+        }
+        let access = Access {
+            actor: subject(customer),
+            purpose: self
+                .catalog
+                .purpose(PORTAL_PURPOSE)
+                .cloned()
+                .ok_or_else(|| AppError::Setup(format!("the catalog lacks {PORTAL_PURPOSE}")))?,
+        };
+        // Read before this visit is written, so the history shows what others did.
+        let access_history = self
+            .customer_access_history(&access, customer)
+            .await?
+            .iter()
+            .rev()
+            .map(|e| AccessView {
+                at: steward_core::clock::from_micros(e.record.at),
+                who: who(e),
+                action: e.record.action.clone(),
+                purpose: e.record.purpose.clone(),
+                fields: e.record.fields.clone(),
+            })
+            .collect();
+        let mut interactions = Vec::new();
+        let mut after = None;
+        loop {
+            let page = self.store.list_interactions(customer, after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.occurred_at, last.id));
+            for row in &page {
+                interactions.push(self.open_interaction(&dek, row)?);
+            }
+        }
+        let consents = self.consents(&access, customer).await?;
+        let consent_history = self.consent_history(&access, customer).await?;
+        let fields: Vec<String> = values.iter().map(|v| v.field.clone()).collect();
+        self.append(vec![self.subject_record(
+            customer,
+            "portal.view",
+            PORTAL_PURPOSE,
+            vec![customer.to_string()],
+            fields,
+            None,
+        )])
+        .await?;
+        Ok(PortalOverview {
+            customer_id: customer,
+            residency: row.residency,
+            status: row.status,
+            created_at: steward_core::clock::from_micros(row.created_at),
+            values,
+            consents,
+            consent_history,
+            interactions,
+            access_history,
+        })
+    }
+}

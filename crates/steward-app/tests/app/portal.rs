@@ -1,0 +1,124 @@
+//! Portal sign-in: codes go only to customers' addresses, are bound to them, expire, work
+//! once and allow three attempts; the overview shows everything held and who used it.
+
+use steward_app::{AppError, Steward};
+use steward_testkit::smtp::SmtpServer;
+
+use crate::support::*;
+
+async fn code_for(app: &Steward, smtp: &SmtpServer, email: &str, nth: usize) -> String {
+    app.send_portal_code(&app.portal_address(email).expect("address"))
+        .await
+        .expect("send");
+    app.deliver_due_mail().await.expect("deliver");
+    let mail = smtp.wait_for(nth);
+    let body = &mail[nth - 1].body;
+    let at = body.find("data: ").expect("the code") + "data: ".len();
+    body[at..at + 6].to_string()
+}
+
+#[tokio::test]
+async fn a_code_signs_in_once_and_only_for_its_address() {
+    let smtp = SmtpServer::start();
+    let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    let ada = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    app.create_customer(&agent, input("bob@example.com", "Bob"))
+        .await
+        .expect("create");
+
+    // An unknown address gets the same answer and no mail.
+    app.send_portal_code(&app.portal_address("nobody@example.com").expect("address"))
+        .await
+        .expect("the same answer");
+    app.deliver_due_mail().await.expect("deliver");
+    assert!(smtp.messages().is_empty());
+
+    let code = code_for(&app, &smtp, "ada@example.com", 1).await;
+    assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
+    assert!(
+        matches!(
+            app.sign_in_portal("bob@example.com", &code).await,
+            Err(AppError::Unauthenticated(_))
+        ),
+        "bound to the address it went to"
+    );
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    assert!(matches!(
+        app.sign_in_portal("ada@example.com", wrong).await,
+        Err(AppError::Unauthenticated(_))
+    ));
+    let signed = app
+        .sign_in_portal("ADA@example.com ", &code)
+        .await
+        .expect("sign in");
+    assert_eq!(signed.customer, ada.id);
+    assert_eq!(
+        app.portal_customer(&signed.token).await.expect("session"),
+        ada.id
+    );
+    assert!(
+        matches!(
+            app.sign_in_portal("ada@example.com", &code).await,
+            Err(AppError::Unauthenticated(_))
+        ),
+        "a code works once"
+    );
+
+    let overview = app.portal_overview(ada.id).await.expect("overview");
+    let held: Vec<(&str, &str)> = overview
+        .values
+        .iter()
+        .map(|v| (v.field.as_str(), v.value.as_str()))
+        .collect();
+    assert!(held.contains(&("email", "ada@example.com")));
+    assert!(held.contains(&("given_name", "Ada")));
+    assert!(
+        overview
+            .values
+            .iter()
+            .all(|v| !v.purposes.is_empty() && !v.category.is_empty())
+    );
+    assert!(
+        overview
+            .access_history
+            .iter()
+            .any(|a| a.action == "customer.create" && a.who == "staff (agent)"),
+        "{:?}",
+        overview.access_history
+    );
+    app.sign_out_portal(&signed.token).await.expect("sign out");
+    assert!(matches!(
+        app.portal_customer(&signed.token).await,
+        Err(AppError::Unauthenticated(_))
+    ));
+}
+
+#[tokio::test]
+async fn three_attempts_and_ten_minutes_is_all_a_code_gets() {
+    let smtp = SmtpServer::start();
+    let (_dir, app, clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    app.create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    let code = code_for(&app, &smtp, "ada@example.com", 1).await;
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    for _ in 0..3 {
+        assert!(app.sign_in_portal("ada@example.com", wrong).await.is_err());
+    }
+    assert!(
+        app.sign_in_portal("ada@example.com", &code).await.is_err(),
+        "no fourth attempt, even with the right code"
+    );
+
+    let code = code_for(&app, &smtp, "ada@example.com", 2).await;
+    clock.advance(jiff::SignedDuration::from_mins(11));
+    assert!(
+        app.sign_in_portal("ada@example.com", &code).await.is_err(),
+        "expired"
+    );
+}
