@@ -11,6 +11,7 @@ mod layers;
 mod links;
 mod metrics;
 mod openapi;
+mod portal;
 mod privacy;
 mod problem;
 mod rate_limit;
@@ -40,6 +41,7 @@ pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
         .merge(privacy::routes())
         .merge(links::routes())
         .merge(forms::routes())
+        .merge(portal::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(

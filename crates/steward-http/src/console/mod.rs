@@ -24,7 +24,7 @@ use steward_app::{Actor, AppError};
 
 use crate::AppState;
 pub use session::Staff;
-pub(crate) use session::{cookie, random_value, same};
+pub(crate) use session::{cookie, csrf_for, random_value, same};
 
 /// Styles come only from the console's own stylesheet; no script runs at all.
 const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";

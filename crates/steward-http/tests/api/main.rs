@@ -5,6 +5,7 @@ mod console;
 mod flows;
 mod mail;
 mod matrix;
+mod portal;
 mod support;
 mod tls;
 mod webdriver;

@@ -216,6 +216,13 @@ impl Browser {
         self.call("POST", &format!("/element/{el}/click"), Some(json!({})));
     }
 
+    /// The value of one of the page's cookies.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let path = format!("/session/{}/cookie/{name}", self.session);
+        let answer = http(self.port, "GET", &path, None).ok()?;
+        answer["value"]["value"].as_str().map(str::to_string)
+    }
+
     pub fn delete_cookies(&self) {
         self.call("DELETE", "/cookie", None);
     }

@@ -1,0 +1,244 @@
+//! The privacy portal's pages under `/portal`: sign-in with a code sent by email, then the
+//! customer's own data. No script; forms carry a token that must also come back as a cookie
+//! (before sign-in) or that derives from the session (after); cookies stay on `/portal`.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Form, Router};
+use steward_app::{AppError, PortalOverview};
+
+use crate::AppState;
+use crate::console::{cookie, csrf_for, random_value, same};
+
+const SESSION: &str = "steward_portal";
+const FORM: &str = "steward_portal_form";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/portal", get(start))
+        .route("/portal/code", post(send_code))
+        .route("/portal/sign-in", post(sign_in))
+        .route("/portal/me", get(me))
+        .route("/portal/me/export.json", get(export))
+        .route("/portal/sign-out", post(sign_out))
+}
+
+#[derive(Template)]
+#[template(path = "public/portal_sign_in.html")]
+struct SignInPage {
+    csrf: String,
+    code_for: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "public/portal.html")]
+struct PortalPage {
+    csrf: String,
+    overview: PortalOverview,
+}
+
+fn cookie_value(app: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
+    let secure = if app.tls { "; Secure" } else { "" };
+    let text = match value {
+        Some(v) => format!("{name}={v}; Path=/portal; HttpOnly; SameSite=Strict{secure}"),
+        None => format!("{name}=; Path=/portal; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
+    };
+    HeaderValue::from_str(&text).ok()
+}
+
+fn public(mut response: Response, status: StatusCode) -> Response {
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(crate::privacy::CSP),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+fn sign_in_page(
+    app: &AppState,
+    status: StatusCode,
+    code_for: Option<String>,
+    message: Option<String>,
+) -> Response {
+    let csrf = random_value();
+    let mut response = public(
+        crate::console::render(&SignInPage {
+            csrf: csrf.clone(),
+            code_for,
+            message,
+        }),
+        status,
+    );
+    if let Some(v) = cookie_value(app, FORM, Some(&csrf)) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}
+
+fn form_token_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
+    matches!(
+        (cookie(headers, FORM), form.get("csrf")),
+        (Some(expected), Some(sent)) if same(&expected, sent)
+    )
+}
+
+fn refused(app: &AppState) -> Response {
+    sign_in_page(
+        app,
+        StatusCode::FORBIDDEN,
+        None,
+        Some("This form expired or came from another site. Please start again.".into()),
+    )
+}
+
+fn see_other(to: &str) -> Response {
+    axum::response::Redirect::to(to).into_response()
+}
+
+/// The signed-in customer and their session token, if the cookie holds a live session.
+async fn session(app: &AppState, headers: &HeaderMap) -> Option<(uuid::Uuid, String)> {
+    let token = cookie(headers, SESSION)?;
+    let customer = app.portal_customer(&token).await.ok()?;
+    Some((customer, token))
+}
+
+async fn start(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    if session(&app, &headers).await.is_some() {
+        return see_other("/portal/me");
+    }
+    sign_in_page(&app, StatusCode::OK, None, None)
+}
+
+async fn send_code(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !form_token_ok(&headers, &form) {
+        return refused(&app);
+    }
+    let raw = form.get("email").map(String::as_str).unwrap_or("");
+    let email = match app.portal_address(raw) {
+        Ok(email) => email,
+        Err(_) => {
+            return sign_in_page(
+                &app,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                None,
+                Some("That does not look like an email address.".into()),
+            );
+        }
+    };
+    let shown = email.as_str().to_string();
+    // In the background, so the answer comes as fast for strangers as for customers.
+    let sender = app.clone();
+    tokio::spawn(async move {
+        if let Err(e) = sender.send_portal_code(&email).await {
+            tracing::warn!(error = %e, "portal code not sent");
+        }
+    });
+    sign_in_page(&app, StatusCode::OK, Some(shown), None)
+}
+
+async fn sign_in(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if !form_token_ok(&headers, &form) {
+        return refused(&app);
+    }
+    let email = form.get("email").cloned().unwrap_or_default();
+    let code = form.get("code").cloned().unwrap_or_default();
+    match app.sign_in_portal(&email, &code).await {
+        Ok(signed) => {
+            let mut response = see_other("/portal/me");
+            for v in [
+                cookie_value(&app, SESSION, Some(&signed.token)),
+                cookie_value(&app, FORM, None),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
+            response
+        }
+        Err(e) => {
+            let message = match e {
+                AppError::Unauthenticated(m) => m,
+                _ => "Something went wrong; ask for a new code.".into(),
+            };
+            sign_in_page(&app, StatusCode::UNAUTHORIZED, Some(email), Some(message))
+        }
+    }
+}
+
+async fn me(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let Some((customer, token)) = session(&app, &headers).await else {
+        return see_other("/portal");
+    };
+    match app.portal_overview(customer).await {
+        Ok(overview) => public(
+            crate::console::render(&PortalPage {
+                csrf: csrf_for(&token),
+                overview,
+            }),
+            StatusCode::OK,
+        ),
+        Err(e) => crate::Problem::from(e).into_response(),
+    }
+}
+
+async fn export(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let Some((customer, _)) = session(&app, &headers).await else {
+        return see_other("/portal");
+    };
+    match app.portal_overview(customer).await {
+        Ok(overview) => {
+            let body = serde_json::to_vec_pretty(&overview).unwrap_or_default();
+            let mut response = (StatusCode::OK, body).into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment; filename=\"my-data.json\""),
+            );
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
+        Err(e) => crate::Problem::from(e).into_response(),
+    }
+}
+
+async fn sign_out(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    if let Some((_, token)) = session(&app, &headers).await
+        && form
+            .get("csrf")
+            .is_some_and(|sent| same(&csrf_for(&token), sent))
+        && let Err(e) = app.sign_out_portal(&token).await
+    {
+        tracing::warn!(error = %e, "portal sign-out failed");
+    }
+    let mut response = see_other("/portal");
+    if let Some(v) = cookie_value(&app, SESSION, None) {
+        response.headers_mut().append(header::SET_COOKIE, v);
+    }
+    response
+}

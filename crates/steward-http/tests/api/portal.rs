@@ -1,0 +1,211 @@
+//! The privacy portal in real headless Chromium, with the sign-in code read from a real SMTP
+//! server on loopback; and sign-in answers that say nothing about who is a customer.
+
+use steward_app::core::Role;
+use steward_app::{Actor, CustomerInput};
+use steward_testkit::smtp::SmtpServer;
+
+use crate::support::*;
+use crate::webdriver::Browser;
+
+async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
+    let setup = Actor::system("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    let input = CustomerInput {
+        fields: [
+            ("email", email),
+            ("given_name", "Grace"),
+            ("family_name", "Hopper"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect(),
+        residency: "US".into(),
+        tags: vec![],
+    };
+    t.app
+        .create_customer(&access, input)
+        .await
+        .expect("seed")
+        .id
+}
+
+fn code_in(body: &str) -> String {
+    let at = body.find("data: ").expect("the code") + "data: ".len();
+    body[at..at + 6].to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used_it() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let grace = seed(&t, "grace@example.com").await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let read = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{grace}"),
+            Some(&agent),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+
+    let base = format!("http://{}", t.addr);
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
+    let b = in_browser({
+        let base = base.clone();
+        move || {
+            let b = Browser::start();
+            b.goto(&format!("{base}/portal"));
+            b.fill("#email", "grace@example.com");
+            b.click("#send-code");
+            assert!(b.shows("six-digit code"), "{}", b.source());
+            b
+        }
+    })
+    .await;
+    let mail = smtp.wait_for(1).remove(0);
+    assert!(
+        mail.header("X-RcptTo")
+            .is_some_and(|r| r.contains("grace@example.com"))
+    );
+    let code = code_in(&mail.body);
+    let (b, session) = in_browser({
+        let shots = shots.clone();
+        move || {
+            b.fill("#code", &code);
+            b.click("#sign-in");
+            assert!(b.shows("Everything we hold about you"), "{}", b.source());
+            let values = b.text("#values");
+            assert!(
+                values.contains("grace@example.com") && values.contains("Hopper"),
+                "{values}"
+            );
+            let access = b.text("#access-history");
+            assert!(
+                access.contains("staff (agent)") && access.contains("customer.read"),
+                "{access}"
+            );
+            assert!(!b.source().to_lowercase().contains("<script"));
+            b.screenshot(&shots, "portal");
+            let session = b.cookie("steward_portal").expect("a session cookie");
+            (b, session)
+        }
+    })
+    .await;
+
+    let export = t
+        .req(
+            "GET",
+            "/portal/me/export.json",
+            None,
+            &[("Cookie", &format!("steward_portal={session}"))],
+            None,
+        )
+        .await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert!(
+        export
+            .header("content-disposition")
+            .is_some_and(|d| d.contains("attachment"))
+    );
+    let json = export.json();
+    assert_eq!(json["customer_id"], grace.to_string());
+    assert!(
+        json["values"]
+            .as_array()
+            .expect("values")
+            .iter()
+            .any(|v| v["value"] == "grace@example.com")
+    );
+    assert!(json["access_history"].as_array().expect("history").len() >= 2);
+
+    in_browser(move || {
+        b.click("#sign-out");
+        b.goto(&format!("{base}/portal/me"));
+        assert!(
+            b.shows("See and manage your data"),
+            "signed out: {}",
+            b.url()
+        );
+    })
+    .await;
+    let after = t
+        .req(
+            "GET",
+            "/portal/me",
+            None,
+            &[("Cookie", &format!("steward_portal={session}"))],
+            None,
+        )
+        .await;
+    assert_eq!(after.status, 303, "the session ended");
+}
+
+async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("browser task")
+}
+
+/// Asks for a code as a browser would: the form's token from the page and its cookie.
+async fn ask_code(t: &TestApp, email: &str) -> Reply {
+    let page = t.req("GET", "/portal", None, &[], None).await;
+    let cookie = page
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("form cookie")
+        .to_string();
+    let at =
+        page.body.find("name=\"csrf\" value=\"").expect("token") + "name=\"csrf\" value=\"".len();
+    let token = &page.body[at..at + page.body[at..].find('"').expect("end")];
+    t.req(
+        "POST",
+        "/portal/code",
+        None,
+        &[
+            ("Cookie", &cookie),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        Some(&format!("csrf={token}&email={}", email.replace('@', "%40"))),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_for_a_code_says_nothing_about_who_is_a_customer() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    seed(&t, "known@example.com").await;
+    let known = ask_code(&t, "known@example.com").await;
+    let unknown = ask_code(&t, "stranger@example.com").await;
+    assert_eq!((known.status, unknown.status), (200, 200));
+    let normalise = |r: &Reply, email: &str| {
+        let body = r.body.replace(email, "ADDRESS");
+        // The form's fresh random token differs on every page.
+        let at = body
+            .find("name=\"csrf\" value=\"")
+            .map(|i| i + 19)
+            .unwrap_or(0);
+        let end = at + body[at..].find('"').unwrap_or(0);
+        format!("{}{}", &body[..at], &body[end..])
+    };
+    assert_eq!(
+        normalise(&known, "known@example.com"),
+        normalise(&unknown, "stranger@example.com"),
+        "the same page either way"
+    );
+    smtp.wait_for(1);
+    assert!(smtp.messages_to("stranger@example.com").is_empty());
+
+    let forged = t
+        .req(
+            "POST",
+            "/portal/code",
+            None,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some("email=known%40example.com"),
+        )
+        .await;
+    assert_eq!(forged.status, 403, "no form token, no code");
+}
