@@ -320,9 +320,20 @@ impl Steward {
         if published.is_empty() {
             return Ok(named.map(str::to_string));
         }
-        match named {
-            Some(v) if published.iter().any(|p| p.version == v) => Ok(Some(v.to_string())),
-            Some(_) => Err(AppError::invalid(
+        let material_since = published
+            .iter()
+            .filter(|p| p.material && p.in_force_from <= now)
+            .map(|p| p.in_force_from)
+            .max();
+        match named.map(|v| published.iter().find(|p| p.version == v)) {
+            Some(Some(p)) if material_since.is_some_and(|since| p.in_force_from < since) => {
+                Err(AppError::invalid(
+                    "notice_version",
+                    "names a notice that a material change has replaced; ask again under the notice in force",
+                ))
+            }
+            Some(Some(p)) => Ok(Some(p.version.clone())),
+            Some(None) => Err(AppError::invalid(
                 "notice_version",
                 "is not a published version of the privacy notice",
             )),

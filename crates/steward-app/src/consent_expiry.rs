@@ -114,6 +114,12 @@ impl Steward {
         }
         let n = events.len() as u64;
         changes.consents = events;
+        // Only if each lapsed consent is still the current one: a consent given again
+        // meanwhile must not be marked expired.
+        changes.consent_guards = lapsed
+            .iter()
+            .map(|e| (customer, e.purpose.clone(), e.id))
+            .collect();
         let entries = self.store.apply(changes).await?;
         self.checkpoint_crossed(&entries).await?;
         Ok(n)

@@ -173,6 +173,16 @@ impl Steward {
         if link.used_at.is_some() || link.expires_at <= now {
             return Err(AppError::LinkSpent);
         }
+        // Asked under a notice that a material change has since replaced: the customer must
+        // be asked again under the one in force.
+        if self
+            .consent_moment()
+            .await?
+            .given_since
+            .is_some_and(|since| link.created_at < since)
+        {
+            return Err(AppError::LinkSpent);
+        }
         let validity = self
             .catalog
             .purpose(&link.purpose)

@@ -5,7 +5,9 @@
 //! and counts only once the link sent to that address is followed.
 //!
 //! The answer is the same whether or not the address belongs to a customer, so a form cannot
-//! be used to find out who is one; and a form never changes an existing customer's data.
+//! be used to find out who is one; and a form never changes an existing customer's data or
+//! choices. (A Global Privacy Control signal therefore takes effect where the customer proves
+//! the address is theirs: on following a confirmation link, or in the portal.)
 
 use std::collections::BTreeMap;
 
@@ -18,7 +20,7 @@ use uuid::Uuid;
 use crate::consent::Evidence;
 use crate::customers::{Sealed, parse_residency};
 use crate::notices::PurposeSummary;
-use crate::{Actor, AppError, FieldError, Steward};
+use crate::{AppError, FieldError, Steward};
 
 /// A form as its page shows it.
 #[derive(Debug, Clone)]
@@ -55,10 +57,6 @@ pub struct FormSubmission {
     pub values: BTreeMap<String, String>,
     pub purposes: Vec<String>,
     pub residency: String,
-}
-
-fn gpc_actor(form: &str) -> Actor {
-    Actor::system(&format!("form:{form}"), &["essential.legal_obligation"])
 }
 
 impl Steward {
@@ -109,14 +107,12 @@ impl Steward {
     }
 
     /// Takes a submission: finds or creates the customer by email address, records each
-    /// ticked purpose as requested and mails the links that confirm them. With `gpc`, the
-    /// customer's sale, sharing and third-party advertising consents are withdrawn too.
+    /// ticked purpose as requested and mails the links that confirm them.
     pub async fn submit_form(
         &self,
         key: &str,
         submission: FormSubmission,
         evidence: &Evidence,
-        gpc: bool,
     ) -> Result<(), AppError> {
         let form = self.form_def(key)?.clone();
         let mut errors = Vec::new();
@@ -136,7 +132,7 @@ impl Steward {
                 format!("{unknown} is not offered by this form"),
             ));
         }
-        if ticked.is_empty() && !gpc {
+        if ticked.is_empty() {
             errors.push(FieldError::new("purposes", "tick at least one box"));
         }
         let residency = parse_residency(&submission.residency, &mut errors);
@@ -155,12 +151,13 @@ impl Steward {
             }
             match field_value::normalise(field, raw) {
                 Ok(v) => {
-                    // The address a confirmation goes to is kept only if a purpose needs it;
-                    // the queued message holds it (sealed) either way.
+                    // The address is kept whatever was ticked: it is how the person is found
+                    // again (a second sign-up must not make a second customer), and the email
+                    // field has a lawful basis of its own in the catalog.
                     if is_address {
                         address = Some((field, v.clone()));
                     }
-                    if wanted {
+                    if wanted || is_address {
                         values.push((field, v));
                     }
                 }
@@ -197,7 +194,6 @@ impl Steward {
         let mut changes = ChangeSet::default();
         let (customer, dek, new_key) = match known {
             Some(id) => (id, self.data_key(id)?, None),
-            None if ticked.is_empty() => return Ok(()),
             None => {
                 let Sealed { write, key, dek } =
                     self.seal_new(&values, residency, Vec::new(), now)?;
@@ -262,10 +258,6 @@ impl Steward {
             };
             self.mail_queued();
             self.checkpoint_crossed(&entries).await?;
-        }
-        if gpc {
-            let access = self.access(&gpc_actor(&form.key), Some("essential.legal_obligation"))?;
-            self.honour_gpc(&access, customer, evidence).await?;
         }
         Ok(())
     }

@@ -2,7 +2,8 @@
 //! see everything held about them, who at the company used it and why.
 //!
 //! A code is bound to the address it went to (kept only as the address's keyed hash), lives
-//! ten minutes, works once, and allows three attempts. Asking for a code gives the same
+//! ten minutes, works once, and allows three attempts; signing in spends the address's other
+//! codes, and an address that collected ten wrong guesses in a day gets no new code. Asking for a code gives the same
 //! answer whether or not the address belongs to a customer; the HTTP edge sends the code in
 //! the background so that the answer's timing says nothing either.
 
@@ -13,7 +14,7 @@ use steward_core::Role;
 use steward_core::audit::AuditEntry;
 use steward_core::contact::Email;
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{ChangeSet, CodeCheck, PortalCode, PortalSession};
+use steward_store::{ChangeSet, CodeCheck, NewPortalCode, PortalCode, PortalSession};
 use uuid::Uuid;
 
 use crate::consent::{ConsentEventView, ConsentStatus};
@@ -24,7 +25,13 @@ use crate::{Access, Actor, AppError, Steward};
 const CODE_LIFETIME_MICROS: i64 = 10 * 60 * 1_000_000;
 const MAX_ATTEMPTS: i64 = 3;
 /// Codes per address per code lifetime; more requests are answered alike but send nothing.
-const CODES_PER_LIFETIME: u64 = 3;
+const CODES_PER_LIFETIME: i64 = 3;
+/// Wrong codes per address per day, across all its codes; past it no new code is sent, so
+/// guessing an account's way in takes more than chance allows.
+const FAILURES_PER_WINDOW: i64 = 10;
+const FAILURE_WINDOW_MICROS: i64 = 24 * 60 * 60 * 1_000_000;
+/// A session lasts this long at most, however active.
+const SESSION_MICROS: i64 = 12 * 60 * 60 * 1_000_000;
 const IDLE_MICROS: i64 = 30 * 60 * 1_000_000;
 const PORTAL_PURPOSE: &str = "essential.legal_obligation";
 const WRONG: &str = "the code is wrong or no longer valid; ask for a new one";
@@ -129,14 +136,6 @@ impl Steward {
             return Ok(());
         };
         let now = self.clock.now().as_microsecond();
-        if self
-            .store
-            .portal_codes_since(&address, now - CODE_LIFETIME_MICROS)
-            .await?
-            >= CODES_PER_LIFETIME
-        {
-            return Ok(());
-        }
         let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
         let id = Uuid::now_v7();
         let dek = self.data_key(customer)?;
@@ -150,15 +149,21 @@ impl Steward {
             unsubscribe: None,
         };
         let changes = ChangeSet {
-            portal_code: Some(PortalCode {
-                id,
-                customer_id: customer,
-                address,
-                code_hash: code_hash(id, &code),
-                created_at: now,
-                expires_at: now + CODE_LIFETIME_MICROS,
-                attempts: 0,
-                used_at: None,
+            portal_code: Some(NewPortalCode {
+                code: PortalCode {
+                    id,
+                    customer_id: customer,
+                    address,
+                    code_hash: code_hash(id, &code),
+                    created_at: now,
+                    expires_at: now + CODE_LIFETIME_MICROS,
+                    attempts: 0,
+                    used_at: None,
+                },
+                since: now - CODE_LIFETIME_MICROS,
+                max_since: CODES_PER_LIFETIME,
+                failures_since: now - FAILURE_WINDOW_MICROS,
+                max_failures: FAILURES_PER_WINDOW,
             }),
             mail: vec![self.outbox_row(&dek, "portal_code", None, &letter, now)?],
             audit: vec![self.subject_record(
@@ -171,9 +176,15 @@ impl Steward {
             )],
             ..Default::default()
         };
-        self.store.apply(changes).await?;
-        self.mail_queued();
-        Ok(())
+        match self.store.apply(changes).await {
+            Ok(_) => {
+                self.mail_queued();
+                Ok(())
+            }
+            // The address had its share of codes, or of wrong guesses: nothing is sent.
+            Err(steward_store::StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Signs in with a code sent to this address.
@@ -229,10 +240,37 @@ impl Steward {
             .store
             .portal_session(&hash)
             .await?
-            .filter(|s| s.ended_at.is_none() && s.last_used_at + IDLE_MICROS > now)
+            .filter(|s| {
+                s.ended_at.is_none()
+                    && s.last_used_at + IDLE_MICROS > now
+                    && s.created_at + SESSION_MICROS > now
+            })
             .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
         self.store.touch_portal_session(&hash, now, false).await?;
         Ok(session.customer_id)
+    }
+
+    /// Honours a Global Privacy Control signal for a customer who has shown the address is
+    /// theirs (a confirmation link, a portal session): sale, sharing and third-party
+    /// advertising are withdrawn.
+    pub async fn honour_gpc_as_customer(
+        &self,
+        customer: Uuid,
+        evidence: &crate::Evidence,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
+        let access = self.subject_access(customer)?;
+        self.honour_gpc(&access, customer, evidence).await
+    }
+
+    fn subject_access(&self, customer: Uuid) -> Result<Access, AppError> {
+        Ok(Access {
+            actor: subject(customer),
+            purpose: self
+                .catalog
+                .purpose(PORTAL_PURPOSE)
+                .cloned()
+                .ok_or_else(|| AppError::Setup(format!("the catalog lacks {PORTAL_PURPOSE}")))?,
+        })
     }
 
     pub async fn sign_out_portal(&self, token: &str) -> Result<(), AppError> {
@@ -275,14 +313,7 @@ impl Steward {
                     .collect(),
             });
         }
-        let access = Access {
-            actor: subject(customer),
-            purpose: self
-                .catalog
-                .purpose(PORTAL_PURPOSE)
-                .cloned()
-                .ok_or_else(|| AppError::Setup(format!("the catalog lacks {PORTAL_PURPOSE}")))?,
-        };
+        let access = self.subject_access(customer)?;
         // Read before this visit is written, so the history shows what others did.
         let access_history = self
             .customer_access_history(&access, customer)

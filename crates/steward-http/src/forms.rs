@@ -1,7 +1,7 @@
 //! Public sign-up and preference forms: `/forms/{key}`, as the catalog defines them. No
 //! sign-in, no script. The form carries a random token that must also come back as a cookie,
-//! so another site cannot post it on a visitor's behalf; a `Sec-GPC: 1` request withdraws
-//! sale, sharing and third-party advertising for the customer it names.
+//! so another site cannot post it on a visitor's behalf. A `Sec-GPC: 1` signal is shown as
+//! honoured and takes effect when the confirmation link is followed.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -181,7 +181,7 @@ async fn submit(
     };
     let residency = submission.residency.clone();
     let evidence = crate::api::consents::evidence(client, &headers);
-    match app.submit_form(&key, submission, &evidence, gpc(&headers)).await {
+    match app.submit_form(&key, submission, &evidence).await {
         Ok(()) => public(
             crate::links::message_page(
                 "Check your inbox",

@@ -48,13 +48,16 @@ fn rate_keys(request: &Request) -> Vec<Key> {
     {
         let ip = addr.ip();
         let path = request.uri().path();
-        keys.push(
-            if path.ends_with("/auth/login") || path == "/console/login" {
-                Key::Login(ip)
-            } else {
-                Key::Client(ip)
-            },
-        );
+        // Sign-in and code requests share the strict limit: each is a guess or a mail.
+        let signs_in = path.ends_with("/auth/login")
+            || path == "/console/login"
+            || (request.method() == axum::http::Method::POST
+                && (path.starts_with("/portal/") || path.starts_with("/forms/")));
+        keys.push(if signs_in {
+            Key::Login(ip)
+        } else {
+            Key::Client(ip)
+        });
     }
     if let Some(credential) = request.headers().get(header::AUTHORIZATION) {
         let digest = Sha256::digest(credential.as_bytes());

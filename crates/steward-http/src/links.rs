@@ -118,11 +118,17 @@ async fn confirm(
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
     headers: HeaderMap,
 ) -> Response {
-    match app
-        .confirm_consent(&token, &evidence(client, &headers))
-        .await
-    {
+    let evidence = evidence(client, &headers);
+    match app.confirm_consent(&token, &evidence).await {
         Ok(event) => {
+            // Following the link shows the address is theirs: a GPC signal now counts.
+            if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1")
+                && let Err(e) = app
+                    .honour_gpc_as_customer(event.customer_id, &evidence)
+                    .await
+            {
+                tracing::warn!(error = %e, "GPC not honoured after confirmation");
+            }
             let name = app
                 .catalog()
                 .purpose(&event.purpose)

@@ -17,6 +17,7 @@ use crate::console::{cookie, csrf_for, random_value, same};
 
 const SESSION: &str = "steward_portal";
 const FORM: &str = "steward_portal_form";
+const SIGN_IN_TAKES: std::time::Duration = std::time::Duration::from_millis(250);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -159,8 +160,20 @@ async fn sign_in(
     }
     let email = form.get("email").cloned().unwrap_or_default();
     let code = form.get("code").cloned().unwrap_or_default();
-    match app.sign_in_portal(&email, &code).await {
+    // Every answer takes as long as the slowest: whether an address has a code waiting (and
+    // so belongs to a customer) does not show in the timing.
+    let answer_at = tokio::time::Instant::now() + SIGN_IN_TAKES;
+    let outcome = app.sign_in_portal(&email, &code).await;
+    tokio::time::sleep_until(answer_at).await;
+    match outcome {
         Ok(signed) => {
+            if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1")
+                && let Err(e) = app
+                    .honour_gpc_as_customer(signed.customer, &steward_app::Evidence::default())
+                    .await
+            {
+                tracing::warn!(error = %e, "GPC not honoured at portal sign-in");
+            }
             let mut response = see_other("/portal/me");
             for v in [
                 cookie_value(&app, SESSION, Some(&signed.token)),

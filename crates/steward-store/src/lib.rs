@@ -146,8 +146,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// The newest unspent portal code sent to this address, unexpired at `now`.
     async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>>;
-    /// How many portal codes went to this address since `since`.
-    async fn portal_codes_since(&self, address: &[u8], since: i64) -> Result<u64>;
     /// Records an attempt at a code: when `matched` and attempts are left, spends it and
     /// opens `session`; otherwise counts the attempt. Atomic, so racing attempts each count.
     async fn check_portal_code(

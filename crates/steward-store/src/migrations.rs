@@ -21,6 +21,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0009_audience_indexes.sql"),
     ),
     (10, include_str!("../migrations/sqlite/0010_portal.sql")),
+    (11, include_str!("../migrations/sqlite/0011_quotas.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -48,4 +49,5 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         include_str!("../migrations/postgres/0009_audience_indexes.sql"),
     ),
     (10, include_str!("../migrations/postgres/0010_portal.sql")),
+    (11, include_str!("../migrations/postgres/0011_quotas.sql")),
 ];

@@ -462,6 +462,18 @@ impl Store for PostgresStore {
             )
             .await?;
         }
+        for (customer, purpose, expected) in &changes.consent_guards {
+            let current: Option<Uuid> = tx
+                .query_opt(
+                    "SELECT id FROM consent_current WHERE customer_id = $1 AND purpose = $2 FOR UPDATE",
+                    &[customer, purpose],
+                )
+                .await?
+                .map(|r| r.get(0));
+            if current != Some(*expected) {
+                return Err(StoreError::Conflict);
+            }
+        }
         for e in &changes.consents {
             let added = tx
                 .execute(
@@ -1173,10 +1185,6 @@ impl Store for PostgresStore {
 
     async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>> {
         portal::code(&self.pool.get().await?, address, now).await
-    }
-
-    async fn portal_codes_since(&self, address: &[u8], since: i64) -> Result<u64> {
-        portal::codes_since(&self.pool.get().await?, address, since).await
     }
 
     async fn check_portal_code(

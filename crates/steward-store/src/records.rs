@@ -66,12 +66,17 @@ pub struct ChangeSet {
     pub idempotency: Option<IdempotentRow>,
     /// Consent events; each also becomes its purpose's current state.
     pub consents: Vec<ConsentEvent>,
+    /// Current consents (customer, purpose, event id) the change was decided on: if any has
+    /// moved on since, nothing is applied and the change fails with `Conflict`.
+    pub consent_guards: Vec<(Uuid, String, Uuid)>,
     /// Messages to send once the change is committed.
     pub mail: Vec<OutboxRow>,
     /// Links those messages carry.
     pub links: Vec<MailLink>,
-    /// A portal sign-in code to keep (sent by the mail in this change).
-    pub portal_code: Option<PortalCode>,
+    /// A portal sign-in code to keep (sent by the mail in this change), unless its address
+    /// had its quota of codes lately: then nothing of the change is applied and it fails with
+    /// `Conflict`. Counted inside the transaction, so racing requests cannot exceed it.
+    pub portal_code: Option<NewPortalCode>,
     /// A campaign's move to a new state: (id, from, to, at, recipients added).
     pub campaign_step: Option<CampaignStep>,
     /// A single-use link this change spends; if it was spent already (or never existed),
@@ -188,6 +193,17 @@ pub struct PortalCode {
     pub expires_at: i64,
     pub attempts: i64,
     pub used_at: Option<i64>,
+}
+
+/// A code to issue, within a quota per address: at most `max_since` codes created at or
+/// after `since`, and at most `max_failures` failed attempts on codes created since then.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewPortalCode {
+    pub code: PortalCode,
+    pub since: i64,
+    pub max_since: i64,
+    pub failures_since: i64,
+    pub max_failures: i64,
 }
 
 /// A signed-in portal session, kept under the hash of its token.

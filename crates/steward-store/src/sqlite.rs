@@ -566,6 +566,19 @@ impl Store for SqliteStore {
             if let Some(job) = &changes.import_job {
                 save_job(tx, job)?;
             }
+            for (customer, purpose, expected) in &changes.consent_guards {
+                let current: Option<Vec<u8>> = tx
+                    .prepare_cached(
+                        "SELECT id FROM consent_current WHERE customer_id = ?1 AND purpose = ?2",
+                    )?
+                    .query_row(params![customer.as_bytes().as_slice(), purpose], |r| {
+                        r.get(0)
+                    })
+                    .optional()?;
+                if current.as_deref() != Some(expected.as_bytes().as_slice()) {
+                    return Err(StoreError::Conflict);
+                }
+            }
             for event in &changes.consents {
                 save_consent(tx, event)?;
             }
@@ -1268,10 +1281,6 @@ impl Store for SqliteStore {
 
     async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>> {
         self.read(|c| portal::code(c, address, now))
-    }
-
-    async fn portal_codes_since(&self, address: &[u8], since: i64) -> Result<u64> {
-        self.read(|c| portal::codes_since(c, address, since))
     }
 
     async fn check_portal_code(

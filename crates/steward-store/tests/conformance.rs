@@ -2020,9 +2020,24 @@ mod scenarios {
         );
         both.sort();
         assert_eq!(both, ["a", "b"]);
+        let lapsed_a = store.lapsed_consents(50, None, 10).await.expect("a")[0].id;
+        assert!(
+            matches!(
+                store
+                    .apply(ChangeSet {
+                        consents: vec![event("a", "expired", 51, None)],
+                        consent_guards: vec![(c.id, "a".into(), Uuid::now_v7())],
+                        ..Default::default()
+                    })
+                    .await,
+                Err(StoreError::Conflict)
+            ),
+            "a consent that moved on is not overwritten"
+        );
         store
             .apply(ChangeSet {
                 consents: vec![event("a", "expired", 51, None)],
+                consent_guards: vec![(c.id, "a".into(), lapsed_a)],
                 ..Default::default()
             })
             .await
@@ -2057,17 +2072,34 @@ mod scenarios {
             attempts: 0,
             used_at: None,
         };
+        let issue = |pc: &PortalCode, max_since: i64, max_failures: i64| ChangeSet {
+            portal_code: Some(NewPortalCode {
+                code: pc.clone(),
+                since: 0,
+                max_since,
+                failures_since: 0,
+                max_failures,
+            }),
+            audit: vec![record("portal.code", vec![c.id.to_string()])],
+            ..Default::default()
+        };
         let (first, second) = (code(1, 10), code(2, 20));
         for pc in [&first, &second] {
-            store
-                .apply(ChangeSet {
-                    portal_code: Some(pc.clone()),
-                    audit: vec![record("portal.code", vec![c.id.to_string()])],
-                    ..Default::default()
-                })
-                .await
-                .expect("code");
+            store.apply(issue(pc, 2, 10)).await.expect("code");
         }
+        let (seq, _) = store.audit_head().await.expect("head");
+        assert!(
+            matches!(
+                store.apply(issue(&code(3, 25), 2, 10)).await,
+                Err(StoreError::Conflict)
+            ),
+            "over the quota of codes"
+        );
+        assert_eq!(
+            store.audit_head().await.expect("head").0,
+            seq,
+            "and nothing of it kept"
+        );
         assert_eq!(
             store.portal_code(&[7; 16], 30).await.expect("find"),
             Some(second.clone()),
@@ -2085,10 +2117,6 @@ mod scenarios {
             store.portal_code(&[7; 16], 200).await.expect("expired"),
             None
         );
-        assert_eq!(
-            store.portal_codes_since(&[7; 16], 15).await.expect("count"),
-            1
-        );
         let session = |n: u8| PortalSession {
             token_hash: [n; 32],
             customer_id: c.id,
@@ -2096,9 +2124,8 @@ mod scenarios {
             last_used_at: 30,
             ended_at: None,
         };
-        let check = |matched: bool, n: u8| {
+        let check = |id: Uuid, matched: bool, n: u8| {
             let store = store.clone();
-            let id = second.id;
             async move {
                 store
                     .check_portal_code(
@@ -2113,14 +2140,16 @@ mod scenarios {
                     .expect("check")
             }
         };
-        assert_eq!(check(false, 1).await, CodeCheck::Wrong);
-        assert_eq!(check(false, 1).await, CodeCheck::Wrong);
+        for _ in 0..3 {
+            assert_eq!(check(first.id, false, 9).await, CodeCheck::Wrong);
+        }
         assert_eq!(
-            check(true, 1).await,
-            CodeCheck::SignedIn,
-            "the third attempt may still be right"
+            check(first.id, true, 9).await,
+            CodeCheck::Void,
+            "no fourth attempt, even with the right code"
         );
-        assert_eq!(check(true, 2).await, CodeCheck::Void, "spent");
+        assert_eq!(check(second.id, true, 1).await, CodeCheck::SignedIn);
+        assert_eq!(check(second.id, true, 2).await, CodeCheck::Void, "spent");
         assert!(
             store
                 .portal_session(&[1; 32])
@@ -2135,34 +2164,23 @@ mod scenarios {
                 .expect("none")
                 .is_none()
         );
-        let out_of_tries = first.id;
-        for _ in 0..3 {
-            store
-                .check_portal_code(
-                    out_of_tries,
-                    31,
-                    false,
-                    3,
-                    &session(3),
-                    record("portal.sign_in", vec![]),
-                )
-                .await
-                .expect("wrong");
-        }
+        // Three failed attempts so far: a cap of three failures refuses another code.
+        assert!(matches!(
+            store.apply(issue(&code(4, 40), 10, 3)).await,
+            Err(StoreError::Conflict)
+        ));
+        let fifth = code(5, 41);
+        let sixth = code(6, 42);
+        store
+            .apply(issue(&fifth, 10, 4))
+            .await
+            .expect("under a higher cap");
+        store.apply(issue(&sixth, 10, 4)).await.expect("another");
+        assert_eq!(check(sixth.id, true, 4).await, CodeCheck::SignedIn);
         assert_eq!(
-            store
-                .check_portal_code(
-                    out_of_tries,
-                    31,
-                    true,
-                    3,
-                    &session(3),
-                    record("portal.sign_in", vec![])
-                )
-                .await
-                .expect("void"),
+            check(fifth.id, true, 5).await,
             CodeCheck::Void,
-            "no fourth attempt, even with the right code"
+            "signing in spent the address's other codes too"
         );
         store
             .touch_portal_session(&[1; 32], 40, true)
@@ -2189,9 +2207,6 @@ mod scenarios {
                 .expect("gone")
                 .is_none()
         );
-        assert_eq!(
-            store.portal_codes_since(&[7; 16], 0).await.expect("gone"),
-            0
-        );
+        assert_eq!(store.portal_code(&[7; 16], 45).await.expect("gone"), None);
     }
 }

@@ -1,5 +1,6 @@
 //! Queuing messages with the change that causes them, and the sender that drains the queue.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use steward_store::{Delivery, DeliveryOutcome, OutboxRow};
@@ -77,49 +78,92 @@ impl Steward {
             .claim_mail(now, now.saturating_add(LEASE_MICROS), BATCH)
             .await?;
         let mut round = MailRound::default();
+        let mut purposes: HashMap<Uuid, Option<String>> = HashMap::new();
         for row in claimed {
             let attempt = row.attempts + 1;
+            let permanent = |detail: &str| {
+                Err(super::transport::SendFailure {
+                    permanent: true,
+                    detail: detail.into(),
+                })
+            };
+            // Marketing goes out only while the consent it was queued under still holds.
+            if let Some(campaign) = row.campaign_id {
+                let purpose = match purposes.get(&campaign) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = self.store.campaign(campaign).await?.map(|c| c.purpose);
+                        purposes.insert(campaign, p.clone());
+                        p
+                    }
+                };
+                let still = match &purpose {
+                    Some(p) => self.given_purposes(row.customer_id).await?.contains(p),
+                    None => false,
+                };
+                if !still {
+                    self.record_attempt(
+                        &row,
+                        attempt,
+                        permanent("consent no longer given"),
+                        &mut round,
+                    )
+                    .await?;
+                    continue;
+                }
+            }
             let result = match self.open_letter(&row) {
                 Ok(letter) => match letter.to_message(&self.mailer.from, row.id) {
                     Ok(message) => self.mailer.transport.send(&message).await,
-                    Err(e) => Err(super::transport::SendFailure {
-                        permanent: true,
-                        detail: e.to_string(),
-                    }),
+                    Err(e) => permanent(&e.to_string()),
                 },
                 // The customer was erased after the claim: their mail went with them.
                 Err(AppError::NotFound) => continue,
+                Err(AppError::Integrity(_)) => permanent("the sealed message failed its check"),
                 Err(e) => return Err(e),
             };
-            let at = self.clock.now().as_microsecond();
-            let (outcome, detail) = match result {
-                Ok(code) => {
-                    round.sent += 1;
-                    (DeliveryOutcome::Sent, code)
-                }
-                Err(f) if f.permanent || attempt >= MAX_ATTEMPTS => {
-                    round.failed += 1;
-                    tracing::warn!(message = %row.id, attempt, detail = %f.detail, "mail given up");
-                    (DeliveryOutcome::Failed, f.detail)
-                }
-                Err(f) => {
-                    round.retried += 1;
-                    tracing::info!(message = %row.id, attempt, detail = %f.detail, "mail will be retried");
-                    let retry = at.saturating_add(retry_delay(attempt));
-                    (DeliveryOutcome::Retry { at: retry }, f.detail)
-                }
-            };
-            self.store
-                .finish_mail(&Delivery {
-                    message_id: row.id,
-                    attempt,
-                    at,
-                    outcome,
-                    detail: Some(detail),
-                })
+            self.record_attempt(&row, attempt, result, &mut round)
                 .await?;
         }
         Ok(round)
+    }
+
+    /// Records what one attempt came to.
+    async fn record_attempt(
+        &self,
+        row: &OutboxRow,
+        attempt: i64,
+        result: Result<String, super::transport::SendFailure>,
+        round: &mut MailRound,
+    ) -> Result<(), AppError> {
+        let at = self.clock.now().as_microsecond();
+        let (outcome, detail) = match result {
+            Ok(code) => {
+                round.sent += 1;
+                (DeliveryOutcome::Sent, code)
+            }
+            Err(f) if f.permanent || attempt >= MAX_ATTEMPTS => {
+                round.failed += 1;
+                tracing::warn!(message = %row.id, attempt, detail = %f.detail, "mail given up");
+                (DeliveryOutcome::Failed, f.detail)
+            }
+            Err(f) => {
+                round.retried += 1;
+                tracing::info!(message = %row.id, attempt, detail = %f.detail, "mail will be retried");
+                let retry = at.saturating_add(retry_delay(attempt));
+                (DeliveryOutcome::Retry { at: retry }, f.detail)
+            }
+        };
+        self.store
+            .finish_mail(&Delivery {
+                message_id: row.id,
+                attempt,
+                at,
+                outcome,
+                detail: Some(detail),
+            })
+            .await?;
+        Ok(())
     }
 
     fn open_letter(&self, row: &OutboxRow) -> Result<Letter, AppError> {

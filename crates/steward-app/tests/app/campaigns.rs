@@ -315,3 +315,57 @@ async fn campaigns_are_for_marketing_purposes_only() {
         other => panic!("expected field errors, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn a_queued_campaign_message_is_dropped_when_consent_ends_before_it_leaves() {
+    let smtp = SmtpServer::start();
+    let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    let mut ids = Vec::new();
+    for email in ["kim@example.com", "lee@example.com"] {
+        let id = app
+            .create_customer(&agent, input(email, "X"))
+            .await
+            .expect("create")
+            .id;
+        app.record_consent(&agent, id, imported(EMAIL, "given"), &Evidence::default())
+            .await
+            .expect("given");
+        ids.push(id);
+    }
+    let marketer = access(&app, Role::Marketer, EMAIL);
+    let draft = app
+        .create_campaign(&marketer, campaign(None))
+        .await
+        .expect("draft");
+    assert_eq!(
+        app.send_campaign(&marketer, draft.id)
+            .await
+            .expect("send")
+            .recipients,
+        2
+    );
+    app.record_consent(
+        &agent,
+        ids[1],
+        imported(EMAIL, "withdrawn"),
+        &Evidence::default(),
+    )
+    .await
+    .expect("withdrawn while the message waits");
+    let round = app.deliver_due_mail().await.expect("deliver");
+    assert_eq!((round.sent, round.failed), (1, 1));
+    let mail = smtp.wait_for(1);
+    assert_eq!(mail.len(), 1);
+    assert!(
+        mail[0]
+            .header("X-RcptTo")
+            .is_some_and(|to| to.contains("kim@example.com"))
+    );
+    let log = app
+        .campaign(&marketer.actor, draft.id)
+        .await
+        .expect("log")
+        .log;
+    assert_eq!((log.sent, log.failed), (1, 1));
+}

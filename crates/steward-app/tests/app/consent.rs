@@ -462,6 +462,21 @@ async fn consent_names_a_published_notice_and_a_material_change_asks_again() {
     );
 
     clock.advance(jiff::SignedDuration::from_mins(5));
+    match app
+        .record_consent(
+            &agent,
+            c.id,
+            ConsentInput {
+                notice_version: Some("2026-01".into()),
+                ..say("marketing.communications.sms", "given")
+            },
+            &Evidence::default(),
+        )
+        .await
+    {
+        Err(AppError::Invalid(e)) => assert_eq!(e[0].field, "notice_version"),
+        other => panic!("a notice replaced by a material change is refused, got {other:?}"),
+    }
     let again = app
         .record_consent(
             &agent,

@@ -1,5 +1,6 @@
 //! Public forms: unticked by default, only the fields a ticked purpose needs, every consent
-//! confirmed by email, the same answer for strangers and customers, and GPC honoured.
+//! confirmed by email, the same answer for strangers and customers, and GPC honoured once
+//! the customer shows the address is theirs.
 
 use std::collections::BTreeMap;
 
@@ -46,7 +47,6 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         "newsletter",
         submission("ros@example.com", &[EMAIL]),
         &Evidence::default(),
-        false,
     )
     .await
     .expect("submitted");
@@ -111,7 +111,7 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
         .expect("create");
     let mut typed = submission("ada@example.com", &[EMAIL, SMS]);
     typed.values.insert("given_name".into(), "Mallory".into());
-    app.submit_form("newsletter", typed, &Evidence::default(), false)
+    app.submit_form("newsletter", typed, &Evidence::default())
         .await
         .expect("the same answer as for a stranger");
     let after = app.get_customer(&agent, c.id).await.expect("read");
@@ -152,7 +152,7 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
 }
 
 #[tokio::test]
-async fn form_input_is_checked_and_gpc_is_honoured() {
+async fn form_input_is_checked_and_gpc_waits_for_proof_of_the_address() {
     let (_dir, app) = app().await;
     let bad = |purposes: &[&str], extra: Option<(&str, &str)>| {
         let mut s = submission("x@example.com", purposes);
@@ -173,10 +173,7 @@ async fn form_input_is_checked_and_gpc_is_honoured() {
             "fields.email",
         ),
     ] {
-        match app
-            .submit_form("newsletter", s, &Evidence::default(), false)
-            .await
-        {
+        match app.submit_form("newsletter", s, &Evidence::default()).await {
             Err(AppError::Invalid(e)) => assert_eq!(e[0].field, field),
             other => panic!("expected an error on {field}, got {other:?}"),
         }
@@ -185,8 +182,7 @@ async fn form_input_is_checked_and_gpc_is_honoured() {
         app.submit_form(
             "nope",
             submission("x@example.com", &[EMAIL]),
-            &Evidence::default(),
-            false
+            &Evidence::default()
         )
         .await,
         Err(AppError::NotFound)
@@ -211,14 +207,23 @@ async fn form_input_is_checked_and_gpc_is_honoured() {
     )
     .await
     .expect("ads");
-    app.submit_form(
-        "newsletter",
-        submission("gpc@example.com", &[]),
-        &Evidence::default(),
-        true,
-    )
-    .await
-    .expect("a GPC signal alone is enough");
+    // A form can be posted by anyone for any address: it changes no customer's choices.
+    assert!(
+        app.submit_form(
+            "newsletter",
+            submission("gpc@example.com", &[]),
+            &Evidence::default()
+        )
+        .await
+        .is_err(),
+        "nothing ticked, nothing done"
+    );
+    // Once the customer shows the address is theirs (a link, the portal), GPC counts.
+    let withdrawn = app
+        .honour_gpc_as_customer(c.id, &Evidence::default())
+        .await
+        .expect("gpc");
+    assert_eq!(withdrawn.len(), 1);
     let ads = app
         .consents(&agent, c.id)
         .await

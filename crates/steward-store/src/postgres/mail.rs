@@ -66,7 +66,9 @@ pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()
                     &m.last_error,
                 ],
             )
-            .await?;
+            .await
+            // One campaign message per customer: a second send of a campaign collides here.
+            .map_err(|e| super::map_unique(e, "campaign"))?;
         }
     }
     if !changes.links.is_empty() {

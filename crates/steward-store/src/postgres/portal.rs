@@ -4,9 +4,29 @@ use deadpool_postgres::{Object, Transaction};
 use uuid::Uuid;
 
 use crate::records::hash32;
-use crate::{CodeCheck, PortalCode, PortalSession, Result};
+use crate::{CodeCheck, NewPortalCode, PortalCode, PortalSession, Result, StoreError};
 
-pub(super) async fn save_code(tx: &Transaction<'_>, c: &PortalCode) -> Result<()> {
+pub(super) async fn save_code(tx: &Transaction<'_>, new: &NewPortalCode) -> Result<()> {
+    let c = &new.code;
+    // Codes to one address are counted under a lock on the address, so racing requests
+    // cannot both pass the quota.
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended(encode($1, 'hex'), 0))",
+        &[&c.address],
+    )
+    .await?;
+    let row = tx
+        .query_one(
+            "SELECT COUNT(*) FILTER (WHERE created_at >= $2),
+                    COALESCE(SUM(failed) FILTER (WHERE created_at >= $3), 0)::BIGINT
+             FROM portal_codes WHERE address = $1",
+            &[&c.address, &new.since, &new.failures_since],
+        )
+        .await?;
+    let (recent, failed): (i64, i64) = (row.get(0), row.get(1));
+    if recent >= new.max_since || failed >= new.max_failures {
+        return Err(StoreError::Conflict);
+    }
     tx.execute(
         "INSERT INTO portal_codes (id, customer_id, address, code_hash, created_at, expires_at, attempts, used_at)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -49,17 +69,6 @@ pub(super) async fn code(client: &Object, address: &[u8], now: i64) -> Result<Op
     .transpose()
 }
 
-pub(super) async fn codes_since(client: &Object, address: &[u8], since: i64) -> Result<u64> {
-    let n: i64 = client
-        .query_one(
-            "SELECT COUNT(*) FROM portal_codes WHERE address = $1 AND created_at >= $2",
-            &[&address, &since],
-        )
-        .await?
-        .get(0);
-    Ok(n as u64)
-}
-
 pub(super) async fn check_code(
     tx: &Transaction<'_>,
     code: Uuid,
@@ -71,6 +80,7 @@ pub(super) async fn check_code(
     let live = tx
         .execute(
             "UPDATE portal_codes SET attempts = attempts + 1,
+               failed = failed + CASE WHEN $3 THEN 0 ELSE 1 END,
                used_at = CASE WHEN $3 THEN $2 ELSE NULL END
              WHERE id = $1 AND used_at IS NULL AND expires_at > $2 AND attempts < $4",
             &[&code, &now, &matched, &max_attempts],
@@ -82,6 +92,13 @@ pub(super) async fn check_code(
     if !matched {
         return Ok(CodeCheck::Wrong);
     }
+    // Signing in spends every other code that went to the same address.
+    tx.execute(
+        "UPDATE portal_codes SET used_at = $2
+         WHERE used_at IS NULL AND address = (SELECT address FROM portal_codes WHERE id = $1)",
+        &[&code, &now],
+    )
+    .await?;
     tx.execute(
         "INSERT INTO portal_sessions (token_hash, customer_id, created_at, last_used_at, ended_at)
          VALUES ($1, $2, $3, $4, NULL)",

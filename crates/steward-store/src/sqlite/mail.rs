@@ -79,7 +79,9 @@ pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
                 m.created_at,
                 m.sent_at,
                 m.last_error,
-            ])?;
+            ])
+            // One campaign message per customer: a second send of a campaign collides here.
+            .map_err(|e| super::map_unique(e, "campaign"))?;
         }
     }
     if !changes.links.is_empty() {

@@ -5,9 +5,22 @@ use uuid::Uuid;
 
 use super::uuid_from;
 use crate::records::hash32;
-use crate::{CodeCheck, PortalCode, PortalSession, Result};
+use crate::{CodeCheck, NewPortalCode, PortalCode, PortalSession, Result, StoreError};
 
-pub(super) fn save_code(tx: &Transaction, c: &PortalCode) -> Result<()> {
+pub(super) fn save_code(tx: &Transaction, new: &NewPortalCode) -> Result<()> {
+    let c = &new.code;
+    let (recent, failed): (i64, i64) = tx
+        .prepare_cached(
+            "SELECT COUNT(*) FILTER (WHERE created_at >= ?2),
+                    COALESCE(SUM(failed) FILTER (WHERE created_at >= ?3), 0)
+             FROM portal_codes WHERE address = ?1",
+        )?
+        .query_row(params![c.address, new.since, new.failures_since], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    if recent >= new.max_since || failed >= new.max_failures {
+        return Err(StoreError::Conflict);
+    }
     tx.prepare_cached(
         "INSERT INTO portal_codes (id, customer_id, address, code_hash, created_at, expires_at, attempts, used_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -60,15 +73,6 @@ pub(super) fn code(c: &Connection, address: &[u8], now: i64) -> Result<Option<Po
         .transpose()
 }
 
-pub(super) fn codes_since(c: &Connection, address: &[u8], since: i64) -> Result<u64> {
-    let n: i64 = c
-        .prepare_cached(
-            "SELECT COUNT(*) FROM portal_codes WHERE address = ?1 AND created_at >= ?2",
-        )?
-        .query_row(params![address, since], |r| r.get(0))?;
-    Ok(n as u64)
-}
-
 pub(super) fn check_code(
     tx: &Transaction,
     code: Uuid,
@@ -81,6 +85,7 @@ pub(super) fn check_code(
     let live = tx
         .prepare_cached(
             "UPDATE portal_codes SET attempts = attempts + 1,
+               failed = failed + CASE WHEN ?3 THEN 0 ELSE 1 END,
                used_at = CASE WHEN ?3 THEN ?2 ELSE NULL END
              WHERE id = ?1 AND used_at IS NULL AND expires_at > ?2 AND attempts < ?4",
         )?
@@ -91,6 +96,12 @@ pub(super) fn check_code(
     if !matched {
         return Ok(CodeCheck::Wrong);
     }
+    // Signing in spends every other code that went to the same address.
+    tx.prepare_cached(
+        "UPDATE portal_codes SET used_at = ?2
+         WHERE used_at IS NULL AND address = (SELECT address FROM portal_codes WHERE id = ?1)",
+    )?
+    .execute(params![id, now])?;
     tx.prepare_cached(
         "INSERT INTO portal_sessions (token_hash, customer_id, created_at, last_used_at, ended_at)
          VALUES (?1, ?2, ?3, ?4, NULL)",

@@ -3,7 +3,8 @@
 //! transaction, each in a savepoint of its own (so a write that fails is undone alone), with
 //! one commit for them all, and answers the others; if it is busy, the caller waits for its
 //! answer from whoever holds it. A lone write thus runs at once on its own task, and writes
-//! that arrive together share a commit. Callers never block on the connection.
+//! that arrive together share a commit. Callers never block on the connection, and a holder
+//! gives the connection up after a few transactions for a waiting writer to take over.
 
 use std::any::Any;
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -15,6 +16,10 @@ use crate::{Result, StoreError};
 
 /// Writes per transaction at most, so one commit's worth of work stays short.
 const MAX_BATCH: usize = 256;
+/// Transactions one holder runs before letting go of the connection.
+const MAX_ROUNDS: usize = 4;
+/// How long a waiting write waits before checking whether the connection is free.
+const RETAKE: std::time::Duration = std::time::Duration::from_millis(2);
 
 type Output = Box<dyn Any + Send>;
 type Run = Box<dyn FnOnce(&Transaction) -> Result<Output> + Send>;
@@ -55,7 +60,15 @@ impl Writer {
         let run: Run = Box::new(move |tx| f(tx).map(|v| Box::new(v) as Output));
         queue(&self.queue).push(Job { run, done });
         self.combine();
-        let output = answer.await.map_err(|_| stopped())??;
+        let mut answer = std::pin::pin!(answer);
+        // A holder runs a bounded number of rounds and then lets go; whoever still waits
+        // takes over, so no write is left queued and no caller works for others forever.
+        let output = loop {
+            tokio::select! {
+                output = &mut answer => break output.map_err(|_| stopped())??,
+                _ = tokio::time::sleep(RETAKE) => self.combine(),
+            }
+        };
         output
             .downcast::<T>()
             .map(|v| *v)
@@ -72,7 +85,8 @@ impl Writer {
                 Err(TryLockError::Poisoned(p)) => p.into_inner(),
                 Err(TryLockError::WouldBlock) => return,
             };
-            loop {
+            let mut rounds = 0;
+            while rounds < MAX_ROUNDS {
                 let batch: Vec<Job> = {
                     let mut q = queue(&self.queue);
                     let n = q.len().min(MAX_BATCH);
@@ -82,9 +96,11 @@ impl Writer {
                     break;
                 }
                 run_batch(&mut conn, batch);
+                rounds += 1;
             }
             drop(conn);
-            if queue(&self.queue).is_empty() {
+            // Past its rounds the holder leaves the rest to the writers still waiting.
+            if rounds == MAX_ROUNDS || queue(&self.queue).is_empty() {
                 return;
             }
         }
