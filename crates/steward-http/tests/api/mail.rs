@@ -380,3 +380,71 @@ async fn a_visitor_signs_up_through_the_public_form_in_a_real_browser() {
         .await;
     assert_eq!(forged.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpc_counts_when_the_customer_follows_their_confirmation_link() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let id = seed(&t, "gil@example.com").await;
+    for (purpose, method) in [
+        ("marketing.advertising.third_party.targeted", "portal"),
+        (EMAIL, "form"),
+    ] {
+        let reply = t
+            .req(
+                "POST",
+                &format!("/api/v1/customers/{id}/consents"),
+                Some(&agent),
+                &[],
+                Some(&format!(
+                    r#"{{"purpose":"{purpose}","state":"given","method":"{method}"}}"#
+                )),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.body);
+    }
+    let base = format!("http://{}", t.addr);
+    let link = mail_to(&smtp, "gil@example.com", "Please confirm")
+        .await
+        .link(&format!("{base}/consent/confirm/"))
+        .expect("link");
+    let confirmed = t
+        .req(
+            "POST",
+            link.trim_start_matches(&base),
+            None,
+            &[("Sec-GPC", "1")],
+            None,
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let now = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{id}/consents/history"),
+            Some(&agent),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    let last = now
+        .as_array()
+        .expect("events")
+        .last()
+        .expect("an event")
+        .clone();
+    assert_eq!(
+        (
+            last["purpose"].as_str(),
+            last["state"].as_str(),
+            last["method"].as_str()
+        ),
+        (
+            Some("marketing.advertising.third_party.targeted"),
+            Some("withdrawn"),
+            Some("gpc")
+        )
+    );
+}
