@@ -18,8 +18,9 @@ use crate::{Result, StoreError};
 const MAX_BATCH: usize = 256;
 /// Transactions one holder runs before letting go of the connection.
 const MAX_ROUNDS: usize = 4;
-/// How long a waiting write waits before checking whether the connection is free.
-const RETAKE: std::time::Duration = std::time::Duration::from_millis(2);
+/// How long a waiting write waits, unless woken by a handover, before checking whether the
+/// connection is free: a safety net, not the usual way on.
+const RETAKE: std::time::Duration = std::time::Duration::from_millis(10);
 
 type Output = Box<dyn Any + Send>;
 type Run = Box<dyn FnOnce(&Transaction) -> Result<Output> + Send>;
@@ -32,6 +33,8 @@ struct Job {
 pub(super) struct Writer {
     conn: Mutex<Connection>,
     queue: Mutex<Vec<Job>>,
+    /// Rung by a holder that lets go with writes still queued, for a waiter to take over.
+    handover: tokio::sync::Notify,
 }
 
 fn stopped() -> StoreError {
@@ -47,6 +50,7 @@ impl Writer {
         Ok(Writer {
             conn: Mutex::new(conn),
             queue: Mutex::new(Vec::new()),
+            handover: tokio::sync::Notify::new(),
         })
     }
 
@@ -66,6 +70,7 @@ impl Writer {
         let output = loop {
             tokio::select! {
                 output = &mut answer => break output.map_err(|_| stopped())??,
+                _ = self.handover.notified() => self.combine(),
                 _ = tokio::time::sleep(RETAKE) => self.combine(),
             }
         };
@@ -99,8 +104,12 @@ impl Writer {
                 rounds += 1;
             }
             drop(conn);
+            if queue(&self.queue).is_empty() {
+                return;
+            }
             // Past its rounds the holder leaves the rest to the writers still waiting.
-            if rounds == MAX_ROUNDS || queue(&self.queue).is_empty() {
+            if rounds == MAX_ROUNDS {
+                self.handover.notify_one();
                 return;
             }
         }
