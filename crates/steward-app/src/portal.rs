@@ -273,6 +273,76 @@ impl Steward {
         })
     }
 
+    /// Corrects one value the customer holds with us (GDPR Art. 16). The address they sign in
+    /// with is not changed here: a new address needs proof that it is theirs first.
+    pub async fn correct_own_value(
+        &self,
+        customer: Uuid,
+        field: &str,
+        value: &str,
+    ) -> Result<(), AppError> {
+        let row = self
+            .store
+            .get_customer(customer)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let mut sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {customer}")))?;
+        let def = self
+            .catalog
+            .field(field)
+            .filter(|_| sealed.get(field).is_some())
+            .ok_or_else(|| AppError::invalid("field", "is not a value we hold about you"))?;
+        if def.key == "email" {
+            return Err(AppError::invalid(
+                "field",
+                "your sign-in address changes only once the new one is confirmed; write to us",
+            ));
+        }
+        let value = steward_core::field_value::normalise(def, value)
+            .map_err(|m| AppError::invalid(format!("fields.{field}"), m))?;
+        let dek = self.data_key(customer)?;
+        sealed.insert(&def.key, dek.seal(&def.key, value.as_bytes()));
+        let index: Vec<_> = self.index_entry(def, &value)?.into_iter().collect();
+        let now = self.clock.now().as_microsecond();
+        let update = steward_store::CustomerUpdate {
+            replaced_index_fields: if index.is_empty() {
+                Vec::new()
+            } else {
+                vec![def.key.clone()]
+            },
+            write: steward_store::CustomerWrite {
+                row: steward_store::CustomerRow {
+                    fields: sealed.encode(),
+                    version: row.version + 1,
+                    updated_at: now,
+                    ..row.clone()
+                },
+                index,
+            },
+            expected_version: row.version,
+        };
+        // The entry is what recipients of the data are to be told of (Art. 19).
+        let audit = self.subject_record(
+            customer,
+            "customer.rectify",
+            PORTAL_PURPOSE,
+            vec![customer.to_string()],
+            vec![def.key.clone()],
+            Some("by the customer in the portal".into()),
+        );
+        let entries = self
+            .store
+            .apply(ChangeSet {
+                updates: vec![update],
+                audit: vec![audit],
+                ..Default::default()
+            })
+            .await?;
+        self.checkpoint_crossed(&entries).await?;
+        Ok(())
+    }
+
     pub async fn sign_out_portal(&self, token: &str) -> Result<(), AppError> {
         let now = self.clock.now().as_microsecond();
         Ok(self

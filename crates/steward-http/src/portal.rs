@@ -26,6 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/sign-in", post(sign_in))
         .route("/portal/me", get(me))
         .route("/portal/me/export.json", get(export))
+        .route("/portal/me/correct", post(correct))
         .route("/portal/sign-out", post(sign_out))
 }
 
@@ -42,6 +43,7 @@ struct SignInPage {
 struct PortalPage {
     csrf: String,
     overview: PortalOverview,
+    message: Option<String>,
 }
 
 fn cookie_value(app: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
@@ -200,14 +202,62 @@ async fn me(State(app): State<AppState>, headers: HeaderMap) -> Response {
     let Some((customer, token)) = session(&app, &headers).await else {
         return see_other("/portal");
     };
+    overview_page(&app, customer, &token, StatusCode::OK, None).await
+}
+
+async fn overview_page(
+    app: &AppState,
+    customer: uuid::Uuid,
+    token: &str,
+    status: StatusCode,
+    message: Option<String>,
+) -> Response {
     match app.portal_overview(customer).await {
         Ok(overview) => public(
             crate::console::render(&PortalPage {
-                csrf: csrf_for(&token),
+                csrf: csrf_for(token),
                 overview,
+                message,
             }),
-            StatusCode::OK,
+            status,
         ),
+        Err(e) => crate::Problem::from(e).into_response(),
+    }
+}
+
+async fn correct(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let Some((customer, token)) = session(&app, &headers).await else {
+        return see_other("/portal");
+    };
+    if !form
+        .get("csrf")
+        .is_some_and(|sent| same(&csrf_for(&token), sent))
+    {
+        return refused(&app);
+    }
+    let field = form.get("field").map(String::as_str).unwrap_or("");
+    let value = form.get("value").map(String::as_str).unwrap_or("");
+    match app.correct_own_value(customer, field, value).await {
+        Ok(()) => see_other("/portal/me"),
+        Err(AppError::Invalid(errors)) => {
+            let message = errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            overview_page(
+                &app,
+                customer,
+                &token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await
+        }
         Err(e) => crate::Problem::from(e).into_response(),
     }
 }

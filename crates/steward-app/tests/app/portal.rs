@@ -122,3 +122,37 @@ async fn three_attempts_and_ten_minutes_is_all_a_code_gets() {
         "expired"
     );
 }
+
+#[tokio::test]
+async fn a_customer_corrects_what_we_hold_but_not_their_sign_in_address() {
+    let (_dir, app) = app().await;
+    let agent = agent(&app);
+    let ada = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    for (field, value, error_on) in [
+        ("email", "eve@example.com", "field"),
+        ("company", "Analytical Engines", "field"),
+        ("birth_date", "someday", "fields.birth_date"),
+    ] {
+        match app.correct_own_value(ada.id, field, value).await {
+            Err(AppError::Invalid(e)) => assert_eq!(e[0].field, error_on, "{field}"),
+            other => panic!("{field}: expected a field error, got {other:?}"),
+        }
+    }
+    app.correct_own_value(ada.id, "given_name", "Augusta")
+        .await
+        .expect("corrected");
+    let held = app.portal_overview(ada.id).await.expect("overview");
+    assert!(
+        held.values
+            .iter()
+            .any(|v| v.field == "given_name" && v.value == "Augusta")
+    );
+    assert!(
+        held.values
+            .iter()
+            .any(|v| v.field == "email" && v.value == "ada@example.com")
+    );
+}

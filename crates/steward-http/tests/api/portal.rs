@@ -90,6 +90,16 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
             );
             assert!(!b.source().to_lowercase().contains("<script"));
             b.screenshot(&shots, "portal");
+            // The customer corrects their family name.
+            b.click("#correct-field option[value='family_name']");
+            b.fill("#correct-value", "Hopper-Murray");
+            b.click("#correct-save");
+            assert!(
+                b.text("#values").contains("Hopper-Murray"),
+                "{}",
+                b.source()
+            );
+            assert!(b.text("#access-history").contains("customer.rectify"));
             let session = b.cookie("steward_portal").expect("a session cookie");
             (b, session)
         }
