@@ -242,11 +242,16 @@ impl Steward {
                 .collect();
             let mut changes = ChangeSet::default();
             let mut reached = Vec::new();
+            // One key-store read for the page, as the audience export does.
+            let mut keys = self.keys.data_keys(&ids)?;
             for customer in page.iter().filter(|r| !done.contains(&r.id)) {
-                let Ok(dek) = self.data_key(customer.id) else {
+                let Some(stored) = keys.remove(&customer.id) else {
                     // Erased since the page was read.
                     continue;
                 };
+                let dek = self
+                    .vault
+                    .open_data_key(&customer.id, &crate::customers::unwrap_stored(stored))?;
                 let sealed = SealedFields::decode(&customer.fields)
                     .map_err(|_| AppError::Integrity(format!("customer {}", customer.id)))?;
                 let Some(address) = sealed.get(&email) else {

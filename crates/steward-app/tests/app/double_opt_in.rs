@@ -267,3 +267,46 @@ async fn an_unreachable_server_means_a_retry_later_and_a_record_of_it() {
     clock.advance(jiff::SignedDuration::from_mins(2));
     assert_eq!(app.deliver_due_mail().await.expect("later").retried, 1);
 }
+
+/// I1: a message waiting in the outbox holds the address sealed; no file of the data
+/// directory shows it, nor the confirmation token.
+#[tokio::test]
+async fn queued_mail_leaves_no_plaintext_at_rest() {
+    let smtp = SmtpServer::start();
+    let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("wanda@example.com", "Wanda"))
+        .await
+        .expect("create");
+    app.record_consent(&agent, c.id, give(EMAIL), &Evidence::default())
+        .await
+        .expect("requested, mail queued");
+    for file in files_under(dir.path()) {
+        let bytes = std::fs::read(&file).expect("read");
+        for secret in ["wanda@example.com", "Wanda"] {
+            assert!(
+                !contains(&bytes, secret.as_bytes()),
+                "{secret} in plaintext in {}",
+                file.display()
+            );
+        }
+    }
+    // The same message, once sent, carries the address and a working link.
+    app.deliver_due_mail().await.expect("deliver");
+    let mail = smtp.wait_for(1).remove(0);
+    let token = token_of(
+        &mail
+            .link("http://steward.test/consent/confirm/")
+            .expect("link"),
+    )
+    .to_string();
+    for file in files_under(dir.path()) {
+        let bytes = std::fs::read(&file).expect("read");
+        assert!(
+            !contains(&bytes, token.as_bytes()),
+            "the token only as a hash: {}",
+            file.display()
+        );
+    }
+}
