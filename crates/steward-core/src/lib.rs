@@ -11,6 +11,7 @@ pub mod customer;
 pub mod field_value;
 pub mod login;
 pub mod readability;
+pub mod request;
 pub mod role;
 pub mod sealed_fields;
 
