@@ -10,11 +10,13 @@ use steward_core::customer::{CustomerStatus, MAX_TAGS, parse_tag};
 use steward_core::role::FieldAccess;
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{
-    ChangeSet, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, IndexEntry, StoredKey,
+    ChangeSet, CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, IndexEntry,
+    RecipientUpdate, StoredKey,
 };
 use steward_vault::{DataKey, WrappedKey};
 use uuid::Uuid;
 
+use crate::erasure::ErasureOrder;
 use crate::idempotency::{Claim, IdempotencyKey, Outcome, Replayable};
 use crate::minimisation::{Consents, check_values, writable};
 use crate::{Access, AppError, FieldError, Steward, cursor};
@@ -495,9 +497,13 @@ impl Steward {
         );
         let new_row = CustomerRow {
             id,
-            residency: residency.map(|r| r.to_string()).unwrap_or(row.residency),
-            status: status.map(|s| s.to_string()).unwrap_or(row.status),
-            tags: tags.unwrap_or(row.tags),
+            residency: residency
+                .map(|r| r.to_string())
+                .unwrap_or_else(|| row.residency.clone()),
+            status: status
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| row.status.clone()),
+            tags: tags.unwrap_or_else(|| row.tags.clone()),
             fields: sealed.encode(),
             version: expected_version + 1,
             created_at: row.created_at,
@@ -510,6 +516,10 @@ impl Steward {
         if !opened.is_empty() {
             audit.push(self.access_record(access, "customer.read", vec![id.to_string()], opened));
         }
+        let now = new_row.updated_at;
+        let (recipient_updates, mail) =
+            self.told_of_update(&row, &new_row, &values, &removed, now)?;
+        let queued = !mail.is_empty();
         let update = CustomerUpdate {
             write: CustomerWrite {
                 row: new_row.clone(),
@@ -523,6 +533,8 @@ impl Steward {
             .apply(ChangeSet {
                 updates: vec![update],
                 audit,
+                recipient_updates,
+                mail,
                 ..Default::default()
             })
             .await
@@ -532,8 +544,66 @@ impl Steward {
                 },
                 other => other,
             })?;
+        if queued {
+            self.mail_queued();
+        }
         self.checkpoint_crossed(&entries).await?;
         Ok(view)
+    }
+
+    /// Who is to be told of an update: recipients of the data of a rectification or a
+    /// restriction (Art. 19), and the customer before their restriction is lifted (Art.
+    /// 18(3)); the notice is queued in the same commit that lifts it.
+    fn told_of_update(
+        &self,
+        old: &CustomerRow,
+        new: &CustomerRow,
+        values: &[(&FieldDef, String)],
+        removed: &[&FieldDef],
+        now: i64,
+    ) -> Result<(Vec<RecipientUpdate>, Vec<steward_store::OutboxRow>), AppError> {
+        let mut updates = Vec::new();
+        let mut mail = Vec::new();
+        let mut record = |kind: &str, fields: Vec<String>| {
+            updates.push(RecipientUpdate {
+                id: Uuid::now_v7(),
+                customer_id: new.id,
+                kind: kind.into(),
+                fields,
+                at: now,
+                notified_at: None,
+            })
+        };
+        let fields: Vec<String> = values
+            .iter()
+            .map(|(f, _)| f.key.clone())
+            .chain(removed.iter().map(|f| f.key.clone()))
+            .collect();
+        if !fields.is_empty() {
+            record("rectification", fields);
+        }
+        let restricted = CustomerStatus::Restricted.as_str();
+        if old.status != restricted && new.status == restricted {
+            record("restriction", Vec::new());
+        }
+        if old.status == restricted && new.status != restricted {
+            record("restriction_lifted", Vec::new());
+            if let Some((dek, to)) = self.customer_address(old)? {
+                let letter = crate::mail::Letter {
+                    to,
+                    subject: "The restriction on your data is being lifted".into(),
+                    text: "You asked us to restrict the use of your data, and we did. We are \
+                           now lifting that restriction: from today we use your data again for \
+                           the purposes described in our privacy notice. If you disagree, reply \
+                           to this message or use the privacy portal to object or to have your \
+                           data erased.\n"
+                        .into(),
+                    unsubscribe: None,
+                };
+                mail.push(self.outbox_row(&dek, "restriction_lifted", None, &letter, now)?);
+            }
+        }
+        Ok((updates, mail))
     }
 
     pub async fn list_customers(
@@ -653,9 +723,7 @@ impl Steward {
         })
     }
 
-    /// Erasure by crypto-shredding: the data key is destroyed first, so that even if the
-    /// rows survived a crash they could not be read; then rows and index entries go and a
-    /// tombstone with no personal data remains.
+    /// Erasure by crypto-shredding (see `erasure`), by staff.
     pub async fn erase_customer(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
         if !access.actor.role.may_erase() {
             return Err(AppError::Forbidden(format!(
@@ -663,16 +731,24 @@ impl Steward {
                 access.actor.role
             )));
         }
-        if self.store.get_customer(id).await?.is_none() {
-            return Err(AppError::NotFound);
-        }
-        self.keys.destroy_data_key(id)?;
+        let row = self
+            .store
+            .get_customer(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
         let audit = self.access_record(access, "customer.erase", vec![id.to_string()], Vec::new());
-        self.store
-            .erase_customer(id, self.clock.now().as_microsecond(), audit)
-            .await?;
-        // The erasure entry is the one a truncation would most want to hide.
-        self.checkpoint_now().await
+        self.erase(
+            &row,
+            ErasureOrder {
+                at_their_request: false,
+                farewell: None,
+                with: ChangeSet {
+                    audit: vec![audit],
+                    ..Default::default()
+                },
+            },
+        )
+        .await
     }
 
     pub async fn is_erased(&self, id: Uuid) -> Result<bool, AppError> {

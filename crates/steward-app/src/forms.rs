@@ -12,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use steward_core::consent::{ConsentMethod, ConsentState};
+use steward_core::contact::Email;
 use steward_core::field_value;
 use steward_core::{FieldKind, FormDef, PurposeDef};
 use steward_store::{ChangeSet, ConsentEvent};
@@ -57,6 +58,9 @@ pub struct FormSubmission {
     pub values: BTreeMap<String, String>,
     pub purposes: Vec<String>,
     pub residency: String,
+    /// The person had us erase their data before and now signs up again of their own
+    /// accord; without it, an address erased at its owner's request is not taken back.
+    pub sign_up_again: bool,
 }
 
 impl Steward {
@@ -192,6 +196,23 @@ impl Steward {
             .map(|(_, id)| id)
             .next();
         let mut changes = ChangeSet::default();
+        if known.is_none() {
+            let suppression = Email::parse(&email)
+                .ok()
+                .map(|e| self.suppression_digest(&e))
+                .transpose()?;
+            if let Some(digest) = suppression
+                && !self.store.suppressed(&[digest]).await?.is_empty()
+            {
+                if !submission.sign_up_again {
+                    // Answered like any other sign-up, so the form cannot tell anyone who
+                    // asked to be erased; nothing is kept.
+                    tracing::info!(form = %form.key, "a form sign-up of a suppressed address was not taken");
+                    return Ok(());
+                }
+                changes.unsuppress.push(digest);
+            }
+        }
         let (customer, dek, new_key) = match known {
             Some(id) => (id, self.data_key(id)?, None),
             None => {

@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use steward_core::CountryCode;
 use steward_core::audit::AuditEntry;
 use steward_core::catalog::FieldDef;
+use steward_core::contact::Email;
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{
     ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, KeyStore, Store,
@@ -479,6 +480,26 @@ impl Steward {
             .map(|r| (r.id, r))
             .collect();
         let mut stored_keys = self.keys.data_keys(&existing_ids)?;
+        // People erased at their request come back only by signing up themselves.
+        let mut suppression: HashMap<IndexDigest, IndexDigest> = HashMap::new();
+        for digest in order.iter().filter(|d| !existing.contains_key(*d)) {
+            let address = merged.get(digest).and_then(|r| {
+                r.values
+                    .iter()
+                    .find(|(f, _)| f.key == MATCH_FIELD)
+                    .and_then(|(_, v)| Email::parse(v).ok())
+            });
+            if let Some(address) = address {
+                suppression.insert(*digest, self.suppression_digest(&address)?);
+            }
+        }
+        let candidates: Vec<IndexDigest> = suppression.values().copied().collect();
+        let suppressed: HashSet<IndexDigest> = self
+            .store
+            .suppressed(&candidates)
+            .await?
+            .into_iter()
+            .collect();
         let now = self.clock.now().as_microsecond();
         let mut inserts = Vec::new();
         let mut updates = Vec::new();
@@ -491,6 +512,17 @@ impl Steward {
                 continue;
             };
             match existing.get(digest).and_then(|id| current.remove(id)) {
+                None if suppression
+                    .get(digest)
+                    .is_some_and(|s| suppressed.contains(s)) =>
+                {
+                    rejected += 1;
+                    write_reject(
+                        rejects,
+                        row.line,
+                        "email: this person had their data erased and can only sign up again themselves",
+                    )?;
+                }
                 None => {
                     // Only a new customer needs a residency; an update keeps the one on record.
                     let Some(residency) = row.residency else {

@@ -13,6 +13,7 @@ mod customers;
 mod dashboard;
 pub mod demo;
 mod double_opt_in;
+mod erasure;
 mod error;
 mod export;
 mod forms;
@@ -24,8 +25,11 @@ mod mail;
 mod minimisation;
 mod notices;
 mod portal;
+mod portal_rights;
 mod receipt;
+mod requests;
 mod segments;
+mod subject_export;
 mod token_cache;
 mod unsubscribe;
 
@@ -49,11 +53,16 @@ pub use interactions::{InteractionInput, InteractionView};
 pub use mail::{MailRound, MailSettings};
 pub use notices::{NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST, SummaryView};
 pub use portal::{AccessView, HeldValue, PortalOverview, PortalSignIn};
+pub use portal_rights::ObjectionOutcome;
 pub use receipt::{Controller, Receipt, ReceiptCheck};
+pub use requests::{
+    KindTally, MAX_REQUESTS, ReasonInput, RequestInput, RequestQuery, RequestReport, RequestView,
+};
 pub use segments::{ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView};
 pub use steward_core as core;
 pub use steward_store::AuditFilter;
 pub use steward_store::SegmentQuery;
+pub use subject_export::{SubjectExport, SubjectFormat};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -170,7 +179,12 @@ impl Steward {
             .catalog
             .searchable_fields()
             .map(|f| f.key.as_str())
-            .chain([consent::EVIDENCE_CLIENT, consent::EVIDENCE_AGENT])
+            .chain([
+                consent::EVIDENCE_CLIENT,
+                consent::EVIDENCE_AGENT,
+                erasure::SUPPRESSION,
+                requests::SUBJECT,
+            ])
             .collect();
         let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;
         let store: Arc<dyn Store> = match &opts.database_url {

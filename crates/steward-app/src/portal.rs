@@ -72,11 +72,15 @@ pub struct PortalOverview {
     pub residency: String,
     pub status: String,
     pub created_at: Timestamp,
+    /// Where the data came from: a public form, an import, or staff.
+    pub source: Option<String>,
     pub values: Vec<HeldValue>,
     pub consents: Vec<ConsentStatus>,
     pub consent_history: Vec<ConsentEventView>,
     pub interactions: Vec<InteractionView>,
     pub access_history: Vec<AccessView>,
+    /// The privacy requests they made, in the portal or otherwise.
+    pub requests: Vec<crate::RequestView>,
 }
 
 fn code_hash(id: Uuid, code: &str) -> [u8; 32] {
@@ -108,6 +112,16 @@ fn who(entry: &AuditEntry) -> String {
         Some(("customer", _)) => "you".into(),
         Some(("system", job)) => format!("Steward ({job})"),
         _ => format!("staff ({})", entry.record.role),
+    }
+}
+
+/// How a customer record came to be, from the entry that created it.
+fn source_of(entry: &AuditEntry) -> String {
+    let detail = entry.record.detail.as_deref().unwrap_or_default();
+    match (entry.record.action.as_str(), detail.strip_prefix("form=")) {
+        (_, Some(form)) => format!("you signed up on our form {form:?}"),
+        ("customer.import", _) => format!("imported by staff ({})", entry.record.role),
+        _ => format!("entered by staff ({})", entry.record.role),
     }
 }
 
@@ -262,7 +276,7 @@ impl Steward {
         self.honour_gpc(&access, customer, evidence).await
     }
 
-    fn subject_access(&self, customer: Uuid) -> Result<Access, AppError> {
+    pub(crate) fn subject_access(&self, customer: Uuid) -> Result<Access, AppError> {
         Ok(Access {
             actor: subject(customer),
             purpose: self
@@ -336,6 +350,14 @@ impl Steward {
             .apply(ChangeSet {
                 updates: vec![update],
                 audit: vec![audit],
+                recipient_updates: vec![steward_store::RecipientUpdate {
+                    id: Uuid::now_v7(),
+                    customer_id: customer,
+                    kind: "rectification".into(),
+                    fields: vec![def.key.clone()],
+                    at: now,
+                    notified_at: None,
+                }],
                 ..Default::default()
             })
             .await?;
@@ -354,6 +376,37 @@ impl Steward {
     /// Everything held about the customer, for the customer: every value in the clear with
     /// why it is held, consents and their history, interactions, and who used the data.
     pub async fn portal_overview(&self, customer: Uuid) -> Result<PortalOverview, AppError> {
+        let (mut overview, dek) = self.subject_profile(customer).await?;
+        let mut after = None;
+        loop {
+            let page = self.store.list_interactions(customer, after, 500).await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.occurred_at, last.id));
+            for row in &page {
+                overview
+                    .interactions
+                    .push(self.open_interaction(&dek, row)?);
+            }
+        }
+        let fields: Vec<String> = overview.values.iter().map(|v| v.field.clone()).collect();
+        self.append(vec![self.subject_record(
+            customer,
+            "portal.view",
+            PORTAL_PURPOSE,
+            vec![customer.to_string()],
+            fields,
+            None,
+        )])
+        .await?;
+        Ok(overview)
+    }
+
+    /// What is held about the customer but their interactions, read for them, and their
+    /// data key for the rest. Unaudited: callers record the use they make of it.
+    pub(crate) async fn subject_profile(
+        &self,
+        customer: Uuid,
+    ) -> Result<(PortalOverview, steward_vault::DataKey), AppError> {
         let row = self
             .store
             .get_customer(customer)
@@ -385,9 +438,12 @@ impl Steward {
         }
         let access = self.subject_access(customer)?;
         // Read before this visit is written, so the history shows what others did.
-        let access_history = self
-            .customer_access_history(&access, customer)
-            .await?
+        let history = self.customer_access_history(&access, customer).await?;
+        let source = history
+            .iter()
+            .find(|e| e.record.action == "customer.create" || e.record.action == "customer.import")
+            .map(source_of);
+        let access_history = history
             .iter()
             .rev()
             .map(|e| AccessView {
@@ -398,38 +454,23 @@ impl Steward {
                 fields: e.record.fields.clone(),
             })
             .collect();
-        let mut interactions = Vec::new();
-        let mut after = None;
-        loop {
-            let page = self.store.list_interactions(customer, after, 500).await?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.occurred_at, last.id));
-            for row in &page {
-                interactions.push(self.open_interaction(&dek, row)?);
-            }
-        }
         let consents = self.consents(&access, customer).await?;
         let consent_history = self.consent_history(&access, customer).await?;
-        let fields: Vec<String> = values.iter().map(|v| v.field.clone()).collect();
-        self.append(vec![self.subject_record(
-            customer,
-            "portal.view",
-            PORTAL_PURPOSE,
-            vec![customer.to_string()],
-            fields,
-            None,
-        )])
-        .await?;
-        Ok(PortalOverview {
-            customer_id: customer,
-            residency: row.residency,
-            status: row.status,
-            created_at: steward_core::clock::from_micros(row.created_at),
-            values,
-            consents,
-            consent_history,
-            interactions,
-            access_history,
-        })
+        Ok((
+            PortalOverview {
+                customer_id: customer,
+                residency: row.residency,
+                status: row.status,
+                created_at: steward_core::clock::from_micros(row.created_at),
+                source,
+                values,
+                consents,
+                consent_history,
+                interactions: Vec::new(),
+                access_history,
+                requests: self.own_requests(customer).await?,
+            },
+            dek,
+        ))
     }
 }

@@ -103,13 +103,13 @@ impl RequestState {
     /// unverifiable request may be denied. A request is extended at most once.
     pub fn may_become(self, to: RequestState) -> bool {
         use RequestState::*;
-        match (self, to) {
-            (Received, Verified | Denied) => true,
-            (Verified, InProgress | Extended | Completed | Denied) => true,
-            (InProgress, Extended | Completed | Denied) => true,
-            (Extended, InProgress | Completed | Denied) => true,
-            _ => false,
-        }
+        matches!(
+            (self, to),
+            (Received, Verified | Denied)
+                | (Verified, InProgress | Extended | Completed | Denied)
+                | (InProgress, Extended | Completed | Denied)
+                | (Extended, InProgress | Completed | Denied)
+        )
     }
 }
 

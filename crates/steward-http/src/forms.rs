@@ -178,6 +178,7 @@ async fn submit(
             .map(str::to_string)
             .collect(),
         residency: body.get("residency").cloned().unwrap_or_default(),
+        sign_up_again: body.contains_key("sign_up_again"),
     };
     let residency = submission.residency.clone();
     let evidence = crate::api::consents::evidence(client, &headers);

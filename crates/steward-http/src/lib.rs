@@ -16,6 +16,7 @@ mod privacy;
 mod problem;
 mod rate_limit;
 mod state;
+mod streaming;
 mod tls;
 mod well_known;
 

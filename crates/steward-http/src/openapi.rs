@@ -6,7 +6,9 @@ use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
-use crate::api::{accounts, audiences, audit, campaigns, catalog, consents, customers, notices};
+use crate::api::{
+    accounts, audiences, audit, campaigns, catalog, consents, customers, notices, requests,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -21,6 +23,8 @@ use crate::api::{accounts, audiences, audit, campaigns, catalog, consents, custo
         audiences::evaluate, audiences::export, campaigns::segments, campaigns::create_segment,
         campaigns::campaigns, campaigns::create_campaign, campaigns::campaign, campaigns::send,
         notices::list, notices::create, notices::publish,
+        requests::list, requests::create, requests::report, requests::read, requests::verify,
+        requests::start, requests::extend, requests::complete, requests::deny, requests::export,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -5,15 +5,16 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Form, Router};
-use steward_app::{AppError, PortalOverview};
+use axum::{Extension, Form, Router};
+use steward_app::{AppError, ObjectionOutcome, PortalOverview, SubjectFormat};
 
 use crate::AppState;
 use crate::console::{cookie, csrf_for, random_value, same};
+use crate::tls::ClientAddr;
 
 const SESSION: &str = "steward_portal";
 const FORM: &str = "steward_portal_form";
@@ -25,8 +26,13 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/code", post(send_code))
         .route("/portal/sign-in", post(sign_in))
         .route("/portal/me", get(me))
-        .route("/portal/me/export.json", get(export))
+        .route("/portal/me/export.json", get(export_json))
+        .route("/portal/me/export.csv", get(export_csv))
         .route("/portal/me/correct", post(correct))
+        .route("/portal/me/withdraw", post(withdraw))
+        .route("/portal/me/object", post(object))
+        .route("/portal/me/restrict", post(restrict))
+        .route("/portal/me/erase", post(erase))
         .route("/portal/sign-out", post(sign_out))
 }
 
@@ -43,6 +49,8 @@ struct SignInPage {
 struct PortalPage {
     csrf: String,
     overview: PortalOverview,
+    /// Purposes resting on legitimate interests, as (key, name): objected to by request.
+    objectable: Vec<(String, String)>,
     message: Option<String>,
 }
 
@@ -217,6 +225,7 @@ async fn overview_page(
             crate::console::render(&PortalPage {
                 csrf: csrf_for(token),
                 overview,
+                objectable: app.objectable_purposes(),
                 message,
             }),
             status,
@@ -262,24 +271,169 @@ async fn correct(
     }
 }
 
-async fn export(State(app): State<AppState>, headers: HeaderMap) -> Response {
+async fn export_json(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    export(app, headers, SubjectFormat::Json).await
+}
+
+async fn export_csv(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    export(app, headers, SubjectFormat::Csv).await
+}
+
+async fn export(app: AppState, headers: HeaderMap, format: SubjectFormat) -> Response {
     let Some((customer, _)) = session(&app, &headers).await else {
         return see_other("/portal");
     };
-    match app.portal_overview(customer).await {
-        Ok(overview) => {
-            let body = serde_json::to_vec_pretty(&overview).unwrap_or_default();
-            let mut response = (StatusCode::OK, body).into_response();
-            let h = response.headers_mut();
-            h.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
+    match app.start_own_export(customer, format).await {
+        Ok(export) => crate::streaming::subject_export(app, export, format),
+        Err(e) => crate::Problem::from(e).into_response(),
+    }
+}
+
+/// The signed-in customer behind a form post that carries their session's token.
+async fn signed_form(
+    app: &AppState,
+    headers: &HeaderMap,
+    form: &HashMap<String, String>,
+) -> Result<(uuid::Uuid, String), Response> {
+    let Some((customer, token)) = session(app, headers).await else {
+        return Err(see_other("/portal"));
+    };
+    if form
+        .get("csrf")
+        .is_some_and(|sent| same(&csrf_for(&token), sent))
+    {
+        Ok((customer, token))
+    } else {
+        Err(refused(app))
+    }
+}
+
+/// Back to the overview after an action, with what it came to.
+async fn after_action(
+    app: &AppState,
+    customer: uuid::Uuid,
+    token: &str,
+    done: Result<String, AppError>,
+) -> Response {
+    match done {
+        Ok(message) => overview_page(app, customer, token, StatusCode::OK, Some(message)).await,
+        Err(AppError::Invalid(errors)) => {
+            let message = errors
+                .iter()
+                .map(|e| e.message.clone())
+                .collect::<Vec<_>>()
+                .join("; ");
+            overview_page(
+                app,
+                customer,
+                token,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some(message),
+            )
+            .await
+        }
+        Err(AppError::Conflict(message)) => {
+            overview_page(app, customer, token, StatusCode::CONFLICT, Some(message)).await
+        }
+        Err(e) => crate::Problem::from(e).into_response(),
+    }
+}
+
+async fn withdraw(
+    State(app): State<AppState>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (customer, token) = match signed_form(&app, &headers, &form).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let purpose = form.get("purpose").map(String::as_str).unwrap_or("");
+    let evidence = crate::api::consents::evidence(client, &headers);
+    let done = app
+        .withdraw_as_customer(customer, purpose, &evidence)
+        .await
+        .map(|()| "Withdrawn. We no longer use your data for that.".to_string());
+    after_action(&app, customer, &token, done).await
+}
+
+async fn object(
+    State(app): State<AppState>,
+    client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (customer, token) = match signed_form(&app, &headers, &form).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let purpose = form.get("purpose").map(String::as_str).unwrap_or("");
+    let evidence = crate::api::consents::evidence(client, &headers);
+    let done = app
+        .object_as_customer(customer, purpose, &evidence)
+        .await
+        .map(|outcome| match outcome {
+            ObjectionOutcome::Upheld => "Done: we send you no more marketing of any kind.".into(),
+            ObjectionOutcome::Opened(r) => format!(
+                "We have your objection and will answer by {}.",
+                r.due_at.strftime("%Y-%m-%d")
+            ),
+        });
+    after_action(&app, customer, &token, done).await
+}
+
+async fn restrict(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (customer, token) = match signed_form(&app, &headers, &form).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let done = app.restrict_own_processing(customer).await.map(|()| {
+        "Restricted: we keep your data but use it for nothing else until you or we lift it; we tell you before we do.".to_string()
+    });
+    after_action(&app, customer, &token, done).await
+}
+
+async fn erase(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (customer, token) = match signed_form(&app, &headers, &form).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    if form.get("confirm").map(|c| c.trim()) != Some("ERASE") {
+        return after_action(
+            &app,
+            customer,
+            &token,
+            Err(AppError::invalid(
+                "confirm",
+                "To erase your account, type ERASE in the box.",
+            )),
+        )
+        .await;
+    }
+    match app.erase_own_account(customer).await {
+        Ok(()) => {
+            let mut response = public(
+                crate::links::message_page(
+                    "Your data is erased",
+                    vec![
+                        "We have erased everything we held about you and sent a confirmation to your address.".into(),
+                        "If you sign up again, you will start afresh.".into(),
+                    ],
+                ),
+                StatusCode::OK,
             );
-            h.insert(
-                header::CONTENT_DISPOSITION,
-                HeaderValue::from_static("attachment; filename=\"my-data.json\""),
-            );
-            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if let Some(v) = cookie_value(&app, SESSION, None) {
+                response.headers_mut().append(header::SET_COOKIE, v);
+            }
             response
         }
         Err(e) => crate::Problem::from(e).into_response(),

@@ -33,9 +33,10 @@ pub trait Store: Send + Sync + 'static {
     /// Applies a set of changes and their audit entries in one transaction: all or nothing.
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>>;
 
-    /// Erases a customer's rows and index entries, leaves a tombstone and audits it, in one
-    /// transaction. Returns false when there was no such customer.
-    async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool>;
+    /// Erases a customer's rows and index entries, leaves a tombstone, suppresses their
+    /// address, keeps only a pseudonym in their requests and applies what goes with the
+    /// erasure, in one transaction. Returns false when there was no such customer.
+    async fn erase_customer(&self, erasure: Erasure) -> Result<bool>;
 
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>>;
     async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>>;
@@ -174,6 +175,13 @@ pub trait Store: Send + Sync + 'static {
     async fn campaign_mailed(&self, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>>;
     /// How the campaign's messages fared, and how many unsubscribed through them.
     async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts>;
+
+    async fn request(&self, id: Uuid) -> Result<Option<RequestRow>>;
+    async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>>;
+    /// Which of `digests` belong to people erased at their request.
+    async fn suppressed(&self, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>>;
+    /// What recipients of a customer's data are to be told, oldest first.
+    async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>>;
 
     /// The kept answer for an idempotency key, if one was kept and has not expired by `now`.
     async fn find_idempotent(&self, key_hash: &[u8; 32], now: i64)

@@ -5,6 +5,7 @@
 mod campaigns;
 mod mail;
 mod portal;
+mod requests;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
@@ -22,9 +23,10 @@ use crate::segment_sql::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, CodeCheck, ConsentEvent,
     ConsentStats, CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite,
-    Delivery, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
-    MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, PortalCode, PortalSession, Result,
-    SegmentQuery, SegmentRow, Store, StoreError, TokenRow, UserRow, migrations,
+    Delivery, Erasure, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry,
+    InteractionRow, MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, PortalCode,
+    PortalSession, RecipientUpdate, RequestFilter, RequestRow, Result, SegmentQuery, SegmentRow,
+    Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -379,135 +381,142 @@ fn token_from(r: &tokio_postgres::Row) -> Result<TokenRow> {
     })
 }
 
+/// Applies a change set inside a transaction the caller commits.
+async fn apply_tx(tx: &Transaction<'_>, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
+    if let Some(spent) = &changes.spend_link {
+        mail::spend_link(tx, spent).await?;
+    }
+    if let Some(step) = &changes.campaign_step {
+        campaigns::step(tx, step).await?;
+    }
+    if let Some(kept) = &changes.idempotency {
+        // Expired keys go first, so a key may be used again once its day is over. The
+        // kept answer goes in before anything else, so a second use of a key is reported
+        // as such, not as whatever else of the same request collides with the first.
+        tx.execute(
+            "DELETE FROM idempotency_keys WHERE expires_at <= $1",
+            &[&kept.created_at],
+        )
+        .await?;
+        tx.execute(
+            "INSERT INTO idempotency_keys (key_hash, fingerprint, customer_id, response, created_at, expires_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &kept.key_hash.as_slice(),
+                &kept.fingerprint.as_slice(),
+                &kept.customer_id,
+                &kept.response,
+                &kept.created_at,
+                &kept.expires_at,
+            ],
+        )
+        .await
+        .map_err(|e| map_unique(e, IDEMPOTENCY_KEY))?;
+    }
+    for w in &changes.inserts {
+        insert_customer(tx, w).await?;
+    }
+    for u in &changes.updates {
+        update_customer(tx, u).await?;
+    }
+    for i in &changes.interactions {
+        tx.execute(
+            "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                &i.id,
+                &i.customer_id,
+                &i.kind,
+                &i.occurred_at,
+                &i.sealed,
+                &i.created_at,
+            ],
+        )
+        .await
+        .map_err(|e| {
+            if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
+                StoreError::NotFound
+            } else {
+                e.into()
+            }
+        })?;
+    }
+    if let Some(j) = &changes.import_job {
+        tx.execute(
+            "INSERT INTO import_jobs (fingerprint, byte_offset, line, imported, rejected, reject_len, finished, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+             ON CONFLICT (fingerprint) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
+               imported = excluded.imported, rejected = excluded.rejected, reject_len = excluded.reject_len,
+               finished = excluded.finished, updated_at = excluded.updated_at",
+            &[
+                &j.fingerprint,
+                &(j.byte_offset as i64),
+                &(j.line as i64),
+                &(j.imported as i64),
+                &(j.rejected as i64),
+                &(j.reject_len as i64),
+                &j.finished,
+                &j.updated_at,
+            ],
+        )
+        .await?;
+    }
+    for (customer, purpose, expected) in &changes.consent_guards {
+        let current: Option<Uuid> = tx
+            .query_opt(
+                "SELECT id FROM consent_current WHERE customer_id = $1 AND purpose = $2 FOR UPDATE",
+                &[customer, purpose],
+            )
+            .await?
+            .map(|r| r.get(0));
+        if current != Some(*expected) {
+            return Err(StoreError::Conflict);
+        }
+    }
+    for e in &changes.consents {
+        let added = tx
+            .execute(
+                &format!(
+                    "INSERT INTO consent_events ({CONSENT_COLS})
+                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM customers WHERE id = $2)"
+                ),
+                &consent_args(e),
+            )
+            .await?;
+        if added == 0 {
+            return Err(StoreError::NotFound);
+        }
+        tx.execute(
+            &format!(
+                "INSERT INTO consent_current ({CONSENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                 ON CONFLICT (customer_id, purpose) DO UPDATE SET id = excluded.id, state = excluded.state,
+                   notice_version = excluded.notice_version, method = excluded.method,
+                   evidence = excluded.evidence, at = excluded.at, expires_at = excluded.expires_at"
+            ),
+            &consent_args(e),
+        )
+        .await?;
+    }
+    mail::save(tx, &changes).await?;
+    if let Some(code) = &changes.portal_code {
+        portal::save_code(tx, code).await?;
+    }
+    requests::save(tx, &changes).await?;
+    append_audit_tx(tx, changes.audit).await
+}
+
 #[async_trait]
 impl Store for PostgresStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        if let Some(spent) = &changes.spend_link {
-            mail::spend_link(&tx, spent).await?;
-        }
-        if let Some(step) = &changes.campaign_step {
-            campaigns::step(&tx, step).await?;
-        }
-        if let Some(kept) = &changes.idempotency {
-            // Expired keys go first, so a key may be used again once its day is over. The
-            // kept answer goes in before anything else, so a second use of a key is reported
-            // as such, not as whatever else of the same request collides with the first.
-            tx.execute(
-                "DELETE FROM idempotency_keys WHERE expires_at <= $1",
-                &[&kept.created_at],
-            )
-            .await?;
-            tx.execute(
-                "INSERT INTO idempotency_keys (key_hash, fingerprint, customer_id, response, created_at, expires_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &kept.key_hash.as_slice(),
-                    &kept.fingerprint.as_slice(),
-                    &kept.customer_id,
-                    &kept.response,
-                    &kept.created_at,
-                    &kept.expires_at,
-                ],
-            )
-            .await
-            .map_err(|e| map_unique(e, IDEMPOTENCY_KEY))?;
-        }
-        for w in &changes.inserts {
-            insert_customer(&tx, w).await?;
-        }
-        for u in &changes.updates {
-            update_customer(&tx, u).await?;
-        }
-        for i in &changes.interactions {
-            tx.execute(
-                "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
-                 VALUES ($1, $2, $3, $4, $5, $6)",
-                &[
-                    &i.id,
-                    &i.customer_id,
-                    &i.kind,
-                    &i.occurred_at,
-                    &i.sealed,
-                    &i.created_at,
-                ],
-            )
-            .await
-            .map_err(|e| {
-                if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
-                    StoreError::NotFound
-                } else {
-                    e.into()
-                }
-            })?;
-        }
-        if let Some(j) = &changes.import_job {
-            tx.execute(
-                "INSERT INTO import_jobs (fingerprint, byte_offset, line, imported, rejected, reject_len, finished, updated_at)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-                 ON CONFLICT (fingerprint) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
-                   imported = excluded.imported, rejected = excluded.rejected, reject_len = excluded.reject_len,
-                   finished = excluded.finished, updated_at = excluded.updated_at",
-                &[
-                    &j.fingerprint,
-                    &(j.byte_offset as i64),
-                    &(j.line as i64),
-                    &(j.imported as i64),
-                    &(j.rejected as i64),
-                    &(j.reject_len as i64),
-                    &j.finished,
-                    &j.updated_at,
-                ],
-            )
-            .await?;
-        }
-        for (customer, purpose, expected) in &changes.consent_guards {
-            let current: Option<Uuid> = tx
-                .query_opt(
-                    "SELECT id FROM consent_current WHERE customer_id = $1 AND purpose = $2 FOR UPDATE",
-                    &[customer, purpose],
-                )
-                .await?
-                .map(|r| r.get(0));
-            if current != Some(*expected) {
-                return Err(StoreError::Conflict);
-            }
-        }
-        for e in &changes.consents {
-            let added = tx
-                .execute(
-                    &format!(
-                        "INSERT INTO consent_events ({CONSENT_COLS})
-                         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM customers WHERE id = $2)"
-                    ),
-                    &consent_args(e),
-                )
-                .await?;
-            if added == 0 {
-                return Err(StoreError::NotFound);
-            }
-            tx.execute(
-                &format!(
-                    "INSERT INTO consent_current ({CONSENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                     ON CONFLICT (customer_id, purpose) DO UPDATE SET id = excluded.id, state = excluded.state,
-                       notice_version = excluded.notice_version, method = excluded.method,
-                       evidence = excluded.evidence, at = excluded.at, expires_at = excluded.expires_at"
-                ),
-                &consent_args(e),
-            )
-            .await?;
-        }
-        mail::save(&tx, &changes).await?;
-        if let Some(code) = &changes.portal_code {
-            portal::save_code(&tx, code).await?;
-        }
-        let entries = append_audit_tx(&tx, changes.audit).await?;
+        let entries = apply_tx(&tx, changes).await?;
         tx.commit().await?;
         Ok(entries)
     }
 
-    async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool> {
+    async fn erase_customer(&self, erasure: Erasure) -> Result<bool> {
+        let id = erasure.id;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let Some(row) = tx
@@ -539,10 +548,11 @@ impl Store for PostgresStore {
             .await?;
         tx.execute(
             "INSERT INTO tombstones (customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&id, &erased_at],
+            &[&id, &erasure.at],
         )
         .await?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        apply_tx(&tx, erasure.with).await?;
+        requests::erase(&tx, &id, erasure.suppress.as_ref(), erasure.at).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1252,6 +1262,22 @@ impl Store for PostgresStore {
 
     async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {
         campaigns::counts(&self.pool.get().await?, campaign).await
+    }
+
+    async fn request(&self, id: Uuid) -> Result<Option<RequestRow>> {
+        requests::request(&self.pool.get().await?, id).await
+    }
+
+    async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
+        requests::requests(&self.pool.get().await?, filter).await
+    }
+
+    async fn suppressed(&self, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {
+        requests::suppressed(&self.pool.get().await?, digests).await
+    }
+
+    async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>> {
+        requests::recipient_updates(&self.pool.get().await?, customer).await
     }
 
     async fn find_idempotent(

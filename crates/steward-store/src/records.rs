@@ -82,6 +82,85 @@ pub struct ChangeSet {
     /// A single-use link this change spends; if it was spent already (or never existed),
     /// nothing is applied and the change fails with `NotFound`.
     pub spend_link: Option<SpentLink>,
+    /// New data-subject requests.
+    pub requests: Vec<RequestRow>,
+    /// Requests moved on; each applies only if its request is still in the state it was
+    /// read in, otherwise nothing is applied and the change fails with `Conflict`.
+    pub request_moves: Vec<RequestMove>,
+    /// Records kept for telling recipients of the data (Art. 19).
+    pub recipient_updates: Vec<RecipientUpdate>,
+    /// Suppression entries lifted: the person signs up again of their own accord.
+    pub unsuppress: Vec<IndexDigest>,
+}
+
+/// A data-subject request as kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestRow {
+    pub id: Uuid,
+    pub kind: String,
+    pub channel: String,
+    pub state: String,
+    pub jurisdiction: String,
+    /// Cleared when the customer is erased.
+    pub customer_id: Option<Uuid>,
+    /// A keyed hash standing for the subject: how duplicates are found, before and after
+    /// erasure.
+    pub subject: Vec<u8>,
+    /// For an objection: the purpose objected to.
+    pub purpose: Option<String>,
+    pub received_at: i64,
+    pub acknowledge_by: Option<i64>,
+    pub acknowledged_at: Option<i64>,
+    pub due_at: i64,
+    pub verified_at: Option<i64>,
+    pub closed_at: Option<i64>,
+    pub extension_reason: Option<String>,
+    pub denial_reason: Option<String>,
+    pub updated_at: i64,
+}
+
+/// A request's new state, applied only if it is still in `from`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestMove {
+    pub row: RequestRow,
+    pub from: String,
+}
+
+/// Which requests to list.
+#[derive(Debug, Clone, Default)]
+pub struct RequestFilter {
+    /// Only those not yet completed or denied, soonest due first (otherwise newest first).
+    pub open_only: bool,
+    pub due_before: Option<i64>,
+    pub received_since: Option<i64>,
+    pub customer: Option<Uuid>,
+    pub subject: Option<Vec<u8>>,
+    pub limit: usize,
+}
+
+/// One erasure, rectification or restriction, for the recipients of the data (Art. 19).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientUpdate {
+    pub id: Uuid,
+    pub customer_id: Uuid,
+    /// `erasure`, `rectification`, `restriction` or `restriction_lifted`.
+    pub kind: String,
+    pub fields: Vec<String>,
+    pub at: i64,
+    pub notified_at: Option<i64>,
+}
+
+/// An erasure and what commits with it.
+#[derive(Debug, Clone)]
+pub struct Erasure {
+    pub id: Uuid,
+    pub at: i64,
+    /// The keyed hash of the person's address, so that a later import or form does not
+    /// bring them back unasked.
+    pub suppress: Option<IndexDigest>,
+    /// What commits with it: its audit entries, the request it answers, the notice to the
+    /// person, the record for recipients.
+    pub with: ChangeSet,
 }
 
 /// Moves a campaign from one state to another (only if it is in `from`), adding to its

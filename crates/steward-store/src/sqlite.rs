@@ -8,6 +8,7 @@
 mod campaigns;
 mod mail;
 mod portal;
+mod requests;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -26,9 +27,10 @@ use crate::segment_sql::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, CodeCheck, ConsentEvent,
     ConsentStats, CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite,
-    Delivery, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry, InteractionRow,
-    MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, PortalCode, PortalSession, Result,
-    SegmentQuery, SegmentRow, Store, StoreError, TokenRow, UserRow, migrations,
+    Delivery, Erasure, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry,
+    InteractionRow, MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, PortalCode,
+    PortalSession, RecipientUpdate, RequestFilter, RequestRow, Result, SegmentQuery, SegmentRow,
+    Store, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -508,91 +510,95 @@ fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> 
     ))
 }
 
+/// Applies a change set inside a transaction the caller commits.
+fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
+    if let Some(spent) = &changes.spend_link {
+        mail::spend_link(tx, spent)?;
+    }
+    if let Some(step) = &changes.campaign_step {
+        campaigns::step(tx, step)?;
+    }
+    // First, so a second use of a key is reported as such, not as whatever else of
+    // the same request collides with the first.
+    if let Some(kept) = &changes.idempotency {
+        save_idempotent(tx, kept)?;
+    }
+    for w in &changes.inserts {
+        insert_customer(tx, w)?;
+    }
+    for u in &changes.updates {
+        update_customer(tx, u)?;
+    }
+    // New entries go in after every update has removed the entries it replaces.
+    let entries = changes
+        .inserts
+        .iter()
+        .chain(changes.updates.iter().map(|u| &u.write))
+        .flat_map(|w| {
+            w.index
+                .iter()
+                .map(move |e| (e, w.row.id.as_bytes().as_slice()))
+        })
+        .collect();
+    insert_entries(tx, entries)?;
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?;
+    for i in &changes.interactions {
+        ins.execute(params![
+            i.id.as_bytes().as_slice(),
+            i.customer_id.as_bytes().as_slice(),
+            i.kind,
+            i.occurred_at,
+            i.sealed,
+            i.created_at
+        ])
+        .map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(f, _)
+                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+            {
+                StoreError::NotFound
+            }
+            e => e.into(),
+        })?;
+    }
+    if let Some(job) = &changes.import_job {
+        save_job(tx, job)?;
+    }
+    for (customer, purpose, expected) in &changes.consent_guards {
+        let current: Option<Vec<u8>> = tx
+            .prepare_cached(
+                "SELECT id FROM consent_current WHERE customer_id = ?1 AND purpose = ?2",
+            )?
+            .query_row(params![customer.as_bytes().as_slice(), purpose], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if current.as_deref() != Some(expected.as_bytes().as_slice()) {
+            return Err(StoreError::Conflict);
+        }
+    }
+    for event in &changes.consents {
+        save_consent(tx, event)?;
+    }
+    mail::save(tx, &changes)?;
+    if let Some(code) = &changes.portal_code {
+        portal::save_code(tx, code)?;
+    }
+    requests::save(tx, &changes)?;
+    append_audit_tx(tx, changes.audit)
+}
+
 #[async_trait]
 impl Store for SqliteStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
-        self.write(move |tx| {
-            if let Some(spent) = &changes.spend_link {
-                mail::spend_link(tx, spent)?;
-            }
-            if let Some(step) = &changes.campaign_step {
-                campaigns::step(tx, step)?;
-            }
-            // First, so a second use of a key is reported as such, not as whatever else of
-            // the same request collides with the first.
-            if let Some(kept) = &changes.idempotency {
-                save_idempotent(tx, kept)?;
-            }
-            for w in &changes.inserts {
-                insert_customer(tx, w)?;
-            }
-            for u in &changes.updates {
-                update_customer(tx, u)?;
-            }
-            // New entries go in after every update has removed the entries it replaces.
-            let entries = changes
-                .inserts
-                .iter()
-                .chain(changes.updates.iter().map(|u| &u.write))
-                .flat_map(|w| {
-                    w.index
-                        .iter()
-                        .map(move |e| (e, w.row.id.as_bytes().as_slice()))
-                })
-                .collect();
-            insert_entries(tx, entries)?;
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            )?;
-            for i in &changes.interactions {
-                ins.execute(params![
-                    i.id.as_bytes().as_slice(),
-                    i.customer_id.as_bytes().as_slice(),
-                    i.kind,
-                    i.occurred_at,
-                    i.sealed,
-                    i.created_at
-                ])
-                .map_err(|e| match e {
-                    rusqlite::Error::SqliteFailure(f, _)
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-                    {
-                        StoreError::NotFound
-                    }
-                    e => e.into(),
-                })?;
-            }
-            if let Some(job) = &changes.import_job {
-                save_job(tx, job)?;
-            }
-            for (customer, purpose, expected) in &changes.consent_guards {
-                let current: Option<Vec<u8>> = tx
-                    .prepare_cached(
-                        "SELECT id FROM consent_current WHERE customer_id = ?1 AND purpose = ?2",
-                    )?
-                    .query_row(params![customer.as_bytes().as_slice(), purpose], |r| {
-                        r.get(0)
-                    })
-                    .optional()?;
-                if current.as_deref() != Some(expected.as_bytes().as_slice()) {
-                    return Err(StoreError::Conflict);
-                }
-            }
-            for event in &changes.consents {
-                save_consent(tx, event)?;
-            }
-            mail::save(tx, &changes)?;
-            if let Some(code) = &changes.portal_code {
-                portal::save_code(tx, code)?;
-            }
-            append_audit_tx(tx, changes.audit)
-        })
-        .await
+        self.write(move |tx| apply_tx(tx, changes)).await
     }
 
-    async fn erase_customer(&self, id: Uuid, erased_at: i64, audit: AuditRecord) -> Result<bool> {
+    async fn erase_customer(&self, erasure: Erasure) -> Result<bool> {
         self.write(move |tx| {
+            let id = erasure.id;
             let key = id.as_bytes().as_slice();
             // Children first, explicitly, so erasure never depends on the foreign-key pragma.
             let keys: Option<Vec<u8>> = tx
@@ -618,8 +624,9 @@ impl Store for SqliteStore {
             tx.prepare_cached(
                 "INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)",
             )?
-            .execute(params![key, erased_at])?;
-            append_audit_tx(tx, vec![audit])?;
+            .execute(params![key, erasure.at])?;
+            apply_tx(tx, erasure.with)?;
+            requests::erase(tx, key, erasure.suppress.as_ref(), erasure.at)?;
             Ok(true)
         })
         .await
@@ -1353,6 +1360,22 @@ impl Store for SqliteStore {
 
     async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {
         self.read(|c| campaigns::counts(c, campaign))
+    }
+
+    async fn request(&self, id: Uuid) -> Result<Option<RequestRow>> {
+        self.read(|c| requests::request(c, id))
+    }
+
+    async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
+        self.read(|c| requests::requests(c, filter))
+    }
+
+    async fn suppressed(&self, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {
+        self.read(|c| requests::suppressed(c, digests))
+    }
+
+    async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>> {
+        self.read(|c| requests::recipient_updates(c, customer))
     }
 
     async fn find_idempotent(

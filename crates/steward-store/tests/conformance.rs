@@ -66,6 +66,7 @@ engines!(
     concurrent_writes_fail_alone,
     lapsed_consents_are_found_until_marked,
     portal_codes_are_bound_spent_once_and_limited,
+    requests_move_once_and_outlive_their_subject,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -78,6 +79,18 @@ fn record(action: &str, targets: Vec<String>) -> AuditRecord {
         targets,
         fields: vec!["email".into()],
         detail: None,
+    }
+}
+
+fn erasure(id: Uuid, at: i64, audit: AuditRecord) -> Erasure {
+    Erasure {
+        id,
+        at,
+        suppress: None,
+        with: ChangeSet {
+            audit: vec![audit],
+            ..Default::default()
+        },
     }
 }
 
@@ -436,7 +449,11 @@ mod scenarios {
         assert!(!store.is_tombstoned(c.id).await.expect("tomb"));
         assert!(
             store
-                .erase_customer(c.id, 99, record("customer.erase", vec![c.id.to_string()]))
+                .erase_customer(erasure(
+                    c.id,
+                    99,
+                    record("customer.erase", vec![c.id.to_string()])
+                ))
                 .await
                 .expect("erase")
         );
@@ -469,7 +486,7 @@ mod scenarios {
         assert!(store.is_tombstoned(c.id).await.expect("tomb"));
         assert!(
             !store
-                .erase_customer(c.id, 100, record("customer.erase", vec![]))
+                .erase_customer(erasure(c.id, 100, record("customer.erase", vec![])))
                 .await
                 .expect("again")
         );
@@ -964,7 +981,7 @@ mod scenarios {
 
         // Erasure takes the kept answers with the customer.
         store
-            .erase_customer(c.id, 180, record("customer.erase", vec![]))
+            .erase_customer(erasure(c.id, 180, record("customer.erase", vec![])))
             .await
             .expect("erase");
         assert_eq!(
@@ -1131,7 +1148,7 @@ mod scenarios {
         );
 
         store
-            .erase_customer(c.id, 50, record("customer.erase", vec![]))
+            .erase_customer(erasure(c.id, 50, record("customer.erase", vec![])))
             .await
             .expect("erase");
         assert!(store.consents(c.id).await.expect("current").is_empty());
@@ -1642,7 +1659,11 @@ mod scenarios {
 
         assert!(
             store
-                .erase_customer(c.id, 300, record("customer.erase", vec![c.id.to_string()]))
+                .erase_customer(erasure(
+                    c.id,
+                    300,
+                    record("customer.erase", vec![c.id.to_string()])
+                ))
                 .await
                 .expect("erase")
         );
@@ -2196,7 +2217,11 @@ mod scenarios {
         );
         assert!(
             store
-                .erase_customer(c.id, 50, record("customer.erase", vec![c.id.to_string()]))
+                .erase_customer(erasure(
+                    c.id,
+                    50,
+                    record("customer.erase", vec![c.id.to_string()])
+                ))
                 .await
                 .expect("erase")
         );
@@ -2208,5 +2233,217 @@ mod scenarios {
                 .is_none()
         );
         assert_eq!(store.portal_code(&[7; 16], 45).await.expect("gone"), None);
+    }
+
+    pub async fn requests_move_once_and_outlive_their_subject(store: Arc<dyn Store>) {
+        let c = customer(1, &[], "active");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: c.clone(),
+                index: vec![],
+            }],
+        )
+        .await
+        .expect("customer");
+        let received = RequestRow {
+            id: Uuid::now_v7(),
+            kind: "erasure".into(),
+            channel: "email".into(),
+            state: "received".into(),
+            jurisdiction: "gdpr".into(),
+            customer_id: Some(c.id),
+            subject: vec![9; 16],
+            purpose: None,
+            received_at: 10,
+            acknowledge_by: None,
+            acknowledged_at: None,
+            due_at: 100,
+            verified_at: None,
+            closed_at: None,
+            extension_reason: None,
+            denial_reason: None,
+            updated_at: 10,
+        };
+        let other = RequestRow {
+            id: Uuid::now_v7(),
+            subject: vec![8; 16],
+            customer_id: None,
+            kind: "access".into(),
+            received_at: 20,
+            due_at: 300,
+            ..received.clone()
+        };
+        store
+            .apply(ChangeSet {
+                requests: vec![received.clone(), other.clone()],
+                audit: vec![record("request.create", vec![received.id.to_string()])],
+                ..Default::default()
+            })
+            .await
+            .expect("requests");
+        assert_eq!(
+            store.request(received.id).await.expect("read"),
+            Some(received.clone())
+        );
+        let list = |filter: RequestFilter| {
+            let store = store.clone();
+            async move {
+                store
+                    .requests(&filter)
+                    .await
+                    .expect("list")
+                    .into_iter()
+                    .map(|r| r.id)
+                    .collect::<Vec<_>>()
+            }
+        };
+        let all = RequestFilter {
+            limit: 10,
+            ..Default::default()
+        };
+        assert_eq!(list(all.clone()).await, vec![other.id, received.id]);
+        let due_soon = RequestFilter {
+            open_only: true,
+            due_before: Some(200),
+            ..all.clone()
+        };
+        assert_eq!(list(due_soon.clone()).await, vec![received.id]);
+        let of_subject = RequestFilter {
+            subject: Some(vec![9; 16]),
+            ..all.clone()
+        };
+        assert_eq!(list(of_subject.clone()).await, vec![received.id]);
+        assert_eq!(
+            list(RequestFilter {
+                customer: Some(c.id),
+                ..all.clone()
+            })
+            .await,
+            vec![received.id]
+        );
+        assert_eq!(
+            list(RequestFilter {
+                received_since: Some(15),
+                ..all.clone()
+            })
+            .await,
+            vec![other.id]
+        );
+
+        let verified = RequestRow {
+            state: "verified".into(),
+            verified_at: Some(30),
+            updated_at: 30,
+            ..received.clone()
+        };
+        let step = |row: &RequestRow, from: &str| RequestMove {
+            row: row.clone(),
+            from: from.into(),
+        };
+        store
+            .apply(ChangeSet {
+                request_moves: vec![step(&verified, "received")],
+                ..Default::default()
+            })
+            .await
+            .expect("verify");
+        // A second move from the state it has left fails, and takes the rest of its change
+        // with it.
+        let update = RecipientUpdate {
+            id: Uuid::now_v7(),
+            customer_id: c.id,
+            kind: "rectification".into(),
+            fields: vec!["phone".into(), "given_name".into()],
+            at: 31,
+            notified_at: None,
+        };
+        assert!(matches!(
+            store
+                .apply(ChangeSet {
+                    request_moves: vec![step(&verified, "received")],
+                    recipient_updates: vec![update.clone()],
+                    ..Default::default()
+                })
+                .await,
+            Err(StoreError::Conflict)
+        ));
+        assert!(
+            store
+                .recipient_updates(c.id)
+                .await
+                .expect("none")
+                .is_empty()
+        );
+
+        let completed = RequestRow {
+            state: "completed".into(),
+            closed_at: Some(40),
+            updated_at: 40,
+            ..verified.clone()
+        };
+        let erased = RecipientUpdate {
+            id: Uuid::now_v7(),
+            kind: "erasure".into(),
+            fields: vec![],
+            at: 40,
+            ..update.clone()
+        };
+        assert!(
+            store
+                .erase_customer(Erasure {
+                    id: c.id,
+                    at: 40,
+                    suppress: Some(digest(5)),
+                    with: ChangeSet {
+                        request_moves: vec![step(&completed, "verified")],
+                        recipient_updates: vec![update.clone(), erased.clone()],
+                        audit: vec![record("customer.erase", vec![c.id.to_string()])],
+                        ..Default::default()
+                    },
+                })
+                .await
+                .expect("erase")
+        );
+        let kept = store
+            .request(received.id)
+            .await
+            .expect("read")
+            .expect("kept");
+        assert_eq!(
+            kept,
+            RequestRow {
+                customer_id: None,
+                ..completed.clone()
+            },
+            "the record of the request outlives the customer, under its pseudonym only"
+        );
+        assert_eq!(list(of_subject).await, vec![received.id]);
+        assert!(list(due_soon).await.is_empty(), "completed is not open");
+        assert_eq!(
+            store.recipient_updates(c.id).await.expect("updates"),
+            vec![update, erased]
+        );
+        assert_eq!(
+            store
+                .suppressed(&[digest(6), digest(5)])
+                .await
+                .expect("suppressed"),
+            vec![digest(5)]
+        );
+        store
+            .apply(ChangeSet {
+                unsuppress: vec![digest(5)],
+                ..Default::default()
+            })
+            .await
+            .expect("lift");
+        assert!(
+            store
+                .suppressed(&[digest(5)])
+                .await
+                .expect("lifted")
+                .is_empty()
+        );
     }
 }

@@ -154,6 +154,7 @@ impl Steward {
                 (DeliveryOutcome::Retry { at: retry }, f.detail)
             }
         };
+        let settled = !matches!(outcome, DeliveryOutcome::Retry { .. });
         self.store
             .finish_mail(&Delivery {
                 message_id: row.id,
@@ -163,6 +164,11 @@ impl Steward {
                 detail: Some(detail),
             })
             .await?;
+        // A last message to an erased person was sealed under a key of its own: once it is
+        // sent or given up, nothing may open it again.
+        if settled && row.kind == crate::erasure::FAREWELL {
+            self.keys.destroy_data_key(row.customer_id)?;
+        }
         Ok(())
     }
 

@@ -27,6 +27,7 @@ fn submission(email: &str, purposes: &[&str]) -> FormSubmission {
         .collect(),
         purposes: purposes.iter().map(|p| p.to_string()).collect(),
         residency: "GB".into(),
+        sign_up_again: false,
     }
 }
 

@@ -1,9 +1,6 @@
 //! Audiences over HTTP: how many customers a consent-based purpose may reach right now, and
 //! a streamed export of them carrying only the purpose's fields.
 
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderValue, header};
@@ -12,6 +9,7 @@ use steward_app::{AudienceQuery, AudienceSummary};
 
 use crate::auth::Caller;
 use crate::extract::Body;
+use crate::streaming::Pages;
 use crate::{AppState, Problem};
 
 #[utoipa::path(
@@ -33,16 +31,6 @@ pub async fn evaluate(
 ) -> Result<Json<AudienceSummary>, Problem> {
     let access = app.access(&actor, Some(&query.purpose))?;
     Ok(Json(app.audience(&access, &query).await?))
-}
-
-/// Pages of an export, as the response body reads them.
-struct Pages(tokio::sync::mpsc::Receiver<Result<Vec<u8>, std::io::Error>>);
-
-impl futures_core::Stream for Pages {
-    type Item = Result<Vec<u8>, std::io::Error>;
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.0.poll_recv(cx)
-    }
 }
 
 #[utoipa::path(

@@ -9,6 +9,7 @@ pub(crate) mod catalog;
 pub(crate) mod consents;
 pub(crate) mod customers;
 pub(crate) mod notices;
+pub(crate) mod requests;
 
 use axum::Router;
 use axum::http::Method;
@@ -83,6 +84,28 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     .add(Method::POST, "/campaigns", post(campaigns::create_campaign))
     .add(Method::GET, "/campaigns/{id}", get(campaigns::campaign))
     .add(Method::POST, "/campaigns/{id}/send", post(campaigns::send))
+    .add(Method::GET, "/customers/{id}/export", get(requests::export))
+    .add(Method::GET, "/requests", get(requests::list))
+    .add(Method::POST, "/requests", post(requests::create))
+    .add(Method::GET, "/requests/report", get(requests::report))
+    .add(Method::GET, "/requests/{id}", get(requests::read))
+    .add(
+        Method::POST,
+        "/requests/{id}/verify",
+        post(requests::verify),
+    )
+    .add(Method::POST, "/requests/{id}/start", post(requests::start))
+    .add(
+        Method::POST,
+        "/requests/{id}/extend",
+        post(requests::extend),
+    )
+    .add(
+        Method::POST,
+        "/requests/{id}/complete",
+        post(requests::complete),
+    )
+    .add(Method::POST, "/requests/{id}/deny", post(requests::deny))
     .add(Method::GET, "/notices", get(notices::list))
     .add(Method::POST, "/notices", post(notices::create))
     .add(

@@ -1,0 +1,110 @@
+//! Erasure by crypto-shredding, and what goes with it: the suppression entry that keeps a
+//! later import or form from bringing the person back unasked, the record for recipients of
+//! the data (Art. 19), and a last message to the person sealed under a key of its own, since
+//! theirs is gone by the time it is sent.
+
+use steward_core::contact::Email;
+use steward_core::sealed_fields::SealedFields;
+use steward_store::{ChangeSet, CustomerRow, Erasure, IndexDigest, RecipientUpdate, StoredKey};
+use uuid::Uuid;
+
+use crate::customers::MATCH_FIELD;
+use crate::mail::Letter;
+use crate::{AppError, Steward};
+
+/// The kind of message sealed under a key of its own, destroyed once the message is sent.
+pub(crate) const FAREWELL: &str = "farewell";
+/// The derived key suppression entries are hashed with.
+pub(crate) const SUPPRESSION: &str = "suppression";
+
+/// How one erasure is carried out.
+pub(crate) struct ErasureOrder {
+    /// Whether the person asked for it: then their address is suppressed.
+    pub at_their_request: bool,
+    /// A last message to them, sent under the id of the request it answers.
+    pub farewell: Option<(Uuid, Letter)>,
+    /// What commits with the erasure.
+    pub with: ChangeSet,
+}
+
+impl Steward {
+    /// The keyed hash an address is suppressed under.
+    pub(crate) fn suppression_digest(&self, email: &Email) -> Result<IndexDigest, AppError> {
+        Ok(self.vault.blind_index(SUPPRESSION, email.as_str())?)
+    }
+
+    /// The customer's address and data key, when an address is held.
+    pub(crate) fn customer_address(
+        &self,
+        row: &CustomerRow,
+    ) -> Result<Option<(steward_vault::DataKey, String)>, AppError> {
+        let dek = self.data_key(row.id)?;
+        let sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        let Some(stored) = sealed.get(MATCH_FIELD) else {
+            return Ok(None);
+        };
+        let address = dek
+            .open_string(MATCH_FIELD, stored)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        Ok(Some((dek, address)))
+    }
+
+    /// Erases the customer: the data key is destroyed first, so that even if the rows
+    /// survived a crash they could not be read; then rows, index entries, mail and sessions
+    /// go in one transaction with everything in `order`, and a tombstone remains.
+    pub(crate) async fn erase(
+        &self,
+        row: &CustomerRow,
+        order: ErasureOrder,
+    ) -> Result<(), AppError> {
+        let id = row.id;
+        let address = self.customer_address(row)?.map(|(_, a)| a);
+        let suppress = match (&address, order.at_their_request) {
+            (Some(a), true) => Email::parse(a)
+                .ok()
+                .map(|e| self.suppression_digest(&e))
+                .transpose()?,
+            _ => None,
+        };
+        let now = self.clock.now().as_microsecond();
+        let mut with = order.with;
+        if let Some((message, letter)) = order.farewell {
+            let (dek, wrapped) = self.vault.new_data_key(&message)?;
+            self.key_writer
+                .submit(vec![(
+                    message,
+                    StoredKey {
+                        kek_version: wrapped.kek_version,
+                        bytes: wrapped.bytes,
+                    },
+                )])
+                .await?;
+            with.mail
+                .push(self.outbox_row(&dek, FAREWELL, None, &letter, now)?);
+        }
+        with.recipient_updates.push(RecipientUpdate {
+            id: Uuid::now_v7(),
+            customer_id: id,
+            kind: "erasure".into(),
+            fields: Vec::new(),
+            at: now,
+            notified_at: None,
+        });
+        let queued = !with.mail.is_empty();
+        self.keys.destroy_data_key(id)?;
+        self.store
+            .erase_customer(Erasure {
+                id,
+                at: now,
+                suppress,
+                with,
+            })
+            .await?;
+        if queued {
+            self.mail_queued();
+        }
+        // The erasure entry is the one a truncation would most want to hide.
+        self.checkpoint_now().await
+    }
+}

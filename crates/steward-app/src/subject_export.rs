@@ -1,0 +1,301 @@
+//! A person's own data, complete and machine-readable (GDPR Art. 15 and 20), as JSON or CSV,
+//! produced in chunks: the profile first, then the interactions a page at a time, so memory
+//! stays flat however long their history is.
+
+use std::str::FromStr;
+
+use serde::Serialize;
+use steward_vault::DataKey;
+use uuid::Uuid;
+
+use crate::customers::LEGAL_OBLIGATION;
+use crate::export::neutralise_cell;
+use crate::{Access, AppError, InteractionView, PortalOverview, Steward};
+
+const PAGE: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SubjectFormat {
+    Json,
+    Csv,
+}
+
+impl FromStr for SubjectFormat {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "json" => Ok(SubjectFormat::Json),
+            "csv" => Ok(SubjectFormat::Csv),
+            _ => Err("must be json or csv".into()),
+        }
+    }
+}
+
+impl SubjectFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            SubjectFormat::Json => "application/json",
+            SubjectFormat::Csv => "text/csv; charset=utf-8",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            SubjectFormat::Json => "json",
+            SubjectFormat::Csv => "csv",
+        }
+    }
+}
+
+/// An export under way: call `subject_export_chunk` until it yields `None`.
+pub struct SubjectExport {
+    customer: Uuid,
+    dek: DataKey,
+    format: SubjectFormat,
+    head: Option<PortalOverview>,
+    after: Option<(i64, Uuid)>,
+    written_any: bool,
+    done: bool,
+}
+
+/// The JSON document's opening: everything but the interactions, which follow it.
+#[derive(Serialize)]
+struct Head<'a> {
+    format: &'static str,
+    #[serde(flatten)]
+    profile: &'a PortalOverview,
+}
+
+const CSV_HEADER: [&str; 6] = ["section", "id", "name", "value", "detail", "at"];
+
+fn csv_rows(rows: &[[String; 6]]) -> Result<Vec<u8>, AppError> {
+    let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 96));
+    for r in rows {
+        w.write_record(r.iter().map(|c| neutralise_cell(c).into_owned()))
+            .map_err(|e| AppError::Io(e.to_string()))?;
+    }
+    w.into_inner().map_err(|e| AppError::Io(e.to_string()))
+}
+
+fn profile_rows(p: &PortalOverview) -> Vec<[String; 6]> {
+    let id = p.customer_id.to_string();
+    let mut rows = vec![
+        CSV_HEADER.map(str::to_string),
+        [
+            "customer".into(),
+            id.clone(),
+            "residency".into(),
+            p.residency.clone(),
+            String::new(),
+            p.created_at.to_string(),
+        ],
+        [
+            "customer".into(),
+            id.clone(),
+            "status".into(),
+            p.status.clone(),
+            p.source.clone().unwrap_or_default(),
+            p.created_at.to_string(),
+        ],
+    ];
+    for v in &p.values {
+        rows.push([
+            "value".into(),
+            id.clone(),
+            v.field.clone(),
+            v.value.clone(),
+            format!("{}; for: {}", v.category, v.purposes.join(", ")),
+            String::new(),
+        ]);
+    }
+    for c in &p.consents {
+        rows.push([
+            "consent".into(),
+            id.clone(),
+            c.purpose.clone(),
+            c.state.map(|s| s.as_str().to_string()).unwrap_or_default(),
+            if c.given { "in force" } else { "not in force" }.into(),
+            c.given_at.map(|t| t.to_string()).unwrap_or_default(),
+        ]);
+    }
+    for e in &p.consent_history {
+        rows.push([
+            "consent_event".into(),
+            e.id.to_string(),
+            e.purpose.clone(),
+            e.state.as_str().into(),
+            format!(
+                "method {}; notice {}",
+                e.method,
+                e.notice_version.as_deref().unwrap_or("none")
+            ),
+            e.at.to_string(),
+        ]);
+    }
+    for r in &p.requests {
+        rows.push([
+            "request".into(),
+            r.id.to_string(),
+            r.kind.clone(),
+            r.state.clone(),
+            format!("by {}; due {}", r.channel, r.due_at),
+            r.received_at.to_string(),
+        ]);
+    }
+    for a in &p.access_history {
+        rows.push([
+            "access".into(),
+            String::new(),
+            a.action.clone(),
+            a.who.clone(),
+            format!(
+                "purpose {}; fields {}",
+                a.purpose.as_deref().unwrap_or("none"),
+                a.fields.join(", ")
+            ),
+            a.at.to_string(),
+        ]);
+    }
+    rows
+}
+
+fn interaction_row(i: &InteractionView) -> [String; 6] {
+    [
+        "interaction".into(),
+        i.id.to_string(),
+        i.kind.clone(),
+        i.summary.clone(),
+        i.body.clone().unwrap_or_default(),
+        i.occurred_at.to_string(),
+    ]
+}
+
+impl Steward {
+    /// Starts a customer's export for staff answering an access or portability request;
+    /// only the legal-obligation purpose reaches it.
+    pub async fn start_subject_export(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        format: SubjectFormat,
+    ) -> Result<SubjectExport, AppError> {
+        if access.purpose.key != LEGAL_OBLIGATION {
+            return Err(AppError::Forbidden(format!(
+                "a person's full export answers a request, under the purpose {LEGAL_OBLIGATION}"
+            )));
+        }
+        let (head, dek) = self.subject_profile(customer).await?;
+        let fields = head.values.iter().map(|v| v.field.clone()).collect();
+        let mut record = self.access_record(
+            access,
+            "customer.export",
+            vec![customer.to_string()],
+            fields,
+        );
+        record.detail = Some(format!("subject export as {}", format.extension()));
+        self.append(vec![record]).await?;
+        Ok(self.subject_export(customer, dek, format, head))
+    }
+
+    /// Starts the signed-in customer's download of their own data.
+    pub async fn start_own_export(
+        &self,
+        customer: Uuid,
+        format: SubjectFormat,
+    ) -> Result<SubjectExport, AppError> {
+        let (head, dek) = self.subject_profile(customer).await?;
+        let fields = head.values.iter().map(|v| v.field.clone()).collect();
+        self.append(vec![self.subject_record(
+            customer,
+            "portal.export",
+            LEGAL_OBLIGATION,
+            vec![customer.to_string()],
+            fields,
+            Some(format!("as {}", format.extension())),
+        )])
+        .await?;
+        Ok(self.subject_export(customer, dek, format, head))
+    }
+
+    fn subject_export(
+        &self,
+        customer: Uuid,
+        dek: DataKey,
+        format: SubjectFormat,
+        head: PortalOverview,
+    ) -> SubjectExport {
+        SubjectExport {
+            customer,
+            dek,
+            format,
+            head: Some(head),
+            after: None,
+            written_any: false,
+            done: false,
+        }
+    }
+
+    /// The next piece of the export, or `None` once it is complete.
+    pub async fn subject_export_chunk(
+        &self,
+        export: &mut SubjectExport,
+    ) -> Result<Option<Vec<u8>>, AppError> {
+        if export.done {
+            return Ok(None);
+        }
+        if let Some(head) = export.head.take() {
+            return Ok(Some(match export.format {
+                SubjectFormat::Csv => csv_rows(&profile_rows(&head))?,
+                SubjectFormat::Json => {
+                    let mut doc = serde_json::to_value(Head {
+                        format: "steward-subject-export/1",
+                        profile: &head,
+                    })
+                    .map_err(|e| AppError::Io(e.to_string()))?;
+                    // The interactions follow the profile, a page at a time.
+                    if let Some(map) = doc.as_object_mut() {
+                        map.remove("interactions");
+                    }
+                    let mut buf =
+                        serde_json::to_vec(&doc).map_err(|e| AppError::Io(e.to_string()))?;
+                    buf.pop();
+                    buf.extend_from_slice(b",\"interactions\":[");
+                    buf
+                }
+            }));
+        }
+        let page = self
+            .store
+            .list_interactions(export.customer, export.after, PAGE)
+            .await?;
+        let Some(last) = page.last() else {
+            export.done = true;
+            return Ok(match export.format {
+                SubjectFormat::Json => Some(b"]}".to_vec()),
+                SubjectFormat::Csv => None,
+            });
+        };
+        export.after = Some((last.occurred_at, last.id));
+        let views = page
+            .iter()
+            .map(|row| self.open_interaction(&export.dek, row))
+            .collect::<Result<Vec<_>, _>>()?;
+        match export.format {
+            SubjectFormat::Csv => {
+                let rows: Vec<[String; 6]> = views.iter().map(interaction_row).collect();
+                Ok(Some(csv_rows(&rows)?))
+            }
+            SubjectFormat::Json => {
+                let mut buf = Vec::with_capacity(views.len() * 160);
+                for v in &views {
+                    if export.written_any {
+                        buf.push(b',');
+                    }
+                    export.written_any = true;
+                    serde_json::to_writer(&mut buf, v).map_err(|e| AppError::Io(e.to_string()))?;
+                }
+                Ok(Some(buf))
+            }
+        }
+    }
+}

@@ -1,0 +1,239 @@
+//! The request desk over HTTP: data-subject requests, their deadlines and outcomes, and a
+//! person's complete export for answering them. Handled under `essential.legal_obligation`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use steward_app::{
+    ReasonInput, RequestInput, RequestQuery, RequestReport, RequestView, SubjectFormat,
+};
+
+use crate::auth::Purposed;
+use crate::extract::{Body, parse_id};
+use crate::{AppState, Problem};
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ListParams {
+    /// Only requests not yet completed or denied, soonest due first.
+    #[serde(default)]
+    pub open: Option<bool>,
+    /// Only open requests due within this many days, overdue ones included.
+    #[serde(default)]
+    pub due_within_days: Option<u32>,
+    #[serde(default)]
+    pub customer_id: Option<String>,
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ExportParams {
+    /// `json` (the default) or `csv`.
+    #[serde(default)]
+    pub format: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/requests",
+    tag = "requests",
+    params(ListParams, ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Requests, newest first (open ones soonest due first)", body = Vec<RequestView>),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn list(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Query(params): Query<ListParams>,
+) -> Result<Json<Vec<RequestView>>, Problem> {
+    let query = RequestQuery {
+        open: params.open.unwrap_or(false),
+        due_within_days: params.due_within_days,
+        customer_id: params.customer_id.as_deref().map(parse_id).transpose()?,
+        limit: params.limit,
+    };
+    Ok(Json(app.requests(&access, &query).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/requests",
+    tag = "requests",
+    request_body = RequestInput,
+    params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Logged with its deadlines; acknowledged to the customer by email when one is known", body = RequestView),
+        (status = 409, description = "An open request of this kind from this person exists", body = Problem),
+        (status = 422, description = "Invalid input", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn create(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Body(input): Body<RequestInput>,
+) -> Result<(StatusCode, Json<RequestView>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_request(&access, input).await?),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/requests/report",
+    tag = "requests",
+    params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Requests of the last twelve months by kind and outcome, with the median days to close", body = RequestReport),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn report(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+) -> Result<Json<RequestReport>, Problem> {
+    Ok(Json(app.request_report(&access).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/requests/{id}",
+    tag = "requests",
+    params(("id" = String, Path, description = "Request id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The request", body = RequestView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn read(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<RequestView>, Problem> {
+    Ok(Json(app.request(&access, parse_id(&id)?).await?))
+}
+
+macro_rules! step {
+    ($name:ident, $path:literal, $doc:literal, $call:ident) => {
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "requests",
+            params(("id" = String, Path, description = "Request id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+            security(("bearer" = [])),
+            responses(
+                (status = 200, description = $doc, body = RequestView),
+                (status = 404, description = "Not found", body = Problem),
+                (status = 409, description = "The request is in a state this step does not follow", body = Problem),
+                (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+            )
+        )]
+        pub async fn $name(
+            State(app): State<AppState>,
+            Purposed(access): Purposed,
+            Path(id): Path<String>,
+        ) -> Result<Json<RequestView>, Problem> {
+            Ok(Json(app.$call(&access, parse_id(&id)?).await?))
+        }
+    };
+}
+
+macro_rules! reasoned_step {
+    ($name:ident, $path:literal, $doc:literal, $call:ident) => {
+        #[utoipa::path(
+            post,
+            path = $path,
+            tag = "requests",
+            request_body = ReasonInput,
+            params(("id" = String, Path, description = "Request id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+            security(("bearer" = [])),
+            responses(
+                (status = 200, description = $doc, body = RequestView),
+                (status = 404, description = "Not found", body = Problem),
+                (status = 409, description = "The request is in a state this step does not follow", body = Problem),
+                (status = 422, description = "Invalid input", body = Problem),
+                (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+            )
+        )]
+        pub async fn $name(
+            State(app): State<AppState>,
+            Purposed(access): Purposed,
+            Path(id): Path<String>,
+            Body(input): Body<ReasonInput>,
+        ) -> Result<Json<RequestView>, Problem> {
+            Ok(Json(app.$call(&access, parse_id(&id)?, &input).await?))
+        }
+    };
+}
+
+step!(
+    verify,
+    "/requests/{id}/verify",
+    "The requester's identity is confirmed",
+    verify_request
+);
+step!(
+    start,
+    "/requests/{id}/start",
+    "Work on the request has started",
+    start_request
+);
+step!(
+    complete,
+    "/requests/{id}/complete",
+    "Completed and the requester told; an erasure erases the customer and a restriction restricts them",
+    complete_request
+);
+reasoned_step!(
+    extend,
+    "/requests/{id}/extend",
+    "Extended as far as the law allows; the reason is sent to the requester",
+    extend_request
+);
+reasoned_step!(
+    deny,
+    "/requests/{id}/deny",
+    "Denied; the reason is sent to the requester",
+    deny_request
+);
+
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/export",
+    tag = "requests",
+    params(("id" = String, Path, description = "Customer id"), ExportParams, ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Everything held about the customer, streamed: every value with its purposes, consents and their history, requests, access history and every interaction", content_type = "application/json"),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn export(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    Query(params): Query<ExportParams>,
+) -> Result<Response, Problem> {
+    let format = params
+        .format
+        .as_deref()
+        .unwrap_or("json")
+        .parse::<SubjectFormat>()
+        .map_err(|m| Problem::bad_request("format", &m))?;
+    let export = app
+        .start_subject_export(&access, parse_id(&id)?, format)
+        .await?;
+    Ok(crate::streaming::subject_export(app, export, format))
+}
