@@ -59,7 +59,12 @@ impl Steward {
         order: ErasureOrder,
     ) -> Result<(), AppError> {
         let id = row.id;
-        let address = self.customer_address(row)?.map(|(_, a)| a);
+        // An erasure cut short after its key was destroyed can no longer read the address.
+        let address = match self.customer_address(row) {
+            Ok(found) => found.map(|(_, a)| a),
+            Err(AppError::NotFound) => None,
+            Err(e) => return Err(e),
+        };
         let suppress = match (&address, order.at_their_request) {
             (Some(a), true) => Email::parse(a)
                 .ok()

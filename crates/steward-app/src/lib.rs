@@ -56,7 +56,8 @@ pub use portal::{AccessView, HeldValue, PortalOverview, PortalSignIn};
 pub use portal_rights::ObjectionOutcome;
 pub use receipt::{Controller, Receipt, ReceiptCheck};
 pub use requests::{
-    KindTally, MAX_REQUESTS, ReasonInput, RequestInput, RequestQuery, RequestReport, RequestView,
+    KindTally, MAX_REQUESTS, ReasonInput, RecipientUpdateView, RequestInput, RequestQuery,
+    RequestReport, RequestView,
 };
 pub use segments::{ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView};
 pub use steward_core as core;

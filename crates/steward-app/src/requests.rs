@@ -88,6 +88,20 @@ pub struct RequestView {
     pub overdue: bool,
 }
 
+/// One erasure, rectification or restriction, kept for the recipients of the data (Art. 19).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct RecipientUpdateView {
+    /// erasure, rectification, restriction or restriction_lifted.
+    pub kind: String,
+    pub fields: Vec<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+    /// When the recipients were told; absent until then.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub notified_at: Option<Timestamp>,
+}
+
 /// Which requests to list.
 #[derive(Debug, Clone, Default)]
 pub struct RequestQuery {
@@ -541,6 +555,33 @@ impl Steward {
         Ok(rows.iter().map(|r| view(r, now)).collect())
     }
 
+    /// What the recipients of a customer's data are to be told, oldest first; kept after
+    /// erasure, under the erased customer's id.
+    pub async fn recipient_updates(
+        &self,
+        access: &Access,
+        customer: Uuid,
+    ) -> Result<Vec<RecipientUpdateView>, AppError> {
+        require_desk(access)?;
+        let rows = self.store.recipient_updates(customer).await?;
+        self.append(vec![self.access_record(
+            access,
+            "customer.recipient_updates",
+            vec![customer.to_string()],
+            Vec::new(),
+        )])
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|u| RecipientUpdateView {
+                kind: u.kind,
+                fields: u.fields,
+                at: from_micros(u.at),
+                notified_at: u.notified_at.map(from_micros),
+            })
+            .collect())
+    }
+
     /// Requests received in the last twelve months, counted.
     pub async fn request_report(&self, access: &Access) -> Result<RequestReport, AppError> {
         require_desk(access)?;
@@ -711,7 +752,12 @@ impl Steward {
         {
             // The person's own key is gone once the erasure commits: the letter is sealed
             // under one of its own.
-            let farewell = match (self.customer_address(customer)?, letter) {
+            let address = match self.customer_address(customer) {
+                Ok(found) => found,
+                Err(AppError::NotFound) => None,
+                Err(e) => return Err(e),
+            };
+            let farewell = match (address, letter) {
                 (Some((_, to)), Some((subject, text))) => Some((
                     row.id,
                     Letter {

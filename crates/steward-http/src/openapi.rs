@@ -24,7 +24,7 @@ use crate::api::{
         campaigns::campaigns, campaigns::create_campaign, campaigns::campaign, campaigns::send,
         notices::list, notices::create, notices::publish,
         requests::list, requests::create, requests::report, requests::read, requests::verify,
-        requests::start, requests::extend, requests::complete, requests::deny, requests::export,
+        requests::start, requests::extend, requests::complete, requests::deny, requests::export, requests::recipient_updates,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -10,5 +10,6 @@ mod erasure;
 mod forms;
 mod import;
 mod portal;
+mod requests;
 #[allow(dead_code)]
 mod support;

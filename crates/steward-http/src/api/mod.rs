@@ -85,6 +85,11 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     .add(Method::GET, "/campaigns/{id}", get(campaigns::campaign))
     .add(Method::POST, "/campaigns/{id}/send", post(campaigns::send))
     .add(Method::GET, "/customers/{id}/export", get(requests::export))
+    .add(
+        Method::GET,
+        "/customers/{id}/recipient-updates",
+        get(requests::recipient_updates),
+    )
     .add(Method::GET, "/requests", get(requests::list))
     .add(Method::POST, "/requests", post(requests::create))
     .add(Method::GET, "/requests/report", get(requests::report))

@@ -6,7 +6,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use steward_app::{
-    ReasonInput, RequestInput, RequestQuery, RequestReport, RequestView, SubjectFormat,
+    ReasonInput, RecipientUpdateView, RequestInput, RequestQuery, RequestReport, RequestView,
+    SubjectFormat,
 };
 
 use crate::auth::Purposed;
@@ -236,4 +237,23 @@ pub async fn export(
         .start_subject_export(&access, parse_id(&id)?, format)
         .await?;
     Ok(crate::streaming::subject_export(app, export, format))
+}
+
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/recipient-updates",
+    tag = "requests",
+    params(("id" = String, Path, description = "Customer id, also of an erased customer"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Each erasure, rectification and restriction, for telling the recipients of the data (Art. 19)", body = Vec<RecipientUpdateView>),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn recipient_updates(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<RecipientUpdateView>>, Problem> {
+    Ok(Json(app.recipient_updates(&access, parse_id(&id)?).await?))
 }

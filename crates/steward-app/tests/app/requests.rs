@@ -1,0 +1,475 @@
+use std::collections::HashMap;
+use std::ops::ControlFlow;
+
+use steward_app::core::request::{Deadlines, Jurisdiction};
+use steward_app::import::ImportOptions;
+use steward_app::{
+    Actor, AppError, AudienceQuery, ConsentInput, CustomerPatch, CustomerQuery, Evidence,
+    FormSubmission, InteractionInput, ReasonInput, RequestInput, RequestQuery, SubjectFormat,
+};
+use steward_testkit::smtp::SmtpServer;
+
+use crate::support::*;
+
+const EMAIL: &str = "marketing.communications.email";
+
+fn logged(kind: &str, email: &str) -> RequestInput {
+    RequestInput {
+        kind: kind.into(),
+        channel: "email".into(),
+        email: Some(email.into()),
+        ..Default::default()
+    }
+}
+
+fn reason(text: &str) -> ReasonInput {
+    ReasonInput {
+        reason: text.into(),
+    }
+}
+
+async fn find(app: &steward_app::Steward, email: &str) -> usize {
+    app.list_customers(
+        &agent(app),
+        CustomerQuery {
+            email: Some(email.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search")
+    .items
+    .len()
+}
+
+#[tokio::test]
+async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out() {
+    let smtp = SmtpServer::start();
+    let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let dpo = dpo(&app);
+    let c = app
+        .create_customer(&agent(&app), input("gwen@example.com", "Gwen"))
+        .await
+        .expect("create");
+
+    let request = app
+        .create_request(&dpo, logged("erasure", "GWEN@example.com"))
+        .await
+        .expect("logged");
+    assert_eq!(request.customer_id, Some(c.id), "found by the address");
+    assert_eq!(request.state, "received");
+    assert_eq!(request.jurisdiction, "gdpr", "input() lives in the EU");
+    assert_eq!(
+        request.due_at,
+        Deadlines::new(Jurisdiction::Gdpr, app.now()).answer_by
+    );
+    let duplicate = app
+        .create_request(&dpo, logged("erasure", "gwen@example.com"))
+        .await;
+    assert!(
+        matches!(&duplicate, Err(AppError::Conflict(m)) if m.contains(&request.id.to_string())),
+        "{duplicate:?}"
+    );
+    app.deliver_due_mail().await.expect("deliver");
+    let ack = smtp.wait_for(1);
+    assert!(ack[0].body.contains("We received your erasure request"));
+    assert!(
+        ack[0]
+            .header("To")
+            .is_some_and(|t| t.contains("gwen@example.com"))
+    );
+
+    let early = app.complete_request(&dpo, request.id).await;
+    assert!(
+        matches!(early, Err(AppError::Conflict(_))),
+        "nothing completes before the requester is verified: {early:?}"
+    );
+    app.verify_request(&dpo, request.id).await.expect("verify");
+    let done = app
+        .complete_request(&dpo, request.id)
+        .await
+        .expect("complete");
+    assert_eq!(done.state, "completed");
+    assert!(app.is_erased(c.id).await.expect("tombstone"));
+    assert_eq!(find(&app, "gwen@example.com").await, 0);
+
+    let kept = app.request(&dpo, request.id).await.expect("kept");
+    assert_eq!(
+        (kept.state.as_str(), kept.customer_id),
+        ("completed", None),
+        "the record stays, pointing at no one"
+    );
+    let updates = app.recipient_updates(&dpo, c.id).await.expect("art 19");
+    assert_eq!(
+        updates.iter().map(|u| u.kind.as_str()).collect::<Vec<_>>(),
+        ["erasure"]
+    );
+
+    // The last message went out under its own key, which is gone once it is sent.
+    app.deliver_due_mail().await.expect("deliver");
+    let farewell = smtp.wait_for(2);
+    assert!(
+        farewell[1]
+            .body
+            .contains("Everything we held about you is erased")
+    );
+    let keys = rusqlite::Connection::open(dir.path().join("keys/keystore.db")).expect("keys");
+    let left: i64 = keys
+        .query_row(
+            "SELECT COUNT(*) FROM data_keys WHERE customer_id = ?1",
+            [request.id.as_bytes().as_slice()],
+            |r| r.get(0),
+        )
+        .expect("count");
+    assert_eq!(left, 0, "the farewell's key is destroyed once it is sent");
+
+    // An import does not bring her back; a form does only when she says so herself.
+    let file = dir.path().join("again.csv");
+    std::fs::write(
+        &file,
+        "email,given_name,residency\ngwen@example.com,Gwen,DE\nnew@example.com,New,DE\n",
+    )
+    .expect("write");
+    let report = app
+        .import_customers(
+            &Actor::system("import", &["essential.service"]),
+            &file,
+            &ImportOptions {
+                purpose: "essential.service".into(),
+                default_residency: None,
+                header_map: HashMap::new(),
+                reject_path: dir.path().join("rejects.csv"),
+                batch_size: 100,
+            },
+            |_| ControlFlow::Continue(()),
+        )
+        .await
+        .expect("import");
+    assert_eq!((report.progress.created, report.progress.rejected), (1, 1));
+    let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects");
+    assert!(rejects.contains("erased"), "{rejects}");
+    assert_eq!(find(&app, "gwen@example.com").await, 0);
+
+    let mut form = FormSubmission {
+        values: [("email".to_string(), "gwen@example.com".to_string())]
+            .into_iter()
+            .collect(),
+        purposes: vec![EMAIL.into()],
+        residency: "DE".into(),
+        sign_up_again: false,
+    };
+    app.submit_form("newsletter", form.clone(), &Evidence::default())
+        .await
+        .expect("answered like any sign-up");
+    assert_eq!(find(&app, "gwen@example.com").await, 0, "nothing kept");
+    form.sign_up_again = true;
+    app.submit_form("newsletter", form, &Evidence::default())
+        .await
+        .expect("signs up again");
+    assert_eq!(find(&app, "gwen@example.com").await, 1);
+}
+
+#[tokio::test]
+async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
+    let smtp = SmtpServer::start();
+    let (_dir, app, clock) = app_with_mail(&smtp.url()).await;
+    let dpo = dpo(&app);
+    let mut us = input("sam@example.com", "Sam");
+    us.residency = "US".into();
+    let c = app.create_customer(&agent(&app), us).await.expect("create");
+    let request = app
+        .create_request(
+            &dpo,
+            RequestInput {
+                kind: "access".into(),
+                channel: "phone".into(),
+                customer_id: Some(c.id),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("logged");
+    let deadlines = Deadlines::new(Jurisdiction::Ccpa, app.now());
+    assert_eq!(request.jurisdiction, "ccpa");
+    assert_eq!(request.acknowledge_by, deadlines.acknowledge_by);
+    assert_eq!(request.due_at, deadlines.answer_by);
+    assert!(request.acknowledged_at.is_some(), "acknowledged by email");
+
+    app.verify_request(&dpo, request.id).await.expect("verify");
+    let blank = app.extend_request(&dpo, request.id, &reason("  ")).await;
+    assert!(
+        matches!(&blank, Err(AppError::Invalid(e)) if e[0].field == "reason"),
+        "{blank:?}"
+    );
+    let extended = app
+        .extend_request(
+            &dpo,
+            request.id,
+            &reason("We hold records in two archives."),
+        )
+        .await
+        .expect("extend");
+    assert_eq!(
+        extended.due_at,
+        Deadlines::extended(Jurisdiction::Ccpa, app.now())
+    );
+    let again = app.extend_request(&dpo, request.id, &reason("more")).await;
+    assert!(matches!(again, Err(AppError::Conflict(_))), "once only");
+
+    // Due soon: within 100 days, not within 10.
+    let soon = |days| RequestQuery {
+        due_within_days: Some(days),
+        ..Default::default()
+    };
+    assert_eq!(app.requests(&dpo, &soon(100)).await.expect("list").len(), 1);
+    assert!(
+        app.requests(&dpo, &soon(10))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+
+    clock.advance(jiff::SignedDuration::from_hours(24 * 3));
+    let denied = app
+        .deny_request(
+            &dpo,
+            request.id,
+            &reason("We could not confirm who called."),
+        )
+        .await
+        .expect("deny");
+    assert_eq!(
+        denied.denial_reason.as_deref(),
+        Some("We could not confirm who called.")
+    );
+    app.deliver_due_mail().await.expect("deliver");
+    let mail = smtp.wait_for(3);
+    assert!(mail[1].body.contains("We hold records in two archives."));
+    assert!(mail[2].body.contains("We could not confirm who called."));
+
+    let report = app.request_report(&dpo).await.expect("report");
+    let access = report
+        .kinds
+        .iter()
+        .find(|k| k.kind == "access")
+        .expect("access");
+    assert_eq!((access.received, access.denied, access.open), (1, 1, 0));
+    assert_eq!(access.median_days, Some(3.0));
+
+    let agent = agent(&app);
+    assert!(matches!(
+        app.requests(&agent, &RequestQuery::default()).await,
+        Err(AppError::Forbidden(_))
+    ));
+}
+
+#[tokio::test]
+async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
+    let smtp = SmtpServer::start();
+    let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    let mut ids = Vec::new();
+    for (email, name) in [("r@example.com", "Rita"), ("o@example.com", "Otto")] {
+        let c = app
+            .create_customer(&agent, input(email, name))
+            .await
+            .expect("create");
+        app.record_consent(
+            &agent,
+            c.id,
+            ConsentInput {
+                purpose: EMAIL.into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("import".into()),
+                fields: Default::default(),
+            },
+            &Evidence::default(),
+        )
+        .await
+        .expect("consent");
+        ids.push(c.id);
+    }
+    let marketer = access(&app, steward_app::core::Role::Marketer, EMAIL);
+    let audience = || AudienceQuery {
+        purpose: EMAIL.into(),
+        segment_id: None,
+        filter: None,
+    };
+    assert_eq!(
+        app.audience(&marketer, &audience())
+            .await
+            .expect("audience")
+            .count,
+        2
+    );
+
+    app.restrict_own_processing(ids[0]).await.expect("restrict");
+    app.object_as_customer(ids[1], "marketing", &Evidence::default())
+        .await
+        .expect("object");
+    assert_eq!(
+        app.audience(&marketer, &audience())
+            .await
+            .expect("audience")
+            .count,
+        0,
+        "restricted and objecting customers are out at once"
+    );
+    let dpo = dpo(&app);
+    let updates = app.recipient_updates(&dpo, ids[0]).await.expect("art 19");
+    assert_eq!(updates[0].kind, "restriction");
+
+    // Lifting tells the customer first, in the same commit.
+    let restricted = app.get_customer(&dpo, ids[0]).await.expect("read");
+    app.update_customer(
+        &dpo,
+        ids[0],
+        CustomerPatch {
+            status: Some("active".into()),
+            ..Default::default()
+        },
+        restricted.version,
+    )
+    .await
+    .expect("lift");
+    app.deliver_due_mail().await.expect("deliver");
+    let told = smtp.messages_to("r@example.com");
+    assert!(
+        told.iter()
+            .any(|m| m.body.contains("lifting that restriction")),
+        "the customer is told"
+    );
+    let kinds: Vec<String> = app
+        .recipient_updates(&dpo, ids[0])
+        .await
+        .expect("art 19")
+        .into_iter()
+        .map(|u| u.kind)
+        .collect();
+    assert_eq!(kinds, ["restriction", "restriction_lifted"]);
+    assert_eq!(
+        app.audience(&marketer, &audience())
+            .await
+            .expect("audience")
+            .count,
+        1,
+        "back in once lifted; the objection holds"
+    );
+    let own = app.portal_overview(ids[1]).await.expect("overview");
+    assert_eq!(
+        own.requests
+            .iter()
+            .map(|r| (r.kind.as_str(), r.state.as_str()))
+            .collect::<Vec<_>>(),
+        [("objection", "completed")]
+    );
+}
+
+#[tokio::test]
+async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() {
+    let (_dir, app) = app().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("long@example.com", "Lena"))
+        .await
+        .expect("create");
+    app.record_consent(
+        &agent,
+        c.id,
+        ConsentInput {
+            purpose: EMAIL.into(),
+            state: "given".into(),
+            notice_version: None,
+            method: Some("import".into()),
+            fields: Default::default(),
+        },
+        &Evidence::default(),
+    )
+    .await
+    .expect("consent");
+    const N: usize = 10_000;
+    const WRITERS: usize = 16;
+    let app = std::sync::Arc::new(app);
+    let mut writers = tokio::task::JoinSet::new();
+    for w in 0..WRITERS {
+        let (app, agent, id) = (app.clone(), agent.clone(), c.id);
+        writers.spawn(async move {
+            for i in (w..N).step_by(WRITERS) {
+                app.add_interaction(
+                    &agent,
+                    id,
+                    InteractionInput {
+                        kind: "note".into(),
+                        occurred_at: None,
+                        summary: format!("note {i}"),
+                        body: Some(format!("body of note {i}")),
+                    },
+                )
+                .await
+                .expect("interaction");
+            }
+        });
+    }
+    while let Some(done) = writers.join_next().await {
+        done.expect("writer");
+    }
+
+    for format in [SubjectFormat::Json, SubjectFormat::Csv] {
+        let mut export = app
+            .start_subject_export(&dpo(&app), c.id, format)
+            .await
+            .expect("start");
+        let mut whole = Vec::new();
+        let mut largest = 0;
+        let mut pieces = 0;
+        while let Some(chunk) = app.subject_export_chunk(&mut export).await.expect("chunk") {
+            largest = largest.max(chunk.len());
+            pieces += 1;
+            whole.extend_from_slice(&chunk);
+        }
+        assert!(pieces > 10, "{format:?} came in {pieces} pieces");
+        assert!(
+            largest < 256 * 1024,
+            "{format:?}: no piece holds more than a page ({largest} bytes)"
+        );
+        match format {
+            SubjectFormat::Json => {
+                let doc: serde_json::Value = serde_json::from_slice(&whole).expect("valid JSON");
+                let notes = doc["interactions"].as_array().expect("interactions");
+                assert_eq!(notes.len(), N);
+                let mut seen: Vec<&str> = notes
+                    .iter()
+                    .map(|n| n["summary"].as_str().expect("summary"))
+                    .collect();
+                seen.sort();
+                seen.dedup();
+                assert_eq!(seen.len(), N, "every interaction once");
+                let fields: Vec<&str> = doc["values"]
+                    .as_array()
+                    .expect("values")
+                    .iter()
+                    .map(|v| v["field"].as_str().expect("field"))
+                    .collect();
+                assert!(fields.contains(&"email") && fields.contains(&"given_name"));
+                assert_eq!(doc["consent_history"].as_array().expect("events").len(), 1);
+            }
+            SubjectFormat::Csv => {
+                let mut reader = csv::Reader::from_reader(whole.as_slice());
+                let sections: Vec<String> = reader
+                    .records()
+                    .map(|r| r.expect("row")[0].to_string())
+                    .collect();
+                let count = |s: &str| sections.iter().filter(|x| *x == s).count();
+                assert_eq!(count("interaction"), N);
+                assert_eq!(count("consent_event"), 1);
+                assert!(count("value") >= 2);
+            }
+        }
+    }
+    assert!(matches!(
+        app.start_subject_export(&agent, c.id, SubjectFormat::Json)
+            .await,
+        Err(AppError::Forbidden(_))
+    ));
+}
