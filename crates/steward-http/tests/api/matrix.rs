@@ -33,7 +33,18 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/customers/{id}/consents/history")
         | ("POST", "/customers/{id}/objections")
         | ("GET", "/receipts/{id}") => &[Dpo, Agent],
-        ("DELETE", "/customers/{id}") => &[Dpo],
+        ("DELETE", "/customers/{id}")
+        | ("GET", "/customers/{id}/export")
+        | ("GET", "/customers/{id}/recipient-updates")
+        | ("GET", "/requests")
+        | ("POST", "/requests")
+        | ("GET", "/requests/report")
+        | ("GET", "/requests/{id}")
+        | ("POST", "/requests/{id}/verify")
+        | ("POST", "/requests/{id}/start")
+        | ("POST", "/requests/{id}/extend")
+        | ("POST", "/requests/{id}/complete")
+        | ("POST", "/requests/{id}/deny") => &[Dpo],
         ("POST", "/audiences")
         | ("POST", "/audiences/export")
         | ("POST", "/campaigns")
@@ -201,7 +212,38 @@ async fn every_route_for_every_role() {
                 .await
                 .expect("campaign")
                 .id;
+            // A request per call, received for verifying and verified for every other step.
+            let request = if path.starts_with("/requests/{id}") {
+                let dpo = t
+                    .app
+                    .access(
+                        &Actor::system("matrix", &["essential.legal_obligation"]),
+                        Some("essential.legal_obligation"),
+                    )
+                    .expect("desk access");
+                let r = t
+                    .app
+                    .create_request(
+                        &dpo,
+                        steward_app::RequestInput {
+                            kind: "access".into(),
+                            channel: "post".into(),
+                            customer_id: Some(customer.id),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .expect("request")
+                    .id;
+                if !path.ends_with("/verify") {
+                    t.app.verify_request(&dpo, r).await.expect("verified");
+                }
+                r.to_string()
+            } else {
+                String::new()
+            };
             let id = match path {
+                p if p.starts_with("/requests/") => request.clone(),
                 p if p.starts_with("/notices/") => draft.to_string(),
                 p if p.starts_with("/campaigns/") => campaign.to_string(),
                 p if p.starts_with("/receipts/") => consent.to_string(),
@@ -233,6 +275,13 @@ async fn every_route_for_every_role() {
                 ("PATCH", "/users/{id}") => Some(r#"{"disabled":true}"#.to_string()),
                 ("POST", "/tokens") => Some(r#"{"name":"ci","role":"agent"}"#.to_string()),
                 ("POST", "/receipts/verify") => Some(r#"{"receipt":"a.b.c"}"#.to_string()),
+                ("POST", "/requests") => Some(format!(
+                    r#"{{"kind":"erasure","channel":"email","customer_id":"{}"}}"#,
+                    customer.id
+                )),
+                ("POST", "/requests/{id}/extend") | ("POST", "/requests/{id}/deny") => {
+                    Some(r#"{"reason":"The matrix says so."}"#.to_string())
+                }
                 ("POST", "/notices") => Some(format!(
                     r#"{{"version":"m{n}","language":"en","body":"Text","summaries":{{"essential.service":{{"collected":"Your name","why":"To serve you","how_long":"Two years","recipients":"Nobody"}}}}}}"#
                 )),
