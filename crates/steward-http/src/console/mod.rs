@@ -9,6 +9,7 @@ mod charts;
 mod customers;
 mod dashboard;
 mod notices;
+mod requests;
 mod session;
 mod sign_in;
 
@@ -74,6 +75,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/campaigns/{id}/send", post(campaigns::send))
         .route("/console/segments", post(campaigns::create_segment))
+        .route(
+            "/console/requests",
+            get(requests::list).post(requests::create),
+        )
+        .route("/console/requests/{id}/{step}", post(requests::step))
         .route("/console/audit", get(audit::log))
         .route("/console/catalog", get(audit::catalog))
         .route("/console/users", get(admin::users).post(admin::add_user))
@@ -116,6 +122,7 @@ pub struct Chrome {
     pub reads_audit: bool,
     pub edits_notices: bool,
     pub runs_campaigns: bool,
+    pub answers_requests: bool,
 }
 
 impl Chrome {
@@ -143,6 +150,7 @@ impl Chrome {
             reads_audit: matches!(staff.actor.role, Role::Auditor | Role::Dpo | Role::Admin),
             edits_notices: matches!(staff.actor.role, Role::Dpo | Role::Admin),
             runs_campaigns: matches!(staff.actor.role, Role::Marketer | Role::Admin),
+            answers_requests: staff.actor.role == Role::Dpo,
         }
     }
 }

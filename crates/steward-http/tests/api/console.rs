@@ -9,13 +9,13 @@ use steward_app::{Actor, CustomerInput, CustomerPatch, NewUser};
 use crate::support::*;
 use crate::webdriver::Browser;
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
 }
 
-async fn add_staff(t: &TestApp, email: &str, role: Role) -> Option<String> {
+pub(crate) async fn add_staff(t: &TestApp, email: &str, role: Role) -> Option<String> {
     t.app
         .add_user(
             &Actor::system("setup", &[]),

@@ -133,16 +133,49 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
     );
     assert!(json["access_history"].as_array().expect("history").len() >= 2);
 
-    in_browser(move || {
-        b.click("#sign-out");
-        b.goto(&format!("{base}/portal/me"));
-        assert!(
-            b.shows("See and manage your data"),
-            "signed out: {}",
-            b.url()
-        );
+    let csv = t
+        .req(
+            "GET",
+            "/portal/me/export.csv",
+            None,
+            &[("Cookie", &format!("steward_portal={session}"))],
+            None,
+        )
+        .await;
+    assert_eq!(csv.status, 200, "{}", csv.body);
+    let csv = csv.dechunked();
+    assert!(csv.starts_with("section,id,name,value,detail,at"), "{csv}");
+    assert!(
+        csv.contains("value,") && csv.contains("Hopper-Murray"),
+        "{csv}"
+    );
+
+    // The customer erases their account; a confirmation reaches them after their data is gone.
+    in_browser({
+        let base = base.clone();
+        move || {
+            b.fill("#erase-confirm", "not sure");
+            b.click("#erase-submit");
+            assert!(b.shows("type ERASE"), "{}", b.source());
+            b.fill("#erase-confirm", "ERASE");
+            b.click("#erase-submit");
+            assert!(b.shows("Your data is erased"), "{}", b.source());
+            b.goto(&format!("{base}/portal/me"));
+            assert!(
+                b.shows("See and manage your data"),
+                "signed out: {}",
+                b.url()
+            );
+        }
     })
     .await;
+    t.app.deliver_due_mail().await.expect("deliver");
+    let mails = smtp.wait_for(2);
+    assert!(
+        mails[1].body.contains("we have erased everything"),
+        "{}",
+        mails[1].body
+    );
     let after = t
         .req(
             "GET",
@@ -152,7 +185,46 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
             None,
         )
         .await;
-    assert_eq!(after.status, 303, "the session ended");
+    assert_eq!(after.status, 303, "the session ended with the account");
+    let search = t
+        .req(
+            "POST",
+            "/api/v1/customers/search",
+            Some(&agent),
+            &[],
+            Some(r#"{"email":"grace@example.com"}"#),
+        )
+        .await;
+    assert_eq!(search.status, 200, "{}", search.body);
+    assert!(search.json()["items"].as_array().expect("items").is_empty());
+
+    // The privacy officer's desk shows the completed request, with no one behind it.
+    let uri = crate::console::add_staff(&t, "dpo@example.com", Role::Dpo)
+        .await
+        .expect("a second factor");
+    let code = totp_now(&uri, t.app.now());
+    let desk = in_browser(move || {
+        let b = Browser::start();
+        b.goto(&format!("{base}/console/login"));
+        b.fill("#email", "dpo@example.com");
+        b.fill("#password", crate::console::PASSWORD);
+        b.fill("#totp", &code);
+        b.click("button[type=submit]");
+        b.click("input[value='essential.legal_obligation']");
+        b.click("main button[type=submit]");
+        b.goto(&format!("{base}/console/requests"));
+        assert!(b.exists("#chart-requests svg"), "{}", b.source());
+        b.screenshot(&shots, "desk");
+        (b.text("#closed-requests"), b.text("#request-report"))
+    })
+    .await;
+    assert!(
+        desk.0.contains("erasure") && desk.0.contains("completed") && desk.0.contains("portal"),
+        "{}",
+        desk.0
+    );
+    assert!(!desk.0.contains("grace"), "{}", desk.0);
+    assert!(desk.1.contains("erasure"), "{}", desk.1);
 }
 
 async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {

@@ -1,0 +1,145 @@
+//! The request desk in the console: open requests soonest due first with the ones due this
+//! week marked, every step a button, a form to log a request that came by email, phone or
+//! post, and the year's figures as a chart.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use steward_app::{
+    AppError, FieldError, KindTally, ReasonInput, RequestInput, RequestQuery, RequestView,
+};
+
+use super::charts::{Chart, bars};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
+use crate::AppState;
+
+/// Requests due within this many days are marked on the desk.
+const DUE_SOON_DAYS: i64 = 7;
+
+#[derive(Template)]
+#[template(path = "console/requests.html")]
+struct RequestsPage {
+    chrome: Chrome,
+    open: Vec<(RequestView, bool)>,
+    closed: Vec<RequestView>,
+    report: Vec<KindTally>,
+    chart: Chart,
+    kinds: &'static [steward_app::core::request::RequestKind],
+    errors: Vec<FieldError>,
+}
+
+async fn page(
+    app: &AppState,
+    staff: &Staff,
+    errors: Vec<FieldError>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(app)?;
+    let all = app
+        .requests(
+            &access,
+            &RequestQuery {
+                limit: Some(steward_app::MAX_REQUESTS),
+                ..Default::default()
+            },
+        )
+        .await?;
+    let soon = app.now().as_microsecond() + DUE_SOON_DAYS * 24 * 3_600 * 1_000_000;
+    let (closed, mut open): (Vec<RequestView>, Vec<RequestView>) = all
+        .into_iter()
+        .partition(|r| r.state == "completed" || r.state == "denied");
+    open.sort_by_key(|r| r.due_at);
+    let report = app.request_report(&access).await?.kinds;
+    let chart = bars(
+        "requests",
+        "Requests this year, by kind",
+        &report
+            .iter()
+            .map(|k| (k.kind.clone(), k.received))
+            .collect::<Vec<_>>(),
+    );
+    let has_errors = !errors.is_empty();
+    Ok(render_checked(
+        &RequestsPage {
+            chrome: Chrome::new(app, staff, "Privacy requests", "requests"),
+            open: open
+                .into_iter()
+                .map(|r| {
+                    let due_soon = r.due_at.as_microsecond() <= soon;
+                    (r, due_soon)
+                })
+                .collect(),
+            closed,
+            report,
+            chart,
+            kinds: steward_app::core::request::RequestKind::ALL,
+            errors,
+        },
+        has_errors,
+    ))
+}
+
+pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    page(&app, &staff, Vec::new()).await
+}
+
+fn text(form: &HashMap<String, String>, key: &str) -> Option<String> {
+    form.get(key)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    let contact = text(&form, "contact").unwrap_or_default();
+    let input = RequestInput {
+        kind: text(&form, "kind").unwrap_or_default(),
+        channel: text(&form, "channel").unwrap_or_default(),
+        email: contact.contains('@').then(|| contact.clone()),
+        phone: (!contact.is_empty() && !contact.contains('@')).then(|| contact.clone()),
+        residency: text(&form, "residency"),
+        purpose: text(&form, "purpose"),
+        customer_id: None,
+    };
+    match app.create_request(&access, input).await {
+        Ok(_) => Ok(see_other("/console/requests")),
+        Err(AppError::Invalid(errors)) => page(&app, &staff, errors).await,
+        Err(AppError::Conflict(m)) => page(&app, &staff, vec![FieldError::new("request", m)]).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// One step on a request: verify, start, extend, complete or deny.
+pub async fn step(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path((id, step)): Path<(String, String)>,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    let id = super::parse_id(&id)?;
+    let reason = ReasonInput {
+        reason: form.get("reason").cloned().unwrap_or_default(),
+    };
+    let done = match step.as_str() {
+        "verify" => app.verify_request(&access, id).await,
+        "start" => app.start_request(&access, id).await,
+        "complete" => app.complete_request(&access, id).await,
+        "extend" => app.extend_request(&access, id, &reason).await,
+        "deny" => app.deny_request(&access, id, &reason).await,
+        _ => Err(AppError::NotFound),
+    };
+    match done {
+        Ok(_) => Ok(see_other("/console/requests")),
+        Err(AppError::Invalid(errors)) => page(&app, &staff, errors).await,
+        Err(AppError::Conflict(m)) => page(&app, &staff, vec![FieldError::new("request", m)]).await,
+        Err(e) => Err(e.into()),
+    }
+}
