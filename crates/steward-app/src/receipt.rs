@@ -170,6 +170,17 @@ impl Steward {
         Ok(self.sign_receipt(&event))
     }
 
+    /// A receipt of one of the customer's own consent events, for the portal.
+    pub async fn own_consent_receipt(&self, customer: Uuid, id: Uuid) -> Result<Receipt, AppError> {
+        let event = self
+            .store
+            .consent_event(id)
+            .await?
+            .filter(|e| e.customer_id == customer)
+            .ok_or(AppError::NotFound)?;
+        Ok(self.sign_receipt(&event))
+    }
+
     /// Checks a receipt: its signature, and that the ledger still holds exactly what it says.
     /// Reveals nothing but the verdict, so any staff member or the operator may ask.
     pub async fn verify_receipt(&self, jws: &str) -> Result<ReceiptCheck, AppError> {

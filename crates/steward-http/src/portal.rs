@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/me", get(me))
         .route("/portal/me/export.json", get(export_json))
         .route("/portal/me/export.csv", get(export_csv))
+        .route("/portal/me/receipts/{id}", get(receipt))
         .route("/portal/me/correct", post(correct))
         .route("/portal/me/withdraw", post(withdraw))
         .route("/portal/me/object", post(object))
@@ -285,6 +286,39 @@ async fn export(app: AppState, headers: HeaderMap, format: SubjectFormat) -> Res
     };
     match app.start_own_export(customer, format).await {
         Ok(export) => crate::streaming::subject_export(app, export, format),
+        Err(e) => crate::Problem::from(e).into_response(),
+    }
+}
+
+/// A receipt of one of the customer's consent events, as a file to keep.
+async fn receipt(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(id): axum::extract::Path<String>,
+) -> Response {
+    let Some((customer, _)) = session(&app, &headers).await else {
+        return see_other("/portal");
+    };
+    let Ok(id) = uuid::Uuid::parse_str(&id) else {
+        return crate::Problem::from(AppError::NotFound).into_response();
+    };
+    match app.own_consent_receipt(customer, id).await {
+        Ok(receipt) => {
+            let mut response = receipt.jws.into_response();
+            let h = response.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/jose"),
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!(
+                "attachment; filename=\"consent-receipt-{}.jws\"",
+                receipt.id
+            )) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            response
+        }
         Err(e) => crate::Problem::from(e).into_response(),
     }
 }

@@ -855,3 +855,19 @@ pub async fn erase(
     app.erase_customer(&access, parse_id(&id)?).await?;
     Ok(see_other("/console/customers?erased=1"))
 }
+
+/// A person's complete export, for answering an access request (legal-obligation purpose).
+pub async fn export(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path((id, format)): Path<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&app)?;
+    let format = format
+        .parse::<steward_app::SubjectFormat>()
+        .map_err(|m| ConsoleError::App(steward_app::AppError::invalid("format", m)))?;
+    let export = app
+        .start_subject_export(&access, parse_id(&id)?, format)
+        .await?;
+    Ok(crate::streaming::subject_export(app, export, format))
+}

@@ -66,6 +66,10 @@ pub fn routes() -> Router<AppState> {
             post(customers::record_consent),
         )
         .route("/console/customers/{id}/objection", post(customers::object))
+        .route(
+            "/console/customers/{id}/export/{format}",
+            get(customers::export),
+        )
         .route("/console/receipts/{id}", get(customers::receipt))
         .route("/console/notices", get(notices::list).post(notices::create))
         .route("/console/notices/{id}/publish", post(notices::publish))

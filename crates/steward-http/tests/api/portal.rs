@@ -40,6 +40,23 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let grace = seed(&t, "grace@example.com").await;
+    let setup = Actor::system("setup", &["essential.service"]);
+    let given = t
+        .app
+        .record_consent(
+            &t.app.access(&setup, None).expect("access"),
+            grace,
+            steward_app::ConsentInput {
+                purpose: "marketing.communications.sms".into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("import".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("consent");
     let agent = t.token(Role::Agent, &["essential.service"]).await;
     let read = t
         .req(
@@ -133,6 +150,27 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
     );
     assert!(json["access_history"].as_array().expect("history").len() >= 2);
 
+    let receipt = t
+        .req(
+            "GET",
+            &format!("/portal/me/receipts/{}", given.id),
+            None,
+            &[("Cookie", &format!("steward_portal={session}"))],
+            None,
+        )
+        .await;
+    assert_eq!(receipt.status, 200, "{}", receipt.body);
+    assert_eq!(receipt.body.split('.').count(), 3, "a compact JWS");
+    let stranger = t
+        .req(
+            "GET",
+            &format!("/portal/me/receipts/{}", uuid::Uuid::now_v7()),
+            None,
+            &[("Cookie", &format!("steward_portal={session}"))],
+            None,
+        )
+        .await;
+    assert_eq!(stranger.status, 404);
     let csv = t
         .req(
             "GET",
