@@ -55,6 +55,16 @@ pub struct HeldValue {
     pub purposes: Vec<String>,
 }
 
+/// What a correction made in the portal came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Correction {
+    Applied,
+    /// The field needs proof: staff review it and answer by `due`.
+    AwaitingReview {
+        due: Timestamp,
+    },
+}
+
 /// Someone's use of the customer's data, as the customer sees it: staff appear by role only.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct AccessView {
@@ -288,24 +298,26 @@ impl Steward {
     }
 
     /// Corrects one value the customer holds with us (GDPR Art. 16). The address they sign in
-    /// with is not changed here: a new address needs proof that it is theirs first.
+    /// with is not changed here: a new address needs proof that it is theirs first. A field
+    /// the catalog marks `reviewed` waits for staff: the proposal goes to the request desk.
     pub async fn correct_own_value(
         &self,
         customer: Uuid,
         field: &str,
         value: &str,
-    ) -> Result<(), AppError> {
+    ) -> Result<Correction, AppError> {
         let row = self
             .store
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        let mut sealed = SealedFields::decode(&row.fields)
+        let sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {customer}")))?;
         let def = self
             .catalog
             .field(field)
             .filter(|_| sealed.get(field).is_some())
+            .cloned()
             .ok_or_else(|| AppError::invalid("field", "is not a value we hold about you"))?;
         if def.key == "email" {
             return Err(AppError::invalid(
@@ -313,29 +325,44 @@ impl Steward {
                 "your sign-in address changes only once the new one is confirmed; write to us",
             ));
         }
-        let value = steward_core::field_value::normalise(def, value)
+        let value = steward_core::field_value::normalise(&def, value)
             .map_err(|m| AppError::invalid(format!("fields.{field}"), m))?;
-        let dek = self.data_key(customer)?;
-        sealed.insert(&def.key, dek.seal(&def.key, value.as_bytes()));
-        let index: Vec<_> = self.index_entry(def, &value)?.into_iter().collect();
         let now = self.clock.now().as_microsecond();
-        let update = steward_store::CustomerUpdate {
-            replaced_index_fields: if index.is_empty() {
-                Vec::new()
-            } else {
-                vec![def.key.clone()]
-            },
-            write: steward_store::CustomerWrite {
-                row: steward_store::CustomerRow {
-                    fields: sealed.encode(),
-                    version: row.version + 1,
-                    updated_at: now,
-                    ..row.clone()
-                },
-                index,
-            },
-            expected_version: row.version,
-        };
+        if def.reviewed {
+            let mut proposal = SealedFields::new();
+            proposal.insert(
+                &def.key,
+                self.data_key(customer)?.seal(&def.key, value.as_bytes()),
+            );
+            let mut request = self
+                .portal_request(
+                    &row,
+                    steward_core::request::RequestKind::Rectification,
+                    None,
+                )
+                .await?;
+            request.proposal = Some(proposal.encode());
+            let due = steward_core::clock::from_micros(request.due_at);
+            let audit = self.subject_record(
+                customer,
+                "request.create",
+                PORTAL_PURPOSE,
+                vec![request.id.to_string(), customer.to_string()],
+                vec![def.key.clone()],
+                Some("a correction for staff to review".into()),
+            );
+            let entries = self
+                .store
+                .apply(ChangeSet {
+                    requests: vec![request],
+                    audit: vec![audit],
+                    ..Default::default()
+                })
+                .await?;
+            self.checkpoint_crossed(&entries).await?;
+            return Ok(Correction::AwaitingReview { due });
+        }
+        let update = self.corrected(&row, &def, &value, now)?;
         // The entry is what recipients of the data are to be told of (Art. 19).
         let audit = self.subject_record(
             customer,
@@ -362,7 +389,39 @@ impl Steward {
             })
             .await?;
         self.checkpoint_crossed(&entries).await?;
-        Ok(())
+        Ok(Correction::Applied)
+    }
+
+    /// The customer row with one field set to a checked value, as a guarded update.
+    pub(crate) fn corrected(
+        &self,
+        row: &steward_store::CustomerRow,
+        def: &steward_core::FieldDef,
+        value: &str,
+        now: i64,
+    ) -> Result<steward_store::CustomerUpdate, AppError> {
+        let mut sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        let dek = self.data_key(row.id)?;
+        sealed.insert(&def.key, dek.seal(&def.key, value.as_bytes()));
+        let index: Vec<_> = self.index_entry(def, value)?.into_iter().collect();
+        Ok(steward_store::CustomerUpdate {
+            replaced_index_fields: if index.is_empty() {
+                Vec::new()
+            } else {
+                vec![def.key.clone()]
+            },
+            write: steward_store::CustomerWrite {
+                row: steward_store::CustomerRow {
+                    fields: sealed.encode(),
+                    version: row.version + 1,
+                    updated_at: now,
+                    ..row.clone()
+                },
+                index,
+            },
+            expected_version: row.version,
+        })
     }
 
     pub async fn sign_out_portal(&self, token: &str) -> Result<(), AppError> {

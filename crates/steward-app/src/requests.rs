@@ -11,6 +11,7 @@ use steward_core::clock::from_micros;
 use steward_core::contact::{Email, Phone};
 use steward_core::customer::CustomerStatus;
 use steward_core::request::{Channel, Deadlines, Jurisdiction, RequestKind, RequestState};
+use steward_core::sealed_fields::SealedFields;
 use steward_store::{
     ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, RecipientUpdate, RequestFilter,
     RequestMove, RequestRow,
@@ -86,6 +87,12 @@ pub struct RequestView {
     pub denial_reason: Option<String>,
     /// Open and past its deadline.
     pub overdue: bool,
+    /// A correction waiting for review: the field it changes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_field: Option<String>,
+    /// The value it proposes; shown only when one request is read, and that read audited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposed_value: Option<String>,
 }
 
 /// One erasure, rectification or restriction, kept for the recipients of the data (Art. 19).
@@ -154,6 +161,12 @@ fn view(row: &RequestRow, now: i64) -> RequestView {
         extension_reason: row.extension_reason.clone(),
         denial_reason: row.denial_reason.clone(),
         overdue: !state.is_some_and(RequestState::is_final) && row.due_at < now,
+        proposed_field: row
+            .proposal
+            .as_deref()
+            .and_then(|p| SealedFields::decode(p).ok())
+            .and_then(|f| f.iter().next().map(|(k, _)| k.to_string())),
+        proposed_value: None,
     }
 }
 
@@ -401,6 +414,7 @@ impl Steward {
             extension_reason: None,
             denial_reason: None,
             updated_at: at,
+            proposal: None,
         })
     }
 
@@ -514,14 +528,28 @@ impl Steward {
     pub async fn request(&self, access: &Access, id: Uuid) -> Result<RequestView, AppError> {
         require_desk(access)?;
         let row = self.store.request(id).await?.ok_or(AppError::NotFound)?;
-        self.append(vec![self.request_record(
-            access,
-            "request.read",
-            &row,
-            None,
-        )])
-        .await?;
-        Ok(view(&row, self.clock.now().as_microsecond()))
+        let proposed = match (&row.proposal, row.customer_id) {
+            (Some(p), Some(customer)) => Some(self.open_proposal(customer, p)?),
+            _ => None,
+        };
+        let mut record = self.request_record(access, "request.read", &row, None);
+        record.fields = proposed.iter().map(|(f, _)| f.clone()).collect();
+        self.append(vec![record]).await?;
+        let mut shown = view(&row, self.clock.now().as_microsecond());
+        shown.proposed_value = proposed.map(|(_, v)| v);
+        Ok(shown)
+    }
+
+    /// The field and value a correction proposes.
+    fn open_proposal(&self, customer: Uuid, sealed: &[u8]) -> Result<(String, String), AppError> {
+        let broken = || AppError::Integrity(format!("a proposal for customer {customer}"));
+        let fields = SealedFields::decode(sealed).map_err(|_| broken())?;
+        let (field, bytes) = fields.iter().next().ok_or_else(broken)?;
+        let value = self
+            .data_key(customer)?
+            .open_string(field, bytes)
+            .map_err(|_| broken())?;
+        Ok((field.to_string(), value))
     }
 
     pub async fn requests(
@@ -699,8 +727,12 @@ impl Steward {
             RequestState::Denied => {
                 next.closed_at = Some(now);
                 next.denial_reason = reason.clone();
+                next.proposal = None;
             }
-            RequestState::Completed => next.closed_at = Some(now),
+            RequestState::Completed => {
+                next.closed_at = Some(now);
+                next.proposal = None;
+            }
             RequestState::Received | RequestState::InProgress => {}
         }
         let customer = match row.customer_id {
@@ -806,6 +838,28 @@ impl Steward {
                 notified_at: None,
             });
         }
+        if to == RequestState::Completed
+            && kind == RequestKind::Rectification
+            && let (Some(customer), Some(proposal)) = (&customer, &row.proposal)
+        {
+            let (field, value) = self.open_proposal(customer.id, proposal)?;
+            let def = self
+                .catalog
+                .field(&field)
+                .cloned()
+                .ok_or_else(|| AppError::Integrity(format!("request {id}: unknown field")))?;
+            changes
+                .updates
+                .push(self.corrected(customer, &def, &value, now)?);
+            changes.recipient_updates.push(RecipientUpdate {
+                id: Uuid::now_v7(),
+                customer_id: customer.id,
+                kind: "rectification".into(),
+                fields: vec![field],
+                at: now,
+                notified_at: None,
+            });
+        }
         if let Some((subject, text)) = letter {
             changes.mail.extend(self.request_letter(
                 customer.as_ref(),
@@ -906,6 +960,7 @@ mod tests {
             extension_reason: None,
             denial_reason: None,
             updated_at: received,
+            proposal: None,
         }
     }
 

@@ -72,6 +72,9 @@ pub struct FieldDef {
     pub searchable: bool,
     pub max_length: usize,
     pub purposes: Vec<String>,
+    /// A customer's correction of this field waits for staff to check it (for values whose
+    /// change needs proof, such as a date of birth).
+    pub reviewed: bool,
 }
 
 impl FieldDef {
@@ -159,6 +162,8 @@ struct RawField {
     searchable: bool,
     max_length: usize,
     purposes: Vec<String>,
+    #[serde(default)]
+    reviewed: bool,
 }
 
 const MAX_FIELD_LENGTH: usize = 65_536;
@@ -358,6 +363,7 @@ impl Catalog {
                 searchable: f.searchable,
                 max_length: f.max_length,
                 purposes: f.purposes,
+                reviewed: f.reviewed,
             });
         }
         for (located, key) in confirmed {

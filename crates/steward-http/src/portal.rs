@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
-use steward_app::{AppError, ObjectionOutcome, PortalOverview, SubjectFormat};
+use steward_app::{AppError, Correction, ObjectionOutcome, PortalOverview, SubjectFormat};
 
 use crate::AppState;
 use crate::console::{cookie, csrf_for, random_value, same};
@@ -252,7 +252,14 @@ async fn correct(
     let field = form.get("field").map(String::as_str).unwrap_or("");
     let value = form.get("value").map(String::as_str).unwrap_or("");
     match app.correct_own_value(customer, field, value).await {
-        Ok(()) => see_other("/portal/me"),
+        Ok(Correction::Applied) => see_other("/portal/me"),
+        Ok(Correction::AwaitingReview { due }) => {
+            let message = format!(
+                "This needs checking: we will look at your correction and answer by {}.",
+                due.strftime("%Y-%m-%d")
+            );
+            overview_page(&app, customer, &token, StatusCode::OK, Some(message)).await
+        }
         Err(AppError::Invalid(errors)) => {
             let message = errors
                 .iter()

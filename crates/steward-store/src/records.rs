@@ -117,6 +117,9 @@ pub struct RequestRow {
     pub extension_reason: Option<String>,
     pub denial_reason: Option<String>,
     pub updated_at: i64,
+    /// A correction waiting for review: the proposed value, sealed with the customer's key
+    /// (encoded `SealedFields` with one entry). Cleared when the request closes.
+    pub proposal: Option<Vec<u8>>,
 }
 
 /// A request's new state, applied only if it is still in `from`.

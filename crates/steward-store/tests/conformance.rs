@@ -2264,6 +2264,7 @@ mod scenarios {
             extension_reason: None,
             denial_reason: None,
             updated_at: 10,
+            proposal: Some(vec![4, 2]),
         };
         let other = RequestRow {
             id: Uuid::now_v7(),
@@ -2382,6 +2383,14 @@ mod scenarios {
             updated_at: 40,
             ..verified.clone()
         };
+        assert_eq!(
+            store
+                .request(received.id)
+                .await
+                .expect("read")
+                .and_then(|r| r.proposal),
+            Some(vec![4, 2])
+        );
         let erased = RecipientUpdate {
             id: Uuid::now_v7(),
             kind: "erasure".into(),
@@ -2414,6 +2423,7 @@ mod scenarios {
             kept,
             RequestRow {
                 customer_id: None,
+                proposal: None,
                 ..completed.clone()
             },
             "the record of the request outlives the customer, under its pseudonym only"

@@ -4,8 +4,9 @@ use std::ops::ControlFlow;
 use steward_app::core::request::{Deadlines, Jurisdiction};
 use steward_app::import::ImportOptions;
 use steward_app::{
-    Actor, AppError, AudienceQuery, ConsentInput, CustomerPatch, CustomerQuery, Evidence,
-    FormSubmission, InteractionInput, ReasonInput, RequestInput, RequestQuery, SubjectFormat,
+    Actor, AppError, AudienceQuery, ConsentInput, Correction, CustomerPatch, CustomerQuery,
+    Evidence, FormSubmission, InteractionInput, ReasonInput, RequestInput, RequestQuery,
+    SubjectFormat,
 };
 use steward_testkit::smtp::SmtpServer;
 
@@ -472,4 +473,76 @@ async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() 
             .await,
         Err(AppError::Forbidden(_))
     ));
+}
+
+#[tokio::test]
+async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_completion() {
+    let (_dir, app) = app().await;
+    let agent = agent(&app);
+    let mut with_birth = input("bea@example.com", "Bea");
+    with_birth
+        .fields
+        .insert("birth_date".into(), "1990-04-01".into());
+    let c = app
+        .create_customer(&agent, with_birth)
+        .await
+        .expect("create");
+
+    let outcome = app
+        .correct_own_value(c.id, "birth_date", "1991-04-01")
+        .await
+        .expect("proposed");
+    assert!(
+        matches!(outcome, Correction::AwaitingReview { .. }),
+        "{outcome:?}"
+    );
+    let held = |o: &steward_app::PortalOverview| {
+        o.values
+            .iter()
+            .find(|v| v.field == "birth_date")
+            .map(|v| v.value.clone())
+    };
+    let before = app.portal_overview(c.id).await.expect("overview");
+    assert_eq!(
+        held(&before).as_deref(),
+        Some("1990-04-01"),
+        "unchanged until reviewed"
+    );
+    let request = before.requests[0].clone();
+    assert_eq!(
+        (
+            request.kind.as_str(),
+            request.state.as_str(),
+            request.proposed_field.as_deref()
+        ),
+        ("rectification", "verified", Some("birth_date"))
+    );
+    assert_eq!(request.proposed_value, None, "lists never carry the value");
+
+    let dpo = dpo(&app);
+    let read = app.request(&dpo, request.id).await.expect("read");
+    assert_eq!(read.proposed_value.as_deref(), Some("1991-04-01"));
+    app.complete_request(&dpo, request.id)
+        .await
+        .expect("accepted");
+    let after = app.portal_overview(c.id).await.expect("overview");
+    assert_eq!(held(&after).as_deref(), Some("1991-04-01"));
+    let closed = app.request(&dpo, request.id).await.expect("read");
+    assert_eq!((closed.proposed_field, closed.proposed_value), (None, None));
+    let updates = app.recipient_updates(&dpo, c.id).await.expect("art 19");
+    assert_eq!(
+        updates
+            .iter()
+            .map(|u| (u.kind.as_str(), u.fields.clone()))
+            .collect::<Vec<_>>(),
+        [("rectification", vec!["birth_date".to_string()])]
+    );
+
+    // A plain field changes at once.
+    assert_eq!(
+        app.correct_own_value(c.id, "given_name", "Beatrix")
+            .await
+            .expect("applied"),
+        Correction::Applied
+    );
 }

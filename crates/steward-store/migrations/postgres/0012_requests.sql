@@ -1,7 +1,8 @@
 -- Data-subject requests and their legal deadlines. The subject is kept as a keyed hash (a
 -- pseudonym) beside the customer id; erasing the customer clears the id, so the record of
 -- the request outlives the person without pointing back at them. Reasons are sent to the
--- requester and hold no personal values.
+-- requester and hold no personal values. A correction that waits for staff review keeps the
+-- proposed value sealed with the customer's key, until the request closes.
 CREATE TABLE requests (
     id               UUID PRIMARY KEY,
     kind             TEXT NOT NULL,
@@ -19,7 +20,8 @@ CREATE TABLE requests (
     closed_at        BIGINT,
     extension_reason TEXT,
     denial_reason    TEXT,
-    updated_at       BIGINT NOT NULL
+    updated_at       BIGINT NOT NULL,
+    proposal         BYTEA
 );
 CREATE INDEX requests_received ON requests(received_at);
 CREATE INDEX requests_open_due ON requests(due_at) WHERE state NOT IN ('completed', 'denied');

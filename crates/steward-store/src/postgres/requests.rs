@@ -11,14 +11,14 @@ use crate::{ChangeSet, RecipientUpdate, RequestFilter, RequestRow, Result, Store
 const COLS: &str =
     "id, kind, channel, state, jurisdiction, customer_id, subject, purpose, received_at,
     acknowledge_by, acknowledged_at, due_at, verified_at, closed_at, extension_reason,
-    denial_reason, updated_at";
+    denial_reason, updated_at, proposal";
 
 pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()> {
     if !changes.requests.is_empty() {
         let ins = tx
             .prepare_cached(&format!(
                 "INSERT INTO requests ({COLS})
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
             ))
             .await?;
         for r in &changes.requests {
@@ -42,6 +42,7 @@ pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()
                     &r.extension_reason,
                     &r.denial_reason,
                     &r.updated_at,
+                    &r.proposal,
                 ],
             )
             .await?;
@@ -53,7 +54,7 @@ pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()
             .execute(
                 "UPDATE requests SET state = $2, customer_id = $3, acknowledged_at = $4,
                         due_at = $5, verified_at = $6, closed_at = $7, extension_reason = $8,
-                        denial_reason = $9, updated_at = $10
+                        denial_reason = $9, updated_at = $10, proposal = $12
                  WHERE id = $1 AND state = $11",
                 &[
                     &r.id,
@@ -67,6 +68,7 @@ pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()
                     &r.denial_reason,
                     &r.updated_at,
                     &m.from,
+                    &r.proposal,
                 ],
             )
             .await?;
@@ -115,7 +117,7 @@ pub(super) async fn erase(
         .await?;
     }
     tx.execute(
-        "UPDATE requests SET customer_id = NULL WHERE customer_id = $1",
+        "UPDATE requests SET customer_id = NULL, proposal = NULL WHERE customer_id = $1",
         &[customer],
     )
     .await?;
@@ -141,6 +143,7 @@ fn request_from(r: &tokio_postgres::Row) -> RequestRow {
         extension_reason: r.get(14),
         denial_reason: r.get(15),
         updated_at: r.get(16),
+        proposal: r.get(17),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::{ChangeSet, RecipientUpdate, RequestFilter, RequestRow, Result, Store
 const COLS: &str =
     "id, kind, channel, state, jurisdiction, customer_id, subject, purpose, received_at,
     acknowledge_by, acknowledged_at, due_at, verified_at, closed_at, extension_reason,
-    denial_reason, updated_at";
+    denial_reason, updated_at, proposal";
 
 fn blob(id: &Uuid) -> &[u8] {
     id.as_bytes().as_slice()
@@ -21,7 +21,7 @@ pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
     if !changes.requests.is_empty() {
         let mut ins = tx.prepare_cached(&format!(
             "INSERT INTO requests ({COLS})
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18)"
         ))?;
         for r in &changes.requests {
             ins.execute(params![
@@ -41,7 +41,8 @@ pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
                 r.closed_at,
                 r.extension_reason,
                 r.denial_reason,
-                r.updated_at
+                r.updated_at,
+                r.proposal
             ])?;
         }
     }
@@ -51,7 +52,7 @@ pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
             .prepare_cached(
                 "UPDATE requests SET state = ?2, customer_id = ?3, acknowledged_at = ?4,
                         due_at = ?5, verified_at = ?6, closed_at = ?7, extension_reason = ?8,
-                        denial_reason = ?9, updated_at = ?10
+                        denial_reason = ?9, updated_at = ?10, proposal = ?12
                  WHERE id = ?1 AND state = ?11",
             )?
             .execute(params![
@@ -65,7 +66,8 @@ pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
                 r.extension_reason,
                 r.denial_reason,
                 r.updated_at,
-                m.from
+                m.from,
+                r.proposal
             ])?;
         if moved == 0 {
             return Err(StoreError::Conflict);
@@ -108,8 +110,10 @@ pub(super) fn erase(
         )?
         .execute(params![digest.as_slice(), at])?;
     }
-    tx.prepare_cached("UPDATE requests SET customer_id = NULL WHERE customer_id = ?1")?
-        .execute([customer])?;
+    tx.prepare_cached(
+        "UPDATE requests SET customer_id = NULL, proposal = NULL WHERE customer_id = ?1",
+    )?
+    .execute([customer])?;
     Ok(())
 }
 
@@ -135,6 +139,7 @@ fn request_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Option<Vec<u8>>
             extension_reason: r.get(14)?,
             denial_reason: r.get(15)?,
             updated_at: r.get(16)?,
+            proposal: r.get(17)?,
         },
     ))
 }
