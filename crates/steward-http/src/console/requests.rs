@@ -50,6 +50,10 @@ async fn page(
         .into_iter()
         .partition(|r| r.state == "completed" || r.state == "denied");
     open.sort_by_key(|r| r.due_at);
+    // A correction to review is shown with the value it proposes (each such read audited).
+    for r in open.iter_mut().filter(|r| r.proposed_field.is_some()) {
+        *r = app.request(&access, r.id).await?;
+    }
     let report = app.request_report(&access).await?.kinds;
     let chart = bars(
         "requests",
