@@ -101,6 +101,8 @@ pub struct Catalog {
     fields: Vec<FieldDef>,
     purposes: Vec<PurposeDef>,
     forms: Vec<FormDef>,
+    /// The retention rules the catalog ships; the database holds them from first start on.
+    retention: Vec<crate::retention::Rule>,
     #[serde(skip)]
     field_index: BTreeMap<String, usize>,
     #[serde(skip)]
@@ -125,6 +127,8 @@ struct RawCatalog {
     field: Vec<Spanned<RawField>>,
     #[serde(default)]
     form: Vec<Spanned<RawForm>>,
+    #[serde(default)]
+    retention: Vec<Spanned<crate::retention::RuleInput>>,
 }
 
 #[derive(Deserialize)]
@@ -202,6 +206,7 @@ impl Catalog {
             fields: Vec::new(),
             purposes: Vec::new(),
             forms: Vec::new(),
+            retention: Vec::new(),
             field_index: BTreeMap::new(),
             purpose_index: BTreeMap::new(),
         };
@@ -291,6 +296,18 @@ impl Catalog {
             for spanned in raw.form {
                 let at = spanned.span().start;
                 pending_forms.push((err(at, String::new()), spanned.into_inner()));
+            }
+            for spanned in raw.retention {
+                let at = spanned.span().start;
+                let rule = crate::retention::Rule::parse(spanned.get_ref())
+                    .map_err(|e| err(at, format!("retention rule: {e}")))?;
+                if catalog.retention.iter().any(|r| r.key == rule.key) {
+                    return Err(err(
+                        at,
+                        format!("retention rule {:?} is defined twice", rule.key),
+                    ));
+                }
+                catalog.retention.push(rule);
             }
         }
         // Fields are checked after every source's purposes are known, so an extension may
@@ -456,6 +473,10 @@ impl Catalog {
 
     pub fn forms(&self) -> &[FormDef] {
         &self.forms
+    }
+
+    pub fn retention_rules(&self) -> &[crate::retention::Rule] {
+        &self.retention
     }
 
     /// The email field that mail for `purpose` goes to (and a double opt-in is confirmed

@@ -12,6 +12,7 @@ pub mod field_value;
 pub mod login;
 pub mod readability;
 pub mod request;
+pub mod retention;
 pub mod role;
 pub mod sealed_fields;
 
