@@ -8,6 +8,7 @@ mod keystore;
 mod migrations;
 mod postgres;
 mod records;
+mod retention_sql;
 mod segment_sql;
 mod sqlite;
 #[cfg(feature = "testing")]
@@ -182,6 +183,41 @@ pub trait Store: Send + Sync + 'static {
     async fn suppressed(&self, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>>;
     /// What recipients of a customer's data are to be told, oldest first.
     async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>>;
+
+    /// Adds the rules that are not kept yet (by key); kept rules stay as they are.
+    async fn seed_retention_rules(&self, rules: &[StoredRule]) -> Result<()>;
+    async fn retention_rules(&self) -> Result<Vec<StoredRule>>;
+    /// Adds a rule; its key must be new.
+    async fn create_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<()>;
+    /// Replaces a rule; false when there is no rule with its key.
+    async fn update_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<bool>;
+    async fn legal_holds(&self) -> Result<Vec<LegalHold>>;
+    async fn create_legal_hold(&self, hold: &LegalHold, audit: AuditRecord) -> Result<()>;
+    /// Releases a hold; false when there is no such hold or it was released already.
+    async fn release_legal_hold(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
+    /// Adds or updates a run.
+    async fn save_retention_run(&self, run: &RetentionRun) -> Result<()>;
+    async fn retention_run(&self, id: Uuid) -> Result<Option<RetentionRun>>;
+    /// The latest runs, newest first.
+    async fn retention_runs(&self, limit: usize) -> Result<Vec<RetentionRun>>;
+    /// A page of the records a rule finds due and no run has acted on or claimed.
+    async fn due_records(&self, query: &DueQuery) -> Result<Vec<FoundRecord>>;
+    /// How many records a rule finds due (the query's limit and `after` are ignored).
+    async fn count_due(&self, query: &DueQuery) -> Result<u64>;
+    /// Claims records for a run until `lease_until`; returns those it won. A record another
+    /// run holds a live claim on, or that was acted on, is not claimed.
+    async fn claim_records(
+        &self,
+        rule_key: &str,
+        run: Uuid,
+        records: &[DueRecord],
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Vec<DueRecord>>;
+    /// Acts on claimed records in one transaction; returns how many it acted on.
+    async fn sweep(&self, batch: SweepBatch) -> Result<u64>;
+    /// The records a run acted on or claims, by rule and id.
+    async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>>;
 
     /// The kept answer for an idempotency key, if one was kept and has not expired by `now`.
     async fn find_idempotent(&self, key_hash: &[u8; 32], now: i64)

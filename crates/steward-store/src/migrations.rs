@@ -23,6 +23,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
     (10, include_str!("../migrations/sqlite/0010_portal.sql")),
     (11, include_str!("../migrations/sqlite/0011_quotas.sql")),
     (12, include_str!("../migrations/sqlite/0012_requests.sql")),
+    (13, include_str!("../migrations/sqlite/0013_retention.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -52,4 +53,8 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (10, include_str!("../migrations/postgres/0010_portal.sql")),
     (11, include_str!("../migrations/postgres/0011_quotas.sql")),
     (12, include_str!("../migrations/postgres/0012_requests.sql")),
+    (
+        13,
+        include_str!("../migrations/postgres/0013_retention.sql"),
+    ),
 ];

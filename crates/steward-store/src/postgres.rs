@@ -6,6 +6,7 @@ mod campaigns;
 mod mail;
 mod portal;
 mod requests;
+mod retention;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
@@ -23,10 +24,11 @@ use crate::segment_sql::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, CodeCheck, ConsentEvent,
     ConsentStats, CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite,
-    Delivery, Erasure, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry,
-    InteractionRow, MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, PortalCode,
-    PortalSession, RecipientUpdate, RequestFilter, RequestRow, Result, SegmentQuery, SegmentRow,
-    Store, StoreError, TokenRow, UserRow, migrations,
+    Delivery, DueQuery, DueRecord, Erasure, FoundRecord, IDEMPOTENCY_KEY, IdempotentRow, ImportJob,
+    IndexDigest, IndexEntry, InteractionRow, LegalHold, MICROS_PER_DAY, MailCounts, MailLink,
+    NoticeRow, OutboxRow, PortalCode, PortalSession, RecipientUpdate, RequestFilter, RequestRow,
+    Result, RetentionAction, RetentionRun, SegmentQuery, SegmentRow, Store, StoreError, StoredRule,
+    SweepBatch, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -36,9 +38,9 @@ pub struct PostgresStore {
 /// Key for the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244;
 
-type BoxedArg = Box<dyn ToSql + Sync + Send>;
+pub(super) type BoxedArg = Box<dyn ToSql + Sync + Send>;
 
-fn postgres_args(args: &[Arg]) -> Vec<BoxedArg> {
+pub(super) fn postgres_args(args: &[Arg]) -> Vec<BoxedArg> {
     args.iter()
         .map(|a| -> BoxedArg {
             match a {
@@ -50,7 +52,7 @@ fn postgres_args(args: &[Arg]) -> Vec<BoxedArg> {
         .collect()
 }
 
-fn arg_refs(args: &[BoxedArg]) -> Vec<&(dyn ToSql + Sync)> {
+pub(super) fn arg_refs(args: &[BoxedArg]) -> Vec<&(dyn ToSql + Sync)> {
     args.iter()
         .map(|a| a.as_ref() as &(dyn ToSql + Sync))
         .collect()
@@ -381,8 +383,42 @@ fn token_from(r: &tokio_postgres::Row) -> Result<TokenRow> {
     })
 }
 
+/// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
+/// no such customer.
+pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Result<bool> {
+    let Some(row) = tx
+        .query_opt(
+            "SELECT index_keys FROM customers WHERE id = $1 FOR UPDATE",
+            &[id],
+        )
+        .await?
+    else {
+        return Ok(false);
+    };
+    delete_entries(tx, id, &decode_index_keys(row.get::<_, &[u8]>(0))?).await?;
+    for sql in [
+        "DELETE FROM interactions WHERE customer_id = $1",
+        "DELETE FROM customer_tags WHERE customer_id = $1",
+        "DELETE FROM idempotency_keys WHERE customer_id = $1",
+        "DELETE FROM consent_current WHERE customer_id = $1",
+        "DELETE FROM consent_events WHERE customer_id = $1",
+    ] {
+        tx.execute(sql, &[id]).await?;
+    }
+    mail::erase(tx, id).await?;
+    portal::erase(tx, id).await?;
+    tx.execute("DELETE FROM customers WHERE id = $1", &[id])
+        .await?;
+    tx.execute(
+        "INSERT INTO tombstones (customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[id, &at],
+    )
+    .await?;
+    Ok(true)
+}
+
 /// Applies a change set inside a transaction the caller commits.
-async fn apply_tx(tx: &Transaction<'_>, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
+pub(super) async fn apply_tx(tx: &Transaction<'_>, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
     if let Some(spent) = &changes.spend_link {
         mail::spend_link(tx, spent).await?;
     }
@@ -519,38 +555,9 @@ impl Store for PostgresStore {
         let id = erasure.id;
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let Some(row) = tx
-            .query_opt(
-                "SELECT index_keys FROM customers WHERE id = $1 FOR UPDATE",
-                &[&id],
-            )
-            .await?
-        else {
+        if !erase_rows(&tx, &id, erasure.at).await? {
             return Ok(false);
-        };
-        delete_entries(&tx, &id, &decode_index_keys(row.get::<_, &[u8]>(0))?).await?;
-        tx.execute("DELETE FROM interactions WHERE customer_id = $1", &[&id])
-            .await?;
-        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[&id])
-            .await?;
-        tx.execute(
-            "DELETE FROM idempotency_keys WHERE customer_id = $1",
-            &[&id],
-        )
-        .await?;
-        tx.execute("DELETE FROM consent_current WHERE customer_id = $1", &[&id])
-            .await?;
-        tx.execute("DELETE FROM consent_events WHERE customer_id = $1", &[&id])
-            .await?;
-        mail::erase(&tx, &id).await?;
-        portal::erase(&tx, &id).await?;
-        tx.execute("DELETE FROM customers WHERE id = $1", &[&id])
-            .await?;
-        tx.execute(
-            "INSERT INTO tombstones (customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-            &[&id, &erasure.at],
-        )
-        .await?;
+        }
         apply_tx(&tx, erasure.with).await?;
         requests::erase(&tx, &id, erasure.suppress.as_ref(), erasure.at).await?;
         tx.commit().await?;
@@ -1278,6 +1285,118 @@ impl Store for PostgresStore {
 
     async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>> {
         requests::recipient_updates(&self.pool.get().await?, customer).await
+    }
+
+    async fn seed_retention_rules(&self, rules: &[StoredRule]) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        retention::seed_rules(&tx, rules).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn retention_rules(&self) -> Result<Vec<StoredRule>> {
+        retention::rules(&self.pool.get().await?).await
+    }
+
+    async fn create_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        retention::create_rule(&tx, rule).await?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if !retention::update_rule(&tx, rule).await? {
+            return Ok(false);
+        }
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn legal_holds(&self) -> Result<Vec<LegalHold>> {
+        retention::holds(&self.pool.get().await?).await
+    }
+
+    async fn create_legal_hold(&self, hold: &LegalHold, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        retention::create_hold(&tx, hold).await?;
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release_legal_hold(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if !retention::release_hold(&tx, id, at).await? {
+            return Ok(false);
+        }
+        append_audit_tx(&tx, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn save_retention_run(&self, run: &RetentionRun) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        retention::save_run(&tx, run).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn retention_run(&self, id: Uuid) -> Result<Option<RetentionRun>> {
+        retention::run(&self.pool.get().await?, id).await
+    }
+
+    async fn retention_runs(&self, limit: usize) -> Result<Vec<RetentionRun>> {
+        retention::runs(&self.pool.get().await?, limit).await
+    }
+
+    async fn due_records(&self, query: &DueQuery) -> Result<Vec<FoundRecord>> {
+        retention::due(&self.pool.get().await?, query).await
+    }
+
+    async fn count_due(&self, query: &DueQuery) -> Result<u64> {
+        let all = DueQuery {
+            after: None,
+            limit: usize::MAX >> 1,
+            ..query.clone()
+        };
+        retention::count_due(&self.pool.get().await?, &all).await
+    }
+
+    async fn claim_records(
+        &self,
+        rule_key: &str,
+        run: Uuid,
+        records: &[DueRecord],
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Vec<DueRecord>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let claimed = retention::claim(&tx, rule_key, run, records, now, lease_until).await?;
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    async fn sweep(&self, batch: SweepBatch) -> Result<u64> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let done = retention::sweep(&tx, batch).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>> {
+        retention::actions(&self.pool.get().await?, run).await
     }
 
     async fn find_idempotent(

@@ -654,3 +654,101 @@ pub(crate) fn merge_index_keys(
     kept.extend_from_slice(new);
     (kept, removed)
 }
+
+/// A retention rule as kept: its written form, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRule {
+    pub key: String,
+    pub rule: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A legal hold: retention stops for one customer, or for a whole category (a record type
+/// or a rule key), until it ends or is released.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegalHold {
+    pub id: Uuid,
+    pub customer_id: Option<Uuid>,
+    pub category: Option<String>,
+    pub reason: String,
+    pub owner: String,
+    pub created_at: i64,
+    pub ends_at: Option<i64>,
+    pub released_at: Option<i64>,
+}
+
+/// A sweep, real or dry, and its report so far (JSON).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionRun {
+    pub id: Uuid,
+    pub dry_run: bool,
+    /// `running`, `finished` or `failed`.
+    pub state: String,
+    pub started_by: String,
+    pub started_at: i64,
+    pub heartbeat_at: i64,
+    pub finished_at: Option<i64>,
+    pub report: String,
+}
+
+/// Which records a rule finds due: those whose anchor is at or before `cutoff`, that no run
+/// has acted on or holds a live claim on at `now`, by id after `after`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueQuery {
+    pub rule_key: String,
+    /// `customer`, `interaction` or `request`.
+    pub record: String,
+    pub anchor: String,
+    pub kind: Option<String>,
+    pub cutoff: i64,
+    pub now: i64,
+    pub after: Option<Uuid>,
+    pub limit: usize,
+}
+
+/// A record a rule found, the customer it belongs to, and the instant its time counts from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FoundRecord {
+    pub record_id: Uuid,
+    pub customer_id: Option<Uuid>,
+    pub anchor_at: i64,
+}
+
+/// A record found due, with the instant it fell due.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DueRecord {
+    pub record_id: Uuid,
+    pub customer_id: Option<Uuid>,
+    pub anchor_at: i64,
+    pub due_at: i64,
+}
+
+/// What a run does with the records it claimed, in one transaction: the action, what goes
+/// with it (audit entries, records for recipients), and the run's progress. Only records the
+/// run still holds a claim on are acted on and marked done.
+#[derive(Debug, Clone)]
+pub struct SweepBatch {
+    pub run: RetentionRun,
+    pub rule_key: String,
+    pub record: String,
+    pub action: String,
+    pub records: Vec<DueRecord>,
+    pub at: i64,
+    /// For `anonymise`: the sealed content an interaction is left with.
+    pub blank: Vec<u8>,
+    pub with: ChangeSet,
+}
+
+/// One record a rule acted on (or holds a claim on).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionAction {
+    pub rule_key: String,
+    pub record_id: Uuid,
+    pub run_id: Uuid,
+    pub customer_id: Option<Uuid>,
+    pub anchor_at: i64,
+    pub due_at: i64,
+    pub state: String,
+    pub done_at: Option<i64>,
+}

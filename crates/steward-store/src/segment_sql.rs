@@ -19,15 +19,15 @@ pub(crate) struct SegmentSql {
     pub id_column: &'static str,
 }
 
-struct Builder<'a> {
-    sql: String,
-    args: Vec<Arg>,
-    placeholder: &'a dyn Fn(usize) -> String,
+pub(crate) struct Builder<'a> {
+    pub sql: String,
+    pub args: Vec<Arg>,
+    pub placeholder: &'a dyn Fn(usize) -> String,
 }
 
 impl Builder<'_> {
     /// Appends `clause`, each `?` in it bound to the next of `values`.
-    fn push(&mut self, clause: &str, values: Vec<Arg>) {
+    pub(crate) fn push(&mut self, clause: &str, values: Vec<Arg>) {
         let mut values = values.into_iter();
         for (i, part) in clause.split('?').enumerate() {
             if i > 0 {

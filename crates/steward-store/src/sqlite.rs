@@ -9,6 +9,7 @@ mod campaigns;
 mod mail;
 mod portal;
 mod requests;
+mod retention;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -27,10 +28,11 @@ use crate::segment_sql::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, CodeCheck, ConsentEvent,
     ConsentStats, CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite,
-    Delivery, Erasure, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest, IndexEntry,
-    InteractionRow, MICROS_PER_DAY, MailCounts, MailLink, NoticeRow, OutboxRow, PortalCode,
-    PortalSession, RecipientUpdate, RequestFilter, RequestRow, Result, SegmentQuery, SegmentRow,
-    Store, StoreError, TokenRow, UserRow, migrations,
+    Delivery, DueQuery, DueRecord, Erasure, FoundRecord, IDEMPOTENCY_KEY, IdempotentRow, ImportJob,
+    IndexDigest, IndexEntry, InteractionRow, LegalHold, MICROS_PER_DAY, MailCounts, MailLink,
+    NoticeRow, OutboxRow, PortalCode, PortalSession, RecipientUpdate, RequestFilter, RequestRow,
+    Result, RetentionAction, RetentionRun, SegmentQuery, SegmentRow, Store, StoreError, StoredRule,
+    SweepBatch, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -59,7 +61,7 @@ fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-fn sqlite_args(args: Vec<Arg>) -> Vec<rusqlite::types::Value> {
+pub(super) fn sqlite_args(args: Vec<Arg>) -> Vec<rusqlite::types::Value> {
     use rusqlite::types::Value;
     args.into_iter()
         .map(|a| match a {
@@ -510,8 +512,36 @@ fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> 
     ))
 }
 
+/// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
+/// no such customer. Children go first, explicitly, so erasure never depends on the
+/// foreign-key pragma.
+pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> {
+    let keys: Option<Vec<u8>> = tx
+        .prepare_cached("SELECT index_keys FROM customers WHERE id = ?1")?
+        .query_row([key], |r| r.get(0))
+        .optional()?;
+    let Some(keys) = keys else { return Ok(false) };
+    delete_entries(tx, key, &decode_index_keys(&keys)?)?;
+    for sql in [
+        "DELETE FROM interactions WHERE customer_id = ?1",
+        "DELETE FROM customer_tags WHERE customer_id = ?1",
+        "DELETE FROM idempotency_keys WHERE customer_id = ?1",
+        "DELETE FROM consent_current WHERE customer_id = ?1",
+        "DELETE FROM consent_events WHERE customer_id = ?1",
+    ] {
+        tx.prepare_cached(sql)?.execute([key])?;
+    }
+    mail::erase(tx, key)?;
+    portal::erase(tx, key)?;
+    tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
+        .execute([key])?;
+    tx.prepare_cached("INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)")?
+        .execute(params![key, at])?;
+    Ok(true)
+}
+
 /// Applies a change set inside a transaction the caller commits.
-fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
+pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
     if let Some(spent) = &changes.spend_link {
         mail::spend_link(tx, spent)?;
     }
@@ -598,33 +628,10 @@ impl Store for SqliteStore {
 
     async fn erase_customer(&self, erasure: Erasure) -> Result<bool> {
         self.write(move |tx| {
-            let id = erasure.id;
-            let key = id.as_bytes().as_slice();
-            // Children first, explicitly, so erasure never depends on the foreign-key pragma.
-            let keys: Option<Vec<u8>> = tx
-                .prepare_cached("SELECT index_keys FROM customers WHERE id = ?1")?
-                .query_row([key], |r| r.get(0))
-                .optional()?;
-            let Some(keys) = keys else { return Ok(false) };
-            delete_entries(tx, key, &decode_index_keys(&keys)?)?;
-            tx.prepare_cached("DELETE FROM interactions WHERE customer_id = ?1")?
-                .execute([key])?;
-            tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?
-                .execute([key])?;
-            tx.prepare_cached("DELETE FROM idempotency_keys WHERE customer_id = ?1")?
-                .execute([key])?;
-            tx.prepare_cached("DELETE FROM consent_current WHERE customer_id = ?1")?
-                .execute([key])?;
-            tx.prepare_cached("DELETE FROM consent_events WHERE customer_id = ?1")?
-                .execute([key])?;
-            mail::erase(tx, key)?;
-            portal::erase(tx, key)?;
-            tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
-                .execute([key])?;
-            tx.prepare_cached(
-                "INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)",
-            )?
-            .execute(params![key, erasure.at])?;
+            let key = erasure.id.as_bytes().as_slice();
+            if !erase_rows(tx, key, erasure.at)? {
+                return Ok(false);
+            }
             apply_tx(tx, erasure.with)?;
             requests::erase(tx, key, erasure.suppress.as_ref(), erasure.at)?;
             Ok(true)
@@ -1376,6 +1383,106 @@ impl Store for SqliteStore {
 
     async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>> {
         self.read(|c| requests::recipient_updates(c, customer))
+    }
+
+    async fn seed_retention_rules(&self, rules: &[StoredRule]) -> Result<()> {
+        let rules = rules.to_vec();
+        self.write(move |tx| retention::seed_rules(tx, &rules))
+            .await
+    }
+
+    async fn retention_rules(&self) -> Result<Vec<StoredRule>> {
+        self.read(retention::rules)
+    }
+
+    async fn create_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<()> {
+        let rule = rule.clone();
+        self.write(move |tx| {
+            retention::create_rule(tx, &rule)?;
+            append_audit_tx(tx, vec![audit]).map(|_| ())
+        })
+        .await
+    }
+
+    async fn update_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<bool> {
+        let rule = rule.clone();
+        self.write(move |tx| {
+            if !retention::update_rule(tx, &rule)? {
+                return Ok(false);
+            }
+            append_audit_tx(tx, vec![audit]).map(|_| true)
+        })
+        .await
+    }
+
+    async fn legal_holds(&self) -> Result<Vec<LegalHold>> {
+        self.read(retention::holds)
+    }
+
+    async fn create_legal_hold(&self, hold: &LegalHold, audit: AuditRecord) -> Result<()> {
+        let hold = hold.clone();
+        self.write(move |tx| {
+            retention::create_hold(tx, &hold)?;
+            append_audit_tx(tx, vec![audit]).map(|_| ())
+        })
+        .await
+    }
+
+    async fn release_legal_hold(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
+        self.write(move |tx| {
+            if !retention::release_hold(tx, id, at)? {
+                return Ok(false);
+            }
+            append_audit_tx(tx, vec![audit]).map(|_| true)
+        })
+        .await
+    }
+
+    async fn save_retention_run(&self, run: &RetentionRun) -> Result<()> {
+        let run = run.clone();
+        self.write(move |tx| retention::save_run(tx, &run)).await
+    }
+
+    async fn retention_run(&self, id: Uuid) -> Result<Option<RetentionRun>> {
+        self.read(|c| retention::run(c, id))
+    }
+
+    async fn retention_runs(&self, limit: usize) -> Result<Vec<RetentionRun>> {
+        self.read(|c| retention::runs(c, limit))
+    }
+
+    async fn due_records(&self, query: &DueQuery) -> Result<Vec<FoundRecord>> {
+        self.read(|c| retention::due(c, query))
+    }
+
+    async fn count_due(&self, query: &DueQuery) -> Result<u64> {
+        let all = DueQuery {
+            after: None,
+            limit: usize::MAX >> 1,
+            ..query.clone()
+        };
+        self.read(|c| retention::count_due(c, &all))
+    }
+
+    async fn claim_records(
+        &self,
+        rule_key: &str,
+        run: Uuid,
+        records: &[DueRecord],
+        now: i64,
+        lease_until: i64,
+    ) -> Result<Vec<DueRecord>> {
+        let (rule_key, records) = (rule_key.to_string(), records.to_vec());
+        self.write(move |tx| retention::claim(tx, &rule_key, run, &records, now, lease_until))
+            .await
+    }
+
+    async fn sweep(&self, batch: SweepBatch) -> Result<u64> {
+        self.write(move |tx| retention::sweep(tx, batch)).await
+    }
+
+    async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>> {
+        self.read(|c| retention::actions(c, run))
     }
 
     async fn find_idempotent(

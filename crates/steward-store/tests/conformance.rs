@@ -67,6 +67,7 @@ engines!(
     lapsed_consents_are_found_until_marked,
     portal_codes_are_bound_spent_once_and_limited,
     requests_move_once_and_outlive_their_subject,
+    retention_claims_once_and_sweeps_what_it_claimed,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -2455,5 +2456,277 @@ mod scenarios {
                 .expect("lifted")
                 .is_empty()
         );
+    }
+
+    pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Store>) {
+        // Rules: seeded once, then changed only through create and update.
+        let rule = |key: &str, body: &str| StoredRule {
+            key: key.into(),
+            rule: body.into(),
+            created_at: 1,
+            updated_at: 1,
+        };
+        store
+            .seed_retention_rules(&[rule("a", "{}"), rule("b", "{}")])
+            .await
+            .expect("seed");
+        store
+            .seed_retention_rules(&[rule("a", "{\"changed\":true}")])
+            .await
+            .expect("seed again");
+        let rules = store.retention_rules().await.expect("rules");
+        assert_eq!(
+            rules
+                .iter()
+                .map(|r| (r.key.as_str(), r.rule.as_str()))
+                .collect::<Vec<_>>(),
+            [("a", "{}"), ("b", "{}")]
+        );
+        assert!(matches!(
+            store
+                .create_retention_rule(&rule("a", "{}"), record("retention.rule", vec![]))
+                .await,
+            Err(StoreError::Duplicate { .. })
+        ));
+        assert!(
+            store
+                .update_retention_rule(&rule("b", "{\"x\":1}"), record("retention.rule", vec![]))
+                .await
+                .expect("update")
+        );
+        assert!(
+            !store
+                .update_retention_rule(&rule("zz", "{}"), record("retention.rule", vec![]))
+                .await
+                .expect("absent")
+        );
+
+        // Holds.
+        let hold = LegalHold {
+            id: Uuid::now_v7(),
+            customer_id: None,
+            category: Some("interaction".into()),
+            reason: "litigation".into(),
+            owner: "legal".into(),
+            created_at: 5,
+            ends_at: Some(500),
+            released_at: None,
+        };
+        store
+            .create_legal_hold(&hold, record("retention.hold", vec![]))
+            .await
+            .expect("hold");
+        assert_eq!(
+            store.legal_holds().await.expect("holds"),
+            vec![hold.clone()]
+        );
+        assert!(
+            store
+                .release_legal_hold(hold.id, 9, record("retention.release", vec![]))
+                .await
+                .expect("release")
+        );
+        assert!(
+            !store
+                .release_legal_hold(hold.id, 9, record("retention.release", vec![]))
+                .await
+                .expect("twice")
+        );
+
+        // Customers: one quiet since 10, one with an interaction at 300, one created late.
+        let quiet = customer(10, &[], "active");
+        let busy = customer(10, &[], "active");
+        let new = customer(250, &[], "active");
+        insert(
+            &store,
+            [&quiet, &busy, &new]
+                .iter()
+                .map(|c| CustomerWrite {
+                    row: (*c).clone(),
+                    index: vec![],
+                })
+                .collect(),
+        )
+        .await
+        .expect("customers");
+        let visit = InteractionRow {
+            id: Uuid::now_v7(),
+            customer_id: busy.id,
+            kind: "web_visit".into(),
+            occurred_at: 300,
+            sealed: vec![1],
+            created_at: 300,
+        };
+        let old_visit = InteractionRow {
+            id: Uuid::now_v7(),
+            occurred_at: 20,
+            created_at: 20,
+            ..visit.clone()
+        };
+        store
+            .apply(ChangeSet {
+                interactions: vec![visit.clone(), old_visit.clone()],
+                ..Default::default()
+            })
+            .await
+            .expect("interactions");
+        let dormant = |now: i64| DueQuery {
+            rule_key: "dormant".into(),
+            record: "customer".into(),
+            anchor: "last_interaction".into(),
+            kind: None,
+            cutoff: 200,
+            now,
+            after: None,
+            limit: 10,
+        };
+        let found = store.due_records(&dormant(1_000)).await.expect("due");
+        assert_eq!(
+            found,
+            vec![FoundRecord {
+                record_id: quiet.id,
+                customer_id: Some(quiet.id),
+                anchor_at: 10
+            }],
+            "busy had contact after the cutoff; new was created after it"
+        );
+        assert_eq!(store.count_due(&dormant(1_000)).await.expect("count"), 1);
+        let visits = DueQuery {
+            rule_key: "visits".into(),
+            record: "interaction".into(),
+            anchor: "created".into(),
+            kind: Some("web_visit".into()),
+            cutoff: 100,
+            ..dormant(1_000)
+        };
+        assert_eq!(
+            store
+                .due_records(&visits)
+                .await
+                .expect("visits")
+                .iter()
+                .map(|f| f.record_id)
+                .collect::<Vec<_>>(),
+            vec![old_visit.id]
+        );
+
+        // Two runs race for the same records: each is claimed once.
+        let due = |f: &FoundRecord| DueRecord {
+            record_id: f.record_id,
+            customer_id: f.customer_id,
+            anchor_at: f.anchor_at,
+            due_at: f.anchor_at + 190,
+        };
+        let records: Vec<DueRecord> = found.iter().map(due).collect();
+        let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
+        let first = store
+            .claim_records("dormant", one, &records, 1_000, 2_000)
+            .await
+            .expect("claim");
+        let second = store
+            .claim_records("dormant", two, &records, 1_000, 2_000)
+            .await
+            .expect("claim");
+        assert_eq!((first.len(), second.len()), (1, 0));
+        assert!(
+            store
+                .due_records(&dormant(1_500))
+                .await
+                .expect("due")
+                .is_empty(),
+            "a live claim hides the record"
+        );
+        // The first run stalls past its lease; the second takes over.
+        assert_eq!(
+            store.due_records(&dormant(2_500)).await.expect("due").len(),
+            1
+        );
+        let taken = store
+            .claim_records("dormant", two, &records, 2_500, 3_500)
+            .await
+            .expect("take over");
+        assert_eq!(taken.len(), 1);
+        let run = |id: Uuid| RetentionRun {
+            id,
+            dry_run: false,
+            state: "running".into(),
+            started_by: "system:test".into(),
+            started_at: 1_000,
+            heartbeat_at: 2_600,
+            finished_at: None,
+            report: "{}".into(),
+        };
+        let batch = |id: Uuid| SweepBatch {
+            run: run(id),
+            rule_key: "dormant".into(),
+            record: "customer".into(),
+            action: "erase".into(),
+            records: records.clone(),
+            at: 2_600,
+            blank: vec![],
+            with: ChangeSet {
+                audit: vec![record("customer.erase", vec![quiet.id.to_string()])],
+                ..Default::default()
+            },
+        };
+        assert_eq!(
+            store.sweep(batch(one)).await.expect("stale sweep"),
+            0,
+            "the run that lost its claim acts on nothing"
+        );
+        assert_eq!(store.sweep(batch(two)).await.expect("sweep"), 1);
+        assert!(store.get_customer(quiet.id).await.expect("get").is_none());
+        assert!(store.is_tombstoned(quiet.id).await.expect("tombstone"));
+        assert!(
+            store
+                .due_records(&dormant(5_000))
+                .await
+                .expect("due")
+                .is_empty()
+        );
+        let acted = store.retention_actions(two).await.expect("actions");
+        assert_eq!(
+            acted
+                .iter()
+                .map(|a| (a.record_id, a.state.as_str(), a.done_at))
+                .collect::<Vec<_>>(),
+            [(quiet.id, "done", Some(2_600))]
+        );
+        assert!(store.retention_actions(one).await.expect("none").is_empty());
+        let saved = store.retention_run(two).await.expect("run").expect("saved");
+        assert_eq!(saved, run(two));
+        assert_eq!(store.retention_runs(10).await.expect("runs").len(), 2);
+
+        // Anonymising keeps the interaction, emptied.
+        let anonymise = SweepBatch {
+            rule_key: "visits".into(),
+            record: "interaction".into(),
+            action: "anonymise".into(),
+            records: vec![DueRecord {
+                record_id: old_visit.id,
+                customer_id: Some(busy.id),
+                anchor_at: 20,
+                due_at: 110,
+            }],
+            blank: vec![9, 9],
+            with: ChangeSet::default(),
+            ..batch(two)
+        };
+        let claimed = store
+            .claim_records("visits", two, &anonymise.records, 2_600, 3_600)
+            .await
+            .expect("claim");
+        assert_eq!(claimed.len(), 1);
+        assert_eq!(store.sweep(anonymise).await.expect("anonymise"), 1);
+        let kept = store
+            .list_interactions(busy.id, None, 10)
+            .await
+            .expect("timeline");
+        assert_eq!(kept.len(), 2);
+        assert!(
+            kept.iter()
+                .any(|i| i.id == old_visit.id && i.sealed == vec![9, 9])
+        );
+        assert!(store.due_records(&visits).await.expect("visits").is_empty());
     }
 }

@@ -1,0 +1,316 @@
+//! Retention rules, legal holds, runs and the records they act on, in PostgreSQL.
+
+use deadpool_postgres::{Object, Transaction};
+use uuid::Uuid;
+
+use super::{apply_tx, arg_refs, erase_rows, map_unique, postgres_args, requests};
+use crate::retention_sql::due_sql;
+use crate::{
+    DueQuery, DueRecord, FoundRecord, LegalHold, Result, RetentionAction, RetentionRun, StoreError,
+    StoredRule, SweepBatch,
+};
+
+pub(super) async fn seed_rules(tx: &Transaction<'_>, rules: &[StoredRule]) -> Result<()> {
+    for r in rules {
+        tx.execute(
+            "INSERT INTO retention_rules (key, rule, created_at, updated_at) VALUES ($1, $2, $3, $4)
+             ON CONFLICT (key) DO NOTHING",
+            &[&r.key, &r.rule, &r.created_at, &r.updated_at],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn rules(client: &Object) -> Result<Vec<StoredRule>> {
+    Ok(client
+        .query(
+            "SELECT key, rule, created_at, updated_at FROM retention_rules ORDER BY created_at, key",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| StoredRule {
+            key: r.get(0),
+            rule: r.get(1),
+            created_at: r.get(2),
+            updated_at: r.get(3),
+        })
+        .collect())
+}
+
+pub(super) async fn create_rule(tx: &Transaction<'_>, r: &StoredRule) -> Result<()> {
+    tx.execute(
+        "INSERT INTO retention_rules (key, rule, created_at, updated_at) VALUES ($1, $2, $3, $4)",
+        &[&r.key, &r.rule, &r.created_at, &r.updated_at],
+    )
+    .await
+    .map_err(|e| map_unique(e, "key"))?;
+    Ok(())
+}
+
+pub(super) async fn update_rule(tx: &Transaction<'_>, r: &StoredRule) -> Result<bool> {
+    Ok(tx
+        .execute(
+            "UPDATE retention_rules SET rule = $2, updated_at = $3 WHERE key = $1",
+            &[&r.key, &r.rule, &r.updated_at],
+        )
+        .await?
+        > 0)
+}
+
+pub(super) async fn holds(client: &Object) -> Result<Vec<LegalHold>> {
+    Ok(client
+        .query(
+            "SELECT id, customer_id, category, reason, owner, created_at, ends_at, released_at
+             FROM legal_holds ORDER BY created_at, id",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| LegalHold {
+            id: r.get(0),
+            customer_id: r.get(1),
+            category: r.get(2),
+            reason: r.get(3),
+            owner: r.get(4),
+            created_at: r.get(5),
+            ends_at: r.get(6),
+            released_at: r.get(7),
+        })
+        .collect())
+}
+
+pub(super) async fn create_hold(tx: &Transaction<'_>, h: &LegalHold) -> Result<()> {
+    tx.execute(
+        "INSERT INTO legal_holds (id, customer_id, category, reason, owner, created_at, ends_at, released_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        &[
+            &h.id,
+            &h.customer_id,
+            &h.category,
+            &h.reason,
+            &h.owner,
+            &h.created_at,
+            &h.ends_at,
+            &h.released_at,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+pub(super) async fn release_hold(tx: &Transaction<'_>, id: Uuid, at: i64) -> Result<bool> {
+    Ok(tx
+        .execute(
+            "UPDATE legal_holds SET released_at = $2 WHERE id = $1 AND released_at IS NULL",
+            &[&id, &at],
+        )
+        .await?
+        > 0)
+}
+
+pub(super) async fn save_run(tx: &Transaction<'_>, r: &RetentionRun) -> Result<()> {
+    tx.execute(
+        "INSERT INTO retention_runs (id, dry_run, state, started_by, started_at, heartbeat_at, finished_at, report)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at,
+           finished_at = excluded.finished_at, report = excluded.report",
+        &[
+            &r.id,
+            &r.dry_run,
+            &r.state,
+            &r.started_by,
+            &r.started_at,
+            &r.heartbeat_at,
+            &r.finished_at,
+            &r.report,
+        ],
+    )
+    .await?;
+    Ok(())
+}
+
+const RUN_COLS: &str =
+    "id, dry_run, state, started_by, started_at, heartbeat_at, finished_at, report";
+
+fn run_from(r: &tokio_postgres::Row) -> RetentionRun {
+    RetentionRun {
+        id: r.get(0),
+        dry_run: r.get(1),
+        state: r.get(2),
+        started_by: r.get(3),
+        started_at: r.get(4),
+        heartbeat_at: r.get(5),
+        finished_at: r.get(6),
+        report: r.get(7),
+    }
+}
+
+pub(super) async fn run(client: &Object, id: Uuid) -> Result<Option<RetentionRun>> {
+    Ok(client
+        .query_opt(
+            &format!("SELECT {RUN_COLS} FROM retention_runs WHERE id = $1"),
+            &[&id],
+        )
+        .await?
+        .as_ref()
+        .map(run_from))
+}
+
+pub(super) async fn runs(client: &Object, limit: usize) -> Result<Vec<RetentionRun>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    Ok(client
+        .query(
+            &format!(
+                "SELECT {RUN_COLS} FROM retention_runs ORDER BY started_at DESC, id DESC LIMIT $1"
+            ),
+            &[&limit],
+        )
+        .await?
+        .iter()
+        .map(run_from)
+        .collect())
+}
+
+fn placeholder(n: usize) -> String {
+    format!("${n}")
+}
+
+pub(super) async fn due(client: &Object, q: &DueQuery) -> Result<Vec<FoundRecord>> {
+    let (sql, args) = due_sql(q, &placeholder)?;
+    let args = postgres_args(&args);
+    Ok(client
+        .query(&sql, &arg_refs(&args))
+        .await?
+        .iter()
+        .map(|r| FoundRecord {
+            record_id: r.get(0),
+            customer_id: r.get(1),
+            anchor_at: r.get(2),
+        })
+        .collect())
+}
+
+pub(super) async fn count_due(client: &Object, q: &DueQuery) -> Result<u64> {
+    let (sql, args) = due_sql(q, &placeholder)?;
+    let args = postgres_args(&args);
+    let count: i64 = client
+        .query_one(&format!("SELECT COUNT(*) FROM ({sql}) d"), &arg_refs(&args))
+        .await?
+        .get(0);
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+pub(super) async fn claim(
+    tx: &Transaction<'_>,
+    rule_key: &str,
+    run: Uuid,
+    records: &[DueRecord],
+    now: i64,
+    lease_until: i64,
+) -> Result<Vec<DueRecord>> {
+    let upsert = tx
+        .prepare_cached(
+            "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, state, claimed_until)
+             VALUES ($1, $2, $3, $4, $5, $6, 'claimed', $7)
+             ON CONFLICT (rule_key, record_id) DO UPDATE SET run_id = excluded.run_id,
+               customer_id = excluded.customer_id, anchor_at = excluded.anchor_at,
+               due_at = excluded.due_at, claimed_until = excluded.claimed_until
+             WHERE retention_actions.state = 'claimed' AND retention_actions.claimed_until <= $8",
+        )
+        .await?;
+    let mut claimed = Vec::with_capacity(records.len());
+    for r in records {
+        let n = tx
+            .execute(
+                &upsert,
+                &[
+                    &rule_key,
+                    &r.record_id,
+                    &run,
+                    &r.customer_id,
+                    &r.anchor_at,
+                    &r.due_at,
+                    &lease_until,
+                    &now,
+                ],
+            )
+            .await?;
+        if n > 0 {
+            claimed.push(*r);
+        }
+    }
+    Ok(claimed)
+}
+
+pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<u64> {
+    let mut done = 0;
+    let mark = tx
+        .prepare_cached(
+            "UPDATE retention_actions SET state = 'done', done_at = $4
+             WHERE rule_key = $1 AND record_id = $2 AND run_id = $3 AND state = 'claimed'",
+        )
+        .await?;
+    for r in &batch.records {
+        let id = r.record_id;
+        let ours = tx
+            .execute(&mark, &[&batch.rule_key, &id, &batch.run.id, &batch.at])
+            .await?;
+        if ours == 0 {
+            continue;
+        }
+        match (batch.record.as_str(), batch.action.as_str()) {
+            ("customer", "erase") => {
+                erase_rows(tx, &id, batch.at).await?;
+                requests::erase(tx, &id, None, batch.at).await?;
+            }
+            ("interaction", "delete") => {
+                tx.execute("DELETE FROM interactions WHERE id = $1", &[&id])
+                    .await?;
+            }
+            ("interaction", "anonymise") => {
+                tx.execute(
+                    "UPDATE interactions SET sealed = $2 WHERE id = $1",
+                    &[&id, &batch.blank],
+                )
+                .await?;
+            }
+            ("request", "delete") => {
+                tx.execute("DELETE FROM requests WHERE id = $1", &[&id])
+                    .await?;
+            }
+            (record, action) => {
+                return Err(StoreError::Corrupt(format!(
+                    "a {record} rule cannot {action}"
+                )));
+            }
+        }
+        done += 1;
+    }
+    apply_tx(tx, batch.with).await?;
+    save_run(tx, &batch.run).await?;
+    Ok(done)
+}
+
+pub(super) async fn actions(client: &Object, run: Uuid) -> Result<Vec<RetentionAction>> {
+    Ok(client
+        .query(
+            "SELECT rule_key, record_id, run_id, customer_id, anchor_at, due_at, state, done_at
+             FROM retention_actions WHERE run_id = $1 ORDER BY rule_key, record_id",
+            &[&run],
+        )
+        .await?
+        .iter()
+        .map(|r| RetentionAction {
+            rule_key: r.get(0),
+            record_id: r.get(1),
+            run_id: r.get(2),
+            customer_id: r.get(3),
+            anchor_at: r.get(4),
+            due_at: r.get(5),
+            state: r.get(6),
+            done_at: r.get(7),
+        })
+        .collect())
+}

@@ -1,0 +1,320 @@
+//! Retention rules, legal holds, runs and the records they act on, in SQLite.
+
+use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
+use uuid::Uuid;
+
+use super::{apply_tx, erase_rows, requests, sqlite_args, uuid_from};
+use crate::retention_sql::due_sql;
+use crate::{
+    DueQuery, DueRecord, FoundRecord, LegalHold, Result, RetentionAction, RetentionRun, StoreError,
+    StoredRule, SweepBatch,
+};
+
+fn blob(id: &Uuid) -> &[u8] {
+    id.as_bytes().as_slice()
+}
+
+pub(super) fn seed_rules(tx: &Transaction, rules: &[StoredRule]) -> Result<()> {
+    let mut ins = tx.prepare_cached(
+        "INSERT INTO retention_rules (key, rule, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (key) DO NOTHING",
+    )?;
+    for r in rules {
+        ins.execute(params![r.key, r.rule, r.created_at, r.updated_at])?;
+    }
+    Ok(())
+}
+
+pub(super) fn rules(c: &Connection) -> Result<Vec<StoredRule>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT key, rule, created_at, updated_at FROM retention_rules ORDER BY created_at, key",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(StoredRule {
+            key: r.get(0)?,
+            rule: r.get(1)?,
+            created_at: r.get(2)?,
+            updated_at: r.get(3)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+pub(super) fn create_rule(tx: &Transaction, r: &StoredRule) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO retention_rules (key, rule, created_at, updated_at) VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![r.key, r.rule, r.created_at, r.updated_at])
+    .map_err(|e| super::map_unique(e, "key"))?;
+    Ok(())
+}
+
+pub(super) fn update_rule(tx: &Transaction, r: &StoredRule) -> Result<bool> {
+    Ok(tx
+        .prepare_cached("UPDATE retention_rules SET rule = ?2, updated_at = ?3 WHERE key = ?1")?
+        .execute(params![r.key, r.rule, r.updated_at])?
+        > 0)
+}
+
+pub(super) fn holds(c: &Connection) -> Result<Vec<LegalHold>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT id, customer_id, category, reason, owner, created_at, ends_at, released_at
+         FROM legal_holds ORDER BY created_at, id",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Option<Vec<u8>>>(1)?,
+            LegalHold {
+                id: Uuid::nil(),
+                customer_id: None,
+                category: r.get(2)?,
+                reason: r.get(3)?,
+                owner: r.get(4)?,
+                created_at: r.get(5)?,
+                ends_at: r.get(6)?,
+                released_at: r.get(7)?,
+            },
+        ))
+    })?;
+    rows.map(|r| {
+        let (id, customer, mut hold) = r?;
+        hold.id = uuid_from(id)?;
+        hold.customer_id = customer.map(uuid_from).transpose()?;
+        Ok(hold)
+    })
+    .collect()
+}
+
+pub(super) fn create_hold(tx: &Transaction, h: &LegalHold) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO legal_holds (id, customer_id, category, reason, owner, created_at, ends_at, released_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![
+        blob(&h.id),
+        h.customer_id.as_ref().map(blob),
+        h.category,
+        h.reason,
+        h.owner,
+        h.created_at,
+        h.ends_at,
+        h.released_at
+    ])?;
+    Ok(())
+}
+
+pub(super) fn release_hold(tx: &Transaction, id: Uuid, at: i64) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "UPDATE legal_holds SET released_at = ?2 WHERE id = ?1 AND released_at IS NULL",
+        )?
+        .execute(params![blob(&id), at])?
+        > 0)
+}
+
+pub(super) fn save_run(tx: &Transaction, r: &RetentionRun) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO retention_runs (id, dry_run, state, started_by, started_at, heartbeat_at, finished_at, report)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at,
+           finished_at = excluded.finished_at, report = excluded.report",
+    )?
+    .execute(params![
+        blob(&r.id),
+        r.dry_run,
+        r.state,
+        r.started_by,
+        r.started_at,
+        r.heartbeat_at,
+        r.finished_at,
+        r.report
+    ])?;
+    Ok(())
+}
+
+const RUN_COLS: &str =
+    "id, dry_run, state, started_by, started_at, heartbeat_at, finished_at, report";
+
+fn run_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, RetentionRun)> {
+    Ok((
+        r.get(0)?,
+        RetentionRun {
+            id: Uuid::nil(),
+            dry_run: r.get(1)?,
+            state: r.get(2)?,
+            started_by: r.get(3)?,
+            started_at: r.get(4)?,
+            heartbeat_at: r.get(5)?,
+            finished_at: r.get(6)?,
+            report: r.get(7)?,
+        },
+    ))
+}
+
+fn finish_run((id, mut run): (Vec<u8>, RetentionRun)) -> Result<RetentionRun> {
+    run.id = uuid_from(id)?;
+    Ok(run)
+}
+
+pub(super) fn run(c: &Connection, id: Uuid) -> Result<Option<RetentionRun>> {
+    c.prepare_cached(&format!(
+        "SELECT {RUN_COLS} FROM retention_runs WHERE id = ?1"
+    ))?
+    .query_row([blob(&id)], run_from)
+    .optional()?
+    .map(finish_run)
+    .transpose()
+}
+
+pub(super) fn runs(c: &Connection, limit: usize) -> Result<Vec<RetentionRun>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {RUN_COLS} FROM retention_runs ORDER BY started_at DESC, id DESC LIMIT ?1"
+    ))?;
+    let rows = stmt.query_map([i64::try_from(limit).unwrap_or(i64::MAX)], run_from)?;
+    rows.map(|r| finish_run(r?)).collect()
+}
+
+fn placeholder(n: usize) -> String {
+    format!("?{n}")
+}
+
+pub(super) fn due(c: &Connection, q: &DueQuery) -> Result<Vec<FoundRecord>> {
+    let (sql, args) = due_sql(q, &placeholder)?;
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(sqlite_args(args)), |r| {
+        Ok((
+            r.get::<_, Vec<u8>>(0)?,
+            r.get::<_, Option<Vec<u8>>>(1)?,
+            r.get::<_, i64>(2)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (id, customer, anchor_at) = r?;
+        Ok(FoundRecord {
+            record_id: uuid_from(id)?,
+            customer_id: customer.map(uuid_from).transpose()?,
+            anchor_at,
+        })
+    })
+    .collect()
+}
+
+pub(super) fn count_due(c: &Connection, q: &DueQuery) -> Result<u64> {
+    let (sql, args) = due_sql(q, &placeholder)?;
+    let count: i64 = c
+        .prepare_cached(&format!("SELECT COUNT(*) FROM ({sql})"))?
+        .query_row(params_from_iter(sqlite_args(args)), |r| r.get(0))?;
+    Ok(u64::try_from(count).unwrap_or(0))
+}
+
+pub(super) fn claim(
+    tx: &Transaction,
+    rule_key: &str,
+    run: Uuid,
+    records: &[DueRecord],
+    now: i64,
+    lease_until: i64,
+) -> Result<Vec<DueRecord>> {
+    let mut upsert = tx.prepare_cached(
+        "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, state, claimed_until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'claimed', ?7)
+         ON CONFLICT (rule_key, record_id) DO UPDATE SET run_id = excluded.run_id,
+           customer_id = excluded.customer_id, anchor_at = excluded.anchor_at,
+           due_at = excluded.due_at, claimed_until = excluded.claimed_until
+         WHERE retention_actions.state = 'claimed' AND retention_actions.claimed_until <= ?8",
+    )?;
+    let mut claimed = Vec::with_capacity(records.len());
+    for r in records {
+        let n = upsert.execute(params![
+            rule_key,
+            blob(&r.record_id),
+            blob(&run),
+            r.customer_id.as_ref().map(blob),
+            r.anchor_at,
+            r.due_at,
+            lease_until,
+            now
+        ])?;
+        if n > 0 {
+            claimed.push(*r);
+        }
+    }
+    Ok(claimed)
+}
+
+pub(super) fn sweep(tx: &Transaction, batch: SweepBatch) -> Result<u64> {
+    let mut done = 0;
+    for r in &batch.records {
+        let key = blob(&r.record_id);
+        let ours = tx
+            .prepare_cached(
+                "UPDATE retention_actions SET state = 'done', done_at = ?4
+                 WHERE rule_key = ?1 AND record_id = ?2 AND run_id = ?3 AND state = 'claimed'",
+            )?
+            .execute(params![batch.rule_key, key, blob(&batch.run.id), batch.at])?;
+        if ours == 0 {
+            continue;
+        }
+        match (batch.record.as_str(), batch.action.as_str()) {
+            ("customer", "erase") => {
+                erase_rows(tx, key, batch.at)?;
+                requests::erase(tx, key, None, batch.at)?;
+            }
+            ("interaction", "delete") => {
+                tx.prepare_cached("DELETE FROM interactions WHERE id = ?1")?
+                    .execute([key])?;
+            }
+            ("interaction", "anonymise") => {
+                tx.prepare_cached("UPDATE interactions SET sealed = ?2 WHERE id = ?1")?
+                    .execute(params![key, batch.blank])?;
+            }
+            ("request", "delete") => {
+                tx.prepare_cached("DELETE FROM requests WHERE id = ?1")?
+                    .execute([key])?;
+            }
+            (record, action) => {
+                return Err(StoreError::Corrupt(format!(
+                    "a {record} rule cannot {action}"
+                )));
+            }
+        }
+        done += 1;
+    }
+    apply_tx(tx, batch.with)?;
+    save_run(tx, &batch.run)?;
+    Ok(done)
+}
+
+pub(super) fn actions(c: &Connection, run: Uuid) -> Result<Vec<RetentionAction>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT rule_key, record_id, run_id, customer_id, anchor_at, due_at, state, done_at
+         FROM retention_actions WHERE run_id = ?1 ORDER BY rule_key, record_id",
+    )?;
+    let rows = stmt.query_map([blob(&run)], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get::<_, Vec<u8>>(2)?,
+            r.get::<_, Option<Vec<u8>>>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?,
+            r.get::<_, String>(6)?,
+            r.get::<_, Option<i64>>(7)?,
+        ))
+    })?;
+    rows.map(|r| {
+        let (rule_key, record, run, customer, anchor_at, due_at, state, done_at) = r?;
+        Ok(RetentionAction {
+            rule_key,
+            record_id: uuid_from(record)?,
+            run_id: uuid_from(run)?,
+            customer_id: customer.map(uuid_from).transpose()?,
+            anchor_at,
+            due_at,
+            state,
+            done_at,
+        })
+    })
+    .collect()
+}
