@@ -122,12 +122,24 @@ impl KeyStore {
 
     /// Destroys a customer's data key. Returns whether there was one.
     pub fn destroy_data_key(&self, id: Uuid) -> Result<bool> {
-        let conn = self.conn();
-        let n = conn
-            .prepare_cached("DELETE FROM data_keys WHERE customer_id = ?1")?
-            .execute([id.as_bytes().as_slice()])?;
-        // Copies the zeroed page into the database file and empties the log that still holds
-        // the page as it was.
+        Ok(self.destroy_data_keys(&[id])? > 0)
+    }
+
+    /// Destroys several customers' data keys in one transaction and one log checkpoint;
+    /// returns how many there were.
+    pub fn destroy_data_keys(&self, ids: &[Uuid]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let mut n = 0;
+        {
+            let mut delete = tx.prepare_cached("DELETE FROM data_keys WHERE customer_id = ?1")?;
+            for id in ids {
+                n += delete.execute([id.as_bytes().as_slice()])?;
+            }
+        }
+        tx.commit()?;
+        // Copies the zeroed pages into the database file and empties the log that still
+        // holds them as they were.
         let (busy, _, _): (i64, i64, i64) =
             conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
@@ -137,7 +149,7 @@ impl KeyStore {
                 "the key store's log could not be emptied; erasure is not complete".into(),
             ));
         }
-        Ok(n > 0)
+        Ok(n)
     }
 
     pub fn count_data_keys(&self) -> Result<u64> {

@@ -693,10 +693,12 @@ pub struct RetentionRun {
 }
 
 /// Which records a rule finds due: those whose anchor is at or before `cutoff`, that no run
-/// has acted on or holds a live claim on at `now`, by id after `after`.
+/// has acted on or holds a live claim on at `now` (a resumed `run` sees its own claims), by
+/// id after `after`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueQuery {
     pub rule_key: String,
+    pub run: Uuid,
     /// `customer`, `interaction` or `request`.
     pub record: String,
     pub anchor: String,

@@ -70,12 +70,16 @@ pub(crate) fn due_sql(
     if let Some(after) = q.after {
         b.push(&format!(" AND {alias}.id > ?"), vec![Arg::Id(after)]);
     }
-    // Not acted on yet, and not claimed by a run that is still within its lease.
+    // Not acted on yet, and not claimed by another run that is still within its lease.
     b.push(
         &format!(
-            " AND NOT EXISTS (SELECT 1 FROM retention_actions a WHERE a.rule_key = ? AND a.record_id = {alias}.id AND (a.state = 'done' OR a.claimed_until > ?))"
+            " AND NOT EXISTS (SELECT 1 FROM retention_actions a WHERE a.rule_key = ? AND a.record_id = {alias}.id AND (a.state = 'done' OR (a.claimed_until > ? AND a.run_id <> ?)))"
         ),
-        vec![Arg::Text(q.rule_key.clone()), Arg::Int(q.now)],
+        vec![
+            Arg::Text(q.rule_key.clone()),
+            Arg::Int(q.now),
+            Arg::Id(q.run),
+        ],
     );
     b.push(
         &format!(" ORDER BY {alias}.id LIMIT ?"),

@@ -2570,8 +2570,10 @@ mod scenarios {
             })
             .await
             .expect("interactions");
+        let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
         let dormant = |now: i64| DueQuery {
             rule_key: "dormant".into(),
+            run: two,
             record: "customer".into(),
             anchor: "last_interaction".into(),
             kind: None,
@@ -2618,7 +2620,6 @@ mod scenarios {
             due_at: f.anchor_at + 190,
         };
         let records: Vec<DueRecord> = found.iter().map(due).collect();
-        let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
         let first = store
             .claim_records("dormant", one, &records, 1_000, 2_000)
             .await

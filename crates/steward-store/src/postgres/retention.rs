@@ -217,7 +217,8 @@ pub(super) async fn claim(
              ON CONFLICT (rule_key, record_id) DO UPDATE SET run_id = excluded.run_id,
                customer_id = excluded.customer_id, anchor_at = excluded.anchor_at,
                due_at = excluded.due_at, claimed_until = excluded.claimed_until
-             WHERE retention_actions.state = 'claimed' AND retention_actions.claimed_until <= $8",
+             WHERE retention_actions.state = 'claimed'
+               AND (retention_actions.claimed_until <= $8 OR retention_actions.run_id = excluded.run_id)",
         )
         .await?;
     let mut claimed = Vec::with_capacity(records.len());
