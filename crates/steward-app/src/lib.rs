@@ -28,6 +28,7 @@ mod portal;
 mod portal_rights;
 mod receipt;
 mod requests;
+mod retention;
 mod segments;
 mod subject_export;
 mod token_cache;
@@ -58,6 +59,10 @@ pub use receipt::{Controller, Receipt, ReceiptCheck};
 pub use requests::{
     KindTally, MAX_REQUESTS, ReasonInput, RecipientUpdateView, RequestInput, RequestQuery,
     RequestReport, RequestView,
+};
+pub use retention::{
+    HoldInput, HoldView, ReportItem, RuleOutcome, RulePatch, RuleView, RunReport, RunView,
+    SweepProgress, Upcoming,
 };
 pub use segments::{ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView};
 pub use steward_core as core;
@@ -192,7 +197,7 @@ impl Steward {
             None => Arc::new(SqliteStore::open(&paths.database)?),
             Some(url) => Arc::new(PostgresStore::connect(url, 16).await?),
         };
-        Ok(Steward {
+        let steward = Steward {
             audit_writer: group_commit::GroupCommit::new("audit", {
                 let store = store.clone();
                 move |records| {
@@ -221,7 +226,9 @@ impl Steward {
             mailer,
             published: Default::default(),
             readable_at_least: opts.readable_at_least,
-        })
+        };
+        steward.seed_retention_rules().await?;
+        Ok(steward)
     }
 
     pub fn catalog(&self) -> &Catalog {

@@ -110,6 +110,7 @@ fn yes() -> bool {
 pub struct Rule {
     pub key: String,
     pub record: RecordType,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
     pub kind: Option<InteractionKind>,
     /// As written, ISO 8601.
     pub duration: String,

@@ -11,5 +11,6 @@ mod forms;
 mod import;
 mod portal;
 mod requests;
+mod retention;
 #[allow(dead_code)]
 mod support;
