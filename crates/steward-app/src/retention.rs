@@ -2,10 +2,12 @@
 //! officer), legal holds, and the sweeper that finds what is due, claims it, acts on it and
 //! reports it, batch by batch, each batch one transaction.
 //!
-//! Two sweepers never act on one record: a record is claimed (with a lease) before anything
-//! happens to it, and only the run holding the claim acts. A run cut short is resumed by the
-//! next `run`: its claims are still its own. A dry run walks the same pages with the same
-//! queries and changes nothing, so it predicts the real run exactly.
+//! Two sweepers never act on one record: the row recording the act is inserted in the
+//! transaction that acts, under a unique key, so the second sweeper to reach a record inserts
+//! nothing and leaves it alone. Nothing is half-claimed, so a run cut short leaves only
+//! whole batches behind, and the next run finds the rest; a run left running by a sweeper
+//! that stopped is carried on by the next start. A dry run walks the same pages with the
+//! same queries and changes nothing, so it predicts the real run exactly.
 
 use std::collections::{BTreeMap, HashSet};
 use std::ops::ControlFlow;
@@ -16,8 +18,7 @@ use steward_core::clock::from_micros;
 use steward_core::retention::{RecordType, RetentionAction, Rule, RuleInput};
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{
-    ChangeSet, DueQuery, DueRecord, LegalHold, RecipientUpdate, RetentionRun, StoredRule,
-    SweepBatch,
+    ChangeSet, DueQuery, DueRecord, LegalHold, RetentionRun, StoredRule, SweepBatch,
 };
 use uuid::Uuid;
 
@@ -25,8 +26,8 @@ use crate::customers::LEGAL_OBLIGATION;
 use crate::{Access, Actor, AppError, FieldError, Steward};
 
 const BATCH: usize = 1_000;
-/// How long a claim holds: a sweeper silent this long is taken to have stopped.
-const LEASE_MICROS: i64 = 5 * 60 * 1_000_000;
+/// A run whose sweeper has been silent this long is taken to have stopped.
+const STALLED_MICROS: i64 = 2 * 60 * 1_000_000;
 /// Items a report lists by name; counts are always complete.
 const LISTED: usize = 1_000;
 
@@ -460,7 +461,7 @@ impl Steward {
     }
 
     /// Starts a run: a new one, or the latest run left running by a sweeper that stopped
-    /// (silent for longer than a lease), which then carries on with its own claims.
+    /// (silent for two minutes), which then carries on where it stopped.
     pub async fn start_retention_run(
         &self,
         access: &Access,
@@ -474,7 +475,7 @@ impl Steward {
             self.store.retention_runs(20).await?.into_iter().find(|r| {
                 !r.dry_run
                     && r.state == "running"
-                    && r.heartbeat_at.saturating_add(LEASE_MICROS) <= now
+                    && r.heartbeat_at.saturating_add(STALLED_MICROS) <= now
             })
         };
         let run = match stalled {
@@ -530,7 +531,6 @@ impl Steward {
             .retention_actions(id)
             .await?
             .into_iter()
-            .filter(|a| a.state == "done")
             .map(|a| ReportItem {
                 rule: a.rule_key,
                 record_id: a.record_id,
@@ -583,12 +583,10 @@ impl Steward {
             report.rules[at].held = 0;
             let mut query = DueQuery {
                 rule_key: rule.key.clone(),
-                run: run.id,
                 record: rule.record.as_str().into(),
                 anchor: rule.anchor.as_str().into(),
                 kind: rule.kind.map(|k| k.as_str().to_string()),
                 cutoff: rule.cutoff(from_micros(now)).as_microsecond(),
-                now,
                 after: None,
                 limit: BATCH,
             };
@@ -681,8 +679,8 @@ impl Steward {
         run_view(&run)
     }
 
-    /// Claims a page of due records and acts on those this run won, in one transaction with
-    /// an audit entry per customer affected; returns what was done.
+    /// Acts on a page of due records in one transaction, with an audit entry per customer
+    /// affected; returns what was done (records another run reached first are left out).
     #[allow(clippy::too_many_arguments)]
     async fn sweep_batch(
         &self,
@@ -695,19 +693,6 @@ impl Steward {
         counts: &mut SweepProgress,
     ) -> Result<Vec<ReportItem>, AppError> {
         let now = self.clock.now().as_microsecond();
-        let claimed = self
-            .store
-            .claim_records(
-                &rule.key,
-                run.id,
-                &due,
-                now,
-                now.saturating_add(LEASE_MICROS),
-            )
-            .await?;
-        if claimed.is_empty() {
-            return Ok(Vec::new());
-        }
         let action = match (rule.record, rule.action) {
             (RecordType::Customer, _) => "customer.erase",
             (RecordType::Interaction, RetentionAction::Anonymise) => "interaction.anonymise",
@@ -716,43 +701,33 @@ impl Steward {
             (RecordType::Fields, _) => "customer.minimise",
         };
         let mut by_customer: BTreeMap<Option<Uuid>, Vec<Uuid>> = BTreeMap::new();
-        for r in &claimed {
+        for r in &due {
             by_customer
                 .entry(r.customer_id)
                 .or_default()
                 .push(r.record_id);
         }
-        let mut with = ChangeSet::default();
-        for (customer, records) in &by_customer {
+        let mut audit = Vec::with_capacity(by_customer.len());
+        for (customer, records) in by_customer {
             let mut targets: Vec<String> = customer.iter().map(|c| c.to_string()).collect();
             if rule.record != RecordType::Customer {
                 targets.extend(records.iter().map(|r| r.to_string()));
             }
-            with.audit.push(self.record(
+            let entry = self.record(
                 actor,
                 action,
                 Some(LEGAL_OBLIGATION),
                 targets,
                 Vec::new(),
                 Some(format!("retention rule {}, run {}", rule.key, run.id)),
-            ));
+            );
+            audit.push((records, entry));
         }
         if rule.record == RecordType::Customer {
-            let ids: Vec<Uuid> = claimed.iter().map(|r| r.record_id).collect();
-            // Keys first: a crash after this leaves rows no one can read, and the claims let
-            // the next run finish the job.
+            let ids: Vec<Uuid> = due.iter().map(|r| r.record_id).collect();
+            // Keys first: a crash after this leaves rows no one can read, which the next
+            // run finds due and deletes.
             self.keys.destroy_data_keys(&ids)?;
-            with.recipient_updates = ids
-                .iter()
-                .map(|id| RecipientUpdate {
-                    id: Uuid::now_v7(),
-                    customer_id: *id,
-                    kind: "erasure".into(),
-                    fields: Vec::new(),
-                    at: now,
-                    notified_at: None,
-                })
-                .collect();
         }
         run.heartbeat_at = now;
         run.report = serde_json::to_string(report).map_err(|e| AppError::Io(e.to_string()))?;
@@ -763,16 +738,15 @@ impl Steward {
                 rule_key: rule.key.clone(),
                 record: rule.record.as_str().into(),
                 action: rule.action.as_str().into(),
-                records: claimed.clone(),
+                records: due,
                 at: now,
                 blank: blank.to_vec(),
-                with,
+                audit,
             })
             .await?;
-        counts.done += done;
-        Ok(claimed
+        counts.done += done.len() as u64;
+        Ok(done
             .iter()
-            .take(usize::try_from(done).unwrap_or(usize::MAX))
             .map(|r| ReportItem {
                 rule: rule.key.clone(),
                 record_id: r.record_id,
@@ -805,12 +779,10 @@ impl Steward {
                     .unwrap_or(now);
                 let query = DueQuery {
                     rule_key: rule.key.clone(),
-                    run: Uuid::nil(),
                     record: rule.record.as_str().into(),
                     anchor: rule.anchor.as_str().into(),
                     kind: rule.kind.map(|k| k.as_str().to_string()),
                     cutoff: rule.cutoff(at).as_microsecond(),
-                    now: now.as_microsecond(),
                     after: None,
                     limit: 0,
                 };

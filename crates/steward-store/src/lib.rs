@@ -204,19 +204,10 @@ pub trait Store: Send + Sync + 'static {
     async fn due_records(&self, query: &DueQuery) -> Result<Vec<FoundRecord>>;
     /// How many records a rule finds due (the query's limit and `after` are ignored).
     async fn count_due(&self, query: &DueQuery) -> Result<u64>;
-    /// Claims records for a run until `lease_until`; returns those it won. A record another
-    /// run holds a live claim on, or that was acted on, is not claimed.
-    async fn claim_records(
-        &self,
-        rule_key: &str,
-        run: Uuid,
-        records: &[DueRecord],
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Vec<DueRecord>>;
-    /// Acts on claimed records in one transaction; returns how many it acted on.
-    async fn sweep(&self, batch: SweepBatch) -> Result<u64>;
-    /// The records a run acted on or claims, by rule and id.
+    /// Acts on a page of due records in one transaction, each only if no run acted on it
+    /// before; returns the records it acted on.
+    async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>>;
+    /// The records a run acted on, by rule and id.
     async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>>;
 
     /// The kept answer for an idempotency key, if one was kept and has not expired by `now`.

@@ -121,7 +121,7 @@ impl PostgresStore {
     }
 }
 
-async fn append_audit_tx(
+pub(super) async fn append_audit_tx(
     tx: &Transaction<'_>,
     records: Vec<AuditRecord>,
 ) -> Result<Vec<AuditEntry>> {
@@ -1372,22 +1372,7 @@ impl Store for PostgresStore {
         retention::count_due(&self.pool.get().await?, &all).await
     }
 
-    async fn claim_records(
-        &self,
-        rule_key: &str,
-        run: Uuid,
-        records: &[DueRecord],
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Vec<DueRecord>> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let claimed = retention::claim(&tx, rule_key, run, records, now, lease_until).await?;
-        tx.commit().await?;
-        Ok(claimed)
-    }
-
-    async fn sweep(&self, batch: SweepBatch) -> Result<u64> {
+    async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let done = retention::sweep(&tx, batch).await?;

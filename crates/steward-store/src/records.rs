@@ -692,19 +692,16 @@ pub struct RetentionRun {
     pub report: String,
 }
 
-/// Which records a rule finds due: those whose anchor is at or before `cutoff`, that no run
-/// has acted on or holds a live claim on at `now` (a resumed `run` sees its own claims), by
-/// id after `after`.
+/// Which records a rule finds due: those whose anchor is at or before `cutoff` and that no
+/// run has acted on, by id after `after`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueQuery {
     pub rule_key: String,
-    pub run: Uuid,
     /// `customer`, `interaction` or `request`.
     pub record: String,
     pub anchor: String,
     pub kind: Option<String>,
     pub cutoff: i64,
-    pub now: i64,
     pub after: Option<Uuid>,
     pub limit: usize,
 }
@@ -726,9 +723,9 @@ pub struct DueRecord {
     pub due_at: i64,
 }
 
-/// What a run does with the records it claimed, in one transaction: the action, what goes
-/// with it (audit entries, records for recipients), and the run's progress. Only records the
-/// run still holds a claim on are acted on and marked done.
+/// What a run does with a page of due records, in one transaction: the action, its audit
+/// entries, and the run's progress. A record another run acted on already is left alone, and
+/// so is its audit entry; an erased customer's erasure is recorded for recipients (Art. 19).
 #[derive(Debug, Clone)]
 pub struct SweepBatch {
     pub run: RetentionRun,
@@ -739,10 +736,12 @@ pub struct SweepBatch {
     pub at: i64,
     /// For `anonymise`: the sealed content an interaction is left with.
     pub blank: Vec<u8>,
-    pub with: ChangeSet,
+    /// Each entry with the records it speaks for: written only if one of them was acted on,
+    /// and naming only those.
+    pub audit: Vec<(Vec<Uuid>, steward_core::audit::AuditRecord)>,
 }
 
-/// One record a rule acted on (or holds a claim on).
+/// One record a rule acted on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RetentionAction {
     pub rule_key: String,
@@ -751,6 +750,5 @@ pub struct RetentionAction {
     pub customer_id: Option<Uuid>,
     pub anchor_at: i64,
     pub due_at: i64,
-    pub state: String,
-    pub done_at: Option<i64>,
+    pub done_at: i64,
 }

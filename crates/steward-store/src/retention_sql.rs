@@ -1,5 +1,7 @@
 //! The records a retention rule finds due, as SQL written once for both engines.
 
+use uuid::Uuid;
+
 use crate::segment_sql::{Arg, Builder};
 use crate::{DueQuery, Result, StoreError};
 
@@ -70,20 +72,37 @@ pub(crate) fn due_sql(
     if let Some(after) = q.after {
         b.push(&format!(" AND {alias}.id > ?"), vec![Arg::Id(after)]);
     }
-    // Not acted on yet, and not claimed by another run that is still within its lease.
+    // Not acted on yet.
     b.push(
         &format!(
-            " AND NOT EXISTS (SELECT 1 FROM retention_actions a WHERE a.rule_key = ? AND a.record_id = {alias}.id AND (a.state = 'done' OR (a.claimed_until > ? AND a.run_id <> ?)))"
+            " AND NOT EXISTS (SELECT 1 FROM retention_actions a WHERE a.rule_key = ? AND a.record_id = {alias}.id)"
         ),
-        vec![
-            Arg::Text(q.rule_key.clone()),
-            Arg::Int(q.now),
-            Arg::Id(q.run),
-        ],
+        vec![Arg::Text(q.rule_key.clone())],
     );
     b.push(
         &format!(" ORDER BY {alias}.id LIMIT ?"),
         vec![Arg::Int(i64::try_from(q.limit).unwrap_or(i64::MAX))],
     );
     Ok((b.sql, b.args))
+}
+
+/// The audit entries of a sweep that speak for records it acted on, naming only those.
+pub(crate) fn swept_audit(
+    audit: Vec<(Vec<Uuid>, steward_core::audit::AuditRecord)>,
+    done: &[crate::DueRecord],
+) -> Vec<steward_core::audit::AuditRecord> {
+    let acted: std::collections::HashSet<Uuid> = done.iter().map(|r| r.record_id).collect();
+    audit
+        .into_iter()
+        .filter(|(records, _)| records.iter().any(|r| acted.contains(r)))
+        .map(|(records, mut entry)| {
+            let skipped: Vec<String> = records
+                .iter()
+                .filter(|r| !acted.contains(r))
+                .map(|r| r.to_string())
+                .collect();
+            entry.targets.retain(|t| !skipped.contains(t));
+            entry
+        })
+        .collect()
 }

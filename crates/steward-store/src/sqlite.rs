@@ -164,7 +164,10 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-fn append_audit_tx(tx: &Transaction, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+pub(super) fn append_audit_tx(
+    tx: &Transaction,
+    records: Vec<AuditRecord>,
+) -> Result<Vec<AuditEntry>> {
     if records.is_empty() {
         return Ok(Vec::new());
     }
@@ -1464,20 +1467,7 @@ impl Store for SqliteStore {
         self.read(|c| retention::count_due(c, &all))
     }
 
-    async fn claim_records(
-        &self,
-        rule_key: &str,
-        run: Uuid,
-        records: &[DueRecord],
-        now: i64,
-        lease_until: i64,
-    ) -> Result<Vec<DueRecord>> {
-        let (rule_key, records) = (rule_key.to_string(), records.to_vec());
-        self.write(move |tx| retention::claim(tx, &rule_key, run, &records, now, lease_until))
-            .await
-    }
-
-    async fn sweep(&self, batch: SweepBatch) -> Result<u64> {
+    async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
         self.write(move |tx| retention::sweep(tx, batch)).await
     }
 

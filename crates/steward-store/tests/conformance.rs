@@ -2571,18 +2571,16 @@ mod scenarios {
             .await
             .expect("interactions");
         let (one, two) = (Uuid::now_v7(), Uuid::now_v7());
-        let dormant = |now: i64| DueQuery {
+        let dormant = DueQuery {
             rule_key: "dormant".into(),
-            run: two,
             record: "customer".into(),
             anchor: "last_interaction".into(),
             kind: None,
             cutoff: 200,
-            now,
             after: None,
             limit: 10,
         };
-        let found = store.due_records(&dormant(1_000)).await.expect("due");
+        let found = store.due_records(&dormant).await.expect("due");
         assert_eq!(
             found,
             vec![FoundRecord {
@@ -2592,14 +2590,14 @@ mod scenarios {
             }],
             "busy had contact after the cutoff; new was created after it"
         );
-        assert_eq!(store.count_due(&dormant(1_000)).await.expect("count"), 1);
+        assert_eq!(store.count_due(&dormant).await.expect("count"), 1);
         let visits = DueQuery {
             rule_key: "visits".into(),
             record: "interaction".into(),
             anchor: "created".into(),
             kind: Some("web_visit".into()),
             cutoff: 100,
-            ..dormant(1_000)
+            ..dormant.clone()
         };
         assert_eq!(
             store
@@ -2612,41 +2610,16 @@ mod scenarios {
             vec![old_visit.id]
         );
 
-        // Two runs race for the same records: each is claimed once.
-        let due = |f: &FoundRecord| DueRecord {
-            record_id: f.record_id,
-            customer_id: f.customer_id,
-            anchor_at: f.anchor_at,
-            due_at: f.anchor_at + 190,
-        };
-        let records: Vec<DueRecord> = found.iter().map(due).collect();
-        let first = store
-            .claim_records("dormant", one, &records, 1_000, 2_000)
-            .await
-            .expect("claim");
-        let second = store
-            .claim_records("dormant", two, &records, 1_000, 2_000)
-            .await
-            .expect("claim");
-        assert_eq!((first.len(), second.len()), (1, 0));
-        assert!(
-            store
-                .due_records(&dormant(1_500))
-                .await
-                .expect("due")
-                .is_empty(),
-            "a live claim hides the record"
-        );
-        // The first run stalls past its lease; the second takes over.
-        assert_eq!(
-            store.due_records(&dormant(2_500)).await.expect("due").len(),
-            1
-        );
-        let taken = store
-            .claim_records("dormant", two, &records, 2_500, 3_500)
-            .await
-            .expect("take over");
-        assert_eq!(taken.len(), 1);
+        // Two runs sweep the same page: each record is acted on once.
+        let records: Vec<DueRecord> = found
+            .iter()
+            .map(|f| DueRecord {
+                record_id: f.record_id,
+                customer_id: f.customer_id,
+                anchor_at: f.anchor_at,
+                due_at: f.anchor_at + 190,
+            })
+            .collect();
         let run = |id: Uuid| RetentionRun {
             id,
             dry_run: false,
@@ -2665,35 +2638,34 @@ mod scenarios {
             records: records.clone(),
             at: 2_600,
             blank: vec![],
-            with: ChangeSet {
-                audit: vec![record("customer.erase", vec![quiet.id.to_string()])],
-                ..Default::default()
-            },
+            audit: vec![(
+                vec![quiet.id],
+                record("customer.erase", vec![quiet.id.to_string()]),
+            )],
         };
-        assert_eq!(
-            store.sweep(batch(one)).await.expect("stale sweep"),
-            0,
-            "the run that lost its claim acts on nothing"
-        );
-        assert_eq!(store.sweep(batch(two)).await.expect("sweep"), 1);
+        let (a, b) = tokio::join!(store.sweep(batch(one)), store.sweep(batch(two)));
+        let (a, b) = (a.expect("sweep"), b.expect("sweep"));
+        assert_eq!(a.len() + b.len(), 1, "acted on once: {a:?} {b:?}");
+        let winner = if a.is_empty() { two } else { one };
         assert!(store.get_customer(quiet.id).await.expect("get").is_none());
         assert!(store.is_tombstoned(quiet.id).await.expect("tombstone"));
-        assert!(
-            store
-                .due_records(&dormant(5_000))
-                .await
-                .expect("due")
-                .is_empty()
-        );
-        let acted = store.retention_actions(two).await.expect("actions");
+        assert!(store.due_records(&dormant).await.expect("due").is_empty());
+        let acted = store.retention_actions(winner).await.expect("actions");
         assert_eq!(
             acted
                 .iter()
-                .map(|a| (a.record_id, a.state.as_str(), a.done_at))
+                .map(|a| (a.record_id, a.done_at))
                 .collect::<Vec<_>>(),
-            [(quiet.id, "done", Some(2_600))]
+            [(quiet.id, 2_600)]
         );
-        assert!(store.retention_actions(one).await.expect("none").is_empty());
+        let loser = if winner == one { two } else { one };
+        assert!(
+            store
+                .retention_actions(loser)
+                .await
+                .expect("none")
+                .is_empty()
+        );
         let saved = store.retention_run(two).await.expect("run").expect("saved");
         assert_eq!(saved, run(two));
         assert_eq!(store.retention_runs(10).await.expect("runs").len(), 2);
@@ -2710,15 +2682,10 @@ mod scenarios {
                 due_at: 110,
             }],
             blank: vec![9, 9],
-            with: ChangeSet::default(),
+            audit: vec![],
             ..batch(two)
         };
-        let claimed = store
-            .claim_records("visits", two, &anonymise.records, 2_600, 3_600)
-            .await
-            .expect("claim");
-        assert_eq!(claimed.len(), 1);
-        assert_eq!(store.sweep(anonymise).await.expect("anonymise"), 1);
+        assert_eq!(store.sweep(anonymise).await.expect("anonymise").len(), 1);
         let kept = store
             .list_interactions(busy.id, None, 10)
             .await

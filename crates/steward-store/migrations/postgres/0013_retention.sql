@@ -1,7 +1,7 @@
 -- Retention: the rules (copied from the catalog at first start, changed through the API),
--- legal holds that stop them, the sweeper's runs, and one row per record a rule acted on:
--- claimed first (with a lease, so two sweepers never act on one record), then done. Ids,
--- dates and rule keys only, never a personal value.
+-- legal holds that stop them, the sweeper's runs, and one row per record a rule acted on,
+-- written in the transaction that acts, so two sweepers never act on one record. Ids, dates
+-- and rule keys only, never a personal value.
 CREATE TABLE retention_rules (
     key        TEXT PRIMARY KEY,
     rule       TEXT NOT NULL,
@@ -39,9 +39,7 @@ CREATE TABLE retention_actions (
     customer_id   UUID,
     anchor_at     BIGINT NOT NULL,
     due_at        BIGINT NOT NULL,
-    state         TEXT NOT NULL,
-    claimed_until BIGINT NOT NULL,
-    done_at       BIGINT,
+    done_at       BIGINT NOT NULL,
     PRIMARY KEY (rule_key, record_id)
 );
 CREATE INDEX retention_actions_run ON retention_actions(run_id);

@@ -124,6 +124,17 @@ pub(super) async fn erase(
     Ok(())
 }
 
+/// Keeps an erasure for the recipients of the customer's data (Art. 19).
+pub(super) async fn record_erasure(tx: &Transaction<'_>, customer: Uuid, at: i64) -> Result<()> {
+    tx.execute(
+        "INSERT INTO recipient_updates (id, customer_id, kind, fields, at, notified_at)
+         VALUES ($1, $2, 'erasure', '', $3, NULL)",
+        &[&Uuid::now_v7(), &customer, &at],
+    )
+    .await?;
+    Ok(())
+}
+
 fn request_from(r: &tokio_postgres::Row) -> RequestRow {
     RequestRow {
         id: r.get(0),

@@ -3,8 +3,8 @@
 use deadpool_postgres::{Object, Transaction};
 use uuid::Uuid;
 
-use super::{apply_tx, arg_refs, erase_rows, map_unique, postgres_args, requests};
-use crate::retention_sql::due_sql;
+use super::{append_audit_tx, arg_refs, erase_rows, map_unique, postgres_args, requests};
+use crate::retention_sql::{due_sql, swept_audit};
 use crate::{
     DueQuery, DueRecord, FoundRecord, LegalHold, Result, RetentionAction, RetentionRun, StoreError,
     StoredRule, SweepBatch,
@@ -202,69 +202,40 @@ pub(super) async fn count_due(client: &Object, q: &DueQuery) -> Result<u64> {
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-pub(super) async fn claim(
-    tx: &Transaction<'_>,
-    rule_key: &str,
-    run: Uuid,
-    records: &[DueRecord],
-    now: i64,
-    lease_until: i64,
-) -> Result<Vec<DueRecord>> {
-    let upsert = tx
+pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<Vec<DueRecord>> {
+    let mut done = Vec::with_capacity(batch.records.len());
+    // The row is the record of the act: a record another run acted on is left alone. Two
+    // runs inserting one row at once wait for each other, and the second inserts nothing.
+    let record = tx
         .prepare_cached(
-            "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, state, claimed_until)
-             VALUES ($1, $2, $3, $4, $5, $6, 'claimed', $7)
-             ON CONFLICT (rule_key, record_id) DO UPDATE SET run_id = excluded.run_id,
-               customer_id = excluded.customer_id, anchor_at = excluded.anchor_at,
-               due_at = excluded.due_at, claimed_until = excluded.claimed_until
-             WHERE retention_actions.state = 'claimed'
-               AND (retention_actions.claimed_until <= $8 OR retention_actions.run_id = excluded.run_id)",
-        )
-        .await?;
-    let mut claimed = Vec::with_capacity(records.len());
-    for r in records {
-        let n = tx
-            .execute(
-                &upsert,
-                &[
-                    &rule_key,
-                    &r.record_id,
-                    &run,
-                    &r.customer_id,
-                    &r.anchor_at,
-                    &r.due_at,
-                    &lease_until,
-                    &now,
-                ],
-            )
-            .await?;
-        if n > 0 {
-            claimed.push(*r);
-        }
-    }
-    Ok(claimed)
-}
-
-pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<u64> {
-    let mut done = 0;
-    let mark = tx
-        .prepare_cached(
-            "UPDATE retention_actions SET state = 'done', done_at = $4
-             WHERE rule_key = $1 AND record_id = $2 AND run_id = $3 AND state = 'claimed'",
+            "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (rule_key, record_id) DO NOTHING",
         )
         .await?;
     for r in &batch.records {
         let id = r.record_id;
-        let ours = tx
-            .execute(&mark, &[&batch.rule_key, &id, &batch.run.id, &batch.at])
+        let first = tx
+            .execute(
+                &record,
+                &[
+                    &batch.rule_key,
+                    &id,
+                    &batch.run.id,
+                    &r.customer_id,
+                    &r.anchor_at,
+                    &r.due_at,
+                    &batch.at,
+                ],
+            )
             .await?;
-        if ours == 0 {
+        if first == 0 {
             continue;
         }
         match (batch.record.as_str(), batch.action.as_str()) {
             ("customer", "erase") => {
                 erase_rows(tx, &id, batch.at).await?;
                 requests::erase(tx, &id, None, batch.at).await?;
+                requests::record_erasure(tx, id, batch.at).await?;
             }
             ("interaction", "delete") => {
                 tx.execute("DELETE FROM interactions WHERE id = $1", &[&id])
@@ -287,9 +258,9 @@ pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<u64
                 )));
             }
         }
-        done += 1;
+        done.push(*r);
     }
-    apply_tx(tx, batch.with).await?;
+    append_audit_tx(tx, swept_audit(batch.audit, &done)).await?;
     save_run(tx, &batch.run).await?;
     Ok(done)
 }
@@ -297,7 +268,7 @@ pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<u64
 pub(super) async fn actions(client: &Object, run: Uuid) -> Result<Vec<RetentionAction>> {
     Ok(client
         .query(
-            "SELECT rule_key, record_id, run_id, customer_id, anchor_at, due_at, state, done_at
+            "SELECT rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at
              FROM retention_actions WHERE run_id = $1 ORDER BY rule_key, record_id",
             &[&run],
         )
@@ -310,8 +281,7 @@ pub(super) async fn actions(client: &Object, run: Uuid) -> Result<Vec<RetentionA
             customer_id: r.get(3),
             anchor_at: r.get(4),
             due_at: r.get(5),
-            state: r.get(6),
-            done_at: r.get(7),
+            done_at: r.get(6),
         })
         .collect())
 }

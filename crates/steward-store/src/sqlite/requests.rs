@@ -117,6 +117,16 @@ pub(super) fn erase(
     Ok(())
 }
 
+/// Keeps an erasure for the recipients of the customer's data (Art. 19).
+pub(super) fn record_erasure(tx: &Transaction, customer: Uuid, at: i64) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO recipient_updates (id, customer_id, kind, fields, at, notified_at)
+         VALUES (?1, ?2, 'erasure', '', ?3, NULL)",
+    )?
+    .execute(params![blob(&Uuid::now_v7()), blob(&customer), at])?;
+    Ok(())
+}
+
 fn request_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Option<Vec<u8>>, RequestRow)> {
     Ok((
         r.get(0)?,

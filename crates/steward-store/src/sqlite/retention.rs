@@ -3,8 +3,8 @@
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use uuid::Uuid;
 
-use super::{apply_tx, erase_rows, requests, sqlite_args, uuid_from};
-use crate::retention_sql::due_sql;
+use super::{append_audit_tx, erase_rows, requests, sqlite_args, uuid_from};
+use crate::retention_sql::{due_sql, swept_audit};
 use crate::{
     DueQuery, DueRecord, FoundRecord, LegalHold, Result, RetentionAction, RetentionRun, StoreError,
     StoredRule, SweepBatch,
@@ -208,59 +208,33 @@ pub(super) fn count_due(c: &Connection, q: &DueQuery) -> Result<u64> {
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-pub(super) fn claim(
-    tx: &Transaction,
-    rule_key: &str,
-    run: Uuid,
-    records: &[DueRecord],
-    now: i64,
-    lease_until: i64,
-) -> Result<Vec<DueRecord>> {
-    let mut upsert = tx.prepare_cached(
-        "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, state, claimed_until)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'claimed', ?7)
-         ON CONFLICT (rule_key, record_id) DO UPDATE SET run_id = excluded.run_id,
-           customer_id = excluded.customer_id, anchor_at = excluded.anchor_at,
-           due_at = excluded.due_at, claimed_until = excluded.claimed_until
-         WHERE retention_actions.state = 'claimed'
-           AND (retention_actions.claimed_until <= ?8 OR retention_actions.run_id = excluded.run_id)",
-    )?;
-    let mut claimed = Vec::with_capacity(records.len());
-    for r in records {
-        let n = upsert.execute(params![
-            rule_key,
-            blob(&r.record_id),
-            blob(&run),
-            r.customer_id.as_ref().map(blob),
-            r.anchor_at,
-            r.due_at,
-            lease_until,
-            now
-        ])?;
-        if n > 0 {
-            claimed.push(*r);
-        }
-    }
-    Ok(claimed)
-}
-
-pub(super) fn sweep(tx: &Transaction, batch: SweepBatch) -> Result<u64> {
-    let mut done = 0;
+pub(super) fn sweep(tx: &Transaction, batch: SweepBatch) -> Result<Vec<DueRecord>> {
+    let mut done = Vec::with_capacity(batch.records.len());
     for r in &batch.records {
         let key = blob(&r.record_id);
-        let ours = tx
+        // The row is the record of the act: a record another run acted on is left alone.
+        let first = tx
             .prepare_cached(
-                "UPDATE retention_actions SET state = 'done', done_at = ?4
-                 WHERE rule_key = ?1 AND record_id = ?2 AND run_id = ?3 AND state = 'claimed'",
+                "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (rule_key, record_id) DO NOTHING",
             )?
-            .execute(params![batch.rule_key, key, blob(&batch.run.id), batch.at])?;
-        if ours == 0 {
+            .execute(params![
+                batch.rule_key,
+                key,
+                blob(&batch.run.id),
+                r.customer_id.as_ref().map(blob),
+                r.anchor_at,
+                r.due_at,
+                batch.at
+            ])?;
+        if first == 0 {
             continue;
         }
         match (batch.record.as_str(), batch.action.as_str()) {
             ("customer", "erase") => {
                 erase_rows(tx, key, batch.at)?;
                 requests::erase(tx, key, None, batch.at)?;
+                requests::record_erasure(tx, r.record_id, batch.at)?;
             }
             ("interaction", "delete") => {
                 tx.prepare_cached("DELETE FROM interactions WHERE id = ?1")?
@@ -280,16 +254,16 @@ pub(super) fn sweep(tx: &Transaction, batch: SweepBatch) -> Result<u64> {
                 )));
             }
         }
-        done += 1;
+        done.push(*r);
     }
-    apply_tx(tx, batch.with)?;
+    append_audit_tx(tx, swept_audit(batch.audit, &done))?;
     save_run(tx, &batch.run)?;
     Ok(done)
 }
 
 pub(super) fn actions(c: &Connection, run: Uuid) -> Result<Vec<RetentionAction>> {
     let mut stmt = c.prepare_cached(
-        "SELECT rule_key, record_id, run_id, customer_id, anchor_at, due_at, state, done_at
+        "SELECT rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at
          FROM retention_actions WHERE run_id = ?1 ORDER BY rule_key, record_id",
     )?;
     let rows = stmt.query_map([blob(&run)], |r| {
@@ -300,12 +274,11 @@ pub(super) fn actions(c: &Connection, run: Uuid) -> Result<Vec<RetentionAction>>
             r.get::<_, Option<Vec<u8>>>(3)?,
             r.get::<_, i64>(4)?,
             r.get::<_, i64>(5)?,
-            r.get::<_, String>(6)?,
-            r.get::<_, Option<i64>>(7)?,
+            r.get::<_, i64>(6)?,
         ))
     })?;
     rows.map(|r| {
-        let (rule_key, record, run, customer, anchor_at, due_at, state, done_at) = r?;
+        let (rule_key, record, run, customer, anchor_at, due_at, done_at) = r?;
         Ok(RetentionAction {
             rule_key,
             record_id: uuid_from(record)?,
@@ -313,7 +286,6 @@ pub(super) fn actions(c: &Connection, run: Uuid) -> Result<Vec<RetentionAction>>
             customer_id: customer.map(uuid_from).transpose()?,
             anchor_at,
             due_at,
-            state,
             done_at,
         })
     })
