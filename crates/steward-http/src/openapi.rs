@@ -8,6 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     accounts, audiences, audit, campaigns, catalog, consents, customers, notices, requests,
+    retention,
 };
 
 #[derive(OpenApi)]
@@ -25,6 +26,8 @@ use crate::api::{
         notices::list, notices::create, notices::publish,
         requests::list, requests::create, requests::report, requests::read, requests::verify,
         requests::start, requests::extend, requests::complete, requests::deny, requests::export, requests::recipient_updates,
+        retention::rules, retention::create_rule, retention::update_rule, retention::holds,
+        retention::create_hold, retention::release_hold, retention::start_run, retention::run,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

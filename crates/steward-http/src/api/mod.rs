@@ -10,6 +10,7 @@ pub(crate) mod consents;
 pub(crate) mod customers;
 pub(crate) mod notices;
 pub(crate) mod requests;
+pub(crate) mod retention;
 
 use axum::Router;
 use axum::http::Method;
@@ -111,6 +112,26 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         post(requests::complete),
     )
     .add(Method::POST, "/requests/{id}/deny", post(requests::deny))
+    .add(Method::GET, "/retention/rules", get(retention::rules))
+    .add(
+        Method::POST,
+        "/retention/rules",
+        post(retention::create_rule),
+    )
+    .add(
+        Method::PATCH,
+        "/retention/rules/{key}",
+        patch(retention::update_rule),
+    )
+    .add(Method::GET, "/legal-holds", get(retention::holds))
+    .add(Method::POST, "/legal-holds", post(retention::create_hold))
+    .add(
+        Method::DELETE,
+        "/legal-holds/{id}",
+        delete(retention::release_hold),
+    )
+    .add(Method::POST, "/retention/runs", post(retention::start_run))
+    .add(Method::GET, "/retention/runs/{id}", get(retention::run))
     .add(Method::GET, "/notices", get(notices::list))
     .add(Method::POST, "/notices", post(notices::create))
     .add(

@@ -44,7 +44,15 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("POST", "/requests/{id}/start")
         | ("POST", "/requests/{id}/extend")
         | ("POST", "/requests/{id}/complete")
-        | ("POST", "/requests/{id}/deny") => &[Dpo],
+        | ("POST", "/requests/{id}/deny")
+        | ("GET", "/retention/rules")
+        | ("POST", "/retention/rules")
+        | ("PATCH", "/retention/rules/{key}")
+        | ("GET", "/legal-holds")
+        | ("POST", "/legal-holds")
+        | ("DELETE", "/legal-holds/{id}")
+        | ("POST", "/retention/runs")
+        | ("GET", "/retention/runs/{id}") => &[Dpo],
         ("POST", "/audiences")
         | ("POST", "/audiences/export")
         | ("POST", "/campaigns")
@@ -242,7 +250,46 @@ async fn every_route_for_every_role() {
             } else {
                 String::new()
             };
+            // A hold per call, for releasing; a run per call, for reading.
+            let desk = t
+                .app
+                .access(
+                    &Actor::system("matrix", &["essential.legal_obligation"]),
+                    Some("essential.legal_obligation"),
+                )
+                .expect("desk access");
+            let hold = if path == "/legal-holds/{id}" {
+                t.app
+                    .create_legal_hold(
+                        &desk,
+                        steward_app::HoldInput {
+                            customer_id: Some(customer.id),
+                            category: None,
+                            reason: "Matrix".into(),
+                            owner: "Legal".into(),
+                            ends_at: None,
+                        },
+                    )
+                    .await
+                    .expect("hold")
+                    .id
+                    .to_string()
+            } else {
+                String::new()
+            };
+            let run = if path == "/retention/runs/{id}" {
+                t.app
+                    .start_retention_run(&desk, true)
+                    .await
+                    .expect("run")
+                    .id
+                    .to_string()
+            } else {
+                String::new()
+            };
             let id = match path {
+                "/legal-holds/{id}" => hold.clone(),
+                "/retention/runs/{id}" => run.clone(),
                 p if p.starts_with("/requests/") => request.clone(),
                 p if p.starts_with("/notices/") => draft.to_string(),
                 p if p.starts_with("/campaigns/") => campaign.to_string(),
@@ -251,7 +298,10 @@ async fn every_route_for_every_role() {
                 p if p.starts_with("/users/") => target_user.to_string(),
                 _ => customer.id.to_string(),
             };
-            let url = format!("/api/v1{}", path.replace("{id}", &id));
+            let url = format!(
+                "/api/v1{}",
+                path.replace("{id}", &id).replace("{key}", "web-visits")
+            );
             let body = match (method.as_str(), path) {
                 ("POST", "/customers") => Some(format!(
                     r#"{{"fields":{{"email":"new{n}@example.com","given_name":"N"}},"residency":"FR"}}"#
@@ -279,6 +329,15 @@ async fn every_route_for_every_role() {
                     r#"{{"kind":"erasure","channel":"email","customer_id":"{}"}}"#,
                     customer.id
                 )),
+                ("POST", "/retention/rules") => Some(format!(
+                    r#"{{"key":"notes-{n}","record":"interaction","kind":"note","duration":"P5Y","anchor":"created","action":"anonymise","description":"Notes"}}"#
+                )),
+                ("PATCH", "/retention/rules/{key}") => Some(r#"{"duration":"P120D"}"#.to_string()),
+                ("POST", "/legal-holds") => Some(format!(
+                    r#"{{"customer_id":"{}","reason":"Claim","owner":"Legal"}}"#,
+                    customer.id
+                )),
+                ("POST", "/retention/runs") => Some(r#"{"dry_run":true}"#.to_string()),
                 ("POST", "/requests/{id}/extend") | ("POST", "/requests/{id}/deny") => {
                     Some(r#"{"reason":"The matrix says so."}"#.to_string())
                 }

@@ -1,0 +1,198 @@
+//! Retention over HTTP: rules, legal holds and sweeps, for the privacy officer.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use steward_app::core::retention::RuleInput;
+use steward_app::{HoldInput, HoldView, RulePatch, RuleView, RunView};
+
+use crate::auth::Purposed;
+use crate::extract::{Body, parse_id};
+use crate::{AppState, Problem};
+
+#[derive(Debug, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunInput {
+    /// Report what would go, change nothing.
+    #[serde(default)]
+    pub dry_run: bool,
+}
+
+#[utoipa::path(
+    get,
+    path = "/retention/rules",
+    tag = "retention",
+    params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every rule, in force or not", body = Vec<RuleView>),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn rules(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+) -> Result<Json<Vec<RuleView>>, Problem> {
+    Ok(Json(app.retention_rules(&access).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/retention/rules",
+    tag = "retention",
+    request_body = RuleInput,
+    params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Added; the sweeper carries it out from its next run", body = RuleView),
+        (status = 409, description = "A rule with this key exists", body = Problem),
+        (status = 422, description = "Invalid rule", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn create_rule(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Body(input): Body<RuleInput>,
+) -> Result<(StatusCode, Json<RuleView>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_retention_rule(&access, input).await?),
+    ))
+}
+
+#[utoipa::path(
+    patch,
+    path = "/retention/rules/{key}",
+    tag = "retention",
+    request_body = RulePatch,
+    params(("key" = String, Path, description = "Rule key"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed", body = RuleView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 422, description = "Invalid rule", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn update_rule(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(key): Path<String>,
+    Body(patch): Body<RulePatch>,
+) -> Result<Json<RuleView>, Problem> {
+    Ok(Json(app.update_retention_rule(&access, &key, patch).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/legal-holds",
+    tag = "retention",
+    params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every hold, in force or not", body = Vec<HoldView>),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn holds(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+) -> Result<Json<Vec<HoldView>>, Problem> {
+    Ok(Json(app.legal_holds(&access).await?))
+}
+
+#[utoipa::path(
+    post,
+    path = "/legal-holds",
+    tag = "retention",
+    request_body = HoldInput,
+    params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "In force: the sweeper skips and reports what it holds", body = HoldView),
+        (status = 422, description = "Invalid hold", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn create_hold(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Body(input): Body<HoldInput>,
+) -> Result<(StatusCode, Json<HoldView>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(app.create_legal_hold(&access, input).await?),
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/legal-holds/{id}",
+    tag = "retention",
+    params(("id" = String, Path, description = "Hold id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Released"),
+        (status = 404, description = "No such hold in force", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn release_hold(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    app.release_legal_hold(&access, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    post,
+    path = "/retention/runs",
+    tag = "retention",
+    request_body = RunInput,
+    params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Started; follow it with GET /retention/runs/{id}", body = RunView),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn start_run(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Body(input): Body<RunInput>,
+) -> Result<(StatusCode, Json<RunView>), Problem> {
+    let run = app.start_retention_run(&access, input.dry_run).await?;
+    let (worker, id) = (app.clone(), run.id);
+    tokio::spawn(async move {
+        let outcome = worker
+            .run_retention(id, |_| std::ops::ControlFlow::Continue(()), |_| {})
+            .await;
+        if let Err(e) = outcome {
+            tracing::error!(run = %id, error = %e, "retention run failed");
+        }
+    });
+    Ok((StatusCode::ACCEPTED, Json(run)))
+}
+
+#[utoipa::path(
+    get,
+    path = "/retention/runs/{id}",
+    tag = "retention",
+    params(("id" = String, Path, description = "Run id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The run and its report: per rule what went and what was held, and the items by rule, anchor and due date (ids only)", body = RunView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn run(
+    State(app): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<RunView>, Problem> {
+    Ok(Json(app.retention_run(&access, parse_id(&id)?).await?))
+}
