@@ -225,6 +225,12 @@ impl Steward {
                 for _ in 0..rng.gen_range(6..15) {
                     let (kind, summary) = SUMMARIES[rng.gen_range(0..SUMMARIES.len())];
                     let days_ago: i64 = rng.gen_range(0..730);
+                    // Web visits are kept 90 days by the default retention rules.
+                    let days_ago = if kind == InteractionKind::WebVisit {
+                        days_ago % 90
+                    } else {
+                        days_ago
+                    };
                     let at = now - days_ago * 86_400_000_000 - rng.gen_range(0..86_400_000_000i64);
                     let new = NewInteraction {
                         kind,

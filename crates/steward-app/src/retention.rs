@@ -212,7 +212,7 @@ fn is_active(h: &LegalHold, now: i64) -> bool {
     h.released_at.is_none() && h.ends_at.is_none_or(|end| end > now)
 }
 
-fn run_view(run: &RetentionRun) -> Result<RunView, AppError> {
+fn parse_run(run: &RetentionRun) -> Result<RunView, AppError> {
     Ok(RunView {
         id: run.id,
         dry_run: run.dry_run,
@@ -238,6 +238,23 @@ impl Holds {
 }
 
 impl Steward {
+    /// A run as shown: for a real run, what each rule did is counted from the records of the
+    /// acts themselves, so a run cut short between two saves still reports exactly.
+    async fn run_view(&self, run: &RetentionRun) -> Result<RunView, AppError> {
+        let mut view = parse_run(run)?;
+        if !run.dry_run {
+            let counts = self.store.retention_counts(run.id).await?;
+            for outcome in &mut view.report.rules {
+                outcome.done = counts
+                    .iter()
+                    .find(|(rule, _)| *rule == outcome.rule)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0);
+            }
+        }
+        Ok(view)
+    }
+
     /// Copies the catalog's rules into the database, keeping rules already kept as they
     /// are (the operator may have changed them).
     pub(crate) async fn seed_retention_rules(&self) -> Result<(), AppError> {
@@ -496,7 +513,7 @@ impl Steward {
             },
         };
         self.store.save_retention_run(&run).await?;
-        run_view(&run)
+        self.run_view(&run).await
     }
 
     pub async fn retention_run(&self, access: &Access, id: Uuid) -> Result<RunView, AppError> {
@@ -506,17 +523,16 @@ impl Steward {
             .retention_run(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        run_view(&run)
+        self.run_view(&run).await
     }
 
     pub async fn retention_runs(&self, access: &Access) -> Result<Vec<RunView>, AppError> {
         require_dpo(access)?;
-        self.store
-            .retention_runs(50)
-            .await?
-            .iter()
-            .map(run_view)
-            .collect()
+        let mut views = Vec::new();
+        for run in self.store.retention_runs(50).await? {
+            views.push(self.run_view(&run).await?);
+        }
+        Ok(views)
     }
 
     /// The records a run acted on, as report items.
@@ -644,13 +660,16 @@ impl Steward {
                     run.report =
                         serde_json::to_string(&report).map_err(|e| AppError::Io(e.to_string()))?;
                     self.store.save_retention_run(&run).await?;
-                    return run_view(&run);
+                    return self.run_view(&run).await;
                 }
             }
         }
         run.state = "finished".into();
         run.finished_at = Some(self.clock.now().as_microsecond());
         run.report = serde_json::to_string(&report).map_err(|e| AppError::Io(e.to_string()))?;
+        // Counted from the acts themselves, so earlier cut-short parts of the run count too.
+        let counted = self.run_view(&run).await?.report;
+        run.report = serde_json::to_string(&counted).map_err(|e| AppError::Io(e.to_string()))?;
         let summary = self.record(
             &actor,
             "retention.run",
@@ -658,7 +677,7 @@ impl Steward {
             vec![run.id.to_string()],
             vec![],
             Some(
-                report
+                counted
                     .rules
                     .iter()
                     .map(|o| format!("{}: {} done, {} held", o.rule, o.done, o.held))
@@ -676,7 +695,7 @@ impl Steward {
             .await?;
         self.store.save_retention_run(&run).await?;
         self.checkpoint_crossed(&entries).await?;
-        run_view(&run)
+        self.run_view(&run).await
     }
 
     /// Acts on a page of due records in one transaction, with an audit entry per customer
@@ -755,6 +774,17 @@ impl Steward {
                 due_at: from_micros(r.due_at),
             })
             .collect())
+    }
+
+    /// How many records the enabled rules find due now, held ones included: the length of a
+    /// run, for a progress bar.
+    pub async fn retention_due(&self, access: &Access) -> Result<u64, AppError> {
+        Ok(self
+            .upcoming_expiries(access, 0)
+            .await?
+            .iter()
+            .map(|u| u.per_week.first().copied().unwrap_or(0))
+            .sum())
     }
 
     /// Records due per week for the next `weeks` weeks, by enabled rule (the first bucket

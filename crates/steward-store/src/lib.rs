@@ -207,6 +207,8 @@ pub trait Store: Send + Sync + 'static {
     /// Acts on a page of due records in one transaction, each only if no run acted on it
     /// before; returns the records it acted on.
     async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>>;
+    /// How many records a run acted on, by rule.
+    async fn retention_counts(&self, run: Uuid) -> Result<Vec<(String, u64)>>;
     /// The records a run acted on, by rule and id.
     async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>>;
 

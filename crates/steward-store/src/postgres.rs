@@ -1380,6 +1380,10 @@ impl Store for PostgresStore {
         Ok(done)
     }
 
+    async fn retention_counts(&self, run: Uuid) -> Result<Vec<(String, u64)>> {
+        retention::counts(&self.pool.get().await?, run).await
+    }
+
     async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>> {
         retention::actions(&self.pool.get().await?, run).await
     }

@@ -1471,6 +1471,10 @@ impl Store for SqliteStore {
         self.write(move |tx| retention::sweep(tx, batch)).await
     }
 
+    async fn retention_counts(&self, run: Uuid) -> Result<Vec<(String, u64)>> {
+        self.read(|c| retention::counts(c, run))
+    }
+
     async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>> {
         self.read(|c| retention::actions(c, run))
     }

@@ -49,6 +49,9 @@ pub enum Command {
     /// The consent ledger.
     #[command(subcommand)]
     Consent(ConsentCommand),
+    /// Retention rules and the sweeper that carries them out.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
 }
 
 #[derive(Args, Debug)]
@@ -155,6 +158,20 @@ pub enum ConsentCommand {
     /// Mark every lapsed consent expired in the ledger and erase the fields that lost their
     /// last lawful basis with it (the server also does this every ten minutes).
     Expire,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RetentionCommand {
+    /// Delete, erase or anonymise what the rules say is due now, skipping and reporting
+    /// what legal holds keep; a run cut short is carried on by the next.
+    Run {
+        /// List what would go and why (rule, record, anchor and due dates; no personal
+        /// values) as CSV on standard output, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// The rules in force and how long each keeps what.
+    Rules,
 }
 
 #[derive(Subcommand, Debug)]

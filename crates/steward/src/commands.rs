@@ -14,8 +14,8 @@ use steward_app::import::ImportOptions;
 use steward_app::{Actor, AppError, ExportFormat, NewToken, NewUser, OpenOptions, Steward};
 
 use crate::cli::{
-    AuditCommand, Cli, Command, ConsentCommand, ExportCommand, ImportCommand, TokenCommand,
-    UserCommand,
+    AuditCommand, Cli, Command, ConsentCommand, ExportCommand, ImportCommand, RetentionCommand,
+    TokenCommand, UserCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -249,6 +249,24 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Retention(RetentionCommand::Rules) => {
+            let app = open(&settings).await?;
+            for r in app.published_retention().await.map_err(explain)? {
+                println!(
+                    "{:<20} {:<12} {:<8} {:<18} {:<10} {}",
+                    r.rule.key,
+                    r.rule.record,
+                    r.rule.duration,
+                    r.rule.anchor,
+                    r.rule.action,
+                    r.period
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Retention(RetentionCommand::Run { dry_run }) => {
+            retention_run(&settings, dry_run).await
+        }
         Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?
@@ -313,6 +331,96 @@ fn spinner(what: &str) -> ProgressBar {
     bar
 }
 
+async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
+    let app = open(settings).await?;
+    let actor = operator("cli-retention", &["essential.legal_obligation"]);
+    let access = app
+        .access(&actor, Some("essential.legal_obligation"))
+        .map_err(explain)?;
+    let total = app.retention_due(&access).await.map_err(explain)?;
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(total)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template(
+            "{bar:40} {pos}/{len} records {msg} [{elapsed_precise}, eta {eta}, {per_sec}]",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    bar.set_message(if dry_run { "checked" } else { "done or held" });
+    let run = app
+        .start_retention_run(&access, dry_run)
+        .await
+        .map_err(explain)?;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    if dry_run {
+        writeln!(out, "rule,record_id,customer_id,anchor_at,due_at")?;
+    }
+    let mut failed = None;
+    let report = app
+        .run_retention(
+            run.id,
+            |p| {
+                bar.set_position(p.done + p.held);
+                std::ops::ControlFlow::Continue(())
+            },
+            |item| {
+                let line = writeln!(
+                    out,
+                    "{},{},{},{},{}",
+                    item.rule,
+                    item.record_id,
+                    item.customer_id.map(|c| c.to_string()).unwrap_or_default(),
+                    item.anchor_at,
+                    item.due_at
+                );
+                if let Err(e) = line {
+                    failed.get_or_insert(e);
+                }
+            },
+        )
+        .await
+        .map_err(explain)?;
+    out.flush()?;
+    drop(out);
+    if let Some(e) = failed {
+        return Err(e.into());
+    }
+    bar.finish_and_clear();
+    eprintln!(
+        "run {}{}:",
+        report.id,
+        if dry_run {
+            " (dry run: nothing changed)"
+        } else {
+            ""
+        }
+    );
+    for r in &report.report.rules {
+        match &r.enforced_by {
+            Some(by) => eprintln!("  {}: carried out by {by}", r.rule),
+            None => eprintln!(
+                "  {}: {} {} {}, {} held",
+                r.rule,
+                r.done,
+                r.record,
+                if dry_run {
+                    format!("would {}", r.action)
+                } else {
+                    r.action.clone()
+                },
+                r.held
+            ),
+        }
+    }
+    for h in &report.report.held {
+        eprintln!("  held: {} {} (due {})", h.rule, h.record_id, h.due_at);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 const DEMO_AGENT: &str = "demo-agent@example.com";
 
 async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
@@ -366,6 +474,17 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let jobs = [
         tokio::spawn(app.clone().run_mail_sender(until_stopped())),
         tokio::spawn(app.clone().run_consent_expiry(until_stopped())),
+        tokio::spawn({
+            let app = app.clone();
+            let every = settings.retention_interval_minutes;
+            let stopped = until_stopped();
+            async move {
+                if every > 0 {
+                    app.run_retention_sweeper(std::time::Duration::from_secs(every * 60), stopped)
+                        .await;
+                }
+            }
+        }),
     ];
     steward_http::serve(listener, app.clone(), options, shutdown).await?;
     let _ = stop_jobs.send(true);

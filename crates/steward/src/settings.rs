@@ -37,6 +37,9 @@ pub struct Settings {
     pub public_url: Option<String>,
     /// Notice summaries below this Flesch reading ease (0 to 100) are flagged as hard to read.
     pub readability_threshold: f64,
+    /// Minutes between the server's retention sweeps; 0 leaves sweeping to
+    /// `steward retention run`.
+    pub retention_interval_minutes: u64,
 }
 
 impl Default for Settings {
@@ -60,11 +63,12 @@ impl Default for Settings {
             mail_from: steward_app::MailSettings::default().from,
             public_url: None,
             readability_threshold: steward_app::READABLE_AT_LEAST,
+            retention_interval_minutes: 60,
         }
     }
 }
 
-const ENV_KEYS: [&str; 17] = [
+const ENV_KEYS: [&str; 18] = [
     "data_dir",
     "database_url",
     "listen",
@@ -82,6 +86,7 @@ const ENV_KEYS: [&str; 17] = [
     "mail_from",
     "public_url",
     "readability_threshold",
+    "retention_interval_minutes",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.

@@ -518,3 +518,98 @@ fn lapsed_consents_are_expired_from_the_command_line() {
         text(&out.stdout)
     );
 }
+
+#[test]
+fn a_killed_retention_sweep_is_finished_by_the_next_without_duplicates() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let customers = 4_000;
+    let per_customer = 10;
+    let csv = dir.path().join("people.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).expect("create"));
+    writeln!(f, "email,given_name,residency").expect("write");
+    for i in 0..customers {
+        writeln!(f, "visitor{i}@example.com,Visitor,DE").expect("write");
+    }
+    f.flush().expect("flush");
+    drop(f);
+    let import = run(steward(&data).args(["import", "customers"]).arg(&csv));
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    // Web visits of a hundred days ago, past the default rule's ninety. The sweeper deletes
+    // them without opening them, so their content need not be real.
+    let db = rusqlite::Connection::open(data.join("steward.db")).expect("db");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_micros() as i64;
+    let then = now - 100 * 86_400_000_000;
+    db.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+         INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
+         SELECT randomblob(16), c.id, 'web_visit', ?2, x'00', ?2 FROM customers c, n",
+        rusqlite::params![per_customer, then],
+    )
+    .expect("visits");
+    let due = (customers * per_customer) as i64;
+
+    let sweep = || {
+        steward(&data)
+            .args(["retention", "run"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let mut child = sweep();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let done: i64 = db
+            .query_row("SELECT count(*) FROM retention_actions", [], |r| r.get(0))
+            .unwrap_or(0);
+        if done >= 2_000 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the sweep made no progress");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    let partial: i64 = db
+        .query_row("SELECT count(*) FROM retention_actions", [], |r| r.get(0))
+        .expect("count");
+    assert!(partial < due, "the sweep was interrupted ({partial} of {due})");
+
+    let out = sweep().wait_with_output().expect("second sweep");
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("web-visits"),
+        "{}",
+        text(&out.stderr)
+    );
+    let (acted, runs): (i64, i64) = db
+        .query_row(
+            "SELECT count(*), count(DISTINCT run_id) FROM retention_actions WHERE rule_key = 'web-visits'",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("actions");
+    assert_eq!((acted, runs), (due, 2), "every visit acted on once, by two runs");
+    let left: i64 = db
+        .query_row(
+            "SELECT count(*) FROM interactions WHERE kind = 'web_visit'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("left");
+    assert_eq!(left, 0);
+    let verify = run(steward(&data).args(["audit", "verify"]));
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+
+    let dry = run(steward(&data).args(["retention", "run", "--dry-run"]));
+    assert!(dry.status.success(), "{}", text(&dry.stderr));
+    assert_eq!(
+        text(&dry.stdout).trim(),
+        "rule,record_id,customer_id,anchor_at,due_at",
+        "nothing more is due"
+    );
+}

@@ -265,6 +265,18 @@ pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<Vec
     Ok(done)
 }
 
+pub(super) async fn counts(client: &Object, run: Uuid) -> Result<Vec<(String, u64)>> {
+    Ok(client
+        .query(
+            "SELECT rule_key, COUNT(*) FROM retention_actions WHERE run_id = $1 GROUP BY rule_key ORDER BY rule_key",
+            &[&run],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get::<_, String>(0), u64::try_from(r.get::<_, i64>(1)).unwrap_or(0)))
+        .collect())
+}
+
 pub(super) async fn actions(client: &Object, run: Uuid) -> Result<Vec<RetentionAction>> {
     Ok(client
         .query(

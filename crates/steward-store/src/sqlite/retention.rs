@@ -261,6 +261,20 @@ pub(super) fn sweep(tx: &Transaction, batch: SweepBatch) -> Result<Vec<DueRecord
     Ok(done)
 }
 
+pub(super) fn counts(c: &Connection, run: Uuid) -> Result<Vec<(String, u64)>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT rule_key, COUNT(*) FROM retention_actions WHERE run_id = ?1 GROUP BY rule_key ORDER BY rule_key",
+    )?;
+    let rows = stmt.query_map([blob(&run)], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?))
+    })?;
+    rows.map(|r| {
+        let (rule, n) = r?;
+        Ok((rule, u64::try_from(n).unwrap_or(0)))
+    })
+    .collect()
+}
+
 pub(super) fn actions(c: &Connection, run: Uuid) -> Result<Vec<RetentionAction>> {
     let mut stmt = c.prepare_cached(
         "SELECT rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at
