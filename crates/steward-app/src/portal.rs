@@ -53,6 +53,8 @@ pub struct HeldValue {
     pub category: String,
     /// The purposes that need it, by name.
     pub purposes: Vec<String>,
+    /// How long it is kept, from the retention rules in force.
+    pub kept: String,
 }
 
 /// What a correction made in the portal came to.
@@ -474,10 +476,30 @@ impl Steward {
         let dek = self.data_key(customer)?;
         let sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {customer}")))?;
+        let rules = self.published_retention().await?;
+        let period_of = |record: &str| {
+            let periods: Vec<String> = rules
+                .iter()
+                .filter(|r| r.rule.record == record)
+                .map(|r| r.period.clone())
+                .collect();
+            (!periods.is_empty()).then(|| periods.join("; or "))
+        };
+        let whole = period_of("customer").unwrap_or_else(|| "until you ask us to erase it".into());
+        let consent_only = period_of("fields");
         let mut values = Vec::new();
         for (key, bytes) in sealed.iter() {
             let Some(def) = self.catalog.field(key) else {
                 continue;
+            };
+            let only_by_consent = def
+                .purposes
+                .iter()
+                .filter_map(|p| self.catalog.purpose(p))
+                .all(|p| p.requires_consent);
+            let kept = match (&consent_only, only_by_consent) {
+                (Some(p), true) => p.clone(),
+                _ => whole.clone(),
             };
             let value = dek
                 .open_string(key, bytes)
@@ -493,6 +515,7 @@ impl Steward {
                     .filter_map(|p| self.catalog.purpose(p))
                     .map(|p| p.name.clone())
                     .collect(),
+                kept,
             });
         }
         let access = self.subject_access(customer)?;

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use pulldown_cmark::{Event, Parser, html};
+use steward_app::AppError;
 use steward_app::NoticeView;
 
 use crate::AppState;
@@ -33,6 +34,8 @@ struct NoticePage {
     notice: NoticeView,
     purposes: Vec<Purpose>,
     body_html: String,
+    /// The retention rules in force: what is kept how long, as the sweeper carries it out.
+    kept: Vec<steward_app::RuleView>,
 }
 
 /// Markdown to HTML; raw HTML in the source is shown as text, never passed through.
@@ -46,7 +49,7 @@ fn markdown(source: &str) -> String {
     out
 }
 
-fn page(app: &AppState, notice: Option<NoticeView>) -> Response {
+fn page(app: &AppState, notice: Option<NoticeView>, kept: Vec<steward_app::RuleView>) -> Response {
     let mut response = match notice {
         None => (
             StatusCode::NOT_FOUND,
@@ -71,6 +74,7 @@ fn page(app: &AppState, notice: Option<NoticeView>) -> Response {
                 notice,
                 purposes,
                 body_html,
+                kept,
             })
         }
     };
@@ -82,15 +86,27 @@ fn page(app: &AppState, notice: Option<NoticeView>) -> Response {
 }
 
 async fn current(State(app): State<AppState>) -> Response {
-    match app.current_notice().await {
-        Ok(notice) => page(&app, notice),
+    let read = async {
+        Ok::<_, AppError>((
+            app.current_notice().await?,
+            app.published_retention().await?,
+        ))
+    };
+    match read.await {
+        Ok((notice, kept)) => page(&app, notice, kept),
         Err(e) => crate::Problem::from(e).into_response(),
     }
 }
 
 async fn version(State(app): State<AppState>, Path(version): Path<String>) -> Response {
-    match app.published_notice(&version).await {
-        Ok(notice) => page(&app, notice),
+    let read = async {
+        Ok::<_, AppError>((
+            app.published_notice(&version).await?,
+            app.published_retention().await?,
+        ))
+    };
+    match read.await {
+        Ok((notice, kept)) => page(&app, notice, kept),
         Err(e) => crate::Problem::from(e).into_response(),
     }
 }

@@ -577,7 +577,10 @@ fn a_killed_retention_sweep_is_finished_by_the_next_without_duplicates() {
     let partial: i64 = db
         .query_row("SELECT count(*) FROM retention_actions", [], |r| r.get(0))
         .expect("count");
-    assert!(partial < due, "the sweep was interrupted ({partial} of {due})");
+    assert!(
+        partial < due,
+        "the sweep was interrupted ({partial} of {due})"
+    );
 
     let out = sweep().wait_with_output().expect("second sweep");
     assert!(out.status.success(), "{}", text(&out.stderr));
@@ -593,7 +596,11 @@ fn a_killed_retention_sweep_is_finished_by_the_next_without_duplicates() {
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .expect("actions");
-    assert_eq!((acted, runs), (due, 2), "every visit acted on once, by two runs");
+    assert_eq!(
+        (acted, runs),
+        (due, 2),
+        "every visit acted on once, by two runs"
+    );
     let left: i64 = db
         .query_row(
             "SELECT count(*) FROM interactions WHERE kind = 'web_visit'",

@@ -10,6 +10,7 @@ mod customers;
 mod dashboard;
 mod notices;
 mod requests;
+mod retention;
 mod session;
 mod sign_in;
 
@@ -84,6 +85,13 @@ pub fn routes() -> Router<AppState> {
             get(requests::list).post(requests::create),
         )
         .route("/console/requests/{id}/{step}", post(requests::step))
+        .route("/console/retention", get(retention::show))
+        .route("/console/retention/holds", post(retention::hold))
+        .route(
+            "/console/retention/holds/{id}/release",
+            post(retention::release),
+        )
+        .route("/console/retention/runs", post(retention::sweep))
         .route("/console/audit", get(audit::log))
         .route("/console/catalog", get(audit::catalog))
         .route("/console/users", get(admin::users).post(admin::add_user))

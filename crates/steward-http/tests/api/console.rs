@@ -244,6 +244,11 @@ async fn staff_work_through_the_console_in_a_real_browser() {
                 b.shows("Until you say stop."),
                 "the public sees the published version"
             );
+            assert!(
+                b.text("#retention")
+                    .contains("90 days after it was recorded"),
+                "the public sees how long each thing is kept"
+            );
             b.goto(&format!("{base}/console"));
             assert!(b.exists("#chart-residency svg"));
             b.screenshot(&shots, "dashboard");

@@ -100,6 +100,10 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
                 values.contains("grace@example.com") && values.contains("Hopper"),
                 "{values}"
             );
+            assert!(
+                values.contains("3 years after our last contact with you"),
+                "how long each value is kept: {values}"
+            );
             let access = b.text("#access-history");
             assert!(
                 access.contains("staff (agent)") && access.contains("customer.read"),
@@ -253,7 +257,21 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
         b.goto(&format!("{base}/console/requests"));
         assert!(b.exists("#chart-requests svg"), "{}", b.source());
         b.screenshot(&shots, "desk");
-        (b.text("#closed-requests"), b.text("#request-report"))
+        let desk = (b.text("#closed-requests"), b.text("#request-report"));
+        // Retention: the rules, what falls due as a chart, a hold and a dry run.
+        b.goto(&format!("{base}/console/retention"));
+        assert!(b.exists("#chart-retention-upcoming svg"), "{}", b.source());
+        assert!(b.text("#rule-list").contains("dormant-customers"));
+        b.fill("#h-category", "interaction");
+        b.fill("#h-reason", "Records requested by a court");
+        b.fill("#h-owner", "Legal team");
+        b.click("#new-hold button");
+        assert!(b.text("#hold-list").contains("in force"), "{}", b.source());
+        b.click("#dry-run");
+        assert!(b.shows("dry run"), "{}", b.source());
+        assert!(b.exists(".run-report"));
+        b.screenshot(&shots, "retention");
+        desk
     })
     .await;
     assert!(

@@ -1,0 +1,140 @@
+//! Retention in the console: the rules, what falls due in the weeks ahead as a chart, legal
+//! holds (placed and released here), and the history of sweeps, with a dry run or a real
+//! sweep a button away.
+
+use std::collections::{BTreeMap, HashMap};
+use std::ops::ControlFlow;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use steward_app::{AppError, FieldError, HoldInput, HoldView, RuleView, RunView};
+
+use super::charts::{Chart, stacked};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
+use crate::AppState;
+
+const WEEKS: usize = 12;
+
+#[derive(Template)]
+#[template(path = "console/retention.html")]
+struct RetentionPage {
+    chrome: Chrome,
+    rules: Vec<RuleView>,
+    chart: Chart,
+    holds: Vec<HoldView>,
+    runs: Vec<RunView>,
+    errors: Vec<FieldError>,
+}
+
+async fn page(
+    app: &AppState,
+    staff: &Staff,
+    errors: Vec<FieldError>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(app)?;
+    let upcoming = app.upcoming_expiries(&access, WEEKS).await?;
+    let weeks: Vec<(String, BTreeMap<String, u64>)> = (0..=WEEKS)
+        .map(|w| {
+            let label = if w == 0 {
+                "now".to_string()
+            } else {
+                format!("wk {w}")
+            };
+            let per_rule = upcoming
+                .iter()
+                .map(|u| (u.rule.clone(), u.per_week.get(w).copied().unwrap_or(0)))
+                .collect();
+            (label, per_rule)
+        })
+        .collect();
+    let has_errors = !errors.is_empty();
+    Ok(render_checked(
+        &RetentionPage {
+            chrome: Chrome::new(app, staff, "Retention", "retention"),
+            rules: app.retention_rules(&access).await?,
+            chart: stacked(
+                "retention-upcoming",
+                "Records falling due, per week, by rule",
+                &weeks,
+            ),
+            holds: app.legal_holds(&access).await?,
+            runs: app.retention_runs(&access).await?,
+            errors,
+        },
+        has_errors,
+    ))
+}
+
+pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    page(&app, &staff, Vec::new()).await
+}
+
+fn text(form: &HashMap<String, String>, key: &str) -> Option<String> {
+    form.get(key)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn hold(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    let customer_id = match text(&form, "customer_id") {
+        Some(raw) => match uuid::Uuid::parse_str(&raw) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                return page(
+                    &app,
+                    &staff,
+                    vec![FieldError::new("customer_id", "must be a customer id")],
+                )
+                .await;
+            }
+        },
+        None => None,
+    };
+    let input = HoldInput {
+        customer_id,
+        category: text(&form, "category"),
+        reason: text(&form, "reason").unwrap_or_default(),
+        owner: text(&form, "owner").unwrap_or_default(),
+        ends_at: None,
+    };
+    match app.create_legal_hold(&access, input).await {
+        Ok(_) => Ok(see_other("/console/retention")),
+        Err(AppError::Invalid(errors)) => page(&app, &staff, errors).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn release(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    app.release_legal_hold(&access, super::parse_id(&id)?)
+        .await?;
+    Ok(see_other("/console/retention"))
+}
+
+/// A sweep from the console runs to its end before the page returns: the history shows it.
+pub async fn sweep(
+    State(app): State<AppState>,
+    staff: Staff,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&app)?;
+    let dry_run = form.get("dry_run").is_some_and(|v| v == "yes");
+    let run = app.start_retention_run(&access, dry_run).await?;
+    app.run_retention(run.id, |_| ControlFlow::Continue(()), |_| {})
+        .await?;
+    Ok(see_other(&format!("/console/retention#run-{}", run.id)))
+}
