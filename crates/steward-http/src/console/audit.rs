@@ -127,12 +127,14 @@ struct CatalogPage {
     chrome: Chrome,
     fields: Vec<FieldDef>,
     purposes: Vec<PurposeDef>,
+    kept: Vec<steward_app::RuleView>,
 }
 
-pub async fn catalog(State(app): State<AppState>, staff: Staff) -> Response {
-    render(&CatalogPage {
+pub async fn catalog(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    Ok(render(&CatalogPage {
         chrome: Chrome::new(&app, &staff, "Field catalog", "catalog"),
         fields: app.catalog().fields().to_vec(),
         purposes: app.catalog().purposes().to_vec(),
-    })
+        kept: app.published_retention().await?,
+    }))
 }

@@ -253,6 +253,10 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             assert!(b.exists("#chart-residency svg"));
             b.screenshot(&shots, "dashboard");
             b.goto(&format!("{base}/console/catalog"));
+            assert!(
+                b.text("#catalog-retention").contains("web-visits"),
+                "the catalog shows how long things are kept"
+            );
             b.screenshot(&shots, "catalog");
             check_page(&b, &personal, &mut visited);
             (b, visited)
