@@ -2,49 +2,12 @@
 //! happens when the time is up. Rules are data: the default catalog ships some, operators add
 //! and change them, and the sweeper carries them out.
 
-use std::fmt;
-use std::str::FromStr;
-
 use jiff::tz::TimeZone;
 use jiff::{Span, Timestamp};
 
 use crate::customer::InteractionKind;
 
-macro_rules! words {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                Self::ALL.iter().copied().find(|v| v.as_str() == s).ok_or_else(|| {
-                    let names: Vec<&str> = Self::ALL.iter().map(|v| v.as_str()).collect();
-                    format!("must be one of {}", names.join(", "))
-                })
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-words!(
+vocabulary!(
     /// What a rule keeps or lets go.
     RecordType {
         Customer => "customer",
@@ -54,7 +17,7 @@ words!(
     }
 );
 
-words!(
+vocabulary!(
     /// The event a rule's time counts from.
     Anchor {
         Created => "created",
@@ -66,7 +29,7 @@ words!(
     }
 );
 
-words!(
+vocabulary!(
     /// What happens to a record whose time is up: the customer is erased by crypto-shredding,
     /// the records are deleted, or they stay for counting without their content.
     RetentionAction {
