@@ -107,6 +107,10 @@ impl Steward {
             let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
             let mut opened = std::collections::BTreeSet::new();
             for row in &rows {
+                // Art. 18: a restricted customer is kept, not exported.
+                if crate::customers::ensure_processable(&access, row).is_err() {
+                    continue;
+                }
                 let Some(stored) = keys.remove(&row.id) else {
                     tracing::warn!(customer = %row.id, "skipped a customer whose key is destroyed: erasure in progress");
                     continue;

@@ -264,6 +264,22 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
     ));
 }
 
+/// What a staff export of every customer holds.
+async fn exported(app: &steward_app::Steward) -> String {
+    let exporter = Actor::system("export", &["essential.service"]);
+    let mut out = Vec::new();
+    app.export_customers(
+        &exporter,
+        "essential.service",
+        steward_app::ExportFormat::Jsonl,
+        &mut out,
+        |_| {},
+    )
+    .await
+    .expect("export");
+    String::from_utf8(out).expect("utf8")
+}
+
 #[tokio::test]
 async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
     let smtp = SmtpServer::start();
@@ -317,6 +333,11 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         0,
         "restricted and objecting customers are out at once"
     );
+    let file = exported(&app).await;
+    assert!(
+        !file.contains(&ids[0].to_string()) && file.contains(&ids[1].to_string()),
+        "a restricted customer is kept, not exported: {file}"
+    );
     let dpo = dpo(&app);
     let updates = app.recipient_updates(&dpo, ids[0]).await.expect("art 19");
     assert_eq!(updates[0].kind, "restriction");
@@ -357,6 +378,7 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         1,
         "back in once lifted; the objection holds"
     );
+    assert!(exported(&app).await.contains(&ids[0].to_string()));
     let own = app.portal_overview(ids[1]).await.expect("overview");
     assert_eq!(
         own.requests
