@@ -480,7 +480,7 @@ impl Steward {
         let period_of = |record: &str| {
             let periods: Vec<String> = rules
                 .iter()
-                .filter(|r| r.rule.record == record)
+                .filter(|r| r.record == record)
                 .map(|r| r.period.clone())
                 .collect();
             (!periods.is_empty()).then(|| periods.join("; or "))

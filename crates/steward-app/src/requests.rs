@@ -35,6 +35,7 @@ pub const MAX_REQUESTS: usize = 500;
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestInput {
     /// access, portability, rectification, erasure, restriction or objection.
+    #[serde(rename = "type")]
     pub kind: String,
     /// email, phone, post or api.
     pub channel: String,
@@ -64,6 +65,8 @@ pub struct ReasonInput {
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RequestView {
     pub id: Uuid,
+    /// The right exercised.
+    #[serde(rename = "type")]
     pub kind: String,
     pub channel: String,
     pub state: String,
@@ -430,7 +433,7 @@ impl Steward {
         let kind = input
             .kind
             .parse::<RequestKind>()
-            .map_err(|m| errors.push(FieldError::new("kind", m)))
+            .map_err(|m| errors.push(FieldError::new("type", m)))
             .ok();
         let channel = input
             .channel

@@ -31,13 +31,18 @@ const STALLED_MICROS: i64 = 2 * 60 * 1_000_000;
 /// Items a report lists by name; counts are always complete.
 const LISTED: usize = 1_000;
 
-/// A rule as the API and console show it.
+/// A rule as the API and console show it: as written, and how long in plain words.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleView {
-    #[serde(flatten)]
-    pub rule: RuleInput,
-    /// How long, in plain words.
+    pub key: String,
+    pub record: String,
+    pub kind: Option<String>,
+    pub duration: String,
+    pub anchor: String,
+    pub action: String,
+    pub description: String,
+    pub enabled: bool,
     pub period: String,
 }
 
@@ -188,8 +193,16 @@ fn rule_error(e: steward_core::retention::RuleError) -> AppError {
 }
 
 fn view_of(rule: &Rule) -> RuleView {
+    let written = rule.input();
     RuleView {
-        rule: rule.input(),
+        key: written.key,
+        record: written.record,
+        kind: written.kind,
+        duration: written.duration,
+        anchor: written.anchor,
+        action: written.action,
+        description: written.description,
+        enabled: written.enabled,
         period: rule.plain_period(),
     }
 }

@@ -254,12 +254,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for r in app.published_retention().await.map_err(explain)? {
                 println!(
                     "{:<20} {:<12} {:<8} {:<18} {:<10} {}",
-                    r.rule.key,
-                    r.rule.record,
-                    r.rule.duration,
-                    r.rule.anchor,
-                    r.rule.action,
-                    r.period
+                    r.key, r.record, r.duration, r.anchor, r.action, r.period
                 );
             }
             Ok(ExitCode::SUCCESS)

@@ -6,6 +6,7 @@ mod flows;
 mod mail;
 mod matrix;
 mod portal;
+mod requests;
 mod support;
 mod tls;
 mod webdriver;

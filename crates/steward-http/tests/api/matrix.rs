@@ -326,7 +326,7 @@ async fn every_route_for_every_role() {
                 ("POST", "/tokens") => Some(r#"{"name":"ci","role":"agent"}"#.to_string()),
                 ("POST", "/receipts/verify") => Some(r#"{"receipt":"a.b.c"}"#.to_string()),
                 ("POST", "/requests") => Some(format!(
-                    r#"{{"kind":"erasure","channel":"email","customer_id":"{}"}}"#,
+                    r#"{{"type":"erasure","channel":"email","customer_id":"{}"}}"#,
                     customer.id
                 )),
                 ("POST", "/retention/rules") => Some(format!(
