@@ -324,7 +324,7 @@ impl Steward {
         if def.key == "email" {
             return Err(AppError::invalid(
                 "field",
-                "your sign-in address changes only once the new one is confirmed; write to us",
+                "your sign-in address changes only once the new one is confirmed: use the address form",
             ));
         }
         let value = steward_core::field_value::normalise(&def, value)

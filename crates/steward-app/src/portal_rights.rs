@@ -4,14 +4,16 @@
 
 use steward_core::catalog::LawfulBasis;
 use steward_core::consent::{ConsentMethod, ConsentState, is_direct_marketing};
+use steward_core::contact::Email;
 use steward_core::customer::CustomerStatus;
 use steward_core::request::{RequestKind, RequestState};
-use steward_store::{ChangeSet, CustomerRow, RecipientUpdate, RequestRow};
+use steward_core::sealed_fields::SealedFields;
+use steward_store::{ChangeSet, CustomerRow, MailLink, RecipientUpdate, RequestRow};
 use uuid::Uuid;
 
-use crate::customers::LEGAL_OBLIGATION;
+use crate::customers::{LEGAL_OBLIGATION, MATCH_FIELD};
 use crate::erasure::ErasureOrder;
-use crate::mail::Letter;
+use crate::mail::{Letter, LinkToken};
 use crate::{AppError, Evidence, RequestView, Steward};
 
 /// What an objection made in the portal came to.
@@ -230,5 +232,183 @@ impl Steward {
             .filter(|p| !is_direct_marketing(&p.key))
             .map(|p| (p.key.clone(), p.name.clone()))
             .collect()
+    }
+}
+
+/// The kind of emailed link that confirms a new sign-in address.
+pub(crate) const ADDRESS_LINK: &str = "address";
+const ADDRESS_LINK_HOURS: i64 = 24;
+
+impl Steward {
+    /// Asks for proof of a new sign-in address (Art. 16 for the address itself): a link goes
+    /// to the new address, and the change waits on the request desk as a correction until
+    /// it is followed. An address another customer holds gets no link; the answer is the
+    /// same, so the portal cannot be used to learn who is a customer.
+    pub async fn change_own_address(&self, customer: Uuid, raw: &str) -> Result<(), AppError> {
+        let new = Email::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))?;
+        let row = self.own_row(customer).await?;
+        let Some((dek, current)) = self.customer_address(&row)? else {
+            return Err(AppError::invalid("email", "we hold no address for you"));
+        };
+        if Email::parse(&current).is_ok_and(|c| c == new) {
+            return Err(AppError::invalid("email", "is already your address"));
+        }
+        let digest = self.vault.blind_index(MATCH_FIELD, new.as_str())?;
+        if !self
+            .store
+            .lookup_index(MATCH_FIELD, &[digest])
+            .await?
+            .is_empty()
+        {
+            tracing::info!(customer = %customer, "an address change to an address in use was not sent");
+            return Ok(());
+        }
+        let mut proposal = SealedFields::new();
+        proposal.insert(MATCH_FIELD, dek.seal(MATCH_FIELD, new.as_str().as_bytes()));
+        let mut request = self
+            .portal_request(&row, RequestKind::Rectification, None)
+            .await?;
+        request.proposal = Some(proposal.encode());
+        let now = request.received_at;
+        let token = LinkToken::new();
+        let letter = Letter {
+            to: new.as_str().to_string(),
+            subject: "Confirm your new address".into(),
+            text: format!(
+                "You asked us to sign you in with this address from now on. To confirm it is \
+                 yours, open this link within a day:\n\n{}\n\nIf you did not ask, ignore this \
+                 message: nothing changes.\n",
+                self.mailer.url(&format!("/portal/address/{}", token.token))
+            ),
+            unsubscribe: None,
+        };
+        let audit = self.subject_record(
+            customer,
+            "request.create",
+            LEGAL_OBLIGATION,
+            vec![request.id.to_string(), customer.to_string()],
+            vec![MATCH_FIELD.into()],
+            Some("a new sign-in address, waiting for proof".into()),
+        );
+        let entries = self
+            .store
+            .apply(ChangeSet {
+                requests: vec![request],
+                links: vec![MailLink {
+                    token_hash: token.hash,
+                    kind: ADDRESS_LINK.into(),
+                    customer_id: customer,
+                    purpose: LEGAL_OBLIGATION.into(),
+                    notice_version: None,
+                    method: "portal".into(),
+                    campaign_id: None,
+                    created_at: now,
+                    expires_at: now.saturating_add(ADDRESS_LINK_HOURS * 3_600_000_000),
+                    used_at: None,
+                }],
+                mail: vec![self.outbox_row(&dek, ADDRESS_LINK, None, &letter, now)?],
+                audit: vec![audit],
+                ..Default::default()
+            })
+            .await?;
+        self.mail_queued();
+        self.checkpoint_crossed(&entries).await
+    }
+
+    /// Follows the link sent to a new address: the address is changed, its blind-index entry
+    /// replaced, and the correction on the desk completed, in one transaction.
+    pub async fn confirm_own_address(&self, token: &str) -> Result<(), AppError> {
+        let link = self.mail_link(token, ADDRESS_LINK).await?;
+        let now = self.clock.now().as_microsecond();
+        if link.used_at.is_some() || link.expires_at <= now {
+            return Err(AppError::LinkSpent);
+        }
+        let customer = link.customer_id;
+        let row = self.own_row(customer).await?;
+        let pending = self
+            .store
+            .requests(&steward_store::RequestFilter {
+                open_only: true,
+                customer: Some(customer),
+                limit: crate::MAX_REQUESTS,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .filter(|r| r.kind == RequestKind::Rectification.as_str())
+            .find_map(|r| {
+                let proposal = r.proposal.clone()?;
+                let (field, value) = self.open_proposal(customer, &proposal).ok()?;
+                (field == MATCH_FIELD).then_some((r, value))
+            });
+        // Withdrawn or refused on the desk meanwhile.
+        let Some((request, address)) = pending else {
+            return Err(AppError::LinkSpent);
+        };
+        let def = self
+            .catalog
+            .field(MATCH_FIELD)
+            .cloned()
+            .ok_or_else(|| AppError::Setup("the catalog lacks an email field".into()))?;
+        let update = self.corrected(&row, &def, &address, now)?;
+        let done = RequestRow {
+            state: RequestState::Completed.as_str().into(),
+            closed_at: Some(now),
+            updated_at: now,
+            proposal: None,
+            ..request.clone()
+        };
+        let audit = vec![
+            self.subject_record(
+                customer,
+                "customer.rectify",
+                LEGAL_OBLIGATION,
+                vec![customer.to_string()],
+                vec![MATCH_FIELD.into()],
+                Some("a new sign-in address, proved by following the link sent to it".into()),
+            ),
+            self.subject_record(
+                customer,
+                "request.completed",
+                LEGAL_OBLIGATION,
+                vec![request.id.to_string(), customer.to_string()],
+                Vec::new(),
+                None,
+            ),
+        ];
+        let entries = self
+            .store
+            .apply(ChangeSet {
+                spend_link: Some(steward_store::SpentLink {
+                    token_hash: link.token_hash,
+                    at: now,
+                }),
+                updates: vec![update],
+                request_moves: vec![steward_store::RequestMove {
+                    row: done,
+                    from: request.state.clone(),
+                }],
+                recipient_updates: vec![RecipientUpdate {
+                    id: Uuid::now_v7(),
+                    customer_id: customer,
+                    kind: "rectification".into(),
+                    fields: vec![MATCH_FIELD.into()],
+                    at: now,
+                    notified_at: None,
+                }],
+                audit,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| match AppError::from(e) {
+                AppError::Duplicate { .. } => {
+                    AppError::Conflict("that address is now in use by someone else".into())
+                }
+                AppError::StaleVersion => AppError::Conflict(
+                    "your data or this change moved on meanwhile; ask again from the portal".into(),
+                ),
+                other => other,
+            })?;
+        self.checkpoint_crossed(&entries).await
     }
 }

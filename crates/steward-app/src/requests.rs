@@ -544,7 +544,11 @@ impl Steward {
     }
 
     /// The field and value a correction proposes.
-    fn open_proposal(&self, customer: Uuid, sealed: &[u8]) -> Result<(String, String), AppError> {
+    pub(crate) fn open_proposal(
+        &self,
+        customer: Uuid,
+        sealed: &[u8],
+    ) -> Result<(String, String), AppError> {
         let broken = || AppError::Integrity(format!("a proposal for customer {customer}"));
         let fields = SealedFields::decode(sealed).map_err(|_| broken())?;
         let (field, bytes) = fields.iter().next().ok_or_else(broken)?;

@@ -1,5 +1,5 @@
-//! Pages behind the links Steward emails to customers: confirming a consent (double opt-in)
-//! and unsubscribing. Opening a link only shows what it does; acting takes a POST, so a mail
+//! Pages behind the links Steward emails to customers: confirming a consent (double opt-in),
+//! unsubscribing, and proving a new sign-in address. Opening a link only shows what it does; acting takes a POST, so a mail
 //! scanner that fetches links acts on nothing. The unsubscribe POST is also RFC 8058's
 //! one-click request, sent by mail clients with `List-Unsubscribe=One-Click`.
 
@@ -24,6 +24,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/unsubscribe/{token}",
             get(show_unsubscribe).post(unsubscribe),
+        )
+        .route(
+            "/portal/address/{token}",
+            get(show_address).post(confirm_address),
         )
 }
 
@@ -84,6 +88,7 @@ fn failure(e: AppError) -> Response {
             vec!["It was used already, or its time ran out.".into()],
             None,
         ),
+        AppError::Conflict(m) => page(StatusCode::CONFLICT, "Not changed", vec![m], None),
         other => crate::Problem::from(other).into_response(),
     }
 }
@@ -174,6 +179,27 @@ async fn unsubscribe(
             } else {
                 "You were unsubscribed already; nothing more was needed.".into()
             }],
+            None,
+        ),
+        Err(e) => failure(e),
+    }
+}
+
+async fn show_address(Path(_token): Path<String>) -> Response {
+    page(
+        StatusCode::OK,
+        "Confirm your new address",
+        vec!["From now on you will sign in to see and manage your data with this address.".into()],
+        Some("Yes, use this address"),
+    )
+}
+
+async fn confirm_address(State(app): State<AppState>, Path(token): Path<String>) -> Response {
+    match app.confirm_own_address(&token).await {
+        Ok(()) => page(
+            StatusCode::OK,
+            "Your address is changed",
+            vec!["Sign in with your new address from now on.".into()],
             None,
         ),
         Err(e) => failure(e),

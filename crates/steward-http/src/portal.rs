@@ -30,6 +30,7 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/me/export.csv", get(export_csv))
         .route("/portal/me/receipts/{id}", get(receipt))
         .route("/portal/me/correct", post(correct))
+        .route("/portal/me/address", post(change_address))
         .route("/portal/me/withdraw", post(withdraw))
         .route("/portal/me/object", post(object))
         .route("/portal/me/restrict", post(restrict))
@@ -378,6 +379,23 @@ async fn after_action(
         }
         Err(e) => crate::Problem::from(e).into_response(),
     }
+}
+
+async fn change_address(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    let (customer, token) = match signed_form(&app, &headers, &form).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
+    };
+    let new = form.get("email").map(String::as_str).unwrap_or("");
+    let done = app.change_own_address(customer, new).await.map(|()| {
+        "We sent a link to the new address. Your address changes once you open it (within a day)."
+            .to_string()
+    });
+    after_action(&app, customer, &token, done).await
 }
 
 async fn withdraw(

@@ -568,3 +568,64 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
         Correction::Applied
     );
 }
+
+#[tokio::test]
+async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
+    let smtp = SmtpServer::start();
+    let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("old@example.com", "Olga"))
+        .await
+        .expect("create");
+    app.create_customer(&agent, input("taken@example.com", "Tess"))
+        .await
+        .expect("create");
+
+    app.change_own_address(c.id, "taken@example.com")
+        .await
+        .expect("answered alike");
+    app.change_own_address(c.id, "New@Example.com")
+        .await
+        .expect("asked");
+    app.deliver_due_mail().await.expect("deliver");
+    let mail = smtp.wait_for(1);
+    assert_eq!(
+        mail.len(),
+        1,
+        "no link goes to an address someone else holds"
+    );
+    assert!(
+        mail[0]
+            .header("To")
+            .is_some_and(|t| t.contains("new@example.com"))
+    );
+    let link = mail[0]
+        .link("http://steward.test/portal/address/")
+        .expect("a link");
+    let token = link.rsplit('/').next().expect("token").to_string();
+    assert_eq!(
+        find(&app, "old@example.com").await,
+        1,
+        "nothing changes before proof"
+    );
+
+    app.confirm_own_address(&token).await.expect("proved");
+    assert_eq!(find(&app, "new@example.com").await, 1);
+    assert_eq!(find(&app, "old@example.com").await, 0);
+    assert!(matches!(
+        app.confirm_own_address(&token).await,
+        Err(AppError::LinkSpent)
+    ));
+    let own = app.portal_overview(c.id).await.expect("overview");
+    assert!(
+        own.requests
+            .iter()
+            .any(|r| r.kind == "rectification" && r.state == "completed")
+    );
+    let updates = app
+        .recipient_updates(&dpo(&app), c.id)
+        .await
+        .expect("art 19");
+    assert!(updates.iter().any(|u| u.fields == ["email"]));
+}

@@ -301,6 +301,7 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.click("button[type=submit]");
             b.click("input[name=purpose]");
             b.click("main button[type=submit]");
+            assert!(b.arrives("/console/customers"), "{}", b.url());
             b.goto(&format!("{base}/console/customers/{ada}"));
             assert!(b.shows("Not allowed"), "{}", b.source());
             let page = b.source();

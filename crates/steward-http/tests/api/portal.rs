@@ -254,6 +254,8 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
         b.click("button[type=submit]");
         b.click("input[value='essential.legal_obligation']");
         b.click("main button[type=submit]");
+        // The purpose is saved before the next page is asked for.
+        assert!(b.arrives("/console/customers"), "{}", b.url());
         b.goto(&format!("{base}/console/requests"));
         assert!(b.exists("#chart-requests svg"), "{}", b.source());
         b.screenshot(&shots, "desk");
