@@ -147,6 +147,7 @@ async fn run(n: usize) -> BenchResult<()> {
         checkpoint_every: 1000,
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
+        staff_shown_as: Default::default(),
         mail: Default::default(),
     })
     .await?;

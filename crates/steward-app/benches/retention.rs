@@ -49,6 +49,7 @@ fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
         checkpoint_every: 1000,
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
+        staff_shown_as: Default::default(),
         mail: Default::default(),
     })
 }

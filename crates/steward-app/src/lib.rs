@@ -92,6 +92,18 @@ pub struct OpenOptions {
     pub mail: MailSettings,
     /// Notice summaries scoring below this Flesch reading ease are flagged as hard to read.
     pub readable_at_least: f64,
+    /// How the portal's access history names staff.
+    pub staff_shown_as: StaffShownAs,
+}
+
+/// How a customer's access history names the staff who used their data: by role, or by a
+/// stable pseudonym per staff member (a keyed hash, so it names no one) beside the role.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StaffShownAs {
+    #[default]
+    Role,
+    Pseudonym,
 }
 
 /// The application: catalog, vault, key store and data store, wired together.
@@ -110,6 +122,7 @@ pub struct Steward {
     controller: Controller,
     mailer: mail::Mailer,
     published: notices::PublishedCache,
+    staff_shown_as: StaffShownAs,
     readable_at_least: f64,
 }
 
@@ -226,6 +239,7 @@ impl Steward {
             mailer,
             published: Default::default(),
             readable_at_least: opts.readable_at_least,
+            staff_shown_as: opts.staff_shown_as,
         };
         steward.seed_retention_rules().await?;
         Ok(steward)

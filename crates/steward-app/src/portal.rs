@@ -119,12 +119,8 @@ fn subject(customer: Uuid) -> Actor {
     }
 }
 
-fn who(entry: &AuditEntry) -> String {
-    match entry.record.actor.split_once(':') {
-        Some(("customer", _)) => "you".into(),
-        Some(("system", job)) => format!("Steward ({job})"),
-        _ => format!("staff ({})", entry.record.role),
-    }
+fn hex_prefix(digest: &[u8]) -> String {
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
 /// How a customer record came to be, from the entry that created it.
@@ -138,6 +134,29 @@ fn source_of(entry: &AuditEntry) -> String {
 }
 
 impl Steward {
+    /// Who did something, as the customer is shown it: themselves, Steward's own jobs, or
+    /// staff by role (and, if so configured, by a pseudonym that stays the same per person).
+    fn who(&self, entry: &AuditEntry) -> String {
+        match entry.record.actor.split_once(':') {
+            Some(("customer", _)) => "you".into(),
+            Some(("system", job)) => format!("Steward ({job})"),
+            _ => match self.staff_shown_as {
+                crate::StaffShownAs::Role => format!("staff ({})", entry.record.role),
+                crate::StaffShownAs::Pseudonym => {
+                    let tag = self
+                        .vault
+                        .blind_index(
+                            crate::requests::SUBJECT,
+                            &format!("staff:{}", entry.record.actor),
+                        )
+                        .map(|d| hex_prefix(&d))
+                        .unwrap_or_default();
+                    format!("staff member {tag} ({})", entry.record.role)
+                }
+            },
+        }
+    }
+
     /// Checks an address typed into the portal.
     pub fn portal_address(&self, raw: &str) -> Result<Email, AppError> {
         Email::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))
@@ -530,7 +549,7 @@ impl Steward {
             .rev()
             .map(|e| AccessView {
                 at: steward_core::clock::from_micros(e.record.at),
-                who: who(e),
+                who: self.who(e),
                 action: e.record.action.clone(),
                 purpose: e.record.purpose.clone(),
                 fields: e.record.fields.clone(),

@@ -49,6 +49,7 @@ async fn open(settings: &Settings) -> anyhow::Result<Steward> {
             jurisdiction: settings.jurisdiction.clone(),
         },
         readable_at_least: settings.readability_threshold,
+        staff_shown_as: settings.portal_staff_shown_as,
         mail: steward_app::MailSettings {
             smtp_url: settings.smtp_url.clone(),
             from: settings.mail_from.clone(),

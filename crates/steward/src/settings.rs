@@ -40,6 +40,8 @@ pub struct Settings {
     /// Minutes between the server's retention sweeps; 0 leaves sweeping to
     /// `steward retention run`.
     pub retention_interval_minutes: u64,
+    /// How the portal's access history names staff: `role` or `pseudonym`.
+    pub portal_staff_shown_as: steward_app::StaffShownAs,
 }
 
 impl Default for Settings {
@@ -64,11 +66,12 @@ impl Default for Settings {
             public_url: None,
             readability_threshold: steward_app::READABLE_AT_LEAST,
             retention_interval_minutes: 60,
+            portal_staff_shown_as: steward_app::StaffShownAs::Role,
         }
     }
 }
 
-const ENV_KEYS: [&str; 18] = [
+const ENV_KEYS: [&str; 19] = [
     "data_dir",
     "database_url",
     "listen",
@@ -87,6 +90,7 @@ const ENV_KEYS: [&str; 18] = [
     "public_url",
     "readability_threshold",
     "retention_interval_minutes",
+    "portal_staff_shown_as",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.

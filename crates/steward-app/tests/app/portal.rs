@@ -156,3 +156,38 @@ async fn a_customer_corrects_what_we_hold_but_not_their_sign_in_address() {
             .any(|v| v.field == "email" && v.value == "ada@example.com")
     );
 }
+
+#[tokio::test]
+async fn staff_can_be_shown_by_a_stable_pseudonym_instead_of_their_role_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = steward_app::Steward::open(steward_app::OpenOptions {
+        staff_shown_as: steward_app::StaffShownAs::Pseudonym,
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open");
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("pia@example.com", "Pia"))
+        .await
+        .expect("create");
+    app.get_customer(&agent, c.id).await.expect("read");
+    app.get_customer(&agent, c.id).await.expect("read again");
+    let seen = app.portal_overview(c.id).await.expect("overview");
+    let staff: Vec<&str> = seen
+        .access_history
+        .iter()
+        .map(|a| a.who.as_str())
+        .filter(|w| w.starts_with("staff"))
+        .collect();
+    assert!(staff.len() >= 2, "{staff:?}");
+    assert!(
+        staff.iter().all(|w| *w == staff[0]),
+        "one person, one pseudonym: {staff:?}"
+    );
+    assert!(staff[0].starts_with("staff member ") && staff[0].ends_with("(agent)"));
+    assert!(
+        !staff[0].contains("user:agent"),
+        "the pseudonym names no one"
+    );
+}

@@ -20,6 +20,7 @@ pub fn options(dir: &Path, clock: Arc<FixedClock>) -> OpenOptions {
         checkpoint_every: 1_000,
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
+        staff_shown_as: Default::default(),
         mail: Default::default(),
     }
 }

@@ -88,6 +88,7 @@ async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> 
             checkpoint_every: 1_000,
             controller: Default::default(),
             readable_at_least: steward_app::READABLE_AT_LEAST,
+            staff_shown_as: Default::default(),
             mail: steward_app::MailSettings {
                 smtp_url,
                 from: "Shop <privacy@shop.test>".into(),
