@@ -4,9 +4,8 @@ use std::ops::ControlFlow;
 use steward_app::core::request::{Deadlines, Jurisdiction};
 use steward_app::import::ImportOptions;
 use steward_app::{
-    Actor, AppError, AudienceQuery, ConsentInput, Correction, CustomerPatch, CustomerQuery,
-    Evidence, FormSubmission, InteractionInput, ReasonInput, RequestInput, RequestQuery,
-    SubjectFormat,
+    Actor, AppError, AudienceQuery, Correction, CustomerPatch, CustomerQuery, Evidence,
+    FormSubmission, InteractionInput, ReasonInput, RequestInput, RequestQuery, SubjectFormat,
 };
 use steward_testkit::smtp::SmtpServer;
 
@@ -291,20 +290,7 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
             .create_customer(&agent, input(email, name))
             .await
             .expect("create");
-        app.record_consent(
-            &agent,
-            c.id,
-            ConsentInput {
-                purpose: EMAIL.into(),
-                state: "given".into(),
-                notice_version: None,
-                method: Some("import".into()),
-                fields: Default::default(),
-            },
-            &Evidence::default(),
-        )
-        .await
-        .expect("consent");
+        give_consent(&app, &agent, c.id, EMAIL).await;
         ids.push(c.id);
     }
     let marketer = access(&app, steward_app::core::Role::Marketer, EMAIL);
@@ -397,20 +383,7 @@ async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() 
         .create_customer(&agent, input("long@example.com", "Lena"))
         .await
         .expect("create");
-    app.record_consent(
-        &agent,
-        c.id,
-        ConsentInput {
-            purpose: EMAIL.into(),
-            state: "given".into(),
-            notice_version: None,
-            method: Some("import".into()),
-            fields: Default::default(),
-        },
-        &Evidence::default(),
-    )
-    .await
-    .expect("consent");
+    give_consent(&app, &agent, c.id, EMAIL).await;
     const N: usize = 10_000;
     const WRITERS: usize = 16;
     let app = std::sync::Arc::new(app);

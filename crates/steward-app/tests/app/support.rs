@@ -133,3 +133,21 @@ pub async fn app_with_mail(smtp_url: &str) -> (tempfile::TempDir, Steward, Arc<F
     .expect("open steward");
     (dir, app, clock)
 }
+
+/// Records a consent as given on import (no confirmation by email).
+pub async fn give_consent(app: &Steward, access: &Access, customer: uuid::Uuid, purpose: &str) {
+    app.record_consent(
+        access,
+        customer,
+        steward_app::ConsentInput {
+            purpose: purpose.into(),
+            state: "given".into(),
+            notice_version: None,
+            method: Some("import".into()),
+            fields: Default::default(),
+        },
+        &steward_app::Evidence::default(),
+    )
+    .await
+    .expect("consent given");
+}

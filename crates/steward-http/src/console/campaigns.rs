@@ -129,9 +129,7 @@ pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response,
 }
 
 fn text(form: &HashMap<String, String>, key: &str) -> String {
-    form.get(key)
-        .map(|v| v.trim().to_string())
-        .unwrap_or_default()
+    super::form_value(form, key).unwrap_or_default()
 }
 
 fn list_of(form: &HashMap<String, String>, key: &str) -> Vec<String> {

@@ -247,6 +247,13 @@ pub fn parse_id(raw: &str) -> Result<uuid::Uuid, ConsoleError> {
     uuid::Uuid::parse_str(raw).map_err(|_| ConsoleError::App(AppError::NotFound))
 }
 
+/// A form field's value, trimmed; absent when missing or blank.
+pub fn form_value(form: &std::collections::HashMap<String, String>, key: &str) -> Option<String> {
+    form.get(key)
+        .map(|v| v.trim().to_string())
+        .filter(|v| !v.is_empty())
+}
+
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }

@@ -12,7 +12,7 @@ use steward_app::{
 };
 
 use super::charts::{Chart, bars};
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, form_value, render_checked, see_other};
 use crate::AppState;
 
 /// Requests due within this many days are marked on the desk.
@@ -88,12 +88,6 @@ pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response,
     page(&app, &staff, Vec::new()).await
 }
 
-fn text(form: &HashMap<String, String>, key: &str) -> Option<String> {
-    form.get(key)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
 pub async fn create(
     State(app): State<AppState>,
     staff: Staff,
@@ -101,14 +95,14 @@ pub async fn create(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let access = staff.access(&app)?;
-    let contact = text(&form, "contact").unwrap_or_default();
+    let contact = form_value(&form, "contact").unwrap_or_default();
     let input = RequestInput {
-        kind: text(&form, "kind").unwrap_or_default(),
-        channel: text(&form, "channel").unwrap_or_default(),
+        kind: form_value(&form, "kind").unwrap_or_default(),
+        channel: form_value(&form, "channel").unwrap_or_default(),
         email: contact.contains('@').then(|| contact.clone()),
         phone: (!contact.is_empty() && !contact.contains('@')).then(|| contact.clone()),
-        residency: text(&form, "residency"),
-        purpose: text(&form, "purpose"),
+        residency: form_value(&form, "residency"),
+        purpose: form_value(&form, "purpose"),
         customer_id: None,
     };
     match app.create_request(&access, input).await {

@@ -11,7 +11,7 @@ use axum::response::Response;
 use steward_app::{AppError, FieldError, HoldInput, HoldView, RuleView, RunView};
 
 use super::charts::{Chart, stacked};
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, form_value, render_checked, see_other};
 use crate::AppState;
 
 const WEEKS: usize = 12;
@@ -70,12 +70,6 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response,
     page(&app, &staff, Vec::new()).await
 }
 
-fn text(form: &HashMap<String, String>, key: &str) -> Option<String> {
-    form.get(key)
-        .map(|v| v.trim().to_string())
-        .filter(|v| !v.is_empty())
-}
-
 pub async fn hold(
     State(app): State<AppState>,
     staff: Staff,
@@ -83,7 +77,7 @@ pub async fn hold(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let access = staff.access(&app)?;
-    let customer_id = match text(&form, "customer_id") {
+    let customer_id = match form_value(&form, "customer_id") {
         Some(raw) => match uuid::Uuid::parse_str(&raw) {
             Ok(id) => Some(id),
             Err(_) => {
@@ -99,9 +93,9 @@ pub async fn hold(
     };
     let input = HoldInput {
         customer_id,
-        category: text(&form, "category"),
-        reason: text(&form, "reason").unwrap_or_default(),
-        owner: text(&form, "owner").unwrap_or_default(),
+        category: form_value(&form, "category"),
+        reason: form_value(&form, "reason").unwrap_or_default(),
+        owner: form_value(&form, "owner").unwrap_or_default(),
         ends_at: None,
     };
     match app.create_legal_hold(&access, input).await {
