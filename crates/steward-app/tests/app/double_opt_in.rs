@@ -282,16 +282,7 @@ async fn queued_mail_leaves_no_plaintext_at_rest() {
     app.record_consent(&agent, c.id, give(EMAIL), &Evidence::default())
         .await
         .expect("requested, mail queued");
-    for file in files_under(dir.path()) {
-        let bytes = std::fs::read(&file).expect("read");
-        for secret in ["wanda@example.com", "Wanda"] {
-            assert!(
-                !contains(&bytes, secret.as_bytes()),
-                "{secret} in plaintext in {}",
-                file.display()
-            );
-        }
-    }
+    assert_no_plaintext(dir.path(), &["wanda@example.com", "Wanda"]);
     // The same message, once sent, carries the address and a working link.
     app.deliver_due_mail().await.expect("deliver");
     let mail = smtp.wait_for(1).remove(0);
@@ -301,12 +292,5 @@ async fn queued_mail_leaves_no_plaintext_at_rest() {
             .expect("link"),
     )
     .to_string();
-    for file in files_under(dir.path()) {
-        let bytes = std::fs::read(&file).expect("read");
-        assert!(
-            !contains(&bytes, token.as_bytes()),
-            "the token only as a hash: {}",
-            file.display()
-        );
-    }
+    assert_no_plaintext(dir.path(), &[token.as_str()]);
 }

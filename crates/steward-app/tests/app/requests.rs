@@ -122,6 +122,8 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         )
         .expect("count");
     assert_eq!(left, 0, "the farewell's key is destroyed once it is sent");
+    // I1: the suppression entry, the kept request and the Art. 19 record hold no address.
+    assert_no_plaintext(dir.path(), &["gwen@example.com"]);
 
     // An import does not bring her back; a form does only when she says so herself.
     let file = dir.path().join("again.csv");
@@ -472,7 +474,7 @@ async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() 
 
 #[tokio::test]
 async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_completion() {
-    let (_dir, app) = app().await;
+    let (dir, app) = app().await;
     let agent = agent(&app);
     let mut with_birth = input("bea@example.com", "Bea");
     with_birth
@@ -513,6 +515,8 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
         ("rectification", "verified", Some("birth_date"))
     );
     assert_eq!(request.proposed_value, None, "lists never carry the value");
+    // I1: the proposal waits sealed under the customer's key.
+    assert_no_plaintext(dir.path(), &["1991-04-01"]);
 
     let dpo = dpo(&app);
     let read = app.request(&dpo, request.id).await.expect("read");
@@ -545,7 +549,7 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
 #[tokio::test]
 async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
     let smtp = SmtpServer::start();
-    let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let c = app
         .create_customer(&agent, input("old@example.com", "Olga"))
@@ -582,6 +586,7 @@ async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
         1,
         "nothing changes before proof"
     );
+    assert_no_plaintext(dir.path(), &["new@example.com", token.as_str()]);
 
     app.confirm_own_address(&token).await.expect("proved");
     assert_eq!(find(&app, "new@example.com").await, 1);

@@ -113,6 +113,20 @@ pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     !needle.is_empty() && haystack.windows(needle.len()).any(|w| w == needle)
 }
 
+/// I1: none of `secrets` stands in plaintext in any file under `dir`.
+pub fn assert_no_plaintext(dir: &Path, secrets: &[&str]) {
+    for file in files_under(dir) {
+        let bytes = std::fs::read(&file).expect("read");
+        for secret in secrets {
+            assert!(
+                !contains(&bytes, secret.as_bytes()),
+                "{secret} in plaintext in {}",
+                file.display()
+            );
+        }
+    }
+}
+
 pub fn sqlite(dir: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(dir.join("steward.db")).expect("open db")
 }
