@@ -98,7 +98,8 @@ impl Steward {
         });
         let queued = !with.mail.is_empty();
         self.keys.destroy_data_key(id)?;
-        self.store
+        let erased = self
+            .store
             .erase_customer(Erasure {
                 id,
                 at: now,
@@ -106,6 +107,10 @@ impl Steward {
                 with,
             })
             .await?;
+        if !erased {
+            // Erased by someone else meanwhile: nothing of this erasure was recorded.
+            return Err(AppError::NotFound);
+        }
         if queued {
             self.mail_queued();
         }

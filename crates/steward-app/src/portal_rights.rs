@@ -335,7 +335,11 @@ impl Steward {
             })
             .await?
             .into_iter()
-            .filter(|r| r.kind == RequestKind::Rectification.as_str())
+            // The request made together with this link, and no other: a link to an address
+            // proves that address only.
+            .filter(|r| {
+                r.kind == RequestKind::Rectification.as_str() && r.received_at == link.created_at
+            })
             .find_map(|r| {
                 let proposal = r.proposal.clone()?;
                 let (field, value) = self.open_proposal(customer, &proposal).ok()?;

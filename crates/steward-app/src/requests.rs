@@ -13,8 +13,8 @@ use steward_core::customer::CustomerStatus;
 use steward_core::request::{Channel, Deadlines, Jurisdiction, RequestKind, RequestState};
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{
-    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, RecipientUpdate, RequestFilter,
-    RequestMove, RequestRow,
+    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, MICROS_PER_DAY, RecipientUpdate,
+    RequestFilter, RequestMove, RequestRow, days_in_micros,
 };
 use uuid::Uuid;
 
@@ -25,7 +25,6 @@ use crate::{Access, AppError, FieldError, Steward};
 
 /// The derived key a request's subject is hashed with.
 pub(crate) const SUBJECT: &str = "request.subject";
-const MICROS_PER_DAY: i64 = 24 * 60 * 60 * 1_000_000;
 const MAX_REASON: usize = 2_000;
 pub const MAX_REQUESTS: usize = 500;
 
@@ -330,8 +329,20 @@ impl Steward {
                 ));
             }
         };
+        if !self.catalog.field(field).is_some_and(|f| f.searchable) {
+            return Err(AppError::invalid(
+                field,
+                "customers cannot be found by it: give customer_id",
+            ));
+        }
         let digest = self.vault.blind_index(field, &value)?;
         let found = self.store.lookup_index(field, &[digest]).await?;
+        if found.len() > 1 {
+            return Err(AppError::invalid(
+                field,
+                "several customers share it: give customer_id",
+            ));
+        }
         match found.first() {
             Some((_, id)) => {
                 let row = self.store.get_customer(*id).await?;
@@ -573,7 +584,7 @@ impl Steward {
                 open_only: query.open || query.due_within_days.is_some(),
                 due_before: query
                     .due_within_days
-                    .map(|d| now.saturating_add(i64::from(d) * MICROS_PER_DAY)),
+                    .map(|d| now.saturating_add(days_in_micros(i64::from(d)))),
                 customer: query.customer_id,
                 limit,
                 ..Default::default()
@@ -710,6 +721,11 @@ impl Steward {
                 "a request that is {from} cannot become {to}"
             )));
         }
+        if to == RequestState::Extended && row.extension_reason.is_some() {
+            return Err(AppError::Conflict(
+                "a request is extended once at most".into(),
+            ));
+        }
         let kind: RequestKind = row
             .kind
             .parse()
@@ -811,6 +827,13 @@ impl Steward {
                 )),
                 _ => None,
             };
+            // The key goes before the commit that moves the request: a request moved meanwhile
+            // (denied by a colleague) must stop the erasure before that.
+            if self.store.request(id).await?.map(|r| r.state) != Some(row.state.clone()) {
+                return Err(AppError::Conflict(
+                    "the request moved on meanwhile; reload it".into(),
+                ));
+            }
             self.erase(
                 customer,
                 ErasureOrder {

@@ -17,9 +17,7 @@ use jiff::Timestamp;
 use steward_core::clock::from_micros;
 use steward_core::retention::{RecordType, RetentionAction, Rule, RuleInput};
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{
-    ChangeSet, DueQuery, DueRecord, LegalHold, RetentionRun, StoredRule, SweepBatch,
-};
+use steward_store::{DueQuery, DueRecord, LegalHold, RetentionRun, StoredRule, SweepBatch};
 use uuid::Uuid;
 
 use crate::customers::LEGAL_OBLIGATION;
@@ -575,6 +573,29 @@ impl Steward {
     pub async fn run_retention(
         &self,
         run_id: Uuid,
+        progress: impl FnMut(SweepProgress) -> ControlFlow<()>,
+        planned: impl FnMut(&ReportItem),
+    ) -> Result<RunView, AppError> {
+        let outcome = self.sweep_run(run_id, progress, planned).await;
+        if let Err(e) = &outcome {
+            // The acts done stay done and counted; the run says it did not finish.
+            tracing::error!(run = %run_id, error = %e, "retention run failed");
+            if let Ok(Some(mut run)) = self.store.retention_run(run_id).await
+                && run.state == "running"
+            {
+                run.state = "failed".into();
+                run.finished_at = Some(self.clock.now().as_microsecond());
+                if let Err(e) = self.store.save_retention_run(&run).await {
+                    tracing::error!(run = %run_id, error = %e, "retention run not marked failed");
+                }
+            }
+        }
+        outcome
+    }
+
+    async fn sweep_run(
+        &self,
+        run_id: Uuid,
         mut progress: impl FnMut(SweepProgress) -> ControlFlow<()>,
         mut planned: impl FnMut(&ReportItem),
     ) -> Result<RunView, AppError> {
@@ -587,7 +608,6 @@ impl Steward {
             .map_err(|_| AppError::Integrity(format!("retention run {run_id}")))?;
         let actor = Actor::system("retention", &[LEGAL_OBLIGATION]);
         let now = self.clock.now().as_microsecond();
-        let holds = self.holds_now(now).await?;
         let blank = SealedFields::new().encode();
         let mut counts = SweepProgress::default();
         for rule in self.rules().await?.into_iter().filter(|r| r.enabled) {
@@ -607,8 +627,6 @@ impl Steward {
                 );
                 continue;
             }
-            // Held whole: every due record is reported held, none is touched.
-            let held_whole = holds.covers_rule(&rule);
             report.rules[at].held = 0;
             let mut query = DueQuery {
                 rule_key: rule.key.clone(),
@@ -620,6 +638,9 @@ impl Steward {
                 limit: BATCH,
             };
             loop {
+                // Holds are read again for every page, so one placed mid-run counts at once.
+                let holds = self.holds_now(self.clock.now().as_microsecond()).await?;
+                let held_whole = holds.covers_rule(&rule);
                 let found = self.store.due_records(&query).await?;
                 let Some(last) = found.last() else { break };
                 query.after = Some(last.record_id);
@@ -699,16 +720,23 @@ impl Steward {
                     + if run.dry_run { " (dry run)" } else { "" },
             ),
         );
-        let entries = self
-            .store
-            .apply(ChangeSet {
-                audit: vec![summary],
-                ..Default::default()
+        // The summary and the finished run commit together, so a resumed run cannot write
+        // a second summary.
+        self.store
+            .sweep(SweepBatch {
+                run: run.clone(),
+                rule_key: String::new(),
+                record: String::new(),
+                action: String::new(),
+                records: Vec::new(),
+                at: self.clock.now().as_microsecond(),
+                blank: Vec::new(),
+                audit: vec![(Vec::new(), summary)],
             })
             .await?;
-        self.store.save_retention_run(&run).await?;
-        self.checkpoint_crossed(&entries).await?;
-        self.run_view(&run).await
+        // A signed checkpoint after the run: its erasures are what a truncation would hide.
+        self.checkpoint_now().await?;
+        parse_run(&run)
     }
 
     /// Acts on a page of due records in one transaction, with an audit entry per customer
@@ -834,7 +862,7 @@ impl Steward {
             let per_week = cumulative
                 .iter()
                 .enumerate()
-                .map(|(i, n)| n - if i == 0 { 0 } else { cumulative[i - 1] })
+                .map(|(i, n)| n.saturating_sub(if i == 0 { 0 } else { cumulative[i - 1] }))
                 .collect();
             out.push(Upcoming {
                 rule: rule.key.clone(),

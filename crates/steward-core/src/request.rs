@@ -115,8 +115,9 @@ impl Deadlines {
     pub fn extended(jurisdiction: Jurisdiction, received: Timestamp) -> Timestamp {
         let at = received.to_zoned(TimeZone::UTC);
         match jurisdiction {
-            // Art. 12(3): two further months on top of the first.
-            Jurisdiction::Gdpr => end_of_day(&add_months(&at, 3)),
+            // Art. 12(3): two further months on top of the first, counted from its end, so
+            // 31 January runs to 28 February and then to 28 April.
+            Jurisdiction::Gdpr => end_of_day(&add_months(&add_months(&at, 1), 2)),
             // Cal. Civ. Code §1798.130(a)(2): 45 further days, 90 in all.
             Jurisdiction::Ccpa => end_of_day(&add_days(&at, 90)),
         }
@@ -196,6 +197,12 @@ mod tests {
         assert_eq!(date_of(leap.answer_by), "2028-02-29");
         let e = Deadlines::extended(Jurisdiction::Gdpr, ts("2026-11-30T08:00:00Z"));
         assert_eq!(date_of(e), "2027-02-28");
+        let e = Deadlines::extended(Jurisdiction::Gdpr, ts("2027-01-31T08:00:00Z"));
+        assert_eq!(
+            date_of(e),
+            "2027-04-28",
+            "never later than the first deadline's two months"
+        );
     }
 
     #[test]

@@ -187,6 +187,12 @@ impl Rule {
                 "fields that only a consent needs go when the consent ends: P0D",
             ));
         }
+        if record != R::Fields && span.is_zero() {
+            return Err(refuse(
+                "duration",
+                "must be longer than nothing: a rule of P0D would take every record at once",
+            ));
+        }
         let description = input.description.trim();
         if description.is_empty() || description.chars().count() > 500 {
             return Err(refuse(

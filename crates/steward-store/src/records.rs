@@ -737,7 +737,7 @@ pub struct SweepBatch {
     /// For `anonymise`: the sealed content an interaction is left with.
     pub blank: Vec<u8>,
     /// Each entry with the records it speaks for: written only if one of them was acted on,
-    /// and naming only those.
+    /// and naming only those (an entry for no record is always written).
     pub audit: Vec<(Vec<Uuid>, steward_core::audit::AuditRecord)>,
 }
 

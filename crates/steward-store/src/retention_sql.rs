@@ -86,7 +86,8 @@ pub(crate) fn due_sql(
     Ok((b.sql, b.args))
 }
 
-/// The audit entries of a sweep that speak for records it acted on, naming only those.
+/// The audit entries of a sweep that speak for records it acted on, naming only those; an
+/// entry that speaks for no record (a run's summary) is always written.
 pub(crate) fn swept_audit(
     audit: Vec<(Vec<Uuid>, steward_core::audit::AuditRecord)>,
     done: &[crate::DueRecord],
@@ -94,7 +95,7 @@ pub(crate) fn swept_audit(
     let acted: std::collections::HashSet<Uuid> = done.iter().map(|r| r.record_id).collect();
     audit
         .into_iter()
-        .filter(|(records, _)| records.iter().any(|r| acted.contains(r)))
+        .filter(|(records, _)| records.is_empty() || records.iter().any(|r| acted.contains(r)))
         .map(|(records, mut entry)| {
             let skipped: Vec<String> = records
                 .iter()

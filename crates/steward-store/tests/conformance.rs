@@ -2666,9 +2666,52 @@ mod scenarios {
                 .expect("none")
                 .is_empty()
         );
+        // A customer erased by other means between finding and sweeping: nothing is done,
+        // recorded or audited for them.
+        assert!(
+            store
+                .erase_customer(erasure(new.id, 2_700, record("customer.erase", vec![])))
+                .await
+                .expect("erased on request")
+        );
+        let three = Uuid::now_v7();
+        let late = SweepBatch {
+            records: vec![DueRecord {
+                record_id: new.id,
+                customer_id: Some(new.id),
+                anchor_at: 250,
+                due_at: 440,
+            }],
+            audit: vec![(
+                vec![new.id],
+                record("customer.erase", vec![new.id.to_string()]),
+            )],
+            ..batch(three)
+        };
+        assert!(store.sweep(late).await.expect("sweep").is_empty());
+        assert!(
+            store
+                .retention_actions(three)
+                .await
+                .expect("none")
+                .is_empty()
+        );
+        assert_eq!(
+            store
+                .audit_search(&AuditFilter {
+                    action: Some("customer.erase".into()),
+                    limit: 10,
+                    ..Default::default()
+                })
+                .await
+                .expect("audit")
+                .len(),
+            2,
+            "the sweeper's and the request's, not a third"
+        );
         let saved = store.retention_run(two).await.expect("run").expect("saved");
         assert_eq!(saved, run(two));
-        assert_eq!(store.retention_runs(10).await.expect("runs").len(), 2);
+        assert_eq!(store.retention_runs(10).await.expect("runs").len(), 3);
 
         // Anonymising keeps the interaction, emptied.
         let anonymise = SweepBatch {

@@ -217,6 +217,16 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
     );
     let again = app.extend_request(&dpo, request.id, &reason("more")).await;
     assert!(matches!(again, Err(AppError::Conflict(_))), "once only");
+    app.start_request(&dpo, request.id)
+        .await
+        .expect("back to work");
+    assert!(
+        matches!(
+            app.extend_request(&dpo, request.id, &reason("more")).await,
+            Err(AppError::Conflict(_))
+        ),
+        "not a second time by way of in progress"
+    );
 
     // Due soon: within 100 days, not within 10.
     let soon = |days| RequestQuery {

@@ -167,12 +167,10 @@ pub async fn start_run(
     let run = app.start_retention_run(&access, input.dry_run).await?;
     let (worker, id) = (app.clone(), run.id);
     tokio::spawn(async move {
-        let outcome = worker
+        // A failure is logged and recorded on the run by the use case.
+        let _ = worker
             .run_retention(id, |_| std::ops::ControlFlow::Continue(()), |_| {})
             .await;
-        if let Err(e) = outcome {
-            tracing::error!(run = %id, error = %e, "retention run failed");
-        }
     });
     Ok((StatusCode::ACCEPTED, Json(run)))
 }

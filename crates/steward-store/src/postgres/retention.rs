@@ -231,32 +231,47 @@ pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<Vec
         if first == 0 {
             continue;
         }
-        match (batch.record.as_str(), batch.action.as_str()) {
+        let acted = match (batch.record.as_str(), batch.action.as_str()) {
             ("customer", "erase") => {
-                erase_rows(tx, &id, batch.at).await?;
-                requests::erase(tx, &id, None, batch.at).await?;
-                requests::record_erasure(tx, id, batch.at).await?;
+                let erased = erase_rows(tx, &id, batch.at).await?;
+                if erased {
+                    requests::erase(tx, &id, None, batch.at).await?;
+                    requests::record_erasure(tx, id, batch.at).await?;
+                }
+                erased
             }
             ("interaction", "delete") => {
                 tx.execute("DELETE FROM interactions WHERE id = $1", &[&id])
-                    .await?;
+                    .await?
+                    > 0
             }
             ("interaction", "anonymise") => {
                 tx.execute(
                     "UPDATE interactions SET sealed = $2 WHERE id = $1",
                     &[&id, &batch.blank],
                 )
-                .await?;
+                .await?
+                    > 0
             }
             ("request", "delete") => {
                 tx.execute("DELETE FROM requests WHERE id = $1", &[&id])
-                    .await?;
+                    .await?
+                    > 0
             }
             (record, action) => {
                 return Err(StoreError::Corrupt(format!(
                     "a {record} rule cannot {action}"
                 )));
             }
+        };
+        // Gone meanwhile by other means (an erasure on request): nothing was done here.
+        if !acted {
+            tx.execute(
+                "DELETE FROM retention_actions WHERE rule_key = $1 AND record_id = $2",
+                &[&batch.rule_key, &id],
+            )
+            .await?;
+            continue;
         }
         done.push(*r);
     }

@@ -230,29 +230,43 @@ pub(super) fn sweep(tx: &Transaction, batch: SweepBatch) -> Result<Vec<DueRecord
         if first == 0 {
             continue;
         }
-        match (batch.record.as_str(), batch.action.as_str()) {
+        let acted = match (batch.record.as_str(), batch.action.as_str()) {
             ("customer", "erase") => {
-                erase_rows(tx, key, batch.at)?;
-                requests::erase(tx, key, None, batch.at)?;
-                requests::record_erasure(tx, r.record_id, batch.at)?;
+                let erased = erase_rows(tx, key, batch.at)?;
+                if erased {
+                    requests::erase(tx, key, None, batch.at)?;
+                    requests::record_erasure(tx, r.record_id, batch.at)?;
+                }
+                erased
             }
             ("interaction", "delete") => {
                 tx.prepare_cached("DELETE FROM interactions WHERE id = ?1")?
-                    .execute([key])?;
+                    .execute([key])?
+                    > 0
             }
             ("interaction", "anonymise") => {
                 tx.prepare_cached("UPDATE interactions SET sealed = ?2 WHERE id = ?1")?
-                    .execute(params![key, batch.blank])?;
+                    .execute(params![key, batch.blank])?
+                    > 0
             }
             ("request", "delete") => {
                 tx.prepare_cached("DELETE FROM requests WHERE id = ?1")?
-                    .execute([key])?;
+                    .execute([key])?
+                    > 0
             }
             (record, action) => {
                 return Err(StoreError::Corrupt(format!(
                     "a {record} rule cannot {action}"
                 )));
             }
+        };
+        // Gone meanwhile by other means (an erasure on request): nothing was done here.
+        if !acted {
+            tx.prepare_cached(
+                "DELETE FROM retention_actions WHERE rule_key = ?1 AND record_id = ?2",
+            )?
+            .execute(params![batch.rule_key, key])?;
+            continue;
         }
         done.push(*r);
     }
