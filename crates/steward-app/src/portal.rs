@@ -18,6 +18,7 @@ use steward_store::{ChangeSet, CodeCheck, NewPortalCode, PortalCode, PortalSessi
 use uuid::Uuid;
 
 use crate::consent::{ConsentEventView, ConsentStatus};
+use crate::customers::MATCH_FIELD;
 use crate::interactions::InteractionView;
 use crate::mail::{Letter, LinkToken, hash_token};
 use crate::{Access, Actor, AppError, Steward};
@@ -163,14 +164,17 @@ impl Steward {
     }
 
     fn address_hash(&self, email: &Email) -> Result<Vec<u8>, AppError> {
-        Ok(self.vault.blind_index("email", email.as_str())?.to_vec())
+        Ok(self
+            .vault
+            .blind_index(MATCH_FIELD, email.as_str())?
+            .to_vec())
     }
 
     /// Mails a sign-in code to the address if it belongs to a customer; does nothing
     /// otherwise, or when the address had its share of codes lately.
     pub async fn send_portal_code(&self, email: &Email) -> Result<(), AppError> {
-        let address = self.address_hash(email)?;
-        let digest = self.vault.blind_index("email", email.as_str())?;
+        let digest = self.vault.blind_index(MATCH_FIELD, email.as_str())?;
+        let address = digest.to_vec();
         let Some((_, customer)) = self
             .store
             .lookup_index("email", &[digest])

@@ -62,10 +62,45 @@ impl Steward {
     /// confirms it.
     pub async fn erase_own_account(&self, customer: Uuid) -> Result<(), AppError> {
         let row = self.own_row(customer).await?;
-        let request = Self::completed(
-            self.portal_request(&row, RequestKind::Erasure, None)
-                .await?,
-        );
+        // An erasure they asked for by other means and staff have not answered yet is the
+        // one this completes.
+        let open = self
+            .store
+            .requests(&steward_store::RequestFilter {
+                open_only: true,
+                customer: Some(customer),
+                limit: crate::MAX_REQUESTS,
+                ..Default::default()
+            })
+            .await?
+            .into_iter()
+            .find(|r| r.kind == RequestKind::Erasure.as_str());
+        let mut with = ChangeSet::default();
+        let request = match open {
+            Some(logged) => {
+                let now = self.clock.now().as_microsecond();
+                let done = RequestRow {
+                    state: RequestState::Completed.as_str().into(),
+                    verified_at: logged.verified_at.or(Some(now)),
+                    closed_at: Some(now),
+                    updated_at: now,
+                    ..logged.clone()
+                };
+                with.request_moves.push(steward_store::RequestMove {
+                    row: done.clone(),
+                    from: logged.state,
+                });
+                done
+            }
+            None => {
+                let new = Self::completed(
+                    self.portal_request(&row, RequestKind::Erasure, None)
+                        .await?,
+                );
+                with.requests.push(new.clone());
+                new
+            }
+        };
         let farewell = self.customer_address(&row)?.map(|(_, to)| {
             (
                 request.id,
@@ -95,11 +130,7 @@ impl Steward {
             ErasureOrder {
                 at_their_request: true,
                 farewell,
-                with: ChangeSet {
-                    requests: vec![request],
-                    audit,
-                    ..Default::default()
-                },
+                with: ChangeSet { audit, ..with },
             },
         )
         .await

@@ -456,13 +456,10 @@ impl Catalog {
                 ));
             }
         }
-        // The address is how a public form's consents are confirmed.
-        if !f
-            .fields
-            .iter()
-            .any(|k| self.field(k).is_some_and(|d| d.kind == FieldKind::Email))
-        {
-            return Err(format!("form {:?} must ask for an email field", f.key));
+        // The address is how a public form's consents are confirmed, and how the person is
+        // found again (the portal, suppression after erasure): the catalog's `email` field.
+        if !f.fields.iter().any(|k| k == "email") {
+            return Err(format!("form {:?} must ask for the \"email\" field", f.key));
         }
         Ok(())
     }
@@ -602,7 +599,7 @@ mod tests {
             (
                 "\"marketing.communications.email\"",
                 "\"given_name\"",
-                "email field",
+                "\"email\" field",
             ),
         ] {
             let e = Catalog::from_sources(&[

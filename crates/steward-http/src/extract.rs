@@ -74,7 +74,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Params<T> {
 }
 
 pub fn parse_id(raw: &str) -> Result<Uuid, Problem> {
-    Uuid::parse_str(raw).map_err(|_| Problem::bad_request("id", "is not an id (a UUID)"))
+    parse_id_of("id", raw)
+}
+
+/// An id given in the part named `field`.
+pub fn parse_id_of(field: &str, raw: &str) -> Result<Uuid, Problem> {
+    Uuid::parse_str(raw).map_err(|_| Problem::bad_request(field, "is not an id (a UUID)"))
 }
 
 pub fn parse_limit(raw: Option<&str>) -> Result<Option<usize>, Problem> {

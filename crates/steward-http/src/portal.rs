@@ -241,43 +241,21 @@ async fn correct(
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let Some((customer, token)) = session(&app, &headers).await else {
-        return see_other("/portal");
+    let (customer, token) = match signed_form(&app, &headers, &form).await {
+        Ok(signed) => signed,
+        Err(response) => return response,
     };
-    if !form
-        .get("csrf")
-        .is_some_and(|sent| same(&csrf_for(&token), sent))
-    {
-        return refused(&app);
-    }
     let field = form.get("field").map(String::as_str).unwrap_or("");
     let value = form.get("value").map(String::as_str).unwrap_or("");
-    match app.correct_own_value(customer, field, value).await {
-        Ok(Correction::Applied) => see_other("/portal/me"),
-        Ok(Correction::AwaitingReview { due }) => {
-            let message = format!(
-                "This needs checking: we will look at your correction and answer by {}.",
-                due.strftime("%Y-%m-%d")
-            );
-            overview_page(&app, customer, &token, StatusCode::OK, Some(message)).await
-        }
-        Err(AppError::Invalid(errors)) => {
-            let message = errors
-                .iter()
-                .map(|e| e.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ");
-            overview_page(
-                &app,
-                customer,
-                &token,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
-            )
-            .await
-        }
-        Err(e) => crate::Problem::from(e).into_response(),
-    }
+    let done = match app.correct_own_value(customer, field, value).await {
+        Ok(Correction::Applied) => return see_other("/portal/me"),
+        Ok(Correction::AwaitingReview { due }) => Ok(format!(
+            "This needs checking: we will look at your correction and answer by {}.",
+            due.strftime("%Y-%m-%d")
+        )),
+        Err(e) => Err(e),
+    };
+    after_action(&app, customer, &token, done).await
 }
 
 async fn export_json(State(app): State<AppState>, headers: HeaderMap) -> Response {
@@ -360,9 +338,17 @@ async fn after_action(
     match done {
         Ok(message) => overview_page(app, customer, token, StatusCode::OK, Some(message)).await,
         Err(AppError::Invalid(errors)) => {
+            // Each message with what it is about, in the catalog's words where it has them.
             let message = errors
                 .iter()
-                .map(|e| e.message.clone())
+                .map(|e| {
+                    let key = e.field.strip_prefix("fields.").unwrap_or(&e.field);
+                    let about = app
+                        .catalog()
+                        .field(key)
+                        .map_or_else(|| key.to_string(), |f| f.label.clone());
+                    format!("{about}: {}", e.message)
+                })
                 .collect::<Vec<_>>()
                 .join("; ");
             overview_page(
@@ -479,6 +465,7 @@ async fn erase(
         .await;
     }
     match app.erase_own_account(customer).await {
+        Err(e) => after_action(&app, customer, &token, Err(e)).await,
         Ok(()) => {
             let mut response = public(
                 crate::links::message_page(
@@ -495,7 +482,6 @@ async fn erase(
             }
             response
         }
-        Err(e) => crate::Problem::from(e).into_response(),
     }
 }
 

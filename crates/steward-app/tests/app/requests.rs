@@ -617,3 +617,25 @@ async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
         .expect("art 19");
     assert!(updates.iter().any(|u| u.fields == ["email"]));
 }
+
+#[tokio::test]
+async fn erasing_in_the_portal_completes_an_erasure_already_asked_for_by_email() {
+    let (_dir, app) = app().await;
+    let dpo = dpo(&app);
+    let c = app
+        .create_customer(&agent(&app), input("ed@example.com", "Ed"))
+        .await
+        .expect("create");
+    let logged = app
+        .create_request(&dpo, logged("erasure", "ed@example.com"))
+        .await
+        .expect("logged");
+    app.erase_own_account(c.id).await.expect("erased");
+    assert!(app.is_erased(c.id).await.expect("erased"));
+    let all = app
+        .requests(&dpo, &RequestQuery::default())
+        .await
+        .expect("requests");
+    assert_eq!(all.len(), 1, "no second request: {all:?}");
+    assert_eq!((all[0].id, all[0].state.as_str()), (logged.id, "completed"));
+}

@@ -2,7 +2,7 @@
 //! person's complete export for answering them. Handled under `essential.legal_obligation`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use steward_app::{
@@ -11,7 +11,7 @@ use steward_app::{
 };
 
 use crate::auth::Purposed;
-use crate::extract::{Body, parse_id};
+use crate::extract::{Body, Params, parse_id, parse_id_of};
 use crate::{AppState, Problem};
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
@@ -51,12 +51,16 @@ pub struct ExportParams {
 pub async fn list(
     State(app): State<AppState>,
     Purposed(access): Purposed,
-    Query(params): Query<ListParams>,
+    Params(params): Params<ListParams>,
 ) -> Result<Json<Vec<RequestView>>, Problem> {
     let query = RequestQuery {
         open: params.open.unwrap_or(false),
         due_within_days: params.due_within_days,
-        customer_id: params.customer_id.as_deref().map(parse_id).transpose()?,
+        customer_id: params
+            .customer_id
+            .as_deref()
+            .map(|raw| parse_id_of("customer_id", raw))
+            .transpose()?,
         limit: params.limit,
     };
     Ok(Json(app.requests(&access, &query).await?))
@@ -225,7 +229,7 @@ pub async fn export(
     State(app): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
-    Query(params): Query<ExportParams>,
+    Params(params): Params<ExportParams>,
 ) -> Result<Response, Problem> {
     let format = params
         .format

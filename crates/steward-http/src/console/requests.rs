@@ -17,6 +17,8 @@ use crate::AppState;
 
 /// Requests due within this many days are marked on the desk.
 const DUE_SOON_DAYS: i64 = 7;
+/// The latest requests looked through for the closed list.
+const CLOSED_SHOWN: usize = 100;
 
 #[derive(Template)]
 #[template(path = "console/requests.html")]
@@ -36,20 +38,30 @@ async fn page(
     errors: Vec<FieldError>,
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(app)?;
-    let all = app
+    // Every open request, soonest due first, however old; the latest closed ones.
+    let mut open = app
         .requests(
             &access,
             &RequestQuery {
+                open: true,
                 limit: Some(steward_app::MAX_REQUESTS),
                 ..Default::default()
             },
         )
         .await?;
-    let soon = app.now().as_microsecond() + DUE_SOON_DAYS * 24 * 3_600 * 1_000_000;
-    let (closed, mut open): (Vec<RequestView>, Vec<RequestView>) = all
+    let closed: Vec<RequestView> = app
+        .requests(
+            &access,
+            &RequestQuery {
+                limit: Some(CLOSED_SHOWN),
+                ..Default::default()
+            },
+        )
+        .await?
         .into_iter()
-        .partition(|r| r.state == "completed" || r.state == "denied");
-    open.sort_by_key(|r| r.due_at);
+        .filter(|r| r.state == "completed" || r.state == "denied")
+        .collect();
+    let soon = app.now().as_microsecond() + DUE_SOON_DAYS * 24 * 3_600 * 1_000_000;
     // A correction to review is shown with the value it proposes (each such read audited).
     for r in open.iter_mut().filter(|r| r.proposed_field.is_some()) {
         *r = app.request(&access, r.id).await?;
