@@ -805,6 +805,12 @@ impl Steward {
             && kind == RequestKind::Erasure
             && let Some(customer) = &customer
         {
+            changes.audit.push(self.access_record(
+                access,
+                "customer.erase",
+                vec![customer.id.to_string()],
+                Vec::new(),
+            ));
             // The person's own key is gone once the erasure commits: the letter is sealed
             // under one of its own.
             let address = match self.customer_address(customer) {
@@ -856,6 +862,12 @@ impl Steward {
             && let Some(customer) = &customer
             && customer.status != CustomerStatus::Restricted.as_str()
         {
+            changes.audit.push(self.access_record(
+                access,
+                "customer.restrict",
+                vec![customer.id.to_string()],
+                vec!["status".into()],
+            ));
             changes
                 .updates
                 .push(self.status_change(customer, CustomerStatus::Restricted, now));
@@ -873,6 +885,12 @@ impl Steward {
             && let (Some(customer), Some(proposal)) = (&customer, &row.proposal)
         {
             let (field, value) = self.open_proposal(customer.id, proposal)?;
+            changes.audit.push(self.access_record(
+                access,
+                "customer.rectify",
+                vec![customer.id.to_string()],
+                vec![field.clone()],
+            ));
             let def = self
                 .catalog
                 .field(&field)

@@ -91,6 +91,19 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         .expect("complete");
     assert_eq!(done.state, "completed");
     assert!(app.is_erased(c.id).await.expect("tombstone"));
+    let erasures = app
+        .search_audit(
+            &actor(steward_app::core::Role::Auditor),
+            steward_app::AuditFilter {
+                action: Some("customer.erase".into()),
+                target: Some(c.id.to_string()),
+                limit: 10,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert_eq!(erasures.len(), 1, "I4: the erasure is audited as one");
     assert_eq!(find(&app, "gwen@example.com").await, 0);
 
     let kept = app.request(&dpo, request.id).await.expect("kept");
