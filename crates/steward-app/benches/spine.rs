@@ -48,7 +48,7 @@ const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
      PRAGMA synchronous = NORMAL;
      PRAGMA foreign_keys = ON;
      PRAGMA busy_timeout = 10000;
-     PRAGMA cache_size = -32768;
+     PRAGMA cache_size = -8192;
      PRAGMA temp_store = MEMORY;
      PRAGMA wal_autocheckpoint = 8192;
      PRAGMA journal_size_limit = 67108864;";

@@ -103,11 +103,14 @@ pub(crate) fn event_view(e: ConsentEvent, moment: Moment) -> Result<ConsentEvent
 impl Steward {
     /// The consent-based purposes the customer has given, and not let expire, at this moment.
     pub(crate) async fn given_purposes(&self, customer: Uuid) -> Result<Vec<String>, AppError> {
+        let consents = self.store.consents(customer).await?;
+        self.given_among(consents).await
+    }
+
+    /// The purposes among these current consents that are given, and not expired, now.
+    async fn given_among(&self, consents: Vec<ConsentEvent>) -> Result<Vec<String>, AppError> {
         let moment = self.consent_moment().await?;
-        Ok(self
-            .store
-            .consents(customer)
-            .await?
+        Ok(consents
             .into_iter()
             .filter(|e| {
                 e.state
@@ -205,11 +208,6 @@ impl Steward {
     ) -> Result<ConsentEventView, AppError> {
         access.require_record_access()?;
         let (state, method, validity) = self.check_consent_input(&input)?;
-        let row = self
-            .store
-            .get_customer(customer)
-            .await?
-            .ok_or(AppError::NotFound)?;
         let now = self.clock.now().as_microsecond();
         let notice_version = self
             .shown_notice(input.notice_version.as_deref(), now)
@@ -245,6 +243,26 @@ impl Steward {
             at: now,
             expires_at,
         };
+        // The event's own write finds an unknown customer; their row is read only when a
+        // field is written, a confirmation is mailed or a withdrawal may erase a field.
+        let minimises = state != ConsentState::Given && self.may_minimise(&input.purpose);
+        let (row, given) = if minimises {
+            let (row, consents) = self
+                .store
+                .customer_with_consents(customer)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (Some(row), self.given_among(consents).await?)
+        } else if !input.fields.is_empty() || confirm {
+            let row = self
+                .store
+                .get_customer(customer)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (Some(row), Vec::new())
+        } else {
+            (None, Vec::new())
+        };
         let mut changes = ChangeSet {
             audit: vec![self.record(
                 &access.actor,
@@ -259,9 +277,9 @@ impl Steward {
             )],
             ..Default::default()
         };
-        if !input.fields.is_empty() {
+        if let Some(row) = row.as_ref().filter(|_| !input.fields.is_empty()) {
             let update = self
-                .with_consented_fields(access, &row, &input, state, now)
+                .with_consented_fields(access, row, &input, state, now)
                 .await?;
             let keys = input.fields.keys().cloned().collect();
             changes.audit.push(self.access_record(
@@ -272,8 +290,8 @@ impl Steward {
             ));
             changes.updates.push(update);
         }
-        if confirm {
-            let (dek, address) = self.confirmation_address(&row, &input)?;
+        if let Some(row) = row.as_ref().filter(|_| confirm) {
+            let (dek, address) = self.confirmation_address(row, &input)?;
             self.ask_for_confirmation(
                 &dek,
                 address,
@@ -284,9 +302,9 @@ impl Steward {
                 &mut changes,
             )?;
         }
-        if state != ConsentState::Given
+        if let Some(row) = row.as_ref().filter(|_| minimises)
             && let Some((update, dropped)) =
-                self.withdrawal_minimises(&row, &input.purpose, now).await?
+                self.minimise_without(row, given, &input.purpose, now)?
         {
             changes.audit.push(self.record(
                 &access.actor,
@@ -347,15 +365,43 @@ impl Steward {
 
     /// When a consent for `purpose` ends, the customer's fields that no other purpose gives a
     /// lawful basis for, and the update that erases them.
+    /// Whether taking `purpose` away can leave a field without a lawful basis: only a field
+    /// that needs it and rests on consent alone can lose its basis. Fields whose consent
+    /// expired earlier are the expiry sweep's to erase.
+    pub(crate) fn may_minimise(&self, purpose: &str) -> bool {
+        self.catalog.fields().iter().any(|f| {
+            f.purposes.iter().any(|p| p == purpose)
+                && f.purposes.iter().all(|p| {
+                    self.catalog
+                        .purpose(p)
+                        .is_none_or(|def| def.requires_consent)
+                })
+        })
+    }
+
     pub(crate) async fn withdrawal_minimises(
         &self,
         row: &CustomerRow,
         purpose: &str,
         now: i64,
     ) -> Result<Option<(CustomerUpdate, Vec<String>)>, AppError> {
-        let mut still: Vec<String> = self.given_purposes(row.id).await?;
-        still.retain(|p| p != purpose);
-        self.without_basis(row, &still, now)
+        if !self.may_minimise(purpose) {
+            return Ok(None);
+        }
+        let given = self.given_purposes(row.id).await?;
+        self.minimise_without(row, given, purpose, now)
+    }
+
+    /// The row without the fields that lose their basis once `purpose` leaves `given`.
+    fn minimise_without(
+        &self,
+        row: &CustomerRow,
+        mut given: Vec<String>,
+        purpose: &str,
+        now: i64,
+    ) -> Result<Option<(CustomerUpdate, Vec<String>)>, AppError> {
+        given.retain(|p| p != purpose);
+        self.without_basis(row, &given, now)
     }
 
     /// Honours a Global Privacy Control signal: withdraws every purpose that sells or shares

@@ -52,7 +52,7 @@ impl KeyStore {
             opts.open(path)
                 .map_err(|e| StoreError::Database(format!("creating key store: {e}")))?;
         }
-        let conn = Connection::open(path)?;
+        let conn = crate::sqlite::open_stable(path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;
              PRAGMA secure_delete = ON;

@@ -107,6 +107,11 @@ pub trait Store: Send + Sync + 'static {
 
     /// The current consent state of each purpose the customer has an event for.
     async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
+    /// A customer's row and current consents, read together.
+    async fn customer_with_consents(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(CustomerRow, Vec<ConsentEvent>)>>;
     async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>>;
     /// Adds a draft notice; its version must be new.
     async fn create_notice(&self, notice: &NoticeRow, audit: AuditRecord) -> Result<()>;

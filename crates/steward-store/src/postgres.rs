@@ -339,6 +339,21 @@ fn consent_args(e: &ConsentEvent) -> [&(dyn ToSql + Sync); 9] {
     ]
 }
 
+async fn current_consents(
+    client: &impl deadpool_postgres::GenericClient,
+    customer: Uuid,
+) -> Result<Vec<ConsentEvent>> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = $1 ORDER BY purpose"
+            ),
+            &[&customer],
+        )
+        .await?;
+    Ok(rows.iter().map(consent_from).collect())
+}
+
 fn consent_from(r: &tokio_postgres::Row) -> ConsentEvent {
     ConsentEvent {
         id: r.get(0),
@@ -1023,15 +1038,32 @@ impl Store for PostgresStore {
 
     async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
         let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                &format!(
-                    "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = $1 ORDER BY purpose"
-                ),
-                &[&customer],
-            )
+        current_consents(&client, customer).await
+    }
+
+    async fn customer_with_consents(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(CustomerRow, Vec<ConsentEvent>)>> {
+        let mut client = self.pool.get().await?;
+        // One snapshot for both reads.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
             .await?;
-        Ok(rows.iter().map(consent_from).collect())
+        let stmt = tx
+            .prepare_cached(&format!(
+                "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1"
+            ))
+            .await?;
+        let Some(row) = tx.query_opt(&stmt, &[&id]).await? else {
+            return Ok(None);
+        };
+        let consents = current_consents(&tx, id).await?;
+        tx.commit().await?;
+        Ok(Some((customer_from(&row), consents)))
     }
 
     async fn create_notice(&self, n: &NoticeRow, audit: AuditRecord) -> Result<()> {

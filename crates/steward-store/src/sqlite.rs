@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, chain_hash};
 use uuid::Uuid;
@@ -45,15 +46,29 @@ const MAX_IDLE_READERS: usize = 8;
 /// Digests per lookup statement (each appears twice, well under SQLite's parameter limit).
 const LOOKUP_CHUNK: usize = 500;
 
-fn open_connection(path: &Path) -> Result<Connection> {
+/// Opens a connection whose cached statements stay prepared. Without the query planner
+/// stability guarantee, SQLite marks any statement whose plan might depend on a bound value
+/// (an equality on an indexed column is enough) to be prepared again after its bindings are
+/// cleared, which the statement cache does on every use: each execution would re-parse and
+/// re-plan its SQL.
+pub(crate) fn open_stable(path: &Path) -> Result<Connection> {
     let conn = Connection::open(path)?;
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
+    Ok(conn)
+}
+
+/// Every connection keeps a modest page cache (8 MiB): a reader's is emptied whenever the
+/// database has changed since its last read, and the writer's is swept whole at the end of
+/// any transaction that split B-tree pages, both at a cost that grows with the cache.
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = open_stable(path)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;
          PRAGMA secure_delete = ON;
          PRAGMA busy_timeout = 10000;
-         PRAGMA cache_size = -32768;
+         PRAGMA cache_size = -8192;
          PRAGMA temp_store = MEMORY;
          PRAGMA wal_autocheckpoint = 8192;
          PRAGMA journal_size_limit = 67108864;",
@@ -367,6 +382,14 @@ fn save_consent(tx: &Transaction, e: &ConsentEvent) -> Result<()> {
     ))?
     .execute(args)?;
     Ok(())
+}
+
+fn current_consents(c: &Connection, customer: Uuid) -> Result<Vec<ConsentEvent>> {
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = ?1 ORDER BY purpose"
+    ))?;
+    let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
+    rows.map(|r| finish_consent(r?)).collect()
 }
 
 fn consent_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Vec<u8>, ConsentEvent)> {
@@ -1123,12 +1146,24 @@ impl Store for SqliteStore {
     }
 
     async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
+        self.read(|c| current_consents(c, customer))
+    }
+
+    async fn customer_with_consents(
+        &self,
+        id: Uuid,
+    ) -> Result<Option<(CustomerRow, Vec<ConsentEvent>)>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = ?1 ORDER BY purpose"
-            ))?;
-            let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
-            rows.map(|r| finish_consent(r?)).collect()
+            // One snapshot for both reads.
+            let tx = c.unchecked_transaction()?;
+            let Some(row) = tx
+                .prepare_cached(CUSTOMER_BY_ID)?
+                .query_row([id.as_bytes().as_slice()], customer_from)
+                .optional()?
+            else {
+                return Ok(None);
+            };
+            Ok(Some((finish_customer(row)?, current_consents(&tx, id)?)))
         })
     }
 
@@ -1589,5 +1624,42 @@ impl Store for SqliteStore {
             .collect::<rusqlite::Result<_>>()
             .map_err(Into::into)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rusqlite::StatementStatus;
+
+    use super::*;
+
+    #[test]
+    fn cached_statements_are_not_prepared_again_for_new_bindings() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let conn = open_connection(&dir.path().join("s.db")).expect("open");
+        conn.execute_batch(
+            // The shape of the consent tables: a key the query names, and a second index
+            // that holds the same column further back.
+            "CREATE TABLE t (k BLOB NOT NULL, p TEXT NOT NULL, v INTEGER NOT NULL,
+               PRIMARY KEY (k, p)) WITHOUT ROWID;
+             CREATE INDEX t_p ON t (p, k);
+             INSERT INTO t VALUES (x'01', 'a', 1), (x'02', 'a', 2);",
+        )
+        .expect("schema");
+        let sql = "SELECT v FROM t WHERE k = ?1 ORDER BY p";
+        for k in [[1u8], [2u8], [1u8]] {
+            let v: i64 = conn
+                .prepare_cached(sql)
+                .expect("prepare")
+                .query_row([&k[..]], |r| r.get(0))
+                .expect("row");
+            assert_eq!(v, i64::from(k[0]));
+        }
+        let stmt = conn.prepare_cached(sql).expect("cached");
+        assert_eq!(
+            stmt.get_status(StatementStatus::RePrepare),
+            0,
+            "the statement was parsed and planned again on a later use"
+        );
     }
 }

@@ -1103,6 +1103,13 @@ mod scenarios {
             vec![withdrawn.clone()],
             "the latest event is the current state"
         );
+        let (row, current) = store
+            .customer_with_consents(c.id)
+            .await
+            .expect("read together")
+            .expect("customer");
+        assert_eq!((row.id, row.version), (c.id, c.version));
+        assert_eq!(current, vec![withdrawn.clone()]);
         assert_eq!(
             store.consent_event(given.id).await.expect("event"),
             Some(given.clone())
@@ -1141,6 +1148,13 @@ mod scenarios {
                 .await
                 .expect("none")
                 .is_empty()
+        );
+        assert!(
+            store
+                .customer_with_consents(stranger)
+                .await
+                .expect("read")
+                .is_none()
         );
         assert_eq!(
             store.audit_head().await.expect("head").0,

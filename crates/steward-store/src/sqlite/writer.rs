@@ -63,6 +63,9 @@ impl Writer {
         let (done, answer) = tokio::sync::oneshot::channel();
         let run: Run = Box::new(move |tx| f(tx).map(|v| Box::new(v) as Output));
         queue(&self.queue).push(Job { run, done });
+        // One turn for the other tasks ready on this thread, so that writes arriving
+        // together are queued before the connection is taken and share its commit.
+        tokio::task::yield_now().await;
         self.combine();
         let mut answer = std::pin::pin!(answer);
         // A holder runs a bounded number of rounds and then lets go; whoever still waits
@@ -116,6 +119,11 @@ impl Writer {
     }
 }
 
+fn guarded(tx: &Transaction, run: Run) -> Result<Output> {
+    catch_unwind(AssertUnwindSafe(|| run(tx)))
+        .unwrap_or_else(|_| Err(StoreError::Database("a write panicked".into())))
+}
+
 /// What running one job in its savepoint came to: its own result, or a failure of the
 /// transaction itself (a savepoint that could not be undone), which ends the batch.
 fn in_savepoint(tx: &Transaction, run: Run) -> std::result::Result<Result<Output>, StoreError> {
@@ -125,9 +133,7 @@ fn in_savepoint(tx: &Transaction, run: Run) -> std::result::Result<Result<Output
         Ok(())
     };
     step("SAVEPOINT write")?;
-    let result = catch_unwind(AssertUnwindSafe(|| run(tx)))
-        .unwrap_or_else(|_| Err(StoreError::Database("a write panicked".into())));
-    match result {
+    match guarded(tx, run) {
         Ok(v) => {
             step("RELEASE write")?;
             Ok(Ok(v))
@@ -140,7 +146,7 @@ fn in_savepoint(tx: &Transaction, run: Run) -> std::result::Result<Result<Output
     }
 }
 
-fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
+fn run_batch(conn: &mut Connection, mut batch: Vec<Job>) {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -151,6 +157,18 @@ fn run_batch(conn: &mut Connection, batch: Vec<Job>) {
             return;
         }
     };
+    // A write alone needs no savepoint: its transaction is undone with it. A savepoint
+    // copies every page the write touches into a statement journal first.
+    if batch.len() == 1
+        && let Some(job) = batch.pop()
+    {
+        let answer = guarded(&tx, job.run).and_then(|v| {
+            tx.commit()?;
+            Ok(v)
+        });
+        let _ = job.done.send(answer);
+        return;
+    }
     let mut answers = Vec::with_capacity(batch.len());
     let mut jobs = batch.into_iter();
     let mut broken = None;
@@ -229,6 +247,43 @@ mod tests {
             (count(&check, 1), count(&check, 2), count(&check, 3)),
             (1, 0, 1),
             "the failed writes left nothing; the others were committed"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lone_write_that_fails_or_panics_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("w.db");
+        let conn = Connection::open(&path).expect("open");
+        conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE)")
+            .expect("schema");
+        let writer = Writer::start(conn).expect("start");
+        let failed = writer
+            .write(|tx| {
+                tx.execute("INSERT INTO t (v) VALUES (1)", [])?;
+                Err::<(), _>(StoreError::Conflict)
+            })
+            .await;
+        assert!(matches!(failed, Err(StoreError::Conflict)), "{failed:?}");
+        let panicked = writer
+            .write(|tx| -> Result<()> {
+                tx.execute("INSERT INTO t (v) VALUES (2)", [])?;
+                panic!("a write panicked mid-way")
+            })
+            .await;
+        assert!(panicked.is_err(), "{panicked:?}");
+        writer
+            .write(|tx| {
+                tx.execute("INSERT INTO t (v) VALUES (3)", [])?;
+                Ok(())
+            })
+            .await
+            .expect("the connection is still usable");
+        let check = Connection::open(&path).expect("reopen");
+        assert_eq!(
+            (count(&check, 1), count(&check, 2), count(&check, 3)),
+            (0, 0, 1),
+            "only the write that succeeded was committed"
         );
     }
 }
