@@ -26,9 +26,10 @@ type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const DEFAULT_ROWS: usize = 100_000;
 const GET_ITERATIONS: usize = 20_000;
-const BATCH: usize = 2_000;
+const BATCH: usize = 20_000;
 const PURPOSE: &str = "essential.service";
 const AUDIT_BUFFER: usize = 200;
+const RAW_RUNS: usize = 3;
 
 /// The CSV columns: eight catalog fields, then residency.
 const COLUMNS: [&str; 9] = [
@@ -291,15 +292,24 @@ async fn run(rows: usize) -> BenchResult<()> {
         tmp.path().display()
     );
 
-    // 1. Import.
-    let raw_path = tmp.path().join("raw.db");
-    let mut raw = open_raw(&raw_path)?;
-    let t = Instant::now();
-    let raw_ids = raw_import(&mut raw, &csv_path)?;
-    let raw_import_time = t.elapsed();
-    if raw_ids.len() != rows {
-        return Err(format!("raw import stored {} rows, expected {rows}", raw_ids.len()).into());
+    // 1. Import. The baseline is short and this machine is shared: its best of three runs,
+    // each into a fresh file, is the one compared (the strictest comparison for the app).
+    let mut best: Option<(Duration, Connection, Vec<Uuid>, std::path::PathBuf)> = None;
+    for run in 0..RAW_RUNS {
+        let path = tmp.path().join(format!("raw-{run}.db"));
+        let mut raw = open_raw(&path)?;
+        let t = Instant::now();
+        let ids = raw_import(&mut raw, &csv_path)?;
+        let took = t.elapsed();
+        if ids.len() != rows {
+            return Err(format!("raw import stored {} rows, expected {rows}", ids.len()).into());
+        }
+        if best.as_ref().is_none_or(|(b, ..)| took < *b) {
+            best = Some((took, raw, ids, path));
+        }
     }
+    let (raw_import_time, raw, raw_ids, raw_path) = best.ok_or("no baseline run")?;
+    let raw_wal = raw_path.with_extension("db-wal");
 
     let data_dir = tmp.path().join("steward");
     let app = Steward::open(OpenOptions {
@@ -347,10 +357,16 @@ async fn run(rows: usize) -> BenchResult<()> {
         mib(&data_dir.join("steward.db")),
         mib(&data_dir.join("steward.db-wal")),
         mib(&data_dir.join("keys").join("keystore.db")),
-        mib(&raw_path) + mib(&tmp.path().join("raw.db-wal")),
+        mib(&raw_path) + mib(&raw_wal),
         mib(&raw_path),
-        mib(&tmp.path().join("raw.db-wal")),
+        mib(&raw_wal),
     );
+    if let Some(kib) = peak_rss_kib() {
+        println!(
+            "peak RSS after the import (VmHWM): {:.1} MiB",
+            kib as f64 / 1024.0
+        );
+    }
 
     // 2. Reads. Ids come from list pages (each page is itself an audited, decrypting read).
     let access = app.access(&actor, Some(PURPOSE))?;
@@ -488,7 +504,7 @@ fn main() -> BenchResult<()> {
     runtime.block_on(run(rows))?;
     match peak_rss_kib() {
         Some(kib) => println!(
-            "peak RSS (VmHWM): {kib} kB ({:.1} MiB)",
+            "peak RSS at the end (VmHWM): {kib} kB ({:.1} MiB)",
             kib as f64 / 1024.0
         ),
         None => println!("peak RSS (VmHWM): unavailable"),

@@ -340,6 +340,7 @@ impl Steward {
         rejects.seek(SeekFrom::End(0))?;
         let mut rejects = BufWriter::new(rejects);
         let batch_size = opts.batch_size.clamp(1, 50_000);
+        let mut sizes = BatchSizes::new(batch_size);
         let mut batch: Vec<Row<'_>> = Vec::with_capacity(batch_size);
         let mut record = csv::ByteRecord::new();
         let mut stopped = false;
@@ -365,7 +366,7 @@ impl Steward {
                     }
                 }
             }
-            if batch.len() >= batch_size || !more {
+            if batch.len() >= sizes.next(reader.position().byte(), bytes_total) || !more {
                 // Lookups must see the batch being written when this one touches the same
                 // customers; otherwise reading and sealing overlap with the write.
                 let emails: HashSet<IndexDigest> = batch.iter().map(|r| r.email).collect();
@@ -378,6 +379,7 @@ impl Steward {
                     stopped = true;
                     break;
                 }
+                sizes.taken(batch.len());
                 let plan = self
                     .plan_batch(&access, std::mem::take(&mut batch), &mut rejects)
                     .await?;
@@ -630,6 +632,50 @@ impl Steward {
     }
 }
 
+/// How many rows the next batch takes. Sealing a batch overlaps with writing the one before,
+/// so the first batches are small for the writer to start early, and the last ones shrink
+/// with what is left of the file so the final write, which nothing overlaps, is short.
+/// In between, batches are as large as allowed: each commit rewrites the blind-index pages
+/// its random digests touch, so fewer commits write less.
+struct BatchSizes {
+    max: usize,
+    current: usize,
+    rows: u64,
+    started_at: Option<u64>,
+}
+
+impl BatchSizes {
+    const FIRST: usize = 1_000;
+
+    fn new(max: usize) -> BatchSizes {
+        BatchSizes {
+            max,
+            current: Self::FIRST.min(max),
+            rows: 0,
+            started_at: None,
+        }
+    }
+
+    /// The size for the batch being filled, given the reader's position in the file.
+    fn next(&mut self, position: u64, total: u64) -> usize {
+        let start = *self.started_at.get_or_insert(position);
+        let read = position.saturating_sub(start);
+        let left = total.saturating_sub(position);
+        let rows_left = match (self.rows, read) {
+            (0, _) | (_, 0) => u64::MAX,
+            (rows, read) => left.saturating_mul(rows) / read,
+        };
+        let tail = usize::try_from(rows_left / 2).unwrap_or(usize::MAX);
+        self.current.min(tail.max(Self::FIRST))
+    }
+
+    /// Counts a batch taken and lets the next one grow.
+    fn taken(&mut self, rows: usize) {
+        self.rows += rows as u64;
+        self.current = (self.current * 2).min(self.max);
+    }
+}
+
 /// One batch, sealed and ready to be written.
 struct Plan {
     changes: ChangeSet,
@@ -666,5 +712,47 @@ async fn commit_plan(
             }
             Err(e.into())
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::BatchSizes;
+
+    /// Takes batches from a file of `rows` rows of `width` bytes each, as the import loop
+    /// does, and returns their sizes.
+    fn batches(max: usize, rows: u64, width: u64) -> Vec<usize> {
+        let mut sizes = BatchSizes::new(max);
+        let (total, mut line, mut batch, mut out) = (rows * width, 0, 0, Vec::new());
+        while line < rows {
+            line += 1;
+            batch += 1;
+            if batch >= sizes.next(line * width, total) || line == rows {
+                sizes.taken(batch);
+                out.push(batch);
+                batch = 0;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn batches_start_small_grow_to_the_limit_and_shrink_at_the_end() {
+        let sizes = batches(20_000, 200_000, 100);
+        assert_eq!(sizes.iter().sum::<usize>(), 200_000);
+        assert_eq!(&sizes[..5], &[1_000, 2_000, 4_000, 8_000, 16_000]);
+        assert!(sizes.contains(&20_000), "{sizes:?}");
+        assert!(sizes.iter().all(|s| *s <= 20_000), "{sizes:?}");
+        let last = sizes[sizes.len() - 1];
+        assert!(
+            last <= 1_000,
+            "the write nothing overlaps is short: {sizes:?}"
+        );
+    }
+
+    #[test]
+    fn a_limit_below_the_first_size_is_kept_throughout() {
+        let sizes = batches(500, 5_000, 40);
+        assert!(sizes.iter().all(|s| *s == 500), "{sizes:?}");
     }
 }

@@ -232,17 +232,29 @@ fn head(conn: &Connection) -> Result<(i64, Hash)> {
 
 /// Inserts index entries in key order: digests are random, and visiting the index B-trees in
 /// order touches each page once per batch instead of once per entry.
-fn insert_entries(tx: &Transaction, mut entries: Vec<(&IndexEntry, &[u8])>) -> Result<()> {
-    entries.sort_unstable_by(|a, b| {
-        (a.0.unique, &a.0.field, &a.0.digest).cmp(&(b.0.unique, &b.0.field, &b.0.digest))
-    });
+fn insert_entries(tx: &Transaction, entries: Vec<(&IndexEntry, &[u8])>) -> Result<()> {
+    // Each entry is keyed by its index (table and field: a handful) and its digest as one
+    // integer, so sorting compares integers rather than strings.
+    let mut indexes: Vec<(bool, &str)> = Vec::new();
+    let mut keyed: Vec<(usize, u128, &IndexEntry, &[u8])> = entries
+        .into_iter()
+        .map(|(e, id)| {
+            let index = (e.unique, e.field.as_str());
+            let n = indexes.iter().position(|i| *i == index).unwrap_or_else(|| {
+                indexes.push(index);
+                indexes.len() - 1
+            });
+            (n, u128::from_be_bytes(e.digest), e, id)
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|k| (k.0, k.1));
     let mut unique = tx.prepare_cached(
         "INSERT INTO unique_index (field, digest, customer_id) VALUES (?1, ?2, ?3)",
     )?;
     let mut shared = tx.prepare_cached(
         "INSERT OR IGNORE INTO blind_index (field, digest, customer_id) VALUES (?1, ?2, ?3)",
     )?;
-    for (e, id) in entries {
+    for (_, _, e, id) in keyed {
         let stmt = if e.unique { &mut unique } else { &mut shared };
         stmt.execute(params![e.field, &e.digest[..], id])
             .map_err(|err| map_unique(err, &e.field))?;
@@ -677,7 +689,8 @@ impl Store for SqliteStore {
 
     async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>> {
         self.read(|c| {
-            let mut stmt = c.prepare_cached(CUSTOMER_BY_ID)?;
+            let tx = c.unchecked_transaction()?;
+            let mut stmt = tx.prepare_cached(CUSTOMER_BY_ID)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
                 if let Some(row) = stmt

@@ -203,7 +203,9 @@ pub(super) fn requests(c: &Connection, f: &RequestFilter) -> Result<Vec<RequestR
 }
 
 pub(super) fn suppressed(c: &Connection, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {
-    let mut stmt = c.prepare_cached("SELECT 1 FROM suppressions WHERE digest = ?1")?;
+    // One read transaction for the whole list, not one per lookup.
+    let tx = c.unchecked_transaction()?;
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM suppressions WHERE digest = ?1")?;
     let mut out = Vec::new();
     for d in digests {
         if stmt.exists([d.as_slice()])? {
