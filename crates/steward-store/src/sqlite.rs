@@ -6,6 +6,7 @@
 //! a lone write runs at once, and writes that arrive together share one commit.
 
 mod campaigns;
+mod checkpointer;
 mod mail;
 mod portal;
 mod requests;
@@ -40,6 +41,7 @@ pub struct SqliteStore {
     path: PathBuf,
     writer: writer::Writer,
     readers: Mutex<Vec<Connection>>,
+    _checkpointer: checkpointer::Checkpointer,
 }
 
 const MAX_IDLE_READERS: usize = 8;
@@ -114,10 +116,16 @@ impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore> {
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
+        writer.pragma_update(
+            None,
+            "wal_autocheckpoint",
+            checkpointer::WRITER_FALLBACK_PAGES,
+        )?;
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: writer::Writer::start(writer)?,
             readers: Mutex::new(Vec::new()),
+            _checkpointer: checkpointer::Checkpointer::start(open_connection(path)?)?,
         })
     }
 
@@ -1645,6 +1653,49 @@ mod tests {
     use rusqlite::StatementStatus;
 
     use super::*;
+
+    #[tokio::test]
+    async fn committed_pages_reach_the_database_file_without_the_writer() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let store = SqliteStore::open(&path).expect("open");
+        let before = std::fs::metadata(&path).expect("db").len();
+        // About 4 MiB, far below the writer's own checkpoint threshold.
+        let inserts = (0..1_000)
+            .map(|_| CustomerWrite {
+                row: CustomerRow {
+                    id: Uuid::now_v7(),
+                    residency: "DE".into(),
+                    status: "active".into(),
+                    tags: vec![],
+                    fields: vec![7; 4096],
+                    version: 1,
+                    created_at: 1,
+                    updated_at: 1,
+                },
+                index: vec![],
+            })
+            .collect();
+        store
+            .apply(ChangeSet {
+                inserts,
+                ..Default::default()
+            })
+            .await
+            .expect("write");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let now = std::fs::metadata(&path).expect("db").len();
+            if now >= before + 4_000_000 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the database file stayed at {now} bytes: nothing was checkpointed"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
 
     #[test]
     fn cached_statements_are_not_prepared_again_for_new_bindings() {
