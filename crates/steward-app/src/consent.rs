@@ -13,7 +13,7 @@ use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, Custom
 use uuid::Uuid;
 
 use crate::minimisation::{Consents, check_values, has_basis};
-use crate::{Access, AppError, FieldError, Steward};
+use crate::{Access, AppError, FieldError, Receipt, Steward};
 
 const MAX_NOTICE_VERSION: usize = 64;
 /// Keys under which evidence is hashed: keyed, so a stored hash cannot be reversed by trying
@@ -61,6 +61,9 @@ pub struct ConsentEventView {
     pub at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub expires_at: Option<Timestamp>,
+    /// The event's signed receipt, in the answer to recording it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
 }
 
 /// The state of one consent-based purpose for a customer, now.
@@ -97,6 +100,7 @@ pub(crate) fn event_view(e: ConsentEvent, moment: Moment) -> Result<ConsentEvent
         method: e.method,
         at: at(e.at),
         expires_at: e.expires_at.map(at),
+        receipt: None,
     })
 }
 
@@ -205,6 +209,31 @@ impl Steward {
         customer: Uuid,
         input: ConsentInput,
         evidence: &Evidence,
+    ) -> Result<ConsentEventView, AppError> {
+        self.record_decision(access, customer, input, evidence, false)
+            .await
+    }
+
+    /// Records a decision and answers with the event's signed receipt, as the consent API
+    /// does: the caller holds proof of what was recorded without asking again.
+    pub async fn record_consent_with_receipt(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: ConsentInput,
+        evidence: &Evidence,
+    ) -> Result<ConsentEventView, AppError> {
+        self.record_decision(access, customer, input, evidence, true)
+            .await
+    }
+
+    async fn record_decision(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: ConsentInput,
+        evidence: &Evidence,
+        with_receipt: bool,
     ) -> Result<ConsentEventView, AppError> {
         access.require_record_access()?;
         let (state, method, validity) = self.check_consent_input(&input)?;
@@ -316,7 +345,8 @@ impl Steward {
             ));
             changes.updates.push(update);
         }
-        let view = event_view(event.clone(), Moment::at(now))?;
+        let mut view = event_view(event.clone(), Moment::at(now))?;
+        let signed = with_receipt.then(|| event.clone());
         changes.consents.push(event);
         let queued = !changes.mail.is_empty();
         let entries = self.store.apply(changes).await?;
@@ -324,6 +354,7 @@ impl Steward {
             self.mail_queued();
         }
         self.checkpoint_crossed(&entries).await?;
+        view.receipt = signed.map(|e| self.sign_receipt(&e)).transpose()?;
         Ok(view)
     }
 

@@ -8,6 +8,7 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use steward_core::consent::{self, ConsentState};
 use steward_store::ConsentEvent;
@@ -39,16 +40,24 @@ impl Default for Controller {
 }
 
 /// A signed receipt.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Receipt {
     pub id: Uuid,
     /// The compact JWS: header, payload and signature, base64url, joined by dots.
     pub jws: String,
-    /// The decoded payload, for reading.
+    /// The decoded payload, for reading: the very JSON text that was signed, not built again.
     #[cfg_attr(feature = "openapi", schema(value_type = Object))]
-    pub payload: Value,
+    pub payload: Box<RawValue>,
 }
+
+impl PartialEq for Receipt {
+    fn eq(&self, other: &Receipt) -> bool {
+        self.id == other.id && self.jws == other.jws && self.payload.get() == other.payload.get()
+    }
+}
+
+impl Eq for Receipt {}
 
 /// What checking a receipt found.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -144,19 +153,20 @@ impl Steward {
         })
     }
 
-    fn sign_receipt(&self, e: &ConsentEvent) -> Receipt {
-        let payload = self.receipt_payload(e);
+    pub(crate) fn sign_receipt(&self, e: &ConsentEvent) -> Result<Receipt, AppError> {
+        let payload = serde_json::value::to_raw_value(&self.receipt_payload(e))
+            .map_err(|_| AppError::Integrity(format!("receipt of consent event {}", e.id)))?;
         let input = format!(
             "{}.{}",
             URL_SAFE_NO_PAD.encode(HEADER),
-            URL_SAFE_NO_PAD.encode(payload.to_string())
+            URL_SAFE_NO_PAD.encode(payload.get())
         );
         let signature = self.vault.receipt_signer().sign(input.as_bytes());
-        Receipt {
+        Ok(Receipt {
             id: e.id,
             jws: format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature)),
             payload,
-        }
+        })
     }
 
     /// The receipt of one consent event, for staff who may open the customer's record.
@@ -167,7 +177,7 @@ impl Steward {
             .consent_event(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        Ok(self.sign_receipt(&event))
+        self.sign_receipt(&event)
     }
 
     /// A receipt of one of the customer's own consent events, for the portal.
@@ -178,7 +188,7 @@ impl Steward {
             .await?
             .filter(|e| e.customer_id == customer)
             .ok_or(AppError::NotFound)?;
-        Ok(self.sign_receipt(&event))
+        self.sign_receipt(&event)
     }
 
     /// Checks a receipt: its signature, and that the ledger still holds exactly what it says.

@@ -1,5 +1,6 @@
 //! Load on the real server over loopback: `GET /customers/{id}` (8 fields decrypted, one audit
-//! entry) and `POST /customers`, at 64 concurrent keep-alive connections, next to a
+//! entry) and `POST /customers` at 64 concurrent keep-alive connections, and recording consent
+//! (ledger append, signed receipt in the answer, audit entry) at 16 and 64, next to a
 //! `GET /healthz` baseline measured in the same run. The server and the load generator share
 //! the machine, as they would on a developer's laptop.
 //!
@@ -287,8 +288,8 @@ fn main() -> BenchResult<()> {
         ("GET /healthz (baseline)", &base),
         ("GET /customers/{id} (8 fields, 1 audit entry)", &reads),
         ("POST /customers (4 fields, 1 audit entry)", &creates),
-        ("POST consent, 16 connections (ledger+audit)", &consents16),
-        ("POST consent, 64 connections (ledger+audit)", &consents64),
+        ("POST consent, 16 conns (ledger+receipt+audit)", &consents16),
+        ("POST consent, 64 conns (ledger+receipt+audit)", &consents64),
     ] {
         println!(
             "{:<44} {:>10.0} {:>10.2} {:>10.2} {:>8} {:>12.3}",

@@ -76,7 +76,7 @@ pub async fn history(
     request_body = ConsentInput,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Recorded in the ledger", body = ConsentEventView),
+        (status = 201, description = "Recorded in the ledger, with the event's signed receipt", body = ConsentEventView),
         (status = 404, description = "Not found", body = Problem),
         (status = 412, description = "The customer changed while a withdrawal erased fields; send it again", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
@@ -99,7 +99,7 @@ pub async fn record(
         app.honour_gpc(&access, customer, &evidence).await?;
     }
     let event = app
-        .record_consent(&access, customer, input, &evidence)
+        .record_consent_with_receipt(&access, customer, input, &evidence)
         .await?;
     Ok((StatusCode::CREATED, Json(event)))
 }

@@ -1022,6 +1022,10 @@ async fn a_consent_receipt_verifies_and_one_changed_byte_does_not() {
     assert!(!receipt.to_string().contains("ada@example.com"));
     let jws = receipt["jws"].as_str().expect("jws").to_string();
     assert_eq!(jws.split('.').count(), 3);
+    assert_eq!(
+        event["receipt"], receipt,
+        "recording answers with the same signed receipt as asking for it later"
+    );
 
     let verify = |body: String| {
         let t = &t;
