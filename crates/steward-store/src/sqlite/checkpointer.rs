@@ -15,6 +15,12 @@ use crate::Result;
 /// How often committed pages are moved into the database file.
 const INTERVAL: Duration = Duration::from_millis(100);
 
+/// Frames in the log (32 MiB of pages) past which the log is made to start over. Under steady
+/// writes a passive pass never finds the log idle, and the log only grows; a restart waits
+/// for the write in progress and holds the next one back, briefly, since the passes before
+/// it have already copied nearly everything.
+const RESTART_FRAMES: i64 = 8_192;
+
 /// The writer's own checkpoint threshold, in pages: a safety net for a checkpointer that
 /// cannot keep up, far above what it leaves behind.
 pub(super) const WRITER_FALLBACK_PAGES: u32 = 65_536;
@@ -54,7 +60,12 @@ fn run(conn: &Connection, stop: &(Mutex<bool>, Condvar)) {
         drop(stopped);
         // A pass that fails (the database busy) is simply retried on the next tick; the
         // writer's own threshold still bounds the log meanwhile.
-        let _ = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()));
+        let frames = conn
+            .query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get::<_, i64>(1))
+            .unwrap_or(0);
+        if frames >= RESTART_FRAMES {
+            let _ = conn.query_row("PRAGMA wal_checkpoint(RESTART)", [], |_| Ok(()));
+        }
         stopped = flag.lock().unwrap_or_else(|e| e.into_inner());
     }
 }
