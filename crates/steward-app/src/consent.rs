@@ -394,8 +394,6 @@ impl Steward {
         }
     }
 
-    /// When a consent for `purpose` ends, the customer's fields that no other purpose gives a
-    /// lawful basis for, and the update that erases them.
     /// Whether taking `purpose` away can leave a field without a lawful basis: only a field
     /// that needs it and rests on consent alone can lose its basis. Fields whose consent
     /// expired earlier are the expiry sweep's to erase.
@@ -410,6 +408,8 @@ impl Steward {
         })
     }
 
+    /// When a consent for `purpose` ends, the customer's fields that no other purpose gives a
+    /// lawful basis for, and the update that erases them.
     pub(crate) async fn withdrawal_minimises(
         &self,
         row: &CustomerRow,

@@ -339,6 +339,21 @@ fn consent_args(e: &ConsentEvent) -> [&(dyn ToSql + Sync); 9] {
     ]
 }
 
+async fn customer_by_id(
+    client: &impl deadpool_postgres::GenericClient,
+    id: Uuid,
+) -> Result<Option<CustomerRow>> {
+    let stmt = client
+        .prepare_cached(&format!(
+            "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1"
+        ))
+        .await?;
+    Ok(client
+        .query_opt(&stmt, &[&id])
+        .await?
+        .map(|r| customer_from(&r)))
+}
+
 async fn current_consents(
     client: &impl deadpool_postgres::GenericClient,
     customer: Uuid,
@@ -581,15 +596,7 @@ impl Store for PostgresStore {
 
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
         let client = self.pool.get().await?;
-        let stmt = client
-            .prepare_cached(&format!(
-                "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1"
-            ))
-            .await?;
-        Ok(client
-            .query_opt(&stmt, &[&id])
-            .await?
-            .map(|r| customer_from(&r)))
+        customer_by_id(&client, id).await
     }
 
     async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>> {
@@ -1053,17 +1060,12 @@ impl Store for PostgresStore {
             .read_only(true)
             .start()
             .await?;
-        let stmt = tx
-            .prepare_cached(&format!(
-                "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1"
-            ))
-            .await?;
-        let Some(row) = tx.query_opt(&stmt, &[&id]).await? else {
+        let Some(row) = customer_by_id(&tx, id).await? else {
             return Ok(None);
         };
         let consents = current_consents(&tx, id).await?;
         tx.commit().await?;
-        Ok(Some((customer_from(&row), consents)))
+        Ok(Some((row, consents)))
     }
 
     async fn create_notice(&self, n: &NoticeRow, audit: AuditRecord) -> Result<()> {

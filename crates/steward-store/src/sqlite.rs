@@ -72,7 +72,6 @@ fn open_connection(path: &Path) -> Result<Connection> {
          PRAGMA busy_timeout = 10000;
          PRAGMA cache_size = -8192;
          PRAGMA temp_store = MEMORY;
-         PRAGMA wal_autocheckpoint = 8192;
          PRAGMA journal_size_limit = 67108864;",
     )?;
     Ok(conn)
@@ -404,6 +403,14 @@ fn save_consent(tx: &Transaction, e: &ConsentEvent) -> Result<()> {
     Ok(())
 }
 
+fn customer_by_id(c: &Connection, id: Uuid) -> Result<Option<CustomerRow>> {
+    c.prepare_cached(CUSTOMER_BY_ID)?
+        .query_row([id.as_bytes().as_slice()], customer_from)
+        .optional()?
+        .map(finish_customer)
+        .transpose()
+}
+
 fn current_consents(c: &Connection, customer: Uuid) -> Result<Vec<ConsentEvent>> {
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = ?1 ORDER BY purpose"
@@ -686,27 +693,15 @@ impl Store for SqliteStore {
     }
 
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
-        self.read(|c| {
-            let row = c
-                .prepare_cached(CUSTOMER_BY_ID)?
-                .query_row([id.as_bytes().as_slice()], customer_from)
-                .optional()?;
-            row.map(finish_customer).transpose()
-        })
+        self.read(|c| customer_by_id(c, id))
     }
 
     async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>> {
         self.read(|c| {
             let tx = c.unchecked_transaction()?;
-            let mut stmt = tx.prepare_cached(CUSTOMER_BY_ID)?;
             let mut out = Vec::with_capacity(ids.len());
             for id in ids {
-                if let Some(row) = stmt
-                    .query_row([id.as_bytes().as_slice()], customer_from)
-                    .optional()?
-                {
-                    out.push(finish_customer(row)?);
-                }
+                out.extend(customer_by_id(&tx, *id)?);
             }
             Ok(out)
         })
@@ -1177,14 +1172,10 @@ impl Store for SqliteStore {
         self.read(|c| {
             // One snapshot for both reads.
             let tx = c.unchecked_transaction()?;
-            let Some(row) = tx
-                .prepare_cached(CUSTOMER_BY_ID)?
-                .query_row([id.as_bytes().as_slice()], customer_from)
-                .optional()?
-            else {
+            let Some(row) = customer_by_id(&tx, id)? else {
                 return Ok(None);
             };
-            Ok(Some((finish_customer(row)?, current_consents(&tx, id)?)))
+            Ok(Some((row, current_consents(&tx, id)?)))
         })
     }
 
