@@ -376,15 +376,12 @@ impl Steward {
                 vec![def.key.clone()],
                 Some("a correction for staff to review".into()),
             );
-            let entries = self
-                .store
-                .apply(ChangeSet {
-                    requests: vec![request],
-                    audit: vec![audit],
-                    ..Default::default()
-                })
-                .await?;
-            self.checkpoint_crossed(&entries).await?;
+            self.commit_request(ChangeSet {
+                requests: vec![request],
+                audit: vec![audit],
+                ..Default::default()
+            })
+            .await?;
             return Ok(Correction::AwaitingReview { due });
         }
         let update = self.corrected(&row, &def, &value, now)?;

@@ -41,6 +41,19 @@ impl Steward {
         }
     }
 
+    /// The customer's requests that are still open.
+    async fn open_requests_of(&self, customer: Uuid) -> Result<Vec<RequestRow>, AppError> {
+        Ok(self
+            .store
+            .requests(&steward_store::RequestFilter {
+                open_only: true,
+                customer: Some(customer),
+                limit: crate::MAX_REQUESTS,
+                ..Default::default()
+            })
+            .await?)
+    }
+
     fn request_entry(
         &self,
         customer: Uuid,
@@ -65,13 +78,7 @@ impl Steward {
         // An erasure they asked for by other means and staff have not answered yet is the
         // one this completes.
         let open = self
-            .store
-            .requests(&steward_store::RequestFilter {
-                open_only: true,
-                customer: Some(customer),
-                limit: crate::MAX_REQUESTS,
-                ..Default::default()
-            })
+            .open_requests_of(customer)
             .await?
             .into_iter()
             .find(|r| r.kind == RequestKind::Erasure.as_str());
@@ -198,15 +205,12 @@ impl Steward {
                     .await?,
             );
             let audit = self.request_entry(customer, "request.completed", &request);
-            let entries = self
-                .store
-                .apply(ChangeSet {
-                    requests: vec![request],
-                    audit: vec![audit],
-                    ..Default::default()
-                })
-                .await?;
-            self.checkpoint_crossed(&entries).await?;
+            self.commit_request(ChangeSet {
+                requests: vec![request],
+                audit: vec![audit],
+                ..Default::default()
+            })
+            .await?;
             return Ok(ObjectionOutcome::Upheld);
         }
         let purpose = self.check_objection_purpose(Some(purpose))?;
@@ -215,15 +219,12 @@ impl Steward {
             .await?;
         let id = request.id;
         let audit = self.request_entry(customer, "request.create", &request);
-        let entries = self
-            .store
-            .apply(ChangeSet {
-                requests: vec![request],
-                audit: vec![audit],
-                ..Default::default()
-            })
-            .await?;
-        self.checkpoint_crossed(&entries).await?;
+        self.commit_request(ChangeSet {
+            requests: vec![request],
+            audit: vec![audit],
+            ..Default::default()
+        })
+        .await?;
         let opened = self
             .own_requests(customer)
             .await?
@@ -357,13 +358,7 @@ impl Steward {
         let customer = link.customer_id;
         let row = self.own_row(customer).await?;
         let pending = self
-            .store
-            .requests(&steward_store::RequestFilter {
-                open_only: true,
-                customer: Some(customer),
-                limit: crate::MAX_REQUESTS,
-                ..Default::default()
-            })
+            .open_requests_of(customer)
             .await?
             .into_iter()
             // The request made together with this link, and no other: a link to an address

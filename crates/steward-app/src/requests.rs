@@ -525,7 +525,9 @@ impl Steward {
         Ok(view(&row, now))
     }
 
-    async fn commit_request(&self, changes: ChangeSet) -> Result<(), AppError> {
+    /// Writes a change to the request desk, wakes the mail sender when it queued mail and
+    /// signs any audit checkpoint it crossed.
+    pub(crate) async fn commit_request(&self, changes: ChangeSet) -> Result<(), AppError> {
         let queued = !changes.mail.is_empty();
         let entries = self.store.apply(changes).await.map_err(|e| match e {
             steward_store::StoreError::Conflict => {
