@@ -8,8 +8,9 @@
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Value, json};
+use steward_core::Catalog;
 use steward_core::consent::{self, ConsentState};
 use steward_store::ConsentEvent;
 use uuid::Uuid;
@@ -91,66 +92,145 @@ fn rfc3339(us: i64) -> String {
     steward_core::clock::from_micros(us).to_string()
 }
 
+/// A receipt's payload. Fields are declared in the order serde_json sorts object keys, the
+/// order receipts have always been signed in: a receipt rebuilt from the ledger must come out
+/// byte for byte as the one the customer holds.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Payload<'a> {
+    collection_method: &'a str,
+    #[serde(rename = "consentReceiptID")]
+    consent_receipt_id: Uuid,
+    consent_timestamp: i64,
+    iso27560: Iso27560<'a>,
+    jurisdiction: &'a str,
+    language: &'static str,
+    pii_controllers: [PiiController<'a>; 1],
+    pii_principal_id: Uuid,
+    policy_url: String,
+    sensitive: bool,
+    services: [Service<'a>; 1],
+    spi_cat: [&'static str; 0],
+    version: &'static str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PiiController<'a> {
+    address: &'a str,
+    contact: &'a str,
+    email: &'a str,
+    phone: &'static str,
+    pii_controller: &'a str,
+}
+
+#[derive(serde::Serialize)]
+struct Service<'a> {
+    purposes: [ServicePurpose<'a>; 1],
+    service: &'static str,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ServicePurpose<'a> {
+    consent_type: &'static str,
+    pii_category: Vec<&'a str>,
+    primary_purpose: bool,
+    purpose: &'a str,
+    purpose_category: [&'a str; 1],
+    termination: String,
+    third_party_disclosure: bool,
+}
+
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Iso27560<'a> {
+    controller: &'a str,
+    data_subject: Uuid,
+    expiry: Option<String>,
+    method: &'a str,
+    notice: Option<&'a str>,
+    purposes: [&'a str; 1],
+    record_id: Uuid,
+    schema_version: &'static str,
+    status: &'a str,
+    status_timestamp: String,
+    status_type: &'static str,
+}
+
+fn receipt_payload<'a>(
+    catalog: &'a Catalog,
+    controller: &'a Controller,
+    e: &'a ConsentEvent,
+) -> Payload<'a> {
+    let description = catalog.purpose(&e.purpose).map(|p| p.description.as_str());
+    let categories = catalog
+        .fields()
+        .iter()
+        .filter(|f| f.needed_for(&e.purpose))
+        .map(|f| f.category.as_str())
+        .collect();
+    let c = controller;
+    let dpv = e
+        .state
+        .parse::<ConsentState>()
+        .map(|s| s.dpv())
+        .unwrap_or("dpv:ConsentStatus");
+    Payload {
+        collection_method: &e.method,
+        consent_receipt_id: e.id,
+        consent_timestamp: e.at.div_euclid(1_000_000),
+        iso27560: Iso27560 {
+            controller: &c.name,
+            data_subject: e.customer_id,
+            expiry: e.expires_at.map(rfc3339),
+            method: &e.method,
+            notice: e.notice_version.as_deref(),
+            purposes: [&e.purpose],
+            record_id: e.id,
+            schema_version: "ISO/IEC TS 27560:2023",
+            status: &e.state,
+            status_timestamp: rfc3339(e.at),
+            status_type: dpv,
+        },
+        jurisdiction: &c.jurisdiction,
+        language: "en",
+        pii_controllers: [PiiController {
+            address: &c.address,
+            contact: &c.email,
+            email: &c.email,
+            phone: "",
+            pii_controller: &c.name,
+        }],
+        pii_principal_id: e.customer_id,
+        policy_url: match e.notice_version.as_deref() {
+            Some(v) => format!("/privacy/{v}"),
+            None => "/privacy".into(),
+        },
+        sensitive: false,
+        services: [Service {
+            purposes: [ServicePurpose {
+                consent_type: "EXPLICIT",
+                pii_category: categories,
+                primary_purpose: false,
+                purpose: description.unwrap_or(&e.purpose),
+                purpose_category: [&e.purpose],
+                termination: e
+                    .expires_at
+                    .map(rfc3339)
+                    .unwrap_or_else(|| "on withdrawal".into()),
+                third_party_disclosure: consent::covered_by_gpc(&e.purpose),
+            }],
+            service: "Steward",
+        }],
+        spi_cat: [],
+        version: "KI-CR-v1.1.0",
+    }
+}
+
 impl Steward {
-    fn receipt_payload(&self, e: &ConsentEvent) -> Value {
-        let purpose = self.catalog.purpose(&e.purpose);
-        let categories: Vec<&str> = self
-            .catalog
-            .fields()
-            .iter()
-            .filter(|f| f.needed_for(&e.purpose))
-            .map(|f| f.category.as_str())
-            .collect();
-        let c = &self.controller;
-        let dpv = e
-            .state
-            .parse::<ConsentState>()
-            .map(|s| s.dpv())
-            .unwrap_or("dpv:ConsentStatus");
-        json!({
-            "version": "KI-CR-v1.1.0",
-            "jurisdiction": c.jurisdiction,
-            "consentTimestamp": e.at.div_euclid(1_000_000),
-            "collectionMethod": e.method,
-            "consentReceiptID": e.id,
-            "language": "en",
-            "piiPrincipalId": e.customer_id,
-            "piiControllers": [{
-                "piiController": c.name,
-                "contact": c.email,
-                "address": c.address,
-                "email": c.email,
-                "phone": "",
-            }],
-            "policyUrl": format!("/privacy{}", e.notice_version.as_deref().map(|v| format!("/{v}")).unwrap_or_default()),
-            "services": [{
-                "service": "Steward",
-                "purposes": [{
-                    "purpose": purpose.map(|p| p.description.as_str()).unwrap_or(&e.purpose),
-                    "purposeCategory": [e.purpose],
-                    "consentType": "EXPLICIT",
-                    "piiCategory": categories,
-                    "primaryPurpose": false,
-                    "termination": e.expires_at.map(rfc3339).unwrap_or_else(|| "on withdrawal".into()),
-                    "thirdPartyDisclosure": consent::covered_by_gpc(&e.purpose),
-                }],
-            }],
-            "sensitive": false,
-            "spiCat": [],
-            "iso27560": {
-                "schemaVersion": "ISO/IEC TS 27560:2023",
-                "recordId": e.id,
-                "dataSubject": e.customer_id,
-                "controller": c.name,
-                "purposes": [e.purpose],
-                "notice": e.notice_version,
-                "status": e.state,
-                "statusType": dpv,
-                "statusTimestamp": rfc3339(e.at),
-                "method": e.method,
-                "expiry": e.expires_at.map(rfc3339),
-            },
-        })
+    fn receipt_payload<'a>(&'a self, e: &'a ConsentEvent) -> Payload<'a> {
+        receipt_payload(&self.catalog, &self.controller, e)
     }
 
     pub(crate) fn sign_receipt(&self, e: &ConsentEvent) -> Result<Receipt, AppError> {
@@ -220,7 +300,9 @@ impl Steward {
             None => None,
         };
         let matches_ledger = match (&event, &claims) {
-            (Some(e), Some(c)) => self.receipt_payload(e) == *c,
+            (Some(e), Some(c)) => {
+                serde_json::to_value(self.receipt_payload(e)).is_ok_and(|rebuilt| rebuilt == *c)
+            }
             _ => false,
         };
         let problem = match (signature_valid, matches_ledger, event.is_some()) {
@@ -239,5 +321,124 @@ impl Steward {
             receipt_id,
             problem,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// The payload as receipts were first built, key by key: issued receipts must keep
+    /// matching the ledger, so the typed payload has to serialise to exactly these bytes.
+    fn as_first_issued(catalog: &Catalog, c: &Controller, e: &ConsentEvent) -> Value {
+        let categories: Vec<&str> = catalog
+            .fields()
+            .iter()
+            .filter(|f| f.needed_for(&e.purpose))
+            .map(|f| f.category.as_str())
+            .collect();
+        let dpv = e
+            .state
+            .parse::<ConsentState>()
+            .map(|s| s.dpv())
+            .unwrap_or("dpv:ConsentStatus");
+        json!({
+            "version": "KI-CR-v1.1.0",
+            "jurisdiction": c.jurisdiction,
+            "consentTimestamp": e.at.div_euclid(1_000_000),
+            "collectionMethod": e.method,
+            "consentReceiptID": e.id,
+            "language": "en",
+            "piiPrincipalId": e.customer_id,
+            "piiControllers": [{
+                "piiController": c.name,
+                "contact": c.email,
+                "address": c.address,
+                "email": c.email,
+                "phone": "",
+            }],
+            "policyUrl": format!("/privacy{}", e.notice_version.as_deref().map(|v| format!("/{v}")).unwrap_or_default()),
+            "services": [{
+                "service": "Steward",
+                "purposes": [{
+                    "purpose": catalog.purpose(&e.purpose).map(|p| p.description.as_str()).unwrap_or(&e.purpose),
+                    "purposeCategory": [e.purpose],
+                    "consentType": "EXPLICIT",
+                    "piiCategory": categories,
+                    "primaryPurpose": false,
+                    "termination": e.expires_at.map(rfc3339).unwrap_or_else(|| "on withdrawal".into()),
+                    "thirdPartyDisclosure": consent::covered_by_gpc(&e.purpose),
+                }],
+            }],
+            "sensitive": false,
+            "spiCat": [],
+            "iso27560": {
+                "schemaVersion": "ISO/IEC TS 27560:2023",
+                "recordId": e.id,
+                "dataSubject": e.customer_id,
+                "controller": c.name,
+                "purposes": [e.purpose],
+                "notice": e.notice_version,
+                "status": e.state,
+                "statusType": dpv,
+                "statusTimestamp": rfc3339(e.at),
+                "method": e.method,
+                "expiry": e.expires_at.map(rfc3339),
+            },
+        })
+    }
+
+    fn event(
+        purpose: &str,
+        state: &str,
+        notice: Option<&str>,
+        expires: Option<i64>,
+    ) -> ConsentEvent {
+        ConsentEvent {
+            id: Uuid::now_v7(),
+            customer_id: Uuid::now_v7(),
+            purpose: purpose.into(),
+            state: state.into(),
+            notice_version: notice.map(str::to_string),
+            method: "api".into(),
+            evidence: None,
+            at: 1_767_225_600_123_456,
+            expires_at: expires,
+        }
+    }
+
+    #[test]
+    fn the_typed_payload_serialises_to_the_bytes_receipts_were_first_signed_in() {
+        let catalog = Catalog::default_catalog().expect("the default catalog loads");
+        let controller = Controller {
+            name: "Example \"Shop\" GmbH".into(),
+            email: "privacy@shop.example".into(),
+            address: "Hauptstraße 1\nBerlin".into(),
+            jurisdiction: "DE".into(),
+        };
+        let events = [
+            event(
+                "marketing.communications.email",
+                "given",
+                Some("2026-03"),
+                Some(1_800_000_000_000_000),
+            ),
+            event("marketing.communications.sms", "withdrawn", None, None),
+            event(
+                "marketing.advertising.third_party.targeted",
+                "refused",
+                Some("v2"),
+                None,
+            ),
+            event("no.such.purpose", "no-such-state", None, Some(-5)),
+        ];
+        for e in &events {
+            let typed = serde_json::to_string(&receipt_payload(&catalog, &controller, e))
+                .expect("a payload serialises");
+            let first = as_first_issued(&catalog, &controller, e).to_string();
+            assert_eq!(typed, first, "payload of a {} {} event", e.state, e.purpose);
+        }
     }
 }
