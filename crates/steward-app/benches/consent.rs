@@ -20,6 +20,10 @@ use steward_app::{Actor, AudienceQuery, OpenOptions, SegmentFilter, Steward};
 use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerWrite, SqliteStore, Store};
 use uuid::Uuid;
 
+/// The allocator the `steward` binary runs with, so the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const DEFAULT_CUSTOMERS: usize = 1_000_000;

@@ -21,6 +21,10 @@ use steward_app::core::{Catalog, SystemClock};
 use steward_app::{Actor, OpenOptions, Steward};
 use uuid::Uuid;
 
+/// The allocator the `steward` binary runs with, so the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const DEFAULT_CUSTOMERS: usize = 1_000_000;

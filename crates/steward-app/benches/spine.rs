@@ -22,6 +22,10 @@ use steward_app::import::ImportOptions;
 use steward_app::{Actor, CustomerQuery, OpenOptions, Steward};
 use uuid::Uuid;
 
+/// The allocator the `steward` binary runs with, so the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const DEFAULT_ROWS: usize = 100_000;

@@ -15,6 +15,10 @@ use steward_app::{Actor, CustomerInput, NewToken, OpenOptions, Steward};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
+/// The allocator the `steward` binary runs with, so the figures are the product's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const CONNECTIONS: usize = 64;
