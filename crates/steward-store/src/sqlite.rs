@@ -14,7 +14,7 @@ mod retention;
 mod writer;
 
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use rusqlite::config::DbConfig;
@@ -39,7 +39,7 @@ use crate::{
 
 pub struct SqliteStore {
     path: PathBuf,
-    writer: writer::Writer,
+    writer: Arc<writer::Writer>,
     readers: Mutex<Vec<Connection>>,
     _checkpointer: checkpointer::Checkpointer,
 }
@@ -120,11 +120,16 @@ impl SqliteStore {
             "wal_autocheckpoint",
             checkpointer::WRITER_FALLBACK_PAGES,
         )?;
+        let writer = Arc::new(writer::Writer::start(writer)?);
         Ok(SqliteStore {
             path: path.to_path_buf(),
-            writer: writer::Writer::start(writer)?,
+            writer: writer.clone(),
             readers: Mutex::new(Vec::new()),
-            _checkpointer: checkpointer::Checkpointer::start(open_connection(path)?)?,
+            _checkpointer: checkpointer::Checkpointer::start(
+                open_connection(path)?,
+                writer,
+                checkpointer::RESTART_FRAMES,
+            )?,
         })
     }
 

@@ -83,6 +83,16 @@ impl Writer {
             .map_err(|_| StoreError::Database("a write was answered out of turn".into()))
     }
 
+    /// Runs `f` while no write runs: waits for the write in progress, keeps the next ones
+    /// queued until `f` returns, then hands the connection on to them.
+    pub(super) fn while_held<T>(&self, f: impl FnOnce() -> T) -> T {
+        let held = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let out = f();
+        drop(held);
+        self.handover.notify_one();
+        out
+    }
+
     /// Runs queued writes while the connection is free. Whoever holds the connection looks
     /// at the queue again after letting it go, so a write queued meanwhile is never left.
     fn combine(&self) {
