@@ -340,7 +340,7 @@ impl Steward {
         rejects.seek(SeekFrom::End(0))?;
         let mut rejects = BufWriter::new(rejects);
         let batch_size = opts.batch_size.clamp(1, 50_000);
-        let mut sizes = BatchSizes::new(batch_size);
+        let mut sizes = BatchSizes::new(batch_size, reader.position().byte());
         let mut batch: Vec<Row<'_>> = Vec::with_capacity(batch_size);
         let mut record = csv::ByteRecord::new();
         let mut stopped = false;
@@ -366,7 +366,8 @@ impl Steward {
                     }
                 }
             }
-            if batch.len() >= sizes.next(reader.position().byte(), bytes_total) || !more {
+            let position = reader.position().byte();
+            if batch.len() >= sizes.next(position, bytes_total) || sizes.full(position) || !more {
                 // Lookups must see the batch being written when this one touches the same
                 // customers; otherwise reading and sealing overlap with the write.
                 let emails: HashSet<IndexDigest> = batch.iter().map(|r| r.email).collect();
@@ -379,7 +380,7 @@ impl Steward {
                     stopped = true;
                     break;
                 }
-                sizes.taken(batch.len());
+                sizes.taken(batch.len(), position);
                 let plan = self
                     .plan_batch(&access, std::mem::take(&mut batch), &mut rejects)
                     .await?;
@@ -641,25 +642,36 @@ struct BatchSizes {
     max: usize,
     current: usize,
     rows: u64,
-    started_at: Option<u64>,
+    started_at: u64,
+    batch_started_at: u64,
 }
 
 impl BatchSizes {
     const FIRST: usize = 1_000;
+    /// CSV text per batch at most. A batch is held twice over, read and sealed, while the
+    /// one before it is written; rows of long notes would otherwise take memory by the
+    /// hundred megabytes at the row limit.
+    const MAX_BYTES: u64 = 8 * 1024 * 1024;
 
-    fn new(max: usize) -> BatchSizes {
+    /// Batches of at most `max` rows, read from `start`, the reader's position in the file.
+    fn new(max: usize, start: u64) -> BatchSizes {
         BatchSizes {
             max,
             current: Self::FIRST.min(max),
             rows: 0,
-            started_at: None,
+            started_at: start,
+            batch_started_at: start,
         }
     }
 
+    /// Whether the batch being filled holds as much text as a batch may.
+    fn full(&self, position: u64) -> bool {
+        position.saturating_sub(self.batch_started_at) >= Self::MAX_BYTES
+    }
+
     /// The size for the batch being filled, given the reader's position in the file.
-    fn next(&mut self, position: u64, total: u64) -> usize {
-        let start = *self.started_at.get_or_insert(position);
-        let read = position.saturating_sub(start);
+    fn next(&self, position: u64, total: u64) -> usize {
+        let read = position.saturating_sub(self.started_at);
         let left = total.saturating_sub(position);
         let rows_left = match (self.rows, read) {
             (0, _) | (_, 0) => u64::MAX,
@@ -669,8 +681,9 @@ impl BatchSizes {
         self.current.min(tail.max(Self::FIRST))
     }
 
-    /// Counts a batch taken and lets the next one grow.
-    fn taken(&mut self, rows: usize) {
+    /// Counts a batch taken, ending at `position`, and lets the next one grow.
+    fn taken(&mut self, rows: usize, position: u64) {
+        self.batch_started_at = position;
         self.rows += rows as u64;
         self.current = (self.current * 2).min(self.max);
     }
@@ -722,13 +735,14 @@ mod tests {
     /// Takes batches from a file of `rows` rows of `width` bytes each, as the import loop
     /// does, and returns their sizes.
     fn batches(max: usize, rows: u64, width: u64) -> Vec<usize> {
-        let mut sizes = BatchSizes::new(max);
+        let mut sizes = BatchSizes::new(max, 0);
         let (total, mut line, mut batch, mut out) = (rows * width, 0, 0, Vec::new());
         while line < rows {
             line += 1;
             batch += 1;
-            if batch >= sizes.next(line * width, total) || line == rows {
-                sizes.taken(batch);
+            let position = line * width;
+            if batch >= sizes.next(position, total) || sizes.full(position) || line == rows {
+                sizes.taken(batch, position);
                 out.push(batch);
                 batch = 0;
             }
@@ -748,6 +762,16 @@ mod tests {
             last <= 1_000,
             "the write nothing overlaps is short: {sizes:?}"
         );
+    }
+
+    #[test]
+    fn wide_rows_make_batches_of_fewer_rows() {
+        let width = 4_000;
+        let sizes = batches(20_000, 100_000, width);
+        assert_eq!(sizes.iter().sum::<usize>(), 100_000);
+        let most = BatchSizes::MAX_BYTES.div_ceil(width) as usize;
+        assert!(sizes.iter().all(|s| *s <= most), "{sizes:?}");
+        assert!(sizes.contains(&most), "{sizes:?}");
     }
 
     #[test]

@@ -128,8 +128,9 @@ pub enum ImportCommand {
         /// Where refused rows are listed with their reasons (default FILE.rejects.csv).
         #[arg(long)]
         rejects: Option<PathBuf>,
-        /// Rows per transaction: larger batches rewrite the random blind-index pages less
-        /// often; an interrupted import resumes after the last committed batch.
+        /// Rows per transaction (a batch also ends at 8 MiB of CSV text): larger batches
+        /// rewrite the random blind-index pages less often; an interrupted import resumes
+        /// after the last committed batch.
         #[arg(long, default_value_t = 20_000)]
         batch: usize,
     },
