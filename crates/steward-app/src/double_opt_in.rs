@@ -199,6 +199,9 @@ impl Steward {
             expires_at: validity
                 .map(|days| now.saturating_add(steward_store::days_in_micros(i64::from(days)))),
         };
+        let lifted = self
+            .suppression_lifted_by_confirming(link.customer_id)
+            .await?;
         let audit = self.subject_record(
             link.customer_id,
             "consent.confirm",
@@ -209,8 +212,14 @@ impl Steward {
             ],
             vec![],
             Some(format!(
-                "purpose={} state=given method={}",
-                link.purpose, link.method
+                "purpose={} state=given method={}{}",
+                link.purpose,
+                link.method,
+                if lifted.is_some() {
+                    " suppression=lifted"
+                } else {
+                    ""
+                }
             )),
         );
         let view = crate::consent::event_view(event.clone(), Moment::at(now))?;
@@ -223,6 +232,7 @@ impl Steward {
                 }),
                 consents: vec![event],
                 audit: vec![audit],
+                unsuppress: lifted.into_iter().collect(),
                 ..Default::default()
             })
             .await

@@ -33,6 +33,26 @@ impl Steward {
         Ok(self.vault.blind_index(SUPPRESSION, email.as_str())?)
     }
 
+    /// The suppression that following a confirmation link lifts. Someone erased at their
+    /// own request who signs up again stays suppressed until they show, by following the
+    /// link sent to the address, that it is theirs.
+    pub(crate) async fn suppression_lifted_by_confirming(
+        &self,
+        customer: Uuid,
+    ) -> Result<Option<IndexDigest>, AppError> {
+        let Some(row) = self.store.get_customer(customer).await? else {
+            return Ok(None);
+        };
+        let Some(email) = self
+            .customer_address(&row)?
+            .and_then(|(_, address)| Email::parse(&address).ok())
+        else {
+            return Ok(None);
+        };
+        let digest = self.suppression_digest(&email)?;
+        Ok((!self.store.suppressed(&[digest]).await?.is_empty()).then_some(digest))
+    }
+
     /// The customer's address and data key, when an address is held.
     pub(crate) fn customer_address(
         &self,

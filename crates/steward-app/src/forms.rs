@@ -210,7 +210,8 @@ impl Steward {
                     tracing::info!(form = %form.key, "a form sign-up of a suppressed address was not taken");
                     return Ok(());
                 }
-                changes.unsuppress.push(digest);
+                // The suppression stays until the confirmation link sent to the address is
+                // followed: typing an address into a form proves nothing about whose it is.
             }
         }
         let (customer, dek, new_key) = match known {

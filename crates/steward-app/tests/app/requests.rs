@@ -182,6 +182,29 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         .await
         .expect("signs up again");
     assert_eq!(find(&app, "gwen@example.com").await, 1);
+    // Anyone can type her address: the suppression holds until the link sent to it is
+    // followed.
+    let suppressions = || {
+        rusqlite::Connection::open(dir.path().join("steward.db"))
+            .expect("db")
+            .query_row("SELECT COUNT(*) FROM suppressions", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .expect("count")
+    };
+    assert_eq!(suppressions(), 1, "lifted before the address was confirmed");
+    app.deliver_due_mail().await.expect("deliver");
+    let confirmation = smtp.wait_for(3).remove(2);
+    let link = confirmation
+        .link("http://steward.test/consent/confirm/")
+        .expect("a confirmation link");
+    app.confirm_consent(
+        link.rsplit('/').next().expect("token"),
+        &Evidence::default(),
+    )
+    .await
+    .expect("confirm");
+    assert_eq!(suppressions(), 0, "confirming her address lifts it");
 }
 
 #[tokio::test]
