@@ -196,7 +196,10 @@ impl Steward {
             .map(|(_, id)| id)
             .next();
         let mut changes = ChangeSet::default();
-        if known.is_none() {
+        // Signing up again makes the record, but the suppression stays until the link sent
+        // to the address is followed: typing an address into a form proves nothing about
+        // whose it is.
+        if known.is_none() && !submission.sign_up_again {
             let suppression = Email::parse(&email)
                 .ok()
                 .map(|e| self.suppression_digest(&e))
@@ -204,14 +207,10 @@ impl Steward {
             if let Some(digest) = suppression
                 && !self.store.suppressed(&[digest]).await?.is_empty()
             {
-                if !submission.sign_up_again {
-                    // Answered like any other sign-up, so the form cannot tell anyone who
-                    // asked to be erased; nothing is kept.
-                    tracing::info!(form = %form.key, "a form sign-up of a suppressed address was not taken");
-                    return Ok(());
-                }
-                // The suppression stays until the confirmation link sent to the address is
-                // followed: typing an address into a form proves nothing about whose it is.
+                // Answered like any other sign-up, so the form cannot tell anyone who asked
+                // to be erased; nothing is kept.
+                tracing::info!(form = %form.key, "a form sign-up of a suppressed address was not taken");
+                return Ok(());
             }
         }
         let (customer, dek, new_key) = match known {
