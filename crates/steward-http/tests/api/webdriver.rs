@@ -110,12 +110,37 @@ impl Browser {
     }
 
     fn call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body)
+            .unwrap_or_else(|e| panic!("webdriver {method} {path}: {e}"))
+    }
+
+    /// A WebDriver command; its error object when it failed.
+    fn try_call(&self, method: &str, path: &str, body: Option<Value>) -> Result<Value, Value> {
         let path = format!("/session/{}{path}", self.session);
         let answer = http(self.port, method, &path, body.as_ref()).expect("webdriver call");
         if answer["value"]["error"].is_string() {
-            panic!("webdriver {method} {path}: {}", answer["value"]);
+            return Err(answer["value"].clone());
         }
-        answer["value"].clone()
+        Ok(answer["value"].clone())
+    }
+
+    /// Runs `op` on the element `css` selects, finding it again when the page was replaced
+    /// between finding and using it (the answer to a form arriving meanwhile).
+    fn on_element(&self, css: &str, op: impl Fn(&str) -> Result<Value, Value>) -> Value {
+        let stale = |e: &Value| {
+            e["error"] == "stale element reference"
+                || e["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("does not belong to the document"))
+        };
+        for _ in 0..40 {
+            match op(&self.find(css)) {
+                Ok(v) => return v,
+                Err(e) if stale(&e) => std::thread::sleep(Duration::from_millis(50)),
+                Err(e) => panic!("webdriver on {css}: {e}"),
+            }
+        }
+        panic!("{css} was replaced each time it was found")
     }
 
     pub fn goto(&self, url: &str) {
@@ -194,26 +219,29 @@ impl Browser {
     }
 
     pub fn text(&self, css: &str) -> String {
-        let el = self.find(css);
-        self.call("GET", &format!("/element/{el}/text"), None)
-            .as_str()
-            .unwrap_or_default()
-            .to_string()
+        self.on_element(css, |el| {
+            self.try_call("GET", &format!("/element/{el}/text"), None)
+        })
+        .as_str()
+        .unwrap_or_default()
+        .to_string()
     }
 
     pub fn fill(&self, css: &str, value: &str) {
-        let el = self.find(css);
-        self.call("POST", &format!("/element/{el}/clear"), Some(json!({})));
-        self.call(
-            "POST",
-            &format!("/element/{el}/value"),
-            Some(json!({ "text": value })),
-        );
+        self.on_element(css, |el| {
+            self.try_call("POST", &format!("/element/{el}/clear"), Some(json!({})))?;
+            self.try_call(
+                "POST",
+                &format!("/element/{el}/value"),
+                Some(json!({ "text": value })),
+            )
+        });
     }
 
     pub fn click(&self, css: &str) {
-        let el = self.find(css);
-        self.call("POST", &format!("/element/{el}/click"), Some(json!({})));
+        self.on_element(css, |el| {
+            self.try_call("POST", &format!("/element/{el}/click"), Some(json!({})))
+        });
     }
 
     /// The value of one of the page's cookies.
