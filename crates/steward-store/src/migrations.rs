@@ -24,6 +24,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
     (11, include_str!("../migrations/sqlite/0011_quotas.sql")),
     (12, include_str!("../migrations/sqlite/0012_requests.sql")),
     (13, include_str!("../migrations/sqlite/0013_retention.sql")),
+    (
+        14,
+        include_str!("../migrations/sqlite/0014_audit_targets.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -56,5 +60,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         13,
         include_str!("../migrations/postgres/0013_retention.sql"),
+    ),
+    (
+        14,
+        include_str!("../migrations/postgres/0014_audit_targets.sql"),
     ),
 ];

@@ -18,7 +18,7 @@ use uuid::Uuid;
 
 use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
-    to_json,
+    target_id, target_ids, to_json,
 };
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
@@ -143,6 +143,7 @@ pub(super) async fn append_audit_tx(
         )
         .await?;
     let mut out = Vec::with_capacity(records.len());
+    let (mut named, mut named_seq): (Vec<Uuid>, Vec<i64>) = (Vec::new(), Vec::new());
     for record in records {
         seq += 1;
         let hash = chain_hash(&prev, seq, &record);
@@ -163,6 +164,10 @@ pub(super) async fn append_audit_tx(
             ],
         )
         .await?;
+        for id in target_ids(&record.targets) {
+            named.push(id);
+            named_seq.push(seq);
+        }
         out.push(AuditEntry {
             seq,
             record,
@@ -170,6 +175,15 @@ pub(super) async fn append_audit_tx(
             hash,
         });
         prev = hash;
+    }
+    if !named.is_empty() {
+        // One statement for all of them: an import's entry names every customer of its batch.
+        tx.execute(
+            "INSERT INTO audit_targets (target, seq) SELECT * FROM UNNEST($1::uuid[], $2::bigint[])
+             ON CONFLICT DO NOTHING",
+            &[&named, &named_seq],
+        )
+        .await?;
     }
     tx.execute(
         "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
@@ -753,31 +767,46 @@ impl Store for PostgresStore {
     }
 
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        let mut sql = String::from(
-            "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
-             FROM audit_log WHERE seq > $1",
-        );
+        const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
+             a.fields, a.detail, a.prev_hash, a.hash";
+        let id = f.target.as_deref().and_then(target_id);
+        let mut sql = match id {
+            // The entries naming a record, from its own list, in order.
+            Some(_) => format!(
+                "{COLUMNS} FROM audit_targets t JOIN audit_log a ON a.seq = t.seq WHERE t.seq > $1"
+            ),
+            None => format!("{COLUMNS} FROM audit_log a WHERE a.seq > $1"),
+        };
         let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(f.after_seq)];
         let mut arg = |clause: &str, v: Box<dyn ToSql + Sync + Send>| {
             args.push(v);
             sql.push_str(&clause.replace('?', &format!("${}", args.len())));
         };
+        match (id, &f.target) {
+            (Some(id), _) => arg(" AND t.target = ?", Box::new(id)),
+            (None, Some(t)) => arg(
+                " AND strpos(a.targets, ?) > 0",
+                Box::new(format!("\"{t}\"")),
+            ),
+            (None, None) => {}
+        }
         if let Some(a) = &f.actor {
-            arg(" AND actor = ?", Box::new(a.clone()));
+            arg(" AND a.actor = ?", Box::new(a.clone()));
         }
         if let Some(a) = &f.action {
-            arg(" AND action = ?", Box::new(a.clone()));
-        }
-        if let Some(t) = &f.target {
-            arg(" AND strpos(targets, ?) > 0", Box::new(format!("\"{t}\"")));
+            arg(" AND a.action = ?", Box::new(a.clone()));
         }
         if let Some(from) = f.from {
-            arg(" AND at >= ?", Box::new(from));
+            arg(" AND a.at >= ?", Box::new(from));
         }
         if let Some(to) = f.to {
-            arg(" AND at < ?", Box::new(to));
+            arg(" AND a.at < ?", Box::new(to));
         }
-        arg(" ORDER BY seq LIMIT ?", Box::new(f.limit as i64));
+        let order = if id.is_some() { "t.seq" } else { "a.seq" };
+        arg(
+            &format!(" ORDER BY {order} LIMIT ?"),
+            Box::new(f.limit as i64),
+        );
         let client = self.pool.get().await?;
         let params: Vec<&(dyn ToSql + Sync)> = args
             .iter()

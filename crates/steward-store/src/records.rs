@@ -561,6 +561,19 @@ pub struct ImportJob {
     pub updated_at: i64,
 }
 
+/// The record id an audit target names, when it is one: `audit_targets` lists ids, and other
+/// targets (`consent:...`, `mail:...`) are found by scanning.
+pub(crate) fn target_id(target: &str) -> Option<Uuid> {
+    (target.len() == 36)
+        .then(|| Uuid::try_parse(target).ok())
+        .flatten()
+}
+
+/// The record ids among an audit entry's targets.
+pub(crate) fn target_ids(targets: &[String]) -> impl Iterator<Item = Uuid> + '_ {
+    targets.iter().filter_map(|t| target_id(t))
+}
+
 pub(crate) fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())
 }

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
-    to_json,
+    target_id, target_ids, to_json,
 };
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
@@ -203,6 +203,8 @@ pub(super) fn append_audit_tx(
         "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
+    let mut targeted =
+        tx.prepare_cached("INSERT OR IGNORE INTO audit_targets (target, seq) VALUES (?1, ?2)")?;
     let mut out = Vec::with_capacity(records.len());
     for record in records {
         seq += 1;
@@ -220,6 +222,9 @@ pub(super) fn append_audit_tx(
             &prev[..],
             &hash[..],
         ])?;
+        for id in target_ids(&record.targets) {
+            targeted.execute(params![id.as_bytes().as_slice(), seq])?;
+        }
         out.push(AuditEntry {
             seq,
             record,
@@ -889,35 +894,48 @@ impl Store for SqliteStore {
 
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         use rusqlite::types::Value;
-        let mut sql = String::from(
-            "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
-             FROM audit_log WHERE seq > ?1",
-        );
+        const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
+             a.fields, a.detail, a.prev_hash, a.hash";
+        let id = f.target.as_deref().and_then(target_id);
+        let mut sql = match id {
+            // The entries naming a record, from its own list, in order.
+            Some(_) => format!(
+                "{COLUMNS} FROM audit_targets t CROSS JOIN audit_log a ON a.seq = t.seq
+                 WHERE t.seq > ?1"
+            ),
+            None => format!("{COLUMNS} FROM audit_log a WHERE a.seq > ?1"),
+        };
         let mut args = vec![Value::Integer(f.after_seq)];
         let mut arg = |clause: &str, v: Value| {
             args.push(v);
             sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
         };
+        match (id, &f.target) {
+            (Some(id), _) => arg(" AND t.target = ?", Value::Blob(id.as_bytes().to_vec())),
+            // Targets are a JSON array; a quoted target matches one element exactly.
+            (None, Some(t)) => arg(
+                " AND instr(a.targets, ?) > 0",
+                Value::Text(format!("\"{t}\"")),
+            ),
+            (None, None) => {}
+        }
         if let Some(a) = &f.actor {
-            arg(" AND actor = ?", Value::Text(a.clone()));
+            arg(" AND a.actor = ?", Value::Text(a.clone()));
         }
         if let Some(a) = &f.action {
-            arg(" AND action = ?", Value::Text(a.clone()));
-        }
-        if let Some(t) = &f.target {
-            // Targets are a JSON array of ids; a quoted id matches one element exactly.
-            arg(
-                " AND instr(targets, ?) > 0",
-                Value::Text(format!("\"{t}\"")),
-            );
+            arg(" AND a.action = ?", Value::Text(a.clone()));
         }
         if let Some(from) = f.from {
-            arg(" AND at >= ?", Value::Integer(from));
+            arg(" AND a.at >= ?", Value::Integer(from));
         }
         if let Some(to) = f.to {
-            arg(" AND at < ?", Value::Integer(to));
+            arg(" AND a.at < ?", Value::Integer(to));
         }
-        arg(" ORDER BY seq LIMIT ?", Value::Integer(f.limit as i64));
+        let order = if id.is_some() { "t.seq" } else { "a.seq" };
+        arg(
+            &format!(" ORDER BY {order} LIMIT ?"),
+            Value::Integer(f.limit as i64),
+        );
         self.read(|c| {
             let mut stmt = c.prepare_cached(&sql)?;
             let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), audit_from)?;

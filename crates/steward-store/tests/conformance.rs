@@ -68,7 +68,86 @@ engines!(
     portal_codes_are_bound_spent_once_and_limited,
     requests_move_once_and_outlive_their_subject,
     retention_claims_once_and_sweeps_what_it_claimed,
+    audit_search_reads_a_records_entries_by_its_id,
 );
+
+/// Installations from before the list of audit targets get it filled from their log.
+mod audit_targets_of_earlier_entries {
+    use super::*;
+
+    async fn named(store: &dyn Store, id: Uuid) -> usize {
+        store
+            .audit_search(&AuditFilter {
+                target: Some(id.to_string()),
+                limit: 100,
+                ..Default::default()
+            })
+            .await
+            .expect("search")
+            .len()
+    }
+
+    #[tokio::test]
+    async fn sqlite() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("steward.db");
+        let id = Uuid::now_v7();
+        {
+            let store = SqliteStore::open(&path).expect("open");
+            store
+                .append_audit(vec![
+                    record("customer.read", vec![id.to_string()]),
+                    record(
+                        "customer.import",
+                        vec![Uuid::now_v7().to_string(), id.to_string()],
+                    ),
+                    record("consent.record", vec![format!("consent:{id}")]),
+                ])
+                .await
+                .expect("append");
+        }
+        rusqlite::Connection::open(&path)
+            .expect("db")
+            .execute_batch(
+                "DROP TABLE audit_targets; DELETE FROM schema_migrations WHERE version = 14;",
+            )
+            .expect("back to the earlier schema");
+        let store = SqliteStore::open(&path).expect("reopen");
+        assert_eq!(named(&store, id).await, 2);
+    }
+
+    #[tokio::test]
+    async fn postgres() {
+        let db = fresh_postgres().await;
+        let id = Uuid::now_v7();
+        {
+            let store = PostgresStore::connect(&db.url, 2).await.expect("connect");
+            store
+                .append_audit(vec![
+                    record("customer.read", vec![id.to_string()]),
+                    record(
+                        "customer.import",
+                        vec![Uuid::now_v7().to_string(), id.to_string()],
+                    ),
+                    record("consent.record", vec![format!("consent:{id}")]),
+                ])
+                .await
+                .expect("append");
+        }
+        let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect");
+        tokio::spawn(conn);
+        client
+            .batch_execute(
+                "DROP TABLE audit_targets; DELETE FROM schema_migrations WHERE version = 14;",
+            )
+            .await
+            .expect("back to the earlier schema");
+        let store = PostgresStore::connect(&db.url, 2).await.expect("reconnect");
+        assert_eq!(named(&store, id).await, 2);
+    }
+}
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
     AuditRecord {
@@ -2753,5 +2832,65 @@ mod scenarios {
                 .any(|i| i.id == old_visit.id && i.sealed == vec![9, 9])
         );
         assert!(store.due_records(&visits).await.expect("visits").is_empty());
+    }
+
+    pub async fn audit_search_reads_a_records_entries_by_its_id(store: Arc<dyn Store>) {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let entries = store
+            .append_audit(vec![
+                record("customer.read", vec![a.to_string()]),
+                record("customer.read", vec![b.to_string()]),
+                record(
+                    "customer.import",
+                    vec![b.to_string(), a.to_string(), a.to_string()],
+                ),
+                record(
+                    "consent.record",
+                    vec![b.to_string(), format!("consent:{a}")],
+                ),
+                record("customer.update", vec![a.to_string(), "x".into()]),
+            ])
+            .await
+            .expect("append");
+        let seq = |i: usize| entries[i].seq;
+        let search = |target: String, after_seq: i64, limit: usize, action: Option<&str>| {
+            let store = store.clone();
+            let action = action.map(str::to_string);
+            async move {
+                store
+                    .audit_search(&AuditFilter {
+                        target: Some(target),
+                        after_seq,
+                        limit,
+                        action,
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("search")
+                    .into_iter()
+                    .map(|e| e.seq)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(
+            search(a.to_string(), 0, 100, None).await,
+            [seq(0), seq(2), seq(4)]
+        );
+        assert_eq!(search(a.to_string(), 0, 2, None).await, [seq(0), seq(2)]);
+        assert_eq!(search(a.to_string(), seq(2), 2, None).await, [seq(4)]);
+        assert_eq!(
+            search(a.to_string().to_uppercase(), 0, 100, None).await,
+            [seq(0), seq(2), seq(4)],
+            "an id is an id, whatever its case"
+        );
+        assert_eq!(
+            search(a.to_string(), 0, 100, Some("customer.update")).await,
+            [seq(4)]
+        );
+        assert_eq!(
+            search(b.to_string(), 0, 100, None).await,
+            [seq(1), seq(2), seq(3)]
+        );
+        assert_eq!(search(format!("consent:{a}"), 0, 100, None).await, [seq(3)]);
     }
 }
