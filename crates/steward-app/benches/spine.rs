@@ -253,6 +253,21 @@ fn raw_gets(conn: &Connection, ids: &[Uuid], picks: &[usize]) -> BenchResult<usi
     Ok(bytes)
 }
 
+/// Baseline for access histories: the newest 50 entries naming a customer found by scanning
+/// the log from its end, as access histories were read before the log's targets were listed.
+fn scan_history(log: &Connection, id: Uuid) -> BenchResult<Vec<i64>> {
+    let mut stmt = log.prepare_cached(
+        "SELECT seq FROM audit_log WHERE instr(targets, ?1) > 0 ORDER BY seq DESC LIMIT 50",
+    )?;
+    let seqs = stmt
+        .query_map([format!("\"{id}\"")], |r| r.get(0))?
+        .collect::<Result<Vec<i64>, _>>()?;
+    if seqs.is_empty() {
+        return Err(format!("the scan found no entry naming {id}").into());
+    }
+    Ok(seqs)
+}
+
 /// Baseline for verification: one SHA-256 per entry over a 200-byte buffer.
 fn sha_baseline(entries: u64) -> [u8; 32] {
     let mut buf = [0x5au8; AUDIT_BUFFER];
@@ -377,18 +392,22 @@ async fn run(rows: usize) -> BenchResult<()> {
     let raw_wal = raw_path.with_extension("db-wal");
 
     let data_dir = tmp.path().join("steward");
-    let app = Steward::open(OpenOptions {
-        data_dir: data_dir.clone(),
-        database_url: None,
-        catalog: Catalog::default_catalog()?,
-        clock: Arc::new(SystemClock),
-        checkpoint_every: 1000,
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        staff_shown_as: Default::default(),
-        mail: Default::default(),
-    })
-    .await?;
+    let app = Arc::new(
+        Steward::open(OpenOptions {
+            data_dir: data_dir.clone(),
+            database_url: None,
+            catalog: Catalog::default_catalog()?,
+            clock: Arc::new(SystemClock),
+            checkpoint_every: 1000,
+            controller: Default::default(),
+            readable_at_least: steward_app::READABLE_AT_LEAST,
+            staff_shown_as: Default::default(),
+            mail: Default::default(),
+        })
+        .await?,
+    );
+    // The background work `steward serve` runs beside everything else.
+    tokio::spawn(app.clone().run_audit_indexer(std::future::pending()));
     let actor = Actor::system("bench", &[PURPOSE]);
     let opts = ImportOptions {
         purpose: PURPOSE.to_string(),
@@ -516,6 +535,32 @@ async fn run(rows: usize) -> BenchResult<()> {
     black_box(raw_gets(&raw, &raw_ids, &picks)?);
     let raw_get_time = t.elapsed();
 
+    // Access histories, read from a log that now holds an entry for every get above and
+    // the import's entries naming every customer, once the indexer (a pass a second) has
+    // listed them, as it has for any visit a moment later.
+    let histories = &picks[..picks.len().min(500)];
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let t = Instant::now();
+    for &i in histories {
+        let history = app.customer_access_history(&access, ids[i]).await?;
+        if history.is_empty() {
+            return Err(format!("customer {} has no access history", ids[i]).into());
+        }
+        black_box(&history);
+    }
+    let history_time = t.elapsed();
+    let log = Connection::open(data_dir.join("steward.db"))?;
+    let t = Instant::now();
+    for &i in histories {
+        black_box(scan_history(&log, ids[i])?);
+    }
+    let scan_time = t.elapsed();
+    println!(
+        "access history: {} reads over an audit log of {} entries",
+        histories.len(),
+        app.audit_length().await?
+    );
+
     // 3. Audit verification.
     let t = Instant::now();
     let verify = app.verify_audit().await?;
@@ -560,6 +605,15 @@ async fn run(rows: usize) -> BenchResult<()> {
             base_what: "rusqlite primary-key select",
             base: per_sec(picks.len() as u64, raw_get_time),
             base_time: raw_get_time,
+        },
+        Line {
+            what: "access history",
+            unit: "reads",
+            app: per_sec(histories.len() as u64, history_time),
+            app_time: history_time,
+            base_what: "scan of the audit log",
+            base: per_sec(histories.len() as u64, scan_time),
+            base_time: scan_time,
         },
         Line {
             what: "verify-audit",

@@ -1,6 +1,7 @@
 //! Writing to and verifying the audit chain, and signing its checkpoints.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use steward_core::audit::{AuditEntry, AuditRecord, ChainFault, ChainWalker, checkpoint_message};
 use steward_store::{AuditFilter, Checkpoint};
@@ -274,6 +275,34 @@ impl Steward {
                 "role {} may not read the audit log",
                 actor.role
             )))
+        }
+    }
+}
+
+/// Audit entries the target indexer lists in one pass, and how long it rests once caught up.
+const INDEX_PER_PASS: usize = 2_000;
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+impl Steward {
+    /// Lists the record ids that new audit entries name, in bulk and in the background, so
+    /// that access histories read a customer's own entries; runs until `stop`. Entries not
+    /// listed yet are still found, by scanning the few past the list.
+    pub async fn run_audit_indexer(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        tokio::pin!(stop);
+        loop {
+            let rest = match self.store.index_audit_targets(INDEX_PER_PASS).await {
+                // More are waiting: go on at once.
+                Ok(n) if n == INDEX_PER_PASS => std::time::Duration::ZERO,
+                Ok(_) => INDEX_EVERY,
+                Err(e) => {
+                    tracing::warn!(error = %e, "listing audit targets failed");
+                    INDEX_EVERY
+                }
+            };
+            tokio::select! {
+                _ = tokio::time::sleep(rest) => {}
+                _ = &mut stop => break,
+            }
         }
     }
 }

@@ -217,6 +217,8 @@ fn main() -> BenchResult<()> {
             limits: steward_http::Limits::unlimited(),
             tls: None,
         };
+        // The background work `steward serve` runs beside every request.
+        tokio::spawn(app.clone().run_audit_indexer(std::future::pending()));
         tokio::spawn(steward_http::serve(
             listener,
             app,

@@ -62,6 +62,9 @@ pub trait Store: Send + Sync + 'static {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>>;
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// Lists the record ids named by up to `max` audit entries that the list of audit
+    /// targets does not reach yet; returns how many entries that was.
+    async fn index_audit_targets(&self, max: usize) -> Result<usize>;
     async fn audit_head(&self) -> Result<(i64, Hash)>;
     async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()>;
     async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;

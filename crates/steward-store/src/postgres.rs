@@ -143,7 +143,6 @@ pub(super) async fn append_audit_tx(
         )
         .await?;
     let mut out = Vec::with_capacity(records.len());
-    let (mut named, mut named_seq): (Vec<Uuid>, Vec<i64>) = (Vec::new(), Vec::new());
     for record in records {
         seq += 1;
         let hash = chain_hash(&prev, seq, &record);
@@ -164,10 +163,6 @@ pub(super) async fn append_audit_tx(
             ],
         )
         .await?;
-        for id in target_ids(&record.targets) {
-            named.push(id);
-            named_seq.push(seq);
-        }
         out.push(AuditEntry {
             seq,
             record,
@@ -175,15 +170,6 @@ pub(super) async fn append_audit_tx(
             hash,
         });
         prev = hash;
-    }
-    if !named.is_empty() {
-        // One statement for all of them: an import's entry names every customer of its batch.
-        tx.execute(
-            "INSERT INTO audit_targets (target, seq) SELECT * FROM UNNEST($1::uuid[], $2::bigint[])
-             ON CONFLICT DO NOTHING",
-            &[&named, &named_seq],
-        )
-        .await?;
     }
     tx.execute(
         "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
@@ -314,6 +300,75 @@ fn customer_from(r: &tokio_postgres::Row) -> CustomerRow {
         updated_at: r.get(6),
         tags: r.get(7),
     }
+}
+
+/// Where an audit search reads entries from.
+enum AuditSource {
+    /// The entries `audit_targets` lists for a record, up to `upto`.
+    Listed { id: Uuid, upto: i64 },
+    /// The log itself, each entry's targets searched for the quoted `target`.
+    Scan { target: Option<String> },
+}
+
+async fn audit_query(
+    tx: &Transaction<'_>,
+    source: &AuditSource,
+    after: i64,
+    f: &AuditFilter,
+    limit: usize,
+) -> Result<Vec<AuditEntry>> {
+    const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
+         a.fields, a.detail, a.prev_hash, a.hash";
+    let (mut sql, order) = match source {
+        AuditSource::Listed { .. } => (
+            format!(
+                "{COLUMNS} FROM audit_targets t JOIN audit_log a ON a.seq = t.seq WHERE t.seq > $1"
+            ),
+            "t.seq",
+        ),
+        AuditSource::Scan { .. } => (
+            format!("{COLUMNS} FROM audit_log a WHERE a.seq > $1"),
+            "a.seq",
+        ),
+    };
+    let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(after)];
+    let mut arg = |clause: &str, v: Box<dyn ToSql + Sync + Send>| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("${}", args.len())));
+    };
+    match source {
+        AuditSource::Listed { id, upto } => {
+            arg(" AND t.target = ?", Box::new(*id));
+            arg(" AND t.seq <= ?", Box::new(*upto));
+        }
+        // Targets are a JSON array; a quoted target matches one element exactly.
+        AuditSource::Scan { target: Some(t) } => {
+            arg(" AND strpos(a.targets, ?) > 0", Box::new(t.clone()))
+        }
+        AuditSource::Scan { target: None } => {}
+    }
+    if let Some(a) = &f.actor {
+        arg(" AND a.actor = ?", Box::new(a.clone()));
+    }
+    if let Some(a) = &f.action {
+        arg(" AND a.action = ?", Box::new(a.clone()));
+    }
+    if let Some(from) = f.from {
+        arg(" AND a.at >= ?", Box::new(from));
+    }
+    if let Some(to) = f.to {
+        arg(" AND a.at < ?", Box::new(to));
+    }
+    arg(
+        &format!(" ORDER BY {order} LIMIT ?"),
+        Box::new(limit as i64),
+    );
+    let params: Vec<&(dyn ToSql + Sync)> = args
+        .iter()
+        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
+        .collect();
+    let rows = tx.query(&sql, &params).await?;
+    rows.iter().map(audit_from).collect()
 }
 
 fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
@@ -767,53 +822,92 @@ impl Store for PostgresStore {
     }
 
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
-             a.fields, a.detail, a.prev_hash, a.hash";
-        let id = f.target.as_deref().and_then(target_id);
-        let mut sql = match id {
-            // The entries naming a record, from its own list, in order.
-            Some(_) => format!(
-                "{COLUMNS} FROM audit_targets t JOIN audit_log a ON a.seq = t.seq WHERE t.seq > $1"
-            ),
-            None => format!("{COLUMNS} FROM audit_log a WHERE a.seq > $1"),
+        let mut client = self.pool.get().await?;
+        // One snapshot for the listed entries and the scan past them.
+        let tx = client
+            .build_transaction()
+            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+            .read_only(true)
+            .start()
+            .await?;
+        let Some(id) = f.target.as_deref().and_then(target_id) else {
+            let target = f.target.as_ref().map(|t| format!("\"{t}\""));
+            return audit_query(&tx, &AuditSource::Scan { target }, f.after_seq, f, f.limit).await;
         };
-        let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(f.after_seq)];
-        let mut arg = |clause: &str, v: Box<dyn ToSql + Sync + Send>| {
-            args.push(v);
-            sql.push_str(&clause.replace('?', &format!("${}", args.len())));
+        let upto: i64 = tx
+            .query_one("SELECT seq FROM audit_targets_upto WHERE id = 1", &[])
+            .await?
+            .get(0);
+        let mut out = Vec::new();
+        if f.after_seq < upto {
+            out = audit_query(
+                &tx,
+                &AuditSource::Listed { id, upto },
+                f.after_seq,
+                f,
+                f.limit,
+            )
+            .await?;
+        }
+        if out.len() < f.limit {
+            // Entries not listed yet name the id as the app writes it.
+            let target = Some(format!("\"{id}\""));
+            out.extend(
+                audit_query(
+                    &tx,
+                    &AuditSource::Scan { target },
+                    f.after_seq.max(upto),
+                    f,
+                    f.limit - out.len(),
+                )
+                .await?,
+            );
+        }
+        tx.commit().await?;
+        Ok(out)
+    }
+
+    async fn index_audit_targets(&self, max: usize) -> Result<usize> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        // Taken for update: two servers on one database list each entry once.
+        let upto: i64 = tx
+            .query_one(
+                "SELECT seq FROM audit_targets_upto WHERE id = 1 FOR UPDATE",
+                &[],
+            )
+            .await?
+            .get(0);
+        let entries = tx
+            .query(
+                "SELECT seq, targets FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
+                &[&upto, &(max as i64)],
+            )
+            .await?;
+        let Some(last) = entries.last().map(|r| r.get::<_, i64>(0)) else {
+            return Ok(0);
         };
-        match (id, &f.target) {
-            (Some(id), _) => arg(" AND t.target = ?", Box::new(id)),
-            (None, Some(t)) => arg(
-                " AND strpos(a.targets, ?) > 0",
-                Box::new(format!("\"{t}\"")),
-            ),
-            (None, None) => {}
+        let mut listed = Vec::new();
+        for r in &entries {
+            let seq: i64 = r.get(0);
+            listed.extend(target_ids(&from_json(r.get(1))?).map(|id| (id, seq)));
         }
-        if let Some(a) = &f.actor {
-            arg(" AND a.actor = ?", Box::new(a.clone()));
-        }
-        if let Some(a) = &f.action {
-            arg(" AND a.action = ?", Box::new(a.clone()));
-        }
-        if let Some(from) = f.from {
-            arg(" AND a.at >= ?", Box::new(from));
-        }
-        if let Some(to) = f.to {
-            arg(" AND a.at < ?", Box::new(to));
-        }
-        let order = if id.is_some() { "t.seq" } else { "a.seq" };
-        arg(
-            &format!(" ORDER BY {order} LIMIT ?"),
-            Box::new(f.limit as i64),
-        );
-        let client = self.pool.get().await?;
-        let params: Vec<&(dyn ToSql + Sync)> = args
-            .iter()
-            .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-            .collect();
-        let rows = client.query(&sql, &params).await?;
-        rows.iter().map(audit_from).collect()
+        listed.sort_unstable();
+        let (ids, seqs): (Vec<Uuid>, Vec<i64>) = listed.into_iter().unzip();
+        // One statement for all of them: an import's entry names every customer of its batch.
+        tx.execute(
+            "INSERT INTO audit_targets (target, seq) SELECT * FROM UNNEST($1::uuid[], $2::bigint[])
+             ON CONFLICT DO NOTHING",
+            &[&ids, &seqs],
+        )
+        .await?;
+        tx.execute(
+            "UPDATE audit_targets_upto SET seq = $1 WHERE id = 1",
+            &[&last],
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(entries.len())
     }
 
     async fn audit_head(&self) -> Result<(i64, Hash)> {

@@ -203,8 +203,6 @@ pub(super) fn append_audit_tx(
         "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?;
-    let mut targeted =
-        tx.prepare_cached("INSERT OR IGNORE INTO audit_targets (target, seq) VALUES (?1, ?2)")?;
     let mut out = Vec::with_capacity(records.len());
     for record in records {
         seq += 1;
@@ -222,9 +220,6 @@ pub(super) fn append_audit_tx(
             &prev[..],
             &hash[..],
         ])?;
-        for id in target_ids(&record.targets) {
-            targeted.execute(params![id.as_bytes().as_slice(), seq])?;
-        }
         out.push(AuditEntry {
             seq,
             record,
@@ -497,6 +492,77 @@ fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> 
 fn finish_customer((id, mut row): (Vec<u8>, CustomerRow)) -> Result<CustomerRow> {
     row.id = uuid_from(id)?;
     Ok(row)
+}
+
+/// Where an audit search reads entries from.
+enum AuditSource {
+    /// The entries `audit_targets` lists for a record, up to `upto`.
+    Listed { id: Uuid, upto: i64 },
+    /// The log itself, each entry's targets searched for the quoted `target`.
+    Scan { target: Option<String> },
+}
+
+fn audit_query(
+    c: &Connection,
+    source: &AuditSource,
+    after: i64,
+    f: &AuditFilter,
+    limit: usize,
+) -> Result<Vec<AuditEntry>> {
+    use rusqlite::types::Value;
+    const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
+         a.fields, a.detail, a.prev_hash, a.hash";
+    let (mut sql, order) = match source {
+        AuditSource::Listed { .. } => (
+            format!(
+                "{COLUMNS} FROM audit_targets t CROSS JOIN audit_log a ON a.seq = t.seq WHERE t.seq > ?1"
+            ),
+            "t.seq",
+        ),
+        AuditSource::Scan { .. } => (
+            format!("{COLUMNS} FROM audit_log a WHERE a.seq > ?1"),
+            "a.seq",
+        ),
+    };
+    let mut args = vec![Value::Integer(after)];
+    let mut arg = |clause: &str, v: Value| {
+        args.push(v);
+        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
+    };
+    match source {
+        AuditSource::Listed { id, upto } => {
+            arg(" AND t.target = ?", Value::Blob(id.as_bytes().to_vec()));
+            arg(" AND t.seq <= ?", Value::Integer(*upto));
+        }
+        // Targets are a JSON array; a quoted target matches one element exactly.
+        AuditSource::Scan { target: Some(t) } => {
+            arg(" AND instr(a.targets, ?) > 0", Value::Text(t.clone()))
+        }
+        AuditSource::Scan { target: None } => {}
+    }
+    if let Some(a) = &f.actor {
+        arg(" AND a.actor = ?", Value::Text(a.clone()));
+    }
+    if let Some(a) = &f.action {
+        arg(" AND a.action = ?", Value::Text(a.clone()));
+    }
+    if let Some(from) = f.from {
+        arg(" AND a.at >= ?", Value::Integer(from));
+    }
+    if let Some(to) = f.to {
+        arg(" AND a.at < ?", Value::Integer(to));
+    }
+    arg(
+        &format!(" ORDER BY {order} LIMIT ?"),
+        Value::Integer(limit as i64),
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), audit_from)?;
+    rows.map(|r| {
+        let (raw, seq, prev, hash) = r?;
+        raw.into_entry(seq, &prev, &hash)
+    })
+    .collect()
 }
 
 fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u8>, Vec<u8>)> {
@@ -893,58 +959,72 @@ impl Store for SqliteStore {
     }
 
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
-        use rusqlite::types::Value;
-        const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
-             a.fields, a.detail, a.prev_hash, a.hash";
-        let id = f.target.as_deref().and_then(target_id);
-        let mut sql = match id {
-            // The entries naming a record, from its own list, in order.
-            Some(_) => format!(
-                "{COLUMNS} FROM audit_targets t CROSS JOIN audit_log a ON a.seq = t.seq
-                 WHERE t.seq > ?1"
-            ),
-            None => format!("{COLUMNS} FROM audit_log a WHERE a.seq > ?1"),
-        };
-        let mut args = vec![Value::Integer(f.after_seq)];
-        let mut arg = |clause: &str, v: Value| {
-            args.push(v);
-            sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-        };
-        match (id, &f.target) {
-            (Some(id), _) => arg(" AND t.target = ?", Value::Blob(id.as_bytes().to_vec())),
-            // Targets are a JSON array; a quoted target matches one element exactly.
-            (None, Some(t)) => arg(
-                " AND instr(a.targets, ?) > 0",
-                Value::Text(format!("\"{t}\"")),
-            ),
-            (None, None) => {}
-        }
-        if let Some(a) = &f.actor {
-            arg(" AND a.actor = ?", Value::Text(a.clone()));
-        }
-        if let Some(a) = &f.action {
-            arg(" AND a.action = ?", Value::Text(a.clone()));
-        }
-        if let Some(from) = f.from {
-            arg(" AND a.at >= ?", Value::Integer(from));
-        }
-        if let Some(to) = f.to {
-            arg(" AND a.at < ?", Value::Integer(to));
-        }
-        let order = if id.is_some() { "t.seq" } else { "a.seq" };
-        arg(
-            &format!(" ORDER BY {order} LIMIT ?"),
-            Value::Integer(f.limit as i64),
-        );
         self.read(|c| {
-            let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), audit_from)?;
-            rows.map(|r| {
-                let (raw, seq, prev, hash) = r?;
-                raw.into_entry(seq, &prev, &hash)
-            })
-            .collect()
+            // One snapshot for the listed entries and the scan past them.
+            let tx = c.unchecked_transaction()?;
+            let Some(id) = f.target.as_deref().and_then(target_id) else {
+                let target = f.target.as_ref().map(|t| format!("\"{t}\""));
+                return audit_query(&tx, &AuditSource::Scan { target }, f.after_seq, f, f.limit);
+            };
+            let upto: i64 = tx
+                .prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
+                .query_row([], |r| r.get(0))?;
+            let mut out = Vec::new();
+            if f.after_seq < upto {
+                out = audit_query(
+                    &tx,
+                    &AuditSource::Listed { id, upto },
+                    f.after_seq,
+                    f,
+                    f.limit,
+                )?;
+            }
+            if out.len() < f.limit {
+                // Entries not listed yet name the id as the app writes it.
+                let target = Some(format!("\"{id}\""));
+                out.extend(audit_query(
+                    &tx,
+                    &AuditSource::Scan { target },
+                    f.after_seq.max(upto),
+                    f,
+                    f.limit - out.len(),
+                )?);
+            }
+            Ok(out)
         })
+    }
+
+    async fn index_audit_targets(&self, max: usize) -> Result<usize> {
+        self.write(move |tx| {
+            let upto: i64 = tx
+                .prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
+                .query_row([], |r| r.get(0))?;
+            let entries: Vec<(i64, String)> = tx
+                .prepare_cached(
+                    "SELECT seq, targets FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+                )?
+                .query_map(params![upto, max as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
+                .collect::<rusqlite::Result<_>>()?;
+            let Some(&(last, _)) = entries.last() else {
+                return Ok(0);
+            };
+            let mut listed = Vec::new();
+            for (seq, targets) in &entries {
+                listed.extend(target_ids(&from_json(targets)?).map(|id| (id, *seq)));
+            }
+            // In key order, so that each page of the list is written once per pass.
+            listed.sort_unstable();
+            let mut insert = tx.prepare_cached(
+                "INSERT OR IGNORE INTO audit_targets (target, seq) VALUES (?1, ?2)",
+            )?;
+            for (id, seq) in &listed {
+                insert.execute(params![id.as_bytes().as_slice(), seq])?;
+            }
+            tx.prepare_cached("UPDATE audit_targets_upto SET seq = ?1 WHERE id = 1")?
+                .execute([last])?;
+            Ok(entries.len())
+        })
+        .await
     }
 
     async fn audit_head(&self) -> Result<(i64, Hash)> {

@@ -71,84 +71,6 @@ engines!(
     audit_search_reads_a_records_entries_by_its_id,
 );
 
-/// Installations from before the list of audit targets get it filled from their log.
-mod audit_targets_of_earlier_entries {
-    use super::*;
-
-    async fn named(store: &dyn Store, id: Uuid) -> usize {
-        store
-            .audit_search(&AuditFilter {
-                target: Some(id.to_string()),
-                limit: 100,
-                ..Default::default()
-            })
-            .await
-            .expect("search")
-            .len()
-    }
-
-    #[tokio::test]
-    async fn sqlite() {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let path = dir.path().join("steward.db");
-        let id = Uuid::now_v7();
-        {
-            let store = SqliteStore::open(&path).expect("open");
-            store
-                .append_audit(vec![
-                    record("customer.read", vec![id.to_string()]),
-                    record(
-                        "customer.import",
-                        vec![Uuid::now_v7().to_string(), id.to_string()],
-                    ),
-                    record("consent.record", vec![format!("consent:{id}")]),
-                ])
-                .await
-                .expect("append");
-        }
-        rusqlite::Connection::open(&path)
-            .expect("db")
-            .execute_batch(
-                "DROP TABLE audit_targets; DELETE FROM schema_migrations WHERE version = 14;",
-            )
-            .expect("back to the earlier schema");
-        let store = SqliteStore::open(&path).expect("reopen");
-        assert_eq!(named(&store, id).await, 2);
-    }
-
-    #[tokio::test]
-    async fn postgres() {
-        let db = fresh_postgres().await;
-        let id = Uuid::now_v7();
-        {
-            let store = PostgresStore::connect(&db.url, 2).await.expect("connect");
-            store
-                .append_audit(vec![
-                    record("customer.read", vec![id.to_string()]),
-                    record(
-                        "customer.import",
-                        vec![Uuid::now_v7().to_string(), id.to_string()],
-                    ),
-                    record("consent.record", vec![format!("consent:{id}")]),
-                ])
-                .await
-                .expect("append");
-        }
-        let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-            .await
-            .expect("connect");
-        tokio::spawn(conn);
-        client
-            .batch_execute(
-                "DROP TABLE audit_targets; DELETE FROM schema_migrations WHERE version = 14;",
-            )
-            .await
-            .expect("back to the earlier schema");
-        let store = PostgresStore::connect(&db.url, 2).await.expect("reconnect");
-        assert_eq!(named(&store, id).await, 2);
-    }
-}
-
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
     AuditRecord {
         at: 1,
@@ -2852,6 +2774,28 @@ mod scenarios {
             ])
             .await
             .expect("append");
+        let before = store.audit_head().await.expect("head").0 - entries.len() as i64;
+        // Found alike before the entries are listed, half listed and all listed.
+        found_by_id(&store, &entries, a, b).await;
+        assert_eq!(
+            store
+                .index_audit_targets(before as usize + 2)
+                .await
+                .expect("list"),
+            before as usize + 2
+        );
+        found_by_id(&store, &entries, a, b).await;
+        assert_eq!(store.index_audit_targets(100).await.expect("list"), 3);
+        found_by_id(&store, &entries, a, b).await;
+        assert_eq!(store.index_audit_targets(100).await.expect("list"), 0);
+    }
+
+    async fn found_by_id(
+        store: &Arc<dyn Store>,
+        entries: &[steward_core::audit::AuditEntry],
+        a: Uuid,
+        b: Uuid,
+    ) {
         let seq = |i: usize| entries[i].seq;
         let search = |target: String, after_seq: i64, limit: usize, action: Option<&str>| {
             let store = store.clone();
@@ -2877,6 +2821,10 @@ mod scenarios {
             [seq(0), seq(2), seq(4)]
         );
         assert_eq!(search(a.to_string(), 0, 2, None).await, [seq(0), seq(2)]);
+        assert_eq!(
+            search(a.to_string(), seq(0), 2, None).await,
+            [seq(2), seq(4)]
+        );
         assert_eq!(search(a.to_string(), seq(2), 2, None).await, [seq(4)]);
         assert_eq!(
             search(a.to_string().to_uppercase(), 0, 100, None).await,

@@ -470,6 +470,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let jobs = [
         tokio::spawn(app.clone().run_mail_sender(until_stopped())),
         tokio::spawn(app.clone().run_consent_expiry(until_stopped())),
+        tokio::spawn(app.clone().run_audit_indexer(until_stopped())),
         tokio::spawn({
             let app = app.clone();
             let every = settings.retention_interval_minutes;
