@@ -279,8 +279,10 @@ impl Steward {
     }
 }
 
-/// Audit entries the target indexer lists in one pass, and how long it rests once caught up.
-const INDEX_PER_PASS: usize = 2_000;
+/// Audit entries the target indexer lists in one pass; how long it rests between passes
+/// while catching up (each pass holds writes back for a moment) and once caught up.
+const INDEX_PER_PASS: usize = 250;
+const INDEX_CATCHING_UP: std::time::Duration = std::time::Duration::from_millis(2);
 const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 impl Steward {
@@ -291,8 +293,7 @@ impl Steward {
         tokio::pin!(stop);
         loop {
             let rest = match self.store.index_audit_targets(INDEX_PER_PASS).await {
-                // More are waiting: go on at once.
-                Ok(n) if n == INDEX_PER_PASS => std::time::Duration::ZERO,
+                Ok(n) if n == INDEX_PER_PASS => INDEX_CATCHING_UP,
                 Ok(_) => INDEX_EVERY,
                 Err(e) => {
                     tracing::warn!(error = %e, "listing audit targets failed");

@@ -995,7 +995,9 @@ impl Store for SqliteStore {
     }
 
     async fn index_audit_targets(&self, max: usize) -> Result<usize> {
-        self.write(move |tx| {
+        // Read and sorted on a reader, so that the writer is held only for the inserts.
+        let (upto, entries) = self.read(|c| {
+            let tx = c.unchecked_transaction()?;
             let upto: i64 = tx
                 .prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
                 .query_row([], |r| r.get(0))?;
@@ -1005,15 +1007,26 @@ impl Store for SqliteStore {
                 )?
                 .query_map(params![upto, max as i64], |r| Ok((r.get(0)?, r.get(1)?)))?
                 .collect::<rusqlite::Result<_>>()?;
-            let Some(&(last, _)) = entries.last() else {
+            Ok((upto, entries))
+        })?;
+        let Some(&(last, _)) = entries.last() else {
+            return Ok(0);
+        };
+        let mut listed = Vec::new();
+        for (seq, targets) in &entries {
+            listed.extend(target_ids(&from_json(targets)?).map(|id| (id, *seq)));
+        }
+        // In key order, so that each page of the list is written once per pass.
+        listed.sort_unstable();
+        let count = entries.len();
+        self.write(move |tx| {
+            let now: i64 = tx
+                .prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
+                .query_row([], |r| r.get(0))?;
+            if now != upto {
+                // Another pass listed these meanwhile.
                 return Ok(0);
-            };
-            let mut listed = Vec::new();
-            for (seq, targets) in &entries {
-                listed.extend(target_ids(&from_json(targets)?).map(|id| (id, *seq)));
             }
-            // In key order, so that each page of the list is written once per pass.
-            listed.sort_unstable();
             let mut insert = tx.prepare_cached(
                 "INSERT OR IGNORE INTO audit_targets (target, seq) VALUES (?1, ?2)",
             )?;
@@ -1022,7 +1035,7 @@ impl Store for SqliteStore {
             }
             tx.prepare_cached("UPDATE audit_targets_upto SET seq = ?1 WHERE id = 1")?
                 .execute([last])?;
-            Ok(entries.len())
+            Ok(count)
         })
         .await
     }
