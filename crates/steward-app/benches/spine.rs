@@ -280,6 +280,21 @@ fn sha_baseline(entries: u64) -> [u8; 32] {
     acc
 }
 
+/// A Steward on SQLite in `data_dir`, with the default catalog.
+fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
+    Ok(OpenOptions {
+        data_dir: data_dir.to_path_buf(),
+        database_url: None,
+        catalog: Catalog::default_catalog()?,
+        clock: Arc::new(SystemClock),
+        checkpoint_every: 1000,
+        controller: Default::default(),
+        readable_at_least: steward_app::READABLE_AT_LEAST,
+        staff_shown_as: Default::default(),
+        mail: Default::default(),
+    })
+}
+
 fn per_sec(count: u64, took: Duration) -> f64 {
     count as f64 / took.as_secs_f64().max(1e-9)
 }
@@ -392,20 +407,7 @@ async fn run(rows: usize) -> BenchResult<()> {
     let raw_wal = raw_path.with_extension("db-wal");
 
     let data_dir = tmp.path().join("steward");
-    let app = Arc::new(
-        Steward::open(OpenOptions {
-            data_dir: data_dir.clone(),
-            database_url: None,
-            catalog: Catalog::default_catalog()?,
-            clock: Arc::new(SystemClock),
-            checkpoint_every: 1000,
-            controller: Default::default(),
-            readable_at_least: steward_app::READABLE_AT_LEAST,
-            staff_shown_as: Default::default(),
-            mail: Default::default(),
-        })
-        .await?,
-    );
+    let app = Arc::new(Steward::open(options(&data_dir)?).await?);
     // The background work `steward serve` runs beside everything else.
     tokio::spawn(app.clone().run_audit_indexer(std::future::pending()));
     let actor = Actor::system("bench", &[PURPOSE]);
@@ -453,20 +455,7 @@ async fn run(rows: usize) -> BenchResult<()> {
     }
 
     let floor_dir = tmp.path().join("floor");
-    drop(
-        Steward::open(OpenOptions {
-            data_dir: floor_dir.clone(),
-            database_url: None,
-            catalog: Catalog::default_catalog()?,
-            clock: Arc::new(SystemClock),
-            checkpoint_every: 1000,
-            controller: Default::default(),
-            readable_at_least: steward_app::READABLE_AT_LEAST,
-            staff_shown_as: Default::default(),
-            mail: Default::default(),
-        })
-        .await?,
-    );
+    drop(Steward::open(options(&floor_dir)?).await?);
     let floor_time = storage_floor(&data_dir, &floor_dir)?;
 
     // 2. Reads. Ids come from list pages (each page is itself an audited, decrypting read).

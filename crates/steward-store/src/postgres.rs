@@ -16,6 +16,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
+use crate::audit_sql::{AuditSource, audit_sql};
 use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
     target_id, target_ids, to_json,
@@ -302,12 +303,14 @@ fn customer_from(r: &tokio_postgres::Row) -> CustomerRow {
     }
 }
 
-/// Where an audit search reads entries from.
-enum AuditSource {
-    /// The entries `audit_targets` lists for a record, up to `upto`.
-    Listed { id: Uuid, upto: i64 },
-    /// The log itself, each entry's targets searched for the quoted `target`.
-    Scan { target: Option<String> },
+/// A read-only transaction that sees one snapshot throughout.
+async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<Transaction<'_>> {
+    Ok(client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?)
 }
 
 async fn audit_query(
@@ -317,57 +320,9 @@ async fn audit_query(
     f: &AuditFilter,
     limit: usize,
 ) -> Result<Vec<AuditEntry>> {
-    const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
-         a.fields, a.detail, a.prev_hash, a.hash";
-    let (mut sql, order) = match source {
-        AuditSource::Listed { .. } => (
-            format!(
-                "{COLUMNS} FROM audit_targets t JOIN audit_log a ON a.seq = t.seq WHERE t.seq > $1"
-            ),
-            "t.seq",
-        ),
-        AuditSource::Scan { .. } => (
-            format!("{COLUMNS} FROM audit_log a WHERE a.seq > $1"),
-            "a.seq",
-        ),
-    };
-    let mut args: Vec<Box<dyn ToSql + Sync + Send>> = vec![Box::new(after)];
-    let mut arg = |clause: &str, v: Box<dyn ToSql + Sync + Send>| {
-        args.push(v);
-        sql.push_str(&clause.replace('?', &format!("${}", args.len())));
-    };
-    match source {
-        AuditSource::Listed { id, upto } => {
-            arg(" AND t.target = ?", Box::new(*id));
-            arg(" AND t.seq <= ?", Box::new(*upto));
-        }
-        // Targets are a JSON array; a quoted target matches one element exactly.
-        AuditSource::Scan { target: Some(t) } => {
-            arg(" AND strpos(a.targets, ?) > 0", Box::new(t.clone()))
-        }
-        AuditSource::Scan { target: None } => {}
-    }
-    if let Some(a) = &f.actor {
-        arg(" AND a.actor = ?", Box::new(a.clone()));
-    }
-    if let Some(a) = &f.action {
-        arg(" AND a.action = ?", Box::new(a.clone()));
-    }
-    if let Some(from) = f.from {
-        arg(" AND a.at >= ?", Box::new(from));
-    }
-    if let Some(to) = f.to {
-        arg(" AND a.at < ?", Box::new(to));
-    }
-    arg(
-        &format!(" ORDER BY {order} LIMIT ?"),
-        Box::new(limit as i64),
-    );
-    let params: Vec<&(dyn ToSql + Sync)> = args
-        .iter()
-        .map(|b| b.as_ref() as &(dyn ToSql + Sync))
-        .collect();
-    let rows = tx.query(&sql, &params).await?;
+    let (sql, args) = audit_sql(source, after, f, limit, "strpos", &|n| format!("${n}"));
+    let args = postgres_args(&args);
+    let rows = tx.query(&sql, &arg_refs(&args)).await?;
     rows.iter().map(audit_from).collect()
 }
 
@@ -824,12 +779,7 @@ impl Store for PostgresStore {
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
         // One snapshot for the listed entries and the scan past them.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = snapshot(&mut client).await?;
         let Some(id) = f.target.as_deref().and_then(target_id) else {
             let target = f.target.as_ref().map(|t| format!("\"{t}\""));
             return audit_query(&tx, &AuditSource::Scan { target }, f.after_seq, f, f.limit).await;
@@ -1177,12 +1127,7 @@ impl Store for PostgresStore {
     ) -> Result<Option<(CustomerRow, Vec<ConsentEvent>)>> {
         let mut client = self.pool.get().await?;
         // One snapshot for both reads.
-        let tx = client
-            .build_transaction()
-            .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-            .read_only(true)
-            .start()
-            .await?;
+        let tx = snapshot(&mut client).await?;
         let Some(row) = customer_by_id(&tx, id).await? else {
             return Ok(None);
         };

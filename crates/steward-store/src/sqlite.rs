@@ -22,6 +22,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, chain_hash};
 use uuid::Uuid;
 
+use crate::audit_sql::{AuditSource, audit_sql};
 use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
     target_id, target_ids, to_json,
@@ -494,14 +495,6 @@ fn finish_customer((id, mut row): (Vec<u8>, CustomerRow)) -> Result<CustomerRow>
     Ok(row)
 }
 
-/// Where an audit search reads entries from.
-enum AuditSource {
-    /// The entries `audit_targets` lists for a record, up to `upto`.
-    Listed { id: Uuid, upto: i64 },
-    /// The log itself, each entry's targets searched for the quoted `target`.
-    Scan { target: Option<String> },
-}
-
 fn audit_query(
     c: &Connection,
     source: &AuditSource,
@@ -509,55 +502,9 @@ fn audit_query(
     f: &AuditFilter,
     limit: usize,
 ) -> Result<Vec<AuditEntry>> {
-    use rusqlite::types::Value;
-    const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
-         a.fields, a.detail, a.prev_hash, a.hash";
-    let (mut sql, order) = match source {
-        AuditSource::Listed { .. } => (
-            format!(
-                "{COLUMNS} FROM audit_targets t CROSS JOIN audit_log a ON a.seq = t.seq WHERE t.seq > ?1"
-            ),
-            "t.seq",
-        ),
-        AuditSource::Scan { .. } => (
-            format!("{COLUMNS} FROM audit_log a WHERE a.seq > ?1"),
-            "a.seq",
-        ),
-    };
-    let mut args = vec![Value::Integer(after)];
-    let mut arg = |clause: &str, v: Value| {
-        args.push(v);
-        sql.push_str(&clause.replace('?', &format!("?{}", args.len())));
-    };
-    match source {
-        AuditSource::Listed { id, upto } => {
-            arg(" AND t.target = ?", Value::Blob(id.as_bytes().to_vec()));
-            arg(" AND t.seq <= ?", Value::Integer(*upto));
-        }
-        // Targets are a JSON array; a quoted target matches one element exactly.
-        AuditSource::Scan { target: Some(t) } => {
-            arg(" AND instr(a.targets, ?) > 0", Value::Text(t.clone()))
-        }
-        AuditSource::Scan { target: None } => {}
-    }
-    if let Some(a) = &f.actor {
-        arg(" AND a.actor = ?", Value::Text(a.clone()));
-    }
-    if let Some(a) = &f.action {
-        arg(" AND a.action = ?", Value::Text(a.clone()));
-    }
-    if let Some(from) = f.from {
-        arg(" AND a.at >= ?", Value::Integer(from));
-    }
-    if let Some(to) = f.to {
-        arg(" AND a.at < ?", Value::Integer(to));
-    }
-    arg(
-        &format!(" ORDER BY {order} LIMIT ?"),
-        Value::Integer(limit as i64),
-    );
+    let (sql, args) = audit_sql(source, after, f, limit, "instr", &|n| format!("?{n}"));
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(args.iter()), audit_from)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(sqlite_args(args)), audit_from)?;
     rows.map(|r| {
         let (raw, seq, prev, hash) = r?;
         raw.into_entry(seq, &prev, &hash)

@@ -1,0 +1,75 @@
+//! An audit search as SQL, written once for both engines: they differ in how a placeholder is
+//! spelled, how an id is bound and what finds one text inside another, which the caller
+//! supplies.
+
+use uuid::Uuid;
+
+use crate::AuditFilter;
+use crate::segment_sql::{Arg, Builder};
+
+/// Where an audit search reads entries from.
+pub(crate) enum AuditSource {
+    /// The entries `audit_targets` lists for a record, up to `upto`.
+    Listed { id: Uuid, upto: i64 },
+    /// The log itself, each entry's targets searched for the quoted `target`.
+    Scan { target: Option<String> },
+}
+
+/// The query for the entries after `after` that `source` holds and `f` lets through, oldest
+/// first, `limit` at most. `contains` names the engine's `(haystack, needle)` position
+/// function.
+pub(crate) fn audit_sql(
+    source: &AuditSource,
+    after: i64,
+    f: &AuditFilter,
+    limit: usize,
+    contains: &str,
+    placeholder: &dyn Fn(usize) -> String,
+) -> (String, Vec<Arg>) {
+    const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
+         a.fields, a.detail, a.prev_hash, a.hash";
+    let (from, order) = match source {
+        AuditSource::Listed { .. } => (
+            "FROM audit_targets t JOIN audit_log a ON a.seq = t.seq WHERE t.seq > ?",
+            "t.seq",
+        ),
+        AuditSource::Scan { .. } => ("FROM audit_log a WHERE a.seq > ?", "a.seq"),
+    };
+    let mut b = Builder {
+        sql: format!("{COLUMNS} "),
+        args: Vec::new(),
+        placeholder,
+    };
+    b.push(from, vec![Arg::Int(after)]);
+    match source {
+        AuditSource::Listed { id, upto } => {
+            b.push(
+                " AND t.target = ? AND t.seq <= ?",
+                vec![Arg::Id(*id), Arg::Int(*upto)],
+            );
+        }
+        // Targets are a JSON array; a quoted target matches one element exactly.
+        AuditSource::Scan { target: Some(t) } => b.push(
+            &format!(" AND {contains}(a.targets, ?) > 0"),
+            vec![Arg::Text(t.clone())],
+        ),
+        AuditSource::Scan { target: None } => {}
+    }
+    if let Some(a) = &f.actor {
+        b.push(" AND a.actor = ?", vec![Arg::Text(a.clone())]);
+    }
+    if let Some(a) = &f.action {
+        b.push(" AND a.action = ?", vec![Arg::Text(a.clone())]);
+    }
+    if let Some(from) = f.from {
+        b.push(" AND a.at >= ?", vec![Arg::Int(from)]);
+    }
+    if let Some(to) = f.to {
+        b.push(" AND a.at < ?", vec![Arg::Int(to)]);
+    }
+    b.push(
+        &format!(" ORDER BY {order} LIMIT ?"),
+        vec![Arg::Int(limit as i64)],
+    );
+    (b.sql, b.args)
+}
