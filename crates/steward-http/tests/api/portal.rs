@@ -115,12 +115,8 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
             b.click("#correct-field option[value='family_name']");
             b.fill("#correct-value", "Hopper-Murray");
             b.click("#correct-save");
-            assert!(
-                b.text("#values").contains("Hopper-Murray"),
-                "{}",
-                b.source()
-            );
-            assert!(b.text("#access-history").contains("customer.rectify"));
+            assert!(b.text_has("#values", "Hopper-Murray"), "{}", b.source());
+            assert!(b.text_has("#access-history", "customer.rectify"));
             let session = b.cookie("steward_portal").expect("a session cookie");
             (b, session)
         }
@@ -263,12 +259,12 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
         // Retention: the rules, what falls due as a chart, a hold and a dry run.
         b.goto(&format!("{base}/console/retention"));
         assert!(b.exists("#chart-retention-upcoming svg"), "{}", b.source());
-        assert!(b.text("#rule-list").contains("dormant-customers"));
+        assert!(b.text_has("#rule-list", "dormant-customers"));
         b.fill("#h-category", "interaction");
         b.fill("#h-reason", "Records requested by a court");
         b.fill("#h-owner", "Legal team");
         b.click("#new-hold button");
-        assert!(b.text("#hold-list").contains("in force"), "{}", b.source());
+        assert!(b.text_has("#hold-list", "in force"), "{}", b.source());
         b.click("#dry-run");
         assert!(b.shows("dry run"), "{}", b.source());
         assert!(b.exists(".run-report"));

@@ -176,6 +176,21 @@ impl Browser {
         }
     }
 
+    /// Whether the text of the element `css` selects comes to hold `needle` within a few
+    /// seconds: the answer to a click may still be on its way when the next step looks.
+    pub fn text_has(&self, css: &str, needle: &str) -> bool {
+        let started = Instant::now();
+        loop {
+            if self.exists(css) && self.text(css).contains(needle) {
+                return true;
+            }
+            if started.elapsed() > Duration::from_secs(5) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Whether the browser arrives at a URL ending in `suffix` within a few seconds.
     pub fn arrives(&self, suffix: &str) -> bool {
         let started = Instant::now();
