@@ -15,6 +15,25 @@ pub(crate) enum AuditSource {
     Scan { target: Option<String> },
 }
 
+/// The reads an audit search makes, in order, each with the sequence number it reads after.
+/// A search that names a record id reaches by `listed` (the id, and how far the list of
+/// targets reaches) reads the list first and then scans the log past it; any other scans
+/// the log.
+pub(crate) fn audit_reads(f: &AuditFilter, listed: Option<(Uuid, i64)>) -> Vec<(AuditSource, i64)> {
+    let Some((id, upto)) = listed else {
+        let target = f.target.as_ref().map(|t| format!("\"{t}\""));
+        return vec![(AuditSource::Scan { target }, f.after_seq)];
+    };
+    let mut reads = Vec::with_capacity(2);
+    if f.after_seq < upto {
+        reads.push((AuditSource::Listed { id, upto }, f.after_seq));
+    }
+    // Entries not listed yet name the id as the app writes it.
+    let target = Some(format!("\"{id}\""));
+    reads.push((AuditSource::Scan { target }, f.after_seq.max(upto)));
+    reads
+}
+
 /// The query for the entries after `after` that `source` holds and `f` lets through, oldest
 /// first, `limit` at most. `contains` names the engine's `(haystack, needle)` position
 /// function.

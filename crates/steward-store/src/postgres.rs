@@ -16,10 +16,10 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::audit_sql::{AuditSource, audit_sql};
+use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
 use crate::records::{
-    AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
-    target_id, target_ids, to_json,
+    AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, listed_targets,
+    merge_index_keys, target_id, to_json,
 };
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
@@ -780,38 +780,21 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         // One snapshot for the listed entries and the scan past them.
         let tx = snapshot(&mut client).await?;
-        let Some(id) = f.target.as_deref().and_then(target_id) else {
-            let target = f.target.as_ref().map(|t| format!("\"{t}\""));
-            return audit_query(&tx, &AuditSource::Scan { target }, f.after_seq, f, f.limit).await;
+        let listed = match f.target.as_deref().and_then(target_id) {
+            Some(id) => Some((
+                id,
+                tx.query_one("SELECT seq FROM audit_targets_upto WHERE id = 1", &[])
+                    .await?
+                    .get::<_, i64>(0),
+            )),
+            None => None,
         };
-        let upto: i64 = tx
-            .query_one("SELECT seq FROM audit_targets_upto WHERE id = 1", &[])
-            .await?
-            .get(0);
         let mut out = Vec::new();
-        if f.after_seq < upto {
-            out = audit_query(
-                &tx,
-                &AuditSource::Listed { id, upto },
-                f.after_seq,
-                f,
-                f.limit,
-            )
-            .await?;
-        }
-        if out.len() < f.limit {
-            // Entries not listed yet name the id as the app writes it.
-            let target = Some(format!("\"{id}\""));
-            out.extend(
-                audit_query(
-                    &tx,
-                    &AuditSource::Scan { target },
-                    f.after_seq.max(upto),
-                    f,
-                    f.limit - out.len(),
-                )
-                .await?,
-            );
+        for (source, after) in audit_reads(f, listed) {
+            if out.len() == f.limit {
+                break;
+            }
+            out.extend(audit_query(&tx, &source, after, f, f.limit - out.len()).await?);
         }
         tx.commit().await?;
         Ok(out)
@@ -837,12 +820,7 @@ impl Store for PostgresStore {
         let Some(last) = entries.last().map(|r| r.get::<_, i64>(0)) else {
             return Ok(0);
         };
-        let mut listed = Vec::new();
-        for r in &entries {
-            let seq: i64 = r.get(0);
-            listed.extend(target_ids(&from_json(r.get(1))?).map(|id| (id, seq)));
-        }
-        listed.sort_unstable();
+        let listed = listed_targets(entries.iter().map(|r| (r.get(0), r.get(1))))?;
         let (ids, seqs): (Vec<Uuid>, Vec<i64>) = listed.into_iter().unzip();
         // One statement for all of them: an import's entry names every customer of its batch.
         tx.execute(

@@ -569,9 +569,23 @@ pub(crate) fn target_id(target: &str) -> Option<Uuid> {
         .flatten()
 }
 
-/// The record ids among an audit entry's targets.
-pub(crate) fn target_ids(targets: &[String]) -> impl Iterator<Item = Uuid> + '_ {
-    targets.iter().filter_map(|t| target_id(t))
+/// The record ids that entries name, as `(id, seq)` rows of `audit_targets`, from each
+/// entry's sequence number and stored targets. In key order, so that each page of the list
+/// is written once per pass.
+pub(crate) fn listed_targets<'a>(
+    entries: impl IntoIterator<Item = (i64, &'a str)>,
+) -> crate::Result<Vec<(Uuid, i64)>> {
+    let mut listed = Vec::new();
+    for (seq, targets) in entries {
+        listed.extend(
+            from_json(targets)?
+                .iter()
+                .filter_map(|t| target_id(t))
+                .map(|id| (id, seq)),
+        );
+    }
+    listed.sort_unstable();
+    Ok(listed)
 }
 
 pub(crate) fn to_json(list: &[String]) -> String {

@@ -22,10 +22,10 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, chain_hash};
 use uuid::Uuid;
 
-use crate::audit_sql::{AuditSource, audit_sql};
+use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
 use crate::records::{
-    AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, merge_index_keys,
-    target_id, target_ids, to_json,
+    AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, listed_targets,
+    merge_index_keys, target_id, to_json,
 };
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
@@ -495,6 +495,14 @@ fn finish_customer((id, mut row): (Vec<u8>, CustomerRow)) -> Result<CustomerRow>
     Ok(row)
 }
 
+/// How far the list of audit targets reaches.
+fn listed_upto(c: &Connection) -> Result<i64> {
+    Ok(
+        c.prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
+            .query_row([], |r| r.get(0))?,
+    )
+}
+
 fn audit_query(
     c: &Connection,
     source: &AuditSource,
@@ -909,33 +917,16 @@ impl Store for SqliteStore {
         self.read(|c| {
             // One snapshot for the listed entries and the scan past them.
             let tx = c.unchecked_transaction()?;
-            let Some(id) = f.target.as_deref().and_then(target_id) else {
-                let target = f.target.as_ref().map(|t| format!("\"{t}\""));
-                return audit_query(&tx, &AuditSource::Scan { target }, f.after_seq, f, f.limit);
+            let listed = match f.target.as_deref().and_then(target_id) {
+                Some(id) => Some((id, listed_upto(&tx)?)),
+                None => None,
             };
-            let upto: i64 = tx
-                .prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
-                .query_row([], |r| r.get(0))?;
             let mut out = Vec::new();
-            if f.after_seq < upto {
-                out = audit_query(
-                    &tx,
-                    &AuditSource::Listed { id, upto },
-                    f.after_seq,
-                    f,
-                    f.limit,
-                )?;
-            }
-            if out.len() < f.limit {
-                // Entries not listed yet name the id as the app writes it.
-                let target = Some(format!("\"{id}\""));
-                out.extend(audit_query(
-                    &tx,
-                    &AuditSource::Scan { target },
-                    f.after_seq.max(upto),
-                    f,
-                    f.limit - out.len(),
-                )?);
+            for (source, after) in audit_reads(f, listed) {
+                if out.len() == f.limit {
+                    break;
+                }
+                out.extend(audit_query(&tx, &source, after, f, f.limit - out.len())?);
             }
             Ok(out)
         })
@@ -945,9 +936,7 @@ impl Store for SqliteStore {
         // Read and sorted on a reader, so that the writer is held only for the inserts.
         let (upto, entries) = self.read(|c| {
             let tx = c.unchecked_transaction()?;
-            let upto: i64 = tx
-                .prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
-                .query_row([], |r| r.get(0))?;
+            let upto = listed_upto(&tx)?;
             let entries: Vec<(i64, String)> = tx
                 .prepare_cached(
                     "SELECT seq, targets FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
@@ -959,18 +948,10 @@ impl Store for SqliteStore {
         let Some(&(last, _)) = entries.last() else {
             return Ok(0);
         };
-        let mut listed = Vec::new();
-        for (seq, targets) in &entries {
-            listed.extend(target_ids(&from_json(targets)?).map(|id| (id, *seq)));
-        }
-        // In key order, so that each page of the list is written once per pass.
-        listed.sort_unstable();
+        let listed = listed_targets(entries.iter().map(|(seq, t)| (*seq, t.as_str())))?;
         let count = entries.len();
         self.write(move |tx| {
-            let now: i64 = tx
-                .prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
-                .query_row([], |r| r.get(0))?;
-            if now != upto {
+            if listed_upto(tx)? != upto {
                 // Another pass listed these meanwhile.
                 return Ok(0);
             }
