@@ -50,7 +50,6 @@ fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
         database_url: None,
         catalog: Catalog::default_catalog()?,
         clock: Arc::new(SystemClock),
-        checkpoint_every: 1000,
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),

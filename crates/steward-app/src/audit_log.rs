@@ -1,14 +1,44 @@
-//! Writing to and verifying the audit chain, and signing its checkpoints.
+//! Writing to and verifying the audit chain against its signed heads.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use steward_core::audit::{AuditEntry, AuditRecord, ChainFault, ChainWalker, checkpoint_message};
-use steward_store::{AuditFilter, Checkpoint};
+use steward_core::audit::{AuditEntry, AuditRecord, ChainFault, ChainWalker, Hash, SignedHead};
+use steward_store::AuditFilter;
 
 use crate::{Access, Actor, AppError, Steward};
 
-/// The result of walking the whole chain and checking every checkpoint.
+/// What verification found wrong, for machines; `problem` says it for people.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum AuditFault {
+    /// An entry's contents no longer match its hash.
+    Changed,
+    /// An entry is missing from the middle of the chain.
+    Missing,
+    /// An entry does not link to the one before it.
+    OutOfOrder,
+    /// The chain no longer leads to a head that was signed: entries were changed and the
+    /// chain recomputed.
+    Rewritten,
+    /// A signed head covers entries that are no longer there.
+    Truncated,
+    /// Entries lie past the newest signed head in the database.
+    UnsignedEntries,
+    /// There are entries but the database holds no signed head.
+    NoSignedHead,
+    /// The database's signed head is older than the one witnessed outside it.
+    RolledBack,
+    /// No head is witnessed outside the database.
+    NotWitnessed,
+    /// A signed head's signature does not verify.
+    BadSignature,
+    /// The witness file cannot be read.
+    WitnessUnreadable,
+}
+
+/// The result of walking the whole chain and checking it against every signed head.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VerifyReport {
@@ -16,15 +46,40 @@ pub struct VerifyReport {
     pub entries: u64,
     /// Hex of the last good entry's hash.
     pub head: String,
-    pub checkpoints: u64,
+    /// The entry the database's signed head covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_head: Option<i64>,
+    /// The entry the newest head witnessed outside the database covers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub witnessed_head: Option<i64>,
     /// Sequence number of the first entry found wrong (or missing).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub first_bad: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fault: Option<AuditFault>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }
 
 const VERIFY_PAGE: usize = 5_000;
+
+/// Where a signed head was found, as verification names it.
+#[derive(Clone, Copy)]
+enum HeadSource {
+    Database,
+    KeyStore,
+    WitnessFile,
+}
+
+impl HeadSource {
+    fn name(self) -> &'static str {
+        match self {
+            HeadSource::Database => "the database's signed head",
+            HeadSource::KeyStore => "the head witnessed in the key store",
+            HeadSource::WitnessFile => "a head in the witness file",
+        }
+    }
+}
 
 impl Steward {
     pub(crate) fn record(
@@ -90,75 +145,101 @@ impl Steward {
 
     /// Appends entries for actions that changed nothing (reads, exports).
     pub(crate) async fn append(&self, records: Vec<AuditRecord>) -> Result<(), AppError> {
-        let entries = self.audit_writer.submit(records).await?;
-        self.checkpoint_crossed(&entries).await
+        self.audit_writer.submit(records).await?;
+        Ok(())
     }
 
-    /// Signs a checkpoint for every entry whose sequence number is a multiple of the interval.
-    pub(crate) async fn checkpoint_crossed(&self, entries: &[AuditEntry]) -> Result<(), AppError> {
-        for e in entries
-            .iter()
-            .filter(|e| e.seq % self.checkpoint_every == 0)
+    /// An installation that kept no signed heads yet (one from before they were kept) has
+    /// its head signed as it stands, once, if nothing was ever witnessed: a head witnessed
+    /// before means the missing one was removed, which verification must report instead.
+    pub(crate) async fn sign_first_head(&self) -> Result<(), AppError> {
+        if self.store.signed_head().await?.is_none()
+            && self.store.audit_head().await?.0 > 0
+            && self.keys.witnessed_head()?.is_none()
+            && self.witness_file.read().is_ok_and(|heads| heads.is_empty())
         {
-            self.sign_checkpoint(e.seq, e.hash).await?;
+            tracing::warn!("the audit log had no signed head; its head as it stands is signed now");
+            self.store.sign_head_as_is().await?;
         }
         Ok(())
     }
 
-    async fn sign_checkpoint(&self, seq: i64, head: [u8; 32]) -> Result<(), AppError> {
-        let signature = self
-            .vault
-            .signer()
-            .sign(&checkpoint_message(seq, &head))
-            .to_vec();
-        let at = self.clock.now().as_microsecond();
-        self.store
-            .add_checkpoint(&Checkpoint {
-                seq,
-                head,
-                signature,
-                at,
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// Signs the current head; called at shutdown so that a cut-off tail is detected.
-    pub async fn checkpoint_now(&self) -> Result<(), AppError> {
-        let (seq, head) = self.store.audit_head().await?;
-        if seq > 0 {
-            self.sign_checkpoint(seq, head).await?;
-        }
-        Ok(())
-    }
-
-    /// Walks the chain from the first entry and checks every checkpoint against it.
+    /// Walks the chain from the first entry and checks it against every signed head: the
+    /// database's, the one witnessed in the key store and those in the witness file. The
+    /// witness is brought up to date first, if the log extends what it holds.
     pub async fn verify_audit(&self) -> Result<VerifyReport, AppError> {
-        let checkpoints = self.store.checkpoints().await?;
-        let by_seq: HashMap<i64, &Checkpoint> = checkpoints.iter().map(|c| (c.seq, c)).collect();
-        let mut walker = ChainWalker::default();
-        let fail = |walker: &ChainWalker, seq: i64, problem: String| VerifyReport {
+        self.witness_audit(false).await?;
+        let in_db = self.store.signed_head().await?;
+        let kept = self.keys.witnessed_head()?;
+        let mut report = VerifyReport {
             ok: false,
-            entries: walker.entries,
-            head: hex::encode(walker.head),
-            checkpoints: checkpoints.len() as u64,
-            first_bad: Some(seq),
-            problem: Some(problem),
+            entries: 0,
+            head: hex::encode(steward_core::audit::GENESIS),
+            signed_head: in_db.as_ref().map(|h| h.seq),
+            witnessed_head: None,
+            first_bad: None,
+            fault: None,
+            problem: None,
         };
-        // A checkpoint must carry a valid signature before it may vouch for anything.
-        for c in &checkpoints {
-            if !self
-                .vault
-                .signer()
-                .verify(&checkpoint_message(c.seq, &c.head), &c.signature)
-            {
-                return Ok(fail(
-                    &walker,
-                    c.seq,
-                    format!("checkpoint at entry {} has an invalid signature", c.seq),
-                ));
+        let fail = |mut report: VerifyReport, seq: Option<i64>, fault, problem: String| {
+            report.first_bad = seq;
+            report.fault = Some(fault);
+            report.problem = Some(problem);
+            Ok(report)
+        };
+        let in_file = match self.witness_file.read() {
+            Ok(heads) => heads,
+            Err(problem) => return fail(report, None, AuditFault::WitnessUnreadable, problem),
+        };
+        let outside = kept
+            .iter()
+            .chain(in_file.last())
+            .max_by_key(|h| h.seq)
+            .cloned();
+        report.witnessed_head = outside.as_ref().map(|h| h.seq);
+        let heads: Vec<(HeadSource, &SignedHead)> = in_db
+            .iter()
+            .map(|h| (HeadSource::Database, h))
+            .chain(kept.iter().map(|h| (HeadSource::KeyStore, h)))
+            .chain(in_file.iter().map(|h| (HeadSource::WitnessFile, h)))
+            .collect();
+        let mut expected: HashMap<i64, (Hash, HeadSource)> = HashMap::new();
+        for (source, h) in &heads {
+            if !self.vault.signer().verify(&h.message(), &h.signature) {
+                return fail(
+                    report,
+                    Some(h.seq),
+                    AuditFault::BadSignature,
+                    format!(
+                        "{} at entry {} has an invalid signature",
+                        source.name(),
+                        h.seq
+                    ),
+                );
+            }
+            match expected.get(&h.seq) {
+                Some((hash, other)) if *hash != h.head => {
+                    return fail(
+                        report,
+                        Some(h.seq),
+                        AuditFault::Rewritten,
+                        format!(
+                            "{} and {} disagree about entry {}: the log was rewritten",
+                            other.name(),
+                            source.name(),
+                            h.seq
+                        ),
+                    );
+                }
+                _ => {
+                    expected.insert(h.seq, (h.head, *source));
+                }
             }
         }
+
+        let mut walker = ChainWalker::default();
+        // The last entry a signed head was found to match: a rewrite lies after it.
+        let mut vouched = 0;
         let mut after = 0;
         loop {
             let page = self.store.audit_page(after, VERIFY_PAGE).await?;
@@ -166,15 +247,24 @@ impl Steward {
             after = last.seq;
             for e in &page {
                 if let Err(fault) = walker.feed(e) {
-                    let (seq, problem) = match fault {
-                        ChainFault::Altered { seq } => (seq, format!("entry {seq} was changed")),
+                    report.entries = walker.entries;
+                    report.head = hex::encode(walker.head);
+                    let (seq, fault, problem) = match fault {
+                        ChainFault::Altered { seq } => {
+                            (seq, AuditFault::Changed, format!("entry {seq} was changed"))
+                        }
                         ChainFault::Broken { seq } => {
                             let expected = walker.last_seq + 1;
                             if seq > expected {
-                                (expected, format!("entry {expected} is missing"))
+                                (
+                                    expected,
+                                    AuditFault::Missing,
+                                    format!("entry {expected} is missing"),
+                                )
                             } else {
                                 (
                                     seq,
+                                    AuditFault::OutOfOrder,
                                     format!(
                                         "entry {seq} does not follow entry {}",
                                         walker.last_seq
@@ -183,39 +273,92 @@ impl Steward {
                             }
                         }
                     };
-                    return Ok(fail(&walker, seq, problem));
+                    return fail(report, Some(seq), fault, problem);
                 }
-                if let Some(c) = by_seq.get(&e.seq)
-                    && c.head != e.hash
-                {
-                    return Ok(fail(
-                        &walker,
-                        e.seq,
-                        format!("entry {} differs from its signed checkpoint", e.seq),
-                    ));
+                if let Some((hash, source)) = expected.get(&e.seq) {
+                    if *hash != e.hash {
+                        report.entries = walker.entries;
+                        return fail(
+                            report,
+                            Some(vouched + 1),
+                            AuditFault::Rewritten,
+                            format!(
+                                "the chain no longer leads to {} at entry {}: an entry from {} to {} was changed and the chain recomputed",
+                                source.name(),
+                                e.seq,
+                                vouched + 1,
+                                e.seq
+                            ),
+                        );
+                    }
+                    vouched = e.seq;
                 }
             }
         }
-        if let Some(last) = checkpoints.iter().map(|c| c.seq).max()
-            && last > walker.last_seq
+        report.entries = walker.entries;
+        report.head = hex::encode(walker.head);
+        let last = walker.last_seq;
+
+        if let Some((&seq, (_, source))) = expected
+            .iter()
+            .filter(|(s, _)| **s > last)
+            .max_by_key(|(s, _)| **s)
         {
-            let first_missing = walker.last_seq + 1;
-            return Ok(fail(
-                &walker,
-                first_missing,
+            return fail(
+                report,
+                Some(last + 1),
+                AuditFault::Truncated,
                 format!(
-                    "entries {first_missing} to {last} were removed: a signed checkpoint covers entry {last}"
+                    "entries {} to {seq} were removed: {} covers entry {seq}",
+                    last + 1,
+                    source.name()
                 ),
-            ));
+            );
         }
-        Ok(VerifyReport {
-            ok: true,
-            entries: walker.entries,
-            head: hex::encode(walker.head),
-            checkpoints: checkpoints.len() as u64,
-            first_bad: None,
-            problem: None,
-        })
+        if last == 0 {
+            report.ok = true;
+            return Ok(report);
+        }
+        let Some(in_db) = in_db else {
+            return fail(
+                report,
+                None,
+                AuditFault::NoSignedHead,
+                format!("there are {last} entries but the database holds no signed head"),
+            );
+        };
+        if let Some(outside) = outside.as_ref().filter(|o| o.seq > in_db.seq) {
+            return fail(
+                report,
+                Some(in_db.seq + 1),
+                AuditFault::RolledBack,
+                format!(
+                    "the database's signed head (entry {}) is older than the head witnessed outside it (entry {})",
+                    in_db.seq, outside.seq
+                ),
+            );
+        }
+        if in_db.seq < last {
+            return fail(
+                report,
+                Some(in_db.seq + 1),
+                AuditFault::UnsignedEntries,
+                format!(
+                    "entries {} to {last} are not covered by a signed head",
+                    in_db.seq + 1
+                ),
+            );
+        }
+        if outside.is_none() {
+            return fail(
+                report,
+                None,
+                AuditFault::NotWitnessed,
+                "no head is witnessed outside the database".into(),
+            );
+        }
+        report.ok = true;
+        Ok(report)
     }
 
     /// A page of the audit log, for auditors and the privacy officer. The log holds no

@@ -287,17 +287,16 @@ impl Steward {
                 self.access_record(access, "campaign.send", reached, vec![email.clone()]);
             record.detail = Some(format!("campaign={id}"));
             changes.audit.push(record);
-            let entries = match self.store.apply(changes).await {
-                Ok(entries) => entries,
+            match self.store.apply(changes).await {
+                Ok(_) => {}
                 Err(StoreError::Duplicate { .. }) => {
                     return Err(AppError::Conflict(
                         "this campaign is being sent by another request".into(),
                     ));
                 }
                 Err(e) => return Err(e.into()),
-            };
+            }
             self.mail_queued();
-            self.checkpoint_crossed(&entries).await?;
         }
         let finish = ChangeSet {
             campaign_step: Some(self.campaign_step(id, SENDING, SENT, 0)),

@@ -349,11 +349,10 @@ impl Steward {
         let signed = with_receipt.then(|| event.clone());
         changes.consents.push(event);
         let queued = !changes.mail.is_empty();
-        let entries = self.store.apply(changes).await?;
+        self.store.apply(changes).await?;
         if queued {
             self.mail_queued();
         }
-        self.checkpoint_crossed(&entries).await?;
         view.receipt = signed.map(|e| self.sign_receipt(&e)).transpose()?;
         Ok(view)
     }

@@ -322,6 +322,14 @@ impl Steward {
         let (Some(residency), true) = (residency, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
+        if let Some(address) = values
+            .iter()
+            .find(|(f, _)| f.key == MATCH_FIELD)
+            .and_then(|(_, v)| Email::parse(v).ok())
+        {
+            self.refuse_suppressed(&format!("fields.{MATCH_FIELD}"), &address)
+                .await?;
+        }
         let now = self.clock.now().as_microsecond();
         let Sealed { write, key, dek } = self.seal_new(&values, residency, tags, now)?;
         if let Some(e) = write.index.iter().find(|e| e.unique)
@@ -350,20 +358,16 @@ impl Steward {
                 ..Default::default()
             })
             .await;
-        let entries = match applied {
-            Ok(entries) => entries,
-            Err(e) => {
-                // The row never landed; its key must not outlive it.
-                let _ = self.keys.destroy_data_key(id);
-                return Err(match AppError::from(e) {
-                    AppError::Duplicate { field } => AppError::Duplicate {
-                        field: format!("fields.{field}"),
-                    },
-                    other => other,
-                });
-            }
-        };
-        self.checkpoint_crossed(&entries).await?;
+        if let Err(e) = applied {
+            // The row never landed; its key must not outlive it.
+            let _ = self.keys.destroy_data_key(id);
+            return Err(match AppError::from(e) {
+                AppError::Duplicate { field } => AppError::Duplicate {
+                    field: format!("fields.{field}"),
+                },
+                other => other,
+            });
+        }
         Ok(view)
     }
 
@@ -528,8 +532,7 @@ impl Steward {
             expected_version,
             replaced_index_fields: replaced,
         };
-        let entries = self
-            .store
+        self.store
             .apply(ChangeSet {
                 updates: vec![update],
                 audit,
@@ -547,7 +550,6 @@ impl Steward {
         if queued {
             self.mail_queued();
         }
-        self.checkpoint_crossed(&entries).await?;
         Ok(view)
     }
 

@@ -223,8 +223,7 @@ impl Steward {
             )),
         );
         let view = crate::consent::event_view(event.clone(), Moment::at(now))?;
-        let entries = self
-            .store
+        self.store
             .apply(ChangeSet {
                 spend_link: Some(SpentLink {
                     token_hash: link.token_hash,
@@ -241,7 +240,6 @@ impl Steward {
                 AppError::NotFound => AppError::LinkSpent,
                 other => other,
             })?;
-        self.checkpoint_crossed(&entries).await?;
         Ok(view)
     }
 }

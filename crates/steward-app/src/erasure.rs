@@ -1,11 +1,11 @@
-//! Erasure by crypto-shredding, and what goes with it: the suppression entry that keeps a
-//! later import or form from bringing the person back unasked, the record for recipients of
+//! Erasure by crypto-shredding, and what goes with it: the suppression entry that keeps the
+//! person from being brought back unasked (see `suppression`), the record for recipients of
 //! the data (Art. 19), and a last message to the person sealed under a key of its own, since
 //! theirs is gone by the time it is sent.
 
 use steward_core::contact::Email;
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{ChangeSet, CustomerRow, Erasure, IndexDigest, RecipientUpdate, StoredKey};
+use steward_store::{ChangeSet, CustomerRow, Erasure, RecipientUpdate, StoredKey};
 use uuid::Uuid;
 
 use crate::customers::MATCH_FIELD;
@@ -14,8 +14,6 @@ use crate::{AppError, Steward};
 
 /// The kind of message sealed under a key of its own, destroyed once the message is sent.
 pub(crate) const FAREWELL: &str = "farewell";
-/// The derived key suppression entries are hashed with.
-pub(crate) const SUPPRESSION: &str = "suppression";
 
 /// How one erasure is carried out.
 pub(crate) struct ErasureOrder {
@@ -28,31 +26,6 @@ pub(crate) struct ErasureOrder {
 }
 
 impl Steward {
-    /// The keyed hash an address is suppressed under.
-    pub(crate) fn suppression_digest(&self, email: &Email) -> Result<IndexDigest, AppError> {
-        Ok(self.vault.blind_index(SUPPRESSION, email.as_str())?)
-    }
-
-    /// The suppression that following a confirmation link lifts. Someone erased at their
-    /// own request who signs up again stays suppressed until they show, by following the
-    /// link sent to the address, that it is theirs.
-    pub(crate) async fn suppression_lifted_by_confirming(
-        &self,
-        customer: Uuid,
-    ) -> Result<Option<IndexDigest>, AppError> {
-        let Some(row) = self.store.get_customer(customer).await? else {
-            return Ok(None);
-        };
-        let Some(email) = self
-            .customer_address(&row)?
-            .and_then(|(_, address)| Email::parse(&address).ok())
-        else {
-            return Ok(None);
-        };
-        let digest = self.suppression_digest(&email)?;
-        Ok((!self.store.suppressed(&[digest]).await?.is_empty()).then_some(digest))
-    }
-
     /// The customer's address and data key, when an address is held.
     pub(crate) fn customer_address(
         &self,
@@ -134,7 +107,6 @@ impl Steward {
         if queued {
             self.mail_queued();
         }
-        // The erasure entry is the one a truncation would most want to hide.
-        self.checkpoint_now().await
+        Ok(())
     }
 }

@@ -49,6 +49,16 @@ pub enum AppError {
     Duplicate { field: String },
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyMismatch,
+    /// A retried create whose customer was erased since: they are not created again.
+    #[error(
+        "the customer this request created was erased since; sending it again does not bring them back"
+    )]
+    Erased,
+    /// The address belongs to someone erased at their own request.
+    #[error(
+        "{field} belongs to someone erased at their own request; only they can sign up again, through a sign-up form that confirms the address"
+    )]
+    Suppressed { field: String },
     /// Two requests with one key ran at once; the loser's changes were not made.
     #[error(
         "another request with this Idempotency-Key was processed at the same time; send it again to receive that answer"

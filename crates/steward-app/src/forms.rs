@@ -200,12 +200,11 @@ impl Steward {
         // to the address is followed: typing an address into a form proves nothing about
         // whose it is.
         if known.is_none() && !submission.sign_up_again {
-            let suppression = Email::parse(&email)
-                .ok()
-                .map(|e| self.suppression_digest(&e))
-                .transpose()?;
-            if let Some(digest) = suppression
-                && !self.store.suppressed(&[digest]).await?.is_empty()
+            let address = Email::parse(&email).ok();
+            if !self
+                .suppressed_among(address.iter().map(|a| ((), a)))
+                .await?
+                .is_empty()
             {
                 // Answered like any other sign-up, so the form cannot tell anyone who asked
                 // to be erased; nothing is kept.
@@ -267,18 +266,13 @@ impl Steward {
             self.key_writer.submit(vec![key]).await?;
         }
         if !changes.audit.is_empty() || !changes.inserts.is_empty() {
-            let applied = self.store.apply(changes).await;
-            let entries = match applied {
-                Ok(entries) => entries,
-                Err(e) => {
-                    if known.is_none() {
-                        let _ = self.keys.destroy_data_key(customer);
-                    }
-                    return Err(e.into());
+            if let Err(e) = self.store.apply(changes).await {
+                if known.is_none() {
+                    let _ = self.keys.destroy_data_key(customer);
                 }
-            };
+                return Err(e.into());
+            }
             self.mail_queued();
-            self.checkpoint_crossed(&entries).await?;
         }
         Ok(())
     }

@@ -5,7 +5,8 @@
 //! blocks another's. The first answer holds personal data, so it is sealed with the
 //! customer's data key and written in the same transaction as the record it describes: a
 //! crash cannot separate them, and erasing the customer shreds the kept answer too. A replay
-//! is a read of personal data and is audited like one.
+//! is a read of personal data and is audited like one. Erasing the customer keeps only the
+//! key's hash, so a retry after the erasure is told so instead of creating them again.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -150,6 +151,9 @@ impl Steward {
         let Some(kept) = self.store.find_idempotent(&claim.key_hash, now).await? else {
             return Ok(None);
         };
+        if kept.response.is_empty() {
+            return Err(AppError::Erased);
+        }
         if kept.fingerprint != claim.fingerprint {
             return Err(AppError::IdempotencyMismatch);
         }

@@ -614,18 +614,17 @@ impl Steward {
         })
     }
 
-    /// Waits for a batch's commit, signs any checkpoint it crossed and reports progress.
+    /// Waits for a batch's commit and reports progress.
     async fn finish(
         &self,
         batch: InFlight,
         state: &mut ImportProgress,
         progress: &mut impl FnMut(ImportProgress) -> ControlFlow<()>,
     ) -> Result<ControlFlow<()>, AppError> {
-        let entries = batch
+        batch
             .commit
             .await
             .map_err(|e| AppError::Storage(format!("the import writer stopped: {e}")))??;
-        self.checkpoint_crossed(&entries).await?;
         state.created += batch.created;
         state.updated += batch.updated;
         state.bytes_read = batch.bytes_read;

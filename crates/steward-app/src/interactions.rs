@@ -223,8 +223,7 @@ impl Steward {
         );
         let view = self.open_interaction(&dek, &row)?;
         let idempotency = claim.map(|c| c.keep(&dek, &view, now)).transpose()?;
-        let entries = self
-            .store
+        self.store
             .apply(ChangeSet {
                 interactions: vec![row],
                 audit: vec![audit],
@@ -232,7 +231,6 @@ impl Steward {
                 ..Default::default()
             })
             .await?;
-        self.checkpoint_crossed(&entries).await?;
         Ok(view)
     }
 

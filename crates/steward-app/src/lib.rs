@@ -5,6 +5,7 @@ mod access;
 mod accounts;
 mod audience;
 mod audit_log;
+mod audit_witness;
 mod campaigns;
 mod consent;
 mod consent_expiry;
@@ -31,6 +32,7 @@ mod requests;
 mod retention;
 mod segments;
 mod subject_export;
+mod suppression;
 mod token_cache;
 mod unsubscribe;
 
@@ -40,7 +42,8 @@ pub use accounts::{
     requires_second_factor,
 };
 pub use audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
-pub use audit_log::VerifyReport;
+pub use audit_log::{AuditFault, VerifyReport};
+pub use audit_witness::{WITNESS_EVERY, Witnessed};
 pub use campaigns::{CampaignLog, CampaignView, NewCampaign};
 pub use consent::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
 pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
@@ -73,7 +76,7 @@ pub use subject_export::{SubjectExport, SubjectFormat};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use steward_core::audit::{AuditEntry, AuditRecord};
+use steward_core::audit::{AuditEntry, AuditRecord, HeadSigner};
 use steward_core::{Catalog, Clock};
 use steward_store::{KeyStore, PostgresStore, SqliteStore, Store, StoredKey};
 use steward_vault::{MasterKey, SecretSource, Vault, VaultError, WrappedKey};
@@ -85,8 +88,6 @@ pub struct OpenOptions {
     pub database_url: Option<String>,
     pub catalog: Catalog,
     pub clock: Arc<dyn Clock>,
-    /// A signed checkpoint of the audit chain's head every this many entries.
-    pub checkpoint_every: i64,
     /// Named as controller in consent receipts.
     pub controller: Controller,
     pub mail: MailSettings,
@@ -117,7 +118,7 @@ pub struct Steward {
     /// New customers' wrapped data keys, committed (and synced) in groups.
     key_writer: group_commit::GroupCommit<(uuid::Uuid, StoredKey), ()>,
     clock: Arc<dyn Clock>,
-    checkpoint_every: i64,
+    witness_file: audit_witness::WitnessFile,
     tokens: token_cache::TokenCache,
     controller: Controller,
     mailer: mail::Mailer,
@@ -201,14 +202,15 @@ impl Steward {
             .chain([
                 consent::EVIDENCE_CLIENT,
                 consent::EVIDENCE_AGENT,
-                erasure::SUPPRESSION,
+                suppression::SUPPRESSION,
                 requests::SUBJECT,
             ])
             .collect();
         let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;
+        let heads: Arc<dyn HeadSigner> = vault.signer().clone();
         let store: Arc<dyn Store> = match &opts.database_url {
-            None => Arc::new(SqliteStore::open(&paths.database)?),
-            Some(url) => Arc::new(PostgresStore::connect(url, 16).await?),
+            None => Arc::new(SqliteStore::open(&paths.database, heads)?),
+            Some(url) => Arc::new(PostgresStore::connect(url, 16, heads).await?),
         };
         let steward = Steward {
             audit_writer: group_commit::GroupCommit::new("audit", {
@@ -233,7 +235,7 @@ impl Steward {
             keys,
             store,
             clock: opts.clock,
-            checkpoint_every: opts.checkpoint_every.max(1),
+            witness_file: audit_witness::WitnessFile::new(&paths.key_dir),
             tokens: token_cache::TokenCache::default(),
             controller: opts.controller,
             mailer,
@@ -241,6 +243,7 @@ impl Steward {
             readable_at_least: opts.readable_at_least,
             staff_shown_as: opts.staff_shown_as,
         };
+        steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
         Ok(steward)
     }

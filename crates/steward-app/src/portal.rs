@@ -394,8 +394,7 @@ impl Steward {
             vec![def.key.clone()],
             Some("by the customer in the portal".into()),
         );
-        let entries = self
-            .store
+        self.store
             .apply(ChangeSet {
                 updates: vec![update],
                 audit: vec![audit],
@@ -410,7 +409,6 @@ impl Steward {
                 ..Default::default()
             })
             .await?;
-        self.checkpoint_crossed(&entries).await?;
         Ok(Correction::Applied)
     }
 

@@ -166,8 +166,7 @@ impl Steward {
                 Some("by the customer in the portal".into()),
             ),
         ];
-        let entries = self
-            .store
+        self.store
             .apply(ChangeSet {
                 updates: vec![self.status_change(&row, CustomerStatus::Restricted, now)],
                 requests: vec![request],
@@ -183,7 +182,7 @@ impl Steward {
                 ..Default::default()
             })
             .await?;
-        self.checkpoint_crossed(&entries).await
+        Ok(())
     }
 
     /// An objection made in the portal (Art. 21). To direct marketing it is absolute and
@@ -322,8 +321,7 @@ impl Steward {
             vec![MATCH_FIELD.into()],
             Some("a new sign-in address, waiting for proof".into()),
         );
-        let entries = self
-            .store
+        self.store
             .apply(ChangeSet {
                 requests: vec![request],
                 links: vec![MailLink {
@@ -344,7 +342,7 @@ impl Steward {
             })
             .await?;
         self.mail_queued();
-        self.checkpoint_crossed(&entries).await
+        Ok(())
     }
 
     /// Follows the link sent to a new address: the address is changed, its blind-index entry
@@ -406,8 +404,7 @@ impl Steward {
                 None,
             ),
         ];
-        let entries = self
-            .store
+        self.store
             .apply(ChangeSet {
                 spend_link: Some(steward_store::SpentLink {
                     token_hash: link.token_hash,
@@ -439,6 +436,6 @@ impl Steward {
                 ),
                 other => other,
             })?;
-        self.checkpoint_crossed(&entries).await
+        Ok(())
     }
 }

@@ -125,10 +125,7 @@ impl Steward {
         let view = crate::consent::event_view(event.clone(), moment)?;
         changes.consents.push(event);
         match self.store.apply(changes).await {
-            Ok(entries) => {
-                self.checkpoint_crossed(&entries).await?;
-                Ok(Some(view))
-            }
+            Ok(_) => Ok(Some(view)),
             // A second click raced this one and marked the link first: it withdrew already.
             Err(steward_store::StoreError::NotFound) => Ok(None),
             Err(e) => Err(e.into()),

@@ -45,6 +45,24 @@ mod hex_hash {
     pub fn serialize<S: serde::Serializer>(h: &[u8; 32], s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(&hex::encode(h))
     }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<[u8; 32], D::Error> {
+        let text: String = serde::Deserialize::deserialize(d)?;
+        let mut out = [0u8; 32];
+        hex::decode_to_slice(&text, &mut out).map_err(serde::de::Error::custom)?;
+        Ok(out)
+    }
+}
+
+mod hex_signature {
+    pub fn serialize<S: serde::Serializer>(sig: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&hex::encode(sig))
+    }
+
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let text: String = serde::Deserialize::deserialize(d)?;
+        hex::decode(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 fn put(h: &mut Sha256, bytes: &[u8]) {
@@ -88,12 +106,54 @@ pub fn chain_hash(prev: &Hash, seq: i64, r: &AuditRecord) -> Hash {
     h.finalize().into()
 }
 
-/// The message an audit checkpoint signs: the chain's length and head at that point.
-pub fn checkpoint_message(seq: i64, head: &Hash) -> Vec<u8> {
-    let mut m = Vec::with_capacity(24 + 8 + 32);
-    m.extend_from_slice(b"steward-audit-checkpoint-v1");
+/// A signed statement that the chain held `seq` entries ending in `head` at time `at`
+/// (microseconds). Every commit that appends entries signs one; a copy is also kept outside
+/// the data database, so that a cut-off, rolled-back or recomputed chain cannot pass for the
+/// one that was signed without the signing key.
+#[derive(Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SignedHead {
+    pub seq: i64,
+    #[serde(with = "hex_hash")]
+    pub head: Hash,
+    pub at: i64,
+    #[serde(with = "hex_signature")]
+    pub signature: Vec<u8>,
+}
+
+impl std::fmt::Debug for SignedHead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SignedHead({} at {})", self.seq, hex::encode(self.head))
+    }
+}
+
+impl SignedHead {
+    /// Signs the head with `signer`.
+    pub fn sign(seq: i64, head: Hash, at: i64, signer: &dyn HeadSigner) -> SignedHead {
+        SignedHead {
+            seq,
+            head,
+            at,
+            signature: signer.sign_head(&head_message(seq, &head, at)).to_vec(),
+        }
+    }
+
+    /// The bytes its signature covers.
+    pub fn message(&self) -> Vec<u8> {
+        head_message(self.seq, &self.head, self.at)
+    }
+}
+
+/// Signs audit heads; implemented by the vault, which alone holds the key.
+pub trait HeadSigner: Send + Sync {
+    fn sign_head(&self, message: &[u8]) -> [u8; 64];
+}
+
+fn head_message(seq: i64, head: &Hash, at: i64) -> Vec<u8> {
+    let mut m = Vec::with_capacity(21 + 8 + 32 + 8);
+    m.extend_from_slice(b"steward-audit-head-v1");
     m.extend_from_slice(&seq.to_be_bytes());
     m.extend_from_slice(head);
+    m.extend_from_slice(&at.to_be_bytes());
     m
 }
 

@@ -167,7 +167,6 @@ fn main() -> BenchResult<()> {
                 database_url: None,
                 catalog: Catalog::default_catalog()?,
                 clock: Arc::new(SystemClock),
-                checkpoint_every: 1_000,
                 controller: Default::default(),
                 readable_at_least: steward_app::READABLE_AT_LEAST,
                 staff_shown_as: Default::default(),

@@ -14,6 +14,9 @@ pub struct Problem {
     pub kind: &'static str,
     #[schema(value_type = String)]
     pub title: &'static str,
+    /// The kind of problem for machines, e.g. `CUSTOMER_ERASED`: the type's last part in
+    /// capitals.
+    pub code: String,
     pub status: u16,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,6 +39,7 @@ impl Problem {
         Problem {
             kind: slug,
             title,
+            code: slug.replace('-', "_").to_ascii_uppercase(),
             status: status.as_u16(),
             detail: detail.into(),
             request_id: crate::layers::request_id(),
@@ -178,6 +182,21 @@ impl From<AppError> for Problem {
                     S::UNPROCESSABLE_ENTITY,
                     "idempotency-key-reused",
                     "Idempotency-Key reused",
+                    e.to_string(),
+                )
+            },
+            AppError::Erased => {
+                Problem::new(S::GONE, "customer-erased", "Customer erased", e.to_string())
+            }
+            AppError::Suppressed { ref field } => Problem {
+                errors: vec![FieldError::new(
+                    field.clone(),
+                    "belongs to someone erased at their own request",
+                )],
+                ..Problem::new(
+                    S::CONFLICT,
+                    "subject-erased",
+                    "Erased at their request",
                     e.to_string(),
                 )
             },

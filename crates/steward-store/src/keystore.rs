@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use rusqlite::{Connection, OptionalExtension, params};
+use steward_core::audit::SignedHead;
 use uuid::Uuid;
 
 use crate::{Result, StoreError};
@@ -39,6 +40,13 @@ CREATE TABLE IF NOT EXISTS secrets (
     kek_version INTEGER NOT NULL,
     wrapped     BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_witness (
+    id          INTEGER PRIMARY KEY CHECK (id = 1),
+    seq         INTEGER NOT NULL,
+    head        BLOB NOT NULL,
+    at          INTEGER NOT NULL,
+    signature   BLOB NOT NULL
+);
 ";
 
 impl KeyStore {
@@ -177,6 +185,34 @@ impl KeyStore {
             "INSERT INTO secrets (name, kek_version, wrapped) VALUES (?1, ?2, ?3)",
             params![name, key.kek_version, key.bytes],
         )?;
+        Ok(())
+    }
+
+    /// The newest audit head witnessed outside the data database.
+    pub fn witnessed_head(&self) -> Result<Option<SignedHead>> {
+        let conn = self.conn();
+        let row: Option<(i64, Vec<u8>, i64, Vec<u8>)> = conn
+            .prepare_cached("SELECT seq, head, at, signature FROM audit_witness WHERE id = 1")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+            .optional()?;
+        row.map(|(seq, head, at, signature)| {
+            Ok(SignedHead {
+                seq,
+                head: crate::records::hash32(&head)?,
+                at,
+                signature,
+            })
+        })
+        .transpose()
+    }
+
+    pub fn put_witnessed_head(&self, head: &SignedHead) -> Result<()> {
+        let conn = self.conn();
+        conn.prepare_cached(
+            "INSERT INTO audit_witness (id, seq, head, at, signature) VALUES (1, ?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET seq = ?1, head = ?2, at = ?3, signature = ?4",
+        )?
+        .execute(params![head.seq, &head.head[..], head.at, head.signature])?;
         Ok(())
     }
 }

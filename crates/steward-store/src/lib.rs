@@ -22,7 +22,7 @@ pub use records::*;
 pub use sqlite::SqliteStore;
 
 use async_trait::async_trait;
-use steward_core::audit::{AuditEntry, AuditRecord, Hash};
+use steward_core::audit::{AuditEntry, AuditRecord, Hash, SignedHead};
 use uuid::Uuid;
 
 /// The field name a second use of one idempotency key is reported under.
@@ -66,9 +66,14 @@ pub trait Store: Send + Sync + 'static {
     /// Lists the record ids named by up to `max` audit entries that the list of audit
     /// targets does not reach yet; returns how many entries that was.
     async fn index_audit_targets(&self, max: usize) -> Result<usize>;
+    /// The last entry in the log: its sequence number and hash.
     async fn audit_head(&self) -> Result<(i64, Hash)>;
-    async fn add_checkpoint(&self, checkpoint: &Checkpoint) -> Result<()>;
-    async fn checkpoints(&self) -> Result<Vec<Checkpoint>>;
+    /// The head as the last commit that appended entries signed it; `None` when there is
+    /// no head or it is unsigned.
+    async fn signed_head(&self) -> Result<Option<SignedHead>>;
+    /// Signs the head as it stands. Only for an installation that kept no signed heads yet:
+    /// every commit that appends entries signs its own.
+    async fn sign_head_as_is(&self) -> Result<Option<SignedHead>>;
 
     async fn create_user(&self, user: &UserRow, audit: AuditRecord) -> Result<()>;
     async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>>;

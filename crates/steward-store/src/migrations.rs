@@ -28,6 +28,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         14,
         include_str!("../migrations/sqlite/0014_audit_targets.sql"),
     ),
+    (
+        15,
+        include_str!("../migrations/sqlite/0015_signed_heads.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -64,5 +68,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         14,
         include_str!("../migrations/postgres/0014_audit_targets.sql"),
+    ),
+    (
+        15,
+        include_str!("../migrations/postgres/0015_signed_heads.sql"),
     ),
 ];

@@ -10,7 +10,9 @@ mod retention;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
-use steward_core::audit::{AuditEntry, AuditRecord, Hash, chain_hash};
+use std::sync::Arc;
+
+use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead, chain_hash};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -23,17 +25,18 @@ use crate::records::{
 };
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
-    ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, CodeCheck, ConsentEvent,
-    ConsentStats, CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite,
-    Delivery, DueQuery, DueRecord, Erasure, FoundRecord, IDEMPOTENCY_KEY, IdempotentRow, ImportJob,
-    IndexDigest, IndexEntry, InteractionRow, LegalHold, MICROS_PER_DAY, MailCounts, MailLink,
-    NoticeRow, OutboxRow, PortalCode, PortalSession, RecipientUpdate, RequestFilter, RequestRow,
-    Result, RetentionAction, RetentionRun, SegmentQuery, SegmentRow, Store, StoreError, StoredRule,
+    ActivityCount, AuditFilter, CampaignRow, ChangeSet, CodeCheck, ConsentEvent, ConsentStats,
+    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, Delivery, DueQuery,
+    DueRecord, Erasure, FoundRecord, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest,
+    IndexEntry, InteractionRow, LegalHold, MICROS_PER_DAY, MailCounts, MailLink, NoticeRow,
+    OutboxRow, PortalCode, PortalSession, RecipientUpdate, RequestFilter, RequestRow, Result,
+    RetentionAction, RetentionRun, SegmentQuery, SegmentRow, Store, StoreError, StoredRule,
     SweepBatch, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
     pool: Pool,
+    heads: Arc<dyn HeadSigner>,
 }
 
 /// Key for the advisory lock that serialises migrations across instances.
@@ -70,7 +73,13 @@ fn map_unique(e: tokio_postgres::Error, field: &str) -> StoreError {
 }
 
 impl PostgresStore {
-    pub async fn connect(url: &str, max_connections: usize) -> Result<PostgresStore> {
+    /// Connects and migrates; `heads` signs the audit chain's head in every transaction
+    /// that appends to it.
+    pub async fn connect(
+        url: &str,
+        max_connections: usize,
+        heads: Arc<dyn HeadSigner>,
+    ) -> Result<PostgresStore> {
         let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
             StoreError::Database(format!("database URL: {e}"))
         })?;
@@ -85,7 +94,7 @@ impl PostgresStore {
             .max_size(max_connections)
             .build()
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore { pool, heads };
         store.migrate().await?;
         Ok(store)
     }
@@ -122,19 +131,23 @@ impl PostgresStore {
     }
 }
 
+/// Appends entries after the head, locked for the transaction, and signs the new head in the
+/// same transaction: no commit leaves an entry that no signed head covers.
 pub(super) async fn append_audit_tx(
     tx: &Transaction<'_>,
+    heads: &dyn HeadSigner,
     records: Vec<AuditRecord>,
 ) -> Result<Vec<AuditEntry>> {
     if records.is_empty() {
         return Ok(Vec::new());
     }
     let row = tx
-        .query_one(
+        .query_opt(
             "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
             &[],
         )
-        .await?;
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the audit log's head is missing".into()))?;
     let mut seq: i64 = row.get(0);
     let mut prev = hash32(row.get::<_, &[u8]>(1))?;
     let stmt = tx
@@ -172,9 +185,11 @@ pub(super) async fn append_audit_tx(
         });
         prev = hash;
     }
+    let at = out.last().map_or(0, |e| e.record.at);
+    let signed = SignedHead::sign(seq, prev, at, heads);
     tx.execute(
-        "UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1",
-        &[&seq, &&prev[..]],
+        "UPDATE audit_head SET seq = $1, hash = $2, at = $3, signature = $4 WHERE id = 1",
+        &[&seq, &&prev[..], &at, &signed.signature],
     )
     .await?;
     Ok(out)
@@ -453,7 +468,8 @@ pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Resu
     for sql in [
         "DELETE FROM interactions WHERE customer_id = $1",
         "DELETE FROM customer_tags WHERE customer_id = $1",
-        "DELETE FROM idempotency_keys WHERE customer_id = $1",
+        // What a retried create must find to know the customer was erased, and no more.
+        "UPDATE idempotency_keys SET fingerprint = decode(repeat('00', 32), 'hex'), response = ''::bytea WHERE customer_id = $1",
         "DELETE FROM consent_current WHERE customer_id = $1",
         "DELETE FROM consent_events WHERE customer_id = $1",
     ] {
@@ -472,7 +488,11 @@ pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Resu
 }
 
 /// Applies a change set inside a transaction the caller commits.
-pub(super) async fn apply_tx(tx: &Transaction<'_>, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
+pub(super) async fn apply_tx(
+    tx: &Transaction<'_>,
+    heads: &dyn HeadSigner,
+    changes: ChangeSet,
+) -> Result<Vec<AuditEntry>> {
     if let Some(spent) = &changes.spend_link {
         mail::spend_link(tx, spent).await?;
     }
@@ -592,7 +612,7 @@ pub(super) async fn apply_tx(tx: &Transaction<'_>, changes: ChangeSet) -> Result
         portal::save_code(tx, code).await?;
     }
     requests::save(tx, &changes).await?;
-    append_audit_tx(tx, changes.audit).await
+    append_audit_tx(tx, heads, changes.audit).await
 }
 
 #[async_trait]
@@ -600,7 +620,7 @@ impl Store for PostgresStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let entries = apply_tx(&tx, changes).await?;
+        let entries = apply_tx(&tx, &*self.heads, changes).await?;
         tx.commit().await?;
         Ok(entries)
     }
@@ -612,7 +632,7 @@ impl Store for PostgresStore {
         if !erase_rows(&tx, &id, erasure.at).await? {
             return Ok(false);
         }
-        apply_tx(&tx, erasure.with).await?;
+        apply_tx(&tx, &*self.heads, erasure.with).await?;
         requests::erase(&tx, &id, erasure.suppress.as_ref(), erasure.at).await?;
         tx.commit().await?;
         Ok(true)
@@ -759,7 +779,7 @@ impl Store for PostgresStore {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let out = append_audit_tx(&tx, records).await?;
+        let out = append_audit_tx(&tx, &*self.heads, records).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -852,35 +872,51 @@ impl Store for PostgresStore {
         }
     }
 
-    async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
+    async fn signed_head(&self) -> Result<Option<SignedHead>> {
         let client = self.pool.get().await?;
-        client
-            .execute(
-                "INSERT INTO audit_checkpoints (seq, head, signature, at) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
-                &[&cp.seq, &&cp.head[..], &cp.signature, &cp.at],
-            )
-            .await?;
-        Ok(())
-    }
-
-    async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT seq, head, signature, at FROM audit_checkpoints ORDER BY seq",
+        let row = client
+            .query_opt(
+                "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1",
                 &[],
             )
             .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(Checkpoint {
-                    seq: r.get(0),
-                    head: hash32(r.get::<_, &[u8]>(1))?,
-                    signature: r.get(2),
-                    at: r.get(3),
-                })
-            })
-            .collect()
+        let Some(r) = row else { return Ok(None) };
+        let Some(signature) = r.get::<_, Option<Vec<u8>>>(3) else {
+            return Ok(None);
+        };
+        Ok(Some(SignedHead {
+            seq: r.get(0),
+            head: hash32(r.get::<_, &[u8]>(1))?,
+            at: r.get(2),
+            signature,
+        }))
+    }
+
+    async fn sign_head_as_is(&self) -> Result<Option<SignedHead>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let row = tx
+            .query_opt(
+                "SELECT seq, hash, at FROM audit_head WHERE id = 1 AND signature IS NULL FOR UPDATE",
+                &[],
+            )
+            .await?;
+        if let Some(r) = row {
+            let signed = SignedHead::sign(
+                r.get(0),
+                hash32(r.get::<_, &[u8]>(1))?,
+                r.get(2),
+                &*self.heads,
+            );
+            tx.execute(
+                "UPDATE audit_head SET signature = $1 WHERE id = 1",
+                &[&signed.signature],
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        drop(client);
+        self.signed_head().await
     }
 
     async fn create_user(&self, u: &UserRow, audit: AuditRecord) -> Result<()> {
@@ -902,7 +938,7 @@ impl Store for PostgresStore {
         )
         .await
         .map_err(|e| map_unique(e, "email"))?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -937,7 +973,7 @@ impl Store for PostgresStore {
             ],
         )
         .await?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -987,7 +1023,7 @@ impl Store for PostgresStore {
                 &[&format!("user:{id}"), &at],
             )
             .await?;
-            append_audit_tx(&tx, vec![audit]).await?;
+            append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         }
         tx.commit().await?;
         Ok(n > 0)
@@ -1041,7 +1077,7 @@ impl Store for PostgresStore {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1067,7 +1103,7 @@ impl Store for PostgresStore {
             )
             .await?;
         if n > 0 {
-            append_audit_tx(&tx, vec![audit]).await?;
+            append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         }
         tx.commit().await?;
         Ok(n > 0)
@@ -1135,7 +1171,7 @@ impl Store for PostgresStore {
         )
         .await
         .map_err(|e| map_unique(e, "version"))?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1150,7 +1186,7 @@ impl Store for PostgresStore {
             )
             .await?;
         if n > 0 {
-            append_audit_tx(&tx, vec![audit]).await?;
+            append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         }
         tx.commit().await?;
         Ok(n > 0)
@@ -1296,7 +1332,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let outcome = portal::check_code(&tx, code, now, matched, max_attempts, session).await?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -1313,7 +1349,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         campaigns::create_segment(&tx, segment).await?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1330,7 +1366,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         campaigns::create_campaign(&tx, campaign).await?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1383,7 +1419,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         retention::create_rule(&tx, rule).await?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1394,7 +1430,7 @@ impl Store for PostgresStore {
         if !retention::update_rule(&tx, rule).await? {
             return Ok(false);
         }
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1407,7 +1443,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         retention::create_hold(&tx, hold).await?;
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1418,7 +1454,7 @@ impl Store for PostgresStore {
         if !retention::release_hold(&tx, id, at).await? {
             return Ok(false);
         }
-        append_audit_tx(&tx, vec![audit]).await?;
+        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1455,7 +1491,7 @@ impl Store for PostgresStore {
     async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let done = retention::sweep(&tx, batch).await?;
+        let done = retention::sweep(&tx, &*self.heads, batch).await?;
         tx.commit().await?;
         Ok(done)
     }

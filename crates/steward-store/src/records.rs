@@ -369,7 +369,8 @@ pub struct IdempotentRow {
     /// Hash of what was asked, so the same key with another request is refused.
     pub fingerprint: [u8; 32],
     pub customer_id: Uuid,
-    /// Sealed with the customer's data key.
+    /// Sealed with the customer's data key; empty once the customer was erased, when the
+    /// key is kept only so that a retry cannot create them again.
     pub response: Vec<u8>,
     pub created_at: i64,
     pub expires_at: i64,
@@ -500,14 +501,6 @@ pub const MICROS_PER_DAY: i64 = 86_400_000_000;
 /// `days` in microseconds, saturating: a number of days from input never overflows.
 pub fn days_in_micros(days: i64) -> i64 {
     days.saturating_mul(MICROS_PER_DAY)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Checkpoint {
-    pub seq: i64,
-    pub head: [u8; 32],
-    pub signature: Vec<u8>,
-    pub at: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -19,7 +19,9 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, chain_hash};
+use steward_core::audit::{
+    AuditEntry, AuditRecord, GENESIS, Hash, HeadSigner, SignedHead, chain_hash,
+};
 use uuid::Uuid;
 
 use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
@@ -29,12 +31,12 @@ use crate::records::{
 };
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
-    ActivityCount, AuditFilter, CampaignRow, ChangeSet, Checkpoint, CodeCheck, ConsentEvent,
-    ConsentStats, CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite,
-    Delivery, DueQuery, DueRecord, Erasure, FoundRecord, IDEMPOTENCY_KEY, IdempotentRow, ImportJob,
-    IndexDigest, IndexEntry, InteractionRow, LegalHold, MICROS_PER_DAY, MailCounts, MailLink,
-    NoticeRow, OutboxRow, PortalCode, PortalSession, RecipientUpdate, RequestFilter, RequestRow,
-    Result, RetentionAction, RetentionRun, SegmentQuery, SegmentRow, Store, StoreError, StoredRule,
+    ActivityCount, AuditFilter, CampaignRow, ChangeSet, CodeCheck, ConsentEvent, ConsentStats,
+    CustomerFilter, CustomerRow, CustomerStats, CustomerUpdate, CustomerWrite, Delivery, DueQuery,
+    DueRecord, Erasure, FoundRecord, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest,
+    IndexEntry, InteractionRow, LegalHold, MICROS_PER_DAY, MailCounts, MailLink, NoticeRow,
+    OutboxRow, PortalCode, PortalSession, RecipientUpdate, RequestFilter, RequestRow, Result,
+    RetentionAction, RetentionRun, SegmentQuery, SegmentRow, Store, StoreError, StoredRule,
     SweepBatch, TokenRow, UserRow, migrations,
 };
 
@@ -113,15 +115,21 @@ fn map_unique(e: rusqlite::Error, field: &str) -> StoreError {
 }
 
 impl SqliteStore {
-    pub fn open(path: &Path) -> Result<SqliteStore> {
+    /// Opens the database; `heads` signs the audit chain's head in every commit that
+    /// appends to it.
+    pub fn open(path: &Path, heads: Arc<dyn HeadSigner>) -> Result<SqliteStore> {
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
+        writer.execute_batch("CREATE TEMP TABLE head_moved (id INTEGER PRIMARY KEY)")?;
         writer.pragma_update(
             None,
             "wal_autocheckpoint",
             checkpointer::WRITER_FALLBACK_PAGES,
         )?;
-        let writer = Arc::new(writer::Writer::start(writer)?);
+        let writer = Arc::new(writer::Writer::start(
+            writer,
+            Box::new(move |tx| sign_moved_head(tx, heads.as_ref())),
+        )?);
         Ok(SqliteStore {
             path: path.to_path_buf(),
             writer: writer.clone(),
@@ -199,7 +207,13 @@ pub(super) fn append_audit_tx(
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let (mut seq, mut prev) = head(tx)?;
+    let (mut seq, mut prev) = tx
+        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
+        .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
+        .optional()?
+        .ok_or_else(head_missing)
+        .and_then(|(seq, h)| Ok((seq, hash32(&h)?)))?;
+    let last_at = records.last().map_or(0, |r| r.at);
     let mut stmt = tx.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
@@ -229,7 +243,70 @@ pub(super) fn append_audit_tx(
         });
         prev = hash;
     }
+    // Signed at the commit, so writes that share one commit share one signature.
+    tx.prepare_cached(
+        "UPDATE audit_head SET seq = ?1, hash = ?2, at = ?3, signature = NULL WHERE id = 1",
+    )?
+    .execute(params![seq, &prev[..], last_at])?;
+    mark_head_moved(tx)?;
     Ok(out)
+}
+
+/// Notes, on the writer connection alone, that this transaction moved the head. The note is
+/// a temporary table: it is in no file, so no one can write it but this connection, and a
+/// head left unsigned by someone else is never signed over by a later commit.
+fn mark_head_moved(tx: &Transaction) -> Result<()> {
+    tx.prepare_cached("INSERT OR IGNORE INTO temp.head_moved (id) VALUES (1)")?
+        .execute([])?;
+    Ok(())
+}
+
+fn head_missing() -> StoreError {
+    StoreError::Corrupt("the audit log's head is missing".into())
+}
+
+/// Signs the head if this transaction moved it; runs just before every commit.
+fn sign_moved_head(tx: &Transaction, signer: &dyn HeadSigner) -> Result<()> {
+    if tx
+        .prepare_cached("DELETE FROM temp.head_moved")?
+        .execute([])?
+        == 0
+    {
+        return Ok(());
+    }
+    let (seq, hash, at): (i64, Vec<u8>, i64) = tx
+        .prepare_cached("SELECT seq, hash, at FROM audit_head WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()?
+        .ok_or_else(head_missing)?;
+    let signed = SignedHead::sign(seq, hash32(&hash)?, at, signer);
+    tx.prepare_cached("UPDATE audit_head SET signature = ?1 WHERE id = 1")?
+        .execute(params![signed.signature])?;
+    Ok(())
+}
+
+fn signed_head(conn: &Connection) -> Result<Option<SignedHead>> {
+    conn.prepare_cached(
+        "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 AND signature IS NOT NULL",
+    )?
+    .query_row([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get(2)?,
+            r.get(3)?,
+        ))
+    })
+    .optional()?
+    .map(|(seq, hash, at, signature)| {
+        Ok(SignedHead {
+            seq,
+            head: hash32(&hash)?,
+            at,
+            signature,
+        })
+    })
+    .transpose()
 }
 
 fn head(conn: &Connection) -> Result<(i64, Hash)> {
@@ -609,7 +686,8 @@ pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> 
     for sql in [
         "DELETE FROM interactions WHERE customer_id = ?1",
         "DELETE FROM customer_tags WHERE customer_id = ?1",
-        "DELETE FROM idempotency_keys WHERE customer_id = ?1",
+        // What a retried create must find to know the customer was erased, and no more.
+        "UPDATE idempotency_keys SET fingerprint = zeroblob(32), response = x'' WHERE customer_id = ?1",
         "DELETE FROM consent_current WHERE customer_id = ?1",
         "DELETE FROM consent_events WHERE customer_id = ?1",
     ] {
@@ -972,36 +1050,22 @@ impl Store for SqliteStore {
         self.read(head)
     }
 
-    async fn add_checkpoint(&self, cp: &Checkpoint) -> Result<()> {
-        let cp = cp.clone();
-        self.write(move |tx| {
-            tx.execute(
-                "INSERT OR IGNORE INTO audit_checkpoints (seq, head, signature, at) VALUES (?1, ?2, ?3, ?4)",
-                params![cp.seq, &cp.head[..], cp.signature, cp.at],
-            )?;
-            Ok(())
-        }).await
+    async fn signed_head(&self) -> Result<Option<SignedHead>> {
+        self.read(signed_head)
     }
 
-    async fn checkpoints(&self) -> Result<Vec<Checkpoint>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, head, signature, at FROM audit_checkpoints ORDER BY seq",
-            )?;
-            let rows = stmt.query_map([], |r| {
-                Ok((r.get(0)?, r.get::<_, Vec<u8>>(1)?, r.get(2)?, r.get(3)?))
-            })?;
-            rows.map(|r| {
-                let (seq, head, signature, at) = r?;
-                Ok(Checkpoint {
-                    seq,
-                    head: hash32(&head)?,
-                    signature,
-                    at,
-                })
-            })
-            .collect()
+    async fn sign_head_as_is(&self) -> Result<Option<SignedHead>> {
+        self.write(|tx| {
+            let unsigned = tx
+                .prepare_cached("SELECT 1 FROM audit_head WHERE id = 1 AND signature IS NULL")?
+                .exists([])?;
+            if unsigned {
+                mark_head_moved(tx)?;
+            }
+            Ok(())
         })
+        .await?;
+        self.read(signed_head)
     }
 
     async fn create_user(&self, u: &UserRow, audit: AuditRecord) -> Result<()> {
@@ -1693,7 +1757,8 @@ mod tests {
     async fn committed_pages_reach_the_database_file_without_the_writer() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("s.db");
-        let store = SqliteStore::open(&path).expect("open");
+        let store =
+            SqliteStore::open(&path, Arc::new(steward_vault::Signer::generate())).expect("open");
         let before = std::fs::metadata(&path).expect("db").len();
         // About 4 MiB, far below the writer's own checkpoint threshold.
         let inserts = (0..1_000)

@@ -13,15 +13,19 @@ enum Guard {
     Pg(#[allow(dead_code)] TestDatabase),
 }
 
+fn signer() -> Arc<dyn steward_core::audit::HeadSigner> {
+    Arc::new(steward_vault::Signer::generate())
+}
+
 async fn sqlite() -> (Guard, Arc<dyn Store>) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let store = SqliteStore::open(&dir.path().join("steward.db")).expect("open sqlite");
+    let store = SqliteStore::open(&dir.path().join("steward.db"), signer()).expect("open sqlite");
     (Guard::Dir(dir), Arc::new(store))
 }
 
 async fn postgres() -> (Guard, Arc<dyn Store>) {
     let db = fresh_postgres().await;
-    let store = PostgresStore::connect(&db.url, 8)
+    let store = PostgresStore::connect(&db.url, 8, signer())
         .await
         .expect("connect postgres");
     (Guard::Pg(db), Arc::new(store))
@@ -541,15 +545,14 @@ mod scenarios {
             walker.feed(e).expect("chain intact");
         }
         assert_eq!(store.audit_head().await.expect("head"), (400, walker.head));
-        let cp = Checkpoint {
-            seq: 400,
-            head: walker.head,
-            signature: vec![7; 64],
-            at: 1,
-        };
-        store.add_checkpoint(&cp).await.expect("checkpoint");
-        store.add_checkpoint(&cp).await.expect("idempotent");
-        assert_eq!(store.checkpoints().await.expect("checkpoints"), vec![cp]);
+        // Every commit signed the head it left, concurrent ones included.
+        let signed = store
+            .signed_head()
+            .await
+            .expect("signed head")
+            .expect("a head is signed");
+        assert_eq!((signed.seq, signed.head), (400, walker.head));
+        assert_eq!(signed.signature.len(), 64);
         assert_eq!(store.audit_page(398, 10).await.expect("tail").len(), 2);
     }
 

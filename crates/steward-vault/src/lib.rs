@@ -35,7 +35,7 @@ pub trait SecretSource {
 pub struct Vault {
     master: MasterKey,
     indexer: BlindIndexer,
-    signer: Signer,
+    signer: std::sync::Arc<Signer>,
     receipts: Signer,
     staff: DataKey,
 }
@@ -74,7 +74,7 @@ impl Vault {
             // their own, bound to the account they belong to.
             staff: DataKey::new(Uuid::nil(), &staff),
             indexer: BlindIndexer::new(&index_root, searchable_fields),
-            signer: Signer::from_seed(&signing_seed),
+            signer: std::sync::Arc::new(Signer::from_seed(&signing_seed)),
             receipts: Signer::from_seed(&receipt_seed),
             master,
         })
@@ -114,7 +114,9 @@ impl Vault {
         &self.receipts
     }
 
-    pub fn signer(&self) -> &Signer {
+    /// The key that signs the audit chain's heads, shared with the store that signs each
+    /// head in the commit that made it.
+    pub fn signer(&self) -> &std::sync::Arc<Signer> {
         &self.signer
     }
 

@@ -15,6 +15,12 @@ impl Signer {
         }
     }
 
+    /// A signer with a fresh random key, for a store that must sign audit heads but whose
+    /// signatures nobody will check (tests of the store on its own).
+    pub fn generate() -> Signer {
+        Signer::from_seed(&crate::random_key())
+    }
+
     pub fn sign(&self, message: &[u8]) -> [u8; 64] {
         self.key.sign(message).to_bytes()
     }
@@ -28,5 +34,11 @@ impl Signer {
 
     pub fn public_key(&self) -> [u8; 32] {
         self.key.verifying_key().to_bytes()
+    }
+}
+
+impl steward_core::audit::HeadSigner for Signer {
+    fn sign_head(&self, message: &[u8]) -> [u8; 64] {
+        self.sign(message)
     }
 }

@@ -179,6 +179,7 @@ pub enum RetentionCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum AuditCommand {
-    /// Walk the hash chain and check the signed checkpoints; exits non-zero naming the first bad entry.
+    /// Walk the hash chain and check it against the signed heads kept in the database and
+    /// outside it; exits non-zero naming what it found.
     Verify,
 }

@@ -41,7 +41,6 @@ async fn open(settings: &Settings) -> anyhow::Result<Steward> {
         database_url: settings.database_url.clone(),
         catalog,
         clock: Arc::new(SystemClock),
-        checkpoint_every: settings.audit_checkpoint_every,
         controller: steward_app::Controller {
             name: settings.controller_name.clone(),
             email: settings.controller_email.clone(),
@@ -143,7 +142,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .map_err(explain)?;
-            app.checkpoint_now().await.map_err(explain)?;
+            app.witness_audit(true).await.map_err(explain)?;
             println!("user {} created", created.id);
             if generated {
                 println!("initial password (shown once): {password}");
@@ -176,7 +175,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .map_err(explain)?;
-            app.checkpoint_now().await.map_err(explain)?;
+            app.witness_audit(true).await.map_err(explain)?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
@@ -215,7 +214,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(explain)?;
             bar.finish_and_clear();
-            app.checkpoint_now().await.map_err(explain)?;
+            app.witness_audit(true).await.map_err(explain)?;
             eprintln!("{n} customers exported");
             Ok(ExitCode::SUCCESS)
         }
@@ -224,14 +223,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let report = app.verify_audit().await.map_err(explain)?;
             if report.ok {
                 println!(
-                    "audit chain intact: {} entries, {} signed checkpoints, head {}",
-                    report.entries, report.checkpoints, report.head
+                    "audit chain intact: {} entries, signed head at entry {}, witnessed outside the database at entry {}, head {}",
+                    report.entries,
+                    report.signed_head.unwrap_or_default(),
+                    report.witnessed_head.unwrap_or_default(),
+                    report.head
                 );
                 Ok(ExitCode::SUCCESS)
             } else {
+                let at = report
+                    .first_bad
+                    .map(|seq| format!(" at entry {seq}"))
+                    .unwrap_or_default();
+                let fault = report
+                    .fault
+                    .and_then(|f| serde_json::to_value(f).ok())
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default();
                 println!(
-                    "audit chain BROKEN at entry {}: {}",
-                    report.first_bad.unwrap_or_default(),
+                    "audit chain BROKEN{at} ({fault}): {}",
                     report.problem.as_deref().unwrap_or("unknown problem")
                 );
                 Ok(ExitCode::from(2))
@@ -245,6 +255,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .await
                 .map_err(explain)?;
             bar.finish_and_clear();
+            app.witness_audit(true).await.map_err(explain)?;
             println!(
                 "{marked} lapsed consents marked expired; fields left without a lawful basis were erased"
             );
@@ -385,6 +396,7 @@ async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<Exi
         return Err(e.into());
     }
     bar.finish_and_clear();
+    app.witness_audit(true).await.map_err(explain)?;
     eprintln!(
         "run {}{}:",
         report.id,
@@ -471,6 +483,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         tokio::spawn(app.clone().run_mail_sender(until_stopped())),
         tokio::spawn(app.clone().run_consent_expiry(until_stopped())),
         tokio::spawn(app.clone().run_audit_indexer(until_stopped())),
+        tokio::spawn(app.clone().run_audit_witness(until_stopped())),
         tokio::spawn({
             let app = app.clone();
             let every = settings.retention_interval_minutes;
@@ -488,8 +501,8 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     for job in jobs {
         let _ = job.await;
     }
-    app.checkpoint_now().await.map_err(explain)?;
-    tracing::info!("stopped; audit head checkpointed");
+    app.witness_audit(true).await.map_err(explain)?;
+    tracing::info!("stopped; audit head witnessed");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -599,7 +612,7 @@ async fn import(
         .await
         .map_err(explain)?;
     bar.finish_and_clear();
-    app.checkpoint_now().await.map_err(explain)?;
+    app.witness_audit(true).await.map_err(explain)?;
     let p = report.progress;
     if report.already_done {
         println!(

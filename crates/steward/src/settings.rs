@@ -17,7 +17,6 @@ pub struct Settings {
     pub listen: SocketAddr,
     /// Extra catalog files, added to the built-in catalog.
     pub catalog: Vec<PathBuf>,
-    pub audit_checkpoint_every: i64,
     pub log: String,
     /// Rate limits on the HTTP edge; turned off only for load tests on loopback.
     pub rate_limit: bool,
@@ -52,7 +51,6 @@ impl Default for Settings {
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             catalog: Vec::new(),
-            audit_checkpoint_every: 1_000,
             log: "info".into(),
             rate_limit: true,
             tls_cert: None,
@@ -71,12 +69,11 @@ impl Default for Settings {
     }
 }
 
-const ENV_KEYS: [&str; 19] = [
+const ENV_KEYS: [&str; 18] = [
     "data_dir",
     "database_url",
     "listen",
     "catalog",
-    "audit_checkpoint_every",
     "log",
     "rate_limit",
     "tls_cert",
@@ -136,9 +133,6 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
         }
         anyhow::anyhow!(msg)
     })?;
-    if settings.audit_checkpoint_every < 1 {
-        anyhow::bail!("invalid setting: audit_checkpoint_every must be at least 1");
-    }
     if let Some(url) = &settings.database_url
         && !(url.starts_with("postgres://") || url.starts_with("postgresql://"))
     {

@@ -182,6 +182,137 @@ fn demo_data_leaves_no_plaintext_anywhere_in_the_data_directory() {
     assert!(verify.status.success(), "{}", text(&verify.stdout));
 }
 
+fn copy_dir(from: &Path, to: &Path) {
+    for file in files_under(from) {
+        let dest = to.join(file.strip_prefix(from).expect("inside"));
+        std::fs::create_dir_all(dest.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(&file, &dest).expect("copy");
+    }
+}
+
+/// Recomputes every link from entry `from` on, as someone covering a change would.
+fn rechain(db: &rusqlite::Connection, from: i64) {
+    use steward_core::audit::{AuditRecord, chain_hash};
+    let mut rows = db
+        .prepare(
+            "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash
+             FROM audit_log ORDER BY seq",
+        )
+        .expect("prepare");
+    let entries: Vec<(i64, AuditRecord, Vec<u8>)> = rows
+        .query_map([], |r| {
+            let list = |i: usize| -> rusqlite::Result<Vec<String>> {
+                Ok(serde_json::from_str(&r.get::<_, String>(i)?).expect("json list"))
+            };
+            Ok((
+                r.get(0)?,
+                AuditRecord {
+                    at: r.get(1)?,
+                    actor: r.get(2)?,
+                    role: r.get(3)?,
+                    action: r.get(4)?,
+                    purpose: r.get(5)?,
+                    targets: list(6)?,
+                    fields: list(7)?,
+                    detail: r.get(8)?,
+                },
+                r.get(9)?,
+            ))
+        })
+        .expect("query")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    let mut prev: [u8; 32] = entries
+        .iter()
+        .find(|(seq, _, _)| *seq == from)
+        .map(|(_, _, p)| p.as_slice().try_into().expect("32 bytes"))
+        .expect("entry");
+    for (seq, record, _) in entries.iter().filter(|(seq, _, _)| *seq >= from) {
+        let hash = chain_hash(&prev, *seq, record);
+        db.execute(
+            "UPDATE audit_log SET prev_hash = ?1, hash = ?2 WHERE seq = ?3",
+            rusqlite::params![&prev[..], &hash[..], seq],
+        )
+        .expect("relink");
+        prev = hash;
+    }
+}
+
+#[test]
+fn audit_verify_detects_a_cut_tail_a_recomputed_chain_and_deleted_heads_on_a_copy() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    for i in 0..12 {
+        let out = run(steward(&data).args([
+            "token",
+            "create",
+            "--role",
+            "agent",
+            "--name",
+            &format!("t{i}"),
+        ]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let ok = run(steward(&data).args(["audit", "verify"]));
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    type Tamper<'a> = &'a dyn Fn(&rusqlite::Connection);
+    let cases: [(&str, Tamper, &str); 3] = [
+        (
+            "tail cut",
+            &|db| {
+                db.execute("DELETE FROM audit_log WHERE seq > 9", [])
+                    .expect("cut");
+            },
+            "(truncated): entries 10 to 12 were removed",
+        ),
+        (
+            "rewrite with the chain recomputed",
+            &|db| {
+                db.execute("UPDATE audit_log SET role = 'admin' WHERE seq = 5", [])
+                    .expect("rewrite");
+                rechain(db, 5);
+            },
+            "(rewritten)",
+        ),
+        (
+            "rewrite, chain recomputed, every head deleted",
+            &|db| {
+                db.execute("UPDATE audit_log SET role = 'admin' WHERE seq = 5", [])
+                    .expect("rewrite");
+                rechain(db, 5);
+                db.execute("DELETE FROM audit_head", []).expect("heads");
+            },
+            "(rewritten)",
+        ),
+    ];
+    for (i, (case, tamper, expected)) in cases.iter().enumerate() {
+        let copy = dir.path().join(format!("copy{i}"));
+        copy_dir(&data, &copy);
+        tamper(&rusqlite::Connection::open(copy.join("steward.db")).expect("db"));
+        let out = run(steward(&copy).args(["audit", "verify"]));
+        assert_eq!(out.status.code(), Some(2), "{case}: {}", text(&out.stdout));
+        assert!(
+            text(&out.stdout).contains(expected),
+            "{case}: {}",
+            text(&out.stdout)
+        );
+    }
+    // With only the head deleted, the entries are all there but nothing in the database vouches for them.
+    let copy = dir.path().join("no-head");
+    copy_dir(&data, &copy);
+    rusqlite::Connection::open(copy.join("steward.db"))
+        .expect("db")
+        .execute("DELETE FROM audit_head", [])
+        .expect("heads");
+    let out = run(steward(&copy).args(["audit", "verify"]));
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stdout));
+    assert!(
+        text(&out.stdout).contains("(no_signed_head)"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 #[test]
 fn audit_verify_names_the_first_bad_entry() {
     let dir = tempfile::tempdir().expect("tempdir");

@@ -73,7 +73,7 @@ async fn erasure_reaches_a_copy_taken_before_it() {
         )
         .expect("copy key store");
     }
-    let old = open_at(copy.path(), None, 1_000).await;
+    let old = open_at(copy.path(), None).await;
     let r = old.get_customer(&agent, gone.id).await;
     assert!(matches!(r, Err(AppError::NotFound)), "{r:?}");
     let listed = old

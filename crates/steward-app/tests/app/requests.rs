@@ -164,6 +164,17 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects");
     assert!(rejects.contains("erased"), "{rejects}");
     assert_eq!(find(&app, "gwen@example.com").await, 0);
+    // Nor does a create through the API or the console, however the address is written.
+    for address in ["gwen@example.com", " Gwen@EXAMPLE.com"] {
+        let again = app
+            .create_customer(&agent(&app), input(address, "Gwen"))
+            .await;
+        assert!(
+            matches!(&again, Err(AppError::Suppressed { field }) if field == "fields.email"),
+            "{again:?}"
+        );
+    }
+    assert_eq!(find(&app, "gwen@example.com").await, 0);
 
     let mut form = FormSubmission {
         values: [("email".to_string(), "gwen@example.com".to_string())]

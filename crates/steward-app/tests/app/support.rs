@@ -17,7 +17,6 @@ pub fn options(dir: &Path, clock: Arc<FixedClock>) -> OpenOptions {
         database_url: None,
         catalog: Catalog::default_catalog().expect("catalog"),
         clock,
-        checkpoint_every: 1_000,
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
@@ -29,10 +28,9 @@ pub fn clock() -> Arc<FixedClock> {
     Arc::new(FixedClock::new(T0.parse().expect("time")))
 }
 
-pub async fn open_at(dir: &Path, database_url: Option<String>, checkpoint_every: i64) -> Steward {
+pub async fn open_at(dir: &Path, database_url: Option<String>) -> Steward {
     Steward::open(OpenOptions {
         database_url,
-        checkpoint_every,
         ..options(dir, clock())
     })
     .await
@@ -51,7 +49,7 @@ pub async fn app_with_clock() -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
 
 pub async fn app() -> (tempfile::TempDir, Steward) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let app = open_at(dir.path(), None, 1_000).await;
+    let app = open_at(dir.path(), None).await;
     (dir, app)
 }
 

@@ -622,6 +622,10 @@ pub async fn create(
             field,
             "is already in use by another customer",
         )],
+        Err(AppError::Suppressed { field }) => vec![FieldError::new(
+            field,
+            "belongs to someone erased at their own request; only they can sign up again, through a sign-up form that confirms the address",
+        )],
         Err(e) => return Err(e.into()),
     };
     let fields = form_fields(&app, &staff, &access, &values, None, &errors);

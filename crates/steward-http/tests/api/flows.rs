@@ -791,8 +791,50 @@ async fn idempotent_posts_replay_the_first_answer_for_a_day() {
         .await;
     assert_eq!(erased.status, 204, "{}", erased.body);
     t.clock.advance(jiff::SignedDuration::from_hours(-24));
-    let gone = t.req("POST", &path, tok, &ikey, Some(note)).await;
-    assert_eq!(gone.status, 404, "{}", gone.body);
+    let gone = t
+        .req("POST", &path, tok, &ikey, Some(note))
+        .await
+        .problem(410);
+    assert_eq!(gone["code"], "CUSTOMER_ERASED", "{gone}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_retried_after_the_erasure_does_not_bring_the_customer_back() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let key = [("Idempotency-Key", "k")];
+    let first = t
+        .req(
+            "POST",
+            "/api/v1/customers",
+            Some(&agent),
+            &key,
+            Some(CUSTOMER),
+        )
+        .await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let id = first.json()["id"].as_str().expect("id").to_string();
+    let erased = t
+        .req(
+            "DELETE",
+            &format!("/api/v1/customers/{id}"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(erased.status, 204, "{}", erased.body);
+    for body in [CUSTOMER.to_string(), CUSTOMER.replace("Ada", "Ava")] {
+        let retry = t
+            .req("POST", "/api/v1/customers", Some(&agent), &key, Some(&body))
+            .await
+            .problem(410);
+        assert_eq!(retry["code"], "CUSTOMER_ERASED", "{retry}");
+    }
+    assert_eq!(t.app.count_customers().await.expect("count"), 0);
+    // Nothing of the request that made her is left beside the key's hash.
+    assert!(!t.data_bytes().windows(15).any(|w| w == b"ada@example.com"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

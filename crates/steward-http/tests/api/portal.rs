@@ -235,6 +235,21 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
         .await;
     assert_eq!(search.status, 200, "{}", search.body);
     assert!(search.json()["items"].as_array().expect("items").is_empty());
+    // She erased herself: the API does not create her again.
+    let again = t
+        .req(
+            "POST",
+            "/api/v1/customers",
+            Some(&agent),
+            &[],
+            Some(
+                r#"{"fields":{"email":"Grace@Example.com","given_name":"Grace"},"residency":"US"}"#,
+            ),
+        )
+        .await
+        .problem(409);
+    assert_eq!(again["code"], "SUBJECT_ERASED", "{again}");
+    assert_eq!(again["errors"][0]["field"], "fields.email", "{again}");
 
     // The privacy officer's desk shows the completed request, with no one behind it.
     let uri = crate::console::add_staff(&t, "dpo@example.com", Role::Dpo)

@@ -85,7 +85,6 @@ async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> 
             database_url: None,
             catalog: Catalog::default_catalog().expect("catalog"),
             clock: clock.clone(),
-            checkpoint_every: 1_000,
             controller: Default::default(),
             readable_at_least: steward_app::READABLE_AT_LEAST,
             staff_shown_as: Default::default(),

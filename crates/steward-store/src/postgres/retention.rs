@@ -1,6 +1,7 @@
 //! Retention rules, legal holds, runs and the records they act on, in PostgreSQL.
 
 use deadpool_postgres::{Object, Transaction};
+use steward_core::audit::HeadSigner;
 use uuid::Uuid;
 
 use super::{append_audit_tx, arg_refs, erase_rows, map_unique, postgres_args, requests};
@@ -202,7 +203,11 @@ pub(super) async fn count_due(client: &Object, q: &DueQuery) -> Result<u64> {
     Ok(u64::try_from(count).unwrap_or(0))
 }
 
-pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<Vec<DueRecord>> {
+pub(super) async fn sweep(
+    tx: &Transaction<'_>,
+    heads: &dyn HeadSigner,
+    batch: SweepBatch,
+) -> Result<Vec<DueRecord>> {
     let mut done = Vec::with_capacity(batch.records.len());
     // The row is the record of the act: a record another run acted on is left alone. Two
     // runs inserting one row at once wait for each other, and the second inserts nothing.
@@ -275,7 +280,7 @@ pub(super) async fn sweep(tx: &Transaction<'_>, batch: SweepBatch) -> Result<Vec
         }
         done.push(*r);
     }
-    append_audit_tx(tx, swept_audit(batch.audit, &done)).await?;
+    append_audit_tx(tx, heads, swept_audit(batch.audit, &done)).await?;
     save_run(tx, &batch.run).await?;
     Ok(done)
 }

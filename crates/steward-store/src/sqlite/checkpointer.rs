@@ -123,7 +123,7 @@ mod tests {
         let conn = open();
         conn.execute_batch("CREATE TABLE t (v BLOB NOT NULL); PRAGMA wal_autocheckpoint = 0;")
             .expect("schema");
-        let writer = Arc::new(Writer::start(conn).expect("writer"));
+        let writer = Arc::new(Writer::start(conn, Box::new(|_| Ok(()))).expect("writer"));
         // A restart past 1 MiB of log. Each write holds the write lock for 2 MiB, as a bulk
         // import's batches do, leaving only the moment between commits free.
         let _checkpointer = Checkpointer::start(open(), writer.clone(), 256).expect("start");

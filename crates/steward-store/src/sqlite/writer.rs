@@ -24,6 +24,8 @@ const RETAKE: std::time::Duration = std::time::Duration::from_millis(10);
 
 type Output = Box<dyn Any + Send>;
 type Run = Box<dyn FnOnce(&Transaction) -> Result<Output> + Send>;
+/// Runs in every transaction after its writes and before its commit; failing, it undoes them.
+pub(super) type BeforeCommit = Box<dyn Fn(&Transaction) -> Result<()> + Send + Sync>;
 
 struct Job {
     run: Run,
@@ -32,6 +34,7 @@ struct Job {
 
 pub(super) struct Writer {
     conn: Mutex<Connection>,
+    before_commit: BeforeCommit,
     queue: Mutex<Vec<Job>>,
     /// Rung by a holder that lets go with writes still queued, for a waiter to take over.
     handover: tokio::sync::Notify,
@@ -46,9 +49,10 @@ fn queue(m: &Mutex<Vec<Job>>) -> MutexGuard<'_, Vec<Job>> {
 }
 
 impl Writer {
-    pub(super) fn start(conn: Connection) -> Result<Writer> {
+    pub(super) fn start(conn: Connection, before_commit: BeforeCommit) -> Result<Writer> {
         Ok(Writer {
             conn: Mutex::new(conn),
+            before_commit,
             queue: Mutex::new(Vec::new()),
             handover: tokio::sync::Notify::new(),
         })
@@ -113,7 +117,7 @@ impl Writer {
                 if batch.is_empty() {
                     break;
                 }
-                run_batch(&mut conn, batch);
+                run_batch(&mut conn, &self.before_commit, batch);
                 rounds += 1;
             }
             drop(conn);
@@ -156,7 +160,7 @@ fn in_savepoint(tx: &Transaction, run: Run) -> std::result::Result<Result<Output
     }
 }
 
-fn run_batch(conn: &mut Connection, mut batch: Vec<Job>) {
+fn run_batch(conn: &mut Connection, before_commit: &BeforeCommit, mut batch: Vec<Job>) {
     let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
         Err(e) => {
@@ -173,6 +177,7 @@ fn run_batch(conn: &mut Connection, mut batch: Vec<Job>) {
         && let Some(job) = batch.pop()
     {
         let answer = guarded(&tx, job.run).and_then(|v| {
+            before_commit(&tx)?;
             tx.commit()?;
             Ok(v)
         });
@@ -195,7 +200,7 @@ fn run_batch(conn: &mut Connection, mut batch: Vec<Job>) {
     let failed = match broken {
         // Dropping the transaction rolls it back.
         Some(e) => Some(e),
-        None => tx.commit().err().map(StoreError::from),
+        None => before_commit(&tx).and_then(|()| Ok(tx.commit()?)).err(),
     };
     for (done, result) in answers {
         let _ = done.send(match &failed {
@@ -224,7 +229,7 @@ mod tests {
         let conn = Connection::open(&path).expect("open");
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE)")
             .expect("schema");
-        let writer = std::sync::Arc::new(Writer::start(conn).expect("start"));
+        let writer = std::sync::Arc::new(Writer::start(conn, Box::new(|_| Ok(()))).expect("start"));
         let insert = |v: i64, hold: bool| {
             let writer = writer.clone();
             async move {
@@ -267,7 +272,7 @@ mod tests {
         let conn = Connection::open(&path).expect("open");
         conn.execute_batch("PRAGMA journal_mode = WAL; CREATE TABLE t (v INTEGER UNIQUE)")
             .expect("schema");
-        let writer = Writer::start(conn).expect("start");
+        let writer = Writer::start(conn, Box::new(|_| Ok(()))).expect("start");
         let failed = writer
             .write(|tx| {
                 tx.execute("INSERT INTO t (v) VALUES (1)", [])?;
