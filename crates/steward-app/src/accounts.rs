@@ -4,7 +4,7 @@
 
 use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use jiff::Timestamp;
@@ -12,8 +12,6 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use steward_core::Role;
 use steward_core::contact::Email;
-use steward_core::login::LOCK_AFTER;
-pub use steward_core::login::lockout_delay;
 use steward_store::{TokenRow, UserRow};
 use uuid::Uuid;
 
@@ -83,7 +81,7 @@ const TOUCH_EVERY_MICROS: i64 = 60_000_000;
 /// Sessions are tokens with this name, issued only by sign-in.
 const SESSION_NAME: &str = "session";
 
-fn totp_binding(user: Uuid) -> String {
+pub(crate) fn totp_binding(user: Uuid) -> String {
     format!("staff/{user}/totp")
 }
 
@@ -101,7 +99,7 @@ fn new_token() -> String {
 }
 
 /// A hash of a random password, so that an unknown account costs one Argon2 verification too.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| {
         let salt = SaltString::generate(&mut OsRng);
@@ -211,7 +209,6 @@ impl Steward {
             created_at: self.clock.now().as_microsecond(),
             totp_secret,
             failed_logins: 0,
-            locked_until: None,
         };
         let audit = self.record(
             actor,
@@ -225,112 +222,10 @@ impl Steward {
         Ok(CreatedUser { id, totp_uri })
     }
 
-    /// Signs a staff member in with password and, where required, a TOTP code, and returns a
-    /// session token. An unknown account costs the same work as a wrong password, so timing
-    /// does not tell who has an account; repeated failures bring a growing delay and then a
-    /// lock-out, each recorded in the audit log.
-    pub async fn login(
+    pub(crate) async fn issue_session(
         &self,
-        email: &str,
-        password: &str,
-        totp: Option<&str>,
-    ) -> Result<Session, AppError> {
-        let user = match Email::parse(email) {
-            Ok(e) => self.store.find_user_by_email(e.as_str()).await?,
-            Err(_) => None,
-        };
-        let now = self.clock.now();
-        let now_us = now.as_microsecond();
-        if let Some(until) = user
-            .as_ref()
-            .and_then(|u| u.locked_until)
-            .filter(|&t| t > now_us)
-        {
-            return Err(AppError::TooManyAttempts {
-                retry_after: ((until - now_us) / 1_000_000).max(1) as u64,
-            });
-        }
-        let hash = user
-            .as_ref()
-            .map(|u| u.password_hash.as_str())
-            .unwrap_or(dummy_hash());
-        let parsed = PasswordHash::new(hash)
-            .map_err(|e| AppError::Storage(format!("password hash: {e}")))?;
-        let password_ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        let denied = || AppError::Unauthenticated("wrong email, password or code".into());
-        let Some(user) = user else {
-            return Err(denied());
-        };
-        let role = user
-            .role
-            .parse::<Role>()
-            .map_err(|e| AppError::Storage(e.to_string()))?;
-        let second_ok = match (&user.totp_secret, password_ok) {
-            (_, false) => false,
-            (None, true) => !requires_second_factor(role),
-            (Some(sealed), true) => match totp {
-                None => {
-                    return Err(AppError::Unauthenticated(
-                        "a code from your authenticator app is required".into(),
-                    ));
-                }
-                Some(code) => {
-                    let seed = self
-                        .vault
-                        .staff_key()
-                        .open(&totp_binding(user.id), sealed)?;
-                    let checker =
-                        totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, seed.to_vec())
-                            .map_err(|e| AppError::Storage(format!("totp: {e}")))?;
-                    checker.check(code.trim(), now.as_second().max(0) as u64)
-                }
-            },
-        };
-        let subject = format!("user:{}", user.id);
-        if !second_ok || user.disabled {
-            // Counted atomically in the store, so parallel guesses cannot share one count.
-            let (failed, _) = self.store.record_login_failure(user.id, now_us).await?;
-            let action = if failed >= LOCK_AFTER {
-                "login.locked"
-            } else {
-                "login.failed"
-            };
-            let actor = Actor {
-                id: subject.clone(),
-                role,
-                purposes: vec![],
-            };
-            let detail = format!("failures={failed} delay_seconds={}", lockout_delay(failed));
-            self.append(vec![self.record(
-                &actor,
-                action,
-                None,
-                vec![subject],
-                vec![],
-                Some(detail),
-            )])
-            .await?;
-            return Err(denied());
-        }
-        if user.failed_logins > 0 {
-            self.store.reset_login_failures(user.id).await?;
-        }
-        let actor = Actor {
-            id: subject.clone(),
-            role,
-            purposes: user.purposes,
-        };
-        let (token, expires_at) = self.issue_session(&actor).await?;
-        Ok(Session {
-            actor,
-            token,
-            expires_at,
-        })
-    }
-
-    async fn issue_session(&self, actor: &Actor) -> Result<(String, Timestamp), AppError> {
+        actor: &Actor,
+    ) -> Result<(String, Timestamp), AppError> {
         let now = self.clock.now();
         let expires_at = now
             .checked_add(SESSION_LIFETIME)

@@ -232,6 +232,7 @@ impl Steward {
                 consents: vec![event],
                 audit: vec![audit],
                 unsuppress: lifted.into_iter().collect(),
+                confirmed_signups: vec![link.customer_id],
                 ..Default::default()
             })
             .await

@@ -227,6 +227,7 @@ impl Steward {
                     Some(format!("form={}", form.key)),
                 ));
                 changes.inserts.push(write);
+                changes.pending_signups.push(id);
                 (id, dek, Some(key))
             }
         };

@@ -31,6 +31,7 @@ mod receipt;
 mod requests;
 mod retention;
 mod segments;
+mod sign_in;
 mod subject_export;
 mod suppression;
 mod token_cache;
@@ -38,7 +39,7 @@ mod unsubscribe;
 
 pub use access::{Access, Actor};
 pub use accounts::{
-    CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password, lockout_delay,
+    CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password,
     requires_second_factor,
 };
 pub use audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
@@ -120,6 +121,7 @@ pub struct Steward {
     clock: Arc<dyn Clock>,
     witness_file: audit_witness::WitnessFile,
     tokens: token_cache::TokenCache,
+    throttle: sign_in::LoginThrottle,
     controller: Controller,
     mailer: mail::Mailer,
     published: notices::PublishedCache,
@@ -237,6 +239,7 @@ impl Steward {
             clock: opts.clock,
             witness_file: audit_witness::WitnessFile::new(&paths.key_dir),
             tokens: token_cache::TokenCache::default(),
+            throttle: Default::default(),
             controller: opts.controller,
             mailer,
             published: Default::default(),
@@ -259,4 +262,22 @@ impl Steward {
     pub async fn count_customers(&self) -> Result<u64, AppError> {
         Ok(self.store.count_customers().await?)
     }
+
+    /// Figures that count personal records, for monitoring: only for the roles that may read
+    /// the audit log, since watching them move around a public action would tell who exists.
+    pub async fn record_counts(&self, actor: &Actor) -> Result<RecordCounts, AppError> {
+        Self::require_audit_reader(actor)?;
+        Ok(RecordCounts {
+            customers: self.store.count_customers().await?,
+            audit_entries: self.store.audit_head().await?.0,
+        })
+    }
+}
+
+/// How many customers and audit entries are stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RecordCounts {
+    /// Not counting sign-ups from public forms whose address is not confirmed yet.
+    pub customers: u64,
+    pub audit_entries: i64,
 }

@@ -1,17 +1,28 @@
-//! Liveness and Prometheus metrics: no token needed, and no personal data in either.
+//! Liveness and Prometheus metrics. Neither needs a token nor reveals personal data: what
+//! counts personal records (customers, audit entries) is shown only to a token of a role that
+//! may read such figures, or on the separate metrics listener, which is for an operator's
+//! network alone.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{FromRequestParts, State};
+use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use steward_app::Actor;
 
-use crate::AppState;
+use crate::auth::Caller;
+use crate::{AppState, Problem};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+        .route("/metrics", get(public_metrics))
+}
+
+/// The routes of the separate metrics listener: every metric, no token.
+pub fn metrics_routes() -> Router<AppState> {
+    Router::new().route("/metrics", get(all_metrics))
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -21,17 +32,38 @@ async fn healthz() -> impl IntoResponse {
     )
 }
 
-async fn metrics(State(app): State<AppState>) -> impl IntoResponse {
-    let content_type = [(header::CONTENT_TYPE, "text/plain; version=0.0.4")];
-    match (app.count_customers().await, app.audit_length().await) {
-        (Ok(c), Ok(a)) => {
-            let mut out = format!(
-                "# HELP steward_customers Customers currently stored.\n# TYPE steward_customers gauge\nsteward_customers {c}\n\
-                 # HELP steward_audit_entries Entries in the audit chain.\n# TYPE steward_audit_entries gauge\nsteward_audit_entries {a}\n"
-            );
-            app.metrics.render(&mut out);
-            (StatusCode::OK, content_type, out)
-        }
-        _ => (StatusCode::SERVICE_UNAVAILABLE, content_type, String::new()),
+async fn public_metrics(
+    State(app): State<AppState>,
+    mut parts: Parts,
+) -> Result<Response, Problem> {
+    let caller = if parts.headers.contains_key(header::AUTHORIZATION) {
+        Some(Caller::from_request_parts(&mut parts, &app).await?.0)
+    } else {
+        None
+    };
+    render(&app, caller.as_ref()).await
+}
+
+async fn all_metrics(State(app): State<AppState>) -> Result<Response, Problem> {
+    render(&app, Some(&Actor::system("metrics", &[]))).await
+}
+
+async fn render(app: &AppState, reader: Option<&Actor>) -> Result<Response, Problem> {
+    let mut out = String::new();
+    if let Some(actor) = reader {
+        let counts = app.record_counts(actor).await?;
+        out.push_str(&format!(
+            "# HELP steward_customers Customers stored, not counting sign-ups whose address is not confirmed yet.\n\
+             # TYPE steward_customers gauge\nsteward_customers {}\n\
+             # HELP steward_audit_entries Entries in the audit chain.\n# TYPE steward_audit_entries gauge\nsteward_audit_entries {}\n",
+            counts.customers, counts.audit_entries
+        ));
     }
+    app.metrics.render(&mut out);
+    Ok((
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
+        out,
+    )
+        .into_response())
 }

@@ -33,7 +33,10 @@ pub use tls::{TlsError, load_config as load_tls_config};
 
 /// The whole HTTP application.
 pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
-    let state = state::state(app, options);
+    routes(state::state(app, options))
+}
+
+fn routes(state: AppState) -> Router {
     let (api, _) = api::routes();
     Router::new()
         .merge(health::routes())
@@ -70,8 +73,42 @@ pub async fn serve(
     options: HttpOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_metrics(listener, None, app, options, shutdown).await
+}
+
+/// Serves like `serve`, and also every metric, without a token and in plain HTTP, on
+/// `metrics`: a listener for the operator's own network, never the public one.
+pub async fn serve_with_metrics(
+    listener: tokio::net::TcpListener,
+    metrics: Option<tokio::net::TcpListener>,
+    app: Arc<Steward>,
+    options: HttpOptions,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let addr = listener.local_addr().ok();
-    let router = router(app, &options);
+    let state = state::state(app, &options);
+    let router = routes(state.clone());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    if let Some(metrics) = metrics {
+        tracing::info!(addr = ?metrics.local_addr().ok(), "metrics listening (http)");
+        let router = health::metrics_routes().with_state(state);
+        let mut stopped = stopped.clone();
+        tokio::spawn(async move {
+            let until = async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            };
+            if let Err(e) = axum::serve(metrics, router)
+                .with_graceful_shutdown(until)
+                .await
+            {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    let shutdown = async move {
+        shutdown.await;
+        let _ = stop.send(true);
+    };
     // Client addresses reach the rate limiter through the connection's info.
     let service = router.into_make_service_with_connect_info::<tls::ClientAddr>();
     match options.tls {

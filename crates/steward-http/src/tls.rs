@@ -133,6 +133,13 @@ impl axum::serve::Listener for TlsListener {
 #[derive(Debug, Clone, Copy)]
 pub struct ClientAddr(pub SocketAddr);
 
+/// The client's IP address, as a handler receives it.
+pub(crate) type ClientInfo = Option<axum::Extension<axum::extract::ConnectInfo<ClientAddr>>>;
+
+pub(crate) fn client_ip(client: ClientInfo) -> Option<std::net::IpAddr> {
+    client.map(|axum::Extension(axum::extract::ConnectInfo(ClientAddr(a)))| a.ip())
+}
+
 impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>>
     for ClientAddr
 {

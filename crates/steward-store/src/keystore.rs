@@ -52,14 +52,7 @@ CREATE TABLE IF NOT EXISTS audit_witness (
 impl KeyStore {
     /// Opens the key store, creating it readable by its owner only.
     pub fn open(path: &Path) -> Result<KeyStore> {
-        if !path.exists() {
-            let mut opts = std::fs::OpenOptions::new();
-            opts.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            opts.open(path)
-                .map_err(|e| StoreError::Database(format!("creating key store: {e}")))?;
-        }
+        crate::sqlite::create_private(path)?;
         let conn = crate::sqlite::open_stable(path)?;
         conn.execute_batch(
             "PRAGMA journal_mode = WAL;

@@ -80,9 +80,9 @@ pub trait Store: Send + Sync + 'static {
     async fn create_token(&self, token: &TokenRow, audit: AuditRecord) -> Result<()>;
     async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>>;
     async fn list_users(&self) -> Result<Vec<UserRow>>;
-    /// Counts one more failed sign-in and, by the lock-out rule, locks the account; returns
-    /// the new count and the lock's end. Atomic, so concurrent attempts each count.
-    async fn record_login_failure(&self, id: Uuid, now: i64) -> Result<(i64, Option<i64>)>;
+    /// Counts one more failed sign-in and returns the new count. Atomic, so concurrent
+    /// attempts each count.
+    async fn record_login_failure(&self, id: Uuid) -> Result<i64>;
     async fn reset_login_failures(&self, id: Uuid) -> Result<()>;
     async fn set_totp_secret(
         &self,

@@ -32,6 +32,11 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         15,
         include_str!("../migrations/sqlite/0015_signed_heads.sql"),
     ),
+    (16, include_str!("../migrations/sqlite/0016_no_lockout.sql")),
+    (
+        17,
+        include_str!("../migrations/sqlite/0017_pending_signups.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -72,5 +77,13 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         15,
         include_str!("../migrations/postgres/0015_signed_heads.sql"),
+    ),
+    (
+        16,
+        include_str!("../migrations/postgres/0016_no_lockout.sql"),
+    ),
+    (
+        17,
+        include_str!("../migrations/postgres/0017_pending_signups.sql"),
     ),
 ];

@@ -355,7 +355,8 @@ fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
     .into_entry(r.get(0), r.get(9), r.get(10))
 }
 
-const USER_COLS: &str = "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until";
+const USER_COLS: &str =
+    "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins";
 const TOKEN_COLS: &str = "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at, last_used_at";
 
 const NOTICE_COLS: &str =
@@ -433,7 +434,6 @@ fn user_from(r: &tokio_postgres::Row) -> Result<UserRow> {
         created_at: r.get(6),
         totp_secret: r.get(7),
         failed_logins: r.get(8),
-        locked_until: r.get(9),
     })
 }
 
@@ -472,6 +472,7 @@ pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Resu
         "UPDATE idempotency_keys SET fingerprint = decode(repeat('00', 32), 'hex'), response = ''::bytea WHERE customer_id = $1",
         "DELETE FROM consent_current WHERE customer_id = $1",
         "DELETE FROM consent_events WHERE customer_id = $1",
+        "DELETE FROM pending_signups WHERE customer_id = $1",
     ] {
         tx.execute(sql, &[id]).await?;
     }
@@ -708,7 +709,10 @@ impl Store for PostgresStore {
     async fn count_customers(&self) -> Result<u64> {
         let client = self.pool.get().await?;
         let n: i64 = client
-            .query_one("SELECT count(*) FROM customers", &[])
+            .query_one(
+                "SELECT (SELECT count(*) FROM customers) - (SELECT count(*) FROM pending_signups)",
+                &[],
+            )
             .await?
             .get(0);
         Ok(n as u64)
@@ -1029,33 +1033,21 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
-    async fn record_login_failure(&self, id: Uuid, now: i64) -> Result<(i64, Option<i64>)> {
-        let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let row = tx
-            .query_one("UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins", &[&id])
-            .await?;
-        let failed: i64 = row.get(0);
-        let delay = steward_core::login::lockout_delay(failed);
-        let until = (delay > 0).then(|| now + delay * 1_000_000);
-        if let Some(until) = until {
-            tx.execute(
-                "UPDATE users SET locked_until = greatest(coalesce(locked_until, 0), $2) WHERE id = $1",
-                &[&id, &until],
+    async fn record_login_failure(&self, id: Uuid) -> Result<i64> {
+        let client = self.pool.get().await?;
+        let row = client
+            .query_one(
+                "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = $1 RETURNING failed_logins",
+                &[&id],
             )
             .await?;
-        }
-        tx.commit().await?;
-        Ok((failed, until))
+        Ok(row.get(0))
     }
 
     async fn reset_login_failures(&self, id: Uuid) -> Result<()> {
         let client = self.pool.get().await?;
         client
-            .execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = $1",
-                &[&id],
-            )
+            .execute("UPDATE users SET failed_logins = 0 WHERE id = $1", &[&id])
             .await?;
         Ok(())
     }

@@ -91,6 +91,11 @@ pub struct ChangeSet {
     pub recipient_updates: Vec<RecipientUpdate>,
     /// Suppression entries lifted: the person signs up again of their own accord.
     pub unsuppress: Vec<IndexDigest>,
+    /// Customers made by a public sign-up, not counted until their address is confirmed: a
+    /// count that moved with every sign-up would tell whoever sends the form who exists.
+    pub pending_signups: Vec<Uuid>,
+    /// Customers whose address was confirmed by following a link sent to it.
+    pub confirmed_signups: Vec<Uuid>,
 }
 
 /// A data-subject request as kept.
@@ -514,8 +519,8 @@ pub struct UserRow {
     pub created_at: i64,
     /// Sealed by the vault; `None` until the second factor is set up.
     pub totp_secret: Option<Vec<u8>>,
+    /// Consecutive failed sign-ins since the last success, from every source.
     pub failed_logins: i64,
-    pub locked_until: Option<i64>,
 }
 
 #[derive(Clone, PartialEq, Eq)]

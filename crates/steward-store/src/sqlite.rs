@@ -51,6 +51,26 @@ const MAX_IDLE_READERS: usize = 8;
 /// Digests per lookup statement (each appears twice, well under SQLite's parameter limit).
 const LOOKUP_CHUNK: usize = 500;
 
+/// Creates the database file readable by its owner only, if it is not there yet. SQLite
+/// gives its log and shared-memory files the mode of the database file.
+pub(crate) fn create_private(path: &Path) -> Result<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+    match opts.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Database(format!(
+            "creating {}: {e}",
+            path.display()
+        ))),
+    }
+}
+
 /// Opens a connection whose cached statements stay prepared. Without the query planner
 /// stability guarantee, SQLite marks any statement whose plan might depend on a bound value
 /// (an equality on an indexed column is enough) to be prepared again after its bindings are
@@ -118,6 +138,7 @@ impl SqliteStore {
     /// Opens the database; `heads` signs the audit chain's head in every commit that
     /// appends to it.
     pub fn open(path: &Path, heads: Arc<dyn HeadSigner>) -> Result<SqliteStore> {
+        create_private(path)?;
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
         writer.execute_batch("CREATE TEMP TABLE head_moved (id INTEGER PRIMARY KEY)")?;
@@ -615,7 +636,8 @@ fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u
     ))
 }
 
-const USER_COLS: &str = "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, locked_until";
+const USER_COLS: &str =
+    "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins";
 const TOKEN_COLS: &str = "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at, last_used_at";
 
 /// A token row as read, with the columns that still need parsing: id, hash and purposes.
@@ -667,7 +689,6 @@ fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> 
             created_at: r.get(6)?,
             totp_secret: r.get(7)?,
             failed_logins: r.get(8)?,
-            locked_until: r.get(9)?,
         },
         r.get(3)?,
     ))
@@ -690,6 +711,7 @@ pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> 
         "UPDATE idempotency_keys SET fingerprint = zeroblob(32), response = x'' WHERE customer_id = ?1",
         "DELETE FROM consent_current WHERE customer_id = ?1",
         "DELETE FROM consent_events WHERE customer_id = ?1",
+        "DELETE FROM pending_signups WHERE customer_id = ?1",
     ] {
         tx.prepare_cached(sql)?.execute([key])?;
     }
@@ -876,7 +898,11 @@ impl Store for SqliteStore {
 
     async fn count_customers(&self) -> Result<u64> {
         self.read(|c| {
-            Ok(c.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))? as u64)
+            Ok(c.query_row(
+                "SELECT (SELECT count(*) FROM customers) - (SELECT count(*) FROM pending_signups)",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
         })
     }
 
@@ -1171,30 +1197,21 @@ impl Store for SqliteStore {
         }).await
     }
 
-    async fn record_login_failure(&self, id: Uuid, now: i64) -> Result<(i64, Option<i64>)> {
+    async fn record_login_failure(&self, id: Uuid) -> Result<i64> {
         self.write(move |tx| {
-            let key = id.as_bytes().as_slice();
-            let failed: i64 = tx.query_row(
+            Ok(tx.query_row(
                 "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
-                [key],
+                [id.as_bytes().as_slice()],
                 |r| r.get(0),
-            )?;
-            let delay = steward_core::login::lockout_delay(failed);
-            let until = (delay > 0).then(|| now + delay * 1_000_000);
-            if let Some(until) = until {
-                tx.execute(
-                    "UPDATE users SET locked_until = max(coalesce(locked_until, 0), ?2) WHERE id = ?1",
-                    params![key, until],
-                )?;
-            }
-            Ok((failed, until))
-        }).await
+            )?)
+        })
+        .await
     }
 
     async fn reset_login_failures(&self, id: Uuid) -> Result<()> {
         self.write(move |tx| {
             tx.execute(
-                "UPDATE users SET failed_logins = 0, locked_until = NULL WHERE id = ?1",
+                "UPDATE users SET failed_logins = 0 WHERE id = ?1",
                 [id.as_bytes().as_slice()],
             )?;
             Ok(())

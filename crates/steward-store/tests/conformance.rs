@@ -613,7 +613,6 @@ mod scenarios {
             created_at: 1,
             totp_secret: None,
             failed_logins: 0,
-            locked_until: None,
         };
         store
             .create_user(&user, record("user.create", vec![]))
@@ -728,25 +727,16 @@ mod scenarios {
                 .expect("none")
         );
         assert_eq!(
-            store
-                .record_login_failure(user.id, 1_000_000)
-                .await
-                .expect("failure"),
-            (1, None)
+            store.record_login_failure(user.id).await.expect("failure"),
+            1
         );
         assert_eq!(
-            store
-                .record_login_failure(user.id, 1_000_000)
-                .await
-                .expect("failure"),
-            (2, None)
+            store.record_login_failure(user.id).await.expect("failure"),
+            2
         );
         assert_eq!(
-            store
-                .record_login_failure(user.id, 1_000_000)
-                .await
-                .expect("failure"),
-            (3, Some(2_000_000))
+            store.record_login_failure(user.id).await.expect("failure"),
+            3
         );
         store
             .set_totp_secret(user.id, Some(&[1, 2, 3]), record("user.totp", vec![]))
@@ -758,12 +748,8 @@ mod scenarios {
             .expect("find")
             .expect("user");
         assert_eq!(
-            (
-                changed.failed_logins,
-                changed.locked_until,
-                changed.totp_secret
-            ),
-            (3, Some(2_000_000), Some(vec![1, 2, 3]))
+            (changed.failed_logins, changed.totp_secret),
+            (3, Some(vec![1, 2, 3]))
         );
         // Parallel failures each count.
         let mut tasks = Vec::new();
@@ -771,15 +757,12 @@ mod scenarios {
             let store = store.clone();
             let id = user.id;
             tasks.push(tokio::spawn(async move {
-                store
-                    .record_login_failure(id, 1_000_000)
-                    .await
-                    .expect("failure")
+                store.record_login_failure(id).await.expect("failure")
             }));
         }
         let mut counts = Vec::new();
         for t in tasks {
-            counts.push(t.await.expect("task").0);
+            counts.push(t.await.expect("task"));
         }
         counts.sort();
         assert_eq!(counts, (4..=11).collect::<Vec<i64>>());
@@ -789,7 +772,7 @@ mod scenarios {
             .await
             .expect("find")
             .expect("user");
-        assert_eq!((reset.failed_logins, reset.locked_until), (0, None));
+        assert_eq!(reset.failed_logins, 0);
         assert_eq!(store.list_tokens().await.expect("tokens").len(), 2);
         assert!(
             store

@@ -59,6 +59,10 @@ pub struct ServeArgs {
     /// Address to listen on (default 127.0.0.1:8080).
     #[arg(long)]
     pub listen: Option<String>,
+    /// Also serve every metric, without a token, on this address: for the operator's own
+    /// network only.
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
     /// Load the deterministic demo data set into an empty database.
     #[arg(long)]
     pub demo: bool,

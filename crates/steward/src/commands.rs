@@ -100,6 +100,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
         listen: serve_args.and_then(|a| a.listen.clone()),
+        metrics_listen: serve_args.and_then(|a| a.metrics_listen.clone()),
         catalog: cli.catalog.clone(),
         tls_cert: serve_args.and_then(|a| a.tls_cert.clone()),
         tls_key: serve_args.and_then(|a| a.tls_key.clone()),
@@ -467,6 +468,19 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
+    let metrics = match settings.metrics_listen {
+        Some(at) => {
+            let metrics = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening for metrics on {at}"))?;
+            println!(
+                "Metrics are served on http://{}/metrics",
+                metrics.local_addr()?
+            );
+            Some(metrics)
+        }
+        None => None,
+    };
     println!(
         "Steward is listening on {scheme}://{addr} (staff console at {scheme}://{addr}/console)"
     );
@@ -496,7 +510,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
             }
         }),
     ];
-    steward_http::serve(listener, app.clone(), options, shutdown).await?;
+    steward_http::serve_with_metrics(listener, metrics, app.clone(), options, shutdown).await?;
     let _ = stop_jobs.send(true);
     for job in jobs {
         let _ = job.await;

@@ -15,6 +15,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
     pub listen: SocketAddr,
+    /// A second listener serving every metric without a token, for the operator's own
+    /// network; without it, counts of personal records need an auditor's or admin's token.
+    pub metrics_listen: Option<SocketAddr>,
     /// Extra catalog files, added to the built-in catalog.
     pub catalog: Vec<PathBuf>,
     pub log: String,
@@ -50,6 +53,7 @@ impl Default for Settings {
             data_dir: PathBuf::from("steward-data"),
             database_url: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_listen: None,
             catalog: Vec::new(),
             log: "info".into(),
             rate_limit: true,
@@ -69,10 +73,11 @@ impl Default for Settings {
     }
 }
 
-const ENV_KEYS: [&str; 18] = [
+const ENV_KEYS: [&str; 19] = [
     "data_dir",
     "database_url",
     "listen",
+    "metrics_listen",
     "catalog",
     "log",
     "rate_limit",
@@ -99,6 +104,8 @@ pub struct Overrides {
     pub database_url: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub metrics_listen: Option<String>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub catalog: Vec<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]

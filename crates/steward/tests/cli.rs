@@ -71,6 +71,13 @@ fn json_body(answer: &str) -> serde_json::Value {
 /// Starts `serve`, waits for its "listening" line and returns the child, its address and the
 /// lines it printed.
 fn start_server(data: &Path, extra: &[&str]) -> (Child, String) {
+    let (child, addr, _) = start_server_with_metrics(data, extra);
+    (child, addr)
+}
+
+/// Starts `serve` and returns the process, its address and, when it serves metrics on a
+/// listener of their own, that address too.
+fn start_server_with_metrics(data: &Path, extra: &[&str]) -> (Child, String, Option<String>) {
     let mut child = steward(data)
         .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
@@ -82,12 +89,16 @@ fn start_server(data: &Path, extra: &[&str]) -> (Child, String) {
     let stdout = child.stdout.take().expect("stdout");
     let mut lines = BufReader::new(stdout).lines();
     let deadline = Instant::now() + Duration::from_secs(120);
+    let mut metrics = None;
     let addr = loop {
         assert!(Instant::now() < deadline, "server did not start");
         let line = lines
             .next()
             .expect("server exited before listening")
             .expect("line");
+        if let Some(rest) = line.strip_prefix("Metrics are served on http://") {
+            metrics = rest.strip_suffix("/metrics").map(str::to_string);
+        }
         if let Some(rest) = line.strip_prefix("Steward is listening on http://") {
             break rest
                 .split_whitespace()
@@ -96,7 +107,7 @@ fn start_server(data: &Path, extra: &[&str]) -> (Child, String) {
                 .to_string();
         }
     };
-    (child, addr)
+    (child, addr, metrics)
 }
 
 fn stop(mut child: Child) -> String {
@@ -118,10 +129,13 @@ fn stop(mut child: Child) -> String {
 fn demo_data_leaves_no_plaintext_anywhere_in_the_data_directory() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
-    let (child, addr) = start_server(&data, &["--demo"]);
+    let (child, addr, metrics_addr) =
+        start_server_with_metrics(&data, &["--demo", "--metrics-listen", "127.0.0.1:0"]);
     let health = http_get(&addr, "/healthz");
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
-    let metrics = http_get(&addr, "/metrics");
+    let public = http_get(&addr, "/metrics");
+    assert!(!public.contains("steward_customers"), "{public}");
+    let metrics = http_get(&metrics_addr.expect("a metrics listener"), "/metrics");
     assert!(metrics.contains("steward_customers 1000"), "{metrics}");
     let log = stop(child);
 
@@ -167,16 +181,21 @@ fn demo_data_leaves_no_plaintext_anywhere_in_the_data_directory() {
             .find(format!("x{}y", needles[0]).as_bytes())
             .is_some()
     );
-    let mode = std::os::unix::fs::PermissionsExt::mode(
-        &std::fs::metadata(data.join("keys/master.key"))
-            .expect("meta")
-            .permissions(),
-    );
-    assert_eq!(mode & 0o777, 0o600);
+    // Every file Steward keeps is its operator's alone: the database and its log, the keys,
+    // the witness file and the mail log.
+    for file in files_under(&data) {
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&file).expect("meta").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600, "{}", file.display());
+    }
+    assert!(data.join("keys/audit-witness.jsonl").exists());
 
     // Restarting with --demo on a full database adds nothing.
-    let (child, addr) = start_server(&data, &["--demo"]);
-    assert!(http_get(&addr, "/metrics").contains("steward_customers 1000"));
+    let (child, _, metrics_addr) =
+        start_server_with_metrics(&data, &["--demo", "--metrics-listen", "127.0.0.1:0"]);
+    let metrics = http_get(&metrics_addr.expect("a metrics listener"), "/metrics");
+    assert!(metrics.contains("steward_customers 1000"), "{metrics}");
     stop(child);
     let verify = run(steward(&data).args(["audit", "verify"]));
     assert!(verify.status.success(), "{}", text(&verify.stdout));

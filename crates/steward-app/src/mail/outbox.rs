@@ -164,9 +164,12 @@ impl Steward {
                 detail: Some(detail),
             })
             .await?;
-        // A last message to an erased person was sealed under a key of its own: once it is
-        // sent or given up, nothing may open it again.
-        if settled && row.kind == crate::erasure::FAREWELL {
+        // A last message to an erased person, or an alert to a staff member, was sealed under
+        // a key of its own: once it is sent or given up, nothing may open it again.
+        if settled
+            && [crate::erasure::FAREWELL, crate::sign_in::SIGN_IN_ALERT]
+                .contains(&row.kind.as_str())
+        {
             self.keys.destroy_data_key(row.customer_id)?;
         }
         Ok(())

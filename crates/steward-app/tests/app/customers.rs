@@ -442,7 +442,7 @@ async fn the_use_cases_run_on_postgresql_too() {
 async fn sign_in_with_an_unknown_account_is_refused_like_a_wrong_password() {
     let (_dir, app) = app().await;
     let r = app
-        .login("nobody@example.com", "whatever it is", None)
+        .login("nobody@example.com", "whatever it is", None, None)
         .await;
     assert!(
         matches!(r, Err(AppError::Unauthenticated(_))),
@@ -520,7 +520,12 @@ async fn changing_a_staff_account_ends_its_sessions() {
         .await
         .expect("user");
     let session = app
-        .login("agent@example.com", "correct horse battery staple", None)
+        .login(
+            "agent@example.com",
+            "correct horse battery staple",
+            None,
+            None,
+        )
         .await
         .expect("login");
     assert!(app.authenticate_token(&session.token).await.is_ok());
@@ -532,9 +537,14 @@ async fn changing_a_staff_account_ends_its_sessions() {
         "the session ended with the account"
     );
     assert!(
-        app.login("agent@example.com", "correct horse battery staple", None)
-            .await
-            .is_err()
+        app.login(
+            "agent@example.com",
+            "correct horse battery staple",
+            None,
+            None
+        )
+        .await
+        .is_err()
     );
 }
 

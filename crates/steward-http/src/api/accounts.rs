@@ -270,9 +270,17 @@ pub struct LoginReply {
 )]
 pub async fn login(
     State(app): State<AppState>,
+    client: crate::tls::ClientInfo,
     Body(b): Body<LoginBody>,
 ) -> Result<Json<LoginReply>, Problem> {
-    let session = app.login(&b.email, &b.password, b.totp.as_deref()).await?;
+    let session = app
+        .login(
+            &b.email,
+            &b.password,
+            b.totp.as_deref(),
+            crate::tls::client_ip(client),
+        )
+        .await?;
     Ok(Json(LoginReply {
         token: session.token,
         expires_at: session.expires_at,

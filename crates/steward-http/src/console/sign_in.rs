@@ -58,6 +58,7 @@ pub struct SignInForm {
 
 pub async fn submit(
     State(app): State<AppState>,
+    client: crate::tls::ClientInfo,
     headers: HeaderMap,
     ConsoleForm(f): ConsoleForm<SignInForm>,
 ) -> Result<Response, ConsoleError> {
@@ -66,7 +67,10 @@ pub async fn submit(
         _ => return Err(ConsoleError::Csrf),
     }
     let totp = f.totp.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    match app.login(&f.email, &f.password, totp).await {
+    match app
+        .login(&f.email, &f.password, totp, crate::tls::client_ip(client))
+        .await
+    {
         Ok(session) => {
             let mut response = see_other("/console/purpose");
             let headers = response.headers_mut();

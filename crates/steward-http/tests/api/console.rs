@@ -342,7 +342,7 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
     let id = seed(&t, "ada@example.com", "Ada").await;
     let session = t
         .app
-        .login("agent@example.com", PASSWORD, None)
+        .login("agent@example.com", PASSWORD, None, None)
         .await
         .expect("agent session")
         .token;
@@ -467,7 +467,7 @@ async fn a_console_session_ends_after_half_an_hour_without_use() {
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let session = t
         .app
-        .login("agent@example.com", PASSWORD, None)
+        .login("agent@example.com", PASSWORD, None, None)
         .await
         .expect("session")
         .token;
@@ -515,7 +515,7 @@ async fn an_admin_creates_a_token_that_is_shown_once() {
     let code = totp_now(&uri, t.app.now());
     let session = t
         .app
-        .login("admin@example.com", PASSWORD, Some(&code))
+        .login("admin@example.com", PASSWORD, Some(&code), None)
         .await
         .expect("admin session")
         .token;
@@ -559,7 +559,7 @@ async fn the_create_form_shows_errors_beside_fields_and_creates_once_valid() {
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let session = t
         .app
-        .login("agent@example.com", PASSWORD, None)
+        .login("agent@example.com", PASSWORD, None, None)
         .await
         .expect("session")
         .token;

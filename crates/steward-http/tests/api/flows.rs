@@ -506,9 +506,22 @@ async fn sign_in_needs_password_and_second_factor() {
         .problem(401);
 }
 
+/// What a source sees of a sign-in: the status and, when it must wait, for how long.
+async fn sign_in(
+    t: &TestApp,
+    from: Option<std::net::Ipv4Addr>,
+    body: &str,
+) -> (u16, Option<String>) {
+    let r = t
+        .req_from(from, "POST", "/api/v1/auth/login", None, &[], Some(body))
+        .await;
+    (r.status, r.header("retry-after").map(str::to_string))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn repeated_failures_bring_a_growing_delay_then_a_lock_out() {
-    let t = spawn_app().await;
+async fn failures_slow_down_their_source_and_never_lock_the_owner_out() {
+    let smtp = steward_testkit::smtp::SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
     let admin = steward_app::Actor::system("setup", &[]);
     t.app
         .add_user(
@@ -524,65 +537,130 @@ async fn repeated_failures_bring_a_growing_delay_then_a_lock_out() {
         .expect("user");
     let wrong = r#"{"email":"agent@example.com","password":"not the password"}"#;
     let right = r#"{"email":"agent@example.com","password":"correct horse battery staple"}"#;
-    for _ in 0..3 {
-        t.req("POST", "/api/v1/auth/login", None, &[], Some(wrong))
-            .await
-            .problem(401);
+    let attacker = None;
+    let owner = Some(std::net::Ipv4Addr::new(127, 0, 0, 2));
+
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(sign_in(&t, attacker, wrong).await);
     }
-    let wait = t
-        .req("POST", "/api/v1/auth/login", None, &[], Some(right))
-        .await;
-    wait.problem(429);
-    assert_eq!(wait.header("retry-after"), Some("1"));
-    for failures in 4..=10 {
-        t.clock
-            .advance(jiff::SignedDuration::from_secs(steward_app::lockout_delay(
-                failures - 1,
-            )));
-        t.req("POST", "/api/v1/auth/login", None, &[], Some(wrong))
-            .await
-            .problem(401);
-    }
-    let locked = t
-        .req("POST", "/api/v1/auth/login", None, &[], Some(right))
-        .await;
-    locked.problem(429);
-    assert_eq!(locked.header("retry-after"), Some("900"));
-    let entries = t
-        .app
-        .audit_entries(&steward_app::Actor::system("check", &[]), 0, 100)
-        .await
-        .expect("audit");
-    assert!(
-        entries.iter().any(|e| e.record.action == "login.locked"),
-        "the lock-out is audited"
-    );
+    let unauthorised = (401, None);
     assert_eq!(
-        entries
-            .iter()
-            .filter(|e| e.record.action == "login.failed")
-            .count(),
-        9
+        seen,
+        [
+            unauthorised.clone(),
+            unauthorised.clone(),
+            unauthorised.clone(),
+            unauthorised.clone(),
+            (429, Some("1".to_string()))
+        ],
+        "three free tries, then waits"
     );
-    t.clock.advance(jiff::SignedDuration::from_secs(901));
-    let ok = t
-        .req("POST", "/api/v1/auth/login", None, &[], Some(right))
-        .await;
-    assert_eq!(ok.status, 200, "{}", ok.body);
+    // While it waits, the failing source learns nothing, not even from the right password.
+    assert_eq!(sign_in(&t, attacker, right).await.0, 429);
+    // One wrong try after every wait, for a day: the waits grow to a quarter of an hour...
+    let mut waits = Vec::new();
+    for _ in 0..100 {
+        t.clock.advance(jiff::SignedDuration::from_secs(
+            waits.last().copied().unwrap_or(1),
+        ));
+        let (status, _) = sign_in(&t, attacker, wrong).await;
+        assert_eq!(status, 401);
+        let (status, retry) = sign_in(&t, attacker, wrong).await;
+        assert_eq!(status, 429);
+        waits.push(
+            retry
+                .and_then(|r| r.parse::<i64>().ok())
+                .expect("retry-after"),
+        );
+    }
+    assert!(waits.windows(2).all(|w| w[0] <= w[1]), "{waits:?}");
+    assert_eq!(waits.last(), Some(&900));
+    // ...and the owner, from elsewhere, signs in at once all the same.
+    let (status, _) = sign_in(&t, owner, right).await;
+    assert_eq!(status, 200);
+
+    // The owner was told, a few times rather than a hundred.
+    t.app.deliver_due_mail().await.expect("deliver");
+    let alerts = smtp.wait_for(3);
+    assert!(
+        alerts.iter().all(|m| m
+            .header("To")
+            .is_some_and(|to| to.contains("agent@example.com"))
+            && m.body.contains("failed attempts")),
+        "{alerts:?}"
+    );
+    let failed = t
+        .app
+        .audit_entries(&steward_app::Actor::system("check", &[]), 0, 500)
+        .await
+        .expect("audit")
+        .into_iter()
+        .filter(|e| e.record.action == "login.failed")
+        .count();
+    assert_eq!(failed, 104, "every failure that was checked is audited");
+
+    // An address no one has is answered exactly like a known one.
+    let stranger = Some(std::net::Ipv4Addr::new(127, 0, 0, 3));
+    let nobody = r#"{"email":"nobody@example.com","password":"not the password"}"#;
+    let known = Some(std::net::Ipv4Addr::new(127, 0, 0, 4));
+    let mut answers = (Vec::new(), Vec::new());
+    for _ in 0..6 {
+        answers.0.push(sign_in(&t, stranger, nobody).await);
+        answers.1.push(sign_in(&t, known, wrong).await);
+    }
+    assert_eq!(answers.0, answers.1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn both_factors_get_through_a_wait_and_one_alone_does_not() {
+    let t = spawn_app().await;
+    let admin = steward_app::Actor::system("setup", &[]);
+    let created = t
+        .app
+        .add_user(
+            &admin,
+            steward_app::NewUser {
+                email: "dpo@example.com".into(),
+                role: Role::Dpo,
+                password: "correct horse battery staple".into(),
+                purposes: vec![],
+            },
+        )
+        .await
+        .expect("user");
+    let uri = created.totp_uri.expect("an authenticator to enrol");
+    let wrong = r#"{"email":"dpo@example.com","password":"not the password"}"#;
+    for _ in 0..4 {
+        assert_eq!(sign_in(&t, None, wrong).await.0, 401);
+    }
+    let code = totp_now(&uri, t.app.now());
+    let password_only = r#"{"email":"dpo@example.com","password":"correct horse battery staple"}"#;
+    let bad_code =
+        r#"{"email":"dpo@example.com","password":"correct horse battery staple","totp":"000000"}"#
+            .replace("000000", if code == "000000" { "111111" } else { "000000" });
+    assert_eq!(sign_in(&t, None, password_only).await.0, 429);
+    assert_eq!(sign_in(&t, None, &bad_code).await.0, 429);
+    let both = format!(
+        r#"{{"email":"dpo@example.com","password":"correct horse battery staple","totp":"{code}"}}"#
+    );
+    assert_eq!(sign_in(&t, None, &both).await.0, 200);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_is_rate_limited_per_client_address() {
     let t = spawn_app_with(steward_http::Limits::default()).await;
-    let body = r#"{"email":"someone@example.com","password":"guessing again"}"#;
+    // A different address each time, so that only the limit per client address applies.
+    let body =
+        |i: usize| format!(r#"{{"email":"someone{i}@example.com","password":"guessing again"}}"#);
     let burst = steward_http::Limits::default().login_per_client.burst as usize;
-    for _ in 0..burst {
-        t.req("POST", "/api/v1/auth/login", None, &[], Some(body))
+    for i in 0..burst {
+        t.req("POST", "/api/v1/auth/login", None, &[], Some(&body(i)))
             .await
             .problem(401);
     }
     let limited = t
-        .req("POST", "/api/v1/auth/login", None, &[], Some(body))
+        .req("POST", "/api/v1/auth/login", None, &[], Some(&body(burst)))
         .await;
     limited.problem(429);
     assert!(
@@ -635,12 +713,142 @@ async fn metrics_count_requests_by_route_without_identifiers() {
         "{}",
         metrics.body
     );
-    assert!(metrics.body.contains("steward_customers 1"));
+    assert!(
+        !metrics.body.contains("steward_customers"),
+        "counts of personal records need a token: {}",
+        metrics.body
+    );
     assert!(
         !metrics.body.contains(&id) && !metrics.body.contains("example.com"),
         "{}",
         metrics.body
     );
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let counted = t.req("GET", "/metrics", Some(&auditor), &[], None).await;
+    assert!(
+        counted.body.contains("steward_customers 1"),
+        "{}",
+        counted.body
+    );
+    t.req("GET", "/metrics", Some(&agent), &[], None)
+        .await
+        .problem(403);
+}
+
+/// Sends the public newsletter form as a browser would: its page first, for the token.
+async fn sign_up(t: &TestApp, email: &str) {
+    let page = t.req("GET", "/forms/newsletter", None, &[], None).await;
+    let cookie = page
+        .header("set-cookie")
+        .and_then(|c| c.split(';').next())
+        .expect("a form cookie")
+        .to_string();
+    let csrf = page
+        .body
+        .split(r#"name="csrf" value=""#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .expect("a form token")
+        .to_string();
+    let body = format!(
+        "csrf={csrf}&field.email={}&purpose.marketing.communications.email=yes&residency=DE",
+        email.replace('@', "%40")
+    );
+    let sent = t
+        .req(
+            "POST",
+            "/forms/newsletter",
+            None,
+            &[
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Cookie", &cookie),
+            ],
+            Some(&body),
+        )
+        .await;
+    assert!(sent.status < 400, "{} {}", sent.status, sent.body);
+}
+
+async fn customers_counted(t: &TestApp, token: &str) -> u64 {
+    let metrics = t.req("GET", "/metrics", Some(token), &[], None).await;
+    metrics
+        .body
+        .lines()
+        .find_map(|l| l.strip_prefix("steward_customers "))
+        .and_then(|n| n.parse().ok())
+        .expect("the customer count")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_count_tells_a_form_sender_whether_an_address_was_known() {
+    let smtp = steward_testkit::smtp::SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let known = CUSTOMER.replace("ada@", "known@");
+    t.req("POST", "/api/v1/customers", Some(&agent), &[], Some(&known))
+        .await;
+    let before = customers_counted(&t, &auditor).await;
+    sign_up(&t, "known@example.com").await;
+    sign_up(&t, "stranger@example.com").await;
+    assert_eq!(customers_counted(&t, &auditor).await, before);
+    // Following the link sent to the address shows it is theirs; then they count.
+    t.app.deliver_due_mail().await.expect("deliver");
+    let mails = smtp.wait_for(2);
+    let to_stranger = mails
+        .iter()
+        .find(|m| m.header("To").is_some_and(|to| to.contains("stranger@")))
+        .expect("a confirmation to the new address");
+    let base = format!("http://{}", t.addr);
+    let link = to_stranger
+        .link(&format!("{base}/consent/confirm/"))
+        .expect("link");
+    let confirmed = t
+        .req("POST", link.trim_start_matches(&base), None, &[], None)
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    assert_eq!(customers_counted(&t, &auditor).await, before + 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_metrics_listener_serves_every_metric_without_a_token() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    t.req(
+        "POST",
+        "/api/v1/customers",
+        Some(&agent),
+        &[],
+        Some(CUSTOMER),
+    )
+    .await;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let metrics = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind metrics");
+    let metrics_addr = metrics.local_addr().expect("addr");
+    tokio::spawn(steward_http::serve_with_metrics(
+        listener,
+        Some(metrics),
+        t.app.clone(),
+        steward_http::HttpOptions::default(),
+        std::future::pending(),
+    ));
+    let body = tokio::task::spawn_blocking(move || {
+        use std::io::{Read, Write};
+        let mut s = std::net::TcpStream::connect(metrics_addr).expect("connect");
+        s.write_all(b"GET /metrics HTTP/1.1\r\nHost: metrics\r\nConnection: close\r\n\r\n")
+            .expect("send");
+        let mut out = String::new();
+        s.read_to_string(&mut out).expect("read");
+        out
+    })
+    .await
+    .expect("request");
+    assert!(body.starts_with("HTTP/1.1 200"), "{body}");
+    assert!(body.contains("steward_customers 1"), "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -152,6 +152,20 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Option<&str>,
     ) -> Reply {
+        self.req_from(None, method, path, token, headers, body)
+            .await
+    }
+
+    /// A request from another loopback address (`127.0.0.2`, ...), as a second client.
+    pub async fn req_from(
+        &self,
+        source: Option<std::net::Ipv4Addr>,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> Reply {
         let (m, p, t, b) = (
             method.to_string(),
             path.to_string(),
@@ -162,56 +176,59 @@ impl TestApp {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        let me = TestAppRef {
-            addr: self.addr.clone(),
+        let stream = match source {
+            None => TcpStream::connect(&self.addr).expect("connect"),
+            Some(ip) => {
+                let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+                socket
+                    .bind(std::net::SocketAddr::from((ip, 0)))
+                    .expect("bind the source address");
+                let server = self.addr.parse().expect("server address");
+                let s = socket.connect(server).await.expect("connect");
+                let s = s.into_std().expect("std stream");
+                s.set_nonblocking(false).expect("blocking");
+                s
+            }
         };
         tokio::task::spawn_blocking(move || {
             let hv: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            me.call(&m, &p, t.as_deref(), &hv, b.as_deref())
+            exchange(stream, &m, &p, t.as_deref(), &hv, b.as_deref())
         })
         .await
         .expect("request thread")
     }
 }
 
-struct TestAppRef {
-    addr: String,
-}
-
-impl TestAppRef {
-    fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        headers: &[(&str, &str)],
-        body: Option<&str>,
-    ) -> Reply {
-        let mut req = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
-            self.addr
-        );
-        if let Some(t) = token {
-            req.push_str(&format!("Authorization: Bearer {t}\r\n"));
-        }
-        for (k, v) in headers {
-            req.push_str(&format!("{k}: {v}\r\n"));
-        }
-        let body = body.unwrap_or("");
-        if !body.is_empty()
-            && !headers
-                .iter()
-                .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
-        {
-            req.push_str("Content-Type: application/json\r\n");
-        }
-        req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
-        let mut s = TcpStream::connect(&self.addr).expect("connect");
-        s.write_all(req.as_bytes()).expect("send");
-        let mut raw = Vec::new();
-        s.read_to_end(&mut raw).expect("read");
-        Reply::parse(&raw)
+/// Sends one request on `s` and reads the whole answer.
+fn exchange(
+    mut s: TcpStream,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Reply {
+    let host = s.peer_addr().expect("peer").to_string();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n");
+    if let Some(t) = token {
+        req.push_str(&format!("Authorization: Bearer {t}\r\n"));
     }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    let body = body.unwrap_or("");
+    if !body.is_empty()
+        && !headers
+            .iter()
+            .any(|(k, _)| k.eq_ignore_ascii_case("content-type"))
+    {
+        req.push_str("Content-Type: application/json\r\n");
+    }
+    req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    s.write_all(req.as_bytes()).expect("send");
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("read");
+    Reply::parse(&raw)
 }
 
 #[derive(Debug)]

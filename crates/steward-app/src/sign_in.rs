@@ -1,0 +1,273 @@
+//! Staff sign-in, and the throttle that slows down whoever keeps failing at it.
+//!
+//! Failures are counted per address typed and per source (a client address), in this
+//! instance's memory: the source that fails waits longer and longer (see
+//! `steward_core::login`), the owner signing in from elsewhere does not, and no account is
+//! ever locked. While a source waits, only a correct password together with a correct second
+//! factor gets through, so a wait cannot be used to test passwords. Unknown addresses are
+//! counted and answered exactly like known ones. The account's own count of consecutive
+//! failures, from every source, is kept in the database; at a few thresholds its owner is
+//! mailed.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordVerifier};
+use sha2::{Digest, Sha256};
+use steward_core::Role;
+use steward_core::contact::Email;
+use steward_core::login::{tell_owner_at, throttle_delay};
+use steward_store::{ChangeSet, StoredKey, UserRow};
+use uuid::Uuid;
+
+use crate::accounts::{dummy_hash, requires_second_factor, totp_binding};
+use crate::mail::Letter;
+use crate::{Actor, AppError, Session, Steward};
+
+/// The kind of the message telling an account's owner about repeated failures; sealed under
+/// a key of its own, destroyed once the message is sent.
+pub(crate) const SIGN_IN_ALERT: &str = "sign-in-alert";
+
+/// Sources and addresses remembered at most; past this, those no longer waiting go first.
+const MAX_TRACKED: usize = 100_000;
+/// A source's failures at an address are forgotten after a day without one.
+const FORGET_AFTER_MICROS: i64 = 24 * 60 * 60 * 1_000_000;
+
+struct Failures {
+    count: u32,
+    last_at: i64,
+    wait_until: i64,
+}
+
+/// Failed sign-ins by address typed and source, as SHA-256 digests of the two.
+#[derive(Default)]
+pub(crate) struct LoginThrottle {
+    failures: Mutex<HashMap<[u8; 32], Failures>>,
+}
+
+impl LoginThrottle {
+    fn key(address: &str, source: Option<IpAddr>) -> [u8; 32] {
+        let normalised = Email::parse(address)
+            .map(|e| e.as_str().to_string())
+            .unwrap_or_else(|_| address.trim().to_lowercase());
+        Sha256::new()
+            .chain_update(b"steward-sign-in-throttle\0")
+            .chain_update(normalised.as_bytes())
+            .chain_update([0])
+            .chain_update(source.map(|s| s.to_string()).unwrap_or_default().as_bytes())
+            .finalize()
+            .into()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Failures>> {
+        self.failures.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Seconds this source must still wait before trying this address again.
+    fn wait(&self, key: &[u8; 32], now: i64) -> Option<u64> {
+        let left = self.lock().get(key)?.wait_until.saturating_sub(now);
+        (left > 0).then(|| (left as u64).div_ceil(1_000_000))
+    }
+
+    /// Counts a failure; returns the seconds the source now waits.
+    fn failed(&self, key: [u8; 32], now: i64) -> u64 {
+        let mut map = self.lock();
+        if map.len() >= MAX_TRACKED && !map.contains_key(&key) {
+            map.retain(|_, f| f.wait_until > now && now - f.last_at < FORGET_AFTER_MICROS);
+        }
+        let entry = map.entry(key).or_insert(Failures {
+            count: 0,
+            last_at: now,
+            wait_until: now,
+        });
+        if now - entry.last_at >= FORGET_AFTER_MICROS {
+            entry.count = 0;
+        }
+        entry.count = entry.count.saturating_add(1);
+        entry.last_at = now;
+        let delay = throttle_delay(entry.count);
+        entry.wait_until = now.saturating_add((delay as i64).saturating_mul(1_000_000));
+        delay
+    }
+
+    fn succeeded(&self, key: &[u8; 32]) {
+        self.lock().remove(key);
+    }
+}
+
+impl Steward {
+    /// Signs a staff member in with password and, where required, a TOTP code, and returns a
+    /// session token. `source` is the client's address, which failures are counted by. An
+    /// unknown account costs the same work and gets the same answers as a wrong password,
+    /// so neither timing nor answers tell who has an account; every failure of a known
+    /// account is recorded in the audit log.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        totp: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<Session, AppError> {
+        let user = match Email::parse(email) {
+            Ok(e) => self.store.find_user_by_email(e.as_str()).await?,
+            Err(_) => None,
+        };
+        let now = self.clock.now();
+        let now_us = now.as_microsecond();
+        let key = LoginThrottle::key(email, source);
+        let waiting = self.throttle.wait(&key, now_us);
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.as_str())
+            .unwrap_or(dummy_hash());
+        let parsed = PasswordHash::new(hash)
+            .map_err(|e| AppError::Storage(format!("password hash: {e}")))?;
+        let password_ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        let denied = || AppError::Unauthenticated("wrong email, password or code".into());
+        let Some(user) = user else {
+            return Err(match waiting {
+                Some(retry_after) => AppError::TooManyAttempts { retry_after },
+                None => {
+                    self.throttle.failed(key, now_us);
+                    denied()
+                }
+            });
+        };
+        let role = user
+            .role
+            .parse::<Role>()
+            .map_err(|e| AppError::Storage(e.to_string()))?;
+        let second_factor = match (&user.totp_secret, totp) {
+            (Some(sealed), Some(code)) if password_ok => {
+                Some(self.totp_matches(user.id, sealed, code, now)?)
+            }
+            _ => None,
+        };
+        if let Some(retry_after) = waiting {
+            // A waiting source gets through only with both factors right, and learns nothing
+            // from any other attempt, the password included.
+            if !(password_ok && second_factor == Some(true) && !user.disabled) {
+                return Err(AppError::TooManyAttempts { retry_after });
+            }
+        }
+        let signed_in = match (&user.totp_secret, password_ok) {
+            (_, false) => false,
+            (None, true) => !requires_second_factor(role),
+            (Some(_), true) => match second_factor {
+                None => {
+                    return Err(AppError::Unauthenticated(
+                        "a code from your authenticator app is required".into(),
+                    ));
+                }
+                Some(ok) => ok,
+            },
+        };
+        if !signed_in || user.disabled {
+            let delay = self.throttle.failed(key, now_us);
+            self.record_failed_login(&user, role, delay).await?;
+            return Err(denied());
+        }
+        self.throttle.succeeded(&key);
+        if user.failed_logins > 0 {
+            self.store.reset_login_failures(user.id).await?;
+        }
+        let actor = Actor {
+            id: format!("user:{}", user.id),
+            role,
+            purposes: user.purposes,
+        };
+        let (token, expires_at) = self.issue_session(&actor).await?;
+        Ok(Session {
+            actor,
+            token,
+            expires_at,
+        })
+    }
+
+    fn totp_matches(
+        &self,
+        user: Uuid,
+        sealed: &[u8],
+        code: &str,
+        now: jiff::Timestamp,
+    ) -> Result<bool, AppError> {
+        let seed = self.vault.staff_key().open(&totp_binding(user), sealed)?;
+        let checker = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, seed.to_vec())
+            .map_err(|e| AppError::Storage(format!("totp: {e}")))?;
+        Ok(checker.check(code.trim(), now.as_second().max(0) as u64))
+    }
+
+    /// Counts the failure against the account (atomically, so parallel guesses each count),
+    /// audits it, and at a few thresholds mails the owner in the same commit.
+    async fn record_failed_login(
+        &self,
+        user: &UserRow,
+        role: Role,
+        delay: u64,
+    ) -> Result<(), AppError> {
+        let failed = self.store.record_login_failure(user.id).await?;
+        let subject = format!("user:{}", user.id);
+        let actor = Actor {
+            id: subject.clone(),
+            role,
+            purposes: vec![],
+        };
+        let tell = tell_owner_at(failed) && !user.disabled;
+        let detail = format!(
+            "failures={failed} source_delay_seconds={delay}{}",
+            if tell { " owner_told" } else { "" }
+        );
+        let mut changes = ChangeSet {
+            audit: vec![self.record(
+                &actor,
+                "login.failed",
+                None,
+                vec![subject],
+                vec![],
+                Some(detail),
+            )],
+            ..Default::default()
+        };
+        if tell {
+            let message = Uuid::now_v7();
+            let (dek, wrapped) = self.vault.new_data_key(&message)?;
+            self.key_writer
+                .submit(vec![(
+                    message,
+                    StoredKey {
+                        kek_version: wrapped.kek_version,
+                        bytes: wrapped.bytes,
+                    },
+                )])
+                .await?;
+            let letter = Letter {
+                to: user.email.clone(),
+                subject: "Failed sign-ins to your Steward account".into(),
+                text: format!(
+                    "There have been {failed} failed attempts to sign in to your Steward account since you last signed in, the last at {} UTC.\n\n\
+                     If that was you, nothing needs doing. If not, someone may be guessing your password: \
+                     your account stays open to you, as only the source of the failures is slowed down, \
+                     but consider changing your password and tell whoever runs Steward.\n",
+                    self.clock.now().strftime("%Y-%m-%d %H:%M")
+                ),
+                unsubscribe: None,
+            };
+            changes.mail.push(self.outbox_row(
+                &dek,
+                SIGN_IN_ALERT,
+                None,
+                &letter,
+                self.clock.now().as_microsecond(),
+            )?);
+        }
+        self.store.apply(changes).await?;
+        if tell {
+            self.mail_queued();
+        }
+        Ok(())
+    }
+}
