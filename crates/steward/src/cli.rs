@@ -113,7 +113,8 @@ pub enum TokenCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
-    /// Import customers from CSV, upserting by email. Re-running an interrupted import resumes it.
+    /// Import customers from CSV, upserting by email; a row whose address an earlier row of
+    /// the file had is refused. Re-running an interrupted import resumes it.
     Customers {
         file: PathBuf,
         /// TOML file mapping CSV headers to catalog keys: `"E-Mail" = "email"`.

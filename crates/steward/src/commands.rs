@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -528,6 +529,9 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// How often an import writes a line of progress when its output is not a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 async fn import(
     settings: &Settings,
     file: std::path::PathBuf,
@@ -564,11 +568,15 @@ async fn import(
         }
     });
     let total = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    let bar = if std::io::stderr().is_terminal() {
+    let on_terminal = std::io::stderr().is_terminal();
+    let bar = if on_terminal {
         ProgressBar::new(total)
     } else {
         ProgressBar::hidden()
     };
+    // A log or a job runner gets a line now and then instead of the bar: the first batch's,
+    // so a reader sees the import has started, then one every few seconds.
+    let mut last_line: Option<Instant> = None;
     bar.set_style(
         ProgressStyle::with_template(
             "{bar:40} {bytes}/{total_bytes} {msg} [{elapsed_precise}, eta {eta}]",
@@ -585,11 +593,22 @@ async fn import(
     let actor = operator("cli-import", &[purpose.as_str()]);
     let report = app
         .import_customers(&actor, &file, &opts, |p| {
-            bar.set_position(p.bytes_read);
-            bar.set_message(format!(
+            let counts = format!(
                 "{} created, {} updated, {} rejected",
                 p.created, p.updated, p.rejected
-            ));
+            );
+            if !on_terminal && last_line.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                eprintln!(
+                    "import: {}% of {} bytes read, {counts}",
+                    (p.bytes_read * 100)
+                        .checked_div(p.bytes_total)
+                        .unwrap_or(100),
+                    p.bytes_total
+                );
+                last_line = Some(Instant::now());
+            }
+            bar.set_position(p.bytes_read);
+            bar.set_message(counts);
             if stop.load(Ordering::SeqCst) {
                 ControlFlow::Break(())
             } else {
@@ -597,7 +616,18 @@ async fn import(
             }
         })
         .await
-        .map_err(explain)?;
+        .map_err(|e| match e {
+            AppError::Invalid(errors)
+                if errors.iter().any(|e| e.message.contains("header map")) =>
+            {
+                anyhow::anyhow!(
+                    "{}\nname the field such a header holds with --map FILE, a TOML file of \
+                     lines like \"Shoe size\" = \"notes\"",
+                    explain(AppError::Invalid(errors))
+                )
+            }
+            other => explain(other),
+        })?;
     bar.finish_and_clear();
     app.checkpoint_now().await.map_err(explain)?;
     let p = report.progress;

@@ -620,3 +620,54 @@ fn a_killed_retention_sweep_is_finished_by_the_next_without_duplicates() {
         "nothing more is due"
     );
 }
+
+#[test]
+fn an_unknown_header_is_named_with_the_catalog_fields_and_the_map_option() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "email,Shoe size\nada@example.com,42\n").expect("write");
+    let out = run(steward(&data).args(["import", "customers"]).arg(&csv));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    for part in [
+        "\"Shoe size\"",
+        "given_name, family_name, email",
+        "--map FILE",
+    ] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    assert!(!err.contains("ada@example.com"), "{err}");
+}
+
+#[test]
+fn an_import_into_a_log_prints_lines_of_progress_and_a_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let csv = dir.path().join("people.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).expect("create"));
+    writeln!(f, "email,given_name,residency").expect("write");
+    for i in 0..1_500 {
+        writeln!(f, "person{i}@example.com,Given{i},DE").expect("write");
+    }
+    f.flush().expect("flush");
+    drop(f);
+    // Output into pipes, as under a job runner: no terminal, so no progress bar.
+    let out = run(steward(&data)
+        .args(["import", "customers"])
+        .arg(&csv)
+        .args(["--batch", "500"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let progress: Vec<&str> = err.lines().filter(|l| l.starts_with("import: ")).collect();
+    assert!(!progress.is_empty(), "no line of progress: {err}");
+    assert!(
+        progress[0].contains("% of") && progress[0].contains("created"),
+        "{err}"
+    );
+    assert!(
+        text(&out.stdout).contains("1500 created, 0 updated, 0 rejected"),
+        "{}",
+        text(&out.stdout)
+    );
+}
