@@ -22,13 +22,14 @@ use steward_core::contact::Email;
 use steward_core::field_value;
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{
-    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, KeyStore, Store,
-    StoredKey,
+    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, KeyStore,
+    PendingBatch, Store, StoredKey,
 };
 use uuid::Uuid;
 
 use crate::customers::{MATCH_FIELD, parse_residency, parse_tags, unwrap_stored};
 use crate::minimisation::{Consents, check_values};
+use crate::orphan_keys::{JobLock, sweep_batch};
 use crate::{Access, Actor, AppError, Steward};
 
 const RESIDENCY_COLUMN: &str = "residency";
@@ -469,6 +470,12 @@ impl Steward {
             File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
         let bytes_total = file.metadata()?.len();
         let fp = fingerprint(&mut file)?;
+        let _running = JobLock::try_take(&self.key_dir, &fp)?.ok_or_else(|| {
+            AppError::Conflict("this file is being imported by another run right now".into())
+        })?;
+        // Keys an earlier run of this import left pending, for customers whose rows it never
+        // committed, go before this run writes any.
+        self.sweep_orphan_keys_of(Some(&fp)).await?;
         let job = self.store.import_job(&fp).await?;
         let mut state = ImportProgress {
             bytes_total,
@@ -614,6 +621,7 @@ impl Steward {
                     commit: tokio::spawn(commit_plan(
                         self.store.clone(),
                         self.keys.clone(),
+                        job.fingerprint.clone(),
                         changes,
                         plan.new_keys,
                     )),
@@ -879,20 +887,35 @@ struct InFlight {
     bytes_read: u64,
 }
 
-/// Writes a planned batch: keys first, so that a crash between the two commits leaves unused
-/// keys, never rows without a key; then rows, audit entry and import progress together.
+/// Writes a planned batch: keys first, marked pending, so that a crash between the two
+/// commits leaves keys that the next run sweeps, never rows without a key; then rows, audit
+/// entry and import progress together; then the keys are settled.
 async fn commit_plan(
     store: Arc<dyn Store>,
     keys: Arc<KeyStore>,
+    job: String,
     changes: ChangeSet,
     new_keys: Vec<(Uuid, StoredKey)>,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    keys.put_data_keys(&new_keys)?;
+    if new_keys.is_empty() {
+        return Ok(store.apply(changes).await?);
+    }
+    let pending = PendingBatch {
+        batch: Uuid::now_v7(),
+        job,
+        customers: new_keys.iter().map(|(id, _)| *id).collect(),
+    };
+    keys.put_pending_data_keys(pending.batch, &pending.job, &new_keys)?;
     match store.apply(changes).await {
-        Ok(entries) => Ok(entries),
+        Ok(entries) => {
+            keys.settle(pending.batch)?;
+            Ok(entries)
+        }
         Err(e) => {
-            for (id, _) in &new_keys {
-                let _ = keys.destroy_data_key(*id);
+            // A failed commit may still have landed (a lost answer): keep the keys of rows
+            // that are there.
+            if let Err(sweep) = sweep_batch(store.as_ref(), &keys, &pending).await {
+                tracing::warn!(error = %sweep, "pending import keys left for the next sweep");
             }
             Err(e.into())
         }

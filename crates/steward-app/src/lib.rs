@@ -24,6 +24,7 @@ mod interactions;
 mod mail;
 mod minimisation;
 mod notices;
+mod orphan_keys;
 mod portal;
 mod portal_rights;
 mod receipt;
@@ -117,6 +118,8 @@ pub struct Steward {
     /// New customers' wrapped data keys, committed (and synced) in groups.
     key_writer: group_commit::GroupCommit<(uuid::Uuid, StoredKey), ()>,
     clock: Arc<dyn Clock>,
+    /// Where the key store lives, and the locks of running imports beside it.
+    key_dir: PathBuf,
     checkpoint_every: i64,
     tokens: token_cache::TokenCache,
     controller: Controller,
@@ -233,6 +236,7 @@ impl Steward {
             keys,
             store,
             clock: opts.clock,
+            key_dir: paths.key_dir,
             checkpoint_every: opts.checkpoint_every.max(1),
             tokens: token_cache::TokenCache::default(),
             controller: opts.controller,
@@ -242,6 +246,7 @@ impl Steward {
             staff_shown_as: opts.staff_shown_as,
         };
         steward.seed_retention_rules().await?;
+        steward.sweep_orphan_keys().await?;
         Ok(steward)
     }
 

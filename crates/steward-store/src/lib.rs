@@ -16,7 +16,7 @@ mod sqlite;
 pub mod testing;
 
 pub use error::StoreError;
-pub use keystore::{KeyStore, StoredKey};
+pub use keystore::{KeyStore, PendingBatch, StoredKey};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use sqlite::SqliteStore;

@@ -671,3 +671,90 @@ fn an_import_into_a_log_prints_lines_of_progress_and_a_summary() {
         text(&out.stdout)
     );
 }
+
+fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0)).expect("count")
+}
+
+#[test]
+fn keys_a_killed_import_wrote_for_rows_it_never_committed_are_swept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let write_file = |name: &str, prefix: &str, rows: usize| {
+        let path = dir.path().join(name);
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        writeln!(f, "email,given_name,residency").expect("write");
+        for i in 0..rows {
+            writeln!(f, "{prefix}{i}@example.com,Given{i},DE").expect("write");
+        }
+        f.flush().expect("flush");
+        path
+    };
+    let earlier = write_file("earlier.csv", "earlier", 300);
+    let later = write_file("later.csv", "later", 5_000);
+    let import = |file: &Path| {
+        let mut c = steward(&data);
+        c.args(["import", "customers"])
+            .arg(file)
+            .args(["--batch", "500"]);
+        c
+    };
+    let out = run(&mut import(&earlier));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let db = rusqlite::Connection::open(data.join("steward.db")).expect("db");
+    db.busy_timeout(Duration::from_secs(30)).expect("timeout");
+    let keys = rusqlite::Connection::open(data.join("keys").join("keystore.db")).expect("keys");
+    let live = count(&db, "SELECT count(*) FROM customers");
+    assert_eq!(live, 300);
+    assert_eq!(count(&keys, "SELECT count(*) FROM data_keys"), live);
+
+    let mut child = import(&later)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Once the import has opened everything (its reject file exists), hold the data
+    // database's write lock: its next batch writes keys and then waits to commit the rows.
+    let rejects = dir.path().join("later.csv.rejects.csv");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !rejects.exists() {
+        assert!(Instant::now() < deadline, "the import did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    db.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let committed = count(&db, "SELECT count(*) FROM customers");
+    while count(&keys, "SELECT count(*) FROM data_keys") <= committed {
+        assert!(Instant::now() < deadline, "no keys were written");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    db.execute_batch("ROLLBACK").expect("unlock");
+    let customers = count(&db, "SELECT count(*) FROM customers");
+    assert!(
+        count(&keys, "SELECT count(*) FROM data_keys") > customers,
+        "the kill left keys without customers"
+    );
+
+    let out = run(&mut import(&later));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let customers = count(&db, "SELECT count(*) FROM customers");
+    assert_eq!(customers, 5_300, "every row of both files once");
+    assert_eq!(
+        count(&keys, "SELECT count(*) FROM data_keys"),
+        customers,
+        "no key without its customer"
+    );
+    // Every customer, of the earlier import too, still opens with its key.
+    let out = run(steward(&data).args([
+        "export",
+        "customers",
+        "--purpose",
+        "essential.service",
+        "--format",
+        "jsonl",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 5_300);
+}

@@ -544,3 +544,78 @@ async fn a_resumed_import_refuses_the_same_repeats_as_an_uninterrupted_one() {
         );
     }
 }
+
+fn numbered_file(path: &Path, rows: usize) {
+    let mut text = String::from("email,given_name,residency\n");
+    for i in 0..rows {
+        text.push_str(&format!("member{i}@example.net,Member {i},NL\n"));
+    }
+    std::fs::write(path, text).expect("write");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_leaves_the_keys_of_an_import_still_committing_alone() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = std::sync::Arc::new(open_at(dir.path(), None, 1_000).await);
+    // Another process on the same data directory, started before the import.
+    let other = open_at(dir.path(), None, 1_000).await;
+    let keys = steward_store::KeyStore::open(&dir.path().join("keys").join("keystore.db"))
+        .expect("key store");
+    let rows = 400;
+    let file = dir.path().join("members.csv");
+    numbered_file(&file, rows);
+    let opts = options(dir.path(), 100);
+
+    // Hold the data database's write lock: the import writes its first batch's keys, then
+    // waits to commit the rows.
+    let db = rusqlite::Connection::open(dir.path().join("steward.db")).expect("db");
+    db.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let import = tokio::spawn({
+        let app = app.clone();
+        let file = file.clone();
+        async move {
+            app.import_customers(&importer(), &file, &opts, |_| ControlFlow::Continue(()))
+                .await
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while keys.count_data_keys().expect("count") == 0 {
+        assert!(std::time::Instant::now() < deadline, "no keys were written");
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+    let written = keys.count_data_keys().expect("count");
+    assert_eq!(app.count_customers().await.expect("count"), 0);
+
+    assert_eq!(other.sweep_orphan_keys().await.expect("sweep"), 0);
+    assert_eq!(
+        keys.count_data_keys().expect("count"),
+        written,
+        "keys of rows about to be committed stay"
+    );
+    match other
+        .import_customers(&importer(), &file, &options(dir.path(), 100), |_| {
+            ControlFlow::Continue(())
+        })
+        .await
+    {
+        Err(AppError::Conflict(m)) => assert!(m.contains("another run"), "{m}"),
+        other => panic!("a second run of a running import: {other:?}"),
+    }
+
+    db.execute_batch("ROLLBACK").expect("unlock");
+    let report = import.await.expect("join").expect("import");
+    assert_eq!(report.progress.created, rows as u64);
+    assert_eq!(app.count_customers().await.expect("count"), rows as u64);
+    assert_eq!(keys.count_data_keys().expect("count"), rows as u64);
+    let everyone = app
+        .list_customers(
+            &agent(&app),
+            CustomerQuery {
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("every customer opens with its key");
+    assert_eq!(everyone.items.len(), rows);
+}
