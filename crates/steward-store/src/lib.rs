@@ -95,6 +95,15 @@ pub trait Store: Send + Sync + 'static {
         at: i64,
         audit: AuditRecord,
     ) -> Result<bool>;
+    /// Replaces a user's password hash, clears their failed sign-ins and lock-out and ends
+    /// their sign-in sessions, in one transaction; false when there is no such user.
+    async fn set_password(
+        &self,
+        id: Uuid,
+        password_hash: &str,
+        at: i64,
+        audit: AuditRecord,
+    ) -> Result<bool>;
     async fn list_tokens(&self) -> Result<Vec<TokenRow>>;
     /// Revokes a token; false when there is no such token or it was revoked already.
     async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;

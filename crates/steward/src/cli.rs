@@ -92,6 +92,19 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List staff accounts: id, email, role and whether the account is disabled.
+    List,
+    /// Give an account a new generated password, printed once; ends its sessions and lifts
+    /// a lock-out.
+    ResetPassword {
+        /// The account's email address or id.
+        user: String,
+    },
+    /// Stop an account from signing in and end its sessions.
+    Disable {
+        /// The account's email address or id.
+        user: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

@@ -156,6 +156,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::User(UserCommand::List) => {
+            let app = open(&settings).await?;
+            let users = app
+                .list_users(&operator("cli", &[]))
+                .await
+                .map_err(explain)?;
+            for u in users {
+                println!(
+                    "{}  {:<32} {:<9} {:<8} since {}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    if u.disabled { "disabled" } else { "active" },
+                    u.created_at.strftime("%Y-%m-%d")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::ResetPassword { user }) => {
+            let app = open(&settings).await?;
+            let actor = operator("cli", &[]);
+            let found = app.find_user(&actor, &user).await.map_err(explain)?;
+            let password = app
+                .reset_password(&actor, found.id)
+                .await
+                .map_err(explain)?;
+            app.checkpoint_now().await.map_err(explain)?;
+            println!("password of {} reset; its sessions have ended", found.email);
+            println!("new password (shown once): {password}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Disable { user }) => {
+            let app = open(&settings).await?;
+            let actor = operator("cli", &[]);
+            let found = app.find_user(&actor, &user).await.map_err(explain)?;
+            app.update_user(&actor, found.id, None, Some(true))
+                .await
+                .map_err(explain)?;
+            app.checkpoint_now().await.map_err(explain)?;
+            println!("{} is disabled; its sessions have ended", found.email);
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token(TokenCommand::Create {
             role,
             purposes,
@@ -428,6 +470,11 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     } else {
         "http"
     };
+    // Bound before anything is loaded or created: on a busy port nothing happens, and the
+    // demo account's password, shown only once, is never printed by a server that then fails.
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
     let app = Arc::new(open(settings).await?);
     if demo {
         let n = app.load_demo().await.map_err(explain)?;
@@ -452,9 +499,6 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
     println!(
         "Steward is listening on {scheme}://{addr} (staff console at {scheme}://{addr}/console)"

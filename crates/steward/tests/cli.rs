@@ -758,3 +758,110 @@ fn keys_a_killed_import_wrote_for_rows_it_never_committed_are_swept() {
     assert!(out.status.success(), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout).lines().count(), 5_300);
 }
+
+fn sign_in(addr: &str, email: &str, password: &str) -> String {
+    http(
+        addr,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&serde_json::json!({"email": email, "password": password}).to_string()),
+    )
+}
+
+#[test]
+fn a_busy_port_stops_a_demo_start_before_anything_is_loaded_and_accounts_are_managed_from_the_command_line()
+ {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().expect("addr").to_string();
+    let out = run(steward(&data).args(["serve", "--demo", "--listen", &port]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(&format!("listening on {port}")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stdout).contains("Demo console account"),
+        "no password printed for a server that never ran: {}",
+        text(&out.stdout)
+    );
+    let db = data.join("steward.db");
+    let loaded = db.exists()
+        && count(
+            &rusqlite::Connection::open(&db).expect("db"),
+            "SELECT count(*) FROM customers",
+        ) > 0;
+    assert!(!loaded, "no demo data loaded");
+    drop(busy);
+
+    let (child, addr) = start_server(&data, &["--demo"]);
+    let out = run(steward(&data).args(["user", "list"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("demo-agent@example.com")
+            && listed.contains("agent")
+            && listed.contains("active"),
+        "{listed}"
+    );
+    let id = listed
+        .split_whitespace()
+        .next()
+        .expect("the account's id")
+        .to_string();
+
+    let out = run(steward(&data).args(["user", "reset-password", "Demo-Agent@example.com"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let password = text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("new password (shown once): "))
+        .expect("the new password")
+        .to_string();
+    let session = sign_in(&addr, "demo-agent@example.com", &password);
+    assert!(session.starts_with("HTTP/1.1 200"), "{session}");
+    assert!(json_body(&session)["token"].is_string(), "a session began");
+
+    let out = run(steward(&data).args(["user", "disable", &id]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let refused = sign_in(&addr, "demo-agent@example.com", &password);
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let db = rusqlite::Connection::open(&db).expect("db");
+    let live: i64 = db
+        .query_row(
+            "SELECT count(*) FROM api_tokens WHERE created_by = ?1 AND revoked_at IS NULL",
+            [format!("user:{id}")],
+            |r| r.get(0),
+        )
+        .expect("sessions");
+    assert_eq!(live, 0, "disabling ended the session");
+    let out = run(steward(&data).args(["user", "list"]));
+    assert!(
+        text(&out.stdout).contains("disabled"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(steward(&data).args(["user", "disable", "nobody@example.com"]));
+    assert!(!out.status.success());
+
+    let auditor = text(&run(steward(&data).args(["token", "create", "--role", "auditor"])).stdout)
+        .trim()
+        .to_string();
+    for action in ["user.password_reset", "user.update"] {
+        let found = json_body(&http(
+            &addr,
+            "GET",
+            &format!("/api/v1/audit?action={action}&target=user:{id}"),
+            Some(&auditor),
+            None,
+        ));
+        assert_eq!(
+            found["items"].as_array().map(Vec::len),
+            Some(1),
+            "{action}: {found}"
+        );
+    }
+    stop(child);
+}
