@@ -865,3 +865,28 @@ fn a_busy_port_stops_a_demo_start_before_anything_is_loaded_and_accounts_are_man
     }
     stop(child);
 }
+
+#[test]
+fn only_serve_warns_that_mail_goes_to_a_plain_text_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    for args in [
+        &["init"][..],
+        &["token", "create", "--role", "auditor"],
+        &["user", "list"],
+    ] {
+        let out = run(steward(&data).args(args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            !text(&out.stderr).contains("mail.log"),
+            "{args:?} sends no mail: {}",
+            text(&out.stderr)
+        );
+    }
+    let (child, _) = start_server(&data, &[]);
+    let log = stop(child);
+    assert!(
+        log.contains("mail.log") && log.contains("plain text"),
+        "serve says where its mail goes: {log}"
+    );
+}
