@@ -98,6 +98,14 @@ fn new_token() -> String {
     format!("{TOKEN_PREFIX}{}", URL_SAFE_NO_PAD.encode(secret.as_ref()))
 }
 
+fn hash_password(password: &str) -> Result<String, AppError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Ok(Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|e| AppError::Setup(format!("password hashing: {e}")))?
+        .to_string())
+}
+
 /// A hash of a random password, so that an unknown account costs one Argon2 verification too.
 pub(crate) fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
@@ -185,11 +193,7 @@ impl Steward {
         let (Some(email), true) = (email, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
-        let salt = SaltString::generate(&mut OsRng);
-        let password_hash = Argon2::default()
-            .hash_password(new.password.as_bytes(), &salt)
-            .map_err(|e| AppError::Setup(format!("password hashing: {e}")))?
-            .to_string();
+        let password_hash = hash_password(&new.password)?;
         let id = Uuid::now_v7();
         let (totp_secret, totp_uri) = if requires_second_factor(new.role) {
             let mut seed = zeroize::Zeroizing::new(vec![0u8; 20]);
@@ -445,6 +449,56 @@ impl Steward {
                 created_at: steward_core::clock::from_micros(u.created_at),
             })
             .collect())
+    }
+
+    /// The staff account with this id or email address.
+    pub async fn find_user(&self, actor: &Actor, who: &str) -> Result<UserView, AppError> {
+        Self::require_admin(actor)?;
+        let who = who.trim();
+        let found = match Uuid::try_parse(who) {
+            Ok(id) => self
+                .list_users(actor)
+                .await?
+                .into_iter()
+                .find(|u| u.id == id),
+            Err(_) => {
+                let email = Email::parse(who).map_err(|_| {
+                    AppError::invalid("user", "give the account's email address or id")
+                })?;
+                self.list_users(actor)
+                    .await?
+                    .into_iter()
+                    .find(|u| u.email == email.as_str())
+            }
+        };
+        found.ok_or(AppError::NotFound)
+    }
+
+    /// Gives a staff account a new generated password, returned this once and kept only as
+    /// its hash. Whoever knew the old one may have signed in with it, so the account's
+    /// sessions end; its count of failed sign-ins is cleared with the old password.
+    pub async fn reset_password(&self, actor: &Actor, id: Uuid) -> Result<String, AppError> {
+        Self::require_admin(actor)?;
+        let password = generate_password();
+        let hash = hash_password(&password)?;
+        let audit = self.record(
+            actor,
+            "user.password_reset",
+            None,
+            vec![format!("user:{id}")],
+            vec![],
+            None,
+        );
+        let found = self
+            .store
+            .set_password(id, &hash, self.clock.now().as_microsecond(), audit)
+            .await?;
+        self.tokens.forget_all();
+        if found {
+            Ok(password)
+        } else {
+            Err(AppError::NotFound)
+        }
     }
 
     /// Changes a staff member's role or disables the account.

@@ -1,8 +1,13 @@
 //! Bulk import of customers from CSV: headers mapped to catalog fields, upsert by email,
 //! batches committed with their progress so an interrupted import resumes exactly where it
-//! stopped, and every refused row written to a reject file with its reason (never its values).
+//! stopped, and every refused row written to a reject file with its file line, its reason and
+//! the cells of its columns that hold no personal data (never a catalog field's value).
+//! An address counts once per file: a later row with an address seen before is refused,
+//! naming the line it was first seen on, rather than silently overwriting that row.
 
-use std::collections::{HashMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
@@ -12,17 +17,19 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 use steward_core::CountryCode;
 use steward_core::audit::AuditEntry;
-use steward_core::catalog::FieldDef;
+use steward_core::catalog::{FieldDef, FieldKind};
 use steward_core::contact::Email;
+use steward_core::field_value;
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{
-    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, KeyStore, Store,
-    StoredKey,
+    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest, KeyStore,
+    PendingBatch, Store, StoredKey,
 };
 use uuid::Uuid;
 
 use crate::customers::{MATCH_FIELD, parse_residency, parse_tags, unwrap_stored};
 use crate::minimisation::{Consents, check_values};
+use crate::orphan_keys::{JobLock, sweep_batch};
 use crate::{Access, Actor, AppError, Steward};
 
 const RESIDENCY_COLUMN: &str = "residency";
@@ -64,8 +71,64 @@ enum Column<'c> {
     Tags,
 }
 
-struct Row<'c> {
+/// The file's columns in order, and where the ones the import treats apart are.
+struct Layout<'c> {
+    columns: Vec<Column<'c>>,
+    /// The column customers are matched by.
+    address: usize,
+    address_field: &'c FieldDef,
+    /// Columns that hold no personal data (residency, tags), repeated in the reject file so
+    /// that a refused row can be told apart without its personal values.
+    kept: Vec<usize>,
+}
+
+/// Where a record starts, as the csv reader counts.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    byte: u64,
     line: u64,
+}
+
+impl Place {
+    fn of(record: &csv::ByteRecord) -> Place {
+        record
+            .position()
+            .map(|p| Place {
+                byte: p.byte(),
+                line: p.line(),
+            })
+            .unwrap_or(Place { byte: 0, line: 0 })
+    }
+}
+
+/// A row as its reject names it: its place in the file and its cells that hold no personal
+/// data.
+struct Source {
+    at: Place,
+    kept: csv::ByteRecord,
+}
+
+impl Source {
+    fn of(record: &csv::ByteRecord, layout: &Layout<'_>) -> Source {
+        // A row with the wrong number of cells has them in unknown places: repeat none.
+        let aligned = record.len() == layout.columns.len();
+        let kept = layout
+            .kept
+            .iter()
+            .map(|&i| match record.get(i) {
+                Some(cell) if aligned => cell,
+                _ => b"",
+            })
+            .collect();
+        Source {
+            at: Place::of(record),
+            kept,
+        }
+    }
+}
+
+struct Row<'c> {
+    source: Source,
     values: Vec<(&'c FieldDef, String)>,
     email: IndexDigest,
     residency: Option<CountryCode>,
@@ -78,23 +141,44 @@ fn map_headers<'c>(
     steward: &'c Steward,
     headers: &csv::ByteRecord,
     map: &HashMap<String, String>,
-) -> Result<Vec<Column<'c>>, AppError> {
+) -> Result<Layout<'c>, AppError> {
     let catalog = steward.catalog();
-    let mut columns = Vec::with_capacity(headers.len());
-    let mut seen = HashMap::new();
+    let address_field = catalog.field(MATCH_FIELD).ok_or_else(|| {
+        AppError::Setup(format!(
+            "the catalog has no {MATCH_FIELD} field to match by"
+        ))
+    })?;
+    let mut names = Vec::with_capacity(headers.len());
     for (i, raw) in headers.iter().enumerate() {
-        let name = std::str::from_utf8(raw)
-            .map_err(|_| {
-                AppError::invalid(
-                    "headers",
-                    format!("column {} header is not valid UTF-8", i + 1),
-                )
-            })?
-            .trim()
-            .trim_start_matches('\u{feff}');
+        let name = std::str::from_utf8(raw).map_err(|_| {
+            AppError::invalid(
+                "headers",
+                format!("column {} header is not valid UTF-8", i + 1),
+            )
+        })?;
+        names.push(name.trim().trim_start_matches('\u{feff}').trim());
+    }
+    // Without a header row the first customer would be read as headers, and naming them
+    // would print personal data. Every customer has an address, so something like one among
+    // the headers gives such a file away.
+    if names.iter().any(|n| n.contains('@')) {
+        return Err(AppError::invalid(
+            "headers",
+            format!(
+                "the first line holds an email address, so it is a customer rather than a \
+                 header row: the file must start with a line naming its columns \
+                 (for example {MATCH_FIELD},given_name,{RESIDENCY_COLUMN})"
+            ),
+        ));
+    }
+    let mut columns = Vec::with_capacity(names.len());
+    let mut kept = Vec::new();
+    let mut address = None;
+    let mut seen = HashMap::new();
+    for (i, name) in names.iter().enumerate() {
         let lower = name.to_lowercase();
         let key = map
-            .get(name)
+            .get(*name)
             .or_else(|| map.get(&lower))
             .cloned()
             .unwrap_or_else(|| {
@@ -106,19 +190,12 @@ fn map_headers<'c>(
                     .unwrap_or(lower)
             });
         if let Some(first) = seen.insert(key.clone(), i) {
-            // A header that is not a known name may be a data row in disguise: never echo it.
-            let known =
-                catalog.field(&key).is_some() || key == RESIDENCY_COLUMN || key == TAGS_COLUMN;
-            let target = if known {
-                format!(" {key:?}")
-            } else {
-                String::new()
-            };
             return Err(AppError::invalid(
                 "headers",
                 format!(
-                    "columns {} and {} both map to the same field{target}",
+                    "columns {} ({:?}) and {} ({name:?}) both map to {key:?}",
                     first + 1,
+                    names[first],
                     i + 1
                 ),
             ));
@@ -127,27 +204,38 @@ fn map_headers<'c>(
             RESIDENCY_COLUMN => Column::Residency,
             TAGS_COLUMN => Column::Tags,
             k => Column::Field(catalog.field(k).ok_or_else(|| {
+                let keys: Vec<&str> = catalog.fields().iter().map(|f| f.key.as_str()).collect();
                 AppError::invalid(
                     "headers",
                     format!(
-                        "column {} is not a field of the catalog (nor mapped to one)",
-                        i + 1
+                        "column {} ({name:?}) is not a field of the catalog, and the header \
+                         map names no field for it; the catalog's fields are {}, besides the \
+                         columns {RESIDENCY_COLUMN} and {TAGS_COLUMN}",
+                        i + 1,
+                        keys.join(", ")
                     ),
                 )
             })?),
         };
+        match column {
+            Column::Field(f) if f.key == MATCH_FIELD => address = Some(i),
+            Column::Field(_) => {}
+            Column::Residency | Column::Tags => kept.push(i),
+        }
         columns.push(column);
     }
-    if !columns
-        .iter()
-        .any(|c| matches!(c, Column::Field(f) if f.key == MATCH_FIELD))
-    {
-        return Err(AppError::invalid(
+    let address = address.ok_or_else(|| {
+        AppError::invalid(
             "headers",
             format!("no {MATCH_FIELD} column: customers are matched by it"),
-        ));
-    }
-    Ok(columns)
+        )
+    })?;
+    Ok(Layout {
+        columns,
+        address,
+        address_field,
+        kept,
+    })
 }
 
 fn fingerprint(file: &mut File) -> Result<String, AppError> {
@@ -171,22 +259,115 @@ fn fingerprint(file: &mut File) -> Result<String, AppError> {
     Ok(hex::encode(h.finalize()))
 }
 
-fn write_reject(out: &mut impl Write, line: u64, reason: &str) -> Result<(), AppError> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record([line.to_string().as_str(), reason])
-        .map_err(|e| AppError::Io(e.to_string()))?;
-    out.write_all(&w.into_inner().map_err(|e| AppError::Io(e.to_string()))?)?;
-    Ok(())
+/// The reject file, and the input read a second time to name the lines its rows are on.
+struct Rejects {
+    out: BufWriter<File>,
+    input: File,
+}
+
+impl Rejects {
+    /// The line of the file a record starts on. The csv reader counts lines up to where it
+    /// began reading the record, which is before the line end of the line above when lines
+    /// end in CRLF, and before any blank lines: those are skipped here in the file itself.
+    fn line(&mut self, at: Place) -> Result<u64, AppError> {
+        self.input.seek(SeekFrom::Start(at.byte))?;
+        let mut line = at.line;
+        let mut buf = [0u8; 256];
+        loop {
+            let n = self.input.read(&mut buf)?;
+            if n == 0 {
+                return Ok(line);
+            }
+            for &b in &buf[..n] {
+                match b {
+                    b'\n' => line += 1,
+                    b'\r' => {}
+                    _ => return Ok(line),
+                }
+            }
+        }
+    }
+
+    fn write(&mut self, source: &Source, reason: &str) -> Result<(), AppError> {
+        let line = self.line(source.at)?.to_string();
+        let mut record = csv::ByteRecord::new();
+        record.push_field(line.as_bytes());
+        record.push_field(reason.as_bytes());
+        record.extend(source.kept.iter());
+        self.write_record(&record)
+    }
+
+    fn write_record(&mut self, record: &csv::ByteRecord) -> Result<(), AppError> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        w.write_byte_record(record)
+            .map_err(|e| AppError::Io(e.to_string()))?;
+        self.out
+            .write_all(&w.into_inner().map_err(|e| AppError::Io(e.to_string()))?)?;
+        Ok(())
+    }
 }
 
 impl Steward {
+    /// The blind index of a record's address, when it has a valid one.
+    fn address_of(
+        &self,
+        layout: &Layout<'_>,
+        record: &csv::ByteRecord,
+    ) -> Result<Option<IndexDigest>, AppError> {
+        if record.len() != layout.columns.len() {
+            return Ok(None);
+        }
+        let text = record
+            .get(layout.address)
+            .and_then(|cell| std::str::from_utf8(cell).ok())
+            .filter(|t| !t.trim().is_empty());
+        let Some(Ok(address)) = text.map(|t| field_value::normalise(layout.address_field, t))
+        else {
+            return Ok(None);
+        };
+        Ok(Some(self.vault.blind_index(MATCH_FIELD, &address)?))
+    }
+
+    /// The addresses of the records that start before `until`, each with where it was first
+    /// seen: a resumed import refuses the same repeats one uninterrupted run would.
+    fn addresses_before(
+        &self,
+        path: &Path,
+        layout: &Layout<'_>,
+        until: u64,
+    ) -> Result<HashMap<IndexDigest, Place>, AppError> {
+        let file =
+            File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
+        let mut reader = csv::ReaderBuilder::new()
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(file);
+        let mut seen = HashMap::new();
+        let mut record = csv::ByteRecord::new();
+        while reader
+            .read_byte_record(&mut record)
+            .map_err(|e| AppError::Io(e.to_string()))?
+        {
+            let at = Place::of(&record);
+            if at.byte >= until {
+                break;
+            }
+            if let Some(address) = self.address_of(layout, &record)? {
+                seen.entry(address).or_insert(at);
+            }
+        }
+        Ok(seen)
+    }
+
     fn parse_row<'c>(
         &'c self,
         access: &Access,
-        columns: &[Column<'c>],
+        layout: &Layout<'c>,
         record: &csv::ByteRecord,
         default_residency: Option<CountryCode>,
+        address: Option<IndexDigest>,
     ) -> Result<Row<'c>, String> {
+        let columns = &layout.columns;
         if record.len() != columns.len() {
             return Err(format!(
                 "expected {} columns, found {}",
@@ -203,6 +384,14 @@ impl Steward {
                 .map_err(|_| format!("column {} is not valid UTF-8", i + 1))?;
             match column {
                 Column::Field(f) if !text.trim().is_empty() => {
+                    // Files written on Windows end the lines inside a quoted cell with CRLF
+                    // as well; a multi-line value keeps plain line feeds.
+                    let text = match f.kind {
+                        FieldKind::Multiline if text.contains('\r') => {
+                            Cow::Owned(text.replace("\r\n", "\n"))
+                        }
+                        _ => Cow::Borrowed(text),
+                    };
                     raw_values.push((f.key.as_str(), text))
                 }
                 Column::Field(_) => {}
@@ -223,6 +412,7 @@ impl Steward {
                 }
             }
         }
+        let raw_values = raw_values.iter().map(|(k, v)| (*k, v.as_ref()));
         let values =
             check_values(self.catalog(), access, raw_values, Consents::NONE).map_err(|mut e| {
                 e.append(&mut errors);
@@ -234,17 +424,10 @@ impl Steward {
         if let Some(e) = errors.first() {
             return Err(format!("{}: {}", e.field, e.message));
         }
-        let email = values
-            .iter()
-            .find(|(f, _)| f.key == MATCH_FIELD)
+        let email = address
             .ok_or_else(|| format!("fields.{MATCH_FIELD}: missing; customers are matched by it"))?;
-        let email = self
-            .vault
-            .blind_index(MATCH_FIELD, &email.1)
-            .map_err(|e| e.to_string())?;
-        let line = record.position().map(|p| p.line()).unwrap_or(0);
         Ok(Row {
-            line,
+            source: Source::of(record, layout),
             values,
             email,
             residency,
@@ -284,6 +467,12 @@ impl Steward {
             File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
         let bytes_total = file.metadata()?.len();
         let fp = fingerprint(&mut file)?;
+        let _running = JobLock::try_take(&self.key_dir, &fp)?.ok_or_else(|| {
+            AppError::Conflict("this file is being imported by another run right now".into())
+        })?;
+        // Keys an earlier run of this import left pending, for customers whose rows it never
+        // committed, go before this run writes any.
+        self.sweep_orphan_keys_of(Some(&fp)).await?;
         let job = self.store.import_job(&fp).await?;
         let mut state = ImportProgress {
             bytes_total,
@@ -302,6 +491,8 @@ impl Steward {
                 finished: true,
             });
         }
+        let input =
+            File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(true)
@@ -313,32 +504,43 @@ impl Steward {
         if headers.is_empty() {
             return Err(AppError::invalid("headers", "the file has no header row"));
         }
-        let columns = map_headers(self, &headers, &opts.header_map)?;
-        let mut rejects = std::fs::OpenOptions::new()
+        let layout = map_headers(self, &headers, &opts.header_map)?;
+        let out = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
             .truncate(false)
             .open(&opts.reject_path)?;
+        let mut rejects = Rejects {
+            out: BufWriter::new(out),
+            input,
+        };
         let job = job.unwrap_or(ImportJob {
             fingerprint: fp,
             ..Default::default()
         });
-        let resumed_at_line = if job.byte_offset > 0 {
+        let (resumed_at_line, mut seen) = if job.byte_offset > 0 {
             let mut pos = csv::Position::new();
             pos.set_byte(job.byte_offset).set_line(job.line);
             reader.seek(pos).map_err(|e| AppError::Io(e.to_string()))?;
-            rejects.set_len(job.reject_len)?;
+            rejects.out.get_ref().set_len(job.reject_len)?;
             state.bytes_read = job.byte_offset;
             state.created = job.imported;
             state.rejected = job.rejected;
-            Some(job.line.saturating_sub(1))
+            let next = rejects.line(Place {
+                byte: job.byte_offset,
+                line: job.line,
+            })?;
+            let seen = self.addresses_before(path, &layout, job.byte_offset)?;
+            (Some(next.saturating_sub(1)), seen)
         } else {
-            rejects.set_len(0)?;
-            rejects.write_all(b"line,reason\n")?;
-            None
+            rejects.out.get_ref().set_len(0)?;
+            let mut header = csv::ByteRecord::from(vec!["line", "reason"]);
+            header.extend(layout.kept.iter().map(|&i| &headers[i]));
+            rejects.write_record(&header)?;
+            (None, HashMap::new())
         };
-        rejects.seek(SeekFrom::End(0))?;
-        let mut rejects = BufWriter::new(rejects);
+        rejects.out.flush()?;
+        rejects.out.get_mut().seek(SeekFrom::End(0))?;
         let batch_size = opts.batch_size.clamp(1, 50_000);
         let mut sizes = BatchSizes::new(batch_size, reader.position().byte());
         let mut batch: Vec<Row<'_>> = Vec::with_capacity(batch_size);
@@ -356,30 +558,33 @@ impl Steward {
                 }
             };
             if more {
-                let line = record.position().map(|p| p.line()).unwrap_or(0);
-                match self.parse_row(&access, &columns, &record, default_residency) {
+                let address = self.address_of(&layout, &record)?;
+                let first = match address.map(|a| seen.entry(a)) {
+                    Some(Entry::Occupied(first)) => Some(*first.get()),
+                    Some(Entry::Vacant(slot)) => {
+                        slot.insert(Place::of(&record));
+                        None
+                    }
+                    None => None,
+                };
+                let parsed = match first {
+                    Some(first) => Err(format!(
+                        "{MATCH_FIELD}: same email as line {}",
+                        rejects.line(first)?
+                    )),
+                    None => self.parse_row(&access, &layout, &record, default_residency, address),
+                };
+                match parsed {
                     Ok(row) => batch.push(row),
                     Err(reason) => {
                         // Counted when the batch these rows belong to is committed.
                         pending_rejected += 1;
-                        write_reject(&mut rejects, line, &reason)?;
+                        rejects.write(&Source::of(&record, &layout), &reason)?;
                     }
                 }
             }
             let position = reader.position().byte();
             if batch.len() >= sizes.next(position, bytes_total) || sizes.full(position) || !more {
-                // Lookups must see the batch being written when this one touches the same
-                // customers; otherwise reading and sealing overlap with the write.
-                let emails: HashSet<IndexDigest> = batch.iter().map(|r| r.email).collect();
-                if let Some(prev) = inflight.take_if(|f| !f.emails.is_disjoint(&emails))
-                    && self
-                        .finish(prev, &mut state, &mut progress)
-                        .await?
-                        .is_break()
-                {
-                    stopped = true;
-                    break;
-                }
                 sizes.taken(batch.len(), position);
                 let plan = self
                     .plan_batch(&access, std::mem::take(&mut batch), &mut rejects)
@@ -395,16 +600,16 @@ impl Steward {
                 }
                 let pos = reader.position().clone();
                 state.rejected += std::mem::take(&mut pending_rejected) + plan.rejected;
-                rejects.flush()?;
+                rejects.out.flush()?;
                 // The length recorded with the batch must survive a power cut.
-                rejects.get_ref().sync_data()?;
+                rejects.out.get_ref().sync_data()?;
                 let mut changes = plan.changes;
                 changes.import_job = Some(ImportJob {
                     byte_offset: pos.byte(),
                     line: pos.line(),
                     imported: state.created + plan.created,
                     rejected: state.rejected,
-                    reject_len: rejects.get_ref().stream_position()?,
+                    reject_len: rejects.out.get_mut().stream_position()?,
                     finished: !more,
                     updated_at: self.clock.now().as_microsecond(),
                     ..job.clone()
@@ -413,10 +618,10 @@ impl Steward {
                     commit: tokio::spawn(commit_plan(
                         self.store.clone(),
                         self.keys.clone(),
+                        job.fingerprint.clone(),
                         changes,
                         plan.new_keys,
                     )),
-                    emails: plan.emails,
                     created: plan.created,
                     updated: plan.updated,
                     bytes_read: pos.byte(),
@@ -438,36 +643,15 @@ impl Steward {
         })
     }
 
-    /// Looks up, merges and seals one batch; writes rows it must refuse to `rejects`.
+    /// Looks up and seals one batch, whose rows all have different addresses; writes rows it
+    /// must refuse to `rejects`.
     async fn plan_batch(
         &self,
         access: &Access,
         rows: Vec<Row<'_>>,
-        rejects: &mut BufWriter<File>,
+        rejects: &mut Rejects,
     ) -> Result<Plan, AppError> {
-        // Later rows for the same email update earlier ones in the same batch.
-        let mut order: Vec<IndexDigest> = Vec::new();
-        let mut merged: HashMap<IndexDigest, Row<'_>> = HashMap::with_capacity(rows.len());
-        for row in rows {
-            match merged.get_mut(&row.email) {
-                Some(prev) => {
-                    for (f, v) in row.values {
-                        match prev.values.iter_mut().find(|(pf, _)| pf.key == f.key) {
-                            Some(slot) => slot.1 = v,
-                            None => prev.values.push((f, v)),
-                        }
-                    }
-                    if row.tags.is_some() {
-                        prev.tags = row.tags;
-                    }
-                    prev.residency = row.residency.or(prev.residency);
-                }
-                None => {
-                    order.push(row.email);
-                    merged.insert(row.email, row);
-                }
-            }
-        }
+        let order: Vec<IndexDigest> = rows.iter().map(|r| r.email).collect();
         let existing: HashMap<IndexDigest, Uuid> = self
             .store
             .lookup_index(MATCH_FIELD, &order)
@@ -484,25 +668,20 @@ impl Steward {
             .collect();
         let mut stored_keys = self.keys.data_keys(&existing_ids)?;
         // People erased at their request come back only by signing up themselves.
-        let mut suppression: HashMap<IndexDigest, IndexDigest> = HashMap::new();
-        for digest in order.iter().filter(|d| !existing.contains_key(*d)) {
-            let address = merged.get(digest).and_then(|r| {
-                r.values
+        let addresses: Vec<(IndexDigest, Email)> = rows
+            .iter()
+            .filter(|r| !existing.contains_key(&r.email))
+            .filter_map(|row| {
+                row.values
                     .iter()
                     .find(|(f, _)| f.key == MATCH_FIELD)
                     .and_then(|(_, v)| Email::parse(v).ok())
-            });
-            if let Some(address) = address {
-                suppression.insert(*digest, self.suppression_digest(&address)?);
-            }
-        }
-        let candidates: Vec<IndexDigest> = suppression.values().copied().collect();
-        let suppressed: HashSet<IndexDigest> = self
-            .store
-            .suppressed(&candidates)
-            .await?
-            .into_iter()
+                    .map(|address| (row.email, address))
+            })
             .collect();
+        let suppressed = self
+            .suppressed_among(addresses.iter().map(|(d, a)| (*d, a)))
+            .await?;
         let now = self.clock.now().as_microsecond();
         let mut inserts = Vec::new();
         let mut updates = Vec::new();
@@ -510,19 +689,13 @@ impl Steward {
         let mut targets = Vec::with_capacity(order.len());
         let mut fields = std::collections::BTreeSet::new();
         let mut rejected = 0;
-        for digest in &order {
-            let Some(row) = merged.remove(digest) else {
-                continue;
-            };
-            match existing.get(digest).and_then(|id| current.remove(id)) {
-                None if suppression
-                    .get(digest)
-                    .is_some_and(|s| suppressed.contains(s)) =>
-                {
+        for row in rows {
+            let digest = row.email;
+            match existing.get(&digest).and_then(|id| current.remove(id)) {
+                None if suppressed.contains(&digest) => {
                     rejected += 1;
-                    write_reject(
-                        rejects,
-                        row.line,
+                    rejects.write(
+                        &row.source,
                         "email: this person had their data erased and can only sign up again themselves",
                     )?;
                 }
@@ -530,9 +703,8 @@ impl Steward {
                     // Only a new customer needs a residency; an update keeps the one on record.
                     let Some(residency) = row.residency else {
                         rejected += 1;
-                        write_reject(
-                            rejects,
-                            row.line,
+                        rejects.write(
+                            &row.source,
                             "residency: missing, and no default residency was given",
                         )?;
                         continue;
@@ -607,7 +779,6 @@ impl Steward {
                 ..Default::default()
             },
             new_keys,
-            emails: order.into_iter().collect(),
             created,
             updated,
             rejected,
@@ -692,7 +863,6 @@ impl BatchSizes {
 struct Plan {
     changes: ChangeSet,
     new_keys: Vec<(Uuid, StoredKey)>,
-    emails: HashSet<IndexDigest>,
     created: u64,
     updated: u64,
     rejected: u64,
@@ -701,26 +871,40 @@ struct Plan {
 /// A batch being written while the next one is read and sealed.
 struct InFlight {
     commit: tokio::task::JoinHandle<Result<Vec<AuditEntry>, AppError>>,
-    emails: HashSet<IndexDigest>,
     created: u64,
     updated: u64,
     bytes_read: u64,
 }
 
-/// Writes a planned batch: keys first, so that a crash between the two commits leaves unused
-/// keys, never rows without a key; then rows, audit entry and import progress together.
+/// Writes a planned batch: keys first, marked pending, so that a crash between the two
+/// commits leaves keys that the next run sweeps, never rows without a key; then rows, audit
+/// entry and import progress together; then the keys are settled.
 async fn commit_plan(
     store: Arc<dyn Store>,
     keys: Arc<KeyStore>,
+    job: String,
     changes: ChangeSet,
     new_keys: Vec<(Uuid, StoredKey)>,
 ) -> Result<Vec<AuditEntry>, AppError> {
-    keys.put_data_keys(&new_keys)?;
+    if new_keys.is_empty() {
+        return Ok(store.apply(changes).await?);
+    }
+    let pending = PendingBatch {
+        batch: Uuid::now_v7(),
+        job,
+        customers: new_keys.iter().map(|(id, _)| *id).collect(),
+    };
+    keys.put_pending_data_keys(pending.batch, &pending.job, &new_keys)?;
     match store.apply(changes).await {
-        Ok(entries) => Ok(entries),
+        Ok(entries) => {
+            keys.settle(pending.batch)?;
+            Ok(entries)
+        }
         Err(e) => {
-            for (id, _) in &new_keys {
-                let _ = keys.destroy_data_key(*id);
+            // A failed commit may still have landed (a lost answer): keep the keys of rows
+            // that are there.
+            if let Err(sweep) = sweep_batch(store.as_ref(), &keys, &pending).await {
+                tracing::warn!(error = %sweep, "pending import keys left for the next sweep");
             }
             Err(e.into())
         }

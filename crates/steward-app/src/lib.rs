@@ -25,6 +25,7 @@ mod interactions;
 mod mail;
 mod minimisation;
 mod notices;
+mod orphan_keys;
 mod portal;
 mod portal_rights;
 mod receipt;
@@ -120,6 +121,8 @@ pub struct Steward {
     key_writer: group_commit::GroupCommit<(uuid::Uuid, StoredKey), ()>,
     clock: Arc<dyn Clock>,
     witness_file: audit_witness::WitnessFile,
+    /// Where the key store lives, and the locks of running imports beside it.
+    key_dir: PathBuf,
     tokens: token_cache::TokenCache,
     throttle: sign_in::LoginThrottle,
     controller: Controller,
@@ -238,6 +241,7 @@ impl Steward {
             store,
             clock: opts.clock,
             witness_file: audit_witness::WitnessFile::new(&paths.key_dir),
+            key_dir: paths.key_dir,
             tokens: token_cache::TokenCache::default(),
             throttle: Default::default(),
             controller: opts.controller,
@@ -248,6 +252,7 @@ impl Steward {
         };
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
+        steward.sweep_orphan_keys().await?;
         Ok(steward)
     }
 

@@ -2,6 +2,11 @@
 //! wrapped keys. Deleting a customer's row here is crypto-shredding, so the file runs with
 //! `secure_delete` (freed pages are zeroed), and every destruction is followed by a
 //! truncating checkpoint so that no old copy of the key survives in the write-ahead log.
+//!
+//! The key store cannot share a commit with the data database, and a new customer's key is
+//! written first (a row without its key could never be read). A bulk writer therefore writes
+//! its keys as a pending batch, settled once its rows are committed; a batch left pending by
+//! a writer that died is swept: the keys of customers whose rows never came are destroyed.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -25,6 +30,15 @@ impl std::fmt::Debug for StoredKey {
     }
 }
 
+/// New customers' keys written by one batch whose rows may not be committed yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PendingBatch {
+    pub batch: Uuid,
+    /// Which job wrote it (an import's file fingerprint), to tell whether it still runs.
+    pub job: String,
+    pub customers: Vec<Uuid>,
+}
+
 pub struct KeyStore {
     conn: Mutex<Connection>,
 }
@@ -34,6 +48,11 @@ CREATE TABLE IF NOT EXISTS data_keys (
     customer_id BLOB PRIMARY KEY,
     kek_version INTEGER NOT NULL,
     wrapped     BLOB NOT NULL
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS pending_keys (
+    batch       BLOB PRIMARY KEY,
+    job         TEXT NOT NULL,
+    customers   BLOB NOT NULL
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS secrets (
     name        TEXT PRIMARY KEY,
@@ -86,6 +105,74 @@ impl KeyStore {
         Ok(())
     }
 
+    /// Stores a batch's keys and, in the same transaction, marks them pending until
+    /// [`KeyStore::settle`] says their customers' rows are committed.
+    pub fn put_pending_data_keys(
+        &self,
+        batch: Uuid,
+        job: &str,
+        keys: &[(Uuid, StoredKey)],
+    ) -> Result<()> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO data_keys (customer_id, kek_version, wrapped) VALUES (?1, ?2, ?3)",
+            )?;
+            for (id, k) in keys {
+                stmt.execute(params![id.as_bytes().as_slice(), k.kek_version, k.bytes])?;
+            }
+        }
+        let customers: Vec<u8> = keys.iter().flat_map(|(id, _)| *id.as_bytes()).collect();
+        tx.execute(
+            "INSERT INTO pending_keys (batch, job, customers) VALUES (?1, ?2, ?3)",
+            params![batch.as_bytes().as_slice(), job, customers],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The batch's rows are committed: its keys are no longer pending.
+    pub fn settle(&self, batch: Uuid) -> Result<()> {
+        self.conn().execute(
+            "DELETE FROM pending_keys WHERE batch = ?1",
+            [batch.as_bytes().as_slice()],
+        )?;
+        Ok(())
+    }
+
+    pub fn pending_batches(&self) -> Result<Vec<PendingBatch>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached("SELECT batch, job, customers FROM pending_keys")?;
+        let rows = stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Vec<u8>>(2)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (batch, job, customers) = row?;
+            let id = |bytes: &[u8]| {
+                Uuid::from_slice(bytes)
+                    .map_err(|_| StoreError::Database("a pending key batch is malformed".into()))
+            };
+            out.push(PendingBatch {
+                batch: id(&batch)?,
+                job,
+                customers: customers.chunks(16).map(id).collect::<Result<Vec<_>>>()?,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Ends a pending batch whose writer is gone: destroys the keys of `orphans` (its
+    /// customers whose rows never came) and forgets the batch, in one transaction.
+    pub fn discard_pending(&self, batch: Uuid, orphans: &[Uuid]) -> Result<usize> {
+        self.destroy(orphans, Some(batch))
+    }
+
     pub fn data_key(&self, id: Uuid) -> Result<Option<StoredKey>> {
         let conn = self.conn();
         let row = conn
@@ -129,6 +216,10 @@ impl KeyStore {
     /// Destroys several customers' data keys in one transaction and one log checkpoint;
     /// returns how many there were.
     pub fn destroy_data_keys(&self, ids: &[Uuid]) -> Result<usize> {
+        self.destroy(ids, None)
+    }
+
+    fn destroy(&self, ids: &[Uuid], pending: Option<Uuid>) -> Result<usize> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
         let mut n = 0;
@@ -137,6 +228,12 @@ impl KeyStore {
             for id in ids {
                 n += delete.execute([id.as_bytes().as_slice()])?;
             }
+        }
+        if let Some(batch) = pending {
+            tx.execute(
+                "DELETE FROM pending_keys WHERE batch = ?1",
+                [batch.as_bytes().as_slice()],
+            )?;
         }
         tx.commit()?;
         // Copies the zeroed pages into the database file and empties the log that still

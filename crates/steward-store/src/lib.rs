@@ -16,7 +16,7 @@ mod sqlite;
 pub mod testing;
 
 pub use error::StoreError;
-pub use keystore::{KeyStore, StoredKey};
+pub use keystore::{KeyStore, PendingBatch, StoredKey};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use sqlite::SqliteStore;
@@ -97,6 +97,15 @@ pub trait Store: Send + Sync + 'static {
         id: Uuid,
         role: Option<&str>,
         disabled: Option<bool>,
+        at: i64,
+        audit: AuditRecord,
+    ) -> Result<bool>;
+    /// Replaces a user's password hash, clears their failed sign-ins and lock-out and ends
+    /// their sign-in sessions, in one transaction; false when there is no such user.
+    async fn set_password(
+        &self,
+        id: Uuid,
+        password_hash: &str,
         at: i64,
         audit: AuditRecord,
     ) -> Result<bool>;

@@ -1033,6 +1033,35 @@ impl Store for PostgresStore {
         Ok(n > 0)
     }
 
+    async fn set_password(
+        &self,
+        id: Uuid,
+        password_hash: &str,
+        at: i64,
+        audit: AuditRecord,
+    ) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let n = tx
+            .execute(
+                "UPDATE users SET password_hash = $2, failed_logins = 0
+                 WHERE id = $1",
+                &[&id, &password_hash],
+            )
+            .await?;
+        if n > 0 {
+            tx.execute(
+                "UPDATE api_tokens SET revoked_at = $2
+                 WHERE created_by = $1 AND name = 'session' AND revoked_at IS NULL",
+                &[&format!("user:{id}"), &at],
+            )
+            .await?;
+            append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        }
+        tx.commit().await?;
+        Ok(n > 0)
+    }
+
     async fn record_login_failure(&self, id: Uuid) -> Result<i64> {
         let client = self.pool.get().await?;
         let row = client

@@ -1197,6 +1197,33 @@ impl Store for SqliteStore {
         }).await
     }
 
+    async fn set_password(
+        &self,
+        id: Uuid,
+        password_hash: &str,
+        at: i64,
+        audit: AuditRecord,
+    ) -> Result<bool> {
+        let password_hash = password_hash.to_string();
+        self.write(move |tx| {
+            let n = tx.execute(
+                "UPDATE users SET password_hash = ?2, failed_logins = 0
+                 WHERE id = ?1",
+                params![id.as_bytes().as_slice(), password_hash],
+            )?;
+            if n > 0 {
+                tx.execute(
+                    "UPDATE api_tokens SET revoked_at = ?2
+                     WHERE created_by = ?1 AND name = 'session' AND revoked_at IS NULL",
+                    params![format!("user:{id}"), at],
+                )?;
+                append_audit_tx(tx, vec![audit])?;
+            }
+            Ok(n > 0)
+        })
+        .await
+    }
+
     async fn record_login_failure(&self, id: Uuid) -> Result<i64> {
         self.write(move |tx| {
             Ok(tx.query_row(

@@ -73,6 +73,7 @@ engines!(
     requests_move_once_and_outlive_their_subject,
     retention_claims_once_and_sweeps_what_it_claimed,
     audit_search_reads_a_records_entries_by_its_id,
+    a_password_reset_clears_failures_and_ends_sessions,
 );
 
 fn record(action: &str, targets: Vec<String>) -> AuditRecord {
@@ -602,6 +603,83 @@ mod scenarios {
         );
     }
 
+    pub async fn a_password_reset_clears_failures_and_ends_sessions(store: Arc<dyn Store>) {
+        let user = UserRow {
+            id: Uuid::now_v7(),
+            email: "agent@example.com".into(),
+            role: "agent".into(),
+            purposes: vec![],
+            password_hash: "old".into(),
+            disabled: false,
+            created_at: 1,
+            totp_secret: None,
+            failed_logins: 0,
+        };
+        store
+            .create_user(&user, record("user.create", vec![]))
+            .await
+            .expect("user");
+        for _ in 0..3 {
+            store.record_login_failure(user.id).await.expect("failure");
+        }
+        let session = TokenRow {
+            id: Uuid::now_v7(),
+            token_hash: [21; 32],
+            name: "session".into(),
+            role: "agent".into(),
+            purposes: vec![],
+            created_by: format!("user:{}", user.id),
+            created_at: 1,
+            expires_at: None,
+            revoked_at: None,
+            last_used_at: None,
+        };
+        store
+            .create_token(&session, record("login.success", vec![]))
+            .await
+            .expect("session");
+        let (seq_before, _) = store.audit_head().await.expect("head");
+        assert!(
+            store
+                .set_password(user.id, "new", 7, record("user.password_reset", vec![]))
+                .await
+                .expect("reset")
+        );
+        let reset = store
+            .find_user_by_email("agent@example.com")
+            .await
+            .expect("find")
+            .expect("user");
+        assert_eq!(
+            (reset.password_hash.as_str(), reset.failed_logins),
+            ("new", 0)
+        );
+        let ended = store
+            .find_token(&[21; 32])
+            .await
+            .expect("find")
+            .expect("session");
+        assert_eq!(
+            ended.revoked_at,
+            Some(7),
+            "a reset ends the user's sessions"
+        );
+        let (seq_after, _) = store.audit_head().await.expect("head");
+        assert_eq!(seq_after, seq_before + 1, "audited in the same commit");
+        assert!(
+            !store
+                .set_password(
+                    Uuid::now_v7(),
+                    "x",
+                    8,
+                    record("user.password_reset", vec![])
+                )
+                .await
+                .expect("none")
+        );
+        assert_eq!(store.audit_head().await.expect("head").0, seq_after);
+    }
+
     pub async fn accounts_tokens_and_import_jobs(store: Arc<dyn Store>) {
         let user = UserRow {
             id: Uuid::now_v7(),
@@ -967,14 +1045,20 @@ mod scenarios {
             Some(kept(1, 160))
         );
 
-        // Erasure takes the kept answers with the customer.
+        // Erasure takes the kept answer and what was asked with the customer; only the key's
+        // hash stays, so that a retry learns of the erasure instead of creating them again.
         store
             .erase_customer(erasure(c.id, 180, record("customer.erase", vec![])))
             .await
             .expect("erase");
+        let left = store
+            .find_idempotent(&[1; 32], 181)
+            .await
+            .expect("find")
+            .expect("the key is remembered");
         assert_eq!(
-            store.find_idempotent(&[1; 32], 181).await.expect("find"),
-            None
+            (left.customer_id, left.response.len(), left.fingerprint),
+            (c.id, 0, [0; 32])
         );
     }
 

@@ -96,6 +96,18 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// List staff accounts: id, email, role and whether the account is disabled.
+    List,
+    /// Give an account a new generated password, printed once; ends its sessions.
+    ResetPassword {
+        /// The account's email address or id.
+        user: String,
+    },
+    /// Stop an account from signing in and end its sessions.
+    Disable {
+        /// The account's email address or id.
+        user: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -117,7 +129,8 @@ pub enum TokenCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum ImportCommand {
-    /// Import customers from CSV, upserting by email. Re-running an interrupted import resumes it.
+    /// Import customers from CSV, upserting by email; a row whose address an earlier row of
+    /// the file had is refused. Re-running an interrupted import resumes it.
     Customers {
         file: PathBuf,
         /// TOML file mapping CSV headers to catalog keys: `"E-Mail" = "email"`.

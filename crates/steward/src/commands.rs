@@ -6,6 +6,7 @@ use std::ops::ControlFlow;
 use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
@@ -153,6 +154,48 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     "authenticator enrolment (shown once; scan or paste into a TOTP app): {uri}"
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::List) => {
+            let app = open(&settings).await?;
+            let users = app
+                .list_users(&operator("cli", &[]))
+                .await
+                .map_err(explain)?;
+            for u in users {
+                println!(
+                    "{}  {:<32} {:<9} {:<8} since {}",
+                    u.id,
+                    u.email,
+                    u.role,
+                    if u.disabled { "disabled" } else { "active" },
+                    u.created_at.strftime("%Y-%m-%d")
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::ResetPassword { user }) => {
+            let app = open(&settings).await?;
+            let actor = operator("cli", &[]);
+            let found = app.find_user(&actor, &user).await.map_err(explain)?;
+            let password = app
+                .reset_password(&actor, found.id)
+                .await
+                .map_err(explain)?;
+            app.witness_audit(true).await.map_err(explain)?;
+            println!("password of {} reset; its sessions have ended", found.email);
+            println!("new password (shown once): {password}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(UserCommand::Disable { user }) => {
+            let app = open(&settings).await?;
+            let actor = operator("cli", &[]);
+            let found = app.find_user(&actor, &user).await.map_err(explain)?;
+            app.update_user(&actor, found.id, None, Some(true))
+                .await
+                .map_err(explain)?;
+            app.witness_audit(true).await.map_err(explain)?;
+            println!("{} is disabled; its sessions have ended", found.email);
             Ok(ExitCode::SUCCESS)
         }
         Command::Token(TokenCommand::Create {
@@ -440,6 +483,11 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     } else {
         "http"
     };
+    // Bound before anything is loaded or created: on a busy port nothing happens, and the
+    // demo account's password, shown only once, is never printed by a server that then fails.
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
     let app = Arc::new(open(settings).await?);
     if demo {
         let n = app.load_demo().await.map_err(explain)?;
@@ -464,9 +512,6 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
         }
     }
     let shutdown = shutdown_signal()?;
-    let listener = tokio::net::TcpListener::bind(settings.listen)
-        .await
-        .with_context(|| format!("listening on {}", settings.listen))?;
     let addr = listener.local_addr()?;
     let metrics = match settings.metrics_listen {
         Some(at) => {
@@ -555,6 +600,9 @@ fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
     })
 }
 
+/// How often an import writes a line of progress when its output is not a terminal.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 async fn import(
     settings: &Settings,
     file: std::path::PathBuf,
@@ -591,11 +639,15 @@ async fn import(
         }
     });
     let total = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
-    let bar = if std::io::stderr().is_terminal() {
+    let on_terminal = std::io::stderr().is_terminal();
+    let bar = if on_terminal {
         ProgressBar::new(total)
     } else {
         ProgressBar::hidden()
     };
+    // A log or a job runner gets a line now and then instead of the bar: the first batch's,
+    // so a reader sees the import has started, then one every few seconds.
+    let mut last_line: Option<Instant> = None;
     bar.set_style(
         ProgressStyle::with_template(
             "{bar:40} {bytes}/{total_bytes} {msg} [{elapsed_precise}, eta {eta}]",
@@ -612,11 +664,22 @@ async fn import(
     let actor = operator("cli-import", &[purpose.as_str()]);
     let report = app
         .import_customers(&actor, &file, &opts, |p| {
-            bar.set_position(p.bytes_read);
-            bar.set_message(format!(
+            let counts = format!(
                 "{} created, {} updated, {} rejected",
                 p.created, p.updated, p.rejected
-            ));
+            );
+            if !on_terminal && last_line.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY) {
+                eprintln!(
+                    "import: {}% of {} bytes read, {counts}",
+                    (p.bytes_read * 100)
+                        .checked_div(p.bytes_total)
+                        .unwrap_or(100),
+                    p.bytes_total
+                );
+                last_line = Some(Instant::now());
+            }
+            bar.set_position(p.bytes_read);
+            bar.set_message(counts);
             if stop.load(Ordering::SeqCst) {
                 ControlFlow::Break(())
             } else {
@@ -624,7 +687,18 @@ async fn import(
             }
         })
         .await
-        .map_err(explain)?;
+        .map_err(|e| match e {
+            AppError::Invalid(errors)
+                if errors.iter().any(|e| e.message.contains("header map")) =>
+            {
+                anyhow::anyhow!(
+                    "{}\nname the field such a header holds with --map FILE, a TOML file of \
+                     lines like \"Shoe size\" = \"notes\"",
+                    explain(AppError::Invalid(errors))
+                )
+            }
+            other => explain(other),
+        })?;
     bar.finish_and_clear();
     app.witness_audit(true).await.map_err(explain)?;
     let p = report.progress;

@@ -770,3 +770,273 @@ fn a_killed_retention_sweep_is_finished_by_the_next_without_duplicates() {
         "nothing more is due"
     );
 }
+
+#[test]
+fn an_unknown_header_is_named_with_the_catalog_fields_and_the_map_option() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(&csv, "email,Shoe size\nada@example.com,42\n").expect("write");
+    let out = run(steward(&data).args(["import", "customers"]).arg(&csv));
+    assert!(!out.status.success());
+    let err = text(&out.stderr);
+    for part in [
+        "\"Shoe size\"",
+        "given_name, family_name, email",
+        "--map FILE",
+    ] {
+        assert!(err.contains(part), "{part}: {err}");
+    }
+    assert!(!err.contains("ada@example.com"), "{err}");
+}
+
+#[test]
+fn an_import_into_a_log_prints_lines_of_progress_and_a_summary() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let csv = dir.path().join("people.csv");
+    let mut f = std::io::BufWriter::new(std::fs::File::create(&csv).expect("create"));
+    writeln!(f, "email,given_name,residency").expect("write");
+    for i in 0..1_500 {
+        writeln!(f, "person{i}@example.com,Given{i},DE").expect("write");
+    }
+    f.flush().expect("flush");
+    drop(f);
+    // Output into pipes, as under a job runner: no terminal, so no progress bar.
+    let out = run(steward(&data)
+        .args(["import", "customers"])
+        .arg(&csv)
+        .args(["--batch", "500"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let err = text(&out.stderr);
+    let progress: Vec<&str> = err.lines().filter(|l| l.starts_with("import: ")).collect();
+    assert!(!progress.is_empty(), "no line of progress: {err}");
+    assert!(
+        progress[0].contains("% of") && progress[0].contains("created"),
+        "{err}"
+    );
+    assert!(
+        text(&out.stdout).contains("1500 created, 0 updated, 0 rejected"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+fn count(db: &rusqlite::Connection, sql: &str) -> i64 {
+    db.query_row(sql, [], |r| r.get(0)).expect("count")
+}
+
+#[test]
+fn keys_a_killed_import_wrote_for_rows_it_never_committed_are_swept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let write_file = |name: &str, prefix: &str, rows: usize| {
+        let path = dir.path().join(name);
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).expect("create"));
+        writeln!(f, "email,given_name,residency").expect("write");
+        for i in 0..rows {
+            writeln!(f, "{prefix}{i}@example.com,Given{i},DE").expect("write");
+        }
+        f.flush().expect("flush");
+        path
+    };
+    let earlier = write_file("earlier.csv", "earlier", 300);
+    let later = write_file("later.csv", "later", 5_000);
+    let import = |file: &Path| {
+        let mut c = steward(&data);
+        c.args(["import", "customers"])
+            .arg(file)
+            .args(["--batch", "500"]);
+        c
+    };
+    let out = run(&mut import(&earlier));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let db = rusqlite::Connection::open(data.join("steward.db")).expect("db");
+    db.busy_timeout(Duration::from_secs(30)).expect("timeout");
+    let keys = rusqlite::Connection::open(data.join("keys").join("keystore.db")).expect("keys");
+    let live = count(&db, "SELECT count(*) FROM customers");
+    assert_eq!(live, 300);
+    assert_eq!(count(&keys, "SELECT count(*) FROM data_keys"), live);
+
+    let mut child = import(&later)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    // Once the import has opened everything (its reject file exists), hold the data
+    // database's write lock: its next batch writes keys and then waits to commit the rows.
+    let rejects = dir.path().join("later.csv.rejects.csv");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while !rejects.exists() {
+        assert!(Instant::now() < deadline, "the import did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    db.execute_batch("BEGIN IMMEDIATE").expect("lock");
+    let committed = count(&db, "SELECT count(*) FROM customers");
+    while count(&keys, "SELECT count(*) FROM data_keys") <= committed {
+        assert!(Instant::now() < deadline, "no keys were written");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    child.kill().expect("kill -9");
+    child.wait().expect("wait");
+    db.execute_batch("ROLLBACK").expect("unlock");
+    let customers = count(&db, "SELECT count(*) FROM customers");
+    assert!(
+        count(&keys, "SELECT count(*) FROM data_keys") > customers,
+        "the kill left keys without customers"
+    );
+
+    let out = run(&mut import(&later));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let customers = count(&db, "SELECT count(*) FROM customers");
+    assert_eq!(customers, 5_300, "every row of both files once");
+    assert_eq!(
+        count(&keys, "SELECT count(*) FROM data_keys"),
+        customers,
+        "no key without its customer"
+    );
+    // Every customer, of the earlier import too, still opens with its key.
+    let out = run(steward(&data).args([
+        "export",
+        "customers",
+        "--purpose",
+        "essential.service",
+        "--format",
+        "jsonl",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout).lines().count(), 5_300);
+}
+
+fn sign_in(addr: &str, email: &str, password: &str) -> String {
+    http(
+        addr,
+        "POST",
+        "/api/v1/auth/login",
+        None,
+        Some(&serde_json::json!({"email": email, "password": password}).to_string()),
+    )
+}
+
+#[test]
+fn a_busy_port_stops_a_demo_start_before_anything_is_loaded_and_accounts_are_managed_from_the_command_line()
+ {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = busy.local_addr().expect("addr").to_string();
+    let out = run(steward(&data).args(["serve", "--demo", "--listen", &port]));
+    assert!(!out.status.success());
+    assert!(
+        text(&out.stderr).contains(&format!("listening on {port}")),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !text(&out.stdout).contains("Demo console account"),
+        "no password printed for a server that never ran: {}",
+        text(&out.stdout)
+    );
+    let db = data.join("steward.db");
+    let loaded = db.exists()
+        && count(
+            &rusqlite::Connection::open(&db).expect("db"),
+            "SELECT count(*) FROM customers",
+        ) > 0;
+    assert!(!loaded, "no demo data loaded");
+    drop(busy);
+
+    let (child, addr) = start_server(&data, &["--demo"]);
+    let out = run(steward(&data).args(["user", "list"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let listed = text(&out.stdout);
+    assert!(
+        listed.contains("demo-agent@example.com")
+            && listed.contains("agent")
+            && listed.contains("active"),
+        "{listed}"
+    );
+    let id = listed
+        .split_whitespace()
+        .next()
+        .expect("the account's id")
+        .to_string();
+
+    let out = run(steward(&data).args(["user", "reset-password", "Demo-Agent@example.com"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let password = text(&out.stdout)
+        .lines()
+        .find_map(|l| l.strip_prefix("new password (shown once): "))
+        .expect("the new password")
+        .to_string();
+    let session = sign_in(&addr, "demo-agent@example.com", &password);
+    assert!(session.starts_with("HTTP/1.1 200"), "{session}");
+    assert!(json_body(&session)["token"].is_string(), "a session began");
+
+    let out = run(steward(&data).args(["user", "disable", &id]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let refused = sign_in(&addr, "demo-agent@example.com", &password);
+    assert!(refused.starts_with("HTTP/1.1 401"), "{refused}");
+    let db = rusqlite::Connection::open(&db).expect("db");
+    let live: i64 = db
+        .query_row(
+            "SELECT count(*) FROM api_tokens WHERE created_by = ?1 AND revoked_at IS NULL",
+            [format!("user:{id}")],
+            |r| r.get(0),
+        )
+        .expect("sessions");
+    assert_eq!(live, 0, "disabling ended the session");
+    let out = run(steward(&data).args(["user", "list"]));
+    assert!(
+        text(&out.stdout).contains("disabled"),
+        "{}",
+        text(&out.stdout)
+    );
+    let out = run(steward(&data).args(["user", "disable", "nobody@example.com"]));
+    assert!(!out.status.success());
+
+    let auditor = text(&run(steward(&data).args(["token", "create", "--role", "auditor"])).stdout)
+        .trim()
+        .to_string();
+    for action in ["user.password_reset", "user.update"] {
+        let found = json_body(&http(
+            &addr,
+            "GET",
+            &format!("/api/v1/audit?action={action}&target=user:{id}"),
+            Some(&auditor),
+            None,
+        ));
+        assert_eq!(
+            found["items"].as_array().map(Vec::len),
+            Some(1),
+            "{action}: {found}"
+        );
+    }
+    stop(child);
+}
+
+#[test]
+fn only_serve_warns_that_mail_goes_to_a_plain_text_log() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    for args in [
+        &["init"][..],
+        &["token", "create", "--role", "auditor"],
+        &["user", "list"],
+    ] {
+        let out = run(steward(&data).args(args));
+        assert!(out.status.success(), "{args:?}: {}", text(&out.stderr));
+        assert!(
+            !text(&out.stderr).contains("mail.log"),
+            "{args:?} sends no mail: {}",
+            text(&out.stderr)
+        );
+    }
+    let (child, _) = start_server(&data, &[]);
+    let log = stop(child);
+    assert!(
+        log.contains("mail.log") && log.contains("plain text"),
+        "serve says where its mail goes: {log}"
+    );
+}

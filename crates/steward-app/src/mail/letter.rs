@@ -1,8 +1,10 @@
 //! A message as the outbox keeps it (sealed with the customer's data key), and as it is
 //! put on the wire.
 
-use lettre::message::header::{ContentType, Header, HeaderName, HeaderValue};
-use lettre::message::{Mailbox, Message};
+use lettre::message::header::{
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue,
+};
+use lettre::message::{Body, Mailbox, Message};
 use uuid::Uuid;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -62,7 +64,26 @@ pub(crate) enum LetterError {
 }
 
 impl Letter {
+    /// The message for the wire; lettre chooses the transfer encoding, quoted-printable for
+    /// long lines or text beyond ASCII.
     pub(crate) fn to_message(&self, from: &Mailbox, id: Uuid) -> Result<Message, LetterError> {
+        self.message(from, id, Body::new(self.text.clone()))
+    }
+
+    /// The message as the mail log keeps it: the text as written (8bit, or binary for lines
+    /// longer than mail allows), so that a person reading the file sees every link whole.
+    pub(crate) fn to_readable_message(
+        &self,
+        from: &Mailbox,
+        id: Uuid,
+    ) -> Result<Message, LetterError> {
+        let body = Body::new_with_encoding(self.text.clone(), ContentTransferEncoding::EightBit)
+            .or_else(|text| Body::new_with_encoding(text, ContentTransferEncoding::Binary))
+            .map_err(|_| LetterError::Build)?;
+        self.message(from, id, body)
+    }
+
+    fn message(&self, from: &Mailbox, id: Uuid, body: Body) -> Result<Message, LetterError> {
         let to: Mailbox = self.to.parse().map_err(|_| LetterError::Recipient)?;
         let domain = from.email.domain().to_string();
         let mut builder = Message::builder()
@@ -76,8 +97,6 @@ impl Letter {
                 .header(ListUnsubscribe(url.clone()))
                 .header(ListUnsubscribePost);
         }
-        builder
-            .body(self.text.clone())
-            .map_err(|_| LetterError::Build)
+        builder.body(body).map_err(|_| LetterError::Build)
     }
 }

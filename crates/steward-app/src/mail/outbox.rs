@@ -113,10 +113,12 @@ impl Steward {
                 }
             }
             let result = match self.open_letter(&row) {
-                Ok(letter) => match letter.to_message(&self.mailer.from, row.id) {
-                    Ok(message) => self.mailer.transport.send(&message).await,
-                    Err(e) => permanent(&e.to_string()),
-                },
+                Ok(letter) => {
+                    self.mailer
+                        .transport
+                        .send(&letter, &self.mailer.from, row.id)
+                        .await
+                }
                 // The customer was erased after the claim: their mail went with them.
                 Err(AppError::NotFound) => continue,
                 Err(AppError::Integrity(_)) => permanent("the sealed message failed its check"),
@@ -187,6 +189,14 @@ impl Steward {
     /// Drains the outbox until `stop` completes: at once when mail is queued, and every few
     /// seconds for retries.
     pub async fn run_mail_sender(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+        if let Some(path) = self.mailer.transport.log_path() {
+            // Said where mail is sent from, not by every command that opens Steward.
+            tracing::warn!(
+                path = %path.display(),
+                "no smtp_url: outgoing mail, with its addresses and sign-in codes, is appended \
+                 in plain text to this file; set smtp_url before real customers use Steward"
+            );
+        }
         tokio::pin!(stop);
         loop {
             let full = match self.deliver_due_mail().await {

@@ -9,6 +9,7 @@ mod double_opt_in;
 mod erasure;
 mod forms;
 mod import;
+mod mail_log;
 mod portal;
 mod requests;
 mod retention;

@@ -19,6 +19,7 @@ pub struct Me {
 #[utoipa::path(
     get,
     path = "/me",
+    operation_id = "me_read",
     tag = "accounts",
     security(("bearer" = [])),
     responses(
@@ -47,6 +48,7 @@ fn parse_role(raw: &str) -> Result<Role, Problem> {
 #[utoipa::path(
     get,
     path = "/users",
+    operation_id = "users_list",
     tag = "accounts",
     security(("bearer" = [])),
     responses(
@@ -83,6 +85,7 @@ pub struct Created {
 #[utoipa::path(
     post,
     path = "/users",
+    operation_id = "users_create",
     tag = "accounts",
     request_body = NewUserBody,
     security(("bearer" = [])),
@@ -129,6 +132,7 @@ pub struct UserChange {
 #[utoipa::path(
     patch,
     path = "/users/{id}",
+    operation_id = "users_update",
     tag = "accounts",
     params(("id" = String, Path, description = "Id")),
     request_body = UserChange,
@@ -155,6 +159,7 @@ pub async fn update_user(
 #[utoipa::path(
     get,
     path = "/tokens",
+    operation_id = "tokens_list",
     tag = "accounts",
     security(("bearer" = [])),
     responses(
@@ -190,6 +195,7 @@ pub struct CreatedToken {
 #[utoipa::path(
     post,
     path = "/tokens",
+    operation_id = "tokens_create",
     tag = "accounts",
     request_body = NewTokenBody,
     security(("bearer" = [])),
@@ -223,6 +229,7 @@ pub async fn create_token(
 #[utoipa::path(
     delete,
     path = "/tokens/{id}",
+    operation_id = "tokens_revoke",
     tag = "accounts",
     params(("id" = String, Path, description = "Id")),
     security(("bearer" = [])),
@@ -260,6 +267,7 @@ pub struct LoginReply {
 #[utoipa::path(
     post,
     path = "/auth/login",
+    operation_id = "auth_login",
     tag = "accounts",
     request_body = LoginBody,
     responses(
@@ -291,6 +299,7 @@ pub async fn login(
 #[utoipa::path(
     post,
     path = "/auth/logout",
+    operation_id = "auth_logout",
     tag = "accounts",
     security(("bearer" = [])),
     responses(

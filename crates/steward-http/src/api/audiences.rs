@@ -15,6 +15,7 @@ use crate::{AppState, Problem};
 #[utoipa::path(
     post,
     path = "/audiences",
+    operation_id = "audiences_count",
     tag = "campaigns",
     request_body = AudienceQuery,
     security(("bearer" = [])),
@@ -36,6 +37,7 @@ pub async fn evaluate(
 #[utoipa::path(
     post,
     path = "/audiences/export",
+    operation_id = "audiences_export",
     tag = "campaigns",
     request_body = AudienceQuery,
     security(("bearer" = [])),

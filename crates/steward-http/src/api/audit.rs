@@ -31,6 +31,7 @@ pub struct AuditPage {
 #[utoipa::path(
     get,
     path = "/audit",
+    operation_id = "audit_search",
     tag = "audit",
     params(AuditParams),
     security(("bearer" = [])),
@@ -79,6 +80,7 @@ pub async fn search(
 #[utoipa::path(
     get,
     path = "/audit/verify",
+    operation_id = "audit_verify",
     tag = "audit",
     security(("bearer" = [])),
     responses(

@@ -12,6 +12,7 @@ use crate::{AppState, Problem};
 #[utoipa::path(
     get,
     path = "/segments",
+    operation_id = "segments_list",
     tag = "campaigns",
     security(("bearer" = [])),
     responses(
@@ -29,6 +30,7 @@ pub async fn segments(
 #[utoipa::path(
     post,
     path = "/segments",
+    operation_id = "segments_create",
     tag = "campaigns",
     request_body = NewSegment,
     security(("bearer" = [])),
@@ -53,6 +55,7 @@ pub async fn create_segment(
 #[utoipa::path(
     get,
     path = "/campaigns",
+    operation_id = "campaigns_list",
     tag = "campaigns",
     security(("bearer" = [])),
     responses(
@@ -70,6 +73,7 @@ pub async fn campaigns(
 #[utoipa::path(
     post,
     path = "/campaigns",
+    operation_id = "campaigns_create",
     tag = "campaigns",
     request_body = NewCampaign,
     security(("bearer" = [])),
@@ -94,6 +98,7 @@ pub async fn create_campaign(
 #[utoipa::path(
     get,
     path = "/campaigns/{id}",
+    operation_id = "campaigns_read",
     tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id")),
     security(("bearer" = [])),
@@ -114,6 +119,7 @@ pub async fn campaign(
 #[utoipa::path(
     post,
     path = "/campaigns/{id}/send",
+    operation_id = "campaigns_send",
     tag = "campaigns",
     params(("id" = String, Path, description = "Campaign id"), ("X-Purpose" = Option<String>, Header, description = "The campaign's purpose; optional when the token holds exactly one")),
     security(("bearer" = [])),

@@ -9,6 +9,7 @@ use crate::{AppState, Problem};
 #[utoipa::path(
     get,
     path = "/catalog",
+    operation_id = "catalog_read",
     tag = "catalog",
     security(("bearer" = [])),
     responses(

@@ -31,6 +31,7 @@ pub(crate) fn evidence(
 #[utoipa::path(
     get,
     path = "/customers/{id}/consents",
+    operation_id = "consents_read",
     tag = "consent",
     params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     security(("bearer" = [])),
@@ -51,6 +52,7 @@ pub async fn current(
 #[utoipa::path(
     get,
     path = "/customers/{id}/consents/history",
+    operation_id = "consents_history",
     tag = "consent",
     params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     security(("bearer" = [])),
@@ -71,6 +73,7 @@ pub async fn history(
 #[utoipa::path(
     post,
     path = "/customers/{id}/consents",
+    operation_id = "consents_record",
     tag = "consent",
     params(("id" = String, Path, description = "Customer id"), ("Sec-GPC" = Option<String>, Header, description = "1 when the customer's browser sends Global Privacy Control: sale, sharing and third-party advertising are withdrawn first"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = ConsentInput,
@@ -115,6 +118,7 @@ pub struct ObjectionBody {
 #[utoipa::path(
     post,
     path = "/customers/{id}/objections",
+    operation_id = "objections_record",
     tag = "consent",
     params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = ObjectionBody,
@@ -151,6 +155,7 @@ pub async fn object(
 #[utoipa::path(
     get,
     path = "/receipts/{id}",
+    operation_id = "receipts_read",
     tag = "consent",
     params(("id" = String, Path, description = "Consent event id (the receipt's consentReceiptID)"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     security(("bearer" = [])),
@@ -179,6 +184,7 @@ pub struct VerifyBody {
 #[utoipa::path(
     post,
     path = "/receipts/verify",
+    operation_id = "receipts_verify",
     tag = "consent",
     request_body = VerifyBody,
     security(("bearer" = [])),

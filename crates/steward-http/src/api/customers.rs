@@ -33,6 +33,7 @@ fn with_etag(status: StatusCode, view: CustomerView) -> Response {
 #[utoipa::path(
     post,
     path = "/customers",
+    operation_id = "customers_create",
     tag = "customers",
     params(("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request within 24 hours, the first answer is replayed instead of creating again"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = CustomerInput,
@@ -90,6 +91,7 @@ pub struct ListParams {
 #[utoipa::path(
     get,
     path = "/customers",
+    operation_id = "customers_list",
     tag = "customers",
     params(ListParams, ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     security(("bearer" = [])),
@@ -133,6 +135,7 @@ pub struct SearchBody {
 #[utoipa::path(
     post,
     path = "/customers/search",
+    operation_id = "customers_search",
     tag = "customers",
     params(("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = SearchBody,
@@ -167,6 +170,7 @@ pub async fn search(
 #[utoipa::path(
     get,
     path = "/customers/{id}",
+    operation_id = "customers_read",
     tag = "customers",
     params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     security(("bearer" = [])),
@@ -188,6 +192,7 @@ pub async fn read(
 #[utoipa::path(
     patch,
     path = "/customers/{id}",
+    operation_id = "customers_update",
     tag = "customers",
     params(("id" = String, Path, description = "Customer id"), ("If-Match" = String, Header, description = "ETag of the version being changed"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = CustomerPatch,
@@ -217,6 +222,7 @@ pub async fn update(
 #[utoipa::path(
     delete,
     path = "/customers/{id}",
+    operation_id = "customers_erase",
     tag = "customers",
     params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     security(("bearer" = [])),
@@ -238,6 +244,7 @@ pub async fn erase(
 #[utoipa::path(
     post,
     path = "/customers/{id}/interactions",
+    operation_id = "interactions_create",
     tag = "customers",
     params(("id" = String, Path, description = "Customer id"), ("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same request within 24 hours, the first answer is replayed instead of creating again"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     request_body = InteractionInput,
@@ -281,6 +288,7 @@ pub struct PageParams {
 #[utoipa::path(
     get,
     path = "/customers/{id}/interactions",
+    operation_id = "interactions_list",
     tag = "customers",
     params(("id" = String, Path, description = "Customer id"), PageParams, ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
     security(("bearer" = [])),

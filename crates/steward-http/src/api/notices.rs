@@ -12,6 +12,7 @@ use crate::{AppState, Problem};
 #[utoipa::path(
     get,
     path = "/notices",
+    operation_id = "notices_list",
     tag = "consent",
     security(("bearer" = [])),
     responses(
@@ -29,6 +30,7 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/notices",
+    operation_id = "notices_create",
     tag = "consent",
     request_body = NoticeInput,
     security(("bearer" = [])),
@@ -53,6 +55,7 @@ pub async fn create(
 #[utoipa::path(
     post,
     path = "/notices/{id}/publish",
+    operation_id = "notices_publish",
     tag = "consent",
     params(("id" = String, Path, description = "Notice id")),
     security(("bearer" = [])),

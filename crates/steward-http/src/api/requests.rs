@@ -15,6 +15,7 @@ use crate::extract::{Body, Params, parse_id, parse_id_of};
 use crate::{AppState, Problem};
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// Only requests not yet completed or denied, soonest due first.
@@ -30,6 +31,7 @@ pub struct ListParams {
 }
 
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ExportParams {
     /// `json` (the default) or `csv`.
@@ -40,6 +42,7 @@ pub struct ExportParams {
 #[utoipa::path(
     get,
     path = "/requests",
+    operation_id = "requests_list",
     tag = "requests",
     params(ListParams, ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),
@@ -69,6 +72,7 @@ pub async fn list(
 #[utoipa::path(
     post,
     path = "/requests",
+    operation_id = "requests_create",
     tag = "requests",
     request_body = RequestInput,
     params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
@@ -94,6 +98,7 @@ pub async fn create(
 #[utoipa::path(
     get,
     path = "/requests/report",
+    operation_id = "requests_report",
     tag = "requests",
     params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),
@@ -112,6 +117,7 @@ pub async fn report(
 #[utoipa::path(
     get,
     path = "/requests/{id}",
+    operation_id = "requests_read",
     tag = "requests",
     params(("id" = String, Path, description = "Request id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),
@@ -130,10 +136,11 @@ pub async fn read(
 }
 
 macro_rules! step {
-    ($name:ident, $path:literal, $doc:literal, $call:ident) => {
+    ($name:ident, $op:literal, $path:literal, $doc:literal, $call:ident) => {
         #[utoipa::path(
             post,
             path = $path,
+            operation_id = $op,
             tag = "requests",
             params(("id" = String, Path, description = "Request id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
             security(("bearer" = [])),
@@ -155,10 +162,11 @@ macro_rules! step {
 }
 
 macro_rules! reasoned_step {
-    ($name:ident, $path:literal, $doc:literal, $call:ident) => {
+    ($name:ident, $op:literal, $path:literal, $doc:literal, $call:ident) => {
         #[utoipa::path(
             post,
             path = $path,
+            operation_id = $op,
             tag = "requests",
             request_body = ReasonInput,
             params(("id" = String, Path, description = "Request id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
@@ -184,30 +192,35 @@ macro_rules! reasoned_step {
 
 step!(
     verify,
+    "requests_verify",
     "/requests/{id}/verify",
     "The requester's identity is confirmed",
     verify_request
 );
 step!(
     start,
+    "requests_start",
     "/requests/{id}/start",
     "Work on the request has started",
     start_request
 );
 step!(
     complete,
+    "requests_complete",
     "/requests/{id}/complete",
     "Completed and the requester told; an erasure erases the customer and a restriction restricts them",
     complete_request
 );
 reasoned_step!(
     extend,
+    "requests_extend",
     "/requests/{id}/extend",
     "Extended as far as the law allows; the reason is sent to the requester",
     extend_request
 );
 reasoned_step!(
     deny,
+    "requests_deny",
     "/requests/{id}/deny",
     "Denied; the reason is sent to the requester",
     deny_request
@@ -216,6 +229,7 @@ reasoned_step!(
 #[utoipa::path(
     get,
     path = "/customers/{id}/export",
+    operation_id = "customers_export",
     tag = "requests",
     params(("id" = String, Path, description = "Customer id"), ExportParams, ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),
@@ -246,6 +260,7 @@ pub async fn export(
 #[utoipa::path(
     get,
     path = "/customers/{id}/recipient-updates",
+    operation_id = "recipient_updates_list",
     tag = "requests",
     params(("id" = String, Path, description = "Customer id, also of an erased customer"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),

@@ -21,6 +21,7 @@ pub struct RunInput {
 #[utoipa::path(
     get,
     path = "/retention/rules",
+    operation_id = "retention_rules_list",
     tag = "retention",
     params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),
@@ -39,6 +40,7 @@ pub async fn rules(
 #[utoipa::path(
     post,
     path = "/retention/rules",
+    operation_id = "retention_rules_create",
     tag = "retention",
     request_body = RuleInput,
     params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
@@ -64,6 +66,7 @@ pub async fn create_rule(
 #[utoipa::path(
     patch,
     path = "/retention/rules/{key}",
+    operation_id = "retention_rules_update",
     tag = "retention",
     request_body = RulePatch,
     params(("key" = String, Path, description = "Rule key"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
@@ -87,6 +90,7 @@ pub async fn update_rule(
 #[utoipa::path(
     get,
     path = "/legal-holds",
+    operation_id = "legal_holds_list",
     tag = "retention",
     params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),
@@ -105,6 +109,7 @@ pub async fn holds(
 #[utoipa::path(
     post,
     path = "/legal-holds",
+    operation_id = "legal_holds_create",
     tag = "retention",
     request_body = HoldInput,
     params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
@@ -129,6 +134,7 @@ pub async fn create_hold(
 #[utoipa::path(
     delete,
     path = "/legal-holds/{id}",
+    operation_id = "legal_holds_release",
     tag = "retention",
     params(("id" = String, Path, description = "Hold id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),
@@ -150,6 +156,7 @@ pub async fn release_hold(
 #[utoipa::path(
     post,
     path = "/retention/runs",
+    operation_id = "retention_runs_start",
     tag = "retention",
     request_body = RunInput,
     params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
@@ -178,6 +185,7 @@ pub async fn start_run(
 #[utoipa::path(
     get,
     path = "/retention/runs/{id}",
+    operation_id = "retention_runs_read",
     tag = "retention",
     params(("id" = String, Path, description = "Run id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),

@@ -5,6 +5,7 @@ mod console;
 mod flows;
 mod mail;
 mod matrix;
+mod openapi;
 mod portal;
 mod requests;
 mod support;
