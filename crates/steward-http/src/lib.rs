@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod console;
+mod dates;
 mod extract;
 mod forms;
 mod health;
