@@ -58,7 +58,7 @@ pub use idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use interactions::{InteractionInput, InteractionView};
 pub use mail::{MailRound, MailSettings};
 pub use notices::{NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST, SummaryView};
-pub use portal::{AccessView, Correction, HeldValue, PortalOverview, PortalSignIn};
+pub use portal::{AccessView, CodeStanding, Correction, HeldValue, PortalOverview, PortalSignIn};
 pub use portal_rights::ObjectionOutcome;
 pub use receipt::{Controller, Receipt, ReceiptCheck};
 pub use requests::{

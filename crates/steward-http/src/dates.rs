@@ -3,6 +3,11 @@
 
 use jiff::Timestamp;
 
+/// A moment, to the minute.
+pub(crate) fn readable(t: Timestamp) -> String {
+    t.strftime("%-d %B %Y, %H:%M UTC").to_string()
+}
+
 /// The day of a moment, for deadlines and dates of effect.
 pub(crate) fn day(t: Timestamp) -> String {
     t.strftime("%-d %B %Y").to_string()
@@ -13,6 +18,7 @@ mod tests {
     #[test]
     fn moments_read_as_words() {
         let t: jiff::Timestamp = "2026-12-06T14:05:09Z".parse().expect("time");
+        assert_eq!(super::readable(t), "6 December 2026, 14:05 UTC");
         assert_eq!(super::day(t), "6 December 2026");
     }
 }

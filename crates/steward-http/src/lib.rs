@@ -13,6 +13,7 @@ mod links;
 mod metrics;
 mod openapi;
 mod portal;
+mod portal_view;
 mod privacy;
 mod problem;
 mod rate_limit;
