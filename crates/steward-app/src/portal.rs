@@ -136,11 +136,14 @@ fn hex_prefix(digest: &[u8]) -> String {
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
-/// How a customer record came to be, from the entry that created it.
-fn source_of(entry: &AuditEntry) -> String {
+/// How a customer record came to be, from the entry that created it; a form by its title.
+fn source_of(catalog: &steward_core::Catalog, entry: &AuditEntry) -> String {
     let detail = entry.record.detail.as_deref().unwrap_or_default();
     match (entry.record.action.as_str(), detail.strip_prefix("form=")) {
-        (_, Some(form)) => format!("you signed up on our form {form:?}"),
+        (_, Some(key)) => match catalog.form(key) {
+            Some(form) => format!("you signed up on our form “{}”", form.title),
+            None => "you signed up on one of our forms".into(),
+        },
         ("customer.import", _) => format!("imported by staff ({})", entry.record.role),
         _ => format!("entered by staff ({})", entry.record.role),
     }
@@ -578,7 +581,7 @@ impl Steward {
         let source = history
             .iter()
             .find(|e| e.record.action == "customer.create" || e.record.action == "customer.import")
-            .map(source_of);
+            .map(|e| source_of(&self.catalog, e));
         let access_history = history
             .iter()
             .rev()

@@ -510,19 +510,34 @@ async fn after_action(
     match done {
         Ok(word) => see_other(&format!("/portal/me?done={word}")),
         Err(AppError::Invalid(errors)) => {
-            // Each message with what it is about, in the catalog's words where it has them.
+            // Each message with what it is about, by the page's or the catalog's words.
             let message = errors
                 .iter()
                 .map(|e| {
                     let key = e.field.strip_prefix("fields.").unwrap_or(&e.field);
-                    let about = app
-                        .catalog()
-                        .field(key)
-                        .map_or_else(|| key.to_string(), |f| f.label.clone());
-                    format!("{about}: {}", e.message)
+                    let about = match key {
+                        "field" => Some("The value to correct".to_string()),
+                        "email" => Some("The new sign-in address".to_string()),
+                        "purpose" => Some("The purpose".to_string()),
+                        _ => app.catalog().field(key).map(|f| f.label.clone()),
+                    };
+                    // Messages written to follow a name get one; the rest stand alone.
+                    let follows = ["is ", "must ", "needs ", "contains "]
+                        .iter()
+                        .any(|w| e.message.starts_with(w));
+                    match about {
+                        Some(about) if follows => format!("{about} {}.", e.message),
+                        _ => {
+                            let mut chars = e.message.chars();
+                            chars
+                                .next()
+                                .map(|c| c.to_uppercase().chain(chars).collect())
+                                .unwrap_or_default()
+                        }
+                    }
                 })
                 .collect::<Vec<_>>()
-                .join("; ");
+                .join(" ");
             overview_page(
                 app,
                 customer,

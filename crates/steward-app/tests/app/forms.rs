@@ -99,6 +99,12 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         (given.state, given.method.as_str()),
         (ConsentState::Given, "form")
     );
+    let overview = app.portal_overview(id).await.expect("overview");
+    assert_eq!(
+        overview.source.as_deref(),
+        Some("you signed up on our form “Stay in touch”"),
+        "the form by its title, not its key"
+    );
 }
 
 #[tokio::test]

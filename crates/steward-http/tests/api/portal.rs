@@ -607,6 +607,23 @@ async fn every_portal_change_redirects_and_the_page_speaks_in_names_not_keys() {
         refused.status, 422,
         "a refusal changed nothing and is shown at once"
     );
+    assert!(
+        visible(&refused.body).contains("To erase your account, type ERASE in the box."),
+        "{}",
+        refused.body
+    );
+    let refused = v
+        .post(
+            "/portal/me/correct",
+            &[("field", "family_name"), ("value", " ")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        visible(&refused.body).contains("Family name must not be empty."),
+        "by the field's name: {}",
+        refused.body
+    );
     let (to, page) = v
         .post_and_follow("/portal/me/erase", &[("confirm", "ERASE")])
         .await;
