@@ -189,13 +189,15 @@ pub fn customers(n: usize) -> Vec<DemoCustomer> {
 }
 
 impl Steward {
-    /// Loads the demo data set into an empty database. Returns how many customers were
-    /// created (0 when the database already holds customers).
+    /// Loads the demo data set into an empty database, and publishes the demo's privacy
+    /// notice where none was ever written. Returns how many customers were created (0 when
+    /// the database already holds customers).
     pub async fn load_demo(&self) -> Result<usize, AppError> {
+        let actor = Actor::system("demo", &["essential.service"]);
+        self.publish_demo_notice(&actor).await?;
         if self.store.count_customers().await? > 0 {
             return Ok(0);
         }
-        let actor = Actor::system("demo", &["essential.service"]);
         let access = self.access(&actor, Some("essential.service"))?;
         let mut rng = ChaCha8Rng::seed_from_u64(DEMO_SEED ^ 1);
         let now = self.clock.now().as_microsecond();

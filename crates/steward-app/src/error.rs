@@ -40,6 +40,9 @@ pub enum AppError {
     /// The request does not fit the state the thing is in (a campaign sent already).
     #[error("{0}")]
     Conflict(String),
+    /// A privacy notice cannot be published without a summary for each of these purposes.
+    #[error("the notice has no summary for {}", .0.join(", "))]
+    NoticeIncomplete(Vec<String>),
     /// An emailed link that works once was used already, or its time ran out.
     #[error("this link was used already or has expired")]
     LinkSpent,

@@ -64,6 +64,58 @@ pub struct FormSubmission {
 }
 
 impl Steward {
+    /// A ticked purpose reaches the person through the contact fields it needs (text
+    /// messages through a phone number): ticked without them, it would be a consent nothing
+    /// can act on, so it is refused beside the empty field. Checked here rather than in the
+    /// page so that every way of posting a form is held to it.
+    fn check_contact_fields(
+        &self,
+        form: &FormDef,
+        ticked: &[&PurposeDef],
+        submission: &FormSubmission,
+        errors: &mut Vec<FieldError>,
+    ) {
+        // The address the links go to is needed whatever is ticked, and says so itself.
+        let address = form
+            .fields
+            .iter()
+            .filter_map(|k| self.catalog.field(k))
+            .find(|f| f.kind == FieldKind::Email)
+            .map(|f| f.key.as_str());
+        for p in ticked {
+            let contacts = self.catalog.fields().iter().filter(|f| {
+                matches!(f.kind, FieldKind::Email | FieldKind::Phone)
+                    && f.needed_for(&p.key)
+                    && Some(f.key.as_str()) != address
+            });
+            for f in contacts {
+                let field = format!("fields.{}", f.key);
+                if errors.iter().any(|e| e.field == field) {
+                    continue;
+                }
+                if !form.fields.contains(&f.key) {
+                    errors.push(FieldError::new(
+                        "purposes",
+                        format!(
+                            "{} needs your {}, which this form does not ask for",
+                            p.name,
+                            f.label.to_lowercase()
+                        ),
+                    ));
+                } else if submission
+                    .values
+                    .get(&f.key)
+                    .is_none_or(|v| v.trim().is_empty())
+                {
+                    errors.push(FieldError::new(
+                        field,
+                        format!("is needed for {}: fill it in or untick it", p.name),
+                    ));
+                }
+            }
+        }
+    }
+
     fn form_def(&self, key: &str) -> Result<&FormDef, AppError> {
         self.catalog.form(key).ok_or(AppError::NotFound)
     }
@@ -174,11 +226,15 @@ impl Steward {
                 "is not asked for by this form",
             ));
         }
+        self.check_contact_fields(&form, &ticked, &submission, &mut errors);
         let Some((email_field, email)) = address.clone() else {
-            errors.push(FieldError::new(
-                "fields.email",
-                "is needed: your choices are confirmed through a link sent to it",
-            ));
+            // An address that did not parse is already named.
+            if !errors.iter().any(|e| e.field == "fields.email") {
+                errors.push(FieldError::new(
+                    "fields.email",
+                    "is needed: your choices are confirmed through a link sent to it",
+                ));
+            }
             return Err(AppError::Invalid(errors));
         };
         let (Some(residency), true) = (residency, errors.is_empty()) else {

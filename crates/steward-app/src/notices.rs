@@ -44,7 +44,8 @@ pub struct NoticeInput {
     pub material: bool,
     /// The full text, Markdown.
     pub body: String,
-    /// A summary for each purpose of the catalog the notice covers.
+    /// A summary for each purpose of the catalog; a draft may lack some, but it is published
+    /// only once every purpose has one.
     pub summaries: BTreeMap<String, PurposeSummary>,
 }
 
@@ -213,9 +214,36 @@ impl Steward {
         view(row, self.readable_at_least)
     }
 
-    /// Publishes a draft. From then on it cannot change.
+    /// Publishes a draft. From then on it cannot change. A notice covers every purpose of
+    /// the catalog: the public reads it as the whole account of what is done with their data
+    /// (GDPR Art. 13 asks for every purpose, not only those resting on consent), and consent
+    /// given under it is informed only if its purpose is summarised there. A draft lacking a
+    /// summary for any of them is refused, naming each.
     pub async fn publish_notice(&self, actor: &Actor, id: Uuid) -> Result<NoticeView, AppError> {
         may_edit(actor)?;
+        let draft = self
+            .store
+            .notices()
+            .await?
+            .into_iter()
+            .find(|n| n.id == id)
+            .ok_or(AppError::NotFound)?;
+        if draft.published_at.is_none() {
+            let summaries: BTreeMap<String, PurposeSummary> =
+                serde_json::from_str(&draft.summaries).map_err(|_| {
+                    AppError::Storage(format!("notice {id} has malformed summaries"))
+                })?;
+            let missing: Vec<String> = self
+                .catalog
+                .purposes()
+                .iter()
+                .filter(|p| !summaries.contains_key(&p.key))
+                .map(|p| p.key.clone())
+                .collect();
+            if !missing.is_empty() {
+                return Err(AppError::NoticeIncomplete(missing));
+            }
+        }
         let audit = self.record(
             actor,
             "notice.publish",

@@ -35,7 +35,19 @@ const FAILURE_WINDOW_MICROS: i64 = 24 * 60 * 60 * 1_000_000;
 const SESSION_MICROS: i64 = 12 * 60 * 60 * 1_000_000;
 const IDLE_MICROS: i64 = 30 * 60 * 1_000_000;
 const PORTAL_PURPOSE: &str = "essential.legal_obligation";
-const WRONG: &str = "the code is wrong or no longer valid; ask for a new one";
+/// Said alike of a wrong, spent and expired code, and of an address that was sent none.
+const WRONG: &str = "this code does not sign in with this address";
+
+/// Where a sign-in code stands, as the sign-in page tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeStanding {
+    /// The same code may be entered this many more times, until `until`.
+    Usable { tries_left: u32, until: Timestamp },
+    /// Wrong too often: a new code is needed.
+    UsedUp,
+    /// Its ten minutes are over: a new code is needed.
+    Expired,
+}
 
 /// A signed-in portal session: its token goes into a cookie, only its hash is kept.
 #[derive(Debug, Clone)]
@@ -124,11 +136,14 @@ fn hex_prefix(digest: &[u8]) -> String {
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
 
-/// How a customer record came to be, from the entry that created it.
-fn source_of(entry: &AuditEntry) -> String {
+/// How a customer record came to be, from the entry that created it; a form by its title.
+fn source_of(catalog: &steward_core::Catalog, entry: &AuditEntry) -> String {
     let detail = entry.record.detail.as_deref().unwrap_or_default();
     match (entry.record.action.as_str(), detail.strip_prefix("form=")) {
-        (_, Some(form)) => format!("you signed up on our form {form:?}"),
+        (_, Some(key)) => match catalog.form(key) {
+            Some(form) => format!("you signed up on our form “{}”", form.title),
+            None => "you signed up on one of our forms".into(),
+        },
         ("customer.import", _) => format!("imported by staff ({})", entry.record.role),
         _ => format!("entered by staff ({})", entry.record.role),
     }
@@ -278,6 +293,30 @@ impl Steward {
                 customer: sent.customer_id,
             }),
             CodeCheck::Wrong | CodeCheck::Void => Err(AppError::Unauthenticated(WRONG.into())),
+        }
+    }
+
+    /// Where a code asked for at `asked_at` stands after `wrong` wrong entries. Worked out
+    /// from what the visitor's own browser holds (when they asked, how often they missed),
+    /// never from the store: it reads the same whether or not the address is a customer's,
+    /// so it tells no one who is one. Whether a code works is the store's to decide alone.
+    pub fn code_standing(&self, asked_at: Timestamp, wrong: u32) -> CodeStanding {
+        let now = self.clock.now();
+        let until = steward_core::clock::from_micros(
+            asked_at
+                .min(now)
+                .as_microsecond()
+                .saturating_add(CODE_LIFETIME_MICROS),
+        );
+        let tries_left = u32::try_from(MAX_ATTEMPTS)
+            .unwrap_or(0)
+            .saturating_sub(wrong);
+        if now >= until {
+            CodeStanding::Expired
+        } else if tries_left == 0 {
+            CodeStanding::UsedUp
+        } else {
+            CodeStanding::Usable { tries_left, until }
         }
     }
 
@@ -542,7 +581,7 @@ impl Steward {
         let source = history
             .iter()
             .find(|e| e.record.action == "customer.create" || e.record.action == "customer.import")
-            .map(source_of);
+            .map(|e| source_of(&self.catalog, e));
         let access_history = history
             .iter()
             .rev()

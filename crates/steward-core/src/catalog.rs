@@ -94,6 +94,16 @@ pub struct FormDef {
     pub fields: Vec<String>,
 }
 
+/// A name for a data category, shown to customers in place of its fideslang key. A category
+/// without a name of its own goes by its nearest named parent's (`user.contact.email` by
+/// `user.contact`'s).
+#[derive(Debug, Clone, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct CategoryDef {
+    pub key: String,
+    pub name: String,
+}
+
 /// A validated catalog. Field and purpose order follows the source files.
 #[derive(Debug, Clone, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -101,6 +111,7 @@ pub struct Catalog {
     fields: Vec<FieldDef>,
     purposes: Vec<PurposeDef>,
     forms: Vec<FormDef>,
+    categories: Vec<CategoryDef>,
     /// The retention rules the catalog ships; the database holds them from first start on.
     retention: Vec<crate::retention::Rule>,
     #[serde(skip)]
@@ -128,6 +139,8 @@ struct RawCatalog {
     #[serde(default)]
     form: Vec<Spanned<RawForm>>,
     #[serde(default)]
+    category: Vec<Spanned<RawCategory>>,
+    #[serde(default)]
     retention: Vec<Spanned<crate::retention::RuleInput>>,
 }
 
@@ -138,6 +151,13 @@ struct RawForm {
     title: String,
     purposes: Vec<String>,
     fields: Vec<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCategory {
+    key: String,
+    name: String,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +226,7 @@ impl Catalog {
             fields: Vec::new(),
             purposes: Vec::new(),
             forms: Vec::new(),
+            categories: Vec::new(),
             retention: Vec::new(),
             field_index: BTreeMap::new(),
             purpose_index: BTreeMap::new(),
@@ -287,6 +308,29 @@ impl Catalog {
                     requires_consent: p.requires_consent,
                     consent_valid_days: p.consent_valid_days,
                     confirm_by_email: p.confirm_by_email,
+                });
+            }
+            for spanned in raw.category {
+                let at = spanned.span().start;
+                let c = spanned.into_inner();
+                if !(c.key == "user" || c.key.starts_with("user.")) || !is_key(&c.key, true) {
+                    return Err(err(
+                        at,
+                        format!(
+                            "data category {:?} must be a fideslang user.* category",
+                            c.key
+                        ),
+                    ));
+                }
+                if catalog.categories.iter().any(|d| d.key == c.key) {
+                    return Err(err(at, format!("data category {:?} is named twice", c.key)));
+                }
+                if c.name.trim().is_empty() {
+                    return Err(err(at, format!("data category {:?} needs a name", c.key)));
+                }
+                catalog.categories.push(CategoryDef {
+                    key: c.key,
+                    name: c.name,
                 });
             }
             for spanned in raw.field {
@@ -472,6 +516,17 @@ impl Catalog {
         &self.forms
     }
 
+    /// The name of a data category: its own, or its nearest named parent's.
+    pub fn category_name(&self, key: &str) -> Option<&str> {
+        let mut key = key;
+        loop {
+            if let Some(c) = self.categories.iter().find(|c| c.key == key) {
+                return Some(&c.name);
+            }
+            key = key.rsplit_once('.')?.0;
+        }
+    }
+
     pub fn retention_rules(&self) -> &[crate::retention::Rule] {
         &self.retention
     }
@@ -552,6 +607,40 @@ mod tests {
             c.purpose("marketing.communications.email")
                 .is_some_and(|p| p.requires_consent)
         );
+    }
+
+    #[test]
+    fn every_category_is_named_by_itself_or_its_nearest_named_parent() {
+        let c = Catalog::default_catalog().expect("default catalog");
+        assert_eq!(
+            c.category_name("user.contact.phone_number"),
+            Some("Contact details")
+        );
+        assert_eq!(c.category_name("user.name"), Some("Name"));
+        assert_eq!(c.category_name("user.account.loyalty"), Some("About you"));
+        assert!(
+            c.fields()
+                .iter()
+                .all(|f| c.category_name(&f.category).is_some()),
+            "every field's category has a name"
+        );
+        let extra = "[[category]]\nkey = \"user.contact.phone_number\"\nname = \"Phone\"\n";
+        let more = Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("x", extra)])
+            .expect("an extension names a narrower category");
+        assert_eq!(
+            more.category_name("user.contact.phone_number"),
+            Some("Phone")
+        );
+        for bad in [
+            "[[category]]\nkey = \"system.operations\"\nname = \"Ops\"\n",
+            "[[category]]\nkey = \"user.name\"\nname = \"Again\"\n",
+            "[[category]]\nkey = \"user.x\"\nname = \" \"\n",
+        ] {
+            assert!(
+                Catalog::from_sources(&[("default", DEFAULT_CATALOG), ("x", bad)]).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -12,7 +12,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Form};
-use steward_app::core::FieldKind;
+use steward_app::core::{CountryCode, FieldKind};
 use steward_app::{AppError, FieldError, FormSubmission, FormView};
 
 use crate::AppState;
@@ -22,7 +22,17 @@ use crate::tls::ClientAddr;
 const FORM_COOKIE: &str = "steward_form";
 
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/forms/{key}", get(show).post(submit))
+    Router::new()
+        .route("/forms/{key}", get(show).post(submit))
+        .route("/forms/{key}/sent", get(sent))
+}
+
+struct PurposeChoice {
+    key: String,
+    name: String,
+    description: String,
+    summary: Option<steward_app::PurposeSummary>,
+    ticked: bool,
 }
 
 struct FieldInput {
@@ -31,17 +41,37 @@ struct FieldInput {
     why: String,
     input_type: &'static str,
     value: String,
+    errors: Vec<String>,
 }
 
 #[derive(Template)]
 #[template(path = "public/form.html")]
 struct FormPage {
     form: FormView,
+    purposes: Vec<PurposeChoice>,
     fields: Vec<FieldInput>,
+    /// ISO 3166-1 codes with their names, in the order of the names.
+    countries: Vec<(String, &'static str)>,
     residency: String,
+    sign_up_again: bool,
     csrf: String,
     gpc: bool,
-    errors: Vec<FieldError>,
+    refused: bool,
+    error_count: usize,
+    purpose_errors: Vec<String>,
+    residency_errors: Vec<String>,
+    /// Anything that belongs to no input on the page.
+    other_errors: Vec<String>,
+}
+
+/// What the visitor sent, shown again with the errors when a submission is refused: every
+/// tick and value stays as they left it.
+#[derive(Default)]
+struct Sent {
+    values: BTreeMap<String, String>,
+    purposes: Vec<String>,
+    residency: String,
+    sign_up_again: bool,
 }
 
 fn gpc(headers: &HeaderMap) -> bool {
@@ -62,13 +92,14 @@ fn public(mut response: Response, status: StatusCode) -> Response {
 fn page(
     app: &AppState,
     form: FormView,
-    typed: &BTreeMap<String, String>,
-    residency: String,
+    sent: Sent,
     gpc: bool,
     errors: Vec<FieldError>,
 ) -> Response {
     let csrf = random_value();
-    let fields = form
+    let refused = !errors.is_empty();
+    let error_count = errors.len();
+    let mut fields: Vec<FieldInput> = form
         .fields
         .iter()
         .map(|f| FieldInput {
@@ -81,22 +112,61 @@ fn page(
                 FieldKind::Date => "date",
                 _ => "text",
             },
-            value: typed.get(&f.key).cloned().unwrap_or_default(),
+            value: sent.values.get(&f.key).cloned().unwrap_or_default(),
+            errors: Vec::new(),
         })
         .collect();
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
+    let (mut purpose_errors, mut residency_errors, mut other_errors) =
+        (Vec::new(), Vec::new(), Vec::new());
+    // Each message beside what it is about, in the catalog's words.
+    for e in errors {
+        let key = e.field.strip_prefix("fields.");
+        if let Some(input) = key.and_then(|k| fields.iter_mut().find(|f| f.key == k)) {
+            input.errors.push(format!("{} {}", input.label, e.message));
+        } else if e.field == "purposes" {
+            purpose_errors.push(e.message);
+        } else if e.field == "residency" {
+            residency_errors.push("Choose the country you live in from the list.".into());
+        } else {
+            let about = key
+                .and_then(|k| app.catalog().field(k))
+                .map_or_else(|| e.field.clone(), |f| f.label.clone());
+            other_errors.push(format!("{about}: {}", e.message));
+        }
+    }
+    let purposes = form
+        .purposes
+        .iter()
+        .map(|p| PurposeChoice {
+            key: p.key.clone(),
+            name: p.name.clone(),
+            description: p.description.clone(),
+            summary: p.summary.clone(),
+            ticked: sent.purposes.contains(&p.key),
+        })
+        .collect();
+    let status = if refused {
         StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
     };
     let mut response = public(
         crate::console::render(&FormPage {
             form,
+            purposes,
             fields,
-            residency,
+            countries: CountryCode::by_name()
+                .map(|(c, name)| (c.to_string(), name))
+                .collect(),
+            residency: sent.residency.trim().to_ascii_uppercase(),
+            sign_up_again: sent.sign_up_again,
             csrf: csrf.clone(),
             gpc,
-            errors,
+            refused,
+            error_count,
+            purpose_errors,
+            residency_errors,
+            other_errors,
         }),
         status,
     );
@@ -128,13 +198,23 @@ async fn show(
     headers: HeaderMap,
 ) -> Response {
     match app.form(&key).await {
-        Ok(form) => page(
-            &app,
-            form,
-            &BTreeMap::new(),
-            String::new(),
-            gpc(&headers),
-            Vec::new(),
+        Ok(form) => page(&app, form, Sent::default(), gpc(&headers), Vec::new()),
+        Err(e) => failure(e),
+    }
+}
+
+/// Where a sign-up that was taken lands: a page of its own, so that reloading it sends
+/// nothing again.
+async fn sent(State(app): State<AppState>, Path(key): Path<String>) -> Response {
+    match app.form(&key).await {
+        Ok(_) => public(
+            crate::links::message_page(
+                "Check your inbox",
+                vec![
+                    "If the address is right, a message with a link for each choice is on its way. Nothing you ticked counts until you open it.".into(),
+                ],
+            ),
+            StatusCode::OK,
         ),
         Err(e) => failure(e),
     }
@@ -166,12 +246,11 @@ async fn submit(
             );
         }
     }
-    let values: BTreeMap<String, String> = body
-        .iter()
-        .filter_map(|(k, v)| k.strip_prefix("field.").map(|k| (k.to_string(), v.clone())))
-        .collect();
-    let submission = FormSubmission {
-        values: values.clone(),
+    let sent = Sent {
+        values: body
+            .iter()
+            .filter_map(|(k, v)| k.strip_prefix("field.").map(|k| (k.to_string(), v.clone())))
+            .collect(),
         purposes: body
             .keys()
             .filter_map(|k| k.strip_prefix("purpose."))
@@ -180,19 +259,18 @@ async fn submit(
         residency: body.get("residency").cloned().unwrap_or_default(),
         sign_up_again: body.contains_key("sign_up_again"),
     };
-    let residency = submission.residency.clone();
+    let submission = FormSubmission {
+        values: sent.values.clone(),
+        purposes: sent.purposes.clone(),
+        residency: sent.residency.clone(),
+        sign_up_again: sent.sign_up_again,
+    };
     let evidence = crate::api::consents::evidence(client, &headers);
     match app.submit_form(&key, submission, &evidence).await {
-        Ok(()) => public(
-            crate::links::message_page(
-                "Check your inbox",
-                vec![
-                    "If the address is right, a message with a link for each choice is on its way. Nothing you ticked counts until you open it.".into(),
-                ],
-            ),
-            StatusCode::OK,
-        ),
-        Err(AppError::Invalid(errors)) => page(&app, form, &values, residency, gpc(&headers), errors),
+        Ok(()) => {
+            axum::response::Redirect::to(&format!("/forms/{}/sent", form.key)).into_response()
+        }
+        Err(AppError::Invalid(errors)) => page(&app, form, sent, gpc(&headers), errors),
         Err(e) => failure(e),
     }
 }

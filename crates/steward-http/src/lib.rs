@@ -4,6 +4,7 @@
 mod api;
 mod auth;
 mod console;
+mod dates;
 mod extract;
 mod forms;
 mod health;
@@ -12,6 +13,7 @@ mod links;
 mod metrics;
 mod openapi;
 mod portal;
+mod portal_view;
 mod privacy;
 mod problem;
 mod rate_limit;

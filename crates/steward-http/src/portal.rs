@@ -5,25 +5,31 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{ConnectInfo, State};
+use axum::extract::{ConnectInfo, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
-use steward_app::{AppError, Correction, ObjectionOutcome, PortalOverview, SubjectFormat};
+use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, SubjectFormat};
 
 use crate::AppState;
 use crate::console::{cookie, csrf_for, random_value, same};
+use crate::portal_view::OverviewRows;
 use crate::tls::ClientAddr;
 
 const SESSION: &str = "steward_portal";
 const FORM: &str = "steward_portal_form";
+/// The sign-in under way in this browser: the address typed, when a code was asked for and
+/// how many wrong codes were entered since. It lets the pages after a post be plain GETs (a
+/// reload posts nothing again) and decides only what they say, never whether a code works.
+const PENDING: &str = "steward_portal_pending";
+const PENDING_SECONDS: i64 = 60 * 60;
 const SIGN_IN_TAKES: std::time::Duration = std::time::Duration::from_millis(250);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/portal", get(start))
-        .route("/portal/code", post(send_code))
+        .route("/portal/code", get(code_page).post(send_code))
         .route("/portal/sign-in", post(sign_in))
         .route("/portal/me", get(me))
         .route("/portal/me/export.json", get(export_json))
@@ -38,31 +44,140 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/sign-out", post(sign_out))
 }
 
+/// A line at the top of a page: what an action came to, or why it was refused.
+struct Flash {
+    text: String,
+    error: bool,
+}
+
+impl Flash {
+    fn done(text: impl Into<String>) -> Option<Flash> {
+        Some(Flash {
+            text: text.into(),
+            error: false,
+        })
+    }
+
+    fn refused(text: impl Into<String>) -> Option<Flash> {
+        Some(Flash {
+            text: text.into(),
+            error: true,
+        })
+    }
+}
+
+/// What an action came to, carried to the page after it in the address: a word from this
+/// list and nothing about the person.
+const OUTCOMES: [(&str, &str); 9] = [
+    ("corrected", "Corrected. Thank you."),
+    (
+        "correction-review",
+        "This needs checking: we will look at your correction and answer by the date under Your requests.",
+    ),
+    (
+        "address-sent",
+        "We sent a link to the new address. Your address changes once you open it (within a day).",
+    ),
+    (
+        "withdrawn",
+        "Withdrawn. We no longer use your data for that.",
+    ),
+    (
+        "objected",
+        "Done: we send you no more marketing of any kind.",
+    ),
+    (
+        "objection-received",
+        "We have your objection and will answer by the date under Your requests.",
+    ),
+    (
+        "restricted",
+        "Restricted: we keep your data but use it for nothing else until you or we lift it; we tell you before we do.",
+    ),
+    (
+        "erased",
+        "Your data is erased. We have erased everything we held about you and sent a confirmation to your address. If you sign up again, you will start afresh.",
+    ),
+    ("signed-out", "You are signed out."),
+];
+
+fn outcome(query: &HashMap<String, String>) -> Option<Flash> {
+    let done = query.get("done")?;
+    OUTCOMES
+        .iter()
+        .find(|(word, _)| word == done)
+        .and_then(|(_, text)| Flash::done(*text))
+}
+
 #[derive(Template)]
 #[template(path = "public/portal_sign_in.html")]
 struct SignInPage {
     csrf: String,
-    code_for: Option<String>,
-    message: Option<String>,
+    code: Option<CodeStep>,
+    message: Option<Flash>,
+}
+
+/// The second step of signing in: the code sent to `email`.
+struct CodeStep {
+    email: String,
+    /// The same code may still be entered.
+    usable: bool,
 }
 
 #[derive(Template)]
 #[template(path = "public/portal.html")]
 struct PortalPage {
     csrf: String,
-    overview: PortalOverview,
+    rows: OverviewRows,
     /// Purposes resting on legitimate interests, as (key, name): objected to by request.
     objectable: Vec<(String, String)>,
-    message: Option<String>,
+    message: Option<Flash>,
 }
 
 fn cookie_value(app: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
     let secure = if app.tls { "; Secure" } else { "" };
     let text = match value {
+        Some(v) if name == PENDING => {
+            format!(
+                "{name}={v}; Path=/portal; HttpOnly; SameSite=Strict; Max-Age={PENDING_SECONDS}{secure}"
+            )
+        }
         Some(v) => format!("{name}={v}; Path=/portal; HttpOnly; SameSite=Strict{secure}"),
         None => format!("{name}=; Path=/portal; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
     };
     HeaderValue::from_str(&text).ok()
+}
+
+/// A sign-in under way, as its cookie holds it.
+struct Pending {
+    email: String,
+    asked_at: jiff::Timestamp,
+    wrong: u32,
+}
+
+impl Pending {
+    fn read(headers: &HeaderMap) -> Option<Pending> {
+        let raw = cookie(headers, PENDING)?;
+        let mut parts = raw.splitn(3, '.');
+        let asked_at = jiff::Timestamp::from_second(parts.next()?.parse().ok()?).ok()?;
+        let wrong = parts.next()?.parse().ok()?;
+        let email = String::from_utf8(hex::decode(parts.next()?).ok()?).ok()?;
+        Some(Pending {
+            email,
+            asked_at,
+            wrong,
+        })
+    }
+
+    /// The cookie's value: the address hex-encoded, as a cookie allows few characters.
+    fn value(&self) -> String {
+        format!(
+            "{}.{}.{}",
+            self.asked_at.as_second(),
+            self.wrong,
+            hex::encode(&self.email)
+        )
+    }
 }
 
 fn public(mut response: Response, status: StatusCode) -> Response {
@@ -79,14 +194,14 @@ fn public(mut response: Response, status: StatusCode) -> Response {
 fn sign_in_page(
     app: &AppState,
     status: StatusCode,
-    code_for: Option<String>,
-    message: Option<String>,
+    code: Option<CodeStep>,
+    message: Option<Flash>,
 ) -> Response {
     let csrf = random_value();
     let mut response = public(
         crate::console::render(&SignInPage {
             csrf: csrf.clone(),
-            code_for,
+            code,
             message,
         }),
         status,
@@ -109,12 +224,23 @@ fn refused(app: &AppState) -> Response {
         app,
         StatusCode::FORBIDDEN,
         None,
-        Some("This form expired or came from another site. Please start again.".into()),
+        Flash::refused("This form expired or came from another site. Please start again."),
     )
 }
 
 fn see_other(to: &str) -> Response {
     axum::response::Redirect::to(to).into_response()
+}
+
+/// A redirect that also sets (or, with `None`, clears) cookies.
+fn see_other_with(app: &AppState, to: &str, cookies: &[(&str, Option<&str>)]) -> Response {
+    let mut response = see_other(to);
+    for (name, value) in cookies {
+        if let Some(v) = cookie_value(app, name, *value) {
+            response.headers_mut().append(header::SET_COOKIE, v);
+        }
+    }
+    response
 }
 
 /// The signed-in customer and their session token, if the cookie holds a live session.
@@ -124,11 +250,15 @@ async fn session(app: &AppState, headers: &HeaderMap) -> Option<(uuid::Uuid, Str
     Some((customer, token))
 }
 
-async fn start(State(app): State<AppState>, headers: HeaderMap) -> Response {
+async fn start(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     if session(&app, &headers).await.is_some() {
         return see_other("/portal/me");
     }
-    sign_in_page(&app, StatusCode::OK, None, None)
+    sign_in_page(&app, StatusCode::OK, None, outcome(&query))
 }
 
 async fn send_code(
@@ -147,11 +277,15 @@ async fn send_code(
                 &app,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
-                Some("That does not look like an email address.".into()),
+                Flash::refused("That does not look like an email address."),
             );
         }
     };
-    let shown = email.as_str().to_string();
+    let pending = Pending {
+        email: email.as_str().to_string(),
+        asked_at: app.now(),
+        wrong: 0,
+    };
     // In the background, so the answer comes as fast for strangers as for customers.
     let sender = app.clone();
     tokio::spawn(async move {
@@ -159,7 +293,35 @@ async fn send_code(
             tracing::warn!(error = %e, "portal code not sent");
         }
     });
-    sign_in_page(&app, StatusCode::OK, Some(shown), None)
+    see_other_with(&app, "/portal/code", &[(PENDING, Some(&pending.value()))])
+}
+
+/// The code step. What it says comes from the sign-in's cookie alone, so it reads the same
+/// whether or not the address is a customer's.
+async fn code_page(State(app): State<AppState>, headers: HeaderMap) -> Response {
+    let Some(pending) = Pending::read(&headers) else {
+        return see_other("/portal");
+    };
+    let standing = app.code_standing(pending.asked_at, pending.wrong);
+    let message = match standing {
+        CodeStanding::Usable { .. } if pending.wrong == 0 => None,
+        CodeStanding::Usable { tries_left, until } => Flash::refused(format!(
+            "That code is not right. The same code still works: you can try {tries_left} more {}, until {}.",
+            if tries_left == 1 { "time" } else { "times" },
+            until.strftime("%H:%M UTC")
+        )),
+        CodeStanding::UsedUp => Flash::refused(
+            "That code was entered wrong too many times and no longer works. Ask for a new one.",
+        ),
+        CodeStanding::Expired => {
+            Flash::refused("That code's ten minutes are over. Ask for a new one.")
+        }
+    };
+    let code = CodeStep {
+        email: pending.email,
+        usable: matches!(standing, CodeStanding::Usable { .. }),
+    };
+    sign_in_page(&app, StatusCode::OK, Some(code), message)
 }
 
 async fn sign_in(
@@ -170,12 +332,14 @@ async fn sign_in(
     if !form_token_ok(&headers, &form) {
         return refused(&app);
     }
-    let email = form.get("email").cloned().unwrap_or_default();
+    let Some(mut pending) = Pending::read(&headers) else {
+        return see_other("/portal");
+    };
     let code = form.get("code").cloned().unwrap_or_default();
     // Every answer takes as long as the slowest: whether an address has a code waiting (and
     // so belongs to a customer) does not show in the timing.
     let answer_at = tokio::time::Instant::now() + SIGN_IN_TAKES;
-    let outcome = app.sign_in_portal(&email, &code).await;
+    let outcome = app.sign_in_portal(&pending.email, &code).await;
     tokio::time::sleep_until(answer_at).await;
     match outcome {
         Ok(signed) => {
@@ -186,33 +350,41 @@ async fn sign_in(
             {
                 tracing::warn!(error = %e, "GPC not honoured at portal sign-in");
             }
-            let mut response = see_other("/portal/me");
-            for v in [
-                cookie_value(&app, SESSION, Some(&signed.token)),
-                cookie_value(&app, FORM, None),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
-            response
+            see_other_with(
+                &app,
+                "/portal/me",
+                &[
+                    (SESSION, Some(&signed.token)),
+                    (FORM, None),
+                    (PENDING, None),
+                ],
+            )
+        }
+        Err(AppError::Unauthenticated(_)) => {
+            pending.wrong = pending.wrong.saturating_add(1);
+            see_other_with(&app, "/portal/code", &[(PENDING, Some(&pending.value()))])
         }
         Err(e) => {
-            let message = match e {
-                AppError::Unauthenticated(m) => m,
-                _ => "Something went wrong; ask for a new code.".into(),
-            };
-            sign_in_page(&app, StatusCode::UNAUTHORIZED, Some(email), Some(message))
+            tracing::warn!(error = %e, "portal sign-in failed");
+            sign_in_page(
+                &app,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                None,
+                Flash::refused("Something went wrong on our side. Please start again."),
+            )
         }
     }
 }
 
-async fn me(State(app): State<AppState>, headers: HeaderMap) -> Response {
+async fn me(
+    State(app): State<AppState>,
+    headers: HeaderMap,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
     let Some((customer, token)) = session(&app, &headers).await else {
         return see_other("/portal");
     };
-    overview_page(&app, customer, &token, StatusCode::OK, None).await
+    overview_page(&app, customer, &token, StatusCode::OK, outcome(&query)).await
 }
 
 async fn overview_page(
@@ -220,13 +392,13 @@ async fn overview_page(
     customer: uuid::Uuid,
     token: &str,
     status: StatusCode,
-    message: Option<String>,
+    message: Option<Flash>,
 ) -> Response {
     match app.portal_overview(customer).await {
         Ok(overview) => public(
             crate::console::render(&PortalPage {
                 csrf: csrf_for(token),
-                overview,
+                rows: crate::portal_view::rows(app.catalog(), &overview),
                 objectable: app.objectable_purposes(),
                 message,
             }),
@@ -247,14 +419,13 @@ async fn correct(
     };
     let field = form.get("field").map(String::as_str).unwrap_or("");
     let value = form.get("value").map(String::as_str).unwrap_or("");
-    let done = match app.correct_own_value(customer, field, value).await {
-        Ok(Correction::Applied) => return see_other("/portal/me"),
-        Ok(Correction::AwaitingReview { due }) => Ok(format!(
-            "This needs checking: we will look at your correction and answer by {}.",
-            due.strftime("%Y-%m-%d")
-        )),
-        Err(e) => Err(e),
-    };
+    let done = app
+        .correct_own_value(customer, field, value)
+        .await
+        .map(|c| match c {
+            Correction::Applied => "corrected",
+            Correction::AwaitingReview { .. } => "correction-review",
+        });
     after_action(&app, customer, &token, done).await
 }
 
@@ -328,40 +499,63 @@ async fn signed_form(
     }
 }
 
-/// Back to the overview after an action, with what it came to.
+/// After an action: on success, to the overview by a redirect that names the outcome, so a
+/// reload posts nothing again; a refusal changed nothing and is shown at once.
 async fn after_action(
     app: &AppState,
     customer: uuid::Uuid,
     token: &str,
-    done: Result<String, AppError>,
+    done: Result<&'static str, AppError>,
 ) -> Response {
     match done {
-        Ok(message) => overview_page(app, customer, token, StatusCode::OK, Some(message)).await,
+        Ok(word) => see_other(&format!("/portal/me?done={word}")),
         Err(AppError::Invalid(errors)) => {
-            // Each message with what it is about, in the catalog's words where it has them.
+            // Each message with what it is about, by the page's or the catalog's words.
             let message = errors
                 .iter()
                 .map(|e| {
                     let key = e.field.strip_prefix("fields.").unwrap_or(&e.field);
-                    let about = app
-                        .catalog()
-                        .field(key)
-                        .map_or_else(|| key.to_string(), |f| f.label.clone());
-                    format!("{about}: {}", e.message)
+                    let about = match key {
+                        "field" => Some("The value to correct".to_string()),
+                        "email" => Some("The new sign-in address".to_string()),
+                        "purpose" => Some("The purpose".to_string()),
+                        _ => app.catalog().field(key).map(|f| f.label.clone()),
+                    };
+                    // Messages written to follow a name get one; the rest stand alone.
+                    let follows = ["is ", "must ", "needs ", "contains "]
+                        .iter()
+                        .any(|w| e.message.starts_with(w));
+                    match about {
+                        Some(about) if follows => format!("{about} {}.", e.message),
+                        _ => {
+                            let mut chars = e.message.chars();
+                            chars
+                                .next()
+                                .map(|c| c.to_uppercase().chain(chars).collect())
+                                .unwrap_or_default()
+                        }
+                    }
                 })
                 .collect::<Vec<_>>()
-                .join("; ");
+                .join(" ");
             overview_page(
                 app,
                 customer,
                 token,
                 StatusCode::UNPROCESSABLE_ENTITY,
-                Some(message),
+                Flash::refused(message),
             )
             .await
         }
         Err(AppError::Conflict(message)) => {
-            overview_page(app, customer, token, StatusCode::CONFLICT, Some(message)).await
+            overview_page(
+                app,
+                customer,
+                token,
+                StatusCode::CONFLICT,
+                Flash::refused(message),
+            )
+            .await
         }
         Err(e) => crate::Problem::from(e).into_response(),
     }
@@ -377,10 +571,10 @@ async fn change_address(
         Err(response) => return response,
     };
     let new = form.get("email").map(String::as_str).unwrap_or("");
-    let done = app.change_own_address(customer, new).await.map(|()| {
-        "We sent a link to the new address. Your address changes once you open it (within a day)."
-            .to_string()
-    });
+    let done = app
+        .change_own_address(customer, new)
+        .await
+        .map(|()| "address-sent");
     after_action(&app, customer, &token, done).await
 }
 
@@ -399,7 +593,7 @@ async fn withdraw(
     let done = app
         .withdraw_as_customer(customer, purpose, &evidence)
         .await
-        .map(|()| "Withdrawn. We no longer use your data for that.".to_string());
+        .map(|()| "withdrawn");
     after_action(&app, customer, &token, done).await
 }
 
@@ -419,11 +613,8 @@ async fn object(
         .object_as_customer(customer, purpose, &evidence)
         .await
         .map(|outcome| match outcome {
-            ObjectionOutcome::Upheld => "Done: we send you no more marketing of any kind.".into(),
-            ObjectionOutcome::Opened(r) => format!(
-                "We have your objection and will answer by {}.",
-                r.due_at.strftime("%Y-%m-%d")
-            ),
+            ObjectionOutcome::Upheld => "objected",
+            ObjectionOutcome::Opened(_) => "objection-received",
         });
     after_action(&app, customer, &token, done).await
 }
@@ -437,9 +628,10 @@ async fn restrict(
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    let done = app.restrict_own_processing(customer).await.map(|()| {
-        "Restricted: we keep your data but use it for nothing else until you or we lift it; we tell you before we do.".to_string()
-    });
+    let done = app
+        .restrict_own_processing(customer)
+        .await
+        .map(|()| "restricted");
     after_action(&app, customer, &token, done).await
 }
 
@@ -466,22 +658,7 @@ async fn erase(
     }
     match app.erase_own_account(customer).await {
         Err(e) => after_action(&app, customer, &token, Err(e)).await,
-        Ok(()) => {
-            let mut response = public(
-                crate::links::message_page(
-                    "Your data is erased",
-                    vec![
-                        "We have erased everything we held about you and sent a confirmation to your address.".into(),
-                        "If you sign up again, you will start afresh.".into(),
-                    ],
-                ),
-                StatusCode::OK,
-            );
-            if let Some(v) = cookie_value(&app, SESSION, None) {
-                response.headers_mut().append(header::SET_COOKIE, v);
-            }
-            response
-        }
+        Ok(()) => see_other_with(&app, "/portal?done=erased", &[(SESSION, None)]),
     }
 }
 
@@ -498,9 +675,5 @@ async fn sign_out(
     {
         tracing::warn!(error = %e, "portal sign-out failed");
     }
-    let mut response = see_other("/portal");
-    if let Some(v) = cookie_value(&app, SESSION, None) {
-        response.headers_mut().append(header::SET_COOKIE, v);
-    }
-    response
+    see_other_with(&app, "/portal?done=signed-out", &[(SESSION, None)])
 }

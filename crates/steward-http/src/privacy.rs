@@ -5,7 +5,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use pulldown_cmark::{Event, Parser, html};
 use steward_app::AppError;
@@ -31,7 +31,13 @@ struct Purpose {
 #[derive(Template)]
 #[template(path = "public/privacy.html")]
 struct NoticePage {
-    notice: NoticeView,
+    /// `None` until a notice is published (or for a version never published): the page
+    /// says so, in the same dress.
+    notice: Option<NoticeView>,
+    /// A particular version was asked for.
+    versioned: bool,
+    /// When the notice came into force, in words.
+    in_force_from: String,
     purposes: Vec<Purpose>,
     body_html: String,
     /// The retention rules in force: what is kept how long, as the sweeper carries it out.
@@ -49,35 +55,46 @@ fn markdown(source: &str) -> String {
     out
 }
 
-fn page(app: &AppState, notice: Option<NoticeView>, kept: Vec<steward_app::RuleView>) -> Response {
-    let mut response = match notice {
-        None => (
-            StatusCode::NOT_FOUND,
-            Html("<!doctype html><title>Privacy notice</title><p>No privacy notice has been published yet.</p>"),
-        )
-            .into_response(),
-        Some(notice) => {
-            let purposes = notice
-                .summaries
-                .iter()
-                .map(|(key, summary)| Purpose {
-                    name: app
-                        .catalog()
-                        .purpose(key)
-                        .map(|p| p.name.clone())
-                        .unwrap_or_else(|| key.clone()),
-                    summary: summary.clone(),
-                })
-                .collect();
-            let body_html = markdown(&notice.body);
-            crate::console::render(&NoticePage {
-                notice,
-                purposes,
-                body_html,
-                kept,
-            })
-        }
+fn page(
+    app: &AppState,
+    versioned: bool,
+    notice: Option<NoticeView>,
+    kept: Vec<steward_app::RuleView>,
+) -> Response {
+    let purposes = notice
+        .iter()
+        .flat_map(|n| &n.summaries)
+        .map(|(key, summary)| Purpose {
+            name: app
+                .catalog()
+                .purpose(key)
+                .map(|p| p.name.clone())
+                .unwrap_or_else(|| key.clone()),
+            summary: summary.clone(),
+        })
+        .collect();
+    let status = if notice.is_some() {
+        StatusCode::OK
+    } else {
+        StatusCode::NOT_FOUND
     };
+    let mut response = crate::console::render(&NoticePage {
+        in_force_from: notice
+            .as_ref()
+            .map(|n| crate::dates::day(n.effective_at))
+            .unwrap_or_default(),
+        body_html: notice
+            .as_ref()
+            .map(|n| markdown(&n.body))
+            .unwrap_or_default(),
+        notice,
+        versioned,
+        purposes,
+        kept,
+    });
+    if response.status().is_success() {
+        *response.status_mut() = status;
+    }
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CSP),
@@ -93,7 +110,7 @@ async fn current(State(app): State<AppState>) -> Response {
         ))
     };
     match read.await {
-        Ok((notice, kept)) => page(&app, notice, kept),
+        Ok((notice, kept)) => page(&app, false, notice, kept),
         Err(e) => crate::Problem::from(e).into_response(),
     }
 }
@@ -106,7 +123,7 @@ async fn version(State(app): State<AppState>, Path(version): Path<String>) -> Re
         ))
     };
     match read.await {
-        Ok((notice, kept)) => page(&app, notice, kept),
+        Ok((notice, kept)) => page(&app, true, notice, kept),
         Err(e) => crate::Problem::from(e).into_response(),
     }
 }

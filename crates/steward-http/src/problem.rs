@@ -160,6 +160,23 @@ impl From<AppError> for Problem {
                 )
             },
             AppError::Invalid(errors) => Problem::invalid(errors),
+            AppError::NoticeIncomplete(ref missing) => Problem {
+                errors: missing
+                    .iter()
+                    .map(|p| {
+                        FieldError::new(
+                            format!("summaries.{p}"),
+                            "needs a summary: a published notice covers every purpose of the catalog",
+                        )
+                    })
+                    .collect(),
+                ..Problem::new(
+                    S::UNPROCESSABLE_ENTITY,
+                    "notice-incomplete",
+                    "Notice incomplete",
+                    e.to_string(),
+                )
+            },
             AppError::NotFound => {
                 Problem::new(S::NOT_FOUND, "not-found", "Not found", "no such record")
             }

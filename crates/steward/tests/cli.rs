@@ -137,6 +137,11 @@ fn demo_data_leaves_no_plaintext_anywhere_in_the_data_directory() {
     assert!(!public.contains("steward_customers"), "{public}");
     let metrics = http_get(&metrics_addr.expect("a metrics listener"), "/metrics");
     assert!(metrics.contains("steward_customers 1000"), "{metrics}");
+    let notice = http_get(&addr, "/privacy");
+    assert!(
+        notice.starts_with("HTTP/1.1 200") && notice.contains("Version demo-1"),
+        "the demo publishes its privacy notice: {notice}"
+    );
     let log = stop(child);
 
     let demo = steward_app::demo::customers(steward_app::demo::DEMO_CUSTOMERS);

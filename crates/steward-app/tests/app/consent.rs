@@ -364,27 +364,74 @@ async fn the_dashboard_counts_consent_rates_and_consents_given_per_day() {
     assert_eq!(today.1.get("marketing.communications.sms"), Some(&1));
 }
 
-async fn publish(app: &steward_app::Steward, version: &str, material: bool) {
-    let dpo = actor(Role::Dpo);
-    let input = steward_app::NoticeInput {
+/// A notice with a summary for every purpose of the catalog.
+fn notice(app: &steward_app::Steward, version: &str, material: bool) -> steward_app::NoticeInput {
+    steward_app::NoticeInput {
         version: version.into(),
         language: "en".into(),
         effective_at: None,
         material,
         body: "How we use your data.".into(),
-        summaries: [(
-            "marketing.communications.sms".to_string(),
-            steward_app::PurposeSummary {
-                collected: "Your phone number.".into(),
-                why: "To send you offers.".into(),
-                how_long: "Until you say stop.".into(),
-                recipients: "Our text message service.".into(),
-            },
-        )]
-        .into(),
-    };
-    let draft = app.create_notice(&dpo, input).await.expect("draft");
+        summaries: app
+            .catalog()
+            .purposes()
+            .iter()
+            .map(|p| {
+                let summary = steward_app::PurposeSummary {
+                    collected: "Your phone number.".into(),
+                    why: "To send you offers.".into(),
+                    how_long: "Until you say stop.".into(),
+                    recipients: "Our text message service.".into(),
+                };
+                (p.key.clone(), summary)
+            })
+            .collect(),
+    }
+}
+
+async fn publish(app: &steward_app::Steward, version: &str, material: bool) {
+    let dpo = actor(Role::Dpo);
+    let draft = app
+        .create_notice(&dpo, notice(app, version, material))
+        .await
+        .expect("draft");
     app.publish_notice(&dpo, draft.id).await.expect("publish");
+}
+
+#[tokio::test]
+async fn a_notice_is_published_only_with_a_summary_for_every_purpose() {
+    let (_dir, app) = app().await;
+    let dpo = actor(Role::Dpo);
+    let mut partial = notice(&app, "2026-01", false);
+    partial.summaries.remove("essential.legal_obligation");
+    partial.summaries.remove("marketing.communications.email");
+    let draft = app
+        .create_notice(&dpo, partial)
+        .await
+        .expect("a draft may be incomplete");
+    match app.publish_notice(&dpo, draft.id).await {
+        Err(AppError::NoticeIncomplete(missing)) => assert_eq!(
+            missing,
+            [
+                "essential.legal_obligation",
+                "marketing.communications.email"
+            ]
+        ),
+        other => panic!("expected the missing purposes named, got {other:?}"),
+    }
+    assert!(
+        app.current_notice().await.expect("read").is_none(),
+        "nothing was published"
+    );
+    let whole = app
+        .create_notice(&dpo, notice(&app, "2026-02", false))
+        .await
+        .expect("draft");
+    app.publish_notice(&dpo, whole.id).await.expect("publish");
+    assert_eq!(
+        app.current_notice().await.expect("read").map(|n| n.version),
+        Some("2026-02".into())
+    );
 }
 
 #[tokio::test]

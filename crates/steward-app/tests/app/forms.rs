@@ -99,6 +99,12 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         (given.state, given.method.as_str()),
         (ConsentState::Given, "form")
     );
+    let overview = app.portal_overview(id).await.expect("overview");
+    assert_eq!(
+        overview.source.as_deref(),
+        Some("you signed up on our form “Stay in touch”"),
+        "the form by its title, not its key"
+    );
 }
 
 #[tokio::test]
@@ -233,4 +239,64 @@ async fn form_input_is_checked_and_gpc_waits_for_proof_of_the_address() {
         .find(|s| s.purpose == ADS)
         .expect("ads");
     assert_eq!(ads.state, Some(ConsentState::Withdrawn));
+}
+
+#[tokio::test]
+async fn a_ticked_purpose_without_its_contact_field_is_refused_beside_that_field() {
+    let (_dir, app) = app().await;
+    let mut no_phone = submission("tia@example.com", &[EMAIL, SMS]);
+    no_phone.values.insert("phone".into(), "  ".into());
+    match app
+        .submit_form("newsletter", no_phone, &Evidence::default())
+        .await
+    {
+        Err(AppError::Invalid(e)) => {
+            assert_eq!(e.len(), 1, "{e:?}");
+            assert_eq!(e[0].field, "fields.phone");
+            assert!(e[0].message.contains("Marketing text messages"), "{e:?}");
+        }
+        other => panic!("expected an error beside the phone, got {other:?}"),
+    }
+    let agent = agent(&app);
+    let found = app
+        .list_customers(
+            &agent,
+            steward_app::CustomerQuery {
+                email: Some("tia@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search");
+    assert!(found.items.is_empty(), "nothing of it was kept");
+
+    // Email marketing alone needs no phone.
+    let mut email_only = submission("tia@example.com", &[EMAIL]);
+    email_only.values.remove("phone");
+    app.submit_form("newsletter", email_only, &Evidence::default())
+        .await
+        .expect("no phone needed");
+
+    // A form that offers text messages without asking for a number cannot take them.
+    let extra = "[[form]]\nkey = \"texts\"\ntitle = \"Texts\"\npurposes = [\"marketing.communications.email\", \"marketing.communications.sms\"]\nfields = [\"email\", \"given_name\"]\n";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let narrow = steward_app::Steward::open(steward_app::OpenOptions {
+        catalog: steward_app::core::Catalog::from_sources(&[
+            ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+            ("extra", extra),
+        ])
+        .expect("catalog"),
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open");
+    let mut s = submission("tia@example.com", &[SMS]);
+    s.values.remove("phone");
+    match narrow.submit_form("texts", s, &Evidence::default()).await {
+        Err(AppError::Invalid(e)) => {
+            assert_eq!(e[0].field, "purposes", "{e:?}");
+            assert!(e[0].message.contains("phone number"), "{e:?}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }

@@ -5,6 +5,7 @@ mod audit;
 mod campaigns;
 mod consent;
 mod customers;
+mod demo;
 mod double_opt_in;
 mod erasure;
 mod forms;

@@ -1,7 +1,7 @@
 //! Portal sign-in: codes go only to customers' addresses, are bound to them, expire, work
 //! once and allow three attempts; the overview shows everything held and who used it.
 
-use steward_app::{AppError, Steward};
+use steward_app::{AppError, CodeStanding, Steward};
 use steward_testkit::smtp::SmtpServer;
 
 use crate::support::*;
@@ -190,4 +190,29 @@ async fn staff_can_be_shown_by_a_stable_pseudonym_instead_of_their_role_alone() 
         !staff[0].contains("user:agent"),
         "the pseudonym names no one"
     );
+}
+
+#[tokio::test]
+async fn a_codes_standing_counts_tries_and_minutes_from_what_the_visitor_holds() {
+    let (_dir, app, clock) = app_with_clock().await;
+    let asked = app.now();
+    let until = asked + jiff::SignedDuration::from_mins(10);
+    assert_eq!(
+        app.code_standing(asked, 1),
+        CodeStanding::Usable {
+            tries_left: 2,
+            until
+        }
+    );
+    assert_eq!(app.code_standing(asked, 3), CodeStanding::UsedUp);
+    assert_eq!(
+        app.code_standing(asked + jiff::SignedDuration::from_hours(5), 0),
+        CodeStanding::Usable {
+            tries_left: 3,
+            until
+        },
+        "a time to come counts as now"
+    );
+    clock.advance(jiff::SignedDuration::from_mins(10));
+    assert_eq!(app.code_standing(asked, 0), CodeStanding::Expired);
 }

@@ -304,6 +304,13 @@ impl IntoResponse for ConsoleError {
                     "Not found",
                     "There is no such record (it may have been erased).".to_string(),
                 ),
+                AppError::NoticeIncomplete(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "Notice incomplete",
+                    format!(
+                        "Not published: {e}. A published notice covers every purpose of the catalog; draft a version with a summary for each."
+                    ),
+                ),
                 AppError::Invalid(errors) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
                     "Invalid input",

@@ -148,6 +148,13 @@ async fn staff_work_through_the_console_in_a_real_browser() {
         .await
         .expect("colleague's change");
 
+    let purposes: Vec<String> = t
+        .app
+        .catalog()
+        .purposes()
+        .iter()
+        .map(|p| p.key.clone())
+        .collect();
     let (b, visited_more) = in_browser({
         let (base, shots) = (base.clone(), shots.clone());
         move || {
@@ -211,22 +218,17 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.goto(&format!("{base}/console/notices"));
             b.fill("#n-version", "2026-03");
             b.fill("#n-body", "# Our privacy notice\n\nWe keep little.");
-            b.fill(
-                "textarea[name='marketing.communications.email.collected']",
-                "Your email address.",
-            );
-            b.fill(
-                "textarea[name='marketing.communications.email.why']",
-                "To send you our news.",
-            );
-            b.fill(
-                "textarea[name='marketing.communications.email.how_long']",
-                "Until you say stop.",
-            );
-            b.fill(
-                "textarea[name='marketing.communications.email.recipients']",
-                "Our mail service.",
-            );
+            // A notice is published only with a summary for every purpose.
+            for purpose in &purposes {
+                for (part, text) in [
+                    ("collected", "Your email address."),
+                    ("why", "To send you our news."),
+                    ("how_long", "Until you say stop."),
+                    ("recipients", "Our mail service."),
+                ] {
+                    b.fill(&format!("textarea[name='{purpose}.{part}']"), text);
+                }
+            }
             b.click("form[action='/console/notices'] button");
             assert!(b.shows("Publish 2026-03"), "saved as a draft");
             b.screenshot(&shots, "notices");

@@ -1410,12 +1410,21 @@ async fn notices_are_drafted_scored_published_once_and_shown_to_the_public() {
     let t = spawn_app().await;
     let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
     let agent = t.token(Role::Agent, &["essential.service"]).await;
+    // A summary for every purpose of the catalog: one plain, one in legalese.
+    let mut summaries = serde_json::Map::new();
+    for p in t.app.catalog().purposes() {
+        summaries.insert(
+            p.key.clone(),
+            serde_json::json!({"collected":"Your email address.","why":"To send you our news.","how_long":"Until you say stop.","recipients":"Our mail service."}),
+        );
+    }
+    summaries.insert(
+        "essential.service".into(),
+        serde_json::json!({"collected":"Notwithstanding aforementioned stipulations, identification particulars.","why":"Contractual performance obligations necessitate organisational processing.","how_long":"Indeterminate retention contingent upon statutory considerations.","recipients":"Subcontracted infrastructure intermediaries."}),
+    );
     let notice = |version: &str| {
-        format!(
-            r#"{{"version":"{version}","language":"en","body":"Read this.\n\n<script>alert(1)</script>","summaries":{{
-            "marketing.communications.sms":{{"collected":"Your email address.","why":"To send you our news.","how_long":"Until you say stop.","recipients":"Our mail service."}},
-            "essential.service":{{"collected":"Notwithstanding aforementioned stipulations, identification particulars.","why":"Contractual performance obligations necessitate organisational processing.","how_long":"Indeterminate retention contingent upon statutory considerations.","recipients":"Subcontracted infrastructure intermediaries."}}}}}}"#
-        )
+        serde_json::json!({"version": version, "language": "en", "body": "Read this.\n\n<script>alert(1)</script>", "summaries": summaries})
+            .to_string()
     };
     let draft = t
         .req(
@@ -1457,6 +1466,58 @@ async fn notices_are_drafted_scored_published_once_and_shown_to_the_public() {
     .problem(403);
     let none = t.req("GET", "/privacy", None, &[], None).await;
     assert_eq!(none.status, 404, "drafts are not public");
+    assert!(
+        none.body.contains("/console/static/console.css")
+            && none.body.contains("not published yet")
+            && none.body.contains("id=\"retention\""),
+        "a styled page that says so: {}",
+        none.body
+    );
+
+    // A notice is published only with a summary for every purpose of the catalog.
+    let mut partial: serde_json::Value = serde_json::from_str(&notice("2025-12")).expect("json");
+    partial["summaries"]
+        .as_object_mut()
+        .expect("summaries")
+        .remove("personalize.content.profiled");
+    let partial = t
+        .req(
+            "POST",
+            "/api/v1/notices",
+            Some(&dpo),
+            &[],
+            Some(&partial.to_string()),
+        )
+        .await;
+    assert_eq!(
+        partial.status, 201,
+        "a draft may be incomplete: {}",
+        partial.body
+    );
+    let refused = t
+        .req(
+            "POST",
+            &format!(
+                "/api/v1/notices/{}/publish",
+                partial.json()["id"].as_str().expect("id")
+            ),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await
+        .problem(422);
+    assert_eq!(refused["code"], "NOTICE_INCOMPLETE", "{refused}");
+    assert_eq!(
+        refused["errors"][0]["field"], "summaries.personalize.content.profiled",
+        "{refused}"
+    );
+    assert_eq!(refused["errors"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        t.req("GET", "/privacy", None, &[], None).await.status,
+        404,
+        "nothing was published"
+    );
 
     let id = draft["id"].as_str().expect("id");
     let published = t
@@ -1481,6 +1542,11 @@ async fn notices_are_drafted_scored_published_once_and_shown_to_the_public() {
     let page = t.req("GET", "/privacy", None, &[], None).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("Version 2026-01"));
+    assert!(
+        page.body.contains("in force from 1 March 2026."),
+        "a date in words: {}",
+        page.body
+    );
     assert!(
         page.body.contains("Marketing text messages") && page.body.contains("Until you say stop.")
     );

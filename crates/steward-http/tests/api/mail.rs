@@ -339,14 +339,43 @@ async fn a_visitor_signs_up_through_the_public_form_in_a_real_browser() {
                 "and none is ticked"
             );
             assert!(!b.source().to_lowercase().contains("<script"));
+            assert!(
+                b.exists("select#residency option[value='GB']")
+                    && b.text("#residency option[value='GB']") == "United Kingdom",
+                "the country is chosen from a list of names"
+            );
             b.fill("#f-email", "rosalind@example.com");
             b.fill("#f-given_name", "Rosalind");
-            b.fill("#f-phone", "+44 20 7946 0000");
-            b.fill("#residency", "GB");
+            b.click("#residency option[value='GB']");
             b.click("#p-marketing\\.communications\\.email");
+            b.click("#p-marketing\\.communications\\.sms");
             b.screenshot(&shots, "form");
             b.click("#submit");
+            // Text messages without a number: refused beside the phone, and every tick and
+            // value the visitor gave is still there.
+            assert!(
+                b.text_has("#f-phone-error", "Marketing text messages"),
+                "{}",
+                b.source()
+            );
+            for kept in [
+                "#p-marketing\\.communications\\.email:checked",
+                "#p-marketing\\.communications\\.sms:checked",
+                "#f-email[value='rosalind@example.com']",
+                "#f-given_name[value='Rosalind']",
+                "#residency option:checked[value='GB']",
+            ] {
+                assert!(b.exists(kept), "{kept} after the error: {}", b.source());
+            }
+            b.screenshot(&shots, "form-refused");
+            b.click("#p-marketing\\.communications\\.sms");
+            b.click("#submit");
             assert!(b.shows("Check your inbox"), "{}", b.source());
+            assert!(
+                b.arrives("/forms/newsletter/sent"),
+                "redirected after the post, so a reload sends nothing: {}",
+                b.url()
+            );
             b
         }
     })

@@ -185,13 +185,24 @@ async fn every_route_for_every_role() {
                 .await
                 .expect("consent")
                 .id;
+            // Complete, so that publishing it succeeds for the roles that may.
+            let summaries: serde_json::Map<String, serde_json::Value> = t
+                .app
+                .catalog()
+                .purposes()
+                .iter()
+                .map(|p| {
+                    let summary = serde_json::json!({"collected":"a","why":"b","how_long":"c","recipients":"d"});
+                    (p.key.clone(), summary)
+                })
+                .collect();
             let draft = t
                 .app
                 .create_notice(
                     &setup,
-                    serde_json::from_str(&format!(
-                        r#"{{"version":"d{n}","language":"en","body":"Text","summaries":{{"essential.service":{{"collected":"a","why":"b","how_long":"c","recipients":"d"}}}}}}"#
-                    ))
+                    serde_json::from_value(serde_json::json!({
+                        "version": format!("d{n}"), "language": "en", "body": "Text", "summaries": summaries
+                    }))
                     .expect("notice input"),
                 )
                 .await

@@ -106,7 +106,7 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
             );
             let access = b.text("#access-history");
             assert!(
-                access.contains("staff (agent)") && access.contains("customer.read"),
+                access.contains("staff (agent)") && access.contains("looked at your record"),
                 "{access}"
             );
             assert!(!b.source().to_lowercase().contains("<script"));
@@ -116,7 +116,8 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
             b.fill("#correct-value", "Hopper-Murray");
             b.click("#correct-save");
             assert!(b.text_has("#values", "Hopper-Murray"), "{}", b.source());
-            assert!(b.text_has("#access-history", "customer.rectify"));
+            assert!(b.text_has("#access-history", "corrected your data"));
+            assert!(b.arrives("/portal/me?done=corrected"), "{}", b.url());
             let session = b.cookie("steward_portal").expect("a session cookie");
             (b, session)
         }
@@ -300,28 +301,138 @@ async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
     tokio::task::spawn_blocking(f).await.expect("browser task")
 }
 
-/// Asks for a code as a browser would: the form's token from the page and its cookie.
-async fn ask_code(t: &TestApp, email: &str) -> Reply {
-    let page = t.req("GET", "/portal", None, &[], None).await;
-    let cookie = page
-        .header("set-cookie")
-        .and_then(|c| c.split(';').next())
-        .expect("form cookie")
-        .to_string();
-    let at =
-        page.body.find("name=\"csrf\" value=\"").expect("token") + "name=\"csrf\" value=\"".len();
-    let token = &page.body[at..at + page.body[at..].find('"').expect("end")];
-    t.req(
-        "POST",
-        "/portal/code",
-        None,
-        &[
-            ("Cookie", &cookie),
-            ("Content-Type", "application/x-www-form-urlencoded"),
-        ],
-        Some(&format!("csrf={token}&email={}", email.replace('@', "%40"))),
-    )
-    .await
+/// A visitor without a browser: keeps the cookies the portal sets and sends them back, and
+/// follows its redirects as a browser does.
+struct Visitor<'a> {
+    t: &'a TestApp,
+    jar: std::collections::BTreeMap<String, String>,
+    /// The form token of the last page seen.
+    csrf: String,
+}
+
+impl<'a> Visitor<'a> {
+    fn new(t: &'a TestApp) -> Visitor<'a> {
+        Visitor {
+            t,
+            jar: Default::default(),
+            csrf: String::new(),
+        }
+    }
+
+    fn keep(&mut self, reply: &Reply) {
+        for c in &reply.cookies {
+            if let Some((name, value)) = c.split_once('=') {
+                if value.is_empty() {
+                    self.jar.remove(name);
+                } else {
+                    self.jar.insert(name.into(), value.into());
+                }
+            }
+        }
+        let marker = "name=\"csrf\" value=\"";
+        if let Some(at) = reply.body.find(marker).map(|i| i + marker.len())
+            && let Some(end) = reply.body[at..].find('"')
+        {
+            self.csrf = reply.body[at..at + end].to_string();
+        }
+    }
+
+    fn cookies(&self) -> String {
+        self.jar
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    async fn get(&mut self, path: &str) -> Reply {
+        let cookies = self.cookies();
+        let reply = self
+            .t
+            .req("GET", path, None, &[("Cookie", &cookies)], None)
+            .await;
+        self.keep(&reply);
+        reply
+    }
+
+    /// Posts a form with the last page's token; answers the post itself, unfollowed.
+    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let mut body = format!("csrf={}", self.csrf);
+        for (k, v) in fields {
+            body.push_str(&format!("&{k}={}", v.replace('@', "%40").replace(' ', "+")));
+        }
+        let cookies = self.cookies();
+        let reply = self
+            .t
+            .req(
+                "POST",
+                path,
+                None,
+                &[
+                    ("Cookie", &cookies),
+                    ("Content-Type", "application/x-www-form-urlencoded"),
+                ],
+                Some(&body),
+            )
+            .await;
+        self.keep(&reply);
+        reply
+    }
+
+    /// Posts, expects a redirect after the post, and follows it.
+    async fn post_and_follow(&mut self, path: &str, fields: &[(&str, &str)]) -> (String, Reply) {
+        let posted = self.post(path, fields).await;
+        assert_eq!(posted.status, 303, "{}", posted.body);
+        let to = posted.header("location").expect("a location").to_string();
+        (to.clone(), self.get(&to).await)
+    }
+
+    /// Asks for a code for `email` from the portal's first page; answers the code page.
+    async fn ask_code(&mut self, email: &str) -> Reply {
+        self.get("/portal").await;
+        let (to, page) = self
+            .post_and_follow("/portal/code", &[("email", email)])
+            .await;
+        assert_eq!(to, "/portal/code");
+        page
+    }
+
+    /// Enters a code; answers the page the sign-in leads to.
+    async fn enter(&mut self, code: &str) -> (String, Reply) {
+        self.post_and_follow("/portal/sign-in", &[("code", code)])
+            .await
+    }
+}
+
+/// A page with its address and its fresh form token taken out.
+fn normalised(r: &Reply, email: &str) -> String {
+    let body = r.body.replace(email, "ADDRESS");
+    let marker = "name=\"csrf\" value=\"";
+    match body.find(marker).map(|i| i + marker.len()) {
+        Some(at) => {
+            let end = at + body[at..].find('"').unwrap_or(0);
+            format!("{}{}", &body[..at], &body[end..])
+        }
+        None => body,
+    }
+}
+
+/// What a page shows a reader: its text without tags (and so without attribute values).
+fn visible(html: &str) -> String {
+    let mut out = String::new();
+    let mut in_tag = false;
+    for c in html.chars() {
+        match c {
+            '<' => in_tag = true,
+            '>' => {
+                in_tag = false;
+                out.push(' ');
+            }
+            c if !in_tag => out.push(c),
+            _ => {}
+        }
+    }
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -329,22 +440,12 @@ async fn asking_for_a_code_says_nothing_about_who_is_a_customer() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     seed(&t, "known@example.com").await;
-    let known = ask_code(&t, "known@example.com").await;
-    let unknown = ask_code(&t, "stranger@example.com").await;
+    let known = Visitor::new(&t).ask_code("known@example.com").await;
+    let unknown = Visitor::new(&t).ask_code("stranger@example.com").await;
     assert_eq!((known.status, unknown.status), (200, 200));
-    let normalise = |r: &Reply, email: &str| {
-        let body = r.body.replace(email, "ADDRESS");
-        // The form's fresh random token differs on every page.
-        let at = body
-            .find("name=\"csrf\" value=\"")
-            .map(|i| i + 19)
-            .unwrap_or(0);
-        let end = at + body[at..].find('"').unwrap_or(0);
-        format!("{}{}", &body[..at], &body[end..])
-    };
     assert_eq!(
-        normalise(&known, "known@example.com"),
-        normalise(&unknown, "stranger@example.com"),
+        normalised(&known, "known@example.com"),
+        normalised(&unknown, "stranger@example.com"),
         "the same page either way"
     );
     smtp.wait_for(1);
@@ -360,4 +461,180 @@ async fn asking_for_a_code_says_nothing_about_who_is_a_customer() {
         )
         .await;
     assert_eq!(forged.status, 403, "no form token, no code");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_wrong_code_the_same_code_still_works_and_strangers_are_told_alike() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    seed(&t, "known@example.com").await;
+    let (mut known, mut stranger) = (Visitor::new(&t), Visitor::new(&t));
+    known.ask_code("known@example.com").await;
+    stranger.ask_code("stranger@example.com").await;
+    let code = code_in(&smtp.wait_for(1)[0].body);
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let alike = |k: &Reply, s: &Reply| {
+        assert_eq!(
+            normalised(k, "known@example.com"),
+            normalised(s, "stranger@example.com"),
+            "the same page whether or not the address is a customer's"
+        );
+    };
+    for left in ["2 more times", "1 more time"] {
+        let (to, k) = known.enter(wrong).await;
+        let (_, s) = stranger.enter(wrong).await;
+        assert_eq!(
+            to, "/portal/code",
+            "a wrong code leads back to a page to GET"
+        );
+        let text = visible(&k.body);
+        assert!(
+            text.contains("The same code still works") && text.contains(left),
+            "{text}"
+        );
+        assert!(!text.contains("new one"), "{text}");
+        alike(&k, &s);
+    }
+    let (_, k) = known.enter(wrong).await;
+    let (_, s) = stranger.enter(wrong).await;
+    let text = visible(&k.body);
+    assert!(
+        text.contains("no longer works. Ask for a new one."),
+        "{text}"
+    );
+    assert!(k.body.contains("id=\"send-again\"") && !k.body.contains("id=\"code\""));
+    alike(&k, &s);
+
+    // A second code: one wrong try, then the right code still signs in.
+    let mut again = Visitor::new(&t);
+    again.ask_code("known@example.com").await;
+    let code = code_in(&smtp.wait_for(2)[1].body);
+    let wrong = if code == "000000" { "000001" } else { "000000" };
+    let (_, page) = again.enter(wrong).await;
+    assert!(visible(&page.body).contains("2 more times"));
+    let (to, _) = again.enter(&code).await;
+    assert_eq!(to, "/portal/me", "the same code worked after a wrong one");
+
+    // Ten minutes on, a code is over for everyone alike.
+    let mut late = Visitor::new(&t);
+    late.ask_code("known@example.com").await;
+    stranger.ask_code("stranger@example.com").await;
+    t.clock.advance(jiff::SignedDuration::from_mins(11));
+    let k = late.get("/portal/code").await;
+    let s = stranger.get("/portal/code").await;
+    assert!(
+        visible(&k.body).contains("ten minutes are over"),
+        "{}",
+        k.body
+    );
+    alike(&k, &s);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_portal_change_redirects_and_the_page_speaks_in_names_not_keys() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let grace = seed(&t, "grace@example.com").await;
+    let setup = Actor::system("setup", &["essential.service"]);
+    t.app
+        .record_consent(
+            &t.app.access(&setup, None).expect("access"),
+            grace,
+            steward_app::ConsentInput {
+                purpose: "marketing.communications.sms".into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("import".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("consent");
+    let mut v = Visitor::new(&t);
+    v.ask_code("grace@example.com").await;
+    let code = code_in(&smtp.wait_for(1)[0].body);
+    let (to, page) = v.enter(&code).await;
+    assert_eq!((to.as_str(), page.status), ("/portal/me", 200));
+
+    let text = visible(&page.body);
+    for shown in [
+        "Marketing text messages",
+        "Contact details",
+        "Name",
+        "United States",
+        "1 March 2026, 09:00 UTC",
+        "created your record",
+        "Providing the service",
+    ] {
+        assert!(text.contains(shown), "{shown} in {text}");
+    }
+    for key in [
+        "marketing.communications",
+        "essential.",
+        "user.contact",
+        "customer.create",
+        "given_name",
+        "2026-03-01",
+    ] {
+        assert!(!text.contains(key), "the key {key} is shown: {text}");
+    }
+
+    // Each change answers 303 to a page to GET, whose address carries only the outcome.
+    let (to, page) = v
+        .post_and_follow(
+            "/portal/me/withdraw",
+            &[("purpose", "marketing.communications.sms")],
+        )
+        .await;
+    assert_eq!(to, "/portal/me?done=withdrawn");
+    assert!(
+        visible(&page.body).contains("Withdrawn. We no longer use your data for that."),
+        "{}",
+        page.body
+    );
+    let (to, _) = v
+        .post_and_follow(
+            "/portal/me/correct",
+            &[("field", "family_name"), ("value", "Hopper-Murray")],
+        )
+        .await;
+    assert_eq!(to, "/portal/me?done=corrected");
+    let (to, _) = v.post_and_follow("/portal/me/restrict", &[]).await;
+    assert_eq!(to, "/portal/me?done=restricted");
+    let refused = v.post("/portal/me/erase", &[("confirm", "maybe")]).await;
+    assert_eq!(
+        refused.status, 422,
+        "a refusal changed nothing and is shown at once"
+    );
+    assert!(
+        visible(&refused.body).contains("To erase your account, type ERASE in the box."),
+        "{}",
+        refused.body
+    );
+    let refused = v
+        .post(
+            "/portal/me/correct",
+            &[("field", "family_name"), ("value", " ")],
+        )
+        .await;
+    assert_eq!(refused.status, 422);
+    assert!(
+        visible(&refused.body).contains("Family name must not be empty."),
+        "by the field's name: {}",
+        refused.body
+    );
+    let (to, page) = v
+        .post_and_follow("/portal/me/erase", &[("confirm", "ERASE")])
+        .await;
+    assert_eq!(to, "/portal?done=erased");
+    assert!(
+        visible(&page.body).contains("Your data is erased"),
+        "{}",
+        page.body
+    );
+    assert!(
+        !v.jar.contains_key("steward_portal"),
+        "signed out with the account"
+    );
 }

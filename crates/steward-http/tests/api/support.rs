@@ -235,6 +235,8 @@ fn exchange(
 pub struct Reply {
     pub status: u16,
     pub headers: HashMap<String, String>,
+    /// Every `Set-Cookie` line, as `name=value` (`headers` keeps only the last).
+    pub cookies: Vec<String>,
     pub body: String,
 }
 
@@ -248,13 +250,20 @@ impl Reply {
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|s| s.parse().ok())
             .expect("status line");
-        let headers = lines
+        let pairs: Vec<(String, String)> = lines
             .filter_map(|l| l.split_once(':'))
             .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
             .collect();
+        let cookies = pairs
+            .iter()
+            .filter(|(k, _)| k == "set-cookie")
+            .filter_map(|(_, v)| v.split(';').next())
+            .map(str::to_string)
+            .collect();
         Reply {
             status,
-            headers,
+            headers: pairs.into_iter().collect(),
+            cookies,
             body: body.to_string(),
         }
     }
