@@ -621,3 +621,50 @@ async fn the_create_form_shows_errors_beside_fields_and_creates_once_valid() {
     assert!(shown.body.contains("bo@example.com") && shown.body.contains("new, web"));
     assert!(shown.body.contains("SE"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_refuses_an_empty_cookie_with_an_empty_token() {
+    let t = spawn_app().await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    let body = format!(
+        "csrf=&email=agent%40example.com&password={}",
+        PASSWORD.replace(' ', "+")
+    );
+    let form = [
+        ("Cookie", "steward_sign_in="),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let forged = t
+        .req("POST", "/console/login", None, &form, Some(&body))
+        .await;
+    assert_eq!(forged.status, 403, "{}", forged.body);
+    assert!(forged.body.contains("Form refused"));
+    assert!(
+        !forged
+            .header("set-cookie")
+            .is_some_and(|c| c.contains("steward_session=")),
+        "no session was opened"
+    );
+
+    // The same form with the value the sign-in page handed out signs in.
+    let page = t.req("GET", "/console/login", None, &[], None).await;
+    let csrf = csrf_in(&page.body);
+    let cookie = format!("steward_sign_in={csrf}");
+    let body = format!(
+        "csrf={csrf}&email=agent%40example.com&password={}",
+        PASSWORD.replace(' ', "+")
+    );
+    let signed_in = t
+        .req(
+            "POST",
+            "/console/login",
+            None,
+            &[
+                ("Cookie", cookie.as_str()),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+            ],
+            Some(&body),
+        )
+        .await;
+    assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+}
