@@ -37,7 +37,7 @@ pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {
     let (api, _) = api::routes();
     Router::new()
         .merge(health::routes())
-        .merge(console::routes())
+        .merge(console::routes(&state))
         .merge(well_known::routes())
         .merge(privacy::routes())
         .merge(links::routes())

@@ -293,9 +293,21 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.click("button[type=submit]");
             b.click("input[name=purpose]");
             b.click("main button[type=submit]");
-            assert!(b.arrives("/console/customers"), "{}", b.url());
+            assert!(
+                b.arrives("/console/campaigns"),
+                "a marketing purpose starts at the campaigns: {}",
+                b.url()
+            );
+            assert!(
+                !b.text("nav").contains("Customers"),
+                "no link to pages the purpose may not open"
+            );
             b.goto(&format!("{base}/console/customers/{ada}"));
             assert!(b.shows("Not allowed"), "{}", b.source());
+            assert!(
+                b.text_has("nav", "Campaigns"),
+                "the refusal keeps the navigation"
+            );
             let page = b.source();
             assert!(!page.contains("ada@example.com") && !page.contains("Augusta"));
 
@@ -667,4 +679,248 @@ async fn sign_in_refuses_an_empty_cookie_with_an_empty_token() {
         )
         .await;
     assert_eq!(signed_in.status, 303, "{}", signed_in.body);
+}
+
+/// A signed-in staff member's cookie, with `purpose` chosen when given.
+async fn staff_cookie(
+    t: &TestApp,
+    email: &str,
+    totp_uri: Option<&str>,
+    purpose: Option<&str>,
+) -> String {
+    let code = totp_uri.map(|uri| totp_now(uri, t.app.now()));
+    let session = t
+        .app
+        .login(email, PASSWORD, code.as_deref())
+        .await
+        .expect("session")
+        .token;
+    match purpose {
+        Some(p) => format!("steward_session={session}; steward_purpose={p}"),
+        None => format!("steward_session={session}"),
+    }
+}
+
+fn assert_console_page(reply: &Reply, status: u16, what: &str) {
+    assert_eq!(reply.status, status, "{what}: {}", reply.body);
+    assert_eq!(
+        reply.header("content-type"),
+        Some("text/html; charset=utf-8"),
+        "{what} is a page"
+    );
+    assert!(
+        reply.body.contains("<nav aria-label=\"Main\">"),
+        "{what} carries the navigation: {}",
+        reply.body
+    );
+    assert!(
+        reply
+            .header("content-security-policy")
+            .is_some_and(|c| c.contains("style-src 'self'")),
+        "{what} may use the console's stylesheet"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_console_answer_is_a_page_with_the_navigation() {
+    let t = spawn_app().await;
+    add_staff(&t, "marketer@example.com", Role::Marketer).await;
+    let ada = seed(&t, "ada@example.com", "Ada").await;
+    let marketer = staff_cookie(
+        &t,
+        "marketer@example.com",
+        None,
+        Some("marketing.communications.email"),
+    )
+    .await;
+    let signed_in = [("Cookie", marketer.as_str())];
+
+    let unknown = t
+        .req("GET", "/console/no/such/page", None, &signed_in, None)
+        .await;
+    assert_console_page(&unknown, 404, "an unknown console address");
+    assert!(unknown.body.contains("Page not found"));
+    assert!(
+        unknown.body.contains("href=\"/console/campaigns\""),
+        "with the marketer's own navigation"
+    );
+    let signed_out = t.req("GET", "/console/no/such/page", None, &[], None).await;
+    assert_console_page(&signed_out, 404, "an unknown address, signed out");
+    assert!(signed_out.body.contains("href=\"/console/login\""));
+
+    let forbidden = t
+        .req(
+            "GET",
+            &format!("/console/customers/{ada}"),
+            None,
+            &signed_in,
+            None,
+        )
+        .await;
+    assert_console_page(&forbidden, 403, "a record the purpose may not open");
+    assert!(forbidden.body.contains("Not allowed"));
+    assert!(!forbidden.body.contains("ada@example.com"));
+
+    let wrong_method = t
+        .req("GET", "/console/logout", None, &signed_in, None)
+        .await;
+    assert_console_page(&wrong_method, 405, "a form's address opened as a link");
+
+    let bad_id = t
+        .req(
+            "GET",
+            "/console/customers/not-an-id",
+            None,
+            &signed_in,
+            None,
+        )
+        .await;
+    assert_console_page(&bad_id, 404, "a malformed record id");
+
+    let api = t.req("GET", "/api/v1/no/such/route", None, &[], None).await;
+    api.problem(404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_sign_in_rate_limit_answers_with_a_page() {
+    let strict = steward_http::Rate {
+        per_second: 0.001,
+        burst: 2.0,
+    };
+    let t = spawn_app_with(steward_http::Limits {
+        login_per_client: strict,
+        ..steward_http::Limits::unlimited()
+    })
+    .await;
+    for _ in 0..2 {
+        let page = t.req("GET", "/console/login", None, &[], None).await;
+        assert_eq!(page.status, 200);
+    }
+    let limited = t.req("GET", "/console/login", None, &[], None).await;
+    assert_console_page(&limited, 429, "the sign-in rate limit");
+    assert!(
+        limited.body.contains("Too many sign-in attempts"),
+        "{}",
+        limited.body
+    );
+    let wait = limited.header("retry-after").expect("Retry-After");
+    assert!(
+        limited.body.contains(&format!("Wait {wait} seconds")),
+        "the page says how long to wait: {}",
+        limited.body
+    );
+    let api = t
+        .req(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            &[],
+            Some(r#"{"email":"a@example.com","password":"x"}"#),
+        )
+        .await;
+    api.problem(429);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_role_lands_where_its_purpose_works() {
+    let t = spawn_app().await;
+    let admin_uri = add_staff(&t, "admin@example.com", Role::Admin)
+        .await
+        .expect("an admin has a second factor");
+    add_staff(&t, "marketer@example.com", Role::Marketer).await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+
+    let admin = staff_cookie(&t, "admin@example.com", Some(&admin_uri), None).await;
+    let page = t
+        .req(
+            "GET",
+            "/console/purpose",
+            None,
+            &[("Cookie", admin.as_str())],
+            None,
+        )
+        .await;
+    assert_console_page(&page, 200, "the admin's purpose page");
+    assert!(page.body.contains("no purpose to choose"), "{}", page.body);
+    assert!(
+        !page.body.contains("type=\"radio\""),
+        "nothing to choose from"
+    );
+    for link in [
+        "/console/users",
+        "/console/tokens",
+        "/console/audit",
+        "/console/catalog",
+    ] {
+        assert!(
+            page.body.contains(&format!("<li><a href=\"{link}\">")),
+            "the admin is pointed to {link}"
+        );
+    }
+
+    for (email, purpose, landing) in [
+        (
+            "marketer@example.com",
+            "marketing.communications.email",
+            "/console/campaigns",
+        ),
+        (
+            "agent@example.com",
+            "essential.service",
+            "/console/customers",
+        ),
+    ] {
+        let cookie = staff_cookie(&t, email, None, None).await;
+        let headers = [
+            ("Cookie", cookie.as_str()),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ];
+        let form = t.req("GET", "/console/purpose", None, &headers, None).await;
+        let csrf = csrf_in(&form.body);
+        let chosen = t
+            .req(
+                "POST",
+                "/console/purpose",
+                None,
+                &headers,
+                Some(&format!("csrf={csrf}&purpose={purpose}")),
+            )
+            .await;
+        assert_eq!(
+            (chosen.status, chosen.header("location")),
+            (303, Some(landing)),
+            "{email}"
+        );
+        let with_purpose = format!("{cookie}; steward_purpose={purpose}");
+        let landed = t
+            .req(
+                "GET",
+                landing,
+                None,
+                &[("Cookie", with_purpose.as_str())],
+                None,
+            )
+            .await;
+        assert_eq!(
+            landed.status, 200,
+            "{email} may use {landing}: {}",
+            landed.body
+        );
+
+        let refused = t
+            .req(
+                "POST",
+                "/console/purpose",
+                None,
+                &headers,
+                Some(&format!("csrf={csrf}&purpose=essential.legal_obligation")),
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{}", refused.body);
+        assert!(
+            refused.body.contains("id=\"purpose-error\""),
+            "{}",
+            refused.body
+        );
+    }
 }
