@@ -563,6 +563,25 @@ async fn an_admin_creates_a_token_that_is_shown_once() {
     let again = t.req("GET", "/console/tokens", None, &headers, None).await;
     assert!(again.body.contains("crm-sync"), "listed by name");
     assert!(!again.body.contains(&token), "and never shown again");
+    assert_eq!(
+        again.body.matches("<tr data-id=").count(),
+        1,
+        "the admin's own sign-in is a session, not a token: {}",
+        again.body
+    );
+    let reserved = t
+        .req(
+            "POST",
+            "/console/tokens",
+            None,
+            &headers,
+            Some(&format!(
+                "csrf={csrf}&name=session&role=agent&purpose=essential.service"
+            )),
+        )
+        .await;
+    assert_eq!(reserved.status, 422, "{}", reserved.body);
+    assert!(reserved.body.contains("reserved for console sessions"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
