@@ -10,6 +10,7 @@ mod customers;
 mod dashboard;
 mod errors;
 mod notices;
+mod refusal;
 mod requests;
 mod retention;
 mod session;
@@ -26,6 +27,7 @@ use steward_app::{Actor, AppError};
 
 use crate::AppState;
 pub use errors::{ConsoleError, too_many_requests};
+pub use refusal::Refusal;
 pub use session::Staff;
 pub(crate) use session::{cookie, csrf_for, random_value, same};
 
@@ -74,12 +76,18 @@ pub fn routes(app: &AppState) -> Router<AppState> {
         )
         .route("/console/receipts/{id}", get(customers::receipt))
         .route("/console/notices", get(notices::list).post(notices::create))
-        .route("/console/notices/{id}/publish", post(notices::publish))
+        .route(
+            "/console/notices/{id}/publish",
+            get(notices::confirm_publish).post(notices::publish),
+        )
         .route(
             "/console/campaigns",
             get(campaigns::list).post(campaigns::create_campaign),
         )
-        .route("/console/campaigns/{id}/send", post(campaigns::send))
+        .route(
+            "/console/campaigns/{id}/send",
+            get(campaigns::confirm_send).post(campaigns::send),
+        )
         .route("/console/segments", post(campaigns::create_segment))
         .route(
             "/console/requests",
@@ -93,6 +101,7 @@ pub fn routes(app: &AppState) -> Router<AppState> {
             post(retention::release),
         )
         .route("/console/retention/runs", post(retention::sweep))
+        .route("/console/retention/sweep", get(retention::confirm_sweep))
         .route("/console/audit", get(audit::log))
         .route("/console/catalog", get(audit::catalog))
         .route("/console/users", get(admin::users).post(admin::add_user))
@@ -145,9 +154,46 @@ pub struct Chrome {
     pub edits_notices: bool,
     pub runs_campaigns: bool,
     pub answers_requests: bool,
+    /// For the catalog's names of the purposes a page mentions.
+    app: Option<AppState>,
+}
+
+/// A moment as staff read it, such as "6 Dec 2026, 14:05 UTC". Pages are drawn on the
+/// server, which knows nobody's time zone, so times are in UTC and say so.
+pub fn readable(t: jiff::Timestamp) -> String {
+    t.strftime("%-d %b %Y, %H:%M UTC").to_string()
+}
+
+/// A moment however deeply a template holds it.
+pub trait Moment {
+    fn moment(&self) -> jiff::Timestamp;
+}
+
+impl Moment for jiff::Timestamp {
+    fn moment(&self) -> jiff::Timestamp {
+        *self
+    }
+}
+
+impl<T: Moment + ?Sized> Moment for &T {
+    fn moment(&self) -> jiff::Timestamp {
+        (**self).moment()
+    }
 }
 
 impl Chrome {
+    pub fn when(&self, t: impl Moment) -> String {
+        readable(t.moment())
+    }
+
+    /// The catalog's name of a purpose; its key when the catalog no longer has it.
+    pub fn purpose_name(&self, key: &str) -> String {
+        self.app
+            .as_ref()
+            .and_then(|app| app.catalog().purpose(key))
+            .map_or_else(|| key.to_string(), |p| p.name.clone())
+    }
+
     pub fn new(
         app: &AppState,
         staff: &Staff,
@@ -182,6 +228,7 @@ impl Chrome {
             runs_campaigns: matches!(role, Role::Marketer | Role::Admin)
                 && held.iter().any(|p| p.requires_consent),
             answers_requests: role == Role::Dpo,
+            app: Some(app.clone()),
         }
     }
 
@@ -202,6 +249,7 @@ impl Chrome {
             edits_notices: false,
             runs_campaigns: false,
             answers_requests: false,
+            app: None,
         }
     }
 }

@@ -191,6 +191,10 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.goto(&format!("{base}/console/customers/{grace}"));
             b.click("#erase-link");
             assert!(b.shows("cannot be undone"));
+            assert!(
+                b.text_has("#erase-who", "Grace Lovelace"),
+                "the confirmation names whom it erases"
+            );
             b.screenshot(&shots, "erase-confirm");
             b.click("#confirm-erase");
             assert!(b.shows("The customer was erased"));
@@ -230,7 +234,13 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.click("form[action='/console/notices'] button");
             assert!(b.shows("Publish 2026-03"), "saved as a draft");
             b.screenshot(&shots, "notices");
-            b.click("form[action$='/publish'] button");
+            b.click("a[href$='/publish']");
+            assert!(
+                b.text_has("#publish-summary", "never changes"),
+                "publishing asks first"
+            );
+            b.screenshot(&shots, "publish-confirm");
+            b.click("#confirm-publish");
             assert!(b.shows("Published"));
             b.goto(&format!("{base}/privacy"));
             assert!(
@@ -324,7 +334,14 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.fill("#c-body", "Leaves are falling.");
             b.click("form[action='/console/campaigns'] button");
             assert!(b.text_has("#campaign-list", "draft"));
-            b.click("form[action$='/send'] button");
+            b.click("a[href$='/send']");
+            assert!(
+                b.text_has("#send-reach", "1"),
+                "sending asks first, with the reach"
+            );
+            check_page(&b, &[], &mut seen);
+            b.screenshot(&shots, "send-confirm");
+            b.click("#confirm-send");
             check_page(&b, &[], &mut seen);
             assert!(
                 b.text_has("#campaign-list", "sent"),
@@ -942,4 +959,265 @@ async fn each_role_lands_where_its_purpose_works() {
             refused.body
         );
     }
+}
+
+/// A form post carrying the page's CSRF token.
+async fn post_form(t: &TestApp, cookie: &str, page: &str, path: &str, body: &str) -> Reply {
+    let headers = [
+        ("Cookie", cookie),
+        ("Content-Type", "application/x-www-form-urlencoded"),
+    ];
+    let form = t.req("GET", page, None, &headers, None).await;
+    assert_eq!(form.status, 200, "{page}: {}", form.body);
+    let csrf = csrf_in(&form.body);
+    t.req(
+        "POST",
+        path,
+        None,
+        &headers,
+        Some(&format!("csrf={csrf}&{body}")),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
+    let t = spawn_app().await;
+    add_staff(&t, "marketer@example.com", Role::Marketer).await;
+    let dpo_uri = add_staff(&t, "dpo@example.com", Role::Dpo)
+        .await
+        .expect("a dpo has a second factor");
+    let setup = Actor::system("setup", &["marketing.communications.email"]);
+
+    // A campaign: a post without the confirmation sends nothing and says what is needed.
+    let marketer = staff_cookie(
+        &t,
+        "marketer@example.com",
+        None,
+        Some("marketing.communications.email"),
+    )
+    .await;
+    let made = post_form(
+        &t,
+        &marketer,
+        "/console/campaigns",
+        "/console/campaigns",
+        "name=Spring&subject=Spring+news&body=Flowers.",
+    )
+    .await;
+    assert_eq!(made.status, 303, "{}", made.body);
+    let campaign = t.app.campaigns(&setup).await.expect("campaigns")[0].id;
+    let send = format!("/console/campaigns/{campaign}/send");
+    let unconfirmed = post_form(&t, &marketer, "/console/campaigns", &send, "").await;
+    assert_eq!(unconfirmed.status, 422, "{}", unconfirmed.body);
+    assert!(unconfirmed.body.contains("Nothing was sent"));
+    assert!(
+        unconfirmed.body.contains("id=\"confirm-send\""),
+        "the way to confirm"
+    );
+    let state = |t: &TestApp| {
+        let (app, setup) = (t.app.clone(), setup.clone());
+        async move {
+            app.campaign(&setup, campaign)
+                .await
+                .expect("campaign")
+                .state
+        }
+    };
+    assert_eq!(state(&t).await, "draft");
+    let confirmed = post_form(&t, &marketer, &send, &send, "confirm=yes").await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    assert_eq!(state(&t).await, "sent");
+
+    // A sweep: likewise, while a dry run needs no confirmation.
+    let dpo = staff_cookie(
+        &t,
+        "dpo@example.com",
+        Some(&dpo_uri),
+        Some("essential.legal_obligation"),
+    )
+    .await;
+    let desk = Actor::system("desk", &["essential.legal_obligation"]);
+    let access = t.app.access(&desk, None).expect("access");
+    let runs = |t: &TestApp| {
+        let (app, access) = (t.app.clone(), access.clone());
+        async move {
+            app.retention_runs(&access)
+                .await
+                .expect("runs")
+                .iter()
+                .map(|r| r.dry_run)
+                .collect::<Vec<_>>()
+        }
+    };
+    let unconfirmed = post_form(
+        &t,
+        &dpo,
+        "/console/retention",
+        "/console/retention/runs",
+        "",
+    )
+    .await;
+    assert_eq!(unconfirmed.status, 422, "{}", unconfirmed.body);
+    assert!(unconfirmed.body.contains("Nothing was swept"));
+    assert!(
+        unconfirmed.body.contains("id=\"sweep-due\""),
+        "what would go"
+    );
+    assert!(runs(&t).await.is_empty(), "no sweep ran");
+    let dry = post_form(
+        &t,
+        &dpo,
+        "/console/retention",
+        "/console/retention/runs",
+        "dry_run=yes",
+    )
+    .await;
+    assert_eq!(dry.status, 303, "{}", dry.body);
+    let swept = post_form(
+        &t,
+        &dpo,
+        "/console/retention/sweep",
+        "/console/retention/runs",
+        "confirm=yes",
+    )
+    .await;
+    assert_eq!(swept.status, 303, "{}", swept.body);
+    let mut kinds = runs(&t).await;
+    kinds.sort();
+    assert_eq!(kinds, [false, true], "one real sweep, one dry run");
+
+    // A notice version.
+    let draft = t
+        .app
+        .create_notice(
+            &desk,
+            steward_app::NoticeInput {
+                version: "2026-04".into(),
+                language: "en".into(),
+                effective_at: None,
+                material: true,
+                body: "How we use your data.".into(),
+                summaries: [(
+                    "marketing.communications.sms".to_string(),
+                    steward_app::PurposeSummary {
+                        collected: "Your phone number.".into(),
+                        why: "To send you offers.".into(),
+                        how_long: "Until you say stop.".into(),
+                        recipients: "Our text message service.".into(),
+                    },
+                )]
+                .into(),
+            },
+        )
+        .await
+        .expect("draft");
+    let publish = format!("/console/notices/{}/publish", draft.id);
+    let published = |t: &TestApp| {
+        let app = t.app.clone();
+        async move {
+            app.notices().await.expect("notices")[0]
+                .published_at
+                .is_some()
+        }
+    };
+    let unconfirmed = post_form(&t, &dpo, "/console/notices", &publish, "").await;
+    assert_eq!(unconfirmed.status, 422, "{}", unconfirmed.body);
+    assert!(unconfirmed.body.contains("Nothing was published"));
+    assert!(
+        unconfirmed.body.contains("id=\"material-warning\""),
+        "a material change says what it does to consent"
+    );
+    assert!(!published(&t).await);
+    let confirmed = post_form(&t, &dpo, &publish, &publish, "confirm=yes").await;
+    assert_eq!(confirmed.status, 303, "{}", confirmed.body);
+    assert!(published(&t).await);
+}
+
+/// Where the focused element is: its id, whether it lies wholly in the viewport, and how far
+/// the page scrolled to show it.
+fn focused(b: &Browser) -> (String, bool, f64) {
+    let v = b.script(
+        "const e = document.activeElement; const r = e.getBoundingClientRect(); \
+         return [e.id, r.top >= 0 && r.bottom <= window.innerHeight, window.scrollY];",
+    );
+    (
+        v[0].as_str().unwrap_or_default().to_string(),
+        v[1].as_bool().unwrap_or(false),
+        v[2].as_f64().unwrap_or(0.0),
+    )
+}
+
+/// Whether the message `error` sits in the same box as the input `input`.
+fn beside(b: &Browser, input: &str, error: &str) -> bool {
+    b.script(&format!(
+        "const i = document.getElementById('{input}'); const e = document.getElementById('{error}'); \
+         return !!i && !!e && i.parentElement === e.parentElement;"
+    ))
+    .as_bool()
+    .unwrap_or(false)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_form_shows_each_error_beside_its_field_and_scrolls_to_the_first() {
+    let t = spawn_app().await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    add_staff(&t, "marketer@example.com", Role::Marketer).await;
+    let ada = seed(&t, "ada@example.com", "Ada").await;
+    let base = format!("http://{}", t.addr);
+    let shots = screenshots();
+    in_browser(move || {
+        let b = Browser::start();
+        // Short enough that the lower fields of the customer form are out of sight.
+        b.window_size(1280, 700);
+        let sign_in = |email: &str, purpose: &str| {
+            b.delete_cookies();
+            b.goto(&format!("{base}/console/login"));
+            b.fill("#email", email);
+            b.fill("#password", PASSWORD);
+            b.click("main button[type=submit]");
+            b.click(&format!("input[value='{purpose}']"));
+            b.click("main button[type=submit]");
+            assert!(b.text_has("#current-purpose", "Purpose"), "{}", b.url());
+        };
+        sign_in("agent@example.com", "essential.service");
+        b.goto(&format!("{base}/console/customers/{ada}/edit"));
+        b.fill("#f-postal_address", &"1 Long Street\n".repeat(40));
+        b.fill("#residency", "XX");
+        b.click("main form button[type=submit]");
+        assert!(
+            b.text_has("#customer-refused", "2 fields need attention"),
+            "{}",
+            b.source()
+        );
+        assert!(b.exists("#f-postal_address-error") && b.exists("#residency-error"));
+        assert!(beside(&b, "f-postal_address", "f-postal_address-error"));
+        assert!(beside(&b, "residency", "residency-error"));
+        let (id, in_view, scrolled) = focused(&b);
+        assert_eq!(
+            id, "f-postal_address",
+            "the first refused field has the focus"
+        );
+        assert!(in_view, "and is in sight");
+        assert!(scrolled > 0.0, "the page scrolled down to it");
+        b.screenshot(&shots, "edit-refused");
+
+        sign_in("marketer@example.com", "marketing.communications.email");
+        b.goto(&format!("{base}/console/campaigns"));
+        b.fill("#s-name", "Recent");
+        b.fill("#s-created", "a week");
+        b.click("#new-segment button");
+        assert!(b.text_has("#s-created-error", "whole number of days"));
+        assert!(beside(&b, "s-created", "s-created-error"));
+        let (id, in_view, _) = focused(&b);
+        assert_eq!(id, "s-created");
+        assert!(in_view);
+        assert_eq!(
+            b.script("return document.getElementById('s-name').value;"),
+            "Recent",
+            "what was typed is kept"
+        );
+        b.screenshot(&shots, "segment-refused");
+    })
+    .await;
 }
