@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use steward_app::core::Catalog;
 use steward_app::{
     AppError, AudienceQuery, CampaignView, ConsentFilter, FieldError, NewCampaign, NewSegment,
     Period, SegmentFilter, SegmentView,
@@ -49,7 +50,7 @@ const SEGMENT_INPUTS: [(&str, &str); 10] = [
 ];
 
 /// A filter in a few words, for the segment table.
-fn describe(f: &SegmentFilter) -> String {
+fn describe(f: &SegmentFilter, catalog: &Catalog) -> String {
     let mut parts = Vec::new();
     if !f.tags.is_empty() {
         parts.push(format!("tags {}", f.tags.join(" + ")));
@@ -75,7 +76,13 @@ fn describe(f: &SegmentFilter) -> String {
         }
     }
     if let Some(c) = &f.consent {
-        parts.push(format!("{}: {}", c.purpose, c.state));
+        let purpose = catalog
+            .purpose(&c.purpose)
+            .map_or(c.purpose.as_str(), |p| p.name.as_str());
+        parts.push(format!(
+            "consent to {purpose} {}",
+            c.state.replace('_', " ")
+        ));
     }
     if parts.is_empty() {
         "everyone".into()
@@ -118,7 +125,7 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
                 .await?
                 .into_iter()
                 .map(|s| {
-                    let d = describe(&s.filter);
+                    let d = describe(&s.filter, app.catalog());
                     (s, d)
                 })
                 .collect(),
@@ -291,7 +298,7 @@ async fn confirm_page(
     Ok(render_checked(
         &ConfirmSendPage {
             chrome: Chrome::new(app, staff, title, "campaigns"),
-            who: describe(&campaign.filter),
+            who: describe(&campaign.filter, app.catalog()),
             campaign,
             purpose_name,
             reach,

@@ -19,14 +19,10 @@ use steward_app::{
 use uuid::Uuid;
 
 use super::{
-    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, parse_id, render,
-    render_checked, see_other,
+    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, parse_id,
+    readable as when, render, render_checked, see_other,
 };
 use crate::AppState;
-
-fn when(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 fn day_bound(
     field: &str,
@@ -565,7 +561,16 @@ fn form_fields(
                 key: f.key.clone(),
                 label: f.label.clone(),
                 category: f.category.clone(),
-                purposes: f.purposes.join(", "),
+                purposes: f
+                    .purposes
+                    .iter()
+                    .map(|p| {
+                        app.catalog()
+                            .purpose(p)
+                            .map_or_else(|| p.clone(), |d| d.name.clone())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
                 error: None,
                 focus: false,
                 value,

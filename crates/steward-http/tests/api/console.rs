@@ -68,7 +68,24 @@ fn check_page(b: &Browser, personal: &[&str], visited: &mut Vec<String>) {
     assert!(!html.contains("<script"), "no script on {url}");
     assert!(!html.contains(" style="), "no inline style on {url}");
     assert!(!html.contains(" onclick="), "no inline handler on {url}");
+    assert!(
+        !machine_time(&b.text("main")),
+        "times are written for people on {url}"
+    );
     visited.push(url);
+}
+
+/// Whether `text` holds an RFC 3339 time, such as 2026-03-01T09:00:00Z.
+fn machine_time(text: &str) -> bool {
+    let b = text.as_bytes();
+    b.windows(11).any(|w| {
+        w[..4].iter().all(u8::is_ascii_digit)
+            && w[4] == b'-'
+            && w[5..7].iter().all(u8::is_ascii_digit)
+            && w[7] == b'-'
+            && w[8..10].iter().all(u8::is_ascii_digit)
+            && w[10] == b'T'
+    })
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -172,6 +189,14 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.click("form[action$='/interactions'] button");
             assert!(b.text_has("#interaction-list", "Called about the delayed parcel"));
             assert!(b.text_has("#access-history", "customer.update"));
+            assert!(
+                b.text_has("#access-history", "1 Mar 2026, 09:00 UTC"),
+                "times as dates people read"
+            );
+            assert!(
+                b.text_has("#access-history", "Legal obligations"),
+                "purposes by their catalog names"
+            );
             // Text messages: email marketing would wait for the customer's confirmation.
             b.click("#consent-purpose option[value='marketing.communications.sms']");
             b.click("form[action$='/consents'] button");
@@ -212,6 +237,7 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.click("#verify-button");
             assert!(b.text_has("#verify-result", "The chain is intact"));
             b.screenshot(&shots, "audit");
+            check_page(&b, &personal, &mut visited);
             b.goto(&format!("{base}/console/notices"));
             b.fill("#n-version", "2026-03");
             b.fill("#n-body", "# Our privacy notice\n\nWe keep little.");
@@ -234,12 +260,14 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             b.click("form[action='/console/notices'] button");
             assert!(b.shows("Publish 2026-03"), "saved as a draft");
             b.screenshot(&shots, "notices");
+            check_page(&b, &personal, &mut visited);
             b.click("a[href$='/publish']");
             assert!(
                 b.text_has("#publish-summary", "never changes"),
                 "publishing asks first"
             );
             b.screenshot(&shots, "publish-confirm");
+            check_page(&b, &personal, &mut visited);
             b.click("#confirm-publish");
             assert!(b.shows("Published"));
             b.goto(&format!("{base}/privacy"));
@@ -620,10 +648,10 @@ async fn the_create_form_shows_errors_beside_fields_and_creates_once_valid() {
         .req("GET", "/console/customers/new", None, &headers, None)
         .await;
     assert_eq!(form.status, 200, "{}", form.body);
-    for hint in ["user.contact.email", "needed for"] {
+    for hint in ["user.contact.email", "Needed for Providing the service"] {
         assert!(
             form.body.contains(hint),
-            "each field shows its category and purposes"
+            "each field shows its category and, by their names, its purposes"
         );
     }
     assert!(
