@@ -103,6 +103,7 @@ pub fn routes(app: &AppState) -> Router<AppState> {
         .route("/console/retention/runs", post(retention::sweep))
         .route("/console/retention/sweep", get(retention::confirm_sweep))
         .route("/console/audit", get(audit::log))
+        .route("/console/audit/{seq}", get(audit::entry_page))
         .route("/console/catalog", get(audit::catalog))
         .route("/console/users", get(admin::users).post(admin::add_user))
         .route("/console/users/{id}", post(admin::update_user))
@@ -147,6 +148,8 @@ pub struct Chrome {
     pub purpose: Option<String>,
     pub purpose_name: String,
     pub csrf: String,
+    /// The role works under some purpose; otherwise there is none to choose.
+    pub holds_purposes: bool,
     /// The chosen purpose (or, before one is chosen, one of the role's) opens customer records.
     pub opens_records: bool,
     pub manages_accounts: bool,
@@ -218,6 +221,7 @@ impl Chrome {
             purpose: staff.purpose.clone(),
             purpose_name: chosen.map(|p| p.name.clone()).unwrap_or_default(),
             csrf: staff.csrf.clone(),
+            holds_purposes: !held.is_empty(),
             opens_records: match chosen {
                 Some(p) => !p.requires_consent,
                 None => held.iter().any(|p| !p.requires_consent),
@@ -243,6 +247,7 @@ impl Chrome {
             purpose: None,
             purpose_name: String::new(),
             csrf: String::new(),
+            holds_purposes: false,
             opens_records: false,
             manages_accounts: false,
             reads_audit: false,
@@ -312,6 +317,19 @@ pub fn encode(value: &str) -> String {
         .collect()
 }
 
+/// A count with thousands separated: 52,997.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub const DATE_HINT: &str = "must be a date such as 2026-01-31";
 
 /// A date input as the start of that day in UTC, or with `end` the start of the next day, so
@@ -343,4 +361,17 @@ pub fn form_value(form: &std::collections::HashMap<String, String>, key: &str) -
 
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(group(52_997), "52,997");
+        assert_eq!(group(1_000_000), "1,000,000");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(0), "0");
+    }
 }

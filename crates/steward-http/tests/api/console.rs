@@ -1249,3 +1249,96 @@ async fn a_refused_form_shows_each_error_beside_its_field_and_scrolls_to_the_fir
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_reads_newest_first_and_an_import_stays_one_short_row() {
+    let t = spawn_app().await;
+    add_staff(&t, "auditor@example.com", Role::Auditor).await;
+    for i in 0..60 {
+        seed(&t, &format!("person{i}@example.com"), "Person").await;
+    }
+    let csv = t.data_dir().join("people.csv");
+    let mut rows = String::from("email,given_name,residency\n");
+    for i in 0..300 {
+        rows.push_str(&format!("imported{i}@example.com,Imported,DE\n"));
+    }
+    std::fs::write(&csv, rows).expect("csv");
+    let report = t
+        .app
+        .import_customers(
+            &Actor::system("import", &["essential.service"]),
+            &csv,
+            &steward_app::import::ImportOptions {
+                purpose: "essential.service".into(),
+                default_residency: None,
+                header_map: Default::default(),
+                reject_path: t.data_dir().join("rejects.csv"),
+                batch_size: 1_000,
+            },
+            |_| std::ops::ControlFlow::Continue(()),
+        )
+        .await
+        .expect("import");
+    assert_eq!(report.progress.created, 300);
+    let last = seed(&t, "newest@example.com", "Newest").await;
+    let base = format!("http://{}", t.addr);
+    let shots = screenshots();
+    in_browser(move || {
+        let b = Browser::start();
+        b.goto(&format!("{base}/console/login"));
+        b.fill("#email", "auditor@example.com");
+        b.fill("#password", PASSWORD);
+        b.click("main button[type=submit]");
+        assert!(b.text_has("#no-purpose", "no purpose to choose"));
+        b.goto(&format!("{base}/console/audit"));
+        let seqs = |b: &Browser| -> Vec<i64> {
+            b.script(
+                "return [...document.querySelectorAll('#audit-table tbody tr')].map(r => Number(r.dataset.seq));",
+            )
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_i64()).collect())
+            .unwrap_or_default()
+        };
+        let first = seqs(&b);
+        assert_eq!(first.len(), 50, "a page of fifty");
+        assert!(
+            first.windows(2).all(|w| w[0] > w[1]),
+            "newest first: {first:?}"
+        );
+        let rows = b.text("#audit-table tbody");
+        let signed_in = rows.find("login.success").unwrap_or(usize::MAX);
+        let created = rows.find(&last.to_string()).unwrap_or(usize::MAX);
+        let imported = rows.find("300 customers").unwrap_or(usize::MAX);
+        assert!(
+            signed_in < created && created < imported && imported < rows.len(),
+            "the auditor's sign-in, then the last customer, then the import: {rows}"
+        );
+        let summary = b.text(".targets-summary");
+        assert_eq!(summary, "300 customers", "an import's targets are counted");
+        let (page_height, tallest_row) = {
+            let v = b.script(
+                "return [document.documentElement.scrollHeight, \
+                 Math.max(...[...document.querySelectorAll('#audit-table tbody tr')].map(r => r.getBoundingClientRect().height))];",
+            );
+            (v[0].as_f64().unwrap_or(0.0), v[1].as_f64().unwrap_or(0.0))
+        };
+        assert!(tallest_row < 120.0, "no row runs long: {tallest_row}px");
+        assert!(page_height < 6_000.0, "the page stays short: {page_height}px");
+        b.screenshot(&shots, "audit-newest");
+
+        b.click("#older");
+        let second = seqs(&b);
+        assert!(!second.is_empty() && second[0] < first[49], "{second:?}");
+        assert!(second.windows(2).all(|w| w[0] > w[1]));
+        b.click("#newer");
+        assert_eq!(seqs(&b), first, "and back again");
+
+        b.click(".targets-summary");
+        assert!(b.text_has("#targets", "300 customers"));
+        let listed = b
+            .script("return document.querySelectorAll('#target-list li').length;")
+            .as_i64();
+        assert_eq!(listed, Some(300), "the entry lists every target");
+    })
+    .await;
+}
