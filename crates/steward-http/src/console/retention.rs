@@ -40,18 +40,18 @@ const HOLD_INPUTS: [(&str, &str); 5] = [
 async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
     let access = staff.access(app)?;
     let upcoming = app.upcoming_expiries(&access, WEEKS).await?;
-    let weeks: Vec<(String, BTreeMap<String, u64>)> = (0..=WEEKS)
+    let weeks: Vec<(String, String, BTreeMap<String, u64>)> = (0..=WEEKS)
         .map(|w| {
-            let label = if w == 0 {
-                "now".to_string()
-            } else {
-                format!("wk {w}")
+            let (short, full) = match w {
+                0 => ("now".to_string(), "Due now".to_string()),
+                1 => ("wk 1".to_string(), "In the coming week".to_string()),
+                w => (format!("wk {w}"), format!("In week {w} from now")),
             };
             let per_rule = upcoming
                 .iter()
                 .map(|u| (u.rule.clone(), u.per_week.get(w).copied().unwrap_or(0)))
                 .collect();
-            (label, per_rule)
+            (short, full, per_rule)
         })
         .collect();
     let has_errors = refusal.any();

@@ -381,6 +381,7 @@ async fn staff_work_through_the_console_in_a_real_browser() {
                 b.exists("#chart-campaign-log svg"),
                 "the campaign's log as a chart"
             );
+            assert_eq!(chart_faults(&b), Vec::<String>::new());
             b.screenshot(&shots, "campaigns");
             (b, seen)
         }
@@ -1339,6 +1340,167 @@ async fn the_audit_log_reads_newest_first_and_an_import_stays_one_short_row() {
             .script("return document.querySelectorAll('#target-list li').length;")
             .as_i64();
         assert_eq!(listed, Some(300), "the entry lists every target");
+    })
+    .await;
+}
+
+/// What is wrong with the page's charts as the browser drew them: text outside its picture,
+/// legend keys on top of each other, or a chart drawn at another scale than the first.
+fn chart_faults(b: &Browser) -> Vec<String> {
+    let found = b.script(
+        r#"
+        const faults = [];
+        let scale = null;
+        for (const svg of document.querySelectorAll('svg.chart')) {
+            const id = svg.closest('figure') ? svg.closest('figure').id : '?';
+            const box = svg.viewBox.baseVal;
+            const drawn = svg.getBoundingClientRect().width / box.width;
+            if (scale === null) scale = drawn;
+            if (Math.abs(drawn - scale) > 0.01) faults.push(`${id} drawn at ${drawn}, not ${scale}`);
+            for (const t of svg.querySelectorAll('text')) {
+                const r = t.getBBox();
+                if (r.x < -0.5 || r.y < -0.5 || r.x + r.width > box.width + 0.5 || r.y + r.height > box.height + 0.5) {
+                    faults.push(`${id}: "${t.textContent}" at ${r.x},${r.y} ${r.width}x${r.height} outside ${box.width}x${box.height}`);
+                }
+            }
+            const keys = [...svg.querySelectorAll('text.legend')].map(t => [t, t.getBBox()]);
+            for (let i = 0; i < keys.length; i++) for (let j = i + 1; j < keys.length; j++) {
+                const [a, ra] = keys[i], [c, rc] = keys[j];
+                const apart = ra.x + ra.width <= rc.x - 12 || rc.x + rc.width <= ra.x - 12
+                    || ra.y + ra.height <= rc.y || rc.y + rc.height <= ra.y;
+                if (!apart) faults.push(`${id}: legend "${a.textContent}" touches "${c.textContent}"`);
+            }
+        }
+        return faults;
+        "#,
+    );
+    found
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charts_keep_their_labels_inside_and_name_purposes() {
+    let t = spawn_app().await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    let dpo_uri = add_staff(&t, "dpo@example.com", Role::Dpo)
+        .await
+        .expect("a dpo has a second factor");
+    let csv = t.data_dir().join("people.csv");
+    let mut rows = String::from("email,given_name,residency\n");
+    for i in 0..1_200 {
+        rows.push_str(&format!("person{i}@example.com,Person,DE\n"));
+    }
+    std::fs::write(&csv, rows).expect("csv");
+    t.app
+        .import_customers(
+            &Actor::system("import", &["essential.service"]),
+            &csv,
+            &steward_app::import::ImportOptions {
+                purpose: "essential.service".into(),
+                default_residency: None,
+                header_map: Default::default(),
+                reject_path: t.data_dir().join("rejects.csv"),
+                batch_size: 5_000,
+            },
+            |_| std::ops::ControlFlow::Continue(()),
+        )
+        .await
+        .expect("import");
+    // One customer consents to two purposes; staff read customers for three purposes.
+    let ada = seed(&t, "ada@example.com", "Ada").await;
+    let setup = Actor::system("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    for purpose in [
+        "marketing.communications.sms",
+        "personalize.content.profiled",
+    ] {
+        t.app
+            .record_consent(
+                &access,
+                ada,
+                steward_app::ConsentInput {
+                    purpose: purpose.into(),
+                    state: "given".into(),
+                    notice_version: None,
+                    method: Some("form".into()),
+                    fields: Default::default(),
+                },
+                &steward_app::Evidence::default(),
+            )
+            .await
+            .expect("consent");
+    }
+    for purpose in [
+        "essential.service",
+        "essential.service.operations.support",
+        "essential.legal_obligation",
+    ] {
+        let reader = Actor::system("reader", &[purpose]);
+        let access = t.app.access(&reader, None).expect("access");
+        t.app.get_customer(&access, ada).await.expect("read");
+    }
+    let code = totp_now(&dpo_uri, t.app.now());
+    let base = format!("http://{}", t.addr);
+    let shots = screenshots();
+    in_browser(move || {
+        let b = Browser::start();
+        b.goto(&format!("{base}/console/login"));
+        b.fill("#email", "agent@example.com");
+        b.fill("#password", PASSWORD);
+        b.click("main button[type=submit]");
+        b.click("input[value='essential.service']");
+        b.click("main button[type=submit]");
+        assert!(b.arrives("/console/customers"));
+        b.goto(&format!("{base}/console"));
+        assert!(b.exists("#chart-accesses svg"));
+        assert_eq!(chart_faults(&b), Vec::<String>::new());
+        let accesses =
+            b.script("return document.querySelector('#chart-accesses svg').textContent;");
+        let accesses = accesses.as_str().unwrap_or_default();
+        for name in [
+            "Providing the service",
+            "Customer support",
+            "Legal obligations",
+        ] {
+            assert!(
+                accesses.contains(name),
+                "the legend names {name}: {accesses}"
+            );
+        }
+        assert!(
+            !accesses.contains("essential."),
+            "no purpose keys: {accesses}"
+        );
+        let rates =
+            b.script("return document.querySelector('#chart-consent-rates svg').textContent;");
+        let rates = rates.as_str().unwrap_or_default();
+        assert!(
+            rates.contains("<0.1 % (1)"),
+            "one customer in 1,201 is not 0 %: {rates}"
+        );
+        assert!(b.text_has("main", "1,201"), "counts are grouped");
+        b.screenshot(&shots, "dashboard-charts");
+
+        b.delete_cookies();
+        b.goto(&format!("{base}/console/login"));
+        b.fill("#email", "dpo@example.com");
+        b.fill("#password", PASSWORD);
+        b.fill("#totp", &code);
+        b.click("main button[type=submit]");
+        b.click("input[value='essential.legal_obligation']");
+        b.click("main button[type=submit]");
+        assert!(b.arrives("/console/customers"));
+        for page in ["requests", "retention"] {
+            b.goto(&format!("{base}/console/{page}"));
+            assert!(b.exists("svg.chart"), "{page}");
+            assert_eq!(chart_faults(&b), Vec::<String>::new(), "{page}");
+        }
     })
     .await;
 }
