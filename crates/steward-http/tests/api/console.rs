@@ -445,7 +445,12 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
         ("/console/campaigns", "name=x&subject=s&body=b"),
         (
             &format!("/console/campaigns/{}/send", uuid::Uuid::now_v7()),
-            "",
+            "confirm=yes",
+        ),
+        ("/console/retention/runs", "confirm=yes"),
+        (
+            "/console/retention/holds",
+            "category=customer&reason=r&owner=o",
         ),
     ];
     let before = t.app.audit_length().await.expect("audit length");
