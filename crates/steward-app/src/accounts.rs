@@ -306,6 +306,12 @@ impl Steward {
                 "name",
                 "must be 1 to 100 characters, without control characters",
             ));
+        } else if name == SESSION_NAME {
+            // Console sessions are told apart by this name.
+            errors.push(FieldError::new(
+                "name",
+                "is reserved for console sessions; choose another",
+            ));
         }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
@@ -557,6 +563,7 @@ impl Steward {
         }
     }
 
+    /// API tokens; console sessions, kept in the same table, are not tokens anyone manages.
     pub async fn list_tokens(&self, actor: &Actor) -> Result<Vec<TokenView>, AppError> {
         Self::require_admin(actor)?;
         let at = steward_core::clock::from_micros;
@@ -565,6 +572,7 @@ impl Steward {
             .list_tokens()
             .await?
             .into_iter()
+            .filter(|t| t.name != SESSION_NAME)
             .map(|t| TokenView {
                 id: t.id,
                 name: t.name,

@@ -23,8 +23,9 @@ pub struct Dashboard {
     pub accesses_per_day: Vec<(Date, BTreeMap<String, u64>)>,
     /// Audit entries per role over the same days, busiest first.
     pub role_activity: Vec<(String, u64)>,
-    /// For each consent-based purpose: customers an audience reaches now, in percent of all.
-    pub consent_rates: Vec<(String, u64)>,
+    /// For each consent-based purpose, by key: the customers an audience reaches now. Counts,
+    /// not percentages, so that a share too small to round to a whole percent still shows.
+    pub consent_reach: Vec<(String, u64)>,
     /// Each day, oldest first, with consents given per purpose.
     pub consents_given_per_day: Vec<(Date, BTreeMap<String, u64>)>,
 }
@@ -88,7 +89,7 @@ impl Steward {
             }
         }
         let customers: u64 = stats.by_residency.iter().map(|(_, n)| n).sum();
-        let mut consent_rates = Vec::new();
+        let mut consent_reach = Vec::new();
         for p in self
             .catalog
             .purposes()
@@ -106,8 +107,7 @@ impl Steward {
                     ..Default::default()
                 })
                 .await?;
-            let percent = (reached * 100).checked_div(customers).unwrap_or(0);
-            consent_rates.push((p.name.clone(), percent));
+            consent_reach.push((p.key.clone(), reached));
         }
         let consent = self.store.consent_stats(first_day * MICROS_PER_DAY).await?;
         let mut given: BTreeMap<i64, BTreeMap<String, u64>> =
@@ -121,7 +121,7 @@ impl Steward {
         role_activity.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
         Ok(Dashboard {
             customers,
-            consent_rates,
+            consent_reach,
             consents_given_per_day: given
                 .into_iter()
                 .map(|(d, purposes)| (date_of_day(d), purposes))

@@ -39,6 +39,10 @@ const SECURITY_HEADERS: [(HeaderName, &str); 5] = [
 /// Sent only over TLS: two years, as the HSTS preload list asks.
 const HSTS: &str = "max-age=63072000; includeSubDomains";
 
+fn is_console(path: &str) -> bool {
+    path == "/console" || path.starts_with("/console/")
+}
+
 /// The limits a request counts against: its client address (stricter for sign-in) and the
 /// credential it carries.
 fn rate_keys(request: &Request) -> Vec<Key> {
@@ -83,9 +87,14 @@ pub async fn request_context(
         .unwrap_or_else(|| "unmatched".into());
     let limited = rate_keys(&request)
         .into_iter()
-        .find_map(|k| state.limiter.check(k).err());
+        .find_map(|k| state.limiter.check(k).err().map(|wait| (k, wait)));
+    let console = is_console(request.uri().path());
     let mut response = match limited {
-        Some(retry_after) => {
+        // Staff in a browser get a page they can read, not a problem document.
+        Some((key, retry_after)) if console => {
+            crate::console::too_many_requests(retry_after, matches!(key, Key::Login(_)))
+        }
+        Some((_, retry_after)) => {
             REQUEST_ID
                 .scope(id, async move {
                     crate::Problem {

@@ -42,7 +42,7 @@ fn routes(state: AppState) -> Router {
     let (api, _) = api::routes();
     Router::new()
         .merge(health::routes())
-        .merge(console::routes())
+        .merge(console::routes(&state))
         .merge(well_known::routes())
         .merge(privacy::routes())
         .merge(links::routes())

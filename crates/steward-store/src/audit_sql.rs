@@ -17,8 +17,8 @@ pub(crate) enum AuditSource {
 
 /// The reads an audit search makes, in order, each with the sequence number it reads after.
 /// A search that names a record id reaches by `listed` (the id, and how far the list of
-/// targets reaches) reads the list first and then scans the log past it; any other scans
-/// the log.
+/// targets reaches) reads the list and scans the log past it (newest first, the other way
+/// round); any other scans the log.
 pub(crate) fn audit_reads(f: &AuditFilter, listed: Option<(Uuid, i64)>) -> Vec<(AuditSource, i64)> {
     let Some((id, upto)) = listed else {
         let target = f.target.as_ref().map(|t| format!("\"{t}\""));
@@ -30,12 +30,18 @@ pub(crate) fn audit_reads(f: &AuditFilter, listed: Option<(Uuid, i64)>) -> Vec<(
     }
     // Entries not listed yet name the id as the app writes it.
     let target = Some(format!("\"{id}\""));
-    reads.push((AuditSource::Scan { target }, f.after_seq.max(upto)));
+    let past_list = f.after_seq.max(upto);
+    if f.before_seq.is_none_or(|before| before > past_list + 1) {
+        reads.push((AuditSource::Scan { target }, past_list));
+    }
+    if f.newest_first {
+        reads.reverse();
+    }
     reads
 }
 
-/// The query for the entries after `after` that `source` holds and `f` lets through, oldest
-/// first, `limit` at most. `contains` names the engine's `(haystack, needle)` position
+/// The query for the entries after `after` (and before `f.before_seq`) that `source` holds
+/// and `f` lets through, in `f`'s order, `limit` at most. `contains` names the engine's `(haystack, needle)` position
 /// function.
 pub(crate) fn audit_sql(
     source: &AuditSource,
@@ -74,6 +80,9 @@ pub(crate) fn audit_sql(
         ),
         AuditSource::Scan { target: None } => {}
     }
+    if let Some(before) = f.before_seq {
+        b.push(&format!(" AND {order} < ?"), vec![Arg::Int(before)]);
+    }
     if let Some(a) = &f.actor {
         b.push(" AND a.actor = ?", vec![Arg::Text(a.clone())]);
     }
@@ -86,8 +95,9 @@ pub(crate) fn audit_sql(
     if let Some(to) = f.to {
         b.push(" AND a.at < ?", vec![Arg::Int(to)]);
     }
+    let direction = if f.newest_first { "DESC" } else { "ASC" };
     b.push(
-        &format!(" ORDER BY {order} LIMIT ?"),
+        &format!(" ORDER BY {order} {direction} LIMIT ?"),
         vec![Arg::Int(limit as i64)],
     );
     (b.sql, b.args)

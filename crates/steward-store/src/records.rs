@@ -396,10 +396,13 @@ pub struct CustomerFilter {
     pub limit: usize,
 }
 
-/// Which audit entries to return, oldest first, after `after_seq`.
+/// Which audit entries to return: those after `after_seq` (and before `before_seq`, when
+/// given), oldest first unless `newest_first`.
 #[derive(Debug, Clone, Default)]
 pub struct AuditFilter {
     pub after_seq: i64,
+    pub before_seq: Option<i64>,
+    pub newest_first: bool,
     pub limit: usize,
     pub actor: Option<String>,
     pub action: Option<String>,

@@ -2910,5 +2910,37 @@ mod scenarios {
             [seq(1), seq(2), seq(3)]
         );
         assert_eq!(search(format!("consent:{a}"), 0, 100, None).await, [seq(3)]);
+
+        // Newest first, a page at a time, each page before the last one's oldest entry.
+        let newest = |target: Option<String>, before_seq: Option<i64>, limit: usize| {
+            let store = store.clone();
+            async move {
+                store
+                    .audit_search(&AuditFilter {
+                        target,
+                        before_seq,
+                        newest_first: true,
+                        limit,
+                        ..Default::default()
+                    })
+                    .await
+                    .expect("search")
+                    .into_iter()
+                    .map(|e| e.seq)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(newest(Some(a.to_string()), None, 2).await, [seq(4), seq(2)]);
+        assert_eq!(newest(Some(a.to_string()), Some(seq(2)), 2).await, [seq(0)]);
+        assert_eq!(
+            newest(Some(a.to_string()), Some(seq(4)), 100).await,
+            [seq(2), seq(0)]
+        );
+        assert_eq!(
+            newest(None, Some(seq(4) + 1), 3).await,
+            [seq(4), seq(3), seq(2)],
+            "the whole log, newest first"
+        );
+        assert_eq!(newest(None, Some(seq(2)), 2).await, [seq(1), seq(0)]);
     }
 }

@@ -351,15 +351,20 @@ async fn the_dashboard_counts_consent_rates_and_consents_given_per_day() {
     .await
     .expect("give");
     let d = app.dashboard().await.expect("dashboard");
-    let rate = |name: &str| {
-        d.consent_rates
+    let reach = |key: &str| {
+        d.consent_reach
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, r)| *r)
-            .expect("rate")
+            .find(|(k, _)| k == key)
+            .map(|(_, n)| *n)
+            .expect("reach")
     };
-    assert_eq!(rate("Marketing text messages"), 50, "one of two customers");
-    assert_eq!(rate("Marketing emails"), 0);
+    assert_eq!(d.customers, 2);
+    assert_eq!(
+        reach("marketing.communications.sms"),
+        1,
+        "one of two customers"
+    );
+    assert_eq!(reach("marketing.communications.email"), 0);
     let today = d.consents_given_per_day.last().expect("today");
     assert_eq!(today.1.get("marketing.communications.sms"), Some(&1));
 }

@@ -61,6 +61,7 @@ pub async fn search(
         target: p.target,
         from: parse_time("from", p.from.as_deref())?.map(|t| t.as_microsecond()),
         to: parse_time("to", p.to.as_deref())?.map(|t| t.as_microsecond()),
+        ..Default::default()
     };
     let mut items = app.search_audit(&actor, filter).await?;
     let more = items.len() > limit;

@@ -11,7 +11,7 @@ use steward_app::{
     AppError, FieldError, NewToken, NewUser, TokenView, UserView, generate_password,
 };
 
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, render_checked, see_other};
 use crate::AppState;
 
 fn roles() -> Vec<&'static str> {
@@ -34,36 +34,44 @@ struct Created {
 #[template(path = "console/users.html")]
 struct UsersPage {
     chrome: Chrome,
-    users: Vec<UserView>,
+    /// Each account with the name its row's form is sent back under.
+    users: Vec<(UserView, String)>,
     roles: Vec<&'static str>,
     created: Option<Created>,
-    errors: Vec<FieldError>,
-    email: String,
+    refusal: Refusal,
 }
+
+const USER_INPUTS: [(&str, &str); 2] = [("email", "email"), ("role", "role")];
 
 async fn users_page(
     app: &AppState,
     staff: &Staff,
     created: Option<Created>,
-    errors: Vec<FieldError>,
-    email: String,
+    refusal: Refusal,
 ) -> Result<Response, ConsoleError> {
-    let has_errors = !errors.is_empty();
+    let has_errors = refusal.any();
     Ok(render_checked(
         &UsersPage {
             chrome: Chrome::new(app, staff, "Staff accounts", "users"),
-            users: app.list_users(&staff.actor).await?,
+            users: app
+                .list_users(&staff.actor)
+                .await?
+                .into_iter()
+                .map(|u| {
+                    let form = u.id.to_string();
+                    (u, form)
+                })
+                .collect(),
             roles: roles(),
             created,
-            errors,
-            email,
+            refusal,
         },
         has_errors,
     ))
 }
 
 pub async fn users(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    users_page(&app, &staff, None, Vec::new(), String::new()).await
+    users_page(&app, &staff, None, Refusal::none()).await
 }
 
 #[derive(Deserialize)]
@@ -97,6 +105,8 @@ pub async fn add_user(
         }
         Err(e) => Err(e),
     };
+    let typed = HashMap::from([("email".to_string(), f.email), ("role".to_string(), f.role)]);
+    let refused = |errors| Refusal::new("user", typed.clone(), errors, USER_INPUTS);
     match outcome {
         Ok(created) => {
             let shown = Created {
@@ -104,12 +114,12 @@ pub async fn add_user(
                 secret: password,
                 extra: created.totp_uri,
             };
-            users_page(&app, &staff, Some(shown), Vec::new(), String::new()).await
+            users_page(&app, &staff, Some(shown), Refusal::none()).await
         }
-        Err(AppError::Invalid(errors)) => users_page(&app, &staff, None, errors, f.email).await,
+        Err(AppError::Invalid(errors)) => users_page(&app, &staff, None, refused(errors)).await,
         Err(AppError::Duplicate { field }) => {
             let errors = vec![FieldError::new(field, "is already in use")];
-            users_page(&app, &staff, None, errors, f.email).await
+            users_page(&app, &staff, None, refused(errors)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -123,10 +133,19 @@ pub async fn update_user(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.get("csrf").map(String::as_str))?;
     let id = super::parse_id(&id)?;
-    let role = f.get("role").map(|r| parse_role(r)).transpose()?;
     let disabled = Some(f.get("disabled").is_some_and(|v| v == "on"));
-    app.update_user(&staff.actor, id, role, disabled).await?;
-    Ok(see_other("/console/users"))
+    let outcome = match f.get("role").map(|r| parse_role(r)).transpose() {
+        Ok(role) => app.update_user(&staff.actor, id, role, disabled).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(_) => Ok(see_other("/console/users")),
+        Err(AppError::Invalid(errors)) => {
+            let refusal = Refusal::new(id.to_string(), f, errors, [("role", "role")]);
+            users_page(&app, &staff, None, refusal).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Template)]
@@ -137,16 +156,27 @@ struct TokensPage {
     roles: Vec<&'static str>,
     purposes: Vec<(String, String)>,
     created: Option<Created>,
-    errors: Vec<FieldError>,
+    refusal: Refusal,
+    /// The purposes ticked when the form was sent back.
+    ticked: Vec<String>,
 }
+
+const TOKEN_INPUTS: [(&str, &str); 5] = [
+    ("name", "name"),
+    ("role", "role"),
+    ("purpose", "purposes"),
+    ("expires_days", "expires_days"),
+    ("expires_days", "expires_at"),
+];
 
 async fn tokens_page(
     app: &AppState,
     staff: &Staff,
     created: Option<Created>,
-    errors: Vec<FieldError>,
+    refusal: Refusal,
+    ticked: Vec<String>,
 ) -> Result<Response, ConsoleError> {
-    let has_errors = !errors.is_empty();
+    let has_errors = refusal.any();
     Ok(render_checked(
         &TokensPage {
             chrome: Chrome::new(app, staff, "API tokens", "tokens"),
@@ -159,14 +189,15 @@ async fn tokens_page(
                 .map(|p| (p.key.clone(), p.name.clone()))
                 .collect(),
             created,
-            errors,
+            refusal,
+            ticked,
         },
         has_errors,
     ))
 }
 
 pub async fn tokens(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    tokens_page(&app, &staff, None, Vec::new()).await
+    tokens_page(&app, &staff, None, Refusal::none(), Vec::new()).await
 }
 
 pub async fn create_token(
@@ -181,6 +212,7 @@ pub async fn create_token(
         .filter(|(n, _)| n == "purpose")
         .map(|(_, v)| v.clone())
         .collect();
+    let ticked = purposes.clone();
     let days = get("expires_days").unwrap_or("").trim();
     let mut errors = Vec::new();
     let expires_at = match days.parse::<i64>() {
@@ -218,9 +250,13 @@ pub async fn create_token(
                 secret: token,
                 extra: None,
             };
-            tokens_page(&app, &staff, Some(shown), Vec::new()).await
+            tokens_page(&app, &staff, Some(shown), Refusal::none(), Vec::new()).await
         }
-        Err(AppError::Invalid(errors)) => tokens_page(&app, &staff, None, errors).await,
+        Err(AppError::Invalid(errors)) => {
+            let typed = f.iter().filter(|(n, _)| n != "purpose").cloned().collect();
+            let refusal = Refusal::new("token", typed, errors, TOKEN_INPUTS);
+            tokens_page(&app, &staff, None, refusal, ticked).await
+        }
         Err(e) => Err(e.into()),
     }
 }

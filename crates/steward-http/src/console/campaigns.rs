@@ -6,13 +6,14 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
+use steward_app::core::Catalog;
 use steward_app::{
     AppError, AudienceQuery, CampaignView, ConsentFilter, FieldError, NewCampaign, NewSegment,
     Period, SegmentFilter, SegmentView,
 };
 
 use super::charts::{Chart, bars};
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, render_checked, see_other};
 use crate::AppState;
 
 #[derive(Template)]
@@ -25,12 +26,31 @@ struct CampaignsPage {
     campaigns: Vec<CampaignView>,
     chart: Option<Chart>,
     consent_purposes: Vec<(String, String)>,
-    form: HashMap<String, String>,
-    errors: Vec<FieldError>,
+    refusal: Refusal,
 }
 
+const CAMPAIGN_INPUTS: [(&str, &str); 4] = [
+    ("name", "name"),
+    ("segment", "segment_id"),
+    ("subject", "subject"),
+    ("body", "body"),
+];
+
+const SEGMENT_INPUTS: [(&str, &str); 10] = [
+    ("name", "name"),
+    ("tags", "filter.tags"),
+    ("residency", "filter.residency"),
+    ("status", "filter.status"),
+    ("created_days", "created_days"),
+    ("created_days", "filter.created"),
+    ("interaction_days", "interaction_days"),
+    ("interaction_days", "filter.last_interaction"),
+    ("consent_purpose", "filter.consent.purpose"),
+    ("consent_state", "filter.consent.state"),
+];
+
 /// A filter in a few words, for the segment table.
-fn describe(f: &SegmentFilter) -> String {
+fn describe(f: &SegmentFilter, catalog: &Catalog) -> String {
     let mut parts = Vec::new();
     if !f.tags.is_empty() {
         parts.push(format!("tags {}", f.tags.join(" + ")));
@@ -56,7 +76,13 @@ fn describe(f: &SegmentFilter) -> String {
         }
     }
     if let Some(c) = &f.consent {
-        parts.push(format!("{}: {}", c.purpose, c.state));
+        let purpose = catalog
+            .purpose(&c.purpose)
+            .map_or(c.purpose.as_str(), |p| p.name.as_str());
+        parts.push(format!(
+            "consent to {purpose} {}",
+            c.state.replace('_', " ")
+        ));
     }
     if parts.is_empty() {
         "everyone".into()
@@ -65,12 +91,7 @@ fn describe(f: &SegmentFilter) -> String {
     }
 }
 
-async fn page(
-    app: &AppState,
-    staff: &Staff,
-    form: HashMap<String, String>,
-    errors: Vec<FieldError>,
-) -> Result<Response, ConsoleError> {
+async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
     let access = staff.access(app)?;
     let reach = if access.purpose.requires_consent {
         let query = AudienceQuery {
@@ -94,7 +115,7 @@ async fn page(
             ],
         )
     });
-    let has_errors = !errors.is_empty();
+    let has_errors = refusal.any();
     Ok(render_checked(
         &CampaignsPage {
             chrome: Chrome::new(app, staff, "Segments and campaigns", "campaigns"),
@@ -104,7 +125,7 @@ async fn page(
                 .await?
                 .into_iter()
                 .map(|s| {
-                    let d = describe(&s.filter);
+                    let d = describe(&s.filter, app.catalog());
                     (s, d)
                 })
                 .collect(),
@@ -117,15 +138,14 @@ async fn page(
                 .filter(|p| p.requires_consent)
                 .map(|p| (p.key.clone(), p.name.clone()))
                 .collect(),
-            form,
-            errors,
+            refusal,
         },
         has_errors,
     ))
 }
 
 pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    page(&app, &staff, HashMap::new(), Vec::new()).await
+    page(&app, &staff, Refusal::none()).await
 }
 
 fn text(form: &HashMap<String, String>, key: &str) -> String {
@@ -184,8 +204,9 @@ pub async fn create_segment(
         }),
         ..Default::default()
     };
+    let refused = |errors| Refusal::new("segment", form.clone(), errors, SEGMENT_INPUTS);
     if !errors.is_empty() {
-        return page(&app, &staff, form, errors).await;
+        return page(&app, &staff, refused(errors)).await;
     }
     let input = NewSegment {
         name: text(&form, "name"),
@@ -193,9 +214,14 @@ pub async fn create_segment(
     };
     match app.create_segment(&staff.actor, input).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, form, errors).await,
+        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
         Err(AppError::Duplicate { field }) => {
-            page(&app, &staff, form, vec![FieldError::new(field, "is taken")]).await
+            page(
+                &app,
+                &staff,
+                refused(vec![FieldError::new(field, "is taken")]),
+            )
+            .await
         }
         Err(e) => Err(e.into()),
     }
@@ -208,13 +234,17 @@ pub async fn create_campaign(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let access = staff.access(&app)?;
-    let segment_id =
-        match text(&form, "segment").as_str() {
-            "" => None,
-            raw => Some(uuid::Uuid::parse_str(raw).map_err(|_| {
-                ConsoleError::App(AppError::invalid("segment_id", "no such segment"))
-            })?),
-        };
+    let refused = |errors| Refusal::new("campaign", form.clone(), errors, CAMPAIGN_INPUTS);
+    let segment_id = match text(&form, "segment").as_str() {
+        "" => None,
+        raw => match uuid::Uuid::parse_str(raw) {
+            Ok(id) => Some(id),
+            Err(_) => {
+                let errors = vec![FieldError::new("segment_id", "no such segment")];
+                return page(&app, &staff, refused(errors)).await;
+            }
+        },
+    };
     let input = NewCampaign {
         name: text(&form, "name"),
         purpose: access.purpose.key.clone(),
@@ -225,11 +255,68 @@ pub async fn create_campaign(
     };
     match app.create_campaign(&access, input).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, form, errors).await,
+        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
         Err(e) => Err(e.into()),
     }
 }
 
+#[derive(Template)]
+#[template(path = "console/confirm_send.html")]
+struct ConfirmSendPage {
+    chrome: Chrome,
+    campaign: CampaignView,
+    purpose_name: String,
+    who: String,
+    reach: u64,
+    /// The form came without its confirmation.
+    unconfirmed: bool,
+}
+
+/// What sending will do, with a button that does it.
+async fn confirm_page(
+    app: &AppState,
+    staff: &Staff,
+    id: uuid::Uuid,
+    unconfirmed: bool,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(app)?;
+    let campaign = app.campaign(&staff.actor, id).await?;
+    if campaign.state == "sent" {
+        return Err(AppError::Conflict("this campaign was sent already".into()).into());
+    }
+    let query = AudienceQuery {
+        purpose: campaign.purpose.clone(),
+        filter: Some(campaign.filter.clone()),
+        ..Default::default()
+    };
+    let reach = app.audience(&access, &query).await?.count;
+    let purpose_name = app
+        .catalog()
+        .purpose(&campaign.purpose)
+        .map_or_else(|| campaign.purpose.clone(), |p| p.name.clone());
+    let title = format!("Send {}?", campaign.name);
+    Ok(render_checked(
+        &ConfirmSendPage {
+            chrome: Chrome::new(app, staff, title, "campaigns"),
+            who: describe(&campaign.filter, app.catalog()),
+            campaign,
+            purpose_name,
+            reach,
+            unconfirmed,
+        },
+        unconfirmed,
+    ))
+}
+
+pub async fn confirm_send(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    confirm_page(&app, &staff, super::parse_id(&id)?, false).await
+}
+
+/// Sends once the confirmation page's button says so; anything else gets that page.
 pub async fn send(
     State(app): State<AppState>,
     staff: Staff,
@@ -239,16 +326,19 @@ pub async fn send(
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let access = staff.access(&app)?;
     let id = super::parse_id(&id)?;
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return confirm_page(&app, &staff, id, true).await;
+    }
     match app.send_campaign(&access, id).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
         Err(AppError::Conflict(m)) => {
-            page(
-                &app,
-                &staff,
+            let refusal = Refusal::new(
+                "send",
                 HashMap::new(),
                 vec![FieldError::new("campaign", m)],
-            )
-            .await
+                [],
+            );
+            page(&app, &staff, refusal).await
         }
         Err(e) => Err(e.into()),
     }

@@ -19,14 +19,10 @@ use steward_app::{
 use uuid::Uuid;
 
 use super::{
-    Chrome, ConsoleError, ConsoleForm, Staff, day_start, encode, parse_id, render, render_checked,
-    see_other,
+    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, parse_id,
+    readable as when, render, render_checked, see_other,
 };
 use crate::AppState;
-
-fn when(t: jiff::Timestamp) -> String {
-    t.strftime("%Y-%m-%d %H:%M UTC").to_string()
-}
 
 fn day_bound(
     field: &str,
@@ -95,22 +91,18 @@ struct ListPage {
     searched: bool,
     search_email: String,
     search_phone: String,
-    errors: Vec<FieldError>,
+    refusal: Refusal,
     notice: Option<&'static str>,
 }
 
-fn error_for<'a>(errors: &'a [FieldError], field: &str) -> Option<&'a str> {
-    errors
-        .iter()
-        .find(|e| e.field == field || e.field.starts_with(&format!("{field}[")))
-        .map(|e| e.message.as_str())
-}
-
-impl ListPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        error_for(&self.errors, field)
-    }
-}
+const FILTER_INPUTS: [(&str, &str); 5] = [
+    ("tag", "tag"),
+    ("status", "status"),
+    ("residency", "residency"),
+    ("created_after", "created_after"),
+    ("created_before", "created_before"),
+];
+const SEARCH_INPUTS: [(&str, &str); 2] = [("email", "email"), ("phone", "phone")];
 
 fn blank(s: &str) -> Option<String> {
     Some(s.trim().to_string()).filter(|s| !s.is_empty())
@@ -161,7 +153,8 @@ pub async fn list(
     let notice = filters.erased.as_ref().map(
         |_| "The customer was erased: their data key is destroyed and only a tombstone remains.",
     );
-    let has_errors = !errors.is_empty();
+    let refusal = Refusal::new("filter", HashMap::new(), errors, FILTER_INPUTS);
+    let has_errors = refusal.any();
     Ok(render_checked(
         &ListPage {
             chrome: Chrome::new(&app, &staff, "Customers", "customers"),
@@ -172,7 +165,7 @@ pub async fn list(
             searched: false,
             search_email: String::new(),
             search_phone: String::new(),
-            errors,
+            refusal,
             notice,
         },
         has_errors,
@@ -221,18 +214,23 @@ pub async fn search(
     } else {
         Vec::new()
     };
-    Ok(render(&ListPage {
-        chrome: Chrome::new(&app, &staff, "Customers", "customers"),
-        rows,
-        filters: Filters::default(),
-        statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
-        next: None,
-        searched: true,
-        search_email: f.email,
-        search_phone: f.phone,
-        errors,
-        notice: None,
-    }))
+    let refusal = Refusal::new("search", HashMap::new(), errors, SEARCH_INPUTS);
+    let has_errors = refusal.any();
+    Ok(render_checked(
+        &ListPage {
+            chrome: Chrome::new(&app, &staff, "Customers", "customers"),
+            rows,
+            filters: Filters::default(),
+            statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            next: None,
+            searched: true,
+            search_email: f.email,
+            search_phone: f.phone,
+            refusal,
+            notice: None,
+        },
+        has_errors,
+    ))
 }
 
 struct Shown {
@@ -294,26 +292,26 @@ struct DetailPage {
     kinds: Vec<&'static str>,
     history: Vec<History>,
     may_erase: bool,
-    interaction_errors: Vec<FieldError>,
-    summary: String,
-    body: String,
+    /// The interaction or consent form, when it was sent back.
+    refusal: Refusal,
     consents: Vec<ConsentRow>,
     consent_events: Vec<ConsentEvent>,
 }
 
-impl DetailPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        error_for(&self.interaction_errors, field)
-    }
-}
+const INTERACTION_INPUTS: [(&str, &str); 3] =
+    [("kind", "kind"), ("summary", "summary"), ("body", "body")];
+const CONSENT_INPUTS: [(&str, &str); 3] = [
+    ("purpose", "purpose"),
+    ("state", "state"),
+    ("notice_version", "notice_version"),
+];
 
 async fn detail_page(
     app: &AppState,
     staff: &Staff,
     access: &Access,
     id: Uuid,
-    interaction_errors: Vec<FieldError>,
-    draft: (String, String),
+    refusal: Refusal,
 ) -> Result<Response, ConsoleError> {
     let view = app.get_customer(access, id).await?;
     let fields = app
@@ -397,7 +395,7 @@ async fn detail_page(
     let heading = format!("{} {}", get("given_name"), get("family_name"))
         .trim()
         .to_string();
-    let has_errors = !interaction_errors.is_empty();
+    let has_errors = refusal.any();
     Ok(render_checked(
         &DetailPage {
             chrome: Chrome::new(app, staff, "Customer", "customers"),
@@ -418,9 +416,7 @@ async fn detail_page(
             kinds: InteractionKind::ALL.iter().map(|k| k.as_str()).collect(),
             history,
             may_erase: staff.actor.role.may_erase(),
-            interaction_errors,
-            summary: draft.0,
-            body: draft.1,
+            refusal,
             consents,
             consent_events,
         },
@@ -434,15 +430,7 @@ pub async fn detail(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(&app)?;
-    detail_page(
-        &app,
-        &staff,
-        &access,
-        parse_id(&id)?,
-        Vec::new(),
-        Default::default(),
-    )
-    .await
+    detail_page(&app, &staff, &access, parse_id(&id)?, Refusal::none()).await
 }
 
 #[derive(Deserialize)]
@@ -466,7 +454,7 @@ pub async fn add_interaction(
     let access = staff.access(&app)?;
     let id = parse_id(&id)?;
     let input = InteractionInput {
-        kind: f.kind,
+        kind: f.kind.clone(),
         occurred_at: None,
         summary: f.summary.clone(),
         body: blank(&f.body),
@@ -474,7 +462,13 @@ pub async fn add_interaction(
     match app.add_interaction(&access, id, input).await {
         Ok(_) => Ok(see_other(&format!("/console/customers/{id}#timeline"))),
         Err(AppError::Invalid(errors)) => {
-            detail_page(&app, &staff, &access, id, errors, (f.summary, f.body)).await
+            let typed = HashMap::from([
+                ("kind".to_string(), f.kind),
+                ("summary".to_string(), f.summary),
+                ("body".to_string(), f.body),
+            ]);
+            let refusal = Refusal::new("interaction", typed, errors, INTERACTION_INPUTS);
+            detail_page(&app, &staff, &access, id, refusal).await
         }
         Err(e) => Err(e.into()),
     }
@@ -488,6 +482,7 @@ struct FormField {
     value: String,
     original: String,
     error: Option<String>,
+    focus: bool,
     multiline: bool,
     input_type: &'static str,
 }
@@ -505,13 +500,33 @@ struct FormPage {
     statuses: Vec<&'static str>,
     version: Option<i64>,
     conflict: bool,
-    errors: Vec<FieldError>,
+    refusal: Refusal,
 }
 
-impl FormPage {
-    fn error(&self, field: &str) -> Option<&str> {
-        error_for(&self.errors, field)
+/// The customer form's inputs in page order, each with the name errors about it carry.
+fn customer_inputs(fields: &[FormField]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|f| (format!("field.{}", f.key), format!("fields.{}", f.key)))
+        .chain(["residency", "tags", "status"].map(|n| (n.to_string(), n.to_string())))
+        .collect()
+}
+
+/// The customer form sent back with `errors`, each beside its field.
+fn customer_refusal(fields: &mut [FormField], errors: Vec<FieldError>) -> Refusal {
+    let inputs = customer_inputs(fields);
+    let refusal = Refusal::new(
+        "customer",
+        HashMap::new(),
+        errors,
+        inputs.iter().map(|(i, f)| (i.as_str(), f.as_str())),
+    );
+    for f in fields.iter_mut() {
+        let input = format!("field.{}", f.key);
+        f.error = refusal.message("customer", &input).map(str::to_string);
+        f.focus = refusal.focus("customer", &input);
     }
+    refusal
 }
 
 /// A fingerprint of a field's value as the form showed it, keyed with the session's CSRF
@@ -533,7 +548,6 @@ fn form_fields(
     access: &Access,
     values: &HashMap<String, String>,
     originals: Option<&HashMap<String, String>>,
-    errors: &[FieldError],
 ) -> Vec<FormField> {
     app.writable_fields(access)
         .into_iter()
@@ -547,8 +561,18 @@ fn form_fields(
                 key: f.key.clone(),
                 label: f.label.clone(),
                 category: f.category.clone(),
-                purposes: f.purposes.join(", "),
-                error: error_for(errors, &format!("fields.{}", f.key)).map(str::to_string),
+                purposes: f
+                    .purposes
+                    .iter()
+                    .map(|p| {
+                        app.catalog()
+                            .purpose(p)
+                            .map_or_else(|| p.clone(), |d| d.name.clone())
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                error: None,
+                focus: false,
                 value,
                 original,
                 multiline: f.kind == FieldKind::Multiline,
@@ -566,7 +590,7 @@ fn form_fields(
 pub async fn new_form(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
     let access = staff.access(&app)?;
     access.require_record_access()?;
-    let fields = form_fields(&app, &staff, &access, &HashMap::new(), None, &[]);
+    let fields = form_fields(&app, &staff, &access, &HashMap::new(), None);
     Ok(render(&FormPage {
         chrome: Chrome::new(&app, &staff, "New customer", "customers"),
         action: "/console/customers/new".into(),
@@ -578,7 +602,7 @@ pub async fn new_form(State(app): State<AppState>, staff: Staff) -> Result<Respo
         statuses: Vec::new(),
         version: None,
         conflict: false,
-        errors: Vec::new(),
+        refusal: Refusal::none(),
     }))
 }
 
@@ -628,7 +652,8 @@ pub async fn create(
         )],
         Err(e) => return Err(e.into()),
     };
-    let fields = form_fields(&app, &staff, &access, &values, None, &errors);
+    let mut fields = form_fields(&app, &staff, &access, &values, None);
+    let refusal = customer_refusal(&mut fields, errors);
     let mut response = render(&FormPage {
         chrome: Chrome::new(&app, &staff, "New customer", "customers"),
         action: "/console/customers/new".into(),
@@ -640,7 +665,7 @@ pub async fn create(
         statuses: Vec::new(),
         version: None,
         conflict: false,
-        errors,
+        refusal,
     });
     *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
     Ok(response)
@@ -654,7 +679,7 @@ pub async fn edit_form(
     let access = staff.access(&app)?;
     let view = app.get_customer(&access, parse_id(&id)?).await?;
     let values: HashMap<String, String> = view.fields.clone().into_iter().collect();
-    let fields = form_fields(&app, &staff, &access, &values, None, &[]);
+    let fields = form_fields(&app, &staff, &access, &values, None);
     Ok(render(&FormPage {
         chrome: Chrome::new(&app, &staff, "Edit customer", "customers"),
         action: format!("/console/customers/{}/edit", view.id),
@@ -666,7 +691,7 @@ pub async fn edit_form(
         statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
         version: Some(view.version),
         conflict: false,
-        errors: Vec::new(),
+        refusal: Refusal::none(),
     }))
 }
 
@@ -708,7 +733,8 @@ pub async fn update(
         ),
         Err(e) => return Err(e.into()),
     };
-    let fields = form_fields(&app, &staff, &access, &values, Some(&originals), &errors);
+    let mut fields = form_fields(&app, &staff, &access, &values, Some(&originals));
+    let refusal = customer_refusal(&mut fields, errors);
     let mut response = render(&FormPage {
         chrome: Chrome::new(&app, &staff, "Edit customer", "customers"),
         action: format!("/console/customers/{id}/edit"),
@@ -720,7 +746,7 @@ pub async fn update(
         statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
         version: Some(version),
         conflict,
-        errors,
+        refusal,
     });
     *response.status_mut() = status;
     Ok(response)
@@ -748,15 +774,28 @@ pub async fn record_consent(
     let access = staff.access(&app)?;
     let id = parse_id(&id)?;
     let input = steward_app::ConsentInput {
-        purpose: f.purpose,
-        state: f.state,
+        purpose: f.purpose.clone(),
+        state: f.state.clone(),
         notice_version: blank(&f.notice_version),
         method: Some("form".into()),
         fields: Default::default(),
     };
-    app.record_consent(&access, id, input, &steward_app::Evidence::default())
-        .await?;
-    Ok(see_other(&format!("/console/customers/{id}#consent")))
+    match app
+        .record_consent(&access, id, input, &steward_app::Evidence::default())
+        .await
+    {
+        Ok(_) => Ok(see_other(&format!("/console/customers/{id}#consent"))),
+        Err(AppError::Invalid(errors)) => {
+            let typed = HashMap::from([
+                ("purpose".to_string(), f.purpose),
+                ("state".to_string(), f.state),
+                ("notice_version".to_string(), f.notice_version),
+            ]);
+            let refusal = Refusal::new("consent", typed, errors, CONSENT_INPUTS);
+            detail_page(&app, &staff, &access, id, refusal).await
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -808,6 +847,9 @@ pub async fn receipt(
 struct ErasePage {
     chrome: Chrome,
     id: String,
+    /// Who this is, as far as the purpose lets the staff member see.
+    name: String,
+    email: String,
     fields: Vec<String>,
 }
 
@@ -831,9 +873,15 @@ pub async fn erase_form(
             .map(|f| f.label.clone())
             .unwrap_or_else(|| key.clone())
     };
+    let get = |k: &str| view.fields.get(k).map(String::as_str).unwrap_or("");
+    let name = format!("{} {}", get("given_name"), get("family_name"))
+        .trim()
+        .to_string();
     Ok(render(&ErasePage {
         chrome: Chrome::new(&app, &staff, "Erase customer", "customers"),
         id: view.id.to_string(),
+        name,
+        email: get("email").to_string(),
         fields: view
             .fields
             .keys()

@@ -1,32 +1,76 @@
-//! The dashboard: four charts of counts, with the numbers behind each.
+//! The dashboard: charts of counts, with the numbers behind each. Purposes are named as the
+//! catalog names them; days as people write them.
+
+use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::State;
 use axum::response::Response;
+use jiff::civil::Date;
 
 use super::charts::{self, Chart};
-use super::{Chrome, ConsoleError, Staff, render};
+use super::{Chrome, ConsoleError, Staff, group, render};
 use crate::AppState;
 
 #[derive(Template)]
 #[template(path = "console/dashboard.html")]
 struct DashboardPage {
     chrome: Chrome,
-    customers: u64,
+    customers: String,
     charts: Vec<Chart>,
+}
+
+/// A day under its column ("2 Mar") and in the table ("Mon 2 Mar 2026").
+fn day_labels(day: Date) -> (String, String) {
+    (
+        day.strftime("%-d %b").to_string(),
+        day.strftime("%a %-d %b %Y").to_string(),
+    )
+}
+
+/// Counts per day by purpose key, as chart periods with the purposes' names.
+fn by_purpose_name(
+    app: &AppState,
+    days: &[(Date, BTreeMap<String, u64>)],
+) -> Vec<(String, String, BTreeMap<String, u64>)> {
+    days.iter()
+        .map(|(day, counts)| {
+            let (short, full) = day_labels(*day);
+            let named = counts
+                .iter()
+                .map(|(key, n)| {
+                    let name = app
+                        .catalog()
+                        .purpose(key)
+                        .map_or_else(|| key.clone(), |p| p.name.clone());
+                    (name, *n)
+                })
+                .collect();
+            (short, full, named)
+        })
+        .collect()
 }
 
 pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
     let d = app.dashboard().await?;
-    let weeks: Vec<(String, u64)> = d
+    let weeks: Vec<(String, String, u64)> = d
         .new_per_week
         .iter()
-        .map(|(monday, n)| (monday.to_string(), *n))
+        .map(|(monday, n)| {
+            let (short, full) = day_labels(*monday);
+            (short, format!("Week of {full}"), *n)
+        })
         .collect();
-    let days: Vec<(String, _)> = d
-        .accesses_per_day
-        .into_iter()
-        .map(|(day, counts)| (day.to_string(), counts))
+    let reach: Vec<(String, u64)> = d
+        .consent_reach
+        .iter()
+        .map(|(key, n)| {
+            let name = app
+                .catalog()
+                .purpose(key)
+                .map_or_else(|| key.clone(), |p| p.name.clone());
+            (name, *n)
+        })
         .collect();
     let charts = vec![
         charts::bars(
@@ -38,30 +82,28 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response,
         charts::stacked(
             "accesses",
             "Accesses to personal data per day, by purpose",
-            &days,
+            &by_purpose_name(&app, &d.accesses_per_day),
         ),
         charts::bars(
             "roles",
             "Audit entries by role, last 14 days",
             &d.role_activity,
         ),
-        charts::bars(
+        charts::shares(
             "consent-rates",
-            "Customers consenting now, by purpose (percent)",
-            &d.consent_rates,
+            "Customers consenting now, by purpose",
+            &reach,
+            d.customers,
         ),
         charts::stacked(
             "consents-given",
             "Consents given per day, by purpose",
-            &d.consents_given_per_day
-                .iter()
-                .map(|(day, counts)| (day.to_string(), counts.clone()))
-                .collect::<Vec<_>>(),
+            &by_purpose_name(&app, &d.consents_given_per_day),
         ),
     ];
     Ok(render(&DashboardPage {
         chrome: Chrome::new(&app, &staff, "Dashboard", "dashboard"),
-        customers: d.customers,
+        customers: group(d.customers),
         charts,
     }))
 }

@@ -8,7 +8,9 @@ mod campaigns;
 mod charts;
 mod customers;
 mod dashboard;
+mod errors;
 mod notices;
+mod refusal;
 mod requests;
 mod retention;
 mod session;
@@ -18,13 +20,14 @@ use askama::Template;
 use axum::Router;
 use axum::extract::Request;
 use axum::http::{HeaderValue, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{Html, IntoResponse, Redirect, Response};
-use axum::routing::{get, post};
+use axum::routing::{any, get, post};
 use steward_app::core::Role;
 use steward_app::{Actor, AppError};
 
 use crate::AppState;
+pub use errors::{ConsoleError, too_many_requests};
+pub use refusal::Refusal;
 pub use session::Staff;
 pub(crate) use session::{cookie, csrf_for, random_value, same};
 
@@ -33,7 +36,7 @@ const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self';
 
 const STYLESHEET: &str = include_str!("../../static/console.css");
 
-pub fn routes() -> Router<AppState> {
+pub fn routes(app: &AppState) -> Router<AppState> {
     Router::new()
         .route("/console", get(dashboard::show))
         .route("/console/static/console.css", get(stylesheet))
@@ -73,12 +76,18 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/console/receipts/{id}", get(customers::receipt))
         .route("/console/notices", get(notices::list).post(notices::create))
-        .route("/console/notices/{id}/publish", post(notices::publish))
+        .route(
+            "/console/notices/{id}/publish",
+            get(notices::confirm_publish).post(notices::publish),
+        )
         .route(
             "/console/campaigns",
             get(campaigns::list).post(campaigns::create_campaign),
         )
-        .route("/console/campaigns/{id}/send", post(campaigns::send))
+        .route(
+            "/console/campaigns/{id}/send",
+            get(campaigns::confirm_send).post(campaigns::send),
+        )
         .route("/console/segments", post(campaigns::create_segment))
         .route(
             "/console/requests",
@@ -92,7 +101,9 @@ pub fn routes() -> Router<AppState> {
             post(retention::release),
         )
         .route("/console/retention/runs", post(retention::sweep))
+        .route("/console/retention/sweep", get(retention::confirm_sweep))
         .route("/console/audit", get(audit::log))
+        .route("/console/audit/{seq}", get(audit::entry_page))
         .route("/console/catalog", get(audit::catalog))
         .route("/console/users", get(admin::users).post(admin::add_user))
         .route("/console/users/{id}", post(admin::update_user))
@@ -101,11 +112,16 @@ pub fn routes() -> Router<AppState> {
             get(admin::tokens).post(admin::create_token),
         )
         .route("/console/tokens/{id}/revoke", post(admin::revoke_token))
-        .layer(axum::middleware::from_fn(console_headers))
+        .route("/console/", get(|| async { see_other("/console") }))
+        .route("/console/{*rest}", any(errors::no_such_page))
+        .layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            errors::as_pages,
+        ))
 }
 
-async fn console_headers(request: Request, next: Next) -> Response {
-    let mut response = next.run(request).await;
+/// The console's own policy, on every answer under `/console`.
+pub fn with_console_policy(mut response: Response) -> Response {
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static(CONSOLE_CSP),
@@ -121,48 +137,124 @@ async fn stylesheet() -> Response {
         .into_response()
 }
 
-/// What every page's frame shows: who is signed in, for what purpose, and where they are.
+/// What every page's frame shows: who is signed in, for what purpose, and where they may go
+/// from here. A visitor who is not signed in sees only the way to sign in.
 pub struct Chrome {
     pub title: String,
     pub nav: &'static str,
+    pub signed_in: bool,
     pub actor: String,
     pub role: String,
     pub purpose: Option<String>,
     pub purpose_name: String,
     pub csrf: String,
+    /// The role works under some purpose; otherwise there is none to choose.
+    pub holds_purposes: bool,
+    /// The chosen purpose (or, before one is chosen, one of the role's) opens customer records.
+    pub opens_records: bool,
     pub manages_accounts: bool,
     pub reads_audit: bool,
     pub edits_notices: bool,
     pub runs_campaigns: bool,
     pub answers_requests: bool,
+    /// For the catalog's names of the purposes a page mentions.
+    app: Option<AppState>,
+}
+
+/// A moment as staff read it, such as "6 Dec 2026, 14:05 UTC". Pages are drawn on the
+/// server, which knows nobody's time zone, so times are in UTC and say so.
+pub fn readable(t: jiff::Timestamp) -> String {
+    t.strftime("%-d %b %Y, %H:%M UTC").to_string()
+}
+
+/// A moment however deeply a template holds it.
+pub trait Moment {
+    fn moment(&self) -> jiff::Timestamp;
+}
+
+impl Moment for jiff::Timestamp {
+    fn moment(&self) -> jiff::Timestamp {
+        *self
+    }
+}
+
+impl<T: Moment + ?Sized> Moment for &T {
+    fn moment(&self) -> jiff::Timestamp {
+        (**self).moment()
+    }
 }
 
 impl Chrome {
+    pub fn when(&self, t: impl Moment) -> String {
+        readable(t.moment())
+    }
+
+    /// The catalog's name of a purpose; its key when the catalog no longer has it.
+    pub fn purpose_name(&self, key: &str) -> String {
+        self.app
+            .as_ref()
+            .and_then(|app| app.catalog().purpose(key))
+            .map_or_else(|| key.to_string(), |p| p.name.clone())
+    }
+
     pub fn new(
         app: &AppState,
         staff: &Staff,
         title: impl Into<String>,
         nav: &'static str,
     ) -> Chrome {
-        let purpose_name = staff
-            .purpose
-            .as_deref()
-            .and_then(|p| app.catalog().purpose(p))
-            .map(|p| p.name.clone())
-            .unwrap_or_default();
+        let catalog = app.catalog();
+        let chosen = staff.purpose.as_deref().and_then(|p| catalog.purpose(p));
+        let held: Vec<_> = staff
+            .actor
+            .effective_purposes()
+            .into_iter()
+            .filter_map(|p| catalog.purpose(p))
+            .collect();
+        let role = staff.actor.role;
         Chrome {
             title: title.into(),
             nav,
+            signed_in: true,
             actor: staff.actor.id.clone(),
-            role: staff.actor.role.to_string(),
+            role: role.to_string(),
             purpose: staff.purpose.clone(),
-            purpose_name,
+            purpose_name: chosen.map(|p| p.name.clone()).unwrap_or_default(),
             csrf: staff.csrf.clone(),
+            holds_purposes: !held.is_empty(),
+            opens_records: match chosen {
+                Some(p) => !p.requires_consent,
+                None => held.iter().any(|p| !p.requires_consent),
+            },
             manages_accounts: manages_accounts(&staff.actor),
-            reads_audit: matches!(staff.actor.role, Role::Auditor | Role::Dpo | Role::Admin),
-            edits_notices: matches!(staff.actor.role, Role::Dpo | Role::Admin),
-            runs_campaigns: matches!(staff.actor.role, Role::Marketer | Role::Admin),
-            answers_requests: staff.actor.role == Role::Dpo,
+            reads_audit: matches!(role, Role::Auditor | Role::Dpo | Role::Admin),
+            edits_notices: matches!(role, Role::Dpo | Role::Admin),
+            runs_campaigns: matches!(role, Role::Marketer | Role::Admin)
+                && held.iter().any(|p| p.requires_consent),
+            answers_requests: role == Role::Dpo,
+            app: Some(app.clone()),
+        }
+    }
+
+    /// The frame for someone who is not signed in (or whose session could not be read).
+    pub fn visitor(title: impl Into<String>) -> Chrome {
+        Chrome {
+            title: title.into(),
+            nav: "",
+            signed_in: false,
+            actor: String::new(),
+            role: String::new(),
+            purpose: None,
+            purpose_name: String::new(),
+            csrf: String::new(),
+            holds_purposes: false,
+            opens_records: false,
+            manages_accounts: false,
+            reads_audit: false,
+            edits_notices: false,
+            runs_campaigns: false,
+            answers_requests: false,
+            app: None,
         }
     }
 }
@@ -225,6 +317,19 @@ pub fn encode(value: &str) -> String {
         .collect()
 }
 
+/// A count with thousands separated: 52,997.
+pub fn group(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
 pub const DATE_HINT: &str = "must be a date such as 2026-01-31";
 
 /// A date input as the start of that day in UTC, or with `end` the start of the next day, so
@@ -258,80 +363,15 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// Why a console request could not be served, rendered as a page or a redirect.
-#[derive(Debug)]
-pub enum ConsoleError {
-    SignIn,
-    PurposeFirst,
-    Csrf,
-    BadRequest(String),
-    App(AppError),
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-impl From<AppError> for ConsoleError {
-    fn from(e: AppError) -> Self {
-        ConsoleError::App(e)
-    }
-}
-
-#[derive(Template)]
-#[template(path = "console/error.html")]
-struct ErrorPage {
-    title: &'static str,
-    message: String,
-}
-
-impl IntoResponse for ConsoleError {
-    fn into_response(self) -> Response {
-        let (status, title, message) = match self {
-            ConsoleError::SignIn => return see_other("/console/login"),
-            ConsoleError::PurposeFirst => return see_other("/console/purpose"),
-            ConsoleError::Csrf => (
-                StatusCode::FORBIDDEN,
-                "Form refused",
-                "This form was missing its security token or came from another site. Go back, reload the page and try again.".to_string(),
-            ),
-            ConsoleError::BadRequest(m) => (StatusCode::BAD_REQUEST, "Bad request", m),
-            ConsoleError::App(e) => match e {
-                AppError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", m),
-                AppError::PurposeNotAllowed { .. }
-                | AppError::UnknownPurpose(_)
-                | AppError::PurposeRequired => {
-                    (StatusCode::FORBIDDEN, "Not allowed", e.to_string())
-                }
-                AppError::NotFound => (
-                    StatusCode::NOT_FOUND,
-                    "Not found",
-                    "There is no such record (it may have been erased).".to_string(),
-                ),
-                AppError::NoticeIncomplete(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Notice incomplete",
-                    format!(
-                        "Not published: {e}. A published notice covers every purpose of the catalog; draft a version with a summary for each."
-                    ),
-                ),
-                AppError::Invalid(errors) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Invalid input",
-                    errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-                other => {
-                    tracing::error!(error = %other, "console request failed");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Something went wrong",
-                        "The server could not complete the request.".to_string(),
-                    )
-                }
-            },
-        };
-        let mut response = render(&ErrorPage { title, message });
-        *response.status_mut() = status;
-        response
+    #[test]
+    fn counts_are_grouped_by_thousands() {
+        assert_eq!(group(52_997), "52,997");
+        assert_eq!(group(1_000_000), "1,000,000");
+        assert_eq!(group(999), "999");
+        assert_eq!(group(0), "0");
     }
 }

@@ -8,7 +8,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use steward_app::{AppError, FieldError, NoticeInput, NoticeView, PurposeSummary};
 
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, day_start, render_checked, see_other};
+use super::{
+    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, render_checked, see_other,
+};
 use crate::AppState;
 
 const PARTS: [(&str, &str); 4] = [
@@ -21,7 +23,8 @@ const PARTS: [(&str, &str); 4] = [
 struct PurposeFields {
     key: String,
     name: String,
-    parts: Vec<(&'static str, &'static str, String)>,
+    /// (input name, element id, label) of each part of the summary.
+    parts: Vec<(String, String, &'static str)>,
 }
 
 #[derive(Template)]
@@ -30,17 +33,35 @@ struct NoticesPage {
     chrome: Chrome,
     notices: Vec<NoticeView>,
     purposes: Vec<PurposeFields>,
-    form: HashMap<String, String>,
-    errors: Vec<FieldError>,
+    refusal: Refusal,
     threshold: f64,
 }
 
-async fn page(
-    app: &AppState,
-    staff: &Staff,
-    form: HashMap<String, String>,
-    errors: Vec<FieldError>,
-) -> Result<Response, ConsoleError> {
+/// The draft form sent back with `errors`, each beside its input.
+fn refused(app: &AppState, form: HashMap<String, String>, errors: Vec<FieldError>) -> Refusal {
+    let mut inputs: Vec<(String, String)> =
+        ["version", "language", "effective", "material", "body"]
+            .iter()
+            .map(|n| (n.to_string(), n.to_string()))
+            .collect();
+    inputs[2].1 = "effective_at".into();
+    for p in app.catalog().purposes() {
+        for (part, _) in PARTS {
+            inputs.push((
+                format!("{}.{part}", p.key),
+                format!("summaries.{}.{part}", p.key),
+            ));
+        }
+    }
+    Refusal::new(
+        "notice",
+        form,
+        errors,
+        inputs.iter().map(|(i, f)| (i.as_str(), f.as_str())),
+    )
+}
+
+async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
     let purposes = app
         .catalog()
         .purposes()
@@ -49,25 +70,21 @@ async fn page(
             parts: PARTS
                 .iter()
                 .map(|(part, label)| {
-                    let value = form
-                        .get(&format!("{}.{part}", p.key))
-                        .cloned()
-                        .unwrap_or_default();
-                    (*part, *label, value)
+                    let id = format!("s-{}-{part}", p.key.replace('.', "-"));
+                    (format!("{}.{part}", p.key), id, *label)
                 })
                 .collect(),
             key: p.key.clone(),
             name: p.name.clone(),
         })
         .collect();
-    let has_errors = !errors.is_empty();
+    let has_errors = refusal.any();
     Ok(render_checked(
         &NoticesPage {
             chrome: Chrome::new(app, staff, "Privacy notices", "notices"),
             notices: app.notices().await?,
             purposes,
-            form,
-            errors,
+            refusal,
             threshold: app.readability_threshold(),
         },
         has_errors,
@@ -75,7 +92,7 @@ async fn page(
 }
 
 pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    page(&app, &staff, HashMap::new(), Vec::new()).await
+    page(&app, &staff, Refusal::none()).await
 }
 
 pub async fn create(
@@ -112,8 +129,13 @@ pub async fn create(
             );
         }
     }
-    let effective_at = day_start(&text("effective"), false)
-        .map_err(|m| ConsoleError::App(AppError::invalid("effective", m)))?;
+    let effective_at = match day_start(&text("effective"), false) {
+        Ok(at) => at,
+        Err(m) => {
+            let errors = vec![FieldError::new("effective", m)];
+            return page(&app, &staff, refused(&app, form, errors)).await;
+        }
+    };
     let input = NoticeInput {
         version: text("version"),
         language: text("language"),
@@ -124,15 +146,82 @@ pub async fn create(
     };
     match app.create_notice(&staff.actor, input).await {
         Ok(_) => Ok(see_other("/console/notices")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, form, errors).await,
+        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(&app, form, errors)).await,
         Err(AppError::Duplicate { field }) => {
             let errors = vec![FieldError::new(field, "is taken by an earlier version")];
-            page(&app, &staff, form, errors).await
+            page(&app, &staff, refused(&app, form, errors)).await
         }
         Err(e) => Err(e.into()),
     }
 }
 
+#[derive(Template)]
+#[template(path = "console/confirm_publish.html")]
+struct ConfirmPublishPage {
+    chrome: Chrome,
+    notice: NoticeView,
+    /// (name, key) of each purpose the version summarises.
+    purposes: Vec<(String, String)>,
+    /// The form came without its confirmation.
+    unconfirmed: bool,
+}
+
+/// What publishing a version does, with a button that publishes it.
+async fn confirm_page(
+    app: &AppState,
+    staff: &Staff,
+    id: uuid::Uuid,
+    unconfirmed: bool,
+) -> Result<Response, ConsoleError> {
+    let notice = app
+        .notices()
+        .await?
+        .into_iter()
+        .find(|n| n.id == id)
+        .ok_or(AppError::NotFound)?;
+    if notice.published_at.is_some() {
+        return Err(AppError::Conflict(format!(
+            "version {} is published already and cannot change",
+            notice.version
+        ))
+        .into());
+    }
+    let purposes = notice
+        .summaries
+        .keys()
+        .map(|k| {
+            let name = app
+                .catalog()
+                .purpose(k)
+                .map_or_else(|| k.clone(), |p| p.name.clone());
+            (name, k.clone())
+        })
+        .collect();
+    Ok(render_checked(
+        &ConfirmPublishPage {
+            chrome: Chrome::new(
+                app,
+                staff,
+                format!("Publish {}?", notice.version),
+                "notices",
+            ),
+            notice,
+            purposes,
+            unconfirmed,
+        },
+        unconfirmed,
+    ))
+}
+
+pub async fn confirm_publish(
+    State(app): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    confirm_page(&app, &staff, super::parse_id(&id)?, false).await
+}
+
+/// Publishes once the confirmation page's button says so; anything else gets that page.
 pub async fn publish(
     State(app): State<AppState>,
     staff: Staff,
@@ -141,6 +230,9 @@ pub async fn publish(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let id = super::parse_id(&id)?;
+    if form.get("confirm").map(String::as_str) != Some("yes") {
+        return confirm_page(&app, &staff, id, true).await;
+    }
     app.publish_notice(&staff.actor, id).await?;
     Ok(see_other("/console/notices"))
 }

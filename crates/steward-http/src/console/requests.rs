@@ -12,7 +12,9 @@ use steward_app::{
 };
 
 use super::charts::{Chart, bars};
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, form_value, render_checked, see_other};
+use super::{
+    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value, render_checked, see_other,
+};
 use crate::AppState;
 
 /// Requests due within this many days are marked on the desk.
@@ -24,19 +26,26 @@ const CLOSED_SHOWN: usize = 100;
 #[template(path = "console/requests.html")]
 struct RequestsPage {
     chrome: Chrome,
-    open: Vec<(RequestView, bool)>,
+    /// Each open request, whether it is due soon, and the name of its row's forms.
+    open: Vec<(RequestView, bool, String)>,
     closed: Vec<RequestView>,
     report: Vec<KindTally>,
     chart: Chart,
     kinds: &'static [steward_app::core::request::RequestKind],
-    errors: Vec<FieldError>,
+    refusal: Refusal,
 }
 
-async fn page(
-    app: &AppState,
-    staff: &Staff,
-    errors: Vec<FieldError>,
-) -> Result<Response, ConsoleError> {
+const REQUEST_INPUTS: [(&str, &str); 7] = [
+    ("kind", "type"),
+    ("channel", "channel"),
+    ("contact", "email"),
+    ("contact", "phone"),
+    ("contact", "customer_id"),
+    ("residency", "residency"),
+    ("purpose", "purpose"),
+];
+
+async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
     let access = staff.access(app)?;
     // Every open request, soonest due first, however old; the latest closed ones.
     let mut open = app
@@ -75,7 +84,7 @@ async fn page(
             .map(|k| (k.kind.clone(), k.received))
             .collect::<Vec<_>>(),
     );
-    let has_errors = !errors.is_empty();
+    let has_errors = refusal.any();
     Ok(render_checked(
         &RequestsPage {
             chrome: Chrome::new(app, staff, "Privacy requests", "requests"),
@@ -83,21 +92,22 @@ async fn page(
                 .into_iter()
                 .map(|r| {
                     let due_soon = r.due_at.as_microsecond() <= soon;
-                    (r, due_soon)
+                    let form = r.id.to_string();
+                    (r, due_soon, form)
                 })
                 .collect(),
             closed,
             report,
             chart,
             kinds: steward_app::core::request::RequestKind::ALL,
-            errors,
+            refusal,
         },
         has_errors,
     ))
 }
 
 pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    page(&app, &staff, Vec::new()).await
+    page(&app, &staff, Refusal::none()).await
 }
 
 pub async fn create(
@@ -117,10 +127,13 @@ pub async fn create(
         purpose: form_value(&form, "purpose"),
         customer_id: None,
     };
+    let refused = |errors| Refusal::new("request", form.clone(), errors, REQUEST_INPUTS);
     match app.create_request(&access, input).await {
         Ok(_) => Ok(see_other("/console/requests")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, errors).await,
-        Err(AppError::Conflict(m)) => page(&app, &staff, vec![FieldError::new("request", m)]).await,
+        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
+        Err(AppError::Conflict(m)) => {
+            page(&app, &staff, refused(vec![FieldError::new("request", m)])).await
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -146,10 +159,24 @@ pub async fn step(
         "deny" => app.deny_request(&access, id, &reason).await,
         _ => Err(AppError::NotFound),
     };
+    // The row's forms are sent back under the request's id; the reason box is the step's own.
+    let reason_input = format!("{step}-reason");
+    let mut typed = HashMap::new();
+    typed.insert(reason_input.clone(), reason.reason);
+    let refused = |errors| {
+        Refusal::new(
+            id.to_string(),
+            typed.clone(),
+            errors,
+            [(reason_input.as_str(), "reason")],
+        )
+    };
     match done {
         Ok(_) => Ok(see_other("/console/requests")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, errors).await,
-        Err(AppError::Conflict(m)) => page(&app, &staff, vec![FieldError::new("request", m)]).await,
+        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
+        Err(AppError::Conflict(m)) => {
+            page(&app, &staff, refused(vec![FieldError::new("request", m)])).await
+        }
         Err(e) => Err(e.into()),
     }
 }

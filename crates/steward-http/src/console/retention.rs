@@ -11,7 +11,9 @@ use axum::response::Response;
 use steward_app::{AppError, FieldError, HoldInput, HoldView, RuleView, RunView};
 
 use super::charts::{Chart, stacked};
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, form_value, render_checked, see_other};
+use super::{
+    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value, render_checked, see_other,
+};
 use crate::AppState;
 
 const WEEKS: usize = 12;
@@ -24,31 +26,35 @@ struct RetentionPage {
     chart: Chart,
     holds: Vec<HoldView>,
     runs: Vec<RunView>,
-    errors: Vec<FieldError>,
+    refusal: Refusal,
 }
 
-async fn page(
-    app: &AppState,
-    staff: &Staff,
-    errors: Vec<FieldError>,
-) -> Result<Response, ConsoleError> {
+const HOLD_INPUTS: [(&str, &str); 5] = [
+    ("customer_id", "customer_id"),
+    ("category", "category"),
+    ("reason", "reason"),
+    ("owner", "owner"),
+    ("owner", "ends_at"),
+];
+
+async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
     let access = staff.access(app)?;
     let upcoming = app.upcoming_expiries(&access, WEEKS).await?;
-    let weeks: Vec<(String, BTreeMap<String, u64>)> = (0..=WEEKS)
+    let weeks: Vec<(String, String, BTreeMap<String, u64>)> = (0..=WEEKS)
         .map(|w| {
-            let label = if w == 0 {
-                "now".to_string()
-            } else {
-                format!("wk {w}")
+            let (short, full) = match w {
+                0 => ("now".to_string(), "Due now".to_string()),
+                1 => ("wk 1".to_string(), "In the coming week".to_string()),
+                w => (format!("wk {w}"), format!("In week {w} from now")),
             };
             let per_rule = upcoming
                 .iter()
                 .map(|u| (u.rule.clone(), u.per_week.get(w).copied().unwrap_or(0)))
                 .collect();
-            (label, per_rule)
+            (short, full, per_rule)
         })
         .collect();
-    let has_errors = !errors.is_empty();
+    let has_errors = refusal.any();
     Ok(render_checked(
         &RetentionPage {
             chrome: Chrome::new(app, staff, "Retention", "retention"),
@@ -60,14 +66,14 @@ async fn page(
             ),
             holds: app.legal_holds(&access).await?,
             runs: app.retention_runs(&access).await?,
-            errors,
+            refusal,
         },
         has_errors,
     ))
 }
 
 pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    page(&app, &staff, Vec::new()).await
+    page(&app, &staff, Refusal::none()).await
 }
 
 pub async fn hold(
@@ -77,16 +83,13 @@ pub async fn hold(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let access = staff.access(&app)?;
+    let refused = |errors| Refusal::new("hold", form.clone(), errors, HOLD_INPUTS);
     let customer_id = match form_value(&form, "customer_id") {
         Some(raw) => match uuid::Uuid::parse_str(&raw) {
             Ok(id) => Some(id),
             Err(_) => {
-                return page(
-                    &app,
-                    &staff,
-                    vec![FieldError::new("customer_id", "must be a customer id")],
-                )
-                .await;
+                let errors = vec![FieldError::new("customer_id", "must be a customer id")];
+                return page(&app, &staff, refused(errors)).await;
             }
         },
         None => None,
@@ -100,7 +103,7 @@ pub async fn hold(
     };
     match app.create_legal_hold(&access, input).await {
         Ok(_) => Ok(see_other("/console/retention")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, errors).await,
+        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -118,7 +121,62 @@ pub async fn release(
     Ok(see_other("/console/retention"))
 }
 
+struct Due {
+    rule: RuleView,
+    count: u64,
+}
+
+#[derive(Template)]
+#[template(path = "console/confirm_sweep.html")]
+struct ConfirmSweepPage {
+    chrome: Chrome,
+    due: Vec<Due>,
+    /// The form came without its confirmation.
+    unconfirmed: bool,
+}
+
+/// What a sweep would act on now, rule by rule, with a button that sweeps.
+async fn confirm_page(
+    app: &AppState,
+    staff: &Staff,
+    unconfirmed: bool,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(app)?;
+    let now: HashMap<String, u64> = app
+        .upcoming_expiries(&access, 0)
+        .await?
+        .into_iter()
+        .map(|u| (u.rule, u.per_week.first().copied().unwrap_or(0)))
+        .collect();
+    let due = app
+        .retention_rules(&access)
+        .await?
+        .into_iter()
+        .filter(|r| r.enabled)
+        .map(|rule| Due {
+            count: now.get(&rule.key).copied().unwrap_or(0),
+            rule,
+        })
+        .collect();
+    Ok(render_checked(
+        &ConfirmSweepPage {
+            chrome: Chrome::new(app, staff, "Sweep now?", "retention"),
+            due,
+            unconfirmed,
+        },
+        unconfirmed,
+    ))
+}
+
+pub async fn confirm_sweep(
+    State(app): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ConsoleError> {
+    confirm_page(&app, &staff, false).await
+}
+
 /// A sweep from the console runs to its end before the page returns: the history shows it.
+/// A dry run changes nothing and goes at once; a real sweep only from its confirmation page.
 pub async fn sweep(
     State(app): State<AppState>,
     staff: Staff,
@@ -127,6 +185,9 @@ pub async fn sweep(
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let access = staff.access(&app)?;
     let dry_run = form.get("dry_run").is_some_and(|v| v == "yes");
+    if !dry_run && form.get("confirm").map(String::as_str) != Some("yes") {
+        return confirm_page(&app, &staff, true).await;
+    }
     let run = app.start_retention_run(&access, dry_run).await?;
     app.run_retention(run.id, |_| ControlFlow::Continue(()), |_| {})
         .await?;

@@ -88,20 +88,27 @@ impl Staff {
     }
 }
 
-impl FromRequestParts<AppState> for Staff {
-    type Rejection = ConsoleError;
-
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Staff, ConsoleError> {
-        let token = cookie(&parts.headers, SESSION_COOKIE).ok_or(ConsoleError::SignIn)?;
+impl Staff {
+    /// The staff member whose session cookie `headers` carry.
+    pub async fn from_headers(app: &AppState, headers: &HeaderMap) -> Result<Staff, ConsoleError> {
+        let token = cookie(headers, SESSION_COOKIE).ok_or(ConsoleError::SignIn)?;
         let actor = app.resume_session(&token).await.map_err(|e| match e {
             steward_app::AppError::Unauthenticated(_) => ConsoleError::SignIn,
             other => ConsoleError::App(other),
         })?;
-        let purpose = cookie(&parts.headers, PURPOSE_COOKIE).filter(|p| actor.holds(p));
+        let purpose = cookie(headers, PURPOSE_COOKIE).filter(|p| actor.holds(p));
         Ok(Staff {
             csrf: csrf_for(&token),
             actor,
             purpose,
         })
+    }
+}
+
+impl FromRequestParts<AppState> for Staff {
+    type Rejection = ConsoleError;
+
+    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Staff, ConsoleError> {
+        Staff::from_headers(app, &parts.headers).await
     }
 }

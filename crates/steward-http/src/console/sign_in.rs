@@ -3,20 +3,21 @@
 use askama::Template;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
-use steward_app::AppError;
-use steward_app::core::PurposeDef;
+use steward_app::core::{PurposeDef, Role};
+use steward_app::{Access, AppError};
 
 use super::session::{
     PURPOSE_COOKIE, SESSION_COOKIE, SIGN_IN_COOKIE, cookie, random_value, same, set_cookie,
 };
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, render_checked, see_other};
 use crate::AppState;
 
 #[derive(Template)]
 #[template(path = "console/login.html")]
 struct SignInPage {
+    chrome: Chrome,
     csrf: String,
     email: String,
     message: Option<String>,
@@ -30,6 +31,7 @@ fn sign_in_page(
 ) -> Response {
     let csrf = random_value();
     let mut response = render(&SignInPage {
+        chrome: Chrome::visitor("Sign in to Steward"),
         csrf: csrf.clone(),
         email,
         message,
@@ -62,8 +64,10 @@ pub async fn submit(
     headers: HeaderMap,
     ConsoleForm(f): ConsoleForm<SignInForm>,
 ) -> Result<Response, ConsoleError> {
+    // An empty cookie and an empty field are equal but prove nothing: the value must be one
+    // this server handed out.
     match (cookie(&headers, SIGN_IN_COOKIE), f.csrf.as_deref()) {
-        (Some(expected), Some(sent)) if same(&expected, sent) => {}
+        (Some(expected), Some(sent)) if !expected.is_empty() && same(&expected, sent) => {}
         _ => return Err(ConsoleError::Csrf),
     }
     let totp = f.totp.as_deref().map(str::trim).filter(|t| !t.is_empty());
@@ -145,19 +149,34 @@ pub async fn sign_out(
 struct PurposePage {
     chrome: Chrome,
     purposes: Vec<PurposeDef>,
+    error: Option<String>,
 }
 
-pub async fn purpose_form(State(app): State<AppState>, staff: Staff) -> Response {
-    let purposes = staff
+fn purpose_page(app: &AppState, staff: &Staff, error: Option<String>) -> Response {
+    let purposes: Vec<PurposeDef> = staff
         .actor
         .effective_purposes()
         .into_iter()
         .filter_map(|p| app.catalog().purpose(p).cloned())
         .collect();
-    render(&PurposePage {
-        chrome: Chrome::new(&app, &staff, "Choose the purpose of your work", "purpose"),
-        purposes,
-    })
+    let title = if purposes.is_empty() {
+        "No purpose to choose"
+    } else {
+        "Choose the purpose of your work"
+    };
+    let has_error = error.is_some();
+    render_checked(
+        &PurposePage {
+            chrome: Chrome::new(app, staff, title, "purpose"),
+            purposes,
+            error,
+        },
+        has_error,
+    )
+}
+
+pub async fn purpose_form(State(app): State<AppState>, staff: Staff) -> Response {
+    purpose_page(&app, &staff, None)
 }
 
 #[derive(Deserialize)]
@@ -167,17 +186,45 @@ pub struct PurposeForm {
     purpose: String,
 }
 
+/// Where work under a purpose starts: the customer list when the purpose opens records,
+/// otherwise the campaigns (purposes that rest on consent reach people only through them),
+/// otherwise the dashboard.
+fn landing(access: &Access) -> &'static str {
+    if access.require_record_access().is_ok() {
+        "/console/customers"
+    } else if matches!(access.actor.role, Role::Marketer | Role::Admin) {
+        "/console/campaigns"
+    } else {
+        "/console"
+    }
+}
+
 pub async fn choose_purpose(
     State(app): State<AppState>,
     staff: Staff,
     ConsoleForm(f): ConsoleForm<PurposeForm>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
-    let access = app.access(&staff.actor, Some(&f.purpose))?;
-    let mut response = see_other("/console/customers");
+    if f.purpose.trim().is_empty() {
+        return Ok(purpose_page(
+            &app,
+            &staff,
+            Some("Choose one of the purposes.".into()),
+        ));
+    }
+    let access = match app.access(&staff.actor, Some(&f.purpose)) {
+        Ok(access) => access,
+        Err(
+            e @ (AppError::PurposeNotAllowed { .. }
+            | AppError::UnknownPurpose(_)
+            | AppError::PurposeRequired),
+        ) => return Ok(purpose_page(&app, &staff, Some(capitalise(&e.to_string())))),
+        Err(e) => return Err(e.into()),
+    };
+    let mut response = see_other(landing(&access));
     response.headers_mut().append(
         header::SET_COOKIE,
         set_cookie(PURPOSE_COOKIE, Some(&access.purpose.key), app.tls),
     );
-    Ok(response.into_response())
+    Ok(response)
 }

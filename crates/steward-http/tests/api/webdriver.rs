@@ -259,6 +259,25 @@ impl Browser {
         });
     }
 
+    /// Runs `script` in the page (WebDriver's own channel, which the page's policy does not
+    /// govern) and returns what it returns.
+    pub fn script(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            "/execute/sync",
+            Some(json!({ "script": script, "args": [] })),
+        )
+    }
+
+    /// Resizes the window, for pages that must scroll.
+    pub fn window_size(&self, width: u32, height: u32) {
+        self.call(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": width, "height": height })),
+        );
+    }
+
     /// The value of one of the page's cookies.
     pub fn cookie(&self, name: &str) -> Option<String> {
         let path = format!("/session/{}/cookie/{name}", self.session);
