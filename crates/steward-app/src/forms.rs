@@ -140,7 +140,7 @@ impl Steward {
                     summary: notice
                         .as_ref()
                         .and_then(|n| n.summaries.get(&p.key))
-                        .map(|s| s.summary.clone()),
+                        .map(|s| s.summary()),
                 })
                 .collect(),
             fields: form

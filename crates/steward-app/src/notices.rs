@@ -52,11 +52,24 @@ pub struct NoticeInput {
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct SummaryView {
-    #[serde(flatten)]
-    pub summary: PurposeSummary,
+    pub collected: String,
+    pub why: String,
+    pub how_long: String,
+    pub recipients: String,
     /// Flesch reading ease of the summary as a whole.
     pub readability: f64,
     pub hard_to_read: bool,
+}
+
+impl SummaryView {
+    pub fn summary(&self) -> PurposeSummary {
+        PurposeSummary {
+            collected: self.collected.clone(),
+            why: self.why.clone(),
+            how_long: self.how_long.clone(),
+            recipients: self.recipients.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
@@ -107,8 +120,17 @@ fn view(row: NoticeRow, readable_at_least: f64) -> Result<NoticeView, AppError> 
                 .map(|s| s.trim().trim_end_matches('.'))
                 .join(". ");
                 let readability = (flesch_reading_ease(&text) * 10.0).round() / 10.0;
+                let PurposeSummary {
+                    collected,
+                    why,
+                    how_long,
+                    recipients,
+                } = summary;
                 let view = SummaryView {
-                    summary,
+                    collected,
+                    why,
+                    how_long,
+                    recipients,
                     readability,
                     hard_to_read: readability < readable_at_least,
                 };

@@ -28,7 +28,7 @@ async fn the_demo_publishes_a_plain_notice_that_consents_then_name() {
         assert!(
             !summary.hard_to_read,
             "{}: {} scores {}",
-            p.key, summary.summary.why, summary.readability
+            p.key, summary.why, summary.readability
         );
     }
 
@@ -81,7 +81,7 @@ async fn purposes_an_operator_adds_get_a_summary_from_the_catalog() {
         .await
         .expect("read")
         .expect("published");
-    let loyalty = &notice.summaries["loyalty.points"].summary;
+    let loyalty = &notice.summaries["loyalty.points"];
     assert_eq!(loyalty.collected, "Your loyalty card number.");
     assert_eq!(loyalty.why, "We count your points so you get rewards.");
 }

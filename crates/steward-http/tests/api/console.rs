@@ -1511,3 +1511,51 @@ async fn charts_keep_their_labels_inside_and_name_purposes() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_two_line_address_typed_in_the_browser_is_saved_and_edited_again() {
+    let t = spawn_app().await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    let ada = seed(&t, "ada@example.com", "Ada").await;
+    let base = format!("http://{}", t.addr);
+    in_browser(move || {
+        let b = Browser::start();
+        b.goto(&format!("{base}/console/login"));
+        b.fill("#email", "agent@example.com");
+        b.fill("#password", PASSWORD);
+        b.click("main button[type=submit]");
+        b.click("input[value='essential.service']");
+        b.click("main button[type=submit]");
+        // A textarea sends its line breaks as CRLF.
+        b.goto(&format!("{base}/console/customers/{ada}/edit"));
+        b.fill("#f-postal_address", "1 Main Street\nFlat 2");
+        b.click("main form button[type=submit]");
+        assert!(b.shows("Flat 2"), "{}", b.source());
+        assert!(
+            b.url().ends_with(&format!("/console/customers/{ada}")),
+            "{}",
+            b.url()
+        );
+        // The stored address comes back in the textarea and is sent again with the next edit.
+        b.goto(&format!("{base}/console/customers/{ada}/edit"));
+        b.fill("#f-given_name", "Augusta");
+        b.click("main form button[type=submit]");
+        assert!(b.shows("Augusta"), "{}", b.source());
+        assert!(
+            b.url().ends_with(&format!("/console/customers/{ada}")),
+            "{}",
+            b.url()
+        );
+    })
+    .await;
+    let access = t
+        .app
+        .access(&Actor::system("check", &["essential.service"]), None)
+        .expect("access");
+    let stored = t.app.get_customer(&access, ada).await.expect("read");
+    assert_eq!(
+        stored.fields.get("postal_address").map(String::as_str),
+        Some("1 Main Street\nFlat 2"),
+        "kept with a plain line feed"
+    );
+}
