@@ -1134,16 +1134,24 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
                 effective_at: None,
                 material: true,
                 body: "How we use your data.".into(),
-                summaries: [(
-                    "marketing.communications.sms".to_string(),
-                    steward_app::PurposeSummary {
-                        collected: "Your phone number.".into(),
-                        why: "To send you offers.".into(),
-                        how_long: "Until you say stop.".into(),
-                        recipients: "Our text message service.".into(),
-                    },
-                )]
-                .into(),
+                // A summary for every purpose, as publishing asks.
+                summaries: t
+                    .app
+                    .catalog()
+                    .purposes()
+                    .iter()
+                    .map(|p| {
+                        (
+                            p.key.clone(),
+                            steward_app::PurposeSummary {
+                                collected: "What this needs.".into(),
+                                why: format!("For {}.", p.name),
+                                how_long: "Until you say stop.".into(),
+                                recipients: "No one else.".into(),
+                            },
+                        )
+                    })
+                    .collect(),
             },
         )
         .await
