@@ -85,11 +85,15 @@ pub(crate) fn open_stable(path: &Path) -> Result<Connection> {
 /// Every connection keeps a modest page cache (8 MiB): a reader's is emptied whenever the
 /// database has changed since its last read, and the writer's is swept whole at the end of
 /// any transaction that split B-tree pages, both at a cost that grows with the cache.
+///
+/// Commits are synced (`synchronous = FULL`): a write or audit entry that was confirmed must
+/// survive a power loss, which WAL's `NORMAL` does not promise. Group commit keeps that to one
+/// sync for every write sharing a commit.
 fn open_connection(path: &Path) -> Result<Connection> {
     let conn = open_stable(path)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
-         PRAGMA synchronous = NORMAL;
+         PRAGMA synchronous = FULL;
          PRAGMA foreign_keys = ON;
          PRAGMA secure_delete = ON;
          PRAGMA busy_timeout = 10000;
@@ -1796,6 +1800,25 @@ mod tests {
     use rusqlite::StatementStatus;
 
     use super::*;
+
+    #[test]
+    fn commits_are_synced_and_the_file_is_its_owners_alone() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("s.db");
+        let store =
+            SqliteStore::open(&path, Arc::new(steward_vault::Signer::generate())).expect("open");
+        let synchronous: i64 = store
+            .read(|c| Ok(c.pragma_query_value(None, "synchronous", |r| r.get(0))?))
+            .expect("pragma");
+        assert_eq!(
+            synchronous, 2,
+            "FULL: a confirmed commit survives a power loss"
+        );
+        let mode = std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&path).expect("meta").permissions(),
+        );
+        assert_eq!(mode & 0o777, 0o600);
+    }
 
     #[tokio::test]
     async fn committed_pages_reach_the_database_file_without_the_writer() {
