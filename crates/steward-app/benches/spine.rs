@@ -50,7 +50,7 @@ const COLUMNS: [&str; 9] = [
 
 /// Same pragmas as `SqliteStore`'s connections.
 const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
-     PRAGMA synchronous = NORMAL;
+     PRAGMA synchronous = FULL;
      PRAGMA foreign_keys = ON;
      PRAGMA busy_timeout = 10000;
      PRAGMA cache_size = -8192;
