@@ -118,10 +118,11 @@ impl Steward {
         if let Some(problem) = self.extends(before.as_ref(), &head).await? {
             return Ok(Witnessed::Refused(problem));
         }
+        // The key store first: a witness file that cannot be written must not hold it back.
+        self.keys.put_witnessed_head(&head)?;
         if self.witness_file.due(force) {
             self.witness_file.append(&head)?;
         }
-        self.keys.put_witnessed_head(&head)?;
         Ok(Witnessed::Advanced { seq: head.seq })
     }
 
@@ -154,9 +155,7 @@ impl Steward {
         };
         while walker.last_seq < head.seq {
             let page = self.store.audit_page(walker.last_seq, WALK_PAGE).await?;
-            if page.is_empty() {
-                break;
-            }
+            let from = walker.last_seq;
             for e in page.iter().take_while(|e| e.seq <= head.seq) {
                 if walker.feed(e).is_err() {
                     return Ok(Some(format!(
@@ -164,6 +163,15 @@ impl Steward {
                         e.seq, before.seq
                     )));
                 }
+            }
+            // Nothing at or below the head came next: entries are missing.
+            if walker.last_seq == from {
+                return Ok(Some(format!(
+                    "entry {} is missing between the witnessed head (entry {}) and the database's signed head (entry {})",
+                    from + 1,
+                    before.seq,
+                    head.seq
+                )));
             }
         }
         if walker.last_seq != head.seq || walker.head != head.head {

@@ -457,6 +457,23 @@ impl Steward {
         let dek = self.data_key(id)?;
         let mut sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {id}")))?;
+        // A new address goes through the same check as a new customer's: it must not bring
+        // back someone erased at their own request.
+        if let Some(address) = values
+            .iter()
+            .find(|(f, _)| f.key == MATCH_FIELD)
+            .and_then(|(_, v)| Email::parse(v).ok())
+        {
+            let current = sealed
+                .get(MATCH_FIELD)
+                .map(|stored| dek.open_string(MATCH_FIELD, stored))
+                .transpose()
+                .map_err(|_| AppError::Integrity(format!("customer {id}")))?;
+            if current.as_deref() != Some(address.as_str()) {
+                self.refuse_suppressed(&format!("fields.{MATCH_FIELD}"), &address)
+                    .await?;
+            }
+        }
         let mut index = Vec::new();
         let mut replaced = Vec::new();
         for (field, value) in &values {

@@ -149,8 +149,15 @@ impl Steward {
         };
         if let Some(retry_after) = waiting {
             // A waiting source gets through only with both factors right, and learns nothing
-            // from any other attempt, the password included.
-            if !(password_ok && second_factor == Some(true) && !user.disabled) {
+            // from any other attempt, the password included. A wrong code after the right
+            // password is the one try that could teach it something, so it counts as a
+            // failure, waits longer and is audited like any other.
+            if second_factor == Some(false) {
+                let delay = self.throttle.failed(key, now_us);
+                self.record_failed_login(&user, role, delay).await?;
+                return Err(AppError::TooManyAttempts { retry_after: delay });
+            }
+            if !(second_factor == Some(true) && !user.disabled) {
                 return Err(AppError::TooManyAttempts { retry_after });
             }
         }

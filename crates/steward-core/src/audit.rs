@@ -143,9 +143,10 @@ impl SignedHead {
     }
 }
 
-/// Signs audit heads; implemented by the vault, which alone holds the key.
+/// Signs and checks audit heads; implemented by the vault, which alone holds the key.
 pub trait HeadSigner: Send + Sync {
     fn sign_head(&self, message: &[u8]) -> [u8; 64];
+    fn verify_head(&self, message: &[u8], signature: &[u8]) -> bool;
 }
 
 fn head_message(seq: i64, head: &Hash, at: i64) -> Vec<u8> {

@@ -31,7 +31,9 @@ pub(crate) fn audit_reads(f: &AuditFilter, listed: Option<(Uuid, i64)>) -> Vec<(
     // Entries not listed yet name the id as the app writes it.
     let target = Some(format!("\"{id}\""));
     let past_list = f.after_seq.max(upto);
-    if f.before_seq.is_none_or(|before| before > past_list + 1) {
+    if f.before_seq
+        .is_none_or(|before| before > past_list.saturating_add(1))
+    {
         reads.push((AuditSource::Scan { target }, past_list));
     }
     if f.newest_first {

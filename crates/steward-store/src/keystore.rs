@@ -300,7 +300,8 @@ impl KeyStore {
         let conn = self.conn();
         conn.prepare_cached(
             "INSERT INTO audit_witness (id, seq, head, at, signature) VALUES (1, ?1, ?2, ?3, ?4)
-             ON CONFLICT (id) DO UPDATE SET seq = ?1, head = ?2, at = ?3, signature = ?4",
+             ON CONFLICT (id) DO UPDATE SET seq = ?1, head = ?2, at = ?3, signature = ?4
+             WHERE ?1 > audit_witness.seq",
         )?
         .execute(params![head.seq, &head.head[..], head.at, head.signature])?;
         Ok(())

@@ -3,6 +3,7 @@
 //! a separate SQLite file that holds wrapped keys apart from the data they protect.
 //! The only crate with SQL in it.
 
+mod audit_head;
 mod audit_sql;
 mod error;
 mod keystore;

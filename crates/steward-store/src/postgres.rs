@@ -13,6 +13,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transacti
 use std::sync::Arc;
 
 use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead, chain_hash};
+
+use crate::audit_head::{FoundHead, HeadKeeper};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
@@ -36,7 +38,7 @@ use crate::{
 
 pub struct PostgresStore {
     pool: Pool,
-    heads: Arc<dyn HeadSigner>,
+    heads: HeadKeeper,
 }
 
 /// Key for the advisory lock that serialises migrations across instances.
@@ -94,7 +96,10 @@ impl PostgresStore {
             .max_size(max_connections)
             .build()
             .map_err(|e| StoreError::Database(e.to_string()))?;
-        let store = PostgresStore { pool, heads };
+        let store = PostgresStore {
+            pool,
+            heads: HeadKeeper::new(heads),
+        };
         store.migrate().await?;
         Ok(store)
     }
@@ -135,7 +140,7 @@ impl PostgresStore {
 /// same transaction: no commit leaves an entry that no signed head covers.
 pub(super) async fn append_audit_tx(
     tx: &Transaction<'_>,
-    heads: &dyn HeadSigner,
+    heads: &HeadKeeper,
     records: Vec<AuditRecord>,
 ) -> Result<Vec<AuditEntry>> {
     if records.is_empty() {
@@ -143,13 +148,19 @@ pub(super) async fn append_audit_tx(
     }
     let row = tx
         .query_opt(
-            "SELECT seq, hash FROM audit_head WHERE id = 1 FOR UPDATE",
+            "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 FOR UPDATE",
             &[],
         )
         .await?
         .ok_or_else(|| StoreError::Corrupt("the audit log's head is missing".into()))?;
-    let mut seq: i64 = row.get(0);
-    let mut prev = hash32(row.get::<_, &[u8]>(1))?;
+    let found = FoundHead {
+        seq: row.get(0),
+        hash: hash32(row.get::<_, &[u8]>(1))?,
+        at: row.get(2),
+        signature: row.get(3),
+    };
+    heads.check(&found)?;
+    let (mut seq, mut prev) = (found.seq, found.hash);
     let stmt = tx
         .prepare_cached(
             "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
@@ -186,7 +197,7 @@ pub(super) async fn append_audit_tx(
         prev = hash;
     }
     let at = out.last().map_or(0, |e| e.record.at);
-    let signed = SignedHead::sign(seq, prev, at, heads);
+    let signed = heads.sign(seq, prev, at);
     tx.execute(
         "UPDATE audit_head SET seq = $1, hash = $2, at = $3, signature = $4 WHERE id = 1",
         &[&seq, &&prev[..], &at, &signed.signature],
@@ -491,7 +502,7 @@ pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Resu
 /// Applies a change set inside a transaction the caller commits.
 pub(super) async fn apply_tx(
     tx: &Transaction<'_>,
-    heads: &dyn HeadSigner,
+    heads: &HeadKeeper,
     changes: ChangeSet,
 ) -> Result<Vec<AuditEntry>> {
     if let Some(spent) = &changes.spend_link {
@@ -621,7 +632,7 @@ impl Store for PostgresStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let entries = apply_tx(&tx, &*self.heads, changes).await?;
+        let entries = apply_tx(&tx, &self.heads, changes).await?;
         tx.commit().await?;
         Ok(entries)
     }
@@ -633,7 +644,7 @@ impl Store for PostgresStore {
         if !erase_rows(&tx, &id, erasure.at).await? {
             return Ok(false);
         }
-        apply_tx(&tx, &*self.heads, erasure.with).await?;
+        apply_tx(&tx, &self.heads, erasure.with).await?;
         requests::erase(&tx, &id, erasure.suppress.as_ref(), erasure.at).await?;
         tx.commit().await?;
         Ok(true)
@@ -783,7 +794,7 @@ impl Store for PostgresStore {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let out = append_audit_tx(&tx, &*self.heads, records).await?;
+        let out = append_audit_tx(&tx, &self.heads, records).await?;
         tx.commit().await?;
         Ok(out)
     }
@@ -906,12 +917,9 @@ impl Store for PostgresStore {
             )
             .await?;
         if let Some(r) = row {
-            let signed = SignedHead::sign(
-                r.get(0),
-                hash32(r.get::<_, &[u8]>(1))?,
-                r.get(2),
-                &*self.heads,
-            );
+            let signed = self
+                .heads
+                .sign(r.get(0), hash32(r.get::<_, &[u8]>(1))?, r.get(2));
             tx.execute(
                 "UPDATE audit_head SET signature = $1 WHERE id = 1",
                 &[&signed.signature],
@@ -942,7 +950,7 @@ impl Store for PostgresStore {
         )
         .await
         .map_err(|e| map_unique(e, "email"))?;
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -977,7 +985,7 @@ impl Store for PostgresStore {
             ],
         )
         .await?;
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1027,7 +1035,7 @@ impl Store for PostgresStore {
                 &[&format!("user:{id}"), &at],
             )
             .await?;
-            append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+            append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         }
         tx.commit().await?;
         Ok(n > 0)
@@ -1056,7 +1064,7 @@ impl Store for PostgresStore {
                 &[&format!("user:{id}"), &at],
             )
             .await?;
-            append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+            append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         }
         tx.commit().await?;
         Ok(n > 0)
@@ -1098,7 +1106,7 @@ impl Store for PostgresStore {
         if n == 0 {
             return Err(StoreError::NotFound);
         }
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1124,7 +1132,7 @@ impl Store for PostgresStore {
             )
             .await?;
         if n > 0 {
-            append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+            append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         }
         tx.commit().await?;
         Ok(n > 0)
@@ -1192,7 +1200,7 @@ impl Store for PostgresStore {
         )
         .await
         .map_err(|e| map_unique(e, "version"))?;
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1207,7 +1215,7 @@ impl Store for PostgresStore {
             )
             .await?;
         if n > 0 {
-            append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+            append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         }
         tx.commit().await?;
         Ok(n > 0)
@@ -1353,7 +1361,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         let outcome = portal::check_code(&tx, code, now, matched, max_attempts, session).await?;
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(outcome)
     }
@@ -1370,7 +1378,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         campaigns::create_segment(&tx, segment).await?;
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1387,7 +1395,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         campaigns::create_campaign(&tx, campaign).await?;
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1440,7 +1448,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         retention::create_rule(&tx, rule).await?;
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1451,7 +1459,7 @@ impl Store for PostgresStore {
         if !retention::update_rule(&tx, rule).await? {
             return Ok(false);
         }
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1464,7 +1472,7 @@ impl Store for PostgresStore {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
         retention::create_hold(&tx, hold).await?;
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -1475,7 +1483,7 @@ impl Store for PostgresStore {
         if !retention::release_hold(&tx, id, at).await? {
             return Ok(false);
         }
-        append_audit_tx(&tx, &*self.heads, vec![audit]).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
         tx.commit().await?;
         Ok(true)
     }
@@ -1512,7 +1520,7 @@ impl Store for PostgresStore {
     async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
         let mut client = self.pool.get().await?;
         let tx = client.transaction().await?;
-        let done = retention::sweep(&tx, &*self.heads, batch).await?;
+        let done = retention::sweep(&tx, &self.heads, batch).await?;
         tx.commit().await?;
         Ok(done)
     }

@@ -24,6 +24,8 @@ use steward_core::audit::{
 };
 use uuid::Uuid;
 
+use crate::audit_head::{FoundHead, HeadKeeper};
+
 use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
 use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, listed_targets,
@@ -42,6 +44,7 @@ use crate::{
 
 pub struct SqliteStore {
     path: PathBuf,
+    heads: Arc<HeadKeeper>,
     writer: Arc<writer::Writer>,
     readers: Mutex<Vec<Connection>>,
     _checkpointer: checkpointer::Checkpointer,
@@ -141,11 +144,14 @@ fn map_unique(e: rusqlite::Error, field: &str) -> StoreError {
 impl SqliteStore {
     /// Opens the database; `heads` signs the audit chain's head in every commit that
     /// appends to it.
-    pub fn open(path: &Path, heads: Arc<dyn HeadSigner>) -> Result<SqliteStore> {
+    pub fn open(path: &Path, signer: Arc<dyn HeadSigner>) -> Result<SqliteStore> {
+        let heads = Arc::new(HeadKeeper::new(signer));
         create_private(path)?;
         let mut writer = open_connection(path)?;
         migrate(&mut writer)?;
-        writer.execute_batch("CREATE TEMP TABLE head_moved (id INTEGER PRIMARY KEY)")?;
+        writer.execute_batch(
+            "CREATE TEMP TABLE head_moved (id INTEGER PRIMARY KEY, seq INTEGER, hash BLOB, at INTEGER, signature BLOB)",
+        )?;
         writer.pragma_update(
             None,
             "wal_autocheckpoint",
@@ -153,10 +159,14 @@ impl SqliteStore {
         )?;
         let writer = Arc::new(writer::Writer::start(
             writer,
-            Box::new(move |tx| sign_moved_head(tx, heads.as_ref())),
+            Box::new({
+                let heads = heads.clone();
+                move |tx| sign_moved_head(tx, &heads)
+            }),
         )?);
         Ok(SqliteStore {
             path: path.to_path_buf(),
+            heads,
             writer: writer.clone(),
             readers: Mutex::new(Vec::new()),
             _checkpointer: checkpointer::Checkpointer::start(
@@ -232,12 +242,14 @@ pub(super) fn append_audit_tx(
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let (mut seq, mut prev) = tx
-        .prepare_cached("SELECT seq, hash FROM audit_head WHERE id = 1")?
-        .query_row([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, Vec<u8>>(1)?)))
-        .optional()?
-        .ok_or_else(head_missing)
-        .and_then(|(seq, h)| Ok((seq, hash32(&h)?)))?;
+    let found = head_row(tx)?;
+    // The head this transaction starts from is checked at its commit, before the new one is
+    // signed; later appends in the same transaction follow from what it wrote.
+    tx.prepare_cached(
+        "INSERT OR IGNORE INTO temp.head_moved (id, seq, hash, at, signature) VALUES (1, ?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![found.seq, &found.hash[..], found.at, found.signature])?;
+    let (mut seq, mut prev) = (found.seq, found.hash);
     let last_at = records.last().map_or(0, |r| r.at);
     let mut stmt = tx.prepare_cached(
         "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
@@ -273,38 +285,49 @@ pub(super) fn append_audit_tx(
         "UPDATE audit_head SET seq = ?1, hash = ?2, at = ?3, signature = NULL WHERE id = 1",
     )?
     .execute(params![seq, &prev[..], last_at])?;
-    mark_head_moved(tx)?;
     Ok(out)
 }
 
-/// Notes, on the writer connection alone, that this transaction moved the head. The note is
-/// a temporary table: it is in no file, so no one can write it but this connection, and a
-/// head left unsigned by someone else is never signed over by a later commit.
-fn mark_head_moved(tx: &Transaction) -> Result<()> {
-    tx.prepare_cached("INSERT OR IGNORE INTO temp.head_moved (id) VALUES (1)")?
-        .execute([])?;
-    Ok(())
+fn head_row(tx: &Transaction) -> Result<FoundHead> {
+    let (seq, hash, at, signature): (i64, Vec<u8>, i64, Option<Vec<u8>>) = tx
+        .prepare_cached("SELECT seq, hash, at, signature FROM audit_head WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?
+        .ok_or_else(head_missing)?;
+    Ok(FoundHead {
+        seq,
+        hash: hash32(&hash)?,
+        at,
+        signature,
+    })
 }
 
 fn head_missing() -> StoreError {
     StoreError::Corrupt("the audit log's head is missing".into())
 }
 
-/// Signs the head if this transaction moved it; runs just before every commit.
-fn sign_moved_head(tx: &Transaction, signer: &dyn HeadSigner) -> Result<()> {
-    if tx
-        .prepare_cached("DELETE FROM temp.head_moved")?
-        .execute([])?
-        == 0
-    {
+/// Runs just before every commit: if the transaction moved the head, checks the head it
+/// started from and signs the new one. Which head a transaction started from is noted in a
+/// temporary table: it is in no file, so no one but this connection can write it, and it is
+/// undone with the savepoint of a write that fails.
+fn sign_moved_head(tx: &Transaction, keeper: &HeadKeeper) -> Result<()> {
+    let from: Option<(i64, Vec<u8>, i64, Option<Vec<u8>>)> = tx
+        .prepare_cached("SELECT seq, hash, at, signature FROM temp.head_moved WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .optional()?;
+    let Some((seq, hash, at, signature)) = from else {
         return Ok(());
-    }
-    let (seq, hash, at): (i64, Vec<u8>, i64) = tx
-        .prepare_cached("SELECT seq, hash, at FROM audit_head WHERE id = 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .optional()?
-        .ok_or_else(head_missing)?;
-    let signed = SignedHead::sign(seq, hash32(&hash)?, at, signer);
+    };
+    tx.prepare_cached("DELETE FROM temp.head_moved")?
+        .execute([])?;
+    keeper.check(&FoundHead {
+        seq,
+        hash: hash32(&hash)?,
+        at,
+        signature,
+    })?;
+    let now = head_row(tx)?;
+    let signed = keeper.sign(now.seq, now.hash, now.at);
     tx.prepare_cached("UPDATE audit_head SET signature = ?1 WHERE id = 1")?
         .execute(params![signed.signature])?;
     Ok(())
@@ -1085,12 +1108,13 @@ impl Store for SqliteStore {
     }
 
     async fn sign_head_as_is(&self) -> Result<Option<SignedHead>> {
-        self.write(|tx| {
-            let unsigned = tx
-                .prepare_cached("SELECT 1 FROM audit_head WHERE id = 1 AND signature IS NULL")?
-                .exists([])?;
-            if unsigned {
-                mark_head_moved(tx)?;
+        let heads = self.heads.clone();
+        self.write(move |tx| {
+            let found = head_row(tx)?;
+            if found.signature.is_none() {
+                let signed = heads.sign(found.seq, found.hash, found.at);
+                tx.prepare_cached("UPDATE audit_head SET signature = ?1 WHERE id = 1")?
+                    .execute(params![signed.signature])?;
             }
             Ok(())
         })

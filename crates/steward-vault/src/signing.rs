@@ -41,4 +41,8 @@ impl steward_core::audit::HeadSigner for Signer {
     fn sign_head(&self, message: &[u8]) -> [u8; 64] {
         self.sign(message)
     }
+
+    fn verify_head(&self, message: &[u8], signature: &[u8]) -> bool {
+        self.verify(message, signature)
+    }
 }

@@ -110,6 +110,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     let settings = settings::load(cli.config.as_deref(), &overrides)?;
     init_logging(&settings.log);
+    if settings.audit_checkpoint_every.is_some() {
+        tracing::warn!(
+            "the setting audit_checkpoint_every is no longer used (every commit signs the audit head); remove it"
+        );
+    }
     match cli.command {
         Command::Init => {
             open(&settings).await?;

@@ -44,6 +44,10 @@ pub struct Settings {
     pub retention_interval_minutes: u64,
     /// How the portal's access history names staff: `role` or `pseudonym`.
     pub portal_staff_shown_as: steward_app::StaffShownAs,
+    /// No longer used, as every commit signs the audit chain's head; accepted so that an
+    /// older configuration still starts, with a warning that it can go.
+    #[serde(default, skip_serializing)]
+    pub audit_checkpoint_every: Option<i64>,
 }
 
 impl Default for Settings {
@@ -69,6 +73,7 @@ impl Default for Settings {
             readability_threshold: steward_app::READABLE_AT_LEAST,
             retention_interval_minutes: 60,
             portal_staff_shown_as: steward_app::StaffShownAs::Role,
+            audit_checkpoint_every: None,
         }
     }
 }

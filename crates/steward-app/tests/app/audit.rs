@@ -352,7 +352,7 @@ async fn a_forged_head_signature_is_refused() {
 }
 
 #[tokio::test]
-async fn the_witness_does_not_follow_a_rewritten_log() {
+async fn a_rewritten_log_is_neither_extended_nor_witnessed() {
     both(|pg| async move {
         let s = with_entries(pg, 10).await;
         let witnessed = s.app.verify_audit().await.expect("verify").witnessed_head;
@@ -363,14 +363,125 @@ async fn the_witness_does_not_follow_a_rewritten_log() {
         s.raw
             .exec("UPDATE audit_head SET hash = (SELECT hash FROM audit_log WHERE seq = 10)")
             .await;
-        // The server signs the next head over the recomputed chain, as it cannot know.
-        add_entries(&s.app, 2).await;
+        // The head's signature no longer fits it: the server does not sign over it...
+        let c = s
+            .app
+            .create_customer(&agent(&s.app), input("after@example.com", "After"))
+            .await;
+        assert!(c.is_err(), "{c:?}");
+        // ...nor does the witness follow it.
         let outcome = s.app.witness_audit(true).await.expect("witness");
         assert!(matches!(outcome, Witnessed::Refused(_)), "{outcome:?}");
-        let report = broken(&s.app, AuditFault::Rewritten).await;
+        let report = s.app.verify_audit().await.expect("verify");
+        assert!(!report.ok, "{report:?}");
         assert_eq!(report.witnessed_head, witnessed, "the witness stayed put");
     })
     .await;
+}
+
+#[tokio::test]
+async fn entries_cut_before_they_were_witnessed_are_not_signed_over() {
+    both(|pg| async move {
+        let s = with_entries(pg, 10).await;
+        add_entries(&s.app, 5).await;
+        // The last five are signed in the database but not witnessed yet; the head is put
+        // back to entry 10, unsigned, as it was never signed there.
+        s.raw
+            .exec(
+                "DELETE FROM audit_log WHERE seq > 10;
+                 UPDATE audit_head SET seq = 10, hash = (SELECT hash FROM audit_log WHERE seq = 10),
+                     at = (SELECT at FROM audit_log WHERE seq = 10), signature = NULL",
+            )
+            .await;
+        let next = s
+            .app
+            .create_customer(&agent(&s.app), input("next@example.com", "Next"))
+            .await;
+        assert!(next.is_err(), "appended after an unsigned head: {next:?}");
+        broken(&s.app, AuditFault::NoSignedHead).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn forged_entries_under_a_moved_head_are_not_signed_over() {
+    both(|pg| async move {
+        let s = with_entries(pg, 6).await;
+        let last = all_entries(&s.app).await.pop().expect("an entry");
+        let mut forged = last.record.clone();
+        forged.actor = "user:someone-innocent".into();
+        forged.action = "customer.export".into();
+        let hash = chain_hash(&last.hash, 7, &forged);
+        let sql = |a: &str, b: &str, c: &str, d: &str| {
+            format!(
+                "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
+                 SELECT 7, at, {a}, role, {b}, purpose, targets, fields, detail, {c}, {d} FROM audit_log WHERE seq = 6"
+            )
+        };
+        let head = |a: &str| format!("UPDATE audit_head SET seq = 7, hash = {a}, signature = NULL");
+        match &s.raw {
+            Raw::Lite(path) => {
+                let db = rusqlite::Connection::open(path).expect("open");
+                db.execute(
+                    &sql("?1", "?2", "?3", "?4"),
+                    rusqlite::params![forged.actor, forged.action, &last.hash[..], &hash[..]],
+                )
+                .expect("forge");
+                db.execute(&head("?1"), rusqlite::params![&hash[..]])
+                    .expect("move head");
+            }
+            Raw::Pg(db) => {
+                let client = connect(db).await;
+                client
+                    .execute(
+                        &sql("$1", "$2", "$3", "$4"),
+                        &[&forged.actor, &forged.action, &&last.hash[..], &&hash[..]],
+                    )
+                    .await
+                    .expect("forge");
+                client
+                    .execute(&head("$1"), &[&&hash[..]])
+                    .await
+                    .expect("move head");
+            }
+        }
+        let next = s
+            .app
+            .create_customer(&agent(&s.app), input("next@example.com", "Next"))
+            .await;
+        assert!(next.is_err(), "signed over a forged entry: {next:?}");
+        let report = s.app.verify_audit().await.expect("verify");
+        assert!(!report.ok, "{report:?}");
+    })
+    .await;
+}
+
+#[test]
+fn a_gap_under_the_signed_head_is_reported_not_walked_forever() {
+    for pg in [false, true] {
+        let (done, answer) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async move {
+                let s = with_entries(pg, 10).await;
+                add_entries(&s.app, 3).await;
+                s.raw
+                    .exec(
+                        "DELETE FROM audit_log WHERE seq BETWEEN 11 AND 12;
+                         UPDATE audit_log SET seq = 14 WHERE seq = 13",
+                    )
+                    .await;
+                let _ = done.send(s.app.verify_audit().await.map(|r| r.ok));
+            });
+        });
+        let verdict = answer
+            .recv_timeout(std::time::Duration::from_secs(30))
+            .expect("verification answers");
+        assert!(matches!(verdict, Ok(false)), "{verdict:?}");
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,5 @@
 use steward_app::core::Role;
-use steward_app::{AppError, CustomerPatch, CustomerQuery, ExportFormat, InteractionInput};
+use steward_app::{Actor, AppError, CustomerPatch, CustomerQuery, ExportFormat, InteractionInput};
 
 use crate::support::*;
 
@@ -448,6 +448,60 @@ async fn sign_in_with_an_unknown_account_is_refused_like_a_wrong_password() {
         matches!(r, Err(AppError::Unauthenticated(_))),
         "{:?}",
         r.err()
+    );
+}
+
+#[tokio::test]
+async fn wrong_codes_during_a_wait_count_and_make_it_longer() {
+    let (_dir, app) = app().await;
+    app.add_user(
+        &Actor::system("setup", &[]),
+        steward_app::NewUser {
+            email: "dpo@example.com".into(),
+            role: Role::Dpo,
+            password: "correct horse battery staple".into(),
+            purposes: vec![],
+        },
+    )
+    .await
+    .expect("user");
+    let failures = || async {
+        app.audit_entries(&Actor::system("check", &[]), 0, 500)
+            .await
+            .expect("audit")
+            .into_iter()
+            .filter(|e| e.record.action == "login.failed")
+            .count()
+    };
+    for _ in 0..4 {
+        let r = app.login("dpo@example.com", "wrong", None, None).await;
+        assert!(
+            matches!(r, Err(AppError::Unauthenticated(_))),
+            "{:?}",
+            r.err()
+        );
+    }
+    let before = failures().await;
+    let mut waits = Vec::new();
+    for i in 0..6 {
+        let code = format!("{:06}", 100_000 + i);
+        match app
+            .login(
+                "dpo@example.com",
+                "correct horse battery staple",
+                Some(&code),
+                None,
+            )
+            .await
+        {
+            Err(AppError::TooManyAttempts { retry_after }) => waits.push(retry_after),
+            other => panic!("{:?}", other.err()),
+        }
+    }
+    assert_eq!(failures().await, before + 6, "each wrong code is audited");
+    assert!(
+        waits.windows(2).all(|w| w[0] < w[1]),
+        "the wait grows: {waits:?}"
     );
 }
 

@@ -175,6 +175,25 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         );
     }
     assert_eq!(find(&app, "gwen@example.com").await, 0);
+    // Nor does giving another customer her address.
+    let other = app
+        .create_customer(&agent(&app), input("other@example.com", "Olive"))
+        .await
+        .expect("create");
+    let patch = steward_app::CustomerPatch {
+        fields: [("email".to_string(), Some("gwen@example.com".to_string()))]
+            .into_iter()
+            .collect(),
+        ..Default::default()
+    };
+    let moved = app
+        .update_customer(&agent(&app), other.id, patch, other.version)
+        .await;
+    assert!(
+        matches!(moved, Err(AppError::Suppressed { .. })),
+        "{moved:?}"
+    );
+    assert_eq!(find(&app, "gwen@example.com").await, 0);
 
     let mut form = FormSubmission {
         values: [("email".to_string(), "gwen@example.com".to_string())]

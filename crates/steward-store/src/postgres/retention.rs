@@ -1,7 +1,6 @@
 //! Retention rules, legal holds, runs and the records they act on, in PostgreSQL.
 
 use deadpool_postgres::{Object, Transaction};
-use steward_core::audit::HeadSigner;
 use uuid::Uuid;
 
 use super::{append_audit_tx, arg_refs, erase_rows, map_unique, postgres_args, requests};
@@ -205,7 +204,7 @@ pub(super) async fn count_due(client: &Object, q: &DueQuery) -> Result<u64> {
 
 pub(super) async fn sweep(
     tx: &Transaction<'_>,
-    heads: &dyn HeadSigner,
+    heads: &crate::audit_head::HeadKeeper,
     batch: SweepBatch,
 ) -> Result<Vec<DueRecord>> {
     let mut done = Vec::with_capacity(batch.records.len());
