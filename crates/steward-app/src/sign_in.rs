@@ -157,7 +157,7 @@ impl Steward {
                 self.record_failed_login(&user, role, delay).await?;
                 return Err(AppError::TooManyAttempts { retry_after: delay });
             }
-            if !(second_factor == Some(true) && !user.disabled) {
+            if second_factor != Some(true) || user.disabled {
                 return Err(AppError::TooManyAttempts { retry_after });
             }
         }

@@ -289,17 +289,34 @@ pub(super) fn append_audit_tx(
 }
 
 fn head_row(tx: &Transaction) -> Result<FoundHead> {
-    let (seq, hash, at, signature): (i64, Vec<u8>, i64, Option<Vec<u8>>) = tx
-        .prepare_cached("SELECT seq, hash, at, signature FROM audit_head WHERE id = 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+    found_head(
+        tx,
+        "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1",
+    )?
+    .ok_or_else(head_missing)
+}
+
+/// A head as one row of (seq, hash, at, signature).
+fn found_head(tx: &Transaction, sql: &str) -> Result<Option<FoundHead>> {
+    tx.prepare_cached(sql)?
+        .query_row([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Vec<u8>>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<Vec<u8>>>(3)?,
+            ))
+        })
         .optional()?
-        .ok_or_else(head_missing)?;
-    Ok(FoundHead {
-        seq,
-        hash: hash32(&hash)?,
-        at,
-        signature,
-    })
+        .map(|(seq, hash, at, signature)| {
+            Ok(FoundHead {
+                seq,
+                hash: hash32(&hash)?,
+                at,
+                signature,
+            })
+        })
+        .transpose()
 }
 
 fn head_missing() -> StoreError {
@@ -311,21 +328,16 @@ fn head_missing() -> StoreError {
 /// temporary table: it is in no file, so no one but this connection can write it, and it is
 /// undone with the savepoint of a write that fails.
 fn sign_moved_head(tx: &Transaction, keeper: &HeadKeeper) -> Result<()> {
-    let from: Option<(i64, Vec<u8>, i64, Option<Vec<u8>>)> = tx
-        .prepare_cached("SELECT seq, hash, at, signature FROM temp.head_moved WHERE id = 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .optional()?;
-    let Some((seq, hash, at, signature)) = from else {
+    let Some(from) = found_head(
+        tx,
+        "SELECT seq, hash, at, signature FROM temp.head_moved WHERE id = 1",
+    )?
+    else {
         return Ok(());
     };
     tx.prepare_cached("DELETE FROM temp.head_moved")?
         .execute([])?;
-    keeper.check(&FoundHead {
-        seq,
-        hash: hash32(&hash)?,
-        at,
-        signature,
-    })?;
+    keeper.check(&from)?;
     let now = head_row(tx)?;
     let signed = keeper.sign(now.seq, now.hash, now.at);
     tx.prepare_cached("UPDATE audit_head SET signature = ?1 WHERE id = 1")?
