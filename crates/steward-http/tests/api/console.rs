@@ -1534,6 +1534,7 @@ async fn a_two_line_address_typed_in_the_browser_is_saved_and_edited_again() {
         b.click("main button[type=submit]");
         b.click("input[value='essential.service']");
         b.click("main button[type=submit]");
+        assert!(b.arrives("/console/customers"), "{}", b.url());
         // A textarea sends its line breaks as CRLF.
         b.goto(&format!("{base}/console/customers/{ada}/edit"));
         b.fill("#f-postal_address", "1 Main Street\nFlat 2");
