@@ -30,6 +30,8 @@ use crate::double_opt_in::confirm_by;
 use crate::{Actor, AppError, Steward};
 
 const SEALED_AS: &str = "signup";
+/// The state of a message made but never to be sent.
+const WITHHELD: &str = "withheld";
 /// Expired sign-ups dropped per round.
 const BATCH: usize = 500;
 /// How often the server looks for expired sign-ups.
@@ -94,7 +96,7 @@ impl Steward {
         };
         let plain =
             Zeroizing::new(serde_json::to_vec(&held).map_err(|e| AppError::Io(e.to_string()))?);
-        let (message, links) = self.confirmation_mail(
+        let (mut message, mut links) = self.confirmation_mail(
             &dek,
             new.address.to_string(),
             new.ticked,
@@ -103,11 +105,19 @@ impl Steward {
             now,
         )?;
         // Someone erased at their own request is not written to unless they ask to come
-        // back. Their sign-up is still sealed, keyed, written and its message made, exactly
-        // as any other; only the message and its links are left out of the commit, so the
-        // sender cannot tell from the time taken that the address was erased.
+        // back. Their sign-up is still sealed, keyed and written exactly as any other, and
+        // so are its message and links, lest fewer rows make a quicker commit that tells the
+        // sender the address was erased: but the message is withheld (the sender takes only
+        // pending ones) and the links are spent from the start, so nothing reaches them and
+        // nothing could act for them. All go with the sign-up when it expires.
         let mail = !suppressed || new.sign_up_again;
-        let mut changes = ChangeSet {
+        if !mail {
+            message.state = WITHHELD.into();
+            for link in &mut links {
+                link.used_at = Some(now);
+            }
+        }
+        let changes = ChangeSet {
             signups: vec![SignupRow {
                 id,
                 form: new.form.key.clone(),
@@ -115,6 +125,8 @@ impl Steward {
                 expires_at: confirm_by(now),
                 sealed: dek.seal(SEALED_AS, &plain),
             }],
+            mail: vec![message],
+            links,
             audit: vec![self.record(
                 &Actor::system("forms", &[]),
                 "signup.hold",
@@ -128,16 +140,12 @@ impl Steward {
                     if mail {
                         "confirmation=mailed"
                     } else {
-                        "confirmation=none (the address was erased at its owner's request)"
+                        "confirmation=withheld (the address was erased at its owner's request)"
                     }
                 )),
             )],
             ..Default::default()
         };
-        if mail {
-            changes.mail.push(message);
-            changes.links = links;
-        }
         self.key_writer
             .submit(vec![(
                 id,

@@ -38,6 +38,10 @@ struct Footprint {
     signups: i64,
     keys: i64,
     messages: i64,
+    /// Messages the sender will take.
+    to_send: i64,
+    /// Links that can still be followed.
+    open_links: i64,
     /// Every customer row as stored, sealed values and versions included.
     customers: Vec<(Vec<u8>, i64, i64, Vec<u8>)>,
     consent_events: i64,
@@ -58,6 +62,16 @@ fn footprint(dir: &Path) -> Footprint {
         signups: count(dir, "steward.db", "SELECT COUNT(*) FROM signups"),
         keys: count(dir, "keys/keystore.db", "SELECT COUNT(*) FROM data_keys"),
         messages: count(dir, "steward.db", "SELECT COUNT(*) FROM outbox"),
+        to_send: count(
+            dir,
+            "steward.db",
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+        ),
+        open_links: count(
+            dir,
+            "steward.db",
+            "SELECT COUNT(*) FROM mail_links WHERE used_at IS NULL",
+        ),
         customers,
         consent_events: count(dir, "steward.db", "SELECT COUNT(*) FROM consent_events"),
         suppressions: count(dir, "steward.db", "SELECT COUNT(*) FROM suppressions"),
@@ -127,9 +141,14 @@ async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
             "{who}: one sign-up row and one key"
         );
         assert_eq!(
-            after.messages,
-            before.messages + mailed,
-            "{who}: never mail someone erased at their request unasked"
+            (after.messages, after.to_send, after.open_links),
+            (
+                before.messages + 1,
+                before.to_send + mailed,
+                before.open_links + mailed
+            ),
+            "{who}: a message made for every sign-up, but never sent to someone erased \
+             at their request unasked, nor a link they could follow"
         );
         assert_eq!(
             (&after.customers, after.consent_events, after.suppressions),
@@ -342,3 +361,4 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         .collect();
     assert_eq!(given, [EMAIL, "marketing.communications.sms"]);
 }
+
