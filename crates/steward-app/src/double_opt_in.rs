@@ -6,7 +6,7 @@ use steward_core::PurposeDef;
 use steward_core::audit::AuditRecord;
 use steward_core::consent::{ConsentMethod, ConsentState, Moment};
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{ChangeSet, ConsentEvent, CustomerRow, MailLink, SpentLink};
+use steward_store::{ChangeSet, ConsentEvent, CustomerRow, MailLink, OutboxRow, SpentLink};
 use steward_vault::DataKey;
 use uuid::Uuid;
 
@@ -17,6 +17,11 @@ use crate::{AppError, Steward};
 /// How long a confirmation link works.
 const CONFIRM_WITHIN_DAYS: i64 = 7;
 pub(crate) const CONFIRM: &str = "confirm";
+
+/// When confirmation links made at `now` stop working.
+pub(crate) fn confirm_by(now: i64) -> i64 {
+    now.saturating_add(steward_store::days_in_micros(CONFIRM_WITHIN_DAYS))
+}
 
 /// What an emailed link is for, as its page shows it before the customer acts.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,19 +76,55 @@ impl Steward {
         changes: &mut ChangeSet,
     ) -> Result<(), AppError> {
         let customer = dek.customer();
+        let (message, mut links) =
+            self.confirmation_mail(dek, address, purposes, notice_version, method, now)?;
+        changes.mail.push(message);
+        changes.links.append(&mut links);
+        changes.audit.push(AuditRecord {
+            at: now,
+            actor: format!("customer:{customer}"),
+            role: "customer".into(),
+            action: "mail.queue".into(),
+            purpose: purposes.first().map(|p| p.key.clone()),
+            targets: vec![customer.to_string()],
+            fields: vec![],
+            detail: Some(format!(
+                "consent confirmation for {}",
+                purposes
+                    .iter()
+                    .map(|p| p.key.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        });
+        Ok(())
+    }
+
+    /// A confirmation link for each purpose, acting for the owner of `dek`, and one message
+    /// sealed under it that carries them all.
+    pub(crate) fn confirmation_mail(
+        &self,
+        dek: &DataKey,
+        address: String,
+        purposes: &[&PurposeDef],
+        notice_version: Option<&str>,
+        method: ConsentMethod,
+        now: i64,
+    ) -> Result<(OutboxRow, Vec<MailLink>), AppError> {
+        let mut links = Vec::new();
         let mut lines = String::new();
         for purpose in purposes {
             let token = LinkToken::new();
-            changes.links.push(MailLink {
+            links.push(MailLink {
                 token_hash: token.hash,
                 kind: CONFIRM.into(),
-                customer_id: customer,
+                customer_id: dek.customer(),
                 purpose: purpose.key.clone(),
                 notice_version: notice_version.map(str::to_string),
                 method: method.as_str().into(),
                 campaign_id: None,
                 created_at: now,
-                expires_at: now.saturating_add(steward_store::days_in_micros(CONFIRM_WITHIN_DAYS)),
+                expires_at: confirm_by(now),
                 used_at: None,
             });
             let link = self
@@ -109,27 +150,7 @@ impl Steward {
             ),
             unsubscribe: None,
         };
-        changes
-            .mail
-            .push(self.outbox_row(dek, CONFIRM, None, &letter, now)?);
-        changes.audit.push(AuditRecord {
-            at: now,
-            actor: format!("customer:{customer}"),
-            role: "customer".into(),
-            action: "mail.queue".into(),
-            purpose: purposes.first().map(|p| p.key.clone()),
-            targets: vec![customer.to_string()],
-            fields: vec![],
-            detail: Some(format!(
-                "consent confirmation for {}",
-                purposes
-                    .iter()
-                    .map(|p| p.key.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )),
-        });
-        Ok(())
+        Ok((self.outbox_row(dek, CONFIRM, None, &letter, now)?, links))
     }
 
     /// A link of `kind` by its token; `NotFound` when there is none.
@@ -183,6 +204,11 @@ impl Steward {
         {
             return Err(AppError::LinkSpent);
         }
+        // A link mailed for a sign-up from a public form acts for the sign-up, not (yet) for
+        // a customer.
+        if let Some(signup) = self.store.signup(link.customer_id).await? {
+            return self.confirm_signup(&link, &signup, now).await;
+        }
         let validity = self
             .catalog
             .purpose(&link.purpose)
@@ -232,7 +258,6 @@ impl Steward {
                 consents: vec![event],
                 audit: vec![audit],
                 unsuppress: lifted.into_iter().collect(),
-                confirmed_signups: vec![link.customer_id],
                 ..Default::default()
             })
             .await

@@ -1,26 +1,24 @@
 //! Public sign-up and preference forms (`/forms/{key}`). The operator's catalog says which
 //! consent-based purposes a form offers and which fields it asks for. Every box starts
-//! unticked; only fields a ticked purpose needs are stored; and since anyone can type any
-//! address into a public form, every consent given through one is recorded as `requested`
-//! and counts only once the link sent to that address is followed.
+//! unticked, and only fields a ticked purpose needs are kept. Since anyone can type any
+//! address into a public form, a sign-up is held sealed (see `signups`) and changes nothing
+//! until the link sent to that address is followed; then it counts.
 //!
-//! The answer is the same whether or not the address belongs to a customer, so a form cannot
-//! be used to find out who is one; and a form never changes an existing customer's data or
-//! choices. (A Global Privacy Control signal therefore takes effect where the customer proves
-//! the address is theirs: on following a confirmation link, or in the portal.)
+//! The answer, and the work behind it, is the same whether or not the address belongs to a
+//! customer, so a form cannot be used to find out who is one; and a form never changes an
+//! existing customer's data. (A Global Privacy Control signal therefore takes effect where
+//! the customer proves the address is theirs: on following a confirmation link, or in the
+//! portal.)
 
 use std::collections::BTreeMap;
 
-use steward_core::consent::{ConsentMethod, ConsentState};
-use steward_core::contact::Email;
 use steward_core::field_value;
 use steward_core::{FieldKind, FormDef, PurposeDef};
-use steward_store::{ChangeSet, ConsentEvent};
-use uuid::Uuid;
 
 use crate::consent::Evidence;
-use crate::customers::{Sealed, parse_residency};
+use crate::customers::parse_residency;
 use crate::notices::PurposeSummary;
+use crate::signups::NewSignup;
 use crate::{AppError, FieldError, Steward};
 
 /// A form as its page shows it.
@@ -162,8 +160,8 @@ impl Steward {
         })
     }
 
-    /// Takes a submission: finds or creates the customer by email address, records each
-    /// ticked purpose as requested and mails the links that confirm them.
+    /// Takes a submission: holds it, sealed, and mails a link for each ticked purpose to the
+    /// address typed in. Nothing reaches a customer record before one is followed.
     pub async fn submit_form(
         &self,
         key: &str,
@@ -227,7 +225,7 @@ impl Steward {
             ));
         }
         self.check_contact_fields(&form, &ticked, &submission, &mut errors);
-        let Some((email_field, email)) = address.clone() else {
+        let Some((email_field, email)) = address else {
             // An address that did not parse is already named.
             if !errors.iter().any(|e| e.field == "fields.email") {
                 errors.push(FieldError::new(
@@ -240,97 +238,18 @@ impl Steward {
         let (Some(residency), true) = (residency, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
-
-        let now = self.clock.now().as_microsecond();
-        let notice = self.current_notice().await?.map(|n| n.version);
-        let digest = self.vault.blind_index(&email_field.key, &email)?;
-        let known = self
-            .store
-            .lookup_index(&email_field.key, &[digest])
-            .await?
-            .into_iter()
-            .map(|(_, id)| id)
-            .next();
-        let mut changes = ChangeSet::default();
-        // Signing up again makes the record, but the suppression stays until the link sent
-        // to the address is followed: typing an address into a form proves nothing about
-        // whose it is.
-        if known.is_none() && !submission.sign_up_again {
-            let address = Email::parse(&email).ok();
-            if !self
-                .suppressed_among(address.iter().map(|a| ((), a)))
-                .await?
-                .is_empty()
-            {
-                // Answered like any other sign-up, so the form cannot tell anyone who asked
-                // to be erased; nothing is kept.
-                tracing::info!(form = %form.key, "a form sign-up of a suppressed address was not taken");
-                return Ok(());
-            }
-        }
-        let (customer, dek, new_key) = match known {
-            Some(id) => (id, self.data_key(id)?, None),
-            None => {
-                let Sealed { write, key, dek } =
-                    self.seal_new(&values, residency, Vec::new(), now)?;
-                let id = write.row.id;
-                changes.audit.push(self.subject_record(
-                    id,
-                    "customer.create",
-                    &ticked[0].key,
-                    vec![id.to_string()],
-                    values.iter().map(|(f, _)| f.key.clone()).collect(),
-                    Some(format!("form={}", form.key)),
-                ));
-                changes.inserts.push(write);
-                changes.pending_signups.push(id);
-                (id, dek, Some(key))
-            }
-        };
-        let given = self.given_purposes(customer).await?;
-        let asked: Vec<&PurposeDef> = ticked
-            .iter()
-            .copied()
-            .filter(|p| !given.contains(&p.key))
-            .collect();
-        for p in &asked {
-            changes.consents.push(ConsentEvent {
-                id: Uuid::now_v7(),
-                customer_id: customer,
-                purpose: p.key.clone(),
-                state: ConsentState::Requested.as_str().into(),
-                notice_version: notice.clone(),
-                method: ConsentMethod::Form.as_str().into(),
-                evidence: self.hash_evidence(evidence)?,
-                at: now,
-                expires_at: None,
-            });
-        }
-        if !asked.is_empty() {
-            // To the address typed in: for a known customer it is the one on file, as that
-            // is how they were found.
-            self.ask_for_confirmation(
-                &dek,
-                email.clone(),
-                &asked,
-                notice.as_deref(),
-                ConsentMethod::Form,
-                now,
-                &mut changes,
-            )?;
-        }
-        if let Some(key) = new_key {
-            self.key_writer.submit(vec![key]).await?;
-        }
-        if !changes.audit.is_empty() || !changes.inserts.is_empty() {
-            if let Err(e) = self.store.apply(changes).await {
-                if known.is_none() {
-                    let _ = self.keys.destroy_data_key(customer);
-                }
-                return Err(e.into());
-            }
-            self.mail_queued();
-        }
-        Ok(())
+        self.hold_signup(
+            NewSignup {
+                form: &form,
+                ticked: &ticked,
+                values: &values,
+                address_field: email_field,
+                address: &email,
+                residency,
+                sign_up_again: submission.sign_up_again,
+            },
+            evidence,
+        )
+        .await
     }
 }

@@ -34,6 +34,7 @@ mod requests;
 mod retention;
 mod segments;
 mod sign_in;
+mod signups;
 mod subject_export;
 mod suppression;
 mod token_cache;

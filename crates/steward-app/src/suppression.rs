@@ -22,9 +22,10 @@ impl Steward {
         Ok(self.vault.blind_index(SUPPRESSION, email.as_str())?)
     }
 
-    /// The suppression that following a confirmation link lifts. Someone erased at their
-    /// own request who signs up again stays suppressed until they show, by following the
-    /// link sent to the address, that it is theirs.
+    /// The suppression that following a customer's confirmation link lifts. Sign-ups are
+    /// held until confirmed now (see `signups`), but earlier versions made the record of
+    /// someone who signed up again at once and kept the address suppressed until a link
+    /// sent to it was followed: such a record is still waiting for that link.
     pub(crate) async fn suppression_lifted_by_confirming(
         &self,
         customer: Uuid,

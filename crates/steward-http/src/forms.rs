@@ -211,7 +211,7 @@ async fn sent(State(app): State<AppState>, Path(key): Path<String>) -> Response 
             crate::links::message_page(
                 "Check your inbox",
                 vec![
-                    "If the address is right, a message with a link for each choice is on its way. Nothing you ticked counts until you open it.".into(),
+                    "If the address is right, a message with a link for each choice is on its way. Until you open one, nothing you sent is put on file and nothing you ticked counts; unopened, it is all deleted after a week.".into(),
                 ],
             ),
             StatusCode::OK,

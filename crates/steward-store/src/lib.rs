@@ -170,6 +170,13 @@ pub trait Store: Send + Sync + 'static {
     async fn deliveries(&self, message: Uuid) -> Result<Vec<Delivery>>;
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>>;
 
+    async fn signup(&self, id: Uuid) -> Result<Option<SignupRow>>;
+    /// Up to `limit` sign-ups whose links ran out by `now`, oldest first.
+    async fn expired_signups(&self, now: i64, limit: usize) -> Result<Vec<Uuid>>;
+    /// Deletes these sign-ups with their messages and links; returns those it deleted, so
+    /// that of several callers each sign-up is deleted by one.
+    async fn drop_signups(&self, ids: &[Uuid]) -> Result<Vec<Uuid>>;
+
     /// The newest unspent portal code sent to this address, unexpired at `now`.
     async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>>;
     /// Records an attempt at a code: when `matched` and attempts are left, spends it and

@@ -33,10 +33,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0015_signed_heads.sql"),
     ),
     (16, include_str!("../migrations/sqlite/0016_no_lockout.sql")),
-    (
-        17,
-        include_str!("../migrations/sqlite/0017_pending_signups.sql"),
-    ),
+    (17, include_str!("../migrations/sqlite/0017_signups.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -82,8 +79,5 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         16,
         include_str!("../migrations/postgres/0016_no_lockout.sql"),
     ),
-    (
-        17,
-        include_str!("../migrations/postgres/0017_pending_signups.sql"),
-    ),
+    (17, include_str!("../migrations/postgres/0017_signups.sql")),
 ];

@@ -7,6 +7,7 @@ mod mail;
 mod portal;
 mod requests;
 mod retention;
+mod signups;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
@@ -32,8 +33,8 @@ use crate::{
     DueRecord, Erasure, FoundRecord, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest,
     IndexEntry, InteractionRow, LegalHold, MICROS_PER_DAY, MailCounts, MailLink, NoticeRow,
     OutboxRow, PortalCode, PortalSession, RecipientUpdate, RequestFilter, RequestRow, Result,
-    RetentionAction, RetentionRun, SegmentQuery, SegmentRow, Store, StoreError, StoredRule,
-    SweepBatch, TokenRow, UserRow, migrations,
+    RetentionAction, RetentionRun, SegmentQuery, SegmentRow, SignupRow, Store, StoreError,
+    StoredRule, SweepBatch, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -483,7 +484,6 @@ pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Resu
         "UPDATE idempotency_keys SET fingerprint = decode(repeat('00', 32), 'hex'), response = ''::bytea WHERE customer_id = $1",
         "DELETE FROM consent_current WHERE customer_id = $1",
         "DELETE FROM consent_events WHERE customer_id = $1",
-        "DELETE FROM pending_signups WHERE customer_id = $1",
     ] {
         tx.execute(sql, &[id]).await?;
     }
@@ -624,6 +624,7 @@ pub(super) async fn apply_tx(
         portal::save_code(tx, code).await?;
     }
     requests::save(tx, &changes).await?;
+    signups::save(tx, &changes).await?;
     append_audit_tx(tx, heads, changes.audit).await
 }
 
@@ -720,10 +721,7 @@ impl Store for PostgresStore {
     async fn count_customers(&self) -> Result<u64> {
         let client = self.pool.get().await?;
         let n: i64 = client
-            .query_one(
-                "SELECT (SELECT count(*) FROM customers) - (SELECT count(*) FROM pending_signups)",
-                &[],
-            )
+            .query_one("SELECT count(*) FROM customers", &[])
             .await?
             .get(0);
         Ok(n as u64)
@@ -1343,6 +1341,22 @@ impl Store for PostgresStore {
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
         let client = self.pool.get().await?;
         mail::find_link(&client, token_hash).await
+    }
+
+    async fn signup(&self, id: Uuid) -> Result<Option<SignupRow>> {
+        signups::signup(&self.pool.get().await?, id).await
+    }
+
+    async fn expired_signups(&self, now: i64, limit: usize) -> Result<Vec<Uuid>> {
+        signups::expired(&self.pool.get().await?, now, limit).await
+    }
+
+    async fn drop_signups(&self, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let dropped = signups::drop(&tx, ids).await?;
+        tx.commit().await?;
+        Ok(dropped)
     }
 
     async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>> {

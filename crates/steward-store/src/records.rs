@@ -91,11 +91,24 @@ pub struct ChangeSet {
     pub recipient_updates: Vec<RecipientUpdate>,
     /// Suppression entries lifted: the person signs up again of their own accord.
     pub unsuppress: Vec<IndexDigest>,
-    /// Customers made by a public sign-up, not counted until their address is confirmed: a
-    /// count that moved with every sign-up would tell whoever sends the form who exists.
-    pub pending_signups: Vec<Uuid>,
-    /// Customers whose address was confirmed by following a link sent to it.
-    pub confirmed_signups: Vec<Uuid>,
+    /// Sign-ups from public forms, held until a link sent to their address is followed.
+    pub signups: Vec<SignupRow>,
+    /// A sign-up one of whose links this change spends: once none of its links is left to
+    /// follow, it goes, with its message.
+    pub settle_signup: Option<Uuid>,
+}
+
+/// A sign-up from a public form, as held until its address is confirmed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignupRow {
+    pub id: Uuid,
+    /// The form's key.
+    pub form: String,
+    pub created_at: i64,
+    /// When its links stop working, and it goes.
+    pub expires_at: i64,
+    /// What was sent, sealed under the sign-up's own key.
+    pub sealed: Vec<u8>,
 }
 
 /// A data-subject request as kept.

@@ -11,6 +11,7 @@ mod mail;
 mod portal;
 mod requests;
 mod retention;
+mod signups;
 mod writer;
 
 use std::path::{Path, PathBuf};
@@ -38,8 +39,8 @@ use crate::{
     DueRecord, Erasure, FoundRecord, IDEMPOTENCY_KEY, IdempotentRow, ImportJob, IndexDigest,
     IndexEntry, InteractionRow, LegalHold, MICROS_PER_DAY, MailCounts, MailLink, NoticeRow,
     OutboxRow, PortalCode, PortalSession, RecipientUpdate, RequestFilter, RequestRow, Result,
-    RetentionAction, RetentionRun, SegmentQuery, SegmentRow, Store, StoreError, StoredRule,
-    SweepBatch, TokenRow, UserRow, migrations,
+    RetentionAction, RetentionRun, SegmentQuery, SegmentRow, SignupRow, Store, StoreError,
+    StoredRule, SweepBatch, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -750,7 +751,6 @@ pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> 
         "UPDATE idempotency_keys SET fingerprint = zeroblob(32), response = x'' WHERE customer_id = ?1",
         "DELETE FROM consent_current WHERE customer_id = ?1",
         "DELETE FROM consent_events WHERE customer_id = ?1",
-        "DELETE FROM pending_signups WHERE customer_id = ?1",
     ] {
         tx.prepare_cached(sql)?.execute([key])?;
     }
@@ -840,6 +840,7 @@ pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<Audit
         portal::save_code(tx, code)?;
     }
     requests::save(tx, &changes)?;
+    signups::save(tx, &changes)?;
     append_audit_tx(tx, changes.audit)
 }
 
@@ -937,11 +938,7 @@ impl Store for SqliteStore {
 
     async fn count_customers(&self) -> Result<u64> {
         self.read(|c| {
-            Ok(c.query_row(
-                "SELECT (SELECT count(*) FROM customers) - (SELECT count(*) FROM pending_signups)",
-                [],
-                |r| r.get::<_, i64>(0),
-            )? as u64)
+            Ok(c.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))? as u64)
         })
     }
 
@@ -1533,6 +1530,19 @@ impl Store for SqliteStore {
 
     async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
         self.read(|c| mail::find_link(c, token_hash))
+    }
+
+    async fn signup(&self, id: Uuid) -> Result<Option<SignupRow>> {
+        self.read(|c| signups::signup(c, id))
+    }
+
+    async fn expired_signups(&self, now: i64, limit: usize) -> Result<Vec<Uuid>> {
+        self.read(|c| signups::expired(c, now, limit))
+    }
+
+    async fn drop_signups(&self, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let ids = ids.to_vec();
+        self.write(move |tx| signups::drop(tx, &ids)).await
     }
 
     async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>> {

@@ -546,6 +546,7 @@ async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     let jobs = [
         tokio::spawn(app.clone().run_mail_sender(until_stopped())),
         tokio::spawn(app.clone().run_consent_expiry(until_stopped())),
+        tokio::spawn(app.clone().run_signup_sweeper(until_stopped())),
         tokio::spawn(app.clone().run_audit_indexer(until_stopped())),
         tokio::spawn(app.clone().run_audit_witness(until_stopped())),
         tokio::spawn({

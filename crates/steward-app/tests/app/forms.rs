@@ -34,7 +34,7 @@ fn submission(email: &str, purposes: &[&str]) -> FormSubmission {
 #[tokio::test]
 async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confirmation() {
     let smtp = SmtpServer::start();
-    let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let form = app.form("newsletter").await.expect("the default form");
     assert_eq!(
         form.purposes
@@ -44,16 +44,20 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         [EMAIL, SMS]
     );
 
+    let sent_from = Evidence {
+        client_address: Some("203.0.113.7".into()),
+        user_agent: Some("Mozilla/5.0".into()),
+    };
     app.submit_form(
         "newsletter",
         submission("ros@example.com", &[EMAIL]),
-        &Evidence::default(),
+        &sent_from,
     )
     .await
     .expect("submitted");
     let agent = agent(&app);
-    let found = app
-        .list_customers(
+    let search = || async {
+        app.list_customers(
             &agent,
             steward_app::CustomerQuery {
                 email: Some("ros@example.com".into()),
@@ -62,27 +66,11 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         )
         .await
         .expect("search")
-        .items;
-    assert_eq!(found.len(), 1, "a new customer");
-    let id = found[0].id;
-    let stored: Vec<&String> = found[0].fields.keys().collect();
+        .items
+    };
     assert!(
-        !stored.contains(&&"phone".to_string()),
-        "text messages were not ticked: {stored:?}"
-    );
-    let status = app.consents(&agent, id).await.expect("consents");
-    let email = status.iter().find(|s| s.purpose == EMAIL).expect("email");
-    assert_eq!(
-        (email.state, email.given),
-        (Some(ConsentState::Requested), false)
-    );
-    assert!(
-        status
-            .iter()
-            .find(|s| s.purpose == SMS)
-            .expect("sms")
-            .state
-            .is_none()
+        search().await.is_empty(),
+        "no customer before the address is confirmed"
     );
 
     app.deliver_due_mail().await.expect("deliver");
@@ -98,6 +86,50 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
     assert_eq!(
         (given.state, given.method.as_str()),
         (ConsentState::Given, "form")
+    );
+    let found = search().await;
+    assert_eq!(found.len(), 1, "a new customer once confirmed");
+    let id = found[0].id;
+    assert_eq!(given.customer_id, id);
+    let stored: Vec<&String> = found[0].fields.keys().collect();
+    assert!(
+        !stored.contains(&&"phone".to_string()),
+        "text messages were not ticked: {stored:?}"
+    );
+    assert_eq!(
+        found[0].fields.get("given_name").map(String::as_str),
+        Some("Rosalind"),
+        "made from what was sent"
+    );
+    let status = app.consents(&agent, id).await.expect("consents");
+    let email = status.iter().find(|s| s.purpose == EMAIL).expect("email");
+    assert_eq!(
+        (email.state, email.given),
+        (Some(ConsentState::Given), true)
+    );
+    assert!(
+        status
+            .iter()
+            .find(|s| s.purpose == SMS)
+            .expect("sms")
+            .state
+            .is_none()
+    );
+    let history = app.consent_history(&agent, id).await.expect("history");
+    assert_eq!(
+        history
+            .iter()
+            .map(|e| (e.purpose.as_str(), e.state))
+            .collect::<Vec<_>>(),
+        [(EMAIL, ConsentState::Given)],
+        "nothing was recorded before the link"
+    );
+    let evidence: Option<String> = sqlite(dir.path())
+        .query_row("SELECT evidence FROM consent_events", [], |r| r.get(0))
+        .expect("evidence");
+    assert!(
+        evidence.is_some_and(|e| e.contains("client")),
+        "the consent keeps the evidence of the submission it was given in"
     );
     let overview = app.portal_overview(id).await.expect("overview");
     assert_eq!(
@@ -121,21 +153,23 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
     app.submit_form("newsletter", typed, &Evidence::default())
         .await
         .expect("the same answer as for a stranger");
-    let after = app.get_customer(&agent, c.id).await.expect("read");
-    assert_eq!(
-        after.fields.get("given_name").map(String::as_str),
-        Some("Ada")
+    let unchanged = |after: &steward_app::CustomerView| {
+        assert_eq!(
+            after.fields.get("given_name").map(String::as_str),
+            Some("Ada")
+        );
+        assert_eq!(after.fields.get("phone"), c.fields.get("phone"));
+        assert_eq!(after.version, c.version, "not changed at all");
+    };
+    unchanged(&app.get_customer(&agent, c.id).await.expect("read"));
+    assert!(
+        app.consents(&agent, c.id)
+            .await
+            .expect("consents")
+            .iter()
+            .all(|s| s.state.is_none()),
+        "no choice recorded before the link"
     );
-    assert_eq!(after.version, c.version, "not changed at all");
-    let states: Vec<_> = app
-        .consents(&agent, c.id)
-        .await
-        .expect("consents")
-        .into_iter()
-        .filter(|s| s.state == Some(ConsentState::Requested))
-        .map(|s| s.purpose)
-        .collect();
-    assert_eq!(states, [EMAIL, SMS]);
     app.deliver_due_mail().await.expect("deliver");
     let mail = smtp.wait_for(1).remove(0);
     assert!(
@@ -155,6 +189,34 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
     assert_eq!(
         app.audience(&marketer, &query).await.expect("count").count,
         0
+    );
+    // Following the link for text messages shows the address is Ada's: her choice counts,
+    // and still nothing typed into the form replaces what she gave us.
+    let sms_link = mail
+        .body
+        .split("Marketing text messages")
+        .nth(1)
+        .and_then(|rest| rest.split("http://steward.test/consent/confirm/").nth(1))
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("the text messages link");
+    let given = app
+        .confirm_consent(sms_link, &Evidence::default())
+        .await
+        .expect("confirm");
+    assert_eq!((given.customer_id, given.purpose.as_str()), (c.id, SMS));
+    unchanged(&app.get_customer(&agent, c.id).await.expect("read"));
+    assert_eq!(
+        app.audience(&marketer, &query).await.expect("count").count,
+        1
+    );
+    assert_eq!(
+        app.list_customers(&agent, Default::default())
+            .await
+            .expect("list")
+            .items
+            .len(),
+        1,
+        "no second customer"
     );
 }
 

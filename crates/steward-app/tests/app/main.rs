@@ -14,5 +14,6 @@ mod mail_log;
 mod portal;
 mod requests;
 mod retention;
+mod signups;
 #[allow(dead_code)]
 mod support;

@@ -211,9 +211,13 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     app.submit_form("newsletter", form, &Evidence::default())
         .await
         .expect("signs up again");
-    assert_eq!(find(&app, "gwen@example.com").await, 1);
-    // Anyone can type her address: the suppression holds until the link sent to it is
-    // followed.
+    // Anyone can type her address: nothing of her is kept, and the suppression holds, until
+    // the link sent to it is followed.
+    assert_eq!(
+        find(&app, "gwen@example.com").await,
+        0,
+        "not before the link"
+    );
     let suppressions = || {
         rusqlite::Connection::open(dir.path().join("steward.db"))
             .expect("db")
@@ -235,6 +239,11 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     .await
     .expect("confirm");
     assert_eq!(suppressions(), 0, "confirming her address lifts it");
+    assert_eq!(
+        find(&app, "gwen@example.com").await,
+        1,
+        "and brings her back"
+    );
 }
 
 #[tokio::test]

@@ -811,6 +811,73 @@ async fn no_count_tells_a_form_sender_whether_an_address_was_known() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gpc_counts_for_the_customer_a_confirmed_sign_up_makes() {
+    let smtp = steward_testkit::smtp::SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    sign_up(&t, "gpc@example.com").await;
+    t.app.deliver_due_mail().await.expect("deliver");
+    let base = format!("http://{}", t.addr);
+    let link = smtp.wait_for(1)[0]
+        .link(&format!("{base}/consent/confirm/"))
+        .expect("link");
+    let confirmed = t
+        .req(
+            "POST",
+            link.trim_start_matches(&base),
+            None,
+            &[("Sec-GPC", "1")],
+            None,
+        )
+        .await;
+    assert_eq!(confirmed.status, 200, "{}", confirmed.body);
+    let found = t
+        .req(
+            "GET",
+            "/api/v1/customers?email=gpc%40example.com",
+            Some(&agent),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    let id = found["items"][0]["id"].as_str().expect("made by the link");
+    let history = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{id}/consents/history"),
+            Some(&agent),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    let events: Vec<(&str, &str, &str)> = history
+        .as_array()
+        .expect("events")
+        .iter()
+        .map(|e| {
+            (
+                e["purpose"].as_str().unwrap_or_default(),
+                e["state"].as_str().unwrap_or_default(),
+                e["method"].as_str().unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        events,
+        [
+            ("marketing.communications.email", "given", "form"),
+            (
+                "marketing.advertising.third_party.targeted",
+                "withdrawn",
+                "gpc"
+            ),
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_metrics_listener_serves_every_metric_without_a_token() {
     let t = spawn_app().await;
     let agent = t.token(Role::Agent, &["essential.service"]).await;

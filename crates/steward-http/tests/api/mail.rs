@@ -43,6 +43,21 @@ async fn reach(t: &TestApp, marketer: &str) -> u64 {
     reply.json()["count"].as_u64().expect("count")
 }
 
+/// How many customers an agent finds by this address.
+async fn on_file(t: &TestApp, agent: &str, email: &str) -> usize {
+    let found = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers?email={}", email.replace('@', "%40")),
+            Some(agent),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(found.status, 200, "{}", found.body);
+    found.json()["items"].as_array().expect("items").len()
+}
+
 /// Waits (boundedly) until the SMTP server holds a message to `to` that matches.
 async fn mail_to(smtp: &SmtpServer, to: &str, subject: &str) -> ReceivedMail {
     for _ in 0..400 {
@@ -325,6 +340,7 @@ async fn a_visitor_signs_up_through_the_public_form_in_a_real_browser() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let marketer = t.token(Role::Marketer, &[EMAIL]).await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
     let base = format!("http://{}", t.addr);
     let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mail-screenshots");
     let b = in_browser({
@@ -385,6 +401,11 @@ async fn a_visitor_signs_up_through_the_public_form_in_a_real_browser() {
         0,
         "not before the link is followed"
     );
+    assert_eq!(
+        on_file(&t, &agent, "rosalind@example.com").await,
+        0,
+        "nor is anything of her on file"
+    );
     let link = mail_to(&smtp, "rosalind@example.com", "Please confirm")
         .await
         .link(&format!("{base}/consent/confirm/"))
@@ -396,6 +417,7 @@ async fn a_visitor_signs_up_through_the_public_form_in_a_real_browser() {
     })
     .await;
     assert_eq!(reach(&t, &marketer).await, 1);
+    assert_eq!(on_file(&t, &agent, "rosalind@example.com").await, 1);
 
     // A form posted from elsewhere, without the token its page sets, is refused.
     let forged = t

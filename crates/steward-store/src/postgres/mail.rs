@@ -100,14 +100,20 @@ pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()
 }
 
 pub(super) async fn erase(tx: &Transaction<'_>, customer: &Uuid) -> Result<()> {
+    erase_messages(tx, customer).await?;
+    tx.execute("DELETE FROM mail_links WHERE customer_id = $1", &[customer])
+        .await?;
+    Ok(())
+}
+
+/// The messages to a customer (or sign-up) and the records of their delivery.
+pub(super) async fn erase_messages(tx: &Transaction<'_>, customer: &Uuid) -> Result<()> {
     tx.execute(
         "DELETE FROM mail_deliveries WHERE message_id IN (SELECT id FROM outbox WHERE customer_id = $1)",
         &[customer],
     )
     .await?;
     tx.execute("DELETE FROM outbox WHERE customer_id = $1", &[customer])
-        .await?;
-    tx.execute("DELETE FROM mail_links WHERE customer_id = $1", &[customer])
         .await?;
     Ok(())
 }

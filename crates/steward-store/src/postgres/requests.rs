@@ -98,17 +98,6 @@ pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()
         )
         .await?;
     }
-    for id in &changes.pending_signups {
-        tx.execute(
-            "INSERT INTO pending_signups (customer_id) VALUES ($1)",
-            &[id],
-        )
-        .await?;
-    }
-    for id in &changes.confirmed_signups {
-        tx.execute("DELETE FROM pending_signups WHERE customer_id = $1", &[id])
-            .await?;
-    }
     Ok(())
 }
 

@@ -107,13 +107,19 @@ pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
 }
 
 pub(super) fn erase(tx: &Transaction, customer: &[u8]) -> Result<()> {
+    erase_messages(tx, customer)?;
+    tx.prepare_cached("DELETE FROM mail_links WHERE customer_id = ?1")?
+        .execute([customer])?;
+    Ok(())
+}
+
+/// The messages to a customer (or sign-up) and the records of their delivery.
+pub(super) fn erase_messages(tx: &Transaction, customer: &[u8]) -> Result<()> {
     tx.prepare_cached(
         "DELETE FROM mail_deliveries WHERE message_id IN (SELECT id FROM outbox WHERE customer_id = ?1)",
     )?
     .execute([customer])?;
     tx.prepare_cached("DELETE FROM outbox WHERE customer_id = ?1")?
-        .execute([customer])?;
-    tx.prepare_cached("DELETE FROM mail_links WHERE customer_id = ?1")?
         .execute([customer])?;
     Ok(())
 }

@@ -93,14 +93,6 @@ pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
         tx.prepare_cached("DELETE FROM suppressions WHERE digest = ?1")?
             .execute([digest.as_slice()])?;
     }
-    for id in &changes.pending_signups {
-        tx.prepare_cached("INSERT INTO pending_signups (customer_id) VALUES (?1)")?
-            .execute([blob(id)])?;
-    }
-    for id in &changes.confirmed_signups {
-        tx.prepare_cached("DELETE FROM pending_signups WHERE customer_id = ?1")?
-            .execute([blob(id)])?;
-    }
     Ok(())
 }
 

@@ -1,0 +1,364 @@
+//! Sign-ups from public forms are held, sealed, until the address is confirmed: every valid
+//! sign-up does the same work whoever the address belongs to, nothing reaches a customer
+//! record before a link sent to the address is followed, and an ignored sign-up is gone
+//! once its links expire.
+
+use std::path::Path;
+
+use steward_app::core::Role;
+use steward_app::{AppError, CustomerQuery, Evidence, FormSubmission, Steward};
+use steward_testkit::smtp::SmtpServer;
+
+use crate::support::*;
+
+const EMAIL: &str = "marketing.communications.email";
+
+fn submission(email: &str, sign_up_again: bool) -> FormSubmission {
+    FormSubmission {
+        values: [("email", email), ("given_name", "Wilhelmina")]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        purposes: vec![EMAIL.into()],
+        residency: "NL".into(),
+        sign_up_again,
+    }
+}
+
+fn count(dir: &Path, file: &str, sql: &str) -> i64 {
+    rusqlite::Connection::open(dir.join(file))
+        .expect("open")
+        .query_row(sql, [], |r| r.get(0))
+        .expect("count")
+}
+
+/// What a sign-up may add to, and what it must leave as it is.
+#[derive(Debug, PartialEq, Eq)]
+struct Footprint {
+    signups: i64,
+    keys: i64,
+    messages: i64,
+    /// Messages the sender will take.
+    to_send: i64,
+    /// Links that can still be followed.
+    open_links: i64,
+    /// Every customer row as stored, sealed values and versions included.
+    customers: Vec<(Vec<u8>, i64, i64, Vec<u8>)>,
+    consent_events: i64,
+    suppressions: i64,
+}
+
+fn footprint(dir: &Path) -> Footprint {
+    let db = sqlite(dir);
+    let mut stmt = db
+        .prepare("SELECT id, version, updated_at, fields FROM customers ORDER BY id")
+        .expect("prepare");
+    let customers = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
+        .expect("customers")
+        .map(|r| r.expect("row"))
+        .collect();
+    Footprint {
+        signups: count(dir, "steward.db", "SELECT COUNT(*) FROM signups"),
+        keys: count(dir, "keys/keystore.db", "SELECT COUNT(*) FROM data_keys"),
+        messages: count(dir, "steward.db", "SELECT COUNT(*) FROM outbox"),
+        to_send: count(
+            dir,
+            "steward.db",
+            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
+        ),
+        open_links: count(
+            dir,
+            "steward.db",
+            "SELECT COUNT(*) FROM mail_links WHERE used_at IS NULL",
+        ),
+        customers,
+        consent_events: count(dir, "steward.db", "SELECT COUNT(*) FROM consent_events"),
+        suppressions: count(dir, "steward.db", "SELECT COUNT(*) FROM suppressions"),
+    }
+}
+
+/// Erases the customer at their own request, so their address is suppressed.
+async fn erased_at_their_request(app: &Steward, email: &str) {
+    let c = app
+        .create_customer(&agent(app), input(email, "Gwen"))
+        .await
+        .expect("create");
+    app.erase_own_account(c.id).await.expect("erase");
+}
+
+async fn find(app: &Steward, email: &str) -> usize {
+    app.list_customers(
+        &agent(app),
+        CustomerQuery {
+            email: Some(email.into()),
+            ..Default::default()
+        },
+    )
+    .await
+    .expect("search")
+    .items
+    .len()
+}
+
+#[tokio::test]
+async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
+    let smtp = SmtpServer::start();
+    let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    let known = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    give_consent(&app, &agent, known.id, EMAIL).await;
+    erased_at_their_request(&app, "gwen@example.com").await;
+
+    for (who, address, mailed) in [
+        ("an unknown address", "stranger@example.com", 1),
+        (
+            "a customer who gave the purpose already",
+            "ada@example.com",
+            1,
+        ),
+        (
+            "an address erased at its owner's request, without the tick",
+            "gwen@example.com",
+            0,
+        ),
+    ] {
+        let before = footprint(dir.path());
+        app.submit_form(
+            "newsletter",
+            submission(address, false),
+            &Evidence::default(),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{who}: {e:?}"));
+        let after = footprint(dir.path());
+        assert_eq!(
+            (after.signups, after.keys),
+            (before.signups + 1, before.keys + 1),
+            "{who}: one sign-up row and one key"
+        );
+        assert_eq!(
+            (after.messages, after.to_send, after.open_links),
+            (
+                before.messages + 1,
+                before.to_send + mailed,
+                before.open_links + mailed
+            ),
+            "{who}: a message made for every sign-up, but never sent to someone erased \
+             at their request unasked, nor a link they could follow"
+        );
+        assert_eq!(
+            (&after.customers, after.consent_events, after.suppressions),
+            (
+                &before.customers,
+                before.consent_events,
+                before.suppressions
+            ),
+            "{who}: no customer created or changed, no choice recorded"
+        );
+    }
+    // I1: what was typed is sealed, in the database and its log alike.
+    assert_no_plaintext(
+        dir.path(),
+        &["stranger@example.com", "gwen@example.com", "Wilhelmina"],
+    );
+}
+
+#[tokio::test]
+async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
+    let smtp = SmtpServer::start();
+    let (dir, app, clock) = app_with_mail(&smtp.url()).await;
+    erased_at_their_request(&app, "gwen@example.com").await;
+    app.deliver_due_mail().await.expect("the farewell");
+    smtp.wait_for(1);
+    let start = footprint(dir.path());
+    assert_eq!(start.suppressions, 1);
+
+    // Anyone can tick the box with her address: nothing of her is stored, and she stays
+    // suppressed, until the link sent to it is followed.
+    app.submit_form(
+        "newsletter",
+        submission("gwen@example.com", true),
+        &Evidence::default(),
+    )
+    .await
+    .expect("taken");
+    assert_eq!(find(&app, "gwen@example.com").await, 0);
+    let held = footprint(dir.path());
+    assert_eq!((held.signups, held.keys), (1, start.keys + 1));
+    assert_eq!(held.customers, start.customers);
+    assert_eq!(held.suppressions, 1);
+    assert_no_plaintext(dir.path(), &["gwen@example.com", "Wilhelmina"]);
+    app.deliver_due_mail().await.expect("deliver");
+    let ignored = smtp.wait_for(2)[1]
+        .link("http://steward.test/consent/confirm/")
+        .expect("a link to her");
+
+    // Ignored: once its links expire, the sign-up goes with its key, message and links.
+    assert_eq!(app.sweep_expired_signups().await.expect("sweep"), 0);
+    clock.advance(jiff::SignedDuration::from_hours(7 * 24));
+    assert_eq!(app.sweep_expired_signups().await.expect("sweep"), 1);
+    let swept = footprint(dir.path());
+    assert_eq!(
+        (swept.signups, swept.keys, swept.messages),
+        (0, start.keys, start.messages),
+        "nothing of it is left"
+    );
+    assert_eq!(swept.customers, start.customers);
+    assert_eq!(swept.suppressions, 1, "and she is still suppressed");
+    assert!(matches!(
+        app.confirm_consent(
+            ignored.rsplit('/').next().expect("token"),
+            &Evidence::default()
+        )
+        .await,
+        Err(AppError::NotFound | AppError::LinkSpent)
+    ));
+    assert_eq!(app.sweep_expired_signups().await.expect("again"), 0);
+
+    // She signs up again herself and follows the link: then she is back, unsuppressed, and
+    // the sign-up has gone with its key.
+    app.submit_form(
+        "newsletter",
+        submission("gwen@example.com", true),
+        &Evidence::default(),
+    )
+    .await
+    .expect("taken");
+    app.deliver_due_mail().await.expect("deliver");
+    let link = smtp.wait_for(3)[2]
+        .link("http://steward.test/consent/confirm/")
+        .expect("a link to her");
+    let given = app
+        .confirm_consent(
+            link.rsplit('/').next().expect("token"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("confirmed");
+    assert_eq!(find(&app, "gwen@example.com").await, 1);
+    let back = footprint(dir.path());
+    assert_eq!(back.suppressions, 0, "confirming her address lifts it");
+    assert_eq!(
+        (back.signups, back.keys),
+        (0, start.keys + 1),
+        "the sign-up's key is gone, hers is there"
+    );
+    let marketer = access(&app, Role::Marketer, EMAIL);
+    let audience = app
+        .audience(
+            &marketer,
+            &steward_app::AudienceQuery {
+                purpose: EMAIL.into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audience");
+    assert_eq!(audience.count, 1, "{given:?}");
+    assert!(matches!(
+        app.confirm_consent(
+            link.rsplit('/').next().expect("token"),
+            &Evidence::default()
+        )
+        .await,
+        Err(AppError::LinkSpent)
+    ));
+}
+
+#[tokio::test]
+async fn a_sign_up_without_the_tick_does_not_bring_back_someone_erased_after_sending_it() {
+    let smtp = SmtpServer::start();
+    let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    app.submit_form(
+        "newsletter",
+        submission("gwen@example.com", false),
+        &Evidence::default(),
+    )
+    .await
+    .expect("taken");
+    app.deliver_due_mail().await.expect("deliver");
+    let link = smtp.wait_for(1)[0]
+        .link("http://steward.test/consent/confirm/")
+        .expect("a link");
+    erased_at_their_request(&app, "gwen@example.com").await;
+    assert!(matches!(
+        app.confirm_consent(
+            link.rsplit('/').next().expect("token"),
+            &Evidence::default()
+        )
+        .await,
+        Err(AppError::LinkSpent)
+    ));
+    assert_eq!(find(&app, "gwen@example.com").await, 0);
+    assert_eq!(footprint(dir.path()).suppressions, 1);
+}
+
+#[tokio::test]
+async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
+    let smtp = SmtpServer::start();
+    let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let mut both = submission("wil@example.com", false);
+    both.values.insert("phone".into(), "+31 20 123 4567".into());
+    both.purposes.push("marketing.communications.sms".into());
+    let start = footprint(dir.path());
+    app.submit_form("newsletter", both, &Evidence::default())
+        .await
+        .expect("taken");
+    app.deliver_due_mail().await.expect("deliver");
+    let body = smtp.wait_for(1).remove(0).body;
+    let tokens: Vec<&str> = body
+        .split("http://steward.test/consent/confirm/")
+        .skip(1)
+        .filter_map(|rest| rest.split_whitespace().next())
+        .collect();
+    assert_eq!(tokens.len(), 2);
+    app.confirm_consent(tokens[0], &Evidence::default())
+        .await
+        .expect("first");
+    let between = footprint(dir.path());
+    assert_eq!(
+        (between.signups, between.keys),
+        (1, start.keys + 2),
+        "held for its other link: its key and the new customer's"
+    );
+    app.confirm_consent(tokens[1], &Evidence::default())
+        .await
+        .expect("second");
+    let after = footprint(dir.path());
+    assert_eq!(
+        (after.signups, after.keys, after.customers.len()),
+        (0, start.keys + 1, 1),
+        "one customer, and the sign-up gone with its key and message"
+    );
+    assert_eq!(after.messages, start.messages);
+    let agent = agent(&app);
+    let c = &app
+        .list_customers(
+            &agent,
+            CustomerQuery {
+                email: Some("wil@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search")
+        .items[0];
+    assert_eq!(
+        c.fields.get("phone").map(String::as_str),
+        Some("+31201234567")
+    );
+    let given: Vec<String> = app
+        .consents(&agent, c.id)
+        .await
+        .expect("consents")
+        .into_iter()
+        .filter(|s| s.given)
+        .map(|s| s.purpose)
+        .collect();
+    assert_eq!(given, [EMAIL, "marketing.communications.sms"]);
+}
+
