@@ -361,4 +361,3 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         .collect();
     assert_eq!(given, [EMAIL, "marketing.communications.sms"]);
 }
-
