@@ -1,82 +1,59 @@
 //! Steward's use cases. Every front end (REST API, console, portal, CLI) calls these and
 //! nothing else, so purpose checks, minimisation, encryption and audit cannot be bypassed.
 
-mod access;
-mod accounts;
-mod audience;
-mod audit_log;
-mod audit_witness;
 mod campaigns;
+mod collection;
 mod consent;
-mod consent_expiry;
-mod cursor;
-mod customers;
 mod dashboard;
 pub mod demo;
-mod demo_notice;
-mod double_opt_in;
-mod erasure;
 mod error;
-mod export;
-mod forms;
-mod group_commit;
-mod idempotency;
-pub mod import;
-mod interactions;
-mod mail;
-mod minimisation;
-mod notices;
-mod orphan_keys;
-mod portal;
-mod portal_rights;
-mod receipt;
-mod requests;
+mod infra;
 mod retention;
-mod segments;
-mod sign_in;
-mod signups;
-mod subject_export;
-mod suppression;
-mod token_cache;
-mod unsubscribe;
+mod rights;
+mod security;
 
-pub use access::{Access, Actor};
-pub use accounts::{
-    CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password,
-    requires_second_factor,
+pub use campaigns::audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
+pub use campaigns::campaign::{CampaignLog, CampaignView, NewCampaign};
+pub use campaigns::segments::{ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView};
+pub use collection::customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
+pub use collection::export::ExportFormat;
+pub use collection::import;
+pub use collection::interactions::{InteractionInput, InteractionView};
+pub use consent::double_opt_in::LinkView;
+pub use consent::forms::{FormField, FormPurpose, FormSubmission, FormView};
+pub use consent::ledger::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
+pub use consent::notices::{
+    NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST, SummaryView,
 };
-pub use audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
-pub use audit_log::{AuditFault, VerifyReport};
-pub use audit_witness::{WITNESS_EVERY, Witnessed};
-pub use campaigns::{CampaignLog, CampaignView, NewCampaign};
-pub use consent::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
-pub use customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
+pub use consent::receipt::{Controller, Receipt, ReceiptCheck};
 pub use dashboard::Dashboard;
-pub use demo_notice::DEMO_NOTICE_VERSION;
-pub use double_opt_in::LinkView;
+pub use demo::notice::DEMO_NOTICE_VERSION;
 pub use error::{AppError, FieldError};
-pub use export::ExportFormat;
-pub use forms::{FormField, FormPurpose, FormSubmission, FormView};
-pub use idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
-pub use interactions::{InteractionInput, InteractionView};
-pub use mail::{MailRound, MailSettings};
-pub use notices::{NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST, SummaryView};
-pub use portal::{AccessView, CodeStanding, Correction, HeldValue, PortalOverview, PortalSignIn};
-pub use portal_rights::ObjectionOutcome;
-pub use receipt::{Controller, Receipt, ReceiptCheck};
-pub use requests::{
-    KindTally, MAX_REQUESTS, ReasonInput, RecipientUpdateView, RequestInput, RequestQuery,
-    RequestReport, RequestView,
-};
+pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
+pub use infra::mail::{MailRound, MailSettings};
 pub use retention::{
     HoldInput, HoldView, ReportItem, RuleOutcome, RulePatch, RuleView, RunReport, RunView,
     SweepProgress, Upcoming,
 };
-pub use segments::{ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView};
+pub use rights::portal::{
+    AccessView, CodeStanding, Correction, HeldValue, PortalOverview, PortalSignIn,
+};
+pub use rights::portal_rights::ObjectionOutcome;
+pub use rights::requests::{
+    KindTally, MAX_REQUESTS, ReasonInput, RecipientUpdateView, RequestInput, RequestQuery,
+    RequestReport, RequestView,
+};
+pub use rights::subject_export::{SubjectExport, SubjectFormat};
+pub use security::access::{Access, Actor};
+pub use security::accounts::{
+    CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password,
+    requires_second_factor,
+};
+pub use security::audit_log::{AuditFault, VerifyReport};
+pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
 pub use steward_core as core;
 pub use steward_store::AuditFilter;
 pub use steward_store::SegmentQuery;
-pub use subject_export::{SubjectExport, SubjectFormat};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -119,18 +96,18 @@ pub struct Steward {
     keys: Arc<KeyStore>,
     store: Arc<dyn Store>,
     /// Audit entries of reads and exports, committed in groups.
-    audit_writer: group_commit::GroupCommit<AuditRecord, AuditEntry>,
+    audit_writer: infra::group_commit::GroupCommit<AuditRecord, AuditEntry>,
     /// New customers' wrapped data keys, committed (and synced) in groups.
-    key_writer: group_commit::GroupCommit<(uuid::Uuid, StoredKey), ()>,
+    key_writer: infra::group_commit::GroupCommit<(uuid::Uuid, StoredKey), ()>,
     clock: Arc<dyn Clock>,
-    witness_file: audit_witness::WitnessFile,
+    witness_file: security::audit_witness::WitnessFile,
     /// Where the key store lives, and the locks of running imports beside it.
     key_dir: PathBuf,
-    tokens: token_cache::TokenCache,
-    throttle: sign_in::LoginThrottle,
+    tokens: infra::token_cache::TokenCache,
+    throttle: security::sign_in::LoginThrottle,
     controller: Controller,
-    mailer: mail::Mailer,
-    published: notices::PublishedCache,
+    mailer: infra::mail::Mailer,
+    published: consent::notices::PublishedCache,
     staff_shown_as: StaffShownAs,
     readable_at_least: f64,
 }
@@ -200,7 +177,7 @@ impl Steward {
             .map_err(|e| {
                 AppError::Setup(format!("data directory {}: {e}", opts.data_dir.display()))
             })?;
-        let mailer = mail::Mailer::new(&opts.mail, &opts.data_dir)?;
+        let mailer = infra::mail::Mailer::new(&opts.mail, &opts.data_dir)?;
         let master = MasterKey::load_or_create(&paths.master_key)?;
         let keys = Arc::new(KeyStore::open(&paths.key_store)?);
         let searchable: Vec<&str> = opts
@@ -208,10 +185,10 @@ impl Steward {
             .searchable_fields()
             .map(|f| f.key.as_str())
             .chain([
-                consent::EVIDENCE_CLIENT,
-                consent::EVIDENCE_AGENT,
-                suppression::SUPPRESSION,
-                requests::SUBJECT,
+                consent::ledger::EVIDENCE_CLIENT,
+                consent::ledger::EVIDENCE_AGENT,
+                rights::suppression::SUPPRESSION,
+                rights::requests::SUBJECT,
             ])
             .collect();
         let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;
@@ -221,14 +198,14 @@ impl Steward {
             Some(url) => Arc::new(PostgresStore::connect(url, 16, heads).await?),
         };
         let steward = Steward {
-            audit_writer: group_commit::GroupCommit::new("audit", {
+            audit_writer: infra::group_commit::GroupCommit::new("audit", {
                 let store = store.clone();
                 move |records| {
                     let store = store.clone();
                     async move { store.append_audit(records).await.map_err(|e| e.to_string()) }
                 }
             }),
-            key_writer: group_commit::GroupCommit::new("key", {
+            key_writer: infra::group_commit::GroupCommit::new("key", {
                 let keys = keys.clone();
                 move |batch: Vec<(uuid::Uuid, StoredKey)>| {
                     let outcome = keys
@@ -243,9 +220,9 @@ impl Steward {
             keys,
             store,
             clock: opts.clock,
-            witness_file: audit_witness::WitnessFile::new(&paths.key_dir),
+            witness_file: security::audit_witness::WitnessFile::new(&paths.key_dir),
             key_dir: paths.key_dir,
-            tokens: token_cache::TokenCache::default(),
+            tokens: infra::token_cache::TokenCache::default(),
             throttle: Default::default(),
             controller: opts.controller,
             mailer,
@@ -285,7 +262,6 @@ impl Steward {
 /// How many customers and audit entries are stored.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RecordCounts {
-    /// Not counting sign-ups from public forms whose address is not confirmed yet.
     pub customers: u64,
     pub audit_entries: i64,
 }

@@ -10,8 +10,8 @@ use steward_store::{ChangeSet, ConsentEvent, CustomerRow, MailLink, OutboxRow, S
 use steward_vault::DataKey;
 use uuid::Uuid;
 
-use crate::consent::{ConsentEventView, ConsentInput, Evidence};
-use crate::mail::{Letter, LinkToken, hash_token};
+use crate::consent::ledger::{ConsentEventView, ConsentInput, Evidence};
+use crate::infra::mail::{Letter, LinkToken, hash_token};
 use crate::{AppError, Steward};
 
 /// How long a confirmation link works.
@@ -248,7 +248,7 @@ impl Steward {
                 }
             )),
         );
-        let view = crate::consent::event_view(event.clone(), Moment::at(now))?;
+        let view = crate::consent::ledger::event_view(event.clone(), Moment::at(now))?;
         self.store
             .apply(ChangeSet {
                 spend_link: Some(SpentLink {

@@ -7,9 +7,10 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, InteractionRow};
 use uuid::Uuid;
 
-use crate::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page};
-use crate::idempotency::{Claim, IdempotencyKey, Outcome, Replayable};
-use crate::{Access, AppError, FieldError, Steward, cursor};
+use crate::collection::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page};
+use crate::infra::cursor;
+use crate::infra::idempotency::{Claim, IdempotencyKey, Outcome, Replayable};
+use crate::{Access, AppError, FieldError, Steward};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
 #[serde(deny_unknown_fields)]
@@ -200,7 +201,7 @@ impl Steward {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::customers::ensure_processable(access, &row)?;
+        crate::collection::customers::ensure_processable(access, &row)?;
         let now = self.clock.now().as_microsecond();
         let occurred_at = input.occurred_at.map(|t| t.as_microsecond()).unwrap_or(now);
         let dek = self.data_key(customer)?;
@@ -276,7 +277,7 @@ impl Steward {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::customers::ensure_processable(access, &row)?;
+        crate::collection::customers::ensure_processable(access, &row)?;
         let mut rows = self
             .store
             .list_interactions(customer, after, limit + 1)

@@ -16,10 +16,10 @@ use steward_store::{
 use steward_vault::{DataKey, WrappedKey};
 use uuid::Uuid;
 
-use crate::erasure::ErasureOrder;
-use crate::idempotency::{Claim, IdempotencyKey, Outcome, Replayable};
-use crate::minimisation::{Consents, check_values, writable};
-use crate::{Access, AppError, FieldError, Steward, cursor};
+use crate::collection::minimisation::{Consents, check_values, writable};
+use crate::infra::cursor;
+use crate::infra::idempotency::{Claim, IdempotencyKey, Outcome, Replayable};
+use crate::{Access, AppError, FieldError, Steward};
 
 /// The field customers are matched by; its blind-index entry is unique.
 pub(crate) const MATCH_FIELD: &str = "email";
@@ -608,7 +608,7 @@ impl Steward {
         if old.status == restricted && new.status != restricted {
             record("restriction_lifted", Vec::new());
             if let Some((dek, to)) = self.customer_address(old)? {
-                let letter = crate::mail::Letter {
+                let letter = crate::infra::mail::Letter {
                     to,
                     subject: "The restriction on your data is being lifted".into(),
                     text: "You asked us to restrict the use of your data, and we did. We are \
@@ -742,35 +742,20 @@ impl Steward {
         })
     }
 
-    /// Erasure by crypto-shredding (see `erasure`), by staff.
-    pub async fn erase_customer(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
-        if !access.actor.role.may_erase() {
-            return Err(AppError::Forbidden(format!(
-                "role {} may not erase customers",
-                access.actor.role
-            )));
-        }
-        let row = self
-            .store
-            .get_customer(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let audit = self.access_record(access, "customer.erase", vec![id.to_string()], Vec::new());
-        self.erase(
-            &row,
-            ErasureOrder {
-                at_their_request: false,
-                farewell: None,
-                with: ChangeSet {
-                    audit: vec![audit],
-                    ..Default::default()
-                },
-            },
-        )
-        .await
-    }
-
-    pub async fn is_erased(&self, id: Uuid) -> Result<bool, AppError> {
-        Ok(self.store.is_tombstoned(id).await?)
+    /// The customer's address and data key, when an address is held.
+    pub(crate) fn customer_address(
+        &self,
+        row: &CustomerRow,
+    ) -> Result<Option<(steward_vault::DataKey, String)>, AppError> {
+        let dek = self.data_key(row.id)?;
+        let sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        let Some(stored) = sealed.get(MATCH_FIELD) else {
+            return Ok(None);
+        };
+        let address = dek
+            .open_string(MATCH_FIELD, stored)
+            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
+        Ok(Some((dek, address)))
     }
 }

@@ -9,7 +9,7 @@ use steward_core::{CountryCode, Role};
 use steward_store::{ConsentCondition, SegmentQuery, SegmentRow, Span};
 use uuid::Uuid;
 
-use crate::customers::parse_tags;
+use crate::collection::customers::parse_tags;
 use crate::{Actor, AppError, FieldError, Steward};
 
 const MAX_NAME: usize = 100;

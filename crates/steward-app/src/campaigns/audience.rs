@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 use steward_store::{AudienceOf, SegmentQuery};
 use uuid::Uuid;
 
-use crate::segments::SegmentFilter;
+use crate::campaigns::segments::SegmentFilter;
 use crate::{Access, AppError, FieldError, Steward};
 
 /// Members per page of an export.
@@ -134,9 +134,10 @@ impl Steward {
             let Some(stored) = keys.remove(&row.id) else {
                 continue;
             };
-            let dek = self
-                .vault
-                .open_data_key(&row.id, &crate::customers::unwrap_stored(stored))?;
+            let dek = self.vault.open_data_key(
+                &row.id,
+                &crate::collection::customers::unwrap_stored(stored),
+            )?;
             let (view, fields) = self.view(access, row, &dek)?;
             opened.extend(fields);
             members.push(AudienceMember {

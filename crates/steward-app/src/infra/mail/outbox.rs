@@ -7,7 +7,7 @@ use steward_store::{Delivery, DeliveryOutcome, OutboxRow};
 use steward_vault::DataKey;
 use uuid::Uuid;
 
-use super::Letter;
+use super::{FAREWELL, Letter, SIGN_IN_ALERT};
 use crate::{AppError, Steward};
 
 /// Messages claimed per round.
@@ -168,10 +168,7 @@ impl Steward {
             .await?;
         // A last message to an erased person, or an alert to a staff member, was sealed under
         // a key of its own: once it is sent or given up, nothing may open it again.
-        if settled
-            && [crate::erasure::FAREWELL, crate::sign_in::SIGN_IN_ALERT]
-                .contains(&row.kind.as_str())
-        {
+        if settled && [FAREWELL, SIGN_IN_ALERT].contains(&row.kind.as_str()) {
             self.keys.destroy_data_key(row.customer_id)?;
         }
         Ok(())

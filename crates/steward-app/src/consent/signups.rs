@@ -24,9 +24,9 @@ use steward_store::{
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
-use crate::consent::{ConsentEventView, Evidence};
-use crate::customers::{Sealed, parse_residency};
-use crate::double_opt_in::confirm_by;
+use crate::collection::customers::{Sealed, parse_residency};
+use crate::consent::double_opt_in::confirm_by;
+use crate::consent::ledger::{ConsentEventView, Evidence};
 use crate::{Actor, AppError, Steward};
 
 const SEALED_AS: &str = "signup";
@@ -344,7 +344,7 @@ impl Steward {
                 other => other,
             });
         }
-        crate::consent::event_view(event, Moment::at(now))
+        crate::consent::ledger::event_view(event, Moment::at(now))
     }
 
     /// Drops every sign-up whose links ran out, with its message, links and key; returns how

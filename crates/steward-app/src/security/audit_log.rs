@@ -469,7 +469,7 @@ impl Steward {
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::customers::ensure_processable(access, &row)?;
+        crate::collection::customers::ensure_processable(access, &row)?;
         let mut newest = std::collections::VecDeque::with_capacity(ACCESS_HISTORY_LEN);
         let mut filter = AuditFilter {
             target: Some(id.to_string()),

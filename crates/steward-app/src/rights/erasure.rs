@@ -4,16 +4,11 @@
 //! theirs is gone by the time it is sent.
 
 use steward_core::contact::Email;
-use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, CustomerRow, Erasure, RecipientUpdate, StoredKey};
 use uuid::Uuid;
 
-use crate::customers::MATCH_FIELD;
-use crate::mail::Letter;
-use crate::{AppError, Steward};
-
-/// The kind of message sealed under a key of its own, destroyed once the message is sent.
-pub(crate) const FAREWELL: &str = "farewell";
+use crate::infra::mail::{FAREWELL, Letter};
+use crate::{Access, AppError, Steward};
 
 /// How one erasure is carried out.
 pub(crate) struct ErasureOrder {
@@ -26,23 +21,6 @@ pub(crate) struct ErasureOrder {
 }
 
 impl Steward {
-    /// The customer's address and data key, when an address is held.
-    pub(crate) fn customer_address(
-        &self,
-        row: &CustomerRow,
-    ) -> Result<Option<(steward_vault::DataKey, String)>, AppError> {
-        let dek = self.data_key(row.id)?;
-        let sealed = SealedFields::decode(&row.fields)
-            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
-        let Some(stored) = sealed.get(MATCH_FIELD) else {
-            return Ok(None);
-        };
-        let address = dek
-            .open_string(MATCH_FIELD, stored)
-            .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
-        Ok(Some((dek, address)))
-    }
-
     /// Erases the customer: the data key is destroyed first, so that even if the rows
     /// survived a crash they could not be read; then rows, index entries, mail and sessions
     /// go in one transaction with everything in `order`, and a tombstone remains.
@@ -108,5 +86,37 @@ impl Steward {
             self.mail_queued();
         }
         Ok(())
+    }
+
+    /// Erasure by crypto-shredding , by staff.
+    pub async fn erase_customer(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
+        if !access.actor.role.may_erase() {
+            return Err(AppError::Forbidden(format!(
+                "role {} may not erase customers",
+                access.actor.role
+            )));
+        }
+        let row = self
+            .store
+            .get_customer(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let audit = self.access_record(access, "customer.erase", vec![id.to_string()], Vec::new());
+        self.erase(
+            &row,
+            ErasureOrder {
+                at_their_request: false,
+                farewell: None,
+                with: ChangeSet {
+                    audit: vec![audit],
+                    ..Default::default()
+                },
+            },
+        )
+        .await
+    }
+
+    pub async fn is_erased(&self, id: Uuid) -> Result<bool, AppError> {
+        Ok(self.store.is_tombstoned(id).await?)
     }
 }

@@ -18,9 +18,9 @@ use steward_store::{
 };
 use uuid::Uuid;
 
-use crate::customers::LEGAL_OBLIGATION;
-use crate::erasure::ErasureOrder;
-use crate::mail::Letter;
+use crate::collection::customers::LEGAL_OBLIGATION;
+use crate::infra::mail::Letter;
+use crate::rights::erasure::ErasureOrder;
 use crate::{Access, AppError, FieldError, Steward};
 
 /// The derived key a request's subject is hashed with.

@@ -20,7 +20,7 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{DueQuery, DueRecord, LegalHold, RetentionRun, StoredRule, SweepBatch};
 use uuid::Uuid;
 
-use crate::customers::LEGAL_OBLIGATION;
+use crate::collection::customers::LEGAL_OBLIGATION;
 use crate::{Access, Actor, AppError, FieldError, Steward};
 
 const BATCH: usize = 1_000;

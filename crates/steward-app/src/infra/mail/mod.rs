@@ -12,6 +12,12 @@ pub(crate) use links::{LinkToken, hash_token};
 pub use outbox::MailRound;
 pub(crate) use transport::Transport;
 
+/// A last message to an erased person: sealed under a key of its own, since theirs is gone by
+/// the time it is sent, and that key is destroyed once it is sent or given up.
+pub(crate) const FAREWELL: &str = "farewell";
+/// An alert to a staff member about failed sign-ins, sealed and destroyed the same way.
+pub(crate) const SIGN_IN_ALERT: &str = "sign-in-alert";
+
 /// How Steward sends email.
 #[derive(Debug, Clone)]
 pub struct MailSettings {

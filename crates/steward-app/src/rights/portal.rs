@@ -17,10 +17,10 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, CodeCheck, NewPortalCode, PortalCode, PortalSession};
 use uuid::Uuid;
 
-use crate::consent::{ConsentEventView, ConsentStatus};
-use crate::customers::MATCH_FIELD;
-use crate::interactions::InteractionView;
-use crate::mail::{Letter, LinkToken, hash_token};
+use crate::collection::customers::MATCH_FIELD;
+use crate::collection::interactions::InteractionView;
+use crate::consent::ledger::{ConsentEventView, ConsentStatus};
+use crate::infra::mail::{Letter, LinkToken, hash_token};
 use crate::{Access, Actor, AppError, Steward};
 
 const CODE_LIFETIME_MICROS: i64 = 10 * 60 * 1_000_000;
@@ -162,7 +162,7 @@ impl Steward {
                     let tag = self
                         .vault
                         .blind_index(
-                            crate::requests::SUBJECT,
+                            crate::rights::requests::SUBJECT,
                             &format!("staff:{}", entry.record.actor),
                         )
                         .map(|d| hex_prefix(&d))

@@ -2,6 +2,8 @@
 //! reserved example domain and every phone number is a made-up one. It is loaded through the
 //! same sealing, indexing and audit path as any import.
 
+pub(crate) mod notice;
+
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -9,7 +11,7 @@ use steward_core::CountryCode;
 use steward_core::customer::InteractionKind;
 use steward_store::ChangeSet;
 
-use crate::interactions::NewInteraction;
+use crate::collection::interactions::NewInteraction;
 use crate::{Actor, AppError, Steward};
 
 pub const DEMO_SEED: u64 = 0x5757_4152_4421;
@@ -207,11 +209,11 @@ impl Steward {
             let mut keys = Vec::with_capacity(chunk.len());
             let mut targets = Vec::with_capacity(chunk.len());
             for c in chunk {
-                let values = crate::minimisation::check_values(
+                let values = crate::collection::minimisation::check_values(
                     &self.catalog,
                     &access,
                     c.fields.iter().map(|(k, v)| (*k, v.as_str())),
-                    crate::minimisation::Consents::NONE,
+                    crate::collection::minimisation::Consents::NONE,
                 )
                 .map_err(AppError::Invalid)?;
                 let residency = CountryCode::parse(c.residency)
@@ -221,7 +223,7 @@ impl Steward {
                 } else {
                     Vec::new()
                 };
-                let crate::customers::Sealed { write, key, dek } =
+                let crate::collection::customers::Sealed { write, key, dek } =
                     self.seal_new(&values, residency, tags, now)?;
                 let id = write.row.id;
                 for _ in 0..rng.gen_range(6..15) {

@@ -14,8 +14,8 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{AudienceOf, CampaignRow, CampaignStep, ChangeSet, MailCounts, StoreError};
 use uuid::Uuid;
 
-use crate::mail::Letter;
-use crate::segments::{SegmentFilter, may_manage_campaigns};
+use crate::campaigns::segments::{SegmentFilter, may_manage_campaigns};
+use crate::infra::mail::Letter;
 use crate::{Access, Actor, AppError, FieldError, Steward};
 
 const MAX_NAME: usize = 100;
@@ -249,9 +249,10 @@ impl Steward {
                     // Erased since the page was read.
                     continue;
                 };
-                let dek = self
-                    .vault
-                    .open_data_key(&customer.id, &crate::customers::unwrap_stored(stored))?;
+                let dek = self.vault.open_data_key(
+                    &customer.id,
+                    &crate::collection::customers::unwrap_stored(stored),
+                )?;
                 let sealed = SealedFields::decode(&customer.fields)
                     .map_err(|_| AppError::Integrity(format!("customer {}", customer.id)))?;
                 let Some(address) = sealed.get(&email) else {

@@ -12,7 +12,7 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
 use uuid::Uuid;
 
-use crate::minimisation::{Consents, check_values, has_basis};
+use crate::collection::minimisation::{Consents, check_values, has_basis};
 use crate::{Access, AppError, FieldError, Receipt, Steward};
 
 const MAX_NOTICE_VERSION: usize = 64;

@@ -4,7 +4,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::notices::{NoticeInput, PurposeSummary};
+use crate::consent::notices::{NoticeInput, PurposeSummary};
 use crate::{Actor, AppError, Steward};
 
 pub const DEMO_NOTICE_VERSION: &str = "demo-1";

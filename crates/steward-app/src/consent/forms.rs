@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use steward_core::field_value;
 use steward_core::{FieldKind, FormDef, PurposeDef};
 
-use crate::consent::Evidence;
-use crate::customers::parse_residency;
-use crate::notices::PurposeSummary;
-use crate::signups::NewSignup;
+use crate::collection::customers::parse_residency;
+use crate::consent::ledger::Evidence;
+use crate::consent::notices::PurposeSummary;
+use crate::consent::signups::NewSignup;
 use crate::{AppError, FieldError, Steward};
 
 /// A form as its page shows it.

@@ -7,9 +7,9 @@ use steward_core::consent::{self, ConsentMethod, ConsentState};
 use steward_store::{ChangeSet, ConsentEvent, MailLink, SpentLink};
 use uuid::Uuid;
 
-use crate::consent::{ConsentEventView, Evidence};
-use crate::double_opt_in::LinkView;
-use crate::mail::LinkToken;
+use crate::consent::double_opt_in::LinkView;
+use crate::consent::ledger::{ConsentEventView, Evidence};
+use crate::infra::mail::LinkToken;
 use crate::{AppError, Steward};
 
 pub(crate) const UNSUBSCRIBE: &str = "unsubscribe";
@@ -122,7 +122,7 @@ impl Steward {
             ));
             changes.updates.push(update);
         }
-        let view = crate::consent::event_view(event.clone(), moment)?;
+        let view = crate::consent::ledger::event_view(event.clone(), moment)?;
         changes.consents.push(event);
         match self.store.apply(changes).await {
             Ok(_) => Ok(Some(view)),

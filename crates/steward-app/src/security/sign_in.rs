@@ -22,13 +22,9 @@ use steward_core::login::{tell_owner_at, throttle_delay};
 use steward_store::{ChangeSet, StoredKey, UserRow};
 use uuid::Uuid;
 
-use crate::accounts::{dummy_hash, requires_second_factor, totp_binding};
-use crate::mail::Letter;
+use crate::infra::mail::{Letter, SIGN_IN_ALERT};
+use crate::security::accounts::{dummy_hash, requires_second_factor, totp_binding};
 use crate::{Actor, AppError, Session, Steward};
-
-/// The kind of the message telling an account's owner about repeated failures; sealed under
-/// a key of its own, destroyed once the message is sent.
-pub(crate) const SIGN_IN_ALERT: &str = "sign-in-alert";
 
 /// Sources and addresses remembered at most; past this, those no longer waiting go first.
 const MAX_TRACKED: usize = 100_000;

@@ -6,7 +6,7 @@ use std::io::Write;
 use steward_core::role::FieldAccess;
 use steward_store::CustomerFilter;
 
-use crate::customers::unwrap_stored;
+use crate::collection::customers::unwrap_stored;
 use crate::{Actor, AppError, CustomerView, Steward};
 
 const PAGE: usize = 1_000;
@@ -108,7 +108,7 @@ impl Steward {
             let mut opened = std::collections::BTreeSet::new();
             for row in &rows {
                 // Art. 18: a restricted customer is kept, not exported.
-                if crate::customers::ensure_processable(&access, row).is_err() {
+                if crate::collection::customers::ensure_processable(&access, row).is_err() {
                     continue;
                 }
                 let Some(stored) = keys.remove(&row.id) else {

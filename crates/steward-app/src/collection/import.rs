@@ -27,9 +27,9 @@ use steward_store::{
 };
 use uuid::Uuid;
 
-use crate::customers::{MATCH_FIELD, parse_residency, parse_tags, unwrap_stored};
-use crate::minimisation::{Consents, check_values};
-use crate::orphan_keys::{JobLock, sweep_batch};
+use crate::collection::customers::{MATCH_FIELD, parse_residency, parse_tags, unwrap_stored};
+use crate::collection::minimisation::{Consents, check_values};
+use crate::security::orphan_keys::{JobLock, sweep_batch};
 use crate::{Access, Actor, AppError, Steward};
 
 const RESIDENCY_COLUMN: &str = "residency";

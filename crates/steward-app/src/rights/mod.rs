@@ -1,0 +1,10 @@
+//! Customers' rights: the privacy portal's use cases, the request desk with its deadlines,
+//! the subject's export, erasure by crypto-shredding, and the suppression list that keeps
+//! the erased from coming back unasked.
+
+pub(crate) mod erasure;
+pub(crate) mod portal;
+pub(crate) mod portal_rights;
+pub(crate) mod requests;
+pub(crate) mod subject_export;
+pub(crate) mod suppression;
