@@ -4,6 +4,10 @@
 //! extension, completion and denial. Staff handle requests under the legal-obligation
 //! purpose only.
 
+mod handling;
+mod intake;
+mod reading;
+
 use jiff::Timestamp;
 use steward_core::clock::from_micros;
 use steward_core::request::{RequestKind, RequestState};
@@ -14,9 +18,6 @@ use uuid::Uuid;
 use crate::collection::customers::LEGAL_OBLIGATION;
 use crate::infra::mail::Letter;
 use crate::{Access, AppError, Steward};
-mod handling;
-mod intake;
-mod reading;
 
 /// The derived key a request's subject is hashed with.
 pub(crate) const SUBJECT: &str = "request.subject";
