@@ -4,7 +4,6 @@
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 
-
 use super::{Place, Source};
 use crate::AppError;
 

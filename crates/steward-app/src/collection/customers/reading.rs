@@ -1,0 +1,154 @@
+//! Customers read: one, or a page of them filtered by tag, status, residency and dates,
+//! shown with only the fields the purpose may read, every read audited.
+
+use steward_core::CountryCode;
+use steward_core::contact::{Email, Phone};
+use steward_core::customer::{CustomerStatus, parse_tag};
+use steward_store::CustomerFilter;
+use uuid::Uuid;
+
+use super::{
+    CustomerQuery, CustomerView, DEFAULT_LIMIT, MAX_LIMIT, Page, ensure_processable, unwrap_stored,
+};
+use crate::infra::cursor;
+use crate::{Access, AppError, FieldError, Steward};
+
+impl Steward {
+    pub async fn get_customer(&self, access: &Access, id: Uuid) -> Result<CustomerView, AppError> {
+        access.require_record_access()?;
+        let row = self
+            .store
+            .get_customer(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        ensure_processable(access, &row)?;
+        let dek = self.data_key(id)?;
+        let (view, opened) = self.view(access, &row, &dek)?;
+        // The entry is written before any value leaves: no audit, no data.
+        self.append(vec![self.access_record(
+            access,
+            "customer.read",
+            vec![id.to_string()],
+            opened,
+        )])
+        .await?;
+        Ok(view)
+    }
+
+    pub async fn list_customers(
+        &self,
+        access: &Access,
+        q: CustomerQuery,
+    ) -> Result<Page<CustomerView>, AppError> {
+        access.require_record_access()?;
+        let mut errors = Vec::new();
+        let limit = q.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
+        let mut index = None;
+        if let Some(raw) = &q.email {
+            match Email::parse(raw) {
+                Ok(e) => {
+                    index = Some((
+                        "email".to_string(),
+                        self.vault.blind_index("email", e.as_str())?,
+                    ))
+                }
+                Err(e) => errors.push(FieldError::new("email", e.to_string())),
+            }
+        }
+        if let Some(raw) = &q.phone {
+            match Phone::parse(raw) {
+                Ok(p) if index.is_none() => {
+                    index = Some((
+                        "phone".to_string(),
+                        self.vault.blind_index("phone", p.as_str())?,
+                    ))
+                }
+                Ok(_) => errors.push(FieldError::new(
+                    "phone",
+                    "search by email or by phone, not both",
+                )),
+                Err(e) => errors.push(FieldError::new("phone", e.to_string())),
+            }
+        }
+        let tag = q.tag.as_deref().and_then(|t| {
+            parse_tag(t)
+                .map_err(|m| errors.push(FieldError::new("tag", m)))
+                .ok()
+        });
+        let status = q.status.as_deref().and_then(|s| {
+            s.parse::<CustomerStatus>()
+                .map(|s| s.to_string())
+                .map_err(|m| errors.push(FieldError::new("status", m)))
+                .ok()
+        });
+        let residency = q.residency.as_deref().and_then(|r| {
+            CountryCode::parse(r)
+                .map(|c| c.as_str().to_string())
+                .map_err(|e| errors.push(FieldError::new("residency", e.to_string())))
+                .ok()
+        });
+        let after = q
+            .cursor
+            .as_deref()
+            .map(cursor::decode_id)
+            .transpose()
+            .unwrap_or_else(|e| {
+                if let AppError::Invalid(mut e) = e {
+                    errors.append(&mut e);
+                }
+                None
+            });
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        let filter = CustomerFilter {
+            index,
+            tag,
+            status,
+            created_after: q.created_after.map(|t| t.as_microsecond()),
+            created_before: q.created_before.map(|t| t.as_microsecond()),
+            updated_after: q.updated_after.map(|t| t.as_microsecond()),
+            updated_before: q.updated_before.map(|t| t.as_microsecond()),
+            residency,
+            after,
+            limit: limit + 1,
+        };
+        let mut rows = self.store.list_customers(&filter).await?;
+        let more = rows.len() > limit;
+        rows.truncate(limit);
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let mut keys = self.keys.data_keys(&ids)?;
+        let mut items = Vec::with_capacity(rows.len());
+        let mut opened_any = std::collections::BTreeSet::new();
+        for row in &rows {
+            let Some(stored) = keys.remove(&row.id) else {
+                tracing::warn!(customer = %row.id, "skipped a customer whose key is destroyed: erasure in progress");
+                continue;
+            };
+            let dek = self.vault.open_data_key(&row.id, &unwrap_stored(stored))?;
+            let (view, opened) = self.view(access, row, &dek)?;
+            opened_any.extend(opened);
+            items.push(view);
+        }
+        if !items.is_empty() {
+            let targets = items.iter().map(|v| v.id.to_string()).collect();
+            self.append(vec![self.access_record(
+                access,
+                "customer.list",
+                targets,
+                opened_any.into_iter().collect(),
+            )])
+            .await?;
+        }
+        let next_cursor = if more {
+            rows.last().map(|r| cursor::encode_id(r.id))
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            next_cursor,
+            limit,
+        })
+    }
+}
