@@ -1,0 +1,139 @@
+//! `steward serve`: the listener bound before anything is loaded, the demo data and its
+//! one-time password, the background jobs, and a clean stop on a signal.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+
+use super::{explain, open, operator};
+use crate::settings::Settings;
+
+const DEMO_AGENT: &str = "demo-agent@example.com";
+
+pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
+    // A broken certificate should stop start-up before anything else is opened.
+    let options = http_options(settings)?;
+    let scheme = if options.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    // Bound before anything is loaded or created: on a busy port nothing happens, and the
+    // demo account's password, shown only once, is never printed by a server that then fails.
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .with_context(|| format!("listening on {}", settings.listen))?;
+    let app = Arc::new(open(settings).await?);
+    if demo {
+        let n = app.load_demo().await.map_err(explain)?;
+        if n > 0 {
+            tracing::info!(customers = n, "demo data loaded");
+            // A first account to try the console with; its password exists only on this screen.
+            let password = steward_app::generate_password();
+            app.add_user(
+                &operator("demo", &[]),
+                steward_app::NewUser {
+                    email: DEMO_AGENT.into(),
+                    role: steward_app::core::Role::Agent,
+                    password: password.clone(),
+                    purposes: Vec::new(),
+                },
+            )
+            .await
+            .map_err(explain)?;
+            println!("Demo console account: {DEMO_AGENT} / {password} (shown once)");
+        } else {
+            tracing::info!("database already holds customers; demo data not loaded");
+        }
+    }
+    let shutdown = shutdown_signal()?;
+    let addr = listener.local_addr()?;
+    let metrics = match settings.metrics_listen {
+        Some(at) => {
+            let metrics = tokio::net::TcpListener::bind(at)
+                .await
+                .with_context(|| format!("listening for metrics on {at}"))?;
+            println!(
+                "Metrics are served on http://{}/metrics",
+                metrics.local_addr()?
+            );
+            Some(metrics)
+        }
+        None => None,
+    };
+    println!(
+        "Steward is listening on {scheme}://{addr} (staff console at {scheme}://{addr}/console)"
+    );
+    std::io::stdout().flush()?;
+    // Background jobs stop when the server does.
+    let (stop_jobs, stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = || {
+        let mut stopped = stopped.clone();
+        async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        }
+    };
+    let jobs = [
+        tokio::spawn(app.clone().run_mail_sender(until_stopped())),
+        tokio::spawn(app.clone().run_consent_expiry(until_stopped())),
+        tokio::spawn(app.clone().run_signup_sweeper(until_stopped())),
+        tokio::spawn(app.clone().run_audit_indexer(until_stopped())),
+        tokio::spawn(app.clone().run_audit_witness(until_stopped())),
+        tokio::spawn({
+            let app = app.clone();
+            let every = settings.retention_interval_minutes;
+            let stopped = until_stopped();
+            async move {
+                if every > 0 {
+                    app.run_retention_sweeper(std::time::Duration::from_secs(every * 60), stopped)
+                        .await;
+                }
+            }
+        }),
+    ];
+    steward_http::serve_with_metrics(listener, metrics, app.clone(), options, shutdown).await?;
+    let _ = stop_jobs.send(true);
+    for job in jobs {
+        let _ = job.await;
+    }
+    app.witness_audit(true).await.map_err(explain)?;
+    tracing::info!("stopped; audit head witnessed");
+    Ok(ExitCode::SUCCESS)
+}
+
+fn http_options(settings: &Settings) -> anyhow::Result<steward_http::HttpOptions> {
+    let limits = if settings.rate_limit {
+        steward_http::Limits::default()
+    } else {
+        steward_http::Limits::unlimited()
+    };
+    let tls = match (&settings.tls_cert, &settings.tls_key) {
+        (Some(cert), Some(key)) => Some(steward_http::load_tls_config(cert, key)?),
+        _ => None,
+    };
+    Ok(steward_http::HttpOptions { limits, tls })
+}
+
+/// Completes on Ctrl-C or SIGTERM. The handlers are installed here, before the caller says
+/// it is listening, so a signal sent the moment it does is not lost to the default action.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    #[cfg(unix)]
+    let (mut term, mut interrupt) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        (
+            signal(SignalKind::terminate())?,
+            signal(SignalKind::interrupt())?,
+        )
+    };
+    Ok(async move {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = term.recv() => {},
+            _ = interrupt.recv() => {},
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    })
+}
