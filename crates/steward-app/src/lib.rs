@@ -49,11 +49,9 @@ pub use security::accounts::{
     CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password,
     requires_second_factor,
 };
-pub use security::audit_log::{AuditFault, VerifyReport};
+pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
 pub use steward_core as core;
-pub use steward_store::AuditFilter;
-pub use steward_store::SegmentQuery;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

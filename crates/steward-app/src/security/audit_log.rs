@@ -4,7 +4,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use steward_core::audit::{AuditEntry, AuditRecord, ChainFault, ChainWalker, Hash, SignedHead};
-use steward_store::AuditFilter;
+use steward_store::AuditFilter as StoredFilter;
 
 use crate::{Access, Actor, AppError, Steward};
 
@@ -77,6 +77,39 @@ impl HeadSource {
             HeadSource::Database => "the database's signed head",
             HeadSource::KeyStore => "the head witnessed in the key store",
             HeadSource::WitnessFile => "a head in the witness file",
+        }
+    }
+}
+
+/// Which audit entries to return: those after `after_seq` (and before `before_seq`, when
+/// given), oldest first unless `newest_first`, narrowed by actor, action, target and time.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub after_seq: i64,
+    pub before_seq: Option<i64>,
+    pub newest_first: bool,
+    pub limit: usize,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// An id that must be among the entry's targets.
+    pub target: Option<String>,
+    /// Microseconds since the epoch.
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+impl From<AuditFilter> for StoredFilter {
+    fn from(f: AuditFilter) -> StoredFilter {
+        StoredFilter {
+            after_seq: f.after_seq,
+            before_seq: f.before_seq,
+            newest_first: f.newest_first,
+            limit: f.limit,
+            actor: f.actor,
+            action: f.action,
+            target: f.target,
+            from: f.from,
+            to: f.to,
         }
     }
 }
@@ -403,7 +436,7 @@ impl Steward {
         }
         // One more than the largest page, so that a caller can tell whether another page follows.
         filter.limit = filter.limit.clamp(1, 501);
-        Ok(self.store.audit_search(&filter).await?)
+        Ok(self.store.audit_search(&filter.into()).await?)
     }
 
     pub(crate) fn require_audit_reader(actor: &Actor) -> Result<(), AppError> {
@@ -471,7 +504,7 @@ impl Steward {
             .ok_or(AppError::NotFound)?;
         crate::collection::customers::ensure_processable(access, &row)?;
         let mut newest = std::collections::VecDeque::with_capacity(ACCESS_HISTORY_LEN);
-        let mut filter = AuditFilter {
+        let mut filter = StoredFilter {
             target: Some(id.to_string()),
             limit: 500,
             ..Default::default()
