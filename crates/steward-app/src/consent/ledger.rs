@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 use steward_core::consent::{self, ConsentMethod, ConsentState, Moment};
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
+use steward_store::{ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
 use uuid::Uuid;
 
 use crate::collection::minimisation::{Consents, check_values, has_basis};
@@ -112,7 +112,10 @@ impl Steward {
     }
 
     /// The purposes among these current consents that are given, and not expired, now.
-    async fn given_among(&self, consents: Vec<ConsentEvent>) -> Result<Vec<String>, AppError> {
+    pub(super) async fn given_among(
+        &self,
+        consents: Vec<ConsentEvent>,
+    ) -> Result<Vec<String>, AppError> {
         let moment = self.consent_moment().await?;
         Ok(consents
             .into_iter()
@@ -127,7 +130,7 @@ impl Steward {
             .collect())
     }
 
-    fn check_consent_input(
+    pub(super) fn check_consent_input(
         &self,
         input: &ConsentInput,
     ) -> Result<(ConsentState, ConsentMethod, Option<u32>), AppError> {
@@ -200,199 +203,6 @@ impl Steward {
         Ok((!parts.is_empty()).then(|| serde_json::Value::Object(parts).to_string()))
     }
 
-    /// Records a customer's decision about a consent-based purpose. Staff record it working
-    /// for a purpose that opens records (a marketer cannot grant themselves an audience);
-    /// withdrawing works even while the customer's processing is restricted.
-    pub async fn record_consent(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        input: ConsentInput,
-        evidence: &Evidence,
-    ) -> Result<ConsentEventView, AppError> {
-        self.record_decision(access, customer, input, evidence, false)
-            .await
-    }
-
-    /// Records a decision and answers with the event's signed receipt, as the consent API
-    /// does: the caller holds proof of what was recorded without asking again.
-    pub async fn record_consent_with_receipt(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        input: ConsentInput,
-        evidence: &Evidence,
-    ) -> Result<ConsentEventView, AppError> {
-        self.record_decision(access, customer, input, evidence, true)
-            .await
-    }
-
-    async fn record_decision(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        input: ConsentInput,
-        evidence: &Evidence,
-        with_receipt: bool,
-    ) -> Result<ConsentEventView, AppError> {
-        access.require_record_access()?;
-        let (state, method, validity) = self.check_consent_input(&input)?;
-        let now = self.clock.now().as_microsecond();
-        let notice_version = self
-            .shown_notice(input.notice_version.as_deref(), now)
-            .await?;
-        let purpose = self
-            .catalog
-            .purpose(&input.purpose)
-            .ok_or_else(|| AppError::invalid("purpose", "is not a purpose of the catalog"))?;
-        // Double opt-in: what the customer said is recorded as asked for, and a link to
-        // confirm it goes to their address; only following it gives the consent.
-        let confirm = state == ConsentState::Given
-            && purpose.confirm_by_email
-            && method != ConsentMethod::Import;
-        let recorded = if confirm {
-            ConsentState::Requested
-        } else {
-            state
-        };
-        let expires_at = match (recorded, validity) {
-            (ConsentState::Given, Some(days)) => {
-                Some(now.saturating_add(steward_store::days_in_micros(i64::from(days))))
-            }
-            _ => None,
-        };
-        let event = ConsentEvent {
-            id: Uuid::now_v7(),
-            customer_id: customer,
-            purpose: input.purpose.clone(),
-            state: recorded.as_str().to_string(),
-            notice_version: notice_version.clone(),
-            method: method.as_str().to_string(),
-            evidence: self.hash_evidence(evidence)?,
-            at: now,
-            expires_at,
-        };
-        // The event's own write finds an unknown customer; their row is read only when a
-        // field is written, a confirmation is mailed or a withdrawal may erase a field.
-        let minimises = state != ConsentState::Given && self.may_minimise(&input.purpose);
-        let (row, given) = if minimises {
-            let (row, consents) = self
-                .store
-                .customer_with_consents(customer)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            (Some(row), self.given_among(consents).await?)
-        } else if !input.fields.is_empty() || confirm {
-            let row = self
-                .store
-                .get_customer(customer)
-                .await?
-                .ok_or(AppError::NotFound)?;
-            (Some(row), Vec::new())
-        } else {
-            (None, Vec::new())
-        };
-        let mut changes = ChangeSet {
-            audit: vec![self.record(
-                &access.actor,
-                "consent.record",
-                Some(&access.purpose.key),
-                vec![customer.to_string(), format!("consent:{}", event.id)],
-                vec![],
-                Some(format!(
-                    "purpose={} state={recorded} method={method}",
-                    input.purpose
-                )),
-            )],
-            ..Default::default()
-        };
-        if let Some(row) = row.as_ref().filter(|_| !input.fields.is_empty()) {
-            let update = self
-                .with_consented_fields(access, row, &input, state, now)
-                .await?;
-            let keys = input.fields.keys().cloned().collect();
-            changes.audit.push(self.access_record(
-                access,
-                "customer.update",
-                vec![customer.to_string()],
-                keys,
-            ));
-            changes.updates.push(update);
-        }
-        if let Some(row) = row.as_ref().filter(|_| confirm) {
-            let (dek, address) = self.confirmation_address(row, &input)?;
-            self.ask_for_confirmation(
-                &dek,
-                address,
-                &[purpose],
-                notice_version.as_deref(),
-                method,
-                now,
-                &mut changes,
-            )?;
-        }
-        if let Some(row) = row.as_ref().filter(|_| minimises)
-            && let Some((update, dropped)) =
-                self.minimise_without(row, given, &input.purpose, now)?
-        {
-            changes.audit.push(self.record(
-                &access.actor,
-                "customer.minimise",
-                Some(&access.purpose.key),
-                vec![customer.to_string()],
-                dropped,
-                Some(format!("after {state} of {}", input.purpose)),
-            ));
-            changes.updates.push(update);
-        }
-        let mut view = event_view(event.clone(), Moment::at(now))?;
-        let signed = with_receipt.then(|| event.clone());
-        changes.consents.push(event);
-        let queued = !changes.mail.is_empty();
-        self.store.apply(changes).await?;
-        if queued {
-            self.mail_queued();
-        }
-        view.receipt = signed.map(|e| self.sign_receipt(&e)).transpose()?;
-        Ok(view)
-    }
-
-    /// The notice version a decision was made under. Once Steward holds published notices,
-    /// a version named must be one of them, and none named means the one in force now.
-    async fn shown_notice(
-        &self,
-        named: Option<&str>,
-        now: i64,
-    ) -> Result<Option<String>, AppError> {
-        let published = self.published_versions().await?;
-        if published.is_empty() {
-            return Ok(named.map(str::to_string));
-        }
-        let material_since = published
-            .iter()
-            .filter(|p| p.material && p.in_force_from <= now)
-            .map(|p| p.in_force_from)
-            .max();
-        match named.map(|v| published.iter().find(|p| p.version == v)) {
-            Some(Some(p)) if material_since.is_some_and(|since| p.in_force_from < since) => {
-                Err(AppError::invalid(
-                    "notice_version",
-                    "names a notice that a material change has replaced; ask again under the notice in force",
-                ))
-            }
-            Some(Some(p)) => Ok(Some(p.version.clone())),
-            Some(None) => Err(AppError::invalid(
-                "notice_version",
-                "is not a published version of the privacy notice",
-            )),
-            None => Ok(published
-                .iter()
-                .filter(|p| p.in_force_from <= now)
-                .max_by_key(|p| p.in_force_from)
-                .map(|p| p.version.clone())),
-        }
-    }
-
     /// Whether taking `purpose` away can leave a field without a lawful basis: only a field
     /// that needs it and rests on consent alone can lose its basis. Fields whose consent
     /// expired earlier are the expiry sweep's to erase.
@@ -434,50 +244,17 @@ impl Steward {
         self.without_basis(row, &given, now)
     }
 
-    /// Honours a Global Privacy Control signal: withdraws every purpose that sells or shares
-    /// the customer's data or advertises through third parties, unless already withdrawn or
-    /// refused. Returns the events recorded.
-    pub async fn honour_gpc(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        evidence: &Evidence,
-    ) -> Result<Vec<ConsentEventView>, AppError> {
-        let now = self.consents(access, customer).await?;
-        let mut recorded = Vec::new();
-        for status in now {
-            let settled = matches!(
-                status.state,
-                Some(ConsentState::Withdrawn | ConsentState::Refused)
-            );
-            if consent::covered_by_gpc(&status.purpose) && !settled {
-                let input = ConsentInput {
-                    purpose: status.purpose,
-                    state: ConsentState::Withdrawn.as_str().into(),
-                    notice_version: None,
-                    method: Some(ConsentMethod::Gpc.as_str().into()),
-                    fields: Default::default(),
-                };
-                recorded.push(
-                    self.record_consent(access, customer, input, evidence)
-                        .await?,
-                );
-            }
-        }
-        Ok(recorded)
-    }
-
     /// Records an objection to direct marketing (GDPR Art. 21(2)): absolute and immediate.
     /// Every marketing consent in force is withdrawn and every marketing purpose never asked
-    /// about is marked refused, all with method `objection`, so no audience reaches the
-    /// customer until they give a consent again themselves.
+    /// about is marked refused, all with method `objection` and in one transaction, so no
+    /// audience reaches the customer until they give a consent again themselves.
     pub async fn object_to_direct_marketing(
         &self,
         access: &Access,
         customer: Uuid,
         evidence: &Evidence,
     ) -> Result<Vec<ConsentEventView>, AppError> {
-        let mut recorded = Vec::new();
+        let mut objections = Vec::new();
         for status in self.consents(access, customer).await? {
             if !consent::is_direct_marketing(&status.purpose) {
                 continue;
@@ -494,17 +271,18 @@ impl Steward {
                 method: Some(ConsentMethod::Objection.as_str().into()),
                 fields: Default::default(),
             };
-            recorded.push(
-                self.record_consent(access, customer, input, evidence)
-                    .await?,
-            );
+            objections.push((input, false));
         }
-        Ok(recorded)
+        if objections.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.record_decisions(access, customer, objections, evidence)
+            .await
     }
 
     /// The customer's row with the values a given consent brought along; each must be a
     /// field that purpose needs.
-    async fn with_consented_fields(
+    pub(super) async fn with_consented_fields(
         &self,
         access: &Access,
         row: &CustomerRow,

@@ -712,3 +712,109 @@ async fn a_consent_that_lapses_is_marked_expired_and_its_fields_erased() {
     assert_eq!(minimised.len(), 1);
     assert_eq!(minimised[0].record.fields, ["interests"]);
 }
+
+const ADS: &str = "marketing.advertising.third_party.targeted";
+
+/// A catalog with one more field, kept only for third-party advertising, so that a GPC
+/// signal erases it.
+async fn app_with_an_ads_field() -> (tempfile::TempDir, steward_app::Steward) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let extra = r#"
+[[field]]
+key = "ad_audience"
+label = "Advertising audience"
+category = "user.behavior"
+sensitivity = "standard"
+kind = "text"
+max_length = 100
+purposes = ["marketing.advertising.third_party.targeted"]
+"#;
+    let catalog = steward_app::core::Catalog::from_sources(&[
+        ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+        ("extra", extra),
+    ])
+    .expect("catalog");
+    let app = steward_app::Steward::open(steward_app::OpenOptions {
+        catalog,
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open steward");
+    (dir, app)
+}
+
+#[tokio::test]
+async fn a_decision_sent_with_a_gpc_signal_commits_with_its_withdrawals_or_not_at_all() {
+    let (dir, app) = app_with_an_ads_field().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    let mut ads = say(ADS, "given");
+    ads.fields.insert("ad_audience".into(), "gardeners".into());
+    app.record_consent(&agent, c.id, ads, &Evidence::default())
+        .await
+        .expect("give ads with their field");
+
+    // A refused decision takes the withdrawal its signal asked for down with it.
+    let mut bad = say(PROFILED, "maybe");
+    bad.fields.insert("interests".into(), "roses".into());
+    assert!(matches!(
+        app.record_consent_with_receipt(&agent, c.id, bad, &Evidence::default(), true)
+            .await,
+        Err(AppError::Invalid(_))
+    ));
+    let now = app.consents(&agent, c.id).await.expect("consents");
+    assert_eq!(
+        state_of(&now, ADS),
+        (Some(ConsentState::Given), true),
+        "nothing of a refused request is written"
+    );
+    assert!(stored_fields(dir.path()).contains("ad_audience"));
+
+    // Accepted: the withdrawal, the erasure it brings and the decision with its value are
+    // one change of the customer.
+    let mut good = say(PROFILED, "given");
+    good.fields.insert("interests".into(), "roses".into());
+    let event = app
+        .record_consent_with_receipt(&agent, c.id, good, &Evidence::default(), true)
+        .await
+        .expect("decision with the signal");
+    assert!(
+        event.receipt.is_some(),
+        "the decision sent carries its receipt"
+    );
+    let now = app.consents(&agent, c.id).await.expect("consents");
+    assert_eq!(state_of(&now, ADS), (Some(ConsentState::Withdrawn), false));
+    assert_eq!(state_of(&now, PROFILED), (Some(ConsentState::Given), true));
+    let fields = stored_fields(dir.path());
+    assert!(
+        !fields.contains("ad_audience"),
+        "erased with its only basis"
+    );
+    assert!(fields.contains("interests"), "the value sent is kept");
+    let shown = app
+        .get_customer(&agent, c.id)
+        .await
+        .expect("the row reads back whole");
+    assert_eq!(
+        shown.fields.get("given_name").map(String::as_str),
+        Some("Ada")
+    );
+    app.update_customer(
+        &agent,
+        c.id,
+        steward_app::CustomerPatch {
+            fields: [("given_name".to_string(), Some("Augusta".to_string()))]
+                .into_iter()
+                .collect(),
+            residency: None,
+            tags: None,
+            status: None,
+        },
+        shown.version,
+    )
+    .await
+    .expect("the version the commit left is the one read");
+}

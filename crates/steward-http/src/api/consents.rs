@@ -96,13 +96,9 @@ pub async fn record(
 ) -> Result<(StatusCode, Json<ConsentEventView>), Problem> {
     let customer = parse_id(&id)?;
     let evidence = evidence(client, &headers);
-    // A Global Privacy Control signal opts out of sale, sharing and third-party advertising
-    // first; an explicit decision in the same request then stands on its own.
-    if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1") {
-        app.honour_gpc(&access, customer, &evidence).await?;
-    }
+    let gpc = headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1");
     let event = app
-        .record_consent_with_receipt(&access, customer, input, &evidence)
+        .record_consent_with_receipt(&access, customer, input, &evidence, gpc)
         .await?;
     Ok((StatusCode::CREATED, Json(event)))
 }

@@ -1,0 +1,325 @@
+//! Decisions committed to the ledger: one, or several that belong together (the withdrawals a
+//! Global Privacy Control signal asks for and the decision sent with it, or an objection's
+//! withdrawals), in one transaction with what follows from them: values stored with a given
+//! consent, a confirmation mailed for double opt-in, and fields erased that no purpose still
+//! gives a basis for.
+
+use steward_core::PurposeDef;
+use steward_core::consent::{ConsentMethod, ConsentState, Moment};
+use steward_store::{ChangeSet, ConsentEvent, CustomerUpdate};
+use uuid::Uuid;
+
+use super::ledger::event_view;
+use crate::{Access, AppError, ConsentEventView, ConsentInput, Evidence, Steward};
+
+/// One decision, checked and ready to be written.
+struct Decision {
+    input: ConsentInput,
+    /// What the customer said.
+    said: ConsentState,
+    /// What the ledger records: a given consent that waits for confirmation is requested.
+    recorded: ConsentState,
+    method: ConsentMethod,
+    purpose: PurposeDef,
+    /// A given consent waiting for its email to be confirmed.
+    confirm: bool,
+    event: ConsentEvent,
+    with_receipt: bool,
+}
+
+impl Steward {
+    /// Records a customer's decision about a consent-based purpose. Staff record it working
+    /// for a purpose that opens records (a marketer cannot grant themselves an audience);
+    /// withdrawing works even while the customer's processing is restricted.
+    pub async fn record_consent(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: ConsentInput,
+        evidence: &Evidence,
+    ) -> Result<ConsentEventView, AppError> {
+        let mut views = self
+            .record_decisions(access, customer, vec![(input, false)], evidence)
+            .await?;
+        views.pop().ok_or(AppError::NotFound)
+    }
+
+    /// Records a decision and answers with the event's signed receipt, as the consent API
+    /// does: the caller holds proof of what was recorded without asking again. With a Global
+    /// Privacy Control signal, the sale, sharing and third-party advertising it opts out of
+    /// are withdrawn first, in the same transaction; the decision sent then stands on its own.
+    pub async fn record_consent_with_receipt(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: ConsentInput,
+        evidence: &Evidence,
+        gpc: bool,
+    ) -> Result<ConsentEventView, AppError> {
+        let mut decisions = if gpc {
+            self.gpc_withdrawals(access, customer)
+                .await?
+                .into_iter()
+                .map(|w| (w, false))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        decisions.push((input, true));
+        let mut views = self
+            .record_decisions(access, customer, decisions, evidence)
+            .await?;
+        views.pop().ok_or(AppError::NotFound)
+    }
+
+    /// Records decisions in order, in one transaction, and returns their events; those asked
+    /// for carry their signed receipt.
+    pub(crate) async fn record_decisions(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        inputs: Vec<(ConsentInput, bool)>,
+        evidence: &Evidence,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
+        access.require_record_access()?;
+        let now = self.clock.now().as_microsecond();
+        let evidence = self.hash_evidence(evidence)?;
+        let mut decisions = Vec::with_capacity(inputs.len());
+        for (input, with_receipt) in inputs {
+            decisions.push(
+                self.decision(input, with_receipt, evidence.clone(), customer, now)
+                    .await?,
+            );
+        }
+        // The events' own writes find an unknown customer; their row is read only when a
+        // field is written, a confirmation is mailed or a withdrawal may erase a field.
+        let minimises = decisions
+            .iter()
+            .any(|d| d.said != ConsentState::Given && self.may_minimise(&d.input.purpose));
+        let needs_row = decisions
+            .iter()
+            .any(|d| !d.input.fields.is_empty() || d.confirm);
+        let (row, stored_given) = if minimises {
+            let (row, consents) = self
+                .store
+                .customer_with_consents(customer)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (Some(row), self.given_among(consents).await?)
+        } else if needs_row {
+            let row = self
+                .store
+                .get_customer(customer)
+                .await?
+                .ok_or(AppError::NotFound)?;
+            (Some(row), Vec::new())
+        } else {
+            (None, Vec::new())
+        };
+        let mut changes = ChangeSet::default();
+        let mut update: Option<CustomerUpdate> = None;
+        for d in &decisions {
+            changes.audit.push(self.record(
+                &access.actor,
+                "consent.record",
+                Some(&access.purpose.key),
+                vec![customer.to_string(), format!("consent:{}", d.event.id)],
+                vec![],
+                Some(format!(
+                    "purpose={} state={} method={}",
+                    d.input.purpose, d.recorded, d.method
+                )),
+            ));
+            let Some(row) = row.as_ref() else {
+                continue;
+            };
+            if !d.input.fields.is_empty() {
+                let written = self
+                    .with_consented_fields(access, row, &d.input, d.said, now)
+                    .await?;
+                changes.audit.push(self.access_record(
+                    access,
+                    "customer.update",
+                    vec![customer.to_string()],
+                    d.input.fields.keys().cloned().collect(),
+                ));
+                update = Some(written);
+            }
+            if d.confirm {
+                let (dek, address) = self.confirmation_address(row, &d.input)?;
+                self.ask_for_confirmation(
+                    &dek,
+                    address,
+                    &[&d.purpose],
+                    d.event.notice_version.as_deref(),
+                    d.method,
+                    now,
+                    &mut changes,
+                )?;
+            }
+        }
+        if let Some(row) = row.as_ref().filter(|_| minimises) {
+            let mut given = stored_given;
+            let mut leaving = Vec::new();
+            for d in &decisions {
+                if d.recorded == ConsentState::Given {
+                    if !given.contains(&d.input.purpose) {
+                        given.push(d.input.purpose.clone());
+                    }
+                } else if d.said != ConsentState::Given {
+                    given.retain(|p| p != &d.input.purpose);
+                    leaving.push(format!("{} of {}", d.said, d.input.purpose));
+                }
+            }
+            // Computed on the row as this commit leaves it, values just written included.
+            let current = update.as_ref().map_or(row, |u| &u.write.row);
+            if let Some((minimised, dropped)) = self.without_basis(current, &given, now)? {
+                changes.audit.push(self.record(
+                    &access.actor,
+                    "customer.minimise",
+                    Some(&access.purpose.key),
+                    vec![customer.to_string()],
+                    dropped,
+                    Some(format!("after {}", leaving.join(", "))),
+                ));
+                update = Some(match update {
+                    Some(written) => then(written, minimised),
+                    None => minimised,
+                });
+            }
+        }
+        changes.updates.extend(update);
+        let mut views = Vec::with_capacity(decisions.len());
+        let mut signed = Vec::new();
+        for d in decisions {
+            views.push(event_view(d.event.clone(), Moment::at(now))?);
+            if d.with_receipt {
+                signed.push((views.len() - 1, d.event.clone()));
+            }
+            changes.consents.push(d.event);
+        }
+        let queued = !changes.mail.is_empty();
+        self.store.apply(changes).await?;
+        if queued {
+            self.mail_queued();
+        }
+        for (at, event) in signed {
+            views[at].receipt = Some(self.sign_receipt(&event)?);
+        }
+        Ok(views)
+    }
+
+    /// Checks one decision and makes its event.
+    async fn decision(
+        &self,
+        input: ConsentInput,
+        with_receipt: bool,
+        evidence: Option<String>,
+        customer: Uuid,
+        now: i64,
+    ) -> Result<Decision, AppError> {
+        let (said, method, validity) = self.check_consent_input(&input)?;
+        let notice_version = self
+            .shown_notice(input.notice_version.as_deref(), now)
+            .await?;
+        let purpose = self
+            .catalog
+            .purpose(&input.purpose)
+            .cloned()
+            .ok_or_else(|| AppError::invalid("purpose", "is not a purpose of the catalog"))?;
+        // Double opt-in: what the customer said is recorded as asked for, and a link to
+        // confirm it goes to their address; only following it gives the consent.
+        let confirm = said == ConsentState::Given
+            && purpose.confirm_by_email
+            && method != ConsentMethod::Import;
+        let recorded = if confirm {
+            ConsentState::Requested
+        } else {
+            said
+        };
+        let expires_at = match (recorded, validity) {
+            (ConsentState::Given, Some(days)) => {
+                Some(now.saturating_add(steward_store::days_in_micros(i64::from(days))))
+            }
+            _ => None,
+        };
+        let event = ConsentEvent {
+            id: Uuid::now_v7(),
+            customer_id: customer,
+            purpose: input.purpose.clone(),
+            state: recorded.as_str().to_string(),
+            notice_version,
+            method: method.as_str().to_string(),
+            evidence,
+            at: now,
+            expires_at,
+        };
+        Ok(Decision {
+            input,
+            said,
+            recorded,
+            method,
+            purpose,
+            confirm,
+            event,
+            with_receipt,
+        })
+    }
+
+    /// The notice version a decision was made under. Once Steward holds published notices,
+    /// a version named must be one of them, and none named means the one in force now.
+    async fn shown_notice(
+        &self,
+        named: Option<&str>,
+        now: i64,
+    ) -> Result<Option<String>, AppError> {
+        let published = self.published_versions().await?;
+        if published.is_empty() {
+            return Ok(named.map(str::to_string));
+        }
+        let material_since = published
+            .iter()
+            .filter(|p| p.material && p.in_force_from <= now)
+            .map(|p| p.in_force_from)
+            .max();
+        match named.map(|v| published.iter().find(|p| p.version == v)) {
+            Some(Some(p)) if material_since.is_some_and(|since| p.in_force_from < since) => {
+                Err(AppError::invalid(
+                    "notice_version",
+                    "names a notice that a material change has replaced; ask again under the notice in force",
+                ))
+            }
+            Some(Some(p)) => Ok(Some(p.version.clone())),
+            Some(None) => Err(AppError::invalid(
+                "notice_version",
+                "is not a published version of the privacy notice",
+            )),
+            None => Ok(published
+                .iter()
+                .filter(|p| p.in_force_from <= now)
+                .max_by_key(|p| p.in_force_from)
+                .map(|p| p.version.clone())),
+        }
+    }
+}
+
+/// One update of a customer's row made of two: `second` was computed on the row `first`
+/// leaves, and both commit as one change from the version `first` expects.
+fn then(first: CustomerUpdate, second: CustomerUpdate) -> CustomerUpdate {
+    let mut index = first.write.index;
+    index.retain(|e| !second.replaced_index_fields.contains(&e.field));
+    index.extend(second.write.index);
+    let mut replaced = first.replaced_index_fields;
+    for field in second.replaced_index_fields {
+        if !replaced.contains(&field) {
+            replaced.push(field);
+        }
+    }
+    let mut row = second.write.row;
+    row.version = first.write.row.version;
+    CustomerUpdate {
+        write: steward_store::CustomerWrite { row, index },
+        expected_version: first.expected_version,
+        replaced_index_fields: replaced,
+    }
+}
