@@ -72,8 +72,13 @@ pub enum AppError {
     Integrity(String),
     #[error("set-up: {0}")]
     Setup(String),
+    /// The database failed, or holds what Steward cannot read; the store's error is the source.
     #[error("storage: {0}")]
-    Storage(String),
+    Storage(#[source] StoreError),
+    /// Steward broke its own rule: a value of its own it could not encode, or a background
+    /// writer that stopped. A bug to report, never the caller's doing.
+    #[error("internal: {0}")]
+    Internal(String),
     #[error("input/output: {0}")]
     Io(String),
 }
@@ -81,6 +86,11 @@ pub enum AppError {
 impl AppError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> AppError {
         AppError::Invalid(vec![FieldError::new(field, message)])
+    }
+
+    /// Stored data that cannot be read as what it should be.
+    pub(crate) fn corrupt(what: impl Into<String>) -> AppError {
+        AppError::Storage(StoreError::Corrupt(what.into()))
     }
 }
 
@@ -93,7 +103,7 @@ impl From<StoreError> for AppError {
                 AppError::IdempotencyConflict
             }
             StoreError::Duplicate { field } => AppError::Duplicate { field },
-            other => AppError::Storage(other.to_string()),
+            other => AppError::Storage(other),
         }
     }
 }

@@ -200,7 +200,7 @@ impl Steward {
                 let store = store.clone();
                 move |records| {
                     let store = store.clone();
-                    async move { store.append_audit(records).await.map_err(|e| e.to_string()) }
+                    async move { store.append_audit(records).await }
                 }
             }),
             key_writer: infra::group_commit::GroupCommit::new("key", {
@@ -208,8 +208,7 @@ impl Steward {
                 move |batch: Vec<(uuid::Uuid, StoredKey)>| {
                     let outcome = keys
                         .put_data_keys(&batch)
-                        .map(|()| vec![(); batch.len()])
-                        .map_err(|e| e.to_string());
+                        .map(|()| vec![(); batch.len()]);
                     std::future::ready(outcome)
                 }
             }),

@@ -215,7 +215,7 @@ impl Steward {
             _ => return Err(AppError::Conflict("this campaign was sent already".into())),
         }
         let filter: SegmentFilter = serde_json::from_str(&row.filter)
-            .map_err(|_| AppError::Storage(format!("campaign {id} has a malformed filter")))?;
+            .map_err(|_| AppError::corrupt(format!("campaign {id} has a malformed filter")))?;
         let moment = self.consent_moment().await?;
         let now = moment.now;
         let mut segment = self.segment_query(&filter, "filter", moment)?;
@@ -327,7 +327,7 @@ impl Steward {
 fn campaign_view(row: CampaignRow, counts: MailCounts) -> Result<CampaignView, AppError> {
     Ok(CampaignView {
         filter: serde_json::from_str(&row.filter).map_err(|_| {
-            AppError::Storage(format!("campaign {} has a malformed filter", row.id))
+            AppError::corrupt(format!("campaign {} has a malformed filter", row.id))
         })?,
         id: row.id,
         name: row.name,

@@ -320,7 +320,7 @@ pub(crate) fn may_manage_campaigns(actor: &Actor) -> Result<(), AppError> {
 fn segment_view(row: SegmentRow) -> Result<SegmentView, AppError> {
     Ok(SegmentView {
         filter: serde_json::from_str(&row.filter)
-            .map_err(|_| AppError::Storage(format!("segment {} has a malformed filter", row.id)))?,
+            .map_err(|_| AppError::corrupt(format!("segment {} has a malformed filter", row.id)))?,
         id: row.id,
         name: row.name,
         created_by: row.created_by,

@@ -166,7 +166,7 @@ impl Steward {
 
     pub(crate) fn link_view(&self, link: &MailLink, usable: bool) -> Result<LinkView, AppError> {
         let purpose = self.catalog.purpose(&link.purpose).ok_or_else(|| {
-            AppError::Storage(format!("link for unknown purpose {}", link.purpose))
+            AppError::corrupt(format!("link for unknown purpose {}", link.purpose))
         })?;
         Ok(LinkView {
             purpose: purpose.key.clone(),

@@ -90,7 +90,7 @@ pub(crate) fn event_view(e: ConsentEvent, moment: Moment) -> Result<ConsentEvent
     let recorded: ConsentState = e
         .state
         .parse()
-        .map_err(|_| AppError::Storage(format!("consent event {} has an unknown state", e.id)))?;
+        .map_err(|_| AppError::corrupt(format!("consent event {} has an unknown state", e.id)))?;
     Ok(ConsentEventView {
         id: e.id,
         customer_id: e.customer_id,

@@ -100,7 +100,7 @@ fn may_edit(actor: &Actor) -> Result<(), AppError> {
 
 fn view(row: NoticeRow, readable_at_least: f64) -> Result<NoticeView, AppError> {
     let summaries: BTreeMap<String, PurposeSummary> = serde_json::from_str(&row.summaries)
-        .map_err(|_| AppError::Storage(format!("notice {} has malformed summaries", row.id)))?;
+        .map_err(|_| AppError::corrupt(format!("notice {} has malformed summaries", row.id)))?;
     Ok(NoticeView {
         id: row.id,
         version: row.version,
@@ -220,7 +220,7 @@ impl Steward {
             material: input.material,
             body: input.body,
             summaries: serde_json::to_string(&input.summaries)
-                .map_err(|e| AppError::Storage(e.to_string()))?,
+                .map_err(|e| AppError::Internal(e.to_string()))?,
             created_at: now,
             published_at: None,
         };
@@ -253,7 +253,7 @@ impl Steward {
         if draft.published_at.is_none() {
             let summaries: BTreeMap<String, PurposeSummary> =
                 serde_json::from_str(&draft.summaries).map_err(|_| {
-                    AppError::Storage(format!("notice {id} has malformed summaries"))
+                    AppError::corrupt(format!("notice {id} has malformed summaries"))
                 })?;
             let missing: Vec<String> = self
                 .catalog

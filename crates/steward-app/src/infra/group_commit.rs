@@ -13,9 +13,11 @@ use std::sync::{Arc, Mutex};
 
 use tokio::sync::oneshot;
 
+use steward_store::StoreError;
+
 use crate::AppError;
 
-type Answer<O> = Result<Vec<O>, String>;
+type Answer<O> = Result<Vec<O>, StoreError>;
 type Commit<T, O> = dyn Fn(Vec<T>) -> Pin<Box<dyn Future<Output = Answer<O>> + Send>> + Send + Sync;
 
 struct Waiting<T, O> {
@@ -46,9 +48,9 @@ async fn commit_batch<T, O>(
                 let _ = reply.send(Ok(rest.by_ref().take(n).collect()));
             }
         }
-        Err(message) => {
+        Err(failure) => {
             for reply in replies {
-                let _ = reply.send(Err(message.clone()));
+                let _ = reply.send(Err(failure.clone()));
             }
         }
     }
@@ -76,7 +78,7 @@ impl<T: Send + 'static, O: Send + 'static> GroupCommit<T, O> {
 
     /// Submits the items and waits until they are committed.
     pub(crate) async fn submit(&self, items: Vec<T>) -> Result<Vec<O>, AppError> {
-        let stopped = || AppError::Storage(format!("the {} commit was abandoned", self.what));
+        let stopped = || AppError::Internal(format!("the {} commit was abandoned", self.what));
         let (reply, mut answer) = oneshot::channel();
         self.queue
             .lock()
@@ -85,7 +87,7 @@ impl<T: Send + 'static, O: Send + 'static> GroupCommit<T, O> {
         let turn = self.turn.clone().lock_owned().await;
         if let Ok(done) = answer.try_recv() {
             // The previous turn's commit carried these items too.
-            return done.map_err(AppError::Storage);
+            return done.map_err(AppError::from);
         }
         let batch = self.take_queue();
         let alone = batch.len() == 1;
@@ -101,7 +103,7 @@ impl<T: Send + 'static, O: Send + 'static> GroupCommit<T, O> {
         answer
             .await
             .map_err(|_| stopped())?
-            .map_err(AppError::Storage)
+            .map_err(AppError::from)
     }
 }
 
@@ -138,10 +140,10 @@ mod tests {
     #[tokio::test]
     async fn a_failed_commit_fails_its_submitters() {
         let group = GroupCommit::new("test", |_: Vec<u8>| async {
-            Err::<Vec<()>, _>("disk full".to_string())
+            Err::<Vec<()>, _>(StoreError::Database("disk full".to_string()))
         });
         match group.submit(vec![1]).await {
-            Err(AppError::Storage(m)) => assert_eq!(m, "disk full"),
+            Err(AppError::Storage(StoreError::Database(m))) => assert_eq!(m, "disk full"),
             other => panic!("expected the commit's error, got {other:?}"),
         }
     }

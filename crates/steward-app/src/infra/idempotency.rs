@@ -101,7 +101,7 @@ impl Claim {
             .finalize()
             .into();
         let body = Zeroizing::new(
-            serde_json::to_vec(request).map_err(|e| AppError::Storage(e.to_string()))?,
+            serde_json::to_vec(request).map_err(|e| AppError::Internal(e.to_string()))?,
         );
         // Role and purpose are part of what was asked: the kept answer shows what they allowed.
         let fingerprint = Sha256::new()
@@ -127,7 +127,7 @@ impl Claim {
         now: i64,
     ) -> Result<IdempotentRow, AppError> {
         let plain = Zeroizing::new(
-            serde_json::to_vec(answer).map_err(|e| AppError::Storage(e.to_string()))?,
+            serde_json::to_vec(answer).map_err(|e| AppError::Internal(e.to_string()))?,
         );
         Ok(IdempotentRow {
             key_hash: self.key_hash,

@@ -127,7 +127,7 @@ fn live_token_actor(row: &steward_store::TokenRow, now: i64) -> Option<Result<Ac
         row.role
             .parse::<Role>()
             .map(|role| token_actor(row, role))
-            .map_err(|e| AppError::Storage(e.to_string())),
+            .map_err(|e| AppError::corrupt(e.to_string())),
     )
 }
 

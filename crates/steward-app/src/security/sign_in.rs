@@ -119,7 +119,7 @@ impl Steward {
             .map(|u| u.password_hash.as_str())
             .unwrap_or(dummy_hash());
         let parsed = PasswordHash::new(hash)
-            .map_err(|e| AppError::Storage(format!("password hash: {e}")))?;
+            .map_err(|e| AppError::corrupt(format!("password hash: {e}")))?;
         let password_ok = Argon2::default()
             .verify_password(password.as_bytes(), &parsed)
             .is_ok();
@@ -136,7 +136,7 @@ impl Steward {
         let role = user
             .role
             .parse::<Role>()
-            .map_err(|e| AppError::Storage(e.to_string()))?;
+            .map_err(|e| AppError::corrupt(e.to_string()))?;
         let second_factor = match (&user.totp_secret, totp) {
             (Some(sealed), Some(code)) if password_ok => {
                 Some(self.totp_matches(user.id, sealed, code, now)?)
@@ -200,7 +200,7 @@ impl Steward {
     ) -> Result<bool, AppError> {
         let seed = self.vault.staff_key().open(&totp_binding(user), sealed)?;
         let checker = totp_rs::TOTP::new(totp_rs::Algorithm::SHA1, 6, 1, 30, seed.to_vec())
-            .map_err(|e| AppError::Storage(format!("totp: {e}")))?;
+            .map_err(|e| AppError::corrupt(format!("totp: {e}")))?;
         Ok(checker.check(code.trim(), now.as_second().max(0) as u64))
     }
 

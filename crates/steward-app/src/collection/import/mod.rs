@@ -299,7 +299,7 @@ impl Steward {
         batch
             .commit
             .await
-            .map_err(|e| AppError::Storage(format!("the import writer stopped: {e}")))??;
+            .map_err(|e| AppError::Internal(format!("the import writer stopped: {e}")))??;
         state.created += batch.created;
         state.updated += batch.updated;
         state.bytes_read = batch.bytes_read;
