@@ -4,29 +4,15 @@
 use axum::Extension;
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use steward_app::{ConsentEventView, ConsentInput, ConsentStatus, Evidence, Receipt, ReceiptCheck};
+use axum::http::{HeaderMap, StatusCode};
+use steward_app::{ConsentEventView, ConsentInput, ConsentStatus, Receipt, ReceiptCheck};
 
 use crate::auth::{Caller, Purposed};
+use crate::evidence::evidence;
 use crate::extract::{Body, parse_id};
 use crate::tls::ClientAddr;
+use crate::web::Gpc;
 use crate::{AppState, Problem};
-
-/// Longer user-agent strings are cut before hashing; the hash is evidence, not an identifier.
-const MAX_AGENT: usize = 512;
-
-pub(crate) fn evidence(
-    client: Option<Extension<ConnectInfo<ClientAddr>>>,
-    headers: &HeaderMap,
-) -> Evidence {
-    Evidence {
-        client_address: client.map(|Extension(ConnectInfo(ClientAddr(a)))| a.ip().to_string()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(MAX_AGENT).collect()),
-    }
-}
 
 #[utoipa::path(
     get,
@@ -91,6 +77,7 @@ pub async fn record(
     Purposed(access): Purposed,
     Path(id): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    Gpc(gpc): Gpc,
     headers: HeaderMap,
     Body(input): Body<ConsentInput>,
 ) -> Result<(StatusCode, Json<ConsentEventView>), Problem> {
@@ -98,7 +85,7 @@ pub async fn record(
     let evidence = evidence(client, &headers);
     // A Global Privacy Control signal opts out of sale, sharing and third-party advertising
     // first; an explicit decision in the same request then stands on its own.
-    if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1") {
+    if gpc {
         app.honour_gpc(&access, customer, &evidence).await?;
     }
     let event = app

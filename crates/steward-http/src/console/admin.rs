@@ -11,8 +11,9 @@ use steward_app::{
     AppError, FieldError, NewToken, NewUser, TokenView, UserView, generate_password,
 };
 
-use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 fn roles() -> Vec<&'static str> {
     Role::ALL.iter().map(|r| r.as_str()).collect()

@@ -10,10 +10,9 @@ use steward_app::core::audit::AuditEntry;
 use steward_app::core::{FieldDef, PurposeDef};
 use steward_app::{AppError, AuditFilter, FieldError, VerifyReport};
 
-use super::{
-    Chrome, ConsoleError, Refusal, Staff, day_start, encode, group, render, render_checked,
-};
+use super::{Chrome, ConsoleError, Refusal, Staff, day_start, encode, group};
 use crate::AppState;
+use crate::web::{render, render_checked};
 
 const PAGE: usize = 50;
 /// An entry lists at most this many targets in the log; more are counted, with a link.

@@ -13,8 +13,9 @@ use steward_app::{
 };
 
 use super::charts::{Chart, bars};
-use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 #[derive(Template)]
 #[template(path = "console/campaigns.html")]

@@ -20,9 +20,10 @@ use uuid::Uuid;
 
 use super::{
     Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, parse_id,
-    readable as when, render, render_checked, see_other,
+    readable as when,
 };
 use crate::AppState;
+use crate::web::{render, render_checked, see_other};
 
 fn day_bound(
     field: &str,

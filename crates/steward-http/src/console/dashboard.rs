@@ -9,8 +9,9 @@ use axum::response::Response;
 use jiff::civil::Date;
 
 use super::charts::{self, Chart};
-use super::{Chrome, ConsoleError, Staff, group, render};
+use super::{Chrome, ConsoleError, Staff, group};
 use crate::AppState;
+use crate::web::render;
 
 #[derive(Template)]
 #[template(path = "console/dashboard.html")]

@@ -8,8 +8,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use steward_app::AppError;
 
-use super::{Chrome, Staff, render, see_other, with_console_policy};
+use super::{Chrome, Staff};
 use crate::AppState;
+use crate::web::{render, see_other, with_console_policy};
 
 /// Why a console request could not be served, rendered as a page or a redirect.
 #[derive(Debug)]

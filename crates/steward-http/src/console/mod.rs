@@ -16,23 +16,19 @@ mod retention;
 mod session;
 mod sign_in;
 
-use askama::Template;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use steward_app::core::Role;
 use steward_app::{Actor, AppError};
 
 use crate::AppState;
+use crate::web::see_other;
 pub use errors::{ConsoleError, too_many_requests};
 pub use refusal::Refusal;
 pub use session::Staff;
-pub(crate) use session::{cookie, csrf_for, random_value, same};
-
-/// Styles come only from the console's own stylesheet; no script runs at all.
-const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLESHEET: &str = include_str!("../../static/console.css");
 
@@ -118,15 +114,6 @@ pub fn routes(app: &AppState) -> Router<AppState> {
             app.clone(),
             errors::as_pages,
         ))
-}
-
-/// The console's own policy, on every answer under `/console`.
-pub fn with_console_policy(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONSOLE_CSP),
-    );
-    response
 }
 
 async fn stylesheet() -> Response {
@@ -263,31 +250,6 @@ fn manages_accounts(actor: &Actor) -> bool {
     actor.role == Role::Admin
 }
 
-/// Renders a page; a template that fails to render is a bug, answered as one.
-pub fn render(page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "page could not be rendered",
-            )
-                .into_response()
-        }
-    }
-}
-
-/// Renders a page that may carry validation errors: 422 when it does, so the browser and the
-/// tests both see the form was refused.
-pub fn render_checked(page: &impl Template, has_errors: bool) -> Response {
-    let mut response = render(page);
-    if has_errors {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
-}
-
 /// A form body; a malformed one is answered with the console's own error page.
 pub struct ConsoleForm<T>(pub T);
 
@@ -357,10 +319,6 @@ pub fn form_value(form: &std::collections::HashMap<String, String>, key: &str) -
     form.get(key)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
-}
-
-pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
 }
 
 #[cfg(test)]

@@ -8,10 +8,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use steward_app::{AppError, FieldError, NoticeInput, NoticeView, PurposeSummary};
 
-use super::{
-    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, render_checked, see_other,
-};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 const PARTS: [(&str, &str); 4] = [
     ("collected", "What is collected"),

@@ -12,10 +12,9 @@ use steward_app::{
 };
 
 use super::charts::{Chart, bars};
-use super::{
-    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value, render_checked, see_other,
-};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 /// Requests due within this many days are marked on the desk.
 const DUE_SOON_DAYS: i64 = 7;

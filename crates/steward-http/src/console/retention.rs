@@ -11,10 +11,9 @@ use axum::response::Response;
 use steward_app::{AppError, FieldError, HoldInput, HoldView, RuleView, RunView};
 
 use super::charts::{Chart, stacked};
-use super::{
-    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value, render_checked, see_other,
-};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 const WEEKS: usize = 12;
 

@@ -8,11 +8,10 @@ use serde::Deserialize;
 use steward_app::core::{PurposeDef, Role};
 use steward_app::{Access, AppError};
 
-use super::session::{
-    PURPOSE_COOKIE, SESSION_COOKIE, SIGN_IN_COOKIE, cookie, random_value, same, set_cookie,
-};
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, render_checked, see_other};
+use super::session::{PURPOSE_COOKIE, SESSION_COOKIE, SIGN_IN_COOKIE, set_cookie};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff};
 use crate::AppState;
+use crate::web::{cookie, random_value, render, render_checked, same, see_other};
 
 #[derive(Template)]
 #[template(path = "console/login.html")]

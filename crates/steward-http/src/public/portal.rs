@@ -12,10 +12,13 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, SubjectFormat};
 
-use crate::AppState;
-use crate::console::{cookie, csrf_for, random_value, same};
-use crate::portal_view::OverviewRows;
+use super::portal_view::{self, OverviewRows};
+use crate::evidence::evidence;
 use crate::tls::ClientAddr;
+use crate::web::{
+    CookiePath, Gpc, cookie, csrf_for, random_value, render, same, see_other, with_public_policy,
+};
+use crate::{AppState, Problem};
 
 const SESSION: &str = "steward_portal";
 const FORM: &str = "steward_portal_form";
@@ -135,17 +138,13 @@ struct PortalPage {
 }
 
 fn cookie_value(app: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
-    let secure = if app.tls { "; Secure" } else { "" };
-    let text = match value {
-        Some(v) if name == PENDING => {
-            format!(
-                "{name}={v}; Path=/portal; HttpOnly; SameSite=Strict; Max-Age={PENDING_SECONDS}{secure}"
-            )
-        }
-        Some(v) => format!("{name}={v}; Path=/portal; HttpOnly; SameSite=Strict{secure}"),
-        None => format!("{name}=; Path=/portal; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
-    };
-    HeaderValue::from_str(&text).ok()
+    let path = CookiePath::new("/portal", app.tls);
+    match value {
+        // A sign-in left half-way is forgotten after a while.
+        Some(v) if name == PENDING => path.set_for(name, v, PENDING_SECONDS),
+        Some(v) => path.set(name, v),
+        None => path.clear(name),
+    }
 }
 
 /// A sign-in under way, as its cookie holds it.
@@ -180,17 +179,6 @@ impl Pending {
     }
 }
 
-fn public(mut response: Response, status: StatusCode) -> Response {
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(crate::privacy::CSP),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 fn sign_in_page(
     app: &AppState,
     status: StatusCode,
@@ -198,8 +186,8 @@ fn sign_in_page(
     message: Option<Flash>,
 ) -> Response {
     let csrf = random_value();
-    let mut response = public(
-        crate::console::render(&SignInPage {
+    let mut response = with_public_policy(
+        render(&SignInPage {
             csrf: csrf.clone(),
             code,
             message,
@@ -226,10 +214,6 @@ fn refused(app: &AppState) -> Response {
         None,
         Flash::refused("This form expired or came from another site. Please start again."),
     )
-}
-
-fn see_other(to: &str) -> Response {
-    axum::response::Redirect::to(to).into_response()
 }
 
 /// A redirect that also sets (or, with `None`, clears) cookies.
@@ -326,6 +310,7 @@ async fn code_page(State(app): State<AppState>, headers: HeaderMap) -> Response 
 
 async fn sign_in(
     State(app): State<AppState>,
+    Gpc(gpc): Gpc,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
@@ -343,7 +328,7 @@ async fn sign_in(
     tokio::time::sleep_until(answer_at).await;
     match outcome {
         Ok(signed) => {
-            if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1")
+            if gpc
                 && let Err(e) = app
                     .honour_gpc_as_customer(signed.customer, &steward_app::Evidence::default())
                     .await
@@ -395,16 +380,16 @@ async fn overview_page(
     message: Option<Flash>,
 ) -> Response {
     match app.portal_overview(customer).await {
-        Ok(overview) => public(
-            crate::console::render(&PortalPage {
+        Ok(overview) => with_public_policy(
+            render(&PortalPage {
                 csrf: csrf_for(token),
-                rows: crate::portal_view::rows(app.catalog(), &overview),
+                rows: portal_view::rows(app.catalog(), &overview),
                 objectable: app.objectable_purposes(),
                 message,
             }),
             status,
         ),
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
@@ -443,7 +428,7 @@ async fn export(app: AppState, headers: HeaderMap, format: SubjectFormat) -> Res
     };
     match app.start_own_export(customer, format).await {
         Ok(export) => crate::streaming::subject_export(app, export, format),
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
@@ -457,7 +442,7 @@ async fn receipt(
         return see_other("/portal");
     };
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return crate::Problem::from(AppError::NotFound).into_response();
+        return Problem::from(AppError::NotFound).into_response();
     };
     match app.own_consent_receipt(customer, id).await {
         Ok(receipt) => {
@@ -476,7 +461,7 @@ async fn receipt(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
@@ -557,7 +542,7 @@ async fn after_action(
             )
             .await
         }
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
@@ -589,7 +574,7 @@ async fn withdraw(
         Err(response) => return response,
     };
     let purpose = form.get("purpose").map(String::as_str).unwrap_or("");
-    let evidence = crate::api::consents::evidence(client, &headers);
+    let evidence = evidence(client, &headers);
     let done = app
         .withdraw_as_customer(customer, purpose, &evidence)
         .await
@@ -608,7 +593,7 @@ async fn object(
         Err(response) => return response,
     };
     let purpose = form.get("purpose").map(String::as_str).unwrap_or("");
-    let evidence = crate::api::consents::evidence(client, &headers);
+    let evidence = evidence(client, &headers);
     let done = app
         .object_as_customer(customer, purpose, &evidence)
         .await

@@ -12,8 +12,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use steward_app::{AppError, LinkView};
 
-use crate::AppState;
+use crate::evidence::evidence;
 use crate::tls::ClientAddr;
+use crate::web::{Gpc, render, with_public_policy};
+use crate::{AppState, Problem};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -41,7 +43,7 @@ struct LinkPage {
 
 /// A public page with a title and a few lines of text.
 pub(crate) fn message_page(title: &str, paragraphs: Vec<String>) -> Response {
-    crate::console::render(&LinkPage {
+    render(&LinkPage {
         title: title.into(),
         paragraphs,
         button: None,
@@ -54,20 +56,14 @@ fn page(
     paragraphs: Vec<String>,
     button: Option<&str>,
 ) -> Response {
-    let mut response = crate::console::render(&LinkPage {
+    let response = render(&LinkPage {
         title: title.into(),
         paragraphs,
         button: button.map(str::to_string),
     });
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(crate::privacy::CSP),
-    );
     // The token is in the address: keep it out of caches and of other sites' logs.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
+    let mut response = with_public_policy(response, status);
+    response.headers_mut().insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
@@ -89,15 +85,8 @@ fn failure(e: AppError) -> Response {
             None,
         ),
         AppError::Conflict(m) => page(StatusCode::CONFLICT, "Not changed", vec![m], None),
-        other => crate::Problem::from(other).into_response(),
+        other => Problem::from(other).into_response(),
     }
-}
-
-fn evidence(
-    client: Option<Extension<ConnectInfo<ClientAddr>>>,
-    headers: &HeaderMap,
-) -> steward_app::Evidence {
-    crate::api::consents::evidence(client, headers)
 }
 
 async fn show_confirmation(State(app): State<AppState>, Path(token): Path<String>) -> Response {
@@ -121,13 +110,14 @@ async fn confirm(
     State(app): State<AppState>,
     Path(token): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    Gpc(gpc): Gpc,
     headers: HeaderMap,
 ) -> Response {
     let evidence = evidence(client, &headers);
     match app.confirm_consent(&token, &evidence).await {
         Ok(event) => {
             // Following the link shows the address is theirs: a GPC signal now counts.
-            if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1")
+            if gpc
                 && let Err(e) = app
                     .honour_gpc_as_customer(event.customer_id, &evidence)
                     .await

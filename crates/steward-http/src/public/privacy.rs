@@ -11,11 +11,8 @@ use pulldown_cmark::{Event, Parser, html};
 use steward_app::AppError;
 use steward_app::NoticeView;
 
-use crate::AppState;
-
-/// Public pages: no script, styles from this origin only.
-pub(crate) const CSP: &str =
-    "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+use crate::web::{PUBLIC_CSP, render};
+use crate::{AppState, Problem};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -78,10 +75,10 @@ fn page(
     } else {
         StatusCode::NOT_FOUND
     };
-    let mut response = crate::console::render(&NoticePage {
+    let mut response = render(&NoticePage {
         in_force_from: notice
             .as_ref()
-            .map(|n| crate::dates::day(n.effective_at))
+            .map(|n| super::dates::day(n.effective_at))
             .unwrap_or_default(),
         body_html: notice
             .as_ref()
@@ -97,7 +94,7 @@ fn page(
     }
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(PUBLIC_CSP),
     );
     response
 }
@@ -111,7 +108,7 @@ async fn current(State(app): State<AppState>) -> Response {
     };
     match read.await {
         Ok((notice, kept)) => page(&app, false, notice, kept),
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
@@ -124,7 +121,7 @@ async fn version(State(app): State<AppState>, Path(version): Path<String>) -> Re
     };
     match read.await {
         Ok((notice, kept)) => page(&app, true, notice, kept),
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
