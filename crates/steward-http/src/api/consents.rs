@@ -28,11 +28,11 @@ use crate::{AppState, Problem};
     )
 )]
 pub async fn current(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ConsentStatus>>, Problem> {
-    Ok(Json(app.consents(&access, parse_id(&id)?).await?))
+    Ok(Json(state.app.consents(&access, parse_id(&id)?).await?))
 }
 
 #[utoipa::path(
@@ -49,11 +49,13 @@ pub async fn current(
     )
 )]
 pub async fn history(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ConsentEventView>>, Problem> {
-    Ok(Json(app.consent_history(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.consent_history(&access, parse_id(&id)?).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -73,7 +75,7 @@ pub async fn history(
     )
 )]
 pub async fn record(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
@@ -86,9 +88,10 @@ pub async fn record(
     // A Global Privacy Control signal opts out of sale, sharing and third-party advertising
     // first; an explicit decision in the same request then stands on its own.
     if gpc {
-        app.honour_gpc(&access, customer, &evidence).await?;
+        state.app.honour_gpc(&access, customer, &evidence).await?;
     }
-    let event = app
+    let event = state
+        .app
         .record_consent_with_receipt(&access, customer, input, &evidence)
         .await?;
     Ok((StatusCode::CREATED, Json(event)))
@@ -118,7 +121,7 @@ pub struct ObjectionBody {
     )
 )]
 pub async fn object(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
@@ -133,7 +136,8 @@ pub async fn object(
         )
         .into());
     }
-    let events = app
+    let events = state
+        .app
         .object_to_direct_marketing(&access, customer, &evidence(client, &headers))
         .await?;
     Ok((StatusCode::CREATED, Json(events)))
@@ -153,11 +157,13 @@ pub async fn object(
     )
 )]
 pub async fn receipt(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<Receipt>, Problem> {
-    Ok(Json(app.consent_receipt(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.consent_receipt(&access, parse_id(&id)?).await?,
+    ))
 }
 
 /// A receipt to check.
@@ -182,7 +188,7 @@ pub struct VerifyBody {
     )
 )]
 pub async fn verify(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(_): Caller,
     Body(body): Body<VerifyBody>,
 ) -> Result<Json<ReceiptCheck>, Problem> {
@@ -192,7 +198,7 @@ pub async fn verify(
             format!("is longer than {MAX_RECEIPT} characters"),
         )]));
     }
-    Ok(Json(app.verify_receipt(&body.receipt).await?))
+    Ok(Json(state.app.verify_receipt(&body.receipt).await?))
 }
 
 const MAX_RECEIPT: usize = 64 * 1024;

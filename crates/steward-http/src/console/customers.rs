@@ -110,11 +110,11 @@ fn blank(s: &str) -> Option<String> {
 }
 
 pub async fn list(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Query(filters): Query<Filters>,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let mut errors = Vec::new();
     let query = CustomerQuery {
         tag: blank(&filters.tag),
@@ -127,7 +127,7 @@ pub async fn list(
         ..Default::default()
     };
     let (rows, next) = if errors.is_empty() {
-        match app.list_customers(&access, query).await {
+        match state.app.list_customers(&access, query).await {
             Ok(page) => {
                 let next = page.next_cursor.map(|c| {
                     format!(
@@ -158,7 +158,7 @@ pub async fn list(
     let has_errors = refusal.any();
     Ok(render_checked(
         &ListPage {
-            chrome: Chrome::new(&app, &staff, "Customers", "customers"),
+            chrome: Chrome::new(&state, &staff, "Customers", "customers"),
             rows,
             filters,
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
@@ -183,12 +183,12 @@ pub struct SearchForm {
 }
 
 pub async fn search(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(f): ConsoleForm<SearchForm>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let mut errors = Vec::new();
     let (email, phone) = (blank(&f.email), blank(&f.phone));
     if email.is_none() && phone.is_none() {
@@ -204,7 +204,7 @@ pub async fn search(
             limit: Some(25),
             ..Default::default()
         };
-        match app.list_customers(&access, query).await {
+        match state.app.list_customers(&access, query).await {
             Ok(page) => page.items.iter().map(Row::of).collect(),
             Err(AppError::Invalid(mut e)) => {
                 errors.append(&mut e);
@@ -219,7 +219,7 @@ pub async fn search(
     let has_errors = refusal.any();
     Ok(render_checked(
         &ListPage {
-            chrome: Chrome::new(&app, &staff, "Customers", "customers"),
+            chrome: Chrome::new(&state, &staff, "Customers", "customers"),
             rows,
             filters: Filters::default(),
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
@@ -308,14 +308,15 @@ const CONSENT_INPUTS: [(&str, &str); 3] = [
 ];
 
 async fn detail_page(
-    app: &AppState,
+    state: &AppState,
     staff: &Staff,
     access: &Access,
     id: Uuid,
     refusal: Refusal,
 ) -> Result<Response, ConsoleError> {
-    let view = app.get_customer(access, id).await?;
-    let fields = app
+    let view = state.app.get_customer(access, id).await?;
+    let fields = state
+        .app
         .catalog()
         .fields()
         .iter()
@@ -331,7 +332,11 @@ async fn detail_page(
             })
         })
         .collect();
-    let interactions = match app.list_interactions(access, id, None, Some(50)).await {
+    let interactions = match state
+        .app
+        .list_interactions(access, id, None, Some(50))
+        .await
+    {
         Ok(page) => Some(
             page.items
                 .into_iter()
@@ -346,7 +351,8 @@ async fn detail_page(
         Err(AppError::Forbidden(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let history = app
+    let history = state
+        .app
         .customer_access_history(access, id)
         .await?
         .into_iter()
@@ -359,12 +365,14 @@ async fn detail_page(
             fields: e.record.fields.join(", "),
         })
         .collect();
-    let consents = app
+    let consents = state
+        .app
         .consents(access, id)
         .await?
         .into_iter()
         .map(|c| ConsentRow {
-            name: app
+            name: state
+                .app
                 .catalog()
                 .purpose(&c.purpose)
                 .map(|p| p.name.clone())
@@ -378,7 +386,8 @@ async fn detail_page(
             purpose: c.purpose,
         })
         .collect();
-    let consent_events = app
+    let consent_events = state
+        .app
         .consent_history(access, id)
         .await?
         .into_iter()
@@ -399,7 +408,7 @@ async fn detail_page(
     let has_errors = refusal.any();
     Ok(render_checked(
         &DetailPage {
-            chrome: Chrome::new(app, staff, "Customer", "customers"),
+            chrome: Chrome::new(state, staff, "Customer", "customers"),
             id: view.id.to_string(),
             heading: if heading.is_empty() {
                 view.id.to_string()
@@ -426,12 +435,12 @@ async fn detail_page(
 }
 
 pub async fn detail(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(&app)?;
-    detail_page(&app, &staff, &access, parse_id(&id)?, Refusal::none()).await
+    let access = staff.access(&state)?;
+    detail_page(&state, &staff, &access, parse_id(&id)?, Refusal::none()).await
 }
 
 #[derive(Deserialize)]
@@ -446,13 +455,13 @@ pub struct InteractionForm {
 }
 
 pub async fn add_interaction(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(f): ConsoleForm<InteractionForm>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let id = parse_id(&id)?;
     let input = InteractionInput {
         kind: f.kind.clone(),
@@ -460,7 +469,7 @@ pub async fn add_interaction(
         summary: f.summary.clone(),
         body: blank(&f.body),
     };
-    match app.add_interaction(&access, id, input).await {
+    match state.app.add_interaction(&access, id, input).await {
         Ok(_) => Ok(see_other(&format!("/console/customers/{id}#timeline"))),
         Err(AppError::Invalid(errors)) => {
             let typed = HashMap::from([
@@ -469,7 +478,7 @@ pub async fn add_interaction(
                 ("body".to_string(), f.body),
             ]);
             let refusal = Refusal::new("interaction", typed, errors, INTERACTION_INPUTS);
-            detail_page(&app, &staff, &access, id, refusal).await
+            detail_page(&state, &staff, &access, id, refusal).await
         }
         Err(e) => Err(e.into()),
     }
@@ -544,13 +553,15 @@ fn fingerprint(csrf: &str, key: &str, value: &str) -> String {
 }
 
 fn form_fields(
-    app: &AppState,
+    state: &AppState,
     staff: &Staff,
     access: &Access,
     values: &HashMap<String, String>,
     originals: Option<&HashMap<String, String>>,
 ) -> Vec<FormField> {
-    app.writable_fields(access)
+    state
+        .app
+        .writable_fields(access)
         .into_iter()
         .map(|f| {
             let value = values.get(&f.key).cloned().unwrap_or_default();
@@ -566,7 +577,9 @@ fn form_fields(
                     .purposes
                     .iter()
                     .map(|p| {
-                        app.catalog()
+                        state
+                            .app
+                            .catalog()
                             .purpose(p)
                             .map_or_else(|| p.clone(), |d| d.name.clone())
                     })
@@ -588,12 +601,15 @@ fn form_fields(
         .collect()
 }
 
-pub async fn new_form(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    let access = staff.access(&app)?;
+pub async fn new_form(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&state)?;
     access.require_record_access()?;
-    let fields = form_fields(&app, &staff, &access, &HashMap::new(), None);
+    let fields = form_fields(&state, &staff, &access, &HashMap::new(), None);
     Ok(render(&FormPage {
-        chrome: Chrome::new(&app, &staff, "New customer", "customers"),
+        chrome: Chrome::new(&state, &staff, "New customer", "customers"),
         action: "/console/customers/new".into(),
         id: None,
         fields,
@@ -623,12 +639,12 @@ fn split_tags(raw: &str) -> Vec<String> {
 }
 
 pub async fn create(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let values = submitted(&form, "field.");
     let text = |k: &str| form.get(k).cloned().unwrap_or_default();
     let input = CustomerInput {
@@ -640,7 +656,7 @@ pub async fn create(
         residency: text("residency").trim().to_uppercase(),
         tags: split_tags(&text("tags")),
     };
-    let errors = match app.create_customer(&access, input).await {
+    let errors = match state.app.create_customer(&access, input).await {
         Ok(view) => return Ok(see_other(&format!("/console/customers/{}", view.id))),
         Err(AppError::Invalid(errors)) => errors,
         Err(AppError::Duplicate { field }) => vec![FieldError::new(
@@ -653,10 +669,10 @@ pub async fn create(
         )],
         Err(e) => return Err(e.into()),
     };
-    let mut fields = form_fields(&app, &staff, &access, &values, None);
+    let mut fields = form_fields(&state, &staff, &access, &values, None);
     let refusal = customer_refusal(&mut fields, errors);
     let mut response = render(&FormPage {
-        chrome: Chrome::new(&app, &staff, "New customer", "customers"),
+        chrome: Chrome::new(&state, &staff, "New customer", "customers"),
         action: "/console/customers/new".into(),
         id: None,
         fields,
@@ -673,16 +689,16 @@ pub async fn create(
 }
 
 pub async fn edit_form(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(&app)?;
-    let view = app.get_customer(&access, parse_id(&id)?).await?;
+    let access = staff.access(&state)?;
+    let view = state.app.get_customer(&access, parse_id(&id)?).await?;
     let values: HashMap<String, String> = view.fields.clone().into_iter().collect();
-    let fields = form_fields(&app, &staff, &access, &values, None);
+    let fields = form_fields(&state, &staff, &access, &values, None);
     Ok(render(&FormPage {
-        chrome: Chrome::new(&app, &staff, "Edit customer", "customers"),
+        chrome: Chrome::new(&state, &staff, "Edit customer", "customers"),
         action: format!("/console/customers/{}/edit", view.id),
         id: Some(view.id.to_string()),
         fields,
@@ -697,13 +713,13 @@ pub async fn edit_form(
 }
 
 pub async fn update(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let id = parse_id(&id)?;
     let text = |k: &str| form.get(k).cloned().unwrap_or_default();
     let version = text("version")
@@ -720,24 +736,25 @@ pub async fn update(
         tags: Some(split_tags(&text("tags"))),
         status: blank(&text("status")),
     };
-    let (status, conflict, errors) = match app.update_customer(&access, id, patch, version).await {
-        Ok(_) => return Ok(see_other(&format!("/console/customers/{id}"))),
-        Err(AppError::StaleVersion) => (StatusCode::CONFLICT, true, Vec::new()),
-        Err(AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, false, errors),
-        Err(AppError::Duplicate { field }) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            false,
-            vec![FieldError::new(
-                field,
-                "is already in use by another customer",
-            )],
-        ),
-        Err(e) => return Err(e.into()),
-    };
-    let mut fields = form_fields(&app, &staff, &access, &values, Some(&originals));
+    let (status, conflict, errors) =
+        match state.app.update_customer(&access, id, patch, version).await {
+            Ok(_) => return Ok(see_other(&format!("/console/customers/{id}"))),
+            Err(AppError::StaleVersion) => (StatusCode::CONFLICT, true, Vec::new()),
+            Err(AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, false, errors),
+            Err(AppError::Duplicate { field }) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                false,
+                vec![FieldError::new(
+                    field,
+                    "is already in use by another customer",
+                )],
+            ),
+            Err(e) => return Err(e.into()),
+        };
+    let mut fields = form_fields(&state, &staff, &access, &values, Some(&originals));
     let refusal = customer_refusal(&mut fields, errors);
     let mut response = render(&FormPage {
-        chrome: Chrome::new(&app, &staff, "Edit customer", "customers"),
+        chrome: Chrome::new(&state, &staff, "Edit customer", "customers"),
         action: format!("/console/customers/{id}/edit"),
         id: Some(id.to_string()),
         fields,
@@ -766,13 +783,13 @@ pub struct ConsentForm {
 
 /// Records what the customer said (on the phone, in a letter) about a consent purpose.
 pub async fn record_consent(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(f): ConsoleForm<ConsentForm>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let id = parse_id(&id)?;
     let input = steward_app::ConsentInput {
         purpose: f.purpose.clone(),
@@ -781,7 +798,8 @@ pub async fn record_consent(
         method: Some("form".into()),
         fields: Default::default(),
     };
-    match app
+    match state
+        .app
         .record_consent(&access, id, input, &steward_app::Evidence::default())
         .await
     {
@@ -793,7 +811,7 @@ pub async fn record_consent(
                 ("notice_version".to_string(), f.notice_version),
             ]);
             let refusal = Refusal::new("consent", typed, errors, CONSENT_INPUTS);
-            detail_page(&app, &staff, &access, id, refusal).await
+            detail_page(&state, &staff, &access, id, refusal).await
         }
         Err(e) => Err(e.into()),
     }
@@ -805,27 +823,29 @@ pub struct CsrfOnly {
 }
 
 pub async fn object(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(f): ConsoleForm<CsrfOnly>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let id = parse_id(&id)?;
-    app.object_to_direct_marketing(&access, id, &steward_app::Evidence::default())
+    state
+        .app
+        .object_to_direct_marketing(&access, id, &steward_app::Evidence::default())
         .await?;
     Ok(see_other(&format!("/console/customers/{id}#consent")))
 }
 
 /// A consent receipt as a file to keep: the compact JWS.
 pub async fn receipt(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(&app)?;
-    let receipt = app.consent_receipt(&access, parse_id(&id)?).await?;
+    let access = staff.access(&state)?;
+    let receipt = state.app.consent_receipt(&access, parse_id(&id)?).await?;
     let disposition = format!(
         "attachment; filename=\"consent-receipt-{}.jws\"",
         receipt.id
@@ -855,11 +875,11 @@ struct ErasePage {
 }
 
 pub async fn erase_form(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     if !staff.actor.role.may_erase() {
         return Err(AppError::Forbidden(format!(
             "role {} may not erase customers",
@@ -867,9 +887,11 @@ pub async fn erase_form(
         ))
         .into());
     }
-    let view = app.get_customer(&access, parse_id(&id)?).await?;
+    let view = state.app.get_customer(&access, parse_id(&id)?).await?;
     let labels = |key: &String| {
-        app.catalog()
+        state
+            .app
+            .catalog()
             .field(key)
             .map(|f| f.label.clone())
             .unwrap_or_else(|| key.clone())
@@ -879,7 +901,7 @@ pub async fn erase_form(
         .trim()
         .to_string();
     Ok(render(&ErasePage {
-        chrome: Chrome::new(&app, &staff, "Erase customer", "customers"),
+        chrome: Chrome::new(&state, &staff, "Erase customer", "customers"),
         id: view.id.to_string(),
         name,
         email: get("email").to_string(),
@@ -898,29 +920,30 @@ pub struct EraseForm {
 }
 
 pub async fn erase(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(f): ConsoleForm<EraseForm>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
-    let access = staff.access(&app)?;
-    app.erase_customer(&access, parse_id(&id)?).await?;
+    let access = staff.access(&state)?;
+    state.app.erase_customer(&access, parse_id(&id)?).await?;
     Ok(see_other("/console/customers?erased=1"))
 }
 
 /// A person's complete export, for answering an access request (legal-obligation purpose).
 pub async fn export(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path((id, format)): Path<(String, String)>,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let format = format
         .parse::<steward_app::SubjectFormat>()
         .map_err(|m| ConsoleError::App(steward_app::AppError::invalid("format", m)))?;
-    let export = app
+    let export = state
+        .app
         .start_subject_export(&access, parse_id(&id)?, format)
         .await?;
-    Ok(crate::streaming::subject_export(app, export, format))
+    Ok(crate::streaming::subject_export(state, export, format))
 }

@@ -179,7 +179,7 @@ fn explain(status: StatusCode) -> Explanation {
 
 /// Draws errors as console pages, in the frame of whoever is signed in, and puts the
 /// console's policy on every answer.
-pub async fn as_pages(State(app): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn as_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut cookies = HeaderMap::new();
     for value in request.headers().get_all(header::COOKIE) {
         cookies.append(header::COOKIE, value.clone());
@@ -194,8 +194,8 @@ pub async fn as_pages(State(app): State<AppState>, request: Request, next: Next)
     let explained = response.extensions_mut().remove::<Explanation>();
     let failed = status.is_client_error() || status.is_server_error();
     if failed && let Some(explanation) = explained.or_else(|| (!is_page).then(|| explain(status))) {
-        let chrome = match Staff::from_headers(&app, &cookies).await {
-            Ok(staff) => Chrome::new(&app, &staff, explanation.title, ""),
+        let chrome = match Staff::from_headers(&state, &cookies).await {
+            Ok(staff) => Chrome::new(&state, &staff, explanation.title, ""),
             Err(_) => Chrome::visitor(explanation.title),
         };
         let mut page = render(&ErrorPage {

@@ -32,7 +32,7 @@ pub use session::Staff;
 
 const STYLESHEET: &str = include_str!("../../static/console.css");
 
-pub fn routes(app: &AppState) -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/console", get(dashboard::show))
         .route("/console/static/console.css", get(stylesheet))
@@ -111,7 +111,7 @@ pub fn routes(app: &AppState) -> Router<AppState> {
         .route("/console/", get(|| async { see_other("/console") }))
         .route("/console/{*rest}", any(errors::no_such_page))
         .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
+            state.clone(),
             errors::as_pages,
         ))
 }
@@ -145,7 +145,7 @@ pub struct Chrome {
     pub runs_campaigns: bool,
     pub answers_requests: bool,
     /// For the catalog's names of the purposes a page mentions.
-    app: Option<AppState>,
+    state: Option<AppState>,
 }
 
 /// A moment as staff read it, such as "6 Dec 2026, 14:05 UTC". Pages are drawn on the
@@ -178,19 +178,19 @@ impl Chrome {
 
     /// The catalog's name of a purpose; its key when the catalog no longer has it.
     pub fn purpose_name(&self, key: &str) -> String {
-        self.app
+        self.state
             .as_ref()
-            .and_then(|app| app.catalog().purpose(key))
+            .and_then(|state| state.app.catalog().purpose(key))
             .map_or_else(|| key.to_string(), |p| p.name.clone())
     }
 
     pub fn new(
-        app: &AppState,
+        state: &AppState,
         staff: &Staff,
         title: impl Into<String>,
         nav: &'static str,
     ) -> Chrome {
-        let catalog = app.catalog();
+        let catalog = state.app.catalog();
         let chosen = staff.purpose.as_deref().and_then(|p| catalog.purpose(p));
         let held: Vec<_> = staff
             .actor
@@ -219,7 +219,7 @@ impl Chrome {
             runs_campaigns: matches!(role, Role::Marketer | Role::Admin)
                 && held.iter().any(|p| p.requires_consent),
             answers_requests: role == Role::Dpo,
-            app: Some(app.clone()),
+            state: Some(state.clone()),
         }
     }
 
@@ -241,7 +241,7 @@ impl Chrome {
             edits_notices: false,
             runs_campaigns: false,
             answers_requests: false,
-            app: None,
+            state: None,
         }
     }
 }

@@ -46,20 +46,27 @@ impl Staff {
 
     /// The access for opening personal data; without a chosen purpose, the staff member is
     /// sent to choose one first.
-    pub fn access(&self, app: &AppState) -> Result<Access, ConsoleError> {
+    pub fn access(&self, state: &AppState) -> Result<Access, ConsoleError> {
         let purpose = self.purpose.as_deref().ok_or(ConsoleError::PurposeFirst)?;
-        Ok(app.access(&self.actor, Some(purpose))?)
+        Ok(state.app.access(&self.actor, Some(purpose))?)
     }
 }
 
 impl Staff {
     /// The staff member whose session cookie `headers` carry.
-    pub async fn from_headers(app: &AppState, headers: &HeaderMap) -> Result<Staff, ConsoleError> {
+    pub async fn from_headers(
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> Result<Staff, ConsoleError> {
         let token = cookie(headers, SESSION_COOKIE).ok_or(ConsoleError::SignIn)?;
-        let actor = app.resume_session(&token).await.map_err(|e| match e {
-            steward_app::AppError::Unauthenticated(_) => ConsoleError::SignIn,
-            other => ConsoleError::App(other),
-        })?;
+        let actor = state
+            .app
+            .resume_session(&token)
+            .await
+            .map_err(|e| match e {
+                steward_app::AppError::Unauthenticated(_) => ConsoleError::SignIn,
+                other => ConsoleError::App(other),
+            })?;
         let purpose = cookie(headers, PURPOSE_COOKIE).filter(|p| actor.holds(p));
         Ok(Staff {
             csrf: csrf_for(&token),
@@ -72,7 +79,10 @@ impl Staff {
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ConsoleError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Staff, ConsoleError> {
-        Staff::from_headers(app, &parts.headers).await
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Staff, ConsoleError> {
+        Staff::from_headers(state, &parts.headers).await
     }
 }

@@ -77,7 +77,7 @@ struct Sent {
 }
 
 fn page(
-    app: &AppState,
+    state: &AppState,
     form: FormView,
     sent: Sent,
     gpc: bool,
@@ -116,7 +116,7 @@ fn page(
             residency_errors.push("Choose the country you live in from the list.".into());
         } else {
             let about = key
-                .and_then(|k| app.catalog().field(k))
+                .and_then(|k| state.app.catalog().field(k))
                 .map_or_else(|| e.field.clone(), |f| f.label.clone());
             other_errors.push(format!("{about}: {}", e.message));
         }
@@ -157,7 +157,7 @@ fn page(
         }),
         status,
     );
-    if let Some(v) = CookiePath::new("/forms", app.tls).set(FORM_COOKIE, &csrf) {
+    if let Some(v) = CookiePath::new("/forms", state.tls).set(FORM_COOKIE, &csrf) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
@@ -173,17 +173,17 @@ fn failure(e: AppError) -> Response {
     }
 }
 
-async fn show(State(app): State<AppState>, Path(key): Path<String>, Gpc(gpc): Gpc) -> Response {
-    match app.form(&key).await {
-        Ok(form) => page(&app, form, Sent::default(), gpc, Vec::new()),
+async fn show(State(state): State<AppState>, Path(key): Path<String>, Gpc(gpc): Gpc) -> Response {
+    match state.app.form(&key).await {
+        Ok(form) => page(&state, form, Sent::default(), gpc, Vec::new()),
         Err(e) => failure(e),
     }
 }
 
 /// Where a sign-up that was taken lands: a page of its own, so that reloading it sends
 /// nothing again.
-async fn sent(State(app): State<AppState>, Path(key): Path<String>) -> Response {
-    match app.form(&key).await {
+async fn sent(State(state): State<AppState>, Path(key): Path<String>) -> Response {
+    match state.app.form(&key).await {
         Ok(_) => with_public_policy(
             message_page(
                 "Check your inbox",
@@ -198,14 +198,14 @@ async fn sent(State(app): State<AppState>, Path(key): Path<String>) -> Response 
 }
 
 async fn submit(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Path(key): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
     Gpc(gpc): Gpc,
     headers: HeaderMap,
     Form(body): Form<HashMap<String, String>>,
 ) -> Response {
-    let form = match app.form(&key).await {
+    let form = match state.app.form(&key).await {
         Ok(form) => form,
         Err(e) => return failure(e),
     };
@@ -244,11 +244,11 @@ async fn submit(
         sign_up_again: sent.sign_up_again,
     };
     let evidence = evidence(client, &headers);
-    match app.submit_form(&key, submission, &evidence).await {
+    match state.app.submit_form(&key, submission, &evidence).await {
         Ok(()) => {
             axum::response::Redirect::to(&format!("/forms/{}/sent", form.key)).into_response()
         }
-        Err(AppError::Invalid(errors)) => page(&app, form, sent, gpc, errors),
+        Err(AppError::Invalid(errors)) => page(&state, form, sent, gpc, errors),
         Err(e) => failure(e),
     }
 }

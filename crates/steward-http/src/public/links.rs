@@ -89,8 +89,8 @@ fn failure(e: AppError) -> Response {
     }
 }
 
-async fn show_confirmation(State(app): State<AppState>, Path(token): Path<String>) -> Response {
-    match app.confirmation(&token).await {
+async fn show_confirmation(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.app.confirmation(&token).await {
         Ok(LinkView { usable: false, .. }) => failure(AppError::LinkSpent),
         Ok(view) => page(
             StatusCode::OK,
@@ -107,24 +107,26 @@ async fn show_confirmation(State(app): State<AppState>, Path(token): Path<String
 }
 
 async fn confirm(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Path(token): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
     Gpc(gpc): Gpc,
     headers: HeaderMap,
 ) -> Response {
     let evidence = evidence(client, &headers);
-    match app.confirm_consent(&token, &evidence).await {
+    match state.app.confirm_consent(&token, &evidence).await {
         Ok(event) => {
             // Following the link shows the address is theirs: a GPC signal now counts.
             if gpc
-                && let Err(e) = app
+                && let Err(e) = state
+                    .app
                     .honour_gpc_as_customer(event.customer_id, &evidence)
                     .await
             {
                 tracing::warn!(error = %e, "GPC not honoured after confirmation");
             }
-            let name = app
+            let name = state
+                .app
                 .catalog()
                 .purpose(&event.purpose)
                 .map_or(event.purpose.clone(), |p| p.name.clone());
@@ -141,8 +143,8 @@ async fn confirm(
     }
 }
 
-async fn show_unsubscribe(State(app): State<AppState>, Path(token): Path<String>) -> Response {
-    match app.unsubscription(&token).await {
+async fn show_unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.app.unsubscription(&token).await {
         Ok(LinkView { usable: false, .. }) => failure(AppError::LinkSpent),
         Ok(view) => page(
             StatusCode::OK,
@@ -155,12 +157,16 @@ async fn show_unsubscribe(State(app): State<AppState>, Path(token): Path<String>
 }
 
 async fn unsubscribe(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Path(token): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
     headers: HeaderMap,
 ) -> Response {
-    match app.unsubscribe(&token, &evidence(client, &headers)).await {
+    match state
+        .app
+        .unsubscribe(&token, &evidence(client, &headers))
+        .await
+    {
         Ok(withdrawn) => page(
             StatusCode::OK,
             "You are unsubscribed",
@@ -184,8 +190,8 @@ async fn show_address(Path(_token): Path<String>) -> Response {
     )
 }
 
-async fn confirm_address(State(app): State<AppState>, Path(token): Path<String>) -> Response {
-    match app.confirm_own_address(&token).await {
+async fn confirm_address(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.app.confirm_own_address(&token).await {
         Ok(()) => page(
             StatusCode::OK,
             "Your address is changed",

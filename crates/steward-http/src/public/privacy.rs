@@ -53,7 +53,7 @@ fn markdown(source: &str) -> String {
 }
 
 fn page(
-    app: &AppState,
+    state: &AppState,
     versioned: bool,
     notice: Option<NoticeView>,
     kept: Vec<steward_app::RuleView>,
@@ -62,7 +62,8 @@ fn page(
         .iter()
         .flat_map(|n| &n.summaries)
         .map(|(key, summary)| Purpose {
-            name: app
+            name: state
+                .app
                 .catalog()
                 .purpose(key)
                 .map(|p| p.name.clone())
@@ -99,28 +100,28 @@ fn page(
     response
 }
 
-async fn current(State(app): State<AppState>) -> Response {
+async fn current(State(state): State<AppState>) -> Response {
     let read = async {
         Ok::<_, AppError>((
-            app.current_notice().await?,
-            app.published_retention().await?,
+            state.app.current_notice().await?,
+            state.app.published_retention().await?,
         ))
     };
     match read.await {
-        Ok((notice, kept)) => page(&app, false, notice, kept),
+        Ok((notice, kept)) => page(&state, false, notice, kept),
         Err(e) => Problem::from(e).into_response(),
     }
 }
 
-async fn version(State(app): State<AppState>, Path(version): Path<String>) -> Response {
+async fn version(State(state): State<AppState>, Path(version): Path<String>) -> Response {
     let read = async {
         Ok::<_, AppError>((
-            app.published_notice(&version).await?,
-            app.published_retention().await?,
+            state.app.published_notice(&version).await?,
+            state.app.published_retention().await?,
         ))
     };
     match read.await {
-        Ok((notice, kept)) => page(&app, true, notice, kept),
+        Ok((notice, kept)) => page(&state, true, notice, kept),
         Err(e) => Problem::from(e).into_response(),
     }
 }
