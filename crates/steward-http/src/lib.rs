@@ -1,11 +1,13 @@
 //! Steward's HTTP edge: the REST API under `/api/v1` (`api/`), the staff console
 //! (`console/`), the pages the public and customers reach (`public/`), health and metrics.
 //! The console and the public pages share what `web/` holds and nothing else of each other.
-//! It calls `steward-app` and nothing below it; errors become RFC 9457 problems in
-//! `problem.rs`.
+//! It calls `steward-app` and nothing below it. What each application error means at the
+//! edge is decided once, in `classify.rs`: the API answers it as an RFC 9457 problem
+//! (`problem.rs`), the console as a page (`console/errors.rs`).
 
 mod api;
 mod auth;
+mod classify;
 mod console;
 mod evidence;
 mod extract;
