@@ -1,7 +1,8 @@
 //! Pages behind the links Steward emails to customers: confirming a consent (double opt-in),
-//! unsubscribing, and proving a new sign-in address. Opening a link only shows what it does; acting takes a POST, so a mail
-//! scanner that fetches links acts on nothing. The unsubscribe POST is also RFC 8058's
-//! one-click request, sent by mail clients with `List-Unsubscribe=One-Click`.
+//! unsubscribing, and proving a new sign-in address. Opening a link only shows what it does;
+//! acting takes a POST, so a mail scanner that fetches links acts on nothing. The unsubscribe
+//! POST is also RFC 8058's one-click request, sent by mail clients with
+//! `List-Unsubscribe=One-Click`.
 
 use askama::Template;
 use axum::Extension;
