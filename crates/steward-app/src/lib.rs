@@ -206,9 +206,7 @@ impl Steward {
             key_writer: infra::group_commit::GroupCommit::new("key", {
                 let keys = keys.clone();
                 move |batch: Vec<(uuid::Uuid, StoredKey)>| {
-                    let outcome = keys
-                        .put_data_keys(&batch)
-                        .map(|()| vec![(); batch.len()]);
+                    let outcome = keys.put_data_keys(&batch).map(|()| vec![(); batch.len()]);
                     std::future::ready(outcome)
                 }
             }),

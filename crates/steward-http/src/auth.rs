@@ -15,7 +15,7 @@ impl FromRequestParts<AppState> for Caller {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        app: &AppState,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
         let value = parts
             .headers
@@ -29,7 +29,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 Problem::unauthorized("the Authorization header must be: Bearer <token>")
             })?;
-        match app.authenticate_token(token).await {
+        match state.app.authenticate_token(token).await {
             Ok(actor) => Ok(Caller(actor)),
             Err(steward_app::AppError::Forbidden(_)) => Err(Problem::unauthorized(
                 "the token is unknown, expired or revoked",
@@ -48,9 +48,9 @@ impl FromRequestParts<AppState> for Purposed {
 
     async fn from_request_parts(
         parts: &mut Parts,
-        app: &AppState,
+        state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let Caller(actor) = Caller::from_request_parts(parts, app).await?;
+        let Caller(actor) = Caller::from_request_parts(parts, state).await?;
         let purpose = match parts.headers.get("x-purpose") {
             Some(v) => Some(
                 v.to_str()
@@ -58,6 +58,6 @@ impl FromRequestParts<AppState> for Purposed {
             ),
             None => None,
         };
-        Ok(Purposed(app.access(&actor, purpose)?))
+        Ok(Purposed(state.app.access(&actor, purpose)?))
     }
 }

@@ -33,25 +33,25 @@ async fn healthz() -> impl IntoResponse {
 }
 
 async fn public_metrics(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     mut parts: Parts,
 ) -> Result<Response, Problem> {
     let caller = if parts.headers.contains_key(header::AUTHORIZATION) {
-        Some(Caller::from_request_parts(&mut parts, &app).await?.0)
+        Some(Caller::from_request_parts(&mut parts, &state).await?.0)
     } else {
         None
     };
-    render(&app, caller.as_ref()).await
+    render(&state, caller.as_ref()).await
 }
 
-async fn all_metrics(State(app): State<AppState>) -> Result<Response, Problem> {
-    render(&app, Some(&Actor::system("metrics", &[]))).await
+async fn all_metrics(State(state): State<AppState>) -> Result<Response, Problem> {
+    render(&state, Some(&Actor::system("metrics", &[]))).await
 }
 
-async fn render(app: &AppState, reader: Option<&Actor>) -> Result<Response, Problem> {
+async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Problem> {
     let mut out = String::new();
     if let Some(actor) = reader {
-        let counts = app.record_counts(actor).await?;
+        let counts = state.app.record_counts(actor).await?;
         out.push_str(&format!(
             "# HELP steward_customers Customers stored, not counting sign-ups whose address is not confirmed yet.\n\
              # TYPE steward_customers gauge\nsteward_customers {}\n\
@@ -59,7 +59,7 @@ async fn render(app: &AppState, reader: Option<&Actor>) -> Result<Response, Prob
             counts.customers, counts.audit_entries
         ));
     }
-    app.metrics.render(&mut out);
+    state.metrics.render(&mut out);
     Ok((
         StatusCode::OK,
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

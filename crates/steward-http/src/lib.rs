@@ -1,26 +1,27 @@
-//! Steward's HTTP edge: the REST API under `/api/v1`, health and metrics. It calls
-//! `steward-app` and nothing below it; errors become RFC 9457 problems in `problem.rs` only.
+//! Steward's HTTP edge: the REST API under `/api/v1` (`api/`), the staff console
+//! (`console/`), the pages the public and customers reach (`public/`), health and metrics.
+//! The console and the public pages share what `web/` holds and nothing else of each other.
+//! It calls `steward-app` and nothing below it. What each application error means at the
+//! edge is decided once, in `classify.rs`: the API answers it as an RFC 9457 problem
+//! (`problem.rs`), the console as a page (`console/errors.rs`).
 
 mod api;
 mod auth;
+mod classify;
 mod console;
-mod dates;
+mod evidence;
 mod extract;
-mod forms;
 mod health;
 mod layers;
-mod links;
 mod metrics;
 mod openapi;
-mod portal;
-mod portal_view;
-mod privacy;
 mod problem;
+mod public;
 mod rate_limit;
 mod state;
 mod streaming;
 mod tls;
-mod well_known;
+mod web;
 
 use std::sync::Arc;
 
@@ -43,11 +44,7 @@ fn routes(state: AppState) -> Router {
     Router::new()
         .merge(health::routes())
         .merge(console::routes(&state))
-        .merge(well_known::routes())
-        .merge(privacy::routes())
-        .merge(links::routes())
-        .merge(forms::routes())
-        .merge(portal::routes())
+        .merge(public::routes())
         .nest("/api/v1", api)
         .fallback(problem::not_found)
         .layer(axum::middleware::from_fn_with_state(

@@ -1,10 +1,13 @@
-//! RFC 9457 problem documents, and the one place where application errors become HTTP.
+//! RFC 9457 problem documents: the API's answer to anything that went wrong. An application
+//! error's status, type and title come from `classify.rs`, which the console's pages read too.
 
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use steward_app::{AppError, FieldError};
+
+use crate::classify::{classify, code_of};
 
 /// An RFC 9457 problem document.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -39,7 +42,7 @@ impl Problem {
         Problem {
             kind: slug,
             title,
-            code: slug.replace('-', "_").to_ascii_uppercase(),
+            code: code_of(slug),
             status: status.as_u16(),
             detail: detail.into(),
             request_id: crate::layers::request_id(),
@@ -112,136 +115,11 @@ impl IntoResponse for Problem {
 
 impl From<AppError> for Problem {
     fn from(e: AppError) -> Problem {
-        use StatusCode as S;
-        match e {
-            AppError::PurposeRequired => Problem {
-                errors: vec![FieldError::new(
-                    "X-Purpose",
-                    "state the purpose of this access",
-                )],
-                ..Problem::new(
-                    S::BAD_REQUEST,
-                    "purpose-required",
-                    "Purpose required",
-                    e.to_string(),
-                )
-            },
-            AppError::UnknownPurpose(_) => Problem {
-                errors: vec![FieldError::new(
-                    "X-Purpose",
-                    "is not a purpose of the catalog",
-                )],
-                ..Problem::new(
-                    S::BAD_REQUEST,
-                    "unknown-purpose",
-                    "Unknown purpose",
-                    e.to_string(),
-                )
-            },
-            AppError::PurposeNotAllowed { .. } => Problem::new(
-                S::FORBIDDEN,
-                "purpose-not-allowed",
-                "Purpose not allowed",
-                e.to_string(),
-            ),
-            AppError::Forbidden(detail) => {
-                Problem::new(S::FORBIDDEN, "forbidden", "Forbidden", detail)
-            }
-            AppError::Unauthenticated(detail) => {
-                Problem::new(S::UNAUTHORIZED, "unauthorized", "Unauthorized", detail)
-            }
-            AppError::TooManyAttempts { retry_after } => Problem {
-                retry_after: Some(retry_after),
-                ..Problem::new(
-                    S::TOO_MANY_REQUESTS,
-                    "too-many-attempts",
-                    "Too many attempts",
-                    e.to_string(),
-                )
-            },
-            AppError::Invalid(errors) => Problem::invalid(errors),
-            AppError::NoticeIncomplete(ref missing) => Problem {
-                errors: missing
-                    .iter()
-                    .map(|p| {
-                        FieldError::new(
-                            format!("summaries.{p}"),
-                            "needs a summary: a published notice covers every purpose of the catalog",
-                        )
-                    })
-                    .collect(),
-                ..Problem::new(
-                    S::UNPROCESSABLE_ENTITY,
-                    "notice-incomplete",
-                    "Notice incomplete",
-                    e.to_string(),
-                )
-            },
-            AppError::NotFound => {
-                Problem::new(S::NOT_FOUND, "not-found", "Not found", "no such record")
-            }
-            AppError::Conflict(detail) => Problem::new(S::CONFLICT, "conflict", "Conflict", detail),
-            AppError::LinkSpent => {
-                Problem::new(S::GONE, "link-spent", "Link no longer works", e.to_string())
-            }
-            AppError::StaleVersion => Problem::new(
-                S::PRECONDITION_FAILED,
-                "stale-version",
-                "Edit conflict",
-                e.to_string(),
-            ),
-            AppError::IdempotencyMismatch => Problem {
-                errors: vec![FieldError::new(
-                    "Idempotency-Key",
-                    "was already used for a different request",
-                )],
-                ..Problem::new(
-                    S::UNPROCESSABLE_ENTITY,
-                    "idempotency-key-reused",
-                    "Idempotency-Key reused",
-                    e.to_string(),
-                )
-            },
-            AppError::Erased => {
-                Problem::new(S::GONE, "customer-erased", "Customer erased", e.to_string())
-            }
-            AppError::Suppressed { ref field } => Problem {
-                errors: vec![FieldError::new(
-                    field.clone(),
-                    "belongs to someone erased at their own request",
-                )],
-                ..Problem::new(
-                    S::CONFLICT,
-                    "subject-erased",
-                    "Erased at their request",
-                    e.to_string(),
-                )
-            },
-            AppError::IdempotencyConflict => Problem::new(
-                S::CONFLICT,
-                "idempotency-conflict",
-                "Request in progress",
-                e.to_string(),
-            ),
-            AppError::Duplicate { ref field } => Problem {
-                errors: vec![FieldError::new(field.clone(), "is already in use")],
-                ..Problem::new(S::CONFLICT, "duplicate", "Already exists", e.to_string())
-            },
-            other => {
-                // The cause goes to the log (it names no personal value); the client gets a
-                // generic answer that reveals nothing of the store or the vault.
-                tracing::error!(error = %other, "request failed");
-                let detail = match other {
-                    AppError::Integrity(_) => "stored data failed its integrity check",
-                    _ => "the server could not complete the request",
-                };
-                Problem::new(
-                    S::INTERNAL_SERVER_ERROR,
-                    "internal",
-                    "Internal error",
-                    detail,
-                )
-            }
+        let c = classify(e);
+        Problem {
+            errors: c.errors,
+            retry_after: c.retry_after,
+            ..Problem::new(c.status, c.slug, c.title, c.detail)
         }
     }
 }

@@ -1,6 +1,5 @@
 //! What every handler can reach: the application, and the edge's own counters and limits.
 
-use std::ops::Deref;
 use std::sync::Arc;
 
 use steward_app::Steward;
@@ -9,19 +8,13 @@ use crate::metrics::Metrics;
 use crate::rate_limit::{Limits, RateLimiter};
 
 pub struct Http {
+    /// The use cases. Handlers call them as `state.app.…`, so what is the application's and
+    /// what is the edge's own stays visible at each call.
     pub app: Arc<Steward>,
     pub metrics: Metrics,
     pub limiter: RateLimiter,
     /// Served over TLS: answers carry `Strict-Transport-Security`.
     pub tls: bool,
-}
-
-/// Handlers call use cases directly on the state.
-impl Deref for Http {
-    type Target = Steward;
-    fn deref(&self) -> &Steward {
-        &self.app
-    }
 }
 
 pub type AppState = Arc<Http>;

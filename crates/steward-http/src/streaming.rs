@@ -22,14 +22,14 @@ impl futures_core::Stream for Pages {
 
 /// A person's export as a download, streamed.
 pub(crate) fn subject_export(
-    app: AppState,
+    state: AppState,
     mut export: SubjectExport,
     format: SubjectFormat,
 ) -> Response {
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         loop {
-            let chunk = match app.subject_export_chunk(&mut export).await {
+            let chunk = match state.app.subject_export_chunk(&mut export).await {
                 Ok(Some(chunk)) => Ok(chunk),
                 Ok(None) => break,
                 Err(e) => {

@@ -100,10 +100,7 @@ impl<T: Send + 'static, O: Send + 'static> GroupCommit<T, O> {
             // mid-commit cannot abandon them.
             tokio::spawn(work);
         }
-        answer
-            .await
-            .map_err(|_| stopped())?
-            .map_err(AppError::from)
+        answer.await.map_err(|_| stopped())?.map_err(AppError::from)
     }
 }
 

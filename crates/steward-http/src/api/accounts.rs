@@ -58,10 +58,10 @@ fn parse_role(raw: &str) -> Result<Role, Problem> {
     )
 )]
 pub async fn list_users(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Vec<UserView>>, Problem> {
-    Ok(Json(app.list_users(&actor).await?))
+    Ok(Json(state.app.list_users(&actor).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -97,12 +97,13 @@ pub struct Created {
     )
 )]
 pub async fn add_user(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Body(b): Body<NewUserBody>,
 ) -> Result<(StatusCode, Json<Created>), Problem> {
     let role = parse_role(&b.role)?;
-    let created = app
+    let created = state
+        .app
         .add_user(
             &actor,
             NewUser {
@@ -145,13 +146,15 @@ pub struct UserChange {
     )
 )]
 pub async fn update_user(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
     Body(b): Body<UserChange>,
 ) -> Result<StatusCode, Problem> {
     let role = b.role.as_deref().map(parse_role).transpose()?;
-    app.update_user(&actor, parse_id(&id)?, role, b.disabled)
+    state
+        .app
+        .update_user(&actor, parse_id(&id)?, role, b.disabled)
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -169,10 +172,10 @@ pub async fn update_user(
     )
 )]
 pub async fn list_tokens(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Vec<TokenView>>, Problem> {
-    Ok(Json(app.list_tokens(&actor).await?))
+    Ok(Json(state.app.list_tokens(&actor).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -206,13 +209,14 @@ pub struct CreatedToken {
     )
 )]
 pub async fn create_token(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Body(b): Body<NewTokenBody>,
 ) -> Result<(StatusCode, Json<CreatedToken>), Problem> {
     let role = parse_role(&b.role)?;
     let expires_at = parse_time("expires_at", b.expires_at.as_deref())?;
-    let (id, token) = app
+    let (id, token) = state
+        .app
         .create_token(
             &actor,
             NewToken {
@@ -240,11 +244,11 @@ pub async fn create_token(
     )
 )]
 pub async fn revoke_token(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    app.revoke_token(&actor, parse_id(&id)?).await?;
+    state.app.revoke_token(&actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -277,11 +281,12 @@ pub struct LoginReply {
     )
 )]
 pub async fn login(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     client: crate::tls::ClientInfo,
     Body(b): Body<LoginBody>,
 ) -> Result<Json<LoginReply>, Problem> {
-    let session = app
+    let session = state
+        .app
         .login(
             &b.email,
             &b.password,
@@ -308,7 +313,7 @@ pub async fn login(
     )
 )]
 pub async fn logout(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: axum::http::HeaderMap,
     _caller: Caller,
 ) -> Result<StatusCode, Problem> {
@@ -318,6 +323,6 @@ pub async fn logout(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .unwrap_or_default();
-    app.logout(token).await?;
+    state.app.logout(token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -26,12 +26,12 @@ use crate::{AppState, Problem};
     )
 )]
 pub async fn evaluate(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Body(query): Body<AudienceQuery>,
 ) -> Result<Json<AudienceSummary>, Problem> {
-    let access = app.access(&actor, Some(&query.purpose))?;
-    Ok(Json(app.audience(&access, &query).await?))
+    let access = state.app.access(&actor, Some(&query.purpose))?;
+    Ok(Json(state.app.audience(&access, &query).await?))
 }
 
 #[utoipa::path(
@@ -48,18 +48,18 @@ pub async fn evaluate(
     )
 )]
 pub async fn export(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Body(query): Body<AudienceQuery>,
 ) -> Result<Response, Problem> {
-    let access = app.access(&actor, Some(&query.purpose))?;
-    let segment = app.start_audience_export(&access, &query).await?;
+    let access = state.app.access(&actor, Some(&query.purpose))?;
+    let segment = state.app.start_audience_export(&access, &query).await?;
     // A page or two ahead of the client at most: memory stays flat for any audience size.
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         let mut after = None;
         loop {
-            let page = match app.audience_page(&access, &segment, after).await {
+            let page = match state.app.audience_page(&access, &segment, after).await {
                 Ok(Some((members, last))) => {
                     after = Some(last);
                     let mut buf = Vec::with_capacity(members.len() * 128);

@@ -41,7 +41,7 @@ pub struct AuditPage {
     )
 )]
 pub async fn search(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Params(p): Params<AuditParams>,
 ) -> Result<Json<AuditPage>, Problem> {
@@ -63,7 +63,7 @@ pub async fn search(
         to: parse_time("to", p.to.as_deref())?.map(|t| t.as_microsecond()),
         ..Default::default()
     };
-    let mut items = app.search_audit(&actor, filter).await?;
+    let mut items = state.app.search_audit(&actor, filter).await?;
     let more = items.len() > limit;
     items.truncate(limit);
     let next_cursor = if more {
@@ -91,8 +91,8 @@ pub async fn search(
     )
 )]
 pub async fn verify(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<steward_app::VerifyReport>, Problem> {
-    Ok(Json(app.verify_audit_for(&actor).await?))
+    Ok(Json(state.app.verify_audit_for(&actor).await?))
 }

@@ -21,10 +21,10 @@ use crate::{AppState, Problem};
     )
 )]
 pub async fn segments(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Vec<SegmentView>>, Problem> {
-    Ok(Json(app.segments(&actor).await?))
+    Ok(Json(state.app.segments(&actor).await?))
 }
 
 #[utoipa::path(
@@ -42,13 +42,13 @@ pub async fn segments(
     )
 )]
 pub async fn create_segment(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Body(input): Body<NewSegment>,
 ) -> Result<(StatusCode, Json<SegmentView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(app.create_segment(&actor, input).await?),
+        Json(state.app.create_segment(&actor, input).await?),
     ))
 }
 
@@ -64,10 +64,10 @@ pub async fn create_segment(
     )
 )]
 pub async fn campaigns(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Vec<CampaignView>>, Problem> {
-    Ok(Json(app.campaigns(&actor).await?))
+    Ok(Json(state.app.campaigns(&actor).await?))
 }
 
 #[utoipa::path(
@@ -84,14 +84,14 @@ pub async fn campaigns(
     )
 )]
 pub async fn create_campaign(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Body(input): Body<NewCampaign>,
 ) -> Result<(StatusCode, Json<CampaignView>), Problem> {
-    let access = app.access(&actor, Some(&input.purpose))?;
+    let access = state.app.access(&actor, Some(&input.purpose))?;
     Ok((
         StatusCode::CREATED,
-        Json(app.create_campaign(&access, input).await?),
+        Json(state.app.create_campaign(&access, input).await?),
     ))
 }
 
@@ -109,11 +109,11 @@ pub async fn create_campaign(
     )
 )]
 pub async fn campaign(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, Problem> {
-    Ok(Json(app.campaign(&actor, parse_id(&id)?).await?))
+    Ok(Json(state.app.campaign(&actor, parse_id(&id)?).await?))
 }
 
 #[utoipa::path(
@@ -131,9 +131,11 @@ pub async fn campaign(
     )
 )]
 pub async fn send(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, Problem> {
-    Ok(Json(app.send_campaign(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.send_campaign(&access, parse_id(&id)?).await?,
+    ))
 }

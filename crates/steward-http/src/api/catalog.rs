@@ -18,8 +18,8 @@ use crate::{AppState, Problem};
     )
 )]
 pub async fn catalog(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     _caller: Caller,
 ) -> Json<steward_app::core::Catalog> {
-    Json(app.catalog().clone())
+    Json(state.app.catalog().clone())
 }

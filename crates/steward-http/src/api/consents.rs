@@ -4,29 +4,15 @@
 use axum::Extension;
 use axum::Json;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, StatusCode, header};
-use steward_app::{ConsentEventView, ConsentInput, ConsentStatus, Evidence, Receipt, ReceiptCheck};
+use axum::http::{HeaderMap, StatusCode};
+use steward_app::{ConsentEventView, ConsentInput, ConsentStatus, Receipt, ReceiptCheck};
 
 use crate::auth::{Caller, Purposed};
+use crate::evidence::evidence;
 use crate::extract::{Body, parse_id};
 use crate::tls::ClientAddr;
+use crate::web::Gpc;
 use crate::{AppState, Problem};
-
-/// Longer user-agent strings are cut before hashing; the hash is evidence, not an identifier.
-const MAX_AGENT: usize = 512;
-
-pub(crate) fn evidence(
-    client: Option<Extension<ConnectInfo<ClientAddr>>>,
-    headers: &HeaderMap,
-) -> Evidence {
-    Evidence {
-        client_address: client.map(|Extension(ConnectInfo(ClientAddr(a)))| a.ip().to_string()),
-        user_agent: headers
-            .get(header::USER_AGENT)
-            .and_then(|v| v.to_str().ok())
-            .map(|v| v.chars().take(MAX_AGENT).collect()),
-    }
-}
 
 #[utoipa::path(
     get,
@@ -42,11 +28,11 @@ pub(crate) fn evidence(
     )
 )]
 pub async fn current(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ConsentStatus>>, Problem> {
-    Ok(Json(app.consents(&access, parse_id(&id)?).await?))
+    Ok(Json(state.app.consents(&access, parse_id(&id)?).await?))
 }
 
 #[utoipa::path(
@@ -63,11 +49,13 @@ pub async fn current(
     )
 )]
 pub async fn history(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ConsentEventView>>, Problem> {
-    Ok(Json(app.consent_history(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.consent_history(&access, parse_id(&id)?).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -87,17 +75,20 @@ pub async fn history(
     )
 )]
 pub async fn record(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    Gpc(gpc): Gpc,
     headers: HeaderMap,
     Body(input): Body<ConsentInput>,
 ) -> Result<(StatusCode, Json<ConsentEventView>), Problem> {
     let customer = parse_id(&id)?;
     let evidence = evidence(client, &headers);
-    let gpc = headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1");
-    let event = app
+    // A Global Privacy Control signal withdraws sale, sharing and third-party advertising in
+    // the same commit; an explicit decision in the request then stands on its own.
+    let event = state
+        .app
         .record_consent_with_receipt(&access, customer, input, &evidence, gpc)
         .await?;
     Ok((StatusCode::CREATED, Json(event)))
@@ -127,7 +118,7 @@ pub struct ObjectionBody {
     )
 )]
 pub async fn object(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
@@ -142,7 +133,8 @@ pub async fn object(
         )
         .into());
     }
-    let events = app
+    let events = state
+        .app
         .object_to_direct_marketing(&access, customer, &evidence(client, &headers))
         .await?;
     Ok((StatusCode::CREATED, Json(events)))
@@ -162,11 +154,13 @@ pub async fn object(
     )
 )]
 pub async fn receipt(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<Receipt>, Problem> {
-    Ok(Json(app.consent_receipt(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.consent_receipt(&access, parse_id(&id)?).await?,
+    ))
 }
 
 /// A receipt to check.
@@ -191,7 +185,7 @@ pub struct VerifyBody {
     )
 )]
 pub async fn verify(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(_): Caller,
     Body(body): Body<VerifyBody>,
 ) -> Result<Json<ReceiptCheck>, Problem> {
@@ -201,7 +195,7 @@ pub async fn verify(
             format!("is longer than {MAX_RECEIPT} characters"),
         )]));
     }
-    Ok(Json(app.verify_receipt(&body.receipt).await?))
+    Ok(Json(state.app.verify_receipt(&body.receipt).await?))
 }
 
 const MAX_RECEIPT: usize = 64 * 1024;

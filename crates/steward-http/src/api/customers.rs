@@ -46,14 +46,14 @@ fn with_etag(status: StatusCode, view: CustomerView) -> Response {
     )
 )]
 pub async fn create(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     headers: HeaderMap,
     Body(input): Body<CustomerInput>,
 ) -> Result<Response, Problem> {
     let outcome = match idempotency_key(&headers)? {
-        Some(key) => app.create_customer_once(&access, &key, input).await?,
-        None => Outcome::Created(app.create_customer(&access, input).await?),
+        Some(key) => state.app.create_customer_once(&access, &key, input).await?,
+        None => Outcome::Created(state.app.create_customer(&access, input).await?),
     };
     let replayed = outcome.is_replay();
     Ok(mark_replay(
@@ -102,7 +102,7 @@ pub struct ListParams {
     )
 )]
 pub async fn list(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Params(p): Params<ListParams>,
 ) -> Result<Json<steward_app::Page<CustomerView>>, Problem> {
@@ -119,7 +119,7 @@ pub async fn list(
         cursor: p.cursor,
         limit: parse_limit(p.limit.as_deref())?,
     };
-    Ok(Json(app.list_customers(&access, query).await?))
+    Ok(Json(state.app.list_customers(&access, query).await?))
 }
 
 /// An exact-match search: the values travel in the body, never in a URL or an access log.
@@ -147,7 +147,7 @@ pub struct SearchBody {
     )
 )]
 pub async fn search(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Body(b): Body<SearchBody>,
 ) -> Result<Json<steward_app::Page<CustomerView>>, Problem> {
@@ -164,7 +164,7 @@ pub async fn search(
         limit: b.limit,
         ..Default::default()
     };
-    Ok(Json(app.list_customers(&access, query).await?))
+    Ok(Json(state.app.list_customers(&access, query).await?))
 }
 
 #[utoipa::path(
@@ -181,11 +181,11 @@ pub async fn search(
     )
 )]
 pub async fn read(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let view = app.get_customer(&access, parse_id(&id)?).await?;
+    let view = state.app.get_customer(&access, parse_id(&id)?).await?;
     Ok(with_etag(StatusCode::OK, view))
 }
 
@@ -207,7 +207,7 @@ pub async fn read(
     )
 )]
 pub async fn update(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -215,7 +215,10 @@ pub async fn update(
 ) -> Result<Response, Problem> {
     let id = parse_id(&id)?;
     let version = if_match(&headers)?;
-    let view = app.update_customer(&access, id, patch, version).await?;
+    let view = state
+        .app
+        .update_customer(&access, id, patch, version)
+        .await?;
     Ok(with_etag(StatusCode::OK, view))
 }
 
@@ -233,11 +236,11 @@ pub async fn update(
     )
 )]
 pub async fn erase(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    app.erase_customer(&access, parse_id(&id)?).await?;
+    state.app.erase_customer(&access, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -258,7 +261,7 @@ pub async fn erase(
     )
 )]
 pub async fn add_interaction(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
     headers: HeaderMap,
@@ -267,10 +270,12 @@ pub async fn add_interaction(
     let customer = parse_id(&id)?;
     let outcome = match idempotency_key(&headers)? {
         Some(key) => {
-            app.add_interaction_once(&access, &key, customer, input)
+            state
+                .app
+                .add_interaction_once(&access, &key, customer, input)
                 .await?
         }
-        None => Outcome::Created(app.add_interaction(&access, customer, input).await?),
+        None => Outcome::Created(state.app.add_interaction(&access, customer, input).await?),
     };
     let replayed = outcome.is_replay();
     let response = (StatusCode::CREATED, Json(outcome.into_inner())).into_response();
@@ -299,14 +304,16 @@ pub struct PageParams {
     )
 )]
 pub async fn interactions(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
     Params(p): Params<PageParams>,
 ) -> Result<Json<steward_app::Page<steward_app::InteractionView>>, Problem> {
     let limit = parse_limit(p.limit.as_deref())?;
     Ok(Json(
-        app.list_interactions(&access, parse_id(&id)?, p.cursor.as_deref(), limit)
+        state
+            .app
+            .list_interactions(&access, parse_id(&id)?, p.cursor.as_deref(), limit)
             .await?,
     ))
 }

@@ -21,10 +21,10 @@ use crate::{AppState, Problem};
     )
 )]
 pub async fn list(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(_): Caller,
 ) -> Result<Json<Vec<NoticeView>>, Problem> {
-    Ok(Json(app.notices().await?))
+    Ok(Json(state.app.notices().await?))
 }
 
 #[utoipa::path(
@@ -42,13 +42,13 @@ pub async fn list(
     )
 )]
 pub async fn create(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Body(input): Body<NoticeInput>,
 ) -> Result<(StatusCode, Json<NoticeView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(app.create_notice(&actor, input).await?),
+        Json(state.app.create_notice(&actor, input).await?),
     ))
 }
 
@@ -66,9 +66,11 @@ pub async fn create(
     )
 )]
 pub async fn publish(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<NoticeView>, Problem> {
-    Ok(Json(app.publish_notice(&actor, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.publish_notice(&actor, parse_id(&id)?).await?,
+    ))
 }

@@ -52,7 +52,7 @@ pub struct ExportParams {
     )
 )]
 pub async fn list(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Params(params): Params<ListParams>,
 ) -> Result<Json<Vec<RequestView>>, Problem> {
@@ -66,7 +66,7 @@ pub async fn list(
             .transpose()?,
         limit: params.limit,
     };
-    Ok(Json(app.requests(&access, &query).await?))
+    Ok(Json(state.app.requests(&access, &query).await?))
 }
 
 #[utoipa::path(
@@ -85,13 +85,13 @@ pub async fn list(
     )
 )]
 pub async fn create(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Body(input): Body<RequestInput>,
 ) -> Result<(StatusCode, Json<RequestView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(app.create_request(&access, input).await?),
+        Json(state.app.create_request(&access, input).await?),
     ))
 }
 
@@ -108,10 +108,10 @@ pub async fn create(
     )
 )]
 pub async fn report(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
 ) -> Result<Json<RequestReport>, Problem> {
-    Ok(Json(app.request_report(&access).await?))
+    Ok(Json(state.app.request_report(&access).await?))
 }
 
 #[utoipa::path(
@@ -128,11 +128,11 @@ pub async fn report(
     )
 )]
 pub async fn read(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, Problem> {
-    Ok(Json(app.request(&access, parse_id(&id)?).await?))
+    Ok(Json(state.app.request(&access, parse_id(&id)?).await?))
 }
 
 macro_rules! step {
@@ -152,11 +152,11 @@ macro_rules! step {
             )
         )]
         pub async fn $name(
-            State(app): State<AppState>,
+            State(state): State<AppState>,
             Purposed(access): Purposed,
             Path(id): Path<String>,
         ) -> Result<Json<RequestView>, Problem> {
-            Ok(Json(app.$call(&access, parse_id(&id)?).await?))
+            Ok(Json(state.app.$call(&access, parse_id(&id)?).await?))
         }
     };
 }
@@ -180,12 +180,12 @@ macro_rules! reasoned_step {
             )
         )]
         pub async fn $name(
-            State(app): State<AppState>,
+            State(state): State<AppState>,
             Purposed(access): Purposed,
             Path(id): Path<String>,
             Body(input): Body<ReasonInput>,
         ) -> Result<Json<RequestView>, Problem> {
-            Ok(Json(app.$call(&access, parse_id(&id)?, &input).await?))
+            Ok(Json(state.app.$call(&access, parse_id(&id)?, &input).await?))
         }
     };
 }
@@ -240,7 +240,7 @@ reasoned_step!(
     )
 )]
 pub async fn export(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
     Params(params): Params<ExportParams>,
@@ -251,10 +251,11 @@ pub async fn export(
         .unwrap_or("json")
         .parse::<SubjectFormat>()
         .map_err(|m| Problem::bad_request("format", &m))?;
-    let export = app
+    let export = state
+        .app
         .start_subject_export(&access, parse_id(&id)?, format)
         .await?;
-    Ok(crate::streaming::subject_export(app, export, format))
+    Ok(crate::streaming::subject_export(state, export, format))
 }
 
 #[utoipa::path(
@@ -270,9 +271,11 @@ pub async fn export(
     )
 )]
 pub async fn recipient_updates(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<RecipientUpdateView>>, Problem> {
-    Ok(Json(app.recipient_updates(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.recipient_updates(&access, parse_id(&id)?).await?,
+    ))
 }

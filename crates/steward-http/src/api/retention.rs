@@ -31,10 +31,10 @@ pub struct RunInput {
     )
 )]
 pub async fn rules(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
 ) -> Result<Json<Vec<RuleView>>, Problem> {
-    Ok(Json(app.retention_rules(&access).await?))
+    Ok(Json(state.app.retention_rules(&access).await?))
 }
 
 #[utoipa::path(
@@ -53,13 +53,13 @@ pub async fn rules(
     )
 )]
 pub async fn create_rule(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Body(input): Body<RuleInput>,
 ) -> Result<(StatusCode, Json<RuleView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(app.create_retention_rule(&access, input).await?),
+        Json(state.app.create_retention_rule(&access, input).await?),
     ))
 }
 
@@ -79,12 +79,17 @@ pub async fn create_rule(
     )
 )]
 pub async fn update_rule(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(key): Path<String>,
     Body(patch): Body<RulePatch>,
 ) -> Result<Json<RuleView>, Problem> {
-    Ok(Json(app.update_retention_rule(&access, &key, patch).await?))
+    Ok(Json(
+        state
+            .app
+            .update_retention_rule(&access, &key, patch)
+            .await?,
+    ))
 }
 
 #[utoipa::path(
@@ -100,10 +105,10 @@ pub async fn update_rule(
     )
 )]
 pub async fn holds(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
 ) -> Result<Json<Vec<HoldView>>, Problem> {
-    Ok(Json(app.legal_holds(&access).await?))
+    Ok(Json(state.app.legal_holds(&access).await?))
 }
 
 #[utoipa::path(
@@ -121,13 +126,13 @@ pub async fn holds(
     )
 )]
 pub async fn create_hold(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Body(input): Body<HoldInput>,
 ) -> Result<(StatusCode, Json<HoldView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(app.create_legal_hold(&access, input).await?),
+        Json(state.app.create_legal_hold(&access, input).await?),
     ))
 }
 
@@ -145,11 +150,14 @@ pub async fn create_hold(
     )
 )]
 pub async fn release_hold(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    app.release_legal_hold(&access, parse_id(&id)?).await?;
+    state
+        .app
+        .release_legal_hold(&access, parse_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -167,15 +175,19 @@ pub async fn release_hold(
     )
 )]
 pub async fn start_run(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Body(input): Body<RunInput>,
 ) -> Result<(StatusCode, Json<RunView>), Problem> {
-    let run = app.start_retention_run(&access, input.dry_run).await?;
-    let (worker, id) = (app.clone(), run.id);
+    let run = state
+        .app
+        .start_retention_run(&access, input.dry_run)
+        .await?;
+    let (worker, id) = (state.clone(), run.id);
     tokio::spawn(async move {
         // A failure is logged and recorded on the run by the use case.
         let _ = worker
+            .app
             .run_retention(id, |_| std::ops::ControlFlow::Continue(()), |_| {})
             .await;
     });
@@ -196,9 +208,11 @@ pub async fn start_run(
     )
 )]
 pub async fn run(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<RunView>, Problem> {
-    Ok(Json(app.retention_run(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.retention_run(&access, parse_id(&id)?).await?,
+    ))
 }

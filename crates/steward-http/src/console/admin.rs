@@ -11,8 +11,9 @@ use steward_app::{
     AppError, FieldError, NewToken, NewUser, TokenView, UserView, generate_password,
 };
 
-use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 fn roles() -> Vec<&'static str> {
     Role::ALL.iter().map(|r| r.as_str()).collect()
@@ -44,7 +45,7 @@ struct UsersPage {
 const USER_INPUTS: [(&str, &str); 2] = [("email", "email"), ("role", "role")];
 
 async fn users_page(
-    app: &AppState,
+    state: &AppState,
     staff: &Staff,
     created: Option<Created>,
     refusal: Refusal,
@@ -52,8 +53,9 @@ async fn users_page(
     let has_errors = refusal.any();
     Ok(render_checked(
         &UsersPage {
-            chrome: Chrome::new(app, staff, "Staff accounts", "users"),
-            users: app
+            chrome: Chrome::new(state, staff, "Staff accounts", "users"),
+            users: state
+                .app
                 .list_users(&staff.actor)
                 .await?
                 .into_iter()
@@ -70,8 +72,8 @@ async fn users_page(
     ))
 }
 
-pub async fn users(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    users_page(&app, &staff, None, Refusal::none()).await
+pub async fn users(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    users_page(&state, &staff, None, Refusal::none()).await
 }
 
 #[derive(Deserialize)]
@@ -84,7 +86,7 @@ pub struct UserForm {
 }
 
 pub async fn add_user(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(f): ConsoleForm<UserForm>,
 ) -> Result<Response, ConsoleError> {
@@ -92,16 +94,18 @@ pub async fn add_user(
     let password = generate_password();
     let outcome = match parse_role(&f.role) {
         Ok(role) => {
-            app.add_user(
-                &staff.actor,
-                NewUser {
-                    email: f.email.clone(),
-                    role,
-                    password: password.clone(),
-                    purposes: Vec::new(),
-                },
-            )
-            .await
+            state
+                .app
+                .add_user(
+                    &staff.actor,
+                    NewUser {
+                        email: f.email.clone(),
+                        role,
+                        password: password.clone(),
+                        purposes: Vec::new(),
+                    },
+                )
+                .await
         }
         Err(e) => Err(e),
     };
@@ -114,19 +118,19 @@ pub async fn add_user(
                 secret: password,
                 extra: created.totp_uri,
             };
-            users_page(&app, &staff, Some(shown), Refusal::none()).await
+            users_page(&state, &staff, Some(shown), Refusal::none()).await
         }
-        Err(AppError::Invalid(errors)) => users_page(&app, &staff, None, refused(errors)).await,
+        Err(AppError::Invalid(errors)) => users_page(&state, &staff, None, refused(errors)).await,
         Err(AppError::Duplicate { field }) => {
             let errors = vec![FieldError::new(field, "is already in use")];
-            users_page(&app, &staff, None, refused(errors)).await
+            users_page(&state, &staff, None, refused(errors)).await
         }
         Err(e) => Err(e.into()),
     }
 }
 
 pub async fn update_user(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(f): ConsoleForm<HashMap<String, String>>,
@@ -135,14 +139,19 @@ pub async fn update_user(
     let id = super::parse_id(&id)?;
     let disabled = Some(f.get("disabled").is_some_and(|v| v == "on"));
     let outcome = match f.get("role").map(|r| parse_role(r)).transpose() {
-        Ok(role) => app.update_user(&staff.actor, id, role, disabled).await,
+        Ok(role) => {
+            state
+                .app
+                .update_user(&staff.actor, id, role, disabled)
+                .await
+        }
         Err(e) => Err(e),
     };
     match outcome {
         Ok(_) => Ok(see_other("/console/users")),
         Err(AppError::Invalid(errors)) => {
             let refusal = Refusal::new(id.to_string(), f, errors, [("role", "role")]);
-            users_page(&app, &staff, None, refusal).await
+            users_page(&state, &staff, None, refusal).await
         }
         Err(e) => Err(e.into()),
     }
@@ -170,7 +179,7 @@ const TOKEN_INPUTS: [(&str, &str); 5] = [
 ];
 
 async fn tokens_page(
-    app: &AppState,
+    state: &AppState,
     staff: &Staff,
     created: Option<Created>,
     refusal: Refusal,
@@ -179,10 +188,11 @@ async fn tokens_page(
     let has_errors = refusal.any();
     Ok(render_checked(
         &TokensPage {
-            chrome: Chrome::new(app, staff, "API tokens", "tokens"),
-            tokens: app.list_tokens(&staff.actor).await?,
+            chrome: Chrome::new(state, staff, "API tokens", "tokens"),
+            tokens: state.app.list_tokens(&staff.actor).await?,
             roles: roles(),
-            purposes: app
+            purposes: state
+                .app
                 .catalog()
                 .purposes()
                 .iter()
@@ -196,12 +206,12 @@ async fn tokens_page(
     ))
 }
 
-pub async fn tokens(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    tokens_page(&app, &staff, None, Refusal::none(), Vec::new()).await
+pub async fn tokens(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    tokens_page(&state, &staff, None, Refusal::none(), Vec::new()).await
 }
 
 pub async fn create_token(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(f): ConsoleForm<Vec<(String, String)>>,
 ) -> Result<Response, ConsoleError> {
@@ -217,7 +227,8 @@ pub async fn create_token(
     let mut errors = Vec::new();
     let expires_at = match days.parse::<i64>() {
         _ if days.is_empty() => None,
-        Ok(d) if (1..=3660).contains(&d) => app
+        Ok(d) if (1..=3660).contains(&d) => state
+            .app
             .now()
             .checked_add(jiff::SignedDuration::from_hours(24 * d))
             .ok(),
@@ -229,16 +240,18 @@ pub async fn create_token(
     let role = parse_role(get("role").unwrap_or(""));
     let outcome = match (role, errors.is_empty()) {
         (Ok(role), true) => {
-            app.create_token(
-                &staff.actor,
-                NewToken {
-                    name: get("name").unwrap_or("").to_string(),
-                    role,
-                    purposes,
-                    expires_at,
-                },
-            )
-            .await
+            state
+                .app
+                .create_token(
+                    &staff.actor,
+                    NewToken {
+                        name: get("name").unwrap_or("").to_string(),
+                        role,
+                        purposes,
+                        expires_at,
+                    },
+                )
+                .await
         }
         (Err(e), _) => Err(e),
         (Ok(_), false) => Err(AppError::Invalid(errors)),
@@ -250,25 +263,25 @@ pub async fn create_token(
                 secret: token,
                 extra: None,
             };
-            tokens_page(&app, &staff, Some(shown), Refusal::none(), Vec::new()).await
+            tokens_page(&state, &staff, Some(shown), Refusal::none(), Vec::new()).await
         }
         Err(AppError::Invalid(errors)) => {
             let typed = f.iter().filter(|(n, _)| n != "purpose").cloned().collect();
             let refusal = Refusal::new("token", typed, errors, TOKEN_INPUTS);
-            tokens_page(&app, &staff, None, refusal, ticked).await
+            tokens_page(&state, &staff, None, refusal, ticked).await
         }
         Err(e) => Err(e.into()),
     }
 }
 
 pub async fn revoke_token(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(f): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.get("csrf").map(String::as_str))?;
     let id = super::parse_id(&id)?;
-    app.revoke_token(&staff.actor, id).await?;
+    state.app.revoke_token(&staff.actor, id).await?;
     Ok(see_other("/console/tokens"))
 }

@@ -10,10 +10,9 @@ use steward_app::core::audit::AuditEntry;
 use steward_app::core::{FieldDef, PurposeDef};
 use steward_app::{AppError, AuditFilter, FieldError, VerifyReport};
 
-use super::{
-    Chrome, ConsoleError, Refusal, Staff, day_start, encode, group, render, render_checked,
-};
+use super::{Chrome, ConsoleError, Refusal, Staff, day_start, encode, group};
 use crate::AppState;
+use crate::web::{render, render_checked};
 
 const PAGE: usize = 50;
 /// An entry lists at most this many targets in the log; more are counted, with a link.
@@ -156,7 +155,7 @@ impl AuditQuery {
 
 /// The log newest first, a page at a time; each page links to the older and newer ones.
 pub async fn log(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ConsoleError> {
@@ -184,7 +183,7 @@ pub async fn log(
         to,
     };
     let found = if errors.is_empty() {
-        match app.search_audit(&staff.actor, filter).await {
+        match state.app.search_audit(&staff.actor, filter).await {
             Ok(found) => found,
             Err(AppError::Invalid(mut e)) => {
                 errors.append(&mut e);
@@ -214,14 +213,14 @@ pub async fn log(
         .filter(|_| has_older)
         .map(|seq| q.link("before", seq));
     let report = match q.verify {
-        Some(_) => Some(app.verify_audit_for(&staff.actor).await?),
+        Some(_) => Some(state.app.verify_audit_for(&staff.actor).await?),
         None => None,
     };
     let refusal = Refusal::new("filter", HashMap::new(), errors, FILTER_INPUTS);
     let has_errors = refusal.any();
     Ok(render_checked(
         &AuditPage {
-            chrome: Chrome::new(&app, &staff, "Audit log", "audit"),
+            chrome: Chrome::new(&state, &staff, "Audit log", "audit"),
             q,
             entries: found.into_iter().map(entry).collect(),
             newer,
@@ -254,7 +253,7 @@ struct EntryPage {
 
 /// One entry in full, its targets a page at a time.
 pub async fn entry_page(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(seq): Path<String>,
     Query(q): Query<TargetsQuery>,
@@ -269,7 +268,8 @@ pub async fn entry_page(
         limit: 1,
         ..Default::default()
     };
-    let found = app
+    let found = state
+        .app
         .search_audit(&staff.actor, filter)
         .await?
         .into_iter()
@@ -284,7 +284,7 @@ pub async fn entry_page(
     let mut shown = entry(found);
     shown.summary = (total > 0).then(|| count_targets(&shown.action, &all));
     Ok(render(&EntryPage {
-        chrome: Chrome::new(&app, &staff, format!("Audit entry {seq}"), "audit"),
+        chrome: Chrome::new(&state, &staff, format!("Audit entry {seq}"), "audit"),
         entry: shown,
         total,
         from,
@@ -306,12 +306,15 @@ struct CatalogPage {
     kept: Vec<steward_app::RuleView>,
 }
 
-pub async fn catalog(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+pub async fn catalog(
+    State(state): State<AppState>,
+    staff: Staff,
+) -> Result<Response, ConsoleError> {
     Ok(render(&CatalogPage {
-        chrome: Chrome::new(&app, &staff, "Field catalog", "catalog"),
-        fields: app.catalog().fields().to_vec(),
-        purposes: app.catalog().purposes().to_vec(),
-        kept: app.published_retention().await?,
+        chrome: Chrome::new(&state, &staff, "Field catalog", "catalog"),
+        fields: state.app.catalog().fields().to_vec(),
+        purposes: state.app.catalog().purposes().to_vec(),
+        kept: state.app.published_retention().await?,
     }))
 }
 

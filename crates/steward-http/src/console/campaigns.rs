@@ -13,8 +13,9 @@ use steward_app::{
 };
 
 use super::charts::{Chart, bars};
-use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, render_checked, see_other};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 #[derive(Template)]
 #[template(path = "console/campaigns.html")]
@@ -91,18 +92,18 @@ fn describe(f: &SegmentFilter, catalog: &Catalog) -> String {
     }
 }
 
-async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
-    let access = staff.access(app)?;
+async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
+    let access = staff.access(state)?;
     let reach = if access.purpose.requires_consent {
         let query = AudienceQuery {
             purpose: access.purpose.key.clone(),
             ..Default::default()
         };
-        Some(app.audience(&access, &query).await?.count)
+        Some(state.app.audience(&access, &query).await?.count)
     } else {
         None
     };
-    let campaigns = app.campaigns(&staff.actor).await?;
+    let campaigns = state.app.campaigns(&staff.actor).await?;
     let chart = campaigns.iter().find(|c| c.state == "sent").map(|c| {
         bars(
             "campaign-log",
@@ -118,20 +119,22 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
     let has_errors = refusal.any();
     Ok(render_checked(
         &CampaignsPage {
-            chrome: Chrome::new(app, staff, "Segments and campaigns", "campaigns"),
+            chrome: Chrome::new(state, staff, "Segments and campaigns", "campaigns"),
             reach,
-            segments: app
+            segments: state
+                .app
                 .segments(&staff.actor)
                 .await?
                 .into_iter()
                 .map(|s| {
-                    let d = describe(&s.filter, app.catalog());
+                    let d = describe(&s.filter, state.app.catalog());
                     (s, d)
                 })
                 .collect(),
             campaigns,
             chart,
-            consent_purposes: app
+            consent_purposes: state
+                .app
                 .catalog()
                 .purposes()
                 .iter()
@@ -144,8 +147,8 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
     ))
 }
 
-pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    page(&app, &staff, Refusal::none()).await
+pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    page(&state, &staff, Refusal::none()).await
 }
 
 fn text(form: &HashMap<String, String>, key: &str) -> String {
@@ -177,7 +180,7 @@ fn last_days(form: &HashMap<String, String>, key: &str) -> Result<Option<Period>
 }
 
 pub async fn create_segment(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
@@ -206,18 +209,18 @@ pub async fn create_segment(
     };
     let refused = |errors| Refusal::new("segment", form.clone(), errors, SEGMENT_INPUTS);
     if !errors.is_empty() {
-        return page(&app, &staff, refused(errors)).await;
+        return page(&state, &staff, refused(errors)).await;
     }
     let input = NewSegment {
         name: text(&form, "name"),
         filter,
     };
-    match app.create_segment(&staff.actor, input).await {
+    match state.app.create_segment(&staff.actor, input).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
+        Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(AppError::Duplicate { field }) => {
             page(
-                &app,
+                &state,
                 &staff,
                 refused(vec![FieldError::new(field, "is taken")]),
             )
@@ -228,12 +231,12 @@ pub async fn create_segment(
 }
 
 pub async fn create_campaign(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let refused = |errors| Refusal::new("campaign", form.clone(), errors, CAMPAIGN_INPUTS);
     let segment_id = match text(&form, "segment").as_str() {
         "" => None,
@@ -241,7 +244,7 @@ pub async fn create_campaign(
             Ok(id) => Some(id),
             Err(_) => {
                 let errors = vec![FieldError::new("segment_id", "no such segment")];
-                return page(&app, &staff, refused(errors)).await;
+                return page(&state, &staff, refused(errors)).await;
             }
         },
     };
@@ -253,9 +256,9 @@ pub async fn create_campaign(
         subject: text(&form, "subject"),
         body: form.get("body").cloned().unwrap_or_default(),
     };
-    match app.create_campaign(&access, input).await {
+    match state.app.create_campaign(&access, input).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
+        Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(e) => Err(e.into()),
     }
 }
@@ -274,13 +277,13 @@ struct ConfirmSendPage {
 
 /// What sending will do, with a button that does it.
 async fn confirm_page(
-    app: &AppState,
+    state: &AppState,
     staff: &Staff,
     id: uuid::Uuid,
     unconfirmed: bool,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(app)?;
-    let campaign = app.campaign(&staff.actor, id).await?;
+    let access = staff.access(state)?;
+    let campaign = state.app.campaign(&staff.actor, id).await?;
     if campaign.state == "sent" {
         return Err(AppError::Conflict("this campaign was sent already".into()).into());
     }
@@ -289,16 +292,17 @@ async fn confirm_page(
         filter: Some(campaign.filter.clone()),
         ..Default::default()
     };
-    let reach = app.audience(&access, &query).await?.count;
-    let purpose_name = app
+    let reach = state.app.audience(&access, &query).await?.count;
+    let purpose_name = state
+        .app
         .catalog()
         .purpose(&campaign.purpose)
         .map_or_else(|| campaign.purpose.clone(), |p| p.name.clone());
     let title = format!("Send {}?", campaign.name);
     Ok(render_checked(
         &ConfirmSendPage {
-            chrome: Chrome::new(app, staff, title, "campaigns"),
-            who: describe(&campaign.filter, app.catalog()),
+            chrome: Chrome::new(state, staff, title, "campaigns"),
+            who: describe(&campaign.filter, state.app.catalog()),
             campaign,
             purpose_name,
             reach,
@@ -309,27 +313,27 @@ async fn confirm_page(
 }
 
 pub async fn confirm_send(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
-    confirm_page(&app, &staff, super::parse_id(&id)?, false).await
+    confirm_page(&state, &staff, super::parse_id(&id)?, false).await
 }
 
 /// Sends once the confirmation page's button says so; anything else gets that page.
 pub async fn send(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let id = super::parse_id(&id)?;
     if form.get("confirm").map(String::as_str) != Some("yes") {
-        return confirm_page(&app, &staff, id, true).await;
+        return confirm_page(&state, &staff, id, true).await;
     }
-    match app.send_campaign(&access, id).await {
+    match state.app.send_campaign(&access, id).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
         Err(AppError::Conflict(m)) => {
             let refusal = Refusal::new(
@@ -338,7 +342,7 @@ pub async fn send(
                 vec![FieldError::new("campaign", m)],
                 [],
             );
-            page(&app, &staff, refusal).await
+            page(&state, &staff, refusal).await
         }
         Err(e) => Err(e.into()),
     }

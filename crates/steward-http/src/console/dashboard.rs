@@ -9,8 +9,9 @@ use axum::response::Response;
 use jiff::civil::Date;
 
 use super::charts::{self, Chart};
-use super::{Chrome, ConsoleError, Staff, group, render};
+use super::{Chrome, ConsoleError, Staff, group};
 use crate::AppState;
+use crate::web::render;
 
 #[derive(Template)]
 #[template(path = "console/dashboard.html")]
@@ -30,7 +31,7 @@ fn day_labels(day: Date) -> (String, String) {
 
 /// Counts per day by purpose key, as chart periods with the purposes' names.
 fn by_purpose_name(
-    app: &AppState,
+    state: &AppState,
     days: &[(Date, BTreeMap<String, u64>)],
 ) -> Vec<(String, String, BTreeMap<String, u64>)> {
     days.iter()
@@ -39,7 +40,8 @@ fn by_purpose_name(
             let named = counts
                 .iter()
                 .map(|(key, n)| {
-                    let name = app
+                    let name = state
+                        .app
                         .catalog()
                         .purpose(key)
                         .map_or_else(|| key.clone(), |p| p.name.clone());
@@ -51,8 +53,8 @@ fn by_purpose_name(
         .collect()
 }
 
-pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    let d = app.dashboard().await?;
+pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    let d = state.app.dashboard().await?;
     let weeks: Vec<(String, String, u64)> = d
         .new_per_week
         .iter()
@@ -65,7 +67,8 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response,
         .consent_reach
         .iter()
         .map(|(key, n)| {
-            let name = app
+            let name = state
+                .app
                 .catalog()
                 .purpose(key)
                 .map_or_else(|| key.clone(), |p| p.name.clone());
@@ -82,7 +85,7 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response,
         charts::stacked(
             "accesses",
             "Accesses to personal data per day, by purpose",
-            &by_purpose_name(&app, &d.accesses_per_day),
+            &by_purpose_name(&state, &d.accesses_per_day),
         ),
         charts::bars(
             "roles",
@@ -98,11 +101,11 @@ pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response,
         charts::stacked(
             "consents-given",
             "Consents given per day, by purpose",
-            &by_purpose_name(&app, &d.consents_given_per_day),
+            &by_purpose_name(&state, &d.consents_given_per_day),
         ),
     ];
     Ok(render(&DashboardPage {
-        chrome: Chrome::new(&app, &staff, "Dashboard", "dashboard"),
+        chrome: Chrome::new(&state, &staff, "Dashboard", "dashboard"),
         customers: group(d.customers),
         charts,
     }))

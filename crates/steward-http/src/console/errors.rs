@@ -1,5 +1,6 @@
 //! Every console answer is a page: a refusal or an error is shown inside the console's frame,
 //! with the navigation of whoever is signed in, never as a bare message or a JSON document.
+//! An application error's status and words come from `classify.rs`, as the API's do.
 
 use askama::Template;
 use axum::extract::{Request, State};
@@ -8,8 +9,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use steward_app::AppError;
 
-use super::{Chrome, Staff, render, see_other, with_console_policy};
+use super::{Chrome, Staff};
 use crate::AppState;
+use crate::classify::classify;
+use crate::web::{render, see_other, with_console_policy};
 
 /// Why a console request could not be served, rendered as a page or a redirect.
 #[derive(Debug)]
@@ -51,85 +54,16 @@ impl IntoResponse for ConsoleError {
                 "Page not found",
                 "There is no such page in the console. Use the navigation above to go on.".to_string(),
             ),
-            ConsoleError::App(e) => match e {
-                AppError::Forbidden(m) => (StatusCode::FORBIDDEN, "Not allowed", capitalised(&m)),
-                AppError::PurposeNotAllowed { .. }
-                | AppError::UnknownPurpose(_)
-                | AppError::PurposeRequired => (
-                    StatusCode::FORBIDDEN,
-                    "Not allowed",
-                    capitalised(&e.to_string()),
-                ),
-                AppError::NotFound => (
-                    StatusCode::NOT_FOUND,
-                    "Not found",
-                    "There is no such record (it may have been erased).".to_string(),
-                ),
-                AppError::Invalid(errors) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Invalid input",
-                    errors
-                        .iter()
-                        .map(|e| format!("{}: {}", e.field, e.message))
-                        .collect::<Vec<_>>()
-                        .join("; "),
-                ),
-                AppError::Conflict(m) => (StatusCode::CONFLICT, "Not done", capitalised(&m)),
-                AppError::NoticeIncomplete(_) => (
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "Notice incomplete",
-                    format!(
-                        "Not published: {e}. A published notice covers every purpose of the catalog; draft a version with a summary for each."
-                    ),
-                ),
-                AppError::Suppressed { .. } | AppError::Duplicate { .. } => (
-                    StatusCode::CONFLICT,
-                    "Not done",
-                    capitalised(&e.to_string()),
-                ),
-                AppError::StaleVersion => (
-                    StatusCode::PRECONDITION_FAILED,
-                    "Changed meanwhile",
-                    capitalised(&e.to_string()),
-                ),
-                AppError::Erased | AppError::LinkSpent => {
-                    (StatusCode::GONE, "Gone", capitalised(&e.to_string()))
-                }
-                AppError::TooManyAttempts { .. } => (
-                    StatusCode::TOO_MANY_REQUESTS,
-                    "Too many attempts",
-                    capitalised(&e.to_string()),
-                ),
-                other => {
-                    tracing::error!(error = %other, "console request failed");
-                    (
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        "Something went wrong",
-                        "The server could not complete the request.".to_string(),
-                    )
-                }
-            },
+            ConsoleError::App(e) => {
+                let c = classify(e);
+                (c.status, c.heading, c.explanation)
+            }
         };
         let mut response = (status, message.clone()).into_response();
         response
             .extensions_mut()
             .insert(Explanation { title, message });
         response
-    }
-}
-
-fn capitalised(message: &str) -> String {
-    let mut chars = message.chars();
-    match chars.next() {
-        Some(first) => {
-            let text = first.to_uppercase().chain(chars).collect::<String>();
-            if text.ends_with('.') {
-                text
-            } else {
-                text + "."
-            }
-        }
-        None => String::new(),
     }
 }
 
@@ -178,7 +112,7 @@ fn explain(status: StatusCode) -> Explanation {
 
 /// Draws errors as console pages, in the frame of whoever is signed in, and puts the
 /// console's policy on every answer.
-pub async fn as_pages(State(app): State<AppState>, request: Request, next: Next) -> Response {
+pub async fn as_pages(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let mut cookies = HeaderMap::new();
     for value in request.headers().get_all(header::COOKIE) {
         cookies.append(header::COOKIE, value.clone());
@@ -193,8 +127,8 @@ pub async fn as_pages(State(app): State<AppState>, request: Request, next: Next)
     let explained = response.extensions_mut().remove::<Explanation>();
     let failed = status.is_client_error() || status.is_server_error();
     if failed && let Some(explanation) = explained.or_else(|| (!is_page).then(|| explain(status))) {
-        let chrome = match Staff::from_headers(&app, &cookies).await {
-            Ok(staff) => Chrome::new(&app, &staff, explanation.title, ""),
+        let chrome = match Staff::from_headers(&state, &cookies).await {
+            Ok(staff) => Chrome::new(&state, &staff, explanation.title, ""),
             Err(_) => Chrome::visitor(explanation.title),
         };
         let mut page = render(&ErrorPage {

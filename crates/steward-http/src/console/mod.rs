@@ -16,27 +16,23 @@ mod retention;
 mod session;
 mod sign_in;
 
-use askama::Template;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{any, get, post};
 use steward_app::core::Role;
 use steward_app::{Actor, AppError};
 
 use crate::AppState;
+use crate::web::see_other;
 pub use errors::{ConsoleError, too_many_requests};
 pub use refusal::Refusal;
 pub use session::Staff;
-pub(crate) use session::{cookie, csrf_for, random_value, same};
-
-/// Styles come only from the console's own stylesheet; no script runs at all.
-const CONSOLE_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 const STYLESHEET: &str = include_str!("../../static/console.css");
 
-pub fn routes(app: &AppState) -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .route("/console", get(dashboard::show))
         .route("/console/static/console.css", get(stylesheet))
@@ -115,18 +111,9 @@ pub fn routes(app: &AppState) -> Router<AppState> {
         .route("/console/", get(|| async { see_other("/console") }))
         .route("/console/{*rest}", any(errors::no_such_page))
         .layer(axum::middleware::from_fn_with_state(
-            app.clone(),
+            state.clone(),
             errors::as_pages,
         ))
-}
-
-/// The console's own policy, on every answer under `/console`.
-pub fn with_console_policy(mut response: Response) -> Response {
-    response.headers_mut().insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CONSOLE_CSP),
-    );
-    response
 }
 
 async fn stylesheet() -> Response {
@@ -158,7 +145,7 @@ pub struct Chrome {
     pub runs_campaigns: bool,
     pub answers_requests: bool,
     /// For the catalog's names of the purposes a page mentions.
-    app: Option<AppState>,
+    state: Option<AppState>,
 }
 
 /// A moment as staff read it, such as "6 Dec 2026, 14:05 UTC". Pages are drawn on the
@@ -191,19 +178,19 @@ impl Chrome {
 
     /// The catalog's name of a purpose; its key when the catalog no longer has it.
     pub fn purpose_name(&self, key: &str) -> String {
-        self.app
+        self.state
             .as_ref()
-            .and_then(|app| app.catalog().purpose(key))
+            .and_then(|state| state.app.catalog().purpose(key))
             .map_or_else(|| key.to_string(), |p| p.name.clone())
     }
 
     pub fn new(
-        app: &AppState,
+        state: &AppState,
         staff: &Staff,
         title: impl Into<String>,
         nav: &'static str,
     ) -> Chrome {
-        let catalog = app.catalog();
+        let catalog = state.app.catalog();
         let chosen = staff.purpose.as_deref().and_then(|p| catalog.purpose(p));
         let held: Vec<_> = staff
             .actor
@@ -232,7 +219,7 @@ impl Chrome {
             runs_campaigns: matches!(role, Role::Marketer | Role::Admin)
                 && held.iter().any(|p| p.requires_consent),
             answers_requests: role == Role::Dpo,
-            app: Some(app.clone()),
+            state: Some(state.clone()),
         }
     }
 
@@ -254,38 +241,13 @@ impl Chrome {
             edits_notices: false,
             runs_campaigns: false,
             answers_requests: false,
-            app: None,
+            state: None,
         }
     }
 }
 
 fn manages_accounts(actor: &Actor) -> bool {
     actor.role == Role::Admin
-}
-
-/// Renders a page; a template that fails to render is a bug, answered as one.
-pub fn render(page: &impl Template) -> Response {
-    match page.render() {
-        Ok(html) => Html(html).into_response(),
-        Err(e) => {
-            tracing::error!(error = %e, "template failed");
-            (
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "page could not be rendered",
-            )
-                .into_response()
-        }
-    }
-}
-
-/// Renders a page that may carry validation errors: 422 when it does, so the browser and the
-/// tests both see the form was refused.
-pub fn render_checked(page: &impl Template, has_errors: bool) -> Response {
-    let mut response = render(page);
-    if has_errors {
-        *response.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
-    }
-    response
 }
 
 /// A form body; a malformed one is answered with the console's own error page.
@@ -357,10 +319,6 @@ pub fn form_value(form: &std::collections::HashMap<String, String>, key: &str) -
     form.get(key)
         .map(|v| v.trim().to_string())
         .filter(|v| !v.is_empty())
-}
-
-pub fn see_other(to: &str) -> Response {
-    Redirect::to(to).into_response()
 }
 
 #[cfg(test)]

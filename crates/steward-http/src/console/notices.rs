@@ -8,10 +8,9 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use steward_app::{AppError, FieldError, NoticeInput, NoticeView, PurposeSummary};
 
-use super::{
-    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, render_checked, see_other,
-};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 const PARTS: [(&str, &str); 4] = [
     ("collected", "What is collected"),
@@ -38,14 +37,14 @@ struct NoticesPage {
 }
 
 /// The draft form sent back with `errors`, each beside its input.
-fn refused(app: &AppState, form: HashMap<String, String>, errors: Vec<FieldError>) -> Refusal {
+fn refused(state: &AppState, form: HashMap<String, String>, errors: Vec<FieldError>) -> Refusal {
     let mut inputs: Vec<(String, String)> =
         ["version", "language", "effective", "material", "body"]
             .iter()
             .map(|n| (n.to_string(), n.to_string()))
             .collect();
     inputs[2].1 = "effective_at".into();
-    for p in app.catalog().purposes() {
+    for p in state.app.catalog().purposes() {
         for (part, _) in PARTS {
             inputs.push((
                 format!("{}.{part}", p.key),
@@ -61,8 +60,9 @@ fn refused(app: &AppState, form: HashMap<String, String>, errors: Vec<FieldError
     )
 }
 
-async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
-    let purposes = app
+async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
+    let purposes = state
+        .app
         .catalog()
         .purposes()
         .iter()
@@ -81,22 +81,22 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
     let has_errors = refusal.any();
     Ok(render_checked(
         &NoticesPage {
-            chrome: Chrome::new(app, staff, "Privacy notices", "notices"),
-            notices: app.notices().await?,
+            chrome: Chrome::new(state, staff, "Privacy notices", "notices"),
+            notices: state.app.notices().await?,
             purposes,
             refusal,
-            threshold: app.readability_threshold(),
+            threshold: state.app.readability_threshold(),
         },
         has_errors,
     ))
 }
 
-pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    page(&app, &staff, Refusal::none()).await
+pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    page(&state, &staff, Refusal::none()).await
 }
 
 pub async fn create(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
@@ -107,7 +107,7 @@ pub async fn create(
             .unwrap_or_default()
     };
     let mut summaries = BTreeMap::new();
-    for p in app.catalog().purposes() {
+    for p in state.app.catalog().purposes() {
         let part = |name: &str| text(&format!("{}.{name}", p.key));
         let parts = [
             part("collected"),
@@ -133,7 +133,7 @@ pub async fn create(
         Ok(at) => at,
         Err(m) => {
             let errors = vec![FieldError::new("effective", m)];
-            return page(&app, &staff, refused(&app, form, errors)).await;
+            return page(&state, &staff, refused(&state, form, errors)).await;
         }
     };
     let input = NoticeInput {
@@ -144,12 +144,12 @@ pub async fn create(
         body: text("body"),
         summaries,
     };
-    match app.create_notice(&staff.actor, input).await {
+    match state.app.create_notice(&staff.actor, input).await {
         Ok(_) => Ok(see_other("/console/notices")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(&app, form, errors)).await,
+        Err(AppError::Invalid(errors)) => page(&state, &staff, refused(&state, form, errors)).await,
         Err(AppError::Duplicate { field }) => {
             let errors = vec![FieldError::new(field, "is taken by an earlier version")];
-            page(&app, &staff, refused(&app, form, errors)).await
+            page(&state, &staff, refused(&state, form, errors)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -168,12 +168,13 @@ struct ConfirmPublishPage {
 
 /// What publishing a version does, with a button that publishes it.
 async fn confirm_page(
-    app: &AppState,
+    state: &AppState,
     staff: &Staff,
     id: uuid::Uuid,
     unconfirmed: bool,
 ) -> Result<Response, ConsoleError> {
-    let notice = app
+    let notice = state
+        .app
         .notices()
         .await?
         .into_iter()
@@ -190,7 +191,8 @@ async fn confirm_page(
         .summaries
         .keys()
         .map(|k| {
-            let name = app
+            let name = state
+                .app
                 .catalog()
                 .purpose(k)
                 .map_or_else(|| k.clone(), |p| p.name.clone());
@@ -200,7 +202,7 @@ async fn confirm_page(
     Ok(render_checked(
         &ConfirmPublishPage {
             chrome: Chrome::new(
-                app,
+                state,
                 staff,
                 format!("Publish {}?", notice.version),
                 "notices",
@@ -214,16 +216,16 @@ async fn confirm_page(
 }
 
 pub async fn confirm_publish(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
-    confirm_page(&app, &staff, super::parse_id(&id)?, false).await
+    confirm_page(&state, &staff, super::parse_id(&id)?, false).await
 }
 
 /// Publishes once the confirmation page's button says so; anything else gets that page.
 pub async fn publish(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
@@ -231,8 +233,8 @@ pub async fn publish(
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
     let id = super::parse_id(&id)?;
     if form.get("confirm").map(String::as_str) != Some("yes") {
-        return confirm_page(&app, &staff, id, true).await;
+        return confirm_page(&state, &staff, id, true).await;
     }
-    app.publish_notice(&staff.actor, id).await?;
+    state.app.publish_notice(&staff.actor, id).await?;
     Ok(see_other("/console/notices"))
 }

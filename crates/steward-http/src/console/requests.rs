@@ -12,10 +12,9 @@ use steward_app::{
 };
 
 use super::charts::{Chart, bars};
-use super::{
-    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value, render_checked, see_other,
-};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 /// Requests due within this many days are marked on the desk.
 const DUE_SOON_DAYS: i64 = 7;
@@ -45,10 +44,11 @@ const REQUEST_INPUTS: [(&str, &str); 7] = [
     ("purpose", "purpose"),
 ];
 
-async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
-    let access = staff.access(app)?;
+async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
+    let access = staff.access(state)?;
     // Every open request, soonest due first, however old; the latest closed ones.
-    let mut open = app
+    let mut open = state
+        .app
         .requests(
             &access,
             &RequestQuery {
@@ -58,7 +58,8 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
             },
         )
         .await?;
-    let closed: Vec<RequestView> = app
+    let closed: Vec<RequestView> = state
+        .app
         .requests(
             &access,
             &RequestQuery {
@@ -70,12 +71,12 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
         .into_iter()
         .filter(|r| r.state == "completed" || r.state == "denied")
         .collect();
-    let soon = app.now().as_microsecond() + DUE_SOON_DAYS * 24 * 3_600 * 1_000_000;
+    let soon = state.app.now().as_microsecond() + DUE_SOON_DAYS * 24 * 3_600 * 1_000_000;
     // A correction to review is shown with the value it proposes (each such read audited).
     for r in open.iter_mut().filter(|r| r.proposed_field.is_some()) {
-        *r = app.request(&access, r.id).await?;
+        *r = state.app.request(&access, r.id).await?;
     }
-    let report = app.request_report(&access).await?.kinds;
+    let report = state.app.request_report(&access).await?.kinds;
     let chart = bars(
         "requests",
         "Requests this year, by kind",
@@ -87,7 +88,7 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
     let has_errors = refusal.any();
     Ok(render_checked(
         &RequestsPage {
-            chrome: Chrome::new(app, staff, "Privacy requests", "requests"),
+            chrome: Chrome::new(state, staff, "Privacy requests", "requests"),
             open: open
                 .into_iter()
                 .map(|r| {
@@ -106,17 +107,17 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
     ))
 }
 
-pub async fn list(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    page(&app, &staff, Refusal::none()).await
+pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    page(&state, &staff, Refusal::none()).await
 }
 
 pub async fn create(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let contact = form_value(&form, "contact").unwrap_or_default();
     let input = RequestInput {
         kind: form_value(&form, "kind").unwrap_or_default(),
@@ -128,11 +129,11 @@ pub async fn create(
         customer_id: None,
     };
     let refused = |errors| Refusal::new("request", form.clone(), errors, REQUEST_INPUTS);
-    match app.create_request(&access, input).await {
+    match state.app.create_request(&access, input).await {
         Ok(_) => Ok(see_other("/console/requests")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
+        Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(AppError::Conflict(m)) => {
-            page(&app, &staff, refused(vec![FieldError::new("request", m)])).await
+            page(&state, &staff, refused(vec![FieldError::new("request", m)])).await
         }
         Err(e) => Err(e.into()),
     }
@@ -140,23 +141,23 @@ pub async fn create(
 
 /// One step on a request: verify, start, extend, complete or deny.
 pub async fn step(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path((id, step)): Path<(String, String)>,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let id = super::parse_id(&id)?;
     let reason = ReasonInput {
         reason: form.get("reason").cloned().unwrap_or_default(),
     };
     let done = match step.as_str() {
-        "verify" => app.verify_request(&access, id).await,
-        "start" => app.start_request(&access, id).await,
-        "complete" => app.complete_request(&access, id).await,
-        "extend" => app.extend_request(&access, id, &reason).await,
-        "deny" => app.deny_request(&access, id, &reason).await,
+        "verify" => state.app.verify_request(&access, id).await,
+        "start" => state.app.start_request(&access, id).await,
+        "complete" => state.app.complete_request(&access, id).await,
+        "extend" => state.app.extend_request(&access, id, &reason).await,
+        "deny" => state.app.deny_request(&access, id, &reason).await,
         _ => Err(AppError::NotFound),
     };
     // The row's forms are sent back under the request's id; the reason box is the step's own.
@@ -173,9 +174,9 @@ pub async fn step(
     };
     match done {
         Ok(_) => Ok(see_other("/console/requests")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
+        Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(AppError::Conflict(m)) => {
-            page(&app, &staff, refused(vec![FieldError::new("request", m)])).await
+            page(&state, &staff, refused(vec![FieldError::new("request", m)])).await
         }
         Err(e) => Err(e.into()),
     }

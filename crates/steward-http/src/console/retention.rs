@@ -11,10 +11,9 @@ use axum::response::Response;
 use steward_app::{AppError, FieldError, HoldInput, HoldView, RuleView, RunView};
 
 use super::charts::{Chart, stacked};
-use super::{
-    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value, render_checked, see_other,
-};
+use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff, form_value};
 use crate::AppState;
+use crate::web::{render_checked, see_other};
 
 const WEEKS: usize = 12;
 
@@ -37,9 +36,9 @@ const HOLD_INPUTS: [(&str, &str); 5] = [
     ("owner", "ends_at"),
 ];
 
-async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
-    let access = staff.access(app)?;
-    let upcoming = app.upcoming_expiries(&access, WEEKS).await?;
+async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
+    let access = staff.access(state)?;
+    let upcoming = state.app.upcoming_expiries(&access, WEEKS).await?;
     let weeks: Vec<(String, String, BTreeMap<String, u64>)> = (0..=WEEKS)
         .map(|w| {
             let (short, full) = match w {
@@ -57,39 +56,39 @@ async fn page(app: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respons
     let has_errors = refusal.any();
     Ok(render_checked(
         &RetentionPage {
-            chrome: Chrome::new(app, staff, "Retention", "retention"),
-            rules: app.retention_rules(&access).await?,
+            chrome: Chrome::new(state, staff, "Retention", "retention"),
+            rules: state.app.retention_rules(&access).await?,
             chart: stacked(
                 "retention-upcoming",
                 "Records falling due, per week, by rule",
                 &weeks,
             ),
-            holds: app.legal_holds(&access).await?,
-            runs: app.retention_runs(&access).await?,
+            holds: state.app.legal_holds(&access).await?,
+            runs: state.app.retention_runs(&access).await?,
             refusal,
         },
         has_errors,
     ))
 }
 
-pub async fn show(State(app): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    page(&app, &staff, Refusal::none()).await
+pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
+    page(&state, &staff, Refusal::none()).await
 }
 
 pub async fn hold(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let refused = |errors| Refusal::new("hold", form.clone(), errors, HOLD_INPUTS);
     let customer_id = match form_value(&form, "customer_id") {
         Some(raw) => match uuid::Uuid::parse_str(&raw) {
             Ok(id) => Some(id),
             Err(_) => {
                 let errors = vec![FieldError::new("customer_id", "must be a customer id")];
-                return page(&app, &staff, refused(errors)).await;
+                return page(&state, &staff, refused(errors)).await;
             }
         },
         None => None,
@@ -101,22 +100,24 @@ pub async fn hold(
         owner: form_value(&form, "owner").unwrap_or_default(),
         ends_at: None,
     };
-    match app.create_legal_hold(&access, input).await {
+    match state.app.create_legal_hold(&access, input).await {
         Ok(_) => Ok(see_other("/console/retention")),
-        Err(AppError::Invalid(errors)) => page(&app, &staff, refused(errors)).await,
+        Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(e) => Err(e.into()),
     }
 }
 
 pub async fn release(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
-    app.release_legal_hold(&access, super::parse_id(&id)?)
+    let access = staff.access(&state)?;
+    state
+        .app
+        .release_legal_hold(&access, super::parse_id(&id)?)
         .await?;
     Ok(see_other("/console/retention"))
 }
@@ -137,18 +138,20 @@ struct ConfirmSweepPage {
 
 /// What a sweep would act on now, rule by rule, with a button that sweeps.
 async fn confirm_page(
-    app: &AppState,
+    state: &AppState,
     staff: &Staff,
     unconfirmed: bool,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(app)?;
-    let now: HashMap<String, u64> = app
+    let access = staff.access(state)?;
+    let now: HashMap<String, u64> = state
+        .app
         .upcoming_expiries(&access, 0)
         .await?
         .into_iter()
         .map(|u| (u.rule, u.per_week.first().copied().unwrap_or(0)))
         .collect();
-    let due = app
+    let due = state
+        .app
         .retention_rules(&access)
         .await?
         .into_iter()
@@ -160,7 +163,7 @@ async fn confirm_page(
         .collect();
     Ok(render_checked(
         &ConfirmSweepPage {
-            chrome: Chrome::new(app, staff, "Sweep now?", "retention"),
+            chrome: Chrome::new(state, staff, "Sweep now?", "retention"),
             due,
             unconfirmed,
         },
@@ -169,27 +172,29 @@ async fn confirm_page(
 }
 
 pub async fn confirm_sweep(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
 ) -> Result<Response, ConsoleError> {
-    confirm_page(&app, &staff, false).await
+    confirm_page(&state, &staff, false).await
 }
 
 /// A sweep from the console runs to its end before the page returns: the history shows it.
 /// A dry run changes nothing and goes at once; a real sweep only from its confirmation page.
 pub async fn sweep(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(form.get("csrf").map(String::as_str))?;
-    let access = staff.access(&app)?;
+    let access = staff.access(&state)?;
     let dry_run = form.get("dry_run").is_some_and(|v| v == "yes");
     if !dry_run && form.get("confirm").map(String::as_str) != Some("yes") {
-        return confirm_page(&app, &staff, true).await;
+        return confirm_page(&state, &staff, true).await;
     }
-    let run = app.start_retention_run(&access, dry_run).await?;
-    app.run_retention(run.id, |_| ControlFlow::Continue(()), |_| {})
+    let run = state.app.start_retention_run(&access, dry_run).await?;
+    state
+        .app
+        .run_retention(run.id, |_| ControlFlow::Continue(()), |_| {})
         .await?;
     Ok(see_other(&format!("/console/retention#run-{}", run.id)))
 }

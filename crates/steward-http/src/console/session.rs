@@ -1,16 +1,15 @@
 //! Who is at the keyboard: the session cookie, the chosen purpose, and the CSRF token that
-//! every form carries. Cookies are `HttpOnly` and `SameSite=Strict`, and `Secure` when
-//! Steward serves TLS; the CSRF token is derived from the session secret, so a page from
-//! another site can neither read nor forge it.
+//! every form carries, derived from the session's secret (see `web::csrf_for`). Cookies stay
+//! on `/console`.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, header};
-use sha2::{Digest, Sha256};
+use axum::http::{HeaderMap, HeaderValue};
 use steward_app::{Access, Actor};
 
 use super::ConsoleError;
 use crate::AppState;
+use crate::web::{CookiePath, cookie, csrf_for, same};
 
 pub const SESSION_COOKIE: &str = "steward_session";
 pub const PURPOSE_COOKIE: &str = "steward_purpose";
@@ -18,49 +17,14 @@ pub const PURPOSE_COOKIE: &str = "steward_purpose";
 /// must come back both as this cookie and as the form field.
 pub const SIGN_IN_COOKIE: &str = "steward_sign_in";
 
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_string())
-}
-
 /// A `Set-Cookie` value for the console's path; `None` clears the cookie.
 pub fn set_cookie(name: &str, value: Option<&str>, secure: bool) -> HeaderValue {
-    let secure = if secure { "; Secure" } else { "" };
-    let text = match value {
-        Some(v) => format!("{name}={v}; Path=/console; HttpOnly; SameSite=Strict{secure}"),
-        None => format!("{name}=; Path=/console; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
-    };
-    HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
-}
-
-pub fn csrf_for(secret: &str) -> String {
-    let digest = Sha256::new()
-        .chain_update(b"steward-console-csrf-v1\0")
-        .chain_update(secret.as_bytes())
-        .finalize();
-    hex::encode(&digest[..16])
-}
-
-/// Compares in time independent of where the values differ.
-pub fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len()
-        && a.bytes()
-            .zip(b.bytes())
-            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
-            == 0
-}
-
-pub fn random_value() -> String {
-    use rand::RngCore;
-    let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    hex::encode(bytes)
+    let path = CookiePath::new("/console", secure);
+    match value {
+        Some(v) => path.set(name, v),
+        None => path.clear(name),
+    }
+    .unwrap_or_else(|| HeaderValue::from_static(""))
 }
 
 /// A signed-in staff member.
@@ -82,20 +46,27 @@ impl Staff {
 
     /// The access for opening personal data; without a chosen purpose, the staff member is
     /// sent to choose one first.
-    pub fn access(&self, app: &AppState) -> Result<Access, ConsoleError> {
+    pub fn access(&self, state: &AppState) -> Result<Access, ConsoleError> {
         let purpose = self.purpose.as_deref().ok_or(ConsoleError::PurposeFirst)?;
-        Ok(app.access(&self.actor, Some(purpose))?)
+        Ok(state.app.access(&self.actor, Some(purpose))?)
     }
 }
 
 impl Staff {
     /// The staff member whose session cookie `headers` carry.
-    pub async fn from_headers(app: &AppState, headers: &HeaderMap) -> Result<Staff, ConsoleError> {
+    pub async fn from_headers(
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> Result<Staff, ConsoleError> {
         let token = cookie(headers, SESSION_COOKIE).ok_or(ConsoleError::SignIn)?;
-        let actor = app.resume_session(&token).await.map_err(|e| match e {
-            steward_app::AppError::Unauthenticated(_) => ConsoleError::SignIn,
-            other => ConsoleError::App(other),
-        })?;
+        let actor = state
+            .app
+            .resume_session(&token)
+            .await
+            .map_err(|e| match e {
+                steward_app::AppError::Unauthenticated(_) => ConsoleError::SignIn,
+                other => ConsoleError::App(other),
+            })?;
         let purpose = cookie(headers, PURPOSE_COOKIE).filter(|p| actor.holds(p));
         Ok(Staff {
             csrf: csrf_for(&token),
@@ -108,7 +79,10 @@ impl Staff {
 impl FromRequestParts<AppState> for Staff {
     type Rejection = ConsoleError;
 
-    async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Staff, ConsoleError> {
-        Staff::from_headers(app, &parts.headers).await
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Staff, ConsoleError> {
+        Staff::from_headers(state, &parts.headers).await
     }
 }

@@ -8,11 +8,10 @@ use serde::Deserialize;
 use steward_app::core::{PurposeDef, Role};
 use steward_app::{Access, AppError};
 
-use super::session::{
-    PURPOSE_COOKIE, SESSION_COOKIE, SIGN_IN_COOKIE, cookie, random_value, same, set_cookie,
-};
-use super::{Chrome, ConsoleError, ConsoleForm, Staff, render, render_checked, see_other};
+use super::session::{PURPOSE_COOKIE, SESSION_COOKIE, SIGN_IN_COOKIE, set_cookie};
+use super::{Chrome, ConsoleError, ConsoleForm, Staff};
 use crate::AppState;
+use crate::web::{cookie, random_value, render, render_checked, same, see_other};
 
 #[derive(Template)]
 #[template(path = "console/login.html")]
@@ -24,7 +23,7 @@ struct SignInPage {
 }
 
 fn sign_in_page(
-    app: &AppState,
+    state: &AppState,
     status: StatusCode,
     email: String,
     message: Option<String>,
@@ -39,13 +38,13 @@ fn sign_in_page(
     *response.status_mut() = status;
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(SIGN_IN_COOKIE, Some(&csrf), app.tls),
+        set_cookie(SIGN_IN_COOKIE, Some(&csrf), state.tls),
     );
     response
 }
 
-pub async fn form(State(app): State<AppState>) -> Response {
-    sign_in_page(&app, StatusCode::OK, String::new(), None)
+pub async fn form(State(state): State<AppState>) -> Response {
+    sign_in_page(&state, StatusCode::OK, String::new(), None)
 }
 
 #[derive(Deserialize)]
@@ -59,7 +58,7 @@ pub struct SignInForm {
 }
 
 pub async fn submit(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     client: crate::tls::ClientInfo,
     headers: HeaderMap,
     ConsoleForm(f): ConsoleForm<SignInForm>,
@@ -71,7 +70,8 @@ pub async fn submit(
         _ => return Err(ConsoleError::Csrf),
     }
     let totp = f.totp.as_deref().map(str::trim).filter(|t| !t.is_empty());
-    match app
+    match state
+        .app
         .login(&f.email, &f.password, totp, crate::tls::client_ip(client))
         .await
     {
@@ -80,26 +80,26 @@ pub async fn submit(
             let headers = response.headers_mut();
             headers.append(
                 header::SET_COOKIE,
-                set_cookie(SESSION_COOKIE, Some(&session.token), app.tls),
+                set_cookie(SESSION_COOKIE, Some(&session.token), state.tls),
             );
             headers.append(
                 header::SET_COOKIE,
-                set_cookie(PURPOSE_COOKIE, None, app.tls),
+                set_cookie(PURPOSE_COOKIE, None, state.tls),
             );
             headers.append(
                 header::SET_COOKIE,
-                set_cookie(SIGN_IN_COOKIE, None, app.tls),
+                set_cookie(SIGN_IN_COOKIE, None, state.tls),
             );
             Ok(response)
         }
         Err(AppError::Unauthenticated(message)) => Ok(sign_in_page(
-            &app,
+            &state,
             StatusCode::UNAUTHORIZED,
             f.email,
             Some(capitalise(&message)),
         )),
         Err(e @ AppError::TooManyAttempts { .. }) => Ok(sign_in_page(
-            &app,
+            &state,
             StatusCode::TOO_MANY_REQUESTS,
             f.email,
             Some(capitalise(&e.to_string())),
@@ -122,24 +122,24 @@ pub struct CsrfOnly {
 }
 
 pub async fn sign_out(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     headers: HeaderMap,
     ConsoleForm(f): ConsoleForm<CsrfOnly>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        app.logout(&token).await?;
+        state.app.logout(&token).await?;
     }
     let mut response = see_other("/console/login");
     let headers = response.headers_mut();
     headers.append(
         header::SET_COOKIE,
-        set_cookie(SESSION_COOKIE, None, app.tls),
+        set_cookie(SESSION_COOKIE, None, state.tls),
     );
     headers.append(
         header::SET_COOKIE,
-        set_cookie(PURPOSE_COOKIE, None, app.tls),
+        set_cookie(PURPOSE_COOKIE, None, state.tls),
     );
     Ok(response)
 }
@@ -152,12 +152,12 @@ struct PurposePage {
     error: Option<String>,
 }
 
-fn purpose_page(app: &AppState, staff: &Staff, error: Option<String>) -> Response {
+fn purpose_page(state: &AppState, staff: &Staff, error: Option<String>) -> Response {
     let purposes: Vec<PurposeDef> = staff
         .actor
         .effective_purposes()
         .into_iter()
-        .filter_map(|p| app.catalog().purpose(p).cloned())
+        .filter_map(|p| state.app.catalog().purpose(p).cloned())
         .collect();
     let title = if purposes.is_empty() {
         "No purpose to choose"
@@ -167,7 +167,7 @@ fn purpose_page(app: &AppState, staff: &Staff, error: Option<String>) -> Respons
     let has_error = error.is_some();
     render_checked(
         &PurposePage {
-            chrome: Chrome::new(app, staff, title, "purpose"),
+            chrome: Chrome::new(state, staff, title, "purpose"),
             purposes,
             error,
         },
@@ -175,8 +175,8 @@ fn purpose_page(app: &AppState, staff: &Staff, error: Option<String>) -> Respons
     )
 }
 
-pub async fn purpose_form(State(app): State<AppState>, staff: Staff) -> Response {
-    purpose_page(&app, &staff, None)
+pub async fn purpose_form(State(state): State<AppState>, staff: Staff) -> Response {
+    purpose_page(&state, &staff, None)
 }
 
 #[derive(Deserialize)]
@@ -200,31 +200,37 @@ fn landing(access: &Access) -> &'static str {
 }
 
 pub async fn choose_purpose(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     staff: Staff,
     ConsoleForm(f): ConsoleForm<PurposeForm>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
     if f.purpose.trim().is_empty() {
         return Ok(purpose_page(
-            &app,
+            &state,
             &staff,
             Some("Choose one of the purposes.".into()),
         ));
     }
-    let access = match app.access(&staff.actor, Some(&f.purpose)) {
+    let access = match state.app.access(&staff.actor, Some(&f.purpose)) {
         Ok(access) => access,
         Err(
             e @ (AppError::PurposeNotAllowed { .. }
             | AppError::UnknownPurpose(_)
             | AppError::PurposeRequired),
-        ) => return Ok(purpose_page(&app, &staff, Some(capitalise(&e.to_string())))),
+        ) => {
+            return Ok(purpose_page(
+                &state,
+                &staff,
+                Some(capitalise(&e.to_string())),
+            ));
+        }
         Err(e) => return Err(e.into()),
     };
     let mut response = see_other(landing(&access));
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(PURPOSE_COOKIE, Some(&access.purpose.key), app.tls),
+        set_cookie(PURPOSE_COOKIE, Some(&access.purpose.key), state.tls),
     );
     Ok(response)
 }

@@ -11,11 +11,8 @@ use pulldown_cmark::{Event, Parser, html};
 use steward_app::AppError;
 use steward_app::NoticeView;
 
-use crate::AppState;
-
-/// Public pages: no script, styles from this origin only.
-pub(crate) const CSP: &str =
-    "default-src 'none'; style-src 'self'; frame-ancestors 'none'; base-uri 'none'";
+use crate::web::{PUBLIC_CSP, render};
+use crate::{AppState, Problem};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -56,7 +53,7 @@ fn markdown(source: &str) -> String {
 }
 
 fn page(
-    app: &AppState,
+    state: &AppState,
     versioned: bool,
     notice: Option<NoticeView>,
     kept: Vec<steward_app::RuleView>,
@@ -65,7 +62,8 @@ fn page(
         .iter()
         .flat_map(|n| &n.summaries)
         .map(|(key, summary)| Purpose {
-            name: app
+            name: state
+                .app
                 .catalog()
                 .purpose(key)
                 .map(|p| p.name.clone())
@@ -78,10 +76,10 @@ fn page(
     } else {
         StatusCode::NOT_FOUND
     };
-    let mut response = crate::console::render(&NoticePage {
+    let mut response = render(&NoticePage {
         in_force_from: notice
             .as_ref()
-            .map(|n| crate::dates::day(n.effective_at))
+            .map(|n| super::dates::day(n.effective_at))
             .unwrap_or_default(),
         body_html: notice
             .as_ref()
@@ -97,34 +95,34 @@ fn page(
     }
     response.headers_mut().insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(CSP),
+        HeaderValue::from_static(PUBLIC_CSP),
     );
     response
 }
 
-async fn current(State(app): State<AppState>) -> Response {
+async fn current(State(state): State<AppState>) -> Response {
     let read = async {
         Ok::<_, AppError>((
-            app.current_notice().await?,
-            app.published_retention().await?,
+            state.app.current_notice().await?,
+            state.app.published_retention().await?,
         ))
     };
     match read.await {
-        Ok((notice, kept)) => page(&app, false, notice, kept),
-        Err(e) => crate::Problem::from(e).into_response(),
+        Ok((notice, kept)) => page(&state, false, notice, kept),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
-async fn version(State(app): State<AppState>, Path(version): Path<String>) -> Response {
+async fn version(State(state): State<AppState>, Path(version): Path<String>) -> Response {
     let read = async {
         Ok::<_, AppError>((
-            app.published_notice(&version).await?,
-            app.published_retention().await?,
+            state.app.published_notice(&version).await?,
+            state.app.published_retention().await?,
         ))
     };
     match read.await {
-        Ok((notice, kept)) => page(&app, true, notice, kept),
-        Err(e) => crate::Problem::from(e).into_response(),
+        Ok((notice, kept)) => page(&state, true, notice, kept),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 

@@ -8,16 +8,18 @@ use std::collections::{BTreeMap, HashMap};
 use askama::Template;
 use axum::Router;
 use axum::extract::{ConnectInfo, Path, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Form};
 use steward_app::core::{CountryCode, FieldKind};
 use steward_app::{AppError, FieldError, FormSubmission, FormView};
 
-use crate::AppState;
-use crate::console::{cookie, random_value, same};
+use super::links::message_page;
+use crate::evidence::evidence;
 use crate::tls::ClientAddr;
+use crate::web::{CookiePath, Gpc, cookie, random_value, render, same, with_public_policy};
+use crate::{AppState, Problem};
 
 const FORM_COOKIE: &str = "steward_form";
 
@@ -74,23 +76,8 @@ struct Sent {
     sign_up_again: bool,
 }
 
-fn gpc(headers: &HeaderMap) -> bool {
-    headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1")
-}
-
-fn public(mut response: Response, status: StatusCode) -> Response {
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(crate::privacy::CSP),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 fn page(
-    app: &AppState,
+    state: &AppState,
     form: FormView,
     sent: Sent,
     gpc: bool,
@@ -129,7 +116,7 @@ fn page(
             residency_errors.push("Choose the country you live in from the list.".into());
         } else {
             let about = key
-                .and_then(|k| app.catalog().field(k))
+                .and_then(|k| state.app.catalog().field(k))
                 .map_or_else(|| e.field.clone(), |f| f.label.clone());
             other_errors.push(format!("{about}: {}", e.message));
         }
@@ -150,8 +137,8 @@ fn page(
     } else {
         StatusCode::OK
     };
-    let mut response = public(
-        crate::console::render(&FormPage {
+    let mut response = with_public_policy(
+        render(&FormPage {
             form,
             purposes,
             fields,
@@ -170,10 +157,7 @@ fn page(
         }),
         status,
     );
-    let secure = if app.tls { "; Secure" } else { "" };
-    if let Ok(v) = HeaderValue::from_str(&format!(
-        "{FORM_COOKIE}={csrf}; Path=/forms; HttpOnly; SameSite=Strict{secure}"
-    )) {
+    if let Some(v) = CookiePath::new("/forms", state.tls).set(FORM_COOKIE, &csrf) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
@@ -181,34 +165,27 @@ fn page(
 
 fn failure(e: AppError) -> Response {
     match e {
-        AppError::NotFound => public(
-            crate::links::message_page(
-                "Form not found",
-                vec!["There is no such form here.".into()],
-            ),
+        AppError::NotFound => with_public_policy(
+            message_page("Form not found", vec!["There is no such form here.".into()]),
             StatusCode::NOT_FOUND,
         ),
-        other => crate::Problem::from(other).into_response(),
+        other => Problem::from(other).into_response(),
     }
 }
 
-async fn show(
-    State(app): State<AppState>,
-    Path(key): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    match app.form(&key).await {
-        Ok(form) => page(&app, form, Sent::default(), gpc(&headers), Vec::new()),
+async fn show(State(state): State<AppState>, Path(key): Path<String>, Gpc(gpc): Gpc) -> Response {
+    match state.app.form(&key).await {
+        Ok(form) => page(&state, form, Sent::default(), gpc, Vec::new()),
         Err(e) => failure(e),
     }
 }
 
 /// Where a sign-up that was taken lands: a page of its own, so that reloading it sends
 /// nothing again.
-async fn sent(State(app): State<AppState>, Path(key): Path<String>) -> Response {
-    match app.form(&key).await {
-        Ok(_) => public(
-            crate::links::message_page(
+async fn sent(State(state): State<AppState>, Path(key): Path<String>) -> Response {
+    match state.app.form(&key).await {
+        Ok(_) => with_public_policy(
+            message_page(
                 "Check your inbox",
                 vec![
                     "If the address is right, a message with a link for each choice is on its way. Until you open one, nothing you sent is put on file and nothing you ticked counts; unopened, it is all deleted after a week.".into(),
@@ -221,21 +198,22 @@ async fn sent(State(app): State<AppState>, Path(key): Path<String>) -> Response 
 }
 
 async fn submit(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Path(key): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    Gpc(gpc): Gpc,
     headers: HeaderMap,
     Form(body): Form<HashMap<String, String>>,
 ) -> Response {
-    let form = match app.form(&key).await {
+    let form = match state.app.form(&key).await {
         Ok(form) => form,
         Err(e) => return failure(e),
     };
     match (cookie(&headers, FORM_COOKIE), body.get("csrf")) {
         (Some(expected), Some(sent)) if same(&expected, sent) => {}
         _ => {
-            return public(
-                crate::links::message_page(
+            return with_public_policy(
+                message_page(
                     "Form refused",
                     vec![
                         "This form expired or came from another site. Reload it and send it again."
@@ -265,12 +243,12 @@ async fn submit(
         residency: sent.residency.clone(),
         sign_up_again: sent.sign_up_again,
     };
-    let evidence = crate::api::consents::evidence(client, &headers);
-    match app.submit_form(&key, submission, &evidence).await {
+    let evidence = evidence(client, &headers);
+    match state.app.submit_form(&key, submission, &evidence).await {
         Ok(()) => {
             axum::response::Redirect::to(&format!("/forms/{}/sent", form.key)).into_response()
         }
-        Err(AppError::Invalid(errors)) => page(&app, form, sent, gpc(&headers), errors),
+        Err(AppError::Invalid(errors)) => page(&state, form, sent, gpc, errors),
         Err(e) => failure(e),
     }
 }

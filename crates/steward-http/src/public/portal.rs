@@ -12,10 +12,13 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, SubjectFormat};
 
-use crate::AppState;
-use crate::console::{cookie, csrf_for, random_value, same};
-use crate::portal_view::OverviewRows;
+use super::portal_view::{self, OverviewRows};
+use crate::evidence::evidence;
 use crate::tls::ClientAddr;
+use crate::web::{
+    CookiePath, Gpc, cookie, csrf_for, random_value, render, same, see_other, with_public_policy,
+};
+use crate::{AppState, Problem};
 
 const SESSION: &str = "steward_portal";
 const FORM: &str = "steward_portal_form";
@@ -134,18 +137,14 @@ struct PortalPage {
     message: Option<Flash>,
 }
 
-fn cookie_value(app: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
-    let secure = if app.tls { "; Secure" } else { "" };
-    let text = match value {
-        Some(v) if name == PENDING => {
-            format!(
-                "{name}={v}; Path=/portal; HttpOnly; SameSite=Strict; Max-Age={PENDING_SECONDS}{secure}"
-            )
-        }
-        Some(v) => format!("{name}={v}; Path=/portal; HttpOnly; SameSite=Strict{secure}"),
-        None => format!("{name}=; Path=/portal; HttpOnly; SameSite=Strict; Max-Age=0{secure}"),
-    };
-    HeaderValue::from_str(&text).ok()
+fn cookie_value(state: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
+    let path = CookiePath::new("/portal", state.tls);
+    match value {
+        // A sign-in left half-way is forgotten after a while.
+        Some(v) if name == PENDING => path.set_for(name, v, PENDING_SECONDS),
+        Some(v) => path.set(name, v),
+        None => path.clear(name),
+    }
 }
 
 /// A sign-in under way, as its cookie holds it.
@@ -180,33 +179,22 @@ impl Pending {
     }
 }
 
-fn public(mut response: Response, status: StatusCode) -> Response {
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(crate::privacy::CSP),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
 fn sign_in_page(
-    app: &AppState,
+    state: &AppState,
     status: StatusCode,
     code: Option<CodeStep>,
     message: Option<Flash>,
 ) -> Response {
     let csrf = random_value();
-    let mut response = public(
-        crate::console::render(&SignInPage {
+    let mut response = with_public_policy(
+        render(&SignInPage {
             csrf: csrf.clone(),
             code,
             message,
         }),
         status,
     );
-    if let Some(v) = cookie_value(app, FORM, Some(&csrf)) {
+    if let Some(v) = cookie_value(state, FORM, Some(&csrf)) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
     response
@@ -219,24 +207,20 @@ fn form_token_ok(headers: &HeaderMap, form: &HashMap<String, String>) -> bool {
     )
 }
 
-fn refused(app: &AppState) -> Response {
+fn refused(state: &AppState) -> Response {
     sign_in_page(
-        app,
+        state,
         StatusCode::FORBIDDEN,
         None,
         Flash::refused("This form expired or came from another site. Please start again."),
     )
 }
 
-fn see_other(to: &str) -> Response {
-    axum::response::Redirect::to(to).into_response()
-}
-
 /// A redirect that also sets (or, with `None`, clears) cookies.
-fn see_other_with(app: &AppState, to: &str, cookies: &[(&str, Option<&str>)]) -> Response {
+fn see_other_with(state: &AppState, to: &str, cookies: &[(&str, Option<&str>)]) -> Response {
     let mut response = see_other(to);
     for (name, value) in cookies {
-        if let Some(v) = cookie_value(app, name, *value) {
+        if let Some(v) = cookie_value(state, name, *value) {
             response.headers_mut().append(header::SET_COOKIE, v);
         }
     }
@@ -244,37 +228,37 @@ fn see_other_with(app: &AppState, to: &str, cookies: &[(&str, Option<&str>)]) ->
 }
 
 /// The signed-in customer and their session token, if the cookie holds a live session.
-async fn session(app: &AppState, headers: &HeaderMap) -> Option<(uuid::Uuid, String)> {
+async fn session(state: &AppState, headers: &HeaderMap) -> Option<(uuid::Uuid, String)> {
     let token = cookie(headers, SESSION)?;
-    let customer = app.portal_customer(&token).await.ok()?;
+    let customer = state.app.portal_customer(&token).await.ok()?;
     Some((customer, token))
 }
 
 async fn start(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    if session(&app, &headers).await.is_some() {
+    if session(&state, &headers).await.is_some() {
         return see_other("/portal/me");
     }
-    sign_in_page(&app, StatusCode::OK, None, outcome(&query))
+    sign_in_page(&state, StatusCode::OK, None, outcome(&query))
 }
 
 async fn send_code(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !form_token_ok(&headers, &form) {
-        return refused(&app);
+        return refused(&state);
     }
     let raw = form.get("email").map(String::as_str).unwrap_or("");
-    let email = match app.portal_address(raw) {
+    let email = match state.app.portal_address(raw) {
         Ok(email) => email,
         Err(_) => {
             return sign_in_page(
-                &app,
+                &state,
                 StatusCode::UNPROCESSABLE_ENTITY,
                 None,
                 Flash::refused("That does not look like an email address."),
@@ -283,26 +267,26 @@ async fn send_code(
     };
     let pending = Pending {
         email: email.as_str().to_string(),
-        asked_at: app.now(),
+        asked_at: state.app.now(),
         wrong: 0,
     };
     // In the background, so the answer comes as fast for strangers as for customers.
-    let sender = app.clone();
+    let sender = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = sender.send_portal_code(&email).await {
+        if let Err(e) = sender.app.send_portal_code(&email).await {
             tracing::warn!(error = %e, "portal code not sent");
         }
     });
-    see_other_with(&app, "/portal/code", &[(PENDING, Some(&pending.value()))])
+    see_other_with(&state, "/portal/code", &[(PENDING, Some(&pending.value()))])
 }
 
 /// The code step. What it says comes from the sign-in's cookie alone, so it reads the same
 /// whether or not the address is a customer's.
-async fn code_page(State(app): State<AppState>, headers: HeaderMap) -> Response {
+async fn code_page(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let Some(pending) = Pending::read(&headers) else {
         return see_other("/portal");
     };
-    let standing = app.code_standing(pending.asked_at, pending.wrong);
+    let standing = state.app.code_standing(pending.asked_at, pending.wrong);
     let message = match standing {
         CodeStanding::Usable { .. } if pending.wrong == 0 => None,
         CodeStanding::Usable { tries_left, until } => Flash::refused(format!(
@@ -321,16 +305,17 @@ async fn code_page(State(app): State<AppState>, headers: HeaderMap) -> Response 
         email: pending.email,
         usable: matches!(standing, CodeStanding::Usable { .. }),
     };
-    sign_in_page(&app, StatusCode::OK, Some(code), message)
+    sign_in_page(&state, StatusCode::OK, Some(code), message)
 }
 
 async fn sign_in(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
+    Gpc(gpc): Gpc,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
     if !form_token_ok(&headers, &form) {
-        return refused(&app);
+        return refused(&state);
     }
     let Some(mut pending) = Pending::read(&headers) else {
         return see_other("/portal");
@@ -339,19 +324,20 @@ async fn sign_in(
     // Every answer takes as long as the slowest: whether an address has a code waiting (and
     // so belongs to a customer) does not show in the timing.
     let answer_at = tokio::time::Instant::now() + SIGN_IN_TAKES;
-    let outcome = app.sign_in_portal(&pending.email, &code).await;
+    let outcome = state.app.sign_in_portal(&pending.email, &code).await;
     tokio::time::sleep_until(answer_at).await;
     match outcome {
         Ok(signed) => {
-            if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1")
-                && let Err(e) = app
+            if gpc
+                && let Err(e) = state
+                    .app
                     .honour_gpc_as_customer(signed.customer, &steward_app::Evidence::default())
                     .await
             {
                 tracing::warn!(error = %e, "GPC not honoured at portal sign-in");
             }
             see_other_with(
-                &app,
+                &state,
                 "/portal/me",
                 &[
                     (SESSION, Some(&signed.token)),
@@ -362,12 +348,12 @@ async fn sign_in(
         }
         Err(AppError::Unauthenticated(_)) => {
             pending.wrong = pending.wrong.saturating_add(1);
-            see_other_with(&app, "/portal/code", &[(PENDING, Some(&pending.value()))])
+            see_other_with(&state, "/portal/code", &[(PENDING, Some(&pending.value()))])
         }
         Err(e) => {
             tracing::warn!(error = %e, "portal sign-in failed");
             sign_in_page(
-                &app,
+                &state,
                 StatusCode::INTERNAL_SERVER_ERROR,
                 None,
                 Flash::refused("Something went wrong on our side. Please start again."),
@@ -377,89 +363,90 @@ async fn sign_in(
 }
 
 async fn me(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
-    let Some((customer, token)) = session(&app, &headers).await else {
+    let Some((customer, token)) = session(&state, &headers).await else {
         return see_other("/portal");
     };
-    overview_page(&app, customer, &token, StatusCode::OK, outcome(&query)).await
+    overview_page(&state, customer, &token, StatusCode::OK, outcome(&query)).await
 }
 
 async fn overview_page(
-    app: &AppState,
+    state: &AppState,
     customer: uuid::Uuid,
     token: &str,
     status: StatusCode,
     message: Option<Flash>,
 ) -> Response {
-    match app.portal_overview(customer).await {
-        Ok(overview) => public(
-            crate::console::render(&PortalPage {
+    match state.app.portal_overview(customer).await {
+        Ok(overview) => with_public_policy(
+            render(&PortalPage {
                 csrf: csrf_for(token),
-                rows: crate::portal_view::rows(app.catalog(), &overview),
-                objectable: app.objectable_purposes(),
+                rows: portal_view::rows(state.app.catalog(), &overview),
+                objectable: state.app.objectable_purposes(),
                 message,
             }),
             status,
         ),
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
 async fn correct(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (customer, token) = match signed_form(&app, &headers, &form).await {
+    let (customer, token) = match signed_form(&state, &headers, &form).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     let field = form.get("field").map(String::as_str).unwrap_or("");
     let value = form.get("value").map(String::as_str).unwrap_or("");
-    let done = app
+    let done = state
+        .app
         .correct_own_value(customer, field, value)
         .await
         .map(|c| match c {
             Correction::Applied => "corrected",
             Correction::AwaitingReview { .. } => "correction-review",
         });
-    after_action(&app, customer, &token, done).await
+    after_action(&state, customer, &token, done).await
 }
 
-async fn export_json(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    export(app, headers, SubjectFormat::Json).await
+async fn export_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    export(state, headers, SubjectFormat::Json).await
 }
 
-async fn export_csv(State(app): State<AppState>, headers: HeaderMap) -> Response {
-    export(app, headers, SubjectFormat::Csv).await
+async fn export_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    export(state, headers, SubjectFormat::Csv).await
 }
 
-async fn export(app: AppState, headers: HeaderMap, format: SubjectFormat) -> Response {
-    let Some((customer, _)) = session(&app, &headers).await else {
+async fn export(state: AppState, headers: HeaderMap, format: SubjectFormat) -> Response {
+    let Some((customer, _)) = session(&state, &headers).await else {
         return see_other("/portal");
     };
-    match app.start_own_export(customer, format).await {
-        Ok(export) => crate::streaming::subject_export(app, export, format),
-        Err(e) => crate::Problem::from(e).into_response(),
+    match state.app.start_own_export(customer, format).await {
+        Ok(export) => crate::streaming::subject_export(state, export, format),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
 /// A receipt of one of the customer's consent events, as a file to keep.
 async fn receipt(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     axum::extract::Path(id): axum::extract::Path<String>,
 ) -> Response {
-    let Some((customer, _)) = session(&app, &headers).await else {
+    let Some((customer, _)) = session(&state, &headers).await else {
         return see_other("/portal");
     };
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
-        return crate::Problem::from(AppError::NotFound).into_response();
+        return Problem::from(AppError::NotFound).into_response();
     };
-    match app.own_consent_receipt(customer, id).await {
+    match state.app.own_consent_receipt(customer, id).await {
         Ok(receipt) => {
             let mut response = receipt.jws.into_response();
             let h = response.headers_mut();
@@ -476,17 +463,17 @@ async fn receipt(
             h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
             response
         }
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
 /// The signed-in customer behind a form post that carries their session's token.
 async fn signed_form(
-    app: &AppState,
+    state: &AppState,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
 ) -> Result<(uuid::Uuid, String), Response> {
-    let Some((customer, token)) = session(app, headers).await else {
+    let Some((customer, token)) = session(state, headers).await else {
         return Err(see_other("/portal"));
     };
     if form
@@ -495,14 +482,14 @@ async fn signed_form(
     {
         Ok((customer, token))
     } else {
-        Err(refused(app))
+        Err(refused(state))
     }
 }
 
 /// After an action: on success, to the overview by a redirect that names the outcome, so a
 /// reload posts nothing again; a refusal changed nothing and is shown at once.
 async fn after_action(
-    app: &AppState,
+    state: &AppState,
     customer: uuid::Uuid,
     token: &str,
     done: Result<&'static str, AppError>,
@@ -519,7 +506,7 @@ async fn after_action(
                         "field" => Some("The value to correct".to_string()),
                         "email" => Some("The new sign-in address".to_string()),
                         "purpose" => Some("The purpose".to_string()),
-                        _ => app.catalog().field(key).map(|f| f.label.clone()),
+                        _ => state.app.catalog().field(key).map(|f| f.label.clone()),
                     };
                     // Messages written to follow a name get one; the rest stand alone.
                     let follows = ["is ", "must ", "needs ", "contains "]
@@ -539,7 +526,7 @@ async fn after_action(
                 .collect::<Vec<_>>()
                 .join(" ");
             overview_page(
-                app,
+                state,
                 customer,
                 token,
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -549,7 +536,7 @@ async fn after_action(
         }
         Err(AppError::Conflict(message)) => {
             overview_page(
-                app,
+                state,
                 customer,
                 token,
                 StatusCode::CONFLICT,
@@ -557,96 +544,100 @@ async fn after_action(
             )
             .await
         }
-        Err(e) => crate::Problem::from(e).into_response(),
+        Err(e) => Problem::from(e).into_response(),
     }
 }
 
 async fn change_address(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (customer, token) = match signed_form(&app, &headers, &form).await {
+    let (customer, token) = match signed_form(&state, &headers, &form).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     let new = form.get("email").map(String::as_str).unwrap_or("");
-    let done = app
+    let done = state
+        .app
         .change_own_address(customer, new)
         .await
         .map(|()| "address-sent");
-    after_action(&app, customer, &token, done).await
+    after_action(&state, customer, &token, done).await
 }
 
 async fn withdraw(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (customer, token) = match signed_form(&app, &headers, &form).await {
+    let (customer, token) = match signed_form(&state, &headers, &form).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     let purpose = form.get("purpose").map(String::as_str).unwrap_or("");
-    let evidence = crate::api::consents::evidence(client, &headers);
-    let done = app
+    let evidence = evidence(client, &headers);
+    let done = state
+        .app
         .withdraw_as_customer(customer, purpose, &evidence)
         .await
         .map(|()| "withdrawn");
-    after_action(&app, customer, &token, done).await
+    after_action(&state, customer, &token, done).await
 }
 
 async fn object(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (customer, token) = match signed_form(&app, &headers, &form).await {
+    let (customer, token) = match signed_form(&state, &headers, &form).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     let purpose = form.get("purpose").map(String::as_str).unwrap_or("");
-    let evidence = crate::api::consents::evidence(client, &headers);
-    let done = app
+    let evidence = evidence(client, &headers);
+    let done = state
+        .app
         .object_as_customer(customer, purpose, &evidence)
         .await
         .map(|outcome| match outcome {
             ObjectionOutcome::Upheld => "objected",
             ObjectionOutcome::Opened(_) => "objection-received",
         });
-    after_action(&app, customer, &token, done).await
+    after_action(&state, customer, &token, done).await
 }
 
 async fn restrict(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (customer, token) = match signed_form(&app, &headers, &form).await {
+    let (customer, token) = match signed_form(&state, &headers, &form).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
-    let done = app
+    let done = state
+        .app
         .restrict_own_processing(customer)
         .await
         .map(|()| "restricted");
-    after_action(&app, customer, &token, done).await
+    after_action(&state, customer, &token, done).await
 }
 
 async fn erase(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    let (customer, token) = match signed_form(&app, &headers, &form).await {
+    let (customer, token) = match signed_form(&state, &headers, &form).await {
         Ok(signed) => signed,
         Err(response) => return response,
     };
     if form.get("confirm").map(|c| c.trim()) != Some("ERASE") {
         return after_action(
-            &app,
+            &state,
             customer,
             &token,
             Err(AppError::invalid(
@@ -656,24 +647,24 @@ async fn erase(
         )
         .await;
     }
-    match app.erase_own_account(customer).await {
-        Err(e) => after_action(&app, customer, &token, Err(e)).await,
-        Ok(()) => see_other_with(&app, "/portal?done=erased", &[(SESSION, None)]),
+    match state.app.erase_own_account(customer).await {
+        Err(e) => after_action(&state, customer, &token, Err(e)).await,
+        Ok(()) => see_other_with(&state, "/portal?done=erased", &[(SESSION, None)]),
     }
 }
 
 async fn sign_out(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     headers: HeaderMap,
     Form(form): Form<HashMap<String, String>>,
 ) -> Response {
-    if let Some((_, token)) = session(&app, &headers).await
+    if let Some((_, token)) = session(&state, &headers).await
         && form
             .get("csrf")
             .is_some_and(|sent| same(&csrf_for(&token), sent))
-        && let Err(e) = app.sign_out_portal(&token).await
+        && let Err(e) = state.app.sign_out_portal(&token).await
     {
         tracing::warn!(error = %e, "portal sign-out failed");
     }
-    see_other_with(&app, "/portal?done=signed-out", &[(SESSION, None)])
+    see_other_with(&state, "/portal?done=signed-out", &[(SESSION, None)])
 }

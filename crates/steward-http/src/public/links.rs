@@ -1,7 +1,8 @@
 //! Pages behind the links Steward emails to customers: confirming a consent (double opt-in),
-//! unsubscribing, and proving a new sign-in address. Opening a link only shows what it does; acting takes a POST, so a mail
-//! scanner that fetches links acts on nothing. The unsubscribe POST is also RFC 8058's
-//! one-click request, sent by mail clients with `List-Unsubscribe=One-Click`.
+//! unsubscribing, and proving a new sign-in address. Opening a link only shows what it does;
+//! acting takes a POST, so a mail scanner that fetches links acts on nothing. The unsubscribe
+//! POST is also RFC 8058's one-click request, sent by mail clients with
+//! `List-Unsubscribe=One-Click`.
 
 use askama::Template;
 use axum::Extension;
@@ -12,8 +13,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use steward_app::{AppError, LinkView};
 
-use crate::AppState;
+use crate::evidence::evidence;
 use crate::tls::ClientAddr;
+use crate::web::{Gpc, render, with_public_policy};
+use crate::{AppState, Problem};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -41,7 +44,7 @@ struct LinkPage {
 
 /// A public page with a title and a few lines of text.
 pub(crate) fn message_page(title: &str, paragraphs: Vec<String>) -> Response {
-    crate::console::render(&LinkPage {
+    render(&LinkPage {
         title: title.into(),
         paragraphs,
         button: None,
@@ -54,20 +57,14 @@ fn page(
     paragraphs: Vec<String>,
     button: Option<&str>,
 ) -> Response {
-    let mut response = crate::console::render(&LinkPage {
+    let response = render(&LinkPage {
         title: title.into(),
         paragraphs,
         button: button.map(str::to_string),
     });
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static(crate::privacy::CSP),
-    );
     // The token is in the address: keep it out of caches and of other sites' logs.
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    headers.insert(
+    let mut response = with_public_policy(response, status);
+    response.headers_mut().insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
@@ -89,19 +86,12 @@ fn failure(e: AppError) -> Response {
             None,
         ),
         AppError::Conflict(m) => page(StatusCode::CONFLICT, "Not changed", vec![m], None),
-        other => crate::Problem::from(other).into_response(),
+        other => Problem::from(other).into_response(),
     }
 }
 
-fn evidence(
-    client: Option<Extension<ConnectInfo<ClientAddr>>>,
-    headers: &HeaderMap,
-) -> steward_app::Evidence {
-    crate::api::consents::evidence(client, headers)
-}
-
-async fn show_confirmation(State(app): State<AppState>, Path(token): Path<String>) -> Response {
-    match app.confirmation(&token).await {
+async fn show_confirmation(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.app.confirmation(&token).await {
         Ok(LinkView { usable: false, .. }) => failure(AppError::LinkSpent),
         Ok(view) => page(
             StatusCode::OK,
@@ -118,23 +108,26 @@ async fn show_confirmation(State(app): State<AppState>, Path(token): Path<String
 }
 
 async fn confirm(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Path(token): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
+    Gpc(gpc): Gpc,
     headers: HeaderMap,
 ) -> Response {
     let evidence = evidence(client, &headers);
-    match app.confirm_consent(&token, &evidence).await {
+    match state.app.confirm_consent(&token, &evidence).await {
         Ok(event) => {
             // Following the link shows the address is theirs: a GPC signal now counts.
-            if headers.get("sec-gpc").is_some_and(|v| v.as_bytes() == b"1")
-                && let Err(e) = app
+            if gpc
+                && let Err(e) = state
+                    .app
                     .honour_gpc_as_customer(event.customer_id, &evidence)
                     .await
             {
                 tracing::warn!(error = %e, "GPC not honoured after confirmation");
             }
-            let name = app
+            let name = state
+                .app
                 .catalog()
                 .purpose(&event.purpose)
                 .map_or(event.purpose.clone(), |p| p.name.clone());
@@ -151,8 +144,8 @@ async fn confirm(
     }
 }
 
-async fn show_unsubscribe(State(app): State<AppState>, Path(token): Path<String>) -> Response {
-    match app.unsubscription(&token).await {
+async fn show_unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.app.unsubscription(&token).await {
         Ok(LinkView { usable: false, .. }) => failure(AppError::LinkSpent),
         Ok(view) => page(
             StatusCode::OK,
@@ -165,12 +158,16 @@ async fn show_unsubscribe(State(app): State<AppState>, Path(token): Path<String>
 }
 
 async fn unsubscribe(
-    State(app): State<AppState>,
+    State(state): State<AppState>,
     Path(token): Path<String>,
     client: Option<Extension<ConnectInfo<ClientAddr>>>,
     headers: HeaderMap,
 ) -> Response {
-    match app.unsubscribe(&token, &evidence(client, &headers)).await {
+    match state
+        .app
+        .unsubscribe(&token, &evidence(client, &headers))
+        .await
+    {
         Ok(withdrawn) => page(
             StatusCode::OK,
             "You are unsubscribed",
@@ -194,8 +191,8 @@ async fn show_address(Path(_token): Path<String>) -> Response {
     )
 }
 
-async fn confirm_address(State(app): State<AppState>, Path(token): Path<String>) -> Response {
-    match app.confirm_own_address(&token).await {
+async fn confirm_address(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    match state.app.confirm_own_address(&token).await {
         Ok(()) => page(
             StatusCode::OK,
             "Your address is changed",

@@ -6,7 +6,7 @@ use steward_app::PortalOverview;
 use steward_app::core::consent::ConsentState;
 use steward_app::core::{Catalog, CountryCode};
 
-use crate::dates::{day, readable};
+use super::dates::{day, readable};
 
 pub(crate) struct ValueRow {
     pub field: String,

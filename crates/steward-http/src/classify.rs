@@ -1,0 +1,377 @@
+//! What each application error means at the edge: its status, its code, its titles, the
+//! fields it is about, and what a person is told. The API's problem documents (`problem.rs`)
+//! and the console's error pages (`console/errors.rs`) both read this one table, so an error
+//! is answered with the same status whichever edge it reaches. The match names every variant:
+//! a new one does not compile until it is placed here.
+
+use axum::http::StatusCode;
+use steward_app::{AppError, FieldError};
+
+/// An application error as the edge answers it.
+#[derive(Debug)]
+pub struct Classified {
+    pub status: StatusCode,
+    /// The problem type's last part, such as `customer-erased`; the code is the same in
+    /// capitals with underscores.
+    pub slug: &'static str,
+    /// The problem document's title.
+    pub title: &'static str,
+    /// The error page's heading, in the console's words.
+    pub heading: &'static str,
+    /// What a program is told. It never carries a store's or the vault's own text.
+    pub detail: String,
+    /// What a person reading an error page is told.
+    pub explanation: String,
+    /// The inputs the error is about.
+    pub errors: Vec<FieldError>,
+    /// Seconds, sent as `Retry-After`.
+    pub retry_after: Option<u64>,
+}
+
+impl Classified {
+    fn new(
+        status: StatusCode,
+        slug: &'static str,
+        title: &'static str,
+        heading: &'static str,
+        detail: impl Into<String>,
+    ) -> Classified {
+        let detail = detail.into();
+        Classified {
+            status,
+            slug,
+            title,
+            heading,
+            explanation: capitalised(&detail),
+            detail,
+            errors: Vec::new(),
+            retry_after: None,
+        }
+    }
+
+    fn about(mut self, field: impl Into<String>, message: impl Into<String>) -> Classified {
+        self.errors.push(FieldError::new(field, message));
+        self
+    }
+
+    fn explained(mut self, explanation: impl Into<String>) -> Classified {
+        self.explanation = explanation.into();
+        self
+    }
+}
+
+/// A problem type's code for machines, such as `CUSTOMER_ERASED`.
+pub fn code_of(slug: &str) -> String {
+    slug.replace('-', "_").to_ascii_uppercase()
+}
+
+pub fn classify(e: AppError) -> Classified {
+    use StatusCode as S;
+    let said = e.to_string();
+    match e {
+        AppError::PurposeRequired => Classified::new(
+            S::BAD_REQUEST,
+            "purpose-required",
+            "Purpose required",
+            "Not allowed",
+            said,
+        )
+        .about("X-Purpose", "state the purpose of this access"),
+        AppError::UnknownPurpose(_) => Classified::new(
+            S::BAD_REQUEST,
+            "unknown-purpose",
+            "Unknown purpose",
+            "Not allowed",
+            said,
+        )
+        .about("X-Purpose", "is not a purpose of the catalog"),
+        AppError::PurposeNotAllowed { .. } => Classified::new(
+            S::FORBIDDEN,
+            "purpose-not-allowed",
+            "Purpose not allowed",
+            "Not allowed",
+            said,
+        ),
+        AppError::Forbidden(detail) => Classified::new(
+            S::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            "Not allowed",
+            detail,
+        ),
+        AppError::Unauthenticated(detail) => Classified::new(
+            S::UNAUTHORIZED,
+            "unauthorized",
+            "Unauthorized",
+            "Not signed in",
+            detail,
+        ),
+        AppError::TooManyAttempts { retry_after } => Classified {
+            retry_after: Some(retry_after),
+            ..Classified::new(
+                S::TOO_MANY_REQUESTS,
+                "too-many-attempts",
+                "Too many attempts",
+                "Too many attempts",
+                said,
+            )
+        },
+        AppError::Invalid(errors) => Classified {
+            explanation: errors
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect::<Vec<_>>()
+                .join("; "),
+            errors,
+            ..Classified::new(
+                S::UNPROCESSABLE_ENTITY,
+                "invalid",
+                "Invalid input",
+                "Invalid input",
+                "one or more fields are invalid; see errors",
+            )
+        },
+        AppError::NoticeIncomplete(missing) => Classified {
+            errors: missing
+                .iter()
+                .map(|p| {
+                    FieldError::new(
+                        format!("summaries.{p}"),
+                        "needs a summary: a published notice covers every purpose of the catalog",
+                    )
+                })
+                .collect(),
+            ..Classified::new(
+                S::UNPROCESSABLE_ENTITY,
+                "notice-incomplete",
+                "Notice incomplete",
+                "Notice incomplete",
+                said.clone(),
+            )
+        }
+        .explained(format!(
+            "Not published: {said}. A published notice covers every purpose of the catalog; draft a version with a summary for each."
+        )),
+        AppError::NotFound => Classified::new(
+            S::NOT_FOUND,
+            "not-found",
+            "Not found",
+            "Not found",
+            "no such record",
+        )
+        .explained("There is no such record (it may have been erased)."),
+        AppError::Conflict(detail) => {
+            Classified::new(S::CONFLICT, "conflict", "Conflict", "Not done", detail)
+        }
+        AppError::LinkSpent => Classified::new(
+            S::GONE,
+            "link-spent",
+            "Link no longer works",
+            "Gone",
+            said,
+        ),
+        AppError::StaleVersion => Classified::new(
+            S::PRECONDITION_FAILED,
+            "stale-version",
+            "Edit conflict",
+            "Changed meanwhile",
+            said,
+        ),
+        AppError::IdempotencyMismatch => Classified::new(
+            S::UNPROCESSABLE_ENTITY,
+            "idempotency-key-reused",
+            "Idempotency-Key reused",
+            "Not done",
+            said,
+        )
+        .about(
+            "Idempotency-Key",
+            "was already used for a different request",
+        ),
+        AppError::Erased => Classified::new(
+            S::GONE,
+            "customer-erased",
+            "Customer erased",
+            "Gone",
+            said,
+        ),
+        AppError::Suppressed { field } => Classified::new(
+            S::CONFLICT,
+            "subject-erased",
+            "Erased at their request",
+            "Not done",
+            said,
+        )
+        .about(field, "belongs to someone erased at their own request"),
+        AppError::IdempotencyConflict => Classified::new(
+            S::CONFLICT,
+            "idempotency-conflict",
+            "Request in progress",
+            "Not done",
+            said,
+        ),
+        AppError::Duplicate { field } => Classified::new(
+            S::CONFLICT,
+            "duplicate",
+            "Already exists",
+            "Not done",
+            said,
+        )
+        .about(field, "is already in use"),
+        AppError::Integrity(_) => internal(&said, "stored data failed its integrity check"),
+        AppError::Setup(_) | AppError::Storage(_) | AppError::Internal(_) | AppError::Io(_) => {
+            internal(&said, "the server could not complete the request")
+        }
+    }
+}
+
+/// The cause goes to the log (it names no personal value); the client gets a generic answer
+/// that reveals nothing of the store or the vault.
+fn internal(cause: &str, detail: &'static str) -> Classified {
+    tracing::error!(error = %cause, "request failed");
+    Classified::new(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+        "Something went wrong",
+        detail,
+    )
+    .explained("The server could not complete the request.")
+}
+
+/// A message as a sentence: a capital first and a full stop last.
+fn capitalised(message: &str) -> String {
+    let mut chars = message.chars();
+    match chars.next() {
+        Some(first) => {
+            let text = first.to_uppercase().chain(chars).collect::<String>();
+            if text.ends_with('.') {
+                text
+            } else {
+                text + "."
+            }
+        }
+        None => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::response::IntoResponse;
+
+    use super::*;
+    use crate::Problem;
+    use crate::console::ConsoleError;
+    use steward_store::StoreError;
+
+    /// One error of every variant. `variant` below matches them all, so a new variant
+    /// fails to compile until it is added here too.
+    fn every_error() -> Vec<AppError> {
+        vec![
+            AppError::PurposeRequired,
+            AppError::UnknownPurpose("astrology".into()),
+            AppError::PurposeNotAllowed {
+                role: "marketer".into(),
+                purpose: "support".into(),
+            },
+            AppError::Forbidden("not for this role".into()),
+            AppError::Unauthenticated("wrong email or password".into()),
+            AppError::TooManyAttempts { retry_after: 30 },
+            AppError::invalid("email", "is not an email address"),
+            AppError::NotFound,
+            AppError::Conflict("the campaign was sent already".into()),
+            AppError::NoticeIncomplete(vec!["marketing".into()]),
+            AppError::LinkSpent,
+            AppError::StaleVersion,
+            AppError::Duplicate {
+                field: "email".into(),
+            },
+            AppError::IdempotencyMismatch,
+            AppError::Erased,
+            AppError::Suppressed {
+                field: "email".into(),
+            },
+            AppError::IdempotencyConflict,
+            AppError::Integrity("customer".into()),
+            AppError::Setup("no key".into()),
+            AppError::Storage(StoreError::Database("connection lost".into())),
+            AppError::Internal("the audit commit was abandoned".into()),
+            AppError::Io("disk full".into()),
+        ]
+    }
+
+    fn variant(e: &AppError) -> usize {
+        match e {
+            AppError::PurposeRequired => 0,
+            AppError::UnknownPurpose(_) => 1,
+            AppError::PurposeNotAllowed { .. } => 2,
+            AppError::Forbidden(_) => 3,
+            AppError::Unauthenticated(_) => 4,
+            AppError::TooManyAttempts { .. } => 5,
+            AppError::Invalid(_) => 6,
+            AppError::NotFound => 7,
+            AppError::Conflict(_) => 8,
+            AppError::NoticeIncomplete(_) => 9,
+            AppError::LinkSpent => 10,
+            AppError::StaleVersion => 11,
+            AppError::Duplicate { .. } => 12,
+            AppError::IdempotencyMismatch => 13,
+            AppError::Erased => 14,
+            AppError::Suppressed { .. } => 15,
+            AppError::IdempotencyConflict => 16,
+            AppError::Integrity(_) => 17,
+            AppError::Setup(_) => 18,
+            AppError::Storage(_) => 19,
+            AppError::Internal(_) => 20,
+            AppError::Io(_) => 21,
+        }
+    }
+
+    #[test]
+    fn every_variant_is_constructed() {
+        let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..=21).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn the_api_and_the_console_answer_every_error_with_the_same_status() {
+        for (json, html) in every_error().into_iter().zip(every_error()) {
+            let what = format!("{json:?}");
+            let problem = Problem::from(json).into_response();
+            let page = ConsoleError::App(html).into_response();
+            assert_eq!(problem.status(), page.status(), "{what}");
+        }
+    }
+
+    #[test]
+    fn only_failures_of_the_server_are_server_errors() {
+        for e in every_error() {
+            let internal = matches!(
+                e,
+                AppError::Integrity(_)
+                    | AppError::Setup(_)
+                    | AppError::Storage(_)
+                    | AppError::Internal(_)
+                    | AppError::Io(_)
+            );
+            let what = format!("{e:?}");
+            let classified = classify(e);
+            assert_eq!(
+                classified.status.is_server_error(),
+                internal,
+                "{what}: {}",
+                classified.status
+            );
+        }
+    }
+
+    #[test]
+    fn what_the_server_failed_at_is_never_told() {
+        let classified = classify(AppError::Storage(StoreError::Database(
+            "relation customers is broken".into(),
+        )));
+        assert!(!classified.detail.contains("customers"));
+        assert!(!classified.explanation.contains("customers"));
+    }
+}

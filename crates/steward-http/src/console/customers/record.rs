@@ -1,0 +1,281 @@
+//! One customer's record page: their fields as the chosen purpose lets them be seen, their
+//! interactions and consents, the form to note an interaction, and their complete export.
+
+use std::collections::HashMap;
+
+use askama::Template;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use serde::Deserialize;
+use steward_app::core::catalog::FieldKind;
+use steward_app::core::customer::InteractionKind;
+use steward_app::{Access, AppError, InteractionInput};
+use uuid::Uuid;
+
+use super::blank;
+use crate::AppState;
+use crate::console::{
+    Chrome, ConsoleError, ConsoleForm, Refusal, Staff, parse_id, readable as when,
+};
+use crate::web::{render_checked, see_other};
+
+struct Shown {
+    label: String,
+    category: String,
+    value: Option<String>,
+    masked: bool,
+    multiline: bool,
+}
+
+struct Interaction {
+    kind: String,
+    occurred: String,
+    summary: String,
+    body: Option<String>,
+}
+
+struct ConsentRow {
+    purpose: String,
+    name: String,
+    state: String,
+    given: bool,
+    expires: String,
+}
+
+struct ConsentEvent {
+    id: String,
+    at: String,
+    purpose: String,
+    state: String,
+    method: String,
+    notice: String,
+}
+
+struct History {
+    at: String,
+    actor: String,
+    role: String,
+    action: String,
+    purpose: String,
+    fields: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/customer.html")]
+struct DetailPage {
+    chrome: Chrome,
+    id: String,
+    heading: String,
+    fields: Vec<Shown>,
+    residency: String,
+    status: String,
+    tags: String,
+    version: i64,
+    created: String,
+    updated: String,
+    /// `None` when the purpose does not reach the interaction history.
+    interactions: Option<Vec<Interaction>>,
+    kinds: Vec<&'static str>,
+    history: Vec<History>,
+    may_erase: bool,
+    /// The interaction or consent form, when it was sent back.
+    refusal: Refusal,
+    consents: Vec<ConsentRow>,
+    consent_events: Vec<ConsentEvent>,
+}
+
+const INTERACTION_INPUTS: [(&str, &str); 3] =
+    [("kind", "kind"), ("summary", "summary"), ("body", "body")];
+pub(super) async fn detail_page(
+    state: &AppState,
+    staff: &Staff,
+    access: &Access,
+    id: Uuid,
+    refusal: Refusal,
+) -> Result<Response, ConsoleError> {
+    let view = state.app.get_customer(access, id).await?;
+    let fields = state
+        .app
+        .catalog()
+        .fields()
+        .iter()
+        .filter_map(|f| {
+            let value = view.fields.get(&f.key).cloned();
+            let masked = view.masked.contains(&f.key);
+            (value.is_some() || masked).then(|| Shown {
+                label: f.label.clone(),
+                category: f.category.clone(),
+                value,
+                masked,
+                multiline: f.kind == FieldKind::Multiline,
+            })
+        })
+        .collect();
+    let interactions = match state
+        .app
+        .list_interactions(access, id, None, Some(50))
+        .await
+    {
+        Ok(page) => Some(
+            page.items
+                .into_iter()
+                .map(|i| Interaction {
+                    kind: i.kind.replace('_', " "),
+                    occurred: when(i.occurred_at),
+                    summary: i.summary,
+                    body: i.body,
+                })
+                .collect(),
+        ),
+        Err(AppError::Forbidden(_)) => None,
+        Err(e) => return Err(e.into()),
+    };
+    let history = state
+        .app
+        .customer_access_history(access, id)
+        .await?
+        .into_iter()
+        .map(|e| History {
+            at: when(steward_app::core::clock::from_micros(e.record.at)),
+            actor: e.record.actor,
+            role: e.record.role,
+            action: e.record.action,
+            purpose: e.record.purpose.unwrap_or_default(),
+            fields: e.record.fields.join(", "),
+        })
+        .collect();
+    let consents = state
+        .app
+        .consents(access, id)
+        .await?
+        .into_iter()
+        .map(|c| ConsentRow {
+            name: state
+                .app
+                .catalog()
+                .purpose(&c.purpose)
+                .map(|p| p.name.clone())
+                .unwrap_or_default(),
+            state: c
+                .state
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| "never asked (not given)".into()),
+            given: c.given,
+            expires: c.expires_at.map(when).unwrap_or_default(),
+            purpose: c.purpose,
+        })
+        .collect();
+    let consent_events = state
+        .app
+        .consent_history(access, id)
+        .await?
+        .into_iter()
+        .rev()
+        .map(|e| ConsentEvent {
+            id: e.id.to_string(),
+            at: when(e.at),
+            purpose: e.purpose,
+            state: e.state.to_string(),
+            method: e.method,
+            notice: e.notice_version.unwrap_or_default(),
+        })
+        .collect();
+    let get = |k: &str| view.fields.get(k).map(String::as_str).unwrap_or("");
+    let heading = format!("{} {}", get("given_name"), get("family_name"))
+        .trim()
+        .to_string();
+    let has_errors = refusal.any();
+    Ok(render_checked(
+        &DetailPage {
+            chrome: Chrome::new(state, staff, "Customer", "customers"),
+            id: view.id.to_string(),
+            heading: if heading.is_empty() {
+                view.id.to_string()
+            } else {
+                heading
+            },
+            fields,
+            residency: view.residency.clone(),
+            status: view.status.clone(),
+            tags: view.tags.join(", "),
+            version: view.version,
+            created: when(view.created_at),
+            updated: when(view.updated_at),
+            interactions,
+            kinds: InteractionKind::ALL.iter().map(|k| k.as_str()).collect(),
+            history,
+            may_erase: staff.actor.role.may_erase(),
+            refusal,
+            consents,
+            consent_events,
+        },
+        has_errors,
+    ))
+}
+
+pub async fn detail(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&state)?;
+    detail_page(&state, &staff, &access, parse_id(&id)?, Refusal::none()).await
+}
+
+#[derive(Deserialize)]
+pub struct InteractionForm {
+    csrf: Option<String>,
+    #[serde(default)]
+    kind: String,
+    #[serde(default)]
+    summary: String,
+    #[serde(default)]
+    body: String,
+}
+
+pub async fn add_interaction(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(f): ConsoleForm<InteractionForm>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(f.csrf.as_deref())?;
+    let access = staff.access(&state)?;
+    let id = parse_id(&id)?;
+    let input = InteractionInput {
+        kind: f.kind.clone(),
+        occurred_at: None,
+        summary: f.summary.clone(),
+        body: blank(&f.body),
+    };
+    match state.app.add_interaction(&access, id, input).await {
+        Ok(_) => Ok(see_other(&format!("/console/customers/{id}#timeline"))),
+        Err(AppError::Invalid(errors)) => {
+            let typed = HashMap::from([
+                ("kind".to_string(), f.kind),
+                ("summary".to_string(), f.summary),
+                ("body".to_string(), f.body),
+            ]);
+            let refusal = Refusal::new("interaction", typed, errors, INTERACTION_INPUTS);
+            detail_page(&state, &staff, &access, id, refusal).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A person's complete export, for answering an access request (legal-obligation purpose).
+pub async fn export(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path((id, format)): Path<(String, String)>,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(&state)?;
+    let format = format
+        .parse::<steward_app::SubjectFormat>()
+        .map_err(|m| ConsoleError::App(steward_app::AppError::invalid("format", m)))?;
+    let export = state
+        .app
+        .start_subject_export(&access, parse_id(&id)?, format)
+        .await?;
+    Ok(crate::streaming::subject_export(state, export, format))
+}
