@@ -53,7 +53,7 @@ async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Pr
     if let Some(actor) = reader {
         let counts = state.app.record_counts(actor).await?;
         out.push_str(&format!(
-            "# HELP steward_customers Customers stored, not counting sign-ups whose address is not confirmed yet.\n\
+            "# HELP steward_customers Customers stored (a sign-up becomes one only once its address is confirmed).\n\
              # TYPE steward_customers gauge\nsteward_customers {}\n\
              # HELP steward_audit_entries Entries in the audit chain.\n# TYPE steward_audit_entries gauge\nsteward_audit_entries {}\n",
             counts.customers, counts.audit_entries
