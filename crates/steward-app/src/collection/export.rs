@@ -108,7 +108,7 @@ impl Steward {
             let mut opened = std::collections::BTreeSet::new();
             for row in &rows {
                 // Art. 18: a restricted customer is kept, not exported.
-                if crate::collection::customers::ensure_processable(&access, row).is_err() {
+                if crate::security::access::ensure_processable(&access, row).is_err() {
                     continue;
                 }
                 let Some(stored) = keys.remove(&row.id) else {

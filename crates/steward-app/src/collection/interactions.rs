@@ -201,7 +201,7 @@ impl Steward {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::collection::customers::ensure_processable(access, &row)?;
+        crate::security::access::ensure_processable(access, &row)?;
         let now = self.clock.now().as_microsecond();
         let occurred_at = input.occurred_at.map(|t| t.as_microsecond()).unwrap_or(now);
         let dek = self.data_key(customer)?;
@@ -277,7 +277,7 @@ impl Steward {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::collection::customers::ensure_processable(access, &row)?;
+        crate::security::access::ensure_processable(access, &row)?;
         let mut rows = self
             .store
             .list_interactions(customer, after, limit + 1)

@@ -23,7 +23,7 @@ use steward_core::retention::{Rule, RuleInput};
 use steward_store::{LegalHold, RetentionRun, StoredRule};
 use uuid::Uuid;
 
-use crate::collection::customers::LEGAL_OBLIGATION;
+use crate::security::access::LEGAL_OBLIGATION;
 use crate::{Access, AppError};
 
 const BATCH: usize = 1_000;

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use super::{
     ReportItem, RunReport, RunView, STALLED_MICROS, SweepProgress, parse_run, require_dpo,
 };
-use crate::collection::customers::LEGAL_OBLIGATION;
+use crate::security::access::LEGAL_OBLIGATION;
 use crate::{Access, Actor, AppError, Steward};
 
 impl Steward {

@@ -11,7 +11,7 @@ use steward_store::{DueQuery, DueRecord, RetentionRun, SweepBatch};
 use uuid::Uuid;
 
 use super::{BATCH, LISTED, ReportItem, RuleOutcome, RunReport, RunView, SweepProgress, parse_run};
-use crate::collection::customers::LEGAL_OBLIGATION;
+use crate::security::access::LEGAL_OBLIGATION;
 use crate::{Actor, AppError, Steward};
 
 impl Steward {

@@ -11,9 +11,10 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, CustomerRow, MailLink, RecipientUpdate, RequestRow};
 use uuid::Uuid;
 
-use crate::collection::customers::{LEGAL_OBLIGATION, MATCH_FIELD};
+use crate::collection::customers::MATCH_FIELD;
 use crate::infra::mail::{Letter, LinkToken};
 use crate::rights::erasure::ErasureOrder;
+use crate::security::access::LEGAL_OBLIGATION;
 use crate::{AppError, Evidence, RequestView, Steward};
 
 /// What an objection made in the portal came to.

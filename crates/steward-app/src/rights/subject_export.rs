@@ -8,8 +8,8 @@ use serde::Serialize;
 use steward_vault::DataKey;
 use uuid::Uuid;
 
-use crate::collection::customers::LEGAL_OBLIGATION;
 use crate::collection::export::neutralise_cell;
+use crate::security::access::LEGAL_OBLIGATION;
 use crate::{Access, AppError, InteractionView, PortalOverview, Steward};
 
 const PAGE: usize = 500;

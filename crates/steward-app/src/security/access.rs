@@ -1,7 +1,9 @@
 //! Who is asking and why. Every use case that touches personal data takes an `Access`: an
 //! actor and one purpose from the catalog that the actor's role may use.
 
+use steward_core::customer::CustomerStatus;
 use steward_core::{PurposeDef, Role};
+use steward_store::CustomerRow;
 
 use crate::{AppError, Steward};
 
@@ -62,6 +64,22 @@ impl Access {
         }
     }
 }
+
+/// GDPR Art. 18: a restricted customer's data is kept, but used for nothing except storage
+/// and legal claims until the restriction is lifted; only the legal-obligation purpose (the
+/// privacy officer's) reaches it, for reading, changing or lifting.
+pub(crate) fn ensure_processable(access: &Access, row: &CustomerRow) -> Result<(), AppError> {
+    if row.status == CustomerStatus::Restricted.as_str() && access.purpose.key != LEGAL_OBLIGATION {
+        Err(AppError::Forbidden(
+            "processing of this customer is restricted: only storage and legal claims are allowed"
+                .into(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+pub(crate) const LEGAL_OBLIGATION: &str = "essential.legal_obligation";
 
 impl Steward {
     /// Checks that `purpose` (or the actor's only purpose when none is given) is in the

@@ -502,7 +502,7 @@ impl Steward {
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::collection::customers::ensure_processable(access, &row)?;
+        crate::security::access::ensure_processable(access, &row)?;
         let mut newest = std::collections::VecDeque::with_capacity(ACCESS_HISTORY_LEN);
         let mut filter = StoredFilter {
             target: Some(id.to_string()),

@@ -108,22 +108,6 @@ pub(crate) struct Sealed {
     pub dek: DataKey,
 }
 
-/// GDPR Art. 18: a restricted customer's data is kept, but used for nothing except storage
-/// and legal claims until the restriction is lifted; only the legal-obligation purpose (the
-/// privacy officer's) reaches it, for reading, changing or lifting.
-pub(crate) fn ensure_processable(access: &Access, row: &CustomerRow) -> Result<(), AppError> {
-    if row.status == CustomerStatus::Restricted.as_str() && access.purpose.key != LEGAL_OBLIGATION {
-        Err(AppError::Forbidden(
-            "processing of this customer is restricted: only storage and legal claims are allowed"
-                .into(),
-        ))
-    } else {
-        Ok(())
-    }
-}
-
-pub(crate) const LEGAL_OBLIGATION: &str = "essential.legal_obligation";
-
 pub(crate) fn parse_residency(raw: &str, errors: &mut Vec<FieldError>) -> Option<CountryCode> {
     CountryCode::parse(raw)
         .map_err(|e| errors.push(FieldError::new("residency", e.to_string())))

@@ -7,10 +7,9 @@ use steward_core::customer::{CustomerStatus, parse_tag};
 use steward_store::CustomerFilter;
 use uuid::Uuid;
 
-use super::{
-    CustomerQuery, CustomerView, DEFAULT_LIMIT, MAX_LIMIT, Page, ensure_processable, unwrap_stored,
-};
+use super::{CustomerQuery, CustomerView, DEFAULT_LIMIT, MAX_LIMIT, Page, unwrap_stored};
 use crate::infra::cursor;
+use crate::security::access::ensure_processable;
 use crate::{Access, AppError, FieldError, Steward};
 
 impl Steward {

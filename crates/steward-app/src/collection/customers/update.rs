@@ -8,10 +8,9 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, RecipientUpdate};
 use uuid::Uuid;
 
-use super::{
-    CustomerPatch, CustomerView, MATCH_FIELD, ensure_processable, parse_residency, parse_tags,
-};
+use super::{CustomerPatch, CustomerView, MATCH_FIELD, parse_residency, parse_tags};
 use crate::collection::minimisation::{Consents, check_values, writable};
+use crate::security::access::ensure_processable;
 use crate::{Access, AppError, FieldError, Steward};
 
 impl Steward {

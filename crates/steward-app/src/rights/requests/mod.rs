@@ -15,8 +15,8 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, CustomerRow, MICROS_PER_DAY, RequestRow};
 use uuid::Uuid;
 
-use crate::collection::customers::LEGAL_OBLIGATION;
 use crate::infra::mail::Letter;
+use crate::security::access::LEGAL_OBLIGATION;
 use crate::{Access, AppError, Steward};
 
 /// The derived key a request's subject is hashed with.
