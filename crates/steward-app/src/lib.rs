@@ -44,7 +44,7 @@ pub use rights::requests::{
     RequestReport, RequestView,
 };
 pub use rights::subject_export::{SubjectExport, SubjectFormat};
-pub use security::access::{Access, Actor};
+pub use security::access::{Access, Actor, Subject};
 pub use security::accounts::{
     CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password,
     requires_second_factor,

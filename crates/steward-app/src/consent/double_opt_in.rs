@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::consent::ledger::{ConsentEventView, ConsentInput, Evidence};
 use crate::infra::mail::{Letter, LinkToken, hash_token};
+use crate::security::access::Subject;
 use crate::{AppError, Steward};
 
 /// How long a confirmation link works.
@@ -183,8 +184,28 @@ impl Steward {
         self.link_view(&link, link.used_at.is_none() && link.expires_at > now)
     }
 
-    /// Follows a confirmation link: the consent is given now. A link works once.
+    /// Follows a confirmation link: the consent is given now. A link works once. Following it
+    /// shows the address is the customer's, so a Global Privacy Control signal sent with it
+    /// then counts for them too.
     pub async fn confirm_consent(
+        &self,
+        token: &str,
+        evidence: &Evidence,
+        gpc: bool,
+    ) -> Result<ConsentEventView, AppError> {
+        let event = self.confirm_link(token, evidence).await?;
+        if gpc
+            && let Err(e) = self
+                .honour_gpc_as_customer(&Subject::new(event.customer_id), evidence)
+                .await
+        {
+            // The consent stands; the signal is honoured when it comes again.
+            tracing::warn!(customer = %event.customer_id, error = %e, "GPC not honoured after confirmation");
+        }
+        Ok(event)
+    }
+
+    async fn confirm_link(
         &self,
         token: &str,
         evidence: &Evidence,

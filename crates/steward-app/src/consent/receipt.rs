@@ -15,6 +15,7 @@ use steward_core::consent::{self, ConsentState};
 use steward_store::ConsentEvent;
 use uuid::Uuid;
 
+use crate::security::access::Subject;
 use crate::{Access, AppError, Steward};
 
 const HEADER: &str = r#"{"alg":"EdDSA","kid":"steward-receipts","typ":"JWT"}"#;
@@ -261,7 +262,12 @@ impl Steward {
     }
 
     /// A receipt of one of the customer's own consent events, for the portal.
-    pub async fn own_consent_receipt(&self, customer: Uuid, id: Uuid) -> Result<Receipt, AppError> {
+    pub async fn own_consent_receipt(
+        &self,
+        subject: &Subject,
+        id: Uuid,
+    ) -> Result<Receipt, AppError> {
+        let customer = subject.customer();
         let event = self
             .store
             .consent_event(id)

@@ -21,6 +21,7 @@ use crate::collection::customers::MATCH_FIELD;
 use crate::collection::interactions::InteractionView;
 use crate::consent::ledger::{ConsentEventView, ConsentStatus};
 use crate::infra::mail::{Letter, LinkToken, hash_token};
+use crate::security::access::Subject;
 use crate::{Access, Actor, AppError, Steward};
 
 const CODE_LIFETIME_MICROS: i64 = 10 * 60 * 1_000_000;
@@ -53,7 +54,7 @@ pub enum CodeStanding {
 #[derive(Debug, Clone)]
 pub struct PortalSignIn {
     pub token: String,
-    pub customer: Uuid,
+    pub subject: Subject,
 }
 
 /// One value held about the customer, with why it is held.
@@ -290,7 +291,7 @@ impl Steward {
         {
             CodeCheck::SignedIn => Ok(PortalSignIn {
                 token: token.token,
-                customer: sent.customer_id,
+                subject: Subject::new(sent.customer_id),
             }),
             CodeCheck::Wrong | CodeCheck::Void => Err(AppError::Unauthenticated(WRONG.into())),
         }
@@ -321,7 +322,7 @@ impl Steward {
     }
 
     /// The customer a portal session belongs to; sessions end after 30 idle minutes.
-    pub async fn portal_customer(&self, token: &str) -> Result<Uuid, AppError> {
+    pub async fn portal_customer(&self, token: &str) -> Result<Subject, AppError> {
         let hash = hash_token(token);
         let now = self.clock.now().as_microsecond();
         let session = self
@@ -335,7 +336,7 @@ impl Steward {
             })
             .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
         self.store.touch_portal_session(&hash, now, false).await?;
-        Ok(session.customer_id)
+        Ok(Subject::new(session.customer_id))
     }
 
     /// Honours a Global Privacy Control signal for a customer who has shown the address is
@@ -343,9 +344,10 @@ impl Steward {
     /// advertising are withdrawn.
     pub async fn honour_gpc_as_customer(
         &self,
-        customer: Uuid,
+        subject: &Subject,
         evidence: &crate::Evidence,
     ) -> Result<Vec<ConsentEventView>, AppError> {
+        let customer = subject.customer();
         let access = self.subject_access(customer)?;
         self.honour_gpc(&access, customer, evidence).await
     }
@@ -366,10 +368,11 @@ impl Steward {
     /// the catalog marks `reviewed` waits for staff: the proposal goes to the request desk.
     pub async fn correct_own_value(
         &self,
-        customer: Uuid,
+        subject: &Subject,
         field: &str,
         value: &str,
     ) -> Result<Correction, AppError> {
+        let customer = subject.customer();
         let row = self
             .store
             .get_customer(customer)
@@ -493,7 +496,8 @@ impl Steward {
 
     /// Everything held about the customer, for the customer: every value in the clear with
     /// why it is held, consents and their history, interactions, and who used the data.
-    pub async fn portal_overview(&self, customer: Uuid) -> Result<PortalOverview, AppError> {
+    pub async fn portal_overview(&self, subject: &Subject) -> Result<PortalOverview, AppError> {
+        let customer = subject.customer();
         let (mut overview, dek) = self.subject_profile(customer).await?;
         let mut after = None;
         loop {

@@ -15,6 +15,7 @@ use crate::collection::customers::MATCH_FIELD;
 use crate::infra::mail::{Letter, LinkToken};
 use crate::rights::erasure::ErasureOrder;
 use crate::security::access::LEGAL_OBLIGATION;
+use crate::security::access::Subject;
 use crate::{AppError, Evidence, RequestView, Steward};
 
 /// What an objection made in the portal came to.
@@ -74,7 +75,8 @@ impl Steward {
     /// Erases the customer's account at their request (Art. 17), confirmed in the portal:
     /// the request is recorded as completed, the address suppressed, and a last message
     /// confirms it.
-    pub async fn erase_own_account(&self, customer: Uuid) -> Result<(), AppError> {
+    pub async fn erase_own_account(&self, subject: &Subject) -> Result<(), AppError> {
+        let customer = subject.customer();
         let row = self.own_row(customer).await?;
         // An erasure they asked for by other means and staff have not answered yet is the
         // one this completes.
@@ -146,7 +148,8 @@ impl Steward {
 
     /// Restricts processing at the customer's request (Art. 18): their data is kept but used
     /// for nothing else until the restriction is lifted, and they are told before it is.
-    pub async fn restrict_own_processing(&self, customer: Uuid) -> Result<(), AppError> {
+    pub async fn restrict_own_processing(&self, subject: &Subject) -> Result<(), AppError> {
+        let customer = subject.customer();
         let row = self.own_row(customer).await?;
         if row.status == CustomerStatus::Restricted.as_str() {
             return Ok(());
@@ -191,10 +194,11 @@ impl Steward {
     /// for staff to decide.
     pub async fn object_as_customer(
         &self,
-        customer: Uuid,
+        subject: &Subject,
         purpose: &str,
         evidence: &Evidence,
     ) -> Result<ObjectionOutcome, AppError> {
+        let customer = subject.customer();
         let row = self.own_row(customer).await?;
         if is_direct_marketing(purpose) {
             let access = self.subject_access(customer)?;
@@ -237,10 +241,11 @@ impl Steward {
     /// Withdraws one of the customer's consents, as easily as it was given.
     pub async fn withdraw_as_customer(
         &self,
-        customer: Uuid,
+        subject: &Subject,
         purpose: &str,
         evidence: &Evidence,
     ) -> Result<(), AppError> {
+        let customer = subject.customer();
         let access = self.subject_access(customer)?;
         let input = crate::ConsentInput {
             purpose: purpose.into(),
@@ -276,7 +281,8 @@ impl Steward {
     /// to the new address, and the change waits on the request desk as a correction until
     /// it is followed. An address another customer holds gets no link; the answer is the
     /// same, so the portal cannot be used to learn who is a customer.
-    pub async fn change_own_address(&self, customer: Uuid, raw: &str) -> Result<(), AppError> {
+    pub async fn change_own_address(&self, subject: &Subject, raw: &str) -> Result<(), AppError> {
+        let customer = subject.customer();
         let new = Email::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))?;
         let row = self.own_row(customer).await?;
         let Some((dek, current)) = self.customer_address(&row)? else {

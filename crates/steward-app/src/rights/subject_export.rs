@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use crate::collection::export::neutralise_cell;
 use crate::security::access::LEGAL_OBLIGATION;
+use crate::security::access::Subject;
 use crate::{Access, AppError, InteractionView, PortalOverview, Steward};
 
 const PAGE: usize = 500;
@@ -200,9 +201,10 @@ impl Steward {
     /// Starts the signed-in customer's download of their own data.
     pub async fn start_own_export(
         &self,
-        customer: Uuid,
+        subject: &Subject,
         format: SubjectFormat,
     ) -> Result<SubjectExport, AppError> {
+        let customer = subject.customer();
         let (head, dek) = self.subject_profile(customer).await?;
         let fields = head.values.iter().map(|v| v.field.clone()).collect();
         self.append(vec![self.subject_record(

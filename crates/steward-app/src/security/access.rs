@@ -4,6 +4,7 @@
 use steward_core::customer::CustomerStatus;
 use steward_core::{PurposeDef, Role};
 use steward_store::CustomerRow;
+use uuid::Uuid;
 
 use crate::{AppError, Steward};
 
@@ -40,6 +41,51 @@ impl Actor {
 
     pub fn holds(&self, purpose: &str) -> bool {
         self.role.may_hold_purpose(purpose) && self.effective_purposes().contains(&purpose)
+    }
+}
+
+/// A customer acting for themselves, as the privacy portal's use cases need: made only by
+/// the app, from a portal sign-in or session, so a front end cannot act for a customer it
+/// has not seen prove who they are.
+///
+/// A front end holds one only once the customer signed in:
+///
+/// ```no_run
+/// # async fn portal(app: &steward_app::Steward, session: &str) -> Result<(), steward_app::AppError> {
+/// let subject = app.portal_customer(session).await?;
+/// app.erase_own_account(&subject).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// It cannot make one from a customer's id, nor act with the id alone:
+///
+/// ```compile_fail
+/// # async fn portal(app: &steward_app::Steward, id: uuid::Uuid) -> Result<(), steward_app::AppError> {
+/// app.erase_own_account(&steward_app::Subject { customer: id }).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// ```compile_fail
+/// # async fn portal(app: &steward_app::Steward, id: uuid::Uuid) -> Result<(), steward_app::AppError> {
+/// app.erase_own_account(id).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Subject {
+    customer: Uuid,
+}
+
+impl Subject {
+    pub(crate) fn new(customer: Uuid) -> Subject {
+        Subject { customer }
+    }
+
+    /// The customer's id.
+    pub fn customer(&self) -> Uuid {
+        self.customer
     }
 }
 

@@ -94,7 +94,7 @@ async fn email_marketing_counts_only_after_the_emailed_link_is_followed() {
     ));
 
     let given = app
-        .confirm_consent(token, &Evidence::default())
+        .confirm_consent(token, &Evidence::default(), false)
         .await
         .expect("confirm");
     assert_eq!(
@@ -105,7 +105,8 @@ async fn email_marketing_counts_only_after_the_emailed_link_is_followed() {
     assert!(given.expires_at.is_some(), "the purpose's validity applies");
     assert_eq!(reach(&app).await, 1);
     assert!(matches!(
-        app.confirm_consent(token, &Evidence::default()).await,
+        app.confirm_consent(token, &Evidence::default(), false)
+            .await,
         Err(AppError::LinkSpent)
     ));
     assert!(!app.confirmation(token).await.expect("link").usable);
@@ -151,7 +152,7 @@ async fn a_confirmation_link_expires_after_a_week() {
         .expect("link");
     clock.advance(jiff::SignedDuration::from_hours(7 * 24 + 1));
     assert!(matches!(
-        app.confirm_consent(token_of(&link), &Evidence::default())
+        app.confirm_consent(token_of(&link), &Evidence::default(), false)
             .await,
         Err(AppError::LinkSpent)
     ));

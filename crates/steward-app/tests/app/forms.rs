@@ -80,7 +80,7 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         .expect("link");
     let token = link.rsplit('/').next().expect("token");
     let given = app
-        .confirm_consent(token, &Evidence::default())
+        .confirm_consent(token, &Evidence::default(), false)
         .await
         .expect("confirm");
     assert_eq!(
@@ -131,7 +131,9 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         evidence.is_some_and(|e| e.contains("client")),
         "the consent keeps the evidence of the submission it was given in"
     );
-    let overview = app.portal_overview(id).await.expect("overview");
+    let ros = signed_in(&app, Inbox::Smtp(&smtp), "ros@example.com").await;
+    assert_eq!(ros.customer(), id);
+    let overview = app.portal_overview(&ros).await.expect("overview");
     assert_eq!(
         overview.source.as_deref(),
         Some("you signed up on our form “Stay in touch”"),
@@ -200,7 +202,7 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the text messages link");
     let given = app
-        .confirm_consent(sms_link, &Evidence::default())
+        .confirm_consent(sms_link, &Evidence::default(), false)
         .await
         .expect("confirm");
     assert_eq!((given.customer_id, given.purpose.as_str()), (c.id, SMS));
@@ -222,7 +224,7 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
 
 #[tokio::test]
 async fn form_input_is_checked_and_gpc_waits_for_proof_of_the_address() {
-    let (_dir, app) = app().await;
+    let (dir, app) = app().await;
     let bad = |purposes: &[&str], extra: Option<(&str, &str)>| {
         let mut s = submission("x@example.com", purposes);
         if let Some((k, v)) = extra {
@@ -289,7 +291,10 @@ async fn form_input_is_checked_and_gpc_waits_for_proof_of_the_address() {
     );
     // Once the customer shows the address is theirs (a link, the portal), GPC counts.
     let withdrawn = app
-        .honour_gpc_as_customer(c.id, &Evidence::default())
+        .honour_gpc_as_customer(
+            &signed_in(&app, Inbox::Log(dir.path()), "gpc@example.com").await,
+            &Evidence::default(),
+        )
         .await
         .expect("gpc");
     assert_eq!(withdrawn.len(), 1);

@@ -55,9 +55,12 @@ async fn a_code_signs_in_once_and_only_for_its_address() {
         .sign_in_portal("ADA@example.com ", &code)
         .await
         .expect("sign in");
-    assert_eq!(signed.customer, ada.id);
+    assert_eq!(signed.subject.customer(), ada.id);
     assert_eq!(
-        app.portal_customer(&signed.token).await.expect("session"),
+        app.portal_customer(&signed.token)
+            .await
+            .expect("session")
+            .customer(),
         ada.id
     );
     assert!(
@@ -68,7 +71,10 @@ async fn a_code_signs_in_once_and_only_for_its_address() {
         "a code works once"
     );
 
-    let overview = app.portal_overview(ada.id).await.expect("overview");
+    let overview = app
+        .portal_overview(&signed.subject)
+        .await
+        .expect("overview");
     let held: Vec<(&str, &str)> = overview
         .values
         .iter()
@@ -125,26 +131,26 @@ async fn three_attempts_and_ten_minutes_is_all_a_code_gets() {
 
 #[tokio::test]
 async fn a_customer_corrects_what_we_hold_but_not_their_sign_in_address() {
-    let (_dir, app) = app().await;
+    let (dir, app) = app().await;
     let agent = agent(&app);
-    let ada = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+    app.create_customer(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
+    let ada = signed_in(&app, Inbox::Log(dir.path()), "ada@example.com").await;
     for (field, value, error_on) in [
         ("email", "eve@example.com", "field"),
         ("company", "Analytical Engines", "field"),
         ("birth_date", "someday", "fields.birth_date"),
     ] {
-        match app.correct_own_value(ada.id, field, value).await {
+        match app.correct_own_value(&ada, field, value).await {
             Err(AppError::Invalid(e)) => assert_eq!(e[0].field, error_on, "{field}"),
             other => panic!("{field}: expected a field error, got {other:?}"),
         }
     }
-    app.correct_own_value(ada.id, "given_name", "Augusta")
+    app.correct_own_value(&ada, "given_name", "Augusta")
         .await
         .expect("corrected");
-    let held = app.portal_overview(ada.id).await.expect("overview");
+    let held = app.portal_overview(&ada).await.expect("overview");
     assert!(
         held.values
             .iter()
@@ -173,7 +179,8 @@ async fn staff_can_be_shown_by_a_stable_pseudonym_instead_of_their_role_alone() 
         .expect("create");
     app.get_customer(&agent, c.id).await.expect("read");
     app.get_customer(&agent, c.id).await.expect("read again");
-    let seen = app.portal_overview(c.id).await.expect("overview");
+    let pia = signed_in(&app, Inbox::Log(dir.path()), "pia@example.com").await;
+    let seen = app.portal_overview(&pia).await.expect("overview");
     let staff: Vec<&str> = seen
         .access_history
         .iter()

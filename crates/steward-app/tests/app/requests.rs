@@ -235,6 +235,7 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     app.confirm_consent(
         link.rsplit('/').next().expect("token"),
         &Evidence::default(),
+        false,
     )
     .await
     .expect("confirm");
@@ -372,6 +373,7 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
     let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let mut ids = Vec::new();
+    let mut subjects = Vec::new();
     for (email, name) in [("r@example.com", "Rita"), ("o@example.com", "Otto")] {
         let c = app
             .create_customer(&agent, input(email, name))
@@ -379,6 +381,7 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
             .expect("create");
         give_consent(&app, &agent, c.id, EMAIL).await;
         ids.push(c.id);
+        subjects.push(signed_in(&app, Inbox::Smtp(&smtp), email).await);
     }
     let marketer = access(&app, steward_app::core::Role::Marketer, EMAIL);
     let audience = || AudienceQuery {
@@ -394,8 +397,10 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         2
     );
 
-    app.restrict_own_processing(ids[0]).await.expect("restrict");
-    app.object_as_customer(ids[1], "marketing", &Evidence::default())
+    app.restrict_own_processing(&subjects[0])
+        .await
+        .expect("restrict");
+    app.object_as_customer(&subjects[1], "marketing", &Evidence::default())
         .await
         .expect("object");
     assert_eq!(
@@ -452,7 +457,7 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         "back in once lifted; the objection holds"
     );
     assert!(exported(&app).await.contains(&ids[0].to_string()));
-    let own = app.portal_overview(ids[1]).await.expect("overview");
+    let own = app.portal_overview(&subjects[1]).await.expect("overview");
     assert_eq!(
         own.requests
             .iter()
@@ -569,9 +574,10 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
         .create_customer(&agent, with_birth)
         .await
         .expect("create");
+    let bea = signed_in(&app, Inbox::Log(dir.path()), "bea@example.com").await;
 
     let outcome = app
-        .correct_own_value(c.id, "birth_date", "1991-04-01")
+        .correct_own_value(&bea, "birth_date", "1991-04-01")
         .await
         .expect("proposed");
     assert!(
@@ -584,7 +590,7 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
             .find(|v| v.field == "birth_date")
             .map(|v| v.value.clone())
     };
-    let before = app.portal_overview(c.id).await.expect("overview");
+    let before = app.portal_overview(&bea).await.expect("overview");
     assert_eq!(
         held(&before).as_deref(),
         Some("1990-04-01"),
@@ -609,7 +615,7 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
     app.complete_request(&dpo, request.id)
         .await
         .expect("accepted");
-    let after = app.portal_overview(c.id).await.expect("overview");
+    let after = app.portal_overview(&bea).await.expect("overview");
     assert_eq!(held(&after).as_deref(), Some("1991-04-01"));
     let closed = app.request(&dpo, request.id).await.expect("read");
     assert_eq!((closed.proposed_field, closed.proposed_value), (None, None));
@@ -624,7 +630,7 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
 
     // A plain field changes at once.
     assert_eq!(
-        app.correct_own_value(c.id, "given_name", "Beatrix")
+        app.correct_own_value(&bea, "given_name", "Beatrix")
             .await
             .expect("applied"),
         Correction::Applied
@@ -643,26 +649,28 @@ async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
     app.create_customer(&agent, input("taken@example.com", "Tess"))
         .await
         .expect("create");
+    let olga = signed_in(&app, Inbox::Smtp(&smtp), "old@example.com").await;
 
-    app.change_own_address(c.id, "taken@example.com")
+    app.change_own_address(&olga, "taken@example.com")
         .await
         .expect("answered alike");
-    app.change_own_address(c.id, "New@Example.com")
+    app.change_own_address(&olga, "New@Example.com")
         .await
         .expect("asked");
     app.deliver_due_mail().await.expect("deliver");
-    let mail = smtp.wait_for(1);
+    // The first message is Olga's sign-in code.
+    let mail = smtp.wait_for(2);
     assert_eq!(
         mail.len(),
-        1,
+        2,
         "no link goes to an address someone else holds"
     );
     assert!(
-        mail[0]
+        mail[1]
             .header("To")
             .is_some_and(|t| t.contains("new@example.com"))
     );
-    let link = mail[0]
+    let link = mail[1]
         .link("http://steward.test/portal/address/")
         .expect("a link");
     let token = link.rsplit('/').next().expect("token").to_string();
@@ -680,7 +688,7 @@ async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
         app.confirm_own_address(&token).await,
         Err(AppError::LinkSpent)
     ));
-    let own = app.portal_overview(c.id).await.expect("overview");
+    let own = app.portal_overview(&olga).await.expect("overview");
     assert!(
         own.requests
             .iter()
@@ -695,7 +703,7 @@ async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
 
 #[tokio::test]
 async fn erasing_in_the_portal_completes_an_erasure_already_asked_for_by_email() {
-    let (_dir, app) = app().await;
+    let (dir, app) = app().await;
     let dpo = dpo(&app);
     let c = app
         .create_customer(&agent(&app), input("ed@example.com", "Ed"))
@@ -705,7 +713,8 @@ async fn erasing_in_the_portal_completes_an_erasure_already_asked_for_by_email()
         .create_request(&dpo, logged("erasure", "ed@example.com"))
         .await
         .expect("logged");
-    app.erase_own_account(c.id).await.expect("erased");
+    let ed = signed_in(&app, Inbox::Log(dir.path()), "ed@example.com").await;
+    app.erase_own_account(&ed).await.expect("erased");
     assert!(app.is_erased(c.id).await.expect("erased"));
     let all = app
         .requests(&dpo, &RequestQuery::default())

@@ -79,12 +79,12 @@ fn footprint(dir: &Path) -> Footprint {
 }
 
 /// Erases the customer at their own request, so their address is suppressed.
-async fn erased_at_their_request(app: &Steward, email: &str) {
-    let c = app
-        .create_customer(&agent(app), input(email, "Gwen"))
+async fn erased_at_their_request(app: &Steward, smtp: &SmtpServer, email: &str) {
+    app.create_customer(&agent(app), input(email, "Gwen"))
         .await
         .expect("create");
-    app.erase_own_account(c.id).await.expect("erase");
+    let them = signed_in(app, Inbox::Smtp(smtp), email).await;
+    app.erase_own_account(&them).await.expect("erase");
 }
 
 async fn find(app: &Steward, email: &str) -> usize {
@@ -111,7 +111,7 @@ async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
         .await
         .expect("create");
     give_consent(&app, &agent, known.id, EMAIL).await;
-    erased_at_their_request(&app, "gwen@example.com").await;
+    erased_at_their_request(&app, &smtp, "gwen@example.com").await;
 
     for (who, address, mailed) in [
         ("an unknown address", "stranger@example.com", 1),
@@ -171,9 +171,9 @@ async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
 async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     let smtp = SmtpServer::start();
     let (dir, app, clock) = app_with_mail(&smtp.url()).await;
-    erased_at_their_request(&app, "gwen@example.com").await;
+    erased_at_their_request(&app, &smtp, "gwen@example.com").await;
     app.deliver_due_mail().await.expect("the farewell");
-    smtp.wait_for(1);
+    smtp.wait_for(2);
     let start = footprint(dir.path());
     assert_eq!(start.suppressions, 1);
 
@@ -193,7 +193,7 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     assert_eq!(held.suppressions, 1);
     assert_no_plaintext(dir.path(), &["gwen@example.com", "Wilhelmina"]);
     app.deliver_due_mail().await.expect("deliver");
-    let ignored = smtp.wait_for(2)[1]
+    let ignored = smtp.wait_for(3)[2]
         .link("http://steward.test/consent/confirm/")
         .expect("a link to her");
 
@@ -212,7 +212,8 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     assert!(matches!(
         app.confirm_consent(
             ignored.rsplit('/').next().expect("token"),
-            &Evidence::default()
+            &Evidence::default(),
+            false
         )
         .await,
         Err(AppError::NotFound | AppError::LinkSpent)
@@ -229,13 +230,14 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     .await
     .expect("taken");
     app.deliver_due_mail().await.expect("deliver");
-    let link = smtp.wait_for(3)[2]
+    let link = smtp.wait_for(4)[3]
         .link("http://steward.test/consent/confirm/")
         .expect("a link to her");
     let given = app
         .confirm_consent(
             link.rsplit('/').next().expect("token"),
             &Evidence::default(),
+            false,
         )
         .await
         .expect("confirmed");
@@ -262,7 +264,8 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     assert!(matches!(
         app.confirm_consent(
             link.rsplit('/').next().expect("token"),
-            &Evidence::default()
+            &Evidence::default(),
+            false
         )
         .await,
         Err(AppError::LinkSpent)
@@ -284,11 +287,12 @@ async fn a_sign_up_without_the_tick_does_not_bring_back_someone_erased_after_sen
     let link = smtp.wait_for(1)[0]
         .link("http://steward.test/consent/confirm/")
         .expect("a link");
-    erased_at_their_request(&app, "gwen@example.com").await;
+    erased_at_their_request(&app, &smtp, "gwen@example.com").await;
     assert!(matches!(
         app.confirm_consent(
             link.rsplit('/').next().expect("token"),
-            &Evidence::default()
+            &Evidence::default(),
+            false
         )
         .await,
         Err(AppError::LinkSpent)
@@ -316,7 +320,7 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         .filter_map(|rest| rest.split_whitespace().next())
         .collect();
     assert_eq!(tokens.len(), 2);
-    app.confirm_consent(tokens[0], &Evidence::default())
+    app.confirm_consent(tokens[0], &Evidence::default(), false)
         .await
         .expect("first");
     let between = footprint(dir.path());
@@ -325,7 +329,7 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         (1, start.keys + 2),
         "held for its other link: its key and the new customer's"
     );
-    app.confirm_consent(tokens[1], &Evidence::default())
+    app.confirm_consent(tokens[1], &Evidence::default(), false)
         .await
         .expect("second");
     let after = footprint(dir.path());

@@ -163,3 +163,47 @@ pub async fn give_consent(app: &Steward, access: &Access, customer: uuid::Uuid, 
     .await
     .expect("consent given");
 }
+
+/// Where a Steward's mail can be read: an SMTP server on loopback, or the mail log.
+pub enum Inbox<'a> {
+    Smtp(&'a steward_testkit::smtp::SmtpServer),
+    Log(&'a Path),
+}
+
+/// Signs the customer in to the privacy portal as they would: a code mailed to their
+/// address, read where it arrives, and typed in.
+pub async fn signed_in(app: &Steward, inbox: Inbox<'_>, email: &str) -> steward_app::Subject {
+    const SAID: &str = "manage your data: ";
+    app.send_portal_code(&app.portal_address(email).expect("address"))
+        .await
+        .expect("send the code");
+    app.deliver_due_mail().await.expect("deliver the code");
+    let text = match inbox {
+        Inbox::Smtp(smtp) => {
+            let started = std::time::Instant::now();
+            loop {
+                let bodies: Vec<String> = smtp
+                    .messages_to(email)
+                    .into_iter()
+                    .map(|m| m.body)
+                    .filter(|b| b.contains(SAID))
+                    .collect();
+                if let Some(last) = bodies.last() {
+                    break last.clone();
+                }
+                assert!(
+                    started.elapsed() < std::time::Duration::from_secs(10),
+                    "no sign-in code reached {email}"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+        }
+        Inbox::Log(dir) => std::fs::read_to_string(dir.join("mail.log")).expect("mail log"),
+    };
+    let at = text.rfind(SAID).expect("a sign-in code") + SAID.len();
+    let code = &text[at..at + 6];
+    app.sign_in_portal(email, code)
+        .await
+        .expect("sign in with the code")
+        .subject
+}

@@ -115,17 +115,8 @@ async fn confirm(
     headers: HeaderMap,
 ) -> Response {
     let evidence = evidence(client, &headers);
-    match state.app.confirm_consent(&token, &evidence).await {
+    match state.app.confirm_consent(&token, &evidence, gpc).await {
         Ok(event) => {
-            // Following the link shows the address is theirs: a GPC signal now counts.
-            if gpc
-                && let Err(e) = state
-                    .app
-                    .honour_gpc_as_customer(event.customer_id, &evidence)
-                    .await
-            {
-                tracing::warn!(error = %e, "GPC not honoured after confirmation");
-            }
             let name = state
                 .app
                 .catalog()

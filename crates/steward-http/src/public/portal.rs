@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
-use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, SubjectFormat};
+use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, Subject, SubjectFormat};
 
 use super::portal_view::{self, OverviewRows};
 use crate::evidence::evidence;
@@ -228,7 +228,7 @@ fn see_other_with(state: &AppState, to: &str, cookies: &[(&str, Option<&str>)]) 
 }
 
 /// The signed-in customer and their session token, if the cookie holds a live session.
-async fn session(state: &AppState, headers: &HeaderMap) -> Option<(uuid::Uuid, String)> {
+async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Subject, String)> {
     let token = cookie(headers, SESSION)?;
     let customer = state.app.portal_customer(&token).await.ok()?;
     Some((customer, token))
@@ -331,7 +331,7 @@ async fn sign_in(
             if gpc
                 && let Err(e) = state
                     .app
-                    .honour_gpc_as_customer(signed.customer, &steward_app::Evidence::default())
+                    .honour_gpc_as_customer(&signed.subject, &steward_app::Evidence::default())
                     .await
             {
                 tracing::warn!(error = %e, "GPC not honoured at portal sign-in");
@@ -370,12 +370,12 @@ async fn me(
     let Some((customer, token)) = session(&state, &headers).await else {
         return see_other("/portal");
     };
-    overview_page(&state, customer, &token, StatusCode::OK, outcome(&query)).await
+    overview_page(&state, &customer, &token, StatusCode::OK, outcome(&query)).await
 }
 
 async fn overview_page(
     state: &AppState,
-    customer: uuid::Uuid,
+    customer: &Subject,
     token: &str,
     status: StatusCode,
     message: Option<Flash>,
@@ -407,13 +407,13 @@ async fn correct(
     let value = form.get("value").map(String::as_str).unwrap_or("");
     let done = state
         .app
-        .correct_own_value(customer, field, value)
+        .correct_own_value(&customer, field, value)
         .await
         .map(|c| match c {
             Correction::Applied => "corrected",
             Correction::AwaitingReview { .. } => "correction-review",
         });
-    after_action(&state, customer, &token, done).await
+    after_action(&state, &customer, &token, done).await
 }
 
 async fn export_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -428,7 +428,7 @@ async fn export(state: AppState, headers: HeaderMap, format: SubjectFormat) -> R
     let Some((customer, _)) = session(&state, &headers).await else {
         return see_other("/portal");
     };
-    match state.app.start_own_export(customer, format).await {
+    match state.app.start_own_export(&customer, format).await {
         Ok(export) => crate::streaming::subject_export(state, export, format),
         Err(e) => Problem::from(e).into_response(),
     }
@@ -446,7 +446,7 @@ async fn receipt(
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return Problem::from(AppError::NotFound).into_response();
     };
-    match state.app.own_consent_receipt(customer, id).await {
+    match state.app.own_consent_receipt(&customer, id).await {
         Ok(receipt) => {
             let mut response = receipt.jws.into_response();
             let h = response.headers_mut();
@@ -472,7 +472,7 @@ async fn signed_form(
     state: &AppState,
     headers: &HeaderMap,
     form: &HashMap<String, String>,
-) -> Result<(uuid::Uuid, String), Response> {
+) -> Result<(Subject, String), Response> {
     let Some((customer, token)) = session(state, headers).await else {
         return Err(see_other("/portal"));
     };
@@ -490,7 +490,7 @@ async fn signed_form(
 /// reload posts nothing again; a refusal changed nothing and is shown at once.
 async fn after_action(
     state: &AppState,
-    customer: uuid::Uuid,
+    customer: &Subject,
     token: &str,
     done: Result<&'static str, AppError>,
 ) -> Response {
@@ -560,10 +560,10 @@ async fn change_address(
     let new = form.get("email").map(String::as_str).unwrap_or("");
     let done = state
         .app
-        .change_own_address(customer, new)
+        .change_own_address(&customer, new)
         .await
         .map(|()| "address-sent");
-    after_action(&state, customer, &token, done).await
+    after_action(&state, &customer, &token, done).await
 }
 
 async fn withdraw(
@@ -580,10 +580,10 @@ async fn withdraw(
     let evidence = evidence(client, &headers);
     let done = state
         .app
-        .withdraw_as_customer(customer, purpose, &evidence)
+        .withdraw_as_customer(&customer, purpose, &evidence)
         .await
         .map(|()| "withdrawn");
-    after_action(&state, customer, &token, done).await
+    after_action(&state, &customer, &token, done).await
 }
 
 async fn object(
@@ -600,13 +600,13 @@ async fn object(
     let evidence = evidence(client, &headers);
     let done = state
         .app
-        .object_as_customer(customer, purpose, &evidence)
+        .object_as_customer(&customer, purpose, &evidence)
         .await
         .map(|outcome| match outcome {
             ObjectionOutcome::Upheld => "objected",
             ObjectionOutcome::Opened(_) => "objection-received",
         });
-    after_action(&state, customer, &token, done).await
+    after_action(&state, &customer, &token, done).await
 }
 
 async fn restrict(
@@ -620,10 +620,10 @@ async fn restrict(
     };
     let done = state
         .app
-        .restrict_own_processing(customer)
+        .restrict_own_processing(&customer)
         .await
         .map(|()| "restricted");
-    after_action(&state, customer, &token, done).await
+    after_action(&state, &customer, &token, done).await
 }
 
 async fn erase(
@@ -638,7 +638,7 @@ async fn erase(
     if form.get("confirm").map(|c| c.trim()) != Some("ERASE") {
         return after_action(
             &state,
-            customer,
+            &customer,
             &token,
             Err(AppError::invalid(
                 "confirm",
@@ -647,8 +647,8 @@ async fn erase(
         )
         .await;
     }
-    match state.app.erase_own_account(customer).await {
-        Err(e) => after_action(&state, customer, &token, Err(e)).await,
+    match state.app.erase_own_account(&customer).await {
+        Err(e) => after_action(&state, &customer, &token, Err(e)).await,
         Ok(()) => see_other_with(&state, "/portal?done=erased", &[(SESSION, None)]),
     }
 }
