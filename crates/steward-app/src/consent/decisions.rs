@@ -117,7 +117,6 @@ impl Steward {
             (None, Vec::new())
         };
         let mut changes = ChangeSet::default();
-        let mut update: Option<CustomerUpdate> = None;
         for d in &decisions {
             changes.audit.push(self.record(
                 &access.actor,
@@ -130,35 +129,14 @@ impl Steward {
                     d.input.purpose, d.recorded, d.method
                 )),
             ));
-            let Some(row) = row.as_ref() else {
-                continue;
-            };
-            if !d.input.fields.is_empty() {
-                let written = self
-                    .with_consented_fields(access, row, &d.input, d.said, now)
-                    .await?;
-                changes.audit.push(self.access_record(
-                    access,
-                    "customer.update",
-                    vec![customer.to_string()],
-                    d.input.fields.keys().cloned().collect(),
-                ));
-                update = Some(written);
-            }
-            if d.confirm {
-                let (dek, address) = self.confirmation_address(row, &d.input)?;
-                self.ask_for_confirmation(
-                    &dek,
-                    address,
-                    &[&d.purpose],
-                    d.event.notice_version.as_deref(),
-                    d.method,
-                    now,
-                    &mut changes,
-                )?;
-            }
         }
-        if let Some(row) = row.as_ref().filter(|_| minimises) {
+        let Some(row) = row.as_ref() else {
+            return self.commit_decisions(changes, decisions, now).await;
+        };
+        // Fields that lose their basis go first, as if the withdrawals had been committed
+        // before the decisions that bring values: those values passed their own check.
+        let mut update: Option<CustomerUpdate> = None;
+        if minimises {
             let mut given = stored_given;
             let mut leaving = Vec::new();
             for d in &decisions {
@@ -171,9 +149,7 @@ impl Steward {
                     leaving.push(format!("{} of {}", d.said, d.input.purpose));
                 }
             }
-            // Computed on the row as this commit leaves it, values just written included.
-            let current = update.as_ref().map_or(row, |u| &u.write.row);
-            if let Some((minimised, dropped)) = self.without_basis(current, &given, now)? {
+            if let Some((minimised, dropped)) = self.without_basis(row, &given, now)? {
                 changes.audit.push(self.record(
                     &access.actor,
                     "customer.minimise",
@@ -182,13 +158,49 @@ impl Steward {
                     dropped,
                     Some(format!("after {}", leaving.join(", "))),
                 ));
-                update = Some(match update {
-                    Some(written) => then(written, minimised),
-                    None => minimised,
-                });
+                update = Some(minimised);
             }
         }
+        for d in decisions.iter().filter(|d| !d.input.fields.is_empty()) {
+            let current = update.as_ref().map_or(row, |u| &u.write.row);
+            let written = self
+                .with_consented_fields(access, current, &d.input, d.said, now)
+                .await?;
+            changes.audit.push(self.access_record(
+                access,
+                "customer.update",
+                vec![customer.to_string()],
+                d.input.fields.keys().cloned().collect(),
+            ));
+            update = Some(match update {
+                Some(earlier) => then(earlier, written),
+                None => written,
+            });
+        }
+        for d in decisions.iter().filter(|d| d.confirm) {
+            let (dek, address) = self.confirmation_address(row, &d.input)?;
+            self.ask_for_confirmation(
+                &dek,
+                address,
+                &[&d.purpose],
+                d.event.notice_version.as_deref(),
+                d.method,
+                now,
+                &mut changes,
+            )?;
+        }
         changes.updates.extend(update);
+        self.commit_decisions(changes, decisions, now).await
+    }
+
+    /// Writes the decisions' events with what follows from them, and signs the receipts
+    /// asked for.
+    async fn commit_decisions(
+        &self,
+        mut changes: ChangeSet,
+        decisions: Vec<Decision>,
+        now: i64,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
         let mut views = Vec::with_capacity(decisions.len());
         let mut signed = Vec::new();
         for d in decisions {

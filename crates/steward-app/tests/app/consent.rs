@@ -715,8 +715,8 @@ async fn a_consent_that_lapses_is_marked_expired_and_its_fields_erased() {
 
 const ADS: &str = "marketing.advertising.third_party.targeted";
 
-/// A catalog with one more field, kept only for third-party advertising, so that a GPC
-/// signal erases it.
+/// A catalog with two more fields: one kept only for third-party advertising, so that a
+/// GPC signal erases it, and one only for email marketing, which asks for confirmation.
 async fn app_with_an_ads_field() -> (tempfile::TempDir, steward_app::Steward) {
     let dir = tempfile::tempdir().expect("tempdir");
     let extra = r#"
@@ -728,6 +728,15 @@ sensitivity = "standard"
 kind = "text"
 max_length = 100
 purposes = ["marketing.advertising.third_party.targeted"]
+
+[[field]]
+key = "newsletter_topics"
+label = "Newsletter topics"
+category = "user.behavior"
+sensitivity = "standard"
+kind = "text"
+max_length = 100
+purposes = ["marketing.communications.email"]
 "#;
     let catalog = steward_app::core::Catalog::from_sources(&[
         ("default", steward_app::core::catalog::DEFAULT_CATALOG),
@@ -817,4 +826,37 @@ async fn a_decision_sent_with_a_gpc_signal_commits_with_its_withdrawals_or_not_a
     )
     .await
     .expect("the version the commit left is the one read");
+}
+
+#[tokio::test]
+async fn values_sent_with_a_decision_awaiting_confirmation_survive_the_gpc_signal_sent_along() {
+    let (dir, app) = app_with_an_ads_field().await;
+    let agent = agent(&app);
+    let c = app
+        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .await
+        .expect("create");
+    let mut ads = say(ADS, "given");
+    ads.fields.insert("ad_audience".into(), "gardeners".into());
+    app.record_consent(&agent, c.id, ads, &Evidence::default())
+        .await
+        .expect("give ads with their field");
+    let mut email = say("marketing.communications.email", "given");
+    email
+        .fields
+        .insert("newsletter_topics".into(), "roses".into());
+    let event = app
+        .record_consent_with_receipt(&agent, c.id, email, &Evidence::default(), true)
+        .await
+        .expect("asked for, with the signal");
+    assert_eq!(event.state, ConsentState::Requested, "waits for its link");
+    let fields = stored_fields(dir.path());
+    assert!(
+        !fields.contains("ad_audience"),
+        "erased with its only basis"
+    );
+    assert!(
+        fields.contains("newsletter_topics"),
+        "kept with the consent asked for, as without the signal"
+    );
 }

@@ -174,6 +174,19 @@ pub enum Inbox<'a> {
 /// address, read where it arrives, and typed in.
 pub async fn signed_in(app: &Steward, inbox: Inbox<'_>, email: &str) -> steward_app::Subject {
     const SAID: &str = "manage your data: ";
+    let codes = |bodies: Vec<String>| -> Vec<String> {
+        bodies.into_iter().filter(|b| b.contains(SAID)).collect()
+    };
+    let before = match &inbox {
+        Inbox::Smtp(smtp) => codes(
+            smtp.messages_to(email)
+                .into_iter()
+                .map(|m| m.body)
+                .collect(),
+        )
+        .len(),
+        Inbox::Log(_) => 0,
+    };
     app.send_portal_code(&app.portal_address(email).expect("address"))
         .await
         .expect("send the code");
@@ -182,25 +195,31 @@ pub async fn signed_in(app: &Steward, inbox: Inbox<'_>, email: &str) -> steward_
         Inbox::Smtp(smtp) => {
             let started = std::time::Instant::now();
             loop {
-                let bodies: Vec<String> = smtp
-                    .messages_to(email)
-                    .into_iter()
-                    .map(|m| m.body)
-                    .filter(|b| b.contains(SAID))
-                    .collect();
-                if let Some(last) = bodies.last() {
-                    break last.clone();
+                let mut sent = codes(
+                    smtp.messages_to(email)
+                        .into_iter()
+                        .map(|m| m.body)
+                        .collect(),
+                );
+                if sent.len() > before {
+                    break sent.swap_remove(sent.len() - 1);
                 }
                 assert!(
                     started.elapsed() < std::time::Duration::from_secs(10),
                     "no sign-in code reached {email}"
                 );
-                std::thread::sleep(std::time::Duration::from_millis(50));
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
             }
         }
-        Inbox::Log(dir) => std::fs::read_to_string(dir.join("mail.log")).expect("mail log"),
+        Inbox::Log(dir) => {
+            let log = std::fs::read_to_string(dir.join("mail.log")).expect("mail log");
+            let to = log
+                .rfind(&format!("To: {email}"))
+                .unwrap_or_else(|| panic!("no message to {email} in the mail log"));
+            log[to..].to_string()
+        }
     };
-    let at = text.rfind(SAID).expect("a sign-in code") + SAID.len();
+    let at = text.find(SAID).expect("a sign-in code") + SAID.len();
     let code = &text[at..at + 6];
     app.sign_in_portal(email, code)
         .await
