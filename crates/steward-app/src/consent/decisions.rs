@@ -39,7 +39,13 @@ impl Steward {
         evidence: &Evidence,
     ) -> Result<ConsentEventView, AppError> {
         let mut views = self
-            .record_decisions(access, customer, vec![(input, false)], evidence)
+            .record_decisions(
+                access,
+                customer,
+                vec![(input, false)],
+                evidence,
+                ChangeSet::default(),
+            )
             .await?;
         views.pop().ok_or(AppError::NotFound)
     }
@@ -67,19 +73,20 @@ impl Steward {
         };
         decisions.push((input, true));
         let mut views = self
-            .record_decisions(access, customer, decisions, evidence)
+            .record_decisions(access, customer, decisions, evidence, ChangeSet::default())
             .await?;
         views.pop().ok_or(AppError::NotFound)
     }
 
-    /// Records decisions in order, in one transaction, and returns their events; those asked
-    /// for carry their signed receipt.
+    /// Records decisions in order, in one transaction with what `with` holds, and returns
+    /// their events; those asked for carry their signed receipt.
     pub(crate) async fn record_decisions(
         &self,
         access: &Access,
         customer: Uuid,
         inputs: Vec<(ConsentInput, bool)>,
         evidence: &Evidence,
+        with: ChangeSet,
     ) -> Result<Vec<ConsentEventView>, AppError> {
         access.require_record_access()?;
         let now = self.clock.now().as_microsecond();
@@ -116,7 +123,7 @@ impl Steward {
         } else {
             (None, Vec::new())
         };
-        let mut changes = ChangeSet::default();
+        let mut changes = with;
         for d in &decisions {
             changes.audit.push(self.record(
                 &access.actor,

@@ -3,6 +3,7 @@
 //! it covers, all in one transaction.
 
 use steward_core::consent::{self, ConsentMethod, ConsentState};
+use steward_store::ChangeSet;
 use uuid::Uuid;
 
 use crate::{Access, AppError, ConsentEventView, ConsentInput, Evidence, Steward};
@@ -26,6 +27,7 @@ impl Steward {
             customer,
             withdrawals.into_iter().map(|w| (w, false)).collect(),
             evidence,
+            ChangeSet::default(),
         )
         .await
     }

@@ -9,7 +9,7 @@
 use jiff::Timestamp;
 use steward_core::consent::{self, ConsentMethod, ConsentState, Moment};
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
+use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
 use uuid::Uuid;
 
 use crate::collection::minimisation::{Consents, check_values, has_basis};
@@ -254,6 +254,18 @@ impl Steward {
         customer: Uuid,
         evidence: &Evidence,
     ) -> Result<Vec<ConsentEventView>, AppError> {
+        self.object_with(access, customer, evidence, ChangeSet::default())
+            .await
+    }
+
+    /// An objection to direct marketing, committed with what `with` holds.
+    pub(crate) async fn object_with(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        evidence: &Evidence,
+        with: ChangeSet,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
         let mut objections = Vec::new();
         for status in self.consents(access, customer).await? {
             if !consent::is_direct_marketing(&status.purpose) {
@@ -274,9 +286,14 @@ impl Steward {
             objections.push((input, false));
         }
         if objections.is_empty() {
+            let queued = !with.mail.is_empty();
+            self.store.apply(with).await?;
+            if queued {
+                self.mail_queued();
+            }
             return Ok(Vec::new());
         }
-        self.record_decisions(access, customer, objections, evidence)
+        self.record_decisions(access, customer, objections, evidence, with)
             .await
     }
 

@@ -202,18 +202,22 @@ impl Steward {
         let row = self.own_row(customer).await?;
         if is_direct_marketing(purpose) {
             let access = self.subject_access(customer)?;
-            self.object_to_direct_marketing(&access, customer, evidence)
-                .await?;
             let request = Self::completed(
                 self.portal_request(&row, RequestKind::Objection, Some("marketing".into()))
                     .await?,
             );
             let audit = self.request_entry(customer, "request.completed", &request);
-            self.commit_request(ChangeSet {
-                requests: vec![request],
-                audit: vec![audit],
-                ..Default::default()
-            })
+            // The objection and the request it answers commit together.
+            self.object_with(
+                &access,
+                customer,
+                evidence,
+                ChangeSet {
+                    requests: vec![request],
+                    audit: vec![audit],
+                    ..Default::default()
+                },
+            )
             .await?;
             return Ok(ObjectionOutcome::Upheld);
         }
