@@ -1,5 +1,7 @@
 //! Segments and campaigns, in PostgreSQL.
 
+use super::*;
+
 use deadpool_postgres::{Object, Transaction};
 use uuid::Uuid;
 
@@ -164,4 +166,78 @@ pub(super) async fn counts(client: &Object, campaign: Uuid) -> Result<MailCounts
         .await?
         .get::<_, i64>(0) as u64;
     Ok(counts)
+}
+
+#[async_trait]
+impl Segments for PostgresStore {
+    async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
+        let seg = segment_sql(q, None, false, &|n| format!("${n}"));
+        let sql = format!("SELECT COUNT(*) {}", seg.from_where);
+        let args = postgres_args(&seg.args);
+        let client = self.pool.get().await?;
+        let n: i64 = client.query_one(&sql, &arg_refs(&args)).await?.get(0);
+        Ok(n as u64)
+    }
+
+    async fn segment_page(
+        &self,
+        q: &SegmentQuery,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<CustomerRow>> {
+        let seg = segment_sql(q, after, true, &|n| format!("${n}"));
+        let sql = format!(
+            "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
+            seg.from_where, seg.id_column
+        );
+        let args = postgres_args(&seg.args);
+        let client = self.pool.get().await?;
+        let rows = client.query(&sql, &arg_refs(&args)).await?;
+        Ok(rows.iter().map(customer_from).collect())
+    }
+
+    async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        create_segment(&tx, segment).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn segments(&self) -> Result<Vec<SegmentRow>> {
+        segments(&self.pool.get().await?).await
+    }
+
+    async fn segment(&self, id: Uuid) -> Result<Option<SegmentRow>> {
+        segment(&self.pool.get().await?, id).await
+    }
+}
+
+#[async_trait]
+impl Campaigns for PostgresStore {
+    async fn create_campaign(&self, campaign: &CampaignRow, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        create_campaign(&tx, campaign).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
+        campaigns(&self.pool.get().await?).await
+    }
+
+    async fn campaign(&self, id: Uuid) -> Result<Option<CampaignRow>> {
+        campaign(&self.pool.get().await?, id).await
+    }
+
+    async fn campaign_mailed(&self, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
+        mailed(&self.pool.get().await?, campaign, customers).await
+    }
+
+    async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {
+        counts(&self.pool.get().await?, campaign).await
+    }
 }

@@ -1,5 +1,7 @@
 //! The outbox, delivery records and emailed links, in PostgreSQL.
 
+use super::*;
+
 use deadpool_postgres::{Object, Transaction};
 use uuid::Uuid;
 
@@ -248,4 +250,35 @@ pub(super) async fn find_link(client: &Object, token_hash: &[u8; 32]) -> Result<
         })
     })
     .transpose()
+}
+
+#[async_trait]
+impl Outbox for PostgresStore {
+    async fn claim_mail(&self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<OutboxRow>> {
+        let client = self.pool.get().await?;
+        claim(&client, now, lease_until, limit).await
+    }
+
+    async fn finish_mail(&self, delivery: &Delivery) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        finish(&tx, delivery).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn customer_mail(&self, customer: Uuid) -> Result<Vec<OutboxRow>> {
+        let client = self.pool.get().await?;
+        customer_mail(&client, customer).await
+    }
+
+    async fn deliveries(&self, message: Uuid) -> Result<Vec<Delivery>> {
+        let client = self.pool.get().await?;
+        deliveries(&client, message).await
+    }
+
+    async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
+        let client = self.pool.get().await?;
+        find_link(&client, token_hash).await
+    }
 }

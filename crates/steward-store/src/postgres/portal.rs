@@ -1,5 +1,7 @@
 //! Portal codes and sessions, in PostgreSQL.
 
+use super::*;
+
 use deadpool_postgres::{Object, Transaction};
 use uuid::Uuid;
 
@@ -160,4 +162,36 @@ pub(super) async fn erase(tx: &Transaction<'_>, customer: &Uuid) -> Result<()> {
     )
     .await?;
     Ok(())
+}
+
+#[async_trait]
+impl Portal for PostgresStore {
+    async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>> {
+        code(&self.pool.get().await?, address, now).await
+    }
+
+    async fn check_portal_code(
+        &self,
+        code: Uuid,
+        now: i64,
+        matched: bool,
+        max_attempts: i64,
+        session: &PortalSession,
+        audit: AuditRecord,
+    ) -> Result<CodeCheck> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let outcome = check_code(&tx, code, now, matched, max_attempts, session).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(outcome)
+    }
+
+    async fn portal_session(&self, token_hash: &[u8; 32]) -> Result<Option<PortalSession>> {
+        session(&self.pool.get().await?, token_hash).await
+    }
+
+    async fn touch_portal_session(&self, token_hash: &[u8; 32], at: i64, end: bool) -> Result<()> {
+        touch_session(&self.pool.get().await?, token_hash, at, end).await
+    }
 }

@@ -1,6 +1,8 @@
 //! Data-subject requests, suppression entries and the records kept for recipients, in
 //! PostgreSQL.
 
+use super::*;
+
 use deadpool_postgres::{Object, Transaction};
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
@@ -255,4 +257,23 @@ pub(super) async fn recipient_updates(
             notified_at: r.get(4),
         })
         .collect())
+}
+
+#[async_trait]
+impl RequestDesk for PostgresStore {
+    async fn request(&self, id: Uuid) -> Result<Option<RequestRow>> {
+        request(&self.pool.get().await?, id).await
+    }
+
+    async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
+        requests(&self.pool.get().await?, filter).await
+    }
+
+    async fn suppressed(&self, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {
+        suppressed(&self.pool.get().await?, digests).await
+    }
+
+    async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>> {
+        recipient_updates(&self.pool.get().await?, customer).await
+    }
 }

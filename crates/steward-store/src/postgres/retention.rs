@@ -1,5 +1,7 @@
 //! Retention rules, legal holds, runs and the records they act on, in PostgreSQL.
 
+use super::*;
+
 use deadpool_postgres::{Object, Transaction};
 use uuid::Uuid;
 
@@ -315,4 +317,108 @@ pub(super) async fn actions(client: &Object, run: Uuid) -> Result<Vec<RetentionA
             done_at: r.get(6),
         })
         .collect())
+}
+
+#[async_trait]
+impl Retention for PostgresStore {
+    async fn seed_retention_rules(&self, rules: &[StoredRule]) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        seed_rules(&tx, rules).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn retention_rules(&self) -> Result<Vec<StoredRule>> {
+        rules(&self.pool.get().await?).await
+    }
+
+    async fn create_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        create_rule(&tx, rule).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn update_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if !update_rule(&tx, rule).await? {
+            return Ok(false);
+        }
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn legal_holds(&self) -> Result<Vec<LegalHold>> {
+        holds(&self.pool.get().await?).await
+    }
+
+    async fn create_legal_hold(&self, hold: &LegalHold, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        create_hold(&tx, hold).await?;
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn release_legal_hold(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        if !release_hold(&tx, id, at).await? {
+            return Ok(false);
+        }
+        append_audit_tx(&tx, &self.heads, vec![audit]).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    async fn save_retention_run(&self, run: &RetentionRun) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        save_run(&tx, run).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn retention_run(&self, id: Uuid) -> Result<Option<RetentionRun>> {
+        run(&self.pool.get().await?, id).await
+    }
+
+    async fn retention_runs(&self, limit: usize) -> Result<Vec<RetentionRun>> {
+        runs(&self.pool.get().await?, limit).await
+    }
+
+    async fn due_records(&self, query: &DueQuery) -> Result<Vec<FoundRecord>> {
+        due(&self.pool.get().await?, query).await
+    }
+
+    async fn count_due(&self, query: &DueQuery) -> Result<u64> {
+        let all = DueQuery {
+            after: None,
+            limit: usize::MAX >> 1,
+            ..query.clone()
+        };
+        count_due(&self.pool.get().await?, &all).await
+    }
+
+    async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let done = sweep(&tx, &self.heads, batch).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    async fn retention_counts(&self, run: Uuid) -> Result<Vec<(String, u64)>> {
+        counts(&self.pool.get().await?, run).await
+    }
+
+    async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>> {
+        actions(&self.pool.get().await?, run).await
+    }
 }

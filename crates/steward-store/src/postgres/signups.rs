@@ -1,5 +1,7 @@
 //! Sign-ups from public forms held until their address is confirmed, in PostgreSQL.
 
+use super::*;
+
 use deadpool_postgres::{Object, Transaction};
 use uuid::Uuid;
 
@@ -75,4 +77,23 @@ pub(super) async fn drop(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<Vec<Uuid>
         mail::erase(tx, id).await?;
     }
     Ok(dropped)
+}
+
+#[async_trait]
+impl Signups for PostgresStore {
+    async fn signup(&self, id: Uuid) -> Result<Option<SignupRow>> {
+        signup(&self.pool.get().await?, id).await
+    }
+
+    async fn expired_signups(&self, now: i64, limit: usize) -> Result<Vec<Uuid>> {
+        expired(&self.pool.get().await?, now, limit).await
+    }
+
+    async fn drop_signups(&self, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let mut client = self.pool.get().await?;
+        let tx = client.transaction().await?;
+        let dropped = drop(&tx, ids).await?;
+        tx.commit().await?;
+        Ok(dropped)
+    }
 }

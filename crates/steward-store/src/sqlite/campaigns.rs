@@ -1,5 +1,7 @@
 //! Segments and campaigns, in SQLite.
 
+use super::*;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -191,4 +193,85 @@ pub(super) fn counts(c: &Connection, campaign: Uuid) -> Result<MailCounts> {
         )?
         .query_row([key], |r| r.get::<_, i64>(0))? as u64;
     Ok(counts)
+}
+
+#[async_trait]
+impl Segments for SqliteStore {
+    async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
+        let seg = segment_sql(q, None, false, &|n| format!("?{n}"));
+        let sql = format!("SELECT COUNT(*) {}", seg.from_where);
+        let args = sqlite_args(seg.args);
+        self.read(|c| {
+            let n: i64 = c
+                .prepare_cached(&sql)?
+                .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
+            Ok(n as u64)
+        })
+    }
+
+    async fn segment_page(
+        &self,
+        q: &SegmentQuery,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<CustomerRow>> {
+        let seg = segment_sql(q, after, true, &|n| format!("?{n}"));
+        let sql = format!(
+            "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
+            seg.from_where, seg.id_column
+        );
+        let args = sqlite_args(seg.args);
+        self.read(|c| {
+            let mut stmt = c.prepare_cached(&sql)?;
+            let rows = stmt.query_map(rusqlite::params_from_iter(args), customer_from)?;
+            rows.map(|r| finish_customer(r?)).collect()
+        })
+    }
+
+    async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {
+        let segment = segment.clone();
+        self.write(move |tx| {
+            create_segment(tx, &segment)?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn segments(&self) -> Result<Vec<SegmentRow>> {
+        self.read(segments)
+    }
+
+    async fn segment(&self, id: Uuid) -> Result<Option<SegmentRow>> {
+        self.read(|c| segment(c, id))
+    }
+}
+
+#[async_trait]
+impl Campaigns for SqliteStore {
+    async fn create_campaign(&self, campaign: &CampaignRow, audit: AuditRecord) -> Result<()> {
+        let campaign = campaign.clone();
+        self.write(move |tx| {
+            create_campaign(tx, &campaign)?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn campaigns(&self) -> Result<Vec<CampaignRow>> {
+        self.read(campaigns)
+    }
+
+    async fn campaign(&self, id: Uuid) -> Result<Option<CampaignRow>> {
+        self.read(|c| campaign(c, id))
+    }
+
+    async fn campaign_mailed(&self, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
+        self.read(|c| mailed(c, campaign, customers))
+    }
+
+    async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {
+        self.read(|c| counts(c, campaign))
+    }
 }

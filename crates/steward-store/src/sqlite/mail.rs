@@ -1,5 +1,7 @@
 //! The outbox, delivery records and emailed links, in SQLite.
 
+use super::*;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -257,4 +259,29 @@ pub(super) fn find_link(c: &Connection, token_hash: &[u8; 32]) -> Result<Option<
             Ok(link)
         })
         .transpose()
+}
+
+#[async_trait]
+impl Outbox for SqliteStore {
+    async fn claim_mail(&self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<OutboxRow>> {
+        self.write(move |tx| claim(tx, now, lease_until, limit))
+            .await
+    }
+
+    async fn finish_mail(&self, delivery: &Delivery) -> Result<()> {
+        let delivery = delivery.clone();
+        self.write(move |tx| finish(tx, &delivery)).await
+    }
+
+    async fn customer_mail(&self, customer: Uuid) -> Result<Vec<OutboxRow>> {
+        self.read(|c| customer_mail(c, customer))
+    }
+
+    async fn deliveries(&self, message: Uuid) -> Result<Vec<Delivery>> {
+        self.read(|c| deliveries(c, message))
+    }
+
+    async fn find_link(&self, token_hash: &[u8; 32]) -> Result<Option<MailLink>> {
+        self.read(|c| find_link(c, token_hash))
+    }
 }

@@ -1,5 +1,7 @@
 //! Portal codes and sessions, in SQLite.
 
+use super::*;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -161,4 +163,39 @@ pub(super) fn erase(tx: &Transaction, customer: &[u8]) -> Result<()> {
     tx.prepare_cached("DELETE FROM portal_sessions WHERE customer_id = ?1")?
         .execute([customer])?;
     Ok(())
+}
+
+#[async_trait]
+impl Portal for SqliteStore {
+    async fn portal_code(&self, address: &[u8], now: i64) -> Result<Option<PortalCode>> {
+        self.read(|c| code(c, address, now))
+    }
+
+    async fn check_portal_code(
+        &self,
+        code: Uuid,
+        now: i64,
+        matched: bool,
+        max_attempts: i64,
+        session: &PortalSession,
+        audit: AuditRecord,
+    ) -> Result<CodeCheck> {
+        let session = session.clone();
+        self.write(move |tx| {
+            let outcome = check_code(tx, code, now, matched, max_attempts, &session)?;
+            append_audit_tx(tx, vec![audit])?;
+            Ok(outcome)
+        })
+        .await
+    }
+
+    async fn portal_session(&self, token_hash: &[u8; 32]) -> Result<Option<PortalSession>> {
+        self.read(|c| session(c, token_hash))
+    }
+
+    async fn touch_portal_session(&self, token_hash: &[u8; 32], at: i64, end: bool) -> Result<()> {
+        let token_hash = *token_hash;
+        self.write(move |tx| touch_session(tx, &token_hash, at, end))
+            .await
+    }
 }

@@ -1,5 +1,7 @@
 //! Data-subject requests, suppression entries and the records kept for recipients, in SQLite.
 
+use super::*;
+
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use uuid::Uuid;
@@ -245,4 +247,23 @@ pub(super) fn recipient_updates(c: &Connection, customer: Uuid) -> Result<Vec<Re
         })
     })
     .collect()
+}
+
+#[async_trait]
+impl RequestDesk for SqliteStore {
+    async fn request(&self, id: Uuid) -> Result<Option<RequestRow>> {
+        self.read(|c| request(c, id))
+    }
+
+    async fn requests(&self, filter: &RequestFilter) -> Result<Vec<RequestRow>> {
+        self.read(|c| requests(c, filter))
+    }
+
+    async fn suppressed(&self, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {
+        self.read(|c| suppressed(c, digests))
+    }
+
+    async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>> {
+        self.read(|c| recipient_updates(c, customer))
+    }
 }

@@ -1,5 +1,7 @@
 //! Retention rules, legal holds, runs and the records they act on, in SQLite.
 
+use super::*;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params, params_from_iter};
 use uuid::Uuid;
 
@@ -318,4 +320,97 @@ pub(super) fn actions(c: &Connection, run: Uuid) -> Result<Vec<RetentionAction>>
         })
     })
     .collect()
+}
+
+#[async_trait]
+impl Retention for SqliteStore {
+    async fn seed_retention_rules(&self, rules: &[StoredRule]) -> Result<()> {
+        let rules = rules.to_vec();
+        self.write(move |tx| seed_rules(tx, &rules)).await
+    }
+
+    async fn retention_rules(&self) -> Result<Vec<StoredRule>> {
+        self.read(rules)
+    }
+
+    async fn create_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<()> {
+        let rule = rule.clone();
+        self.write(move |tx| {
+            create_rule(tx, &rule)?;
+            append_audit_tx(tx, vec![audit]).map(|_| ())
+        })
+        .await
+    }
+
+    async fn update_retention_rule(&self, rule: &StoredRule, audit: AuditRecord) -> Result<bool> {
+        let rule = rule.clone();
+        self.write(move |tx| {
+            if !update_rule(tx, &rule)? {
+                return Ok(false);
+            }
+            append_audit_tx(tx, vec![audit]).map(|_| true)
+        })
+        .await
+    }
+
+    async fn legal_holds(&self) -> Result<Vec<LegalHold>> {
+        self.read(holds)
+    }
+
+    async fn create_legal_hold(&self, hold: &LegalHold, audit: AuditRecord) -> Result<()> {
+        let hold = hold.clone();
+        self.write(move |tx| {
+            create_hold(tx, &hold)?;
+            append_audit_tx(tx, vec![audit]).map(|_| ())
+        })
+        .await
+    }
+
+    async fn release_legal_hold(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool> {
+        self.write(move |tx| {
+            if !release_hold(tx, id, at)? {
+                return Ok(false);
+            }
+            append_audit_tx(tx, vec![audit]).map(|_| true)
+        })
+        .await
+    }
+
+    async fn save_retention_run(&self, run: &RetentionRun) -> Result<()> {
+        let run = run.clone();
+        self.write(move |tx| save_run(tx, &run)).await
+    }
+
+    async fn retention_run(&self, id: Uuid) -> Result<Option<RetentionRun>> {
+        self.read(|c| run(c, id))
+    }
+
+    async fn retention_runs(&self, limit: usize) -> Result<Vec<RetentionRun>> {
+        self.read(|c| runs(c, limit))
+    }
+
+    async fn due_records(&self, query: &DueQuery) -> Result<Vec<FoundRecord>> {
+        self.read(|c| due(c, query))
+    }
+
+    async fn count_due(&self, query: &DueQuery) -> Result<u64> {
+        let all = DueQuery {
+            after: None,
+            limit: usize::MAX >> 1,
+            ..query.clone()
+        };
+        self.read(|c| count_due(c, &all))
+    }
+
+    async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
+        self.write(move |tx| sweep(tx, batch)).await
+    }
+
+    async fn retention_counts(&self, run: Uuid) -> Result<Vec<(String, u64)>> {
+        self.read(|c| counts(c, run))
+    }
+
+    async fn retention_actions(&self, run: Uuid) -> Result<Vec<RetentionAction>> {
+        self.read(|c| actions(c, run))
+    }
 }

@@ -1,5 +1,7 @@
 //! Sign-ups from public forms held until their address is confirmed, in SQLite.
 
+use super::*;
+
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use uuid::Uuid;
 
@@ -76,4 +78,20 @@ pub(super) fn drop(tx: &Transaction, ids: &[Uuid]) -> Result<Vec<Uuid>> {
         }
     }
     Ok(dropped)
+}
+
+#[async_trait]
+impl Signups for SqliteStore {
+    async fn signup(&self, id: Uuid) -> Result<Option<SignupRow>> {
+        self.read(|c| signup(c, id))
+    }
+
+    async fn expired_signups(&self, now: i64, limit: usize) -> Result<Vec<Uuid>> {
+        self.read(|c| expired(c, now, limit))
+    }
+
+    async fn drop_signups(&self, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        let ids = ids.to_vec();
+        self.write(move |tx| drop(tx, &ids)).await
+    }
 }
