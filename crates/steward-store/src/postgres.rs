@@ -88,9 +88,9 @@ impl PostgresStore {
         max_connections: usize,
         heads: Arc<dyn HeadSigner>,
     ) -> Result<PostgresStore> {
-        let config: tokio_postgres::Config = url.parse().map_err(|e: tokio_postgres::Error| {
-            StoreError::Database(format!("database URL: {e}"))
-        })?;
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::open("database URL", e))?;
         let manager = Manager::from_config(
             config,
             NoTls,
@@ -101,7 +101,7 @@ impl PostgresStore {
         let pool = Pool::builder(manager)
             .max_size(max_connections)
             .build()
-            .map_err(|e| StoreError::Database(e.to_string()))?;
+            .map_err(|e| StoreError::open("database pool", e))?;
         let store = PostgresStore {
             pool,
             heads: HeadKeeper::new(heads),
@@ -131,7 +131,7 @@ impl PostgresStore {
                     .await
                     .map_err(|e| StoreError::Migration {
                         version: *version,
-                        reason: e.to_string(),
+                        source: Box::new(e.into()),
                     })?;
                 tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v])
                     .await?;

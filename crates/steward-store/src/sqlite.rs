@@ -73,10 +73,7 @@ pub(crate) fn create_private(path: &Path) -> Result<()> {
     match opts.open(path) {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
-        Err(e) => Err(StoreError::Database(format!(
-            "creating {}: {e}",
-            path.display()
-        ))),
+        Err(e) => Err(StoreError::open(format!("creating {}", path.display()), e)),
     }
 }
 
@@ -229,7 +226,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         if done.is_none() {
             tx.execute_batch(sql).map_err(|e| StoreError::Migration {
                 version: *version,
-                reason: e.to_string(),
+                source: Box::new(e.into()),
             })?;
             tx.execute(
                 "INSERT INTO schema_migrations (version, applied_at) VALUES (?1, unixepoch())",
