@@ -67,6 +67,30 @@ impl std::error::Error for StoreError {
 }
 
 impl StoreError {
+    /// The error a write reports when it breaks a constraint: `Duplicate` of `field` for what
+    /// each engine counts as a taken value (on SQLite any constraint, on PostgreSQL a unique
+    /// one), anything else as it was.
+    pub(crate) fn duplicate_of(self, field: &str) -> StoreError {
+        let taken = match &self {
+            StoreError::Sqlite(e) => matches!(
+                &**e,
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation
+            ),
+            StoreError::Postgres(e) => {
+                e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION)
+            }
+            _ => false,
+        };
+        if taken {
+            StoreError::Duplicate {
+                field: field.to_string(),
+            }
+        } else {
+            self
+        }
+    }
+
     pub(crate) fn open(
         context: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,

@@ -13,6 +13,7 @@ mod records;
 pub mod repos;
 mod retention_sql;
 mod segment_sql;
+mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -7,6 +7,7 @@ mod audit_log;
 mod campaigns;
 mod consent_ledger;
 mod customers;
+mod exec;
 mod idempotency;
 mod mail;
 mod notices;
@@ -30,16 +31,16 @@ use uuid::Uuid;
 
 use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
 use crate::records::{
-    AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, listed_targets,
-    merge_index_keys, target_id, to_json,
+    AuditRecordRaw, decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys,
+    target_id, to_json,
 };
 use crate::repos::*;
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
-    CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IDEMPOTENCY_KEY, IdempotentRow,
-    ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow, Result,
-    SegmentQuery, StoreError, TokenRow, UserRow, migrations,
+    CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,
+    IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow, Result, SegmentQuery, StoreError,
+    TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -81,6 +82,17 @@ fn map_unique(e: tokio_postgres::Error, field: &str) -> StoreError {
 }
 
 impl PostgresStore {
+    /// Starts a write transaction whose audit entries this store's keeper signs.
+    async fn begin<'a>(
+        &'a self,
+        client: &'a mut deadpool_postgres::Client,
+    ) -> Result<exec::PgTx<'a>> {
+        Ok(exec::PgTx {
+            tx: client.transaction().await?,
+            heads: &self.heads,
+        })
+    }
+
     /// Connects and migrates; `heads` signs the audit chain's head in every transaction
     /// that appends to it.
     pub async fn connect(
@@ -372,10 +384,6 @@ fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
     .into_entry(r.get(0), r.get(9), r.get(10))
 }
 
-const USER_COLS: &str =
-    "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins";
-const TOKEN_COLS: &str = "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at, last_used_at";
-
 const NOTICE_COLS: &str =
     "id, version, language, effective_at, material, body, summaries, created_at, published_at";
 
@@ -440,35 +448,6 @@ fn consent_from(r: &tokio_postgres::Row) -> ConsentEvent {
     }
 }
 
-fn user_from(r: &tokio_postgres::Row) -> Result<UserRow> {
-    Ok(UserRow {
-        id: r.get(0),
-        email: r.get(1),
-        role: r.get(2),
-        purposes: from_json(r.get(3))?,
-        password_hash: r.get(4),
-        disabled: r.get(5),
-        created_at: r.get(6),
-        totp_secret: r.get(7),
-        failed_logins: r.get(8),
-    })
-}
-
-fn token_from(r: &tokio_postgres::Row) -> Result<TokenRow> {
-    Ok(TokenRow {
-        id: r.get(0),
-        token_hash: hash32(r.get::<_, &[u8]>(1))?,
-        name: r.get(2),
-        role: r.get(3),
-        purposes: from_json(r.get(4))?,
-        created_by: r.get(5),
-        created_at: r.get(6),
-        expires_at: r.get(7),
-        revoked_at: r.get(8),
-        last_used_at: r.get(9),
-    })
-}
-
 /// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
 /// no such customer.
 pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Result<bool> {
@@ -516,29 +495,10 @@ pub(super) async fn apply_tx(
     if let Some(step) = &changes.campaign_step {
         campaigns::step(tx, step).await?;
     }
+    // The kept answer goes in before anything else, so a second use of a key is reported as
+    // such, not as whatever else of the same request collides with the first.
     if let Some(kept) = &changes.idempotency {
-        // Expired keys go first, so a key may be used again once its day is over. The
-        // kept answer goes in before anything else, so a second use of a key is reported
-        // as such, not as whatever else of the same request collides with the first.
-        tx.execute(
-            "DELETE FROM idempotency_keys WHERE expires_at <= $1",
-            &[&kept.created_at],
-        )
-        .await?;
-        tx.execute(
-            "INSERT INTO idempotency_keys (key_hash, fingerprint, customer_id, response, created_at, expires_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &kept.key_hash.as_slice(),
-                &kept.fingerprint.as_slice(),
-                &kept.customer_id,
-                &kept.response,
-                &kept.created_at,
-                &kept.expires_at,
-            ],
-        )
-        .await
-        .map_err(|e| map_unique(e, IDEMPOTENCY_KEY))?;
+        crate::sql::idempotency::save(tx, kept).await?;
     }
     for w in &changes.inserts {
         insert_customer(tx, w).await?;

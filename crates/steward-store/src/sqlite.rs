@@ -11,6 +11,7 @@ mod campaigns;
 mod checkpointer;
 mod consent_ledger;
 mod customers;
+mod exec;
 mod idempotency;
 mod mail;
 mod notices;
@@ -33,19 +34,20 @@ use steward_core::audit::{
 use uuid::Uuid;
 
 use crate::audit_head::{FoundHead, HeadKeeper};
+use exec::ready;
 
 use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
 use crate::records::{
-    AuditRecordRaw, decode_index_keys, encode_index_keys, from_json, hash32, listed_targets,
-    merge_index_keys, target_id, to_json,
+    AuditRecordRaw, decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys,
+    target_id, to_json,
 };
 use crate::repos::*;
 use crate::segment_sql::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
-    CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IDEMPOTENCY_KEY, IdempotentRow,
-    ImportJob, IndexDigest, IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow, Result,
-    SegmentQuery, StoreError, TokenRow, UserRow, migrations,
+    CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,
+    IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow, Result, SegmentQuery, StoreError,
+    TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -589,26 +591,6 @@ fn finish_consent((id, customer, mut e): (Vec<u8>, Vec<u8>, ConsentEvent)) -> Re
     Ok(e)
 }
 
-/// Expired keys go first, so a key may be used again once its day is over.
-fn save_idempotent(tx: &Transaction, kept: &IdempotentRow) -> Result<()> {
-    tx.prepare_cached("DELETE FROM idempotency_keys WHERE expires_at <= ?1")?
-        .execute([kept.created_at])?;
-    tx.prepare_cached(
-        "INSERT INTO idempotency_keys (key_hash, fingerprint, customer_id, response, created_at, expires_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?
-    .execute(params![
-        kept.key_hash.as_slice(),
-        kept.fingerprint.as_slice(),
-        kept.customer_id.as_bytes().as_slice(),
-        kept.response,
-        kept.created_at,
-        kept.expires_at
-    ])
-    .map_err(|e| map_unique(e, IDEMPOTENCY_KEY))?;
-    Ok(())
-}
-
 fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> {
     let tags: Option<String> = r.get(7)?;
     let mut tags: Vec<String> = tags
@@ -678,64 +660,6 @@ fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u
     ))
 }
 
-const USER_COLS: &str =
-    "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins";
-const TOKEN_COLS: &str = "id, token_hash, name, role, purposes, created_by, created_at, expires_at, revoked_at, last_used_at";
-
-/// A token row as read, with the columns that still need parsing: id, hash and purposes.
-fn token_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Vec<u8>, String, TokenRow)> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(4)?,
-        TokenRow {
-            id: Uuid::nil(),
-            token_hash: [0; 32],
-            name: r.get(2)?,
-            role: r.get(3)?,
-            purposes: Vec::new(),
-            created_by: r.get(5)?,
-            created_at: r.get(6)?,
-            expires_at: r.get(7)?,
-            revoked_at: r.get(8)?,
-            last_used_at: r.get(9)?,
-        },
-    ))
-}
-
-fn finish_token(
-    (id, hash, purposes, mut row): (Vec<u8>, Vec<u8>, String, TokenRow),
-) -> Result<TokenRow> {
-    row.id = uuid_from(id)?;
-    row.token_hash = hash32(&hash)?;
-    row.purposes = from_json(&purposes)?;
-    Ok(row)
-}
-
-fn finish_user((id, mut user, purposes): (Vec<u8>, UserRow, String)) -> Result<UserRow> {
-    user.id = uuid_from(id)?;
-    user.purposes = from_json(&purposes)?;
-    Ok(user)
-}
-
-fn user_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, UserRow, String)> {
-    Ok((
-        r.get(0)?,
-        UserRow {
-            id: Uuid::nil(),
-            email: r.get(1)?,
-            role: r.get(2)?,
-            purposes: Vec::new(),
-            password_hash: r.get(4)?,
-            disabled: r.get(5)?,
-            created_at: r.get(6)?,
-            totp_secret: r.get(7)?,
-            failed_logins: r.get(8)?,
-        },
-        r.get(3)?,
-    ))
-}
-
 /// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
 /// no such customer. Children go first, explicitly, so erasure never depends on the
 /// foreign-key pragma.
@@ -776,7 +700,7 @@ pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<Audit
     // First, so a second use of a key is reported as such, not as whatever else of
     // the same request collides with the first.
     if let Some(kept) = &changes.idempotency {
-        save_idempotent(tx, kept)?;
+        ready(crate::sql::idempotency::save(tx, kept))?;
     }
     for w in &changes.inserts {
         insert_customer(tx, w)?;
