@@ -384,26 +384,6 @@ fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
     .into_entry(r.get(0), r.get(9), r.get(10))
 }
 
-const NOTICE_COLS: &str =
-    "id, version, language, effective_at, material, body, summaries, created_at, published_at";
-
-const CONSENT_COLS: &str =
-    "id, customer_id, purpose, state, notice_version, method, evidence, at, expires_at";
-
-fn consent_args(e: &ConsentEvent) -> [&(dyn ToSql + Sync); 9] {
-    [
-        &e.id,
-        &e.customer_id,
-        &e.purpose,
-        &e.state,
-        &e.notice_version,
-        &e.method,
-        &e.evidence,
-        &e.at,
-        &e.expires_at,
-    ]
-}
-
 async fn customer_by_id(
     client: &impl deadpool_postgres::GenericClient,
     id: Uuid,
@@ -417,35 +397,6 @@ async fn customer_by_id(
         .query_opt(&stmt, &[&id])
         .await?
         .map(|r| customer_from(&r)))
-}
-
-async fn current_consents(
-    client: &impl deadpool_postgres::GenericClient,
-    customer: Uuid,
-) -> Result<Vec<ConsentEvent>> {
-    let rows = client
-        .query(
-            &format!(
-                "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = $1 ORDER BY purpose"
-            ),
-            &[&customer],
-        )
-        .await?;
-    Ok(rows.iter().map(consent_from).collect())
-}
-
-fn consent_from(r: &tokio_postgres::Row) -> ConsentEvent {
-    ConsentEvent {
-        id: r.get(0),
-        customer_id: r.get(1),
-        purpose: r.get(2),
-        state: r.get(3),
-        notice_version: r.get(4),
-        method: r.get(5),
-        evidence: r.get(6),
-        at: r.get(7),
-        expires_at: r.get(8),
-    }
 }
 
 /// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
@@ -560,29 +511,8 @@ pub(super) async fn apply_tx(
             return Err(StoreError::Conflict);
         }
     }
-    for e in &changes.consents {
-        let added = tx
-            .execute(
-                &format!(
-                    "INSERT INTO consent_events ({CONSENT_COLS})
-                     SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9 WHERE EXISTS (SELECT 1 FROM customers WHERE id = $2)"
-                ),
-                &consent_args(e),
-            )
-            .await?;
-        if added == 0 {
-            return Err(StoreError::NotFound);
-        }
-        tx.execute(
-            &format!(
-                "INSERT INTO consent_current ({CONSENT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-                 ON CONFLICT (customer_id, purpose) DO UPDATE SET id = excluded.id, state = excluded.state,
-                   notice_version = excluded.notice_version, method = excluded.method,
-                   evidence = excluded.evidence, at = excluded.at, expires_at = excluded.expires_at"
-            ),
-            &consent_args(e),
-        )
-        .await?;
+    for event in &changes.consents {
+        crate::sql::consent_ledger::save(tx, event).await?;
     }
     mail::save(tx, &changes).await?;
     if let Some(code) = &changes.portal_code {

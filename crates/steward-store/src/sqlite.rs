@@ -515,80 +515,12 @@ const CUSTOMER_BY_ID: &str = concat!(
     " FROM customers c WHERE c.id = ?1"
 );
 
-const NOTICE_COLS: &str =
-    "id, version, language, effective_at, material, body, summaries, created_at, published_at";
-
-const CONSENT_COLS: &str =
-    "id, customer_id, purpose, state, notice_version, method, evidence, at, expires_at";
-
-/// Appends to the ledger and makes the event its purpose's current state; a customer who is
-/// not (or no longer) there gets no event.
-fn save_consent(tx: &Transaction, e: &ConsentEvent) -> Result<()> {
-    let args = params![
-        e.id.as_bytes().as_slice(),
-        e.customer_id.as_bytes().as_slice(),
-        e.purpose,
-        e.state,
-        e.notice_version,
-        e.method,
-        e.evidence,
-        e.at,
-        e.expires_at
-    ];
-    let added = tx
-        .prepare_cached(&format!(
-            "INSERT INTO consent_events ({CONSENT_COLS})
-             SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9 WHERE EXISTS (SELECT 1 FROM customers WHERE id = ?2)"
-        ))?
-        .execute(args)?;
-    if added == 0 {
-        return Err(StoreError::NotFound);
-    }
-    tx.prepare_cached(&format!(
-        "INSERT OR REPLACE INTO consent_current ({CONSENT_COLS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)"
-    ))?
-    .execute(args)?;
-    Ok(())
-}
-
 fn customer_by_id(c: &Connection, id: Uuid) -> Result<Option<CustomerRow>> {
     c.prepare_cached(CUSTOMER_BY_ID)?
         .query_row([id.as_bytes().as_slice()], customer_from)
         .optional()?
         .map(finish_customer)
         .transpose()
-}
-
-fn current_consents(c: &Connection, customer: Uuid) -> Result<Vec<ConsentEvent>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {CONSENT_COLS} FROM consent_current WHERE customer_id = ?1 ORDER BY purpose"
-    ))?;
-    let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
-    rows.map(|r| finish_consent(r?)).collect()
-}
-
-fn consent_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, Vec<u8>, ConsentEvent)> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        ConsentEvent {
-            id: Uuid::nil(),
-            customer_id: Uuid::nil(),
-            purpose: r.get(2)?,
-            state: r.get(3)?,
-            notice_version: r.get(4)?,
-            method: r.get(5)?,
-            evidence: r.get(6)?,
-            at: r.get(7)?,
-            expires_at: r.get(8)?,
-        },
-    ))
-}
-
-fn finish_consent((id, customer, mut e): (Vec<u8>, Vec<u8>, ConsentEvent)) -> Result<ConsentEvent> {
-    e.id = uuid_from(id)?;
-    e.customer_id = uuid_from(customer)?;
-    Ok(e)
 }
 
 fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> {
@@ -759,7 +691,7 @@ pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<Audit
         }
     }
     for event in &changes.consents {
-        save_consent(tx, event)?;
+        ready(crate::sql::consent_ledger::save(tx, event))?;
     }
     mail::save(tx, &changes)?;
     if let Some(code) = &changes.portal_code {

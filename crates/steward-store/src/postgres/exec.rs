@@ -49,6 +49,9 @@ impl Row for tokio_postgres::Row {
     fn text(&self, i: usize) -> Result<String> {
         Ok(self.try_get(i)?)
     }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
     fn bytes(&self, i: usize) -> Result<Vec<u8>> {
         Ok(self.try_get(i)?)
     }

@@ -5,7 +5,9 @@
 //! a single time; on PostgreSQL it is awaited like any other.
 
 pub(crate) mod accounts;
+pub(crate) mod consent_ledger;
 pub(crate) mod idempotency;
+pub(crate) mod notices;
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -133,6 +135,7 @@ pub(crate) trait Row {
     fn opt_int(&self, i: usize) -> Result<Option<i64>>;
     fn bool(&self, i: usize) -> Result<bool>;
     fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
     fn bytes(&self, i: usize) -> Result<Vec<u8>>;
     fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>>;
     /// A 32-byte hash, read without copying the column first.

@@ -1,11 +1,12 @@
 //! The consent ledger: every event, and each purpose's current state.
 
 use super::*;
+use crate::sql::consent_ledger;
 
 #[async_trait]
 impl ConsentLedger for SqliteStore {
     async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
-        self.read(|c| current_consents(c, customer))
+        self.read(|c| ready(consent_ledger::current(c, customer)))
     }
 
     async fn customer_with_consents(
@@ -18,20 +19,12 @@ impl ConsentLedger for SqliteStore {
             let Some(row) = customer_by_id(&tx, id)? else {
                 return Ok(None);
             };
-            Ok(Some((row, current_consents(&tx, id)?)))
+            Ok(Some((row, ready(consent_ledger::current(&tx, id))?)))
         })
     }
 
     async fn consent_event(&self, id: Uuid) -> Result<Option<ConsentEvent>> {
-        self.read(|c| {
-            c.prepare_cached(&format!(
-                "SELECT {CONSENT_COLS} FROM consent_events WHERE id = ?1"
-            ))?
-            .query_row([id.as_bytes().as_slice()], consent_from)
-            .optional()?
-            .map(finish_consent)
-            .transpose()
-        })
+        self.read(|c| ready(consent_ledger::event(c, id)))
     }
 
     async fn lapsed_consents(
@@ -40,27 +33,10 @@ impl ConsentLedger for SqliteStore {
         given_since: Option<i64>,
         limit: usize,
     ) -> Result<Vec<ConsentEvent>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {CONSENT_COLS} FROM consent_current
-                 WHERE state = 'given' AND (expires_at <= ?1 OR at < ?2)
-                 ORDER BY customer_id LIMIT ?3"
-            ))?;
-            let rows = stmt.query_map(
-                params![now, given_since.unwrap_or(i64::MIN), limit as i64],
-                consent_from,
-            )?;
-            rows.map(|r| finish_consent(r?)).collect()
-        })
+        self.read(|c| ready(consent_ledger::lapsed(c, now, given_since, limit)))
     }
 
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&format!(
-                "SELECT {CONSENT_COLS} FROM consent_events WHERE customer_id = ?1 ORDER BY at, id"
-            ))?;
-            let rows = stmt.query_map([customer.as_bytes().as_slice()], consent_from)?;
-            rows.map(|r| finish_consent(r?)).collect()
-        })
+        self.read(|c| ready(consent_ledger::history(c, customer)))
     }
 }

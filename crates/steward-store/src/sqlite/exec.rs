@@ -49,6 +49,9 @@ impl Row for rusqlite::Row<'_> {
     fn text(&self, i: usize) -> Result<String> {
         Ok(self.get(i)?)
     }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.get(i)?)
+    }
     fn bytes(&self, i: usize) -> Result<Vec<u8>> {
         Ok(self.get(i)?)
     }
