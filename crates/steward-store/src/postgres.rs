@@ -422,7 +422,7 @@ pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Resu
     ] {
         tx.execute(sql, &[id]).await?;
     }
-    mail::erase(tx, id).await?;
+    crate::sql::outbox::erase(tx, *id).await?;
     portal::erase(tx, id).await?;
     tx.execute("DELETE FROM customers WHERE id = $1", &[id])
         .await?;
@@ -441,7 +441,7 @@ pub(super) async fn apply_tx(
     changes: ChangeSet,
 ) -> Result<Vec<AuditEntry>> {
     if let Some(spent) = &changes.spend_link {
-        mail::spend_link(tx, spent).await?;
+        crate::sql::outbox::spend_link(tx, spent).await?;
     }
     if let Some(step) = &changes.campaign_step {
         campaigns::step(tx, step).await?;
@@ -514,7 +514,7 @@ pub(super) async fn apply_tx(
     for event in &changes.consents {
         crate::sql::consent_ledger::save(tx, event).await?;
     }
-    mail::save(tx, &changes).await?;
+    crate::sql::outbox::save(tx, &changes).await?;
     if let Some(code) = &changes.portal_code {
         portal::save_code(tx, code).await?;
     }

@@ -624,7 +624,7 @@ pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> 
 /// Applies a change set inside a transaction the caller commits.
 pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
     if let Some(spent) = &changes.spend_link {
-        mail::spend_link(tx, spent)?;
+        ready(crate::sql::outbox::spend_link(tx, spent))?;
     }
     if let Some(step) = &changes.campaign_step {
         campaigns::step(tx, step)?;
@@ -693,7 +693,7 @@ pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<Audit
     for event in &changes.consents {
         ready(crate::sql::consent_ledger::save(tx, event))?;
     }
-    mail::save(tx, &changes)?;
+    ready(crate::sql::outbox::save(tx, &changes))?;
     if let Some(code) = &changes.portal_code {
         portal::save_code(tx, code)?;
     }

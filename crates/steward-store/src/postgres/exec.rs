@@ -64,6 +64,9 @@ impl Row for tokio_postgres::Row {
     fn id(&self, i: usize) -> Result<Uuid> {
         Ok(self.try_get(i)?)
     }
+    fn opt_id(&self, i: usize) -> Result<Option<Uuid>> {
+        Ok(self.try_get(i)?)
+    }
 }
 
 fn params<'a>(args: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {

@@ -8,6 +8,8 @@ pub(crate) mod accounts;
 pub(crate) mod consent_ledger;
 pub(crate) mod idempotency;
 pub(crate) mod notices;
+pub(crate) mod outbox;
+pub(crate) mod signups;
 
 use std::future::Future;
 use std::sync::OnceLock;
@@ -141,6 +143,7 @@ pub(crate) trait Row {
     /// A 32-byte hash, read without copying the column first.
     fn hash(&self, i: usize) -> Result<[u8; 32]>;
     fn id(&self, i: usize) -> Result<Uuid>;
+    fn opt_id(&self, i: usize) -> Result<Option<Uuid>>;
 }
 
 /// Runs statements on a connection or in a transaction of either engine. Statements are

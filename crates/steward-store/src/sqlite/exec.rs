@@ -64,6 +64,12 @@ impl Row for rusqlite::Row<'_> {
     fn id(&self, i: usize) -> Result<Uuid> {
         Uuid::from_slice(blob(self, i)?).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
+    fn opt_id(&self, i: usize) -> Result<Option<Uuid>> {
+        match self.get_ref(i)? {
+            ValueRef::Null => Ok(None),
+            _ => self.id(i).map(Some),
+        }
+    }
 }
 
 fn blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> Result<&'a [u8]> {
