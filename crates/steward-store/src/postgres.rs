@@ -21,7 +21,7 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
 use std::sync::Arc;
 
-use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead, chain_hash};
+use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead};
 
 use crate::audit_head::{FoundHead, HeadKeeper};
 use tokio_postgres::NoTls;
@@ -32,7 +32,7 @@ use uuid::Uuid;
 use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
 use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys,
-    target_id, to_json,
+    target_id,
 };
 use crate::repos::*;
 use crate::segment_sql::{Arg, segment_sql};
@@ -178,49 +178,13 @@ pub(super) async fn append_audit_tx(
         signature: row.get(3),
     };
     heads.check(&found)?;
-    let (mut seq, mut prev) = (found.seq, found.hash);
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .await?;
-    let mut out = Vec::with_capacity(records.len());
-    for record in records {
-        seq += 1;
-        let hash = chain_hash(&prev, seq, &record);
-        tx.execute(
-            &stmt,
-            &[
-                &seq,
-                &record.at,
-                &record.actor,
-                &record.role,
-                &record.action,
-                &record.purpose,
-                &to_json(&record.targets),
-                &to_json(&record.fields),
-                &record.detail,
-                &&prev[..],
-                &&hash[..],
-            ],
-        )
-        .await?;
-        out.push(AuditEntry {
-            seq,
-            record,
-            prev_hash: prev,
-            hash,
-        });
-        prev = hash;
-    }
+    let out = crate::sql::audit_log::append_after(tx, found.seq, found.hash, records).await?;
+    let (seq, hash) = out
+        .last()
+        .map_or((found.seq, found.hash), |e| (e.seq, e.hash));
     let at = out.last().map_or(0, |e| e.record.at);
-    let signed = heads.sign(seq, prev, at);
-    tx.execute(
-        "UPDATE audit_head SET seq = $1, hash = $2, at = $3, signature = $4 WHERE id = 1",
-        &[&seq, &&prev[..], &at, &signed.signature],
-    )
-    .await?;
+    let signed = heads.sign(seq, hash, at);
+    crate::sql::audit_log::move_head(tx, seq, &hash, at, Some(&signed.signature)).await?;
     Ok(out)
 }
 

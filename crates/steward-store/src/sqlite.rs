@@ -28,18 +28,20 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use steward_core::audit::{
-    AuditEntry, AuditRecord, GENESIS, Hash, HeadSigner, SignedHead, chain_hash,
-};
+use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, HeadSigner, SignedHead};
 use uuid::Uuid;
 
 use crate::audit_head::{FoundHead, HeadKeeper};
+use customers::{
+    CUSTOMER_COLS, customer_by_id, customer_from, delete_entries, finish_customer, insert_customer,
+    insert_entries, save_job, update_customer,
+};
 use exec::ready;
 
 use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
 use crate::records::{
     AuditRecordRaw, decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys,
-    target_id, to_json,
+    target_id,
 };
 use crate::repos::*;
 use crate::segment_sql::{Arg, segment_sql};
@@ -254,42 +256,17 @@ pub(super) fn append_audit_tx(
         "INSERT OR IGNORE INTO temp.head_moved (id, seq, hash, at, signature) VALUES (1, ?1, ?2, ?3, ?4)",
     )?
     .execute(params![found.seq, &found.hash[..], found.at, found.signature])?;
-    let (mut seq, mut prev) = (found.seq, found.hash);
     let last_at = records.last().map_or(0, |r| r.at);
-    let mut stmt = tx.prepare_cached(
-        "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?;
-    let mut out = Vec::with_capacity(records.len());
-    for record in records {
-        seq += 1;
-        let hash = chain_hash(&prev, seq, &record);
-        stmt.execute(params![
-            seq,
-            record.at,
-            record.actor,
-            record.role,
-            record.action,
-            record.purpose,
-            to_json(&record.targets),
-            to_json(&record.fields),
-            record.detail,
-            &prev[..],
-            &hash[..],
-        ])?;
-        out.push(AuditEntry {
-            seq,
-            record,
-            prev_hash: prev,
-            hash,
-        });
-        prev = hash;
-    }
+    let out = ready(crate::sql::audit_log::append_after(
+        tx, found.seq, found.hash, records,
+    ))?;
+    let (seq, hash) = out
+        .last()
+        .map_or((found.seq, found.hash), |e| (e.seq, e.hash));
     // Signed at the commit, so writes that share one commit share one signature.
-    tx.prepare_cached(
-        "UPDATE audit_head SET seq = ?1, hash = ?2, at = ?3, signature = NULL WHERE id = 1",
-    )?
-    .execute(params![seq, &prev[..], last_at])?;
+    ready(crate::sql::audit_log::move_head(
+        tx, seq, &hash, last_at, None,
+    ))?;
     Ok(out)
 }
 
@@ -348,248 +325,6 @@ fn sign_moved_head(tx: &Transaction, keeper: &HeadKeeper) -> Result<()> {
     tx.prepare_cached("UPDATE audit_head SET signature = ?1 WHERE id = 1")?
         .execute(params![signed.signature])?;
     Ok(())
-}
-
-fn signed_head(conn: &Connection) -> Result<Option<SignedHead>> {
-    conn.prepare_cached(
-        "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 AND signature IS NOT NULL",
-    )?
-    .query_row([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, Vec<u8>>(1)?,
-            r.get(2)?,
-            r.get(3)?,
-        ))
-    })
-    .optional()?
-    .map(|(seq, hash, at, signature)| {
-        Ok(SignedHead {
-            seq,
-            head: hash32(&hash)?,
-            at,
-            signature,
-        })
-    })
-    .transpose()
-}
-
-fn head(conn: &Connection) -> Result<(i64, Hash)> {
-    let row: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    match row {
-        Some((seq, h)) => Ok((seq, hash32(&h)?)),
-        None => Ok((0, GENESIS)),
-    }
-}
-
-/// Inserts index entries in key order: digests are random, and visiting the index B-trees in
-/// order touches each page once per batch instead of once per entry.
-fn insert_entries(tx: &Transaction, entries: Vec<(&IndexEntry, &[u8])>) -> Result<()> {
-    // Each entry is keyed by its index (table and field: a handful) and its digest as one
-    // integer, so sorting compares integers rather than strings.
-    let mut indexes: Vec<(bool, &str)> = Vec::new();
-    let mut keyed: Vec<(usize, u128, &IndexEntry, &[u8])> = entries
-        .into_iter()
-        .map(|(e, id)| {
-            let index = (e.unique, e.field.as_str());
-            let n = indexes.iter().position(|i| *i == index).unwrap_or_else(|| {
-                indexes.push(index);
-                indexes.len() - 1
-            });
-            (n, u128::from_be_bytes(e.digest), e, id)
-        })
-        .collect();
-    keyed.sort_unstable_by_key(|k| (k.0, k.1));
-    let mut unique = tx.prepare_cached(
-        "INSERT INTO unique_index (field, digest, customer_id) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut shared = tx.prepare_cached(
-        "INSERT OR IGNORE INTO blind_index (field, digest, customer_id) VALUES (?1, ?2, ?3)",
-    )?;
-    for (_, _, e, id) in keyed {
-        let stmt = if e.unique { &mut unique } else { &mut shared };
-        stmt.execute(params![e.field, &e.digest[..], id])
-            .map_err(|err| map_unique(err, &e.field))?;
-    }
-    Ok(())
-}
-
-fn delete_entries(tx: &Transaction, id: &[u8], entries: &[IndexEntry]) -> Result<()> {
-    let mut unique = tx.prepare_cached(
-        "DELETE FROM unique_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3",
-    )?;
-    let mut shared = tx.prepare_cached(
-        "DELETE FROM blind_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3",
-    )?;
-    for e in entries {
-        let stmt = if e.unique { &mut unique } else { &mut shared };
-        stmt.execute(params![e.field, &e.digest[..], id])?;
-    }
-    Ok(())
-}
-
-fn replace_tags(tx: &Transaction, id: &[u8], tags: &[String], had_tags: bool) -> Result<()> {
-    if had_tags {
-        tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?
-            .execute([id])?;
-    }
-    let mut tag = tx
-        .prepare_cached("INSERT OR IGNORE INTO customer_tags (tag, customer_id) VALUES (?1, ?2)")?;
-    for t in tags {
-        tag.execute(params![t, id])?;
-    }
-    Ok(())
-}
-
-fn insert_customer(tx: &Transaction, w: &CustomerWrite) -> Result<()> {
-    let r = &w.row;
-    let id = r.id.as_bytes().as_slice();
-    tx.prepare_cached(
-        "INSERT INTO customers (id, residency, status, fields, index_keys, version, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-    )?
-    .execute(params![id, r.residency, r.status, r.fields, encode_index_keys(&w.index), r.version, r.created_at, r.updated_at])
-    .map_err(|e| map_unique(e, "id"))?;
-    replace_tags(tx, id, &r.tags, false)
-}
-
-fn update_customer(tx: &Transaction, u: &CustomerUpdate) -> Result<()> {
-    let r = &u.write.row;
-    let id = r.id.as_bytes().as_slice();
-    let current: Option<(i64, Vec<u8>)> = tx
-        .prepare_cached("SELECT version, index_keys FROM customers WHERE id = ?1")?
-        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
-        .optional()?;
-    let (version, keys) = current.ok_or(StoreError::NotFound)?;
-    if version != u.expected_version {
-        return Err(StoreError::Conflict);
-    }
-    let (kept, removed) = merge_index_keys(
-        decode_index_keys(&keys)?,
-        &u.write.index,
-        &u.replaced_index_fields,
-    );
-    delete_entries(tx, id, &removed)?;
-    tx.prepare_cached(
-        "UPDATE customers SET residency = ?2, status = ?3, fields = ?4, index_keys = ?5, version = ?6, updated_at = ?7
-         WHERE id = ?1",
-    )?
-    .execute(params![id, r.residency, r.status, r.fields, encode_index_keys(&kept), r.version, r.updated_at])?;
-    replace_tags(tx, id, &r.tags, true)
-}
-
-fn save_job(tx: &Transaction, j: &ImportJob) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO import_jobs (fingerprint, byte_offset, line, imported, rejected, reject_len, finished, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (fingerprint) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
-           imported = excluded.imported, rejected = excluded.rejected, reject_len = excluded.reject_len,
-           finished = excluded.finished, updated_at = excluded.updated_at",
-    )?
-    .execute(params![
-        j.fingerprint,
-        j.byte_offset as i64,
-        j.line as i64,
-        j.imported as i64,
-        j.rejected as i64,
-        j.reject_len as i64,
-        j.finished,
-        j.updated_at
-    ])?;
-    Ok(())
-}
-
-macro_rules! customer_cols {
-    () => {
-        "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
-         (SELECT group_concat(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id)"
-    };
-}
-const CUSTOMER_COLS: &str = customer_cols!();
-const CUSTOMER_BY_ID: &str = concat!(
-    "SELECT ",
-    customer_cols!(),
-    " FROM customers c WHERE c.id = ?1"
-);
-
-fn customer_by_id(c: &Connection, id: Uuid) -> Result<Option<CustomerRow>> {
-    c.prepare_cached(CUSTOMER_BY_ID)?
-        .query_row([id.as_bytes().as_slice()], customer_from)
-        .optional()?
-        .map(finish_customer)
-        .transpose()
-}
-
-fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> {
-    let tags: Option<String> = r.get(7)?;
-    let mut tags: Vec<String> = tags
-        .map(|t| t.split(',').map(str::to_string).collect())
-        .unwrap_or_default();
-    tags.sort();
-    Ok((
-        r.get(0)?,
-        CustomerRow {
-            id: Uuid::nil(),
-            residency: r.get(1)?,
-            status: r.get(2)?,
-            fields: r.get(3)?,
-            version: r.get(4)?,
-            created_at: r.get(5)?,
-            updated_at: r.get(6)?,
-            tags,
-        },
-    ))
-}
-
-fn finish_customer((id, mut row): (Vec<u8>, CustomerRow)) -> Result<CustomerRow> {
-    row.id = uuid_from(id)?;
-    Ok(row)
-}
-
-/// How far the list of audit targets reaches.
-fn listed_upto(c: &Connection) -> Result<i64> {
-    Ok(
-        c.prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
-            .query_row([], |r| r.get(0))?,
-    )
-}
-
-fn audit_query(
-    c: &Connection,
-    source: &AuditSource,
-    after: i64,
-    f: &AuditFilter,
-    limit: usize,
-) -> Result<Vec<AuditEntry>> {
-    let (sql, args) = audit_sql(source, after, f, limit, "instr", &|n| format!("?{n}"));
-    let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(sqlite_args(args)), audit_from)?;
-    rows.map(|r| {
-        let (raw, seq, prev, hash) = r?;
-        raw.into_entry(seq, &prev, &hash)
-    })
-    .collect()
-}
-
-fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u8>, Vec<u8>)> {
-    Ok((
-        AuditRecordRaw {
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            role: r.get(3)?,
-            action: r.get(4)?,
-            purpose: r.get(5)?,
-            targets: r.get(6)?,
-            fields: r.get(7)?,
-            detail: r.get(8)?,
-        },
-        r.get(0)?,
-        r.get(9)?,
-        r.get(10)?,
-    ))
 }
 
 /// Deletes a customer's rows and index entries and leaves a tombstone; false when there is

@@ -5,6 +5,7 @@
 //! a single time; on PostgreSQL it is awaited like any other.
 
 pub(crate) mod accounts;
+pub(crate) mod audit_log;
 pub(crate) mod consent_ledger;
 pub(crate) mod idempotency;
 pub(crate) mod notices;

@@ -2,6 +2,84 @@
 
 use super::*;
 
+fn signed_head(conn: &Connection) -> Result<Option<SignedHead>> {
+    conn.prepare_cached(
+        "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 AND signature IS NOT NULL",
+    )?
+    .query_row([], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, Vec<u8>>(1)?,
+            r.get(2)?,
+            r.get(3)?,
+        ))
+    })
+    .optional()?
+    .map(|(seq, hash, at, signature)| {
+        Ok(SignedHead {
+            seq,
+            head: hash32(&hash)?,
+            at,
+            signature,
+        })
+    })
+    .transpose()
+}
+
+fn head(conn: &Connection) -> Result<(i64, Hash)> {
+    let row: Option<(i64, Vec<u8>)> = conn
+        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    match row {
+        Some((seq, h)) => Ok((seq, hash32(&h)?)),
+        None => Ok((0, GENESIS)),
+    }
+}
+
+/// How far the list of audit targets reaches.
+fn listed_upto(c: &Connection) -> Result<i64> {
+    Ok(
+        c.prepare_cached("SELECT seq FROM audit_targets_upto WHERE id = 1")?
+            .query_row([], |r| r.get(0))?,
+    )
+}
+
+fn audit_query(
+    c: &Connection,
+    source: &AuditSource,
+    after: i64,
+    f: &AuditFilter,
+    limit: usize,
+) -> Result<Vec<AuditEntry>> {
+    let (sql, args) = audit_sql(source, after, f, limit, "instr", &|n| format!("?{n}"));
+    let mut stmt = c.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(sqlite_args(args)), audit_from)?;
+    rows.map(|r| {
+        let (raw, seq, prev, hash) = r?;
+        raw.into_entry(seq, &prev, &hash)
+    })
+    .collect()
+}
+
+fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u8>, Vec<u8>)> {
+    Ok((
+        AuditRecordRaw {
+            at: r.get(1)?,
+            actor: r.get(2)?,
+            role: r.get(3)?,
+            action: r.get(4)?,
+            purpose: r.get(5)?,
+            targets: r.get(6)?,
+            fields: r.get(7)?,
+            detail: r.get(8)?,
+        },
+        r.get(0)?,
+        r.get(9)?,
+        r.get(10)?,
+    ))
+}
+
 #[async_trait]
 impl AuditLog for SqliteStore {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {

@@ -2,6 +2,170 @@
 
 use super::*;
 
+/// Inserts index entries in key order: digests are random, and visiting the index B-trees in
+/// order touches each page once per batch instead of once per entry.
+pub(super) fn insert_entries(tx: &Transaction, entries: Vec<(&IndexEntry, &[u8])>) -> Result<()> {
+    // Each entry is keyed by its index (table and field: a handful) and its digest as one
+    // integer, so sorting compares integers rather than strings.
+    let mut indexes: Vec<(bool, &str)> = Vec::new();
+    let mut keyed: Vec<(usize, u128, &IndexEntry, &[u8])> = entries
+        .into_iter()
+        .map(|(e, id)| {
+            let index = (e.unique, e.field.as_str());
+            let n = indexes.iter().position(|i| *i == index).unwrap_or_else(|| {
+                indexes.push(index);
+                indexes.len() - 1
+            });
+            (n, u128::from_be_bytes(e.digest), e, id)
+        })
+        .collect();
+    keyed.sort_unstable_by_key(|k| (k.0, k.1));
+    let mut unique = tx.prepare_cached(
+        "INSERT INTO unique_index (field, digest, customer_id) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut shared = tx.prepare_cached(
+        "INSERT OR IGNORE INTO blind_index (field, digest, customer_id) VALUES (?1, ?2, ?3)",
+    )?;
+    for (_, _, e, id) in keyed {
+        let stmt = if e.unique { &mut unique } else { &mut shared };
+        stmt.execute(params![e.field, &e.digest[..], id])
+            .map_err(|err| map_unique(err, &e.field))?;
+    }
+    Ok(())
+}
+
+pub(super) fn delete_entries(tx: &Transaction, id: &[u8], entries: &[IndexEntry]) -> Result<()> {
+    let mut unique = tx.prepare_cached(
+        "DELETE FROM unique_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3",
+    )?;
+    let mut shared = tx.prepare_cached(
+        "DELETE FROM blind_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3",
+    )?;
+    for e in entries {
+        let stmt = if e.unique { &mut unique } else { &mut shared };
+        stmt.execute(params![e.field, &e.digest[..], id])?;
+    }
+    Ok(())
+}
+
+fn replace_tags(tx: &Transaction, id: &[u8], tags: &[String], had_tags: bool) -> Result<()> {
+    if had_tags {
+        tx.prepare_cached("DELETE FROM customer_tags WHERE customer_id = ?1")?
+            .execute([id])?;
+    }
+    let mut tag = tx
+        .prepare_cached("INSERT OR IGNORE INTO customer_tags (tag, customer_id) VALUES (?1, ?2)")?;
+    for t in tags {
+        tag.execute(params![t, id])?;
+    }
+    Ok(())
+}
+
+pub(super) fn insert_customer(tx: &Transaction, w: &CustomerWrite) -> Result<()> {
+    let r = &w.row;
+    let id = r.id.as_bytes().as_slice();
+    tx.prepare_cached(
+        "INSERT INTO customers (id, residency, status, fields, index_keys, version, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    )?
+    .execute(params![id, r.residency, r.status, r.fields, encode_index_keys(&w.index), r.version, r.created_at, r.updated_at])
+    .map_err(|e| map_unique(e, "id"))?;
+    replace_tags(tx, id, &r.tags, false)
+}
+
+pub(super) fn update_customer(tx: &Transaction, u: &CustomerUpdate) -> Result<()> {
+    let r = &u.write.row;
+    let id = r.id.as_bytes().as_slice();
+    let current: Option<(i64, Vec<u8>)> = tx
+        .prepare_cached("SELECT version, index_keys FROM customers WHERE id = ?1")?
+        .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    let (version, keys) = current.ok_or(StoreError::NotFound)?;
+    if version != u.expected_version {
+        return Err(StoreError::Conflict);
+    }
+    let (kept, removed) = merge_index_keys(
+        decode_index_keys(&keys)?,
+        &u.write.index,
+        &u.replaced_index_fields,
+    );
+    delete_entries(tx, id, &removed)?;
+    tx.prepare_cached(
+        "UPDATE customers SET residency = ?2, status = ?3, fields = ?4, index_keys = ?5, version = ?6, updated_at = ?7
+         WHERE id = ?1",
+    )?
+    .execute(params![id, r.residency, r.status, r.fields, encode_index_keys(&kept), r.version, r.updated_at])?;
+    replace_tags(tx, id, &r.tags, true)
+}
+
+pub(super) fn save_job(tx: &Transaction, j: &ImportJob) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO import_jobs (fingerprint, byte_offset, line, imported, rejected, reject_len, finished, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT (fingerprint) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
+           imported = excluded.imported, rejected = excluded.rejected, reject_len = excluded.reject_len,
+           finished = excluded.finished, updated_at = excluded.updated_at",
+    )?
+    .execute(params![
+        j.fingerprint,
+        j.byte_offset as i64,
+        j.line as i64,
+        j.imported as i64,
+        j.rejected as i64,
+        j.reject_len as i64,
+        j.finished,
+        j.updated_at
+    ])?;
+    Ok(())
+}
+
+macro_rules! customer_cols {
+    () => {
+        "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
+         (SELECT group_concat(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id)"
+    };
+}
+pub(super) const CUSTOMER_COLS: &str = customer_cols!();
+const CUSTOMER_BY_ID: &str = concat!(
+    "SELECT ",
+    customer_cols!(),
+    " FROM customers c WHERE c.id = ?1"
+);
+
+pub(super) fn customer_by_id(c: &Connection, id: Uuid) -> Result<Option<CustomerRow>> {
+    c.prepare_cached(CUSTOMER_BY_ID)?
+        .query_row([id.as_bytes().as_slice()], customer_from)
+        .optional()?
+        .map(finish_customer)
+        .transpose()
+}
+
+pub(super) fn customer_from(r: &rusqlite::Row) -> rusqlite::Result<(Vec<u8>, CustomerRow)> {
+    let tags: Option<String> = r.get(7)?;
+    let mut tags: Vec<String> = tags
+        .map(|t| t.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    tags.sort();
+    Ok((
+        r.get(0)?,
+        CustomerRow {
+            id: Uuid::nil(),
+            residency: r.get(1)?,
+            status: r.get(2)?,
+            fields: r.get(3)?,
+            version: r.get(4)?,
+            created_at: r.get(5)?,
+            updated_at: r.get(6)?,
+            tags,
+        },
+    ))
+}
+
+pub(super) fn finish_customer((id, mut row): (Vec<u8>, CustomerRow)) -> Result<CustomerRow> {
+    row.id = uuid_from(id)?;
+    Ok(row)
+}
+
 #[async_trait]
 impl Customers for SqliteStore {
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
