@@ -387,7 +387,7 @@ pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Resu
         tx.execute(sql, &[id]).await?;
     }
     crate::sql::outbox::erase(tx, *id).await?;
-    portal::erase(tx, id).await?;
+    crate::sql::portal::erase(tx, *id).await?;
     tx.execute("DELETE FROM customers WHERE id = $1", &[id])
         .await?;
     tx.execute(

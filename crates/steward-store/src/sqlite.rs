@@ -135,6 +135,11 @@ fn uuid_from(bytes: Vec<u8>) -> Result<Uuid> {
     Uuid::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
+/// A customer's id from the bytes it is kept as.
+fn uuid_from_key(key: &[u8]) -> Result<Uuid> {
+    Uuid::from_slice(key).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
 fn map_unique(e: rusqlite::Error, field: &str) -> StoreError {
     match &e {
         rusqlite::Error::SqliteFailure(f, _)
@@ -348,7 +353,7 @@ pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> 
         tx.prepare_cached(sql)?.execute([key])?;
     }
     mail::erase(tx, key)?;
-    portal::erase(tx, key)?;
+    ready(crate::sql::portal::erase(tx, uuid_from_key(key)?))?;
     tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
         .execute([key])?;
     tx.prepare_cached("INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)")?
@@ -430,7 +435,7 @@ pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<Audit
     }
     ready(crate::sql::outbox::save(tx, &changes))?;
     if let Some(code) = &changes.portal_code {
-        portal::save_code(tx, code)?;
+        ready(crate::sql::portal::save_code(tx, code))?;
     }
     requests::save(tx, &changes)?;
     signups::save(tx, &changes)?;

@@ -10,6 +10,7 @@ pub(crate) mod consent_ledger;
 pub(crate) mod idempotency;
 pub(crate) mod notices;
 pub(crate) mod outbox;
+pub(crate) mod portal;
 pub(crate) mod signups;
 
 use std::future::Future;

@@ -17,11 +17,7 @@ static CLAIM: Sql = Sql::new(concat!(
 
 /// A customer's (or sign-up's) messages, their delivery records and links.
 pub(super) fn erase(tx: &Transaction, customer: &[u8]) -> Result<()> {
-    ready(outbox::erase(tx, uuid_from_slice(customer)?))
-}
-
-fn uuid_from_slice(bytes: &[u8]) -> Result<Uuid> {
-    Uuid::from_slice(bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
+    ready(outbox::erase(tx, uuid_from_key(customer)?))
 }
 
 #[async_trait]
