@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::Result;
 use crate::audit_head::HeadKeeper;
 use crate::records::hash32;
-use crate::sql::{Audited, Exec, Row, Sql, Value};
+use crate::sql::{Audited, Exec, Row, Sql, Value, dollar_placeholders};
 
 impl ToSql for Value<'_> {
     fn to_sql(
@@ -96,6 +96,20 @@ macro_rules! exec_on {
                 rows.iter().map(|r| row(r)).collect()
             }
 
+            async fn query_text<T>(
+                &self,
+                sql: &str,
+                args: &[Value<'_>],
+                mut row: impl FnMut(&dyn Row) -> Result<T>,
+            ) -> Result<Vec<T>> {
+                // Put together for this call only: prepared unnamed, not kept.
+                let inner: &$inner = self;
+                let rows = inner
+                    .query(&dollar_placeholders(sql), &params(args))
+                    .await?;
+                rows.iter().map(|r| row(r)).collect()
+            }
+
             async fn query_opt<T>(
                 &self,
                 sql: &Sql,
@@ -138,6 +152,15 @@ impl Exec for PgTx<'_> {
         row: impl FnMut(&dyn Row) -> Result<T>,
     ) -> Result<Vec<T>> {
         Exec::query(&self.tx, sql, args, row).await
+    }
+
+    async fn query_text<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        Exec::query_text(&self.tx, sql, args, row).await
     }
 
     async fn query_opt<T>(

@@ -11,6 +11,7 @@ pub(crate) mod idempotency;
 pub(crate) mod notices;
 pub(crate) mod outbox;
 pub(crate) mod portal;
+pub(crate) mod request_desk;
 pub(crate) mod signups;
 
 use std::future::Future;
@@ -167,6 +168,15 @@ pub(crate) trait Exec {
         args: &[Value<'_>],
         row: impl FnOnce(&dyn Row) -> Result<T>,
     ) -> impl Future<Output = Result<Option<T>>>;
+
+    /// A statement put together for one call (a filter's conditions), with numbered
+    /// placeholders like any other.
+    fn query_text<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> impl Future<Output = Result<Vec<T>>>;
 }
 
 /// A write transaction that also appends to the audit chain, each engine in its own way:

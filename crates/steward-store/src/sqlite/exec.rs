@@ -90,9 +90,18 @@ impl Exec for Connection {
         &self,
         sql: &Sql,
         args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        Exec::query_text(self, sql.sqlite(), args, row).await
+    }
+
+    async fn query_text<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
         mut row: impl FnMut(&dyn Row) -> Result<T>,
     ) -> Result<Vec<T>> {
-        let mut stmt = self.prepare_cached(sql.sqlite())?;
+        let mut stmt = self.prepare_cached(sql)?;
         let mut rows = stmt.query(rusqlite::params_from_iter(args))?;
         let mut out = Vec::new();
         while let Some(r) = rows.next()? {
@@ -125,6 +134,15 @@ impl Exec for Transaction<'_> {
         row: impl FnMut(&dyn Row) -> Result<T>,
     ) -> Result<Vec<T>> {
         Exec::query(&**self, sql, args, row).await
+    }
+
+    async fn query_text<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        Exec::query_text(&**self, sql, args, row).await
     }
 
     async fn query_opt<T>(
