@@ -408,7 +408,7 @@ pub(super) async fn apply_tx(
         crate::sql::outbox::spend_link(tx, spent).await?;
     }
     if let Some(step) = &changes.campaign_step {
-        campaigns::step(tx, step).await?;
+        crate::sql::campaigns::step(tx, step).await?;
     }
     // The kept answer goes in before anything else, so a second use of a key is reported as
     // such, not as whatever else of the same request collides with the first.

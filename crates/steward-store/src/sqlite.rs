@@ -367,7 +367,7 @@ pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<Audit
         ready(crate::sql::outbox::spend_link(tx, spent))?;
     }
     if let Some(step) = &changes.campaign_step {
-        campaigns::step(tx, step)?;
+        ready(crate::sql::campaigns::step(tx, step))?;
     }
     // First, so a second use of a key is reported as such, not as whatever else of
     // the same request collides with the first.

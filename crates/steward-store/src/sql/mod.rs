@@ -6,6 +6,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod audit_log;
+pub(crate) mod campaigns;
 pub(crate) mod consent_ledger;
 pub(crate) mod idempotency;
 pub(crate) mod notices;
