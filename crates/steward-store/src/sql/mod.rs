@@ -13,6 +13,7 @@ pub(crate) mod notices;
 pub(crate) mod outbox;
 pub(crate) mod portal;
 pub(crate) mod request_desk;
+pub(crate) mod retention;
 pub(crate) mod signups;
 
 use std::future::Future;
