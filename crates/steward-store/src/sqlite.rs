@@ -48,8 +48,8 @@ use crate::segment_sql::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
     CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,
-    IndexEntry, InteractionRow, MICROS_PER_DAY, NoticeRow, Result, SegmentQuery, StoreError,
-    TokenRow, UserRow, migrations,
+    IndexEntry, InteractionRow, NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow,
+    migrations,
 };
 
 pub struct SqliteStore {

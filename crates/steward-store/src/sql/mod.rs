@@ -12,6 +12,7 @@ pub(crate) mod idempotency;
 pub(crate) mod notices;
 pub(crate) mod outbox;
 pub(crate) mod portal;
+pub(crate) mod reports;
 pub(crate) mod request_desk;
 pub(crate) mod retention;
 pub(crate) mod signups;
@@ -188,4 +189,21 @@ pub(crate) trait Audited: Exec {
         &self,
         records: Vec<AuditRecord>,
     ) -> impl Future<Output = Result<Vec<AuditEntry>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Sql, dollar_placeholders};
+
+    #[test]
+    fn numbered_placeholders_become_postgres_ones() {
+        assert_eq!(
+            dollar_placeholders("SELECT ?1, '?', x ? 1 FROM t WHERE a = ?12"),
+            "SELECT $1, '?', x ? 1 FROM t WHERE a = $12"
+        );
+        let once = Sql::new("UPDATE t SET a = ?2 WHERE id = ?1");
+        assert_eq!(once.sqlite(), "UPDATE t SET a = ?2 WHERE id = ?1");
+        assert_eq!(once.postgres(), "UPDATE t SET a = $2 WHERE id = $1");
+        assert!(std::ptr::eq(once.postgres(), once.postgres()));
+    }
 }
