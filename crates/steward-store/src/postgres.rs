@@ -29,10 +29,9 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
+use crate::audit_sql::audit_reads;
 use crate::records::{
-    AuditRecordRaw, decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys,
-    target_id,
+    decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys, target_id,
 };
 use crate::repos::*;
 use crate::segment_sql::{Arg, segment_sql};
@@ -321,33 +320,6 @@ async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<Transaction<
         .await?)
 }
 
-async fn audit_query(
-    tx: &Transaction<'_>,
-    source: &AuditSource,
-    after: i64,
-    f: &AuditFilter,
-    limit: usize,
-) -> Result<Vec<AuditEntry>> {
-    let (sql, args) = audit_sql(source, after, f, limit, "strpos", &|n| format!("${n}"));
-    let args = postgres_args(&args);
-    let rows = tx.query(&sql, &arg_refs(&args)).await?;
-    rows.iter().map(audit_from).collect()
-}
-
-fn audit_from(r: &tokio_postgres::Row) -> Result<AuditEntry> {
-    AuditRecordRaw {
-        at: r.get(1),
-        actor: r.get(2),
-        role: r.get(3),
-        action: r.get(4),
-        purpose: r.get(5),
-        targets: r.get(6),
-        fields: r.get(7),
-        detail: r.get(8),
-    }
-    .into_entry(r.get(0), r.get(9), r.get(10))
-}
-
 async fn customer_by_id(
     client: &impl deadpool_postgres::GenericClient,
     id: Uuid,
@@ -443,25 +415,8 @@ pub(super) async fn apply_tx(
             }
         })?;
     }
-    if let Some(j) = &changes.import_job {
-        tx.execute(
-            "INSERT INTO import_jobs (fingerprint, byte_offset, line, imported, rejected, reject_len, finished, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-             ON CONFLICT (fingerprint) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
-               imported = excluded.imported, rejected = excluded.rejected, reject_len = excluded.reject_len,
-               finished = excluded.finished, updated_at = excluded.updated_at",
-            &[
-                &j.fingerprint,
-                &(j.byte_offset as i64),
-                &(j.line as i64),
-                &(j.imported as i64),
-                &(j.rejected as i64),
-                &(j.reject_len as i64),
-                &j.finished,
-                &j.updated_at,
-            ],
-        )
-        .await?;
+    if let Some(job) = &changes.import_job {
+        crate::sql::customers::save_job(tx, job).await?;
     }
     for (customer, purpose, expected) in &changes.consent_guards {
         let current: Option<Uuid> = tx

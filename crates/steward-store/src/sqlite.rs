@@ -34,14 +34,13 @@ use uuid::Uuid;
 use crate::audit_head::{FoundHead, HeadKeeper};
 use customers::{
     CUSTOMER_COLS, customer_by_id, customer_from, delete_entries, finish_customer, insert_customer,
-    insert_entries, save_job, update_customer,
+    insert_entries, update_customer,
 };
 use exec::ready;
 
-use crate::audit_sql::{AuditSource, audit_reads, audit_sql};
+use crate::audit_sql::audit_reads;
 use crate::records::{
-    AuditRecordRaw, decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys,
-    target_id,
+    decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys, target_id,
 };
 use crate::repos::*;
 use crate::segment_sql::{Arg, segment_sql};
@@ -415,7 +414,7 @@ pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<Audit
         })?;
     }
     if let Some(job) = &changes.import_job {
-        save_job(tx, job)?;
+        ready(crate::sql::customers::save_job(tx, job))?;
     }
     for (customer, purpose, expected) in &changes.consent_guards {
         let current: Option<Vec<u8>> = tx

@@ -13,15 +13,7 @@ impl AuditLog for PostgresStore {
     }
 
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-        let client = self.pool.get().await?;
-        let rows = client
-            .query(
-                "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
-                 FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2",
-                &[&after_seq, &(limit as i64)],
-            )
-            .await?;
-        rows.iter().map(audit_from).collect()
+        crate::sql::audit_log::page(&self.pool.get().await?, after_seq, limit).await
     }
 
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
@@ -42,7 +34,17 @@ impl AuditLog for PostgresStore {
             if out.len() == f.limit {
                 break;
             }
-            out.extend(audit_query(&tx, &source, after, f, f.limit - out.len()).await?);
+            out.extend(
+                crate::sql::audit_log::search(
+                    &tx,
+                    &source,
+                    after,
+                    f,
+                    f.limit - out.len(),
+                    "strpos",
+                )
+                .await?,
+            );
         }
         tx.commit().await?;
         Ok(out)

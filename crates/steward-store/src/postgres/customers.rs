@@ -72,12 +72,7 @@ impl Customers for PostgresStore {
     }
 
     async fn count_customers(&self) -> Result<u64> {
-        let client = self.pool.get().await?;
-        let n: i64 = client
-            .query_one("SELECT count(*) FROM customers", &[])
-            .await?
-            .get(0);
-        Ok(n as u64)
+        crate::sql::customers::count(&self.pool.get().await?).await
     }
 
     async fn lookup_index(
@@ -106,11 +101,7 @@ impl Customers for PostgresStore {
     }
 
     async fn is_tombstoned(&self, id: Uuid) -> Result<bool> {
-        let client = self.pool.get().await?;
-        Ok(client
-            .query_opt("SELECT 1 FROM tombstones WHERE customer_id = $1", &[&id])
-            .await?
-            .is_some())
+        crate::sql::customers::is_tombstoned(&self.pool.get().await?, id).await
     }
 
     async fn list_interactions(
@@ -143,23 +134,6 @@ impl Customers for PostgresStore {
     }
 
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>> {
-        let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT byte_offset, line, imported, rejected, reject_len, finished, updated_at
-                 FROM import_jobs WHERE fingerprint = $1",
-                &[&fingerprint],
-            )
-            .await?;
-        Ok(row.map(|r| ImportJob {
-            fingerprint: fingerprint.to_string(),
-            byte_offset: r.get::<_, i64>(0) as u64,
-            line: r.get::<_, i64>(1) as u64,
-            imported: r.get::<_, i64>(2) as u64,
-            rejected: r.get::<_, i64>(3) as u64,
-            reject_len: r.get::<_, i64>(4) as u64,
-            finished: r.get(5),
-            updated_at: r.get(6),
-        }))
+        crate::sql::customers::import_job(&self.pool.get().await?, fingerprint).await
     }
 }

@@ -3,13 +3,19 @@
 
 use steward_core::audit::{AuditEntry, AuditRecord, Hash, chain_hash};
 
-use super::{Exec, Sql, args};
-use crate::Result;
-use crate::records::to_json;
+use super::{Exec, Row, Sql, Value, args};
+use crate::audit_sql::{AuditSource, audit_sql};
+use crate::records::{AuditRecordRaw, to_json};
+use crate::segment_sql::Arg;
+use crate::{AuditFilter, Result};
 
 static INSERT: Sql = Sql::new(
     "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+);
+static PAGE: Sql = Sql::new(
+    "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
+     FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
 );
 static MOVE_HEAD: Sql =
     Sql::new("UPDATE audit_head SET seq = ?1, hash = ?2, at = ?3, signature = ?4 WHERE id = 1");
@@ -63,4 +69,46 @@ pub(crate) async fn move_head(
     x.execute(&MOVE_HEAD, &args![seq, hash, at, signature])
         .await?;
     Ok(())
+}
+
+fn entry_from(r: &dyn Row) -> Result<AuditEntry> {
+    let raw = AuditRecordRaw {
+        at: r.int(1)?,
+        actor: r.text(2)?,
+        role: r.text(3)?,
+        action: r.text(4)?,
+        purpose: r.opt_text(5)?,
+        targets: r.text(6)?,
+        fields: r.text(7)?,
+        detail: r.opt_text(8)?,
+    };
+    raw.into_entry(r.int(0)?, &r.bytes(9)?, &r.bytes(10)?)
+}
+
+/// Entries after `after_seq`, oldest first.
+pub(crate) async fn page(x: &impl Exec, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
+    x.query(&PAGE, &args![after_seq, limit as i64], entry_from)
+        .await
+}
+
+/// Entries from one source that match a filter; `find` names the engine's function for the
+/// position of one string in another.
+pub(crate) async fn search(
+    x: &impl Exec,
+    source: &AuditSource,
+    after: i64,
+    f: &AuditFilter,
+    limit: usize,
+    find: &str,
+) -> Result<Vec<AuditEntry>> {
+    let (sql, args) = audit_sql(source, after, f, limit, find, &|n| format!("?{n}"));
+    let args: Vec<Value> = args
+        .iter()
+        .map(|a| match a {
+            Arg::Text(t) => Value::Text(t),
+            Arg::Int(i) => Value::Int(*i),
+            Arg::Id(id) => Value::Id(*id),
+        })
+        .collect();
+    x.query_text(&sql, &args, entry_from).await
 }

@@ -8,6 +8,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit_log;
 pub(crate) mod campaigns;
 pub(crate) mod consent_ledger;
+pub(crate) mod customers;
 pub(crate) mod idempotency;
 pub(crate) mod notices;
 pub(crate) mod outbox;

@@ -45,41 +45,6 @@ fn listed_upto(c: &Connection) -> Result<i64> {
     )
 }
 
-fn audit_query(
-    c: &Connection,
-    source: &AuditSource,
-    after: i64,
-    f: &AuditFilter,
-    limit: usize,
-) -> Result<Vec<AuditEntry>> {
-    let (sql, args) = audit_sql(source, after, f, limit, "instr", &|n| format!("?{n}"));
-    let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(sqlite_args(args)), audit_from)?;
-    rows.map(|r| {
-        let (raw, seq, prev, hash) = r?;
-        raw.into_entry(seq, &prev, &hash)
-    })
-    .collect()
-}
-
-fn audit_from(r: &rusqlite::Row) -> rusqlite::Result<(AuditRecordRaw, i64, Vec<u8>, Vec<u8>)> {
-    Ok((
-        AuditRecordRaw {
-            at: r.get(1)?,
-            actor: r.get(2)?,
-            role: r.get(3)?,
-            action: r.get(4)?,
-            purpose: r.get(5)?,
-            targets: r.get(6)?,
-            fields: r.get(7)?,
-            detail: r.get(8)?,
-        },
-        r.get(0)?,
-        r.get(9)?,
-        r.get(10)?,
-    ))
-}
-
 #[async_trait]
 impl AuditLog for SqliteStore {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
@@ -87,18 +52,7 @@ impl AuditLog for SqliteStore {
     }
 
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(
-                "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
-                 FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
-            )?;
-            let rows = stmt.query_map(params![after_seq, limit as i64], audit_from)?;
-            rows.map(|r| {
-                let (raw, seq, prev, hash) = r?;
-                raw.into_entry(seq, &prev, &hash)
-            })
-            .collect()
-        })
+        self.read(|c| ready(crate::sql::audit_log::page(c, after_seq, limit)))
     }
 
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {
@@ -114,7 +68,14 @@ impl AuditLog for SqliteStore {
                 if out.len() == f.limit {
                     break;
                 }
-                out.extend(audit_query(&tx, &source, after, f, f.limit - out.len())?);
+                out.extend(ready(crate::sql::audit_log::search(
+                    &tx,
+                    &source,
+                    after,
+                    f,
+                    f.limit - out.len(),
+                    "instr",
+                ))?);
             }
             Ok(out)
         })

@@ -98,27 +98,6 @@ pub(super) fn update_customer(tx: &Transaction, u: &CustomerUpdate) -> Result<()
     replace_tags(tx, id, &r.tags, true)
 }
 
-pub(super) fn save_job(tx: &Transaction, j: &ImportJob) -> Result<()> {
-    tx.prepare_cached(
-        "INSERT INTO import_jobs (fingerprint, byte_offset, line, imported, rejected, reject_len, finished, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
-         ON CONFLICT (fingerprint) DO UPDATE SET byte_offset = excluded.byte_offset, line = excluded.line,
-           imported = excluded.imported, rejected = excluded.rejected, reject_len = excluded.reject_len,
-           finished = excluded.finished, updated_at = excluded.updated_at",
-    )?
-    .execute(params![
-        j.fingerprint,
-        j.byte_offset as i64,
-        j.line as i64,
-        j.imported as i64,
-        j.rejected as i64,
-        j.reject_len as i64,
-        j.finished,
-        j.updated_at
-    ])?;
-    Ok(())
-}
-
 macro_rules! customer_cols {
     () => {
         "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
@@ -242,9 +221,7 @@ impl Customers for SqliteStore {
     }
 
     async fn count_customers(&self) -> Result<u64> {
-        self.read(|c| {
-            Ok(c.query_row("SELECT count(*) FROM customers", [], |r| r.get::<_, i64>(0))? as u64)
-        })
+        self.read(|c| ready(crate::sql::customers::count(c)))
     }
 
     async fn lookup_index(
@@ -283,14 +260,7 @@ impl Customers for SqliteStore {
     }
 
     async fn is_tombstoned(&self, id: Uuid) -> Result<bool> {
-        self.read(|c| {
-            Ok(
-                c.prepare_cached("SELECT 1 FROM tombstones WHERE customer_id = ?1")?
-                    .query_row([id.as_bytes().as_slice()], |_| Ok(()))
-                    .optional()?
-                    .is_some(),
-            )
-        })
+        self.read(|c| ready(crate::sql::customers::is_tombstoned(c, id)))
     }
 
     async fn list_interactions(
@@ -340,25 +310,6 @@ impl Customers for SqliteStore {
     }
 
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>> {
-        self.read(|c| {
-            c.prepare_cached(
-                "SELECT byte_offset, line, imported, rejected, reject_len, finished, updated_at
-                 FROM import_jobs WHERE fingerprint = ?1",
-            )?
-            .query_row([fingerprint], |r| {
-                Ok(ImportJob {
-                    fingerprint: fingerprint.to_string(),
-                    byte_offset: r.get::<_, i64>(0)? as u64,
-                    line: r.get::<_, i64>(1)? as u64,
-                    imported: r.get::<_, i64>(2)? as u64,
-                    rejected: r.get::<_, i64>(3)? as u64,
-                    reject_len: r.get::<_, i64>(4)? as u64,
-                    finished: r.get(5)?,
-                    updated_at: r.get(6)?,
-                })
-            })
-            .optional()
-            .map_err(Into::into)
-        })
+        self.read(|c| ready(crate::sql::customers::import_job(c, fingerprint)))
     }
 }
