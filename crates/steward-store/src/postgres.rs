@@ -348,25 +348,13 @@ pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Resu
         return Ok(false);
     };
     delete_entries(tx, id, &decode_index_keys(row.get::<_, &[u8]>(0))?).await?;
-    for sql in [
-        "DELETE FROM interactions WHERE customer_id = $1",
-        "DELETE FROM customer_tags WHERE customer_id = $1",
-        // What a retried create must find to know the customer was erased, and no more.
-        "UPDATE idempotency_keys SET fingerprint = decode(repeat('00', 32), 'hex'), response = ''::bytea WHERE customer_id = $1",
-        "DELETE FROM consent_current WHERE customer_id = $1",
-        "DELETE FROM consent_events WHERE customer_id = $1",
-    ] {
-        tx.execute(sql, &[id]).await?;
-    }
-    crate::sql::outbox::erase(tx, *id).await?;
-    crate::sql::portal::erase(tx, *id).await?;
-    tx.execute("DELETE FROM customers WHERE id = $1", &[id])
-        .await?;
+    // What a retried create must find to know the customer was erased, and no more.
     tx.execute(
-        "INSERT INTO tombstones (customer_id, erased_at) VALUES ($1, $2) ON CONFLICT DO NOTHING",
-        &[id, &at],
+        "UPDATE idempotency_keys SET fingerprint = decode(repeat('00', 32), 'hex'), response = ''::bytea WHERE customer_id = $1",
+        &[id],
     )
     .await?;
+    crate::sql::customers::erase_rows(tx, *id, at).await?;
     Ok(true)
 }
 

@@ -341,22 +341,16 @@ pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> 
         .optional()?;
     let Some(keys) = keys else { return Ok(false) };
     delete_entries(tx, key, &decode_index_keys(&keys)?)?;
-    for sql in [
-        "DELETE FROM interactions WHERE customer_id = ?1",
-        "DELETE FROM customer_tags WHERE customer_id = ?1",
-        // What a retried create must find to know the customer was erased, and no more.
+    // What a retried create must find to know the customer was erased, and no more.
+    tx.prepare_cached(
         "UPDATE idempotency_keys SET fingerprint = zeroblob(32), response = x'' WHERE customer_id = ?1",
-        "DELETE FROM consent_current WHERE customer_id = ?1",
-        "DELETE FROM consent_events WHERE customer_id = ?1",
-    ] {
-        tx.prepare_cached(sql)?.execute([key])?;
-    }
-    mail::erase(tx, key)?;
-    ready(crate::sql::portal::erase(tx, uuid_from_key(key)?))?;
-    tx.prepare_cached("DELETE FROM customers WHERE id = ?1")?
-        .execute([key])?;
-    tx.prepare_cached("INSERT OR IGNORE INTO tombstones (customer_id, erased_at) VALUES (?1, ?2)")?
-        .execute(params![key, at])?;
+    )?
+    .execute([key])?;
+    ready(crate::sql::customers::erase_rows(
+        tx,
+        uuid_from_key(key)?,
+        at,
+    ))?;
     Ok(true)
 }
 

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 
-use super::{Exec, Sql, args};
+use super::{Exec, Sql, args, outbox, portal};
 use crate::{ImportJob, Result};
 
 static COUNT: Sql = Sql::new("SELECT count(*) FROM customers");
@@ -20,6 +20,34 @@ static JOB: Sql = Sql::new(
     "SELECT byte_offset, line, imported, rejected, reject_len, finished, updated_at
      FROM import_jobs WHERE fingerprint = ?1",
 );
+
+static ERASE_INTERACTIONS: Sql = Sql::new("DELETE FROM interactions WHERE customer_id = ?1");
+static ERASE_TAGS: Sql = Sql::new("DELETE FROM customer_tags WHERE customer_id = ?1");
+static ERASE_CURRENT_CONSENTS: Sql = Sql::new("DELETE FROM consent_current WHERE customer_id = ?1");
+static ERASE_CONSENT_EVENTS: Sql = Sql::new("DELETE FROM consent_events WHERE customer_id = ?1");
+static ERASE_CUSTOMER: Sql = Sql::new("DELETE FROM customers WHERE id = ?1");
+static TOMBSTONE: Sql = Sql::new(
+    "INSERT INTO tombstones (customer_id, erased_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+);
+
+/// Deletes a customer's rows, children first and explicitly, so erasure never depends on
+/// foreign keys, and leaves a tombstone. Their index entries and idempotency keys are the
+/// caller's: each engine finds and scrubs those its own way.
+pub(crate) async fn erase_rows(x: &impl Exec, id: Uuid, at: i64) -> Result<()> {
+    for sql in [
+        &ERASE_INTERACTIONS,
+        &ERASE_TAGS,
+        &ERASE_CURRENT_CONSENTS,
+        &ERASE_CONSENT_EVENTS,
+    ] {
+        x.execute(sql, &args![id]).await?;
+    }
+    outbox::erase(x, id).await?;
+    portal::erase(x, id).await?;
+    x.execute(&ERASE_CUSTOMER, &args![id]).await?;
+    x.execute(&TOMBSTONE, &args![id, at]).await?;
+    Ok(())
+}
 
 pub(crate) async fn count(x: &impl Exec) -> Result<u64> {
     let n = x.query_opt(&COUNT, &[], |r| r.int(0)).await?;
