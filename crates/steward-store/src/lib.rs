@@ -1,7 +1,8 @@
-//! Persistence. One trait per mechanism (`repos`), bundled as `Store`; one implementation per engine (SQLite embedded, PostgreSQL
-//! for scale), each with its own SQL and its own append-only migrations; and the key store,
-//! a separate SQLite file that holds wrapped keys apart from the data they protect.
-//! The only crate with SQL in it.
+//! Persistence. One trait per mechanism (`repos`), bundled as `Store`; one implementation per
+//! engine (SQLite embedded, PostgreSQL for scale), each with its own connections and
+//! append-only migrations, over SQL written once for both where the engines agree (`sql`);
+//! and the key store, a separate SQLite file that holds wrapped keys apart from the data they
+//! protect. The only crate with SQL in it.
 
 mod audit_head;
 mod audit_sql;

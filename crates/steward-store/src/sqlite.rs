@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, HeadSigner, SignedHead};
+use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead};
 use uuid::Uuid;
 
 use crate::audit_head::{FoundHead, HeadKeeper};

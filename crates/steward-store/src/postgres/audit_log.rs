@@ -89,37 +89,11 @@ impl AuditLog for PostgresStore {
     }
 
     async fn audit_head(&self) -> Result<(i64, Hash)> {
-        let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1",
-                &[],
-            )
-            .await?;
-        match row {
-            Some(r) => Ok((r.get(0), hash32(r.get::<_, &[u8]>(1))?)),
-            None => Ok((0, steward_core::audit::GENESIS)),
-        }
+        crate::sql::audit_log::last(&self.pool.get().await?).await
     }
 
     async fn signed_head(&self) -> Result<Option<SignedHead>> {
-        let client = self.pool.get().await?;
-        let row = client
-            .query_opt(
-                "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1",
-                &[],
-            )
-            .await?;
-        let Some(r) = row else { return Ok(None) };
-        let Some(signature) = r.get::<_, Option<Vec<u8>>>(3) else {
-            return Ok(None);
-        };
-        Ok(Some(SignedHead {
-            seq: r.get(0),
-            head: hash32(r.get::<_, &[u8]>(1))?,
-            at: r.get(2),
-            signature,
-        }))
+        crate::sql::audit_log::signed_head(&self.pool.get().await?).await
     }
 
     async fn sign_head_as_is(&self) -> Result<Option<SignedHead>> {

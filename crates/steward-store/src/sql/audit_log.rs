@@ -1,7 +1,7 @@
 //! The audit chain's entries, appended after the head. Which head a transaction starts from,
 //! how it is locked and when the new one is signed stay with each engine.
 
-use steward_core::audit::{AuditEntry, AuditRecord, Hash, chain_hash};
+use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, SignedHead, chain_hash};
 
 use super::{Exec, Row, Sql, Value, args};
 use crate::audit_sql::{AuditSource, audit_sql};
@@ -16,6 +16,10 @@ static INSERT: Sql = Sql::new(
 static PAGE: Sql = Sql::new(
     "SELECT seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash
      FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2",
+);
+static LAST: Sql = Sql::new("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1");
+static SIGNED_HEAD: Sql = Sql::new(
+    "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 AND signature IS NOT NULL",
 );
 static MOVE_HEAD: Sql =
     Sql::new("UPDATE audit_head SET seq = ?1, hash = ?2, at = ?3, signature = ?4 WHERE id = 1");
@@ -111,4 +115,25 @@ pub(crate) async fn search(
         })
         .collect();
     x.query_text(&sql, &args, entry_from).await
+}
+
+/// The last entry in the log: its sequence number and hash.
+pub(crate) async fn last(x: &impl Exec) -> Result<(i64, Hash)> {
+    let last = x
+        .query_opt(&LAST, &[], |r| Ok((r.int(0)?, r.hash(1)?)))
+        .await?;
+    Ok(last.unwrap_or((0, GENESIS)))
+}
+
+/// The head as the last commit that appended entries signed it; `None` when unsigned.
+pub(crate) async fn signed_head(x: &impl Exec) -> Result<Option<SignedHead>> {
+    x.query_opt(&SIGNED_HEAD, &[], |r| {
+        Ok(SignedHead {
+            seq: r.int(0)?,
+            head: r.hash(1)?,
+            at: r.int(2)?,
+            signature: r.bytes(3)?,
+        })
+    })
+    .await
 }

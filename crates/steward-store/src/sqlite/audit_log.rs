@@ -3,38 +3,11 @@
 use super::*;
 
 fn signed_head(conn: &Connection) -> Result<Option<SignedHead>> {
-    conn.prepare_cached(
-        "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 AND signature IS NOT NULL",
-    )?
-    .query_row([], |r| {
-        Ok((
-            r.get::<_, i64>(0)?,
-            r.get::<_, Vec<u8>>(1)?,
-            r.get(2)?,
-            r.get(3)?,
-        ))
-    })
-    .optional()?
-    .map(|(seq, hash, at, signature)| {
-        Ok(SignedHead {
-            seq,
-            head: hash32(&hash)?,
-            at,
-            signature,
-        })
-    })
-    .transpose()
+    ready(crate::sql::audit_log::signed_head(conn))
 }
 
 fn head(conn: &Connection) -> Result<(i64, Hash)> {
-    let row: Option<(i64, Vec<u8>)> = conn
-        .prepare_cached("SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()?;
-    match row {
-        Some((seq, h)) => Ok((seq, hash32(&h)?)),
-        None => Ok((0, GENESIS)),
-    }
+    ready(crate::sql::audit_log::last(conn))
 }
 
 /// How far the list of audit targets reaches.
