@@ -17,7 +17,9 @@ use rand::{Rng, SeedableRng};
 use rusqlite::Connection;
 use steward_app::core::{Catalog, Role, SystemClock};
 use steward_app::{Actor, AudienceQuery, OpenOptions, SegmentFilter, Steward};
-use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerWrite, SqliteStore, Store};
+use steward_store::{
+    ChangeSet, ConsentEvent, CustomerRow, CustomerWrite, SqliteStore, repos::Changes,
+};
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.

@@ -47,7 +47,7 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("sqlite-checkpoint".into())
             .spawn(move || run(&conn, &writer, restart_frames, &signal))
-            .map_err(|e| crate::StoreError::Database(format!("starting the checkpointer: {e}")))?;
+            .map_err(|e| crate::StoreError::open("starting the checkpointer", e))?;
         Ok(Checkpointer {
             stop,
             thread: Some(thread),

@@ -1,0 +1,180 @@
+//! The shared SQL's statements on a PostgreSQL connection, each prepared once per connection
+//! and kept in its statement cache.
+
+use bytes::BytesMut;
+use deadpool_postgres::{Client, Transaction};
+use steward_core::audit::{AuditEntry, AuditRecord};
+use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
+use uuid::Uuid;
+
+use crate::Result;
+use crate::audit_head::HeadKeeper;
+use crate::records::hash32;
+use crate::sql::{Audited, Exec, Row, Sql, Value, dollar_placeholders};
+
+impl ToSql for Value<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Value::Null => Ok(IsNull::Yes),
+            Value::Int(v) => v.to_sql_checked(ty, out),
+            Value::Bool(v) => v.to_sql_checked(ty, out),
+            Value::Text(v) => v.to_sql_checked(ty, out),
+            Value::Bytes(v) => v.to_sql_checked(ty, out),
+            Value::Id(v) => v.to_sql_checked(ty, out),
+        }
+    }
+
+    // Each value checks its type against the parameter's as it is written.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+impl Row for tokio_postgres::Row {
+    fn int(&self, i: usize) -> Result<i64> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_int(&self, i: usize) -> Result<Option<i64>> {
+        Ok(self.try_get(i)?)
+    }
+    fn bool(&self, i: usize) -> Result<bool> {
+        Ok(self.try_get(i)?)
+    }
+    fn text(&self, i: usize) -> Result<String> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_text(&self, i: usize) -> Result<Option<String>> {
+        Ok(self.try_get(i)?)
+    }
+    fn bytes(&self, i: usize) -> Result<Vec<u8>> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>> {
+        Ok(self.try_get(i)?)
+    }
+    fn hash(&self, i: usize) -> Result<[u8; 32]> {
+        hash32(self.try_get::<_, &[u8]>(i)?)
+    }
+    fn id(&self, i: usize) -> Result<Uuid> {
+        Ok(self.try_get(i)?)
+    }
+    fn opt_id(&self, i: usize) -> Result<Option<Uuid>> {
+        Ok(self.try_get(i)?)
+    }
+}
+
+fn params<'a>(args: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
+    args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
+}
+
+/// Implements `Exec` for one of deadpool's wrappers: statements are prepared through its
+/// cache and run on the tokio-postgres type it wraps.
+macro_rules! exec_on {
+    ($t:ty, $inner:ty) => {
+        impl Exec for $t {
+            async fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> Result<u64> {
+                let stmt = self.prepare_cached(sql.postgres()).await?;
+                let inner: &$inner = self;
+                Ok(inner.execute(&stmt, &params(args)).await?)
+            }
+
+            async fn query<T>(
+                &self,
+                sql: &Sql,
+                args: &[Value<'_>],
+                mut row: impl FnMut(&dyn Row) -> Result<T>,
+            ) -> Result<Vec<T>> {
+                let stmt = self.prepare_cached(sql.postgres()).await?;
+                let inner: &$inner = self;
+                let rows = inner.query(&stmt, &params(args)).await?;
+                rows.iter().map(|r| row(r)).collect()
+            }
+
+            async fn query_text<T>(
+                &self,
+                sql: &str,
+                args: &[Value<'_>],
+                mut row: impl FnMut(&dyn Row) -> Result<T>,
+            ) -> Result<Vec<T>> {
+                // Put together for this call only: prepared unnamed, not kept.
+                let inner: &$inner = self;
+                let rows = inner
+                    .query(&dollar_placeholders(sql), &params(args))
+                    .await?;
+                rows.iter().map(|r| row(r)).collect()
+            }
+
+            async fn query_opt<T>(
+                &self,
+                sql: &Sql,
+                args: &[Value<'_>],
+                row: impl FnOnce(&dyn Row) -> Result<T>,
+            ) -> Result<Option<T>> {
+                let stmt = self.prepare_cached(sql.postgres()).await?;
+                let inner: &$inner = self;
+                let found = inner.query_opt(&stmt, &params(args)).await?;
+                found.as_ref().map(|r| row(r)).transpose()
+            }
+        }
+    };
+}
+
+exec_on!(Client, tokio_postgres::Client);
+exec_on!(Transaction<'_>, tokio_postgres::Transaction<'_>);
+
+/// A write transaction and the keeper that signs the audit chain's head it moves.
+pub(crate) struct PgTx<'a> {
+    pub(crate) tx: Transaction<'a>,
+    pub(crate) heads: &'a HeadKeeper,
+}
+
+impl PgTx<'_> {
+    pub(crate) async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl Exec for PgTx<'_> {
+    async fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> Result<u64> {
+        Exec::execute(&self.tx, sql, args).await
+    }
+
+    async fn query<T>(
+        &self,
+        sql: &Sql,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        Exec::query(&self.tx, sql, args, row).await
+    }
+
+    async fn query_text<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        Exec::query_text(&self.tx, sql, args, row).await
+    }
+
+    async fn query_opt<T>(
+        &self,
+        sql: &Sql,
+        args: &[Value<'_>],
+        row: impl FnOnce(&dyn Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        Exec::query_opt(&self.tx, sql, args, row).await
+    }
+}
+
+impl Audited for PgTx<'_> {
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+        super::append_audit_tx(&self.tx, self.heads, records).await
+    }
+}

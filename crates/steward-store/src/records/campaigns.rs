@@ -1,0 +1,98 @@
+//! Segments, campaigns and the audiences they reach.
+
+use uuid::Uuid;
+
+/// Moves a campaign from one state to another (only if it is in `from`), adding to its
+/// recipient count; otherwise the whole change fails with `Conflict`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignStep {
+    pub id: Uuid,
+    pub from: String,
+    pub to: String,
+    pub at: i64,
+    pub recipients: i64,
+}
+
+/// A saved segment; its filter is the app's JSON, evaluated whenever the segment is used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SegmentRow {
+    pub id: Uuid,
+    pub name: String,
+    pub filter: String,
+    pub created_by: String,
+    pub created_at: i64,
+}
+
+/// An email campaign: what it says, for which purpose, to whom (the filter as it was when
+/// the campaign was made), and how far sending got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CampaignRow {
+    pub id: Uuid,
+    pub name: String,
+    pub purpose: String,
+    pub segment_id: Option<Uuid>,
+    pub filter: String,
+    pub subject: String,
+    pub body: String,
+    /// `draft`, `sending` or `sent`.
+    pub state: String,
+    pub created_by: String,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub recipients: i64,
+}
+
+/// How a campaign's messages fared.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MailCounts {
+    pub pending: u64,
+    pub sent: u64,
+    pub failed: u64,
+    pub unsubscribed: u64,
+}
+
+/// A segment evaluated at one moment: every condition absolute. Conditions combine with AND.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SegmentQuery {
+    /// Customers with every one of these tags.
+    pub tags: Vec<String>,
+    /// Customers resident in any of these countries.
+    pub residency: Vec<String>,
+    pub status: Option<String>,
+    pub created: Span,
+    pub updated: Span,
+    /// When the customer's latest interaction happened; customers with none never match.
+    pub last_interaction: Span,
+    pub consent: Option<ConsentCondition>,
+    /// Narrows to whom an audience for this purpose reaches now.
+    pub audience: Option<AudienceOf>,
+}
+
+/// `from` inclusive, `until` exclusive, in microseconds.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Span {
+    pub from: Option<i64>,
+    pub until: Option<i64>,
+}
+
+/// Where a customer stands on a purpose at `now`: `given` (and unexpired), `not_given`
+/// (anything else, including never asked), or a recorded state: `requested`, `refused`,
+/// `withdrawn`, `expired`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentCondition {
+    pub purpose: String,
+    pub state: String,
+    pub now: i64,
+    /// A consent given before this counts as expired (a material notice change since).
+    pub given_since: Option<i64>,
+}
+
+/// Customers whose consent for `purpose` is given and unexpired at `now`, and whose
+/// processing is not restricted or closed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AudienceOf {
+    pub purpose: String,
+    pub now: i64,
+    /// A consent given before this counts no more (a material notice change since).
+    pub given_since: Option<i64>,
+}

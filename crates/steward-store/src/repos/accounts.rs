@@ -1,0 +1,50 @@
+//! Staff accounts, their sign-in failures and second factor, and API and session tokens.
+
+use async_trait::async_trait;
+use steward_core::audit::AuditRecord;
+use uuid::Uuid;
+
+use crate::{Result, TokenRow, UserRow};
+
+#[async_trait]
+pub trait Accounts: Send + Sync {
+    async fn create_user(&self, user: &UserRow, audit: AuditRecord) -> Result<()>;
+    async fn find_user_by_email(&self, email: &str) -> Result<Option<UserRow>>;
+    async fn create_token(&self, token: &TokenRow, audit: AuditRecord) -> Result<()>;
+    async fn find_token(&self, hash: &[u8; 32]) -> Result<Option<TokenRow>>;
+    async fn list_users(&self) -> Result<Vec<UserRow>>;
+    /// Counts one more failed sign-in and returns the new count. Atomic, so concurrent
+    /// attempts each count.
+    async fn record_login_failure(&self, id: Uuid) -> Result<i64>;
+    async fn reset_login_failures(&self, id: Uuid) -> Result<()>;
+    async fn set_totp_secret(
+        &self,
+        id: Uuid,
+        sealed: Option<&[u8]>,
+        audit: AuditRecord,
+    ) -> Result<()>;
+    /// Changes a user's role and/or disabled flag and ends their sign-in sessions (their
+    /// tokens named `session`), in one transaction; false when there is no such user.
+    async fn update_user(
+        &self,
+        id: Uuid,
+        role: Option<&str>,
+        disabled: Option<bool>,
+        at: i64,
+        audit: AuditRecord,
+    ) -> Result<bool>;
+    /// Replaces a user's password hash, clears their failed sign-ins and lock-out and ends
+    /// their sign-in sessions, in one transaction; false when there is no such user.
+    async fn set_password(
+        &self,
+        id: Uuid,
+        password_hash: &str,
+        at: i64,
+        audit: AuditRecord,
+    ) -> Result<bool>;
+    async fn list_tokens(&self) -> Result<Vec<TokenRow>>;
+    /// Revokes a token; false when there is no such token or it was revoked already.
+    async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
+    /// Records that a session was used at `at`.
+    async fn touch_token(&self, id: Uuid, at: i64) -> Result<()>;
+}

@@ -1,0 +1,76 @@
+//! What the store can do, one trait per mechanism. `Store` bundles them, so an `Arc<dyn Store>`
+//! serves every use case; bring the traits into scope with `use steward_store::repos::*`.
+
+mod accounts;
+mod audit_log;
+mod campaigns;
+mod changes;
+mod consent_ledger;
+mod customers;
+mod idempotency;
+mod notices;
+mod outbox;
+mod portal;
+mod reports;
+mod request_desk;
+mod retention;
+mod segments;
+mod signups;
+
+pub use accounts::Accounts;
+pub use audit_log::AuditLog;
+pub use campaigns::Campaigns;
+pub use changes::Changes;
+pub use consent_ledger::ConsentLedger;
+pub use customers::Customers;
+pub use idempotency::Idempotency;
+pub use notices::Notices;
+pub use outbox::Outbox;
+pub use portal::Portal;
+pub use reports::Reports;
+pub use request_desk::RequestDesk;
+pub use retention::Retention;
+pub use segments::Segments;
+pub use signups::Signups;
+
+/// Every repository of one database.
+pub trait Store:
+    Changes
+    + Customers
+    + AuditLog
+    + Accounts
+    + Reports
+    + ConsentLedger
+    + Notices
+    + Segments
+    + Campaigns
+    + Outbox
+    + Signups
+    + Portal
+    + RequestDesk
+    + Retention
+    + Idempotency
+    + 'static
+{
+}
+
+impl<
+    T: Changes
+        + Customers
+        + AuditLog
+        + Accounts
+        + Reports
+        + ConsentLedger
+        + Notices
+        + Segments
+        + Campaigns
+        + Outbox
+        + Signups
+        + Portal
+        + RequestDesk
+        + Retention
+        + Idempotency
+        + 'static,
+> Store for T
+{
+}

@@ -1,0 +1,210 @@
+//! SQL written once for both engines. A statement is written with SQLite's numbered
+//! placeholders and turned into PostgreSQL's once; a repository's queries are `async fn`s
+//! generic over [`Exec`], which each engine implements for its connections and transactions.
+//! On SQLite every such future is ready at once, so the writer's synchronous closures poll it
+//! a single time; on PostgreSQL it is awaited like any other.
+
+pub(crate) mod accounts;
+pub(crate) mod audit_log;
+pub(crate) mod campaigns;
+pub(crate) mod consent_ledger;
+pub(crate) mod customers;
+pub(crate) mod idempotency;
+pub(crate) mod notices;
+pub(crate) mod outbox;
+pub(crate) mod portal;
+pub(crate) mod reports;
+pub(crate) mod request_desk;
+pub(crate) mod retention;
+pub(crate) mod signups;
+
+use std::future::Future;
+use std::sync::OnceLock;
+
+use steward_core::audit::{AuditEntry, AuditRecord};
+use uuid::Uuid;
+
+use crate::Result;
+
+/// One statement, written with numbered placeholders (`?1`, `?2`...); PostgreSQL's form
+/// (`$1`, `$2`...) is made on first use and kept, so each engine prepares a fixed string.
+pub(crate) struct Sql {
+    text: &'static str,
+    postgres: OnceLock<String>,
+}
+
+impl Sql {
+    pub(crate) const fn new(text: &'static str) -> Sql {
+        Sql {
+            text,
+            postgres: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn sqlite(&self) -> &str {
+        self.text
+    }
+
+    pub(crate) fn postgres(&self) -> &str {
+        self.postgres.get_or_init(|| dollar_placeholders(self.text))
+    }
+}
+
+/// `?N` becomes `$N`. No statement written once holds a `?` followed by a digit anywhere else.
+pub(crate) fn dollar_placeholders(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) {
+            out.push('$');
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A bound parameter, borrowed from the caller where it can be.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Value<'a> {
+    Null,
+    Int(i64),
+    Bool(bool),
+    Text(&'a str),
+    Bytes(&'a [u8]),
+    /// A 16-byte BLOB on SQLite, a `uuid` on PostgreSQL.
+    Id(Uuid),
+}
+
+impl From<i64> for Value<'_> {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<bool> for Value<'_> {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
+    }
+}
+
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(v: &'a str) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(v: &'a String) -> Self {
+        Value::Text(v)
+    }
+}
+
+impl<'a> From<&'a [u8]> for Value<'a> {
+    fn from(v: &'a [u8]) -> Self {
+        Value::Bytes(v)
+    }
+}
+
+impl<'a> From<&'a Vec<u8>> for Value<'a> {
+    fn from(v: &'a Vec<u8>) -> Self {
+        Value::Bytes(v)
+    }
+}
+
+impl<'a, const N: usize> From<&'a [u8; N]> for Value<'a> {
+    fn from(v: &'a [u8; N]) -> Self {
+        Value::Bytes(v)
+    }
+}
+
+impl From<Uuid> for Value<'_> {
+    fn from(v: Uuid) -> Self {
+        Value::Id(v)
+    }
+}
+
+impl<'a, T: Into<Value<'a>>> From<Option<T>> for Value<'a> {
+    fn from(v: Option<T>) -> Self {
+        v.map_or(Value::Null, Into::into)
+    }
+}
+
+/// The parameters of one statement, in order.
+macro_rules! args {
+    ($($v:expr),* $(,)?) => {
+        [$($crate::sql::Value::from($v)),*]
+    };
+}
+pub(crate) use args;
+
+/// A row as either engine returns it, read by column position.
+pub(crate) trait Row {
+    fn int(&self, i: usize) -> Result<i64>;
+    fn opt_int(&self, i: usize) -> Result<Option<i64>>;
+    fn bool(&self, i: usize) -> Result<bool>;
+    fn text(&self, i: usize) -> Result<String>;
+    fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    fn bytes(&self, i: usize) -> Result<Vec<u8>>;
+    fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>>;
+    /// A 32-byte hash, read without copying the column first.
+    fn hash(&self, i: usize) -> Result<[u8; 32]>;
+    fn id(&self, i: usize) -> Result<Uuid>;
+    fn opt_id(&self, i: usize) -> Result<Option<Uuid>>;
+}
+
+/// Runs statements on a connection or in a transaction of either engine. Statements are
+/// prepared once per connection and kept.
+pub(crate) trait Exec {
+    /// Runs a statement; returns how many rows it changed.
+    fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> impl Future<Output = Result<u64>>;
+
+    fn query<T>(
+        &self,
+        sql: &Sql,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> impl Future<Output = Result<Vec<T>>>;
+
+    fn query_opt<T>(
+        &self,
+        sql: &Sql,
+        args: &[Value<'_>],
+        row: impl FnOnce(&dyn Row) -> Result<T>,
+    ) -> impl Future<Output = Result<Option<T>>>;
+
+    /// A statement put together for one call (a filter's conditions), with numbered
+    /// placeholders like any other.
+    fn query_text<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> impl Future<Output = Result<Vec<T>>>;
+}
+
+/// A write transaction that also appends to the audit chain, each engine in its own way:
+/// SQLite signs the new head at the commit, PostgreSQL under the head's row lock.
+pub(crate) trait Audited: Exec {
+    fn append_audit(
+        &self,
+        records: Vec<AuditRecord>,
+    ) -> impl Future<Output = Result<Vec<AuditEntry>>>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Sql, dollar_placeholders};
+
+    #[test]
+    fn numbered_placeholders_become_postgres_ones() {
+        assert_eq!(
+            dollar_placeholders("SELECT ?1, '?', x ? 1 FROM t WHERE a = ?12"),
+            "SELECT $1, '?', x ? 1 FROM t WHERE a = $12"
+        );
+        let once = Sql::new("UPDATE t SET a = ?2 WHERE id = ?1");
+        assert_eq!(once.sqlite(), "UPDATE t SET a = ?2 WHERE id = ?1");
+        assert_eq!(once.postgres(), "UPDATE t SET a = $2 WHERE id = $1");
+        assert!(std::ptr::eq(once.postgres(), once.postgres()));
+    }
+}

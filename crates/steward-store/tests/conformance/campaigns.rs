@@ -1,0 +1,158 @@
+//! Campaigns.
+
+use super::*;
+
+engines!(campaigns_step_once_and_count_their_mail,);
+
+pub async fn campaigns_step_once_and_count_their_mail(store: Arc<dyn Store>) {
+    let segment = SegmentRow {
+        id: Uuid::now_v7(),
+        name: "VIPs".into(),
+        filter: "{}".into(),
+        created_by: "user:x".into(),
+        created_at: 1,
+    };
+    store
+        .create_segment(&segment, record("segment.create", vec![]))
+        .await
+        .expect("segment");
+    assert!(matches!(
+        store
+            .create_segment(&SegmentRow { id: Uuid::now_v7(), ..segment.clone() }, record("segment.create", vec![]))
+            .await,
+        Err(StoreError::Duplicate { field }) if field == "name"
+    ));
+    assert_eq!(
+        store.segments().await.expect("segments"),
+        vec![segment.clone()]
+    );
+    assert_eq!(
+        store.segment(segment.id).await.expect("one"),
+        Some(segment.clone())
+    );
+
+    let campaign = CampaignRow {
+        id: Uuid::now_v7(),
+        name: "Spring".into(),
+        purpose: "marketing.communications.email".into(),
+        segment_id: Some(segment.id),
+        filter: "{}".into(),
+        subject: "Hello".into(),
+        body: "Spring is here".into(),
+        state: "draft".into(),
+        created_by: "user:x".into(),
+        created_at: 2,
+        sent_at: None,
+        recipients: 0,
+    };
+    store
+        .create_campaign(&campaign, record("campaign.create", vec![]))
+        .await
+        .expect("campaign");
+    let c = customer(1, &[], "active");
+    insert(
+        &store,
+        vec![CustomerWrite {
+            row: c.clone(),
+            index: vec![],
+        }],
+    )
+    .await
+    .expect("customer");
+    let step =
+        |from: &str, to: &str, recipients: i64, mail: Vec<OutboxRow>, links: Vec<MailLink>| {
+            ChangeSet {
+                campaign_step: Some(CampaignStep {
+                    id: campaign.id,
+                    from: from.into(),
+                    to: to.into(),
+                    at: 9,
+                    recipients,
+                }),
+                mail,
+                links,
+                audit: vec![record("campaign.send", vec![campaign.id.to_string()])],
+                ..Default::default()
+            }
+        };
+    let mut m = message(c.id, 3);
+    m.campaign_id = Some(campaign.id);
+    let mut l = link(c.id, 4, 100);
+    l.kind = "unsubscribe".into();
+    l.campaign_id = Some(campaign.id);
+    store
+        .apply(step("draft", "sending", 0, vec![], vec![]))
+        .await
+        .expect("start");
+    assert!(
+        matches!(
+            store
+                .apply(step("draft", "sending", 0, vec![m.clone()], vec![]))
+                .await,
+            Err(StoreError::Conflict)
+        ),
+        "a campaign starts once"
+    );
+    assert!(
+        store.customer_mail(c.id).await.expect("mail").is_empty(),
+        "nothing of the refused change"
+    );
+    store
+        .apply(step("sending", "sending", 1, vec![m.clone()], vec![l]))
+        .await
+        .expect("page");
+    store
+        .apply(step("sending", "sent", 0, vec![], vec![]))
+        .await
+        .expect("finish");
+    let done = store
+        .campaign(campaign.id)
+        .await
+        .expect("read")
+        .expect("there");
+    assert_eq!(
+        (done.state.as_str(), done.recipients, done.sent_at),
+        ("sent", 1, Some(9))
+    );
+    assert_eq!(store.campaigns().await.expect("all").len(), 1);
+    let other = Uuid::now_v7();
+    assert_eq!(
+        store
+            .campaign_mailed(campaign.id, &[c.id, other])
+            .await
+            .expect("mailed"),
+        vec![c.id]
+    );
+
+    store.claim_mail(10, 20, 10).await.expect("claim");
+    store
+        .finish_mail(&Delivery {
+            message_id: m.id,
+            attempt: 1,
+            at: 11,
+            outcome: DeliveryOutcome::Sent,
+            detail: None,
+        })
+        .await
+        .expect("sent");
+    store
+        .apply(ChangeSet {
+            spend_link: Some(SpentLink {
+                token_hash: [4; 32],
+                at: 12,
+            }),
+            audit: vec![record("consent.unsubscribe", vec![c.id.to_string()])],
+            ..Default::default()
+        })
+        .await
+        .expect("unsubscribe");
+    assert_eq!(
+        store.campaign_counts(campaign.id).await.expect("counts"),
+        MailCounts {
+            pending: 0,
+            sent: 1,
+            failed: 0,
+            unsubscribed: 1
+        }
+    );
+}
