@@ -26,7 +26,7 @@ pub use records::*;
 pub use repos::Store;
 pub use sqlite::SqliteStore;
 
-/// The field name a second use of one idempotency key is reported under.
-pub const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+/// What a second claim of one idempotency key is reported as taken: the column holding it.
+pub const IDEMPOTENCY_KEY: &str = "idempotency_key";
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

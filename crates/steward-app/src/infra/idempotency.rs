@@ -22,6 +22,8 @@ use crate::{Access, AppError, Steward};
 pub const REPLAY_WINDOW: jiff::SignedDuration = jiff::SignedDuration::from_hours(24);
 
 const MAX_KEY_LEN: usize = 255;
+/// What a malformed key is reported as; the HTTP edge names its header instead.
+const KEY_FIELD: &str = "idempotency_key";
 const SEAL_FIELD: &str = "idempotent-response";
 
 /// A client's idempotency key: 1 to 255 visible ASCII characters.
@@ -30,7 +32,7 @@ pub struct IdempotencyKey(String);
 
 impl IdempotencyKey {
     pub fn parse(raw: &str) -> Result<IdempotencyKey, AppError> {
-        let field = steward_store::IDEMPOTENCY_KEY;
+        let field = KEY_FIELD;
         if raw.is_empty() || raw.len() > MAX_KEY_LEN {
             return Err(AppError::invalid(
                 field,
