@@ -16,7 +16,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::Connection;
 use steward_app::core::{Catalog, Role, SystemClock};
-use steward_app::{Actor, AudienceQuery, OpenOptions, SegmentFilter, Steward};
+use steward_app::{AudienceQuery, OpenOptions, SegmentFilter, Steward};
 use steward_store::{
     ChangeSet, ConsentEvent, CustomerRow, CustomerWrite, SqliteStore, repos::Changes,
 };
@@ -161,7 +161,7 @@ async fn run(n: usize) -> BenchResult<()> {
     raw.execute_batch("PRAGMA journal_mode = WAL; PRAGMA cache_size = -32768;")?;
 
     // 1. One customer's consents, as a use case checks them before acting.
-    let agent = app.access(&Actor::system("bench", &["essential.service"]), None)?;
+    let agent = app.access(&app.operator("bench", &["essential.service"]), None)?;
     let mut rng = StdRng::seed_from_u64(11);
     let picks: Vec<Uuid> = (0..CHECKS.min(n * 4))
         .map(|_| ids[rng.gen_range(0..n)])
@@ -203,11 +203,7 @@ async fn run(n: usize) -> BenchResult<()> {
 
     // 2. Audiences over the whole population.
     let marketer = app.access(
-        &Actor {
-            id: "user:bench-marketer".into(),
-            role: Role::Marketer,
-            purposes: vec![EMAIL.into()],
-        },
+        &app.local_staff("user:bench-marketer", Role::Marketer, &[EMAIL]),
         Some(EMAIL),
     )?;
     let whole = AudienceQuery {

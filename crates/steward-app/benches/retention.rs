@@ -18,7 +18,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, params};
 use steward_app::core::{Catalog, SystemClock};
-use steward_app::{Actor, OpenOptions, Steward};
+use steward_app::{OpenOptions, Steward};
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
@@ -124,7 +124,7 @@ async fn run(n: usize) -> BenchResult<()> {
     Connection::open(&db)?.execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
 
     let app = Steward::open(options(&data_dir)?).await?;
-    let actor = Actor::system("bench", &["essential.legal_obligation"]);
+    let actor = app.operator("bench", &["essential.legal_obligation"]);
     let access = app.access(&actor, Some("essential.legal_obligation"))?;
 
     let t = Instant::now();

@@ -19,7 +19,7 @@ use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
 use steward_app::core::{Catalog, SystemClock};
 use steward_app::import::ImportOptions;
-use steward_app::{Actor, CustomerQuery, OpenOptions, Steward};
+use steward_app::{CustomerQuery, OpenOptions, Steward};
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
@@ -409,7 +409,7 @@ async fn run(rows: usize) -> BenchResult<()> {
     let app = Arc::new(Steward::open(options(&data_dir)?).await?);
     // The background work `steward serve` runs beside everything else.
     tokio::spawn(app.clone().run_audit_indexer(std::future::pending()));
-    let actor = Actor::system("bench", &[PURPOSE]);
+    let actor = app.operator("bench", &[PURPOSE]);
     let opts = ImportOptions {
         purpose: PURPOSE.to_string(),
         default_residency: None,

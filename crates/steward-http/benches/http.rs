@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use steward_app::core::{Catalog, Role, SystemClock};
-use steward_app::{Actor, CustomerInput, NewToken, OpenOptions, Steward};
+use steward_app::{CustomerInput, NewToken, OpenOptions, Steward};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -174,7 +174,7 @@ fn main() -> BenchResult<()> {
             })
             .await?,
         );
-        let setup = Actor::system("bench", &["essential.service"]);
+        let setup = app.operator("bench", &["essential.service"]);
         let access = app.access(&setup, None)?;
         let mut ids = Vec::with_capacity(seeded);
         for i in 0..seeded {

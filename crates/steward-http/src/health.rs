@@ -20,9 +20,15 @@ pub fn routes() -> Router<AppState> {
         .route("/metrics", get(public_metrics))
 }
 
-/// The routes of the separate metrics listener: every metric, no token.
-pub fn metrics_routes() -> Router<AppState> {
-    Router::new().route("/metrics", get(all_metrics))
+/// The routes of the separate metrics listener: every metric, no token, read as `reader`,
+/// the operator who opened that listener.
+pub fn metrics_routes(reader: Actor) -> Router<AppState> {
+    Router::new().route(
+        "/metrics",
+        get(
+            move |State(state): State<AppState>| async move { render(&state, Some(&reader)).await },
+        ),
+    )
 }
 
 async fn healthz() -> impl IntoResponse {
@@ -42,10 +48,6 @@ async fn public_metrics(
         None
     };
     render(&state, caller.as_ref()).await
-}
-
-async fn all_metrics(State(state): State<AppState>) -> Result<Response, Problem> {
-    render(&state, Some(&Actor::system("metrics", &[]))).await
 }
 
 async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Problem> {

@@ -75,11 +75,17 @@ pub async fn serve(
     serve_with_metrics(listener, None, app, options, shutdown).await
 }
 
-/// Serves like `serve`, and also every metric, without a token and in plain HTTP, on
-/// `metrics`: a listener for the operator's own network, never the public one.
+/// A listener for every metric, without a token and in plain HTTP, on the operator's own
+/// network, never the public one; its counts are read as `reader`, the operator's actor.
+pub struct MetricsListener {
+    pub listener: tokio::net::TcpListener,
+    pub reader: steward_app::Actor,
+}
+
+/// Serves like `serve`, and also every metric on `metrics`.
 pub async fn serve_with_metrics(
     listener: tokio::net::TcpListener,
-    metrics: Option<tokio::net::TcpListener>,
+    metrics: Option<MetricsListener>,
     app: Arc<Steward>,
     options: HttpOptions,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -88,9 +94,13 @@ pub async fn serve_with_metrics(
     let state = state::state(app, &options);
     let router = routes(state.clone());
     let (stop, stopped) = tokio::sync::watch::channel(false);
-    if let Some(metrics) = metrics {
+    if let Some(MetricsListener {
+        listener: metrics,
+        reader,
+    }) = metrics
+    {
         tracing::info!(addr = ?metrics.local_addr().ok(), "metrics listening (http)");
-        let router = health::metrics_routes().with_state(state);
+        let router = health::metrics_routes(reader).with_state(state);
         let mut stopped = stopped.clone();
         tokio::spawn(async move {
             let until = async move {

@@ -8,23 +8,45 @@ use uuid::Uuid;
 
 use crate::{AppError, Steward};
 
-/// A staff member, an API token, or Steward itself.
+/// A staff member, an API token, or Steward itself. Only the app makes one: from a signed-in
+/// session, an API token, or for the operator at the machine (see `Steward::operator`).
+///
+/// ```compile_fail
+/// let forged = steward_app::Actor {
+///     id: "user:someone".into(),
+///     role: steward_app::core::Role::Admin,
+///     purposes: Vec::new(),
+/// };
+/// ```
+///
+/// ```compile_fail
+/// let forged = steward_app::Actor::system("anything", &["essential.service"]);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
     /// `user:<id>`, `token:<id>` or `system:<job>`; this is what the audit log records.
-    pub id: String,
-    pub role: Role,
+    pub(crate) id: String,
+    pub(crate) role: Role,
     /// Purposes granted explicitly; empty means the role's defaults.
-    pub purposes: Vec<String>,
+    pub(crate) purposes: Vec<String>,
 }
 
 impl Actor {
-    pub fn system(job: &str, purposes: &[&str]) -> Actor {
+    pub(crate) fn system(job: &str, purposes: &[&str]) -> Actor {
         Actor {
             id: format!("system:{job}"),
             role: Role::System,
             purposes: purposes.iter().map(|p| p.to_string()).collect(),
         }
+    }
+
+    /// What the audit log records as the actor.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
     }
 
     pub fn effective_purposes(&self) -> Vec<&str> {
@@ -89,13 +111,23 @@ impl Subject {
     }
 }
 
+/// An actor working for one purpose its role may use: what every staff use case that
+/// touches personal data takes. Only `Steward::access` makes one.
 #[derive(Debug, Clone)]
 pub struct Access {
-    pub actor: Actor,
-    pub purpose: PurposeDef,
+    pub(crate) actor: Actor,
+    pub(crate) purpose: PurposeDef,
 }
 
 impl Access {
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+
+    pub fn purpose(&self) -> &PurposeDef {
+        &self.purpose
+    }
+
     /// Opening, changing or listing individual records. Purposes that rest on consent
     /// (marketing, personalisation) reach customers only through audiences and campaigns,
     /// which check each customer's consent; they never open a record directly.
@@ -128,6 +160,24 @@ pub(crate) fn ensure_processable(access: &Access, row: &CustomerRow) -> Result<(
 pub(crate) const LEGAL_OBLIGATION: &str = "essential.legal_obligation";
 
 impl Steward {
+    /// The operator at the machine: whoever runs Steward with its data directory and keys
+    /// (the command line, its jobs and the operator's own listeners) acts as Steward itself.
+    /// The HTTP edge never calls this: it acts only for those who signed in or sent a token.
+    pub fn operator(&self, job: &str, purposes: &[&str]) -> Actor {
+        Actor::system(job, purposes)
+    }
+
+    /// Someone at the machine in a staff role without signing in: for tests and benchmarks
+    /// only, behind a feature no front end's build turns on.
+    #[cfg(feature = "local-staff")]
+    pub fn local_staff(&self, id: &str, role: Role, purposes: &[&str]) -> Actor {
+        Actor {
+            id: id.to_string(),
+            role,
+            purposes: purposes.iter().map(|p| p.to_string()).collect(),
+        }
+    }
+
     /// Checks that `purpose` (or the actor's only purpose when none is given) is in the
     /// catalog and that the actor may use it.
     pub fn access(&self, actor: &Actor, purpose: Option<&str>) -> Result<Access, AppError> {

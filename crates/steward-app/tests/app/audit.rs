@@ -124,7 +124,7 @@ async fn connect(db: &TestDatabase) -> tokio_postgres::Client {
 }
 
 async fn all_entries(app: &Steward) -> Vec<AuditEntry> {
-    app.audit_entries(&actor(Role::Auditor), 0, 500)
+    app.audit_entries(&actor(app, Role::Auditor), 0, 500)
         .await
         .expect("entries")
 }

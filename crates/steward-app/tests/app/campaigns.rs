@@ -39,7 +39,7 @@ fn campaign(filter: Option<SegmentFilter>) -> NewCampaign {
 #[tokio::test]
 async fn segment_filters_are_checked_field_by_field() {
     let (_dir, app) = app().await;
-    let marketer = actor(Role::Marketer);
+    let marketer = actor(&app, Role::Marketer);
     let bad = NewSegment {
         name: " ".into(),
         filter: SegmentFilter {
@@ -76,7 +76,7 @@ async fn segment_filters_are_checked_field_by_field() {
     }
     assert!(matches!(
         app.create_segment(
-            &actor(Role::Agent),
+            &actor(&app, Role::Agent),
             NewSegment {
                 name: "x".into(),
                 filter: SegmentFilter::default()
@@ -258,7 +258,7 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
     );
 
     let log = app
-        .campaign(&marketer.actor, draft.id)
+        .campaign(marketer.actor(), draft.id)
         .await
         .expect("log")
         .log;
@@ -271,10 +271,7 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
 #[tokio::test]
 async fn campaigns_are_for_marketing_purposes_only() {
     let (_dir, app) = app().await;
-    let admin = steward_app::Actor {
-        purposes: vec!["essential.service".into()],
-        ..actor(Role::Admin)
-    };
+    let admin = app.local_staff("user:admin", Role::Admin, &["essential.service"]);
     let support = app
         .access(&admin, Some("essential.service"))
         .expect("access");
@@ -363,7 +360,7 @@ async fn a_queued_campaign_message_is_dropped_when_consent_ends_before_it_leaves
             .is_some_and(|to| to.contains("kim@example.com"))
     );
     let log = app
-        .campaign(&marketer.actor, draft.id)
+        .campaign(marketer.actor(), draft.id)
         .await
         .expect("log")
         .log;

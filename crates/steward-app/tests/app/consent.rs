@@ -175,7 +175,7 @@ async fn withdrawing_the_last_basis_of_a_field_erases_it() {
     assert!(fields.contains("email"), "fields with other bases stay");
     let minimised = app
         .search_audit(
-            &actor(Role::Auditor),
+            &actor(&app, Role::Auditor),
             steward_app::AuditFilter {
                 action: Some("customer.minimise".into()),
                 limit: 10,
@@ -395,7 +395,7 @@ fn notice(app: &steward_app::Steward, version: &str, material: bool) -> steward_
 }
 
 async fn publish(app: &steward_app::Steward, version: &str, material: bool) {
-    let dpo = actor(Role::Dpo);
+    let dpo = actor(app, Role::Dpo);
     let draft = app
         .create_notice(&dpo, notice(app, version, material))
         .await
@@ -406,7 +406,7 @@ async fn publish(app: &steward_app::Steward, version: &str, material: bool) {
 #[tokio::test]
 async fn a_notice_is_published_only_with_a_summary_for_every_purpose() {
     let (_dir, app) = app().await;
-    let dpo = actor(Role::Dpo);
+    let dpo = actor(&app, Role::Dpo);
     let mut partial = notice(&app, "2026-01", false);
     partial.summaries.remove("essential.legal_obligation");
     partial.summaries.remove("marketing.communications.email");
@@ -619,7 +619,7 @@ async fn the_readability_line_is_the_operators_to_set() {
     };
     let (_dir, app) = app().await;
     let plain = app
-        .create_notice(&actor(Role::Dpo), draft("a"))
+        .create_notice(&actor(&app, Role::Dpo), draft("a"))
         .await
         .expect("draft");
     let score = plain.summaries["marketing.communications.sms"].readability;
@@ -637,7 +637,7 @@ async fn the_readability_line_is_the_operators_to_set() {
     .await
     .expect("open");
     let flagged = strict
-        .create_notice(&actor(Role::Dpo), draft("a"))
+        .create_notice(&actor(&app, Role::Dpo), draft("a"))
         .await
         .expect("draft");
     assert!(flagged.summaries["marketing.communications.sms"].hard_to_read);
@@ -700,7 +700,7 @@ async fn a_consent_that_lapses_is_marked_expired_and_its_fields_erased() {
     );
     let minimised = app
         .search_audit(
-            &actor(Role::Auditor),
+            &actor(&app, Role::Auditor),
             steward_app::AuditFilter {
                 action: Some("customer.minimise".into()),
                 limit: 10,

@@ -1,5 +1,5 @@
 use steward_app::core::Role;
-use steward_app::{Actor, AppError, CustomerPatch, CustomerQuery, ExportFormat, InteractionInput};
+use steward_app::{AppError, CustomerPatch, CustomerQuery, ExportFormat, InteractionInput};
 
 use crate::support::*;
 
@@ -168,7 +168,7 @@ async fn bad_values_are_named_all_at_once() {
 #[tokio::test]
 async fn purposes_are_checked_against_the_role() {
     let (_dir, app) = app().await;
-    let marketer = actor(Role::Marketer);
+    let marketer = actor(&app, Role::Marketer);
     assert!(matches!(
         app.access(&marketer, Some("essential.service")),
         Err(AppError::PurposeNotAllowed { .. })
@@ -178,22 +178,19 @@ async fn purposes_are_checked_against_the_role() {
         Err(AppError::PurposeRequired)
     ));
     assert!(matches!(
-        app.access(&actor(Role::Agent), Some("selling.data")),
+        app.access(&actor(&app, Role::Agent), Some("selling.data")),
         Err(AppError::UnknownPurpose(_))
     ));
     assert!(
-        app.access(&actor(Role::Auditor), Some("essential.service"))
+        app.access(&actor(&app, Role::Auditor), Some("essential.service"))
             .is_err()
     );
     assert!(
-        app.access(&actor(Role::Admin), Some("essential.service"))
+        app.access(&actor(&app, Role::Admin), Some("essential.service"))
             .is_err(),
         "admin reads no data by default"
     );
-    let granted = steward_app::Actor {
-        purposes: vec!["essential.service".into()],
-        ..actor(Role::Admin)
-    };
+    let granted = app.local_staff("user:admin", Role::Admin, &["essential.service"]);
     assert!(
         app.access(&granted, None).is_ok(),
         "a single granted purpose is the default"
@@ -252,7 +249,7 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
         .expect("interactions");
     assert_eq!(page.items.len(), 1);
     let mut out = Vec::new();
-    let exporter = steward_app::Actor::system("export", &["essential.service"]);
+    let exporter = app.operator("export", &["essential.service"]);
     app.export_customers(
         &exporter,
         "essential.service",
@@ -265,7 +262,7 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
     app.erase_customer(&dpo(&app), c.id).await.expect("erase");
 
     let entries = app
-        .audit_entries(&actor(Role::Auditor), 0, 100)
+        .audit_entries(&actor(&app, Role::Auditor), 0, 100)
         .await
         .expect("audit");
     let actions: Vec<&str> = entries.iter().map(|e| e.record.action.as_str()).collect();
@@ -305,7 +302,9 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
     let bytes = std::fs::read(dir.path().join("steward.db")).expect("db");
     assert!(!contains(&bytes, b"grace@example.com"));
     assert!(
-        app.audit_entries(&actor(Role::Agent), 0, 10).await.is_err(),
+        app.audit_entries(&actor(&app, Role::Agent), 0, 10)
+            .await
+            .is_err(),
         "agents do not read the audit log"
     );
 }
@@ -317,7 +316,7 @@ async fn export_neutralises_formulas() {
     i.fields.insert("company".into(), "@SUM(A1)".into());
     app.create_customer(&agent(&app), i).await.expect("create");
     let mut out = Vec::new();
-    let exporter = steward_app::Actor::system("export", &["essential.service"]);
+    let exporter = app.operator("export", &["essential.service"]);
     let n = app
         .export_customers(
             &exporter,
@@ -336,7 +335,7 @@ async fn export_neutralises_formulas() {
         text.contains(",+49301234567,") || text.contains("+49301234567"),
         "phone numbers stay usable: {text}"
     );
-    let marketer = actor(Role::Marketer);
+    let marketer = actor(&app, Role::Marketer);
     let mut sink = Vec::new();
     let r = app
         .export_customers(
@@ -455,7 +454,7 @@ async fn sign_in_with_an_unknown_account_is_refused_like_a_wrong_password() {
 async fn wrong_codes_during_a_wait_count_and_make_it_longer() {
     let (_dir, app) = app().await;
     app.add_user(
-        &Actor::system("setup", &[]),
+        &app.operator("setup", &[]),
         steward_app::NewUser {
             email: "dpo@example.com".into(),
             role: Role::Dpo,
@@ -466,7 +465,7 @@ async fn wrong_codes_during_a_wait_count_and_make_it_longer() {
     .await
     .expect("user");
     let failures = || async {
-        app.audit_entries(&Actor::system("check", &[]), 0, 500)
+        app.audit_entries(&app.operator("check", &[]), 0, 500)
             .await
             .expect("audit")
             .into_iter()
@@ -560,7 +559,7 @@ async fn a_restricted_customer_is_reached_only_for_legal_obligations() {
 #[tokio::test]
 async fn changing_a_staff_account_ends_its_sessions() {
     let (_dir, app) = app().await;
-    let admin = steward_app::Actor::system("setup", &[]);
+    let admin = app.operator("setup", &[]);
     let created = app
         .add_user(
             &admin,

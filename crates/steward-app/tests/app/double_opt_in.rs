@@ -121,7 +121,7 @@ async fn email_marketing_counts_only_after_the_emailed_link_is_followed() {
     assert_eq!(history, vec![ConsentState::Requested, ConsentState::Given]);
     let confirmed = app
         .search_audit(
-            &actor(Role::Auditor),
+            &actor(&app, Role::Auditor),
             steward_app::AuditFilter {
                 action: Some("consent.confirm".into()),
                 limit: 10,

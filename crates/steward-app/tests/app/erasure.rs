@@ -86,7 +86,7 @@ async fn erasure_reaches_a_copy_taken_before_it() {
         "the erased row yields nothing"
     );
     let mut out = Vec::new();
-    let exporter = steward_app::Actor::system("export", &["essential.service"]);
+    let exporter = app.operator("export", &["essential.service"]);
     old.export_customers(
         &exporter,
         "essential.service",
@@ -162,7 +162,7 @@ async fn a_value_moved_to_another_customer_or_field_does_not_open() {
         "{r:?}"
     );
     assert!(
-        app.audit_entries(&actor(Role::Auditor), 0, 100)
+        app.audit_entries(&actor(&app, Role::Auditor), 0, 100)
             .await
             .expect("audit")
             .iter()

@@ -17,8 +17,8 @@ fn options(dir: &Path, batch: usize) -> ImportOptions {
     }
 }
 
-fn importer() -> Actor {
-    Actor::system("import", &["essential.service"])
+fn importer(app: &Steward) -> Actor {
+    app.operator("import", &["essential.service"])
 }
 
 async fn run(
@@ -26,7 +26,7 @@ async fn run(
     file: &Path,
     opts: &ImportOptions,
 ) -> Result<steward_app::import::ImportReport, AppError> {
-    app.import_customers(&importer(), file, opts, |_| ControlFlow::Continue(()))
+    app.import_customers(&importer(app), file, opts, |_| ControlFlow::Continue(()))
         .await
 }
 
@@ -216,7 +216,7 @@ async fn an_interrupted_import_resumes_without_duplicates() {
     let opts = options(dir.path(), 10);
     let mut batches = 0;
     let first = app
-        .import_customers(&importer(), &file, &opts, |_| {
+        .import_customers(&importer(&app), &file, &opts, |_| {
             batches += 1;
             if batches == 3 {
                 ControlFlow::Break(())
@@ -511,7 +511,7 @@ async fn a_resumed_import_refuses_the_same_repeats_as_an_uninterrupted_one() {
         if let Some(stop_after) = stop_after {
             let mut batches = 0;
             let first = app
-                .import_customers(&importer(), &file, &opts, |_| {
+                .import_customers(&importer(&app), &file, &opts, |_| {
                     batches += 1;
                     if batches == stop_after {
                         ControlFlow::Break(())
@@ -578,7 +578,7 @@ async fn a_sweep_leaves_the_keys_of_an_import_still_committing_alone() {
         let app = app.clone();
         let file = file.clone();
         async move {
-            app.import_customers(&importer(), &file, &opts, |_| ControlFlow::Continue(()))
+            app.import_customers(&importer(&app), &file, &opts, |_| ControlFlow::Continue(()))
                 .await
         }
     });
@@ -597,7 +597,7 @@ async fn a_sweep_leaves_the_keys_of_an_import_still_committing_alone() {
         "keys of rows about to be committed stay"
     );
     match other
-        .import_customers(&importer(), &file, &options(dir.path(), 100), |_| {
+        .import_customers(&importer(&app), &file, &options(dir.path(), 100), |_| {
             ControlFlow::Continue(())
         })
         .await

@@ -4,8 +4,8 @@ use std::ops::ControlFlow;
 use steward_app::core::request::{Deadlines, Jurisdiction};
 use steward_app::import::ImportOptions;
 use steward_app::{
-    Actor, AppError, AudienceQuery, Correction, CustomerPatch, CustomerQuery, Evidence,
-    FormSubmission, InteractionInput, ReasonInput, RequestInput, RequestQuery, SubjectFormat,
+    AppError, AudienceQuery, Correction, CustomerPatch, CustomerQuery, Evidence, FormSubmission,
+    InteractionInput, ReasonInput, RequestInput, RequestQuery, SubjectFormat,
 };
 use steward_testkit::smtp::SmtpServer;
 
@@ -93,7 +93,7 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     assert!(app.is_erased(c.id).await.expect("tombstone"));
     let erasures = app
         .search_audit(
-            &actor(steward_app::core::Role::Auditor),
+            &actor(&app, steward_app::core::Role::Auditor),
             steward_app::AuditFilter {
                 action: Some("customer.erase".into()),
                 target: Some(c.id.to_string()),
@@ -147,7 +147,7 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     .expect("write");
     let report = app
         .import_customers(
-            &Actor::system("import", &["essential.service"]),
+            &app.operator("import", &["essential.service"]),
             &file,
             &ImportOptions {
                 purpose: "essential.service".into(),
@@ -353,7 +353,7 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
 
 /// What a staff export of every customer holds.
 async fn exported(app: &steward_app::Steward) -> String {
-    let exporter = Actor::system("export", &["essential.service"]);
+    let exporter = app.operator("export", &["essential.service"]);
     let mut out = Vec::new();
     app.export_customers(
         &exporter,

@@ -53,16 +53,13 @@ pub async fn app() -> (tempfile::TempDir, Steward) {
     (dir, app)
 }
 
-pub fn actor(role: Role) -> Actor {
-    Actor {
-        id: format!("user:{role}"),
-        role,
-        purposes: Vec::new(),
-    }
+pub fn actor(app: &Steward, role: Role) -> Actor {
+    app.local_staff(&format!("user:{role}"), role, &[])
 }
 
 pub fn access(app: &Steward, role: Role, purpose: &str) -> Access {
-    app.access(&actor(role), Some(purpose)).expect("access")
+    app.access(&actor(app, role), Some(purpose))
+        .expect("access")
 }
 
 pub fn agent(app: &Steward) -> Access {

@@ -34,8 +34,8 @@ pub async fn me(Caller(actor): Caller) -> Json<Me> {
         .map(str::to_string)
         .collect();
     Json(Me {
-        actor: actor.id.clone(),
-        role: actor.role.to_string(),
+        actor: actor.id().to_string(),
+        role: actor.role().to_string(),
         purposes,
     })
 }
@@ -297,7 +297,7 @@ pub async fn login(
     Ok(Json(LoginReply {
         token: session.token,
         expires_at: session.expires_at,
-        role: session.actor.role.to_string(),
+        role: session.actor.role().to_string(),
     }))
 }
 

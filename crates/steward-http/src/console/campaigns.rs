@@ -94,9 +94,9 @@ fn describe(f: &SegmentFilter, catalog: &Catalog) -> String {
 
 async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
     let access = staff.access(state)?;
-    let reach = if access.purpose.requires_consent {
+    let reach = if access.purpose().requires_consent {
         let query = AudienceQuery {
-            purpose: access.purpose.key.clone(),
+            purpose: access.purpose().key.clone(),
             ..Default::default()
         };
         Some(state.app.audience(&access, &query).await?.count)
@@ -250,7 +250,7 @@ pub async fn create_campaign(
     };
     let input = NewCampaign {
         name: text(&form, "name"),
-        purpose: access.purpose.key.clone(),
+        purpose: access.purpose().key.clone(),
         segment_id,
         filter: None,
         subject: text(&form, "subject"),

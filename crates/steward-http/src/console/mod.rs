@@ -198,12 +198,12 @@ impl Chrome {
             .into_iter()
             .filter_map(|p| catalog.purpose(p))
             .collect();
-        let role = staff.actor.role;
+        let role = staff.actor.role();
         Chrome {
             title: title.into(),
             nav,
             signed_in: true,
-            actor: staff.actor.id.clone(),
+            actor: staff.actor.id().to_string(),
             role: role.to_string(),
             purpose: staff.purpose.clone(),
             purpose_name: chosen.map(|p| p.name.clone()).unwrap_or_default(),
@@ -247,7 +247,7 @@ impl Chrome {
 }
 
 fn manages_accounts(actor: &Actor) -> bool {
-    actor.role == Role::Admin
+    actor.role() == Role::Admin
 }
 
 /// A form body; a malformed one is answered with the console's own error page.

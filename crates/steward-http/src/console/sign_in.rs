@@ -192,7 +192,7 @@ pub struct PurposeForm {
 fn landing(access: &Access) -> &'static str {
     if access.require_record_access().is_ok() {
         "/console/customers"
-    } else if matches!(access.actor.role, Role::Marketer | Role::Admin) {
+    } else if matches!(access.actor().role(), Role::Marketer | Role::Admin) {
         "/console/campaigns"
     } else {
         "/console"
@@ -230,7 +230,7 @@ pub async fn choose_purpose(
     let mut response = see_other(landing(&access));
     response.headers_mut().append(
         header::SET_COOKIE,
-        set_cookie(PURPOSE_COOKIE, Some(&access.purpose.key), state.tls),
+        set_cookie(PURPOSE_COOKIE, Some(&access.purpose().key), state.tls),
     );
     Ok(response)
 }

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 use steward_app::core::Role;
-use steward_app::{Actor, CustomerInput, CustomerPatch, NewUser};
+use steward_app::{CustomerInput, CustomerPatch, NewUser};
 
 use crate::support::*;
 use crate::webdriver::Browser;
@@ -18,7 +18,7 @@ fn screenshots() -> PathBuf {
 pub(crate) async fn add_staff(t: &TestApp, email: &str, role: Role) -> Option<String> {
     t.app
         .add_user(
-            &Actor::system("setup", &[]),
+            &t.app.operator("setup", &[]),
             NewUser {
                 email: email.into(),
                 role,
@@ -32,7 +32,7 @@ pub(crate) async fn add_staff(t: &TestApp, email: &str, role: Role) -> Option<St
 }
 
 async fn seed(t: &TestApp, email: &str, given: &str) -> uuid::Uuid {
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let input = CustomerInput {
         fields: [
@@ -154,7 +154,7 @@ async fn staff_work_through_the_console_in_a_real_browser() {
     .await;
 
     // Meanwhile a colleague changes Ada through the API path: the open form is now stale.
-    let colleague = Actor::system("colleague", &["essential.service"]);
+    let colleague = t.app.operator("colleague", &["essential.service"]);
     let access = t.app.access(&colleague, None).expect("access");
     let patch = CustomerPatch {
         tags: Some(vec!["vip".into(), "callback".into()]),
@@ -302,7 +302,7 @@ async fn staff_work_through_the_console_in_a_real_browser() {
     );
 
     // Ada's newsletter consent came with an import, so a campaign can reach her.
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     t.app
         .record_consent(
@@ -559,7 +559,7 @@ async fn a_console_session_ends_after_half_an_hour_without_use() {
     let idle = t
         .app
         .search_audit(
-            &Actor::system("check", &[]),
+            &t.app.operator("check", &[]),
             steward_app::AuditFilter {
                 action: Some("logout.idle".into()),
                 limit: 10,
@@ -1023,7 +1023,7 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
     let dpo_uri = add_staff(&t, "dpo@example.com", Role::Dpo)
         .await
         .expect("a dpo has a second factor");
-    let setup = Actor::system("setup", &["marketing.communications.email"]);
+    let setup = t.app.operator("setup", &["marketing.communications.email"]);
 
     // A campaign: a post without the confirmation sends nothing and says what is needed.
     let marketer = staff_cookie(
@@ -1073,7 +1073,7 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
         Some("essential.legal_obligation"),
     )
     .await;
-    let desk = Actor::system("desk", &["essential.legal_obligation"]);
+    let desk = t.app.operator("desk", &["essential.legal_obligation"]);
     let access = t.app.access(&desk, None).expect("access");
     let runs = |t: &TestApp| {
         let (app, access) = (t.app.clone(), access.clone());
@@ -1282,7 +1282,7 @@ async fn the_audit_log_reads_newest_first_and_an_import_stays_one_short_row() {
     let report = t
         .app
         .import_customers(
-            &Actor::system("import", &["essential.service"]),
+            &t.app.operator("import", &["essential.service"]),
             &csv,
             &steward_app::import::ImportOptions {
                 purpose: "essential.service".into(),
@@ -1414,7 +1414,7 @@ async fn charts_keep_their_labels_inside_and_name_purposes() {
     std::fs::write(&csv, rows).expect("csv");
     t.app
         .import_customers(
-            &Actor::system("import", &["essential.service"]),
+            &t.app.operator("import", &["essential.service"]),
             &csv,
             &steward_app::import::ImportOptions {
                 purpose: "essential.service".into(),
@@ -1429,7 +1429,7 @@ async fn charts_keep_their_labels_inside_and_name_purposes() {
         .expect("import");
     // One customer consents to two purposes; staff read customers for three purposes.
     let ada = seed(&t, "ada@example.com", "Ada").await;
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     for purpose in [
         "marketing.communications.sms",
@@ -1456,7 +1456,7 @@ async fn charts_keep_their_labels_inside_and_name_purposes() {
         "essential.service.operations.support",
         "essential.legal_obligation",
     ] {
-        let reader = Actor::system("reader", &[purpose]);
+        let reader = t.app.operator("reader", &[purpose]);
         let access = t.app.access(&reader, None).expect("access");
         t.app.get_customer(&access, ada).await.expect("read");
     }
@@ -1559,7 +1559,7 @@ async fn a_two_line_address_typed_in_the_browser_is_saved_and_edited_again() {
     .await;
     let access = t
         .app
-        .access(&Actor::system("check", &["essential.service"]), None)
+        .access(&t.app.operator("check", &["essential.service"]), None)
         .expect("access");
     let stored = t.app.get_customer(&access, ada).await.expect("read");
     assert_eq!(

@@ -436,7 +436,7 @@ async fn logs_carry_no_personal_values_or_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_needs_password_and_second_factor() {
     let t = spawn_app().await;
-    let admin = steward_app::Actor::system("setup", &[]);
+    let admin = t.app.operator("setup", &[]);
     let created = t
         .app
         .add_user(
@@ -522,7 +522,7 @@ async fn sign_in(
 async fn failures_slow_down_their_source_and_never_lock_the_owner_out() {
     let smtp = steward_testkit::smtp::SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
-    let admin = steward_app::Actor::system("setup", &[]);
+    let admin = t.app.operator("setup", &[]);
     t.app
         .add_user(
             &admin,
@@ -592,7 +592,7 @@ async fn failures_slow_down_their_source_and_never_lock_the_owner_out() {
     );
     let failed = t
         .app
-        .audit_entries(&steward_app::Actor::system("check", &[]), 0, 500)
+        .audit_entries(&t.app.operator("check", &[]), 0, 500)
         .await
         .expect("audit")
         .into_iter()
@@ -615,7 +615,7 @@ async fn failures_slow_down_their_source_and_never_lock_the_owner_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_factors_get_through_a_wait_and_one_alone_does_not() {
     let t = spawn_app().await;
-    let admin = steward_app::Actor::system("setup", &[]);
+    let admin = t.app.operator("setup", &[]);
     let created = t
         .app
         .add_user(
@@ -898,7 +898,10 @@ async fn the_metrics_listener_serves_every_metric_without_a_token() {
     let metrics_addr = metrics.local_addr().expect("addr");
     tokio::spawn(steward_http::serve_with_metrics(
         listener,
-        Some(metrics),
+        Some(steward_http::MetricsListener {
+            listener: metrics,
+            reader: t.app.operator("metrics", &[]),
+        }),
         t.app.clone(),
         steward_http::HttpOptions::default(),
         std::future::pending(),

@@ -2,8 +2,8 @@
 //! real headless Chromium following the links customers receive. Double opt-in, a campaign,
 //! and unsubscribing by browser and by RFC 8058 one-click POST.
 
+use steward_app::CustomerInput;
 use steward_app::core::Role;
-use steward_app::{Actor, CustomerInput};
 use steward_testkit::smtp::{ReceivedMail, SmtpServer};
 
 use crate::support::*;
@@ -12,7 +12,7 @@ use crate::webdriver::Browser;
 const EMAIL: &str = "marketing.communications.email";
 
 async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let input = CustomerInput {
         fields: [("email", email), ("given_name", "Grace")]

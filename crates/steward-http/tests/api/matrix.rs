@@ -1,8 +1,8 @@
 //! I9: every route, for every role and for no token at all. A route added to the router
 //! without a row here fails `every_route_is_in_the_matrix`.
 
+use steward_app::CustomerInput;
 use steward_app::core::Role;
-use steward_app::{Actor, CustomerInput};
 
 use crate::support::*;
 
@@ -116,7 +116,7 @@ async fn every_route_for_every_role() {
     for role in Role::ALL {
         tokens.push((role, t.token(role, &[]).await));
     }
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let mut n = 0;
     for who in std::iter::once(Who::Nobody).chain(Role::ALL.into_iter().map(Who::As)) {
@@ -211,7 +211,8 @@ async fn every_route_for_every_role() {
             let marketer = t
                 .app
                 .access(
-                    &Actor::system("matrix", &["marketing.communications.email"]),
+                    &t.app
+                        .operator("matrix", &["marketing.communications.email"]),
                     Some("marketing.communications.email"),
                 )
                 .expect("marketing access");
@@ -236,7 +237,7 @@ async fn every_route_for_every_role() {
                 let dpo = t
                     .app
                     .access(
-                        &Actor::system("matrix", &["essential.legal_obligation"]),
+                        &t.app.operator("matrix", &["essential.legal_obligation"]),
                         Some("essential.legal_obligation"),
                     )
                     .expect("desk access");
@@ -265,7 +266,7 @@ async fn every_route_for_every_role() {
             let desk = t
                 .app
                 .access(
-                    &Actor::system("matrix", &["essential.legal_obligation"]),
+                    &t.app.operator("matrix", &["essential.legal_obligation"]),
                     Some("essential.legal_obligation"),
                 )
                 .expect("desk access");

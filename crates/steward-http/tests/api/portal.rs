@@ -1,15 +1,15 @@
 //! The privacy portal in real headless Chromium, with the sign-in code read from a real SMTP
 //! server on loopback; and sign-in answers that say nothing about who is a customer.
 
+use steward_app::CustomerInput;
 use steward_app::core::Role;
-use steward_app::{Actor, CustomerInput};
 use steward_testkit::smtp::SmtpServer;
 
 use crate::support::*;
 use crate::webdriver::Browser;
 
 async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let input = CustomerInput {
         fields: [
@@ -40,7 +40,7 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let grace = seed(&t, "grace@example.com").await;
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     let given = t
         .app
         .record_consent(
@@ -535,7 +535,7 @@ async fn every_portal_change_redirects_and_the_page_speaks_in_names_not_keys() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let grace = seed(&t, "grace@example.com").await;
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     t.app
         .record_consent(
             &t.app.access(&setup, None).expect("access"),

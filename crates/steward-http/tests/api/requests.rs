@@ -1,8 +1,8 @@
 //! The request desk and retention over HTTP: problem documents that name the field, the
 //! legal deadlines in the answer, a streamed export, and a dry run read back by id.
 
+use steward_app::CustomerInput;
 use steward_app::core::Role;
-use steward_app::{Actor, CustomerInput};
 
 use crate::support::*;
 
@@ -11,7 +11,7 @@ const DESK: &str = "essential.legal_obligation";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_logged_with_deadlines_and_bad_ones_name_their_field() {
     let t = spawn_app().await;
-    let setup = Actor::system("setup", &["essential.service"]);
+    let setup = t.app.operator("setup", &["essential.service"]);
     let customer = t
         .app
         .create_customer(

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 
 use steward_app::core::{Catalog, FixedClock, Role};
-use steward_app::{Actor, NewToken, OpenOptions, Steward};
+use steward_app::{NewToken, OpenOptions, Steward};
 
 pub struct TestApp {
     pub addr: String,
@@ -133,7 +133,7 @@ impl TestApp {
     }
 
     pub async fn token(&self, role: Role, purposes: &[&str]) -> String {
-        let admin = Actor::system("test", &[]);
+        let admin = self.app.operator("test", &[]);
         let new = NewToken {
             name: format!("{role}"),
             role,

@@ -14,7 +14,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 use steward_app::AppError;
 use steward_app::import::ImportOptions;
 
-use super::{explain, open, operator};
+use super::{explain, open};
 use crate::settings::Settings;
 
 /// How often an import writes a line of progress when its output is not a terminal.
@@ -78,7 +78,7 @@ pub(super) async fn import(
         reject_path: reject_path.clone(),
         batch_size: batch,
     };
-    let actor = operator("cli-import", &[purpose.as_str()]);
+    let actor = app.operator("cli-import", &[purpose.as_str()]);
     let report = app
         .import_customers(&actor, &file, &opts, |p| {
             let counts = format!(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use steward_app::core::{Catalog, Role, SystemClock};
-use steward_app::{Actor, AppError, ExportFormat, NewToken, NewUser, OpenOptions, Steward};
+use steward_app::{AppError, ExportFormat, NewToken, NewUser, OpenOptions, Steward};
 
 use import::import;
 use retention::retention_run;
@@ -90,11 +90,6 @@ fn init_logging(level: &str) {
         .try_init();
 }
 
-/// The operator at the command line: they hold the master key, so they act as Steward itself.
-fn operator(job: &str, purposes: &[&str]) -> Actor {
-    Actor::system(job, purposes)
-}
-
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let serve_args = match &cli.command {
         Command::Serve(a) => Some(a),
@@ -142,7 +137,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let app = open(&settings).await?;
             let created = app
                 .add_user(
-                    &operator("cli", &[]),
+                    &app.operator("cli", &[]),
                     NewUser {
                         email,
                         role,
@@ -167,7 +162,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(UserCommand::List) => {
             let app = open(&settings).await?;
             let users = app
-                .list_users(&operator("cli", &[]))
+                .list_users(&app.operator("cli", &[]))
                 .await
                 .map_err(explain)?;
             for u in users {
@@ -184,7 +179,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(UserCommand::ResetPassword { user }) => {
             let app = open(&settings).await?;
-            let actor = operator("cli", &[]);
+            let actor = app.operator("cli", &[]);
             let found = app.find_user(&actor, &user).await.map_err(explain)?;
             let password = app
                 .reset_password(&actor, found.id)
@@ -197,7 +192,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::User(UserCommand::Disable { user }) => {
             let app = open(&settings).await?;
-            let actor = operator("cli", &[]);
+            let actor = app.operator("cli", &[]);
             let found = app.find_user(&actor, &user).await.map_err(explain)?;
             app.update_user(&actor, found.id, None, Some(true))
                 .await
@@ -217,7 +212,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let expires_at = Some(parse_expiry(&expires, app.now())?);
             let (_, token) = app
                 .create_token(
-                    &operator("cli", &[]),
+                    &app.operator("cli", &[]),
                     NewToken {
                         name,
                         role,
@@ -260,7 +255,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ProgressBar::hidden()
             };
-            let actor = operator("cli-export", &[purpose.as_str()]);
+            let actor = app.operator("cli-export", &[purpose.as_str()]);
             let n = app
                 .export_customers(&actor, &purpose, format, &mut out, |n| bar.set_position(n))
                 .await

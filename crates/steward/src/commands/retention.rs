@@ -6,12 +6,12 @@ use std::process::ExitCode;
 
 use indicatif::{ProgressBar, ProgressStyle};
 
-use super::{explain, open, operator};
+use super::{explain, open};
 use crate::settings::Settings;
 
 pub(super) async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
     let app = open(settings).await?;
-    let actor = operator("cli-retention", &["essential.legal_obligation"]);
+    let actor = app.operator("cli-retention", &["essential.legal_obligation"]);
     let access = app
         .access(&actor, Some("essential.legal_obligation"))
         .map_err(explain)?;

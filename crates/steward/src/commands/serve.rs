@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
-use super::{explain, open, operator};
+use super::{explain, open};
 use crate::settings::Settings;
 
 const DEMO_AGENT: &str = "demo-agent@example.com";
@@ -33,7 +33,7 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
             // A first account to try the console with; its password exists only on this screen.
             let password = steward_app::generate_password();
             app.add_user(
-                &operator("demo", &[]),
+                &app.operator("demo", &[]),
                 steward_app::NewUser {
                     email: DEMO_AGENT.into(),
                     role: steward_app::core::Role::Agent,
@@ -93,6 +93,10 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
             }
         }),
     ];
+    let metrics = metrics.map(|listener| steward_http::MetricsListener {
+        listener,
+        reader: app.operator("metrics", &[]),
+    });
     steward_http::serve_with_metrics(listener, metrics, app.clone(), options, shutdown).await?;
     let _ = stop_jobs.send(true);
     for job in jobs {

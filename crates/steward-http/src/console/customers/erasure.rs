@@ -27,10 +27,10 @@ pub async fn erase_form(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(&state)?;
-    if !staff.actor.role.may_erase() {
+    if !staff.actor.role().may_erase() {
         return Err(AppError::Forbidden(format!(
             "role {} may not erase customers",
-            staff.actor.role
+            staff.actor.role()
         ))
         .into());
     }

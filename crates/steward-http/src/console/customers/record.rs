@@ -204,7 +204,7 @@ pub(super) async fn detail_page(
             interactions,
             kinds: InteractionKind::ALL.iter().map(|k| k.as_str()).collect(),
             history,
-            may_erase: staff.actor.role.may_erase(),
+            may_erase: staff.actor.role().may_erase(),
             refusal,
             consents,
             consent_events,
