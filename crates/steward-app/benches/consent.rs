@@ -146,7 +146,7 @@ async fn run(n: usize) -> BenchResult<()> {
         t.elapsed().as_secs_f64(),
         std::fs::metadata(&db)?.len() as f64 / (1024.0 * 1024.0)
     );
-    let app = Steward::open(OpenOptions {
+    let (app, operator) = Steward::open_as_operator(OpenOptions {
         data_dir,
         database_url: None,
         catalog: Catalog::default_catalog()?,
@@ -161,7 +161,7 @@ async fn run(n: usize) -> BenchResult<()> {
     raw.execute_batch("PRAGMA journal_mode = WAL; PRAGMA cache_size = -32768;")?;
 
     // 1. One customer's consents, as a use case checks them before acting.
-    let agent = app.access(&app.operator("bench", &["essential.service"]), None)?;
+    let agent = app.access(&operator.actor("bench", &["essential.service"]), None)?;
     let mut rng = StdRng::seed_from_u64(11);
     let picks: Vec<Uuid> = (0..CHECKS.min(n * 4))
         .map(|_| ids[rng.gen_range(0..n)])
@@ -170,7 +170,7 @@ async fn run(n: usize) -> BenchResult<()> {
     let t = Instant::now();
     for id in &picks {
         let one = Instant::now();
-        black_box(app.consents(&agent, *id).await?);
+        black_box(app.consent().current(&agent, *id).await?);
         latencies.push(one.elapsed());
     }
     let app_checks = t.elapsed();
@@ -240,7 +240,7 @@ async fn run(n: usize) -> BenchResult<()> {
     let mut reached = 0;
     for _ in 0..AUDIENCE_RUNS {
         let t = Instant::now();
-        reached = app.audience(&marketer, &whole).await?.count;
+        reached = app.segments().audience(&marketer, &whole).await?.count;
         app_runs.push(t.elapsed());
     }
     let app_whole = median(app_runs);
@@ -248,7 +248,7 @@ async fn run(n: usize) -> BenchResult<()> {
     let mut reached_narrow = 0;
     for _ in 0..AUDIENCE_RUNS {
         let t = Instant::now();
-        reached_narrow = app.audience(&marketer, &narrowed).await?.count;
+        reached_narrow = app.segments().audience(&marketer, &narrowed).await?.count;
         app_runs.push(t.elapsed());
     }
     let app_narrow = median(app_runs);

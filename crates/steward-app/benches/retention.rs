@@ -123,21 +123,23 @@ async fn run(n: usize) -> BenchResult<()> {
     let copy = tmp.path().join("baseline.db");
     Connection::open(&db)?.execute("VACUUM INTO ?1", [copy.to_string_lossy()])?;
 
-    let app = Steward::open(options(&data_dir)?).await?;
-    let actor = app.operator("bench", &["essential.legal_obligation"]);
+    let (app, operator) = Steward::open_as_operator(options(&data_dir)?).await?;
+    let actor = operator.actor("bench", &["essential.legal_obligation"]);
     let access = app.access(&actor, Some("essential.legal_obligation"))?;
 
     let t = Instant::now();
-    let dry = app.start_retention_run(&access, true).await?;
+    let dry = app.retention().start_run(&access, true).await?;
     let mut predicted = 0u64;
-    app.run_retention(dry.id, |_| ControlFlow::Continue(()), |_| predicted += 1)
+    app.retention()
+        .run(dry.id, |_| ControlFlow::Continue(()), |_| predicted += 1)
         .await?;
     let dry_time = t.elapsed();
 
     let t = Instant::now();
-    let run = app.start_retention_run(&access, false).await?;
+    let run = app.retention().start_run(&access, false).await?;
     let report = app
-        .run_retention(run.id, |_| ControlFlow::Continue(()), |_| {})
+        .retention()
+        .run(run.id, |_| ControlFlow::Continue(()), |_| {})
         .await?;
     let sweep_time = t.elapsed();
     let swept: u64 = report.report.rules.iter().map(|r| r.done).sum();

@@ -406,10 +406,11 @@ async fn run(rows: usize) -> BenchResult<()> {
     let raw_wal = raw_path.with_extension("db-wal");
 
     let data_dir = tmp.path().join("steward");
-    let app = Arc::new(Steward::open(options(&data_dir)?).await?);
+    let (app, operator) = Steward::open_as_operator(options(&data_dir)?).await?;
+    let app = Arc::new(app);
     // The background work `steward serve` runs beside everything else.
-    tokio::spawn(app.clone().run_audit_indexer(std::future::pending()));
-    let actor = app.operator("bench", &[PURPOSE]);
+    tokio::spawn(app.jobs().audit_indexer(std::future::pending()));
+    let actor = operator.actor("bench", &[PURPOSE]);
     let opts = ImportOptions {
         purpose: PURPOSE.to_string(),
         default_residency: None,
@@ -419,7 +420,8 @@ async fn run(rows: usize) -> BenchResult<()> {
     };
     let t = Instant::now();
     let report = app
-        .import_customers(&actor, &csv_path, &opts, |_| ControlFlow::Continue(()))
+        .customers()
+        .import(&actor, &csv_path, &opts, |_| ControlFlow::Continue(()))
         .await?;
     let app_import_time = t.elapsed();
     let p = report.progress;
@@ -464,7 +466,8 @@ async fn run(rows: usize) -> BenchResult<()> {
     let mut cursor = None;
     loop {
         let page = app
-            .list_customers(
+            .customers()
+            .list(
                 &access,
                 CustomerQuery {
                     cursor,
@@ -498,7 +501,7 @@ async fn run(rows: usize) -> BenchResult<()> {
     let t = Instant::now();
     for &i in &picks {
         let one = Instant::now();
-        let view = app.get_customer(&access, ids[i]).await?;
+        let view = app.customers().get(&access, ids[i]).await?;
         latencies.push(one.elapsed());
         if view.fields.len() != 8 {
             return Err(format!(
@@ -530,7 +533,7 @@ async fn run(rows: usize) -> BenchResult<()> {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let t = Instant::now();
     for &i in histories {
-        let history = app.customer_access_history(&access, ids[i]).await?;
+        let history = app.audit().access_history(&access, ids[i]).await?;
         if history.is_empty() {
             return Err(format!("customer {} has no access history", ids[i]).into());
         }
@@ -546,12 +549,12 @@ async fn run(rows: usize) -> BenchResult<()> {
     println!(
         "access history: {} reads over an audit log of {} entries",
         histories.len(),
-        app.audit_length().await?
+        app.audit().length().await?
     );
 
     // 3. Audit verification.
     let t = Instant::now();
-    let verify = app.verify_audit().await?;
+    let verify = app.audit().verify().await?;
     let verify_time = t.elapsed();
     if !verify.ok {
         return Err(format!("audit chain did not verify: {:?}", verify.problem).into());

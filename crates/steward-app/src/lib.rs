@@ -11,6 +11,7 @@ mod infra;
 mod retention;
 mod rights;
 mod security;
+mod services;
 
 pub use campaigns::audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
 pub use campaigns::campaign::{CampaignLog, CampaignView, NewCampaign};
@@ -44,13 +45,17 @@ pub use rights::requests::{
     RequestReport, RequestView,
 };
 pub use rights::subject_export::{SubjectExport, SubjectFormat};
-pub use security::access::{Access, Actor, Subject};
+pub use security::access::{Access, Actor, Operator, Subject};
 pub use security::accounts::{
     CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password,
     requires_second_factor,
 };
 pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
+pub use services::{
+    Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
+    Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
+};
 pub use steward_core as core;
 
 use std::path::{Path, PathBuf};
@@ -166,6 +171,12 @@ fn create_private_dir(path: &Path) -> std::io::Result<()> {
 }
 
 impl Steward {
+    /// Opens the data directory as its operator: the application, and the capability to act
+    /// as Steward itself that only whoever holds the data directory and its keys has.
+    pub async fn open_as_operator(opts: OpenOptions) -> Result<(Steward, Operator), AppError> {
+        Ok((Steward::open(opts).await?, Operator::at_the_machine()))
+    }
+
     /// Opens (creating on first use) the data directory, the key store, the master key and
     /// the database, and runs pending migrations.
     pub async fn open(opts: OpenOptions) -> Result<Steward, AppError> {
@@ -227,7 +238,7 @@ impl Steward {
         };
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
-        steward.sweep_orphan_keys().await?;
+        steward.keys().sweep_orphans().await?;
         Ok(steward)
     }
 
@@ -239,10 +250,6 @@ impl Steward {
         self.clock.now()
     }
 
-    pub async fn count_customers(&self) -> Result<u64, AppError> {
-        Ok(self.store.count_customers().await?)
-    }
-
     /// Figures that count personal records, for monitoring: only for the roles that may read
     /// the audit log, since watching them move around a public action would tell who exists.
     pub async fn record_counts(&self, actor: &Actor) -> Result<RecordCounts, AppError> {
@@ -251,6 +258,12 @@ impl Steward {
             customers: self.store.count_customers().await?,
             audit_entries: self.store.audit_head().await?.0,
         })
+    }
+}
+
+impl Customers<'_> {
+    pub async fn count(&self) -> Result<u64, AppError> {
+        Ok(self.app.store.count_customers().await?)
     }
 }
 

@@ -161,20 +161,19 @@ fn main() -> BenchResult<()> {
         .enable_all()
         .build()?;
     let (addr, token, ids) = server_rt.block_on(async {
-        let app = Arc::new(
-            Steward::open(OpenOptions {
-                data_dir: dir.path().to_path_buf(),
-                database_url: None,
-                catalog: Catalog::default_catalog()?,
-                clock: Arc::new(SystemClock),
-                controller: Default::default(),
-                readable_at_least: steward_app::READABLE_AT_LEAST,
-                staff_shown_as: Default::default(),
-                mail: Default::default(),
-            })
-            .await?,
-        );
-        let setup = app.operator("bench", &["essential.service"]);
+        let (app, operator) = Steward::open_as_operator(OpenOptions {
+            data_dir: dir.path().to_path_buf(),
+            database_url: None,
+            catalog: Catalog::default_catalog()?,
+            clock: Arc::new(SystemClock),
+            controller: Default::default(),
+            readable_at_least: steward_app::READABLE_AT_LEAST,
+            staff_shown_as: Default::default(),
+            mail: Default::default(),
+        })
+        .await?;
+        let app = Arc::new(app);
+        let setup = operator.actor("bench", &["essential.service"]);
         let access = app.access(&setup, None)?;
         let mut ids = Vec::with_capacity(seeded);
         for i in 0..seeded {
@@ -196,9 +195,10 @@ fn main() -> BenchResult<()> {
                 residency: "DE".into(),
                 tags: vec![],
             };
-            ids.push(app.create_customer(&access, input).await?.id);
+            ids.push(app.customers().create(&access, input).await?.id);
         }
         let token = app
+            .accounts()
             .create_token(
                 &setup,
                 NewToken {
@@ -217,7 +217,7 @@ fn main() -> BenchResult<()> {
             tls: None,
         };
         // The background work `steward serve` runs beside every request.
-        tokio::spawn(app.clone().run_audit_indexer(std::future::pending()));
+        tokio::spawn(app.jobs().audit_indexer(std::future::pending()));
         tokio::spawn(steward_http::serve(
             listener,
             app,

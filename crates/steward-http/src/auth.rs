@@ -29,7 +29,7 @@ impl FromRequestParts<AppState> for Caller {
             .ok_or_else(|| {
                 Problem::unauthorized("the Authorization header must be: Bearer <token>")
             })?;
-        match state.app.authenticate_token(token).await {
+        match state.app.sessions().authenticate_token(token).await {
             Ok(actor) => Ok(Caller(actor)),
             Err(steward_app::AppError::Forbidden(_)) => Err(Problem::unauthorized(
                 "the token is unknown, expired or revoked",

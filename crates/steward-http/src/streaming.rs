@@ -29,7 +29,7 @@ pub(crate) fn subject_export(
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         loop {
-            let chunk = match state.app.subject_export_chunk(&mut export).await {
+            let chunk = match state.app.rights().export_chunk(&mut export).await {
                 Ok(Some(chunk)) => Ok(chunk),
                 Ok(None) => break,
                 Err(e) => {

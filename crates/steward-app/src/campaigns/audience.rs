@@ -10,6 +10,7 @@ use steward_store::{AudienceOf, SegmentQuery};
 use uuid::Uuid;
 
 use crate::campaigns::segments::SegmentFilter;
+use crate::services::Segments;
 use crate::{Access, AppError, FieldError, Steward};
 
 /// Members per page of an export.
@@ -91,22 +92,26 @@ impl Steward {
             .map(|f| f.key.clone())
             .collect()
     }
+}
 
+impl Segments<'_> {
     /// Counts the audience of a consent-based purpose, checking the ledger at this moment.
     pub async fn audience(
         &self,
         access: &Access,
         query: &AudienceQuery,
     ) -> Result<AudienceSummary, AppError> {
-        let segment = self.audience_query(access, query).await?;
-        let count = self.store.count_segment(&segment).await?;
-        let mut record = self.access_record(access, "audience.evaluate", vec![], vec![]);
+        let segment = self.app.audience_query(access, query).await?;
+        let count = self.app.store.count_segment(&segment).await?;
+        let mut record = self
+            .app
+            .access_record(access, "audience.evaluate", vec![], vec![]);
         record.detail = Some(format!("count={count}"));
-        self.append(vec![record]).await?;
+        self.app.append(vec![record]).await?;
         Ok(AudienceSummary {
             purpose: query.purpose.clone(),
             count,
-            fields: self.audience_fields(&query.purpose),
+            fields: self.app.audience_fields(&query.purpose),
         })
     }
 
@@ -119,6 +124,7 @@ impl Steward {
         after: Option<Uuid>,
     ) -> Result<Option<(Vec<AudienceMember>, Uuid)>, AppError> {
         let rows = self
+            .app
             .store
             .segment_page(segment, after, AUDIENCE_PAGE)
             .await?;
@@ -126,7 +132,7 @@ impl Steward {
             return Ok(None);
         };
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut keys = self.keys.data_keys(&ids)?;
+        let mut keys = self.app.keys.data_keys(&ids)?;
         let mut members = Vec::with_capacity(rows.len());
         let mut opened = std::collections::BTreeSet::new();
         for row in &rows {
@@ -134,35 +140,36 @@ impl Steward {
             let Some(stored) = keys.remove(&row.id) else {
                 continue;
             };
-            let dek = self.vault.open_data_key(
+            let dek = self.app.vault.open_data_key(
                 &row.id,
                 &crate::collection::customers::unwrap_stored(stored),
             )?;
-            let (view, fields) = self.view(access, row, &dek)?;
+            let (view, fields) = self.app.view(access, row, &dek)?;
             opened.extend(fields);
             members.push(AudienceMember {
                 id: view.id,
                 fields: view.fields,
             });
         }
-        self.append(vec![self.access_record(
-            access,
-            "audience.export",
-            members.iter().map(|m| m.id.to_string()).collect(),
-            opened.into_iter().collect(),
-        )])
-        .await?;
+        self.app
+            .append(vec![self.app.access_record(
+                access,
+                "audience.export",
+                members.iter().map(|m| m.id.to_string()).collect(),
+                opened.into_iter().collect(),
+            )])
+            .await?;
         Ok(Some((members, last)))
     }
 
     /// Checks an audience for export and fixes it at this moment; pages follow with
-    /// [`Steward::audience_page`]. This, not a raw export, is how marketing gets data out:
+    /// [`Segments::audience_page`](crate::Segments::audience_page). This, not a raw export, is how marketing gets data out:
     /// only consenting customers, only the purpose's fields, every page audited.
-    pub async fn start_audience_export(
+    pub async fn start_export(
         &self,
         access: &Access,
         query: &AudienceQuery,
     ) -> Result<SegmentQuery, AppError> {
-        self.audience_query(access, query).await
+        self.app.audience_query(access, query).await
     }
 }

@@ -16,6 +16,7 @@ use uuid::Uuid;
 
 use crate::campaigns::segments::{SegmentFilter, may_manage_campaigns};
 use crate::infra::mail::Letter;
+use crate::services::Campaigns;
 use crate::{Access, Actor, AppError, FieldError, Steward};
 
 const MAX_NAME: usize = 100;
@@ -100,14 +101,26 @@ impl Steward {
             })
     }
 
-    pub async fn create_campaign(
+    fn campaign_step(&self, id: Uuid, from: &str, to: &str, recipients: i64) -> CampaignStep {
+        CampaignStep {
+            id,
+            from: from.into(),
+            to: to.into(),
+            at: self.clock.now().as_microsecond(),
+            recipients,
+        }
+    }
+}
+
+impl Campaigns<'_> {
+    pub async fn create(
         &self,
         access: &Access,
         input: NewCampaign,
     ) -> Result<CampaignView, AppError> {
         may_manage_campaigns(&access.actor)?;
-        self.campaign_purpose(access, &input.purpose)?;
-        let now = self.clock.now().as_microsecond();
+        self.app.campaign_purpose(access, &input.purpose)?;
+        let now = self.app.clock.now().as_microsecond();
         let mut errors = Vec::new();
         text_error("name", &input.name, MAX_NAME, &mut errors);
         text_error("subject", &input.subject, MAX_SUBJECT, &mut errors);
@@ -123,7 +136,7 @@ impl Steward {
                 ));
                 SegmentFilter::default()
             }
-            (Some(id), None) => match self.saved_segment(id).await {
+            (Some(id), None) => match self.app.saved_segment(id).await {
                 Ok(s) => s.filter,
                 Err(AppError::NotFound) => {
                     errors.push(FieldError::new("segment_id", "no such segment"));
@@ -133,7 +146,7 @@ impl Steward {
             },
             (None, filter) => filter.unwrap_or_default(),
         };
-        match self.segment_query(&filter, "filter", Moment::at(now)) {
+        match self.app.segment_query(&filter, "filter", Moment::at(now)) {
             Err(AppError::Invalid(more)) => errors.extend(more),
             Err(e) => return Err(e),
             Ok(_) => {}
@@ -155,45 +168,55 @@ impl Steward {
             sent_at: None,
             recipients: 0,
         };
-        let audit = self.access_record(
+        let audit = self.app.access_record(
             access,
             "campaign.create",
             vec![format!("campaign:{}", row.id)],
             vec![],
         );
-        self.store.create_campaign(&row, audit).await?;
+        self.app.store.create_campaign(&row, audit).await?;
         campaign_view(row, MailCounts::default())
     }
 
-    pub async fn campaigns(&self, actor: &Actor) -> Result<Vec<CampaignView>, AppError> {
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<CampaignView>, AppError> {
         may_manage_campaigns(actor)?;
         let mut out = Vec::new();
-        for row in self.store.campaigns().await? {
-            let counts = self.store.campaign_counts(row.id).await?;
+        for row in self.app.store.campaigns().await? {
+            let counts = self.app.store.campaign_counts(row.id).await?;
             out.push(campaign_view(row, counts)?);
         }
         Ok(out)
     }
 
-    pub async fn campaign(&self, actor: &Actor, id: Uuid) -> Result<CampaignView, AppError> {
+    pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<CampaignView, AppError> {
         may_manage_campaigns(actor)?;
-        let row = self.store.campaign(id).await?.ok_or(AppError::NotFound)?;
-        let counts = self.store.campaign_counts(id).await?;
+        let row = self
+            .app
+            .store
+            .campaign(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let counts = self.app.store.campaign_counts(id).await?;
         campaign_view(row, counts)
     }
 
     /// Queues the campaign's message for everyone in its audience now. A draft starts
     /// sending; a send that stopped half-way resumes; a sent campaign is not sent again.
-    pub async fn send_campaign(&self, access: &Access, id: Uuid) -> Result<CampaignView, AppError> {
+    pub async fn send(&self, access: &Access, id: Uuid) -> Result<CampaignView, AppError> {
         may_manage_campaigns(&access.actor)?;
-        let row = self.store.campaign(id).await?.ok_or(AppError::NotFound)?;
-        let email = self.campaign_purpose(access, &row.purpose)?;
+        let row = self
+            .app
+            .store
+            .campaign(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let email = self.app.campaign_purpose(access, &row.purpose)?;
         let target = vec![format!("campaign:{id}")];
         match row.state.as_str() {
             DRAFT => {
                 let start = ChangeSet {
-                    campaign_step: Some(self.campaign_step(id, DRAFT, SENDING, 0)),
-                    audit: vec![self.access_record(
+                    campaign_step: Some(self.app.campaign_step(id, DRAFT, SENDING, 0)),
+                    audit: vec![self.app.access_record(
                         access,
                         "campaign.start",
                         target.clone(),
@@ -201,7 +224,7 @@ impl Steward {
                     )],
                     ..Default::default()
                 };
-                match self.store.apply(start).await {
+                match self.app.store.apply(start).await {
                     Ok(_) => {}
                     Err(StoreError::Conflict) => {
                         return Err(AppError::Conflict(
@@ -216,25 +239,27 @@ impl Steward {
         }
         let filter: SegmentFilter = serde_json::from_str(&row.filter)
             .map_err(|_| AppError::corrupt(format!("campaign {id} has a malformed filter")))?;
-        let moment = self.consent_moment().await?;
+        let moment = self.app.consent_moment().await?;
         let now = moment.now;
-        let mut segment = self.segment_query(&filter, "filter", moment)?;
+        let mut segment = self.app.segment_query(&filter, "filter", moment)?;
         segment.audience = Some(AudienceOf {
             purpose: row.purpose.clone(),
             now,
             given_since: moment.given_since,
         });
         let purpose_name = self
+            .app
             .catalog
             .purpose(&row.purpose)
             .map_or(row.purpose.clone(), |p| p.name.clone());
         let mut after = None;
         loop {
-            let page = self.store.segment_page(&segment, after, PAGE).await?;
+            let page = self.app.store.segment_page(&segment, after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.id);
             let ids: Vec<Uuid> = page.iter().map(|r| r.id).collect();
             let done: HashSet<Uuid> = self
+                .app
                 .store
                 .campaign_mailed(id, &ids)
                 .await?
@@ -243,13 +268,13 @@ impl Steward {
             let mut changes = ChangeSet::default();
             let mut reached = Vec::new();
             // One key-store read for the page, as the audience export does.
-            let mut keys = self.keys.data_keys(&ids)?;
+            let mut keys = self.app.keys.data_keys(&ids)?;
             for customer in page.iter().filter(|r| !done.contains(&r.id)) {
                 let Some(stored) = keys.remove(&customer.id) else {
                     // Erased since the page was read.
                     continue;
                 };
-                let dek = self.vault.open_data_key(
+                let dek = self.app.vault.open_data_key(
                     &customer.id,
                     &crate::collection::customers::unwrap_stored(stored),
                 )?;
@@ -262,7 +287,8 @@ impl Steward {
                     AppError::Integrity(format!("customer {} field {email}", customer.id))
                 })?;
                 let (link, unsubscribe) =
-                    self.unsubscribe_link(customer.id, &row.purpose, Some(id), now);
+                    self.app
+                        .unsubscribe_link(customer.id, &row.purpose, Some(id), now);
                 let letter = Letter {
                     to: address,
                     subject: row.subject.clone(),
@@ -273,9 +299,10 @@ impl Steward {
                     ),
                     unsubscribe: Some(unsubscribe),
                 };
-                changes
-                    .mail
-                    .push(self.outbox_row(&dek, "campaign", Some(id), &letter, now)?);
+                changes.mail.push(
+                    self.app
+                        .outbox_row(&dek, "campaign", Some(id), &letter, now)?,
+                );
                 changes.links.push(link);
                 reached.push(customer.id.to_string());
             }
@@ -283,12 +310,16 @@ impl Steward {
                 continue;
             }
             changes.campaign_step =
-                Some(self.campaign_step(id, SENDING, SENDING, reached.len() as i64));
+                Some(
+                    self.app
+                        .campaign_step(id, SENDING, SENDING, reached.len() as i64),
+                );
             let mut record =
-                self.access_record(access, "campaign.send", reached, vec![email.clone()]);
+                self.app
+                    .access_record(access, "campaign.send", reached, vec![email.clone()]);
             record.detail = Some(format!("campaign={id}"));
             changes.audit.push(record);
-            match self.store.apply(changes).await {
+            match self.app.store.apply(changes).await {
                 Ok(_) => {}
                 Err(StoreError::Duplicate { .. }) => {
                     return Err(AppError::Conflict(
@@ -297,30 +328,23 @@ impl Steward {
                 }
                 Err(e) => return Err(e.into()),
             }
-            self.mail_queued();
+            self.app.mail_queued();
         }
         let finish = ChangeSet {
-            campaign_step: Some(self.campaign_step(id, SENDING, SENT, 0)),
-            audit: vec![self.access_record(access, "campaign.sent", target, vec![])],
+            campaign_step: Some(self.app.campaign_step(id, SENDING, SENT, 0)),
+            audit: vec![
+                self.app
+                    .access_record(access, "campaign.sent", target, vec![]),
+            ],
             ..Default::default()
         };
-        self.store.apply(finish).await.map_err(|e| match e {
+        self.app.store.apply(finish).await.map_err(|e| match e {
             StoreError::Conflict => {
                 AppError::Conflict("this campaign was finished by another request".into())
             }
             other => other.into(),
         })?;
-        self.campaign(&access.actor, id).await
-    }
-
-    fn campaign_step(&self, id: Uuid, from: &str, to: &str, recipients: i64) -> CampaignStep {
-        CampaignStep {
-            id,
-            from: from.into(),
-            to: to.into(),
-            at: self.clock.now().as_microsecond(),
-            recipients,
-        }
+        self.get(&access.actor, id).await
     }
 }
 

@@ -10,6 +10,7 @@ use steward_store::{ConsentCondition, SegmentQuery, SegmentRow, Span};
 use uuid::Uuid;
 
 use crate::collection::customers::parse_tags;
+use crate::services::Segments;
 use crate::{Actor, AppError, FieldError, Steward};
 
 const MAX_NAME: usize = 100;
@@ -253,15 +254,19 @@ impl Steward {
         })
     }
 
-    pub async fn create_segment(
-        &self,
-        actor: &Actor,
-        input: NewSegment,
-    ) -> Result<SegmentView, AppError> {
+    pub(crate) async fn saved_segment(&self, id: Uuid) -> Result<SegmentView, AppError> {
+        segment_view(self.store.segment(id).await?.ok_or(AppError::NotFound)?)
+    }
+}
+
+impl Segments<'_> {
+    pub async fn create(&self, actor: &Actor, input: NewSegment) -> Result<SegmentView, AppError> {
         may_target(actor)?;
         let name = input.name.trim().to_string();
-        let now = self.clock.now().as_microsecond();
-        let checked = self.segment_query(&input.filter, "filter", Moment::at(now));
+        let now = self.app.clock.now().as_microsecond();
+        let checked = self
+            .app
+            .segment_query(&input.filter, "filter", Moment::at(now));
         let mut errors = match checked {
             Err(AppError::Invalid(errors)) => errors,
             Err(e) => return Err(e),
@@ -286,7 +291,7 @@ impl Steward {
             created_by: actor.id.clone(),
             created_at: now,
         };
-        let audit = self.record(
+        let audit = self.app.record(
             actor,
             "segment.create",
             None,
@@ -294,22 +299,19 @@ impl Steward {
             vec![],
             None,
         );
-        self.store.create_segment(&row, audit).await?;
+        self.app.store.create_segment(&row, audit).await?;
         segment_view(row)
     }
 
-    pub async fn segments(&self, actor: &Actor) -> Result<Vec<SegmentView>, AppError> {
+    pub async fn list(&self, actor: &Actor) -> Result<Vec<SegmentView>, AppError> {
         may_target(actor)?;
-        self.store
+        self.app
+            .store
             .segments()
             .await?
             .into_iter()
             .map(segment_view)
             .collect()
-    }
-
-    pub(crate) async fn saved_segment(&self, id: Uuid) -> Result<SegmentView, AppError> {
-        segment_view(self.store.segment(id).await?.ok_or(AppError::NotFound)?)
     }
 }
 

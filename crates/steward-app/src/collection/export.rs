@@ -7,7 +7,8 @@ use steward_core::role::FieldAccess;
 use steward_store::CustomerFilter;
 
 use crate::collection::customers::unwrap_stored;
-use crate::{Actor, AppError, CustomerView, Steward};
+use crate::services::Customers;
+use crate::{Actor, AppError, CustomerView};
 
 const PAGE: usize = 1_000;
 
@@ -44,9 +45,9 @@ pub fn neutralise_cell(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-impl Steward {
+impl Customers<'_> {
     /// Writes every customer the purpose may see; returns how many were written.
-    pub async fn export_customers(
+    pub async fn export(
         &self,
         actor: &Actor,
         purpose: &str,
@@ -54,7 +55,7 @@ impl Steward {
         out: &mut (dyn Write + Send),
         mut progress: impl FnMut(u64),
     ) -> Result<u64, AppError> {
-        let access = self.access(actor, Some(purpose))?;
+        let access = self.app.access(actor, Some(purpose))?;
         access.require_record_access()?;
         if !actor.role.may_export() {
             return Err(AppError::Forbidden(format!(
@@ -63,6 +64,7 @@ impl Steward {
             )));
         }
         let columns: Vec<String> = self
+            .app
             .catalog
             .fields()
             .iter()
@@ -93,6 +95,7 @@ impl Steward {
         let mut after = None;
         loop {
             let rows = self
+                .app
                 .store
                 .list_customers(&CustomerFilter {
                     after,
@@ -103,7 +106,7 @@ impl Steward {
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
             let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
-            let mut keys = self.keys.data_keys(&ids)?;
+            let mut keys = self.app.keys.data_keys(&ids)?;
             let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
             let mut opened = std::collections::BTreeSet::new();
             for row in &rows {
@@ -115,19 +118,23 @@ impl Steward {
                     tracing::warn!(customer = %row.id, "skipped a customer whose key is destroyed: erasure in progress");
                     continue;
                 };
-                let dek = self.vault.open_data_key(&row.id, &unwrap_stored(stored))?;
-                let (view, fields) = self.view(&access, row, &dek)?;
+                let dek = self
+                    .app
+                    .vault
+                    .open_data_key(&row.id, &unwrap_stored(stored))?;
+                let (view, fields) = self.app.view(&access, row, &dek)?;
                 opened.extend(fields);
                 views.push(view);
             }
             // Audited before the page is written out.
-            self.append(vec![self.access_record(
-                &access,
-                "customer.export",
-                views.iter().map(|v| v.id.to_string()).collect(),
-                opened.into_iter().collect(),
-            )])
-            .await?;
+            self.app
+                .append(vec![self.app.access_record(
+                    &access,
+                    "customer.export",
+                    views.iter().map(|v| v.id.to_string()).collect(),
+                    opened.into_iter().collect(),
+                )])
+                .await?;
             let mut buf = Vec::with_capacity(views.len() * 256);
             for v in &views {
                 match format {

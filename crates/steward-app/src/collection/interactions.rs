@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::collection::customers::{DEFAULT_LIMIT, MAX_LIMIT, Page};
 use crate::infra::cursor;
 use crate::infra::idempotency::{Claim, IdempotencyKey, Outcome, Replayable};
+use crate::services::Interactions;
 use crate::{Access, AppError, FieldError, Steward};
 
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize)]
@@ -134,38 +135,6 @@ impl Steward {
         }
     }
 
-    pub async fn add_interaction(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        input: InteractionInput,
-    ) -> Result<InteractionView, AppError> {
-        self.insert_interaction(access, customer, input, None).await
-    }
-
-    /// Adds an interaction once per idempotency key; sent again, it answers as the first time.
-    pub async fn add_interaction_once(
-        &self,
-        access: &Access,
-        key: &IdempotencyKey,
-        customer: Uuid,
-        input: InteractionInput,
-    ) -> Result<Outcome<InteractionView>, AppError> {
-        check_purpose(access)?;
-        let action = format!("interaction.create/{customer}");
-        let claim = Claim::new(key, access, &action, &input)?;
-        if let Some(view) = self.replay(access, &claim).await? {
-            return Ok(Outcome::Replayed(view));
-        }
-        match self
-            .insert_interaction(access, customer, input, Some(&claim))
-            .await
-        {
-            Ok(view) => Ok(Outcome::Created(view)),
-            Err(e) => self.replay_after_race(access, &claim, e).await,
-        }
-    }
-
     async fn insert_interaction(
         &self,
         access: &Access,
@@ -261,8 +230,45 @@ impl Steward {
             created_at: steward_core::clock::from_micros(row.created_at),
         })
     }
+}
 
-    pub async fn list_interactions(
+impl Interactions<'_> {
+    pub async fn add(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: InteractionInput,
+    ) -> Result<InteractionView, AppError> {
+        self.app
+            .insert_interaction(access, customer, input, None)
+            .await
+    }
+
+    /// Adds an interaction once per idempotency key; sent again, it answers as the first time.
+    pub async fn add_once(
+        &self,
+        access: &Access,
+        key: &IdempotencyKey,
+        customer: Uuid,
+        input: InteractionInput,
+    ) -> Result<Outcome<InteractionView>, AppError> {
+        check_purpose(access)?;
+        let action = format!("interaction.create/{customer}");
+        let claim = Claim::new(key, access, &action, &input)?;
+        if let Some(view) = self.app.replay(access, &claim).await? {
+            return Ok(Outcome::Replayed(view));
+        }
+        match self
+            .app
+            .insert_interaction(access, customer, input, Some(&claim))
+            .await
+        {
+            Ok(view) => Ok(Outcome::Created(view)),
+            Err(e) => self.app.replay_after_race(access, &claim, e).await,
+        }
+    }
+
+    pub async fn list(
         &self,
         access: &Access,
         customer: Uuid,
@@ -273,31 +279,34 @@ impl Steward {
         let limit = limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT);
         let after = cursor.map(cursor::decode_at_id).transpose()?;
         let row = self
+            .app
             .store
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
         crate::security::access::ensure_processable(access, &row)?;
         let mut rows = self
+            .app
             .store
             .list_interactions(customer, after, limit + 1)
             .await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let dek = self.data_key(customer)?;
+        let dek = self.app.data_key(customer)?;
         let items = rows
             .iter()
-            .map(|r| self.open_interaction(&dek, r))
+            .map(|r| self.app.open_interaction(&dek, r))
             .collect::<Result<Vec<_>, _>>()?;
         let mut targets = vec![customer.to_string()];
         targets.extend(rows.iter().map(|r| r.id.to_string()));
-        self.append(vec![self.access_record(
-            access,
-            "interaction.list",
-            targets,
-            vec!["summary".into(), "body".into()],
-        )])
-        .await?;
+        self.app
+            .append(vec![self.app.access_record(
+                access,
+                "interaction.list",
+                targets,
+                vec!["summary".into(), "body".into()],
+            )])
+            .await?;
         let next_cursor = if more {
             rows.last()
                 .map(|r| cursor::encode_at_id(r.occurred_at, r.id))

@@ -3,7 +3,7 @@
 //!
 //! A purpose based on consent has a lawful basis only while the customer has given that
 //! consent. Consent is recorded per customer by the consent ledger; a customer with no grant
-//! event has given none, which is what `Consents::NONE` says.
+//! event has given none, which is what `GivenConsents::NONE` says.
 
 use steward_core::catalog::{Catalog, FieldDef};
 use steward_core::field_value;
@@ -12,10 +12,10 @@ use crate::{Access, FieldError};
 
 /// The consent-based purposes a customer has granted.
 #[derive(Debug, Clone, Copy)]
-pub(crate) struct Consents<'a>(pub(crate) &'a [&'a str]);
+pub(crate) struct GivenConsents<'a>(pub(crate) &'a [&'a str]);
 
-impl Consents<'_> {
-    pub(crate) const NONE: Consents<'static> = Consents(&[]);
+impl GivenConsents<'_> {
+    pub(crate) const NONE: GivenConsents<'static> = GivenConsents(&[]);
 
     fn granted(&self, purpose: &str) -> bool {
         self.0.contains(&purpose)
@@ -23,7 +23,7 @@ impl Consents<'_> {
 }
 
 /// Whether any purpose that needs this field has a lawful basis for the customer.
-pub(crate) fn has_basis(catalog: &Catalog, field: &FieldDef, consents: Consents<'_>) -> bool {
+pub(crate) fn has_basis(catalog: &Catalog, field: &FieldDef, consents: GivenConsents<'_>) -> bool {
     field.purposes.iter().any(|p| {
         catalog
             .purpose(p)
@@ -36,7 +36,7 @@ pub(crate) fn writable<'c>(
     catalog: &'c Catalog,
     access: &Access,
     key: &str,
-    consents: Consents<'_>,
+    consents: GivenConsents<'_>,
 ) -> Result<&'c FieldDef, FieldError> {
     let name = || format!("fields.{key}");
     let field = catalog
@@ -62,7 +62,7 @@ pub(crate) fn check_values<'c, 'v>(
     catalog: &'c Catalog,
     access: &Access,
     values: impl IntoIterator<Item = (&'v str, &'v str)>,
-    consents: Consents<'_>,
+    consents: GivenConsents<'_>,
 ) -> Result<Vec<(&'c FieldDef, String)>, Vec<FieldError>> {
     let mut ok = Vec::new();
     let mut errors = Vec::new();
@@ -89,7 +89,7 @@ impl crate::Steward {
         self.catalog
             .fields()
             .iter()
-            .filter(|f| writable(&self.catalog, access, &f.key, Consents::NONE).is_ok())
+            .filter(|f| writable(&self.catalog, access, &f.key, GivenConsents::NONE).is_ok())
             .filter(|f| {
                 access.actor.role.field_access(f.sensitivity)
                     == steward_core::role::FieldAccess::Clear

@@ -10,6 +10,7 @@ use steward_store::{ChangeSet, ConsentEvent, CustomerUpdate};
 use uuid::Uuid;
 
 use super::ledger::event_view;
+use crate::services::Consents;
 use crate::{Access, AppError, ConsentEventView, ConsentInput, Evidence, Steward};
 
 /// One decision, checked and ready to be written.
@@ -28,56 +29,6 @@ struct Decision {
 }
 
 impl Steward {
-    /// Records a customer's decision about a consent-based purpose. Staff record it working
-    /// for a purpose that opens records (a marketer cannot grant themselves an audience);
-    /// withdrawing works even while the customer's processing is restricted.
-    pub async fn record_consent(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        input: ConsentInput,
-        evidence: &Evidence,
-    ) -> Result<ConsentEventView, AppError> {
-        let mut views = self
-            .record_decisions(
-                access,
-                customer,
-                vec![(input, false)],
-                evidence,
-                ChangeSet::default(),
-            )
-            .await?;
-        views.pop().ok_or(AppError::NotFound)
-    }
-
-    /// Records a decision and answers with the event's signed receipt, as the consent API
-    /// does: the caller holds proof of what was recorded without asking again. With a Global
-    /// Privacy Control signal, the sale, sharing and third-party advertising it opts out of
-    /// are withdrawn first, in the same transaction; the decision sent then stands on its own.
-    pub async fn record_consent_with_receipt(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        input: ConsentInput,
-        evidence: &Evidence,
-        gpc: bool,
-    ) -> Result<ConsentEventView, AppError> {
-        let mut decisions = if gpc {
-            self.gpc_withdrawals(access, customer)
-                .await?
-                .into_iter()
-                .map(|w| (w, false))
-                .collect()
-        } else {
-            Vec::new()
-        };
-        decisions.push((input, true));
-        let mut views = self
-            .record_decisions(access, customer, decisions, evidence, ChangeSet::default())
-            .await?;
-        views.pop().ok_or(AppError::NotFound)
-    }
-
     /// Records decisions in order, in one transaction with what `with` holds, and returns
     /// their events; those asked for carry their signed receipt.
     pub(crate) async fn record_decisions(
@@ -319,6 +270,61 @@ impl Steward {
                 .max_by_key(|p| p.in_force_from)
                 .map(|p| p.version.clone())),
         }
+    }
+}
+
+impl Consents<'_> {
+    /// Records a customer's decision about a consent-based purpose. Staff record it working
+    /// for a purpose that opens records (a marketer cannot grant themselves an audience);
+    /// withdrawing works even while the customer's processing is restricted.
+    pub async fn record(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: ConsentInput,
+        evidence: &Evidence,
+    ) -> Result<ConsentEventView, AppError> {
+        let mut views = self
+            .app
+            .record_decisions(
+                access,
+                customer,
+                vec![(input, false)],
+                evidence,
+                ChangeSet::default(),
+            )
+            .await?;
+        views.pop().ok_or(AppError::NotFound)
+    }
+
+    /// Records a decision and answers with the event's signed receipt, as the consent API
+    /// does: the caller holds proof of what was recorded without asking again. With a Global
+    /// Privacy Control signal, the sale, sharing and third-party advertising it opts out of
+    /// are withdrawn first, in the same transaction; the decision sent then stands on its own.
+    pub async fn record_with_receipt(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        input: ConsentInput,
+        evidence: &Evidence,
+        gpc: bool,
+    ) -> Result<ConsentEventView, AppError> {
+        let mut decisions = if gpc {
+            self.app
+                .gpc_withdrawals(access, customer)
+                .await?
+                .into_iter()
+                .map(|w| (w, false))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        decisions.push((input, true));
+        let mut views = self
+            .app
+            .record_decisions(access, customer, decisions, evidence, ChangeSet::default())
+            .await?;
+        views.pop().ok_or(AppError::NotFound)
     }
 }
 

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::consent::ledger::{ConsentEventView, ConsentInput, Evidence};
 use crate::infra::mail::{Letter, LinkToken, hash_token};
 use crate::security::access::Subject;
+use crate::services::Links;
 use crate::{AppError, Steward};
 
 /// How long a confirmation link works.
@@ -177,34 +178,6 @@ impl Steward {
         })
     }
 
-    /// The confirmation a link offers, for its page.
-    pub async fn confirmation(&self, token: &str) -> Result<LinkView, AppError> {
-        let link = self.mail_link(token, CONFIRM).await?;
-        let now = self.clock.now().as_microsecond();
-        self.link_view(&link, link.used_at.is_none() && link.expires_at > now)
-    }
-
-    /// Follows a confirmation link: the consent is given now. A link works once. Following it
-    /// shows the address is the customer's, so a Global Privacy Control signal sent with it
-    /// then counts for them too.
-    pub async fn confirm_consent(
-        &self,
-        token: &str,
-        evidence: &Evidence,
-        gpc: bool,
-    ) -> Result<ConsentEventView, AppError> {
-        let event = self.confirm_link(token, evidence).await?;
-        if gpc
-            && let Err(e) = self
-                .honour_gpc_as_customer(&Subject::new(event.customer_id), evidence)
-                .await
-        {
-            // The consent stands; the signal is honoured when it comes again.
-            tracing::warn!(customer = %event.customer_id, error = %e, "GPC not honoured after confirmation");
-        }
-        Ok(event)
-    }
-
     async fn confirm_link(
         &self,
         token: &str,
@@ -288,5 +261,38 @@ impl Steward {
                 other => other,
             })?;
         Ok(view)
+    }
+}
+
+impl Links<'_> {
+    /// The confirmation a link offers, for its page.
+    pub async fn confirmation(&self, token: &str) -> Result<LinkView, AppError> {
+        let link = self.app.mail_link(token, CONFIRM).await?;
+        let now = self.app.clock.now().as_microsecond();
+        self.app
+            .link_view(&link, link.used_at.is_none() && link.expires_at > now)
+    }
+
+    /// Follows a confirmation link: the consent is given now. A link works once. Following it
+    /// shows the address is the customer's, so a Global Privacy Control signal sent with it
+    /// then counts for them too.
+    pub async fn confirm(
+        &self,
+        token: &str,
+        evidence: &Evidence,
+        gpc: bool,
+    ) -> Result<ConsentEventView, AppError> {
+        let event = self.app.confirm_link(token, evidence).await?;
+        if gpc
+            && let Err(e) = self
+                .app
+                .own_rights()
+                .honour_gpc(&Subject::new(event.customer_id), evidence)
+                .await
+        {
+            // The consent stands; the signal is honoured when it comes again.
+            tracing::warn!(customer = %event.customer_id, error = %e, "GPC not honoured after confirmation");
+        }
+        Ok(event)
     }
 }

@@ -4,12 +4,13 @@
 //! as a withdrawal would. It is idempotent: a consent marked expired is not found again.
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::Arc;
 
 use steward_core::consent::{ConsentMethod, ConsentState};
 use steward_store::{ChangeSet, ConsentEvent};
 use uuid::Uuid;
 
+use crate::services::Consents;
+use crate::services::Jobs;
 use crate::{Actor, AppError, Steward};
 
 const BATCH: usize = 500;
@@ -17,46 +18,6 @@ const BATCH: usize = 500;
 const EVERY: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
 impl Steward {
-    /// Marks every lapsed consent expired and minimises the customers concerned; returns how
-    /// many consents it marked. `progress` hears the running total.
-    pub async fn expire_lapsed_consents(
-        &self,
-        mut progress: impl FnMut(u64),
-    ) -> Result<u64, AppError> {
-        let actor = Actor::system("consent-expiry", &[]);
-        let mut marked = 0;
-        // Customers changed by someone else meanwhile wait for the next run.
-        let mut busy = HashSet::new();
-        loop {
-            let moment = self.consent_moment().await?;
-            let lapsed = self
-                .store
-                .lapsed_consents(moment.now, moment.given_since, BATCH)
-                .await?;
-            let mut by_customer: BTreeMap<Uuid, Vec<ConsentEvent>> = BTreeMap::new();
-            for e in lapsed
-                .into_iter()
-                .filter(|e| !busy.contains(&e.customer_id))
-            {
-                by_customer.entry(e.customer_id).or_default().push(e);
-            }
-            if by_customer.is_empty() {
-                break;
-            }
-            for (customer, events) in by_customer {
-                match self.expire_for(&actor, customer, &events, moment.now).await {
-                    Ok(n) => marked += n,
-                    Err(AppError::StaleVersion | AppError::NotFound) => {
-                        busy.insert(customer);
-                    }
-                    Err(e) => return Err(e),
-                }
-            }
-            progress(marked);
-        }
-        Ok(marked)
-    }
-
     async fn expire_for(
         &self,
         actor: &Actor,
@@ -123,12 +84,58 @@ impl Steward {
         self.store.apply(changes).await?;
         Ok(n)
     }
+}
 
+impl Consents<'_> {
+    /// Marks every lapsed consent expired and minimises the customers concerned; returns how
+    /// many consents it marked. `progress` hears the running total.
+    pub async fn expire_lapsed(&self, mut progress: impl FnMut(u64)) -> Result<u64, AppError> {
+        let actor = Actor::system("consent-expiry", &[]);
+        let mut marked = 0;
+        // Customers changed by someone else meanwhile wait for the next run.
+        let mut busy = HashSet::new();
+        loop {
+            let moment = self.app.consent_moment().await?;
+            let lapsed = self
+                .app
+                .store
+                .lapsed_consents(moment.now, moment.given_since, BATCH)
+                .await?;
+            let mut by_customer: BTreeMap<Uuid, Vec<ConsentEvent>> = BTreeMap::new();
+            for e in lapsed
+                .into_iter()
+                .filter(|e| !busy.contains(&e.customer_id))
+            {
+                by_customer.entry(e.customer_id).or_default().push(e);
+            }
+            if by_customer.is_empty() {
+                break;
+            }
+            for (customer, events) in by_customer {
+                match self
+                    .app
+                    .expire_for(&actor, customer, &events, moment.now)
+                    .await
+                {
+                    Ok(n) => marked += n,
+                    Err(AppError::StaleVersion | AppError::NotFound) => {
+                        busy.insert(customer);
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+            progress(marked);
+        }
+        Ok(marked)
+    }
+}
+
+impl Jobs {
     /// Runs the expiry job now and then every few minutes until `stop` completes.
-    pub async fn run_consent_expiry(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+    pub async fn consent_expiry(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            match self.expire_lapsed_consents(|_| {}).await {
+            match self.app.consent().expire_lapsed(|_| {}).await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(consents = n, "lapsed consents marked expired"),
                 Err(e) => tracing::warn!(error = %e, "consent expiry failed"),

@@ -19,6 +19,7 @@ use crate::collection::customers::parse_residency;
 use crate::consent::ledger::Evidence;
 use crate::consent::notices::PurposeSummary;
 use crate::consent::signups::NewSignup;
+use crate::services::Forms;
 use crate::{AppError, FieldError, Steward};
 
 /// A form as its page shows it.
@@ -117,14 +118,16 @@ impl Steward {
     fn form_def(&self, key: &str) -> Result<&FormDef, AppError> {
         self.catalog.form(key).ok_or(AppError::NotFound)
     }
+}
 
-    pub async fn form(&self, key: &str) -> Result<FormView, AppError> {
-        let form = self.form_def(key)?;
-        let notice = self.current_notice().await?;
+impl Forms<'_> {
+    pub async fn get(&self, key: &str) -> Result<FormView, AppError> {
+        let form = self.app.form_def(key)?;
+        let notice = self.app.notices().current().await?;
         let purposes: Vec<&PurposeDef> = form
             .purposes
             .iter()
-            .filter_map(|p| self.catalog.purpose(p))
+            .filter_map(|p| self.app.catalog.purpose(p))
             .collect();
         Ok(FormView {
             key: form.key.clone(),
@@ -144,7 +147,7 @@ impl Steward {
             fields: form
                 .fields
                 .iter()
-                .filter_map(|k| self.catalog.field(k))
+                .filter_map(|k| self.app.catalog.field(k))
                 .map(|f| FormField {
                     key: f.key.clone(),
                     label: f.label.clone(),
@@ -162,19 +165,19 @@ impl Steward {
 
     /// Takes a submission: holds it, sealed, and mails a link for each ticked purpose to the
     /// address typed in. Nothing reaches a customer record before one is followed.
-    pub async fn submit_form(
+    pub async fn submit(
         &self,
         key: &str,
         submission: FormSubmission,
         evidence: &Evidence,
     ) -> Result<(), AppError> {
-        let form = self.form_def(key)?.clone();
+        let form = self.app.form_def(key)?.clone();
         let mut errors = Vec::new();
         let ticked: Vec<&PurposeDef> = form
             .purposes
             .iter()
             .filter(|p| submission.purposes.contains(p))
-            .filter_map(|p| self.catalog.purpose(p))
+            .filter_map(|p| self.app.catalog.purpose(p))
             .collect();
         if let Some(unknown) = submission
             .purposes
@@ -194,7 +197,7 @@ impl Steward {
         let mut values = Vec::new();
         let mut address = None;
         for key in &form.fields {
-            let Some(field) = self.catalog.field(key) else {
+            let Some(field) = self.app.catalog.field(key) else {
                 continue;
             };
             let raw = submission.values.get(key).map(|v| v.trim()).unwrap_or("");
@@ -224,7 +227,8 @@ impl Steward {
                 "is not asked for by this form",
             ));
         }
-        self.check_contact_fields(&form, &ticked, &submission, &mut errors);
+        self.app
+            .check_contact_fields(&form, &ticked, &submission, &mut errors);
         let Some((email_field, email)) = address else {
             // An address that did not parse is already named.
             if !errors.iter().any(|e| e.field == "fields.email") {
@@ -238,18 +242,19 @@ impl Steward {
         let (Some(residency), true) = (residency, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
-        self.hold_signup(
-            NewSignup {
-                form: &form,
-                ticked: &ticked,
-                values: &values,
-                address_field: email_field,
-                address: &email,
-                residency,
-                sign_up_again: submission.sign_up_again,
-            },
-            evidence,
-        )
-        .await
+        self.app
+            .hold_signup(
+                NewSignup {
+                    form: &form,
+                    ticked: &ticked,
+                    values: &values,
+                    address_field: email_field,
+                    address: &email,
+                    residency,
+                    sign_up_again: submission.sign_up_again,
+                },
+                evidence,
+            )
+            .await
     }
 }

@@ -6,32 +6,10 @@ use steward_core::consent::{self, ConsentMethod, ConsentState};
 use steward_store::ChangeSet;
 use uuid::Uuid;
 
+use crate::services::Consents;
 use crate::{Access, AppError, ConsentEventView, ConsentInput, Evidence, Steward};
 
 impl Steward {
-    /// Honours a Global Privacy Control signal: withdraws every purpose that sells or shares
-    /// the customer's data or advertises through third parties, unless already withdrawn or
-    /// refused. Returns the events recorded.
-    pub async fn honour_gpc(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        evidence: &Evidence,
-    ) -> Result<Vec<ConsentEventView>, AppError> {
-        let withdrawals = self.gpc_withdrawals(access, customer).await?;
-        if withdrawals.is_empty() {
-            return Ok(Vec::new());
-        }
-        self.record_decisions(
-            access,
-            customer,
-            withdrawals.into_iter().map(|w| (w, false)).collect(),
-            evidence,
-            ChangeSet::default(),
-        )
-        .await
-    }
-
     /// The withdrawals a GPC signal asks for now.
     pub(crate) async fn gpc_withdrawals(
         &self,
@@ -39,7 +17,8 @@ impl Steward {
         customer: Uuid,
     ) -> Result<Vec<ConsentInput>, AppError> {
         Ok(self
-            .consents(access, customer)
+            .consent()
+            .current(access, customer)
             .await?
             .into_iter()
             .filter(|status| {
@@ -57,5 +36,31 @@ impl Steward {
                 fields: Default::default(),
             })
             .collect())
+    }
+}
+
+impl Consents<'_> {
+    /// Honours a Global Privacy Control signal: withdraws every purpose that sells or shares
+    /// the customer's data or advertises through third parties, unless already withdrawn or
+    /// refused. Returns the events recorded.
+    pub async fn honour_gpc(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        evidence: &Evidence,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
+        let withdrawals = self.app.gpc_withdrawals(access, customer).await?;
+        if withdrawals.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.app
+            .record_decisions(
+                access,
+                customer,
+                withdrawals.into_iter().map(|w| (w, false)).collect(),
+                evidence,
+                ChangeSet::default(),
+            )
+            .await
     }
 }

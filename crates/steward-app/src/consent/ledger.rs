@@ -12,7 +12,8 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
 use uuid::Uuid;
 
-use crate::collection::minimisation::{Consents, check_values, has_basis};
+use crate::collection::minimisation::{GivenConsents, check_values, has_basis};
+use crate::services::Consents;
 use crate::{Access, AppError, FieldError, Receipt, Steward};
 
 const MAX_NOTICE_VERSION: usize = 64;
@@ -244,20 +245,6 @@ impl Steward {
         self.without_basis(row, &given, now)
     }
 
-    /// Records an objection to direct marketing (GDPR Art. 21(2)): absolute and immediate.
-    /// Every marketing consent in force is withdrawn and every marketing purpose never asked
-    /// about is marked refused, all with method `objection` and in one transaction, so no
-    /// audience reaches the customer until they give a consent again themselves.
-    pub async fn object_to_direct_marketing(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        evidence: &Evidence,
-    ) -> Result<Vec<ConsentEventView>, AppError> {
-        self.object_with(access, customer, evidence, ChangeSet::default())
-            .await
-    }
-
     /// An objection to direct marketing, committed with what `with` holds.
     pub(crate) async fn object_with(
         &self,
@@ -267,7 +254,7 @@ impl Steward {
         with: ChangeSet,
     ) -> Result<Vec<ConsentEventView>, AppError> {
         let mut objections = Vec::new();
-        for status in self.consents(access, customer).await? {
+        for status in self.consent().current(access, customer).await? {
             if !consent::is_direct_marketing(&status.purpose) {
                 continue;
             }
@@ -329,7 +316,7 @@ impl Steward {
             &self.catalog,
             &for_purpose,
             input.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            Consents(&given),
+            GivenConsents(&given),
         )
         .map_err(AppError::Invalid)?;
         let dek = self.data_key(row.id)?;
@@ -375,7 +362,7 @@ impl Steward {
             .filter(|k| {
                 self.catalog
                     .field(k)
-                    .is_some_and(|f| !has_basis(&self.catalog, f, Consents(&given)))
+                    .is_some_and(|f| !has_basis(&self.catalog, f, GivenConsents(&given)))
             })
             .map(str::to_string)
             .collect();
@@ -407,20 +394,38 @@ impl Steward {
             dropped,
         )))
     }
+}
+
+impl Consents<'_> {
+    /// Records an objection to direct marketing (GDPR Art. 21(2)): absolute and immediate.
+    /// Every marketing consent in force is withdrawn and every marketing purpose never asked
+    /// about is marked refused, all with method `objection` and in one transaction, so no
+    /// audience reaches the customer until they give a consent again themselves.
+    pub async fn object_to_direct_marketing(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        evidence: &Evidence,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
+        self.app
+            .object_with(access, customer, evidence, ChangeSet::default())
+            .await
+    }
 
     /// Every consent-based purpose of the catalog and where the customer stands on it.
-    pub async fn consents(
+    pub async fn current(
         &self,
         access: &Access,
         customer: Uuid,
     ) -> Result<Vec<ConsentStatus>, AppError> {
         access.require_record_access()?;
-        if self.store.get_customer(customer).await?.is_none() {
+        if self.app.store.get_customer(customer).await?.is_none() {
             return Err(AppError::NotFound);
         }
-        let moment = self.consent_moment().await?;
-        let current = self.store.consents(customer).await?;
-        self.catalog
+        let moment = self.app.consent_moment().await?;
+        let current = self.app.store.consents(customer).await?;
+        self.app
+            .catalog
             .purposes()
             .iter()
             .filter(|p| p.requires_consent)
@@ -443,17 +448,18 @@ impl Steward {
     }
 
     /// The customer's consent events, oldest first.
-    pub async fn consent_history(
+    pub async fn history(
         &self,
         access: &Access,
         customer: Uuid,
     ) -> Result<Vec<ConsentEventView>, AppError> {
         access.require_record_access()?;
-        if self.store.get_customer(customer).await?.is_none() {
+        if self.app.store.get_customer(customer).await?.is_none() {
             return Err(AppError::NotFound);
         }
-        let moment = self.consent_moment().await?;
-        self.store
+        let moment = self.app.consent_moment().await?;
+        self.app
+            .store
             .consent_history(customer)
             .await?
             .into_iter()

@@ -13,6 +13,7 @@ use steward_core::readability::flesch_reading_ease;
 use steward_store::NoticeRow;
 use uuid::Uuid;
 
+use crate::services::Notices;
 use crate::{Actor, AppError, FieldError, Steward};
 
 /// The default line below which a summary's Flesch reading ease is flagged as hard to read.
@@ -142,11 +143,47 @@ fn view(row: NoticeRow, readable_at_least: f64) -> Result<NoticeView, AppError> 
 }
 
 impl Steward {
-    pub async fn create_notice(
-        &self,
-        actor: &Actor,
-        input: NoticeInput,
-    ) -> Result<NoticeView, AppError> {
+    /// The published versions, as consent checks need them: briefly cached, since consent
+    /// is checked on every use and notices change rarely. Another instance's publication is
+    /// seen within the cache's lifetime.
+    pub(crate) async fn published_versions(&self) -> Result<Arc<Vec<Published>>, AppError> {
+        if let Some(cached) = self.published.fresh() {
+            return Ok(cached);
+        }
+        let list: Vec<Published> = self
+            .store
+            .notices()
+            .await?
+            .into_iter()
+            .filter_map(|n| {
+                n.published_at.map(|published_at| Published {
+                    version: n.version,
+                    // A change counts from when customers could see it, not before.
+                    in_force_from: n.effective_at.max(published_at),
+                    material: n.material,
+                })
+            })
+            .collect();
+        Ok(self.published.keep(list))
+    }
+
+    /// Now, and since when consent must have been given: since the latest material change
+    /// to the notice that is in force.
+    pub(crate) async fn consent_moment(&self) -> Result<Moment, AppError> {
+        let now = self.clock.now().as_microsecond();
+        let given_since = self
+            .published_versions()
+            .await?
+            .iter()
+            .filter(|p| p.material && p.in_force_from <= now)
+            .map(|p| p.in_force_from)
+            .max();
+        Ok(Moment { now, given_since })
+    }
+}
+
+impl Notices<'_> {
+    pub async fn create(&self, actor: &Actor, input: NoticeInput) -> Result<NoticeView, AppError> {
         may_edit(actor)?;
         let mut errors = Vec::new();
         let version_ok = !input.version.is_empty()
@@ -185,7 +222,7 @@ impl Steward {
             ));
         }
         for (purpose, s) in &input.summaries {
-            if self.catalog.purpose(purpose).is_none() {
+            if self.app.catalog.purpose(purpose).is_none() {
                 errors.push(FieldError::new(
                     format!("summaries.{purpose}"),
                     "is not a purpose of the catalog",
@@ -208,7 +245,7 @@ impl Steward {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let now = self.clock.now().as_microsecond();
+        let now = self.app.clock.now().as_microsecond();
         let row = NoticeRow {
             id: Uuid::now_v7(),
             version: input.version.clone(),
@@ -224,7 +261,7 @@ impl Steward {
             created_at: now,
             published_at: None,
         };
-        let audit = self.record(
+        let audit = self.app.record(
             actor,
             "notice.create",
             None,
@@ -232,8 +269,8 @@ impl Steward {
             vec![],
             Some(format!("version={}", row.version)),
         );
-        self.store.create_notice(&row, audit).await?;
-        view(row, self.readable_at_least)
+        self.app.store.create_notice(&row, audit).await?;
+        view(row, self.app.readable_at_least)
     }
 
     /// Publishes a draft. From then on it cannot change. A notice covers every purpose of
@@ -241,9 +278,10 @@ impl Steward {
     /// (GDPR Art. 13 asks for every purpose, not only those resting on consent), and consent
     /// given under it is informed only if its purpose is summarised there. A draft lacking a
     /// summary for any of them is refused, naming each.
-    pub async fn publish_notice(&self, actor: &Actor, id: Uuid) -> Result<NoticeView, AppError> {
+    pub async fn publish(&self, actor: &Actor, id: Uuid) -> Result<NoticeView, AppError> {
         may_edit(actor)?;
         let draft = self
+            .app
             .store
             .notices()
             .await?
@@ -256,6 +294,7 @@ impl Steward {
                     AppError::corrupt(format!("notice {id} has malformed summaries"))
                 })?;
             let missing: Vec<String> = self
+                .app
                 .catalog
                 .purposes()
                 .iter()
@@ -266,7 +305,7 @@ impl Steward {
                 return Err(AppError::NoticeIncomplete(missing));
             }
         }
-        let audit = self.record(
+        let audit = self.app.record(
             actor,
             "notice.publish",
             None,
@@ -274,11 +313,12 @@ impl Steward {
             vec![],
             None,
         );
-        let now = self.clock.now().as_microsecond();
-        let published = self.store.publish_notice(id, now, audit).await?;
-        self.published.forget();
+        let now = self.app.clock.now().as_microsecond();
+        let published = self.app.store.publish_notice(id, now, audit).await?;
+        self.app.published.forget();
         // One read answers both: the version as published, or why it could not be.
         let row = self
+            .app
             .store
             .notices()
             .await?
@@ -290,66 +330,30 @@ impl Steward {
                 "this version is already published and cannot change".into(),
             ));
         }
-        view(row, self.readable_at_least)
+        view(row, self.app.readable_at_least)
     }
 
     /// Summaries scoring below this on the Flesch reading ease scale are flagged.
     pub fn readability_threshold(&self) -> f64 {
-        self.readable_at_least
+        self.app.readable_at_least
     }
 
-    /// The published versions, as consent checks need them: briefly cached, since consent
-    /// is checked on every use and notices change rarely. Another instance's publication is
-    /// seen within the cache's lifetime.
-    pub(crate) async fn published_versions(&self) -> Result<Arc<Vec<Published>>, AppError> {
-        if let Some(cached) = self.published.fresh() {
-            return Ok(cached);
-        }
-        let list: Vec<Published> = self
+    /// Every version, drafts included, newest first: for staff.
+    pub async fn list(&self) -> Result<Vec<NoticeView>, AppError> {
+        self.app
             .store
             .notices()
             .await?
             .into_iter()
-            .filter_map(|n| {
-                n.published_at.map(|published_at| Published {
-                    version: n.version,
-                    // A change counts from when customers could see it, not before.
-                    in_force_from: n.effective_at.max(published_at),
-                    material: n.material,
-                })
-            })
-            .collect();
-        Ok(self.published.keep(list))
-    }
-
-    /// Now, and since when consent must have been given: since the latest material change
-    /// to the notice that is in force.
-    pub(crate) async fn consent_moment(&self) -> Result<Moment, AppError> {
-        let now = self.clock.now().as_microsecond();
-        let given_since = self
-            .published_versions()
-            .await?
-            .iter()
-            .filter(|p| p.material && p.in_force_from <= now)
-            .map(|p| p.in_force_from)
-            .max();
-        Ok(Moment { now, given_since })
-    }
-
-    /// Every version, drafts included, newest first: for staff.
-    pub async fn notices(&self) -> Result<Vec<NoticeView>, AppError> {
-        self.store
-            .notices()
-            .await?
-            .into_iter()
-            .map(|row| view(row, self.readable_at_least))
+            .map(|row| view(row, self.app.readable_at_least))
             .collect()
     }
 
     /// The notice in force now: the newest published version already effective.
-    pub async fn current_notice(&self) -> Result<Option<NoticeView>, AppError> {
-        let now = self.clock.now().as_microsecond();
+    pub async fn current(&self) -> Result<Option<NoticeView>, AppError> {
+        let now = self.app.clock.now().as_microsecond();
         let in_force: Vec<NoticeRow> = self
+            .app
             .store
             .notices()
             .await?
@@ -361,18 +365,19 @@ impl Steward {
         in_force
             .into_iter()
             .find(|n| Some(n.effective_at) == latest)
-            .map(|row| view(row, self.readable_at_least))
+            .map(|row| view(row, self.app.readable_at_least))
             .transpose()
     }
 
     /// A published version by its name, for anyone.
-    pub async fn published_notice(&self, version: &str) -> Result<Option<NoticeView>, AppError> {
-        self.store
+    pub async fn published(&self, version: &str) -> Result<Option<NoticeView>, AppError> {
+        self.app
+            .store
             .notices()
             .await?
             .into_iter()
             .find(|n| n.version == version && n.published_at.is_some())
-            .map(|row| view(row, self.readable_at_least))
+            .map(|row| view(row, self.app.readable_at_least))
             .transpose()
     }
 }

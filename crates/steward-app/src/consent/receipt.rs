@@ -16,6 +16,8 @@ use steward_store::ConsentEvent;
 use uuid::Uuid;
 
 use crate::security::access::Subject;
+use crate::services::Consents;
+use crate::services::Portal;
 use crate::{Access, AppError, Steward};
 
 const HEADER: &str = r#"{"alg":"EdDSA","kid":"steward-receipts","typ":"JWT"}"#;
@@ -249,32 +251,19 @@ impl Steward {
             payload,
         })
     }
+}
 
+impl Consents<'_> {
     /// The receipt of one consent event, for staff who may open the customer's record.
-    pub async fn consent_receipt(&self, access: &Access, id: Uuid) -> Result<Receipt, AppError> {
+    pub async fn receipt(&self, access: &Access, id: Uuid) -> Result<Receipt, AppError> {
         access.require_record_access()?;
         let event = self
+            .app
             .store
             .consent_event(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        self.sign_receipt(&event)
-    }
-
-    /// A receipt of one of the customer's own consent events, for the portal.
-    pub async fn own_consent_receipt(
-        &self,
-        subject: &Subject,
-        id: Uuid,
-    ) -> Result<Receipt, AppError> {
-        let customer = subject.customer();
-        let event = self
-            .store
-            .consent_event(id)
-            .await?
-            .filter(|e| e.customer_id == customer)
-            .ok_or(AppError::NotFound)?;
-        self.sign_receipt(&event)
+        self.app.sign_receipt(&event)
     }
 
     /// Checks a receipt: its signature, and that the ledger still holds exactly what it says.
@@ -287,12 +276,14 @@ impl Steward {
             ));
         };
         let signed = format!("{header}.{payload}");
-        let signature_valid = URL_SAFE_NO_PAD
-            .decode(signature)
-            .is_ok_and(|sig| self.vault.receipt_signer().verify(signed.as_bytes(), &sig))
-            && URL_SAFE_NO_PAD
-                .decode(header)
-                .is_ok_and(|h| h == HEADER.as_bytes());
+        let signature_valid = URL_SAFE_NO_PAD.decode(signature).is_ok_and(|sig| {
+            self.app
+                .vault
+                .receipt_signer()
+                .verify(signed.as_bytes(), &sig)
+        }) && URL_SAFE_NO_PAD
+            .decode(header)
+            .is_ok_and(|h| h == HEADER.as_bytes());
         let claims: Option<Value> = URL_SAFE_NO_PAD
             .decode(payload)
             .ok()
@@ -302,12 +293,12 @@ impl Steward {
             .and_then(|c| c["consentReceiptID"].as_str())
             .and_then(|id| Uuid::parse_str(id).ok());
         let event = match receipt_id {
-            Some(id) => self.store.consent_event(id).await?,
+            Some(id) => self.app.store.consent_event(id).await?,
             None => None,
         };
         let matches_ledger = match (&event, &claims) {
             (Some(e), Some(c)) => {
-                serde_json::to_value(self.receipt_payload(e)).is_ok_and(|rebuilt| rebuilt == *c)
+                serde_json::to_value(self.app.receipt_payload(e)).is_ok_and(|rebuilt| rebuilt == *c)
             }
             _ => false,
         };
@@ -327,6 +318,21 @@ impl Steward {
             receipt_id,
             problem,
         })
+    }
+}
+
+impl Portal<'_> {
+    /// A receipt of one of the customer's own consent events, for the portal.
+    pub async fn receipt(&self, subject: &Subject, id: Uuid) -> Result<Receipt, AppError> {
+        let customer = subject.customer();
+        let event = self
+            .app
+            .store
+            .consent_event(id)
+            .await?
+            .filter(|e| e.customer_id == customer)
+            .ok_or(AppError::NotFound)?;
+        self.app.sign_receipt(&event)
     }
 }
 

@@ -12,7 +12,6 @@
 //! they expire.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use steward_core::consent::{ConsentMethod, ConsentState, Moment};
 use steward_core::contact::Email;
@@ -27,6 +26,8 @@ use zeroize::Zeroizing;
 use crate::collection::customers::{Sealed, parse_residency};
 use crate::consent::double_opt_in::confirm_by;
 use crate::consent::ledger::{ConsentEventView, Evidence};
+use crate::services::Forms;
+use crate::services::Jobs;
 use crate::{Actor, AppError, Steward};
 
 const SEALED_AS: &str = "signup";
@@ -73,7 +74,7 @@ impl Steward {
         evidence: &Evidence,
     ) -> Result<(), AppError> {
         let now = self.clock.now().as_microsecond();
-        let notice = self.current_notice().await?.map(|n| n.version);
+        let notice = self.notices().current().await?.map(|n| n.version);
         let parsed = Email::parse(new.address).ok();
         let suppressed = !self
             .suppressed_among(parsed.iter().map(|a| ((), a)))
@@ -346,24 +347,27 @@ impl Steward {
         }
         crate::consent::ledger::event_view(event, Moment::at(now))
     }
+}
 
+impl Forms<'_> {
     /// Drops every sign-up whose links ran out, with its message, links and key; returns how
     /// many. Safe with several instances at once: each sign-up is dropped by one.
     pub async fn sweep_expired_signups(&self) -> Result<u64, AppError> {
-        let now = self.clock.now().as_microsecond();
+        let now = self.app.clock.now().as_microsecond();
         let mut dropped = 0;
         loop {
-            let expired = self.store.expired_signups(now, BATCH).await?;
+            let expired = self.app.store.expired_signups(now, BATCH).await?;
             if expired.is_empty() {
                 break;
             }
             // Keys first, as an erasure does: a row left by a crash between the two can no
             // longer be read, and the next round deletes it.
-            self.keys.destroy_data_keys(&expired)?;
-            let gone = self.store.drop_signups(&expired).await?;
+            self.app.keys.destroy_data_keys(&expired)?;
+            let gone = self.app.store.drop_signups(&expired).await?;
             if !gone.is_empty() {
-                self.store
-                    .append_audit(vec![self.record(
+                self.app
+                    .store
+                    .append_audit(vec![self.app.record(
                         &Actor::system("signups", &[]),
                         "signup.expire",
                         None,
@@ -377,12 +381,14 @@ impl Steward {
         }
         Ok(dropped)
     }
+}
 
+impl Jobs {
     /// Drops expired sign-ups now and then every few minutes until `stop` completes.
-    pub async fn run_signup_sweeper(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+    pub async fn signup_sweeper(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            match self.sweep_expired_signups().await {
+            match self.app.forms().sweep_expired_signups().await {
                 Ok(0) => {}
                 Ok(n) => tracing::info!(signups = n, "expired sign-ups dropped"),
                 Err(e) => tracing::warn!(error = %e, "dropping expired sign-ups failed"),

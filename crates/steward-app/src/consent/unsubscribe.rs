@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::consent::double_opt_in::LinkView;
 use crate::consent::ledger::{ConsentEventView, Evidence};
 use crate::infra::mail::LinkToken;
+use crate::services::Links;
 use crate::{AppError, Steward};
 
 pub(crate) const UNSUBSCRIBE: &str = "unsubscribe";
@@ -43,12 +44,14 @@ impl Steward {
             self.mailer.url(&format!("/unsubscribe/{}", token.token)),
         )
     }
+}
 
+impl Links<'_> {
     /// What an unsubscribe link withdraws, for its page.
     pub async fn unsubscription(&self, token: &str) -> Result<LinkView, AppError> {
-        let link = self.mail_link(token, UNSUBSCRIBE).await?;
-        let now = self.clock.now().as_microsecond();
-        self.link_view(&link, link.expires_at > now)
+        let link = self.app.mail_link(token, UNSUBSCRIBE).await?;
+        let now = self.app.clock.now().as_microsecond();
+        self.app.link_view(&link, link.expires_at > now)
     }
 
     /// Follows an unsubscribe link. Returns the withdrawal, or `None` when the consent was
@@ -58,18 +61,20 @@ impl Steward {
         token: &str,
         evidence: &Evidence,
     ) -> Result<Option<ConsentEventView>, AppError> {
-        let link = self.mail_link(token, UNSUBSCRIBE).await?;
-        let moment = self.consent_moment().await?;
+        let link = self.app.mail_link(token, UNSUBSCRIBE).await?;
+        let moment = self.app.consent_moment().await?;
         let now = moment.now;
         if link.expires_at <= now {
             return Err(AppError::LinkSpent);
         }
         let row = self
+            .app
             .store
             .get_customer(link.customer_id)
             .await?
             .ok_or(AppError::NotFound)?;
         let in_force = self
+            .app
             .store
             .consents(row.id)
             .await?
@@ -90,7 +95,7 @@ impl Steward {
             state: ConsentState::Withdrawn.as_str().into(),
             notice_version: None,
             method: ConsentMethod::Unsubscribe.as_str().into(),
-            evidence: self.hash_evidence(evidence)?,
+            evidence: self.app.hash_evidence(evidence)?,
             at: now,
             expires_at: None,
         };
@@ -100,7 +105,7 @@ impl Steward {
                 token_hash: link.token_hash,
                 at: now,
             }),
-            audit: vec![self.subject_record(
+            audit: vec![self.app.subject_record(
                 row.id,
                 "consent.unsubscribe",
                 &link.purpose,
@@ -110,9 +115,12 @@ impl Steward {
             )],
             ..Default::default()
         };
-        if let Some((update, dropped)) = self.withdrawal_minimises(&row, &link.purpose, now).await?
+        if let Some((update, dropped)) = self
+            .app
+            .withdrawal_minimises(&row, &link.purpose, now)
+            .await?
         {
-            changes.audit.push(self.subject_record(
+            changes.audit.push(self.app.subject_record(
                 row.id,
                 "customer.minimise",
                 &link.purpose,
@@ -124,7 +132,7 @@ impl Steward {
         }
         let view = crate::consent::ledger::event_view(event.clone(), moment)?;
         changes.consents.push(event);
-        match self.store.apply(changes).await {
+        match self.app.store.apply(changes).await {
             Ok(_) => Ok(Some(view)),
             // A second click raced this one and marked the link first: it withdrew already.
             Err(steward_store::StoreError::NotFound) => Ok(None),

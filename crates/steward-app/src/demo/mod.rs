@@ -213,7 +213,7 @@ impl Steward {
                     &self.catalog,
                     &access,
                     c.fields.iter().map(|(k, v)| (*k, v.as_str())),
-                    crate::collection::minimisation::Consents::NONE,
+                    crate::collection::minimisation::GivenConsents::NONE,
                 )
                 .map_err(AppError::Invalid)?;
                 let residency = CountryCode::parse(c.residency)

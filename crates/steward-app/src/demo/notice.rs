@@ -119,7 +119,8 @@ impl Steward {
             })
             .collect();
         let draft = self
-            .create_notice(
+            .notices()
+            .create(
                 actor,
                 NoticeInput {
                     version: DEMO_NOTICE_VERSION.into(),
@@ -131,7 +132,7 @@ impl Steward {
                 },
             )
             .await?;
-        self.publish_notice(actor, draft.id).await?;
+        self.notices().publish(actor, draft.id).await?;
         Ok(())
     }
 

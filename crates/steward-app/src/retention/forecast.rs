@@ -4,14 +4,17 @@ use steward_core::retention::RecordType;
 use steward_store::DueQuery;
 
 use super::{Upcoming, require_dpo};
-use crate::{Access, AppError, Steward};
+use crate::services::Retention;
+use crate::{Access, AppError};
 
-impl Steward {
+impl Retention<'_> {
     /// How many records the enabled rules find due now, held ones included: the length of a
     /// run, for a progress bar.
-    pub async fn retention_due(&self, access: &Access) -> Result<u64, AppError> {
+    pub async fn due(&self, access: &Access) -> Result<u64, AppError> {
         Ok(self
-            .upcoming_expiries(access, 0)
+            .app
+            .retention()
+            .upcoming(access, 0)
             .await?
             .iter()
             .map(|u| u.per_week.first().copied().unwrap_or(0))
@@ -20,16 +23,12 @@ impl Steward {
 
     /// Records due per week for the next `weeks` weeks, by enabled rule (the first bucket
     /// holds what is due already).
-    pub async fn upcoming_expiries(
-        &self,
-        access: &Access,
-        weeks: usize,
-    ) -> Result<Vec<Upcoming>, AppError> {
+    pub async fn upcoming(&self, access: &Access, weeks: usize) -> Result<Vec<Upcoming>, AppError> {
         require_dpo(access)?;
-        let now = self.clock.now();
+        let now = self.app.clock.now();
         let week = jiff::SignedDuration::from_hours(24 * 7);
         let mut out = Vec::new();
-        for rule in self.rules().await?.into_iter().filter(|r| r.enabled) {
+        for rule in self.app.rules().await?.into_iter().filter(|r| r.enabled) {
             if rule.record == RecordType::Fields {
                 continue;
             }
@@ -47,7 +46,7 @@ impl Steward {
                     after: None,
                     limit: 0,
                 };
-                cumulative.push(self.store.count_due(&query).await?);
+                cumulative.push(self.app.store.count_due(&query).await?);
             }
             let per_week = cumulative
                 .iter()

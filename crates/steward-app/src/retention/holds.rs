@@ -7,14 +7,37 @@ use steward_core::retention::RecordType;
 use steward_store::LegalHold;
 use uuid::Uuid;
 
-use super::{HoldInput, HoldView, Holds, hold_view, is_active, require_dpo};
+use super::{HoldInput, HoldSet, HoldView, hold_view, is_active, require_dpo};
+use crate::services::Holds;
 use crate::{Access, AppError, FieldError, Steward};
 
 impl Steward {
-    pub async fn legal_holds(&self, access: &Access) -> Result<Vec<HoldView>, AppError> {
+    pub(super) async fn holds_now(&self, now: i64) -> Result<HoldSet, AppError> {
+        let mut holds = HoldSet {
+            customers: HashSet::new(),
+            categories: HashSet::new(),
+        };
+        for h in self.store.legal_holds().await? {
+            if !is_active(&h, now) {
+                continue;
+            }
+            if let Some(c) = h.customer_id {
+                holds.customers.insert(c);
+            }
+            if let Some(c) = h.category {
+                holds.categories.insert(c);
+            }
+        }
+        Ok(holds)
+    }
+}
+
+impl Holds<'_> {
+    pub async fn list(&self, access: &Access) -> Result<Vec<HoldView>, AppError> {
         require_dpo(access)?;
-        let now = self.clock.now().as_microsecond();
+        let now = self.app.clock.now().as_microsecond();
         Ok(self
+            .app
             .store
             .legal_holds()
             .await?
@@ -23,13 +46,9 @@ impl Steward {
             .collect())
     }
 
-    pub async fn create_legal_hold(
-        &self,
-        access: &Access,
-        input: HoldInput,
-    ) -> Result<HoldView, AppError> {
+    pub async fn create(&self, access: &Access, input: HoldInput) -> Result<HoldView, AppError> {
         require_dpo(access)?;
-        let now = self.clock.now().as_microsecond();
+        let now = self.app.clock.now().as_microsecond();
         let mut errors = Vec::new();
         match (&input.customer_id, &input.category) {
             (Some(_), Some(_)) | (None, None) => errors.push(FieldError::new(
@@ -37,7 +56,7 @@ impl Steward {
                 "hold either one customer (customer_id) or one category",
             )),
             (None, Some(c)) => {
-                let rules = self.rules().await?;
+                let rules = self.app.rules().await?;
                 let known = RecordType::ALL.iter().any(|r| r.as_str() == c)
                     || rules.iter().any(|r| &r.key == c);
                 if !known {
@@ -48,7 +67,7 @@ impl Steward {
                 }
             }
             (Some(id), None) => {
-                if self.store.get_customer(*id).await?.is_none() {
+                if self.app.store.get_customer(*id).await?.is_none() {
                     errors.push(FieldError::new("customer_id", "no such customer"));
                 }
             }
@@ -84,38 +103,23 @@ impl Steward {
         };
         let mut targets = vec![hold.id.to_string()];
         targets.extend(hold.customer_id.map(|c| c.to_string()));
-        let audit = self.access_record(access, "retention.hold", targets, vec![]);
-        self.store.create_legal_hold(&hold, audit).await?;
+        let audit = self
+            .app
+            .access_record(access, "retention.hold", targets, vec![]);
+        self.app.store.create_legal_hold(&hold, audit).await?;
         Ok(hold_view(&hold, now))
     }
 
-    pub async fn release_legal_hold(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
+    pub async fn release(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
         require_dpo(access)?;
-        let now = self.clock.now().as_microsecond();
-        let audit = self.access_record(access, "retention.release", vec![id.to_string()], vec![]);
-        if self.store.release_legal_hold(id, now, audit).await? {
+        let now = self.app.clock.now().as_microsecond();
+        let audit =
+            self.app
+                .access_record(access, "retention.release", vec![id.to_string()], vec![]);
+        if self.app.store.release_legal_hold(id, now, audit).await? {
             Ok(())
         } else {
             Err(AppError::NotFound)
         }
-    }
-
-    pub(super) async fn holds_now(&self, now: i64) -> Result<Holds, AppError> {
-        let mut holds = Holds {
-            customers: HashSet::new(),
-            categories: HashSet::new(),
-        };
-        for h in self.store.legal_holds().await? {
-            if !is_active(&h, now) {
-                continue;
-            }
-            if let Some(c) = h.customer_id {
-                holds.customers.insert(c);
-            }
-            if let Some(c) = h.category {
-                holds.categories.insert(c);
-            }
-        }
-        Ok(holds)
     }
 }

@@ -240,12 +240,12 @@ fn parse_run(run: &RetentionRun) -> Result<RunView, AppError> {
 }
 
 /// The holds in force now: customers held one by one, and categories held whole.
-struct Holds {
+struct HoldSet {
     customers: HashSet<Uuid>,
     categories: HashSet<String>,
 }
 
-impl Holds {
+impl HoldSet {
     fn covers_rule(&self, rule: &Rule) -> bool {
         self.categories.contains(rule.record.as_str()) || self.categories.contains(&rule.key)
     }

@@ -4,6 +4,7 @@
 use steward_core::retention::{Rule, RuleInput};
 
 use super::{RulePatch, RuleView, parse_stored, require_dpo, rule_error, stored, view_of};
+use crate::services::Retention;
 use crate::{Access, AppError, Steward};
 
 impl Steward {
@@ -28,10 +29,13 @@ impl Steward {
             .map(parse_stored)
             .collect()
     }
+}
 
+impl Retention<'_> {
     /// The rules in force, for the public notice and the portal: what is kept how long.
-    pub async fn published_retention(&self) -> Result<Vec<RuleView>, AppError> {
+    pub async fn published(&self) -> Result<Vec<RuleView>, AppError> {
         Ok(self
+            .app
             .rules()
             .await?
             .iter()
@@ -40,20 +44,20 @@ impl Steward {
             .collect())
     }
 
-    pub async fn retention_rules(&self, access: &Access) -> Result<Vec<RuleView>, AppError> {
+    pub async fn rules(&self, access: &Access) -> Result<Vec<RuleView>, AppError> {
         require_dpo(access)?;
-        Ok(self.rules().await?.iter().map(view_of).collect())
+        Ok(self.app.rules().await?.iter().map(view_of).collect())
     }
 
-    pub async fn create_retention_rule(
+    pub async fn create_rule(
         &self,
         access: &Access,
         input: RuleInput,
     ) -> Result<RuleView, AppError> {
         require_dpo(access)?;
         let rule = Rule::parse(&input).map_err(rule_error)?;
-        let at = self.clock.now().as_microsecond();
-        let mut audit = self.access_record(
+        let at = self.app.clock.now().as_microsecond();
+        let mut audit = self.app.access_record(
             access,
             "retention.rule.create",
             vec![rule.key.clone()],
@@ -63,7 +67,8 @@ impl Steward {
             "{} {} after {}: {}",
             rule.record, rule.duration, rule.anchor, rule.action
         ));
-        self.store
+        self.app
+            .store
             .create_retention_rule(&stored(&rule, at)?, audit)
             .await
             .map_err(|e| match e {
@@ -75,7 +80,7 @@ impl Steward {
         Ok(view_of(&rule))
     }
 
-    pub async fn update_retention_rule(
+    pub async fn update_rule(
         &self,
         access: &Access,
         key: &str,
@@ -83,6 +88,7 @@ impl Steward {
     ) -> Result<RuleView, AppError> {
         require_dpo(access)?;
         let kept = self
+            .app
             .store
             .retention_rules()
             .await?
@@ -103,10 +109,11 @@ impl Steward {
             input.enabled = e;
         }
         let rule = Rule::parse(&input).map_err(rule_error)?;
-        let mut row = stored(&rule, self.clock.now().as_microsecond())?;
+        let mut row = stored(&rule, self.app.clock.now().as_microsecond())?;
         row.created_at = kept.created_at;
         let mut audit =
-            self.access_record(access, "retention.rule.update", vec![key.into()], vec![]);
+            self.app
+                .access_record(access, "retention.rule.update", vec![key.into()], vec![]);
         audit.detail = Some(format!(
             "{} {} after {}: {}{}",
             rule.record,
@@ -115,7 +122,7 @@ impl Steward {
             rule.action,
             if rule.enabled { "" } else { " (disabled)" }
         ));
-        if !self.store.update_retention_rule(&row, audit).await? {
+        if !self.app.store.update_retention_rule(&row, audit).await? {
             return Err(AppError::NotFound);
         }
         Ok(view_of(&rule))

@@ -2,7 +2,6 @@
 //! reported, and the sweeper that starts one on a schedule.
 
 use std::ops::ControlFlow;
-use std::sync::Arc;
 
 use steward_core::clock::from_micros;
 use steward_store::RetentionRun;
@@ -12,6 +11,8 @@ use super::{
     ReportItem, RunReport, RunView, STALLED_MICROS, SweepProgress, parse_run, require_dpo,
 };
 use crate::security::access::LEGAL_OBLIGATION;
+use crate::services::Jobs;
+use crate::services::Retention;
 use crate::{Access, Actor, AppError, Steward};
 
 impl Steward {
@@ -31,24 +32,27 @@ impl Steward {
         }
         Ok(view)
     }
+}
 
+impl Retention<'_> {
     /// Starts a run: a new one, or the latest run left running by a sweeper that stopped
     /// (silent for two minutes), which then carries on where it stopped.
-    pub async fn start_retention_run(
-        &self,
-        access: &Access,
-        dry_run: bool,
-    ) -> Result<RunView, AppError> {
+    pub async fn start_run(&self, access: &Access, dry_run: bool) -> Result<RunView, AppError> {
         require_dpo(access)?;
-        let now = self.clock.now().as_microsecond();
+        let now = self.app.clock.now().as_microsecond();
         let stalled = if dry_run {
             None
         } else {
-            self.store.retention_runs(20).await?.into_iter().find(|r| {
-                !r.dry_run
-                    && r.state == "running"
-                    && r.heartbeat_at.saturating_add(STALLED_MICROS) <= now
-            })
+            self.app
+                .store
+                .retention_runs(20)
+                .await?
+                .into_iter()
+                .find(|r| {
+                    !r.dry_run
+                        && r.state == "running"
+                        && r.heartbeat_at.saturating_add(STALLED_MICROS) <= now
+                })
         };
         let run = match stalled {
             Some(mut run) => {
@@ -67,37 +71,35 @@ impl Steward {
                     .map_err(|e| AppError::Io(e.to_string()))?,
             },
         };
-        self.store.save_retention_run(&run).await?;
-        self.run_view(&run).await
+        self.app.store.save_retention_run(&run).await?;
+        self.app.run_view(&run).await
     }
 
-    pub async fn retention_run(&self, access: &Access, id: Uuid) -> Result<RunView, AppError> {
+    pub async fn get_run(&self, access: &Access, id: Uuid) -> Result<RunView, AppError> {
         require_dpo(access)?;
         let run = self
+            .app
             .store
             .retention_run(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        self.run_view(&run).await
+        self.app.run_view(&run).await
     }
 
-    pub async fn retention_runs(&self, access: &Access) -> Result<Vec<RunView>, AppError> {
+    pub async fn runs(&self, access: &Access) -> Result<Vec<RunView>, AppError> {
         require_dpo(access)?;
         let mut views = Vec::new();
-        for run in self.store.retention_runs(50).await? {
-            views.push(self.run_view(&run).await?);
+        for run in self.app.store.retention_runs(50).await? {
+            views.push(self.app.run_view(&run).await?);
         }
         Ok(views)
     }
 
     /// The records a run acted on, as report items.
-    pub async fn retention_run_items(
-        &self,
-        access: &Access,
-        id: Uuid,
-    ) -> Result<Vec<ReportItem>, AppError> {
+    pub async fn run_items(&self, access: &Access, id: Uuid) -> Result<Vec<ReportItem>, AppError> {
         require_dpo(access)?;
         Ok(self
+            .app
             .store
             .retention_actions(id)
             .await?
@@ -114,32 +116,34 @@ impl Steward {
 
     /// Carries out a started run to its end (or until `progress` breaks, which leaves it to
     /// be resumed). A dry run reports every item it would act on through `planned`.
-    pub async fn run_retention(
+    pub async fn run(
         &self,
         run_id: Uuid,
         progress: impl FnMut(SweepProgress) -> ControlFlow<()>,
         planned: impl FnMut(&ReportItem),
     ) -> Result<RunView, AppError> {
-        let outcome = self.sweep_run(run_id, progress, planned).await;
+        let outcome = self.app.sweep_run(run_id, progress, planned).await;
         if let Err(e) = &outcome {
             // The acts done stay done and counted; the run says it did not finish.
             tracing::error!(run = %run_id, error = %e, "retention run failed");
-            if let Ok(Some(mut run)) = self.store.retention_run(run_id).await
+            if let Ok(Some(mut run)) = self.app.store.retention_run(run_id).await
                 && run.state == "running"
             {
                 run.state = "failed".into();
-                run.finished_at = Some(self.clock.now().as_microsecond());
-                if let Err(e) = self.store.save_retention_run(&run).await {
+                run.finished_at = Some(self.app.clock.now().as_microsecond());
+                if let Err(e) = self.app.store.save_retention_run(&run).await {
                     tracing::error!(run = %run_id, error = %e, "retention run not marked failed");
                 }
             }
         }
         outcome
     }
+}
 
+impl Jobs {
     /// Runs the sweeper every `every` until `stop` completes.
-    pub async fn run_retention_sweeper(
-        self: Arc<Self>,
+    pub async fn retention_sweeper(
+        self,
         every: std::time::Duration,
         stop: impl std::future::Future<Output = ()>,
     ) {
@@ -147,9 +151,11 @@ impl Steward {
         let actor = Actor::system("retention", &[LEGAL_OBLIGATION]);
         loop {
             let outcome = async {
-                let access = self.access(&actor, Some(LEGAL_OBLIGATION))?;
-                let run = self.start_retention_run(&access, false).await?;
-                self.run_retention(run.id, |_| ControlFlow::Continue(()), |_| {})
+                let access = self.app.access(&actor, Some(LEGAL_OBLIGATION))?;
+                let run = self.app.retention().start_run(&access, false).await?;
+                self.app
+                    .retention()
+                    .run(run.id, |_| ControlFlow::Continue(()), |_| {})
                     .await
             }
             .await;

@@ -8,6 +8,7 @@ use steward_store::{ChangeSet, CustomerRow, Erasure, RecipientUpdate, StoredKey}
 use uuid::Uuid;
 
 use crate::infra::mail::{FAREWELL, Letter};
+use crate::services::Rights;
 use crate::{Access, AppError, Steward};
 
 /// How one erasure is carried out.
@@ -87,9 +88,11 @@ impl Steward {
         }
         Ok(())
     }
+}
 
+impl Rights<'_> {
     /// Erasure by crypto-shredding , by staff.
-    pub async fn erase_customer(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
+    pub async fn erase(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
         if !access.actor.role.may_erase() {
             return Err(AppError::Forbidden(format!(
                 "role {} may not erase customers",
@@ -97,26 +100,30 @@ impl Steward {
             )));
         }
         let row = self
+            .app
             .store
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        let audit = self.access_record(access, "customer.erase", vec![id.to_string()], Vec::new());
-        self.erase(
-            &row,
-            ErasureOrder {
-                at_their_request: false,
-                farewell: None,
-                with: ChangeSet {
-                    audit: vec![audit],
-                    ..Default::default()
+        let audit =
+            self.app
+                .access_record(access, "customer.erase", vec![id.to_string()], Vec::new());
+        self.app
+            .erase(
+                &row,
+                ErasureOrder {
+                    at_their_request: false,
+                    farewell: None,
+                    with: ChangeSet {
+                        audit: vec![audit],
+                        ..Default::default()
+                    },
                 },
-            },
-        )
-        .await
+            )
+            .await
     }
 
     pub async fn is_erased(&self, id: Uuid) -> Result<bool, AppError> {
-        Ok(self.store.is_tombstoned(id).await?)
+        Ok(self.app.store.is_tombstoned(id).await?)
     }
 }

@@ -22,6 +22,8 @@ use crate::collection::interactions::InteractionView;
 use crate::consent::ledger::{ConsentEventView, ConsentStatus};
 use crate::infra::mail::{Letter, LinkToken, hash_token};
 use crate::security::access::Subject;
+use crate::services::OwnRights;
+use crate::services::Portal;
 use crate::{Access, Actor, AppError, Steward};
 
 const CODE_LIFETIME_MICROS: i64 = 10 * 60 * 1_000_000;
@@ -174,182 +176,11 @@ impl Steward {
         }
     }
 
-    /// Checks an address typed into the portal.
-    pub fn portal_address(&self, raw: &str) -> Result<Email, AppError> {
-        Email::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))
-    }
-
     fn address_hash(&self, email: &Email) -> Result<Vec<u8>, AppError> {
         Ok(self
             .vault
             .blind_index(MATCH_FIELD, email.as_str())?
             .to_vec())
-    }
-
-    /// Mails a sign-in code to the address if it belongs to a customer; does nothing
-    /// otherwise, or when the address had its share of codes lately.
-    pub async fn send_portal_code(&self, email: &Email) -> Result<(), AppError> {
-        let digest = self.vault.blind_index(MATCH_FIELD, email.as_str())?;
-        let address = digest.to_vec();
-        let Some((_, customer)) = self
-            .store
-            .lookup_index("email", &[digest])
-            .await?
-            .into_iter()
-            .next()
-        else {
-            return Ok(());
-        };
-        let now = self.clock.now().as_microsecond();
-        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
-        let id = Uuid::now_v7();
-        let dek = self.data_key(customer)?;
-        let letter = Letter {
-            to: email.as_str().to_string(),
-            subject: "Your sign-in code".into(),
-            text: format!(
-                "Your code to see and manage your data: {code}\n\n\
-                 It works once, for ten minutes. If you did not ask for it, ignore this message.\n"
-            ),
-            unsubscribe: None,
-        };
-        let changes = ChangeSet {
-            portal_code: Some(NewPortalCode {
-                code: PortalCode {
-                    id,
-                    customer_id: customer,
-                    address,
-                    code_hash: code_hash(id, &code),
-                    created_at: now,
-                    expires_at: now + CODE_LIFETIME_MICROS,
-                    attempts: 0,
-                    used_at: None,
-                },
-                since: now - CODE_LIFETIME_MICROS,
-                max_since: CODES_PER_LIFETIME,
-                failures_since: now - FAILURE_WINDOW_MICROS,
-                max_failures: FAILURES_PER_WINDOW,
-            }),
-            mail: vec![self.outbox_row(&dek, "portal_code", None, &letter, now)?],
-            audit: vec![self.subject_record(
-                customer,
-                "portal.code",
-                PORTAL_PURPOSE,
-                vec![customer.to_string()],
-                vec![],
-                None,
-            )],
-            ..Default::default()
-        };
-        match self.store.apply(changes).await {
-            Ok(_) => {
-                self.mail_queued();
-                Ok(())
-            }
-            // The address had its share of codes, or of wrong guesses: nothing is sent.
-            Err(steward_store::StoreError::Conflict) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    /// Signs in with a code sent to this address.
-    pub async fn sign_in_portal(&self, email: &str, code: &str) -> Result<PortalSignIn, AppError> {
-        let email = self.portal_address(email)?;
-        let now = self.clock.now().as_microsecond();
-        let Some(sent) = self
-            .store
-            .portal_code(&self.address_hash(&email)?, now)
-            .await?
-        else {
-            return Err(AppError::Unauthenticated(WRONG.into()));
-        };
-        let matched = same(&code_hash(sent.id, code.trim()), &sent.code_hash);
-        let token = LinkToken::new();
-        let session = PortalSession {
-            token_hash: token.hash,
-            customer_id: sent.customer_id,
-            created_at: now,
-            last_used_at: now,
-            ended_at: None,
-        };
-        let audit = self.subject_record(
-            sent.customer_id,
-            if matched {
-                "portal.sign_in"
-            } else {
-                "portal.wrong_code"
-            },
-            PORTAL_PURPOSE,
-            vec![sent.customer_id.to_string()],
-            vec![],
-            None,
-        );
-        match self
-            .store
-            .check_portal_code(sent.id, now, matched, MAX_ATTEMPTS, &session, audit)
-            .await?
-        {
-            CodeCheck::SignedIn => Ok(PortalSignIn {
-                token: token.token,
-                subject: Subject::new(sent.customer_id),
-            }),
-            CodeCheck::Wrong | CodeCheck::Void => Err(AppError::Unauthenticated(WRONG.into())),
-        }
-    }
-
-    /// Where a code asked for at `asked_at` stands after `wrong` wrong entries. Worked out
-    /// from what the visitor's own browser holds (when they asked, how often they missed),
-    /// never from the store: it reads the same whether or not the address is a customer's,
-    /// so it tells no one who is one. Whether a code works is the store's to decide alone.
-    pub fn code_standing(&self, asked_at: Timestamp, wrong: u32) -> CodeStanding {
-        let now = self.clock.now();
-        let until = steward_core::clock::from_micros(
-            asked_at
-                .min(now)
-                .as_microsecond()
-                .saturating_add(CODE_LIFETIME_MICROS),
-        );
-        let tries_left = u32::try_from(MAX_ATTEMPTS)
-            .unwrap_or(0)
-            .saturating_sub(wrong);
-        if now >= until {
-            CodeStanding::Expired
-        } else if tries_left == 0 {
-            CodeStanding::UsedUp
-        } else {
-            CodeStanding::Usable { tries_left, until }
-        }
-    }
-
-    /// The customer a portal session belongs to; sessions end after 30 idle minutes.
-    pub async fn portal_customer(&self, token: &str) -> Result<Subject, AppError> {
-        let hash = hash_token(token);
-        let now = self.clock.now().as_microsecond();
-        let session = self
-            .store
-            .portal_session(&hash)
-            .await?
-            .filter(|s| {
-                s.ended_at.is_none()
-                    && s.last_used_at + IDLE_MICROS > now
-                    && s.created_at + SESSION_MICROS > now
-            })
-            .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
-        self.store.touch_portal_session(&hash, now, false).await?;
-        Ok(Subject::new(session.customer_id))
-    }
-
-    /// Honours a Global Privacy Control signal for a customer who has shown the address is
-    /// theirs (a confirmation link, a portal session): sale, sharing and third-party
-    /// advertising are withdrawn.
-    pub async fn honour_gpc_as_customer(
-        &self,
-        subject: &Subject,
-        evidence: &crate::Evidence,
-    ) -> Result<Vec<ConsentEventView>, AppError> {
-        let customer = subject.customer();
-        let access = self.subject_access(customer)?;
-        self.honour_gpc(&access, customer, evidence).await
     }
 
     pub(crate) fn subject_access(&self, customer: Uuid) -> Result<Access, AppError> {
@@ -361,97 +192,6 @@ impl Steward {
                 .cloned()
                 .ok_or_else(|| AppError::Setup(format!("the catalog lacks {PORTAL_PURPOSE}")))?,
         })
-    }
-
-    /// Corrects one value the customer holds with us (GDPR Art. 16). The address they sign in
-    /// with is not changed here: a new address needs proof that it is theirs first. A field
-    /// the catalog marks `reviewed` waits for staff: the proposal goes to the request desk.
-    pub async fn correct_own_value(
-        &self,
-        subject: &Subject,
-        field: &str,
-        value: &str,
-    ) -> Result<Correction, AppError> {
-        let customer = subject.customer();
-        let row = self
-            .store
-            .get_customer(customer)
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let sealed = SealedFields::decode(&row.fields)
-            .map_err(|_| AppError::Integrity(format!("customer {customer}")))?;
-        let def = self
-            .catalog
-            .field(field)
-            .filter(|_| sealed.get(field).is_some())
-            .cloned()
-            .ok_or_else(|| AppError::invalid("field", "is not a value we hold about you"))?;
-        if def.key == "email" {
-            return Err(AppError::invalid(
-                "field",
-                "your sign-in address changes only once the new one is confirmed: use the address form",
-            ));
-        }
-        let value = steward_core::field_value::normalise(&def, value)
-            .map_err(|m| AppError::invalid(format!("fields.{field}"), m))?;
-        let now = self.clock.now().as_microsecond();
-        if def.reviewed {
-            let mut proposal = SealedFields::new();
-            proposal.insert(
-                &def.key,
-                self.data_key(customer)?.seal(&def.key, value.as_bytes()),
-            );
-            let mut request = self
-                .portal_request(
-                    &row,
-                    steward_core::request::RequestKind::Rectification,
-                    None,
-                )
-                .await?;
-            request.proposal = Some(proposal.encode());
-            let due = steward_core::clock::from_micros(request.due_at);
-            let audit = self.subject_record(
-                customer,
-                "request.create",
-                PORTAL_PURPOSE,
-                vec![request.id.to_string(), customer.to_string()],
-                vec![def.key.clone()],
-                Some("a correction for staff to review".into()),
-            );
-            self.commit_request(ChangeSet {
-                requests: vec![request],
-                audit: vec![audit],
-                ..Default::default()
-            })
-            .await?;
-            return Ok(Correction::AwaitingReview { due });
-        }
-        let update = self.corrected(&row, &def, &value, now)?;
-        // The entry is what recipients of the data are to be told of (Art. 19).
-        let audit = self.subject_record(
-            customer,
-            "customer.rectify",
-            PORTAL_PURPOSE,
-            vec![customer.to_string()],
-            vec![def.key.clone()],
-            Some("by the customer in the portal".into()),
-        );
-        self.store
-            .apply(ChangeSet {
-                updates: vec![update],
-                audit: vec![audit],
-                recipient_updates: vec![steward_store::RecipientUpdate {
-                    id: Uuid::now_v7(),
-                    customer_id: customer,
-                    kind: "rectification".into(),
-                    fields: vec![def.key.clone()],
-                    at: now,
-                    notified_at: None,
-                }],
-                ..Default::default()
-            })
-            .await?;
-        Ok(Correction::Applied)
     }
 
     /// The customer row with one field set to a checked value, as a guarded update.
@@ -486,43 +226,6 @@ impl Steward {
         })
     }
 
-    pub async fn sign_out_portal(&self, token: &str) -> Result<(), AppError> {
-        let now = self.clock.now().as_microsecond();
-        Ok(self
-            .store
-            .touch_portal_session(&hash_token(token), now, true)
-            .await?)
-    }
-
-    /// Everything held about the customer, for the customer: every value in the clear with
-    /// why it is held, consents and their history, interactions, and who used the data.
-    pub async fn portal_overview(&self, subject: &Subject) -> Result<PortalOverview, AppError> {
-        let customer = subject.customer();
-        let (mut overview, dek) = self.subject_profile(customer).await?;
-        let mut after = None;
-        loop {
-            let page = self.store.list_interactions(customer, after, 500).await?;
-            let Some(last) = page.last() else { break };
-            after = Some((last.occurred_at, last.id));
-            for row in &page {
-                overview
-                    .interactions
-                    .push(self.open_interaction(&dek, row)?);
-            }
-        }
-        let fields: Vec<String> = overview.values.iter().map(|v| v.field.clone()).collect();
-        self.append(vec![self.subject_record(
-            customer,
-            "portal.view",
-            PORTAL_PURPOSE,
-            vec![customer.to_string()],
-            fields,
-            None,
-        )])
-        .await?;
-        Ok(overview)
-    }
-
     /// What is held about the customer but their interactions, read for them, and their
     /// data key for the rest. Unaudited: callers record the use they make of it.
     pub(crate) async fn subject_profile(
@@ -537,7 +240,7 @@ impl Steward {
         let dek = self.data_key(customer)?;
         let sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {customer}")))?;
-        let rules = self.published_retention().await?;
+        let rules = self.retention().published().await?;
         let period_of = |record: &str| {
             let periods: Vec<String> = rules
                 .iter()
@@ -581,7 +284,7 @@ impl Steward {
         }
         let access = self.subject_access(customer)?;
         // Read before this visit is written, so the history shows what others did.
-        let history = self.customer_access_history(&access, customer).await?;
+        let history = self.audit().access_history(&access, customer).await?;
         let source = history
             .iter()
             .find(|e| e.record.action == "customer.create" || e.record.action == "customer.import")
@@ -597,8 +300,8 @@ impl Steward {
                 fields: e.record.fields.clone(),
             })
             .collect();
-        let consents = self.consents(&access, customer).await?;
-        let consent_history = self.consent_history(&access, customer).await?;
+        let consents = self.consent().current(&access, customer).await?;
+        let consent_history = self.consent().history(&access, customer).await?;
         Ok((
             PortalOverview {
                 customer_id: customer,
@@ -615,5 +318,334 @@ impl Steward {
             },
             dek,
         ))
+    }
+}
+
+impl Portal<'_> {
+    /// Checks an address typed into the portal.
+    pub fn address(&self, raw: &str) -> Result<Email, AppError> {
+        Email::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))
+    }
+
+    /// Mails a sign-in code to the address if it belongs to a customer; does nothing
+    /// otherwise, or when the address had its share of codes lately.
+    pub async fn send_code(&self, email: &Email) -> Result<(), AppError> {
+        let digest = self.app.vault.blind_index(MATCH_FIELD, email.as_str())?;
+        let address = digest.to_vec();
+        let Some((_, customer)) = self
+            .app
+            .store
+            .lookup_index("email", &[digest])
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(());
+        };
+        let now = self.app.clock.now().as_microsecond();
+        let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
+        let id = Uuid::now_v7();
+        let dek = self.app.data_key(customer)?;
+        let letter = Letter {
+            to: email.as_str().to_string(),
+            subject: "Your sign-in code".into(),
+            text: format!(
+                "Your code to see and manage your data: {code}\n\n\
+                 It works once, for ten minutes. If you did not ask for it, ignore this message.\n"
+            ),
+            unsubscribe: None,
+        };
+        let changes = ChangeSet {
+            portal_code: Some(NewPortalCode {
+                code: PortalCode {
+                    id,
+                    customer_id: customer,
+                    address,
+                    code_hash: code_hash(id, &code),
+                    created_at: now,
+                    expires_at: now + CODE_LIFETIME_MICROS,
+                    attempts: 0,
+                    used_at: None,
+                },
+                since: now - CODE_LIFETIME_MICROS,
+                max_since: CODES_PER_LIFETIME,
+                failures_since: now - FAILURE_WINDOW_MICROS,
+                max_failures: FAILURES_PER_WINDOW,
+            }),
+            mail: vec![
+                self.app
+                    .outbox_row(&dek, "portal_code", None, &letter, now)?,
+            ],
+            audit: vec![self.app.subject_record(
+                customer,
+                "portal.code",
+                PORTAL_PURPOSE,
+                vec![customer.to_string()],
+                vec![],
+                None,
+            )],
+            ..Default::default()
+        };
+        match self.app.store.apply(changes).await {
+            Ok(_) => {
+                self.app.mail_queued();
+                Ok(())
+            }
+            // The address had its share of codes, or of wrong guesses: nothing is sent.
+            Err(steward_store::StoreError::Conflict) => Ok(()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Signs in with a code sent to this address.
+    pub async fn sign_in(&self, email: &str, code: &str) -> Result<PortalSignIn, AppError> {
+        let email = self.address(email)?;
+        let now = self.app.clock.now().as_microsecond();
+        let Some(sent) = self
+            .app
+            .store
+            .portal_code(&self.app.address_hash(&email)?, now)
+            .await?
+        else {
+            return Err(AppError::Unauthenticated(WRONG.into()));
+        };
+        let matched = same(&code_hash(sent.id, code.trim()), &sent.code_hash);
+        let token = LinkToken::new();
+        let session = PortalSession {
+            token_hash: token.hash,
+            customer_id: sent.customer_id,
+            created_at: now,
+            last_used_at: now,
+            ended_at: None,
+        };
+        let audit = self.app.subject_record(
+            sent.customer_id,
+            if matched {
+                "portal.sign_in"
+            } else {
+                "portal.wrong_code"
+            },
+            PORTAL_PURPOSE,
+            vec![sent.customer_id.to_string()],
+            vec![],
+            None,
+        );
+        match self
+            .app
+            .store
+            .check_portal_code(sent.id, now, matched, MAX_ATTEMPTS, &session, audit)
+            .await?
+        {
+            CodeCheck::SignedIn => Ok(PortalSignIn {
+                token: token.token,
+                subject: Subject::new(sent.customer_id),
+            }),
+            CodeCheck::Wrong | CodeCheck::Void => Err(AppError::Unauthenticated(WRONG.into())),
+        }
+    }
+
+    /// Where a code asked for at `asked_at` stands after `wrong` wrong entries. Worked out
+    /// from what the visitor's own browser holds (when they asked, how often they missed),
+    /// never from the store: it reads the same whether or not the address is a customer's,
+    /// so it tells no one who is one. Whether a code works is the store's to decide alone.
+    pub fn code_standing(&self, asked_at: Timestamp, wrong: u32) -> CodeStanding {
+        let now = self.app.clock.now();
+        let until = steward_core::clock::from_micros(
+            asked_at
+                .min(now)
+                .as_microsecond()
+                .saturating_add(CODE_LIFETIME_MICROS),
+        );
+        let tries_left = u32::try_from(MAX_ATTEMPTS)
+            .unwrap_or(0)
+            .saturating_sub(wrong);
+        if now >= until {
+            CodeStanding::Expired
+        } else if tries_left == 0 {
+            CodeStanding::UsedUp
+        } else {
+            CodeStanding::Usable { tries_left, until }
+        }
+    }
+
+    /// The customer a portal session belongs to; sessions end after 30 idle minutes.
+    pub async fn customer(&self, token: &str) -> Result<Subject, AppError> {
+        let hash = hash_token(token);
+        let now = self.app.clock.now().as_microsecond();
+        let session = self
+            .app
+            .store
+            .portal_session(&hash)
+            .await?
+            .filter(|s| {
+                s.ended_at.is_none()
+                    && s.last_used_at + IDLE_MICROS > now
+                    && s.created_at + SESSION_MICROS > now
+            })
+            .ok_or_else(|| AppError::Unauthenticated("sign in again".into()))?;
+        self.app
+            .store
+            .touch_portal_session(&hash, now, false)
+            .await?;
+        Ok(Subject::new(session.customer_id))
+    }
+
+    pub async fn sign_out(&self, token: &str) -> Result<(), AppError> {
+        let now = self.app.clock.now().as_microsecond();
+        Ok(self
+            .app
+            .store
+            .touch_portal_session(&hash_token(token), now, true)
+            .await?)
+    }
+
+    /// Everything held about the customer, for the customer: every value in the clear with
+    /// why it is held, consents and their history, interactions, and who used the data.
+    pub async fn overview(&self, subject: &Subject) -> Result<PortalOverview, AppError> {
+        let customer = subject.customer();
+        let (mut overview, dek) = self.app.subject_profile(customer).await?;
+        let mut after = None;
+        loop {
+            let page = self
+                .app
+                .store
+                .list_interactions(customer, after, 500)
+                .await?;
+            let Some(last) = page.last() else { break };
+            after = Some((last.occurred_at, last.id));
+            for row in &page {
+                overview
+                    .interactions
+                    .push(self.app.open_interaction(&dek, row)?);
+            }
+        }
+        let fields: Vec<String> = overview.values.iter().map(|v| v.field.clone()).collect();
+        self.app
+            .append(vec![self.app.subject_record(
+                customer,
+                "portal.view",
+                PORTAL_PURPOSE,
+                vec![customer.to_string()],
+                fields,
+                None,
+            )])
+            .await?;
+        Ok(overview)
+    }
+}
+
+impl OwnRights<'_> {
+    /// Honours a Global Privacy Control signal for a customer who has shown the address is
+    /// theirs (a confirmation link, a portal session): sale, sharing and third-party
+    /// advertising are withdrawn.
+    pub async fn honour_gpc(
+        &self,
+        subject: &Subject,
+        evidence: &crate::Evidence,
+    ) -> Result<Vec<ConsentEventView>, AppError> {
+        let customer = subject.customer();
+        let access = self.app.subject_access(customer)?;
+        self.app
+            .consent()
+            .honour_gpc(&access, customer, evidence)
+            .await
+    }
+
+    /// Corrects one value the customer holds with us (GDPR Art. 16). The address they sign in
+    /// with is not changed here: a new address needs proof that it is theirs first. A field
+    /// the catalog marks `reviewed` waits for staff: the proposal goes to the request desk.
+    pub async fn correct(
+        &self,
+        subject: &Subject,
+        field: &str,
+        value: &str,
+    ) -> Result<Correction, AppError> {
+        let customer = subject.customer();
+        let row = self
+            .app
+            .store
+            .get_customer(customer)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let sealed = SealedFields::decode(&row.fields)
+            .map_err(|_| AppError::Integrity(format!("customer {customer}")))?;
+        let def = self
+            .app
+            .catalog
+            .field(field)
+            .filter(|_| sealed.get(field).is_some())
+            .cloned()
+            .ok_or_else(|| AppError::invalid("field", "is not a value we hold about you"))?;
+        if def.key == "email" {
+            return Err(AppError::invalid(
+                "field",
+                "your sign-in address changes only once the new one is confirmed: use the address form",
+            ));
+        }
+        let value = steward_core::field_value::normalise(&def, value)
+            .map_err(|m| AppError::invalid(format!("fields.{field}"), m))?;
+        let now = self.app.clock.now().as_microsecond();
+        if def.reviewed {
+            let mut proposal = SealedFields::new();
+            proposal.insert(
+                &def.key,
+                self.app
+                    .data_key(customer)?
+                    .seal(&def.key, value.as_bytes()),
+            );
+            let mut request = self
+                .app
+                .portal_request(
+                    &row,
+                    steward_core::request::RequestKind::Rectification,
+                    None,
+                )
+                .await?;
+            request.proposal = Some(proposal.encode());
+            let due = steward_core::clock::from_micros(request.due_at);
+            let audit = self.app.subject_record(
+                customer,
+                "request.create",
+                PORTAL_PURPOSE,
+                vec![request.id.to_string(), customer.to_string()],
+                vec![def.key.clone()],
+                Some("a correction for staff to review".into()),
+            );
+            self.app
+                .commit_request(ChangeSet {
+                    requests: vec![request],
+                    audit: vec![audit],
+                    ..Default::default()
+                })
+                .await?;
+            return Ok(Correction::AwaitingReview { due });
+        }
+        let update = self.app.corrected(&row, &def, &value, now)?;
+        // The entry is what recipients of the data are to be told of (Art. 19).
+        let audit = self.app.subject_record(
+            customer,
+            "customer.rectify",
+            PORTAL_PURPOSE,
+            vec![customer.to_string()],
+            vec![def.key.clone()],
+            Some("by the customer in the portal".into()),
+        );
+        self.app
+            .store
+            .apply(ChangeSet {
+                updates: vec![update],
+                audit: vec![audit],
+                recipient_updates: vec![steward_store::RecipientUpdate {
+                    id: Uuid::now_v7(),
+                    customer_id: customer,
+                    kind: "rectification".into(),
+                    fields: vec![def.key.clone()],
+                    at: now,
+                    notified_at: None,
+                }],
+                ..Default::default()
+            })
+            .await?;
+        Ok(Correction::Applied)
     }
 }

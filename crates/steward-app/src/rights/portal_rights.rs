@@ -16,6 +16,7 @@ use crate::infra::mail::{Letter, LinkToken};
 use crate::rights::erasure::ErasureOrder;
 use crate::security::access::LEGAL_OBLIGATION;
 use crate::security::access::Subject;
+use crate::services::OwnRights;
 use crate::{AppError, Evidence, RequestView, Steward};
 
 /// What an objection made in the portal came to.
@@ -71,16 +72,19 @@ impl Steward {
             Some(format!("{} request made in the portal", row.kind)),
         )
     }
+}
 
+impl OwnRights<'_> {
     /// Erases the customer's account at their request (Art. 17), confirmed in the portal:
     /// the request is recorded as completed, the address suppressed, and a last message
     /// confirms it.
-    pub async fn erase_own_account(&self, subject: &Subject) -> Result<(), AppError> {
+    pub async fn erase_account(&self, subject: &Subject) -> Result<(), AppError> {
         let customer = subject.customer();
-        let row = self.own_row(customer).await?;
+        let row = self.app.own_row(customer).await?;
         // An erasure they asked for by other means and staff have not answered yet is the
         // one this completes.
         let open = self
+            .app
             .open_requests_of(customer)
             .await?
             .into_iter()
@@ -88,7 +92,7 @@ impl Steward {
         let mut with = ChangeSet::default();
         let request = match open {
             Some(logged) => {
-                let now = self.clock.now().as_microsecond();
+                let now = self.app.clock.now().as_microsecond();
                 let done = RequestRow {
                     state: RequestState::Completed.as_str().into(),
                     verified_at: logged.verified_at.or(Some(now)),
@@ -103,15 +107,16 @@ impl Steward {
                 done
             }
             None => {
-                let new = Self::completed(
-                    self.portal_request(&row, RequestKind::Erasure, None)
+                let new = Steward::completed(
+                    self.app
+                        .portal_request(&row, RequestKind::Erasure, None)
                         .await?,
                 );
                 with.requests.push(new.clone());
                 new
             }
         };
-        let farewell = self.customer_address(&row)?.map(|(_, to)| {
+        let farewell = self.app.customer_address(&row)?.map(|(_, to)| {
             (
                 request.id,
                 Letter {
@@ -125,8 +130,9 @@ impl Steward {
             )
         });
         let audit = vec![
-            self.request_entry(customer, "request.completed", &request),
-            self.subject_record(
+            self.app
+                .request_entry(customer, "request.completed", &request),
+            self.app.subject_record(
                 customer,
                 "customer.erase",
                 LEGAL_OBLIGATION,
@@ -135,33 +141,36 @@ impl Steward {
                 Some("by the customer in the portal".into()),
             ),
         ];
-        self.erase(
-            &row,
-            ErasureOrder {
-                at_their_request: true,
-                farewell,
-                with: ChangeSet { audit, ..with },
-            },
-        )
-        .await
+        self.app
+            .erase(
+                &row,
+                ErasureOrder {
+                    at_their_request: true,
+                    farewell,
+                    with: ChangeSet { audit, ..with },
+                },
+            )
+            .await
     }
 
     /// Restricts processing at the customer's request (Art. 18): their data is kept but used
     /// for nothing else until the restriction is lifted, and they are told before it is.
-    pub async fn restrict_own_processing(&self, subject: &Subject) -> Result<(), AppError> {
+    pub async fn restrict(&self, subject: &Subject) -> Result<(), AppError> {
         let customer = subject.customer();
-        let row = self.own_row(customer).await?;
+        let row = self.app.own_row(customer).await?;
         if row.status == CustomerStatus::Restricted.as_str() {
             return Ok(());
         }
-        let request = Self::completed(
-            self.portal_request(&row, RequestKind::Restriction, None)
+        let request = Steward::completed(
+            self.app
+                .portal_request(&row, RequestKind::Restriction, None)
                 .await?,
         );
         let now = request.received_at;
         let audit = vec![
-            self.request_entry(customer, "request.completed", &request),
-            self.subject_record(
+            self.app
+                .request_entry(customer, "request.completed", &request),
+            self.app.subject_record(
                 customer,
                 "customer.restrict",
                 LEGAL_OBLIGATION,
@@ -170,9 +179,13 @@ impl Steward {
                 Some("by the customer in the portal".into()),
             ),
         ];
-        self.store
+        self.app
+            .store
             .apply(ChangeSet {
-                updates: vec![self.status_change(&row, CustomerStatus::Restricted, now)],
+                updates: vec![
+                    self.app
+                        .status_change(&row, CustomerStatus::Restricted, now),
+                ],
                 requests: vec![request],
                 recipient_updates: vec![RecipientUpdate {
                     id: Uuid::now_v7(),
@@ -192,48 +205,55 @@ impl Steward {
     /// An objection made in the portal (Art. 21). To direct marketing it is absolute and
     /// takes effect at once; to a purpose resting on legitimate interests it opens a request
     /// for staff to decide.
-    pub async fn object_as_customer(
+    pub async fn object(
         &self,
         subject: &Subject,
         purpose: &str,
         evidence: &Evidence,
     ) -> Result<ObjectionOutcome, AppError> {
         let customer = subject.customer();
-        let row = self.own_row(customer).await?;
+        let row = self.app.own_row(customer).await?;
         if is_direct_marketing(purpose) {
-            let access = self.subject_access(customer)?;
-            let request = Self::completed(
-                self.portal_request(&row, RequestKind::Objection, Some("marketing".into()))
+            let access = self.app.subject_access(customer)?;
+            let request = Steward::completed(
+                self.app
+                    .portal_request(&row, RequestKind::Objection, Some("marketing".into()))
                     .await?,
             );
-            let audit = self.request_entry(customer, "request.completed", &request);
+            let audit = self
+                .app
+                .request_entry(customer, "request.completed", &request);
             // The objection and the request it answers commit together.
-            self.object_with(
-                &access,
-                customer,
-                evidence,
-                ChangeSet {
-                    requests: vec![request],
-                    audit: vec![audit],
-                    ..Default::default()
-                },
-            )
-            .await?;
+            self.app
+                .object_with(
+                    &access,
+                    customer,
+                    evidence,
+                    ChangeSet {
+                        requests: vec![request],
+                        audit: vec![audit],
+                        ..Default::default()
+                    },
+                )
+                .await?;
             return Ok(ObjectionOutcome::Upheld);
         }
-        let purpose = self.check_objection_purpose(Some(purpose))?;
+        let purpose = self.app.check_objection_purpose(Some(purpose))?;
         let request = self
+            .app
             .portal_request(&row, RequestKind::Objection, Some(purpose))
             .await?;
         let id = request.id;
-        let audit = self.request_entry(customer, "request.create", &request);
-        self.commit_request(ChangeSet {
-            requests: vec![request],
-            audit: vec![audit],
-            ..Default::default()
-        })
-        .await?;
+        let audit = self.app.request_entry(customer, "request.create", &request);
+        self.app
+            .commit_request(ChangeSet {
+                requests: vec![request],
+                audit: vec![audit],
+                ..Default::default()
+            })
+            .await?;
         let opened = self
+            .app
             .own_requests(customer)
             .await?
             .into_iter()
@@ -243,14 +263,14 @@ impl Steward {
     }
 
     /// Withdraws one of the customer's consents, as easily as it was given.
-    pub async fn withdraw_as_customer(
+    pub async fn withdraw(
         &self,
         subject: &Subject,
         purpose: &str,
         evidence: &Evidence,
     ) -> Result<(), AppError> {
         let customer = subject.customer();
-        let access = self.subject_access(customer)?;
+        let access = self.app.subject_access(customer)?;
         let input = crate::ConsentInput {
             purpose: purpose.into(),
             state: ConsentState::Withdrawn.as_str().into(),
@@ -258,7 +278,9 @@ impl Steward {
             method: Some(ConsentMethod::Portal.as_str().into()),
             fields: Default::default(),
         };
-        self.record_consent(&access, customer, input, evidence)
+        self.app
+            .consent()
+            .record(&access, customer, input, evidence)
             .await
             .map(|_| ())
     }
@@ -266,7 +288,8 @@ impl Steward {
     /// The purposes a customer may object to in the portal beyond direct marketing: those
     /// resting on legitimate interests, as (key, name).
     pub fn objectable_purposes(&self) -> Vec<(String, String)> {
-        self.catalog
+        self.app
+            .catalog
             .purposes()
             .iter()
             .filter(|p| p.lawful_basis == LawfulBasis::LegitimateInterests)
@@ -280,23 +303,24 @@ impl Steward {
 pub(crate) const ADDRESS_LINK: &str = "address";
 const ADDRESS_LINK_HOURS: i64 = 24;
 
-impl Steward {
+impl OwnRights<'_> {
     /// Asks for proof of a new sign-in address (Art. 16 for the address itself): a link goes
     /// to the new address, and the change waits on the request desk as a correction until
     /// it is followed. An address another customer holds gets no link; the answer is the
     /// same, so the portal cannot be used to learn who is a customer.
-    pub async fn change_own_address(&self, subject: &Subject, raw: &str) -> Result<(), AppError> {
+    pub async fn change_address(&self, subject: &Subject, raw: &str) -> Result<(), AppError> {
         let customer = subject.customer();
         let new = Email::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))?;
-        let row = self.own_row(customer).await?;
-        let Some((dek, current)) = self.customer_address(&row)? else {
+        let row = self.app.own_row(customer).await?;
+        let Some((dek, current)) = self.app.customer_address(&row)? else {
             return Err(AppError::invalid("email", "we hold no address for you"));
         };
         if Email::parse(&current).is_ok_and(|c| c == new) {
             return Err(AppError::invalid("email", "is already your address"));
         }
-        let digest = self.vault.blind_index(MATCH_FIELD, new.as_str())?;
+        let digest = self.app.vault.blind_index(MATCH_FIELD, new.as_str())?;
         if !self
+            .app
             .store
             .lookup_index(MATCH_FIELD, &[digest])
             .await?
@@ -308,6 +332,7 @@ impl Steward {
         let mut proposal = SealedFields::new();
         proposal.insert(MATCH_FIELD, dek.seal(MATCH_FIELD, new.as_str().as_bytes()));
         let mut request = self
+            .app
             .portal_request(&row, RequestKind::Rectification, None)
             .await?;
         request.proposal = Some(proposal.encode());
@@ -320,11 +345,13 @@ impl Steward {
                 "You asked us to sign you in with this address from now on. To confirm it is \
                  yours, open this link within a day:\n\n{}\n\nIf you did not ask, ignore this \
                  message: nothing changes.\n",
-                self.mailer.url(&format!("/portal/address/{}", token.token))
+                self.app
+                    .mailer
+                    .url(&format!("/portal/address/{}", token.token))
             ),
             unsubscribe: None,
         };
-        let audit = self.subject_record(
+        let audit = self.app.subject_record(
             customer,
             "request.create",
             LEGAL_OBLIGATION,
@@ -332,7 +359,8 @@ impl Steward {
             vec![MATCH_FIELD.into()],
             Some("a new sign-in address, waiting for proof".into()),
         );
-        self.store
+        self.app
+            .store
             .apply(ChangeSet {
                 requests: vec![request],
                 links: vec![MailLink {
@@ -347,26 +375,30 @@ impl Steward {
                     expires_at: now.saturating_add(ADDRESS_LINK_HOURS * 3_600_000_000),
                     used_at: None,
                 }],
-                mail: vec![self.outbox_row(&dek, ADDRESS_LINK, None, &letter, now)?],
+                mail: vec![
+                    self.app
+                        .outbox_row(&dek, ADDRESS_LINK, None, &letter, now)?,
+                ],
                 audit: vec![audit],
                 ..Default::default()
             })
             .await?;
-        self.mail_queued();
+        self.app.mail_queued();
         Ok(())
     }
 
     /// Follows the link sent to a new address: the address is changed, its blind-index entry
     /// replaced, and the correction on the desk completed, in one transaction.
-    pub async fn confirm_own_address(&self, token: &str) -> Result<(), AppError> {
-        let link = self.mail_link(token, ADDRESS_LINK).await?;
-        let now = self.clock.now().as_microsecond();
+    pub async fn confirm_address(&self, token: &str) -> Result<(), AppError> {
+        let link = self.app.mail_link(token, ADDRESS_LINK).await?;
+        let now = self.app.clock.now().as_microsecond();
         if link.used_at.is_some() || link.expires_at <= now {
             return Err(AppError::LinkSpent);
         }
         let customer = link.customer_id;
-        let row = self.own_row(customer).await?;
+        let row = self.app.own_row(customer).await?;
         let pending = self
+            .app
             .open_requests_of(customer)
             .await?
             .into_iter()
@@ -377,7 +409,7 @@ impl Steward {
             })
             .find_map(|r| {
                 let proposal = r.proposal.clone()?;
-                let (field, value) = self.open_proposal(customer, &proposal).ok()?;
+                let (field, value) = self.app.open_proposal(customer, &proposal).ok()?;
                 (field == MATCH_FIELD).then_some((r, value))
             });
         // Withdrawn or refused on the desk meanwhile.
@@ -385,11 +417,12 @@ impl Steward {
             return Err(AppError::LinkSpent);
         };
         let def = self
+            .app
             .catalog
             .field(MATCH_FIELD)
             .cloned()
             .ok_or_else(|| AppError::Setup("the catalog lacks an email field".into()))?;
-        let update = self.corrected(&row, &def, &address, now)?;
+        let update = self.app.corrected(&row, &def, &address, now)?;
         let done = RequestRow {
             state: RequestState::Completed.as_str().into(),
             closed_at: Some(now),
@@ -398,7 +431,7 @@ impl Steward {
             ..request.clone()
         };
         let audit = vec![
-            self.subject_record(
+            self.app.subject_record(
                 customer,
                 "customer.rectify",
                 LEGAL_OBLIGATION,
@@ -406,7 +439,7 @@ impl Steward {
                 vec![MATCH_FIELD.into()],
                 Some("a new sign-in address, proved by following the link sent to it".into()),
             ),
-            self.subject_record(
+            self.app.subject_record(
                 customer,
                 "request.completed",
                 LEGAL_OBLIGATION,
@@ -415,7 +448,8 @@ impl Steward {
                 None,
             ),
         ];
-        self.store
+        self.app
+            .store
             .apply(ChangeSet {
                 spend_link: Some(steward_store::SpentLink {
                     token_hash: link.token_hash,

@@ -11,6 +11,8 @@ use uuid::Uuid;
 use crate::collection::export::neutralise_cell;
 use crate::security::access::LEGAL_OBLIGATION;
 use crate::security::access::Subject;
+use crate::services::Portal;
+use crate::services::Rights;
 use crate::{Access, AppError, InteractionView, PortalOverview, Steward};
 
 const PAGE: usize = 500;
@@ -48,7 +50,7 @@ impl SubjectFormat {
     }
 }
 
-/// An export under way: call `subject_export_chunk` until it yields `None`.
+/// An export under way: call `Rights::export_chunk` until it yields `None`.
 pub struct SubjectExport {
     customer: Uuid,
     dek: DataKey,
@@ -172,53 +174,6 @@ fn interaction_row(i: &InteractionView) -> [String; 6] {
 }
 
 impl Steward {
-    /// Starts a customer's export for staff answering an access or portability request;
-    /// only the legal-obligation purpose reaches it.
-    pub async fn start_subject_export(
-        &self,
-        access: &Access,
-        customer: Uuid,
-        format: SubjectFormat,
-    ) -> Result<SubjectExport, AppError> {
-        if access.purpose.key != LEGAL_OBLIGATION {
-            return Err(AppError::Forbidden(format!(
-                "a person's full export answers a request, under the purpose {LEGAL_OBLIGATION}"
-            )));
-        }
-        let (head, dek) = self.subject_profile(customer).await?;
-        let fields = head.values.iter().map(|v| v.field.clone()).collect();
-        let mut record = self.access_record(
-            access,
-            "customer.export",
-            vec![customer.to_string()],
-            fields,
-        );
-        record.detail = Some(format!("subject export as {}", format.extension()));
-        self.append(vec![record]).await?;
-        Ok(self.subject_export(customer, dek, format, head))
-    }
-
-    /// Starts the signed-in customer's download of their own data.
-    pub async fn start_own_export(
-        &self,
-        subject: &Subject,
-        format: SubjectFormat,
-    ) -> Result<SubjectExport, AppError> {
-        let customer = subject.customer();
-        let (head, dek) = self.subject_profile(customer).await?;
-        let fields = head.values.iter().map(|v| v.field.clone()).collect();
-        self.append(vec![self.subject_record(
-            customer,
-            "portal.export",
-            LEGAL_OBLIGATION,
-            vec![customer.to_string()],
-            fields,
-            Some(format!("as {}", format.extension())),
-        )])
-        .await?;
-        Ok(self.subject_export(customer, dek, format, head))
-    }
-
     fn subject_export(
         &self,
         customer: Uuid,
@@ -236,9 +191,37 @@ impl Steward {
             done: false,
         }
     }
+}
+
+impl Rights<'_> {
+    /// Starts a customer's export for staff answering an access or portability request;
+    /// only the legal-obligation purpose reaches it.
+    pub async fn start_export(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        format: SubjectFormat,
+    ) -> Result<SubjectExport, AppError> {
+        if access.purpose.key != LEGAL_OBLIGATION {
+            return Err(AppError::Forbidden(format!(
+                "a person's full export answers a request, under the purpose {LEGAL_OBLIGATION}"
+            )));
+        }
+        let (head, dek) = self.app.subject_profile(customer).await?;
+        let fields = head.values.iter().map(|v| v.field.clone()).collect();
+        let mut record = self.app.access_record(
+            access,
+            "customer.export",
+            vec![customer.to_string()],
+            fields,
+        );
+        record.detail = Some(format!("subject export as {}", format.extension()));
+        self.app.append(vec![record]).await?;
+        Ok(self.app.subject_export(customer, dek, format, head))
+    }
 
     /// The next piece of the export, or `None` once it is complete.
-    pub async fn subject_export_chunk(
+    pub async fn export_chunk(
         &self,
         export: &mut SubjectExport,
     ) -> Result<Option<Vec<u8>>, AppError> {
@@ -267,6 +250,7 @@ impl Steward {
             }));
         }
         let page = self
+            .app
             .store
             .list_interactions(export.customer, export.after, PAGE)
             .await?;
@@ -280,7 +264,7 @@ impl Steward {
         export.after = Some((last.occurred_at, last.id));
         let views = page
             .iter()
-            .map(|row| self.open_interaction(&export.dek, row))
+            .map(|row| self.app.open_interaction(&export.dek, row))
             .collect::<Result<Vec<_>, _>>()?;
         match export.format {
             SubjectFormat::Csv => {
@@ -299,5 +283,29 @@ impl Steward {
                 Ok(Some(buf))
             }
         }
+    }
+}
+
+impl Portal<'_> {
+    /// Starts the signed-in customer's download of their own data.
+    pub async fn start_export(
+        &self,
+        subject: &Subject,
+        format: SubjectFormat,
+    ) -> Result<SubjectExport, AppError> {
+        let customer = subject.customer();
+        let (head, dek) = self.app.subject_profile(customer).await?;
+        let fields = head.values.iter().map(|v| v.field.clone()).collect();
+        self.app
+            .append(vec![self.app.subject_record(
+                customer,
+                "portal.export",
+                LEGAL_OBLIGATION,
+                vec![customer.to_string()],
+                fields,
+                Some(format!("as {}", format.extension())),
+            )])
+            .await?;
+        Ok(self.app.subject_export(customer, dek, format, head))
     }
 }

@@ -9,9 +9,9 @@ use uuid::Uuid;
 use crate::{AppError, Steward};
 
 /// A staff member, an API token, or Steward itself. Only the app makes one: from a signed-in
-/// session, an API token, or for the operator at the machine (see `Steward::operator`).
+/// session, an API token, or for the operator at the machine (see [`Operator`]).
 ///
-/// ```compile_fail
+/// ```compile_fail,E0451
 /// let forged = steward_app::Actor {
 ///     id: "user:someone".into(),
 ///     role: steward_app::core::Role::Admin,
@@ -19,7 +19,7 @@ use crate::{AppError, Steward};
 /// };
 /// ```
 ///
-/// ```compile_fail
+/// ```compile_fail,E0624
 /// let forged = steward_app::Actor::system("anything", &["essential.service"]);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -74,24 +74,24 @@ impl Actor {
 ///
 /// ```no_run
 /// # async fn portal(app: &steward_app::Steward, session: &str) -> Result<(), steward_app::AppError> {
-/// let subject = app.portal_customer(session).await?;
-/// app.erase_own_account(&subject).await?;
+/// let subject = app.portal().customer(session).await?;
+/// app.own_rights().erase_account(&subject).await?;
 /// # Ok(())
 /// # }
 /// ```
 ///
 /// It cannot make one from a customer's id, nor act with the id alone:
 ///
-/// ```compile_fail
+/// ```compile_fail,E0451
 /// # async fn portal(app: &steward_app::Steward, id: uuid::Uuid) -> Result<(), steward_app::AppError> {
-/// app.erase_own_account(&steward_app::Subject { customer: id }).await?;
+/// app.own_rights().erase_account(&steward_app::Subject { customer: id }).await?;
 /// # Ok(())
 /// # }
 /// ```
 ///
-/// ```compile_fail
+/// ```compile_fail,E0308
 /// # async fn portal(app: &steward_app::Steward, id: uuid::Uuid) -> Result<(), steward_app::AppError> {
-/// app.erase_own_account(id).await?;
+/// app.own_rights().erase_account(id).await?;
 /// # Ok(())
 /// # }
 /// ```
@@ -159,14 +159,44 @@ pub(crate) fn ensure_processable(access: &Access, row: &CustomerRow) -> Result<(
 
 pub(crate) const LEGAL_OBLIGATION: &str = "essential.legal_obligation";
 
-impl Steward {
-    /// The operator at the machine: whoever runs Steward with its data directory and keys
-    /// (the command line, its jobs and the operator's own listeners) acts as Steward itself.
-    /// The HTTP edge never calls this: it acts only for those who signed in or sent a token.
-    pub fn operator(&self, job: &str, purposes: &[&str]) -> Actor {
-        Actor::system(job, purposes)
+/// Whoever opened the data directory and holds its keys: the command line, its jobs and the
+/// operator's own listeners, acting as Steward itself. Only [`Steward::open_as_operator`]
+/// makes one, so a front end handed the application (as the HTTP edge is) can act only for
+/// those who signed in or sent a token.
+///
+/// ```no_run
+/// # async fn cli(opts: steward_app::OpenOptions) -> Result<(), steward_app::AppError> {
+/// let (app, operator) = steward_app::Steward::open_as_operator(opts).await?;
+/// let users = app.accounts().list_users(&operator.actor("cli", &[])).await?;
+/// # Ok(())
+/// # }
+/// ```
+///
+/// Handed only the application, a front end cannot make one or act as one:
+///
+/// ```compile_fail,E0599
+/// # fn edge(app: &steward_app::Steward) {
+/// let actor = app.operator("edge", &[]);
+/// # }
+/// ```
+///
+/// ```compile_fail,E0423
+/// let operator = steward_app::Operator(());
+/// ```
+pub struct Operator(());
+
+impl Operator {
+    pub(crate) fn at_the_machine() -> Operator {
+        Operator(())
     }
 
+    /// Steward itself at work on `job`, for `purposes` (none: the system role's defaults).
+    pub fn actor(&self, job: &str, purposes: &[&str]) -> Actor {
+        Actor::system(job, purposes)
+    }
+}
+
+impl Steward {
     /// Someone at the machine in a staff role without signing in: for tests and benchmarks
     /// only, behind a feature no front end's build turns on.
     #[cfg(feature = "local-staff")]

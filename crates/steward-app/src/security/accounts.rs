@@ -15,6 +15,8 @@ use steward_core::contact::Email;
 use steward_store::{TokenRow, UserRow};
 use uuid::Uuid;
 
+use crate::services::Accounts;
+use crate::services::Sessions;
 use crate::{Actor, AppError, FieldError, Steward};
 
 const COMMON_PASSWORDS: &str = include_str!("common_passwords.txt");
@@ -180,52 +182,6 @@ impl Steward {
         }
     }
 
-    pub async fn add_user(&self, actor: &Actor, new: NewUser) -> Result<CreatedUser, AppError> {
-        Self::require_admin(actor)?;
-        let mut errors = Vec::new();
-        let email = Email::parse(&new.email)
-            .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
-            .ok();
-        if let Err(m) = check_password(&new.password) {
-            errors.push(FieldError::new("password", m));
-        }
-        self.check_grants(new.role, &new.purposes, &mut errors);
-        let (Some(email), true) = (email, errors.is_empty()) else {
-            return Err(AppError::Invalid(errors));
-        };
-        let password_hash = hash_password(&new.password)?;
-        let id = Uuid::now_v7();
-        let (totp_secret, totp_uri) = if requires_second_factor(new.role) {
-            let mut seed = zeroize::Zeroizing::new(vec![0u8; 20]);
-            rand::rngs::OsRng.fill_bytes(&mut seed);
-            let sealed = self.vault.staff_key().seal(&totp_binding(id), &seed);
-            (Some(sealed), Some(otpauth_uri(email.as_str(), &seed)))
-        } else {
-            (None, None)
-        };
-        let user = UserRow {
-            id,
-            email: email.as_str().to_string(),
-            role: new.role.to_string(),
-            purposes: new.purposes,
-            password_hash,
-            disabled: false,
-            created_at: self.clock.now().as_microsecond(),
-            totp_secret,
-            failed_logins: 0,
-        };
-        let audit = self.record(
-            actor,
-            "user.create",
-            None,
-            vec![format!("user:{id}")],
-            vec![],
-            Some(format!("role={}", new.role)),
-        );
-        self.store.create_user(&user, audit).await?;
-        Ok(CreatedUser { id, totp_uri })
-    }
-
     pub(crate) async fn issue_session(
         &self,
         actor: &Actor,
@@ -259,32 +215,53 @@ impl Steward {
         self.store.create_token(&row, audit).await?;
         Ok((token, expires_at))
     }
+}
 
-    /// Ends the session (or revokes the token) the caller authenticated with.
-    pub async fn logout(&self, token: &str) -> Result<(), AppError> {
-        let row = self
-            .store
-            .find_token(&token_hash(token))
-            .await?
-            .ok_or(AppError::NotFound)?;
-        let actor = Actor {
-            id: row.created_by.clone(),
-            role: row.role.parse().unwrap_or(Role::Auditor),
-            purposes: vec![],
+impl Accounts<'_> {
+    pub async fn add_user(&self, actor: &Actor, new: NewUser) -> Result<CreatedUser, AppError> {
+        Steward::require_admin(actor)?;
+        let mut errors = Vec::new();
+        let email = Email::parse(&new.email)
+            .map_err(|e| errors.push(FieldError::new("email", e.to_string())))
+            .ok();
+        if let Err(m) = check_password(&new.password) {
+            errors.push(FieldError::new("password", m));
+        }
+        self.app.check_grants(new.role, &new.purposes, &mut errors);
+        let (Some(email), true) = (email, errors.is_empty()) else {
+            return Err(AppError::Invalid(errors));
         };
-        let audit = self.record(
-            &actor,
-            "logout",
+        let password_hash = hash_password(&new.password)?;
+        let id = Uuid::now_v7();
+        let (totp_secret, totp_uri) = if requires_second_factor(new.role) {
+            let mut seed = zeroize::Zeroizing::new(vec![0u8; 20]);
+            rand::rngs::OsRng.fill_bytes(&mut seed);
+            let sealed = self.app.vault.staff_key().seal(&totp_binding(id), &seed);
+            (Some(sealed), Some(otpauth_uri(email.as_str(), &seed)))
+        } else {
+            (None, None)
+        };
+        let user = UserRow {
+            id,
+            email: email.as_str().to_string(),
+            role: new.role.to_string(),
+            purposes: new.purposes,
+            password_hash,
+            disabled: false,
+            created_at: self.app.clock.now().as_microsecond(),
+            totp_secret,
+            failed_logins: 0,
+        };
+        let audit = self.app.record(
+            actor,
+            "user.create",
             None,
-            vec![format!("token:{}", row.id)],
+            vec![format!("user:{id}")],
             vec![],
-            None,
+            Some(format!("role={}", new.role)),
         );
-        self.store
-            .revoke_token(row.id, self.clock.now().as_microsecond(), audit)
-            .await?;
-        self.tokens.forget_token(row.id);
-        Ok(())
+        self.app.store.create_user(&user, audit).await?;
+        Ok(CreatedUser { id, totp_uri })
     }
 
     /// Creates a token and returns its id and the token itself, which is not kept.
@@ -293,10 +270,10 @@ impl Steward {
         actor: &Actor,
         new: NewToken,
     ) -> Result<(Uuid, String), AppError> {
-        Self::require_admin(actor)?;
+        Steward::require_admin(actor)?;
         let mut errors = Vec::new();
-        self.check_grants(new.role, &new.purposes, &mut errors);
-        let now = self.clock.now();
+        self.app.check_grants(new.role, &new.purposes, &mut errors);
+        let now = self.app.clock.now();
         if new.expires_at.is_some_and(|e| e <= now) {
             errors.push(FieldError::new("expires_at", "must be in the future"));
         }
@@ -330,7 +307,7 @@ impl Steward {
             revoked_at: None,
             last_used_at: None,
         };
-        let audit = self.record(
+        let audit = self.app.record(
             actor,
             "token.create",
             None,
@@ -338,8 +315,39 @@ impl Steward {
             vec![],
             Some(format!("role={}", new.role)),
         );
-        self.store.create_token(&row, audit).await?;
+        self.app.store.create_token(&row, audit).await?;
         Ok((id, token))
+    }
+}
+
+impl Sessions<'_> {
+    /// Ends the session (or revokes the token) the caller authenticated with.
+    pub async fn logout(&self, token: &str) -> Result<(), AppError> {
+        let row = self
+            .app
+            .store
+            .find_token(&token_hash(token))
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let actor = Actor {
+            id: row.created_by.clone(),
+            role: row.role.parse().unwrap_or(Role::Auditor),
+            purposes: vec![],
+        };
+        let audit = self.app.record(
+            &actor,
+            "logout",
+            None,
+            vec![format!("token:{}", row.id)],
+            vec![],
+            None,
+        );
+        self.app
+            .store
+            .revoke_token(row.id, self.app.clock.now().as_microsecond(), audit)
+            .await?;
+        self.app.tokens.forget_token(row.id);
+        Ok(())
     }
 
     /// The actor a bearer token stands for, if it is known, unexpired and not revoked.
@@ -349,35 +357,38 @@ impl Steward {
             return Err(denied());
         }
         let hash = token_hash(token);
-        let now = self.clock.now().as_microsecond();
-        if let Some(actor) = self.tokens.get(&hash, now) {
+        let now = self.app.clock.now().as_microsecond();
+        if let Some(actor) = self.app.tokens.get(&hash, now) {
             return Ok(actor);
         }
-        let row = self.store.find_token(&hash).await?.ok_or_else(denied)?;
+        let row = self.app.store.find_token(&hash).await?.ok_or_else(denied)?;
         let actor = live_token_actor(&row, now).ok_or_else(denied)??;
-        self.tokens.put(hash, row.id, &actor, row.expires_at, now);
+        self.app
+            .tokens
+            .put(hash, row.id, &actor, row.expires_at, now);
         Ok(actor)
     }
 
     /// The staff member a browser session belongs to. Unlike API tokens, a session also ends
     /// after `SESSION_IDLE` without use; its last use is kept in the database, so every
     /// instance sharing it applies the same time-out.
-    pub async fn resume_session(&self, token: &str) -> Result<Actor, AppError> {
+    pub async fn resume(&self, token: &str) -> Result<Actor, AppError> {
         let denied = || AppError::Unauthenticated("your session has ended; sign in again".into());
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(denied());
         }
         let row = self
+            .app
             .store
             .find_token(&token_hash(token))
             .await?
             .filter(|r| r.name == SESSION_NAME)
             .ok_or_else(denied)?;
-        let now = self.clock.now().as_microsecond();
+        let now = self.app.clock.now().as_microsecond();
         let actor = live_token_actor(&row, now).ok_or_else(denied)??;
         let last = row.last_used_at.unwrap_or(row.created_at);
         if now.saturating_sub(last) > SESSION_IDLE.as_micros() as i64 {
-            let audit = self.record(
+            let audit = self.app.record(
                 &actor,
                 "logout.idle",
                 None,
@@ -385,12 +396,12 @@ impl Steward {
                 vec![],
                 None,
             );
-            self.store.revoke_token(row.id, now, audit).await?;
-            self.tokens.forget_token(row.id);
+            self.app.store.revoke_token(row.id, now, audit).await?;
+            self.app.tokens.forget_token(row.id);
             return Err(denied());
         }
         if now.saturating_sub(last) >= TOUCH_EVERY_MICROS {
-            self.store.touch_token(row.id, now).await?;
+            self.app.store.touch_token(row.id, now).await?;
         }
         Ok(actor)
     }
@@ -438,10 +449,11 @@ pub struct TokenView {
     pub revoked_at: Option<Timestamp>,
 }
 
-impl Steward {
+impl Accounts<'_> {
     pub async fn list_users(&self, actor: &Actor) -> Result<Vec<UserView>, AppError> {
-        Self::require_admin(actor)?;
+        Steward::require_admin(actor)?;
         Ok(self
+            .app
             .store
             .list_users()
             .await?
@@ -459,10 +471,12 @@ impl Steward {
 
     /// The staff account with this id or email address.
     pub async fn find_user(&self, actor: &Actor, who: &str) -> Result<UserView, AppError> {
-        Self::require_admin(actor)?;
+        Steward::require_admin(actor)?;
         let who = who.trim();
         let found = match Uuid::try_parse(who) {
             Ok(id) => self
+                .app
+                .accounts()
                 .list_users(actor)
                 .await?
                 .into_iter()
@@ -484,10 +498,10 @@ impl Steward {
     /// its hash. Whoever knew the old one may have signed in with it, so the account's
     /// sessions end; its count of failed sign-ins is cleared with the old password.
     pub async fn reset_password(&self, actor: &Actor, id: Uuid) -> Result<String, AppError> {
-        Self::require_admin(actor)?;
+        Steward::require_admin(actor)?;
         let password = generate_password();
         let hash = hash_password(&password)?;
-        let audit = self.record(
+        let audit = self.app.record(
             actor,
             "user.password_reset",
             None,
@@ -496,10 +510,11 @@ impl Steward {
             None,
         );
         let found = self
+            .app
             .store
-            .set_password(id, &hash, self.clock.now().as_microsecond(), audit)
+            .set_password(id, &hash, self.app.clock.now().as_microsecond(), audit)
             .await?;
-        self.tokens.forget_all();
+        self.app.tokens.forget_all();
         if found {
             Ok(password)
         } else {
@@ -515,7 +530,7 @@ impl Steward {
         role: Option<Role>,
         disabled: Option<bool>,
     ) -> Result<(), AppError> {
-        Self::require_admin(actor)?;
+        Steward::require_admin(actor)?;
         if role.is_none() && disabled.is_none() {
             return Err(AppError::invalid("role", "give a role or disabled"));
         }
@@ -535,7 +550,7 @@ impl Steward {
         if let Some(d) = disabled {
             detail.push(format!("disabled={d}"));
         }
-        let audit = self.record(
+        let audit = self.app.record(
             actor,
             "user.update",
             None,
@@ -545,17 +560,18 @@ impl Steward {
         );
         let role_text = role.map(|r| r.to_string());
         let found = self
+            .app
             .store
             .update_user(
                 id,
                 role_text.as_deref(),
                 disabled,
-                self.clock.now().as_microsecond(),
+                self.app.clock.now().as_microsecond(),
                 audit,
             )
             .await?;
         // The store ended the account's sessions; no cached copy may outlive them.
-        self.tokens.forget_all();
+        self.app.tokens.forget_all();
         if found {
             Ok(())
         } else {
@@ -565,9 +581,10 @@ impl Steward {
 
     /// API tokens; console sessions, kept in the same table, are not tokens anyone manages.
     pub async fn list_tokens(&self, actor: &Actor) -> Result<Vec<TokenView>, AppError> {
-        Self::require_admin(actor)?;
+        Steward::require_admin(actor)?;
         let at = steward_core::clock::from_micros;
         Ok(self
+            .app
             .store
             .list_tokens()
             .await?
@@ -587,8 +604,8 @@ impl Steward {
     }
 
     pub async fn revoke_token(&self, actor: &Actor, id: Uuid) -> Result<(), AppError> {
-        Self::require_admin(actor)?;
-        let audit = self.record(
+        Steward::require_admin(actor)?;
+        let audit = self.app.record(
             actor,
             "token.revoke",
             None,
@@ -597,10 +614,11 @@ impl Steward {
             None,
         );
         let found = self
+            .app
             .store
-            .revoke_token(id, self.clock.now().as_microsecond(), audit)
+            .revoke_token(id, self.app.clock.now().as_microsecond(), audit)
             .await?;
-        self.tokens.forget_token(id);
+        self.app.tokens.forget_token(id);
         if found {
             Ok(())
         } else {

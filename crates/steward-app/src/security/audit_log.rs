@@ -1,11 +1,12 @@
 //! Writing to and verifying the audit chain against its signed heads.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use steward_core::audit::{AuditEntry, AuditRecord, ChainFault, ChainWalker, Hash, SignedHead};
 use steward_store::AuditFilter as StoredFilter;
 
+use crate::services::Audit;
+use crate::services::Jobs;
 use crate::{Access, Actor, AppError, Steward};
 
 /// What verification found wrong, for machines; `problem` says it for people.
@@ -197,13 +198,30 @@ impl Steward {
         Ok(())
     }
 
+    pub(crate) fn require_audit_reader(actor: &Actor) -> Result<(), AppError> {
+        use steward_core::Role;
+        if matches!(
+            actor.role,
+            Role::Auditor | Role::Dpo | Role::Admin | Role::System
+        ) {
+            Ok(())
+        } else {
+            Err(AppError::Forbidden(format!(
+                "role {} may not read the audit log",
+                actor.role
+            )))
+        }
+    }
+}
+
+impl Audit<'_> {
     /// Walks the chain from the first entry and checks it against every signed head: the
     /// database's, the one witnessed in the key store and those in the witness file. The
     /// witness is brought up to date first, if the log extends what it holds.
-    pub async fn verify_audit(&self) -> Result<VerifyReport, AppError> {
-        self.witness_audit(false).await?;
-        let in_db = self.store.signed_head().await?;
-        let kept = self.keys.witnessed_head()?;
+    pub async fn verify(&self) -> Result<VerifyReport, AppError> {
+        self.witness(false).await?;
+        let in_db = self.app.store.signed_head().await?;
+        let kept = self.app.keys.witnessed_head()?;
         let mut report = VerifyReport {
             ok: false,
             entries: 0,
@@ -220,7 +238,7 @@ impl Steward {
             report.problem = Some(problem);
             Ok(report)
         };
-        let in_file = match self.witness_file.read() {
+        let in_file = match self.app.witness_file.read() {
             Ok(heads) => heads,
             Err(problem) => return fail(report, None, AuditFault::WitnessUnreadable, problem),
         };
@@ -238,7 +256,7 @@ impl Steward {
             .collect();
         let mut expected: HashMap<i64, (Hash, HeadSource)> = HashMap::new();
         for (source, h) in &heads {
-            if !self.vault.signer().verify(&h.message(), &h.signature) {
+            if !self.app.vault.signer().verify(&h.message(), &h.signature) {
                 return fail(
                     report,
                     Some(h.seq),
@@ -275,7 +293,7 @@ impl Steward {
         let mut vouched = 0;
         let mut after = 0;
         loop {
-            let page = self.store.audit_page(after, VERIFY_PAGE).await?;
+            let page = self.app.store.audit_page(after, VERIFY_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
@@ -396,13 +414,13 @@ impl Steward {
 
     /// A page of the audit log, for auditors and the privacy officer. The log holds no
     /// personal values, so reading it is not itself audited.
-    pub async fn audit_entries(
+    pub async fn entries(
         &self,
         actor: &Actor,
         after: i64,
         limit: usize,
     ) -> Result<Vec<AuditEntry>, AppError> {
-        self.search_audit(
+        self.search(
             actor,
             AuditFilter {
                 after_seq: after,
@@ -413,12 +431,12 @@ impl Steward {
         .await
     }
 
-    pub async fn search_audit(
+    pub async fn search(
         &self,
         actor: &Actor,
         mut filter: AuditFilter,
     ) -> Result<Vec<AuditEntry>, AppError> {
-        Self::require_audit_reader(actor)?;
+        Steward::require_audit_reader(actor)?;
         for (name, value) in [
             ("actor", &filter.actor),
             ("action", &filter.action),
@@ -436,22 +454,7 @@ impl Steward {
         }
         // One more than the largest page, so that a caller can tell whether another page follows.
         filter.limit = filter.limit.clamp(1, 501);
-        Ok(self.store.audit_search(&filter.into()).await?)
-    }
-
-    pub(crate) fn require_audit_reader(actor: &Actor) -> Result<(), AppError> {
-        use steward_core::Role;
-        if matches!(
-            actor.role,
-            Role::Auditor | Role::Dpo | Role::Admin | Role::System
-        ) {
-            Ok(())
-        } else {
-            Err(AppError::Forbidden(format!(
-                "role {} may not read the audit log",
-                actor.role
-            )))
-        }
+        Ok(self.app.store.audit_search(&filter.into()).await?)
     }
 }
 
@@ -461,14 +464,14 @@ const INDEX_PER_PASS: usize = 250;
 const INDEX_CATCHING_UP: std::time::Duration = std::time::Duration::from_millis(2);
 const INDEX_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-impl Steward {
+impl Jobs {
     /// Lists the record ids that new audit entries name, in bulk and in the background, so
     /// that access histories read a customer's own entries; runs until `stop`. Entries not
     /// listed yet are still found, by scanning the few past the list.
-    pub async fn run_audit_indexer(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+    pub async fn audit_indexer(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            let rest = match self.store.index_audit_targets(INDEX_PER_PASS).await {
+            let rest = match self.app.store.index_audit_targets(INDEX_PER_PASS).await {
                 Ok(n) if n == INDEX_PER_PASS => INDEX_CATCHING_UP,
                 Ok(_) => INDEX_EVERY,
                 Err(e) => {
@@ -487,17 +490,18 @@ impl Steward {
 /// How many of a customer's audit entries their access history shows, newest first.
 pub const ACCESS_HISTORY_LEN: usize = 50;
 
-impl Steward {
+impl Audit<'_> {
     /// Who read or changed a customer, when and for what purpose: the newest entries of the
     /// audit log that name them. Whoever may open the record may see its history; the
     /// entries hold actors, actions, purposes and field names, never values.
-    pub async fn customer_access_history(
+    pub async fn access_history(
         &self,
         access: &Access,
         id: uuid::Uuid,
     ) -> Result<Vec<AuditEntry>, AppError> {
         access.require_record_access()?;
         let row = self
+            .app
             .store
             .get_customer(id)
             .await?
@@ -510,7 +514,7 @@ impl Steward {
             ..Default::default()
         };
         loop {
-            let page = self.store.audit_search(&filter).await?;
+            let page = self.app.store.audit_search(&filter).await?;
             let full = page.len() == filter.limit;
             for entry in page {
                 filter.after_seq = entry.seq;
@@ -527,15 +531,15 @@ impl Steward {
     }
 
     /// Number of entries in the audit chain.
-    pub async fn audit_length(&self) -> Result<i64, AppError> {
-        Ok(self.store.audit_head().await?.0)
+    pub async fn length(&self) -> Result<i64, AppError> {
+        Ok(self.app.store.audit_head().await?.0)
     }
 }
 
-impl Steward {
+impl Audit<'_> {
     /// Chain verification for a staff member who may read the audit log.
-    pub async fn verify_audit_for(&self, actor: &Actor) -> Result<VerifyReport, AppError> {
-        Self::require_audit_reader(actor)?;
-        self.verify_audit().await
+    pub async fn verify_for(&self, actor: &Actor) -> Result<VerifyReport, AppError> {
+        Steward::require_audit_reader(actor)?;
+        self.verify().await
     }
 }

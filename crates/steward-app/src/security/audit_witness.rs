@@ -10,11 +10,12 @@
 
 use std::io::{BufRead, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use steward_core::audit::{ChainWalker, SignedHead};
 
+use crate::services::Audit;
+use crate::services::Jobs;
 use crate::{AppError, Steward};
 
 /// How often the server witnesses the newest head.
@@ -98,34 +99,6 @@ impl WitnessFile {
 }
 
 impl Steward {
-    /// Witnesses the database's newest signed head, if it is newer than the one witnessed
-    /// before and extends it. `force` writes a witness file line even if one was written
-    /// within the minute (at shutdown and at the end of a CLI command).
-    pub async fn witness_audit(&self, force: bool) -> Result<Witnessed, AppError> {
-        let Some(head) = self.store.signed_head().await? else {
-            return Ok(Witnessed::Unchanged);
-        };
-        let before = self.keys.witnessed_head()?;
-        if before.as_ref() == Some(&head) {
-            return Ok(Witnessed::Unchanged);
-        }
-        if !self.vault.signer().verify(&head.message(), &head.signature) {
-            return Ok(Witnessed::Refused(format!(
-                "the database's head at entry {} has an invalid signature",
-                head.seq
-            )));
-        }
-        if let Some(problem) = self.extends(before.as_ref(), &head).await? {
-            return Ok(Witnessed::Refused(problem));
-        }
-        // The key store first: a witness file that cannot be written must not hold it back.
-        self.keys.put_witnessed_head(&head)?;
-        if self.witness_file.due(force) {
-            self.witness_file.append(&head)?;
-        }
-        Ok(Witnessed::Advanced { seq: head.seq })
-    }
-
     /// Why `head` does not extend `before`, walking the entries between them; `None` when
     /// it does. Without a head witnessed before, the first is taken as it is.
     async fn extends(
@@ -182,13 +155,50 @@ impl Steward {
         }
         Ok(None)
     }
+}
 
+impl Audit<'_> {
+    /// Witnesses the database's newest signed head, if it is newer than the one witnessed
+    /// before and extends it. `force` writes a witness file line even if one was written
+    /// within the minute (at shutdown and at the end of a CLI command).
+    pub async fn witness(&self, force: bool) -> Result<Witnessed, AppError> {
+        let Some(head) = self.app.store.signed_head().await? else {
+            return Ok(Witnessed::Unchanged);
+        };
+        let before = self.app.keys.witnessed_head()?;
+        if before.as_ref() == Some(&head) {
+            return Ok(Witnessed::Unchanged);
+        }
+        if !self
+            .app
+            .vault
+            .signer()
+            .verify(&head.message(), &head.signature)
+        {
+            return Ok(Witnessed::Refused(format!(
+                "the database's head at entry {} has an invalid signature",
+                head.seq
+            )));
+        }
+        if let Some(problem) = self.app.extends(before.as_ref(), &head).await? {
+            return Ok(Witnessed::Refused(problem));
+        }
+        // The key store first: a witness file that cannot be written must not hold it back.
+        self.app.keys.put_witnessed_head(&head)?;
+        if self.app.witness_file.due(force) {
+            self.app.witness_file.append(&head)?;
+        }
+        Ok(Witnessed::Advanced { seq: head.seq })
+    }
+}
+
+impl Jobs {
     /// Witnesses the head every second until `stop`; a refusal is logged each time it is
     /// found, as it needs a person to look.
-    pub async fn run_audit_witness(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
+    pub async fn audit_witness(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            match self.witness_audit(false).await {
+            match self.app.audit().witness(false).await {
                 Ok(Witnessed::Refused(problem)) => {
                     tracing::error!(%problem, "the audit log's head was not witnessed");
                 }

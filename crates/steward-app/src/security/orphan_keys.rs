@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use steward_store::{KeyStore, PendingBatch, Store};
 use uuid::Uuid;
 
+use crate::services::Keys;
 use crate::{AppError, Steward};
 
 /// Held for as long as an import of one file runs.
@@ -117,10 +118,12 @@ impl Steward {
         }
         Ok(destroyed)
     }
+}
 
+impl Keys<'_> {
     /// Sweeps the keys that interrupted imports left for customers they never stored, leaving
     /// alone those of imports still running. Also done at every start.
-    pub async fn sweep_orphan_keys(&self) -> Result<u64, AppError> {
-        self.sweep_orphan_keys_of(None).await
+    pub async fn sweep_orphans(&self) -> Result<u64, AppError> {
+        self.app.sweep_orphan_keys_of(None).await
     }
 }

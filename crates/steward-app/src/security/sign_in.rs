@@ -24,6 +24,7 @@ use uuid::Uuid;
 
 use crate::infra::mail::{Letter, SIGN_IN_ALERT};
 use crate::security::accounts::{dummy_hash, requires_second_factor, totp_binding};
+use crate::services::Sessions;
 use crate::{Actor, AppError, Session, Steward};
 
 /// Sources and addresses remembered at most; past this, those no longer waiting go first.
@@ -94,103 +95,6 @@ impl LoginThrottle {
 }
 
 impl Steward {
-    /// Signs a staff member in with password and, where required, a TOTP code, and returns a
-    /// session token. `source` is the client's address, which failures are counted by. An
-    /// unknown account costs the same work and gets the same answers as a wrong password,
-    /// so neither timing nor answers tell who has an account; every failure of a known
-    /// account is recorded in the audit log.
-    pub async fn login(
-        &self,
-        email: &str,
-        password: &str,
-        totp: Option<&str>,
-        source: Option<IpAddr>,
-    ) -> Result<Session, AppError> {
-        let user = match Email::parse(email) {
-            Ok(e) => self.store.find_user_by_email(e.as_str()).await?,
-            Err(_) => None,
-        };
-        let now = self.clock.now();
-        let now_us = now.as_microsecond();
-        let key = LoginThrottle::key(email, source);
-        let waiting = self.throttle.wait(&key, now_us);
-        let hash = user
-            .as_ref()
-            .map(|u| u.password_hash.as_str())
-            .unwrap_or(dummy_hash());
-        let parsed = PasswordHash::new(hash)
-            .map_err(|e| AppError::corrupt(format!("password hash: {e}")))?;
-        let password_ok = Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok();
-        let denied = || AppError::Unauthenticated("wrong email, password or code".into());
-        let Some(user) = user else {
-            return Err(match waiting {
-                Some(retry_after) => AppError::TooManyAttempts { retry_after },
-                None => {
-                    self.throttle.failed(key, now_us);
-                    denied()
-                }
-            });
-        };
-        let role = user
-            .role
-            .parse::<Role>()
-            .map_err(|e| AppError::corrupt(e.to_string()))?;
-        let second_factor = match (&user.totp_secret, totp) {
-            (Some(sealed), Some(code)) if password_ok => {
-                Some(self.totp_matches(user.id, sealed, code, now)?)
-            }
-            _ => None,
-        };
-        if let Some(retry_after) = waiting {
-            // A waiting source gets through only with both factors right, and learns nothing
-            // from any other attempt, the password included. A wrong code after the right
-            // password is the one try that could teach it something, so it counts as a
-            // failure, waits longer and is audited like any other.
-            if second_factor == Some(false) {
-                let delay = self.throttle.failed(key, now_us);
-                self.record_failed_login(&user, role, delay).await?;
-                return Err(AppError::TooManyAttempts { retry_after: delay });
-            }
-            if second_factor != Some(true) || user.disabled {
-                return Err(AppError::TooManyAttempts { retry_after });
-            }
-        }
-        let signed_in = match (&user.totp_secret, password_ok) {
-            (_, false) => false,
-            (None, true) => !requires_second_factor(role),
-            (Some(_), true) => match second_factor {
-                None => {
-                    return Err(AppError::Unauthenticated(
-                        "a code from your authenticator app is required".into(),
-                    ));
-                }
-                Some(ok) => ok,
-            },
-        };
-        if !signed_in || user.disabled {
-            let delay = self.throttle.failed(key, now_us);
-            self.record_failed_login(&user, role, delay).await?;
-            return Err(denied());
-        }
-        self.throttle.succeeded(&key);
-        if user.failed_logins > 0 {
-            self.store.reset_login_failures(user.id).await?;
-        }
-        let actor = Actor {
-            id: format!("user:{}", user.id),
-            role,
-            purposes: user.purposes,
-        };
-        let (token, expires_at) = self.issue_session(&actor).await?;
-        Ok(Session {
-            actor,
-            token,
-            expires_at,
-        })
-    }
-
     fn totp_matches(
         &self,
         user: Uuid,
@@ -272,5 +176,104 @@ impl Steward {
             self.mail_queued();
         }
         Ok(())
+    }
+}
+
+impl Sessions<'_> {
+    /// Signs a staff member in with password and, where required, a TOTP code, and returns a
+    /// session token. `source` is the client's address, which failures are counted by. An
+    /// unknown account costs the same work and gets the same answers as a wrong password,
+    /// so neither timing nor answers tell who has an account; every failure of a known
+    /// account is recorded in the audit log.
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        totp: Option<&str>,
+        source: Option<IpAddr>,
+    ) -> Result<Session, AppError> {
+        let user = match Email::parse(email) {
+            Ok(e) => self.app.store.find_user_by_email(e.as_str()).await?,
+            Err(_) => None,
+        };
+        let now = self.app.clock.now();
+        let now_us = now.as_microsecond();
+        let key = LoginThrottle::key(email, source);
+        let waiting = self.app.throttle.wait(&key, now_us);
+        let hash = user
+            .as_ref()
+            .map(|u| u.password_hash.as_str())
+            .unwrap_or(dummy_hash());
+        let parsed = PasswordHash::new(hash)
+            .map_err(|e| AppError::corrupt(format!("password hash: {e}")))?;
+        let password_ok = Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok();
+        let denied = || AppError::Unauthenticated("wrong email, password or code".into());
+        let Some(user) = user else {
+            return Err(match waiting {
+                Some(retry_after) => AppError::TooManyAttempts { retry_after },
+                None => {
+                    self.app.throttle.failed(key, now_us);
+                    denied()
+                }
+            });
+        };
+        let role = user
+            .role
+            .parse::<Role>()
+            .map_err(|e| AppError::corrupt(e.to_string()))?;
+        let second_factor = match (&user.totp_secret, totp) {
+            (Some(sealed), Some(code)) if password_ok => {
+                Some(self.app.totp_matches(user.id, sealed, code, now)?)
+            }
+            _ => None,
+        };
+        if let Some(retry_after) = waiting {
+            // A waiting source gets through only with both factors right, and learns nothing
+            // from any other attempt, the password included. A wrong code after the right
+            // password is the one try that could teach it something, so it counts as a
+            // failure, waits longer and is audited like any other.
+            if second_factor == Some(false) {
+                let delay = self.app.throttle.failed(key, now_us);
+                self.app.record_failed_login(&user, role, delay).await?;
+                return Err(AppError::TooManyAttempts { retry_after: delay });
+            }
+            if second_factor != Some(true) || user.disabled {
+                return Err(AppError::TooManyAttempts { retry_after });
+            }
+        }
+        let signed_in = match (&user.totp_secret, password_ok) {
+            (_, false) => false,
+            (None, true) => !requires_second_factor(role),
+            (Some(_), true) => match second_factor {
+                None => {
+                    return Err(AppError::Unauthenticated(
+                        "a code from your authenticator app is required".into(),
+                    ));
+                }
+                Some(ok) => ok,
+            },
+        };
+        if !signed_in || user.disabled {
+            let delay = self.app.throttle.failed(key, now_us);
+            self.app.record_failed_login(&user, role, delay).await?;
+            return Err(denied());
+        }
+        self.app.throttle.succeeded(&key);
+        if user.failed_logins > 0 {
+            self.app.store.reset_login_failures(user.id).await?;
+        }
+        let actor = Actor {
+            id: format!("user:{}", user.id),
+            role,
+            purposes: user.purposes,
+        };
+        let (token, expires_at) = self.app.issue_session(&actor).await?;
+        Ok(Session {
+            actor,
+            token,
+            expires_at,
+        })
     }
 }

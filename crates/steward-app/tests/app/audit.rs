@@ -1,5 +1,5 @@
 //! Tamper evidence (I4): someone who can rewrite the database but does not hold the signing
-//! key cannot cut, roll back or rewrite the audit log without `verify_audit` saying so. Every
+//! key cannot cut, roll back or rewrite the audit log without `Audit::verify` saying so. Every
 //! scenario runs on SQLite and on PostgreSQL.
 
 use std::future::Future;
@@ -36,7 +36,7 @@ async fn with_entries(pg: bool, n: usize) -> Setup {
     };
     add_entries(&app, n).await;
     assert!(matches!(
-        app.witness_audit(true).await.expect("witness"),
+        app.audit().witness(true).await.expect("witness"),
         Witnessed::Advanced { .. }
     ));
     Setup {
@@ -48,7 +48,8 @@ async fn with_entries(pg: bool, n: usize) -> Setup {
 
 async fn add_entries(app: &Steward, n: usize) {
     let c = app
-        .create_customer(
+        .customers()
+        .create(
             &agent(app),
             input(
                 &format!("audit-{}@example.com", uuid::Uuid::now_v7()),
@@ -58,7 +59,7 @@ async fn add_entries(app: &Steward, n: usize) {
         .await
         .expect("create");
     for _ in 1..n {
-        app.get_customer(&agent(app), c.id).await.expect("read");
+        app.customers().get(&agent(app), c.id).await.expect("read");
     }
 }
 
@@ -124,13 +125,14 @@ async fn connect(db: &TestDatabase) -> tokio_postgres::Client {
 }
 
 async fn all_entries(app: &Steward) -> Vec<AuditEntry> {
-    app.audit_entries(&actor(app, Role::Auditor), 0, 500)
+    app.audit()
+        .entries(&actor(app, Role::Auditor), 0, 500)
         .await
         .expect("entries")
 }
 
 async fn broken(app: &Steward, fault: AuditFault) -> steward_app::VerifyReport {
-    let report = app.verify_audit().await.expect("verify");
+    let report = app.audit().verify().await.expect("verify");
     assert!(!report.ok, "{report:?}");
     assert_eq!(report.fault, Some(fault), "{report:?}");
     report
@@ -152,8 +154,8 @@ async fn every_commit_leaves_a_signed_head_and_an_intact_chain_verifies() {
         let s = with_entries(pg, 12).await;
         // No witnessing, no shutdown: the commits alone signed their heads.
         add_entries(&s.app, 3).await;
-        let head = s.app.audit_length().await.expect("length");
-        let report = s.app.verify_audit().await.expect("verify");
+        let head = s.app.audit().length().await.expect("length");
+        let report = s.app.audit().verify().await.expect("verify");
         assert!(report.ok, "{report:?}");
         assert_eq!(report.entries, 15);
         assert_eq!(report.signed_head, Some(head));
@@ -272,7 +274,8 @@ async fn a_deleted_head_alone_is_reported() {
         // The log refuses to grow without its head rather than start a new, unsigned one.
         let c = s
             .app
-            .create_customer(&agent(&s.app), input("after@example.com", "After"))
+            .customers()
+            .create(&agent(&s.app), input("after@example.com", "After"))
             .await;
         assert!(c.is_err(), "{c:?}");
     })
@@ -283,13 +286,13 @@ async fn a_deleted_head_alone_is_reported() {
 async fn a_rolled_back_head_is_older_than_the_witness() {
     both(|pg| async move {
         let s = with_entries(pg, 6).await;
-        let old = s.app.verify_audit().await.expect("verify");
+        let old = s.app.audit().verify().await.expect("verify");
         assert!(old.ok);
         s.raw
             .exec("CREATE TABLE old_head AS SELECT * FROM audit_head")
             .await;
         add_entries(&s.app, 4).await;
-        s.app.witness_audit(false).await.expect("witness");
+        s.app.audit().witness(false).await.expect("witness");
         // The newer entries stay, but the head is put back to the one saved earlier.
         s.raw
             .exec("DELETE FROM audit_head; INSERT INTO audit_head SELECT * FROM old_head")
@@ -355,7 +358,7 @@ async fn a_forged_head_signature_is_refused() {
 async fn a_rewritten_log_is_neither_extended_nor_witnessed() {
     both(|pg| async move {
         let s = with_entries(pg, 10).await;
-        let witnessed = s.app.verify_audit().await.expect("verify").witnessed_head;
+        let witnessed = s.app.audit().verify().await.expect("verify").witnessed_head;
         s.raw
             .exec("UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 8")
             .await;
@@ -366,13 +369,14 @@ async fn a_rewritten_log_is_neither_extended_nor_witnessed() {
         // The head's signature no longer fits it: the server does not sign over it...
         let c = s
             .app
-            .create_customer(&agent(&s.app), input("after@example.com", "After"))
+            .customers()
+            .create(&agent(&s.app), input("after@example.com", "After"))
             .await;
         assert!(c.is_err(), "{c:?}");
         // ...nor does the witness follow it.
-        let outcome = s.app.witness_audit(true).await.expect("witness");
+        let outcome = s.app.audit().witness(true).await.expect("witness");
         assert!(matches!(outcome, Witnessed::Refused(_)), "{outcome:?}");
-        let report = s.app.verify_audit().await.expect("verify");
+        let report = s.app.audit().verify().await.expect("verify");
         assert!(!report.ok, "{report:?}");
         assert_eq!(report.witnessed_head, witnessed, "the witness stayed put");
     })
@@ -395,7 +399,8 @@ async fn entries_cut_before_they_were_witnessed_are_not_signed_over() {
             .await;
         let next = s
             .app
-            .create_customer(&agent(&s.app), input("next@example.com", "Next"))
+            .customers()
+            .create(&agent(&s.app), input("next@example.com", "Next"))
             .await;
         assert!(next.is_err(), "appended after an unsigned head: {next:?}");
         broken(&s.app, AuditFault::NoSignedHead).await;
@@ -447,10 +452,10 @@ async fn forged_entries_under_a_moved_head_are_not_signed_over() {
         }
         let next = s
             .app
-            .create_customer(&agent(&s.app), input("next@example.com", "Next"))
+            .customers().create(&agent(&s.app), input("next@example.com", "Next"))
             .await;
         assert!(next.is_err(), "signed over a forged entry: {next:?}");
-        let report = s.app.verify_audit().await.expect("verify");
+        let report = s.app.audit().verify().await.expect("verify");
         assert!(!report.ok, "{report:?}");
     })
     .await;
@@ -474,7 +479,7 @@ fn a_gap_under_the_signed_head_is_reported_not_walked_forever() {
                          UPDATE audit_log SET seq = 14 WHERE seq = 13",
                     )
                     .await;
-                let _ = done.send(s.app.verify_audit().await.map(|r| r.ok));
+                let _ = done.send(s.app.audit().verify().await.map(|r| r.ok));
             });
         });
         let verdict = answer
@@ -496,7 +501,7 @@ async fn an_installation_without_signed_heads_gets_one_once() {
         .execute_batch("UPDATE audit_head SET signature = NULL")
         .expect("unsign");
     let app = open_at(dir.path(), None).await;
-    let report = app.verify_audit().await.expect("verify");
+    let report = app.audit().verify().await.expect("verify");
     assert!(report.ok, "{report:?}");
 
     // Once a head was witnessed, a missing signature is reported, never signed over.

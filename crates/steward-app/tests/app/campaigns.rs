@@ -57,7 +57,7 @@ async fn segment_filters_are_checked_field_by_field() {
             ..Default::default()
         },
     };
-    match app.create_segment(&marketer, bad).await {
+    match app.segments().create(&marketer, bad).await {
         Err(AppError::Invalid(errors)) => {
             let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
             assert_eq!(
@@ -75,18 +75,20 @@ async fn segment_filters_are_checked_field_by_field() {
         other => panic!("expected field errors, got {other:?}"),
     }
     assert!(matches!(
-        app.create_segment(
-            &actor(&app, Role::Agent),
-            NewSegment {
-                name: "x".into(),
-                filter: SegmentFilter::default()
-            }
-        )
-        .await,
+        app.segments()
+            .create(
+                &actor(&app, Role::Agent),
+                NewSegment {
+                    name: "x".into(),
+                    filter: SegmentFilter::default()
+                }
+            )
+            .await,
         Err(AppError::Forbidden(_))
     ));
     let saved = app
-        .create_segment(
+        .segments()
+        .create(
             &marketer,
             NewSegment {
                 name: "Recent VIPs".into(),
@@ -102,7 +104,10 @@ async fn segment_filters_are_checked_field_by_field() {
         )
         .await
         .expect("saved");
-    assert_eq!(app.segments(&marketer).await.expect("list"), vec![saved]);
+    assert_eq!(
+        app.segments().list(&marketer).await.expect("list"),
+        vec![saved]
+    );
 }
 
 #[tokio::test]
@@ -119,29 +124,38 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
     ] {
         let mut input = input(email, "X");
         input.tags = vec![tag.into()];
-        ids.push(app.create_customer(&agent, input).await.expect("create").id);
+        ids.push(
+            app.customers()
+                .create(&agent, input)
+                .await
+                .expect("create")
+                .id,
+        );
     }
     for id in &ids[..2] {
-        app.record_consent(&agent, *id, imported(EMAIL, "given"), &Evidence::default())
+        app.consent()
+            .record(&agent, *id, imported(EMAIL, "given"), &Evidence::default())
             .await
             .expect("given");
     }
-    app.record_consent(
-        &agent,
-        ids[2],
-        imported(EMAIL, "refused"),
-        &Evidence::default(),
-    )
-    .await
-    .expect("refused");
-    app.record_consent(
-        &agent,
-        ids[3],
-        imported(EMAIL, "given"),
-        &Evidence::default(),
-    )
-    .await
-    .expect("given");
+    app.consent()
+        .record(
+            &agent,
+            ids[2],
+            imported(EMAIL, "refused"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("refused");
+    app.consent()
+        .record(
+            &agent,
+            ids[3],
+            imported(EMAIL, "given"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("given");
 
     let marketer = access(&app, Role::Marketer, EMAIL);
     let vip = SegmentFilter {
@@ -154,14 +168,16 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
         filter,
     };
     assert_eq!(
-        app.audience(&marketer, &query(Some(vip.clone())))
+        app.segments()
+            .audience(&marketer, &query(Some(vip.clone())))
             .await
             .expect("count")
             .count,
         2
     );
     assert_eq!(
-        app.audience(&marketer, &query(None))
+        app.segments()
+            .audience(&marketer, &query(None))
             .await
             .expect("count")
             .count,
@@ -169,10 +185,12 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
     );
 
     let segment = app
-        .start_audience_export(&marketer, &query(Some(vip.clone())))
+        .segments()
+        .start_export(&marketer, &query(Some(vip.clone())))
         .await
         .expect("export");
     let (members, _) = app
+        .segments()
         .audience_page(&marketer, &segment, None)
         .await
         .expect("page")
@@ -195,17 +213,22 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
     }
 
     let draft = app
-        .create_campaign(&marketer, campaign(Some(vip)))
+        .campaigns()
+        .create(&marketer, campaign(Some(vip)))
         .await
         .expect("draft");
     assert_eq!(draft.state, "draft");
-    let sent = app.send_campaign(&marketer, draft.id).await.expect("send");
+    let sent = app
+        .campaigns()
+        .send(&marketer, draft.id)
+        .await
+        .expect("send");
     assert_eq!((sent.state.as_str(), sent.recipients), ("sent", 2));
     assert!(matches!(
-        app.send_campaign(&marketer, draft.id).await,
+        app.campaigns().send(&marketer, draft.id).await,
         Err(AppError::Conflict(_))
     ));
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let mail = smtp.wait_for(2);
     let mut to: Vec<String> = mail
         .iter()
@@ -234,6 +257,7 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
 
     clock.advance(jiff::SignedDuration::from_mins(1));
     let withdrawn = app
+        .links()
         .unsubscribe(token, &Evidence::default())
         .await
         .expect("unsubscribe")
@@ -243,14 +267,16 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
         (ConsentState::Withdrawn, "unsubscribe")
     );
     assert!(
-        app.unsubscribe(token, &Evidence::default())
+        app.links()
+            .unsubscribe(token, &Evidence::default())
             .await
             .expect("again")
             .is_none(),
         "once is enough"
     );
     assert_eq!(
-        app.audience(&marketer, &query(None))
+        app.segments()
+            .audience(&marketer, &query(None))
             .await
             .expect("count")
             .count,
@@ -258,7 +284,8 @@ async fn a_campaign_reaches_consenting_customers_and_unsubscribing_withdraws() {
     );
 
     let log = app
-        .campaign(marketer.actor(), draft.id)
+        .campaigns()
+        .get(marketer.actor(), draft.id)
         .await
         .expect("log")
         .log;
@@ -276,24 +303,26 @@ async fn campaigns_are_for_marketing_purposes_only() {
         .access(&admin, Some("essential.service"))
         .expect("access");
     assert!(matches!(
-        app.create_campaign(
-            &support,
-            NewCampaign {
-                purpose: "essential.service".into(),
-                ..campaign(None)
-            }
-        )
-        .await,
+        app.campaigns()
+            .create(
+                &support,
+                NewCampaign {
+                    purpose: "essential.service".into(),
+                    ..campaign(None)
+                }
+            )
+            .await,
         Err(AppError::Forbidden(_))
     ));
     let sms = access(&app, Role::Marketer, "marketing.communications.sms");
     assert!(matches!(
-        app.create_campaign(&sms, NewCampaign { purpose: "marketing.communications.sms".into(), ..campaign(None) }).await,
+        app.campaigns().create(&sms, NewCampaign { purpose: "marketing.communications.sms".into(), ..campaign(None) }).await,
         Err(AppError::Invalid(e)) if e[0].field == "purpose"
     ));
     let marketer = access(&app, Role::Marketer, EMAIL);
     match app
-        .create_campaign(
+        .campaigns()
+        .create(
             &marketer,
             NewCampaign {
                 subject: "two\nlines".into(),
@@ -321,36 +350,41 @@ async fn a_queued_campaign_message_is_dropped_when_consent_ends_before_it_leaves
     let mut ids = Vec::new();
     for email in ["kim@example.com", "lee@example.com"] {
         let id = app
-            .create_customer(&agent, input(email, "X"))
+            .customers()
+            .create(&agent, input(email, "X"))
             .await
             .expect("create")
             .id;
-        app.record_consent(&agent, id, imported(EMAIL, "given"), &Evidence::default())
+        app.consent()
+            .record(&agent, id, imported(EMAIL, "given"), &Evidence::default())
             .await
             .expect("given");
         ids.push(id);
     }
     let marketer = access(&app, Role::Marketer, EMAIL);
     let draft = app
-        .create_campaign(&marketer, campaign(None))
+        .campaigns()
+        .create(&marketer, campaign(None))
         .await
         .expect("draft");
     assert_eq!(
-        app.send_campaign(&marketer, draft.id)
+        app.campaigns()
+            .send(&marketer, draft.id)
             .await
             .expect("send")
             .recipients,
         2
     );
-    app.record_consent(
-        &agent,
-        ids[1],
-        imported(EMAIL, "withdrawn"),
-        &Evidence::default(),
-    )
-    .await
-    .expect("withdrawn while the message waits");
-    let round = app.deliver_due_mail().await.expect("deliver");
+    app.consent()
+        .record(
+            &agent,
+            ids[1],
+            imported(EMAIL, "withdrawn"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("withdrawn while the message waits");
+    let round = app.outbox().deliver_due().await.expect("deliver");
     assert_eq!((round.sent, round.failed), (1, 1));
     let mail = smtp.wait_for(1);
     assert_eq!(mail.len(), 1);
@@ -360,7 +394,8 @@ async fn a_queued_campaign_message_is_dropped_when_consent_ends_before_it_leaves
             .is_some_and(|to| to.contains("kim@example.com"))
     );
     let log = app
-        .campaign(marketer.actor(), draft.id)
+        .campaigns()
+        .get(marketer.actor(), draft.id)
         .await
         .expect("log")
         .log;

@@ -35,10 +35,11 @@ async fn a_new_customer_has_given_no_consent_at_all() {
     let (_dir, app) = app().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
-    let all = app.consents(&agent, c.id).await.expect("consents");
+    let all = app.consent().current(&agent, c.id).await.expect("consents");
     let consent_purposes = app
         .catalog()
         .purposes()
@@ -60,7 +61,8 @@ async fn consent_is_given_withdrawn_and_expires() {
     let (_dir, app, clock) = app_with_clock().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     let evidence = Evidence {
@@ -68,7 +70,8 @@ async fn consent_is_given_withdrawn_and_expires() {
         user_agent: Some("Mozilla/5.0".into()),
     };
     let given = app
-        .record_consent(
+        .consent()
+        .record(
             &agent,
             c.id,
             say("marketing.communications.sms", "given"),
@@ -81,7 +84,7 @@ async fn consent_is_given_withdrawn_and_expires() {
         given.expires_at.is_some(),
         "marketing consent is asked again after 13 months"
     );
-    let now = app.consents(&agent, c.id).await.expect("consents");
+    let now = app.consent().current(&agent, c.id).await.expect("consents");
     assert_eq!(
         state_of(&now, "marketing.communications.sms"),
         (Some(ConsentState::Given), true)
@@ -93,29 +96,31 @@ async fn consent_is_given_withdrawn_and_expires() {
 
     // Thirteen months and a bit later it counts as not given.
     clock.advance(jiff::SignedDuration::from_hours(24 * 396));
-    let later = app.consents(&agent, c.id).await.expect("consents");
+    let later = app.consent().current(&agent, c.id).await.expect("consents");
     assert_eq!(
         state_of(&later, "marketing.communications.sms"),
         (Some(ConsentState::Expired), false)
     );
 
-    app.record_consent(
-        &agent,
-        c.id,
-        say("marketing.communications.sms", "given"),
-        &evidence,
-    )
-    .await
-    .expect("give again");
-    app.record_consent(
-        &agent,
-        c.id,
-        say("marketing.communications.sms", "withdrawn"),
-        &Evidence::default(),
-    )
-    .await
-    .expect("withdraw");
-    let history = app.consent_history(&agent, c.id).await.expect("history");
+    app.consent()
+        .record(
+            &agent,
+            c.id,
+            say("marketing.communications.sms", "given"),
+            &evidence,
+        )
+        .await
+        .expect("give again");
+    app.consent()
+        .record(
+            &agent,
+            c.id,
+            say("marketing.communications.sms", "withdrawn"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("withdraw");
+    let history = app.consent().history(&agent, c.id).await.expect("history");
     let states: Vec<ConsentState> = history.iter().map(|e| e.state).collect();
     assert_eq!(
         states,
@@ -128,7 +133,7 @@ async fn consent_is_given_withdrawn_and_expires() {
     );
     assert_eq!(
         state_of(
-            &app.consents(&agent, c.id).await.expect("consents"),
+            &app.consent().current(&agent, c.id).await.expect("consents"),
             "marketing.communications.sms"
         ),
         (Some(ConsentState::Withdrawn), false)
@@ -140,7 +145,8 @@ async fn withdrawing_the_last_basis_of_a_field_erases_it() {
     let (dir, app) = app().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     // The field comes only with the consent it depends on.
@@ -149,12 +155,14 @@ async fn withdrawing_the_last_basis_of_a_field_erases_it() {
         .fields
         .insert("interests".into(), "gardening".into());
     assert!(matches!(
-        app.record_consent(&agent, c.id, with_interests.clone(), &Evidence::default())
+        app.consent()
+            .record(&agent, c.id, with_interests.clone(), &Evidence::default())
             .await,
         Err(AppError::Invalid(_))
     ));
     with_interests.state = "given".into();
-    app.record_consent(&agent, c.id, with_interests, &Evidence::default())
+    app.consent()
+        .record(&agent, c.id, with_interests, &Evidence::default())
         .await
         .expect("given, with the field it needs");
     assert!(
@@ -162,19 +170,21 @@ async fn withdrawing_the_last_basis_of_a_field_erases_it() {
         "stored with the consent"
     );
 
-    app.record_consent(
-        &agent,
-        c.id,
-        say(PROFILED, "withdrawn"),
-        &Evidence::default(),
-    )
-    .await
-    .expect("withdraw");
+    app.consent()
+        .record(
+            &agent,
+            c.id,
+            say(PROFILED, "withdrawn"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("withdraw");
     let fields = stored_fields(dir.path());
     assert!(!fields.contains("interests"), "erased with the consent");
     assert!(fields.contains("email"), "fields with other bases stay");
     let minimised = app
-        .search_audit(
+        .audit()
+        .search(
             &actor(&app, Role::Auditor),
             steward_app::AuditFilter {
                 action: Some("customer.minimise".into()),
@@ -206,7 +216,8 @@ async fn only_consent_purposes_take_consent_and_marketers_cannot_grant_it() {
     let (_dir, app) = app().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     for (purpose, state) in [
@@ -217,7 +228,8 @@ async fn only_consent_purposes_take_consent_and_marketers_cannot_grant_it() {
     ] {
         assert!(
             matches!(
-                app.record_consent(&agent, c.id, say(purpose, state), &Evidence::default())
+                app.consent()
+                    .record(&agent, c.id, say(purpose, state), &Evidence::default())
                     .await,
                 Err(AppError::Invalid(_))
             ),
@@ -226,27 +238,30 @@ async fn only_consent_purposes_take_consent_and_marketers_cannot_grant_it() {
     }
     let marketer = access(&app, Role::Marketer, "marketing.communications.sms");
     assert!(matches!(
-        app.record_consent(
-            &marketer,
-            c.id,
-            say("marketing.communications.sms", "given"),
-            &Evidence::default()
-        )
-        .await,
+        app.consent()
+            .record(
+                &marketer,
+                c.id,
+                say("marketing.communications.sms", "given"),
+                &Evidence::default()
+            )
+            .await,
         Err(AppError::Forbidden(_))
     ));
     assert!(matches!(
-        app.record_consent(
-            &agent,
-            uuid::Uuid::now_v7(),
-            say(PROFILED, "given"),
-            &Evidence::default()
-        )
-        .await,
+        app.consent()
+            .record(
+                &agent,
+                uuid::Uuid::now_v7(),
+                say(PROFILED, "given"),
+                &Evidence::default()
+            )
+            .await,
         Err(AppError::NotFound)
     ));
     assert!(
-        app.consent_history(&agent, c.id)
+        app.consent()
+            .history(&agent, c.id)
             .await
             .expect("history")
             .is_empty()
@@ -258,16 +273,19 @@ async fn a_gpc_signal_withdraws_sale_sharing_and_third_party_ads_only() {
     let (_dir, app) = app().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     const ADS: &str = "marketing.advertising.third_party.targeted";
     for purpose in [ADS, "marketing.communications.sms"] {
-        app.record_consent(&agent, c.id, say(purpose, "given"), &Evidence::default())
+        app.consent()
+            .record(&agent, c.id, say(purpose, "given"), &Evidence::default())
             .await
             .expect("give");
     }
     let recorded = app
+        .consent()
         .honour_gpc(&agent, c.id, &Evidence::default())
         .await
         .expect("gpc");
@@ -276,7 +294,7 @@ async fn a_gpc_signal_withdraws_sale_sharing_and_third_party_ads_only() {
         (recorded[0].purpose.as_str(), recorded[0].method.as_str()),
         (ADS, "gpc")
     );
-    let now = app.consents(&agent, c.id).await.expect("consents");
+    let now = app.consent().current(&agent, c.id).await.expect("consents");
     assert_eq!(state_of(&now, ADS), (Some(ConsentState::Withdrawn), false));
     assert_eq!(
         state_of(&now, "marketing.communications.sms"),
@@ -284,7 +302,8 @@ async fn a_gpc_signal_withdraws_sale_sharing_and_third_party_ads_only() {
         "GPC is about sale and sharing, not the customer's own newsletter"
     );
     assert!(
-        app.honour_gpc(&agent, c.id, &Evidence::default())
+        app.consent()
+            .honour_gpc(&agent, c.id, &Evidence::default())
             .await
             .expect("again")
             .is_empty(),
@@ -297,24 +316,27 @@ async fn an_audience_excludes_expired_consent() {
     let (_dir, app, clock) = app_with_clock().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
-    app.record_consent(
-        &agent,
-        c.id,
-        say("marketing.communications.sms", "given"),
-        &Evidence::default(),
-    )
-    .await
-    .expect("give");
+    app.consent()
+        .record(
+            &agent,
+            c.id,
+            say("marketing.communications.sms", "given"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("give");
     let marketer = access(&app, Role::Marketer, "marketing.communications.sms");
     let query = steward_app::AudienceQuery {
         purpose: "marketing.communications.sms".into(),
         ..Default::default()
     };
     assert_eq!(
-        app.audience(&marketer, &query)
+        app.segments()
+            .audience(&marketer, &query)
             .await
             .expect("audience")
             .count,
@@ -322,7 +344,8 @@ async fn an_audience_excludes_expired_consent() {
     );
     clock.advance(jiff::SignedDuration::from_hours(24 * 396));
     assert_eq!(
-        app.audience(&marketer, &query)
+        app.segments()
+            .audience(&marketer, &query)
             .await
             .expect("audience")
             .count,
@@ -336,20 +359,23 @@ async fn the_dashboard_counts_consent_rates_and_consents_given_per_day() {
     let (_dir, app) = app().await;
     let agent = agent(&app);
     let ada = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
-    app.create_customer(&agent, input("bob@example.com", "Bob"))
+    app.customers()
+        .create(&agent, input("bob@example.com", "Bob"))
         .await
         .expect("create");
-    app.record_consent(
-        &agent,
-        ada.id,
-        say("marketing.communications.sms", "given"),
-        &Evidence::default(),
-    )
-    .await
-    .expect("give");
+    app.consent()
+        .record(
+            &agent,
+            ada.id,
+            say("marketing.communications.sms", "given"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("give");
     let d = app.dashboard().await.expect("dashboard");
     let reach = |key: &str| {
         d.consent_reach
@@ -397,10 +423,14 @@ fn notice(app: &steward_app::Steward, version: &str, material: bool) -> steward_
 async fn publish(app: &steward_app::Steward, version: &str, material: bool) {
     let dpo = actor(app, Role::Dpo);
     let draft = app
-        .create_notice(&dpo, notice(app, version, material))
+        .notices()
+        .create(&dpo, notice(app, version, material))
         .await
         .expect("draft");
-    app.publish_notice(&dpo, draft.id).await.expect("publish");
+    app.notices()
+        .publish(&dpo, draft.id)
+        .await
+        .expect("publish");
 }
 
 #[tokio::test]
@@ -411,10 +441,11 @@ async fn a_notice_is_published_only_with_a_summary_for_every_purpose() {
     partial.summaries.remove("essential.legal_obligation");
     partial.summaries.remove("marketing.communications.email");
     let draft = app
-        .create_notice(&dpo, partial)
+        .notices()
+        .create(&dpo, partial)
         .await
         .expect("a draft may be incomplete");
-    match app.publish_notice(&dpo, draft.id).await {
+    match app.notices().publish(&dpo, draft.id).await {
         Err(AppError::NoticeIncomplete(missing)) => assert_eq!(
             missing,
             [
@@ -425,16 +456,24 @@ async fn a_notice_is_published_only_with_a_summary_for_every_purpose() {
         other => panic!("expected the missing purposes named, got {other:?}"),
     }
     assert!(
-        app.current_notice().await.expect("read").is_none(),
+        app.notices().current().await.expect("read").is_none(),
         "nothing was published"
     );
     let whole = app
-        .create_notice(&dpo, notice(&app, "2026-02", false))
+        .notices()
+        .create(&dpo, notice(&app, "2026-02", false))
         .await
         .expect("draft");
-    app.publish_notice(&dpo, whole.id).await.expect("publish");
+    app.notices()
+        .publish(&dpo, whole.id)
+        .await
+        .expect("publish");
     assert_eq!(
-        app.current_notice().await.expect("read").map(|n| n.version),
+        app.notices()
+            .current()
+            .await
+            .expect("read")
+            .map(|n| n.version),
         Some("2026-02".into())
     );
 }
@@ -451,19 +490,22 @@ async fn consent_names_a_published_notice_and_a_material_change_asks_again() {
         };
         let (app, marketer) = (&app, &marketer);
         async move {
-            app.audience(marketer, &query)
+            app.segments()
+                .audience(marketer, &query)
                 .await
                 .expect("audience")
                 .count
         }
     };
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     publish(&app, "2026-01", false).await;
     match app
-        .record_consent(
+        .consent()
+        .record(
             &agent,
             c.id,
             ConsentInput {
@@ -478,7 +520,8 @@ async fn consent_names_a_published_notice_and_a_material_change_asks_again() {
         other => panic!("an unpublished version is refused, got {other:?}"),
     }
     let given = app
-        .record_consent(
+        .consent()
+        .record(
             &agent,
             c.id,
             ConsentInput {
@@ -507,7 +550,7 @@ async fn consent_names_a_published_notice_and_a_material_change_asks_again() {
         0,
         "consent given before a material change lapses"
     );
-    let now = app.consents(&agent, c.id).await.expect("consents");
+    let now = app.consent().current(&agent, c.id).await.expect("consents");
     assert_eq!(
         state_of(&now, "marketing.communications.sms"),
         (Some(ConsentState::Expired), false)
@@ -515,7 +558,8 @@ async fn consent_names_a_published_notice_and_a_material_change_asks_again() {
 
     clock.advance(jiff::SignedDuration::from_mins(5));
     match app
-        .record_consent(
+        .consent()
+        .record(
             &agent,
             c.id,
             ConsentInput {
@@ -530,7 +574,8 @@ async fn consent_names_a_published_notice_and_a_material_change_asks_again() {
         other => panic!("a notice replaced by a material change is refused, got {other:?}"),
     }
     let again = app
-        .record_consent(
+        .consent()
+        .record(
             &agent,
             c.id,
             ConsentInput {
@@ -550,11 +595,13 @@ async fn an_objection_to_direct_marketing_ends_every_marketing_consent_at_once()
     let (_dir, app) = app().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     for purpose in ["marketing.communications.sms", PROFILED] {
-        app.record_consent(&agent, c.id, say(purpose, "given"), &Evidence::default())
+        app.consent()
+            .record(&agent, c.id, say(purpose, "given"), &Evidence::default())
             .await
             .expect("given");
     }
@@ -566,7 +613,8 @@ async fn an_objection_to_direct_marketing_ends_every_marketing_consent_at_once()
         };
         let app = &app;
         async move {
-            app.audience(&marketer, &query)
+            app.segments()
+                .audience(&marketer, &query)
                 .await
                 .expect("audience")
                 .count
@@ -575,6 +623,7 @@ async fn an_objection_to_direct_marketing_ends_every_marketing_consent_at_once()
     assert_eq!(reach("marketing.communications.sms").await, 1);
 
     let events = app
+        .consent()
         .object_to_direct_marketing(&agent, c.id, &Evidence::default())
         .await
         .expect("objection");
@@ -584,7 +633,7 @@ async fn an_objection_to_direct_marketing_ends_every_marketing_consent_at_once()
         0,
         "absolute and immediate"
     );
-    let now = app.consents(&agent, c.id).await.expect("consents");
+    let now = app.consent().current(&agent, c.id).await.expect("consents");
     assert_eq!(
         state_of(&now, "marketing.communications.sms"),
         (Some(ConsentState::Withdrawn), false)
@@ -619,7 +668,8 @@ async fn the_readability_line_is_the_operators_to_set() {
     };
     let (_dir, app) = app().await;
     let plain = app
-        .create_notice(&actor(&app, Role::Dpo), draft("a"))
+        .notices()
+        .create(&actor(&app, Role::Dpo), draft("a"))
         .await
         .expect("draft");
     let score = plain.summaries["marketing.communications.sms"].readability;
@@ -637,11 +687,12 @@ async fn the_readability_line_is_the_operators_to_set() {
     .await
     .expect("open");
     let flagged = strict
-        .create_notice(&actor(&app, Role::Dpo), draft("a"))
+        .notices()
+        .create(&actor(&app, Role::Dpo), draft("a"))
         .await
         .expect("draft");
     assert!(flagged.summaries["marketing.communications.sms"].hard_to_read);
-    assert_eq!(strict.readability_threshold(), score + 1.0);
+    assert_eq!(strict.notices().readability_threshold(), score + 1.0);
 }
 
 #[tokio::test]
@@ -649,46 +700,49 @@ async fn a_consent_that_lapses_is_marked_expired_and_its_fields_erased() {
     let (_dir, app, clock) = app_with_clock().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     let mut profiled = say(PROFILED, "given");
     profiled
         .fields
         .insert("interests".into(), "gardening".into());
-    app.record_consent(&agent, c.id, profiled, &Evidence::default())
+    app.consent()
+        .record(&agent, c.id, profiled, &Evidence::default())
         .await
         .expect("given with the field it needs");
-    app.record_consent(
-        &agent,
-        c.id,
-        say("marketing.communications.sms", "given"),
-        &Evidence::default(),
-    )
-    .await
-    .expect("sms");
+    app.consent()
+        .record(
+            &agent,
+            c.id,
+            say("marketing.communications.sms", "given"),
+            &Evidence::default(),
+        )
+        .await
+        .expect("sms");
     assert_eq!(
-        app.expire_lapsed_consents(|_| {}).await.expect("run"),
+        app.consent().expire_lapsed(|_| {}).await.expect("run"),
         0,
         "nothing lapsed yet"
     );
 
     // Thirteen months on, both lapse; the interests field has no basis left.
     clock.advance(jiff::SignedDuration::from_hours(24 * 396));
-    assert_eq!(app.expire_lapsed_consents(|_| {}).await.expect("run"), 2);
+    assert_eq!(app.consent().expire_lapsed(|_| {}).await.expect("run"), 2);
     assert_eq!(
-        app.expire_lapsed_consents(|_| {}).await.expect("again"),
+        app.consent().expire_lapsed(|_| {}).await.expect("again"),
         0,
         "idempotent"
     );
-    let history = app.consent_history(&agent, c.id).await.expect("history");
+    let history = app.consent().history(&agent, c.id).await.expect("history");
     let last = history.last().expect("events");
     assert_eq!(
         (last.state, last.method.as_str()),
         (ConsentState::Expired, "expiry")
     );
     let dpo = dpo(&app);
-    let held = app.get_customer(&dpo, c.id).await.expect("read");
+    let held = app.customers().get(&dpo, c.id).await.expect("read");
     assert!(
         !held.fields.contains_key("interests"),
         "erased with the lapse"
@@ -699,7 +753,8 @@ async fn a_consent_that_lapses_is_marked_expired_and_its_fields_erased() {
         "the rest stays"
     );
     let minimised = app
-        .search_audit(
+        .audit()
+        .search(
             &actor(&app, Role::Auditor),
             steward_app::AuditFilter {
                 action: Some("customer.minimise".into()),
@@ -757,12 +812,14 @@ async fn a_decision_sent_with_a_gpc_signal_commits_with_its_withdrawals_or_not_a
     let (dir, app) = app_with_an_ads_field().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     let mut ads = say(ADS, "given");
     ads.fields.insert("ad_audience".into(), "gardeners".into());
-    app.record_consent(&agent, c.id, ads, &Evidence::default())
+    app.consent()
+        .record(&agent, c.id, ads, &Evidence::default())
         .await
         .expect("give ads with their field");
 
@@ -770,11 +827,12 @@ async fn a_decision_sent_with_a_gpc_signal_commits_with_its_withdrawals_or_not_a
     let mut bad = say(PROFILED, "maybe");
     bad.fields.insert("interests".into(), "roses".into());
     assert!(matches!(
-        app.record_consent_with_receipt(&agent, c.id, bad, &Evidence::default(), true)
+        app.consent()
+            .record_with_receipt(&agent, c.id, bad, &Evidence::default(), true)
             .await,
         Err(AppError::Invalid(_))
     ));
-    let now = app.consents(&agent, c.id).await.expect("consents");
+    let now = app.consent().current(&agent, c.id).await.expect("consents");
     assert_eq!(
         state_of(&now, ADS),
         (Some(ConsentState::Given), true),
@@ -787,14 +845,15 @@ async fn a_decision_sent_with_a_gpc_signal_commits_with_its_withdrawals_or_not_a
     let mut good = say(PROFILED, "given");
     good.fields.insert("interests".into(), "roses".into());
     let event = app
-        .record_consent_with_receipt(&agent, c.id, good, &Evidence::default(), true)
+        .consent()
+        .record_with_receipt(&agent, c.id, good, &Evidence::default(), true)
         .await
         .expect("decision with the signal");
     assert!(
         event.receipt.is_some(),
         "the decision sent carries its receipt"
     );
-    let now = app.consents(&agent, c.id).await.expect("consents");
+    let now = app.consent().current(&agent, c.id).await.expect("consents");
     assert_eq!(state_of(&now, ADS), (Some(ConsentState::Withdrawn), false));
     assert_eq!(state_of(&now, PROFILED), (Some(ConsentState::Given), true));
     let fields = stored_fields(dir.path());
@@ -804,28 +863,30 @@ async fn a_decision_sent_with_a_gpc_signal_commits_with_its_withdrawals_or_not_a
     );
     assert!(fields.contains("interests"), "the value sent is kept");
     let shown = app
-        .get_customer(&agent, c.id)
+        .customers()
+        .get(&agent, c.id)
         .await
         .expect("the row reads back whole");
     assert_eq!(
         shown.fields.get("given_name").map(String::as_str),
         Some("Ada")
     );
-    app.update_customer(
-        &agent,
-        c.id,
-        steward_app::CustomerPatch {
-            fields: [("given_name".to_string(), Some("Augusta".to_string()))]
-                .into_iter()
-                .collect(),
-            residency: None,
-            tags: None,
-            status: None,
-        },
-        shown.version,
-    )
-    .await
-    .expect("the version the commit left is the one read");
+    app.customers()
+        .update(
+            &agent,
+            c.id,
+            steward_app::CustomerPatch {
+                fields: [("given_name".to_string(), Some("Augusta".to_string()))]
+                    .into_iter()
+                    .collect(),
+                residency: None,
+                tags: None,
+                status: None,
+            },
+            shown.version,
+        )
+        .await
+        .expect("the version the commit left is the one read");
 }
 
 #[tokio::test]
@@ -833,12 +894,14 @@ async fn values_sent_with_a_decision_awaiting_confirmation_survive_the_gpc_signa
     let (dir, app) = app_with_an_ads_field().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     let mut ads = say(ADS, "given");
     ads.fields.insert("ad_audience".into(), "gardeners".into());
-    app.record_consent(&agent, c.id, ads, &Evidence::default())
+    app.consent()
+        .record(&agent, c.id, ads, &Evidence::default())
         .await
         .expect("give ads with their field");
     let mut email = say("marketing.communications.email", "given");
@@ -846,7 +909,8 @@ async fn values_sent_with_a_decision_awaiting_confirmation_survive_the_gpc_signa
         .fields
         .insert("newsletter_topics".into(), "roses".into());
     let event = app
-        .record_consent_with_receipt(&agent, c.id, email, &Evidence::default(), true)
+        .consent()
+        .record_with_receipt(&agent, c.id, email, &Evidence::default(), true)
         .await
         .expect("asked for, with the signal");
     assert_eq!(event.state, ConsentState::Requested, "waits for its link");

@@ -8,7 +8,8 @@ async fn create_read_update_list_with_purpose_and_masking() {
     let (_dir, app) = app().await;
     let agent = agent(&app);
     let created = app
-        .create_customer(&agent, input(" Ada@Example.COM ", "Adalind"))
+        .customers()
+        .create(&agent, input(" Ada@Example.COM ", "Adalind"))
         .await
         .expect("create");
     assert_eq!(
@@ -26,7 +27,8 @@ async fn create_read_update_list_with_purpose_and_masking() {
 
     // A purpose sees only the fields it needs: legal obligation does not need the phone.
     let dpo_view = app
-        .get_customer(&dpo(&app), created.id)
+        .customers()
+        .get(&dpo(&app), created.id)
         .await
         .expect("dpo read");
     assert!(dpo_view.fields.contains_key("email"));
@@ -36,7 +38,8 @@ async fn create_read_update_list_with_purpose_and_masking() {
     patch.fields.insert("given_name".into(), Some("Ada".into()));
     patch.fields.insert("phone".into(), None);
     let updated = app
-        .update_customer(&agent, created.id, patch.clone(), 1)
+        .customers()
+        .update(&agent, created.id, patch.clone(), 1)
         .await
         .expect("update");
     assert_eq!(updated.version, 2);
@@ -45,7 +48,7 @@ async fn create_read_update_list_with_purpose_and_masking() {
         Some("Ada")
     );
     assert!(!updated.fields.contains_key("phone"));
-    let stale = app.update_customer(&agent, created.id, patch, 1).await;
+    let stale = app.customers().update(&agent, created.id, patch, 1).await;
     assert!(matches!(stale, Err(AppError::StaleVersion)), "{stale:?}");
 
     let by_email = |email: &str| CustomerQuery {
@@ -53,7 +56,8 @@ async fn create_read_update_list_with_purpose_and_masking() {
         ..Default::default()
     };
     let found = app
-        .list_customers(&agent, by_email("ADA@example.com"))
+        .customers()
+        .list(&agent, by_email("ADA@example.com"))
         .await
         .expect("search");
     assert_eq!(
@@ -65,20 +69,22 @@ async fn create_read_update_list_with_purpose_and_masking() {
         ..Default::default()
     };
     assert!(
-        app.list_customers(&agent, by_phone)
+        app.customers()
+            .list(&agent, by_phone)
             .await
             .expect("phone")
             .items
             .is_empty(),
         "removed phone no longer found"
     );
-    let bad = app.list_customers(&agent, by_email("not-an-email")).await;
+    let bad = app.customers().list(&agent, by_email("not-an-email")).await;
     assert!(
         matches!(&bad, Err(AppError::Invalid(e)) if e[0].field == "email"),
         "{bad:?}"
     );
     let bad_cursor = app
-        .list_customers(
+        .customers()
+        .list(
             &agent,
             CustomerQuery {
                 cursor: Some("%%%".into()),
@@ -95,10 +101,10 @@ async fn create_read_update_list_with_purpose_and_masking() {
 #[tokio::test]
 async fn unknown_field_is_refused_and_nothing_is_stored() {
     let (dir, app) = app().await;
-    let before = app.audit_length().await.expect("audit");
+    let before = app.audit().length().await.expect("audit");
     let mut bad = input("ada@example.com", "Ada");
     bad.fields.insert("shoe_size".into(), "42".into());
-    let r = app.create_customer(&agent(&app), bad).await;
+    let r = app.customers().create(&agent(&app), bad).await;
     match r {
         Err(AppError::Invalid(errors)) => assert_eq!(
             errors.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
@@ -106,8 +112,8 @@ async fn unknown_field_is_refused_and_nothing_is_stored() {
         ),
         other => panic!("expected refusal, got {other:?}"),
     }
-    assert_eq!(app.count_customers().await.expect("count"), 0);
-    assert_eq!(app.audit_length().await.expect("audit"), before);
+    assert_eq!(app.customers().count().await.expect("count"), 0);
+    assert_eq!(app.audit().length().await.expect("audit"), before);
     let keys: i64 = rusqlite::Connection::open(dir.path().join("keys/keystore.db"))
         .expect("keys")
         .query_row("SELECT count(*) FROM data_keys", [], |r| r.get(0))
@@ -116,7 +122,8 @@ async fn unknown_field_is_refused_and_nothing_is_stored() {
 
     // The same on update: the unknown field is named and the stored customer is unchanged.
     let c = app
-        .create_customer(&agent(&app), input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent(&app), input("ada@example.com", "Ada"))
         .await
         .expect("create");
     let mut patch = CustomerPatch::default();
@@ -124,12 +131,12 @@ async fn unknown_field_is_refused_and_nothing_is_stored() {
     patch
         .fields
         .insert("favourite_colour".into(), Some("red".into()));
-    let r = app.update_customer(&agent(&app), c.id, patch, 1).await;
+    let r = app.customers().update(&agent(&app), c.id, patch, 1).await;
     assert!(
         matches!(&r, Err(AppError::Invalid(e)) if e.len() == 1 && e[0].field == "fields.favourite_colour"),
         "{r:?}"
     );
-    let again = app.get_customer(&agent(&app), c.id).await.expect("get");
+    let again = app.customers().get(&agent(&app), c.id).await.expect("get");
     assert_eq!(
         (again.version, again.fields.get("given_name").cloned()),
         (1, Some("Ada".into()))
@@ -144,7 +151,7 @@ async fn bad_values_are_named_all_at_once() {
     bad.fields.insert("notes".into(), "support only".into());
     bad.residency = "Germany".into();
     bad.tags = vec!["ok".into(), "no spaces please".into()];
-    let Err(AppError::Invalid(errors)) = app.create_customer(&agent(&app), bad).await else {
+    let Err(AppError::Invalid(errors)) = app.customers().create(&agent(&app), bad).await else {
         panic!("expected refusal")
     };
     let mut fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -196,17 +203,19 @@ async fn purposes_are_checked_against_the_role() {
         "a single granted purpose is the default"
     );
     let dup = app
-        .create_customer(&agent(&app), input("a@example.com", "A"))
+        .customers()
+        .create(&agent(&app), input("a@example.com", "A"))
         .await
         .expect("create");
     let again = app
-        .create_customer(&agent(&app), input("A@example.com", "B"))
+        .customers()
+        .create(&agent(&app), input("A@example.com", "B"))
         .await;
     assert!(
         matches!(&again, Err(AppError::Duplicate { field }) if field == "fields.email"),
         "{again:?}"
     );
-    let erase = app.erase_customer(&agent(&app), dup.id).await;
+    let erase = app.rights().erase(&agent(&app), dup.id).await;
     assert!(
         matches!(erase, Err(AppError::Forbidden(_))),
         "agents do not erase"
@@ -218,18 +227,21 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
     let (dir, app) = app().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("grace@example.com", "Gwendolyn"))
+        .customers()
+        .create(&agent, input("grace@example.com", "Gwendolyn"))
         .await
         .expect("create");
-    app.get_customer(&agent, c.id).await.expect("get");
+    app.customers().get(&agent, c.id).await.expect("get");
     let mut patch = CustomerPatch::default();
     patch
         .fields
         .insert("company".into(), Some("Initech Sample".into()));
-    app.update_customer(&agent, c.id, patch, 1)
+    app.customers()
+        .update(&agent, c.id, patch, 1)
         .await
         .expect("update");
-    app.list_customers(&agent, CustomerQuery::default())
+    app.customers()
+        .list(&agent, CustomerQuery::default())
         .await
         .expect("list");
     let input_i = InteractionInput {
@@ -239,30 +251,34 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
         body: Some("Wants it by Friday".into()),
     };
     let i = app
-        .add_interaction(&agent, c.id, input_i)
+        .interactions()
+        .add(&agent, c.id, input_i)
         .await
         .expect("interaction");
     assert_eq!(i.body.as_deref(), Some("Wants it by Friday"));
     let page = app
-        .list_interactions(&agent, c.id, None, None)
+        .interactions()
+        .list(&agent, c.id, None, None)
         .await
         .expect("interactions");
     assert_eq!(page.items.len(), 1);
     let mut out = Vec::new();
-    let exporter = app.operator("export", &["essential.service"]);
-    app.export_customers(
-        &exporter,
-        "essential.service",
-        ExportFormat::Jsonl,
-        &mut out,
-        |_| {},
-    )
-    .await
-    .expect("export");
-    app.erase_customer(&dpo(&app), c.id).await.expect("erase");
+    let exporter = operator(&app, "export", &["essential.service"]);
+    app.customers()
+        .export(
+            &exporter,
+            "essential.service",
+            ExportFormat::Jsonl,
+            &mut out,
+            |_| {},
+        )
+        .await
+        .expect("export");
+    app.rights().erase(&dpo(&app), c.id).await.expect("erase");
 
     let entries = app
-        .audit_entries(&actor(&app, Role::Auditor), 0, 100)
+        .audit()
+        .entries(&actor(&app, Role::Auditor), 0, 100)
         .await
         .expect("audit");
     let actions: Vec<&str> = entries.iter().map(|e| e.record.action.as_str()).collect();
@@ -302,7 +318,8 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
     let bytes = std::fs::read(dir.path().join("steward.db")).expect("db");
     assert!(!contains(&bytes, b"grace@example.com"));
     assert!(
-        app.audit_entries(&actor(&app, Role::Agent), 0, 10)
+        app.audit()
+            .entries(&actor(&app, Role::Agent), 0, 10)
             .await
             .is_err(),
         "agents do not read the audit log"
@@ -314,11 +331,15 @@ async fn export_neutralises_formulas() {
     let (_dir, app) = app().await;
     let mut i = input("f@example.com", "=HYPERLINK(\"http://x\")");
     i.fields.insert("company".into(), "@SUM(A1)".into());
-    app.create_customer(&agent(&app), i).await.expect("create");
+    app.customers()
+        .create(&agent(&app), i)
+        .await
+        .expect("create");
     let mut out = Vec::new();
-    let exporter = app.operator("export", &["essential.service"]);
+    let exporter = operator(&app, "export", &["essential.service"]);
     let n = app
-        .export_customers(
+        .customers()
+        .export(
             &exporter,
             "essential.service",
             ExportFormat::Csv,
@@ -338,7 +359,8 @@ async fn export_neutralises_formulas() {
     let marketer = actor(&app, Role::Marketer);
     let mut sink = Vec::new();
     let r = app
-        .export_customers(
+        .customers()
+        .export(
             &marketer,
             "marketing.communications.email",
             ExportFormat::Csv,
@@ -359,7 +381,8 @@ async fn pagination_reaches_the_last_page_without_gaps() {
     let mut ids = Vec::new();
     for n in 0..23 {
         ids.push(
-            app.create_customer(&agent, input(&format!("p{n}@example.com"), "P"))
+            app.customers()
+                .create(&agent, input(&format!("p{n}@example.com"), "P"))
                 .await
                 .expect("create")
                 .id,
@@ -369,7 +392,8 @@ async fn pagination_reaches_the_last_page_without_gaps() {
     let mut cursor = None;
     loop {
         let page = app
-            .list_customers(
+            .customers()
+            .list(
                 &agent,
                 CustomerQuery {
                     cursor: cursor.clone(),
@@ -389,7 +413,8 @@ async fn pagination_reaches_the_last_page_without_gaps() {
     ids.sort();
     assert_eq!(seen, ids);
     let capped = app
-        .list_customers(
+        .customers()
+        .list(
             &agent,
             CustomerQuery {
                 limit: Some(10_000),
@@ -408,11 +433,13 @@ async fn the_use_cases_run_on_postgresql_too() {
     let app = open_at(dir.path(), Some(db.url.clone())).await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("pg@example.com", "Petra"))
+        .customers()
+        .create(&agent, input("pg@example.com", "Petra"))
         .await
         .expect("create");
     let found = app
-        .list_customers(
+        .customers()
+        .list(
             &agent,
             CustomerQuery {
                 email: Some("PG@example.com".into()),
@@ -422,13 +449,13 @@ async fn the_use_cases_run_on_postgresql_too() {
         .await
         .expect("search");
     assert_eq!(found.items.len(), 1);
-    app.get_customer(&agent, c.id).await.expect("get");
-    app.erase_customer(&dpo(&app), c.id).await.expect("erase");
+    app.customers().get(&agent, c.id).await.expect("get");
+    app.rights().erase(&dpo(&app), c.id).await.expect("erase");
     assert!(matches!(
-        app.get_customer(&agent, c.id).await,
+        app.customers().get(&agent, c.id).await,
         Err(AppError::NotFound)
     ));
-    let report = app.verify_audit().await.expect("verify");
+    let report = app.audit().verify().await.expect("verify");
     assert!(report.ok, "{report:?}");
     assert_eq!(
         report.signed_head,
@@ -441,6 +468,7 @@ async fn the_use_cases_run_on_postgresql_too() {
 async fn sign_in_with_an_unknown_account_is_refused_like_a_wrong_password() {
     let (_dir, app) = app().await;
     let r = app
+        .sessions()
         .login("nobody@example.com", "whatever it is", None, None)
         .await;
     assert!(
@@ -453,19 +481,21 @@ async fn sign_in_with_an_unknown_account_is_refused_like_a_wrong_password() {
 #[tokio::test]
 async fn wrong_codes_during_a_wait_count_and_make_it_longer() {
     let (_dir, app) = app().await;
-    app.add_user(
-        &app.operator("setup", &[]),
-        steward_app::NewUser {
-            email: "dpo@example.com".into(),
-            role: Role::Dpo,
-            password: "correct horse battery staple".into(),
-            purposes: vec![],
-        },
-    )
-    .await
-    .expect("user");
+    app.accounts()
+        .add_user(
+            &operator(&app, "setup", &[]),
+            steward_app::NewUser {
+                email: "dpo@example.com".into(),
+                role: Role::Dpo,
+                password: "correct horse battery staple".into(),
+                purposes: vec![],
+            },
+        )
+        .await
+        .expect("user");
     let failures = || async {
-        app.audit_entries(&app.operator("check", &[]), 0, 500)
+        app.audit()
+            .entries(&operator(&app, "check", &[]), 0, 500)
             .await
             .expect("audit")
             .into_iter()
@@ -473,7 +503,10 @@ async fn wrong_codes_during_a_wait_count_and_make_it_longer() {
             .count()
     };
     for _ in 0..4 {
-        let r = app.login("dpo@example.com", "wrong", None, None).await;
+        let r = app
+            .sessions()
+            .login("dpo@example.com", "wrong", None, None)
+            .await;
         assert!(
             matches!(r, Err(AppError::Unauthenticated(_))),
             "{:?}",
@@ -485,6 +518,7 @@ async fn wrong_codes_during_a_wait_count_and_make_it_longer() {
     for i in 0..6 {
         let code = format!("{:06}", 100_000 + i);
         match app
+            .sessions()
             .login(
                 "dpo@example.com",
                 "correct horse battery staple",
@@ -508,19 +542,21 @@ async fn wrong_codes_during_a_wait_count_and_make_it_longer() {
 async fn a_restricted_customer_is_reached_only_for_legal_obligations() {
     let (_dir, app) = app().await;
     let c = app
-        .create_customer(&agent(&app), input("r@example.com", "Rosalind"))
+        .customers()
+        .create(&agent(&app), input("r@example.com", "Rosalind"))
         .await
         .expect("create");
     let restrict = CustomerPatch {
         status: Some("restricted".into()),
         ..Default::default()
     };
-    app.update_customer(&dpo(&app), c.id, restrict, 1)
+    app.customers()
+        .update(&dpo(&app), c.id, restrict, 1)
         .await
         .expect("restrict");
     let forbidden = |r: Result<_, AppError>| matches!(r, Err(AppError::Forbidden(_)));
     assert!(forbidden(
-        app.get_customer(&agent(&app), c.id).await.map(|_| ())
+        app.customers().get(&agent(&app), c.id).await.map(|_| ())
     ));
     let lift = CustomerPatch {
         status: Some("active".into()),
@@ -528,7 +564,8 @@ async fn a_restricted_customer_is_reached_only_for_legal_obligations() {
     };
     assert!(
         forbidden(
-            app.update_customer(&agent(&app), c.id, lift.clone(), 2)
+            app.customers()
+                .update(&agent(&app), c.id, lift.clone(), 2)
                 .await
                 .map(|_| ())
         ),
@@ -541,26 +578,30 @@ async fn a_restricted_customer_is_reached_only_for_legal_obligations() {
         body: None,
     };
     assert!(forbidden(
-        app.add_interaction(&agent(&app), c.id, note)
+        app.interactions()
+            .add(&agent(&app), c.id, note)
             .await
             .map(|_| ())
     ));
     assert!(forbidden(
-        app.list_interactions(&agent(&app), c.id, None, None)
+        app.interactions()
+            .list(&agent(&app), c.id, None, None)
             .await
             .map(|_| ())
     ));
-    app.update_customer(&dpo(&app), c.id, lift, 2)
+    app.customers()
+        .update(&dpo(&app), c.id, lift, 2)
         .await
         .expect("the privacy officer lifts it");
-    assert!(app.get_customer(&agent(&app), c.id).await.is_ok());
+    assert!(app.customers().get(&agent(&app), c.id).await.is_ok());
 }
 
 #[tokio::test]
 async fn changing_a_staff_account_ends_its_sessions() {
     let (_dir, app) = app().await;
-    let admin = app.operator("setup", &[]);
+    let admin = operator(&app, "setup", &[]);
     let created = app
+        .accounts()
         .add_user(
             &admin,
             steward_app::NewUser {
@@ -573,6 +614,7 @@ async fn changing_a_staff_account_ends_its_sessions() {
         .await
         .expect("user");
     let session = app
+        .sessions()
         .login(
             "agent@example.com",
             "correct horse battery staple",
@@ -581,23 +623,33 @@ async fn changing_a_staff_account_ends_its_sessions() {
         )
         .await
         .expect("login");
-    assert!(app.authenticate_token(&session.token).await.is_ok());
-    app.update_user(&admin, created.id, None, Some(true))
+    assert!(
+        app.sessions()
+            .authenticate_token(&session.token)
+            .await
+            .is_ok()
+    );
+    app.accounts()
+        .update_user(&admin, created.id, None, Some(true))
         .await
         .expect("disable");
     assert!(
-        app.authenticate_token(&session.token).await.is_err(),
+        app.sessions()
+            .authenticate_token(&session.token)
+            .await
+            .is_err(),
         "the session ended with the account"
     );
     assert!(
-        app.login(
-            "agent@example.com",
-            "correct horse battery staple",
-            None,
-            None
-        )
-        .await
-        .is_err()
+        app.sessions()
+            .login(
+                "agent@example.com",
+                "correct horse battery staple",
+                None,
+                None
+            )
+            .await
+            .is_err()
     );
 }
 
@@ -611,7 +663,8 @@ async fn racing_requests_with_one_idempotency_key_create_once() {
         let (app, key) = (app.clone(), key.clone());
         tasks.spawn(async move {
             let agent = agent(&app);
-            app.create_customer_once(&agent, &key, input("race@example.com", "Rae"))
+            app.customers()
+                .create_once(&agent, &key, input("race@example.com", "Rae"))
                 .await
         });
     }
@@ -626,5 +679,5 @@ async fn racing_requests_with_one_idempotency_key_create_once() {
     }
     assert_eq!(created, 1, "exactly one request creates");
     assert_eq!(ids.len(), 1, "all answers describe the same customer");
-    assert_eq!(app.count_customers().await.expect("count"), 1);
+    assert_eq!(app.customers().count().await.expect("count"), 1);
 }

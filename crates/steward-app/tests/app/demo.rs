@@ -9,13 +9,14 @@ use crate::support::*;
 #[tokio::test]
 async fn the_demo_publishes_a_plain_notice_that_consents_then_name() {
     let (_dir, app) = app().await;
-    assert!(app.current_notice().await.expect("read").is_none());
+    assert!(app.notices().current().await.expect("read").is_none());
     assert_eq!(
         app.load_demo().await.expect("demo"),
         steward_app::demo::DEMO_CUSTOMERS
     );
     let notice = app
-        .current_notice()
+        .notices()
+        .current()
         .await
         .expect("read")
         .expect("the demo publishes a notice");
@@ -34,13 +35,15 @@ async fn the_demo_publishes_a_plain_notice_that_consents_then_name() {
 
     let agent = agent(&app);
     let someone = app
-        .list_customers(&agent, Default::default())
+        .customers()
+        .list(&agent, Default::default())
         .await
         .expect("list")
         .items
         .remove(0);
     let given = app
-        .record_consent(
+        .consent()
+        .record(
             &access(&app, Role::Agent, "essential.service"),
             someone.id,
             ConsentInput {
@@ -58,7 +61,7 @@ async fn the_demo_publishes_a_plain_notice_that_consents_then_name() {
 
     // Loading again changes nothing, the notice included.
     assert_eq!(app.load_demo().await.expect("again"), 0);
-    assert_eq!(app.notices().await.expect("notices").len(), 1);
+    assert_eq!(app.notices().list().await.expect("notices").len(), 1);
 }
 
 #[tokio::test]
@@ -77,7 +80,8 @@ async fn purposes_an_operator_adds_get_a_summary_from_the_catalog() {
     .expect("open");
     app.load_demo().await.expect("demo");
     let notice = app
-        .current_notice()
+        .notices()
+        .current()
         .await
         .expect("read")
         .expect("published");

@@ -28,7 +28,8 @@ async fn reach(app: &steward_app::Steward) -> u64 {
         purpose: EMAIL.into(),
         ..Default::default()
     };
-    app.audience(&marketer, &query)
+    app.segments()
+        .audience(&marketer, &query)
         .await
         .expect("audience")
         .count
@@ -44,16 +45,18 @@ async fn email_marketing_counts_only_after_the_emailed_link_is_followed() {
     let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
 
     let asked = app
-        .record_consent(&agent, c.id, give(EMAIL), &Evidence::default())
+        .consent()
+        .record(&agent, c.id, give(EMAIL), &Evidence::default())
         .await
         .expect("record");
     assert_eq!(asked.state, ConsentState::Requested);
-    let status = app.consents(&agent, c.id).await.expect("consents");
+    let status = app.consent().current(&agent, c.id).await.expect("consents");
     let email = status.iter().find(|s| s.purpose == EMAIL).expect("listed");
     assert_eq!(
         (email.state, email.given),
@@ -61,7 +64,7 @@ async fn email_marketing_counts_only_after_the_emailed_link_is_followed() {
     );
     assert_eq!(reach(&app).await, 0, "requested is not given");
 
-    let round = app.deliver_due_mail().await.expect("deliver");
+    let round = app.outbox().deliver_due().await.expect("deliver");
     assert_eq!(
         round,
         MailRound {
@@ -87,14 +90,15 @@ async fn email_marketing_counts_only_after_the_emailed_link_is_followed() {
         .link("http://steward.test/consent/confirm/")
         .expect("the message carries the link");
     let token = token_of(&link);
-    assert!(app.confirmation(token).await.expect("link").usable);
+    assert!(app.links().confirmation(token).await.expect("link").usable);
     assert!(matches!(
-        app.confirmation("not-a-token").await,
+        app.links().confirmation("not-a-token").await,
         Err(AppError::NotFound)
     ));
 
     let given = app
-        .confirm_consent(token, &Evidence::default(), false)
+        .links()
+        .confirm(token, &Evidence::default(), false)
         .await
         .expect("confirm");
     assert_eq!(
@@ -105,14 +109,16 @@ async fn email_marketing_counts_only_after_the_emailed_link_is_followed() {
     assert!(given.expires_at.is_some(), "the purpose's validity applies");
     assert_eq!(reach(&app).await, 1);
     assert!(matches!(
-        app.confirm_consent(token, &Evidence::default(), false)
+        app.links()
+            .confirm(token, &Evidence::default(), false)
             .await,
         Err(AppError::LinkSpent)
     ));
-    assert!(!app.confirmation(token).await.expect("link").usable);
+    assert!(!app.links().confirmation(token).await.expect("link").usable);
 
     let history: Vec<ConsentState> = app
-        .consent_history(&agent, c.id)
+        .consent()
+        .history(&agent, c.id)
         .await
         .expect("history")
         .into_iter()
@@ -120,7 +126,8 @@ async fn email_marketing_counts_only_after_the_emailed_link_is_followed() {
         .collect();
     assert_eq!(history, vec![ConsentState::Requested, ConsentState::Given]);
     let confirmed = app
-        .search_audit(
+        .audit()
+        .search(
             &actor(&app, Role::Auditor),
             steward_app::AuditFilter {
                 action: Some("consent.confirm".into()),
@@ -140,19 +147,22 @@ async fn a_confirmation_link_expires_after_a_week() {
     let (_dir, app, clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("bo@example.com", "Bo"))
+        .customers()
+        .create(&agent, input("bo@example.com", "Bo"))
         .await
         .expect("create");
-    app.record_consent(&agent, c.id, give(EMAIL), &Evidence::default())
+    app.consent()
+        .record(&agent, c.id, give(EMAIL), &Evidence::default())
         .await
         .expect("record");
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let link = smtp.wait_for(1)[0]
         .link("http://steward.test/consent/confirm/")
         .expect("link");
     clock.advance(jiff::SignedDuration::from_hours(7 * 24 + 1));
     assert!(matches!(
-        app.confirm_consent(token_of(&link), &Evidence::default(), false)
+        app.links()
+            .confirm(token_of(&link), &Evidence::default(), false)
             .await,
         Err(AppError::LinkSpent)
     ));
@@ -165,11 +175,13 @@ async fn other_purposes_and_imports_need_no_confirmation() {
     let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("cy@example.com", "Cy"))
+        .customers()
+        .create(&agent, input("cy@example.com", "Cy"))
         .await
         .expect("create");
     let sms = app
-        .record_consent(
+        .consent()
+        .record(
             &agent,
             c.id,
             give("marketing.communications.sms"),
@@ -179,7 +191,8 @@ async fn other_purposes_and_imports_need_no_confirmation() {
         .expect("sms");
     assert_eq!(sms.state, ConsentState::Given);
     let imported = app
-        .record_consent(
+        .consent()
+        .record(
             &agent,
             c.id,
             ConsentInput {
@@ -196,7 +209,7 @@ async fn other_purposes_and_imports_need_no_confirmation() {
         "proof of the opt-in came with the import"
     );
     assert_eq!(
-        app.deliver_due_mail().await.expect("deliver"),
+        app.outbox().deliver_due().await.expect("deliver"),
         MailRound::default()
     );
     assert!(smtp.messages().is_empty());
@@ -209,16 +222,22 @@ async fn without_an_address_there_is_nothing_to_confirm_through() {
     let agent = agent(&app);
     let mut no_email = input("dee@example.com", "Dee");
     no_email.fields.remove("email");
-    let c = app.create_customer(&agent, no_email).await.expect("create");
+    let c = app
+        .customers()
+        .create(&agent, no_email)
+        .await
+        .expect("create");
     match app
-        .record_consent(&agent, c.id, give(EMAIL), &Evidence::default())
+        .consent()
+        .record(&agent, c.id, give(EMAIL), &Evidence::default())
         .await
     {
         Err(AppError::Invalid(errors)) => assert_eq!(errors[0].field, "fields.email"),
         other => panic!("expected a field error, got {other:?}"),
     }
     assert!(
-        app.consent_history(&agent, c.id)
+        app.consent()
+            .history(&agent, c.id)
             .await
             .expect("history")
             .is_empty()
@@ -229,11 +248,12 @@ async fn without_an_address_there_is_nothing_to_confirm_through() {
         ..give(EMAIL)
     };
     let asked = app
-        .record_consent(&agent, c.id, with_address, &Evidence::default())
+        .consent()
+        .record(&agent, c.id, with_address, &Evidence::default())
         .await
         .expect("the address comes with the request");
     assert_eq!(asked.state, ConsentState::Requested);
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     assert_eq!(smtp.wait_for(1).len(), 1);
 }
 
@@ -245,13 +265,15 @@ async fn an_unreachable_server_means_a_retry_later_and_a_record_of_it() {
     let (_dir, app, clock) = app_with_mail(&url).await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("eve@example.com", "Eve"))
+        .customers()
+        .create(&agent, input("eve@example.com", "Eve"))
         .await
         .expect("create");
-    app.record_consent(&agent, c.id, give(EMAIL), &Evidence::default())
+    app.consent()
+        .record(&agent, c.id, give(EMAIL), &Evidence::default())
         .await
         .expect("record");
-    let round = app.deliver_due_mail().await.expect("deliver");
+    let round = app.outbox().deliver_due().await.expect("deliver");
     assert_eq!(
         round,
         MailRound {
@@ -261,12 +283,12 @@ async fn an_unreachable_server_means_a_retry_later_and_a_record_of_it() {
         }
     );
     assert_eq!(
-        app.deliver_due_mail().await.expect("again"),
+        app.outbox().deliver_due().await.expect("again"),
         MailRound::default(),
         "not due again until the back-off has passed"
     );
     clock.advance(jiff::SignedDuration::from_mins(2));
-    assert_eq!(app.deliver_due_mail().await.expect("later").retried, 1);
+    assert_eq!(app.outbox().deliver_due().await.expect("later").retried, 1);
 }
 
 /// I1: a message waiting in the outbox holds the address sealed; no file of the data
@@ -277,15 +299,17 @@ async fn queued_mail_leaves_no_plaintext_at_rest() {
     let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("wanda@example.com", "Wanda"))
+        .customers()
+        .create(&agent, input("wanda@example.com", "Wanda"))
         .await
         .expect("create");
-    app.record_consent(&agent, c.id, give(EMAIL), &Evidence::default())
+    app.consent()
+        .record(&agent, c.id, give(EMAIL), &Evidence::default())
         .await
         .expect("requested, mail queued");
     assert_no_plaintext(dir.path(), &["wanda@example.com", "Wanda"]);
     // The same message, once sent, carries the address and a working link.
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let mail = smtp.wait_for(1).remove(0);
     let token = token_of(
         &mail

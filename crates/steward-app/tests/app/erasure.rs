@@ -8,11 +8,13 @@ async fn erasure_reaches_a_copy_taken_before_it() {
     let (dir, app) = app().await;
     let agent = agent(&app);
     let keep = app
-        .create_customer(&agent, input("keep@example.com", "Keeper"))
+        .customers()
+        .create(&agent, input("keep@example.com", "Keeper"))
         .await
         .expect("create");
     let gone = app
-        .create_customer(&agent, input("gone@example.com", "Gwendolyn"))
+        .customers()
+        .create(&agent, input("gone@example.com", "Gwendolyn"))
         .await
         .expect("create");
     let wrapped: Vec<u8> = rusqlite::Connection::open(dir.path().join("keys/keystore.db"))
@@ -32,15 +34,17 @@ async fn erasure_reaches_a_copy_taken_before_it() {
         )
         .expect("copy database");
 
-    app.erase_customer(&dpo(&app), gone.id)
+    app.rights()
+        .erase(&dpo(&app), gone.id)
         .await
         .expect("erase");
     assert!(matches!(
-        app.get_customer(&agent, gone.id).await,
+        app.customers().get(&agent, gone.id).await,
         Err(AppError::NotFound)
     ));
     let search = app
-        .list_customers(
+        .customers()
+        .list(
             &agent,
             CustomerQuery {
                 email: Some("gone@example.com".into()),
@@ -52,7 +56,7 @@ async fn erasure_reaches_a_copy_taken_before_it() {
         search.expect("search").items.is_empty(),
         "the blind index forgets an erased email"
     );
-    assert!(app.is_erased(gone.id).await.expect("tombstone"));
+    assert!(app.rights().is_erased(gone.id).await.expect("tombstone"));
 
     // The key store has moved on: the destroyed key is nowhere in its files.
     for file in files_under(&dir.path().join("keys")) {
@@ -74,10 +78,11 @@ async fn erasure_reaches_a_copy_taken_before_it() {
         .expect("copy key store");
     }
     let old = open_at(copy.path(), None).await;
-    let r = old.get_customer(&agent, gone.id).await;
+    let r = old.customers().get(&agent, gone.id).await;
     assert!(matches!(r, Err(AppError::NotFound)), "{r:?}");
     let listed = old
-        .list_customers(&agent, CustomerQuery::default())
+        .customers()
+        .list(&agent, CustomerQuery::default())
         .await
         .expect("list");
     assert_eq!(
@@ -86,23 +91,25 @@ async fn erasure_reaches_a_copy_taken_before_it() {
         "the erased row yields nothing"
     );
     let mut out = Vec::new();
-    let exporter = app.operator("export", &["essential.service"]);
-    old.export_customers(
-        &exporter,
-        "essential.service",
-        steward_app::ExportFormat::Jsonl,
-        &mut out,
-        |_| {},
-    )
-    .await
-    .expect("export");
+    let exporter = operator(&app, "export", &["essential.service"]);
+    old.customers()
+        .export(
+            &exporter,
+            "essential.service",
+            steward_app::ExportFormat::Jsonl,
+            &mut out,
+            |_| {},
+        )
+        .await
+        .expect("export");
     let text = String::from_utf8(out).expect("utf8");
     assert!(
         !text.contains("gone@example.com") && !text.contains("Gwendolyn"),
         "{text}"
     );
     assert_eq!(
-        old.get_customer(&agent, keep.id)
+        old.customers()
+            .get(&agent, keep.id)
             .await
             .expect("others remain")
             .fields
@@ -117,11 +124,13 @@ async fn a_value_moved_to_another_customer_or_field_does_not_open() {
     let (dir, app) = app().await;
     let agent = agent(&app);
     let a = app
-        .create_customer(&agent, input("a@example.com", "Alice"))
+        .customers()
+        .create(&agent, input("a@example.com", "Alice"))
         .await
         .expect("a");
     let b = app
-        .create_customer(&agent, input("b@example.com", "Bob"))
+        .customers()
+        .create(&agent, input("b@example.com", "Bob"))
         .await
         .expect("b");
     let db = sqlite(dir.path());
@@ -130,7 +139,7 @@ async fn a_value_moved_to_another_customer_or_field_does_not_open() {
         [a.id.as_bytes().as_slice(), b.id.as_bytes().as_slice()],
     )
     .expect("move row");
-    let r = app.get_customer(&agent, b.id).await;
+    let r = app.customers().get(&agent, b.id).await;
     assert!(
         matches!(&r, Err(AppError::Integrity(m)) if m.contains(&b.id.to_string())),
         "{r:?}"
@@ -138,7 +147,8 @@ async fn a_value_moved_to_another_customer_or_field_does_not_open() {
 
     // Within one customer: the email's sealed value stored under the given name's key.
     let c = app
-        .create_customer(&agent, input("c@example.com", "Carol"))
+        .customers()
+        .create(&agent, input("c@example.com", "Carol"))
         .await
         .expect("c");
     let blob: Vec<u8> = db
@@ -156,13 +166,14 @@ async fn a_value_moved_to_another_customer_or_field_does_not_open() {
         rusqlite::params![sealed.encode(), c.id.as_bytes().as_slice()],
     )
     .expect("move field");
-    let r = app.get_customer(&agent, c.id).await;
+    let r = app.customers().get(&agent, c.id).await;
     assert!(
         matches!(&r, Err(AppError::Integrity(m)) if m.contains("given_name")),
         "{r:?}"
     );
     assert!(
-        app.audit_entries(&actor(&app, Role::Auditor), 0, 100)
+        app.audit()
+            .entries(&actor(&app, Role::Auditor), 0, 100)
             .await
             .expect("audit")
             .iter()
@@ -177,11 +188,13 @@ async fn an_erasure_cut_short_after_the_key_is_gone_hides_the_row_and_can_be_fin
     let (dir, app) = app().await;
     let agent = agent(&app);
     let keep = app
-        .create_customer(&agent, input("keep@example.com", "Keeper"))
+        .customers()
+        .create(&agent, input("keep@example.com", "Keeper"))
         .await
         .expect("create");
     let half = app
-        .create_customer(&agent, input("half@example.com", "Half"))
+        .customers()
+        .create(&agent, input("half@example.com", "Half"))
         .await
         .expect("create");
     // The first step of erasure, and nothing after it: the key is destroyed, the rows remain.
@@ -193,20 +206,22 @@ async fn an_erasure_cut_short_after_the_key_is_gone_hides_the_row_and_can_be_fin
         )
         .expect("destroy key");
     assert!(matches!(
-        app.get_customer(&agent, half.id).await,
+        app.customers().get(&agent, half.id).await,
         Err(AppError::NotFound)
     ));
     let listed = app
-        .list_customers(&agent, CustomerQuery::default())
+        .customers()
+        .list(&agent, CustomerQuery::default())
         .await
         .expect("list");
     assert_eq!(
         listed.items.iter().map(|c| c.id).collect::<Vec<_>>(),
         vec![keep.id]
     );
-    app.erase_customer(&dpo(&app), half.id)
+    app.rights()
+        .erase(&dpo(&app), half.id)
         .await
         .expect("finishing the erasure");
-    assert!(app.is_erased(half.id).await.expect("tombstone"));
-    assert!(app.verify_audit().await.expect("verify").ok);
+    assert!(app.rights().is_erased(half.id).await.expect("tombstone"));
+    assert!(app.audit().verify().await.expect("verify").ok);
 }

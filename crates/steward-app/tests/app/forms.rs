@@ -35,7 +35,11 @@ fn submission(email: &str, purposes: &[&str]) -> FormSubmission {
 async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confirmation() {
     let smtp = SmtpServer::start();
     let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
-    let form = app.form("newsletter").await.expect("the default form");
+    let form = app
+        .forms()
+        .get("newsletter")
+        .await
+        .expect("the default form");
     assert_eq!(
         form.purposes
             .iter()
@@ -48,39 +52,42 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         client_address: Some("203.0.113.7".into()),
         user_agent: Some("Mozilla/5.0".into()),
     };
-    app.submit_form(
-        "newsletter",
-        submission("ros@example.com", &[EMAIL]),
-        &sent_from,
-    )
-    .await
-    .expect("submitted");
-    let agent = agent(&app);
-    let search = || async {
-        app.list_customers(
-            &agent,
-            steward_app::CustomerQuery {
-                email: Some("ros@example.com".into()),
-                ..Default::default()
-            },
+    app.forms()
+        .submit(
+            "newsletter",
+            submission("ros@example.com", &[EMAIL]),
+            &sent_from,
         )
         .await
-        .expect("search")
-        .items
+        .expect("submitted");
+    let agent = agent(&app);
+    let search = || async {
+        app.customers()
+            .list(
+                &agent,
+                steward_app::CustomerQuery {
+                    email: Some("ros@example.com".into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("search")
+            .items
     };
     assert!(
         search().await.is_empty(),
         "no customer before the address is confirmed"
     );
 
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let mail = smtp.wait_for(1).remove(0);
     let link = mail
         .link("http://steward.test/consent/confirm/")
         .expect("link");
     let token = link.rsplit('/').next().expect("token");
     let given = app
-        .confirm_consent(token, &Evidence::default(), false)
+        .links()
+        .confirm(token, &Evidence::default(), false)
         .await
         .expect("confirm");
     assert_eq!(
@@ -101,7 +108,7 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         Some("Rosalind"),
         "made from what was sent"
     );
-    let status = app.consents(&agent, id).await.expect("consents");
+    let status = app.consent().current(&agent, id).await.expect("consents");
     let email = status.iter().find(|s| s.purpose == EMAIL).expect("email");
     assert_eq!(
         (email.state, email.given),
@@ -115,7 +122,7 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
             .state
             .is_none()
     );
-    let history = app.consent_history(&agent, id).await.expect("history");
+    let history = app.consent().history(&agent, id).await.expect("history");
     assert_eq!(
         history
             .iter()
@@ -133,7 +140,7 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
     );
     let ros = signed_in(&app, Inbox::Smtp(&smtp), "ros@example.com").await;
     assert_eq!(ros.customer(), id);
-    let overview = app.portal_overview(&ros).await.expect("overview");
+    let overview = app.portal().overview(&ros).await.expect("overview");
     assert_eq!(
         overview.source.as_deref(),
         Some("you signed up on our form “Stay in touch”"),
@@ -147,12 +154,14 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
     let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     let mut typed = submission("ada@example.com", &[EMAIL, SMS]);
     typed.values.insert("given_name".into(), "Mallory".into());
-    app.submit_form("newsletter", typed, &Evidence::default())
+    app.forms()
+        .submit("newsletter", typed, &Evidence::default())
         .await
         .expect("the same answer as for a stranger");
     let unchanged = |after: &steward_app::CustomerView| {
@@ -163,16 +172,17 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
         assert_eq!(after.fields.get("phone"), c.fields.get("phone"));
         assert_eq!(after.version, c.version, "not changed at all");
     };
-    unchanged(&app.get_customer(&agent, c.id).await.expect("read"));
+    unchanged(&app.customers().get(&agent, c.id).await.expect("read"));
     assert!(
-        app.consents(&agent, c.id)
+        app.consent()
+            .current(&agent, c.id)
             .await
             .expect("consents")
             .iter()
             .all(|s| s.state.is_none()),
         "no choice recorded before the link"
     );
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let mail = smtp.wait_for(1).remove(0);
     assert!(
         mail.header("Subject")
@@ -189,7 +199,11 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
         ..Default::default()
     };
     assert_eq!(
-        app.audience(&marketer, &query).await.expect("count").count,
+        app.segments()
+            .audience(&marketer, &query)
+            .await
+            .expect("count")
+            .count,
         0
     );
     // Following the link for text messages shows the address is Ada's: her choice counts,
@@ -202,17 +216,23 @@ async fn a_form_never_changes_a_customer_and_answers_strangers_alike() {
         .and_then(|rest| rest.split_whitespace().next())
         .expect("the text messages link");
     let given = app
-        .confirm_consent(sms_link, &Evidence::default(), false)
+        .links()
+        .confirm(sms_link, &Evidence::default(), false)
         .await
         .expect("confirm");
     assert_eq!((given.customer_id, given.purpose.as_str()), (c.id, SMS));
-    unchanged(&app.get_customer(&agent, c.id).await.expect("read"));
+    unchanged(&app.customers().get(&agent, c.id).await.expect("read"));
     assert_eq!(
-        app.audience(&marketer, &query).await.expect("count").count,
+        app.segments()
+            .audience(&marketer, &query)
+            .await
+            .expect("count")
+            .count,
         1
     );
     assert_eq!(
-        app.list_customers(&agent, Default::default())
+        app.customers()
+            .list(&agent, Default::default())
             .await
             .expect("list")
             .items
@@ -244,54 +264,63 @@ async fn form_input_is_checked_and_gpc_waits_for_proof_of_the_address() {
             "fields.email",
         ),
     ] {
-        match app.submit_form("newsletter", s, &Evidence::default()).await {
+        match app
+            .forms()
+            .submit("newsletter", s, &Evidence::default())
+            .await
+        {
             Err(AppError::Invalid(e)) => assert_eq!(e[0].field, field),
             other => panic!("expected an error on {field}, got {other:?}"),
         }
     }
     assert!(matches!(
-        app.submit_form(
-            "nope",
-            submission("x@example.com", &[EMAIL]),
-            &Evidence::default()
-        )
-        .await,
+        app.forms()
+            .submit(
+                "nope",
+                submission("x@example.com", &[EMAIL]),
+                &Evidence::default()
+            )
+            .await,
         Err(AppError::NotFound)
     ));
 
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("gpc@example.com", "Gil"))
+        .customers()
+        .create(&agent, input("gpc@example.com", "Gil"))
         .await
         .expect("create");
-    app.record_consent(
-        &agent,
-        c.id,
-        ConsentInput {
-            purpose: ADS.into(),
-            state: "given".into(),
-            notice_version: None,
-            method: Some("portal".into()),
-            fields: BTreeMap::new(),
-        },
-        &Evidence::default(),
-    )
-    .await
-    .expect("ads");
-    // A form can be posted by anyone for any address: it changes no customer's choices.
-    assert!(
-        app.submit_form(
-            "newsletter",
-            submission("gpc@example.com", &[]),
-            &Evidence::default()
+    app.consent()
+        .record(
+            &agent,
+            c.id,
+            ConsentInput {
+                purpose: ADS.into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("portal".into()),
+                fields: BTreeMap::new(),
+            },
+            &Evidence::default(),
         )
         .await
-        .is_err(),
+        .expect("ads");
+    // A form can be posted by anyone for any address: it changes no customer's choices.
+    assert!(
+        app.forms()
+            .submit(
+                "newsletter",
+                submission("gpc@example.com", &[]),
+                &Evidence::default()
+            )
+            .await
+            .is_err(),
         "nothing ticked, nothing done"
     );
     // Once the customer shows the address is theirs (a link, the portal), GPC counts.
     let withdrawn = app
-        .honour_gpc_as_customer(
+        .own_rights()
+        .honour_gpc(
             &signed_in(&app, Inbox::Log(dir.path()), "gpc@example.com").await,
             &Evidence::default(),
         )
@@ -299,7 +328,8 @@ async fn form_input_is_checked_and_gpc_waits_for_proof_of_the_address() {
         .expect("gpc");
     assert_eq!(withdrawn.len(), 1);
     let ads = app
-        .consents(&agent, c.id)
+        .consent()
+        .current(&agent, c.id)
         .await
         .expect("consents")
         .into_iter()
@@ -314,7 +344,8 @@ async fn a_ticked_purpose_without_its_contact_field_is_refused_beside_that_field
     let mut no_phone = submission("tia@example.com", &[EMAIL, SMS]);
     no_phone.values.insert("phone".into(), "  ".into());
     match app
-        .submit_form("newsletter", no_phone, &Evidence::default())
+        .forms()
+        .submit("newsletter", no_phone, &Evidence::default())
         .await
     {
         Err(AppError::Invalid(e)) => {
@@ -326,7 +357,8 @@ async fn a_ticked_purpose_without_its_contact_field_is_refused_beside_that_field
     }
     let agent = agent(&app);
     let found = app
-        .list_customers(
+        .customers()
+        .list(
             &agent,
             steward_app::CustomerQuery {
                 email: Some("tia@example.com".into()),
@@ -340,7 +372,8 @@ async fn a_ticked_purpose_without_its_contact_field_is_refused_beside_that_field
     // Email marketing alone needs no phone.
     let mut email_only = submission("tia@example.com", &[EMAIL]);
     email_only.values.remove("phone");
-    app.submit_form("newsletter", email_only, &Evidence::default())
+    app.forms()
+        .submit("newsletter", email_only, &Evidence::default())
         .await
         .expect("no phone needed");
 
@@ -359,7 +392,11 @@ async fn a_ticked_purpose_without_its_contact_field_is_refused_beside_that_field
     .expect("open");
     let mut s = submission("tia@example.com", &[SMS]);
     s.values.remove("phone");
-    match narrow.submit_form("texts", s, &Evidence::default()).await {
+    match narrow
+        .forms()
+        .submit("texts", s, &Evidence::default())
+        .await
+    {
         Err(AppError::Invalid(e)) => {
             assert_eq!(e[0].field, "purposes", "{e:?}");
             assert!(e[0].message.contains("phone number"), "{e:?}");

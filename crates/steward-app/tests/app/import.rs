@@ -18,7 +18,7 @@ fn options(dir: &Path, batch: usize) -> ImportOptions {
 }
 
 fn importer(app: &Steward) -> Actor {
-    app.operator("import", &["essential.service"])
+    operator(app, "import", &["essential.service"])
 }
 
 async fn run(
@@ -26,7 +26,8 @@ async fn run(
     file: &Path,
     opts: &ImportOptions,
 ) -> Result<steward_app::import::ImportReport, AppError> {
-    app.import_customers(&importer(app), file, opts, |_| ControlFlow::Continue(()))
+    app.customers()
+        .import(&importer(app), file, opts, |_| ControlFlow::Continue(()))
         .await
 }
 
@@ -109,7 +110,8 @@ async fn good_rows_land_and_each_bad_row_is_rejected_with_its_reason() {
     // Line 10 changed nothing: the first row with an address is the one imported.
     let agent = agent(&app);
     let ada = app
-        .list_customers(
+        .customers()
+        .list(
             &agent,
             CustomerQuery {
                 email: Some("ada@example.com".into()),
@@ -130,7 +132,8 @@ async fn good_rows_land_and_each_bad_row_is_rejected_with_its_reason() {
     assert_eq!(ada.items[0].tags, ["b2b", "vip"]);
     assert!(rows[8].1.contains("control characters"), "{rows:?}");
     let last = app
-        .list_customers(
+        .customers()
+        .list(
             &agent,
             CustomerQuery {
                 email: Some("last@example.com".into()),
@@ -143,7 +146,7 @@ async fn good_rows_land_and_each_bad_row_is_rejected_with_its_reason() {
         last.items[0].fields.get("phone").map(String::as_str),
         Some("+4930555")
     );
-    assert!(app.verify_audit().await.expect("verify").ok);
+    assert!(app.audit().verify().await.expect("verify").ok);
 }
 
 #[tokio::test]
@@ -197,7 +200,7 @@ async fn bad_headers_stop_the_import_before_anything_is_written() {
             other => panic!("{name}: expected refusal, got {other:?}"),
         }
     }
-    assert_eq!(app.count_customers().await.expect("count"), 0);
+    assert_eq!(app.customers().count().await.expect("count"), 0);
 }
 
 #[tokio::test]
@@ -216,7 +219,8 @@ async fn an_interrupted_import_resumes_without_duplicates() {
     let opts = options(dir.path(), 10);
     let mut batches = 0;
     let first = app
-        .import_customers(&importer(&app), &file, &opts, |_| {
+        .customers()
+        .import(&importer(&app), &file, &opts, |_| {
             batches += 1;
             if batches == 3 {
                 ControlFlow::Break(())
@@ -228,7 +232,7 @@ async fn an_interrupted_import_resumes_without_duplicates() {
         .expect("first run");
     assert!(!first.finished);
     // Three batches of ten good rows; the two bad rows among them are already reported.
-    assert_eq!(app.count_customers().await.expect("count"), 30);
+    assert_eq!(app.customers().count().await.expect("count"), 30);
     assert_eq!(first.progress.rejected, 2);
 
     let second = run(&app, &file, &opts).await.expect("resume");
@@ -241,7 +245,7 @@ async fn an_interrupted_import_resumes_without_duplicates() {
     let bad = (0..100).filter(|i| i % 17 == 5).count() as u64;
     assert_eq!(second.progress.rejected, bad);
     assert_eq!(
-        app.count_customers().await.expect("count"),
+        app.customers().count().await.expect("count"),
         100 - bad,
         "every good row exactly once"
     );
@@ -254,8 +258,8 @@ async fn an_interrupted_import_resumes_without_duplicates() {
 
     let third = run(&app, &file, &opts).await.expect("again");
     assert!(third.already_done);
-    assert_eq!(app.count_customers().await.expect("count"), 100 - bad);
-    assert!(app.verify_audit().await.expect("verify").ok);
+    assert_eq!(app.customers().count().await.expect("count"), 100 - bad);
+    assert!(app.audit().verify().await.expect("verify").ok);
 }
 
 /// One row of a generated customer file and what the import should make of it.
@@ -479,7 +483,8 @@ async fn a_shuffled_export_with_crlf_multiline_cells_and_repeats_is_reported_by_
     let agent = agent(&app);
     for p in firsts.values().filter(|p| p.broken.is_none()) {
         let found = app
-            .list_customers(
+            .customers()
+            .list(
                 &agent,
                 CustomerQuery {
                     email: Some(p.email.clone()),
@@ -496,7 +501,7 @@ async fn a_shuffled_export_with_crlf_multiline_cells_and_repeats_is_reported_by_
             Some(&p.address.replace("\r\n", "\n"))
         );
     }
-    assert!(app.verify_audit().await.expect("verify").ok);
+    assert!(app.audit().verify().await.expect("verify").ok);
 }
 
 #[tokio::test]
@@ -511,7 +516,8 @@ async fn a_resumed_import_refuses_the_same_repeats_as_an_uninterrupted_one() {
         if let Some(stop_after) = stop_after {
             let mut batches = 0;
             let first = app
-                .import_customers(&importer(&app), &file, &opts, |_| {
+                .customers()
+                .import(&importer(&app), &file, &opts, |_| {
                     batches += 1;
                     if batches == stop_after {
                         ControlFlow::Break(())
@@ -528,7 +534,7 @@ async fn a_resumed_import_refuses_the_same_repeats_as_an_uninterrupted_one() {
         assert_eq!(report.resumed_at_line.is_some(), stop_after.is_some());
         let rejects = std::fs::read_to_string(dir.path().join("rejects.csv")).expect("rejects");
         outcomes.push((
-            app.count_customers().await.expect("count"),
+            app.customers().count().await.expect("count"),
             report.progress,
             rejects,
         ));
@@ -578,7 +584,8 @@ async fn a_sweep_leaves_the_keys_of_an_import_still_committing_alone() {
         let app = app.clone();
         let file = file.clone();
         async move {
-            app.import_customers(&importer(&app), &file, &opts, |_| ControlFlow::Continue(()))
+            app.customers()
+                .import(&importer(&app), &file, &opts, |_| ControlFlow::Continue(()))
                 .await
         }
     });
@@ -588,16 +595,17 @@ async fn a_sweep_leaves_the_keys_of_an_import_still_committing_alone() {
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
     let written = keys.count_data_keys().expect("count");
-    assert_eq!(app.count_customers().await.expect("count"), 0);
+    assert_eq!(app.customers().count().await.expect("count"), 0);
 
-    assert_eq!(other.sweep_orphan_keys().await.expect("sweep"), 0);
+    assert_eq!(other.keys().sweep_orphans().await.expect("sweep"), 0);
     assert_eq!(
         keys.count_data_keys().expect("count"),
         written,
         "keys of rows about to be committed stay"
     );
     match other
-        .import_customers(&importer(&app), &file, &options(dir.path(), 100), |_| {
+        .customers()
+        .import(&importer(&app), &file, &options(dir.path(), 100), |_| {
             ControlFlow::Continue(())
         })
         .await
@@ -609,10 +617,11 @@ async fn a_sweep_leaves_the_keys_of_an_import_still_committing_alone() {
     db.execute_batch("ROLLBACK").expect("unlock");
     let report = import.await.expect("join").expect("import");
     assert_eq!(report.progress.created, rows as u64);
-    assert_eq!(app.count_customers().await.expect("count"), rows as u64);
+    assert_eq!(app.customers().count().await.expect("count"), rows as u64);
     assert_eq!(keys.count_data_keys().expect("count"), rows as u64);
     let everyone = app
-        .list_customers(
+        .customers()
+        .list(
             &agent(&app),
             CustomerQuery {
                 limit: Some(500),

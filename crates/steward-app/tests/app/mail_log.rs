@@ -12,24 +12,26 @@ async fn the_mail_log_holds_messages_as_written_with_their_links_whole() {
     let (dir, app) = app().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("zoe@example.com", "Zoë"))
+        .customers()
+        .create(&agent, input("zoe@example.com", "Zoë"))
         .await
         .expect("create");
-    app.record_consent(
-        &agent,
-        c.id,
-        ConsentInput {
-            purpose: "marketing.communications.email".into(),
-            state: "given".into(),
-            notice_version: None,
-            method: Some("form".into()),
-            fields: BTreeMap::new(),
-        },
-        &Evidence::default(),
-    )
-    .await
-    .expect("record");
-    assert_eq!(app.deliver_due_mail().await.expect("deliver").sent, 1);
+    app.consent()
+        .record(
+            &agent,
+            c.id,
+            ConsentInput {
+                purpose: "marketing.communications.email".into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("form".into()),
+                fields: BTreeMap::new(),
+            },
+            &Evidence::default(),
+        )
+        .await
+        .expect("record");
+    assert_eq!(app.outbox().deliver_due().await.expect("deliver").sent, 1);
 
     let log = std::fs::read_to_string(dir.path().join("mail.log")).expect("mail log");
     assert!(
@@ -43,7 +45,8 @@ async fn the_mail_log_holds_messages_as_written_with_their_links_whole() {
         .unwrap_or_else(|| panic!("no confirmation link in {log}"));
     let token = link.rsplit('/').next().expect("token");
     assert!(
-        app.confirmation(token)
+        app.links()
+            .confirmation(token)
             .await
             .expect("the link works")
             .usable,

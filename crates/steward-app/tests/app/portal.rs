@@ -7,10 +7,11 @@ use steward_testkit::smtp::SmtpServer;
 use crate::support::*;
 
 async fn code_for(app: &Steward, smtp: &SmtpServer, email: &str, nth: usize) -> String {
-    app.send_portal_code(&app.portal_address(email).expect("address"))
+    app.portal()
+        .send_code(&app.portal().address(email).expect("address"))
         .await
         .expect("send");
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let mail = smtp.wait_for(nth);
     let body = &mail[nth - 1].body;
     let at = body.find("data: ").expect("the code") + "data: ".len();
@@ -23,41 +24,46 @@ async fn a_code_signs_in_once_and_only_for_its_address() {
     let (_dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let ada = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
-    app.create_customer(&agent, input("bob@example.com", "Bob"))
+    app.customers()
+        .create(&agent, input("bob@example.com", "Bob"))
         .await
         .expect("create");
 
     // An unknown address gets the same answer and no mail.
-    app.send_portal_code(&app.portal_address("nobody@example.com").expect("address"))
+    app.portal()
+        .send_code(&app.portal().address("nobody@example.com").expect("address"))
         .await
         .expect("the same answer");
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     assert!(smtp.messages().is_empty());
 
     let code = code_for(&app, &smtp, "ada@example.com", 1).await;
     assert!(code.chars().all(|c| c.is_ascii_digit()), "{code}");
     assert!(
         matches!(
-            app.sign_in_portal("bob@example.com", &code).await,
+            app.portal().sign_in("bob@example.com", &code).await,
             Err(AppError::Unauthenticated(_))
         ),
         "bound to the address it went to"
     );
     let wrong = if code == "000000" { "000001" } else { "000000" };
     assert!(matches!(
-        app.sign_in_portal("ada@example.com", wrong).await,
+        app.portal().sign_in("ada@example.com", wrong).await,
         Err(AppError::Unauthenticated(_))
     ));
     let signed = app
-        .sign_in_portal("ADA@example.com ", &code)
+        .portal()
+        .sign_in("ADA@example.com ", &code)
         .await
         .expect("sign in");
     assert_eq!(signed.subject.customer(), ada.id);
     assert_eq!(
-        app.portal_customer(&signed.token)
+        app.portal()
+            .customer(&signed.token)
             .await
             .expect("session")
             .customer(),
@@ -65,14 +71,15 @@ async fn a_code_signs_in_once_and_only_for_its_address() {
     );
     assert!(
         matches!(
-            app.sign_in_portal("ada@example.com", &code).await,
+            app.portal().sign_in("ada@example.com", &code).await,
             Err(AppError::Unauthenticated(_))
         ),
         "a code works once"
     );
 
     let overview = app
-        .portal_overview(&signed.subject)
+        .portal()
+        .overview(&signed.subject)
         .await
         .expect("overview");
     let held: Vec<(&str, &str)> = overview
@@ -96,9 +103,12 @@ async fn a_code_signs_in_once_and_only_for_its_address() {
         "{:?}",
         overview.access_history
     );
-    app.sign_out_portal(&signed.token).await.expect("sign out");
+    app.portal()
+        .sign_out(&signed.token)
+        .await
+        .expect("sign out");
     assert!(matches!(
-        app.portal_customer(&signed.token).await,
+        app.portal().customer(&signed.token).await,
         Err(AppError::Unauthenticated(_))
     ));
 }
@@ -108,23 +118,35 @@ async fn three_attempts_and_ten_minutes_is_all_a_code_gets() {
     let smtp = SmtpServer::start();
     let (_dir, app, clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
-    app.create_customer(&agent, input("ada@example.com", "Ada"))
+    app.customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     let code = code_for(&app, &smtp, "ada@example.com", 1).await;
     let wrong = if code == "000000" { "000001" } else { "000000" };
     for _ in 0..3 {
-        assert!(app.sign_in_portal("ada@example.com", wrong).await.is_err());
+        assert!(
+            app.portal()
+                .sign_in("ada@example.com", wrong)
+                .await
+                .is_err()
+        );
     }
     assert!(
-        app.sign_in_portal("ada@example.com", &code).await.is_err(),
+        app.portal()
+            .sign_in("ada@example.com", &code)
+            .await
+            .is_err(),
         "no fourth attempt, even with the right code"
     );
 
     let code = code_for(&app, &smtp, "ada@example.com", 2).await;
     clock.advance(jiff::SignedDuration::from_mins(11));
     assert!(
-        app.sign_in_portal("ada@example.com", &code).await.is_err(),
+        app.portal()
+            .sign_in("ada@example.com", &code)
+            .await
+            .is_err(),
         "expired"
     );
 }
@@ -133,7 +155,8 @@ async fn three_attempts_and_ten_minutes_is_all_a_code_gets() {
 async fn a_customer_corrects_what_we_hold_but_not_their_sign_in_address() {
     let (dir, app) = app().await;
     let agent = agent(&app);
-    app.create_customer(&agent, input("ada@example.com", "Ada"))
+    app.customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     let ada = signed_in(&app, Inbox::Log(dir.path()), "ada@example.com").await;
@@ -142,15 +165,16 @@ async fn a_customer_corrects_what_we_hold_but_not_their_sign_in_address() {
         ("company", "Analytical Engines", "field"),
         ("birth_date", "someday", "fields.birth_date"),
     ] {
-        match app.correct_own_value(&ada, field, value).await {
+        match app.own_rights().correct(&ada, field, value).await {
             Err(AppError::Invalid(e)) => assert_eq!(e[0].field, error_on, "{field}"),
             other => panic!("{field}: expected a field error, got {other:?}"),
         }
     }
-    app.correct_own_value(&ada, "given_name", "Augusta")
+    app.own_rights()
+        .correct(&ada, "given_name", "Augusta")
         .await
         .expect("corrected");
-    let held = app.portal_overview(&ada).await.expect("overview");
+    let held = app.portal().overview(&ada).await.expect("overview");
     assert!(
         held.values
             .iter()
@@ -174,13 +198,14 @@ async fn staff_can_be_shown_by_a_stable_pseudonym_instead_of_their_role_alone() 
     .expect("open");
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("pia@example.com", "Pia"))
+        .customers()
+        .create(&agent, input("pia@example.com", "Pia"))
         .await
         .expect("create");
-    app.get_customer(&agent, c.id).await.expect("read");
-    app.get_customer(&agent, c.id).await.expect("read again");
+    app.customers().get(&agent, c.id).await.expect("read");
+    app.customers().get(&agent, c.id).await.expect("read again");
     let pia = signed_in(&app, Inbox::Log(dir.path()), "pia@example.com").await;
-    let seen = app.portal_overview(&pia).await.expect("overview");
+    let seen = app.portal().overview(&pia).await.expect("overview");
     let staff: Vec<&str> = seen
         .access_history
         .iter()
@@ -205,15 +230,16 @@ async fn a_codes_standing_counts_tries_and_minutes_from_what_the_visitor_holds()
     let asked = app.now();
     let until = asked + jiff::SignedDuration::from_mins(10);
     assert_eq!(
-        app.code_standing(asked, 1),
+        app.portal().code_standing(asked, 1),
         CodeStanding::Usable {
             tries_left: 2,
             until
         }
     );
-    assert_eq!(app.code_standing(asked, 3), CodeStanding::UsedUp);
+    assert_eq!(app.portal().code_standing(asked, 3), CodeStanding::UsedUp);
     assert_eq!(
-        app.code_standing(asked + jiff::SignedDuration::from_hours(5), 0),
+        app.portal()
+            .code_standing(asked + jiff::SignedDuration::from_hours(5), 0),
         CodeStanding::Usable {
             tries_left: 3,
             until
@@ -221,5 +247,5 @@ async fn a_codes_standing_counts_tries_and_minutes_from_what_the_visitor_holds()
         "a time to come counts as now"
     );
     clock.advance(jiff::SignedDuration::from_mins(10));
-    assert_eq!(app.code_standing(asked, 0), CodeStanding::Expired);
+    assert_eq!(app.portal().code_standing(asked, 0), CodeStanding::Expired);
 }

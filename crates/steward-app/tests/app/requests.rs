@@ -29,17 +29,18 @@ fn reason(text: &str) -> ReasonInput {
 }
 
 async fn find(app: &steward_app::Steward, email: &str) -> usize {
-    app.list_customers(
-        &agent(app),
-        CustomerQuery {
-            email: Some(email.into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("search")
-    .items
-    .len()
+    app.customers()
+        .list(
+            &agent(app),
+            CustomerQuery {
+                email: Some(email.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search")
+        .items
+        .len()
 }
 
 #[tokio::test]
@@ -48,12 +49,14 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let dpo = dpo(&app);
     let c = app
-        .create_customer(&agent(&app), input("gwen@example.com", "Gwen"))
+        .customers()
+        .create(&agent(&app), input("gwen@example.com", "Gwen"))
         .await
         .expect("create");
 
     let request = app
-        .create_request(&dpo, logged("erasure", "GWEN@example.com"))
+        .requests()
+        .create(&dpo, logged("erasure", "GWEN@example.com"))
         .await
         .expect("logged");
     assert_eq!(request.customer_id, Some(c.id), "found by the address");
@@ -64,13 +67,14 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         Deadlines::new(Jurisdiction::Gdpr, app.now()).answer_by
     );
     let duplicate = app
-        .create_request(&dpo, logged("erasure", "gwen@example.com"))
+        .requests()
+        .create(&dpo, logged("erasure", "gwen@example.com"))
         .await;
     assert!(
         matches!(&duplicate, Err(AppError::Conflict(m)) if m.contains(&request.id.to_string())),
         "{duplicate:?}"
     );
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let ack = smtp.wait_for(1);
     assert!(ack[0].body.contains("We received your erasure request"));
     assert!(
@@ -79,20 +83,25 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
             .is_some_and(|t| t.contains("gwen@example.com"))
     );
 
-    let early = app.complete_request(&dpo, request.id).await;
+    let early = app.requests().complete(&dpo, request.id).await;
     assert!(
         matches!(early, Err(AppError::Conflict(_))),
         "nothing completes before the requester is verified: {early:?}"
     );
-    app.verify_request(&dpo, request.id).await.expect("verify");
+    app.requests()
+        .verify(&dpo, request.id)
+        .await
+        .expect("verify");
     let done = app
-        .complete_request(&dpo, request.id)
+        .requests()
+        .complete(&dpo, request.id)
         .await
         .expect("complete");
     assert_eq!(done.state, "completed");
-    assert!(app.is_erased(c.id).await.expect("tombstone"));
+    assert!(app.rights().is_erased(c.id).await.expect("tombstone"));
     let erasures = app
-        .search_audit(
+        .audit()
+        .search(
             &actor(&app, steward_app::core::Role::Auditor),
             steward_app::AuditFilter {
                 action: Some("customer.erase".into()),
@@ -106,20 +115,24 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     assert_eq!(erasures.len(), 1, "I4: the erasure is audited as one");
     assert_eq!(find(&app, "gwen@example.com").await, 0);
 
-    let kept = app.request(&dpo, request.id).await.expect("kept");
+    let kept = app.requests().get(&dpo, request.id).await.expect("kept");
     assert_eq!(
         (kept.state.as_str(), kept.customer_id),
         ("completed", None),
         "the record stays, pointing at no one"
     );
-    let updates = app.recipient_updates(&dpo, c.id).await.expect("art 19");
+    let updates = app
+        .requests()
+        .recipient_updates(&dpo, c.id)
+        .await
+        .expect("art 19");
     assert_eq!(
         updates.iter().map(|u| u.kind.as_str()).collect::<Vec<_>>(),
         ["erasure"]
     );
 
     // The last message went out under its own key, which is gone once it is sent.
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let farewell = smtp.wait_for(2);
     assert!(
         farewell[1]
@@ -146,8 +159,9 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     )
     .expect("write");
     let report = app
-        .import_customers(
-            &app.operator("import", &["essential.service"]),
+        .customers()
+        .import(
+            &operator(&app, "import", &["essential.service"]),
             &file,
             &ImportOptions {
                 purpose: "essential.service".into(),
@@ -167,7 +181,8 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     // Nor does a create through the API or the console, however the address is written.
     for address in ["gwen@example.com", " Gwen@EXAMPLE.com"] {
         let again = app
-            .create_customer(&agent(&app), input(address, "Gwen"))
+            .customers()
+            .create(&agent(&app), input(address, "Gwen"))
             .await;
         assert!(
             matches!(&again, Err(AppError::Suppressed { field }) if field == "fields.email"),
@@ -177,7 +192,8 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
     assert_eq!(find(&app, "gwen@example.com").await, 0);
     // Nor does giving another customer her address.
     let other = app
-        .create_customer(&agent(&app), input("other@example.com", "Olive"))
+        .customers()
+        .create(&agent(&app), input("other@example.com", "Olive"))
         .await
         .expect("create");
     let patch = steward_app::CustomerPatch {
@@ -187,7 +203,8 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         ..Default::default()
     };
     let moved = app
-        .update_customer(&agent(&app), other.id, patch, other.version)
+        .customers()
+        .update(&agent(&app), other.id, patch, other.version)
         .await;
     assert!(
         matches!(moved, Err(AppError::Suppressed { .. })),
@@ -203,12 +220,14 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         residency: "DE".into(),
         sign_up_again: false,
     };
-    app.submit_form("newsletter", form.clone(), &Evidence::default())
+    app.forms()
+        .submit("newsletter", form.clone(), &Evidence::default())
         .await
         .expect("answered like any sign-up");
     assert_eq!(find(&app, "gwen@example.com").await, 0, "nothing kept");
     form.sign_up_again = true;
-    app.submit_form("newsletter", form, &Evidence::default())
+    app.forms()
+        .submit("newsletter", form, &Evidence::default())
         .await
         .expect("signs up again");
     // Anyone can type her address: nothing of her is kept, and the suppression holds, until
@@ -227,18 +246,19 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
             .expect("count")
     };
     assert_eq!(suppressions(), 1, "lifted before the address was confirmed");
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let confirmation = smtp.wait_for(3).remove(2);
     let link = confirmation
         .link("http://steward.test/consent/confirm/")
         .expect("a confirmation link");
-    app.confirm_consent(
-        link.rsplit('/').next().expect("token"),
-        &Evidence::default(),
-        false,
-    )
-    .await
-    .expect("confirm");
+    app.links()
+        .confirm(
+            link.rsplit('/').next().expect("token"),
+            &Evidence::default(),
+            false,
+        )
+        .await
+        .expect("confirm");
     assert_eq!(suppressions(), 0, "confirming her address lifts it");
     assert_eq!(
         find(&app, "gwen@example.com").await,
@@ -254,9 +274,14 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
     let dpo = dpo(&app);
     let mut us = input("sam@example.com", "Sam");
     us.residency = "US".into();
-    let c = app.create_customer(&agent(&app), us).await.expect("create");
+    let c = app
+        .customers()
+        .create(&agent(&app), us)
+        .await
+        .expect("create");
     let request = app
-        .create_request(
+        .requests()
+        .create(
             &dpo,
             RequestInput {
                 kind: "access".into(),
@@ -273,14 +298,18 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
     assert_eq!(request.due_at, deadlines.answer_by);
     assert!(request.acknowledged_at.is_some(), "acknowledged by email");
 
-    app.verify_request(&dpo, request.id).await.expect("verify");
-    let blank = app.extend_request(&dpo, request.id, &reason("  ")).await;
+    app.requests()
+        .verify(&dpo, request.id)
+        .await
+        .expect("verify");
+    let blank = app.requests().extend(&dpo, request.id, &reason("  ")).await;
     assert!(
         matches!(&blank, Err(AppError::Invalid(e)) if e[0].field == "reason"),
         "{blank:?}"
     );
     let extended = app
-        .extend_request(
+        .requests()
+        .extend(
             &dpo,
             request.id,
             &reason("We hold records in two archives."),
@@ -291,14 +320,20 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
         extended.due_at,
         Deadlines::extended(Jurisdiction::Ccpa, app.now())
     );
-    let again = app.extend_request(&dpo, request.id, &reason("more")).await;
+    let again = app
+        .requests()
+        .extend(&dpo, request.id, &reason("more"))
+        .await;
     assert!(matches!(again, Err(AppError::Conflict(_))), "once only");
-    app.start_request(&dpo, request.id)
+    app.requests()
+        .start(&dpo, request.id)
         .await
         .expect("back to work");
     assert!(
         matches!(
-            app.extend_request(&dpo, request.id, &reason("more")).await,
+            app.requests()
+                .extend(&dpo, request.id, &reason("more"))
+                .await,
             Err(AppError::Conflict(_))
         ),
         "not a second time by way of in progress"
@@ -309,9 +344,17 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
         due_within_days: Some(days),
         ..Default::default()
     };
-    assert_eq!(app.requests(&dpo, &soon(100)).await.expect("list").len(), 1);
+    assert_eq!(
+        app.requests()
+            .list(&dpo, &soon(100))
+            .await
+            .expect("list")
+            .len(),
+        1
+    );
     assert!(
-        app.requests(&dpo, &soon(10))
+        app.requests()
+            .list(&dpo, &soon(10))
             .await
             .expect("list")
             .is_empty()
@@ -319,7 +362,8 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
 
     clock.advance(jiff::SignedDuration::from_hours(24 * 3));
     let denied = app
-        .deny_request(
+        .requests()
+        .deny(
             &dpo,
             request.id,
             &reason("We could not confirm who called."),
@@ -330,12 +374,12 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
         denied.denial_reason.as_deref(),
         Some("We could not confirm who called.")
     );
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let mail = smtp.wait_for(3);
     assert!(mail[1].body.contains("We hold records in two archives."));
     assert!(mail[2].body.contains("We could not confirm who called."));
 
-    let report = app.request_report(&dpo).await.expect("report");
+    let report = app.requests().report(&dpo).await.expect("report");
     let access = report
         .kinds
         .iter()
@@ -346,24 +390,25 @@ async fn ccpa_requests_are_acknowledged_extended_and_denied_with_reasons() {
 
     let agent = agent(&app);
     assert!(matches!(
-        app.requests(&agent, &RequestQuery::default()).await,
+        app.requests().list(&agent, &RequestQuery::default()).await,
         Err(AppError::Forbidden(_))
     ));
 }
 
 /// What a staff export of every customer holds.
 async fn exported(app: &steward_app::Steward) -> String {
-    let exporter = app.operator("export", &["essential.service"]);
+    let exporter = operator(app, "export", &["essential.service"]);
     let mut out = Vec::new();
-    app.export_customers(
-        &exporter,
-        "essential.service",
-        steward_app::ExportFormat::Jsonl,
-        &mut out,
-        |_| {},
-    )
-    .await
-    .expect("export");
+    app.customers()
+        .export(
+            &exporter,
+            "essential.service",
+            steward_app::ExportFormat::Jsonl,
+            &mut out,
+            |_| {},
+        )
+        .await
+        .expect("export");
     String::from_utf8(out).expect("utf8")
 }
 
@@ -376,7 +421,8 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
     let mut subjects = Vec::new();
     for (email, name) in [("r@example.com", "Rita"), ("o@example.com", "Otto")] {
         let c = app
-            .create_customer(&agent, input(email, name))
+            .customers()
+            .create(&agent, input(email, name))
             .await
             .expect("create");
         give_consent(&app, &agent, c.id, EMAIL).await;
@@ -390,21 +436,25 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         filter: None,
     };
     assert_eq!(
-        app.audience(&marketer, &audience())
+        app.segments()
+            .audience(&marketer, &audience())
             .await
             .expect("audience")
             .count,
         2
     );
 
-    app.restrict_own_processing(&subjects[0])
+    app.own_rights()
+        .restrict(&subjects[0])
         .await
         .expect("restrict");
-    app.object_as_customer(&subjects[1], "marketing", &Evidence::default())
+    app.own_rights()
+        .object(&subjects[1], "marketing", &Evidence::default())
         .await
         .expect("object");
     assert_eq!(
-        app.audience(&marketer, &audience())
+        app.segments()
+            .audience(&marketer, &audience())
             .await
             .expect("audience")
             .count,
@@ -417,23 +467,28 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         "a restricted customer is kept, not exported: {file}"
     );
     let dpo = dpo(&app);
-    let updates = app.recipient_updates(&dpo, ids[0]).await.expect("art 19");
+    let updates = app
+        .requests()
+        .recipient_updates(&dpo, ids[0])
+        .await
+        .expect("art 19");
     assert_eq!(updates[0].kind, "restriction");
 
     // Lifting tells the customer first, in the same commit.
-    let restricted = app.get_customer(&dpo, ids[0]).await.expect("read");
-    app.update_customer(
-        &dpo,
-        ids[0],
-        CustomerPatch {
-            status: Some("active".into()),
-            ..Default::default()
-        },
-        restricted.version,
-    )
-    .await
-    .expect("lift");
-    app.deliver_due_mail().await.expect("deliver");
+    let restricted = app.customers().get(&dpo, ids[0]).await.expect("read");
+    app.customers()
+        .update(
+            &dpo,
+            ids[0],
+            CustomerPatch {
+                status: Some("active".into()),
+                ..Default::default()
+            },
+            restricted.version,
+        )
+        .await
+        .expect("lift");
+    app.outbox().deliver_due().await.expect("deliver");
     let told = smtp.messages_to("r@example.com");
     assert!(
         told.iter()
@@ -441,6 +496,7 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         "the customer is told"
     );
     let kinds: Vec<String> = app
+        .requests()
         .recipient_updates(&dpo, ids[0])
         .await
         .expect("art 19")
@@ -449,7 +505,8 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         .collect();
     assert_eq!(kinds, ["restriction", "restriction_lifted"]);
     assert_eq!(
-        app.audience(&marketer, &audience())
+        app.segments()
+            .audience(&marketer, &audience())
             .await
             .expect("audience")
             .count,
@@ -457,7 +514,7 @@ async fn restriction_and_objection_keep_a_customer_out_of_every_audience() {
         "back in once lifted; the objection holds"
     );
     assert!(exported(&app).await.contains(&ids[0].to_string()));
-    let own = app.portal_overview(&subjects[1]).await.expect("overview");
+    let own = app.portal().overview(&subjects[1]).await.expect("overview");
     assert_eq!(
         own.requests
             .iter()
@@ -472,7 +529,8 @@ async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() 
     let (_dir, app) = app().await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("long@example.com", "Lena"))
+        .customers()
+        .create(&agent, input("long@example.com", "Lena"))
         .await
         .expect("create");
     give_consent(&app, &agent, c.id, EMAIL).await;
@@ -484,18 +542,19 @@ async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() 
         let (app, agent, id) = (app.clone(), agent.clone(), c.id);
         writers.spawn(async move {
             for i in (w..N).step_by(WRITERS) {
-                app.add_interaction(
-                    &agent,
-                    id,
-                    InteractionInput {
-                        kind: "note".into(),
-                        occurred_at: None,
-                        summary: format!("note {i}"),
-                        body: Some(format!("body of note {i}")),
-                    },
-                )
-                .await
-                .expect("interaction");
+                app.interactions()
+                    .add(
+                        &agent,
+                        id,
+                        InteractionInput {
+                            kind: "note".into(),
+                            occurred_at: None,
+                            summary: format!("note {i}"),
+                            body: Some(format!("body of note {i}")),
+                        },
+                    )
+                    .await
+                    .expect("interaction");
             }
         });
     }
@@ -505,13 +564,14 @@ async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() 
 
     for format in [SubjectFormat::Json, SubjectFormat::Csv] {
         let mut export = app
-            .start_subject_export(&dpo(&app), c.id, format)
+            .rights()
+            .start_export(&dpo(&app), c.id, format)
             .await
             .expect("start");
         let mut whole = Vec::new();
         let mut largest = 0;
         let mut pieces = 0;
-        while let Some(chunk) = app.subject_export_chunk(&mut export).await.expect("chunk") {
+        while let Some(chunk) = app.rights().export_chunk(&mut export).await.expect("chunk") {
             largest = largest.max(chunk.len());
             pieces += 1;
             whole.extend_from_slice(&chunk);
@@ -556,7 +616,8 @@ async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() 
         }
     }
     assert!(matches!(
-        app.start_subject_export(&agent, c.id, SubjectFormat::Json)
+        app.rights()
+            .start_export(&agent, c.id, SubjectFormat::Json)
             .await,
         Err(AppError::Forbidden(_))
     ));
@@ -571,13 +632,15 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
         .fields
         .insert("birth_date".into(), "1990-04-01".into());
     let c = app
-        .create_customer(&agent, with_birth)
+        .customers()
+        .create(&agent, with_birth)
         .await
         .expect("create");
     let bea = signed_in(&app, Inbox::Log(dir.path()), "bea@example.com").await;
 
     let outcome = app
-        .correct_own_value(&bea, "birth_date", "1991-04-01")
+        .own_rights()
+        .correct(&bea, "birth_date", "1991-04-01")
         .await
         .expect("proposed");
     assert!(
@@ -590,7 +653,7 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
             .find(|v| v.field == "birth_date")
             .map(|v| v.value.clone())
     };
-    let before = app.portal_overview(&bea).await.expect("overview");
+    let before = app.portal().overview(&bea).await.expect("overview");
     assert_eq!(
         held(&before).as_deref(),
         Some("1990-04-01"),
@@ -610,16 +673,21 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
     assert_no_plaintext(dir.path(), &["1991-04-01"]);
 
     let dpo = dpo(&app);
-    let read = app.request(&dpo, request.id).await.expect("read");
+    let read = app.requests().get(&dpo, request.id).await.expect("read");
     assert_eq!(read.proposed_value.as_deref(), Some("1991-04-01"));
-    app.complete_request(&dpo, request.id)
+    app.requests()
+        .complete(&dpo, request.id)
         .await
         .expect("accepted");
-    let after = app.portal_overview(&bea).await.expect("overview");
+    let after = app.portal().overview(&bea).await.expect("overview");
     assert_eq!(held(&after).as_deref(), Some("1991-04-01"));
-    let closed = app.request(&dpo, request.id).await.expect("read");
+    let closed = app.requests().get(&dpo, request.id).await.expect("read");
     assert_eq!((closed.proposed_field, closed.proposed_value), (None, None));
-    let updates = app.recipient_updates(&dpo, c.id).await.expect("art 19");
+    let updates = app
+        .requests()
+        .recipient_updates(&dpo, c.id)
+        .await
+        .expect("art 19");
     assert_eq!(
         updates
             .iter()
@@ -630,7 +698,8 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
 
     // A plain field changes at once.
     assert_eq!(
-        app.correct_own_value(&bea, "given_name", "Beatrix")
+        app.own_rights()
+            .correct(&bea, "given_name", "Beatrix")
             .await
             .expect("applied"),
         Correction::Applied
@@ -643,21 +712,25 @@ async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
     let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let c = app
-        .create_customer(&agent, input("old@example.com", "Olga"))
+        .customers()
+        .create(&agent, input("old@example.com", "Olga"))
         .await
         .expect("create");
-    app.create_customer(&agent, input("taken@example.com", "Tess"))
+    app.customers()
+        .create(&agent, input("taken@example.com", "Tess"))
         .await
         .expect("create");
     let olga = signed_in(&app, Inbox::Smtp(&smtp), "old@example.com").await;
 
-    app.change_own_address(&olga, "taken@example.com")
+    app.own_rights()
+        .change_address(&olga, "taken@example.com")
         .await
         .expect("answered alike");
-    app.change_own_address(&olga, "New@Example.com")
+    app.own_rights()
+        .change_address(&olga, "New@Example.com")
         .await
         .expect("asked");
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     // The first message is Olga's sign-in code.
     let mail = smtp.wait_for(2);
     assert_eq!(
@@ -681,20 +754,24 @@ async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
     );
     assert_no_plaintext(dir.path(), &["new@example.com", token.as_str()]);
 
-    app.confirm_own_address(&token).await.expect("proved");
+    app.own_rights()
+        .confirm_address(&token)
+        .await
+        .expect("proved");
     assert_eq!(find(&app, "new@example.com").await, 1);
     assert_eq!(find(&app, "old@example.com").await, 0);
     assert!(matches!(
-        app.confirm_own_address(&token).await,
+        app.own_rights().confirm_address(&token).await,
         Err(AppError::LinkSpent)
     ));
-    let own = app.portal_overview(&olga).await.expect("overview");
+    let own = app.portal().overview(&olga).await.expect("overview");
     assert!(
         own.requests
             .iter()
             .any(|r| r.kind == "rectification" && r.state == "completed")
     );
     let updates = app
+        .requests()
         .recipient_updates(&dpo(&app), c.id)
         .await
         .expect("art 19");
@@ -706,18 +783,21 @@ async fn erasing_in_the_portal_completes_an_erasure_already_asked_for_by_email()
     let (dir, app) = app().await;
     let dpo = dpo(&app);
     let c = app
-        .create_customer(&agent(&app), input("ed@example.com", "Ed"))
+        .customers()
+        .create(&agent(&app), input("ed@example.com", "Ed"))
         .await
         .expect("create");
     let logged = app
-        .create_request(&dpo, logged("erasure", "ed@example.com"))
+        .requests()
+        .create(&dpo, logged("erasure", "ed@example.com"))
         .await
         .expect("logged");
     let ed = signed_in(&app, Inbox::Log(dir.path()), "ed@example.com").await;
-    app.erase_own_account(&ed).await.expect("erased");
-    assert!(app.is_erased(c.id).await.expect("erased"));
+    app.own_rights().erase_account(&ed).await.expect("erased");
+    assert!(app.rights().is_erased(c.id).await.expect("erased"));
     let all = app
-        .requests(&dpo, &RequestQuery::default())
+        .requests()
+        .list(&dpo, &RequestQuery::default())
         .await
         .expect("requests");
     assert_eq!(all.len(), 1, "no second request: {all:?}");

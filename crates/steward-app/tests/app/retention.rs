@@ -34,10 +34,15 @@ async fn sweep(
     dpo: &Access,
     dry_run: bool,
 ) -> (steward_app::RunView, BTreeSet<(String, Uuid)>) {
-    let run = app.start_retention_run(dpo, dry_run).await.expect("start");
+    let run = app
+        .retention()
+        .start_run(dpo, dry_run)
+        .await
+        .expect("start");
     let mut planned = BTreeSet::new();
     let done = app
-        .run_retention(
+        .retention()
+        .run(
             run.id,
             |_| ControlFlow::Continue(()),
             |item| {
@@ -50,7 +55,8 @@ async fn sweep(
 }
 
 async fn acted(app: &Steward, dpo: &Access, run: Uuid) -> BTreeSet<(String, Uuid)> {
-    app.retention_run_items(dpo, run)
+    app.retention()
+        .run_items(dpo, run)
         .await
         .expect("items")
         .into_iter()
@@ -70,27 +76,33 @@ async fn records_past_their_rule_go_in_one_run_the_rest_stay_and_holds_are_repor
     let t0 = app.now();
     let mk = |email: &'static str| input(email, "Quinn");
     let quiet = app
-        .create_customer(&agent, mk("quiet@example.com"))
+        .customers()
+        .create(&agent, mk("quiet@example.com"))
         .await
         .expect("c");
     let buyer = app
-        .create_customer(&agent, mk("buyer@example.com"))
+        .customers()
+        .create(&agent, mk("buyer@example.com"))
         .await
         .expect("c");
     let held = app
-        .create_customer(&agent, mk("held@example.com"))
+        .customers()
+        .create(&agent, mk("held@example.com"))
         .await
         .expect("c");
     let asker = app
-        .create_customer(&agent, mk("asker@example.com"))
+        .customers()
+        .create(&agent, mk("asker@example.com"))
         .await
         .expect("c");
     let old_visit = app
-        .add_interaction(&agent, buyer.id, visit(t0, 0))
+        .interactions()
+        .add(&agent, buyer.id, visit(t0, 0))
         .await
         .expect("visit");
     let request = app
-        .create_request(
+        .requests()
+        .create(
             &dpo,
             RequestInput {
                 kind: "access".into(),
@@ -101,43 +113,47 @@ async fn records_past_their_rule_go_in_one_run_the_rest_stay_and_holds_are_repor
         )
         .await
         .expect("request");
-    app.deny_request(
-        &dpo,
-        request.id,
-        &ReasonInput {
-            reason: "We could not confirm who asked.".into(),
-        },
-    )
-    .await
-    .expect("closed");
+    app.requests()
+        .deny(
+            &dpo,
+            request.id,
+            &ReasonInput {
+                reason: "We could not confirm who asked.".into(),
+            },
+        )
+        .await
+        .expect("closed");
 
     // Two years on the buyer orders; a year and a few weeks after that, they visit.
     advance(&clock, 730);
-    app.add_interaction(&agent, buyer.id, order(app.now()))
+    app.interactions()
+        .add(&agent, buyer.id, order(app.now()))
         .await
         .expect("order");
     advance(&clock, 400);
     let new_visit = app
-        .add_interaction(&agent, buyer.id, visit(app.now(), 1))
+        .interactions()
+        .add(&agent, buyer.id, visit(app.now(), 1))
         .await
         .expect("visit");
-    app.create_legal_hold(
-        &dpo,
-        HoldInput {
-            customer_id: Some(held.id),
-            category: None,
-            reason: "Pending claim".into(),
-            owner: "Legal team".into(),
-            ends_at: None,
-        },
-    )
-    .await
-    .expect("hold");
+    app.holds()
+        .create(
+            &dpo,
+            HoldInput {
+                customer_id: Some(held.id),
+                category: None,
+                reason: "Pending claim".into(),
+                owner: "Legal team".into(),
+                ends_at: None,
+            },
+        )
+        .await
+        .expect("hold");
 
     let (dry, planned) = sweep(&app, &dpo, true).await;
     assert!(dry.dry_run && dry.state == "finished");
     assert!(
-        app.get_customer(&agent, quiet.id).await.is_ok(),
+        app.customers().get(&agent, quiet.id).await.is_ok(),
         "a dry run changes nothing"
     );
     let expected: BTreeSet<(String, Uuid)> = [
@@ -156,15 +172,16 @@ async fn records_past_their_rule_go_in_one_run_the_rest_stay_and_holds_are_repor
         planned,
         "the dry run predicted the run"
     );
-    assert!(app.is_erased(quiet.id).await.expect("erased"));
-    assert!(app.is_erased(asker.id).await.expect("erased"));
+    assert!(app.rights().is_erased(quiet.id).await.expect("erased"));
+    assert!(app.rights().is_erased(asker.id).await.expect("erased"));
     assert!(
-        app.get_customer(&agent, buyer.id).await.is_ok(),
+        app.customers().get(&agent, buyer.id).await.is_ok(),
         "ordered within three years"
     );
-    assert!(app.get_customer(&agent, held.id).await.is_ok(), "held");
+    assert!(app.customers().get(&agent, held.id).await.is_ok(), "held");
     let timeline: Vec<Uuid> = app
-        .list_interactions(&agent, buyer.id, None, None)
+        .interactions()
+        .list(&agent, buyer.id, None, None)
         .await
         .expect("timeline")
         .items
@@ -173,7 +190,7 @@ async fn records_past_their_rule_go_in_one_run_the_rest_stay_and_holds_are_repor
         .collect();
     assert!(!timeline.contains(&old_visit.id) && timeline.contains(&new_visit.id));
     assert!(matches!(
-        app.request(&dpo, request.id).await,
+        app.requests().get(&dpo, request.id).await,
         Err(steward_app::AppError::NotFound)
     ));
     let dormant = real
@@ -197,8 +214,12 @@ async fn records_past_their_rule_go_in_one_run_the_rest_stay_and_holds_are_repor
     let (again, _) = sweep(&app, &dpo, false).await;
     assert!(acted(&app, &dpo, again.id).await.is_empty());
     assert_eq!(again.report.held.len(), 1);
-    assert!(app.verify_audit().await.expect("verify").ok);
-    let updates = app.recipient_updates(&dpo, quiet.id).await.expect("art 19");
+    assert!(app.audit().verify().await.expect("verify").ok);
+    let updates = app
+        .requests()
+        .recipient_updates(&dpo, quiet.id)
+        .await
+        .expect("art 19");
     assert_eq!(updates[0].kind, "erasure");
 }
 
@@ -213,15 +234,18 @@ async fn many_visits(app: &Arc<Steward>, customers: usize, per_customer: usize) 
         let (app, agent) = (app.clone(), agent.clone());
         writers.spawn(async move {
             let c = app
-                .create_customer(&agent, input(&format!("v{n}@example.com"), "Vi"))
+                .customers()
+                .create(&agent, input(&format!("v{n}@example.com"), "Vi"))
                 .await
                 .expect("customer");
             // A recent order keeps the customer; their visits of a hundred days ago go.
-            app.add_interaction(&agent, c.id, order(now))
+            app.interactions()
+                .add(&agent, c.id, order(now))
                 .await
                 .expect("order");
             for i in 0..per_customer {
-                app.add_interaction(&agent, c.id, visit(then, i))
+                app.interactions()
+                    .add(&agent, c.id, visit(then, i))
                     .await
                     .expect("visit");
             }
@@ -240,10 +264,11 @@ async fn a_sweep_cut_short_resumes_where_it_stopped_without_doing_anything_twice
     let dpo = dpo(&app);
     let total = many_visits(&app, 25, 100).await;
 
-    let run = app.start_retention_run(&dpo, false).await.expect("start");
+    let run = app.retention().start_run(&dpo, false).await.expect("start");
     let mut batches = 0;
     let cut = app
-        .run_retention(
+        .retention()
+        .run(
             run.id,
             |_| {
                 batches += 1;
@@ -259,10 +284,15 @@ async fn a_sweep_cut_short_resumes_where_it_stopped_without_doing_anything_twice
 
     // The sweeper is gone; once its lease runs out the next run picks its work up.
     advance(&clock, 1);
-    let resumed = app.start_retention_run(&dpo, false).await.expect("resume");
+    let resumed = app
+        .retention()
+        .start_run(&dpo, false)
+        .await
+        .expect("resume");
     assert_eq!(resumed.id, run.id, "the stalled run is carried on");
     let finished = app
-        .run_retention(resumed.id, |_| ControlFlow::Continue(()), |_| {})
+        .retention()
+        .run(resumed.id, |_| ControlFlow::Continue(()), |_| {})
         .await
         .expect("rest");
     assert_eq!(finished.state, "finished");
@@ -275,7 +305,7 @@ async fn a_sweep_cut_short_resumes_where_it_stopped_without_doing_anything_twice
         .find(|r| r.rule == "web-visits")
         .expect("visits");
     assert_eq!(visits.done as usize, total, "and reported once");
-    assert!(app.verify_audit().await.expect("verify").ok);
+    assert!(app.audit().verify().await.expect("verify").ok);
 }
 
 #[tokio::test]
@@ -296,7 +326,8 @@ async fn two_sweepers_on_one_postgresql_database_act_on_each_record_once() {
     let mut dormant = Vec::new();
     for n in 0..30 {
         dormant.push(
-            a.create_customer(&agent, input(&format!("d{n}@example.com"), "Dee"))
+            a.customers()
+                .create(&agent, input(&format!("d{n}@example.com"), "Dee"))
                 .await
                 .expect("dormant")
                 .id,
@@ -329,7 +360,7 @@ async fn two_sweepers_on_one_postgresql_database_act_on_each_record_once() {
         "each reported once"
     );
     for id in dormant {
-        assert!(a.is_erased(id).await.expect("erased"));
+        assert!(a.rights().is_erased(id).await.expect("erased"));
     }
-    assert!(a.verify_audit().await.expect("verify").ok);
+    assert!(a.audit().verify().await.expect("verify").ok);
 }

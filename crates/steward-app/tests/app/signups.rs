@@ -80,25 +80,27 @@ fn footprint(dir: &Path) -> Footprint {
 
 /// Erases the customer at their own request, so their address is suppressed.
 async fn erased_at_their_request(app: &Steward, smtp: &SmtpServer, email: &str) {
-    app.create_customer(&agent(app), input(email, "Gwen"))
+    app.customers()
+        .create(&agent(app), input(email, "Gwen"))
         .await
         .expect("create");
     let them = signed_in(app, Inbox::Smtp(smtp), email).await;
-    app.erase_own_account(&them).await.expect("erase");
+    app.own_rights().erase_account(&them).await.expect("erase");
 }
 
 async fn find(app: &Steward, email: &str) -> usize {
-    app.list_customers(
-        &agent(app),
-        CustomerQuery {
-            email: Some(email.into()),
-            ..Default::default()
-        },
-    )
-    .await
-    .expect("search")
-    .items
-    .len()
+    app.customers()
+        .list(
+            &agent(app),
+            CustomerQuery {
+                email: Some(email.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("search")
+        .items
+        .len()
 }
 
 #[tokio::test]
@@ -107,7 +109,8 @@ async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
     let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
     let agent = agent(&app);
     let known = app
-        .create_customer(&agent, input("ada@example.com", "Ada"))
+        .customers()
+        .create(&agent, input("ada@example.com", "Ada"))
         .await
         .expect("create");
     give_consent(&app, &agent, known.id, EMAIL).await;
@@ -127,13 +130,14 @@ async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
         ),
     ] {
         let before = footprint(dir.path());
-        app.submit_form(
-            "newsletter",
-            submission(address, false),
-            &Evidence::default(),
-        )
-        .await
-        .unwrap_or_else(|e| panic!("{who}: {e:?}"));
+        app.forms()
+            .submit(
+                "newsletter",
+                submission(address, false),
+                &Evidence::default(),
+            )
+            .await
+            .unwrap_or_else(|e| panic!("{who}: {e:?}"));
         let after = footprint(dir.path());
         assert_eq!(
             (after.signups, after.keys),
@@ -172,35 +176,36 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     let smtp = SmtpServer::start();
     let (dir, app, clock) = app_with_mail(&smtp.url()).await;
     erased_at_their_request(&app, &smtp, "gwen@example.com").await;
-    app.deliver_due_mail().await.expect("the farewell");
+    app.outbox().deliver_due().await.expect("the farewell");
     smtp.wait_for(2);
     let start = footprint(dir.path());
     assert_eq!(start.suppressions, 1);
 
     // Anyone can tick the box with her address: nothing of her is stored, and she stays
     // suppressed, until the link sent to it is followed.
-    app.submit_form(
-        "newsletter",
-        submission("gwen@example.com", true),
-        &Evidence::default(),
-    )
-    .await
-    .expect("taken");
+    app.forms()
+        .submit(
+            "newsletter",
+            submission("gwen@example.com", true),
+            &Evidence::default(),
+        )
+        .await
+        .expect("taken");
     assert_eq!(find(&app, "gwen@example.com").await, 0);
     let held = footprint(dir.path());
     assert_eq!((held.signups, held.keys), (1, start.keys + 1));
     assert_eq!(held.customers, start.customers);
     assert_eq!(held.suppressions, 1);
     assert_no_plaintext(dir.path(), &["gwen@example.com", "Wilhelmina"]);
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let ignored = smtp.wait_for(3)[2]
         .link("http://steward.test/consent/confirm/")
         .expect("a link to her");
 
     // Ignored: once its links expire, the sign-up goes with its key, message and links.
-    assert_eq!(app.sweep_expired_signups().await.expect("sweep"), 0);
+    assert_eq!(app.forms().sweep_expired_signups().await.expect("sweep"), 0);
     clock.advance(jiff::SignedDuration::from_hours(7 * 24));
-    assert_eq!(app.sweep_expired_signups().await.expect("sweep"), 1);
+    assert_eq!(app.forms().sweep_expired_signups().await.expect("sweep"), 1);
     let swept = footprint(dir.path());
     assert_eq!(
         (swept.signups, swept.keys, swept.messages),
@@ -210,31 +215,34 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     assert_eq!(swept.customers, start.customers);
     assert_eq!(swept.suppressions, 1, "and she is still suppressed");
     assert!(matches!(
-        app.confirm_consent(
-            ignored.rsplit('/').next().expect("token"),
-            &Evidence::default(),
-            false
-        )
-        .await,
+        app.links()
+            .confirm(
+                ignored.rsplit('/').next().expect("token"),
+                &Evidence::default(),
+                false
+            )
+            .await,
         Err(AppError::NotFound | AppError::LinkSpent)
     ));
-    assert_eq!(app.sweep_expired_signups().await.expect("again"), 0);
+    assert_eq!(app.forms().sweep_expired_signups().await.expect("again"), 0);
 
     // She signs up again herself and follows the link: then she is back, unsuppressed, and
     // the sign-up has gone with its key.
-    app.submit_form(
-        "newsletter",
-        submission("gwen@example.com", true),
-        &Evidence::default(),
-    )
-    .await
-    .expect("taken");
-    app.deliver_due_mail().await.expect("deliver");
+    app.forms()
+        .submit(
+            "newsletter",
+            submission("gwen@example.com", true),
+            &Evidence::default(),
+        )
+        .await
+        .expect("taken");
+    app.outbox().deliver_due().await.expect("deliver");
     let link = smtp.wait_for(4)[3]
         .link("http://steward.test/consent/confirm/")
         .expect("a link to her");
     let given = app
-        .confirm_consent(
+        .links()
+        .confirm(
             link.rsplit('/').next().expect("token"),
             &Evidence::default(),
             false,
@@ -251,6 +259,7 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     );
     let marketer = access(&app, Role::Marketer, EMAIL);
     let audience = app
+        .segments()
         .audience(
             &marketer,
             &steward_app::AudienceQuery {
@@ -262,12 +271,13 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
         .expect("audience");
     assert_eq!(audience.count, 1, "{given:?}");
     assert!(matches!(
-        app.confirm_consent(
-            link.rsplit('/').next().expect("token"),
-            &Evidence::default(),
-            false
-        )
-        .await,
+        app.links()
+            .confirm(
+                link.rsplit('/').next().expect("token"),
+                &Evidence::default(),
+                false
+            )
+            .await,
         Err(AppError::LinkSpent)
     ));
 }
@@ -276,25 +286,27 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
 async fn a_sign_up_without_the_tick_does_not_bring_back_someone_erased_after_sending_it() {
     let smtp = SmtpServer::start();
     let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
-    app.submit_form(
-        "newsletter",
-        submission("gwen@example.com", false),
-        &Evidence::default(),
-    )
-    .await
-    .expect("taken");
-    app.deliver_due_mail().await.expect("deliver");
+    app.forms()
+        .submit(
+            "newsletter",
+            submission("gwen@example.com", false),
+            &Evidence::default(),
+        )
+        .await
+        .expect("taken");
+    app.outbox().deliver_due().await.expect("deliver");
     let link = smtp.wait_for(1)[0]
         .link("http://steward.test/consent/confirm/")
         .expect("a link");
     erased_at_their_request(&app, &smtp, "gwen@example.com").await;
     assert!(matches!(
-        app.confirm_consent(
-            link.rsplit('/').next().expect("token"),
-            &Evidence::default(),
-            false
-        )
-        .await,
+        app.links()
+            .confirm(
+                link.rsplit('/').next().expect("token"),
+                &Evidence::default(),
+                false
+            )
+            .await,
         Err(AppError::LinkSpent)
     ));
     assert_eq!(find(&app, "gwen@example.com").await, 0);
@@ -309,10 +321,11 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
     both.values.insert("phone".into(), "+31 20 123 4567".into());
     both.purposes.push("marketing.communications.sms".into());
     let start = footprint(dir.path());
-    app.submit_form("newsletter", both, &Evidence::default())
+    app.forms()
+        .submit("newsletter", both, &Evidence::default())
         .await
         .expect("taken");
-    app.deliver_due_mail().await.expect("deliver");
+    app.outbox().deliver_due().await.expect("deliver");
     let body = smtp.wait_for(1).remove(0).body;
     let tokens: Vec<&str> = body
         .split("http://steward.test/consent/confirm/")
@@ -320,7 +333,8 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         .filter_map(|rest| rest.split_whitespace().next())
         .collect();
     assert_eq!(tokens.len(), 2);
-    app.confirm_consent(tokens[0], &Evidence::default(), false)
+    app.links()
+        .confirm(tokens[0], &Evidence::default(), false)
         .await
         .expect("first");
     let between = footprint(dir.path());
@@ -329,7 +343,8 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         (1, start.keys + 2),
         "held for its other link: its key and the new customer's"
     );
-    app.confirm_consent(tokens[1], &Evidence::default(), false)
+    app.links()
+        .confirm(tokens[1], &Evidence::default(), false)
         .await
         .expect("second");
     let after = footprint(dir.path());
@@ -341,7 +356,8 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
     assert_eq!(after.messages, start.messages);
     let agent = agent(&app);
     let c = &app
-        .list_customers(
+        .customers()
+        .list(
             &agent,
             CustomerQuery {
                 email: Some("wil@example.com".into()),
@@ -356,7 +372,8 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         Some("+31201234567")
     );
     let given: Vec<String> = app
-        .consents(&agent, c.id)
+        .consent()
+        .current(&agent, c.id)
         .await
         .expect("consents")
         .into_iter()

@@ -57,6 +57,11 @@ pub fn actor(app: &Steward, role: Role) -> Actor {
     app.local_staff(&format!("user:{role}"), role, &[])
 }
 
+/// Steward itself at work on `job`, as whoever opened the data directory acts.
+pub fn operator(app: &Steward, job: &str, purposes: &[&str]) -> Actor {
+    app.local_staff(&format!("system:{job}"), Role::System, purposes)
+}
+
 pub fn access(app: &Steward, role: Role, purpose: &str) -> Access {
     app.access(&actor(app, role), Some(purpose))
         .expect("access")
@@ -145,20 +150,21 @@ pub async fn app_with_mail(smtp_url: &str) -> (tempfile::TempDir, Steward, Arc<F
 
 /// Records a consent as given on import (no confirmation by email).
 pub async fn give_consent(app: &Steward, access: &Access, customer: uuid::Uuid, purpose: &str) {
-    app.record_consent(
-        access,
-        customer,
-        steward_app::ConsentInput {
-            purpose: purpose.into(),
-            state: "given".into(),
-            notice_version: None,
-            method: Some("import".into()),
-            fields: Default::default(),
-        },
-        &steward_app::Evidence::default(),
-    )
-    .await
-    .expect("consent given");
+    app.consent()
+        .record(
+            access,
+            customer,
+            steward_app::ConsentInput {
+                purpose: purpose.into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("import".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("consent given");
 }
 
 /// Where a Steward's mail can be read: an SMTP server on loopback, or the mail log.
@@ -184,10 +190,11 @@ pub async fn signed_in(app: &Steward, inbox: Inbox<'_>, email: &str) -> steward_
         .len(),
         Inbox::Log(_) => 0,
     };
-    app.send_portal_code(&app.portal_address(email).expect("address"))
+    app.portal()
+        .send_code(&app.portal().address(email).expect("address"))
         .await
         .expect("send the code");
-    app.deliver_due_mail().await.expect("deliver the code");
+    app.outbox().deliver_due().await.expect("deliver the code");
     let text = match inbox {
         Inbox::Smtp(smtp) => {
             let started = std::time::Instant::now();
@@ -218,7 +225,8 @@ pub async fn signed_in(app: &Steward, inbox: Inbox<'_>, email: &str) -> steward_
     };
     let at = text.find(SAID).expect("a sign-in code") + SAID.len();
     let code = &text[at..at + 6];
-    app.sign_in_portal(email, code)
+    app.portal()
+        .sign_in(email, code)
         .await
         .expect("sign in with the code")
         .subject

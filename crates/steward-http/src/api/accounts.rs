@@ -61,7 +61,7 @@ pub async fn list_users(
     State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Vec<UserView>>, Problem> {
-    Ok(Json(state.app.list_users(&actor).await?))
+    Ok(Json(state.app.accounts().list_users(&actor).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -104,6 +104,7 @@ pub async fn add_user(
     let role = parse_role(&b.role)?;
     let created = state
         .app
+        .accounts()
         .add_user(
             &actor,
             NewUser {
@@ -154,6 +155,7 @@ pub async fn update_user(
     let role = b.role.as_deref().map(parse_role).transpose()?;
     state
         .app
+        .accounts()
         .update_user(&actor, parse_id(&id)?, role, b.disabled)
         .await?;
     Ok(StatusCode::NO_CONTENT)
@@ -175,7 +177,7 @@ pub async fn list_tokens(
     State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Vec<TokenView>>, Problem> {
-    Ok(Json(state.app.list_tokens(&actor).await?))
+    Ok(Json(state.app.accounts().list_tokens(&actor).await?))
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -217,6 +219,7 @@ pub async fn create_token(
     let expires_at = parse_time("expires_at", b.expires_at.as_deref())?;
     let (id, token) = state
         .app
+        .accounts()
         .create_token(
             &actor,
             NewToken {
@@ -248,7 +251,11 @@ pub async fn revoke_token(
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    state.app.revoke_token(&actor, parse_id(&id)?).await?;
+    state
+        .app
+        .accounts()
+        .revoke_token(&actor, parse_id(&id)?)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -287,6 +294,7 @@ pub async fn login(
 ) -> Result<Json<LoginReply>, Problem> {
     let session = state
         .app
+        .sessions()
         .login(
             &b.email,
             &b.password,
@@ -323,6 +331,6 @@ pub async fn logout(
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::trim)
         .unwrap_or_default();
-    state.app.logout(token).await?;
+    state.app.sessions().logout(token).await?;
     Ok(StatusCode::NO_CONTENT)
 }

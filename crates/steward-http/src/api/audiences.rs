@@ -31,7 +31,7 @@ pub async fn evaluate(
     Body(query): Body<AudienceQuery>,
 ) -> Result<Json<AudienceSummary>, Problem> {
     let access = state.app.access(&actor, Some(&query.purpose))?;
-    Ok(Json(state.app.audience(&access, &query).await?))
+    Ok(Json(state.app.segments().audience(&access, &query).await?))
 }
 
 #[utoipa::path(
@@ -53,13 +53,18 @@ pub async fn export(
     Body(query): Body<AudienceQuery>,
 ) -> Result<Response, Problem> {
     let access = state.app.access(&actor, Some(&query.purpose))?;
-    let segment = state.app.start_audience_export(&access, &query).await?;
+    let segment = state.app.segments().start_export(&access, &query).await?;
     // A page or two ahead of the client at most: memory stays flat for any audience size.
     let (tx, rx) = tokio::sync::mpsc::channel(2);
     tokio::spawn(async move {
         let mut after = None;
         loop {
-            let page = match state.app.audience_page(&access, &segment, after).await {
+            let page = match state
+                .app
+                .segments()
+                .audience_page(&access, &segment, after)
+                .await
+            {
                 Ok(Some((members, last))) => {
                     after = Some(last);
                     let mut buf = Vec::with_capacity(members.len() * 128);

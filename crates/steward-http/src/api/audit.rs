@@ -63,7 +63,7 @@ pub async fn search(
         to: parse_time("to", p.to.as_deref())?.map(|t| t.as_microsecond()),
         ..Default::default()
     };
-    let mut items = state.app.search_audit(&actor, filter).await?;
+    let mut items = state.app.audit().search(&actor, filter).await?;
     let more = items.len() > limit;
     items.truncate(limit);
     let next_cursor = if more {
@@ -94,5 +94,5 @@ pub async fn verify(
     State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<steward_app::VerifyReport>, Problem> {
-    Ok(Json(state.app.verify_audit_for(&actor).await?))
+    Ok(Json(state.app.audit().verify_for(&actor).await?))
 }

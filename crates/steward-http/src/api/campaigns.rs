@@ -24,7 +24,7 @@ pub async fn segments(
     State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Vec<SegmentView>>, Problem> {
-    Ok(Json(state.app.segments(&actor).await?))
+    Ok(Json(state.app.segments().list(&actor).await?))
 }
 
 #[utoipa::path(
@@ -48,7 +48,7 @@ pub async fn create_segment(
 ) -> Result<(StatusCode, Json<SegmentView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(state.app.create_segment(&actor, input).await?),
+        Json(state.app.segments().create(&actor, input).await?),
     ))
 }
 
@@ -67,7 +67,7 @@ pub async fn campaigns(
     State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<Vec<CampaignView>>, Problem> {
-    Ok(Json(state.app.campaigns(&actor).await?))
+    Ok(Json(state.app.campaigns().list(&actor).await?))
 }
 
 #[utoipa::path(
@@ -91,7 +91,7 @@ pub async fn create_campaign(
     let access = state.app.access(&actor, Some(&input.purpose))?;
     Ok((
         StatusCode::CREATED,
-        Json(state.app.create_campaign(&access, input).await?),
+        Json(state.app.campaigns().create(&access, input).await?),
     ))
 }
 
@@ -113,7 +113,9 @@ pub async fn campaign(
     Caller(actor): Caller,
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, Problem> {
-    Ok(Json(state.app.campaign(&actor, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.campaigns().get(&actor, parse_id(&id)?).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -136,6 +138,6 @@ pub async fn send(
     Path(id): Path<String>,
 ) -> Result<Json<CampaignView>, Problem> {
     Ok(Json(
-        state.app.send_campaign(&access, parse_id(&id)?).await?,
+        state.app.campaigns().send(&access, parse_id(&id)?).await?,
     ))
 }

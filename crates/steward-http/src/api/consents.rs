@@ -32,7 +32,9 @@ pub async fn current(
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ConsentStatus>>, Problem> {
-    Ok(Json(state.app.consents(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.consent().current(&access, parse_id(&id)?).await?,
+    ))
 }
 
 #[utoipa::path(
@@ -54,7 +56,7 @@ pub async fn history(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<ConsentEventView>>, Problem> {
     Ok(Json(
-        state.app.consent_history(&access, parse_id(&id)?).await?,
+        state.app.consent().history(&access, parse_id(&id)?).await?,
     ))
 }
 
@@ -89,7 +91,8 @@ pub async fn record(
     // the same commit; an explicit decision in the request then stands on its own.
     let event = state
         .app
-        .record_consent_with_receipt(&access, customer, input, &evidence, gpc)
+        .consent()
+        .record_with_receipt(&access, customer, input, &evidence, gpc)
         .await?;
     Ok((StatusCode::CREATED, Json(event)))
 }
@@ -135,6 +138,7 @@ pub async fn object(
     }
     let events = state
         .app
+        .consent()
         .object_to_direct_marketing(&access, customer, &evidence(client, &headers))
         .await?;
     Ok((StatusCode::CREATED, Json(events)))
@@ -159,7 +163,7 @@ pub async fn receipt(
     Path(id): Path<String>,
 ) -> Result<Json<Receipt>, Problem> {
     Ok(Json(
-        state.app.consent_receipt(&access, parse_id(&id)?).await?,
+        state.app.consent().receipt(&access, parse_id(&id)?).await?,
     ))
 }
 
@@ -195,7 +199,9 @@ pub async fn verify(
             format!("is longer than {MAX_RECEIPT} characters"),
         )]));
     }
-    Ok(Json(state.app.verify_receipt(&body.receipt).await?))
+    Ok(Json(
+        state.app.consent().verify_receipt(&body.receipt).await?,
+    ))
 }
 
 const MAX_RECEIPT: usize = 64 * 1024;

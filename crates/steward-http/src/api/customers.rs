@@ -52,8 +52,14 @@ pub async fn create(
     Body(input): Body<CustomerInput>,
 ) -> Result<Response, Problem> {
     let outcome = match idempotency_key(&headers)? {
-        Some(key) => state.app.create_customer_once(&access, &key, input).await?,
-        None => Outcome::Created(state.app.create_customer(&access, input).await?),
+        Some(key) => {
+            state
+                .app
+                .customers()
+                .create_once(&access, &key, input)
+                .await?
+        }
+        None => Outcome::Created(state.app.customers().create(&access, input).await?),
     };
     let replayed = outcome.is_replay();
     Ok(mark_replay(
@@ -119,7 +125,7 @@ pub async fn list(
         cursor: p.cursor,
         limit: parse_limit(p.limit.as_deref())?,
     };
-    Ok(Json(state.app.list_customers(&access, query).await?))
+    Ok(Json(state.app.customers().list(&access, query).await?))
 }
 
 /// An exact-match search: the values travel in the body, never in a URL or an access log.
@@ -164,7 +170,7 @@ pub async fn search(
         limit: b.limit,
         ..Default::default()
     };
-    Ok(Json(state.app.list_customers(&access, query).await?))
+    Ok(Json(state.app.customers().list(&access, query).await?))
 }
 
 #[utoipa::path(
@@ -185,7 +191,7 @@ pub async fn read(
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Response, Problem> {
-    let view = state.app.get_customer(&access, parse_id(&id)?).await?;
+    let view = state.app.customers().get(&access, parse_id(&id)?).await?;
     Ok(with_etag(StatusCode::OK, view))
 }
 
@@ -217,7 +223,8 @@ pub async fn update(
     let version = if_match(&headers)?;
     let view = state
         .app
-        .update_customer(&access, id, patch, version)
+        .customers()
+        .update(&access, id, patch, version)
         .await?;
     Ok(with_etag(StatusCode::OK, view))
 }
@@ -240,7 +247,7 @@ pub async fn erase(
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    state.app.erase_customer(&access, parse_id(&id)?).await?;
+    state.app.rights().erase(&access, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -272,10 +279,17 @@ pub async fn add_interaction(
         Some(key) => {
             state
                 .app
-                .add_interaction_once(&access, &key, customer, input)
+                .interactions()
+                .add_once(&access, &key, customer, input)
                 .await?
         }
-        None => Outcome::Created(state.app.add_interaction(&access, customer, input).await?),
+        None => Outcome::Created(
+            state
+                .app
+                .interactions()
+                .add(&access, customer, input)
+                .await?,
+        ),
     };
     let replayed = outcome.is_replay();
     let response = (StatusCode::CREATED, Json(outcome.into_inner())).into_response();
@@ -313,7 +327,8 @@ pub async fn interactions(
     Ok(Json(
         state
             .app
-            .list_interactions(&access, parse_id(&id)?, p.cursor.as_deref(), limit)
+            .interactions()
+            .list(&access, parse_id(&id)?, p.cursor.as_deref(), limit)
             .await?,
     ))
 }

@@ -24,7 +24,7 @@ pub async fn list(
     State(state): State<AppState>,
     Caller(_): Caller,
 ) -> Result<Json<Vec<NoticeView>>, Problem> {
-    Ok(Json(state.app.notices().await?))
+    Ok(Json(state.app.notices().list().await?))
 }
 
 #[utoipa::path(
@@ -48,7 +48,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<NoticeView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(state.app.create_notice(&actor, input).await?),
+        Json(state.app.notices().create(&actor, input).await?),
     ))
 }
 
@@ -71,6 +71,6 @@ pub async fn publish(
     Path(id): Path<String>,
 ) -> Result<Json<NoticeView>, Problem> {
     Ok(Json(
-        state.app.publish_notice(&actor, parse_id(&id)?).await?,
+        state.app.notices().publish(&actor, parse_id(&id)?).await?,
     ))
 }

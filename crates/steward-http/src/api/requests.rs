@@ -66,7 +66,7 @@ pub async fn list(
             .transpose()?,
         limit: params.limit,
     };
-    Ok(Json(state.app.requests(&access, &query).await?))
+    Ok(Json(state.app.requests().list(&access, &query).await?))
 }
 
 #[utoipa::path(
@@ -91,7 +91,7 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<RequestView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(state.app.create_request(&access, input).await?),
+        Json(state.app.requests().create(&access, input).await?),
     ))
 }
 
@@ -111,7 +111,7 @@ pub async fn report(
     State(state): State<AppState>,
     Purposed(access): Purposed,
 ) -> Result<Json<RequestReport>, Problem> {
-    Ok(Json(state.app.request_report(&access).await?))
+    Ok(Json(state.app.requests().report(&access).await?))
 }
 
 #[utoipa::path(
@@ -132,7 +132,9 @@ pub async fn read(
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<Json<RequestView>, Problem> {
-    Ok(Json(state.app.request(&access, parse_id(&id)?).await?))
+    Ok(Json(
+        state.app.requests().get(&access, parse_id(&id)?).await?,
+    ))
 }
 
 macro_rules! step {
@@ -156,7 +158,7 @@ macro_rules! step {
             Purposed(access): Purposed,
             Path(id): Path<String>,
         ) -> Result<Json<RequestView>, Problem> {
-            Ok(Json(state.app.$call(&access, parse_id(&id)?).await?))
+            Ok(Json(state.app.requests().$call(&access, parse_id(&id)?).await?))
         }
     };
 }
@@ -185,7 +187,7 @@ macro_rules! reasoned_step {
             Path(id): Path<String>,
             Body(input): Body<ReasonInput>,
         ) -> Result<Json<RequestView>, Problem> {
-            Ok(Json(state.app.$call(&access, parse_id(&id)?, &input).await?))
+            Ok(Json(state.app.requests().$call(&access, parse_id(&id)?, &input).await?))
         }
     };
 }
@@ -195,35 +197,35 @@ step!(
     "requests_verify",
     "/requests/{id}/verify",
     "The requester's identity is confirmed",
-    verify_request
+    verify
 );
 step!(
     start,
     "requests_start",
     "/requests/{id}/start",
     "Work on the request has started",
-    start_request
+    start
 );
 step!(
     complete,
     "requests_complete",
     "/requests/{id}/complete",
     "Completed and the requester told; an erasure erases the customer and a restriction restricts them",
-    complete_request
+    complete
 );
 reasoned_step!(
     extend,
     "requests_extend",
     "/requests/{id}/extend",
     "Extended as far as the law allows; the reason is sent to the requester",
-    extend_request
+    extend
 );
 reasoned_step!(
     deny,
     "requests_deny",
     "/requests/{id}/deny",
     "Denied; the reason is sent to the requester",
-    deny_request
+    deny
 );
 
 #[utoipa::path(
@@ -253,7 +255,8 @@ pub async fn export(
         .map_err(|m| Problem::bad_request("format", &m))?;
     let export = state
         .app
-        .start_subject_export(&access, parse_id(&id)?, format)
+        .rights()
+        .start_export(&access, parse_id(&id)?, format)
         .await?;
     Ok(crate::streaming::subject_export(state, export, format))
 }
@@ -276,6 +279,10 @@ pub async fn recipient_updates(
     Path(id): Path<String>,
 ) -> Result<Json<Vec<RecipientUpdateView>>, Problem> {
     Ok(Json(
-        state.app.recipient_updates(&access, parse_id(&id)?).await?,
+        state
+            .app
+            .requests()
+            .recipient_updates(&access, parse_id(&id)?)
+            .await?,
     ))
 }

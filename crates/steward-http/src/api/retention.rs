@@ -34,7 +34,7 @@ pub async fn rules(
     State(state): State<AppState>,
     Purposed(access): Purposed,
 ) -> Result<Json<Vec<RuleView>>, Problem> {
-    Ok(Json(state.app.retention_rules(&access).await?))
+    Ok(Json(state.app.retention().rules(&access).await?))
 }
 
 #[utoipa::path(
@@ -59,7 +59,7 @@ pub async fn create_rule(
 ) -> Result<(StatusCode, Json<RuleView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(state.app.create_retention_rule(&access, input).await?),
+        Json(state.app.retention().create_rule(&access, input).await?),
     ))
 }
 
@@ -87,7 +87,8 @@ pub async fn update_rule(
     Ok(Json(
         state
             .app
-            .update_retention_rule(&access, &key, patch)
+            .retention()
+            .update_rule(&access, &key, patch)
             .await?,
     ))
 }
@@ -108,7 +109,7 @@ pub async fn holds(
     State(state): State<AppState>,
     Purposed(access): Purposed,
 ) -> Result<Json<Vec<HoldView>>, Problem> {
-    Ok(Json(state.app.legal_holds(&access).await?))
+    Ok(Json(state.app.holds().list(&access).await?))
 }
 
 #[utoipa::path(
@@ -132,7 +133,7 @@ pub async fn create_hold(
 ) -> Result<(StatusCode, Json<HoldView>), Problem> {
     Ok((
         StatusCode::CREATED,
-        Json(state.app.create_legal_hold(&access, input).await?),
+        Json(state.app.holds().create(&access, input).await?),
     ))
 }
 
@@ -154,10 +155,7 @@ pub async fn release_hold(
     Purposed(access): Purposed,
     Path(id): Path<String>,
 ) -> Result<StatusCode, Problem> {
-    state
-        .app
-        .release_legal_hold(&access, parse_id(&id)?)
-        .await?;
+    state.app.holds().release(&access, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -181,14 +179,16 @@ pub async fn start_run(
 ) -> Result<(StatusCode, Json<RunView>), Problem> {
     let run = state
         .app
-        .start_retention_run(&access, input.dry_run)
+        .retention()
+        .start_run(&access, input.dry_run)
         .await?;
     let (worker, id) = (state.clone(), run.id);
     tokio::spawn(async move {
         // A failure is logged and recorded on the run by the use case.
         let _ = worker
             .app
-            .run_retention(id, |_| std::ops::ControlFlow::Continue(()), |_| {})
+            .retention()
+            .run(id, |_| std::ops::ControlFlow::Continue(()), |_| {})
             .await;
     });
     Ok((StatusCode::ACCEPTED, Json(run)))
@@ -213,6 +213,10 @@ pub async fn run(
     Path(id): Path<String>,
 ) -> Result<Json<RunView>, Problem> {
     Ok(Json(
-        state.app.retention_run(&access, parse_id(&id)?).await?,
+        state
+            .app
+            .retention()
+            .get_run(&access, parse_id(&id)?)
+            .await?,
     ))
 }

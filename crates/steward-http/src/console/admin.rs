@@ -56,6 +56,7 @@ async fn users_page(
             chrome: Chrome::new(state, staff, "Staff accounts", "users"),
             users: state
                 .app
+                .accounts()
                 .list_users(&staff.actor)
                 .await?
                 .into_iter()
@@ -96,6 +97,7 @@ pub async fn add_user(
         Ok(role) => {
             state
                 .app
+                .accounts()
                 .add_user(
                     &staff.actor,
                     NewUser {
@@ -142,6 +144,7 @@ pub async fn update_user(
         Ok(role) => {
             state
                 .app
+                .accounts()
                 .update_user(&staff.actor, id, role, disabled)
                 .await
         }
@@ -189,7 +192,7 @@ async fn tokens_page(
     Ok(render_checked(
         &TokensPage {
             chrome: Chrome::new(state, staff, "API tokens", "tokens"),
-            tokens: state.app.list_tokens(&staff.actor).await?,
+            tokens: state.app.accounts().list_tokens(&staff.actor).await?,
             roles: roles(),
             purposes: state
                 .app
@@ -242,6 +245,7 @@ pub async fn create_token(
         (Ok(role), true) => {
             state
                 .app
+                .accounts()
                 .create_token(
                     &staff.actor,
                     NewToken {
@@ -282,6 +286,6 @@ pub async fn revoke_token(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.get("csrf").map(String::as_str))?;
     let id = super::parse_id(&id)?;
-    state.app.revoke_token(&staff.actor, id).await?;
+    state.app.accounts().revoke_token(&staff.actor, id).await?;
     Ok(see_other("/console/tokens"))
 }

@@ -183,7 +183,7 @@ pub async fn log(
         to,
     };
     let found = if errors.is_empty() {
-        match state.app.search_audit(&staff.actor, filter).await {
+        match state.app.audit().search(&staff.actor, filter).await {
             Ok(found) => found,
             Err(AppError::Invalid(mut e)) => {
                 errors.append(&mut e);
@@ -213,7 +213,7 @@ pub async fn log(
         .filter(|_| has_older)
         .map(|seq| q.link("before", seq));
     let report = match q.verify {
-        Some(_) => Some(state.app.verify_audit_for(&staff.actor).await?),
+        Some(_) => Some(state.app.audit().verify_for(&staff.actor).await?),
         None => None,
     };
     let refusal = Refusal::new("filter", HashMap::new(), errors, FILTER_INPUTS);
@@ -270,7 +270,8 @@ pub async fn entry_page(
     };
     let found = state
         .app
-        .search_audit(&staff.actor, filter)
+        .audit()
+        .search(&staff.actor, filter)
         .await?
         .into_iter()
         .next()
@@ -314,7 +315,7 @@ pub async fn catalog(
         chrome: Chrome::new(&state, &staff, "Field catalog", "catalog"),
         fields: state.app.catalog().fields().to_vec(),
         purposes: state.app.catalog().purposes().to_vec(),
-        kept: state.app.published_retention().await?,
+        kept: state.app.retention().published().await?,
     }))
 }
 

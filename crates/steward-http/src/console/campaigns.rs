@@ -99,11 +99,11 @@ async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respo
             purpose: access.purpose().key.clone(),
             ..Default::default()
         };
-        Some(state.app.audience(&access, &query).await?.count)
+        Some(state.app.segments().audience(&access, &query).await?.count)
     } else {
         None
     };
-    let campaigns = state.app.campaigns(&staff.actor).await?;
+    let campaigns = state.app.campaigns().list(&staff.actor).await?;
     let chart = campaigns.iter().find(|c| c.state == "sent").map(|c| {
         bars(
             "campaign-log",
@@ -123,7 +123,8 @@ async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respo
             reach,
             segments: state
                 .app
-                .segments(&staff.actor)
+                .segments()
+                .list(&staff.actor)
                 .await?
                 .into_iter()
                 .map(|s| {
@@ -215,7 +216,7 @@ pub async fn create_segment(
         name: text(&form, "name"),
         filter,
     };
-    match state.app.create_segment(&staff.actor, input).await {
+    match state.app.segments().create(&staff.actor, input).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
         Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(AppError::Duplicate { field }) => {
@@ -256,7 +257,7 @@ pub async fn create_campaign(
         subject: text(&form, "subject"),
         body: form.get("body").cloned().unwrap_or_default(),
     };
-    match state.app.create_campaign(&access, input).await {
+    match state.app.campaigns().create(&access, input).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
         Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(e) => Err(e.into()),
@@ -283,7 +284,7 @@ async fn confirm_page(
     unconfirmed: bool,
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(state)?;
-    let campaign = state.app.campaign(&staff.actor, id).await?;
+    let campaign = state.app.campaigns().get(&staff.actor, id).await?;
     if campaign.state == "sent" {
         return Err(AppError::Conflict("this campaign was sent already".into()).into());
     }
@@ -292,7 +293,7 @@ async fn confirm_page(
         filter: Some(campaign.filter.clone()),
         ..Default::default()
     };
-    let reach = state.app.audience(&access, &query).await?.count;
+    let reach = state.app.segments().audience(&access, &query).await?.count;
     let purpose_name = state
         .app
         .catalog()
@@ -333,7 +334,7 @@ pub async fn send(
     if form.get("confirm").map(String::as_str) != Some("yes") {
         return confirm_page(&state, &staff, id, true).await;
     }
-    match state.app.send_campaign(&access, id).await {
+    match state.app.campaigns().send(&access, id).await {
         Ok(_) => Ok(see_other("/console/campaigns")),
         Err(AppError::Conflict(m)) => {
             let refusal = Refusal::new(

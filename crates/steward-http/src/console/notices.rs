@@ -82,10 +82,10 @@ async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respo
     Ok(render_checked(
         &NoticesPage {
             chrome: Chrome::new(state, staff, "Privacy notices", "notices"),
-            notices: state.app.notices().await?,
+            notices: state.app.notices().list().await?,
             purposes,
             refusal,
-            threshold: state.app.readability_threshold(),
+            threshold: state.app.notices().readability_threshold(),
         },
         has_errors,
     ))
@@ -144,7 +144,7 @@ pub async fn create(
         body: text("body"),
         summaries,
     };
-    match state.app.create_notice(&staff.actor, input).await {
+    match state.app.notices().create(&staff.actor, input).await {
         Ok(_) => Ok(see_other("/console/notices")),
         Err(AppError::Invalid(errors)) => page(&state, &staff, refused(&state, form, errors)).await,
         Err(AppError::Duplicate { field }) => {
@@ -176,6 +176,7 @@ async fn confirm_page(
     let notice = state
         .app
         .notices()
+        .list()
         .await?
         .into_iter()
         .find(|n| n.id == id)
@@ -235,6 +236,6 @@ pub async fn publish(
     if form.get("confirm").map(String::as_str) != Some("yes") {
         return confirm_page(&state, &staff, id, true).await;
     }
-    state.app.publish_notice(&staff.actor, id).await?;
+    state.app.notices().publish(&staff.actor, id).await?;
     Ok(see_other("/console/notices"))
 }

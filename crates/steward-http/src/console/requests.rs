@@ -49,7 +49,8 @@ async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respo
     // Every open request, soonest due first, however old; the latest closed ones.
     let mut open = state
         .app
-        .requests(
+        .requests()
+        .list(
             &access,
             &RequestQuery {
                 open: true,
@@ -60,7 +61,8 @@ async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respo
         .await?;
     let closed: Vec<RequestView> = state
         .app
-        .requests(
+        .requests()
+        .list(
             &access,
             &RequestQuery {
                 limit: Some(CLOSED_SHOWN),
@@ -74,9 +76,9 @@ async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respo
     let soon = state.app.now().as_microsecond() + DUE_SOON_DAYS * 24 * 3_600 * 1_000_000;
     // A correction to review is shown with the value it proposes (each such read audited).
     for r in open.iter_mut().filter(|r| r.proposed_field.is_some()) {
-        *r = state.app.request(&access, r.id).await?;
+        *r = state.app.requests().get(&access, r.id).await?;
     }
-    let report = state.app.request_report(&access).await?.kinds;
+    let report = state.app.requests().report(&access).await?.kinds;
     let chart = bars(
         "requests",
         "Requests this year, by kind",
@@ -129,7 +131,7 @@ pub async fn create(
         customer_id: None,
     };
     let refused = |errors| Refusal::new("request", form.clone(), errors, REQUEST_INPUTS);
-    match state.app.create_request(&access, input).await {
+    match state.app.requests().create(&access, input).await {
         Ok(_) => Ok(see_other("/console/requests")),
         Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(AppError::Conflict(m)) => {
@@ -153,11 +155,11 @@ pub async fn step(
         reason: form.get("reason").cloned().unwrap_or_default(),
     };
     let done = match step.as_str() {
-        "verify" => state.app.verify_request(&access, id).await,
-        "start" => state.app.start_request(&access, id).await,
-        "complete" => state.app.complete_request(&access, id).await,
-        "extend" => state.app.extend_request(&access, id, &reason).await,
-        "deny" => state.app.deny_request(&access, id, &reason).await,
+        "verify" => state.app.requests().verify(&access, id).await,
+        "start" => state.app.requests().start(&access, id).await,
+        "complete" => state.app.requests().complete(&access, id).await,
+        "extend" => state.app.requests().extend(&access, id, &reason).await,
+        "deny" => state.app.requests().deny(&access, id, &reason).await,
         _ => Err(AppError::NotFound),
     };
     // The row's forms are sent back under the request's id; the reason box is the step's own.

@@ -38,7 +38,7 @@ const HOLD_INPUTS: [(&str, &str); 5] = [
 
 async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Response, ConsoleError> {
     let access = staff.access(state)?;
-    let upcoming = state.app.upcoming_expiries(&access, WEEKS).await?;
+    let upcoming = state.app.retention().upcoming(&access, WEEKS).await?;
     let weeks: Vec<(String, String, BTreeMap<String, u64>)> = (0..=WEEKS)
         .map(|w| {
             let (short, full) = match w {
@@ -57,14 +57,14 @@ async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respo
     Ok(render_checked(
         &RetentionPage {
             chrome: Chrome::new(state, staff, "Retention", "retention"),
-            rules: state.app.retention_rules(&access).await?,
+            rules: state.app.retention().rules(&access).await?,
             chart: stacked(
                 "retention-upcoming",
                 "Records falling due, per week, by rule",
                 &weeks,
             ),
-            holds: state.app.legal_holds(&access).await?,
-            runs: state.app.retention_runs(&access).await?,
+            holds: state.app.holds().list(&access).await?,
+            runs: state.app.retention().runs(&access).await?,
             refusal,
         },
         has_errors,
@@ -100,7 +100,7 @@ pub async fn hold(
         owner: form_value(&form, "owner").unwrap_or_default(),
         ends_at: None,
     };
-    match state.app.create_legal_hold(&access, input).await {
+    match state.app.holds().create(&access, input).await {
         Ok(_) => Ok(see_other("/console/retention")),
         Err(AppError::Invalid(errors)) => page(&state, &staff, refused(errors)).await,
         Err(e) => Err(e.into()),
@@ -117,7 +117,8 @@ pub async fn release(
     let access = staff.access(&state)?;
     state
         .app
-        .release_legal_hold(&access, super::parse_id(&id)?)
+        .holds()
+        .release(&access, super::parse_id(&id)?)
         .await?;
     Ok(see_other("/console/retention"))
 }
@@ -145,14 +146,16 @@ async fn confirm_page(
     let access = staff.access(state)?;
     let now: HashMap<String, u64> = state
         .app
-        .upcoming_expiries(&access, 0)
+        .retention()
+        .upcoming(&access, 0)
         .await?
         .into_iter()
         .map(|u| (u.rule, u.per_week.first().copied().unwrap_or(0)))
         .collect();
     let due = state
         .app
-        .retention_rules(&access)
+        .retention()
+        .rules(&access)
         .await?
         .into_iter()
         .filter(|r| r.enabled)
@@ -191,10 +194,11 @@ pub async fn sweep(
     if !dry_run && form.get("confirm").map(String::as_str) != Some("yes") {
         return confirm_page(&state, &staff, true).await;
     }
-    let run = state.app.start_retention_run(&access, dry_run).await?;
+    let run = state.app.retention().start_run(&access, dry_run).await?;
     state
         .app
-        .run_retention(run.id, |_| ControlFlow::Continue(()), |_| {})
+        .retention()
+        .run(run.id, |_| ControlFlow::Continue(()), |_| {})
         .await?;
     Ok(see_other(&format!("/console/retention#run-{}", run.id)))
 }

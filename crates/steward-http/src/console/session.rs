@@ -61,7 +61,8 @@ impl Staff {
         let token = cookie(headers, SESSION_COOKIE).ok_or(ConsoleError::SignIn)?;
         let actor = state
             .app
-            .resume_session(&token)
+            .sessions()
+            .resume(&token)
             .await
             .map_err(|e| match e {
                 steward_app::AppError::Unauthenticated(_) => ConsoleError::SignIn,

@@ -72,6 +72,7 @@ pub async fn submit(
     let totp = f.totp.as_deref().map(str::trim).filter(|t| !t.is_empty());
     match state
         .app
+        .sessions()
         .login(&f.email, &f.password, totp, crate::tls::client_ip(client))
         .await
     {
@@ -129,7 +130,7 @@ pub async fn sign_out(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
     if let Some(token) = cookie(&headers, SESSION_COOKIE) {
-        state.app.logout(&token).await?;
+        state.app.sessions().logout(&token).await?;
     }
     let mut response = see_other("/console/login");
     let headers = response.headers_mut();

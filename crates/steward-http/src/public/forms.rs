@@ -174,7 +174,7 @@ fn failure(e: AppError) -> Response {
 }
 
 async fn show(State(state): State<AppState>, Path(key): Path<String>, Gpc(gpc): Gpc) -> Response {
-    match state.app.form(&key).await {
+    match state.app.forms().get(&key).await {
         Ok(form) => page(&state, form, Sent::default(), gpc, Vec::new()),
         Err(e) => failure(e),
     }
@@ -183,7 +183,7 @@ async fn show(State(state): State<AppState>, Path(key): Path<String>, Gpc(gpc): 
 /// Where a sign-up that was taken lands: a page of its own, so that reloading it sends
 /// nothing again.
 async fn sent(State(state): State<AppState>, Path(key): Path<String>) -> Response {
-    match state.app.form(&key).await {
+    match state.app.forms().get(&key).await {
         Ok(_) => with_public_policy(
             message_page(
                 "Check your inbox",
@@ -205,7 +205,7 @@ async fn submit(
     headers: HeaderMap,
     Form(body): Form<HashMap<String, String>>,
 ) -> Response {
-    let form = match state.app.form(&key).await {
+    let form = match state.app.forms().get(&key).await {
         Ok(form) => form,
         Err(e) => return failure(e),
     };
@@ -244,7 +244,7 @@ async fn submit(
         sign_up_again: sent.sign_up_again,
     };
     let evidence = evidence(client, &headers);
-    match state.app.submit_form(&key, submission, &evidence).await {
+    match state.app.forms().submit(&key, submission, &evidence).await {
         Ok(()) => {
             axum::response::Redirect::to(&format!("/forms/{}/sent", form.key)).into_response()
         }

@@ -91,7 +91,7 @@ fn failure(e: AppError) -> Response {
 }
 
 async fn show_confirmation(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match state.app.confirmation(&token).await {
+    match state.app.links().confirmation(&token).await {
         Ok(LinkView { usable: false, .. }) => failure(AppError::LinkSpent),
         Ok(view) => page(
             StatusCode::OK,
@@ -115,7 +115,7 @@ async fn confirm(
     headers: HeaderMap,
 ) -> Response {
     let evidence = evidence(client, &headers);
-    match state.app.confirm_consent(&token, &evidence, gpc).await {
+    match state.app.links().confirm(&token, &evidence, gpc).await {
         Ok(event) => {
             let name = state
                 .app
@@ -136,7 +136,7 @@ async fn confirm(
 }
 
 async fn show_unsubscribe(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match state.app.unsubscription(&token).await {
+    match state.app.links().unsubscription(&token).await {
         Ok(LinkView { usable: false, .. }) => failure(AppError::LinkSpent),
         Ok(view) => page(
             StatusCode::OK,
@@ -156,6 +156,7 @@ async fn unsubscribe(
 ) -> Response {
     match state
         .app
+        .links()
         .unsubscribe(&token, &evidence(client, &headers))
         .await
     {
@@ -183,7 +184,7 @@ async fn show_address(Path(_token): Path<String>) -> Response {
 }
 
 async fn confirm_address(State(state): State<AppState>, Path(token): Path<String>) -> Response {
-    match state.app.confirm_own_address(&token).await {
+    match state.app.own_rights().confirm_address(&token).await {
         Ok(()) => page(
             StatusCode::OK,
             "Your address is changed",

@@ -230,7 +230,7 @@ fn see_other_with(state: &AppState, to: &str, cookies: &[(&str, Option<&str>)]) 
 /// The signed-in customer and their session token, if the cookie holds a live session.
 async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Subject, String)> {
     let token = cookie(headers, SESSION)?;
-    let customer = state.app.portal_customer(&token).await.ok()?;
+    let customer = state.app.portal().customer(&token).await.ok()?;
     Some((customer, token))
 }
 
@@ -254,7 +254,7 @@ async fn send_code(
         return refused(&state);
     }
     let raw = form.get("email").map(String::as_str).unwrap_or("");
-    let email = match state.app.portal_address(raw) {
+    let email = match state.app.portal().address(raw) {
         Ok(email) => email,
         Err(_) => {
             return sign_in_page(
@@ -273,7 +273,7 @@ async fn send_code(
     // In the background, so the answer comes as fast for strangers as for customers.
     let sender = state.clone();
     tokio::spawn(async move {
-        if let Err(e) = sender.app.send_portal_code(&email).await {
+        if let Err(e) = sender.app.portal().send_code(&email).await {
             tracing::warn!(error = %e, "portal code not sent");
         }
     });
@@ -286,7 +286,10 @@ async fn code_page(State(state): State<AppState>, headers: HeaderMap) -> Respons
     let Some(pending) = Pending::read(&headers) else {
         return see_other("/portal");
     };
-    let standing = state.app.code_standing(pending.asked_at, pending.wrong);
+    let standing = state
+        .app
+        .portal()
+        .code_standing(pending.asked_at, pending.wrong);
     let message = match standing {
         CodeStanding::Usable { .. } if pending.wrong == 0 => None,
         CodeStanding::Usable { tries_left, until } => Flash::refused(format!(
@@ -324,14 +327,15 @@ async fn sign_in(
     // Every answer takes as long as the slowest: whether an address has a code waiting (and
     // so belongs to a customer) does not show in the timing.
     let answer_at = tokio::time::Instant::now() + SIGN_IN_TAKES;
-    let outcome = state.app.sign_in_portal(&pending.email, &code).await;
+    let outcome = state.app.portal().sign_in(&pending.email, &code).await;
     tokio::time::sleep_until(answer_at).await;
     match outcome {
         Ok(signed) => {
             if gpc
                 && let Err(e) = state
                     .app
-                    .honour_gpc_as_customer(&signed.subject, &steward_app::Evidence::default())
+                    .own_rights()
+                    .honour_gpc(&signed.subject, &steward_app::Evidence::default())
                     .await
             {
                 tracing::warn!(error = %e, "GPC not honoured at portal sign-in");
@@ -380,12 +384,12 @@ async fn overview_page(
     status: StatusCode,
     message: Option<Flash>,
 ) -> Response {
-    match state.app.portal_overview(customer).await {
+    match state.app.portal().overview(customer).await {
         Ok(overview) => with_public_policy(
             render(&PortalPage {
                 csrf: csrf_for(token),
                 rows: portal_view::rows(state.app.catalog(), &overview),
-                objectable: state.app.objectable_purposes(),
+                objectable: state.app.own_rights().objectable_purposes(),
                 message,
             }),
             status,
@@ -407,7 +411,8 @@ async fn correct(
     let value = form.get("value").map(String::as_str).unwrap_or("");
     let done = state
         .app
-        .correct_own_value(&customer, field, value)
+        .own_rights()
+        .correct(&customer, field, value)
         .await
         .map(|c| match c {
             Correction::Applied => "corrected",
@@ -428,7 +433,7 @@ async fn export(state: AppState, headers: HeaderMap, format: SubjectFormat) -> R
     let Some((customer, _)) = session(&state, &headers).await else {
         return see_other("/portal");
     };
-    match state.app.start_own_export(&customer, format).await {
+    match state.app.portal().start_export(&customer, format).await {
         Ok(export) => crate::streaming::subject_export(state, export, format),
         Err(e) => Problem::from(e).into_response(),
     }
@@ -446,7 +451,7 @@ async fn receipt(
     let Ok(id) = uuid::Uuid::parse_str(&id) else {
         return Problem::from(AppError::NotFound).into_response();
     };
-    match state.app.own_consent_receipt(&customer, id).await {
+    match state.app.portal().receipt(&customer, id).await {
         Ok(receipt) => {
             let mut response = receipt.jws.into_response();
             let h = response.headers_mut();
@@ -560,7 +565,8 @@ async fn change_address(
     let new = form.get("email").map(String::as_str).unwrap_or("");
     let done = state
         .app
-        .change_own_address(&customer, new)
+        .own_rights()
+        .change_address(&customer, new)
         .await
         .map(|()| "address-sent");
     after_action(&state, &customer, &token, done).await
@@ -580,7 +586,8 @@ async fn withdraw(
     let evidence = evidence(client, &headers);
     let done = state
         .app
-        .withdraw_as_customer(&customer, purpose, &evidence)
+        .own_rights()
+        .withdraw(&customer, purpose, &evidence)
         .await
         .map(|()| "withdrawn");
     after_action(&state, &customer, &token, done).await
@@ -600,7 +607,8 @@ async fn object(
     let evidence = evidence(client, &headers);
     let done = state
         .app
-        .object_as_customer(&customer, purpose, &evidence)
+        .own_rights()
+        .object(&customer, purpose, &evidence)
         .await
         .map(|outcome| match outcome {
             ObjectionOutcome::Upheld => "objected",
@@ -620,7 +628,8 @@ async fn restrict(
     };
     let done = state
         .app
-        .restrict_own_processing(&customer)
+        .own_rights()
+        .restrict(&customer)
         .await
         .map(|()| "restricted");
     after_action(&state, &customer, &token, done).await
@@ -647,7 +656,7 @@ async fn erase(
         )
         .await;
     }
-    match state.app.erase_own_account(&customer).await {
+    match state.app.own_rights().erase_account(&customer).await {
         Err(e) => after_action(&state, &customer, &token, Err(e)).await,
         Ok(()) => see_other_with(&state, "/portal?done=erased", &[(SESSION, None)]),
     }
@@ -662,7 +671,7 @@ async fn sign_out(
         && form
             .get("csrf")
             .is_some_and(|sent| same(&csrf_for(&token), sent))
-        && let Err(e) = state.app.sign_out_portal(&token).await
+        && let Err(e) = state.app.portal().sign_out(&token).await
     {
         tracing::warn!(error = %e, "portal sign-out failed");
     }

@@ -103,8 +103,8 @@ fn page(
 async fn current(State(state): State<AppState>) -> Response {
     let read = async {
         Ok::<_, AppError>((
-            state.app.current_notice().await?,
-            state.app.published_retention().await?,
+            state.app.notices().current().await?,
+            state.app.retention().published().await?,
         ))
     };
     match read.await {
@@ -116,8 +116,8 @@ async fn current(State(state): State<AppState>) -> Response {
 async fn version(State(state): State<AppState>, Path(version): Path<String>) -> Response {
     let read = async {
         Ok::<_, AppError>((
-            state.app.published_notice(&version).await?,
-            state.app.published_retention().await?,
+            state.app.notices().published(&version).await?,
+            state.app.retention().published().await?,
         ))
     };
     match read.await {

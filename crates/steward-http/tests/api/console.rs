@@ -17,8 +17,9 @@ fn screenshots() -> PathBuf {
 
 pub(crate) async fn add_staff(t: &TestApp, email: &str, role: Role) -> Option<String> {
     t.app
+        .accounts()
         .add_user(
-            &t.app.operator("setup", &[]),
+            &t.operator.actor("setup", &[]),
             NewUser {
                 email: email.into(),
                 role,
@@ -32,7 +33,7 @@ pub(crate) async fn add_staff(t: &TestApp, email: &str, role: Role) -> Option<St
 }
 
 async fn seed(t: &TestApp, email: &str, given: &str) -> uuid::Uuid {
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let input = CustomerInput {
         fields: [
@@ -48,7 +49,8 @@ async fn seed(t: &TestApp, email: &str, given: &str) -> uuid::Uuid {
         tags: vec!["vip".into()],
     };
     t.app
-        .create_customer(&access, input)
+        .customers()
+        .create(&access, input)
         .await
         .expect("seed")
         .id
@@ -154,14 +156,15 @@ async fn staff_work_through_the_console_in_a_real_browser() {
     .await;
 
     // Meanwhile a colleague changes Ada through the API path: the open form is now stale.
-    let colleague = t.app.operator("colleague", &["essential.service"]);
+    let colleague = t.operator.actor("colleague", &["essential.service"]);
     let access = t.app.access(&colleague, None).expect("access");
     let patch = CustomerPatch {
         tags: Some(vec!["vip".into(), "callback".into()]),
         ..Default::default()
     };
     t.app
-        .update_customer(&access, ada, patch, 1)
+        .customers()
+        .update(&access, ada, patch, 1)
         .await
         .expect("colleague's change");
 
@@ -297,15 +300,16 @@ async fn staff_work_through_the_console_in_a_real_browser() {
     .await;
     visited.extend(visited_more);
     assert!(
-        t.app.is_erased(grace).await.expect("erased"),
+        t.app.rights().is_erased(grace).await.expect("erased"),
         "Grace is gone"
     );
 
     // Ada's newsletter consent came with an import, so a campaign can reach her.
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     t.app
-        .record_consent(
+        .consent()
+        .record(
             &access,
             ada,
             steward_app::ConsentInput {
@@ -402,6 +406,7 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
     let id = seed(&t, "ada@example.com", "Ada").await;
     let session = t
         .app
+        .sessions()
         .login("agent@example.com", PASSWORD, None, None)
         .await
         .expect("agent session")
@@ -455,7 +460,7 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
             "category=customer&reason=r&owner=o",
         ),
     ];
-    let before = t.app.audit_length().await.expect("audit length");
+    let before = t.app.audit().length().await.expect("audit length");
     for (path, body) in forms {
         for with_csrf in ["", "csrf=forged&"] {
             let reply = t
@@ -479,11 +484,11 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
         }
     }
     assert_eq!(
-        t.app.audit_length().await.expect("audit length"),
+        t.app.audit().length().await.expect("audit length"),
         before,
         "no refused form changed or read anything"
     );
-    assert_eq!(t.app.count_customers().await.expect("count"), 1);
+    assert_eq!(t.app.customers().count().await.expect("count"), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -532,6 +537,7 @@ async fn a_console_session_ends_after_half_an_hour_without_use() {
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let session = t
         .app
+        .sessions()
         .login("agent@example.com", PASSWORD, None, None)
         .await
         .expect("session")
@@ -558,8 +564,9 @@ async fn a_console_session_ends_after_half_an_hour_without_use() {
     assert_eq!(open(&t, &cookie).await, 303, "an ended session stays ended");
     let idle = t
         .app
-        .search_audit(
-            &t.app.operator("check", &[]),
+        .audit()
+        .search(
+            &t.operator.actor("check", &[]),
             steward_app::AuditFilter {
                 action: Some("logout.idle".into()),
                 limit: 10,
@@ -580,6 +587,7 @@ async fn an_admin_creates_a_token_that_is_shown_once() {
     let code = totp_now(&uri, t.app.now());
     let session = t
         .app
+        .sessions()
         .login("admin@example.com", PASSWORD, Some(&code), None)
         .await
         .expect("admin session")
@@ -643,6 +651,7 @@ async fn the_create_form_shows_errors_beside_fields_and_creates_once_valid() {
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let session = t
         .app
+        .sessions()
         .login("agent@example.com", PASSWORD, None, None)
         .await
         .expect("session")
@@ -685,7 +694,7 @@ async fn the_create_form_shows_errors_beside_fields_and_creates_once_valid() {
     );
     assert!(bad.body.contains("id=\"residency-error\""));
     assert!(bad.body.contains("value=\"Bo\""), "what was typed is kept");
-    assert_eq!(t.app.count_customers().await.expect("count"), 0);
+    assert_eq!(t.app.customers().count().await.expect("count"), 0);
     let good = t
         .req(
             "POST",
@@ -763,6 +772,7 @@ async fn staff_cookie(
     let code = totp_uri.map(|uri| totp_now(uri, t.app.now()));
     let session = t
         .app
+        .sessions()
         .login(email, PASSWORD, code.as_deref(), None)
         .await
         .expect("session")
@@ -1023,7 +1033,9 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
     let dpo_uri = add_staff(&t, "dpo@example.com", Role::Dpo)
         .await
         .expect("a dpo has a second factor");
-    let setup = t.app.operator("setup", &["marketing.communications.email"]);
+    let setup = t
+        .operator
+        .actor("setup", &["marketing.communications.email"]);
 
     // A campaign: a post without the confirmation sends nothing and says what is needed.
     let marketer = staff_cookie(
@@ -1042,7 +1054,7 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
     )
     .await;
     assert_eq!(made.status, 303, "{}", made.body);
-    let campaign = t.app.campaigns(&setup).await.expect("campaigns")[0].id;
+    let campaign = t.app.campaigns().list(&setup).await.expect("campaigns")[0].id;
     let send = format!("/console/campaigns/{campaign}/send");
     let unconfirmed = post_form(&t, &marketer, "/console/campaigns", &send, "").await;
     assert_eq!(unconfirmed.status, 422, "{}", unconfirmed.body);
@@ -1054,7 +1066,8 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
     let state = |t: &TestApp| {
         let (app, setup) = (t.app.clone(), setup.clone());
         async move {
-            app.campaign(&setup, campaign)
+            app.campaigns()
+                .get(&setup, campaign)
                 .await
                 .expect("campaign")
                 .state
@@ -1073,12 +1086,13 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
         Some("essential.legal_obligation"),
     )
     .await;
-    let desk = t.app.operator("desk", &["essential.legal_obligation"]);
+    let desk = t.operator.actor("desk", &["essential.legal_obligation"]);
     let access = t.app.access(&desk, None).expect("access");
     let runs = |t: &TestApp| {
         let (app, access) = (t.app.clone(), access.clone());
         async move {
-            app.retention_runs(&access)
+            app.retention()
+                .runs(&access)
                 .await
                 .expect("runs")
                 .iter()
@@ -1126,7 +1140,8 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
     // A notice version.
     let draft = t
         .app
-        .create_notice(
+        .notices()
+        .create(
             &desk,
             steward_app::NoticeInput {
                 version: "2026-04".into(),
@@ -1160,7 +1175,7 @@ async fn sending_sweeping_and_publishing_wait_for_their_confirmation() {
     let published = |t: &TestApp| {
         let app = t.app.clone();
         async move {
-            app.notices().await.expect("notices")[0]
+            app.notices().list().await.expect("notices")[0]
                 .published_at
                 .is_some()
         }
@@ -1281,8 +1296,9 @@ async fn the_audit_log_reads_newest_first_and_an_import_stays_one_short_row() {
     std::fs::write(&csv, rows).expect("csv");
     let report = t
         .app
-        .import_customers(
-            &t.app.operator("import", &["essential.service"]),
+        .customers()
+        .import(
+            &t.operator.actor("import", &["essential.service"]),
             &csv,
             &steward_app::import::ImportOptions {
                 purpose: "essential.service".into(),
@@ -1413,8 +1429,9 @@ async fn charts_keep_their_labels_inside_and_name_purposes() {
     }
     std::fs::write(&csv, rows).expect("csv");
     t.app
-        .import_customers(
-            &t.app.operator("import", &["essential.service"]),
+        .customers()
+        .import(
+            &t.operator.actor("import", &["essential.service"]),
             &csv,
             &steward_app::import::ImportOptions {
                 purpose: "essential.service".into(),
@@ -1429,14 +1446,15 @@ async fn charts_keep_their_labels_inside_and_name_purposes() {
         .expect("import");
     // One customer consents to two purposes; staff read customers for three purposes.
     let ada = seed(&t, "ada@example.com", "Ada").await;
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     for purpose in [
         "marketing.communications.sms",
         "personalize.content.profiled",
     ] {
         t.app
-            .record_consent(
+            .consent()
+            .record(
                 &access,
                 ada,
                 steward_app::ConsentInput {
@@ -1456,9 +1474,9 @@ async fn charts_keep_their_labels_inside_and_name_purposes() {
         "essential.service.operations.support",
         "essential.legal_obligation",
     ] {
-        let reader = t.app.operator("reader", &[purpose]);
+        let reader = t.operator.actor("reader", &[purpose]);
         let access = t.app.access(&reader, None).expect("access");
-        t.app.get_customer(&access, ada).await.expect("read");
+        t.app.customers().get(&access, ada).await.expect("read");
     }
     let code = totp_now(&dpo_uri, t.app.now());
     let base = format!("http://{}", t.addr);
@@ -1559,9 +1577,9 @@ async fn a_two_line_address_typed_in_the_browser_is_saved_and_edited_again() {
     .await;
     let access = t
         .app
-        .access(&t.app.operator("check", &["essential.service"]), None)
+        .access(&t.operator.actor("check", &["essential.service"]), None)
         .expect("access");
-    let stored = t.app.get_customer(&access, ada).await.expect("read");
+    let stored = t.app.customers().get(&access, ada).await.expect("read");
     assert_eq!(
         stored.fields.get("postal_address").map(String::as_str),
         Some("1 Main Street\nFlat 2"),

@@ -147,7 +147,7 @@ async fn bad_requests_get_clear_problems_and_change_nothing() {
         .await
         .problem(413);
     assert_eq!(
-        t.app.count_customers().await.expect("count"),
+        t.app.customers().count().await.expect("count"),
         0,
         "no refused write left anything behind"
     );
@@ -436,9 +436,10 @@ async fn logs_carry_no_personal_values_or_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_needs_password_and_second_factor() {
     let t = spawn_app().await;
-    let admin = t.app.operator("setup", &[]);
+    let admin = t.operator.actor("setup", &[]);
     let created = t
         .app
+        .accounts()
         .add_user(
             &admin,
             steward_app::NewUser {
@@ -522,8 +523,9 @@ async fn sign_in(
 async fn failures_slow_down_their_source_and_never_lock_the_owner_out() {
     let smtp = steward_testkit::smtp::SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
-    let admin = t.app.operator("setup", &[]);
+    let admin = t.operator.actor("setup", &[]);
     t.app
+        .accounts()
         .add_user(
             &admin,
             steward_app::NewUser {
@@ -581,7 +583,7 @@ async fn failures_slow_down_their_source_and_never_lock_the_owner_out() {
     assert_eq!(status, 200);
 
     // The owner was told, a few times rather than a hundred.
-    t.app.deliver_due_mail().await.expect("deliver");
+    t.app.outbox().deliver_due().await.expect("deliver");
     let alerts = smtp.wait_for(3);
     assert!(
         alerts.iter().all(|m| m
@@ -592,7 +594,8 @@ async fn failures_slow_down_their_source_and_never_lock_the_owner_out() {
     );
     let failed = t
         .app
-        .audit_entries(&t.app.operator("check", &[]), 0, 500)
+        .audit()
+        .entries(&t.operator.actor("check", &[]), 0, 500)
         .await
         .expect("audit")
         .into_iter()
@@ -615,9 +618,10 @@ async fn failures_slow_down_their_source_and_never_lock_the_owner_out() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn both_factors_get_through_a_wait_and_one_alone_does_not() {
     let t = spawn_app().await;
-    let admin = t.app.operator("setup", &[]);
+    let admin = t.operator.actor("setup", &[]);
     let created = t
         .app
+        .accounts()
         .add_user(
             &admin,
             steward_app::NewUser {
@@ -793,7 +797,7 @@ async fn no_count_tells_a_form_sender_whether_an_address_was_known() {
     sign_up(&t, "stranger@example.com").await;
     assert_eq!(customers_counted(&t, &auditor).await, before);
     // Following the link sent to the address shows it is theirs; then they count.
-    t.app.deliver_due_mail().await.expect("deliver");
+    t.app.outbox().deliver_due().await.expect("deliver");
     let mails = smtp.wait_for(2);
     let to_stranger = mails
         .iter()
@@ -816,7 +820,7 @@ async fn gpc_counts_for_the_customer_a_confirmed_sign_up_makes() {
     let t = spawn_app_with_mail(&smtp.url()).await;
     let agent = t.token(Role::Agent, &["essential.service"]).await;
     sign_up(&t, "gpc@example.com").await;
-    t.app.deliver_due_mail().await.expect("deliver");
+    t.app.outbox().deliver_due().await.expect("deliver");
     let base = format!("http://{}", t.addr);
     let link = smtp.wait_for(1)[0]
         .link(&format!("{base}/consent/confirm/"))
@@ -900,7 +904,7 @@ async fn the_metrics_listener_serves_every_metric_without_a_token() {
         listener,
         Some(steward_http::MetricsListener {
             listener: metrics,
-            reader: t.app.operator("metrics", &[]),
+            reader: t.operator.actor("metrics", &[]),
         }),
         t.app.clone(),
         steward_http::HttpOptions::default(),
@@ -974,7 +978,7 @@ async fn idempotent_posts_replay_the_first_answer_for_a_day() {
     assert_eq!(again.body, first.body, "the first answer, byte for byte");
     assert_eq!(again.header("etag"), first.header("etag"));
     assert_eq!(again.header("location"), first.header("location"));
-    assert_eq!(t.app.count_customers().await.expect("count"), 1);
+    assert_eq!(t.app.customers().count().await.expect("count"), 1);
     let id = first.json()["id"].as_str().expect("id").to_string();
 
     // The kept answer holds personal data and is stored sealed.
@@ -1047,7 +1051,7 @@ async fn idempotent_posts_replay_the_first_answer_for_a_day() {
             .problem(400);
         assert_eq!(p["errors"][0]["field"], "Idempotency-Key", "{p}");
     }
-    assert_eq!(t.app.count_customers().await.expect("count"), 2);
+    assert_eq!(t.app.customers().count().await.expect("count"), 2);
 
     // After a day the key is forgotten: the same request creates again, and meets the
     // first customer's email.
@@ -1110,7 +1114,7 @@ async fn a_create_retried_after_the_erasure_does_not_bring_the_customer_back() {
             .problem(410);
         assert_eq!(retry["code"], "CUSTOMER_ERASED", "{retry}");
     }
-    assert_eq!(t.app.count_customers().await.expect("count"), 0);
+    assert_eq!(t.app.customers().count().await.expect("count"), 0);
     // Nothing of the request that made her is left beside the key's hash.
     assert!(!t.data_bytes().windows(15).any(|w| w == b"ada@example.com"));
 }

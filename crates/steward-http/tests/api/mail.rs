@@ -12,7 +12,7 @@ use crate::webdriver::Browser;
 const EMAIL: &str = "marketing.communications.email";
 
 async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let input = CustomerInput {
         fields: [("email", email), ("given_name", "Grace")]
@@ -23,7 +23,8 @@ async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
         tags: vec!["vip".into()],
     };
     t.app
-        .create_customer(&access, input)
+        .customers()
+        .create(&access, input)
         .await
         .expect("seed")
         .id

@@ -116,7 +116,7 @@ async fn every_route_for_every_role() {
     for role in Role::ALL {
         tokens.push((role, t.token(role, &[]).await));
     }
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let mut n = 0;
     for who in std::iter::once(Who::Nobody).chain(Role::ALL.into_iter().map(Who::As)) {
@@ -125,7 +125,8 @@ async fn every_route_for_every_role() {
             // A fresh target for each call, so that an allowed erasure does not starve the next.
             let customer = t
                 .app
-                .create_customer(
+                .customers()
+                .create(
                     &access,
                     CustomerInput {
                         fields: [
@@ -142,6 +143,7 @@ async fn every_route_for_every_role() {
                 .expect("customer");
             let target_token = t
                 .app
+                .accounts()
                 .create_token(
                     &setup,
                     steward_app::NewToken {
@@ -156,6 +158,7 @@ async fn every_route_for_every_role() {
                 .0;
             let target_user = t
                 .app
+                .accounts()
                 .add_user(
                     &setup,
                     steward_app::NewUser {
@@ -170,7 +173,8 @@ async fn every_route_for_every_role() {
                 .id;
             let consent = t
                 .app
-                .record_consent(
+                .consent()
+                .record(
                     &access,
                     customer.id,
                     steward_app::ConsentInput {
@@ -198,7 +202,7 @@ async fn every_route_for_every_role() {
                 .collect();
             let draft = t
                 .app
-                .create_notice(
+                .notices().create(
                     &setup,
                     serde_json::from_value(serde_json::json!({
                         "version": format!("d{n}"), "language": "en", "body": "Text", "summaries": summaries
@@ -211,14 +215,15 @@ async fn every_route_for_every_role() {
             let marketer = t
                 .app
                 .access(
-                    &t.app
-                        .operator("matrix", &["marketing.communications.email"]),
+                    &t.operator
+                        .actor("matrix", &["marketing.communications.email"]),
                     Some("marketing.communications.email"),
                 )
                 .expect("marketing access");
             let campaign = t
                 .app
-                .create_campaign(
+                .campaigns()
+                .create(
                     &marketer,
                     steward_app::NewCampaign {
                         name: format!("c{n}"),
@@ -237,13 +242,14 @@ async fn every_route_for_every_role() {
                 let dpo = t
                     .app
                     .access(
-                        &t.app.operator("matrix", &["essential.legal_obligation"]),
+                        &t.operator.actor("matrix", &["essential.legal_obligation"]),
                         Some("essential.legal_obligation"),
                     )
                     .expect("desk access");
                 let r = t
                     .app
-                    .create_request(
+                    .requests()
+                    .create(
                         &dpo,
                         steward_app::RequestInput {
                             kind: "access".into(),
@@ -256,7 +262,7 @@ async fn every_route_for_every_role() {
                     .expect("request")
                     .id;
                 if !path.ends_with("/verify") {
-                    t.app.verify_request(&dpo, r).await.expect("verified");
+                    t.app.requests().verify(&dpo, r).await.expect("verified");
                 }
                 r.to_string()
             } else {
@@ -266,13 +272,14 @@ async fn every_route_for_every_role() {
             let desk = t
                 .app
                 .access(
-                    &t.app.operator("matrix", &["essential.legal_obligation"]),
+                    &t.operator.actor("matrix", &["essential.legal_obligation"]),
                     Some("essential.legal_obligation"),
                 )
                 .expect("desk access");
             let hold = if path == "/legal-holds/{id}" {
                 t.app
-                    .create_legal_hold(
+                    .holds()
+                    .create(
                         &desk,
                         steward_app::HoldInput {
                             customer_id: Some(customer.id),
@@ -291,7 +298,8 @@ async fn every_route_for_every_role() {
             };
             let run = if path == "/retention/runs/{id}" {
                 t.app
-                    .start_retention_run(&desk, true)
+                    .retention()
+                    .start_run(&desk, true)
                     .await
                     .expect("run")
                     .id

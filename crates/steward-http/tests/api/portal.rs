@@ -9,7 +9,7 @@ use crate::support::*;
 use crate::webdriver::Browser;
 
 async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let input = CustomerInput {
         fields: [
@@ -24,7 +24,8 @@ async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
         tags: vec![],
     };
     t.app
-        .create_customer(&access, input)
+        .customers()
+        .create(&access, input)
         .await
         .expect("seed")
         .id
@@ -40,10 +41,11 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let grace = seed(&t, "grace@example.com").await;
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     let given = t
         .app
-        .record_consent(
+        .consent()
+        .record(
             &t.app.access(&setup, None).expect("access"),
             grace,
             steward_app::ConsentInput {
@@ -208,7 +210,7 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
         }
     })
     .await;
-    t.app.deliver_due_mail().await.expect("deliver");
+    t.app.outbox().deliver_due().await.expect("deliver");
     let mails = smtp.wait_for(2);
     assert!(
         mails[1].body.contains("we have erased everything"),
@@ -535,9 +537,10 @@ async fn every_portal_change_redirects_and_the_page_speaks_in_names_not_keys() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let grace = seed(&t, "grace@example.com").await;
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     t.app
-        .record_consent(
+        .consent()
+        .record(
             &t.app.access(&setup, None).expect("access"),
             grace,
             steward_app::ConsentInput {

@@ -11,10 +11,11 @@ const DESK: &str = "essential.legal_obligation";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_logged_with_deadlines_and_bad_ones_name_their_field() {
     let t = spawn_app().await;
-    let setup = t.app.operator("setup", &["essential.service"]);
+    let setup = t.operator.actor("setup", &["essential.service"]);
     let customer = t
         .app
-        .create_customer(
+        .customers()
+        .create(
             &t.app.access(&setup, None).expect("access"),
             CustomerInput {
                 fields: [("email".to_string(), "ines@example.com".to_string())]

@@ -6,11 +6,13 @@ use std::net::TcpStream;
 use std::sync::Arc;
 
 use steward_app::core::{Catalog, FixedClock, Role};
-use steward_app::{NewToken, OpenOptions, Steward};
+use steward_app::{NewToken, OpenOptions, Operator, Steward};
 
 pub struct TestApp {
     pub addr: String,
     pub app: Arc<Steward>,
+    /// Who opened the data directory: the test, at the machine.
+    pub operator: Operator,
     pub clock: Arc<FixedClock>,
     _dir: tempfile::TempDir,
 }
@@ -79,32 +81,32 @@ async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> 
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
-    let app = Arc::new(
-        Steward::open(OpenOptions {
-            data_dir: dir.path().to_path_buf(),
-            database_url: None,
-            catalog: Catalog::default_catalog().expect("catalog"),
-            clock: clock.clone(),
-            controller: Default::default(),
-            readable_at_least: steward_app::READABLE_AT_LEAST,
-            staff_shown_as: Default::default(),
-            mail: steward_app::MailSettings {
-                smtp_url,
-                from: "Shop <privacy@shop.test>".into(),
-                public_url: format!("http://{addr}"),
-            },
-        })
-        .await
-        .expect("open"),
-    );
+    let (app, operator) = Steward::open_as_operator(OpenOptions {
+        data_dir: dir.path().to_path_buf(),
+        database_url: None,
+        catalog: Catalog::default_catalog().expect("catalog"),
+        clock: clock.clone(),
+        controller: Default::default(),
+        readable_at_least: steward_app::READABLE_AT_LEAST,
+        staff_shown_as: Default::default(),
+        mail: steward_app::MailSettings {
+            smtp_url,
+            from: "Shop <privacy@shop.test>".into(),
+            public_url: format!("http://{addr}"),
+        },
+    })
+    .await
+    .expect("open");
+    let app = Arc::new(app);
     let served = app.clone();
     tokio::spawn(async move {
         let _ = steward_http::serve(listener, served, options, std::future::pending()).await;
     });
-    tokio::spawn(app.clone().run_mail_sender(std::future::pending()));
+    tokio::spawn(app.jobs().mail_sender(std::future::pending()));
     TestApp {
         addr,
         app,
+        operator,
         clock,
         _dir: dir,
     }
@@ -133,14 +135,19 @@ impl TestApp {
     }
 
     pub async fn token(&self, role: Role, purposes: &[&str]) -> String {
-        let admin = self.app.operator("test", &[]);
+        let admin = self.operator.actor("test", &[]);
         let new = NewToken {
             name: format!("{role}"),
             role,
             purposes: purposes.iter().map(|p| p.to_string()).collect(),
             expires_at: Some("2026-06-01T00:00:00Z".parse().expect("time")),
         };
-        self.app.create_token(&admin, new).await.expect("token").1
+        self.app
+            .accounts()
+            .create_token(&admin, new)
+            .await
+            .expect("token")
+            .1
     }
 
     /// Blocking HTTP from async tests runs on a worker thread of its own.

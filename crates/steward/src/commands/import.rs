@@ -47,7 +47,7 @@ pub(super) async fn import(
         p.push(".rejects.csv");
         p.into()
     });
-    let app = open(settings).await?;
+    let (app, operator) = open(settings).await?;
     let stop = Arc::new(AtomicBool::new(false));
     let flag = stop.clone();
     tokio::spawn(async move {
@@ -78,9 +78,10 @@ pub(super) async fn import(
         reject_path: reject_path.clone(),
         batch_size: batch,
     };
-    let actor = app.operator("cli-import", &[purpose.as_str()]);
+    let actor = operator.actor("cli-import", &[purpose.as_str()]);
     let report = app
-        .import_customers(&actor, &file, &opts, |p| {
+        .customers()
+        .import(&actor, &file, &opts, |p| {
             let counts = format!(
                 "{} created, {} updated, {} rejected",
                 p.created, p.updated, p.rejected
@@ -117,7 +118,7 @@ pub(super) async fn import(
             other => explain(other),
         })?;
     bar.finish_and_clear();
-    app.witness_audit(true).await.map_err(explain)?;
+    app.audit().witness(true).await.map_err(explain)?;
     let p = report.progress;
     if report.already_done {
         println!(

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use steward_app::core::{Catalog, Role, SystemClock};
-use steward_app::{AppError, ExportFormat, NewToken, NewUser, OpenOptions, Steward};
+use steward_app::{AppError, ExportFormat, NewToken, NewUser, OpenOptions, Operator, Steward};
 
 use import::import;
 use retention::retention_run;
@@ -38,9 +38,11 @@ fn load_catalog(settings: &Settings) -> anyhow::Result<Catalog> {
     Catalog::from_sources(&sources).map_err(|e| anyhow::anyhow!("invalid catalog: {e}"))
 }
 
-async fn open(settings: &Settings) -> anyhow::Result<Steward> {
+/// Opens the data directory as its operator: everything the command line does, it does as
+/// Steward itself at the machine.
+async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
     let catalog = load_catalog(settings)?;
-    Steward::open(OpenOptions {
+    Steward::open_as_operator(OpenOptions {
         data_dir: settings.data_dir.clone(),
         database_url: settings.database_url.clone(),
         catalog,
@@ -134,10 +136,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 (steward_app::generate_password(), true)
             };
-            let app = open(&settings).await?;
+            let (app, operator) = open(&settings).await?;
             let created = app
+                .accounts()
                 .add_user(
-                    &app.operator("cli", &[]),
+                    &operator.actor("cli", &[]),
                     NewUser {
                         email,
                         role,
@@ -147,7 +150,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .map_err(explain)?;
-            app.witness_audit(true).await.map_err(explain)?;
+            app.audit().witness(true).await.map_err(explain)?;
             println!("user {} created", created.id);
             if generated {
                 println!("initial password (shown once): {password}");
@@ -160,9 +163,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::List) => {
-            let app = open(&settings).await?;
+            let (app, operator) = open(&settings).await?;
             let users = app
-                .list_users(&app.operator("cli", &[]))
+                .accounts()
+                .list_users(&operator.actor("cli", &[]))
                 .await
                 .map_err(explain)?;
             for u in users {
@@ -178,26 +182,36 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::ResetPassword { user }) => {
-            let app = open(&settings).await?;
-            let actor = app.operator("cli", &[]);
-            let found = app.find_user(&actor, &user).await.map_err(explain)?;
+            let (app, operator) = open(&settings).await?;
+            let actor = operator.actor("cli", &[]);
+            let found = app
+                .accounts()
+                .find_user(&actor, &user)
+                .await
+                .map_err(explain)?;
             let password = app
+                .accounts()
                 .reset_password(&actor, found.id)
                 .await
                 .map_err(explain)?;
-            app.witness_audit(true).await.map_err(explain)?;
+            app.audit().witness(true).await.map_err(explain)?;
             println!("password of {} reset; its sessions have ended", found.email);
             println!("new password (shown once): {password}");
             Ok(ExitCode::SUCCESS)
         }
         Command::User(UserCommand::Disable { user }) => {
-            let app = open(&settings).await?;
-            let actor = app.operator("cli", &[]);
-            let found = app.find_user(&actor, &user).await.map_err(explain)?;
-            app.update_user(&actor, found.id, None, Some(true))
+            let (app, operator) = open(&settings).await?;
+            let actor = operator.actor("cli", &[]);
+            let found = app
+                .accounts()
+                .find_user(&actor, &user)
                 .await
                 .map_err(explain)?;
-            app.witness_audit(true).await.map_err(explain)?;
+            app.accounts()
+                .update_user(&actor, found.id, None, Some(true))
+                .await
+                .map_err(explain)?;
+            app.audit().witness(true).await.map_err(explain)?;
             println!("{} is disabled; its sessions have ended", found.email);
             Ok(ExitCode::SUCCESS)
         }
@@ -208,11 +222,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             name,
         }) => {
             let role: Role = role.parse()?;
-            let app = open(&settings).await?;
+            let (app, operator) = open(&settings).await?;
             let expires_at = Some(parse_expiry(&expires, app.now())?);
             let (_, token) = app
+                .accounts()
                 .create_token(
-                    &app.operator("cli", &[]),
+                    &operator.actor("cli", &[]),
                     NewToken {
                         name,
                         role,
@@ -222,7 +237,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 )
                 .await
                 .map_err(explain)?;
-            app.witness_audit(true).await.map_err(explain)?;
+            app.audit().witness(true).await.map_err(explain)?;
             println!("{token}");
             Ok(ExitCode::SUCCESS)
         }
@@ -242,7 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let format: ExportFormat = format
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!("--format {e}"))?;
-            let app = open(&settings).await?;
+            let (app, operator) = open(&settings).await?;
             let mut out: Box<dyn Write + Send> = match &output {
                 Some(path) => Box::new(std::io::BufWriter::new(
                     std::fs::File::create(path)
@@ -255,19 +270,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 ProgressBar::hidden()
             };
-            let actor = app.operator("cli-export", &[purpose.as_str()]);
+            let actor = operator.actor("cli-export", &[purpose.as_str()]);
             let n = app
-                .export_customers(&actor, &purpose, format, &mut out, |n| bar.set_position(n))
+                .customers()
+                .export(&actor, &purpose, format, &mut out, |n| bar.set_position(n))
                 .await
                 .map_err(explain)?;
             bar.finish_and_clear();
-            app.witness_audit(true).await.map_err(explain)?;
+            app.audit().witness(true).await.map_err(explain)?;
             eprintln!("{n} customers exported");
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify) => {
-            let app = open(&settings).await?;
-            let report = app.verify_audit().await.map_err(explain)?;
+            let (app, _) = open(&settings).await?;
+            let report = app.audit().verify().await.map_err(explain)?;
             if report.ok {
                 println!(
                     "audit chain intact: {} entries, signed head at entry {}, witnessed outside the database at entry {}, head {}",
@@ -295,22 +311,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Consent(ConsentCommand::Expire) => {
-            let app = open(&settings).await?;
+            let (app, _) = open(&settings).await?;
             let bar = spinner("consents marked expired");
             let marked = app
-                .expire_lapsed_consents(|n| bar.set_position(n))
+                .consent()
+                .expire_lapsed(|n| bar.set_position(n))
                 .await
                 .map_err(explain)?;
             bar.finish_and_clear();
-            app.witness_audit(true).await.map_err(explain)?;
+            app.audit().witness(true).await.map_err(explain)?;
             println!(
                 "{marked} lapsed consents marked expired; fields left without a lawful basis were erased"
             );
             Ok(ExitCode::SUCCESS)
         }
         Command::Retention(RetentionCommand::Rules) => {
-            let app = open(&settings).await?;
-            for r in app.published_retention().await.map_err(explain)? {
+            let (app, _) = open(&settings).await?;
+            for r in app.retention().published().await.map_err(explain)? {
                 println!(
                     "{:<20} {:<12} {:<8} {:<18} {:<10} {}",
                     r.key, r.record, r.duration, r.anchor, r.action, r.period
@@ -328,8 +345,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 std::fs::read_to_string(&file)
                     .with_context(|| format!("reading {}", file.display()))?
             };
-            let app = open(&settings).await?;
-            let check = app.verify_receipt(&text).await.map_err(explain)?;
+            let (app, _) = open(&settings).await?;
+            let check = app.consent().verify_receipt(&text).await.map_err(explain)?;
             let id = check
                 .receipt_id
                 .map(|i| i.to_string())

@@ -10,12 +10,12 @@ use super::{explain, open};
 use crate::settings::Settings;
 
 pub(super) async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<ExitCode> {
-    let app = open(settings).await?;
-    let actor = app.operator("cli-retention", &["essential.legal_obligation"]);
+    let (app, operator) = open(settings).await?;
+    let actor = operator.actor("cli-retention", &["essential.legal_obligation"]);
     let access = app
         .access(&actor, Some("essential.legal_obligation"))
         .map_err(explain)?;
-    let total = app.retention_due(&access).await.map_err(explain)?;
+    let total = app.retention().due(&access).await.map_err(explain)?;
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(total)
     } else {
@@ -29,7 +29,8 @@ pub(super) async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow:
     );
     bar.set_message(if dry_run { "checked" } else { "done or held" });
     let run = app
-        .start_retention_run(&access, dry_run)
+        .retention()
+        .start_run(&access, dry_run)
         .await
         .map_err(explain)?;
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
@@ -38,7 +39,8 @@ pub(super) async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow:
     }
     let mut failed = None;
     let report = app
-        .run_retention(
+        .retention()
+        .run(
             run.id,
             |p| {
                 bar.set_position(p.done + p.held);
@@ -67,7 +69,7 @@ pub(super) async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow:
         return Err(e.into());
     }
     bar.finish_and_clear();
-    app.witness_audit(true).await.map_err(explain)?;
+    app.audit().witness(true).await.map_err(explain)?;
     eprintln!(
         "run {}{}:",
         report.id,

@@ -25,24 +25,26 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
-    let app = Arc::new(open(settings).await?);
+    let (app, operator) = open(settings).await?;
+    let app = Arc::new(app);
     if demo {
         let n = app.load_demo().await.map_err(explain)?;
         if n > 0 {
             tracing::info!(customers = n, "demo data loaded");
             // A first account to try the console with; its password exists only on this screen.
             let password = steward_app::generate_password();
-            app.add_user(
-                &app.operator("demo", &[]),
-                steward_app::NewUser {
-                    email: DEMO_AGENT.into(),
-                    role: steward_app::core::Role::Agent,
-                    password: password.clone(),
-                    purposes: Vec::new(),
-                },
-            )
-            .await
-            .map_err(explain)?;
+            app.accounts()
+                .add_user(
+                    &operator.actor("demo", &[]),
+                    steward_app::NewUser {
+                        email: DEMO_AGENT.into(),
+                        role: steward_app::core::Role::Agent,
+                        password: password.clone(),
+                        purposes: Vec::new(),
+                    },
+                )
+                .await
+                .map_err(explain)?;
             println!("Demo console account: {DEMO_AGENT} / {password} (shown once)");
         } else {
             tracing::info!("database already holds customers; demo data not loaded");
@@ -76,18 +78,19 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         }
     };
     let jobs = [
-        tokio::spawn(app.clone().run_mail_sender(until_stopped())),
-        tokio::spawn(app.clone().run_consent_expiry(until_stopped())),
-        tokio::spawn(app.clone().run_signup_sweeper(until_stopped())),
-        tokio::spawn(app.clone().run_audit_indexer(until_stopped())),
-        tokio::spawn(app.clone().run_audit_witness(until_stopped())),
+        tokio::spawn(app.jobs().mail_sender(until_stopped())),
+        tokio::spawn(app.jobs().consent_expiry(until_stopped())),
+        tokio::spawn(app.jobs().signup_sweeper(until_stopped())),
+        tokio::spawn(app.jobs().audit_indexer(until_stopped())),
+        tokio::spawn(app.jobs().audit_witness(until_stopped())),
         tokio::spawn({
             let app = app.clone();
             let every = settings.retention_interval_minutes;
             let stopped = until_stopped();
             async move {
                 if every > 0 {
-                    app.run_retention_sweeper(std::time::Duration::from_secs(every * 60), stopped)
+                    app.jobs()
+                        .retention_sweeper(std::time::Duration::from_secs(every * 60), stopped)
                         .await;
                 }
             }
@@ -95,14 +98,14 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
     ];
     let metrics = metrics.map(|listener| steward_http::MetricsListener {
         listener,
-        reader: app.operator("metrics", &[]),
+        reader: operator.actor("metrics", &[]),
     });
     steward_http::serve_with_metrics(listener, metrics, app.clone(), options, shutdown).await?;
     let _ = stop_jobs.send(true);
     for job in jobs {
         let _ = job.await;
     }
-    app.witness_audit(true).await.map_err(explain)?;
+    app.audit().witness(true).await.map_err(explain)?;
     tracing::info!("stopped; audit head witnessed");
     Ok(ExitCode::SUCCESS)
 }

@@ -5,38 +5,12 @@ use steward_core::contact::Email;
 use steward_store::ChangeSet;
 
 use super::{CustomerInput, CustomerView, MATCH_FIELD, Sealed, parse_residency, parse_tags};
-use crate::collection::minimisation::{Consents, check_values};
+use crate::collection::minimisation::{GivenConsents, check_values};
 use crate::infra::idempotency::{Claim, IdempotencyKey, Outcome};
+use crate::services::Customers;
 use crate::{Access, AppError, FieldError, Steward};
 
 impl Steward {
-    pub async fn create_customer(
-        &self,
-        access: &Access,
-        input: CustomerInput,
-    ) -> Result<CustomerView, AppError> {
-        self.insert_customer(access, input, None).await
-    }
-
-    /// Creates a customer once per idempotency key: sent again within the replay window,
-    /// the same request gets the first answer and creates nothing.
-    pub async fn create_customer_once(
-        &self,
-        access: &Access,
-        key: &IdempotencyKey,
-        input: CustomerInput,
-    ) -> Result<Outcome<CustomerView>, AppError> {
-        access.require_record_access()?;
-        let claim = Claim::new(key, access, "customer.create", &input)?;
-        if let Some(view) = self.replay(access, &claim).await? {
-            return Ok(Outcome::Replayed(view));
-        }
-        match self.insert_customer(access, input, Some(&claim)).await {
-            Ok(view) => Ok(Outcome::Created(view)),
-            Err(e) => self.replay_after_race(access, &claim, e).await,
-        }
-    }
-
     async fn insert_customer(
         &self,
         access: &Access,
@@ -51,7 +25,7 @@ impl Steward {
             &self.catalog,
             access,
             input.fields.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-            Consents::NONE,
+            GivenConsents::NONE,
         ) {
             Ok(v) => v,
             Err(mut e) => {
@@ -112,5 +86,34 @@ impl Steward {
             });
         }
         Ok(view)
+    }
+}
+
+impl Customers<'_> {
+    pub async fn create(
+        &self,
+        access: &Access,
+        input: CustomerInput,
+    ) -> Result<CustomerView, AppError> {
+        self.app.insert_customer(access, input, None).await
+    }
+
+    /// Creates a customer once per idempotency key: sent again within the replay window,
+    /// the same request gets the first answer and creates nothing.
+    pub async fn create_once(
+        &self,
+        access: &Access,
+        key: &IdempotencyKey,
+        input: CustomerInput,
+    ) -> Result<Outcome<CustomerView>, AppError> {
+        access.require_record_access()?;
+        let claim = Claim::new(key, access, "customer.create", &input)?;
+        if let Some(view) = self.app.replay(access, &claim).await? {
+            return Ok(Outcome::Replayed(view));
+        }
+        match self.app.insert_customer(access, input, Some(&claim)).await {
+            Ok(view) => Ok(Outcome::Created(view)),
+            Err(e) => self.app.replay_after_race(access, &claim, e).await,
+        }
     }
 }

@@ -10,31 +10,34 @@ use uuid::Uuid;
 use super::{CustomerQuery, CustomerView, DEFAULT_LIMIT, MAX_LIMIT, Page, unwrap_stored};
 use crate::infra::cursor;
 use crate::security::access::ensure_processable;
-use crate::{Access, AppError, FieldError, Steward};
+use crate::services::Customers;
+use crate::{Access, AppError, FieldError};
 
-impl Steward {
-    pub async fn get_customer(&self, access: &Access, id: Uuid) -> Result<CustomerView, AppError> {
+impl Customers<'_> {
+    pub async fn get(&self, access: &Access, id: Uuid) -> Result<CustomerView, AppError> {
         access.require_record_access()?;
         let row = self
+            .app
             .store
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
         ensure_processable(access, &row)?;
-        let dek = self.data_key(id)?;
-        let (view, opened) = self.view(access, &row, &dek)?;
+        let dek = self.app.data_key(id)?;
+        let (view, opened) = self.app.view(access, &row, &dek)?;
         // The entry is written before any value leaves: no audit, no data.
-        self.append(vec![self.access_record(
-            access,
-            "customer.read",
-            vec![id.to_string()],
-            opened,
-        )])
-        .await?;
+        self.app
+            .append(vec![self.app.access_record(
+                access,
+                "customer.read",
+                vec![id.to_string()],
+                opened,
+            )])
+            .await?;
         Ok(view)
     }
 
-    pub async fn list_customers(
+    pub async fn list(
         &self,
         access: &Access,
         q: CustomerQuery,
@@ -48,7 +51,7 @@ impl Steward {
                 Ok(e) => {
                     index = Some((
                         "email".to_string(),
-                        self.vault.blind_index("email", e.as_str())?,
+                        self.app.vault.blind_index("email", e.as_str())?,
                     ))
                 }
                 Err(e) => errors.push(FieldError::new("email", e.to_string())),
@@ -59,7 +62,7 @@ impl Steward {
                 Ok(p) if index.is_none() => {
                     index = Some((
                         "phone".to_string(),
-                        self.vault.blind_index("phone", p.as_str())?,
+                        self.app.vault.blind_index("phone", p.as_str())?,
                     ))
                 }
                 Ok(_) => errors.push(FieldError::new(
@@ -112,11 +115,11 @@ impl Steward {
             after,
             limit: limit + 1,
         };
-        let mut rows = self.store.list_customers(&filter).await?;
+        let mut rows = self.app.store.list_customers(&filter).await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let mut keys = self.keys.data_keys(&ids)?;
+        let mut keys = self.app.keys.data_keys(&ids)?;
         let mut items = Vec::with_capacity(rows.len());
         let mut opened_any = std::collections::BTreeSet::new();
         for row in &rows {
@@ -124,20 +127,24 @@ impl Steward {
                 tracing::warn!(customer = %row.id, "skipped a customer whose key is destroyed: erasure in progress");
                 continue;
             };
-            let dek = self.vault.open_data_key(&row.id, &unwrap_stored(stored))?;
-            let (view, opened) = self.view(access, row, &dek)?;
+            let dek = self
+                .app
+                .vault
+                .open_data_key(&row.id, &unwrap_stored(stored))?;
+            let (view, opened) = self.app.view(access, row, &dek)?;
             opened_any.extend(opened);
             items.push(view);
         }
         if !items.is_empty() {
             let targets = items.iter().map(|v| v.id.to_string()).collect();
-            self.append(vec![self.access_record(
-                access,
-                "customer.list",
-                targets,
-                opened_any.into_iter().collect(),
-            )])
-            .await?;
+            self.app
+                .append(vec![self.app.access_record(
+                    access,
+                    "customer.list",
+                    targets,
+                    opened_any.into_iter().collect(),
+                )])
+                .await?;
         }
         let next_cursor = if more {
             rows.last().map(|r| cursor::encode_id(r.id))

@@ -10,7 +10,7 @@ use steward_store::IndexDigest;
 
 use super::{RESIDENCY_COLUMN, TAGS_COLUMN};
 use crate::collection::customers::{MATCH_FIELD, parse_residency, parse_tags};
-use crate::collection::minimisation::{Consents, check_values};
+use crate::collection::minimisation::{GivenConsents, check_values};
 use crate::{Access, AppError, Steward};
 
 pub(super) enum Column<'c> {
@@ -241,8 +241,8 @@ impl Steward {
             }
         }
         let raw_values = raw_values.iter().map(|(k, v)| (*k, v.as_ref()));
-        let values =
-            check_values(self.catalog(), access, raw_values, Consents::NONE).map_err(|mut e| {
+        let values = check_values(self.catalog(), access, raw_values, GivenConsents::NONE)
+            .map_err(|mut e| {
                 e.append(&mut errors);
                 e.iter()
                     .map(|e| format!("{}: {}", e.field, e.message))

@@ -21,6 +21,7 @@ use steward_store::ImportJob;
 
 use crate::collection::customers::{MATCH_FIELD, parse_residency};
 use crate::security::orphan_keys::JobLock;
+use crate::services::Customers;
 use crate::{Actor, AppError, Steward};
 use batches::{BatchSizes, InFlight, commit_plan};
 use layout::{Place, Row, Source, map_headers};
@@ -81,16 +82,35 @@ fn fingerprint(file: &mut File) -> Result<String, AppError> {
 }
 
 impl Steward {
+    /// Waits for a batch's commit and reports progress.
+    async fn finish(
+        &self,
+        batch: InFlight,
+        state: &mut ImportProgress,
+        progress: &mut impl FnMut(ImportProgress) -> ControlFlow<()>,
+    ) -> Result<ControlFlow<()>, AppError> {
+        batch
+            .commit
+            .await
+            .map_err(|e| AppError::Internal(format!("the import writer stopped: {e}")))??;
+        state.created += batch.created;
+        state.updated += batch.updated;
+        state.bytes_read = batch.bytes_read;
+        Ok(progress(*state))
+    }
+}
+
+impl Customers<'_> {
     /// Imports (or resumes importing) a CSV file. `progress` is called after every committed
     /// batch; returning `Break` stops after that batch, leaving the import resumable.
-    pub async fn import_customers(
+    pub async fn import(
         &self,
         actor: &Actor,
         path: &Path,
         opts: &ImportOptions,
         mut progress: impl FnMut(ImportProgress) -> ControlFlow<()>,
     ) -> Result<ImportReport, AppError> {
-        let access = self.access(actor, Some(&opts.purpose))?;
+        let access = self.app.access(actor, Some(&opts.purpose))?;
         access.require_record_access()?;
         if !actor.role.may_import() {
             return Err(AppError::Forbidden(format!(
@@ -113,13 +133,13 @@ impl Steward {
             File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
         let bytes_total = file.metadata()?.len();
         let fp = fingerprint(&mut file)?;
-        let _running = JobLock::try_take(&self.key_dir, &fp)?.ok_or_else(|| {
+        let _running = JobLock::try_take(&self.app.key_dir, &fp)?.ok_or_else(|| {
             AppError::Conflict("this file is being imported by another run right now".into())
         })?;
         // Keys an earlier run of this import left pending, for customers whose rows it never
         // committed, go before this run writes any.
-        self.sweep_orphan_keys_of(Some(&fp)).await?;
-        let job = self.store.import_job(&fp).await?;
+        self.app.sweep_orphan_keys_of(Some(&fp)).await?;
+        let job = self.app.store.import_job(&fp).await?;
         let mut state = ImportProgress {
             bytes_total,
             ..Default::default()
@@ -150,7 +170,7 @@ impl Steward {
         if headers.is_empty() {
             return Err(AppError::invalid("headers", "the file has no header row"));
         }
-        let layout = map_headers(self, &headers, &opts.header_map)?;
+        let layout = map_headers(self.app, &headers, &opts.header_map)?;
         let out = std::fs::OpenOptions::new()
             .create(true)
             .write(true)
@@ -176,7 +196,7 @@ impl Steward {
                 byte: job.byte_offset,
                 line: job.line,
             })?;
-            let seen = self.addresses_before(path, &layout, job.byte_offset)?;
+            let seen = self.app.addresses_before(path, &layout, job.byte_offset)?;
             (Some(next.saturating_sub(1)), seen)
         } else {
             rejects.out.get_ref().set_len(0)?;
@@ -204,7 +224,7 @@ impl Steward {
                 }
             };
             if more {
-                let address = self.address_of(&layout, &record)?;
+                let address = self.app.address_of(&layout, &record)?;
                 let first = match address.map(|a| seen.entry(a)) {
                     Some(Entry::Occupied(first)) => Some(*first.get()),
                     Some(Entry::Vacant(slot)) => {
@@ -218,7 +238,10 @@ impl Steward {
                         "{MATCH_FIELD}: same email as line {}",
                         rejects.line(first)?
                     )),
-                    None => self.parse_row(&access, &layout, &record, default_residency, address),
+                    None => {
+                        self.app
+                            .parse_row(&access, &layout, &record, default_residency, address)
+                    }
                 };
                 match parsed {
                     Ok(row) => batch.push(row),
@@ -233,10 +256,12 @@ impl Steward {
             if batch.len() >= sizes.next(position, bytes_total) || sizes.full(position) || !more {
                 sizes.taken(batch.len(), position);
                 let plan = self
+                    .app
                     .plan_batch(&access, std::mem::take(&mut batch), &mut rejects)
                     .await?;
                 if let Some(prev) = inflight.take()
                     && self
+                        .app
                         .finish(prev, &mut state, &mut progress)
                         .await?
                         .is_break()
@@ -257,13 +282,13 @@ impl Steward {
                     rejected: state.rejected,
                     reject_len: rejects.out.get_mut().stream_position()?,
                     finished: !more,
-                    updated_at: self.clock.now().as_microsecond(),
+                    updated_at: self.app.clock.now().as_microsecond(),
                     ..job.clone()
                 });
                 inflight = Some(InFlight {
                     commit: tokio::spawn(commit_plan(
-                        self.store.clone(),
-                        self.keys.clone(),
+                        self.app.store.clone(),
+                        self.app.keys.clone(),
                         job.fingerprint.clone(),
                         changes,
                         plan.new_keys,
@@ -279,7 +304,7 @@ impl Steward {
         }
         if let Some(last) = inflight.take() {
             // The last batch is committed whatever the caller answers now.
-            let _ = self.finish(last, &mut state, &mut progress).await?;
+            let _ = self.app.finish(last, &mut state, &mut progress).await?;
         }
         Ok(ImportReport {
             progress: state,
@@ -287,22 +312,5 @@ impl Steward {
             already_done: false,
             finished: !stopped,
         })
-    }
-
-    /// Waits for a batch's commit and reports progress.
-    async fn finish(
-        &self,
-        batch: InFlight,
-        state: &mut ImportProgress,
-        progress: &mut impl FnMut(ImportProgress) -> ControlFlow<()>,
-    ) -> Result<ControlFlow<()>, AppError> {
-        batch
-            .commit
-            .await
-            .map_err(|e| AppError::Internal(format!("the import writer stopped: {e}")))??;
-        state.created += batch.created;
-        state.updated += batch.updated;
-        state.bytes_read = batch.bytes_read;
-        Ok(progress(*state))
     }
 }

@@ -1,13 +1,14 @@
 //! Queuing messages with the change that causes them, and the sender that drains the queue.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use steward_store::{Delivery, DeliveryOutcome, OutboxRow};
 use steward_vault::DataKey;
 use uuid::Uuid;
 
 use super::{FAREWELL, Letter, SIGN_IN_ALERT};
+use crate::services::Jobs;
+use crate::services::Outbox;
 use crate::{AppError, Steward};
 
 /// Messages claimed per round.
@@ -70,66 +71,6 @@ impl Steward {
         self.mailer.queued.notify_one();
     }
 
-    /// Sends what is due now: claims a batch, hands each message over, records the outcome.
-    pub async fn deliver_due_mail(&self) -> Result<MailRound, AppError> {
-        let now = self.clock.now().as_microsecond();
-        let claimed = self
-            .store
-            .claim_mail(now, now.saturating_add(LEASE_MICROS), BATCH)
-            .await?;
-        let mut round = MailRound::default();
-        let mut purposes: HashMap<Uuid, Option<String>> = HashMap::new();
-        for row in claimed {
-            let attempt = row.attempts + 1;
-            let permanent = |detail: &str| {
-                Err(super::transport::SendFailure {
-                    permanent: true,
-                    detail: detail.into(),
-                })
-            };
-            // Marketing goes out only while the consent it was queued under still holds.
-            if let Some(campaign) = row.campaign_id {
-                let purpose = match purposes.get(&campaign) {
-                    Some(p) => p.clone(),
-                    None => {
-                        let p = self.store.campaign(campaign).await?.map(|c| c.purpose);
-                        purposes.insert(campaign, p.clone());
-                        p
-                    }
-                };
-                let still = match &purpose {
-                    Some(p) => self.given_purposes(row.customer_id).await?.contains(p),
-                    None => false,
-                };
-                if !still {
-                    self.record_attempt(
-                        &row,
-                        attempt,
-                        permanent("consent no longer given"),
-                        &mut round,
-                    )
-                    .await?;
-                    continue;
-                }
-            }
-            let result = match self.open_letter(&row) {
-                Ok(letter) => {
-                    self.mailer
-                        .transport
-                        .send(&letter, &self.mailer.from, row.id)
-                        .await
-                }
-                // The customer was erased after the claim: their mail went with them.
-                Err(AppError::NotFound) => continue,
-                Err(AppError::Integrity(_)) => permanent("the sealed message failed its check"),
-                Err(e) => return Err(e),
-            };
-            self.record_attempt(&row, attempt, result, &mut round)
-                .await?;
-        }
-        Ok(round)
-    }
-
     /// Records what one attempt came to.
     async fn record_attempt(
         &self,
@@ -182,11 +123,79 @@ impl Steward {
         serde_json::from_slice(&plain)
             .map_err(|_| AppError::Integrity(format!("message {}", row.id)))
     }
+}
 
+impl Outbox<'_> {
+    /// Sends what is due now: claims a batch, hands each message over, records the outcome.
+    pub async fn deliver_due(&self) -> Result<MailRound, AppError> {
+        let now = self.app.clock.now().as_microsecond();
+        let claimed = self
+            .app
+            .store
+            .claim_mail(now, now.saturating_add(LEASE_MICROS), BATCH)
+            .await?;
+        let mut round = MailRound::default();
+        let mut purposes: HashMap<Uuid, Option<String>> = HashMap::new();
+        for row in claimed {
+            let attempt = row.attempts + 1;
+            let permanent = |detail: &str| {
+                Err(super::transport::SendFailure {
+                    permanent: true,
+                    detail: detail.into(),
+                })
+            };
+            // Marketing goes out only while the consent it was queued under still holds.
+            if let Some(campaign) = row.campaign_id {
+                let purpose = match purposes.get(&campaign) {
+                    Some(p) => p.clone(),
+                    None => {
+                        let p = self.app.store.campaign(campaign).await?.map(|c| c.purpose);
+                        purposes.insert(campaign, p.clone());
+                        p
+                    }
+                };
+                let still = match &purpose {
+                    Some(p) => self.app.given_purposes(row.customer_id).await?.contains(p),
+                    None => false,
+                };
+                if !still {
+                    self.app
+                        .record_attempt(
+                            &row,
+                            attempt,
+                            permanent("consent no longer given"),
+                            &mut round,
+                        )
+                        .await?;
+                    continue;
+                }
+            }
+            let result = match self.app.open_letter(&row) {
+                Ok(letter) => {
+                    self.app
+                        .mailer
+                        .transport
+                        .send(&letter, &self.app.mailer.from, row.id)
+                        .await
+                }
+                // The customer was erased after the claim: their mail went with them.
+                Err(AppError::NotFound) => continue,
+                Err(AppError::Integrity(_)) => permanent("the sealed message failed its check"),
+                Err(e) => return Err(e),
+            };
+            self.app
+                .record_attempt(&row, attempt, result, &mut round)
+                .await?;
+        }
+        Ok(round)
+    }
+}
+
+impl Jobs {
     /// Drains the outbox until `stop` completes: at once when mail is queued, and every few
     /// seconds for retries.
-    pub async fn run_mail_sender(self: Arc<Self>, stop: impl std::future::Future<Output = ()>) {
-        if let Some(path) = self.mailer.transport.log_path() {
+    pub async fn mail_sender(self, stop: impl std::future::Future<Output = ()>) {
+        if let Some(path) = self.app.mailer.transport.log_path() {
             // Said where mail is sent from, not by every command that opens Steward.
             tracing::warn!(
                 path = %path.display(),
@@ -196,7 +205,7 @@ impl Steward {
         }
         tokio::pin!(stop);
         loop {
-            let full = match self.deliver_due_mail().await {
+            let full = match self.app.outbox().deliver_due().await {
                 Ok(round) => round.sent + round.retried + round.failed >= BATCH,
                 Err(e) => {
                     tracing::warn!(error = %e, "mail round failed");
@@ -207,7 +216,7 @@ impl Steward {
                 continue;
             }
             tokio::select! {
-                _ = self.mailer.queued.notified() => {}
+                _ = self.app.mailer.queued.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
                 _ = &mut stop => break,
             }

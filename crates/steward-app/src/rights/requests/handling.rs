@@ -12,54 +12,10 @@ use uuid::Uuid;
 use super::{ReasonInput, RequestView, day, parse_reason, require_desk, view};
 use crate::infra::mail::Letter;
 use crate::rights::erasure::ErasureOrder;
+use crate::services::Requests;
 use crate::{Access, AppError, Steward};
 
 impl Steward {
-    pub async fn verify_request(&self, access: &Access, id: Uuid) -> Result<RequestView, AppError> {
-        self.move_request(access, id, RequestState::Verified, None)
-            .await
-    }
-
-    pub async fn start_request(&self, access: &Access, id: Uuid) -> Result<RequestView, AppError> {
-        self.move_request(access, id, RequestState::InProgress, None)
-            .await
-    }
-
-    pub async fn extend_request(
-        &self,
-        access: &Access,
-        id: Uuid,
-        input: &ReasonInput,
-    ) -> Result<RequestView, AppError> {
-        let reason = parse_reason(input)?;
-        self.move_request(access, id, RequestState::Extended, Some(reason))
-            .await
-    }
-
-    pub async fn deny_request(
-        &self,
-        access: &Access,
-        id: Uuid,
-        input: &ReasonInput,
-    ) -> Result<RequestView, AppError> {
-        let reason = parse_reason(input)?;
-        self.move_request(access, id, RequestState::Denied, Some(reason))
-            .await
-    }
-
-    /// Completes a request, carrying it out where Steward can: an erasure erases (and
-    /// suppresses the address), a restriction restricts. Access, portability and
-    /// rectification are answered by staff through the export and the customer record
-    /// before they complete the request.
-    pub async fn complete_request(
-        &self,
-        access: &Access,
-        id: Uuid,
-    ) -> Result<RequestView, AppError> {
-        self.move_request(access, id, RequestState::Completed, None)
-            .await
-    }
-
     /// Moves a request on, with its effect and its letter, in one transaction.
     async fn move_request(
         &self,
@@ -299,5 +255,53 @@ impl Steward {
             expected_version: row.version,
             replaced_index_fields: Vec::new(),
         }
+    }
+}
+
+impl Requests<'_> {
+    pub async fn verify(&self, access: &Access, id: Uuid) -> Result<RequestView, AppError> {
+        self.app
+            .move_request(access, id, RequestState::Verified, None)
+            .await
+    }
+
+    pub async fn start(&self, access: &Access, id: Uuid) -> Result<RequestView, AppError> {
+        self.app
+            .move_request(access, id, RequestState::InProgress, None)
+            .await
+    }
+
+    pub async fn extend(
+        &self,
+        access: &Access,
+        id: Uuid,
+        input: &ReasonInput,
+    ) -> Result<RequestView, AppError> {
+        let reason = parse_reason(input)?;
+        self.app
+            .move_request(access, id, RequestState::Extended, Some(reason))
+            .await
+    }
+
+    pub async fn deny(
+        &self,
+        access: &Access,
+        id: Uuid,
+        input: &ReasonInput,
+    ) -> Result<RequestView, AppError> {
+        let reason = parse_reason(input)?;
+        self.app
+            .move_request(access, id, RequestState::Denied, Some(reason))
+            .await
+    }
+
+    /// Completes a request, carrying it out where Steward can: an erasure erases (and
+    /// suppresses the address), a restriction restricts. Access, portability and
+    /// rectification are answered by staff through the export and the customer record
+    /// before they complete the request.
+    pub async fn complete(&self, access: &Access, id: Uuid) -> Result<RequestView, AppError> {
+        self.app
+            .move_request(access, id, RequestState::Completed, None)
+            .await
     }
 }

@@ -10,6 +10,7 @@ use steward_store::{ChangeSet, CustomerRow, RequestFilter, RequestRow};
 use uuid::Uuid;
 
 use super::{MAX_REQUESTS, RequestInput, RequestView, day, require_desk, view};
+use crate::services::Requests;
 use crate::{Access, AppError, FieldError, Steward};
 
 impl Steward {
@@ -152,9 +153,36 @@ impl Steward {
         })
     }
 
+    /// A request the customer makes in the portal: they are who they signed in as, so it
+    /// starts verified.
+    pub(crate) async fn portal_request(
+        &self,
+        customer: &CustomerRow,
+        kind: RequestKind,
+        purpose: Option<String>,
+    ) -> Result<RequestRow, AppError> {
+        let subject = self.request_subject(&customer.id.to_string())?;
+        let mut row = self
+            .new_request(
+                kind,
+                Channel::Portal,
+                Some(customer),
+                subject,
+                None,
+                purpose,
+            )
+            .await?;
+        row.state = RequestState::Verified.as_str().into();
+        row.verified_at = Some(row.received_at);
+        row.acknowledged_at = Some(row.received_at);
+        Ok(row)
+    }
+}
+
+impl Requests<'_> {
     /// Logs a request that reached staff by email, phone or post (or an integration), and
     /// acknowledges it to the customer when one is known.
-    pub async fn create_request(
+    pub async fn create(
         &self,
         access: &Access,
         input: RequestInput,
@@ -188,6 +216,7 @@ impl Steward {
         });
         let purpose = match kind {
             Some(RequestKind::Objection) => self
+                .app
                 .check_objection_purpose(input.purpose.as_deref())
                 .map_err(|e| {
                     if let AppError::Invalid(mut e) = e {
@@ -207,8 +236,9 @@ impl Steward {
         let (Some(kind), Some(channel), true) = (kind, channel, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
-        let (customer, subject) = self.request_customer(&input).await?;
+        let (customer, subject) = self.app.request_customer(&input).await?;
         let mut row = self
+            .app
             .new_request(
                 kind,
                 channel,
@@ -219,7 +249,7 @@ impl Steward {
             )
             .await?;
         let now = row.received_at;
-        let mail = self.request_letter(
+        let mail = self.app.request_letter(
             customer.as_ref(),
             "request_received",
             "We received your privacy request",
@@ -234,39 +264,17 @@ impl Steward {
         if mail.is_some() {
             row.acknowledged_at = Some(now);
         }
-        let audit = self.request_record(access, "request.create", &row, None);
-        self.commit_request(ChangeSet {
-            requests: vec![row.clone()],
-            mail: mail.into_iter().collect(),
-            audit: vec![audit],
-            ..Default::default()
-        })
-        .await?;
-        Ok(view(&row, now))
-    }
-
-    /// A request the customer makes in the portal: they are who they signed in as, so it
-    /// starts verified.
-    pub(crate) async fn portal_request(
-        &self,
-        customer: &CustomerRow,
-        kind: RequestKind,
-        purpose: Option<String>,
-    ) -> Result<RequestRow, AppError> {
-        let subject = self.request_subject(&customer.id.to_string())?;
-        let mut row = self
-            .new_request(
-                kind,
-                Channel::Portal,
-                Some(customer),
-                subject,
-                None,
-                purpose,
-            )
+        let audit = self
+            .app
+            .request_record(access, "request.create", &row, None);
+        self.app
+            .commit_request(ChangeSet {
+                requests: vec![row.clone()],
+                mail: mail.into_iter().collect(),
+                audit: vec![audit],
+                ..Default::default()
+            })
             .await?;
-        row.state = RequestState::Verified.as_str().into();
-        row.verified_at = Some(row.received_at);
-        row.acknowledged_at = Some(row.received_at);
-        Ok(row)
+        Ok(view(&row, now))
     }
 }

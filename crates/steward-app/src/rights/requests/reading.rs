@@ -10,24 +10,10 @@ use super::{
     MAX_REQUESTS, RecipientUpdateView, RequestQuery, RequestReport, RequestView, require_desk,
     tally, view,
 };
+use crate::services::Requests;
 use crate::{Access, AppError, Steward};
 
 impl Steward {
-    pub async fn request(&self, access: &Access, id: Uuid) -> Result<RequestView, AppError> {
-        require_desk(access)?;
-        let row = self.store.request(id).await?.ok_or(AppError::NotFound)?;
-        let proposed = match (&row.proposal, row.customer_id) {
-            (Some(p), Some(customer)) => Some(self.open_proposal(customer, p)?),
-            _ => None,
-        };
-        let mut record = self.request_record(access, "request.read", &row, None);
-        record.fields = proposed.iter().map(|(f, _)| f.clone()).collect();
-        self.append(vec![record]).await?;
-        let mut shown = view(&row, self.clock.now().as_microsecond());
-        shown.proposed_value = proposed.map(|(_, v)| v);
-        Ok(shown)
-    }
-
     /// The field and value a correction proposes.
     pub(crate) fn open_proposal(
         &self,
@@ -44,93 +30,6 @@ impl Steward {
         Ok((field.to_string(), value))
     }
 
-    pub async fn requests(
-        &self,
-        access: &Access,
-        query: &RequestQuery,
-    ) -> Result<Vec<RequestView>, AppError> {
-        require_desk(access)?;
-        let now = self.clock.now().as_microsecond();
-        let limit = query.limit.unwrap_or(100).clamp(1, MAX_REQUESTS);
-        let rows = self
-            .store
-            .requests(&RequestFilter {
-                open_only: query.open || query.due_within_days.is_some(),
-                due_before: query
-                    .due_within_days
-                    .map(|d| now.saturating_add(days_in_micros(i64::from(d)))),
-                customer: query.customer_id,
-                limit,
-                ..Default::default()
-            })
-            .await?;
-        let targets: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
-        self.append(vec![self.access_record(
-            access,
-            "request.list",
-            targets,
-            Vec::new(),
-        )])
-        .await?;
-        Ok(rows.iter().map(|r| view(r, now)).collect())
-    }
-
-    /// What the recipients of a customer's data are to be told, oldest first; kept after
-    /// erasure, under the erased customer's id.
-    pub async fn recipient_updates(
-        &self,
-        access: &Access,
-        customer: Uuid,
-    ) -> Result<Vec<RecipientUpdateView>, AppError> {
-        require_desk(access)?;
-        let rows = self.store.recipient_updates(customer).await?;
-        self.append(vec![self.access_record(
-            access,
-            "customer.recipient_updates",
-            vec![customer.to_string()],
-            Vec::new(),
-        )])
-        .await?;
-        Ok(rows
-            .into_iter()
-            .map(|u| RecipientUpdateView {
-                kind: u.kind,
-                fields: u.fields,
-                at: from_micros(u.at),
-                notified_at: u.notified_at.map(from_micros),
-            })
-            .collect())
-    }
-
-    /// Requests received in the last twelve months, counted.
-    pub async fn request_report(&self, access: &Access) -> Result<RequestReport, AppError> {
-        require_desk(access)?;
-        let since = self
-            .clock
-            .now()
-            .as_microsecond()
-            .saturating_sub(365 * MICROS_PER_DAY);
-        let rows = self
-            .store
-            .requests(&RequestFilter {
-                received_since: Some(since),
-                limit: usize::MAX >> 1,
-                ..Default::default()
-            })
-            .await?;
-        self.append(vec![self.access_record(
-            access,
-            "request.report",
-            Vec::new(),
-            Vec::new(),
-        )])
-        .await?;
-        Ok(RequestReport {
-            since: from_micros(since),
-            kinds: tally(&rows),
-        })
-    }
-
     /// The customer's own requests, newest first.
     pub(crate) async fn own_requests(&self, customer: Uuid) -> Result<Vec<RequestView>, AppError> {
         let now = self.clock.now().as_microsecond();
@@ -145,5 +44,120 @@ impl Steward {
             .iter()
             .map(|r| view(r, now))
             .collect())
+    }
+}
+
+impl Requests<'_> {
+    pub async fn get(&self, access: &Access, id: Uuid) -> Result<RequestView, AppError> {
+        require_desk(access)?;
+        let row = self
+            .app
+            .store
+            .request(id)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        let proposed = match (&row.proposal, row.customer_id) {
+            (Some(p), Some(customer)) => Some(self.app.open_proposal(customer, p)?),
+            _ => None,
+        };
+        let mut record = self.app.request_record(access, "request.read", &row, None);
+        record.fields = proposed.iter().map(|(f, _)| f.clone()).collect();
+        self.app.append(vec![record]).await?;
+        let mut shown = view(&row, self.app.clock.now().as_microsecond());
+        shown.proposed_value = proposed.map(|(_, v)| v);
+        Ok(shown)
+    }
+
+    pub async fn list(
+        &self,
+        access: &Access,
+        query: &RequestQuery,
+    ) -> Result<Vec<RequestView>, AppError> {
+        require_desk(access)?;
+        let now = self.app.clock.now().as_microsecond();
+        let limit = query.limit.unwrap_or(100).clamp(1, MAX_REQUESTS);
+        let rows = self
+            .app
+            .store
+            .requests(&RequestFilter {
+                open_only: query.open || query.due_within_days.is_some(),
+                due_before: query
+                    .due_within_days
+                    .map(|d| now.saturating_add(days_in_micros(i64::from(d)))),
+                customer: query.customer_id,
+                limit,
+                ..Default::default()
+            })
+            .await?;
+        let targets: Vec<String> = rows.iter().map(|r| r.id.to_string()).collect();
+        self.app
+            .append(vec![self.app.access_record(
+                access,
+                "request.list",
+                targets,
+                Vec::new(),
+            )])
+            .await?;
+        Ok(rows.iter().map(|r| view(r, now)).collect())
+    }
+
+    /// What the recipients of a customer's data are to be told, oldest first; kept after
+    /// erasure, under the erased customer's id.
+    pub async fn recipient_updates(
+        &self,
+        access: &Access,
+        customer: Uuid,
+    ) -> Result<Vec<RecipientUpdateView>, AppError> {
+        require_desk(access)?;
+        let rows = self.app.store.recipient_updates(customer).await?;
+        self.app
+            .append(vec![self.app.access_record(
+                access,
+                "customer.recipient_updates",
+                vec![customer.to_string()],
+                Vec::new(),
+            )])
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|u| RecipientUpdateView {
+                kind: u.kind,
+                fields: u.fields,
+                at: from_micros(u.at),
+                notified_at: u.notified_at.map(from_micros),
+            })
+            .collect())
+    }
+
+    /// Requests received in the last twelve months, counted.
+    pub async fn report(&self, access: &Access) -> Result<RequestReport, AppError> {
+        require_desk(access)?;
+        let since = self
+            .app
+            .clock
+            .now()
+            .as_microsecond()
+            .saturating_sub(365 * MICROS_PER_DAY);
+        let rows = self
+            .app
+            .store
+            .requests(&RequestFilter {
+                received_since: Some(since),
+                limit: usize::MAX >> 1,
+                ..Default::default()
+            })
+            .await?;
+        self.app
+            .append(vec![self.app.access_record(
+                access,
+                "request.report",
+                Vec::new(),
+                Vec::new(),
+            )])
+            .await?;
+        Ok(RequestReport {
+            since: from_micros(since),
+            kinds: tally(&rows),
+        })
     }
 }

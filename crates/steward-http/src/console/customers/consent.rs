@@ -50,7 +50,8 @@ pub async fn record_consent(
     };
     match state
         .app
-        .record_consent(&access, id, input, &steward_app::Evidence::default())
+        .consent()
+        .record(&access, id, input, &steward_app::Evidence::default())
         .await
     {
         Ok(_) => Ok(see_other(&format!("/console/customers/{id}#consent"))),
@@ -83,6 +84,7 @@ pub async fn object(
     let id = parse_id(&id)?;
     state
         .app
+        .consent()
         .object_to_direct_marketing(&access, id, &steward_app::Evidence::default())
         .await?;
     Ok(see_other(&format!("/console/customers/{id}#consent")))
@@ -95,7 +97,7 @@ pub async fn receipt(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(&state)?;
-    let receipt = state.app.consent_receipt(&access, parse_id(&id)?).await?;
+    let receipt = state.app.consent().receipt(&access, parse_id(&id)?).await?;
     let disposition = format!(
         "attachment; filename=\"consent-receipt-{}.jws\"",
         receipt.id

@@ -189,7 +189,7 @@ pub async fn create(
         residency: text("residency").trim().to_uppercase(),
         tags: split_tags(&text("tags")),
     };
-    let errors = match state.app.create_customer(&access, input).await {
+    let errors = match state.app.customers().create(&access, input).await {
         Ok(view) => return Ok(see_other(&format!("/console/customers/{}", view.id))),
         Err(AppError::Invalid(errors)) => errors,
         Err(AppError::Duplicate { field }) => vec![FieldError::new(
@@ -227,7 +227,7 @@ pub async fn edit_form(
     Path(id): Path<String>,
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(&state)?;
-    let view = state.app.get_customer(&access, parse_id(&id)?).await?;
+    let view = state.app.customers().get(&access, parse_id(&id)?).await?;
     let values: HashMap<String, String> = view.fields.clone().into_iter().collect();
     let fields = form_fields(&state, &staff, &access, &values, None);
     Ok(render(&FormPage {
@@ -269,21 +269,25 @@ pub async fn update(
         tags: Some(split_tags(&text("tags"))),
         status: blank(&text("status")),
     };
-    let (status, conflict, errors) =
-        match state.app.update_customer(&access, id, patch, version).await {
-            Ok(_) => return Ok(see_other(&format!("/console/customers/{id}"))),
-            Err(AppError::StaleVersion) => (StatusCode::CONFLICT, true, Vec::new()),
-            Err(AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, false, errors),
-            Err(AppError::Duplicate { field }) => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                false,
-                vec![FieldError::new(
-                    field,
-                    "is already in use by another customer",
-                )],
-            ),
-            Err(e) => return Err(e.into()),
-        };
+    let (status, conflict, errors) = match state
+        .app
+        .customers()
+        .update(&access, id, patch, version)
+        .await
+    {
+        Ok(_) => return Ok(see_other(&format!("/console/customers/{id}"))),
+        Err(AppError::StaleVersion) => (StatusCode::CONFLICT, true, Vec::new()),
+        Err(AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, false, errors),
+        Err(AppError::Duplicate { field }) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            false,
+            vec![FieldError::new(
+                field,
+                "is already in use by another customer",
+            )],
+        ),
+        Err(e) => return Err(e.into()),
+    };
     let mut fields = form_fields(&state, &staff, &access, &values, Some(&originals));
     let refusal = customer_refusal(&mut fields, errors);
     let mut response = render(&FormPage {

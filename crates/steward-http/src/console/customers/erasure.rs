@@ -34,7 +34,7 @@ pub async fn erase_form(
         ))
         .into());
     }
-    let view = state.app.get_customer(&access, parse_id(&id)?).await?;
+    let view = state.app.customers().get(&access, parse_id(&id)?).await?;
     let labels = |key: &String| {
         state
             .app
@@ -74,6 +74,6 @@ pub async fn erase(
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
     let access = staff.access(&state)?;
-    state.app.erase_customer(&access, parse_id(&id)?).await?;
+    state.app.rights().erase(&access, parse_id(&id)?).await?;
     Ok(see_other("/console/customers?erased=1"))
 }

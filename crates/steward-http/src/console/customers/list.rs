@@ -115,7 +115,7 @@ pub async fn list(
         ..Default::default()
     };
     let (rows, next) = if errors.is_empty() {
-        match state.app.list_customers(&access, query).await {
+        match state.app.customers().list(&access, query).await {
             Ok(page) => {
                 let next = page.next_cursor.map(|c| {
                     format!(
@@ -192,7 +192,7 @@ pub async fn search(
             limit: Some(25),
             ..Default::default()
         };
-        match state.app.list_customers(&access, query).await {
+        match state.app.customers().list(&access, query).await {
             Ok(page) => page.items.iter().map(Row::of).collect(),
             Err(AppError::Invalid(mut e)) => {
                 errors.append(&mut e);

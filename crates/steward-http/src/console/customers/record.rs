@@ -93,7 +93,7 @@ pub(super) async fn detail_page(
     id: Uuid,
     refusal: Refusal,
 ) -> Result<Response, ConsoleError> {
-    let view = state.app.get_customer(access, id).await?;
+    let view = state.app.customers().get(access, id).await?;
     let fields = state
         .app
         .catalog()
@@ -113,7 +113,8 @@ pub(super) async fn detail_page(
         .collect();
     let interactions = match state
         .app
-        .list_interactions(access, id, None, Some(50))
+        .interactions()
+        .list(access, id, None, Some(50))
         .await
     {
         Ok(page) => Some(
@@ -132,7 +133,8 @@ pub(super) async fn detail_page(
     };
     let history = state
         .app
-        .customer_access_history(access, id)
+        .audit()
+        .access_history(access, id)
         .await?
         .into_iter()
         .map(|e| History {
@@ -146,7 +148,8 @@ pub(super) async fn detail_page(
         .collect();
     let consents = state
         .app
-        .consents(access, id)
+        .consent()
+        .current(access, id)
         .await?
         .into_iter()
         .map(|c| ConsentRow {
@@ -167,7 +170,8 @@ pub(super) async fn detail_page(
         .collect();
     let consent_events = state
         .app
-        .consent_history(access, id)
+        .consent()
+        .history(access, id)
         .await?
         .into_iter()
         .rev()
@@ -248,7 +252,7 @@ pub async fn add_interaction(
         summary: f.summary.clone(),
         body: blank(&f.body),
     };
-    match state.app.add_interaction(&access, id, input).await {
+    match state.app.interactions().add(&access, id, input).await {
         Ok(_) => Ok(see_other(&format!("/console/customers/{id}#timeline"))),
         Err(AppError::Invalid(errors)) => {
             let typed = HashMap::from([
@@ -275,7 +279,8 @@ pub async fn export(
         .map_err(|m| ConsoleError::App(steward_app::AppError::invalid("format", m)))?;
     let export = state
         .app
-        .start_subject_export(&access, parse_id(&id)?, format)
+        .rights()
+        .start_export(&access, parse_id(&id)?, format)
         .await?;
     Ok(crate::streaming::subject_export(state, export, format))
 }

@@ -1,0 +1,252 @@
+//! The use cases, grouped into services by mechanism: `steward.consent().record(...)`.
+//! Each service is a borrowed view of the application; its methods live beside the mechanism
+//! they belong to (named on each type), so this file is the map from a service to its folder.
+
+use std::sync::Arc;
+
+use crate::Steward;
+
+/// Customers: create, read, correct, list, count, import and export, each value through the catalog and sealed with the customer's key.
+///
+/// Lives in `collection/customers, collection/import, collection/export`.
+#[derive(Clone, Copy)]
+pub struct Customers<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// A customer's interaction history: add and list.
+///
+/// Lives in `collection/interactions.rs`.
+#[derive(Clone, Copy)]
+pub struct Interactions<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// The consent ledger: record decisions and their receipts, read current and past consents, honour GPC and objections, expire lapsed consents.
+///
+/// Lives in `consent/`.
+#[derive(Clone, Copy)]
+pub struct Consents<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Versioned privacy notices: draft, publish, and read the one in force.
+///
+/// Lives in `consent/notices.rs`.
+#[derive(Clone, Copy)]
+pub struct Notices<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Emailed links: confirm a consent (double opt-in) and unsubscribe.
+///
+/// Lives in `consent/double_opt_in.rs, consent/unsubscribe.rs`.
+#[derive(Clone, Copy)]
+pub struct Links<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Public sign-up forms and the sealed sign-ups they leave until confirmed.
+///
+/// Lives in `consent/forms.rs, consent/signups.rs`.
+#[derive(Clone, Copy)]
+pub struct Forms<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// The privacy portal's sign-in and what a signed-in customer reads about themselves.
+///
+/// Lives in `rights/portal.rs`.
+#[derive(Clone, Copy)]
+pub struct Portal<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// The rights a signed-in customer exercises themselves: correct, change address, object, restrict, withdraw, erase.
+///
+/// Lives in `rights/portal_rights.rs`.
+#[derive(Clone, Copy)]
+pub struct OwnRights<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// The request desk: staff take in, verify, extend, deny and complete data-subject requests.
+///
+/// Lives in `rights/requests/`.
+#[derive(Clone, Copy)]
+pub struct Requests<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Erasure and the subject's export, as carried out by staff.
+///
+/// Lives in `rights/erasure.rs, rights/subject_export.rs`.
+#[derive(Clone, Copy)]
+pub struct Rights<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Retention rules, what falls due, and the sweeper's runs.
+///
+/// Lives in `retention/`.
+#[derive(Clone, Copy)]
+pub struct Retention<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Legal holds that keep records past their rule.
+///
+/// Lives in `retention/holds.rs`.
+#[derive(Clone, Copy)]
+pub struct Holds<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Campaigns sent to consenting audiences.
+///
+/// Lives in `campaigns/campaign.rs`.
+#[derive(Clone, Copy)]
+pub struct Campaigns<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Saved segments and the audiences they resolve to.
+///
+/// Lives in `campaigns/segments.rs, campaigns/audience.rs`.
+#[derive(Clone, Copy)]
+pub struct Segments<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Staff accounts and API tokens.
+///
+/// Lives in `security/accounts.rs`.
+#[derive(Clone, Copy)]
+pub struct Accounts<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Staff sign-in, console sessions and token checks.
+///
+/// Lives in `security/sign_in.rs, security/accounts.rs`.
+#[derive(Clone, Copy)]
+pub struct Sessions<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// The tamper-evident audit log: read, search, verify, witness.
+///
+/// Lives in `security/audit_log.rs, security/audit_witness.rs`.
+#[derive(Clone, Copy)]
+pub struct Audit<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// The mail outbox: deliver what is due.
+///
+/// Lives in `infra/mail/outbox.rs`.
+#[derive(Clone, Copy)]
+pub struct Outbox<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Customer keys: sweep the ones no customer row owns.
+///
+/// Lives in `security/orphan_keys.rs`.
+#[derive(Clone, Copy)]
+pub struct Keys<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// The background loops `steward serve` runs until it stops. Each owns the application, so
+/// it can be spawned.
+///
+/// Lives beside its mechanism: mail (`infra/mail/outbox.rs`), consent expiry, sign-up sweeping,
+/// retention sweeps, the audit indexer and the audit witness.
+pub struct Jobs {
+    pub(crate) app: Arc<Steward>,
+}
+
+impl Steward {
+    pub fn customers(&self) -> Customers<'_> {
+        Customers { app: self }
+    }
+
+    pub fn interactions(&self) -> Interactions<'_> {
+        Interactions { app: self }
+    }
+
+    pub fn consent(&self) -> Consents<'_> {
+        Consents { app: self }
+    }
+
+    pub fn notices(&self) -> Notices<'_> {
+        Notices { app: self }
+    }
+
+    pub fn links(&self) -> Links<'_> {
+        Links { app: self }
+    }
+
+    pub fn forms(&self) -> Forms<'_> {
+        Forms { app: self }
+    }
+
+    pub fn portal(&self) -> Portal<'_> {
+        Portal { app: self }
+    }
+
+    pub fn own_rights(&self) -> OwnRights<'_> {
+        OwnRights { app: self }
+    }
+
+    pub fn requests(&self) -> Requests<'_> {
+        Requests { app: self }
+    }
+
+    pub fn rights(&self) -> Rights<'_> {
+        Rights { app: self }
+    }
+
+    pub fn retention(&self) -> Retention<'_> {
+        Retention { app: self }
+    }
+
+    pub fn holds(&self) -> Holds<'_> {
+        Holds { app: self }
+    }
+
+    pub fn campaigns(&self) -> Campaigns<'_> {
+        Campaigns { app: self }
+    }
+
+    pub fn segments(&self) -> Segments<'_> {
+        Segments { app: self }
+    }
+
+    pub fn accounts(&self) -> Accounts<'_> {
+        Accounts { app: self }
+    }
+
+    pub fn sessions(&self) -> Sessions<'_> {
+        Sessions { app: self }
+    }
+
+    pub fn audit(&self) -> Audit<'_> {
+        Audit { app: self }
+    }
+
+    pub fn outbox(&self) -> Outbox<'_> {
+        Outbox { app: self }
+    }
+
+    pub fn keys(&self) -> Keys<'_> {
+        Keys { app: self }
+    }
+
+    pub fn jobs(self: &Arc<Self>) -> Jobs {
+        Jobs {
+            app: Arc::clone(self),
+        }
+    }
+}
