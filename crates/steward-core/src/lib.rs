@@ -51,6 +51,7 @@ pub mod request;
 pub mod retention;
 pub mod role;
 pub mod sealed_fields;
+pub mod transfers;
 
 pub use catalog::{
     Catalog, CatalogError, FieldDef, FieldKind, FormDef, LawfulBasis, PurposeDef, Sensitivity,
