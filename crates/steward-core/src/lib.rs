@@ -51,6 +51,7 @@ pub mod request;
 pub mod retention;
 pub mod role;
 pub mod sealed_fields;
+pub mod sharing;
 pub mod transfers;
 
 pub use catalog::{
