@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::agreement::Agreement;
 use super::dpa::DpaState;
-use super::refusal::{Refusal, Standing};
+use super::refusal::{Refusal, RefusalCode, Standing};
 use super::review::{Review, ReviewIntervals, ReviewOutcome, ReviewState};
 use super::vendor::{Vendor, VendorStatus};
 use crate::CountryCode;
@@ -71,12 +71,13 @@ pub struct Clearance {
 
 /// Checks a share of `fields` for `purpose` of a customer resident in `residency`.
 ///
-/// The first failing reason wins, in the order of [`super::RefusalCode`]: the vendor's
-/// standing, then the agreements. With several agreements, the share goes ahead under the
-/// first that passes every check; if none does, the refusal of the agreement that passed the
-/// most checks is given, since it is the nearest to being usable and its reason is the one
-/// worth fixing. Destinations are checked vendor first, then each sub-processor in the order
-/// given, each in country-code order.
+/// The first failing reason wins, in the order of [`RefusalCode`]: the vendor's standing,
+/// then the agreements. With several agreements, the share goes ahead under the first that
+/// passes every check; if none does, the refusal of the agreement that passed the most checks
+/// is given, since it is the nearest to being usable and its reason is the one worth fixing.
+/// Destinations are checked vendor first, then each sub-processor in the order given, each in
+/// country-code order. A suspended sub-processor stops the share; an offboarded one receives
+/// nothing and is passed over.
 pub fn check_share(
     file: &VendorFile<'_>,
     purpose: &str,
@@ -217,13 +218,14 @@ fn covers(
 }
 
 /// How far a refused agreement got: the later its refusal in the order of the checks, the
-/// nearer it is to carrying the share.
+/// nearer it is to carrying the share. Every transfer refusal means the agreement got as far
+/// as the destinations, so they rank alike.
 fn rank(refusal: &Refusal) -> usize {
+    let position = |code| RefusalCode::ALL.iter().position(|c| *c == code);
     let code = refusal.code();
-    super::RefusalCode::ALL
-        .iter()
-        .position(|c| *c == code)
+    position(code)
         .unwrap_or(0)
+        .min(position(RefusalCode::NoTransferMechanism).unwrap_or(0))
 }
 
 /// What the agreements record for one destination.

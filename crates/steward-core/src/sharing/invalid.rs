@@ -84,8 +84,9 @@ pub(crate) fn optional_text(
     field: &str,
     raw: Option<&str>,
     max: usize,
+    multiline: bool,
 ) -> Result<Option<String>, InvalidInput> {
-    raw.map(|r| text(field, r, max, true)).transpose()
+    raw.map(|r| text(field, r, max, multiline)).transpose()
 }
 
 pub(crate) fn country(field: &str, raw: &str) -> Result<CountryCode, InvalidInput> {

@@ -15,7 +15,9 @@ use crate::transfers::{Gap, SccModule, TransferRefusal};
 /// standing makes every agreement moot, so its own state is judged first (status, then the
 /// contract processing rests on, then the review that vouches for both); then whether an
 /// agreement is in force, then whether it covers this purpose and each field asked for, and
-/// last where the data would go, which depends on all of them.
+/// last where the data would go, which depends on all of them. The last four are answered
+/// destination by destination, each with its own first defect: the clauses' module before
+/// their assessment, a lapsed certification only where nothing else is recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum RefusalCode {

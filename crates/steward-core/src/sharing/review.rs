@@ -157,7 +157,7 @@ impl Review {
                     })
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let conditions = optional_text("conditions", input.conditions.as_deref(), 2000)?;
+        let conditions = optional_text("conditions", input.conditions.as_deref(), 2000, true)?;
         match (input.outcome, &conditions) {
             (ReviewOutcome::ApprovedWithConditions, None) => Err(invalid(
                 "conditions",

@@ -296,7 +296,7 @@ impl Vendor {
     }
 
     /// The vendor as the receiving party of a transfer whose roles call for `scc_module`.
-    pub fn importer(&self, scc_module: SccModule) -> Importer<'_> {
+    pub(crate) fn importer(&self, scc_module: SccModule) -> Importer<'_> {
         Importer {
             scc_module,
             dpf: self.dpf.as_ref(),
@@ -318,7 +318,7 @@ fn non_empty(field: &str, raws: &[String]) -> Result<Vec<CountryCode>, InvalidIn
 }
 
 fn certification(field: &str, c: &Certification) -> Result<Certification, InvalidInput> {
-    let name = optional_text(&format!("{field}.name"), c.name.as_deref(), 100)?;
+    let name = optional_text(&format!("{field}.name"), c.name.as_deref(), 100, false)?;
     if c.scheme == CertificationScheme::Other && name.is_none() {
         return Err(invalid(
             format!("{field}.name"),

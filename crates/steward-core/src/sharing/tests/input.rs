@@ -328,6 +328,16 @@ fn the_tier_sets_when_the_next_review_is_due() {
         reviewer: "second look".into(),
         ..review.clone()
     };
+    let tier_3 = RiskTier::new(3).expect("a tier");
+    let state_on = |d: Date| ReviewState::of(Some(&review), tier_3, &intervals, d);
+    assert_eq!(
+        state_on(Date::constant(2026, 8, 31)),
+        ReviewState::Due {
+            on: Date::constant(2026, 8, 31)
+        },
+        "a review is on time through its due day"
+    );
+    assert!(state_on(Date::constant(2026, 9, 1)).is_overdue());
     let reviews = [review, older, same_day];
     assert_eq!(
         Review::latest(&reviews).map(|r| r.reviewer.as_str()),
