@@ -1,5 +1,6 @@
 //! Steward's domain: the field catalog, purposes, roles, contact-value normalisation,
-//! countries, the audit chain and the clock. Pure rules only: no I/O, no async.
+//! countries, the audit chain, the clock, the vendor register with its agreements, and the
+//! rules for cross-border transfers. Pure rules only: no I/O, no async.
 
 /// A closed set of words, each spelled one way in storage, in JSON and in messages: the enum,
 /// its list, its spelling, and parsing that names the words allowed.
@@ -51,6 +52,8 @@ pub mod request;
 pub mod retention;
 pub mod role;
 pub mod sealed_fields;
+pub mod sharing;
+pub mod transfers;
 
 pub use catalog::{
     Catalog, CatalogError, FieldDef, FieldKind, FormDef, LawfulBasis, PurposeDef, Sensitivity,
