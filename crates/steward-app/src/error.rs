@@ -70,8 +70,15 @@ pub enum AppError {
     /// Stored data failed authentication: it was altered or moved. Never answered with data.
     #[error("stored data for {0} failed its integrity check")]
     Integrity(String),
+    /// Steward is set up in a way it cannot work with: a catalog or setting it needs.
     #[error("set-up: {0}")]
     Setup(String),
+    /// The master key or the key store cannot be reached; the vault's error is the source.
+    #[error("keys: {0}")]
+    Keys(#[source] VaultError),
+    /// A sealed value could not be opened: altered, moved, or in an unknown format.
+    #[error("sealed data: {0}")]
+    Sealed(#[source] VaultError),
     /// The database failed, or holds what Steward cannot read; the store's error is the source.
     #[error("storage: {0}")]
     Storage(#[source] StoreError),
@@ -79,8 +86,21 @@ pub enum AppError {
     /// writer that stopped. A bug to report, never the caller's doing.
     #[error("internal: {0}")]
     Internal(String),
+    /// Steward could not encode a value of its own.
+    #[error("encoding: {0}")]
+    Encode(#[source] serde_json::Error),
     #[error("input/output: {0}")]
-    Io(String),
+    Io(#[from] std::io::Error),
+    /// A CSV file could not be read or written; the reader's error names the line.
+    #[error("CSV: {0}")]
+    Csv(#[source] csv::Error),
+    /// A file Steward was told to read or write; the operating system's error is the source.
+    #[error("{}: {source}", path.display())]
+    File {
+        path: std::path::PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl AppError {
@@ -112,15 +132,9 @@ impl From<VaultError> for AppError {
     fn from(e: VaultError) -> Self {
         match e {
             VaultError::MasterKey { .. } | VaultError::KeyStore(_) | VaultError::UnknownKek(_) => {
-                AppError::Setup(e.to_string())
+                AppError::Keys(e)
             }
-            other => AppError::Integrity(other.to_string()),
+            other => AppError::Sealed(other),
         }
-    }
-}
-
-impl From<std::io::Error> for AppError {
-    fn from(e: std::io::Error) -> Self {
-        AppError::Io(e.to_string())
     }
 }

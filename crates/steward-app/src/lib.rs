@@ -142,7 +142,7 @@ impl SecretSource for KeyStoreSecrets<'_> {
         let k = self
             .0
             .secret(name)
-            .map_err(|e| VaultError::KeyStore(e.to_string()))?;
+            .map_err(|e| VaultError::KeyStore(Box::new(e)))?;
         Ok(k.map(|k| WrappedKey {
             kek_version: k.kek_version,
             bytes: k.bytes,
@@ -158,7 +158,7 @@ impl SecretSource for KeyStoreSecrets<'_> {
                     bytes: key.bytes.clone(),
                 },
             )
-            .map_err(|e| VaultError::KeyStore(e.to_string()))
+            .map_err(|e| VaultError::KeyStore(Box::new(e)))
     }
 }
 
@@ -183,8 +183,9 @@ impl Steward {
         let paths = DataPaths::new(&opts.data_dir);
         create_private_dir(&opts.data_dir)
             .and_then(|_| create_private_dir(&paths.key_dir))
-            .map_err(|e| {
-                AppError::Setup(format!("data directory {}: {e}", opts.data_dir.display()))
+            .map_err(|source| AppError::File {
+                path: opts.data_dir.clone(),
+                source,
             })?;
         let mailer = infra::mail::Mailer::new(&opts.mail, &opts.data_dir)?;
         let master = MasterKey::load_or_create(&paths.master_key)?;

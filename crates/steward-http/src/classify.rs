@@ -218,10 +218,17 @@ pub fn classify(e: AppError) -> Classified {
             said,
         )
         .about(field, "is already in use"),
-        AppError::Integrity(_) => internal(&said, "stored data failed its integrity check"),
-        AppError::Setup(_) | AppError::Storage(_) | AppError::Internal(_) | AppError::Io(_) => {
-            internal(&said, "the server could not complete the request")
+        AppError::Integrity(_) | AppError::Sealed(_) => {
+            internal(&said, "stored data failed its integrity check")
         }
+        AppError::Setup(_)
+        | AppError::Keys(_)
+        | AppError::Storage(_)
+        | AppError::Internal(_)
+        | AppError::Encode(_)
+        | AppError::Io(_)
+        | AppError::Csv(_)
+        | AppError::File { .. } => internal(&said, "the server could not complete the request"),
     }
 }
 
@@ -296,7 +303,15 @@ mod tests {
             AppError::Setup("no key".into()),
             AppError::Storage(StoreError::Database("connection lost".into())),
             AppError::Internal("the audit commit was abandoned".into()),
-            AppError::Io("disk full".into()),
+            AppError::Io(std::io::Error::other("disk full")),
+            AppError::Keys(steward_vault::VaultError::UnknownKek(2)),
+            AppError::Sealed(steward_vault::VaultError::Tampered),
+            AppError::Encode(serde_json::Error::io(std::io::Error::other("full"))),
+            AppError::Csv(csv::Error::from(std::io::Error::other("gone"))),
+            AppError::File {
+                path: "export.csv".into(),
+                source: std::io::Error::other("read-only"),
+            },
         ]
     }
 
@@ -324,6 +339,11 @@ mod tests {
             AppError::Storage(_) => 19,
             AppError::Internal(_) => 20,
             AppError::Io(_) => 21,
+            AppError::Keys(_) => 22,
+            AppError::Sealed(_) => 23,
+            AppError::Encode(_) => 24,
+            AppError::Csv(_) => 25,
+            AppError::File { .. } => 26,
         }
     }
 
@@ -331,7 +351,7 @@ mod tests {
     fn every_variant_is_constructed() {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=21).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=26).collect::<Vec<_>>());
     }
 
     #[test]
@@ -354,6 +374,11 @@ mod tests {
                     | AppError::Storage(_)
                     | AppError::Internal(_)
                     | AppError::Io(_)
+                    | AppError::Keys(_)
+                    | AppError::Sealed(_)
+                    | AppError::Encode(_)
+                    | AppError::Csv(_)
+                    | AppError::File { .. }
             );
             let what = format!("{e:?}");
             let classified = classify(e);

@@ -14,6 +14,7 @@ pub enum VaultError {
     NotSearchable(String),
     #[error("master key file {path}: {reason}")]
     MasterKey { path: String, reason: String },
+    /// The key store failed; its own error is the source.
     #[error("key store: {0}")]
-    KeyStore(String),
+    KeyStore(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

@@ -159,7 +159,7 @@ impl Campaigns<'_> {
             name: input.name.trim().into(),
             purpose: input.purpose,
             segment_id: input.segment_id,
-            filter: serde_json::to_string(&filter).map_err(|e| AppError::Io(e.to_string()))?,
+            filter: serde_json::to_string(&filter).map_err(AppError::Encode)?,
             subject: input.subject.trim().into(),
             body: input.body,
             state: DRAFT.into(),

@@ -282,8 +282,7 @@ impl Segments<'_> {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let filter =
-            serde_json::to_string(&input.filter).map_err(|e| AppError::Io(e.to_string()))?;
+        let filter = serde_json::to_string(&input.filter).map_err(AppError::Encode)?;
         let row = SegmentRow {
             id: Uuid::now_v7(),
             name,

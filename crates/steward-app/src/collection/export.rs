@@ -86,9 +86,8 @@ impl Customers<'_> {
                     "updated_at",
                 ];
                 header.extend(columns.iter().map(String::as_str));
-                w.write_record(&header)
-                    .map_err(|e| AppError::Io(e.to_string()))?;
-                out.write_all(&w.into_inner().map_err(|e| AppError::Io(e.to_string()))?)?;
+                w.write_record(&header).map_err(AppError::Csv)?;
+                out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
             }
         }
         let mut written = 0u64;
@@ -154,13 +153,11 @@ impl Customers<'_> {
                                 .map(|val| neutralise_cell(val).into_owned())
                                 .unwrap_or_default()
                         }));
-                        w.write_record(&record)
-                            .map_err(|e| AppError::Io(e.to_string()))?;
+                        w.write_record(&record).map_err(AppError::Csv)?;
                         w.flush()?;
                     }
                     ExportFormat::Jsonl => {
-                        serde_json::to_writer(&mut buf, v)
-                            .map_err(|e| AppError::Io(e.to_string()))?;
+                        serde_json::to_writer(&mut buf, v).map_err(AppError::Encode)?;
                         buf.push(b'\n');
                     }
                 }

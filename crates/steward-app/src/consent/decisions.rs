@@ -50,10 +50,14 @@ impl Steward {
             );
         }
         // The events' own writes find an unknown customer; their row is read only when a
-        // field is written, a confirmation is mailed or a withdrawal may erase a field.
-        let minimises = decisions
-            .iter()
-            .any(|d| d.said != ConsentState::Given && self.may_minimise(&d.input.purpose));
+        // field is written, a confirmation is mailed or a withdrawal may erase a field. A
+        // customer made in this same commit was made only from values that pass these
+        // decisions, so there is nothing of theirs to erase.
+        let made_now = with.inserts.iter().any(|w| w.row.id == customer);
+        let minimises = !made_now
+            && decisions
+                .iter()
+                .any(|d| d.said != ConsentState::Given && self.may_minimise(&d.input.purpose));
         let needs_row = decisions
             .iter()
             .any(|d| !d.input.fields.is_empty() || d.confirm);
@@ -63,7 +67,16 @@ impl Steward {
                 .customer_with_consents(customer)
                 .await?
                 .ok_or(AppError::NotFound)?;
-            (Some(row), self.given_among(consents).await?)
+            let mut given = self.given_among(consents).await?;
+            // Decisions committed with these (a confirmation followed with its GPC signal)
+            // are made by the time these are.
+            for e in with.consents.iter().filter(|e| e.customer_id == customer) {
+                given.retain(|p| p != &e.purpose);
+                if e.state == ConsentState::Given.as_str() {
+                    given.push(e.purpose.clone());
+                }
+            }
+            (Some(row), given)
         } else if needs_row {
             let row = self
                 .store

@@ -12,7 +12,6 @@ use uuid::Uuid;
 
 use crate::consent::ledger::{ConsentEventView, ConsentInput, Evidence};
 use crate::infra::mail::{Letter, LinkToken, hash_token};
-use crate::security::access::Subject;
 use crate::services::Links;
 use crate::{AppError, Steward};
 
@@ -182,6 +181,7 @@ impl Steward {
         &self,
         token: &str,
         evidence: &Evidence,
+        gpc: bool,
     ) -> Result<ConsentEventView, AppError> {
         let link = self.mail_link(token, CONFIRM).await?;
         let now = self.clock.now().as_microsecond();
@@ -201,7 +201,9 @@ impl Steward {
         // A link mailed for a sign-up from a public form acts for the sign-up, not (yet) for
         // a customer.
         if let Some(signup) = self.store.signup(link.customer_id).await? {
-            return self.confirm_signup(&link, &signup, now).await;
+            return self
+                .confirm_signup(&link, &signup, evidence, gpc, now)
+                .await;
         }
         let validity = self
             .catalog
@@ -243,24 +245,55 @@ impl Steward {
             )),
         );
         let view = crate::consent::ledger::event_view(event.clone(), Moment::at(now))?;
-        self.store
-            .apply(ChangeSet {
-                spend_link: Some(SpentLink {
-                    token_hash: link.token_hash,
-                    at: now,
-                }),
-                consents: vec![event],
-                audit: vec![audit],
-                unsuppress: lifted.into_iter().collect(),
-                ..Default::default()
-            })
+        let changes = ChangeSet {
+            spend_link: Some(SpentLink {
+                token_hash: link.token_hash,
+                at: now,
+            }),
+            consents: vec![event],
+            audit: vec![audit],
+            unsuppress: lifted.into_iter().collect(),
+            ..Default::default()
+        };
+        self.commit_confirmation(link.customer_id, changes, evidence, gpc)
             .await
             // Spent by a second click that won the race.
-            .map_err(|e| match AppError::from(e) {
+            .map_err(|e| match e {
                 AppError::NotFound => AppError::LinkSpent,
                 other => other,
             })?;
         Ok(view)
+    }
+
+    /// Commits a followed link's changes. Following it shows the address is the customer's,
+    /// so a Global Privacy Control signal sent with it counts for them too: what it withdraws
+    /// commits with the confirmation, never one without the other.
+    pub(crate) async fn commit_confirmation(
+        &self,
+        customer: Uuid,
+        changes: ChangeSet,
+        evidence: &Evidence,
+        gpc: bool,
+    ) -> Result<(), AppError> {
+        if !gpc {
+            self.store.apply(changes).await?;
+            return Ok(());
+        }
+        let access = self.subject_access(customer)?;
+        let withdrawals = if changes.inserts.iter().any(|w| w.row.id == customer) {
+            self.gpc_withdrawals_for_new()
+        } else {
+            self.gpc_withdrawals(&access, customer).await?
+        };
+        self.record_decisions(
+            &access,
+            customer,
+            withdrawals.into_iter().map(|w| (w, false)).collect(),
+            evidence,
+            changes,
+        )
+        .await?;
+        Ok(())
     }
 }
 
@@ -275,24 +308,13 @@ impl Links<'_> {
 
     /// Follows a confirmation link: the consent is given now. A link works once. Following it
     /// shows the address is the customer's, so a Global Privacy Control signal sent with it
-    /// then counts for them too.
+    /// counts for them too, withdrawn in the same commit as the consent is given.
     pub async fn confirm(
         &self,
         token: &str,
         evidence: &Evidence,
         gpc: bool,
     ) -> Result<ConsentEventView, AppError> {
-        let event = self.app.confirm_link(token, evidence).await?;
-        if gpc
-            && let Err(e) = self
-                .app
-                .own_rights()
-                .honour_gpc(&Subject::new(event.customer_id), evidence)
-                .await
-        {
-            // The consent stands; the signal is honoured when it comes again.
-            tracing::warn!(customer = %event.customer_id, error = %e, "GPC not honoured after confirmation");
-        }
-        Ok(event)
+        self.app.confirm_link(token, evidence, gpc).await
     }
 }

@@ -28,14 +28,29 @@ impl Steward {
                         Some(ConsentState::Withdrawn | ConsentState::Refused)
                     )
             })
-            .map(|status| ConsentInput {
-                purpose: status.purpose,
-                state: ConsentState::Withdrawn.as_str().into(),
-                notice_version: None,
-                method: Some(ConsentMethod::Gpc.as_str().into()),
-                fields: Default::default(),
-            })
+            .map(|status| withdrawal(status.purpose))
             .collect())
+    }
+
+    /// The withdrawals a GPC signal asks for from a customer made in the same commit: every
+    /// purpose it covers, since such a customer holds no decision yet but the one being made.
+    pub(crate) fn gpc_withdrawals_for_new(&self) -> Vec<ConsentInput> {
+        self.catalog
+            .purposes()
+            .iter()
+            .filter(|p| consent::covered_by_gpc(&p.key))
+            .map(|p| withdrawal(p.key.clone()))
+            .collect()
+    }
+}
+
+fn withdrawal(purpose: String) -> ConsentInput {
+    ConsentInput {
+        purpose,
+        state: ConsentState::Withdrawn.as_str().into(),
+        notice_version: None,
+        method: Some(ConsentMethod::Gpc.as_str().into()),
+        fields: Default::default(),
     }
 }
 

@@ -256,8 +256,7 @@ impl Notices<'_> {
                 .unwrap_or(now),
             material: input.material,
             body: input.body,
-            summaries: serde_json::to_string(&input.summaries)
-                .map_err(|e| AppError::Internal(e.to_string()))?,
+            summaries: serde_json::to_string(&input.summaries).map_err(AppError::Encode)?,
             created_at: now,
             published_at: None,
         };

@@ -24,6 +24,7 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::collection::customers::{Sealed, parse_residency};
+use crate::collection::minimisation::{GivenConsents, has_basis};
 use crate::consent::double_opt_in::confirm_by;
 use crate::consent::ledger::{ConsentEventView, Evidence};
 use crate::services::Forms;
@@ -65,6 +66,19 @@ pub(crate) struct NewSignup<'a> {
     pub sign_up_again: bool,
 }
 
+/// A sign-up's link being followed: what it settles and with what.
+#[derive(Clone, Copy)]
+struct Followed<'a> {
+    link: &'a MailLink,
+    signup: &'a SignupRow,
+    held: &'a Held,
+    address: &'a str,
+    suppression: Option<IndexDigest>,
+    evidence: &'a Evidence,
+    /// A Global Privacy Control signal came with it.
+    gpc: bool,
+}
+
 impl Steward {
     /// Holds a sign-up and mails its links, in one commit with its sealed row; its key is in
     /// the key store before.
@@ -95,8 +109,7 @@ impl Steward {
             evidence: self.hash_evidence(evidence)?,
             sign_up_again: new.sign_up_again,
         };
-        let plain =
-            Zeroizing::new(serde_json::to_vec(&held).map_err(|e| AppError::Io(e.to_string()))?);
+        let plain = Zeroizing::new(serde_json::to_vec(&held).map_err(AppError::Encode)?);
         let (mut message, mut links) = self.confirmation_mail(
             &dek,
             new.address.to_string(),
@@ -173,6 +186,8 @@ impl Steward {
         &self,
         link: &MailLink,
         signup: &SignupRow,
+        evidence: &Evidence,
+        gpc: bool,
         now: i64,
     ) -> Result<ConsentEventView, AppError> {
         let held = match self.open_signup(signup) {
@@ -196,15 +211,18 @@ impl Steward {
             // them back: it is no longer theirs to finish.
             return Err(AppError::LinkSpent);
         }
-        let view = match self
-            .settle_signup(link, signup, &held, address, suppression, now)
-            .await
-        {
+        let followed = Followed {
+            link,
+            signup,
+            held: &held,
+            address,
+            suppression,
+            evidence,
+            gpc,
+        };
+        let view = match self.settle_signup(&followed, now).await {
             // Another of its links made the customer meanwhile: now they are found.
-            Err(AppError::Duplicate { .. }) => {
-                self.settle_signup(link, signup, &held, address, suppression, now)
-                    .await?
-            }
+            Err(AppError::Duplicate { .. }) => self.settle_signup(&followed, now).await?,
             other => other?,
         };
         if self.store.signup(signup.id).await?.is_none() {
@@ -228,13 +246,18 @@ impl Steward {
     /// erased, the purpose given unless it is already.
     async fn settle_signup(
         &self,
-        link: &MailLink,
-        signup: &SignupRow,
-        held: &Held,
-        address: &str,
-        suppression: Option<IndexDigest>,
+        followed: &Followed<'_>,
         now: i64,
     ) -> Result<ConsentEventView, AppError> {
+        let Followed {
+            link,
+            signup,
+            held,
+            address,
+            suppression,
+            evidence,
+            gpc,
+        } = *followed;
         let digest = self.vault.blind_index(&held.address_field, address)?;
         let known = self
             .store
@@ -260,10 +283,22 @@ impl Steward {
             None => {
                 let residency = parse_residency(&held.residency, &mut Vec::new())
                     .ok_or_else(|| AppError::Integrity(format!("sign-up {}", signup.id)))?;
+                // A GPC signal withdraws what it covers in this same commit, so a value only
+                // such a purpose gave a basis for is never stored.
+                let withdrawn = if gpc {
+                    self.gpc_withdrawals_for_new()
+                } else {
+                    Vec::new()
+                };
+                let given: Vec<&str> = [link.purpose.as_str()]
+                    .into_iter()
+                    .filter(|p| withdrawn.iter().all(|w| w.purpose != *p))
+                    .collect();
                 let values: Vec<(&FieldDef, String)> = held
                     .values
                     .iter()
                     .filter_map(|(k, v)| self.catalog.field(k).map(|f| (f, v.clone())))
+                    .filter(|(f, _)| !gpc || has_basis(&self.catalog, f, GivenConsents(&given)))
                     .collect();
                 let Sealed { write, key, .. } =
                     self.seal_new(&values, residency, Vec::new(), now)?;
@@ -334,12 +369,15 @@ impl Steward {
         if let Some(key) = new_key {
             self.key_writer.submit(vec![key]).await?;
         }
-        if let Err(e) = self.store.apply(changes).await {
+        if let Err(e) = self
+            .commit_confirmation(customer, changes, evidence, gpc)
+            .await
+        {
             if known.is_none() {
                 // The customer never landed; their key must not outlive them.
                 let _ = self.keys.destroy_data_key(customer);
             }
-            return Err(match AppError::from(e) {
+            return Err(match e {
                 // Spent by a second click that won the race.
                 AppError::NotFound => AppError::LinkSpent,
                 other => other,

@@ -102,9 +102,7 @@ impl Claim {
             .chain_update(key.0.as_bytes())
             .finalize()
             .into();
-        let body = Zeroizing::new(
-            serde_json::to_vec(request).map_err(|e| AppError::Internal(e.to_string()))?,
-        );
+        let body = Zeroizing::new(serde_json::to_vec(request).map_err(AppError::Encode)?);
         // Role and purpose are part of what was asked: the kept answer shows what they allowed.
         let fingerprint = Sha256::new()
             .chain_update(action.as_bytes())
@@ -128,9 +126,7 @@ impl Claim {
         answer: &impl Replayable,
         now: i64,
     ) -> Result<IdempotentRow, AppError> {
-        let plain = Zeroizing::new(
-            serde_json::to_vec(answer).map_err(|e| AppError::Internal(e.to_string()))?,
-        );
+        let plain = Zeroizing::new(serde_json::to_vec(answer).map_err(AppError::Encode)?);
         Ok(IdempotentRow {
             key_hash: self.key_hash,
             fingerprint: self.fingerprint,

@@ -177,7 +177,7 @@ fn require_dpo(access: &Access) -> Result<(), AppError> {
 fn stored(rule: &Rule, at: i64) -> Result<StoredRule, AppError> {
     Ok(StoredRule {
         key: rule.key.clone(),
-        rule: serde_json::to_string(&rule.input()).map_err(|e| AppError::Io(e.to_string()))?,
+        rule: serde_json::to_string(&rule.input()).map_err(AppError::Encode)?,
         created_at: at,
         updated_at: at,
     })

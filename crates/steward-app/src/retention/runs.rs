@@ -67,8 +67,7 @@ impl Retention<'_> {
                 started_at: now,
                 heartbeat_at: now,
                 finished_at: None,
-                report: serde_json::to_string(&RunReport::default())
-                    .map_err(|e| AppError::Io(e.to_string()))?,
+                report: serde_json::to_string(&RunReport::default()).map_err(AppError::Encode)?,
             },
         };
         self.app.store.save_retention_run(&run).await?;

@@ -113,8 +113,7 @@ impl Steward {
                 }
                 run.heartbeat_at = self.clock.now().as_microsecond();
                 if progress(counts).is_break() {
-                    run.report =
-                        serde_json::to_string(&report).map_err(|e| AppError::Io(e.to_string()))?;
+                    run.report = serde_json::to_string(&report).map_err(AppError::Encode)?;
                     self.store.save_retention_run(&run).await?;
                     return self.run_view(&run).await;
                 }
@@ -122,10 +121,10 @@ impl Steward {
         }
         run.state = "finished".into();
         run.finished_at = Some(self.clock.now().as_microsecond());
-        run.report = serde_json::to_string(&report).map_err(|e| AppError::Io(e.to_string()))?;
+        run.report = serde_json::to_string(&report).map_err(AppError::Encode)?;
         // Counted from the acts themselves, so earlier cut-short parts of the run count too.
         let counted = self.run_view(&run).await?.report;
-        run.report = serde_json::to_string(&counted).map_err(|e| AppError::Io(e.to_string()))?;
+        run.report = serde_json::to_string(&counted).map_err(AppError::Encode)?;
         let summary = self.record(
             &actor,
             "retention.run",
@@ -210,7 +209,7 @@ impl Steward {
             self.keys.destroy_data_keys(&ids)?;
         }
         run.heartbeat_at = now;
-        run.report = serde_json::to_string(report).map_err(|e| AppError::Io(e.to_string()))?;
+        run.report = serde_json::to_string(report).map_err(AppError::Encode)?;
         let done = self
             .store
             .sweep(SweepBatch {

@@ -75,9 +75,9 @@ fn csv_rows(rows: &[[String; 6]]) -> Result<Vec<u8>, AppError> {
     let mut w = csv::Writer::from_writer(Vec::with_capacity(rows.len() * 96));
     for r in rows {
         w.write_record(r.iter().map(|c| neutralise_cell(c).into_owned()))
-            .map_err(|e| AppError::Io(e.to_string()))?;
+            .map_err(AppError::Csv)?;
     }
-    w.into_inner().map_err(|e| AppError::Io(e.to_string()))
+    Ok(w.into_inner().map_err(|e| e.into_error())?)
 }
 
 fn profile_rows(p: &PortalOverview) -> Vec<[String; 6]> {
@@ -236,13 +236,12 @@ impl Rights<'_> {
                         format: "steward-subject-export/1",
                         profile: &head,
                     })
-                    .map_err(|e| AppError::Io(e.to_string()))?;
+                    .map_err(AppError::Encode)?;
                     // The interactions follow the profile, a page at a time.
                     if let Some(map) = doc.as_object_mut() {
                         map.remove("interactions");
                     }
-                    let mut buf =
-                        serde_json::to_vec(&doc).map_err(|e| AppError::Io(e.to_string()))?;
+                    let mut buf = serde_json::to_vec(&doc).map_err(AppError::Encode)?;
                     buf.pop();
                     buf.extend_from_slice(b",\"interactions\":[");
                     buf
@@ -278,7 +277,7 @@ impl Rights<'_> {
                         buf.push(b',');
                     }
                     export.written_any = true;
-                    serde_json::to_writer(&mut buf, v).map_err(|e| AppError::Io(e.to_string()))?;
+                    serde_json::to_writer(&mut buf, v).map_err(AppError::Encode)?;
                 }
                 Ok(Some(buf))
             }

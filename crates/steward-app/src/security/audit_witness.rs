@@ -58,7 +58,7 @@ impl WitnessFile {
         let fail = |e: std::io::Error| {
             AppError::Setup(format!("audit witness file {}: {e}", self.path.display()))
         };
-        let mut line = serde_json::to_vec(head).map_err(|e| AppError::Internal(e.to_string()))?;
+        let mut line = serde_json::to_vec(head).map_err(AppError::Encode)?;
         line.push(b'\n');
         let mut opts = std::fs::OpenOptions::new();
         opts.append(true).create(true);

@@ -382,3 +382,136 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         .collect();
     assert_eq!(given, [EMAIL, "marketing.communications.sms"]);
 }
+
+const THIRD_PARTY_ADS: &str = "marketing.advertising.third_party.targeted";
+
+/// Makes every write of a GPC withdrawal fail, as a full disk or a lost connection would.
+fn refuse_gpc_writes(dir: &Path, refuse: bool) {
+    let db = sqlite(dir);
+    let sql = if refuse {
+        "CREATE TRIGGER refuse_gpc BEFORE INSERT ON consent_events WHEN NEW.method = 'gpc' \
+         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+    } else {
+        "DROP TRIGGER refuse_gpc;"
+    };
+    db.execute_batch(sql).expect("trigger");
+}
+
+async fn last_link(app: &Steward, smtp: &SmtpServer, n: usize) -> String {
+    app.outbox().deliver_due().await.expect("deliver");
+    smtp.wait_for(n)[n - 1]
+        .link("http://steward.test/consent/confirm/")
+        .expect("a link")
+        .rsplit('/')
+        .next()
+        .expect("token")
+        .to_string()
+}
+
+#[tokio::test]
+async fn a_gpc_signal_sent_with_a_confirmation_commits_with_it_or_not_at_all() {
+    let smtp = SmtpServer::start();
+    let (dir, app, _clock) = app_with_mail(&smtp.url()).await;
+    let agent = agent(&app);
+    let gil = app
+        .customers()
+        .create(&agent, input("gil@example.com", "Gil"))
+        .await
+        .expect("create");
+    give_consent(&app, &agent, gil.id, THIRD_PARTY_ADS).await;
+    app.consent()
+        .record(
+            &agent,
+            gil.id,
+            steward_app::ConsentInput {
+                purpose: EMAIL.into(),
+                state: "given".into(),
+                notice_version: None,
+                method: None,
+                fields: Default::default(),
+            },
+            &Evidence::default(),
+        )
+        .await
+        .expect("asked");
+    let known = last_link(&app, &smtp, 1).await;
+    app.forms()
+        .submit(
+            "newsletter",
+            submission("new@example.com", false),
+            &Evidence::default(),
+        )
+        .await
+        .expect("taken");
+    let new = last_link(&app, &smtp, 2).await;
+
+    // The withdrawal cannot be written: neither can the confirmation it came with.
+    refuse_gpc_writes(dir.path(), true);
+    let before = footprint(dir.path());
+    for (who, token) in [("a customer", &known), ("a sign-up", &new)] {
+        assert!(
+            app.links()
+                .confirm(token, &Evidence::default(), true)
+                .await
+                .is_err(),
+            "{who}: the signal could not be honoured"
+        );
+        assert_eq!(
+            footprint(dir.path()),
+            before,
+            "{who}: no consent given, no link spent, no customer made, no key kept"
+        );
+    }
+    assert_eq!(find(&app, "new@example.com").await, 0);
+
+    // Once it can, the consent and what the signal withdraws land together.
+    refuse_gpc_writes(dir.path(), false);
+    let dpo = dpo(&app);
+    for (who, token, email) in [
+        ("a customer", &known, "gil@example.com"),
+        ("a sign-up", &new, "new@example.com"),
+    ] {
+        let given = app
+            .links()
+            .confirm(token, &Evidence::default(), true)
+            .await
+            .unwrap_or_else(|e| panic!("{who}: {e:?}"));
+        let customer = app
+            .customers()
+            .list(
+                &agent,
+                CustomerQuery {
+                    email: Some(email.into()),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("search")
+            .items
+            .pop()
+            .unwrap_or_else(|| panic!("{who}: found"));
+        assert_eq!(given.customer_id, customer.id);
+        let history = app
+            .consent()
+            .history(&dpo, customer.id)
+            .await
+            .expect("history");
+        let withdrawn: Vec<(&str, &str)> = history
+            .iter()
+            .filter(|e| e.state == steward_app::core::consent::ConsentState::Withdrawn)
+            .map(|e| (e.purpose.as_str(), e.method.as_str()))
+            .collect();
+        assert!(
+            withdrawn.contains(&(THIRD_PARTY_ADS, "gpc")),
+            "{who}: the signal withdrew third-party advertising: {withdrawn:?}"
+        );
+        assert!(
+            history.iter().any(|e| e.purpose == EMAIL
+                && e.state == steward_app::core::consent::ConsentState::Given),
+            "{who}: and the consent the link confirms stands"
+        );
+    }
+    let after = footprint(dir.path());
+    assert_eq!(after.open_links, before.open_links - 2, "both links spent");
+    assert_eq!(after.signups, before.signups - 1, "the sign-up settled");
+}

@@ -159,8 +159,10 @@ impl Steward {
         layout: &Layout<'_>,
         until: u64,
     ) -> Result<HashMap<IndexDigest, Place>, AppError> {
-        let file =
-            File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
+        let file = File::open(path).map_err(|source| AppError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(true)
@@ -169,7 +171,7 @@ impl Steward {
         let mut record = csv::ByteRecord::new();
         while reader
             .read_byte_record(&mut record)
-            .map_err(|e| AppError::Io(e.to_string()))?
+            .map_err(AppError::Csv)?
         {
             let at = Place::of(&record);
             if at.byte >= until {

@@ -129,8 +129,10 @@ impl Customers<'_> {
                 "is not an ISO 3166-1 alpha-2 country code",
             ));
         }
-        let mut file =
-            File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
+        let mut file = File::open(path).map_err(|source| AppError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let bytes_total = file.metadata()?.len();
         let fp = fingerprint(&mut file)?;
         let _running = JobLock::try_take(&self.app.key_dir, &fp)?.ok_or_else(|| {
@@ -157,8 +159,10 @@ impl Customers<'_> {
                 finished: true,
             });
         }
-        let input =
-            File::open(path).map_err(|e| AppError::Io(format!("{}: {e}", path.display())))?;
+        let input = File::open(path).map_err(|source| AppError::File {
+            path: path.to_path_buf(),
+            source,
+        })?;
         let mut reader = csv::ReaderBuilder::new()
             .flexible(true)
             .has_headers(true)
@@ -187,7 +191,7 @@ impl Customers<'_> {
         let (resumed_at_line, mut seen) = if job.byte_offset > 0 {
             let mut pos = csv::Position::new();
             pos.set_byte(job.byte_offset).set_line(job.line);
-            reader.seek(pos).map_err(|e| AppError::Io(e.to_string()))?;
+            reader.seek(pos).map_err(AppError::Csv)?;
             rejects.out.get_ref().set_len(job.reject_len)?;
             state.bytes_read = job.byte_offset;
             state.created = job.imported;
@@ -218,9 +222,9 @@ impl Customers<'_> {
             let more = match reader.read_byte_record(&mut record) {
                 Ok(more) => more,
                 Err(e) => {
-                    // The csv reader only fails on I/O or unrecoverable framing; name the line.
-                    let line = e.position().map(|p| p.line()).unwrap_or(0);
-                    return Err(AppError::Io(format!("reading line {line}: {e}")));
+                    // The csv reader only fails on I/O or unrecoverable framing; the error
+                    // names its line.
+                    return Err(AppError::Csv(e));
                 }
             };
             if more {

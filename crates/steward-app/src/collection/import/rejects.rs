@@ -47,10 +47,9 @@ impl Rejects {
 
     pub(super) fn write_record(&mut self, record: &csv::ByteRecord) -> Result<(), AppError> {
         let mut w = csv::Writer::from_writer(Vec::new());
-        w.write_byte_record(record)
-            .map_err(|e| AppError::Io(e.to_string()))?;
+        w.write_byte_record(record).map_err(AppError::Csv)?;
         self.out
-            .write_all(&w.into_inner().map_err(|e| AppError::Io(e.to_string()))?)?;
+            .write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
         Ok(())
     }
 }

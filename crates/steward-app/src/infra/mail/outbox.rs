@@ -50,7 +50,7 @@ impl Steward {
         letter: &Letter,
         now: i64,
     ) -> Result<OutboxRow, AppError> {
-        let plain = serde_json::to_vec(letter).map_err(|e| AppError::Io(e.to_string()))?;
+        let plain = serde_json::to_vec(letter).map_err(AppError::Encode)?;
         Ok(OutboxRow {
             id: Uuid::now_v7(),
             customer_id: dek.customer(),
