@@ -15,6 +15,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::Connection;
+use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, Role, SystemClock};
 use steward_app::{AudienceQuery, OpenOptions, SegmentFilter, Steward};
 use steward_store::{
@@ -154,6 +155,7 @@ async fn run(n: usize) -> BenchResult<()> {
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
+        sharing: SharingRules::shipped()?,
         mail: Default::default(),
     })
     .await?;

@@ -17,6 +17,7 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, params};
+use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, SystemClock};
 use steward_app::{OpenOptions, Steward};
 use uuid::Uuid;
@@ -53,6 +54,7 @@ fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
+        sharing: SharingRules::shipped()?,
         mail: Default::default(),
     })
 }

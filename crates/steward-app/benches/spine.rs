@@ -17,6 +17,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
+use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, SystemClock};
 use steward_app::import::ImportOptions;
 use steward_app::{CustomerQuery, OpenOptions, Steward};
@@ -290,6 +291,7 @@ fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
+        sharing: SharingRules::shipped()?,
         mail: Default::default(),
     })
 }

@@ -1,3 +1,4 @@
+use steward_core::sharing::Refusal;
 use steward_store::StoreError;
 use steward_vault::VaultError;
 
@@ -52,6 +53,10 @@ pub enum AppError {
     Duplicate { field: String },
     #[error("this Idempotency-Key was already used for a different request")]
     IdempotencyMismatch,
+    /// The register does not allow data to go to this vendor, or to where it would go; the
+    /// refusal's code names the first reason.
+    #[error("{0}")]
+    Refused(Refusal),
     /// A retried create whose customer was erased since: they are not created again.
     #[error(
         "the customer this request created was erased since; sending it again does not bring them back"

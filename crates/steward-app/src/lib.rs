@@ -12,6 +12,8 @@ mod retention;
 mod rights;
 mod security;
 mod services;
+mod sharing;
+mod transfers;
 
 pub use campaigns::audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
 pub use campaigns::campaign::{CampaignLog, CampaignView, NewCampaign};
@@ -56,7 +58,10 @@ pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
+pub use services::{Agreements, Transfers, Vendors};
+pub use sharing::{AgreementView, ReviewView, VendorAttention, VendorView};
 pub use steward_core as core;
+pub use transfers::{AdequacyEntry, AdequacyTable, TransferCheck};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -80,6 +85,8 @@ pub struct OpenOptions {
     pub readable_at_least: f64,
     /// How the portal's access history names staff.
     pub staff_shown_as: StaffShownAs,
+    /// The adequacy findings transfers are judged by, and how often vendors are reviewed.
+    pub sharing: steward_core::sharing::SharingRules,
 }
 
 /// How a customer's access history names the staff who used their data: by role, or by a
@@ -113,6 +120,7 @@ pub struct Steward {
     published: consent::notices::PublishedCache,
     staff_shown_as: StaffShownAs,
     readable_at_least: f64,
+    sharing: steward_core::sharing::SharingRules,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -236,6 +244,7 @@ impl Steward {
             published: Default::default(),
             readable_at_least: opts.readable_at_least,
             staff_shown_as: opts.staff_shown_as,
+            sharing: opts.sharing,
         };
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;

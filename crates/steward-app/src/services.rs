@@ -158,6 +158,30 @@ pub struct Keys<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// The vendor register: vendors, their reviews, and what needs the privacy officer's attention.
+///
+/// Lives in `sharing/vendors.rs`.
+#[derive(Clone, Copy)]
+pub struct Vendors<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Data-sharing agreements with vendors.
+///
+/// Lives in `sharing/agreements.rs`.
+#[derive(Clone, Copy)]
+pub struct Agreements<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Cross-border transfers: the adequacy findings applied, and where a vendor's data may go.
+///
+/// Lives in `transfers/`.
+#[derive(Clone, Copy)]
+pub struct Transfers<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// The background loops `steward serve` runs until it stops. Each owns the application, so
 /// it can be spawned.
 ///
@@ -242,6 +266,18 @@ impl Steward {
 
     pub fn keys(&self) -> Keys<'_> {
         Keys { app: self }
+    }
+
+    pub fn vendors(&self) -> Vendors<'_> {
+        Vendors { app: self }
+    }
+
+    pub fn agreements(&self) -> Agreements<'_> {
+        Agreements { app: self }
+    }
+
+    pub fn transfers(&self) -> Transfers<'_> {
+        Transfers { app: self }
     }
 
     pub fn jobs(self: &Arc<Self>) -> Jobs {

@@ -345,6 +345,15 @@ impl serde::Serialize for CountryCode {
     }
 }
 
+/// Read as it is parsed: a code that is not assigned is refused, so a deserialised code is as
+/// good as a parsed one.
+impl<'de> serde::Deserialize<'de> for CountryCode {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        CountryCode::parse(&raw).map_err(serde::de::Error::custom)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -377,5 +386,13 @@ mod tests {
         assert_eq!(list.len(), ASSIGNED.len());
         assert_eq!(list[0].1, "Afghanistan");
         assert_eq!(list[1].1, "Åland Islands", "accents sort with their letter");
+    }
+
+    #[test]
+    fn a_code_is_read_from_json_only_if_assigned() {
+        let read = |json: &str| serde_json::from_str::<CountryCode>(json).map(|c| c.to_string());
+        assert_eq!(read("\"gb\"").ok(), Some("GB".into()));
+        assert!(read("\"XX\"").is_err());
+        assert!(read("7").is_err());
     }
 }

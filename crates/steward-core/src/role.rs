@@ -96,6 +96,18 @@ impl Role {
     pub fn may_erase(self) -> bool {
         matches!(self, Role::Admin | Role::Dpo | Role::System)
     }
+
+    /// Keeping the vendor register and its agreements: the privacy officer's, and Steward's own
+    /// at the operator's command.
+    pub fn may_keep_register(self) -> bool {
+        matches!(self, Role::Dpo | Role::System)
+    }
+
+    /// Reading the register, its agreements and the transfer rules: those who keep it and
+    /// those who audit it. Support and marketing never choose where data goes.
+    pub fn may_read_register(self) -> bool {
+        matches!(self, Role::Dpo | Role::Auditor | Role::System)
+    }
 }
 
 impl fmt::Display for Role {
@@ -143,5 +155,20 @@ mod tests {
         );
         assert_eq!("dpo".parse::<Role>(), Ok(Role::Dpo));
         assert!("root".parse::<Role>().is_err());
+    }
+
+    #[test]
+    fn the_privacy_officer_keeps_the_vendor_register_and_the_auditor_reads_it() {
+        for (role, keeps, reads) in [
+            (Role::Admin, false, false),
+            (Role::Dpo, true, true),
+            (Role::Agent, false, false),
+            (Role::Marketer, false, false),
+            (Role::Auditor, false, true),
+            (Role::System, true, true),
+        ] {
+            assert_eq!(role.may_keep_register(), keeps, "{role} keeps");
+            assert_eq!(role.may_read_register(), reads, "{role} reads");
+        }
     }
 }

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, Role, SystemClock};
 use steward_app::{CustomerInput, NewToken, OpenOptions, Steward};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -169,6 +170,7 @@ fn main() -> BenchResult<()> {
             controller: Default::default(),
             readable_at_least: steward_app::READABLE_AT_LEAST,
             staff_shown_as: Default::default(),
+            sharing: SharingRules::shipped()?,
             mail: Default::default(),
         })
         .await?;

@@ -5,6 +5,7 @@
 //! a new one does not compile until it is placed here.
 
 use axum::http::StatusCode;
+use steward_app::core::sharing::{Refusal, RefusalCode};
 use steward_app::{AppError, FieldError};
 
 /// An application error as the edge answers it.
@@ -188,6 +189,7 @@ pub fn classify(e: AppError) -> Classified {
             "Idempotency-Key",
             "was already used for a different request",
         ),
+        AppError::Refused(refusal) => refused(&refusal, said),
         AppError::Erased => Classified::new(
             S::GONE,
             "customer-erased",
@@ -229,6 +231,38 @@ pub fn classify(e: AppError) -> Classified {
         | AppError::Io(_)
         | AppError::Csv(_)
         | AppError::File { .. } => internal(&said, "the server could not complete the request"),
+    }
+}
+
+/// Data the vendor register does not let go where it would: nothing was sent, and sending it
+/// again changes nothing until the register does, so the state conflicts with the request.
+/// The problem's code is the refusal's, such as `NO_TRANSFER_MECHANISM`.
+fn refused(refusal: &Refusal, said: String) -> Classified {
+    let (slug, title) = refusal_type(refusal.code());
+    let classified = Classified::new(StatusCode::CONFLICT, slug, title, "Not allowed", said);
+    match refusal.field() {
+        Some(field) => classified.about(field, "is not in a data category the agreement covers"),
+        None => classified,
+    }
+}
+
+/// The problem type and title of each refusal code.
+fn refusal_type(code: RefusalCode) -> (&'static str, &'static str) {
+    match code {
+        RefusalCode::VendorNotActive => ("vendor-not-active", "Vendor not in good standing"),
+        RefusalCode::DpaMissing => ("dpa-missing", "No processing contract in force"),
+        RefusalCode::ReviewOverdue => ("review-overdue", "Vendor review overdue"),
+        RefusalCode::NoAgreement => ("no-agreement", "No agreement in force"),
+        RefusalCode::AgreementExpired => ("agreement-expired", "Agreement ended"),
+        RefusalCode::PurposeNotAgreed => ("purpose-not-agreed", "Purpose not agreed"),
+        RefusalCode::CategoryNotAgreed => ("category-not-agreed", "Data category not agreed"),
+        RefusalCode::NoTransferMechanism => ("no-transfer-mechanism", "No transfer mechanism"),
+        RefusalCode::SccModuleMismatch => ("scc-module-mismatch", "Clauses of the wrong module"),
+        RefusalCode::TiaStale => ("tia-stale", "Transfer impact assessment due again"),
+        RefusalCode::DpfInactive => (
+            "dpf-inactive",
+            "Not certified under the Data Privacy Framework",
+        ),
     }
 }
 
@@ -294,6 +328,7 @@ mod tests {
                 field: "email".into(),
             },
             AppError::IdempotencyMismatch,
+            AppError::Refused(Refusal::NoAgreement { starts_on: None }),
             AppError::Erased,
             AppError::Suppressed {
                 field: "email".into(),
@@ -344,6 +379,7 @@ mod tests {
             AppError::Encode(_) => 24,
             AppError::Csv(_) => 25,
             AppError::File { .. } => 26,
+            AppError::Refused(_) => 27,
         }
     }
 
@@ -351,7 +387,21 @@ mod tests {
     fn every_variant_is_constructed() {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=26).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=27).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_refusal_is_answered_with_its_own_code() {
+        for code in RefusalCode::ALL {
+            assert_eq!(code_of(refusal_type(code).0), code.as_str());
+        }
+        let category = classify(AppError::Refused(Refusal::CategoryNotAgreed {
+            field: "phone".into(),
+            category: "user.contact.phone_number".into(),
+        }));
+        assert_eq!(category.status, StatusCode::CONFLICT);
+        assert_eq!(code_of(category.slug), "CATEGORY_NOT_AGREED");
+        assert_eq!(category.errors[0].field, "phone");
     }
 
     #[test]

@@ -15,6 +15,7 @@ mod portal;
 mod reports;
 mod requests;
 mod retention;
+mod sharing;
 mod signups;
 
 use async_trait::async_trait;

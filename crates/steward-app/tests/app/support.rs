@@ -4,6 +4,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, FixedClock, Role};
 use steward_app::{Access, Actor, CustomerInput, OpenOptions, Steward};
 
@@ -20,6 +21,7 @@ pub fn options(dir: &Path, clock: Arc<FixedClock>) -> OpenOptions {
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
+        sharing: SharingRules::shipped().expect("sharing rules"),
         mail: Default::default(),
     }
 }

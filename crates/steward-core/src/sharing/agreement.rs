@@ -74,15 +74,18 @@ pub struct AgreementInput {
     pub onward_transfer: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Destination {
     pub country: CountryCode,
     pub via: Option<Uuid>,
     pub mechanism: Mechanism,
 }
 
-/// A checked agreement.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+/// A checked agreement. It is read back as it was checked, not checked again: the register
+/// keeps what was agreed, and a vendor that changed since is judged against it when data goes
+/// (a module that no longer fits the vendor's role is refused then, as `SCC_MODULE_MISMATCH`).
+/// Only what [`Agreement::parse`] made is ever written, so only that is read.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Agreement {
     pub id: Uuid,
     pub vendor: Uuid,
@@ -179,6 +182,27 @@ impl Agreement {
         })
     }
 
+    /// The agreement as written, to be changed and checked again.
+    pub fn input(&self) -> AgreementInput {
+        AgreementInput {
+            vendor: self.vendor,
+            purposes: self.purposes.clone(),
+            categories: self.categories.clone(),
+            destinations: self
+                .destinations
+                .iter()
+                .map(|d| DestinationInput {
+                    country: d.country.to_string(),
+                    via: d.via,
+                    mechanism: written(&d.mechanism),
+                })
+                .collect(),
+            valid_from: self.valid_from,
+            valid_until: self.valid_until,
+            onward_transfer: self.onward_transfer,
+        }
+    }
+
     /// In force on `today`: started, and not ended.
     pub fn is_live(&self, today: Date) -> bool {
         self.valid_from <= today && self.valid_until.is_none_or(|last| today <= last)
@@ -204,6 +228,34 @@ impl Agreement {
             .iter()
             .find(|d| d.country == country && d.via == via)
             .map(|d| &d.mechanism)
+    }
+}
+
+fn written(mechanism: &Mechanism) -> MechanismInput {
+    match mechanism {
+        Mechanism::Adequacy => MechanismInput::Adequacy,
+        Mechanism::Scc {
+            module,
+            uk_addendum,
+            tia,
+        } => MechanismInput::Scc {
+            module: module.number(),
+            uk_addendum: *uk_addendum,
+            tia: Some(tia.clone()),
+        },
+        Mechanism::Idta { tia } => MechanismInput::Idta {
+            tia: Some(tia.clone()),
+        },
+        Mechanism::Bcr { reference } => MechanismInput::Bcr {
+            reference: reference.clone(),
+        },
+        Mechanism::Derogation {
+            ground,
+            justification,
+        } => MechanismInput::Derogation {
+            ground: *ground,
+            justification: justification.clone(),
+        },
     }
 }
 

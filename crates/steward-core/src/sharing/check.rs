@@ -15,7 +15,7 @@ use super::vendor::{Vendor, VendorStatus};
 use crate::CountryCode;
 use crate::catalog::FieldDef;
 use crate::transfers::{
-    Art49Ground, Gap, Mechanism, Regime, SccModule, TransferBasis, TransferRules,
+    Art49Ground, Gap, Mechanism, Regime, SccModule, TableError, TransferBasis, TransferRules,
     check_destination, utc_day,
 };
 
@@ -24,6 +24,16 @@ use crate::transfers::{
 pub struct SharingRules {
     pub transfers: TransferRules,
     pub review_intervals: ReviewIntervals,
+}
+
+impl SharingRules {
+    /// The shipped adequacy findings and the default review intervals.
+    pub fn shipped() -> Result<SharingRules, TableError> {
+        Ok(SharingRules {
+            transfers: TransferRules::default_rules()?,
+            review_intervals: ReviewIntervals::default(),
+        })
+    }
 }
 
 /// What the register holds about one vendor: the vendor, its sub-processors (those naming it

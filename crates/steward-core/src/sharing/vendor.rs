@@ -265,6 +265,28 @@ impl Vendor {
         })
     }
 
+    /// The vendor as written, to be kept, changed and checked again.
+    pub fn input(&self) -> VendorInput {
+        let codes = |list: &[CountryCode]| list.iter().map(|c| c.to_string()).collect();
+        VendorInput {
+            legal_name: self.legal_name.clone(),
+            address: self.address.clone(),
+            contact_person: self.contact_person.clone(),
+            role: self.role,
+            parent: self.parent,
+            established_in: codes(&self.established_in),
+            stores_in: codes(&self.stores_in),
+            accesses_from: codes(&self.accesses_from),
+            dpa: self.dpa.clone(),
+            sub_processor_authorisation: self.sub_processor_authorisation,
+            certifications: self.certifications.clone(),
+            dpf: self.dpf.clone(),
+            adequacy_scope_confirmed: codes(&self.adequacy_scope_confirmed),
+            risk_tier: self.risk_tier.get(),
+            status: self.status,
+        }
+    }
+
     /// Every country where the vendor keeps or reads the data, each once: the destinations a
     /// transfer check covers.
     pub fn countries_reached(&self) -> Vec<CountryCode> {

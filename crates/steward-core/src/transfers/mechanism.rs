@@ -94,7 +94,7 @@ impl Tia {
 }
 
 /// A checked transfer mechanism, as an agreement's destination records it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Mechanism {
     /// The destination's adequacy finding; nothing else is signed.

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::sync::Arc;
 
+use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, FixedClock, Role};
 use steward_app::{NewToken, OpenOptions, Operator, Steward};
 
@@ -89,6 +90,7 @@ async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> 
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
+        sharing: SharingRules::shipped().expect("sharing rules"),
         mail: steward_app::MailSettings {
             smtp_url,
             from: "Shop <privacy@shop.test>".into(),

@@ -11,6 +11,7 @@ mod portal;
 mod reports;
 mod requests;
 mod retention;
+mod sharing;
 mod signups;
 
 pub use accounts::*;
@@ -24,6 +25,7 @@ pub use portal::*;
 pub use reports::*;
 pub use requests::*;
 pub use retention::*;
+pub use sharing::*;
 pub use signups::*;
 
 pub(crate) fn to_json(list: &[String]) -> String {

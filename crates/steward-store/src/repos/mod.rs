@@ -2,6 +2,7 @@
 //! serves every use case; bring the traits into scope with `use steward_store::repos::*`.
 
 mod accounts;
+mod agreements;
 mod audit_log;
 mod campaigns;
 mod changes;
@@ -16,8 +17,10 @@ mod request_desk;
 mod retention;
 mod segments;
 mod signups;
+mod vendors;
 
 pub use accounts::Accounts;
+pub use agreements::Agreements;
 pub use audit_log::AuditLog;
 pub use campaigns::Campaigns;
 pub use changes::Changes;
@@ -32,6 +35,7 @@ pub use request_desk::RequestDesk;
 pub use retention::Retention;
 pub use segments::Segments;
 pub use signups::Signups;
+pub use vendors::Vendors;
 
 /// Every repository of one database.
 pub trait Store:
@@ -50,6 +54,8 @@ pub trait Store:
     + RequestDesk
     + Retention
     + Idempotency
+    + Vendors
+    + Agreements
     + 'static
 {
 }
@@ -70,6 +76,8 @@ impl<
         + RequestDesk
         + Retention
         + Idempotency
+        + Vendors
+        + Agreements
         + 'static,
 > Store for T
 {

@@ -16,6 +16,7 @@ pub(crate) mod portal;
 pub(crate) mod reports;
 pub(crate) mod request_desk;
 pub(crate) mod retention;
+pub(crate) mod sharing;
 pub(crate) mod signups;
 
 use std::future::Future;

@@ -158,4 +158,5 @@ mod reports;
 mod request_desk;
 mod retention;
 mod segments;
+mod sharing;
 mod signups;

@@ -390,3 +390,33 @@ fn the_dashboard_sees_what_needs_attention() {
     vendor.role = VendorRole::Controller;
     assert_eq!(Attention::of(&vendor, None, &intervals, now()).dpa, None);
 }
+
+#[test]
+fn what_the_register_keeps_reads_back_as_it_was_checked() {
+    let register = Register::new();
+    let vendor = &register.vendor;
+    assert_eq!(
+        Vendor::parse(vendor.id, &vendor.input(), now()).as_ref(),
+        Ok(vendor),
+        "a vendor's written form checks into the same vendor"
+    );
+    let agreement = &register.agreements[0];
+    assert_eq!(
+        Agreement::parse(
+            agreement.id,
+            &agreement.input(),
+            &catalog(),
+            vendor,
+            &register.subs,
+            now()
+        )
+        .as_ref(),
+        Ok(agreement),
+        "and an agreement's into the same agreement"
+    );
+    let kept = serde_json::to_string(agreement).expect("kept");
+    assert_eq!(
+        &serde_json::from_str::<Agreement>(&kept).expect("read back"),
+        agreement
+    );
+}

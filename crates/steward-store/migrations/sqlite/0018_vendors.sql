@@ -1,0 +1,33 @@
+-- The vendor register and data-sharing agreements. A vendor is kept as written and checked
+-- again when read; its reviews are appended, never changed, so the history of who vouched for
+-- a vendor and when stays whole. An agreement is kept as checked when it was made, so a vendor
+-- that changed since is judged against the contract it signed. These are the operator's
+-- business records: no customer's personal value is in them. `version` counts changes, for
+-- edits that must not overwrite one made meanwhile.
+CREATE TABLE vendors (
+    id         BLOB PRIMARY KEY,
+    parent_id  BLOB REFERENCES vendors(id),
+    vendor     TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX vendors_parent ON vendors(parent_id) WHERE parent_id IS NOT NULL;
+
+CREATE TABLE vendor_reviews (
+    id          BLOB PRIMARY KEY,
+    vendor_id   BLOB NOT NULL REFERENCES vendors(id),
+    review      TEXT NOT NULL,
+    recorded_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX vendor_reviews_vendor ON vendor_reviews(vendor_id, recorded_at);
+
+CREATE TABLE agreements (
+    id         BLOB PRIMARY KEY,
+    vendor_id  BLOB NOT NULL REFERENCES vendors(id),
+    agreement  TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX agreements_vendor ON agreements(vendor_id);

@@ -1,0 +1,36 @@
+//! The vendor register and data-sharing agreements, each kept as JSON the app writes and reads.
+
+use uuid::Uuid;
+
+/// A vendor: its written form, as JSON, and its processor when it is a sub-processor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorRow {
+    pub id: Uuid,
+    pub parent_id: Option<Uuid>,
+    pub vendor: String,
+    /// 1 when created, one more with each change.
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One review of a vendor, as JSON; appended, never changed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VendorReviewRow {
+    pub id: Uuid,
+    pub vendor_id: Uuid,
+    pub review: String,
+    pub recorded_at: i64,
+}
+
+/// A data-sharing agreement with a vendor, as JSON.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AgreementRow {
+    pub id: Uuid,
+    pub vendor_id: Uuid,
+    pub agreement: String,
+    /// 1 when created, one more with each change.
+    pub version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
