@@ -38,12 +38,12 @@ use customers::{
 };
 use exec::ready;
 
-use crate::audit_sql::audit_reads;
 use crate::records::{
     decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys, target_id,
 };
 use crate::repos::*;
-use crate::segment_sql::{Arg, segment_sql};
+use crate::sql::audit_search::audit_reads;
+use crate::sql::segments::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
     CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,

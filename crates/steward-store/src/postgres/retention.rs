@@ -5,8 +5,8 @@ use super::*;
 use deadpool_postgres::{Object, Transaction};
 
 use super::{arg_refs, erase_rows, postgres_args, requests};
-use crate::retention_sql::{due_sql, swept_audit};
 use crate::sql::retention as shared;
+use crate::sql::sweep::{due_sql, swept_audit};
 use crate::{
     DueQuery, DueRecord, FoundRecord, LegalHold, RetentionAction, RetentionRun, StoredRule,
     SweepBatch,

@@ -4,9 +4,9 @@
 use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, SignedHead, chain_hash};
 
 use super::{Exec, Row, Sql, Value, args};
-use crate::audit_sql::{AuditSource, audit_sql};
 use crate::records::{AuditRecordRaw, to_json};
-use crate::segment_sql::Arg;
+use crate::sql::audit_search::{AuditSource, audit_sql};
+use crate::sql::segments::Arg;
 use crate::{AuditFilter, Result};
 
 static INSERT: Sql = Sql::new(

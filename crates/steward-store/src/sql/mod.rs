@@ -6,6 +6,7 @@
 
 pub(crate) mod accounts;
 pub(crate) mod audit_log;
+pub(crate) mod audit_search;
 pub(crate) mod campaigns;
 pub(crate) mod consent_ledger;
 pub(crate) mod customers;
@@ -16,7 +17,9 @@ pub(crate) mod portal;
 pub(crate) mod reports;
 pub(crate) mod request_desk;
 pub(crate) mod retention;
+pub(crate) mod segments;
 pub(crate) mod signups;
+pub(crate) mod sweep;
 
 use std::future::Future;
 use std::sync::OnceLock;

@@ -5,8 +5,8 @@ use super::*;
 use rusqlite::{params, params_from_iter};
 
 use super::{erase_rows, requests, sqlite_args};
-use crate::retention_sql::{due_sql, swept_audit};
 use crate::sql::retention as shared;
+use crate::sql::sweep::{due_sql, swept_audit};
 use crate::{
     DueQuery, DueRecord, FoundRecord, LegalHold, RetentionAction, RetentionRun, StoredRule,
     SweepBatch,

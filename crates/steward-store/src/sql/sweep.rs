@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use crate::segment_sql::{Arg, Builder};
+use crate::sql::segments::{Arg, Builder};
 use crate::{DueQuery, Result, StoreError};
 
 /// `SELECT record_id, customer_id, anchor_at ...` for the query, ordered by record id.

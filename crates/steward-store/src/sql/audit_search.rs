@@ -5,7 +5,7 @@
 use uuid::Uuid;
 
 use crate::AuditFilter;
-use crate::segment_sql::{Arg, Builder};
+use crate::sql::segments::{Arg, Builder};
 
 /// Where an audit search reads entries from.
 pub(crate) enum AuditSource {
