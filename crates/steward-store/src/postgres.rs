@@ -26,7 +26,6 @@ use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead}
 use crate::audit_head::{FoundHead, HeadKeeper};
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
 use crate::records::{
@@ -34,7 +33,6 @@ use crate::records::{
 };
 use crate::repos::*;
 use crate::sql::audit_search::audit_reads;
-use crate::sql::segments::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
     CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,
@@ -49,26 +47,6 @@ pub struct PostgresStore {
 
 /// Key for the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244;
-
-pub(super) type BoxedArg = Box<dyn ToSql + Sync + Send>;
-
-pub(super) fn postgres_args(args: &[Arg]) -> Vec<BoxedArg> {
-    args.iter()
-        .map(|a| -> BoxedArg {
-            match a {
-                Arg::Text(t) => Box::new(t.clone()),
-                Arg::Int(i) => Box::new(*i),
-                Arg::Id(id) => Box::new(*id),
-            }
-        })
-        .collect()
-}
-
-pub(super) fn arg_refs(args: &[BoxedArg]) -> Vec<&(dyn ToSql + Sync)> {
-    args.iter()
-        .map(|a| a.as_ref() as &(dyn ToSql + Sync))
-        .collect()
-}
 
 fn map_unique(e: tokio_postgres::Error, field: &str) -> StoreError {
     if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
@@ -293,23 +271,6 @@ async fn update_customer(tx: &Transaction<'_>, u: &CustomerUpdate) -> Result<()>
     insert_entries(tx, &r.id, &u.write.index).await
 }
 
-const CUSTOMER_COLS: &str =
-    "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
-     ARRAY(SELECT tag FROM customer_tags t WHERE t.customer_id = c.id ORDER BY tag)";
-
-fn customer_from(r: &tokio_postgres::Row) -> CustomerRow {
-    CustomerRow {
-        id: r.get(0),
-        residency: r.get(1),
-        status: r.get(2),
-        fields: r.get(3),
-        version: r.get(4),
-        created_at: r.get(5),
-        updated_at: r.get(6),
-        tags: r.get(7),
-    }
-}
-
 /// A read-only transaction that sees one snapshot throughout.
 async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<Transaction<'_>> {
     Ok(client
@@ -318,21 +279,6 @@ async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<Transaction<
         .read_only(true)
         .start()
         .await?)
-}
-
-async fn customer_by_id(
-    client: &impl deadpool_postgres::GenericClient,
-    id: Uuid,
-) -> Result<Option<CustomerRow>> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1"
-        ))
-        .await?;
-    Ok(client
-        .query_opt(&stmt, &[&id])
-        .await?
-        .map(|r| customer_from(&r)))
 }
 
 /// Deletes a customer's rows and index entries and leaves a tombstone; false when there is

@@ -32,10 +32,7 @@ use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead}
 use uuid::Uuid;
 
 use crate::audit_head::{FoundHead, HeadKeeper};
-use customers::{
-    CUSTOMER_COLS, customer_by_id, customer_from, delete_entries, finish_customer, insert_customer,
-    insert_entries, update_customer,
-};
+use customers::{delete_entries, insert_customer, insert_entries, update_customer};
 use exec::ready;
 
 use crate::records::{
@@ -43,7 +40,6 @@ use crate::records::{
 };
 use crate::repos::*;
 use crate::sql::audit_search::audit_reads;
-use crate::sql::segments::{Arg, segment_sql};
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
     CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,
@@ -113,25 +109,10 @@ fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-pub(super) fn sqlite_args(args: Vec<Arg>) -> Vec<rusqlite::types::Value> {
-    use rusqlite::types::Value;
-    args.into_iter()
-        .map(|a| match a {
-            Arg::Text(t) => Value::Text(t),
-            Arg::Int(i) => Value::Integer(i),
-            Arg::Id(id) => Value::Blob(id.as_bytes().to_vec()),
-        })
-        .collect()
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock leaves the connection usable: SQLite rolls back an
     // unfinished transaction when the Transaction guard drops.
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn uuid_from(bytes: Vec<u8>) -> Result<Uuid> {
-    Uuid::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 /// A customer's id from the bytes it is kept as.

@@ -4,7 +4,7 @@ use super::*;
 
 use deadpool_postgres::Object;
 
-use crate::sql::campaigns;
+use crate::sql::{campaigns, segments};
 use crate::{CampaignRow, MailCounts, SegmentRow};
 
 /// Which of `customers` the campaign has mailed: `= ANY` takes them as one array.
@@ -21,12 +21,7 @@ async fn mailed(client: &Object, campaign: Uuid, customers: &[Uuid]) -> Result<V
 #[async_trait]
 impl Segments for PostgresStore {
     async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
-        let seg = segment_sql(q, None, false, &|n| format!("${n}"));
-        let sql = format!("SELECT COUNT(*) {}", seg.from_where);
-        let args = postgres_args(&seg.args);
-        let client = self.pool.get().await?;
-        let n: i64 = client.query_one(&sql, &arg_refs(&args)).await?.get(0);
-        Ok(n as u64)
+        segments::count(&self.pool.get().await?, q).await
     }
 
     async fn segment_page(
@@ -35,15 +30,7 @@ impl Segments for PostgresStore {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<CustomerRow>> {
-        let seg = segment_sql(q, after, true, &|n| format!("${n}"));
-        let sql = format!(
-            "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
-            seg.from_where, seg.id_column
-        );
-        let args = postgres_args(&seg.args);
-        let client = self.pool.get().await?;
-        let rows = client.query(&sql, &arg_refs(&args)).await?;
-        Ok(rows.iter().map(customer_from).collect())
+        segments::page(&self.pool.get().await?, q, after, limit).await
     }
 
     async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {

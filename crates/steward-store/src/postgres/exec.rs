@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::audit_head::HeadKeeper;
-use crate::records::hash32;
 use crate::sql::{Audited, Exec, Row, Sql, Value, dollar_placeholders};
 
 impl ToSql for Value<'_> {
@@ -58,8 +57,11 @@ impl Row for tokio_postgres::Row {
     fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>> {
         Ok(self.try_get(i)?)
     }
-    fn hash(&self, i: usize) -> Result<[u8; 32]> {
-        hash32(self.try_get::<_, &[u8]>(i)?)
+    fn opt_str(&self, i: usize) -> Result<Option<&str>> {
+        Ok(self.try_get(i)?)
+    }
+    fn blob(&self, i: usize) -> Result<&[u8]> {
+        Ok(self.try_get(i)?)
     }
     fn id(&self, i: usize) -> Result<Uuid> {
         Ok(self.try_get(i)?)

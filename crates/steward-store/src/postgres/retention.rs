@@ -2,44 +2,15 @@
 
 use super::*;
 
-use deadpool_postgres::{Object, Transaction};
+use deadpool_postgres::Transaction;
 
-use super::{arg_refs, erase_rows, postgres_args, requests};
+use super::{erase_rows, requests};
 use crate::sql::retention as shared;
-use crate::sql::sweep::{due_sql, swept_audit};
+use crate::sql::sweep::{count_due, due, swept_audit};
 use crate::{
     DueQuery, DueRecord, FoundRecord, LegalHold, RetentionAction, RetentionRun, StoredRule,
     SweepBatch,
 };
-
-fn placeholder(n: usize) -> String {
-    format!("${n}")
-}
-
-async fn due(client: &Object, q: &DueQuery) -> Result<Vec<FoundRecord>> {
-    let (sql, args) = due_sql(q, &placeholder)?;
-    let args = postgres_args(&args);
-    Ok(client
-        .query(&sql, &arg_refs(&args))
-        .await?
-        .iter()
-        .map(|r| FoundRecord {
-            record_id: r.get(0),
-            customer_id: r.get(1),
-            anchor_at: r.get(2),
-        })
-        .collect())
-}
-
-async fn count_due(client: &Object, q: &DueQuery) -> Result<u64> {
-    let (sql, args) = due_sql(q, &placeholder)?;
-    let args = postgres_args(&args);
-    let count: i64 = client
-        .query_one(&format!("SELECT COUNT(*) FROM ({sql}) d"), &arg_refs(&args))
-        .await?
-        .get(0);
-    Ok(u64::try_from(count).unwrap_or(0))
-}
 
 async fn sweep(
     tx: &Transaction<'_>,
@@ -192,12 +163,7 @@ impl Retention for PostgresStore {
     }
 
     async fn count_due(&self, query: &DueQuery) -> Result<u64> {
-        let all = DueQuery {
-            after: None,
-            limit: usize::MAX >> 1,
-            ..query.clone()
-        };
-        count_due(&self.pool.get().await?, &all).await
+        count_due(&self.pool.get().await?, query).await
     }
 
     async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {

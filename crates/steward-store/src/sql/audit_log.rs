@@ -3,10 +3,9 @@
 
 use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, SignedHead, chain_hash};
 
-use super::{Exec, Row, Sql, Value, args};
+use super::audit_search::{AuditSource, audit_sql};
+use super::{Exec, Row, Sql, args};
 use crate::records::{AuditRecordRaw, to_json};
-use crate::sql::audit_search::{AuditSource, audit_sql};
-use crate::sql::segments::Arg;
 use crate::{AuditFilter, Result};
 
 static INSERT: Sql = Sql::new(
@@ -105,16 +104,8 @@ pub(crate) async fn search(
     limit: usize,
     find: &str,
 ) -> Result<Vec<AuditEntry>> {
-    let (sql, args) = audit_sql(source, after, f, limit, find, &|n| format!("?{n}"));
-    let args: Vec<Value> = args
-        .iter()
-        .map(|a| match a {
-            Arg::Text(t) => Value::Text(t),
-            Arg::Int(i) => Value::Int(*i),
-            Arg::Id(id) => Value::Id(*id),
-        })
-        .collect();
-    x.query_text(&sql, &args, entry_from).await
+    let b = audit_sql(source, after, f, limit, find);
+    x.query_text(&b.sql, &b.args, entry_from).await
 }
 
 /// The last entry in the log: its sequence number and hash.

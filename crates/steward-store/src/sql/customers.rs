@@ -1,12 +1,31 @@
-//! Customers: what both engines read and write alike. Their rows, tags and index entries
-//! stay each engine's own (tags are gathered and written differently, and SQLite writes
-//! index entries in key order).
+//! Customers: their sealed rows, tags, interactions, tombstones and import jobs.
 
 use uuid::Uuid;
 
-use super::{Exec, Sql, args, outbox, portal};
-use crate::{ImportJob, Result};
+use super::{Builder, Exec, Row, Sql, args, outbox, portal};
+use crate::{
+    CustomerFilter, CustomerRow, ImportJob, IndexDigest, InteractionRow, Result, StoreError,
+};
 
+/// A customer's columns, read by [`customer_from`], for a query on `customers c`.
+macro_rules! customer_cols {
+    () => {
+        "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
+         (SELECT string_agg(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id)"
+    };
+}
+pub(crate) use customer_cols;
+
+static BY_ID: Sql = Sql::new(concat!(
+    "SELECT ",
+    customer_cols!(),
+    " FROM customers c WHERE c.id = ?1"
+));
+static INTERACTIONS: Sql = Sql::new(
+    "SELECT id, kind, occurred_at, sealed, created_at FROM interactions
+     WHERE customer_id = ?1 AND (occurred_at, id) < (?2, ?3)
+     ORDER BY occurred_at DESC, id DESC LIMIT ?4",
+);
 static COUNT: Sql = Sql::new("SELECT count(*) FROM customers");
 static TOMBSTONED: Sql = Sql::new("SELECT 1 FROM tombstones WHERE customer_id = ?1");
 static SAVE_JOB: Sql = Sql::new(
@@ -47,6 +66,105 @@ pub(crate) async fn erase_rows(x: &impl Exec, id: Uuid, at: i64) -> Result<()> {
     x.execute(&ERASE_CUSTOMER, &args![id]).await?;
     x.execute(&TOMBSTONE, &args![id, at]).await?;
     Ok(())
+}
+
+/// A customer as [`customer_cols`] reads it. Tags are slugs, never holding a comma, and
+/// come sorted byte by byte whichever engine gathered them.
+pub(crate) fn customer_from(r: &dyn Row) -> Result<CustomerRow> {
+    let mut tags: Vec<String> = r
+        .opt_str(7)?
+        .map(|t| t.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    tags.sort_unstable();
+    Ok(CustomerRow {
+        id: r.id(0)?,
+        residency: r.text(1)?,
+        status: r.text(2)?,
+        fields: r.bytes(3)?,
+        version: r.int(4)?,
+        created_at: r.int(5)?,
+        updated_at: r.int(6)?,
+        tags,
+    })
+}
+
+/// A blind-index lookup's hit: `digest, customer_id`.
+pub(crate) fn index_hit(r: &dyn Row) -> Result<(IndexDigest, Uuid)> {
+    let digest = r
+        .blob(0)?
+        .try_into()
+        .map_err(|_| StoreError::Corrupt("digest length".into()))?;
+    Ok((digest, r.id(1)?))
+}
+
+pub(crate) async fn get(x: &impl Exec, id: Uuid) -> Result<Option<CustomerRow>> {
+    x.query_opt(&BY_ID, &args![id], customer_from).await
+}
+
+/// One page of the customers a filter selects, by id.
+pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
+    let mut b = Builder::new(concat!(
+        "SELECT ",
+        customer_cols!(),
+        " FROM customers c WHERE 1 = 1"
+    ));
+    if let Some((field, digest)) = &f.index {
+        b.push(
+            " AND c.id IN (SELECT customer_id FROM unique_index WHERE field = ? AND digest = ?
+              UNION ALL SELECT customer_id FROM blind_index WHERE field = ? AND digest = ?)",
+            &args![field, digest, field, digest],
+        );
+    }
+    if let Some(tag) = &f.tag {
+        b.push(
+            " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)",
+            &args![tag],
+        );
+    }
+    if let Some(s) = &f.status {
+        b.push(" AND c.status = ?", &args![s]);
+    }
+    if let Some(r) = &f.residency {
+        b.push(" AND c.residency = ?", &args![r]);
+    }
+    for (bound, clause) in [
+        (f.created_after, " AND c.created_at > ?"),
+        (f.created_before, " AND c.created_at < ?"),
+        (f.updated_after, " AND c.updated_at > ?"),
+        (f.updated_before, " AND c.updated_at < ?"),
+    ] {
+        if let Some(at) = bound {
+            b.push(clause, &args![at]);
+        }
+    }
+    if let Some(after) = f.after {
+        b.push(" AND c.id > ?", &args![after]);
+    }
+    let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
+    b.push(" ORDER BY c.id LIMIT ?", &args![limit]);
+    x.query_text(&b.sql, &b.args, customer_from).await
+}
+
+/// A customer's interactions, newest first; the cursor is the last (occurred_at, id) seen.
+pub(crate) async fn interactions(
+    x: &impl Exec,
+    customer: Uuid,
+    after: Option<(i64, Uuid)>,
+    limit: usize,
+) -> Result<Vec<InteractionRow>> {
+    let (at, id) = after.unwrap_or((i64::MAX, Uuid::max()));
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    x.query(&INTERACTIONS, &args![customer, at, id, limit], |r| {
+        Ok(InteractionRow {
+            id: r.id(0)?,
+            customer_id: customer,
+            kind: r.text(1)?,
+            occurred_at: r.int(2)?,
+            sealed: r.bytes(3)?,
+            created_at: r.int(4)?,
+        })
+    })
+    .await
 }
 
 pub(crate) async fn count(x: &impl Exec) -> Result<u64> {

@@ -21,6 +21,7 @@ pub(crate) mod segments;
 pub(crate) mod signups;
 pub(crate) mod sweep;
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::OnceLock;
 
@@ -28,6 +29,7 @@ use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
 use crate::Result;
+use crate::records::hash32;
 
 /// One statement, written with numbered placeholders (`?1`, `?2`...); PostgreSQL's form
 /// (`$1`, `$2`...) is made on first use and kept, so each engine prepares a fixed string.
@@ -68,7 +70,7 @@ pub(crate) fn dollar_placeholders(sql: &str) -> String {
 }
 
 /// A bound parameter, borrowed from the caller where it can be.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Value<'a> {
     Null,
     Int(i64),
@@ -141,6 +143,38 @@ macro_rules! args {
 }
 pub(crate) use args;
 
+/// A statement put together for one call (a filter's conditions), each value it binds
+/// borrowed and numbered in order like any written-once statement's.
+pub(crate) struct Builder<'a> {
+    pub(crate) sql: String,
+    pub(crate) args: Vec<Value<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(start: &str) -> Builder<'a> {
+        Builder {
+            sql: start.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends `clause`, each `?` in it bound to the next of `values`; a `?` past the last
+    /// value binds the last one again.
+    pub(crate) fn push(&mut self, clause: &str, values: &[Value<'a>]) {
+        let mut values = values.iter();
+        for (i, part) in clause.split('?').enumerate() {
+            if i > 0 {
+                if let Some(v) = values.next() {
+                    self.args.push(*v);
+                }
+                // Writing to a String cannot fail.
+                let _ = write!(self.sql, "?{}", self.args.len());
+            }
+            self.sql.push_str(part);
+        }
+    }
+}
+
 /// A row as either engine returns it, read by column position.
 pub(crate) trait Row {
     fn int(&self, i: usize) -> Result<i64>;
@@ -148,10 +182,16 @@ pub(crate) trait Row {
     fn bool(&self, i: usize) -> Result<bool>;
     fn text(&self, i: usize) -> Result<String>;
     fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    /// Text read in place, not copied out of the row.
+    fn opt_str(&self, i: usize) -> Result<Option<&str>>;
     fn bytes(&self, i: usize) -> Result<Vec<u8>>;
     fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>>;
+    /// Bytes read in place, not copied out of the row.
+    fn blob(&self, i: usize) -> Result<&[u8]>;
     /// A 32-byte hash, read without copying the column first.
-    fn hash(&self, i: usize) -> Result<[u8; 32]>;
+    fn hash(&self, i: usize) -> Result<[u8; 32]> {
+        hash32(self.blob(i)?)
+    }
     fn id(&self, i: usize) -> Result<Uuid>;
     fn opt_id(&self, i: usize) -> Result<Option<Uuid>>;
 }

@@ -1,20 +1,13 @@
-//! The records a retention rule finds due, as SQL written once for both engines.
+//! What a retention run finds and does: the records a rule finds due, as SQL put together
+//! per rule, and the audit of a sweep.
 
 use uuid::Uuid;
 
-use crate::sql::segments::{Arg, Builder};
-use crate::{DueQuery, Result, StoreError};
+use super::{Builder, Exec, Value, args};
+use crate::{DueQuery, FoundRecord, Result, StoreError};
 
 /// `SELECT record_id, customer_id, anchor_at ...` for the query, ordered by record id.
-pub(crate) fn due_sql(
-    q: &DueQuery,
-    placeholder: &dyn Fn(usize) -> String,
-) -> Result<(String, Vec<Arg>)> {
-    let mut b = Builder {
-        sql: String::new(),
-        args: Vec::new(),
-        placeholder,
-    };
+fn due_sql(q: &DueQuery) -> Result<Builder<'_>> {
     let (table, alias) = match q.record.as_str() {
         "customer" => ("customers", "c"),
         "interaction" => ("interactions", "i"),
@@ -30,27 +23,27 @@ pub(crate) fn due_sql(
             "COALESCE((SELECT MAX(x.occurred_at) FROM interactions x WHERE x.customer_id = c.id{kind}), c.created_at)"
         )
     };
-    let (select, condition): (String, String) = match (q.record.as_str(), q.anchor.as_str()) {
-        ("customer", "created") => ("c.id, c.id, c.created_at".into(), "c.created_at <= ?".into()),
+    let (select, condition): (String, &str) = match (q.record.as_str(), q.anchor.as_str()) {
+        ("customer", "created") => ("c.id, c.id, c.created_at".into(), "c.created_at <= ?"),
         ("customer", "last_interaction") => (
             format!("c.id, c.id, {}", latest("")),
-            "c.created_at <= ? AND NOT EXISTS (SELECT 1 FROM interactions x WHERE x.customer_id = c.id AND x.occurred_at > ?)".into(),
+            "c.created_at <= ? AND NOT EXISTS (SELECT 1 FROM interactions x WHERE x.customer_id = c.id AND x.occurred_at > ?)",
         ),
         ("customer", "last_order") => (
             format!("c.id, c.id, {}", latest(" AND x.kind = 'order'")),
-            "c.created_at <= ? AND NOT EXISTS (SELECT 1 FROM interactions x WHERE x.customer_id = c.id AND x.kind = 'order' AND x.occurred_at > ?)".into(),
+            "c.created_at <= ? AND NOT EXISTS (SELECT 1 FROM interactions x WHERE x.customer_id = c.id AND x.kind = 'order' AND x.occurred_at > ?)",
         ),
         ("customer", "account_closed") => (
             "c.id, c.id, c.updated_at".into(),
-            "c.status = 'closed' AND c.updated_at <= ?".into(),
+            "c.status = 'closed' AND c.updated_at <= ?",
         ),
         ("interaction", "created") => (
             "i.id, i.customer_id, i.occurred_at".into(),
-            "i.occurred_at <= ?".into(),
+            "i.occurred_at <= ?",
         ),
         ("request", "request_completed") => (
             "r.id, r.customer_id, r.closed_at".into(),
-            "r.state IN ('completed', 'denied') AND r.closed_at <= ?".into(),
+            "r.state IN ('completed', 'denied') AND r.closed_at <= ?",
         ),
         (record, anchor) => {
             return Err(StoreError::Corrupt(format!(
@@ -58,32 +51,55 @@ pub(crate) fn due_sql(
             )));
         }
     };
-    let cutoffs = vec![Arg::Int(q.cutoff); condition.matches('?').count()];
+    let mut b = Builder::new("");
+    // Every mark in the condition is the cutoff.
     b.push(
         &format!("SELECT {select} FROM {table} {alias} WHERE {condition}"),
-        cutoffs,
+        &args![q.cutoff],
     );
     if let Some(kind) = &q.kind {
-        b.push(
-            &format!(" AND {alias}.kind = ?"),
-            vec![Arg::Text(kind.clone())],
-        );
+        b.push(&format!(" AND {alias}.kind = ?"), &args![kind]);
     }
     if let Some(after) = q.after {
-        b.push(&format!(" AND {alias}.id > ?"), vec![Arg::Id(after)]);
+        b.push(&format!(" AND {alias}.id > ?"), &args![after]);
     }
     // Not acted on yet.
     b.push(
         &format!(
             " AND NOT EXISTS (SELECT 1 FROM retention_actions a WHERE a.rule_key = ? AND a.record_id = {alias}.id)"
         ),
-        vec![Arg::Text(q.rule_key.clone())],
+        &args![&q.rule_key],
     );
     b.push(
         &format!(" ORDER BY {alias}.id LIMIT ?"),
-        vec![Arg::Int(i64::try_from(q.limit).unwrap_or(i64::MAX))],
+        &[Value::Int(i64::try_from(q.limit).unwrap_or(i64::MAX))],
     );
-    Ok((b.sql, b.args))
+    Ok(b)
+}
+
+pub(crate) async fn due(x: &impl Exec, q: &DueQuery) -> Result<Vec<FoundRecord>> {
+    let b = due_sql(q)?;
+    x.query_text(&b.sql, &b.args, |r| {
+        Ok(FoundRecord {
+            record_id: r.id(0)?,
+            customer_id: r.opt_id(1)?,
+            anchor_at: r.int(2)?,
+        })
+    })
+    .await
+}
+
+/// How many records the query finds, however many pages they take.
+pub(crate) async fn count_due(x: &impl Exec, q: &DueQuery) -> Result<u64> {
+    let all = DueQuery {
+        after: None,
+        limit: usize::MAX >> 1,
+        ..q.clone()
+    };
+    let mut b = due_sql(&all)?;
+    b.sql = format!("SELECT COUNT(*) FROM ({}) d", b.sql);
+    let count = x.query_text(&b.sql, &b.args, |r| r.int(0)).await?;
+    Ok(count.first().map_or(0, |&n| u64::try_from(n).unwrap_or(0)))
 }
 
 /// The audit entries of a sweep that speak for records it acted on, naming only those; an

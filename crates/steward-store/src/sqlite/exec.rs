@@ -9,7 +9,6 @@ use rusqlite::{Connection, Transaction};
 use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
-use crate::records::hash32;
 use crate::sql::{Audited, Exec, Row, Sql, Value};
 use crate::{Result, StoreError};
 
@@ -55,14 +54,21 @@ impl Row for rusqlite::Row<'_> {
     fn bytes(&self, i: usize) -> Result<Vec<u8>> {
         Ok(self.get(i)?)
     }
+    fn opt_str(&self, i: usize) -> Result<Option<&str>> {
+        self.get_ref(i)?
+            .as_str_or_null()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
     fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>> {
         Ok(self.get(i)?)
     }
-    fn hash(&self, i: usize) -> Result<[u8; 32]> {
-        hash32(blob(self, i)?)
+    fn blob(&self, i: usize) -> Result<&[u8]> {
+        self.get_ref(i)?
+            .as_blob()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
     fn id(&self, i: usize) -> Result<Uuid> {
-        Uuid::from_slice(blob(self, i)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+        Uuid::from_slice(self.blob(i)?).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
     fn opt_id(&self, i: usize) -> Result<Option<Uuid>> {
         match self.get_ref(i)? {
@@ -70,12 +76,6 @@ impl Row for rusqlite::Row<'_> {
             _ => self.id(i).map(Some),
         }
     }
-}
-
-fn blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> Result<&'a [u8]> {
-    r.get_ref(i)?
-        .as_blob()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
 }
 
 impl Exec for Connection {

@@ -2,11 +2,11 @@
 
 use super::*;
 
-use rusqlite::{params, params_from_iter};
+use rusqlite::params;
 
-use super::{erase_rows, requests, sqlite_args};
+use super::{erase_rows, requests};
 use crate::sql::retention as shared;
-use crate::sql::sweep::{due_sql, swept_audit};
+use crate::sql::sweep::{count_due, due, swept_audit};
 use crate::{
     DueQuery, DueRecord, FoundRecord, LegalHold, RetentionAction, RetentionRun, StoredRule,
     SweepBatch,
@@ -14,39 +14,6 @@ use crate::{
 
 fn blob(id: &Uuid) -> &[u8] {
     id.as_bytes().as_slice()
-}
-
-fn placeholder(n: usize) -> String {
-    format!("?{n}")
-}
-
-fn due(c: &Connection, q: &DueQuery) -> Result<Vec<FoundRecord>> {
-    let (sql, args) = due_sql(q, &placeholder)?;
-    let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(sqlite_args(args)), |r| {
-        Ok((
-            r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, Option<Vec<u8>>>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    rows.map(|r| {
-        let (id, customer, anchor_at) = r?;
-        Ok(FoundRecord {
-            record_id: uuid_from(id)?,
-            customer_id: customer.map(uuid_from).transpose()?,
-            anchor_at,
-        })
-    })
-    .collect()
-}
-
-fn count_due(c: &Connection, q: &DueQuery) -> Result<u64> {
-    let (sql, args) = due_sql(q, &placeholder)?;
-    let count: i64 = c
-        .prepare_cached(&format!("SELECT COUNT(*) FROM ({sql})"))?
-        .query_row(params_from_iter(sqlite_args(args)), |r| r.get(0))?;
-    Ok(u64::try_from(count).unwrap_or(0))
 }
 
 fn sweep(tx: &Transaction, batch: SweepBatch) -> Result<Vec<DueRecord>> {
@@ -170,16 +137,11 @@ impl Retention for SqliteStore {
     }
 
     async fn due_records(&self, query: &DueQuery) -> Result<Vec<FoundRecord>> {
-        self.read(|c| due(c, query))
+        self.read(|c| ready(due(c, query)))
     }
 
     async fn count_due(&self, query: &DueQuery) -> Result<u64> {
-        let all = DueQuery {
-            after: None,
-            limit: usize::MAX >> 1,
-            ..query.clone()
-        };
-        self.read(|c| count_due(c, &all))
+        self.read(|c| ready(count_due(c, query)))
     }
 
     async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
