@@ -32,19 +32,16 @@ use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead}
 use uuid::Uuid;
 
 use crate::audit_head::{FoundHead, HeadKeeper};
-use customers::{delete_entries, insert_customer, insert_entries, update_customer};
 use exec::ready;
 
-use crate::records::{
-    decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys, target_id,
-};
+use crate::records::{hash32, listed_targets, target_id};
 use crate::repos::*;
 use crate::sql::audit_search::audit_reads;
+use crate::sql::changes;
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
-    CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,
-    IndexEntry, InteractionRow, NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow,
-    migrations,
+    CustomerStats, Erasure, IdempotentRow, ImportJob, IndexDigest, InteractionRow, NoticeRow,
+    Result, SegmentQuery, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -113,24 +110,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock leaves the connection usable: SQLite rolls back an
     // unfinished transaction when the Transaction guard drops.
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// A customer's id from the bytes it is kept as.
-fn uuid_from_key(key: &[u8]) -> Result<Uuid> {
-    Uuid::from_slice(key).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn map_unique(e: rusqlite::Error, field: &str) -> StoreError {
-    match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Duplicate {
-                field: field.to_string(),
-            }
-        }
-        _ => e.into(),
-    }
 }
 
 impl SqliteStore {
@@ -312,127 +291,16 @@ fn sign_moved_head(tx: &Transaction, keeper: &HeadKeeper) -> Result<()> {
     Ok(())
 }
 
-/// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
-/// no such customer. Children go first, explicitly, so erasure never depends on the
-/// foreign-key pragma.
-pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> {
-    let keys: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT index_keys FROM customers WHERE id = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?;
-    let Some(keys) = keys else { return Ok(false) };
-    delete_entries(tx, key, &decode_index_keys(&keys)?)?;
-    // What a retried create must find to know the customer was erased, and no more.
-    tx.prepare_cached(
-        "UPDATE idempotency_keys SET fingerprint = zeroblob(32), response = x'' WHERE customer_id = ?1",
-    )?
-    .execute([key])?;
-    ready(crate::sql::customers::erase_rows(
-        tx,
-        uuid_from_key(key)?,
-        at,
-    ))?;
-    Ok(true)
-}
-
-/// Applies a change set inside a transaction the caller commits.
-pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
-    if let Some(spent) = &changes.spend_link {
-        ready(crate::sql::outbox::spend_link(tx, spent))?;
-    }
-    if let Some(step) = &changes.campaign_step {
-        ready(crate::sql::campaigns::step(tx, step))?;
-    }
-    // First, so a second use of a key is reported as such, not as whatever else of
-    // the same request collides with the first.
-    if let Some(kept) = &changes.idempotency {
-        ready(crate::sql::idempotency::save(tx, kept))?;
-    }
-    for w in &changes.inserts {
-        insert_customer(tx, w)?;
-    }
-    for u in &changes.updates {
-        update_customer(tx, u)?;
-    }
-    // New entries go in after every update has removed the entries it replaces.
-    let entries = changes
-        .inserts
-        .iter()
-        .chain(changes.updates.iter().map(|u| &u.write))
-        .flat_map(|w| {
-            w.index
-                .iter()
-                .map(move |e| (e, w.row.id.as_bytes().as_slice()))
-        })
-        .collect();
-    insert_entries(tx, entries)?;
-    let mut ins = tx.prepare_cached(
-        "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for i in &changes.interactions {
-        ins.execute(params![
-            i.id.as_bytes().as_slice(),
-            i.customer_id.as_bytes().as_slice(),
-            i.kind,
-            i.occurred_at,
-            i.sealed,
-            i.created_at
-        ])
-        .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                StoreError::NotFound
-            }
-            e => e.into(),
-        })?;
-    }
-    if let Some(job) = &changes.import_job {
-        ready(crate::sql::customers::save_job(tx, job))?;
-    }
-    for (customer, purpose, expected) in &changes.consent_guards {
-        let current: Option<Vec<u8>> = tx
-            .prepare_cached(
-                "SELECT id FROM consent_current WHERE customer_id = ?1 AND purpose = ?2",
-            )?
-            .query_row(params![customer.as_bytes().as_slice(), purpose], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if current.as_deref() != Some(expected.as_bytes().as_slice()) {
-            return Err(StoreError::Conflict);
-        }
-    }
-    for event in &changes.consents {
-        ready(crate::sql::consent_ledger::save(tx, event))?;
-    }
-    ready(crate::sql::outbox::save(tx, &changes))?;
-    if let Some(code) = &changes.portal_code {
-        ready(crate::sql::portal::save_code(tx, code))?;
-    }
-    requests::save(tx, &changes)?;
-    signups::save(tx, &changes)?;
-    append_audit_tx(tx, changes.audit)
-}
-
 #[async_trait]
 impl Changes for SqliteStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
-        self.write(move |tx| apply_tx(tx, changes)).await
+        self.write(move |tx| ready(changes::apply(tx, changes)))
+            .await
     }
 
     async fn erase_customer(&self, erasure: Erasure) -> Result<bool> {
-        self.write(move |tx| {
-            let key = erasure.id.as_bytes().as_slice();
-            if !erase_rows(tx, key, erasure.at)? {
-                return Ok(false);
-            }
-            apply_tx(tx, erasure.with)?;
-            requests::erase(tx, key, erasure.suppress.as_ref(), erasure.at)?;
-            Ok(true)
-        })
-        .await
+        self.write(move |tx| ready(changes::erase(tx, erasure)))
+            .await
     }
 }
 
@@ -441,6 +309,7 @@ mod tests {
     use rusqlite::StatementStatus;
 
     use super::*;
+    use crate::{CustomerRow, CustomerWrite};
 
     #[test]
     fn commits_are_synced_and_the_file_is_its_owners_alone() {

@@ -2,8 +2,8 @@
 
 use super::*;
 
-use crate::sql::Sql;
-use crate::sql::customers::{self, customer_cols, customer_from, index_hit};
+use crate::sql::customers::{self, customer_cols, customer_from};
+use crate::sql::{Sql, blind_index};
 
 /// Several customers in one statement: `= ANY` takes their ids as one array.
 static BY_IDS: Sql = Sql::new(concat!(
@@ -47,7 +47,7 @@ impl Customers for PostgresStore {
         let list: Vec<&[u8]> = digests.iter().map(|d| &d[..]).collect();
         let stmt = client.prepare_cached(LOOKUP.postgres()).await?;
         let rows = client.query(&stmt, &[&field, &list]).await?;
-        rows.iter().map(|r| index_hit(r)).collect()
+        rows.iter().map(|r| blind_index::hit(r)).collect()
     }
 
     async fn is_tombstoned(&self, id: Uuid) -> Result<bool> {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use crate::Result;
 use crate::audit_head::HeadKeeper;
-use crate::sql::{Audited, Exec, Row, Sql, Value, dollar_placeholders};
+use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx, args, dollar_placeholders};
 
 impl ToSql for Value<'_> {
     fn to_sql(
@@ -175,8 +175,37 @@ impl Exec for PgTx<'_> {
     }
 }
 
-impl Audited for PgTx<'_> {
+/// The tags as one array.
+static ADD_TAGS: Sql = Sql::new(
+    "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest(?1::text[]), ?2::uuid
+     ON CONFLICT DO NOTHING",
+);
+static LOCK_SIGNUP: Sql = Sql::for_update("SELECT 1 FROM signups WHERE id = ?1");
+/// A transaction-scoped advisory lock, since an address that was never sent a code has no
+/// row to lock.
+static LOCK_ADDRESS: Sql =
+    Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(encode(?1, 'hex'), 0))");
+
+impl WriteTx for PgTx<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
         super::append_audit_tx(&self.tx, self.heads, records).await
+    }
+
+    async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let stmt = self.tx.prepare_cached(ADD_TAGS.postgres()).await?;
+        let inner: &tokio_postgres::Transaction = &self.tx;
+        inner.execute(&stmt, &[&tags, &customer]).await?;
+        Ok(())
+    }
+
+    async fn lock(&self, lock: Lock<'_>) -> Result<()> {
+        match lock {
+            Lock::Signup(id) => Exec::execute(self, &LOCK_SIGNUP, &args![id]).await?,
+            Lock::Address(address) => Exec::execute(self, &LOCK_ADDRESS, &args![address]).await?,
+        };
+        Ok(())
     }
 }

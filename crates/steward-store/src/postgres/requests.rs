@@ -2,30 +2,11 @@
 
 use super::*;
 
-use deadpool_postgres::{Object, Transaction};
+use deadpool_postgres::Object;
 
 use crate::records::IndexDigest;
 use crate::sql::request_desk;
-use crate::{ChangeSet, RecipientUpdate, RequestFilter, RequestRow};
-
-pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()> {
-    request_desk::save(tx, changes).await
-}
-
-/// At erasure: the address is suppressed, and the person's requests keep only the pseudonym.
-pub(super) async fn erase(
-    tx: &Transaction<'_>,
-    customer: &Uuid,
-    suppress: Option<&IndexDigest>,
-    at: i64,
-) -> Result<()> {
-    request_desk::erase(tx, *customer, suppress, at).await
-}
-
-/// Keeps an erasure for the recipients of the customer's data (Art. 19).
-pub(super) async fn record_erasure(tx: &Transaction<'_>, customer: Uuid, at: i64) -> Result<()> {
-    request_desk::record_erasure(tx, customer, at).await
-}
+use crate::{RecipientUpdate, RequestFilter, RequestRow};
 
 /// One statement for the whole list: `= ANY` takes the digests as one array.
 async fn suppressed(client: &Object, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {

@@ -6,19 +6,7 @@ use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
 use crate::sql::signups;
-use crate::{ChangeSet, Result, SignupRow};
-
-pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()> {
-    signups::insert(tx, changes).await?;
-    if let Some(id) = changes.settle_signup {
-        // Links of one sign-up followed at once each wait here for the other: the last to
-        // take the row sees every other link spent, and settles it.
-        tx.execute("SELECT 1 FROM signups WHERE id = $1 FOR UPDATE", &[&id])
-            .await?;
-        signups::settle(tx, id).await?;
-    }
-    Ok(())
-}
+use crate::{Result, SignupRow};
 
 /// Deletes each sign-up that is still there, with its messages and links.
 pub(super) async fn drop(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<Vec<Uuid>> {

@@ -7,7 +7,9 @@
 pub(crate) mod accounts;
 pub(crate) mod audit_log;
 pub(crate) mod audit_search;
+pub(crate) mod blind_index;
 pub(crate) mod campaigns;
+pub(crate) mod changes;
 pub(crate) mod consent_ledger;
 pub(crate) mod customers;
 pub(crate) mod idempotency;
@@ -35,6 +37,7 @@ use crate::records::hash32;
 /// (`$1`, `$2`...) is made on first use and kept, so each engine prepares a fixed string.
 pub(crate) struct Sql {
     text: &'static str,
+    for_update: bool,
     postgres: OnceLock<String>,
 }
 
@@ -42,6 +45,18 @@ impl Sql {
     pub(crate) const fn new(text: &'static str) -> Sql {
         Sql {
             text,
+            for_update: false,
+            postgres: OnceLock::new(),
+        }
+    }
+
+    /// A read whose rows a write transaction decides on: PostgreSQL locks them until the
+    /// transaction ends (`FOR UPDATE`), since instances sharing its database may write at
+    /// once; SQLite's one writer already runs one write transaction at a time.
+    pub(crate) const fn for_update(text: &'static str) -> Sql {
+        Sql {
+            text,
+            for_update: true,
             postgres: OnceLock::new(),
         }
     }
@@ -51,7 +66,13 @@ impl Sql {
     }
 
     pub(crate) fn postgres(&self) -> &str {
-        self.postgres.get_or_init(|| dollar_placeholders(self.text))
+        self.postgres.get_or_init(|| {
+            let mut sql = dollar_placeholders(self.text);
+            if self.for_update {
+                sql.push_str(" FOR UPDATE");
+            }
+            sql
+        })
     }
 }
 
@@ -226,13 +247,35 @@ pub(crate) trait Exec {
     ) -> impl Future<Output = Result<Vec<T>>>;
 }
 
-/// A write transaction that also appends to the audit chain, each engine in its own way:
-/// SQLite signs the new head at the commit, PostgreSQL under the head's row lock.
-pub(crate) trait Audited: Exec {
+/// A write transaction of either engine. Besides its statements, it makes the few writes
+/// whose SQL differs between the engines.
+pub(crate) trait WriteTx: Exec {
+    /// Appends to the audit chain: SQLite signs the new head at the commit, PostgreSQL under
+    /// the head's row lock.
     fn append_audit(
         &self,
         records: Vec<AuditRecord>,
     ) -> impl Future<Output = Result<Vec<AuditEntry>>>;
+
+    /// Adds a customer's tags: one statement taking them as an array on PostgreSQL, a cached
+    /// insert each on SQLite, where a statement costs no round trip.
+    fn add_tags(&self, customer: Uuid, tags: &[String]) -> impl Future<Output = Result<()>>;
+
+    /// Holds `lock` until the transaction ends. Only PostgreSQL takes any: instances sharing
+    /// its database may write at once, while SQLite's one writer runs one write at a time.
+    fn lock(&self, lock: Lock<'_>) -> impl Future<Output = Result<()>>;
+}
+
+/// What a write holds where writes racing on a PostgreSQL database could otherwise both pass
+/// a check that only one of them should.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lock<'a> {
+    /// A held sign-up, while a followed link decides whether it settles: links of one
+    /// sign-up followed at once each wait for the other, and the last to take it sees every
+    /// other link spent.
+    Signup(Uuid),
+    /// An address, while the portal codes sent to it are counted against its quota.
+    Address(&'a [u8]),
 }
 
 #[cfg(test)]
@@ -249,5 +292,11 @@ mod tests {
         assert_eq!(once.sqlite(), "UPDATE t SET a = ?2 WHERE id = ?1");
         assert_eq!(once.postgres(), "UPDATE t SET a = $2 WHERE id = $1");
         assert!(std::ptr::eq(once.postgres(), once.postgres()));
+        let locking = Sql::for_update("SELECT a FROM t WHERE id = ?1");
+        assert_eq!(locking.sqlite(), "SELECT a FROM t WHERE id = ?1");
+        assert_eq!(
+            locking.postgres(),
+            "SELECT a FROM t WHERE id = $1 FOR UPDATE"
+        );
     }
 }

@@ -3,8 +3,18 @@
 
 use uuid::Uuid;
 
-use super::{Builder, Exec, Value, args};
-use crate::{DueQuery, FoundRecord, Result, StoreError};
+use super::{Builder, Exec, Sql, Value, WriteTx, args, customers, request_desk, retention};
+use crate::{DueQuery, DueRecord, FoundRecord, Result, StoreError, SweepBatch};
+
+static RECORD_ACT: Sql = Sql::new(
+    "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (rule_key, record_id) DO NOTHING",
+);
+static UNDO_ACT: Sql =
+    Sql::new("DELETE FROM retention_actions WHERE rule_key = ?1 AND record_id = ?2");
+static DELETE_INTERACTION: Sql = Sql::new("DELETE FROM interactions WHERE id = ?1");
+static BLANK_INTERACTION: Sql = Sql::new("UPDATE interactions SET sealed = ?2 WHERE id = ?1");
+static DELETE_REQUEST: Sql = Sql::new("DELETE FROM requests WHERE id = ?1");
 
 /// `SELECT record_id, customer_id, anchor_at ...` for the query, ordered by record id.
 fn due_sql(q: &DueQuery) -> Result<Builder<'_>> {
@@ -102,9 +112,64 @@ pub(crate) async fn count_due(x: &impl Exec, q: &DueQuery) -> Result<u64> {
     Ok(count.first().map_or(0, |&n| u64::try_from(n).unwrap_or(0)))
 }
 
+/// Acts on a page of due records, each once whichever run gets to it first, audits what was
+/// done and records the run's progress.
+pub(crate) async fn sweep(x: &impl WriteTx, batch: SweepBatch) -> Result<Vec<DueRecord>> {
+    let mut done = Vec::with_capacity(batch.records.len());
+    for r in &batch.records {
+        let id = r.record_id;
+        // The row is the record of the act: a record another run acted on is left alone. On
+        // PostgreSQL two runs inserting one row at once wait for each other, and the second
+        // inserts nothing.
+        let args = args![
+            &batch.rule_key,
+            id,
+            batch.run.id,
+            r.customer_id,
+            r.anchor_at,
+            r.due_at,
+            batch.at
+        ];
+        if x.execute(&RECORD_ACT, &args).await? == 0 {
+            continue;
+        }
+        let acted = match (batch.record.as_str(), batch.action.as_str()) {
+            ("customer", "erase") => {
+                let erased = customers::erase(x, id, batch.at).await?;
+                if erased {
+                    request_desk::erase(x, id, None, batch.at).await?;
+                    request_desk::record_erasure(x, id, batch.at).await?;
+                }
+                erased
+            }
+            ("interaction", "delete") => x.execute(&DELETE_INTERACTION, &args![id]).await? > 0,
+            ("interaction", "anonymise") => {
+                x.execute(&BLANK_INTERACTION, &args![id, &batch.blank])
+                    .await?
+                    > 0
+            }
+            ("request", "delete") => x.execute(&DELETE_REQUEST, &args![id]).await? > 0,
+            (record, action) => {
+                return Err(StoreError::Corrupt(format!(
+                    "a {record} rule cannot {action}"
+                )));
+            }
+        };
+        // Gone meanwhile by other means (an erasure on request): nothing was done here.
+        if !acted {
+            x.execute(&UNDO_ACT, &args![&batch.rule_key, id]).await?;
+            continue;
+        }
+        done.push(*r);
+    }
+    x.append_audit(swept_audit(batch.audit, &done)).await?;
+    retention::save_run(x, &batch.run).await?;
+    Ok(done)
+}
+
 /// The audit entries of a sweep that speak for records it acted on, naming only those; an
 /// entry that speaks for no record (a run's summary) is always written.
-pub(crate) fn swept_audit(
+fn swept_audit(
     audit: Vec<(Vec<Uuid>, steward_core::audit::AuditRecord)>,
     done: &[crate::DueRecord],
 ) -> Vec<steward_core::audit::AuditRecord> {

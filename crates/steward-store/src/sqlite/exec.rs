@@ -9,7 +9,7 @@ use rusqlite::{Connection, Transaction};
 use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
-use crate::sql::{Audited, Exec, Row, Sql, Value};
+use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx};
 use crate::{Result, StoreError};
 
 /// Runs a shared query to its end on this thread.
@@ -155,8 +155,25 @@ impl Exec for Transaction<'_> {
     }
 }
 
-impl Audited for Transaction<'_> {
+impl WriteTx for Transaction<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
         super::append_audit_tx(self, records)
+    }
+
+    async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let mut add = self.prepare_cached(
+            "INSERT INTO customer_tags (tag, customer_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for tag in tags {
+            add.execute(rusqlite::params![tag, customer.as_bytes().as_slice()])?;
+        }
+        Ok(())
+    }
+
+    async fn lock(&self, _: Lock<'_>) -> Result<()> {
+        Ok(())
     }
 }
