@@ -23,14 +23,13 @@ use std::sync::Arc;
 
 use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead};
 
-use crate::audit_head::{FoundHead, HeadKeeper};
+use crate::audit_head::HeadKeeper;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
-use crate::records::{hash32, listed_targets, target_id};
+use crate::records::listed_targets;
 use crate::repos::*;
-use crate::sql::audit_search::audit_reads;
 use crate::sql::changes;
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
@@ -117,40 +116,6 @@ impl PostgresStore {
         }
         Ok(())
     }
-}
-
-/// Appends entries after the head, locked for the transaction, and signs the new head in the
-/// same transaction: no commit leaves an entry that no signed head covers.
-pub(super) async fn append_audit_tx(
-    tx: &Transaction<'_>,
-    heads: &HeadKeeper,
-    records: Vec<AuditRecord>,
-) -> Result<Vec<AuditEntry>> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let row = tx
-        .query_opt(
-            "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 FOR UPDATE",
-            &[],
-        )
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("the audit log's head is missing".into()))?;
-    let found = FoundHead {
-        seq: row.get(0),
-        hash: hash32(row.get::<_, &[u8]>(1))?,
-        at: row.get(2),
-        signature: row.get(3),
-    };
-    heads.check(&found)?;
-    let out = crate::sql::audit_log::append_after(tx, found.seq, found.hash, records).await?;
-    let (seq, hash) = out
-        .last()
-        .map_or((found.seq, found.hash), |e| (e.seq, e.hash));
-    let at = out.last().map_or(0, |e| e.record.at);
-    let signed = heads.sign(seq, hash, at);
-    crate::sql::audit_log::move_head(tx, seq, &hash, at, Some(&signed.signature)).await?;
-    Ok(out)
 }
 
 /// A read-only transaction that sees one snapshot throughout.

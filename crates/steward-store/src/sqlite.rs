@@ -31,12 +31,11 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead};
 use uuid::Uuid;
 
-use crate::audit_head::{FoundHead, HeadKeeper};
+use crate::audit_head::HeadKeeper;
 use exec::ready;
 
-use crate::records::{hash32, listed_targets, target_id};
+use crate::records::listed_targets;
 use crate::repos::*;
-use crate::sql::audit_search::audit_reads;
 use crate::sql::changes;
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
@@ -132,7 +131,7 @@ impl SqliteStore {
             writer,
             Box::new({
                 let heads = heads.clone();
-                move |tx| sign_moved_head(tx, &heads)
+                move |tx| audit_log::sign_moved_head(tx, &heads)
             }),
         )?);
         Ok(SqliteStore {
@@ -203,91 +202,6 @@ fn migrate(conn: &mut Connection) -> Result<()> {
         }
         tx.commit()?;
     }
-    Ok(())
-}
-
-pub(super) fn append_audit_tx(
-    tx: &Transaction,
-    records: Vec<AuditRecord>,
-) -> Result<Vec<AuditEntry>> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found = head_row(tx)?;
-    // The head this transaction starts from is checked at its commit, before the new one is
-    // signed; later appends in the same transaction follow from what it wrote.
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO temp.head_moved (id, seq, hash, at, signature) VALUES (1, ?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![found.seq, &found.hash[..], found.at, found.signature])?;
-    let last_at = records.last().map_or(0, |r| r.at);
-    let out = ready(crate::sql::audit_log::append_after(
-        tx, found.seq, found.hash, records,
-    ))?;
-    let (seq, hash) = out
-        .last()
-        .map_or((found.seq, found.hash), |e| (e.seq, e.hash));
-    // Signed at the commit, so writes that share one commit share one signature.
-    ready(crate::sql::audit_log::move_head(
-        tx, seq, &hash, last_at, None,
-    ))?;
-    Ok(out)
-}
-
-fn head_row(tx: &Transaction) -> Result<FoundHead> {
-    found_head(
-        tx,
-        "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1",
-    )?
-    .ok_or_else(head_missing)
-}
-
-/// A head as one row of (seq, hash, at, signature).
-fn found_head(tx: &Transaction, sql: &str) -> Result<Option<FoundHead>> {
-    tx.prepare_cached(sql)?
-        .query_row([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<Vec<u8>>>(3)?,
-            ))
-        })
-        .optional()?
-        .map(|(seq, hash, at, signature)| {
-            Ok(FoundHead {
-                seq,
-                hash: hash32(&hash)?,
-                at,
-                signature,
-            })
-        })
-        .transpose()
-}
-
-fn head_missing() -> StoreError {
-    StoreError::Corrupt("the audit log's head is missing".into())
-}
-
-/// Runs just before every commit: if the transaction moved the head, checks the head it
-/// started from and signs the new one. Which head a transaction started from is noted in a
-/// temporary table: it is in no file, so no one but this connection can write it, and it is
-/// undone with the savepoint of a write that fails.
-fn sign_moved_head(tx: &Transaction, keeper: &HeadKeeper) -> Result<()> {
-    let Some(from) = found_head(
-        tx,
-        "SELECT seq, hash, at, signature FROM temp.head_moved WHERE id = 1",
-    )?
-    else {
-        return Ok(());
-    };
-    tx.prepare_cached("DELETE FROM temp.head_moved")?
-        .execute([])?;
-    keeper.check(&from)?;
-    let now = head_row(tx)?;
-    let signed = keeper.sign(now.seq, now.hash, now.at);
-    tx.prepare_cached("UPDATE audit_head SET signature = ?1 WHERE id = 1")?
-        .execute(params![signed.signature])?;
     Ok(())
 }
 

@@ -188,7 +188,7 @@ static LOCK_ADDRESS: Sql =
 
 impl WriteTx for PgTx<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
-        super::append_audit_tx(&self.tx, self.heads, records).await
+        super::audit_log::append_audit_tx(&self.tx, self.heads, records).await
     }
 
     async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {

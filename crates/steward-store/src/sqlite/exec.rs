@@ -157,7 +157,7 @@ impl Exec for Transaction<'_> {
 
 impl WriteTx for Transaction<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
-        super::append_audit_tx(self, records)
+        super::audit_log::append_audit_tx(self, records)
     }
 
     async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {
