@@ -4,6 +4,7 @@ use super::*;
 
 use deadpool_postgres::Transaction;
 
+use super::exec::execute_arrays;
 use crate::audit_head::HeadKeeper;
 use crate::sql::{Sql, WriteTx, audit_log};
 
@@ -68,8 +69,7 @@ impl AuditLog for PostgresStore {
         };
         let listed = listed_targets(entries.iter().map(|(seq, t)| (*seq, t.as_str())))?;
         let (ids, seqs): (Vec<Uuid>, Vec<i64>) = listed.into_iter().unzip();
-        let stmt = tx.prepare_cached(LIST_TARGETS.postgres()).await?;
-        tx.execute(&stmt, &[&ids, &seqs]).await?;
+        execute_arrays(&tx, &LIST_TARGETS, &[&ids, &seqs]).await?;
         audit_log::listed_to(&tx, last).await?;
         tx.commit().await?;
         Ok(entries.len())

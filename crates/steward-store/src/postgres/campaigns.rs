@@ -2,21 +2,16 @@
 
 use super::*;
 
-use deadpool_postgres::Object;
+use tokio_postgres::types::ToSql;
 
-use crate::sql::{campaigns, segments};
+use super::exec::query_arrays;
+use crate::sql::{Row, Sql, campaigns, segments};
 use crate::{CampaignRow, MailCounts, SegmentRow};
 
-/// Which of `customers` the campaign has mailed: `= ANY` takes them as one array.
-async fn mailed(client: &Object, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
-    let rows = client
-        .query(
-            "SELECT DISTINCT customer_id FROM outbox WHERE campaign_id = $1 AND customer_id = ANY($2)",
-            &[&campaign, &customers],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
+/// Which of the customers a campaign has mailed: `= ANY` takes them as one array.
+static MAILED: Sql = Sql::new(
+    "SELECT DISTINCT customer_id FROM outbox WHERE campaign_id = ?1 AND customer_id = ANY(?2)",
+);
 
 #[async_trait]
 impl Segments for PostgresStore {
@@ -67,7 +62,9 @@ impl Campaigns for PostgresStore {
     }
 
     async fn campaign_mailed(&self, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
-        mailed(&self.pool.get().await?, campaign, customers).await
+        let args: [&(dyn ToSql + Sync); 2] = [&campaign, &customers];
+        let rows = query_arrays(&self.pool.get().await?, &MAILED, &args).await?;
+        rows.iter().map(|r| r.id(0)).collect()
     }
 
     async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {

@@ -2,6 +2,7 @@
 
 use super::*;
 
+use super::exec::query_arrays;
 use crate::sql::customers::{self, customer_cols, customer_from};
 use crate::sql::{Sql, blind_index};
 
@@ -24,9 +25,7 @@ impl Customers for PostgresStore {
     }
 
     async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>> {
-        let client = self.pool.get().await?;
-        let stmt = client.prepare_cached(BY_IDS.postgres()).await?;
-        let rows = client.query(&stmt, &[&ids]).await?;
+        let rows = query_arrays(&self.pool.get().await?, &BY_IDS, &[&ids]).await?;
         rows.iter().map(|r| customer_from(r)).collect()
     }
 
@@ -43,10 +42,8 @@ impl Customers for PostgresStore {
         field: &str,
         digests: &[IndexDigest],
     ) -> Result<Vec<(IndexDigest, Uuid)>> {
-        let client = self.pool.get().await?;
         let list: Vec<&[u8]> = digests.iter().map(|d| &d[..]).collect();
-        let stmt = client.prepare_cached(LOOKUP.postgres()).await?;
-        let rows = client.query(&stmt, &[&field, &list]).await?;
+        let rows = query_arrays(&self.pool.get().await?, &LOOKUP, &[&field, &list]).await?;
         rows.iter().map(|r| blind_index::hit(r)).collect()
     }
 

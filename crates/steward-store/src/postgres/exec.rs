@@ -2,7 +2,7 @@
 //! and kept in its statement cache.
 
 use bytes::BytesMut;
-use deadpool_postgres::{Client, Transaction};
+use deadpool_postgres::{Client, GenericClient, Transaction};
 use steward_core::audit::{AuditEntry, AuditRecord};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use uuid::Uuid;
@@ -69,6 +69,27 @@ impl Row for tokio_postgres::Row {
     fn opt_id(&self, i: usize) -> Result<Option<Uuid>> {
         Ok(self.try_get(i)?)
     }
+}
+
+/// Runs a statement only PostgreSQL has, whose parameters include arrays the shared values
+/// do not carry; prepared once per connection and kept, like every shared statement.
+pub(super) async fn query_arrays(
+    client: &impl GenericClient,
+    sql: &Sql,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>> {
+    let stmt = client.prepare_cached(sql.postgres()).await?;
+    Ok(GenericClient::query(client, &stmt, params).await?)
+}
+
+/// Like [`query_arrays`], for a statement that returns no rows.
+pub(super) async fn execute_arrays(
+    client: &impl GenericClient,
+    sql: &Sql,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64> {
+    let stmt = client.prepare_cached(sql.postgres()).await?;
+    Ok(GenericClient::execute(client, &stmt, params).await?)
 }
 
 fn params<'a>(args: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -195,9 +216,7 @@ impl WriteTx for PgTx<'_> {
         if tags.is_empty() {
             return Ok(());
         }
-        let stmt = self.tx.prepare_cached(ADD_TAGS.postgres()).await?;
-        let inner: &tokio_postgres::Transaction = &self.tx;
-        inner.execute(&stmt, &[&tags, &customer]).await?;
+        execute_arrays(&self.tx, &ADD_TAGS, &[&tags, &customer]).await?;
         Ok(())
     }
 

@@ -4,22 +4,24 @@ use super::*;
 
 use deadpool_postgres::Object;
 
+use super::exec::query_arrays;
 use crate::records::IndexDigest;
-use crate::sql::request_desk;
+use crate::sql::{Row, Sql, request_desk};
 use crate::{RecipientUpdate, RequestFilter, RequestRow};
 
 /// One statement for the whole list: `= ANY` takes the digests as one array.
+static SUPPRESSED: Sql = Sql::new("SELECT digest FROM suppressions WHERE digest = ANY(?1)");
+
 async fn suppressed(client: &Object, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {
     let wanted: Vec<&[u8]> = digests.iter().map(|d| d.as_slice()).collect();
-    let rows = client
-        .query(
-            "SELECT digest FROM suppressions WHERE digest = ANY($1)",
-            &[&wanted],
-        )
-        .await?;
+    let rows = query_arrays(client, &SUPPRESSED, &[&wanted]).await?;
+    let found = rows
+        .iter()
+        .map(|r| r.blob(0))
+        .collect::<Result<Vec<&[u8]>>>()?;
     Ok(digests
         .iter()
-        .filter(|d| rows.iter().any(|r| r.get::<_, &[u8]>(0) == d.as_slice()))
+        .filter(|d| found.contains(&d.as_slice()))
         .copied()
         .collect())
 }
