@@ -7,9 +7,9 @@ use steward_core::audit::{AuditEntry, AuditRecord};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use uuid::Uuid;
 
-use crate::Result;
 use crate::audit_head::HeadKeeper;
 use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx, args, dollar_placeholders};
+use crate::{Result, StoreError};
 
 impl ToSql for Value<'_> {
     fn to_sql(
@@ -107,6 +107,26 @@ macro_rules! exec_on {
                 Ok(inner.execute(&stmt, &params(args)).await?)
             }
 
+            async fn execute_each<'v, const N: usize>(
+                &self,
+                sql: &Sql,
+                rows: &[[Value<'v>; N]],
+            ) -> std::result::Result<(), (usize, StoreError)> {
+                let stmt = self
+                    .prepare_cached(sql.postgres())
+                    .await
+                    .map_err(|e| (0, e.into()))?;
+                let inner: &$inner = self;
+                for (i, row) in rows.iter().enumerate() {
+                    let params: [&(dyn ToSql + Sync); N] = row.each_ref().map(|v| v as _);
+                    inner
+                        .execute(&stmt, &params)
+                        .await
+                        .map_err(|e| (i, e.into()))?;
+                }
+                Ok(())
+            }
+
             async fn query<T>(
                 &self,
                 sql: &Sql,
@@ -166,6 +186,14 @@ impl PgTx<'_> {
 impl Exec for PgTx<'_> {
     async fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> Result<u64> {
         Exec::execute(&self.tx, sql, args).await
+    }
+
+    async fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> std::result::Result<(), (usize, StoreError)> {
+        Exec::execute_each(&self.tx, sql, rows).await
     }
 
     async fn query<T>(

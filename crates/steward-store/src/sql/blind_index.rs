@@ -3,8 +3,8 @@
 
 use uuid::Uuid;
 
-use super::{Exec, Row, Sql, args};
-use crate::{IndexDigest, IndexEntry, Result, StoreError};
+use super::{Exec, Row, Sql, Value, args};
+use crate::{CustomerWrite, IndexDigest, IndexEntry, Result, StoreError};
 
 static ADD_UNIQUE: Sql =
     Sql::new("INSERT INTO unique_index (field, digest, customer_id) VALUES (?1, ?2, ?3)");
@@ -16,30 +16,51 @@ static REMOVE_UNIQUE: Sql =
 static REMOVE_SHARED: Sql =
     Sql::new("DELETE FROM blind_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3");
 
-/// Adds entries in key order: digests are random, and visiting the index B-trees in order
-/// touches each page once per batch instead of once per entry. A digest another customer
-/// holds in a unique index fails as a `Duplicate` of its field.
-pub(crate) async fn add(x: &impl Exec, entries: Vec<(&IndexEntry, Uuid)>) -> Result<()> {
-    // Each entry is keyed by its index (table and field: a handful) and its digest as one
-    // integer, so sorting compares integers rather than strings.
+/// The index entries of the customers a change writes, as rows to add in key order: digests
+/// are random, and visiting the index B-trees in order touches each page once per batch
+/// instead of once per entry.
+pub(crate) struct Additions<'e> {
+    /// `field, digest, customer_id`: those of unique indexes first, then the others.
+    rows: Vec<[Value<'e>; 3]>,
+    unique: usize,
+}
+
+pub(crate) fn in_key_order<'e>(writes: impl Iterator<Item = &'e CustomerWrite>) -> Additions<'e> {
+    // Each entry is keyed by its table, its index (a handful of fields) and its digest as
+    // one integer, so sorting compares integers rather than strings.
     let mut indexes: Vec<(bool, &str)> = Vec::new();
-    let mut keyed: Vec<(usize, u128, &IndexEntry, Uuid)> = entries
-        .into_iter()
-        .map(|(e, id)| {
+    let mut keyed: Vec<(bool, usize, u128, &IndexEntry, Uuid)> = Vec::new();
+    for w in writes {
+        for e in &w.index {
             let index = (e.unique, e.field.as_str());
             let n = indexes.iter().position(|i| *i == index).unwrap_or_else(|| {
                 indexes.push(index);
                 indexes.len() - 1
             });
-            (n, u128::from_be_bytes(e.digest), e, id)
-        })
-        .collect();
-    keyed.sort_unstable_by_key(|k| (k.0, k.1));
-    for (_, _, e, id) in keyed {
-        let sql = if e.unique { &ADD_UNIQUE } else { &ADD_SHARED };
-        x.execute(sql, &args![&e.field, &e.digest, id])
-            .await
-            .map_err(|err| err.duplicate_of(&e.field))?;
+            keyed.push((!e.unique, n, u128::from_be_bytes(e.digest), e, w.row.id));
+        }
+    }
+    keyed.sort_unstable_by_key(|k| (k.0, k.1, k.2));
+    Additions {
+        unique: keyed.partition_point(|k| !k.0),
+        rows: keyed
+            .iter()
+            .map(|&(_, _, _, e, id)| args![&e.field, &e.digest, id])
+            .collect(),
+    }
+}
+
+/// Adds the entries; a digest another customer holds in a unique index fails as a
+/// `Duplicate` of its field.
+pub(crate) async fn add(x: &impl Exec, additions: &Additions<'_>) -> Result<()> {
+    let (unique, shared) = additions.rows.split_at(additions.unique);
+    for (sql, rows) in [(&ADD_UNIQUE, unique), (&ADD_SHARED, shared)] {
+        x.execute_each(sql, rows).await.map_err(|(i, err)| {
+            let Value::Text(field) = rows[i][0] else {
+                return err;
+            };
+            err.duplicate_of(field)
+        })?;
     }
     Ok(())
 }

@@ -29,15 +29,10 @@ pub(crate) async fn apply(x: &impl WriteTx, changes: ChangeSet) -> Result<Vec<Au
         customers::update(x, u).await?;
     }
     // New entries go in after every update has removed the entries it replaces.
-    let mut entries = Vec::new();
-    for w in changes
-        .inserts
-        .iter()
-        .chain(changes.updates.iter().map(|u| &u.write))
-    {
-        entries.extend(w.index.iter().map(|e| (e, w.row.id)));
-    }
-    blind_index::add(x, entries).await?;
+    let additions = blind_index::in_key_order(
+        (changes.inserts.iter()).chain(changes.updates.iter().map(|u| &u.write)),
+    );
+    blind_index::add(x, &additions).await?;
     customers::add_interactions(x, &changes.interactions).await?;
     if let Some(job) = &changes.import_job {
         customers::save_job(x, job).await?;

@@ -30,8 +30,8 @@ use std::sync::OnceLock;
 use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
-use crate::Result;
 use crate::records::hash32;
+use crate::{Result, StoreError};
 
 /// One statement, written with numbered placeholders (`?1`, `?2`...); PostgreSQL's form
 /// (`$1`, `$2`...) is made on first use and kept, so each engine prepares a fixed string.
@@ -222,6 +222,14 @@ pub(crate) trait Row {
 pub(crate) trait Exec {
     /// Runs a statement; returns how many rows it changed.
     fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> impl Future<Output = Result<u64>>;
+
+    /// Runs a statement once for each row of values, prepared once for all of them. A
+    /// failure stops it and comes back with the index of the row that failed.
+    fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> impl Future<Output = Result<(), (usize, StoreError)>>;
 
     fn query<T>(
         &self,

@@ -86,6 +86,21 @@ impl Exec for Connection {
         Ok(n as u64)
     }
 
+    async fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> std::result::Result<(), (usize, StoreError)> {
+        let mut stmt = self
+            .prepare_cached(sql.sqlite())
+            .map_err(|e| (0, e.into()))?;
+        for (i, row) in rows.iter().enumerate() {
+            stmt.execute(rusqlite::params_from_iter(row))
+                .map_err(|e| (i, e.into()))?;
+        }
+        Ok(())
+    }
+
     async fn query<T>(
         &self,
         sql: &Sql,
@@ -125,6 +140,14 @@ impl Exec for Connection {
 impl Exec for Transaction<'_> {
     async fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> Result<u64> {
         Exec::execute(&**self, sql, args).await
+    }
+
+    async fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> std::result::Result<(), (usize, StoreError)> {
+        Exec::execute_each(&**self, sql, rows).await
     }
 
     async fn query<T>(
