@@ -52,8 +52,6 @@ pub struct SqliteStore {
 }
 
 const MAX_IDLE_READERS: usize = 8;
-/// Digests per lookup statement (each appears twice, well under SQLite's parameter limit).
-const LOOKUP_CHUNK: usize = 500;
 
 /// Creates the database file readable by its owner only, if it is not there yet. SQLite
 /// gives its log and shared-memory files the mode of the database file.

@@ -3,6 +3,12 @@
 //! generic over [`Exec`], which each engine implements for its connections and transactions.
 //! On SQLite every such future is ready at once, so the writer's synchronous closures poll it
 //! a single time; on PostgreSQL it is awaited like any other.
+//!
+//! What differs is said here once, not spelled out per engine: a read a write decides on is
+//! locked on PostgreSQL only ([`Sql::for_update`]); a write transaction ([`WriteTx`]) appends
+//! to the audit chain, adds tags and takes the locks PostgreSQL needs each in its engine's
+//! way. Statements that take arrays, skip locked rows or set up a connection stay with their
+//! engine.
 
 pub(crate) mod accounts;
 pub(crate) mod audit_log;

@@ -5,6 +5,9 @@ use std::fmt::Write as _;
 
 use crate::sql::{Exec, Value, blind_index, customers};
 
+/// Digests per lookup statement, well under SQLite's limit on bound parameters.
+const LOOKUP_CHUNK: usize = 500;
+
 #[async_trait]
 impl Customers for SqliteStore {
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
