@@ -112,6 +112,9 @@ macro_rules! exec_on {
                 sql: &Sql,
                 rows: &[[Value<'v>; N]],
             ) -> std::result::Result<(), (usize, StoreError)> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
                 let stmt = self
                     .prepare_cached(sql.postgres())
                     .await

@@ -25,6 +25,7 @@ pub(crate) struct Additions<'e> {
     unique: usize,
 }
 
+/// The entries of the customers `writes`, in key order.
 pub(crate) fn in_key_order<'e>(writes: impl Iterator<Item = &'e CustomerWrite>) -> Additions<'e> {
     // Each entry is keyed by its table, its index (a handful of fields) and its digest as
     // one integer, so sorting compares integers rather than strings.
@@ -55,11 +56,12 @@ pub(crate) fn in_key_order<'e>(writes: impl Iterator<Item = &'e CustomerWrite>) 
 pub(crate) async fn add(x: &impl Exec, additions: &Additions<'_>) -> Result<()> {
     let (unique, shared) = additions.rows.split_at(additions.unique);
     for (sql, rows) in [(&ADD_UNIQUE, unique), (&ADD_SHARED, shared)] {
+        // A row's first value is its field.
         x.execute_each(sql, rows).await.map_err(|(i, err)| {
-            let Value::Text(field) = rows[i][0] else {
-                return err;
-            };
-            err.duplicate_of(field)
+            match rows.get(i).map(|row| row[0]) {
+                Some(Value::Text(field)) => err.duplicate_of(field),
+                _ => err,
+            }
         })?;
     }
     Ok(())

@@ -29,9 +29,11 @@ pub(crate) async fn apply(x: &impl WriteTx, changes: ChangeSet) -> Result<Vec<Au
         customers::update(x, u).await?;
     }
     // New entries go in after every update has removed the entries it replaces.
-    let additions = blind_index::in_key_order(
-        (changes.inserts.iter()).chain(changes.updates.iter().map(|u| &u.write)),
-    );
+    let written = changes
+        .inserts
+        .iter()
+        .chain(changes.updates.iter().map(|u| &u.write));
+    let additions = blind_index::in_key_order(written);
     blind_index::add(x, &additions).await?;
     customers::add_interactions(x, &changes.interactions).await?;
     if let Some(job) = &changes.import_job {

@@ -229,8 +229,9 @@ pub(crate) trait Exec {
     /// Runs a statement; returns how many rows it changed.
     fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> impl Future<Output = Result<u64>>;
 
-    /// Runs a statement once for each row of values, prepared once for all of them. A
-    /// failure stops it and comes back with the index of the row that failed.
+    /// Runs a statement once for each row of values, prepared once for all of them (and not
+    /// at all for no rows). A failure stops it and comes back with the index of the row that
+    /// failed.
     fn execute_each<'v, const N: usize>(
         &self,
         sql: &Sql,

@@ -1,9 +1,9 @@
 //! What a retention run finds and does: the records a rule finds due, as SQL put together
-//! per rule, and the audit of a sweep.
+//! per rule, and the sweep that acts on a page of them, each record once, and audits it.
 
 use uuid::Uuid;
 
-use super::{Builder, Exec, Sql, Value, WriteTx, args, customers, request_desk, retention};
+use super::{Builder, Exec, Sql, WriteTx, args, customers, request_desk, retention};
 use crate::{DueQuery, DueRecord, FoundRecord, Result, StoreError, SweepBatch};
 
 static RECORD_ACT: Sql = Sql::new(
@@ -80,10 +80,8 @@ fn due_sql(q: &DueQuery) -> Result<Builder<'_>> {
         ),
         &args![&q.rule_key],
     );
-    b.push(
-        &format!(" ORDER BY {alias}.id LIMIT ?"),
-        &[Value::Int(i64::try_from(q.limit).unwrap_or(i64::MAX))],
-    );
+    let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
+    b.push(&format!(" ORDER BY {alias}.id LIMIT ?"), &args![limit]);
     Ok(b)
 }
 

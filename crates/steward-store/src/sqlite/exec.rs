@@ -91,6 +91,9 @@ impl Exec for Connection {
         sql: &Sql,
         rows: &[[Value<'v>; N]],
     ) -> std::result::Result<(), (usize, StoreError)> {
+        if rows.is_empty() {
+            return Ok(());
+        }
         let mut stmt = self
             .prepare_cached(sql.sqlite())
             .map_err(|e| (0, e.into()))?;
