@@ -91,6 +91,24 @@ impl StoreError {
         }
     }
 
+    /// The error a write reports when a row it refers to is not there: `NotFound` for a
+    /// broken reference (on SQLite any constraint, on PostgreSQL a foreign key), anything
+    /// else as it was.
+    pub(crate) fn parent_missing(self) -> StoreError {
+        let missing = match &self {
+            StoreError::Sqlite(e) => matches!(
+                &**e,
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation
+            ),
+            StoreError::Postgres(e) => {
+                e.code() == Some(&tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION)
+            }
+            _ => false,
+        };
+        if missing { StoreError::NotFound } else { self }
+    }
+
     pub(crate) fn open(
         context: impl Into<String>,
         source: impl std::error::Error + Send + Sync + 'static,

@@ -5,15 +5,12 @@
 //! protect. The only crate with SQL in it.
 
 mod audit_head;
-mod audit_sql;
 mod error;
 mod keystore;
 mod migrations;
 mod postgres;
 mod records;
 pub mod repos;
-mod retention_sql;
-mod segment_sql;
 mod sql;
 mod sqlite;
 #[cfg(feature = "testing")]

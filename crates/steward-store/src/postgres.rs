@@ -24,23 +24,18 @@ use std::sync::Arc;
 
 use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead};
 
-use crate::audit_head::{FoundHead, HeadKeeper};
+use crate::audit_head::HeadKeeper;
 use tokio_postgres::NoTls;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::types::ToSql;
 use uuid::Uuid;
 
-use crate::audit_sql::audit_reads;
-use crate::records::{
-    decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys, target_id,
-};
+use crate::records::listed_targets;
 use crate::repos::*;
-use crate::segment_sql::{Arg, segment_sql};
+use crate::sql::changes;
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
-    CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,
-    IndexEntry, InteractionRow, NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow,
-    migrations,
+    CustomerStats, Erasure, IdempotentRow, ImportJob, IndexDigest, InteractionRow, NoticeRow,
+    Result, SegmentQuery, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct PostgresStore {
@@ -50,36 +45,6 @@ pub struct PostgresStore {
 
 /// Key for the advisory lock that serialises migrations across instances.
 const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244;
-
-pub(super) type BoxedArg = Box<dyn ToSql + Sync + Send>;
-
-pub(super) fn postgres_args(args: &[Arg]) -> Vec<BoxedArg> {
-    args.iter()
-        .map(|a| -> BoxedArg {
-            match a {
-                Arg::Text(t) => Box::new(t.clone()),
-                Arg::Int(i) => Box::new(*i),
-                Arg::Id(id) => Box::new(*id),
-            }
-        })
-        .collect()
-}
-
-pub(super) fn arg_refs(args: &[BoxedArg]) -> Vec<&(dyn ToSql + Sync)> {
-    args.iter()
-        .map(|a| a.as_ref() as &(dyn ToSql + Sync))
-        .collect()
-}
-
-fn map_unique(e: tokio_postgres::Error, field: &str) -> StoreError {
-    if e.code() == Some(&SqlState::UNIQUE_VIOLATION) {
-        StoreError::Duplicate {
-            field: field.to_string(),
-        }
-    } else {
-        e.into()
-    }
-}
 
 impl PostgresStore {
     /// Starts a write transaction whose audit entries this store's keeper signs.
@@ -154,163 +119,6 @@ impl PostgresStore {
     }
 }
 
-/// Appends entries after the head, locked for the transaction, and signs the new head in the
-/// same transaction: no commit leaves an entry that no signed head covers.
-pub(super) async fn append_audit_tx(
-    tx: &Transaction<'_>,
-    heads: &HeadKeeper,
-    records: Vec<AuditRecord>,
-) -> Result<Vec<AuditEntry>> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let row = tx
-        .query_opt(
-            "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 FOR UPDATE",
-            &[],
-        )
-        .await?
-        .ok_or_else(|| StoreError::Corrupt("the audit log's head is missing".into()))?;
-    let found = FoundHead {
-        seq: row.get(0),
-        hash: hash32(row.get::<_, &[u8]>(1))?,
-        at: row.get(2),
-        signature: row.get(3),
-    };
-    heads.check(&found)?;
-    let out = crate::sql::audit_log::append_after(tx, found.seq, found.hash, records).await?;
-    let (seq, hash) = out
-        .last()
-        .map_or((found.seq, found.hash), |e| (e.seq, e.hash));
-    let at = out.last().map_or(0, |e| e.record.at);
-    let signed = heads.sign(seq, hash, at);
-    crate::sql::audit_log::move_head(tx, seq, &hash, at, Some(&signed.signature)).await?;
-    Ok(out)
-}
-
-async fn insert_entries(tx: &Transaction<'_>, id: &Uuid, entries: &[IndexEntry]) -> Result<()> {
-    for e in entries {
-        let sql = if e.unique {
-            "INSERT INTO unique_index (field, digest, customer_id) VALUES ($1, $2, $3)"
-        } else {
-            "INSERT INTO blind_index (field, digest, customer_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
-        };
-        let stmt = tx.prepare_cached(sql).await?;
-        tx.execute(&stmt, &[&e.field, &&e.digest[..], id])
-            .await
-            .map_err(|err| map_unique(err, &e.field))?;
-    }
-    Ok(())
-}
-
-async fn delete_entries(tx: &Transaction<'_>, id: &Uuid, entries: &[IndexEntry]) -> Result<()> {
-    for e in entries {
-        let table = if e.unique {
-            "unique_index"
-        } else {
-            "blind_index"
-        };
-        tx.execute(
-            &format!("DELETE FROM {table} WHERE field = $1 AND digest = $2 AND customer_id = $3"),
-            &[&e.field, &&e.digest[..], id],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn replace_tags(
-    tx: &Transaction<'_>,
-    id: &Uuid,
-    tags: &[String],
-    had_tags: bool,
-) -> Result<()> {
-    if had_tags {
-        tx.execute("DELETE FROM customer_tags WHERE customer_id = $1", &[id])
-            .await?;
-    }
-    if !tags.is_empty() {
-        tx.execute(
-            "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest($1::text[]), $2::uuid ON CONFLICT DO NOTHING",
-            &[&tags, id],
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-async fn insert_customer(tx: &Transaction<'_>, w: &CustomerWrite) -> Result<()> {
-    let r = &w.row;
-    let stmt = tx
-        .prepare_cached(
-            "INSERT INTO customers (id, residency, status, fields, index_keys, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-        )
-        .await?;
-    tx.execute(
-        &stmt,
-        &[
-            &r.id,
-            &r.residency,
-            &r.status,
-            &r.fields,
-            &encode_index_keys(&w.index),
-            &r.version,
-            &r.created_at,
-            &r.updated_at,
-        ],
-    )
-    .await
-    .map_err(|e| map_unique(e, "id"))?;
-    replace_tags(tx, &r.id, &r.tags, false).await?;
-    insert_entries(tx, &r.id, &w.index).await
-}
-
-async fn update_customer(tx: &Transaction<'_>, u: &CustomerUpdate) -> Result<()> {
-    let r = &u.write.row;
-    let current = tx
-        .query_opt(
-            "SELECT version, index_keys FROM customers WHERE id = $1 FOR UPDATE",
-            &[&r.id],
-        )
-        .await?;
-    let current = current.ok_or(StoreError::NotFound)?;
-    if current.get::<_, i64>(0) != u.expected_version {
-        return Err(StoreError::Conflict);
-    }
-    let (kept, removed) = merge_index_keys(
-        decode_index_keys(current.get::<_, &[u8]>(1))?,
-        &u.write.index,
-        &u.replaced_index_fields,
-    );
-    delete_entries(tx, &r.id, &removed).await?;
-    tx.execute(
-        "UPDATE customers SET residency = $2, status = $3, fields = $4, index_keys = $5, version = $6, updated_at = $7
-         WHERE id = $1",
-        &[&r.id, &r.residency, &r.status, &r.fields, &encode_index_keys(&kept), &r.version, &r.updated_at],
-    )
-    .await?;
-    replace_tags(tx, &r.id, &r.tags, true).await?;
-    insert_entries(tx, &r.id, &u.write.index).await
-}
-
-const CUSTOMER_COLS: &str =
-    "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
-     ARRAY(SELECT tag FROM customer_tags t WHERE t.customer_id = c.id ORDER BY tag)";
-
-fn customer_from(r: &tokio_postgres::Row) -> CustomerRow {
-    CustomerRow {
-        id: r.get(0),
-        residency: r.get(1),
-        status: r.get(2),
-        fields: r.get(3),
-        version: r.get(4),
-        created_at: r.get(5),
-        updated_at: r.get(6),
-        tags: r.get(7),
-    }
-}
-
 /// A read-only transaction that sees one snapshot throughout.
 async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<Transaction<'_>> {
     Ok(client
@@ -321,136 +129,21 @@ async fn snapshot(client: &mut deadpool_postgres::Client) -> Result<Transaction<
         .await?)
 }
 
-async fn customer_by_id(
-    client: &impl deadpool_postgres::GenericClient,
-    id: Uuid,
-) -> Result<Option<CustomerRow>> {
-    let stmt = client
-        .prepare_cached(&format!(
-            "SELECT {CUSTOMER_COLS} FROM customers c WHERE c.id = $1"
-        ))
-        .await?;
-    Ok(client
-        .query_opt(&stmt, &[&id])
-        .await?
-        .map(|r| customer_from(&r)))
-}
-
-/// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
-/// no such customer.
-pub(super) async fn erase_rows(tx: &Transaction<'_>, id: &Uuid, at: i64) -> Result<bool> {
-    let Some(row) = tx
-        .query_opt(
-            "SELECT index_keys FROM customers WHERE id = $1 FOR UPDATE",
-            &[id],
-        )
-        .await?
-    else {
-        return Ok(false);
-    };
-    delete_entries(tx, id, &decode_index_keys(row.get::<_, &[u8]>(0))?).await?;
-    // What a retried create must find to know the customer was erased, and no more.
-    tx.execute(
-        "UPDATE idempotency_keys SET fingerprint = decode(repeat('00', 32), 'hex'), response = ''::bytea WHERE customer_id = $1",
-        &[id],
-    )
-    .await?;
-    crate::sql::customers::erase_rows(tx, *id, at).await?;
-    Ok(true)
-}
-
-/// Applies a change set inside a transaction the caller commits.
-pub(super) async fn apply_tx(
-    tx: &Transaction<'_>,
-    heads: &HeadKeeper,
-    changes: ChangeSet,
-) -> Result<Vec<AuditEntry>> {
-    if let Some(spent) = &changes.spend_link {
-        crate::sql::outbox::spend_link(tx, spent).await?;
-    }
-    if let Some(step) = &changes.campaign_step {
-        crate::sql::campaigns::step(tx, step).await?;
-    }
-    // The kept answer goes in before anything else, so a second use of a key is reported as
-    // such, not as whatever else of the same request collides with the first.
-    if let Some(kept) = &changes.idempotency {
-        crate::sql::idempotency::save(tx, kept).await?;
-    }
-    for w in &changes.inserts {
-        insert_customer(tx, w).await?;
-    }
-    for u in &changes.updates {
-        update_customer(tx, u).await?;
-    }
-    for i in &changes.interactions {
-        tx.execute(
-            "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[
-                &i.id,
-                &i.customer_id,
-                &i.kind,
-                &i.occurred_at,
-                &i.sealed,
-                &i.created_at,
-            ],
-        )
-        .await
-        .map_err(|e| {
-            if e.code() == Some(&SqlState::FOREIGN_KEY_VIOLATION) {
-                StoreError::NotFound
-            } else {
-                e.into()
-            }
-        })?;
-    }
-    if let Some(job) = &changes.import_job {
-        crate::sql::customers::save_job(tx, job).await?;
-    }
-    for (customer, purpose, expected) in &changes.consent_guards {
-        let current: Option<Uuid> = tx
-            .query_opt(
-                "SELECT id FROM consent_current WHERE customer_id = $1 AND purpose = $2 FOR UPDATE",
-                &[customer, purpose],
-            )
-            .await?
-            .map(|r| r.get(0));
-        if current != Some(*expected) {
-            return Err(StoreError::Conflict);
-        }
-    }
-    for event in &changes.consents {
-        crate::sql::consent_ledger::save(tx, event).await?;
-    }
-    crate::sql::outbox::save(tx, &changes).await?;
-    if let Some(code) = &changes.portal_code {
-        portal::save_code(tx, code).await?;
-    }
-    requests::save(tx, &changes).await?;
-    signups::save(tx, &changes).await?;
-    append_audit_tx(tx, heads, changes.audit).await
-}
-
 #[async_trait]
 impl Changes for PostgresStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let entries = apply_tx(&tx, &self.heads, changes).await?;
+        let tx = self.begin(&mut client).await?;
+        let entries = changes::apply(&tx, changes).await?;
         tx.commit().await?;
         Ok(entries)
     }
 
     async fn erase_customer(&self, erasure: Erasure) -> Result<bool> {
-        let id = erasure.id;
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        if !erase_rows(&tx, &id, erasure.at).await? {
-            return Ok(false);
-        }
-        apply_tx(&tx, &self.heads, erasure.with).await?;
-        requests::erase(&tx, &id, erasure.suppress.as_ref(), erasure.at).await?;
+        let tx = self.begin(&mut client).await?;
+        let erased = changes::erase(&tx, erasure).await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(erased)
     }
 }

@@ -32,24 +32,16 @@ use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, 
 use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead};
 use uuid::Uuid;
 
-use crate::audit_head::{FoundHead, HeadKeeper};
-use customers::{
-    CUSTOMER_COLS, customer_by_id, customer_from, delete_entries, finish_customer, insert_customer,
-    insert_entries, update_customer,
-};
+use crate::audit_head::HeadKeeper;
 use exec::ready;
 
-use crate::audit_sql::audit_reads;
-use crate::records::{
-    decode_index_keys, encode_index_keys, hash32, listed_targets, merge_index_keys, target_id,
-};
+use crate::records::listed_targets;
 use crate::repos::*;
-use crate::segment_sql::{Arg, segment_sql};
+use crate::sql::changes;
 use crate::{
     ActivityCount, AuditFilter, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter, CustomerRow,
-    CustomerStats, CustomerUpdate, CustomerWrite, Erasure, IdempotentRow, ImportJob, IndexDigest,
-    IndexEntry, InteractionRow, NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow,
-    migrations,
+    CustomerStats, Erasure, IdempotentRow, ImportJob, IndexDigest, InteractionRow, NoticeRow,
+    Result, SegmentQuery, StoreError, TokenRow, UserRow, migrations,
 };
 
 pub struct SqliteStore {
@@ -61,8 +53,6 @@ pub struct SqliteStore {
 }
 
 const MAX_IDLE_READERS: usize = 8;
-/// Digests per lookup statement (each appears twice, well under SQLite's parameter limit).
-const LOOKUP_CHUNK: usize = 500;
 
 /// Creates the database file readable by its owner only, if it is not there yet. SQLite
 /// gives its log and shared-memory files the mode of the database file.
@@ -114,43 +104,10 @@ fn open_connection(path: &Path) -> Result<Connection> {
     Ok(conn)
 }
 
-pub(super) fn sqlite_args(args: Vec<Arg>) -> Vec<rusqlite::types::Value> {
-    use rusqlite::types::Value;
-    args.into_iter()
-        .map(|a| match a {
-            Arg::Text(t) => Value::Text(t),
-            Arg::Int(i) => Value::Integer(i),
-            Arg::Id(id) => Value::Blob(id.as_bytes().to_vec()),
-        })
-        .collect()
-}
-
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panic while holding the lock leaves the connection usable: SQLite rolls back an
     // unfinished transaction when the Transaction guard drops.
     m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-fn uuid_from(bytes: Vec<u8>) -> Result<Uuid> {
-    Uuid::from_slice(&bytes).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-/// A customer's id from the bytes it is kept as.
-fn uuid_from_key(key: &[u8]) -> Result<Uuid> {
-    Uuid::from_slice(key).map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
-fn map_unique(e: rusqlite::Error, field: &str) -> StoreError {
-    match &e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Duplicate {
-                field: field.to_string(),
-            }
-        }
-        _ => e.into(),
-    }
 }
 
 impl SqliteStore {
@@ -173,7 +130,7 @@ impl SqliteStore {
             writer,
             Box::new({
                 let heads = heads.clone();
-                move |tx| sign_moved_head(tx, &heads)
+                move |tx| audit_log::sign_moved_head(tx, &heads)
             }),
         )?);
         Ok(SqliteStore {
@@ -247,212 +204,16 @@ fn migrate(conn: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-pub(super) fn append_audit_tx(
-    tx: &Transaction,
-    records: Vec<AuditRecord>,
-) -> Result<Vec<AuditEntry>> {
-    if records.is_empty() {
-        return Ok(Vec::new());
-    }
-    let found = head_row(tx)?;
-    // The head this transaction starts from is checked at its commit, before the new one is
-    // signed; later appends in the same transaction follow from what it wrote.
-    tx.prepare_cached(
-        "INSERT OR IGNORE INTO temp.head_moved (id, seq, hash, at, signature) VALUES (1, ?1, ?2, ?3, ?4)",
-    )?
-    .execute(params![found.seq, &found.hash[..], found.at, found.signature])?;
-    let last_at = records.last().map_or(0, |r| r.at);
-    let out = ready(crate::sql::audit_log::append_after(
-        tx, found.seq, found.hash, records,
-    ))?;
-    let (seq, hash) = out
-        .last()
-        .map_or((found.seq, found.hash), |e| (e.seq, e.hash));
-    // Signed at the commit, so writes that share one commit share one signature.
-    ready(crate::sql::audit_log::move_head(
-        tx, seq, &hash, last_at, None,
-    ))?;
-    Ok(out)
-}
-
-fn head_row(tx: &Transaction) -> Result<FoundHead> {
-    found_head(
-        tx,
-        "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1",
-    )?
-    .ok_or_else(head_missing)
-}
-
-/// A head as one row of (seq, hash, at, signature).
-fn found_head(tx: &Transaction, sql: &str) -> Result<Option<FoundHead>> {
-    tx.prepare_cached(sql)?
-        .query_row([], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, Vec<u8>>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<Vec<u8>>>(3)?,
-            ))
-        })
-        .optional()?
-        .map(|(seq, hash, at, signature)| {
-            Ok(FoundHead {
-                seq,
-                hash: hash32(&hash)?,
-                at,
-                signature,
-            })
-        })
-        .transpose()
-}
-
-fn head_missing() -> StoreError {
-    StoreError::Corrupt("the audit log's head is missing".into())
-}
-
-/// Runs just before every commit: if the transaction moved the head, checks the head it
-/// started from and signs the new one. Which head a transaction started from is noted in a
-/// temporary table: it is in no file, so no one but this connection can write it, and it is
-/// undone with the savepoint of a write that fails.
-fn sign_moved_head(tx: &Transaction, keeper: &HeadKeeper) -> Result<()> {
-    let Some(from) = found_head(
-        tx,
-        "SELECT seq, hash, at, signature FROM temp.head_moved WHERE id = 1",
-    )?
-    else {
-        return Ok(());
-    };
-    tx.prepare_cached("DELETE FROM temp.head_moved")?
-        .execute([])?;
-    keeper.check(&from)?;
-    let now = head_row(tx)?;
-    let signed = keeper.sign(now.seq, now.hash, now.at);
-    tx.prepare_cached("UPDATE audit_head SET signature = ?1 WHERE id = 1")?
-        .execute(params![signed.signature])?;
-    Ok(())
-}
-
-/// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
-/// no such customer. Children go first, explicitly, so erasure never depends on the
-/// foreign-key pragma.
-pub(super) fn erase_rows(tx: &Transaction, key: &[u8], at: i64) -> Result<bool> {
-    let keys: Option<Vec<u8>> = tx
-        .prepare_cached("SELECT index_keys FROM customers WHERE id = ?1")?
-        .query_row([key], |r| r.get(0))
-        .optional()?;
-    let Some(keys) = keys else { return Ok(false) };
-    delete_entries(tx, key, &decode_index_keys(&keys)?)?;
-    // What a retried create must find to know the customer was erased, and no more.
-    tx.prepare_cached(
-        "UPDATE idempotency_keys SET fingerprint = zeroblob(32), response = x'' WHERE customer_id = ?1",
-    )?
-    .execute([key])?;
-    ready(crate::sql::customers::erase_rows(
-        tx,
-        uuid_from_key(key)?,
-        at,
-    ))?;
-    Ok(true)
-}
-
-/// Applies a change set inside a transaction the caller commits.
-pub(super) fn apply_tx(tx: &Transaction, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
-    if let Some(spent) = &changes.spend_link {
-        ready(crate::sql::outbox::spend_link(tx, spent))?;
-    }
-    if let Some(step) = &changes.campaign_step {
-        ready(crate::sql::campaigns::step(tx, step))?;
-    }
-    // First, so a second use of a key is reported as such, not as whatever else of
-    // the same request collides with the first.
-    if let Some(kept) = &changes.idempotency {
-        ready(crate::sql::idempotency::save(tx, kept))?;
-    }
-    for w in &changes.inserts {
-        insert_customer(tx, w)?;
-    }
-    for u in &changes.updates {
-        update_customer(tx, u)?;
-    }
-    // New entries go in after every update has removed the entries it replaces.
-    let entries = changes
-        .inserts
-        .iter()
-        .chain(changes.updates.iter().map(|u| &u.write))
-        .flat_map(|w| {
-            w.index
-                .iter()
-                .map(move |e| (e, w.row.id.as_bytes().as_slice()))
-        })
-        .collect();
-    insert_entries(tx, entries)?;
-    let mut ins = tx.prepare_cached(
-        "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-    )?;
-    for i in &changes.interactions {
-        ins.execute(params![
-            i.id.as_bytes().as_slice(),
-            i.customer_id.as_bytes().as_slice(),
-            i.kind,
-            i.occurred_at,
-            i.sealed,
-            i.created_at
-        ])
-        .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                StoreError::NotFound
-            }
-            e => e.into(),
-        })?;
-    }
-    if let Some(job) = &changes.import_job {
-        ready(crate::sql::customers::save_job(tx, job))?;
-    }
-    for (customer, purpose, expected) in &changes.consent_guards {
-        let current: Option<Vec<u8>> = tx
-            .prepare_cached(
-                "SELECT id FROM consent_current WHERE customer_id = ?1 AND purpose = ?2",
-            )?
-            .query_row(params![customer.as_bytes().as_slice(), purpose], |r| {
-                r.get(0)
-            })
-            .optional()?;
-        if current.as_deref() != Some(expected.as_bytes().as_slice()) {
-            return Err(StoreError::Conflict);
-        }
-    }
-    for event in &changes.consents {
-        ready(crate::sql::consent_ledger::save(tx, event))?;
-    }
-    ready(crate::sql::outbox::save(tx, &changes))?;
-    if let Some(code) = &changes.portal_code {
-        ready(crate::sql::portal::save_code(tx, code))?;
-    }
-    requests::save(tx, &changes)?;
-    signups::save(tx, &changes)?;
-    append_audit_tx(tx, changes.audit)
-}
-
 #[async_trait]
 impl Changes for SqliteStore {
     async fn apply(&self, changes: ChangeSet) -> Result<Vec<AuditEntry>> {
-        self.write(move |tx| apply_tx(tx, changes)).await
+        self.write(move |tx| ready(changes::apply(tx, changes)))
+            .await
     }
 
     async fn erase_customer(&self, erasure: Erasure) -> Result<bool> {
-        self.write(move |tx| {
-            let key = erasure.id.as_bytes().as_slice();
-            if !erase_rows(tx, key, erasure.at)? {
-                return Ok(false);
-            }
-            apply_tx(tx, erasure.with)?;
-            requests::erase(tx, key, erasure.suppress.as_ref(), erasure.at)?;
-            Ok(true)
-        })
-        .await
+        self.write(move |tx| ready(changes::erase(tx, erasure)))
+            .await
     }
 }
 
@@ -461,6 +222,7 @@ mod tests {
     use rusqlite::StatementStatus;
 
     use super::*;
+    use crate::{CustomerRow, CustomerWrite};
 
     #[test]
     fn commits_are_synced_and_the_file_is_its_owners_alone() {

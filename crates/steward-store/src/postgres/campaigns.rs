@@ -2,31 +2,21 @@
 
 use super::*;
 
-use deadpool_postgres::Object;
+use tokio_postgres::types::ToSql;
 
-use crate::sql::campaigns;
+use super::exec::query_arrays;
+use crate::sql::{Row, Sql, campaigns, segments};
 use crate::{CampaignRow, MailCounts, SegmentRow};
 
-/// Which of `customers` the campaign has mailed: `= ANY` takes them as one array.
-async fn mailed(client: &Object, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
-    let rows = client
-        .query(
-            "SELECT DISTINCT customer_id FROM outbox WHERE campaign_id = $1 AND customer_id = ANY($2)",
-            &[&campaign, &customers],
-        )
-        .await?;
-    Ok(rows.iter().map(|r| r.get(0)).collect())
-}
+/// Which of the customers a campaign has mailed: `= ANY` takes them as one array.
+static MAILED: Sql = Sql::new(
+    "SELECT DISTINCT customer_id FROM outbox WHERE campaign_id = ?1 AND customer_id = ANY(?2)",
+);
 
 #[async_trait]
 impl Segments for PostgresStore {
     async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
-        let seg = segment_sql(q, None, false, &|n| format!("${n}"));
-        let sql = format!("SELECT COUNT(*) {}", seg.from_where);
-        let args = postgres_args(&seg.args);
-        let client = self.pool.get().await?;
-        let n: i64 = client.query_one(&sql, &arg_refs(&args)).await?.get(0);
-        Ok(n as u64)
+        segments::count(&self.pool.get().await?, q).await
     }
 
     async fn segment_page(
@@ -35,15 +25,7 @@ impl Segments for PostgresStore {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<CustomerRow>> {
-        let seg = segment_sql(q, after, true, &|n| format!("${n}"));
-        let sql = format!(
-            "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
-            seg.from_where, seg.id_column
-        );
-        let args = postgres_args(&seg.args);
-        let client = self.pool.get().await?;
-        let rows = client.query(&sql, &arg_refs(&args)).await?;
-        Ok(rows.iter().map(customer_from).collect())
+        segments::page(&self.pool.get().await?, q, after, limit).await
     }
 
     async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {
@@ -80,7 +62,9 @@ impl Campaigns for PostgresStore {
     }
 
     async fn campaign_mailed(&self, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
-        mailed(&self.pool.get().await?, campaign, customers).await
+        let args: [&(dyn ToSql + Sync); 2] = [&campaign, &customers];
+        let rows = query_arrays(&self.pool.get().await?, &MAILED, &args).await?;
+        rows.iter().map(|r| r.id(0)).collect()
     }
 
     async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {

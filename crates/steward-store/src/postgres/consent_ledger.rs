@@ -16,7 +16,7 @@ impl ConsentLedger for PostgresStore {
         let mut client = self.pool.get().await?;
         // One snapshot for both reads.
         let tx = snapshot(&mut client).await?;
-        let Some(row) = customer_by_id(&tx, id).await? else {
+        let Some(row) = crate::sql::customers::get(&tx, id).await? else {
             return Ok(None);
         };
         let consents = consent_ledger::current(&tx, id).await?;

@@ -2,15 +2,14 @@
 //! and kept in its statement cache.
 
 use bytes::BytesMut;
-use deadpool_postgres::{Client, Transaction};
+use deadpool_postgres::{Client, GenericClient, Transaction};
 use steward_core::audit::{AuditEntry, AuditRecord};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use uuid::Uuid;
 
-use crate::Result;
 use crate::audit_head::HeadKeeper;
-use crate::records::hash32;
-use crate::sql::{Audited, Exec, Row, Sql, Value, dollar_placeholders};
+use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx, args, dollar_placeholders};
+use crate::{Result, StoreError};
 
 impl ToSql for Value<'_> {
     fn to_sql(
@@ -58,8 +57,11 @@ impl Row for tokio_postgres::Row {
     fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>> {
         Ok(self.try_get(i)?)
     }
-    fn hash(&self, i: usize) -> Result<[u8; 32]> {
-        hash32(self.try_get::<_, &[u8]>(i)?)
+    fn opt_str(&self, i: usize) -> Result<Option<&str>> {
+        Ok(self.try_get(i)?)
+    }
+    fn blob(&self, i: usize) -> Result<&[u8]> {
+        Ok(self.try_get(i)?)
     }
     fn id(&self, i: usize) -> Result<Uuid> {
         Ok(self.try_get(i)?)
@@ -67,6 +69,27 @@ impl Row for tokio_postgres::Row {
     fn opt_id(&self, i: usize) -> Result<Option<Uuid>> {
         Ok(self.try_get(i)?)
     }
+}
+
+/// Runs a statement only PostgreSQL has, whose parameters include arrays the shared values
+/// do not carry; prepared once per connection and kept, like every shared statement.
+pub(super) async fn query_arrays(
+    client: &impl GenericClient,
+    sql: &Sql,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<Vec<tokio_postgres::Row>> {
+    let stmt = client.prepare_cached(sql.postgres()).await?;
+    Ok(GenericClient::query(client, &stmt, params).await?)
+}
+
+/// Like [`query_arrays`], for a statement that returns no rows.
+pub(super) async fn execute_arrays(
+    client: &impl GenericClient,
+    sql: &Sql,
+    params: &[&(dyn ToSql + Sync)],
+) -> Result<u64> {
+    let stmt = client.prepare_cached(sql.postgres()).await?;
+    Ok(GenericClient::execute(client, &stmt, params).await?)
 }
 
 fn params<'a>(args: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
@@ -82,6 +105,29 @@ macro_rules! exec_on {
                 let stmt = self.prepare_cached(sql.postgres()).await?;
                 let inner: &$inner = self;
                 Ok(inner.execute(&stmt, &params(args)).await?)
+            }
+
+            async fn execute_each<'v, const N: usize>(
+                &self,
+                sql: &Sql,
+                rows: &[[Value<'v>; N]],
+            ) -> std::result::Result<(), (usize, StoreError)> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                let stmt = self
+                    .prepare_cached(sql.postgres())
+                    .await
+                    .map_err(|e| (0, e.into()))?;
+                let inner: &$inner = self;
+                for (i, row) in rows.iter().enumerate() {
+                    let params: [&(dyn ToSql + Sync); N] = row.each_ref().map(|v| v as _);
+                    inner
+                        .execute(&stmt, &params)
+                        .await
+                        .map_err(|e| (i, e.into()))?;
+                }
+                Ok(())
             }
 
             async fn query<T>(
@@ -145,6 +191,14 @@ impl Exec for PgTx<'_> {
         Exec::execute(&self.tx, sql, args).await
     }
 
+    async fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> std::result::Result<(), (usize, StoreError)> {
+        Exec::execute_each(&self.tx, sql, rows).await
+    }
+
     async fn query<T>(
         &self,
         sql: &Sql,
@@ -173,8 +227,35 @@ impl Exec for PgTx<'_> {
     }
 }
 
-impl Audited for PgTx<'_> {
+/// The tags as one array.
+static ADD_TAGS: Sql = Sql::new(
+    "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest(?1::text[]), ?2::uuid
+     ON CONFLICT DO NOTHING",
+);
+static LOCK_SIGNUP: Sql = Sql::for_update("SELECT 1 FROM signups WHERE id = ?1");
+/// A transaction-scoped advisory lock, since an address that was never sent a code has no
+/// row to lock.
+static LOCK_ADDRESS: Sql =
+    Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(encode(?1, 'hex'), 0))");
+
+impl WriteTx for PgTx<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
-        super::append_audit_tx(&self.tx, self.heads, records).await
+        super::audit_log::append_audit_tx(&self.tx, self.heads, records).await
+    }
+
+    async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        execute_arrays(&self.tx, &ADD_TAGS, &[&tags, &customer]).await?;
+        Ok(())
+    }
+
+    async fn lock(&self, lock: Lock<'_>) -> Result<()> {
+        match lock {
+            Lock::Signup(id) => Exec::execute(self, &LOCK_SIGNUP, &args![id]).await?,
+            Lock::Address(address) => Exec::execute(self, &LOCK_ADDRESS, &args![address]).await?,
+        };
+        Ok(())
     }
 }

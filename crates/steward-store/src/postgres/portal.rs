@@ -2,21 +2,8 @@
 
 use super::*;
 
-use deadpool_postgres::Transaction;
-
 use crate::sql::portal;
-use crate::{CodeCheck, NewPortalCode, PortalCode, PortalSession};
-
-pub(super) async fn save_code(tx: &Transaction<'_>, new: &NewPortalCode) -> Result<()> {
-    // Codes to one address are counted under a lock on the address, so racing requests
-    // cannot both pass the quota.
-    tx.execute(
-        "SELECT pg_advisory_xact_lock(hashtextextended(encode($1, 'hex'), 0))",
-        &[&new.code.address],
-    )
-    .await?;
-    portal::save_code(tx, new).await
-}
+use crate::{CodeCheck, PortalCode, PortalSession};
 
 #[async_trait]
 impl Portal for PostgresStore {

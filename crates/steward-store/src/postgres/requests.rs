@@ -2,43 +2,26 @@
 
 use super::*;
 
-use deadpool_postgres::{Object, Transaction};
+use deadpool_postgres::Object;
 
+use super::exec::query_arrays;
 use crate::records::IndexDigest;
-use crate::sql::request_desk;
-use crate::{ChangeSet, RecipientUpdate, RequestFilter, RequestRow};
-
-pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()> {
-    request_desk::save(tx, changes).await
-}
-
-/// At erasure: the address is suppressed, and the person's requests keep only the pseudonym.
-pub(super) async fn erase(
-    tx: &Transaction<'_>,
-    customer: &Uuid,
-    suppress: Option<&IndexDigest>,
-    at: i64,
-) -> Result<()> {
-    request_desk::erase(tx, *customer, suppress, at).await
-}
-
-/// Keeps an erasure for the recipients of the customer's data (Art. 19).
-pub(super) async fn record_erasure(tx: &Transaction<'_>, customer: Uuid, at: i64) -> Result<()> {
-    request_desk::record_erasure(tx, customer, at).await
-}
+use crate::sql::{Row, Sql, request_desk};
+use crate::{RecipientUpdate, RequestFilter, RequestRow};
 
 /// One statement for the whole list: `= ANY` takes the digests as one array.
+static SUPPRESSED: Sql = Sql::new("SELECT digest FROM suppressions WHERE digest = ANY(?1)");
+
 async fn suppressed(client: &Object, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {
     let wanted: Vec<&[u8]> = digests.iter().map(|d| d.as_slice()).collect();
-    let rows = client
-        .query(
-            "SELECT digest FROM suppressions WHERE digest = ANY($1)",
-            &[&wanted],
-        )
-        .await?;
+    let rows = query_arrays(client, &SUPPRESSED, &[&wanted]).await?;
+    let found = rows
+        .iter()
+        .map(|r| r.blob(0))
+        .collect::<Result<Vec<&[u8]>>>()?;
     Ok(digests
         .iter()
-        .filter(|d| rows.iter().any(|r| r.get::<_, &[u8]>(0) == d.as_slice()))
+        .filter(|d| found.contains(&d.as_slice()))
         .copied()
         .collect())
 }

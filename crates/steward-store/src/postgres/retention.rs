@@ -2,126 +2,12 @@
 
 use super::*;
 
-use deadpool_postgres::{Object, Transaction};
-
-use super::{arg_refs, erase_rows, postgres_args, requests};
-use crate::retention_sql::{due_sql, swept_audit};
 use crate::sql::retention as shared;
+use crate::sql::sweep::{count_due, due, sweep};
 use crate::{
     DueQuery, DueRecord, FoundRecord, LegalHold, RetentionAction, RetentionRun, StoredRule,
     SweepBatch,
 };
-
-fn placeholder(n: usize) -> String {
-    format!("${n}")
-}
-
-async fn due(client: &Object, q: &DueQuery) -> Result<Vec<FoundRecord>> {
-    let (sql, args) = due_sql(q, &placeholder)?;
-    let args = postgres_args(&args);
-    Ok(client
-        .query(&sql, &arg_refs(&args))
-        .await?
-        .iter()
-        .map(|r| FoundRecord {
-            record_id: r.get(0),
-            customer_id: r.get(1),
-            anchor_at: r.get(2),
-        })
-        .collect())
-}
-
-async fn count_due(client: &Object, q: &DueQuery) -> Result<u64> {
-    let (sql, args) = due_sql(q, &placeholder)?;
-    let args = postgres_args(&args);
-    let count: i64 = client
-        .query_one(&format!("SELECT COUNT(*) FROM ({sql}) d"), &arg_refs(&args))
-        .await?
-        .get(0);
-    Ok(u64::try_from(count).unwrap_or(0))
-}
-
-async fn sweep(
-    tx: &Transaction<'_>,
-    heads: &crate::audit_head::HeadKeeper,
-    batch: SweepBatch,
-) -> Result<Vec<DueRecord>> {
-    let mut done = Vec::with_capacity(batch.records.len());
-    // The row is the record of the act: a record another run acted on is left alone. Two
-    // runs inserting one row at once wait for each other, and the second inserts nothing.
-    let record = tx
-        .prepare_cached(
-            "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (rule_key, record_id) DO NOTHING",
-        )
-        .await?;
-    for r in &batch.records {
-        let id = r.record_id;
-        let first = tx
-            .execute(
-                &record,
-                &[
-                    &batch.rule_key,
-                    &id,
-                    &batch.run.id,
-                    &r.customer_id,
-                    &r.anchor_at,
-                    &r.due_at,
-                    &batch.at,
-                ],
-            )
-            .await?;
-        if first == 0 {
-            continue;
-        }
-        let acted = match (batch.record.as_str(), batch.action.as_str()) {
-            ("customer", "erase") => {
-                let erased = erase_rows(tx, &id, batch.at).await?;
-                if erased {
-                    requests::erase(tx, &id, None, batch.at).await?;
-                    requests::record_erasure(tx, id, batch.at).await?;
-                }
-                erased
-            }
-            ("interaction", "delete") => {
-                tx.execute("DELETE FROM interactions WHERE id = $1", &[&id])
-                    .await?
-                    > 0
-            }
-            ("interaction", "anonymise") => {
-                tx.execute(
-                    "UPDATE interactions SET sealed = $2 WHERE id = $1",
-                    &[&id, &batch.blank],
-                )
-                .await?
-                    > 0
-            }
-            ("request", "delete") => {
-                tx.execute("DELETE FROM requests WHERE id = $1", &[&id])
-                    .await?
-                    > 0
-            }
-            (record, action) => {
-                return Err(StoreError::Corrupt(format!(
-                    "a {record} rule cannot {action}"
-                )));
-            }
-        };
-        // Gone meanwhile by other means (an erasure on request): nothing was done here.
-        if !acted {
-            tx.execute(
-                "DELETE FROM retention_actions WHERE rule_key = $1 AND record_id = $2",
-                &[&batch.rule_key, &id],
-            )
-            .await?;
-            continue;
-        }
-        done.push(*r);
-    }
-    append_audit_tx(tx, heads, swept_audit(batch.audit, &done)).await?;
-    shared::save_run(tx, &batch.run).await?;
-    Ok(done)
-}
 
 #[async_trait]
 impl Retention for PostgresStore {
@@ -192,18 +78,13 @@ impl Retention for PostgresStore {
     }
 
     async fn count_due(&self, query: &DueQuery) -> Result<u64> {
-        let all = DueQuery {
-            after: None,
-            limit: usize::MAX >> 1,
-            ..query.clone()
-        };
-        count_due(&self.pool.get().await?, &all).await
+        count_due(&self.pool.get().await?, query).await
     }
 
     async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
         let mut client = self.pool.get().await?;
-        let tx = client.transaction().await?;
-        let done = sweep(&tx, &self.heads, batch).await?;
+        let tx = self.begin(&mut client).await?;
+        let done = sweep(&tx, batch).await?;
         tx.commit().await?;
         Ok(done)
     }

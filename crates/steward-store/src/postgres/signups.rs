@@ -5,30 +5,20 @@ use super::*;
 use deadpool_postgres::Transaction;
 use uuid::Uuid;
 
-use crate::sql::signups;
-use crate::{ChangeSet, Result, SignupRow};
+use super::exec::query_arrays;
+use crate::sql::{Row, Sql, signups};
+use crate::{Result, SignupRow};
 
-pub(super) async fn save(tx: &Transaction<'_>, changes: &ChangeSet) -> Result<()> {
-    signups::insert(tx, changes).await?;
-    if let Some(id) = changes.settle_signup {
-        // Links of one sign-up followed at once each wait here for the other: the last to
-        // take the row sees every other link spent, and settles it.
-        tx.execute("SELECT 1 FROM signups WHERE id = $1 FOR UPDATE", &[&id])
-            .await?;
-        signups::settle(tx, id).await?;
-    }
-    Ok(())
-}
+/// All of them in one statement, taken as one array.
+static DROP: Sql = Sql::new("DELETE FROM signups WHERE id = ANY(?1) RETURNING id");
 
 /// Deletes each sign-up that is still there, with its messages and links.
-pub(super) async fn drop(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<Vec<Uuid>> {
-    let rows = tx
-        .query(
-            "DELETE FROM signups WHERE id = ANY($1) RETURNING id",
-            &[&ids],
-        )
-        .await?;
-    let mut dropped: Vec<Uuid> = rows.iter().map(|r| r.get(0)).collect();
+async fn drop(tx: &Transaction<'_>, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+    let rows = query_arrays(tx, &DROP, &[&ids]).await?;
+    let mut dropped = rows
+        .iter()
+        .map(|r| r.id(0))
+        .collect::<Result<Vec<Uuid>>>()?;
     dropped.sort();
     for id in &dropped {
         crate::sql::outbox::erase(tx, *id).await?;

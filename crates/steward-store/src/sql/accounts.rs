@@ -3,7 +3,7 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Audited, Exec, Row, Sql, args};
+use super::{Exec, Row, Sql, WriteTx, args};
 use crate::records::{from_json, to_json};
 use crate::{Result, StoreError, TokenRow, UserRow};
 
@@ -93,7 +93,7 @@ fn token_from(r: &dyn Row) -> Result<TokenRow> {
     })
 }
 
-pub(crate) async fn create_user(e: &impl Audited, u: &UserRow, audit: AuditRecord) -> Result<()> {
+pub(crate) async fn create_user(e: &impl WriteTx, u: &UserRow, audit: AuditRecord) -> Result<()> {
     let purposes = to_json(&u.purposes);
     e.execute(
         &INSERT_USER,
@@ -122,7 +122,7 @@ pub(crate) async fn users(e: &impl Exec) -> Result<Vec<UserRow>> {
     e.query(&USERS, &[], user_from).await
 }
 
-pub(crate) async fn create_token(e: &impl Audited, t: &TokenRow, audit: AuditRecord) -> Result<()> {
+pub(crate) async fn create_token(e: &impl WriteTx, t: &TokenRow, audit: AuditRecord) -> Result<()> {
     let purposes = to_json(&t.purposes);
     e.execute(
         &INSERT_TOKEN,
@@ -153,7 +153,7 @@ pub(crate) async fn tokens(e: &impl Exec) -> Result<Vec<TokenRow>> {
 
 /// Ends a user's sign-in sessions (their tokens named `session`) and audits the change that
 /// did so.
-async fn end_sessions(e: &impl Audited, id: Uuid, at: i64, audit: AuditRecord) -> Result<()> {
+async fn end_sessions(e: &impl WriteTx, id: Uuid, at: i64, audit: AuditRecord) -> Result<()> {
     let by = format!("user:{id}");
     e.execute(&END_SESSIONS, &args![&by, at]).await?;
     e.append_audit(vec![audit]).await?;
@@ -161,7 +161,7 @@ async fn end_sessions(e: &impl Audited, id: Uuid, at: i64, audit: AuditRecord) -
 }
 
 pub(crate) async fn update_user(
-    e: &impl Audited,
+    e: &impl WriteTx,
     id: Uuid,
     role: Option<&str>,
     disabled: Option<bool>,
@@ -176,7 +176,7 @@ pub(crate) async fn update_user(
 }
 
 pub(crate) async fn set_password(
-    e: &impl Audited,
+    e: &impl WriteTx,
     id: Uuid,
     password_hash: &str,
     at: i64,
@@ -203,7 +203,7 @@ pub(crate) async fn reset_login_failures(e: &impl Exec, id: Uuid) -> Result<()> 
 }
 
 pub(crate) async fn set_totp_secret(
-    e: &impl Audited,
+    e: &impl WriteTx,
     id: Uuid,
     sealed: Option<&[u8]>,
     audit: AuditRecord,
@@ -216,7 +216,7 @@ pub(crate) async fn set_totp_secret(
 }
 
 pub(crate) async fn revoke_token(
-    e: &impl Audited,
+    e: &impl WriteTx,
     id: Uuid,
     at: i64,
     audit: AuditRecord,

@@ -1,13 +1,14 @@
-//! The audit chain's entries, appended after the head. Which head a transaction starts from,
-//! how it is locked and when the new one is signed stay with each engine.
+//! The audit chain: its entries, appended after the head, the head and its signature, and
+//! the list of the records each entry names. When a new head is signed, and how the head a
+//! transaction starts from is checked, stay with each engine.
 
 use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, SignedHead, chain_hash};
 
-use super::{Exec, Row, Sql, Value, args};
-use crate::audit_sql::{AuditSource, audit_sql};
-use crate::records::{AuditRecordRaw, to_json};
-use crate::segment_sql::Arg;
-use crate::{AuditFilter, Result};
+use super::audit_search::{audit_reads, audit_sql};
+use super::{Exec, Row, Sql, args};
+use crate::audit_head::{FoundHead, HeadKeeper};
+use crate::records::{AuditRecordRaw, target_id, to_json};
+use crate::{AuditFilter, Result, StoreError};
 
 static INSERT: Sql = Sql::new(
     "INSERT INTO audit_log (seq, at, actor, role, action, purpose, targets, fields, detail, prev_hash, hash)
@@ -21,8 +22,79 @@ static LAST: Sql = Sql::new("SELECT seq, hash FROM audit_log ORDER BY seq DESC L
 static SIGNED_HEAD: Sql = Sql::new(
     "SELECT seq, hash, at, signature FROM audit_head WHERE id = 1 AND signature IS NOT NULL",
 );
+static HEAD: Sql = Sql::for_update("SELECT seq, hash, at, signature FROM audit_head WHERE id = 1");
+static SIGN_HEAD: Sql = Sql::new("UPDATE audit_head SET signature = ?1 WHERE id = 1");
+static LISTED_UPTO: Sql = Sql::new("SELECT seq FROM audit_targets_upto WHERE id = 1");
+static LISTING_UPTO: Sql = Sql::for_update("SELECT seq FROM audit_targets_upto WHERE id = 1");
+static UNLISTED: Sql =
+    Sql::new("SELECT seq, targets FROM audit_log WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+static LISTED: Sql = Sql::new("UPDATE audit_targets_upto SET seq = ?1 WHERE id = 1");
 static MOVE_HEAD: Sql =
     Sql::new("UPDATE audit_head SET seq = ?1, hash = ?2, at = ?3, signature = ?4 WHERE id = 1");
+
+/// A head as one row of `seq, hash, at, signature`.
+pub(crate) fn head_from(r: &dyn Row) -> Result<FoundHead> {
+    Ok(FoundHead {
+        seq: r.int(0)?,
+        hash: r.hash(1)?,
+        at: r.int(2)?,
+        signature: r.opt_bytes(3)?,
+    })
+}
+
+/// The head a write transaction appends after, locked on PostgreSQL until it ends.
+pub(crate) async fn head(x: &impl Exec) -> Result<FoundHead> {
+    x.query_opt(&HEAD, &[], head_from)
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("the audit log's head is missing".into()))
+}
+
+pub(crate) async fn sign_head(x: &impl Exec, signature: &[u8]) -> Result<()> {
+    x.execute(&SIGN_HEAD, &args![signature]).await?;
+    Ok(())
+}
+
+/// Signs the head as it stands if no commit has signed it yet.
+pub(crate) async fn sign_as_is(x: &impl Exec, keeper: &HeadKeeper) -> Result<()> {
+    let found = head(x).await?;
+    if found.signature.is_none() {
+        let signed = keeper.sign(found.seq, found.hash, found.at);
+        sign_head(x, &signed.signature).await?;
+    }
+    Ok(())
+}
+
+/// How far the list of the records each entry names reaches.
+pub(crate) async fn listed_upto(x: &impl Exec) -> Result<i64> {
+    listed(x, &LISTED_UPTO).await
+}
+
+/// How far the list reaches, for a pass that extends it: locked on PostgreSQL, so two servers
+/// on one database list each entry once.
+pub(crate) async fn listing_upto(x: &impl Exec) -> Result<i64> {
+    listed(x, &LISTING_UPTO).await
+}
+
+async fn listed(x: &impl Exec, sql: &Sql) -> Result<i64> {
+    x.query_opt(sql, &[], |r| r.int(0))
+        .await?
+        .ok_or_else(|| StoreError::Corrupt("how far audit targets are listed is missing".into()))
+}
+
+/// Up to `max` entries past the list, oldest first: `(seq, targets)`.
+pub(crate) async fn unlisted(x: &impl Exec, upto: i64, max: usize) -> Result<Vec<(i64, String)>> {
+    let max = i64::try_from(max).unwrap_or(i64::MAX);
+    x.query(&UNLISTED, &args![upto, max], |r| {
+        Ok((r.int(0)?, r.text(1)?))
+    })
+    .await
+}
+
+/// Notes that the list reaches `seq`.
+pub(crate) async fn listed_to(x: &impl Exec, seq: i64) -> Result<()> {
+    x.execute(&LISTED, &args![seq]).await?;
+    Ok(())
+}
 
 /// Appends `records` after the entry `seq` whose hash is `prev`, each linked to the one
 /// before it.
@@ -95,26 +167,24 @@ pub(crate) async fn page(x: &impl Exec, after_seq: i64, limit: usize) -> Result<
         .await
 }
 
-/// Entries from one source that match a filter; `find` names the engine's function for the
-/// position of one string in another.
-pub(crate) async fn search(
-    x: &impl Exec,
-    source: &AuditSource,
-    after: i64,
-    f: &AuditFilter,
-    limit: usize,
-    find: &str,
-) -> Result<Vec<AuditEntry>> {
-    let (sql, args) = audit_sql(source, after, f, limit, find, &|n| format!("?{n}"));
-    let args: Vec<Value> = args
-        .iter()
-        .map(|a| match a {
-            Arg::Text(t) => Value::Text(t),
-            Arg::Int(i) => Value::Int(*i),
-            Arg::Id(id) => Value::Id(*id),
-        })
-        .collect();
-    x.query_text(&sql, &args, entry_from).await
+/// The entries a filter lets through: from the list of the records each entry names, as far
+/// as it reaches, and from the log past it. Both are read in the caller's transaction, which
+/// should see one snapshot. `find` names the engine's function for the position of one
+/// string in another.
+pub(crate) async fn search(x: &impl Exec, f: &AuditFilter, find: &str) -> Result<Vec<AuditEntry>> {
+    let listed = match f.target.as_deref().and_then(target_id) {
+        Some(id) => Some((id, listed_upto(x).await?)),
+        None => None,
+    };
+    let mut out = Vec::new();
+    for (source, after) in audit_reads(f, listed) {
+        if out.len() == f.limit {
+            break;
+        }
+        let b = audit_sql(&source, after, f, f.limit - out.len(), find);
+        out.extend(x.query_text(&b.sql, &b.args, entry_from).await?);
+    }
+    Ok(out)
 }
 
 /// The last entry in the log: its sequence number and hash.

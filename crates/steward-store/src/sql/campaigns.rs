@@ -3,7 +3,7 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Audited, Exec, Row, Sql, args};
+use super::{Exec, Row, Sql, WriteTx, args};
 use crate::{CampaignRow, CampaignStep, MailCounts, Result, SegmentRow, StoreError};
 
 macro_rules! segment_cols {
@@ -86,7 +86,7 @@ fn campaign_from(r: &dyn Row) -> Result<CampaignRow> {
 
 /// Saves a segment; its name must be new.
 pub(crate) async fn create_segment(
-    x: &impl Audited,
+    x: &impl WriteTx,
     s: &SegmentRow,
     audit: AuditRecord,
 ) -> Result<()> {
@@ -107,7 +107,7 @@ pub(crate) async fn segment(x: &impl Exec, id: Uuid) -> Result<Option<SegmentRow
 }
 
 pub(crate) async fn create_campaign(
-    x: &impl Audited,
+    x: &impl WriteTx,
     c: &CampaignRow,
     audit: AuditRecord,
 ) -> Result<()> {

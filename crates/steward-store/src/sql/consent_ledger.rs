@@ -24,6 +24,8 @@ static SET_CURRENT: Sql = Sql::new(concat!(
        notice_version = excluded.notice_version, method = excluded.method,
        evidence = excluded.evidence, at = excluded.at, expires_at = excluded.expires_at"
 ));
+static CURRENT_ID: Sql =
+    Sql::for_update("SELECT id FROM consent_current WHERE customer_id = ?1 AND purpose = ?2");
 static CURRENT: Sql = Sql::new(concat!(
     "SELECT ",
     consent_cols!(),
@@ -59,6 +61,24 @@ fn consent_from(r: &dyn Row) -> Result<ConsentEvent> {
         at: r.int(7)?,
         expires_at: r.opt_int(8)?,
     })
+}
+
+/// `Conflict` unless the purpose's current state is still the event `expected`, which a
+/// change was decided on. The state is locked on PostgreSQL until the transaction ends, so
+/// no other write moves it meanwhile.
+pub(crate) async fn expect_current(
+    x: &impl Exec,
+    customer: Uuid,
+    purpose: &str,
+    expected: Uuid,
+) -> Result<()> {
+    let current = x
+        .query_opt(&CURRENT_ID, &args![customer, purpose], |r| r.id(0))
+        .await?;
+    if current != Some(expected) {
+        return Err(StoreError::Conflict);
+    }
+    Ok(())
 }
 
 /// Appends to the ledger and makes the event its purpose's current state; a customer who is

@@ -1,12 +1,47 @@
-//! Customers: what both engines read and write alike. Their rows, tags and index entries
-//! stay each engine's own (tags are gathered and written differently, and SQLite writes
-//! index entries in key order).
+//! Customers: their sealed rows, tags, interactions, tombstones and import jobs.
 
 use uuid::Uuid;
 
-use super::{Exec, Sql, args, outbox, portal};
-use crate::{ImportJob, Result};
+use super::{Builder, Exec, Row, Sql, WriteTx, args, blind_index, idempotency, outbox, portal};
+use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
+use crate::{
+    CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, InteractionRow, Result,
+    StoreError,
+};
 
+/// A customer's columns, read by [`customer_from`], for a query on `customers c`.
+macro_rules! customer_cols {
+    () => {
+        "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
+         (SELECT string_agg(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id)"
+    };
+}
+pub(crate) use customer_cols;
+
+static BY_ID: Sql = Sql::new(concat!(
+    "SELECT ",
+    customer_cols!(),
+    " FROM customers c WHERE c.id = ?1"
+));
+static INTERACTIONS: Sql = Sql::new(
+    "SELECT id, kind, occurred_at, sealed, created_at FROM interactions
+     WHERE customer_id = ?1 AND (occurred_at, id) < (?2, ?3)
+     ORDER BY occurred_at DESC, id DESC LIMIT ?4",
+);
+static INSERT: Sql = Sql::new(
+    "INSERT INTO customers (id, residency, status, fields, index_keys, version, created_at, updated_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+);
+static CURRENT: Sql = Sql::for_update("SELECT version, index_keys FROM customers WHERE id = ?1");
+static UPDATE: Sql = Sql::new(
+    "UPDATE customers SET residency = ?2, status = ?3, fields = ?4, index_keys = ?5, version = ?6,
+       updated_at = ?7
+     WHERE id = ?1",
+);
+static INSERT_INTERACTION: Sql = Sql::new(
+    "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+);
 static COUNT: Sql = Sql::new("SELECT count(*) FROM customers");
 static TOMBSTONED: Sql = Sql::new("SELECT 1 FROM tombstones WHERE customer_id = ?1");
 static SAVE_JOB: Sql = Sql::new(
@@ -21,6 +56,7 @@ static JOB: Sql = Sql::new(
      FROM import_jobs WHERE fingerprint = ?1",
 );
 
+static INDEX_KEYS: Sql = Sql::for_update("SELECT index_keys FROM customers WHERE id = ?1");
 static ERASE_INTERACTIONS: Sql = Sql::new("DELETE FROM interactions WHERE customer_id = ?1");
 static ERASE_TAGS: Sql = Sql::new("DELETE FROM customer_tags WHERE customer_id = ?1");
 static ERASE_CURRENT_CONSENTS: Sql = Sql::new("DELETE FROM consent_current WHERE customer_id = ?1");
@@ -30,10 +66,88 @@ static TOMBSTONE: Sql = Sql::new(
     "INSERT INTO tombstones (customer_id, erased_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 );
 
-/// Deletes a customer's rows, children first and explicitly, so erasure never depends on
-/// foreign keys, and leaves a tombstone. Their index entries and idempotency keys are the
-/// caller's: each engine finds and scrubs those its own way.
-pub(crate) async fn erase_rows(x: &impl Exec, id: Uuid, at: i64) -> Result<()> {
+/// Adds a new customer's row and tags. Their index entries are the caller's, added with
+/// those of every other customer it writes, in key order.
+pub(crate) async fn insert(x: &impl WriteTx, w: &CustomerWrite) -> Result<()> {
+    let r = &w.row;
+    let keys = encode_index_keys(&w.index);
+    let args = args![
+        r.id,
+        &r.residency,
+        &r.status,
+        &r.fields,
+        &keys,
+        r.version,
+        r.created_at,
+        r.updated_at
+    ];
+    x.execute(&INSERT, &args)
+        .await
+        .map_err(|e| e.duplicate_of("id"))?;
+    x.add_tags(r.id, &r.tags).await
+}
+
+/// Replaces a customer's row and tags if it is still at the version the caller read
+/// (`Conflict` otherwise), and removes the index entries of the fields it replaces. Their new
+/// entries are the caller's, like a new customer's.
+pub(crate) async fn update(x: &impl WriteTx, u: &CustomerUpdate) -> Result<()> {
+    let r = &u.write.row;
+    let (version, old) = x
+        .query_opt(&CURRENT, &args![r.id], |row| {
+            Ok((row.int(0)?, decode_index_keys(row.blob(1)?)?))
+        })
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    if version != u.expected_version {
+        return Err(StoreError::Conflict);
+    }
+    let (kept, removed) = merge_index_keys(old, &u.write.index, &u.replaced_index_fields);
+    blind_index::remove(x, r.id, &removed).await?;
+    let keys = encode_index_keys(&kept);
+    let args = args![
+        r.id,
+        &r.residency,
+        &r.status,
+        &r.fields,
+        &keys,
+        r.version,
+        r.updated_at
+    ];
+    x.execute(&UPDATE, &args).await?;
+    x.execute(&ERASE_TAGS, &args![r.id]).await?;
+    x.add_tags(r.id, &r.tags).await
+}
+
+/// Adds interactions; `NotFound` when one's customer is not (or no longer) there.
+pub(crate) async fn add_interactions(x: &impl Exec, interactions: &[InteractionRow]) -> Result<()> {
+    for i in interactions {
+        let args = args![
+            i.id,
+            i.customer_id,
+            &i.kind,
+            i.occurred_at,
+            &i.sealed,
+            i.created_at
+        ];
+        x.execute(&INSERT_INTERACTION, &args)
+            .await
+            .map_err(StoreError::parent_missing)?;
+    }
+    Ok(())
+}
+
+/// Deletes a customer's rows and index entries and leaves a tombstone; false when there is
+/// no such customer. Children go first, explicitly, so erasure never depends on foreign
+/// keys. The customer's row is read first, which locks it on PostgreSQL.
+pub(crate) async fn erase(x: &impl Exec, id: Uuid, at: i64) -> Result<bool> {
+    let Some(entries) = x
+        .query_opt(&INDEX_KEYS, &args![id], |r| decode_index_keys(r.blob(0)?))
+        .await?
+    else {
+        return Ok(false);
+    };
+    blind_index::remove(x, id, &entries).await?;
+    idempotency::scrub(x, id).await?;
     for sql in [
         &ERASE_INTERACTIONS,
         &ERASE_TAGS,
@@ -46,7 +160,97 @@ pub(crate) async fn erase_rows(x: &impl Exec, id: Uuid, at: i64) -> Result<()> {
     portal::erase(x, id).await?;
     x.execute(&ERASE_CUSTOMER, &args![id]).await?;
     x.execute(&TOMBSTONE, &args![id, at]).await?;
-    Ok(())
+    Ok(true)
+}
+
+/// A customer as [`customer_cols`] reads it. Tags are slugs, never holding a comma, and
+/// come sorted byte by byte whichever engine gathered them.
+pub(crate) fn customer_from(r: &dyn Row) -> Result<CustomerRow> {
+    let mut tags: Vec<String> = r
+        .opt_str(7)?
+        .map(|t| t.split(',').map(str::to_string).collect())
+        .unwrap_or_default();
+    tags.sort_unstable();
+    Ok(CustomerRow {
+        id: r.id(0)?,
+        residency: r.text(1)?,
+        status: r.text(2)?,
+        fields: r.bytes(3)?,
+        version: r.int(4)?,
+        created_at: r.int(5)?,
+        updated_at: r.int(6)?,
+        tags,
+    })
+}
+
+pub(crate) async fn get(x: &impl Exec, id: Uuid) -> Result<Option<CustomerRow>> {
+    x.query_opt(&BY_ID, &args![id], customer_from).await
+}
+
+/// One page of the customers a filter selects, by id.
+pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
+    let mut b = Builder::new(concat!(
+        "SELECT ",
+        customer_cols!(),
+        " FROM customers c WHERE 1 = 1"
+    ));
+    if let Some((field, digest)) = &f.index {
+        b.push(
+            " AND c.id IN (SELECT customer_id FROM unique_index WHERE field = ? AND digest = ?
+              UNION ALL SELECT customer_id FROM blind_index WHERE field = ? AND digest = ?)",
+            &args![field, digest, field, digest],
+        );
+    }
+    if let Some(tag) = &f.tag {
+        b.push(
+            " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)",
+            &args![tag],
+        );
+    }
+    if let Some(s) = &f.status {
+        b.push(" AND c.status = ?", &args![s]);
+    }
+    if let Some(r) = &f.residency {
+        b.push(" AND c.residency = ?", &args![r]);
+    }
+    for (bound, clause) in [
+        (f.created_after, " AND c.created_at > ?"),
+        (f.created_before, " AND c.created_at < ?"),
+        (f.updated_after, " AND c.updated_at > ?"),
+        (f.updated_before, " AND c.updated_at < ?"),
+    ] {
+        if let Some(at) = bound {
+            b.push(clause, &args![at]);
+        }
+    }
+    if let Some(after) = f.after {
+        b.push(" AND c.id > ?", &args![after]);
+    }
+    let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
+    b.push(" ORDER BY c.id LIMIT ?", &args![limit]);
+    x.query_text(&b.sql, &b.args, customer_from).await
+}
+
+/// A customer's interactions, newest first; the cursor is the last (occurred_at, id) seen.
+pub(crate) async fn interactions(
+    x: &impl Exec,
+    customer: Uuid,
+    after: Option<(i64, Uuid)>,
+    limit: usize,
+) -> Result<Vec<InteractionRow>> {
+    let (at, id) = after.unwrap_or((i64::MAX, Uuid::max()));
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    x.query(&INTERACTIONS, &args![customer, at, id, limit], |r| {
+        Ok(InteractionRow {
+            id: r.id(0)?,
+            customer_id: customer,
+            kind: r.text(1)?,
+            occurred_at: r.int(2)?,
+            sealed: r.bytes(3)?,
+            created_at: r.int(4)?,
+        })
+    })
+    .await
 }
 
 pub(crate) async fn count(x: &impl Exec) -> Result<u64> {

@@ -1,5 +1,7 @@
 //! Answers kept for idempotency keys.
 
+use uuid::Uuid;
+
 use super::{Exec, Sql, args};
 use crate::{IDEMPOTENCY_KEY, IdempotentRow, Result};
 
@@ -8,6 +10,8 @@ static INSERT: Sql = Sql::new(
     "INSERT INTO idempotency_keys (key_hash, fingerprint, customer_id, response, created_at, expires_at)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
 );
+static SCRUB: Sql =
+    Sql::new("UPDATE idempotency_keys SET fingerprint = ?2, response = ?3 WHERE customer_id = ?1");
 static FIND: Sql = Sql::new(
     "SELECT fingerprint, customer_id, response, created_at, expires_at
      FROM idempotency_keys WHERE key_hash = ?1 AND expires_at > ?2",
@@ -30,6 +34,14 @@ pub(crate) async fn save(e: &impl Exec, kept: &IdempotentRow) -> Result<()> {
     )
     .await
     .map_err(|e| e.duplicate_of(IDEMPOTENCY_KEY))?;
+    Ok(())
+}
+
+/// At erasure: a retried create must still find that the customer was erased, and no more.
+pub(crate) async fn scrub(e: &impl Exec, customer: Uuid) -> Result<()> {
+    let nothing: &[u8] = &[];
+    e.execute(&SCRUB, &args![customer, &[0u8; 32], nothing])
+        .await?;
     Ok(())
 }
 

@@ -3,10 +3,19 @@
 //! generic over [`Exec`], which each engine implements for its connections and transactions.
 //! On SQLite every such future is ready at once, so the writer's synchronous closures poll it
 //! a single time; on PostgreSQL it is awaited like any other.
+//!
+//! What differs is said here once, not spelled out per engine: a read a write decides on is
+//! locked on PostgreSQL only ([`Sql::for_update`]); a write transaction ([`WriteTx`]) appends
+//! to the audit chain, adds tags and takes the locks PostgreSQL needs each in its engine's
+//! way. Statements that take arrays, skip locked rows or set up a connection stay with their
+//! engine.
 
 pub(crate) mod accounts;
 pub(crate) mod audit_log;
+pub(crate) mod audit_search;
+pub(crate) mod blind_index;
 pub(crate) mod campaigns;
+pub(crate) mod changes;
 pub(crate) mod consent_ledger;
 pub(crate) mod customers;
 pub(crate) mod idempotency;
@@ -16,21 +25,26 @@ pub(crate) mod portal;
 pub(crate) mod reports;
 pub(crate) mod request_desk;
 pub(crate) mod retention;
+pub(crate) mod segments;
 pub(crate) mod sharing;
 pub(crate) mod signups;
+pub(crate) mod sweep;
 
+use std::fmt::Write as _;
 use std::future::Future;
 use std::sync::OnceLock;
 
 use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
-use crate::Result;
+use crate::records::hash32;
+use crate::{Result, StoreError};
 
 /// One statement, written with numbered placeholders (`?1`, `?2`...); PostgreSQL's form
 /// (`$1`, `$2`...) is made on first use and kept, so each engine prepares a fixed string.
 pub(crate) struct Sql {
     text: &'static str,
+    for_update: bool,
     postgres: OnceLock<String>,
 }
 
@@ -38,6 +52,18 @@ impl Sql {
     pub(crate) const fn new(text: &'static str) -> Sql {
         Sql {
             text,
+            for_update: false,
+            postgres: OnceLock::new(),
+        }
+    }
+
+    /// A read whose rows a write transaction decides on: PostgreSQL locks them until the
+    /// transaction ends (`FOR UPDATE`), since instances sharing its database may write at
+    /// once; SQLite's one writer already runs one write transaction at a time.
+    pub(crate) const fn for_update(text: &'static str) -> Sql {
+        Sql {
+            text,
+            for_update: true,
             postgres: OnceLock::new(),
         }
     }
@@ -47,7 +73,13 @@ impl Sql {
     }
 
     pub(crate) fn postgres(&self) -> &str {
-        self.postgres.get_or_init(|| dollar_placeholders(self.text))
+        self.postgres.get_or_init(|| {
+            let mut sql = dollar_placeholders(self.text);
+            if self.for_update {
+                sql.push_str(" FOR UPDATE");
+            }
+            sql
+        })
     }
 }
 
@@ -66,7 +98,7 @@ pub(crate) fn dollar_placeholders(sql: &str) -> String {
 }
 
 /// A bound parameter, borrowed from the caller where it can be.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Value<'a> {
     Null,
     Int(i64),
@@ -139,6 +171,38 @@ macro_rules! args {
 }
 pub(crate) use args;
 
+/// A statement put together for one call (a filter's conditions), each value it binds
+/// borrowed and numbered in order like any written-once statement's.
+pub(crate) struct Builder<'a> {
+    pub(crate) sql: String,
+    pub(crate) args: Vec<Value<'a>>,
+}
+
+impl<'a> Builder<'a> {
+    pub(crate) fn new(start: &str) -> Builder<'a> {
+        Builder {
+            sql: start.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    /// Appends `clause`, each `?` in it bound to the next of `values`; a `?` past the last
+    /// value binds the last one again.
+    pub(crate) fn push(&mut self, clause: &str, values: &[Value<'a>]) {
+        let mut values = values.iter();
+        for (i, part) in clause.split('?').enumerate() {
+            if i > 0 {
+                if let Some(v) = values.next() {
+                    self.args.push(*v);
+                }
+                // Writing to a String cannot fail.
+                let _ = write!(self.sql, "?{}", self.args.len());
+            }
+            self.sql.push_str(part);
+        }
+    }
+}
+
 /// A row as either engine returns it, read by column position.
 pub(crate) trait Row {
     fn int(&self, i: usize) -> Result<i64>;
@@ -146,10 +210,16 @@ pub(crate) trait Row {
     fn bool(&self, i: usize) -> Result<bool>;
     fn text(&self, i: usize) -> Result<String>;
     fn opt_text(&self, i: usize) -> Result<Option<String>>;
+    /// Text read in place, not copied out of the row.
+    fn opt_str(&self, i: usize) -> Result<Option<&str>>;
     fn bytes(&self, i: usize) -> Result<Vec<u8>>;
     fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>>;
+    /// Bytes read in place, not copied out of the row.
+    fn blob(&self, i: usize) -> Result<&[u8]>;
     /// A 32-byte hash, read without copying the column first.
-    fn hash(&self, i: usize) -> Result<[u8; 32]>;
+    fn hash(&self, i: usize) -> Result<[u8; 32]> {
+        hash32(self.blob(i)?)
+    }
     fn id(&self, i: usize) -> Result<Uuid>;
     fn opt_id(&self, i: usize) -> Result<Option<Uuid>>;
 }
@@ -159,6 +229,15 @@ pub(crate) trait Row {
 pub(crate) trait Exec {
     /// Runs a statement; returns how many rows it changed.
     fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> impl Future<Output = Result<u64>>;
+
+    /// Runs a statement once for each row of values, prepared once for all of them (and not
+    /// at all for no rows). A failure stops it and comes back with the index of the row that
+    /// failed.
+    fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> impl Future<Output = Result<(), (usize, StoreError)>>;
 
     fn query<T>(
         &self,
@@ -184,13 +263,35 @@ pub(crate) trait Exec {
     ) -> impl Future<Output = Result<Vec<T>>>;
 }
 
-/// A write transaction that also appends to the audit chain, each engine in its own way:
-/// SQLite signs the new head at the commit, PostgreSQL under the head's row lock.
-pub(crate) trait Audited: Exec {
+/// A write transaction of either engine. Besides its statements, it makes the few writes
+/// whose SQL differs between the engines.
+pub(crate) trait WriteTx: Exec {
+    /// Appends to the audit chain: SQLite signs the new head at the commit, PostgreSQL under
+    /// the head's row lock.
     fn append_audit(
         &self,
         records: Vec<AuditRecord>,
     ) -> impl Future<Output = Result<Vec<AuditEntry>>>;
+
+    /// Adds a customer's tags: one statement taking them as an array on PostgreSQL, a cached
+    /// insert each on SQLite, where a statement costs no round trip.
+    fn add_tags(&self, customer: Uuid, tags: &[String]) -> impl Future<Output = Result<()>>;
+
+    /// Holds `lock` until the transaction ends. Only PostgreSQL takes any: instances sharing
+    /// its database may write at once, while SQLite's one writer runs one write at a time.
+    fn lock(&self, lock: Lock<'_>) -> impl Future<Output = Result<()>>;
+}
+
+/// What a write holds where writes racing on a PostgreSQL database could otherwise both pass
+/// a check that only one of them should.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Lock<'a> {
+    /// A held sign-up, while a followed link decides whether it settles: links of one
+    /// sign-up followed at once each wait for the other, and the last to take it sees every
+    /// other link spent.
+    Signup(Uuid),
+    /// An address, while the portal codes sent to it are counted against its quota.
+    Address(&'a [u8]),
 }
 
 #[cfg(test)]
@@ -207,5 +308,11 @@ mod tests {
         assert_eq!(once.sqlite(), "UPDATE t SET a = ?2 WHERE id = ?1");
         assert_eq!(once.postgres(), "UPDATE t SET a = $2 WHERE id = $1");
         assert!(std::ptr::eq(once.postgres(), once.postgres()));
+        let locking = Sql::for_update("SELECT a FROM t WHERE id = ?1");
+        assert_eq!(locking.sqlite(), "SELECT a FROM t WHERE id = ?1");
+        assert_eq!(
+            locking.postgres(),
+            "SELECT a FROM t WHERE id = $1 FOR UPDATE"
+        );
     }
 }

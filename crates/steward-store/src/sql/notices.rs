@@ -3,7 +3,7 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Audited, Exec, Row, Sql, args};
+use super::{Exec, Row, Sql, WriteTx, args};
 use crate::{NoticeRow, Result};
 
 macro_rules! notice_cols {
@@ -40,7 +40,7 @@ fn notice_from(r: &dyn Row) -> Result<NoticeRow> {
 }
 
 /// Adds a draft; its version must be new.
-pub(crate) async fn create(x: &impl Audited, n: &NoticeRow, audit: AuditRecord) -> Result<()> {
+pub(crate) async fn create(x: &impl WriteTx, n: &NoticeRow, audit: AuditRecord) -> Result<()> {
     let args = args![
         n.id,
         &n.version,
@@ -61,7 +61,7 @@ pub(crate) async fn create(x: &impl Audited, n: &NoticeRow, audit: AuditRecord) 
 
 /// Publishes a draft; false when there is no such draft.
 pub(crate) async fn publish(
-    x: &impl Audited,
+    x: &impl WriteTx,
     id: Uuid,
     at: i64,
     audit: AuditRecord,

@@ -3,7 +3,7 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Audited, Exec, Sql, args};
+use super::{Exec, Lock, Sql, WriteTx, args};
 use crate::{CodeCheck, NewPortalCode, PortalCode, PortalSession, Result, StoreError};
 
 static QUOTA: Sql = Sql::new(
@@ -44,10 +44,11 @@ static TOUCH_SESSION: Sql = Sql::new(
 static ERASE_CODES: Sql = Sql::new("DELETE FROM portal_codes WHERE customer_id = ?1");
 static ERASE_SESSIONS: Sql = Sql::new("DELETE FROM portal_sessions WHERE customer_id = ?1");
 
-/// Issues a code within its address's quota; `Conflict` past it. Racing requests for one
-/// address must be kept apart by the caller (SQLite's single writer, a lock on PostgreSQL).
-pub(crate) async fn save_code(x: &impl Exec, new: &NewPortalCode) -> Result<()> {
+/// Issues a code within its address's quota; `Conflict` past it. Codes to one address are
+/// counted under a lock on the address, so racing requests cannot both pass the quota.
+pub(crate) async fn save_code(x: &impl WriteTx, new: &NewPortalCode) -> Result<()> {
     let c = &new.code;
+    x.lock(Lock::Address(&c.address)).await?;
     let quota = args![&c.address, new.since, new.failures_since];
     let (recent, failed) = x
         .query_opt(&QUOTA, &quota, |r| Ok((r.int(0)?, r.int(1)?)))
@@ -88,7 +89,7 @@ pub(crate) async fn code(x: &impl Exec, address: &[u8], now: i64) -> Result<Opti
 
 /// Records an attempt at a code, signing in when it matched, and audits it.
 pub(crate) async fn check_code(
-    x: &impl Audited,
+    x: &impl WriteTx,
     code: Uuid,
     now: i64,
     matched: bool,

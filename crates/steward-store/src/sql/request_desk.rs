@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{Exec, Row, Sql, Value, args};
+use super::{Builder, Exec, Row, Sql, args};
 use crate::records::IndexDigest;
 use crate::{ChangeSet, RecipientUpdate, RequestFilter, RequestRow, Result, StoreError};
 
@@ -155,39 +155,34 @@ pub(crate) async fn request(x: &impl Exec, id: Uuid) -> Result<Option<RequestRow
 }
 
 pub(crate) async fn requests(x: &impl Exec, f: &RequestFilter) -> Result<Vec<RequestRow>> {
-    let mut sql = String::from(concat!(
+    let mut b = Builder::new(concat!(
         "SELECT ",
         request_cols!(),
         " FROM requests WHERE 1 = 1"
     ));
-    let mut args: Vec<Value> = Vec::new();
     if f.open_only {
-        sql.push_str(" AND state NOT IN ('completed', 'denied')");
+        b.sql.push_str(" AND state NOT IN ('completed', 'denied')");
     }
-    let mut bind = |sql: &mut String, clause: &str, v| {
-        args.push(v);
-        sql.push_str(&format!("{clause}?{}", args.len()));
-    };
     if let Some(due) = f.due_before {
-        bind(&mut sql, " AND due_at < ", Value::Int(due));
+        b.push(" AND due_at < ?", &args![due]);
     }
     if let Some(since) = f.received_since {
-        bind(&mut sql, " AND received_at >= ", Value::Int(since));
+        b.push(" AND received_at >= ?", &args![since]);
     }
     if let Some(customer) = f.customer {
-        bind(&mut sql, " AND customer_id = ", Value::Id(customer));
+        b.push(" AND customer_id = ?", &args![customer]);
     }
     if let Some(subject) = &f.subject {
-        bind(&mut sql, " AND subject = ", Value::Bytes(subject));
+        b.push(" AND subject = ?", &args![subject]);
     }
-    sql.push_str(if f.open_only {
+    b.sql.push_str(if f.open_only {
         " ORDER BY due_at, id"
     } else {
         " ORDER BY received_at DESC, id DESC"
     });
     let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
-    bind(&mut sql, " LIMIT ", Value::Int(limit));
-    x.query_text(&sql, &args, request_from).await
+    b.push(" LIMIT ?", &args![limit]);
+    x.query_text(&b.sql, &b.args, request_from).await
 }
 
 pub(crate) async fn recipient_updates(

@@ -3,7 +3,7 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Audited, Exec, Row, Sql, args};
+use super::{Exec, Row, Sql, WriteTx, args};
 use crate::{LegalHold, Result, RetentionAction, RetentionRun, StoredRule};
 
 macro_rules! run_cols {
@@ -94,7 +94,7 @@ pub(crate) async fn rules(x: &impl Exec) -> Result<Vec<StoredRule>> {
 }
 
 pub(crate) async fn create_rule(
-    x: &impl Audited,
+    x: &impl WriteTx,
     r: &StoredRule,
     audit: AuditRecord,
 ) -> Result<()> {
@@ -108,7 +108,7 @@ pub(crate) async fn create_rule(
 
 /// Replaces a rule; false, with nothing audited, when there is no rule with its key.
 pub(crate) async fn update_rule(
-    x: &impl Audited,
+    x: &impl WriteTx,
     r: &StoredRule,
     audit: AuditRecord,
 ) -> Result<bool> {
@@ -138,7 +138,7 @@ pub(crate) async fn holds(x: &impl Exec) -> Result<Vec<LegalHold>> {
     .await
 }
 
-pub(crate) async fn create_hold(x: &impl Audited, h: &LegalHold, audit: AuditRecord) -> Result<()> {
+pub(crate) async fn create_hold(x: &impl WriteTx, h: &LegalHold, audit: AuditRecord) -> Result<()> {
     let args = args![
         h.id,
         h.customer_id,
@@ -157,7 +157,7 @@ pub(crate) async fn create_hold(x: &impl Audited, h: &LegalHold, audit: AuditRec
 /// Releases a hold; false, with nothing audited, when there is no such hold or it was
 /// released already.
 pub(crate) async fn release_hold(
-    x: &impl Audited,
+    x: &impl WriteTx,
     id: Uuid,
     at: i64,
     audit: AuditRecord,

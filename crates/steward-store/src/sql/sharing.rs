@@ -3,7 +3,7 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Audited, Exec, Row, Sql, args};
+use super::{Exec, Row, Sql, WriteTx, args};
 use crate::{AgreementRow, Result, VendorReviewRow, VendorRow};
 
 static INSERT_VENDOR: Sql = Sql::new(
@@ -84,7 +84,7 @@ fn agreement_from(r: &dyn Row) -> Result<AgreementRow> {
 }
 
 pub(crate) async fn create_vendor(
-    x: &impl Audited,
+    x: &impl WriteTx,
     v: &VendorRow,
     audit: AuditRecord,
 ) -> Result<()> {
@@ -104,7 +104,7 @@ pub(crate) async fn create_vendor(
 /// Replaces a vendor at the version before the row's; false, with nothing audited, when the
 /// kept version is another.
 pub(crate) async fn update_vendor(
-    x: &impl Audited,
+    x: &impl WriteTx,
     v: &VendorRow,
     audit: AuditRecord,
 ) -> Result<bool> {
@@ -132,7 +132,7 @@ pub(crate) async fn vendors(x: &impl Exec) -> Result<Vec<VendorRow>> {
 }
 
 pub(crate) async fn add_review(
-    x: &impl Audited,
+    x: &impl WriteTx,
     r: &VendorReviewRow,
     audit: AuditRecord,
 ) -> Result<()> {
@@ -150,7 +150,7 @@ pub(crate) async fn reviews(x: &impl Exec, vendor: Option<Uuid>) -> Result<Vec<V
 }
 
 pub(crate) async fn create_agreement(
-    x: &impl Audited,
+    x: &impl WriteTx,
     a: &AgreementRow,
     audit: AuditRecord,
 ) -> Result<()> {
@@ -170,7 +170,7 @@ pub(crate) async fn create_agreement(
 /// Replaces an agreement at the version before the row's; false, with nothing audited, when
 /// the kept version is another. An agreement stays with the vendor it was made with.
 pub(crate) async fn update_agreement(
-    x: &impl Audited,
+    x: &impl WriteTx,
     a: &AgreementRow,
     audit: AuditRecord,
 ) -> Result<bool> {

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{Exec, Sql, args, outbox};
+use super::{Exec, Lock, Sql, WriteTx, args, outbox};
 use crate::{ChangeSet, Result, SignupRow};
 
 static INSERT: Sql = Sql::new(
@@ -17,17 +17,18 @@ static SIGNUP: Sql =
 static EXPIRED: Sql =
     Sql::new("SELECT id FROM signups WHERE expires_at <= ?1 ORDER BY expires_at, id LIMIT ?2");
 
-pub(crate) async fn insert(x: &impl Exec, changes: &ChangeSet) -> Result<()> {
+/// Holds a change's new sign-ups, and settles the one whose link it spent: the sign-up goes
+/// once none of its links is left to follow. Runs after the change's own link was spent, so
+/// following the last link settles it.
+pub(crate) async fn save(x: &impl WriteTx, changes: &ChangeSet) -> Result<()> {
     for s in &changes.signups {
         let args = args![s.id, &s.form, s.created_at, s.expires_at, &s.sealed];
         x.execute(&INSERT, &args).await?;
     }
-    Ok(())
-}
-
-/// Deletes the sign-up once none of its links is left to follow. Runs after the change's own
-/// link was spent, so following the last link settles it.
-pub(crate) async fn settle(x: &impl Exec, id: Uuid) -> Result<()> {
+    let Some(id) = changes.settle_signup else {
+        return Ok(());
+    };
+    x.lock(Lock::Signup(id)).await?;
     if x.execute(&SETTLE, &args![id]).await? > 0 {
         // Sealed under the sign-up's key, which goes with it. The spent links stay, so
         // that following one again is told it was used.

@@ -4,7 +4,7 @@ use super::*;
 
 use rusqlite::params;
 
-use crate::sql::campaigns;
+use crate::sql::{campaigns, segments};
 use crate::{CampaignRow, MailCounts, SegmentRow};
 
 /// Which of `customers` the campaign has mailed, one indexed lookup each.
@@ -31,15 +31,7 @@ fn mailed(c: &Connection, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid
 #[async_trait]
 impl Segments for SqliteStore {
     async fn count_segment(&self, q: &SegmentQuery) -> Result<u64> {
-        let seg = segment_sql(q, None, false, &|n| format!("?{n}"));
-        let sql = format!("SELECT COUNT(*) {}", seg.from_where);
-        let args = sqlite_args(seg.args);
-        self.read(|c| {
-            let n: i64 = c
-                .prepare_cached(&sql)?
-                .query_row(rusqlite::params_from_iter(args), |r| r.get(0))?;
-            Ok(n as u64)
-        })
+        self.read(|c| ready(segments::count(c, q)))
     }
 
     async fn segment_page(
@@ -48,17 +40,7 @@ impl Segments for SqliteStore {
         after: Option<Uuid>,
         limit: usize,
     ) -> Result<Vec<CustomerRow>> {
-        let seg = segment_sql(q, after, true, &|n| format!("?{n}"));
-        let sql = format!(
-            "SELECT {CUSTOMER_COLS} {} ORDER BY {} LIMIT {limit}",
-            seg.from_where, seg.id_column
-        );
-        let args = sqlite_args(seg.args);
-        self.read(|c| {
-            let mut stmt = c.prepare_cached(&sql)?;
-            let rows = stmt.query_map(rusqlite::params_from_iter(args), customer_from)?;
-            rows.map(|r| finish_customer(r?)).collect()
-        })
+        self.read(|c| ready(segments::page(c, q, after, limit)))
     }
 
     async fn create_segment(&self, segment: &SegmentRow, audit: AuditRecord) -> Result<()> {

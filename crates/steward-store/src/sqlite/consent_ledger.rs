@@ -16,7 +16,7 @@ impl ConsentLedger for SqliteStore {
         self.read(|c| {
             // One snapshot for both reads.
             let tx = c.unchecked_transaction()?;
-            let Some(row) = customer_by_id(&tx, id)? else {
+            let Some(row) = ready(crate::sql::customers::get(&tx, id))? else {
                 return Ok(None);
             };
             Ok(Some((row, ready(consent_ledger::current(&tx, id))?)))

@@ -9,8 +9,7 @@ use rusqlite::{Connection, Transaction};
 use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
-use crate::records::hash32;
-use crate::sql::{Audited, Exec, Row, Sql, Value};
+use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx};
 use crate::{Result, StoreError};
 
 /// Runs a shared query to its end on this thread.
@@ -55,14 +54,21 @@ impl Row for rusqlite::Row<'_> {
     fn bytes(&self, i: usize) -> Result<Vec<u8>> {
         Ok(self.get(i)?)
     }
+    fn opt_str(&self, i: usize) -> Result<Option<&str>> {
+        self.get_ref(i)?
+            .as_str_or_null()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
+    }
     fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>> {
         Ok(self.get(i)?)
     }
-    fn hash(&self, i: usize) -> Result<[u8; 32]> {
-        hash32(blob(self, i)?)
+    fn blob(&self, i: usize) -> Result<&[u8]> {
+        self.get_ref(i)?
+            .as_blob()
+            .map_err(|e| StoreError::Corrupt(e.to_string()))
     }
     fn id(&self, i: usize) -> Result<Uuid> {
-        Uuid::from_slice(blob(self, i)?).map_err(|e| StoreError::Corrupt(e.to_string()))
+        Uuid::from_slice(self.blob(i)?).map_err(|e| StoreError::Corrupt(e.to_string()))
     }
     fn opt_id(&self, i: usize) -> Result<Option<Uuid>> {
         match self.get_ref(i)? {
@@ -72,18 +78,30 @@ impl Row for rusqlite::Row<'_> {
     }
 }
 
-fn blob<'a>(r: &'a rusqlite::Row<'_>, i: usize) -> Result<&'a [u8]> {
-    r.get_ref(i)?
-        .as_blob()
-        .map_err(|e| StoreError::Corrupt(e.to_string()))
-}
-
 impl Exec for Connection {
     async fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> Result<u64> {
         let n = self
             .prepare_cached(sql.sqlite())?
             .execute(rusqlite::params_from_iter(args))?;
         Ok(n as u64)
+    }
+
+    async fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> std::result::Result<(), (usize, StoreError)> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self
+            .prepare_cached(sql.sqlite())
+            .map_err(|e| (0, e.into()))?;
+        for (i, row) in rows.iter().enumerate() {
+            stmt.execute(rusqlite::params_from_iter(row))
+                .map_err(|e| (i, e.into()))?;
+        }
+        Ok(())
     }
 
     async fn query<T>(
@@ -127,6 +145,14 @@ impl Exec for Transaction<'_> {
         Exec::execute(&**self, sql, args).await
     }
 
+    async fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> std::result::Result<(), (usize, StoreError)> {
+        Exec::execute_each(&**self, sql, rows).await
+    }
+
     async fn query<T>(
         &self,
         sql: &Sql,
@@ -155,8 +181,25 @@ impl Exec for Transaction<'_> {
     }
 }
 
-impl Audited for Transaction<'_> {
+impl WriteTx for Transaction<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
-        super::append_audit_tx(self, records)
+        super::audit_log::append_audit_tx(self, records)
+    }
+
+    async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        let mut add = self.prepare_cached(
+            "INSERT INTO customer_tags (tag, customer_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+        )?;
+        for tag in tags {
+            add.execute(rusqlite::params![tag, customer.as_bytes().as_slice()])?;
+        }
+        Ok(())
+    }
+
+    async fn lock(&self, _: Lock<'_>) -> Result<()> {
+        Ok(())
     }
 }

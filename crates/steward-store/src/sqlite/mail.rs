@@ -15,11 +15,6 @@ static CLAIM: Sql = Sql::new(concat!(
     outbox_cols!()
 ));
 
-/// A customer's (or sign-up's) messages, their delivery records and links.
-pub(super) fn erase(tx: &Transaction, customer: &[u8]) -> Result<()> {
-    ready(outbox::erase(tx, uuid_from_key(customer)?))
-}
-
 #[async_trait]
 impl Outbox for SqliteStore {
     async fn claim_mail(&self, now: i64, lease_until: i64, limit: usize) -> Result<Vec<OutboxRow>> {

@@ -4,31 +4,7 @@ use super::*;
 
 use crate::records::IndexDigest;
 use crate::sql::request_desk;
-use crate::{ChangeSet, RecipientUpdate, RequestFilter, RequestRow};
-
-pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
-    ready(request_desk::save(tx, changes))
-}
-
-/// At erasure: the address is suppressed, and the person's requests keep only the pseudonym.
-pub(super) fn erase(
-    tx: &Transaction,
-    customer: &[u8],
-    suppress: Option<&IndexDigest>,
-    at: i64,
-) -> Result<()> {
-    ready(request_desk::erase(
-        tx,
-        uuid_from_key(customer)?,
-        suppress,
-        at,
-    ))
-}
-
-/// Keeps an erasure for the recipients of the customer's data (Art. 19).
-pub(super) fn record_erasure(tx: &Transaction, customer: Uuid, at: i64) -> Result<()> {
-    ready(request_desk::record_erasure(tx, customer, at))
-}
+use crate::{RecipientUpdate, RequestFilter, RequestRow};
 
 fn suppressed(c: &Connection, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>> {
     // One read transaction for the whole list, not one per lookup.

@@ -2,119 +2,12 @@
 
 use super::*;
 
-use rusqlite::{params, params_from_iter};
-
-use super::{erase_rows, requests, sqlite_args};
-use crate::retention_sql::{due_sql, swept_audit};
 use crate::sql::retention as shared;
+use crate::sql::sweep::{count_due, due, sweep};
 use crate::{
     DueQuery, DueRecord, FoundRecord, LegalHold, RetentionAction, RetentionRun, StoredRule,
     SweepBatch,
 };
-
-fn blob(id: &Uuid) -> &[u8] {
-    id.as_bytes().as_slice()
-}
-
-fn placeholder(n: usize) -> String {
-    format!("?{n}")
-}
-
-fn due(c: &Connection, q: &DueQuery) -> Result<Vec<FoundRecord>> {
-    let (sql, args) = due_sql(q, &placeholder)?;
-    let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(sqlite_args(args)), |r| {
-        Ok((
-            r.get::<_, Vec<u8>>(0)?,
-            r.get::<_, Option<Vec<u8>>>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    rows.map(|r| {
-        let (id, customer, anchor_at) = r?;
-        Ok(FoundRecord {
-            record_id: uuid_from(id)?,
-            customer_id: customer.map(uuid_from).transpose()?,
-            anchor_at,
-        })
-    })
-    .collect()
-}
-
-fn count_due(c: &Connection, q: &DueQuery) -> Result<u64> {
-    let (sql, args) = due_sql(q, &placeholder)?;
-    let count: i64 = c
-        .prepare_cached(&format!("SELECT COUNT(*) FROM ({sql})"))?
-        .query_row(params_from_iter(sqlite_args(args)), |r| r.get(0))?;
-    Ok(u64::try_from(count).unwrap_or(0))
-}
-
-fn sweep(tx: &Transaction, batch: SweepBatch) -> Result<Vec<DueRecord>> {
-    let mut done = Vec::with_capacity(batch.records.len());
-    for r in &batch.records {
-        let key = blob(&r.record_id);
-        // The row is the record of the act: a record another run acted on is left alone.
-        let first = tx
-            .prepare_cached(
-                "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT (rule_key, record_id) DO NOTHING",
-            )?
-            .execute(params![
-                batch.rule_key,
-                key,
-                blob(&batch.run.id),
-                r.customer_id.as_ref().map(blob),
-                r.anchor_at,
-                r.due_at,
-                batch.at
-            ])?;
-        if first == 0 {
-            continue;
-        }
-        let acted = match (batch.record.as_str(), batch.action.as_str()) {
-            ("customer", "erase") => {
-                let erased = erase_rows(tx, key, batch.at)?;
-                if erased {
-                    requests::erase(tx, key, None, batch.at)?;
-                    requests::record_erasure(tx, r.record_id, batch.at)?;
-                }
-                erased
-            }
-            ("interaction", "delete") => {
-                tx.prepare_cached("DELETE FROM interactions WHERE id = ?1")?
-                    .execute([key])?
-                    > 0
-            }
-            ("interaction", "anonymise") => {
-                tx.prepare_cached("UPDATE interactions SET sealed = ?2 WHERE id = ?1")?
-                    .execute(params![key, batch.blank])?
-                    > 0
-            }
-            ("request", "delete") => {
-                tx.prepare_cached("DELETE FROM requests WHERE id = ?1")?
-                    .execute([key])?
-                    > 0
-            }
-            (record, action) => {
-                return Err(StoreError::Corrupt(format!(
-                    "a {record} rule cannot {action}"
-                )));
-            }
-        };
-        // Gone meanwhile by other means (an erasure on request): nothing was done here.
-        if !acted {
-            tx.prepare_cached(
-                "DELETE FROM retention_actions WHERE rule_key = ?1 AND record_id = ?2",
-            )?
-            .execute(params![batch.rule_key, key])?;
-            continue;
-        }
-        done.push(*r);
-    }
-    append_audit_tx(tx, swept_audit(batch.audit, &done))?;
-    ready(shared::save_run(tx, &batch.run))?;
-    Ok(done)
-}
 
 #[async_trait]
 impl Retention for SqliteStore {
@@ -170,20 +63,15 @@ impl Retention for SqliteStore {
     }
 
     async fn due_records(&self, query: &DueQuery) -> Result<Vec<FoundRecord>> {
-        self.read(|c| due(c, query))
+        self.read(|c| ready(due(c, query)))
     }
 
     async fn count_due(&self, query: &DueQuery) -> Result<u64> {
-        let all = DueQuery {
-            after: None,
-            limit: usize::MAX >> 1,
-            ..query.clone()
-        };
-        self.read(|c| count_due(c, &all))
+        self.read(|c| ready(count_due(c, query)))
     }
 
     async fn sweep(&self, batch: SweepBatch) -> Result<Vec<DueRecord>> {
-        self.write(move |tx| sweep(tx, batch)).await
+        self.write(move |tx| ready(sweep(tx, batch))).await
     }
 
     async fn retention_counts(&self, run: Uuid) -> Result<Vec<(String, u64)>> {

@@ -2,27 +2,18 @@
 
 use super::*;
 
-use crate::sql::signups;
-use crate::{ChangeSet, SignupRow};
+use crate::SignupRow;
+use crate::sql::{Exec, Sql, args, outbox, signups};
 
-pub(super) fn save(tx: &Transaction, changes: &ChangeSet) -> Result<()> {
-    ready(signups::insert(tx, changes))?;
-    if let Some(id) = changes.settle_signup {
-        ready(signups::settle(tx, id))?;
-    }
-    Ok(())
-}
+/// One statement a sign-up: SQLite runs each without a round trip.
+static DROP: Sql = Sql::new("DELETE FROM signups WHERE id = ?1");
 
 /// Deletes each sign-up that is still there, with its messages and links.
 fn drop(tx: &Transaction, ids: &[Uuid]) -> Result<Vec<Uuid>> {
     let mut dropped = Vec::new();
     for id in ids {
-        let key = id.as_bytes().as_slice();
-        let n = tx
-            .prepare_cached("DELETE FROM signups WHERE id = ?1")?
-            .execute([key])?;
-        if n > 0 {
-            mail::erase(tx, key)?;
+        if ready(tx.execute(&DROP, &args![*id]))? > 0 {
+            ready(outbox::erase(tx, *id))?;
             dropped.push(*id);
         }
     }

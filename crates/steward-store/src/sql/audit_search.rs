@@ -1,11 +1,10 @@
-//! An audit search as SQL, written once for both engines: they differ in how a placeholder is
-//! spelled, how an id is bound and what finds one text inside another, which the caller
-//! supplies.
+//! An audit search as SQL, put together per search. The engines differ only in what finds
+//! one text inside another, which the caller names.
 
 use uuid::Uuid;
 
+use super::{Builder, args};
 use crate::AuditFilter;
-use crate::segment_sql::{Arg, Builder};
 
 /// Where an audit search reads entries from.
 pub(crate) enum AuditSource {
@@ -43,18 +42,15 @@ pub(crate) fn audit_reads(f: &AuditFilter, listed: Option<(Uuid, i64)>) -> Vec<(
 }
 
 /// The query for the entries after `after` (and before `f.before_seq`) that `source` holds
-/// and `f` lets through, in `f`'s order, `limit` at most. `contains` names the engine's `(haystack, needle)` position
-/// function.
-pub(crate) fn audit_sql(
-    source: &AuditSource,
+/// and `f` lets through, in `f`'s order, `limit` at most. `contains` names the engine's
+/// `(haystack, needle)` position function.
+pub(crate) fn audit_sql<'a>(
+    source: &'a AuditSource,
     after: i64,
-    f: &AuditFilter,
+    f: &'a AuditFilter,
     limit: usize,
     contains: &str,
-    placeholder: &dyn Fn(usize) -> String,
-) -> (String, Vec<Arg>) {
-    const COLUMNS: &str = "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
-         a.fields, a.detail, a.prev_hash, a.hash";
+) -> Builder<'a> {
     let (from, order) = match source {
         AuditSource::Listed { .. } => (
             "FROM audit_targets t JOIN audit_log a ON a.seq = t.seq WHERE t.seq > ?",
@@ -62,45 +58,41 @@ pub(crate) fn audit_sql(
         ),
         AuditSource::Scan { .. } => ("FROM audit_log a WHERE a.seq > ?", "a.seq"),
     };
-    let mut b = Builder {
-        sql: format!("{COLUMNS} "),
-        args: Vec::new(),
-        placeholder,
-    };
-    b.push(from, vec![Arg::Int(after)]);
+    let mut b = Builder::new(
+        "SELECT a.seq, a.at, a.actor, a.role, a.action, a.purpose, a.targets, \
+         a.fields, a.detail, a.prev_hash, a.hash ",
+    );
+    b.push(from, &args![after]);
     match source {
         AuditSource::Listed { id, upto } => {
-            b.push(
-                " AND t.target = ? AND t.seq <= ?",
-                vec![Arg::Id(*id), Arg::Int(*upto)],
-            );
+            b.push(" AND t.target = ? AND t.seq <= ?", &args![*id, *upto]);
         }
         // Targets are a JSON array; a quoted target matches one element exactly.
-        AuditSource::Scan { target: Some(t) } => b.push(
-            &format!(" AND {contains}(a.targets, ?) > 0"),
-            vec![Arg::Text(t.clone())],
-        ),
+        AuditSource::Scan { target: Some(t) } => {
+            b.push(&format!(" AND {contains}(a.targets, ?) > 0"), &args![t]);
+        }
         AuditSource::Scan { target: None } => {}
     }
     if let Some(before) = f.before_seq {
-        b.push(&format!(" AND {order} < ?"), vec![Arg::Int(before)]);
+        b.push(&format!(" AND {order} < ?"), &args![before]);
     }
     if let Some(a) = &f.actor {
-        b.push(" AND a.actor = ?", vec![Arg::Text(a.clone())]);
+        b.push(" AND a.actor = ?", &args![a]);
     }
     if let Some(a) = &f.action {
-        b.push(" AND a.action = ?", vec![Arg::Text(a.clone())]);
+        b.push(" AND a.action = ?", &args![a]);
     }
     if let Some(from) = f.from {
-        b.push(" AND a.at >= ?", vec![Arg::Int(from)]);
+        b.push(" AND a.at >= ?", &args![from]);
     }
     if let Some(to) = f.to {
-        b.push(" AND a.at < ?", vec![Arg::Int(to)]);
+        b.push(" AND a.at < ?", &args![to]);
     }
     let direction = if f.newest_first { "DESC" } else { "ASC" };
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     b.push(
         &format!(" ORDER BY {order} {direction} LIMIT ?"),
-        vec![Arg::Int(limit as i64)],
+        &args![limit],
     );
-    (b.sql, b.args)
+    b
 }

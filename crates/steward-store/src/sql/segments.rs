@@ -1,63 +1,31 @@
-//! A segment as SQL, written once for both engines: they differ only in how a placeholder is
-//! spelled and how an id is bound, which the caller supplies.
+//! Segments as SQL: the customers a segment's conditions select, counted or read a page at a
+//! time. The statement is put together per query, from the conditions it has.
 
-use crate::{ConsentCondition, SegmentQuery, Span};
+use uuid::Uuid;
 
-/// A value bound to a placeholder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Arg {
-    Text(String),
-    Int(i64),
-    Id(uuid::Uuid),
-}
+use super::customers::{customer_cols, customer_from};
+use super::{Builder, Exec, Value, args};
+use crate::{ConsentCondition, CustomerRow, Result, SegmentQuery, Span};
 
-pub(crate) struct SegmentSql {
-    /// `FROM ... WHERE ...`, ready for a select list in front and an order after.
-    pub from_where: String,
-    pub args: Vec<Arg>,
-    /// The expression that orders members (and pages by it).
-    pub id_column: &'static str,
-}
-
-pub(crate) struct Builder<'a> {
-    pub sql: String,
-    pub args: Vec<Arg>,
-    pub placeholder: &'a dyn Fn(usize) -> String,
-}
-
-impl Builder<'_> {
-    /// Appends `clause`, each `?` in it bound to the next of `values`.
-    pub(crate) fn push(&mut self, clause: &str, values: Vec<Arg>) {
-        let mut values = values.into_iter();
-        for (i, part) in clause.split('?').enumerate() {
-            if i > 0 {
-                if let Some(v) = values.next() {
-                    self.args.push(v);
-                }
-                self.sql.push_str(&(self.placeholder)(self.args.len()));
-            }
-            self.sql.push_str(part);
-        }
-    }
-
+impl<'a> Builder<'a> {
     fn span(&mut self, column: &str, span: Span) {
         if let Some(from) = span.from {
-            self.push(&format!(" AND {column} >= ?"), vec![Arg::Int(from)]);
+            self.push(&format!(" AND {column} >= ?"), &args![from]);
         }
         if let Some(until) = span.until {
-            self.push(&format!(" AND {column} < ?"), vec![Arg::Int(until)]);
+            self.push(&format!(" AND {column} < ?"), &args![until]);
         }
     }
 
     /// `x.at >= since`, when consent must have been given since a moment.
     fn since(&mut self, alias: &str, since: Option<i64>) {
         if let Some(since) = since {
-            self.push(&format!(" AND {alias}.at >= ?"), vec![Arg::Int(since)]);
+            self.push(&format!(" AND {alias}.at >= ?"), &args![since]);
         }
     }
 
-    fn consent(&mut self, c: &ConsentCondition) {
-        let purpose = Arg::Text(c.purpose.clone());
+    fn consent(&mut self, c: &'a ConsentCondition) {
+        let purpose = Value::Text(&c.purpose);
         let given = |b: &mut Self, negate: bool| {
             b.push(
                 &format!(
@@ -65,7 +33,7 @@ impl Builder<'_> {
                      AND x.state = 'given' AND (x.expires_at IS NULL OR x.expires_at > ?)",
                     if negate { "NOT " } else { "" }
                 ),
-                vec![purpose.clone(), Arg::Int(c.now)],
+                &[purpose, Value::Int(c.now)],
             );
             b.since("x", c.given_since);
             b.sql.push(')');
@@ -77,17 +45,17 @@ impl Builder<'_> {
                 self.push(
                     " AND EXISTS (SELECT 1 FROM consent_current x WHERE x.customer_id = c.id AND x.purpose = ?
                        AND x.state = 'given' AND (x.expires_at <= ?",
-                    vec![purpose, Arg::Int(c.now)],
+                    &[purpose, Value::Int(c.now)],
                 );
                 if let Some(since) = c.given_since {
-                    self.push(" OR x.at < ?", vec![Arg::Int(since)]);
+                    self.push(" OR x.at < ?", &args![since]);
                 }
                 self.sql.push_str("))");
             }
             state => self.push(
                 " AND EXISTS (SELECT 1 FROM consent_current x WHERE x.customer_id = c.id AND x.purpose = ?
                    AND x.state = ?)",
-                vec![purpose, Arg::Text(state.to_string())],
+                &[purpose, Value::Text(state)],
             ),
         }
     }
@@ -106,20 +74,37 @@ impl SegmentQuery {
     }
 }
 
-/// The members of `q` after `after` (by id). An audience is driven from the consent index,
-/// which is far smaller than the customers table when few have consented; counting one with
-/// no other condition reads nothing else (`rows` is false for a count).
-pub(crate) fn segment_sql(
+pub(crate) async fn count(x: &impl Exec, q: &SegmentQuery) -> Result<u64> {
+    let mut b = Builder::new("SELECT COUNT(*) ");
+    members(&mut b, q, None, false);
+    let n = x.query_text(&b.sql, &b.args, |r| r.int(0)).await?;
+    Ok(n.first().map_or(0, |&n| u64::try_from(n).unwrap_or(0)))
+}
+
+/// Up to `limit` members after `after`, by id.
+pub(crate) async fn page(
+    x: &impl Exec,
     q: &SegmentQuery,
-    after: Option<uuid::Uuid>,
+    after: Option<Uuid>,
+    limit: usize,
+) -> Result<Vec<CustomerRow>> {
+    let mut b = Builder::new(concat!("SELECT ", customer_cols!(), " "));
+    let id_column = members(&mut b, q, after, true);
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    b.push(&format!(" ORDER BY {id_column} LIMIT ?"), &args![limit]);
+    x.query_text(&b.sql, &b.args, customer_from).await
+}
+
+/// Appends `FROM ... WHERE ...` for the members of `q` after `after` (by id) and returns the
+/// expression that orders members (and pages by it). An audience is driven from the consent
+/// index, which is far smaller than the customers table when few have consented; counting
+/// one with no other condition reads nothing else (`rows` is false for a count).
+fn members<'a>(
+    b: &mut Builder<'a>,
+    q: &'a SegmentQuery,
+    after: Option<Uuid>,
     rows: bool,
-    placeholder: &dyn Fn(usize) -> String,
-) -> SegmentSql {
-    let mut b = Builder {
-        sql: String::new(),
-        args: Vec::new(),
-        placeholder,
-    };
+) -> &'static str {
     let id_column = match &q.audience {
         Some(a) => {
             let join = rows || q.reads_customers();
@@ -130,7 +115,7 @@ pub(crate) fn segment_sql(
                        AND cc.customer_id NOT IN (SELECT id FROM customers WHERE status <> 'active')",
                     if join { "JOIN customers c ON c.id = cc.customer_id" } else { "" }
                 ),
-                vec![Arg::Text(a.purpose.clone()), Arg::Int(a.now)],
+                &args![&a.purpose, a.now],
             );
             b.since("cc", a.given_since);
             "cc.customer_id"
@@ -143,18 +128,16 @@ pub(crate) fn segment_sql(
     for tag in &q.tags {
         b.push(
             " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)",
-            vec![Arg::Text(tag.clone())],
+            &args![tag],
         );
     }
     if !q.residency.is_empty() {
         let marks = vec!["?"; q.residency.len()].join(", ");
-        b.push(
-            &format!(" AND c.residency IN ({marks})"),
-            q.residency.iter().cloned().map(Arg::Text).collect(),
-        );
+        let values: Vec<Value> = q.residency.iter().map(Value::from).collect();
+        b.push(&format!(" AND c.residency IN ({marks})"), &values);
     }
     if let Some(status) = &q.status {
-        b.push(" AND c.status = ?", vec![Arg::Text(status.clone())]);
+        b.push(" AND c.status = ?", &args![status]);
     }
     b.span("c.created_at", q.created);
     b.span("c.updated_at", q.updated);
@@ -168,13 +151,9 @@ pub(crate) fn segment_sql(
         b.consent(c);
     }
     if let Some(after) = after {
-        b.push(&format!(" AND {id_column} > ?"), vec![Arg::Id(after)]);
+        b.push(&format!(" AND {id_column} > ?"), &args![after]);
     }
-    SegmentSql {
-        from_where: b.sql,
-        args: b.args,
-        id_column,
-    }
+    id_column
 }
 
 #[cfg(test)]
@@ -192,21 +171,18 @@ mod tests {
             },
             ..Default::default()
         };
-        let s = segment_sql(&q, None, true, &|n| format!("${n}"));
-        assert!(s.from_where.contains("tag = $1"), "{}", s.from_where);
-        assert!(s.from_where.contains("IN ($2, $3)"), "{}", s.from_where);
-        assert!(
-            s.from_where.contains("created_at >= $4"),
-            "{}",
-            s.from_where
-        );
+        let mut b = Builder::new("");
+        members(&mut b, &q, None, true);
+        assert!(b.sql.contains("tag = ?1"), "{}", b.sql);
+        assert!(b.sql.contains("IN (?2, ?3)"), "{}", b.sql);
+        assert!(b.sql.contains("created_at >= ?4"), "{}", b.sql);
         assert_eq!(
-            s.args,
+            b.args,
             vec![
-                Arg::Text("vip".into()),
-                Arg::Text("DE".into()),
-                Arg::Text("FR".into()),
-                Arg::Int(5)
+                Value::Text("vip"),
+                Value::Text("DE"),
+                Value::Text("FR"),
+                Value::Int(5)
             ]
         );
     }
