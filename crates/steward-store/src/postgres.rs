@@ -17,6 +17,7 @@ mod requests;
 mod retention;
 mod sharing;
 mod signups;
+mod write_tx;
 
 use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Transaction};
@@ -51,8 +52,8 @@ impl PostgresStore {
     async fn begin<'a>(
         &'a self,
         client: &'a mut deadpool_postgres::Client,
-    ) -> Result<exec::PgTx<'a>> {
-        Ok(exec::PgTx {
+    ) -> Result<write_tx::PgTx<'a>> {
+        Ok(write_tx::PgTx {
             tx: client.transaction().await?,
             heads: &self.heads,
         })

@@ -1,0 +1,99 @@
+//! PostgreSQL's write transaction: the shared SQL runs on it, and what the engines do each
+//! their own way (appending to the audit chain under the head's row lock, adding tags as one
+//! array, taking locks) is done here.
+
+use deadpool_postgres::Transaction;
+use steward_core::audit::{AuditEntry, AuditRecord};
+use uuid::Uuid;
+
+use super::audit_log::append_audit_tx;
+use super::exec::execute_arrays;
+use crate::audit_head::HeadKeeper;
+use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx, args};
+use crate::{Result, StoreError};
+
+/// A write transaction and the keeper that signs the audit chain's head it moves.
+pub(crate) struct PgTx<'a> {
+    pub(crate) tx: Transaction<'a>,
+    pub(crate) heads: &'a HeadKeeper,
+}
+
+impl PgTx<'_> {
+    pub(crate) async fn commit(self) -> Result<()> {
+        Ok(self.tx.commit().await?)
+    }
+}
+
+impl Exec for PgTx<'_> {
+    async fn execute(&self, sql: &Sql, args: &[Value<'_>]) -> Result<u64> {
+        Exec::execute(&self.tx, sql, args).await
+    }
+
+    async fn execute_each<'v, const N: usize>(
+        &self,
+        sql: &Sql,
+        rows: &[[Value<'v>; N]],
+    ) -> std::result::Result<(), (usize, StoreError)> {
+        Exec::execute_each(&self.tx, sql, rows).await
+    }
+
+    async fn query<T>(
+        &self,
+        sql: &Sql,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        Exec::query(&self.tx, sql, args, row).await
+    }
+
+    async fn query_text<T>(
+        &self,
+        sql: &str,
+        args: &[Value<'_>],
+        row: impl FnMut(&dyn Row) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        Exec::query_text(&self.tx, sql, args, row).await
+    }
+
+    async fn query_opt<T>(
+        &self,
+        sql: &Sql,
+        args: &[Value<'_>],
+        row: impl FnOnce(&dyn Row) -> Result<T>,
+    ) -> Result<Option<T>> {
+        Exec::query_opt(&self.tx, sql, args, row).await
+    }
+}
+
+/// The tags as one array.
+static ADD_TAGS: Sql = Sql::new(
+    "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest(?1::text[]), ?2::uuid
+     ON CONFLICT DO NOTHING",
+);
+static LOCK_SIGNUP: Sql = Sql::for_update("SELECT 1 FROM signups WHERE id = ?1");
+/// A transaction-scoped advisory lock, since an address that was never sent a code has no
+/// row to lock.
+static LOCK_ADDRESS: Sql =
+    Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(encode(?1, 'hex'), 0))");
+
+impl WriteTx for PgTx<'_> {
+    async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
+        append_audit_tx(&self.tx, self.heads, records).await
+    }
+
+    async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {
+        if tags.is_empty() {
+            return Ok(());
+        }
+        execute_arrays(&self.tx, &ADD_TAGS, &[&tags, &customer]).await?;
+        Ok(())
+    }
+
+    async fn lock(&self, lock: Lock<'_>) -> Result<()> {
+        match lock {
+            Lock::Signup(id) => Exec::execute(self, &LOCK_SIGNUP, &args![id]).await?,
+            Lock::Address(address) => Exec::execute(self, &LOCK_ADDRESS, &args![address]).await?,
+        };
+        Ok(())
+    }
+}
