@@ -354,6 +354,21 @@ impl<'de> serde::Deserialize<'de> for CountryCode {
     }
 }
 
+/// Schemas for the HTTP API: a code is a string of two capital letters.
+#[cfg(feature = "openapi")]
+impl utoipa::PartialSchema for CountryCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some("^[A-Z]{2}$"))
+            .description(Some("ISO 3166-1 alpha-2 country code"))
+            .into()
+    }
+}
+
+#[cfg(feature = "openapi")]
+impl utoipa::ToSchema for CountryCode {}
+
 #[cfg(test)]
 mod tests {
     use super::*;

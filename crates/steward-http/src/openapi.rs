@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     accounts, audiences, audit, campaigns, catalog, consents, customers, notices, requests,
-    retention,
+    retention, sharing,
 };
 
 #[derive(OpenApi)]
@@ -28,6 +28,9 @@ use crate::api::{
         requests::start, requests::extend, requests::complete, requests::deny, requests::export, requests::recipient_updates,
         retention::rules, retention::create_rule, retention::update_rule, retention::holds,
         retention::create_hold, retention::release_hold, retention::start_run, retention::run,
+        sharing::vendors, sharing::create_vendor, sharing::vendor, sharing::update_vendor,
+        sharing::reviews, sharing::review, sharing::agreements, sharing::create_agreement,
+        sharing::agreement, sharing::update_agreement, sharing::adequacy, sharing::check,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -26,28 +26,35 @@ use crate::{Access, Actor, AppError};
 /// A vendor as the register shows it: as checked, with its review due date and what needs
 /// attention.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VendorView {
     #[serde(flatten)]
     pub vendor: Vendor,
     /// The version a change is made from (`If-Match`).
     pub version: i64,
     /// When the next review is due; absent for a vendor never reviewed.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub next_review_due: Option<Date>,
     pub attention: Attention,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewView {
     pub id: Uuid,
     pub vendor_id: Uuid,
     #[serde(flatten)]
     pub review: Review,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub recorded_at: Timestamp,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AgreementView {
     #[serde(flatten)]
     pub agreement: Agreement,
@@ -55,13 +62,16 @@ pub struct AgreementView {
     pub version: i64,
     /// In force today.
     pub live: bool,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
 }
 
 /// A vendor that needs the privacy officer: a review overdue (or never made), a processing
 /// contract missing, ended or incomplete, or certifications ending within 30 days or ended.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct VendorAttention {
     pub vendor_id: Uuid,
     pub legal_name: String,

@@ -16,14 +16,17 @@ use crate::{Actor, AppError};
 
 /// The adequacy findings, each with whether it is in force today.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdequacyTable {
     /// Which sources, at which versions, the findings come from.
     pub version: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub today: Date,
     pub decisions: Vec<AdequacyEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdequacyEntry {
     #[serde(flatten)]
     pub decision: AdequacyRow,
@@ -33,6 +36,7 @@ pub struct AdequacyEntry {
 /// Data of a customer resident in `residency` may go to the vendor: the law it is under and
 /// the basis for each country it reaches.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct TransferCheck {
     pub vendor_id: Uuid,
     pub residency: CountryCode,

@@ -75,6 +75,7 @@ pub struct AgreementInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Destination {
     pub country: CountryCode,
     pub via: Option<Uuid>,
@@ -86,13 +87,16 @@ pub struct Destination {
 /// (a module that no longer fits the vendor's role is refused then, as `SCC_MODULE_MISMATCH`).
 /// Only what [`Agreement::parse`] made is ever written, so only that is read.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Agreement {
     pub id: Uuid,
     pub vendor: Uuid,
     pub purposes: Vec<String>,
     pub categories: Vec<String>,
     pub destinations: Vec<Destination>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub valid_from: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub valid_until: Option<Date>,
     pub onward_transfer: bool,
 }

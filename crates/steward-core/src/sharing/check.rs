@@ -48,6 +48,7 @@ pub struct VendorFile<'a> {
 
 /// One country the data reaches, through whom, and on what basis.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct DestinationBasis {
     pub country: CountryCode,
     /// The sub-processor that keeps or reads the data there; absent: the vendor itself.
@@ -57,6 +58,7 @@ pub struct DestinationBasis {
 
 /// A condition the caller checks for each customer before their data goes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum CustomerCondition {
     /// Art. 49(1)(a): only customers who explicitly consented to this transfer, informed of
@@ -66,6 +68,7 @@ pub enum CustomerCondition {
 
 /// The transfers a share makes, each with its basis.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Transfers {
     pub regime: Regime,
     pub destinations: Vec<DestinationBasis>,
@@ -74,6 +77,7 @@ pub struct Transfers {
 
 /// A share that may go ahead, under which agreement and on which bases.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Clearance {
     pub agreement: Uuid,
     pub transfers: Transfers,

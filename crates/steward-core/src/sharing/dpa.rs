@@ -139,11 +139,17 @@ impl Dpa {
 /// named before a gap in its checklist: a new one is needed either way, and the gap may be
 /// closed in it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum DpaState {
     Missing,
-    Expired { on: Date },
-    Incomplete { missing: Vec<ChecklistItem> },
+    Expired {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+        on: Date,
+    },
+    Incomplete {
+        missing: Vec<ChecklistItem>,
+    },
     Current,
 }
 

@@ -108,6 +108,7 @@ pub struct ReviewInput {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ReviewAnswer {
     pub question: ReviewQuestion,
     pub answer: Answer,
@@ -115,7 +116,9 @@ pub struct ReviewAnswer {
 
 /// A checked review.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Review {
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub reviewed_on: Date,
     pub reviewer: String,
     pub answers: Vec<ReviewAnswer>,
@@ -195,11 +198,18 @@ impl Review {
 /// Where a vendor stands with its reviews. A vendor never reviewed counts as overdue: it is
 /// reviewed before it is trusted with data.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "state", rename_all = "snake_case")]
 pub enum ReviewState {
     NeverReviewed,
-    Due { on: Date },
-    Overdue { since: Date },
+    Due {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+        on: Date,
+    },
+    Overdue {
+        #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
+        since: Date,
+    },
 }
 
 impl ReviewState {
@@ -224,6 +234,7 @@ impl ReviewState {
 /// What needs the privacy officer's attention about one vendor, for the dashboard and the
 /// metrics.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Attention {
     pub review: ReviewState,
     /// For a vendor whose role needs a DPA.

@@ -106,6 +106,7 @@ impl Certification {
 
 /// A risk tier from 1 (lowest) to 4 (highest); the tier sets how often the vendor is reviewed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct RiskTier(u8);
 
@@ -155,6 +156,7 @@ pub struct VendorInput {
 
 /// A checked vendor.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Vendor {
     pub id: Uuid,
     pub legal_name: String,

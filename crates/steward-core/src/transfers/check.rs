@@ -17,6 +17,7 @@ pub struct Importer<'a> {
 
 /// The basis a transfer to one destination rests on.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum TransferBasis {
     /// No transfer restriction applies to the customer's residency.

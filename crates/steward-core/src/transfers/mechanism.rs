@@ -95,6 +95,7 @@ impl Tia {
 
 /// A checked transfer mechanism, as an agreement's destination records it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Mechanism {
     /// The destination's adequacy finding; nothing else is signed.

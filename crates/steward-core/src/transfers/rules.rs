@@ -26,14 +26,18 @@ vocabulary!(
 /// One adequacy finding: transfers under `regime` to `country` need nothing more while it is in
 /// force and its condition holds.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AdequacyRow {
     pub regime: Regime,
     pub country: CountryCode,
     /// The act, as cited: "Commission Implementing Decision (EU) 2019/419".
     pub reference: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub adopted: Date,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = Date))]
     pub applies_from: Date,
     /// The last day it applies, for a finding with a sunset or one withdrawn.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = Date))]
     pub valid_until: Option<Date>,
     /// Which recipients it covers, in words.
     pub scope: String,

@@ -11,6 +11,7 @@ pub(crate) mod customers;
 pub(crate) mod notices;
 pub(crate) mod requests;
 pub(crate) mod retention;
+pub(crate) mod sharing;
 
 use axum::Router;
 use axum::http::Method;
@@ -132,6 +133,26 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     )
     .add(Method::POST, "/retention/runs", post(retention::start_run))
     .add(Method::GET, "/retention/runs/{id}", get(retention::run))
+    .add(Method::GET, "/vendors", get(sharing::vendors))
+    .add(Method::POST, "/vendors", post(sharing::create_vendor))
+    .add(Method::GET, "/vendors/{id}", get(sharing::vendor))
+    .add(
+        Method::PATCH,
+        "/vendors/{id}",
+        patch(sharing::update_vendor),
+    )
+    .add(Method::GET, "/vendors/{id}/reviews", get(sharing::reviews))
+    .add(Method::POST, "/vendors/{id}/reviews", post(sharing::review))
+    .add(Method::GET, "/agreements", get(sharing::agreements))
+    .add(Method::POST, "/agreements", post(sharing::create_agreement))
+    .add(Method::GET, "/agreements/{id}", get(sharing::agreement))
+    .add(
+        Method::PATCH,
+        "/agreements/{id}",
+        patch(sharing::update_agreement),
+    )
+    .add(Method::GET, "/transfers/adequacy", get(sharing::adequacy))
+    .add(Method::POST, "/transfers/check", post(sharing::check))
     .add(Method::GET, "/notices", get(notices::list))
     .add(Method::POST, "/notices", post(notices::create))
     .add(

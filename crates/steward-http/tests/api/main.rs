@@ -8,6 +8,7 @@ mod matrix;
 mod openapi;
 mod portal;
 mod requests;
+mod sharing;
 mod support;
 mod tls;
 mod webdriver;

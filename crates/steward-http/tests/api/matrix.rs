@@ -4,6 +4,7 @@
 use steward_app::CustomerInput;
 use steward_app::core::Role;
 
+use crate::sharing;
 use crate::support::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -62,6 +63,18 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/campaigns")
         | ("GET", "/campaigns/{id}") => &[Admin, Marketer],
         ("POST", "/notices") | ("POST", "/notices/{id}/publish") => &[Admin, Dpo],
+        ("POST", "/vendors")
+        | ("PATCH", "/vendors/{id}")
+        | ("POST", "/vendors/{id}/reviews")
+        | ("POST", "/agreements")
+        | ("PATCH", "/agreements/{id}") => &[Dpo],
+        ("GET", "/vendors")
+        | ("GET", "/vendors/{id}")
+        | ("GET", "/vendors/{id}/reviews")
+        | ("GET", "/agreements")
+        | ("GET", "/agreements/{id}")
+        | ("GET", "/transfers/adequacy")
+        | ("POST", "/transfers/check") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
         ("GET", "/tokens") | ("POST", "/tokens") | ("DELETE", "/tokens/{id}") => &[Admin],
@@ -307,7 +320,49 @@ async fn every_route_for_every_role() {
             } else {
                 String::new()
             };
+            let (vendor, agreement) = if path.starts_with("/vendors")
+                || path.starts_with("/agreements")
+                || path.starts_with("/transfers")
+            {
+                let keeper = t
+                    .app
+                    .access(
+                        &t.operator
+                            .actor("register", &["essential.legal_obligation"]),
+                        None,
+                    )
+                    .expect("keeper");
+                let vendor = t
+                    .app
+                    .vendors()
+                    .create(
+                        &keeper,
+                        serde_json::from_value(sharing::processor("DE")).expect("vendor"),
+                    )
+                    .await
+                    .expect("vendor")
+                    .vendor
+                    .id
+                    .to_string();
+                let agreement = t
+                    .app
+                    .agreements()
+                    .create(
+                        &keeper,
+                        serde_json::from_value(sharing::agreement(&vendor)).expect("agreement"),
+                    )
+                    .await
+                    .expect("agreement")
+                    .agreement
+                    .id
+                    .to_string();
+                (vendor, agreement)
+            } else {
+                (String::new(), String::new())
+            };
             let id = match path {
+                p if p.starts_with("/vendors/") => vendor.clone(),
+                p if p.starts_with("/agreements/") => agreement.clone(),
                 "/legal-holds/{id}" => hold.clone(),
                 "/retention/runs/{id}" => run.clone(),
                 p if p.starts_with("/requests/") => request.clone(),
@@ -374,6 +429,16 @@ async fn every_route_for_every_role() {
                     r#"{"name":"c","purpose":"marketing.communications.email","subject":"Hi","body":"Hello"}"#
                         .to_string(),
                 ),
+                ("POST", "/vendors") => Some(sharing::processor("DE").to_string()),
+                ("PATCH", "/vendors/{id}") => Some(r#"{"contact_person":"Changed"}"#.to_string()),
+                ("POST", "/vendors/{id}/reviews") => {
+                    Some(sharing::review(&sharing::review_questions()).to_string())
+                }
+                ("POST", "/agreements") => Some(sharing::agreement(&vendor).to_string()),
+                ("PATCH", "/agreements/{id}") => Some(r#"{"valid_until":"2027-12-31"}"#.to_string()),
+                ("POST", "/transfers/check") => Some(format!(
+                    r#"{{"vendor_id":"{vendor}","residency":"DE"}}"#
+                )),
                 _ => None,
             };
             if (method.as_str(), path) == ("GET", "/openapi.json") {

@@ -1,0 +1,215 @@
+//! The vendor register, agreements and transfer checks through the API: the privacy officer
+//! keeps them, a refusal carries its own code, and bad input names its field.
+
+use serde_json::{Value, json};
+use steward_app::core::Role;
+
+use crate::support::*;
+
+/// A processor in good order on the test server's day, established and keeping data in
+/// `country`, in the form the API takes.
+pub fn processor(country: &str) -> Value {
+    json!({
+        "legal_name": "Postwerk Mail Ltd",
+        "address": "1 Market Street\r\nSuite 4",
+        "contact_person": "Dana Whitfield",
+        "role": "processor",
+        "established_in": [country],
+        "stores_in": [country],
+        "accesses_from": [],
+        "dpa": {
+            "signed_on": "2025-06-01",
+            "version": "3.0",
+            "sha256": "0f".repeat(32),
+            "checklist": {
+                "instructions": true, "confidentiality": true, "security": true,
+                "sub_processor_conditions": true, "help_with_requests": true,
+                "help_with_arts_32_to_36": true, "deletion_or_return": true, "audits": true
+            }
+        },
+        "certifications": [],
+        "risk_tier": 4,
+        "status": "active"
+    })
+}
+
+/// Email marketing with contact details, to a vendor whose data stays where it is allowed.
+pub fn agreement(vendor: &str) -> Value {
+    json!({
+        "vendor": vendor,
+        "purposes": ["marketing.communications.email"],
+        "categories": ["user.contact"],
+        "destinations": [],
+        "valid_from": "2026-01-01",
+        "onward_transfer": false
+    })
+}
+
+/// A review approving the vendor, every question answered yes.
+pub fn review(questions: &[&str]) -> Value {
+    let answers: serde_json::Map<String, Value> = questions
+        .iter()
+        .map(|q| (q.to_string(), json!("yes")))
+        .collect();
+    json!({
+        "reviewed_on": "2026-02-20",
+        "reviewer": "A. Privacy Officer",
+        "answers": answers,
+        "outcome": "approved"
+    })
+}
+
+pub fn review_questions() -> Vec<&'static str> {
+    steward_app::core::sharing::ReviewQuestion::ALL
+        .iter()
+        .map(|q| q.as_str())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_register_is_kept_and_checked_through_the_api() {
+    let t = spawn_app().await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+
+    let made = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&dpo),
+            &[],
+            Some(&processor("US").to_string()),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let vendor = made.json()["id"].as_str().expect("id").to_string();
+
+    // A US processor without the Data Privacy Framework or clauses: refused, and the code
+    // says why, to the auditor as to the privacy officer.
+    let check = format!(r#"{{"vendor_id":"{vendor}","residency":"DE"}}"#);
+    for token in [&dpo, &auditor] {
+        let refused = t
+            .req(
+                "POST",
+                "/api/v1/transfers/check",
+                Some(token),
+                &[],
+                Some(&check),
+            )
+            .await;
+        assert_eq!(refused.status, 409, "{}", refused.body);
+        assert_eq!(refused.json()["code"], "DPF_INACTIVE", "{}", refused.body);
+    }
+
+    // Certified under the framework, the same check is allowed by the adequacy finding.
+    let certified = t
+        .req(
+            "PATCH",
+            &format!("/api/v1/vendors/{vendor}"),
+            Some(&dpo),
+            &[("If-Match", "\"1\"")],
+            Some(r#"{"dpf":{"status":"active","checked_on":"2026-02-27"}}"#),
+        )
+        .await;
+    assert_eq!(certified.status, 200, "{}", certified.body);
+    let allowed = t
+        .req(
+            "POST",
+            "/api/v1/transfers/check",
+            Some(&auditor),
+            &[],
+            Some(&check),
+        )
+        .await;
+    assert_eq!(allowed.status, 200, "{}", allowed.body);
+    assert!(allowed.body.contains("adequacy"), "{}", allowed.body);
+
+    // A change from a version that moved on is refused.
+    let stale = t
+        .req(
+            "PATCH",
+            &format!("/api/v1/vendors/{vendor}"),
+            Some(&dpo),
+            &[("If-Match", "\"1\"")],
+            Some(r#"{"contact_person":"Someone Else"}"#),
+        )
+        .await;
+    assert_eq!(stale.status, 412, "{}", stale.body);
+
+    let reviewed = t
+        .req(
+            "POST",
+            &format!("/api/v1/vendors/{vendor}/reviews"),
+            Some(&dpo),
+            &[],
+            Some(&review(&review_questions()).to_string()),
+        )
+        .await;
+    assert_eq!(reviewed.status, 201, "{}", reviewed.body);
+
+    // Bad input names its field: an unknown country, a purpose not in the catalog.
+    let mut unknown_country = processor("DE");
+    unknown_country["stores_in"] = json!(["DE", "XX"]);
+    let bad = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&dpo),
+            &[],
+            Some(&unknown_country.to_string()),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(
+        bad.json()["errors"][0]["field"],
+        "stores_in[1]",
+        "{}",
+        bad.body
+    );
+    let mut unknown_purpose = agreement(&vendor);
+    unknown_purpose["purposes"] = json!(["astrology"]);
+    let bad = t
+        .req(
+            "POST",
+            "/api/v1/agreements",
+            Some(&dpo),
+            &[],
+            Some(&unknown_purpose.to_string()),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(
+        bad.json()["errors"][0]["field"],
+        "purposes[0]",
+        "{}",
+        bad.body
+    );
+
+    // The auditor reads the register but cannot write to it.
+    let listed = t
+        .req("GET", "/api/v1/vendors", Some(&auditor), &[], None)
+        .await;
+    assert_eq!(listed.status, 200, "{}", listed.body);
+    assert_eq!(listed.json().as_array().map(Vec::len), Some(1));
+    let refused = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&auditor),
+            &[("X-Purpose", "essential.legal_obligation")],
+            Some(&processor("DE").to_string()),
+        )
+        .await;
+    assert_eq!(refused.status, 403, "{}", refused.body);
+    let table = t
+        .req(
+            "GET",
+            "/api/v1/transfers/adequacy",
+            Some(&auditor),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(table.status, 200, "{}", table.body);
+    assert!(table.body.contains("\"GB\""), "{}", table.body);
+}
