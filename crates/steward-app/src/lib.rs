@@ -264,10 +264,26 @@ impl Steward {
     /// the audit log, since watching them move around a public action would tell who exists.
     pub async fn record_counts(&self, actor: &Actor) -> Result<RecordCounts, AppError> {
         Self::require_audit_reader(actor)?;
-        Ok(RecordCounts {
+        let mut counts = RecordCounts {
             customers: self.store.count_customers().await?,
             audit_entries: self.store.audit_head().await?.0,
-        })
+            ..RecordCounts::default()
+        };
+        for v in self.vendor_views().await? {
+            if v.vendor.status == steward_core::sharing::VendorStatus::Offboarded {
+                continue;
+            }
+            let a = &v.attention;
+            counts.vendors_review_overdue += u64::from(a.review.is_overdue());
+            counts.vendors_dpa_not_current += u64::from(
+                a.dpa
+                    .as_ref()
+                    .is_some_and(|d| *d != steward_core::sharing::DpaState::Current),
+            );
+            counts.certifications_expiring += a.certifications_expiring as u64;
+            counts.certifications_expired += a.certifications_expired as u64;
+        }
+        Ok(counts)
     }
 }
 
@@ -277,9 +293,17 @@ impl Customers<'_> {
     }
 }
 
-/// How many customers and audit entries are stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How many customers and audit entries are stored, and how many engaged vendors need the
+/// privacy officer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RecordCounts {
     pub customers: u64,
     pub audit_entries: i64,
+    /// Vendors whose review is overdue or was never made.
+    pub vendors_review_overdue: u64,
+    /// Vendors whose processing contract is missing, ended or incomplete.
+    pub vendors_dpa_not_current: u64,
+    /// Vendors' certifications that end within 30 days.
+    pub certifications_expiring: u64,
+    pub certifications_expired: u64,
 }

@@ -57,8 +57,21 @@ async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Pr
         out.push_str(&format!(
             "# HELP steward_customers Customers stored (a sign-up becomes one only once its address is confirmed).\n\
              # TYPE steward_customers gauge\nsteward_customers {}\n\
-             # HELP steward_audit_entries Entries in the audit chain.\n# TYPE steward_audit_entries gauge\nsteward_audit_entries {}\n",
-            counts.customers, counts.audit_entries
+             # HELP steward_audit_entries Entries in the audit chain.\n# TYPE steward_audit_entries gauge\nsteward_audit_entries {}\n\
+             # HELP steward_vendors_review_overdue Engaged vendors whose review is overdue or was never made.\n\
+             # TYPE steward_vendors_review_overdue gauge\nsteward_vendors_review_overdue {}\n\
+             # HELP steward_vendors_dpa_not_current Engaged vendors whose processing contract is missing, ended or incomplete.\n\
+             # TYPE steward_vendors_dpa_not_current gauge\nsteward_vendors_dpa_not_current {}\n\
+             # HELP steward_vendor_certifications_expiring Vendors' certifications ending within 30 days.\n\
+             # TYPE steward_vendor_certifications_expiring gauge\nsteward_vendor_certifications_expiring {}\n\
+             # HELP steward_vendor_certifications_expired Vendors' certifications that have ended.\n\
+             # TYPE steward_vendor_certifications_expired gauge\nsteward_vendor_certifications_expired {}\n",
+            counts.customers,
+            counts.audit_entries,
+            counts.vendors_review_overdue,
+            counts.vendors_dpa_not_current,
+            counts.certifications_expiring,
+            counts.certifications_expired,
         ));
     }
     state.metrics.render(&mut out);

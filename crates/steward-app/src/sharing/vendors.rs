@@ -80,7 +80,7 @@ impl Steward {
     }
 
     /// Every vendor with its latest review, in the register's order.
-    async fn vendor_views(&self) -> Result<Vec<VendorView>, AppError> {
+    pub(crate) async fn vendor_views(&self) -> Result<Vec<VendorView>, AppError> {
         let now = self.clock.now();
         let reviews = reviews_by_vendor(&self.store.vendor_reviews(None).await?)?;
         Ok(self

@@ -213,3 +213,93 @@ async fn the_register_is_kept_and_checked_through_the_api() {
     assert_eq!(table.status, 200, "{}", table.body);
     assert!(table.body.contains("\"GB\""), "{}", table.body);
 }
+
+/// When the vendor's next review is due, and where it stands with its reviews.
+async fn review_state(t: &TestApp, vendor: &str, token: &str) -> (Option<String>, Option<String>) {
+    let v = t
+        .req(
+            "GET",
+            &format!("/api/v1/vendors/{vendor}"),
+            Some(token),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    (
+        v["next_review_due"].as_str().map(str::to_string),
+        v["attention"]["review"]["state"]
+            .as_str()
+            .map(str::to_string),
+    )
+}
+
+fn gauge(body: &str, name: &str) -> Option<u64> {
+    body.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vendor_a_day_past_its_review_is_overdue_in_the_api_and_the_metrics() {
+    let t = spawn_app().await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let overdue = |body: &str| gauge(body, "steward_vendors_review_overdue");
+
+    let made = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&dpo),
+            &[],
+            Some(&processor("DE").to_string()),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let vendor = made.json()["id"].as_str().expect("id").to_string();
+    let metrics = t.req("GET", "/metrics", Some(&auditor), &[], None).await;
+    assert_eq!(
+        overdue(&metrics.body),
+        Some(1),
+        "never reviewed counts as overdue"
+    );
+
+    // Reviewed on 20 February at risk tier 4 (every six months): due on 20 August.
+    let reviewed = t
+        .req(
+            "POST",
+            &format!("/api/v1/vendors/{vendor}/reviews"),
+            Some(&dpo),
+            &[],
+            Some(&review(&review_questions()).to_string()),
+        )
+        .await;
+    assert_eq!(reviewed.status, 201, "{}", reviewed.body);
+    assert_eq!(
+        review_state(&t, &vendor, &auditor).await,
+        (Some("2026-08-20".into()), Some("due".into()))
+    );
+    let metrics = t.req("GET", "/metrics", Some(&auditor), &[], None).await;
+    assert_eq!(overdue(&metrics.body), Some(0), "{}", metrics.body);
+
+    // Tokens do not last half a year: the auditor comes back with a new one.
+    t.clock.advance(jiff::SignedDuration::from_hours(172 * 24));
+    let auditor = t.token(Role::Auditor, &[]).await;
+    assert_eq!(
+        review_state(&t, &vendor, &auditor).await.1.as_deref(),
+        Some("due"),
+        "on its due day it is not late"
+    );
+    t.clock.advance(jiff::SignedDuration::from_hours(24));
+    assert_eq!(
+        review_state(&t, &vendor, &auditor).await.1.as_deref(),
+        Some("overdue")
+    );
+    let metrics = t.req("GET", "/metrics", Some(&auditor), &[], None).await;
+    assert_eq!(overdue(&metrics.body), Some(1), "{}", metrics.body);
+    assert_eq!(
+        gauge(&metrics.body, "steward_vendors_dpa_not_current"),
+        Some(0)
+    );
+}

@@ -6,7 +6,7 @@ use std::net::TcpStream;
 use std::sync::Arc;
 
 use steward_app::core::sharing::SharingRules;
-use steward_app::core::{Catalog, FixedClock, Role};
+use steward_app::core::{Catalog, Clock, FixedClock, Role};
 use steward_app::{NewToken, OpenOptions, Operator, Steward};
 
 pub struct TestApp {
@@ -142,7 +142,13 @@ impl TestApp {
             name: format!("{role}"),
             role,
             purposes: purposes.iter().map(|p| p.to_string()).collect(),
-            expires_at: Some("2026-06-01T00:00:00Z".parse().expect("time")),
+            // Three months from the test's clock, wherever a test has moved it.
+            expires_at: Some(
+                self.clock
+                    .now()
+                    .checked_add(jiff::SignedDuration::from_hours(92 * 24))
+                    .expect("time"),
+            ),
         };
         self.app
             .accounts()
