@@ -10,6 +10,9 @@ use jiff::civil::Date;
 
 use super::charts::{self, Chart};
 use super::{Chrome, ConsoleError, Staff, group};
+use steward_app::VendorAttention;
+use steward_app::core::sharing::{DpaState, ReviewState};
+
 use crate::AppState;
 use crate::web::render;
 
@@ -19,6 +22,45 @@ struct DashboardPage {
     chrome: Chrome,
     customers: String,
     charts: Vec<Chart>,
+    /// Shown to those who may read the vendor register; `None` to everyone else.
+    vendors: Option<Vec<VendorRow>>,
+}
+
+/// A vendor that needs the privacy officer, in words.
+struct VendorRow {
+    name: String,
+    status: String,
+    review: String,
+    dpa: String,
+    certifications: String,
+}
+
+impl VendorRow {
+    fn of(v: VendorAttention) -> VendorRow {
+        let a = v.attention;
+        VendorRow {
+            name: v.legal_name,
+            status: format!("{:?}", v.status).to_lowercase(),
+            review: match a.review {
+                ReviewState::NeverReviewed => "never reviewed".into(),
+                ReviewState::Due { on } => format!("due {on}"),
+                ReviewState::Overdue { since } => format!("overdue since {since}"),
+            },
+            dpa: match a.dpa {
+                None => "not needed".into(),
+                Some(DpaState::Current) => "current".into(),
+                Some(DpaState::Missing) => "missing".into(),
+                Some(DpaState::Incomplete { .. }) => "incomplete".into(),
+                Some(DpaState::Expired { on }) => format!("ended {on}"),
+            },
+            certifications: match (a.certifications_expiring, a.certifications_expired) {
+                (0, 0) => "in force".into(),
+                (soon, 0) => format!("{soon} ending within 30 days"),
+                (0, gone) => format!("{gone} ended"),
+                (soon, gone) => format!("{soon} ending within 30 days, {gone} ended"),
+            },
+        }
+    }
 }
 
 /// A day under its column ("2 Mar") and in the table ("Mon 2 Mar 2026").
@@ -104,9 +146,24 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
             &by_purpose_name(&state, &d.consents_given_per_day),
         ),
     ];
+    let vendors = if staff.actor.role().may_read_register() {
+        Some(
+            state
+                .app
+                .vendors()
+                .attention(&staff.actor)
+                .await?
+                .into_iter()
+                .map(VendorRow::of)
+                .collect(),
+        )
+    } else {
+        None
+    };
     Ok(render(&DashboardPage {
         chrome: Chrome::new(&state, &staff, "Dashboard", "dashboard"),
         customers: group(d.customers),
         charts,
+        vendors,
     }))
 }

@@ -302,4 +302,39 @@ async fn a_vendor_a_day_past_its_review_is_overdue_in_the_api_and_the_metrics() 
         gauge(&metrics.body, "steward_vendors_dpa_not_current"),
         Some(0)
     );
+
+    // The console's dashboard names it for those who read the register, and only for them.
+    let dashboard = |email: &'static str, role: Role| {
+        let t = &t;
+        async move {
+            crate::console::add_staff(t, email, role).await;
+            let session = t
+                .app
+                .sessions()
+                .login(email, crate::console::PASSWORD, None, None)
+                .await
+                .expect("session")
+                .token;
+            t.req(
+                "GET",
+                "/console",
+                None,
+                &[("Cookie", &format!("steward_session={session}"))],
+                None,
+            )
+            .await
+        }
+    };
+    let read = dashboard("auditor@example.com", Role::Auditor).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    let section = read
+        .body
+        .split("id=\"vendors-attention\"")
+        .nth(1)
+        .expect("the vendors that need attention");
+    assert!(section.contains("Postwerk Mail Ltd"), "{section}");
+    assert!(section.contains("overdue since 2026-08-20"), "{section}");
+    let agent = dashboard("agent@example.com", Role::Agent).await;
+    assert_eq!(agent.status, 200);
+    assert!(!agent.body.contains("vendors-attention"), "{}", agent.body);
 }
