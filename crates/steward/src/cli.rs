@@ -52,6 +52,18 @@ pub enum Command {
     /// Retention rules and the sweeper that carries them out.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The vendor register: who receives customers' data, under what contract.
+    #[command(subcommand)]
+    Vendors(VendorsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum VendorsCommand {
+    /// Every vendor with its role, status, next review and what needs attention.
+    List,
+    /// Enter a vendor in the register from a JSON file (the API's vendor form); `-` reads
+    /// standard input.
+    Add { file: PathBuf },
 }
 
 #[derive(Args, Debug)]

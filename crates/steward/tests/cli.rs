@@ -1045,3 +1045,47 @@ fn only_serve_warns_that_mail_goes_to_a_plain_text_log() {
         "serve says where its mail goes: {log}"
     );
 }
+
+/// A processor keeping data in `stores_in`, in the form the API and `vendors add` take.
+fn vendor_json(stores_in: &str) -> String {
+    format!(
+        r#"{{"legal_name":"Postwerk Mail Ltd","address":"1 Market Street","contact_person":"Dana Whitfield",
+"role":"processor","established_in":["DE"],"stores_in":[{stores_in}],"accesses_from":[],
+"dpa":{{"signed_on":"2025-06-01","version":"3.0","sha256":"{}","checklist":{{"instructions":true,
+"confidentiality":true,"security":true,"sub_processor_conditions":true,"help_with_requests":true,
+"help_with_arts_32_to_36":true,"deletion_or_return":true,"audits":true}}}},
+"certifications":[],"risk_tier":2,"status":"active"}}"#,
+        "0f".repeat(32)
+    )
+}
+
+#[test]
+fn the_vendor_register_is_kept_and_read_at_the_machine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let good = dir.path().join("vendor.json");
+    std::fs::write(&good, vendor_json(r#""DE""#)).expect("write");
+    let added = run(steward(&data).args(["vendors", "add"]).arg(&good));
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let line = text(&added.stdout);
+    assert!(line.contains("Postwerk Mail Ltd"), "{line}");
+    assert!(line.contains("never reviewed"), "{line}");
+    assert!(line.contains("DPA current"), "{line}");
+
+    // An unknown country is refused naming the field, and nothing is entered.
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, vendor_json(r#""DE","XX""#)).expect("write");
+    let refused = run(steward(&data).args(["vendors", "add"]).arg(&bad));
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("stores_in[1]"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let listed = run(steward(&data).args(["vendors", "list"]));
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let out = text(&listed.stdout);
+    assert_eq!(out.lines().count(), 1, "{out}");
+    assert!(out.contains("processor") && out.contains("active"), "{out}");
+}

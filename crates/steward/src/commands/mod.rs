@@ -3,6 +3,7 @@
 mod import;
 mod retention;
 mod serve;
+mod vendors;
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
@@ -19,7 +20,7 @@ use serve::serve;
 
 use crate::cli::{
     AuditCommand, Cli, Command, ConsentCommand, ExportCommand, ImportCommand, RetentionCommand,
-    TokenCommand, UserCommand,
+    TokenCommand, UserCommand, VendorsCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -340,6 +341,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Retention(RetentionCommand::Run { dry_run }) => {
             retention_run(&settings, dry_run).await
         }
+        Command::Vendors(VendorsCommand::List) => vendors::list(&settings).await,
+        Command::Vendors(VendorsCommand::Add { file }) => vendors::add(&settings, &file).await,
         Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?

@@ -1,0 +1,72 @@
+//! `steward vendors`: the register as the privacy officer reads it at the machine, and
+//! vendors entered from the same JSON the API takes.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use steward_app::VendorView;
+use steward_app::core::sharing::{DpaState, ReviewState, VendorInput};
+
+use super::{explain, open};
+use crate::settings::Settings;
+
+pub(super) async fn list(settings: &Settings) -> anyhow::Result<ExitCode> {
+    let (app, operator) = open(settings).await?;
+    let vendors = app
+        .vendors()
+        .list(&operator.actor("cli-vendors", &[]))
+        .await
+        .map_err(explain)?;
+    for v in vendors {
+        println!("{}", line(&v));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// One vendor on one line: id, name, role, status, review and contract.
+fn line(v: &VendorView) -> String {
+    let review = match v.attention.review {
+        ReviewState::NeverReviewed => "never reviewed".to_string(),
+        ReviewState::Due { on } => format!("review due {on}"),
+        ReviewState::Overdue { since } => format!("review OVERDUE since {since}"),
+    };
+    let dpa = match &v.attention.dpa {
+        None => "no DPA needed",
+        Some(DpaState::Current) => "DPA current",
+        Some(DpaState::Missing) => "DPA MISSING",
+        Some(DpaState::Incomplete { .. }) => "DPA INCOMPLETE",
+        Some(DpaState::Expired { .. }) => "DPA ENDED",
+    };
+    format!(
+        "{}  {:<32} {:<16} {:<11} {review}; {dpa}",
+        v.vendor.id,
+        v.vendor.legal_name,
+        format!("{:?}", v.vendor.role).to_lowercase(),
+        format!("{:?}", v.vendor.status).to_lowercase(),
+    )
+}
+
+pub(super) async fn add(settings: &Settings, file: &Path) -> anyhow::Result<ExitCode> {
+    let text = if file.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())?
+    } else {
+        std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+    };
+    let input: VendorInput = serde_json::from_str(&text)
+        .map_err(|e| anyhow::anyhow!("{}: not a vendor: {e}", file.display()))?;
+    let (app, operator) = open(settings).await?;
+    let access = app
+        .access(
+            &operator.actor("cli-vendors", &["essential.legal_obligation"]),
+            Some("essential.legal_obligation"),
+        )
+        .map_err(explain)?;
+    let made = app
+        .vendors()
+        .create(&access, input)
+        .await
+        .map_err(explain)?;
+    app.audit().witness(true).await.map_err(explain)?;
+    println!("{}", line(&made));
+    Ok(ExitCode::SUCCESS)
+}
