@@ -539,6 +539,19 @@ async fn covered(pg: bool) {
     let actions: Vec<&str> = entries.iter().map(|e| e.0.as_str()).collect();
     assert_eq!(actions, ["share.read", "share.create", "share.download"]);
 
+    // Kept sealed: neither the share nor its disclosures hold a value in the clear.
+    if !pg {
+        assert_no_plaintext(
+            kept.0.path(),
+            &[
+                "ada@example.com",
+                "Adalinde",
+                "grace@example.com",
+                "Gracelyn",
+            ],
+        );
+    }
+
     // Erased after the share: the document no longer yields that customer's values.
     app.rights().erase(&dpo, grace).await.expect("erased");
     let after = app
@@ -556,16 +569,8 @@ async fn covered(pg: bool) {
             .is_some_and(|h| h.contains("\"withheld\":1"))
     );
 
-    if !pg {
-        drop(app);
-        assert_no_plaintext(
-            kept.0.path(),
-            &[
-                "ada@example.com",
-                "Adalinde",
-                "grace@example.com",
-                "Gracelyn",
-            ],
-        );
-    }
+    // The customer sees who received their data in the portal, and so in their export.
+    let subject = signed_in(&app, Inbox::Log(kept.0.path()), "ada@example.com").await;
+    let overview = app.portal().overview(&subject).await.expect("overview");
+    assert_eq!(overview.disclosures, listed);
 }
