@@ -574,3 +574,67 @@ async fn covered(pg: bool) {
     let overview = app.portal().overview(&subject).await.expect("overview");
     assert_eq!(overview.disclosures, listed);
 }
+
+#[tokio::test]
+async fn a_saved_segment_is_shared_as_it_stands() {
+    let (_kept, app, _clock) = steward(false).await;
+    let ada = consenting(&app, "ada@example.com", "Adalinde").await;
+    let silent = app
+        .customers()
+        .create(&agent(&app), input("silent@example.com", "Silvester"))
+        .await
+        .expect("no consent")
+        .id;
+    let mut french = input("fr@example.com", "Francine");
+    french.residency = "fr".into();
+    let french = app
+        .customers()
+        .create(&agent(&app), french)
+        .await
+        .expect("outside the segment")
+        .id;
+    give_consent(&app, &agent(&app), french, EMAIL).await;
+    let segment = app
+        .segments()
+        .create(
+            &actor(&app, Role::Marketer),
+            steward_app::NewSegment {
+                name: "Germany".into(),
+                filter: steward_app::SegmentFilter {
+                    residency: strings(&["DE"]),
+                    ..Default::default()
+                },
+            },
+        )
+        .await
+        .expect("segment");
+    let vendor = vendor_with(&app, processor("DE"), |id| Some(agreement(id, vec![]))).await;
+    let dpo = dpo(&app);
+    let share = app
+        .shares()
+        .share(
+            &dpo,
+            ShareInput {
+                customer_ids: None,
+                segment_id: Some(segment.id),
+                ..asked(vendor, vec![])
+            },
+        )
+        .await
+        .expect("shared");
+    assert_eq!(share.shared, 1);
+    assert_eq!(
+        share.excluded,
+        [("no_consent".to_string(), 1)].into_iter().collect()
+    );
+    for (customer, disclosed) in [(ada, 1), (silent, 0), (french, 0)] {
+        assert_eq!(
+            app.shares()
+                .disclosures(&dpo, customer)
+                .await
+                .expect("disclosures")
+                .len(),
+            disclosed
+        );
+    }
+}
