@@ -13,7 +13,7 @@ use steward_core::consent::{self, ConsentMethod, ConsentState, Moment};
 use steward_core::customer::CustomerStatus;
 use steward_core::sharing::{Clearance, Refusal, check_share};
 use steward_core::{CountryCode, PurposeDef};
-use steward_store::{CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
+use steward_store::{ConsentEvent, CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
 use uuid::Uuid;
 
 use super::register::Dossier;
@@ -341,15 +341,23 @@ impl Draft<'_> {
                 }
             }
         }
+        let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let consents: HashMap<Uuid, ConsentEvent> = app
+            .store
+            .consents_for(&self.purpose.key, &ids)
+            .await?
+            .into_iter()
+            .map(|e| (e.customer_id, e))
+            .collect();
         let mut lawful = Vec::with_capacity(rows.len());
         for row in rows {
-            match self.exclusion(app, row).await? {
+            match self.exclusion(row, consents.get(&row.id)) {
                 Some(reason) => *self.excluded.entry(reason).or_default() += 1,
                 None => lawful.push(row),
             }
         }
-        let ids: Vec<Uuid> = lawful.iter().map(|r| r.id).collect();
-        let mut keys = app.keys.data_keys(&ids)?;
+        let lawful_ids: Vec<Uuid> = lawful.iter().map(|r| r.id).collect();
+        let mut keys = app.keys.data_keys(&lawful_ids)?;
         let label = sealed_label(self.id);
         let mut shared = Vec::with_capacity(lawful.len());
         for row in lawful {
@@ -409,29 +417,17 @@ impl Draft<'_> {
         Ok(Ok(()))
     }
 
-    /// Why a customer may not be part of the share, if they may not.
-    async fn exclusion(
-        &self,
-        app: &Steward,
-        row: &CustomerRow,
-    ) -> Result<Option<Exclusion>, AppError> {
+    /// Why a customer may not be part of the share, if they may not, given their current
+    /// consent event for its purpose.
+    fn exclusion(&self, row: &CustomerRow, current: Option<&ConsentEvent>) -> Option<Exclusion> {
         if row.status == CustomerStatus::Restricted.as_str() {
-            return Ok(Some(Exclusion::Restricted));
+            return Some(Exclusion::Restricted);
         }
         if row.status == CustomerStatus::Closed.as_str() {
-            return Ok(Some(Exclusion::Closed));
+            return Some(Exclusion::Closed);
         }
-        let current = app
-            .store
-            .consents(row.id)
-            .await?
-            .into_iter()
-            .find(|e| e.purpose == self.purpose.key);
-        if current
-            .as_ref()
-            .is_some_and(|e| e.method == ConsentMethod::Objection.as_str())
-        {
-            return Ok(Some(Exclusion::Objected));
+        if current.is_some_and(|e| e.method == ConsentMethod::Objection.as_str()) {
+            return Some(Exclusion::Objected);
         }
         if self.purpose.requires_consent {
             let given = current.is_some_and(|e| {
@@ -442,17 +438,14 @@ impl Draft<'_> {
                     == Some(ConsentState::Given)
             });
             if !given {
-                return Ok(Some(Exclusion::NoConsent));
+                return Some(Exclusion::NoConsent);
             }
         }
         let needs_explicit = self
             .cleared
             .get(&row.residency)
             .is_some_and(|c| !c.transfers.per_customer.is_empty());
-        if needs_explicit {
-            return Ok(Some(Exclusion::NoExplicitConsent));
-        }
-        Ok(None)
+        needs_explicit.then_some(Exclusion::NoExplicitConsent)
     }
 
     /// Writes the share, its disclosures and its audit entries in one transaction.
