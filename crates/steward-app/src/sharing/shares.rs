@@ -222,7 +222,12 @@ impl Shares<'_> {
         if let Err(refusal) = outcome {
             return Err(refused(app, access, &input, refusal).await);
         }
-        draft.record(app, access).await
+        let asked_by = if input.segment_id.is_some() {
+            "segment_id"
+        } else {
+            "customer_ids"
+        };
+        draft.record(app, access, asked_by).await
     }
 }
 
@@ -449,12 +454,18 @@ impl Draft<'_> {
     }
 
     /// Writes the share, its disclosures and its audit entries in one transaction.
-    async fn record(mut self, app: &Steward, access: &Access) -> Result<ShareView, AppError> {
+    /// `asked_by` names the input that gave the customers, for the answer when it gave none.
+    async fn record(
+        mut self,
+        app: &Steward,
+        access: &Access,
+        asked_by: &str,
+    ) -> Result<ShareView, AppError> {
         let agreement = match self.cleared.values().next() {
             Some(c) => c.agreement,
             None => {
                 return Err(AppError::invalid(
-                    "customer_ids",
+                    asked_by,
                     "names no customer of Steward: nothing to check the share against",
                 ));
             }

@@ -638,3 +638,22 @@ async fn a_saved_segment_is_shared_as_it_stands() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_share_of_nobody_is_answered_naming_where_the_customers_came_from() {
+    let (_kept, app, _clock) = steward(false).await;
+    let vendor = vendor_with(&app, processor("DE"), |id| Some(agreement(id, vec![]))).await;
+    let dpo = dpo(&app);
+    match app
+        .shares()
+        .share(&dpo, asked(vendor, vec![Uuid::now_v7()]))
+        .await
+    {
+        Err(AppError::Invalid(errors)) => assert_eq!(errors[0].field, "customer_ids"),
+        other => panic!("not invalid: {other:?}"),
+    }
+    assert!(
+        share_entries(&app).await.is_empty(),
+        "nothing shared, nothing read"
+    );
+}
