@@ -58,7 +58,9 @@ pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
-pub use services::{Agreements, Transfers, Vendors};
+pub use services::{Agreements, Shares, Transfers, Vendors};
+pub use sharing::disclosures::{DisclosureView, ShareDocument};
+pub use sharing::shares::{Exclusion, ShareInput, ShareView};
 pub use sharing::{AgreementView, ReviewView, VendorAttention, VendorView};
 pub use steward_core as core;
 pub use transfers::{AdequacyEntry, AdequacyTable, TransferCheck};

@@ -174,6 +174,15 @@ pub struct Agreements<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// Shares with vendors: the one way personal data leaves for a third party, its signed
+/// document, and who received a customer's data.
+///
+/// Lives in `sharing/shares.rs` and `sharing/disclosures.rs`.
+#[derive(Clone, Copy)]
+pub struct Shares<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// Cross-border transfers: the adequacy findings applied, and where a vendor's data may go.
 ///
 /// Lives in `transfers/`.
@@ -274,6 +283,10 @@ impl Steward {
 
     pub fn agreements(&self) -> Agreements<'_> {
         Agreements { app: self }
+    }
+
+    pub fn shares(&self) -> Shares<'_> {
+        Shares { app: self }
     }
 
     pub fn transfers(&self) -> Transfers<'_> {

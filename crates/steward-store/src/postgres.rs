@@ -15,6 +15,7 @@ mod portal;
 mod reports;
 mod requests;
 mod retention;
+mod shares;
 mod sharing;
 mod signups;
 mod write_tx;

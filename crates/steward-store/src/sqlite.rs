@@ -19,6 +19,7 @@ mod portal;
 mod reports;
 mod requests;
 mod retention;
+mod shares;
 mod sharing;
 mod signups;
 mod writer;

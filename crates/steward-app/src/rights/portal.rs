@@ -109,6 +109,8 @@ pub struct PortalOverview {
     pub access_history: Vec<AccessView>,
     /// The privacy requests they made, in the portal or otherwise.
     pub requests: Vec<crate::RequestView>,
+    /// Who received their data, from which country, for what and when (Art. 15(1)(c)).
+    pub disclosures: Vec<crate::DisclosureView>,
 }
 
 fn code_hash(id: Uuid, code: &str) -> [u8; 32] {
@@ -315,6 +317,7 @@ impl Steward {
                 interactions: Vec::new(),
                 access_history,
                 requests: self.own_requests(customer).await?,
+                disclosures: self.disclosure_views(customer).await?,
             },
             dek,
         ))

@@ -145,6 +145,25 @@ fn profile_rows(p: &PortalOverview) -> Vec<[String; 6]> {
             r.received_at.to_string(),
         ]);
     }
+    for d in &p.disclosures {
+        let countries: Vec<&str> = d
+            .destinations
+            .iter()
+            .filter_map(|x| x["country"].as_str())
+            .collect();
+        rows.push([
+            "disclosure".into(),
+            d.share_id.to_string(),
+            d.vendor.clone(),
+            d.purpose.clone(),
+            format!(
+                "categories {}; countries {}",
+                d.categories.join(", "),
+                countries.join(", ")
+            ),
+            d.at.to_string(),
+        ]);
+    }
     for a in &p.access_history {
         rows.push([
             "access".into(),

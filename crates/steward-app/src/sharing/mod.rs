@@ -7,10 +7,15 @@
 //! so a later clock never turns a good record bad. An agreement is kept as checked (see
 //! `steward_core::sharing::Agreement`): what was agreed stays what it was while the vendor
 //! changes around it.
+//!
+//! A share (`shares.rs`) is the only way personal data leaves for a vendor; what it delivered
+//! is read back in `disclosures.rs`.
 
 mod agreements;
+pub(crate) mod disclosures;
 mod patch;
 pub(crate) mod register;
+pub(crate) mod shares;
 mod vendors;
 
 use jiff::Timestamp;

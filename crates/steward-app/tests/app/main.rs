@@ -14,6 +14,7 @@ mod mail_log;
 mod portal;
 mod requests;
 mod retention;
+mod shares;
 mod sharing;
 mod signups;
 #[allow(dead_code)]

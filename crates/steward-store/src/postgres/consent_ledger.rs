@@ -9,6 +9,10 @@ impl ConsentLedger for PostgresStore {
         consent_ledger::current(&self.pool.get().await?, customer).await
     }
 
+    async fn consents_for(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<ConsentEvent>> {
+        consent_ledger::current_for(&self.pool.get().await?, purpose, customers).await
+    }
+
     async fn customer_with_consents(
         &self,
         id: Uuid,

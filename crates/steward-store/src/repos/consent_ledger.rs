@@ -9,6 +9,9 @@ use crate::{ConsentEvent, CustomerRow, Result};
 pub trait ConsentLedger: Send + Sync {
     /// The current consent state of each purpose the customer has an event for.
     async fn consents(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
+    /// The current state of one purpose for each of `customers` that has an event for it, in
+    /// one read: for checking a page of customers at once.
+    async fn consents_for(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<ConsentEvent>>;
     /// A customer's row and current consents, read together.
     async fn customer_with_consents(
         &self,

@@ -16,6 +16,7 @@ mod reports;
 mod request_desk;
 mod retention;
 mod segments;
+mod shares;
 mod signups;
 mod vendors;
 
@@ -34,6 +35,7 @@ pub use reports::Reports;
 pub use request_desk::RequestDesk;
 pub use retention::Retention;
 pub use segments::Segments;
+pub use shares::Shares;
 pub use signups::Signups;
 pub use vendors::Vendors;
 
@@ -56,6 +58,7 @@ pub trait Store:
     + Idempotency
     + Vendors
     + Agreements
+    + Shares
     + 'static
 {
 }
@@ -78,6 +81,7 @@ impl<
         + Idempotency
         + Vendors
         + Agreements
+        + Shares
         + 'static,
 > Store for T
 {

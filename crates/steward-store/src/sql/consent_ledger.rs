@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{Exec, Row, Sql, args};
+use super::{Builder, Exec, Row, Sql, Value, args};
 use crate::{ConsentEvent, Result, StoreError};
 
 macro_rules! consent_cols {
@@ -105,6 +105,23 @@ pub(crate) async fn save(x: &impl Exec, e: &ConsentEvent) -> Result<()> {
 /// The current consent state of each purpose the customer has an event for.
 pub(crate) async fn current(x: &impl Exec, customer: Uuid) -> Result<Vec<ConsentEvent>> {
     x.query(&CURRENT, &args![customer], consent_from).await
+}
+
+/// The current state of one purpose for each of `customers` that has an event for it.
+pub(crate) async fn current_for(
+    x: &impl Exec,
+    purpose: &str,
+    customers: &[Uuid],
+) -> Result<Vec<ConsentEvent>> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = Builder::new(concat!("SELECT ", consent_cols!(), " FROM consent_current"));
+    b.push(" WHERE purpose = ?", &args![purpose]);
+    let marks = vec!["?"; customers.len()].join(", ");
+    let values: Vec<Value> = customers.iter().map(|c| Value::from(*c)).collect();
+    b.push(&format!(" AND customer_id IN ({marks})"), &values);
+    x.query_text(&b.sql, &b.args, consent_from).await
 }
 
 pub(crate) async fn event(x: &impl Exec, id: Uuid) -> Result<Option<ConsentEvent>> {

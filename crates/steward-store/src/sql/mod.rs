@@ -26,6 +26,7 @@ pub(crate) mod reports;
 pub(crate) mod request_desk;
 pub(crate) mod retention;
 pub(crate) mod segments;
+pub(crate) mod shares;
 pub(crate) mod sharing;
 pub(crate) mod signups;
 pub(crate) mod sweep;

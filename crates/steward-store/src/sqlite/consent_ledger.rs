@@ -9,6 +9,10 @@ impl ConsentLedger for SqliteStore {
         self.read(|c| ready(consent_ledger::current(c, customer)))
     }
 
+    async fn consents_for(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<ConsentEvent>> {
+        self.read(|c| ready(consent_ledger::current_for(c, purpose, customers)))
+    }
+
     async fn customer_with_consents(
         &self,
         id: Uuid,

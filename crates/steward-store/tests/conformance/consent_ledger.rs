@@ -58,6 +58,28 @@ pub async fn consent_ledger_keeps_history_and_current_state(store: Arc<dyn Store
     assert_eq!((row.id, row.version), (c.id, c.version));
     assert_eq!(current, vec![withdrawn.clone()]);
     assert_eq!(
+        store
+            .consents_for("marketing.communications.email", &[c.id, Uuid::now_v7()])
+            .await
+            .expect("for a page"),
+        vec![withdrawn.clone()],
+        "one read for a page of customers, those without an event left out"
+    );
+    assert!(
+        store
+            .consents_for("marketing.communications.sms", &[c.id])
+            .await
+            .expect("another purpose")
+            .is_empty()
+    );
+    assert!(
+        store
+            .consents_for("marketing.communications.email", &[])
+            .await
+            .expect("none")
+            .is_empty()
+    );
+    assert_eq!(
         store.consent_event(given.id).await.expect("event"),
         Some(given.clone())
     );

@@ -158,5 +158,6 @@ mod reports;
 mod request_desk;
 mod retention;
 mod segments;
+mod shares;
 mod sharing;
 mod signups;

@@ -1,0 +1,212 @@
+//! What a share delivered, read back: the share as recorded, its signed document for the
+//! vendor, and, per customer, who received their data, from which country, for what and when
+//! (Art. 15(1)(c)).
+//!
+//! The document is rebuilt at every download from the disclosures, each customer's values
+//! opened with that customer's data key, and signed with the installation's Ed25519 document
+//! key. A customer erased since the share has no key left, so their values are gone from the
+//! document too; the header counts them as withheld.
+
+use std::collections::BTreeMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use jiff::Timestamp;
+use steward_core::clock::from_micros;
+use steward_store::DisclosureRow;
+use uuid::Uuid;
+
+use super::require_reader;
+use super::shares::{DisclosureBody, ShareView, sealed_label};
+use crate::collection::customers::unwrap_stored;
+use crate::services::Shares;
+use crate::{Access, Actor, AppError, Steward};
+
+const PAGE: usize = 1_000;
+
+/// A share's document as a vendor receives it: JSON lines (a header, then one line per
+/// customer), with an Ed25519 signature over exactly those bytes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ShareDocument {
+    pub share_id: Uuid,
+    pub body: String,
+    /// `Ed25519`.
+    pub algorithm: &'static str,
+    /// The signature over `body`, base64.
+    pub signature: String,
+    /// The key that verifies it, base64 (32 bytes).
+    pub public_key: String,
+}
+
+/// One disclosure of a customer's data.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DisclosureView {
+    pub share_id: Uuid,
+    pub vendor_id: Uuid,
+    /// The recipient, as the register names it.
+    pub vendor: String,
+    pub purpose: String,
+    pub categories: Vec<String>,
+    /// Each country the data reached, through whom, and on what basis.
+    #[cfg_attr(feature = "openapi", schema(value_type = Vec<Object>))]
+    pub destinations: Vec<serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub at: Timestamp,
+}
+
+#[derive(serde::Serialize)]
+struct Header<'a> {
+    share_id: Uuid,
+    vendor_id: Uuid,
+    agreement_id: Uuid,
+    purpose: &'a str,
+    fields: &'a [String],
+    created_at: Timestamp,
+    /// Customers shared then and erased since: their values are no longer delivered.
+    withheld: u64,
+}
+
+#[derive(serde::Serialize)]
+struct Line<'a> {
+    customer_id: Uuid,
+    fields: &'a serde_json::Value,
+}
+
+impl Shares<'_> {
+    pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<ShareView, AppError> {
+        require_reader(actor)?;
+        let row = self.app.store.share(id).await?.ok_or(AppError::NotFound)?;
+        ShareView::of(&row)
+    }
+
+    /// The share's signed document; reading it is audited, a page of customers per entry.
+    pub async fn download(&self, access: &Access, id: Uuid) -> Result<ShareDocument, AppError> {
+        super::require_keeper(access)?;
+        let app = self.app;
+        let share = ShareView::of(&app.store.share(id).await?.ok_or(AppError::NotFound)?)?;
+        let label = sealed_label(id);
+        let mut lines = Vec::new();
+        let mut withheld = 0u64;
+        let mut after = None;
+        loop {
+            let page = app.store.share_disclosures(id, after, PAGE).await?;
+            let Some(last) = page.last() else { break };
+            after = Some(last.customer_id);
+            let ids: Vec<Uuid> = page.iter().map(|d| d.customer_id).collect();
+            let mut keys = app.keys.data_keys(&ids)?;
+            let mut read = Vec::with_capacity(page.len());
+            for d in &page {
+                let Some(stored) = keys.remove(&d.customer_id) else {
+                    withheld += 1;
+                    continue;
+                };
+                let dek = app
+                    .vault
+                    .open_data_key(&d.customer_id, &unwrap_stored(stored))?;
+                let plain = dek.open(&label, &d.sealed).map_err(|_| {
+                    AppError::Integrity(format!("share {id} customer {}", d.customer_id))
+                })?;
+                let fields: serde_json::Value = serde_json::from_slice(&plain).map_err(|_| {
+                    AppError::corrupt(format!("share {id} customer {}", d.customer_id))
+                })?;
+                let mut line = serde_json::to_vec(&Line {
+                    customer_id: d.customer_id,
+                    fields: &fields,
+                })
+                .map_err(AppError::Encode)?;
+                line.push(b'\n');
+                lines.push(line);
+                read.push(d.customer_id.to_string());
+            }
+            if !read.is_empty() {
+                app.append(vec![app.access_record(
+                    access,
+                    "share.download",
+                    read,
+                    share.fields.clone(),
+                )])
+                .await?;
+            }
+        }
+        let mut body = serde_json::to_vec(&Header {
+            share_id: id,
+            vendor_id: share.vendor_id,
+            agreement_id: share.agreement_id,
+            purpose: &share.purpose,
+            fields: &share.fields,
+            created_at: share.created_at,
+            withheld,
+        })
+        .map_err(AppError::Encode)?;
+        body.push(b'\n');
+        for line in lines {
+            body.extend_from_slice(&line);
+        }
+        let body = String::from_utf8(body).map_err(|e| AppError::Internal(e.to_string()))?;
+        let signer = app.vault.receipt_signer();
+        Ok(ShareDocument {
+            share_id: id,
+            algorithm: "Ed25519",
+            signature: STANDARD.encode(signer.sign(body.as_bytes())),
+            public_key: STANDARD.encode(signer.public_key()),
+            body,
+        })
+    }
+
+    /// Who received a customer's data, oldest first. Any purpose that opens records may ask;
+    /// the answer holds no personal value, only where the data went.
+    pub async fn disclosures(
+        &self,
+        access: &Access,
+        customer: Uuid,
+    ) -> Result<Vec<DisclosureView>, AppError> {
+        access.require_record_access()?;
+        let views = self.app.disclosure_views(customer).await?;
+        self.app
+            .append(vec![self.app.access_record(
+                access,
+                "customer.disclosures",
+                vec![customer.to_string()],
+                vec![],
+            )])
+            .await?;
+        Ok(views)
+    }
+}
+
+impl Steward {
+    /// A customer's disclosures, each with its recipient's name.
+    pub(crate) async fn disclosure_views(
+        &self,
+        customer: Uuid,
+    ) -> Result<Vec<DisclosureView>, AppError> {
+        let rows = self.store.disclosures_of(customer).await?;
+        if rows.is_empty() {
+            return Ok(Vec::new());
+        }
+        let names: BTreeMap<Uuid, String> = self
+            .register()
+            .await?
+            .into_iter()
+            .map(|(_, v)| (v.id, v.legal_name))
+            .collect();
+        rows.iter()
+            .map(|d| disclosure_view(d, names.get(&d.vendor_id).cloned().unwrap_or_default()))
+            .collect()
+    }
+}
+
+fn disclosure_view(d: &DisclosureRow, vendor: String) -> Result<DisclosureView, AppError> {
+    let body: DisclosureBody = serde_json::from_str(&d.disclosure)
+        .map_err(|_| AppError::corrupt(format!("disclosure {} {}", d.share_id, d.customer_id)))?;
+    Ok(DisclosureView {
+        share_id: d.share_id,
+        vendor_id: d.vendor_id,
+        vendor,
+        purpose: d.purpose.clone(),
+        categories: body.categories,
+        destinations: body.destinations,
+        at: from_micros(d.at),
+    })
+}

@@ -1,0 +1,37 @@
+//! Shares with vendors and the disclosures they made, in PostgreSQL.
+
+use super::*;
+use crate::sql::shares as shared;
+use crate::{DisclosureRow, ShareRow};
+
+#[async_trait]
+impl Shares for PostgresStore {
+    async fn record_share(
+        &self,
+        share: &ShareRow,
+        disclosures: Vec<DisclosureRow>,
+        audit: Vec<AuditRecord>,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        shared::record_share(&tx, share, &disclosures, audit).await?;
+        tx.commit().await
+    }
+
+    async fn share(&self, id: Uuid) -> Result<Option<ShareRow>> {
+        shared::share(&self.pool.get().await?, id).await
+    }
+
+    async fn share_disclosures(
+        &self,
+        share: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<DisclosureRow>> {
+        shared::share_disclosures(&self.pool.get().await?, share, after, limit).await
+    }
+
+    async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>> {
+        shared::disclosures_of(&self.pool.get().await?, customer).await
+    }
+}

@@ -1,0 +1,29 @@
+//! Shares with vendors and the disclosures they made.
+
+use async_trait::async_trait;
+use steward_core::audit::AuditRecord;
+use uuid::Uuid;
+
+use crate::{DisclosureRow, Result, ShareRow};
+
+#[async_trait]
+pub trait Shares: Send + Sync {
+    /// Records a share, one disclosure per customer whose data went, and their audit entries,
+    /// all in one transaction.
+    async fn record_share(
+        &self,
+        share: &ShareRow,
+        disclosures: Vec<DisclosureRow>,
+        audit: Vec<AuditRecord>,
+    ) -> Result<()>;
+    async fn share(&self, id: Uuid) -> Result<Option<ShareRow>>;
+    /// Up to `limit` disclosures of a share, in customer-id order after `after`.
+    async fn share_disclosures(
+        &self,
+        share: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<DisclosureRow>>;
+    /// Every disclosure of a customer's data, oldest first.
+    async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>>;
+}

@@ -1,0 +1,36 @@
+//! Shares with vendors and the disclosures they made, in SQLite.
+
+use super::*;
+use crate::sql::shares as shared;
+use crate::{DisclosureRow, ShareRow};
+
+#[async_trait]
+impl Shares for SqliteStore {
+    async fn record_share(
+        &self,
+        share: &ShareRow,
+        disclosures: Vec<DisclosureRow>,
+        audit: Vec<AuditRecord>,
+    ) -> Result<()> {
+        let share = share.clone();
+        self.write(move |tx| ready(shared::record_share(tx, &share, &disclosures, audit)))
+            .await
+    }
+
+    async fn share(&self, id: Uuid) -> Result<Option<ShareRow>> {
+        self.read(|c| ready(shared::share(c, id)))
+    }
+
+    async fn share_disclosures(
+        &self,
+        share: Uuid,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<DisclosureRow>> {
+        self.read(|c| ready(shared::share_disclosures(c, share, after, limit)))
+    }
+
+    async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>> {
+        self.read(|c| ready(shared::disclosures_of(c, customer)))
+    }
+}
