@@ -31,6 +31,7 @@ use crate::api::{
         sharing::vendors, sharing::create_vendor, sharing::vendor, sharing::update_vendor,
         sharing::reviews, sharing::review, sharing::agreements, sharing::create_agreement,
         sharing::agreement, sharing::update_agreement, sharing::adequacy, sharing::check,
+        sharing::share, sharing::share_view, sharing::download, sharing::disclosures,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -27,10 +27,12 @@ const PAGE: usize = 1_000;
 /// A share's document as a vendor receives it: JSON lines (a header, then one line per
 /// customer), with an Ed25519 signature over exactly those bytes.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareDocument {
     pub share_id: Uuid,
     pub body: String,
     /// `Ed25519`.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
     pub algorithm: &'static str,
     /// The signature over `body`, base64.
     pub signature: String,

@@ -29,6 +29,7 @@ const PAGE: usize = 1_000;
 /// What the privacy officer asks to share: the fields of a set of customers (given by id, or
 /// a saved segment), for a purpose, with a vendor.
 #[derive(Debug, Clone, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ShareInput {
     pub vendor_id: Uuid,
@@ -91,6 +92,7 @@ pub(crate) struct DisclosureBody {
 
 /// A share as recorded.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ShareView {
     pub id: Uuid,
     pub vendor_id: Uuid,
@@ -103,6 +105,7 @@ pub struct ShareView {
     /// How the data is delivered: `file`, a signed JSON-lines document to download.
     pub delivery: String,
     pub created_by: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
 

@@ -153,6 +153,14 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     )
     .add(Method::GET, "/transfers/adequacy", get(sharing::adequacy))
     .add(Method::POST, "/transfers/check", post(sharing::check))
+    .add(Method::POST, "/shares", post(sharing::share))
+    .add(Method::GET, "/shares/{id}", get(sharing::share_view))
+    .add(Method::GET, "/shares/{id}/download", get(sharing::download))
+    .add(
+        Method::GET,
+        "/customers/{id}/disclosures",
+        get(sharing::disclosures),
+    )
     .add(Method::GET, "/notices", get(notices::list))
     .add(Method::POST, "/notices", post(notices::create))
     .add(

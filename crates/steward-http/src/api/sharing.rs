@@ -5,7 +5,10 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use steward_app::core::sharing::{AgreementInput, ReviewInput, VendorInput};
-use steward_app::{AdequacyTable, AgreementView, ReviewView, TransferCheck, VendorView};
+use steward_app::{
+    AdequacyTable, AgreementView, DisclosureView, ReviewView, ShareDocument, ShareInput, ShareView,
+    TransferCheck, VendorView,
+};
 use uuid::Uuid;
 
 use crate::auth::{Caller, Purposed};
@@ -331,6 +334,102 @@ pub async fn check(
             .app
             .transfers()
             .check(&actor, input.vendor_id, &input.residency)
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/shares",
+    operation_id = "shares_create",
+    tag = "sharing",
+    request_body = ShareInput,
+    params(("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Shared: the agreed fields of the customers with a lawful basis; the others counted by reason", body = ShareView),
+        (status = 409, description = "Refused; `code` names the reason (e.g. NO_AGREEMENT, CATEGORY_NOT_AGREED) and nothing was shared", body = Problem),
+        (status = 422, description = "Invalid input; `errors` names the field", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn share(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Body(input): Body<ShareInput>,
+) -> Result<(StatusCode, Json<ShareView>), Problem> {
+    Ok((
+        StatusCode::CREATED,
+        Json(state.app.shares().share(&access, input).await?),
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/shares/{id}",
+    operation_id = "shares_get",
+    tag = "sharing",
+    params(("id" = String, Path, description = "Share id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The share as recorded", body = ShareView),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn share_view(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ShareView>, Problem> {
+    Ok(Json(state.app.shares().get(&actor, parse_id(&id)?).await?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/shares/{id}/download",
+    operation_id = "shares_download",
+    tag = "sharing",
+    params(("id" = String, Path, description = "Share id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The document for the vendor: JSON lines with its Ed25519 signature and the key that verifies it; customers erased since are withheld", body = ShareDocument),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn download(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<ShareDocument>, Problem> {
+    Ok(Json(
+        state.app.shares().download(&access, parse_id(&id)?).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/customers/{id}/disclosures",
+    operation_id = "customers_disclosures",
+    tag = "sharing",
+    params(("id" = String, Path, description = "Customer id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Who received the customer's data, from which country, for what and when (Art. 15(1)(c))", body = Vec<DisclosureView>),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn disclosures(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<DisclosureView>>, Problem> {
+    Ok(Json(
+        state
+            .app
+            .shares()
+            .disclosures(&access, parse_id(&id)?)
             .await?,
     ))
 }

@@ -32,6 +32,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/customers/{id}/consents")
         | ("POST", "/customers/{id}/consents")
         | ("GET", "/customers/{id}/consents/history")
+        | ("GET", "/customers/{id}/disclosures")
         | ("POST", "/customers/{id}/objections")
         | ("GET", "/receipts/{id}") => &[Dpo, Agent],
         ("DELETE", "/customers/{id}")
@@ -67,13 +68,16 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("PATCH", "/vendors/{id}")
         | ("POST", "/vendors/{id}/reviews")
         | ("POST", "/agreements")
-        | ("PATCH", "/agreements/{id}") => &[Dpo],
+        | ("PATCH", "/agreements/{id}")
+        | ("POST", "/shares")
+        | ("GET", "/shares/{id}/download") => &[Dpo],
         ("GET", "/vendors")
         | ("GET", "/vendors/{id}")
         | ("GET", "/vendors/{id}/reviews")
         | ("GET", "/agreements")
         | ("GET", "/agreements/{id}")
         | ("GET", "/transfers/adequacy")
+        | ("GET", "/shares/{id}")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
@@ -320,9 +324,10 @@ async fn every_route_for_every_role() {
             } else {
                 String::new()
             };
-            let (vendor, agreement) = if path.starts_with("/vendors")
+            let (vendor, agreement, share) = if path.starts_with("/vendors")
                 || path.starts_with("/agreements")
                 || path.starts_with("/transfers")
+                || path.starts_with("/shares")
             {
                 let keeper = t
                     .app
@@ -356,13 +361,42 @@ async fn every_route_for_every_role() {
                     .agreement
                     .id
                     .to_string();
-                (vendor, agreement)
+                let vendor_id = vendor.parse().expect("vendor id");
+                t.app
+                    .vendors()
+                    .review(
+                        &keeper,
+                        vendor_id,
+                        serde_json::from_value(sharing::review(&sharing::review_questions()))
+                            .expect("review"),
+                    )
+                    .await
+                    .expect("review");
+                let share = t
+                    .app
+                    .shares()
+                    .share(
+                        &keeper,
+                        steward_app::ShareInput {
+                            vendor_id,
+                            purpose: "marketing.communications.email".into(),
+                            fields: vec!["email".into()],
+                            customer_ids: Some(vec![customer.id]),
+                            segment_id: None,
+                        },
+                    )
+                    .await
+                    .expect("share")
+                    .id
+                    .to_string();
+                (vendor, agreement, share)
             } else {
-                (String::new(), String::new())
+                (String::new(), String::new(), String::new())
             };
             let id = match path {
                 p if p.starts_with("/vendors/") => vendor.clone(),
                 p if p.starts_with("/agreements/") => agreement.clone(),
+                p if p.starts_with("/shares/") => share.clone(),
                 "/legal-holds/{id}" => hold.clone(),
                 "/retention/runs/{id}" => run.clone(),
                 p if p.starts_with("/requests/") => request.clone(),
@@ -436,6 +470,10 @@ async fn every_route_for_every_role() {
                 }
                 ("POST", "/agreements") => Some(sharing::agreement(&vendor).to_string()),
                 ("PATCH", "/agreements/{id}") => Some(r#"{"valid_until":"2027-12-31"}"#.to_string()),
+                ("POST", "/shares") => Some(format!(
+                    r#"{{"vendor_id":"{vendor}","purpose":"marketing.communications.email","fields":["email"],"customer_ids":["{}"]}}"#,
+                    customer.id
+                )),
                 ("POST", "/transfers/check") => Some(format!(
                     r#"{{"vendor_id":"{vendor}","residency":"DE"}}"#
                 )),

@@ -338,3 +338,137 @@ async fn a_vendor_a_day_past_its_review_is_overdue_in_the_api_and_the_metrics() 
     assert_eq!(agent.status, 200);
     assert!(!agent.body.contains("vendors-attention"), "{}", agent.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_share_goes_only_under_an_agreement_and_the_customer_can_see_it() {
+    let t = spawn_app().await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let agent = t.app.access(&setup, None).expect("access");
+    let customer = t
+        .app
+        .customers()
+        .create(
+            &agent,
+            steward_app::CustomerInput {
+                fields: [
+                    ("email".to_string(), "ines@example.com".to_string()),
+                    ("given_name".to_string(), "Inès".to_string()),
+                ]
+                .into_iter()
+                .collect(),
+                residency: "DE".into(),
+                tags: vec![],
+            },
+        )
+        .await
+        .expect("customer");
+    t.app
+        .consent()
+        .record(
+            &agent,
+            customer.id,
+            steward_app::ConsentInput {
+                purpose: "marketing.communications.email".into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("import".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("consent");
+    let made = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&dpo),
+            &[],
+            Some(&processor("DE").to_string()),
+        )
+        .await;
+    let vendor = made.json()["id"].as_str().expect("id").to_string();
+    let reviewed = t
+        .req(
+            "POST",
+            &format!("/api/v1/vendors/{vendor}/reviews"),
+            Some(&dpo),
+            &[],
+            Some(&review(&review_questions()).to_string()),
+        )
+        .await;
+    assert_eq!(reviewed.status, 201, "{}", reviewed.body);
+    let ask = format!(
+        r#"{{"vendor_id":"{vendor}","purpose":"marketing.communications.email","fields":["email"],"customer_ids":["{}"]}}"#,
+        customer.id
+    );
+
+    // No agreement yet: refused with its code, and nothing is disclosed.
+    let refused = t
+        .req("POST", "/api/v1/shares", Some(&dpo), &[], Some(&ask))
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(refused.json()["code"], "NO_AGREEMENT", "{}", refused.body);
+    let seen = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{}/disclosures", customer.id),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(
+        seen.json().as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        seen.body
+    );
+
+    let agreed = t
+        .req(
+            "POST",
+            "/api/v1/agreements",
+            Some(&dpo),
+            &[],
+            Some(&agreement(&vendor).to_string()),
+        )
+        .await;
+    assert_eq!(agreed.status, 201, "{}", agreed.body);
+    let shared = t
+        .req("POST", "/api/v1/shares", Some(&dpo), &[], Some(&ask))
+        .await;
+    assert_eq!(shared.status, 201, "{}", shared.body);
+    assert_eq!(shared.json()["shared"], 1, "{}", shared.body);
+    let share = shared.json()["id"].as_str().expect("id").to_string();
+
+    // The document holds the agreed field and nothing else.
+    let document = t
+        .req(
+            "GET",
+            &format!("/api/v1/shares/{share}/download"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(document.status, 200, "{}", document.body);
+    let body = document.json()["body"].as_str().expect("body").to_string();
+    assert!(body.contains("ines@example.com"), "{body}");
+    assert!(!body.contains("Inès"), "only the agreed field goes: {body}");
+    assert_eq!(document.json()["algorithm"], "Ed25519");
+
+    let seen = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{}/disclosures", customer.id),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(seen[0]["vendor"], "Postwerk Mail Ltd", "{seen}");
+    assert_eq!(seen[0]["share_id"], share.as_str(), "{seen}");
+}
