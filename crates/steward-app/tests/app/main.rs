@@ -19,3 +19,4 @@ mod sharing;
 mod signups;
 #[allow(dead_code)]
 mod support;
+mod vendor_fixtures;

@@ -3,111 +3,22 @@
 //! of exactly the customers with a lawful basis, the others counted by reason, as a signed
 //! document kept sealed, with one disclosure per customer that the customer's record lists.
 
-use std::sync::Arc;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use jiff::civil::Date;
 use serde_json::json;
 use steward_app::core::sharing::{
-    AgreementInput, Answer, Certification, CertificationScheme, DestinationInput, Dpa,
-    DpaChecklist, MechanismInput, RefusalCode, ReviewInput, ReviewOutcome, ReviewQuestion,
-    SubProcessorAuthorisation, VendorInput, VendorRole, VendorStatus,
+    AgreementInput, DestinationInput, MechanismInput, RefusalCode, VendorInput,
 };
 use steward_app::core::transfers::{Tia, TiaOutcome};
 use steward_app::core::{FixedClock, Role};
 use steward_app::{AppError, ShareInput, Steward};
-use steward_store::testing::{TestDatabase, fresh_postgres};
 use uuid::Uuid;
 
 use crate::support::*;
+use crate::vendor_fixtures::*;
 
 const EMAIL: &str = "marketing.communications.email";
-
-struct Kept(
-    #[allow(dead_code)] tempfile::TempDir,
-    #[allow(dead_code)] Option<TestDatabase>,
-);
-
-async fn steward(pg: bool) -> (Kept, Steward, Arc<FixedClock>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = if pg {
-        Some(fresh_postgres().await)
-    } else {
-        None
-    };
-    let clock = clock();
-    let app = Steward::open(steward_app::OpenOptions {
-        database_url: db.as_ref().map(|d| d.url.clone()),
-        ..options(dir.path(), clock.clone())
-    })
-    .await
-    .expect("open steward");
-    (Kept(dir, db), app, clock)
-}
-
-fn day(y: i16, m: i8, d: i8) -> Date {
-    Date::constant(y, m, d)
-}
-
-fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-/// A processor in good order on the test's first day (15 January 2026), established and
-/// keeping data in `country`.
-fn processor(country: &str) -> VendorInput {
-    VendorInput {
-        legal_name: "Postwerk Mail Ltd".into(),
-        address: "1 Market Street".into(),
-        contact_person: "Dana Whitfield".into(),
-        role: VendorRole::Processor,
-        parent: None,
-        established_in: strings(&[country]),
-        stores_in: strings(&[country]),
-        accesses_from: vec![],
-        dpa: Some(Dpa {
-            signed_on: day(2025, 6, 1),
-            version: "3.0".into(),
-            sha256: "0f".repeat(32),
-            expires_on: None,
-            checklist: DpaChecklist {
-                instructions: true,
-                confidentiality: true,
-                security: true,
-                sub_processor_conditions: true,
-                help_with_requests: true,
-                help_with_arts_32_to_36: true,
-                deletion_or_return: true,
-                audits: true,
-            },
-        }),
-        sub_processor_authorisation: Some(SubProcessorAuthorisation::General { notice_days: 30 }),
-        certifications: vec![Certification {
-            scheme: CertificationScheme::IsoIec27001,
-            name: None,
-            scope: "mail delivery".into(),
-            expires_on: day(2033, 1, 1),
-        }],
-        dpf: None,
-        adequacy_scope_confirmed: vec![],
-        risk_tier: 4,
-        status: VendorStatus::Active,
-    }
-}
-
-fn review(on: Date) -> ReviewInput {
-    ReviewInput {
-        reviewed_on: on,
-        reviewer: "A. Privacy Officer".into(),
-        answers: ReviewQuestion::ALL
-            .iter()
-            .map(|q| (q.as_str().to_string(), Answer::Yes))
-            .collect(),
-        outcome: ReviewOutcome::Approved,
-        conditions: None,
-    }
-}
 
 fn tia(re_evaluate_by: Date) -> Tia {
     Tia {

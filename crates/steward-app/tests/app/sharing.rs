@@ -5,55 +5,23 @@
 //! adequacy finding, run on SQLite and on PostgreSQL; the scenarios about the rules alone run on
 //! SQLite.
 
-use std::sync::Arc;
-
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use serde_json::json;
 use steward_app::core::sharing::{
-    AgreementInput, Answer, Certification, CertificationScheme, DestinationInput, Dpa,
-    DpaChecklist, MechanismInput, Refusal, RefusalCode, ReviewInput, ReviewIntervals,
-    ReviewOutcome, ReviewQuestion, ReviewState, SharingRules, SubProcessorAuthorisation,
-    VendorInput, VendorRole, VendorStatus,
+    AgreementInput, DestinationInput, MechanismInput, Refusal, RefusalCode, ReviewIntervals,
+    ReviewOutcome, ReviewState, SharingRules, VendorRole, VendorStatus,
 };
 use steward_app::core::transfers::{
     DEFAULT_ADEQUACY, Regime, Tia, TiaOutcome, TransferBasis, TransferRules,
 };
 use steward_app::core::{FixedClock, Role};
 use steward_app::{AppError, Steward, VendorView};
-use steward_store::testing::{TestDatabase, fresh_postgres};
 
 use crate::support::*;
+use crate::vendor_fixtures::*;
 
 const LEGAL: &str = "essential.legal_obligation";
-
-/// What keeps a test's Steward: its data directory and, on PostgreSQL, its database.
-struct Kept(
-    #[allow(dead_code)] tempfile::TempDir,
-    #[allow(dead_code)] Option<TestDatabase>,
-);
-
-/// A Steward on SQLite or, with `pg`, on a PostgreSQL database of its own, with its clock.
-async fn steward(pg: bool) -> (Kept, Steward, Arc<FixedClock>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = if pg {
-        Some(fresh_postgres().await)
-    } else {
-        None
-    };
-    let clock = clock();
-    let app = Steward::open(steward_app::OpenOptions {
-        database_url: db.as_ref().map(|d| d.url.clone()),
-        ..options(dir.path(), clock.clone())
-    })
-    .await
-    .expect("open steward");
-    (Kept(dir, db), app, clock)
-}
-
-fn day(y: i16, m: i8, d: i8) -> Date {
-    Date::constant(y, m, d)
-}
 
 /// Moves the clock to noon (UTC) of `date`.
 fn advance_to(clock: &FixedClock, date: Date) {
@@ -64,69 +32,6 @@ fn advance_to(clock: &FixedClock, date: Date) {
         .timestamp();
     let now = steward_app::core::Clock::now(clock);
     clock.advance(noon.duration_since(now));
-}
-
-fn strings(list: &[&str]) -> Vec<String> {
-    list.iter().map(|s| s.to_string()).collect()
-}
-
-fn complete() -> DpaChecklist {
-    DpaChecklist {
-        instructions: true,
-        confidentiality: true,
-        security: true,
-        sub_processor_conditions: true,
-        help_with_requests: true,
-        help_with_arts_32_to_36: true,
-        deletion_or_return: true,
-        audits: true,
-    }
-}
-
-/// A processor in good order on the test's first day (15 January 2026), established and
-/// keeping data in `country`.
-fn processor(country: &str) -> VendorInput {
-    VendorInput {
-        legal_name: "Postwerk Mail Ltd".into(),
-        address: "1 Market Street".into(),
-        contact_person: "Dana Whitfield".into(),
-        role: VendorRole::Processor,
-        parent: None,
-        established_in: strings(&[country]),
-        stores_in: strings(&[country]),
-        accesses_from: vec![],
-        dpa: Some(Dpa {
-            signed_on: day(2025, 6, 1),
-            version: "3.0".into(),
-            sha256: "0f".repeat(32),
-            expires_on: None,
-            checklist: complete(),
-        }),
-        sub_processor_authorisation: Some(SubProcessorAuthorisation::General { notice_days: 30 }),
-        certifications: vec![Certification {
-            scheme: CertificationScheme::IsoIec27001,
-            name: None,
-            scope: "mail delivery".into(),
-            expires_on: day(2033, 1, 1),
-        }],
-        dpf: None,
-        adequacy_scope_confirmed: vec![],
-        risk_tier: 4,
-        status: VendorStatus::Active,
-    }
-}
-
-fn review(on: Date) -> ReviewInput {
-    ReviewInput {
-        reviewed_on: on,
-        reviewer: "A. Privacy Officer".into(),
-        answers: ReviewQuestion::ALL
-            .iter()
-            .map(|q| (q.as_str().to_string(), Answer::Yes))
-            .collect(),
-        outcome: ReviewOutcome::Approved,
-        conditions: None,
-    }
 }
 
 fn tia() -> Tia {
