@@ -40,7 +40,7 @@ impl VendorRow {
         let a = v.attention;
         VendorRow {
             name: v.legal_name,
-            status: format!("{:?}", v.status).to_lowercase(),
+            status: v.status.to_string(),
             review: match a.review {
                 ReviewState::NeverReviewed => "never reviewed".into(),
                 ReviewState::Due { on } => format!("due {on}"),

@@ -41,8 +41,8 @@ fn line(v: &VendorView) -> String {
         "{}  {:<32} {:<16} {:<11} {review}; {dpa}",
         v.vendor.id,
         v.vendor.legal_name,
-        format!("{:?}", v.vendor.role).to_lowercase(),
-        format!("{:?}", v.vendor.status).to_lowercase(),
+        v.vendor.role.as_str(),
+        v.vendor.status.as_str(),
     )
 }
 
