@@ -63,7 +63,9 @@ pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::shares::{Exclusion, ShareInput, ShareView};
 pub use sharing::{AgreementView, ReviewView, VendorAttention, VendorView};
 pub use steward_core as core;
-pub use transfers::{AdequacyEntry, AdequacyTable, TransferCheck};
+pub use transfers::{
+    AdequacyEntry, AdequacyTable, AffectedAgreement, LAPSE_NOTICE_DAYS, TransferCheck,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -77,6 +77,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/agreements")
         | ("GET", "/agreements/{id}")
         | ("GET", "/transfers/adequacy")
+        | ("GET", "/transfers/affected-agreements")
         | ("GET", "/shares/{id}")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
