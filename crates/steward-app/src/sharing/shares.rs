@@ -13,11 +13,12 @@ use steward_core::consent::{self, ConsentMethod, ConsentState, Moment};
 use steward_core::customer::CustomerStatus;
 use steward_core::sharing::{Clearance, Refusal, check_share};
 use steward_core::{CountryCode, PurposeDef};
-use steward_store::{ConsentEvent, CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
+use steward_store::{AudienceOf, ConsentEvent, CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
 use uuid::Uuid;
 
 use super::register::Dossier;
 use super::{encoded, require_keeper};
+use crate::campaigns::segments::SegmentFilter;
 use crate::collection::customers::unwrap_stored;
 use crate::services::Shares;
 use crate::{Access, AppError, Steward};
@@ -26,8 +27,8 @@ use crate::{Access, AppError, Steward};
 /// customer's values in the clear at once.
 const PAGE: usize = 1_000;
 
-/// What the privacy officer asks to share: the fields of a set of customers (given by id, or
-/// a saved segment), for a purpose, with a vendor.
+/// What the privacy officer asks to share: the fields of a set of customers (given by id, a
+/// saved segment, or the purpose's audience), for a purpose, with a vendor.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -39,6 +40,20 @@ pub struct ShareInput {
     pub customer_ids: Option<Vec<Uuid>>,
     #[serde(default)]
     pub segment_id: Option<Uuid>,
+    /// The audience of the share's purpose (which must rest on consent): the customers whose
+    /// consent to it stands now, narrowed by an optional filter.
+    #[serde(default)]
+    pub audience: Option<AudienceSource>,
+}
+
+/// The audience a share reaches: everyone whose consent to the purpose stands, or those of
+/// them a filter keeps.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AudienceSource {
+    #[serde(default)]
+    pub filter: Option<SegmentFilter>,
 }
 
 /// Why a customer asked for was left out of a share.
@@ -170,7 +185,7 @@ impl Shares<'_> {
             .purpose(&input.purpose)
             .ok_or_else(|| AppError::invalid("purpose", "is not a purpose of the catalog"))?;
         let fields = asked_fields(app, &input.fields, &purpose.key)?;
-        let source = source(app, &input).await?;
+        let source = source(app, &input, purpose).await?;
         let dossier = app
             .dossier(input.vendor_id)
             .await?
@@ -227,6 +242,8 @@ impl Shares<'_> {
         }
         let asked_by = if input.segment_id.is_some() {
             "segment_id"
+        } else if input.audience.is_some() {
+            "audience"
         } else {
             "customer_ids"
         };
@@ -284,41 +301,76 @@ fn asked_fields<'a>(
     Ok(fields)
 }
 
-async fn source(app: &Steward, input: &ShareInput) -> Result<Source, AppError> {
-    match (&input.customer_ids, input.segment_id) {
-        (Some(_), Some(_)) => Err(AppError::invalid(
-            "segment_id",
-            "give customer_ids or a segment_id, not both",
-        )),
-        (None, None) => Err(AppError::invalid(
-            "customer_ids",
-            "give customer_ids or a segment_id",
-        )),
-        (Some(ids), None) => {
-            if ids.is_empty() {
-                return Err(AppError::invalid(
-                    "customer_ids",
-                    "name at least one customer",
-                ));
-            }
-            let mut ids = ids.clone();
-            ids.sort();
-            ids.dedup();
-            Ok(Source::Ids(ids))
+async fn source(
+    app: &Steward,
+    input: &ShareInput,
+    purpose: &PurposeDef,
+) -> Result<Source, AppError> {
+    let given = [
+        input.customer_ids.is_some(),
+        input.segment_id.is_some(),
+        input.audience.is_some(),
+    ];
+    match given.iter().filter(|g| **g).count() {
+        0 => {
+            return Err(AppError::invalid(
+                "customer_ids",
+                "give customer_ids, a segment_id or an audience",
+            ));
         }
-        (None, Some(id)) => {
-            let saved = app.saved_segment(id).await.map_err(|e| match e {
-                AppError::NotFound => AppError::invalid("segment_id", "no such segment"),
-                other => other,
-            })?;
-            let moment = app.consent_moment().await?;
-            Ok(Source::Segment(Box::new(app.segment_query(
-                &saved.filter,
-                "segment_id",
-                moment,
-            )?)))
+        1 => {}
+        _ => {
+            let second = if given[0] { "segment_id" } else { "audience" };
+            return Err(AppError::invalid(
+                if given[2] { "audience" } else { second },
+                "give one of customer_ids, a segment_id or an audience",
+            ));
         }
     }
+    if let Some(ids) = &input.customer_ids {
+        if ids.is_empty() {
+            return Err(AppError::invalid(
+                "customer_ids",
+                "name at least one customer",
+            ));
+        }
+        let mut ids = ids.clone();
+        ids.sort();
+        ids.dedup();
+        return Ok(Source::Ids(ids));
+    }
+    let moment = app.consent_moment().await?;
+    if let Some(id) = input.segment_id {
+        let saved = app.saved_segment(id).await.map_err(|e| match e {
+            AppError::NotFound => AppError::invalid("segment_id", "no such segment"),
+            other => other,
+        })?;
+        return Ok(Source::Segment(Box::new(app.segment_query(
+            &saved.filter,
+            "segment_id",
+            moment,
+        )?)));
+    }
+    if !purpose.requires_consent {
+        return Err(AppError::invalid(
+            "audience",
+            format!(
+                "an audience is of a consent-based purpose; {} is not one: give customer_ids or a segment_id",
+                purpose.key
+            ),
+        ));
+    }
+    let filter = input.audience.as_ref().and_then(|a| a.filter.as_ref());
+    let mut query = match filter {
+        Some(filter) => app.segment_query(filter, "audience.filter", moment)?,
+        None => SegmentQuery::default(),
+    };
+    query.audience = Some(AudienceOf {
+        purpose: purpose.key.clone(),
+        now: moment.now,
+        given_since: moment.given_since,
+    });
+    Ok(Source::Segment(Box::new(query)))
 }
 
 impl Draft<'_> {

@@ -62,6 +62,7 @@ fn asked(vendor: Uuid, customers: Vec<Uuid>) -> ShareInput {
         fields: strings(&["email", "given_name"]),
         customer_ids: Some(customers),
         segment_id: None,
+        audience: None,
     }
 }
 
@@ -548,6 +549,94 @@ async fn a_saved_segment_is_shared_as_it_stands() {
             disclosed
         );
     }
+}
+
+#[tokio::test]
+async fn the_audience_of_the_purpose_is_shared_as_it_stands_now() {
+    let (_kept, app, _clock) = steward(false).await;
+    let ada = consenting(&app, "q.ada.9@example.com", "Adalinde").await;
+    let silent = app
+        .customers()
+        .create(&agent(&app), input("z.silent@example.com", "Silvester"))
+        .await
+        .expect("no consent")
+        .id;
+    let mut french = input("b.fr@example.com", "Francine");
+    french.residency = "fr".into();
+    let french = app
+        .customers()
+        .create(&agent(&app), french)
+        .await
+        .expect("French")
+        .id;
+    give_consent(&app, &agent(&app), french, EMAIL).await;
+    let vendor = vendor_with(&app, processor("DE"), |id| Some(agreement(id, vec![]))).await;
+    let dpo = dpo(&app);
+    let of_audience = |filter: Option<steward_app::SegmentFilter>| ShareInput {
+        customer_ids: None,
+        audience: Some(steward_app::AudienceSource { filter }),
+        ..asked(vendor, vec![])
+    };
+    let everyone = app
+        .shares()
+        .share(&dpo, of_audience(None))
+        .await
+        .expect("the whole audience");
+    assert_eq!(everyone.shared, 2);
+    assert!(
+        everyone.excluded.is_empty(),
+        "the audience holds only those whose consent stands: {:?}",
+        everyone.excluded
+    );
+    let germany = app
+        .shares()
+        .share(
+            &dpo,
+            of_audience(Some(steward_app::SegmentFilter {
+                residency: strings(&["DE"]),
+                ..Default::default()
+            })),
+        )
+        .await
+        .expect("the audience in Germany");
+    assert_eq!(germany.shared, 1);
+    for (customer, disclosed) in [(ada, 2), (silent, 0), (french, 1)] {
+        assert_eq!(
+            app.shares()
+                .disclosures(&dpo, customer)
+                .await
+                .expect("disclosures")
+                .len(),
+            disclosed
+        );
+    }
+
+    let invalid = |result: Result<steward_app::ShareView, AppError>| match result {
+        Err(AppError::Invalid(errors)) => errors[0].field.clone(),
+        other => panic!("not invalid: {other:?}"),
+    };
+    let both = ShareInput {
+        customer_ids: Some(vec![ada]),
+        ..of_audience(None)
+    };
+    assert_eq!(invalid(app.shares().share(&dpo, both).await), "audience");
+    let not_consent_based = ShareInput {
+        purpose: "essential.service".into(),
+        fields: strings(&["email"]),
+        ..of_audience(None)
+    };
+    assert_eq!(
+        invalid(app.shares().share(&dpo, not_consent_based).await),
+        "audience"
+    );
+    let bad_filter = of_audience(Some(steward_app::SegmentFilter {
+        residency: strings(&["Germany"]),
+        ..Default::default()
+    }));
+    assert_eq!(
+        invalid(app.shares().share(&dpo, bad_filter).await),
+        "audience.filter.residency[0]"
+    );
 }
 
 #[tokio::test]

@@ -533,6 +533,7 @@ async fn uk_transfers_end_with_the_uk_decision(pg: bool) {
                 fields: strings(&["email"]),
                 customer_ids: Some(vec![customer]),
                 segment_id: None,
+                audience: None,
             },
         )
         .await;

@@ -384,6 +384,7 @@ async fn every_route_for_every_role() {
                             fields: vec!["email".into()],
                             customer_ids: Some(vec![customer.id]),
                             segment_id: None,
+                            audience: None,
                         },
                     )
                     .await
