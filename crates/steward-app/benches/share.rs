@@ -23,11 +23,11 @@ use jiff::civil::Date;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
+use steward_app::core::sharing::SharingRules;
 use steward_app::core::sharing::{
     AgreementInput, Answer, Dpa, DpaChecklist, ReviewInput, ReviewOutcome, ReviewQuestion,
     SubProcessorAuthorisation, VendorInput, VendorRole, VendorStatus,
 };
-use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, Role, SystemClock};
 use steward_app::import::ImportOptions;
 use steward_app::{AudienceQuery, AudienceSource, OpenOptions, ShareInput, Steward};
@@ -345,7 +345,8 @@ async fn run(n: usize) -> BenchResult<()> {
     let mut shares = Vec::new();
     let mut recorded = Vec::new();
     for run in 0..runs {
-        let (exported, took) = export(&app, &tmp.path().join(format!("export-{run}.jsonl"))).await?;
+        let (exported, took) =
+            export(&app, &tmp.path().join(format!("export-{run}.jsonl"))).await?;
         let (shared, record, total) = share(
             &app,
             vendor,

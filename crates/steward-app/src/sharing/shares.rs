@@ -165,8 +165,12 @@ struct Draft<'a> {
     categories: Vec<String>,
     now: Timestamp,
     moment: Moment,
-    cleared: HashMap<String, Clearance>,
+    /// Each residency's clearance, and the disclosure record it gives every customer of it.
+    cleared: HashMap<String, (Clearance, String)>,
     excluded: BTreeMap<Exclusion, u64>,
+    /// The customers come from the purpose's audience, whose query already kept only those
+    /// whose consent stands (an objection withdraws it), so the ledger is not read again.
+    consent_checked: bool,
     disclosures: Vec<DisclosureRow>,
     audit: Vec<steward_core::audit::AuditRecord>,
 }
@@ -204,6 +208,7 @@ impl Shares<'_> {
             moment: app.consent_moment().await?,
             cleared: HashMap::new(),
             excluded: BTreeMap::new(),
+            consent_checked: matches!(&source, Source::Segment(q) if q.audience.is_some()),
             disclosures: Vec::new(),
             audit: Vec::new(),
         };
@@ -395,20 +400,35 @@ impl Draft<'_> {
                     self.now,
                 ) {
                     Ok(clearance) => {
-                        self.cleared.insert(row.residency.clone(), clearance);
+                        let disclosure = encoded(&DisclosureBody {
+                            agreement_id: clearance.agreement,
+                            categories: self.categories.clone(),
+                            destinations: clearance
+                                .transfers
+                                .destinations
+                                .iter()
+                                .map(serde_json::to_value)
+                                .collect::<Result<_, _>>()
+                                .map_err(AppError::Encode)?,
+                        })?;
+                        self.cleared
+                            .insert(row.residency.clone(), (clearance, disclosure));
                     }
                     Err(refusal) => return Ok(Err(refusal)),
                 }
             }
         }
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let consents: HashMap<Uuid, ConsentEvent> = app
-            .store
-            .consents_for(&self.purpose.key, &ids)
-            .await?
-            .into_iter()
-            .map(|e| (e.customer_id, e))
-            .collect();
+        let consents: HashMap<Uuid, ConsentEvent> = if self.consent_checked {
+            HashMap::new()
+        } else {
+            app.store
+                .consents_for(&self.purpose.key, &ids)
+                .await?
+                .into_iter()
+                .map(|e| (e.customer_id, e))
+                .collect()
+        };
         let mut lawful = Vec::with_capacity(rows.len());
         for row in rows {
             match self.exclusion(row, consents.get(&row.id)) {
@@ -440,27 +460,16 @@ impl Draft<'_> {
             }
             let plain =
                 zeroize::Zeroizing::new(serde_json::to_vec(&values).map_err(AppError::Encode)?);
-            let clearance = self
+            let (_, disclosure) = self
                 .cleared
                 .get(&row.residency)
                 .ok_or_else(|| AppError::Internal("a residency was not checked".into()))?;
-            let body = DisclosureBody {
-                agreement_id: clearance.agreement,
-                categories: self.categories.clone(),
-                destinations: clearance
-                    .transfers
-                    .destinations
-                    .iter()
-                    .map(serde_json::to_value)
-                    .collect::<Result<_, _>>()
-                    .map_err(AppError::Encode)?,
-            };
             self.disclosures.push(DisclosureRow {
                 share_id: self.id,
                 customer_id: row.id,
                 vendor_id: self.vendor_id,
                 purpose: self.purpose.key.clone(),
-                disclosure: encoded(&body)?,
+                disclosure: disclosure.clone(),
                 sealed: dek.seal(&label, &plain),
                 at: self.now.as_microsecond(),
             });
@@ -489,7 +498,7 @@ impl Draft<'_> {
         if current.is_some_and(|e| e.method == ConsentMethod::Objection.as_str()) {
             return Some(Exclusion::Objected);
         }
-        if self.purpose.requires_consent {
+        if self.purpose.requires_consent && !self.consent_checked {
             let given = current.is_some_and(|e| {
                 e.state
                     .parse::<ConsentState>()
@@ -504,7 +513,7 @@ impl Draft<'_> {
         let needs_explicit = self
             .cleared
             .get(&row.residency)
-            .is_some_and(|c| !c.transfers.per_customer.is_empty());
+            .is_some_and(|(c, _)| !c.transfers.per_customer.is_empty());
         needs_explicit.then_some(Exclusion::NoExplicitConsent)
     }
 
@@ -517,7 +526,7 @@ impl Draft<'_> {
         asked_by: &str,
     ) -> Result<ShareView, AppError> {
         let agreement = match self.cleared.values().next() {
-            Some(c) => c.agreement,
+            Some((c, _)) => c.agreement,
             None => {
                 return Err(AppError::invalid(
                     asked_by,

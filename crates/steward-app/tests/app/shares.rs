@@ -570,6 +570,22 @@ async fn the_audience_of_the_purpose_is_shared_as_it_stands_now() {
         .expect("French")
         .id;
     give_consent(&app, &agent(&app), french, EMAIL).await;
+    let withdrew = consenting(&app, "t.withdrew@example.com", "Wanda").await;
+    app.consent()
+        .record(
+            &agent(&app),
+            withdrew,
+            steward_app::ConsentInput {
+                purpose: EMAIL.into(),
+                state: "withdrawn".into(),
+                notice_version: None,
+                method: Some("portal".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("withdrawn");
     let vendor = vendor_with(&app, processor("DE"), |id| Some(agreement(id, vec![]))).await;
     let dpo = dpo(&app);
     let of_audience = |filter: Option<steward_app::SegmentFilter>| ShareInput {
@@ -600,7 +616,7 @@ async fn the_audience_of_the_purpose_is_shared_as_it_stands_now() {
         .await
         .expect("the audience in Germany");
     assert_eq!(germany.shared, 1);
-    for (customer, disclosed) in [(ada, 2), (silent, 0), (french, 1)] {
+    for (customer, disclosed) in [(ada, 2), (silent, 0), (french, 1), (withdrew, 0)] {
         assert_eq!(
             app.shares()
                 .disclosures(&dpo, customer)
