@@ -219,7 +219,9 @@ impl Shares<'_> {
                     let rows = app.store.get_customers(chunk).await?;
                     let found: BTreeSet<Uuid> = rows.iter().map(|r| r.id).collect();
                     let missing = chunk.iter().filter(|id| !found.contains(id)).count();
-                    *draft.excluded.entry(Exclusion::NotFound).or_default() += missing as u64;
+                    if missing > 0 {
+                        *draft.excluded.entry(Exclusion::NotFound).or_default() += missing as u64;
+                    }
                     result = draft.page(app, access, &rows).await?;
                     if result.is_err() {
                         break;
@@ -429,8 +431,23 @@ impl Draft<'_> {
                 .map(|e| (e.customer_id, e))
                 .collect()
         };
+        // An objection to a purpose resting on legitimate interests is a request for staff to
+        // decide; until they deny it, the customer's data is not processed for the purpose.
+        let objecting: BTreeSet<Uuid> = if self.purpose.requires_consent {
+            BTreeSet::new()
+        } else {
+            app.store
+                .objecting(&self.purpose.key, &ids)
+                .await?
+                .into_iter()
+                .collect()
+        };
         let mut lawful = Vec::with_capacity(rows.len());
         for row in rows {
+            if objecting.contains(&row.id) {
+                *self.excluded.entry(Exclusion::Objected).or_default() += 1;
+                continue;
+            }
             match self.exclusion(row, consents.get(&row.id)) {
                 Some(reason) => *self.excluded.entry(reason).or_default() += 1,
                 None => lawful.push(row),

@@ -673,3 +673,120 @@ async fn a_share_of_nobody_is_answered_naming_where_the_customers_came_from() {
         "nothing shared, nothing read"
     );
 }
+
+#[tokio::test]
+async fn an_objection_that_stands_keeps_a_customer_out_of_a_share_until_it_is_denied_sqlite() {
+    objection_stands(false).await;
+}
+
+#[tokio::test]
+async fn an_objection_that_stands_keeps_a_customer_out_of_a_share_until_it_is_denied_postgres() {
+    objection_stands(true).await;
+}
+
+async fn objection_stands(pg: bool) {
+    const FRAUD: &str = "security.fraud_prevention";
+    let extra = r#"
+[[purpose]]
+key = "security.fraud_prevention"
+name = "Preventing fraud"
+description = "We check orders for signs of fraud, to protect you and us."
+lawful_basis = "legitimate_interests"
+requires_consent = false
+
+[[field]]
+key = "device_risk"
+label = "Device risk score"
+category = "user.device"
+sensitivity = "standard"
+kind = "text"
+max_length = 20
+purposes = ["security.fraud_prevention"]
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = if pg {
+        Some(steward_store::testing::fresh_postgres().await)
+    } else {
+        None
+    };
+    let app = Steward::open(steward_app::OpenOptions {
+        database_url: db.as_ref().map(|d| d.url.clone()),
+        catalog: steward_app::core::Catalog::from_sources(&[
+            ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+            ("extra", extra),
+        ])
+        .expect("catalog"),
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open steward");
+    let mut ids = Vec::new();
+    for (email, name) in [
+        ("h4.kept@example.com", "Hana"),
+        ("w1.objects@example.com", "Wim"),
+    ] {
+        ids.push(
+            app.customers()
+                .create(&agent(&app), input(email, name))
+                .await
+                .expect("customer")
+                .id,
+        );
+    }
+    let vendor = vendor_with(&app, processor("DE"), |id| {
+        Some(AgreementInput {
+            purposes: strings(&[FRAUD]),
+            categories: strings(&["user.device"]),
+            ..agreement(id, vec![])
+        })
+    })
+    .await;
+    let dpo = dpo(&app);
+    let objection = app
+        .requests()
+        .create(
+            &dpo,
+            steward_app::RequestInput {
+                kind: "objection".into(),
+                channel: "email".into(),
+                customer_id: Some(ids[1]),
+                email: None,
+                phone: None,
+                residency: None,
+                purpose: Some(FRAUD.into()),
+            },
+        )
+        .await
+        .expect("an objection to the fraud checks");
+    let ask = || ShareInput {
+        purpose: FRAUD.into(),
+        fields: strings(&["device_risk"]),
+        ..asked(vendor, ids.clone())
+    };
+    let share = app.shares().share(&dpo, ask()).await.expect("shared");
+    assert_eq!(share.shared, 1);
+    assert_eq!(
+        share.excluded,
+        [("objected".to_string(), 1)].into_iter().collect(),
+        "an objection not yet decided stops the processing"
+    );
+    assert!(
+        app.shares()
+            .disclosures(&dpo, ids[1])
+            .await
+            .expect("disclosures")
+            .is_empty()
+    );
+    app.requests()
+        .deny(
+            &dpo,
+            objection.id,
+            &steward_app::ReasonInput {
+                reason: "Checking orders for fraud protects every customer; the grounds override the objection.".into(),
+            },
+        )
+        .await
+        .expect("denied");
+    let share = app.shares().share(&dpo, ask()).await.expect("shared");
+    assert_eq!(share.shared, 2, "denied, the objection no longer stands");
+}
