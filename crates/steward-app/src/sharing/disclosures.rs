@@ -3,8 +3,8 @@
 //! (Art. 15(1)(c)).
 //!
 //! The document is rebuilt at every download from the disclosures, each customer's values
-//! opened with that customer's data key, and signed with the installation's Ed25519 document
-//! key. A customer erased since the share has no key left, so their values are gone from the
+//! opened with that customer's data key, and signed with the installation's Ed25519 share
+//! key (its own, apart from the keys of receipts and of the audit log). A customer erased since the share has no key left, so their values are gone from the
 //! document too; the header counts them as withheld.
 
 use std::collections::BTreeMap;
@@ -149,7 +149,7 @@ impl Shares<'_> {
         body.push(b'\n');
         body.extend_from_slice(&lines);
         let body = String::from_utf8(body).map_err(|e| AppError::Internal(e.to_string()))?;
-        let signer = app.vault.receipt_signer();
+        let signer = app.vault.share_signer();
         Ok(ShareDocument {
             share_id: id,
             algorithm: "Ed25519",
