@@ -11,7 +11,7 @@ use jiff::Timestamp;
 use steward_core::catalog::FieldDef;
 use steward_core::consent::{self, ConsentMethod, ConsentState, Moment};
 use steward_core::customer::CustomerStatus;
-use steward_core::sharing::{Clearance, Refusal, check_share};
+use steward_core::sharing::{Clearance, CustomerCondition, Refusal, check_share};
 use steward_core::{CountryCode, PurposeDef};
 use steward_store::{AudienceOf, ConsentEvent, CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
 use uuid::Uuid;
@@ -69,8 +69,8 @@ pub enum Exclusion {
     Closed,
     /// No such customer, or one erased.
     NotFound,
-    /// The transfer rests on the customer's explicit consent (Art. 49(1)(a)), which Steward
-    /// does not record yet, so nobody qualifies.
+    /// The transfer rests on the customer's explicit consent (Art. 49(1)(a)), given as consent
+    /// to the purpose the agreement names for it, and the customer has not given it.
     NoExplicitConsent,
 }
 
@@ -442,13 +442,14 @@ impl Draft<'_> {
                 .into_iter()
                 .collect()
         };
+        let explicit = self.explicit_consents(app, &ids).await?;
         let mut lawful = Vec::with_capacity(rows.len());
         for row in rows {
             if objecting.contains(&row.id) {
                 *self.excluded.entry(Exclusion::Objected).or_default() += 1;
                 continue;
             }
-            match self.exclusion(row, consents.get(&row.id)) {
+            match self.exclusion(row, consents.get(&row.id), &explicit) {
                 Some(reason) => *self.excluded.entry(reason).or_default() += 1,
                 None => lawful.push(row),
             }
@@ -503,9 +504,50 @@ impl Draft<'_> {
         Ok(Ok(()))
     }
 
+    /// For each purpose whose consent is the explicit consent a transfer of this share rests
+    /// on (Art. 49(1)(a)), which of `ids` have it given and unexpired now.
+    async fn explicit_consents(
+        &self,
+        app: &Steward,
+        ids: &[Uuid],
+    ) -> Result<HashMap<String, BTreeSet<Uuid>>, AppError> {
+        let mut given: HashMap<String, BTreeSet<Uuid>> = HashMap::new();
+        for (clearance, _) in self.cleared.values() {
+            for condition in &clearance.transfers.per_customer {
+                let CustomerCondition::ExplicitTransferConsent { purpose, .. } = condition;
+                if given.contains_key(purpose) {
+                    continue;
+                }
+                let holding = app
+                    .store
+                    .consents_for(purpose, ids)
+                    .await?
+                    .into_iter()
+                    .filter(|e| self.is_given(e))
+                    .map(|e| e.customer_id)
+                    .collect();
+                given.insert(purpose.clone(), holding);
+            }
+        }
+        Ok(given)
+    }
+
+    fn is_given(&self, e: &ConsentEvent) -> bool {
+        e.state
+            .parse::<ConsentState>()
+            .ok()
+            .map(|s| consent::effective(s, e.at, e.expires_at, self.moment))
+            == Some(ConsentState::Given)
+    }
+
     /// Why a customer may not be part of the share, if they may not, given their current
-    /// consent event for its purpose.
-    fn exclusion(&self, row: &CustomerRow, current: Option<&ConsentEvent>) -> Option<Exclusion> {
+    /// consent event for its purpose and who gave the explicit consents its transfers need.
+    fn exclusion(
+        &self,
+        row: &CustomerRow,
+        current: Option<&ConsentEvent>,
+        explicit: &HashMap<String, BTreeSet<Uuid>>,
+    ) -> Option<Exclusion> {
         if row.status == CustomerStatus::Restricted.as_str() {
             return Some(Exclusion::Restricted);
         }
@@ -515,23 +557,19 @@ impl Draft<'_> {
         if current.is_some_and(|e| e.method == ConsentMethod::Objection.as_str()) {
             return Some(Exclusion::Objected);
         }
-        if self.purpose.requires_consent && !self.consent_checked {
-            let given = current.is_some_and(|e| {
-                e.state
-                    .parse::<ConsentState>()
-                    .ok()
-                    .map(|s| consent::effective(s, e.at, e.expires_at, self.moment))
-                    == Some(ConsentState::Given)
-            });
-            if !given {
-                return Some(Exclusion::NoConsent);
-            }
+        if self.purpose.requires_consent
+            && !self.consent_checked
+            && !current.is_some_and(|e| self.is_given(e))
+        {
+            return Some(Exclusion::NoConsent);
         }
-        let needs_explicit = self
-            .cleared
-            .get(&row.residency)
-            .is_some_and(|(c, _)| !c.transfers.per_customer.is_empty());
-        needs_explicit.then_some(Exclusion::NoExplicitConsent)
+        let lacks_explicit = self.cleared.get(&row.residency).is_some_and(|(c, _)| {
+            c.transfers.per_customer.iter().any(|condition| {
+                let CustomerCondition::ExplicitTransferConsent { purpose, .. } = condition;
+                !explicit.get(purpose).is_some_and(|ids| ids.contains(&row.id))
+            })
+        });
+        lacks_explicit.then_some(Exclusion::NoExplicitConsent)
     }
 
     /// Writes the share, its disclosures and its audit entries in one transaction.

@@ -790,3 +790,71 @@ purposes = ["security.fraud_prevention"]
     let share = app.shares().share(&dpo, ask()).await.expect("shared");
     assert_eq!(share.shared, 2, "denied, the objection no longer stands");
 }
+
+#[tokio::test]
+async fn a_transfer_on_explicit_consent_takes_only_the_customers_who_gave_it() {
+    const TRANSFER: &str = "transfer.support_india";
+    let extra = r#"
+[[purpose]]
+key = "transfer.support_india"
+name = "Support from our team in India"
+description = "With your explicit permission, our support partner in India reads your contact details to answer you. India has no EU adequacy decision, so your data there lacks some of the protection it has in the EU."
+lawful_basis = "consent"
+requires_consent = true
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = Steward::open(steward_app::OpenOptions {
+        catalog: steward_app::core::Catalog::from_sources(&[
+            ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+            ("extra", extra),
+        ])
+        .expect("catalog"),
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open steward");
+    let ada = consenting(&app, "x3.ada@example.com", "Adalinde").await;
+    let bo = consenting(&app, "k8.bo@example.com", "Bo").await;
+    give_consent(&app, &agent(&app), ada, TRANSFER).await;
+    let vendor = vendor_with(&app, processor("IN"), |id| {
+        Some(agreement(
+            id,
+            vec![DestinationInput {
+                country: "IN".into(),
+                via: None,
+                mechanism: MechanismInput::Derogation {
+                    ground: steward_app::core::transfers::Art49Ground::ExplicitConsent,
+                    justification: "customers ask for support in their time zone".into(),
+                    consent_purpose: Some(TRANSFER.into()),
+                },
+            }],
+        ))
+    })
+    .await;
+    let dpo = dpo(&app);
+    let share = app
+        .shares()
+        .share(&dpo, asked(vendor, vec![ada, bo]))
+        .await
+        .expect("shared");
+    assert_eq!(share.shared, 1);
+    assert_eq!(
+        share.excluded,
+        [("no_explicit_consent".to_string(), 1)].into_iter().collect()
+    );
+    assert!(
+        app.shares()
+            .disclosures(&dpo, bo)
+            .await
+            .expect("disclosures")
+            .is_empty(),
+        "without the explicit consent nothing of Bo went to India"
+    );
+    give_consent(&app, &agent(&app), bo, TRANSFER).await;
+    let share = app
+        .shares()
+        .share(&dpo, asked(vendor, vec![ada, bo]))
+        .await
+        .expect("shared");
+    assert_eq!(share.shared, 2, "given, it counts");
+}
