@@ -60,6 +60,7 @@ pub use services::{
 };
 pub use services::{Agreements, Shares, Transfers, Vendors};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
+pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};
 pub use sharing::shares::{Exclusion, ShareInput, ShareView};
 pub use sharing::{AgreementView, ReviewView, VendorAttention, VendorView};
 pub use steward_core as core;
