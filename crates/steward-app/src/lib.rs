@@ -270,6 +270,7 @@ impl Steward {
         let mut counts = RecordCounts {
             customers: self.store.count_customers().await?,
             audit_entries: self.store.audit_head().await?.0,
+            recipient_notices_overdue: self.overdue_recipient_notices().await?,
             ..RecordCounts::default()
         };
         for v in self.vendor_views().await? {
@@ -309,4 +310,6 @@ pub struct RecordCounts {
     /// Vendors' certifications that end within 30 days.
     pub certifications_expiring: u64,
     pub certifications_expired: u64,
+    /// Notices to recipients (Art. 19) still to be sent past their due date.
+    pub recipient_notices_overdue: u64,
 }

@@ -18,7 +18,7 @@ use steward_store::{RecipientNoticeFilter, RecipientNoticeRow, RecipientUpdate};
 use uuid::Uuid;
 
 use super::{require_keeper, require_reader};
-use crate::services::RecipientNotices;
+use crate::services::{Portal, RecipientNotices};
 use crate::{Access, Actor, AppError, Steward};
 
 const REASON_MAX: usize = 500;
@@ -236,6 +236,34 @@ fn reason_of(raw: Option<&str>, needed: bool) -> Result<Option<String>, AppError
             "must be one line of text without control characters",
         )),
         Some(r) => Ok(Some(r.to_string())),
+    }
+}
+
+impl Portal<'_> {
+    /// The recipients told of an erasure, by the notice ids its answer carried to the page
+    /// after it. That page is shown to someone no longer signed in, so it names only erasure
+    /// notices, and only of a customer who is gone.
+    pub async fn told_of_erasure(
+        &self,
+        ids: &[Uuid],
+    ) -> Result<Vec<RecipientNoticeView>, AppError> {
+        let mut rows = Vec::new();
+        for id in ids {
+            let Some(row) = self.app.store.recipient_notice(*id).await? else {
+                continue;
+            };
+            if row.kind == "erasure"
+                && self
+                    .app
+                    .store
+                    .get_customer(row.customer_id)
+                    .await?
+                    .is_none()
+            {
+                rows.push(row);
+            }
+        }
+        self.app.notice_views(rows).await
     }
 }
 

@@ -12,6 +12,7 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, Subject, SubjectFormat};
 
+use super::portal_recipients::{self, RecipientRow};
 use super::portal_view::{self, OverviewRows};
 use crate::evidence::evidence;
 use crate::tls::ClientAddr;
@@ -27,6 +28,10 @@ const FORM: &str = "steward_portal_form";
 /// reload posts nothing again) and decides only what they say, never whether a code works.
 const PENDING: &str = "steward_portal_pending";
 const PENDING_SECONDS: i64 = 60 * 60;
+/// After an erasure: the ids of the notices to the recipients that will be told of it.
+const TOLD: &str = "steward_portal_told";
+const TOLD_SECONDS: i64 = 60 * 60;
+const TOLD_MAX: usize = 50;
 const SIGN_IN_TAKES: std::time::Duration = std::time::Duration::from_millis(250);
 
 pub fn routes() -> Router<AppState> {
@@ -105,10 +110,13 @@ const OUTCOMES: [(&str, &str); 9] = [
 ];
 
 fn outcome(query: &HashMap<String, String>) -> Option<Flash> {
-    let done = query.get("done")?;
+    said(query.get("done")?)
+}
+
+fn said(done: &str) -> Option<Flash> {
     OUTCOMES
         .iter()
-        .find(|(word, _)| word == done)
+        .find(|(word, _)| *word == done)
         .and_then(|(_, text)| Flash::done(*text))
 }
 
@@ -118,6 +126,9 @@ struct SignInPage {
     csrf: String,
     code: Option<CodeStep>,
     message: Option<Flash>,
+    /// After an erasure: the recipients of the data that will be told of it.
+    erased: bool,
+    told: Vec<RecipientRow>,
 }
 
 /// The second step of signing in: the code sent to `email`.
@@ -135,6 +146,7 @@ struct PortalPage {
     /// Purposes resting on legitimate interests, as (key, name): objected to by request.
     objectable: Vec<(String, String)>,
     message: Option<Flash>,
+    told: Vec<RecipientRow>,
 }
 
 fn cookie_value(state: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
@@ -142,6 +154,7 @@ fn cookie_value(state: &AppState, name: &str, value: Option<&str>) -> Option<Hea
     match value {
         // A sign-in left half-way is forgotten after a while.
         Some(v) if name == PENDING => path.set_for(name, v, PENDING_SECONDS),
+        Some(v) if name == TOLD => path.set_for(name, v, TOLD_SECONDS),
         Some(v) => path.set(name, v),
         None => path.clear(name),
     }
@@ -185,15 +198,22 @@ fn sign_in_page(
     code: Option<CodeStep>,
     message: Option<Flash>,
 ) -> Response {
-    let csrf = random_value();
-    let mut response = with_public_policy(
-        render(&SignInPage {
-            csrf: csrf.clone(),
+    page_before_sign_in(
+        state,
+        status,
+        SignInPage {
+            csrf: random_value(),
             code,
             message,
-        }),
-        status,
-    );
+            erased: false,
+            told: Vec::new(),
+        },
+    )
+}
+
+fn page_before_sign_in(state: &AppState, status: StatusCode, page: SignInPage) -> Response {
+    let csrf = page.csrf.clone();
+    let mut response = with_public_policy(render(&page), status);
     if let Some(v) = cookie_value(state, FORM, Some(&csrf)) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -242,7 +262,37 @@ async fn start(
     if session(&state, &headers).await.is_some() {
         return see_other("/portal/me");
     }
+    if query.get("done").is_some_and(|d| d == "erased") {
+        return erased_page(&state, &headers).await;
+    }
     sign_in_page(&state, StatusCode::OK, None, outcome(&query))
+}
+
+/// The answer to an erasure, with the recipients of the data that will be told of it.
+async fn erased_page(state: &AppState, headers: &HeaderMap) -> Response {
+    let ids: Vec<uuid::Uuid> = cookie(headers, TOLD)
+        .map(|raw| {
+            raw.split('.')
+                .take(TOLD_MAX)
+                .filter_map(|id| uuid::Uuid::try_parse(id).ok())
+                .collect()
+        })
+        .unwrap_or_default();
+    let told = match state.app.portal().told_of_erasure(&ids).await {
+        Ok(told) => told,
+        Err(e) => return Problem::from(e).into_response(),
+    };
+    page_before_sign_in(
+        state,
+        StatusCode::OK,
+        SignInPage {
+            csrf: random_value(),
+            code: None,
+            message: said("erased"),
+            erased: true,
+            told: portal_recipients::rows(state.app.catalog(), &told),
+        },
+    )
 }
 
 async fn send_code(
@@ -391,6 +441,7 @@ async fn overview_page(
                 rows: portal_view::rows(state.app.catalog(), &overview),
                 objectable: state.app.own_rights().objectable_purposes(),
                 message,
+                told: portal_recipients::rows(state.app.catalog(), &overview.recipients_told),
             }),
             status,
         ),
@@ -658,7 +709,23 @@ async fn erase(
     }
     match state.app.own_rights().erase_account(&customer).await {
         Err(e) => after_action(&state, &customer, &token, Err(e)).await,
-        Ok(()) => see_other_with(&state, "/portal?done=erased", &[(SESSION, None)]),
+        // The page after the redirect names the recipients that will be told, which the
+        // customer, no longer able to sign in, could see nowhere else; it finds them by the
+        // ids this cookie carries.
+        Ok(told) => {
+            let ids = told
+                .iter()
+                .take(TOLD_MAX)
+                .map(|n| n.id.simple().to_string())
+                .collect::<Vec<_>>()
+                .join(".");
+            let ids = (!ids.is_empty()).then_some(ids);
+            see_other_with(
+                &state,
+                "/portal?done=erased",
+                &[(SESSION, None), (TOLD, ids.as_deref())],
+            )
+        }
     }
 }
 
