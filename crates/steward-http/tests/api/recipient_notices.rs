@@ -7,6 +7,7 @@ use serde_json::Value;
 use steward_app::core::Role;
 use steward_testkit::smtp::SmtpServer;
 
+use crate::console::{add_staff, post_form, staff_cookie};
 use crate::portal::{Visitor, code_in, visible};
 use crate::sharing::{agreement, processor, review, review_questions};
 use crate::support::*;
@@ -268,14 +269,91 @@ async fn erasing_a_customer_disclosed_to_two_vendors_tells_both_and_the_portal_l
     let acknowledged = mark(r#"{"status":"acknowledged"}"#).await;
     assert_eq!(acknowledged.json()["status"], "acknowledged");
 
-    // None is overdue yet; past the due date the three still to be sent are, in the gauge
-    // and in the overdue list.
+    // The privacy officer records another in the console; a move its status does not allow
+    // is refused on the page, and so is impossible without a reason.
+    let uri = add_staff(&t, "dpo@example.com", Role::Dpo)
+        .await
+        .expect("a second factor");
+    let officer = staff_cookie(
+        &t,
+        "dpo@example.com",
+        Some(&uri),
+        Some("essential.legal_obligation"),
+    )
+    .await;
+    const PAGE: &str = "/console/recipient-notices";
+    let page = t
+        .req("GET", PAGE, None, &[("Cookie", &officer)], None)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let open = visible(&page.body);
+    for name in VENDORS {
+        assert!(open.contains(name), "{name} in {open}");
+    }
+    let other = erasure[1]["id"].as_str().expect("id");
+    let sent = post_form(&t, &officer, PAGE, &format!("{PAGE}/{other}/sent"), "").await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let restricted = restriction.json()[0]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let refused = post_form(
+        &t,
+        &officer,
+        PAGE,
+        &format!("{PAGE}/{restricted}/acknowledged"),
+        "",
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        visible(&refused.body).contains("that is pending cannot become acknowledged"),
+        "{}",
+        refused.body
+    );
+    let refused = post_form(
+        &t,
+        &officer,
+        PAGE,
+        &format!("{PAGE}/{restricted}/impossible"),
+        "reason=",
+    )
+    .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert!(
+        visible(&refused.body).contains("say why the recipient cannot be told"),
+        "{}",
+        refused.body
+    );
+    let marked = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{ines}/recipient-notices"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    let status_of = |id: &str| {
+        marked
+            .json()
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|n| n["id"] == id)
+            .map(|n| n["status"].clone())
+    };
+    assert_eq!(status_of(other), Some(Value::from("sent")));
+    assert_eq!(status_of(&restricted), Some(Value::from("pending")));
+
+    // None is overdue yet; past the due date the two still to be sent are, in the gauge, in
+    // the overdue list and on the dashboard.
     let overdue = |metrics: &Reply| gauge(&metrics.body, "steward_recipient_notices_overdue");
     let metrics = t.req("GET", "/metrics", Some(&auditor), &[], None).await;
     assert_eq!(overdue(&metrics), Some(0), "{}", metrics.body);
     t.clock.advance(jiff::SignedDuration::from_hours(31 * 24));
     let metrics = t.req("GET", "/metrics", Some(&auditor), &[], None).await;
-    assert_eq!(overdue(&metrics), Some(3), "{}", metrics.body);
+    assert_eq!(overdue(&metrics), Some(2), "{}", metrics.body);
     let listed = t
         .req(
             "GET",
@@ -285,5 +363,22 @@ async fn erasing_a_customer_disclosed_to_two_vendors_tells_both_and_the_portal_l
             None,
         )
         .await;
-    assert_eq!(listed.json().as_array().map(Vec::len), Some(3));
+    assert_eq!(listed.json().as_array().map(Vec::len), Some(2));
+    let officer = staff_cookie(
+        &t,
+        "dpo@example.com",
+        Some(&uri),
+        Some("essential.legal_obligation"),
+    )
+    .await;
+    let dashboard = t
+        .req("GET", "/console", None, &[("Cookie", &officer)], None)
+        .await;
+    assert!(
+        dashboard
+            .body
+            .contains("<strong>2</strong> notices to recipients of changed data are overdue"),
+        "{}",
+        dashboard.body
+    );
 }
