@@ -12,7 +12,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, Subject, SubjectFormat};
 
-use super::portal_recipients::{self, RecipientRow};
+use super::portal_outcomes::{Flash, outcome, said};
+use super::portal_recipients::{self, RecipientRow, TOLD, TOLD_SECONDS};
 use super::portal_view::{self, OverviewRows};
 use crate::evidence::evidence;
 use crate::tls::ClientAddr;
@@ -28,10 +29,6 @@ const FORM: &str = "steward_portal_form";
 /// reload posts nothing again) and decides only what they say, never whether a code works.
 const PENDING: &str = "steward_portal_pending";
 const PENDING_SECONDS: i64 = 60 * 60;
-/// After an erasure: the ids of the notices to the recipients that will be told of it.
-const TOLD: &str = "steward_portal_told";
-const TOLD_SECONDS: i64 = 60 * 60;
-const TOLD_MAX: usize = 50;
 const SIGN_IN_TAKES: std::time::Duration = std::time::Duration::from_millis(250);
 
 pub fn routes() -> Router<AppState> {
@@ -50,74 +47,6 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/me/restrict", post(restrict))
         .route("/portal/me/erase", post(erase))
         .route("/portal/sign-out", post(sign_out))
-}
-
-/// A line at the top of a page: what an action came to, or why it was refused.
-struct Flash {
-    text: String,
-    error: bool,
-}
-
-impl Flash {
-    fn done(text: impl Into<String>) -> Option<Flash> {
-        Some(Flash {
-            text: text.into(),
-            error: false,
-        })
-    }
-
-    fn refused(text: impl Into<String>) -> Option<Flash> {
-        Some(Flash {
-            text: text.into(),
-            error: true,
-        })
-    }
-}
-
-/// What an action came to, carried to the page after it in the address: a word from this
-/// list and nothing about the person.
-const OUTCOMES: [(&str, &str); 9] = [
-    ("corrected", "Corrected. Thank you."),
-    (
-        "correction-review",
-        "This needs checking: we will look at your correction and answer by the date under Your requests.",
-    ),
-    (
-        "address-sent",
-        "We sent a link to the new address. Your address changes once you open it (within a day).",
-    ),
-    (
-        "withdrawn",
-        "Withdrawn. We no longer use your data for that.",
-    ),
-    (
-        "objected",
-        "Done: we send you no more marketing of any kind.",
-    ),
-    (
-        "objection-received",
-        "We have your objection and will answer by the date under Your requests.",
-    ),
-    (
-        "restricted",
-        "Restricted: we keep your data but use it for nothing else until you or we lift it; we tell you before we do.",
-    ),
-    (
-        "erased",
-        "Your data is erased. We have erased everything we held about you and sent a confirmation to your address. If you sign up again, you will start afresh.",
-    ),
-    ("signed-out", "You are signed out."),
-];
-
-fn outcome(query: &HashMap<String, String>) -> Option<Flash> {
-    said(query.get("done")?)
-}
-
-fn said(done: &str) -> Option<Flash> {
-    OUTCOMES
-        .iter()
-        .find(|(word, _)| *word == done)
-        .and_then(|(_, text)| Flash::done(*text))
 }
 
 #[derive(Template)]
@@ -270,15 +199,7 @@ async fn start(
 
 /// The answer to an erasure, with the recipients of the data that will be told of it.
 async fn erased_page(state: &AppState, headers: &HeaderMap) -> Response {
-    let ids: Vec<uuid::Uuid> = cookie(headers, TOLD)
-        .map(|raw| {
-            raw.split('.')
-                .take(TOLD_MAX)
-                .filter_map(|id| uuid::Uuid::try_parse(id).ok())
-                .collect()
-        })
-        .unwrap_or_default();
-    let told = match state.app.portal().told_of_erasure(&ids).await {
+    let told = match portal_recipients::told_of_erasure(state, headers).await {
         Ok(told) => told,
         Err(e) => return Problem::from(e).into_response(),
     };
@@ -290,7 +211,7 @@ async fn erased_page(state: &AppState, headers: &HeaderMap) -> Response {
             code: None,
             message: said("erased"),
             erased: true,
-            told: portal_recipients::rows(state.app.catalog(), &told),
+            told,
         },
     )
 }
@@ -710,16 +631,9 @@ async fn erase(
     match state.app.own_rights().erase_account(&customer).await {
         Err(e) => after_action(&state, &customer, &token, Err(e)).await,
         // The page after the redirect names the recipients that will be told, which the
-        // customer, no longer able to sign in, could see nowhere else; it finds them by the
-        // ids this cookie carries.
+        // customer, no longer able to sign in, could see nowhere else.
         Ok(told) => {
-            let ids = told
-                .iter()
-                .take(TOLD_MAX)
-                .map(|n| n.id.simple().to_string())
-                .collect::<Vec<_>>()
-                .join(".");
-            let ids = (!ids.is_empty()).then_some(ids);
+            let ids = portal_recipients::told_cookie(&told);
             see_other_with(
                 &state,
                 "/portal?done=erased",
