@@ -61,7 +61,7 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
                 steward_app::core::sharing::SharingRules::parse_notice_window(
                     &settings.recipient_notice_within,
                 )
-                .map_err(|e| anyhow::anyhow!("{}: {}", e.field, e.message))?,
+                .map_err(|e| anyhow::anyhow!("invalid setting: {}: {}", e.field, e.message))?,
             ..steward_app::core::sharing::SharingRules::shipped()
                 .map_err(|e| anyhow::anyhow!("invalid transfer rules: {e}"))?
         },
