@@ -170,7 +170,16 @@ fn profile_rows(p: &PortalOverview) -> Vec<[String; 6]> {
             n.id.to_string(),
             n.vendor.clone(),
             n.status.as_str().into(),
-            format!("{}; fields {}; due {}", n.kind, n.fields.join(", "), n.due),
+            format!(
+                "{}; fields {}; due {}{}",
+                n.kind,
+                n.fields.join(", "),
+                n.due,
+                n.reason
+                    .as_deref()
+                    .map(|r| format!("; reason {r}"))
+                    .unwrap_or_default()
+            ),
             n.created_at.to_string(),
         ]);
     }

@@ -6,7 +6,7 @@ use jiff::{SignedDuration, Timestamp};
 use steward_app::core::FixedClock;
 use steward_app::core::Role;
 use steward_app::core::sharing::SharingRules;
-use steward_app::{AppError, CustomerPatch, NoticeQuery, NoticeStatus, Steward};
+use steward_app::{AppError, CustomerPatch, NoticeQuery, NoticeStatus, Steward, SubjectFormat};
 use uuid::Uuid;
 
 use crate::shares::{agreement, asked, consenting, vendor_with};
@@ -310,7 +310,42 @@ async fn rectification_and_restriction(pg: bool) {
         Some("the vendor was wound up")
     );
 
-    // The customer sees them in the portal overview, and so in their export.
+    // The subject's export lists them: each notice in the JSON, a row each in the CSV.
+    for format in [SubjectFormat::Json, SubjectFormat::Csv] {
+        let mut export = app
+            .rights()
+            .start_export(&dpo, ada, format)
+            .await
+            .expect("start");
+        let mut whole = Vec::new();
+        while let Some(chunk) = app.rights().export_chunk(&mut export).await.expect("chunk") {
+            whole.extend_from_slice(&chunk);
+        }
+        let whole = String::from_utf8(whole).expect("utf-8");
+        match format {
+            SubjectFormat::Json => {
+                let doc: serde_json::Value = serde_json::from_str(&whole).expect("json");
+                let listed: Vec<&str> = doc["recipients_told"]
+                    .as_array()
+                    .expect("recipients_told")
+                    .iter()
+                    .filter_map(|n| n["id"].as_str())
+                    .collect();
+                assert_eq!(listed.len(), 3, "{whole}");
+                assert!(listed.contains(&impossible.id.to_string().as_str()));
+            }
+            SubjectFormat::Csv => {
+                let rows = whole
+                    .lines()
+                    .filter(|l| l.starts_with("recipient_notice,"))
+                    .count();
+                assert_eq!(rows, 3, "{whole}");
+                assert!(whole.contains("the vendor was wound up"), "{whole}");
+            }
+        }
+    }
+
+    // The customer sees them in the portal overview.
     let subject = signed_in(&app, Inbox::Log(_kept.0.path()), "ada@example.com").await;
     let overview = app.portal().overview(&subject).await.expect("overview");
     assert_eq!(
