@@ -414,3 +414,38 @@ async fn an_erasure_whose_notice_cannot_be_written_is_not_committed() {
         1
     );
 }
+
+#[tokio::test]
+async fn a_customer_erased_by_a_retention_rule_is_told_to_their_recipients_sqlite() {
+    retention_erasure_tells_recipients(false).await;
+}
+
+#[tokio::test]
+async fn a_customer_erased_by_a_retention_rule_is_told_to_their_recipients_postgres() {
+    retention_erasure_tells_recipients(true).await;
+}
+
+async fn retention_erasure_tells_recipients(pg: bool) {
+    let (_kept, app, clock) = steward(pg).await;
+    let dpo = dpo(&app);
+    let ada = consenting(&app, "ada@example.com", "Adalinde").await;
+    let mail = vendor(&app, "Postwerk Mail Ltd").await;
+    share(&app, mail, vec![ada], &["email"]).await;
+
+    // Dormant past the shipped rule's three years: the sweep erases them.
+    clock.advance(SignedDuration::from_hours(24 * 1_100));
+    let run = app.retention().start_run(&dpo, false).await.expect("start");
+    app.retention()
+        .run(run.id, |_| std::ops::ControlFlow::Continue(()), |_| {})
+        .await
+        .expect("run");
+    assert!(app.rights().is_erased(ada).await.expect("erased"));
+    let told = app
+        .recipient_notices()
+        .of_customer(&dpo, ada)
+        .await
+        .expect("notices");
+    assert_eq!(vendors_of(&told), vec![mail]);
+    assert_eq!(told[0].kind, "erasure");
+    assert_eq!(told[0].due, due_from_now(&clock));
+}
