@@ -41,6 +41,14 @@ pub enum AppError {
     /// The request does not fit the state the thing is in (a campaign sent already).
     #[error("{0}")]
     Conflict(String),
+    /// A record cannot move from the status it is in to the one asked for (a recipient
+    /// notice acknowledged before it was sent).
+    #[error("a {what} that is {from} cannot become {to}")]
+    TransitionNotAllowed {
+        what: &'static str,
+        from: String,
+        to: String,
+    },
     /// A privacy notice cannot be published without a summary for each of these purposes.
     #[error("the notice has no summary for {}", .0.join(", "))]
     NoticeIncomplete(Vec<String>),

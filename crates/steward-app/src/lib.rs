@@ -60,6 +60,7 @@ pub use services::{
 };
 pub use services::{Agreements, Shares, Transfers, Vendors};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
+pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};
 pub use sharing::shares::{AudienceSource, Exclusion, ShareInput, ShareView};
 pub use sharing::{AgreementView, ReviewView, VendorAttention, VendorView};
 pub use steward_core as core;
@@ -271,6 +272,7 @@ impl Steward {
         let mut counts = RecordCounts {
             customers: self.store.count_customers().await?,
             audit_entries: self.store.audit_head().await?.0,
+            recipient_notices_overdue: self.overdue_recipient_notices().await?,
             ..RecordCounts::default()
         };
         for v in self.vendor_views().await? {
@@ -310,4 +312,6 @@ pub struct RecordCounts {
     /// Vendors' certifications that end within 30 days.
     pub certifications_expiring: u64,
     pub certifications_expired: u64,
+    /// Notices to recipients (Art. 19) still to be sent past their due date.
+    pub recipient_notices_overdue: u64,
 }

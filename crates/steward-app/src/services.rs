@@ -183,6 +183,15 @@ pub struct Shares<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// Recipients told of changes (Art. 19): the notices to the vendors that received a
+/// customer's data, read and moved on as they are sent, acknowledged, fail or prove impossible.
+///
+/// Lives in `sharing/recipient_notices.rs`.
+#[derive(Clone, Copy)]
+pub struct RecipientNotices<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// Cross-border transfers: the adequacy findings applied, and where a vendor's data may go.
 ///
 /// Lives in `transfers/`.
@@ -287,6 +296,10 @@ impl Steward {
 
     pub fn shares(&self) -> Shares<'_> {
         Shares { app: self }
+    }
+
+    pub fn recipient_notices(&self) -> RecipientNotices<'_> {
+        RecipientNotices { app: self }
     }
 
     pub fn transfers(&self) -> Transfers<'_> {

@@ -164,6 +164,13 @@ pub fn classify(e: AppError) -> Classified {
         AppError::Conflict(detail) => {
             Classified::new(S::CONFLICT, "conflict", "Conflict", "Not done", detail)
         }
+        AppError::TransitionNotAllowed { .. } => Classified::new(
+            S::CONFLICT,
+            "transition-not-allowed",
+            "Transition not allowed",
+            "Not done",
+            said,
+        ),
         AppError::LinkSpent => Classified::new(
             S::GONE,
             "link-spent",
@@ -321,6 +328,11 @@ mod tests {
             AppError::invalid("email", "is not an email address"),
             AppError::NotFound,
             AppError::Conflict("the campaign was sent already".into()),
+            AppError::TransitionNotAllowed {
+                what: "recipient notice",
+                from: "pending".into(),
+                to: "acknowledged".into(),
+            },
             AppError::NoticeIncomplete(vec!["marketing".into()]),
             AppError::LinkSpent,
             AppError::StaleVersion,
@@ -380,6 +392,7 @@ mod tests {
             AppError::Csv(_) => 25,
             AppError::File { .. } => 26,
             AppError::Refused(_) => 27,
+            AppError::TransitionNotAllowed { .. } => 28,
         }
     }
 
@@ -387,7 +400,7 @@ mod tests {
     fn every_variant_is_constructed() {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=27).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=28).collect::<Vec<_>>());
     }
 
     #[test]

@@ -65,13 +65,16 @@ async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Pr
              # HELP steward_vendor_certifications_expiring Vendors' certifications ending within 30 days.\n\
              # TYPE steward_vendor_certifications_expiring gauge\nsteward_vendor_certifications_expiring {}\n\
              # HELP steward_vendor_certifications_expired Vendors' certifications that have ended.\n\
-             # TYPE steward_vendor_certifications_expired gauge\nsteward_vendor_certifications_expired {}\n",
+             # TYPE steward_vendor_certifications_expired gauge\nsteward_vendor_certifications_expired {}\n\
+             # HELP steward_recipient_notices_overdue Notices to recipients of changed data (Art. 19) still to be sent past their due date.\n\
+             # TYPE steward_recipient_notices_overdue gauge\nsteward_recipient_notices_overdue {}\n",
             counts.customers,
             counts.audit_entries,
             counts.vendors_review_overdue,
             counts.vendors_dpa_not_current,
             counts.certifications_expiring,
             counts.certifications_expired,
+            counts.recipient_notices_overdue,
         ));
     }
     state.metrics.render(&mut out);

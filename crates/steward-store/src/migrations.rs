@@ -36,6 +36,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
     (17, include_str!("../migrations/sqlite/0017_signups.sql")),
     (18, include_str!("../migrations/sqlite/0018_vendors.sql")),
     (19, include_str!("../migrations/sqlite/0019_shares.sql")),
+    (
+        21,
+        include_str!("../migrations/sqlite/0021_recipient_notices.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -84,4 +88,8 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (17, include_str!("../migrations/postgres/0017_signups.sql")),
     (18, include_str!("../migrations/postgres/0018_vendors.sql")),
     (19, include_str!("../migrations/postgres/0019_shares.sql")),
+    (
+        21,
+        include_str!("../migrations/postgres/0021_recipient_notices.sql"),
+    ),
 ];

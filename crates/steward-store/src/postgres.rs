@@ -12,6 +12,7 @@ mod idempotency;
 mod mail;
 mod notices;
 mod portal;
+mod recipient_notices;
 mod reports;
 mod requests;
 mod retention;

@@ -44,6 +44,9 @@ pub struct Settings {
     pub retention_interval_minutes: u64,
     /// How the portal's access history names staff: `role` or `pseudonym`.
     pub portal_staff_shown_as: steward_app::StaffShownAs,
+    /// How long after an erasure, rectification or restriction the vendors that received the
+    /// customer's data must have been told (Art. 19), as an ISO 8601 period in days or less.
+    pub recipient_notice_within: String,
     /// No longer used, as every commit signs the audit chain's head; accepted so that an
     /// older configuration still starts, with a warning that it can go.
     #[serde(default, skip_serializing)]
@@ -73,12 +76,13 @@ impl Default for Settings {
             readability_threshold: steward_app::READABLE_AT_LEAST,
             retention_interval_minutes: 60,
             portal_staff_shown_as: steward_app::StaffShownAs::Role,
+            recipient_notice_within: "P30D".into(),
             audit_checkpoint_every: None,
         }
     }
 }
 
-const ENV_KEYS: [&str; 19] = [
+const ENV_KEYS: [&str; 20] = [
     "data_dir",
     "database_url",
     "listen",
@@ -98,6 +102,7 @@ const ENV_KEYS: [&str; 19] = [
     "readability_threshold",
     "retention_interval_minutes",
     "portal_staff_shown_as",
+    "recipient_notice_within",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.

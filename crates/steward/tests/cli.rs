@@ -401,6 +401,16 @@ fn bad_settings_and_catalogs_stop_start_up_with_a_message_naming_them() {
         ("STEWARD_MAIL_FROM", "not an address", "mail_from"),
         ("STEWARD_SMTP_URL", "ftp://mail", "smtp_url"),
         ("STEWARD_PUBLIC_URL", "mail.example.com", "public_url"),
+        (
+            "STEWARD_RECIPIENT_NOTICE_WITHIN",
+            "soon",
+            "recipient_notice_within",
+        ),
+        (
+            "STEWARD_RECIPIENT_NOTICE_WITHIN",
+            "P0D",
+            "recipient_notice_within",
+        ),
     ] {
         let out = run(steward(&data).arg("init").env(name, value));
         assert!(!out.status.success(), "{name}={value}");

@@ -151,6 +151,7 @@ impl Steward {
                 action: String::new(),
                 records: Vec::new(),
                 at: self.clock.now().as_microsecond(),
+                notify_by: self.clock.now().as_microsecond(),
                 blank: Vec::new(),
                 audit: vec![(Vec::new(), summary)],
             })
@@ -219,6 +220,7 @@ impl Steward {
                 action: rule.action.as_str().into(),
                 records: due,
                 at: now,
+                notify_by: self.notify_recipients_by(now)?,
                 blank: blank.to_vec(),
                 audit,
             })

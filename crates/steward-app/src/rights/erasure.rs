@@ -4,7 +4,7 @@
 //! theirs is gone by the time it is sent.
 
 use steward_core::contact::Email;
-use steward_store::{ChangeSet, CustomerRow, Erasure, RecipientUpdate, StoredKey};
+use steward_store::{ChangeSet, CustomerRow, Erasure, StoredKey};
 use uuid::Uuid;
 
 use crate::infra::mail::{FAREWELL, Letter};
@@ -60,14 +60,8 @@ impl Steward {
             with.mail
                 .push(self.outbox_row(&dek, FAREWELL, None, &letter, now)?);
         }
-        with.recipient_updates.push(RecipientUpdate {
-            id: Uuid::now_v7(),
-            customer_id: id,
-            kind: "erasure".into(),
-            fields: Vec::new(),
-            at: now,
-            notified_at: None,
-        });
+        with.recipient_updates
+            .push(self.recipient_update(id, "erasure", Vec::new(), now)?);
         let queued = !with.mail.is_empty();
         self.keys.destroy_data_key(id)?;
         let erased = self

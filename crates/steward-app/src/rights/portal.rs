@@ -111,6 +111,9 @@ pub struct PortalOverview {
     pub requests: Vec<crate::RequestView>,
     /// Who received their data, from which country, for what and when (Art. 15(1)(c)).
     pub disclosures: Vec<crate::DisclosureView>,
+    /// The recipients told, or still to be told, of the erasure, rectification or restriction
+    /// of their data (Art. 19), oldest first.
+    pub recipients_told: Vec<crate::RecipientNoticeView>,
 }
 
 fn code_hash(id: Uuid, code: &str) -> [u8; 32] {
@@ -318,6 +321,7 @@ impl Steward {
                 access_history,
                 requests: self.own_requests(customer).await?,
                 disclosures: self.disclosure_views(customer).await?,
+                recipients_told: self.recipient_notice_views(customer).await?,
             },
             dek,
         ))
@@ -638,14 +642,12 @@ impl OwnRights<'_> {
             .apply(ChangeSet {
                 updates: vec![update],
                 audit: vec![audit],
-                recipient_updates: vec![steward_store::RecipientUpdate {
-                    id: Uuid::now_v7(),
-                    customer_id: customer,
-                    kind: "rectification".into(),
-                    fields: vec![def.key.clone()],
-                    at: now,
-                    notified_at: None,
-                }],
+                recipient_updates: vec![self.app.recipient_update(
+                    customer,
+                    "rectification",
+                    vec![def.key.clone()],
+                    now,
+                )?],
                 ..Default::default()
             })
             .await?;

@@ -8,7 +8,7 @@ use steward_core::contact::Email;
 use steward_core::customer::CustomerStatus;
 use steward_core::request::{RequestKind, RequestState};
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{ChangeSet, CustomerRow, MailLink, RecipientUpdate, RequestRow};
+use steward_store::{ChangeSet, CustomerRow, MailLink, RequestRow};
 use uuid::Uuid;
 
 use crate::collection::customers::MATCH_FIELD;
@@ -77,8 +77,12 @@ impl Steward {
 impl OwnRights<'_> {
     /// Erases the customer's account at their request (Art. 17), confirmed in the portal:
     /// the request is recorded as completed, the address suppressed, and a last message
-    /// confirms it.
-    pub async fn erase_account(&self, subject: &Subject) -> Result<(), AppError> {
+    /// confirms it. The answer names the recipients of their data that will be told (Art.
+    /// 19): once erased, the customer can no longer sign in to see them.
+    pub async fn erase_account(
+        &self,
+        subject: &Subject,
+    ) -> Result<Vec<crate::RecipientNoticeView>, AppError> {
         let customer = subject.customer();
         let row = self.app.own_row(customer).await?;
         // An erasure they asked for by other means and staff have not answered yet is the
@@ -150,7 +154,10 @@ impl OwnRights<'_> {
                     with: ChangeSet { audit, ..with },
                 },
             )
-            .await
+            .await?;
+        let mut told = self.app.recipient_notice_views(customer).await?;
+        told.retain(|n| n.kind == "erasure");
+        Ok(told)
     }
 
     /// Restricts processing at the customer's request (Art. 18): their data is kept but used
@@ -187,14 +194,12 @@ impl OwnRights<'_> {
                         .status_change(&row, CustomerStatus::Restricted, now),
                 ],
                 requests: vec![request],
-                recipient_updates: vec![RecipientUpdate {
-                    id: Uuid::now_v7(),
-                    customer_id: customer,
-                    kind: "restriction".into(),
-                    fields: Vec::new(),
-                    at: now,
-                    notified_at: None,
-                }],
+                recipient_updates: vec![self.app.recipient_update(
+                    customer,
+                    "restriction",
+                    Vec::new(),
+                    now,
+                )?],
                 audit,
                 ..Default::default()
             })
@@ -460,14 +465,12 @@ impl OwnRights<'_> {
                     row: done,
                     from: request.state.clone(),
                 }],
-                recipient_updates: vec![RecipientUpdate {
-                    id: Uuid::now_v7(),
-                    customer_id: customer,
-                    kind: "rectification".into(),
-                    fields: vec![MATCH_FIELD.into()],
-                    at: now,
-                    notified_at: None,
-                }],
+                recipient_updates: vec![self.app.recipient_update(
+                    customer,
+                    "rectification",
+                    vec![MATCH_FIELD.into()],
+                    now,
+                )?],
                 audit,
                 ..Default::default()
             })

@@ -164,6 +164,25 @@ fn profile_rows(p: &PortalOverview) -> Vec<[String; 6]> {
             d.at.to_string(),
         ]);
     }
+    for n in &p.recipients_told {
+        rows.push([
+            "recipient_notice".into(),
+            n.id.to_string(),
+            n.vendor.clone(),
+            n.status.as_str().into(),
+            format!(
+                "{}; fields {}; due {}{}",
+                n.kind,
+                n.fields.join(", "),
+                n.due,
+                n.reason
+                    .as_deref()
+                    .map(|r| format!("; reason {r}"))
+                    .unwrap_or_default()
+            ),
+            n.created_at.to_string(),
+        ]);
+    }
     for a in &p.access_history {
         rows.push([
             "access".into(),

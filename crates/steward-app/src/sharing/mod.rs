@@ -9,11 +9,13 @@
 //! changes around it.
 //!
 //! A share (`shares.rs`) is the only way personal data leaves for a vendor; what it delivered
-//! is read back in `disclosures.rs`.
+//! is read back in `disclosures.rs`. The vendors that received a customer's data are told of
+//! the customer's erasure, rectification or restriction (`recipient_notices.rs`).
 
 mod agreements;
 pub(crate) mod disclosures;
 mod patch;
+pub(crate) mod recipient_notices;
 pub(crate) mod register;
 pub(crate) mod shares;
 mod vendors;

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::support::*;
 use crate::vendor_fixtures::*;
 
-const EMAIL: &str = "marketing.communications.email";
+pub(crate) const EMAIL: &str = "marketing.communications.email";
 
 fn tia(re_evaluate_by: Date) -> Tia {
     Tia {
@@ -31,7 +31,7 @@ fn tia(re_evaluate_by: Date) -> Tia {
 
 /// Email marketing with names and contact details; `destinations` beside the vendor's own
 /// country.
-fn agreement(vendor: Uuid, destinations: Vec<DestinationInput>) -> AgreementInput {
+pub(crate) fn agreement(vendor: Uuid, destinations: Vec<DestinationInput>) -> AgreementInput {
     AgreementInput {
         vendor,
         purposes: strings(&[EMAIL]),
@@ -55,7 +55,7 @@ fn scc(country: &str, module: u8, re_evaluate_by: Date) -> DestinationInput {
     }
 }
 
-fn asked(vendor: Uuid, customers: Vec<Uuid>) -> ShareInput {
+pub(crate) fn asked(vendor: Uuid, customers: Vec<Uuid>) -> ShareInput {
     ShareInput {
         vendor_id: vendor,
         purpose: EMAIL.into(),
@@ -67,7 +67,7 @@ fn asked(vendor: Uuid, customers: Vec<Uuid>) -> ShareInput {
 }
 
 /// A reviewed vendor made from `vendor`, with `agreement` if one is given.
-async fn vendor_with(
+pub(crate) async fn vendor_with(
     app: &Steward,
     vendor: VendorInput,
     agreement_for: impl FnOnce(Uuid) -> Option<AgreementInput>,
@@ -91,7 +91,7 @@ async fn vendor_with(
 }
 
 /// A customer resident in Germany who gave consent to email marketing.
-async fn consenting(app: &Steward, email: &str, given: &str) -> Uuid {
+pub(crate) async fn consenting(app: &Steward, email: &str, given: &str) -> Uuid {
     let agent = agent(app);
     let id = app
         .customers()

@@ -659,6 +659,7 @@ async fn the_operator_can_end_a_finding_in_configuration() {
             ])
             .expect("rules"),
             review_intervals: ReviewIntervals::default(),
+            notify_recipients_within: jiff::ToSpan::days(30),
         },
         ..options(dir.path(), clock())
     })

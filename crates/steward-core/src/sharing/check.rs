@@ -3,12 +3,13 @@
 //! category and every country the data reaches. The transfers check answers the last part
 //! alone, for a vendor and a residency, whatever the purpose.
 
-use jiff::Timestamp;
 use jiff::civil::Date;
+use jiff::{Span, Timestamp, ToSpan};
 use uuid::Uuid;
 
 use super::agreement::Agreement;
 use super::dpa::DpaState;
+use super::invalid::{InvalidCode, InvalidInput, invalid};
 use super::refusal::{Refusal, RefusalCode, Standing};
 use super::review::{Review, ReviewIntervals, ReviewOutcome, ReviewState};
 use super::vendor::{Vendor, VendorStatus};
@@ -24,15 +25,35 @@ use crate::transfers::{
 pub struct SharingRules {
     pub transfers: TransferRules,
     pub review_intervals: ReviewIntervals,
+    /// How long after an erasure, rectification or restriction the vendors that received the
+    /// customer's data must have been told (Art. 19 asks for no undue delay).
+    pub notify_recipients_within: Span,
 }
 
 impl SharingRules {
-    /// The shipped adequacy findings and the default review intervals.
+    /// The shipped adequacy findings, the default review intervals, and thirty days to tell
+    /// recipients of a change.
     pub fn shipped() -> Result<SharingRules, TableError> {
         Ok(SharingRules {
             transfers: TransferRules::default_rules()?,
             review_intervals: ReviewIntervals::default(),
+            notify_recipients_within: 30.days(),
         })
+    }
+
+    /// An ISO 8601 period such as `P30D` for [`SharingRules::notify_recipients_within`].
+    pub fn parse_notice_window(raw: &str) -> Result<Span, InvalidInput> {
+        const FIELD: &str = "recipient_notice_within";
+        let span = crate::retention::parse_duration(raw.trim())
+            .map_err(|m| invalid(FIELD, InvalidCode::Malformed, m))?;
+        if span.is_zero() || span.is_negative() {
+            return Err(invalid(
+                FIELD,
+                InvalidCode::OutOfRange,
+                "must be longer than nothing",
+            ));
+        }
+        Ok(span)
     }
 }
 

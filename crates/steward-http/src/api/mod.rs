@@ -9,6 +9,7 @@ pub(crate) mod catalog;
 pub(crate) mod consents;
 pub(crate) mod customers;
 pub(crate) mod notices;
+pub(crate) mod recipient_notices;
 pub(crate) mod requests;
 pub(crate) mod retention;
 pub(crate) mod sharing;
@@ -165,6 +166,21 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         Method::GET,
         "/customers/{id}/disclosures",
         get(sharing::disclosures),
+    )
+    .add(
+        Method::GET,
+        "/recipient-notices",
+        get(recipient_notices::list),
+    )
+    .add(
+        Method::POST,
+        "/recipient-notices/{id}/status",
+        post(recipient_notices::mark),
+    )
+    .add(
+        Method::GET,
+        "/customers/{id}/recipient-notices",
+        get(recipient_notices::of_customer),
     )
     .add(Method::GET, "/notices", get(notices::list))
     .add(Method::POST, "/notices", post(notices::create))

@@ -24,6 +24,8 @@ struct DashboardPage {
     charts: Vec<Chart>,
     /// Shown to those who may read the vendor register; `None` to everyone else.
     vendors: Option<Vec<VendorRow>>,
+    /// Notices to recipients (Art. 19) past their due date, for the same readers.
+    overdue_notices: Option<u64>,
 }
 
 /// A vendor that needs the privacy officer, in words.
@@ -160,10 +162,16 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
     } else {
         None
     };
+    let overdue_notices = if staff.actor.role().may_read_register() {
+        Some(state.app.overdue_recipient_notices().await?)
+    } else {
+        None
+    };
     Ok(render(&DashboardPage {
         chrome: Chrome::new(&state, &staff, "Dashboard", "dashboard"),
         customers: group(d.customers),
         charts,
         vendors,
+        overdue_notices,
     }))
 }

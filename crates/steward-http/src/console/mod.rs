@@ -10,6 +10,7 @@ mod customers;
 mod dashboard;
 mod errors;
 mod notices;
+mod recipient_notices;
 mod refusal;
 mod requests;
 mod retention;
@@ -90,6 +91,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(requests::list).post(requests::create),
         )
         .route("/console/requests/{id}/{step}", post(requests::step))
+        .route("/console/recipient-notices", get(recipient_notices::list))
+        .route(
+            "/console/recipient-notices/{id}/{status}",
+            post(recipient_notices::mark),
+        )
         .route("/console/retention", get(retention::show))
         .route("/console/retention/holds", post(retention::hold))
         .route(
@@ -144,6 +150,8 @@ pub struct Chrome {
     pub edits_notices: bool,
     pub runs_campaigns: bool,
     pub answers_requests: bool,
+    /// Reads the vendor register, and so the recipients to tell of changes.
+    pub reads_register: bool,
     /// For the catalog's names of the purposes a page mentions.
     state: Option<AppState>,
 }
@@ -219,6 +227,7 @@ impl Chrome {
             runs_campaigns: matches!(role, Role::Marketer | Role::Admin)
                 && held.iter().any(|p| p.requires_consent),
             answers_requests: role == Role::Dpo,
+            reads_register: role.may_read_register(),
             state: Some(state.clone()),
         }
     }
@@ -241,6 +250,7 @@ impl Chrome {
             edits_notices: false,
             runs_campaigns: false,
             answers_requests: false,
+            reads_register: false,
             state: None,
         }
     }

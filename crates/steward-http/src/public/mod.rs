@@ -6,6 +6,8 @@ mod dates;
 mod forms;
 mod links;
 mod portal;
+mod portal_outcomes;
+mod portal_recipients;
 mod portal_view;
 mod privacy;
 mod well_known;

@@ -12,6 +12,8 @@ use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
 use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, Subject, SubjectFormat};
 
+use super::portal_outcomes::{Flash, outcome, said};
+use super::portal_recipients::{self, RecipientRow, TOLD, TOLD_SECONDS};
 use super::portal_view::{self, OverviewRows};
 use crate::evidence::evidence;
 use crate::tls::ClientAddr;
@@ -47,77 +49,15 @@ pub fn routes() -> Router<AppState> {
         .route("/portal/sign-out", post(sign_out))
 }
 
-/// A line at the top of a page: what an action came to, or why it was refused.
-struct Flash {
-    text: String,
-    error: bool,
-}
-
-impl Flash {
-    fn done(text: impl Into<String>) -> Option<Flash> {
-        Some(Flash {
-            text: text.into(),
-            error: false,
-        })
-    }
-
-    fn refused(text: impl Into<String>) -> Option<Flash> {
-        Some(Flash {
-            text: text.into(),
-            error: true,
-        })
-    }
-}
-
-/// What an action came to, carried to the page after it in the address: a word from this
-/// list and nothing about the person.
-const OUTCOMES: [(&str, &str); 9] = [
-    ("corrected", "Corrected. Thank you."),
-    (
-        "correction-review",
-        "This needs checking: we will look at your correction and answer by the date under Your requests.",
-    ),
-    (
-        "address-sent",
-        "We sent a link to the new address. Your address changes once you open it (within a day).",
-    ),
-    (
-        "withdrawn",
-        "Withdrawn. We no longer use your data for that.",
-    ),
-    (
-        "objected",
-        "Done: we send you no more marketing of any kind.",
-    ),
-    (
-        "objection-received",
-        "We have your objection and will answer by the date under Your requests.",
-    ),
-    (
-        "restricted",
-        "Restricted: we keep your data but use it for nothing else until you or we lift it; we tell you before we do.",
-    ),
-    (
-        "erased",
-        "Your data is erased. We have erased everything we held about you and sent a confirmation to your address. If you sign up again, you will start afresh.",
-    ),
-    ("signed-out", "You are signed out."),
-];
-
-fn outcome(query: &HashMap<String, String>) -> Option<Flash> {
-    let done = query.get("done")?;
-    OUTCOMES
-        .iter()
-        .find(|(word, _)| word == done)
-        .and_then(|(_, text)| Flash::done(*text))
-}
-
 #[derive(Template)]
 #[template(path = "public/portal_sign_in.html")]
 struct SignInPage {
     csrf: String,
     code: Option<CodeStep>,
     message: Option<Flash>,
+    /// After an erasure: the recipients of the data that will be told of it.
+    erased: bool,
+    told: Vec<RecipientRow>,
 }
 
 /// The second step of signing in: the code sent to `email`.
@@ -135,6 +75,7 @@ struct PortalPage {
     /// Purposes resting on legitimate interests, as (key, name): objected to by request.
     objectable: Vec<(String, String)>,
     message: Option<Flash>,
+    told: Vec<RecipientRow>,
 }
 
 fn cookie_value(state: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
@@ -142,6 +83,7 @@ fn cookie_value(state: &AppState, name: &str, value: Option<&str>) -> Option<Hea
     match value {
         // A sign-in left half-way is forgotten after a while.
         Some(v) if name == PENDING => path.set_for(name, v, PENDING_SECONDS),
+        Some(v) if name == TOLD => path.set_for(name, v, TOLD_SECONDS),
         Some(v) => path.set(name, v),
         None => path.clear(name),
     }
@@ -185,15 +127,22 @@ fn sign_in_page(
     code: Option<CodeStep>,
     message: Option<Flash>,
 ) -> Response {
-    let csrf = random_value();
-    let mut response = with_public_policy(
-        render(&SignInPage {
-            csrf: csrf.clone(),
+    page_before_sign_in(
+        state,
+        status,
+        SignInPage {
+            csrf: random_value(),
             code,
             message,
-        }),
-        status,
-    );
+            erased: false,
+            told: Vec::new(),
+        },
+    )
+}
+
+fn page_before_sign_in(state: &AppState, status: StatusCode, page: SignInPage) -> Response {
+    let csrf = page.csrf.clone();
+    let mut response = with_public_policy(render(&page), status);
     if let Some(v) = cookie_value(state, FORM, Some(&csrf)) {
         response.headers_mut().append(header::SET_COOKIE, v);
     }
@@ -242,7 +191,29 @@ async fn start(
     if session(&state, &headers).await.is_some() {
         return see_other("/portal/me");
     }
+    if query.get("done").is_some_and(|d| d == "erased") {
+        return erased_page(&state, &headers).await;
+    }
     sign_in_page(&state, StatusCode::OK, None, outcome(&query))
+}
+
+/// The answer to an erasure, with the recipients of the data that will be told of it.
+async fn erased_page(state: &AppState, headers: &HeaderMap) -> Response {
+    let told = match portal_recipients::told_of_erasure(state, headers).await {
+        Ok(told) => told,
+        Err(e) => return Problem::from(e).into_response(),
+    };
+    page_before_sign_in(
+        state,
+        StatusCode::OK,
+        SignInPage {
+            csrf: random_value(),
+            code: None,
+            message: said("erased"),
+            erased: true,
+            told,
+        },
+    )
 }
 
 async fn send_code(
@@ -391,6 +362,7 @@ async fn overview_page(
                 rows: portal_view::rows(state.app.catalog(), &overview),
                 objectable: state.app.own_rights().objectable_purposes(),
                 message,
+                told: portal_recipients::rows(state.app.catalog(), &overview.recipients_told),
             }),
             status,
         ),
@@ -658,7 +630,16 @@ async fn erase(
     }
     match state.app.own_rights().erase_account(&customer).await {
         Err(e) => after_action(&state, &customer, &token, Err(e)).await,
-        Ok(()) => see_other_with(&state, "/portal?done=erased", &[(SESSION, None)]),
+        // The page after the redirect names the recipients that will be told, which the
+        // customer, no longer able to sign in, could see nowhere else.
+        Ok(told) => {
+            let ids = portal_recipients::told_cookie(&told);
+            see_other_with(
+                &state,
+                "/portal?done=erased",
+                &[(SESSION, None), (TOLD, ids.as_deref())],
+            )
+        }
     }
 }
 

@@ -456,6 +456,10 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
         ),
         ("/console/retention/runs", "confirm=yes"),
         (
+            &format!("/console/recipient-notices/{}/sent", uuid::Uuid::now_v7()),
+            "",
+        ),
+        (
             "/console/retention/holds",
             "category=customer&reason=r&owner=o",
         ),
@@ -523,7 +527,7 @@ async fn console_pages_carry_a_strict_policy_and_secure_cookies() {
     );
 }
 
-fn csrf_in(html: &str) -> String {
+pub(crate) fn csrf_in(html: &str) -> String {
     html.split("name=\"csrf\" value=\"")
         .nth(1)
         .and_then(|rest| rest.split('"').next())
@@ -763,7 +767,7 @@ async fn sign_in_refuses_an_empty_cookie_with_an_empty_token() {
 }
 
 /// A signed-in staff member's cookie, with `purpose` chosen when given.
-async fn staff_cookie(
+pub(crate) async fn staff_cookie(
     t: &TestApp,
     email: &str,
     totp_uri: Option<&str>,
@@ -1008,7 +1012,13 @@ async fn each_role_lands_where_its_purpose_works() {
 }
 
 /// A form post carrying the page's CSRF token.
-async fn post_form(t: &TestApp, cookie: &str, page: &str, path: &str, body: &str) -> Reply {
+pub(crate) async fn post_form(
+    t: &TestApp,
+    cookie: &str,
+    page: &str,
+    path: &str,
+    body: &str,
+) -> Reply {
     let headers = [
         ("Cookie", cookie),
         ("Content-Type", "application/x-www-form-urlencoded"),

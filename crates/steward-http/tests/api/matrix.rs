@@ -38,6 +38,8 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         ("DELETE", "/customers/{id}")
         | ("GET", "/customers/{id}/export")
         | ("GET", "/customers/{id}/recipient-updates")
+        | ("GET", "/customers/{id}/recipient-notices")
+        | ("POST", "/recipient-notices/{id}/status")
         | ("GET", "/requests")
         | ("POST", "/requests")
         | ("GET", "/requests/report")
@@ -79,6 +81,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/transfers/adequacy")
         | ("GET", "/transfers/affected-agreements")
         | ("GET", "/shares/{id}")
+        | ("GET", "/recipient-notices")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
@@ -329,6 +332,7 @@ async fn every_route_for_every_role() {
                 || path.starts_with("/agreements")
                 || path.starts_with("/transfers")
                 || path.starts_with("/shares")
+                || path.starts_with("/recipient-notices/")
             {
                 let keeper = t
                     .app
@@ -373,6 +377,26 @@ async fn every_route_for_every_role() {
                     )
                     .await
                     .expect("review");
+                if path.starts_with("/recipient-notices/") {
+                    // Given as an import gives it, so the customer is shared and their
+                    // recipient has a change to be told of.
+                    t.app
+                        .consent()
+                        .record(
+                            &access,
+                            customer.id,
+                            steward_app::ConsentInput {
+                                purpose: "marketing.communications.email".into(),
+                                state: "given".into(),
+                                notice_version: None,
+                                method: Some("import".into()),
+                                fields: Default::default(),
+                            },
+                            &steward_app::Evidence::default(),
+                        )
+                        .await
+                        .expect("consent");
+                }
                 let share = t
                     .app
                     .shares()
@@ -395,10 +419,36 @@ async fn every_route_for_every_role() {
             } else {
                 (String::new(), String::new(), String::new())
             };
+            // A notice per call: the shared customer erased, so their recipient is told.
+            let notice = if path.starts_with("/recipient-notices/") {
+                let keeper = t
+                    .app
+                    .access(
+                        &t.operator
+                            .actor("register", &["essential.legal_obligation"]),
+                        None,
+                    )
+                    .expect("keeper");
+                t.app
+                    .rights()
+                    .erase(&keeper, customer.id)
+                    .await
+                    .expect("erased");
+                t.app
+                    .recipient_notices()
+                    .of_customer(&keeper, customer.id)
+                    .await
+                    .expect("notices")[0]
+                    .id
+                    .to_string()
+            } else {
+                String::new()
+            };
             let id = match path {
                 p if p.starts_with("/vendors/") => vendor.clone(),
                 p if p.starts_with("/agreements/") => agreement.clone(),
                 p if p.starts_with("/shares/") => share.clone(),
+                p if p.starts_with("/recipient-notices/") => notice.clone(),
                 "/legal-holds/{id}" => hold.clone(),
                 "/retention/runs/{id}" => run.clone(),
                 p if p.starts_with("/requests/") => request.clone(),
@@ -479,6 +529,9 @@ async fn every_route_for_every_role() {
                 ("POST", "/transfers/check") => Some(format!(
                     r#"{{"vendor_id":"{vendor}","residency":"DE"}}"#
                 )),
+                ("POST", "/recipient-notices/{id}/status") => {
+                    Some(r#"{"status":"sent"}"#.to_string())
+                }
                 _ => None,
             };
             if (method.as_str(), path) == ("GET", "/openapi.json") {

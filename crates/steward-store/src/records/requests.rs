@@ -60,4 +60,6 @@ pub struct RecipientUpdate {
     pub fields: Vec<String>,
     pub at: i64,
     pub notified_at: Option<i64>,
+    /// When the recipients must have been told: the due date of the notices it makes.
+    pub notify_by: i64,
 }

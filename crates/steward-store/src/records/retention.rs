@@ -81,6 +81,8 @@ pub struct SweepBatch {
     pub action: String,
     pub records: Vec<DueRecord>,
     pub at: i64,
+    /// When the recipients of an erased customer's data must have been told (Art. 19).
+    pub notify_by: i64,
     /// For `anonymise`: the sealed content an interaction is left with.
     pub blank: Vec<u8>,
     /// Each entry with the records it speaks for: written only if one of them was acted on,

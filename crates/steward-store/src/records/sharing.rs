@@ -62,3 +62,37 @@ pub struct DisclosureRow {
     pub sealed: Vec<u8>,
     pub at: i64,
 }
+
+/// One Art. 19 notice: a recipient to be told of one erasure, rectification or restriction.
+/// Ids, field names and dates only, never a value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecipientNoticeRow {
+    pub id: Uuid,
+    /// The recipient update it tells of.
+    pub update_id: Uuid,
+    pub customer_id: Uuid,
+    pub vendor_id: Uuid,
+    /// `erasure`, `rectification` or `restriction`.
+    pub kind: String,
+    /// For a rectification, the changed fields this recipient received; otherwise none.
+    pub fields: Vec<String>,
+    /// `pending`, `sent`, `acknowledged`, `failed` or `impossible`.
+    pub status: String,
+    /// Why telling the recipient was impossible, or why it failed.
+    pub reason: Option<String>,
+    pub due_at: i64,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+    pub acknowledged_at: Option<i64>,
+    pub updated_at: i64,
+}
+
+/// Which notices to list, newest first.
+#[derive(Debug, Clone, Default)]
+pub struct RecipientNoticeFilter {
+    pub status: Option<String>,
+    /// Only notices still to be sent (pending or failed) whose due date is before this time.
+    pub open_due_before: Option<i64>,
+    pub customer: Option<Uuid>,
+    pub limit: usize,
+}

@@ -12,6 +12,7 @@ mod idempotency;
 mod notices;
 mod outbox;
 mod portal;
+mod recipient_notices;
 mod reports;
 mod request_desk;
 mod retention;
@@ -31,6 +32,7 @@ pub use idempotency::Idempotency;
 pub use notices::Notices;
 pub use outbox::Outbox;
 pub use portal::Portal;
+pub use recipient_notices::RecipientNotices;
 pub use reports::Reports;
 pub use request_desk::RequestDesk;
 pub use retention::Retention;
@@ -59,6 +61,7 @@ pub trait Store:
     + Vendors
     + Agreements
     + Shares
+    + RecipientNotices
     + 'static
 {
 }
@@ -82,6 +85,7 @@ impl<
         + Vendors
         + Agreements
         + Shares
+        + RecipientNotices
         + 'static,
 > Store for T
 {

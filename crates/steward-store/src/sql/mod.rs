@@ -22,6 +22,7 @@ pub(crate) mod idempotency;
 pub(crate) mod notices;
 pub(crate) mod outbox;
 pub(crate) mod portal;
+pub(crate) mod recipient_notices;
 pub(crate) mod reports;
 pub(crate) mod request_desk;
 pub(crate) mod retention;

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{Builder, Exec, Row, Sql, args};
+use super::{Builder, Exec, Row, Sql, args, recipient_notices};
 use crate::records::IndexDigest;
 use crate::{ChangeSet, RecipientUpdate, RequestFilter, RequestRow, Result, StoreError};
 
@@ -27,8 +27,8 @@ static MOVE: Sql = Sql::new(
      WHERE id = ?1 AND state = ?11",
 );
 static INSERT_UPDATE: Sql = Sql::new(
-    "INSERT INTO recipient_updates (id, customer_id, kind, fields, at, notified_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    "INSERT INTO recipient_updates (id, customer_id, kind, fields, at, notified_at, notify_by)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 );
 static UNSUPPRESS: Sql = Sql::new("DELETE FROM suppressions WHERE digest = ?1");
 static SUPPRESS: Sql = Sql::new(
@@ -37,17 +37,13 @@ static SUPPRESS: Sql = Sql::new(
 );
 static PSEUDONYMISE: Sql =
     Sql::new("UPDATE requests SET customer_id = NULL, proposal = NULL WHERE customer_id = ?1");
-static RECORD_ERASURE: Sql = Sql::new(
-    "INSERT INTO recipient_updates (id, customer_id, kind, fields, at, notified_at)
-     VALUES (?1, ?2, 'erasure', '', ?3, NULL)",
-);
 static REQUEST: Sql = Sql::new(concat!(
     "SELECT ",
     request_cols!(),
     " FROM requests WHERE id = ?1"
 ));
 static UPDATES: Sql = Sql::new(
-    "SELECT id, kind, fields, at, notified_at FROM recipient_updates
+    "SELECT id, kind, fields, at, notified_at, notify_by FROM recipient_updates
      WHERE customer_id = ?1 ORDER BY at, id",
 );
 
@@ -119,9 +115,7 @@ pub(crate) async fn save(x: &impl Exec, changes: &ChangeSet) -> Result<()> {
         }
     }
     for u in &changes.recipient_updates {
-        let fields = u.fields.join(",");
-        let args = args![u.id, u.customer_id, &u.kind, &fields, u.at, u.notified_at];
-        x.execute(&INSERT_UPDATE, &args).await?;
+        record_update(x, u).await?;
     }
     for digest in &changes.unsuppress {
         x.execute(&UNSUPPRESS, &args![digest]).await?;
@@ -143,11 +137,21 @@ pub(crate) async fn erase(
     Ok(())
 }
 
-/// Keeps an erasure for the recipients of the customer's data (Art. 19).
-pub(crate) async fn record_erasure(x: &impl Exec, customer: Uuid, at: i64) -> Result<()> {
-    x.execute(&RECORD_ERASURE, &args![Uuid::now_v7(), customer, at])
-        .await?;
-    Ok(())
+/// Keeps a change for the recipients of the customer's data, with a notice to each of them
+/// that it concerns (Art. 19), so the change never commits without its notices.
+pub(crate) async fn record_update(x: &impl Exec, u: &RecipientUpdate) -> Result<()> {
+    let fields = u.fields.join(",");
+    let args = args![
+        u.id,
+        u.customer_id,
+        &u.kind,
+        &fields,
+        u.at,
+        u.notified_at,
+        u.notify_by
+    ];
+    x.execute(&INSERT_UPDATE, &args).await?;
+    recipient_notices::notify(x, u).await
 }
 
 pub(crate) async fn request(x: &impl Exec, id: Uuid) -> Result<Option<RequestRow>> {
@@ -202,6 +206,8 @@ pub(crate) async fn recipient_updates(
                 .collect(),
             at: r.int(3)?,
             notified_at: r.opt_int(4)?,
+            // Changes recorded before due dates were kept were due at once.
+            notify_by: r.opt_int(5)?.map_or(r.int(3), Ok)?,
         })
     })
     .await

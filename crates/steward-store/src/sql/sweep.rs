@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use super::{Builder, Exec, Sql, WriteTx, args, customers, request_desk, retention};
-use crate::{DueQuery, DueRecord, FoundRecord, Result, StoreError, SweepBatch};
+use crate::{DueQuery, DueRecord, FoundRecord, RecipientUpdate, Result, StoreError, SweepBatch};
 
 static RECORD_ACT: Sql = Sql::new(
     "INSERT INTO retention_actions (rule_key, record_id, run_id, customer_id, anchor_at, due_at, done_at)
@@ -136,7 +136,16 @@ pub(crate) async fn sweep(x: &impl WriteTx, batch: SweepBatch) -> Result<Vec<Due
                 let erased = customers::erase(x, id, batch.at).await?;
                 if erased {
                     request_desk::erase(x, id, None, batch.at).await?;
-                    request_desk::record_erasure(x, id, batch.at).await?;
+                    let erasure = RecipientUpdate {
+                        id: Uuid::now_v7(),
+                        customer_id: id,
+                        kind: "erasure".into(),
+                        fields: Vec::new(),
+                        at: batch.at,
+                        notified_at: None,
+                        notify_by: batch.notify_by,
+                    };
+                    request_desk::record_update(x, &erasure).await?;
                 }
                 erased
             }

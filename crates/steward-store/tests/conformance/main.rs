@@ -154,6 +154,7 @@ mod idempotency;
 mod notices;
 mod outbox;
 mod portal;
+mod recipient_notices;
 mod reports;
 mod request_desk;
 mod retention;

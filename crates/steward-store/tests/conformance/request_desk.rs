@@ -127,6 +127,7 @@ pub async fn requests_move_once_and_outlive_their_subject(store: Arc<dyn Store>)
         fields: vec!["phone".into(), "given_name".into()],
         at: 31,
         notified_at: None,
+        notify_by: 41,
     };
     assert!(matches!(
         store

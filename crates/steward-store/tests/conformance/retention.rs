@@ -183,6 +183,7 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
         action: "erase".into(),
         records: records.clone(),
         at: 2_600,
+        notify_by: 2_700,
         blank: vec![],
         audit: vec![(
             vec![quiet.id],

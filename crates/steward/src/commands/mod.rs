@@ -57,8 +57,15 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
         },
         readable_at_least: settings.readability_threshold,
         staff_shown_as: settings.portal_staff_shown_as,
-        sharing: steward_app::core::sharing::SharingRules::shipped()
-            .map_err(|e| anyhow::anyhow!("invalid transfer rules: {e}"))?,
+        sharing: steward_app::core::sharing::SharingRules {
+            notify_recipients_within:
+                steward_app::core::sharing::SharingRules::parse_notice_window(
+                    &settings.recipient_notice_within,
+                )
+                .map_err(|e| anyhow::anyhow!("invalid setting: {}: {}", e.field, e.message))?,
+            ..steward_app::core::sharing::SharingRules::shipped()
+                .map_err(|e| anyhow::anyhow!("invalid transfer rules: {e}"))?
+        },
         mail: steward_app::MailSettings {
             smtp_url: settings.smtp_url.clone(),
             from: settings.mail_from.clone(),

@@ -28,15 +28,9 @@ impl Steward {
     ) -> Result<(Vec<RecipientUpdate>, Vec<steward_store::OutboxRow>), AppError> {
         let mut updates = Vec::new();
         let mut mail = Vec::new();
-        let mut record = |kind: &str, fields: Vec<String>| {
-            updates.push(RecipientUpdate {
-                id: Uuid::now_v7(),
-                customer_id: new.id,
-                kind: kind.into(),
-                fields,
-                at: now,
-                notified_at: None,
-            })
+        let mut record = |kind: &str, fields: Vec<String>| -> Result<(), AppError> {
+            updates.push(self.recipient_update(new.id, kind, fields, now)?);
+            Ok(())
         };
         let fields: Vec<String> = values
             .iter()
@@ -44,14 +38,14 @@ impl Steward {
             .chain(removed.iter().map(|f| f.key.clone()))
             .collect();
         if !fields.is_empty() {
-            record("rectification", fields);
+            record("rectification", fields)?;
         }
         let restricted = CustomerStatus::Restricted.as_str();
         if old.status != restricted && new.status == restricted {
-            record("restriction", Vec::new());
+            record("restriction", Vec::new())?;
         }
         if old.status == restricted && new.status != restricted {
-            record("restriction_lifted", Vec::new());
+            record("restriction_lifted", Vec::new())?;
             if let Some((dek, to)) = self.customer_address(old)? {
                 let letter = crate::infra::mail::Letter {
                     to,

@@ -5,7 +5,7 @@ use steward_core::clock::from_micros;
 use steward_core::customer::CustomerStatus;
 use steward_core::request::{Deadlines, Jurisdiction, RequestKind, RequestState};
 use steward_store::{
-    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, RecipientUpdate, RequestMove, RequestRow,
+    ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, RequestMove, RequestRow,
 };
 use uuid::Uuid;
 
@@ -185,14 +185,12 @@ impl Steward {
             changes
                 .updates
                 .push(self.status_change(customer, CustomerStatus::Restricted, now));
-            changes.recipient_updates.push(RecipientUpdate {
-                id: Uuid::now_v7(),
-                customer_id: customer.id,
-                kind: "restriction".into(),
-                fields: Vec::new(),
-                at: now,
-                notified_at: None,
-            });
+            changes.recipient_updates.push(self.recipient_update(
+                customer.id,
+                "restriction",
+                Vec::new(),
+                now,
+            )?);
         }
         if to == RequestState::Completed
             && kind == RequestKind::Rectification
@@ -213,14 +211,12 @@ impl Steward {
             changes
                 .updates
                 .push(self.corrected(customer, &def, &value, now)?);
-            changes.recipient_updates.push(RecipientUpdate {
-                id: Uuid::now_v7(),
-                customer_id: customer.id,
-                kind: "rectification".into(),
-                fields: vec![field],
-                at: now,
-                notified_at: None,
-            });
+            changes.recipient_updates.push(self.recipient_update(
+                customer.id,
+                "rectification",
+                vec![field],
+                now,
+            )?);
         }
         if let Some((subject, text)) = letter {
             changes.mail.extend(self.request_letter(

@@ -238,5 +238,6 @@ pub(super) fn rules() -> SharingRules {
     SharingRules {
         transfers: TransferRules::default_rules().expect("the shipped table"),
         review_intervals: ReviewIntervals::default(),
+        notify_recipients_within: jiff::ToSpan::days(30),
     }
 }
