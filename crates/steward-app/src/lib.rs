@@ -8,6 +8,7 @@ mod dashboard;
 pub mod demo;
 mod error;
 mod infra;
+mod records;
 mod retention;
 mod rights;
 mod security;
@@ -58,7 +59,11 @@ pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
-pub use services::{Agreements, Shares, Transfers, Vendors};
+pub use records::{
+    Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,
+    SecurityMeasure,
+};
+pub use services::{Agreements, Records, Shares, Transfers, Vendors};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::shares::{Exclusion, ShareInput, ShareView};
 pub use sharing::{AgreementView, ReviewView, VendorAttention, VendorView};
