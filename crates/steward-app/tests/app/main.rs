@@ -12,6 +12,7 @@ mod forms;
 mod import;
 mod mail_log;
 mod portal;
+mod records;
 mod requests;
 mod retention;
 mod shares;
