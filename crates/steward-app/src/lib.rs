@@ -35,6 +35,10 @@ pub use demo::notice::DEMO_NOTICE_VERSION;
 pub use error::{AppError, FieldError};
 pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use infra::mail::{MailRound, MailSettings};
+pub use records::{
+    Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,
+    SecurityMeasure,
+};
 pub use retention::{
     HoldInput, HoldView, ReportItem, RuleOutcome, RulePatch, RuleView, RunReport, RunView,
     SweepProgress, Upcoming,
@@ -58,10 +62,6 @@ pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
 pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
-};
-pub use records::{
-    Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,
-    SecurityMeasure,
 };
 pub use services::{Agreements, Records, Shares, Transfers, Vendors};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};

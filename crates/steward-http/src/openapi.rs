@@ -7,8 +7,8 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    accounts, audiences, audit, campaigns, catalog, consents, customers, notices, requests,
-    retention, sharing,
+    accounts, audiences, audit, campaigns, catalog, consents, customers, notices, records,
+    requests, retention, sharing,
 };
 
 #[derive(OpenApi)]
@@ -32,6 +32,7 @@ use crate::api::{
         sharing::reviews, sharing::review, sharing::agreements, sharing::create_agreement,
         sharing::agreement, sharing::update_agreement, sharing::adequacy, sharing::check,
         sharing::share, sharing::share_view, sharing::download, sharing::disclosures,
+        records::ropa,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -241,9 +241,8 @@ impl Records<'_> {
         }
         let mut data_subjects = vec!["Customers".to_string()];
         if !catalog.forms().is_empty() {
-            data_subjects.push(
-                "People signing up through a public form, until they confirm".to_string(),
-            );
+            data_subjects
+                .push("People signing up through a public form, until they confirm".to_string());
         }
         let rules = &app.sharing.transfers;
         let destinations = vendors
@@ -395,7 +394,11 @@ fn mechanism_words(m: &Mechanism) -> (String, String) {
             "standard contractual clauses (EU) 2021/914, module {} ({}){}; transfer impact assessment to be made again by {}",
             module.number(),
             module.as_str().replace('_', " "),
-            if *uk_addendum { ", with the UK addendum" } else { "" },
+            if *uk_addendum {
+                ", with the UK addendum"
+            } else {
+                ""
+            },
             tia.re_evaluate_by
         ),
         Mechanism::Idta { tia } => format!(

@@ -78,32 +78,104 @@ impl Ropa {
         let c = &self.controller;
         fact("controller", "", &c.name, "email", c.email.clone());
         fact("controller", "", &c.name, "address", c.address.clone());
-        fact("controller", "", &c.name, "jurisdiction", c.jurisdiction.clone());
+        fact(
+            "controller",
+            "",
+            &c.name,
+            "jurisdiction",
+            c.jurisdiction.clone(),
+        );
         for s in &self.data_subjects {
             fact("data_subjects", "", s, "", String::new());
         }
         for p in &self.purposes {
-            fact("purpose", &p.key, &p.name, "description", p.description.clone());
-            fact("purpose", &p.key, &p.name, "lawful_basis", p.lawful_basis.to_string());
-            fact("purpose", &p.key, &p.name, "requires_consent", yes_no(p.requires_consent).into());
-            fact("purpose", &p.key, &p.name, "categories", list(&p.categories));
-            fact("purpose", &p.key, &p.name, "recipients", list(&p.recipients));
+            fact(
+                "purpose",
+                &p.key,
+                &p.name,
+                "description",
+                p.description.clone(),
+            );
+            fact(
+                "purpose",
+                &p.key,
+                &p.name,
+                "lawful_basis",
+                p.lawful_basis.to_string(),
+            );
+            fact(
+                "purpose",
+                &p.key,
+                &p.name,
+                "requires_consent",
+                yes_no(p.requires_consent).into(),
+            );
+            fact(
+                "purpose",
+                &p.key,
+                &p.name,
+                "categories",
+                list(&p.categories),
+            );
+            fact(
+                "purpose",
+                &p.key,
+                &p.name,
+                "recipients",
+                list(&p.recipients),
+            );
         }
         for k in &self.categories {
-            fact("category", &k.key, &k.name, "special", yes_no(k.special).into());
+            fact(
+                "category",
+                &k.key,
+                &k.name,
+                "special",
+                yes_no(k.special).into(),
+            );
             fact("category", &k.key, &k.name, "fields", list(&k.fields));
             fact("category", &k.key, &k.name, "purposes", list(&k.purposes));
         }
         for r in &self.recipients {
             let key = r.vendor_id.to_string();
-            fact("recipient", &key, &r.legal_name, "role", r.role.as_str().into());
-            fact("recipient", &key, &r.legal_name, "status", r.status.as_str().into());
+            fact(
+                "recipient",
+                &key,
+                &r.legal_name,
+                "role",
+                r.role.as_str().into(),
+            );
+            fact(
+                "recipient",
+                &key,
+                &r.legal_name,
+                "status",
+                r.status.as_str().into(),
+            );
             if let Some(by) = &r.engaged_by {
                 fact("recipient", &key, &r.legal_name, "engaged_by", by.clone());
             }
-            fact("recipient", &key, &r.legal_name, "established_in", list(&r.established_in));
-            fact("recipient", &key, &r.legal_name, "purposes", list(&r.purposes));
-            fact("recipient", &key, &r.legal_name, "categories", list(&r.categories));
+            fact(
+                "recipient",
+                &key,
+                &r.legal_name,
+                "established_in",
+                list(&r.established_in),
+            );
+            fact(
+                "recipient",
+                &key,
+                &r.legal_name,
+                "purposes",
+                list(&r.purposes),
+            );
+            fact(
+                "recipient",
+                &key,
+                &r.legal_name,
+                "categories",
+                list(&r.categories),
+            );
         }
         for d in self.destinations.iter().filter(|d| d.third_country) {
             fact(
@@ -115,11 +187,29 @@ impl Ropa {
             );
         }
         for r in &self.retention {
-            fact("retention", &r.key, &r.description, "period", r.period.clone());
-            fact("retention", &r.key, &r.description, "action", r.action.clone());
+            fact(
+                "retention",
+                &r.key,
+                &r.description,
+                "period",
+                r.period.clone(),
+            );
+            fact(
+                "retention",
+                &r.key,
+                &r.description,
+                "action",
+                r.action.clone(),
+            );
         }
         for m in &self.security_measures {
-            fact("security_measure", "", m.name, "", m.description.to_string());
+            fact(
+                "security_measure",
+                "",
+                m.name,
+                "",
+                m.description.to_string(),
+            );
         }
         rows
     }
@@ -163,7 +253,14 @@ impl Ropa {
         out.push_str("\n## Purposes of the processing\n\n");
         table(
             &mut out,
-            &["Purpose", "Key", "Lawful basis", "Consent", "Categories of data", "Recipients"],
+            &[
+                "Purpose",
+                "Key",
+                "Lawful basis",
+                "Consent",
+                "Categories of data",
+                "Recipients",
+            ],
             self.purposes.iter().map(|p| {
                 vec![
                     p.name.clone(),
@@ -192,7 +289,15 @@ impl Ropa {
         out.push_str("## Recipients\n\n");
         table(
             &mut out,
-            &["Recipient", "Role", "Status", "Engaged by", "Established in", "Purposes", "Categories"],
+            &[
+                "Recipient",
+                "Role",
+                "Status",
+                "Engaged by",
+                "Established in",
+                "Purposes",
+                "Categories",
+            ],
             self.recipients.iter().map(|r| {
                 vec![
                     r.legal_name.clone(),
@@ -209,14 +314,17 @@ impl Ropa {
         table(
             &mut out,
             &["Recipient", "Country", "Code", "Mechanism"],
-            self.destinations.iter().filter(|d| d.third_country).map(|d| {
-                vec![
-                    d.vendor.clone(),
-                    d.country_name.clone(),
-                    d.country.to_string(),
-                    d.mechanism.clone(),
-                ]
-            }),
+            self.destinations
+                .iter()
+                .filter(|d| d.third_country)
+                .map(|d| {
+                    vec![
+                        d.vendor.clone(),
+                        d.country_name.clone(),
+                        d.country.to_string(),
+                        d.mechanism.clone(),
+                    ]
+                }),
         );
         out.push_str("## Retention periods\n\n");
         table(

@@ -33,7 +33,11 @@ async fn register(app: &Steward) -> Vec<(String, Vec<String>)> {
     sub.parent = Some(us.vendor.id);
     sub.sub_processor_authorisation = None;
     sub.stores_in = strings(&["CH", "DE"]);
-    let sub = app.vendors().create(&dpo, sub).await.expect("sub-processor");
+    let sub = app
+        .vendors()
+        .create(&dpo, sub)
+        .await
+        .expect("sub-processor");
     let mut gone = processor("DE");
     gone.legal_name = "Former Partner GmbH".into();
     gone.status = VendorStatus::Offboarded;
@@ -166,7 +170,11 @@ async fn names_everything(pg: bool) {
             .find(|c| c.key == f.category)
             .unwrap_or_else(|| panic!("category {} in the record", f.category));
         assert!(category.fields.contains(&f.key));
-        assert!(md.contains(&format!("| {} |", f.category)), "{}", f.category);
+        assert!(
+            md.contains(&format!("| {} |", f.category)),
+            "{}",
+            f.category
+        );
         assert!(in_csv("category", &f.category), "{}", f.category);
     }
 
@@ -199,9 +207,7 @@ async fn names_everything(pg: bool) {
         .flat_map(|(name, countries)| {
             countries
                 .iter()
-                .filter(|c| {
-                    !is_eea(steward_app::core::CountryCode::parse(c).expect("a country"))
-                })
+                .filter(|c| !is_eea(steward_app::core::CountryCode::parse(c).expect("a country")))
                 .map(move |c| (name.clone(), c.clone()))
         })
         .collect();

@@ -9,6 +9,7 @@ pub(crate) mod catalog;
 pub(crate) mod consents;
 pub(crate) mod customers;
 pub(crate) mod notices;
+pub(crate) mod records;
 pub(crate) mod requests;
 pub(crate) mod retention;
 pub(crate) mod sharing;
@@ -152,6 +153,7 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         patch(sharing::update_agreement),
     )
     .add(Method::GET, "/transfers/adequacy", get(sharing::adequacy))
+    .add(Method::GET, "/ropa", get(records::ropa))
     .add(Method::POST, "/transfers/check", post(sharing::check))
     .add(Method::POST, "/shares", post(sharing::share))
     .add(Method::GET, "/shares/{id}", get(sharing::share_view))

@@ -78,6 +78,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/agreements/{id}")
         | ("GET", "/transfers/adequacy")
         | ("GET", "/shares/{id}")
+        | ("GET", "/ropa")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
