@@ -342,6 +342,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             retention_run(&settings, dry_run).await
         }
         Command::Vendors(VendorsCommand::List) => vendors::list(&settings).await,
+        Command::Ropa { format, output } => {
+            vendors::ropa(&settings, format, output.as_deref()).await
+        }
         Command::Vendors(VendorsCommand::Add { file }) => vendors::add(&settings, &file).await,
         Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
             let text = if file.as_os_str() == "-" {
