@@ -8,9 +8,11 @@ mod campaigns;
 mod charts;
 mod customers;
 mod dashboard;
+mod datamap;
 mod errors;
 mod notices;
 mod refusal;
+mod register;
 mod requests;
 mod retention;
 mod session;
@@ -98,6 +100,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/console/retention/runs", post(retention::sweep))
         .route("/console/retention/sweep", get(retention::confirm_sweep))
+        .route("/console/vendors", get(register::vendors))
+        .route("/console/vendors/{id}", get(register::vendor))
+        .route("/console/agreements", get(register::agreements))
+        .route("/console/shares", get(register::shares))
+        .route("/console/shares/{id}", get(register::share))
+        .route("/console/transfers", get(register::adequacy))
+        .route("/console/ropa", get(register::ropa))
+        .route("/console/ropa/{format}", get(register::ropa_download))
         .route("/console/audit", get(audit::log))
         .route("/console/audit/{seq}", get(audit::entry_page))
         .route("/console/catalog", get(audit::catalog))
@@ -144,6 +154,8 @@ pub struct Chrome {
     pub edits_notices: bool,
     pub runs_campaigns: bool,
     pub answers_requests: bool,
+    /// May read the vendor register, its agreements and shares, and the record of processing.
+    pub reads_register: bool,
     /// For the catalog's names of the purposes a page mentions.
     state: Option<AppState>,
 }
@@ -219,6 +231,7 @@ impl Chrome {
             runs_campaigns: matches!(role, Role::Marketer | Role::Admin)
                 && held.iter().any(|p| p.requires_consent),
             answers_requests: role == Role::Dpo,
+            reads_register: role.may_read_register(),
             state: Some(state.clone()),
         }
     }
@@ -241,6 +254,7 @@ impl Chrome {
             edits_notices: false,
             runs_campaigns: false,
             answers_requests: false,
+            reads_register: false,
             state: None,
         }
     }

@@ -7,6 +7,7 @@ mod mail;
 mod matrix;
 mod openapi;
 mod portal;
+mod register;
 mod requests;
 mod sharing;
 mod support;
