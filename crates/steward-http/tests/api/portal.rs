@@ -31,7 +31,7 @@ async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
         .id
 }
 
-fn code_in(body: &str) -> String {
+pub(crate) fn code_in(body: &str) -> String {
     let at = body.find("data: ").expect("the code") + "data: ".len();
     body[at..at + 6].to_string()
 }
@@ -305,7 +305,7 @@ async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
 
 /// A visitor without a browser: keeps the cookies the portal sets and sends them back, and
 /// follows its redirects as a browser does.
-struct Visitor<'a> {
+pub(crate) struct Visitor<'a> {
     t: &'a TestApp,
     jar: std::collections::BTreeMap<String, String>,
     /// The form token of the last page seen.
@@ -313,7 +313,7 @@ struct Visitor<'a> {
 }
 
 impl<'a> Visitor<'a> {
-    fn new(t: &'a TestApp) -> Visitor<'a> {
+    pub(crate) fn new(t: &'a TestApp) -> Visitor<'a> {
         Visitor {
             t,
             jar: Default::default(),
@@ -347,7 +347,7 @@ impl<'a> Visitor<'a> {
             .join("; ")
     }
 
-    async fn get(&mut self, path: &str) -> Reply {
+    pub(crate) async fn get(&mut self, path: &str) -> Reply {
         let cookies = self.cookies();
         let reply = self
             .t
@@ -390,7 +390,7 @@ impl<'a> Visitor<'a> {
     }
 
     /// Asks for a code for `email` from the portal's first page; answers the code page.
-    async fn ask_code(&mut self, email: &str) -> Reply {
+    pub(crate) async fn ask_code(&mut self, email: &str) -> Reply {
         self.get("/portal").await;
         let (to, page) = self
             .post_and_follow("/portal/code", &[("email", email)])
@@ -400,7 +400,7 @@ impl<'a> Visitor<'a> {
     }
 
     /// Enters a code; answers the page the sign-in leads to.
-    async fn enter(&mut self, code: &str) -> (String, Reply) {
+    pub(crate) async fn enter(&mut self, code: &str) -> (String, Reply) {
         self.post_and_follow("/portal/sign-in", &[("code", code)])
             .await
     }
@@ -420,7 +420,7 @@ fn normalised(r: &Reply, email: &str) -> String {
 }
 
 /// What a page shows a reader: its text without tags (and so without attribute values).
-fn visible(html: &str) -> String {
+pub(crate) fn visible(html: &str) -> String {
     let mut out = String::new();
     let mut in_tag = false;
     for c in html.chars() {

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use crate::console::{
     PASSWORD, add_staff, assert_console_page, in_browser, screenshots, staff_cookie,
 };
+use crate::portal::{Visitor, code_in, visible};
 use crate::sharing::{agreement, processor, review, review_questions};
 use crate::support::*;
 use crate::webdriver::Browser;
@@ -400,4 +401,62 @@ async fn the_data_map_is_drawn_in_a_real_browser() {
         b.screenshot(&shots, "data-map");
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portal_and_the_export_say_who_received_the_customers_data() {
+    let smtp = steward_testkit::smtp::SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let r = register(&t).await;
+    let recipient = r
+        .vendors
+        .iter()
+        .find(|v| v.vendor.id == r.share.vendor_id)
+        .expect("the vendor shared with");
+    let country = recipient.vendor.stores_in[0].name();
+    let purpose = &t
+        .app
+        .catalog()
+        .purpose(&r.share.purpose)
+        .expect("purpose")
+        .name;
+
+    let mut shared = Visitor::new(&t);
+    shared.ask_code("ines@example.com").await;
+    let code = code_in(&smtp.wait_for(1)[0].body);
+    let (_, page) = shared.enter(&code).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let section = page
+        .body
+        .split("id=\"recipients\"")
+        .nth(1)
+        .expect("a section on who received the data");
+    let list = visible(section);
+    for shown in [
+        recipient.vendor.legal_name.as_str(),
+        country,
+        purpose.as_str(),
+        "Contact details",
+    ] {
+        assert!(list.contains(shown), "{shown} in {list}");
+    }
+    assert!(list.contains("1 March 2026"), "when: {list}");
+    assert!(!list.contains("user.contact"), "categories by name: {list}");
+    for format in ["json", "csv"] {
+        let export = shared.get(&format!("/portal/me/export.{format}")).await;
+        assert_eq!(export.status, 200, "{}", export.body);
+        assert!(
+            export.body.contains(&recipient.vendor.legal_name),
+            "{format} export names the recipient: {}",
+            export.body
+        );
+    }
+
+    let mut silent = Visitor::new(&t);
+    silent.ask_code("silent@example.com").await;
+    let code = code_in(&smtp.wait_for(2)[1].body);
+    let (_, page) = silent.enter(&code).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("id=\"no-recipients\""), "{}", page.body);
+    assert!(!page.body.contains(&recipient.vendor.legal_name));
 }
