@@ -297,6 +297,23 @@ async fn the_register_pages_show_vendors_agreements_shares_and_findings_to_their
     let unknown = get("/console/ropa/pdf".into(), dpo.clone()).await;
     assert_console_page(&unknown, 404, "an unknown format");
 
+    // The dashboard's vendors that need attention lead to their files.
+    let dashboard = get("/console".into(), dpo.clone()).await;
+    let attention = t.app.vendors().attention(&reader).await.expect("attention");
+    assert!(
+        !attention.is_empty(),
+        "the sub-processor was never reviewed"
+    );
+    for v in &attention {
+        assert!(
+            dashboard
+                .body
+                .contains(&format!("href=\"/console/vendors/{}\"", v.vendor_id)),
+            "{}",
+            v.legal_name
+        );
+    }
+
     // Support never sees the register: no link, and each page refused.
     let dashboard = get("/console".into(), agent.clone()).await;
     assert!(!dashboard.body.contains("href=\"/console/vendors\""));
