@@ -360,7 +360,11 @@ pub async fn vendor(
     let id = parse_id(&id)?;
     let app = &state.app;
     let view = app.vendors().get(&staff.actor, id).await?;
-    let names = names(&state, &staff).await?;
+    let all = app.vendors().list(&staff.actor).await?;
+    let names: BTreeMap<Uuid, String> = all
+        .iter()
+        .map(|v| (v.vendor.id, v.vendor.legal_name.clone()))
+        .collect();
     let chrome = Chrome::new(&state, &staff, view.vendor.legal_name.clone(), "register");
     let v = &view.vendor;
     let mut about = section("about", "The vendor");
@@ -375,7 +379,7 @@ pub async fn vendor(
         contract.facts.push((
             "Binds until",
             d.expires_on
-                .map_or_else(|| "ended by notice".into(), |e| e.to_string()),
+                .map_or_else(|| "no fixed end".into(), |e| e.to_string()),
         ));
     }
 
@@ -417,6 +421,27 @@ pub async fn vendor(
             })
             .collect(),
         empty: "Never reviewed.",
+    });
+
+    let mut engaged = section("sub-processors", "Sub-processors it engaged");
+    engaged.table = Some(Table {
+        id: "sub-processor-table",
+        head: vec!["Vendor", "Status", "Stores data in"],
+        rows: all
+            .iter()
+            .filter(|s| s.vendor.parent == Some(id))
+            .map(|s| {
+                vec![
+                    link(
+                        s.vendor.legal_name.clone(),
+                        format!("/console/vendors/{}", s.vendor.id),
+                    ),
+                    text(s.vendor.status.as_str()),
+                    text(countries(&s.vendor.stores_in)),
+                ]
+            })
+            .collect(),
+        empty: "None.",
     });
 
     let agreements = app.agreements().list(&staff.actor, Some(id)).await?;
@@ -465,7 +490,7 @@ pub async fn vendor(
         chrome,
         sub: "vendors",
         intro: None,
-        sections: vec![about, contract, certs, reviews, agreed, reach],
+        sections: vec![about, contract, certs, reviews, engaged, agreed, reach],
     }))
 }
 

@@ -226,6 +226,18 @@ async fn the_register_pages_show_vendors_agreements_shares_and_findings_to_their
         one.body.contains("active (checked 2026-02-27)"),
         "the framework status"
     );
+    for sub in r
+        .vendors
+        .iter()
+        .filter(|v| v.vendor.parent == Some(us.vendor.id))
+    {
+        assert!(
+            one.body
+                .contains(&format!("href=\"/console/vendors/{}\"", sub.vendor.id)),
+            "its sub-processor {}",
+            sub.vendor.legal_name
+        );
+    }
 
     let agreements = get("/console/agreements".into(), dpo.clone()).await;
     assert_console_page(&agreements, 200, "the agreements");
@@ -416,6 +428,12 @@ async fn the_data_map_is_drawn_in_a_real_browser() {
         }
         assert!(b.exists("#flow-vendor-country"), "the same flows as a table");
         b.screenshot(&shots, "data-map");
+        b.click("#register-nav a[href='/console/vendors']");
+        assert!(b.text_has("#vendor-table", &names[0]), "{}", b.url());
+        b.screenshot(&shots, "vendors");
+        b.click(&format!("#vendor-table a[href='/console/vendors/{}']", vendor_ids[0]));
+        assert!(b.text_has("#review-table", "A. Privacy Officer"), "{}", b.url());
+        b.screenshot(&shots, "vendor");
     })
     .await;
 }
