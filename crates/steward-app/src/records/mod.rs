@@ -18,7 +18,10 @@ use jiff::civil::Date;
 use steward_core::CountryCode;
 use steward_core::catalog::{LawfulBasis, Sensitivity};
 use steward_core::sharing::{Agreement, Vendor, VendorRole, VendorStatus};
-use steward_core::transfers::{Mechanism, Regime, is_eea, utc_day};
+use steward_core::transfers::{
+    Importer, Mechanism, Regime, TransferBasis, TransferRefusal, TransferRules, check_destination,
+    is_eea, utc_day,
+};
 use uuid::Uuid;
 
 pub use render::RopaFormat;
@@ -321,50 +324,56 @@ fn recipients(vendors: &[Vendor], agreements: &[Agreement]) -> Vec<RopaRecipient
         .collect()
 }
 
-/// Where `vendor` keeps or reads data in `country`, and what carries the transfer: inside the
-/// EEA nothing is needed; outside, a mechanism one of the agreements in force records for that
-/// recipient and country, or else an adequacy finding in force, or nothing (`none`, which the
-/// privacy officer must see).
+/// Where `vendor` keeps or reads data in `country`, and what carries the transfer, judged as a
+/// share would judge it for a customer under the GDPR: inside the EEA nothing is needed;
+/// outside, an adequacy finding in force whose condition holds for this vendor, or else the
+/// mechanism an agreement in force records for this recipient and country. What would not
+/// carry a share is said so (`none`), with the reason, for the privacy officer to see.
 fn destination(
     vendor: &Vendor,
     country: CountryCode,
     vendors: &[Vendor],
     agreements: &[Agreement],
-    rules: &steward_core::transfers::TransferRules,
+    rules: &TransferRules,
     today: Date,
 ) -> RopaDestination {
-    let (kind, words) = if is_eea(country) {
-        ("eea".to_string(), "inside the EEA: no transfer".to_string())
-    } else {
-        let up = chain(vendor, vendors);
-        let recorded = agreements
-            .iter()
-            .filter(|a| up.iter().any(|u| u.id == a.vendor))
-            .flat_map(|a| a.destinations.iter().map(move |d| (a, d)))
-            .find(|(a, d)| {
-                d.country == country
-                    && (d.via == Some(vendor.id) || (d.via.is_none() && a.vendor == vendor.id))
-            })
-            .map(|(_, d)| mechanism_words(&d.mechanism));
-        let adequacy = || {
-            rules
-                .rows()
-                .iter()
-                .find(|r| r.regime == Regime::Gdpr && r.country == country && r.in_force(today))
-                .map(|r| {
-                    (
-                        "adequacy".to_string(),
-                        format!("adequacy decision: {} ({})", r.reference, r.scope),
-                    )
-                })
-        };
-        recorded.or_else(adequacy).unwrap_or_else(|| {
-            (
-                "none".to_string(),
-                "none recorded: a share would be refused".to_string(),
-            )
+    let up = chain(vendor, vendors);
+    let recorded = agreements
+        .iter()
+        .filter(|a| up.iter().any(|u| u.id == a.vendor))
+        .flat_map(|a| a.destinations.iter().map(move |d| (a, d)))
+        .find(|(a, d)| {
+            d.country == country
+                && (d.via == Some(vendor.id) || (d.via.is_none() && a.vendor == vendor.id))
         })
+        .map(|(_, d)| &d.mechanism);
+    let importer = Importer {
+        scc_module: vendor.role.scc_module(),
+        dpf: vendor.dpf.as_ref(),
+        scope_confirmed: &vendor.adequacy_scope_confirmed,
     };
+    let (kind, words) =
+        match check_destination(rules, Regime::Gdpr, country, &importer, recorded, today) {
+            Ok(TransferBasis::Domestic | TransferBasis::Unrestricted) => {
+                ("eea".to_string(), "inside the EEA: no transfer".to_string())
+            }
+            Ok(TransferBasis::Adequacy { reference }) => (
+                "adequacy".to_string(),
+                format!("adequacy decision: {reference}"),
+            ),
+            Ok(_) => recorded
+                .map(mechanism_words)
+                .unwrap_or_else(|| ("none".to_string(), "nothing recorded".to_string())),
+            Err(refusal) => (
+                "none".to_string(),
+                format!(
+                    "{}: a share would be refused, as {}",
+                    recorded
+                        .map_or_else(|| "nothing recorded".to_string(), |m| mechanism_words(m).1),
+                    refused_because(&refusal)
+                ),
+            ),
+        };
     RopaDestination {
         vendor_id: vendor.id,
         vendor: vendor.legal_name.clone(),
@@ -373,6 +382,23 @@ fn destination(
         third_country: !is_eea(country),
         mechanism_kind: kind,
         mechanism: words,
+    }
+}
+
+fn refused_because(refusal: &TransferRefusal) -> String {
+    match refusal {
+        TransferRefusal::NoMechanism(gap) => gap.explain().to_string(),
+        TransferRefusal::TiaStale { re_evaluate_by } => {
+            format!("the transfer impact assessment was due again by {re_evaluate_by}")
+        }
+        TransferRefusal::SccModuleMismatch { recorded, expected } => format!(
+            "the clauses recorded are module {}, and the vendor's role needs module {}",
+            recorded.number(),
+            expected.number()
+        ),
+        TransferRefusal::DpfInactive => {
+            "the vendor is not actively certified under the Data Privacy Framework".to_string()
+        }
     }
 }
 
