@@ -293,8 +293,28 @@ async fn the_register_pages_show_vendors_agreements_shares_and_findings_to_their
         );
     }
 
+    // A name is text wherever it is shown, in the tables as in the drawing.
+    let keeper = t
+        .app
+        .access(&t.operator.actor("register", &[LEGAL]), Some(LEGAL))
+        .expect("keeper");
+    let mut hostile = processor("DE");
+    hostile["legal_name"] = json!("<script>alert(1)</script> Ltd");
+    t.app
+        .vendors()
+        .create(&keeper, serde_json::from_value(hostile).expect("vendor"))
+        .await
+        .expect("vendor");
     let record = get("/console/ropa".into(), auditor.clone()).await;
     assert_console_page(&record, 200, "the record of processing");
+    let list = get("/console/vendors".into(), auditor.clone()).await;
+    for page in [&record, &list] {
+        assert!(!page.body.contains("<script"), "{}", page.body);
+        assert!(
+            page.body.contains("script&#62;alert(1)") || page.body.contains("script&gt;alert(1)"),
+            "shown as text"
+        );
+    }
     assert!(record.body.contains("<svg") && record.body.contains("<title id=\"datamap-title\">"));
     for p in t.app.catalog().purposes() {
         assert!(record.body.contains(&escaped(&p.name)), "{}", p.key);
