@@ -447,6 +447,30 @@ async fn the_data_map_is_drawn_in_a_real_browser() {
             assert!(vendor_text.contains(name.as_str()), "{name} labelled");
         }
         assert!(b.exists("#flow-vendor-country"), "the same flows as a table");
+        // Every label inside its box, and no two mechanism labels over one another.
+        let faults = b.script(
+            r#"
+            const faults = [];
+            const svg = document.querySelector('figure#datamap svg');
+            for (const g of svg.querySelectorAll('g.node')) {
+                const r = g.querySelector('rect').getBBox();
+                for (const t of g.querySelectorAll('text')) {
+                    const x = t.getBBox();
+                    if (x.x < r.x || x.y < r.y || x.x + x.width > r.x + r.width || x.y + x.height > r.y + r.height) {
+                        faults.push(`"${t.textContent}" outside its box`);
+                    }
+                }
+            }
+            const labels = [...svg.querySelectorAll('text.mechanism')].map(t => [t.textContent, t.getBBox()]);
+            for (let i = 0; i < labels.length; i++) for (let j = i + 1; j < labels.length; j++) {
+                const [a, ra] = labels[i], [c, rc] = labels[j];
+                const apart = ra.x + ra.width <= rc.x || rc.x + rc.width <= ra.x || ra.y + ra.height <= rc.y || rc.y + rc.height <= ra.y;
+                if (!apart) faults.push(`"${a}" over "${c}"`);
+            }
+            return faults;
+            "#,
+        );
+        assert_eq!(faults, json!([]), "the map's labels");
         b.screenshot(&shots, "data-map");
         b.click("#register-nav a[href='/console/vendors']");
         assert!(b.text_has("#vendor-table", &names[0]), "{}", b.url());
