@@ -65,10 +65,12 @@ pub use services::{
 };
 pub use services::{Agreements, Records, Shares, Transfers, Vendors};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
-pub use sharing::shares::{Exclusion, ShareInput, ShareView};
+pub use sharing::shares::{AudienceSource, Exclusion, ShareInput, ShareView};
 pub use sharing::{AgreementView, ReviewView, VendorAttention, VendorView};
 pub use steward_core as core;
-pub use transfers::{AdequacyEntry, AdequacyTable, TransferCheck};
+pub use transfers::{
+    AdequacyEntry, AdequacyTable, AffectedAgreement, LAPSE_NOTICE_DAYS, TransferCheck,
+};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

@@ -30,7 +30,7 @@ use crate::api::{
         retention::create_hold, retention::release_hold, retention::start_run, retention::run,
         sharing::vendors, sharing::create_vendor, sharing::vendor, sharing::update_vendor,
         sharing::reviews, sharing::review, sharing::agreements, sharing::create_agreement,
-        sharing::agreement, sharing::update_agreement, sharing::adequacy, sharing::check,
+        sharing::agreement, sharing::update_agreement, sharing::adequacy, sharing::affected_agreements, sharing::check,
         sharing::share, sharing::share_view, sharing::download, sharing::disclosures,
         records::ropa,
         audit::search, audit::verify,

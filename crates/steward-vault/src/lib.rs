@@ -23,6 +23,7 @@ use zeroize::Zeroizing;
 pub const SECRET_BLIND_INDEX: &str = "blind-index-root";
 pub const SECRET_AUDIT_SIGNING: &str = "audit-signing-ed25519";
 pub const SECRET_RECEIPT_SIGNING: &str = "receipt-signing-ed25519";
+pub const SECRET_SHARE_SIGNING: &str = "share-signing-ed25519";
 pub const SECRET_STAFF: &str = "staff-secrets";
 
 /// Where the vault finds and keeps its wrapped installation secrets: the key store, which
@@ -37,6 +38,7 @@ pub struct Vault {
     indexer: BlindIndexer,
     signer: std::sync::Arc<Signer>,
     receipts: Signer,
+    shares: Signer,
     staff: DataKey,
 }
 
@@ -68,6 +70,9 @@ impl Vault {
         let index_root = secret(SECRET_BLIND_INDEX)?;
         let signing_seed = secret(SECRET_AUDIT_SIGNING)?;
         let receipt_seed = secret(SECRET_RECEIPT_SIGNING)?;
+        // Documents handed to vendors are signed apart from receipts handed to customers, so
+        // either key can be rotated or disclosed to its verifiers without touching the other.
+        let share_seed = secret(SECRET_SHARE_SIGNING)?;
         let staff = secret(SECRET_STAFF)?;
         Ok(Vault {
             // Staff second-factor secrets are sealed like customer fields, under a key of
@@ -76,6 +81,7 @@ impl Vault {
             indexer: BlindIndexer::new(&index_root, searchable_fields),
             signer: std::sync::Arc::new(Signer::from_seed(&signing_seed)),
             receipts: Signer::from_seed(&receipt_seed),
+            shares: Signer::from_seed(&share_seed),
             master,
         })
     }
@@ -112,6 +118,11 @@ impl Vault {
     /// The key that signs consent receipts.
     pub fn receipt_signer(&self) -> &Signer {
         &self.receipts
+    }
+
+    /// The key that signs the documents shares deliver to vendors.
+    pub fn share_signer(&self) -> &Signer {
+        &self.shares
     }
 
     /// The key that signs the audit chain's heads, shared with the store that signs each
@@ -172,6 +183,16 @@ mod tests {
             b.blind_index("email", "x@y.z").ok()
         );
         assert_eq!(a.signer().public_key(), b.signer().public_key());
+        assert_eq!(a.share_signer().public_key(), b.share_signer().public_key());
+        let keys = [
+            a.signer().public_key(),
+            a.receipt_signer().public_key(),
+            a.share_signer().public_key(),
+        ];
+        assert!(
+            keys[0] != keys[1] && keys[1] != keys[2] && keys[0] != keys[2],
+            "each signature has a key of its own"
+        );
         assert!(Vault::unlock(MasterKey::from_versions(vec![(1, [8; 32])]), &mut s, &[]).is_err());
     }
 

@@ -65,6 +65,45 @@ pub enum Command {
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
+    /// Data-sharing agreements with the register's vendors.
+    #[command(subcommand)]
+    Agreements(AgreementsCommand),
+    /// Share customers' data with a vendor under its agreement, written to a signed file:
+    /// the only way personal data leaves for a third party. Refused, nothing is written.
+    Share(ShareArgs),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum AgreementsCommand {
+    /// Make an agreement from a JSON file (the API's agreement form); `-` reads standard
+    /// input.
+    Add { file: PathBuf },
+}
+
+#[derive(Args, Debug)]
+pub struct ShareArgs {
+    /// The vendor's id in the register.
+    #[arg(long)]
+    pub vendor: String,
+    /// The catalog purpose the vendor receives the data for.
+    #[arg(long)]
+    pub purpose: String,
+    /// A catalog field to share (repeatable).
+    #[arg(long = "field", required = true)]
+    pub fields: Vec<String>,
+    /// A file of customer ids, one per line; `-` reads standard input.
+    #[arg(long, conflicts_with_all = ["segment", "audience"])]
+    pub customers: Option<PathBuf>,
+    /// A saved segment's id.
+    #[arg(long, conflicts_with = "audience")]
+    pub segment: Option<String>,
+    /// The purpose's audience: everyone whose consent to it stands now.
+    #[arg(long)]
+    pub audience: bool,
+    /// Where the document goes (JSON lines: a header, then one line per customer); its
+    /// Ed25519 signature is written beside it, to FILE.sig.
+    #[arg(long, short)]
+    pub output: PathBuf,
 }
 
 #[derive(Subcommand, Debug)]
@@ -74,6 +113,9 @@ pub enum VendorsCommand {
     /// Enter a vendor in the register from a JSON file (the API's vendor form); `-` reads
     /// standard input.
     Add { file: PathBuf },
+    /// Record a review of a vendor from a JSON file (the API's review form); `-` reads
+    /// standard input.
+    Review { vendor: String, file: PathBuf },
 }
 
 #[derive(Args, Debug)]

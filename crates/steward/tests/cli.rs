@@ -1091,6 +1091,160 @@ fn the_vendor_register_is_kept_and_read_at_the_machine() {
 }
 
 #[test]
+fn a_share_is_checked_written_signed_and_refused_at_the_machine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,given_name,residency\r\nq7.ines@example.com,Inès,DE\r\nb2.yusuf@example.com,يوسف,FR\r\nm9.olu@example.com,Olu,DE\r\n",
+    )
+    .expect("write");
+    let import = run(steward(&data).args(["import", "customers"]).arg(&csv));
+    assert!(import.status.success(), "{}", text(&import.stderr));
+    let db = rusqlite::Connection::open(data.join("steward.db")).expect("db");
+    let ids: Vec<String> = db
+        .prepare("SELECT id FROM customers")
+        .expect("query")
+        .query_map([], |r| r.get::<_, Vec<u8>>(0))
+        .expect("ids")
+        .map(|b| {
+            uuid::Uuid::from_slice(&b.expect("id"))
+                .expect("uuid")
+                .to_string()
+        })
+        .collect();
+    assert_eq!(ids.len(), 3);
+    drop(db);
+    // The first two customers, as a browser's download would list them: CRLF and a blank line.
+    let asked = dir.path().join("ids.txt");
+    std::fs::write(&asked, format!("{}\r\n\r\n{}\r\n", ids[0], ids[1])).expect("write");
+
+    let vendor_file = dir.path().join("vendor.json");
+    std::fs::write(&vendor_file, vendor_json(r#""DE""#)).expect("write");
+    let added = run(steward(&data).args(["vendors", "add"]).arg(&vendor_file));
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let vendor = text(&added.stdout)
+        .split_whitespace()
+        .next()
+        .expect("the vendor's id")
+        .to_string();
+
+    let out = dir.path().join("share.jsonl");
+    let share = |fields: &[&str]| {
+        let mut cmd = steward(&data);
+        cmd.args(["share", "--vendor", &vendor])
+            .args(["--purpose", "essential.service", "--customers"])
+            .arg(&asked)
+            .arg("-o")
+            .arg(&out);
+        for f in fields {
+            cmd.args(["--field", f]);
+        }
+        run(&mut cmd)
+    };
+    let refused = share(&["email"]);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("REVIEW_OVERDUE"),
+        "a vendor never reviewed receives nothing: {}",
+        text(&refused.stderr)
+    );
+    assert!(!out.exists(), "a refused share writes no file");
+
+    let today = jiff::Zoned::now().date();
+    let review = dir.path().join("review.json");
+    let answers: Vec<String> = steward_app::core::sharing::ReviewQuestion::ALL
+        .iter()
+        .map(|q| format!(r#""{}":"yes""#, q.as_str()))
+        .collect();
+    std::fs::write(
+        &review,
+        format!(
+            r#"{{"reviewed_on":"{today}","reviewer":"A. Privacy Officer","answers":{{{}}},"outcome":"approved"}}"#,
+            answers.join(",")
+        ),
+    )
+    .expect("write");
+    let reviewed = run(steward(&data)
+        .args(["vendors", "review", &vendor])
+        .arg(&review));
+    assert!(reviewed.status.success(), "{}", text(&reviewed.stderr));
+    let refused = share(&["email"]);
+    assert!(
+        text(&refused.stderr).contains("NO_AGREEMENT"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let agreement = dir.path().join("agreement.json");
+    std::fs::write(
+        &agreement,
+        format!(
+            r#"{{"vendor":"{vendor}","purposes":["essential.service"],"categories":["user.contact"],
+"destinations":[],"valid_from":"{today}","onward_transfer":false}}"#
+        ),
+    )
+    .expect("write");
+    let agreed = run(steward(&data).args(["agreements", "add"]).arg(&agreement));
+    assert!(agreed.status.success(), "{}", text(&agreed.stderr));
+    let refused = share(&["email", "given_name"]);
+    let said = text(&refused.stderr);
+    assert!(
+        said.contains("CATEGORY_NOT_AGREED") && said.contains("given_name"),
+        "{said}"
+    );
+    assert!(!out.exists());
+
+    let shared = share(&["email"]);
+    assert!(shared.status.success(), "{}", text(&shared.stderr));
+    assert!(
+        text(&shared.stdout).contains("2 customers shared"),
+        "{}",
+        text(&shared.stdout)
+    );
+    let document = std::fs::read_to_string(&out).expect("the document");
+    let lines: Vec<serde_json::Value> = document
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(lines.len(), 3, "a header and the two asked: {document}");
+    assert_eq!(lines[0]["vendor_id"], vendor.as_str());
+    let mut delivered: Vec<(String, serde_json::Value)> = lines[1..]
+        .iter()
+        .map(|l| {
+            (
+                l["customer_id"].as_str().expect("id").to_string(),
+                l["fields"].clone(),
+            )
+        })
+        .collect();
+    delivered.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![ids[0].clone(), ids[1].clone()];
+    expected.sort();
+    assert_eq!(
+        delivered.iter().map(|d| d.0.clone()).collect::<Vec<_>>(),
+        expected
+    );
+    for (_, fields) in &delivered {
+        let keys: Vec<&String> = fields.as_object().expect("fields").keys().collect();
+        assert_eq!(keys, ["email"], "only the agreed field goes");
+    }
+    assert!(!document.contains("m9.olu@example.com"), "not asked for");
+    assert!(!document.contains("Inès") && !document.contains("يوسف"));
+    let signature: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("share.jsonl.sig")).expect("the signature"),
+    )
+    .expect("JSON");
+    assert_eq!(signature["algorithm"], "Ed25519");
+    assert!(
+        signature["signature"]
+            .as_str()
+            .is_some_and(|s| s.len() > 80)
+    );
+}
+
+#[test]
 fn the_record_of_processing_is_written_as_markdown_csv_or_json() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");

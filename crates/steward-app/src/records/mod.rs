@@ -435,10 +435,15 @@ fn mechanism_words(m: &Mechanism) -> (String, String) {
         Mechanism::Derogation {
             ground,
             justification,
+            consent_purpose,
         } => format!(
-            "Art. {} derogation ({}): {justification}",
+            "Art. {} derogation ({}){}: {justification}",
             ground.point(),
-            ground.as_str().replace('_', " ")
+            ground.as_str().replace('_', " "),
+            consent_purpose
+                .as_deref()
+                .map(|p| format!(", for those who consented to {p}"))
+                .unwrap_or_default()
         ),
     };
     (kind.to_string(), words)

@@ -3,8 +3,8 @@
 //! (Art. 15(1)(c)).
 //!
 //! The document is rebuilt at every download from the disclosures, each customer's values
-//! opened with that customer's data key, and signed with the installation's Ed25519 document
-//! key. A customer erased since the share has no key left, so their values are gone from the
+//! opened with that customer's data key, and signed with the installation's Ed25519 share
+//! key (its own, apart from the keys of receipts and of the audit log). A customer erased since the share has no key left, so their values are gone from the
 //! document too; the header counts them as withheld.
 
 use std::collections::BTreeMap;
@@ -72,7 +72,7 @@ struct Header<'a> {
 #[derive(serde::Serialize)]
 struct Line<'a> {
     customer_id: Uuid,
-    fields: &'a serde_json::Value,
+    fields: &'a serde_json::value::RawValue,
 }
 
 impl Shares<'_> {
@@ -100,7 +100,7 @@ impl Shares<'_> {
         let app = self.app;
         let share = ShareView::of(&app.store.share(id).await?.ok_or(AppError::NotFound)?)?;
         let label = sealed_label(id);
-        let mut lines = Vec::new();
+        let mut lines: Vec<u8> = Vec::new();
         let mut withheld = 0u64;
         let mut after = None;
         loop {
@@ -121,16 +121,21 @@ impl Shares<'_> {
                 let plain = dek.open(&label, &d.sealed).map_err(|_| {
                     AppError::Integrity(format!("share {id} customer {}", d.customer_id))
                 })?;
-                let fields: serde_json::Value = serde_json::from_slice(&plain).map_err(|_| {
-                    AppError::corrupt(format!("share {id} customer {}", d.customer_id))
-                })?;
-                let mut line = serde_json::to_vec(&Line {
-                    customer_id: d.customer_id,
-                    fields: &fields,
-                })
+                // The sealed values are the JSON object that was shared: checked, then written
+                // as they are rather than parsed and printed again.
+                let fields: &serde_json::value::RawValue =
+                    serde_json::from_slice(&plain).map_err(|_| {
+                        AppError::corrupt(format!("share {id} customer {}", d.customer_id))
+                    })?;
+                serde_json::to_writer(
+                    &mut lines,
+                    &Line {
+                        customer_id: d.customer_id,
+                        fields,
+                    },
+                )
                 .map_err(AppError::Encode)?;
-                line.push(b'\n');
-                lines.push(line);
+                lines.push(b'\n');
                 read.push(d.customer_id.to_string());
             }
             if !read.is_empty() {
@@ -154,11 +159,9 @@ impl Shares<'_> {
         })
         .map_err(AppError::Encode)?;
         body.push(b'\n');
-        for line in lines {
-            body.extend_from_slice(&line);
-        }
+        body.extend_from_slice(&lines);
         let body = String::from_utf8(body).map_err(|e| AppError::Internal(e.to_string()))?;
-        let signer = app.vault.receipt_signer();
+        let signer = app.vault.share_signer();
         Ok(ShareDocument {
             share_id: id,
             algorithm: "Ed25519",

@@ -11,13 +11,14 @@ use jiff::Timestamp;
 use steward_core::catalog::FieldDef;
 use steward_core::consent::{self, ConsentMethod, ConsentState, Moment};
 use steward_core::customer::CustomerStatus;
-use steward_core::sharing::{Clearance, Refusal, check_share};
+use steward_core::sharing::{Clearance, CustomerCondition, Refusal, check_share};
 use steward_core::{CountryCode, PurposeDef};
-use steward_store::{ConsentEvent, CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
+use steward_store::{AudienceOf, ConsentEvent, CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
 use uuid::Uuid;
 
 use super::register::Dossier;
 use super::{encoded, require_keeper};
+use crate::campaigns::segments::SegmentFilter;
 use crate::collection::customers::unwrap_stored;
 use crate::services::Shares;
 use crate::{Access, AppError, Steward};
@@ -26,8 +27,8 @@ use crate::{Access, AppError, Steward};
 /// customer's values in the clear at once.
 const PAGE: usize = 1_000;
 
-/// What the privacy officer asks to share: the fields of a set of customers (given by id, or
-/// a saved segment), for a purpose, with a vendor.
+/// What the privacy officer asks to share: the fields of a set of customers (given by id, a
+/// saved segment, or the purpose's audience), for a purpose, with a vendor.
 #[derive(Debug, Clone, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -39,6 +40,20 @@ pub struct ShareInput {
     pub customer_ids: Option<Vec<Uuid>>,
     #[serde(default)]
     pub segment_id: Option<Uuid>,
+    /// The audience of the share's purpose (which must rest on consent): the customers whose
+    /// consent to it stands now, narrowed by an optional filter.
+    #[serde(default)]
+    pub audience: Option<AudienceSource>,
+}
+
+/// The audience a share reaches: everyone whose consent to the purpose stands, or those of
+/// them a filter keeps.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct AudienceSource {
+    #[serde(default)]
+    pub filter: Option<SegmentFilter>,
 }
 
 /// Why a customer asked for was left out of a share.
@@ -54,8 +69,8 @@ pub enum Exclusion {
     Closed,
     /// No such customer, or one erased.
     NotFound,
-    /// The transfer rests on the customer's explicit consent (Art. 49(1)(a)), which Steward
-    /// does not record yet, so nobody qualifies.
+    /// The transfer rests on the customer's explicit consent (Art. 49(1)(a)), given as consent
+    /// to the purpose the agreement names for it, and the customer has not given it.
     NoExplicitConsent,
 }
 
@@ -150,8 +165,12 @@ struct Draft<'a> {
     categories: Vec<String>,
     now: Timestamp,
     moment: Moment,
-    cleared: HashMap<String, Clearance>,
+    /// Each residency's clearance, and the disclosure record it gives every customer of it.
+    cleared: HashMap<String, (Clearance, String)>,
     excluded: BTreeMap<Exclusion, u64>,
+    /// The customers come from the purpose's audience, whose query already kept only those
+    /// whose consent stands (an objection withdraws it), so the ledger is not read again.
+    consent_checked: bool,
     disclosures: Vec<DisclosureRow>,
     audit: Vec<steward_core::audit::AuditRecord>,
 }
@@ -170,7 +189,7 @@ impl Shares<'_> {
             .purpose(&input.purpose)
             .ok_or_else(|| AppError::invalid("purpose", "is not a purpose of the catalog"))?;
         let fields = asked_fields(app, &input.fields, &purpose.key)?;
-        let source = source(app, &input).await?;
+        let source = source(app, &input, purpose).await?;
         let dossier = app
             .dossier(input.vendor_id)
             .await?
@@ -189,6 +208,7 @@ impl Shares<'_> {
             moment: app.consent_moment().await?,
             cleared: HashMap::new(),
             excluded: BTreeMap::new(),
+            consent_checked: matches!(&source, Source::Segment(q) if q.audience.is_some()),
             disclosures: Vec::new(),
             audit: Vec::new(),
         };
@@ -199,7 +219,9 @@ impl Shares<'_> {
                     let rows = app.store.get_customers(chunk).await?;
                     let found: BTreeSet<Uuid> = rows.iter().map(|r| r.id).collect();
                     let missing = chunk.iter().filter(|id| !found.contains(id)).count();
-                    *draft.excluded.entry(Exclusion::NotFound).or_default() += missing as u64;
+                    if missing > 0 {
+                        *draft.excluded.entry(Exclusion::NotFound).or_default() += missing as u64;
+                    }
                     result = draft.page(app, access, &rows).await?;
                     if result.is_err() {
                         break;
@@ -227,6 +249,8 @@ impl Shares<'_> {
         }
         let asked_by = if input.segment_id.is_some() {
             "segment_id"
+        } else if input.audience.is_some() {
+            "audience"
         } else {
             "customer_ids"
         };
@@ -284,41 +308,76 @@ fn asked_fields<'a>(
     Ok(fields)
 }
 
-async fn source(app: &Steward, input: &ShareInput) -> Result<Source, AppError> {
-    match (&input.customer_ids, input.segment_id) {
-        (Some(_), Some(_)) => Err(AppError::invalid(
-            "segment_id",
-            "give customer_ids or a segment_id, not both",
-        )),
-        (None, None) => Err(AppError::invalid(
-            "customer_ids",
-            "give customer_ids or a segment_id",
-        )),
-        (Some(ids), None) => {
-            if ids.is_empty() {
-                return Err(AppError::invalid(
-                    "customer_ids",
-                    "name at least one customer",
-                ));
-            }
-            let mut ids = ids.clone();
-            ids.sort();
-            ids.dedup();
-            Ok(Source::Ids(ids))
+async fn source(
+    app: &Steward,
+    input: &ShareInput,
+    purpose: &PurposeDef,
+) -> Result<Source, AppError> {
+    let given = [
+        input.customer_ids.is_some(),
+        input.segment_id.is_some(),
+        input.audience.is_some(),
+    ];
+    match given.iter().filter(|g| **g).count() {
+        0 => {
+            return Err(AppError::invalid(
+                "customer_ids",
+                "give customer_ids, a segment_id or an audience",
+            ));
         }
-        (None, Some(id)) => {
-            let saved = app.saved_segment(id).await.map_err(|e| match e {
-                AppError::NotFound => AppError::invalid("segment_id", "no such segment"),
-                other => other,
-            })?;
-            let moment = app.consent_moment().await?;
-            Ok(Source::Segment(Box::new(app.segment_query(
-                &saved.filter,
-                "segment_id",
-                moment,
-            )?)))
+        1 => {}
+        _ => {
+            let second = if given[0] { "segment_id" } else { "audience" };
+            return Err(AppError::invalid(
+                if given[2] { "audience" } else { second },
+                "give one of customer_ids, a segment_id or an audience",
+            ));
         }
     }
+    if let Some(ids) = &input.customer_ids {
+        if ids.is_empty() {
+            return Err(AppError::invalid(
+                "customer_ids",
+                "name at least one customer",
+            ));
+        }
+        let mut ids = ids.clone();
+        ids.sort();
+        ids.dedup();
+        return Ok(Source::Ids(ids));
+    }
+    let moment = app.consent_moment().await?;
+    if let Some(id) = input.segment_id {
+        let saved = app.saved_segment(id).await.map_err(|e| match e {
+            AppError::NotFound => AppError::invalid("segment_id", "no such segment"),
+            other => other,
+        })?;
+        return Ok(Source::Segment(Box::new(app.segment_query(
+            &saved.filter,
+            "segment_id",
+            moment,
+        )?)));
+    }
+    if !purpose.requires_consent {
+        return Err(AppError::invalid(
+            "audience",
+            format!(
+                "an audience is of a consent-based purpose; {} is not one: give customer_ids or a segment_id",
+                purpose.key
+            ),
+        ));
+    }
+    let filter = input.audience.as_ref().and_then(|a| a.filter.as_ref());
+    let mut query = match filter {
+        Some(filter) => app.segment_query(filter, "audience.filter", moment)?,
+        None => SegmentQuery::default(),
+    };
+    query.audience = Some(AudienceOf {
+        purpose: purpose.key.clone(),
+        now: moment.now,
+        given_since: moment.given_since,
+    });
+    Ok(Source::Segment(Box::new(query)))
 }
 
 impl Draft<'_> {
@@ -343,23 +402,54 @@ impl Draft<'_> {
                     self.now,
                 ) {
                     Ok(clearance) => {
-                        self.cleared.insert(row.residency.clone(), clearance);
+                        let disclosure = encoded(&DisclosureBody {
+                            agreement_id: clearance.agreement,
+                            categories: self.categories.clone(),
+                            destinations: clearance
+                                .transfers
+                                .destinations
+                                .iter()
+                                .map(serde_json::to_value)
+                                .collect::<Result<_, _>>()
+                                .map_err(AppError::Encode)?,
+                        })?;
+                        self.cleared
+                            .insert(row.residency.clone(), (clearance, disclosure));
                     }
                     Err(refusal) => return Ok(Err(refusal)),
                 }
             }
         }
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-        let consents: HashMap<Uuid, ConsentEvent> = app
-            .store
-            .consents_for(&self.purpose.key, &ids)
-            .await?
-            .into_iter()
-            .map(|e| (e.customer_id, e))
-            .collect();
+        let consents: HashMap<Uuid, ConsentEvent> = if self.consent_checked {
+            HashMap::new()
+        } else {
+            app.store
+                .consents_for(&self.purpose.key, &ids)
+                .await?
+                .into_iter()
+                .map(|e| (e.customer_id, e))
+                .collect()
+        };
+        // An objection to a purpose resting on legitimate interests is a request for staff to
+        // decide; until they deny it, the customer's data is not processed for the purpose.
+        let objecting: BTreeSet<Uuid> = if self.purpose.requires_consent {
+            BTreeSet::new()
+        } else {
+            app.store
+                .objecting(&self.purpose.key, &ids)
+                .await?
+                .into_iter()
+                .collect()
+        };
+        let explicit = self.explicit_consents(app, &ids).await?;
         let mut lawful = Vec::with_capacity(rows.len());
         for row in rows {
-            match self.exclusion(row, consents.get(&row.id)) {
+            if objecting.contains(&row.id) {
+                *self.excluded.entry(Exclusion::Objected).or_default() += 1;
+                continue;
+            }
+            match self.exclusion(row, consents.get(&row.id), &explicit) {
                 Some(reason) => *self.excluded.entry(reason).or_default() += 1,
                 None => lawful.push(row),
             }
@@ -388,27 +478,16 @@ impl Draft<'_> {
             }
             let plain =
                 zeroize::Zeroizing::new(serde_json::to_vec(&values).map_err(AppError::Encode)?);
-            let clearance = self
+            let (_, disclosure) = self
                 .cleared
                 .get(&row.residency)
                 .ok_or_else(|| AppError::Internal("a residency was not checked".into()))?;
-            let body = DisclosureBody {
-                agreement_id: clearance.agreement,
-                categories: self.categories.clone(),
-                destinations: clearance
-                    .transfers
-                    .destinations
-                    .iter()
-                    .map(serde_json::to_value)
-                    .collect::<Result<_, _>>()
-                    .map_err(AppError::Encode)?,
-            };
             self.disclosures.push(DisclosureRow {
                 share_id: self.id,
                 customer_id: row.id,
                 vendor_id: self.vendor_id,
                 purpose: self.purpose.key.clone(),
-                disclosure: encoded(&body)?,
+                disclosure: disclosure.clone(),
                 sealed: dek.seal(&label, &plain),
                 at: self.now.as_microsecond(),
             });
@@ -425,9 +504,50 @@ impl Draft<'_> {
         Ok(Ok(()))
     }
 
+    /// For each purpose whose consent is the explicit consent a transfer of this share rests
+    /// on (Art. 49(1)(a)), which of `ids` have it given and unexpired now.
+    async fn explicit_consents(
+        &self,
+        app: &Steward,
+        ids: &[Uuid],
+    ) -> Result<HashMap<String, BTreeSet<Uuid>>, AppError> {
+        let mut given: HashMap<String, BTreeSet<Uuid>> = HashMap::new();
+        for (clearance, _) in self.cleared.values() {
+            for condition in &clearance.transfers.per_customer {
+                let CustomerCondition::ExplicitTransferConsent { purpose, .. } = condition;
+                if given.contains_key(purpose) {
+                    continue;
+                }
+                let holding = app
+                    .store
+                    .consents_for(purpose, ids)
+                    .await?
+                    .into_iter()
+                    .filter(|e| self.is_given(e))
+                    .map(|e| e.customer_id)
+                    .collect();
+                given.insert(purpose.clone(), holding);
+            }
+        }
+        Ok(given)
+    }
+
+    fn is_given(&self, e: &ConsentEvent) -> bool {
+        e.state
+            .parse::<ConsentState>()
+            .ok()
+            .map(|s| consent::effective(s, e.at, e.expires_at, self.moment))
+            == Some(ConsentState::Given)
+    }
+
     /// Why a customer may not be part of the share, if they may not, given their current
-    /// consent event for its purpose.
-    fn exclusion(&self, row: &CustomerRow, current: Option<&ConsentEvent>) -> Option<Exclusion> {
+    /// consent event for its purpose and who gave the explicit consents its transfers need.
+    fn exclusion(
+        &self,
+        row: &CustomerRow,
+        current: Option<&ConsentEvent>,
+        explicit: &HashMap<String, BTreeSet<Uuid>>,
+    ) -> Option<Exclusion> {
         if row.status == CustomerStatus::Restricted.as_str() {
             return Some(Exclusion::Restricted);
         }
@@ -437,23 +557,21 @@ impl Draft<'_> {
         if current.is_some_and(|e| e.method == ConsentMethod::Objection.as_str()) {
             return Some(Exclusion::Objected);
         }
-        if self.purpose.requires_consent {
-            let given = current.is_some_and(|e| {
-                e.state
-                    .parse::<ConsentState>()
-                    .ok()
-                    .map(|s| consent::effective(s, e.at, e.expires_at, self.moment))
-                    == Some(ConsentState::Given)
-            });
-            if !given {
-                return Some(Exclusion::NoConsent);
-            }
+        if self.purpose.requires_consent
+            && !self.consent_checked
+            && !current.is_some_and(|e| self.is_given(e))
+        {
+            return Some(Exclusion::NoConsent);
         }
-        let needs_explicit = self
-            .cleared
-            .get(&row.residency)
-            .is_some_and(|c| !c.transfers.per_customer.is_empty());
-        needs_explicit.then_some(Exclusion::NoExplicitConsent)
+        let lacks_explicit = self.cleared.get(&row.residency).is_some_and(|(c, _)| {
+            c.transfers.per_customer.iter().any(|condition| {
+                let CustomerCondition::ExplicitTransferConsent { purpose, .. } = condition;
+                !explicit
+                    .get(purpose)
+                    .is_some_and(|ids| ids.contains(&row.id))
+            })
+        });
+        lacks_explicit.then_some(Exclusion::NoExplicitConsent)
     }
 
     /// Writes the share, its disclosures and its audit entries in one transaction.
@@ -465,7 +583,7 @@ impl Draft<'_> {
         asked_by: &str,
     ) -> Result<ShareView, AppError> {
         let agreement = match self.cleared.values().next() {
-            Some(c) => c.agreement,
+            Some((c, _)) => c.agreement,
             None => {
                 return Err(AppError::invalid(
                     asked_by,

@@ -62,6 +62,7 @@ fn asked(vendor: Uuid, customers: Vec<Uuid>) -> ShareInput {
         fields: strings(&["email", "given_name"]),
         customer_ids: Some(customers),
         segment_id: None,
+        audience: None,
     }
 }
 
@@ -551,6 +552,110 @@ async fn a_saved_segment_is_shared_as_it_stands() {
 }
 
 #[tokio::test]
+async fn the_audience_of_the_purpose_is_shared_as_it_stands_now() {
+    let (_kept, app, _clock) = steward(false).await;
+    let ada = consenting(&app, "q.ada.9@example.com", "Adalinde").await;
+    let silent = app
+        .customers()
+        .create(&agent(&app), input("z.silent@example.com", "Silvester"))
+        .await
+        .expect("no consent")
+        .id;
+    let mut french = input("b.fr@example.com", "Francine");
+    french.residency = "fr".into();
+    let french = app
+        .customers()
+        .create(&agent(&app), french)
+        .await
+        .expect("French")
+        .id;
+    give_consent(&app, &agent(&app), french, EMAIL).await;
+    let withdrew = consenting(&app, "t.withdrew@example.com", "Wanda").await;
+    app.consent()
+        .record(
+            &agent(&app),
+            withdrew,
+            steward_app::ConsentInput {
+                purpose: EMAIL.into(),
+                state: "withdrawn".into(),
+                notice_version: None,
+                method: Some("portal".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("withdrawn");
+    let vendor = vendor_with(&app, processor("DE"), |id| Some(agreement(id, vec![]))).await;
+    let dpo = dpo(&app);
+    let of_audience = |filter: Option<steward_app::SegmentFilter>| ShareInput {
+        customer_ids: None,
+        audience: Some(steward_app::AudienceSource { filter }),
+        ..asked(vendor, vec![])
+    };
+    let everyone = app
+        .shares()
+        .share(&dpo, of_audience(None))
+        .await
+        .expect("the whole audience");
+    assert_eq!(everyone.shared, 2);
+    assert!(
+        everyone.excluded.is_empty(),
+        "the audience holds only those whose consent stands: {:?}",
+        everyone.excluded
+    );
+    let germany = app
+        .shares()
+        .share(
+            &dpo,
+            of_audience(Some(steward_app::SegmentFilter {
+                residency: strings(&["DE"]),
+                ..Default::default()
+            })),
+        )
+        .await
+        .expect("the audience in Germany");
+    assert_eq!(germany.shared, 1);
+    for (customer, disclosed) in [(ada, 2), (silent, 0), (french, 1), (withdrew, 0)] {
+        assert_eq!(
+            app.shares()
+                .disclosures(&dpo, customer)
+                .await
+                .expect("disclosures")
+                .len(),
+            disclosed
+        );
+    }
+
+    let invalid = |result: Result<steward_app::ShareView, AppError>| match result {
+        Err(AppError::Invalid(errors)) => errors[0].field.clone(),
+        other => panic!("not invalid: {other:?}"),
+    };
+    let both = ShareInput {
+        customer_ids: Some(vec![ada]),
+        ..of_audience(None)
+    };
+    assert_eq!(invalid(app.shares().share(&dpo, both).await), "audience");
+    let not_consent_based = ShareInput {
+        purpose: "essential.service".into(),
+        fields: strings(&["email"]),
+        ..of_audience(None)
+    };
+    assert_eq!(
+        invalid(app.shares().share(&dpo, not_consent_based).await),
+        "audience"
+    );
+    let bad_filter = of_audience(Some(steward_app::SegmentFilter {
+        residency: strings(&["Germany"]),
+        ..Default::default()
+    }));
+    assert_eq!(
+        invalid(app.shares().share(&dpo, bad_filter).await),
+        "audience.filter.residency[0]"
+    );
+}
+
+#[tokio::test]
 async fn a_share_of_nobody_is_answered_naming_where_the_customers_came_from() {
     let (_kept, app, _clock) = steward(false).await;
     let vendor = vendor_with(&app, processor("DE"), |id| Some(agreement(id, vec![]))).await;
@@ -567,4 +672,191 @@ async fn a_share_of_nobody_is_answered_naming_where_the_customers_came_from() {
         share_entries(&app).await.is_empty(),
         "nothing shared, nothing read"
     );
+}
+
+#[tokio::test]
+async fn an_objection_that_stands_keeps_a_customer_out_of_a_share_until_it_is_denied_sqlite() {
+    objection_stands(false).await;
+}
+
+#[tokio::test]
+async fn an_objection_that_stands_keeps_a_customer_out_of_a_share_until_it_is_denied_postgres() {
+    objection_stands(true).await;
+}
+
+async fn objection_stands(pg: bool) {
+    const FRAUD: &str = "security.fraud_prevention";
+    let extra = r#"
+[[purpose]]
+key = "security.fraud_prevention"
+name = "Preventing fraud"
+description = "We check orders for signs of fraud, to protect you and us."
+lawful_basis = "legitimate_interests"
+requires_consent = false
+
+[[field]]
+key = "device_risk"
+label = "Device risk score"
+category = "user.device"
+sensitivity = "standard"
+kind = "text"
+max_length = 20
+purposes = ["security.fraud_prevention"]
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = if pg {
+        Some(steward_store::testing::fresh_postgres().await)
+    } else {
+        None
+    };
+    let app = Steward::open(steward_app::OpenOptions {
+        database_url: db.as_ref().map(|d| d.url.clone()),
+        catalog: steward_app::core::Catalog::from_sources(&[
+            ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+            ("extra", extra),
+        ])
+        .expect("catalog"),
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open steward");
+    let mut ids = Vec::new();
+    for (email, name) in [
+        ("h4.kept@example.com", "Hana"),
+        ("w1.objects@example.com", "Wim"),
+    ] {
+        ids.push(
+            app.customers()
+                .create(&agent(&app), input(email, name))
+                .await
+                .expect("customer")
+                .id,
+        );
+    }
+    let vendor = vendor_with(&app, processor("DE"), |id| {
+        Some(AgreementInput {
+            purposes: strings(&[FRAUD]),
+            categories: strings(&["user.device"]),
+            ..agreement(id, vec![])
+        })
+    })
+    .await;
+    let dpo = dpo(&app);
+    let objection = app
+        .requests()
+        .create(
+            &dpo,
+            steward_app::RequestInput {
+                kind: "objection".into(),
+                channel: "email".into(),
+                customer_id: Some(ids[1]),
+                email: None,
+                phone: None,
+                residency: None,
+                purpose: Some(FRAUD.into()),
+            },
+        )
+        .await
+        .expect("an objection to the fraud checks");
+    let ask = || ShareInput {
+        purpose: FRAUD.into(),
+        fields: strings(&["device_risk"]),
+        ..asked(vendor, ids.clone())
+    };
+    let share = app.shares().share(&dpo, ask()).await.expect("shared");
+    assert_eq!(share.shared, 1);
+    assert_eq!(
+        share.excluded,
+        [("objected".to_string(), 1)].into_iter().collect(),
+        "an objection not yet decided stops the processing"
+    );
+    assert!(
+        app.shares()
+            .disclosures(&dpo, ids[1])
+            .await
+            .expect("disclosures")
+            .is_empty()
+    );
+    app.requests()
+        .deny(
+            &dpo,
+            objection.id,
+            &steward_app::ReasonInput {
+                reason: "Checking orders for fraud protects every customer; the grounds override the objection.".into(),
+            },
+        )
+        .await
+        .expect("denied");
+    let share = app.shares().share(&dpo, ask()).await.expect("shared");
+    assert_eq!(share.shared, 2, "denied, the objection no longer stands");
+}
+
+#[tokio::test]
+async fn a_transfer_on_explicit_consent_takes_only_the_customers_who_gave_it() {
+    const TRANSFER: &str = "transfer.support_india";
+    let extra = r#"
+[[purpose]]
+key = "transfer.support_india"
+name = "Support from our team in India"
+description = "With your explicit permission, our support partner in India reads your contact details to answer you. India has no EU adequacy decision, so your data there lacks some of the protection it has in the EU."
+lawful_basis = "consent"
+requires_consent = true
+"#;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = Steward::open(steward_app::OpenOptions {
+        catalog: steward_app::core::Catalog::from_sources(&[
+            ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+            ("extra", extra),
+        ])
+        .expect("catalog"),
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open steward");
+    let ada = consenting(&app, "x3.ada@example.com", "Adalinde").await;
+    let bo = consenting(&app, "k8.bo@example.com", "Bo").await;
+    give_consent(&app, &agent(&app), ada, TRANSFER).await;
+    let vendor = vendor_with(&app, processor("IN"), |id| {
+        Some(agreement(
+            id,
+            vec![DestinationInput {
+                country: "IN".into(),
+                via: None,
+                mechanism: MechanismInput::Derogation {
+                    ground: steward_app::core::transfers::Art49Ground::ExplicitConsent,
+                    justification: "customers ask for support in their time zone".into(),
+                    consent_purpose: Some(TRANSFER.into()),
+                },
+            }],
+        ))
+    })
+    .await;
+    let dpo = dpo(&app);
+    let share = app
+        .shares()
+        .share(&dpo, asked(vendor, vec![ada, bo]))
+        .await
+        .expect("shared");
+    assert_eq!(share.shared, 1);
+    assert_eq!(
+        share.excluded,
+        [("no_explicit_consent".to_string(), 1)]
+            .into_iter()
+            .collect()
+    );
+    assert!(
+        app.shares()
+            .disclosures(&dpo, bo)
+            .await
+            .expect("disclosures")
+            .is_empty(),
+        "without the explicit consent nothing of Bo went to India"
+    );
+    give_consent(&app, &agent(&app), bo, TRANSFER).await;
+    let share = app
+        .shares()
+        .share(&dpo, asked(vendor, vec![ada, bo]))
+        .await
+        .expect("shared");
+    assert_eq!(share.shared, 2, "given, it counts");
 }

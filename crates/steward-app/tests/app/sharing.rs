@@ -16,7 +16,7 @@ use steward_app::core::transfers::{
     DEFAULT_ADEQUACY, Regime, Tia, TiaOutcome, TransferBasis, TransferRules,
 };
 use steward_app::core::{FixedClock, Role};
-use steward_app::{AppError, Steward, VendorView};
+use steward_app::{AppError, ShareInput, Steward, VendorView};
 
 use crate::support::*;
 use crate::vendor_fixtures::*;
@@ -445,6 +445,38 @@ async fn uk_transfers_end_with_the_uk_decision(pg: bool) {
         .expect("a British processor")
         .vendor
         .id;
+    let on_adequacy = app
+        .agreements()
+        .create(
+            &dpo(&app),
+            AgreementInput {
+                vendor: id,
+                purposes: strings(&["marketing.communications.email"]),
+                categories: strings(&["user.contact"]),
+                destinations: vec![DestinationInput {
+                    country: "GB".into(),
+                    via: None,
+                    mechanism: MechanismInput::Adequacy,
+                }],
+                valid_from: day(2026, 1, 1),
+                valid_until: None,
+                onward_transfer: false,
+            },
+        )
+        .await
+        .expect("an agreement resting on the UK's finding")
+        .agreement
+        .id;
+    let affected = || async {
+        app.transfers()
+            .affected_agreements(&auditor)
+            .await
+            .expect("the affected agreements")
+    };
+    assert!(
+        affected().await.is_empty(),
+        "years before its end the finding is no concern"
+    );
     let table = app.transfers().adequacy(&auditor).expect("the table");
     let uk = table
         .decisions
@@ -456,6 +488,13 @@ async fn uk_transfers_end_with_the_uk_decision(pg: bool) {
     assert!(table.version.contains("default adequacy table"));
 
     advance_to(&clock, day(2031, 12, 27));
+    let ending = affected().await;
+    assert_eq!(ending.len(), 1, "{ending:?}");
+    assert_eq!(ending[0].lapse.agreement, on_adequacy);
+    assert_eq!(ending[0].vendor_id, id);
+    assert_eq!(ending[0].lapse.regime, Regime::Gdpr);
+    assert_eq!(Some(ending[0].lapse.valid_until), uk.decision.valid_until);
+    assert!(!ending[0].lapse.ended, "in force through its last day");
     let allowed = app
         .transfers()
         .check(&auditor, id, "DE")
@@ -470,6 +509,41 @@ async fn uk_transfers_end_with_the_uk_decision(pg: bool) {
     let refused = refusal(app.transfers().check(&auditor, id, "DE").await);
     assert_eq!(refused.code(), RefusalCode::NoTransferMechanism);
     assert_eq!(refused.country().map(|c| c.to_string()), Some("GB".into()));
+    let ended = affected().await;
+    assert_eq!(ended.len(), 1, "{ended:?}");
+    assert_eq!(ended[0].lapse.agreement, on_adequacy);
+    assert!(ended[0].lapse.ended, "listed as ended the day after");
+    app.vendors()
+        .review(&dpo(&app), id, review(day(2031, 12, 28)))
+        .await
+        .expect("reviewed again, so only the transfer stands in the way");
+    let customer = app
+        .customers()
+        .create(&agent(&app), input("k.8f2q@example.de", "Jörg"))
+        .await
+        .expect("a German customer")
+        .id;
+    let share = app
+        .shares()
+        .share(
+            &dpo(&app),
+            ShareInput {
+                vendor_id: id,
+                purpose: "marketing.communications.email".into(),
+                fields: strings(&["email"]),
+                customer_ids: Some(vec![customer]),
+                segment_id: None,
+                audience: None,
+            },
+        )
+        .await;
+    match share {
+        Err(AppError::Refused(r)) => {
+            assert_eq!(r.code(), RefusalCode::NoTransferMechanism);
+            assert_eq!(r.country().map(|c| c.to_string()), Some("GB".into()));
+        }
+        other => panic!("a share to the UK was not refused: {other:?}"),
+    }
     let at_home = app
         .transfers()
         .check(&auditor, id, "GB")

@@ -36,6 +36,11 @@ pub enum MechanismInput {
     Derogation {
         ground: Art49Ground,
         justification: String,
+        /// For `explicit_consent` (Art. 49(1)(a)), required: the consent-based catalog purpose
+        /// whose consent is the customer's explicit consent to this transfer, asked with its
+        /// risks explained; only customers who gave it are shared.
+        #[serde(default)]
+        consent_purpose: Option<String>,
     },
 }
 
@@ -151,9 +156,13 @@ impl Agreement {
             let destination = Destination {
                 country: country(&format!("{at}.country"), &d.country)?,
                 via: d.via,
-                mechanism: mechanism(&format!("{at}.mechanism"), &d.mechanism, today, || {
-                    expected_module(&at, d.via, input.onward_transfer, vendor, sub_processors)
-                })?,
+                mechanism: mechanism(
+                    &format!("{at}.mechanism"),
+                    &d.mechanism,
+                    today,
+                    catalog,
+                    || expected_module(&at, d.via, input.onward_transfer, vendor, sub_processors),
+                )?,
             };
             if destinations
                 .iter()
@@ -256,9 +265,11 @@ fn written(mechanism: &Mechanism) -> MechanismInput {
         Mechanism::Derogation {
             ground,
             justification,
+            consent_purpose,
         } => MechanismInput::Derogation {
             ground: *ground,
             justification: justification.clone(),
+            consent_purpose: consent_purpose.clone(),
         },
     }
 }
@@ -323,6 +334,7 @@ fn mechanism(
     at: &str,
     input: &MechanismInput,
     today: Date,
+    catalog: &Catalog,
     expected: impl FnOnce() -> Result<SccModule, InvalidInput>,
 ) -> Result<Mechanism, InvalidInput> {
     let expected = expected()?;
@@ -358,11 +370,54 @@ fn mechanism(
         MechanismInput::Derogation {
             ground,
             justification,
+            consent_purpose,
         } => Mechanism::Derogation {
             ground: *ground,
             justification: text(&format!("{at}.justification"), justification, 2000, true)?,
+            consent_purpose: explicit_consent_purpose(
+                &format!("{at}.consent_purpose"),
+                *ground,
+                consent_purpose.as_deref(),
+                catalog,
+            )?,
         },
     })
+}
+
+/// The purpose whose consent is the explicit consent an Art. 49(1)(a) derogation rests on:
+/// required for that ground, a consent-based purpose of the catalog, and named by no other.
+fn explicit_consent_purpose(
+    at: &str,
+    ground: Art49Ground,
+    given: Option<&str>,
+    catalog: &Catalog,
+) -> Result<Option<String>, InvalidInput> {
+    match (ground, given) {
+        (Art49Ground::ExplicitConsent, None) => Err(invalid(
+            at,
+            InvalidCode::Required,
+            "name the consent-based purpose whose consent is the customers' explicit consent to this transfer",
+        )),
+        (Art49Ground::ExplicitConsent, Some(key)) => match catalog.purpose(key) {
+            Some(p) if p.requires_consent => Ok(Some(p.key.clone())),
+            Some(_) => Err(invalid(
+                at,
+                InvalidCode::NotApplicable,
+                "this purpose does not rest on consent",
+            )),
+            None => Err(invalid(
+                at,
+                InvalidCode::UnknownPurpose,
+                "is not a purpose of the catalog",
+            )),
+        },
+        (_, Some(_)) => Err(invalid(
+            at,
+            InvalidCode::NotApplicable,
+            "only an explicit_consent derogation rests on a consent",
+        )),
+        (_, None) => Ok(None),
+    }
 }
 
 fn tia(at: &str, given: Option<&Tia>, today: Date) -> Result<Tia, InvalidInput> {

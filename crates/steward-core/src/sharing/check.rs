@@ -15,8 +15,8 @@ use super::vendor::{Vendor, VendorStatus};
 use crate::CountryCode;
 use crate::catalog::FieldDef;
 use crate::transfers::{
-    Art49Ground, Gap, Mechanism, Regime, SccModule, TableError, TransferBasis, TransferRules,
-    check_destination, utc_day,
+    Art49Ground, Gap, Mechanism, Regime, SccModule, TableError, TransferBasis, TransferRefusal,
+    TransferRules, check_destination, utc_day,
 };
 
 /// The rules a check applies, from configuration.
@@ -63,7 +63,11 @@ pub struct DestinationBasis {
 pub enum CustomerCondition {
     /// Art. 49(1)(a): only customers who explicitly consented to this transfer, informed of
     /// its risks, may be included.
-    ExplicitTransferConsent { country: CountryCode },
+    ExplicitTransferConsent {
+        country: CountryCode,
+        /// The consent-based purpose whose given consent is that explicit consent.
+        purpose: String,
+    },
 }
 
 /// The transfers a share makes, each with its basis.
@@ -279,19 +283,39 @@ fn transfers<'a>(
             let judged = |m: Option<&Mechanism>| {
                 check_destination(rules, regime, country, &importer, m, today)
             };
-            let mut outcomes = candidates.recorded.iter().map(|m| judged(Some(m)));
-            let basis = match outcomes.next() {
-                None => judged(None),
-                Some(Ok(basis)) => Ok(basis),
-                Some(Err(first)) => outcomes.find(Result::is_ok).unwrap_or(Err(first)),
-            }
-            .map_err(|why| Refusal::transfer(country, via, why))?;
+            let mut outcomes = candidates
+                .recorded
+                .iter()
+                .map(|m| (Some(*m), judged(Some(m))));
+            let (used, basis) = match outcomes.next() {
+                None => (None, judged(None)),
+                Some((m, Ok(basis))) => (m, Ok(basis)),
+                Some((_, Err(first))) => outcomes
+                    .find(|(_, r)| r.is_ok())
+                    .unwrap_or((None, Err(first))),
+            };
+            let basis = basis.map_err(|why| Refusal::transfer(country, via, why))?;
             if basis
                 == (TransferBasis::Derogation {
                     ground: Art49Ground::ExplicitConsent,
                 })
             {
-                per_customer.push(CustomerCondition::ExplicitTransferConsent { country });
+                let Some(Mechanism::Derogation {
+                    consent_purpose: Some(purpose),
+                    ..
+                }) = used
+                else {
+                    // Kept before a consent purpose was required: nobody's consent counts.
+                    return Err(Refusal::transfer(
+                        country,
+                        via,
+                        TransferRefusal::NoMechanism(Gap::NothingRecorded),
+                    ));
+                };
+                per_customer.push(CustomerCondition::ExplicitTransferConsent {
+                    country,
+                    purpose: purpose.clone(),
+                });
             }
             destinations.push(DestinationBasis {
                 country,

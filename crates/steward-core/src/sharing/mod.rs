@@ -11,6 +11,7 @@ mod check;
 mod dpa;
 mod invalid;
 mod refusal;
+mod reliance;
 mod review;
 mod vendor;
 
@@ -25,6 +26,7 @@ pub use check::{
 pub use dpa::{ChecklistItem, Dpa, DpaChecklist, DpaState};
 pub use invalid::{InvalidCode, InvalidInput};
 pub use refusal::{Refusal, RefusalCode, Standing};
+pub use reliance::AdequacyLapse;
 pub use review::{
     Answer, Attention, Review, ReviewAnswer, ReviewInput, ReviewIntervals, ReviewOutcome,
     ReviewQuestion, ReviewState,

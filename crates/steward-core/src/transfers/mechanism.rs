@@ -114,6 +114,9 @@ pub enum Mechanism {
     Derogation {
         ground: Art49Ground,
         justification: String,
+        /// For explicit consent (Art. 49(1)(a)): the purpose whose given consent is it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        consent_purpose: Option<String>,
     },
 }
 

@@ -270,6 +270,7 @@ fn every_mechanism_and_every_refusal() {
     let consent = Mechanism::Derogation {
         ground: Art49Ground::ExplicitConsent,
         justification: "the customer asked for it".into(),
+        consent_purpose: Some("marketing.communications.email".into()),
     };
     let idta = |until| Mechanism::Idta { tia: tia(until) };
     let cases = [

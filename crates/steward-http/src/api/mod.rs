@@ -154,6 +154,11 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     )
     .add(Method::GET, "/transfers/adequacy", get(sharing::adequacy))
     .add(Method::GET, "/ropa", get(records::ropa))
+    .add(
+        Method::GET,
+        "/transfers/affected-agreements",
+        get(sharing::affected_agreements),
+    )
     .add(Method::POST, "/transfers/check", post(sharing::check))
     .add(Method::POST, "/shares", post(sharing::share))
     .add(Method::GET, "/shares/{id}", get(sharing::share_view))

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use steward_app::core::sharing::{AgreementInput, ReviewInput, VendorInput};
 use steward_app::{
-    AdequacyTable, AgreementView, DisclosureView, ReviewView, ShareDocument, ShareInput, ShareView,
-    TransferCheck, VendorView,
+    AdequacyTable, AffectedAgreement, AgreementView, DisclosureView, ReviewView, ShareDocument,
+    ShareInput, ShareView, TransferCheck, VendorView,
 };
 use uuid::Uuid;
 
@@ -299,6 +299,26 @@ pub async fn adequacy(
     Caller(actor): Caller,
 ) -> Result<Json<AdequacyTable>, Problem> {
     Ok(Json(state.app.transfers().adequacy(&actor)?))
+}
+
+#[utoipa::path(
+    get,
+    path = "/transfers/affected-agreements",
+    operation_id = "transfers_affected_agreements",
+    tag = "sharing",
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The agreements in force resting on an adequacy finding that has ended (their transfers are refused) or ends within 180 days, ended ones first", body = Vec<AffectedAgreement>),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn affected_agreements(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+) -> Result<Json<Vec<AffectedAgreement>>, Problem> {
+    Ok(Json(
+        state.app.transfers().affected_agreements(&actor).await?,
+    ))
 }
 
 #[derive(Debug, serde::Deserialize, utoipa::ToSchema)]

@@ -77,6 +77,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/agreements")
         | ("GET", "/agreements/{id}")
         | ("GET", "/transfers/adequacy")
+        | ("GET", "/transfers/affected-agreements")
         | ("GET", "/shares/{id}")
         | ("GET", "/ropa")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
@@ -384,6 +385,7 @@ async fn every_route_for_every_role() {
                             fields: vec!["email".into()],
                             customer_ids: Some(vec![customer.id]),
                             segment_id: None,
+                            audience: None,
                         },
                     )
                     .await

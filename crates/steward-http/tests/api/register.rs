@@ -127,6 +127,7 @@ async fn register(t: &TestApp) -> Register {
                 fields: vec!["email".into()],
                 customer_ids: Some(ids),
                 segment_id: None,
+                audience: None,
             },
         )
         .await

@@ -474,6 +474,132 @@ async fn a_share_goes_only_under_an_agreement_and_the_customer_can_see_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn past_the_uk_finding_uk_shares_are_refused_and_the_agreements_resting_on_it_listed() {
+    let t = spawn_app().await;
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let agent = t.app.access(&setup, None).expect("access");
+    let customer = t
+        .app
+        .customers()
+        .create(
+            &agent,
+            steward_app::CustomerInput {
+                fields: [("email".to_string(), "m.7kz@example.fr".to_string())]
+                    .into_iter()
+                    .collect(),
+                residency: "FR".into(),
+                tags: vec![],
+            },
+        )
+        .await
+        .expect("a French customer");
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let made = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&dpo),
+            &[],
+            Some(&processor("GB").to_string()),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let vendor = made.json()["id"].as_str().expect("id").to_string();
+    let mut on_adequacy = agreement(&vendor);
+    on_adequacy["destinations"] = json!([{"country": "GB", "mechanism": {"kind": "adequacy"}}]);
+    let agreed = t
+        .req(
+            "POST",
+            "/api/v1/agreements",
+            Some(&dpo),
+            &[],
+            Some(&on_adequacy.to_string()),
+        )
+        .await;
+    assert_eq!(agreed.status, 201, "{}", agreed.body);
+    let agreement_id = agreed.json()["id"].as_str().expect("id").to_string();
+    let affected = |token: String| {
+        let t = &t;
+        async move {
+            let listed = t
+                .req(
+                    "GET",
+                    "/api/v1/transfers/affected-agreements",
+                    Some(&token),
+                    &[],
+                    None,
+                )
+                .await;
+            assert_eq!(listed.status, 200, "{}", listed.body);
+            listed.json()
+        }
+    };
+    let auditor = t.token(Role::Auditor, &[]).await;
+    assert_eq!(affected(auditor).await, json!([]), "years before its end");
+
+    let now = steward_app::core::Clock::now(&*t.clock);
+    let day_after: jiff::Timestamp = "2031-12-28T09:00:00Z".parse().expect("a time");
+    t.clock.advance(day_after.duration_since(now));
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let mut fresh = review(&review_questions());
+    fresh["reviewed_on"] = json!("2031-12-28");
+    let reviewed = t
+        .req(
+            "POST",
+            &format!("/api/v1/vendors/{vendor}/reviews"),
+            Some(&dpo),
+            &[],
+            Some(&fresh.to_string()),
+        )
+        .await;
+    assert_eq!(reviewed.status, 201, "{}", reviewed.body);
+    let ask = json!({
+        "vendor_id": vendor,
+        "purpose": "marketing.communications.email",
+        "fields": ["email"],
+        "customer_ids": [customer.id],
+    });
+    let refused = t
+        .req(
+            "POST",
+            "/api/v1/shares",
+            Some(&dpo),
+            &[],
+            Some(&ask.to_string()),
+        )
+        .await;
+    assert_eq!(refused.status, 409, "{}", refused.body);
+    assert_eq!(
+        refused.json()["code"],
+        "NO_TRANSFER_MECHANISM",
+        "{}",
+        refused.body
+    );
+    assert!(refused.body.contains("GB"), "{}", refused.body);
+
+    let listed = affected(t.token(Role::Auditor, &[]).await).await;
+    let listed = listed.as_array().expect("a list");
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    assert_eq!(listed[0]["agreement"], agreement_id.as_str());
+    assert_eq!(listed[0]["vendor_id"], vendor.as_str());
+    assert_eq!(listed[0]["country"], "GB");
+    assert_eq!(listed[0]["regime"], "gdpr");
+    assert_eq!(listed[0]["valid_until"], "2031-12-27");
+    assert_eq!(listed[0]["ended"], true);
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let barred = t
+        .req(
+            "GET",
+            "/api/v1/transfers/affected-agreements",
+            Some(&agent),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(barred.status, 403, "{}", barred.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_record_of_processing_is_read_as_json_markdown_or_csv() {
     let t = spawn_app().await;
     let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;

@@ -38,4 +38,8 @@ impl Shares for PostgresStore {
     async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>> {
         shared::disclosures_of(&self.pool.get().await?, customer).await
     }
+
+    async fn objecting(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<Uuid>> {
+        shared::objecting(&self.pool.get().await?, purpose, customers).await
+    }
 }

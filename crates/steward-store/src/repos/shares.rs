@@ -28,4 +28,6 @@ pub trait Shares: Send + Sync {
     ) -> Result<Vec<DisclosureRow>>;
     /// Every disclosure of a customer's data, oldest first.
     async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>>;
+    /// Which of `customers` have an objection to `purpose` that stands (made, not denied).
+    async fn objecting(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<Uuid>>;
 }

@@ -3,7 +3,7 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Exec, Row, Sql, WriteTx, args};
+use super::{Builder, Exec, Row, Sql, Value, WriteTx, args};
 use crate::{DisclosureRow, Result, ShareRow, StoreError};
 
 static INSERT_SHARE: Sql = Sql::new(
@@ -133,4 +133,26 @@ pub(crate) async fn share_disclosures(
 pub(crate) async fn disclosures_of(x: &impl Exec, customer: Uuid) -> Result<Vec<DisclosureRow>> {
     x.query(&DISCLOSURES_OF, &args![customer], disclosure_from)
         .await
+}
+
+/// Which of `customers` object to `purpose` (Art. 21) with an objection that stands: made at
+/// the request desk or in the portal and not denied. Until the controller shows grounds that
+/// override it, their data is not processed for that purpose.
+pub(crate) async fn objecting(
+    x: &impl Exec,
+    purpose: &str,
+    customers: &[Uuid],
+) -> Result<Vec<Uuid>> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = Builder::new("SELECT DISTINCT customer_id FROM requests");
+    b.push(
+        " WHERE kind = 'objection' AND state <> 'denied' AND purpose = ?",
+        &args![purpose],
+    );
+    let marks = vec!["?"; customers.len()].join(", ");
+    let values: Vec<Value> = customers.iter().map(|c| Value::from(*c)).collect();
+    b.push(&format!(" AND customer_id IN ({marks})"), &values);
+    x.query_text(&b.sql, &b.args, |r| r.id(0)).await
 }

@@ -37,4 +37,8 @@ impl Shares for SqliteStore {
     async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>> {
         self.read(|c| ready(shared::disclosures_of(c, customer)))
     }
+
+    async fn objecting(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<Uuid>> {
+        self.read(|c| ready(shared::objecting(c, purpose, customers)))
+    }
 }

@@ -3,6 +3,7 @@
 mod import;
 mod retention;
 mod serve;
+mod share;
 mod vendors;
 
 use std::io::{BufRead, IsTerminal, Write};
@@ -19,8 +20,8 @@ use retention::retention_run;
 use serve::serve;
 
 use crate::cli::{
-    AuditCommand, Cli, Command, ConsentCommand, ExportCommand, ImportCommand, RetentionCommand,
-    TokenCommand, UserCommand, VendorsCommand,
+    AgreementsCommand, AuditCommand, Cli, Command, ConsentCommand, ExportCommand, ImportCommand,
+    RetentionCommand, TokenCommand, UserCommand, VendorsCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -81,6 +82,7 @@ fn explain(e: AppError) -> anyhow::Error {
                 .collect();
             anyhow::anyhow!("invalid input:\n{}", lines.join("\n"))
         }
+        AppError::Refused(refusal) => anyhow::anyhow!("refused ({}): {refusal}", refusal.code()),
         other => anyhow::anyhow!(other),
     }
 }
@@ -346,6 +348,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vendors::ropa(&settings, format, output.as_deref()).await
         }
         Command::Vendors(VendorsCommand::Add { file }) => vendors::add(&settings, &file).await,
+        Command::Vendors(VendorsCommand::Review { vendor, file }) => {
+            vendors::review(&settings, &vendor, &file).await
+        }
+        Command::Agreements(AgreementsCommand::Add { file }) => {
+            vendors::add_agreement(&settings, &file).await
+        }
+        Command::Share(args) => share::run(&settings, args).await,
         Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?

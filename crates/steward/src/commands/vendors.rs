@@ -1,12 +1,13 @@
-//! `steward vendors`: the register as the privacy officer reads it at the machine, and
-//! vendors entered from the same JSON the API takes; `steward ropa`: the record of processing
-//! the register feeds.
+//! `steward vendors` and `steward agreements`: the register as the privacy officer reads it at
+//! the machine, and vendors, reviews and agreements entered from the same JSON the API takes;
+//! `steward ropa`: the record of processing the register feeds.
 
 use std::path::Path;
 use std::process::ExitCode;
 
-use steward_app::core::sharing::{DpaState, ReviewState, VendorInput};
-use steward_app::{RopaFormat, VendorView};
+use serde::de::DeserializeOwned;
+use steward_app::core::sharing::{AgreementInput, DpaState, ReviewInput, ReviewState, VendorInput};
+use steward_app::{Access, RopaFormat, Steward, VendorView};
 
 use super::{explain, open};
 use crate::settings::Settings;
@@ -47,21 +48,34 @@ fn line(v: &VendorView) -> String {
     )
 }
 
-pub(super) async fn add(settings: &Settings, file: &Path) -> anyhow::Result<ExitCode> {
+/// The JSON form in `file` (`-` for standard input), read as `what`.
+fn form<T: DeserializeOwned>(file: &Path, what: &str) -> anyhow::Result<T> {
     let text = if file.as_os_str() == "-" {
         std::io::read_to_string(std::io::stdin())?
     } else {
         std::fs::read_to_string(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
     };
-    let input: VendorInput = serde_json::from_str(&text)
-        .map_err(|e| anyhow::anyhow!("{}: not a vendor: {e}", file.display()))?;
+    serde_json::from_str(&text).map_err(|e| anyhow::anyhow!("{}: not {what}: {e}", file.display()))
+}
+
+/// The register's keeper at the machine: the operator, under the purpose the register is
+/// kept for.
+pub(super) fn keeper(
+    app: &Steward,
+    operator: &steward_app::Operator,
+    job: &str,
+) -> anyhow::Result<Access> {
+    app.access(
+        &operator.actor(job, &["essential.legal_obligation"]),
+        Some("essential.legal_obligation"),
+    )
+    .map_err(explain)
+}
+
+pub(super) async fn add(settings: &Settings, file: &Path) -> anyhow::Result<ExitCode> {
+    let input: VendorInput = form(file, "a vendor")?;
     let (app, operator) = open(settings).await?;
-    let access = app
-        .access(
-            &operator.actor("cli-vendors", &["essential.legal_obligation"]),
-            Some("essential.legal_obligation"),
-        )
-        .map_err(explain)?;
+    let access = keeper(&app, &operator, "cli-vendors")?;
     let made = app
         .vendors()
         .create(&access, input)
@@ -90,5 +104,55 @@ pub(super) async fn ropa(
         }
         None => print!("{text}"),
     }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn review(
+    settings: &Settings,
+    vendor: &str,
+    file: &Path,
+) -> anyhow::Result<ExitCode> {
+    let vendor = uuid::Uuid::parse_str(vendor.trim())
+        .map_err(|_| anyhow::anyhow!("{vendor:?} is not a vendor id"))?;
+    let input: ReviewInput = form(file, "a review")?;
+    let (app, operator) = open(settings).await?;
+    let access = keeper(&app, &operator, "cli-vendors")?;
+    let review = app
+        .vendors()
+        .review(&access, vendor, input)
+        .await
+        .map_err(explain)?;
+    app.audit().witness(true).await.map_err(explain)?;
+    let view = app
+        .vendors()
+        .get(access.actor(), vendor)
+        .await
+        .map_err(explain)?;
+    println!("review {} recorded; {}", review.id, line(&view));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn add_agreement(settings: &Settings, file: &Path) -> anyhow::Result<ExitCode> {
+    let input: AgreementInput = form(file, "an agreement")?;
+    let (app, operator) = open(settings).await?;
+    let access = keeper(&app, &operator, "cli-agreements")?;
+    let made = app
+        .agreements()
+        .create(&access, input)
+        .await
+        .map_err(explain)?;
+    app.audit().witness(true).await.map_err(explain)?;
+    let a = &made.agreement;
+    println!(
+        "{}  vendor {}  purposes {}  categories {}  from {}{}",
+        a.id,
+        a.vendor,
+        a.purposes.join(","),
+        a.categories.join(","),
+        a.valid_from,
+        a.valid_until
+            .map(|d| format!(" until {d}"))
+            .unwrap_or_default()
+    );
     Ok(ExitCode::SUCCESS)
 }

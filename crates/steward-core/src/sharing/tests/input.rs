@@ -248,7 +248,8 @@ fn written_json_reads_with_snake_case_words() {
         input.destinations[0].mechanism,
         MechanismInput::Derogation {
             ground: Art49Ground::ExplicitConsent,
-            justification: "asked for".into()
+            justification: "asked for".into(),
+            consent_purpose: None,
         }
     );
     let unknown = json.replace("\"valid_from\"", "\"colour\": 1, \"valid_from\"");

@@ -63,12 +63,76 @@ fn explicit_consent_is_left_to_the_caller_per_customer() {
     register.agreements[0].destinations[0].mechanism = Mechanism::Derogation {
         ground: Art49Ground::ExplicitConsent,
         justification: "customers ask for support from the Indian team".into(),
+        consent_purpose: Some("marketing.communications.sms".into()),
     };
     let clearance = register.share().expect("cleared");
     assert_eq!(
         clearance.transfers.per_customer,
-        vec![CustomerCondition::ExplicitTransferConsent { country: c("IN") }]
+        vec![CustomerCondition::ExplicitTransferConsent {
+            country: c("IN"),
+            purpose: "marketing.communications.sms".into()
+        }]
     );
+    register.agreements[0].destinations[0].mechanism = Mechanism::Derogation {
+        ground: Art49Ground::ExplicitConsent,
+        justification: "kept without the consent it rests on".into(),
+        consent_purpose: None,
+    };
+    assert_eq!(
+        register.share().expect_err("no consent to look for").code(),
+        RefusalCode::NoTransferMechanism
+    );
+}
+
+#[test]
+fn an_explicit_consent_derogation_names_a_consent_based_purpose() {
+    let derogation = |ground, purpose: Option<&str>| {
+        let mut input = agreement_input();
+        input.destinations[0].mechanism = MechanismInput::Derogation {
+            ground,
+            justification: "customers ask for support from the Indian team".into(),
+            consent_purpose: purpose.map(str::to_string),
+        };
+        let register = Register::new();
+        Agreement::parse(
+            id(AGREEMENT),
+            &input,
+            &catalog(),
+            &register.vendor,
+            &register.subs,
+            now(),
+        )
+        .map(|_| ())
+        .map_err(|e| (e.field, e.code))
+    };
+    let at = "destinations[0].mechanism.consent_purpose".to_string();
+    assert_eq!(
+        derogation(Art49Ground::ExplicitConsent, None),
+        Err((at.clone(), InvalidCode::Required))
+    );
+    assert_eq!(
+        derogation(Art49Ground::ExplicitConsent, Some("essential.service")),
+        Err((at.clone(), InvalidCode::NotApplicable))
+    );
+    assert_eq!(
+        derogation(Art49Ground::ExplicitConsent, Some("no.such.purpose")),
+        Err((at.clone(), InvalidCode::UnknownPurpose))
+    );
+    assert_eq!(
+        derogation(
+            Art49Ground::LegalClaims,
+            Some("marketing.communications.sms")
+        ),
+        Err((at, InvalidCode::NotApplicable))
+    );
+    assert!(
+        derogation(
+            Art49Ground::ExplicitConsent,
+            Some("marketing.communications.sms")
+        )
+        .is_ok()
+    );
+    assert!(derogation(Art49Ground::LegalClaims, None).is_ok());
 }
 
 #[test]
