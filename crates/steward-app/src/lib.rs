@@ -8,6 +8,7 @@ mod dashboard;
 pub mod demo;
 mod error;
 mod infra;
+mod records;
 mod retention;
 mod rights;
 mod security;
@@ -34,6 +35,10 @@ pub use demo::notice::DEMO_NOTICE_VERSION;
 pub use error::{AppError, FieldError};
 pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use infra::mail::{MailRound, MailSettings};
+pub use records::{
+    Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,
+    SecurityMeasure,
+};
 pub use retention::{
     HoldInput, HoldView, ReportItem, RuleOutcome, RulePatch, RuleView, RunReport, RunView,
     SweepProgress, Upcoming,
@@ -58,7 +63,7 @@ pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
-pub use services::{Agreements, Shares, Transfers, Vendors};
+pub use services::{Agreements, Records, Shares, Transfers, Vendors};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};
 pub use sharing::shares::{AudienceSource, Exclusion, ShareInput, ShareView};

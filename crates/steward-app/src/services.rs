@@ -200,6 +200,15 @@ pub struct Transfers<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// The record of processing activities (Art. 30), built from the catalog, the register, its
+/// agreements and the retention rules.
+///
+/// Lives in `records/`.
+#[derive(Clone, Copy)]
+pub struct Records<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// The background loops `steward serve` runs until it stops. Each owns the application, so
 /// it can be spawned.
 ///
@@ -304,6 +313,10 @@ impl Steward {
 
     pub fn transfers(&self) -> Transfers<'_> {
         Transfers { app: self }
+    }
+
+    pub fn records(&self) -> Records<'_> {
+        Records { app: self }
     }
 
     pub fn jobs(self: &Arc<Self>) -> Jobs {

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     accounts, audiences, audit, campaigns, catalog, consents, customers, notices,
-    recipient_notices, requests, retention, sharing,
+    recipient_notices, records, requests, retention, sharing,
 };
 
 #[derive(OpenApi)]
@@ -33,6 +33,7 @@ use crate::api::{
         sharing::agreement, sharing::update_agreement, sharing::adequacy, sharing::affected_agreements, sharing::check,
         sharing::share, sharing::share_view, sharing::download, sharing::disclosures,
         recipient_notices::list, recipient_notices::of_customer, recipient_notices::mark,
+        records::ropa,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -55,6 +55,16 @@ pub enum Command {
     /// The vendor register: who receives customers' data, under what contract.
     #[command(subcommand)]
     Vendors(VendorsCommand),
+    /// The record of processing activities (GDPR Art. 30), from the catalog, the vendor
+    /// register, its agreements and the retention rules.
+    Ropa {
+        /// md, csv or json.
+        #[arg(long, default_value = "md")]
+        format: steward_app::RopaFormat,
+        /// Write to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
     /// Data-sharing agreements with the register's vendors.
     #[command(subcommand)]
     Agreements(AgreementsCommand),

@@ -1253,3 +1253,67 @@ fn a_share_is_checked_written_signed_and_refused_at_the_machine() {
             .is_some_and(|s| s.len() > 80)
     );
 }
+
+#[test]
+fn the_record_of_processing_is_written_as_markdown_csv_or_json() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let vendor = dir.path().join("vendor.json");
+    std::fs::write(&vendor, vendor_json(r#""DE","CH""#)).expect("write");
+    let added = run(steward(&data).args(["vendors", "add"]).arg(&vendor));
+    assert!(added.status.success(), "{}", text(&added.stderr));
+    let catalog = steward_core::Catalog::default_catalog().expect("catalog");
+
+    let md = run(steward(&data)
+        .env("STEWARD_CONTROLLER_NAME", "Shop Example GmbH")
+        .args(["ropa", "--format", "md"]));
+    assert!(md.status.success(), "{}", text(&md.stderr));
+    let md = text(&md.stdout);
+    assert!(md.contains("Shop Example GmbH"), "{md}");
+    assert!(md.contains("Postwerk Mail Ltd"), "{md}");
+    assert!(
+        md.contains("| Postwerk Mail Ltd | Switzerland | CH | adequacy decision"),
+        "{md}"
+    );
+    for p in catalog.purposes() {
+        assert!(md.contains(&p.key), "{} in the Markdown", p.key);
+    }
+    for r in catalog.retention_rules() {
+        assert!(md.contains(&r.key), "{} in the Markdown", r.key);
+    }
+
+    let out = dir.path().join("ropa.csv");
+    let csv = run(steward(&data)
+        .args(["ropa", "--format", "csv", "-o"])
+        .arg(&out));
+    assert!(csv.status.success(), "{}", text(&csv.stderr));
+    let csv = std::fs::read_to_string(&out).expect("written");
+    assert!(csv.starts_with("section,key,name,attribute,value"), "{csv}");
+    for p in catalog.purposes() {
+        assert!(
+            csv.contains(&format!("purpose,{},", p.key)),
+            "{} in the CSV",
+            p.key
+        );
+    }
+    assert!(
+        csv.contains("third_country,CH,Switzerland,Postwerk Mail Ltd,"),
+        "{csv}"
+    );
+
+    let json = run(steward(&data).args(["ropa", "--format", "json"]));
+    assert!(json.status.success(), "{}", text(&json.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(
+        json["purposes"].as_array().map(Vec::len),
+        Some(catalog.purposes().len())
+    );
+
+    let bad = run(steward(&data).args(["ropa", "--format", "pdf"]));
+    assert!(!bad.status.success());
+    assert!(
+        text(&bad.stderr).contains("md, csv or json"),
+        "{}",
+        text(&bad.stderr)
+    );
+}

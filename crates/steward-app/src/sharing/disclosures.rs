@@ -82,6 +82,18 @@ impl Shares<'_> {
         ShareView::of(&row)
     }
 
+    /// The latest shares, newest first, at most `limit` (capped at 500).
+    pub async fn list(&self, actor: &Actor, limit: usize) -> Result<Vec<ShareView>, AppError> {
+        require_reader(actor)?;
+        self.app
+            .store
+            .shares(limit.min(500))
+            .await?
+            .iter()
+            .map(ShareView::of)
+            .collect()
+    }
+
     /// The share's signed document; reading it is audited, a page of customers per entry.
     pub async fn download(&self, access: &Access, id: Uuid) -> Result<ShareDocument, AppError> {
         super::require_keeper(access)?;

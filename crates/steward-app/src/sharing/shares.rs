@@ -566,7 +566,9 @@ impl Draft<'_> {
         let lacks_explicit = self.cleared.get(&row.residency).is_some_and(|(c, _)| {
             c.transfers.per_customer.iter().any(|condition| {
                 let CustomerCondition::ExplicitTransferConsent { purpose, .. } = condition;
-                !explicit.get(purpose).is_some_and(|ids| ids.contains(&row.id))
+                !explicit
+                    .get(purpose)
+                    .is_some_and(|ids| ids.contains(&row.id))
             })
         });
         lacks_explicit.then_some(Exclusion::NoExplicitConsent)

@@ -13,6 +13,7 @@ mod import;
 mod mail_log;
 mod portal;
 mod recipient_notices;
+mod records;
 mod requests;
 mod retention;
 mod shares;

@@ -840,7 +840,9 @@ requires_consent = true
     assert_eq!(share.shared, 1);
     assert_eq!(
         share.excluded,
-        [("no_explicit_consent".to_string(), 1)].into_iter().collect()
+        [("no_explicit_consent".to_string(), 1)]
+            .into_iter()
+            .collect()
     );
     assert!(
         app.shares()

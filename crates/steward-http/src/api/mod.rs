@@ -10,6 +10,7 @@ pub(crate) mod consents;
 pub(crate) mod customers;
 pub(crate) mod notices;
 pub(crate) mod recipient_notices;
+pub(crate) mod records;
 pub(crate) mod requests;
 pub(crate) mod retention;
 pub(crate) mod sharing;
@@ -153,6 +154,7 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         patch(sharing::update_agreement),
     )
     .add(Method::GET, "/transfers/adequacy", get(sharing::adequacy))
+    .add(Method::GET, "/ropa", get(records::ropa))
     .add(
         Method::GET,
         "/transfers/affected-agreements",

@@ -14,7 +14,7 @@ use std::fmt::Write;
 use super::group;
 
 /// Distinguishable for common colour-vision deficiencies (Okabe–Ito), on white.
-const PALETTE: [&str; 7] = [
+pub(super) const PALETTE: [&str; 7] = [
     "#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000",
 ];
 
@@ -36,7 +36,7 @@ pub struct Chart {
     pub rows: Vec<Vec<String>>,
 }
 
-fn escape(text: &str) -> String {
+pub(super) fn escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         match c {
@@ -69,7 +69,7 @@ pub fn text_width(text: &str, size: f64) -> f64 {
 }
 
 /// `text` broken into lines no wider than `max` (a word longer than a line is broken too).
-fn wrap(text: &str, max: f64, size: f64) -> Vec<String> {
+pub(super) fn wrap(text: &str, max: f64, size: f64) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
     let mut line = String::new();
     for word in text.split_whitespace() {

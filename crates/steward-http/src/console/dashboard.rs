@@ -30,6 +30,7 @@ struct DashboardPage {
 
 /// A vendor that needs the privacy officer, in words.
 struct VendorRow {
+    id: uuid::Uuid,
     name: String,
     status: String,
     review: String,
@@ -41,6 +42,7 @@ impl VendorRow {
     fn of(v: VendorAttention) -> VendorRow {
         let a = v.attention;
         VendorRow {
+            id: v.vendor_id,
             name: v.legal_name,
             status: v.status.to_string(),
             review: match a.review {

@@ -8,10 +8,12 @@ mod campaigns;
 mod charts;
 mod customers;
 mod dashboard;
+mod datamap;
 mod errors;
 mod notices;
 mod recipient_notices;
 mod refusal;
+mod register;
 mod requests;
 mod retention;
 mod session;
@@ -104,6 +106,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/console/retention/runs", post(retention::sweep))
         .route("/console/retention/sweep", get(retention::confirm_sweep))
+        .route("/console/vendors", get(register::vendors))
+        .route("/console/vendors/{id}", get(register::vendor))
+        .route("/console/agreements", get(register::agreements))
+        .route("/console/shares", get(register::shares))
+        .route("/console/shares/{id}", get(register::share))
+        .route("/console/transfers", get(register::adequacy))
+        .route("/console/ropa", get(register::ropa))
+        .route("/console/ropa/{format}", get(register::ropa_download))
         .route("/console/audit", get(audit::log))
         .route("/console/audit/{seq}", get(audit::entry_page))
         .route("/console/catalog", get(audit::catalog))
@@ -150,7 +160,8 @@ pub struct Chrome {
     pub edits_notices: bool,
     pub runs_campaigns: bool,
     pub answers_requests: bool,
-    /// Reads the vendor register, and so the recipients to tell of changes.
+    /// May read the vendor register, its agreements and shares, the record of processing,
+    /// and the recipients to tell of changes.
     pub reads_register: bool,
     /// For the catalog's names of the purposes a page mentions.
     state: Option<AppState>,

@@ -7,7 +7,7 @@ mod forms;
 mod links;
 mod portal;
 mod portal_outcomes;
-mod portal_recipients;
+mod portal_told;
 mod portal_view;
 mod privacy;
 mod well_known;

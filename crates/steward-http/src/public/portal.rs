@@ -13,7 +13,7 @@ use axum::{Extension, Form, Router};
 use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, Subject, SubjectFormat};
 
 use super::portal_outcomes::{Flash, outcome, said};
-use super::portal_recipients::{self, RecipientRow, TOLD, TOLD_SECONDS};
+use super::portal_told::{self, RecipientRow, TOLD, TOLD_SECONDS};
 use super::portal_view::{self, OverviewRows};
 use crate::evidence::evidence;
 use crate::tls::ClientAddr;
@@ -199,7 +199,7 @@ async fn start(
 
 /// The answer to an erasure, with the recipients of the data that will be told of it.
 async fn erased_page(state: &AppState, headers: &HeaderMap) -> Response {
-    let told = match portal_recipients::told_of_erasure(state, headers).await {
+    let told = match portal_told::told_of_erasure(state, headers).await {
         Ok(told) => told,
         Err(e) => return Problem::from(e).into_response(),
     };
@@ -362,7 +362,7 @@ async fn overview_page(
                 rows: portal_view::rows(state.app.catalog(), &overview),
                 objectable: state.app.own_rights().objectable_purposes(),
                 message,
-                told: portal_recipients::rows(state.app.catalog(), &overview.recipients_told),
+                told: portal_told::rows(state.app.catalog(), &overview.recipients_told),
             }),
             status,
         ),
@@ -633,7 +633,7 @@ async fn erase(
         // The page after the redirect names the recipients that will be told, which the
         // customer, no longer able to sign in, could see nowhere else.
         Ok(told) => {
-            let ids = portal_recipients::told_cookie(&told);
+            let ids = portal_told::told_cookie(&told);
             see_other_with(
                 &state,
                 "/portal?done=erased",

@@ -55,6 +55,15 @@ pub(crate) struct AccessRow {
     pub which: String,
 }
 
+/// Who received the customer's data (Art. 15(1)(c)).
+pub(crate) struct RecipientRow {
+    pub at: String,
+    pub vendor: String,
+    pub countries: String,
+    pub purpose: String,
+    pub what: String,
+}
+
 /// Everything the overview page lists, ready to show.
 pub(crate) struct OverviewRows {
     pub values: Vec<ValueRow>,
@@ -67,6 +76,7 @@ pub(crate) struct OverviewRows {
     pub requests: Vec<RequestRow>,
     pub contacts: Vec<ContactRow>,
     pub access: Vec<AccessRow>,
+    pub recipients: Vec<RecipientRow>,
 }
 
 /// A purpose by its catalog name; one the catalog no longer holds, by its key in words.
@@ -90,6 +100,17 @@ fn in_words(key: &str) -> String {
         .next()
         .map(|c| c.to_uppercase().chain(chars).collect())
         .unwrap_or_default()
+}
+
+/// Each name once, in the order first met: several categories share a name.
+fn distinct(names: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for n in names {
+        if !out.contains(&n) {
+            out.push(n);
+        }
+    }
+    out
 }
 
 fn choice(state: ConsentState) -> &'static str {
@@ -269,8 +290,36 @@ pub(crate) fn rows(catalog: &Catalog, o: &PortalOverview) -> OverviewRows {
                 .join(", "),
         })
         .collect();
+    let recipients = o
+        .disclosures
+        .iter()
+        .map(|d| {
+            let countries = distinct(
+                d.destinations
+                    .iter()
+                    .filter_map(|x| x["country"].as_str())
+                    .map(|c| {
+                        CountryCode::parse(c)
+                            .map_or_else(|_| c.to_string(), |c| c.name().to_string())
+                    }),
+            );
+            let what = distinct(d.categories.iter().map(|c| {
+                catalog
+                    .category_name(c)
+                    .map_or_else(|| in_words(c), str::to_string)
+            }));
+            RecipientRow {
+                at: readable(d.at),
+                vendor: d.vendor.clone(),
+                countries: countries.join(", "),
+                purpose: purpose_name(catalog, &d.purpose),
+                what: what.join(", "),
+            }
+        })
+        .collect();
     OverviewRows {
         values,
+        recipients,
         residency: CountryCode::parse(&o.residency)
             .map_or_else(|_| o.residency.clone(), |c| c.name().to_string()),
         since: day(o.created_at),

@@ -11,7 +11,7 @@ use crate::webdriver::Browser;
 
 pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
-fn screenshots() -> PathBuf {
+pub(crate) fn screenshots() -> PathBuf {
     PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("console-screenshots")
 }
 
@@ -57,7 +57,7 @@ async fn seed(t: &TestApp, email: &str, given: &str) -> uuid::Uuid {
 }
 
 /// Blocking browser work runs on a thread of its own, beside the async server.
-async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+pub(crate) async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
     tokio::task::spawn_blocking(f).await.expect("browser task")
 }
 
@@ -787,7 +787,7 @@ pub(crate) async fn staff_cookie(
     }
 }
 
-fn assert_console_page(reply: &Reply, status: u16, what: &str) {
+pub(crate) fn assert_console_page(reply: &Reply, status: u16, what: &str) {
     assert_eq!(reply.status, status, "{what}: {}", reply.body);
     assert_eq!(
         reply.header("content-type"),

@@ -8,6 +8,7 @@ mod matrix;
 mod openapi;
 mod portal;
 mod recipient_notices;
+mod register;
 mod requests;
 mod sharing;
 mod support;

@@ -82,6 +82,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/transfers/affected-agreements")
         | ("GET", "/shares/{id}")
         | ("GET", "/recipient-notices")
+        | ("GET", "/ropa")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],

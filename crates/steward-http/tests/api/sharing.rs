@@ -598,3 +598,88 @@ async fn past_the_uk_finding_uk_shares_are_refused_and_the_agreements_resting_on
         .await;
     assert_eq!(barred.status, 403, "{}", barred.body);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_of_processing_is_read_as_json_markdown_or_csv() {
+    let t = spawn_app().await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let agent = t.token(Role::Agent, &[]).await;
+    let mut us = processor("US");
+    us["dpf"] = json!({"status": "active", "checked_on": "2026-02-27"});
+    let made = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&dpo),
+            &[],
+            Some(&us.to_string()),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let vendor = made.json()["id"].as_str().expect("id").to_string();
+    let agreed = t
+        .req(
+            "POST",
+            "/api/v1/agreements",
+            Some(&dpo),
+            &[],
+            Some(&agreement(&vendor).to_string()),
+        )
+        .await;
+    assert_eq!(agreed.status, 201, "{}", agreed.body);
+
+    let record = t
+        .req("GET", "/api/v1/ropa", Some(&auditor), &[], None)
+        .await;
+    assert_eq!(record.status, 200, "{}", record.body);
+    let json = record.json();
+    let purposes = t.app.catalog().purposes();
+    assert_eq!(
+        json["purposes"].as_array().map(Vec::len),
+        Some(purposes.len())
+    );
+    for p in purposes {
+        assert!(
+            record.body.contains(&format!("\"key\":\"{}\"", p.key)),
+            "{}",
+            p.key
+        );
+    }
+    let us = json["destinations"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["country"] == "US"))
+        .expect("the United States");
+    assert_eq!(us["third_country"], true);
+    assert_eq!(us["mechanism_kind"], "adequacy", "{us}");
+    assert_eq!(us["vendor"], "Postwerk Mail Ltd");
+
+    for (format, content_type) in [("csv", "text/csv"), ("md", "text/markdown")] {
+        let written = t
+            .req(
+                "GET",
+                &format!("/api/v1/ropa?format={format}"),
+                Some(&dpo),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(written.status, 200, "{}", written.body);
+        assert!(
+            written
+                .header("content-type")
+                .is_some_and(|c| c.starts_with(content_type)),
+            "{format}"
+        );
+        for p in purposes {
+            assert!(written.body.contains(&p.key), "{format}: {}", p.key);
+        }
+        assert!(written.body.contains("Postwerk Mail Ltd"));
+    }
+    let bad = t
+        .req("GET", "/api/v1/ropa?format=pdf", Some(&dpo), &[], None)
+        .await;
+    assert_eq!(bad.problem(422)["errors"][0]["field"], "format");
+    let refused = t.req("GET", "/api/v1/ropa", Some(&agent), &[], None).await;
+    refused.problem(403);
+}

@@ -22,6 +22,10 @@ impl Shares for PostgresStore {
         shared::share(&self.pool.get().await?, id).await
     }
 
+    async fn shares(&self, limit: usize) -> Result<Vec<ShareRow>> {
+        shared::shares(&self.pool.get().await?, limit).await
+    }
+
     async fn share_disclosures(
         &self,
         share: Uuid,

@@ -17,6 +17,8 @@ pub trait Shares: Send + Sync {
         audit: Vec<AuditRecord>,
     ) -> Result<()>;
     async fn share(&self, id: Uuid) -> Result<Option<ShareRow>>;
+    /// The latest `limit` shares, newest first.
+    async fn shares(&self, limit: usize) -> Result<Vec<ShareRow>>;
     /// Up to `limit` disclosures of a share, in customer-id order after `after`.
     async fn share_disclosures(
         &self,

@@ -14,6 +14,10 @@ static SHARE: Sql = Sql::new(
     "SELECT id, vendor_id, agreement_id, purpose, share, shared, created_by, created_at
      FROM shares WHERE id = ?1",
 );
+static SHARES: Sql = Sql::new(
+    "SELECT id, vendor_id, agreement_id, purpose, share, shared, created_by, created_at
+     FROM shares ORDER BY created_at DESC, id DESC LIMIT ?1",
+);
 static INSERT_DISCLOSURE: Sql = Sql::new(
     "INSERT INTO disclosures (share_id, customer_id, vendor_id, purpose, disclosure, sealed, at)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
@@ -96,6 +100,11 @@ pub(crate) async fn record_share(
 
 pub(crate) async fn share(x: &impl Exec, id: Uuid) -> Result<Option<ShareRow>> {
     x.query_opt(&SHARE, &args![id], share_from).await
+}
+
+pub(crate) async fn shares(x: &impl Exec, limit: usize) -> Result<Vec<ShareRow>> {
+    let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+    x.query(&SHARES, &args![limit], share_from).await
 }
 
 pub(crate) async fn share_disclosures(

@@ -21,6 +21,10 @@ impl Shares for SqliteStore {
         self.read(|c| ready(shared::share(c, id)))
     }
 
+    async fn shares(&self, limit: usize) -> Result<Vec<ShareRow>> {
+        self.read(|c| ready(shared::shares(c, limit)))
+    }
+
     async fn share_disclosures(
         &self,
         share: Uuid,

@@ -66,6 +66,22 @@ pub async fn a_share_and_its_disclosures_commit_together(store: Arc<dyn Store>) 
         Some(share.clone())
     );
     assert_eq!(store.share(Uuid::now_v7()).await.expect("read"), None);
+    let later = ShareRow {
+        id: Uuid::now_v7(),
+        shared: 0,
+        created_at: 4,
+        ..share.clone()
+    };
+    store
+        .record_share(&later, vec![], vec![record("share.create", vec![])])
+        .await
+        .expect("record");
+    assert_eq!(
+        store.shares(10).await.expect("list"),
+        vec![later.clone(), share.clone()],
+        "newest first"
+    );
+    assert_eq!(store.shares(1).await.expect("list"), vec![later]);
 
     let first = store
         .share_disclosures(share.id, None, 2)

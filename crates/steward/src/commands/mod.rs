@@ -351,6 +351,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             retention_run(&settings, dry_run).await
         }
         Command::Vendors(VendorsCommand::List) => vendors::list(&settings).await,
+        Command::Ropa { format, output } => {
+            vendors::ropa(&settings, format, output.as_deref()).await
+        }
         Command::Vendors(VendorsCommand::Add { file }) => vendors::add(&settings, &file).await,
         Command::Vendors(VendorsCommand::Review { vendor, file }) => {
             vendors::review(&settings, &vendor, &file).await

@@ -1,12 +1,13 @@
 //! `steward vendors` and `steward agreements`: the register as the privacy officer reads it at
-//! the machine, and vendors, reviews and agreements entered from the same JSON the API takes.
+//! the machine, and vendors, reviews and agreements entered from the same JSON the API takes;
+//! `steward ropa`: the record of processing the register feeds.
 
 use std::path::Path;
 use std::process::ExitCode;
 
 use serde::de::DeserializeOwned;
 use steward_app::core::sharing::{AgreementInput, DpaState, ReviewInput, ReviewState, VendorInput};
-use steward_app::{Access, Steward, VendorView};
+use steward_app::{Access, RopaFormat, Steward, VendorView};
 
 use super::{explain, open};
 use crate::settings::Settings;
@@ -82,6 +83,27 @@ pub(super) async fn add(settings: &Settings, file: &Path) -> anyhow::Result<Exit
         .map_err(explain)?;
     app.audit().witness(true).await.map_err(explain)?;
     println!("{}", line(&made));
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(super) async fn ropa(
+    settings: &Settings,
+    format: RopaFormat,
+    output: Option<&Path>,
+) -> anyhow::Result<ExitCode> {
+    let (app, operator) = open(settings).await?;
+    let record = app
+        .records()
+        .ropa(&operator.actor("cli-ropa", &[]))
+        .await
+        .map_err(explain)?;
+    let text = record.render(format).map_err(explain)?;
+    match output {
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+        }
+        None => print!("{text}"),
+    }
     Ok(ExitCode::SUCCESS)
 }
 
