@@ -18,6 +18,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
+mod webhooks;
 mod write_tx;
 
 use async_trait::async_trait;

@@ -22,6 +22,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -56,8 +56,8 @@ impl WebhookSecret {
     /// HMAC-SHA256 over `{id}.{timestamp}.{body}`.
     pub fn sign(&self, id: &str, timestamp: i64, body: &[u8]) -> String {
         // HMAC takes a key of any length.
-        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.bytes())
-            .unwrap_or_else(|_| unreachable!());
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(self.bytes()).unwrap_or_else(|_| unreachable!());
         mac.update(id.as_bytes());
         mac.update(b".");
         mac.update(timestamp.to_string().as_bytes());

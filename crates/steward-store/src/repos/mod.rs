@@ -19,6 +19,7 @@ mod segments;
 mod shares;
 mod signups;
 mod vendors;
+mod webhooks;
 
 pub use accounts::Accounts;
 pub use agreements::Agreements;
@@ -38,6 +39,7 @@ pub use segments::Segments;
 pub use shares::Shares;
 pub use signups::Signups;
 pub use vendors::Vendors;
+pub use webhooks::Webhooks;
 
 /// Every repository of one database.
 pub trait Store:
@@ -59,6 +61,7 @@ pub trait Store:
     + Vendors
     + Agreements
     + Shares
+    + Webhooks
     + 'static
 {
 }
@@ -82,6 +85,7 @@ impl<
         + Vendors
         + Agreements
         + Shares
+        + Webhooks
         + 'static,
 > Store for T
 {

@@ -161,3 +161,4 @@ mod segments;
 mod shares;
 mod sharing;
 mod signups;
+mod webhooks;
