@@ -9,7 +9,7 @@
 //! changes around it.
 //!
 //! A share (`shares.rs`) is the only way personal data leaves for a vendor; what it delivered
-//! is read back in `disclosures.rs`.
+//! is read back in `disclosures.rs`, and pushed to the vendor's endpoint by `webhooks/`.
 
 mod agreements;
 pub(crate) mod disclosures;
@@ -17,6 +17,7 @@ mod patch;
 pub(crate) mod register;
 pub(crate) mod shares;
 mod vendors;
+pub(crate) mod webhooks;
 
 use jiff::Timestamp;
 use jiff::civil::Date;

@@ -20,3 +20,4 @@ mod signups;
 #[allow(dead_code)]
 mod support;
 mod vendor_fixtures;
+mod webhooks;

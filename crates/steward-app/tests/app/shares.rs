@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::support::*;
 use crate::vendor_fixtures::*;
 
-const EMAIL: &str = "marketing.communications.email";
+pub(crate) const EMAIL: &str = "marketing.communications.email";
 
 fn tia(re_evaluate_by: Date) -> Tia {
     Tia {
@@ -31,7 +31,7 @@ fn tia(re_evaluate_by: Date) -> Tia {
 
 /// Email marketing with names and contact details; `destinations` beside the vendor's own
 /// country.
-fn agreement(vendor: Uuid, destinations: Vec<DestinationInput>) -> AgreementInput {
+pub(crate) fn agreement(vendor: Uuid, destinations: Vec<DestinationInput>) -> AgreementInput {
     AgreementInput {
         vendor,
         purposes: strings(&[EMAIL]),
@@ -55,18 +55,19 @@ fn scc(country: &str, module: u8, re_evaluate_by: Date) -> DestinationInput {
     }
 }
 
-fn asked(vendor: Uuid, customers: Vec<Uuid>) -> ShareInput {
+pub(crate) fn asked(vendor: Uuid, customers: Vec<Uuid>) -> ShareInput {
     ShareInput {
         vendor_id: vendor,
         purpose: EMAIL.into(),
         fields: strings(&["email", "given_name"]),
         customer_ids: Some(customers),
         segment_id: None,
+        delivery: Default::default(),
     }
 }
 
 /// A reviewed vendor made from `vendor`, with `agreement` if one is given.
-async fn vendor_with(
+pub(crate) async fn vendor_with(
     app: &Steward,
     vendor: VendorInput,
     agreement_for: impl FnOnce(Uuid) -> Option<AgreementInput>,
@@ -90,7 +91,7 @@ async fn vendor_with(
 }
 
 /// A customer resident in Germany who gave consent to email marketing.
-async fn consenting(app: &Steward, email: &str, given: &str) -> Uuid {
+pub(crate) async fn consenting(app: &Steward, email: &str, given: &str) -> Uuid {
     let agent = agent(app);
     let id = app
         .customers()
@@ -103,7 +104,7 @@ async fn consenting(app: &Steward, email: &str, given: &str) -> Uuid {
 }
 
 /// Share audit entries: action, targets and detail, oldest first.
-async fn share_entries(app: &Steward) -> Vec<(String, Vec<String>, Option<String>)> {
+pub(crate) async fn share_entries(app: &Steward) -> Vec<(String, Vec<String>, Option<String>)> {
     app.audit()
         .entries(&actor(app, Role::Auditor), 0, 1_000)
         .await

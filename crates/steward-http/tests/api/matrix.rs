@@ -246,6 +246,7 @@ async fn every_route_for_every_role() {
                         name: format!("c{n}"),
                         purpose: "marketing.communications.email".into(),
                         segment_id: None,
+                        delivery: Default::default(),
                         filter: None,
                         subject: "Hello".into(),
                         body: "News".into(),
@@ -383,6 +384,7 @@ async fn every_route_for_every_role() {
                             fields: vec!["email".into()],
                             customer_ids: Some(vec![customer.id]),
                             segment_id: None,
+                            delivery: Default::default(),
                         },
                     )
                     .await

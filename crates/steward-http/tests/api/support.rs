@@ -91,6 +91,7 @@ async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> 
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
         sharing: SharingRules::shipped().expect("sharing rules"),
+        webhooks: Default::default(),
         mail: steward_app::MailSettings {
             smtp_url,
             from: "Shop <privacy@shop.test>".into(),

@@ -58,6 +58,7 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
         staff_shown_as: settings.portal_staff_shown_as,
         sharing: steward_app::core::sharing::SharingRules::shipped()
             .map_err(|e| anyhow::anyhow!("invalid transfer rules: {e}"))?,
+        webhooks: Default::default(),
         mail: steward_app::MailSettings {
             smtp_url: settings.smtp_url.clone(),
             from: settings.mail_from.clone(),
