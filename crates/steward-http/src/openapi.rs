@@ -32,6 +32,7 @@ use crate::api::{
         sharing::reviews, sharing::review, sharing::agreements, sharing::create_agreement,
         sharing::agreement, sharing::update_agreement, sharing::adequacy, sharing::check,
         sharing::share, sharing::share_view, sharing::download, sharing::disclosures,
+        sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

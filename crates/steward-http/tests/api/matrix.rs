@@ -69,6 +69,8 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("POST", "/vendors/{id}/reviews")
         | ("POST", "/agreements")
         | ("PATCH", "/agreements/{id}")
+        | ("PUT", "/vendors/{id}/webhook")
+        | ("DELETE", "/vendors/{id}/webhook")
         | ("POST", "/shares")
         | ("GET", "/shares/{id}/download") => &[Dpo],
         ("GET", "/vendors")
@@ -77,7 +79,9 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/agreements")
         | ("GET", "/agreements/{id}")
         | ("GET", "/transfers/adequacy")
+        | ("GET", "/vendors/{id}/webhook")
         | ("GET", "/shares/{id}")
+        | ("GET", "/shares/{id}/deliveries")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
@@ -246,7 +250,6 @@ async fn every_route_for_every_role() {
                         name: format!("c{n}"),
                         purpose: "marketing.communications.email".into(),
                         segment_id: None,
-                        delivery: Default::default(),
                         filter: None,
                         subject: "Hello".into(),
                         body: "News".into(),
@@ -373,6 +376,19 @@ async fn every_route_for_every_role() {
                     )
                     .await
                     .expect("review");
+                if path == "/vendors/{id}/webhook" {
+                    t.app
+                        .vendors()
+                        .set_webhook(
+                            &keeper,
+                            vendor_id,
+                            steward_app::WebhookInput {
+                                url: "https://hooks.example.com/steward".into(),
+                            },
+                        )
+                        .await
+                        .expect("webhook");
+                }
                 let share = t
                     .app
                     .shares()
@@ -469,6 +485,9 @@ async fn every_route_for_every_role() {
                 ("PATCH", "/vendors/{id}") => Some(r#"{"contact_person":"Changed"}"#.to_string()),
                 ("POST", "/vendors/{id}/reviews") => {
                     Some(sharing::review(&sharing::review_questions()).to_string())
+                }
+                ("PUT", "/vendors/{id}/webhook") => {
+                    Some(r#"{"url":"https://hooks.example.com/steward"}"#.to_string())
                 }
                 ("POST", "/agreements") => Some(sharing::agreement(&vendor).to_string()),
                 ("PATCH", "/agreements/{id}") => Some(r#"{"valid_until":"2027-12-31"}"#.to_string()),
