@@ -58,7 +58,9 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
         staff_shown_as: settings.portal_staff_shown_as,
         sharing: steward_app::core::sharing::SharingRules::shipped()
             .map_err(|e| anyhow::anyhow!("invalid transfer rules: {e}"))?,
-        webhooks: Default::default(),
+        webhooks: steward_app::WebhookSettings {
+            extra_roots: settings.webhook_extra_roots.clone(),
+        },
         mail: steward_app::MailSettings {
             smtp_url: settings.smtp_url.clone(),
             from: settings.mail_from.clone(),

@@ -133,6 +133,21 @@ impl Webhooks<'_> {
     }
 }
 
+impl Webhooks<'_> {
+    /// POSTs `body` to `url` as it is, unsigned and unrecorded, with the client deliveries
+    /// use: the baseline a benchmark sets the outbox against.
+    #[cfg(feature = "local-staff")]
+    pub async fn post_as_is(&self, url: &str, body: Vec<u8>) -> Result<u16, AppError> {
+        let target = Target::parse(url).map_err(|m| AppError::invalid("url", m))?;
+        self.app
+            .hooks
+            .client
+            .post(&target, &[], Bytes::from(body))
+            .await
+            .map_err(|f| AppError::Internal(format!("webhook baseline: {}", f.as_str())))
+    }
+}
+
 impl Steward {
     /// One attempt at a claimed delivery, recorded with its audit entry.
     async fn attempt(
