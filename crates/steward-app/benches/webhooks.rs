@@ -29,6 +29,7 @@ const DEFAULT_CUSTOMERS: usize = 50_000;
 const SMOKE_CUSTOMERS: usize = 600;
 const EMAIL: &str = "marketing.communications.email";
 const MAKERS: usize = 16;
+const ROUNDS: usize = 3;
 
 fn customers() -> usize {
     if !std::env::args().any(|a| a == "--bench") {
@@ -202,68 +203,82 @@ async fn run(n: usize) -> BenchResult<()> {
         Some("essential.legal_obligation"),
     )?;
 
-    let started = Instant::now();
-    let share = app
-        .shares()
-        .share(
-            &dpo,
-            ShareInput {
-                vendor_id: vendor,
-                purpose: EMAIL.into(),
-                fields: vec!["email".into(), "given_name".into()],
-                customer_ids: Some(ids),
-                segment_id: None,
-                delivery: ShareDelivery::Webhook,
-            },
-        )
-        .await?;
-    let share_secs = started.elapsed().as_secs_f64();
-    let messages = share.deliveries.map_or(0, |d| d.pending) as usize;
-
-    let started = Instant::now();
-    let mut delivered = 0;
-    loop {
-        let round = app.webhooks().deliver_due().await?;
-        if round.retried + round.failed > 0 {
-            return Err(format!("{round:?}: the receiver refused a message").into());
-        }
-        if round.delivered == 0 {
-            break;
-        }
-        delivered += round.delivered;
-    }
-    let outbox_secs = started.elapsed().as_secs_f64();
-    if delivered != messages || receiver.count() != messages {
-        return Err(format!(
-            "{delivered} delivered, {} received, of {messages}",
-            receiver.count()
-        )
-        .into());
-    }
-
-    // The baseline: the very bodies, to the same receiver, by the same client, one after
-    // another as the sender sends them.
-    let bodies: Vec<Vec<u8>> = receiver.received().into_iter().map(|m| m.body).collect();
-    let bytes: usize = bodies.iter().map(Vec::len).sum();
+    // Rounds alternate the two, each a fresh share, and the best of each is kept: the
+    // machine is shared, and a burst of someone else's work should not decide the ratio.
     let url = receiver.url("/in");
-    let started = Instant::now();
-    for body in bodies {
-        let status = app.webhooks().post_as_is(&url, body).await?;
-        if status != 200 {
-            return Err(format!("baseline answered {status}").into());
+    let mut share_secs = f64::MAX;
+    let mut outbox_secs = f64::MAX;
+    let mut plain_secs = f64::MAX;
+    let mut messages = 0;
+    let mut bytes = 0;
+    for _ in 0..ROUNDS {
+        let started = Instant::now();
+        let share = app
+            .shares()
+            .share(
+                &dpo,
+                ShareInput {
+                    vendor_id: vendor,
+                    purpose: EMAIL.into(),
+                    fields: vec!["email".into(), "given_name".into()],
+                    customer_ids: Some(ids.clone()),
+                    segment_id: None,
+                    delivery: ShareDelivery::Webhook,
+                },
+            )
+            .await?;
+        share_secs = share_secs.min(started.elapsed().as_secs_f64());
+        messages = share.deliveries.map_or(0, |d| d.pending) as usize;
+        let before = receiver.count();
+
+        let started = Instant::now();
+        let mut delivered = 0;
+        loop {
+            let round = app.webhooks().deliver_due().await?;
+            if round.retried + round.failed > 0 {
+                return Err(format!("{round:?}: the receiver refused a message").into());
+            }
+            if round.delivered == 0 {
+                break;
+            }
+            delivered += round.delivered;
         }
+        outbox_secs = outbox_secs.min(started.elapsed().as_secs_f64());
+        if delivered != messages || receiver.count() != before + messages {
+            return Err(format!(
+                "{delivered} delivered, {} received, of {messages}",
+                receiver.count() - before
+            )
+            .into());
+        }
+
+        // The baseline: the very bodies, to the same receiver, by the same client, one after
+        // another as the sender sends them.
+        let bodies: Vec<Vec<u8>> = receiver.received()[before..]
+            .iter()
+            .map(|m| m.body.clone())
+            .collect();
+        bytes = bodies.iter().map(Vec::len).sum();
+        let started = Instant::now();
+        for body in bodies {
+            let status = app.webhooks().post_as_is(&url, body).await?;
+            if status != 200 {
+                return Err(format!("baseline answered {status}").into());
+            }
+        }
+        plain_secs = plain_secs.min(started.elapsed().as_secs_f64());
     }
-    let plain_secs = started.elapsed().as_secs_f64();
 
     let outbox_rate = messages as f64 / outbox_secs;
     let plain_rate = messages as f64 / plain_secs;
     println!(
-        "share of {n} customers by webhook: {} messages of up to 500 customers (mean body {:.0} KB), recorded in {share_secs:.2} s",
-        messages,
+        "share of {n} customers by webhook: {messages} messages of up to 500 customers (mean body {:.0} KB), recorded in {share_secs:.2} s",
         bytes as f64 / messages.max(1) as f64 / 1024.0
     );
     println!();
-    println!("| what | messages | seconds | messages/s | customers/s | vs baseline |");
+    println!(
+        "| what (best of {ROUNDS}) | messages | seconds | messages/s | customers/s | vs baseline |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     println!(
         "| outbox: built from sealed disclosures, signed, POSTed over HTTPS, attempt recorded and audited | {messages} | {outbox_secs:.2} | {outbox_rate:.1} | {:.0} | {:.2}x |",

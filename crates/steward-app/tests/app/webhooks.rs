@@ -393,3 +393,82 @@ async fn a_refusing_receiver_or_a_removed_endpoint_fails_the_delivery_at_once() 
         Some(1)
     );
 }
+
+#[tokio::test]
+async fn a_share_past_a_page_goes_in_pages_each_customer_once_sqlite() {
+    paged(false).await;
+}
+
+#[tokio::test]
+async fn a_share_past_a_page_goes_in_pages_each_customer_once_postgres() {
+    paged(true).await;
+}
+
+/// More customers than a message holds: each customer in exactly one message, even with two
+/// senders draining the outbox at once.
+async fn paged(pg: bool) {
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (_kept, app, _clock) = steward_with(pg, trusting(&receiver)).await;
+    let dpo = dpo(&app);
+    let agent = agent(&app);
+    let mut ids = Vec::new();
+    for i in 0..501 {
+        let id = app
+            .customers()
+            .create(&agent, input(&format!("c{i}@example.com"), "Pagina"))
+            .await
+            .expect("customer")
+            .id;
+        give_consent(&app, &agent, id, EMAIL).await;
+        ids.push(id);
+    }
+    let vendor = vendor_with(&app, processor("DE"), |id| Some(agreement(id, vec![]))).await;
+    app.vendors()
+        .set_webhook(
+            &dpo,
+            vendor,
+            WebhookInput {
+                url: receiver.url("/in"),
+            },
+        )
+        .await
+        .expect("endpoint");
+    let share = app
+        .shares()
+        .share(
+            &dpo,
+            steward_app::ShareInput {
+                delivery: ShareDelivery::Webhook,
+                ..asked(vendor, ids.clone())
+            },
+        )
+        .await
+        .expect("shared");
+    assert_eq!(share.deliveries.map(|d| d.pending), Some(2));
+    let (one, another) = (app.webhooks(), app.webhooks());
+    let (a, b) = tokio::join!(one.deliver_due(), another.deliver_due());
+    let sent = a.expect("one sender").delivered + b.expect("another").delivered;
+    assert_eq!(sent, 2);
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "no message sent twice");
+    let mut delivered: Vec<String> = Vec::new();
+    let mut pages = Vec::new();
+    for m in &got {
+        let body: serde_json::Value = serde_json::from_slice(&m.body).expect("json");
+        pages.push((body["data"]["page"].clone(), body["data"]["pages"].clone()));
+        for c in body["data"]["customers"].as_array().expect("customers") {
+            delivered.push(c["customer_id"].as_str().expect("id").to_string());
+        }
+    }
+    pages.sort_by_key(|p| p.0.as_u64());
+    assert_eq!(pages, [(json!(1), json!(2)), (json!(2), json!(2))]);
+    assert_eq!(
+        delivered.len(),
+        ids.len(),
+        "as many customers as were shared"
+    );
+    delivered.sort();
+    let mut expected: Vec<String> = ids.iter().map(Uuid::to_string).collect();
+    expected.sort();
+    assert_eq!(delivered, expected, "every customer once");
+}
