@@ -86,6 +86,9 @@ impl WebhookReceiver {
                 while let Ok((tcp, _)) = listener.accept().await {
                     let acceptor = acceptor.clone();
                     let log = log.clone();
+                    // Answers go at once, as a production server's would, rather than waiting
+                    // on the client's delayed acknowledgement.
+                    let _ = tcp.set_nodelay(true);
                     tokio::spawn(async move {
                         let Ok(tls) = acceptor.accept(tcp).await else {
                             return;
