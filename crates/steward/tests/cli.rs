@@ -401,6 +401,11 @@ fn bad_settings_and_catalogs_stop_start_up_with_a_message_naming_them() {
         ("STEWARD_MAIL_FROM", "not an address", "mail_from"),
         ("STEWARD_SMTP_URL", "ftp://mail", "smtp_url"),
         ("STEWARD_PUBLIC_URL", "mail.example.com", "public_url"),
+        (
+            "STEWARD_WEBHOOK_EXTRA_ROOTS",
+            "/nonexistent/roots.pem",
+            "webhook_extra_roots",
+        ),
     ] {
         let out = run(steward(&data).arg("init").env(name, value));
         assert!(!out.status.success(), "{name}={value}");

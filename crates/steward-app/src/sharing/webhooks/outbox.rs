@@ -5,6 +5,7 @@
 //! redirect is not followed).
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -117,11 +118,11 @@ impl Webhooks<'_> {
         let mut round = WebhookRound::default();
         let mut endpoints: HashMap<Uuid, Option<(Target, WebhookSecret)>> = HashMap::new();
         for row in claimed {
-            if !endpoints.contains_key(&row.vendor_id) {
-                let endpoint = app.webhook_target(row.vendor_id).await?;
-                endpoints.insert(row.vendor_id, endpoint);
+            let endpoint = match endpoints.entry(row.vendor_id) {
+                Entry::Occupied(known) => known.into_mut(),
+                Entry::Vacant(new) => new.insert(app.webhook_target(row.vendor_id).await?),
             }
-            let endpoint = endpoints.get(&row.vendor_id).and_then(Option::as_ref);
+            .as_ref();
             let outcome = app.attempt(&row, endpoint).await?;
             match outcome {
                 WebhookOutcome::Delivered => round.delivered += 1,
