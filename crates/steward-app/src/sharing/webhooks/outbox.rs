@@ -116,13 +116,28 @@ impl Webhooks<'_> {
             .claim_webhooks(now, now.saturating_add(LEASE_MICROS), BATCH)
             .await?;
         let mut round = WebhookRound::default();
-        let mut endpoints: HashMap<Uuid, Option<(Target, WebhookSecret)>> = HashMap::new();
+        let mut endpoints: HashMap<Uuid, Result<(Target, WebhookSecret), &'static str>> =
+            HashMap::new();
         for row in claimed {
             let endpoint = match endpoints.entry(row.vendor_id) {
                 Entry::Occupied(known) => known.into_mut(),
-                Entry::Vacant(new) => new.insert(app.webhook_target(row.vendor_id).await?),
+                Entry::Vacant(new) => {
+                    let endpoint = match app.webhook_target(row.vendor_id).await {
+                        Ok(Some(endpoint)) => Ok(endpoint),
+                        Ok(None) => Err("no_endpoint"),
+                        // A secret that fails its check signs nothing, and holds up no other
+                        // vendor's deliveries.
+                        Err(AppError::Integrity(what)) => {
+                            tracing::error!(vendor = %row.vendor_id, what, "a webhook secret failed its check");
+                            Err("integrity")
+                        }
+                        Err(e) => return Err(e),
+                    };
+                    new.insert(endpoint)
+                }
             }
-            .as_ref();
+            .as_ref()
+            .map_err(|e| *e);
             let outcome = app.attempt(&row, endpoint).await?;
             match outcome {
                 WebhookOutcome::Delivered => round.delivered += 1,
@@ -154,7 +169,7 @@ impl Steward {
     async fn attempt(
         &self,
         row: &WebhookRow,
-        endpoint: Option<&(Target, WebhookSecret)>,
+        endpoint: Result<&(Target, WebhookSecret), &'static str>,
     ) -> Result<WebhookOutcome, AppError> {
         let attempt = row.attempts + 1;
         let at = self.clock.now();
@@ -167,16 +182,9 @@ impl Steward {
             error: None,
             micros: 0,
         };
-        // Nothing is sent without an endpoint, or for a kind this version does not know.
-        let (Some(kind), Some((target, secret))) = (Kind::parse(&row.kind), endpoint) else {
-            record.error = Some(
-                if endpoint.is_none() {
-                    "no_endpoint"
-                } else {
-                    "unknown_kind"
-                }
-                .into(),
-            );
+        // Nothing is sent without a usable endpoint, or for a kind this version does not know.
+        let (Some(kind), Ok((target, secret))) = (Kind::parse(&row.kind), endpoint) else {
+            record.error = Some(endpoint.err().unwrap_or("unknown_kind").into());
             tracing::warn!(delivery = %row.id, vendor = %row.vendor_id, error = ?record.error, "webhook given up");
             self.store.finish_webhook(&record, vec![]).await?;
             return Ok(record.outcome);
