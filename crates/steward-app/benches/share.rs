@@ -125,6 +125,7 @@ fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
         staff_shown_as: Default::default(),
         sharing: SharingRules::shipped()?,
         mail: Default::default(),
+        webhooks: Default::default(),
     })
 }
 
@@ -265,6 +266,7 @@ async fn share(
                 customer_ids: None,
                 segment_id: None,
                 audience: Some(AudienceSource::default()),
+                delivery: Default::default(),
             },
         )
         .await?;

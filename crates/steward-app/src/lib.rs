@@ -63,10 +63,16 @@ pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
-pub use services::{Agreements, Records, Shares, Transfers, Vendors};
+pub use services::{Agreements, Records, Shares, Transfers, Vendors, Webhooks};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};
-pub use sharing::shares::{AudienceSource, Exclusion, ShareInput, ShareView};
+pub use sharing::shares::{
+    AudienceSource, DeliveryProgress, Exclusion, ShareDelivery, ShareInput, ShareView,
+};
+pub use sharing::webhooks::{
+    WebhookAttemptView, WebhookDeliveryView, WebhookEndpointView, WebhookInput, WebhookRound,
+    WebhookSecretShown, WebhookSettings,
+};
 pub use sharing::{AgreementView, ReviewView, VendorAttention, VendorView};
 pub use steward_core as core;
 pub use transfers::{
@@ -97,6 +103,8 @@ pub struct OpenOptions {
     pub staff_shown_as: StaffShownAs,
     /// The adequacy findings transfers are judged by, and how often vendors are reviewed.
     pub sharing: steward_core::sharing::SharingRules,
+    /// How webhooks reach vendors.
+    pub webhooks: WebhookSettings,
 }
 
 /// How a customer's access history names the staff who used their data: by role, or by a
@@ -127,6 +135,7 @@ pub struct Steward {
     throttle: security::sign_in::LoginThrottle,
     controller: Controller,
     mailer: infra::mail::Mailer,
+    hooks: sharing::webhooks::Hooks,
     published: consent::notices::PublishedCache,
     staff_shown_as: StaffShownAs,
     readable_at_least: f64,
@@ -206,6 +215,7 @@ impl Steward {
                 source,
             })?;
         let mailer = infra::mail::Mailer::new(&opts.mail, &opts.data_dir)?;
+        let hooks = sharing::webhooks::Hooks::new(&opts.webhooks)?;
         let master = MasterKey::load_or_create(&paths.master_key)?;
         let keys = Arc::new(KeyStore::open(&paths.key_store)?);
         let searchable: Vec<&str> = opts
@@ -251,6 +261,7 @@ impl Steward {
             throttle: Default::default(),
             controller: opts.controller,
             mailer,
+            hooks,
             published: Default::default(),
             readable_at_least: opts.readable_at_least,
             staff_shown_as: opts.staff_shown_as,

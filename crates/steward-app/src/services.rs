@@ -158,9 +158,10 @@ pub struct Keys<'a> {
     pub(crate) app: &'a Steward,
 }
 
-/// The vendor register: vendors, their reviews, and what needs the privacy officer's attention.
+/// The vendor register: vendors, their reviews, what needs the privacy officer's attention,
+/// and each vendor's webhook endpoint.
 ///
-/// Lives in `sharing/vendors.rs`.
+/// Lives in `sharing/vendors.rs` and `sharing/webhooks/endpoint.rs`.
 #[derive(Clone, Copy)]
 pub struct Vendors<'a> {
     pub(crate) app: &'a Steward,
@@ -175,9 +176,9 @@ pub struct Agreements<'a> {
 }
 
 /// Shares with vendors: the one way personal data leaves for a third party, its signed
-/// document, and who received a customer's data.
+/// document, its webhook deliveries, and who received a customer's data.
 ///
-/// Lives in `sharing/shares.rs` and `sharing/disclosures.rs`.
+/// Lives in `sharing/shares.rs`, `sharing/disclosures.rs` and `sharing/webhooks/outbox.rs`.
 #[derive(Clone, Copy)]
 pub struct Shares<'a> {
     pub(crate) app: &'a Steward,
@@ -189,6 +190,14 @@ pub struct Shares<'a> {
 /// Lives in `sharing/recipient_notices.rs`.
 #[derive(Clone, Copy)]
 pub struct RecipientNotices<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// The webhook outbox: deliver what is due to vendors' endpoints.
+///
+/// Lives in `sharing/webhooks/outbox.rs`.
+#[derive(Clone, Copy)]
+pub struct Webhooks<'a> {
     pub(crate) app: &'a Steward,
 }
 
@@ -212,7 +221,8 @@ pub struct Records<'a> {
 /// The background loops `steward serve` runs until it stops. Each owns the application, so
 /// it can be spawned.
 ///
-/// Lives beside its mechanism: mail (`infra/mail/outbox.rs`), consent expiry, sign-up sweeping,
+/// Lives beside its mechanism: mail (`infra/mail/outbox.rs`), webhooks
+/// (`sharing/webhooks/outbox.rs`), consent expiry, sign-up sweeping,
 /// retention sweeps, the audit indexer and the audit witness.
 pub struct Jobs {
     pub(crate) app: Arc<Steward>,
@@ -309,6 +319,10 @@ impl Steward {
 
     pub fn recipient_notices(&self) -> RecipientNotices<'_> {
         RecipientNotices { app: self }
+    }
+
+    pub fn webhooks(&self) -> Webhooks<'_> {
+        Webhooks { app: self }
     }
 
     pub fn transfers(&self) -> Transfers<'_> {

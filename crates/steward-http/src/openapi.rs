@@ -34,6 +34,7 @@ use crate::api::{
         sharing::share, sharing::share_view, sharing::download, sharing::disclosures,
         recipient_notices::list, recipient_notices::of_customer, recipient_notices::mark,
         records::ropa,
+        sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
         audit::search, audit::verify,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -36,6 +36,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
     (17, include_str!("../migrations/sqlite/0017_signups.sql")),
     (18, include_str!("../migrations/sqlite/0018_vendors.sql")),
     (19, include_str!("../migrations/sqlite/0019_shares.sql")),
+    (20, include_str!("../migrations/sqlite/0020_webhooks.sql")),
     (
         21,
         include_str!("../migrations/sqlite/0021_recipient_notices.sql"),
@@ -88,6 +89,7 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (17, include_str!("../migrations/postgres/0017_signups.sql")),
     (18, include_str!("../migrations/postgres/0018_vendors.sql")),
     (19, include_str!("../migrations/postgres/0019_shares.sql")),
+    (20, include_str!("../migrations/postgres/0020_webhooks.sql")),
     (
         21,
         include_str!("../migrations/postgres/0021_recipient_notices.sql"),

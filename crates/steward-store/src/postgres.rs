@@ -19,6 +19,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
+mod webhooks;
 mod write_tx;
 
 use async_trait::async_trait;

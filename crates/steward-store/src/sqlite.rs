@@ -23,6 +23,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
+mod webhooks;
 mod writer;
 
 use std::path::{Path, PathBuf};

@@ -2,3 +2,4 @@
 //! guard drops; a server that cannot start fails the test with the reason.
 
 pub mod smtp;
+pub mod webhooks;

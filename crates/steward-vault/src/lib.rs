@@ -7,6 +7,7 @@ mod data_key;
 mod error;
 mod master_key;
 mod signing;
+mod webhook;
 mod wrapping;
 
 pub use blind_index::{BLIND_INDEX_LEN, BlindIndexer};
@@ -14,6 +15,7 @@ pub use data_key::DataKey;
 pub use error::VaultError;
 pub use master_key::MasterKey;
 pub use signing::Signer;
+pub use webhook::WebhookSecret;
 pub use wrapping::WrappedKey;
 
 use uuid::Uuid;
@@ -25,6 +27,7 @@ pub const SECRET_AUDIT_SIGNING: &str = "audit-signing-ed25519";
 pub const SECRET_RECEIPT_SIGNING: &str = "receipt-signing-ed25519";
 pub const SECRET_SHARE_SIGNING: &str = "share-signing-ed25519";
 pub const SECRET_STAFF: &str = "staff-secrets";
+pub const SECRET_WEBHOOKS: &str = "webhook-secrets";
 
 /// Where the vault finds and keeps its wrapped installation secrets: the key store, which
 /// lives apart from the customer data.
@@ -40,6 +43,7 @@ pub struct Vault {
     receipts: Signer,
     shares: Signer,
     staff: DataKey,
+    webhooks: DataKey,
 }
 
 impl std::fmt::Debug for Vault {
@@ -74,10 +78,14 @@ impl Vault {
         // either key can be rotated or disclosed to its verifiers without touching the other.
         let share_seed = secret(SECRET_SHARE_SIGNING)?;
         let staff = secret(SECRET_STAFF)?;
+        let webhooks = secret(SECRET_WEBHOOKS)?;
         Ok(Vault {
             // Staff second-factor secrets are sealed like customer fields, under a key of
             // their own, bound to the account they belong to.
             staff: DataKey::new(Uuid::nil(), &staff),
+            // Vendors' webhook secrets likewise, each bound to its vendor by the label it is
+            // sealed under.
+            webhooks: DataKey::new(Uuid::nil(), &webhooks),
             indexer: BlindIndexer::new(&index_root, searchable_fields),
             signer: std::sync::Arc::new(Signer::from_seed(&signing_seed)),
             receipts: Signer::from_seed(&receipt_seed),
@@ -113,6 +121,11 @@ impl Vault {
     /// The key that seals staff accounts' secrets (their TOTP seeds).
     pub fn staff_key(&self) -> &DataKey {
         &self.staff
+    }
+
+    /// The key that seals vendors' webhook signing secrets.
+    pub fn webhook_key(&self) -> &DataKey {
+        &self.webhooks
     }
 
     /// The key that signs consent receipts.

@@ -37,6 +37,8 @@ pub struct Settings {
     pub mail_from: String,
     /// Where customers reach this server; defaults to `http://` and the listen address.
     pub public_url: Option<String>,
+    /// A PEM file of root certificates that webhooks to vendors trust beside the platform's.
+    pub webhook_extra_roots: Option<PathBuf>,
     /// Notice summaries below this Flesch reading ease (0 to 100) are flagged as hard to read.
     pub readability_threshold: f64,
     /// Minutes between the server's retention sweeps; 0 leaves sweeping to
@@ -73,6 +75,7 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: steward_app::MailSettings::default().from,
             public_url: None,
+            webhook_extra_roots: None,
             readability_threshold: steward_app::READABLE_AT_LEAST,
             retention_interval_minutes: 60,
             portal_staff_shown_as: steward_app::StaffShownAs::Role,
@@ -82,7 +85,7 @@ impl Default for Settings {
     }
 }
 
-const ENV_KEYS: [&str; 20] = [
+const ENV_KEYS: [&str; 21] = [
     "data_dir",
     "database_url",
     "listen",
@@ -99,6 +102,7 @@ const ENV_KEYS: [&str; 20] = [
     "smtp_url",
     "mail_from",
     "public_url",
+    "webhook_extra_roots",
     "readability_threshold",
     "retention_interval_minutes",
     "portal_staff_shown_as",

@@ -411,6 +411,11 @@ fn bad_settings_and_catalogs_stop_start_up_with_a_message_naming_them() {
             "P0D",
             "recipient_notice_within",
         ),
+        (
+            "STEWARD_WEBHOOK_EXTRA_ROOTS",
+            "/nonexistent/roots.pem",
+            "webhook_extra_roots",
+        ),
     ] {
         let out = run(steward(&data).arg("init").env(name, value));
         assert!(!out.status.success(), "{name}={value}");

@@ -79,7 +79,17 @@ impl Shares<'_> {
     pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<ShareView, AppError> {
         require_reader(actor)?;
         let row = self.app.store.share(id).await?.ok_or(AppError::NotFound)?;
-        ShareView::of(&row)
+        let mut view = ShareView::of(&row)?;
+        if view.delivery == "webhook" {
+            let p = self.app.store.webhook_progress(id).await?;
+            let count = |n: i64| u64::try_from(n).unwrap_or_default();
+            view.deliveries = Some(super::shares::DeliveryProgress {
+                pending: count(p.pending),
+                delivered: count(p.delivered),
+                failed: count(p.failed),
+            });
+        }
+        Ok(view)
     }
 
     /// The latest shares, newest first, at most `limit` (capped at 500).
@@ -99,7 +109,6 @@ impl Shares<'_> {
         super::require_keeper(access)?;
         let app = self.app;
         let share = ShareView::of(&app.store.share(id).await?.ok_or(AppError::NotFound)?)?;
-        let label = sealed_label(id);
         let mut lines: Vec<u8> = Vec::new();
         let mut withheld = 0u64;
         let mut after = None;
@@ -107,36 +116,20 @@ impl Shares<'_> {
             let page = app.store.share_disclosures(id, after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.customer_id);
-            let ids: Vec<Uuid> = page.iter().map(|d| d.customer_id).collect();
-            let mut keys = app.keys.data_keys(&ids)?;
-            let mut read = Vec::with_capacity(page.len());
-            for d in &page {
-                let Some(stored) = keys.remove(&d.customer_id) else {
-                    withheld += 1;
-                    continue;
-                };
-                let dek = app
-                    .vault
-                    .open_data_key(&d.customer_id, &unwrap_stored(stored))?;
-                let plain = dek.open(&label, &d.sealed).map_err(|_| {
-                    AppError::Integrity(format!("share {id} customer {}", d.customer_id))
-                })?;
-                // The sealed values are the JSON object that was shared: checked, then written
-                // as they are rather than parsed and printed again.
-                let fields: &serde_json::value::RawValue =
-                    serde_json::from_slice(&plain).map_err(|_| {
-                        AppError::corrupt(format!("share {id} customer {}", d.customer_id))
-                    })?;
+            let opened = app.open_disclosures(id, &page)?;
+            withheld += opened.withheld;
+            let mut read = Vec::with_capacity(opened.customers.len());
+            for (customer_id, fields) in &opened.customers {
                 serde_json::to_writer(
                     &mut lines,
                     &Line {
-                        customer_id: d.customer_id,
+                        customer_id: *customer_id,
                         fields,
                     },
                 )
                 .map_err(AppError::Encode)?;
                 lines.push(b'\n');
-                read.push(d.customer_id.to_string());
+                read.push(customer_id.to_string());
             }
             if !read.is_empty() {
                 app.append(vec![app.access_record(
@@ -192,7 +185,49 @@ impl Shares<'_> {
     }
 }
 
+/// A page of a share's disclosures opened: each customer still known with the values sent,
+/// and how many were erased since and are withheld.
+pub(crate) struct Opened {
+    /// Each customer's values as the JSON object that was sealed: checked, and written on as
+    /// they are rather than parsed and printed again.
+    pub customers: Vec<(Uuid, Box<serde_json::value::RawValue>)>,
+    pub withheld: u64,
+}
+
 impl Steward {
+    /// Opens what a share sent each customer of `page`, with each one's own data key.
+    pub(crate) fn open_disclosures(
+        &self,
+        share: Uuid,
+        page: &[DisclosureRow],
+    ) -> Result<Opened, AppError> {
+        let label = sealed_label(share);
+        let ids: Vec<Uuid> = page.iter().map(|d| d.customer_id).collect();
+        let mut keys = self.keys.data_keys(&ids)?;
+        let mut opened = Opened {
+            customers: Vec::with_capacity(page.len()),
+            withheld: 0,
+        };
+        for d in page {
+            let Some(stored) = keys.remove(&d.customer_id) else {
+                opened.withheld += 1;
+                continue;
+            };
+            let dek = self
+                .vault
+                .open_data_key(&d.customer_id, &unwrap_stored(stored))?;
+            let plain = dek.open(&label, &d.sealed).map_err(|_| {
+                AppError::Integrity(format!("share {share} customer {}", d.customer_id))
+            })?;
+            let fields: Box<serde_json::value::RawValue> =
+                serde_json::from_slice(&plain).map_err(|_| {
+                    AppError::corrupt(format!("share {share} customer {}", d.customer_id))
+                })?;
+            opened.customers.push((d.customer_id, fields));
+        }
+        Ok(opened)
+    }
+
     /// A customer's disclosures, each with its recipient's name.
     pub(crate) async fn disclosure_views(
         &self,

@@ -9,8 +9,9 @@
 //! changes around it.
 //!
 //! A share (`shares.rs`) is the only way personal data leaves for a vendor; what it delivered
-//! is read back in `disclosures.rs`. The vendors that received a customer's data are told of
-//! the customer's erasure, rectification or restriction (`recipient_notices.rs`).
+//! is read back in `disclosures.rs`, and pushed to the vendor's endpoint by `webhooks/`. The
+//! vendors that received a customer's data are told of the customer's erasure, rectification
+//! or restriction (`recipient_notices.rs`).
 
 mod agreements;
 pub(crate) mod disclosures;
@@ -19,6 +20,7 @@ pub(crate) mod recipient_notices;
 pub(crate) mod register;
 pub(crate) mod shares;
 mod vendors;
+pub(crate) mod webhooks;
 
 use jiff::Timestamp;
 use jiff::civil::Date;

@@ -44,6 +44,9 @@ pub struct ShareInput {
     /// consent to it stands now, narrowed by an optional filter.
     #[serde(default)]
     pub audience: Option<AudienceSource>,
+    /// `file` (the default) or `webhook`, to the vendor's endpoint.
+    #[serde(default)]
+    pub delivery: ShareDelivery,
 }
 
 /// The audience a share reaches: everyone whose consent to the purpose stands, or those of
@@ -54,6 +57,36 @@ pub struct ShareInput {
 pub struct AudienceSource {
     #[serde(default)]
     pub filter: Option<SegmentFilter>,
+}
+
+/// How a share reaches its vendor.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ShareDelivery {
+    /// A signed JSON-lines document the privacy officer downloads and hands over.
+    #[default]
+    File,
+    /// Pushed to the vendor's endpoint, a page of customers per signed message.
+    Webhook,
+}
+
+impl ShareDelivery {
+    fn as_str(self) -> &'static str {
+        match self {
+            ShareDelivery::File => "file",
+            ShareDelivery::Webhook => "webhook",
+        }
+    }
+}
+
+/// How far a share's webhook deliveries have come, in messages.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct DeliveryProgress {
+    pub pending: u64,
+    pub delivered: u64,
+    pub failed: u64,
 }
 
 /// Why a customer asked for was left out of a share.
@@ -117,8 +150,12 @@ pub struct ShareView {
     pub shared: u64,
     /// Customers asked for and left out, by reason.
     pub excluded: BTreeMap<String, u64>,
-    /// How the data is delivered: `file`, a signed JSON-lines document to download.
+    /// How the data is delivered: `file`, a signed JSON-lines document to download, or
+    /// `webhook`, pushed to the vendor's endpoint.
     pub delivery: String,
+    /// For a webhook share, how many of its messages are pending, delivered and failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deliveries: Option<DeliveryProgress>,
     pub created_by: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
@@ -137,6 +174,7 @@ impl ShareView {
             shared: u64::try_from(row.shared).unwrap_or_default(),
             excluded: body.excluded,
             delivery: body.delivery,
+            deliveries: None,
             created_by: row.created_by.clone(),
             created_at: steward_core::clock::from_micros(row.created_at),
         })
@@ -173,6 +211,7 @@ struct Draft<'a> {
     consent_checked: bool,
     disclosures: Vec<DisclosureRow>,
     audit: Vec<steward_core::audit::AuditRecord>,
+    delivery: ShareDelivery,
 }
 
 impl Shares<'_> {
@@ -194,6 +233,14 @@ impl Shares<'_> {
             .dossier(input.vendor_id)
             .await?
             .ok_or_else(|| AppError::invalid("vendor_id", "is not a vendor of the register"))?;
+        if input.delivery == ShareDelivery::Webhook
+            && app.store.webhook(input.vendor_id).await?.is_none()
+        {
+            return Err(AppError::invalid(
+                "delivery",
+                "the vendor has no webhook endpoint: set one, or deliver as a file",
+            ));
+        }
         let mut categories: Vec<String> = fields.iter().map(|f| f.category.clone()).collect();
         categories.sort();
         categories.dedup();
@@ -211,6 +258,7 @@ impl Shares<'_> {
             consent_checked: matches!(&source, Source::Segment(q) if q.audience.is_some()),
             disclosures: Vec::new(),
             audit: Vec::new(),
+            delivery: input.delivery,
         };
         let outcome = match source {
             Source::Ids(ids) => {
@@ -600,7 +648,7 @@ impl Draft<'_> {
             fields: self.fields.iter().map(|f| f.key.clone()).collect(),
             categories: self.categories.clone(),
             excluded,
-            delivery: "file".into(),
+            delivery: self.delivery.as_str().into(),
         };
         let row = ShareRow {
             id: self.id,
@@ -634,9 +682,32 @@ impl Draft<'_> {
             }
         ));
         self.audit.push(record);
+        let deliveries = match self.delivery {
+            ShareDelivery::File => Vec::new(),
+            ShareDelivery::Webhook => super::webhooks::share_page::deliveries(
+                self.id,
+                self.vendor_id,
+                self.disclosures.iter().map(|d| d.customer_id).collect(),
+                row.created_at,
+            )?,
+        };
+        let pages = deliveries.len() as u64;
         app.store
-            .record_share(&row, std::mem::take(&mut self.disclosures), self.audit)
+            .record_share(
+                &row,
+                std::mem::take(&mut self.disclosures),
+                deliveries,
+                self.audit,
+            )
             .await?;
-        ShareView::of(&row)
+        let mut view = ShareView::of(&row)?;
+        if self.delivery == ShareDelivery::Webhook {
+            app.webhooks_queued();
+            view.deliveries = Some(DeliveryProgress {
+                pending: pages,
+                ..DeliveryProgress::default()
+            });
+        }
+        Ok(view)
     }
 }

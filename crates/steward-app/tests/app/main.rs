@@ -22,3 +22,4 @@ mod signups;
 #[allow(dead_code)]
 mod support;
 mod vendor_fixtures;
+mod webhooks;

@@ -63,6 +63,7 @@ pub(crate) fn asked(vendor: Uuid, customers: Vec<Uuid>) -> ShareInput {
         customer_ids: Some(customers),
         segment_id: None,
         audience: None,
+        delivery: Default::default(),
     }
 }
 
@@ -104,7 +105,7 @@ pub(crate) async fn consenting(app: &Steward, email: &str, given: &str) -> Uuid 
 }
 
 /// Share audit entries: action, targets and detail, oldest first.
-async fn share_entries(app: &Steward) -> Vec<(String, Vec<String>, Option<String>)> {
+pub(crate) async fn share_entries(app: &Steward) -> Vec<(String, Vec<String>, Option<String>)> {
     app.audit()
         .entries(&actor(app, Role::Auditor), 0, 1_000)
         .await

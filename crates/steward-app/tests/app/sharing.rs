@@ -534,6 +534,7 @@ async fn uk_transfers_end_with_the_uk_decision(pg: bool) {
                 customer_ids: Some(vec![customer]),
                 segment_id: None,
                 audience: None,
+                delivery: Default::default(),
             },
         )
         .await;

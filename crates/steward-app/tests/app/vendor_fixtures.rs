@@ -22,6 +22,14 @@ pub(crate) struct Kept(
 
 /// A Steward on SQLite or, with `pg`, on a PostgreSQL database of its own, with its clock.
 pub(crate) async fn steward(pg: bool) -> (Kept, Steward, Arc<FixedClock>) {
+    steward_with(pg, Default::default()).await
+}
+
+/// The same, sending webhooks as `webhooks` says.
+pub(crate) async fn steward_with(
+    pg: bool,
+    webhooks: steward_app::WebhookSettings,
+) -> (Kept, Steward, Arc<FixedClock>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = if pg {
         Some(fresh_postgres().await)
@@ -31,6 +39,7 @@ pub(crate) async fn steward(pg: bool) -> (Kept, Steward, Arc<FixedClock>) {
     let clock = clock();
     let app = Steward::open(steward_app::OpenOptions {
         database_url: db.as_ref().map(|d| d.url.clone()),
+        webhooks,
         ..options(dir.path(), clock.clone())
     })
     .await

@@ -17,7 +17,7 @@ pub(crate) mod sharing;
 
 use axum::Router;
 use axum::http::Method;
-use axum::routing::{MethodRouter, delete, get, patch, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 
 use crate::AppState;
 
@@ -145,6 +145,17 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     )
     .add(Method::GET, "/vendors/{id}/reviews", get(sharing::reviews))
     .add(Method::POST, "/vendors/{id}/reviews", post(sharing::review))
+    .add(Method::GET, "/vendors/{id}/webhook", get(sharing::webhook))
+    .add(
+        Method::PUT,
+        "/vendors/{id}/webhook",
+        put(sharing::set_webhook),
+    )
+    .add(
+        Method::DELETE,
+        "/vendors/{id}/webhook",
+        delete(sharing::remove_webhook),
+    )
     .add(Method::GET, "/agreements", get(sharing::agreements))
     .add(Method::POST, "/agreements", post(sharing::create_agreement))
     .add(Method::GET, "/agreements/{id}", get(sharing::agreement))
@@ -164,6 +175,11 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     .add(Method::POST, "/shares", post(sharing::share))
     .add(Method::GET, "/shares/{id}", get(sharing::share_view))
     .add(Method::GET, "/shares/{id}/download", get(sharing::download))
+    .add(
+        Method::GET,
+        "/shares/{id}/deliveries",
+        get(sharing::deliveries),
+    )
     .add(
         Method::GET,
         "/customers/{id}/disclosures",

@@ -1,5 +1,6 @@
-//! The vendor register, data-sharing agreements and transfer checks over HTTP: the privacy
-//! officer keeps them, the auditor reads them.
+//! The vendor register, data-sharing agreements, transfer checks and shares over HTTP, with
+//! vendors' webhook endpoints and the deliveries made to them: the privacy officer keeps them,
+//! the auditor reads them.
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -7,7 +8,8 @@ use axum::http::{HeaderMap, StatusCode};
 use steward_app::core::sharing::{AgreementInput, ReviewInput, VendorInput};
 use steward_app::{
     AdequacyTable, AffectedAgreement, AgreementView, DisclosureView, ReviewView, ShareDocument,
-    ShareInput, ShareView, TransferCheck, VendorView,
+    ShareInput, ShareView, TransferCheck, VendorView, WebhookDeliveryView, WebhookEndpointView,
+    WebhookInput, WebhookSecretShown,
 };
 use uuid::Uuid;
 
@@ -450,6 +452,109 @@ pub async fn disclosures(
             .app
             .shares()
             .disclosures(&access, parse_id(&id)?)
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    put,
+    path = "/vendors/{id}/webhook",
+    operation_id = "vendors_set_webhook",
+    tag = "sharing",
+    request_body = WebhookInput,
+    params(("id" = String, Path, description = "Vendor id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Set, with a fresh signing secret shown this once (setting it again makes a new one)", body = WebhookSecretShown),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 422, description = "Not an https:// URL; `errors` names `url`", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn set_webhook(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    Body(input): Body<WebhookInput>,
+) -> Result<Json<WebhookSecretShown>, Problem> {
+    let id = parse_id(&id)?;
+    Ok(Json(
+        state.app.vendors().set_webhook(&access, id, input).await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/vendors/{id}/webhook",
+    operation_id = "vendors_webhook",
+    tag = "sharing",
+    params(("id" = String, Path, description = "Vendor id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The vendor's webhook endpoint; never its secret", body = WebhookEndpointView),
+        (status = 404, description = "Not found, or no endpoint", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn webhook(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<WebhookEndpointView>, Problem> {
+    Ok(Json(
+        state.app.vendors().webhook(&actor, parse_id(&id)?).await?,
+    ))
+}
+
+#[utoipa::path(
+    delete,
+    path = "/vendors/{id}/webhook",
+    operation_id = "vendors_remove_webhook",
+    tag = "sharing",
+    params(("id" = String, Path, description = "Vendor id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed; deliveries still waiting for it fail at their next attempt"),
+        (status = 404, description = "Not found, or no endpoint", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn remove_webhook(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+) -> Result<StatusCode, Problem> {
+    state
+        .app
+        .vendors()
+        .remove_webhook(&access, parse_id(&id)?)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(
+    get,
+    path = "/shares/{id}/deliveries",
+    operation_id = "shares_deliveries",
+    tag = "sharing",
+    params(("id" = String, Path, description = "Share id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The share's webhook deliveries, each with every attempt (status or error kind, duration, next try); empty for a file", body = Vec<WebhookDeliveryView>),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<WebhookDeliveryView>>, Problem> {
+    Ok(Json(
+        state
+            .app
+            .shares()
+            .deliveries(&actor, parse_id(&id)?)
             .await?,
     ))
 }

@@ -71,6 +71,8 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("POST", "/vendors/{id}/reviews")
         | ("POST", "/agreements")
         | ("PATCH", "/agreements/{id}")
+        | ("PUT", "/vendors/{id}/webhook")
+        | ("DELETE", "/vendors/{id}/webhook")
         | ("POST", "/shares")
         | ("GET", "/shares/{id}/download") => &[Dpo],
         ("GET", "/vendors")
@@ -80,7 +82,9 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/agreements/{id}")
         | ("GET", "/transfers/adequacy")
         | ("GET", "/transfers/affected-agreements")
+        | ("GET", "/vendors/{id}/webhook")
         | ("GET", "/shares/{id}")
+        | ("GET", "/shares/{id}/deliveries")
         | ("GET", "/recipient-notices")
         | ("GET", "/ropa")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
@@ -398,6 +402,19 @@ async fn every_route_for_every_role() {
                         .await
                         .expect("consent");
                 }
+                if path == "/vendors/{id}/webhook" {
+                    t.app
+                        .vendors()
+                        .set_webhook(
+                            &keeper,
+                            vendor_id,
+                            steward_app::WebhookInput {
+                                url: "https://hooks.example.com/steward".into(),
+                            },
+                        )
+                        .await
+                        .expect("webhook");
+                }
                 let share = t
                     .app
                     .shares()
@@ -410,6 +427,7 @@ async fn every_route_for_every_role() {
                             customer_ids: Some(vec![customer.id]),
                             segment_id: None,
                             audience: None,
+                            delivery: Default::default(),
                         },
                     )
                     .await
@@ -520,6 +538,9 @@ async fn every_route_for_every_role() {
                 ("PATCH", "/vendors/{id}") => Some(r#"{"contact_person":"Changed"}"#.to_string()),
                 ("POST", "/vendors/{id}/reviews") => {
                     Some(sharing::review(&sharing::review_questions()).to_string())
+                }
+                ("PUT", "/vendors/{id}/webhook") => {
+                    Some(r#"{"url":"https://hooks.example.com/steward"}"#.to_string())
                 }
                 ("POST", "/agreements") => Some(sharing::agreement(&vendor).to_string()),
                 ("PATCH", "/agreements/{id}") => Some(r#"{"valid_until":"2027-12-31"}"#.to_string()),

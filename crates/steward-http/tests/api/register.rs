@@ -128,6 +128,7 @@ async fn register(t: &TestApp) -> Register {
                 customer_ids: Some(ids),
                 segment_id: None,
                 audience: None,
+                delivery: Default::default(),
             },
         )
         .await

@@ -1,8 +1,14 @@
-//! The vendor register, agreements and transfer checks through the API: the privacy officer
-//! keeps them, a refusal carries its own code, and bad input names its field.
+//! The vendor register, agreements, transfer checks and shares through the API: the privacy
+//! officer keeps them, a refusal carries its own code, bad input names its field, and a share
+//! by webhook reaches a real receiver, signed, retried after it first fails.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
+use sha2::Sha256;
 use steward_app::core::Role;
+use steward_testkit::webhooks::WebhookReceiver;
 
 use crate::support::*;
 
@@ -473,6 +479,319 @@ async fn a_share_goes_only_under_an_agreement_and_the_customer_can_see_it() {
     assert_eq!(seen[0]["share_id"], share.as_str(), "{seen}");
 }
 
+/// Waits, a bounded while, for the receiver to have `n` requests.
+async fn received(receiver: &WebhookReceiver, n: usize) {
+    for _ in 0..200 {
+        if receiver.count() >= n {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("the receiver has {} requests, not {n}", receiver.count());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_share_goes_through_the_api_to_a_receiver_that_fails_first() {
+    let receiver = WebhookReceiver::start(&[500]).await;
+    let t = spawn_app_with_webhooks(steward_app::WebhookSettings {
+        extra_roots: Some(receiver.certificate().to_path_buf()),
+    })
+    .await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let agent = t.app.access(&setup, None).expect("access");
+    let customer = t
+        .app
+        .customers()
+        .create(
+            &agent,
+            steward_app::CustomerInput {
+                fields: [
+                    ("email".to_string(), "ines@example.com".to_string()),
+                    ("given_name".to_string(), "Inès".to_string()),
+                ]
+                .into_iter()
+                .collect(),
+                residency: "DE".into(),
+                tags: vec![],
+            },
+        )
+        .await
+        .expect("customer");
+    t.app
+        .consent()
+        .record(
+            &agent,
+            customer.id,
+            steward_app::ConsentInput {
+                purpose: "marketing.communications.email".into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("import".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("consent");
+    let vendor = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&dpo),
+            &[],
+            Some(&processor("DE").to_string()),
+        )
+        .await
+        .json()["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    for (path, body) in [
+        (
+            format!("/api/v1/vendors/{vendor}/reviews"),
+            review(&review_questions()),
+        ),
+        ("/api/v1/agreements".to_string(), agreement(&vendor)),
+    ] {
+        let made = t
+            .req("POST", &path, Some(&dpo), &[], Some(&body.to_string()))
+            .await;
+        assert_eq!(made.status, 201, "{path}: {}", made.body);
+    }
+    let ask = format!(
+        r#"{{"vendor_id":"{vendor}","purpose":"marketing.communications.email","fields":["email"],"customer_ids":["{}"],"delivery":"webhook"}}"#,
+        customer.id
+    );
+    let webhook = format!("/api/v1/vendors/{vendor}/webhook");
+
+    // No endpoint: 422 naming `delivery`. A delivery Steward does not know: 422 likewise.
+    let refused = t
+        .req("POST", "/api/v1/shares", Some(&dpo), &[], Some(&ask))
+        .await;
+    assert_eq!(refused.status, 422, "{}", refused.body);
+    assert_eq!(
+        refused.json()["errors"][0]["field"],
+        "delivery",
+        "{}",
+        refused.body
+    );
+    let unknown = t
+        .req(
+            "POST",
+            "/api/v1/shares",
+            Some(&dpo),
+            &[],
+            Some(&ask.replace(r#""webhook""#, r#""fax""#)),
+        )
+        .await;
+    assert_eq!(unknown.status, 422, "{}", unknown.body);
+    assert!(unknown.body.contains("delivery"), "{}", unknown.body);
+
+    // Only https; the auditor may not set it; the secret is shown once, and not read back.
+    let plain = t
+        .req(
+            "PUT",
+            &webhook,
+            Some(&dpo),
+            &[],
+            Some(r#"{"url":"http://127.0.0.1:1/in"}"#),
+        )
+        .await;
+    assert_eq!(plain.status, 422, "{}", plain.body);
+    assert_eq!(plain.json()["errors"][0]["field"], "url", "{}", plain.body);
+    let set_body = json!({ "url": receiver.url("/in") }).to_string();
+    let denied = t
+        .req(
+            "PUT",
+            &webhook,
+            Some(&auditor),
+            &[("X-Purpose", "essential.legal_obligation")],
+            Some(&set_body),
+        )
+        .await;
+    assert_eq!(denied.status, 403, "{}", denied.body);
+    let set = t
+        .req("PUT", &webhook, Some(&dpo), &[], Some(&set_body))
+        .await;
+    assert_eq!(set.status, 200, "{}", set.body);
+    let secret = set.json()["secret"].as_str().expect("secret").to_string();
+    let read = t.req("GET", &webhook, Some(&auditor), &[], None).await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    assert_eq!(read.json()["url"], set.json()["url"]);
+    assert!(!read.body.contains(&secret));
+
+    // Shared: sent at once by the server's own sender, answered 500, tried again later.
+    let shared = t
+        .req("POST", "/api/v1/shares", Some(&dpo), &[], Some(&ask))
+        .await;
+    assert_eq!(shared.status, 201, "{}", shared.body);
+    assert_eq!(shared.json()["delivery"], "webhook");
+    assert_eq!(
+        shared.json()["deliveries"],
+        json!({"pending": 1, "delivered": 0, "failed": 0})
+    );
+    let share = shared.json()["id"].as_str().expect("id").to_string();
+    received(&receiver, 1).await;
+    t.clock.advance(jiff::SignedDuration::from_mins(10));
+    received(&receiver, 2).await;
+    let got = receiver.received();
+    assert_eq!(got[0].answered, 500);
+    assert_eq!(got[1].answered, 200);
+
+    // What arrived carries only the agreed field, signed with the secret shown.
+    let key = STANDARD
+        .decode(secret.strip_prefix("whsec_").expect("prefix"))
+        .expect("base64");
+    for m in &got {
+        let signed = format!(
+            "{}.{}.",
+            m.header("webhook-id").expect("id"),
+            m.header("webhook-timestamp").expect("timestamp")
+        );
+        let mut mac = Hmac::<Sha256>::new_from_slice(&key).expect("key");
+        mac.update(signed.as_bytes());
+        mac.update(&m.body);
+        let expected = format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()));
+        assert_eq!(m.header("webhook-signature"), Some(expected.as_str()));
+    }
+    let body: Value = serde_json::from_slice(&got[1].body).expect("json");
+    assert_eq!(
+        body["data"]["customers"],
+        json!([{"customer_id": customer.id, "fields": {"email": "ines@example.com"}}])
+    );
+
+    // The share counts it delivered, once the attempt is on record; the auditor reads both
+    // attempts, and the agent neither.
+    let deliveries = format!("/api/v1/shares/{share}/deliveries");
+    let mut attempts = Value::Null;
+    for _ in 0..100 {
+        attempts = t
+            .req("GET", &deliveries, Some(&auditor), &[], None)
+            .await
+            .json();
+        if attempts[0]["state"] == "delivered" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(attempts[0]["state"], "delivered", "{attempts}");
+    assert_eq!(attempts[0]["attempts"][0]["status"], 500, "{attempts}");
+    assert_eq!(attempts[0]["attempts"][0]["outcome"], "retry", "{attempts}");
+    assert_eq!(attempts[0]["attempts"][1]["status"], 200, "{attempts}");
+    let view = t
+        .req(
+            "GET",
+            &format!("/api/v1/shares/{share}"),
+            Some(&auditor),
+            &[],
+            None,
+        )
+        .await
+        .json();
+    assert_eq!(
+        view["deliveries"],
+        json!({"pending": 0, "delivered": 1, "failed": 0})
+    );
+    let agent_token = t.token(Role::Agent, &[]).await;
+    let hidden = t
+        .req("GET", &deliveries, Some(&agent_token), &[], None)
+        .await;
+    assert_eq!(hidden.status, 403, "{}", hidden.body);
+
+    // Removed: answered 204, then 404.
+    let removed = t.req("DELETE", &webhook, Some(&dpo), &[], None).await;
+    assert_eq!(removed.status, 204, "{}", removed.body);
+    let gone = t.req("GET", &webhook, Some(&dpo), &[], None).await;
+    assert_eq!(gone.status, 404, "{}", gone.body);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_record_of_processing_is_read_as_json_markdown_or_csv() {
+    let t = spawn_app().await;
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let agent = t.token(Role::Agent, &[]).await;
+    let mut us = processor("US");
+    us["dpf"] = json!({"status": "active", "checked_on": "2026-02-27"});
+    let made = t
+        .req(
+            "POST",
+            "/api/v1/vendors",
+            Some(&dpo),
+            &[],
+            Some(&us.to_string()),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let vendor = made.json()["id"].as_str().expect("id").to_string();
+    let agreed = t
+        .req(
+            "POST",
+            "/api/v1/agreements",
+            Some(&dpo),
+            &[],
+            Some(&agreement(&vendor).to_string()),
+        )
+        .await;
+    assert_eq!(agreed.status, 201, "{}", agreed.body);
+
+    let record = t
+        .req("GET", "/api/v1/ropa", Some(&auditor), &[], None)
+        .await;
+    assert_eq!(record.status, 200, "{}", record.body);
+    let json = record.json();
+    let purposes = t.app.catalog().purposes();
+    assert_eq!(
+        json["purposes"].as_array().map(Vec::len),
+        Some(purposes.len())
+    );
+    for p in purposes {
+        assert!(
+            record.body.contains(&format!("\"key\":\"{}\"", p.key)),
+            "{}",
+            p.key
+        );
+    }
+    let us = json["destinations"]
+        .as_array()
+        .and_then(|d| d.iter().find(|d| d["country"] == "US"))
+        .expect("the United States");
+    assert_eq!(us["third_country"], true);
+    assert_eq!(us["mechanism_kind"], "adequacy", "{us}");
+    assert_eq!(us["vendor"], "Postwerk Mail Ltd");
+
+    for (format, content_type) in [("csv", "text/csv"), ("md", "text/markdown")] {
+        let written = t
+            .req(
+                "GET",
+                &format!("/api/v1/ropa?format={format}"),
+                Some(&dpo),
+                &[],
+                None,
+            )
+            .await;
+        assert_eq!(written.status, 200, "{}", written.body);
+        assert!(
+            written
+                .header("content-type")
+                .is_some_and(|c| c.starts_with(content_type)),
+            "{format}"
+        );
+        for p in purposes {
+            assert!(written.body.contains(&p.key), "{format}: {}", p.key);
+        }
+        assert!(written.body.contains("Postwerk Mail Ltd"));
+    }
+    let bad = t
+        .req("GET", "/api/v1/ropa?format=pdf", Some(&dpo), &[], None)
+        .await;
+    assert_eq!(bad.problem(422)["errors"][0]["field"], "format");
+    let refused = t.req("GET", "/api/v1/ropa", Some(&agent), &[], None).await;
+    refused.problem(403);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn past_the_uk_finding_uk_shares_are_refused_and_the_agreements_resting_on_it_listed() {
     let t = spawn_app().await;
@@ -597,89 +916,4 @@ async fn past_the_uk_finding_uk_shares_are_refused_and_the_agreements_resting_on
         )
         .await;
     assert_eq!(barred.status, 403, "{}", barred.body);
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_record_of_processing_is_read_as_json_markdown_or_csv() {
-    let t = spawn_app().await;
-    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
-    let auditor = t.token(Role::Auditor, &[]).await;
-    let agent = t.token(Role::Agent, &[]).await;
-    let mut us = processor("US");
-    us["dpf"] = json!({"status": "active", "checked_on": "2026-02-27"});
-    let made = t
-        .req(
-            "POST",
-            "/api/v1/vendors",
-            Some(&dpo),
-            &[],
-            Some(&us.to_string()),
-        )
-        .await;
-    assert_eq!(made.status, 201, "{}", made.body);
-    let vendor = made.json()["id"].as_str().expect("id").to_string();
-    let agreed = t
-        .req(
-            "POST",
-            "/api/v1/agreements",
-            Some(&dpo),
-            &[],
-            Some(&agreement(&vendor).to_string()),
-        )
-        .await;
-    assert_eq!(agreed.status, 201, "{}", agreed.body);
-
-    let record = t
-        .req("GET", "/api/v1/ropa", Some(&auditor), &[], None)
-        .await;
-    assert_eq!(record.status, 200, "{}", record.body);
-    let json = record.json();
-    let purposes = t.app.catalog().purposes();
-    assert_eq!(
-        json["purposes"].as_array().map(Vec::len),
-        Some(purposes.len())
-    );
-    for p in purposes {
-        assert!(
-            record.body.contains(&format!("\"key\":\"{}\"", p.key)),
-            "{}",
-            p.key
-        );
-    }
-    let us = json["destinations"]
-        .as_array()
-        .and_then(|d| d.iter().find(|d| d["country"] == "US"))
-        .expect("the United States");
-    assert_eq!(us["third_country"], true);
-    assert_eq!(us["mechanism_kind"], "adequacy", "{us}");
-    assert_eq!(us["vendor"], "Postwerk Mail Ltd");
-
-    for (format, content_type) in [("csv", "text/csv"), ("md", "text/markdown")] {
-        let written = t
-            .req(
-                "GET",
-                &format!("/api/v1/ropa?format={format}"),
-                Some(&dpo),
-                &[],
-                None,
-            )
-            .await;
-        assert_eq!(written.status, 200, "{}", written.body);
-        assert!(
-            written
-                .header("content-type")
-                .is_some_and(|c| c.starts_with(content_type)),
-            "{format}"
-        );
-        for p in purposes {
-            assert!(written.body.contains(&p.key), "{format}: {}", p.key);
-        }
-        assert!(written.body.contains("Postwerk Mail Ltd"));
-    }
-    let bad = t
-        .req("GET", "/api/v1/ropa?format=pdf", Some(&dpo), &[], None)
-        .await;
-    assert_eq!(bad.problem(422)["errors"][0]["field"], "format");
-    let refused = t.req("GET", "/api/v1/ropa", Some(&agent), &[], None).await;
-    refused.problem(403);
 }

@@ -57,7 +57,22 @@ pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
 }
 
 pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestApp {
-    spawn(options, None).await
+    spawn(options, None, Default::default()).await
+}
+
+/// A server whose webhooks trust `webhooks`' roots, with its webhook sender running.
+pub async fn spawn_app_with_webhooks(webhooks: steward_app::WebhookSettings) -> TestApp {
+    let t = spawn(
+        steward_http::HttpOptions {
+            limits: steward_http::Limits::unlimited(),
+            tls: None,
+        },
+        None,
+        webhooks,
+    )
+    .await;
+    tokio::spawn(t.app.jobs().webhook_sender(std::future::pending()));
+    t
 }
 
 /// A server whose mail goes to `smtp_url`, with links back to itself.
@@ -68,11 +83,16 @@ pub async fn spawn_app_with_mail(smtp_url: &str) -> TestApp {
             tls: None,
         },
         Some(smtp_url.to_string()),
+        Default::default(),
     )
     .await
 }
 
-async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> TestApp {
+async fn spawn(
+    options: steward_http::HttpOptions,
+    smtp_url: Option<String>,
+    webhooks: steward_app::WebhookSettings,
+) -> TestApp {
     capture_logs();
     let dir = tempfile::tempdir().expect("tempdir");
     let clock = Arc::new(FixedClock::new(
@@ -91,6 +111,7 @@ async fn spawn(options: steward_http::HttpOptions, smtp_url: Option<String>) -> 
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
         sharing: SharingRules::shipped().expect("sharing rules"),
+        webhooks,
         mail: steward_app::MailSettings {
             smtp_url,
             from: "Shop <privacy@shop.test>".into(),

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::sql::shares as shared;
-use crate::{DisclosureRow, ShareRow};
+use crate::{DisclosureRow, ShareRow, WebhookRow};
 
 #[async_trait]
 impl Shares for PostgresStore {
@@ -10,11 +10,12 @@ impl Shares for PostgresStore {
         &self,
         share: &ShareRow,
         disclosures: Vec<DisclosureRow>,
+        deliveries: Vec<WebhookRow>,
         audit: Vec<AuditRecord>,
     ) -> Result<()> {
         let mut client = self.pool.get().await?;
         let tx = self.begin(&mut client).await?;
-        shared::record_share(&tx, share, &disclosures, audit).await?;
+        shared::record_share(&tx, share, &disclosures, &deliveries, audit).await?;
         tx.commit().await
     }
 
@@ -33,6 +34,15 @@ impl Shares for PostgresStore {
         limit: usize,
     ) -> Result<Vec<DisclosureRow>> {
         shared::share_disclosures(&self.pool.get().await?, share, after, limit).await
+    }
+
+    async fn share_disclosures_between(
+        &self,
+        share: Uuid,
+        first: Uuid,
+        last: Uuid,
+    ) -> Result<Vec<DisclosureRow>> {
+        shared::share_disclosures_between(&self.pool.get().await?, share, first, last).await
     }
 
     async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>> {

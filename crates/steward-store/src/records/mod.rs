@@ -13,6 +13,7 @@ mod requests;
 mod retention;
 mod sharing;
 mod signups;
+mod webhooks;
 
 pub use accounts::*;
 pub use audit::*;
@@ -27,6 +28,7 @@ pub use requests::*;
 pub use retention::*;
 pub use sharing::*;
 pub use signups::*;
+pub use webhooks::*;
 
 pub(crate) fn to_json(list: &[String]) -> String {
     serde_json::to_string(list).unwrap_or_else(|_| "[]".into())

@@ -20,6 +20,7 @@ mod segments;
 mod shares;
 mod signups;
 mod vendors;
+mod webhooks;
 
 pub use accounts::Accounts;
 pub use agreements::Agreements;
@@ -40,6 +41,7 @@ pub use segments::Segments;
 pub use shares::Shares;
 pub use signups::Signups;
 pub use vendors::Vendors;
+pub use webhooks::Webhooks;
 
 /// Every repository of one database.
 pub trait Store:
@@ -62,6 +64,7 @@ pub trait Store:
     + Agreements
     + Shares
     + RecipientNotices
+    + Webhooks
     + 'static
 {
 }
@@ -86,6 +89,7 @@ impl<
         + Agreements
         + Shares
         + RecipientNotices
+        + Webhooks
         + 'static,
 > Store for T
 {

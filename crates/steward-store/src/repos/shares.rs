@@ -4,16 +4,17 @@ use async_trait::async_trait;
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use crate::{DisclosureRow, Result, ShareRow};
+use crate::{DisclosureRow, Result, ShareRow, WebhookRow};
 
 #[async_trait]
 pub trait Shares: Send + Sync {
-    /// Records a share, one disclosure per customer whose data went, and their audit entries,
-    /// all in one transaction.
+    /// Records a share, one disclosure per customer whose data went, the webhook deliveries
+    /// that will carry it (none for a file), and their audit entries, all in one transaction.
     async fn record_share(
         &self,
         share: &ShareRow,
         disclosures: Vec<DisclosureRow>,
+        deliveries: Vec<WebhookRow>,
         audit: Vec<AuditRecord>,
     ) -> Result<()>;
     async fn share(&self, id: Uuid) -> Result<Option<ShareRow>>;
@@ -25,6 +26,13 @@ pub trait Shares: Send + Sync {
         share: Uuid,
         after: Option<Uuid>,
         limit: usize,
+    ) -> Result<Vec<DisclosureRow>>;
+    /// The disclosures of a share from customer `first` to `last`, both included, in order.
+    async fn share_disclosures_between(
+        &self,
+        share: Uuid,
+        first: Uuid,
+        last: Uuid,
     ) -> Result<Vec<DisclosureRow>>;
     /// Every disclosure of a customer's data, oldest first.
     async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>>;

@@ -4,7 +4,7 @@ use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
 use super::{Builder, Exec, Row, Sql, Value, WriteTx, args};
-use crate::{DisclosureRow, Result, ShareRow, StoreError};
+use crate::{DisclosureRow, Result, ShareRow, StoreError, WebhookRow};
 
 static INSERT_SHARE: Sql = Sql::new(
     "INSERT INTO shares (id, vendor_id, agreement_id, purpose, share, shared, created_by, created_at)
@@ -29,6 +29,10 @@ static SHARE_DISCLOSURES: Sql = Sql::new(
 static SHARE_DISCLOSURES_AFTER: Sql = Sql::new(
     "SELECT share_id, customer_id, vendor_id, purpose, disclosure, sealed, at FROM disclosures
      WHERE share_id = ?1 AND customer_id > ?3 ORDER BY customer_id LIMIT ?2",
+);
+static SHARE_DISCLOSURES_BETWEEN: Sql = Sql::new(
+    "SELECT share_id, customer_id, vendor_id, purpose, disclosure, sealed, at FROM disclosures
+     WHERE share_id = ?1 AND customer_id >= ?2 AND customer_id <= ?3 ORDER BY customer_id",
 );
 static DISCLOSURES_OF: Sql = Sql::new(
     "SELECT share_id, customer_id, vendor_id, purpose, disclosure, sealed, at FROM disclosures
@@ -64,6 +68,7 @@ pub(crate) async fn record_share(
     x: &impl WriteTx,
     s: &ShareRow,
     disclosures: &[DisclosureRow],
+    deliveries: &[WebhookRow],
     audit: Vec<AuditRecord>,
 ) -> Result<()> {
     let args = args![
@@ -94,6 +99,7 @@ pub(crate) async fn record_share(
     x.execute_each(&INSERT_DISCLOSURE, &rows)
         .await
         .map_err(|(_, e): (usize, StoreError)| e)?;
+    super::webhooks::queue(x, deliveries).await?;
     x.append_audit(audit).await?;
     Ok(())
 }
@@ -128,6 +134,21 @@ pub(crate) async fn share_disclosures(
                 .await
         }
     }
+}
+
+/// The disclosures of a share from customer `first` to `last`, both included, in order.
+pub(crate) async fn share_disclosures_between(
+    x: &impl Exec,
+    share: Uuid,
+    first: Uuid,
+    last: Uuid,
+) -> Result<Vec<DisclosureRow>> {
+    x.query(
+        &SHARE_DISCLOSURES_BETWEEN,
+        &args![share, first, last],
+        disclosure_from,
+    )
+    .await
 }
 
 pub(crate) async fn disclosures_of(x: &impl Exec, customer: Uuid) -> Result<Vec<DisclosureRow>> {

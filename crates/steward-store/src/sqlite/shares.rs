@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::sql::shares as shared;
-use crate::{DisclosureRow, ShareRow};
+use crate::{DisclosureRow, ShareRow, WebhookRow};
 
 #[async_trait]
 impl Shares for SqliteStore {
@@ -10,11 +10,20 @@ impl Shares for SqliteStore {
         &self,
         share: &ShareRow,
         disclosures: Vec<DisclosureRow>,
+        deliveries: Vec<WebhookRow>,
         audit: Vec<AuditRecord>,
     ) -> Result<()> {
         let share = share.clone();
-        self.write(move |tx| ready(shared::record_share(tx, &share, &disclosures, audit)))
-            .await
+        self.write(move |tx| {
+            ready(shared::record_share(
+                tx,
+                &share,
+                &disclosures,
+                &deliveries,
+                audit,
+            ))
+        })
+        .await
     }
 
     async fn share(&self, id: Uuid) -> Result<Option<ShareRow>> {
@@ -32,6 +41,15 @@ impl Shares for SqliteStore {
         limit: usize,
     ) -> Result<Vec<DisclosureRow>> {
         self.read(|c| ready(shared::share_disclosures(c, share, after, limit)))
+    }
+
+    async fn share_disclosures_between(
+        &self,
+        share: Uuid,
+        first: Uuid,
+        last: Uuid,
+    ) -> Result<Vec<DisclosureRow>> {
+        self.read(|c| ready(shared::share_disclosures_between(c, share, first, last)))
     }
 
     async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>> {

@@ -162,3 +162,4 @@ mod segments;
 mod shares;
 mod sharing;
 mod signups;
+mod webhooks;

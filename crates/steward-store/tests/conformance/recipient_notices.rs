@@ -52,7 +52,7 @@ async fn recipient(store: &Arc<dyn Store>, customer: Uuid, share: &str) -> Uuid 
         at: 3,
     };
     store
-        .record_share(&row, vec![disclosure], vec![])
+        .record_share(&row, vec![disclosure], vec![], vec![])
         .await
         .expect("share");
     vendor.id

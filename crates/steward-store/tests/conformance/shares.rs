@@ -57,6 +57,7 @@ pub async fn a_share_and_its_disclosures_commit_together(store: Arc<dyn Store>) 
         .record_share(
             &share,
             disclosures.clone(),
+            vec![],
             vec![record("share.create", vec![])],
         )
         .await
@@ -73,7 +74,7 @@ pub async fn a_share_and_its_disclosures_commit_together(store: Arc<dyn Store>) 
         ..share.clone()
     };
     store
-        .record_share(&later, vec![], vec![record("share.create", vec![])])
+        .record_share(&later, vec![], vec![], vec![record("share.create", vec![])])
         .await
         .expect("record");
     assert_eq!(
@@ -94,12 +95,25 @@ pub async fn a_share_and_its_disclosures_commit_together(store: Arc<dyn Store>) 
         .expect("page");
     assert_eq!(rest, disclosures[2..].to_vec());
     assert_eq!(
+        store
+            .share_disclosures_between(share.id, customers[1], customers[2])
+            .await
+            .expect("between"),
+        disclosures[1..].to_vec(),
+        "both ends included"
+    );
+    assert_eq!(
         store.disclosures_of(customers[0]).await.expect("of"),
         vec![disclosures[0].clone()]
     );
 
     let again = store
-        .record_share(&share, disclosures, vec![record("share.create", vec![])])
+        .record_share(
+            &share,
+            disclosures,
+            vec![],
+            vec![record("share.create", vec![])],
+        )
         .await;
     assert!(again.is_err(), "a share id is recorded once");
     assert_eq!(

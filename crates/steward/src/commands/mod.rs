@@ -66,6 +66,9 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
             ..steward_app::core::sharing::SharingRules::shipped()
                 .map_err(|e| anyhow::anyhow!("invalid transfer rules: {e}"))?
         },
+        webhooks: steward_app::WebhookSettings {
+            extra_roots: settings.webhook_extra_roots.clone(),
+        },
         mail: steward_app::MailSettings {
             smtp_url: settings.smtp_url.clone(),
             from: settings.mail_from.clone(),

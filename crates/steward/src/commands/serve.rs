@@ -79,6 +79,7 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
     };
     let jobs = [
         tokio::spawn(app.jobs().mail_sender(until_stopped())),
+        tokio::spawn(app.jobs().webhook_sender(until_stopped())),
         tokio::spawn(app.jobs().consent_expiry(until_stopped())),
         tokio::spawn(app.jobs().signup_sweeper(until_stopped())),
         tokio::spawn(app.jobs().audit_indexer(until_stopped())),

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressStyle};
-use steward_app::{AudienceSource, ShareInput};
+use steward_app::{AudienceSource, ShareDelivery, ShareInput};
 use uuid::Uuid;
 
 use super::vendors::keeper;
@@ -69,6 +69,7 @@ pub(super) async fn run(settings: &Settings, args: ShareArgs) -> anyhow::Result<
             .map(|s| id(s, "a segment id"))
             .transpose()?,
         audience: args.audience.then(AudienceSource::default),
+        delivery: ShareDelivery::File,
     };
     let (app, operator) = open(settings).await?;
     let access = keeper(&app, &operator, "cli-share")?;
