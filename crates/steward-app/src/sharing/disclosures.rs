@@ -75,6 +75,65 @@ struct Line<'a> {
     fields: &'a serde_json::value::RawValue,
 }
 
+fn write_line(
+    lines: &mut Vec<u8>,
+    customer_id: Uuid,
+    fields: &serde_json::value::RawValue,
+) -> Result<(), AppError> {
+    serde_json::to_writer(
+        &mut *lines,
+        &Line {
+            customer_id,
+            fields,
+        },
+    )
+    .map_err(AppError::Encode)?;
+    lines.push(b'\n');
+    Ok(())
+}
+
+/// Appends one customer's line of a share's document, `values` being the JSON object of the
+/// values shared, as they are sealed.
+pub(crate) fn push_line(
+    lines: &mut Vec<u8>,
+    customer_id: Uuid,
+    values: &[u8],
+) -> Result<(), AppError> {
+    let fields: &serde_json::value::RawValue = serde_json::from_slice(values)
+        .map_err(|_| AppError::corrupt(format!("values shared of customer {customer_id}")))?;
+    write_line(lines, customer_id, fields)
+}
+
+/// A share's document: its header, then `lines`, signed with the installation's share key.
+pub(crate) fn signed_document(
+    app: &Steward,
+    share: &ShareView,
+    withheld: u64,
+    lines: &[u8],
+) -> Result<ShareDocument, AppError> {
+    let mut body = serde_json::to_vec(&Header {
+        share_id: share.id,
+        vendor_id: share.vendor_id,
+        agreement_id: share.agreement_id,
+        purpose: &share.purpose,
+        fields: &share.fields,
+        created_at: share.created_at,
+        withheld,
+    })
+    .map_err(AppError::Encode)?;
+    body.push(b'\n');
+    body.extend_from_slice(lines);
+    let body = String::from_utf8(body).map_err(|e| AppError::Internal(e.to_string()))?;
+    let signer = app.vault.share_signer();
+    Ok(ShareDocument {
+        share_id: share.id,
+        algorithm: "Ed25519",
+        signature: STANDARD.encode(signer.sign(body.as_bytes())),
+        public_key: STANDARD.encode(signer.public_key()),
+        body,
+    })
+}
+
 impl Shares<'_> {
     pub async fn get(&self, actor: &Actor, id: Uuid) -> Result<ShareView, AppError> {
         require_reader(actor)?;
@@ -120,15 +179,7 @@ impl Shares<'_> {
             withheld += opened.withheld;
             let mut read = Vec::with_capacity(opened.customers.len());
             for (customer_id, fields) in &opened.customers {
-                serde_json::to_writer(
-                    &mut lines,
-                    &Line {
-                        customer_id: *customer_id,
-                        fields,
-                    },
-                )
-                .map_err(AppError::Encode)?;
-                lines.push(b'\n');
+                write_line(&mut lines, *customer_id, fields)?;
                 read.push(customer_id.to_string());
             }
             if !read.is_empty() {
@@ -141,27 +192,7 @@ impl Shares<'_> {
                 .await?;
             }
         }
-        let mut body = serde_json::to_vec(&Header {
-            share_id: id,
-            vendor_id: share.vendor_id,
-            agreement_id: share.agreement_id,
-            purpose: &share.purpose,
-            fields: &share.fields,
-            created_at: share.created_at,
-            withheld,
-        })
-        .map_err(AppError::Encode)?;
-        body.push(b'\n');
-        body.extend_from_slice(&lines);
-        let body = String::from_utf8(body).map_err(|e| AppError::Internal(e.to_string()))?;
-        let signer = app.vault.share_signer();
-        Ok(ShareDocument {
-            share_id: id,
-            algorithm: "Ed25519",
-            signature: STANDARD.encode(signer.sign(body.as_bytes())),
-            public_key: STANDARD.encode(signer.public_key()),
-            body,
-        })
+        signed_document(app, &share, withheld, &lines)
     }
 
     /// Who received a customer's data, oldest first. Any purpose that opens records may ask;

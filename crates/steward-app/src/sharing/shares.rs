@@ -16,6 +16,7 @@ use steward_core::{CountryCode, PurposeDef};
 use steward_store::{AudienceOf, ConsentEvent, CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
 use uuid::Uuid;
 
+use super::disclosures::{ShareDocument, push_line, signed_document};
 use super::register::Dossier;
 use super::{encoded, require_keeper};
 use crate::campaigns::segments::SegmentFilter;
@@ -212,6 +213,8 @@ struct Draft<'a> {
     disclosures: Vec<DisclosureRow>,
     audit: Vec<steward_core::audit::AuditRecord>,
     delivery: ShareDelivery,
+    /// The document's lines, written as customers are sealed, when the caller wants it now.
+    document: Option<Vec<u8>>,
 }
 
 impl Shares<'_> {
@@ -221,6 +224,43 @@ impl Shares<'_> {
     /// country the data reaches for each residency among the customers; then only the refusal
     /// is audited. Customers without a lawful basis for the purpose are left out and counted.
     pub async fn share(&self, access: &Access, input: ShareInput) -> Result<ShareView, AppError> {
+        Ok(self.make(access, input, false).await?.0)
+    }
+
+    /// Shares as [`Shares::share`] does, for delivery as a file, and writes the vendor's
+    /// signed document in the same pass from the values as they are sealed: the document
+    /// [`Shares::download`] would rebuild, without opening every customer a second time.
+    pub async fn share_to_file(
+        &self,
+        access: &Access,
+        input: ShareInput,
+    ) -> Result<(ShareView, ShareDocument), AppError> {
+        if input.delivery != ShareDelivery::File {
+            return Err(AppError::invalid(
+                "delivery",
+                "a document is written for a share delivered as a file",
+            ));
+        }
+        let (view, lines) = self.make(access, input, true).await?;
+        let app = self.app;
+        app.append(vec![app.access_record(
+            access,
+            "share.document",
+            vec![view.id.to_string(), view.vendor_id.to_string()],
+            view.fields.clone(),
+        )])
+        .await?;
+        let document = signed_document(app, &view, 0, &lines)?;
+        Ok((view, document))
+    }
+
+    /// The share, and its document's lines when `with_document`.
+    async fn make(
+        &self,
+        access: &Access,
+        input: ShareInput,
+        with_document: bool,
+    ) -> Result<(ShareView, Vec<u8>), AppError> {
         require_keeper(access)?;
         let app = self.app;
         let purpose = app
@@ -259,6 +299,7 @@ impl Shares<'_> {
             disclosures: Vec::new(),
             audit: Vec::new(),
             delivery: input.delivery,
+            document: with_document.then(Vec::new),
         };
         let outcome = match source {
             Source::Ids(ids) => {
@@ -302,7 +343,8 @@ impl Shares<'_> {
         } else {
             "customer_ids"
         };
-        draft.record(app, access, asked_by).await
+        let lines = draft.document.take().unwrap_or_default();
+        Ok((draft.record(app, access, asked_by).await?, lines))
     }
 }
 
@@ -526,6 +568,9 @@ impl Draft<'_> {
             }
             let plain =
                 zeroize::Zeroizing::new(serde_json::to_vec(&values).map_err(AppError::Encode)?);
+            if let Some(lines) = &mut self.document {
+                push_line(lines, row.id, &plain)?;
+            }
             let (_, disclosure) = self
                 .cleared
                 .get(&row.residency)

@@ -861,3 +861,47 @@ requires_consent = true
         .expect("shared");
     assert_eq!(share.shared, 2, "given, it counts");
 }
+
+#[tokio::test]
+async fn the_document_written_with_a_share_is_the_one_its_download_rebuilds() {
+    let (_kept, app, _clock) = steward(false).await;
+    let mut customers = Vec::new();
+    for (email, name) in [
+        ("r7.rosa@example.com", "Rosa"),
+        ("c1.chen@example.com", "陈"),
+        ("a9.amir@example.com", "أمير"),
+    ] {
+        customers.push(consenting(&app, email, name).await);
+    }
+    let silent = app
+        .customers()
+        .create(&agent(&app), input("n4.silent@example.com", "Nils"))
+        .await
+        .expect("no consent")
+        .id;
+    customers.push(silent);
+    let vendor = vendor_with(&app, processor("DE"), |id| Some(agreement(id, vec![]))).await;
+    let dpo = dpo(&app);
+    let (view, written) = app
+        .shares()
+        .share_to_file(&dpo, asked(vendor, customers.clone()))
+        .await
+        .expect("shared to a file");
+    assert_eq!(view.shared, 3);
+    let rebuilt = app
+        .shares()
+        .download(&dpo, view.id)
+        .await
+        .expect("downloaded");
+    assert_eq!(written, rebuilt, "one document, however it is made");
+    assert_eq!(written.body.lines().count(), 4, "{}", written.body);
+    assert!(written.body.contains("陈") && !written.body.contains("n4.silent"));
+    let by_webhook = ShareInput {
+        delivery: steward_app::ShareDelivery::Webhook,
+        ..asked(vendor, customers)
+    };
+    match app.shares().share_to_file(&dpo, by_webhook).await {
+        Err(AppError::Invalid(errors)) => assert_eq!(errors[0].field, "delivery"),
+        other => panic!("not refused: {other:?}"),
+    }
+}

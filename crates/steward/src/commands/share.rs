@@ -74,30 +74,18 @@ pub(super) async fn run(settings: &Settings, args: ShareArgs) -> anyhow::Result<
     let (app, operator) = open(settings).await?;
     let access = keeper(&app, &operator, "cli-share")?;
     let spinner = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-        let bar = ProgressBar::new_spinner().with_message("checking, sealing and recording");
+        let bar =
+            ProgressBar::new_spinner().with_message("checking, sealing, recording and signing");
         bar.set_style(ProgressStyle::with_template("{spinner} {elapsed} {msg}")?);
         bar.enable_steady_tick(Duration::from_millis(120));
         bar
     } else {
         ProgressBar::hidden()
     };
-    let outcome = app.shares().share(&access, input).await;
-    let shared = match outcome {
-        Ok(shared) => shared,
-        Err(e) => {
-            spinner.finish_and_clear();
-            app.audit().witness(true).await.map_err(explain)?;
-            return Err(explain(e));
-        }
-    };
-    spinner.set_message("building and signing the document");
-    let document = app
-        .shares()
-        .download(&access, shared.id)
-        .await
-        .map_err(explain)?;
+    let outcome = app.shares().share_to_file(&access, input).await;
     spinner.finish_and_clear();
     app.audit().witness(true).await.map_err(explain)?;
+    let (shared, document) = outcome.map_err(explain)?;
     write_whole(&args.output, document.body.as_bytes())?;
     let mut signature_path = args.output.clone().into_os_string();
     signature_path.push(".sig");
