@@ -699,3 +699,64 @@ async fn a_notice_the_receiver_refuses_is_failed() {
         .expect("told by hand");
     assert_eq!(by_hand.status, NoticeStatus::Sent);
 }
+
+/// A rectification is told by name of the changed field, never its old or new value.
+#[tokio::test]
+async fn a_rectification_is_told_by_field_name_only() {
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (_kept, app, _clock) = steward_with(false, trusting(&receiver)).await;
+    let dpo = dpo(&app);
+    let agent = agent(&app);
+    let ada = consenting(&app, "ada@example.com", "Adalinde").await;
+    let vendor = recipient_of(&app, "Postwerk Mail Ltd", ada).await;
+    let secret = app
+        .vendors()
+        .set_webhook(
+            &dpo,
+            vendor,
+            WebhookInput {
+                url: receiver.url("/in"),
+            },
+        )
+        .await
+        .expect("endpoint")
+        .secret;
+    let version = app
+        .customers()
+        .get(&agent, ada)
+        .await
+        .expect("read")
+        .version;
+    app.customers()
+        .update(
+            &agent,
+            ada,
+            steward_app::CustomerPatch {
+                fields: [("given_name".to_string(), Some("Adeline".to_string()))].into(),
+                ..Default::default()
+            },
+            version,
+        )
+        .await
+        .expect("rectified");
+    let round = app.webhooks().deliver_due().await.expect("round");
+    assert_eq!(round.delivered, 1);
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    assert!(verifies_message(&secret, &got[0]));
+    let text = String::from_utf8(got[0].body.clone()).expect("utf-8");
+    for value in ["Adalinde", "Adeline", "ada@example.com"] {
+        assert!(!text.contains(value), "the message holds no personal value");
+    }
+    let body: serde_json::Value = serde_json::from_slice(&got[0].body).expect("json");
+    assert_eq!(body["data"]["change"], json!("rectification"));
+    assert_eq!(body["data"]["fields"], json!(["given_name"]));
+    assert_eq!(body["data"]["customer_id"], json!(ada));
+    let notices = app
+        .recipient_notices()
+        .of_customer(&dpo, ada)
+        .await
+        .expect("notices");
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].status, NoticeStatus::Sent);
+}
