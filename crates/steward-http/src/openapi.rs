@@ -33,6 +33,7 @@ use crate::api::{
         sharing::agreement, sharing::update_agreement, sharing::adequacy, sharing::affected_agreements, sharing::check,
         sharing::share, sharing::share_view, sharing::download, sharing::disclosures,
         recipient_notices::list, recipient_notices::of_customer, recipient_notices::mark,
+        recipient_notices::deliveries,
         records::ropa,
         sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
         audit::search, audit::verify,

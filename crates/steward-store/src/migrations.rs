@@ -41,6 +41,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         21,
         include_str!("../migrations/sqlite/0021_recipient_notices.sql"),
     ),
+    (
+        22,
+        include_str!("../migrations/sqlite/0022_notice_webhooks.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -93,5 +97,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         21,
         include_str!("../migrations/postgres/0021_recipient_notices.sql"),
+    ),
+    (
+        22,
+        include_str!("../migrations/postgres/0022_notice_webhooks.sql"),
     ),
 ];

@@ -11,7 +11,7 @@ use jiff::SignedDuration;
 use serde_json::json;
 use sha2::Sha256;
 use steward_app::core::Role;
-use steward_app::{AppError, ShareDelivery, WebhookInput, WebhookSettings};
+use steward_app::{AppError, NoticeStatus, ShareDelivery, WebhookInput, WebhookSettings};
 use steward_testkit::webhooks::{Received, WebhookReceiver};
 use uuid::Uuid;
 
@@ -156,20 +156,28 @@ async fn delivered(pg: bool) {
         })
     };
     assert_eq!(share.deliveries, progress(1, 0, 0));
-    // Erased after the share, before delivery: withheld from every attempt.
+    // Erased after the share, before delivery: withheld from every attempt (and the vendor
+    // is told of the erasure by a message of its own, queued after the share's).
     app.rights().erase(&dpo, hedy).await.expect("erased");
 
     // The receiver first fails: the delivery waits for its retry.
     let first = app.webhooks().deliver_due().await.expect("first round");
-    assert_eq!((first.delivered, first.retried, first.failed), (0, 1, 0));
-    assert_eq!(receiver.count(), 1);
+    assert_eq!((first.delivered, first.retried, first.failed), (1, 1, 0));
+    assert_eq!(receiver.count(), 2);
     let early = app.webhooks().deliver_due().await.expect("nothing due");
     assert_eq!(early, Default::default());
-    assert_eq!(receiver.count(), 1);
+    assert_eq!(receiver.count(), 2);
     clock.advance(SignedDuration::from_mins(5));
     let second = app.webhooks().deliver_due().await.expect("second round");
     assert_eq!((second.delivered, second.retried, second.failed), (1, 0, 0));
-    let got = receiver.received();
+    let got: Vec<Received> = receiver
+        .received()
+        .into_iter()
+        .filter(|m| {
+            serde_json::from_slice::<serde_json::Value>(&m.body).expect("json")["type"]
+                == json!("share.page")
+        })
+        .collect();
     assert_eq!(
         got.iter().map(|m| m.answered).collect::<Vec<_>>(),
         [503, 200]
@@ -471,4 +479,284 @@ async fn paged(pg: bool) {
     let mut expected: Vec<String> = ids.iter().map(Uuid::to_string).collect();
     expected.sort();
     assert_eq!(delivered, expected, "every customer once");
+}
+
+/// A vendor named `name` in good order, under an email-marketing agreement, that received
+/// `customer`'s data as a file.
+async fn recipient_of(app: &steward_app::Steward, name: &str, customer: Uuid) -> Uuid {
+    let v = steward_app::core::sharing::VendorInput {
+        legal_name: name.into(),
+        ..processor("DE")
+    };
+    let vendor = vendor_with(app, v, |id| Some(agreement(id, vec![]))).await;
+    app.shares()
+        .share(&dpo(app), asked(vendor, vec![customer]))
+        .await
+        .expect("shared");
+    vendor
+}
+
+#[tokio::test]
+async fn an_erasure_is_told_by_webhook_to_a_recipient_with_an_endpoint_sqlite() {
+    notice_by_webhook(false).await;
+}
+
+#[tokio::test]
+async fn an_erasure_is_told_by_webhook_to_a_recipient_with_an_endpoint_postgres() {
+    notice_by_webhook(true).await;
+}
+
+/// Art. 19 by webhook: the recipient with an endpoint is told by a signed `recipient.notice`
+/// message, retried after the receiver first fails, and its notice becomes `sent`; the one
+/// without stays listed for the privacy officer to tell by hand.
+async fn notice_by_webhook(pg: bool) {
+    let receiver = WebhookReceiver::start(&[503]).await;
+    let (_kept, app, clock) = steward_with(pg, trusting(&receiver)).await;
+    let dpo = dpo(&app);
+    let auditor = actor(&app, Role::Auditor);
+    let ada = consenting(&app, "ada@example.com", "Adalinde").await;
+    let hooked = recipient_of(&app, "Postwerk Mail Ltd", ada).await;
+    let by_hand = recipient_of(&app, "Kundenhaus GmbH", ada).await;
+    let secret = app
+        .vendors()
+        .set_webhook(
+            &dpo,
+            hooked,
+            WebhookInput {
+                url: receiver.url("/notices"),
+            },
+        )
+        .await
+        .expect("endpoint")
+        .secret;
+
+    app.rights().erase(&dpo, ada).await.expect("erased");
+    let notices = app
+        .recipient_notices()
+        .of_customer(&dpo, ada)
+        .await
+        .expect("notices");
+    assert_eq!(notices.len(), 2);
+    let of = |notices: &[steward_app::RecipientNoticeView], vendor: Uuid| {
+        notices
+            .iter()
+            .find(|n| n.vendor_id == vendor)
+            .expect("a notice to the vendor")
+            .clone()
+    };
+    let told = of(&notices, hooked);
+    assert_eq!(told.status, NoticeStatus::Pending);
+
+    // The receiver first fails: the notice stays pending until the retry gets through.
+    let first = app.webhooks().deliver_due().await.expect("first round");
+    assert_eq!((first.delivered, first.retried, first.failed), (0, 1, 0));
+    let pending = app
+        .recipient_notices()
+        .of_customer(&dpo, ada)
+        .await
+        .expect("notices");
+    assert_eq!(of(&pending, hooked).status, NoticeStatus::Pending);
+    clock.advance(SignedDuration::from_mins(5));
+    let second = app.webhooks().deliver_due().await.expect("second round");
+    assert_eq!((second.delivered, second.retried, second.failed), (1, 0, 0));
+    let sent_at = app.now();
+
+    let now = app
+        .recipient_notices()
+        .of_customer(&dpo, ada)
+        .await
+        .expect("notices");
+    let told_now = of(&now, hooked);
+    assert_eq!(told_now.status, NoticeStatus::Sent);
+    assert_eq!(
+        told_now.sent_at.map(|t| t.as_microsecond()),
+        Some(sent_at.as_microsecond())
+    );
+    assert_eq!(
+        of(&now, by_hand).status,
+        NoticeStatus::Pending,
+        "a recipient without an endpoint is left to be told by hand"
+    );
+
+    // Both attempts were one signed message naming the notice, the customer and the change,
+    // and no value of the customer's.
+    let got = receiver.received();
+    assert_eq!(
+        got.iter().map(|m| m.answered).collect::<Vec<_>>(),
+        [503, 200]
+    );
+    assert_eq!(got[0].header("webhook-id"), got[1].header("webhook-id"));
+    for m in &got {
+        assert_eq!(m.path, "/notices");
+        assert!(verifies_message(&secret, m), "the signature verifies");
+        let text = String::from_utf8(m.body.clone()).expect("utf-8");
+        for value in ["ada@example.com", "Adalinde"] {
+            assert!(!text.contains(value), "the message holds no personal value");
+        }
+    }
+    let body: serde_json::Value = serde_json::from_slice(&got[1].body).expect("json");
+    assert_eq!(body["type"], json!("recipient.notice"));
+    assert_eq!(
+        body["data"],
+        json!({
+            "notice_id": told.id,
+            "customer_id": ada,
+            "change": "erasure",
+            "fields": [],
+            "due": told.due,
+        })
+    );
+
+    // Every attempt on record, the move audited as the sender's.
+    let d = app
+        .recipient_notices()
+        .deliveries(&auditor, told.id)
+        .await
+        .expect("deliveries");
+    assert_eq!(d.len(), 1);
+    assert_eq!(d[0].kind, "recipient.notice");
+    assert_eq!(d[0].state, "delivered");
+    assert_eq!(
+        d[0].attempts
+            .iter()
+            .map(|a| (a.outcome.as_str(), a.status))
+            .collect::<Vec<_>>(),
+        [("retry", Some(503)), ("delivered", Some(200))]
+    );
+    assert!(
+        app.recipient_notices()
+            .deliveries(&auditor, of(&now, by_hand).id)
+            .await
+            .expect("deliveries")
+            .is_empty()
+    );
+    let entries = app
+        .audit()
+        .entries(&auditor, 0, 1_000)
+        .await
+        .expect("audit");
+    let sent = entries
+        .iter()
+        .filter(|e| e.record.action == "recipient_notice.sent")
+        .collect::<Vec<_>>();
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].record.actor, "system:webhooks");
+    assert_eq!(
+        sent[0].record.targets,
+        vec![ada.to_string(), told.id.to_string()]
+    );
+
+    // Nothing is left to send.
+    clock.advance(SignedDuration::from_hours(24));
+    assert_eq!(
+        app.webhooks().deliver_due().await.expect("round"),
+        Default::default()
+    );
+    assert_eq!(receiver.count(), 2);
+}
+
+/// A receiver that will not take the notice leaves it `failed`, saying what came back, and
+/// the privacy officer may still tell the vendor by hand.
+#[tokio::test]
+async fn a_notice_the_receiver_refuses_is_failed() {
+    let receiver = WebhookReceiver::start(&[410]).await;
+    let (_kept, app, _clock) = steward_with(false, trusting(&receiver)).await;
+    let dpo = dpo(&app);
+    let ada = consenting(&app, "ada@example.com", "Adalinde").await;
+    let vendor = recipient_of(&app, "Postwerk Mail Ltd", ada).await;
+    app.vendors()
+        .set_webhook(
+            &dpo,
+            vendor,
+            WebhookInput {
+                url: receiver.url("/in"),
+            },
+        )
+        .await
+        .expect("endpoint");
+    app.rights().erase(&dpo, ada).await.expect("erased");
+    let round = app.webhooks().deliver_due().await.expect("round");
+    assert_eq!((round.delivered, round.retried, round.failed), (0, 0, 1));
+    let notices = app
+        .recipient_notices()
+        .of_customer(&dpo, ada)
+        .await
+        .expect("notices");
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].status, NoticeStatus::Failed);
+    assert!(
+        notices[0]
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("410")),
+        "{:?}",
+        notices[0].reason
+    );
+    let by_hand = app
+        .recipient_notices()
+        .mark(&dpo, notices[0].id, NoticeStatus::Sent, None)
+        .await
+        .expect("told by hand");
+    assert_eq!(by_hand.status, NoticeStatus::Sent);
+}
+
+/// A rectification is told by name of the changed field, never its old or new value.
+#[tokio::test]
+async fn a_rectification_is_told_by_field_name_only() {
+    let receiver = WebhookReceiver::start(&[]).await;
+    let (_kept, app, _clock) = steward_with(false, trusting(&receiver)).await;
+    let dpo = dpo(&app);
+    let agent = agent(&app);
+    let ada = consenting(&app, "ada@example.com", "Adalinde").await;
+    let vendor = recipient_of(&app, "Postwerk Mail Ltd", ada).await;
+    let secret = app
+        .vendors()
+        .set_webhook(
+            &dpo,
+            vendor,
+            WebhookInput {
+                url: receiver.url("/in"),
+            },
+        )
+        .await
+        .expect("endpoint")
+        .secret;
+    let version = app
+        .customers()
+        .get(&agent, ada)
+        .await
+        .expect("read")
+        .version;
+    app.customers()
+        .update(
+            &agent,
+            ada,
+            steward_app::CustomerPatch {
+                fields: [("given_name".to_string(), Some("Adeline".to_string()))].into(),
+                ..Default::default()
+            },
+            version,
+        )
+        .await
+        .expect("rectified");
+    let round = app.webhooks().deliver_due().await.expect("round");
+    assert_eq!(round.delivered, 1);
+    let got = receiver.received();
+    assert_eq!(got.len(), 1);
+    assert!(verifies_message(&secret, &got[0]));
+    let text = String::from_utf8(got[0].body.clone()).expect("utf-8");
+    for value in ["Adalinde", "Adeline", "ada@example.com"] {
+        assert!(!text.contains(value), "the message holds no personal value");
+    }
+    let body: serde_json::Value = serde_json::from_slice(&got[0].body).expect("json");
+    assert_eq!(body["data"]["change"], json!("rectification"));
+    assert_eq!(body["data"]["fields"], json!(["given_name"]));
+    assert_eq!(body["data"]["customer_id"], json!(ada));
+    let notices = app
+        .recipient_notices()
+        .of_customer(&dpo, ada)
+        .await
+        .expect("notices");
+    assert_eq!(notices.len(), 1);
+    assert_eq!(notices[0].status, NoticeStatus::Sent);
 }

@@ -197,6 +197,11 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     )
     .add(
         Method::GET,
+        "/recipient-notices/{id}/deliveries",
+        get(recipient_notices::deliveries),
+    )
+    .add(
+        Method::GET,
         "/customers/{id}/recipient-notices",
         get(recipient_notices::of_customer),
     )

@@ -1,10 +1,10 @@
 //! Art. 19 notices over HTTP: the privacy officer lists the recipients still to be told of a
 //! customer's erasure, rectification or restriction and records how telling each went; the
-//! auditor reads them.
+//! auditor reads them, and the webhook delivery of a notice to a vendor with an endpoint.
 
 use axum::Json;
 use axum::extract::{Path, State};
-use steward_app::{NoticeQuery, NoticeStatus, RecipientNoticeView};
+use steward_app::{NoticeQuery, NoticeStatus, RecipientNoticeView, WebhookDeliveryView};
 
 use crate::auth::{Caller, Purposed};
 use crate::extract::{Body, Params, parse_id};
@@ -131,6 +131,33 @@ pub async fn mark(
                 input.status,
                 input.reason.as_deref(),
             )
+            .await?,
+    ))
+}
+
+#[utoipa::path(
+    get,
+    path = "/recipient-notices/{id}/deliveries",
+    operation_id = "recipient_notices_deliveries",
+    tag = "sharing",
+    params(("id" = String, Path, description = "Notice id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The notice's webhook delivery with every attempt (status or error kind, duration, next try); empty for a recipient without an endpoint, told by hand", body = Vec<WebhookDeliveryView>),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn deliveries(
+    State(state): State<AppState>,
+    Caller(actor): Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<WebhookDeliveryView>>, Problem> {
+    Ok(Json(
+        state
+            .app
+            .recipient_notices()
+            .deliveries(&actor, parse_id(&id)?)
             .await?,
     ))
 }

@@ -86,6 +86,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/shares/{id}")
         | ("GET", "/shares/{id}/deliveries")
         | ("GET", "/recipient-notices")
+        | ("GET", "/recipient-notices/{id}/deliveries")
         | ("GET", "/ropa")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],

@@ -1,13 +1,17 @@
 //! Art. 19 notices: one per change and per vendor that received the customer's data, written
-//! with the change itself, and moved on by whoever tells the vendor.
+//! with the change itself, and moved on by whoever tells the vendor. A notice to a vendor with
+//! a webhook endpoint is queued for the webhook sender in the same transaction, so a change
+//! never commits without the message that tells it.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Builder, Exec, Row, Sql, WriteTx, args};
-use crate::{RecipientNoticeFilter, RecipientNoticeRow, RecipientUpdate, Result, StoreError};
+use super::{Builder, Exec, Row, Sql, WriteTx, args, webhooks};
+use crate::{
+    RecipientNoticeFilter, RecipientNoticeRow, RecipientUpdate, Result, StoreError, WebhookRow,
+};
 
 macro_rules! notice_cols {
     () => {
@@ -27,6 +31,11 @@ static INSERT: Sql = Sql::new(concat!(
     notice_cols!(),
     ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)"
 ));
+/// Whether the vendor takes webhooks.
+static HAS_ENDPOINT: Sql = Sql::new("SELECT COUNT(*) FROM webhook_endpoints WHERE vendor_id = ?1");
+/// The webhook kind the app's sender builds a notice's message from; the delivery names the
+/// notice and nothing else.
+const WEBHOOK_KIND: &str = "recipient.notice";
 static NOTICE: Sql = Sql::new(concat!(
     "SELECT ",
     notice_cols!(),
@@ -120,8 +129,9 @@ pub(crate) async fn notify(x: &impl Exec, u: &RecipientUpdate) -> Result<()> {
         };
         let fields = fields.join(",");
         let none: Option<i64> = None;
+        let id = Uuid::now_v7();
         let args = args![
-            Uuid::now_v7(),
+            id,
             u.id,
             u.customer_id,
             vendor,
@@ -136,6 +146,25 @@ pub(crate) async fn notify(x: &impl Exec, u: &RecipientUpdate) -> Result<()> {
             u.at
         ];
         x.execute(&INSERT, &args).await?;
+        let endpoints = x
+            .query_opt(&HAS_ENDPOINT, &args![vendor], |r| r.int(0))
+            .await?
+            .unwrap_or(0);
+        if endpoints > 0 {
+            let delivery = WebhookRow {
+                id: Uuid::now_v7(),
+                vendor_id: vendor,
+                kind: WEBHOOK_KIND.into(),
+                subject_id: id,
+                reference: "{}".into(),
+                state: "pending".into(),
+                attempts: 0,
+                next_attempt_at: u.at,
+                created_at: u.at,
+                settled_at: None,
+            };
+            webhooks::queue(x, &[delivery]).await?;
+        }
     }
     Ok(())
 }

@@ -6,6 +6,7 @@ use super::*;
 engines!(
     deliveries_are_claimed_once_and_settled_with_their_attempts,
     an_endpoint_is_set_replaced_and_removed,
+    a_notice_is_queued_once,
 );
 
 async fn vendor(store: &Arc<dyn Store>) -> Uuid {
@@ -233,4 +234,56 @@ pub async fn an_endpoint_is_set_replaced_and_removed(store: Arc<dyn Store>) {
             .expect("none left")
     );
     assert_eq!(store.webhook(vendor).await.expect("gone"), None);
+}
+
+/// A recipient notice has one delivery at most, however it came to be queued: a second is
+/// refused, and nothing written with it stays. (Pages of a share, one subject, are many.)
+pub async fn a_notice_is_queued_once(store: Arc<dyn Store>) {
+    let vendor = vendor(&store).await;
+    let agreement = AgreementRow {
+        id: Uuid::now_v7(),
+        vendor_id: vendor,
+        agreement: "{}".into(),
+        version: 1,
+        created_at: 2,
+        updated_at: 2,
+    };
+    store
+        .create_agreement(&agreement, record("agreement.create", vec![]))
+        .await
+        .expect("agreement");
+    let share = ShareRow {
+        id: Uuid::now_v7(),
+        vendor_id: vendor,
+        agreement_id: agreement.id,
+        purpose: "marketing".into(),
+        share: "{}".into(),
+        shared: 0,
+        created_by: "dpo".into(),
+        created_at: 10,
+    };
+    let notice = Uuid::now_v7();
+    let told = |at| WebhookRow {
+        kind: "recipient.notice".into(),
+        ..delivery(vendor, notice, at)
+    };
+    assert!(
+        store
+            .record_share(
+                &share,
+                vec![],
+                vec![told(10), told(11)],
+                vec![record("share.create", vec![])],
+            )
+            .await
+            .is_err()
+    );
+    assert!(store.share(share.id).await.expect("read").is_none());
+    assert!(
+        store
+            .webhook_deliveries(notice)
+            .await
+            .expect("list")
+            .is_empty()
+    );
 }

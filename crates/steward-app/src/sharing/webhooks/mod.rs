@@ -1,7 +1,8 @@
 //! Webhooks to vendors (Standard Webhooks): a vendor's HTTPS endpoint and its signing secret
 //! (`endpoint.rs`), the HTTPS client they leave by (`client.rs`), the outbox of deliveries and
-//! the sender that drains it with retries, recording every attempt (`outbox.rs`), and the one
-//! kind of delivery so far, a page of a share's customers (`share_page.rs`).
+//! the sender that drains it with retries, recording every attempt (`outbox.rs`), and the
+//! kinds of delivery: a page of a share's customers (`share_page.rs`) and an Art. 19 notice to
+//! a recipient (`recipient_notice.rs`).
 //!
 //! A delivery row says what it is about and nothing more; its kind builds the body at each
 //! attempt from what is kept sealed, so the outbox never holds a personal value and an erasure
@@ -11,9 +12,12 @@
 mod client;
 mod endpoint;
 mod outbox;
+mod recipient_notice;
 pub(crate) mod share_page;
 
 use std::path::PathBuf;
+
+use steward_core::audit::AuditRecord;
 
 pub use endpoint::{WebhookEndpointView, WebhookInput, WebhookSecretShown};
 pub use outbox::{WebhookAttemptView, WebhookDeliveryView, WebhookRound};
@@ -55,19 +59,31 @@ impl crate::Steward {
 pub(crate) enum Kind {
     /// One page of a share's customers, with the agreed fields of each.
     SharePage,
+    /// An erasure, rectification or restriction told to a vendor that received the customer's
+    /// data (Art. 19): ids, field names and a due date, no value.
+    RecipientNotice,
 }
 
 impl Kind {
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Kind::SharePage => "share.page",
+            Kind::RecipientNotice => "recipient.notice",
         }
     }
 
     fn parse(s: &str) -> Option<Kind> {
         match s {
             "share.page" => Some(Kind::SharePage),
+            "recipient.notice" => Some(Kind::RecipientNotice),
             _ => None,
         }
     }
+}
+
+/// A message ready to sign, and the audit entry its sending makes (its detail left to the
+/// sender, which knows the outcome).
+pub(crate) struct Prepared {
+    pub body: Vec<u8>,
+    pub audit: AuditRecord,
 }

@@ -16,8 +16,8 @@ use steward_vault::WebhookSecret;
 use uuid::Uuid;
 
 use super::client::{Failure, Target};
-use super::{Kind, share_page};
-use crate::services::{Jobs, Shares, Webhooks};
+use super::{Kind, recipient_notice, share_page};
+use crate::services::{Jobs, RecipientNotices, Shares, Webhooks};
 use crate::sharing::require_reader;
 use crate::{Actor, AppError, Steward};
 
@@ -41,7 +41,8 @@ pub struct WebhookRound {
     pub failed: usize,
 }
 
-/// One delivery of a share, as the privacy officer and the auditor read it.
+/// One delivery of a share or of a recipient notice, as the privacy officer and the auditor
+/// read it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDeliveryView {
@@ -183,21 +184,31 @@ impl Steward {
             micros: 0,
         };
         // Nothing is sent without a usable endpoint, or for a kind this version does not know.
-        let (Some(kind), Ok((target, secret))) = (Kind::parse(&row.kind), endpoint) else {
-            record.error = Some(endpoint.err().unwrap_or("unknown_kind").into());
-            tracing::warn!(delivery = %row.id, vendor = %row.vendor_id, error = ?record.error, "webhook given up");
-            self.store.finish_webhook(&record, vec![]).await?;
+        let kind = Kind::parse(&row.kind);
+        let (Some(kind), Ok((target, secret))) = (kind, endpoint) else {
+            let error = endpoint.err().unwrap_or("unknown_kind");
+            record.error = Some(error.into());
+            tracing::warn!(delivery = %row.id, vendor = %row.vendor_id, error, "webhook given up");
+            if self.store.finish_webhook(&record, vec![]).await?
+                && let Some(kind) = kind
+            {
+                self.settled(kind, row, &record.outcome, error).await?;
+            }
             return Ok(record.outcome);
         };
         let prepared = match kind {
             Kind::SharePage => share_page::prepare(self, row, at).await,
+            Kind::RecipientNotice => recipient_notice::prepare(self, row, at).await,
         };
         let mut prepared = match prepared {
             Ok(p) => p,
             Err(AppError::Integrity(what)) => {
                 tracing::error!(delivery = %row.id, what, "webhook given up: sealed data failed its check");
                 record.error = Some("integrity".into());
-                self.store.finish_webhook(&record, vec![]).await?;
+                if self.store.finish_webhook(&record, vec![]).await? {
+                    self.settled(kind, row, &record.outcome, "integrity")
+                        .await?;
+                }
                 return Ok(record.outcome);
             }
             Err(e) => return Err(e),
@@ -246,14 +257,30 @@ impl Steward {
             row.vendor_id,
             record.outcome.as_str()
         ));
-        self.store
+        if self
+            .store
             .finish_webhook(&record, vec![prepared.audit])
-            .await?;
-        match kind {
-            // A share page has nothing to follow up: its progress is read from the outbox.
-            Kind::SharePage => {}
+            .await?
+        {
+            self.settled(kind, row, &record.outcome, &answered).await?;
         }
         Ok(record.outcome)
+    }
+
+    /// What a kind makes of its delivery's outcome, once recorded (and only by the sender that
+    /// recorded it).
+    async fn settled(
+        &self,
+        kind: Kind,
+        row: &WebhookRow,
+        outcome: &WebhookOutcome,
+        answered: &str,
+    ) -> Result<(), AppError> {
+        match kind {
+            // A share page has nothing to follow up: its progress is read from the outbox.
+            Kind::SharePage => Ok(()),
+            Kind::RecipientNotice => recipient_notice::settled(self, row, outcome, answered).await,
+        }
     }
 }
 
@@ -268,8 +295,33 @@ impl Shares<'_> {
         require_reader(actor)?;
         let app = self.app;
         app.store.share(share).await?.ok_or(AppError::NotFound)?;
+        app.deliveries_about(share).await
+    }
+}
+
+impl RecipientNotices<'_> {
+    /// The webhook delivery of a notice with every attempt; empty for a notice to a vendor
+    /// without an endpoint, which is told by hand.
+    pub async fn deliveries(
+        &self,
+        actor: &Actor,
+        notice: Uuid,
+    ) -> Result<Vec<WebhookDeliveryView>, AppError> {
+        require_reader(actor)?;
+        let app = self.app;
+        app.store
+            .recipient_notice(notice)
+            .await?
+            .ok_or(AppError::NotFound)?;
+        app.deliveries_about(notice).await
+    }
+}
+
+impl Steward {
+    /// The deliveries about `subject` (a share, a notice) with their attempts.
+    async fn deliveries_about(&self, subject: Uuid) -> Result<Vec<WebhookDeliveryView>, AppError> {
         let mut attempts: HashMap<Uuid, Vec<WebhookAttemptView>> = HashMap::new();
-        for a in app.store.webhook_attempts(share).await? {
+        for a in self.store.webhook_attempts(subject).await? {
             attempts
                 .entry(a.delivery_id)
                 .or_default()
@@ -286,9 +338,9 @@ impl Shares<'_> {
                     },
                 });
         }
-        Ok(app
+        Ok(self
             .store
-            .webhook_deliveries(share)
+            .webhook_deliveries(subject)
             .await?
             .into_iter()
             .map(|d| WebhookDeliveryView {

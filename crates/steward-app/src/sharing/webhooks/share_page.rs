@@ -4,11 +4,10 @@
 //! customer erased before an attempt is withheld from it (and counted), as in the download.
 
 use jiff::Timestamp;
-use steward_core::audit::AuditRecord;
 use steward_store::WebhookRow;
 use uuid::Uuid;
 
-use super::Kind;
+use super::{Kind, Prepared};
 use crate::sharing::encoded;
 use crate::sharing::shares::ShareView;
 use crate::{Actor, AppError, Steward};
@@ -52,13 +51,6 @@ struct Data<'a> {
 struct Customer<'a> {
     customer_id: Uuid,
     fields: &'a serde_json::value::RawValue,
-}
-
-/// A message ready to sign, and the audit entry its sending makes (its detail left to the
-/// sender, which knows the outcome).
-pub(crate) struct Prepared {
-    pub body: Vec<u8>,
-    pub audit: AuditRecord,
 }
 
 /// The deliveries that will carry a share to its vendor: one per page of `customers`.
