@@ -649,7 +649,49 @@ pub async fn adequacy(
             .collect(),
         empty: "No finding: every transfer needs a safeguard.",
     });
-    Ok(page(&state, &staff, "Transfers", "adequacy", None, vec![s]))
+    let affected = state
+        .app
+        .transfers()
+        .affected_agreements(&staff.actor)
+        .await?;
+    let mut lapsing = section(
+        "affected-agreements",
+        "Agreements resting on a finding that has ended or soon ends",
+    );
+    lapsing.intro = Some(format!(
+        "Shares under these agreements are refused once the finding has ended; record another safeguard (clauses, rules) before then. Findings ending within {} days are listed.",
+        steward_app::LAPSE_NOTICE_DAYS
+    ));
+    lapsing.table = Some(Table {
+        id: "affected-agreements-table",
+        head: vec!["Vendor", "Country", "Law", "Decision", "Ends", "State"],
+        rows: affected
+            .iter()
+            .map(|a| {
+                let l = &a.lapse;
+                vec![
+                    link(
+                        a.vendor.clone(),
+                        format!("/console/vendors/{}", a.vendor_id),
+                    ),
+                    text(format!("{} ({})", l.country.name(), l.country)),
+                    text(l.regime.as_str()),
+                    text(l.reference.clone()),
+                    text(l.valid_until.to_string()),
+                    text(if l.ended { "ended" } else { "ending" }),
+                ]
+            })
+            .collect(),
+        empty: "None: no agreement in force rests on a finding that has ended or ends soon.",
+    });
+    Ok(page(
+        &state,
+        &staff,
+        "Transfers",
+        "adequacy",
+        None,
+        vec![lapsing, s],
+    ))
 }
 
 pub async fn ropa(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {

@@ -905,6 +905,37 @@ async fn past_the_uk_finding_uk_shares_are_refused_and_the_agreements_resting_on
     assert_eq!(listed[0]["regime"], "gdpr");
     assert_eq!(listed[0]["valid_until"], "2031-12-27");
     assert_eq!(listed[0]["ended"], true);
+
+    // The console's transfers page lists it too, for those who read the register.
+    crate::console::add_staff(&t, "auditor@example.com", Role::Auditor).await;
+    let session = t
+        .app
+        .sessions()
+        .login("auditor@example.com", crate::console::PASSWORD, None, None)
+        .await
+        .expect("session")
+        .token;
+    let page = t
+        .req(
+            "GET",
+            "/console/transfers",
+            None,
+            &[("Cookie", &format!("steward_session={session}"))],
+            None,
+        )
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    let section = page
+        .body
+        .split("id=\"affected-agreements-table\"")
+        .nth(1)
+        .and_then(|rest| rest.split("</table>").next())
+        .expect("the affected agreements");
+    assert!(
+        section.contains("Postwerk Mail Ltd") && section.contains("2031-12-27"),
+        "{section}"
+    );
+    assert!(section.contains("ended"), "{section}");
     let agent = t.token(Role::Agent, &["essential.service"]).await;
     let barred = t
         .req(
