@@ -1,7 +1,10 @@
 //! Webhook deliveries per second to a real HTTPS receiver on loopback: a share of N consenting
 //! customers by webhook, drained by the sender (each message built from the sealed
-//! disclosures, signed, POSTed, its attempt recorded and audited), next to the same bodies
-//! POSTed to the same receiver by the same client, unsigned and unrecorded, in the same run.
+//! disclosures, signed, POSTed, its attempt recorded and audited), next to the same job
+//! without the privacy work in the same run: each page of the same customers read in clear
+//! from a plain SQLite table, the same JSON built, POSTed to the same receiver by the same
+//! client, and the delivery marked sent with its attempt in a durable commit. The POST of
+//! the finished bodies alone is shown as the network's floor.
 //!
 //! Run: `cargo bench -p steward-app --bench webhooks [-- CUSTOMERS]` (default 50,000, so 100
 //! messages of 500 customers). The receiver and Steward share the machine's cores.
@@ -10,6 +13,7 @@ use std::error::Error;
 use std::sync::Arc;
 use std::time::Instant;
 
+use rusqlite::{Connection, params};
 use serde_json::json;
 use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, FixedClock, Role};
@@ -197,6 +201,7 @@ async fn run(n: usize) -> BenchResult<()> {
         "{n} consenting customers made in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    let plain = plain_table(&dir.path().join("plain.db"), &ids)?;
     let vendor = vendor(&app, &receiver).await?;
     let dpo = app.access(
         &app.local_staff("user:dpo", Role::Dpo, &[]),
@@ -209,6 +214,7 @@ async fn run(n: usize) -> BenchResult<()> {
     let mut share_secs = f64::MAX;
     let mut outbox_secs = f64::MAX;
     let mut plain_secs = f64::MAX;
+    let mut floor_secs = f64::MAX;
     let mut messages = 0;
     let mut bytes = 0;
     for _ in 0..ROUNDS {
@@ -253,9 +259,18 @@ async fn run(n: usize) -> BenchResult<()> {
             .into());
         }
 
-        // The baseline: the very bodies, to the same receiver, by the same client, one after
-        // another as the sender sends them.
-        let bodies: Vec<Vec<u8>> = receiver.received()[before..]
+        // The baseline: the same pages read in clear, built, POSTed and marked sent.
+        let mut sorted = ids.clone();
+        sorted.sort();
+        let started = Instant::now();
+        let sent = plain_deliveries(&app, &plain, &url, &sorted).await?;
+        plain_secs = plain_secs.min(started.elapsed().as_secs_f64());
+        if sent != messages {
+            return Err(format!("the baseline sent {sent} of {messages}").into());
+        }
+
+        // The floor: the very bodies the sender sent, POSTed as they are.
+        let bodies: Vec<Vec<u8>> = receiver.received()[before..before + messages]
             .iter()
             .map(|m| m.body.clone())
             .collect();
@@ -264,10 +279,10 @@ async fn run(n: usize) -> BenchResult<()> {
         for body in bodies {
             let status = app.webhooks().post_as_is(&url, body).await?;
             if status != 200 {
-                return Err(format!("baseline answered {status}").into());
+                return Err(format!("the floor's POST answered {status}").into());
             }
         }
-        plain_secs = plain_secs.min(started.elapsed().as_secs_f64());
+        floor_secs = floor_secs.min(started.elapsed().as_secs_f64());
     }
 
     let outbox_rate = messages as f64 / outbox_secs;
@@ -287,10 +302,120 @@ async fn run(n: usize) -> BenchResult<()> {
         outbox_rate / plain_rate
     );
     println!(
-        "| baseline: the same bodies POSTed by the same client, unsigned, unrecorded | {messages} | {plain_secs:.2} | {plain_rate:.1} | {:.0} | 1.00x |",
+        "| baseline: the same pages read in clear from SQLite, built, POSTed, marked sent in a durable commit | {messages} | {plain_secs:.2} | {plain_rate:.1} | {:.0} | 1.00x |",
         n as f64 / plain_secs
     );
+    let floor_rate = messages as f64 / floor_secs;
+    println!(
+        "| floor: the finished bodies POSTed by the same client, nothing read or recorded | {messages} | {floor_secs:.2} | {floor_rate:.1} | {:.0} | {:.2}x |",
+        n as f64 / floor_secs,
+        floor_rate / plain_rate
+    );
     Ok(())
+}
+
+/// The same customers' shared values in clear, and a delivery table, as an outbox without
+/// sealing would keep them; pragmas as the store's.
+fn plain_table(path: &std::path::Path, ids: &[uuid::Uuid]) -> BenchResult<Connection> {
+    let mut db = Connection::open(path)?;
+    db.execute_batch(
+        "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;
+         CREATE TABLE customers (id BLOB PRIMARY KEY, email TEXT NOT NULL, given_name TEXT NOT NULL) WITHOUT ROWID;
+         CREATE TABLE deliveries (page INTEGER PRIMARY KEY, state TEXT NOT NULL, attempts INTEGER NOT NULL);
+         CREATE TABLE attempts (page INTEGER NOT NULL, n INTEGER NOT NULL, status INTEGER NOT NULL, at INTEGER NOT NULL);",
+    )?;
+    // The ids were made in `MAKERS` interleaved parts; customer i is the k-th of part i % MAKERS.
+    let tx = db.transaction()?;
+    {
+        let mut insert = tx.prepare("INSERT INTO customers VALUES (?1, ?2, ?3)")?;
+        let parts = MAKERS.min(ids.len().max(1));
+        let mut offset = 0;
+        for part in 0..parts {
+            let count = (part..ids.len()).step_by(MAKERS).count();
+            for (k, id) in ids[offset..offset + count].iter().enumerate() {
+                let i = part + k * MAKERS;
+                insert.execute(params![
+                    id.as_bytes().as_slice(),
+                    format!("customer{i}@example.com"),
+                    format!("Given{i}")
+                ])?;
+            }
+            offset += count;
+        }
+    }
+    tx.commit()?;
+    Ok(db)
+}
+
+/// Sends the pages of `sorted` customers as the baseline does; answers how many were sent.
+async fn plain_deliveries(
+    app: &Steward,
+    db: &Connection,
+    url: &str,
+    sorted: &[uuid::Uuid],
+) -> BenchResult<usize> {
+    db.execute("DELETE FROM deliveries", [])?;
+    db.execute("DELETE FROM attempts", [])?;
+    let share = uuid::Uuid::now_v7();
+    let pages = sorted.len().div_ceil(500);
+    for page in 0..pages {
+        db.execute(
+            "INSERT INTO deliveries VALUES (?1, 'pending', 0)",
+            params![page as i64],
+        )?;
+    }
+    let mut read = db.prepare_cached(
+        "SELECT id, email, given_name FROM customers WHERE id >= ?1 AND id <= ?2 ORDER BY id",
+    )?;
+    for (page, chunk) in sorted.chunks(500).enumerate() {
+        let (first, last) = (chunk[0], chunk[chunk.len() - 1]);
+        let customers: Vec<serde_json::Value> = read
+            .query_map(
+                params![first.as_bytes().as_slice(), last.as_bytes().as_slice()],
+                |r| {
+                    let id: Vec<u8> = r.get(0)?;
+                    let email: String = r.get(1)?;
+                    let given: String = r.get(2)?;
+                    Ok((id, email, given))
+                },
+            )?
+            .map(|row| {
+                let (id, email, given) = row?;
+                Ok(json!({
+                    "customer_id": uuid::Uuid::from_slice(&id)?,
+                    "fields": {"email": email, "given_name": given},
+                }))
+            })
+            .collect::<BenchResult<_>>()?;
+        let body = serde_json::to_vec(&json!({
+            "type": "share.page",
+            "timestamp": jiff::Timestamp::now(),
+            "data": {
+                "share_id": share,
+                "purpose": EMAIL,
+                "fields": ["email", "given_name"],
+                "page": page + 1,
+                "pages": pages,
+                "customers": customers,
+            },
+        }))?;
+        let status = app.webhooks().post_as_is(url, body).await?;
+        if status != 200 {
+            return Err(format!("the baseline's POST answered {status}").into());
+        }
+        let at = jiff::Timestamp::now().as_microsecond();
+        db.execute_batch("BEGIN IMMEDIATE")?;
+        db.execute(
+            "UPDATE deliveries SET state = 'delivered', attempts = attempts + 1 WHERE page = ?1",
+            params![page as i64],
+        )?;
+        db.execute(
+            "INSERT INTO attempts VALUES (?1, 1, ?2, ?3)",
+            params![page as i64, i64::from(status), at],
+        )?;
+        db.execute_batch("COMMIT")?;
+    }
+    Ok(pages)
 }
 
 fn main() -> BenchResult<()> {
