@@ -66,9 +66,8 @@ pub use services::{
 pub use services::{Agreements, Records, Shares, Transfers, Vendors, Webhooks};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};
-pub use sharing::shares::{
-    AudienceSource, DeliveryProgress, Exclusion, ShareDelivery, ShareInput, ShareView,
-};
+pub use sharing::share_input::{AudienceSource, ShareDelivery, ShareInput};
+pub use sharing::share_view::{DeliveryProgress, Exclusion, ShareView};
 pub use sharing::webhooks::{
     WebhookAttemptView, WebhookDeliveryView, WebhookEndpointView, WebhookInput, WebhookRound,
     WebhookSecretShown, WebhookSettings,

@@ -17,7 +17,7 @@ use steward_store::DisclosureRow;
 use uuid::Uuid;
 
 use super::require_reader;
-use super::shares::{DisclosureBody, ShareView, sealed_label};
+use super::share_view::{DisclosureBody, ShareView, sealed_label};
 use crate::collection::customers::unwrap_stored;
 use crate::services::Shares;
 use crate::{Access, Actor, AppError, Steward};
@@ -142,7 +142,7 @@ impl Shares<'_> {
         if view.delivery == "webhook" {
             let p = self.app.store.webhook_progress(id).await?;
             let count = |n: i64| u64::try_from(n).unwrap_or_default();
-            view.deliveries = Some(super::shares::DeliveryProgress {
+            view.deliveries = Some(super::share_view::DeliveryProgress {
                 pending: count(p.pending),
                 delivered: count(p.delivered),
                 failed: count(p.failed),

@@ -18,6 +18,8 @@ pub(crate) mod disclosures;
 mod patch;
 pub(crate) mod recipient_notices;
 pub(crate) mod register;
+pub(crate) mod share_input;
+pub(crate) mod share_view;
 pub(crate) mod shares;
 mod vendors;
 pub(crate) mod webhooks;

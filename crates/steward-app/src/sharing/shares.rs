@@ -13,13 +13,16 @@ use steward_core::consent::{self, ConsentMethod, ConsentState, Moment};
 use steward_core::customer::CustomerStatus;
 use steward_core::sharing::{Clearance, CustomerCondition, Refusal, check_share};
 use steward_core::{CountryCode, PurposeDef};
-use steward_store::{AudienceOf, ConsentEvent, CustomerRow, DisclosureRow, SegmentQuery, ShareRow};
+use steward_store::{ConsentEvent, CustomerRow, DisclosureRow, ShareRow};
 use uuid::Uuid;
 
 use super::disclosures::{ShareDocument, push_line, signed_document};
 use super::register::Dossier;
+use super::share_input::{ShareDelivery, ShareInput, Source, asked_fields, source};
+use super::share_view::{
+    DeliveryProgress, DisclosureBody, Exclusion, ShareBody, ShareView, sealed_label,
+};
 use super::{encoded, require_keeper};
-use crate::campaigns::segments::SegmentFilter;
 use crate::collection::customers::unwrap_stored;
 use crate::services::Shares;
 use crate::{Access, AppError, Steward};
@@ -27,172 +30,6 @@ use crate::{Access, AppError, Steward};
 /// Customers read, checked and sealed per page, so a large share never holds every
 /// customer's values in the clear at once.
 const PAGE: usize = 1_000;
-
-/// What the privacy officer asks to share: the fields of a set of customers (given by id, a
-/// saved segment, or the purpose's audience), for a purpose, with a vendor.
-#[derive(Debug, Clone, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct ShareInput {
-    pub vendor_id: Uuid,
-    pub purpose: String,
-    pub fields: Vec<String>,
-    #[serde(default)]
-    pub customer_ids: Option<Vec<Uuid>>,
-    #[serde(default)]
-    pub segment_id: Option<Uuid>,
-    /// The audience of the share's purpose (which must rest on consent): the customers whose
-    /// consent to it stands now, narrowed by an optional filter.
-    #[serde(default)]
-    pub audience: Option<AudienceSource>,
-    /// `file` (the default) or `webhook`, to the vendor's endpoint.
-    #[serde(default)]
-    pub delivery: ShareDelivery,
-}
-
-/// The audience a share reaches: everyone whose consent to the purpose stands, or those of
-/// them a filter keeps.
-#[derive(Debug, Clone, Default, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
-pub struct AudienceSource {
-    #[serde(default)]
-    pub filter: Option<SegmentFilter>,
-}
-
-/// How a share reaches its vendor.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[serde(rename_all = "snake_case")]
-pub enum ShareDelivery {
-    /// A signed JSON-lines document the privacy officer downloads and hands over.
-    #[default]
-    File,
-    /// Pushed to the vendor's endpoint, a page of customers per signed message.
-    Webhook,
-}
-
-impl ShareDelivery {
-    fn as_str(self) -> &'static str {
-        match self {
-            ShareDelivery::File => "file",
-            ShareDelivery::Webhook => "webhook",
-        }
-    }
-}
-
-/// How far a share's webhook deliveries have come, in messages.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct DeliveryProgress {
-    pub pending: u64,
-    pub delivered: u64,
-    pub failed: u64,
-}
-
-/// Why a customer asked for was left out of a share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Exclusion {
-    /// The purpose rests on consent and none is given and unexpired.
-    NoConsent,
-    /// Processing is restricted (Art. 18).
-    Restricted,
-    /// The customer objected to the purpose (Art. 21).
-    Objected,
-    /// The customer's account is closed.
-    Closed,
-    /// No such customer, or one erased.
-    NotFound,
-    /// The transfer rests on the customer's explicit consent (Art. 49(1)(a)), given as consent
-    /// to the purpose the agreement names for it, and the customer has not given it.
-    NoExplicitConsent,
-}
-
-impl Exclusion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Exclusion::NoConsent => "no_consent",
-            Exclusion::Restricted => "restricted",
-            Exclusion::Objected => "objected",
-            Exclusion::Closed => "closed",
-            Exclusion::NotFound => "not_found",
-            Exclusion::NoExplicitConsent => "no_explicit_consent",
-        }
-    }
-}
-
-/// What a share records beside its columns, as JSON.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct ShareBody {
-    pub fields: Vec<String>,
-    pub categories: Vec<String>,
-    pub excluded: BTreeMap<String, u64>,
-    pub delivery: String,
-}
-
-/// Where one customer's data went and on what basis, as a disclosure records it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub(crate) struct DisclosureBody {
-    pub agreement_id: Uuid,
-    pub categories: Vec<String>,
-    /// Each country the data reaches, through whom, and on what basis.
-    pub destinations: Vec<serde_json::Value>,
-}
-
-/// A share as recorded.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct ShareView {
-    pub id: Uuid,
-    pub vendor_id: Uuid,
-    pub agreement_id: Uuid,
-    pub purpose: String,
-    pub fields: Vec<String>,
-    pub shared: u64,
-    /// Customers asked for and left out, by reason.
-    pub excluded: BTreeMap<String, u64>,
-    /// How the data is delivered: `file`, a signed JSON-lines document to download, or
-    /// `webhook`, pushed to the vendor's endpoint.
-    pub delivery: String,
-    /// For a webhook share, how many of its messages are pending, delivered and failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub deliveries: Option<DeliveryProgress>,
-    pub created_by: String,
-    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
-    pub created_at: Timestamp,
-}
-
-impl ShareView {
-    pub(crate) fn of(row: &ShareRow) -> Result<ShareView, AppError> {
-        let body: ShareBody = serde_json::from_str(&row.share)
-            .map_err(|_| AppError::corrupt(format!("share {}", row.id)))?;
-        Ok(ShareView {
-            id: row.id,
-            vendor_id: row.vendor_id,
-            agreement_id: row.agreement_id,
-            purpose: row.purpose.clone(),
-            fields: body.fields,
-            shared: u64::try_from(row.shared).unwrap_or_default(),
-            excluded: body.excluded,
-            delivery: body.delivery,
-            deliveries: None,
-            created_by: row.created_by.clone(),
-            created_at: steward_core::clock::from_micros(row.created_at),
-        })
-    }
-}
-
-/// The label a share's sealed values are bound to, so one share's values cannot pass for
-/// another's.
-pub(crate) fn sealed_label(share: Uuid) -> String {
-    format!("share:{share}")
-}
-
-/// Where the customers of a share come from.
-enum Source {
-    Ids(Vec<Uuid>),
-    Segment(Box<SegmentQuery>),
-}
 
 /// A share being put together: what it checked, whom it left out, what it will record.
 struct Draft<'a> {
@@ -368,106 +205,6 @@ async fn refused(app: &Steward, access: &Access, input: &ShareInput, refusal: Re
         Ok(()) => AppError::Refused(refusal),
         Err(e) => e,
     }
-}
-
-/// The asked fields, each in the catalog and needed for the purpose (minimisation), once each.
-fn asked_fields<'a>(
-    app: &'a Steward,
-    asked: &[String],
-    purpose: &str,
-) -> Result<Vec<&'a FieldDef>, AppError> {
-    if asked.is_empty() {
-        return Err(AppError::invalid("fields", "name at least one field"));
-    }
-    let mut fields: Vec<&FieldDef> = Vec::with_capacity(asked.len());
-    for key in asked {
-        let def = app
-            .catalog
-            .field(key)
-            .ok_or_else(|| AppError::invalid("fields", format!("{key} is not in the catalog")))?;
-        if !def.needed_for(purpose) {
-            return Err(AppError::invalid(
-                "fields",
-                format!("{key} is not needed for {purpose}"),
-            ));
-        }
-        if !fields.iter().any(|f| f.key == def.key) {
-            fields.push(def);
-        }
-    }
-    Ok(fields)
-}
-
-async fn source(
-    app: &Steward,
-    input: &ShareInput,
-    purpose: &PurposeDef,
-) -> Result<Source, AppError> {
-    let given = [
-        input.customer_ids.is_some(),
-        input.segment_id.is_some(),
-        input.audience.is_some(),
-    ];
-    match given.iter().filter(|g| **g).count() {
-        0 => {
-            return Err(AppError::invalid(
-                "customer_ids",
-                "give customer_ids, a segment_id or an audience",
-            ));
-        }
-        1 => {}
-        _ => {
-            let second = if given[0] { "segment_id" } else { "audience" };
-            return Err(AppError::invalid(
-                if given[2] { "audience" } else { second },
-                "give one of customer_ids, a segment_id or an audience",
-            ));
-        }
-    }
-    if let Some(ids) = &input.customer_ids {
-        if ids.is_empty() {
-            return Err(AppError::invalid(
-                "customer_ids",
-                "name at least one customer",
-            ));
-        }
-        let mut ids = ids.clone();
-        ids.sort();
-        ids.dedup();
-        return Ok(Source::Ids(ids));
-    }
-    let moment = app.consent_moment().await?;
-    if let Some(id) = input.segment_id {
-        let saved = app.saved_segment(id).await.map_err(|e| match e {
-            AppError::NotFound => AppError::invalid("segment_id", "no such segment"),
-            other => other,
-        })?;
-        return Ok(Source::Segment(Box::new(app.segment_query(
-            &saved.filter,
-            "segment_id",
-            moment,
-        )?)));
-    }
-    if !purpose.requires_consent {
-        return Err(AppError::invalid(
-            "audience",
-            format!(
-                "an audience is of a consent-based purpose; {} is not one: give customer_ids or a segment_id",
-                purpose.key
-            ),
-        ));
-    }
-    let filter = input.audience.as_ref().and_then(|a| a.filter.as_ref());
-    let mut query = match filter {
-        Some(filter) => app.segment_query(filter, "audience.filter", moment)?,
-        None => SegmentQuery::default(),
-    };
-    query.audience = Some(AudienceOf {
-        purpose: purpose.key.clone(),
-        now: moment.now,
-        given_since: moment.given_since,
-    });
-    Ok(Source::Segment(Box::new(query)))
 }
 
 impl Draft<'_> {

@@ -16,6 +16,7 @@ mod refusal;
 mod register;
 mod requests;
 mod retention;
+mod ropa;
 mod session;
 mod sign_in;
 
@@ -112,8 +113,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/shares", get(register::shares))
         .route("/console/shares/{id}", get(register::share))
         .route("/console/transfers", get(register::adequacy))
-        .route("/console/ropa", get(register::ropa))
-        .route("/console/ropa/{format}", get(register::ropa_download))
+        .route("/console/ropa", get(ropa::ropa))
+        .route("/console/ropa/{format}", get(ropa::ropa_download))
         .route("/console/audit", get(audit::log))
         .route("/console/audit/{seq}", get(audit::entry_page))
         .route("/console/catalog", get(audit::catalog))

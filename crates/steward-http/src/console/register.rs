@@ -1,22 +1,21 @@
 //! The vendor register as the privacy officer and the auditor read it: vendors with what needs
-//! attention, one vendor's file, the agreements, the shares made and what each left out, the
-//! adequacy findings in force, and the record of processing with its data map. Read-only:
-//! changes go through the API, where each is checked and audited.
+//! attention, one vendor's file, the agreements, the shares made and what each left out, and
+//! the adequacy findings in force with the agreements resting on one that ends. Read-only:
+//! changes go through the API, where each is checked and audited. The record of processing
+//! drawn from it is `ropa.rs`.
 
 use std::collections::BTreeMap;
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use steward_app::core::sharing::{
     Agreement, Destination, DpaState, ReviewState, SubProcessorAuthorisation, Vendor,
 };
 use steward_app::core::transfers::Mechanism;
-use steward_app::{AgreementView, AppError, RopaFormat, VendorView};
+use steward_app::{AgreementView, AppError, VendorView};
 use uuid::Uuid;
 
-use super::datamap::{self, DataMap};
 use super::{Chrome, ConsoleError, Staff, group, parse_id, readable};
 use crate::AppState;
 use crate::web::render;
@@ -29,14 +28,14 @@ pub struct Cell {
     pub href: Option<String>,
 }
 
-fn text(s: impl Into<String>) -> Cell {
+pub(super) fn text(s: impl Into<String>) -> Cell {
     Cell {
         text: s.into(),
         href: None,
     }
 }
 
-fn link(s: impl Into<String>, href: String) -> Cell {
+pub(super) fn link(s: impl Into<String>, href: String) -> Cell {
     Cell {
         text: s.into(),
         href: Some(href),
@@ -59,7 +58,7 @@ pub struct Section {
     pub table: Option<Table>,
 }
 
-fn section(id: &'static str, heading: impl Into<String>) -> Section {
+pub(super) fn section(id: &'static str, heading: impl Into<String>) -> Section {
     Section {
         id,
         heading: heading.into(),
@@ -75,15 +74,6 @@ struct RegisterPage {
     chrome: Chrome,
     sub: &'static str,
     intro: Option<String>,
-    sections: Vec<Section>,
-}
-
-#[derive(Template)]
-#[template(path = "console/ropa.html")]
-struct RopaPage {
-    chrome: Chrome,
-    sub: &'static str,
-    map: DataMap,
     sections: Vec<Section>,
 }
 
@@ -692,140 +682,4 @@ pub async fn adequacy(
         None,
         vec![lapsing, s],
     ))
-}
-
-pub async fn ropa(State(state): State<AppState>, staff: Staff) -> Result<Response, ConsoleError> {
-    let record = state.app.records().ropa(&staff.actor).await?;
-    let chrome = Chrome::new(&state, &staff, "Records of processing", "ropa");
-    let map = datamap::draw(&record);
-    let c = &record.controller;
-    let mut controller = section("controller", "Controller");
-    controller.facts = vec![
-        ("Name", c.name.clone()),
-        ("Contact", c.email.clone()),
-        ("Address", c.address.clone()),
-        ("Established in", c.jurisdiction.clone()),
-        ("Data subjects", record.data_subjects.join("; ")),
-    ];
-    let node_label = |key: &str| {
-        map.nodes
-            .iter()
-            .find(|n| n.key == key)
-            .map_or_else(|| key.to_string(), |n| n.label.clone())
-    };
-    let flow_table = |id: &'static str, head: Vec<&'static str>, from: &str, to: &str| Table {
-        id,
-        head,
-        rows: map
-            .flows
-            .iter()
-            .filter(|f| f.from.starts_with(from) && f.to.starts_with(to))
-            .map(|f| {
-                let mut row = vec![text(node_label(&f.from)), text(node_label(&f.to))];
-                if let Some(m) = &f.mechanism {
-                    row.push(text(m.clone()));
-                }
-                row
-            })
-            .collect(),
-        empty: "None.",
-    };
-    let mut feeds = section("flows-categories", "Data categories to purposes");
-    feeds.table = Some(flow_table(
-        "flow-category-purpose",
-        vec!["Data category", "Purpose"],
-        "category:",
-        "purpose:",
-    ));
-    let mut receives = section("flows-vendors", "Purposes to vendors");
-    receives.table = Some(flow_table(
-        "flow-purpose-vendor",
-        vec!["Purpose", "Vendor"],
-        "purpose:",
-        "vendor:",
-    ));
-    let mut goes = section("flows-countries", "Vendors to countries");
-    goes.table = Some(flow_table(
-        "flow-vendor-country",
-        vec!["Vendor", "Country", "Mechanism"],
-        "vendor:",
-        "country:",
-    ));
-    let mut third = section("transfers", "Transfers to third countries");
-    third.table = Some(Table {
-        id: "ropa-transfers",
-        head: vec!["Vendor", "Country", "Mechanism"],
-        rows: record
-            .destinations
-            .iter()
-            .filter(|d| d.third_country)
-            .map(|d| {
-                vec![
-                    link(
-                        d.vendor.clone(),
-                        format!("/console/vendors/{}", d.vendor_id),
-                    ),
-                    text(format!("{} ({})", d.country_name, d.country)),
-                    text(d.mechanism.clone()),
-                ]
-            })
-            .collect(),
-        empty: "No recipient keeps or reads data outside the EEA.",
-    });
-    let mut kept = section("retention", "Retention periods");
-    kept.table = Some(Table {
-        id: "ropa-retention",
-        head: vec!["Rule", "What", "Kept", "Then"],
-        rows: record
-            .retention
-            .iter()
-            .map(|r| {
-                vec![
-                    text(r.key.clone()),
-                    text(r.description.clone()),
-                    text(r.period.clone()),
-                    text(r.action.clone()),
-                ]
-            })
-            .collect(),
-        empty: "No rule in force.",
-    });
-    let mut measures = section("security", "Security measures Steward enforces");
-    measures.facts = record
-        .security_measures
-        .iter()
-        .map(|m| (m.name, m.description.to_string()))
-        .collect();
-    Ok(render(&RopaPage {
-        chrome,
-        sub: "ropa",
-        map,
-        sections: vec![controller, feeds, receives, goes, third, kept, measures],
-    }))
-}
-
-/// The record as a file: `md`, `csv` or `json`.
-pub async fn ropa_download(
-    State(state): State<AppState>,
-    staff: Staff,
-    Path(format): Path<String>,
-) -> Result<Response, ConsoleError> {
-    let format: RopaFormat = format.parse().map_err(|_| ConsoleError::NoSuchPage)?;
-    let record = state.app.records().ropa(&staff.actor).await?;
-    let extension = match format {
-        RopaFormat::Markdown => "md",
-        RopaFormat::Csv => "csv",
-        RopaFormat::Json => "json",
-    };
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.content_type().to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"record-of-processing.{extension}\""),
-            ),
-        ],
-        record.render(format)?,
-    )
-        .into_response())
 }

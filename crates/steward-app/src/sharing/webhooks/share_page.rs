@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::{Kind, Prepared};
 use crate::sharing::encoded;
-use crate::sharing::shares::ShareView;
+use crate::sharing::share_view::ShareView;
 use crate::{Actor, AppError, Steward};
 
 /// Customers per message: a vendor's receiver takes a few hundred kilobytes at most at once.
