@@ -104,6 +104,28 @@ pub(crate) async fn consenting(app: &Steward, email: &str, given: &str) -> Uuid 
     id
 }
 
+/// Ada in Germany who consents to email marketing, Silvester in Germany who never did, and
+/// Francine in France who does.
+async fn ada_silent_and_french(app: &Steward) -> [Uuid; 3] {
+    let ada = consenting(app, "q.ada.9@example.com", "Adalinde").await;
+    let silent = app
+        .customers()
+        .create(&agent(app), input("z.silent@example.com", "Silvester"))
+        .await
+        .expect("no consent")
+        .id;
+    let mut french = input("b.fr@example.com", "Francine");
+    french.residency = "fr".into();
+    let french = app
+        .customers()
+        .create(&agent(app), french)
+        .await
+        .expect("French")
+        .id;
+    give_consent(app, &agent(app), french, EMAIL).await;
+    [ada, silent, french]
+}
+
 /// Share audit entries: action, targets and detail, oldest first.
 pub(crate) async fn share_entries(app: &Steward) -> Vec<(String, Vec<String>, Option<String>)> {
     app.audit()
@@ -491,22 +513,7 @@ async fn covered(pg: bool) {
 #[tokio::test]
 async fn a_saved_segment_is_shared_as_it_stands() {
     let (_kept, app, _clock) = steward(false).await;
-    let ada = consenting(&app, "ada@example.com", "Adalinde").await;
-    let silent = app
-        .customers()
-        .create(&agent(&app), input("silent@example.com", "Silvester"))
-        .await
-        .expect("no consent")
-        .id;
-    let mut french = input("fr@example.com", "Francine");
-    french.residency = "fr".into();
-    let french = app
-        .customers()
-        .create(&agent(&app), french)
-        .await
-        .expect("outside the segment")
-        .id;
-    give_consent(&app, &agent(&app), french, EMAIL).await;
+    let [ada, silent, french] = ada_silent_and_french(&app).await;
     let segment = app
         .segments()
         .create(
@@ -555,22 +562,7 @@ async fn a_saved_segment_is_shared_as_it_stands() {
 #[tokio::test]
 async fn the_audience_of_the_purpose_is_shared_as_it_stands_now() {
     let (_kept, app, _clock) = steward(false).await;
-    let ada = consenting(&app, "q.ada.9@example.com", "Adalinde").await;
-    let silent = app
-        .customers()
-        .create(&agent(&app), input("z.silent@example.com", "Silvester"))
-        .await
-        .expect("no consent")
-        .id;
-    let mut french = input("b.fr@example.com", "Francine");
-    french.residency = "fr".into();
-    let french = app
-        .customers()
-        .create(&agent(&app), french)
-        .await
-        .expect("French")
-        .id;
-    give_consent(&app, &agent(&app), french, EMAIL).await;
+    let [ada, silent, french] = ada_silent_and_french(&app).await;
     let withdrew = consenting(&app, "t.withdrew@example.com", "Wanda").await;
     app.consent()
         .record(
@@ -704,23 +696,7 @@ kind = "text"
 max_length = 20
 purposes = ["security.fraud_prevention"]
 "#;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let db = if pg {
-        Some(steward_store::testing::fresh_postgres().await)
-    } else {
-        None
-    };
-    let app = Steward::open(steward_app::OpenOptions {
-        database_url: db.as_ref().map(|d| d.url.clone()),
-        catalog: steward_app::core::Catalog::from_sources(&[
-            ("default", steward_app::core::catalog::DEFAULT_CATALOG),
-            ("extra", extra),
-        ])
-        .expect("catalog"),
-        ..options(dir.path(), clock())
-    })
-    .await
-    .expect("open steward");
+    let (_kept, app) = steward_with_catalog(pg, extra).await;
     let mut ids = Vec::new();
     for (email, name) in [
         ("h4.kept@example.com", "Hana"),
@@ -803,17 +779,7 @@ description = "With your explicit permission, our support partner in India reads
 lawful_basis = "consent"
 requires_consent = true
 "#;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = Steward::open(steward_app::OpenOptions {
-        catalog: steward_app::core::Catalog::from_sources(&[
-            ("default", steward_app::core::catalog::DEFAULT_CATALOG),
-            ("extra", extra),
-        ])
-        .expect("catalog"),
-        ..options(dir.path(), clock())
-    })
-    .await
-    .expect("open steward");
+    let (_kept, app) = steward_with_catalog(false, extra).await;
     let ada = consenting(&app, "x3.ada@example.com", "Adalinde").await;
     let bo = consenting(&app, "k8.bo@example.com", "Bo").await;
     give_consent(&app, &agent(&app), ada, TRANSFER).await;

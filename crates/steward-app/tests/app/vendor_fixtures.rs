@@ -30,6 +30,24 @@ pub(crate) async fn steward_with(
     pg: bool,
     webhooks: steward_app::WebhookSettings,
 ) -> (Kept, Steward, Arc<FixedClock>) {
+    opened(pg, |o| steward_app::OpenOptions { webhooks, ..o }).await
+}
+
+/// The same, its catalog the default one with `extra` added.
+pub(crate) async fn steward_with_catalog(pg: bool, extra: &str) -> (Kept, Steward) {
+    let catalog = steward_app::core::Catalog::from_sources(&[
+        ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+        ("extra", extra),
+    ])
+    .expect("catalog");
+    let (kept, app, _) = opened(pg, |o| steward_app::OpenOptions { catalog, ..o }).await;
+    (kept, app)
+}
+
+async fn opened(
+    pg: bool,
+    adjust: impl FnOnce(steward_app::OpenOptions) -> steward_app::OpenOptions,
+) -> (Kept, Steward, Arc<FixedClock>) {
     let dir = tempfile::tempdir().expect("tempdir");
     let db = if pg {
         Some(fresh_postgres().await)
@@ -37,11 +55,10 @@ pub(crate) async fn steward_with(
         None
     };
     let clock = clock();
-    let app = Steward::open(steward_app::OpenOptions {
+    let app = Steward::open(adjust(steward_app::OpenOptions {
         database_url: db.as_ref().map(|d| d.url.clone()),
-        webhooks,
         ..options(dir.path(), clock.clone())
-    })
+    }))
     .await
     .expect("open steward");
     (Kept(dir, db), app, clock)

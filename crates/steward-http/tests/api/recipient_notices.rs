@@ -9,7 +9,7 @@ use steward_testkit::smtp::SmtpServer;
 
 use crate::console::{add_staff, post_form, staff_cookie};
 use crate::portal::{Visitor, code_in, visible};
-use crate::sharing::{agreement, processor, review, review_questions};
+use crate::sharing::{agreement, gauge, processor, review, review_questions};
 use crate::support::*;
 
 const VENDORS: [&str; 2] = ["Postwerk Mail Ltd", "Kundenhaus GmbH"];
@@ -55,55 +55,13 @@ fn names(notices: &Value) -> Vec<String> {
     names
 }
 
-fn gauge(body: &str, name: &str) -> Option<u64> {
-    body.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
-        .and_then(|v| v.trim().parse().ok())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn erasing_a_customer_disclosed_to_two_vendors_tells_both_and_the_portal_lists_them() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
     let auditor = t.token(Role::Auditor, &[]).await;
-    let setup = t.operator.actor("setup", &["essential.service"]);
-    let agent = t.app.access(&setup, None).expect("access");
-    let ines = t
-        .app
-        .customers()
-        .create(
-            &agent,
-            steward_app::CustomerInput {
-                fields: [
-                    ("email".to_string(), "ines@example.com".to_string()),
-                    ("given_name".to_string(), "Inès".to_string()),
-                ]
-                .into_iter()
-                .collect(),
-                residency: "DE".into(),
-                tags: vec![],
-            },
-        )
-        .await
-        .expect("customer")
-        .id;
-    t.app
-        .consent()
-        .record(
-            &agent,
-            ines,
-            steward_app::ConsentInput {
-                purpose: "marketing.communications.email".into(),
-                state: "given".into(),
-                notice_version: None,
-                method: Some("import".into()),
-                fields: Default::default(),
-            },
-            &steward_app::Evidence::default(),
-        )
-        .await
-        .expect("consent");
+    let ines = crate::sharing::consenting_ines(&t).await;
     for name in VENDORS {
         let id = vendor(&t, &dpo, name).await;
         let shared = t

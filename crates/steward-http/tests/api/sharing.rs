@@ -220,6 +220,48 @@ async fn the_register_is_kept_and_checked_through_the_api() {
     assert!(table.body.contains("\"GB\""), "{}", table.body);
 }
 
+/// Inès, resident in Germany, who gave consent to email marketing as an import records it.
+pub(crate) async fn consenting_ines(t: &TestApp) -> uuid::Uuid {
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let agent = t.app.access(&setup, None).expect("access");
+    let id = t
+        .app
+        .customers()
+        .create(
+            &agent,
+            steward_app::CustomerInput {
+                fields: [
+                    ("email".to_string(), "ines@example.com".to_string()),
+                    ("given_name".to_string(), "Inès".to_string()),
+                ]
+                .into_iter()
+                .collect(),
+                residency: "DE".into(),
+                tags: vec![],
+            },
+        )
+        .await
+        .expect("customer")
+        .id;
+    t.app
+        .consent()
+        .record(
+            &agent,
+            id,
+            steward_app::ConsentInput {
+                purpose: "marketing.communications.email".into(),
+                state: "given".into(),
+                notice_version: None,
+                method: Some("import".into()),
+                fields: Default::default(),
+            },
+            &steward_app::Evidence::default(),
+        )
+        .await
+        .expect("consent");
+    id
+}
+
 /// When the vendor's next review is due, and where it stands with its reviews.
 async fn review_state(t: &TestApp, vendor: &str, token: &str) -> (Option<String>, Option<String>) {
     let v = t
@@ -240,7 +282,7 @@ async fn review_state(t: &TestApp, vendor: &str, token: &str) -> (Option<String>
     )
 }
 
-fn gauge(body: &str, name: &str) -> Option<u64> {
+pub(crate) fn gauge(body: &str, name: &str) -> Option<u64> {
     body.lines()
         .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|v| v.trim().parse().ok())
@@ -349,42 +391,7 @@ async fn a_vendor_a_day_past_its_review_is_overdue_in_the_api_and_the_metrics() 
 async fn a_share_goes_only_under_an_agreement_and_the_customer_can_see_it() {
     let t = spawn_app().await;
     let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
-    let setup = t.operator.actor("setup", &["essential.service"]);
-    let agent = t.app.access(&setup, None).expect("access");
-    let customer = t
-        .app
-        .customers()
-        .create(
-            &agent,
-            steward_app::CustomerInput {
-                fields: [
-                    ("email".to_string(), "ines@example.com".to_string()),
-                    ("given_name".to_string(), "Inès".to_string()),
-                ]
-                .into_iter()
-                .collect(),
-                residency: "DE".into(),
-                tags: vec![],
-            },
-        )
-        .await
-        .expect("customer");
-    t.app
-        .consent()
-        .record(
-            &agent,
-            customer.id,
-            steward_app::ConsentInput {
-                purpose: "marketing.communications.email".into(),
-                state: "given".into(),
-                notice_version: None,
-                method: Some("import".into()),
-                fields: Default::default(),
-            },
-            &steward_app::Evidence::default(),
-        )
-        .await
-        .expect("consent");
+    let customer = consenting_ines(&t).await;
     let made = t
         .req(
             "POST",
@@ -407,7 +414,7 @@ async fn a_share_goes_only_under_an_agreement_and_the_customer_can_see_it() {
     assert_eq!(reviewed.status, 201, "{}", reviewed.body);
     let ask = format!(
         r#"{{"vendor_id":"{vendor}","purpose":"marketing.communications.email","fields":["email"],"customer_ids":["{}"]}}"#,
-        customer.id
+        customer
     );
 
     // No agreement yet: refused with its code, and nothing is disclosed.
@@ -419,7 +426,7 @@ async fn a_share_goes_only_under_an_agreement_and_the_customer_can_see_it() {
     let seen = t
         .req(
             "GET",
-            &format!("/api/v1/customers/{}/disclosures", customer.id),
+            &format!("/api/v1/customers/{}/disclosures", customer),
             Some(&dpo),
             &[],
             None,
@@ -468,7 +475,7 @@ async fn a_share_goes_only_under_an_agreement_and_the_customer_can_see_it() {
     let seen = t
         .req(
             "GET",
-            &format!("/api/v1/customers/{}/disclosures", customer.id),
+            &format!("/api/v1/customers/{}/disclosures", customer),
             Some(&dpo),
             &[],
             None,
@@ -499,42 +506,7 @@ async fn a_webhook_share_goes_through_the_api_to_a_receiver_that_fails_first() {
     .await;
     let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
     let auditor = t.token(Role::Auditor, &[]).await;
-    let setup = t.operator.actor("setup", &["essential.service"]);
-    let agent = t.app.access(&setup, None).expect("access");
-    let customer = t
-        .app
-        .customers()
-        .create(
-            &agent,
-            steward_app::CustomerInput {
-                fields: [
-                    ("email".to_string(), "ines@example.com".to_string()),
-                    ("given_name".to_string(), "Inès".to_string()),
-                ]
-                .into_iter()
-                .collect(),
-                residency: "DE".into(),
-                tags: vec![],
-            },
-        )
-        .await
-        .expect("customer");
-    t.app
-        .consent()
-        .record(
-            &agent,
-            customer.id,
-            steward_app::ConsentInput {
-                purpose: "marketing.communications.email".into(),
-                state: "given".into(),
-                notice_version: None,
-                method: Some("import".into()),
-                fields: Default::default(),
-            },
-            &steward_app::Evidence::default(),
-        )
-        .await
-        .expect("consent");
+    let customer = consenting_ines(&t).await;
     let vendor = t
         .req(
             "POST",
@@ -562,7 +534,7 @@ async fn a_webhook_share_goes_through_the_api_to_a_receiver_that_fails_first() {
     }
     let ask = format!(
         r#"{{"vendor_id":"{vendor}","purpose":"marketing.communications.email","fields":["email"],"customer_ids":["{}"],"delivery":"webhook"}}"#,
-        customer.id
+        customer
     );
     let webhook = format!("/api/v1/vendors/{vendor}/webhook");
 
@@ -659,7 +631,7 @@ async fn a_webhook_share_goes_through_the_api_to_a_receiver_that_fails_first() {
     let body: Value = serde_json::from_slice(&got[1].body).expect("json");
     assert_eq!(
         body["data"]["customers"],
-        json!([{"customer_id": customer.id, "fields": {"email": "ines@example.com"}}])
+        json!([{"customer_id": customer, "fields": {"email": "ines@example.com"}}])
     );
 
     // The share counts it delivered, once the attempt is on record; the auditor reads both
