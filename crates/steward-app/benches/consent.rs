@@ -156,6 +156,7 @@ async fn run(n: usize) -> BenchResult<()> {
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
         sharing: SharingRules::shipped()?,
+        security: Default::default(),
         webhooks: Default::default(),
         mail: Default::default(),
     })

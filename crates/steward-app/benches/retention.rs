@@ -55,6 +55,7 @@ fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
         sharing: SharingRules::shipped()?,
+        security: Default::default(),
         webhooks: Default::default(),
         mail: Default::default(),
     })

@@ -126,6 +126,7 @@ fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
         staff_shown_as: Default::default(),
         sharing: SharingRules::shipped()?,
         mail: Default::default(),
+        security: Default::default(),
         webhooks: Default::default(),
     })
 }

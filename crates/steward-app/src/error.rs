@@ -65,6 +65,9 @@ pub enum AppError {
     /// refusal's code names the first reason.
     #[error("{0}")]
     Refused(Refusal),
+    /// The breach register refuses the step; the code names why.
+    #[error("{}", .0.message())]
+    BreachRefused(steward_core::breach::BreachRefusal),
     /// A retried create whose customer was erased since: they are not created again.
     #[error(
         "the customer this request created was erased since; sending it again does not bring them back"

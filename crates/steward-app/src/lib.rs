@@ -43,6 +43,7 @@ pub use retention::{
     HoldInput, HoldView, ReportItem, RuleOutcome, RulePatch, RuleView, RunReport, RunView,
     SweepProgress, Upcoming,
 };
+pub use rights::breach_notices::{BreachNoticeForYou, CustomerNoticeRun};
 pub use rights::portal::{
     AccessView, CodeStanding, Correction, HeldValue, PortalOverview, PortalSignIn,
 };
@@ -59,11 +60,13 @@ pub use security::accounts::{
 };
 pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
+pub use security::breaches::{BreachView, ChecklistStep, PhaseInput, PhaseView, StepUpdate};
+pub use security::settings::SecuritySettings;
 pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
-pub use services::{Agreements, Records, Shares, Transfers, Vendors, Webhooks};
+pub use services::{Agreements, Breaches, Records, Shares, Transfers, Vendors, Webhooks};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};
 pub use sharing::share_input::{AudienceSource, ShareDelivery, ShareInput};
@@ -104,6 +107,8 @@ pub struct OpenOptions {
     pub sharing: steward_core::sharing::SharingRules,
     /// How webhooks reach vendors.
     pub webhooks: WebhookSettings,
+    /// The breach response plan, and what the security self-audit holds the installation to.
+    pub security: SecuritySettings,
 }
 
 /// How a customer's access history names the staff who used their data: by role, or by a
@@ -139,6 +144,7 @@ pub struct Steward {
     staff_shown_as: StaffShownAs,
     readable_at_least: f64,
     sharing: steward_core::sharing::SharingRules,
+    security: SecuritySettings,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -265,6 +271,7 @@ impl Steward {
             readable_at_least: opts.readable_at_least,
             staff_shown_as: opts.staff_shown_as,
             sharing: opts.sharing,
+            security: opts.security,
         };
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;

@@ -158,6 +158,15 @@ pub struct Keys<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// The breach register: breaches opened from the response plan, their phases and
+/// checklist, who they affected, and the notices owed to the authority and to customers.
+///
+/// Lives in `security/breaches/`.
+#[derive(Clone, Copy)]
+pub struct Breaches<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// The vendor register: vendors, their reviews, what needs the privacy officer's attention,
 /// and each vendor's webhook endpoint.
 ///
@@ -223,7 +232,8 @@ pub struct Records<'a> {
 ///
 /// Lives beside its mechanism: mail (`infra/mail/outbox.rs`), webhooks
 /// (`sharing/webhooks/outbox.rs`), consent expiry, sign-up sweeping,
-/// retention sweeps, the audit indexer and the audit witness.
+/// retention sweeps, the audit indexer, the audit witness and the breach clock
+/// (`security/breaches/alerts.rs`).
 pub struct Jobs {
     pub(crate) app: Arc<Steward>,
 }
@@ -303,6 +313,10 @@ impl Steward {
 
     pub fn keys(&self) -> Keys<'_> {
         Keys { app: self }
+    }
+
+    pub fn breaches(&self) -> Breaches<'_> {
+        Breaches { app: self }
     }
 
     pub fn vendors(&self) -> Vendors<'_> {

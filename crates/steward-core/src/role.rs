@@ -110,6 +110,18 @@ impl Role {
     }
 }
 
+impl Role {
+    /// Writing the breach register: the privacy officer, who answers to the authority.
+    pub fn may_keep_breaches(self) -> bool {
+        matches!(self, Role::Dpo | Role::System)
+    }
+
+    /// Reading the breach register: those who keep it and those who audit it.
+    pub fn may_read_breaches(self) -> bool {
+        matches!(self, Role::Dpo | Role::Auditor | Role::System)
+    }
+}
+
 impl fmt::Display for Role {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

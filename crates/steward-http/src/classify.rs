@@ -5,6 +5,7 @@
 //! a new one does not compile until it is placed here.
 
 use axum::http::StatusCode;
+use steward_app::core::breach::BreachRefusal;
 use steward_app::core::sharing::{Refusal, RefusalCode};
 use steward_app::{AppError, FieldError};
 
@@ -197,6 +198,13 @@ pub fn classify(e: AppError) -> Classified {
             "was already used for a different request",
         ),
         AppError::Refused(refusal) => refused(&refusal, said),
+        AppError::BreachRefused(refusal) => Classified::new(
+            S::CONFLICT,
+            breach_refusal_slug(refusal),
+            "Refused by the breach register",
+            "Not done",
+            said,
+        ),
         AppError::Erased => Classified::new(
             S::GONE,
             "customer-erased",
@@ -250,6 +258,17 @@ fn refused(refusal: &Refusal, said: String) -> Classified {
     match refusal.field() {
         Some(field) => classified.about(field, "is not in a data category the agreement covers"),
         None => classified,
+    }
+}
+
+/// The problem type of each breach refusal, whose code is the refusal's own.
+fn breach_refusal_slug(refusal: BreachRefusal) -> &'static str {
+    match refusal {
+        BreachRefusal::EncryptionExemptionUnavailable => "encryption-exemption-unavailable",
+        BreachRefusal::CustomersNotToBeTold => "customers-not-to-be-told",
+        BreachRefusal::NoAffectedCustomers => "no-affected-customers",
+        BreachRefusal::BreachClosed => "breach-closed",
+        BreachRefusal::NoBreachPlan => "no-breach-plan",
     }
 }
 
@@ -341,6 +360,7 @@ mod tests {
             },
             AppError::IdempotencyMismatch,
             AppError::Refused(Refusal::NoAgreement { starts_on: None }),
+            AppError::BreachRefused(BreachRefusal::NoAffectedCustomers),
             AppError::Erased,
             AppError::Suppressed {
                 field: "email".into(),
@@ -393,6 +413,7 @@ mod tests {
             AppError::File { .. } => 26,
             AppError::Refused(_) => 27,
             AppError::TransitionNotAllowed { .. } => 28,
+            AppError::BreachRefused(_) => 29,
         }
     }
 
@@ -400,7 +421,7 @@ mod tests {
     fn every_variant_is_constructed() {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=28).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=29).collect::<Vec<_>>());
     }
 
     #[test]
@@ -415,6 +436,15 @@ mod tests {
         assert_eq!(category.status, StatusCode::CONFLICT);
         assert_eq!(code_of(category.slug), "CATEGORY_NOT_AGREED");
         assert_eq!(category.errors[0].field, "phone");
+    }
+
+    #[test]
+    fn a_breach_refusal_is_answered_with_its_own_code() {
+        for refusal in BreachRefusal::ALL {
+            let classified = classify(AppError::BreachRefused(*refusal));
+            assert_eq!(classified.status, StatusCode::CONFLICT);
+            assert_eq!(code_of(classified.slug), refusal.as_str());
+        }
     }
 
     #[test]

@@ -45,6 +45,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         22,
         include_str!("../migrations/sqlite/0022_notice_webhooks.sql"),
     ),
+    (23, include_str!("../migrations/sqlite/0023_breaches.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -102,4 +103,5 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         22,
         include_str!("../migrations/postgres/0022_notice_webhooks.sql"),
     ),
+    (23, include_str!("../migrations/postgres/0023_breaches.sql")),
 ];

@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit_log;
+mod breaches;
 mod campaigns;
 mod consent_ledger;
 mod customers;

@@ -7,6 +7,7 @@
 
 mod accounts;
 mod audit_log;
+mod breaches;
 mod campaigns;
 mod checkpointer;
 mod consent_ledger;

@@ -19,7 +19,7 @@ use sha2::{Digest, Sha256};
 use steward_core::Role;
 use steward_core::contact::Email;
 use steward_core::login::{tell_owner_at, throttle_delay};
-use steward_store::{ChangeSet, StoredKey, UserRow};
+use steward_store::{ChangeSet, UserRow};
 use uuid::Uuid;
 
 use crate::infra::mail::{Letter, SIGN_IN_ALERT};
@@ -140,17 +140,6 @@ impl Steward {
             ..Default::default()
         };
         if tell {
-            let message = Uuid::now_v7();
-            let (dek, wrapped) = self.vault.new_data_key(&message)?;
-            self.key_writer
-                .submit(vec![(
-                    message,
-                    StoredKey {
-                        kek_version: wrapped.kek_version,
-                        bytes: wrapped.bytes,
-                    },
-                )])
-                .await?;
             let letter = Letter {
                 to: user.email.clone(),
                 subject: "Failed sign-ins to your Steward account".into(),
@@ -163,13 +152,10 @@ impl Steward {
                 ),
                 unsubscribe: None,
             };
-            changes.mail.push(self.outbox_row(
-                &dek,
-                SIGN_IN_ALERT,
-                None,
-                &letter,
-                self.clock.now().as_microsecond(),
-            )?);
+            changes.mail.push(
+                self.own_key_letter(SIGN_IN_ALERT, &letter, self.clock.now().as_microsecond())
+                    .await?,
+            );
         }
         self.store.apply(changes).await?;
         if tell {

@@ -8,9 +8,9 @@ use steward_core::transfers::utc_day;
 use steward_store::AgreementRow;
 use uuid::Uuid;
 
-use super::patch::merged;
 use super::register::{agreement_of, sub_processors_of};
 use super::{AgreementView, encoded, invalid, require_keeper, require_reader};
+use crate::infra::merge_patch::merged;
 use crate::services::Agreements;
 use crate::{Access, Actor, AppError, Steward};
 

@@ -15,7 +15,6 @@
 
 mod agreements;
 pub(crate) mod disclosures;
-mod patch;
 pub(crate) mod recipient_notices;
 pub(crate) mod register;
 pub(crate) mod share_input;

@@ -7,11 +7,11 @@ use steward_core::sharing::{Attention, Review, ReviewInput, Vendor, VendorInput,
 use steward_store::{VendorReviewRow, VendorRow};
 use uuid::Uuid;
 
-use super::patch::merged;
 use super::register::{review_of, reviews_by_vendor, sub_processors_of, vendor_of};
 use super::{
     ReviewView, VendorAttention, VendorView, encoded, invalid, require_keeper, require_reader,
 };
+use crate::infra::merge_patch::merged;
 use crate::services::Vendors;
 use crate::{Access, Actor, AppError, Steward};
 

@@ -2,6 +2,7 @@
 //! named) a real PostgreSQL server.
 
 mod audit;
+mod breaches;
 mod campaigns;
 mod consent;
 mod customers;

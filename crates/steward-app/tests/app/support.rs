@@ -22,6 +22,7 @@ pub fn options(dir: &Path, clock: Arc<FixedClock>) -> OpenOptions {
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
         sharing: SharingRules::shipped().expect("sharing rules"),
+        security: Default::default(),
         webhooks: Default::default(),
         mail: Default::default(),
     }

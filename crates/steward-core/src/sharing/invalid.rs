@@ -26,6 +26,7 @@ vocabulary!(
         NotApplicable => "not_applicable",
         Duplicate => "duplicate",
         Malformed => "malformed",
+        UnknownRole => "unknown_role",
         OnwardTransferNotAllowed => "onward_transfer_not_allowed",
     }
 );

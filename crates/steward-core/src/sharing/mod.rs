@@ -9,7 +9,7 @@
 mod agreement;
 mod check;
 mod dpa;
-mod invalid;
+pub(crate) mod invalid;
 mod refusal;
 mod reliance;
 mod review;

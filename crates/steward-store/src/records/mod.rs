@@ -2,6 +2,7 @@
 
 mod accounts;
 mod audit;
+mod breaches;
 mod campaigns;
 mod changes;
 mod consent;
@@ -17,6 +18,7 @@ mod webhooks;
 
 pub use accounts::*;
 pub use audit::*;
+pub use breaches::*;
 pub use campaigns::*;
 pub use changes::*;
 pub use consent::*;

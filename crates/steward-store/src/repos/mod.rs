@@ -4,6 +4,7 @@
 mod accounts;
 mod agreements;
 mod audit_log;
+mod breaches;
 mod campaigns;
 mod changes;
 mod consent_ledger;
@@ -25,6 +26,7 @@ mod webhooks;
 pub use accounts::Accounts;
 pub use agreements::Agreements;
 pub use audit_log::AuditLog;
+pub use breaches::Breaches;
 pub use campaigns::Campaigns;
 pub use changes::Changes;
 pub use consent_ledger::ConsentLedger;
@@ -65,6 +67,7 @@ pub trait Store:
     + Shares
     + RecipientNotices
     + Webhooks
+    + Breaches
     + 'static
 {
 }
@@ -90,6 +93,7 @@ impl<
         + Shares
         + RecipientNotices
         + Webhooks
+        + Breaches
         + 'static,
 > Store for T
 {

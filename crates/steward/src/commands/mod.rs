@@ -66,6 +66,7 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
             ..steward_app::core::sharing::SharingRules::shipped()
                 .map_err(|e| anyhow::anyhow!("invalid transfer rules: {e}"))?
         },
+        security: Default::default(),
         webhooks: steward_app::WebhookSettings {
             extra_roots: settings.webhook_extra_roots.clone(),
         },

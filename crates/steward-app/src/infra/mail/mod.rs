@@ -17,6 +17,8 @@ pub(crate) use transport::Transport;
 pub(crate) const FAREWELL: &str = "farewell";
 /// An alert to a staff member about failed sign-ins, sealed and destroyed the same way.
 pub(crate) const SIGN_IN_ALERT: &str = "sign-in-alert";
+/// A breach alert to a member of the response team, sealed and destroyed the same way.
+pub(crate) const BREACH_ALERT: &str = "breach-alert";
 
 /// How Steward sends email.
 #[derive(Debug, Clone)]

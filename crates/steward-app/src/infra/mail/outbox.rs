@@ -2,11 +2,11 @@
 
 use std::collections::HashMap;
 
-use steward_store::{Delivery, DeliveryOutcome, OutboxRow};
+use steward_store::{Delivery, DeliveryOutcome, OutboxRow, StoredKey};
 use steward_vault::DataKey;
 use uuid::Uuid;
 
-use super::{FAREWELL, Letter, SIGN_IN_ALERT};
+use super::{BREACH_ALERT, FAREWELL, Letter, SIGN_IN_ALERT};
 use crate::services::Jobs;
 use crate::services::Outbox;
 use crate::{AppError, Steward};
@@ -66,6 +66,29 @@ impl Steward {
         })
     }
 
+    /// An outbox row for a letter to someone who is no customer (a staff member, the breach
+    /// response team): sealed under a key of its own, which is destroyed once the letter is
+    /// sent or given up, so nothing may open it again.
+    pub(crate) async fn own_key_letter(
+        &self,
+        kind: &str,
+        letter: &Letter,
+        now: i64,
+    ) -> Result<OutboxRow, AppError> {
+        let message = Uuid::now_v7();
+        let (dek, wrapped) = self.vault.new_data_key(&message)?;
+        self.key_writer
+            .submit(vec![(
+                message,
+                StoredKey {
+                    kek_version: wrapped.kek_version,
+                    bytes: wrapped.bytes,
+                },
+            )])
+            .await?;
+        self.outbox_row(&dek, kind, None, letter, now)
+    }
+
     /// Wakes the sender after a commit that queued mail.
     pub(crate) fn mail_queued(&self) {
         self.mailer.queued.notify_one();
@@ -109,7 +132,7 @@ impl Steward {
             .await?;
         // A last message to an erased person, or an alert to a staff member, was sealed under
         // a key of its own: once it is sent or given up, nothing may open it again.
-        if settled && [FAREWELL, SIGN_IN_ALERT].contains(&row.kind.as_str()) {
+        if settled && [FAREWELL, SIGN_IN_ALERT, BREACH_ALERT].contains(&row.kind.as_str()) {
             self.keys.destroy_data_key(row.customer_id)?;
         }
         Ok(())

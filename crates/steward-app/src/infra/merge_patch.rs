@@ -1,6 +1,6 @@
-//! Changes to a record of the register, as JSON merge patches (RFC 7396): the fields given
-//! replace the kept ones, `null` removes an optional one, and the result is checked as a whole,
-//! as if it had been written so.
+//! Changes to a record of a register (vendors, agreements, breaches), as JSON merge patches
+//! (RFC 7396): the fields given replace the kept ones, `null` removes an optional one, and the
+//! result is checked as a whole, as if it had been written so.
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
