@@ -311,6 +311,22 @@ impl Steward {
             counts.certifications_expiring += a.certifications_expiring as u64;
             counts.certifications_expired += a.certifications_expired as u64;
         }
+        let now = self.clock.now();
+        for row in self.store.breaches().await? {
+            let breach = self.breach_of(&row)?;
+            let clock = breach.clock(now);
+            if clock == steward_core::breach::ClockState::Closed {
+                continue;
+            }
+            counts.breaches_open += 1;
+            counts.breaches_overdue +=
+                u64::from(clock == steward_core::breach::ClockState::Overdue);
+            if !breach.decided() {
+                counts
+                    .breach_hours_left
+                    .push((breach.id, breach.hours_left(now)));
+            }
+        }
         Ok(counts)
     }
 }
@@ -321,9 +337,9 @@ impl Customers<'_> {
     }
 }
 
-/// How many customers and audit entries are stored, and how many engaged vendors need the
-/// privacy officer.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+/// How many customers and audit entries are stored, how many engaged vendors need the
+/// privacy officer, and where the open breaches' clocks stand.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordCounts {
     pub customers: u64,
     pub audit_entries: i64,
@@ -336,4 +352,9 @@ pub struct RecordCounts {
     pub certifications_expired: u64,
     /// Notices to recipients (Art. 19) still to be sent past their due date.
     pub recipient_notices_overdue: u64,
+    /// Breaches not closed, and those past 72 hours without a decision on notifying.
+    pub breaches_open: u64,
+    pub breaches_overdue: u64,
+    /// Hours each undecided breach has left until its deadline (negative past it).
+    pub breach_hours_left: Vec<(uuid::Uuid, f64)>,
 }

@@ -76,6 +76,23 @@ async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Pr
             counts.certifications_expired,
             counts.recipient_notices_overdue,
         ));
+        out.push_str(&format!(
+            "# HELP steward_breaches_open Breaches in the register not closed.
+             # TYPE steward_breaches_open gauge
+steward_breaches_open {}
+             # HELP steward_breaches_overdue Breaches past 72 hours from awareness without a decision on notifying the authority.
+             # TYPE steward_breaches_overdue gauge
+steward_breaches_overdue {}
+             # HELP steward_breach_hours_left Hours until an undecided breach's 72-hour deadline (negative past it).
+             # TYPE steward_breach_hours_left gauge
+",
+            counts.breaches_open, counts.breaches_overdue,
+        ));
+        for (id, hours) in &counts.breach_hours_left {
+            out.push_str(&format!(
+                "steward_breach_hours_left{{breach=\"{id}\"}} {hours:.2}\n"
+            ));
+        }
     }
     state.metrics.render(&mut out);
     Ok((

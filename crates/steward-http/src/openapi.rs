@@ -7,7 +7,7 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    accounts, audiences, audit, campaigns, catalog, consents, customers, notices,
+    accounts, audiences, audit, breaches, campaigns, catalog, consents, customers, notices,
     recipient_notices, records, requests, retention, sharing,
 };
 
@@ -37,6 +37,8 @@ use crate::api::{
         records::ropa,
         sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
         audit::search, audit::verify,
+        breaches::list, breaches::open, breaches::get_one, breaches::update, breaches::add_phase,
+        breaches::step, breaches::authority_notice, breaches::customer_notices, breaches::plan,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
     ),

@@ -55,6 +55,10 @@ pub enum Command {
     /// The vendor register: who receives customers' data, under what contract.
     #[command(subcommand)]
     Vendors(VendorsCommand),
+    /// The breach register: each breach with its 72-hour clock, and the authority's
+    /// notification.
+    #[command(subcommand)]
+    Breach(BreachCommand),
     /// The record of processing activities (GDPR Art. 30), from the catalog, the vendor
     /// register, its agreements and the retention rules.
     Ropa {
@@ -104,6 +108,17 @@ pub struct ShareArgs {
     /// Ed25519 signature is written beside it, to FILE.sig.
     #[arg(long, short)]
     pub output: PathBuf,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum BreachCommand {
+    /// Every breach, newest first, with where its 72-hour clock stands.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The notification for the supervisory authority (Art. 33(3)), as Markdown.
+    Notice { breach: String },
 }
 
 #[derive(Subcommand, Debug)]

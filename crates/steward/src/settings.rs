@@ -49,10 +49,29 @@ pub struct Settings {
     /// How long after an erasure, rectification or restriction the vendors that received the
     /// customer's data must have been told (Art. 19), as an ISO 8601 period in days or less.
     pub recipient_notice_within: String,
+    /// The breach response plan, prepared before anything happens: the response team, the
+    /// supervisory authorities and the steps with their owners (`[breach_plan]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub breach_plan: Option<steward_app::core::breach::BreachPlanInput>,
     /// No longer used, as every commit signs the audit chain's head; accepted so that an
     /// older configuration still starts, with a warning that it can go.
     #[serde(default, skip_serializing)]
     pub audit_checkpoint_every: Option<i64>,
+}
+
+impl Settings {
+    /// The breach response plan, checked; a plan that does not hold together stops start-up
+    /// naming the field at fault.
+    pub fn breach_plan(&self) -> anyhow::Result<Option<steward_app::core::breach::BreachPlan>> {
+        self.breach_plan
+            .as_ref()
+            .map(|input| {
+                steward_app::core::breach::BreachPlan::parse(input).map_err(|e| {
+                    anyhow::anyhow!("invalid setting: breach_plan.{}: {}", e.field, e.message)
+                })
+            })
+            .transpose()
+    }
 }
 
 impl Default for Settings {
@@ -80,6 +99,7 @@ impl Default for Settings {
             retention_interval_minutes: 60,
             portal_staff_shown_as: steward_app::StaffShownAs::Role,
             recipient_notice_within: "P30D".into(),
+            breach_plan: None,
             audit_checkpoint_every: None,
         }
     }
@@ -167,5 +187,6 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
     if settings.tls_cert.is_some() != settings.tls_key.is_some() {
         anyhow::bail!("invalid setting: tls_cert and tls_key must be given together");
     }
+    settings.breach_plan()?;
     Ok(settings)
 }

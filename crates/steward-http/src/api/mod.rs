@@ -4,6 +4,7 @@
 pub(crate) mod accounts;
 pub(crate) mod audiences;
 pub(crate) mod audit;
+pub(crate) mod breaches;
 pub(crate) mod campaigns;
 pub(crate) mod catalog;
 pub(crate) mod consents;
@@ -214,6 +215,31 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     )
     .add(Method::GET, "/receipts/{id}", get(consents::receipt))
     .add(Method::POST, "/receipts/verify", post(consents::verify))
+    .add(Method::GET, "/breaches", get(breaches::list))
+    .add(Method::POST, "/breaches", post(breaches::open))
+    .add(Method::GET, "/breaches/{id}", get(breaches::get_one))
+    .add(Method::PATCH, "/breaches/{id}", patch(breaches::update))
+    .add(
+        Method::POST,
+        "/breaches/{id}/phases",
+        post(breaches::add_phase),
+    )
+    .add(
+        Method::POST,
+        "/breaches/{id}/steps/{step}",
+        post(breaches::step),
+    )
+    .add(
+        Method::GET,
+        "/breaches/{id}/authority-notice",
+        get(breaches::authority_notice),
+    )
+    .add(
+        Method::POST,
+        "/breaches/{id}/customer-notices",
+        post(breaches::customer_notices),
+    )
+    .add(Method::GET, "/breach-plan", get(breaches::plan))
     .add(Method::GET, "/audit", get(audit::search))
     .add(Method::GET, "/audit/verify", get(audit::verify))
     .add(Method::GET, "/users", get(accounts::list_users))

@@ -26,6 +26,14 @@ struct DashboardPage {
     vendors: Option<Vec<VendorRow>>,
     /// Notices to recipients (Art. 19) past their due date, for the same readers.
     overdue_notices: Option<u64>,
+    /// Breaches not closed, for those who may read the breach register.
+    breaches: Option<Vec<steward_app::BreachView>>,
+}
+
+impl DashboardPage {
+    fn countdown(&self, b: &steward_app::BreachView) -> String {
+        super::breaches::countdown(b)
+    }
 }
 
 /// A vendor that needs the privacy officer, in words.
@@ -169,11 +177,19 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
     } else {
         None
     };
+    let breaches = if staff.actor.role().may_read_breaches() {
+        let mut open = state.app.breaches().list(&staff.actor).await?;
+        open.retain(|b| b.breach.closed_at.is_none());
+        Some(open)
+    } else {
+        None
+    };
     Ok(render(&DashboardPage {
         chrome: Chrome::new(&state, &staff, "Dashboard", "dashboard"),
         customers: group(d.customers),
         charts,
         vendors,
         overdue_notices,
+        breaches,
     }))
 }

@@ -4,6 +4,7 @@
 
 mod admin;
 mod audit;
+mod breaches;
 mod campaigns;
 mod charts;
 mod customers;
@@ -94,6 +95,24 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(requests::list).post(requests::create),
         )
         .route("/console/requests/{id}/{step}", post(requests::step))
+        .route(
+            "/console/breaches",
+            get(breaches::list).post(breaches::open),
+        )
+        .route(
+            "/console/breaches/{id}",
+            get(breaches::show).post(breaches::update),
+        )
+        .route("/console/breaches/{id}/steps/{step}", post(breaches::step))
+        .route("/console/breaches/{id}/phases", post(breaches::add_phase))
+        .route(
+            "/console/breaches/{id}/customer-notices",
+            post(breaches::notify_customers),
+        )
+        .route(
+            "/console/breaches/{id}/authority-notice",
+            get(breaches::authority_notice),
+        )
         .route("/console/recipient-notices", get(recipient_notices::list))
         .route(
             "/console/recipient-notices/{id}/{status}",
@@ -164,6 +183,8 @@ pub struct Chrome {
     /// May read the vendor register, its agreements and shares, the record of processing,
     /// and the recipients to tell of changes.
     pub reads_register: bool,
+    /// May read the breach register.
+    pub reads_breaches: bool,
     /// For the catalog's names of the purposes a page mentions.
     state: Option<AppState>,
 }
@@ -240,6 +261,7 @@ impl Chrome {
                 && held.iter().any(|p| p.requires_consent),
             answers_requests: role == Role::Dpo,
             reads_register: role.may_read_register(),
+            reads_breaches: role.may_read_breaches(),
             state: Some(state.clone()),
         }
     }
@@ -263,6 +285,7 @@ impl Chrome {
             runs_campaigns: false,
             answers_requests: false,
             reads_register: false,
+            reads_breaches: false,
             state: None,
         }
     }

@@ -76,6 +76,8 @@ struct PortalPage {
     objectable: Vec<(String, String)>,
     message: Option<Flash>,
     told: Vec<RecipientRow>,
+    /// Breaches the customer was told of, newest last: (day, subject, text).
+    breaches: Vec<(String, String, String)>,
 }
 
 fn cookie_value(state: &AppState, name: &str, value: Option<&str>) -> Option<HeaderValue> {
@@ -355,6 +357,13 @@ async fn overview_page(
     status: StatusCode,
     message: Option<Flash>,
 ) -> Response {
+    let breaches = match state.app.portal().breach_notices(customer).await {
+        Ok(notices) => notices
+            .into_iter()
+            .map(|n| (super::dates::day(n.told_at), n.subject, n.text))
+            .collect(),
+        Err(e) => return Problem::from(e).into_response(),
+    };
     match state.app.portal().overview(customer).await {
         Ok(overview) => with_public_policy(
             render(&PortalPage {
@@ -363,6 +372,7 @@ async fn overview_page(
                 objectable: state.app.own_rights().objectable_purposes(),
                 message,
                 told: portal_told::rows(state.app.catalog(), &overview.recipients_told),
+                breaches,
             }),
             status,
         ),

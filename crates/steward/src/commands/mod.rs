@@ -1,5 +1,6 @@
 //! What each subcommand does: wire settings into the app and call its use cases.
 
+mod breaches;
 mod import;
 mod retention;
 mod serve;
@@ -20,8 +21,8 @@ use retention::retention_run;
 use serve::serve;
 
 use crate::cli::{
-    AgreementsCommand, AuditCommand, Cli, Command, ConsentCommand, ExportCommand, ImportCommand,
-    RetentionCommand, TokenCommand, UserCommand, VendorsCommand,
+    AgreementsCommand, AuditCommand, BreachCommand, Cli, Command, ConsentCommand, ExportCommand,
+    ImportCommand, RetentionCommand, TokenCommand, UserCommand, VendorsCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -66,7 +67,9 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
             ..steward_app::core::sharing::SharingRules::shipped()
                 .map_err(|e| anyhow::anyhow!("invalid transfer rules: {e}"))?
         },
-        security: Default::default(),
+        security: steward_app::SecuritySettings {
+            breach_plan: settings.breach_plan()?,
+        },
         webhooks: steward_app::WebhookSettings {
             extra_roots: settings.webhook_extra_roots.clone(),
         },
@@ -355,6 +358,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             retention_run(&settings, dry_run).await
         }
         Command::Vendors(VendorsCommand::List) => vendors::list(&settings).await,
+        Command::Breach(BreachCommand::List { json }) => breaches::list(&settings, json).await,
+        Command::Breach(BreachCommand::Notice { breach }) => {
+            breaches::notice(&settings, &breach).await
+        }
         Command::Ropa { format, output } => {
             vendors::ropa(&settings, format, output.as_deref()).await
         }

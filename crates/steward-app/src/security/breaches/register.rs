@@ -233,8 +233,8 @@ impl Breaches<'_> {
     pub fn plan(
         &self,
         actor: &Actor,
-    ) -> Result<Option<&steward_core::breach::BreachPlan>, AppError> {
+    ) -> Result<Option<steward_core::breach::BreachPlan>, AppError> {
         require_reader(actor)?;
-        Ok(self.app.security.breach_plan.as_ref())
+        Ok(self.app.security.breach_plan.clone())
     }
 }
