@@ -65,7 +65,7 @@ impl Breaches<'_> {
             return Err(AppError::BreachRefused(BreachRefusal::CustomersNotToBeTold));
         }
         let affected = app.store.breach_affected(id).await?;
-        if affected.is_empty() {
+        if affected.is_empty() && !dry_run {
             return Err(AppError::BreachRefused(BreachRefusal::NoAffectedCustomers));
         }
         let told: std::collections::HashSet<Uuid> = app

@@ -89,6 +89,15 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/recipient-notices/{id}/deliveries")
         | ("GET", "/ropa")
         | ("POST", "/transfers/check") => &[Dpo, Auditor],
+        ("POST", "/breaches")
+        | ("PATCH", "/breaches/{id}")
+        | ("POST", "/breaches/{id}/phases")
+        | ("POST", "/breaches/{id}/steps/{step}")
+        | ("POST", "/breaches/{id}/customer-notices") => &[Dpo],
+        ("GET", "/breaches")
+        | ("GET", "/breaches/{id}")
+        | ("GET", "/breaches/{id}/authority-notice")
+        | ("GET", "/breach-plan") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
         ("GET", "/tokens") | ("POST", "/tokens") | ("DELETE", "/tokens/{id}") => &[Admin],
@@ -464,7 +473,37 @@ async fn every_route_for_every_role() {
             } else {
                 String::new()
             };
+            // A breach per call, decided so that its customers may be told.
+            let breach = if path.starts_with("/breaches/") {
+                let keeper = t
+                    .app
+                    .access(
+                        &t.operator
+                            .actor("breaches", &["essential.legal_obligation"]),
+                        None,
+                    )
+                    .expect("keeper");
+                let mut input = breach_input(t.app.now());
+                input.risk = Some(steward_app::core::breach::Risk::High);
+                input.risk_reasoning = Some("Addresses exposed.".into());
+                input.customer_decision = Some(steward_app::core::breach::CustomerDecision {
+                    notify: true,
+                    exemption: None,
+                    evidence: None,
+                });
+                t.app
+                    .breaches()
+                    .open(&keeper, input)
+                    .await
+                    .expect("breach")
+                    .breach
+                    .id
+                    .to_string()
+            } else {
+                String::new()
+            };
             let id = match path {
+                p if p.starts_with("/breaches/") => breach.clone(),
                 p if p.starts_with("/vendors/") => vendor.clone(),
                 p if p.starts_with("/agreements/") => agreement.clone(),
                 p if p.starts_with("/shares/") => share.clone(),
@@ -481,7 +520,9 @@ async fn every_route_for_every_role() {
             };
             let url = format!(
                 "/api/v1{}",
-                path.replace("{id}", &id).replace("{key}", "web-visits")
+                path.replace("{id}", &id)
+                    .replace("{key}", "web-visits")
+                    .replace("{step}", "contain")
             );
             let body = match (method.as_str(), path) {
                 ("POST", "/customers") => Some(format!(
@@ -554,6 +595,17 @@ async fn every_route_for_every_role() {
                 )),
                 ("POST", "/recipient-notices/{id}/status") => {
                     Some(r#"{"status":"sent"}"#.to_string())
+                }
+                ("POST", "/breaches") => Some(
+                    serde_json::to_string(&breach_input(t.app.now())).expect("breach json"),
+                ),
+                ("PATCH", "/breaches/{id}") => Some(r#"{"title":"Changed"}"#.to_string()),
+                ("POST", "/breaches/{id}/phases") => {
+                    Some(r#"{"text":"More is known."}"#.to_string())
+                }
+                ("POST", "/breaches/{id}/steps/{step}") => Some(r#"{"done":true}"#.to_string()),
+                ("POST", "/breaches/{id}/customer-notices") => {
+                    Some(r#"{"dry_run":true}"#.to_string())
                 }
                 _ => None,
             };

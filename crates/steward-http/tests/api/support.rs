@@ -48,6 +48,40 @@ fn capture_logs() {
 
 /// Starts the real router on a random loopback port with a fresh data directory, with rate
 /// limits out of the way.
+/// The response plan every test server is opened with.
+pub fn breach_plan() -> steward_app::core::breach::BreachPlan {
+    let plan = serde_json::json!({
+        "team": [
+            {"role": "lead", "name": "Grace Hopper", "email": "grace@shop.test"},
+            {"role": "dpo", "name": "Ada Lovelace", "email": "dpo@shop.test"}
+        ],
+        "lead_authority": {"name": "Berliner Beauftragte für Datenschutz", "contact": "https://www.datenschutz-berlin.de/"},
+        "authorities": {"FR": {"name": "CNIL", "contact": "https://notifications.cnil.fr/"}},
+        "steps": [
+            {"step": "contain", "owner": "lead", "description": "Revoke access and rotate keys."},
+            {"step": "assess", "owner": "dpo", "description": "Run the scope and judge the risk."},
+            {"step": "notify_authority", "owner": "dpo", "description": "Notify within 72 hours."},
+            {"step": "notify_customers", "owner": "dpo", "description": "Tell customers at high risk."},
+            {"step": "review", "owner": "lead", "description": "Write down what we learned."}
+        ]
+    });
+    steward_app::core::breach::BreachPlan::parse(&serde_json::from_value(plan).expect("plan input"))
+        .expect("plan")
+}
+
+/// A breach the company became aware of at `aware_at`, its assessment still open.
+pub fn breach_input(aware_at: jiff::Timestamp) -> steward_app::core::breach::BreachInput {
+    serde_json::from_value(serde_json::json!({
+        "title": "Support laptop stolen",
+        "detected_at": aware_at,
+        "aware_at": aware_at,
+        "found_by": "The agent reported it.",
+        "nature": ["confidentiality"],
+        "categories": ["user.contact"]
+    }))
+    .expect("breach input")
+}
+
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(steward_http::Limits::unlimited()).await
 }
@@ -111,6 +145,9 @@ async fn spawn(
         readable_at_least: steward_app::READABLE_AT_LEAST,
         staff_shown_as: Default::default(),
         sharing: SharingRules::shipped().expect("sharing rules"),
+        security: steward_app::SecuritySettings {
+            breach_plan: Some(breach_plan()),
+        },
         webhooks,
         mail: steward_app::MailSettings {
             smtp_url,
