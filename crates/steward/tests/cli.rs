@@ -1322,3 +1322,98 @@ fn the_record_of_processing_is_written_as_markdown_csv_or_json() {
         text(&bad.stderr)
     );
 }
+
+const BREACH_PLAN: &str = r#"
+[breach_plan]
+team = [
+  { role = "lead", name = "Grace Hopper", email = "grace@shop.test" },
+  { role = "dpo", name = "Ada Lovelace", email = "dpo@shop.test" },
+]
+lead_authority = { name = "CNIL", contact = "https://notifications.cnil.fr/" }
+steps = [
+  { step = "contain", owner = "lead", description = "Revoke access." },
+  { step = "assess", owner = "dpo", description = "Judge the risk." },
+  { step = "notify_authority", owner = "dpo", description = "Within 72 hours." },
+  { step = "notify_customers", owner = "dpo", description = "When the risk is high." },
+  { step = "review", owner = "lead", description = "What we learned." },
+]
+"#;
+
+#[test]
+fn the_breach_plan_is_checked_at_start_up_and_breaches_are_read_at_the_machine() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("steward.toml");
+    std::fs::write(
+        &config,
+        BREACH_PLAN.replace(
+            "owner = \"dpo\", description = \"Judge",
+            "owner = \"intern\", description = \"Judge",
+        ),
+    )
+    .expect("write");
+    let out = run(steward(&data).arg("--config").arg(&config).arg("init"));
+    assert!(
+        !out.status.success(),
+        "a plan with a stranger owning a step"
+    );
+    assert!(
+        text(&out.stderr).contains("breach_plan.steps[1].owner"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    std::fs::write(&config, BREACH_PLAN).expect("write");
+    let with = |c: &mut Command| -> Output { run(c.arg("--config").arg(&config)) };
+    let empty = with(steward(&data).args(["breach", "list"]));
+    assert!(empty.status.success(), "{}", text(&empty.stderr));
+    assert!(
+        text(&empty.stdout).contains("No breach"),
+        "{}",
+        text(&empty.stdout)
+    );
+
+    let token = text(&with(steward(&data).args(["token", "create", "--role", "dpo"])).stdout)
+        .trim()
+        .to_string();
+    let (server, addr) = start_server(&data, &["--config", config.to_str().expect("path")]);
+    let aware = jiff::Timestamp::now();
+    let body = serde_json::json!({
+        "title": "Backup bucket left public",
+        "detected_at": aware,
+        "aware_at": aware,
+        "found_by": "A researcher wrote to us.",
+        "nature": ["confidentiality"]
+    })
+    .to_string();
+    let mut s = TcpStream::connect(&addr).expect("connect");
+    write!(
+        s,
+        "POST /api/v1/breaches HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\nX-Purpose: essential.legal_obligation\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("send");
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).expect("read");
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    let id = json_body(&answer)["id"].as_str().expect("id").to_string();
+    stop(server);
+
+    let listed = with(steward(&data).args(["breach", "list"]));
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let line = text(&listed.stdout);
+    assert!(
+        line.contains(&id) && line.contains("Backup bucket left public"),
+        "{line}"
+    );
+    assert!(line.contains("h left"), "{line}");
+    let json = with(steward(&data).args(["breach", "list", "--json"]));
+    let parsed: serde_json::Value = serde_json::from_slice(&json.stdout).expect("json");
+    assert_eq!(parsed[0]["id"], id.as_str());
+    assert_eq!(parsed[0]["clock"], "running");
+    let notice = with(steward(&data).args(["breach", "notice", &id]));
+    assert!(notice.status.success(), "{}", text(&notice.stderr));
+    assert!(text(&notice.stdout).starts_with("# Notification of a personal data breach"));
+    let unknown = with(steward(&data).args(["breach", "notice", "not-an-id"]));
+    assert!(!unknown.status.success());
+}
