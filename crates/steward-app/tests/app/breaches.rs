@@ -506,3 +506,25 @@ async fn without_a_plan_no_breach_opens() {
         "{refused:?}"
     );
 }
+
+#[tokio::test]
+async fn a_breach_a_processor_reported_names_a_vendor_of_the_register() {
+    let o = with_plan(false, None).await;
+    let (app, clock) = (&*o.app, &*o.clock);
+    let mut input = laptop(clock.now());
+    input.reported_by_vendor = Some(uuid::Uuid::now_v7());
+    input.processor_notice_at = Some(clock.now());
+    let refused = app
+        .breaches()
+        .open(&dpo(app), input)
+        .await
+        .expect_err("unknown vendor");
+    assert_eq!(field_of(refused), "reported_by_vendor");
+    assert!(
+        app.breaches()
+            .list(&actor(app, Role::Auditor))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}

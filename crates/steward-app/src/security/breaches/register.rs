@@ -37,6 +37,17 @@ impl Steward {
         Breach::parse(id, input, self.clock.now(), &known).map_err(invalid)
     }
 
+    /// A breach a processor reported names a vendor of the register.
+    async fn check_reporter(&self, breach: &Breach) -> Result<(), AppError> {
+        match breach.reported_by_vendor {
+            Some(v) if self.store.vendor(v).await?.is_none() => Err(AppError::invalid(
+                "reported_by_vendor",
+                "is not a vendor of the register",
+            )),
+            _ => Ok(()),
+        }
+    }
+
     pub(crate) fn breach_of(&self, row: &BreachRow) -> Result<Breach, AppError> {
         let input = input_of(row.id, &row.breach)?;
         // Kept records were checked when written; read back, only their form is checked
@@ -95,6 +106,7 @@ impl Breaches<'_> {
             .ok_or(AppError::BreachRefused(BreachRefusal::NoBreachPlan))?;
         let id = Uuid::now_v7();
         let breach = self.app.parse_breach(id, &input)?;
+        self.app.check_reporter(&breach).await?;
         let checklist: Vec<ChecklistStep> = plan
             .steps
             .iter()
@@ -151,6 +163,7 @@ impl Breaches<'_> {
             return self.app.breach_view(&kept).await;
         }
         let breach = self.app.parse_breach(id, &input)?;
+        self.app.check_reporter(&breach).await?;
         let now = self.app.clock.now();
         let row = BreachRow {
             breach: encoded(&breach.input())?,
