@@ -4,7 +4,7 @@
 //! theirs is gone by the time it is sent.
 
 use steward_core::contact::Email;
-use steward_store::{ChangeSet, CustomerRow, Erasure, StoredKey};
+use steward_store::{ChangeSet, CustomerRow, Erasure};
 use uuid::Uuid;
 
 use crate::infra::mail::{FAREWELL, Letter};
@@ -47,18 +47,8 @@ impl Steward {
         let now = self.clock.now().as_microsecond();
         let mut with = order.with;
         if let Some((message, letter)) = order.farewell {
-            let (dek, wrapped) = self.vault.new_data_key(&message)?;
-            self.key_writer
-                .submit(vec![(
-                    message,
-                    StoredKey {
-                        kek_version: wrapped.kek_version,
-                        bytes: wrapped.bytes,
-                    },
-                )])
-                .await?;
             with.mail
-                .push(self.outbox_row(&dek, FAREWELL, None, &letter, now)?);
+                .push(self.own_key_letter(message, FAREWELL, &letter, now).await?);
         }
         with.recipient_updates
             .push(self.recipient_update(id, "erasure", Vec::new(), now)?);

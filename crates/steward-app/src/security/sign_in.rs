@@ -153,8 +153,13 @@ impl Steward {
                 unsubscribe: None,
             };
             changes.mail.push(
-                self.own_key_letter(SIGN_IN_ALERT, &letter, self.clock.now().as_microsecond())
-                    .await?,
+                self.own_key_letter(
+                    Uuid::now_v7(),
+                    SIGN_IN_ALERT,
+                    &letter,
+                    self.clock.now().as_microsecond(),
+                )
+                .await?,
             );
         }
         self.store.apply(changes).await?;

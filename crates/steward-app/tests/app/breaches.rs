@@ -129,6 +129,14 @@ pub(crate) fn to(clock: &FixedClock, t: Timestamp) {
     clock.advance(t.duration_since(clock.now()));
 }
 
+/// The laptop breach, opened by the privacy officer, aware at `aware_at`.
+pub(crate) async fn open_laptop(app: &Steward, aware_at: Timestamp) -> steward_app::BreachView {
+    app.breaches()
+        .open(&dpo(app), laptop(aware_at))
+        .await
+        .expect("open")
+}
+
 fn field_of(e: AppError) -> String {
     match e {
         AppError::Invalid(errors) => errors[0].field.clone(),
@@ -151,11 +159,7 @@ async fn the_clock_runs_72_hours_from_awareness(pg: bool) {
     let (app, clock) = (&*o.app, &*o.clock);
     let dpo = dpo(app);
     let aware = clock.now();
-    let opened = app
-        .breaches()
-        .open(&dpo, laptop(aware))
-        .await
-        .expect("open");
+    let opened = open_laptop(app, aware).await;
     assert_eq!(opened.deadline, hours_after(aware, 72));
     assert_eq!(opened.clock, ClockState::Running);
     assert_eq!(
@@ -260,11 +264,7 @@ async fn the_response_team_is_mailed_once_per_milestone() {
     let (app, clock) = (&*o.app, &*o.clock);
     let dpo = dpo(app);
     let aware = clock.now();
-    let b = app
-        .breaches()
-        .open(&dpo, laptop(aware))
-        .await
-        .expect("open");
+    let b = open_laptop(app, aware).await;
     app.outbox().deliver_due().await.expect("deliver");
     let opened = smtp.wait_for(2);
     assert!(
@@ -311,10 +311,7 @@ async fn a_breach_opened_late_mails_only_its_latest_milestone() {
     let o = with_plan(false, None).await;
     let (app, clock) = (&*o.app, &*o.clock);
     let aware = hours_after(clock.now(), -70);
-    app.breaches()
-        .open(&dpo(app), laptop(aware))
-        .await
-        .expect("open");
+    open_laptop(app, aware).await;
     let alerts = app
         .audit()
         .search(
@@ -357,11 +354,7 @@ async fn phases_are_appended_never_overwritten(pg: bool) {
     let o = with_plan(pg, None).await;
     let (app, clock) = (&*o.app, &*o.clock);
     let dpo = dpo(app);
-    let b = app
-        .breaches()
-        .open(&dpo, laptop(clock.now()))
-        .await
-        .expect("open");
+    let b = open_laptop(app, clock.now()).await;
     let texts = [
         "Initial notification: a laptop with a support export was stolen.",
         "The export held 1,200 addresses; the disk was not encrypted.\r\nPolice reference 42.",
@@ -446,11 +439,7 @@ async fn the_checklist_moves_and_only_the_privacy_officer_writes() {
     let o = with_plan(false, None).await;
     let (app, clock) = (&*o.app, &*o.clock);
     let dpo = dpo(app);
-    let b = app
-        .breaches()
-        .open(&dpo, laptop(clock.now()))
-        .await
-        .expect("open");
+    let b = open_laptop(app, clock.now()).await;
     let contained = app
         .breaches()
         .step(

@@ -66,20 +66,21 @@ impl Steward {
         })
     }
 
-    /// An outbox row for a letter to someone who is no customer (a staff member, the breach
-    /// response team): sealed under a key of its own, which is destroyed once the letter is
-    /// sent or given up, so nothing may open it again.
+    /// An outbox row for a letter sealed under a key of its own, `key`, made now: to someone
+    /// who is no customer (a staff member, the breach response team) or to a customer whose
+    /// key is going (a farewell). The key is destroyed once the letter is sent or given up, so
+    /// nothing may open it again.
     pub(crate) async fn own_key_letter(
         &self,
+        key: Uuid,
         kind: &str,
         letter: &Letter,
         now: i64,
     ) -> Result<OutboxRow, AppError> {
-        let message = Uuid::now_v7();
-        let (dek, wrapped) = self.vault.new_data_key(&message)?;
+        let (dek, wrapped) = self.vault.new_data_key(&key)?;
         self.key_writer
             .submit(vec![(
-                message,
+                key,
                 StoredKey {
                     kek_version: wrapped.kek_version,
                     bytes: wrapped.bytes,

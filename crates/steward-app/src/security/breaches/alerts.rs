@@ -87,8 +87,10 @@ impl Steward {
                 text: self.alert_text(&breach, &member.role),
                 unsubscribe: None,
             };
-            with.mail
-                .push(self.own_key_letter(BREACH_ALERT, &letter, at).await?);
+            with.mail.push(
+                self.own_key_letter(uuid::Uuid::now_v7(), BREACH_ALERT, &letter, at)
+                    .await?,
+            );
         }
         let mailed = with.mail.len();
         with.audit.push(self.record(
