@@ -16,6 +16,7 @@ mod recipient_notices;
 mod records;
 mod requests;
 mod retention;
+mod self_audit;
 mod shares;
 mod sharing;
 mod signups;
