@@ -76,6 +76,11 @@ async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Pr
             counts.certifications_expired,
             counts.recipient_notices_overdue,
         ));
+        // Which checks fail would tell an attacker where to look, so it is shown only to
+        // those who may read the figures above.
+        if let Some(report) = state.app.self_audit().last() {
+            security_audit_gauges(&report, &mut out);
+        }
     }
     state.metrics.render(&mut out);
     Ok((
@@ -84,4 +89,25 @@ async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Pr
         out,
     )
         .into_response())
+}
+
+fn security_audit_gauges(report: &steward_app::SecurityReport, out: &mut String) {
+    out.push_str(
+        "# HELP steward_security_audit_failed Whether the check failed in the latest security self-audit (1) or not (0).\n\
+         # TYPE steward_security_audit_failed gauge\n",
+    );
+    for id in steward_app::check_ids() {
+        let failed = report
+            .finding(id)
+            .is_some_and(|f| f.status == steward_app::FindingStatus::Fail);
+        out.push_str(&format!(
+            "steward_security_audit_failed{{check=\"{id}\"}} {}\n",
+            u8::from(failed)
+        ));
+    }
+    out.push_str(&format!(
+        "# HELP steward_security_audit_last_run_seconds When the latest security self-audit ran (Unix time).\n\
+         # TYPE steward_security_audit_last_run_seconds gauge\nsteward_security_audit_last_run_seconds {}\n",
+        report.ran_at.as_second()
+    ));
 }

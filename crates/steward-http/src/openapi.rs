@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     accounts, audiences, audit, campaigns, catalog, consents, customers, notices,
-    recipient_notices, records, requests, retention, sharing,
+    recipient_notices, records, requests, retention, security, sharing,
 };
 
 #[derive(OpenApi)]
@@ -36,7 +36,7 @@ use crate::api::{
         recipient_notices::deliveries,
         records::ropa,
         sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
-        audit::search, audit::verify,
+        audit::search, audit::verify, security::audit,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
     ),

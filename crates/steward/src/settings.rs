@@ -49,6 +49,9 @@ pub struct Settings {
     /// How long after an erasure, rectification or restriction the vendors that received the
     /// customer's data must have been told (Art. 19), as an ISO 8601 period in days or less.
     pub recipient_notice_within: String,
+    /// How old the key-encryption key may grow before the security self-audit asks for a
+    /// rotation, as an ISO 8601 period.
+    pub kek_max_age: String,
     /// No longer used, as every commit signs the audit chain's head; accepted so that an
     /// older configuration still starts, with a warning that it can go.
     #[serde(default, skip_serializing)]
@@ -80,12 +83,13 @@ impl Default for Settings {
             retention_interval_minutes: 60,
             portal_staff_shown_as: steward_app::StaffShownAs::Role,
             recipient_notice_within: "P30D".into(),
+            kek_max_age: "P1Y".into(),
             audit_checkpoint_every: None,
         }
     }
 }
 
-const ENV_KEYS: [&str; 21] = [
+const ENV_KEYS: [&str; 22] = [
     "data_dir",
     "database_url",
     "listen",
@@ -107,6 +111,7 @@ const ENV_KEYS: [&str; 21] = [
     "retention_interval_minutes",
     "portal_staff_shown_as",
     "recipient_notice_within",
+    "kek_max_age",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.

@@ -349,7 +349,7 @@ impl SelfAudit<'_> {
 
 impl Jobs {
     /// Runs the self-audit at once and then every `every` until `stop`, as Steward itself;
-    /// each run logs how many checks failed and which.
+    /// each run logs the checks that failed with their evidence.
     pub async fn security_audit(
         self,
         facts: InstallationFacts,
@@ -361,11 +361,12 @@ impl Jobs {
         loop {
             match self.app.self_audit().run(&actor, &facts).await {
                 Ok(report) => {
-                    let failed: Vec<&str> = report.failed().map(|f| f.id.as_str()).collect();
-                    if failed.is_empty() {
+                    if report.counts.fail == 0 {
                         tracing::info!("security self-audit: every check passed");
-                    } else {
-                        tracing::warn!(failed = ?failed, "security self-audit: checks failed");
+                    }
+                    // Evidence holds ids and counts only, so it may be logged.
+                    for f in report.failed() {
+                        tracing::warn!(check = %f.id, evidence = %f.evidence, "security self-audit: check failed");
                     }
                 }
                 Err(e) => tracing::error!(error = %e, "security self-audit could not run"),
