@@ -10,6 +10,7 @@ mod portal;
 mod recipient_notices;
 mod register;
 mod requests;
+mod security;
 mod sharing;
 mod support;
 mod tls;
