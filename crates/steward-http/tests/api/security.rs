@@ -119,3 +119,46 @@ async fn the_console_page_shows_failures_first_in_a_real_browser() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_certificate_ending_within_thirty_days_fails_as_the_server_was_told() {
+    // The test clock stands at 09:00 on 1 March 2026; this certificate ends 18 whole days
+    // and 15 hours later.
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()]).expect("params");
+    params.not_after = rcgen::date_time_ymd(2026, 3, 20);
+    let key = rcgen::KeyPair::generate().expect("key");
+    let made = params.self_signed(&key).expect("cert");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cert = dir.path().join("cert.pem");
+    std::fs::write(&cert, made.pem()).expect("write cert");
+    let not_after = steward_http::certificate_not_after(&cert).expect("read the certificate");
+    assert_eq!(not_after, "2026-03-20T00:00:00Z".parse().expect("time"));
+
+    let facts = |not_after| steward_app::InstallationFacts {
+        listen: "0.0.0.0:443".parse().expect("addr"),
+        tls: true,
+        certificate_not_after: Some(not_after),
+        ..Default::default()
+    };
+    let t = spawn_app_with_options(steward_http::HttpOptions {
+        limits: steward_http::Limits::unlimited(),
+        facts: facts(not_after),
+        ..Default::default()
+    })
+    .await;
+    let auditor = t.token(Role::Auditor, &[]).await;
+    let report = t
+        .req("GET", "/api/v1/security/audit", Some(&auditor), &[], None)
+        .await
+        .json();
+    let expiry = finding(&report, "CERT_EXPIRY");
+    assert_eq!(expiry["status"], "fail", "{expiry}");
+    assert!(
+        expiry["evidence"]
+            .as_str()
+            .unwrap_or("")
+            .contains("18 days left"),
+        "{expiry}"
+    );
+    assert_eq!(finding(&report, "TLS_LISTENER")["status"], "pass");
+}
