@@ -8,20 +8,21 @@ use jiff::Timestamp;
 use super::{Check, Checked, Cx, Outcome, Severity};
 use crate::{AppError, Steward};
 
+/// The data directory: the key folder's parent.
+fn data_dir(app: &Steward) -> &Path {
+    app.key_dir.parent().unwrap_or(&app.key_dir)
+}
+
+fn master_key_path(app: &Steward) -> std::path::PathBuf {
+    crate::DataPaths::new(data_dir(app)).master_key
+}
+
 impl Steward {
-    fn master_key_path(&self) -> std::path::PathBuf {
-        crate::DataPaths::new(self.data_dir()).master_key
-    }
-
-    fn data_dir(&self) -> &Path {
-        self.key_dir.parent().unwrap_or(&self.key_dir)
-    }
-
     /// When the current key-encryption key came into use. Until key versions are kept with
     /// their creation time, the master key file's modification time stands for it: the
     /// file is written once, when the key is made.
     pub(crate) fn current_kek_created_at(&self) -> Result<Timestamp, AppError> {
-        let path = self.master_key_path();
+        let path = master_key_path(self);
         let fail = |source| AppError::File {
             path: path.clone(),
             source,
@@ -83,8 +84,8 @@ fn mode(path: &Path) -> Result<u32, AppError> {
 #[cfg(unix)]
 fn master_key_permissions<'a>(cx: &'a Cx<'a>) -> Checked<'a> {
     Box::pin(async move {
-        let key = cx.app.master_key_path();
-        let dir = cx.app.data_dir().to_path_buf();
+        let key = master_key_path(cx.app);
+        let dir = data_dir(cx.app).to_path_buf();
         let (key_mode, dir_mode) = (mode(&key)?, mode(&dir)?);
         let mut open = Vec::new();
         // Group or others may read the key: only its owner should.
