@@ -558,3 +558,40 @@ async fn only_those_who_may_read_the_audit_log_run_it_and_each_run_is_audited_on
     assert_eq!(runs().await, 3);
     assert!(app.self_audit().last().is_some());
 }
+
+#[tokio::test]
+async fn entries_left_unwitnessed_for_two_days_fail_the_checkpoint_age() {
+    let i = well_set(false).await;
+    let facts = InstallationFacts::default();
+    // Verification witnesses the head first: two days on, new entries are witnessed then.
+    add_user(&i.app, "nina.new@example.com", Role::Auditor).await;
+    i.clock.advance(SignedDuration::from_hours(49));
+    let report = audit(&i.app, &facts).await;
+    assert_eq!(status(&report, "AUDIT_CHECKPOINT_AGE"), FindingStatus::Pass);
+
+    // Entries the witness refuses to sign over (one of them was changed) stay unwitnessed.
+    add_user(&i.app, "omar.other@example.com", Role::Auditor).await;
+    add_user(&i.app, "pia.pending@example.com", Role::Auditor).await;
+    sqlite(i.dir.path())
+        .execute_batch(
+            "UPDATE audit_log SET action = 'customer.read'
+             WHERE seq = (SELECT MAX(seq) - 1 FROM audit_log)",
+        )
+        .expect("tamper");
+    let report = audit(&i.app, &facts).await;
+    assert_eq!(status(&report, "AUDIT_CHAIN"), FindingStatus::Fail);
+    assert_eq!(
+        status(&report, "AUDIT_CHECKPOINT_AGE"),
+        FindingStatus::Pass,
+        "not yet two days"
+    );
+    i.clock.advance(SignedDuration::from_hours(49));
+    let report = audit(&i.app, &facts).await;
+    let age = report.finding("AUDIT_CHECKPOINT_AGE").expect("checkpoint");
+    assert_eq!(age.status, FindingStatus::Fail, "{age:?}");
+    assert!(
+        age.evidence.contains("recorded 49 hours ago"),
+        "{}",
+        age.evidence
+    );
+}

@@ -79,23 +79,32 @@ fn audit_checkpoint_age<'a>(cx: &'a Cx<'a>) -> Checked<'a> {
                 )
             });
         };
-        let at = steward_core::clock::from_micros(head.at);
-        let hours = at.duration_until(cx.now).as_secs().max(0) / 3_600;
         let behind = entries.saturating_sub(head.seq);
-        let evidence = format!(
-            "the newest witnessed head covers entry {} of {entries}, signed {hours} hours ago",
+        let covered = format!(
+            "the newest head witnessed outside the database covers entry {} of {entries}",
             head.seq
         );
-        // A head that is old but covers every entry is as good as a new one.
-        Ok(
-            if behind > 0 && at.duration_until(cx.now) > CHECKPOINT_MAX_AGE {
-                Outcome::fail(
-                    format!("{evidence}; {behind} later entries are not witnessed"),
-                    vec![],
-                )
-            } else {
-                Outcome::pass(evidence)
-            },
-        )
+        // What matters is how long the oldest entry past it has waited, not the head's age.
+        let Some(first) = cx
+            .app
+            .store
+            .audit_page(head.seq, 1)
+            .await?
+            .into_iter()
+            .next()
+        else {
+            return Ok(Outcome::pass(covered));
+        };
+        let waited = steward_core::clock::from_micros(first.record.at).duration_until(cx.now);
+        let evidence = format!(
+            "{covered}; the {behind} entries after it are not witnessed, the oldest (entry {}) recorded {} hours ago",
+            first.seq,
+            waited.as_secs().max(0) / 3_600
+        );
+        Ok(if waited > CHECKPOINT_MAX_AGE {
+            Outcome::fail(evidence, vec![format!("audit:{}", first.seq)])
+        } else {
+            Outcome::pass(evidence)
+        })
     })
 }
