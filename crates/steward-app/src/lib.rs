@@ -61,12 +61,18 @@ pub use security::accounts::{
 pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
 pub use security::breaches::{BreachView, ChecklistStep, PhaseInput, PhaseView, StepUpdate};
+pub use security::self_audit::{
+    Finding, FindingCounts, FindingStatus, InstallationFacts, SELF_AUDIT_EVERY, SecurityReport,
+    Severity, check_ids,
+};
 pub use security::settings::SecuritySettings;
 pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
-pub use services::{Agreements, Breaches, Records, Shares, Transfers, Vendors, Webhooks};
+pub use services::{
+    Agreements, Breaches, Records, SelfAudit, Shares, Transfers, Vendors, Webhooks,
+};
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};
 pub use sharing::share_input::{AudienceSource, ShareDelivery, ShareInput};
@@ -145,6 +151,9 @@ pub struct Steward {
     readable_at_least: f64,
     sharing: steward_core::sharing::SharingRules,
     security: SecuritySettings,
+    /// Whether the data is in PostgreSQL rather than the embedded SQLite file.
+    on_postgres: bool,
+    last_security_report: security::self_audit::LastReport,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -241,6 +250,8 @@ impl Steward {
             Some(url) => Arc::new(PostgresStore::connect(url, 16, heads).await?),
         };
         let steward = Steward {
+            on_postgres: opts.database_url.is_some(),
+            last_security_report: Default::default(),
             audit_writer: infra::group_commit::GroupCommit::new("audit", {
                 let store = store.clone();
                 move |records| {

@@ -142,6 +142,14 @@ pub struct Audit<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// The security self-audit: run every check over the installation and report the findings.
+///
+/// Lives in `security/self_audit/`.
+#[derive(Clone, Copy)]
+pub struct SelfAudit<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// The mail outbox: deliver what is due.
 ///
 /// Lives in `infra/mail/outbox.rs`.
@@ -305,6 +313,10 @@ impl Steward {
 
     pub fn audit(&self) -> Audit<'_> {
         Audit { app: self }
+    }
+
+    pub fn self_audit(&self) -> SelfAudit<'_> {
+        SelfAudit { app: self }
     }
 
     pub fn outbox(&self) -> Outbox<'_> {

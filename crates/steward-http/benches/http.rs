@@ -218,7 +218,7 @@ fn main() -> BenchResult<()> {
         let addr = listener.local_addr()?.to_string();
         let options = steward_http::HttpOptions {
             limits: steward_http::Limits::unlimited(),
-            tls: None,
+            ..Default::default()
         };
         // The background work `steward serve` runs beside every request.
         tokio::spawn(app.jobs().audit_indexer(std::future::pending()));

@@ -77,21 +77,23 @@ async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Pr
             counts.recipient_notices_overdue,
         ));
         out.push_str(&format!(
-            "# HELP steward_breaches_open Breaches in the register not closed.
-             # TYPE steward_breaches_open gauge
-steward_breaches_open {}
-             # HELP steward_breaches_overdue Breaches past 72 hours from awareness without a decision on notifying the authority.
-             # TYPE steward_breaches_overdue gauge
-steward_breaches_overdue {}
-             # HELP steward_breach_hours_left Hours until an undecided breach's 72-hour deadline (negative past it).
-             # TYPE steward_breach_hours_left gauge
-",
+            "# HELP steward_breaches_open Breaches in the register not closed.\n\
+             # TYPE steward_breaches_open gauge\nsteward_breaches_open {}\n\
+             # HELP steward_breaches_overdue Breaches past 72 hours from awareness without a decision on notifying the authority.\n\
+             # TYPE steward_breaches_overdue gauge\nsteward_breaches_overdue {}\n\
+             # HELP steward_breach_hours_left Hours until an undecided breach's 72-hour deadline (negative past it).\n\
+             # TYPE steward_breach_hours_left gauge\n",
             counts.breaches_open, counts.breaches_overdue,
         ));
         for (id, hours) in &counts.breach_hours_left {
             out.push_str(&format!(
                 "steward_breach_hours_left{{breach=\"{id}\"}} {hours:.2}\n"
             ));
+        }
+        // Which checks fail would tell an attacker where to look, so it is shown only to
+        // those who may read the figures above.
+        if let Some(report) = state.app.self_audit().last() {
+            security_audit_gauges(&report, &mut out);
         }
     }
     state.metrics.render(&mut out);
@@ -101,4 +103,25 @@ steward_breaches_overdue {}
         out,
     )
         .into_response())
+}
+
+fn security_audit_gauges(report: &steward_app::SecurityReport, out: &mut String) {
+    out.push_str(
+        "# HELP steward_security_audit_failed Whether the check failed in the latest security self-audit (1) or not (0).\n\
+         # TYPE steward_security_audit_failed gauge\n",
+    );
+    for id in steward_app::check_ids() {
+        let failed = report
+            .finding(id)
+            .is_some_and(|f| f.status == steward_app::FindingStatus::Fail);
+        out.push_str(&format!(
+            "steward_security_audit_failed{{check=\"{id}\"}} {}\n",
+            u8::from(failed)
+        ));
+    }
+    out.push_str(&format!(
+        "# HELP steward_security_audit_last_run_seconds When the latest security self-audit ran (Unix time).\n\
+         # TYPE steward_security_audit_last_run_seconds gauge\nsteward_security_audit_last_run_seconds {}\n",
+        report.ran_at.as_second()
+    ));
 }

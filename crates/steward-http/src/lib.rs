@@ -32,7 +32,7 @@ use steward_app::Steward;
 pub use problem::Problem;
 pub use rate_limit::{Limits, Rate};
 pub use state::{AppState, HttpOptions};
-pub use tls::{TlsError, load_config as load_tls_config};
+pub use tls::{TlsError, certificate_not_after, load_config as load_tls_config};
 
 /// The whole HTTP application.
 pub fn router(app: Arc<Steward>, options: &HttpOptions) -> Router {

@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     accounts, audiences, audit, breaches, campaigns, catalog, consents, customers, notices,
-    recipient_notices, records, requests, retention, sharing,
+    recipient_notices, records, requests, retention, security, sharing,
 };
 
 #[derive(OpenApi)]
@@ -36,7 +36,7 @@ use crate::api::{
         recipient_notices::deliveries,
         records::ropa,
         sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
-        audit::search, audit::verify,
+        audit::search, audit::verify, security::audit,
         breaches::list, breaches::open, breaches::get_one, breaches::update, breaches::add_phase,
         breaches::step, breaches::authority_notice, breaches::customer_notices, breaches::plan,
         accounts::list_users, accounts::add_user, accounts::update_user,

@@ -15,6 +15,8 @@ pub struct Http {
     pub limiter: RateLimiter,
     /// Served over TLS: answers carry `Strict-Transport-Security`.
     pub tls: bool,
+    /// What the self-audit is told of the installation by whoever started the server.
+    pub facts: steward_app::InstallationFacts,
 }
 
 pub type AppState = Arc<Http>;
@@ -25,6 +27,8 @@ pub struct HttpOptions {
     pub limits: Limits,
     /// Serve HTTPS with this configuration (see `load_tls_config`) instead of plain HTTP.
     pub tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    /// How the server was set up, as the security self-audit needs to know it.
+    pub facts: steward_app::InstallationFacts,
 }
 
 pub fn state(app: Arc<Steward>, options: &HttpOptions) -> AppState {
@@ -33,5 +37,6 @@ pub fn state(app: Arc<Steward>, options: &HttpOptions) -> AppState {
         metrics: Metrics::default(),
         limiter: RateLimiter::new(options.limits),
         tls: options.tls.is_some(),
+        facts: options.facts.clone(),
     })
 }

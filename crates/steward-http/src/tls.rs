@@ -59,6 +59,24 @@ pub fn load_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsErro
     Ok(Arc::new(config))
 }
 
+/// When the certificate at the head of a PEM chain stops being valid, for the self-audit's
+/// look at how long it has left.
+pub fn certificate_not_after(cert: &Path) -> Result<jiff::Timestamp, TlsError> {
+    let fail = |reason: String| TlsError::Certificate {
+        path: cert.to_path_buf(),
+        reason,
+    };
+    let leaf = CertificateDer::pem_file_iter(cert)
+        .map_err(|e| fail(e.to_string()))?
+        .next()
+        .ok_or_else(|| fail("no CERTIFICATE block found".into()))?
+        .map_err(|e| fail(e.to_string()))?;
+    let (_, parsed) =
+        x509_parser::parse_x509_certificate(leaf.as_ref()).map_err(|e| fail(e.to_string()))?;
+    jiff::Timestamp::from_second(parsed.validity().not_after.timestamp())
+        .map_err(|e| fail(e.to_string()))
+}
+
 /// Accepted connections whose TLS handshake has completed.
 pub struct TlsListener {
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,

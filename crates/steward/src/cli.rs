@@ -75,6 +75,14 @@ pub enum Command {
     /// Share customers' data with a vendor under its agreement, written to a signed file:
     /// the only way personal data leaves for a third party. Refused, nothing is written.
     Share(ShareArgs),
+    /// Check the installation's security (second factors, stale accounts and tokens, keys
+    /// and their files, TLS, the audit chain, vendors, retention, mail, the controller);
+    /// exits non-zero when a check fails.
+    SecurityAudit {
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -184,6 +192,11 @@ pub enum UserCommand {
     },
     /// Stop an account from signing in and end its sessions.
     Disable {
+        /// The account's email address or id.
+        user: String,
+    },
+    /// Give an account a new second factor (TOTP) and print its enrolment URI once.
+    SecondFactor {
         /// The account's email address or id.
         user: String,
     },

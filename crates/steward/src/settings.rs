@@ -53,6 +53,9 @@ pub struct Settings {
     /// supervisory authorities and the steps with their owners (`[breach_plan]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub breach_plan: Option<steward_app::core::breach::BreachPlanInput>,
+    /// How old the key-encryption key may grow before the security self-audit asks for a
+    /// rotation, as an ISO 8601 period.
+    pub kek_max_age: String,
     /// No longer used, as every commit signs the audit chain's head; accepted so that an
     /// older configuration still starts, with a warning that it can go.
     #[serde(default, skip_serializing)]
@@ -100,12 +103,13 @@ impl Default for Settings {
             portal_staff_shown_as: steward_app::StaffShownAs::Role,
             recipient_notice_within: "P30D".into(),
             breach_plan: None,
+            kek_max_age: "P1Y".into(),
             audit_checkpoint_every: None,
         }
     }
 }
 
-const ENV_KEYS: [&str; 21] = [
+const ENV_KEYS: [&str; 22] = [
     "data_dir",
     "database_url",
     "listen",
@@ -127,6 +131,7 @@ const ENV_KEYS: [&str; 21] = [
     "retention_interval_minutes",
     "portal_staff_shown_as",
     "recipient_notice_within",
+    "kek_max_age",
 ];
 
 /// Values given on the command line; `None` leaves the lower layers' value.

@@ -1417,3 +1417,105 @@ fn the_breach_plan_is_checked_at_start_up_and_breaches_are_read_at_the_machine()
     let unknown = with(steward(&data).args(["breach", "notice", "not-an-id"]));
     assert!(!unknown.status.success());
 }
+
+/// `steward` at the machine, with the company's own controller details.
+fn configured(data: &Path) -> Command {
+    let mut c = steward(data);
+    c.env("STEWARD_CONTROLLER_NAME", "Shop Example GmbH")
+        .env("STEWARD_CONTROLLER_EMAIL", "privacy@shop-example.test")
+        .env("STEWARD_CONTROLLER_ADDRESS", "1 Harbour Road, Dublin");
+    c
+}
+
+fn add_staff(data: &Path, email: &str, role: &str) {
+    let out = run(configured(data).args(["user", "add", "--email", email, "--role", role]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+}
+
+fn security_audit(data: &Path) -> (Option<i32>, String, serde_json::Value) {
+    let table = run(configured(data).arg("security-audit"));
+    let json = run(configured(data).args(["security-audit", "--json"]));
+    assert_eq!(table.status.code(), json.status.code());
+    let report = serde_json::from_slice(&json.stdout)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", text(&json.stdout)));
+    (table.status.code(), text(&table.stdout), report)
+}
+
+fn finding<'a>(report: &'a serde_json::Value, id: &str) -> &'a serde_json::Value {
+    report["findings"]
+        .as_array()
+        .and_then(|all| all.iter().find(|f| f["id"] == id))
+        .unwrap_or_else(|| panic!("no finding {id}: {report}"))
+}
+
+#[test]
+fn the_security_audit_passes_a_well_set_installation_and_fails_an_account_without_mfa() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    add_staff(&data, "ada.admin@example.com", "admin");
+    add_staff(&data, "otto.audit@example.com", "auditor");
+    let sweep = run(configured(&data).args(["retention", "run"]));
+    assert!(sweep.status.success(), "{}", text(&sweep.stderr));
+
+    let (code, table, report) = security_audit(&data);
+    assert_eq!(code, Some(0), "{table}");
+    assert_eq!(report["counts"]["fail"], 0, "{report}");
+    assert!(table.starts_with("CHECK"), "{table}");
+    for id in ["MFA_COVERAGE", "AUDIT_CHAIN", "CONTROLLER_PLACEHOLDERS"] {
+        assert_eq!(finding(&report, id)["status"], "pass", "{id}: {report}");
+        assert!(
+            table
+                .lines()
+                .any(|l| l.starts_with(id) && l.contains(" pass ")),
+            "{table}"
+        );
+    }
+
+    // An agent reads customers' data and is created without a second factor.
+    add_staff(&data, "aggie.agent@example.com", "agent");
+    let (code, table, report) = security_audit(&data);
+    assert_eq!(code, Some(2), "{table}");
+    let mfa = finding(&report, "MFA_COVERAGE");
+    assert_eq!(mfa["status"], "fail");
+    assert_eq!(report["counts"]["fail"], 1, "{report}");
+    assert!(table.contains("MFA_COVERAGE (high): Enrol"), "{table}");
+    assert!(!table.contains("aggie.agent@example.com"), "{table}");
+
+    let enrol = run(configured(&data).args(["user", "second-factor", "aggie.agent@example.com"]));
+    assert!(enrol.status.success(), "{}", text(&enrol.stderr));
+    assert!(text(&enrol.stdout).contains("otpauth://totp/"));
+    let (code, table, _) = security_audit(&data);
+    assert_eq!(code, Some(0), "{table}");
+
+    // The server runs it at start and shows each check on its metrics listener.
+    let config = dir.path().join("steward.toml");
+    std::fs::write(
+        &config,
+        "controller_name = \"Shop Example GmbH\"\ncontroller_email = \"privacy@shop-example.test\"\ncontroller_address = \"1 Harbour Road, Dublin\"\n",
+    )
+    .expect("config");
+    let config = config.to_str().expect("path");
+    let (child, _, metrics) = start_server_with_metrics(
+        &data,
+        &["--metrics-listen", "127.0.0.1:0", "--config", config],
+    );
+    let metrics = metrics.expect("metrics address");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let page = loop {
+        let page = http_get(&metrics, "/metrics");
+        if page.contains("steward_security_audit_last_run_seconds") || Instant::now() > deadline {
+            break page;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let log = stop(child);
+    assert!(!log.contains("check failed"), "{log}");
+    assert!(
+        page.contains("steward_security_audit_failed{check=\"MFA_COVERAGE\"} 0"),
+        "{page}"
+    );
+    assert!(
+        page.contains("steward_security_audit_failed{check=\"AUDIT_CHAIN\"} 0"),
+        "{page}"
+    );
+}

@@ -80,8 +80,11 @@ const SESSION_LIFETIME: jiff::SignedDuration = jiff::SignedDuration::from_hours(
 pub const SESSION_IDLE: jiff::SignedDuration = jiff::SignedDuration::from_mins(30);
 /// Last use is recorded at most this often, so a busy page is not a write per request.
 const TOUCH_EVERY_MICROS: i64 = 60_000_000;
+/// An API token's last use is recorded at most hourly: enough to find tokens left unused
+/// for months, and at most one write per token per hour however busy the integration.
+const TOKEN_TOUCH_EVERY_MICROS: i64 = 3_600_000_000;
 /// Sessions are tokens with this name, issued only by sign-in.
-const SESSION_NAME: &str = "session";
+pub(crate) const SESSION_NAME: &str = "session";
 
 pub(crate) fn totp_binding(user: Uuid) -> String {
     format!("staff/{user}/totp")
@@ -363,6 +366,14 @@ impl Sessions<'_> {
         }
         let row = self.app.store.find_token(&hash).await?.ok_or_else(denied)?;
         let actor = live_token_actor(&row, now).ok_or_else(denied)??;
+        // Only a miss of the token cache comes here, so this is read at most every few
+        // seconds per token, and written at most hourly.
+        if row
+            .last_used_at
+            .is_none_or(|last| now.saturating_sub(last) >= TOKEN_TOUCH_EVERY_MICROS)
+        {
+            self.app.store.touch_token(row.id, now).await?;
+        }
         self.app
             .tokens
             .put(hash, row.id, &actor, row.expires_at, now);
@@ -447,6 +458,9 @@ pub struct TokenView {
     pub expires_at: Option<Timestamp>,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub revoked_at: Option<Timestamp>,
+    /// When it was last used, to the hour.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub last_used_at: Option<Timestamp>,
 }
 
 impl Accounts<'_> {
@@ -599,8 +613,40 @@ impl Accounts<'_> {
                 created_at: at(t.created_at),
                 expires_at: t.expires_at.map(at),
                 revoked_at: t.revoked_at.map(at),
+                last_used_at: t.last_used_at.map(at),
             })
             .collect())
+    }
+
+    /// Gives a staff account a new second factor (TOTP) and returns its enrolment URI, shown
+    /// this once. Accounts of roles that must have one get it when created; this enrols any
+    /// other account, or replaces a lost authenticator.
+    pub async fn enrol_second_factor(&self, actor: &Actor, id: Uuid) -> Result<String, AppError> {
+        Steward::require_admin(actor)?;
+        let user = self
+            .app
+            .store
+            .list_users()
+            .await?
+            .into_iter()
+            .find(|u| u.id == id)
+            .ok_or(AppError::NotFound)?;
+        let mut seed = zeroize::Zeroizing::new(vec![0u8; 20]);
+        rand::rngs::OsRng.fill_bytes(&mut seed);
+        let sealed = self.app.vault.staff_key().seal(&totp_binding(id), &seed);
+        let audit = self.app.record(
+            actor,
+            "user.totp_enrol",
+            None,
+            vec![format!("user:{id}")],
+            vec![],
+            None,
+        );
+        self.app
+            .store
+            .set_totp_secret(id, Some(&sealed), audit)
+            .await?;
+        Ok(otpauth_uri(&user.email, &seed))
     }
 
     pub async fn revoke_token(&self, actor: &Actor, id: Uuid) -> Result<(), AppError> {

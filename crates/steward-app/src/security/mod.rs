@@ -1,6 +1,7 @@
 //! Security: staff accounts, sign-in and its throttle, tokens, purpose-bound access, the
-//! tamper-evident audit log and its outside witness, the keys of customers who are gone, and
-//! the breach register with its response plan.
+//! tamper-evident audit log and its outside witness, the keys of customers who are gone,
+//! the breach register with its response plan, and the security self-audit over the whole
+//! installation.
 
 pub(crate) mod access;
 pub(crate) mod accounts;
@@ -8,5 +9,6 @@ pub(crate) mod audit_log;
 pub(crate) mod audit_witness;
 pub(crate) mod breaches;
 pub(crate) mod orphan_keys;
+pub(crate) mod self_audit;
 pub(crate) mod settings;
 pub(crate) mod sign_in;

@@ -17,6 +17,7 @@ mod recipient_notices;
 mod records;
 mod requests;
 mod retention;
+mod self_audit;
 mod shares;
 mod sharing;
 mod signups;

@@ -14,6 +14,7 @@ pub(crate) mod recipient_notices;
 pub(crate) mod records;
 pub(crate) mod requests;
 pub(crate) mod retention;
+pub(crate) mod security;
 pub(crate) mod sharing;
 
 use axum::Router;
@@ -242,6 +243,7 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     .add(Method::GET, "/breach-plan", get(breaches::plan))
     .add(Method::GET, "/audit", get(audit::search))
     .add(Method::GET, "/audit/verify", get(audit::verify))
+    .add(Method::GET, "/security/audit", get(security::audit))
     .add(Method::GET, "/users", get(accounts::list_users))
     .add(Method::POST, "/users", post(accounts::add_user))
     .add(Method::PATCH, "/users/{id}", patch(accounts::update_user))

@@ -18,6 +18,7 @@ mod register;
 mod requests;
 mod retention;
 mod ropa;
+mod security;
 mod session;
 mod sign_in;
 
@@ -137,6 +138,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/audit", get(audit::log))
         .route("/console/audit/{seq}", get(audit::entry_page))
         .route("/console/catalog", get(audit::catalog))
+        .route("/console/security", get(security::show))
         .route("/console/users", get(admin::users).post(admin::add_user))
         .route("/console/users/{id}", post(admin::update_user))
         .route(

@@ -11,6 +11,7 @@ mod portal;
 mod recipient_notices;
 mod register;
 mod requests;
+mod security;
 mod sharing;
 mod support;
 mod tls;

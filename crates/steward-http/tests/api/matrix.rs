@@ -99,6 +99,9 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/breaches/{id}/authority-notice")
         | ("GET", "/breach-plan") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
+        // Findings name accounts and tokens by id and say where the installation is weak:
+        // for those who run it and those who audit it.
+        ("GET", "/security/audit") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
         ("GET", "/tokens") | ("POST", "/tokens") | ("DELETE", "/tokens/{id}") => &[Admin],
         _ => &[],

@@ -87,7 +87,11 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
-    spawn_app_with_options(steward_http::HttpOptions { limits, tls: None }).await
+    spawn_app_with_options(steward_http::HttpOptions {
+        limits,
+        ..Default::default()
+    })
+    .await
 }
 
 pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestApp {
@@ -99,7 +103,7 @@ pub async fn spawn_app_with_webhooks(webhooks: steward_app::WebhookSettings) -> 
     let t = spawn(
         steward_http::HttpOptions {
             limits: steward_http::Limits::unlimited(),
-            tls: None,
+            ..Default::default()
         },
         None,
         webhooks,
@@ -114,7 +118,7 @@ pub async fn spawn_app_with_mail(smtp_url: &str) -> TestApp {
     spawn(
         steward_http::HttpOptions {
             limits: steward_http::Limits::unlimited(),
-            tls: None,
+            ..Default::default()
         },
         Some(smtp_url.to_string()),
         Default::default(),

@@ -62,6 +62,7 @@ async fn https_serves_with_hsts_and_a_silent_client_blocks_no_one() {
     let t = spawn_app_with_options(steward_http::HttpOptions {
         limits: steward_http::Limits::unlimited(),
         tls: Some(config),
+        ..Default::default()
     })
     .await;
 

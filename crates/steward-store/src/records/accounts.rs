@@ -28,7 +28,8 @@ pub struct TokenRow {
     pub created_at: i64,
     pub expires_at: Option<i64>,
     pub revoked_at: Option<i64>,
-    /// Sessions only: when it was last used (at minute granularity), for the idle time-out.
+    /// When it was last used: at minute granularity for sessions (the idle time-out), hourly
+    /// for API tokens (finding the ones left unused).
     pub last_used_at: Option<i64>,
 }
 

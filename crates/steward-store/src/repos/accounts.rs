@@ -45,6 +45,6 @@ pub trait Accounts: Send + Sync {
     async fn list_tokens(&self) -> Result<Vec<TokenRow>>;
     /// Revokes a token; false when there is no such token or it was revoked already.
     async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
-    /// Records that a session was used at `at`.
+    /// Records that a session or token was used at `at`.
     async fn touch_token(&self, id: Uuid, at: i64) -> Result<()>;
 }

@@ -3,6 +3,7 @@
 mod breaches;
 mod import;
 mod retention;
+mod security_audit;
 mod serve;
 mod share;
 mod vendors;
@@ -234,6 +235,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{} is disabled; its sessions have ended", found.email);
             Ok(ExitCode::SUCCESS)
         }
+        Command::User(UserCommand::SecondFactor { user }) => {
+            let (app, operator) = open(&settings).await?;
+            let actor = operator.actor("cli", &[]);
+            let found = app
+                .accounts()
+                .find_user(&actor, &user)
+                .await
+                .map_err(explain)?;
+            let uri = app
+                .accounts()
+                .enrol_second_factor(&actor, found.id)
+                .await
+                .map_err(explain)?;
+            app.audit().witness(true).await.map_err(explain)?;
+            println!(
+                "authenticator enrolment for {} (shown once; scan or paste into a TOTP app): {uri}",
+                found.email
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Token(TokenCommand::Create {
             role,
             purposes,
@@ -373,6 +394,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vendors::add_agreement(&settings, &file).await
         }
         Command::Share(args) => share::run(&settings, args).await,
+        Command::SecurityAudit { json } => security_audit::run(&settings, json).await,
         Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?

@@ -14,7 +14,7 @@ const DEMO_AGENT: &str = "demo-agent@example.com";
 
 pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<ExitCode> {
     // A broken certificate should stop start-up before anything else is opened.
-    let options = http_options(settings)?;
+    let mut options = http_options(settings)?;
     let scheme = if options.tls.is_some() {
         "https"
     } else {
@@ -25,6 +25,7 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    let facts = super::security_audit::installation_facts(settings)?;
     let (app, operator) = open(settings).await?;
     let app = Arc::new(app);
     if demo {
@@ -78,6 +79,11 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         }
     };
     let jobs = [
+        tokio::spawn(app.jobs().security_audit(
+            facts.clone(),
+            steward_app::SELF_AUDIT_EVERY,
+            until_stopped(),
+        )),
         tokio::spawn(app.jobs().mail_sender(until_stopped())),
         tokio::spawn(app.jobs().webhook_sender(until_stopped())),
         tokio::spawn(app.jobs().consent_expiry(until_stopped())),
@@ -98,6 +104,7 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
             }
         }),
     ];
+    options.facts = facts;
     let metrics = metrics.map(|listener| steward_http::MetricsListener {
         listener,
         reader: operator.actor("metrics", &[]),
@@ -122,7 +129,11 @@ fn http_options(settings: &Settings) -> anyhow::Result<steward_http::HttpOptions
         (Some(cert), Some(key)) => Some(steward_http::load_tls_config(cert, key)?),
         _ => None,
     };
-    Ok(steward_http::HttpOptions { limits, tls })
+    Ok(steward_http::HttpOptions {
+        limits,
+        tls,
+        ..Default::default()
+    })
 }
 
 /// Completes on Ctrl-C or SIGTERM. The handlers are installed here, before the caller says

@@ -75,6 +75,11 @@ impl Mailer {
     }
 
     /// The absolute address of a page of this Steward.
+    /// Whether mail goes to `mail.log` in the data directory rather than to a server.
+    pub(crate) fn writes_to_log(&self) -> bool {
+        matches!(self.transport, Transport::Log(_))
+    }
+
     pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{path}", self.public_url)
     }
