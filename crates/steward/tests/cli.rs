@@ -1418,10 +1418,15 @@ fn the_breach_plan_is_checked_at_start_up_and_breaches_are_read_at_the_machine()
     assert!(!unknown.status.success());
 }
 
-/// `steward` at the machine, with the company's own controller details.
+/// `steward` at the machine, with the company's own controller details and a breach
+/// response plan.
 fn configured(data: &Path) -> Command {
+    let config = data.with_extension("toml");
+    std::fs::write(&config, BREACH_PLAN).expect("write the plan");
     let mut c = steward(data);
-    c.env("STEWARD_CONTROLLER_NAME", "Shop Example GmbH")
+    c.arg("--config")
+        .arg(config)
+        .env("STEWARD_CONTROLLER_NAME", "Shop Example GmbH")
         .env("STEWARD_CONTROLLER_EMAIL", "privacy@shop-example.test")
         .env("STEWARD_CONTROLLER_ADDRESS", "1 Harbour Road, Dublin");
     c
@@ -1491,7 +1496,7 @@ fn the_security_audit_passes_a_well_set_installation_and_fails_an_account_withou
     let config = dir.path().join("steward.toml");
     std::fs::write(
         &config,
-        "controller_name = \"Shop Example GmbH\"\ncontroller_email = \"privacy@shop-example.test\"\ncontroller_address = \"1 Harbour Road, Dublin\"\n",
+        format!("controller_name = \"Shop Example GmbH\"\ncontroller_email = \"privacy@shop-example.test\"\ncontroller_address = \"1 Harbour Road, Dublin\"\n{BREACH_PLAN}"),
     )
     .expect("config");
     let config = config.to_str().expect("path");

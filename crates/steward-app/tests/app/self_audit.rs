@@ -48,6 +48,9 @@ async fn installation(pg: bool) -> Installation {
             address: "Hauptstrasse 1, 10115 Berlin".into(),
             jurisdiction: "DE".into(),
         },
+        security: steward_app::SecuritySettings {
+            breach_plan: Some(crate::breaches::plan()),
+        },
         ..options(dir.path(), clock.clone())
     })
     .await
@@ -594,4 +597,34 @@ async fn entries_left_unwitnessed_for_two_days_fail_the_checkpoint_age() {
         "{}",
         age.evidence
     );
+}
+
+#[tokio::test]
+async fn no_breach_plan_and_a_breach_past_72_hours_without_a_decision_fail() {
+    let (_dir, bare) = app().await;
+    let facts = InstallationFacts::default();
+    let report = audit(&bare, &facts).await;
+    assert_eq!(status(&report, "BREACH_PLAN"), FindingStatus::Fail);
+    assert_eq!(
+        status(&report, "BREACHES_OVERDUE"),
+        FindingStatus::NotApplicable
+    );
+
+    let i = well_set(false).await;
+    let facts = InstallationFacts::default();
+    assert_eq!(
+        status(&audit(&i.app, &facts).await, "BREACH_PLAN"),
+        FindingStatus::Pass
+    );
+    let b = crate::breaches::open_laptop(&i.app, i.clock.now()).await;
+    i.clock.advance(jiff::SignedDuration::from_hours(71));
+    assert_eq!(
+        status(&audit(&i.app, &facts).await, "BREACHES_OVERDUE"),
+        FindingStatus::Pass
+    );
+    i.clock.advance(jiff::SignedDuration::from_hours(2));
+    let report = audit(&i.app, &facts).await;
+    assert_eq!(status(&report, "BREACHES_OVERDUE"), FindingStatus::Fail);
+    let finding = report.finding("BREACHES_OVERDUE").expect("finding");
+    assert_eq!(finding.subjects, [format!("breach:{}", b.breach.id)]);
 }

@@ -1,8 +1,9 @@
 //! The security self-audit: a list of checks over the installation as it stands (staff
 //! accounts and tokens, keys and their files, listeners and certificates, the audit chain,
-//! vendors, the retention sweeper, mail and the controller's details), each answering pass,
-//! fail or not applicable with its evidence and the fix. Evidence names accounts, tokens and
-//! vendors by id and counts, never by a personal value.
+//! vendors, the retention sweeper, the breach plan and open breaches, mail and the
+//! controller's details), each answering pass, fail or not applicable with its evidence and
+//! the fix. Evidence names accounts, tokens and vendors by id and counts, never by a personal
+//! value.
 //!
 //! Like the dashboard, it reads across mechanisms; it changes nothing but the audit entry of
 //! its own run. Adding a check is one function in the file of its group and one line in
@@ -10,6 +11,7 @@
 
 mod accounts;
 mod audit_chain;
+mod breaches;
 mod configuration;
 mod keys;
 mod operations;
@@ -230,6 +232,8 @@ const CHECKS: &[Check] = &[
     operations::VENDORS_OVERDUE_REVIEW,
     operations::VENDOR_DOCUMENTS_EXPIRED,
     operations::RETENTION_SWEEP,
+    breaches::BREACH_PLAN,
+    breaches::BREACHES_OVERDUE,
     configuration::MAIL_LOG_MODE,
     configuration::CONTROLLER_PLACEHOLDERS,
 ];
