@@ -59,6 +59,7 @@ pub use security::accounts::{
 };
 pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
+pub use security::breaches::scope::{Touch, customer_touch};
 pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,

@@ -39,6 +39,7 @@ macro_rules! vocabulary {
 }
 
 pub mod audit;
+pub mod breach;
 pub mod catalog;
 pub mod clock;
 pub mod consent;

@@ -45,6 +45,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         22,
         include_str!("../migrations/sqlite/0022_notice_webhooks.sql"),
     ),
+    (
+        26,
+        include_str!("../migrations/sqlite/0026_audit_window.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -101,5 +105,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         22,
         include_str!("../migrations/postgres/0022_notice_webhooks.sql"),
+    ),
+    (
+        26,
+        include_str!("../migrations/postgres/0026_audit_window.sql"),
     ),
 ];

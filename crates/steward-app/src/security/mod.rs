@@ -5,5 +5,6 @@ pub(crate) mod access;
 pub(crate) mod accounts;
 pub(crate) mod audit_log;
 pub(crate) mod audit_witness;
+pub(crate) mod breaches;
 pub(crate) mod orphan_keys;
 pub(crate) mod sign_in;
