@@ -1,9 +1,9 @@
 //! Who a breach reached, worked out from the audit log that real use cases wrote.
 
 use jiff::{SignedDuration, Timestamp};
-use steward_app::core::{Clock, Role};
 use steward_app::core::breach::{ScopeQuery, ScopeResult};
 use steward_app::core::country::CountryCode;
+use steward_app::core::{Clock, Role};
 use steward_app::{AppError, AuditFilter, ExportFormat, InteractionInput, Steward, customer_touch};
 use uuid::Uuid;
 
@@ -51,7 +51,10 @@ async fn one_account_read(pg: bool) {
     let (_kept, app, clock) = steward(pg).await;
     let agent = agent(&app);
     let mut customers = Vec::new();
-    for (i, name) in ["Adalinde", "Gracelyn", "Hedwig", "Ottoline"].iter().enumerate() {
+    for (i, name) in ["Adalinde", "Gracelyn", "Hedwig", "Ottoline"]
+        .iter()
+        .enumerate()
+    {
         let c = app
             .customers()
             .create(&agent, input(&format!("c{i}@example.com"), name))
@@ -115,10 +118,13 @@ async fn one_account_read(pg: bool) {
 
     // Before the reads, X reached no one (creating the customers was another account).
     let earlier = scope(&app, &window(before_reads, start, &[&x])).await;
-    assert_eq!(earlier, ScopeResult {
-        encrypted_exemption_possible: true,
-        ..Default::default()
-    });
+    assert_eq!(
+        earlier,
+        ScopeResult {
+            encrypted_exemption_possible: true,
+            ..Default::default()
+        }
+    );
 
     // Only the email: nothing special was reached.
     let mut email_only = window(start, end, &[&x]);
@@ -210,7 +216,10 @@ async fn only_the_privacy_officer_asks_and_a_bad_query_is_answered_naming_the_fi
     }
     let mut bad = window(now, now, &["customer:1"]);
     bad.fields = vec!["Email".into()];
-    let Err(AppError::Invalid(errors)) = app.audit().scope(&actor(&app, Role::Dpo), &bad, false).await
+    let Err(AppError::Invalid(errors)) = app
+        .audit()
+        .scope(&actor(&app, Role::Dpo), &bad, false)
+        .await
     else {
         panic!("a bad query was answered");
     };
@@ -270,7 +279,10 @@ async fn every_action_the_use_cases_write_is_classified() {
         .share(&dpo, asked(vendor, vec![ada, grace]))
         .await
         .expect("share");
-    app.shares().download(&dpo, share.id).await.expect("download");
+    app.shares()
+        .download(&dpo, share.id)
+        .await
+        .expect("download");
     app.customers()
         .export(
             &operator(&app, "export", &["essential.service"]),

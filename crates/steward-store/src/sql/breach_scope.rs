@@ -3,6 +3,8 @@
 //! actor at a time, so that each page is a range of one index (`audit_log_at` or
 //! `audit_log_actor_at`) and nothing is sorted.
 
+use std::collections::HashSet;
+
 use uuid::Uuid;
 
 use super::{Builder, Exec, Row, Sql, Value, args};
@@ -69,15 +71,24 @@ pub(crate) async fn residencies(
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(IDS_PER_LOOKUP) {
         let values: Vec<Value<'_>> = chunk.iter().map(|id| Value::Id(*id)).collect();
-        let list = marks(values.len());
         let mut live = Builder::new("SELECT id, residency FROM customers WHERE id IN (");
-        live.push(&format!("{list})"), &values);
-        out.extend(
-            x.query_text(&live.sql, &live.args, |r| Ok((r.id(0)?, Some(r.text(1)?))))
-                .await?,
-        );
+        live.push(&format!("{})", marks(values.len())), &values);
+        let found = x
+            .query_text(&live.sql, &live.args, |r| Ok((r.id(0)?, Some(r.text(1)?))))
+            .await?;
+        // Most ids name customers still here: only the rest are looked for among the erased.
+        let here: HashSet<Uuid> = found.iter().map(|(id, _)| *id).collect();
+        let rest: Vec<Value<'_>> = chunk
+            .iter()
+            .filter(|id| !here.contains(*id))
+            .map(|id| Value::Id(*id))
+            .collect();
+        out.extend(found);
+        if rest.is_empty() {
+            continue;
+        }
         let mut erased = Builder::new("SELECT customer_id FROM tombstones WHERE customer_id IN (");
-        erased.push(&format!("{list})"), &values);
+        erased.push(&format!("{})", marks(rest.len())), &rest);
         out.extend(
             x.query_text(&erased.sql, &erased.args, |r| Ok((r.id(0)?, None)))
                 .await?,
