@@ -3,8 +3,8 @@
 //! `COUNT(DISTINCT target)` of the same entries in the same run.
 //!
 //! Run: `cargo bench -p steward-app --bench breach_scope` (default 10,000,000 entries over
-//! 1,000,000 customers; `STEWARD_BENCH_ENTRIES=1000000` for a quicker run, a tenth as many
-//! customers as entries). The log is written straight into SQLite: a realistic mix of
+//! 1,000,000 customers; `-- 1000000` or `STEWARD_BENCH_ENTRIES=1000000` for a quicker run,
+//! always a tenth as many customers as entries). The log is written straight into SQLite: a realistic mix of
 //! actions by 220 staff accounts and tokens, each naming customers drawn at random, its hash
 //! links left as placeholders (the scope reads no hash). The scope goes through the use case.
 
@@ -42,10 +42,20 @@ fn entries() -> usize {
     if !std::env::args().any(|a| a == "--bench") {
         return SMOKE_ENTRIES;
     }
-    std::env::var("STEWARD_BENCH_ENTRIES")
-        .ok()
-        .and_then(|s| s.replace('_', "").parse::<usize>().ok())
-        .filter(|n| *n >= ENTRIES_PER_CUSTOMER)
+    let parse = |s: &str| {
+        s.replace('_', "")
+            .parse::<usize>()
+            .ok()
+            .filter(|n| *n >= ENTRIES_PER_CUSTOMER)
+    };
+    std::env::args()
+        .skip(1)
+        .find_map(|a| parse(&a))
+        .or_else(|| {
+            std::env::var("STEWARD_BENCH_ENTRIES")
+                .ok()
+                .and_then(|s| parse(&s))
+        })
         .unwrap_or(DEFAULT_ENTRIES)
 }
 

@@ -35,6 +35,10 @@ pub struct ScopeQuery {
     pub vendor_id: Option<Uuid>,
 }
 
+/// One kind of selector as it is checked: its field, its values, what a good value looks
+/// like and what is said of a bad one.
+type Selector<'a> = (&'static str, &'a [String], fn(&str) -> bool, &'static str);
+
 /// A query found wrong: the field and why.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScopeProblem {
@@ -58,7 +62,7 @@ impl ScopeQuery {
         if self.from >= self.to {
             out.push(ScopeProblem::new("to", "must be after from"));
         }
-        let kinds: [(&'static str, &[String], fn(&str) -> bool, &str); 4] = [
+        let kinds: [Selector<'_>; 4] = [
             (
                 "actors",
                 &self.actors,
