@@ -228,9 +228,10 @@ async fn only_the_privacy_officer_asks_and_a_bad_query_is_answered_naming_the_fi
 }
 
 /// Every action a broad run of the use cases writes is classified, so that none is silently
-/// left out of a breach's scope.
+/// left out of a breach's scope; of the records an entry names, only customers count, erased
+/// ones too.
 #[tokio::test]
-async fn every_action_the_use_cases_write_is_classified() {
+async fn every_action_the_use_cases_write_is_classified_and_only_customers_count() {
     let (_kept, app, clock) = steward(false).await;
     let agent = agent(&app);
     let dpo = dpo(&app);
@@ -295,6 +296,22 @@ async fn every_action_the_use_cases_write_is_classified() {
         .expect("export");
     clock.advance(SignedDuration::from_mins(1));
     app.rights().erase(&dpo, grace).await.expect("erase");
+
+    let end = clock.now() + SignedDuration::from_mins(1);
+    let whole = |actor: &str| window(T0.parse().expect("time"), end, &[actor]);
+    // An interaction's entry names the interaction beside the customer: only the customer
+    // counts.
+    let supported = scope(&app, &whole("user:agent")).await;
+    assert!(supported.affected.contains(&ada));
+    let mut noted = whole("user:agent");
+    noted.actions = vec!["interaction".into()];
+    assert_eq!(scope(&app, &noted).await.affected, vec![ada]);
+    // An erased customer is still one the breach reached, their residency gone with them.
+    let mut erasures = whole("user:dpo");
+    erasures.actions = vec!["customer.erase".into()];
+    let erased = scope(&app, &erasures).await;
+    assert_eq!(erased.affected, vec![grace]);
+    assert_eq!(erased.residencies, vec![(None, 1)]);
 
     let entries = app
         .audit()
