@@ -166,6 +166,10 @@ impl Audit<'_> {
             .map(|(action, _)| action.to_string())
             .collect();
         let (from, to) = (query.from.as_microsecond(), query.to.as_microsecond());
+        // Sharing entries name the customers, not the vendor: a vendor's customers are those
+        // any of its shares disclosed before the window ends. A customer shared with it
+        // earlier and with another vendor in the window is counted too, erring on the side
+        // of telling.
         let vendor: Option<HashSet<Uuid>> = match query.vendor_id {
             Some(v) => Some(
                 self.app
