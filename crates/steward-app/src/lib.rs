@@ -60,6 +60,7 @@ pub use security::accounts::{
 };
 pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
+pub use security::breaches::scope::{Touch, customer_touch};
 pub use security::breaches::{BreachView, ChecklistStep, PhaseInput, PhaseView, StepUpdate};
 pub use security::self_audit::{
     Finding, FindingCounts, FindingStatus, InstallationFacts, SELF_AUDIT_EVERY, SecurityReport,

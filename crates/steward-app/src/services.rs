@@ -134,9 +134,9 @@ pub struct Sessions<'a> {
     pub(crate) app: &'a Steward,
 }
 
-/// The tamper-evident audit log: read, search, verify, witness.
+/// The tamper-evident audit log: read, search, verify, witness, and who a breach reached.
 ///
-/// Lives in `security/audit_log.rs, security/audit_witness.rs`.
+/// Lives in `security/audit_log.rs, security/audit_witness.rs, security/breaches/scope.rs`.
 #[derive(Clone, Copy)]
 pub struct Audit<'a> {
     pub(crate) app: &'a Steward,

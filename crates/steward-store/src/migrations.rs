@@ -46,6 +46,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0022_notice_webhooks.sql"),
     ),
     (23, include_str!("../migrations/sqlite/0023_breaches.sql")),
+    (
+        24,
+        include_str!("../migrations/sqlite/0024_audit_window.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -104,4 +108,8 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         include_str!("../migrations/postgres/0022_notice_webhooks.sql"),
     ),
     (23, include_str!("../migrations/postgres/0023_breaches.sql")),
+    (
+        24,
+        include_str!("../migrations/postgres/0024_audit_window.sql"),
+    ),
 ];

@@ -1,6 +1,7 @@
 //! Personal data breaches (Art. 33 and 34): the register's record of each breach with the
-//! rules its fields obey, the 72-hour clock that starts when the company became aware, and
-//! the response plan prepared before anything happens.
+//! rules its fields obey, the 72-hour clock that starts when the company became aware,
+//! the response plan prepared before anything happens, and the query of the audit log that
+//! finds whom a breach reached (`scope.rs`).
 //!
 //! Every breach is documented, notifiable or not (Art. 33(5)); the record is written by the
 //! privacy officer in parts as the facts come in, so most fields may still be open, but what
@@ -12,6 +13,7 @@ mod clock;
 mod plan;
 mod record;
 mod refusal;
+mod scope;
 
 #[cfg(test)]
 mod tests;
@@ -23,3 +25,4 @@ pub use record::{
     Window,
 };
 pub use refusal::BreachRefusal;
+pub use scope::{ScopeProblem, ScopeQuery, ScopeResult};

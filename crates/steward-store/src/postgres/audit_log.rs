@@ -6,7 +6,7 @@ use deadpool_postgres::Transaction;
 
 use super::exec::execute_arrays;
 use crate::audit_head::HeadKeeper;
-use crate::sql::{Sql, WriteTx, audit_log};
+use crate::sql::{Sql, WriteTx, audit_log, breach_scope};
 
 /// Appends entries after the head, locked for the transaction, and signs the new head in the
 /// same transaction: no commit leaves an entry that no signed head covers.
@@ -57,6 +57,15 @@ impl AuditLog for PostgresStore {
         let out = audit_log::search(&tx, f, "strpos").await?;
         tx.commit().await?;
         Ok(out)
+    }
+
+    async fn audit_window(
+        &self,
+        window: &AuditWindow,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<WindowEntry>> {
+        breach_scope::window_page(&self.pool.get().await?, window, after, limit).await
     }
 
     async fn index_audit_targets(&self, max: usize) -> Result<usize> {

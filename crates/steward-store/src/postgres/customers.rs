@@ -20,6 +20,10 @@ static LOOKUP: Sql = Sql::new(
 
 #[async_trait]
 impl Customers for PostgresStore {
+    async fn residencies(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Option<String>)>> {
+        crate::sql::breach_scope::residencies(&self.pool.get().await?, ids).await
+    }
+
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
         customers::get(&self.pool.get().await?, id).await
     }

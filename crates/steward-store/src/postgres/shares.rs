@@ -6,6 +6,10 @@ use crate::{DisclosureRow, ShareRow, WebhookRow};
 
 #[async_trait]
 impl Shares for PostgresStore {
+    async fn disclosed_to(&self, vendor: Uuid, before: i64) -> Result<Vec<Uuid>> {
+        crate::sql::breach_scope::disclosed_to(&self.pool.get().await?, vendor, before).await
+    }
+
     async fn record_share(
         &self,
         share: &ShareRow,

@@ -83,3 +83,23 @@ impl AuditRecordRaw {
         })
     }
 }
+
+/// Audit entries stamped in `[from, to)`, by `actor` when given, of one of `actions`.
+#[derive(Debug, Clone, Default)]
+pub struct AuditWindow {
+    /// Microseconds since the epoch.
+    pub from: i64,
+    pub to: i64,
+    pub actor: Option<String>,
+    pub actions: Vec<String>,
+}
+
+/// What a breach's scope reads of an entry: when, what, which records and which fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WindowEntry {
+    pub seq: i64,
+    pub at: i64,
+    pub action: String,
+    pub targets: Vec<String>,
+    pub fields: Vec<String>,
+}

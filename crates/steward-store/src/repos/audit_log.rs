@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use steward_core::audit::{AuditEntry, AuditRecord, Hash, SignedHead};
 
-use crate::{AuditFilter, Result};
+use crate::{AuditFilter, AuditWindow, Result, WindowEntry};
 
 #[async_trait]
 pub trait AuditLog: Send + Sync {
@@ -11,6 +11,14 @@ pub trait AuditLog: Send + Sync {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>>;
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>>;
     async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    /// Up to `limit` entries of a window after `after` (the `(at, seq)` of the last one
+    /// read), in `(at, seq)` order.
+    async fn audit_window(
+        &self,
+        window: &AuditWindow,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<WindowEntry>>;
     /// Lists the record ids named by up to `max` audit entries that the list of audit
     /// targets does not reach yet; returns how many entries that was.
     async fn index_audit_targets(&self, max: usize) -> Result<usize>;

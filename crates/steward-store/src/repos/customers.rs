@@ -25,4 +25,7 @@ pub trait Customers: Send + Sync {
         limit: usize,
     ) -> Result<Vec<InteractionRow>>;
     async fn import_job(&self, fingerprint: &str) -> Result<Option<ImportJob>>;
+    /// The residency of each of `ids` that names a customer, `None` for one erased since;
+    /// ids that name neither are left out.
+    async fn residencies(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Option<String>)>>;
 }

@@ -38,4 +38,6 @@ pub trait Shares: Send + Sync {
     async fn disclosures_of(&self, customer: Uuid) -> Result<Vec<DisclosureRow>>;
     /// Which of `customers` have an objection to `purpose` that stands (made, not denied).
     async fn objecting(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<Uuid>>;
+    /// Customers disclosed to `vendor` by shares made before `before`.
+    async fn disclosed_to(&self, vendor: Uuid, before: i64) -> Result<Vec<Uuid>>;
 }

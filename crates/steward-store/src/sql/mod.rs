@@ -14,6 +14,7 @@ pub(crate) mod accounts;
 pub(crate) mod audit_log;
 pub(crate) mod audit_search;
 pub(crate) mod blind_index;
+pub(crate) mod breach_scope;
 pub(crate) mod breaches;
 pub(crate) mod campaigns;
 pub(crate) mod changes;

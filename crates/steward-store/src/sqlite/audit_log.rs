@@ -3,7 +3,7 @@
 use super::*;
 
 use crate::audit_head::HeadKeeper;
-use crate::sql::{Exec, Sql, args, audit_log};
+use crate::sql::{Exec, Sql, args, audit_log, breach_scope};
 
 /// Which head a write transaction started from, noted at its first append.
 static NOTE_MOVED: Sql = Sql::new(
@@ -66,6 +66,15 @@ impl AuditLog for SqliteStore {
             let tx = c.unchecked_transaction()?;
             ready(audit_log::search(&tx, f, "instr"))
         })
+    }
+
+    async fn audit_window(
+        &self,
+        window: &AuditWindow,
+        after: (i64, i64),
+        limit: usize,
+    ) -> Result<Vec<WindowEntry>> {
+        self.read(|c| ready(breach_scope::window_page(c, window, after, limit)))
     }
 
     async fn index_audit_targets(&self, max: usize) -> Result<usize> {

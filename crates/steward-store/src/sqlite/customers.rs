@@ -10,6 +10,10 @@ const LOOKUP_CHUNK: usize = 500;
 
 #[async_trait]
 impl Customers for SqliteStore {
+    async fn residencies(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, Option<String>)>> {
+        self.read(|c| ready(crate::sql::breach_scope::residencies(c, ids)))
+    }
+
     async fn get_customer(&self, id: Uuid) -> Result<Option<CustomerRow>> {
         self.read(|c| ready(customers::get(c, id)))
     }

@@ -6,6 +6,10 @@ use crate::{DisclosureRow, ShareRow, WebhookRow};
 
 #[async_trait]
 impl Shares for SqliteStore {
+    async fn disclosed_to(&self, vendor: Uuid, before: i64) -> Result<Vec<Uuid>> {
+        self.read(|c| ready(crate::sql::breach_scope::disclosed_to(c, vendor, before)))
+    }
+
     async fn record_share(
         &self,
         share: &ShareRow,

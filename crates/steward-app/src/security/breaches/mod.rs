@@ -9,6 +9,7 @@ mod alerts;
 mod notices;
 mod phases;
 mod register;
+pub(crate) mod scope;
 
 use jiff::Timestamp;
 use steward_core::breach::{Breach, BreachInput, ClockState, StepKind};
