@@ -59,6 +59,8 @@ pub use security::accounts::{
 };
 pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
+pub use security::keys::rotation::REWRAP_BATCH;
+pub use security::keys::{CompromisedKek, KekVersion, KeyStatus, RewrapOutcome};
 pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
@@ -139,6 +141,8 @@ pub struct Steward {
     staff_shown_as: StaffShownAs,
     readable_at_least: f64,
     sharing: steward_core::sharing::SharingRules,
+    /// Wakes the server's key rewrapper when a rotation leaves keys to move.
+    rewrap_wanted: tokio::sync::Notify,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -265,7 +269,9 @@ impl Steward {
             readable_at_least: opts.readable_at_least,
             staff_shown_as: opts.staff_shown_as,
             sharing: opts.sharing,
+            rewrap_wanted: tokio::sync::Notify::new(),
         };
+        steward.record_kek_versions(&paths.master_key)?;
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
         steward.keys().sweep_orphans().await?;
