@@ -143,6 +143,8 @@ pub struct Steward {
     sharing: steward_core::sharing::SharingRules,
     /// Wakes the server's key rewrapper when a rotation leaves keys to move.
     rewrap_wanted: tokio::sync::Notify,
+    /// One rewrap at a time in this process: the API's and the background job's.
+    rewrapping: tokio::sync::Mutex<()>,
 }
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
@@ -270,6 +272,7 @@ impl Steward {
             staff_shown_as: opts.staff_shown_as,
             sharing: opts.sharing,
             rewrap_wanted: tokio::sync::Notify::new(),
+            rewrapping: tokio::sync::Mutex::new(()),
         };
         steward.record_kek_versions(&paths.master_key)?;
         steward.sign_first_head().await?;

@@ -111,7 +111,9 @@ impl Vault {
         customer: &Uuid,
         wrapped: &WrappedKey,
     ) -> Result<DataKey, VaultError> {
-        let raw = match self.master().unwrap_data_key(customer, wrapped) {
+        // Bound first: the read lock must be let go before a refresh takes the write lock.
+        let first = self.master().unwrap_data_key(customer, wrapped);
+        let raw = match first {
             // Another process (the command line) rotated the file since this one read it.
             Err(VaultError::UnknownKek(_)) => {
                 self.refresh()?;
@@ -359,6 +361,47 @@ mod tests {
             v.blind_index("phone", "+4930").ok()
         );
         assert!(v.blind_index("notes", "x").is_err());
+    }
+
+    #[test]
+    fn rotation_reaches_the_file_and_another_process_follows_it() {
+        let dir = std::env::temp_dir().join(format!("steward-rot-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("master.key");
+        let mut s = MemSecrets::default();
+        let open = |s: &mut MemSecrets| {
+            Vault::unlock(MasterKey::load_or_create(&path).expect("load"), s, &[]).expect("unlock")
+        };
+        let a = open(&mut s);
+        let b = open(&mut s);
+        let c = Uuid::now_v7();
+        let (_, old) = a.new_data_key(&c).expect("key");
+        assert_eq!(a.rotate().expect("rotate"), 2);
+        let moved = a.rewrap_data_key(&c, &old).expect("rewrap");
+        assert_eq!(moved.kek_version, 2);
+        assert_eq!(b.kek_version(), 1);
+        // The other process meets a version it has not loaded, and reads the file again.
+        assert!(b.open_data_key(&c, &moved).is_ok());
+        assert_eq!(b.kek_version(), 2);
+        assert!(a.retire(2).is_err(), "the current version stays");
+        a.retire(1).expect("retire");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("v1:") && text.contains("v2:"));
+        assert!(matches!(
+            a.open_data_key(&c, &old),
+            Err(VaultError::UnknownKek(1))
+        ));
+        b.refresh().expect("refresh");
+        assert_eq!(b.kek_versions(), [2]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers = std::fs::read_dir(&dir).expect("dir").count();
+        assert_eq!(leftovers, 1, "no temporary file is left beside it");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

@@ -162,6 +162,7 @@ impl Keys<'_> {
     ) -> Result<RewrapOutcome, AppError> {
         Steward::require_key_admin(actor)?;
         let app = self.app;
+        let _one_at_a_time = app.rewrapping.lock().await;
         let current = app.vault.kek_version();
         let mut out = RewrapOutcome {
             to: current,
