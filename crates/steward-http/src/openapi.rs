@@ -7,7 +7,7 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    accounts, audiences, audit, campaigns, catalog, consents, customers, notices,
+    accounts, audiences, audit, campaigns, catalog, consents, customers, keys, notices,
     recipient_notices, records, requests, retention, sharing,
 };
 
@@ -37,6 +37,7 @@ use crate::api::{
         records::ropa,
         sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
         audit::search, audit::verify,
+        keys::status, keys::rotate, keys::mark_compromised,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
     ),

@@ -3,6 +3,7 @@
 
 mod console;
 mod flows;
+mod keys;
 mod mail;
 mod matrix;
 mod openapi;
