@@ -172,13 +172,25 @@ impl Vault {
         master_key::remove_version(&path, version)
     }
 
+    /// When the master key file was last written (a rotation or a retirement).
+    pub fn master_key_written_at(&self) -> Result<std::time::SystemTime, VaultError> {
+        let (_guard, path) = self.file_lock()?;
+        std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .map_err(|e| VaultError::MasterKey {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+    }
+
     /// Takes in what another process changed in the master key file: versions it added
-    /// (the highest becomes current) and versions it retired.
-    pub fn refresh(&self) -> Result<(), VaultError> {
+    /// (the highest becomes current) and versions it retired. Returns whether anything
+    /// changed.
+    pub fn refresh(&self) -> Result<bool, VaultError> {
         let (_guard, path) = self.file_lock()?;
         let (added, gone) = master_key::file_changes(&path, &self.master())?;
         if added.is_empty() && gone.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let mut master = self.master_mut();
         for (v, kek) in added {
@@ -187,7 +199,7 @@ impl Vault {
         for v in gone {
             master.forget(v);
         }
-        Ok(())
+        Ok(true)
     }
 
     /// The versions in memory, oldest first; the last is current.

@@ -162,8 +162,8 @@ async fn rotation_under_load(t: TestApp) {
         load.during.load(Ordering::SeqCst) > 0,
         "requests were served while the rewrap ran"
     );
-    let keys = steward_store::KeyStore::open(&t.data_dir().join("keys/keystore.db"))
-        .expect("key store");
+    let keys =
+        steward_store::KeyStore::open(&t.data_dir().join("keys/keystore.db")).expect("key store");
     let usage = keys.kek_usage().expect("usage");
     assert!(
         usage.keys().all(|v| *v == 2),
@@ -174,11 +174,7 @@ async fn rotation_under_load(t: TestApp) {
     let created = created.lock().expect("created").clone();
     assert!(!created.is_empty());
     let headers = [("X-Purpose", "essential.service")];
-    for id in ids
-        .iter()
-        .map(Uuid::to_string)
-        .chain(created.into_iter())
-    {
+    for id in ids.iter().map(Uuid::to_string).chain(created.into_iter()) {
         let reply = t
             .req(
                 "GET",
@@ -208,7 +204,10 @@ async fn marking_a_version_compromised_over_http() {
     let t = spawn_app().await;
     let admin = t.token(Role::Admin, &[]).await;
     let mark = |version: &str, body: &str| {
-        let (path, body) = (format!("/api/v1/keys/{version}/compromised"), body.to_string());
+        let (path, body) = (
+            format!("/api/v1/keys/{version}/compromised"),
+            body.to_string(),
+        );
         let (t, admin) = (&t, admin.clone());
         async move { t.req("POST", &path, Some(&admin), &[], Some(&body)).await }
     };
@@ -220,7 +219,10 @@ async fn marking_a_version_compromised_over_http() {
     let reply = mark("v1", r#"{"reason":"stolen laptop"}"#).await;
     assert_eq!(reply.status, 200, "{}", reply.body);
     let s = reply.json();
-    assert_eq!(s["current"], 2, "the compromised current version was rotated away");
+    assert_eq!(
+        s["current"], 2,
+        "the compromised current version was rotated away"
+    );
     assert_eq!(s["versions"][0]["compromised_reason"], "stolen laptop");
     assert!(s["versions"][0]["compromised_at"].is_string());
 }

@@ -1,6 +1,7 @@
 //! What each subcommand does: wire settings into the app and call its use cases.
 
 mod import;
+mod keys;
 mod retention;
 mod serve;
 mod share;
@@ -21,7 +22,7 @@ use serve::serve;
 
 use crate::cli::{
     AgreementsCommand, AuditCommand, Cli, Command, ConsentCommand, ExportCommand, ImportCommand,
-    RetentionCommand, TokenCommand, UserCommand, VendorsCommand,
+    KeysCommand, RetentionCommand, TokenCommand, UserCommand, VendorsCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -365,6 +366,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             vendors::add_agreement(&settings, &file).await
         }
         Command::Share(args) => share::run(&settings, args).await,
+        Command::Keys(KeysCommand::Rotate) => keys::rotate(&settings).await,
+        Command::Keys(KeysCommand::Status { json }) => keys::status(&settings, json).await,
+        Command::Keys(KeysCommand::Compromised { version, reason }) => {
+            keys::compromised(&settings, &version, &reason).await
+        }
         Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?

@@ -13,6 +13,11 @@
 //! rotation and written after the walk is either caught by the count (and the walk runs
 //! again) or refused, never written unreadable. Only then does its line leave the master key
 //! file.
+//!
+//! Another process (the server, when the command line rotates) takes a new version in by
+//! reading the master key file every [`REFRESH_EVERY`]; until then it still wraps new keys by
+//! the old version. So a version is retired only once the file has stood unchanged for
+//! [`RETIRE_GRACE`], by which time every process wraps by the new one.
 
 use steward_store::Rewrapped;
 
@@ -27,6 +32,15 @@ pub const REWRAP_BATCH: usize = 1_000;
 /// Walks over the keys before a version is retired: a key written with an old version during
 /// a walk is found by the next one.
 const WALKS: usize = 5;
+
+/// How often the server reads the master key file for versions another process added.
+pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// How long the master key file stands unchanged before an old version is retired: more than
+/// two reads of it by every running process.
+pub const RETIRE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
+
+const FAILED_REWRAP_PAUSE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a rewrap did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -200,6 +214,13 @@ impl Keys<'_> {
                 tokio::task::yield_now().await;
             }
             if moved_in_walk == 0 {
+                let written = app.vault.master_key_written_at()?;
+                let age = std::time::SystemTime::now()
+                    .duration_since(written)
+                    .unwrap_or_default();
+                if let Some(wait) = RETIRE_GRACE.checked_sub(age) {
+                    tokio::time::sleep(wait).await;
+                }
                 out.retired = app.retire_unused(actor, current).await?;
                 let left = app
                     .keys
@@ -215,22 +236,14 @@ impl Keys<'_> {
         Ok(out)
     }
 
-    /// Whether any key is still wrapped by an older version than the current one, or an
-    /// older version is still loaded: there is rewrapping or retiring to do.
-    pub fn rewrap_due(&self) -> Result<bool, AppError> {
+    /// Whether a version older than the current one is still loaded: keys may still be
+    /// wrapped by it, and it is not retired yet. (Keys wrapped by a version no longer loaded
+    /// could not be rewrapped anyway; the status shows them.)
+    pub fn rewrap_due(&self) -> bool {
         let current = self.app.vault.kek_version();
-        Ok(self.app.vault.kek_versions().iter().any(|v| *v < current)
-            || self
-                .app
-                .keys
-                .kek_usage()?
-                .into_iter()
-                .any(|(v, used)| v < current && used.data_keys + used.secrets > 0))
+        self.app.vault.kek_versions().iter().any(|v| *v < current)
     }
 }
-
-/// How often the server looks for keys to rewrap and for a rotation made by another process.
-const REWRAP_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
 
 impl Jobs {
     /// Runs the rewrap whenever an older version still wraps keys: after a rotation through
@@ -244,8 +257,9 @@ impl Jobs {
             if let Err(e) = self.app.vault.refresh() {
                 tracing::warn!(error = %e, "reading the master key file failed");
             }
-            match keys.rewrap_due() {
-                Ok(true) => match keys.rewrap(&actor, None, |_| {}).await {
+            let mut wait = REFRESH_EVERY;
+            if keys.rewrap_due() {
+                match keys.rewrap(&actor, None, |_| {}).await {
                     Ok(done) => tracing::info!(
                         to = done.to,
                         data_keys = done.data_keys,
@@ -253,14 +267,16 @@ impl Jobs {
                         retired = ?done.retired,
                         "keys rewrapped"
                     ),
-                    Err(e) => tracing::warn!(error = %e, "rewrapping keys failed"),
-                },
-                Ok(false) => {}
-                Err(e) => tracing::warn!(error = %e, "looking for keys to rewrap failed"),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "rewrapping keys failed");
+                        // A walk over every key is not worth repeating every few seconds.
+                        wait = FAILED_REWRAP_PAUSE;
+                    }
+                }
             }
             tokio::select! {
                 _ = self.app.rewrap_wanted.notified() => {}
-                _ = tokio::time::sleep(REWRAP_EVERY) => {}
+                _ = tokio::time::sleep(wait) => {}
                 _ = &mut stop => break,
             }
         }
