@@ -174,7 +174,7 @@ async fn rotation_under_load(t: TestApp) {
     let created = created.lock().expect("created").clone();
     assert!(!created.is_empty());
     let headers = [("X-Purpose", "essential.service")];
-    for id in ids.iter().map(Uuid::to_string).chain(created.into_iter()) {
+    for id in ids.iter().map(Uuid::to_string).chain(created) {
         let reply = t
             .req(
                 "GET",
