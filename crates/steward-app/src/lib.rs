@@ -147,6 +147,9 @@ pub struct Steward {
     rewrapping: tokio::sync::Mutex<()>,
 }
 
+/// The master key file's name in the key folder.
+pub(crate) const MASTER_KEY_FILE: &str = "master.key";
+
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
 pub struct DataPaths {
     pub database: PathBuf,
@@ -161,7 +164,7 @@ impl DataPaths {
         DataPaths {
             database: data_dir.join("steward.db"),
             key_store: key_dir.join("keystore.db"),
-            master_key: key_dir.join("master.key"),
+            master_key: key_dir.join(MASTER_KEY_FILE),
             key_dir,
         }
     }

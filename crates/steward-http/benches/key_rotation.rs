@@ -11,6 +11,10 @@
 //! load on the same server just before, with no rotation running; only the requests that
 //! ended between the rotation's start and the rewrap's last batch are counted.
 //!
+//! The rewrap also appends one audit entry per batch (a durable commit in the data
+//! database), which the baseline does not; on a serving server it shares the two CPUs with
+//! the requests, which is what the read ratio shows.
+//!
 //! Run: `cargo bench -p steward-http --bench key_rotation [-- KEYS]` (default 200,000 data
 //! keys, of which 2,000 belong to real customers the reads open; the others are written
 //! straight to the key store, wrapped by the real vault).

@@ -21,6 +21,7 @@
 
 use steward_store::Rewrapped;
 
+use crate::MASTER_KEY_FILE;
 use crate::collection::customers::unwrap_stored;
 use crate::security::keys::kek_target;
 use crate::services::{Jobs, Keys};
@@ -254,8 +255,16 @@ impl Jobs {
         loop {
             let keys = self.app.keys();
             // A rotation made from the command line reached the file, not this process.
-            if let Err(e) = self.app.vault.refresh() {
-                tracing::warn!(error = %e, "reading the master key file failed");
+            match self.app.vault.refresh() {
+                // Recorded here too in case the process that rotated died before it could.
+                Ok(true) => {
+                    let file = self.app.key_dir.join(MASTER_KEY_FILE);
+                    if let Err(e) = self.app.record_kek_versions(&file) {
+                        tracing::warn!(error = %e, "recording the key versions failed");
+                    }
+                }
+                Ok(false) => {}
+                Err(e) => tracing::warn!(error = %e, "reading the master key file failed"),
             }
             let mut wait = REFRESH_EVERY;
             if keys.rewrap_due() {
