@@ -62,6 +62,8 @@ pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
 pub use security::breaches::scope::{Touch, customer_touch};
 pub use security::breaches::{BreachView, ChecklistStep, PhaseInput, PhaseView, StepUpdate};
+pub use security::keys::rotation::REWRAP_BATCH;
+pub use security::keys::{CompromisedKek, KekVersion, KeyStatus, RewrapOutcome};
 pub use security::self_audit::{
     Finding, FindingCounts, FindingStatus, InstallationFacts, SELF_AUDIT_EVERY, SecurityReport,
     Severity, check_ids,
@@ -155,7 +157,14 @@ pub struct Steward {
     /// Whether the data is in PostgreSQL rather than the embedded SQLite file.
     on_postgres: bool,
     last_security_report: security::self_audit::LastReport,
+    /// Wakes the server's key rewrapper when a rotation leaves keys to move.
+    rewrap_wanted: tokio::sync::Notify,
+    /// One rewrap at a time in this process: the API's and the background job's.
+    rewrapping: tokio::sync::Mutex<()>,
 }
+
+/// The master key file's name in the key folder.
+pub(crate) const MASTER_KEY_FILE: &str = "master.key";
 
 /// Paths inside a data directory. Keys live in their own folder, apart from the data.
 pub struct DataPaths {
@@ -171,7 +180,7 @@ impl DataPaths {
         DataPaths {
             database: data_dir.join("steward.db"),
             key_store: key_dir.join("keystore.db"),
-            master_key: key_dir.join("master.key"),
+            master_key: key_dir.join(MASTER_KEY_FILE),
             key_dir,
         }
     }
@@ -284,7 +293,10 @@ impl Steward {
             staff_shown_as: opts.staff_shown_as,
             sharing: opts.sharing,
             security: opts.security,
+            rewrap_wanted: tokio::sync::Notify::new(),
+            rewrapping: tokio::sync::Mutex::new(()),
         };
+        steward.record_kek_versions(&paths.master_key)?;
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
         steward.keys().sweep_orphans().await?;

@@ -158,9 +158,11 @@ pub struct Outbox<'a> {
     pub(crate) app: &'a Steward,
 }
 
-/// Customer keys: sweep the ones no customer row owns.
+/// Keys: rotate the key-encryption key and rewrap every key onto the new version, retire
+/// old versions, mark versions compromised, report their state, and sweep the customer keys
+/// no customer row owns.
 ///
-/// Lives in `security/orphan_keys.rs`.
+/// Lives in `security/keys/`.
 #[derive(Clone, Copy)]
 pub struct Keys<'a> {
     pub(crate) app: &'a Steward,

@@ -7,7 +7,7 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    accounts, audiences, audit, breaches, campaigns, catalog, consents, customers, notices,
+    accounts, audiences, audit, breaches, campaigns, catalog, consents, customers, keys, notices,
     recipient_notices, records, requests, retention, security, sharing,
 };
 
@@ -39,6 +39,7 @@ use crate::api::{
         audit::search, audit::verify, security::audit,
         breaches::list, breaches::open, breaches::get_one, breaches::update, breaches::add_phase,
         breaches::step, breaches::authority_notice, breaches::customer_notices, breaches::plan,
+        keys::status, keys::rotate, keys::mark_compromised,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,
     ),

@@ -39,6 +39,32 @@ pub struct PendingBatch {
     pub customers: Vec<Uuid>,
 }
 
+/// A key-encryption key version as the key store records it; times in microseconds since
+/// the epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KekVersionRow {
+    pub version: u32,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    pub compromised_at: Option<i64>,
+    pub compromised_reason: Option<String>,
+}
+
+/// How many data keys and installation secrets one version wraps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct KekUsage {
+    pub data_keys: u64,
+    pub secrets: u64,
+}
+
+/// A key rewrapped by a newer version, written only if the row still holds `from`.
+#[derive(Debug, Clone)]
+pub struct Rewrapped<K> {
+    pub id: K,
+    pub from: u32,
+    pub key: StoredKey,
+}
+
 pub struct KeyStore {
     conn: Mutex<Connection>,
 }
@@ -59,6 +85,13 @@ CREATE TABLE IF NOT EXISTS secrets (
     kek_version INTEGER NOT NULL,
     wrapped     BLOB NOT NULL
 ) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kek_versions (
+    version            INTEGER PRIMARY KEY,
+    created_at         INTEGER NOT NULL,
+    retired_at         INTEGER,
+    compromised_at     INTEGER,
+    compromised_reason TEXT
+);
 CREATE TABLE IF NOT EXISTS audit_witness (
     id          INTEGER PRIMARY KEY CHECK (id = 1),
     seq         INTEGER NOT NULL,
@@ -67,6 +100,27 @@ CREATE TABLE IF NOT EXISTS audit_witness (
     signature   BLOB NOT NULL
 );
 ";
+
+/// Refuses keys wrapped by a retired version: its key-encryption key is gone from the master
+/// key file, so such a key could never be unwrapped again.
+fn refuse_retired(conn: &Connection, versions: impl IntoIterator<Item = u32>) -> Result<()> {
+    let mut seen: Vec<u32> = Vec::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT 1 FROM kek_versions WHERE version = ?1 AND retired_at IS NOT NULL",
+    )?;
+    for v in versions {
+        if seen.contains(&v) {
+            continue;
+        }
+        seen.push(v);
+        if stmt.exists([v])? {
+            return Err(StoreError::Database(format!(
+                "a key wrapped by retired key-encryption key version {v} was refused"
+            )));
+        }
+    }
+    Ok(())
+}
 
 impl KeyStore {
     /// Opens the key store, creating it readable by its owner only.
@@ -93,6 +147,7 @@ impl KeyStore {
     pub fn put_data_keys(&self, keys: &[(Uuid, StoredKey)]) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        refuse_retired(&tx, keys.iter().map(|(_, k)| k.kek_version))?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO data_keys (customer_id, kek_version, wrapped) VALUES (?1, ?2, ?3)",
@@ -115,6 +170,7 @@ impl KeyStore {
     ) -> Result<()> {
         let mut conn = self.conn();
         let tx = conn.transaction()?;
+        refuse_retired(&tx, keys.iter().map(|(_, k)| k.kek_version))?;
         {
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO data_keys (customer_id, kek_version, wrapped) VALUES (?1, ?2, ?3)",
@@ -271,11 +327,206 @@ impl KeyStore {
 
     pub fn put_secret(&self, name: &str, key: &StoredKey) -> Result<()> {
         let conn = self.conn();
+        refuse_retired(&conn, [key.kek_version])?;
         conn.execute(
             "INSERT INTO secrets (name, kek_version, wrapped) VALUES (?1, ?2, ?3)",
             params![name, key.kek_version, key.bytes],
         )?;
         Ok(())
+    }
+
+    /// Records a key-encryption key version the first time it is seen.
+    pub fn record_kek_version(&self, version: u32, at: i64) -> Result<()> {
+        self.conn()
+            .prepare_cached(
+                "INSERT INTO kek_versions (version, created_at) VALUES (?1, ?2)
+                 ON CONFLICT (version) DO NOTHING",
+            )?
+            .execute(params![version, at])?;
+        Ok(())
+    }
+
+    /// Every version ever recorded, oldest first.
+    pub fn kek_versions(&self) -> Result<Vec<KekVersionRow>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT version, created_at, retired_at, compromised_at, compromised_reason
+             FROM kek_versions ORDER BY version",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(KekVersionRow {
+                version: r.get(0)?,
+                created_at: r.get(1)?,
+                retired_at: r.get(2)?,
+                compromised_at: r.get(3)?,
+                compromised_reason: r.get(4)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// How many data keys and secrets each version wraps.
+    pub fn kek_usage(&self) -> Result<HashMap<u32, KekUsage>> {
+        let conn = self.conn();
+        let mut out: HashMap<u32, KekUsage> = HashMap::new();
+        for (table, secrets) in [("data_keys", false), ("secrets", true)] {
+            let mut stmt = conn.prepare_cached(&format!(
+                "SELECT kek_version, count(*) FROM {table} GROUP BY kek_version"
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, u32>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (v, n) = row?;
+                let usage = out.entry(v).or_default();
+                if secrets {
+                    usage.secrets = n as u64;
+                } else {
+                    usage.data_keys = n as u64;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Up to `limit` data keys wrapped by a version below `below`, in customer order after
+    /// `after`: a walk over the primary key that a stopped rewrap simply starts again.
+    pub fn data_keys_below(
+        &self,
+        below: u32,
+        after: Option<Uuid>,
+        limit: usize,
+    ) -> Result<Vec<(Uuid, StoredKey)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT customer_id, kek_version, wrapped FROM data_keys
+             WHERE customer_id > ?1 AND kek_version < ?2 ORDER BY customer_id LIMIT ?3",
+        )?;
+        let start = after.map(|u| u.as_bytes().to_vec()).unwrap_or_default();
+        let rows = stmt.query_map(params![start, below, limit as i64], |r| {
+            Ok((
+                r.get::<_, Vec<u8>>(0)?,
+                StoredKey {
+                    kek_version: r.get(1)?,
+                    bytes: r.get(2)?,
+                },
+            ))
+        })?;
+        let mut out = Vec::with_capacity(limit);
+        for row in rows {
+            let (id, key) = row?;
+            let id = Uuid::from_slice(&id).map_err(|_| {
+                StoreError::Database("a data key's customer id is malformed".into())
+            })?;
+            out.push((id, key));
+        }
+        Ok(out)
+    }
+
+    /// Writes rewrapped data keys in one transaction, each only where the row still holds
+    /// the version it was read with (a key destroyed or rewrapped meanwhile stays as it is);
+    /// returns how many were written.
+    pub fn replace_data_keys(&self, keys: &[Rewrapped<Uuid>]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        refuse_retired(&tx, keys.iter().map(|k| k.key.kek_version))?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE data_keys SET kek_version = ?1, wrapped = ?2
+                 WHERE customer_id = ?3 AND kek_version = ?4",
+            )?;
+            for k in keys {
+                n += stmt.execute(params![
+                    k.key.kek_version,
+                    k.key.bytes,
+                    k.id.as_bytes().as_slice(),
+                    k.from
+                ])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// The installation secrets wrapped by a version below `below`.
+    pub fn secrets_below(&self, below: u32) -> Result<Vec<(String, StoredKey)>> {
+        let conn = self.conn();
+        let mut stmt = conn.prepare_cached(
+            "SELECT name, kek_version, wrapped FROM secrets WHERE kek_version < ?1 ORDER BY name",
+        )?;
+        let rows = stmt.query_map([below], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                StoredKey {
+                    kek_version: r.get(1)?,
+                    bytes: r.get(2)?,
+                },
+            ))
+        })?;
+        Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+    }
+
+    /// Writes rewrapped secrets like [`KeyStore::replace_data_keys`].
+    pub fn replace_secrets(&self, keys: &[Rewrapped<String>]) -> Result<usize> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        refuse_retired(&tx, keys.iter().map(|k| k.key.kek_version))?;
+        let mut n = 0;
+        {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE secrets SET kek_version = ?1, wrapped = ?2 WHERE name = ?3 AND kek_version = ?4",
+            )?;
+            for k in keys {
+                n += stmt.execute(params![k.key.kek_version, k.key.bytes, k.id, k.from])?;
+            }
+        }
+        tx.commit()?;
+        Ok(n)
+    }
+
+    /// Marks a version retired if no data key and no secret uses it, in one transaction with
+    /// the count: from then on no key wrapped by it is accepted. Returns whether it is
+    /// retired (now or before).
+    pub fn retire_kek_version(&self, version: u32, at: i64) -> Result<bool> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        let used: i64 = tx.query_row(
+            "SELECT (SELECT count(*) FROM data_keys WHERE kek_version = ?1)
+                  + (SELECT count(*) FROM secrets WHERE kek_version = ?1)",
+            [version],
+            |r| r.get(0),
+        )?;
+        if used > 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "INSERT INTO kek_versions (version, created_at, retired_at) VALUES (?1, ?2, ?2)
+             ON CONFLICT (version) DO UPDATE SET retired_at = coalesce(retired_at, ?2)",
+            params![version, at],
+        )?;
+        tx.commit()?;
+        // The old wrapped forms of rewrapped keys leave the log with it.
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(true)
+    }
+
+    /// Marks a recorded version compromised; the first marking's time and reason stay.
+    /// Returns the version as recorded, or `None` when it was never recorded.
+    pub fn mark_kek_compromised(
+        &self,
+        version: u32,
+        at: i64,
+        reason: &str,
+    ) -> Result<Option<KekVersionRow>> {
+        self.conn()
+            .prepare_cached(
+                "UPDATE kek_versions SET compromised_at = ?2, compromised_reason = ?3
+                 WHERE version = ?1 AND compromised_at IS NULL",
+            )?
+            .execute(params![version, at, reason])?;
+        Ok(self
+            .kek_versions()?
+            .into_iter()
+            .find(|v| v.version == version))
     }
 
     /// The newest audit head witnessed outside the data database.

@@ -17,7 +17,7 @@ mod sqlite;
 pub mod testing;
 
 pub use error::StoreError;
-pub use keystore::{KeyStore, PendingBatch, StoredKey};
+pub use keystore::{KekUsage, KekVersionRow, KeyStore, PendingBatch, Rewrapped, StoredKey};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use repos::Store;

@@ -37,7 +37,11 @@ pub trait SecretSource {
 }
 
 pub struct Vault {
-    master: MasterKey,
+    /// Read on every unwrap (a shared lock, no allocation); written only when a rotation adds
+    /// a version or a retirement drops one.
+    master: std::sync::RwLock<MasterKey>,
+    /// Serialises the changes to the master key file.
+    rotation: std::sync::Mutex<()>,
     indexer: BlindIndexer,
     signer: std::sync::Arc<Signer>,
     receipts: Signer,
@@ -49,7 +53,7 @@ pub struct Vault {
 impl std::fmt::Debug for Vault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Vault")
-            .field("kek_version", &self.master.current_version())
+            .field("kek_version", &self.kek_version())
             .finish_non_exhaustive()
     }
 }
@@ -90,14 +94,15 @@ impl Vault {
             signer: std::sync::Arc::new(Signer::from_seed(&signing_seed)),
             receipts: Signer::from_seed(&receipt_seed),
             shares: Signer::from_seed(&share_seed),
-            master,
+            master: std::sync::RwLock::new(master),
+            rotation: std::sync::Mutex::new(()),
         })
     }
 
     /// A fresh data key for a new customer, and its wrapped form for the key store.
     pub fn new_data_key(&self, customer: &Uuid) -> Result<(DataKey, WrappedKey), VaultError> {
         let raw = random_key();
-        let wrapped = self.master.wrap_data_key(customer, &raw)?;
+        let wrapped = self.master().wrap_data_key(customer, &raw)?;
         Ok((DataKey::new(*customer, &raw), wrapped))
     }
 
@@ -106,8 +111,123 @@ impl Vault {
         customer: &Uuid,
         wrapped: &WrappedKey,
     ) -> Result<DataKey, VaultError> {
-        let raw = self.master.unwrap_data_key(customer, wrapped)?;
+        // Bound first: the read lock must be let go before a refresh takes the write lock.
+        let first = self.master().unwrap_data_key(customer, wrapped);
+        let raw = match first {
+            // Another process (the command line) rotated the file since this one read it.
+            Err(VaultError::UnknownKek(_)) => {
+                self.refresh()?;
+                self.master().unwrap_data_key(customer, wrapped)?
+            }
+            other => other?,
+        };
         Ok(DataKey::new(*customer, &raw))
+    }
+
+    fn master(&self) -> std::sync::RwLockReadGuard<'_, MasterKey> {
+        self.master.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn master_mut(&self) -> std::sync::RwLockWriteGuard<'_, MasterKey> {
+        self.master.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn file_lock(&self) -> Result<(std::sync::MutexGuard<'_, ()>, std::path::PathBuf), VaultError> {
+        let guard = self.rotation.lock().unwrap_or_else(|e| e.into_inner());
+        let path = self
+            .master()
+            .file()
+            .map(std::path::Path::to_path_buf)
+            .ok_or_else(|| VaultError::MasterKey {
+                path: "(in memory)".into(),
+                reason: "keys given in memory cannot be rotated".into(),
+            })?;
+        Ok((guard, path))
+    }
+
+    /// Adds a fresh key-encryption key to the master key file and makes it current: every key
+    /// wrapped from now on is wrapped by it. Returns its version.
+    pub fn rotate(&self) -> Result<u32, VaultError> {
+        let (_guard, path) = self.file_lock()?;
+        let after = self.kek_version();
+        // The file is written before memory changes, so no key is ever wrapped by a version
+        // the file does not hold.
+        let (version, kek) = master_key::append_version(&path, after)?;
+        self.master_mut().install(version, kek);
+        Ok(version)
+    }
+
+    /// Removes an old version from the master key file and from memory, once no key is
+    /// wrapped by it any more. The current version cannot be retired.
+    pub fn retire(&self, version: u32) -> Result<(), VaultError> {
+        let (_guard, path) = self.file_lock()?;
+        if version >= self.kek_version() {
+            return Err(VaultError::MasterKey {
+                path: path.display().to_string(),
+                reason: format!("version {version} is current and cannot be retired"),
+            });
+        }
+        // Memory lets go first: a key wrapped from here on cannot use it.
+        self.master_mut().forget(version);
+        master_key::remove_version(&path, version)
+    }
+
+    /// When the master key file was last written (a rotation or a retirement).
+    pub fn master_key_written_at(&self) -> Result<std::time::SystemTime, VaultError> {
+        let (_guard, path) = self.file_lock()?;
+        std::fs::metadata(&path)
+            .and_then(|m| m.modified())
+            .map_err(|e| VaultError::MasterKey {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            })
+    }
+
+    /// Takes in what another process changed in the master key file: versions it added
+    /// (the highest becomes current) and versions it retired. Returns whether anything
+    /// changed.
+    pub fn refresh(&self) -> Result<bool, VaultError> {
+        let (_guard, path) = self.file_lock()?;
+        let (added, gone) = master_key::file_changes(&path, &self.master())?;
+        if added.is_empty() && gone.is_empty() {
+            return Ok(false);
+        }
+        let mut master = self.master_mut();
+        for (v, kek) in added {
+            master.install(v, kek);
+        }
+        for v in gone {
+            master.forget(v);
+        }
+        Ok(true)
+    }
+
+    /// The versions in memory, oldest first; the last is current.
+    pub fn kek_versions(&self) -> Vec<u32> {
+        self.master().versions()
+    }
+
+    /// A customer's data key wrapped anew by the current version; the key itself is the same,
+    /// so nothing sealed with it changes.
+    pub fn rewrap_data_key(
+        &self,
+        customer: &Uuid,
+        wrapped: &WrappedKey,
+    ) -> Result<WrappedKey, VaultError> {
+        let master = self.master();
+        let raw = master.unwrap_data_key(customer, wrapped)?;
+        master.wrap_data_key(customer, &raw)
+    }
+
+    /// An installation secret wrapped anew by the current version.
+    pub fn rewrap_secret(
+        &self,
+        name: &str,
+        wrapped: &WrappedKey,
+    ) -> Result<WrappedKey, VaultError> {
+        let master = self.master();
+        let raw = master.unwrap_secret(name, wrapped)?;
+        master.wrap_secret(name, &raw)
     }
 
     pub fn blind_index(
@@ -145,7 +265,7 @@ impl Vault {
     }
 
     pub fn kek_version(&self) -> u32 {
-        self.master.current_version()
+        self.master().current_version()
     }
 }
 
@@ -253,6 +373,47 @@ mod tests {
             v.blind_index("phone", "+4930").ok()
         );
         assert!(v.blind_index("notes", "x").is_err());
+    }
+
+    #[test]
+    fn rotation_reaches_the_file_and_another_process_follows_it() {
+        let dir = std::env::temp_dir().join(format!("steward-rot-{}", Uuid::now_v7()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let path = dir.join("master.key");
+        let mut s = MemSecrets::default();
+        let open = |s: &mut MemSecrets| {
+            Vault::unlock(MasterKey::load_or_create(&path).expect("load"), s, &[]).expect("unlock")
+        };
+        let a = open(&mut s);
+        let b = open(&mut s);
+        let c = Uuid::now_v7();
+        let (_, old) = a.new_data_key(&c).expect("key");
+        assert_eq!(a.rotate().expect("rotate"), 2);
+        let moved = a.rewrap_data_key(&c, &old).expect("rewrap");
+        assert_eq!(moved.kek_version, 2);
+        assert_eq!(b.kek_version(), 1);
+        // The other process meets a version it has not loaded, and reads the file again.
+        assert!(b.open_data_key(&c, &moved).is_ok());
+        assert_eq!(b.kek_version(), 2);
+        assert!(a.retire(2).is_err(), "the current version stays");
+        a.retire(1).expect("retire");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(!text.contains("v1:") && text.contains("v2:"));
+        assert!(matches!(
+            a.open_data_key(&c, &old),
+            Err(VaultError::UnknownKek(1))
+        ));
+        b.refresh().expect("refresh");
+        assert_eq!(b.kek_versions(), [2]);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(&path).expect("meta").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let leftovers = std::fs::read_dir(&dir).expect("dir").count();
+        assert_eq!(leftovers, 1, "no temporary file is left beside it");
+        let _ = std::fs::remove_dir_all(dir);
     }
 
     #[test]

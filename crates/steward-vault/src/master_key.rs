@@ -1,10 +1,15 @@
 //! The master key file: one line per key-encryption-key version, `v<N>:<base64 key>`. The
 //! highest version wraps new keys; older versions stay until every key they wrapped has been
 //! rewrapped. The file is created with mode 0600 and refused if others may read it.
+//!
+//! A rotation appends a version and a retirement removes one, each by writing the whole file
+//! anew beside it (mode 0600, synced) and renaming it over the old one, so that a crash at
+//! any point leaves either the old file or the new one, never a file missing a version that
+//! still wraps keys.
 
 use std::collections::BTreeMap;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use aes_gcm::Aes256Gcm;
 use base64::Engine;
@@ -21,6 +26,8 @@ use crate::wrapping::{WrappedKey, kek_cipher, unwrap, wrap};
 pub struct MasterKey {
     keks: BTreeMap<u32, Aes256Gcm>,
     current: u32,
+    /// The file the versions came from; `None` for keys given in memory, which cannot rotate.
+    file: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -47,7 +54,11 @@ impl MasterKey {
             zeroize::Zeroize::zeroize(&mut k);
         }
         let current = keks.keys().next_back().copied().unwrap_or(0);
-        MasterKey { keks, current }
+        MasterKey {
+            keks,
+            current,
+            file: None,
+        }
     }
 
     /// Loads the master key file, creating it (mode 0600) with a fresh version 1 if absent.
@@ -83,32 +94,39 @@ impl MasterKey {
                 )));
             }
         }
-        let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| fail(e.to_string()))?);
-        let mut versions = Vec::new();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let bad = || {
-                fail(format!(
-                    "line {}: expected v<N>:<base64 of 32 bytes>",
-                    n + 1
-                ))
-            };
-            let (v, b64) = line.split_once(':').ok_or_else(bad)?;
-            let version: u32 = v
-                .strip_prefix('v')
-                .and_then(|s| s.parse().ok())
-                .ok_or_else(bad)?;
-            let bytes = Zeroizing::new(STANDARD.decode(b64.trim()).map_err(|_| bad())?);
-            let key: [u8; 32] = bytes.as_slice().try_into().map_err(|_| bad())?;
-            versions.push((version, key));
-        }
+        let versions = read_versions(path)?;
         if versions.is_empty() {
             return Err(fail("holds no key".into()));
         }
-        Ok(MasterKey::from_versions(versions))
+        let mut master =
+            MasterKey::from_versions(versions.into_iter().map(|(v, k, _)| (v, *k)).collect());
+        master.file = Some(path.to_path_buf());
+        Ok(master)
+    }
+
+    /// The versions loaded, oldest first.
+    pub fn versions(&self) -> Vec<u32> {
+        self.keks.keys().copied().collect()
+    }
+
+    pub(crate) fn file(&self) -> Option<&Path> {
+        self.file.as_deref()
+    }
+
+    pub(crate) fn has(&self, version: u32) -> bool {
+        self.keks.contains_key(&version)
+    }
+
+    /// Takes in a version written to the file; the highest becomes current.
+    pub(crate) fn install(&mut self, version: u32, kek: Aes256Gcm) {
+        self.keks.insert(version, kek);
+        self.current = self.current.max(version);
+    }
+
+    pub(crate) fn forget(&mut self, version: u32) {
+        if version != self.current {
+            self.keks.remove(&version);
+        }
     }
 
     pub fn current_version(&self) -> u32 {
@@ -169,6 +187,140 @@ impl MasterKey {
             w,
         )
     }
+}
+
+fn file_error(path: &Path, reason: impl std::fmt::Display) -> VaultError {
+    VaultError::MasterKey {
+        path: path.display().to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// Every version in the file with its key and its line as written.
+#[allow(clippy::type_complexity)]
+fn read_versions(
+    path: &Path,
+) -> Result<Vec<(u32, Zeroizing<[u8; 32]>, Zeroizing<String>)>, VaultError> {
+    let text = Zeroizing::new(std::fs::read_to_string(path).map_err(|e| file_error(path, e))?);
+    let mut versions = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let bad = || {
+            file_error(
+                path,
+                format!("line {}: expected v<N>:<base64 of 32 bytes>", n + 1),
+            )
+        };
+        let (v, b64) = line.split_once(':').ok_or_else(bad)?;
+        let version: u32 = v
+            .strip_prefix('v')
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(bad)?;
+        let bytes = Zeroizing::new(STANDARD.decode(b64.trim()).map_err(|_| bad())?);
+        let mut key = Zeroizing::new([0u8; 32]);
+        if bytes.len() != 32 {
+            return Err(bad());
+        }
+        key.copy_from_slice(&bytes);
+        versions.push((version, key, Zeroizing::new(line.to_string())));
+    }
+    Ok(versions)
+}
+
+/// Replaces the file with `lines`: written to a private file beside it, synced, renamed over
+/// it and the directory synced, so the file is always whole, old or new.
+fn replace_file(path: &Path, lines: &[Zeroizing<String>]) -> Result<(), VaultError> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(".master.key.{}", Uuid::now_v7()));
+    let mut text = Zeroizing::new(String::new());
+    for line in lines {
+        text.push_str(line);
+        text.push('\n');
+    }
+    let write = || -> std::io::Result<()> {
+        let mut opts = std::fs::OpenOptions::new();
+        opts.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+        let mut file = opts.open(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        #[cfg(unix)]
+        std::fs::File::open(dir)?.sync_all()?;
+        Ok(())
+    };
+    write().map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        file_error(path, e)
+    })
+}
+
+/// Appends a fresh version (32 bytes from the operating system) to the file, numbered after
+/// every version the file or memory knows; returns it with its cipher.
+pub(crate) fn append_version(path: &Path, after: u32) -> Result<(u32, Aes256Gcm), VaultError> {
+    let existing = read_versions(path)?;
+    let version = existing
+        .iter()
+        .map(|(v, _, _)| *v)
+        .max()
+        .unwrap_or(0)
+        .max(after)
+        .checked_add(1)
+        .ok_or_else(|| file_error(path, "no version number is left"))?;
+    let mut key = Zeroizing::new([0u8; 32]);
+    rand::rngs::OsRng.fill_bytes(key.as_mut());
+    let mut lines: Vec<Zeroizing<String>> = existing.into_iter().map(|(_, _, l)| l).collect();
+    lines.push(Zeroizing::new(format!(
+        "v{version}:{}",
+        STANDARD.encode(key.as_ref())
+    )));
+    replace_file(path, &lines)?;
+    Ok((version, derive_kek(&key)))
+}
+
+/// Removes a version's line from the file; the others stay as they were.
+pub(crate) fn remove_version(path: &Path, version: u32) -> Result<(), VaultError> {
+    let existing = read_versions(path)?;
+    if !existing.iter().any(|(v, _, _)| *v == version) {
+        return Ok(());
+    }
+    let lines: Vec<Zeroizing<String>> = existing
+        .into_iter()
+        .filter(|(v, _, _)| *v != version)
+        .map(|(_, _, l)| l)
+        .collect();
+    if lines.is_empty() {
+        return Err(file_error(
+            path,
+            "removing the last version would leave no key",
+        ));
+    }
+    replace_file(path, &lines)
+}
+
+/// The versions in the file that memory lacks, with their ciphers, and the versions memory
+/// holds that the file no longer has: what another process's rotation changed.
+#[allow(clippy::type_complexity)]
+pub(crate) fn file_changes(
+    path: &Path,
+    master: &MasterKey,
+) -> Result<(Vec<(u32, Aes256Gcm)>, Vec<u32>), VaultError> {
+    let existing = read_versions(path)?;
+    let added = existing
+        .iter()
+        .filter(|(v, _, _)| !master.has(*v))
+        .map(|(v, k, _)| (*v, derive_kek(k)))
+        .collect();
+    let gone = master
+        .versions()
+        .into_iter()
+        .filter(|v| !existing.iter().any(|(e, _, _)| e == v))
+        .collect();
+    Ok((added, gone))
 }
 
 #[cfg(test)]

@@ -83,6 +83,30 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The key-encryption keys that wrap every customer's data key.
+    #[command(subcommand)]
+    Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum KeysCommand {
+    /// Create a new key-encryption key version and rewrap every key onto it, then retire the
+    /// old version (its line leaves the master key file). Run again, it finishes an
+    /// interrupted rewrap. A running server finishes it in the background too.
+    Rotate,
+    /// Every version: created, retired, compromised, and how many keys it wraps.
+    Status {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Mark a version compromised; a compromised current version is rotated away at once.
+    Compromised {
+        /// The version, such as 1 or v1.
+        version: String,
+        /// Why it is taken as exposed.
+        #[arg(long)]
+        reason: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]

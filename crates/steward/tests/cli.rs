@@ -1524,3 +1524,76 @@ fn the_security_audit_passes_a_well_set_installation_and_fails_an_account_withou
         "{page}"
     );
 }
+
+#[test]
+fn keys_rotate_from_the_command_line_retires_the_old_version_and_customers_still_export() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,given_name\nada@example.com,Ada\nbob@example.com,Bob\n",
+    )
+    .expect("write");
+    let out = run(steward(&data)
+        .args(["import", "customers"])
+        .arg(&csv)
+        .args(["--residency", "DE"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let status = |data: &Path| -> serde_json::Value {
+        let out = run(steward(data).args(["keys", "status", "--json"]));
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("status JSON")
+    };
+    let before = status(&data);
+    assert_eq!(before["current"], 1);
+    assert_eq!(before["versions"][0]["data_keys"], 2);
+
+    let out = run(steward(&data).args(["keys", "rotate"]));
+    assert!(
+        out.status.success(),
+        "{}{}",
+        text(&out.stdout),
+        text(&out.stderr)
+    );
+    let said = text(&out.stderr);
+    assert!(said.contains("version 1 retired"), "{said}");
+    let after = status(&data);
+    assert_eq!(after["current"], 2);
+    assert_eq!(after["pending_rewrap"], 0);
+    assert!(after["versions"][0]["retired_at"].is_string());
+    assert_eq!(after["versions"][1]["data_keys"], 2);
+    let master = std::fs::read_to_string(data.join("keys/master.key")).expect("master key");
+    assert!(!master.contains("v1:") && master.contains("v2:"));
+
+    let out = run(steward(&data).args(["keys", "compromised", "2", "--reason", ""]));
+    assert!(!out.status.success() && text(&out.stderr).contains("reason"));
+    let out = run(steward(&data).args(["keys", "compromised", "9", "--reason", "lost"]));
+    assert!(!out.status.success() && text(&out.stderr).contains("no key version 9"));
+    let out = run(steward(&data).args(["keys", "compromised", "v2", "--reason", "lost backup"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let compromised = status(&data);
+    assert_eq!(
+        compromised["current"], 3,
+        "a compromised current version is replaced"
+    );
+    assert_eq!(
+        compromised["versions"][1]["compromised_reason"],
+        "lost backup"
+    );
+    assert!(compromised["versions"][1]["retired_at"].is_string());
+
+    let out = run(steward(&data).args([
+        "export",
+        "customers",
+        "--purpose",
+        "essential.service",
+        "--format",
+        "jsonl",
+    ]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let exported = text(&out.stdout);
+    assert!(exported.contains("ada@example.com") && exported.contains("bob@example.com"));
+    let verify = run(steward(&data).args(["audit", "verify"]));
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}

@@ -12,6 +12,7 @@ mod double_opt_in;
 mod erasure;
 mod forms;
 mod import;
+mod keys;
 mod mail_log;
 mod portal;
 mod recipient_notices;

@@ -8,7 +8,7 @@ use std::future::Future;
 use std::ops::ControlFlow;
 use std::sync::Arc;
 
-use jiff::{SignedDuration, Span, Timestamp};
+use jiff::{SignedDuration, Span};
 use steward_app::core::{Clock, FixedClock, Role};
 use steward_app::{
     AppError, Controller, FindingStatus, InstallationFacts, NewToken, NewUser, SecurityReport,
@@ -381,13 +381,8 @@ async fn key_age_and_file_permissions_are_checked() {
         FindingStatus::Pass
     );
 
-    // Made on 1 January 2024: more than the year the policy allows by T0 (15 January 2026).
-    let made: Timestamp = "2024-01-01T00:00:00Z".parse().expect("time");
-    std::fs::File::options()
-        .write(true)
-        .open(&key)
-        .and_then(|f| f.set_modified(made.into()))
-        .expect("set mtime");
+    // 745 days on, the key made at T0 is past the year the policy allows.
+    i.clock.advance(SignedDuration::from_hours(745 * 24));
     let report = audit(&i.app, &facts).await;
     let kek = report.finding("KEK_AGE").expect("kek");
     assert_eq!(kek.status, FindingStatus::Fail, "{kek:?}");

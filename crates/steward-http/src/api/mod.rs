@@ -9,6 +9,7 @@ pub(crate) mod campaigns;
 pub(crate) mod catalog;
 pub(crate) mod consents;
 pub(crate) mod customers;
+pub(crate) mod keys;
 pub(crate) mod notices;
 pub(crate) mod recipient_notices;
 pub(crate) mod records;
@@ -117,6 +118,13 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         post(requests::complete),
     )
     .add(Method::POST, "/requests/{id}/deny", post(requests::deny))
+    .add(Method::GET, "/keys", get(keys::status))
+    .add(Method::POST, "/keys/rotate", post(keys::rotate))
+    .add(
+        Method::POST,
+        "/keys/{version}/compromised",
+        post(keys::mark_compromised),
+    )
     .add(Method::GET, "/retention/rules", get(retention::rules))
     .add(
         Method::POST,

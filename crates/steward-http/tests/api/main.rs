@@ -4,6 +4,7 @@
 mod breaches;
 mod console;
 mod flows;
+mod keys;
 mod mail;
 mod matrix;
 mod openapi;

@@ -104,6 +104,9 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         ("GET", "/security/audit") => &[Admin, Dpo, Auditor],
         ("GET", "/users") | ("POST", "/users") | ("PATCH", "/users/{id}") => &[Admin],
         ("GET", "/tokens") | ("POST", "/tokens") | ("DELETE", "/tokens/{id}") => &[Admin],
+        ("GET", "/keys") | ("POST", "/keys/rotate") | ("POST", "/keys/{version}/compromised") => {
+            &[Admin]
+        }
         _ => &[],
     }
 }
@@ -526,6 +529,7 @@ async fn every_route_for_every_role() {
                 path.replace("{id}", &id)
                     .replace("{key}", "web-visits")
                     .replace("{step}", "contain")
+                    .replace("{version}", "1")
             );
             let body = match (method.as_str(), path) {
                 ("POST", "/customers") => Some(format!(
@@ -596,6 +600,9 @@ async fn every_route_for_every_role() {
                 ("POST", "/transfers/check") => Some(format!(
                     r#"{{"vendor_id":"{vendor}","residency":"DE"}}"#
                 )),
+                ("POST", "/keys/{version}/compromised") => {
+                    Some(r#"{"reason":"The matrix says so."}"#.to_string())
+                }
                 ("POST", "/recipient-notices/{id}/status") => {
                     Some(r#"{"status":"sent"}"#.to_string())
                 }

@@ -95,7 +95,22 @@ pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
 }
 
 pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestApp {
-    spawn(options, None, Default::default()).await
+    spawn(options, None, Default::default(), None).await
+}
+
+/// A server whose data lives in the PostgreSQL database at `database_url`.
+pub async fn spawn_app_on(database_url: String) -> TestApp {
+    spawn(
+        steward_http::HttpOptions {
+            limits: steward_http::Limits::unlimited(),
+            tls: None,
+            ..Default::default()
+        },
+        None,
+        Default::default(),
+        Some(database_url),
+    )
+    .await
 }
 
 /// A server whose webhooks trust `webhooks`' roots, with its webhook sender running.
@@ -107,6 +122,7 @@ pub async fn spawn_app_with_webhooks(webhooks: steward_app::WebhookSettings) -> 
         },
         None,
         webhooks,
+        None,
     )
     .await;
     tokio::spawn(t.app.jobs().webhook_sender(std::future::pending()));
@@ -122,6 +138,7 @@ pub async fn spawn_app_with_mail(smtp_url: &str) -> TestApp {
         },
         Some(smtp_url.to_string()),
         Default::default(),
+        None,
     )
     .await
 }
@@ -130,6 +147,7 @@ async fn spawn(
     options: steward_http::HttpOptions,
     smtp_url: Option<String>,
     webhooks: steward_app::WebhookSettings,
+    database_url: Option<String>,
 ) -> TestApp {
     capture_logs();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -142,7 +160,7 @@ async fn spawn(
     let addr = listener.local_addr().expect("addr").to_string();
     let (app, operator) = Steward::open_as_operator(OpenOptions {
         data_dir: dir.path().to_path_buf(),
-        database_url: None,
+        database_url,
         catalog: Catalog::default_catalog().expect("catalog"),
         clock: clock.clone(),
         controller: Default::default(),

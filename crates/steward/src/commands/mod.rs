@@ -2,6 +2,7 @@
 
 mod breaches;
 mod import;
+mod keys;
 mod retention;
 mod security_audit;
 mod serve;
@@ -23,7 +24,7 @@ use serve::serve;
 
 use crate::cli::{
     AgreementsCommand, AuditCommand, BreachCommand, Cli, Command, ConsentCommand, ExportCommand,
-    ImportCommand, RetentionCommand, TokenCommand, UserCommand, VendorsCommand,
+    ImportCommand, KeysCommand, RetentionCommand, TokenCommand, UserCommand, VendorsCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -395,6 +396,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Share(args) => share::run(&settings, args).await,
         Command::SecurityAudit { json } => security_audit::run(&settings, json).await,
+        Command::Keys(KeysCommand::Rotate) => keys::rotate(&settings).await,
+        Command::Keys(KeysCommand::Status { json }) => keys::status(&settings, json).await,
+        Command::Keys(KeysCommand::Compromised { version, reason }) => {
+            keys::compromised(&settings, &version, &reason).await
+        }
         Command::Consent(ConsentCommand::VerifyReceipt { file }) => {
             let text = if file.as_os_str() == "-" {
                 std::io::read_to_string(std::io::stdin())?

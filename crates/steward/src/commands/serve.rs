@@ -91,6 +91,7 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         tokio::spawn(app.jobs().audit_indexer(until_stopped())),
         tokio::spawn(app.jobs().audit_witness(until_stopped())),
         tokio::spawn(app.jobs().breach_clock(until_stopped())),
+        tokio::spawn(app.jobs().key_rewrapper(until_stopped())),
         tokio::spawn({
             let app = app.clone();
             let every = settings.retention_interval_minutes;

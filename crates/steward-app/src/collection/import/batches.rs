@@ -19,7 +19,7 @@ use uuid::Uuid;
 use super::layout::{Layout, Place, Row};
 use super::rejects::Rejects;
 use crate::collection::customers::{MATCH_FIELD, unwrap_stored};
-use crate::security::orphan_keys::sweep_batch;
+use crate::security::keys::orphans::sweep_batch;
 use crate::{Access, AppError, Steward};
 
 /// How many rows the next batch takes. Sealing a batch overlaps with writing the one before,

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use steward_store::ImportJob;
 
 use crate::collection::customers::{MATCH_FIELD, parse_residency};
-use crate::security::orphan_keys::JobLock;
+use crate::security::keys::orphans::JobLock;
 use crate::services::Customers;
 use crate::{Actor, AppError, Steward};
 use batches::{BatchSizes, InFlight, commit_plan};

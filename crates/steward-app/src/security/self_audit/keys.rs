@@ -18,19 +18,15 @@ fn master_key_path(app: &Steward) -> std::path::PathBuf {
 }
 
 impl Steward {
-    /// When the current key-encryption key came into use. Until key versions are kept with
-    /// their creation time, the master key file's modification time stands for it: the
-    /// file is written once, when the key is made.
+    /// When the current key-encryption key came into use, as the key store records each
+    /// version's life.
     pub(crate) fn current_kek_created_at(&self) -> Result<Timestamp, AppError> {
-        let path = master_key_path(self);
-        let fail = |source| AppError::File {
-            path: path.clone(),
-            source,
-        };
-        let modified = std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .map_err(fail)?;
-        Timestamp::try_from(modified).map_err(|e| AppError::Setup(e.to_string()))
+        self.key_status()?
+            .versions
+            .iter()
+            .find(|v| v.current)
+            .map(|v| v.created_at)
+            .ok_or_else(|| AppError::Setup("the key store knows no current key version".into()))
     }
 }
 
