@@ -61,7 +61,9 @@ pub use security::accounts::{
 pub use security::audit_log::{AuditFault, AuditFilter, VerifyReport};
 pub use security::audit_witness::{WITNESS_EVERY, Witnessed};
 pub use security::breaches::scope::{Touch, customer_touch};
-pub use security::breaches::{BreachView, ChecklistStep, PhaseInput, PhaseView, StepUpdate};
+pub use security::breaches::{
+    AuthorityReach, BreachScope, BreachView, ChecklistStep, PhaseInput, PhaseView, StepUpdate,
+};
 pub use security::keys::rotation::REWRAP_BATCH;
 pub use security::keys::{CompromisedKek, KekVersion, KeyStatus, RewrapOutcome};
 pub use security::self_audit::{

@@ -38,7 +38,7 @@ use crate::api::{
         sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
         audit::search, audit::verify, security::audit,
         breaches::list, breaches::open, breaches::get_one, breaches::update, breaches::add_phase,
-        breaches::step, breaches::authority_notice, breaches::customer_notices, breaches::plan,
+        breaches::step, breaches::scope, breaches::authority_notice, breaches::customer_notices, breaches::plan,
         keys::status, keys::rotate, keys::mark_compromised,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -148,7 +148,7 @@ fn actor_like(v: &str) -> bool {
 }
 
 /// What a breach reached, as the audit log tells it.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScopeResult {
     /// Distinct customers whose data the counted entries read, exported, changed, shared or
@@ -166,7 +166,9 @@ pub struct ScopeResult {
     /// residency is gone with them, are counted under `None`.
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<(Option<String>, u64)>))]
     pub residencies: Vec<(Option<crate::country::CountryCode>, u64)>,
-    /// The customers, by their pseudonymous ids, sorted.
+    /// The customers, by their pseudonymous ids, sorted; kept apart from the breach's record,
+    /// so left out where the result is stored or answered.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub affected: Vec<Uuid>,
     /// Whether the Art. 34(3)(a) exemption (data unintelligible to whoever reached it) may
     /// be claimed: never once a key that protects the data is marked compromised.

@@ -6,8 +6,10 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use steward_app::core::breach::{BreachInput, BreachPlan, StepKind};
-use steward_app::{BreachView, CustomerNoticeRun, FieldError, PhaseInput, PhaseView, StepUpdate};
+use steward_app::core::breach::{BreachInput, BreachPlan, ScopeQuery, StepKind};
+use steward_app::{
+    BreachScope, BreachView, CustomerNoticeRun, FieldError, PhaseInput, PhaseView, StepUpdate,
+};
 
 use crate::auth::{Caller, Purposed};
 use crate::extract::{Body, if_match, parse_id};
@@ -173,6 +175,32 @@ pub async fn step(
     Ok(Json(
         state.app.breaches().step(&access, id, step, update).await?,
     ))
+}
+
+#[utoipa::path(
+    post,
+    path = "/breaches/{id}/scope",
+    operation_id = "breaches_scope",
+    tag = "breaches",
+    request_body = ScopeQuery,
+    params(("id" = String, Path, description = "Breach id"), ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Whom the audit log says the breach reached in the window, by the selected accounts, tokens, actions, fields or vendor; the customers are attached to the breach by pseudonymous id", body = BreachScope),
+        (status = 404, description = "Not found", body = Problem),
+        (status = 409, description = "The breach is closed (`BREACH_CLOSED`)", body = Problem),
+        (status = 422, description = "Invalid query; `errors` names the field", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn scope(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    Body(query): Body<ScopeQuery>,
+) -> Result<Json<BreachScope>, Problem> {
+    let id = parse_id(&id)?;
+    Ok(Json(state.app.breaches().scope(&access, id, query).await?))
 }
 
 #[utoipa::path(

@@ -238,6 +238,7 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         "/breaches/{id}/steps/{step}",
         post(breaches::step),
     )
+    .add(Method::POST, "/breaches/{id}/scope", post(breaches::scope))
     .add(
         Method::GET,
         "/breaches/{id}/authority-notice",

@@ -93,6 +93,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("PATCH", "/breaches/{id}")
         | ("POST", "/breaches/{id}/phases")
         | ("POST", "/breaches/{id}/steps/{step}")
+        | ("POST", "/breaches/{id}/scope")
         | ("POST", "/breaches/{id}/customer-notices") => &[Dpo],
         ("GET", "/breaches")
         | ("GET", "/breaches/{id}")
@@ -614,6 +615,9 @@ async fn every_route_for_every_role() {
                     Some(r#"{"text":"More is known."}"#.to_string())
                 }
                 ("POST", "/breaches/{id}/steps/{step}") => Some(r#"{"done":true}"#.to_string()),
+                ("POST", "/breaches/{id}/scope") => Some(
+                    r#"{"from":"2026-01-01T00:00:00Z","to":"2026-12-31T00:00:00Z"}"#.to_string(),
+                ),
                 ("POST", "/breaches/{id}/customer-notices") => {
                     Some(r#"{"dry_run":true}"#.to_string())
                 }

@@ -2,9 +2,12 @@
 //! a checklist (`register.rs`), phases of information appended as they come in
 //! (`phases.rs`), the response team mailed when a breach opens and as its 72-hour clock runs
 //! down (`alerts.rs`), and what is owed in words to the authority and to customers
-//! (`notices.rs`); the customers are told by `rights/breach_notices.rs`.
+//! (`notices.rs`); whom it reached, worked out from the audit log (`scope.rs`) and attached
+//! to it with the authorities to tell (`affected.rs`); the customers are told by
+//! `rights/breach_notices.rs`.
 //! What a breach is and the rules its record obeys live in steward-core's `breach`.
 
+mod affected;
 mod alerts;
 mod notices;
 mod phases;
@@ -18,6 +21,7 @@ use uuid::Uuid;
 
 use crate::{Access, Actor, AppError};
 
+pub use affected::{AuthorityReach, BreachScope};
 pub use phases::{PhaseInput, PhaseView};
 pub use register::StepUpdate;
 
@@ -56,6 +60,8 @@ pub struct BreachView {
     pub hours_left: Option<f64>,
     pub checklist: Vec<ChecklistStep>,
     pub phases: Vec<PhaseView>,
+    /// Whom the audit log says the breach reached, once the scope was worked out.
+    pub scope: Option<BreachScope>,
     /// Customers attached to the breach by its scope.
     pub affected_customers: u64,
     /// Customers a notice was queued for.

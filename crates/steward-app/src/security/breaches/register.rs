@@ -70,6 +70,7 @@ impl Steward {
             clock,
             checklist: decoded(row.id, &row.checklist)?,
             phases,
+            scope: self.scope_of(row)?,
             affected_customers: affected,
             customer_notices: notices,
             version: row.version,
@@ -164,6 +165,7 @@ impl Breaches<'_> {
         }
         let breach = self.app.parse_breach(id, &input)?;
         self.app.check_reporter(&breach).await?;
+        self.app.check_exemption(&kept, &breach)?;
         let now = self.app.clock.now();
         let row = BreachRow {
             breach: encoded(&breach.input())?,
