@@ -12,7 +12,7 @@ use jiff::civil::DateTime;
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value, json};
 use steward_app::core::breach::{
-    AuthorityDecision, BreachPlan, ClockState, Exemption, Nature, Risk, StepKind,
+    AuthorityDecision, BreachPlan, ClockState, Exemption, Nature, Risk, ScopeQuery, StepKind,
 };
 use steward_app::{AppError, BreachView, CustomerNoticeRun, FieldError, PhaseInput, StepUpdate};
 
@@ -553,6 +553,51 @@ pub async fn add_phase(
         Err(AppError::Invalid(errors)) => {
             let refusal = Refusal::new("phase", form.clone(), errors, [("text", "text")]);
             breach_page(&state, &staff, id, None, refusal).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whom the breach reached, worked out from the audit log for a window and attached.
+pub async fn scope(
+    State(state): State<AppState>,
+    staff: Staff,
+    Path(id): Path<String>,
+    ConsoleForm(form): ConsoleForm<HashMap<String, String>>,
+) -> Result<Response, ConsoleError> {
+    staff.check_csrf(form.get("csrf").map(String::as_str))?;
+    let access = staff.access(&state)?;
+    let id = super::parse_id(&id)?;
+    let refused = |errors: Vec<FieldError>| Refusal::new("scope", form.clone(), errors, []);
+    let (from, to) = match (
+        moment("from", &typed(&form, "from")),
+        moment("to", &typed(&form, "to")),
+    ) {
+        (Ok(f), Ok(t)) => (f, t),
+        (f, t) => {
+            let errors = [f.err(), t.err()].into_iter().flatten().collect();
+            return breach_page(&state, &staff, id, None, refused(errors)).await;
+        }
+    };
+    let query = ScopeQuery {
+        from,
+        to,
+        actors: typed(&form, "actors")
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        ..Default::default()
+    };
+    match state.app.breaches().scope(&access, id, query).await {
+        Ok(_) => Ok(see_other(&format!("/console/breaches/{id}#scope"))),
+        Err(AppError::Invalid(errors)) => {
+            breach_page(&state, &staff, id, None, refused(errors)).await
+        }
+        Err(e @ AppError::BreachRefused(_)) => {
+            let said = FieldError::new("scope", e.to_string());
+            breach_page(&state, &staff, id, None, refused(vec![said])).await
         }
         Err(e) => Err(e.into()),
     }

@@ -106,6 +106,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/console/breaches/{id}/steps/{step}", post(breaches::step))
         .route("/console/breaches/{id}/phases", post(breaches::add_phase))
+        .route("/console/breaches/{id}/scope", post(breaches::scope))
         .route(
             "/console/breaches/{id}/customer-notices",
             post(breaches::notify_customers),

@@ -221,6 +221,13 @@ async fn the_console_shows_the_countdown_checklist_and_phases_in_a_browser() {
         b.script("document.querySelector('#phase-text').removeAttribute('required');");
         b.click("#phase-form button[type=submit]");
         assert!(b.exists("#phase-refused"), "an empty phase is sent back");
+        b.script(
+            "document.querySelector('#scope-from').value = '2026-02-28T00:00'; \
+             document.querySelector('#scope-to').value = '2026-03-04T00:00';",
+        );
+        b.click("#scope-form button[type=submit]");
+        assert!(b.text_has("#scope-result", "0 (0 audit entries)"), "{}", b.source());
+        assert!(b.text_has("#scope-result", "possible: no key is marked compromised"));
         b.click("#authority-notice-link");
         assert!(b.text_has("#authority-notice", "Notification of a personal data breach"));
         assert!(b.text_has("#authority-notice", "The thief was caught;"));
