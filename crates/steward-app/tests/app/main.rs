@@ -2,6 +2,7 @@
 //! named) a real PostgreSQL server.
 
 mod audit;
+mod breach_notices;
 mod breach_scope;
 mod breaches;
 mod campaigns;
