@@ -235,3 +235,118 @@ async fn the_console_shows_the_countdown_checklist_and_phases_in_a_browser() {
     })
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_the_breach_reached_is_told_and_reads_it_in_the_portal() {
+    use crate::portal::{Visitor, code_in, seed};
+
+    let smtp = steward_testkit::smtp::SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let start = t.app.now();
+    let told = seed(&t, "told@example.com").await;
+    seed(&t, "spared@example.com").await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let read = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{told}"),
+            Some(&agent),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(read.status, 200, "{}", read.body);
+    t.clock.advance(SignedDuration::from_mins(5));
+    let end = t.app.now();
+
+    let dpo = t.token(Role::Dpo, &[]).await;
+    let purpose = [("X-Purpose", LEGAL)];
+    let mut input = serde_json::to_value(breach_input(end)).expect("json");
+    input["risk"] = json!("high");
+    input["risk_reasoning"] = json!("Customer records were read by a stolen token.");
+    input["customer_decision"] = json!({"notify": true});
+    let opened = t
+        .req(
+            "POST",
+            "/api/v1/breaches",
+            Some(&dpo),
+            &purpose,
+            Some(&input.to_string()),
+        )
+        .await;
+    assert_eq!(opened.status, 201, "{}", opened.body);
+    let id = json_of(&opened.body)["id"].as_str().expect("id").to_owned();
+    let scope = t
+        .req(
+            "POST",
+            &format!("/api/v1/breaches/{id}/scope"),
+            Some(&dpo),
+            &purpose,
+            Some(&json!({"from": start, "to": end, "actions": ["customer.read"]}).to_string()),
+        )
+        .await;
+    assert_eq!(scope.status, 200, "{}", scope.body);
+    let found = json_of(&scope.body);
+    assert_eq!(found["customers"], 1, "{found}");
+    assert!(
+        found.get("affected").is_none(),
+        "ids stay with the breach: {found}"
+    );
+    let bad = t
+        .req(
+            "POST",
+            &format!("/api/v1/breaches/{id}/scope"),
+            Some(&dpo),
+            &purpose,
+            Some(&json!({"from": end, "to": start}).to_string()),
+        )
+        .await;
+    assert_eq!(bad.status, 422, "{}", bad.body);
+    assert_eq!(json_of(&bad.body)["errors"][0]["field"], "to");
+
+    let run = t
+        .req(
+            "POST",
+            &format!("/api/v1/breaches/{id}/customer-notices"),
+            Some(&dpo),
+            &purpose,
+            Some(r#"{"dry_run":false}"#),
+        )
+        .await;
+    assert_eq!(run.status, 200, "{}", run.body);
+    assert_eq!(json_of(&run.body)["queued"], 1);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while smtp.messages_to("told@example.com").is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(smtp.messages_to("told@example.com").len(), 1);
+    assert!(smtp.messages_to("spared@example.com").is_empty());
+
+    let mut visitor = Visitor::new(&t);
+    visitor.ask_code("told@example.com").await;
+    let code = loop {
+        let codes: Vec<String> = smtp
+            .messages_to("told@example.com")
+            .into_iter()
+            .map(|m| m.body)
+            .filter(|b| b.contains("data: "))
+            .collect();
+        if let Some(body) = codes.last() {
+            break code_in(body);
+        }
+        assert!(std::time::Instant::now() < deadline + std::time::Duration::from_secs(10));
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    };
+    let (_, page) = visitor.enter(&code).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Security incidents that concerned you"),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("About a security incident"),
+        "{}",
+        page.body
+    );
+}

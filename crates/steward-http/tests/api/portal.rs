@@ -8,7 +8,7 @@ use steward_testkit::smtp::SmtpServer;
 use crate::support::*;
 use crate::webdriver::Browser;
 
-async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
+pub(crate) async fn seed(t: &TestApp, email: &str) -> uuid::Uuid {
     let setup = t.operator.actor("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
     let input = CustomerInput {
