@@ -63,6 +63,8 @@ pub struct VerifyReport {
 }
 
 const VERIFY_PAGE: usize = 5_000;
+/// How many more times the chain is walked when entries past the signed head were found.
+const UNSIGNED_RETRIES: usize = 2;
 
 /// Where a signed head was found, as verification names it.
 #[derive(Clone, Copy)]
@@ -219,6 +221,20 @@ impl Audit<'_> {
     /// database's, the one witnessed in the key store and those in the witness file. The
     /// witness is brought up to date first, if the log extends what it holds.
     pub async fn verify(&self) -> Result<VerifyReport, AppError> {
+        let mut report = self.verify_once().await?;
+        // A walk reads the signed head before the entries, so an entry committed meanwhile
+        // lies past the head it read, although its commit signed a newer one: such entries
+        // are looked at again. Entries really left unsigned stay so however often they are.
+        for _ in 0..UNSIGNED_RETRIES {
+            if report.fault != Some(AuditFault::UnsignedEntries) {
+                break;
+            }
+            report = self.verify_once().await?;
+        }
+        Ok(report)
+    }
+
+    async fn verify_once(&self) -> Result<VerifyReport, AppError> {
         self.witness(false).await?;
         let in_db = self.app.store.signed_head().await?;
         let kept = self.app.keys.witnessed_head()?;
