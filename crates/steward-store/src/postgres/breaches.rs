@@ -49,6 +49,10 @@ impl Breaches for PostgresStore {
         shared::affected(&self.pool.get().await?, breach).await
     }
 
+    async fn breach_counts(&self, breach: Uuid) -> Result<(u64, u64)> {
+        shared::counts(&self.pool.get().await?, breach).await
+    }
+
     async fn breach_alert(
         &self,
         breach: Uuid,

@@ -29,6 +29,8 @@ pub trait Breaches: Send + Sync {
     async fn breach_phases(&self, breach: Uuid) -> Result<Vec<BreachPhaseRow>>;
     /// The customers a breach affected, by id.
     async fn breach_affected(&self, breach: Uuid) -> Result<Vec<Uuid>>;
+    /// How many customers a breach affected, and how many were sent its notice.
+    async fn breach_counts(&self, breach: Uuid) -> Result<(u64, u64)>;
     /// Records that the response team was told of a milestone and commits the message and
     /// its audit entry with it, unless that milestone was told already: then nothing is
     /// written and the answer is false.

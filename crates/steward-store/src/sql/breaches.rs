@@ -45,6 +45,10 @@ static INSERT_AFFECTED: Sql = Sql::new(
 );
 static AFFECTED: Sql =
     Sql::new("SELECT customer_id FROM breach_affected WHERE breach_id = ?1 ORDER BY customer_id");
+static COUNTS: Sql = Sql::new(
+    "SELECT (SELECT COUNT(*) FROM breach_affected WHERE breach_id = ?1),
+            (SELECT COUNT(*) FROM breach_notices WHERE breach_id = ?1)",
+);
 static INSERT_ALERT: Sql = Sql::new(
     "INSERT INTO breach_alerts (breach_id, milestone, sent_at) VALUES (?1, ?2, ?3)
      ON CONFLICT DO NOTHING",
@@ -165,6 +169,14 @@ pub(crate) async fn phases(x: &impl Exec, breach: Uuid) -> Result<Vec<BreachPhas
 
 pub(crate) async fn affected(x: &impl Exec, breach: Uuid) -> Result<Vec<Uuid>> {
     x.query(&AFFECTED, &args![breach], |r| r.id(0)).await
+}
+
+pub(crate) async fn counts(x: &impl Exec, breach: Uuid) -> Result<(u64, u64)> {
+    let found = x
+        .query_opt(&COUNTS, &args![breach], |r| Ok((r.int(0)?, r.int(1)?)))
+        .await?;
+    let (affected, notices) = found.unwrap_or((0, 0));
+    Ok((affected.max(0) as u64, notices.max(0) as u64))
 }
 
 pub(crate) async fn alert(

@@ -46,6 +46,10 @@ impl Breaches for SqliteStore {
         self.read(|c| ready(shared::affected(c, breach)))
     }
 
+    async fn breach_counts(&self, breach: Uuid) -> Result<(u64, u64)> {
+        self.read(|c| ready(shared::counts(c, breach)))
+    }
+
     async fn breach_alert(
         &self,
         breach: Uuid,

@@ -61,8 +61,7 @@ impl Steward {
         let now = self.clock.now();
         let clock = breach.clock(now);
         let phases = self.phase_views(row.id).await?;
-        let affected = self.store.breach_affected(row.id).await?.len() as u64;
-        let notices = self.store.breach_notices(Some(row.id), None).await?.len() as u64;
+        let (affected, notices) = self.store.breach_counts(row.id).await?;
         Ok(BreachView {
             deadline: breach.deadline(),
             hours_left: (!breach.decided() && breach.closed_at.is_none())
