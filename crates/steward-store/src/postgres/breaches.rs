@@ -53,6 +53,10 @@ impl Breaches for PostgresStore {
         shared::counts(&self.pool.get().await?, breach).await
     }
 
+    async fn breach_alerts_sent(&self, breach: Uuid) -> Result<Vec<String>> {
+        shared::alerts_sent(&self.pool.get().await?, breach).await
+    }
+
     async fn breach_alert(
         &self,
         breach: Uuid,

@@ -31,6 +31,8 @@ pub trait Breaches: Send + Sync {
     async fn breach_affected(&self, breach: Uuid) -> Result<Vec<Uuid>>;
     /// How many customers a breach affected, and how many were sent its notice.
     async fn breach_counts(&self, breach: Uuid) -> Result<(u64, u64)>;
+    /// The milestones the response team was told of already.
+    async fn breach_alerts_sent(&self, breach: Uuid) -> Result<Vec<String>>;
     /// Records that the response team was told of a milestone and commits the message and
     /// its audit entry with it, unless that milestone was told already: then nothing is
     /// written and the answer is false.

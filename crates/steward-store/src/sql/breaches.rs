@@ -49,6 +49,8 @@ static COUNTS: Sql = Sql::new(
     "SELECT (SELECT COUNT(*) FROM breach_affected WHERE breach_id = ?1),
             (SELECT COUNT(*) FROM breach_notices WHERE breach_id = ?1)",
 );
+static ALERTS_SENT: Sql =
+    Sql::new("SELECT milestone FROM breach_alerts WHERE breach_id = ?1 ORDER BY milestone");
 static INSERT_ALERT: Sql = Sql::new(
     "INSERT INTO breach_alerts (breach_id, milestone, sent_at) VALUES (?1, ?2, ?3)
      ON CONFLICT DO NOTHING",
@@ -177,6 +179,10 @@ pub(crate) async fn counts(x: &impl Exec, breach: Uuid) -> Result<(u64, u64)> {
         .await?;
     let (affected, notices) = found.unwrap_or((0, 0));
     Ok((affected.max(0) as u64, notices.max(0) as u64))
+}
+
+pub(crate) async fn alerts_sent(x: &impl Exec, breach: Uuid) -> Result<Vec<String>> {
+    x.query(&ALERTS_SENT, &args![breach], |r| r.text(0)).await
 }
 
 pub(crate) async fn alert(

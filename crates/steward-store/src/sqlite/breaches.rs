@@ -50,6 +50,10 @@ impl Breaches for SqliteStore {
         self.read(|c| ready(shared::counts(c, breach)))
     }
 
+    async fn breach_alerts_sent(&self, breach: Uuid) -> Result<Vec<String>> {
+        self.read(|c| ready(shared::alerts_sent(c, breach)))
+    }
+
     async fn breach_alert(
         &self,
         breach: Uuid,
