@@ -50,6 +50,14 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         24,
         include_str!("../migrations/sqlite/0024_audit_window.sql"),
     ),
+    (
+        25,
+        include_str!("../migrations/sqlite/0025_personalization.sql"),
+    ),
+    (
+        26,
+        include_str!("../migrations/sqlite/0026_interaction_facets.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -111,5 +119,13 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         24,
         include_str!("../migrations/postgres/0024_audit_window.sql"),
+    ),
+    (
+        25,
+        include_str!("../migrations/postgres/0025_personalization.sql"),
+    ),
+    (
+        26,
+        include_str!("../migrations/postgres/0026_interaction_facets.sql"),
     ),
 ];

@@ -3,7 +3,7 @@
 
 use uuid::Uuid;
 
-use super::{Builder, Exec, Row, Sql, args, recipient_notices};
+use super::{Builder, Exec, Row, Sql, Value, args, recipient_notices};
 use crate::records::IndexDigest;
 use crate::{ChangeSet, RecipientUpdate, RequestFilter, RequestRow, Result, StoreError};
 
@@ -42,6 +42,11 @@ static REQUEST: Sql = Sql::new(concat!(
     request_cols!(),
     " FROM requests WHERE id = ?1"
 ));
+static OBJECTED: Sql = Sql::new(
+    "SELECT 1 FROM requests
+     WHERE customer_id = ?1 AND purpose = ?2 AND kind = 'objection' AND state = 'completed'
+     LIMIT 1",
+);
 static UPDATES: Sql = Sql::new(
     "SELECT id, kind, fields, at, notified_at, notify_by FROM recipient_updates
      WHERE customer_id = ?1 ORDER BY at, id",
@@ -211,4 +216,33 @@ pub(crate) async fn recipient_updates(
         })
     })
     .await
+}
+
+/// Whether an objection of the customer's to `purpose` was upheld (completed).
+pub(crate) async fn objected(x: &impl Exec, customer: Uuid, purpose: &str) -> Result<bool> {
+    Ok(
+        x.query_opt(&OBJECTED, &args![customer, purpose], |r| r.int(0))
+            .await?
+            .is_some(),
+    )
+}
+
+/// Which of `customers` had an objection to `purpose` upheld.
+pub(crate) async fn objected_among(
+    x: &impl Exec,
+    purpose: &str,
+    customers: &[Uuid],
+) -> Result<Vec<Uuid>> {
+    if customers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut b = Builder::new("SELECT DISTINCT customer_id FROM requests");
+    b.push(
+        " WHERE kind = 'objection' AND state = 'completed' AND purpose = ?",
+        &args![purpose],
+    );
+    let marks = vec!["?"; customers.len()].join(", ");
+    let values: Vec<Value> = customers.iter().map(|c| Value::from(*c)).collect();
+    b.push(&format!(" AND customer_id IN ({marks})"), &values);
+    x.query_text(&b.sql, &b.args, |r| r.id(0)).await
 }

@@ -102,11 +102,13 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
         occurred_at: 300,
         sealed: vec![1],
         created_at: 300,
+        facets: None,
     };
     let old_visit = InteractionRow {
         id: Uuid::now_v7(),
         occurred_at: 20,
         created_at: 20,
+        facets: None,
         ..visit.clone()
     };
     store
