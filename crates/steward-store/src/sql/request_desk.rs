@@ -43,7 +43,7 @@ static REQUEST: Sql = Sql::new(concat!(
     " FROM requests WHERE id = ?1"
 ));
 static OBJECTED: Sql = Sql::new(
-    "SELECT 1 FROM requests
+    "SELECT id FROM requests
      WHERE customer_id = ?1 AND purpose = ?2 AND kind = 'objection' AND state = 'completed'
      LIMIT 1",
 );
@@ -221,7 +221,7 @@ pub(crate) async fn recipient_updates(
 /// Whether an objection of the customer's to `purpose` was upheld (completed).
 pub(crate) async fn objected(x: &impl Exec, customer: Uuid, purpose: &str) -> Result<bool> {
     Ok(
-        x.query_opt(&OBJECTED, &args![customer, purpose], |r| r.int(0))
+        x.query_opt(&OBJECTED, &args![customer, purpose], |r| r.id(0))
             .await?
             .is_some(),
     )

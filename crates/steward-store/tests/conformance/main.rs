@@ -153,6 +153,7 @@ mod customers;
 mod idempotency;
 mod notices;
 mod outbox;
+mod personalization;
 mod portal;
 mod recipient_notices;
 mod reports;
