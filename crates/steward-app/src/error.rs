@@ -43,6 +43,10 @@ pub enum AppError {
     Conflict(String),
     /// A record cannot move from the status it is in to the one asked for (a recipient
     /// notice acknowledged before it was sent).
+    /// The step rests on a consent the customer has not given, or that has run out: full
+    /// personalization without profiling consent.
+    #[error("this needs the customer's consent to {purpose}, given and not expired")]
+    ConsentRequired { purpose: String },
     #[error("a {what} that is {from} cannot become {to}")]
     TransitionNotAllowed {
         what: &'static str,

@@ -8,6 +8,7 @@ mod dashboard;
 pub mod demo;
 mod error;
 mod infra;
+mod personalization;
 mod records;
 mod retention;
 mod rights;
@@ -35,6 +36,10 @@ pub use demo::notice::DEMO_NOTICE_VERSION;
 pub use error::{AppError, FieldError};
 pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use infra::mail::{MailRound, MailSettings};
+pub use personalization::{
+    AttributeUsed, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, LevelEventView, LevelInput,
+    LevelView, OfferItem, OfferRef, Recommendations, WhyExplanation,
+};
 pub use records::{
     Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,
     SecurityMeasure,
@@ -76,7 +81,7 @@ pub use services::{
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
 pub use services::{
-    Agreements, Breaches, Records, SelfAudit, Shares, Transfers, Vendors, Webhooks,
+    Agreements, Breaches, Personalization, Records, SelfAudit, Shares, Transfers, Vendors, Webhooks,
 };
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};
@@ -152,6 +157,7 @@ pub struct Steward {
     mailer: infra::mail::Mailer,
     hooks: sharing::webhooks::Hooks,
     published: consent::notices::PublishedCache,
+    offers: personalization::offers::OfferCache,
     staff_shown_as: StaffShownAs,
     readable_at_least: f64,
     sharing: steward_core::sharing::SharingRules,
@@ -291,6 +297,7 @@ impl Steward {
             mailer,
             hooks,
             published: Default::default(),
+            offers: Default::default(),
             readable_at_least: opts.readable_at_least,
             staff_shown_as: opts.staff_shown_as,
             sharing: opts.sharing,
@@ -301,6 +308,7 @@ impl Steward {
         steward.record_kek_versions(&paths.master_key)?;
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
+        steward.seed_offers().await?;
         steward.keys().sweep_orphans().await?;
         Ok(steward)
     }

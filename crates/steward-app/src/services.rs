@@ -228,6 +228,15 @@ pub struct Transfers<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// Personalization the customer controls: the level they choose, the profile attributes
+/// read only through the gate (I8), and recommendations that say why.
+///
+/// Lives in `personalization/`.
+#[derive(Clone, Copy)]
+pub struct Personalization<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// The record of processing activities (Art. 30), built from the catalog, the register, its
 /// agreements and the retention rules.
 ///
@@ -355,6 +364,10 @@ impl Steward {
 
     pub fn transfers(&self) -> Transfers<'_> {
         Transfers { app: self }
+    }
+
+    pub fn personalization(&self) -> Personalization<'_> {
+        Personalization { app: self }
     }
 
     pub fn records(&self) -> Records<'_> {

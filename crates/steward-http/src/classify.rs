@@ -165,6 +165,17 @@ pub fn classify(e: AppError) -> Classified {
         AppError::Conflict(detail) => {
             Classified::new(S::CONFLICT, "conflict", "Conflict", "Not done", detail)
         }
+        AppError::ConsentRequired { purpose } => Classified::new(
+            S::CONFLICT,
+            "consent-required",
+            "Consent required",
+            "Not done",
+            said,
+        )
+        .about(
+            purpose,
+            "needs the customer's consent, given and not expired",
+        ),
         AppError::TransitionNotAllowed { .. } => Classified::new(
             S::CONFLICT,
             "transition-not-allowed",
@@ -353,6 +364,9 @@ mod tests {
                 to: "acknowledged".into(),
             },
             AppError::NoticeIncomplete(vec!["marketing".into()]),
+            AppError::ConsentRequired {
+                purpose: "personalize.content.profiled".into(),
+            },
             AppError::LinkSpent,
             AppError::StaleVersion,
             AppError::Duplicate {
@@ -414,6 +428,7 @@ mod tests {
             AppError::Refused(_) => 27,
             AppError::TransitionNotAllowed { .. } => 28,
             AppError::BreachRefused(_) => 29,
+            AppError::ConsentRequired { .. } => 30,
         }
     }
 
@@ -421,7 +436,7 @@ mod tests {
     fn every_variant_is_constructed() {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=29).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=30).collect::<Vec<_>>());
     }
 
     #[test]

@@ -6,12 +6,13 @@
 
 use steward_core::PurposeDef;
 use steward_core::consent::{ConsentMethod, ConsentState, Moment};
-use steward_store::{ChangeSet, ConsentEvent, CustomerUpdate};
+use steward_core::personalization::{LevelDrop, drop_after_consent};
+use steward_store::{ChangeSet, ConsentEvent, CustomerUpdate, ProfileChange};
 use uuid::Uuid;
 
 use super::ledger::event_view;
 use crate::services::Consents;
-use crate::{Access, AppError, ConsentEventView, ConsentInput, Evidence, Steward};
+use crate::{Access, Actor, AppError, ConsentEventView, ConsentInput, Evidence, Steward};
 
 /// One decision, checked and ready to be written.
 struct Decision {
@@ -101,6 +102,14 @@ impl Steward {
                 )),
             ));
         }
+        // Profiling consent that ends takes full personalization and what was drawn from the
+        // customer's behaviour with it, in this same commit: no moment exists in which the
+        // consent is gone and the profile is still there.
+        for d in &decisions {
+            if let Some(drop) = drop_after_consent(&d.input.purpose, d.said) {
+                self.drop_level(&access.actor, customer, drop, &mut changes, now);
+            }
+        }
         let Some(row) = row.as_ref() else {
             return self.commit_decisions(changes, decisions, now).await;
         };
@@ -162,6 +171,40 @@ impl Steward {
         }
         changes.updates.extend(update);
         self.commit_decisions(changes, decisions, now).await
+    }
+
+    /// Adds to `changes` the fall of the customer's level that a consent decision brings,
+    /// with its audit entry. The store lowers the level only if it is above `at_most`, so a
+    /// customer below it keeps theirs; the profile is deleted either way.
+    pub(crate) fn drop_level(
+        &self,
+        actor: &Actor,
+        customer: Uuid,
+        drop: LevelDrop,
+        changes: &mut ChangeSet,
+        now: i64,
+    ) {
+        let event = Uuid::now_v7();
+        changes.personalization.push(ProfileChange::DropLevel {
+            customer,
+            at_most: drop.at_most,
+            delete_profiled: drop.delete_profiled,
+            reason: drop.reason.into(),
+            actor: actor.id.clone(),
+            at: now,
+            event,
+        });
+        changes.audit.push(self.record(
+            actor,
+            "personalization.level",
+            drop.at_most.purpose(),
+            vec![customer.to_string(), format!("level-event:{event}")],
+            vec![],
+            Some(format!(
+                "at_most={} delete_profiled={} reason={}",
+                drop.at_most, drop.delete_profiled, drop.reason
+            )),
+        ));
     }
 
     /// Writes the decisions' events with what follows from them, and signs the receipts

@@ -6,6 +6,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use steward_core::consent::{ConsentMethod, ConsentState};
+use steward_core::personalization::drop_after_consent;
 use steward_store::{ChangeSet, ConsentEvent};
 use uuid::Uuid;
 
@@ -72,6 +73,12 @@ impl Steward {
                 Some(format!("after expiry of {}", purposes.join(","))),
             ));
             changes.updates.push(update);
+        }
+        if let Some(drop) = lapsed
+            .iter()
+            .find_map(|e| drop_after_consent(&e.purpose, ConsentState::Expired))
+        {
+            self.drop_level(actor, customer, drop, &mut changes, now);
         }
         let n = events.len() as u64;
         changes.consents = events;

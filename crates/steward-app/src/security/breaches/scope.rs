@@ -45,6 +45,8 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("request.read", Some(Touch::Read)),
     ("request.list", Some(Touch::Read)),
     ("portal.view", Some(Touch::Read)),
+    // Opens the profile attributes a recommendation used.
+    ("personalization.read", Some(Touch::Read)),
     // Mail is addressed from the customer's opened email address.
     ("campaign.send", Some(Touch::Read)),
     ("mail.queue", Some(Touch::Read)),
@@ -63,6 +65,10 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("consent.confirm", Some(Touch::Change)),
     ("consent.unsubscribe", Some(Touch::Change)),
     ("consent.expire", Some(Touch::Change)),
+    // Lowers or raises a level, and may delete the derived profile with it.
+    ("personalization.level", Some(Touch::Change)),
+    ("personalization.recompute", Some(Touch::Change)),
+    ("personalization.attribute.put", Some(Touch::Change)),
     // Keeps a proposed correction or a new address.
     ("request.create", Some(Touch::Change)),
     ("request.completed", Some(Touch::Change)),
