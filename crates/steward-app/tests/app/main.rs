@@ -16,6 +16,7 @@ mod import;
 mod keys;
 mod mail_log;
 mod personalization;
+mod personalization_i8;
 mod portal;
 mod recipient_notices;
 mod records;

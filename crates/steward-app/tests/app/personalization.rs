@@ -5,9 +5,11 @@
 
 use std::path::PathBuf;
 
-use steward_app::core::Role;
 use steward_app::core::personalization::{LIMITED, Level, PROFILED};
-use steward_app::{AppError, AuditFilter, Evidence, LevelInput, Recommendations, Steward, Subject};
+use steward_app::core::{Catalog, Role};
+use steward_app::{
+    AppError, AuditFilter, Evidence, LevelInput, OpenOptions, Recommendations, Steward, Subject,
+};
 use steward_store::testing::{TestDatabase, fresh_postgres};
 use uuid::Uuid;
 
@@ -26,14 +28,27 @@ pub struct Setup {
 }
 
 pub async fn setup(pg: bool) -> Setup {
+    setup_with(pg, Catalog::default_catalog().expect("catalog")).await
+}
+
+/// A Steward on `catalog`, on PostgreSQL or on a SQLite file.
+pub async fn setup_with(pg: bool, catalog: Catalog) -> Setup {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (raw, app) = if pg {
-        let db = fresh_postgres().await;
-        let app = open_at(dir.path(), Some(db.url.clone())).await;
-        (Raw::Pg(db), app)
+    let db = if pg {
+        Some(fresh_postgres().await)
     } else {
-        let app = open_at(dir.path(), None).await;
-        (Raw::Lite(dir.path().join("steward.db")), app)
+        None
+    };
+    let app = Steward::open(OpenOptions {
+        catalog,
+        database_url: db.as_ref().map(|d| d.url.clone()),
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open steward");
+    let raw = match db {
+        Some(db) => Raw::Pg(db),
+        None => Raw::Lite(dir.path().join("steward.db")),
     };
     Setup { dir, raw, app }
 }
@@ -54,7 +69,8 @@ impl Setup {
     pub async fn plant_inferred(&self, customer: Uuid, key: &str) {
         const SQL: &str = "INSERT INTO profile_attributes (customer_id, key, source, min_level, \
              value, derived_from, rule_key, rule_version, computed_at, expires_at) \
-             VALUES ($1, $2, 'inferred', 'full', $3, '{}', $2, 1, 0, NULL)";
+             VALUES ($1, $2, 'inferred', 'full', $3, '{}', $2, 1, 0, NULL) \
+             ON CONFLICT DO NOTHING";
         match &self.raw {
             Raw::Lite(path) => {
                 let conn = rusqlite::Connection::open(path).expect("open db");
