@@ -4,9 +4,10 @@
 //! the attributes its audit entry names.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use steward_app::core::personalization::{LIMITED, Level, PROFILED};
-use steward_app::core::{Catalog, Role};
+use steward_app::core::{Catalog, FixedClock, Role};
 use steward_app::{
     AppError, AuditFilter, Evidence, LevelInput, OpenOptions, Recommendations, Steward, Subject,
 };
@@ -25,6 +26,7 @@ pub struct Setup {
     pub dir: tempfile::TempDir,
     pub raw: Raw,
     pub app: Steward,
+    pub clock: Arc<FixedClock>,
 }
 
 pub async fn setup(pg: bool) -> Setup {
@@ -39,10 +41,11 @@ pub async fn setup_with(pg: bool, catalog: Catalog) -> Setup {
     } else {
         None
     };
+    let clock = clock();
     let app = Steward::open(OpenOptions {
         catalog,
         database_url: db.as_ref().map(|d| d.url.clone()),
-        ..options(dir.path(), clock())
+        ..options(dir.path(), clock.clone())
     })
     .await
     .expect("open steward");
@@ -50,7 +53,12 @@ pub async fn setup_with(pg: bool, catalog: Catalog) -> Setup {
         Some(db) => Raw::Pg(db),
         None => Raw::Lite(dir.path().join("steward.db")),
     };
-    Setup { dir, raw, app }
+    Setup {
+        dir,
+        raw,
+        app,
+        clock,
+    }
 }
 
 impl Setup {
@@ -331,6 +339,57 @@ async fn withdrawing_profiling_drops_the_level_and_the_profile_sqlite() {
 #[tokio::test]
 async fn withdrawing_profiling_drops_the_level_and_the_profile_postgres() {
     withdrawing_profiling_drops_the_level_and_the_profile(true).await;
+}
+
+async fn expired_profiling_consent_drops_the_level_and_the_profile(pg: bool) {
+    let s = setup(pg).await;
+    let ada = s.customer("ada@example.com").await;
+    let id = ada.customer();
+    s.app
+        .own_rights()
+        .choose_level(&ada, Level::Full, true, &Evidence::default())
+        .await
+        .expect("full with consent");
+    s.plant_inferred(id, "favourite_category").await;
+    // Profiling consent lasts 395 days.
+    s.clock.advance(jiff::SignedDuration::from_hours(24 * 396));
+    let before = s
+        .app
+        .personalization()
+        .level(&agent(&s.app), id)
+        .await
+        .expect("level");
+    assert_eq!(
+        (before.chosen, before.effective),
+        (Level::Full, Level::Basic),
+        "a lapsed consent counts as none before the job runs"
+    );
+    assert_eq!(s.stored_rows(id).await.len(), 1);
+    let marked = s.app.consent().expire_lapsed(|_| {}).await.expect("expire");
+    assert_eq!(marked, 1);
+    let view = s
+        .app
+        .personalization()
+        .level(&agent(&s.app), id)
+        .await
+        .expect("level");
+    assert_eq!((view.chosen, view.effective), (Level::Basic, Level::Basic));
+    let last = view.history.last().expect("a level event");
+    assert_eq!(
+        (last.previous, last.reason.as_str()),
+        (Level::Full, "consent_expired")
+    );
+    assert!(s.stored_rows(id).await.is_empty());
+}
+
+#[tokio::test]
+async fn expired_profiling_consent_drops_the_level_and_the_profile_sqlite() {
+    expired_profiling_consent_drops_the_level_and_the_profile(false).await;
+}
+
+#[tokio::test]
+async fn expired_profiling_consent_drops_the_level_and_the_profile_postgres() {
+    expired_profiling_consent_drops_the_level_and_the_profile(true).await;
 }
 
 async fn at_off_recommendations_are_everyones(pg: bool) {
