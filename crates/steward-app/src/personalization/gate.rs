@@ -23,12 +23,17 @@ pub(crate) enum ReadFor<'a> {
     Output(&'a Access),
     /// The customer themselves, seeing what we use for them.
     OutputFor(&'a Subject),
+    /// The customer's own copy of what is held (Art. 15): every stored attribute whatever
+    /// the level, since they are entitled to see what is kept even when it is not used. The
+    /// caller names the fields in its own audit entry.
+    Disclosure,
 }
 
 /// Which attribute keys a read asks for.
 #[derive(Clone, Copy)]
 pub(crate) enum Wanted<'a> {
     Keys(&'a [String]),
+    All,
 }
 
 /// An attribute the gate let through, opened.
@@ -44,6 +49,10 @@ pub(crate) struct ReadAttribute {
     pub days: Option<u32>,
     pub rule_key: Option<String>,
     pub rule_version: Option<u32>,
+    /// What it was derived from, in clear and without values: `{"kinds":["order"],...}`.
+    pub derived_from: String,
+    pub computed_at: i64,
+    pub expires_at: Option<i64>,
 }
 
 /// What the gate returned for one customer.
@@ -190,7 +199,7 @@ impl Steward {
                     access.purpose.key
                 ))
             })?,
-            ReadFor::OutputFor(_) => Level::Full,
+            ReadFor::OutputFor(_) | ReadFor::Disclosure => Level::Full,
         };
         let mut standings = self.standings(ids).await?;
         let mut reads: Vec<AttributesRead> = ids
@@ -205,9 +214,11 @@ impl Steward {
                 })
             })
             .collect();
-        let Wanted::Keys(order) = wanted;
-        let keys = order.to_vec();
-        let asks_nothing = order.is_empty();
+        // An empty list of keys asks the store for every key: asking for none reads nothing.
+        let (keys, asks_nothing) = match wanted {
+            Wanted::Keys(keys) => (keys.to_vec(), keys.is_empty()),
+            Wanted::All => (Vec::new(), false),
+        };
         // Customers grouped by the minimum levels their read permits: at most two queries
         // (basic rows; basic and full rows), and rows above a customer's level are never
         // asked for.
@@ -215,7 +226,9 @@ impl Steward {
         for r in &reads {
             let mins: Vec<Level> = [Level::Basic, Level::Full]
                 .into_iter()
-                .filter(|min| permits(r.level, r.ceiling, *min))
+                .filter(|min| {
+                    matches!(why, ReadFor::Disclosure) || permits(r.level, r.ceiling, *min)
+                })
                 .collect();
             if !mins.is_empty() && !asks_nothing {
                 groups.entry(mins).or_default().push(r.customer);
@@ -272,14 +285,19 @@ impl Steward {
                     days: v.days,
                     rule_key: row.rule_key.clone(),
                     rule_version: row.rule_version,
+                    derived_from: row.derived_from.clone(),
+                    computed_at: row.computed_at,
+                    expires_at: row.expires_at,
                 });
             }
         }
         for r in &mut reads {
             r.attributes = opened.remove(&r.customer).unwrap_or_default();
             // The wanted order, so that an explanation lists attributes as ranking met them.
-            r.attributes
-                .sort_by_key(|a| order.iter().position(|k| *k == a.key));
+            if let Wanted::Keys(order) = wanted {
+                r.attributes
+                    .sort_by_key(|a| order.iter().position(|k| *k == a.key));
+            }
         }
         self.audit_read(&why, &reads).await?;
         Ok(reads)
@@ -317,6 +335,7 @@ impl Steward {
                 }
                 rec
             }
+            ReadFor::Disclosure => return Ok(()),
             ReadFor::OutputFor(subject) => {
                 let Some(one) = reads.first() else {
                     return Ok(());

@@ -3,6 +3,7 @@
 //! reach in here: what they do to a level travels as store changes (`ProfileChange`) and
 //! core rules (`drop_after_consent`).
 
+mod export;
 mod gate;
 mod level;
 pub(crate) mod offers;
@@ -11,7 +12,7 @@ mod recommend;
 
 use jiff::Timestamp;
 use serde::Serialize;
-use steward_core::personalization::Level;
+use steward_core::personalization::{AttrValue, Level, Source};
 use uuid::Uuid;
 
 use crate::{AppError, Receipt};
@@ -81,6 +82,39 @@ pub struct LevelEventView {
     pub consent_event_id: Option<Uuid>,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: Timestamp,
+}
+
+/// One profile attribute as the customer's copy of their data shows it.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttributeView {
+    pub key: String,
+    pub label: String,
+    pub value: AttrValue,
+    /// declared (they told us), observed (we counted it) or inferred (we worked it out).
+    pub source: Source,
+    /// What it was derived from, without values; `{}` for what they declared.
+    pub derived_from: String,
+    pub rule_key: Option<String>,
+    pub rule_version: Option<u32>,
+    pub confidence: f64,
+    /// The lowest level at which it is used.
+    pub min_level: Level,
+    #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
+    pub computed_at: Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub expires_at: Option<Timestamp>,
+    /// Why it says what it says, in the customer's words.
+    pub explanation: String,
+}
+
+/// Personalization's part of what is held about a customer.
+#[derive(Debug, Clone, Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct PersonalizationHeld {
+    pub level: LevelView,
+    /// Every attribute kept, whatever the level: kept is disclosed, used or not.
+    pub attributes: Vec<AttributeView>,
 }
 
 /// A level asked for by staff.

@@ -158,7 +158,7 @@ impl Steward {
 
     /// An attribute's reason in the customer's words: a rule's own explanation filled in,
     /// or what they told us.
-    fn why(&self, a: &ReadAttribute) -> String {
+    pub(super) fn why(&self, a: &ReadAttribute) -> String {
         let book = self.catalog.personalization();
         match a.rule_key.as_deref().and_then(|k| book.rule(k)) {
             Some(rule) => explain(

@@ -114,6 +114,19 @@ pub struct PortalOverview {
     /// The recipients told, or still to be told, of the erasure, rectification or restriction
     /// of their data (Art. 19), oldest first.
     pub recipients_told: Vec<crate::RecipientNoticeView>,
+    /// Their personalization level, its history, and every profile attribute kept.
+    pub personalization: crate::PersonalizationHeld,
+}
+
+impl PortalOverview {
+    /// The audit fields of what was opened: each value's field, each attribute's `attr:`.
+    pub(crate) fn fields_read(&self) -> Vec<String> {
+        self.values
+            .iter()
+            .map(|v| v.field.clone())
+            .chain(self.personalization.fields())
+            .collect()
+    }
 }
 
 fn code_hash(id: Uuid, code: &str) -> [u8; 32] {
@@ -322,6 +335,7 @@ impl Steward {
                 requests: self.own_requests(customer).await?,
                 disclosures: self.disclosure_views(customer).await?,
                 recipients_told: self.recipient_notice_views(customer).await?,
+                personalization: self.held_personalization(customer).await?,
             },
             dek,
         ))
@@ -526,7 +540,7 @@ impl Portal<'_> {
                     .push(self.app.open_interaction(&dek, row)?);
             }
         }
-        let fields: Vec<String> = overview.values.iter().map(|v| v.field.clone()).collect();
+        let fields = overview.fields_read();
         self.app
             .append(vec![self.app.subject_record(
                 customer,

@@ -111,6 +111,28 @@ fn profile_rows(p: &PortalOverview) -> Vec<[String; 6]> {
             String::new(),
         ]);
     }
+    let level = &p.personalization.level;
+    rows.push([
+        "personalization_level".into(),
+        id.clone(),
+        "chosen".into(),
+        level.chosen.as_str().into(),
+        format!("in force: {}", level.effective),
+        level.changed_at.map(|t| t.to_string()).unwrap_or_default(),
+    ]);
+    for a in &p.personalization.attributes {
+        rows.push([
+            "attribute".into(),
+            id.clone(),
+            a.key.clone(),
+            a.value.as_text(),
+            format!(
+                "{}; source: {}; from: {}; {}",
+                a.label, a.source, a.derived_from, a.explanation
+            ),
+            a.computed_at.to_string(),
+        ]);
+    }
     for c in &p.consents {
         rows.push([
             "consent".into(),
@@ -246,7 +268,7 @@ impl Rights<'_> {
             )));
         }
         let (head, dek) = self.app.subject_profile(customer).await?;
-        let fields = head.values.iter().map(|v| v.field.clone()).collect();
+        let fields = head.fields_read();
         let mut record = self.app.access_record(
             access,
             "customer.export",
@@ -332,7 +354,7 @@ impl Portal<'_> {
     ) -> Result<SubjectExport, AppError> {
         let customer = subject.customer();
         let (head, dek) = self.app.subject_profile(customer).await?;
-        let fields = head.values.iter().map(|v| v.field.clone()).collect();
+        let fields = head.fields_read();
         self.app
             .append(vec![self.app.subject_record(
                 customer,

@@ -568,3 +568,83 @@ async fn a_purpose_outside_personalization_reads_no_profile() {
         .await;
     assert!(matches!(bad, Err(AppError::Invalid(_))), "{bad:?}");
 }
+
+async fn the_customer_sees_every_attribute_kept_whatever_the_level(pg: bool) {
+    let s = setup(pg).await;
+    let ada = s.customer("ada@example.com").await;
+    let id = ada.customer();
+    s.app
+        .own_rights()
+        .choose_level(&ada, Level::Basic, false, &Evidence::default())
+        .await
+        .expect("basic");
+    s.app
+        .own_rights()
+        .correct_attribute(&ada, "liked_categories", vec!["books".into()])
+        .await
+        .expect("declare");
+    s.app
+        .own_rights()
+        .choose_level(&ada, Level::Off, false, &Evidence::default())
+        .await
+        .expect("off");
+    let overview = s.app.portal().overview(&ada).await.expect("overview");
+    let held = &overview.personalization;
+    assert_eq!(
+        (held.level.chosen, held.level.effective),
+        (Level::Off, Level::Off)
+    );
+    let reasons: Vec<(Level, Level)> = held
+        .level
+        .history
+        .iter()
+        .map(|e| (e.previous, e.level))
+        .collect();
+    assert_eq!(
+        reasons,
+        vec![(Level::Off, Level::Basic), (Level::Basic, Level::Off)]
+    );
+    let kept: Vec<(&str, String)> = held
+        .attributes
+        .iter()
+        .map(|a| (a.key.as_str(), a.value.as_text()))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![("liked_categories", "books".to_string())],
+        "kept is disclosed, used or not"
+    );
+    let entries = s
+        .app
+        .audit()
+        .search(
+            &actor(&s.app, Role::Auditor),
+            AuditFilter {
+                newest_first: true,
+                limit: 1,
+                action: Some("portal.view".into()),
+                target: Some(id.to_string()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    assert!(
+        entries[0]
+            .record
+            .fields
+            .contains(&"attr:liked_categories".to_string()),
+        "{:?}",
+        entries[0].record.fields
+    );
+}
+
+#[tokio::test]
+async fn the_customer_sees_every_attribute_kept_whatever_the_level_sqlite() {
+    the_customer_sees_every_attribute_kept_whatever_the_level(false).await;
+}
+
+#[tokio::test]
+async fn the_customer_sees_every_attribute_kept_whatever_the_level_postgres() {
+    the_customer_sees_every_attribute_kept_whatever_the_level(true).await;
+}
