@@ -37,9 +37,9 @@ pub use error::{AppError, FieldError};
 pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use infra::mail::{MailRound, MailSettings};
 pub use personalization::{
-    AttributeUsed, AttributeView, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, LevelEventView,
-    LevelInput, LevelView, OfferItem, OfferRef, PersonalizationHeld, Recommendations,
-    WhyExplanation,
+    AttributeUsed, AttributeView, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, LevelChoice,
+    LevelEventView, LevelInput, LevelView, OfferItem, OfferRef, PersonalizationHeld,
+    PersonalizationPage, Recommendations, SuppressedView, WhyExplanation,
 };
 pub use records::{
     Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,

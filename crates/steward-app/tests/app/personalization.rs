@@ -648,3 +648,80 @@ async fn the_customer_sees_every_attribute_kept_whatever_the_level_sqlite() {
 async fn the_customer_sees_every_attribute_kept_whatever_the_level_postgres() {
     the_customer_sees_every_attribute_kept_whatever_the_level(true).await;
 }
+
+async fn deleting_a_derived_attribute_keeps_it_from_coming_back(pg: bool) {
+    let s = setup(pg).await;
+    let ada = s.customer("ada@example.com").await;
+    let id = ada.customer();
+    let own = s.app.own_rights();
+    own.correct_attribute(&ada, "liked_categories", vec!["books".into()])
+        .await
+        .expect("declare");
+    s.plant_inferred(id, "favourite_category").await;
+    own.delete_attribute(&ada, "favourite_category")
+        .await
+        .expect("delete derived");
+    own.delete_attribute(&ada, "liked_categories")
+        .await
+        .expect("delete declared");
+    assert!(s.stored_rows(id).await.is_empty());
+    let page = s.app.portal().personalization(&ada).await.expect("page");
+    let suppressed: Vec<&str> = page.suppressed.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        suppressed,
+        vec!["favourite_category"],
+        "only what we derived is held back; what she said is simply gone"
+    );
+    assert_eq!(page.levels.len(), Level::ALL.len());
+    own.allow_attribute(&ada, "favourite_category")
+        .await
+        .expect("allow");
+    let page = s.app.portal().personalization(&ada).await.expect("page");
+    assert!(page.suppressed.is_empty());
+
+    // Staff keep and correct profiles only for the legal obligation.
+    let refused = s.app.personalization().attributes(&agent(&s.app), id).await;
+    assert!(
+        matches!(refused, Err(AppError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let dpo = dpo(&s.app);
+    s.app
+        .personalization()
+        .put_attribute(&dpo, id, "avoid_categories", vec!["toys".into()])
+        .await
+        .expect("put");
+    let bad = s
+        .app
+        .personalization()
+        .put_attribute(&dpo, id, "favourite_category", vec!["toys".into()])
+        .await;
+    assert!(matches!(bad, Err(AppError::Invalid(_))), "{bad:?}");
+    let bad = s
+        .app
+        .personalization()
+        .put_attribute(&dpo, id, "avoid_categories", vec!["astrology".into()])
+        .await;
+    assert!(matches!(bad, Err(AppError::Invalid(_))), "{bad:?}");
+    let kept = s
+        .app
+        .personalization()
+        .attributes(&dpo, id)
+        .await
+        .expect("attributes");
+    assert_eq!(
+        kept.iter().map(|a| a.key.as_str()).collect::<Vec<_>>(),
+        vec!["avoid_categories"]
+    );
+    assert_eq!(s.last_read_fields(id).await, vec!["avoid_categories"]);
+}
+
+#[tokio::test]
+async fn deleting_a_derived_attribute_keeps_it_from_coming_back_sqlite() {
+    deleting_a_derived_attribute_keeps_it_from_coming_back(false).await;
+}
+
+#[tokio::test]
+async fn deleting_a_derived_attribute_keeps_it_from_coming_back_postgres() {
+    deleting_a_derived_attribute_keeps_it_from_coming_back(true).await;
+}

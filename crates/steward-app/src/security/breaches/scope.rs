@@ -69,6 +69,8 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("personalization.level", Some(Touch::Change)),
     ("personalization.recompute", Some(Touch::Change)),
     ("personalization.attribute.put", Some(Touch::Change)),
+    ("personalization.attribute.delete", Some(Touch::Change)),
+    ("personalization.attribute.allow", Some(Touch::Change)),
     // Keeps a proposed correction or a new address.
     ("request.create", Some(Touch::Change)),
     ("request.completed", Some(Touch::Change)),
