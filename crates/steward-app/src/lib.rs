@@ -38,7 +38,7 @@ pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use infra::mail::{MailRound, MailSettings};
 pub use personalization::{
     AttributeUsed, AttributeView, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, LevelChoice,
-    LevelEventView, LevelInput, LevelView, OfferItem, OfferRef, PersonalizationHeld,
+    LevelEventView, LevelInput, LevelView, OfferItem, OfferRef, OfferView, PersonalizationHeld,
     PersonalizationPage, Recommendations, SuppressedView, WhyExplanation,
 };
 pub use records::{

@@ -18,6 +18,7 @@ use uuid::Uuid;
 use crate::{AppError, Receipt};
 
 use gate::{ReadFor, Wanted};
+pub use offers::OfferView;
 pub use profile::{LevelChoice, PersonalizationPage, SuppressedView};
 pub use recommend::{
     AttributeUsed, Counterfactual, DEFAULT_RECOMMENDATIONS, OfferItem, OfferRef, Recommendations,

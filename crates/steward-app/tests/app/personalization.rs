@@ -725,3 +725,80 @@ async fn deleting_a_derived_attribute_keeps_it_from_coming_back_sqlite() {
 async fn deleting_a_derived_attribute_keeps_it_from_coming_back_postgres() {
     deleting_a_derived_attribute_keeps_it_from_coming_back(true).await;
 }
+
+#[tokio::test]
+async fn a_new_offer_is_recommended_and_a_retired_one_no_more() {
+    let s = setup(false).await;
+    let ada = s.customer("ada@example.com").await;
+    let marketing = actor(&s.app, Role::Marketer);
+    s.app
+        .own_rights()
+        .choose_level(&ada, Level::Basic, false, &Evidence::default())
+        .await
+        .expect("basic");
+    s.app
+        .own_rights()
+        .correct_attribute(&ada, "liked_categories", vec!["kitchen".into()])
+        .await
+        .expect("declare");
+    let offer: steward_app::core::personalization::Offer = serde_json::from_value(
+        serde_json::json!({"key": "pans", "title": "Pans", "category": "kitchen", "priority": 20}),
+    )
+    .expect("offer");
+    let refused = s
+        .app
+        .personalization()
+        .create_offer(&actor(&s.app, Role::Agent), offer.clone())
+        .await;
+    assert!(
+        matches!(refused, Err(AppError::Forbidden(_))),
+        "{refused:?}"
+    );
+    let made = s
+        .app
+        .personalization()
+        .create_offer(&marketing, offer.clone())
+        .await
+        .expect("create");
+    assert_eq!((made.origin.as_str(), made.retired_at), ("api", None));
+    let again = s
+        .app
+        .personalization()
+        .create_offer(&marketing, offer)
+        .await;
+    assert!(
+        matches!(again, Err(AppError::Duplicate { .. })),
+        "{again:?}"
+    );
+    let first = |r: &Recommendations| r.items[0].offer.key.clone();
+    let r = s
+        .app
+        .personalization()
+        .recommend(&marketer(&s.app, LIMITED), ada.customer(), None)
+        .await
+        .expect("recommend");
+    assert_eq!(first(&r), "pans");
+    s.app
+        .personalization()
+        .retire_offer(&marketing, "pans")
+        .await
+        .expect("retire");
+    let r = s
+        .app
+        .personalization()
+        .recommend(&marketer(&s.app, LIMITED), ada.customer(), None)
+        .await
+        .expect("recommend");
+    assert!(r.items.iter().all(|i| i.offer.key != "pans"));
+    let listed = s
+        .app
+        .personalization()
+        .offers(&marketing)
+        .await
+        .expect("offers");
+    assert!(
+        listed
+            .iter()
+            .any(|o| o.offer.key == "pans" && o.retired_at.is_some())
+    );
+}

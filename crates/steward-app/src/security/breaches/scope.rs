@@ -90,6 +90,9 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("share.refused", None),
     ("request.report", None),
     ("campaign.create", None),
+    // Offers hold no personal data.
+    ("offer.create", None),
+    ("offer.retire", None),
     ("campaign.start", None),
     ("campaign.sent", None),
     ("segment.create", None),
