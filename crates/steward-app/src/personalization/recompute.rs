@@ -23,8 +23,9 @@ use crate::{Actor, AppError, Steward};
 pub const RECOMPUTE_BATCH: usize = 1_000;
 /// How often the server recomputes every profile.
 const EVERY: Duration = Duration::from_secs(6 * 60 * 60);
-/// How far before its window a `none_since` rule looks for the earlier interaction it needs.
-const NONE_SINCE_LOOKBACK: &str = "P12M";
+/// How many months before its window a `none_since` rule looks for the earlier interaction
+/// it needs.
+const NONE_SINCE_LOOKBACK_MONTHS: i64 = 12;
 
 /// What a recompute did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -49,7 +50,7 @@ fn shift_back(now: Timestamp, span: &Span) -> i64 {
 
 /// The earliest interaction any rule can need.
 fn since(rules: &[Rule], now: Timestamp) -> i64 {
-    let lookback: Span = NONE_SINCE_LOOKBACK.parse().unwrap_or_default();
+    let lookback = Span::new().months(NONE_SINCE_LOOKBACK_MONTHS);
     rules
         .iter()
         .map(|r| {
