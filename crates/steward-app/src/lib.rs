@@ -36,10 +36,12 @@ pub use demo::notice::DEMO_NOTICE_VERSION;
 pub use error::{AppError, FieldError};
 pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use infra::mail::{MailRound, MailSettings};
+#[cfg(feature = "local-staff")]
+pub use personalization::fixtures::BenchInteraction;
 pub use personalization::{
     AttributeUsed, AttributeView, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, LevelChoice,
     LevelEventView, LevelInput, LevelView, OfferItem, OfferRef, OfferView, PersonalizationHeld,
-    PersonalizationPage, Recommendations, SuppressedView, WhyExplanation,
+    PersonalizationPage, Recommendations, RecomputeReport, SuppressedView, WhyExplanation,
 };
 pub use records::{
     Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,

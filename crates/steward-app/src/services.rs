@@ -228,15 +228,6 @@ pub struct Transfers<'a> {
     pub(crate) app: &'a Steward,
 }
 
-/// Personalization the customer controls: the level they choose, the profile attributes
-/// read only through the gate (I8), and recommendations that say why.
-///
-/// Lives in `personalization/`.
-#[derive(Clone, Copy)]
-pub struct Personalization<'a> {
-    pub(crate) app: &'a Steward,
-}
-
 /// The record of processing activities (Art. 30), built from the catalog, the register, its
 /// agreements and the retention rules.
 ///
@@ -246,13 +237,24 @@ pub struct Records<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// Personalization the customer controls: the level they choose, the profile attributes
+/// read only through the gate (I8), recommendations that say why, the offer book, and the
+/// recompute of what is derived from behaviour for customers at full.
+///
+/// Lives in `personalization/`.
+#[derive(Clone, Copy)]
+pub struct Personalization<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// The background loops `steward serve` runs until it stops. Each owns the application, so
 /// it can be spawned.
 ///
 /// Lives beside its mechanism: mail (`infra/mail/outbox.rs`), webhooks
 /// (`sharing/webhooks/outbox.rs`), consent expiry, sign-up sweeping,
-/// retention sweeps, the audit indexer, the audit witness and the breach clock
-/// (`security/breaches/alerts.rs`).
+/// retention sweeps, the audit indexer, the audit witness, the breach clock
+/// (`security/breaches/alerts.rs`) and the recompute of profiles
+/// (`personalization/recompute.rs`).
 pub struct Jobs {
     pub(crate) app: Arc<Steward>,
 }
@@ -366,12 +368,12 @@ impl Steward {
         Transfers { app: self }
     }
 
-    pub fn personalization(&self) -> Personalization<'_> {
-        Personalization { app: self }
-    }
-
     pub fn records(&self) -> Records<'_> {
         Records { app: self }
+    }
+
+    pub fn personalization(&self) -> Personalization<'_> {
+        Personalization { app: self }
     }
 
     pub fn jobs(self: &Arc<Self>) -> Jobs {

@@ -79,6 +79,20 @@ impl Steward {
         Ok(())
     }
 
+    /// Derives a customer's profile as soon as they are at full, so their suggestions need
+    /// not wait for the next run. The level is committed already: a failure here leaves the
+    /// profile to that run.
+    async fn derive_now(&self, customer: Uuid) {
+        let actor = Actor::system("personalization-level", &[PROFILED]);
+        if let Err(e) = self
+            .personalization()
+            .for_customers(&actor, &[customer])
+            .await
+        {
+            tracing::warn!(customer = %customer, error = %e, "profile not derived at once; the next run derives it");
+        }
+    }
+
     /// The change and its audit entry that set a level.
     fn level_change(
         &self,
@@ -159,6 +173,9 @@ impl Personalization<'_> {
         changes.personalization.push(change);
         changes.audit.push(audit);
         self.app.store.apply(changes).await?;
+        if input.level == Level::Full {
+            self.app.derive_now(customer).await;
+        }
         self.app.level_view(customer).await
     }
 }
@@ -203,6 +220,7 @@ impl OwnRights<'_> {
                 .app
                 .record_decisions(&access, customer, vec![(input, true)], evidence, with)
                 .await?;
+            self.app.derive_now(customer).await;
             let mut view = self.app.level_view(customer).await?;
             view.receipt = events.pop().and_then(|e| e.receipt);
             return Ok(view);
@@ -217,6 +235,9 @@ impl OwnRights<'_> {
             with.consent_guards = vec![(customer, PROFILED.into(), event)];
         }
         self.app.store.apply(with).await?;
+        if level == Level::Full {
+            self.app.derive_now(customer).await;
+        }
         self.app.level_view(customer).await
     }
 }

@@ -1,7 +1,8 @@
 //! Personalization the customer controls (I8): the level they choose, the profile attributes
 //! read only through the gate, and recommendations that say why. Consent and rights never
 //! reach in here: what they do to a level travels as store changes (`ProfileChange`) and
-//! core rules (`drop_after_consent`).
+//! core rules (`drop_after_consent`). Attribute values are sealed with the customer's key
+//! (`values.rs`); only customers at full have anything derived (`recompute.rs`).
 
 mod export;
 mod gate;
@@ -9,6 +10,11 @@ mod level;
 pub(crate) mod offers;
 mod profile;
 mod recommend;
+pub(crate) mod recompute;
+pub(crate) mod values;
+
+#[cfg(feature = "local-staff")]
+pub(crate) mod fixtures;
 
 use jiff::Timestamp;
 use serde::Serialize;
@@ -24,6 +30,7 @@ pub use recommend::{
     AttributeUsed, Counterfactual, DEFAULT_RECOMMENDATIONS, OfferItem, OfferRef, Recommendations,
     WhyExplanation,
 };
+pub use recompute::RecomputeReport;
 
 /// What a level rests on.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -17,6 +17,7 @@ mod keys;
 mod mail_log;
 mod personalization;
 mod personalization_i8;
+mod personalization_recompute;
 mod portal;
 mod recipient_notices;
 mod records;

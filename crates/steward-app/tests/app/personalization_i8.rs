@@ -26,6 +26,7 @@ const EXTENSION: &str = r#"
 [[attribute]]
 key = "hobby_categories"
 label = "Kinds of product for your hobbies"
+category = "user.content"
 source = "declared"
 min_level = "full"
 values = "product_categories"
@@ -122,6 +123,8 @@ async fn run_case(
                     prop_assert!(r.is_ok(), "{r:?}");
                     model.chosen = Some(*level);
                     model.consent |= *level == Level::Full && *tick;
+                    // Choosing full derives the profile at once.
+                    model.derived |= *level == Level::Full;
                 }
             }
             Step::GiveProfiling => {

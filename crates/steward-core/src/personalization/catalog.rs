@@ -25,6 +25,8 @@ pub struct ProductCategory {
 pub struct AttributeDef {
     pub key: String,
     pub label: String,
+    /// The data category (fideslang `user.*`) the record of processing lists it under.
+    pub category: String,
     pub source: Source,
     pub min_level: Level,
     /// Where its values come from: `product_categories`.
@@ -90,6 +92,33 @@ impl Book {
     pub fn consults(&self) -> Vec<String> {
         super::offers::consults(&self.offers)
     }
+
+    /// The data categories personalization processes under `purpose`: at basic (LIMITED)
+    /// those of what the customer declares, at full (PROFILED) also those of what the rules
+    /// derive.
+    pub fn categories_for(&self, purpose: &str) -> Vec<&str> {
+        let Some(ceiling) = Level::ceiling_of(purpose) else {
+            return Vec::new();
+        };
+        let mut out: Vec<&str> = Vec::new();
+        let usable = self
+            .attributes
+            .iter()
+            .filter(|a| a.min_level <= ceiling)
+            .map(|a| a.category.as_str())
+            .chain(
+                self.rules
+                    .iter()
+                    .filter(|r| r.min_level <= ceiling)
+                    .map(|r| r.category.as_str()),
+            );
+        for c in usable {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        out
+    }
 }
 
 #[derive(Deserialize)]
@@ -97,6 +126,7 @@ impl Book {
 pub(crate) struct RawAttribute {
     key: String,
     label: String,
+    category: String,
     #[serde(default = "declared")]
     source: Source,
     #[serde(default)]
@@ -121,6 +151,7 @@ pub(crate) struct RawRule {
     key: String,
     version: u32,
     label: String,
+    category: String,
     source: Source,
     #[serde(default)]
     min_level: Option<Level>,
@@ -214,6 +245,16 @@ fn check_level(key: &str, source: Source, min_level: Option<Level>) -> Result<Le
     Ok(level)
 }
 
+fn check_category(key: &str, category: &str) -> Result<(), String> {
+    let parts_ok = category.split('.').all(|p| is_slug(p, '_'));
+    if !(category == "user" || category.starts_with("user.")) || !parts_ok {
+        return Err(format!(
+            "{key:?}: data category {category:?} must be a fideslang user.* category"
+        ));
+    }
+    Ok(())
+}
+
 fn check_weight(key: &str, weight: f64) -> Result<(), String> {
     if !(weight.is_finite() && (0.0..=100.0).contains(&weight)) {
         return Err(format!("{key:?}: weight must be between 0 and 100"));
@@ -251,10 +292,12 @@ fn check_attribute(book: &Book, a: RawAttribute) -> Result<AttributeDef, String>
         ));
     }
     check_weight(&a.key, a.weight)?;
+    check_category(&a.key, &a.category)?;
     Ok(AttributeDef {
         min_level: check_level(&a.key, a.source, a.min_level)?,
         key: a.key,
         label: a.label,
+        category: a.category,
         source: a.source,
         values: a.values,
         max_values: a.max_values,
@@ -345,11 +388,13 @@ fn check_rule(book: &Book, r: RawRule) -> Result<Rule, String> {
     }
     placeholders(&r.explanation).map_err(|e| format!("rule {key:?}: explanation: {e}"))?;
     check_weight(key, r.weight)?;
+    check_category(key, &r.category)?;
     Ok(Rule {
         min_level: check_level(key, r.source, r.min_level)?,
         key: r.key,
         version: r.version,
         label: r.label,
+        category: r.category,
         source: r.source,
         kinds,
         window: r.window,
@@ -382,10 +427,10 @@ pub fn check_offer(book: &Book, o: &Offer) -> Result<(), String> {
             o.key
         ));
     }
-    if let Some(c) = &o.category {
-        if !book.is_product_category(c) {
-            return Err(format!("offer {:?}: unknown product category {c:?}", o.key));
-        }
+    if let Some(c) = &o.category
+        && !book.is_product_category(c)
+    {
+        return Err(format!("offer {:?}: unknown product category {c:?}", o.key));
     }
     if o.tags.len() > 16 || o.tags.iter().any(|t| !is_slug(t, '-') && !is_slug(t, '_')) {
         return Err(format!(
@@ -393,13 +438,13 @@ pub fn check_offer(book: &Book, o: &Offer) -> Result<(), String> {
             o.key
         ));
     }
-    if let Some(w) = &o.eligibility.when {
-        if !book.knows(&w.attribute) {
-            return Err(format!(
-                "offer {:?}: its condition names unknown attribute {:?}",
-                o.key, w.attribute
-            ));
-        }
+    if let Some(w) = &o.eligibility.when
+        && !book.knows(&w.attribute)
+    {
+        return Err(format!(
+            "offer {:?}: its condition names unknown attribute {:?}",
+            o.key, w.attribute
+        ));
     }
     Ok(())
 }

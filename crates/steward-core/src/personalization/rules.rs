@@ -60,6 +60,8 @@ pub struct Rule {
     /// Rows computed under another version are not used.
     pub version: u32,
     pub label: String,
+    /// The data category (fideslang `user.*`) the record of processing lists it under.
+    pub category: String,
     pub source: Source,
     pub min_level: Level,
     #[cfg_attr(feature = "openapi", schema(value_type = Vec<String>))]

@@ -193,7 +193,7 @@ fn refusal(extra: &str) -> String {
 fn the_catalog_refuses_bad_personalization_entries_by_line() {
     let rule = |body: &str| {
         format!(
-            "\n[[personalization_rule]]\nkey = \"r\"\nversion = 1\nlabel = \"R\"\nexplanation = \"{{count}} orders.\"\n{body}"
+            "\n[[personalization_rule]]\nkey = \"r\"\nversion = 1\nlabel = \"R\"\ncategory = \"user.behavior\"\nexplanation = \"{{count}} orders.\"\n{body}"
         )
     };
     let cases = [
@@ -218,7 +218,7 @@ fn the_catalog_refuses_bad_personalization_entries_by_line() {
             "window must count whole days",
         ),
         (
-            "\n[[personalization_rule]]\nkey = \"r\"\nversion = 1\nlabel = \"R\"\nexplanation = \"{name} ordered.\"\nsource = \"observed\"\nkinds = [\"order\"]\nwindow = \"P1M\"\nexpires = \"P1D\"\ncompute = \"count\"".to_string(),
+            "\n[[personalization_rule]]\nkey = \"r\"\nversion = 1\nlabel = \"R\"\ncategory = \"user.behavior\"\nexplanation = \"{name} ordered.\"\nsource = \"observed\"\nkinds = [\"order\"]\nwindow = \"P1M\"\nexpires = \"P1D\"\ncompute = \"count\"".to_string(),
             "{name} is not a placeholder",
         ),
         (
@@ -234,6 +234,10 @@ fn the_catalog_refuses_bad_personalization_entries_by_line() {
             "unknown attribute \"shoe_size\"",
         ),
     ];
+    let uncategorised = "\n[[attribute]]\nkey = \"sizes\"\nlabel = \"Sizes\"\ncategory = \"clothing\"\nvalues = \"product_categories\"\nmax_values = 2".to_string();
+    let cases = cases
+        .into_iter()
+        .chain([(uncategorised, "fideslang user.* category")]);
     for (extra, expected) in cases {
         let e = refusal(&extra);
         assert!(e.contains(expected), "{e} (wanted {expected:?})");
@@ -361,4 +365,17 @@ proptest! {
             prop_assert!(r.items.iter().all(|i| i.offer.key != c.would_see));
         }
     }
+}
+
+#[test]
+fn each_personalization_purpose_names_the_categories_it_processes() {
+    let book = book();
+    let basic = book.categories_for(LIMITED);
+    let full = book.categories_for(PROFILED);
+    assert!(!basic.is_empty());
+    for c in &basic {
+        assert!(full.contains(c), "{c}");
+    }
+    assert!(full.len() > basic.len(), "full adds what the rules derive");
+    assert!(book.categories_for("essential.service").is_empty());
 }

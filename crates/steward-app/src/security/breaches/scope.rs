@@ -67,10 +67,11 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("consent.expire", Some(Touch::Change)),
     // Lowers or raises a level, and may delete the derived profile with it.
     ("personalization.level", Some(Touch::Change)),
-    ("personalization.recompute", Some(Touch::Change)),
     ("personalization.attribute.put", Some(Touch::Change)),
     ("personalization.attribute.delete", Some(Touch::Change)),
     ("personalization.attribute.allow", Some(Touch::Change)),
+    // Opens the facets of interactions and writes the attributes derived from them.
+    ("personalization.recompute", Some(Touch::Change)),
     // Keeps a proposed correction or a new address.
     ("request.create", Some(Touch::Change)),
     ("request.completed", Some(Touch::Change)),
