@@ -12,8 +12,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use steward_app::core::Catalog;
+use steward_app::core::personalization::Facets;
 use steward_app::core::personalization::{LIMITED, Level, PROFILED, permits};
-use steward_app::{AppError, Evidence};
+use steward_app::{AppError, Evidence, InteractionInput};
 
 use crate::personalization::{Setup, explained_keys, marketer, setup_with};
 use crate::support::*;
@@ -41,11 +42,7 @@ eligibility = { when = { attribute = "hobby_categories", equals = "garden" } }
 "#;
 
 const CATEGORIES: &[&str] = &["garden", "kitchen", "books", "outdoor", "toys"];
-const DECLARED: &[(&str, Level)] = &[
-    ("liked_categories", Level::Basic),
-    ("avoid_categories", Level::Basic),
-    ("hobby_categories", Level::Full),
-];
+const DECLARED: &[&str] = &["liked_categories", "avoid_categories", "hobby_categories"];
 /// Derived keys no recommendation consults: planted to see them go with a withdrawal.
 const DERIVED: &[&str] = &["preferred_channel", "orders_last_year"];
 
@@ -56,6 +53,9 @@ enum Step {
     WithdrawProfiling,
     Declare(usize, Vec<usize>),
     PlantDerived(usize),
+    /// Orders of one product category, which the recompute derives a favourite from.
+    Orders(usize, usize),
+    Recompute,
 }
 
 fn level() -> impl Strategy<Value = Level> {
@@ -74,6 +74,8 @@ fn step() -> impl Strategy<Value = Step> {
         3 => (0..DECLARED.len(), prop::collection::vec(0..CATEGORIES.len(), 0..=3))
             .prop_map(|(k, v)| Step::Declare(k, v)),
         1 => (0..DERIVED.len()).prop_map(Step::PlantDerived),
+        2 => (2..=3usize, 0..CATEGORIES.len()).prop_map(|(n, c)| Step::Orders(n, c)),
+        2 => Just(Step::Recompute),
     ]
 }
 
@@ -86,7 +88,6 @@ fn case() -> impl Strategy<Value = (Vec<Step>, bool)> {
 struct Model {
     chosen: Option<Level>,
     consent: bool,
-    declared: BTreeSet<&'static str>,
     derived: bool,
 }
 
@@ -144,7 +145,7 @@ async fn run_case(
                 model.derived = false;
             }
             Step::Declare(k, values) => {
-                let (key, _) = DECLARED[*k];
+                let key = DECLARED[*k];
                 s.app
                     .own_rights()
                     .correct_attribute(
@@ -154,11 +155,41 @@ async fn run_case(
                     )
                     .await
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
-                model.declared.insert(key);
             }
             Step::PlantDerived(k) => {
                 s.plant_inferred(id, DERIVED[*k]).await;
                 model.derived = true;
+            }
+            Step::Orders(n, c) => {
+                for _ in 0..*n {
+                    s.app
+                        .interactions()
+                        .add(
+                            &agent(&s.app),
+                            id,
+                            InteractionInput {
+                                kind: "order".into(),
+                                occurred_at: None,
+                                summary: "an order".into(),
+                                body: None,
+                                facets: Facets {
+                                    categories: vec![CATEGORIES[*c].into()],
+                                    ..Facets::default()
+                                },
+                            },
+                        )
+                        .await
+                        .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                }
+            }
+            Step::Recompute => {
+                let report = s
+                    .app
+                    .personalization()
+                    .for_customers(&operator(&s.app, "personalization", &[PROFILED]), &[id])
+                    .await
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+                model.derived |= report.customers > 0;
             }
         }
     }
@@ -188,10 +219,18 @@ async fn run_case(
                 a.min_level
             );
         }
-        let expected: BTreeSet<&str> = DECLARED
+        // What is stored, read from the database itself, and what I8 lets this read use.
+        let book = s.app.catalog().personalization();
+        let consulted = book.consults();
+        let stored = s.stored_rows(id).await;
+        let expected: BTreeSet<&str> = stored
             .iter()
-            .filter(|(k, min)| model.declared.contains(k) && permits(level, ceiling, *min))
-            .map(|(k, _)| *k)
+            .map(|(k, _)| k.as_str())
+            .filter(|k| consulted.iter().any(|c| c == k))
+            .filter(|k| {
+                book.min_level(k)
+                    .is_some_and(|min| permits(level, ceiling, min))
+            })
             .collect();
         let got: BTreeSet<&str> = explained.iter().map(String::as_str).collect();
         prop_assert_eq!(got, expected, "{}", purpose);
