@@ -39,9 +39,10 @@ pub use infra::mail::{MailRound, MailSettings};
 #[cfg(feature = "local-staff")]
 pub use personalization::fixtures::BenchInteraction;
 pub use personalization::{
-    AttributeUsed, AttributeView, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, LevelChoice,
-    LevelEventView, LevelInput, LevelView, OfferItem, OfferRef, OfferView, PersonalizationHeld,
-    PersonalizationPage, Recommendations, RecomputeReport, SuppressedView, WhyExplanation,
+    AttributeUsed, AttributeView, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, HowItWorks,
+    HowLevel, HowRule, LevelChoice, LevelEventView, LevelInput, LevelView, OfferItem, OfferRef,
+    OfferView, PersonalizationHeld, PersonalizationPage, Recommendations, RecomputeReport,
+    SuppressedView, WhyExplanation,
 };
 pub use records::{
     Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,

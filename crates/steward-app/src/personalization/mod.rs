@@ -7,6 +7,7 @@
 mod export;
 mod gate;
 mod level;
+mod notice;
 pub(crate) mod offers;
 mod profile;
 mod recommend;
@@ -24,6 +25,7 @@ use uuid::Uuid;
 use crate::{AppError, Receipt};
 
 use gate::{ReadFor, Wanted};
+pub use notice::{HowItWorks, HowLevel, HowRule};
 pub use offers::OfferView;
 pub use profile::{LevelChoice, PersonalizationPage, SuppressedView};
 pub use recommend::{

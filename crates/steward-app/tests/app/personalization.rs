@@ -803,3 +803,23 @@ async fn a_new_offer_is_recommended_and_a_retired_one_no_more() {
             .any(|o| o.offer.key == "pans" && o.retired_at.is_some())
     );
 }
+
+#[tokio::test]
+async fn the_notice_describes_every_level_and_rule_of_the_catalog() {
+    let s = setup(false).await;
+    let how = s.app.personalization().how_it_works();
+    let levels: Vec<Level> = how.levels.iter().map(|l| l.level).collect();
+    assert_eq!(levels, Level::ALL.to_vec());
+    let book = s.app.catalog().personalization();
+    let rules: Vec<&str> = how.rules.iter().map(|r| r.key.as_str()).collect();
+    let catalog: Vec<&str> = book.rules.iter().map(|r| r.key.as_str()).collect();
+    assert_eq!(rules, catalog);
+    for r in &how.rules {
+        assert!(!r.reads.is_empty() && !r.window.is_empty(), "{}", r.key);
+    }
+    assert!(
+        !how.hard_to_read,
+        "the section reads at {} (Flesch)",
+        how.readability
+    );
+}
