@@ -43,4 +43,12 @@ impl RequestDesk for PostgresStore {
     async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>> {
         request_desk::recipient_updates(&self.pool.get().await?, customer).await
     }
+
+    async fn objected(&self, customer: Uuid, purpose: &str) -> Result<bool> {
+        request_desk::objected(&self.pool.get().await?, customer, purpose).await
+    }
+
+    async fn objected_among(&self, purpose: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        request_desk::objected_among(&self.pool.get().await?, purpose, ids).await
+    }
 }

@@ -36,4 +36,12 @@ impl RequestDesk for SqliteStore {
     async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>> {
         self.read(|c| ready(request_desk::recipient_updates(c, customer)))
     }
+
+    async fn objected(&self, customer: Uuid, purpose: &str) -> Result<bool> {
+        self.read(|c| ready(request_desk::objected(c, customer, purpose)))
+    }
+
+    async fn objected_among(&self, purpose: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        self.read(|c| ready(request_desk::objected_among(c, purpose, ids)))
+    }
 }
