@@ -55,6 +55,7 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("customer.update", Some(Touch::Change)),
     ("customer.rectify", Some(Touch::Change)),
     ("customer.restrict", Some(Touch::Change)),
+    ("objection.upheld", Some(Touch::Change)),
     ("customer.import", Some(Touch::Change)),
     ("customer.minimise", Some(Touch::Change)),
     ("interaction.create", Some(Touch::Change)),
