@@ -15,6 +15,7 @@ mod forms;
 mod import;
 mod keys;
 mod mail_log;
+mod objections;
 mod portal;
 mod recipient_notices;
 mod records;
