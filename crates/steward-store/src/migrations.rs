@@ -50,6 +50,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         24,
         include_str!("../migrations/sqlite/0024_audit_window.sql"),
     ),
+    (
+        28,
+        include_str!("../migrations/sqlite/0028_consent_proofs.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -111,5 +115,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         24,
         include_str!("../migrations/postgres/0024_audit_window.sql"),
+    ),
+    (
+        28,
+        include_str!("../migrations/postgres/0028_consent_proofs.sql"),
     ),
 ];
