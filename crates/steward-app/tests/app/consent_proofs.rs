@@ -328,3 +328,102 @@ async fn sweep_keeps_and_deletes_proofs(pg: bool) {
         assert!(check.signature_valid && !check.valid(), "{check:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_racing_an_erasure_is_either_proved_or_refused_sqlite() {
+    consent_racing_erasure(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_consent_racing_an_erasure_is_either_proved_or_refused_postgres() {
+    consent_racing_erasure(true).await;
+}
+
+/// How many customers are erased while a consent of theirs is being recorded.
+const RACES: usize = 24;
+
+/// A consent recorded while its customer is erased either commits first, and the erasure
+/// keeps its proof (building the proofs again if it had built them already), or finds the
+/// customer gone; it never outlives the customer, nor goes without a proof.
+async fn consent_racing_erasure(pg: bool) {
+    let (kept, app, _) = steward(pg).await;
+    let app = std::sync::Arc::new(app);
+    let mut events = Vec::new();
+    for i in 0..RACES {
+        let id = app
+            .customers()
+            .create(
+                &agent(&app),
+                input(&format!("racer{i}@example.com"), "Racer"),
+            )
+            .await
+            .expect("customer")
+            .id;
+        decide(&app, id, EMAIL, "given").await;
+        events.extend(
+            app.consent()
+                .history(&agent(&app), id)
+                .await
+                .expect("history")
+                .into_iter()
+                .map(|e| e.id),
+        );
+        let erasing = tokio::spawn({
+            let app = app.clone();
+            async move { app.rights().erase(&dpo(&app), id).await }
+        });
+        let late = tokio::spawn({
+            let app = app.clone();
+            async move {
+                app.consent()
+                    .record(
+                        &agent(&app),
+                        id,
+                        ConsentInput {
+                            purpose: SMS.into(),
+                            state: "given".into(),
+                            notice_version: None,
+                            method: Some("import".into()),
+                            fields: Default::default(),
+                        },
+                        &Evidence::default(),
+                    )
+                    .await
+            }
+        });
+        erasing.await.expect("joined").expect("erased");
+        match late.await.expect("joined") {
+            Ok(event) => events.push(event.id),
+            Err(steward_app::AppError::NotFound) => {}
+            Err(e) => panic!("a late consent failed otherwise: {e:?}"),
+        }
+    }
+    let mut proved: Vec<Uuid> = stored_proofs(&kept)
+        .await
+        .into_iter()
+        .map(|p| p.event_id)
+        .collect();
+    proved.sort();
+    events.sort();
+    assert_eq!(
+        proved, events,
+        "one proof for every event that was recorded"
+    );
+    let left = match &kept.1 {
+        None => sqlite(kept.0.path())
+            .query_row("SELECT COUNT(*) FROM consent_events", [], |r| r.get(0))
+            .expect("count"),
+        Some(db) => {
+            let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(conn);
+            client
+                .query_one("SELECT COUNT(*) FROM consent_events", &[])
+                .await
+                .expect("count")
+                .get::<_, i64>(0)
+        }
+    };
+    assert_eq!(left, 0, "no consent outlives its erased customer");
+}
