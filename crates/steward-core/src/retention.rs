@@ -352,6 +352,11 @@ mod tests {
             ),
             (input("contacts", "P1D", "created", "delete"), "record"),
             (
+                input("consent_proof", "P3Y", "last_interaction", "delete"),
+                "anchor",
+            ),
+            (input("consent_proof", "P3Y", "created", "erase"), "action"),
+            (
                 RuleInput {
                     kind: Some("web_visit".into()),
                     ..input("customer", "P1Y", "created", "erase")
