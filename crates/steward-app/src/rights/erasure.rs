@@ -65,7 +65,7 @@ impl Steward {
             let erasure = Erasure {
                 id,
                 at: now,
-                suppress: suppress.clone(),
+                suppress,
                 proofs,
                 with: with.clone(),
             };
