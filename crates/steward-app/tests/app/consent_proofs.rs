@@ -327,6 +327,30 @@ async fn sweep_keeps_and_deletes_proofs(pg: bool) {
             .expect("verify");
         assert!(check.signature_valid && !check.valid(), "{check:?}");
     }
+    // The deletion is audited under an action the scope of a breach knows, naming no one.
+    let deleted = app
+        .audit()
+        .search(
+            &actor(&app, steward_app::core::Role::Auditor),
+            steward_app::AuditFilter {
+                limit: 500,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("log")
+        .into_iter()
+        .find(|e| e.record.action == "consent_proof.delete")
+        .expect("the deletion audited");
+    assert_eq!(
+        steward_app::customer_touch(&deleted.record.action),
+        Some(None)
+    );
+    let mut targets = deleted.record.targets.clone();
+    targets.sort();
+    let mut expected: Vec<String> = receipts.iter().map(|r| r.id.to_string()).collect();
+    expected.sort();
+    assert_eq!(targets, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
