@@ -87,6 +87,27 @@ async fn stored_proofs(kept: &Kept) -> Vec<StoredProof> {
     }
 }
 
+/// How many events the consent ledger holds, read from the database itself.
+async fn ledger_events(kept: &Kept) -> i64 {
+    const COUNT: &str = "SELECT COUNT(*) FROM consent_events";
+    match &kept.1 {
+        None => sqlite(kept.0.path())
+            .query_row(COUNT, [], |r| r.get(0))
+            .expect("count"),
+        Some(db) => {
+            let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+                .await
+                .expect("connect");
+            tokio::spawn(conn);
+            client
+                .query_one(COUNT, &[])
+                .await
+                .expect("count")
+                .get::<_, i64>(0)
+        }
+    }
+}
+
 /// Records `state` for `purpose`, as an import brings it, with evidence.
 async fn decide(app: &Steward, customer: Uuid, purpose: &str, state: &str) {
     app.consent()
@@ -433,21 +454,93 @@ async fn consent_racing_erasure(pg: bool) {
         proved, events,
         "one proof for every event that was recorded"
     );
-    let left = match &kept.1 {
-        None => sqlite(kept.0.path())
-            .query_row("SELECT COUNT(*) FROM consent_events", [], |r| r.get(0))
-            .expect("count"),
-        Some(db) => {
-            let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
-                .await
-                .expect("connect");
-            tokio::spawn(conn);
-            client
-                .query_one("SELECT COUNT(*) FROM consent_events", &[])
-                .await
-                .expect("count")
-                .get::<_, i64>(0)
+    assert_eq!(
+        ledger_events(&kept).await,
+        0,
+        "no consent outlives its erased customer"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consents_racing_a_retention_erasure_are_either_proved_or_refused_sqlite() {
+    consents_racing_sweep(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consents_racing_a_retention_erasure_are_either_proved_or_refused_postgres() {
+    consents_racing_sweep(true).await;
+}
+
+/// The sweep's erasures keep the same promise while consents of the customers it erases are
+/// being recorded: each recorded event is proved, none outlives its customer.
+async fn consents_racing_sweep(pg: bool) {
+    let (kept, app, clock) = steward(pg).await;
+    let app = std::sync::Arc::new(app);
+    let mut customers = Vec::new();
+    for i in 0..RACES {
+        let id = app
+            .customers()
+            .create(
+                &agent(&app),
+                input(&format!("dormant{i}@example.com"), "Dormant"),
+            )
+            .await
+            .expect("customer")
+            .id;
+        decide(&app, id, EMAIL, "given").await;
+        customers.push(id);
+    }
+    clock.advance(SignedDuration::from_hours(24 * 1_100));
+    let sweeping = tokio::spawn({
+        let app = app.clone();
+        async move { run_retention(&app).await }
+    });
+    let late = tokio::spawn({
+        let app = app.clone();
+        let customers = customers.clone();
+        async move {
+            let mut recorded = Vec::new();
+            for id in customers {
+                match app
+                    .consent()
+                    .record(
+                        &agent(&app),
+                        id,
+                        ConsentInput {
+                            purpose: SMS.into(),
+                            state: "given".into(),
+                            notice_version: None,
+                            method: Some("import".into()),
+                            fields: Default::default(),
+                        },
+                        &Evidence::default(),
+                    )
+                    .await
+                {
+                    Ok(event) => recorded.push(event.id),
+                    Err(steward_app::AppError::NotFound) => {}
+                    Err(e) => panic!("a late consent failed otherwise: {e:?}"),
+                }
+            }
+            recorded
         }
-    };
-    assert_eq!(left, 0, "no consent outlives its erased customer");
+    });
+    sweeping.await.expect("joined");
+    let recorded = late.await.expect("joined");
+    for id in &customers {
+        assert!(app.rights().is_erased(*id).await.expect("erased"));
+    }
+    let proofs = stored_proofs(&kept).await;
+    assert_eq!(proofs.len(), RACES + recorded.len());
+    for event in &recorded {
+        assert!(
+            proofs.iter().any(|p| p.event_id == *event),
+            "a recorded consent without its proof"
+        );
+    }
+    assert_eq!(
+        ledger_events(&kept).await,
+        0,
+        "no consent outlives its erased customer"
+    );
 }
