@@ -12,7 +12,11 @@ use uuid::Uuid;
 
 use crate::{AppError, Steward};
 
-/// How many times an erasure starts again when a consent was recorded while it ran.
+/// How many times an erasure starts again when a consent was recorded while it ran. Each
+/// time takes a consent landing in the moment between building the proofs and committing;
+/// past this, the erasure is refused as stale rather than chasing a stream of consents. A
+/// sweep's batch gets one more try for each of its customers, so that every one of them
+/// consenting once meanwhile cannot hold it back.
 pub(crate) const ERASE_ATTEMPTS: usize = 3;
 
 impl Steward {

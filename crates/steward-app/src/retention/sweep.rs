@@ -235,7 +235,7 @@ impl Steward {
             };
             match self.store.sweep(batch).await {
                 // A consent recorded since the proofs were built: build them again.
-                Err(StoreError::Conflict) if attempts < ERASE_ATTEMPTS => continue,
+                Err(StoreError::Conflict) if attempts < ERASE_ATTEMPTS + due.len() => continue,
                 done => break done?,
             }
         };
