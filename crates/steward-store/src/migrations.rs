@@ -54,6 +54,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         27,
         include_str!("../migrations/sqlite/0027_objection_index.sql"),
     ),
+    (
+        28,
+        include_str!("../migrations/sqlite/0028_consent_proofs.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -119,5 +123,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         27,
         include_str!("../migrations/postgres/0027_objection_index.sql"),
+    ),
+    (
+        28,
+        include_str!("../migrations/postgres/0028_consent_proofs.sql"),
     ),
 ];

@@ -7,6 +7,7 @@ mod breach_scope;
 mod breaches;
 mod campaigns;
 mod consent;
+mod consent_proofs;
 mod customers;
 mod demo;
 mod double_opt_in;

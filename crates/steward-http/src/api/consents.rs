@@ -184,7 +184,7 @@ pub struct VerifyBody {
     request_body = VerifyBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The verdict: signature and agreement with the ledger", body = ReceiptCheck),
+        (status = 200, description = "The verdict: signature and agreement with the ledger, or with the proof kept once the customer was erased", body = ReceiptCheck),
         (status = 422, description = "Invalid input", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
     )

@@ -67,6 +67,7 @@ fn erasure(id: Uuid, at: i64, audit: AuditRecord) -> Erasure {
         id,
         at,
         suppress: None,
+        proofs: Default::default(),
         with: ChangeSet {
             audit: vec![audit],
             ..Default::default()

@@ -177,6 +177,7 @@ pub async fn requests_move_once_and_outlive_their_subject(store: Arc<dyn Store>)
                 id: c.id,
                 at: 40,
                 suppress: Some(digest(5)),
+                proofs: Default::default(),
                 with: ChangeSet {
                     request_moves: vec![step(&completed, "verified")],
                     recipient_updates: vec![update.clone(), erased.clone()],

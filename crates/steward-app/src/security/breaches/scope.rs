@@ -111,6 +111,8 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("retention.rule.create", None),
     ("retention.rule.update", None),
     ("retention.run", None),
+    // Proofs of consent are kept without the customer's id, and named only by their event.
+    ("consent_proof.delete", None),
     ("retention.hold", None),
     ("retention.release", None),
     ("user.totp_enrol", None),
