@@ -8,6 +8,7 @@ mod dashboard;
 pub mod demo;
 mod error;
 mod infra;
+mod personalization;
 mod records;
 mod retention;
 mod rights;
@@ -35,6 +36,9 @@ pub use demo::notice::DEMO_NOTICE_VERSION;
 pub use error::{AppError, FieldError};
 pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use infra::mail::{MailRound, MailSettings};
+pub use personalization::RecomputeReport;
+#[cfg(feature = "local-staff")]
+pub use personalization::fixtures::BenchInteraction;
 pub use records::{
     Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,
     SecurityMeasure,
@@ -76,7 +80,7 @@ pub use services::{
     Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
 };
 pub use services::{
-    Agreements, Breaches, Records, SelfAudit, Shares, Transfers, Vendors, Webhooks,
+    Agreements, Breaches, Personalization, Records, SelfAudit, Shares, Transfers, Vendors, Webhooks,
 };
 pub use sharing::disclosures::{DisclosureView, ShareDocument};
 pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeView};

@@ -237,13 +237,23 @@ pub struct Records<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// Personalization the customer controls: recomputing what is derived from behaviour for
+/// customers at full.
+///
+/// Lives in `personalization/`.
+#[derive(Clone, Copy)]
+pub struct Personalization<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// The background loops `steward serve` runs until it stops. Each owns the application, so
 /// it can be spawned.
 ///
 /// Lives beside its mechanism: mail (`infra/mail/outbox.rs`), webhooks
 /// (`sharing/webhooks/outbox.rs`), consent expiry, sign-up sweeping,
-/// retention sweeps, the audit indexer, the audit witness and the breach clock
-/// (`security/breaches/alerts.rs`).
+/// retention sweeps, the audit indexer, the audit witness, the breach clock
+/// (`security/breaches/alerts.rs`) and the recompute of profiles
+/// (`personalization/recompute.rs`).
 pub struct Jobs {
     pub(crate) app: Arc<Steward>,
 }
@@ -359,6 +369,10 @@ impl Steward {
 
     pub fn records(&self) -> Records<'_> {
         Records { app: self }
+    }
+
+    pub fn personalization(&self) -> Personalization<'_> {
+        Personalization { app: self }
     }
 
     pub fn jobs(self: &Arc<Self>) -> Jobs {

@@ -53,16 +53,19 @@ pub enum InteractionKind {
     Order,
     Ticket,
     WebVisit,
+    /// A message sent to the customer on any channel (its channel and engagement are facets).
+    Message,
 }
 
 impl InteractionKind {
-    pub const ALL: [InteractionKind; 6] = [
+    pub const ALL: [InteractionKind; 7] = [
         InteractionKind::Note,
         InteractionKind::Email,
         InteractionKind::Call,
         InteractionKind::Order,
         InteractionKind::Ticket,
         InteractionKind::WebVisit,
+        InteractionKind::Message,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +76,7 @@ impl InteractionKind {
             InteractionKind::Order => "order",
             InteractionKind::Ticket => "ticket",
             InteractionKind::WebVisit => "web_visit",
+            InteractionKind::Message => "message",
         }
     }
 }
@@ -83,7 +87,9 @@ impl FromStr for InteractionKind {
         Self::ALL
             .into_iter()
             .find(|v| v.as_str() == s)
-            .ok_or_else(|| "must be one of note, email, call, order, ticket, web_visit".to_string())
+            .ok_or_else(|| {
+                "must be one of note, email, call, order, ticket, web_visit, message".to_string()
+            })
     }
 }
 

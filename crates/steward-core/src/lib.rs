@@ -48,6 +48,7 @@ pub mod country;
 pub mod customer;
 pub mod field_value;
 pub mod login;
+pub mod personalization;
 pub mod readability;
 pub mod request;
 pub mod retention;

@@ -51,6 +51,14 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0024_audit_window.sql"),
     ),
     (
+        25,
+        include_str!("../migrations/sqlite/0025_personalization.sql"),
+    ),
+    (
+        26,
+        include_str!("../migrations/sqlite/0026_interaction_facets.sql"),
+    ),
+    (
         27,
         include_str!("../migrations/sqlite/0027_objection_index.sql"),
     ),
@@ -119,6 +127,14 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         24,
         include_str!("../migrations/postgres/0024_audit_window.sql"),
+    ),
+    (
+        25,
+        include_str!("../migrations/postgres/0025_personalization.sql"),
+    ),
+    (
+        26,
+        include_str!("../migrations/postgres/0026_interaction_facets.sql"),
     ),
     (
         27,

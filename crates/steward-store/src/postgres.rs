@@ -12,6 +12,7 @@ mod exec;
 mod idempotency;
 mod mail;
 mod notices;
+mod personalization;
 mod portal;
 mod recipient_notices;
 mod reports;

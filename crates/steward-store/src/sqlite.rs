@@ -16,6 +16,7 @@ mod exec;
 mod idempotency;
 mod mail;
 mod notices;
+mod personalization;
 mod portal;
 mod recipient_notices;
 mod reports;

@@ -1,8 +1,11 @@
-//! The interaction history: notes, emails, calls, orders, tickets and web visits. Summary and
-//! body are personal data and are sealed with the customer's key, bound to the interaction.
+//! The interaction history: notes, emails, calls, orders, tickets, web visits and messages.
+//! Summary and body are personal data and are sealed with the customer's key, bound to the
+//! interaction; so are its facets (categories, channel, engagement), in a column of their own
+//! that a profile is derived from without opening the text.
 
 use jiff::Timestamp;
 use steward_core::customer::{InteractionKind, MAX_BODY, MAX_SUMMARY};
+use steward_core::personalization::Facets;
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, InteractionRow};
 use uuid::Uuid;
@@ -23,6 +26,10 @@ pub struct InteractionInput {
     pub summary: String,
     #[serde(default)]
     pub body: Option<String>,
+    /// Product categories of an order or a web visit; channel and engagement of an email or
+    /// a message.
+    #[serde(default, skip_serializing_if = "Facets::is_empty")]
+    pub facets: Facets,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -36,6 +43,8 @@ pub struct InteractionView {
     pub summary: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub body: Option<String>,
+    #[serde(default, skip_serializing_if = "Facets::is_empty")]
+    pub facets: Facets,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
 }
@@ -50,15 +59,18 @@ impl Replayable for InteractionView {
         (
             "interaction.read",
             targets,
-            parts_named(self.body.is_some()),
+            parts_named(self.body.is_some(), !self.facets.is_empty()),
         )
     }
 }
 
-fn parts_named(with_body: bool) -> Vec<String> {
+fn parts_named(with_body: bool, with_facets: bool) -> Vec<String> {
     let mut parts = vec!["summary".to_string()];
     if with_body {
         parts.push("body".into());
+    }
+    if with_facets {
+        parts.push("facets".into());
     }
     parts
 }
@@ -100,6 +112,7 @@ pub(crate) struct NewInteraction<'a> {
     pub occurred_at: i64,
     pub summary: &'a str,
     pub body: Option<&'a str>,
+    pub facets: &'a Facets,
 }
 
 impl Steward {
@@ -115,6 +128,7 @@ impl Steward {
             occurred_at,
             summary,
             body,
+            facets,
         } = new;
         let id = Uuid::now_v7();
         let mut sealed = SealedFields::new();
@@ -125,6 +139,12 @@ impl Steward {
         if let Some(b) = body {
             sealed.insert("body", dek.seal(&seal_key(id, "body"), b.as_bytes()));
         }
+        // Facets are few slugs, so their JSON cannot fail to serialise; they are sealed apart
+        // from the text so that deriving a profile never opens it.
+        let facets = (!facets.is_empty())
+            .then(|| serde_json::to_vec(facets).ok())
+            .flatten()
+            .map(|json| dek.seal(&seal_key(id, "facets"), &json));
         InteractionRow {
             id,
             customer_id: customer,
@@ -132,6 +152,7 @@ impl Steward {
             occurred_at,
             sealed: sealed.encode(),
             created_at: now,
+            facets,
         }
     }
 
@@ -162,6 +183,11 @@ impl Steward {
         if let Some(b) = body {
             check_text("body", b, MAX_BODY, &mut errors);
         }
+        if let Some(kind) = kind {
+            if let Err(e) = input.facets.check(kind, self.catalog.personalization()) {
+                errors.push(FieldError::new(e.field, e.reason));
+            }
+        }
         let (Some(kind), true) = (kind, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));
         };
@@ -182,6 +208,7 @@ impl Steward {
                 occurred_at,
                 summary,
                 body,
+                facets: &input.facets,
             },
             now,
         );
@@ -189,7 +216,7 @@ impl Steward {
             access,
             "interaction.create",
             vec![customer.to_string(), row.id.to_string()],
-            parts_named(body.is_some()),
+            parts_named(body.is_some(), !input.facets.is_empty()),
         );
         let view = self.open_interaction(&dek, &row)?;
         let idempotency = claim.map(|c| c.keep(&dek, &view, now)).transpose()?;
@@ -227,8 +254,30 @@ impl Steward {
             occurred_at: steward_core::clock::from_micros(row.occurred_at),
             summary: open("summary")?.unwrap_or_default(),
             body: open("body")?,
+            facets: row
+                .facets
+                .as_ref()
+                .map(|b| self.open_facets(dek, row.id, b))
+                .transpose()?
+                .unwrap_or_default(),
             created_at: steward_core::clock::from_micros(row.created_at),
         })
+    }
+}
+
+impl Steward {
+    /// An interaction's facets, opened with the customer's key.
+    pub(crate) fn open_facets(
+        &self,
+        dek: &steward_vault::DataKey,
+        id: Uuid,
+        sealed: &[u8],
+    ) -> Result<Facets, AppError> {
+        let integrity = || AppError::Integrity(format!("interaction {id} facets"));
+        let json = dek
+            .open(&seal_key(id, "facets"), sealed)
+            .map_err(|_| integrity())?;
+        serde_json::from_slice(&json).map_err(|_| integrity())
     }
 }
 
@@ -304,7 +353,7 @@ impl Interactions<'_> {
                 access,
                 "interaction.list",
                 targets,
-                vec!["summary".into(), "body".into()],
+                vec!["summary".into(), "body".into(), "facets".into()],
             )])
             .await?;
         let next_cursor = if more {

@@ -9,6 +9,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use steward_core::CountryCode;
 use steward_core::customer::InteractionKind;
+use steward_core::personalization::Facets;
 use steward_store::ChangeSet;
 
 use crate::collection::interactions::NewInteraction;
@@ -202,6 +203,7 @@ impl Steward {
         }
         let access = self.access(&actor, Some("essential.service"))?;
         let mut rng = ChaCha8Rng::seed_from_u64(DEMO_SEED ^ 1);
+        let categories = &self.catalog.personalization().product_categories;
         let now = self.clock.now().as_microsecond();
         let demo = customers(DEMO_CUSTOMERS);
         for chunk in demo.chunks(250) {
@@ -236,11 +238,23 @@ impl Steward {
                         days_ago
                     };
                     let at = now - days_ago * 86_400_000_000 - rng.gen_range(0..86_400_000_000i64);
+                    // Demo orders name a product category, so a profile can be derived; it is
+                    // picked from the order's date, leaving the random sequence as it was.
+                    let category = categories
+                        .get(usize::try_from(days_ago).unwrap_or(0) % categories.len().max(1));
+                    let facets = match (kind, category) {
+                        (InteractionKind::Order, Some(c)) => Facets {
+                            categories: vec![c.key.clone()],
+                            ..Facets::default()
+                        },
+                        _ => Facets::default(),
+                    };
                     let new = NewInteraction {
                         kind,
                         occurred_at: at,
                         summary,
                         body: None,
+                        facets: &facets,
                     };
                     changes
                         .interactions

@@ -76,6 +76,15 @@ const SUMMARIES: &[(&str, [&str; 4])] = &[
         ],
     ),
     (
+        "personalize.content.limited",
+        [
+            "The kinds of product you tell us you like, or do not want.",
+            "To show you first the offers that match, if you choose it. You can object at any time.",
+            "Until you change your choice or delete what you told us.",
+            "No one outside our company.",
+        ],
+    ),
+    (
         "personalize.content.profiled",
         [
             "What you bought, your interests and your date of birth.",

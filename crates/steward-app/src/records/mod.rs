@@ -196,6 +196,7 @@ impl Records<'_> {
             .collect();
         let recipients = recipients(&vendors, &agreements);
         let catalog = &app.catalog;
+        let book = catalog.personalization();
         let purposes = catalog
             .purposes()
             .iter()
@@ -210,6 +211,7 @@ impl Records<'_> {
                     .iter()
                     .filter(|f| f.needed_for(&p.key))
                     .map(|f| f.category.clone())
+                    .chain(book.categories_for(&p.key).into_iter().map(str::to_string))
                     .collect::<BTreeSet<_>>()
                     .into_iter()
                     .collect(),
@@ -239,6 +241,22 @@ impl Records<'_> {
             for p in &f.purposes {
                 if !c.purposes.contains(p) {
                     c.purposes.push(p.clone());
+                }
+            }
+        }
+        // What personalization processes has no catalog field: its attributes and rules name
+        // their own categories.
+        for p in catalog.purposes() {
+            for key in book.categories_for(&p.key) {
+                let c = categories.entry(key).or_insert_with(|| RopaCategory {
+                    key: key.to_string(),
+                    name: catalog.category_name(key).unwrap_or(key).to_string(),
+                    special: false,
+                    fields: Vec::new(),
+                    purposes: Vec::new(),
+                });
+                if !c.purposes.contains(&p.key) {
+                    c.purposes.push(p.key.clone());
                 }
             }
         }

@@ -266,6 +266,7 @@ async fn every_action_the_use_cases_write_is_classified_and_only_customers_count
                 occurred_at: None,
                 summary: "asked about the invoice".into(),
                 body: Some("wants it by post".into()),
+                facets: Default::default(),
             },
         )
         .await

@@ -249,6 +249,7 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
         occurred_at: None,
         summary: "Called about a refund".into(),
         body: Some("Wants it by Friday".into()),
+        facets: Default::default(),
     };
     let i = app
         .interactions()
@@ -576,6 +577,7 @@ async fn a_restricted_customer_is_reached_only_for_legal_obligations() {
         occurred_at: None,
         summary: "Tried anyway".into(),
         body: None,
+        facets: Default::default(),
     };
     assert!(forbidden(
         app.interactions()

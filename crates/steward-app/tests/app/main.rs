@@ -17,6 +17,7 @@ mod import;
 mod keys;
 mod mail_log;
 mod objections;
+mod personalization_recompute;
 mod portal;
 mod recipient_notices;
 mod records;

@@ -150,12 +150,15 @@ async fn names_everything(pg: bool) {
             .find(|r| r.key == p.key)
             .unwrap_or_else(|| panic!("purpose {} in the record", p.key));
         assert_eq!(listed.lawful_basis, p.lawful_basis);
+        // The fields' categories, and what personalization processes without a field.
         let needed: BTreeSet<&str> = catalog
             .fields()
             .iter()
             .filter(|f| f.needed_for(&p.key))
             .map(|f| f.category.as_str())
+            .chain(catalog.personalization().categories_for(&p.key))
             .collect();
+        assert!(!needed.is_empty(), "{} processes some category", p.key);
         assert_eq!(
             listed
                 .categories

@@ -551,6 +551,7 @@ async fn the_export_of_a_long_history_is_complete_and_comes_in_bounded_pieces() 
                             occurred_at: None,
                             summary: format!("note {i}"),
                             body: Some(format!("body of note {i}")),
+                            facets: Default::default(),
                         },
                     )
                     .await

@@ -17,6 +17,7 @@ fn visit(at: jiff::Timestamp, n: usize) -> InteractionInput {
         occurred_at: Some(at),
         summary: format!("visit {n}"),
         body: None,
+        facets: Default::default(),
     }
 }
 
@@ -26,6 +27,7 @@ fn order(at: jiff::Timestamp) -> InteractionInput {
         occurred_at: Some(at),
         summary: "an order".into(),
         body: None,
+        facets: Default::default(),
     }
 }
 

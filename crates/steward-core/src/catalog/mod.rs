@@ -126,6 +126,8 @@ pub struct Catalog {
     categories: Vec<CategoryDef>,
     /// The retention rules the catalog ships; the database holds them from first start on.
     retention: Vec<crate::retention::Rule>,
+    /// Product categories, declared attributes, the rules deriving the others, and offers.
+    personalization: crate::personalization::Book,
     #[serde(skip)]
     field_index: BTreeMap<String, usize>,
     #[serde(skip)]
@@ -168,6 +170,10 @@ impl Catalog {
 
     pub fn retention_rules(&self) -> &[crate::retention::Rule] {
         &self.retention
+    }
+
+    pub fn personalization(&self) -> &crate::personalization::Book {
+        &self.personalization
     }
 
     /// The email field that mail for `purpose` goes to (and a double opt-in is confirmed

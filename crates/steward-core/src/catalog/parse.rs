@@ -8,6 +8,7 @@ use super::{
     Catalog, CatalogError, CategoryDef, FieldDef, FieldKind, FormDef, LawfulBasis, PurposeDef,
     Sensitivity,
 };
+use crate::personalization::catalog as personalization;
 use serde::Deserialize;
 use toml::Spanned;
 
@@ -24,6 +25,14 @@ struct RawCatalog {
     category: Vec<Spanned<RawCategory>>,
     #[serde(default)]
     retention: Vec<Spanned<crate::retention::RuleInput>>,
+    #[serde(default)]
+    product_category: Vec<Spanned<crate::personalization::ProductCategory>>,
+    #[serde(default)]
+    attribute: Vec<Spanned<personalization::RawAttribute>>,
+    #[serde(default)]
+    personalization_rule: Vec<Spanned<personalization::RawRule>>,
+    #[serde(default)]
+    offer: Vec<Spanned<crate::personalization::Offer>>,
 }
 
 #[derive(Deserialize)]
@@ -105,12 +114,14 @@ impl Catalog {
             forms: Vec::new(),
             categories: Vec::new(),
             retention: Vec::new(),
+            personalization: crate::personalization::Book::default(),
             field_index: BTreeMap::new(),
             purpose_index: BTreeMap::new(),
         };
         let mut pending_fields = Vec::new();
         let mut confirmed = Vec::new();
         let mut pending_forms = Vec::new();
+        let mut personalization = personalization::Pending::default();
         for (name, text) in sources {
             let err = |offset: usize, reason: String| CatalogError {
                 source_name: (*name).to_string(),
@@ -230,7 +241,32 @@ impl Catalog {
                 }
                 catalog.retention.push(rule);
             }
+            for spanned in raw.product_category {
+                let at = spanned.span().start;
+                personalization
+                    .categories
+                    .push((err(at, String::new()), spanned.into_inner()));
+            }
+            for spanned in raw.attribute {
+                let at = spanned.span().start;
+                personalization
+                    .attributes
+                    .push((err(at, String::new()), spanned.into_inner()));
+            }
+            for spanned in raw.personalization_rule {
+                let at = spanned.span().start;
+                personalization
+                    .rules
+                    .push((err(at, String::new()), spanned.into_inner()));
+            }
+            for spanned in raw.offer {
+                let at = spanned.span().start;
+                personalization
+                    .offers
+                    .push((err(at, String::new()), spanned.into_inner()));
+            }
         }
+        catalog.personalization = personalization.build()?;
         // Fields are checked after every source's purposes are known, so an extension may
         // declare a purpose and a field that needs it in either order.
         for (located, f) in pending_fields {

@@ -169,6 +169,7 @@ fn contact_kind(kind: &str) -> &'static str {
         "order" => "Order",
         "ticket" => "Support ticket",
         "web_visit" => "Visit to our website",
+        "message" => "Message from us",
         _ => "Contact",
     }
 }

@@ -4,8 +4,8 @@ use uuid::Uuid;
 
 use super::{
     CampaignStep, ConsentEvent, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest,
-    InteractionRow, MailLink, NewPortalCode, OutboxRow, RecipientUpdate, RequestMove, RequestRow,
-    SignupRow, SpentLink,
+    InteractionRow, MailLink, NewPortalCode, OutboxRow, ProfileChange, RecipientUpdate,
+    RequestMove, RequestRow, SignupRow, SpentLink,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -51,6 +51,10 @@ pub struct ChangeSet {
     /// A sign-up one of whose links this change spends: once none of its links is left to
     /// follow, it goes, with its message.
     pub settle_signup: Option<Uuid>,
+    /// Personalization changes, applied after the consent events: a level that rests on a
+    /// consent given in the same commit sees it, and one dropped with a withdrawal falls
+    /// in the commit that records it.
+    pub personalization: Vec<ProfileChange>,
 }
 
 /// An erasure and what commits with it.

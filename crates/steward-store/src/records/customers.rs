@@ -51,6 +51,9 @@ pub struct InteractionRow {
     /// Encoded `SealedFields` with `summary` and `body`.
     pub sealed: Vec<u8>,
     pub created_at: i64,
+    /// Its facets as JSON, sealed with the customer's key (field `interaction/{id}/facets`),
+    /// when it has any.
+    pub facets: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Default)]

@@ -12,6 +12,7 @@ mod customers;
 mod idempotency;
 mod notices;
 mod outbox;
+mod personalization;
 mod portal;
 mod recipient_notices;
 mod reports;
@@ -34,6 +35,7 @@ pub use customers::Customers;
 pub use idempotency::Idempotency;
 pub use notices::Notices;
 pub use outbox::Outbox;
+pub use personalization::Personalization;
 pub use portal::Portal;
 pub use recipient_notices::RecipientNotices;
 pub use reports::Reports;
@@ -68,6 +70,7 @@ pub trait Store:
     + RecipientNotices
     + Webhooks
     + Breaches
+    + Personalization
     + 'static
 {
 }
@@ -94,6 +97,7 @@ impl<
         + RecipientNotices
         + Webhooks
         + Breaches
+        + Personalization
         + 'static,
 > Store for T
 {

@@ -5,7 +5,7 @@ use steward_core::audit::AuditEntry;
 
 use super::{
     Lock, WriteTx, blind_index, campaigns, consent_ledger, consent_proofs, customers, idempotency,
-    outbox, portal, request_desk, signups,
+    outbox, personalization, portal, request_desk, signups,
 };
 use crate::{ChangeSet, Erasure, Result};
 
@@ -52,6 +52,7 @@ pub(crate) async fn apply(x: &impl WriteTx, changes: ChangeSet) -> Result<Vec<Au
     for event in &changes.consents {
         consent_ledger::save(x, event).await?;
     }
+    personalization::apply(x, &changes.personalization).await?;
     outbox::save(x, &changes).await?;
     if let Some(code) = &changes.portal_code {
         portal::save_code(x, code).await?;

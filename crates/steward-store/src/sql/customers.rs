@@ -2,7 +2,10 @@
 
 use uuid::Uuid;
 
-use super::{Builder, Exec, Row, Sql, WriteTx, args, blind_index, idempotency, outbox, portal};
+use super::{
+    Builder, Exec, Row, Sql, WriteTx, args, blind_index, idempotency, outbox, personalization,
+    portal,
+};
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
 use crate::{
     CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, InteractionRow, Result,
@@ -24,7 +27,7 @@ static BY_ID: Sql = Sql::new(concat!(
     " FROM customers c WHERE c.id = ?1"
 ));
 static INTERACTIONS: Sql = Sql::new(
-    "SELECT id, kind, occurred_at, sealed, created_at FROM interactions
+    "SELECT id, kind, occurred_at, sealed, created_at, facets FROM interactions
      WHERE customer_id = ?1 AND (occurred_at, id) < (?2, ?3)
      ORDER BY occurred_at DESC, id DESC LIMIT ?4",
 );
@@ -39,8 +42,8 @@ static UPDATE: Sql = Sql::new(
      WHERE id = ?1",
 );
 static INSERT_INTERACTION: Sql = Sql::new(
-    "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at, facets)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
 );
 static COUNT: Sql = Sql::new("SELECT count(*) FROM customers");
 static TOMBSTONED: Sql = Sql::new("SELECT 1 FROM tombstones WHERE customer_id = ?1");
@@ -127,7 +130,8 @@ pub(crate) async fn add_interactions(x: &impl Exec, interactions: &[InteractionR
             &i.kind,
             i.occurred_at,
             &i.sealed,
-            i.created_at
+            i.created_at,
+            i.facets.as_ref()
         ];
         x.execute(&INSERT_INTERACTION, &args)
             .await
@@ -158,6 +162,7 @@ pub(crate) async fn erase(x: &impl Exec, id: Uuid, at: i64) -> Result<bool> {
     }
     outbox::erase(x, id).await?;
     portal::erase(x, id).await?;
+    personalization::erase(x, id).await?;
     x.execute(&ERASE_CUSTOMER, &args![id]).await?;
     x.execute(&TOMBSTONE, &args![id, at]).await?;
     Ok(true)
@@ -248,6 +253,7 @@ pub(crate) async fn interactions(
             occurred_at: r.int(2)?,
             sealed: r.bytes(3)?,
             created_at: r.int(4)?,
+            facets: r.opt_bytes(5)?,
         })
     })
     .await

@@ -24,6 +24,7 @@ pub(crate) mod customers;
 pub(crate) mod idempotency;
 pub(crate) mod notices;
 pub(crate) mod outbox;
+pub(crate) mod personalization;
 pub(crate) mod portal;
 pub(crate) mod recipient_notices;
 pub(crate) mod reports;

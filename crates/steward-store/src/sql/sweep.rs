@@ -15,7 +15,10 @@ static RECORD_ACT: Sql = Sql::new(
 static UNDO_ACT: Sql =
     Sql::new("DELETE FROM retention_actions WHERE rule_key = ?1 AND record_id = ?2");
 static DELETE_INTERACTION: Sql = Sql::new("DELETE FROM interactions WHERE id = ?1");
-static BLANK_INTERACTION: Sql = Sql::new("UPDATE interactions SET sealed = ?2 WHERE id = ?1");
+/// An anonymised interaction keeps its kind and time for counting, nothing of its content:
+/// its facets go with its text.
+static BLANK_INTERACTION: Sql =
+    Sql::new("UPDATE interactions SET sealed = ?2, facets = NULL WHERE id = ?1");
 static DELETE_REQUEST: Sql = Sql::new("DELETE FROM requests WHERE id = ?1");
 static DELETE_PROOF: Sql = Sql::new("DELETE FROM consent_proofs WHERE event_id = ?1");
 

@@ -93,6 +93,7 @@ pub async fn erasure_removes_everything_but_a_tombstone(store: Arc<dyn Store>) {
         occurred_at: 5,
         sealed: vec![1],
         created_at: 5,
+        facets: None,
     };
     store
         .apply(ChangeSet {
@@ -158,6 +159,7 @@ pub async fn erasure_removes_everything_but_a_tombstone(store: Arc<dyn Store>) {
         occurred_at: 5,
         sealed: vec![1],
         created_at: 5,
+        facets: None,
     };
     let r = store
         .apply(ChangeSet {

@@ -248,6 +248,7 @@ pub async fn interactions_timeline_pages(store: Arc<dyn Store>) {
             occurred_at: 1000 + (i % 4),
             sealed: vec![i as u8],
             created_at: 1,
+            facets: None,
         })
         .collect();
     store

@@ -154,6 +154,7 @@ mod customers;
 mod idempotency;
 mod notices;
 mod outbox;
+mod personalization;
 mod portal;
 mod recipient_notices;
 mod reports;

@@ -102,11 +102,13 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
         occurred_at: 300,
         sealed: vec![1],
         created_at: 300,
+        facets: None,
     };
     let old_visit = InteractionRow {
         id: Uuid::now_v7(),
         occurred_at: 20,
         created_at: 20,
+        facets: Some(vec![4, 4]),
         ..visit.clone()
     };
     store
@@ -261,7 +263,7 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
     assert_eq!(saved, run(two));
     assert_eq!(store.retention_runs(10).await.expect("runs").len(), 3);
 
-    // Anonymising keeps the interaction, emptied.
+    // Anonymising keeps the interaction, emptied of its text and its facets.
     let anonymise = SweepBatch {
         rule_key: "visits".into(),
         record: "interaction".into(),
@@ -285,7 +287,7 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
     assert_eq!(kept.len(), 2);
     assert!(
         kept.iter()
-            .any(|i| i.id == old_visit.id && i.sealed == vec![9, 9])
+            .any(|i| i.id == old_visit.id && i.sealed == vec![9, 9] && i.facets.is_none())
     );
     assert!(store.due_records(&visits).await.expect("visits").is_empty());
 }

@@ -141,6 +141,7 @@ pub async fn segments_filter_on_every_condition(store: Arc<dyn Store>) {
         occurred_at: at,
         sealed: vec![1],
         created_at: at,
+        facets: None,
     };
     let consent = |c: &CustomerRow, state: &str, expires_at: Option<i64>| ConsentEvent {
         id: Uuid::now_v7(),

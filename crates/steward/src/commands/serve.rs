@@ -87,6 +87,7 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         tokio::spawn(app.jobs().mail_sender(until_stopped())),
         tokio::spawn(app.jobs().webhook_sender(until_stopped())),
         tokio::spawn(app.jobs().consent_expiry(until_stopped())),
+        tokio::spawn(app.jobs().personalization_recompute(until_stopped())),
         tokio::spawn(app.jobs().signup_sweeper(until_stopped())),
         tokio::spawn(app.jobs().audit_indexer(until_stopped())),
         tokio::spawn(app.jobs().audit_witness(until_stopped())),

@@ -64,6 +64,8 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("consent.confirm", Some(Touch::Change)),
     ("consent.unsubscribe", Some(Touch::Change)),
     ("consent.expire", Some(Touch::Change)),
+    // Opens the facets of interactions and writes the attributes derived from them.
+    ("personalization.recompute", Some(Touch::Change)),
     // Keeps a proposed correction or a new address.
     ("request.create", Some(Touch::Change)),
     ("request.completed", Some(Touch::Change)),

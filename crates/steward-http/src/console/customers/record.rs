@@ -251,6 +251,7 @@ pub async fn add_interaction(
         occurred_at: None,
         summary: f.summary.clone(),
         body: blank(&f.body),
+        facets: Default::default(),
     };
     match state.app.interactions().add(&access, id, input).await {
         Ok(_) => Ok(see_other(&format!("/console/customers/{id}#timeline"))),
