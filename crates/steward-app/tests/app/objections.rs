@@ -21,8 +21,8 @@ const FRAUD: &str = "security.fraud_prevention";
 const EMAIL: &str = "marketing.communications.email";
 const PROFILED: &str = "personalize.content.profiled";
 
-/// A purpose resting on legitimate interests, which the default catalog lacks, with a field
-/// of its own.
+/// A purpose resting on legitimate interests with a field of its own, which the default
+/// catalog's only such purpose (personalization) lacks.
 const FRAUD_CATALOG: &str = r#"
 [[purpose]]
 key = "security.fraud_prevention"
@@ -288,15 +288,7 @@ async fn a_denied_objection_blocks_nothing() {
 
 #[tokio::test]
 async fn personalization_purposes_open_no_records() {
-    let limited = r#"
-[[purpose]]
-key = "personalize.content.limited"
-name = "Suggestions from what you told us"
-description = "We use the interests you told us about to suggest things you may like."
-lawful_basis = "legitimate_interests"
-requires_consent = false
-"#;
-    let (_kept, app) = steward_with_catalog(false, limited).await;
+    let (_kept, app, _) = steward(false).await;
     let customer = app
         .customers()
         .create(&agent(&app), input("p7.limited@example.com", "Pia"))

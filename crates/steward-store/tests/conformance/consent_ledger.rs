@@ -133,20 +133,8 @@ pub async fn consent_ledger_keeps_history_and_current_state(store: Arc<dyn Store
 
     // The erasure keeps a proof of each event; one missing (a consent recorded after the
     // proofs were built) stops it whole, with the ledger as it was.
-    let proof = |e: &ConsentEvent| ConsentProof {
-        event_id: e.id,
-        subject: vec![7; 16],
-        purpose: e.purpose.clone(),
-        state: e.state.clone(),
-        method: e.method.clone(),
-        notice_version: e.notice_version.clone(),
-        at: e.at,
-        expires_at: e.expires_at,
-        receipt_hash: e.id.as_bytes().repeat(2),
-        erased_at: 50,
-    };
     let mut erase = erasure(c.id, 50, record("customer.erase", vec![]));
-    erase.proofs.insert(given.id, proof(&given));
+    erase.proofs.insert(given.id, proof(&given, 50));
     assert!(matches!(
         store.erase_customer(erase.clone()).await,
         Err(StoreError::Conflict)
@@ -156,12 +144,12 @@ pub async fn consent_ledger_keeps_history_and_current_state(store: Arc<dyn Store
         vec![given.clone(), withdrawn.clone()]
     );
     assert_eq!(store.consent_proof(given.id).await.expect("proof"), None);
-    erase.proofs.insert(withdrawn.id, proof(&withdrawn));
+    erase.proofs.insert(withdrawn.id, proof(&withdrawn, 50));
     assert!(store.erase_customer(erase).await.expect("erase"));
     for e in [&given, &withdrawn] {
         assert_eq!(
             store.consent_proof(e.id).await.expect("proof"),
-            Some(proof(e))
+            Some(proof(e, 50))
         );
     }
     assert!(store.consents(c.id).await.expect("current").is_empty());
