@@ -183,10 +183,10 @@ impl Steward {
         if let Some(b) = body {
             check_text("body", b, MAX_BODY, &mut errors);
         }
-        if let Some(kind) = kind {
-            if let Err(e) = input.facets.check(kind, self.catalog.personalization()) {
-                errors.push(FieldError::new(e.field, e.reason));
-            }
+        if let Some(kind) = kind
+            && let Err(e) = input.facets.check(kind, self.catalog.personalization())
+        {
+            errors.push(FieldError::new(e.field, e.reason));
         }
         let (Some(kind), true) = (kind, errors.is_empty()) else {
             return Err(AppError::Invalid(errors));

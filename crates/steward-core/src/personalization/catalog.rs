@@ -427,10 +427,10 @@ pub fn check_offer(book: &Book, o: &Offer) -> Result<(), String> {
             o.key
         ));
     }
-    if let Some(c) = &o.category {
-        if !book.is_product_category(c) {
-            return Err(format!("offer {:?}: unknown product category {c:?}", o.key));
-        }
+    if let Some(c) = &o.category
+        && !book.is_product_category(c)
+    {
+        return Err(format!("offer {:?}: unknown product category {c:?}", o.key));
     }
     if o.tags.len() > 16 || o.tags.iter().any(|t| !is_slug(t, '-') && !is_slug(t, '_')) {
         return Err(format!(
@@ -438,13 +438,13 @@ pub fn check_offer(book: &Book, o: &Offer) -> Result<(), String> {
             o.key
         ));
     }
-    if let Some(w) = &o.eligibility.when {
-        if !book.knows(&w.attribute) {
-            return Err(format!(
-                "offer {:?}: its condition names unknown attribute {:?}",
-                o.key, w.attribute
-            ));
-        }
+    if let Some(w) = &o.eligibility.when
+        && !book.knows(&w.attribute)
+    {
+        return Err(format!(
+            "offer {:?}: its condition names unknown attribute {:?}",
+            o.key, w.attribute
+        ));
     }
     Ok(())
 }

@@ -47,10 +47,10 @@ pub fn consults(offers: &[Offer]) -> Vec<String> {
         .map(|k| (*k).to_string())
         .collect();
     for o in offers {
-        if let Some(w) = &o.eligibility.when {
-            if !keys.contains(&w.attribute) {
-                keys.push(w.attribute.clone());
-            }
+        if let Some(w) = &o.eligibility.when
+            && !keys.contains(&w.attribute)
+        {
+            keys.push(w.attribute.clone());
         }
     }
     keys

@@ -75,31 +75,26 @@ fn judge(offer: &Offer, attrs: &[Attr]) -> Verdict {
         }
     };
     for a in attrs {
+        let in_category = offer.category.as_deref().is_some_and(|c| a.value.names(c));
         match a.key.as_str() {
-            AVOID_CATEGORIES => {
-                if offer.category.as_deref().is_some_and(|c| a.value.names(c)) {
-                    return Verdict::Out(vec![a.key.clone()]);
-                }
-            }
-            FAVOURITE_CATEGORY => {
-                if offer.category.as_deref().is_some_and(|c| a.value.names(c)) {
-                    add(&a.key, a.weight * a.confidence);
-                }
-            }
+            AVOID_CATEGORIES if in_category => return Verdict::Out(vec![a.key.clone()]),
+            FAVOURITE_CATEGORY if in_category => add(&a.key, a.weight * a.confidence),
             LIKED_CATEGORIES => {
-                let category = offer.category.as_deref().is_some_and(|c| a.value.names(c));
                 let tags = offer.tags.iter().filter(|t| a.value.names(t)).count();
-                add(&a.key, if category { a.weight } else { 0.0 } + tags as f64);
+                add(
+                    &a.key,
+                    if in_category { a.weight } else { 0.0 } + tags as f64,
+                );
             }
             _ => {}
         }
-        if let Some(w) = &offer.eligibility.when {
-            if w.attribute == a.key {
-                if a.value.as_text() == w.equals {
-                    add(&a.key, a.weight);
-                } else {
-                    return Verdict::Out(vec![a.key.clone()]);
-                }
+        if let Some(w) = &offer.eligibility.when
+            && w.attribute == a.key
+        {
+            if a.value.as_text() == w.equals {
+                add(&a.key, a.weight);
+            } else {
+                return Verdict::Out(vec![a.key.clone()]);
             }
         }
     }

@@ -568,7 +568,10 @@ pub async fn facts_offers_and_runs(store: Arc<dyn Store>) {
         created_at: 1,
         retired_at: None,
     };
-    store.seed_offers(&[offer.clone()]).await.expect("seeded");
+    store
+        .seed_offers(std::slice::from_ref(&offer))
+        .await
+        .expect("seeded");
     // Seeding again changes nothing stored, even when the catalog's offer changed.
     store
         .seed_offers(&[OfferRow {
@@ -577,7 +580,10 @@ pub async fn facts_offers_and_runs(store: Arc<dyn Store>) {
         }])
         .await
         .expect("seeded again");
-    assert_eq!(store.offers().await.expect("offers"), [offer.clone()]);
+    assert_eq!(
+        store.offers().await.expect("offers"),
+        std::slice::from_ref(&offer)
+    );
     let retired = OfferRow {
         retired_at: Some(9),
         ..offer.clone()
