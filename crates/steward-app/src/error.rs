@@ -29,6 +29,10 @@ pub enum AppError {
     PurposeNotAllowed { role: String, purpose: String },
     #[error("{0}")]
     Forbidden(String),
+    /// The customer objected to this purpose (Art. 21) and the objection was upheld: their
+    /// data is not processed for it any more.
+    #[error("the customer objected to purpose {purpose:?} and the objection was upheld")]
+    Objected { purpose: String },
     /// Sign-in failed; says nothing about which part was wrong.
     #[error("{0}")]
     Unauthenticated(String),

@@ -30,7 +30,7 @@ pub use consent::ledger::{ConsentEventView, ConsentInput, ConsentStatus, Evidenc
 pub use consent::notices::{
     NoticeInput, NoticeView, PurposeSummary, READABLE_AT_LEAST, SummaryView,
 };
-pub use consent::receipt::{Controller, Receipt, ReceiptCheck};
+pub use consent::receipt::{Controller, ProofView, Receipt, ReceiptCheck};
 pub use dashboard::Dashboard;
 pub use demo::notice::DEMO_NOTICE_VERSION;
 pub use error::{AppError, FieldError};

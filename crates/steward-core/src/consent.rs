@@ -154,6 +154,21 @@ pub fn is_direct_marketing(purpose: &str) -> bool {
     purpose == "marketing" || purpose.starts_with("marketing.")
 }
 
+/// Whether an objection to direct marketing (Art. 21(2)) ends processing for this purpose:
+/// direct marketing itself, and profiling from behaviour (fideslang
+/// `personalize.content.profiled`), which serves it; Art. 21(2) covers "profiling to the
+/// extent that it is related to such direct marketing".
+pub fn ended_by_marketing_objection(purpose: &str) -> bool {
+    is_direct_marketing(purpose)
+        || purpose == PROFILED
+        || purpose
+            .strip_prefix(PROFILED)
+            .is_some_and(|rest| rest.starts_with('.'))
+}
+
+/// Personalization from observed and inferred data, on consent.
+const PROFILED: &str = "personalize.content.profiled";
+
 /// When consent is checked, and since when it must have been given: a material change to
 /// the privacy notice that has taken effect needs fresh consent.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -210,6 +225,19 @@ mod tests {
         assert!(!covered_by_gpc("marketing.advertising.first_party"));
         assert!(!covered_by_gpc("marketing.communications.email"));
         assert!(!covered_by_gpc("third_party_sharingx"));
+    }
+
+    #[test]
+    fn a_marketing_objection_ends_marketing_and_the_profiling_for_it() {
+        assert!(ended_by_marketing_objection(
+            "marketing.communications.email"
+        ));
+        assert!(ended_by_marketing_objection("personalize.content.profiled"));
+        assert!(!ended_by_marketing_objection("personalize.content.limited"));
+        assert!(!ended_by_marketing_objection(
+            "personalize.content.profiledx"
+        ));
+        assert!(!ended_by_marketing_objection("essential.service"));
     }
 
     #[test]

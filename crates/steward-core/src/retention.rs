@@ -14,6 +14,7 @@ vocabulary!(
         Interaction => "interaction",
         Fields => "fields",
         Request => "request",
+        ConsentProof => "consent_proof",
     }
 );
 
@@ -45,7 +46,7 @@ vocabulary!(
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RuleInput {
     pub key: String,
-    /// customer, interaction, fields or request.
+    /// customer, interaction, fields, request or consent_proof.
     pub record: String,
     /// For interactions: only this kind.
     #[serde(default)]
@@ -161,6 +162,8 @@ impl Rule {
             R::Interaction => &[Created],
             R::Fields => &[ConsentWithdrawn],
             R::Request => &[RequestCompleted],
+            // Counted from when the proof was made: the customer's erasure.
+            R::ConsentProof => &[Created],
         };
         if !anchors.contains(&anchor) {
             let names: Vec<&str> = anchors.iter().map(|a| a.as_str()).collect();
@@ -172,7 +175,7 @@ impl Rule {
         let actions: &[RetentionAction] = match record {
             R::Customer => &[A::Erase],
             R::Interaction => &[A::Delete, A::Anonymise],
-            R::Fields | R::Request => &[A::Delete],
+            R::Fields | R::Request | R::ConsentProof => &[A::Delete],
         };
         if !actions.contains(&action) {
             let names: Vec<&str> = actions.iter().map(|a| a.as_str()).collect();
@@ -348,6 +351,11 @@ mod tests {
                 "duration",
             ),
             (input("contacts", "P1D", "created", "delete"), "record"),
+            (
+                input("consent_proof", "P3Y", "last_interaction", "delete"),
+                "anchor",
+            ),
+            (input("consent_proof", "P3Y", "created", "erase"), "action"),
             (
                 RuleInput {
                     kind: Some("web_visit".into()),

@@ -101,6 +101,16 @@ pub fn classify(e: AppError) -> Classified {
             "Not allowed",
             detail,
         ),
+        AppError::Objected { .. } => Classified::new(
+            S::FORBIDDEN,
+            "objected",
+            "Objected to",
+            "Not allowed",
+            said,
+        )
+        .explained(
+            "The customer objected to this purpose and the objection was upheld: their record is not used for it.",
+        ),
         AppError::Unauthenticated(detail) => Classified::new(
             S::UNAUTHORIZED,
             "unauthorized",
@@ -353,6 +363,9 @@ mod tests {
                 purpose: "support".into(),
             },
             AppError::Forbidden("not for this role".into()),
+            AppError::Objected {
+                purpose: "analytics.reporting".into(),
+            },
             AppError::Unauthenticated("wrong email or password".into()),
             AppError::TooManyAttempts { retry_after: 30 },
             AppError::invalid("email", "is not an email address"),
@@ -428,7 +441,8 @@ mod tests {
             AppError::Refused(_) => 27,
             AppError::TransitionNotAllowed { .. } => 28,
             AppError::BreachRefused(_) => 29,
-            AppError::ConsentRequired { .. } => 30,
+            AppError::Objected { .. } => 30,
+            AppError::ConsentRequired { .. } => 31,
         }
     }
 
@@ -436,7 +450,7 @@ mod tests {
     fn every_variant_is_constructed() {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=30).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=31).collect::<Vec<_>>());
     }
 
     #[test]

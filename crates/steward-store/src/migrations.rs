@@ -58,6 +58,14 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         26,
         include_str!("../migrations/sqlite/0026_interaction_facets.sql"),
     ),
+    (
+        27,
+        include_str!("../migrations/sqlite/0027_objection_index.sql"),
+    ),
+    (
+        28,
+        include_str!("../migrations/sqlite/0028_consent_proofs.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -127,5 +135,13 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         26,
         include_str!("../migrations/postgres/0026_interaction_facets.sql"),
+    ),
+    (
+        27,
+        include_str!("../migrations/postgres/0027_objection_index.sql"),
+    ),
+    (
+        28,
+        include_str!("../migrations/postgres/0028_consent_proofs.sql"),
     ),
 ];

@@ -39,9 +39,10 @@ use crate::records::listed_targets;
 use crate::repos::*;
 use crate::sql::changes;
 use crate::{
-    ActivityCount, AuditFilter, AuditWindow, ChangeSet, ConsentEvent, ConsentStats, CustomerFilter,
-    CustomerRow, CustomerStats, Erasure, IdempotentRow, ImportJob, IndexDigest, InteractionRow,
-    NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow, WindowEntry, migrations,
+    ActivityCount, AuditFilter, AuditWindow, ChangeSet, ConsentEvent, ConsentProof, ConsentStats,
+    CustomerFilter, CustomerRow, CustomerStats, Erasure, IdempotentRow, ImportJob, IndexDigest,
+    InteractionRow, NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow, WindowEntry,
+    migrations,
 };
 
 pub struct PostgresStore {

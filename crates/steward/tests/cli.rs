@@ -659,6 +659,37 @@ fn consent_receipts_verify_from_the_command_line() {
         .arg(&file));
     assert!(ok.status.success(), "{}", text(&ok.stdout));
     assert!(text(&ok.stdout).contains(&event_id));
+    assert!(text(&ok.stdout).contains("matching the consent ledger"));
+
+    // Once the customer is erased, the receipt they kept verifies through the proof.
+    let dpo = run(steward(&data).args([
+        "token",
+        "create",
+        "--role",
+        "dpo",
+        "--purpose",
+        "essential.legal_obligation",
+    ]));
+    let dpo = text(&dpo.stdout).trim().to_string();
+    let (child, addr) = start_server(&data, &[]);
+    let erased = http(
+        &addr,
+        "DELETE",
+        &format!("/api/v1/customers/{id}"),
+        Some(&dpo),
+        None,
+    );
+    stop(child);
+    assert!(erased.starts_with("HTTP/1.1 204"), "{erased}");
+    let kept = run(steward(&data)
+        .args(["consent", "verify-receipt"])
+        .arg(&file));
+    assert!(kept.status.success(), "{}", text(&kept.stdout));
+    assert!(
+        text(&kept.stdout).contains("matching the proof kept when the customer was erased"),
+        "{}",
+        text(&kept.stdout)
+    );
 
     let mut forged = jws.to_string().into_bytes();
     let at = forged.len() - 3;

@@ -81,6 +81,9 @@ impl Steward {
             now: moment.now,
             given_since: moment.given_since,
         });
+        // An objection the desk upheld (Art. 21) keeps the customer out of every audience
+        // of that purpose.
+        segment.objected_purposes = vec![query.purpose.clone()];
         Ok(segment)
     }
 

@@ -247,6 +247,7 @@ impl Campaigns<'_> {
             now,
             given_since: moment.given_since,
         });
+        segment.objected_purposes = vec![row.purpose.clone()];
         let purpose_name = self
             .app
             .catalog

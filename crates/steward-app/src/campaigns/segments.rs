@@ -251,6 +251,7 @@ impl Steward {
             last_interaction,
             consent,
             audience: None,
+            objected_purposes: Vec::new(),
         })
     }
 

@@ -106,11 +106,15 @@ impl Customers<'_> {
             after = Some(last.id);
             let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
             let mut keys = self.app.keys.data_keys(&ids)?;
+            let objected = self.app.objected_among(&access, &ids).await?;
             let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
             let mut opened = std::collections::BTreeSet::new();
             for row in &rows {
-                // Art. 18: a restricted customer is kept, not exported.
-                if crate::security::access::ensure_processable(&access, row).is_err() {
+                // Art. 18: a restricted customer is kept, not exported; Art. 21: nor is one
+                // whose objection to the purpose was upheld.
+                if crate::security::access::ensure_unrestricted(&access, row).is_err()
+                    || objected.contains(&row.id)
+                {
                     continue;
                 }
                 let Some(stored) = keys.remove(&row.id) else {

@@ -196,7 +196,7 @@ impl Steward {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::security::access::ensure_processable(access, &row)?;
+        self.ensure_processable(access, &row).await?;
         let now = self.clock.now().as_microsecond();
         let occurred_at = input.occurred_at.map(|t| t.as_microsecond()).unwrap_or(now);
         let dek = self.data_key(customer)?;
@@ -333,7 +333,7 @@ impl Interactions<'_> {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::security::access::ensure_processable(access, &row)?;
+        self.app.ensure_processable(access, &row).await?;
         let mut rows = self
             .app
             .store

@@ -255,7 +255,7 @@ impl Steward {
     ) -> Result<Vec<ConsentEventView>, AppError> {
         let mut objections = Vec::new();
         for status in self.consent().current(access, customer).await? {
-            if !consent::is_direct_marketing(&status.purpose) {
+            if !consent::ended_by_marketing_objection(&status.purpose) {
                 continue;
             }
             let state = match status.state {

@@ -9,6 +9,7 @@ pub(crate) mod forms;
 pub(crate) mod gpc;
 pub(crate) mod ledger;
 pub(crate) mod notices;
+pub(crate) mod proofs;
 pub(crate) mod receipt;
 pub(crate) mod signups;
 pub(crate) mod unsubscribe;

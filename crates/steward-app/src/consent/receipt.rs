@@ -10,9 +10,10 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde_json::Value;
 use serde_json::value::RawValue;
+use sha2::{Digest, Sha256};
 use steward_core::Catalog;
 use steward_core::consent::{self, ConsentState};
-use steward_store::ConsentEvent;
+use steward_store::{ConsentEvent, ConsentProof};
 use uuid::Uuid;
 
 use crate::security::access::Subject;
@@ -71,21 +72,64 @@ pub struct ReceiptCheck {
     pub signature_valid: bool,
     /// Identical to the receipt rebuilt from the consent ledger now.
     pub matches_ledger: bool,
+    /// The customer was erased, and the receipt is the very one whose hash was kept as the
+    /// proof of their consent.
+    pub matches_proof: bool,
     pub receipt_id: Option<Uuid>,
+    /// What the proof kept after the erasure says was decided, when the receipt matches it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proof: Option<ProofView>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub problem: Option<String>,
 }
 
+/// A consent proof as shown: the decision, without the pseudonym or the hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct ProofView {
+    pub event_id: Uuid,
+    pub purpose: String,
+    pub state: String,
+    pub method: String,
+    pub notice_version: Option<String>,
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub at: jiff::Timestamp,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub expires_at: Option<jiff::Timestamp>,
+    /// When the customer was erased and this proof made in place of the ledger event.
+    #[cfg_attr(feature = "openapi", schema(value_type = String))]
+    pub erased_at: jiff::Timestamp,
+}
+
+impl From<&ConsentProof> for ProofView {
+    fn from(p: &ConsentProof) -> ProofView {
+        ProofView {
+            event_id: p.event_id,
+            purpose: p.purpose.clone(),
+            state: p.state.clone(),
+            method: p.method.clone(),
+            notice_version: p.notice_version.clone(),
+            at: steward_core::clock::from_micros(p.at),
+            expires_at: p.expires_at.map(steward_core::clock::from_micros),
+            erased_at: steward_core::clock::from_micros(p.erased_at),
+        }
+    }
+}
+
 impl ReceiptCheck {
+    /// Signed here and unaltered, and either the ledger or, once the customer is erased, the
+    /// proof kept of it holds exactly this receipt.
     pub fn valid(&self) -> bool {
-        self.signature_valid && self.matches_ledger
+        self.signature_valid && (self.matches_ledger || self.matches_proof)
     }
 
     fn failed(problem: &str) -> ReceiptCheck {
         ReceiptCheck {
             signature_valid: false,
             matches_ledger: false,
+            matches_proof: false,
             receipt_id: None,
+            proof: None,
             problem: Some(problem.into()),
         }
     }
@@ -266,8 +310,10 @@ impl Consents<'_> {
         self.app.sign_receipt(&event)
     }
 
-    /// Checks a receipt: its signature, and that the ledger still holds exactly what it says.
-    /// Reveals nothing but the verdict, so any staff member or the operator may ask.
+    /// Checks a receipt: its signature, and that the ledger still holds exactly what it says,
+    /// or, once the customer is erased, that it is the receipt whose proof was kept. Reveals
+    /// nothing but the verdict and the decision the receipt itself states, so any staff
+    /// member or the operator may ask.
     pub async fn verify_receipt(&self, jws: &str) -> Result<ReceiptCheck, AppError> {
         let parts: Vec<&str> = jws.trim().split('.').collect();
         let [header, payload, signature] = parts.as_slice() else {
@@ -302,20 +348,40 @@ impl Consents<'_> {
             }
             _ => false,
         };
-        let problem = match (signature_valid, matches_ledger, event.is_some()) {
-            (true, true, _) => None,
-            (false, _, _) => Some(
+        // Only a customer's erasure removes an event from the ledger, and it leaves a proof.
+        let proof = match (receipt_id, &event) {
+            (Some(id), None) => self.app.store.consent_proof(id).await?,
+            _ => None,
+        };
+        let matches_proof = proof.as_ref().is_some_and(|p| {
+            p.receipt_hash.as_slice() == Sha256::digest(jws.trim().as_bytes()).as_slice()
+        });
+        let problem = match (signature_valid, matches_ledger || matches_proof) {
+            (true, true) => None,
+            (false, _) => Some(
                 "the signature does not verify: the receipt was altered or not issued here".into(),
             ),
-            (true, false, false) => {
-                Some("the consent ledger holds no such event (it may have been erased)".into())
+            (true, false) if event.is_some() => {
+                Some("the receipt differs from the consent ledger".into())
             }
-            (true, false, true) => Some("the receipt differs from the consent ledger".into()),
+            (true, false) if proof.is_some() => {
+                Some("the receipt differs from the proof kept when the customer was erased".into())
+            }
+            (true, false) => Some(
+                "neither the consent ledger nor the proofs kept after erasures hold such an event"
+                    .into(),
+            ),
         };
         Ok(ReceiptCheck {
             signature_valid,
             matches_ledger,
+            matches_proof,
             receipt_id,
+            // Shown only to whoever holds the very receipt, which says as much already.
+            proof: proof
+                .as_ref()
+                .filter(|_| matches_proof)
+                .map(ProofView::from),
             problem,
         })
     }

@@ -8,7 +8,6 @@ use steward_store::{ChangeSet, ProfileChange};
 use uuid::Uuid;
 
 use super::{LevelEventView, LevelInput, LevelView, at};
-use crate::security::access::ensure_processable;
 use crate::services::{OwnRights, Personalization};
 use crate::{Access, Actor, AppError, ConsentInput, Evidence, Steward, Subject};
 
@@ -72,9 +71,9 @@ impl Steward {
     /// Refuses a level the customer's upheld objection to the limited purpose rules out.
     async fn refuse_after_objection(&self, customer: Uuid, level: Level) -> Result<(), AppError> {
         if level != Level::Off && self.store.objected(customer, LIMITED).await? {
-            return Err(AppError::Forbidden(format!(
-                "the customer's objection to {LIMITED} was upheld: personalization stays off"
-            )));
+            return Err(AppError::Objected {
+                purpose: LIMITED.into(),
+            });
         }
         Ok(())
     }
@@ -132,7 +131,7 @@ impl Personalization<'_> {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        ensure_processable(access, &row)?;
+        self.app.ensure_processable(access, &row).await?;
         self.app.level_view(customer).await
     }
 
@@ -151,7 +150,7 @@ impl Personalization<'_> {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        ensure_processable(access, &row)?;
+        self.app.ensure_processable(access, &row).await?;
         self.app
             .refuse_after_objection(customer, input.level)
             .await?;
@@ -199,7 +198,7 @@ impl OwnRights<'_> {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        ensure_processable(&access, &row)?;
+        self.app.ensure_processable(&access, &row).await?;
         self.app.refuse_after_objection(customer, level).await?;
         let now = self.app.clock.now().as_microsecond();
         let (change, audit) = self.app.level_change(&access.actor, customer, level, now);

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::gate::sealed_field;
 use super::{AttributeView, LevelView, at};
-use crate::security::access::{LEGAL_OBLIGATION, ensure_processable};
+use crate::security::access::LEGAL_OBLIGATION;
 use crate::services::{OwnRights, Personalization, Portal};
 use crate::{Access, AppError, FieldError, Steward, Subject};
 
@@ -163,7 +163,7 @@ impl Steward {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        ensure_processable(access, &row)
+        self.ensure_processable(access, &row).await
     }
 }
 

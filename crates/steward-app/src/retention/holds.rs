@@ -62,7 +62,7 @@ impl Holds<'_> {
                 if !known {
                     errors.push(FieldError::new(
                         "category",
-                        "must be a record type (customer, interaction, fields, request) or a rule key",
+                        "must be a record type (customer, interaction, fields, request, consent_proof) or a rule key",
                     ));
                 }
             }

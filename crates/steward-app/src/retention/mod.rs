@@ -65,7 +65,7 @@ pub struct HoldInput {
     /// Hold one customer...
     #[serde(default)]
     pub customer_id: Option<Uuid>,
-    /// ...or a whole category: a record type (customer, interaction, request) or a rule key.
+    /// ...or a whole category: a record type (customer, interaction, request, consent_proof) or a rule key.
     #[serde(default)]
     pub category: Option<String>,
     pub reason: String,

@@ -1,16 +1,17 @@
 //! One run's sweep: the due records found page by page, held ones set aside, and each page
 //! acted on in one transaction with its audit entries.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::ControlFlow;
 
 use steward_core::clock::from_micros;
 use steward_core::retention::{RecordType, RetentionAction, Rule};
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{DueQuery, DueRecord, RetentionRun, SweepBatch};
+use steward_store::{DueQuery, DueRecord, RetentionRun, StoreError, SweepBatch};
 use uuid::Uuid;
 
 use super::{BATCH, LISTED, ReportItem, RuleOutcome, RunReport, RunView, SweepProgress, parse_run};
+use crate::consent::proofs::ERASE_ATTEMPTS;
 use crate::security::access::LEGAL_OBLIGATION;
 use crate::{Actor, AppError, Steward};
 
@@ -153,6 +154,7 @@ impl Steward {
                 at: self.clock.now().as_microsecond(),
                 notify_by: self.clock.now().as_microsecond(),
                 blank: Vec::new(),
+                proofs: HashMap::new(),
                 audit: vec![(Vec::new(), summary)],
             })
             .await?;
@@ -179,6 +181,7 @@ impl Steward {
             (RecordType::Interaction, _) => "interaction.delete",
             (RecordType::Request, _) => "request.delete",
             (RecordType::Fields, _) => "customer.minimise",
+            (RecordType::ConsentProof, _) => "consent_proof.delete",
         };
         let mut by_customer: BTreeMap<Option<Uuid>, Vec<Uuid>> = BTreeMap::new();
         for r in &due {
@@ -203,28 +206,39 @@ impl Steward {
             );
             audit.push((records, entry));
         }
-        if rule.record == RecordType::Customer {
-            let ids: Vec<Uuid> = due.iter().map(|r| r.record_id).collect();
-            // Keys first: a crash after this leaves rows no one can read, which the next
-            // run finds due and deletes.
-            self.keys.destroy_data_keys(&ids)?;
-        }
         run.heartbeat_at = now;
         run.report = serde_json::to_string(report).map_err(AppError::Encode)?;
-        let done = self
-            .store
-            .sweep(SweepBatch {
+        let notify_by = self.notify_recipients_by(now)?;
+        let mut attempts = 0;
+        let done = loop {
+            attempts += 1;
+            let mut proofs = HashMap::new();
+            if rule.record == RecordType::Customer {
+                let ids: Vec<Uuid> = due.iter().map(|r| r.record_id).collect();
+                // Built while the ledgers are there, from them and the receipt key alone.
+                proofs = self.consent_proofs(&ids, now).await?;
+                // Keys first: a crash after this leaves rows no one can read, which the next
+                // run finds due and deletes.
+                self.keys.destroy_data_keys(&ids)?;
+            }
+            let batch = SweepBatch {
                 run: run.clone(),
                 rule_key: rule.key.clone(),
                 record: rule.record.as_str().into(),
                 action: rule.action.as_str().into(),
-                records: due,
+                records: due.clone(),
                 at: now,
-                notify_by: self.notify_recipients_by(now)?,
+                notify_by,
                 blank: blank.to_vec(),
-                audit,
-            })
-            .await?;
+                proofs,
+                audit: audit.clone(),
+            };
+            match self.store.sweep(batch).await {
+                // A consent recorded since the proofs were built: build them again.
+                Err(StoreError::Conflict) if attempts < ERASE_ATTEMPTS + due.len() => continue,
+                done => break done?,
+            }
+        };
         counts.done += done.len() as u64;
         Ok(done
             .iter()

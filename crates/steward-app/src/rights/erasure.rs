@@ -4,9 +4,10 @@
 //! theirs is gone by the time it is sent.
 
 use steward_core::contact::Email;
-use steward_store::{ChangeSet, CustomerRow, Erasure};
+use steward_store::{ChangeSet, CustomerRow, Erasure, StoreError};
 use uuid::Uuid;
 
+use crate::consent::proofs::ERASE_ATTEMPTS;
 use crate::infra::mail::{FAREWELL, Letter};
 use crate::services::Rights;
 use crate::{Access, AppError, Steward};
@@ -24,7 +25,8 @@ pub(crate) struct ErasureOrder {
 impl Steward {
     /// Erases the customer: the data key is destroyed first, so that even if the rows
     /// survived a crash they could not be read; then rows, index entries, mail and sessions
-    /// go in one transaction with everything in `order`, and a tombstone remains.
+    /// go in one transaction with everything in `order`, and a tombstone remains, with the
+    /// proofs of the customer's consents.
     pub(crate) async fn erase(
         &self,
         row: &CustomerRow,
@@ -53,16 +55,26 @@ impl Steward {
         with.recipient_updates
             .push(self.recipient_update(id, "erasure", Vec::new(), now)?);
         let queued = !with.mail.is_empty();
-        self.keys.destroy_data_key(id)?;
-        let erased = self
-            .store
-            .erase_customer(Erasure {
+        let mut attempts = 0;
+        let erased = loop {
+            attempts += 1;
+            // Built while the ledger is still there; the key is not needed for them, so a
+            // retry after it is gone builds them as well.
+            let proofs = self.consent_proofs(&[id], now).await?;
+            self.keys.destroy_data_key(id)?;
+            let erasure = Erasure {
                 id,
                 at: now,
                 suppress,
-                with,
-            })
-            .await?;
+                proofs,
+                with: with.clone(),
+            };
+            match self.store.erase_customer(erasure).await {
+                // A consent recorded since the proofs were built: build them again.
+                Err(StoreError::Conflict) if attempts < ERASE_ATTEMPTS => continue,
+                done => break done?,
+            }
+        };
         if !erased {
             // Erased by someone else meanwhile: nothing of this erasure was recorded.
             return Err(AppError::NotFound);

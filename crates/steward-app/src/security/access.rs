@@ -130,9 +130,21 @@ impl Access {
 
     /// Opening, changing or listing individual records. Purposes that rest on consent
     /// (marketing, personalisation) reach customers only through audiences and campaigns,
-    /// which check each customer's consent; they never open a record directly.
+    /// which check each customer's consent; they never open a record directly. Nor does any
+    /// personalization purpose, whatever its basis: it reads only what the customer's chosen
+    /// level allows, through its own use cases.
     pub fn require_record_access(&self) -> Result<(), AppError> {
-        if self.purpose.requires_consent {
+        let personalization = self
+            .purpose
+            .key
+            .strip_prefix("personalize")
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
+        if personalization {
+            Err(AppError::Forbidden(format!(
+                "purpose {} reads only what the customer's personalization level allows, not customer records",
+                self.purpose.key
+            )))
+        } else if self.purpose.requires_consent {
             Err(AppError::Forbidden(format!(
                 "purpose {} works through audiences and campaigns, not by opening customer records",
                 self.purpose.key
@@ -146,7 +158,7 @@ impl Access {
 /// GDPR Art. 18: a restricted customer's data is kept, but used for nothing except storage
 /// and legal claims until the restriction is lifted; only the legal-obligation purpose (the
 /// privacy officer's) reaches it, for reading, changing or lifting.
-pub(crate) fn ensure_processable(access: &Access, row: &CustomerRow) -> Result<(), AppError> {
+pub(crate) fn ensure_unrestricted(access: &Access, row: &CustomerRow) -> Result<(), AppError> {
     if row.status == CustomerStatus::Restricted.as_str() && access.purpose.key != LEGAL_OBLIGATION {
         Err(AppError::Forbidden(
             "processing of this customer is restricted: only storage and legal claims are allowed"
@@ -154,6 +166,46 @@ pub(crate) fn ensure_processable(access: &Access, row: &CustomerRow) -> Result<(
         ))
     } else {
         Ok(())
+    }
+}
+
+impl Steward {
+    /// Whether the customer's record may be processed for the access's purpose: not when it
+    /// is restricted (see [`ensure_unrestricted`]), and not once the desk upheld the
+    /// customer's objection to a purpose resting on legitimate interests or a public task
+    /// (Art. 21(1)).
+    pub(crate) async fn ensure_processable(
+        &self,
+        access: &Access,
+        row: &CustomerRow,
+    ) -> Result<(), AppError> {
+        ensure_unrestricted(access, row)?;
+        if access.purpose.lawful_basis.open_to_objection()
+            && self.store.objected(row.id, &access.purpose.key).await?
+        {
+            return Err(AppError::Objected {
+                purpose: access.purpose.key.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Which of `ids` a batch for the access's purpose leaves out because the desk upheld
+    /// their objection to it (Art. 21(1)); none for a purpose no one can object to.
+    pub(crate) async fn objected_among(
+        &self,
+        access: &Access,
+        ids: &[Uuid],
+    ) -> Result<std::collections::HashSet<Uuid>, AppError> {
+        if !access.purpose.lawful_basis.open_to_objection() || ids.is_empty() {
+            return Ok(Default::default());
+        }
+        Ok(self
+            .store
+            .objected_among(&access.purpose.key, ids)
+            .await?
+            .into_iter()
+            .collect())
     }
 }
 

@@ -522,7 +522,7 @@ impl Audit<'_> {
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        crate::security::access::ensure_processable(access, &row)?;
+        self.app.ensure_processable(access, &row).await?;
         let mut newest = std::collections::VecDeque::with_capacity(ACCESS_HISTORY_LEN);
         let mut filter = StoredFilter {
             target: Some(id.to_string()),

@@ -645,8 +645,8 @@ async fn an_objection_to_direct_marketing_ends_every_marketing_consent_at_once()
     );
     assert_eq!(
         state_of(&now, PROFILED),
-        (Some(ConsentState::Given), true),
-        "personalisation is not direct marketing"
+        (Some(ConsentState::Withdrawn), false),
+        "profiling for marketing ends with it (Art. 21(2))"
     );
 }
 

@@ -17,7 +17,7 @@ use crate::support::*;
 /// What keeps a test's Steward: its data directory and, on PostgreSQL, its database.
 pub(crate) struct Kept(
     pub(crate) tempfile::TempDir,
-    #[allow(dead_code)] Option<TestDatabase>,
+    pub(crate) Option<TestDatabase>,
 );
 
 /// A Steward on SQLite or, with `pg`, on a PostgreSQL database of its own, with its clock.

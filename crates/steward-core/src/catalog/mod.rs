@@ -34,6 +34,17 @@ pub enum LawfulBasis {
     LegitimateInterests,
 }
 
+impl LawfulBasis {
+    /// Whether a person may object to processing on this basis (Art. 21(1)): only processing
+    /// for a public task or for legitimate interests must stop when the objection is upheld.
+    pub fn open_to_objection(self) -> bool {
+        matches!(
+            self,
+            LawfulBasis::PublicTask | LawfulBasis::LegitimateInterests
+        )
+    }
+}
+
 /// How a field's values are checked and normalised.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "snake_case")]

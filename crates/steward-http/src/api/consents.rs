@@ -101,7 +101,8 @@ pub async fn record(
 #[derive(serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectionBody {
-    /// `direct_marketing` (GDPR Art. 21(2)): absolute and immediate.
+    /// `direct_marketing` (GDPR Art. 21(2)): absolute and immediate; it also ends profiling
+    /// for marketing (`personalize.content.profiled`).
     to: String,
 }
 
@@ -114,7 +115,7 @@ pub struct ObjectionBody {
     request_body = ObjectionBody,
     security(("bearer" = [])),
     responses(
-        (status = 201, description = "Recorded: every marketing consent withdrawn, every marketing purpose never asked about refused, all with method `objection`", body = Vec<ConsentEventView>),
+        (status = 201, description = "Recorded: every marketing consent and the profiling consent (`personalize.content.profiled`) withdrawn, every such purpose never asked about refused, all with method `objection`", body = Vec<ConsentEventView>),
         (status = 404, description = "Not found", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
@@ -183,7 +184,7 @@ pub struct VerifyBody {
     request_body = VerifyBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "The verdict: signature and agreement with the ledger", body = ReceiptCheck),
+        (status = 200, description = "The verdict: signature and agreement with the ledger, or with the proof kept once the customer was erased", body = ReceiptCheck),
         (status = 422, description = "Invalid input", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
     )

@@ -183,7 +183,7 @@ pub async fn search(
     responses(
         (status = 200, description = "The customer", body = CustomerView),
         (status = 404, description = "Not found", body = Problem),
-        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden; the code is OBJECTED when the customer's objection to this purpose was upheld (GDPR Art. 21)", body = Problem),
     )
 )]
 pub async fn read(
@@ -209,7 +209,7 @@ pub async fn read(
         (status = 412, description = "Stale version", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
         (status = 428, description = "If-Match missing", body = Problem),
-        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden; the code is OBJECTED when the customer's objection to this purpose was upheld (GDPR Art. 21)", body = Problem),
     )
 )]
 pub async fn update(
@@ -264,7 +264,7 @@ pub async fn erase(
         (status = 404, description = "Not found", body = Problem),
         (status = 409, description = "A request with this Idempotency-Key ran at the same time", body = Problem),
         (status = 422, description = "Invalid input", body = Problem),
-        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden; the code is OBJECTED when the customer's objection to this purpose was upheld (GDPR Art. 21)", body = Problem),
     )
 )]
 pub async fn add_interaction(
@@ -314,7 +314,7 @@ pub struct PageParams {
     responses(
         (status = 200, description = "Newest first", body = Page<InteractionView>),
         (status = 404, description = "Not found", body = Problem),
-        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden; the code is OBJECTED when the customer's objection to this purpose was upheld (GDPR Art. 21)", body = Problem),
     )
 )]
 pub async fn interactions(

@@ -185,6 +185,7 @@ fn what(action: &str) -> String {
         "customer.rectify" => "corrected your data",
         "customer.minimise" => "deleted data no longer needed",
         "customer.restrict" => "changed the restriction on your data",
+        "objection.upheld" => "upheld your objection: your data is no longer used for that purpose",
         "customer.export" => "exported your data",
         "customer.erase" => "erased your data",
         "customer.recipient_updates" => "looked up who to tell of changes to your data",

@@ -1385,6 +1385,37 @@ async fn a_consent_receipt_verifies_and_one_changed_byte_does_not() {
     assert_eq!(bad["signature_valid"], false, "{bad}");
     let junk = verify(r#"{"receipt":"not a receipt"}"#.to_string()).await;
     assert_eq!(junk["signature_valid"], false);
+
+    // The customer erased, the receipt they kept still verifies, through the proof kept of it.
+    let dpo = t.token(Role::Dpo, &["essential.legal_obligation"]).await;
+    let erased = t
+        .req(
+            "DELETE",
+            &format!("/api/v1/customers/{id}"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(erased.status, 204, "{}", erased.body);
+    let kept = verify(serde_json::json!({ "receipt": jws }).to_string()).await;
+    assert_eq!(
+        (
+            kept["signature_valid"].as_bool(),
+            kept["matches_ledger"].as_bool(),
+            kept["matches_proof"].as_bool()
+        ),
+        (Some(true), Some(false), Some(true)),
+        "{kept}"
+    );
+    assert_eq!(kept["proof"]["event_id"], event_id, "{kept}");
+    assert_eq!(kept["proof"]["purpose"], "marketing.communications.sms");
+    let bad = verify(serde_json::json!({ "receipt": tampered }).to_string()).await;
+    assert_eq!(
+        (bad["matches_proof"].as_bool(), bad.get("proof")),
+        (Some(false), None),
+        "{bad}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

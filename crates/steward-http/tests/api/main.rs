@@ -7,6 +7,7 @@ mod flows;
 mod keys;
 mod mail;
 mod matrix;
+mod objections;
 mod openapi;
 mod portal;
 mod recipient_notices;

@@ -95,7 +95,27 @@ pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
 }
 
 pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestApp {
-    spawn(options, None, Default::default(), None).await
+    spawn(options, None, Default::default(), None, None).await
+}
+
+/// A server whose catalog is the default one with `extra` added.
+pub async fn spawn_app_with_catalog(extra: &str) -> TestApp {
+    let catalog = Catalog::from_sources(&[
+        ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+        ("extra", extra),
+    ])
+    .expect("catalog");
+    spawn(
+        steward_http::HttpOptions {
+            limits: steward_http::Limits::unlimited(),
+            ..Default::default()
+        },
+        None,
+        Default::default(),
+        None,
+        Some(catalog),
+    )
+    .await
 }
 
 /// A server whose data lives in the PostgreSQL database at `database_url`.
@@ -109,6 +129,7 @@ pub async fn spawn_app_on(database_url: String) -> TestApp {
         None,
         Default::default(),
         Some(database_url),
+        None,
     )
     .await
 }
@@ -122,6 +143,7 @@ pub async fn spawn_app_with_webhooks(webhooks: steward_app::WebhookSettings) -> 
         },
         None,
         webhooks,
+        None,
         None,
     )
     .await;
@@ -139,6 +161,7 @@ pub async fn spawn_app_with_mail(smtp_url: &str) -> TestApp {
         Some(smtp_url.to_string()),
         Default::default(),
         None,
+        None,
     )
     .await
 }
@@ -148,6 +171,7 @@ async fn spawn(
     smtp_url: Option<String>,
     webhooks: steward_app::WebhookSettings,
     database_url: Option<String>,
+    catalog: Option<Catalog>,
 ) -> TestApp {
     capture_logs();
     let dir = tempfile::tempdir().expect("tempdir");
@@ -161,7 +185,7 @@ async fn spawn(
     let (app, operator) = Steward::open_as_operator(OpenOptions {
         data_dir: dir.path().to_path_buf(),
         database_url,
-        catalog: Catalog::default_catalog().expect("catalog"),
+        catalog: catalog.unwrap_or_else(|| Catalog::default_catalog().expect("catalog")),
         clock: clock.clone(),
         controller: Default::default(),
         readable_at_least: steward_app::READABLE_AT_LEAST,

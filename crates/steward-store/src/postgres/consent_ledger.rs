@@ -44,4 +44,8 @@ impl ConsentLedger for PostgresStore {
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
         consent_ledger::history(&self.pool.get().await?, customer).await
     }
+
+    async fn consent_proof(&self, event: Uuid) -> Result<Option<ConsentProof>> {
+        crate::sql::consent_proofs::get(&self.pool.get().await?, event).await
+    }
 }

@@ -48,7 +48,7 @@ impl RequestDesk for PostgresStore {
         request_desk::objected(&self.pool.get().await?, customer, purpose).await
     }
 
-    async fn objected_among(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<Uuid>> {
-        request_desk::objected_among(&self.pool.get().await?, purpose, customers).await
+    async fn objected_among(&self, purpose: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        request_desk::objected_among(&self.pool.get().await?, purpose, ids).await
     }
 }

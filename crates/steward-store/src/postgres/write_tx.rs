@@ -76,6 +76,10 @@ static LOCK_SIGNUP: Sql = Sql::for_update("SELECT 1 FROM signups WHERE id = ?1")
 static LOCK_ADDRESS: Sql =
     Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(encode(?1, 'hex'), 0))");
 
+/// Seeded apart from addresses' locks, though a shared hash would only make one wait.
+static LOCK_CONSENTS: Sql =
+    Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(?1 AS uuid) AS text), 1))");
+
 impl WriteTx for PgTx<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
         append_audit_tx(&self.tx, self.heads, records).await
@@ -93,6 +97,9 @@ impl WriteTx for PgTx<'_> {
         match lock {
             Lock::Signup(id) => Exec::execute(self, &LOCK_SIGNUP, &args![id]).await?,
             Lock::Address(address) => Exec::execute(self, &LOCK_ADDRESS, &args![address]).await?,
+            Lock::Consents(customer) => {
+                Exec::execute(self, &LOCK_CONSENTS, &args![customer]).await?
+            }
         };
         Ok(())
     }

@@ -66,6 +66,9 @@ pub struct SegmentQuery {
     pub consent: Option<ConsentCondition>,
     /// Narrows to whom an audience for this purpose reaches now.
     pub audience: Option<AudienceOf>,
+    /// Leaves out customers whose objection to any of these purposes the desk upheld
+    /// (Art. 21).
+    pub objected_purposes: Vec<String>,
 }
 
 /// `from` inclusive, `until` exclusive, in microseconds.

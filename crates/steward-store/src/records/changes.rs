@@ -65,6 +65,9 @@ pub struct Erasure {
     /// The keyed hash of the person's address, so that a later import or form does not
     /// bring them back unasked.
     pub suppress: Option<IndexDigest>,
+    /// The proof of each event of the customer's consent ledger, by event id, kept when the
+    /// ledger goes.
+    pub proofs: std::collections::HashMap<Uuid, crate::ConsentProof>,
     /// What commits with it: its audit entries, the request it answers, the notice to the
     /// person, the record for recipients.
     pub with: ChangeSet,

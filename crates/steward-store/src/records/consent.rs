@@ -33,3 +33,22 @@ pub struct NoticeRow {
     pub created_at: i64,
     pub published_at: Option<i64>,
 }
+
+/// What stays of one consent event after its customer is erased: the decision and the hash of
+/// its receipt, under the request desk's pseudonym instead of the customer's id, and without
+/// the evidence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentProof {
+    pub event_id: Uuid,
+    /// The pseudonym the customer's requests are kept under.
+    pub subject: Vec<u8>,
+    pub purpose: String,
+    pub state: String,
+    pub method: String,
+    pub notice_version: Option<String>,
+    pub at: i64,
+    pub expires_at: Option<i64>,
+    /// SHA-256 of the receipt's compact JWS as it was signed before the erasure.
+    pub receipt_hash: Vec<u8>,
+    pub erased_at: i64,
+}

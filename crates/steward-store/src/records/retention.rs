@@ -44,7 +44,7 @@ pub struct RetentionRun {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DueQuery {
     pub rule_key: String,
-    /// `customer`, `interaction` or `request`.
+    /// `customer`, `interaction`, `request` or `consent_proof`.
     pub record: String,
     pub anchor: String,
     pub kind: Option<String>,
@@ -85,6 +85,9 @@ pub struct SweepBatch {
     pub notify_by: i64,
     /// For `anonymise`: the sealed content an interaction is left with.
     pub blank: Vec<u8>,
+    /// For `erase`: the proof of each consent event of the customers, by event id, kept
+    /// when their ledgers go.
+    pub proofs: std::collections::HashMap<Uuid, crate::ConsentProof>,
     /// Each entry with the records it speaks for: written only if one of them was acted on,
     /// and naming only those (an entry for no record is always written).
     pub audit: Vec<(Vec<Uuid>, steward_core::audit::AuditRecord)>,

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use uuid::Uuid;
 
-use crate::{ConsentEvent, CustomerRow, Result};
+use crate::{ConsentEvent, ConsentProof, CustomerRow, Result};
 
 #[async_trait]
 pub trait ConsentLedger: Send + Sync {
@@ -28,4 +28,6 @@ pub trait ConsentLedger: Send + Sync {
     ) -> Result<Vec<ConsentEvent>>;
     /// Every consent event of the customer, oldest first.
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>>;
+    /// The proof kept of a consent event when its customer was erased.
+    async fn consent_proof(&self, event: Uuid) -> Result<Option<ConsentProof>>;
 }

@@ -13,9 +13,8 @@ pub trait RequestDesk: Send + Sync {
     async fn suppressed(&self, digests: &[IndexDigest]) -> Result<Vec<IndexDigest>>;
     /// What recipients of a customer's data are to be told, oldest first.
     async fn recipient_updates(&self, customer: Uuid) -> Result<Vec<RecipientUpdate>>;
-    /// Whether the customer's objection to `purpose` (Art. 21) was upheld: a request of kind
-    /// objection, completed. (Shares also stop at objections still open: `objecting`.)
+    /// Whether the desk upheld an objection of `customer` to `purpose` (Art. 21).
     async fn objected(&self, customer: Uuid, purpose: &str) -> Result<bool>;
-    /// Which of `customers` had an objection to `purpose` upheld.
-    async fn objected_among(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<Uuid>>;
+    /// Which of `ids` have an upheld objection to `purpose`.
+    async fn objected_among(&self, purpose: &str, ids: &[Uuid]) -> Result<Vec<Uuid>>;
 }

@@ -4,8 +4,8 @@
 use steward_core::audit::AuditEntry;
 
 use super::{
-    WriteTx, blind_index, campaigns, consent_ledger, customers, idempotency, outbox,
-    personalization, portal, request_desk, signups,
+    Lock, WriteTx, blind_index, campaigns, consent_ledger, consent_proofs, customers, idempotency,
+    outbox, personalization, portal, request_desk, signups,
 };
 use crate::{ChangeSet, Erasure, Result};
 
@@ -39,6 +39,13 @@ pub(crate) async fn apply(x: &impl WriteTx, changes: ChangeSet) -> Result<Vec<Au
     if let Some(job) = &changes.import_job {
         customers::save_job(x, job).await?;
     }
+    // In id order, the order an erasure's sweep takes them in.
+    let ledgers: std::collections::BTreeSet<_> = (changes.consent_guards.iter().map(|g| g.0))
+        .chain(changes.consents.iter().map(|e| e.customer_id))
+        .collect();
+    for customer in ledgers {
+        x.lock(Lock::Consents(customer)).await?;
+    }
     for (customer, purpose, expected) in &changes.consent_guards {
         consent_ledger::expect_current(x, *customer, purpose, *expected).await?;
     }
@@ -58,6 +65,8 @@ pub(crate) async fn apply(x: &impl WriteTx, changes: ChangeSet) -> Result<Vec<Au
 /// Erases a customer and applies what commits with it; false, with nothing applied, when
 /// there is no such customer.
 pub(crate) async fn erase(x: &impl WriteTx, erasure: Erasure) -> Result<bool> {
+    let proofs = &erasure.proofs;
+    consent_proofs::keep(x, erasure.id, |event| proofs.get(&event)).await?;
     if !customers::erase(x, erasure.id, erasure.at).await? {
         return Ok(false);
     }

@@ -19,6 +19,7 @@ pub(crate) mod breaches;
 pub(crate) mod campaigns;
 pub(crate) mod changes;
 pub(crate) mod consent_ledger;
+pub(crate) mod consent_proofs;
 pub(crate) mod customers;
 pub(crate) mod idempotency;
 pub(crate) mod notices;
@@ -298,6 +299,10 @@ pub(crate) enum Lock<'a> {
     Signup(Uuid),
     /// An address, while the portal codes sent to it are counted against its quota.
     Address(&'a [u8]),
+    /// A customer's consent ledger, while a consent is recorded or the ledger's proofs are
+    /// kept before an erasure: a consent committed during an erasure would otherwise be
+    /// deleted without its proof, or outlive its customer.
+    Consents(Uuid),
 }
 
 #[cfg(test)]

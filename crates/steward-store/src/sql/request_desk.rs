@@ -43,10 +43,12 @@ static REQUEST: Sql = Sql::new(concat!(
     " FROM requests WHERE id = ?1"
 ));
 static OBJECTED: Sql = Sql::new(
-    "SELECT id FROM requests
-     WHERE customer_id = ?1 AND purpose = ?2 AND kind = 'objection' AND state = 'completed'
+    "SELECT 1 FROM requests
+     WHERE kind = 'objection' AND state = 'completed' AND purpose = ?2 AND customer_id = ?1
      LIMIT 1",
 );
+/// A bound on the placeholders of one statement, well under either engine's limit.
+const IDS_PER_LOOKUP: usize = 500;
 static UPDATES: Sql = Sql::new(
     "SELECT id, kind, fields, at, notified_at, notify_by FROM recipient_updates
      WHERE customer_id = ?1 ORDER BY at, id",
@@ -194,6 +196,37 @@ pub(crate) async fn requests(x: &impl Exec, f: &RequestFilter) -> Result<Vec<Req
     x.query_text(&b.sql, &b.args, request_from).await
 }
 
+/// Whether the desk upheld an objection of `customer` to `purpose` (Art. 21): a completed
+/// objection request for it. An objection still open is not enough; one denied never counts.
+pub(crate) async fn objected(x: &impl Exec, customer: Uuid, purpose: &str) -> Result<bool> {
+    Ok(
+        x.query_opt(&OBJECTED, &args![customer, purpose], |_| Ok(()))
+            .await?
+            .is_some(),
+    )
+}
+
+/// Which of `ids` have an upheld objection to `purpose`, for a batch to leave them out.
+pub(crate) async fn objected_among(
+    x: &impl Exec,
+    purpose: &str,
+    ids: &[Uuid],
+) -> Result<Vec<Uuid>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
+        let mut b = Builder::new("SELECT DISTINCT customer_id FROM requests");
+        b.push(
+            " WHERE kind = 'objection' AND state = 'completed' AND purpose = ?",
+            &args![purpose],
+        );
+        let marks = vec!["?"; chunk.len()].join(", ");
+        let values: Vec<Value> = chunk.iter().map(|c| Value::from(*c)).collect();
+        b.push(&format!(" AND customer_id IN ({marks})"), &values);
+        out.extend(x.query_text(&b.sql, &b.args, |r| r.id(0)).await?);
+    }
+    Ok(out)
+}
+
 pub(crate) async fn recipient_updates(
     x: &impl Exec,
     customer: Uuid,
@@ -216,33 +249,4 @@ pub(crate) async fn recipient_updates(
         })
     })
     .await
-}
-
-/// Whether an objection of the customer's to `purpose` was upheld (completed).
-pub(crate) async fn objected(x: &impl Exec, customer: Uuid, purpose: &str) -> Result<bool> {
-    Ok(
-        x.query_opt(&OBJECTED, &args![customer, purpose], |r| r.id(0))
-            .await?
-            .is_some(),
-    )
-}
-
-/// Which of `customers` had an objection to `purpose` upheld.
-pub(crate) async fn objected_among(
-    x: &impl Exec,
-    purpose: &str,
-    customers: &[Uuid],
-) -> Result<Vec<Uuid>> {
-    if customers.is_empty() {
-        return Ok(Vec::new());
-    }
-    let mut b = Builder::new("SELECT DISTINCT customer_id FROM requests");
-    b.push(
-        " WHERE kind = 'objection' AND state = 'completed' AND purpose = ?",
-        &args![purpose],
-    );
-    let marks = vec!["?"; customers.len()].join(", ");
-    let values: Vec<Value> = customers.iter().map(|c| Value::from(*c)).collect();
-    b.push(&format!(" AND customer_id IN ({marks})"), &values);
-    x.query_text(&b.sql, &b.args, |r| r.id(0)).await
 }

@@ -150,6 +150,18 @@ fn members<'a>(
     if let Some(c) = &q.consent {
         b.consent(c);
     }
+    if !q.objected_purposes.is_empty() {
+        let marks = vec!["?"; q.objected_purposes.len()].join(", ");
+        let values: Vec<Value> = q.objected_purposes.iter().map(Value::from).collect();
+        b.push(
+            &format!(
+                " AND {id_column} NOT IN (SELECT customer_id FROM requests
+                   WHERE kind = 'objection' AND state = 'completed' AND customer_id IS NOT NULL
+                     AND purpose IN ({marks}))"
+            ),
+            &values,
+        );
+    }
     if let Some(after) = after {
         b.push(&format!(" AND {id_column} > ?"), &args![after]);
     }

@@ -3,7 +3,9 @@
 
 use uuid::Uuid;
 
-use super::{Builder, Exec, Sql, WriteTx, args, customers, request_desk, retention};
+use super::{
+    Builder, Exec, Sql, WriteTx, args, consent_proofs, customers, request_desk, retention,
+};
 use crate::{DueQuery, DueRecord, FoundRecord, RecipientUpdate, Result, StoreError, SweepBatch};
 
 static RECORD_ACT: Sql = Sql::new(
@@ -18,13 +20,15 @@ static DELETE_INTERACTION: Sql = Sql::new("DELETE FROM interactions WHERE id = ?
 static BLANK_INTERACTION: Sql =
     Sql::new("UPDATE interactions SET sealed = ?2, facets = NULL WHERE id = ?1");
 static DELETE_REQUEST: Sql = Sql::new("DELETE FROM requests WHERE id = ?1");
+static DELETE_PROOF: Sql = Sql::new("DELETE FROM consent_proofs WHERE event_id = ?1");
 
 /// `SELECT record_id, customer_id, anchor_at ...` for the query, ordered by record id.
 fn due_sql(q: &DueQuery) -> Result<Builder<'_>> {
-    let (table, alias) = match q.record.as_str() {
-        "customer" => ("customers", "c"),
-        "interaction" => ("interactions", "i"),
-        "request" => ("requests", "r"),
+    let (table, alias, id) = match q.record.as_str() {
+        "customer" => ("customers", "c", "c.id"),
+        "interaction" => ("interactions", "i", "i.id"),
+        "request" => ("requests", "r", "r.id"),
+        "consent_proof" => ("consent_proofs", "p", "p.event_id"),
         other => {
             return Err(StoreError::Corrupt(format!(
                 "no due records for record type {other}"
@@ -58,6 +62,12 @@ fn due_sql(q: &DueQuery) -> Result<Builder<'_>> {
             "r.id, r.customer_id, r.closed_at".into(),
             "r.state IN ('completed', 'denied') AND r.closed_at <= ?",
         ),
+        // A proof belongs to no customer any more; NULLIF gives a null of the id's own type,
+        // which PostgreSQL reads as an absent uuid.
+        ("consent_proof", "created") => (
+            "p.event_id, NULLIF(p.event_id, p.event_id), p.erased_at".into(),
+            "p.erased_at <= ?",
+        ),
         (record, anchor) => {
             return Err(StoreError::Corrupt(format!(
                 "a {record} rule does not count from {anchor}"
@@ -74,17 +84,17 @@ fn due_sql(q: &DueQuery) -> Result<Builder<'_>> {
         b.push(&format!(" AND {alias}.kind = ?"), &args![kind]);
     }
     if let Some(after) = q.after {
-        b.push(&format!(" AND {alias}.id > ?"), &args![after]);
+        b.push(&format!(" AND {id} > ?"), &args![after]);
     }
     // Not acted on yet.
     b.push(
         &format!(
-            " AND NOT EXISTS (SELECT 1 FROM retention_actions a WHERE a.rule_key = ? AND a.record_id = {alias}.id)"
+            " AND NOT EXISTS (SELECT 1 FROM retention_actions a WHERE a.rule_key = ? AND a.record_id = {id})"
         ),
         &args![&q.rule_key],
     );
     let limit = i64::try_from(q.limit).unwrap_or(i64::MAX);
-    b.push(&format!(" ORDER BY {alias}.id LIMIT ?"), &args![limit]);
+    b.push(&format!(" ORDER BY {id} LIMIT ?"), &args![limit]);
     Ok(b)
 }
 
@@ -136,6 +146,7 @@ pub(crate) async fn sweep(x: &impl WriteTx, batch: SweepBatch) -> Result<Vec<Due
         }
         let acted = match (batch.record.as_str(), batch.action.as_str()) {
             ("customer", "erase") => {
+                consent_proofs::keep(x, id, |event| batch.proofs.get(&event)).await?;
                 let erased = customers::erase(x, id, batch.at).await?;
                 if erased {
                     request_desk::erase(x, id, None, batch.at).await?;
@@ -159,6 +170,7 @@ pub(crate) async fn sweep(x: &impl WriteTx, batch: SweepBatch) -> Result<Vec<Due
                     > 0
             }
             ("request", "delete") => x.execute(&DELETE_REQUEST, &args![id]).await? > 0,
+            ("consent_proof", "delete") => x.execute(&DELETE_PROOF, &args![id]).await? > 0,
             (record, action) => {
                 return Err(StoreError::Corrupt(format!(
                     "a {record} rule cannot {action}"

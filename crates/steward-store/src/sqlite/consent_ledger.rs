@@ -43,4 +43,8 @@ impl ConsentLedger for SqliteStore {
     async fn consent_history(&self, customer: Uuid) -> Result<Vec<ConsentEvent>> {
         self.read(|c| ready(consent_ledger::history(c, customer)))
     }
+
+    async fn consent_proof(&self, event: Uuid) -> Result<Option<ConsentProof>> {
+        self.read(|c| ready(crate::sql::consent_proofs::get(c, event)))
+    }
 }

@@ -41,7 +41,7 @@ impl RequestDesk for SqliteStore {
         self.read(|c| ready(request_desk::objected(c, customer, purpose)))
     }
 
-    async fn objected_among(&self, purpose: &str, customers: &[Uuid]) -> Result<Vec<Uuid>> {
-        self.read(|c| ready(request_desk::objected_among(c, purpose, customers)))
+    async fn objected_among(&self, purpose: &str, ids: &[Uuid]) -> Result<Vec<Uuid>> {
+        self.read(|c| ready(request_desk::objected_among(c, purpose, ids)))
     }
 }

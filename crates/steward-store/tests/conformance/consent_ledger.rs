@@ -102,7 +102,7 @@ pub async fn consent_ledger_keeps_history_and_current_state(store: Arc<dyn Store
     );
     assert_eq!(
         store.consent_history(c.id).await.expect("history"),
-        vec![given, withdrawn]
+        vec![given.clone(), withdrawn.clone()]
     );
 
     let stranger = Uuid::now_v7();
@@ -131,10 +131,27 @@ pub async fn consent_ledger_keeps_history_and_current_state(store: Arc<dyn Store
         "all or nothing"
     );
 
-    store
-        .erase_customer(erasure(c.id, 50, record("customer.erase", vec![])))
-        .await
-        .expect("erase");
+    // The erasure keeps a proof of each event; one missing (a consent recorded after the
+    // proofs were built) stops it whole, with the ledger as it was.
+    let mut erase = erasure(c.id, 50, record("customer.erase", vec![]));
+    erase.proofs.insert(given.id, proof(&given, 50));
+    assert!(matches!(
+        store.erase_customer(erase.clone()).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        store.consent_history(c.id).await.expect("history"),
+        vec![given.clone(), withdrawn.clone()]
+    );
+    assert_eq!(store.consent_proof(given.id).await.expect("proof"), None);
+    erase.proofs.insert(withdrawn.id, proof(&withdrawn, 50));
+    assert!(store.erase_customer(erase).await.expect("erase"));
+    for e in [&given, &withdrawn] {
+        assert_eq!(
+            store.consent_proof(e.id).await.expect("proof"),
+            Some(proof(e, 50))
+        );
+    }
     assert!(store.consents(c.id).await.expect("current").is_empty());
     assert!(
         store

@@ -67,10 +67,27 @@ fn erasure(id: Uuid, at: i64, audit: AuditRecord) -> Erasure {
         id,
         at,
         suppress: None,
+        proofs: Default::default(),
         with: ChangeSet {
             audit: vec![audit],
             ..Default::default()
         },
+    }
+}
+
+/// What an erasure at `erased_at` keeps of consent event `e`; the hash stands in for a receipt's.
+fn proof(e: &ConsentEvent, erased_at: i64) -> ConsentProof {
+    ConsentProof {
+        event_id: e.id,
+        subject: vec![7; 16],
+        purpose: e.purpose.clone(),
+        state: e.state.clone(),
+        method: e.method.clone(),
+        notice_version: e.notice_version.clone(),
+        at: e.at,
+        expires_at: e.expires_at,
+        receipt_hash: e.id.as_bytes().repeat(2),
+        erased_at,
     }
 }
 

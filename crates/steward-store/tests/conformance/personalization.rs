@@ -461,10 +461,12 @@ pub async fn upheld_objections_are_found(store: Arc<dyn Store>) {
 pub async fn erasure_empties_personalization(store: Arc<dyn Store>) {
     let c = one_customer(&store).await;
     let kept = one_customer(&store).await;
+    let mut given = Vec::new();
     for who in [c.id, kept.id] {
+        given.push(profiling(who, "given", 10, None));
         store
             .apply(ChangeSet {
-                consents: vec![profiling(who, "given", 10, None)],
+                consents: vec![given[given.len() - 1].clone()],
                 ..changes(vec![
                     set(who, Level::Full, 10),
                     ProfileChange::PutAttribute(attribute(
@@ -484,16 +486,9 @@ pub async fn erasure_empties_personalization(store: Arc<dyn Store>) {
             .await
             .expect("profile");
     }
-    assert!(
-        store
-            .erase_customer(erasure(
-                c.id,
-                20,
-                record("customer.erase", vec![c.id.to_string()])
-            ))
-            .await
-            .expect("erased")
-    );
+    let mut erase = erasure(c.id, 20, record("customer.erase", vec![c.id.to_string()]));
+    erase.proofs.insert(given[0].id, proof(&given[0], 20));
+    assert!(store.erase_customer(erase).await.expect("erased"));
     let all = AttributeQuery {
         customers: vec![c.id, kept.id],
         min_levels: vec![Level::Basic, Level::Full],

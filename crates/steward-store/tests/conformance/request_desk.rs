@@ -2,7 +2,10 @@
 
 use super::*;
 
-engines!(requests_move_once_and_outlive_their_subject,);
+engines!(
+    requests_move_once_and_outlive_their_subject,
+    only_upheld_objections_count_and_they_leave_segments,
+);
 
 pub async fn requests_move_once_and_outlive_their_subject(store: Arc<dyn Store>) {
     let c = customer(1, &[], "active");
@@ -174,6 +177,7 @@ pub async fn requests_move_once_and_outlive_their_subject(store: Arc<dyn Store>)
                 id: c.id,
                 at: 40,
                 suppress: Some(digest(5)),
+                proofs: Default::default(),
                 with: ChangeSet {
                     request_moves: vec![step(&completed, "verified")],
                     recipient_updates: vec![update.clone(), erased.clone()],
@@ -225,4 +229,133 @@ pub async fn requests_move_once_and_outlive_their_subject(store: Arc<dyn Store>)
             .expect("lifted")
             .is_empty()
     );
+}
+
+pub async fn only_upheld_objections_count_and_they_leave_segments(store: Arc<dyn Store>) {
+    const FRAUD: &str = "security.fraud_prevention";
+    const OTHER: &str = "analytics.reporting";
+    const EMAIL: &str = "marketing.communications.email";
+    let people: Vec<CustomerRow> = (0..4).map(|_| customer(1, &[], "active")).collect();
+    insert(
+        &store,
+        people
+            .iter()
+            .map(|row| CustomerWrite {
+                row: row.clone(),
+                index: vec![],
+            })
+            .collect(),
+    )
+    .await
+    .expect("customers");
+    let [upheld, open, denied, elsewhere] = [0, 1, 2, 3].map(|i| people[i].id);
+    let objection = |customer: Option<Uuid>, state: &str, purpose: &str| RequestRow {
+        id: Uuid::now_v7(),
+        kind: "objection".into(),
+        channel: "email".into(),
+        state: state.into(),
+        jurisdiction: "gdpr".into(),
+        customer_id: customer,
+        subject: Uuid::now_v7().as_bytes().to_vec(),
+        purpose: Some(purpose.into()),
+        received_at: 10,
+        acknowledge_by: None,
+        acknowledged_at: None,
+        due_at: 100,
+        verified_at: None,
+        closed_at: None,
+        extension_reason: None,
+        denial_reason: None,
+        updated_at: 10,
+        proposal: None,
+    };
+    let consent = |customer: Uuid| ConsentEvent {
+        id: Uuid::now_v7(),
+        customer_id: customer,
+        purpose: EMAIL.into(),
+        state: "given".into(),
+        notice_version: None,
+        method: "api".into(),
+        evidence: None,
+        at: 5,
+        expires_at: None,
+    };
+    store
+        .apply(ChangeSet {
+            requests: vec![
+                objection(Some(upheld), "completed", FRAUD),
+                objection(Some(open), "in_progress", FRAUD),
+                objection(Some(denied), "denied", FRAUD),
+                objection(Some(elsewhere), "completed", OTHER),
+                // Upheld for someone erased since: the request outlives them without an id,
+                // and must not empty every segment of the purpose.
+                objection(None, "completed", FRAUD),
+            ],
+            consents: people.iter().map(|p| consent(p.id)).collect(),
+            ..Default::default()
+        })
+        .await
+        .expect("requests");
+
+    for (who, expected) in [
+        (upheld, true),
+        (open, false),
+        (denied, false),
+        (elsewhere, false),
+    ] {
+        assert_eq!(
+            store.objected(who, FRAUD).await.expect("objected"),
+            expected,
+            "{who}"
+        );
+    }
+    assert!(store.objected(elsewhere, OTHER).await.expect("objected"));
+    let everyone: Vec<Uuid> = people.iter().map(|p| p.id).collect();
+    assert_eq!(
+        store.objected_among(FRAUD, &everyone).await.expect("among"),
+        vec![upheld]
+    );
+    assert!(
+        store
+            .objected_among(FRAUD, &[])
+            .await
+            .expect("none asked")
+            .is_empty()
+    );
+    // More ids than one statement takes: the one who objected is found in the last part.
+    let mut many: Vec<Uuid> = (0..1_200).map(|_| Uuid::now_v7()).collect();
+    many.push(upheld);
+    assert_eq!(
+        store.objected_among(FRAUD, &many).await.expect("among"),
+        vec![upheld]
+    );
+
+    let mut rest = vec![open, denied, elsewhere];
+    rest.sort();
+    let audience = Some(AudienceOf {
+        purpose: EMAIL.into(),
+        now: 100,
+        given_since: None,
+    });
+    for audience in [None, audience] {
+        let q = SegmentQuery {
+            objected_purposes: vec![FRAUD.into()],
+            audience,
+            ..Default::default()
+        };
+        assert_eq!(store.count_segment(&q).await.expect("count"), 3);
+        let members: Vec<Uuid> = store
+            .segment_page(&q, None, 10)
+            .await
+            .expect("page")
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        assert_eq!(members, rest);
+        let everyone = SegmentQuery {
+            objected_purposes: Vec::new(),
+            ..q
+        };
+        assert_eq!(store.count_segment(&everyone).await.expect("count"), 4);
+    }
 }

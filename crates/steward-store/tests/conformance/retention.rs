@@ -187,6 +187,7 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
         at: 2_600,
         notify_by: 2_700,
         blank: vec![],
+        proofs: Default::default(),
         audit: vec![(
             vec![quiet.id],
             record("customer.erase", vec![quiet.id.to_string()]),
@@ -274,6 +275,7 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
             due_at: 110,
         }],
         blank: vec![9, 9],
+        proofs: Default::default(),
         audit: vec![],
         ..batch(two)
     };

@@ -414,8 +414,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .receipt_id
                 .map(|i| i.to_string())
                 .unwrap_or_else(|| "?".into());
-            if check.valid() {
+            if check.valid() && check.matches_ledger {
                 println!("receipt {id} is valid: signed here and matching the consent ledger");
+                Ok(ExitCode::SUCCESS)
+            } else if check.valid() {
+                println!(
+                    "receipt {id} is valid: signed here and matching the proof kept when the customer was erased"
+                );
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!(

@@ -9,7 +9,6 @@ use uuid::Uuid;
 
 use super::{CustomerQuery, CustomerView, DEFAULT_LIMIT, MAX_LIMIT, Page, unwrap_stored};
 use crate::infra::cursor;
-use crate::security::access::ensure_processable;
 use crate::services::Customers;
 use crate::{Access, AppError, FieldError};
 
@@ -22,7 +21,7 @@ impl Customers<'_> {
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        ensure_processable(access, &row)?;
+        self.app.ensure_processable(access, &row).await?;
         let dek = self.app.data_key(id)?;
         let (view, opened) = self.app.view(access, &row, &dek)?;
         // The entry is written before any value leaves: no audit, no data.
@@ -119,10 +118,16 @@ impl Customers<'_> {
         let more = rows.len() > limit;
         rows.truncate(limit);
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let objected = self.app.objected_among(access, &ids).await?;
         let mut keys = self.app.keys.data_keys(&ids)?;
         let mut items = Vec::with_capacity(rows.len());
         let mut opened_any = std::collections::BTreeSet::new();
         for row in &rows {
+            // Art. 21: one whose objection to the purpose was upheld is left off the page; the
+            // cursor still moves past them.
+            if objected.contains(&row.id) {
+                continue;
+            }
             let Some(stored) = keys.remove(&row.id) else {
                 tracing::warn!(customer = %row.id, "skipped a customer whose key is destroyed: erasure in progress");
                 continue;

@@ -10,7 +10,6 @@ use uuid::Uuid;
 
 use super::{CustomerPatch, CustomerView, MATCH_FIELD, parse_residency, parse_tags};
 use crate::collection::minimisation::{GivenConsents, check_values, writable};
-use crate::security::access::ensure_processable;
 use crate::services::Customers;
 use crate::{Access, AppError, FieldError, Steward};
 
@@ -80,7 +79,7 @@ impl Customers<'_> {
             .get_customer(id)
             .await?
             .ok_or(AppError::NotFound)?;
-        ensure_processable(access, &row)?;
+        self.app.ensure_processable(access, &row).await?;
         if row.version != expected_version {
             return Err(AppError::StaleVersion);
         }

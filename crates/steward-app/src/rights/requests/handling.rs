@@ -192,6 +192,21 @@ impl Steward {
                 now,
             )?);
         }
+        // Art. 21(1): the completed request is what every later read, audience and export
+        // of the purpose checks; the entry says when and by whom the objection was upheld.
+        if to == RequestState::Completed
+            && kind == RequestKind::Objection
+            && let (Some(customer), Some(purpose)) = (&customer, &row.purpose)
+        {
+            let mut upheld = self.access_record(
+                access,
+                "objection.upheld",
+                vec![customer.id.to_string(), row.id.to_string()],
+                Vec::new(),
+            );
+            upheld.detail = Some(format!("purpose={purpose}"));
+            changes.audit.push(upheld);
+        }
         if to == RequestState::Completed
             && kind == RequestKind::Rectification
             && let (Some(customer), Some(proposal)) = (&customer, &row.proposal)

@@ -3,7 +3,6 @@
 //! acknowledged.
 
 use steward_core::CountryCode;
-use steward_core::catalog::LawfulBasis;
 use steward_core::contact::{Email, Phone};
 use steward_core::request::{Channel, Deadlines, Jurisdiction, RequestKind, RequestState};
 use steward_store::{ChangeSet, CustomerRow, RequestFilter, RequestRow};
@@ -84,10 +83,7 @@ impl Steward {
             .catalog
             .purpose(key)
             .ok_or_else(|| AppError::invalid("purpose", "is not in the catalog"))?;
-        if !matches!(
-            def.lawful_basis,
-            LawfulBasis::LegitimateInterests | LawfulBasis::PublicTask
-        ) {
+        if !def.lawful_basis.open_to_objection() {
             return Err(AppError::invalid(
                 "purpose",
                 "an objection (Art. 21) applies to purposes resting on legitimate interests or a public task; a consent is withdrawn instead",

@@ -57,6 +57,7 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("customer.update", Some(Touch::Change)),
     ("customer.rectify", Some(Touch::Change)),
     ("customer.restrict", Some(Touch::Change)),
+    ("objection.upheld", Some(Touch::Change)),
     ("customer.import", Some(Touch::Change)),
     ("customer.minimise", Some(Touch::Change)),
     ("interaction.create", Some(Touch::Change)),
@@ -122,6 +123,8 @@ const ACTIONS: &[(&str, Option<Touch>)] = &[
     ("retention.rule.create", None),
     ("retention.rule.update", None),
     ("retention.run", None),
+    // Proofs of consent are kept without the customer's id, and named only by their event.
+    ("consent_proof.delete", None),
     ("retention.hold", None),
     ("retention.release", None),
     ("user.totp_enrol", None),
