@@ -19,6 +19,7 @@ mod mail_log;
 mod objections;
 mod personalization;
 mod personalization_i8;
+mod personalization_profile;
 mod personalization_recompute;
 mod portal;
 mod recipient_notices;
