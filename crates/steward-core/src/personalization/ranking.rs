@@ -53,6 +53,7 @@ pub struct Ranking {
 /// Had the customer not had `without`, they would have seen `would_see`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = RankingCounterfactual))]
 pub struct Counterfactual {
     pub without: String,
     pub would_see: String,

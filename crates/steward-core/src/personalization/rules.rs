@@ -55,6 +55,7 @@ impl Filter {
 /// A checked rule of the catalog.
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[cfg_attr(feature = "openapi", schema(as = PersonalizationRule))]
 pub struct Rule {
     pub key: String,
     /// Rows computed under another version are not used.
