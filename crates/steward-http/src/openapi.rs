@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     accounts, audiences, audit, breaches, campaigns, catalog, consents, customers, keys, notices,
-    recipient_notices, records, requests, retention, security, sharing,
+    personalization, recipient_notices, records, requests, retention, security, sharing,
 };
 
 #[derive(OpenApi)]
@@ -39,6 +39,9 @@ use crate::api::{
         audit::search, audit::verify, security::audit,
         breaches::list, breaches::open, breaches::get_one, breaches::update, breaches::add_phase,
         breaches::step, breaches::scope, breaches::authority_notice, breaches::customer_notices, breaches::plan,
+        personalization::level, personalization::set_level, personalization::recommend,
+        personalization::attributes, personalization::put_attribute, personalization::delete_attribute,
+        personalization::offers, personalization::create_offer, personalization::retire_offer,
         keys::status, keys::rotate, keys::mark_compromised,
         accounts::list_users, accounts::add_user, accounts::update_user,
         accounts::list_tokens, accounts::create_token, accounts::revoke_token,

@@ -20,7 +20,10 @@ use crate::{Actor, AppError, Steward};
 #[derive(Debug, Clone, Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct OfferView {
+    /// The offer as `POST /offers` takes it. Described as an open object: `Offer` refuses
+    /// unknown fields as input, which would make this view's own fields look unexpected.
     #[serde(flatten)]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub offer: Offer,
     /// `catalog` or `api`.
     pub origin: String,

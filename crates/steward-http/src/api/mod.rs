@@ -11,6 +11,7 @@ pub(crate) mod consents;
 pub(crate) mod customers;
 pub(crate) mod keys;
 pub(crate) mod notices;
+pub(crate) mod personalization;
 pub(crate) mod recipient_notices;
 pub(crate) mod records;
 pub(crate) mod requests;
@@ -224,6 +225,43 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     )
     .add(Method::GET, "/receipts/{id}", get(consents::receipt))
     .add(Method::POST, "/receipts/verify", post(consents::verify))
+    .add(
+        Method::GET,
+        "/customers/{id}/personalization",
+        get(personalization::level),
+    )
+    .add(
+        Method::PUT,
+        "/customers/{id}/personalization",
+        put(personalization::set_level),
+    )
+    .add(
+        Method::GET,
+        "/customers/{id}/recommendations",
+        get(personalization::recommend),
+    )
+    .add(
+        Method::GET,
+        "/customers/{id}/attributes",
+        get(personalization::attributes),
+    )
+    .add(
+        Method::PUT,
+        "/customers/{id}/attributes/{key}",
+        put(personalization::put_attribute),
+    )
+    .add(
+        Method::DELETE,
+        "/customers/{id}/attributes/{key}",
+        delete(personalization::delete_attribute),
+    )
+    .add(Method::GET, "/offers", get(personalization::offers))
+    .add(Method::POST, "/offers", post(personalization::create_offer))
+    .add(
+        Method::DELETE,
+        "/offers/{key}",
+        delete(personalization::retire_offer),
+    )
     .add(Method::GET, "/breaches", get(breaches::list))
     .add(Method::POST, "/breaches", post(breaches::open))
     .add(Method::GET, "/breaches/{id}", get(breaches::get_one))

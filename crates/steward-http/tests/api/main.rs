@@ -9,6 +9,7 @@ mod mail;
 mod matrix;
 mod objections;
 mod openapi;
+mod personalization;
 mod portal;
 mod recipient_notices;
 mod register;

@@ -34,7 +34,9 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/customers/{id}/consents/history")
         | ("GET", "/customers/{id}/disclosures")
         | ("POST", "/customers/{id}/objections")
-        | ("GET", "/receipts/{id}") => &[Dpo, Agent],
+        | ("GET", "/receipts/{id}")
+        | ("GET", "/customers/{id}/personalization")
+        | ("PUT", "/customers/{id}/personalization") => &[Dpo, Agent],
         ("DELETE", "/customers/{id}")
         | ("GET", "/customers/{id}/export")
         | ("GET", "/customers/{id}/recipient-updates")
@@ -56,15 +58,23 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("POST", "/legal-holds")
         | ("DELETE", "/legal-holds/{id}")
         | ("POST", "/retention/runs")
-        | ("GET", "/retention/runs/{id}") => &[Dpo],
+        | ("GET", "/retention/runs/{id}")
+        | ("GET", "/customers/{id}/attributes")
+        | ("PUT", "/customers/{id}/attributes/{key}")
+        | ("DELETE", "/customers/{id}/attributes/{key}") => &[Dpo],
         ("POST", "/audiences")
         | ("POST", "/audiences/export")
         | ("POST", "/campaigns")
-        | ("POST", "/campaigns/{id}/send") => &[Marketer],
+        | ("POST", "/campaigns/{id}/send")
+        | ("GET", "/customers/{id}/recommendations") => &[Marketer],
         ("GET", "/segments")
         | ("POST", "/segments")
         | ("GET", "/campaigns")
-        | ("GET", "/campaigns/{id}") => &[Admin, Marketer],
+        | ("GET", "/campaigns/{id}")
+        // Offers hold no personal data: those who run campaigns keep them, as segments.
+        | ("GET", "/offers")
+        | ("POST", "/offers")
+        | ("DELETE", "/offers/{key}") => &[Admin, Marketer],
         ("POST", "/notices") | ("POST", "/notices/{id}/publish") => &[Admin, Dpo],
         ("POST", "/vendors")
         | ("PATCH", "/vendors/{id}")
@@ -144,12 +154,40 @@ fn token_for(tokens: &[(Role, String)], who: Who) -> Option<&str> {
     }
 }
 
-/// The purpose each role states: its first default purpose, or one it may not hold.
-fn purpose_of(role: Role) -> &'static str {
+/// The purpose each role states: its first default purpose, or one it may not hold; reading
+/// recommendations is for personalization, not for marketing.
+fn purpose_for(path: &str, role: Role) -> &'static str {
+    if path == "/customers/{id}/recommendations" && role.may_hold_purpose(LIMITED) {
+        return LIMITED;
+    }
     role.default_purposes()
         .first()
         .copied()
         .unwrap_or("essential.service")
+}
+
+const LIMITED: &str = "personalize.content.limited";
+
+/// What each role's token carries: its defaults, and for marketing both personalization
+/// purposes as well.
+fn token_purposes(role: Role) -> Vec<&'static str> {
+    let mut purposes = role.default_purposes().to_vec();
+    if role == Role::Marketer {
+        purposes.extend([LIMITED, "personalize.content.profiled"]);
+    }
+    purposes
+}
+
+/// A key each keyed route knows: a retention rule, a declared attribute, an offer of the
+/// catalog (retiring it again answers as the first time).
+fn key_for(path: &str) -> &'static str {
+    if path.starts_with("/customers/{id}/attributes/") {
+        "liked_categories"
+    } else if path.starts_with("/offers/") {
+        "garden-tools"
+    } else {
+        "web-visits"
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -157,7 +195,7 @@ async fn every_route_for_every_role() {
     let t = spawn_app().await;
     let mut tokens = Vec::new();
     for role in Role::ALL {
-        tokens.push((role, t.token(role, &[]).await));
+        tokens.push((role, t.token(role, &token_purposes(role)).await));
     }
     let setup = t.operator.actor("setup", &["essential.service"]);
     let access = t.app.access(&setup, None).expect("access");
@@ -528,7 +566,7 @@ async fn every_route_for_every_role() {
             let url = format!(
                 "/api/v1{}",
                 path.replace("{id}", &id)
-                    .replace("{key}", "web-visits")
+                    .replace("{key}", key_for(path))
                     .replace("{step}", "contain")
                     .replace("{version}", "1")
             );
@@ -618,6 +656,15 @@ async fn every_route_for_every_role() {
                 ("POST", "/breaches/{id}/scope") => Some(
                     r#"{"from":"2026-01-01T00:00:00Z","to":"2026-12-31T00:00:00Z"}"#.to_string(),
                 ),
+                ("PUT", "/customers/{id}/personalization") => {
+                    Some(r#"{"level":"basic"}"#.to_string())
+                }
+                ("PUT", "/customers/{id}/attributes/{key}") => {
+                    Some(r#"{"values":["garden"]}"#.to_string())
+                }
+                ("POST", "/offers") => Some(format!(
+                    r#"{{"key":"matrix-{n}","title":"Matrix","category":"garden"}}"#
+                )),
                 ("POST", "/breaches/{id}/customer-notices") => {
                     Some(r#"{"dry_run":true}"#.to_string())
                 }
@@ -664,7 +711,7 @@ async fn every_route_for_every_role() {
             };
             let mut headers = vec![("If-Match", "\"1\"")];
             if let Some(r) = role {
-                headers.push(("X-Purpose", purpose_of(r)));
+                headers.push(("X-Purpose", purpose_for(path, r)));
             }
             let reply = t
                 .req(method.as_str(), &url, token, &headers, body.as_deref())
