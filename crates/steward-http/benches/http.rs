@@ -1,6 +1,8 @@
 //! Load on the real server over loopback: `GET /customers/{id}` (8 fields decrypted, one audit
-//! entry) and `POST /customers` at 64 concurrent keep-alive connections, and recording consent
-//! (ledger append, signed receipt in the answer, audit entry) at 16 and 64, next to a
+//! entry) and `POST /customers` at 64 concurrent keep-alive connections, recording consent
+//! (ledger append, signed receipt in the answer, audit entry) at 16 and 64, and one customer's
+//! recommendations at full (level and consent checked, her profile opened through the gate,
+//! offers ranked with a counterfactual, the read audited with the attributes it used), next to a
 //! `GET /healthz` baseline measured in the same run. The server and the load generator share
 //! the machine, as they would on a developer's laptop.
 //!
@@ -10,9 +12,13 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use steward_app::core::personalization::{Facets, Level, PROFILED};
 use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, Role, SystemClock};
-use steward_app::{CustomerInput, NewToken, OpenOptions, Steward};
+use steward_app::{
+    ConsentInput, CustomerInput, Evidence, InteractionInput, LevelInput, NewToken, OpenOptions,
+    Steward,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -24,6 +30,10 @@ type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const CONNECTIONS: usize = 64;
 const SEED_CUSTOMERS: usize = 2_000;
+/// A year of orders for the customer whose recommendations are loaded, enough for every
+/// order rule of the catalog to derive something.
+const FOCUS_ORDERS: usize = 40;
+const CATEGORIES: [&str; 3] = ["garden", "books", "kitchen"];
 
 /// One keep-alive HTTP/1.1 connection; enough of the protocol for the server's own answers.
 struct Conn {
@@ -69,10 +79,32 @@ impl Conn {
                     }
                     self.buf.extend_from_slice(&chunk[..n]);
                 }
+                self.buf.drain(..end + 4);
+                self.buf.truncate(length);
                 return Ok(status);
             }
         }
     }
+
+    /// The body of the last answer.
+    fn body(&self) -> &[u8] {
+        &self.buf
+    }
+}
+
+/// Fails unless the answer really was personalized from the customer's profile, so the phase
+/// measures the gate, the ranking and the audited read rather than the generic list.
+async fn check_personalized(addr: &str, request: &[u8]) -> BenchResult<usize> {
+    let mut conn = Conn::open(addr).await?;
+    let status = conn.send(request).await?;
+    let body: serde_json::Value = serde_json::from_slice(conn.body())?;
+    let used = body["explanation"]["attributes"]
+        .as_array()
+        .map_or(0, Vec::len);
+    if status != 200 || body["personalized"] != true || used == 0 {
+        return Err(format!("recommendations were not personalized ({status}): {body}").into());
+    }
+    Ok(used)
 }
 
 struct Outcome {
@@ -135,6 +167,75 @@ async fn load(
     })
 }
 
+async fn bench_token(
+    app: &Steward,
+    setup: &steward_app::Actor,
+    role: Role,
+    purpose: &str,
+) -> BenchResult<String> {
+    Ok(app
+        .accounts()
+        .create_token(
+            setup,
+            NewToken {
+                name: format!("bench-{}", role.as_str()),
+                role,
+                purposes: vec![purpose.into()],
+                expires_at: None,
+            },
+        )
+        .await?
+        .1)
+}
+
+/// Gives the customer's profiling consent, sets her level to full as she would ask, and
+/// writes a year of orders over a few categories, through the same use cases the API calls.
+async fn at_full_with_history(
+    app: &Steward,
+    setup: &steward_app::Actor,
+    customer: uuid::Uuid,
+) -> BenchResult<uuid::Uuid> {
+    let access = app.access(setup, None)?;
+    app.consent()
+        .record(
+            &access,
+            customer,
+            ConsentInput {
+                purpose: PROFILED.into(),
+                state: "given".into(),
+                notice_version: None,
+                method: None,
+                fields: Default::default(),
+            },
+            &Evidence::default(),
+        )
+        .await?;
+    app.personalization()
+        .set_level(&access, customer, LevelInput { level: Level::Full })
+        .await?;
+    let now = jiff::Timestamp::now();
+    for i in 0..FOCUS_ORDERS {
+        let days = i64::try_from(i * 8)?;
+        app.interactions()
+            .add(
+                &access,
+                customer,
+                InteractionInput {
+                    kind: "order".into(),
+                    occurred_at: Some(now - jiff::SignedDuration::from_hours(24 * days)),
+                    summary: "order".into(),
+                    body: None,
+                    facets: Facets {
+                        categories: vec![CATEGORIES[i % CATEGORIES.len()].into()],
+                        ..Default::default()
+                    },
+                },
+            )
+            .await?;
+    }
+    Ok(customer)
+}
+
 /// Under `cargo test --all-targets` (no `--bench`), a short smoke run that shows the
 /// benchmark still works.
 fn smoke() -> bool {
@@ -161,7 +262,7 @@ fn main() -> BenchResult<()> {
         .thread_name("server")
         .enable_all()
         .build()?;
-    let (addr, token, ids) = server_rt.block_on(async {
+    let (addr, token, marketer, focus, ids) = server_rt.block_on(async {
         let (app, operator) = Steward::open_as_operator(OpenOptions {
             data_dir: dir.path().to_path_buf(),
             database_url: None,
@@ -201,19 +302,13 @@ fn main() -> BenchResult<()> {
             };
             ids.push(app.customers().create(&access, input).await?.id);
         }
-        let token = app
-            .accounts()
-            .create_token(
-                &setup,
-                NewToken {
-                    name: "bench".into(),
-                    role: Role::Admin,
-                    purposes: vec!["essential.service".into()],
-                    expires_at: None,
-                },
-            )
-            .await?
-            .1;
+        let focus = at_full_with_history(&app, &setup, ids[0]).await?;
+        let profiler = operator.actor("bench", &[PROFILED]);
+        app.personalization()
+            .for_customers(&profiler, &[focus])
+            .await?;
+        let token = bench_token(&app, &setup, Role::Admin, "essential.service").await?;
+        let marketer = bench_token(&app, &setup, Role::Marketer, PROFILED).await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?.to_string();
         let options = steward_http::HttpOptions {
@@ -228,7 +323,7 @@ fn main() -> BenchResult<()> {
             options,
             std::future::pending(),
         ));
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((addr, token, ids))
+        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((addr, token, marketer, focus, ids))
     })?;
 
     let client_rt = tokio::runtime::Builder::new_multi_thread()
@@ -274,16 +369,29 @@ fn main() -> BenchResult<()> {
         )
         .into_bytes()
     });
-    let (base, reads, creates, consents16, consents64) = client_rt.block_on(async {
-        let base = load(&addr, CONNECTIONS, duration, health, 200).await?;
-        let reads = load(&addr, CONNECTIONS, duration, read, 200).await?;
-        let creates = load(&addr, CONNECTIONS, duration, create, 201).await?;
-        let consents16 = load(&addr, 16, duration, consent.clone(), 201).await?;
-        let consents64 = load(&addr, CONNECTIONS, duration, consent, 201).await?;
-        Ok::<_, Box<dyn std::error::Error + Send + Sync>>((
-            base, reads, creates, consents16, consents64,
-        ))
-    })?;
+    let host = addr.clone();
+    let recommend = Arc::new(move |_| {
+        format!("GET /api/v1/customers/{focus}/recommendations HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {marketer}\r\nX-Purpose: {PROFILED}\r\n\r\n").into_bytes()
+    });
+    let (base, reads, creates, consents16, consents64, recommended) =
+        client_rt.block_on(async {
+            let base = load(&addr, CONNECTIONS, duration, health, 200).await?;
+            let reads = load(&addr, CONNECTIONS, duration, read, 200).await?;
+            let creates = load(&addr, CONNECTIONS, duration, create, 201).await?;
+            let consents16 = load(&addr, 16, duration, consent.clone(), 201).await?;
+            let consents64 = load(&addr, CONNECTIONS, duration, consent, 201).await?;
+            let used = check_personalized(&addr, &recommend(0)).await?;
+            println!("recommendations use {used} of the customer's attributes");
+            let recommended = load(&addr, CONNECTIONS, duration, recommend, 200).await?;
+            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((
+                base,
+                reads,
+                creates,
+                consents16,
+                consents64,
+                recommended,
+            ))
+        })?;
 
     let rate = |o: &Outcome| o.requests as f64 / o.seconds;
     println!(
@@ -299,6 +407,7 @@ fn main() -> BenchResult<()> {
         ("POST /customers (4 fields, 1 audit entry)", &creates),
         ("POST consent, 16 conns (ledger+receipt+audit)", &consents16),
         ("POST consent, 64 conns (ledger+receipt+audit)", &consents64),
+        ("GET recommendations, one customer at full", &recommended),
     ] {
         println!(
             "{:<44} {:>10.0} {:>10.2} {:>10.2} {:>8} {:>12.3}",
@@ -310,8 +419,12 @@ fn main() -> BenchResult<()> {
             rate(o) / rate(&base)
         );
     }
-    let failed =
-        reads.errors + creates.errors + base.errors + consents16.errors + consents64.errors;
+    let failed = reads.errors
+        + creates.errors
+        + base.errors
+        + consents16.errors
+        + consents64.errors
+        + recommended.errors;
     if failed > 0 {
         return Err(format!("{failed} requests got an unexpected status").into());
     }
