@@ -10,25 +10,23 @@
 //! With `postgres` among the arguments it runs on a database of its own on the server named
 //! by `STEWARD_TEST_DATABASE_URL`, the log generated there by SQL.
 
-use std::error::Error;
+mod common;
+
+use common::{BenchResult, options, size};
+
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, params};
 use steward_app::core::breach::{ScopeQuery, ScopeResult};
-use steward_app::core::sharing::SharingRules;
-use steward_app::core::{Catalog, SystemClock};
 use steward_app::{Actor, OpenOptions, Steward, customer_touch};
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const DEFAULT_ENTRIES: usize = 10_000_000;
 const SMOKE_ENTRIES: usize = 20_000;
@@ -39,43 +37,6 @@ const WRITE_BATCH: usize = 100_000;
 /// One entry every 50 ms on average: ten million entries span about six days.
 const MICROS_BETWEEN: i64 = 50_000;
 const RUNS: usize = 3;
-
-fn entries() -> usize {
-    if !std::env::args().any(|a| a == "--bench") {
-        return SMOKE_ENTRIES;
-    }
-    let parse = |s: &str| {
-        s.replace('_', "")
-            .parse::<usize>()
-            .ok()
-            .filter(|n| *n >= ENTRIES_PER_CUSTOMER)
-    };
-    std::env::args()
-        .skip(1)
-        .find_map(|a| parse(&a))
-        .or_else(|| {
-            std::env::var("STEWARD_BENCH_ENTRIES")
-                .ok()
-                .and_then(|s| parse(&s))
-        })
-        .unwrap_or(DEFAULT_ENTRIES)
-}
-
-fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
-    Ok(OpenOptions {
-        data_dir: data_dir.to_path_buf(),
-        database_url: None,
-        catalog: Catalog::default_catalog()?,
-        clock: Arc::new(SystemClock),
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        staff_shown_as: Default::default(),
-        sharing: SharingRules::shipped()?,
-        security: Default::default(),
-        webhooks: Default::default(),
-        mail: Default::default(),
-    })
-}
 
 /// One kind of entry in the mix: its action, how many customers it names, its fields and
 /// its share of the log in thousandths.
@@ -479,7 +440,12 @@ async fn measure(
 }
 
 fn main() -> BenchResult<()> {
-    let n = entries();
+    let n = size(
+        SMOKE_ENTRIES,
+        DEFAULT_ENTRIES,
+        ENTRIES_PER_CUSTOMER,
+        Some("STEWARD_BENCH_ENTRIES"),
+    )?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -7,17 +7,18 @@
 //! decrypt anything, so the customers carry placeholder sealed fields); the checks go
 //! through the use cases, with their purpose checks and audit entries.
 
-use std::error::Error;
+mod common;
+
+use common::{BenchResult, options, size};
+
 use std::hint::black_box;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::Connection;
-use steward_app::core::sharing::SharingRules;
-use steward_app::core::{Catalog, Role, SystemClock};
-use steward_app::{AudienceQuery, OpenOptions, SegmentFilter, Steward};
+use steward_app::core::Role;
+use steward_app::{AudienceQuery, SegmentFilter, Steward};
 use steward_store::{
     ChangeSet, ConsentEvent, CustomerRow, CustomerWrite, SqliteStore, repos::Changes,
 };
@@ -27,8 +28,6 @@ use uuid::Uuid;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-type BenchResult<T> = Result<T, Box<dyn Error>>;
-
 const DEFAULT_CUSTOMERS: usize = 1_000_000;
 const SMOKE_CUSTOMERS: usize = 2_000;
 const WRITE_BATCH: usize = 20_000;
@@ -37,17 +36,6 @@ const AUDIENCE_RUNS: usize = 5;
 const EMAIL: &str = "marketing.communications.email";
 const SMS: &str = "marketing.communications.sms";
 const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-fn customers() -> BenchResult<usize> {
-    if !std::env::args().any(|a| a == "--bench") {
-        return Ok(SMOKE_CUSTOMERS);
-    }
-    let parse = |s: &str| s.replace('_', "").parse::<usize>().ok().filter(|n| *n > 0);
-    Ok(std::env::args()
-        .skip(1)
-        .find_map(|a| parse(&a))
-        .unwrap_or(DEFAULT_CUSTOMERS))
-}
 
 /// A consent state for one customer and purpose: 30% given, 10% given but expired, 15%
 /// withdrawn, 10% refused, 5% waiting for confirmation, 30% never asked.
@@ -147,20 +135,7 @@ async fn run(n: usize) -> BenchResult<()> {
         t.elapsed().as_secs_f64(),
         std::fs::metadata(&db)?.len() as f64 / (1024.0 * 1024.0)
     );
-    let (app, operator) = Steward::open_as_operator(OpenOptions {
-        data_dir,
-        database_url: None,
-        catalog: Catalog::default_catalog()?,
-        clock: Arc::new(SystemClock),
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        staff_shown_as: Default::default(),
-        sharing: SharingRules::shipped()?,
-        security: Default::default(),
-        webhooks: Default::default(),
-        mail: Default::default(),
-    })
-    .await?;
+    let (app, operator) = Steward::open_as_operator(options(&data_dir)?).await?;
     let raw = Connection::open(&db)?;
     raw.execute_batch("PRAGMA journal_mode = WAL; PRAGMA cache_size = -32768;")?;
 
@@ -275,7 +250,7 @@ async fn run(n: usize) -> BenchResult<()> {
 }
 
 fn main() -> BenchResult<()> {
-    let n = customers()?;
+    let n = size(SMOKE_CUSTOMERS, DEFAULT_CUSTOMERS, 1, None)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

@@ -15,12 +15,14 @@
 //! - (d) the same facts in a plain table with the category in clear, grouped by customer and
 //!   category: what a design that stored behaviour unsealed would cost.
 
-use std::error::Error;
+mod common;
+
+use common::{BenchResult, options, size};
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use jiff::{SignedDuration, Timestamp};
@@ -28,17 +30,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use steward_app::core::customer::InteractionKind;
 use steward_app::core::personalization::{Channel, Engagement, Facets, Level, PROFILED};
-use steward_app::core::sharing::SharingRules;
-use steward_app::core::{Catalog, SystemClock};
 use steward_app::import::ImportOptions;
-use steward_app::{BenchInteraction, OpenOptions, Steward};
+use steward_app::{BenchInteraction, Steward};
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const DEFAULT_CUSTOMERS: usize = 1_000_000;
 const SMOKE_CUSTOMERS: usize = 2_000;
@@ -46,33 +44,6 @@ const PER_CUSTOMER: usize = 10;
 const IMPORT_BATCH: usize = 20_000;
 const WRITE_BATCH: usize = 50_000;
 const CATEGORIES: [&str; 5] = ["garden", "kitchen", "books", "outdoor", "toys"];
-
-fn customers() -> usize {
-    if !std::env::args().any(|a| a == "--bench") {
-        return SMOKE_CUSTOMERS;
-    }
-    let parse = |s: &str| s.replace('_', "").parse::<usize>().ok().filter(|n| *n > 0);
-    std::env::args()
-        .skip(1)
-        .find_map(|a| parse(&a))
-        .unwrap_or(DEFAULT_CUSTOMERS)
-}
-
-fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
-    Ok(OpenOptions {
-        data_dir: data_dir.to_path_buf(),
-        database_url: None,
-        catalog: Catalog::default_catalog()?,
-        clock: Arc::new(SystemClock),
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        staff_shown_as: Default::default(),
-        sharing: SharingRules::shipped()?,
-        security: Default::default(),
-        webhooks: Default::default(),
-        mail: Default::default(),
-    })
-}
 
 fn write_csv(path: &Path, n: usize) -> BenchResult<()> {
     let mut w = csv::Writer::from_writer(BufWriter::new(File::create(path)?));
@@ -322,7 +293,7 @@ async fn run(n: usize) -> BenchResult<()> {
 }
 
 fn main() -> BenchResult<()> {
-    let n = customers();
+    let n = size(SMOKE_CUSTOMERS, DEFAULT_CUSTOMERS, 1, None)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

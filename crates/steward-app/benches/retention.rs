@@ -8,58 +8,29 @@
 //! opening anything, so the rows carry placeholder sealed bytes); the sweep goes through the
 //! use case, with its per-customer audit entries and a record of every act.
 
-use std::error::Error;
+mod common;
+
+use common::{BenchResult, options, size};
+
 use std::ops::ControlFlow;
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, params};
-use steward_app::core::sharing::SharingRules;
-use steward_app::core::{Catalog, SystemClock};
-use steward_app::{OpenOptions, Steward};
+use steward_app::Steward;
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-type BenchResult<T> = Result<T, Box<dyn Error>>;
-
 const DEFAULT_CUSTOMERS: usize = 1_000_000;
 const SMOKE_CUSTOMERS: usize = 2_000;
 const PER_CUSTOMER: usize = 10;
 const WRITE_BATCH: usize = 50_000;
 const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-fn customers() -> usize {
-    if !std::env::args().any(|a| a == "--bench") {
-        return SMOKE_CUSTOMERS;
-    }
-    let parse = |s: &str| s.replace('_', "").parse::<usize>().ok().filter(|n| *n > 0);
-    std::env::args()
-        .skip(1)
-        .find_map(|a| parse(&a))
-        .unwrap_or(DEFAULT_CUSTOMERS)
-}
-
-fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
-    Ok(OpenOptions {
-        data_dir: data_dir.to_path_buf(),
-        database_url: None,
-        catalog: Catalog::default_catalog()?,
-        clock: Arc::new(SystemClock),
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        staff_shown_as: Default::default(),
-        sharing: SharingRules::shipped()?,
-        security: Default::default(),
-        webhooks: Default::default(),
-        mail: Default::default(),
-    })
-}
 
 /// Customers active this month, each with ten interactions; one in ten is a web visit of a
 /// hundred days ago. Returns how many are due.
@@ -186,7 +157,7 @@ async fn run(n: usize) -> BenchResult<()> {
 }
 
 fn main() -> BenchResult<()> {
-    let n = customers();
+    let n = size(SMOKE_CUSTOMERS, DEFAULT_CUSTOMERS, 1, None)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?

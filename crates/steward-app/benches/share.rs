@@ -12,7 +12,10 @@
 //! vendor's document (`steward share -o FILE`'s job). Beside it, the same document rebuilt
 //! from the sealed disclosures, as the API's download does, is timed and compared.
 
-use std::error::Error;
+mod common;
+
+use common::{BenchResult, options, size};
+
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::ops::ControlFlow;
@@ -24,22 +27,19 @@ use jiff::civil::Date;
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
-use steward_app::core::sharing::SharingRules;
+use steward_app::core::Role;
 use steward_app::core::sharing::{
     AgreementInput, Answer, Dpa, DpaChecklist, ReviewInput, ReviewOutcome, ReviewQuestion,
     SubProcessorAuthorisation, VendorInput, VendorRole, VendorStatus,
 };
-use steward_app::core::{Catalog, Role, SystemClock};
 use steward_app::import::ImportOptions;
-use steward_app::{AudienceQuery, AudienceSource, OpenOptions, ShareInput, Steward};
+use steward_app::{AudienceQuery, AudienceSource, ShareInput, Steward};
 use steward_store::{ChangeSet, ConsentEvent, SqliteStore, repos::Changes};
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const DEFAULT_CUSTOMERS: usize = 1_000_000;
 const SMOKE_CUSTOMERS: usize = 1_000;
@@ -49,17 +49,6 @@ const EMAIL: &str = "marketing.communications.email";
 const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 const COLUMNS: [&str; 5] = ["given_name", "family_name", "email", "phone", "residency"];
-
-fn customers() -> BenchResult<usize> {
-    if !std::env::args().any(|a| a == "--bench") {
-        return Ok(SMOKE_CUSTOMERS);
-    }
-    let parse = |s: &str| s.replace('_', "").parse::<usize>().ok().filter(|n| *n > 0);
-    Ok(std::env::args()
-        .skip(1)
-        .find_map(|a| parse(&a))
-        .unwrap_or(DEFAULT_CUSTOMERS))
-}
 
 /// Customers in shuffled order with addresses that do not sort by row, across the EEA.
 fn write_csv(path: &Path, n: usize) -> BenchResult<()> {
@@ -113,22 +102,6 @@ async fn consents(db: &Path, ids: &[Uuid], now: i64) -> BenchResult<usize> {
         store.apply(changes).await?;
     }
     Ok(given)
-}
-
-fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
-    Ok(OpenOptions {
-        data_dir: data_dir.to_path_buf(),
-        database_url: None,
-        catalog: Catalog::default_catalog()?,
-        clock: Arc::new(SystemClock),
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        staff_shown_as: Default::default(),
-        sharing: SharingRules::shipped()?,
-        mail: Default::default(),
-        security: Default::default(),
-        webhooks: Default::default(),
-    })
 }
 
 fn checklist() -> DpaChecklist {
@@ -404,7 +377,7 @@ async fn run(n: usize) -> BenchResult<()> {
 }
 
 fn main() -> BenchResult<()> {
-    let n = customers()?;
+    let n = size(SMOKE_CUSTOMERS, DEFAULT_CUSTOMERS, 1, None)?;
     println!(
         "steward share benchmark: {n} customers, {} CPUs",
         std::thread::available_parallelism().map_or(1, |p| p.get())

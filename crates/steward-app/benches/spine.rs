@@ -4,7 +4,10 @@
 //! Run: `cargo bench -p steward-app --bench spine [-- ROWS]`, or set `STEWARD_BENCH_ROWS`.
 //! The default is 100_000 rows.
 
-use std::error::Error;
+mod common;
+
+use common::{BenchResult, options, size};
+
 use std::fs::File;
 use std::hint::black_box;
 use std::io::{BufWriter, Write};
@@ -17,17 +20,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rusqlite::{Connection, params};
 use sha2::{Digest, Sha256};
-use steward_app::core::sharing::SharingRules;
-use steward_app::core::{Catalog, SystemClock};
 use steward_app::import::ImportOptions;
-use steward_app::{CustomerQuery, OpenOptions, Steward};
+use steward_app::{CustomerQuery, Steward};
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-type BenchResult<T> = Result<T, Box<dyn Error>>;
 
 const DEFAULT_ROWS: usize = 100_000;
 const GET_ITERATIONS: usize = 20_000;
@@ -59,29 +58,9 @@ const PRAGMAS: &str = "PRAGMA journal_mode = WAL;
      PRAGMA wal_autocheckpoint = 8192;
      PRAGMA journal_size_limit = 67108864;";
 
-fn parse_rows(s: &str) -> Option<usize> {
-    s.replace('_', "").parse().ok().filter(|n| *n > 0)
-}
-
 /// Rows used when `cargo test --all-targets` runs this file (without `--bench`): enough to
 /// show the benchmark still works, too few to cost the test suite time.
 const SMOKE_ROWS: usize = 300;
-
-/// `cargo bench` passes `--bench` (and possibly other flags) to a harness-less bench, so
-/// the row count is the first argument that is a positive number.
-fn row_count() -> BenchResult<usize> {
-    if !std::env::args().any(|a| a == "--bench") {
-        return Ok(SMOKE_ROWS);
-    }
-    if let Some(n) = std::env::args().skip(1).find_map(|a| parse_rows(&a)) {
-        return Ok(n);
-    }
-    match std::env::var("STEWARD_BENCH_ROWS") {
-        Ok(v) => parse_rows(&v)
-            .ok_or_else(|| format!("STEWARD_BENCH_ROWS={v:?} is not a positive number").into()),
-        Err(_) => Ok(DEFAULT_ROWS),
-    }
-}
 
 fn record(i: usize) -> [String; 9] {
     [
@@ -279,23 +258,6 @@ fn sha_baseline(entries: u64) -> [u8; 32] {
         acc = Sha256::digest(black_box(&buf[..])).into();
     }
     acc
-}
-
-/// A Steward on SQLite in `data_dir`, with the default catalog.
-fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
-    Ok(OpenOptions {
-        data_dir: data_dir.to_path_buf(),
-        database_url: None,
-        catalog: Catalog::default_catalog()?,
-        clock: Arc::new(SystemClock),
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        staff_shown_as: Default::default(),
-        sharing: SharingRules::shipped()?,
-        security: Default::default(),
-        webhooks: Default::default(),
-        mail: Default::default(),
-    })
 }
 
 fn per_sec(count: u64, took: Duration) -> f64 {
@@ -636,7 +598,7 @@ async fn run(rows: usize) -> BenchResult<()> {
 }
 
 fn main() -> BenchResult<()> {
-    let rows = row_count()?;
+    let rows = size(SMOKE_ROWS, DEFAULT_ROWS, 1, Some("STEWARD_BENCH_ROWS"))?;
     let cpus = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1);

@@ -9,14 +9,16 @@
 //! Run: `cargo bench -p steward-app --bench webhooks [-- CUSTOMERS]` (default 50,000, so 100
 //! messages of 500 customers). The receiver and Steward share the machine's cores.
 
-use std::error::Error;
+mod common;
+
+use common::{BenchResult, options, size};
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use rusqlite::{Connection, params};
 use serde_json::json;
-use steward_app::core::sharing::SharingRules;
-use steward_app::core::{Catalog, FixedClock, Role};
+use steward_app::core::{FixedClock, Role};
 use steward_app::{
     ConsentInput, CustomerInput, Evidence, OpenOptions, ShareDelivery, ShareInput, Steward,
     WebhookInput, WebhookSettings,
@@ -27,24 +29,11 @@ use steward_testkit::webhooks::WebhookReceiver;
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-type BenchResult<T> = Result<T, Box<dyn Error>>;
-
 const DEFAULT_CUSTOMERS: usize = 50_000;
 const SMOKE_CUSTOMERS: usize = 600;
 const EMAIL: &str = "marketing.communications.email";
 const MAKERS: usize = 16;
 const ROUNDS: usize = 3;
-
-fn customers() -> usize {
-    if !std::env::args().any(|a| a == "--bench") {
-        return SMOKE_CUSTOMERS;
-    }
-    let parse = |s: &str| s.replace('_', "").parse::<usize>().ok().filter(|n| *n > 0);
-    std::env::args()
-        .skip(1)
-        .find_map(|a| parse(&a))
-        .unwrap_or(DEFAULT_CUSTOMERS)
-}
 
 /// A reviewed processor in Germany with an agreement for email marketing and an endpoint at
 /// the receiver.
@@ -129,19 +118,11 @@ async fn run(n: usize) -> BenchResult<()> {
     let receiver = WebhookReceiver::start(&[]).await;
     let dir = tempfile::tempdir()?;
     let app = Steward::open(OpenOptions {
-        data_dir: dir.path().to_path_buf(),
-        database_url: None,
-        catalog: Catalog::default_catalog()?,
         clock: Arc::new(FixedClock::new("2026-03-01T09:00:00Z".parse()?)),
-        controller: Default::default(),
-        readable_at_least: steward_app::READABLE_AT_LEAST,
-        staff_shown_as: Default::default(),
-        sharing: SharingRules::shipped()?,
-        security: Default::default(),
         webhooks: WebhookSettings {
             extra_roots: Some(receiver.certificate().to_path_buf()),
         },
-        mail: Default::default(),
+        ..options(dir.path())?
     })
     .await?;
     let app = Arc::new(app);
@@ -420,7 +401,7 @@ async fn plain_deliveries(
 }
 
 fn main() -> BenchResult<()> {
-    let n = customers();
+    let n = size(SMOKE_CUSTOMERS, DEFAULT_CUSTOMERS, 1, None)?;
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?
