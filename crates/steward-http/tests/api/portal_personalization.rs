@@ -1,0 +1,430 @@
+//! The portal's personalization pages and the notice's "how personalization works": in real
+//! headless Chromium, a customer chooses a level (full only with the consent ticked), sees
+//! and deletes what was worked out, allows it again, corrects what they told us and reads why
+//! they see their offers; over plain HTTP, hostile input is refused in words and changes
+//! nothing, the level texts read plainly, and the notice lists every rule of the catalog.
+
+use jiff::{SignedDuration, Timestamp};
+use steward_app::core::personalization::{Facets, Level, PROFILED};
+use steward_app::core::readability::flesch_reading_ease;
+use steward_app::{InteractionInput, READABLE_AT_LEAST};
+use steward_testkit::smtp::SmtpServer;
+use uuid::Uuid;
+
+use crate::personalization::last_read_fields;
+use crate::portal::{Visitor, code_in, seed, visible};
+use crate::support::*;
+use crate::webdriver::Browser;
+
+const PAGE: &str = "/portal/me/personalization";
+
+async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    tokio::task::spawn_blocking(f).await.expect("browser task")
+}
+
+/// Orders over the last months, `garden` most often: enough for the rules to work out a
+/// favourite category and count the orders.
+async fn orders(t: &TestApp, customer: Uuid) {
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    for (days, category) in [
+        (10, "garden"),
+        (40, "garden"),
+        (70, "books"),
+        (100, "garden"),
+    ] {
+        let at: Timestamp = t
+            .app
+            .now()
+            .checked_sub(SignedDuration::from_hours(24 * days))
+            .expect("time");
+        t.app
+            .interactions()
+            .add(
+                &access,
+                customer,
+                InteractionInput {
+                    kind: "order".into(),
+                    occurred_at: Some(at),
+                    summary: "an order".into(),
+                    body: None,
+                    facets: Facets {
+                        categories: vec![category.into()],
+                        ..Facets::default()
+                    },
+                },
+            )
+            .await
+            .expect("order");
+    }
+}
+
+async fn recompute(t: &TestApp) {
+    let job = t.operator.actor("personalization", &[PROFILED]);
+    t.app
+        .personalization()
+        .recompute(&job, |_| {})
+        .await
+        .expect("recompute");
+}
+
+/// The level the customer chose, as staff read it.
+async fn chosen(t: &TestApp, customer: Uuid) -> Level {
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    t.app
+        .personalization()
+        .level(&access, customer)
+        .await
+        .expect("level")
+        .chosen
+}
+
+/// The `data-key` of each row the element `css` holds, in order.
+fn keys_in(b: &Browser, css: &str) -> Vec<String> {
+    let found = b.script(&format!(
+        "return Array.from(document.querySelectorAll('{css} tr[data-key]')).map(r => r.dataset.key);"
+    ));
+    found
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|k| k.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let grace = seed(&t, "grace@example.com").await;
+    orders(&t, grace).await;
+
+    let base = format!("http://{}", t.addr);
+    let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
+    let b = in_browser({
+        let base = base.clone();
+        move || {
+            let b = Browser::start();
+            b.goto(&format!("{base}/portal"));
+            b.fill("#email", "grace@example.com");
+            b.click("#send-code");
+            assert!(b.shows("six-digit code"), "{}", b.source());
+            b
+        }
+    })
+    .await;
+    let code = code_in(&smtp.wait_for(1).remove(0).body);
+    let b = in_browser(move || {
+        b.fill("#code", &code);
+        b.click("#sign-in");
+        assert!(b.shows("Everything we hold about you"), "{}", b.source());
+        b.click("#personalization-link");
+        assert!(b.arrives(PAGE), "{}", b.url());
+        assert_eq!(b.text("#chosen"), "Off");
+        // Full without the tick: refused in words.
+        b.click("#level-full");
+        b.click("#level-save");
+        assert!(
+            b.text_has("#message", "Your level has not changed"),
+            "{}",
+            b.source()
+        );
+        assert_eq!(b.text("#chosen"), "Off");
+        b
+    })
+    .await;
+    assert_eq!(
+        chosen(&t, grace).await,
+        Level::Off,
+        "unticked, nothing changed"
+    );
+
+    let b = in_browser(move || {
+        b.click("#level-full");
+        b.click("#consent-profiling");
+        b.click("#level-save");
+        assert!(b.arrives(&format!("{PAGE}?done=level")), "{}", b.url());
+        assert_eq!(b.text("#chosen"), "Full");
+        // The change to full links the receipt of the consent it rests on.
+        assert!(b.exists("#level-history .receipt"), "{}", b.source());
+        b
+    })
+    .await;
+    assert_eq!(chosen(&t, grace).await, Level::Full);
+
+    recompute(&t).await;
+    let b = in_browser(move || {
+        b.goto(&format!("{base}{PAGE}"));
+        let kept = keys_in(&b, "#attributes");
+        assert!(
+            kept.iter().any(|k| k == "favourite_category"),
+            "{kept:?}: {}",
+            b.source()
+        );
+        let row = b.text("#attribute-favourite_category");
+        assert!(
+            row.contains("Garden") && row.contains("We worked it out"),
+            "{row}"
+        );
+        b.click("#delete-favourite_category");
+        assert!(b.arrives(&format!("{PAGE}?done=deleted")), "{}", b.url());
+        assert!(!keys_in(&b, "#attributes").contains(&"favourite_category".to_string()));
+        assert!(keys_in(&b, "#suppressed").contains(&"favourite_category".to_string()));
+        (b, base)
+    })
+    .await;
+
+    recompute(&t).await;
+    let b = in_browser(move || {
+        let (b, base) = b;
+        b.goto(&format!("{base}{PAGE}"));
+        assert!(
+            !keys_in(&b, "#attributes").contains(&"favourite_category".to_string()),
+            "still gone after another recompute: {}",
+            b.source()
+        );
+        b.click("#allow-favourite_category");
+        assert!(b.arrives(&format!("{PAGE}?done=allowed")), "{}", b.url());
+        assert!(!b.exists("#allow-favourite_category"), "{}", b.source());
+        (b, base)
+    })
+    .await;
+
+    recompute(&t).await;
+    let (b, base) = b;
+    let b = in_browser({
+        let shots = shots.clone();
+        move || {
+            b.goto(&format!("{base}{PAGE}"));
+            assert!(
+                keys_in(&b, "#attributes").contains(&"favourite_category".to_string()),
+                "allowed again, worked out again: {}",
+                b.source()
+            );
+            // What she told us: she likes books.
+            b.click("#liked_categories-books");
+            b.click("#correct-liked_categories-save");
+            assert!(b.arrives(&format!("{PAGE}?done=corrected")), "{}", b.url());
+            assert!(b.text_has("#attribute-liked_categories", "Books"));
+            b.screenshot(&shots, "personalization");
+            b.click("#why-link");
+            assert!(b.arrives("/portal/me/recommendations"), "{}", b.url());
+            assert!(b.exists("#personalized"), "{}", b.source());
+            assert!(b.exists("#basis-receipt"), "{}", b.source());
+            assert!(b.exists("#significant-effect"));
+            let used = keys_in(&b, "#why-attributes");
+            let offers = b.text("#offers");
+            b.screenshot(&shots, "why-you-see-this");
+            (used, offers)
+        }
+    })
+    .await;
+    let (used, offers) = b;
+    assert!(
+        used.iter().any(|k| k == "liked_categories")
+            && used.iter().any(|k| k == "favourite_category"),
+        "{used:?}"
+    );
+    assert_eq!(
+        used,
+        last_read_fields(&t, &grace.to_string()).await,
+        "the page names exactly the attributes the audited read returned"
+    );
+    assert!(!offers.is_empty());
+}
+
+/// Signs `email` in to the portal and answers the visitor, on the personalization page.
+async fn signed_in<'a>(t: &'a TestApp, smtp: &SmtpServer, email: &str) -> Visitor<'a> {
+    let mut v = Visitor::new(t);
+    v.ask_code(email).await;
+    let code = code_in(&smtp.wait_for(1)[0].body);
+    let (to, _) = v.enter(&code).await;
+    assert_eq!(to, "/portal/me");
+    let page = v.get(PAGE).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    v
+}
+
+/// The text of each element with `class="level-text"`, entities decoded.
+fn level_texts(html: &str) -> Vec<String> {
+    html.split("class=\"level-text\"")
+        .skip(1)
+        .filter_map(|rest| {
+            let start = rest.find('>')? + 1;
+            let end = rest.find("</span>")?;
+            Some(
+                rest[start..end]
+                    .replace("&#x27;", "'")
+                    .replace("&#39;", "'")
+                    .replace("&quot;", "\"")
+                    .replace("&amp;", "&"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refusals_are_said_in_words_and_change_nothing() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let grace = seed(&t, "grace@example.com").await;
+
+    let away = t.req("GET", PAGE, None, &[], None).await;
+    assert_eq!(
+        (away.status, away.header("location")),
+        (303, Some("/portal"))
+    );
+
+    let mut v = signed_in(&t, &smtp, "grace@example.com").await;
+    let page = v.get(PAGE).await;
+    for level in [Level::Off, Level::Basic, Level::Full] {
+        assert!(
+            page.body.contains(&format!("id=\"level-{level}\"")),
+            "{level}"
+        );
+    }
+    let texts = level_texts(&page.body);
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    let score = flesch_reading_ease(&texts.join(" "));
+    assert!(
+        score >= READABLE_AT_LEAST,
+        "the level explanations score {score}, below {READABLE_AT_LEAST}: {texts:?}"
+    );
+
+    let why = v.get("/portal/me/recommendations").await;
+    assert_eq!(why.status, 200, "{}", why.body);
+    assert!(
+        why.body.contains("id=\"not-personalized\"") && why.body.contains("id=\"used-none\""),
+        "{}",
+        why.body
+    );
+
+    let unticked = v
+        .post("/portal/me/personalization/level", &[("level", "full")])
+        .await;
+    assert_eq!(unticked.status, 409, "{}", unticked.body);
+    assert!(
+        visible(&unticked.body).contains("Your level has not changed"),
+        "{}",
+        unticked.body
+    );
+    assert_eq!(chosen(&t, grace).await, Level::Off);
+
+    let odd = v
+        .post(
+            "/portal/me/personalization/level",
+            &[("level", "everything")],
+        )
+        .await;
+    assert_eq!(odd.status, 422, "{}", odd.body);
+    assert!(visible(&odd.body).contains("Choose Off, Basic or Full."));
+
+    let (to, _) = v
+        .post_and_follow(
+            "/portal/me/personalization/attributes/correct",
+            &[("key", "liked_categories"), ("values", "books")],
+        )
+        .await;
+    assert_eq!(to, format!("{PAGE}?done=corrected"));
+    for hostile in ["books\r\nSet-Cookie: x=1", "\u{202E}skoob", "books\u{2066}"] {
+        let refused = v
+            .post(
+                "/portal/me/personalization/attributes/correct",
+                &[("key", "liked_categories"), ("values", hostile)],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{hostile:?}: {}", refused.body);
+        assert!(
+            visible(&refused.body).contains("not one we sell"),
+            "{}",
+            refused.body
+        );
+        assert!(
+            !refused.body.contains(hostile) && !refused.body.contains("skoob"),
+            "what was sent is not repeated"
+        );
+        let row = refused
+            .body
+            .split("id=\"attribute-liked_categories\"")
+            .nth(1)
+            .and_then(|r| r.split("</tr>").next())
+            .expect("the row is still shown")
+            .to_string();
+        assert!(visible(&row).contains("Books"), "unchanged: {row}");
+    }
+    for (path, key) in [
+        ("correct", "favourite_category"),
+        ("delete", "no_such_attribute"),
+        ("allow", "favourite\r\ncategory"),
+    ] {
+        let refused = v
+            .post(
+                &format!("/portal/me/personalization/attributes/{path}"),
+                &[("key", key), ("values", "books")],
+            )
+            .await;
+        assert_eq!(refused.status, 422, "{path} {key:?}: {}", refused.body);
+        assert!(
+            visible(&refused.body).contains("That is not something you can change here."),
+            "{}",
+            refused.body
+        );
+    }
+
+    // Without a session a post changes nothing and leads to the sign-in.
+    let stranger = t
+        .req(
+            "POST",
+            "/portal/me/personalization/level",
+            None,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            Some("level=basic&csrf=x"),
+        )
+        .await;
+    assert_eq!(
+        (stranger.status, stranger.header("location")),
+        (303, Some("/portal"))
+    );
+    assert_eq!(chosen(&t, grace).await, Level::Off);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_notice_explains_personalization_rule_by_rule() {
+    let t = spawn_app().await;
+    let page = t.req("GET", "/privacy", None, &[], None).await;
+    let section = page
+        .body
+        .split("id=\"personalization\"")
+        .nth(1)
+        .and_then(|s| s.split("</section>").next())
+        .unwrap_or_else(|| panic!("a #personalization section: {}", page.body))
+        .to_string();
+    let book = t.app.catalog().personalization();
+    assert!(!book.rules.is_empty());
+    for rule in &book.rules {
+        assert!(
+            section.contains(&format!("data-rule=\"{}\"", rule.key)),
+            "{} in {section}",
+            rule.key
+        );
+    }
+    assert_eq!(
+        section.matches("data-rule=").count(),
+        book.rules.len(),
+        "one row per rule"
+    );
+    let text = visible(&section);
+    for level in Level::ALL {
+        let words = level.describe();
+        assert!(text.contains(words.what), "{level}: {text}");
+    }
+    let how = t.app.personalization().how_it_works();
+    assert!(
+        text.contains(&format!("{:.0}", how.readability)),
+        "the score is shown: {text}"
+    );
+    assert!(!page.body.to_lowercase().contains("<script"));
+}
