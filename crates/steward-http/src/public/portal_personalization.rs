@@ -377,6 +377,8 @@ struct WhyPage {
     basis: Option<(String, Option<String>)>,
     offers: Vec<OfferRow>,
     used: Vec<UsedRow>,
+    /// Something used changed the order of the offers.
+    counted: bool,
     /// "Without X you would see Y", as (X's name, Y).
     counterfactual: Option<(String, String)>,
     significant_effect: &'static str,
@@ -397,6 +399,18 @@ fn why_page(state: &AppState, shown: Recommendations) -> WhyPage {
     let book = state.app.catalog().personalization();
     let label = |key: &str| book.label(key).unwrap_or(key).to_string();
     let why = shown.explanation;
+    let used: Vec<UsedRow> = why
+        .attributes
+        .into_iter()
+        .map(|a| UsedRow {
+            source: source_words(a.source),
+            rule_version: a.rule_version,
+            counted: a.contribution != 0.0,
+            key: a.key,
+            label: a.label,
+            why: a.why,
+        })
+        .collect();
     WhyPage {
         personalized: shown.personalized,
         level: name(why.level),
@@ -424,18 +438,8 @@ fn why_page(state: &AppState, shown: Recommendations) -> WhyPage {
                     .join(", "),
             })
             .collect(),
-        used: why
-            .attributes
-            .into_iter()
-            .map(|a| UsedRow {
-                source: source_words(a.source),
-                rule_version: a.rule_version,
-                counted: a.contribution != 0.0,
-                key: a.key,
-                label: a.label,
-                why: a.why,
-            })
-            .collect(),
+        counted: used.iter().any(|u| u.counted),
+        used,
         counterfactual: why.counterfactual.map(|c| (label(&c.without), c.would_see)),
         significant_effect: why.significant_effect,
     }

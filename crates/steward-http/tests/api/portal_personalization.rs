@@ -101,6 +101,22 @@ async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out()
     let t = spawn_app_with_mail(&smtp.url()).await;
     let grace = seed(&t, "grace@example.com").await;
     orders(&t, grace).await;
+    // One offer more than the page shows, so what counted most pushed another out.
+    let marketer = t
+        .token(steward_app::core::Role::Marketer, &[PROFILED])
+        .await;
+    let offer = t
+        .req(
+            "POST",
+            "/api/v1/offers",
+            Some(&marketer),
+            &[],
+            Some(
+                r#"{"key":"garden-seeds","title":"Seeds to sow","category":"garden","priority":2}"#,
+            ),
+        )
+        .await;
+    assert_eq!(offer.status, 201, "{}", offer.body);
 
     let base = format!("http://{}", t.addr);
     let shots = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("portal-screenshots");
@@ -217,12 +233,25 @@ async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out()
             assert!(b.exists("#significant-effect"));
             let used = keys_in(&b, "#why-attributes");
             let offers = b.text("#offers");
+            let counterfactual = (
+                b.text("#counterfactual-without"),
+                b.text("#counterfactual-would-see"),
+            );
             b.screenshot(&shots, "why-you-see-this");
-            (used, offers)
+            (used, offers, counterfactual)
         }
     })
     .await;
-    let (used, offers) = b;
+    let (used, offers, (without, would_see)) = b;
+    let book = t.app.catalog().personalization();
+    assert!(
+        used.iter().any(|k| book.label(k) == Some(without.as_str())),
+        "the counterfactual drops an attribute that was used: {without}"
+    );
+    assert!(
+        !would_see.is_empty() && !offers.contains(&would_see),
+        "{would_see} is not among {offers}"
+    );
     assert!(
         used.iter().any(|k| k == "liked_categories")
             && used.iter().any(|k| k == "favourite_category"),
