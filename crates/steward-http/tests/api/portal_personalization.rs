@@ -358,6 +358,13 @@ async fn refusals_are_said_in_words_and_change_nothing() {
         )
         .await;
     assert_eq!(to, format!("{PAGE}?done=corrected"));
+    let overview = visible(&v.get("/portal/me").await.body);
+    assert!(
+        overview.contains("saved what you told us you like"),
+        "the access history says it in words: {overview}"
+    );
+    assert!(!overview.contains("personalization."), "{overview}");
+    v.get(PAGE).await;
     for hostile in ["books\r\nSet-Cookie: x=1", "\u{202E}skoob", "books\u{2066}"] {
         let refused = v
             .post(
