@@ -10,6 +10,7 @@ use axum::routing::get;
 use pulldown_cmark::{Event, Parser, html};
 use steward_app::AppError;
 use steward_app::NoticeView;
+use steward_app::core::personalization::rules::PLACEHOLDERS;
 
 use super::personalization_words::{LevelRow, duration_words, kinds_words, source_words};
 use crate::web::{PUBLIC_CSP, render};
@@ -63,6 +64,13 @@ struct RuleRow {
     explanation: String,
 }
 
+/// A rule's explanation as a pattern: each placeholder, filled in for a customer, is a gap.
+fn unfilled(template: &str) -> String {
+    PLACEHOLDERS.iter().fold(template.to_string(), |t, p| {
+        t.replace(&format!("{{{p}}}"), "…")
+    })
+}
+
 fn how(state: &AppState) -> How {
     let how = state.app.personalization().how_it_works();
     How {
@@ -88,7 +96,7 @@ fn how(state: &AppState) -> How {
                 expires: duration_words(&r.expires),
                 key: r.key,
                 label: r.label,
-                explanation: r.explanation,
+                explanation: unfilled(&r.explanation),
             })
             .collect(),
         readability: format!("{:.0}", how.readability),
@@ -195,6 +203,14 @@ mod tests {
         assert!(
             !html.contains("<b>") && html.contains("&lt;b&gt;"),
             "inline HTML too"
+        );
+    }
+
+    #[test]
+    fn a_rule_explanation_shows_its_placeholders_as_gaps() {
+        assert_eq!(
+            super::unfilled("{count} of your {total} orders were {value}; {odd} stays."),
+            "… of your … orders were …; {odd} stays."
         );
     }
 }

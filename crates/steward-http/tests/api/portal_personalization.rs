@@ -238,6 +238,9 @@ async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out()
                 b.text("#counterfactual-would-see"),
             );
             b.screenshot(&shots, "why-you-see-this");
+            b.goto(&format!("{base}/privacy#personalization"));
+            assert!(b.exists("#personalization-rules"), "{}", b.source());
+            b.screenshot(&shots, "how-personalization-works");
             (used, offers, counterfactual)
         }
     })
