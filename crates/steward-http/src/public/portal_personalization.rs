@@ -32,6 +32,11 @@ const FULL_NEEDS_CONSENT: &str = "Your level has not changed. Full looks at what
     which of our messages you open, so it needs your consent: tick the box under Full and \
     choose it again.";
 
+/// What choosing basic or full answers once the customer's objection to personalization was
+/// upheld: the objection stands until they withdraw it.
+const UPHELD: &str = "Your level stays Off: you objected to offers tailored to you, and we \
+    agreed. If you have changed your mind, tell us and we will lift your objection.";
+
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(PAGE, get(page))
@@ -228,6 +233,7 @@ async fn after(
             (StatusCode::CONFLICT, FULL_NEEDS_CONSENT.to_string())
         }
         Err(AppError::Invalid(errors)) => (StatusCode::UNPROCESSABLE_ENTITY, invalid(&errors)),
+        Err(AppError::Objected { .. }) => (StatusCode::FORBIDDEN, UPHELD.to_string()),
         Err(e) => {
             let c = crate::classify::classify(e);
             if !c.status.is_client_error() {
