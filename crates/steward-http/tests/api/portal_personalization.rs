@@ -1,5 +1,5 @@
 //! The portal's personalization pages and the notice's "how personalization works": in real
-//! headless Chromium, a customer chooses a level (full only with the consent ticked), sees
+//! headless Chromium, on both engines, a customer chooses a level (full only with the consent ticked), sees
 //! and deletes what was worked out, allows it again, corrects what they told us and reads why
 //! they see their offers; over plain HTTP, hostile input is refused in words and changes
 //! nothing, the level texts read plainly, and the notice lists every rule of the catalog.
@@ -8,6 +8,7 @@ use jiff::{SignedDuration, Timestamp};
 use steward_app::core::personalization::{Facets, Level, PROFILED};
 use steward_app::core::readability::flesch_reading_ease;
 use steward_app::{InteractionInput, READABLE_AT_LEAST};
+use steward_store::testing::fresh_postgres;
 use steward_testkit::smtp::SmtpServer;
 use uuid::Uuid;
 
@@ -96,9 +97,24 @@ fn keys_in(b: &Browser, css: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out() {
+async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out_sqlite() {
+    chooses_full_and_controls_what_was_worked_out(false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out_postgres() {
+    chooses_full_and_controls_what_was_worked_out(true).await;
+}
+
+async fn chooses_full_and_controls_what_was_worked_out(pg: bool) {
+    let db = if pg {
+        Some(fresh_postgres().await)
+    } else {
+        None
+    };
     let smtp = SmtpServer::start();
-    let t = spawn_app_with_mail(&smtp.url()).await;
+    let t = spawn_app_with_mail_on(&smtp.url(), db.as_ref().map(|d| d.url.clone())).await;
+    let engine = if pg { "postgres" } else { "sqlite" };
     let grace = seed(&t, "grace@example.com").await;
     orders(&t, grace).await;
     // One offer more than the page shows, so what counted most pushed another out.
@@ -225,7 +241,7 @@ async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out()
             b.click("#correct-liked_categories-save");
             assert!(b.arrives(&format!("{PAGE}?done=corrected")), "{}", b.url());
             assert!(b.text_has("#attribute-liked_categories", "Books"));
-            b.screenshot(&shots, "personalization");
+            b.screenshot(&shots, &format!("personalization-{engine}"));
             b.click("#why-link");
             assert!(b.arrives("/portal/me/recommendations"), "{}", b.url());
             assert!(b.exists("#personalized"), "{}", b.source());
@@ -237,10 +253,10 @@ async fn a_customer_chooses_full_with_consent_and_controls_what_was_worked_out()
                 b.text("#counterfactual-without"),
                 b.text("#counterfactual-would-see"),
             );
-            b.screenshot(&shots, "why-you-see-this");
+            b.screenshot(&shots, &format!("why-you-see-this-{engine}"));
             b.goto(&format!("{base}/privacy#personalization"));
             assert!(b.exists("#personalization-rules"), "{}", b.source());
-            b.screenshot(&shots, "how-personalization-works");
+            b.screenshot(&shots, &format!("how-personalization-works-{engine}"));
             (used, offers, counterfactual)
         }
     })
