@@ -1,8 +1,9 @@
 //! The portal's personalization pages and the notice's "how personalization works": in real
-//! headless Chromium, on both engines, a customer chooses a level (full only with the consent ticked), sees
-//! and deletes what was worked out, allows it again, corrects what they told us and reads why
-//! they see their offers; over plain HTTP, hostile input is refused in words and changes
-//! nothing, the level texts read plainly, and the notice lists every rule of the catalog.
+//! headless Chromium, on both engines, a customer chooses a level (full only with the consent
+//! ticked), sees and deletes what was worked out, allows it again, corrects what they told us
+//! and reads why they see their offers; over plain HTTP, hostile input is refused in words and
+//! changes nothing, an upheld objection keeps the level off, the level texts read plainly, and
+//! the notice lists every rule of the catalog.
 
 use jiff::{SignedDuration, Timestamp};
 use steward_app::core::personalization::{Facets, Level, PROFILED};
