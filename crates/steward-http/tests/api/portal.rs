@@ -381,6 +381,14 @@ impl<'a> Visitor<'a> {
         reply
     }
 
+    /// Posts with a token not the session's, as a form from another site would.
+    pub(crate) async fn post_forged(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let kept = std::mem::replace(&mut self.csrf, "0".repeat(32));
+        let reply = self.post(path, fields).await;
+        self.csrf = kept;
+        reply
+    }
+
     /// Posts, expects a redirect after the post, and follows it.
     pub(crate) async fn post_and_follow(
         &mut self,

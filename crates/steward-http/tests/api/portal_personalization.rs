@@ -312,6 +312,21 @@ async fn signed_in<'a>(t: &'a TestApp, smtp: &SmtpServer, email: &str) -> Visito
     v
 }
 
+/// The value the page shows for the attribute `key`.
+fn attribute_row(html: &str, key: &str) -> String {
+    let row = html
+        .split(&format!("id=\"attribute-{key}\""))
+        .nth(1)
+        .and_then(|r| r.split("</tr>").next())
+        .unwrap_or_else(|| panic!("no row for {key}: {html}"));
+    let value = row
+        .split("<td>")
+        .nth(1)
+        .and_then(|v| v.split("</td>").next())
+        .unwrap_or_default();
+    visible(value).trim().to_string()
+}
+
 /// The text of each element with `class="level-text"`, entities decoded.
 fn level_texts(html: &str) -> Vec<String> {
     html.split("class=\"level-text\"")
@@ -417,14 +432,8 @@ async fn refusals_are_said_in_words_and_change_nothing() {
             !refused.body.contains(hostile) && !refused.body.contains("skoob"),
             "what was sent is not repeated"
         );
-        let row = refused
-            .body
-            .split("id=\"attribute-liked_categories\"")
-            .nth(1)
-            .and_then(|r| r.split("</tr>").next())
-            .expect("the row is still shown")
-            .to_string();
-        assert!(visible(&row).contains("Books"), "unchanged: {row}");
+        let row = attribute_row(&refused.body, "liked_categories");
+        assert_eq!(row, "Books", "unchanged");
     }
     for (path, key) in [
         ("correct", "favourite_category"),
@@ -444,6 +453,26 @@ async fn refusals_are_said_in_words_and_change_nothing() {
             refused.body
         );
     }
+
+    // A form from another site, without the session's token, changes nothing.
+    for (path, fields) in [
+        ("level", &[("level", "basic")][..]),
+        (
+            "attributes/correct",
+            &[("key", "liked_categories"), ("values", "toys")][..],
+        ),
+        ("attributes/delete", &[("key", "liked_categories")][..]),
+    ] {
+        let forged = v
+            .post_forged(&format!("/portal/me/personalization/{path}"), fields)
+            .await;
+        assert_eq!(forged.status, 403, "{path}: {}", forged.body);
+    }
+    assert_eq!(chosen(&t, grace).await, Level::Off);
+    assert_eq!(
+        attribute_row(&v.get(PAGE).await.body, "liked_categories"),
+        "Books"
+    );
 
     // Without a session a post changes nothing and leads to the sign-in.
     let stranger = t
