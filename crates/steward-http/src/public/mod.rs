@@ -5,8 +5,10 @@
 mod dates;
 mod forms;
 mod links;
+mod personalization_words;
 mod portal;
 mod portal_outcomes;
+mod portal_personalization;
 mod portal_told;
 mod portal_view;
 mod privacy;
@@ -23,4 +25,5 @@ pub fn routes() -> Router<AppState> {
         .merge(links::routes())
         .merge(forms::routes())
         .merge(portal::routes())
+        .merge(portal_personalization::routes())
 }

@@ -179,7 +179,7 @@ fn see_other_with(state: &AppState, to: &str, cookies: &[(&str, Option<&str>)]) 
 }
 
 /// The signed-in customer and their session token, if the cookie holds a live session.
-async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Subject, String)> {
+pub(super) async fn session(state: &AppState, headers: &HeaderMap) -> Option<(Subject, String)> {
     let token = cookie(headers, SESSION)?;
     let customer = state.app.portal().customer(&token).await.ok()?;
     Some((customer, token))
@@ -455,7 +455,7 @@ async fn receipt(
 }
 
 /// The signed-in customer behind a form post that carries their session's token.
-async fn signed_form(
+pub(super) async fn signed_form(
     state: &AppState,
     headers: &HeaderMap,
     form: &HashMap<String, String>,

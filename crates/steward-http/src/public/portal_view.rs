@@ -206,6 +206,12 @@ fn what(action: &str) -> String {
         "audience.export" => "put you on a marketing list",
         "campaign.send" | "campaign.sent" | "campaign.start" => "sent you a marketing message",
         "retention.run" => "applied our rules on how long data is kept",
+        "personalization.level" => "changed how far your offers are tailored to you",
+        "personalization.read" => "used what we keep to personalize, to choose your offers",
+        "personalization.recompute" => "worked out again what we use to personalize",
+        "personalization.attribute.put" => "saved what you told us you like",
+        "personalization.attribute.delete" => "deleted something we kept to personalize",
+        "personalization.attribute.allow" => "allowed something to be worked out again",
         other if other.starts_with("request.") => "worked on a request of yours",
         other => return in_words(other),
     };

@@ -10,7 +10,9 @@ use axum::routing::get;
 use pulldown_cmark::{Event, Parser, html};
 use steward_app::AppError;
 use steward_app::NoticeView;
+use steward_app::core::personalization::rules::PLACEHOLDERS;
 
+use super::personalization_words::{LevelRow, duration_words, kinds_words, source_words};
 use crate::web::{PUBLIC_CSP, render};
 use crate::{AppState, Problem};
 
@@ -39,6 +41,67 @@ struct NoticePage {
     body_html: String,
     /// The retention rules in force: what is kept how long, as the sweeper carries it out.
     kept: Vec<steward_app::RuleView>,
+    /// How personalization works, generated from the catalog: it says what the code does.
+    how: How,
+}
+
+/// The notice's `#personalization` section in a reader's words.
+struct How {
+    levels: Vec<LevelRow>,
+    rules: Vec<RuleRow>,
+    readability: String,
+    hard_to_read: bool,
+}
+
+struct RuleRow {
+    key: String,
+    label: String,
+    source: &'static str,
+    from_level: &'static str,
+    reads: String,
+    window: String,
+    expires: String,
+    explanation: String,
+}
+
+/// A rule's explanation as a pattern: each placeholder, filled in for a customer, is a gap.
+fn unfilled(template: &str) -> String {
+    PLACEHOLDERS.iter().fold(template.to_string(), |t, p| {
+        t.replace(&format!("{{{p}}}"), "…")
+    })
+}
+
+fn how(state: &AppState) -> How {
+    let how = state.app.personalization().how_it_works();
+    How {
+        levels: how
+            .levels
+            .iter()
+            .map(|l| LevelRow {
+                key: l.level.as_str(),
+                name: l.text.name,
+                what: l.text.what,
+                example: l.text.example,
+                chosen: false,
+            })
+            .collect(),
+        rules: how
+            .rules
+            .into_iter()
+            .map(|r| RuleRow {
+                source: source_words(r.source),
+                from_level: r.min_level.describe().name,
+                reads: kinds_words(r.reads.iter().map(String::as_str)),
+                window: duration_words(&r.window),
+                expires: duration_words(&r.expires),
+                key: r.key,
+                label: r.label,
+                explanation: unfilled(&r.explanation),
+            })
+            .collect(),
+        readability: format!("{:.0}", how.readability),
+        hard_to_read: how.hard_to_read,
+    }
 }
 
 /// Markdown to HTML; raw HTML in the source is shown as text, never passed through.
@@ -89,6 +152,7 @@ fn page(
         versioned,
         purposes,
         kept,
+        how: how(state),
     });
     if response.status().is_success() {
         *response.status_mut() = status;
@@ -139,6 +203,14 @@ mod tests {
         assert!(
             !html.contains("<b>") && html.contains("&lt;b&gt;"),
             "inline HTML too"
+        );
+    }
+
+    #[test]
+    fn a_rule_explanation_shows_its_placeholders_as_gaps() {
+        assert_eq!(
+            super::unfilled("{count} of your {total} orders were {value}; {odd} stays."),
+            "… of your … orders were …; {odd} stays."
         );
     }
 }

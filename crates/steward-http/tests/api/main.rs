@@ -11,6 +11,7 @@ mod objections;
 mod openapi;
 mod personalization;
 mod portal;
+mod portal_personalization;
 mod recipient_notices;
 mod register;
 mod requests;

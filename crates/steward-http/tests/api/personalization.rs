@@ -63,7 +63,7 @@ async fn recommend(t: &TestApp, s: &Staff, customer: &str, query: &str, purpose:
 
 /// The `attr:` fields of the newest `personalization.read` entry naming the customer, read
 /// through the audit API.
-async fn last_read_fields(t: &TestApp, customer: &str) -> Vec<String> {
+pub(crate) async fn last_read_fields(t: &TestApp, customer: &str) -> Vec<String> {
     let auditor = t.token(Role::Auditor, &[]).await;
     let page = t
         .req(

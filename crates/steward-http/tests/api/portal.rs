@@ -358,10 +358,10 @@ impl<'a> Visitor<'a> {
     }
 
     /// Posts a form with the last page's token; answers the post itself, unfollowed.
-    async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+    pub(crate) async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
         let mut body = format!("csrf={}", self.csrf);
         for (k, v) in fields {
-            body.push_str(&format!("&{k}={}", v.replace('@', "%40").replace(' ', "+")));
+            body.push_str(&format!("&{k}={}", form_encoded(v)));
         }
         let cookies = self.cookies();
         let reply = self
@@ -378,6 +378,14 @@ impl<'a> Visitor<'a> {
             )
             .await;
         self.keep(&reply);
+        reply
+    }
+
+    /// Posts with a token not the session's, as a form from another site would.
+    pub(crate) async fn post_forged(&mut self, path: &str, fields: &[(&str, &str)]) -> Reply {
+        let kept = std::mem::replace(&mut self.csrf, "0".repeat(32));
+        let reply = self.post(path, fields).await;
+        self.csrf = kept;
         reply
     }
 
@@ -408,6 +416,20 @@ impl<'a> Visitor<'a> {
         self.post_and_follow("/portal/sign-in", &[("code", code)])
             .await
     }
+}
+
+/// A value as a browser sends it in a form: every byte but the unreserved ones escaped, so
+/// line breaks and bidirectional controls arrive as typed.
+fn form_encoded(value: &str) -> String {
+    value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                char::from(b).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// A page with its address and its fresh form token taken out.

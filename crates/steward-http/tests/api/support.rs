@@ -153,6 +153,11 @@ pub async fn spawn_app_with_webhooks(webhooks: steward_app::WebhookSettings) -> 
 
 /// A server whose mail goes to `smtp_url`, with links back to itself.
 pub async fn spawn_app_with_mail(smtp_url: &str) -> TestApp {
+    spawn_app_with_mail_on(smtp_url, None).await
+}
+
+/// The same, its data in the PostgreSQL database at `database_url` when one is given.
+pub async fn spawn_app_with_mail_on(smtp_url: &str, database_url: Option<String>) -> TestApp {
     spawn(
         steward_http::HttpOptions {
             limits: steward_http::Limits::unlimited(),
@@ -160,7 +165,7 @@ pub async fn spawn_app_with_mail(smtp_url: &str) -> TestApp {
         },
         Some(smtp_url.to_string()),
         Default::default(),
-        None,
+        database_url,
         None,
     )
     .await
