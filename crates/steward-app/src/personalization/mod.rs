@@ -27,7 +27,7 @@ use crate::{AppError, Receipt};
 use gate::{ReadFor, Wanted};
 pub use notice::{HowItWorks, HowLevel, HowRule};
 pub use offers::OfferView;
-pub use profile::{LevelChoice, PersonalizationPage, SuppressedView};
+pub use profile::{PersonalizationPage, SuppressedView};
 pub use recommend::{
     AttributeUsed, Counterfactual, DEFAULT_RECOMMENDATIONS, OfferItem, OfferRef, Recommendations,
     WhyExplanation,

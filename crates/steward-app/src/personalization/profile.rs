@@ -4,12 +4,12 @@
 
 use serde::Serialize;
 use steward_core::audit::AuditRecord;
-use steward_core::personalization::{AttrValue, Level, LevelText, Source};
+use steward_core::personalization::{AttrValue, Level, Source};
 use steward_store::{AttributeRow, ChangeSet, ProfileChange};
 use uuid::Uuid;
 
 use super::gate::sealed_field;
-use super::{AttributeView, LevelView, at};
+use super::{AttributeView, HowLevel, LevelView, at};
 use crate::security::access::LEGAL_OBLIGATION;
 use crate::services::{OwnRights, Personalization, Portal};
 use crate::{Access, AppError, FieldError, Steward, Subject};
@@ -24,7 +24,7 @@ pub struct PersonalizationPage {
     /// Keys they deleted that are not derived again until they allow them.
     pub suppressed: Vec<SuppressedView>,
     /// Each level in plain words, to choose between.
-    pub levels: Vec<LevelChoice>,
+    pub levels: Vec<HowLevel>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -34,13 +34,6 @@ pub struct SuppressedView {
     pub label: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub at: jiff::Timestamp,
-}
-
-#[derive(Debug, Clone, Serialize)]
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-pub struct LevelChoice {
-    pub level: Level,
-    pub text: LevelText,
 }
 
 /// Who changes a profile, for the audit entry.
@@ -266,7 +259,7 @@ impl Portal<'_> {
             suppressed,
             levels: Level::ALL
                 .iter()
-                .map(|l| LevelChoice {
+                .map(|l| HowLevel {
                     level: *l,
                     text: l.describe(),
                 })

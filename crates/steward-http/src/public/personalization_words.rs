@@ -2,7 +2,7 @@
 //! levels with their examples, where an attribute comes from, what a rule reads and over how
 //! long. Keys stay in the page's attributes, for machines.
 
-use steward_app::AttributeView;
+use steward_app::{AttributeView, HowLevel};
 use steward_app::core::personalization::{AttrValue, Book, Level, Source};
 use steward_app::core::retention::parse_duration;
 
@@ -16,19 +16,16 @@ pub struct LevelRow {
     pub chosen: bool,
 }
 
-/// Every level to choose from, the one chosen marked.
-pub(super) fn level_rows(chosen: Level) -> Vec<LevelRow> {
-    Level::ALL
+/// Every level in the app's words, the one chosen (if any) marked.
+pub(super) fn level_rows(levels: &[HowLevel], chosen: Option<Level>) -> Vec<LevelRow> {
+    levels
         .iter()
-        .map(|l| {
-            let text = l.describe();
-            LevelRow {
-                key: l.as_str(),
-                name: text.name,
-                what: text.what,
-                example: text.example,
-                chosen: *l == chosen,
-            }
+        .map(|l| LevelRow {
+            key: l.level.as_str(),
+            name: l.text.name,
+            what: l.text.what,
+            example: l.text.example,
+            chosen: Some(l.level) == chosen,
         })
         .collect()
 }

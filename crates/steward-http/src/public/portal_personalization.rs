@@ -184,7 +184,7 @@ async fn chooser(
         chosen: name(level.chosen),
         effective: name(level.effective),
         differs: level.chosen != level.effective,
-        levels: level_rows(level.chosen),
+        levels: level_rows(&shown.levels, Some(level.chosen)),
         history: level
             .history
             .iter()

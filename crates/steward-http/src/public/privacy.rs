@@ -12,7 +12,9 @@ use steward_app::AppError;
 use steward_app::NoticeView;
 use steward_app::core::personalization::rules::PLACEHOLDERS;
 
-use super::personalization_words::{LevelRow, duration_words, kinds_words, source_words};
+use super::personalization_words::{
+    LevelRow, duration_words, kinds_words, level_rows, source_words,
+};
 use crate::web::{PUBLIC_CSP, render};
 use crate::{AppState, Problem};
 
@@ -74,17 +76,7 @@ fn unfilled(template: &str) -> String {
 fn how(state: &AppState) -> How {
     let how = state.app.personalization().how_it_works();
     How {
-        levels: how
-            .levels
-            .iter()
-            .map(|l| LevelRow {
-                key: l.level.as_str(),
-                name: l.text.name,
-                what: l.text.what,
-                example: l.text.example,
-                chosen: false,
-            })
-            .collect(),
+        levels: level_rows(&how.levels, None),
         rules: how
             .rules
             .into_iter()

@@ -462,6 +462,7 @@ async fn refusals_are_said_in_words_and_change_nothing() {
             &[("key", "liked_categories"), ("values", "toys")][..],
         ),
         ("attributes/delete", &[("key", "liked_categories")][..]),
+        ("attributes/allow", &[("key", "favourite_category")][..]),
     ] {
         let forged = v
             .post_forged(&format!("/portal/me/personalization/{path}"), fields)
@@ -522,18 +523,31 @@ async fn the_notice_explains_personalization_rule_by_rule() {
         assert!(text.contains(words.what), "{level}: {text}");
     }
     let how = t.app.personalization().how_it_works();
+    let score = section
+        .split("id=\"personalization-readability\">")
+        .nth(1)
+        .and_then(|s| s.split("</p>").next())
+        .map(visible)
+        .unwrap_or_else(|| panic!("the score's own line: {section}"));
     assert!(
-        text.contains(&format!("{:.0}", how.readability)),
-        "the score is shown: {text}"
+        score.contains(&format!(": {:.0}", how.readability)),
+        "the score is shown: {score}"
     );
     assert!(!page.body.to_lowercase().contains("<script"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn after_an_upheld_objection_the_level_stays_off_and_the_page_says_why() {
+async fn after_an_upheld_objection_the_level_falls_to_off_and_the_page_says_why() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let grace = seed(&t, "grace@example.com").await;
+    let mut v = signed_in(&t, &smtp, "grace@example.com").await;
+    let basic = v
+        .post("/portal/me/personalization/level", &[("level", "basic")])
+        .await;
+    assert_eq!(basic.status, 303, "{}", basic.body);
+    assert_eq!(chosen(&t, grace).await, Level::Basic);
+
     let dpo = t
         .token(
             steward_app::core::Role::Dpo,
@@ -561,17 +575,38 @@ async fn after_an_upheld_objection_the_level_stays_off_and_the_page_says_why() {
             .await;
         assert_eq!(r.status, 200, "{step}: {}", r.body);
     }
-
-    let mut v = signed_in(&t, &smtp, "grace@example.com").await;
-    let refused = v
-        .post("/portal/me/personalization/level", &[("level", "basic")])
-        .await;
-    assert_eq!(refused.status, 403, "{}", refused.body);
-    let said = visible(&refused.body);
-    assert!(said.contains("you objected"), "{said}");
-    assert!(
-        !said.contains("customer"),
-        "said to her, not about her: {said}"
+    assert_eq!(
+        chosen(&t, grace).await,
+        Level::Off,
+        "the upheld objection turned personalization off"
     );
+
+    for fields in [
+        &[("level", "basic")][..],
+        &[("level", "full"), ("consent", "yes")][..],
+    ] {
+        let refused = v.post("/portal/me/personalization/level", fields).await;
+        assert_eq!(refused.status, 403, "{fields:?}: {}", refused.body);
+        let said = visible(&refused.body);
+        assert!(said.contains("you objected"), "{said}");
+        assert!(
+            !said.contains("customer"),
+            "said to her, not about her: {said}"
+        );
+    }
     assert_eq!(chosen(&t, grace).await, Level::Off);
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    let consents = t
+        .app
+        .consent()
+        .history(&access, grace)
+        .await
+        .expect("history");
+    assert!(
+        !consents
+            .iter()
+            .any(|e| e.purpose == steward_app::core::personalization::PROFILED),
+        "a refused choice records no profiling consent: {consents:?}"
+    );
 }
