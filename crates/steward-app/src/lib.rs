@@ -40,9 +40,9 @@ pub use infra::mail::{MailRound, MailSettings};
 pub use personalization::fixtures::BenchInteraction;
 pub use personalization::{
     AttributeUsed, AttributeView, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, HowItWorks,
-    HowLevel, HowRule, LevelChoice, LevelEventView, LevelInput, LevelView, OfferItem, OfferRef,
-    OfferView, PersonalizationHeld, PersonalizationPage, Recommendations, RecomputeReport,
-    SuppressedView, WhyExplanation,
+    HowLevel, HowRule, LevelChoice, LevelCounts, LevelEventView, LevelInput, LevelView, OfferItem,
+    OfferRef, OfferView, PersonalizationHeld, PersonalizationPage, Recommendations,
+    RecomputeReport, SuppressedView, WhyExplanation,
 };
 pub use records::{
     Ropa, RopaCategory, RopaController, RopaDestination, RopaFormat, RopaPurpose, RopaRecipient,
