@@ -163,6 +163,7 @@ async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_rea
             assert!(b.arrives("/console/purpose"), "{}", b.url());
             b.click(&format!("input[value='{DESK}']"));
             b.click("main button[type=submit]");
+            assert!(b.arrives("/console/customers"), "{}", b.url());
             b.goto(&format!("{base}/console/customers/{ada}"));
             assert!(b.text_has("#level-chosen", "full"), "{}", b.source());
             assert!(b.text_has("#level-effective", "full"));
@@ -211,8 +212,10 @@ async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_rea
             b.fill("#email", "agent@example.com");
             b.fill("#password", PASSWORD);
             b.click("main button[type=submit]");
+            assert!(b.arrives("/console/purpose"), "{}", b.url());
             b.click(&format!("input[value='{SERVICE}']"));
             b.click("main button[type=submit]");
+            assert!(b.arrives("/console/customers"), "{}", b.url());
             b.goto(&format!("{base}/console/customers/{ada}"));
             assert!(b.text_has("#level-chosen", "full"));
             assert!(b.exists("#attributes-elsewhere"), "{}", b.source());
@@ -246,8 +249,10 @@ async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_rea
             b.fill("#email", "marketer@example.com");
             b.fill("#password", PASSWORD);
             b.click("main button[type=submit]");
+            assert!(b.arrives("/console/purpose"), "{}", b.url());
             b.click("input[value='marketing.communications.email']");
             b.click("main button[type=submit]");
+            assert!(b.arrives("/console/campaigns"), "{}", b.url());
             b.click("a[href='/console/offers']");
             assert!(b.arrives("/console/offers"), "{}", b.url());
             for (name, n) in &levels {
