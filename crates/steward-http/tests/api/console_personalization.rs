@@ -9,7 +9,8 @@ use std::collections::BTreeSet;
 use steward_app::core::Role;
 
 use crate::console::{
-    PASSWORD, add_staff, assert_console_page, csrf_in, in_browser, screenshots, staff_cookie,
+    PASSWORD, add_staff, assert_console_page, csrf_in, in_browser, post_form, screenshots,
+    staff_cookie,
 };
 use crate::support::*;
 use crate::webdriver::Browser;
@@ -70,6 +71,70 @@ async fn last_read(t: &TestApp, customer: &str) -> (String, BTreeSet<String>) {
     )
 }
 
+/// Ada, at full with her consent, who ordered garden things three times and told us she
+/// likes books, her profile recomputed.
+async fn ada_at_full(t: &TestApp, agent: &str, dpo: &str) -> String {
+    let ada = customer(t, agent, "ada@example.com").await;
+    let consent = t
+        .req(
+            "POST",
+            &format!("/api/v1/customers/{ada}/consents"),
+            Some(agent),
+            &[("X-Purpose", SERVICE)],
+            Some(&format!(r#"{{"purpose":"{PROFILED}","state":"given"}}"#)),
+        )
+        .await;
+    assert_eq!(consent.status, 201, "{}", consent.body);
+    set_level(t, agent, &ada, "full").await;
+    for _ in 0..3 {
+        let order = t
+            .req(
+                "POST",
+                &format!("/api/v1/customers/{ada}/interactions"),
+                Some(agent),
+                &[],
+                Some(r#"{"kind":"order","summary":"Order","facets":{"categories":["garden"]}}"#),
+            )
+            .await;
+        assert_eq!(order.status, 201, "{}", order.body);
+    }
+    let declared = t
+        .req(
+            "PUT",
+            &format!("/api/v1/customers/{ada}/attributes/liked_categories"),
+            Some(dpo),
+            &[("X-Purpose", DESK)],
+            Some(r#"{"values":["books"]}"#),
+        )
+        .await;
+    assert_eq!(declared.status, 204, "{}", declared.body);
+    recompute(t).await;
+    ada
+}
+
+async fn recompute(t: &TestApp) {
+    t.app
+        .personalization()
+        .recompute(&t.operator.actor("test", &[PROFILED]), |_| {})
+        .await
+        .expect("recompute");
+}
+
+/// The keys of the attributes kept about `customer`, read as the privacy officer would.
+async fn kept_keys(t: &TestApp, customer: &str) -> BTreeSet<String> {
+    let desk = t.operator.actor("test", &[DESK]);
+    let desk = t.app.access(&desk, Some(DESK)).expect("access");
+    let id = uuid::Uuid::parse_str(customer).expect("id");
+    t.app
+        .personalization()
+        .attributes(&desk, id)
+        .await
+        .expect("attributes")
+        .into_iter()
+        .map(|a| a.key)
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_real_browser() {
     let t = spawn_app().await;
@@ -83,45 +148,7 @@ async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_rea
 
     // Ada chose full with her consent, ordered garden things and said she likes books;
     // Grace chose basic, Lin never chose.
-    let ada = customer(&t, &agent, "ada@example.com").await;
-    let consent = t
-        .req(
-            "POST",
-            &format!("/api/v1/customers/{ada}/consents"),
-            Some(&agent),
-            &[("X-Purpose", SERVICE)],
-            Some(&format!(r#"{{"purpose":"{PROFILED}","state":"given"}}"#)),
-        )
-        .await;
-    assert_eq!(consent.status, 201, "{}", consent.body);
-    set_level(&t, &agent, &ada, "full").await;
-    for _ in 0..3 {
-        let order = t
-            .req(
-                "POST",
-                &format!("/api/v1/customers/{ada}/interactions"),
-                Some(&agent),
-                &[],
-                Some(r#"{"kind":"order","summary":"Order","facets":{"categories":["garden"]}}"#),
-            )
-            .await;
-        assert_eq!(order.status, 201, "{}", order.body);
-    }
-    let declared = t
-        .req(
-            "PUT",
-            &format!("/api/v1/customers/{ada}/attributes/liked_categories"),
-            Some(&dpo),
-            &[("X-Purpose", DESK)],
-            Some(r#"{"values":["books"]}"#),
-        )
-        .await;
-    assert_eq!(declared.status, 204, "{}", declared.body);
-    t.app
-        .personalization()
-        .recompute(&t.operator.actor("test", &[PROFILED]), |_| {})
-        .await
-        .expect("recompute");
+    let ada = ada_at_full(&t, &agent, &dpo).await;
     let grace = customer(&t, &agent, "grace@example.com").await;
     set_level(&t, &agent, &grace, "basic").await;
     customer(&t, &agent, "lin@example.com").await;
@@ -135,10 +162,10 @@ async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_rea
         .attributes(&desk, ada_id)
         .await
         .expect("attributes");
-    let kept_keys: BTreeSet<String> = kept.iter().map(|a| a.key.clone()).collect();
+    let keys: BTreeSet<String> = kept.iter().map(|a| a.key.clone()).collect();
     assert!(
-        kept_keys.contains("favourite_category") && kept_keys.contains("liked_categories"),
-        "one derived, one declared: {kept_keys:?}"
+        keys.contains("favourite_category") && keys.contains("liked_categories"),
+        "one derived, one declared: {keys:?}"
     );
     let counts = t
         .app
@@ -370,4 +397,41 @@ async fn a_role_that_does_not_manage_campaigns_is_refused_the_offer_book() {
         after.iter().all(|o| o.retired_at.is_none()),
         "nothing retired"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_privacy_officer_deletes_an_attribute_on_the_customers_word_and_it_stays_gone() {
+    let t = spawn_app().await;
+    let dpo_uri = add_staff(&t, "dpo@example.com", Role::Dpo)
+        .await
+        .expect("a dpo has a second factor");
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    let agent = t.token(Role::Agent, &[SERVICE]).await;
+    let dpo = t.token(Role::Dpo, &[DESK]).await;
+    let ada = ada_at_full(&t, &agent, &dpo).await;
+    assert!(kept_keys(&t, &ada).await.contains("favourite_category"));
+    let page = format!("/console/customers/{ada}");
+    let delete = format!("/console/customers/{ada}/attributes/favourite_category/delete");
+
+    let agent_cookie = staff_cookie(&t, "agent@example.com", None, Some(SERVICE)).await;
+    let refused = post_form(&t, &agent_cookie, &page, &delete, "").await;
+    assert_console_page(&refused, 403, "an agent deleting an attribute");
+    assert!(kept_keys(&t, &ada).await.contains("favourite_category"));
+
+    let officer = staff_cookie(&t, "dpo@example.com", Some(&dpo_uri), Some(DESK)).await;
+    let deleted = post_form(&t, &officer, &page, &delete, "").await;
+    assert_eq!(deleted.status, 303, "{}", deleted.body);
+    assert!(!kept_keys(&t, &ada).await.contains("favourite_category"));
+    recompute(&t).await;
+    let kept = kept_keys(&t, &ada).await;
+    assert!(
+        !kept.contains("favourite_category") && kept.contains("liked_categories"),
+        "not derived again, and nothing else deleted: {kept:?}"
+    );
+    let shown = t
+        .req("GET", &page, None, &[("Cookie", officer.as_str())], None)
+        .await;
+    assert_console_page(&shown, 200, "the customer's page");
+    assert!(!shown.body.contains("id=\"attribute-favourite_category\""));
+    assert!(shown.body.contains("id=\"attribute-liked_categories\""));
 }
