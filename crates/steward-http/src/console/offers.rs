@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use askama::Template;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use steward_app::core::personalization::{Eligibility, Level, Offer, When};
+use steward_app::core::personalization::{Book, Eligibility, Level, Offer, When};
 use steward_app::{AppError, FieldError, LevelCounts, OfferView};
 
 use super::charts::{Chart, shares};
@@ -51,13 +51,17 @@ const OFFER_INPUTS: [(&str, &str); 7] = [
     ("equals", "eligibility.when.equals"),
 ];
 
-fn row(v: OfferView) -> OfferRow {
+/// An offer as its row shows it, a condition named by the catalog's label of its attribute.
+fn row(v: OfferView, book: &Book) -> OfferRow {
     let o = v.offer;
     OfferRow {
         condition: o
             .eligibility
             .when
-            .map(|w| format!("{} is {}", w.attribute, w.equals))
+            .map(|w| {
+                let name = book.label(&w.attribute).unwrap_or(&w.attribute);
+                format!("{name}: {}", w.equals)
+            })
             .unwrap_or_default(),
         key: o.key,
         title: o.title,
@@ -93,7 +97,7 @@ async fn page(state: &AppState, staff: &Staff, refusal: Refusal) -> Result<Respo
     Ok(render_checked(
         &OffersPage {
             chrome: Chrome::new(state, staff, "Offers", "offers"),
-            offers: offers.into_iter().map(row).collect(),
+            offers: offers.into_iter().map(|o| row(o, book)).collect(),
             chart: level_chart(&counts),
             categories: book
                 .product_categories

@@ -217,6 +217,7 @@ async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_rea
                 }
                 shown.insert(a.key.clone());
             }
+            b.script("document.getElementById('personalization').scrollIntoView(); return null;");
             b.screenshot(&shots, "customer-personalization");
             (shown, b)
         }
