@@ -40,7 +40,7 @@ pub use infra::mail::{MailRound, MailSettings};
 pub use personalization::fixtures::BenchInteraction;
 pub use personalization::{
     AttributeUsed, AttributeView, Basis, Counterfactual, DEFAULT_RECOMMENDATIONS, HowItWorks,
-    HowLevel, HowRule, LevelEventView, LevelInput, LevelView, OfferItem, OfferRef,
+    HowLevel, HowRule, LevelCounts, LevelEventView, LevelInput, LevelView, OfferItem, OfferRef,
     OfferView, PersonalizationHeld, PersonalizationPage, Recommendations, RecomputeReport,
     SuppressedView, WhyExplanation,
 };

@@ -52,6 +52,9 @@ pub enum Command {
     /// Retention rules and the sweeper that carries them out.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// Personalization: the profiles derived for customers who chose full.
+    #[command(subcommand)]
+    Personalization(PersonalizationCommand),
     /// The vendor register: who receives customers' data, under what contract.
     #[command(subcommand)]
     Vendors(VendorsCommand),
@@ -308,6 +311,14 @@ pub enum RetentionCommand {
     },
     /// The rules in force and how long each keeps what.
     Rules,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PersonalizationCommand {
+    /// Derive again the observed and inferred attributes of every customer at full (the
+    /// server does this every six hours), skipping those below full and the keys each
+    /// customer deleted; prints how many customers and attributes, never a value.
+    Recompute,
 }
 
 #[derive(Subcommand, Debug)]

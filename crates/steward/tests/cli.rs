@@ -1628,3 +1628,131 @@ fn keys_rotate_from_the_command_line_retires_the_old_version_and_customers_still
     let verify = run(steward(&data).args(["audit", "verify"]));
     assert!(verify.status.success(), "{}", text(&verify.stdout));
 }
+
+/// The number after `label:` on a line of `out`.
+fn figure(out: &str, label: &str) -> i64 {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix(label)?.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {label} in {out}"))
+}
+
+#[test]
+fn personalization_recompute_reports_what_the_database_then_holds() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    assert!(run(steward(&data).arg("init")).status.success());
+    let token = run(steward(&data).args([
+        "token",
+        "create",
+        "--role",
+        "agent",
+        "--purpose",
+        "essential.service",
+    ]));
+    let token = text(&token.stdout).trim().to_string();
+    let (child, addr) = start_server(&data, &[]);
+    let call = |method: &str, path: &str, body: &str| {
+        let answer = http(&addr, method, path, Some(&token), Some(body));
+        assert!(
+            answer.starts_with("HTTP/1.1 20"),
+            "{method} {path}: {answer}"
+        );
+        answer
+    };
+    // Four customers at full with their consent (ordering 0 to 3 times), two at basic, one
+    // who never chose.
+    let mut emails = Vec::new();
+    for (i, level) in ["full", "full", "full", "full", "basic", "basic", "off"]
+        .iter()
+        .enumerate()
+    {
+        let email = format!("person{i}@example.com");
+        let made = json_body(&call(
+            "POST",
+            "/api/v1/customers",
+            &format!(r#"{{"fields":{{"email":"{email}"}},"residency":"GB"}}"#),
+        ));
+        emails.push(email);
+        let id = made["id"].as_str().expect("id").to_string();
+        if *level == "full" {
+            call(
+                "POST",
+                &format!("/api/v1/customers/{id}/consents"),
+                r#"{"purpose":"personalize.content.profiled","state":"given"}"#,
+            );
+        }
+        if *level != "off" {
+            call(
+                "PUT",
+                &format!("/api/v1/customers/{id}/personalization"),
+                &format!(r#"{{"level":"{level}"}}"#),
+            );
+        }
+        for _ in 0..(i % 4) {
+            call(
+                "POST",
+                &format!("/api/v1/customers/{id}/interactions"),
+                r#"{"kind":"order","summary":"Order","facets":{"categories":["garden"]}}"#,
+            );
+        }
+    }
+    stop(child);
+
+    let out = run(steward(&data).args(["personalization", "recompute"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let summary = text(&out.stdout);
+    let db = rusqlite::Connection::open(data.join("steward.db")).expect("open db");
+    let at_full = count(
+        &db,
+        "SELECT COUNT(*) FROM personalization_levels WHERE level = 'full'",
+    );
+    let customers = count(&db, "SELECT COUNT(*) FROM customers");
+    let derived = count(
+        &db,
+        "SELECT COUNT(*) FROM profile_attributes WHERE source <> 'declared'",
+    );
+    let (run_customers, run_attributes): (i64, i64) = db
+        .query_row(
+            "SELECT customers, attributes FROM personalization_runs WHERE state = 'finished'
+             ORDER BY started_at DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .expect("the run is recorded");
+    assert_eq!(
+        figure(&summary, "customers processed:"),
+        at_full,
+        "{summary}"
+    );
+    assert_eq!(
+        figure(&summary, "skipped below full:"),
+        customers - at_full,
+        "{summary}"
+    );
+    assert_eq!(
+        figure(&summary, "attributes written:"),
+        derived,
+        "{summary}"
+    );
+    assert_eq!(
+        (run_customers, run_attributes),
+        (at_full, derived),
+        "the run's record says the same"
+    );
+    assert!(derived > 0, "something was derived: {summary}");
+    let below_full_derived = count(
+        &db,
+        "SELECT COUNT(*) FROM profile_attributes a
+         LEFT JOIN personalization_levels l ON l.customer_id = a.customer_id
+         WHERE a.source <> 'declared' AND COALESCE(l.level, 'off') <> 'full'",
+    );
+    assert_eq!(below_full_derived, 0, "nothing derived below full");
+    for email in &emails {
+        assert!(
+            !summary.contains(email.as_str()),
+            "no personal value printed"
+        );
+    }
+    let verify = run(steward(&data).args(["audit", "verify"]));
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}

@@ -121,7 +121,44 @@ impl Steward {
     }
 }
 
+/// How many customers chose each level, counts only: those who never chose are at off.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct LevelCounts {
+    pub off: u64,
+    pub basic: u64,
+    pub full: u64,
+}
+
+impl LevelCounts {
+    pub fn at(&self, level: Level) -> u64 {
+        match level {
+            Level::Off => self.off,
+            Level::Basic => self.basic,
+            Level::Full => self.full,
+        }
+    }
+
+    pub fn total(&self) -> u64 {
+        self.off + self.basic + self.full
+    }
+}
+
 impl Personalization<'_> {
+    /// How many customers chose each level. Counts only, like the dashboard's: no customer
+    /// is named, so nothing is audited.
+    pub async fn level_counts(&self) -> Result<LevelCounts, AppError> {
+        let mut counts = LevelCounts::default();
+        for (level, n) in self.app.store.level_counts().await? {
+            match level {
+                Level::Off => counts.off += n,
+                Level::Basic => counts.basic += n,
+                Level::Full => counts.full += n,
+            }
+        }
+        Ok(counts)
+    }
+
     /// A customer's level and its history, for staff who open records.
     pub async fn level(&self, access: &Access, customer: Uuid) -> Result<LevelView, AppError> {
         access.require_record_access()?;

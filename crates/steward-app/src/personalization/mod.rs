@@ -25,6 +25,7 @@ use uuid::Uuid;
 use crate::{AppError, Receipt};
 
 use gate::{ReadFor, Wanted};
+pub use level::LevelCounts;
 pub use notice::{HowItWorks, HowLevel, HowRule};
 pub use offers::OfferView;
 pub use profile::{PersonalizationPage, SuppressedView};

@@ -178,7 +178,7 @@ impl Personalization<'_> {
             });
         }
         check_offer(self.app.catalog.personalization(), &offer)
-            .map_err(|reason| AppError::invalid("offer", reason))?;
+            .map_err(|f| AppError::invalid(f.field, f.reason))?;
         let row = OfferRow {
             key: offer.key,
             title: offer.title,

@@ -227,7 +227,7 @@ impl Pending {
             book.rules.push(rule);
         }
         for (loc, o) in self.offers {
-            check_offer(&book, &o).map_err(|r| at(&loc, r))?;
+            check_offer(&book, &o).map_err(|f| at(&loc, f.reason))?;
             book.offers.push(o);
         }
         Ok(book)
@@ -410,41 +410,58 @@ fn check_rule(book: &Book, r: RawRule) -> Result<Rule, String> {
     })
 }
 
+/// An offer refused: the field at fault (as the API names it) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferFault {
+    pub field: &'static str,
+    pub reason: String,
+}
+
 /// An offer's fields checked as the catalog and the API both need them.
-pub fn check_offer(book: &Book, o: &Offer) -> Result<(), String> {
+pub fn check_offer(book: &Book, o: &Offer) -> Result<(), OfferFault> {
+    let fault = |field, reason| Err(OfferFault { field, reason });
     if !is_slug(&o.key, '-') {
-        return Err(format!(
-            "offer {:?}: key must be lower-case letters, digits and dashes",
-            o.key
-        ));
+        return fault(
+            "key",
+            format!(
+                "offer {:?}: key must be lower-case letters, digits and dashes",
+                o.key
+            ),
+        );
     }
     if book.offers.iter().any(|other| other.key == o.key) {
-        return Err(format!("offer {:?} is defined twice", o.key));
+        return fault("key", format!("offer {:?} is defined twice", o.key));
     }
     if o.title.trim().is_empty() || o.title.chars().count() > 200 {
-        return Err(format!(
-            "offer {:?} needs a title of at most 200 characters",
-            o.key
-        ));
+        return fault(
+            "title",
+            format!("offer {:?} needs a title of at most 200 characters", o.key),
+        );
     }
     if let Some(c) = &o.category
         && !book.is_product_category(c)
     {
-        return Err(format!("offer {:?}: unknown product category {c:?}", o.key));
+        return fault(
+            "category",
+            format!("offer {:?}: unknown product category {c:?}", o.key),
+        );
     }
     if o.tags.len() > 16 || o.tags.iter().any(|t| !is_slug(t, '-') && !is_slug(t, '_')) {
-        return Err(format!(
-            "offer {:?}: at most 16 tags, each a lower-case word",
-            o.key
-        ));
+        return fault(
+            "tags",
+            format!("offer {:?}: at most 16 tags, each a lower-case word", o.key),
+        );
     }
     if let Some(w) = &o.eligibility.when
         && !book.knows(&w.attribute)
     {
-        return Err(format!(
-            "offer {:?}: its condition names unknown attribute {:?}",
-            o.key, w.attribute
-        ));
+        return fault(
+            "eligibility.when.attribute",
+            format!(
+                "offer {:?}: its condition names unknown attribute {:?}",
+                o.key, w.attribute
+            ),
+        );
     }
     Ok(())
 }

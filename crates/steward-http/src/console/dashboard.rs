@@ -129,6 +129,7 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
             (name, *n)
         })
         .collect();
+    let levels = state.app.personalization().level_counts().await?;
     let charts = vec![
         charts::bars(
             "residency",
@@ -157,6 +158,7 @@ pub async fn show(State(state): State<AppState>, staff: Staff) -> Result<Respons
             "Consents given per day, by purpose",
             &by_purpose_name(&state, &d.consents_given_per_day),
         ),
+        super::offers::level_chart(&levels),
     ];
     let vendors = if staff.actor.role().may_read_register() {
         Some(

@@ -12,6 +12,7 @@ mod dashboard;
 mod datamap;
 mod errors;
 mod notices;
+mod offers;
 mod recipient_notices;
 mod refusal;
 mod register;
@@ -73,6 +74,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/console/customers/{id}/objection", post(customers::object))
         .route(
+            "/console/customers/{id}/attributes/{key}/delete",
+            post(customers::delete_attribute),
+        )
+        .route(
             "/console/customers/{id}/export/{format}",
             get(customers::export),
         )
@@ -91,6 +96,8 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(campaigns::confirm_send).post(campaigns::send),
         )
         .route("/console/segments", post(campaigns::create_segment))
+        .route("/console/offers", get(offers::list).post(offers::create))
+        .route("/console/offers/{key}/retire", post(offers::retire))
         .route(
             "/console/requests",
             get(requests::list).post(requests::create),
@@ -182,6 +189,8 @@ pub struct Chrome {
     pub reads_audit: bool,
     pub edits_notices: bool,
     pub runs_campaigns: bool,
+    /// Keeps the offer book; offers hold no personal data, so no purpose is needed.
+    pub manages_offers: bool,
     pub answers_requests: bool,
     /// May read the vendor register, its agreements and shares, the record of processing,
     /// and the recipients to tell of changes.
@@ -262,6 +271,7 @@ impl Chrome {
             edits_notices: matches!(role, Role::Dpo | Role::Admin),
             runs_campaigns: matches!(role, Role::Marketer | Role::Admin)
                 && held.iter().any(|p| p.requires_consent),
+            manages_offers: matches!(role, Role::Marketer | Role::Admin),
             answers_requests: role == Role::Dpo,
             reads_register: role.may_read_register(),
             reads_breaches: role.may_read_breaches(),
@@ -286,6 +296,7 @@ impl Chrome {
             reads_audit: false,
             edits_notices: false,
             runs_campaigns: false,
+            manages_offers: false,
             answers_requests: false,
             reads_register: false,
             reads_breaches: false,

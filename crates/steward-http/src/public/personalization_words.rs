@@ -2,9 +2,9 @@
 //! levels with their examples, where an attribute comes from, what a rule reads and over how
 //! long. Keys stay in the page's attributes, for machines.
 
-use steward_app::{AttributeView, HowLevel};
 use steward_app::core::personalization::{AttrValue, Book, Level, Source};
 use steward_app::core::retention::parse_duration;
+use steward_app::{AttributeView, HowLevel};
 
 use super::dates::day;
 

@@ -449,6 +449,12 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
         ("/console/tokens", "name=ci&role=agent"),
         (&format!("/console/tokens/{token_id}/revoke"), ""),
         ("/console/segments", "name=VIPs&tags=vip"),
+        ("/console/offers", "key=winter-boots&title=Winter+boots"),
+        ("/console/offers/garden-tools/retire", ""),
+        (
+            &format!("/console/customers/{id}/attributes/liked_categories/delete"),
+            "",
+        ),
         ("/console/campaigns", "name=x&subject=s&body=b"),
         (
             &format!("/console/campaigns/{}/send", uuid::Uuid::now_v7()),

@@ -3,6 +3,7 @@
 
 mod breaches;
 mod console;
+mod console_personalization;
 mod flows;
 mod keys;
 mod mail;

@@ -277,7 +277,8 @@ async fn offers_are_created_listed_and_retired() {
             Some(r#"{"key":"odd","title":"Odd","category":"no-such-category"}"#),
         )
         .await;
-    unknown.problem(422);
+    let problem = unknown.problem(422);
+    assert_eq!(problem["errors"][0]["field"], "category", "{problem}");
 
     assert!(listed(&t, &s.marketer, "winter-boots").await["retired_at"].is_null());
     let retired = t

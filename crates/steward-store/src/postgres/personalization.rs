@@ -2,6 +2,8 @@
 
 use super::*;
 
+use steward_core::personalization::Level;
+
 use crate::sql::personalization as shared;
 use crate::{
     AttributeQuery, AttributeRow, FactRow, LevelEventRow, LevelRow, OfferRow, PersonalizationRun,
@@ -32,6 +34,10 @@ impl Personalization for PostgresStore {
 
     async fn profiled_after(&self, cursor: Option<Uuid>, limit: usize) -> Result<Vec<Uuid>> {
         shared::profiled_after(&self.pool.get().await?, cursor, limit).await
+    }
+
+    async fn level_counts(&self) -> Result<Vec<(Level, u64)>> {
+        shared::level_counts(&self.pool.get().await?).await
     }
 
     async fn profile_facts(

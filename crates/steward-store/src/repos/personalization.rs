@@ -3,6 +3,7 @@
 //! change set (`ChangeSet.personalization`), apart from seeding the catalog's offers.
 
 use async_trait::async_trait;
+use steward_core::personalization::Level;
 use uuid::Uuid;
 
 use crate::{
@@ -23,6 +24,9 @@ pub trait Personalization: Send + Sync {
     async fn suppressed_keys(&self, customers: &[Uuid]) -> Result<Vec<SuppressionRow>>;
     /// Up to `limit` customers at full, in id order, after `cursor`.
     async fn profiled_after(&self, cursor: Option<Uuid>, limit: usize) -> Result<Vec<Uuid>>;
+    /// How many customers chose each level; those who never chose are counted at off.
+    /// Levels nobody is at are left out.
+    async fn level_counts(&self) -> Result<Vec<(Level, u64)>>;
     /// The interactions of `customers` of these kinds since `since`, without their text.
     async fn profile_facts(
         &self,

@@ -79,6 +79,12 @@ static PROFILED_AFTER: Sql = Sql::new(
     "SELECT customer_id FROM personalization_levels WHERE level = 'full' AND customer_id > ?1
      ORDER BY customer_id LIMIT ?2",
 );
+/// Every customer once, by the level they chose; those who never chose are at off.
+static LEVEL_COUNTS: Sql = Sql::new(
+    "SELECT COALESCE(pl.level, 'off') AS level, COUNT(*) FROM customers c
+     LEFT JOIN personalization_levels pl ON pl.customer_id = c.id
+     GROUP BY COALESCE(pl.level, 'off')",
+);
 static OFFERS: Sql = Sql::new(
     "SELECT key, title, category, tags, eligibility, priority, origin, created_by, created_at,
             retired_at
@@ -262,6 +268,14 @@ pub(crate) async fn profiled_after(
                 .await
         }
     }
+}
+
+pub(crate) async fn level_counts(x: &impl Exec) -> Result<Vec<(Level, u64)>> {
+    x.query(&LEVEL_COUNTS, &[], |r| {
+        let n = u64::try_from(r.int(1)?).map_err(|_| StoreError::Corrupt("level count".into()))?;
+        Ok((level_of(&r.text(0)?)?, n))
+    })
+    .await
 }
 
 pub(crate) async fn profile_facts(

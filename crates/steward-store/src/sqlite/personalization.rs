@@ -2,6 +2,8 @@
 
 use super::*;
 
+use steward_core::personalization::Level;
+
 use crate::sql::personalization as shared;
 use crate::{
     AttributeQuery, AttributeRow, FactRow, LevelEventRow, LevelRow, OfferRow, PersonalizationRun,
@@ -32,6 +34,10 @@ impl Personalization for SqliteStore {
 
     async fn profiled_after(&self, cursor: Option<Uuid>, limit: usize) -> Result<Vec<Uuid>> {
         self.read(|c| ready(shared::profiled_after(c, cursor, limit)))
+    }
+
+    async fn level_counts(&self) -> Result<Vec<(Level, u64)>> {
+        self.read(|c| ready(shared::level_counts(c)))
     }
 
     async fn profile_facts(

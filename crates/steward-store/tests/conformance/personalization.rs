@@ -12,6 +12,7 @@ engines!(
     upheld_objections_are_found,
     erasure_empties_personalization,
     facts_offers_and_runs,
+    levels_are_counted_with_those_who_never_chose_at_off,
 );
 
 async fn one_customer(store: &Arc<dyn Store>) -> CustomerRow {
@@ -617,4 +618,52 @@ pub async fn facts_offers_and_runs(store: Arc<dyn Store>) {
         .await
         .expect("run done");
     assert_eq!(store.personalization_runs(5).await.expect("runs"), [run]);
+}
+
+pub async fn levels_are_counted_with_those_who_never_chose_at_off(store: Arc<dyn Store>) {
+    let people: Vec<CustomerRow> = (1..=4).map(|i| customer(i, &[], "active")).collect();
+    insert(
+        &store,
+        people
+            .iter()
+            .map(|c| CustomerWrite {
+                row: c.clone(),
+                index: vec![],
+            })
+            .collect(),
+    )
+    .await
+    .expect("customers");
+    let counted = |store: Arc<dyn Store>| async move {
+        let mut counts = store.level_counts().await.expect("counts");
+        counts.sort();
+        counts
+    };
+    assert_eq!(counted(store.clone()).await, vec![(Level::Off, 4)]);
+    let full = &people[0];
+    store
+        .apply(ChangeSet {
+            consents: vec![profiling(full.id, "given", 10, None)],
+            ..changes(vec![
+                set(full.id, Level::Full, 10),
+                set(people[1].id, Level::Basic, 10),
+                set(people[2].id, Level::Off, 10),
+            ])
+        })
+        .await
+        .expect("levels");
+    assert_eq!(
+        counted(store.clone()).await,
+        vec![(Level::Off, 2), (Level::Basic, 1), (Level::Full, 1)],
+        "one chose off, one never chose"
+    );
+    store
+        .apply(changes(vec![drop_to(full.id, Level::Basic, 20)]))
+        .await
+        .expect("dropped");
+    assert_eq!(
+        counted(store).await,
+        vec![(Level::Off, 2), (Level::Basic, 2)],
+        "a level nobody is at is left out"
+    );
 }

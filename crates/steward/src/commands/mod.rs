@@ -3,6 +3,7 @@
 mod breaches;
 mod import;
 mod keys;
+mod personalization;
 mod retention;
 mod security_audit;
 mod serve;
@@ -24,7 +25,8 @@ use serve::serve;
 
 use crate::cli::{
     AgreementsCommand, AuditCommand, BreachCommand, Cli, Command, ConsentCommand, ExportCommand,
-    ImportCommand, KeysCommand, RetentionCommand, TokenCommand, UserCommand, VendorsCommand,
+    ImportCommand, KeysCommand, PersonalizationCommand, RetentionCommand, TokenCommand,
+    UserCommand, VendorsCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -378,6 +380,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Retention(RetentionCommand::Run { dry_run }) => {
             retention_run(&settings, dry_run).await
+        }
+        Command::Personalization(PersonalizationCommand::Recompute) => {
+            personalization::recompute(&settings).await
         }
         Command::Vendors(VendorsCommand::List) => vendors::list(&settings).await,
         Command::Breach(BreachCommand::List { json }) => breaches::list(&settings, json).await,

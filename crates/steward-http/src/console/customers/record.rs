@@ -82,6 +82,9 @@ struct DetailPage {
     refusal: Refusal,
     consents: Vec<ConsentRow>,
     consent_events: Vec<ConsentEvent>,
+    personalization: super::personalization::Shown,
+    /// Each level with what it means, in the customer's words.
+    levels: Vec<(String, &'static str)>,
 }
 
 const INTERACTION_INPUTS: [(&str, &str); 3] =
@@ -184,6 +187,7 @@ pub(super) async fn detail_page(
             notice: e.notice_version.unwrap_or_default(),
         })
         .collect();
+    let personalization = super::personalization::shown(state, access, id).await?;
     let get = |k: &str| view.fields.get(k).map(String::as_str).unwrap_or("");
     let heading = format!("{} {}", get("given_name"), get("family_name"))
         .trim()
@@ -212,6 +216,8 @@ pub(super) async fn detail_page(
             refusal,
             consents,
             consent_events,
+            personalization,
+            levels: super::personalization::levels(),
         },
         has_errors,
     ))
