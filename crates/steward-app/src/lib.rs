@@ -19,7 +19,9 @@ mod transfers;
 
 pub use campaigns::audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
 pub use campaigns::campaign::{CampaignLog, CampaignView, NewCampaign};
-pub use campaigns::segments::{ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView};
+pub use campaigns::segments::{
+    AttributeFilter, ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView,
+};
 pub use collection::customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
 pub use collection::export::ExportFormat;
 pub use collection::import;

@@ -1,11 +1,12 @@
 //! Segments as SQL: the customers a segment's conditions select, counted or read a page at a
 //! time. The statement is put together per query, from the conditions it has.
 
+use steward_core::personalization::PROFILED;
 use uuid::Uuid;
 
 use super::customers::{customer_cols, customer_from};
 use super::{Builder, Exec, Value, args};
-use crate::{ConsentCondition, CustomerRow, Result, SegmentQuery, Span};
+use crate::{AttributeCondition, ConsentCondition, CustomerRow, Result, SegmentQuery, Span};
 
 impl<'a> Builder<'a> {
     fn span(&mut self, column: &str, span: Span) {
@@ -58,6 +59,38 @@ impl<'a> Builder<'a> {
                 &[purpose, Value::Text(state)],
             ),
         }
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// The customer in `id_column` holds attribute `a` at a level that lets a campaign use
+    /// it: a row for basic needs a level of basic or full; a row for full needs full and the
+    /// profiling consent full rests on, given and unexpired.
+    fn attribute(&mut self, id_column: &str, a: &'a AttributeCondition) {
+        self.push(
+            &format!(
+                " AND EXISTS (SELECT 1 FROM profile_attributes pa WHERE pa.customer_id = {id_column}
+                   AND pa.key = ? AND (pa.expires_at IS NULL OR pa.expires_at > ?)"
+            ),
+            &args![&a.key, a.now],
+        );
+        if let Some(version) = a.rule_version {
+            self.push(" AND pa.rule_version = ?", &args![i64::from(version)]);
+        }
+        self.sql.push_str(
+            " AND (pa.min_level = 'basic' AND EXISTS (SELECT 1 FROM personalization_levels pl
+                 WHERE pl.customer_id = pa.customer_id AND pl.level IN ('basic', 'full'))
+               OR pa.min_level = 'full' AND EXISTS (SELECT 1 FROM personalization_levels pl
+                 WHERE pl.customer_id = pa.customer_id AND pl.level = 'full')",
+        );
+        self.push(
+            " AND EXISTS (SELECT 1 FROM consent_current pc WHERE pc.customer_id = pa.customer_id
+                 AND pc.purpose = ? AND pc.state = 'given'
+                 AND (pc.expires_at IS NULL OR pc.expires_at > ?)",
+            &args![PROFILED, a.now],
+        );
+        self.since("pc", a.given_since);
+        self.sql.push_str(")))");
     }
 }
 
@@ -149,6 +182,9 @@ fn members<'a>(
     }
     if let Some(c) = &q.consent {
         b.consent(c);
+    }
+    for a in &q.attributes {
+        b.attribute(id_column, a);
     }
     if !q.objected_purposes.is_empty() {
         let marks = vec!["?"; q.objected_purposes.len()].join(", ");
