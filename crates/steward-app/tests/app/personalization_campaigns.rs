@@ -422,12 +422,17 @@ async fn an_upheld_limited_objection_turns_personalization_off(pg: bool) {
         (1, vec![kept]),
         "no audience chosen by their profile holds them"
     );
-    // Even with a level written behind the desk's back, the objection keeps them out.
+    // Even with a level written behind the desk's back, the objection keeps them out, with
+    // no value to compare (the gate would refuse to open one) as with one.
     env.app
         .bench_levels(&[(objecting, Level::Basic)])
         .await
         .expect("level");
     assert_eq!(env.audience(declared).await, (1, vec![kept]));
+    assert_eq!(
+        env.audience(vec![has("liked_categories", None)]).await,
+        (1, vec![kept])
+    );
     assert!(matches!(
         env.app
             .personalization()
