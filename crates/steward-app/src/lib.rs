@@ -63,7 +63,7 @@ pub use rights::requests::{
     KindTally, MAX_REQUESTS, ReasonInput, RecipientUpdateView, RequestInput, RequestQuery,
     RequestReport, RequestView,
 };
-pub use rights::subject_export::{SubjectExport, SubjectFormat};
+pub use rights::subject_export::{ExportScope, SubjectExport, SubjectFormat};
 pub use security::access::{Access, Actor, Operator, Subject};
 pub use security::accounts::{
     CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password,

@@ -10,6 +10,7 @@ mod matrix;
 mod objections;
 mod openapi;
 mod personalization;
+mod personalization_export;
 mod portal;
 mod recipient_notices;
 mod register;
