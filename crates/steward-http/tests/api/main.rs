@@ -1,6 +1,7 @@
 //! The REST API and the staff console over real HTTP on a real port, against a real SQLite
 //! file; the console also in real headless Chromium.
 
+mod audience_attributes;
 mod breaches;
 mod console;
 mod flows;
