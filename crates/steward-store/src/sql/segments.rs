@@ -234,4 +234,41 @@ mod tests {
             ]
         );
     }
+
+    #[test]
+    fn an_attribute_condition_binds_its_key_version_and_the_profiling_consent() {
+        let q = SegmentQuery {
+            tags: vec!["vip".into()],
+            attributes: vec![AttributeCondition {
+                key: "favourite_category".into(),
+                equals: Some("garden".into()),
+                rule_version: Some(2),
+                now: 7,
+                given_since: Some(3),
+            }],
+            ..Default::default()
+        };
+        let mut b = Builder::new("");
+        members(&mut b, &q, None, true);
+        assert!(b.sql.contains("pa.customer_id = c.id"), "{}", b.sql);
+        assert!(b.sql.contains("pa.key = ?2"), "{}", b.sql);
+        assert!(b.sql.contains("pa.rule_version = ?4"), "{}", b.sql);
+        assert!(b.sql.contains("pc.at >= ?7"), "{}", b.sql);
+        assert!(
+            !b.sql.contains("garden"),
+            "a value is never compared in SQL"
+        );
+        assert_eq!(
+            b.args,
+            vec![
+                Value::Text("vip"),
+                Value::Text("favourite_category"),
+                Value::Int(7),
+                Value::Int(2),
+                Value::Text(PROFILED),
+                Value::Int(7),
+                Value::Int(3)
+            ]
+        );
+    }
 }
