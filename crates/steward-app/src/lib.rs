@@ -19,7 +19,9 @@ mod transfers;
 
 pub use campaigns::audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
 pub use campaigns::campaign::{CampaignLog, CampaignView, NewCampaign};
-pub use campaigns::segments::{ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView};
+pub use campaigns::segments::{
+    AttributeFilter, ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView,
+};
 pub use collection::customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
 pub use collection::export::ExportFormat;
 pub use collection::import;
@@ -61,7 +63,7 @@ pub use rights::requests::{
     KindTally, MAX_REQUESTS, ReasonInput, RecipientUpdateView, RequestInput, RequestQuery,
     RequestReport, RequestView,
 };
-pub use rights::subject_export::{SubjectExport, SubjectFormat};
+pub use rights::subject_export::{ExportScope, SubjectExport, SubjectFormat};
 pub use security::access::{Access, Actor, Operator, Subject};
 pub use security::accounts::{
     CreatedUser, NewToken, NewUser, Session, TokenView, UserView, generate_password,

@@ -2,14 +2,16 @@
 //! segment (saved, given inline, or everyone) evaluated for a purpose at this moment: it holds
 //! exactly the customers whose consent to that purpose is given and unexpired and whose
 //! processing is neither restricted nor closed (I3), and it carries only the fields the
-//! purpose needs.
+//! purpose needs. Conditions on profile attributes reach a customer only through what their
+//! level lets the gate read (I8).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use steward_store::{AudienceOf, SegmentQuery};
 use uuid::Uuid;
 
-use crate::campaigns::segments::SegmentFilter;
+use crate::campaigns::segments::{SegmentFilter, objected_purposes};
+use crate::personalization::{ReadAttribute, ReadFor, Wanted};
 use crate::services::Segments;
 use crate::{Access, AppError, FieldError, Steward};
 
@@ -82,9 +84,74 @@ impl Steward {
             given_since: moment.given_since,
         });
         // An objection the desk upheld (Art. 21) keeps the customer out of every audience
-        // of that purpose.
-        segment.objected_purposes = vec![query.purpose.clone()];
+        // of that purpose, and of every one chosen by their profile.
+        segment.objected_purposes = objected_purposes(&query.purpose, &segment);
         Ok(segment)
+    }
+
+    /// Of the customers on a page of `segment`, those whose attribute values hold the
+    /// segment's `equals` conditions, each with the attributes read for them: those
+    /// conditions' keys and `merged`. The values come through the gate, so each customer
+    /// shows only what their level allows a campaign, and the read is audited; a page that
+    /// needs no value is not read at all.
+    pub(crate) async fn campaign_attributes(
+        &self,
+        access: &Access,
+        segment: &SegmentQuery,
+        ids: &[Uuid],
+        merged: &[String],
+    ) -> Result<HashMap<Uuid, Vec<ReadAttribute>>, AppError> {
+        let mut wanted: Vec<String> = merged.to_vec();
+        for a in segment.attributes.iter().filter(|a| a.equals.is_some()) {
+            if !wanted.contains(&a.key) {
+                wanted.push(a.key.clone());
+            }
+        }
+        if wanted.is_empty() || ids.is_empty() {
+            return Ok(ids.iter().map(|id| (*id, Vec::new())).collect());
+        }
+        let reads = self
+            .read_attributes_many(ids, Wanted::Keys(&wanted), ReadFor::Campaign(access))
+            .await?;
+        Ok(reads
+            .into_iter()
+            .filter(|r| {
+                segment.attributes.iter().all(|c| match &c.equals {
+                    None => true,
+                    Some(equals) => r.attributes().iter().any(|a| {
+                        a.key == c.key && (a.value.names(equals) || a.value.as_text() == *equals)
+                    }),
+                })
+            })
+            .map(|r| (r.customer, r.attributes().to_vec()))
+            .collect())
+    }
+
+    /// How many customers the audience holds: counted by the database, unless a condition
+    /// compares a sealed value, when every candidate's value is opened through the gate.
+    async fn audience_count(
+        &self,
+        access: &Access,
+        segment: &SegmentQuery,
+    ) -> Result<u64, AppError> {
+        if segment.attributes.iter().all(|a| a.equals.is_none()) {
+            return Ok(self.store.count_segment(segment).await?);
+        }
+        let mut count = 0u64;
+        let mut after = None;
+        loop {
+            let rows = self
+                .store
+                .segment_page(segment, after, AUDIENCE_PAGE)
+                .await?;
+            let Some(last) = rows.last().map(|r| r.id) else {
+                return Ok(count);
+            };
+            after = Some(last);
+            let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+            let held = self.campaign_attributes(access, segment, &ids, &[]).await?;
+            count += held.len() as u64;
+        }
     }
 
     fn audience_fields(&self, purpose: &str) -> Vec<String> {
@@ -105,7 +172,7 @@ impl Segments<'_> {
         query: &AudienceQuery,
     ) -> Result<AudienceSummary, AppError> {
         let segment = self.app.audience_query(access, query).await?;
-        let count = self.app.store.count_segment(&segment).await?;
+        let count = self.app.audience_count(access, &segment).await?;
         let mut record = self
             .app
             .access_record(access, "audience.evaluate", vec![], vec![]);
@@ -135,10 +202,14 @@ impl Segments<'_> {
             return Ok(None);
         };
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+        let held = self
+            .app
+            .campaign_attributes(access, segment, &ids, &[])
+            .await?;
         let mut keys = self.app.keys.data_keys(&ids)?;
         let mut members = Vec::with_capacity(rows.len());
         let mut opened = std::collections::BTreeSet::new();
-        for row in &rows {
+        for row in rows.iter().filter(|r| held.contains_key(&r.id)) {
             // A key destroyed since the page was read: that customer is being erased.
             let Some(stored) = keys.remove(&row.id) else {
                 continue;

@@ -14,7 +14,8 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{AudienceOf, CampaignRow, CampaignStep, ChangeSet, MailCounts, StoreError};
 use uuid::Uuid;
 
-use crate::campaigns::segments::{SegmentFilter, may_manage_campaigns};
+use crate::campaigns::merge::Template;
+use crate::campaigns::segments::{SegmentFilter, may_manage_campaigns, objected_purposes};
 use crate::infra::mail::Letter;
 use crate::services::Campaigns;
 use crate::{Access, Actor, AppError, FieldError, Steward};
@@ -39,7 +40,9 @@ pub struct NewCampaign {
     pub segment_id: Option<Uuid>,
     pub filter: Option<SegmentFilter>,
     pub subject: String,
-    /// Plain text. An unsubscribe line is added below it.
+    /// Plain text. An unsubscribe line is added below it. Merge fields are filled for each
+    /// recipient: `{{attribute:KEY|fallback}}` with a profile attribute their level allows
+    /// (else the fallback), `{{field:KEY|fallback}}` with a field the purpose needs.
     pub body: String,
 }
 
@@ -101,6 +104,21 @@ impl Steward {
             })
     }
 
+    /// The campaign's body with its merge fields: profile attributes of the catalog, and
+    /// fields the purpose needs.
+    fn campaign_template(&self, purpose: &str, body: &str) -> Result<Template, String> {
+        let book = self.catalog.personalization();
+        Template::parse(
+            body,
+            |key| book.knows(key),
+            |key| {
+                self.catalog
+                    .field(key)
+                    .is_some_and(|f| f.needed_for(purpose))
+            },
+        )
+    }
+
     fn campaign_step(&self, id: Uuid, from: &str, to: &str, recipients: i64) -> CampaignStep {
         CampaignStep {
             id,
@@ -125,8 +143,17 @@ impl Campaigns<'_> {
         text_error("name", &input.name, MAX_NAME, &mut errors);
         text_error("subject", &input.subject, MAX_SUBJECT, &mut errors);
         text_error("body", &input.body, MAX_BODY, &mut errors);
+        if let Err(message) = self.app.campaign_template(&input.purpose, &input.body) {
+            errors.push(FieldError::new("body", message));
+        }
         if input.subject.chars().any(char::is_control) {
             errors.push(FieldError::new("subject", "must be one line"));
+        }
+        if input.subject.contains("{{") {
+            errors.push(FieldError::new(
+                "subject",
+                "merge fields go in the body, not the subject",
+            ));
         }
         let filter = match (input.segment_id, input.filter) {
             (Some(_), Some(_)) => {
@@ -247,7 +274,19 @@ impl Campaigns<'_> {
             now,
             given_since: moment.given_since,
         });
-        segment.objected_purposes = vec![row.purpose.clone()];
+        segment.objected_purposes = objected_purposes(&row.purpose, &segment);
+        let template = self
+            .app
+            .campaign_template(&row.purpose, &row.body)
+            .map_err(|m| {
+                AppError::Conflict(format!(
+                    "the campaign's body no longer fits the catalog: {m}"
+                ))
+            })?;
+        let merged_attributes = template.attributes();
+        let merged_fields = template.fields();
+        let mut fields_read = vec![email.clone()];
+        fields_read.extend(merged_fields.iter().cloned());
         let purpose_name = self
             .app
             .catalog
@@ -266,11 +305,23 @@ impl Campaigns<'_> {
                 .await?
                 .into_iter()
                 .collect();
+            let waiting: Vec<Uuid> = ids
+                .iter()
+                .filter(|id| !done.contains(id))
+                .copied()
+                .collect();
+            let held = self
+                .app
+                .campaign_attributes(access, &segment, &waiting, &merged_attributes)
+                .await?;
             let mut changes = ChangeSet::default();
             let mut reached = Vec::new();
             // One key-store read for the page, as the audience export does.
             let mut keys = self.app.keys.data_keys(&ids)?;
             for customer in page.iter().filter(|r| !done.contains(&r.id)) {
+                let Some(attributes) = held.get(&customer.id) else {
+                    continue;
+                };
                 let Some(stored) = keys.remove(&customer.id) else {
                     // Erased since the page was read.
                     continue;
@@ -287,6 +338,24 @@ impl Campaigns<'_> {
                 let address = dek.open_string(&email, address).map_err(|_| {
                     AppError::Integrity(format!("customer {} field {email}", customer.id))
                 })?;
+                let mut values = std::collections::HashMap::new();
+                for key in &merged_fields {
+                    if let Some(sealed) = sealed.get(key) {
+                        let value = dek.open_string(key, sealed).map_err(|_| {
+                            AppError::Integrity(format!("customer {} field {key}", customer.id))
+                        })?;
+                        values.insert(key.as_str(), value);
+                    }
+                }
+                let body = template.render(
+                    |key| {
+                        attributes
+                            .iter()
+                            .find(|a| a.key == key)
+                            .map(|a| a.value.as_text())
+                    },
+                    |key| values.get(key).cloned(),
+                );
                 let (link, unsubscribe) =
                     self.app
                         .unsubscribe_link(customer.id, &row.purpose, Some(id), now);
@@ -296,7 +365,7 @@ impl Campaigns<'_> {
                     text: format!(
                         "{}\n\n--\nYou receive this because you said yes to: {purpose_name}.\n\
                          To stop, open this link (one click, nothing else changes):\n{unsubscribe}\n",
-                        row.body.trim_end()
+                        body.trim_end()
                     ),
                     unsubscribe: Some(unsubscribe),
                 };
@@ -317,7 +386,7 @@ impl Campaigns<'_> {
                 );
             let mut record =
                 self.app
-                    .access_record(access, "campaign.send", reached, vec![email.clone()]);
+                    .access_record(access, "campaign.send", reached, fields_read.clone());
             record.detail = Some(format!("campaign={id}"));
             changes.audit.push(record);
             match self.app.store.apply(changes).await {

@@ -1,12 +1,14 @@
 //! Segments: saved, dynamic filters over customers (tags, residency, status, created,
-//! updated and last-interaction dates, absolute or relative, and consent state). A segment
-//! holds no list of people; it is evaluated each time it is used, so it is always current.
+//! updated and last-interaction dates, absolute or relative, consent state, and profile
+//! attributes). A segment holds no list of people; it is evaluated each time it is used, so
+//! it is always current.
 
 use jiff::Timestamp;
 use steward_core::consent::Moment;
 use steward_core::customer::CustomerStatus;
+use steward_core::personalization::LIMITED;
 use steward_core::{CountryCode, Role};
-use steward_store::{ConsentCondition, SegmentQuery, SegmentRow, Span};
+use steward_store::{AttributeCondition, ConsentCondition, SegmentQuery, SegmentRow, Span};
 use uuid::Uuid;
 
 use crate::collection::customers::parse_tags;
@@ -15,6 +17,9 @@ use crate::{Actor, AppError, FieldError, Steward};
 
 const MAX_NAME: usize = 100;
 const MAX_DAYS: u32 = 36_500;
+/// Attribute conditions a filter may have, and how long a value it compares may be.
+const MAX_ATTRIBUTES: usize = 8;
+const MAX_EQUALS: usize = 100;
 /// The consent conditions a segment may ask for.
 const CONSENT_STATES: [&str; 6] = [
     "given",
@@ -48,6 +53,24 @@ pub struct SegmentFilter {
     pub last_interaction: Option<Period>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub consent: Option<ConsentFilter>,
+    /// Customers holding every one of these profile attributes, usable at their level: an
+    /// observed or inferred one reaches only customers at full, a declared one customers at
+    /// basic or full.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<AttributeFilter>,
+}
+
+/// A profile attribute of the catalog the customer holds, and optionally its value.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct AttributeFilter {
+    pub key: String,
+    /// The value it must have; a list of values must hold it. Values are sealed, so this
+    /// is compared on each member after their value is opened: counting an audience with
+    /// it reads every candidate's attribute, and that read is audited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub equals: Option<String>,
 }
 
 /// A stretch of time: relative (`last_days`), absolute (`from`, `until`), or both.
@@ -239,10 +262,12 @@ impl Steward {
                 given_since: moment.given_since,
             }
         });
+        let attributes = self.attribute_conditions(&filter.attributes, prefix, moment, &mut errors);
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
         Ok(SegmentQuery {
+            attributes,
             tags,
             residency,
             status,
@@ -253,6 +278,49 @@ impl Steward {
             audience: None,
             objected_purposes: Vec::new(),
         })
+    }
+
+    fn attribute_conditions(
+        &self,
+        filters: &[AttributeFilter],
+        prefix: &str,
+        moment: Moment,
+        errors: &mut Vec<FieldError>,
+    ) -> Vec<AttributeCondition> {
+        if filters.len() > MAX_ATTRIBUTES {
+            errors.push(FieldError::new(
+                format!("{prefix}.attributes"),
+                format!("at most {MAX_ATTRIBUTES} attributes"),
+            ));
+        }
+        let book = self.catalog.personalization();
+        let mut out = Vec::with_capacity(filters.len());
+        for (i, f) in filters.iter().enumerate() {
+            if !book.knows(&f.key) {
+                errors.push(FieldError::new(
+                    format!("{prefix}.attributes[{i}].key"),
+                    "must be a profile attribute of the catalog",
+                ));
+            }
+            if let Some(equals) = &f.equals
+                && (equals.is_empty()
+                    || equals.chars().count() > MAX_EQUALS
+                    || equals.chars().any(char::is_control))
+            {
+                errors.push(FieldError::new(
+                    format!("{prefix}.attributes[{i}].equals"),
+                    format!("must be 1 to {MAX_EQUALS} characters on one line"),
+                ));
+            }
+            out.push(AttributeCondition {
+                key: f.key.clone(),
+                equals: f.equals.clone(),
+                rule_version: book.rule(&f.key).map(|r| r.version),
+                now: moment.now,
+                given_since: moment.given_since,
+            });
+        }
+        out
     }
 
     pub(crate) async fn saved_segment(&self, id: Uuid) -> Result<SegmentView, AppError> {
@@ -317,6 +385,17 @@ impl Segments<'_> {
 
 pub(crate) fn may_manage_campaigns(actor: &Actor) -> Result<(), AppError> {
     may_target(actor)
+}
+
+/// The purposes an upheld objection to which keeps a customer out of an audience for
+/// `purpose` (Art. 21): that purpose, and with attribute conditions the limited
+/// personalization that any use of a profile rests on.
+pub(crate) fn objected_purposes(purpose: &str, segment: &SegmentQuery) -> Vec<String> {
+    let mut out = vec![purpose.to_string()];
+    if !segment.attributes.is_empty() {
+        out.push(LIMITED.to_string());
+    }
+    out
 }
 
 fn segment_view(row: SegmentRow) -> Result<SegmentView, AppError> {

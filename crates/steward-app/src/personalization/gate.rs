@@ -23,6 +23,9 @@ pub(crate) enum ReadFor<'a> {
     Output(&'a Access),
     /// The customer themselves, seeing what we use for them.
     OutputFor(&'a Subject),
+    /// Staff choosing or writing to a campaign's recipients (a segment's attribute values,
+    /// merge fields): whatever each recipient's level allows, audited as the read it is.
+    Campaign(&'a Access),
     /// The customer's own copy of what is held (Art. 15): every stored attribute whatever
     /// the level, since they are entitled to see what is kept even when it is not used. The
     /// caller names the fields in its own audit entry.
@@ -199,7 +202,7 @@ impl Steward {
                     access.purpose.key
                 ))
             })?,
-            ReadFor::OutputFor(_) | ReadFor::Disclosure => Level::Full,
+            ReadFor::OutputFor(_) | ReadFor::Campaign(_) | ReadFor::Disclosure => Level::Full,
         };
         let mut standings = self.standings(ids).await?;
         let mut reads: Vec<AttributesRead> = ids
@@ -323,7 +326,7 @@ impl Steward {
         };
         let detail = |r: &AttributesRead| format!("level={} ceiling={}", r.level, r.ceiling);
         let record = match why {
-            ReadFor::Output(access) => {
+            ReadFor::Output(access) | ReadFor::Campaign(access) => {
                 let mut rec = self.access_record(
                     access,
                     "personalization.read",

@@ -24,7 +24,7 @@ use uuid::Uuid;
 
 use crate::{AppError, Receipt};
 
-use gate::{ReadFor, Wanted};
+pub(crate) use gate::{ReadAttribute, ReadFor, Wanted};
 pub use level::LevelCounts;
 pub use notice::{HowItWorks, HowLevel, HowRule};
 pub use offers::OfferView;

@@ -1,10 +1,12 @@
 //! A person's own data, complete and machine-readable (GDPR Art. 15 and 20), as JSON or CSV,
 //! produced in chunks: the profile first, then the interactions a page at a time, so memory
-//! stays flat however long their history is.
+//! stays flat however long their history is. Its scope says which of their profile
+//! attributes it carries: all of them for access, not what we inferred for portability.
 
 use std::str::FromStr;
 
 use serde::Serialize;
+use steward_core::personalization::Source;
 use steward_vault::DataKey;
 use uuid::Uuid;
 
@@ -50,11 +52,55 @@ impl SubjectFormat {
     }
 }
 
+/// Which right an export answers. Access (Art. 15) carries everything held, each profile
+/// attribute labelled with its source; portability (Art. 20) carries what the person gave us
+/// and what we observed of them, not what we inferred, which is ours rather than theirs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ExportScope {
+    #[default]
+    Access,
+    Portability,
+}
+
+impl FromStr for ExportScope {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "access" => Ok(ExportScope::Access),
+            "portability" => Ok(ExportScope::Portability),
+            _ => Err("must be access or portability".into()),
+        }
+    }
+}
+
+impl ExportScope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExportScope::Access => "access",
+            ExportScope::Portability => "portability",
+        }
+    }
+
+    /// Whether an attribute of this source goes into the export.
+    fn carries(self, source: Source) -> bool {
+        self == ExportScope::Access || source != Source::Inferred
+    }
+
+    /// The head of an export in this scope: attributes outside it are left out before
+    /// anything is read out, so the audit entry names only what left.
+    fn narrow(self, head: &mut PortalOverview) {
+        head.personalization
+            .attributes
+            .retain(|a| self.carries(a.source));
+    }
+}
+
 /// An export under way: call `Rights::export_chunk` until it yields `None`.
 pub struct SubjectExport {
     customer: Uuid,
     dek: DataKey,
     format: SubjectFormat,
+    scope: ExportScope,
     head: Option<PortalOverview>,
     after: Option<(i64, Uuid)>,
     written_any: bool,
@@ -65,6 +111,7 @@ pub struct SubjectExport {
 #[derive(Serialize)]
 struct Head<'a> {
     format: &'static str,
+    scope: &'static str,
     #[serde(flatten)]
     profile: &'a PortalOverview,
 }
@@ -239,12 +286,14 @@ impl Steward {
         customer: Uuid,
         dek: DataKey,
         format: SubjectFormat,
+        scope: ExportScope,
         head: PortalOverview,
     ) -> SubjectExport {
         SubjectExport {
             customer,
             dek,
             format,
+            scope,
             head: Some(head),
             after: None,
             written_any: false,
@@ -254,20 +303,33 @@ impl Steward {
 }
 
 impl Rights<'_> {
-    /// Starts a customer's export for staff answering an access or portability request;
-    /// only the legal-obligation purpose reaches it.
+    /// Starts a customer's export for staff answering an access request; only the
+    /// legal-obligation purpose reaches it.
     pub async fn start_export(
         &self,
         access: &Access,
         customer: Uuid,
         format: SubjectFormat,
     ) -> Result<SubjectExport, AppError> {
+        self.start_scoped_export(access, customer, format, ExportScope::Access)
+            .await
+    }
+
+    /// Starts a customer's export for staff answering an access or a portability request.
+    pub async fn start_scoped_export(
+        &self,
+        access: &Access,
+        customer: Uuid,
+        format: SubjectFormat,
+        scope: ExportScope,
+    ) -> Result<SubjectExport, AppError> {
         if access.purpose.key != LEGAL_OBLIGATION {
             return Err(AppError::Forbidden(format!(
                 "a person's full export answers a request, under the purpose {LEGAL_OBLIGATION}"
             )));
         }
-        let (head, dek) = self.app.subject_profile(customer).await?;
+        let (mut head, dek) = self.app.subject_profile(customer).await?;
+        scope.narrow(&mut head);
         let fields = head.fields_read();
         let mut record = self.app.access_record(
             access,
@@ -275,9 +337,13 @@ impl Rights<'_> {
             vec![customer.to_string()],
             fields,
         );
-        record.detail = Some(format!("subject export as {}", format.extension()));
+        record.detail = Some(format!(
+            "subject export for {} as {}",
+            scope.as_str(),
+            format.extension()
+        ));
         self.app.append(vec![record]).await?;
-        Ok(self.app.subject_export(customer, dek, format, head))
+        Ok(self.app.subject_export(customer, dek, format, scope, head))
     }
 
     /// The next piece of the export, or `None` once it is complete.
@@ -294,6 +360,7 @@ impl Rights<'_> {
                 SubjectFormat::Json => {
                     let mut doc = serde_json::to_value(Head {
                         format: "steward-subject-export/1",
+                        scope: export.scope.as_str(),
                         profile: &head,
                     })
                     .map_err(AppError::Encode)?;
@@ -346,14 +413,27 @@ impl Rights<'_> {
 }
 
 impl Portal<'_> {
-    /// Starts the signed-in customer's download of their own data.
+    /// Starts the signed-in customer's download of everything held about them.
     pub async fn start_export(
         &self,
         subject: &Subject,
         format: SubjectFormat,
     ) -> Result<SubjectExport, AppError> {
+        self.start_scoped_export(subject, format, ExportScope::Access)
+            .await
+    }
+
+    /// Starts the signed-in customer's download of their own data, for access or to take
+    /// elsewhere.
+    pub async fn start_scoped_export(
+        &self,
+        subject: &Subject,
+        format: SubjectFormat,
+        scope: ExportScope,
+    ) -> Result<SubjectExport, AppError> {
         let customer = subject.customer();
-        let (head, dek) = self.app.subject_profile(customer).await?;
+        let (mut head, dek) = self.app.subject_profile(customer).await?;
+        scope.narrow(&mut head);
         let fields = head.fields_read();
         self.app
             .append(vec![self.app.subject_record(
@@ -362,9 +442,9 @@ impl Portal<'_> {
                 LEGAL_OBLIGATION,
                 vec![customer.to_string()],
                 fields,
-                Some(format!("as {}", format.extension())),
+                Some(format!("for {} as {}", scope.as_str(), format.extension())),
             )])
             .await?;
-        Ok(self.app.subject_export(customer, dek, format, head))
+        Ok(self.app.subject_export(customer, dek, format, scope, head))
     }
 }

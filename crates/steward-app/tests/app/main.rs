@@ -18,6 +18,7 @@ mod keys;
 mod mail_log;
 mod objections;
 mod personalization;
+mod personalization_campaigns;
 mod personalization_i8;
 mod personalization_profile;
 mod personalization_recompute;

@@ -163,5 +163,16 @@ pub fn drop_after_consent(purpose: &str, state: ConsentState) -> Option<LevelDro
     })
 }
 
+/// When the desk upholds an objection (Art. 21(1)) to the limited purpose every level above
+/// off rests on, personalization stops: the level falls to off and what was drawn from the
+/// customer's behaviour goes with it. Objections to other purposes leave the level alone.
+pub fn drop_after_objection(purpose: &str) -> Option<LevelDrop> {
+    (purpose == LIMITED).then_some(LevelDrop {
+        at_most: Level::Off,
+        delete_profiled: true,
+        reason: "objection_upheld",
+    })
+}
+
 #[cfg(test)]
 mod tests;

@@ -88,6 +88,14 @@ fn only_an_ended_profiling_consent_drops_the_level() {
 }
 
 #[test]
+fn only_an_upheld_objection_to_limited_turns_personalization_off() {
+    let drop = drop_after_objection(LIMITED).expect("a drop");
+    assert_eq!((drop.at_most, drop.delete_profiled), (Level::Off, true));
+    assert_eq!(drop_after_objection(PROFILED), None);
+    assert_eq!(drop_after_objection("security.fraud_prevention"), None);
+}
+
+#[test]
 fn levels_are_described_in_plain_words() {
     for l in Level::ALL {
         let d = l.describe();

@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use steward_app::{
-    ReasonInput, RecipientUpdateView, RequestInput, RequestQuery, RequestReport, RequestView,
-    SubjectFormat,
+    AppError, ExportScope, ReasonInput, RecipientUpdateView, RequestInput, RequestQuery,
+    RequestReport, RequestView, SubjectFormat,
 };
 
 use crate::auth::Purposed;
@@ -37,6 +37,10 @@ pub struct ExportParams {
     /// `json` (the default) or `csv`.
     #[serde(default)]
     pub format: Option<String>,
+    /// `access` (the default): every profile attribute, each labelled with its source; or
+    /// `portability`: what the customer declared and what was observed, nothing inferred.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 #[utoipa::path(
@@ -236,8 +240,9 @@ reasoned_step!(
     params(("id" = String, Path, description = "Customer id"), ExportParams, ("X-Purpose" = Option<String>, Header, description = "essential.legal_obligation")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Everything held about the customer, streamed: every value with its purposes, consents and their history, requests, access history and every interaction", content_type = "application/json"),
+        (status = 200, description = "Everything held about the customer, streamed: every value with its purposes, consents and their history, requests, access history, profile attributes labelled with their source (none inferred for portability) and every interaction", content_type = "application/json"),
         (status = 404, description = "Not found", body = Problem),
+        (status = 422, description = "Invalid scope", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
     )
 )]
@@ -253,10 +258,15 @@ pub async fn export(
         .unwrap_or("json")
         .parse::<SubjectFormat>()
         .map_err(|m| Problem::bad_request("format", &m))?;
+    let scope = params
+        .scope
+        .as_deref()
+        .map_or(Ok(ExportScope::Access), str::parse::<ExportScope>)
+        .map_err(|m| AppError::invalid("scope", m))?;
     let export = state
         .app
         .rights()
-        .start_export(&access, parse_id(&id)?, format)
+        .start_scoped_export(&access, parse_id(&id)?, format, scope)
         .await?;
     Ok(crate::streaming::subject_export(state, export, format))
 }

@@ -10,7 +10,9 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Form, Router};
-use steward_app::{AppError, CodeStanding, Correction, ObjectionOutcome, Subject, SubjectFormat};
+use steward_app::{
+    AppError, CodeStanding, Correction, ExportScope, ObjectionOutcome, Subject, SubjectFormat,
+};
 
 use super::portal_outcomes::{Flash, outcome, said};
 use super::portal_told::{self, RecipientRow, TOLD, TOLD_SECONDS};
@@ -403,19 +405,42 @@ async fn correct(
     after_action(&state, &customer, &token, done).await
 }
 
-async fn export_json(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    export(state, headers, SubjectFormat::Json).await
+async fn export_json(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    export(state, headers, SubjectFormat::Json, q.get("scope")).await
 }
 
-async fn export_csv(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    export(state, headers, SubjectFormat::Csv).await
+async fn export_csv(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    export(state, headers, SubjectFormat::Csv, q.get("scope")).await
 }
 
-async fn export(state: AppState, headers: HeaderMap, format: SubjectFormat) -> Response {
+/// `?scope=portability` leaves out what was inferred about the customer (Art. 20).
+async fn export(
+    state: AppState,
+    headers: HeaderMap,
+    format: SubjectFormat,
+    scope: Option<&String>,
+) -> Response {
     let Some((customer, _)) = session(&state, &headers).await else {
         return see_other("/portal");
     };
-    match state.app.portal().start_export(&customer, format).await {
+    let scope = match scope.map_or(Ok(ExportScope::Access), |s| s.parse::<ExportScope>()) {
+        Ok(scope) => scope,
+        Err(m) => return Problem::from(AppError::invalid("scope", m)).into_response(),
+    };
+    match state
+        .app
+        .portal()
+        .start_scoped_export(&customer, format, scope)
+        .await
+    {
         Ok(export) => crate::streaming::subject_export(state, export, format),
         Err(e) => Problem::from(e).into_response(),
     }

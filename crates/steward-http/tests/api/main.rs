@@ -1,6 +1,7 @@
 //! The REST API and the staff console over real HTTP on a real port, against a real SQLite
 //! file; the console also in real headless Chromium.
 
+mod audience_attributes;
 mod breaches;
 mod console;
 mod console_personalization;
@@ -11,6 +12,7 @@ mod matrix;
 mod objections;
 mod openapi;
 mod personalization;
+mod personalization_export;
 mod portal;
 mod portal_personalization;
 mod recipient_notices;

@@ -69,6 +69,25 @@ pub struct SegmentQuery {
     /// Leaves out customers whose objection to any of these purposes the desk upheld
     /// (Art. 21).
     pub objected_purposes: Vec<String>,
+    /// Customers who hold each of these profile attributes, usable at their level.
+    pub attributes: Vec<AttributeCondition>,
+}
+
+/// A customer holds an unexpired profile attribute `key` that their level lets a campaign
+/// use (I8): a row whose minimum level is basic for a customer at basic or full, one whose
+/// minimum is full only for a customer at full whose profiling consent is given and
+/// unexpired.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributeCondition {
+    pub key: String,
+    /// The value the attribute must have. Values are sealed, so the store cannot compare
+    /// them: the app does, on the members the store returns, after opening them.
+    pub equals: Option<String>,
+    /// A derived attribute counts only when computed by this version of its rule.
+    pub rule_version: Option<u32>,
+    pub now: i64,
+    /// A profiling consent given before this counts no more (a material notice change).
+    pub given_since: Option<i64>,
 }
 
 /// `from` inclusive, `until` exclusive, in microseconds.

@@ -1,11 +1,12 @@
 //! Segments as SQL: the customers a segment's conditions select, counted or read a page at a
 //! time. The statement is put together per query, from the conditions it has.
 
+use steward_core::personalization::PROFILED;
 use uuid::Uuid;
 
 use super::customers::{customer_cols, customer_from};
 use super::{Builder, Exec, Value, args};
-use crate::{ConsentCondition, CustomerRow, Result, SegmentQuery, Span};
+use crate::{AttributeCondition, ConsentCondition, CustomerRow, Result, SegmentQuery, Span};
 
 impl<'a> Builder<'a> {
     fn span(&mut self, column: &str, span: Span) {
@@ -58,6 +59,38 @@ impl<'a> Builder<'a> {
                 &[purpose, Value::Text(state)],
             ),
         }
+    }
+}
+
+impl<'a> Builder<'a> {
+    /// The customer in `id_column` holds attribute `a` at a level that lets a campaign use
+    /// it: a row for basic needs a level of basic or full; a row for full needs full and the
+    /// profiling consent full rests on, given and unexpired.
+    fn attribute(&mut self, id_column: &str, a: &'a AttributeCondition) {
+        self.push(
+            &format!(
+                " AND EXISTS (SELECT 1 FROM profile_attributes pa WHERE pa.customer_id = {id_column}
+                   AND pa.key = ? AND (pa.expires_at IS NULL OR pa.expires_at > ?)"
+            ),
+            &args![&a.key, a.now],
+        );
+        if let Some(version) = a.rule_version {
+            self.push(" AND pa.rule_version = ?", &args![i64::from(version)]);
+        }
+        self.sql.push_str(
+            " AND (pa.min_level = 'basic' AND EXISTS (SELECT 1 FROM personalization_levels pl
+                 WHERE pl.customer_id = pa.customer_id AND pl.level IN ('basic', 'full'))
+               OR pa.min_level = 'full' AND EXISTS (SELECT 1 FROM personalization_levels pl
+                 WHERE pl.customer_id = pa.customer_id AND pl.level = 'full')",
+        );
+        self.push(
+            " AND EXISTS (SELECT 1 FROM consent_current pc WHERE pc.customer_id = pa.customer_id
+                 AND pc.purpose = ? AND pc.state = 'given'
+                 AND (pc.expires_at IS NULL OR pc.expires_at > ?)",
+            &args![PROFILED, a.now],
+        );
+        self.since("pc", a.given_since);
+        self.sql.push_str(")))");
     }
 }
 
@@ -150,6 +183,9 @@ fn members<'a>(
     if let Some(c) = &q.consent {
         b.consent(c);
     }
+    for a in &q.attributes {
+        b.attribute(id_column, a);
+    }
     if !q.objected_purposes.is_empty() {
         let marks = vec!["?"; q.objected_purposes.len()].join(", ");
         let values: Vec<Value> = q.objected_purposes.iter().map(Value::from).collect();
@@ -195,6 +231,43 @@ mod tests {
                 Value::Text("DE"),
                 Value::Text("FR"),
                 Value::Int(5)
+            ]
+        );
+    }
+
+    #[test]
+    fn an_attribute_condition_binds_its_key_version_and_the_profiling_consent() {
+        let q = SegmentQuery {
+            tags: vec!["vip".into()],
+            attributes: vec![AttributeCondition {
+                key: "favourite_category".into(),
+                equals: Some("garden".into()),
+                rule_version: Some(2),
+                now: 7,
+                given_since: Some(3),
+            }],
+            ..Default::default()
+        };
+        let mut b = Builder::new("");
+        members(&mut b, &q, None, true);
+        assert!(b.sql.contains("pa.customer_id = c.id"), "{}", b.sql);
+        assert!(b.sql.contains("pa.key = ?2"), "{}", b.sql);
+        assert!(b.sql.contains("pa.rule_version = ?4"), "{}", b.sql);
+        assert!(b.sql.contains("pc.at >= ?7"), "{}", b.sql);
+        assert!(
+            !b.sql.contains("garden"),
+            "a value is never compared in SQL"
+        );
+        assert_eq!(
+            b.args,
+            vec![
+                Value::Text("vip"),
+                Value::Text("favourite_category"),
+                Value::Int(7),
+                Value::Int(2),
+                Value::Text(PROFILED),
+                Value::Int(7),
+                Value::Int(3)
             ]
         );
     }

@@ -3,6 +3,7 @@
 
 use steward_core::clock::from_micros;
 use steward_core::customer::CustomerStatus;
+use steward_core::personalization::drop_after_objection;
 use steward_core::request::{Deadlines, Jurisdiction, RequestKind, RequestState};
 use steward_store::{
     ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, RequestMove, RequestRow,
@@ -206,6 +207,10 @@ impl Steward {
             );
             upheld.detail = Some(format!("purpose={purpose}"));
             changes.audit.push(upheld);
+            // Upheld against limited personalization, the level falls to off in this commit.
+            if let Some(drop) = drop_after_objection(purpose) {
+                self.drop_level(&access.actor, customer.id, drop, &mut changes, now);
+            }
         }
         if to == RequestState::Completed
             && kind == RequestKind::Rectification
