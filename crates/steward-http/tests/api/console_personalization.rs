@@ -420,6 +420,36 @@ async fn the_privacy_officer_deletes_an_attribute_on_the_customers_word_and_it_s
     assert!(kept_keys(&t, &ada).await.contains("favourite_category"));
 
     let officer = staff_cookie(&t, "dpo@example.com", Some(&dpo_uri), Some(DESK)).await;
+    let inferred_in = |query: &'static str| {
+        let (t, officer, path) = (
+            &t,
+            &officer,
+            format!("/console/customers/{ada}/export/json{query}"),
+        );
+        async move {
+            let export = t
+                .req("GET", &path, None, &[("Cookie", officer.as_str())], None)
+                .await;
+            assert_eq!(export.status, 200, "{path}: {}", export.body);
+            let export: serde_json::Value =
+                serde_json::from_str(&export.dechunked()).expect("the export is JSON");
+            export["personalization"]["attributes"]
+                .as_array()
+                .expect("attributes")
+                .iter()
+                .filter(|a| a["source"] == "inferred")
+                .count()
+        }
+    };
+    assert!(
+        inferred_in("").await > 0,
+        "the access export carries inferences"
+    );
+    assert_eq!(
+        inferred_in("?scope=portability").await,
+        0,
+        "the portability export leaves them out"
+    );
     let deleted = post_form(&t, &officer, &page, &delete, "").await;
     assert_eq!(deleted.status, 303, "{}", deleted.body);
     assert!(!kept_keys(&t, &ada).await.contains("favourite_category"));

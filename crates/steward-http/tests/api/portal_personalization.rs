@@ -610,3 +610,55 @@ async fn after_an_upheld_objection_the_level_falls_to_off_and_the_page_says_why(
         "a refused choice records no profiling consent: {consents:?}"
     );
 }
+
+/// The keys of the export's profile attributes whose source is `source`.
+fn exported_keys(export: &str, source: &str) -> Vec<String> {
+    let export: serde_json::Value = serde_json::from_str(export).expect("the export is JSON");
+    export["personalization"]["attributes"]
+        .as_array()
+        .expect("attributes")
+        .iter()
+        .filter(|a| a["source"] == source)
+        .map(|a| a["key"].as_str().expect("key").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_portability_download_leaves_out_what_was_worked_out() {
+    let smtp = SmtpServer::start();
+    let t = spawn_app_with_mail(&smtp.url()).await;
+    let grace = seed(&t, "grace@example.com").await;
+    orders(&t, grace).await;
+    let mut v = signed_in(&t, &smtp, "grace@example.com").await;
+    let full = v
+        .post(
+            "/portal/me/personalization/level",
+            &[("level", "full"), ("consent", "yes")],
+        )
+        .await;
+    assert_eq!(full.status, 303, "{}", full.body);
+    recompute(&t).await;
+
+    let me = v.get("/portal/me").await;
+    assert!(
+        me.body
+            .contains("href=\"/portal/me/export.json?scope=portability\""),
+        "the portal offers the portability download: {}",
+        me.body
+    );
+    let access = v.get("/portal/me/export.json").await;
+    assert_eq!(access.status, 200, "{}", access.body);
+    let worked_out = exported_keys(&access.dechunked(), "inferred");
+    assert!(
+        !worked_out.is_empty(),
+        "her orders were worked into something"
+    );
+    let portable = v.get("/portal/me/export.json?scope=portability").await;
+    assert_eq!(portable.status, 200, "{}", portable.body);
+    assert_eq!(
+        exported_keys(&portable.dechunked(), "inferred"),
+        Vec::<String>::new()
+    );
+    let bad = v.get("/portal/me/export.json?scope=everything").await;
+    assert_eq!(bad.problem(422)["errors"][0]["field"], "scope");
+}

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use steward_app::core::catalog::FieldKind;
@@ -274,20 +274,31 @@ pub async fn add_interaction(
     }
 }
 
-/// A person's complete export, for answering an access request (legal-obligation purpose).
+#[derive(Deserialize)]
+pub struct ExportQuery {
+    scope: Option<String>,
+}
+
+/// A person's export, for answering an access request (legal-obligation purpose), or with
+/// `?scope=portability` a portability request, which leaves out what was inferred.
 pub async fn export(
     State(state): State<AppState>,
     staff: Staff,
     Path((id, format)): Path<(String, String)>,
+    Query(q): Query<ExportQuery>,
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(&state)?;
     let format = format
         .parse::<steward_app::SubjectFormat>()
         .map_err(|m| ConsoleError::App(steward_app::AppError::invalid("format", m)))?;
+    let scope = q
+        .scope
+        .map_or(Ok(steward_app::ExportScope::Access), |s| s.parse())
+        .map_err(|m| ConsoleError::App(steward_app::AppError::invalid("scope", m)))?;
     let export = state
         .app
         .rights()
-        .start_export(&access, parse_id(&id)?, format)
+        .start_scoped_export(&access, parse_id(&id)?, format, scope)
         .await?;
     Ok(crate::streaming::subject_export(state, export, format))
 }
