@@ -4,7 +4,7 @@
 
 use serde::Serialize;
 use steward_core::personalization::{
-    Attr, Derived, Level, Offer, Source, counterfactual, explain, rank,
+    Attr, AttrValue, Derived, Level, Offer, Source, counterfactual, explain, rank,
 };
 use uuid::Uuid;
 
@@ -164,7 +164,12 @@ impl Steward {
             Some(rule) => explain(
                 &rule.explanation,
                 &Derived {
-                    value: a.value.clone(),
+                    value: match &a.value {
+                        AttrValue::Text(_) | AttrValue::List(_) => {
+                            AttrValue::Text(book.words(&a.value))
+                        }
+                        other => other.clone(),
+                    },
                     confidence: a.confidence,
                     count: a.count,
                     total: a.total,
@@ -174,7 +179,7 @@ impl Steward {
             None => format!(
                 "{}: you told us {}.",
                 book.label(&a.key).unwrap_or(&a.key),
-                a.value.as_text()
+                book.words(&a.value)
             ),
         }
     }

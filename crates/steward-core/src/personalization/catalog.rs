@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::rules::placeholders;
-use super::{Compute, Filter, Level, Of, Offer, Rule, Source};
+use super::{AttrValue, Compute, Filter, Level, Of, Offer, Rule, Source};
 use crate::catalog::CatalogError;
 use crate::customer::InteractionKind;
 use crate::retention::parse_duration;
@@ -63,6 +63,28 @@ impl Book {
         self.attribute(key)
             .map(|a| a.label.as_str())
             .or_else(|| self.rule(key).map(|r| r.label.as_str()))
+    }
+
+    /// A value in a reader's words: product categories by their names, flags as yes or no.
+    pub fn words(&self, value: &AttrValue) -> String {
+        let named = |k: &str| {
+            self.product_categories
+                .iter()
+                .find(|c| c.key == k)
+                .map_or_else(|| k.to_string(), |c| c.name.clone())
+        };
+        match value {
+            AttrValue::List(items) if items.is_empty() => "None".to_string(),
+            AttrValue::List(items) => items
+                .iter()
+                .map(|i| named(i))
+                .collect::<Vec<_>>()
+                .join(", "),
+            AttrValue::Text(t) => named(t),
+            AttrValue::Flag(true) => "Yes".to_string(),
+            AttrValue::Flag(false) => "No".to_string(),
+            AttrValue::Count(n) => n.to_string(),
+        }
     }
 
     pub fn source(&self, key: &str) -> Option<Source> {

@@ -387,3 +387,22 @@ fn each_personalization_purpose_names_the_categories_it_processes() {
     assert!(full.len() > basic.len(), "full adds what the rules derive");
     assert!(book.categories_for("essential.service").is_empty());
 }
+
+#[test]
+fn values_are_said_in_a_readers_words() {
+    let book = book();
+    let garden = book
+        .product_categories
+        .iter()
+        .find(|c| c.key == "garden")
+        .expect("the default catalog sells garden things");
+    assert_ne!(garden.name, garden.key);
+    let both = AttrValue::List(vec!["garden".into(), "not-sold".into()]);
+    assert_eq!(book.words(&both), format!("{}, not-sold", garden.name));
+    assert_eq!(
+        book.words(&AttrValue::Text("garden".into())),
+        garden.name.as_str()
+    );
+    assert_eq!(book.words(&AttrValue::List(vec![])), "None");
+    assert_eq!(book.words(&AttrValue::Flag(true)), "Yes");
+}

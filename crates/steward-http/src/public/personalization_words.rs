@@ -2,7 +2,7 @@
 //! levels with their examples, where an attribute comes from, what a rule reads and over how
 //! long. Keys stay in the page's attributes, for machines.
 
-use steward_app::core::personalization::{AttrValue, Book, Level, Source};
+use steward_app::core::personalization::{Book, Level, Source};
 use steward_app::core::retention::parse_duration;
 use steward_app::{AttributeView, HowLevel};
 
@@ -97,28 +97,6 @@ pub struct AttributeRow {
     pub unused: bool,
 }
 
-/// A value with product categories by their names.
-fn value_words(book: &Book, value: &AttrValue) -> String {
-    let named = |k: &str| {
-        book.product_categories
-            .iter()
-            .find(|c| c.key == k)
-            .map_or_else(|| k.to_string(), |c| c.name.clone())
-    };
-    match value {
-        AttrValue::List(items) if items.is_empty() => "None".to_string(),
-        AttrValue::List(items) => items
-            .iter()
-            .map(|i| named(i))
-            .collect::<Vec<_>>()
-            .join(", "),
-        AttrValue::Text(t) => named(t),
-        AttrValue::Flag(true) => "Yes".to_string(),
-        AttrValue::Flag(false) => "No".to_string(),
-        AttrValue::Count(n) => n.to_string(),
-    }
-}
-
 /// What `derived_from` names (`{"kinds": [...], "window": "P12M"}`), in words.
 fn from_words(derived_from: &str) -> String {
     let Ok(from) = serde_json::from_str::<serde_json::Value>(derived_from) else {
@@ -148,7 +126,7 @@ pub(super) fn attribute_rows(
             AttributeRow {
                 key: a.key.clone(),
                 label: a.label.clone(),
-                value: value_words(book, &a.value),
+                value: book.words(&a.value),
                 source: source_words(a.source),
                 declared: !derived,
                 from: if derived {
