@@ -516,7 +516,20 @@ async fn the_explanation_names_what_the_audit_names(pg: bool) {
             .find(|a| a.key == "liked_categories")
             .expect("explained");
         assert!(liked.contribution > 0.0);
-        assert!(liked.why.contains("toys"), "{}", liked.why);
+        let toys = s
+            .app
+            .catalog()
+            .personalization()
+            .product_categories
+            .iter()
+            .find(|c| c.key == "toys")
+            .map(|c| c.name.clone())
+            .expect("toys are sold");
+        assert!(
+            liked.why.contains(&toys) && !liked.why.contains("toys"),
+            "said by its name: {}",
+            liked.why
+        );
         // Without what she likes, an offer now pushed out would come back.
         let cf = r
             .explanation
