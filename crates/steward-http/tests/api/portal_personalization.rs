@@ -202,6 +202,20 @@ async fn chooses_full_and_controls_what_was_worked_out(pg: bool) {
             row.contains("Garden") && row.contains("We worked it out"),
             "{row}"
         );
+        // Every button names what it acts on, so a list of the page's buttons (as screen
+        // readers offer) tells the rows apart.
+        let names = b.script(
+            "return Array.from(document.querySelectorAll('main button')).map(x => x.textContent.trim());",
+        );
+        let names: Vec<String> = names
+            .as_array()
+            .expect("button names")
+            .iter()
+            .map(|n| n.as_str().expect("a name").to_string())
+            .collect();
+        let distinct: std::collections::BTreeSet<&String> = names.iter().collect();
+        assert!(names.len() > 2, "{names:?}");
+        assert_eq!(distinct.len(), names.len(), "{names:?}");
         b.click("#delete-favourite_category");
         assert!(b.arrives(&format!("{PAGE}?done=deleted")), "{}", b.url());
         assert!(!keys_in(&b, "#attributes").contains(&"favourite_category".to_string()));
