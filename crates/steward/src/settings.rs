@@ -2,6 +2,8 @@
 //! environment variables, then command-line flags. A bad or unknown setting stops start-up
 //! with a message naming it.
 
+use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
@@ -134,6 +136,44 @@ const ENV_KEYS: [&str; 22] = [
     "kek_max_age",
 ];
 
+/// Settings that may carry a password (in a URL's user information), so that an operator may
+/// keep them out of the environment: `STEWARD_<KEY>_FILE` names a file holding the value, as
+/// container platforms mount secrets.
+const SECRET_KEYS: [&str; 2] = ["database_url", "smtp_url"];
+
+/// The secret settings read from the files their `STEWARD_<KEY>_FILE` variables name, `var`
+/// reading the environment. One trailing line break is dropped, since editors and `echo` add
+/// one. No message repeats a value read: it may hold a password.
+fn secrets_from_files(
+    var: impl Fn(&str) -> Option<OsString>,
+) -> anyhow::Result<BTreeMap<&'static str, String>> {
+    let mut found = BTreeMap::new();
+    for key in SECRET_KEYS {
+        let name = format!("STEWARD_{}", key.to_uppercase());
+        let file_var = format!("{name}_FILE");
+        let Some(path) = var(&file_var).map(PathBuf::from) else {
+            continue;
+        };
+        if var(&name).is_some() {
+            anyhow::bail!("invalid setting: {name} and {file_var} are both given; keep one");
+        }
+        let read = std::fs::read_to_string(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "invalid setting: {file_var}: cannot read {}: {e}",
+                path.display()
+            )
+        })?;
+        let value = read
+            .strip_suffix('\n')
+            .map_or(read.as_str(), |v| v.strip_suffix('\r').unwrap_or(v));
+        if value.trim().is_empty() {
+            anyhow::bail!("invalid setting: {file_var}: {} is empty", path.display());
+        }
+        found.insert(key, value.to_string());
+    }
+    Ok(found)
+}
+
 /// Values given on the command line; `None` leaves the lower layers' value.
 #[derive(Debug, Default, Serialize)]
 pub struct Overrides {
@@ -168,6 +208,9 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
     }
     figment = figment
         .merge(Env::prefixed("STEWARD_").only(&ENV_KEYS))
+        .merge(Serialized::defaults(secrets_from_files(|name| {
+            std::env::var_os(name)
+        })?))
         .merge(Serialized::defaults(overrides));
     let settings: Settings = figment.extract().map_err(|e| {
         let mut msg = String::from("invalid setting: ");
@@ -194,4 +237,67 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
     }
     settings.breach_plan()?;
     Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env<'a>(vars: &'a [(&'a str, &'a Path)]) -> impl Fn(&str) -> Option<OsString> + 'a {
+        move |name| {
+            vars.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, v)| v.as_os_str().to_owned())
+        }
+    }
+
+    #[test]
+    fn a_secret_is_read_from_its_file_without_the_line_break_an_editor_adds() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = dir.path().join("url");
+        for (written, expected) in [
+            (
+                "postgres://steward:p%40ss@db/steward\n",
+                "postgres://steward:p%40ss@db/steward",
+            ),
+            ("smtp://mail:25\r\n", "smtp://mail:25"),
+            ("ends with a space \n\n", "ends with a space \n"),
+        ] {
+            std::fs::write(&url, written).expect("write");
+            let read = secrets_from_files(env(&[("STEWARD_SMTP_URL_FILE", &url)])).expect("read");
+            assert_eq!(read.get("smtp_url").map(String::as_str), Some(expected));
+            assert_eq!(read.get("database_url"), None);
+        }
+    }
+
+    #[test]
+    fn a_secret_file_that_is_missing_empty_or_doubled_is_named_and_never_shown() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let missing = dir.path().join("missing");
+        let err = secrets_from_files(env(&[("STEWARD_DATABASE_URL_FILE", &missing)]))
+            .expect_err("missing")
+            .to_string();
+        assert!(err.contains("STEWARD_DATABASE_URL_FILE"), "{err}");
+
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, "\n").expect("write");
+        let err = secrets_from_files(env(&[("STEWARD_DATABASE_URL_FILE", &empty)]))
+            .expect_err("empty")
+            .to_string();
+        assert!(err.contains("is empty"), "{err}");
+
+        let url = dir.path().join("url");
+        std::fs::write(&url, "postgres://steward:s3cret@db/steward").expect("write");
+        let err = secrets_from_files(env(&[
+            ("STEWARD_DATABASE_URL_FILE", &url),
+            ("STEWARD_DATABASE_URL", Path::new("postgres://other")),
+        ]))
+        .expect_err("both")
+        .to_string();
+        assert!(
+            err.contains("STEWARD_DATABASE_URL and STEWARD_DATABASE_URL_FILE"),
+            "{err}"
+        );
+        assert!(!err.contains("s3cret") && !err.contains("other"), "{err}");
+    }
 }

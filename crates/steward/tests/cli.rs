@@ -78,7 +78,12 @@ fn start_server(data: &Path, extra: &[&str]) -> (Child, String) {
 /// Starts `serve` and returns the process, its address and, when it serves metrics on a
 /// listener of their own, that address too.
 fn start_server_with_metrics(data: &Path, extra: &[&str]) -> (Child, String, Option<String>) {
-    let mut child = steward(data)
+    start(&mut steward(data), extra)
+}
+
+/// Starts `serve` with `extra` arguments from `cmd`, which may set the environment.
+fn start(cmd: &mut Command, extra: &[&str]) -> (Child, String, Option<String>) {
+    let mut child = cmd
         .arg("serve")
         .args(["--listen", "127.0.0.1:0"])
         .args(extra)
@@ -1065,6 +1070,52 @@ fn a_busy_port_stops_a_demo_start_before_anything_is_loaded_and_accounts_are_man
         );
     }
     stop(child);
+}
+
+#[test]
+fn secrets_are_read_from_the_files_their_variables_name_and_never_shown() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let secret = dir.path().join("smtp_url");
+
+    // A mounted secret ends with a line break; the server takes the URL and so no longer
+    // writes mail to the plain-text log.
+    std::fs::write(&secret, "smtp://mailer:s3cret@127.0.0.1:2525\n").expect("write");
+    let (child, addr, _) = start(steward(&data).env("STEWARD_SMTP_URL_FILE", &secret), &[]);
+    let health = http_get(&addr, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let log = stop(child);
+    assert!(
+        !log.contains("mail.log"),
+        "the SMTP URL came from the file: {log}"
+    );
+    assert!(!log.contains("s3cret"), "{log}");
+
+    std::fs::write(&secret, "ftp://mailer:s3cret@mail\n").expect("write");
+    let out = run(steward(&data)
+        .arg("init")
+        .env("STEWARD_SMTP_URL_FILE", &secret));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("smtp_url") && !err.contains("s3cret"), "{err}");
+
+    let out = run(steward(&data)
+        .arg("init")
+        .env("STEWARD_SMTP_URL_FILE", &secret)
+        .env("STEWARD_SMTP_URL", "smtp://127.0.0.1:2525"));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("STEWARD_SMTP_URL and STEWARD_SMTP_URL_FILE"),
+        "{err}"
+    );
+
+    let out = run(steward(&data)
+        .arg("init")
+        .env("STEWARD_DATABASE_URL_FILE", dir.path().join("nowhere")));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("STEWARD_DATABASE_URL_FILE"), "{err}");
 }
 
 #[test]
