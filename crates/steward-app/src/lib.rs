@@ -38,6 +38,7 @@ pub use demo::notice::DEMO_NOTICE_VERSION;
 pub use error::{AppError, FieldError};
 pub use infra::idempotency::{IdempotencyKey, Outcome, REPLAY_WINDOW};
 pub use infra::mail::{MailRound, MailSettings};
+pub use infra::readiness::NotReady;
 #[cfg(feature = "local-staff")]
 pub use personalization::fixtures::BenchInteraction;
 pub use personalization::{

@@ -1,4 +1,4 @@
-//! Liveness and Prometheus metrics. Neither needs a token nor reveals personal data: what
+//! Liveness, readiness and Prometheus metrics. None needs a token nor reveals personal data: what
 //! counts personal records (customers, audit entries) is shown only to a token of a role that
 //! may read such figures, or on the separate metrics listener, which is for an operator's
 //! network alone.
@@ -17,6 +17,7 @@ use crate::{AppState, Problem};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(public_metrics))
 }
 
@@ -36,6 +37,29 @@ async fn healthz() -> impl IntoResponse {
         [(header::CONTENT_TYPE, "application/json")],
         r#"{"status":"ok"}"#,
     )
+}
+
+/// Ready when the database and the key store both answer: a load balancer sends no request
+/// to an instance that could not read a customer. `/healthz` stays up meanwhile, so the
+/// instance is not restarted for an outage that is not its own.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.app.readiness().await {
+        Ok(()) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            r#"{"status":"ready"}"#,
+        )
+            .into_response(),
+        Err(part) => {
+            let mut problem = Problem::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "not-ready",
+                "Not ready",
+                part.to_string(),
+            );
+            problem.retry_after = Some(1);
+            problem.into_response()
+        }
+    }
 }
 
 async fn public_metrics(

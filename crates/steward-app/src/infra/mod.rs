@@ -7,4 +7,5 @@ pub(crate) mod group_commit;
 pub(crate) mod idempotency;
 pub(crate) mod mail;
 pub(crate) mod merge_patch;
+pub(crate) mod readiness;
 pub(crate) mod token_cache;

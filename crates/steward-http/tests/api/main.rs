@@ -15,6 +15,7 @@ mod personalization;
 mod personalization_export;
 mod portal;
 mod portal_personalization;
+mod readiness;
 mod recipient_notices;
 mod register;
 mod requests;
