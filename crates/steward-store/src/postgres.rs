@@ -92,8 +92,15 @@ impl PostgresStore {
             heads: HeadKeeper::new(heads),
         };
         // The first connection is made here: a server that cannot be reached or trusted is
-        // reported as the setting that names it.
-        store.migrate().await.map_err(|e| target.explain(e))?;
+        // reported as the setting that names it, and why.
+        drop(
+            store
+                .pool
+                .get()
+                .await
+                .map_err(|e| target.explain(e.into()))?,
+        );
+        store.migrate().await?;
         Ok(store)
     }
 

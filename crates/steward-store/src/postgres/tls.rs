@@ -160,9 +160,8 @@ fn tls_failure(e: &(dyn std::error::Error + 'static)) -> Option<Failure> {
                 return Some(Failure::Certificate(c.clone()));
             }
         }
-        if let Some(pg) = err.downcast_ref::<tokio_postgres::Error>()
-            && pg.to_string().contains("server does not support TLS")
-        {
+        // tokio-postgres says so only in words, as the source of its TLS error.
+        if err.to_string() == "server does not support TLS" {
             return Some(Failure::NoTls);
         }
         next = err.source();

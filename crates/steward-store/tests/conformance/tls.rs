@@ -46,7 +46,10 @@ async fn verify_full_to_the_named_host_speaks_tls() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_full_to_a_name_the_certificate_lacks_is_refused_naming_the_setting() {
     let db = fresh_postgres().await;
-    let e = refusal(&tls_url(&db, "127.0.0.1", "verify-full")).await;
+    // With a password in the URL, which no message may show.
+    let url = tls_url(&db, "127.0.0.1", "verify-full").replacen("steward@", "steward:hunter2@", 1);
+    let e = refusal(&url).await;
+    assert!(!e.contains("hunter2"), "{e}");
     assert!(e.contains("database_url"), "{e}");
     assert!(e.contains("sslmode=verify-full"), "{e}");
     assert!(e.contains("not valid for host 127.0.0.1"), "{e}");
@@ -101,4 +104,30 @@ async fn disable_stays_plain() {
         .expect("disable connects");
     assert!(!store_connections_encrypted(&db).await);
     drop(store);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn require_to_a_server_without_tls_is_refused_saying_so() {
+    // A server that declines TLS as PostgreSQL does: 'N' to the client's SSLRequest.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    tokio::spawn(async move {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = [0u8; 8];
+            if socket.read_exact(&mut request).await.is_ok() {
+                let _ = socket.write_all(b"N").await;
+            }
+        }
+    });
+    let e = refusal(&format!(
+        "postgres://steward:hunter2@127.0.0.1:{port}/x?sslmode=require"
+    ))
+    .await;
+    assert!(e.contains("database_url"), "{e}");
+    assert!(e.contains("sslmode=require"), "{e}");
+    assert!(e.contains("the server does not offer TLS"), "{e}");
+    assert!(!e.contains("hunter2"), "{e}");
 }
