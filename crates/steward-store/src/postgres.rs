@@ -21,6 +21,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
+mod tls;
 mod webhooks;
 mod write_tx;
 
@@ -66,22 +67,22 @@ impl PostgresStore {
     }
 
     /// Connects and migrates; `heads` signs the audit chain's head in every transaction
-    /// that appends to it.
+    /// that appends to it. `url` is the `database_url` setting: its `sslmode` and
+    /// `sslrootcert` are honoured as libpq does, and a failure names the setting, never the
+    /// password.
     pub async fn connect(
         url: &str,
         max_connections: usize,
         heads: Arc<dyn HeadSigner>,
     ) -> Result<PostgresStore> {
-        let config: tokio_postgres::Config = url
-            .parse()
-            .map_err(|e: tokio_postgres::Error| StoreError::open("database URL", e))?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
+        let target = tls::parse_url(url, "database_url")?;
+        let config = ManagerConfig {
+            recycling_method: RecyclingMethod::Fast,
+        };
+        let manager = match &target.connector {
+            Some(tls) => Manager::from_config(target.config.clone(), tls.clone(), config),
+            None => Manager::from_config(target.config.clone(), NoTls, config),
+        };
         let pool = Pool::builder(manager)
             .max_size(max_connections)
             .build()
@@ -90,6 +91,15 @@ impl PostgresStore {
             pool,
             heads: HeadKeeper::new(heads),
         };
+        // The first connection is made here: a server that cannot be reached or trusted is
+        // reported as the setting that names it, and why.
+        drop(
+            store
+                .pool
+                .get()
+                .await
+                .map_err(|e| target.explain(e.into()))?,
+        );
         store.migrate().await?;
         Ok(store)
     }

@@ -76,3 +76,31 @@ impl Drop for TestDatabase {
         .join();
     }
 }
+
+/// The PEM file of the CA that signed the test server's certificate (made for `localhost`
+/// by scripts/test, which starts PostgreSQL with TLS on).
+pub const TLS_CA_ENV: &str = "STEWARD_TEST_PG_CA";
+
+/// `db`'s URL reached as `host` (always at 127.0.0.1, so only the name the certificate is
+/// checked against differs) with `sslmode=mode` and the test CA as `sslrootcert`.
+pub fn tls_url(db: &TestDatabase, host: &str, mode: &str) -> String {
+    let ca = std::env::var(TLS_CA_ENV).unwrap_or_else(|_| {
+        panic!(
+            "{TLS_CA_ENV} is not set: run the test suite with scripts/test, which starts PostgreSQL with TLS"
+        )
+    });
+    tls_url_with_root(db, host, mode, &ca)
+}
+
+/// As [`tls_url`], trusting the CA in `ca` instead of the test server's.
+pub fn tls_url_with_root(db: &TestDatabase, host: &str, mode: &str, ca: &str) -> String {
+    let config: tokio_postgres::Config = db.url.parse().expect("the test database URL parses");
+    let user = config
+        .get_user()
+        .expect("the test database URL names a user");
+    let port = config.get_ports().first().copied().unwrap_or(5432);
+    format!(
+        "postgres://{user}@{host}:{port}/{}?hostaddr=127.0.0.1&sslmode={mode}&sslrootcert={ca}",
+        db.name
+    )
+}

@@ -1118,6 +1118,46 @@ fn secrets_are_read_from_the_files_their_variables_name_and_never_shown() {
     assert!(err.contains("STEWARD_DATABASE_URL_FILE"), "{err}");
 }
 
+/// The test PostgreSQL server's port and the CA that signed its certificate (for `localhost`
+/// only), as scripts/test exports them; missing, the test fails rather than pass unrun.
+fn tls_test_server() -> (String, String) {
+    let url = std::env::var("STEWARD_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!("STEWARD_TEST_DATABASE_URL is not set: run the test suite with scripts/test")
+    });
+    let ca = std::env::var("STEWARD_TEST_PG_CA").unwrap_or_else(|_| {
+        panic!("STEWARD_TEST_PG_CA is not set: run the test suite with scripts/test, which starts PostgreSQL with TLS")
+    });
+    let authority = url
+        .split('@')
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("the test database URL has a host");
+    let port = authority
+        .rsplit(':')
+        .next()
+        .expect("the test database URL has a port");
+    (port.to_string(), ca)
+}
+
+#[test]
+fn serve_refuses_a_database_whose_certificate_is_not_for_the_host_it_was_asked_for() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let (port, ca) = tls_test_server();
+    let url = format!(
+        "postgres://steward:hunter2@127.0.0.1:{port}/postgres?sslmode=verify-full&sslrootcert={ca}"
+    );
+    let out = run(steward(&data)
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+        .arg(&url));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("database_url"), "{err}");
+    assert!(err.contains("sslmode=verify-full"), "{err}");
+    assert!(err.contains("not valid for host 127.0.0.1"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
 #[test]
 fn only_serve_warns_that_mail_goes_to_a_plain_text_log() {
     let dir = tempfile::tempdir().expect("tempdir");

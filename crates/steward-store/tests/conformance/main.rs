@@ -180,4 +180,5 @@ mod segments;
 mod shares;
 mod sharing;
 mod signups;
+mod tls;
 mod webhooks;
