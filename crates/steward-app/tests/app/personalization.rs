@@ -62,6 +62,25 @@ pub async fn setup_with(pg: bool, catalog: Catalog) -> Setup {
 }
 
 impl Setup {
+    /// The customer chooses `level` in the portal, ticking the profiling consent when
+    /// `consent`; panics if refused.
+    pub async fn choose(&self, who: &Subject, level: Level, consent: bool) {
+        self.app
+            .own_rights()
+            .choose_level(who, level, consent, &Evidence::default())
+            .await
+            .unwrap_or_else(|e| panic!("choosing {level}: {e}"));
+    }
+
+    /// The customer tells us `values` for the declared attribute `key`.
+    pub async fn declare(&self, who: &Subject, key: &str, values: &[&str]) {
+        self.app
+            .own_rights()
+            .correct_attribute(who, key, values.iter().map(|v| v.to_string()).collect())
+            .await
+            .unwrap_or_else(|e| panic!("declaring {key}: {e}"));
+    }
+
     /// A customer who signed in to the portal.
     pub async fn customer(&self, email: &str) -> Subject {
         self.app
@@ -268,16 +287,8 @@ async fn withdrawing_profiling_drops_the_level_and_the_profile(pg: bool) {
     let s = setup(pg).await;
     let ada = s.customer("ada@example.com").await;
     let id = ada.customer();
-    s.app
-        .own_rights()
-        .choose_level(&ada, Level::Full, true, &Evidence::default())
-        .await
-        .expect("full with consent");
-    s.app
-        .own_rights()
-        .correct_attribute(&ada, "liked_categories", vec!["garden".into()])
-        .await
-        .expect("declare");
+    s.choose(&ada, Level::Full, true).await;
+    s.declare(&ada, "liked_categories", &["garden"]).await;
     s.plant_inferred(id, "favourite_category").await;
     let before = s.stored_rows(id).await;
     assert!(before.contains(&("favourite_category".to_string(), "inferred".to_string())));
@@ -341,11 +352,7 @@ async fn expired_profiling_consent_drops_the_level_and_the_profile(pg: bool) {
     let s = setup(pg).await;
     let ada = s.customer("ada@example.com").await;
     let id = ada.customer();
-    s.app
-        .own_rights()
-        .choose_level(&ada, Level::Full, true, &Evidence::default())
-        .await
-        .expect("full with consent");
+    s.choose(&ada, Level::Full, true).await;
     s.plant_inferred(id, "favourite_category").await;
     // Profiling consent lasts 395 days.
     s.clock.advance(jiff::SignedDuration::from_hours(24 * 396));
@@ -399,21 +406,9 @@ async fn at_off_recommendations_are_everyones(pg: bool) {
     let bob = s.customer("bob@example.com").await;
     let marketer = marketer(&s.app, LIMITED);
     // Ada told us what she likes, then turned personalization off: the rows stay, unused.
-    s.app
-        .own_rights()
-        .choose_level(&ada, Level::Basic, false, &Evidence::default())
-        .await
-        .expect("basic");
-    s.app
-        .own_rights()
-        .correct_attribute(&ada, "liked_categories", vec!["toys".into()])
-        .await
-        .expect("declare");
-    s.app
-        .own_rights()
-        .correct_attribute(&ada, "avoid_categories", vec!["garden".into()])
-        .await
-        .expect("declare");
+    s.choose(&ada, Level::Basic, false).await;
+    s.declare(&ada, "liked_categories", &["toys"]).await;
+    s.declare(&ada, "avoid_categories", &["garden"]).await;
     let at_basic = s
         .app
         .personalization()
@@ -421,11 +416,7 @@ async fn at_off_recommendations_are_everyones(pg: bool) {
         .await
         .expect("recommend");
     assert!(at_basic.personalized);
-    s.app
-        .own_rights()
-        .choose_level(&ada, Level::Off, false, &Evidence::default())
-        .await
-        .expect("off");
+    s.choose(&ada, Level::Off, false).await;
 
     let everyone = s
         .app
@@ -471,21 +462,9 @@ async fn the_explanation_names_what_the_audit_names(pg: bool) {
     let s = setup(pg).await;
     let ada = s.customer("ada@example.com").await;
     let id = ada.customer();
-    s.app
-        .own_rights()
-        .choose_level(&ada, Level::Full, true, &Evidence::default())
-        .await
-        .expect("full");
-    s.app
-        .own_rights()
-        .correct_attribute(&ada, "liked_categories", vec!["toys".into()])
-        .await
-        .expect("declare");
-    s.app
-        .own_rights()
-        .correct_attribute(&ada, "avoid_categories", vec!["garden".into()])
-        .await
-        .expect("declare");
+    s.choose(&ada, Level::Full, true).await;
+    s.declare(&ada, "liked_categories", &["toys"]).await;
+    s.declare(&ada, "avoid_categories", &["garden"]).await;
     // A derived row no recommendation consults is never read.
     s.plant_inferred(id, "preferred_channel").await;
 

@@ -13,21 +13,9 @@ async fn the_customer_sees_every_attribute_kept_whatever_the_level(pg: bool) {
     let s = setup(pg).await;
     let ada = s.customer("ada@example.com").await;
     let id = ada.customer();
-    s.app
-        .own_rights()
-        .choose_level(&ada, Level::Basic, false, &Evidence::default())
-        .await
-        .expect("basic");
-    s.app
-        .own_rights()
-        .correct_attribute(&ada, "liked_categories", vec!["books".into()])
-        .await
-        .expect("declare");
-    s.app
-        .own_rights()
-        .choose_level(&ada, Level::Off, false, &Evidence::default())
-        .await
-        .expect("off");
+    s.choose(&ada, Level::Basic, false).await;
+    s.declare(&ada, "liked_categories", &["books"]).await;
+    s.choose(&ada, Level::Off, false).await;
     let overview = s.app.portal().overview(&ada).await.expect("overview");
     let held = &overview.personalization;
     assert_eq!(
@@ -171,16 +159,8 @@ async fn a_new_offer_is_recommended_and_a_retired_one_no_more() {
     let s = setup(false).await;
     let ada = s.customer("ada@example.com").await;
     let marketing = actor(&s.app, Role::Marketer);
-    s.app
-        .own_rights()
-        .choose_level(&ada, Level::Basic, false, &Evidence::default())
-        .await
-        .expect("basic");
-    s.app
-        .own_rights()
-        .correct_attribute(&ada, "liked_categories", vec!["kitchen".into()])
-        .await
-        .expect("declare");
+    s.choose(&ada, Level::Basic, false).await;
+    s.declare(&ada, "liked_categories", &["kitchen"]).await;
     let offer: steward_app::core::personalization::Offer = serde_json::from_value(
         serde_json::json!({"key": "pans", "title": "Pans", "category": "kitchen", "priority": 20}),
     )
