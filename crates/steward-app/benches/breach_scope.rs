@@ -324,6 +324,8 @@ async fn run_postgres(n: usize) -> BenchResult<()> {
     let opts = || -> BenchResult<OpenOptions> {
         Ok(OpenOptions {
             database_url: Some(database.url.clone()),
+            keystore_url: None,
+            master_key_file: None,
             ..options(tmp.path())?
         })
     };

@@ -117,6 +117,12 @@ pub struct OpenOptions {
     pub data_dir: PathBuf,
     /// `None` for the embedded SQLite database in the data directory.
     pub database_url: Option<String>,
+    /// `None` for the key store file in the data directory; a PostgreSQL database of its
+    /// own, apart from the data, that several instances share.
+    pub keystore_url: Option<String>,
+    /// `None` for `keys/master.key` in the data directory. Instances sharing a key store
+    /// must all read the same key-encryption keys, so they name one file they all mount.
+    pub master_key_file: Option<PathBuf>,
     pub catalog: Catalog,
     pub clock: Arc<dyn Clock>,
     /// Named as controller in consent receipts.
@@ -156,8 +162,10 @@ pub struct Steward {
     key_writer: infra::group_commit::GroupCommit<(uuid::Uuid, StoredKey), ()>,
     clock: Arc<dyn Clock>,
     witness_file: security::audit_witness::WitnessFile,
-    /// Where the key store lives, and the locks of running imports beside it.
+    /// Where the key store file lives, and the locks of running imports beside it.
     key_dir: PathBuf,
+    /// The master key file holding the key-encryption keys.
+    master_key: PathBuf,
     tokens: infra::token_cache::TokenCache,
     throttle: security::sign_in::LoginThrottle,
     controller: Controller,
@@ -201,30 +209,86 @@ impl DataPaths {
     }
 }
 
-struct KeyStoreSecrets<'a>(&'a KeyStore);
+/// The installation secrets as the key store held them at start-up, and those the vault
+/// made because none was there, to be stored after.
+#[derive(Default)]
+struct Secrets {
+    found: std::collections::HashMap<String, WrappedKey>,
+    made: Vec<(String, StoredKey)>,
+}
 
-impl SecretSource for KeyStoreSecrets<'_> {
+impl Secrets {
+    async fn load(keys: &KeyStore) -> Result<Secrets, AppError> {
+        let mut found = std::collections::HashMap::new();
+        for name in steward_vault::SECRETS {
+            if let Some(k) = keys.secret(name).await? {
+                found.insert(name.to_string(), unstored(k));
+            }
+        }
+        Ok(Secrets {
+            found,
+            made: Vec::new(),
+        })
+    }
+}
+
+fn unstored(k: StoredKey) -> WrappedKey {
+    WrappedKey {
+        kek_version: k.kek_version,
+        bytes: k.bytes,
+    }
+}
+
+impl SecretSource for Secrets {
     fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
-        let k = self
-            .0
-            .secret(name)
-            .map_err(|e| VaultError::KeyStore(Box::new(e)))?;
-        Ok(k.map(|k| WrappedKey {
-            kek_version: k.kek_version,
-            bytes: k.bytes,
-        }))
+        Ok(self.found.get(name).cloned())
     }
 
     fn save(&mut self, name: &str, key: &WrappedKey) -> Result<(), VaultError> {
-        self.0
-            .put_secret(
-                name,
-                &StoredKey {
-                    kek_version: key.kek_version,
-                    bytes: key.bytes.clone(),
-                },
-            )
-            .map_err(|e| VaultError::KeyStore(Box::new(e)))
+        self.made.push((
+            name.to_string(),
+            StoredKey {
+                kek_version: key.kek_version,
+                bytes: key.bytes.clone(),
+            },
+        ));
+        Ok(())
+    }
+}
+
+/// Unlocks the vault with the installation secrets, storing those made on first use. When
+/// instances start together on an empty shared key store, each makes its own, the first to
+/// store them wins, and the others unlock again with the winner's.
+async fn unlock(
+    master_key: &Path,
+    keys: &KeyStore,
+    searchable: &[&str],
+) -> Result<Vault, AppError> {
+    let mut secrets = Secrets::load(keys).await?;
+    let vault = Vault::unlock(
+        MasterKey::load_or_create(master_key)?,
+        &mut secrets,
+        searchable,
+    )?;
+    if secrets.made.is_empty() {
+        return Ok(vault);
+    }
+    let stored = keys.put_secrets_or_get(&secrets.made).await?;
+    if stored == secrets.made {
+        return Ok(vault);
+    }
+    let mut secrets = Secrets::load(keys).await?;
+    let vault = Vault::unlock(
+        MasterKey::load_or_create(master_key)?,
+        &mut secrets,
+        searchable,
+    )?;
+    if secrets.made.is_empty() {
+        Ok(vault)
+    } else {
+        Err(AppError::Setup(
+            "the key store lost installation secrets while this instance started".into(),
+        ))
     }
 }
 
@@ -246,7 +310,16 @@ impl Steward {
     /// Opens (creating on first use) the data directory, the key store, the master key and
     /// the database, and runs pending migrations.
     pub async fn open(opts: OpenOptions) -> Result<Steward, AppError> {
-        let paths = DataPaths::new(&opts.data_dir);
+        if opts.keystore_url.is_some() && opts.database_url.is_none() {
+            return Err(AppError::Setup(
+                "keystore_url is for several instances sharing a PostgreSQL database: give database_url too"
+                    .into(),
+            ));
+        }
+        let mut paths = DataPaths::new(&opts.data_dir);
+        if let Some(file) = &opts.master_key_file {
+            paths.master_key = file.clone();
+        }
         create_private_dir(&opts.data_dir)
             .and_then(|_| create_private_dir(&paths.key_dir))
             .map_err(|source| AppError::File {
@@ -255,8 +328,10 @@ impl Steward {
             })?;
         let mailer = infra::mail::Mailer::new(&opts.mail, &opts.data_dir)?;
         let hooks = sharing::webhooks::Hooks::new(&opts.webhooks)?;
-        let master = MasterKey::load_or_create(&paths.master_key)?;
-        let keys = Arc::new(KeyStore::open(&paths.key_store)?);
+        let keys = Arc::new(match &opts.keystore_url {
+            None => KeyStore::open(&paths.key_store)?,
+            Some(url) => KeyStore::connect(url).await?,
+        });
         let searchable: Vec<&str> = opts
             .catalog
             .searchable_fields()
@@ -268,7 +343,7 @@ impl Steward {
                 rights::requests::SUBJECT,
             ])
             .collect();
-        let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;
+        let vault = unlock(&paths.master_key, &keys, &searchable).await?;
         let heads: Arc<dyn HeadSigner> = vault.signer().clone();
         let store: Arc<dyn Store> = match &opts.database_url {
             None => Arc::new(SqliteStore::open(&paths.database, heads)?),
@@ -287,8 +362,11 @@ impl Steward {
             key_writer: infra::group_commit::GroupCommit::new("key", {
                 let keys = keys.clone();
                 move |batch: Vec<(uuid::Uuid, StoredKey)>| {
-                    let outcome = keys.put_data_keys(&batch).map(|()| vec![(); batch.len()]);
-                    std::future::ready(outcome)
+                    let keys = keys.clone();
+                    async move {
+                        keys.put_data_keys(&batch).await?;
+                        Ok(vec![(); batch.len()])
+                    }
                 }
             }),
             catalog: opts.catalog,
@@ -298,6 +376,7 @@ impl Steward {
             clock: opts.clock,
             witness_file: security::audit_witness::WitnessFile::new(&paths.key_dir),
             key_dir: paths.key_dir,
+            master_key: paths.master_key.clone(),
             tokens: infra::token_cache::TokenCache::default(),
             throttle: Default::default(),
             controller: opts.controller,
@@ -312,7 +391,8 @@ impl Steward {
             rewrap_wanted: tokio::sync::Notify::new(),
             rewrapping: tokio::sync::Mutex::new(()),
         };
-        steward.record_kek_versions(&paths.master_key)?;
+        steward.record_kek_versions(&paths.master_key).await?;
+        steward.refuse_missing_kek_versions().await?;
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
         steward.seed_offers().await?;

@@ -266,6 +266,8 @@ fn main() -> BenchResult<()> {
         let (app, operator) = Steward::open_as_operator(OpenOptions {
             data_dir: dir.path().to_path_buf(),
             database_url: None,
+            keystore_url: None,
+            master_key_file: None,
             catalog: Catalog::default_catalog()?,
             clock: Arc::new(SystemClock),
             controller: Default::default(),

@@ -61,6 +61,8 @@ fn options(dir: &std::path::Path) -> BenchResult<OpenOptions> {
     Ok(OpenOptions {
         data_dir: dir.to_path_buf(),
         database_url: None,
+        keystore_url: None,
+        master_key_file: None,
         catalog: Catalog::default_catalog()?,
         clock: Arc::new(SystemClock),
         controller: Default::default(),
@@ -73,18 +75,30 @@ fn options(dir: &std::path::Path) -> BenchResult<OpenOptions> {
     })
 }
 
-struct Secrets<'a>(&'a KeyStore);
+/// The installation's secrets, read before the vault is unlocked with them.
+struct Secrets(std::collections::HashMap<String, WrappedKey>);
 
-impl SecretSource for Secrets<'_> {
+impl Secrets {
+    async fn load(keys: &KeyStore) -> BenchResult<Secrets> {
+        let mut found = std::collections::HashMap::new();
+        for name in steward_vault::SECRETS {
+            if let Some(k) = keys.secret(name).await? {
+                found.insert(
+                    name.to_string(),
+                    WrappedKey {
+                        kek_version: k.kek_version,
+                        bytes: k.bytes,
+                    },
+                );
+            }
+        }
+        Ok(Secrets(found))
+    }
+}
+
+impl SecretSource for Secrets {
     fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
-        let k = self
-            .0
-            .secret(name)
-            .map_err(|e| VaultError::KeyStore(Box::new(e)))?;
-        Ok(k.map(|k| WrappedKey {
-            kek_version: k.kek_version,
-            bytes: k.bytes,
-        }))
+        Ok(self.0.get(name).cloned())
     }
     fn save(&mut self, _: &str, _: &WrappedKey) -> Result<(), VaultError> {
         Err(VaultError::Format)
@@ -93,11 +107,11 @@ impl SecretSource for Secrets<'_> {
 
 /// Data keys for `n` customers with no row, wrapped by the installation's real vault and
 /// written to its key store as a bulk writer would.
-fn extra_keys(dir: &std::path::Path, n: usize) -> BenchResult<()> {
+async fn extra_keys(dir: &std::path::Path, n: usize) -> BenchResult<()> {
     let keys = KeyStore::open(&dir.join("keys/keystore.db"))?;
     let vault = Vault::unlock(
         MasterKey::load_or_create(&dir.join("keys/master.key"))?,
-        &mut Secrets(&keys),
+        &mut Secrets::load(&keys).await?,
         &[],
     )?;
     let mut batch = Vec::with_capacity(10_000);
@@ -112,7 +126,7 @@ fn extra_keys(dir: &std::path::Path, n: usize) -> BenchResult<()> {
             },
         ));
         if batch.len() == 10_000 || i + 1 == n {
-            keys.put_data_keys(&batch)?;
+            keys.put_data_keys(&batch).await?;
             batch.clear();
         }
     }
@@ -121,13 +135,15 @@ fn extra_keys(dir: &std::path::Path, n: usize) -> BenchResult<()> {
 
 /// The rewrap's walk and writes without its key work: every key below `below` read in
 /// batches and written back unchanged. Returns keys per second.
-fn baseline(dir: &std::path::Path, below: u32) -> BenchResult<(usize, f64)> {
+async fn baseline(dir: &std::path::Path, below: u32) -> BenchResult<(usize, f64)> {
     let keys = KeyStore::open(&dir.join("keys/keystore.db"))?;
     let started = Instant::now();
     let mut after = None;
     let mut n = 0;
     loop {
-        let batch = keys.data_keys_below(below, after, steward_app::REWRAP_BATCH)?;
+        let batch = keys
+            .data_keys_below(below, after, steward_app::REWRAP_BATCH)
+            .await?;
         let Some(last) = batch.last().map(|(id, _)| *id) else {
             break;
         };
@@ -140,7 +156,7 @@ fn baseline(dir: &std::path::Path, below: u32) -> BenchResult<(usize, f64)> {
                 key,
             })
             .collect();
-        n += keys.replace_data_keys(&same)?;
+        n += keys.replace_data_keys(&same).await?;
     }
     Ok((n, n as f64 / started.elapsed().as_secs_f64()))
 }
@@ -251,7 +267,7 @@ fn main() -> BenchResult<()> {
         .build()?;
     let first = options(dir.path())?;
     server_rt.block_on(async { Steward::open(first).await.map(drop) })?;
-    extra_keys(dir.path(), n_keys.saturating_sub(seeded))?;
+    server_rt.block_on(extra_keys(dir.path(), n_keys.saturating_sub(seeded)))?;
 
     let (app, actor, addr, token, ids) = server_rt.block_on(async {
         let (app, operator) = Steward::open_as_operator(options(dir.path())?).await?;
@@ -317,7 +333,7 @@ fn main() -> BenchResult<()> {
         .build()?;
 
     // The rewrap's baseline and a first rotation, on a quiet server.
-    let (base_keys, base_rate) = baseline(dir.path(), 2)?;
+    let (base_keys, base_rate) = server_rt.block_on(baseline(dir.path(), 2))?;
     let rewrap = |app: Arc<Steward>, actor: steward_app::Actor| {
         server_rt.spawn(async move {
             let started = Instant::now();

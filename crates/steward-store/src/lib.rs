@@ -17,7 +17,9 @@ mod sqlite;
 pub mod testing;
 
 pub use error::StoreError;
-pub use keystore::{KekUsage, KekVersionRow, KeyStore, PendingBatch, Rewrapped, StoredKey};
+pub use keystore::{
+    JobLock, KekUsage, KekVersionRow, KeyEvents, KeyStore, PendingBatch, Rewrapped, StoredKey,
+};
 pub use postgres::PostgresStore;
 pub use records::*;
 pub use repos::Store;

@@ -145,3 +145,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         include_str!("../migrations/postgres/0028_consent_proofs.sql"),
     ),
 ];
+
+/// The key store's own database, when it is in PostgreSQL; numbered apart from the data's.
+pub(crate) const KEYSTORE_POSTGRES: &[(u32, &str)] = &[(
+    1,
+    include_str!("../migrations/keystore-postgres/0001_keystore.sql"),
+)];

@@ -8,7 +8,8 @@ mod breaches;
 mod campaigns;
 mod consent_ledger;
 mod customers;
-mod exec;
+pub(crate) mod dedicated;
+pub(crate) mod exec;
 mod idempotency;
 mod mail;
 mod notices;
@@ -21,7 +22,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
-mod tls;
+pub(crate) mod tls;
 mod webhooks;
 mod write_tx;
 
@@ -76,64 +77,99 @@ impl PostgresStore {
         heads: Arc<dyn HeadSigner>,
     ) -> Result<PostgresStore> {
         let target = tls::parse_url(url, "database_url")?;
-        let config = ManagerConfig {
-            recycling_method: RecyclingMethod::Fast,
-        };
-        let manager = match &target.connector {
-            Some(tls) => Manager::from_config(target.config.clone(), tls.clone(), config),
-            None => Manager::from_config(target.config.clone(), NoTls, config),
-        };
-        let pool = Pool::builder(manager)
-            .max_size(max_connections)
-            .build()
-            .map_err(|e| StoreError::open("database pool", e))?;
         let store = PostgresStore {
-            pool,
+            pool: pool(&target, max_connections).await?,
             heads: HeadKeeper::new(heads),
         };
-        // The first connection is made here: a server that cannot be reached or trusted is
-        // reported as the setting that names it, and why.
-        drop(
-            store
-                .pool
-                .get()
-                .await
-                .map_err(|e| target.explain(e.into()))?,
-        );
-        store.migrate().await?;
+        refuse_if_holds(&store.pool, &target, "keystore_migrations", "the key store").await?;
+        migrate(&store.pool, &DATA_MIGRATIONS).await?;
         Ok(store)
     }
+}
 
-    async fn migrate(&self) -> Result<()> {
-        let mut client = self.pool.get().await?;
-        client
-            .batch_execute(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-            )
-            .await
-            .or_else(|e| if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { Ok(()) } else { Err(e) })?;
-        for (version, sql) in migrations::POSTGRES {
-            let tx = client.transaction().await?;
-            tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
-                .await?;
-            let v = *version as i32;
-            let done = tx
-                .query_opt("SELECT 1 FROM schema_migrations WHERE version = $1", &[&v])
-                .await?;
-            if done.is_none() {
-                tx.batch_execute(sql)
-                    .await
-                    .map_err(|e| StoreError::Migration {
-                        version: *version,
-                        source: Box::new(e.into()),
-                    })?;
-                tx.execute("INSERT INTO schema_migrations (version) VALUES ($1)", &[&v])
-                    .await?;
-            }
-            tx.commit().await?;
-        }
-        Ok(())
+/// Which migrations a database takes, where it records them, and the advisory lock that
+/// serialises them across instances.
+pub(crate) struct MigrationSet {
+    pub(crate) table: &'static str,
+    pub(crate) lock: i64,
+    pub(crate) list: &'static [(u32, &'static str)],
+}
+
+const DATA_MIGRATIONS: MigrationSet = MigrationSet {
+    table: "schema_migrations",
+    lock: MIGRATION_LOCK,
+    list: migrations::POSTGRES,
+};
+
+/// A pool for `target`, and its first connection made at once: a server that cannot be
+/// reached or trusted is reported as the setting that names it, and why.
+pub(crate) async fn pool(target: &tls::PgTarget, max_connections: usize) -> Result<Pool> {
+    let config = ManagerConfig {
+        recycling_method: RecyclingMethod::Fast,
+    };
+    let manager = match &target.connector {
+        Some(tls) => Manager::from_config(target.config.clone(), tls.clone(), config),
+        None => Manager::from_config(target.config.clone(), NoTls, config),
+    };
+    let pool = Pool::builder(manager)
+        .max_size(max_connections)
+        .build()
+        .map_err(|e| StoreError::open("database pool", e))?;
+    drop(pool.get().await.map_err(|e| target.explain(e.into()))?);
+    Ok(pool)
+}
+
+/// Refuses a database that already holds `table`, the mark of `what`: the key store and the
+/// data must never share a database, or a copy of one would be a copy of both.
+pub(crate) async fn refuse_if_holds(
+    pool: &Pool,
+    target: &tls::PgTarget,
+    table: &str,
+    what: &str,
+) -> Result<()> {
+    let client = pool.get().await?;
+    let row = client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&table])
+        .await?;
+    if row.try_get::<_, bool>(0)? {
+        return Err(StoreError::Database(format!(
+            "{}: this database holds {what}; the data and the key store each need a database of their own",
+            target.setting()
+        )));
     }
+    Ok(())
+}
+
+/// Applies the migrations of `set` not yet recorded, each in its own transaction under the
+/// set's advisory lock.
+pub(crate) async fn migrate(pool: &Pool, set: &MigrationSet) -> Result<()> {
+    let mut client = pool.get().await?;
+    client
+        .batch_execute(&format!(
+            "CREATE TABLE IF NOT EXISTS {} (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+            set.table
+        ))
+        .await
+        .or_else(|e| if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { Ok(()) } else { Err(e) })?;
+    let done_sql = format!("SELECT 1 FROM {} WHERE version = $1", set.table);
+    let record_sql = format!("INSERT INTO {} (version) VALUES ($1)", set.table);
+    for (version, sql) in set.list {
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&set.lock])
+            .await?;
+        let v = *version as i32;
+        if tx.query_opt(&done_sql, &[&v]).await?.is_none() {
+            tx.batch_execute(sql)
+                .await
+                .map_err(|e| StoreError::Migration {
+                    version: *version,
+                    source: Box::new(e.into()),
+                })?;
+            tx.execute(&record_sql, &[&v]).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(())
 }
 
 /// A read-only transaction that sees one snapshot throughout.

@@ -12,7 +12,7 @@ mod campaigns;
 mod checkpointer;
 mod consent_ledger;
 mod customers;
-mod exec;
+pub(crate) mod exec;
 mod idempotency;
 mod mail;
 mod notices;

@@ -28,6 +28,15 @@ pub const SECRET_RECEIPT_SIGNING: &str = "receipt-signing-ed25519";
 pub const SECRET_SHARE_SIGNING: &str = "share-signing-ed25519";
 pub const SECRET_STAFF: &str = "staff-secrets";
 pub const SECRET_WEBHOOKS: &str = "webhook-secrets";
+/// Every installation secret, as [`Vault::unlock`] asks for them.
+pub const SECRETS: [&str; 6] = [
+    SECRET_BLIND_INDEX,
+    SECRET_AUDIT_SIGNING,
+    SECRET_RECEIPT_SIGNING,
+    SECRET_SHARE_SIGNING,
+    SECRET_STAFF,
+    SECRET_WEBHOOKS,
+];
 
 /// Where the vault finds and keeps its wrapped installation secrets: the key store, which
 /// lives apart from the customer data.

@@ -18,6 +18,14 @@ pub struct Cli {
     /// Use PostgreSQL for the data (keys stay in the key store).
     #[arg(long, global = true)]
     pub database_url: Option<String>,
+    /// Keep the keys in a PostgreSQL database of their own, shared by several instances
+    /// (never the data's database).
+    #[arg(long, global = true)]
+    pub keystore_url: Option<String>,
+    /// The master key file, when not `keys/master.key` in the data directory; instances
+    /// sharing a key store all name the same one.
+    #[arg(long, global = true)]
+    pub master_key_file: Option<PathBuf>,
     /// An extra catalog file, added to the built-in catalog (repeatable).
     #[arg(long = "catalog", global = true)]
     pub catalog: Vec<PathBuf>,

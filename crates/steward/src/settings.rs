@@ -16,6 +16,10 @@ use serde::{Deserialize, Serialize};
 pub struct Settings {
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// The key store's own PostgreSQL database, shared by several instances.
+    pub keystore_url: Option<String>,
+    /// `keys/master.key` in the data directory when not given.
+    pub master_key_file: Option<PathBuf>,
     pub listen: SocketAddr,
     /// A second listener serving every metric without a token, for the operator's own
     /// network; without it, counts of personal records need an auditor's or admin's token.
@@ -85,6 +89,8 @@ impl Default for Settings {
         Settings {
             data_dir: PathBuf::from("steward-data"),
             database_url: None,
+            keystore_url: None,
+            master_key_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_listen: None,
             catalog: Vec::new(),
@@ -111,9 +117,11 @@ impl Default for Settings {
     }
 }
 
-const ENV_KEYS: [&str; 22] = [
+const ENV_KEYS: [&str; 24] = [
     "data_dir",
     "database_url",
+    "keystore_url",
+    "master_key_file",
     "listen",
     "metrics_listen",
     "catalog",
@@ -139,7 +147,7 @@ const ENV_KEYS: [&str; 22] = [
 /// Settings that may carry a password (in a URL's user information), so that an operator may
 /// keep them out of the environment: `STEWARD_<KEY>_FILE` names a file holding the value, as
 /// container platforms mount secrets.
-const SECRET_KEYS: [&str; 2] = ["database_url", "smtp_url"];
+const SECRET_KEYS: [&str; 3] = ["database_url", "keystore_url", "smtp_url"];
 
 /// The secret settings read from the files their `STEWARD_<KEY>_FILE` variables name, `var`
 /// reading the environment. One trailing line break is dropped, since editors and `echo` add
@@ -181,6 +189,10 @@ pub struct Overrides {
     pub data_dir: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub database_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keystore_url: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -228,6 +240,18 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
         anyhow::bail!(
             "invalid setting: database_url must be a postgres:// URL (SQLite is the default without one)"
         );
+    }
+    if let Some(url) = &settings.keystore_url {
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            anyhow::bail!(
+                "invalid setting: keystore_url must be a postgres:// URL (the key store file in the data directory is the default without one)"
+            );
+        }
+        if settings.database_url.is_none() {
+            anyhow::bail!(
+                "invalid setting: keystore_url is for several instances sharing a PostgreSQL database: give database_url too"
+            );
+        }
     }
     if !(0.0..=100.0).contains(&settings.readability_threshold) {
         anyhow::bail!("invalid setting: readability_threshold must be between 0 and 100");

@@ -17,6 +17,8 @@ pub fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
     Ok(OpenOptions {
         data_dir: data_dir.to_path_buf(),
         database_url: None,
+        keystore_url: None,
+        master_key_file: None,
         catalog: Catalog::default_catalog()?,
         clock: Arc::new(SystemClock),
         controller: Default::default(),

@@ -206,7 +206,7 @@ impl Segments<'_> {
             .app
             .campaign_attributes(access, segment, &ids, &[])
             .await?;
-        let mut keys = self.app.keys.data_keys(&ids)?;
+        let mut keys = self.app.keys.data_keys(&ids).await?;
         let mut members = Vec::with_capacity(rows.len());
         let mut opened = std::collections::BTreeSet::new();
         for row in rows.iter().filter(|r| held.contains_key(&r.id)) {

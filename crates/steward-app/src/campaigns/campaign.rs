@@ -317,7 +317,7 @@ impl Campaigns<'_> {
             let mut changes = ChangeSet::default();
             let mut reached = Vec::new();
             // One key-store read for the page, as the audience export does.
-            let mut keys = self.app.keys.data_keys(&ids)?;
+            let mut keys = self.app.keys.data_keys(&ids).await?;
             for customer in page.iter().filter(|r| !done.contains(&r.id)) {
                 let Some(attributes) = held.get(&customer.id) else {
                     continue;

@@ -105,7 +105,7 @@ impl Customers<'_> {
             let Some(last) = rows.last() else { break };
             after = Some(last.id);
             let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
-            let mut keys = self.app.keys.data_keys(&ids)?;
+            let mut keys = self.app.keys.data_keys(&ids).await?;
             let objected = self.app.objected_among(&access, &ids).await?;
             let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
             let mut opened = std::collections::BTreeSet::new();

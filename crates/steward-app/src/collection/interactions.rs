@@ -199,7 +199,7 @@ impl Steward {
         self.ensure_processable(access, &row).await?;
         let now = self.clock.now().as_microsecond();
         let occurred_at = input.occurred_at.map(|t| t.as_microsecond()).unwrap_or(now);
-        let dek = self.data_key(customer)?;
+        let dek = self.data_key(customer).await?;
         let row = self.seal_interaction(
             &dek,
             customer,
@@ -341,7 +341,7 @@ impl Interactions<'_> {
             .await?;
         let more = rows.len() > limit;
         rows.truncate(limit);
-        let dek = self.app.data_key(customer)?;
+        let dek = self.app.data_key(customer).await?;
         let items = rows
             .iter()
             .map(|r| self.app.open_interaction(&dek, r))

@@ -158,7 +158,7 @@ impl Steward {
             });
         }
         for d in decisions.iter().filter(|d| d.confirm) {
-            let (dek, address) = self.confirmation_address(row, &d.input)?;
+            let (dek, address) = self.confirmation_address(row, &d.input).await?;
             self.ask_for_confirmation(
                 &dek,
                 address,

@@ -36,7 +36,7 @@ pub struct LinkView {
 
 impl Steward {
     /// Where to send the confirmation of `input`: the address it brings, or the one stored.
-    pub(crate) fn confirmation_address(
+    pub(crate) async fn confirmation_address(
         &self,
         row: &CustomerRow,
         input: &ConsentInput,
@@ -45,7 +45,7 @@ impl Steward {
             .catalog
             .email_field(&input.purpose)
             .ok_or_else(|| AppError::Setup(format!("{} has no email field", input.purpose)))?;
-        let dek = self.data_key(row.id)?;
+        let dek = self.data_key(row.id).await?;
         if let Some(given) = input.fields.get(&field.key) {
             return Ok((dek, given.trim().to_string()));
         }

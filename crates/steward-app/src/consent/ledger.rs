@@ -319,7 +319,7 @@ impl Steward {
             GivenConsents(&given),
         )
         .map_err(AppError::Invalid)?;
-        let dek = self.data_key(row.id)?;
+        let dek = self.data_key(row.id).await?;
         let mut sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
         let mut index = Vec::new();

@@ -267,7 +267,7 @@ impl Steward {
             let mut record = self.access_record(&access, "customer.import", targets, vec![]);
             record.detail = Some("demo data".into());
             changes.audit.push(record);
-            self.keys.put_data_keys(&keys)?;
+            self.keys.put_data_keys(&keys).await?;
             self.store.apply(changes).await?;
         }
         Ok(DEMO_CUSTOMERS)

@@ -155,7 +155,7 @@ impl Steward {
         if kept.fingerprint != claim.fingerprint {
             return Err(AppError::IdempotencyMismatch);
         }
-        let dek = self.data_key(kept.customer_id)?;
+        let dek = self.data_key(kept.customer_id).await?;
         let plain = dek.open(SEAL_FIELD, &kept.response)?;
         let answer: T = serde_json::from_slice(&plain)
             .map_err(|_| AppError::Integrity(format!("kept answer for {}", kept.customer_id)))?;

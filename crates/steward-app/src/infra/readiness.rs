@@ -35,7 +35,10 @@ impl Steward {
             }
         }
         let keys = Arc::clone(&self.keys);
-        let read = tokio::task::spawn_blocking(move || keys.kek_versions());
+        // On a blocking thread: a SQLite key store held by a long write would otherwise hold
+        // up this worker too, and the probe could not give up on it.
+        let runtime = tokio::runtime::Handle::current();
+        let read = tokio::task::spawn_blocking(move || runtime.block_on(keys.kek_versions()));
         match tokio::time::timeout(PATIENCE, read).await {
             Ok(Ok(Ok(_))) => Ok(()),
             Ok(Ok(Err(e))) => {

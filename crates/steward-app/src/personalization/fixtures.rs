@@ -30,7 +30,7 @@ impl Steward {
         ids.sort_unstable();
         ids.dedup();
         let mut keys = std::collections::HashMap::new();
-        for (id, stored) in self.keys.data_keys(&ids)? {
+        for (id, stored) in self.keys.data_keys(&ids).await? {
             let dek = self
                 .vault
                 .open_data_key(&id, &crate::collection::customers::unwrap_stored(stored))?;

@@ -263,7 +263,7 @@ impl Steward {
             o.dedup();
             o
         };
-        let mut stored = self.keys.data_keys(&owners)?;
+        let mut stored = self.keys.data_keys(&owners).await?;
         let mut opened: HashMap<Uuid, Vec<ReadAttribute>> = HashMap::new();
         for owner in owners {
             let Some(key) = stored.remove(&owner) else {

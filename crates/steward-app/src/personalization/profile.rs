@@ -97,7 +97,7 @@ impl Steward {
         values.dedup();
         let json = serde_json::to_vec(&serde_json::json!({ "value": AttrValue::List(values) }))
             .map_err(AppError::Encode)?;
-        let dek = self.data_key(customer)?;
+        let dek = self.data_key(customer).await?;
         let now = self.clock.now().as_microsecond();
         let audit = self.profile_record(&by, "personalization.attribute.put", customer, key)?;
         self.store

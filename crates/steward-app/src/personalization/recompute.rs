@@ -100,7 +100,7 @@ impl Steward {
             .into_iter()
             .map(|s| (s.customer_id, s.key))
             .collect();
-        let mut keys = self.keys.data_keys(ids)?;
+        let mut keys = self.keys.data_keys(ids).await?;
         let at = now.as_microsecond();
         let mut out = Derivation {
             customers: Vec::with_capacity(ids.len()),

@@ -110,7 +110,7 @@ impl Breaches<'_> {
             let mut with = ChangeSet::default();
             let mut notices = Vec::with_capacity(rows.len());
             for r in &rows {
-                let Some((dek, to)) = app.customer_address(r)? else {
+                let Some((dek, to)) = app.customer_address(r).await? else {
                     run.unreachable += 1;
                     continue;
                 };

@@ -34,7 +34,7 @@ impl Steward {
     ) -> Result<(), AppError> {
         let id = row.id;
         // An erasure cut short after its key was destroyed can no longer read the address.
-        let address = match self.customer_address(row) {
+        let address = match self.customer_address(row).await {
             Ok(found) => found.map(|(_, a)| a),
             Err(AppError::NotFound) => None,
             Err(e) => return Err(e),
@@ -61,7 +61,7 @@ impl Steward {
             // Built while the ledger is still there; the key is not needed for them, so a
             // retry after it is gone builds them as well.
             let proofs = self.consent_proofs(&[id], now).await?;
-            self.keys.destroy_data_key(id)?;
+            self.keys.destroy_data_key(id).await?;
             let erasure = Erasure {
                 id,
                 at: now,

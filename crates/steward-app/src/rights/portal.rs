@@ -213,7 +213,7 @@ impl Steward {
     }
 
     /// The customer row with one field set to a checked value, as a guarded update.
-    pub(crate) fn corrected(
+    pub(crate) async fn corrected(
         &self,
         row: &steward_store::CustomerRow,
         def: &steward_core::FieldDef,
@@ -222,7 +222,7 @@ impl Steward {
     ) -> Result<steward_store::CustomerUpdate, AppError> {
         let mut sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
-        let dek = self.data_key(row.id)?;
+        let dek = self.data_key(row.id).await?;
         sealed.insert(&def.key, dek.seal(&def.key, value.as_bytes()));
         let index: Vec<_> = self.index_entry(def, value)?.into_iter().collect();
         Ok(steward_store::CustomerUpdate {
@@ -255,7 +255,7 @@ impl Steward {
             .get_customer(customer)
             .await?
             .ok_or(AppError::NotFound)?;
-        let dek = self.data_key(customer)?;
+        let dek = self.data_key(customer).await?;
         let sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {customer}")))?;
         let rules = self.retention().published().await?;
@@ -366,7 +366,7 @@ impl Portal<'_> {
         let now = self.app.clock.now().as_microsecond();
         let code = format!("{:06}", rand::rngs::OsRng.gen_range(0..1_000_000u32));
         let id = Uuid::now_v7();
-        let dek = self.app.data_key(customer)?;
+        let dek = self.app.data_key(customer).await?;
         let letter = Letter {
             to: email.as_str().to_string(),
             subject: "Your sign-in code".into(),
@@ -611,7 +611,8 @@ impl OwnRights<'_> {
             proposal.insert(
                 &def.key,
                 self.app
-                    .data_key(customer)?
+                    .data_key(customer)
+                    .await?
                     .seal(&def.key, value.as_bytes()),
             );
             let mut request = self
@@ -641,7 +642,7 @@ impl OwnRights<'_> {
                 .await?;
             return Ok(Correction::AwaitingReview { due });
         }
-        let update = self.app.corrected(&row, &def, &value, now)?;
+        let update = self.app.corrected(&row, &def, &value, now).await?;
         // The entry is what recipients of the data are to be told of (Art. 19).
         let audit = self.app.subject_record(
             customer,

@@ -120,7 +120,7 @@ impl OwnRights<'_> {
                 new
             }
         };
-        let farewell = self.app.customer_address(&row)?.map(|(_, to)| {
+        let farewell = self.app.customer_address(&row).await?.map(|(_, to)| {
             (
                 request.id,
                 Letter {
@@ -317,7 +317,7 @@ impl OwnRights<'_> {
         let customer = subject.customer();
         let new = Email::parse(raw).map_err(|e| AppError::invalid("email", e.to_string()))?;
         let row = self.app.own_row(customer).await?;
-        let Some((dek, current)) = self.app.customer_address(&row)? else {
+        let Some((dek, current)) = self.app.customer_address(&row).await? else {
             return Err(AppError::invalid("email", "we hold no address for you"));
         };
         if Email::parse(&current).is_ok_and(|c| c == new) {
@@ -402,21 +402,23 @@ impl OwnRights<'_> {
         }
         let customer = link.customer_id;
         let row = self.app.own_row(customer).await?;
-        let pending = self
-            .app
-            .open_requests_of(customer)
-            .await?
-            .into_iter()
-            // The request made together with this link, and no other: a link to an address
-            // proves that address only.
-            .filter(|r| {
-                r.kind == RequestKind::Rectification.as_str() && r.received_at == link.created_at
-            })
-            .find_map(|r| {
-                let proposal = r.proposal.clone()?;
-                let (field, value) = self.app.open_proposal(customer, &proposal).ok()?;
-                (field == MATCH_FIELD).then_some((r, value))
-            });
+        let mut pending = None;
+        // The request made together with this link, and no other: a link to an address
+        // proves that address only.
+        for r in self.app.open_requests_of(customer).await? {
+            if r.kind != RequestKind::Rectification.as_str() || r.received_at != link.created_at {
+                continue;
+            }
+            let Some(proposal) = r.proposal.clone() else {
+                continue;
+            };
+            if let Ok((field, value)) = self.app.open_proposal(customer, &proposal).await
+                && field == MATCH_FIELD
+            {
+                pending = Some((r, value));
+                break;
+            }
+        }
         // Withdrawn or refused on the desk meanwhile.
         let Some((request, address)) = pending else {
             return Err(AppError::LinkSpent);
@@ -427,7 +429,7 @@ impl OwnRights<'_> {
             .field(MATCH_FIELD)
             .cloned()
             .ok_or_else(|| AppError::Setup("the catalog lacks an email field".into()))?;
-        let update = self.app.corrected(&row, &def, &address, now)?;
+        let update = self.app.corrected(&row, &def, &address, now).await?;
         let done = RequestRow {
             state: RequestState::Completed.as_str().into(),
             closed_at: Some(now),

@@ -34,7 +34,8 @@ impl Steward {
             return Ok(None);
         };
         let Some(email) = self
-            .customer_address(&row)?
+            .customer_address(&row)
+            .await?
             .and_then(|(_, address)| Email::parse(&address).ok())
         else {
             return Ok(None);

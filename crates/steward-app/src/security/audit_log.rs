@@ -191,7 +191,7 @@ impl Steward {
     pub(crate) async fn sign_first_head(&self) -> Result<(), AppError> {
         if self.store.signed_head().await?.is_none()
             && self.store.audit_head().await?.0 > 0
-            && self.keys.witnessed_head()?.is_none()
+            && self.keys.witnessed_head().await?.is_none()
             && self.witness_file.read().is_ok_and(|heads| heads.is_empty())
         {
             tracing::warn!("the audit log had no signed head; its head as it stands is signed now");
@@ -237,7 +237,7 @@ impl Audit<'_> {
     async fn verify_once(&self) -> Result<VerifyReport, AppError> {
         self.witness(false).await?;
         let in_db = self.app.store.signed_head().await?;
-        let kept = self.app.keys.witnessed_head()?;
+        let kept = self.app.keys.witnessed_head().await?;
         let mut report = VerifyReport {
             ok: false,
             entries: 0,

@@ -165,7 +165,7 @@ impl Audit<'_> {
         let Some(head) = self.app.store.signed_head().await? else {
             return Ok(Witnessed::Unchanged);
         };
-        let before = self.app.keys.witnessed_head()?;
+        let before = self.app.keys.witnessed_head().await?;
         if before.as_ref() == Some(&head) {
             return Ok(Witnessed::Unchanged);
         }
@@ -184,7 +184,7 @@ impl Audit<'_> {
             return Ok(Witnessed::Refused(problem));
         }
         // The key store first: a witness file that cannot be written must not hold it back.
-        self.app.keys.put_witnessed_head(&head)?;
+        self.app.keys.put_witnessed_head(&head).await?;
         if self.app.witness_file.due(force) {
             self.app.witness_file.append(&head)?;
         }

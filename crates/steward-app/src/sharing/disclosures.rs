@@ -175,7 +175,7 @@ impl Shares<'_> {
             let page = app.store.share_disclosures(id, after, PAGE).await?;
             let Some(last) = page.last() else { break };
             after = Some(last.customer_id);
-            let opened = app.open_disclosures(id, &page)?;
+            let opened = app.open_disclosures(id, &page).await?;
             withheld += opened.withheld;
             let mut read = Vec::with_capacity(opened.customers.len());
             for (customer_id, fields) in &opened.customers {
@@ -227,14 +227,14 @@ pub(crate) struct Opened {
 
 impl Steward {
     /// Opens what a share sent each customer of `page`, with each one's own data key.
-    pub(crate) fn open_disclosures(
+    pub(crate) async fn open_disclosures(
         &self,
         share: Uuid,
         page: &[DisclosureRow],
     ) -> Result<Opened, AppError> {
         let label = sealed_label(share);
         let ids: Vec<Uuid> = page.iter().map(|d| d.customer_id).collect();
-        let mut keys = self.keys.data_keys(&ids)?;
+        let mut keys = self.keys.data_keys(&ids).await?;
         let mut opened = Opened {
             customers: Vec::with_capacity(page.len()),
             withheld: 0,

@@ -282,7 +282,7 @@ impl Draft<'_> {
             }
         }
         let lawful_ids: Vec<Uuid> = lawful.iter().map(|r| r.id).collect();
-        let mut keys = app.keys.data_keys(&lawful_ids)?;
+        let mut keys = app.keys.data_keys(&lawful_ids).await?;
         let label = sealed_label(self.id);
         let mut shared = Vec::with_capacity(lawful.len());
         for row in lawful {

@@ -73,6 +73,8 @@ pub(crate) async fn with_plan(pg: bool, smtp: Option<String>) -> Opened {
     let clock = clock();
     let mut options = OpenOptions {
         database_url: db.as_ref().map(|d| d.url.clone()),
+        keystore_url: None,
+        master_key_file: None,
         security: SecuritySettings {
             breach_plan: Some(plan()),
         },

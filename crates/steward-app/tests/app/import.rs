@@ -590,16 +590,16 @@ async fn a_sweep_leaves_the_keys_of_an_import_still_committing_alone() {
         }
     });
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    while keys.count_data_keys().expect("count") == 0 {
+    while keys.count_data_keys().await.expect("count") == 0 {
         assert!(std::time::Instant::now() < deadline, "no keys were written");
         tokio::time::sleep(std::time::Duration::from_millis(5)).await;
     }
-    let written = keys.count_data_keys().expect("count");
+    let written = keys.count_data_keys().await.expect("count");
     assert_eq!(app.customers().count().await.expect("count"), 0);
 
     assert_eq!(other.keys().sweep_orphans().await.expect("sweep"), 0);
     assert_eq!(
-        keys.count_data_keys().expect("count"),
+        keys.count_data_keys().await.expect("count"),
         written,
         "keys of rows about to be committed stay"
     );
@@ -618,7 +618,7 @@ async fn a_sweep_leaves_the_keys_of_an_import_still_committing_alone() {
     let report = import.await.expect("join").expect("import");
     assert_eq!(report.progress.created, rows as u64);
     assert_eq!(app.customers().count().await.expect("count"), rows as u64);
-    assert_eq!(keys.count_data_keys().expect("count"), rows as u64);
+    assert_eq!(keys.count_data_keys().await.expect("count"), rows as u64);
     let everyone = app
         .customers()
         .list(

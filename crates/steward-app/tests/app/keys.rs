@@ -92,7 +92,7 @@ async fn rotation_stopped_half_way_resumes_after_reopen(pg: bool) {
     let n = 2 * REWRAP_BATCH + 100;
     let ids = customers(&app, n).await;
     let admin = actor(&app, Role::Admin);
-    let before = app.keys().status(&admin).expect("status");
+    let before = app.keys().status(&admin).await.expect("status");
     assert_eq!(before.current, 1);
     assert_eq!(before.versions[0].data_keys, n as u64);
 
@@ -139,7 +139,7 @@ async fn rotation_stopped_half_way_resumes_after_reopen(pg: bool) {
         ["v2"],
         "the retired version's line is gone"
     );
-    let status = app.keys().status(&admin).expect("status");
+    let status = app.keys().status(&admin).await.expect("status");
     let v1 = &status.versions[0];
     assert!(v1.retired_at.is_some() && v1.data_keys == 0 && v1.secrets == 0);
     assert_eq!(status.pending_rewrap, 0);
@@ -225,13 +225,15 @@ async fn a_key_written_behind_the_walk_is_moved_before_retirement() {
         .expect("the late key was moved, not lost");
     // Once retired, a key wrapped by the old version is refused rather than written unreadable.
     let store = steward_store::KeyStore::open(&dir.path().join("keys/keystore.db")).expect("open");
-    let refused = store.put_data_keys(&[(
-        Uuid::now_v7(),
-        steward_store::StoredKey {
-            kek_version: 1,
-            bytes: row.1.clone(),
-        },
-    )]);
+    let refused = store
+        .put_data_keys(&[(
+            Uuid::now_v7(),
+            steward_store::StoredKey {
+                kek_version: 1,
+                bytes: row.1.clone(),
+            },
+        )])
+        .await;
     assert!(refused.is_err());
 }
 
@@ -241,7 +243,13 @@ async fn a_compromised_current_version_is_rotated_away_and_audited() {
     let app = Arc::new(open_at(dir.path(), None).await);
     let ids = customers(&app, 3).await;
     let admin = actor(&app, Role::Admin);
-    assert!(app.keys().compromised_versions().expect("none").is_empty());
+    assert!(
+        app.keys()
+            .compromised_versions()
+            .await
+            .expect("none")
+            .is_empty()
+    );
 
     for (role, version, reason) in [
         (Role::Agent, 1, "laptop stolen"),
@@ -272,7 +280,7 @@ async fn a_compromised_current_version_is_rotated_away_and_audited() {
         status.current, 2,
         "a compromised current version is replaced"
     );
-    let compromised = app.keys().compromised_versions().expect("listed");
+    let compromised = app.keys().compromised_versions().await.expect("listed");
     assert_eq!(compromised.len(), 1);
     assert_eq!(compromised[0].version, 1);
     assert_eq!(compromised[0].compromised_at, app.now());
@@ -293,7 +301,7 @@ async fn a_compromised_current_version_is_rotated_away_and_audited() {
         .expect("marked again");
     assert_eq!(again.current, 2);
     assert_eq!(
-        app.keys().compromised_versions().expect("listed")[0].reason,
+        app.keys().compromised_versions().await.expect("listed")[0].reason,
         "backup tape with the master key lost",
         "the first marking stands"
     );
@@ -308,7 +316,7 @@ async fn a_compromised_current_version_is_rotated_away_and_audited() {
     for id in ids {
         app.customers().get(&agent(&app), id).await.expect("reads");
     }
-    let status = app.keys().status(&admin).expect("status");
+    let status = app.keys().status(&admin).await.expect("status");
     assert!(status.versions[0].compromised_at.is_some());
     assert!(status.versions[0].retired_at.is_some());
 }

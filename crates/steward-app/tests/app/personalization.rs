@@ -45,6 +45,8 @@ pub async fn setup_with(pg: bool, catalog: Catalog) -> Setup {
     let app = Steward::open(OpenOptions {
         catalog,
         database_url: db.as_ref().map(|d| d.url.clone()),
+        keystore_url: None,
+        master_key_file: None,
         ..options(dir.path(), clock.clone())
     })
     .await

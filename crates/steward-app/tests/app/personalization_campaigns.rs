@@ -38,6 +38,8 @@ async fn open(pg: bool, smtp: &SmtpServer) -> Env {
     let clock = clock();
     let app = Steward::open(OpenOptions {
         database_url: db.as_ref().map(|d| d.url.clone()),
+        keystore_url: None,
+        master_key_file: None,
         mail: steward_app::MailSettings {
             smtp_url: Some(smtp.url()),
             from: "Shop <privacy@shop.test>".into(),

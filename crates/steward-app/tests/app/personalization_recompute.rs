@@ -30,6 +30,8 @@ async fn open(pg: bool) -> Env {
     let clock = clock();
     let app = Steward::open(OpenOptions {
         database_url: db.as_ref().map(|d| d.url.clone()),
+        keystore_url: None,
+        master_key_file: None,
         ..options(dir.path(), clock.clone())
     })
     .await

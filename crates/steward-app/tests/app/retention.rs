@@ -318,6 +318,8 @@ async fn two_sweepers_on_one_postgresql_database_act_on_each_record_once() {
     let open = || {
         Steward::open(steward_app::OpenOptions {
             database_url: Some(db.url.clone()),
+            keystore_url: None,
+            master_key_file: None,
             ..options(dir.path(), clock.clone())
         })
     };

@@ -42,6 +42,8 @@ async fn installation(pg: bool) -> Installation {
     let clock = clock();
     let app = Steward::open(steward_app::OpenOptions {
         database_url: db.as_ref().map(|d| d.url.clone()),
+        keystore_url: None,
+        master_key_file: None,
         controller: Controller {
             name: "Example Shop GmbH".into(),
             email: "privacy@example-shop.test".into(),

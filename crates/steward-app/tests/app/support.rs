@@ -16,6 +16,8 @@ pub fn options(dir: &Path, clock: Arc<FixedClock>) -> OpenOptions {
     OpenOptions {
         data_dir: dir.to_path_buf(),
         database_url: None,
+        keystore_url: None,
+        master_key_file: None,
         catalog: Catalog::default_catalog().expect("catalog"),
         clock,
         controller: Default::default(),
@@ -35,6 +37,8 @@ pub fn clock() -> Arc<FixedClock> {
 pub async fn open_at(dir: &Path, database_url: Option<String>) -> Steward {
     Steward::open(OpenOptions {
         database_url,
+        keystore_url: None,
+        master_key_file: None,
         ..options(dir, clock())
     })
     .await

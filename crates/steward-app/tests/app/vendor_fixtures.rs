@@ -57,6 +57,8 @@ async fn opened(
     let clock = clock();
     let app = Steward::open(adjust(steward_app::OpenOptions {
         database_url: db.as_ref().map(|d| d.url.clone()),
+        keystore_url: None,
+        master_key_file: None,
         ..options(dir.path(), clock.clone())
     }))
     .await

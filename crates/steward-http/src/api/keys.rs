@@ -32,7 +32,7 @@ pub async fn status(
     State(state): State<AppState>,
     Caller(actor): Caller,
 ) -> Result<Json<KeyStatus>, Problem> {
-    Ok(Json(state.app.keys().status(&actor)?))
+    Ok(Json(state.app.keys().status(&actor).await?))
 }
 
 #[utoipa::path(
@@ -51,7 +51,7 @@ pub async fn rotate(
     Caller(actor): Caller,
 ) -> Result<(StatusCode, Json<KeyStatus>), Problem> {
     state.app.keys().rotate(&actor).await?;
-    let status = state.app.keys().status(&actor)?;
+    let status = state.app.keys().status(&actor).await?;
     let worker = state.clone();
     tokio::spawn(async move {
         if let Err(e) = worker.app.keys().rewrap(&actor, None, |_| {}).await {

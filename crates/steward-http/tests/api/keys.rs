@@ -164,7 +164,7 @@ async fn rotation_under_load(t: TestApp) {
     );
     let keys =
         steward_store::KeyStore::open(&t.data_dir().join("keys/keystore.db")).expect("key store");
-    let usage = keys.kek_usage().expect("usage");
+    let usage = keys.kek_usage().await.expect("usage");
     assert!(
         usage.keys().all(|v| *v == 2),
         "no key is wrapped by the old version: {usage:?}"

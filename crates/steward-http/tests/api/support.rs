@@ -190,6 +190,8 @@ async fn spawn(
     let (app, operator) = Steward::open_as_operator(OpenOptions {
         data_dir: dir.path().to_path_buf(),
         database_url,
+        keystore_url: None,
+        master_key_file: None,
         catalog: catalog.unwrap_or_else(|| Catalog::default_catalog().expect("catalog")),
         clock: clock.clone(),
         controller: Default::default(),

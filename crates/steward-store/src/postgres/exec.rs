@@ -71,7 +71,7 @@ impl Row for tokio_postgres::Row {
 
 /// Runs a statement only PostgreSQL has, whose parameters include arrays the shared values
 /// do not carry; prepared once per connection and kept, like every shared statement.
-pub(super) async fn query_arrays(
+pub(crate) async fn query_arrays(
     client: &impl GenericClient,
     sql: &Sql,
     params: &[&(dyn ToSql + Sync)],
@@ -81,7 +81,7 @@ pub(super) async fn query_arrays(
 }
 
 /// Like [`query_arrays`], for a statement that returns no rows.
-pub(super) async fn execute_arrays(
+pub(crate) async fn execute_arrays(
     client: &impl GenericClient,
     sql: &Sql,
     params: &[&(dyn ToSql + Sync)],

@@ -81,6 +81,11 @@ pub(crate) struct PgTarget {
 }
 
 impl PgTarget {
+    /// The setting this database was named by.
+    pub(crate) fn setting(&self) -> &'static str {
+        self.setting
+    }
+
     /// What names this database in a message: the setting, its TLS mode and the URL without
     /// its password.
     fn label(&self) -> String {

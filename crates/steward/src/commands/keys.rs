@@ -23,7 +23,7 @@ async fn rewrap(
     app: &steward_app::Steward,
     actor: &steward_app::Actor,
 ) -> anyhow::Result<ExitCode> {
-    let status = app.keys().status(actor).map_err(explain)?;
+    let status = app.keys().status(actor).await.map_err(explain)?;
     let bar = if std::io::stderr().is_terminal() {
         ProgressBar::new(status.pending_rewrap)
     } else {
@@ -64,6 +64,7 @@ pub(super) async fn status(settings: &Settings, json: bool) -> anyhow::Result<Ex
     let status = app
         .keys()
         .status(&operator.actor("cli-keys", &[]))
+        .await
         .map_err(explain)?;
     if json {
         println!("{}", serde_json::to_string_pretty(&status)?);
@@ -112,7 +113,7 @@ pub(super) async fn compromised(
         .map_err(|_| anyhow::anyhow!("{version:?} is not a key version (such as 1 or v1)"))?;
     let (app, operator) = open(settings).await?;
     let actor = operator.actor("cli-keys", &[]);
-    let before = app.keys().status(&actor).map_err(explain)?.current;
+    let before = app.keys().status(&actor).await.map_err(explain)?.current;
     let status = app
         .keys()
         .mark_compromised(&actor, version, reason)

@@ -52,6 +52,8 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
     Steward::open_as_operator(OpenOptions {
         data_dir: settings.data_dir.clone(),
         database_url: settings.database_url.clone(),
+        keystore_url: settings.keystore_url.clone(),
+        master_key_file: settings.master_key_file.clone(),
         catalog,
         clock: Arc::new(SystemClock),
         controller: steward_app::Controller {
@@ -123,6 +125,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let overrides = Overrides {
         data_dir: cli.data_dir.clone(),
         database_url: cli.database_url.clone(),
+        keystore_url: cli.keystore_url.clone(),
+        master_key_file: cli.master_key_file.clone(),
         listen: serve_args.and_then(|a| a.listen.clone()),
         metrics_listen: serve_args.and_then(|a| a.metrics_listen.clone()),
         catalog: cli.catalog.clone(),

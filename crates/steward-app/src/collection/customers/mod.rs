@@ -197,8 +197,8 @@ impl Steward {
 
     /// The customer's data key. Erasure destroys the key before it deletes the rows, so a row
     /// without a key belongs to a customer who is erased (or being erased): not found.
-    pub(crate) fn data_key(&self, id: Uuid) -> Result<DataKey, AppError> {
-        let stored = self.keys.data_key(id)?.ok_or(AppError::NotFound)?;
+    pub(crate) async fn data_key(&self, id: Uuid) -> Result<DataKey, AppError> {
+        let stored = self.keys.data_key(id).await?.ok_or(AppError::NotFound)?;
         Ok(self.vault.open_data_key(&id, &unwrap_stored(stored))?)
     }
 
@@ -250,11 +250,11 @@ impl Steward {
     }
 
     /// The customer's address and data key, when an address is held.
-    pub(crate) fn customer_address(
+    pub(crate) async fn customer_address(
         &self,
         row: &CustomerRow,
     ) -> Result<Option<(steward_vault::DataKey, String)>, AppError> {
-        let dek = self.data_key(row.id)?;
+        let dek = self.data_key(row.id).await?;
         let sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
         let Some(stored) = sealed.get(MATCH_FIELD) else {

@@ -22,7 +22,7 @@ impl Customers<'_> {
             .await?
             .ok_or(AppError::NotFound)?;
         self.app.ensure_processable(access, &row).await?;
-        let dek = self.app.data_key(id)?;
+        let dek = self.app.data_key(id).await?;
         let (view, opened) = self.app.view(access, &row, &dek)?;
         // The entry is written before any value leaves: no audit, no data.
         self.app
@@ -119,7 +119,7 @@ impl Customers<'_> {
         rows.truncate(limit);
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
         let objected = self.app.objected_among(access, &ids).await?;
-        let mut keys = self.app.keys.data_keys(&ids)?;
+        let mut keys = self.app.keys.data_keys(&ids).await?;
         let mut items = Vec::with_capacity(rows.len());
         let mut opened_any = std::collections::BTreeSet::new();
         for row in &rows {

@@ -17,7 +17,7 @@ impl Steward {
     /// Who is to be told of an update: recipients of the data of a rectification or a
     /// restriction (Art. 19), and the customer before their restriction is lifted (Art.
     /// 18(3)); the notice is queued in the same commit that lifts it.
-    fn told_of_update(
+    async fn told_of_update(
         &self,
         old: &CustomerRow,
         new: &CustomerRow,
@@ -45,7 +45,7 @@ impl Steward {
         }
         if old.status == restricted && new.status != restricted {
             record("restriction_lifted", Vec::new())?;
-            if let Some((dek, to)) = self.customer_address(old)? {
+            if let Some((dek, to)) = self.customer_address(old).await? {
                 let letter = crate::infra::mail::Letter {
                     to,
                     subject: "The restriction on your data is being lifted".into(),
@@ -129,7 +129,7 @@ impl Customers<'_> {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let dek = self.app.data_key(id)?;
+        let dek = self.app.data_key(id).await?;
         let mut sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {id}")))?;
         // A new address goes through the same check as a new customer's: it must not bring
@@ -225,7 +225,8 @@ impl Customers<'_> {
         let now = new_row.updated_at;
         let (recipient_updates, mail) = self
             .app
-            .told_of_update(&row, &new_row, &values, &removed, now)?;
+            .told_of_update(&row, &new_row, &values, &removed, now)
+            .await?;
         let queued = !mail.is_empty();
         let update = CustomerUpdate {
             write: CustomerWrite {

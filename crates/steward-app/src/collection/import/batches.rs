@@ -113,10 +113,11 @@ pub(super) async fn commit_plan(
         job,
         customers: new_keys.iter().map(|(id, _)| *id).collect(),
     };
-    keys.put_pending_data_keys(pending.batch, &pending.job, &new_keys)?;
+    keys.put_pending_data_keys(pending.batch, &pending.job, &new_keys)
+        .await?;
     match store.apply(changes).await {
         Ok(entries) => {
-            keys.settle(pending.batch)?;
+            keys.settle(pending.batch).await?;
             Ok(entries)
         }
         Err(e) => {
@@ -207,7 +208,7 @@ impl Steward {
             .into_iter()
             .map(|r| (r.id, r))
             .collect();
-        let mut stored_keys = self.keys.data_keys(&existing_ids)?;
+        let mut stored_keys = self.keys.data_keys(&existing_ids).await?;
         // People erased at their request come back only by signing up themselves.
         let addresses: Vec<(IndexDigest, Email)> = rows
             .iter()

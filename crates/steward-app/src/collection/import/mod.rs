@@ -20,7 +20,6 @@ use sha2::{Digest, Sha256};
 use steward_store::ImportJob;
 
 use crate::collection::customers::{MATCH_FIELD, parse_residency};
-use crate::security::keys::orphans::JobLock;
 use crate::services::Customers;
 use crate::{Actor, AppError, Steward};
 use batches::{BatchSizes, InFlight, commit_plan};
@@ -135,7 +134,7 @@ impl Customers<'_> {
         })?;
         let bytes_total = file.metadata()?.len();
         let fp = fingerprint(&mut file)?;
-        let _running = JobLock::try_take(&self.app.key_dir, &fp)?.ok_or_else(|| {
+        let _running = self.app.try_job_lock(&fp).await?.ok_or_else(|| {
             AppError::Conflict("this file is being imported by another run right now".into())
         })?;
         // Keys an earlier run of this import left pending, for customers whose rows it never

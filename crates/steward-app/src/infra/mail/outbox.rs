@@ -134,13 +134,13 @@ impl Steward {
         // A last message to an erased person, or an alert to a staff member, was sealed under
         // a key of its own: once it is sent or given up, nothing may open it again.
         if settled && [FAREWELL, SIGN_IN_ALERT, BREACH_ALERT].contains(&row.kind.as_str()) {
-            self.keys.destroy_data_key(row.customer_id)?;
+            self.keys.destroy_data_key(row.customer_id).await?;
         }
         Ok(())
     }
 
-    fn open_letter(&self, row: &OutboxRow) -> Result<Letter, AppError> {
-        let dek = self.data_key(row.customer_id)?;
+    async fn open_letter(&self, row: &OutboxRow) -> Result<Letter, AppError> {
+        let dek = self.data_key(row.customer_id).await?;
         let plain = dek
             .open(SEALED_AS, &row.sealed)
             .map_err(|_| AppError::Integrity(format!("message {}", row.id)))?;
@@ -194,7 +194,7 @@ impl Outbox<'_> {
                     continue;
                 }
             }
-            let result = match self.app.open_letter(&row) {
+            let result = match self.app.open_letter(&row).await {
                 Ok(letter) => {
                     self.app
                         .mailer

@@ -128,7 +128,7 @@ impl Steward {
             ));
             // The person's own key is gone once the erasure commits: the letter is sealed
             // under one of its own.
-            let address = match self.customer_address(customer) {
+            let address = match self.customer_address(customer).await {
                 Ok(found) => found,
                 Err(AppError::NotFound) => None,
                 Err(e) => return Err(e),
@@ -216,7 +216,7 @@ impl Steward {
             && kind == RequestKind::Rectification
             && let (Some(customer), Some(proposal)) = (&customer, &row.proposal)
         {
-            let (field, value) = self.open_proposal(customer.id, proposal)?;
+            let (field, value) = self.open_proposal(customer.id, proposal).await?;
             changes.audit.push(self.access_record(
                 access,
                 "customer.rectify",
@@ -230,7 +230,7 @@ impl Steward {
                 .ok_or_else(|| AppError::Integrity(format!("request {id}: unknown field")))?;
             changes
                 .updates
-                .push(self.corrected(customer, &def, &value, now)?);
+                .push(self.corrected(customer, &def, &value, now).await?);
             changes.recipient_updates.push(self.recipient_update(
                 customer.id,
                 "rectification",
@@ -239,13 +239,16 @@ impl Steward {
             )?);
         }
         if let Some((subject, text)) = letter {
-            changes.mail.extend(self.request_letter(
-                customer.as_ref(),
-                &format!("request_{}", to.as_str()),
-                &subject,
-                text,
-                now,
-            )?);
+            changes.mail.extend(
+                self.request_letter(
+                    customer.as_ref(),
+                    &format!("request_{}", to.as_str()),
+                    &subject,
+                    text,
+                    now,
+                )
+                .await?,
+            );
         }
         self.commit_request(changes).await?;
         Ok(view(&next, now))

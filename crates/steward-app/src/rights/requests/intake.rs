@@ -256,7 +256,7 @@ impl Requests<'_> {
                 day(row.due_at)
             ),
             now,
-        )?;
+        ).await?;
         if mail.is_some() {
             row.acknowledged_at = Some(now);
         }

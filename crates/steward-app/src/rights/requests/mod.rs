@@ -268,7 +268,7 @@ impl Steward {
 
     /// A letter about a request to the customer it concerns, when one is known and has an
     /// address.
-    fn request_letter(
+    async fn request_letter(
         &self,
         customer: Option<&CustomerRow>,
         kind: &str,
@@ -277,7 +277,7 @@ impl Steward {
         now: i64,
     ) -> Result<Option<steward_store::OutboxRow>, AppError> {
         let Some(row) = customer else { return Ok(None) };
-        let Some((dek, to)) = self.customer_address(row)? else {
+        let Some((dek, to)) = self.customer_address(row).await? else {
             return Ok(None);
         };
         let letter = Letter {

@@ -15,7 +15,7 @@ use crate::{Access, AppError, Steward};
 
 impl Steward {
     /// The field and value a correction proposes.
-    pub(crate) fn open_proposal(
+    pub(crate) async fn open_proposal(
         &self,
         customer: Uuid,
         sealed: &[u8],
@@ -24,7 +24,8 @@ impl Steward {
         let fields = SealedFields::decode(sealed).map_err(|_| broken())?;
         let (field, bytes) = fields.iter().next().ok_or_else(broken)?;
         let value = self
-            .data_key(customer)?
+            .data_key(customer)
+            .await?
             .open_string(field, bytes)
             .map_err(|_| broken())?;
         Ok((field.to_string(), value))
@@ -57,7 +58,7 @@ impl Requests<'_> {
             .await?
             .ok_or(AppError::NotFound)?;
         let proposed = match (&row.proposal, row.customer_id) {
-            (Some(p), Some(customer)) => Some(self.app.open_proposal(customer, p)?),
+            (Some(p), Some(customer)) => Some(self.app.open_proposal(customer, p).await?),
             _ => None,
         };
         let mut record = self.app.request_record(access, "request.read", &row, None);

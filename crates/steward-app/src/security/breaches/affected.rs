@@ -41,8 +41,8 @@ pub struct BreachScope {
 
 impl Steward {
     /// Whether some key-encryption key version is marked compromised.
-    fn keys_exposed(&self) -> Result<bool, AppError> {
-        Ok(!self.keys().compromised_versions()?.is_empty())
+    async fn keys_exposed(&self) -> Result<bool, AppError> {
+        Ok(!self.keys().compromised_versions().await?.is_empty())
     }
 
     pub(crate) fn scope_of(&self, row: &BreachRow) -> Result<Option<BreachScope>, AppError> {
@@ -50,7 +50,7 @@ impl Steward {
     }
 
     /// Refuses the encryption exemption where it does not hold.
-    pub(crate) fn check_exemption(
+    pub(crate) async fn check_exemption(
         &self,
         row: &BreachRow,
         breach: &steward_core::breach::Breach,
@@ -65,7 +65,7 @@ impl Steward {
         let scope_says_no = self
             .scope_of(row)?
             .is_some_and(|s| !s.result.encrypted_exemption_possible);
-        if self.keys_exposed()? || scope_says_no {
+        if self.keys_exposed().await? || scope_says_no {
             return Err(AppError::BreachRefused(
                 BreachRefusal::EncryptionExemptionUnavailable,
             ));
@@ -123,7 +123,7 @@ impl Breaches<'_> {
         let mut result = self
             .app
             .audit()
-            .scope(&access.actor, &query, self.app.keys_exposed()?)
+            .scope(&access.actor, &query, self.app.keys_exposed().await?)
             .await?;
         let affected = std::mem::take(&mut result.affected);
         let now = self.app.clock.now();

@@ -164,7 +164,7 @@ impl Breaches<'_> {
         }
         let breach = self.app.parse_breach(id, &input)?;
         self.app.check_reporter(&breach).await?;
-        self.app.check_exemption(&kept, &breach)?;
+        self.app.check_exemption(&kept, &breach).await?;
         let now = self.app.clock.now();
         let row = BreachRow {
             breach: encoded(&breach.input())?,

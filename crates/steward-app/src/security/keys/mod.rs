@@ -83,7 +83,10 @@ impl Steward {
     /// Records in the key store the versions the master key file holds that it has not seen
     /// yet: a version first seen here (the file of an installation older than rotation) is
     /// dated by the file's last change, the nearest known time it was written.
-    pub(crate) fn record_kek_versions(&self, master_key: &std::path::Path) -> Result<(), AppError> {
+    pub(crate) async fn record_kek_versions(
+        &self,
+        master_key: &std::path::Path,
+    ) -> Result<(), AppError> {
         let written = std::fs::metadata(master_key)
             .and_then(|m| m.modified())
             .ok()
@@ -91,16 +94,38 @@ impl Steward {
             .unwrap_or_else(|| self.clock.now());
         let now = self.clock.now().min(written.max(Timestamp::UNIX_EPOCH));
         for v in self.vault.kek_versions() {
-            self.keys.record_kek_version(v, now.as_microsecond())?;
+            self.keys
+                .record_kek_version(v, now.as_microsecond())
+                .await?;
         }
         Ok(())
     }
 
-    pub(crate) fn key_status(&self) -> Result<KeyStatus, AppError> {
+    /// With a shared key store, every instance must hold every version that still wraps
+    /// keys: one started with another master key file would fail on every customer the
+    /// others wrote, so it does not start.
+    pub(crate) async fn refuse_missing_kek_versions(&self) -> Result<(), AppError> {
+        if !self.keys.is_shared() {
+            return Ok(());
+        }
+        let loaded = self.vault.kek_versions();
+        let usage = self.keys.kek_usage().await?;
+        for (version, used) in usage {
+            if used.data_keys + used.secrets > 0 && !loaded.contains(&version) {
+                return Err(AppError::Setup(format!(
+                    "the key store holds keys wrapped by key-encryption key version {version}, which {} does not have: every instance needs the same master key file",
+                    self.master_key.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn key_status(&self) -> Result<KeyStatus, AppError> {
         let current = self.vault.kek_version();
-        let mut usage = self.keys.kek_usage()?;
+        let mut usage = self.keys.kek_usage().await?;
         let mut versions = Vec::new();
-        for row in self.keys.kek_versions()? {
+        for row in self.keys.kek_versions().await? {
             let used = usage.remove(&row.version).unwrap_or_default();
             versions.push(KekVersion {
                 version: row.version,
@@ -149,15 +174,15 @@ impl Steward {
 
 impl Keys<'_> {
     /// Every version with its dates and what it wraps, the current one and its age.
-    pub fn status(&self, actor: &Actor) -> Result<KeyStatus, AppError> {
+    pub async fn status(&self, actor: &Actor) -> Result<KeyStatus, AppError> {
         Steward::require_key_admin(actor)?;
-        self.app.key_status()
+        self.app.key_status().await
     }
 
     /// How long ago the current key-encryption key was created, for the self-audit's policy
     /// on key age. Names no one, so it asks for no actor.
-    pub fn current_kek_age(&self) -> Result<jiff::SignedDuration, AppError> {
-        let status = self.app.key_status()?;
+    pub async fn current_kek_age(&self) -> Result<jiff::SignedDuration, AppError> {
+        let status = self.app.key_status().await?;
         let created = status
             .versions
             .iter()
@@ -170,9 +195,9 @@ impl Keys<'_> {
     /// The versions marked compromised and when, oldest first: a breach's scope may offer
     /// the encryption exemption (Art. 34(3)(a)) only when none of them wrapped the keys in
     /// question. Names no one, so it asks for no actor.
-    pub fn compromised_versions(&self) -> Result<Vec<CompromisedKek>, AppError> {
+    pub async fn compromised_versions(&self) -> Result<Vec<CompromisedKek>, AppError> {
         let mut out = Vec::new();
-        for row in self.app.keys.kek_versions()? {
+        for row in self.app.keys.kek_versions().await? {
             if let Some(when) = row.compromised_at {
                 out.push(CompromisedKek {
                     version: row.version,
@@ -205,7 +230,8 @@ impl Keys<'_> {
         let now = app.clock.now();
         let row = app
             .keys
-            .mark_kek_compromised(version, now.as_microsecond(), reason)?
+            .mark_kek_compromised(version, now.as_microsecond(), reason)
+            .await?
             .ok_or(AppError::NotFound)?;
         app.append(vec![app.record(
             actor,
@@ -223,6 +249,6 @@ impl Keys<'_> {
             self.rotate_because(actor, "the current version was marked compromised")
                 .await?;
         }
-        app.key_status()
+        app.key_status().await
     }
 }

@@ -21,7 +21,6 @@
 
 use steward_store::Rewrapped;
 
-use crate::MASTER_KEY_FILE;
 use crate::collection::customers::unwrap_stored;
 use crate::security::keys::kek_target;
 use crate::services::{Jobs, Keys};
@@ -60,12 +59,15 @@ pub struct RewrapOutcome {
 impl Steward {
     /// Moves up to one batch of data keys after `after` onto the current version; returns the
     /// last customer looked at (`None` at the end of the walk) and how many were moved.
-    fn rewrap_batch(
+    async fn rewrap_batch(
         &self,
         below: u32,
         after: Option<uuid::Uuid>,
     ) -> Result<(Option<uuid::Uuid>, u64), AppError> {
-        let old = self.keys.data_keys_below(below, after, REWRAP_BATCH)?;
+        let old = self
+            .keys
+            .data_keys_below(below, after, REWRAP_BATCH)
+            .await?;
         let Some(last) = old.last().map(|(id, _)| *id) else {
             return Ok((None, 0));
         };
@@ -82,13 +84,13 @@ impl Steward {
                 },
             });
         }
-        let moved = self.keys.replace_data_keys(&new)?;
+        let moved = self.keys.replace_data_keys(&new).await?;
         Ok((Some(last), moved as u64))
     }
 
-    fn rewrap_secrets(&self, below: u32) -> Result<u64, AppError> {
+    async fn rewrap_secrets(&self, below: u32) -> Result<u64, AppError> {
         let mut new = Vec::new();
-        for (name, key) in self.keys.secrets_below(below)? {
+        for (name, key) in self.keys.secrets_below(below).await? {
             let from = key.kek_version;
             let wrapped = self.vault.rewrap_secret(&name, &unwrap_stored(key))?;
             new.push(Rewrapped {
@@ -100,7 +102,7 @@ impl Steward {
                 },
             });
         }
-        Ok(self.keys.replace_secrets(&new)? as u64)
+        Ok(self.keys.replace_secrets(&new).await? as u64)
     }
 
     /// Retires every loaded version below the current one that no key uses any more.
@@ -112,7 +114,8 @@ impl Steward {
             }
             if !self
                 .keys
-                .retire_kek_version(v, self.clock.now().as_microsecond())?
+                .retire_kek_version(v, self.clock.now().as_microsecond())
+                .await?
             {
                 continue;
             }
@@ -149,7 +152,8 @@ impl Keys<'_> {
         let from = app.vault.kek_version();
         let version = app.vault.rotate()?;
         app.keys
-            .record_kek_version(version, app.clock.now().as_microsecond())?;
+            .record_kek_version(version, app.clock.now().as_microsecond())
+            .await?;
         app.append(vec![app.record(
             actor,
             "keys.rotated",
@@ -185,14 +189,14 @@ impl Keys<'_> {
         };
         let mut batches = 0;
         for _ in 0..WALKS {
-            out.secrets += app.rewrap_secrets(current)?;
+            out.secrets += app.rewrap_secrets(current).await?;
             let mut after = None;
             let mut moved_in_walk = 0;
             loop {
                 if max_batches.is_some_and(|max| batches >= max) {
                     return Ok(out);
                 }
-                let (last, moved) = app.rewrap_batch(current, after)?;
+                let (last, moved) = app.rewrap_batch(current, after).await?;
                 let Some(last) = last else { break };
                 after = Some(last);
                 batches += 1;
@@ -225,7 +229,8 @@ impl Keys<'_> {
                 out.retired = app.retire_unused(actor, current).await?;
                 let left = app
                     .keys
-                    .kek_usage()?
+                    .kek_usage()
+                    .await?
                     .into_iter()
                     .any(|(v, used)| v < current && used.data_keys + used.secrets > 0);
                 if !left {
@@ -258,8 +263,8 @@ impl Jobs {
             match self.app.vault.refresh() {
                 // Recorded here too in case the process that rotated died before it could.
                 Ok(true) => {
-                    let file = self.app.key_dir.join(MASTER_KEY_FILE);
-                    if let Err(e) = self.app.record_kek_versions(&file) {
+                    let file = self.app.master_key.clone();
+                    if let Err(e) = self.app.record_kek_versions(&file).await {
                         tracing::warn!(error = %e, "recording the key versions failed");
                     }
                 }

@@ -55,7 +55,7 @@ pub(super) const AUDIT_CHECKPOINT_AGE: Check = Check {
 fn audit_checkpoint_age<'a>(cx: &'a Cx<'a>) -> Checked<'a> {
     Box::pin(async move {
         let entries = cx.app.store.audit_head().await?.0;
-        let witnessed = cx.app.keys.witnessed_head()?;
+        let witnessed = cx.app.keys.witnessed_head().await?;
         let Some(head) = witnessed else {
             return Ok(if entries == 0 {
                 Outcome::not_applicable("the audit log is empty")

@@ -13,15 +13,12 @@ fn data_dir(app: &Steward) -> &Path {
     app.key_dir.parent().unwrap_or(&app.key_dir)
 }
 
-fn master_key_path(app: &Steward) -> std::path::PathBuf {
-    crate::DataPaths::new(data_dir(app)).master_key
-}
-
 impl Steward {
     /// When the current key-encryption key came into use, as the key store records each
     /// version's life.
-    pub(crate) fn current_kek_created_at(&self) -> Result<Timestamp, AppError> {
-        self.key_status()?
+    pub(crate) async fn current_kek_created_at(&self) -> Result<Timestamp, AppError> {
+        self.key_status()
+            .await?
             .versions
             .iter()
             .find(|v| v.current)
@@ -39,7 +36,7 @@ pub(super) const KEK_AGE: Check = Check {
 
 fn kek_age<'a>(cx: &'a Cx<'a>) -> Checked<'a> {
     Box::pin(async move {
-        let created = cx.app.current_kek_created_at()?;
+        let created = cx.app.current_kek_created_at().await?;
         let limit = created
             .to_zoned(jiff::tz::TimeZone::UTC)
             .checked_add(cx.facts.kek_max_age)
@@ -80,7 +77,7 @@ fn mode(path: &Path) -> Result<u32, AppError> {
 #[cfg(unix)]
 fn master_key_permissions<'a>(cx: &'a Cx<'a>) -> Checked<'a> {
     Box::pin(async move {
-        let key = master_key_path(cx.app);
+        let key = cx.app.master_key.clone();
         let dir = data_dir(cx.app).to_path_buf();
         let (key_mode, dir_mode) = (mode(&key)?, mode(&dir)?);
         let mut open = Vec::new();

@@ -108,7 +108,7 @@ pub(crate) async fn prepare(
         .store
         .share_disclosures_between(share.id, page.first, page.last)
         .await?;
-    let opened = app.open_disclosures(share.id, &disclosures)?;
+    let opened = app.open_disclosures(share.id, &disclosures).await?;
     let body = serde_json::to_vec(&Payload {
         kind: Kind::SharePage.as_str(),
         timestamp: at,
