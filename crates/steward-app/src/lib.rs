@@ -264,12 +264,20 @@ async fn unlock(
     keys: &KeyStore,
     searchable: &[&str],
 ) -> Result<Vault, AppError> {
+    let other_keys = |e: VaultError| match e {
+        VaultError::Tampered | VaultError::UnknownKek(_) => AppError::Setup(format!(
+            "the key store's secrets do not open with the master key file {}: every instance sharing a key store needs the same master key",
+            master_key.display()
+        )),
+        e => e.into(),
+    };
     let mut secrets = Secrets::load(keys).await?;
     let vault = Vault::unlock(
         MasterKey::load_or_create(master_key)?,
         &mut secrets,
         searchable,
-    )?;
+    )
+    .map_err(other_keys)?;
     if secrets.made.is_empty() {
         return Ok(vault);
     }
@@ -282,7 +290,8 @@ async fn unlock(
         MasterKey::load_or_create(master_key)?,
         &mut secrets,
         searchable,
-    )?;
+    )
+    .map_err(other_keys)?;
     if secrets.made.is_empty() {
         Ok(vault)
     } else {

@@ -239,3 +239,47 @@ pub async fn signed_in(app: &Steward, inbox: Inbox<'_>, email: &str) -> steward_
         .expect("sign in with the code")
         .subject
 }
+
+/// One installation run as a load balancer would run it: every instance with its own empty
+/// data directory, all sharing one PostgreSQL data database, one key store database and one
+/// master key file.
+pub struct Cluster {
+    pub data: steward_store::testing::TestDatabase,
+    pub keys: steward_store::testing::TestDatabase,
+    pub clock: Arc<FixedClock>,
+    dir: tempfile::TempDir,
+}
+
+impl Cluster {
+    pub async fn new() -> Cluster {
+        Cluster {
+            data: steward_store::testing::fresh_postgres().await,
+            keys: steward_store::testing::fresh_postgres().await,
+            clock: clock(),
+            dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    pub fn master_key_file(&self) -> std::path::PathBuf {
+        self.dir.path().join("master.key")
+    }
+
+    /// The options of instance `n`.
+    pub fn options(&self, n: usize) -> OpenOptions {
+        OpenOptions {
+            database_url: Some(self.data.url.clone()),
+            keystore_url: Some(self.keys.url.clone()),
+            master_key_file: Some(self.master_key_file()),
+            ..options(
+                &self.dir.path().join(format!("instance-{n}")),
+                self.clock.clone(),
+            )
+        }
+    }
+
+    pub async fn open(&self, n: usize) -> Steward {
+        Steward::open(self.options(n))
+            .await
+            .unwrap_or_else(|e| panic!("instance {n}: {e}"))
+    }
+}

@@ -40,7 +40,7 @@ static SECRET_USAGE: Sql =
     Sql::new("SELECT kek_version, count(*) FROM secrets GROUP BY kek_version");
 static DATA_KEYS_BELOW: Sql = Sql::new(
     "SELECT customer_id, kek_version, wrapped FROM data_keys
-     WHERE (?1 IS NULL OR customer_id > ?1) AND kek_version < ?2
+     WHERE customer_id > ?1 AND kek_version < ?2
      ORDER BY customer_id LIMIT ?3",
 );
 static REPLACE_DATA_KEY: Sql = Sql::new(
@@ -224,7 +224,8 @@ pub(crate) async fn data_keys_below(
     let limit = i64::try_from(limit).unwrap_or(i64::MAX);
     e.query(
         &DATA_KEYS_BELOW,
-        &args![after, i64::from(below), limit],
+        // No customer has the nil id, so the walk starts before every key.
+        &args![after.unwrap_or(Uuid::nil()), i64::from(below), limit],
         |r| Ok((r.id(0)?, stored_key(r, 1)?)),
     )
     .await

@@ -1,0 +1,255 @@
+//! Several instances of one installation, each with its own empty data directory, sharing
+//! the PostgreSQL data database, the key store database and the master key file.
+
+use std::collections::HashMap;
+
+use steward_app::core::Role;
+use steward_app::{AppError, CustomerQuery, Steward};
+use steward_store::KeyStore;
+use steward_vault::{MasterKey, SecretSource, Vault, VaultError, WrappedKey};
+use uuid::Uuid;
+
+use crate::support::*;
+
+fn by_email(email: &str) -> CustomerQuery {
+    CustomerQuery {
+        email: Some(email.into()),
+        ..Default::default()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_starting_together_share_one_installation() {
+    let cluster = Cluster::new().await;
+    let (a, b, c) = tokio::join!(cluster.open(1), cluster.open(2), cluster.open(3));
+    let made = a
+        .customers()
+        .create(&agent(&a), input("ada@example.com", "Ada"))
+        .await
+        .expect("create on the first");
+    let read = b
+        .customers()
+        .get(&agent(&b), made.id)
+        .await
+        .expect("read on the second");
+    assert_eq!(
+        read.fields.get("given_name").map(String::as_str),
+        Some("Ada")
+    );
+    // The blind index is the same on every instance, so a search finds it anywhere.
+    let found = c
+        .customers()
+        .list(&agent(&c), by_email("ada@example.com"))
+        .await
+        .expect("search on the third");
+    assert_eq!(found.items.len(), 1);
+    c.customers()
+        .create(&agent(&c), input("bo@example.com", "Bo"))
+        .await
+        .expect("create on the third");
+    // One chain, written by three instances with one signing key.
+    for app in [&a, &b, &c] {
+        let report = app.audit().verify().await.expect("verify");
+        assert!(report.ok, "{report:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_on_one_instance_is_final_on_the_others_at_once() {
+    let cluster = Cluster::new().await;
+    let a = cluster.open(1).await;
+    let b = cluster.open(2).await;
+    let made = a
+        .customers()
+        .create(&agent(&a), input("gone@example.com", "Gus"))
+        .await
+        .expect("create");
+    b.customers()
+        .get(&agent(&b), made.id)
+        .await
+        .expect("read on the other before");
+    a.rights()
+        .erase(&dpo(&a), made.id)
+        .await
+        .expect("erase on the first");
+    assert!(matches!(
+        b.customers().get(&agent(&b), made.id).await,
+        Err(AppError::NotFound)
+    ));
+    let search = b
+        .customers()
+        .list(&agent(&b), by_email("gone@example.com"))
+        .await
+        .expect("search");
+    assert!(search.items.is_empty());
+}
+
+/// The installation's secrets from the key store, for a vault of the test's own.
+struct Loaded(HashMap<String, WrappedKey>);
+
+impl SecretSource for Loaded {
+    fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
+        Ok(self.0.get(name).cloned())
+    }
+    fn save(&mut self, _: &str, _: &WrappedKey) -> Result<(), VaultError> {
+        Err(VaultError::Format)
+    }
+}
+
+async fn vault(cluster: &Cluster) -> Vault {
+    let keys = KeyStore::connect(&cluster.keys.url)
+        .await
+        .expect("key store");
+    let mut found = HashMap::new();
+    for name in steward_vault::SECRETS {
+        let k = keys.secret(name).await.expect("secret").expect("stored");
+        found.insert(
+            name.to_string(),
+            WrappedKey {
+                kek_version: k.kek_version,
+                bytes: k.bytes,
+            },
+        );
+    }
+    let master = MasterKey::load_or_create(&cluster.master_key_file()).expect("master key");
+    Vault::unlock(master, &mut Loaded(found), &[]).expect("unlock")
+}
+
+/// I5 on the shared key store: PostgreSQL keeps deleted rows in its files and backups, so a
+/// copy of the key store taken before an erasure still holds the erased customer's wrapped
+/// key. Once the key-encryption key that wrapped it is retired, that copy opens nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_taken_before_an_erasure_opens_nothing_once_its_kek_is_retired() {
+    let cluster = Cluster::new().await;
+    let app = cluster.open(1).await;
+    let gone = app
+        .customers()
+        .create(&agent(&app), input("copied@example.com", "Cy"))
+        .await
+        .expect("create");
+    let stays = app
+        .customers()
+        .create(&agent(&app), input("stays@example.com", "Sue"))
+        .await
+        .expect("create");
+    let keys = KeyStore::connect(&cluster.keys.url)
+        .await
+        .expect("key store");
+    let copied = keys.data_key(gone.id).await.expect("read").expect("key");
+    let copied = WrappedKey {
+        kek_version: copied.kek_version,
+        bytes: copied.bytes,
+    };
+    app.rights()
+        .erase(&dpo(&app), gone.id)
+        .await
+        .expect("erase");
+    assert_eq!(keys.data_key(gone.id).await.expect("read"), None);
+    // The copy is a real key: today's keys still open it.
+    assert!(
+        vault(&cluster)
+            .await
+            .open_data_key(&gone.id, &copied)
+            .is_ok()
+    );
+
+    let admin = actor(&app, Role::Admin);
+    app.keys().rotate(&admin).await.expect("rotate");
+    let done = app
+        .keys()
+        .rewrap(&admin, None, |_| {})
+        .await
+        .expect("rewrap");
+    assert!(done.finished);
+    assert_eq!(done.retired, [copied.kek_version]);
+    assert!(matches!(
+        vault(&cluster).await.open_data_key(&gone.id, &copied),
+        Err(VaultError::UnknownKek(v)) if v == copied.kek_version
+    ));
+    drop(app);
+    let reopened = cluster.open(2).await;
+    reopened
+        .customers()
+        .get(&agent(&reopened), stays.id)
+        .await
+        .expect("the living still read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_given_another_master_key_does_not_start() {
+    let cluster = Cluster::new().await;
+    drop(cluster.open(1).await);
+    let other = tempfile::tempdir().expect("tempdir");
+    let refused = match Steward::open(steward_app::OpenOptions {
+        master_key_file: Some(other.path().join("master.key")),
+        ..cluster.options(2)
+    })
+    .await
+    {
+        Ok(_) => panic!("an instance with other keys started"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("master key"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_store_url_without_a_database_url_is_refused() {
+    let cluster = Cluster::new().await;
+    let refused = match Steward::open(steward_app::OpenOptions {
+        database_url: None,
+        ..cluster.options(1)
+    })
+    .await
+    {
+        Ok(_) => panic!("a shared key store beside a private database"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("keystore_url"), "{refused}");
+}
+
+/// An import on one instance is between writing its keys and committing their rows; another
+/// instance starting then must leave those keys alone, and sweep them once the run is gone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_instance_starting_during_an_import_leaves_its_pending_keys_alone() {
+    let cluster = Cluster::new().await;
+    let a = cluster.open(1).await;
+    let keys = KeyStore::connect(&cluster.keys.url)
+        .await
+        .expect("key store");
+    let running = keys
+        .try_job_lock(std::path::Path::new("/nonexistent"), "import-abc")
+        .await
+        .expect("lock")
+        .expect("free");
+    let version = a
+        .keys()
+        .status(&actor(&a, Role::Admin))
+        .await
+        .expect("status")
+        .current;
+    let (x, y) = (Uuid::now_v7(), Uuid::now_v7());
+    let key = steward_store::StoredKey {
+        kek_version: version,
+        bytes: vec![7; 60],
+    };
+    keys.put_pending_data_keys(Uuid::now_v7(), "import-abc", &[(x, key.clone()), (y, key)])
+        .await
+        .expect("pending");
+    let b = cluster.open(2).await;
+    assert_eq!(b.keys().sweep_orphans().await.expect("sweep"), 0);
+    assert!(
+        keys.data_key(x).await.expect("read").is_some(),
+        "kept while it runs"
+    );
+    drop(running);
+    let mut swept = 0;
+    for _ in 0..100 {
+        swept = b.keys().sweep_orphans().await.expect("sweep");
+        if swept > 0 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(swept, 2, "swept once the run is gone");
+    assert!(keys.data_key(x).await.expect("read").is_none());
+}
