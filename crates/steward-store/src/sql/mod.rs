@@ -22,6 +22,7 @@ pub(crate) mod consent_ledger;
 pub(crate) mod consent_proofs;
 pub(crate) mod customers;
 pub(crate) mod idempotency;
+pub(crate) mod leases;
 pub(crate) mod notices;
 pub(crate) mod outbox;
 pub(crate) mod personalization;

@@ -168,6 +168,7 @@ mod changes;
 mod consent_ledger;
 mod customers;
 mod idempotency;
+mod leases;
 mod notices;
 mod outbox;
 mod personalization;
