@@ -176,6 +176,8 @@ pub struct Steward {
     rewrap_wanted: tokio::sync::Notify,
     /// One rewrap at a time in this process: the API's and the background job's.
     rewrapping: tokio::sync::Mutex<()>,
+    /// This instance among those sharing the database, as the holder of job leases.
+    instance: String,
 }
 
 /// The master key file's name in the key folder.
@@ -311,7 +313,9 @@ impl Steward {
             security: opts.security,
             rewrap_wanted: tokio::sync::Notify::new(),
             rewrapping: tokio::sync::Mutex::new(()),
+            instance: uuid::Uuid::now_v7().to_string(),
         };
+        tracing::info!(instance = %steward.instance, "instance opened");
         steward.record_kek_versions(&paths.master_key)?;
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
