@@ -14,6 +14,7 @@ mod double_opt_in;
 mod erasure;
 mod forms;
 mod import;
+mod instances;
 mod keys;
 mod mail_log;
 mod objections;

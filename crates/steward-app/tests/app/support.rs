@@ -235,3 +235,26 @@ pub async fn signed_in(app: &Steward, inbox: Inbox<'_>, email: &str) -> steward_
         .expect("sign in with the code")
         .subject
 }
+
+/// `n` instances of Steward on one PostgreSQL database, as behind a load balancer, opened one
+/// after the other. They share one data directory, and so one key store, until the key store
+/// can be shared on its own; each will then open a directory of its own here, and the tests
+/// that use this need not change.
+pub async fn instances(
+    n: usize,
+    database_url: &str,
+    dir: &Path,
+    clock: Arc<FixedClock>,
+) -> Vec<Arc<Steward>> {
+    let mut opened = Vec::with_capacity(n);
+    for _ in 0..n {
+        let app = Steward::open(OpenOptions {
+            database_url: Some(database_url.to_owned()),
+            ..options(dir, clock.clone())
+        })
+        .await
+        .expect("open an instance");
+        opened.push(Arc::new(app));
+    }
+    opened
+}
