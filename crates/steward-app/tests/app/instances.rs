@@ -218,3 +218,67 @@ async fn every_instance_runs_the_self_audit_and_one_records_it_per_period() {
     one_round_each(&cluster.apps, self_audit).await;
     assert_eq!(audited(a, "security.audit.run").await.len(), 2);
 }
+
+#[tokio::test]
+async fn three_mail_senders_deliver_each_message_once() {
+    let smtp = steward_testkit::smtp::SmtpServer::start();
+    let db = fresh_postgres().await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let clock = clock();
+    let apps = instances_with(
+        3,
+        &db.url,
+        |dir| steward_app::OpenOptions {
+            mail: steward_app::MailSettings {
+                smtp_url: Some(smtp.url()),
+                from: "Shop <privacy@shop.test>".into(),
+                public_url: "http://steward.test/".into(),
+            },
+            ..options(dir, clock.clone())
+        },
+        dir.path(),
+    )
+    .await;
+    // More than one round's batch, so the senders claim from the same rows at once.
+    let a = &apps[0];
+    let agent = agent(a);
+    let mut queued = 0;
+    for n in 0..120 {
+        let email = format!("m{n}@example.com");
+        a.customers()
+            .create(&agent, input(&email, "Mo"))
+            .await
+            .expect("customer");
+        a.portal()
+            .send_code(&a.portal().address(&email).expect("address"))
+            .await
+            .expect("queued");
+        queued += 1;
+    }
+
+    let send = |app: &Arc<Steward>| {
+        let app = app.clone();
+        async move {
+            let mut sent = 0;
+            loop {
+                let round = app.outbox().deliver_due().await.expect("round");
+                if round.sent + round.retried + round.failed == 0 {
+                    return sent;
+                }
+                sent += round.sent;
+            }
+        }
+    };
+    let (s0, s1, s2) = tokio::join!(send(&apps[0]), send(&apps[1]), send(&apps[2]));
+    assert_eq!(s0 + s1 + s2, queued, "each sent once: {s0} + {s1} + {s2}");
+    let got = smtp.wait_for(queued);
+    let ids: std::collections::BTreeSet<_> = got
+        .iter()
+        .map(|m| m.header("Message-ID").expect("a Message-ID").to_owned())
+        .collect();
+    assert_eq!((got.len(), ids.len()), (queued, queued));
+    // Nothing is left for a later round either.
+    let round = a.outbox().deliver_due().await.expect("round");
+    assert_eq!(round.sent + round.retried + round.failed, 0);
+    assert_eq!(smtp.messages().len(), queued);
+}

@@ -246,11 +246,21 @@ pub async fn instances(
     dir: &Path,
     clock: Arc<FixedClock>,
 ) -> Vec<Arc<Steward>> {
+    instances_with(n, database_url, |dir| options(dir, clock.clone()), dir).await
+}
+
+/// As [`instances`], each opened with the options `options` makes for its data directory.
+pub async fn instances_with(
+    n: usize,
+    database_url: &str,
+    options: impl Fn(&Path) -> OpenOptions,
+    dir: &Path,
+) -> Vec<Arc<Steward>> {
     let mut opened = Vec::with_capacity(n);
     for _ in 0..n {
         let app = Steward::open(OpenOptions {
             database_url: Some(database_url.to_owned()),
-            ..options(dir, clock.clone())
+            ..options(dir)
         })
         .await
         .expect("open an instance");
