@@ -59,20 +59,31 @@ impl Steward {
         };
         tracing::debug!(job, fence, "lease taken");
         let held = Held(Arc::new(AtomicBool::new(true)));
-        let renewer = tokio::spawn(renew(
+        let renewer = Renewer(tokio::spawn(renew(
             self.store.clone(),
             self.clock.clone(),
             self.instance.clone(),
             (job, fence),
             hold,
             held.clone(),
-        ));
+        )));
         let outcome = work(held).await;
-        renewer.abort();
-        if release {
-            self.store.release_lease(job, &self.instance, fence).await?;
+        drop(renewer);
+        // What the work did stands either way; a lease not let go only runs out later.
+        if release && let Err(e) = self.store.release_lease(job, &self.instance, fence).await {
+            tracing::warn!(job, fence, error = %e, "letting the lease go failed");
         }
         outcome.map(Some)
+    }
+}
+
+/// Stops renewing when the work ends, however it ends (a panic, or its future dropped at
+/// shutdown), so a lease no work holds runs out.
+struct Renewer(tokio::task::JoinHandle<()>);
+
+impl Drop for Renewer {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 
@@ -104,5 +115,104 @@ async fn renew(
         );
         held.0.store(false, Ordering::Release);
         return;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::SignedDuration;
+    use steward_core::{Catalog, FixedClock};
+
+    use super::*;
+    use crate::OpenOptions;
+
+    const HOLD: Duration = Duration::from_millis(90);
+
+    async fn open(dir: &std::path::Path) -> (Steward, Arc<FixedClock>) {
+        let clock = Arc::new(FixedClock::new(
+            "2026-01-15T10:00:00Z".parse().expect("time"),
+        ));
+        let app = Steward::open(OpenOptions {
+            data_dir: dir.to_path_buf(),
+            database_url: None,
+            catalog: Catalog::default_catalog().expect("catalog"),
+            clock: clock.clone(),
+            controller: Default::default(),
+            mail: Default::default(),
+            readable_at_least: crate::READABLE_AT_LEAST,
+            staff_shown_as: Default::default(),
+            sharing: steward_core::sharing::SharingRules::shipped().expect("rules"),
+            webhooks: Default::default(),
+            security: Default::default(),
+        })
+        .await
+        .expect("open");
+        (app, clock)
+    }
+
+    /// Another instance's try at the lease, now.
+    async fn taken_by_another(app: &Steward) -> bool {
+        let now = app.clock.now().as_microsecond();
+        app.store
+            .take_lease("job", "another", now, now + micros(HOLD))
+            .await
+            .expect("take")
+            .is_some()
+    }
+
+    #[tokio::test]
+    async fn a_lease_is_renewed_while_its_work_runs_past_its_first_end() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (app, clock) = open(dir.path()).await;
+        let (app, clock) = (&app, &clock);
+        let kept = app
+            .leased("job", HOLD, false, |held| async move {
+                // Well past its first end, in steps the renewals keep ahead of.
+                for _ in 0..12 {
+                    clock.advance(SignedDuration::from_millis(20));
+                    tokio::time::sleep(HOLD / 2).await;
+                }
+                Ok((held.still(), taken_by_another(app).await))
+            })
+            .await
+            .expect("leased");
+        assert_eq!(kept, Some((true, false)), "held, and refused to another");
+        assert_eq!(
+            app.leased("job", HOLD, false, |_| async { Ok(()) })
+                .await
+                .expect("again"),
+            Some(()),
+            "its holder takes it again"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_lease_taken_over_while_its_work_runs_stops_the_work() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (app, clock) = open(dir.path()).await;
+        let (app, clock) = (&app, &clock);
+        let batches = app
+            .leased("job", HOLD, false, |held| async move {
+                // Stalled past its lease, the holder is taken over.
+                clock.advance(SignedDuration::from_secs(1));
+                assert!(taken_by_another(app).await);
+                let mut batches = 0;
+                while held.still() && batches < 100 {
+                    batches += 1;
+                    tokio::time::sleep(HOLD / 6).await;
+                }
+                Ok(batches)
+            })
+            .await
+            .expect("leased")
+            .expect("taken");
+        assert!(batches < 100, "stopped once its renewal failed");
+        assert_eq!(
+            app.leased("job", HOLD, false, |_| async { Ok(()) })
+                .await
+                .expect("again"),
+            None,
+            "now the other's"
+        );
     }
 }
