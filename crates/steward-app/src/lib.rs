@@ -315,7 +315,8 @@ impl Steward {
             rewrapping: tokio::sync::Mutex::new(()),
             instance: uuid::Uuid::now_v7().to_string(),
         };
-        tracing::info!(instance = %steward.instance, "instance opened");
+        // Every command opens Steward; the server says it at info (`serve`).
+        tracing::debug!(instance = %steward.instance, "instance opened");
         steward.record_kek_versions(&paths.master_key)?;
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;
@@ -330,6 +331,11 @@ impl Steward {
 
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    /// This instance's id among those sharing the database: the holder its job leases name.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// Figures that count personal records, for monitoring: only for the roles that may read
