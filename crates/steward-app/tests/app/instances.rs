@@ -282,3 +282,62 @@ async fn three_mail_senders_deliver_each_message_once() {
     assert_eq!(round.sent + round.retried + round.failed, 0);
     assert_eq!(smtp.messages().len(), queued);
 }
+
+#[tokio::test]
+async fn only_one_instance_sweeps_in_a_period() {
+    let cluster = three_instances().await;
+    let a = &cluster.apps[0];
+    let agent = agent(a);
+    let dpo = dpo(a);
+    let long_ago = a
+        .now()
+        .checked_sub(SignedDuration::from_hours(24 * 100))
+        .expect("time");
+    let mut visits = 0;
+    for n in 0..5 {
+        let c = a
+            .customers()
+            .create(&agent, input(&format!("v{n}@example.com"), "Vi"))
+            .await
+            .expect("customer");
+        for i in 0..4 {
+            a.interactions()
+                .add(
+                    &agent,
+                    c.id,
+                    InteractionInput {
+                        kind: "web_visit".into(),
+                        occurred_at: Some(long_ago),
+                        summary: format!("visit {i}"),
+                        body: None,
+                        facets: Default::default(),
+                    },
+                )
+                .await
+                .expect("visit");
+            visits += 1;
+        }
+    }
+    let every = std::time::Duration::from_secs(3600);
+    let sweeper = |jobs: steward_app::Jobs, stop: tokio::sync::oneshot::Receiver<()>| async move {
+        jobs.retention_sweeper(every, async {
+            let _ = stop.await;
+        })
+        .await
+    };
+
+    one_round_each(&cluster.apps, sweeper).await;
+    let runs = a.retention().runs(&dpo).await.expect("runs");
+    assert_eq!(runs.len(), 1, "one run in the period");
+    let done: u64 = runs[0]
+        .report
+        .rules
+        .iter()
+        .filter(|r| r.rule == "web-visits")
+        .map(|r| r.done)
+        .sum();
+    assert_eq!(done, visits, "and it swept every due visit");
+    cluster.clock.advance(SignedDuration::from_hours(2));
+    one_round_each(&cluster.apps, sweeper).await;
+    assert_eq!(a.retention().runs(&dpo).await.expect("runs").len(), 2);
+}
