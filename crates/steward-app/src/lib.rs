@@ -184,6 +184,8 @@ pub struct Steward {
     rewrap_wanted: tokio::sync::Notify,
     /// One rewrap at a time in this process: the API's and the background job's.
     rewrapping: tokio::sync::Mutex<()>,
+    /// This instance among those sharing the database, as the holder of job leases.
+    instance: String,
 }
 
 /// The master key file's name in the key folder.
@@ -399,7 +401,10 @@ impl Steward {
             security: opts.security,
             rewrap_wanted: tokio::sync::Notify::new(),
             rewrapping: tokio::sync::Mutex::new(()),
+            instance: uuid::Uuid::now_v7().to_string(),
         };
+        // Every command opens Steward; the server says it at info (`serve`).
+        tracing::debug!(instance = %steward.instance, "instance opened");
         steward.record_kek_versions(&paths.master_key).await?;
         steward.refuse_missing_kek_versions().await?;
         steward.sign_first_head().await?;
@@ -415,6 +420,11 @@ impl Steward {
 
     pub fn now(&self) -> jiff::Timestamp {
         self.clock.now()
+    }
+
+    /// This instance's id among those sharing the database: the holder its job leases name.
+    pub fn instance(&self) -> &str {
+        &self.instance
     }
 
     /// Figures that count personal records, for monitoring: only for the roles that may read

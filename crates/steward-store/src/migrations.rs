@@ -66,6 +66,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         28,
         include_str!("../migrations/sqlite/0028_consent_proofs.sql"),
     ),
+    (29, include_str!("../migrations/sqlite/0029_job_leases.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -143,6 +144,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         28,
         include_str!("../migrations/postgres/0028_consent_proofs.sql"),
+    ),
+    (
+        29,
+        include_str!("../migrations/postgres/0029_job_leases.sql"),
     ),
 ];
 

@@ -11,6 +11,7 @@ mod customers;
 pub(crate) mod dedicated;
 pub(crate) mod exec;
 mod idempotency;
+mod leases;
 mod mail;
 mod notices;
 mod personalization;

@@ -14,6 +14,7 @@ mod consent_ledger;
 mod customers;
 pub(crate) mod exec;
 mod idempotency;
+mod leases;
 mod mail;
 mod notices;
 mod personalization;

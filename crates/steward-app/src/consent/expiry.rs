@@ -96,12 +96,21 @@ impl Steward {
 impl Consents<'_> {
     /// Marks every lapsed consent expired and minimises the customers concerned; returns how
     /// many consents it marked. `progress` hears the running total.
-    pub async fn expire_lapsed(&self, mut progress: impl FnMut(u64)) -> Result<u64, AppError> {
+    pub async fn expire_lapsed(&self, progress: impl FnMut(u64)) -> Result<u64, AppError> {
+        self.expire_lapsed_while(progress, || true).await
+    }
+
+    /// As [`Self::expire_lapsed`], stopping between batches once `go_on` says so.
+    async fn expire_lapsed_while(
+        &self,
+        mut progress: impl FnMut(u64),
+        go_on: impl Fn() -> bool,
+    ) -> Result<u64, AppError> {
         let actor = Actor::system("consent-expiry", &[]);
         let mut marked = 0;
         // Customers changed by someone else meanwhile wait for the next run.
         let mut busy = HashSet::new();
-        loop {
+        while go_on() {
             let moment = self.app.consent_moment().await?;
             let lapsed = self
                 .app
@@ -142,9 +151,15 @@ impl Jobs {
     pub async fn consent_expiry(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            match self.app.consent().expire_lapsed(|_| {}).await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(consents = n, "lapsed consents marked expired"),
+            let app = &self.app;
+            let round = app.leased("consent-expiry", EVERY, false, |held| async move {
+                app.consent()
+                    .expire_lapsed_while(|_| {}, || held.still())
+                    .await
+            });
+            match round.await {
+                Ok(None | Some(0)) => {}
+                Ok(Some(n)) => tracing::info!(consents = n, "lapsed consents marked expired"),
                 Err(e) => tracing::warn!(error = %e, "consent expiry failed"),
             }
             tokio::select! {

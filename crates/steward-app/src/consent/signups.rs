@@ -426,9 +426,13 @@ impl Jobs {
     pub async fn signup_sweeper(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            match self.app.forms().sweep_expired_signups().await {
-                Ok(0) => {}
-                Ok(n) => tracing::info!(signups = n, "expired sign-ups dropped"),
+            let app = &self.app;
+            let round = app.leased("signup-sweep", EVERY, false, |_| async move {
+                app.forms().sweep_expired_signups().await
+            });
+            match round.await {
+                Ok(None | Some(0)) => {}
+                Ok(Some(n)) => tracing::info!(signups = n, "expired sign-ups dropped"),
                 Err(e) => tracing::warn!(error = %e, "dropping expired sign-ups failed"),
             }
             tokio::select! {

@@ -187,6 +187,7 @@ impl Steward {
         actor: &Actor,
         run: &mut PersonalizationRun,
         progress: &mut impl FnMut(&RecomputeReport),
+        go_on: &impl Fn() -> bool,
     ) -> Result<RecomputeReport, AppError> {
         let mut report = RecomputeReport {
             run: Some(run.id),
@@ -194,6 +195,10 @@ impl Steward {
         };
         let mut cursor = None;
         loop {
+            if !go_on() {
+                // The next run starts from the beginning; this one stays as it stopped.
+                return Ok(report);
+            }
             let ids = self.store.profiled_after(cursor, RECOMPUTE_BATCH).await?;
             let Some(&last) = ids.last() else {
                 break;
@@ -261,7 +266,18 @@ impl Personalization<'_> {
     pub async fn recompute(
         &self,
         actor: &Actor,
+        progress: impl FnMut(&RecomputeReport),
+    ) -> Result<RecomputeReport, AppError> {
+        self.recompute_while(actor, progress, || true).await
+    }
+
+    /// As [`Self::recompute`], stopping between batches once `go_on` says so; the run is then
+    /// left as it stopped, like one cut short by a crash.
+    async fn recompute_while(
+        &self,
+        actor: &Actor,
         mut progress: impl FnMut(&RecomputeReport),
+        go_on: impl Fn() -> bool,
     ) -> Result<RecomputeReport, AppError> {
         may_recompute(actor)?;
         let started = self.app.clock.now().as_microsecond();
@@ -282,7 +298,10 @@ impl Personalization<'_> {
                 ..Default::default()
             })
             .await?;
-        let outcome = self.app.recompute_all(actor, &mut run, &mut progress).await;
+        let outcome = self
+            .app
+            .recompute_all(actor, &mut run, &mut progress, &go_on)
+            .await;
         if let Err(e) = &outcome {
             // What was committed stays; the run says it did not finish.
             tracing::error!(run = %run.id, error = %e, "personalization recompute failed");
@@ -352,9 +371,21 @@ impl Jobs {
         tokio::pin!(stop);
         let actor = Actor::system("personalization", &[PROFILED]);
         loop {
-            match self.app.personalization().recompute(&actor, |_| {}).await {
-                Ok(r) if r.customers == 0 => {}
-                Ok(r) => tracing::info!(
+            let (app, actor) = (&self.app, &actor);
+            let round = app.leased(
+                "personalization-recompute",
+                EVERY,
+                false,
+                |held| async move {
+                    app.personalization()
+                        .recompute_while(actor, |_| {}, || held.still())
+                        .await
+                },
+            );
+            match round.await {
+                Ok(None) => {}
+                Ok(Some(r)) if r.customers == 0 => {}
+                Ok(Some(r)) => tracing::info!(
                     customers = r.customers,
                     attributes = r.attributes,
                     "profiles recomputed"

@@ -36,14 +36,15 @@ impl Steward {
 
 impl Retention<'_> {
     /// Starts a run: a new one, or the latest run left running by a sweeper that stopped
-    /// (silent for two minutes), which then carries on where it stopped.
+    /// (silent for two minutes), which then carries on where it stopped. Instances that
+    /// find the same run stalled at once race for it on its heartbeat: one carries it on,
+    /// the others start runs of their own, which leave the records it claims to it.
     pub async fn start_run(&self, access: &Access, dry_run: bool) -> Result<RunView, AppError> {
         require_dpo(access)?;
         let now = self.app.clock.now().as_microsecond();
-        let stalled = if dry_run {
-            None
-        } else {
-            self.app
+        if !dry_run {
+            let stalled = self
+                .app
                 .store
                 .retention_runs(20)
                 .await?
@@ -52,23 +53,28 @@ impl Retention<'_> {
                     !r.dry_run
                         && r.state == "running"
                         && r.heartbeat_at.saturating_add(STALLED_MICROS) <= now
-                })
-        };
-        let run = match stalled {
-            Some(mut run) => {
+                });
+            if let Some(mut run) = stalled
+                && self
+                    .app
+                    .store
+                    .take_over_retention_run(run.id, run.heartbeat_at, now)
+                    .await?
+            {
+                tracing::info!(run = %run.id, "stalled retention run taken over");
                 run.heartbeat_at = now;
-                run
+                return self.app.run_view(&run).await;
             }
-            None => RetentionRun {
-                id: Uuid::now_v7(),
-                dry_run,
-                state: "running".into(),
-                started_by: access.actor.id.clone(),
-                started_at: now,
-                heartbeat_at: now,
-                finished_at: None,
-                report: serde_json::to_string(&RunReport::default()).map_err(AppError::Encode)?,
-            },
+        }
+        let run = RetentionRun {
+            id: Uuid::now_v7(),
+            dry_run,
+            state: "running".into(),
+            started_by: access.actor.id.clone(),
+            started_at: now,
+            heartbeat_at: now,
+            finished_at: None,
+            report: serde_json::to_string(&RunReport::default()).map_err(AppError::Encode)?,
         };
         self.app.store.save_retention_run(&run).await?;
         self.app.run_view(&run).await
@@ -149,17 +155,19 @@ impl Jobs {
         tokio::pin!(stop);
         let actor = Actor::system("retention", &[LEGAL_OBLIGATION]);
         loop {
-            let outcome = async {
-                let access = self.app.access(&actor, Some(LEGAL_OBLIGATION))?;
-                let run = self.app.retention().start_run(&access, false).await?;
-                self.app
-                    .retention()
-                    .run(run.id, |_| ControlFlow::Continue(()), |_| {})
-                    .await
-            }
-            .await;
-            match outcome {
-                Ok(run) => {
+            let (app, actor) = (&self.app, &actor);
+            let outcome = app.leased("retention-sweep", every, false, |held| async move {
+                let access = app.access(actor, Some(LEGAL_OBLIGATION))?;
+                let run = app.retention().start_run(&access, false).await?;
+                let go_on = |_| match held.still() {
+                    true => ControlFlow::Continue(()),
+                    false => ControlFlow::Break(()),
+                };
+                app.retention().run(run.id, go_on, |_| {}).await
+            });
+            match outcome.await {
+                Ok(None) => {}
+                Ok(Some(run)) => {
                     let done: u64 = run.report.rules.iter().map(|r| r.done).sum();
                     if done > 0 {
                         tracing::info!(run = %run.id, records = done, "retention sweep");

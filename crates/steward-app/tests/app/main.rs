@@ -15,6 +15,7 @@ mod erasure;
 mod forms;
 mod import;
 mod instances;
+mod jobs_on_instances;
 mod keys;
 mod mail_log;
 mod objections;

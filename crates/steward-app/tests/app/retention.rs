@@ -311,22 +311,13 @@ async fn a_sweep_cut_short_resumes_where_it_stopped_without_doing_anything_twice
 }
 
 #[tokio::test]
-async fn two_sweepers_on_one_postgresql_database_act_on_each_record_once() {
-    let db = steward_store::testing::fresh_postgres().await;
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = clock();
-    let open = || {
-        Steward::open(steward_app::OpenOptions {
-            database_url: Some(db.url.clone()),
-            keystore_url: None,
-            master_key_file: None,
-            ..options(dir.path(), clock.clone())
-        })
-    };
-    let a = Arc::new(open().await.expect("first instance"));
-    let b = Arc::new(open().await.expect("second instance"));
+async fn three_sweepers_with_their_own_data_directories_act_on_each_record_once() {
+    let cluster = Cluster::new().await;
+    let clock = cluster.clock.clone();
+    let apps = cluster.open_all(3).await;
+    let a = &apps[0];
     // A few customers with nothing since they joined, for the erasing rule.
-    let agent = agent(&a);
+    let agent = agent(a);
     let mut dormant = Vec::new();
     for n in 0..30 {
         dormant.push(
@@ -338,21 +329,24 @@ async fn two_sweepers_on_one_postgresql_database_act_on_each_record_once() {
         );
     }
     advance(&clock, 3 * 366);
-    let total = many_visits(&a, 20, 60).await;
+    let total = many_visits(a, 20, 60).await;
 
-    let (ra, rb) = tokio::join!(async { sweep(&a, &dpo(&a), false).await.0 }, async {
-        sweep(&b, &dpo(&b), false).await.0
-    });
-    let (ia, ib) = (
-        acted(&a, &dpo(&a), ra.id).await,
-        acted(&a, &dpo(&a), rb.id).await,
-    );
-    assert!(ia.is_disjoint(&ib), "no record acted on twice");
-    let all: BTreeSet<_> = ia.union(&ib).cloned().collect();
+    let each = |app: &Arc<Steward>| {
+        let app = app.clone();
+        async move { sweep(&app, &dpo(&app), false).await.0 }
+    };
+    let (r0, r1, r2) = tokio::join!(each(&apps[0]), each(&apps[1]), each(&apps[2]));
+    let runs = [r0, r1, r2];
+    let mut all = BTreeSet::new();
+    for run in &runs {
+        let items = acted(a, &dpo(a), run.id).await;
+        assert!(all.is_disjoint(&items), "no record acted on twice");
+        all.extend(items);
+    }
     let visits = all.iter().filter(|(r, _)| r == "web-visits").count();
     let erased = all.iter().filter(|(r, _)| r == "dormant-customers").count();
     assert_eq!((visits, erased), (total, dormant.len()));
-    let reported: u64 = [&ra, &rb]
+    let reported: u64 = runs
         .iter()
         .flat_map(|r| r.report.rules.iter())
         .filter(|o| o.rule == "web-visits" || o.rule == "dormant-customers")
@@ -366,5 +360,79 @@ async fn two_sweepers_on_one_postgresql_database_act_on_each_record_once() {
     for id in dormant {
         assert!(a.rights().is_erased(id).await.expect("erased"));
     }
+    assert!(a.audit().verify().await.expect("verify").ok);
+}
+
+#[tokio::test]
+async fn a_stalled_run_is_taken_over_by_one_instance_and_the_others_start_their_own() {
+    let cluster = Cluster::new().await;
+    let clock = cluster.clock.clone();
+    let apps = cluster.open_all(3).await;
+    let a = &apps[0];
+    let total = many_visits(a, 20, 60).await;
+    let stalled = a
+        .retention()
+        .start_run(&dpo(a), false)
+        .await
+        .expect("start");
+    let cut = a
+        .retention()
+        .run(stalled.id, |_| ControlFlow::Break(()), |_| {})
+        .await
+        .expect("first batch");
+    assert_eq!(cut.state, "running", "stopped mid-run");
+
+    // Its sweeper is gone; the three instances find the run stalled at once.
+    advance(&clock, 1);
+    let start = |app: &Arc<Steward>| {
+        let app = app.clone();
+        async move {
+            let dpo = dpo(&app);
+            app.retention().start_run(&dpo, false).await.expect("start")
+        }
+    };
+    let (s0, s1, s2) = tokio::join!(start(&apps[0]), start(&apps[1]), start(&apps[2]));
+    let started = [s0.id, s1.id, s2.id];
+    let carried_on = started.iter().filter(|id| **id == stalled.id).count();
+    assert_eq!(
+        carried_on, 1,
+        "one instance carries the stalled run on: {started:?}"
+    );
+    assert_eq!(
+        started.iter().collect::<BTreeSet<_>>().len(),
+        3,
+        "the others start their own"
+    );
+
+    let finish = |app: &Arc<Steward>, id: Uuid| {
+        let app = app.clone();
+        async move {
+            app.retention()
+                .run(id, |_| ControlFlow::Continue(()), |_| {})
+                .await
+                .expect("run")
+        }
+    };
+    let (f0, f1, f2) = tokio::join!(
+        finish(&apps[0], s0.id),
+        finish(&apps[1], s1.id),
+        finish(&apps[2], s2.id)
+    );
+    let mut all = BTreeSet::new();
+    for run in [&f0, &f1, &f2] {
+        assert_eq!(run.state, "finished");
+        let items = acted(a, &dpo(a), run.id).await;
+        assert!(all.is_disjoint(&items), "no record acted on twice");
+        all.extend(items);
+    }
+    let visits = all.iter().filter(|(r, _)| r == "web-visits").count();
+    assert_eq!(visits, total, "every visit once");
+    let reported: u64 = [&f0, &f1, &f2]
+        .iter()
+        .flat_map(|r| r.report.rules.iter())
+        .filter(|o| o.rule == "web-visits")
+        .map(|o| o.done)
+        .sum();
+    assert_eq!(reported as usize, total, "each reported once");
     assert!(a.audit().verify().await.expect("verify").ok);
 }

@@ -282,4 +282,25 @@ impl Cluster {
             .await
             .unwrap_or_else(|e| panic!("instance {n}: {e}"))
     }
+
+    /// `n` instances, opened one after the other.
+    pub async fn open_all(&self, n: usize) -> Vec<Arc<Steward>> {
+        self.open_all_with(n, |o| o).await
+    }
+
+    /// As [`Cluster::open_all`], each with the options `adjust` makes of its own.
+    pub async fn open_all_with(
+        &self,
+        n: usize,
+        adjust: impl Fn(OpenOptions) -> OpenOptions,
+    ) -> Vec<Arc<Steward>> {
+        let mut opened = Vec::with_capacity(n);
+        for i in 1..=n {
+            let app = Steward::open(adjust(self.options(i)))
+                .await
+                .unwrap_or_else(|e| panic!("instance {i}: {e}"));
+            opened.push(Arc::new(app));
+        }
+        opened
+    }
 }

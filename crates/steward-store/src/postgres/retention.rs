@@ -65,6 +65,10 @@ impl Retention for PostgresStore {
         Ok(())
     }
 
+    async fn take_over_retention_run(&self, id: Uuid, seen: i64, now: i64) -> Result<bool> {
+        shared::take_over_run(&self.pool.get().await?, id, seen, now).await
+    }
+
     async fn retention_run(&self, id: Uuid) -> Result<Option<RetentionRun>> {
         shared::run(&self.pool.get().await?, id).await
     }

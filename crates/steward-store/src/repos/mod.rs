@@ -10,6 +10,7 @@ mod changes;
 mod consent_ledger;
 mod customers;
 mod idempotency;
+mod leases;
 mod notices;
 mod outbox;
 mod personalization;
@@ -33,6 +34,7 @@ pub use changes::Changes;
 pub use consent_ledger::ConsentLedger;
 pub use customers::Customers;
 pub use idempotency::Idempotency;
+pub use leases::Leases;
 pub use notices::Notices;
 pub use outbox::Outbox;
 pub use personalization::Personalization;
@@ -71,6 +73,7 @@ pub trait Store:
     + Webhooks
     + Breaches
     + Personalization
+    + Leases
     + 'static
 {
 }
@@ -98,6 +101,7 @@ impl<
         + Webhooks
         + Breaches
         + Personalization
+        + Leases
         + 'static,
 > Store for T
 {

@@ -24,6 +24,9 @@ pub trait Retention: Send + Sync {
     async fn release_legal_hold(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
     /// Adds or updates a run.
     async fn save_retention_run(&self, run: &RetentionRun) -> Result<()>;
+    /// Moves a stalled run's heartbeat from `seen` to `now`; false when another instance
+    /// moved it first (or the run ended), and then that instance carries it on.
+    async fn take_over_retention_run(&self, id: Uuid, seen: i64, now: i64) -> Result<bool>;
     async fn retention_run(&self, id: Uuid) -> Result<Option<RetentionRun>>;
     /// The latest runs, newest first.
     async fn retention_runs(&self, limit: usize) -> Result<Vec<RetentionRun>>;

@@ -41,6 +41,12 @@ static SAVE_RUN: Sql = Sql::new(concat!(
      ON CONFLICT (id) DO UPDATE SET state = excluded.state, heartbeat_at = excluded.heartbeat_at,
        finished_at = excluded.finished_at, report = excluded.report"
 ));
+/// A compare-and-set on the heartbeat seen: of the instances that found a run stalled at
+/// once, only the first to move its heartbeat carries it on.
+static TAKE_OVER_RUN: Sql = Sql::new(
+    "UPDATE retention_runs SET heartbeat_at = ?3
+     WHERE id = ?1 AND heartbeat_at = ?2 AND state = 'running'",
+);
 static RUN: Sql = Sql::new(concat!(
     "SELECT ",
     run_cols!(),
@@ -183,6 +189,10 @@ pub(crate) async fn save_run(x: &impl Exec, r: &RetentionRun) -> Result<()> {
     ];
     x.execute(&SAVE_RUN, &args).await?;
     Ok(())
+}
+
+pub(crate) async fn take_over_run(x: &impl Exec, id: Uuid, seen: i64, now: i64) -> Result<bool> {
+    Ok(x.execute(&TAKE_OVER_RUN, &args![id, seen, now]).await? == 1)
 }
 
 pub(crate) async fn run(x: &impl Exec, id: Uuid) -> Result<Option<RetentionRun>> {

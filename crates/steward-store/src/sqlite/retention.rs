@@ -54,6 +54,11 @@ impl Retention for SqliteStore {
             .await
     }
 
+    async fn take_over_retention_run(&self, id: Uuid, seen: i64, now: i64) -> Result<bool> {
+        self.write(move |tx| ready(shared::take_over_run(tx, id, seen, now)))
+            .await
+    }
+
     async fn retention_run(&self, id: Uuid) -> Result<Option<RetentionRun>> {
         self.read(|c| ready(shared::run(c, id)))
     }

@@ -169,6 +169,7 @@ mod consent_ledger;
 mod customers;
 mod idempotency;
 mod keystore;
+mod leases;
 mod notices;
 mod outbox;
 mod personalization;

@@ -70,6 +70,8 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         "Steward is listening on {scheme}://{addr} (staff console at {scheme}://{addr}/console)"
     );
     std::io::stdout().flush()?;
+    // Which instance holds a job's lease, when several serve one database.
+    tracing::info!(instance = app.instance(), "background jobs start");
     // Background jobs stop when the server does.
     let (stop_jobs, stopped) = tokio::sync::watch::channel(false);
     let until_stopped = || {

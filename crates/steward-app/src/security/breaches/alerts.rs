@@ -147,7 +147,11 @@ impl Jobs {
     pub async fn breach_clock(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
-            if let Err(e) = self.app.alert_due_breaches().await {
+            let app = &self.app;
+            let round = app.leased("breach-clock", CLOCK_EVERY, false, |_| async move {
+                app.alert_due_breaches().await
+            });
+            if let Err(e) = round.await {
                 tracing::warn!(error = %e, "breach clock round failed");
             }
             tokio::select! {

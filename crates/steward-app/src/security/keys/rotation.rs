@@ -40,6 +40,8 @@ pub const REFRESH_EVERY: std::time::Duration = std::time::Duration::from_secs(2)
 /// two reads of it by every running process.
 pub const RETIRE_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// How long the rewrap's lease lasts unrenewed, should the instance walking the keys stop.
+const REWRAP_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
 const FAILED_REWRAP_PAUSE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// What a rewrap did.
@@ -273,8 +275,13 @@ impl Jobs {
             }
             let mut wait = REFRESH_EVERY;
             if keys.rewrap_due() {
-                match keys.rewrap(&actor, None, |_| {}).await {
-                    Ok(done) => tracing::info!(
+                // Let go when done: the next rotation's rewrap may start on any instance.
+                let walk = self.app.leased("key-rewrap", REWRAP_LEASE, true, |_| {
+                    keys.rewrap(&actor, None, |_| {})
+                });
+                match walk.await {
+                    Ok(None) => {}
+                    Ok(Some(done)) => tracing::info!(
                         to = done.to,
                         data_keys = done.data_keys,
                         secrets = done.secrets,

@@ -306,6 +306,17 @@ impl SelfAudit<'_> {
         actor: &Actor,
         facts: &InstallationFacts,
     ) -> Result<SecurityReport, AppError> {
+        let report = self.assess(actor, facts).await?;
+        self.record(actor, &report).await?;
+        Ok(report)
+    }
+
+    /// Runs every check and keeps the report as this instance's latest, without recording it.
+    async fn assess(
+        &self,
+        actor: &Actor,
+        facts: &InstallationFacts,
+    ) -> Result<SecurityReport, AppError> {
         require_reader(actor)?;
         let cx = Cx {
             app: self.app,
@@ -329,6 +340,11 @@ impl SelfAudit<'_> {
             counts: count(&findings),
             findings,
         };
+        *self.app.last_security_report.lock() = Some(report.clone());
+        Ok(report)
+    }
+
+    async fn record(&self, actor: &Actor, report: &SecurityReport) -> Result<(), AppError> {
         let failed: Vec<&str> = report.failed().map(|f| f.id.as_str()).collect();
         let audit = self.app.record(
             actor,
@@ -345,9 +361,7 @@ impl SelfAudit<'_> {
                 failed.join(",")
             )),
         );
-        self.app.append(vec![audit]).await?;
-        *self.app.last_security_report.lock() = Some(report.clone());
-        Ok(report)
+        self.app.append(vec![audit]).await
     }
 }
 
@@ -363,7 +377,18 @@ impl Jobs {
         tokio::pin!(stop);
         let actor = Actor::system("security-audit", &[]);
         loop {
-            match self.app.self_audit().run(&actor, &facts).await {
+            // Every instance checks itself, for its own facts and its console; one records a
+            // run per period.
+            let checked = async {
+                let report = self.app.self_audit().assess(&actor, &facts).await?;
+                let app = &self.app;
+                app.leased("security-audit", every, false, |_| async {
+                    app.self_audit().record(&actor, &report).await
+                })
+                .await?;
+                Ok::<_, AppError>(report)
+            };
+            match checked.await {
                 Ok(report) => {
                     if report.counts.fail == 0 {
                         tracing::info!("security self-audit: every check passed");
