@@ -1870,6 +1870,36 @@ fn url_with_db(url: &str, db: &str) -> String {
     }
 }
 
+/// Drops the test's database when the test ends, also when it fails.
+struct DropDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            if let Ok((client, conn)) =
+                tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await
+            {
+                tokio::spawn(conn);
+                let _ = client
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.name
+                    ))
+                    .await;
+            }
+        });
+    }
+}
+
 /// Polls `path` until its answer starts with `status`, or fails after 120 s.
 fn wait_for_status(addr: &str, path: &str, status: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -1910,6 +1940,10 @@ fn readyz_is_503_while_the_migrations_wait_for_another_instance() {
     runtime
         .block_on(admin.batch_execute(&format!("CREATE DATABASE {name}")))
         .expect("create the data database");
+    let _dropped_at_the_end = DropDatabase {
+        admin_url: admin_url.clone(),
+        name: name.clone(),
+    };
     let url = url_with_db(&admin_url, &name);
     // Another instance migrating, as far as this one can tell.
     let holder = connect(url.clone());
@@ -1992,9 +2026,4 @@ fn readyz_is_503_while_the_migrations_wait_for_another_instance() {
         .expect("the listening line");
     assert!(listening.starts_with(&addr), "{listening} vs {addr}");
     stop(child);
-    drop(lines);
-    drop(holder);
-    runtime
-        .block_on(admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
-        .expect("drop the data database");
 }
