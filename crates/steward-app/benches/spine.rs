@@ -7,6 +7,12 @@
 //!
 //! Run: `cargo bench -p steward-app --bench spine [-- ROWS]`, or set `STEWARD_BENCH_ROWS`.
 //! The default is 100_000 rows.
+//!
+//! With `STEWARD_BENCH_DATABASE_URL` set to a PostgreSQL server (any database on it the
+//! user may connect to, and a user that may create databases), the import is measured on
+//! PostgreSQL too: Steward's, with its data in a database made for the run (the key store
+//! stays SQLite), against a binary `COPY` of the same rows into a table of the same shape
+//! under the same two unique indexes. The databases it makes are dropped at the end.
 
 mod common;
 
@@ -372,6 +378,12 @@ fn per_sec(count: u64, took: Duration) -> f64 {
     count as f64 / took.as_secs_f64().max(1e-9)
 }
 
+/// Starts the peak RSS over from the current RSS (Linux's `clear_refs` 5), so the next
+/// reading is the peak of what follows; false where that is not possible.
+fn reset_peak_rss() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 fn peak_rss_kib() -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -448,6 +460,248 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i]
 }
 
+fn import_options(dir: &Path) -> ImportOptions {
+    ImportOptions {
+        purpose: PURPOSE.to_string(),
+        default_residency: None,
+        header_map: Default::default(),
+        reject_path: dir.join("rejects.csv"),
+        batch_size: BATCH,
+    }
+}
+
+/// Steward's import of `csv_path`, checked to have created every row: its time.
+async fn app_import(
+    app: &Steward,
+    actor: &steward_app::Actor,
+    csv_path: &Path,
+    opts: &ImportOptions,
+    rows: usize,
+) -> BenchResult<Duration> {
+    let t = Instant::now();
+    let report = app
+        .customers()
+        .import(actor, csv_path, opts, |_| ControlFlow::Continue(()))
+        .await?;
+    let took = t.elapsed();
+    let p = report.progress;
+    if p.created != rows as u64 || p.rejected != 0 || !report.finished {
+        return Err(format!(
+            "app import: created {} rejected {} finished {} (expected {rows} created)",
+            p.created, p.rejected, report.finished
+        )
+        .into());
+    }
+    Ok(took)
+}
+
+/// The peak RSS of the import just made, or of the whole process when it could not be
+/// started over before it.
+fn print_import_peak(own: bool) {
+    if let Some(kib) = peak_rss_kib() {
+        println!(
+            "peak RSS {} (VmHWM): {:.1} MiB (goal: under 200 MB at 1_000_000 rows)",
+            if own {
+                "during the app import"
+            } else {
+                "of the process up to the end of the app import"
+            },
+            kib as f64 / 1024.0
+        );
+    }
+}
+
+/// The plaintext columns in the order of the CSV, after the id.
+const COPY_TYPES: [tokio_postgres::types::Type; 10] = {
+    use tokio_postgres::types::Type;
+    [
+        Type::UUID,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+        Type::TEXT,
+    ]
+};
+
+/// Baseline for the import on PostgreSQL: the same CSV read and sent as plaintext by binary
+/// `COPY`, one per batch, into a fresh table of the same shape as the privacy-off SQLite
+/// baseline's, unique on email and phone. Returns the rows stored.
+async fn copy_import(client: &tokio_postgres::Client, csv_path: &Path) -> BenchResult<usize> {
+    client
+        .batch_execute(
+            "DROP TABLE IF EXISTS customers;
+             CREATE TABLE customers (
+               id UUID PRIMARY KEY,
+               given_name TEXT, family_name TEXT, email TEXT, phone TEXT, postal_address TEXT,
+               birth_date TEXT, preferred_language TEXT, company TEXT, residency TEXT
+             );
+             CREATE UNIQUE INDEX customers_email ON customers (email);
+             CREATE UNIQUE INDEX customers_phone ON customers (phone);",
+        )
+        .await?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(true)
+        .from_path(csv_path)?;
+    let mut record = csv::StringRecord::new();
+    let mut stored = 0;
+    let mut more = true;
+    while more {
+        let sink = client
+            .copy_in(
+                "COPY customers (id, given_name, family_name, email, phone, postal_address,
+                   birth_date, preferred_language, company, residency) FROM STDIN (FORMAT binary)",
+            )
+            .await?;
+        let mut writer = std::pin::pin!(tokio_postgres::binary_copy::BinaryCopyInWriter::new(
+            sink,
+            &COPY_TYPES
+        ));
+        for _ in 0..BATCH {
+            if !reader.read_record(&mut record)? {
+                more = false;
+                break;
+            }
+            let id = Uuid::now_v7();
+            let f = |i: usize| record.get(i).unwrap_or_default();
+            writer
+                .as_mut()
+                .write(&[
+                    &id,
+                    &f(0),
+                    &f(1),
+                    &f(2),
+                    &f(3),
+                    &f(4),
+                    &f(5),
+                    &f(6),
+                    &f(7),
+                    &f(8),
+                ])
+                .await?;
+        }
+        stored += writer.as_mut().finish().await? as usize;
+    }
+    Ok(stored)
+}
+
+/// A database made on the benchmark's PostgreSQL server for one part of the run.
+struct BenchDatabase {
+    name: String,
+    url: String,
+}
+
+/// Connects to `url` without TLS: the benchmark's server is a local one.
+async fn pg_connect(url: &str) -> BenchResult<tokio_postgres::Client> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
+    tokio::spawn(conn);
+    Ok(client)
+}
+
+/// `url` with its database replaced by `db`.
+fn url_with_db(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = base[after_scheme..]
+        .find('/')
+        .map_or(base, |i| &base[..after_scheme + i]);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+async fn create_database(
+    admin: &tokio_postgres::Client,
+    server: &str,
+    part: &str,
+) -> BenchResult<BenchDatabase> {
+    let name = format!("steward_bench_{part}_{}", Uuid::now_v7().simple());
+    admin
+        .batch_execute(&format!("CREATE DATABASE {name}"))
+        .await?;
+    Ok(BenchDatabase {
+        url: url_with_db(server, &name),
+        name,
+    })
+}
+
+/// The import on PostgreSQL, Steward's against the binary `COPY` baseline; the databases
+/// it made are dropped whatever happened.
+async fn postgres_phase(server: &str, dir: &Path, csv_path: &Path, rows: usize) -> BenchResult<()> {
+    let admin = pg_connect(server).await?;
+    let mut made = Vec::new();
+    let outcome = postgres_imports(&admin, server, dir, csv_path, rows, &mut made).await;
+    for db in made {
+        admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", db.name))
+            .await?;
+    }
+    outcome
+}
+
+async fn postgres_imports(
+    admin: &tokio_postgres::Client,
+    server: &str,
+    dir: &Path,
+    csv_path: &Path,
+    rows: usize,
+    made: &mut Vec<BenchDatabase>,
+) -> BenchResult<()> {
+    let version: String = admin.query_one("SHOW server_version", &[]).await?.get(0);
+    println!();
+    println!(
+        "PostgreSQL {version}: the import with the data in PostgreSQL (the key store in SQLite)"
+    );
+    made.push(create_database(admin, server, "copy").await?);
+    let baseline = pg_connect(&made[made.len() - 1].url).await?;
+    let mut copy_time: Option<Duration> = None;
+    for _ in 0..RAW_RUNS {
+        let t = Instant::now();
+        let stored = copy_import(&baseline, csv_path).await?;
+        let took = t.elapsed();
+        if stored != rows {
+            return Err(format!("COPY stored {stored} rows, expected {rows}").into());
+        }
+        copy_time = Some(copy_time.map_or(took, |best| best.min(took)));
+    }
+    let copy_time = copy_time.ok_or("no COPY run")?;
+    drop(baseline);
+
+    made.push(create_database(admin, server, "app").await?);
+    let data_dir = dir.join("steward-pg");
+    let mut options = options(&data_dir)?;
+    options.database_url = Some(made[made.len() - 1].url.clone());
+    let (app, operator) = Steward::open_as_operator(options).await?;
+    let app = Arc::new(app);
+    tokio::spawn(app.jobs().audit_indexer(std::future::pending()));
+    let actor = operator.actor("bench", &[PURPOSE]);
+    let peak_of_import = reset_peak_rss();
+    let app_time = app_import(&app, &actor, csv_path, &import_options(dir), rows).await?;
+    println!(
+        "import: app {:.2}s, COPY {:.2}s (best of {RAW_RUNS}, a fresh table each)",
+        app_time.as_secs_f64(),
+        copy_time.as_secs_f64()
+    );
+    print_import_peak(peak_of_import);
+    print_table(&[Line {
+        what: "import (PG)",
+        unit: "rows",
+        app: per_sec(rows as u64, app_time),
+        app_time,
+        base_what: "COPY binary, unique email+ph",
+        base: per_sec(rows as u64, copy_time),
+        base_time: copy_time,
+    }]);
+    Ok(())
+}
+
 async fn run(rows: usize) -> BenchResult<()> {
     let tmp = tempfile::tempdir()?;
     let csv_path = tmp.path().join("customers.csv");
@@ -480,27 +734,9 @@ async fn run(rows: usize) -> BenchResult<()> {
     // The background work `steward serve` runs beside everything else.
     tokio::spawn(app.jobs().audit_indexer(std::future::pending()));
     let actor = operator.actor("bench", &[PURPOSE]);
-    let opts = ImportOptions {
-        purpose: PURPOSE.to_string(),
-        default_residency: None,
-        header_map: Default::default(),
-        reject_path: tmp.path().join("rejects.csv"),
-        batch_size: BATCH,
-    };
-    let t = Instant::now();
-    let report = app
-        .customers()
-        .import(&actor, &csv_path, &opts, |_| ControlFlow::Continue(()))
-        .await?;
-    let app_import_time = t.elapsed();
-    let p = report.progress;
-    if p.created != rows as u64 || p.rejected != 0 || !report.finished {
-        return Err(format!(
-            "app import: created {} rejected {} finished {} (expected {rows} created)",
-            p.created, p.rejected, report.finished
-        )
-        .into());
-    }
+    let opts = import_options(tmp.path());
+    let peak_of_import = reset_peak_rss();
+    let app_import_time = app_import(&app, &actor, &csv_path, &opts, rows).await?;
     let mib = |path: &Path| {
         std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) as f64 / (1024.0 * 1024.0)
     };
@@ -517,12 +753,7 @@ async fn run(rows: usize) -> BenchResult<()> {
         mib(&raw_path),
         mib(&raw_wal),
     );
-    if let Some(kib) = peak_rss_kib() {
-        println!(
-            "peak RSS after the import (VmHWM): {:.1} MiB",
-            kib as f64 / 1024.0
-        );
-    }
+    print_import_peak(peak_of_import);
 
     let floor_dir = tmp.path().join("floor");
     drop(Steward::open(options(&floor_dir)?).await?);
@@ -706,6 +937,9 @@ async fn run(rows: usize) -> BenchResult<()> {
         "       empty schema, nothing computed: the ceiling of any import storing them ({:.0}% reached).",
         100.0 * floor_time.as_secs_f64() / app_import_time.as_secs_f64()
     );
+    if let Ok(server) = std::env::var("STEWARD_BENCH_DATABASE_URL") {
+        postgres_phase(&server, tmp.path(), &csv_path, rows).await?;
+    }
     Ok(())
 }
 
@@ -724,7 +958,7 @@ fn main() -> BenchResult<()> {
     runtime.block_on(run(rows))?;
     match peak_rss_kib() {
         Some(kib) => println!(
-            "peak RSS at the end (VmHWM): {kib} kB ({:.1} MiB)",
+            "peak RSS from the start of the last app import to the end (VmHWM): {kib} kB ({:.1} MiB)",
             kib as f64 / 1024.0
         ),
         None => println!("peak RSS (VmHWM): unavailable"),

@@ -18,6 +18,7 @@ mod openapi;
 mod problem;
 mod public;
 mod rate_limit;
+mod starting;
 mod state;
 mod streaming;
 mod tls;
@@ -31,6 +32,7 @@ use steward_app::Steward;
 
 pub use problem::Problem;
 pub use rate_limit::{Limits, Rate};
+pub use starting::{Starting, serve_starting};
 pub use state::{AppState, HttpOptions};
 pub use tls::{TlsError, certificate_not_after, load_config as load_tls_config};
 

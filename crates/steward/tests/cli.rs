@@ -48,6 +48,9 @@ fn http_get(addr: &str, path: &str) -> String {
 /// One request; returns the whole answer, head and body.
 fn http(addr: &str, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> String {
     let mut s = TcpStream::connect(addr).expect("connect");
+    // A socket that accepts and never answers fails the test instead of hanging it.
+    s.set_read_timeout(Some(Duration::from_secs(60)))
+        .expect("read timeout");
     let auth = token
         .map(|t| format!("Authorization: Bearer {t}\r\n"))
         .unwrap_or_default();
@@ -1846,4 +1849,181 @@ fn personalization_recompute_reports_what_the_database_then_holds() {
     }
     let verify = run(steward(&data).args(["audit", "verify"]));
     assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
+/// The key of the advisory lock under which every instance migrates a PostgreSQL database
+/// (`steward-store/src/postgres.rs`).
+const MIGRATION_LOCK: i64 = 0x0053_5445_5741_5244;
+
+/// `url` with its database replaced by `db`.
+fn url_with_db(url: &str, db: &str) -> String {
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
+    let after_scheme = base.find("://").map_or(0, |i| i + 3);
+    let base = base[after_scheme..]
+        .find('/')
+        .map_or(base, |i| &base[..after_scheme + i]);
+    match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    }
+}
+
+/// Drops the test's database when the test ends, also when it fails.
+struct DropDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for DropDatabase {
+    fn drop(&mut self) {
+        let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        runtime.block_on(async {
+            if let Ok((client, conn)) =
+                tokio_postgres::connect(&self.admin_url, tokio_postgres::NoTls).await
+            {
+                tokio::spawn(conn);
+                let _ = client
+                    .batch_execute(&format!(
+                        "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                        self.name
+                    ))
+                    .await;
+            }
+        });
+    }
+}
+
+/// Polls `path` until its answer starts with `status`, or fails after 120 s.
+fn wait_for_status(addr: &str, path: &str, status: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let answer = http_get(addr, path);
+        if answer.starts_with(&format!("HTTP/1.1 {status}")) {
+            return answer;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{path} never answered {status}: {answer}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn readyz_is_503_while_the_migrations_wait_for_another_instance() {
+    let admin_url = std::env::var("STEWARD_TEST_DATABASE_URL").unwrap_or_else(|_| {
+        panic!("STEWARD_TEST_DATABASE_URL is not set: run the test suite with scripts/test")
+    });
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let connect = |url: String| {
+        runtime.block_on(async move {
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("connect to the test PostgreSQL server");
+            tokio::spawn(conn);
+            client
+        })
+    };
+    let name = format!("steward_cli_{}", uuid::Uuid::now_v7().simple());
+    let admin = connect(admin_url.clone());
+    runtime
+        .block_on(admin.batch_execute(&format!("CREATE DATABASE {name}")))
+        .expect("create the data database");
+    let _dropped_at_the_end = DropDatabase {
+        admin_url: admin_url.clone(),
+        name: name.clone(),
+    };
+    let url = url_with_db(&admin_url, &name);
+    // Another instance migrating, as far as this one can tell.
+    let holder = connect(url.clone());
+    runtime
+        .block_on(holder.execute("SELECT pg_advisory_lock($1)", &[&MIGRATION_LOCK]))
+        .expect("take the migration lock");
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut child = steward(&dir.path().join("data"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--database-url"])
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn serve");
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("server exited before starting")
+            .expect("line");
+        if let Some(rest) = line.strip_prefix("Steward is starting on http://") {
+            break rest
+                .split_whitespace()
+                .next()
+                .unwrap_or_default()
+                .to_string();
+        }
+    };
+    // Proof that the server is inside its migrations, waiting for the lock.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let waiting: i64 = runtime
+            .block_on(admin.query_one(
+                "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database
+                 WHERE l.locktype = 'advisory' AND NOT l.granted AND d.datname = $1",
+                &[&name],
+            ))
+            .expect("read pg_locks")
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "serve never waited for the lock");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let alive = http_get(&addr, "/healthz");
+    assert!(alive.starts_with("HTTP/1.1 200"), "{alive}");
+    let answer = http_get(&addr, "/readyz");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(
+        answer
+            .to_ascii_lowercase()
+            .contains("\r\nretry-after: 1\r\n"),
+        "{answer}"
+    );
+    let problem = json_body(&answer);
+    assert_eq!(problem["code"], "NOT_READY", "{answer}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("migrations")),
+        "{answer}"
+    );
+    let other = http_get(&addr, "/api/v1/customers");
+    assert!(other.starts_with("HTTP/1.1 503"), "{other}");
+
+    runtime
+        .block_on(holder.execute("SELECT pg_advisory_unlock($1)", &[&MIGRATION_LOCK]))
+        .expect("release the migration lock");
+    let ready = wait_for_status(&addr, "/readyz", "200");
+    assert_eq!(json_body(&ready)["status"], "ready", "{ready}");
+    // The real server answers on the same socket.
+    let listening = lines
+        .find_map(|line| {
+            line.ok()?
+                .strip_prefix("Steward is listening on http://")
+                .map(str::to_string)
+        })
+        .expect("the listening line");
+    assert!(listening.starts_with(&addr), "{listening} vs {addr}");
+    stop(child);
 }

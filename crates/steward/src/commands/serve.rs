@@ -1,5 +1,6 @@
-//! `steward serve`: the listener bound before anything is loaded, the demo data and its
-//! one-time password, the background jobs, and a clean stop on a signal.
+//! `steward serve`: the listener bound, and answering that the instance is starting, before
+//! anything is loaded; the demo data and its one-time password, the background jobs, and a
+//! clean stop on a signal.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -25,6 +26,12 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .with_context(|| format!("listening on {}", settings.listen))?;
+    let addr = listener.local_addr()?;
+    // Until the real server takes the socket, it says the instance is alive and not ready,
+    // however long the migrations wait for another instance's.
+    let starting = steward_http::serve_starting(listener, options.tls.clone())?;
+    println!("Steward is starting on {scheme}://{addr} (/healthz and /readyz answer meanwhile)");
+    std::io::stdout().flush()?;
     let facts = super::security_audit::installation_facts(settings)?;
     let (app, operator) = open(settings).await?;
     let app = Arc::new(app);
@@ -52,7 +59,6 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         }
     }
     let shutdown = shutdown_signal()?;
-    let addr = listener.local_addr()?;
     let metrics = match settings.metrics_listen {
         Some(at) => {
             let metrics = tokio::net::TcpListener::bind(at)
@@ -113,6 +119,7 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         listener,
         reader: operator.actor("metrics", &[]),
     });
+    let listener = starting.finish().await?;
     steward_http::serve_with_metrics(listener, metrics, app.clone(), options, shutdown).await?;
     let _ = stop_jobs.send(true);
     for job in jobs {
