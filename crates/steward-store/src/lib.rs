@@ -19,6 +19,7 @@ pub mod testing;
 pub use error::StoreError;
 pub use keystore::{KekUsage, KekVersionRow, KeyStore, PendingBatch, Rewrapped, StoredKey};
 pub use postgres::PostgresStore;
+pub use postgres::listen::{Heard, Listener, REVOKED_CHANNEL};
 pub use records::*;
 pub use repos::Store;
 pub use sqlite::SqliteStore;

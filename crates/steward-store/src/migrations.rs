@@ -66,6 +66,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         28,
         include_str!("../migrations/sqlite/0028_consent_proofs.sql"),
     ),
+    (
+        30,
+        include_str!("../migrations/sqlite/0030_login_throttle.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -143,5 +147,9 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         28,
         include_str!("../migrations/postgres/0028_consent_proofs.sql"),
+    ),
+    (
+        30,
+        include_str!("../migrations/postgres/0030_login_throttle.sql"),
     ),
 ];

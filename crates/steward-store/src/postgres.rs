@@ -10,6 +10,7 @@ mod consent_ledger;
 mod customers;
 mod exec;
 mod idempotency;
+pub mod listen;
 mod mail;
 mod notices;
 mod personalization;
@@ -42,13 +43,16 @@ use crate::sql::changes;
 use crate::{
     ActivityCount, AuditFilter, AuditWindow, ChangeSet, ConsentEvent, ConsentProof, ConsentStats,
     CustomerFilter, CustomerRow, CustomerStats, Erasure, IdempotentRow, ImportJob, IndexDigest,
-    InteractionRow, NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow, WindowEntry,
-    migrations,
+    InteractionRow, NoticeRow, Result, SegmentQuery, SignInFailures, StoreError, TokenRow, UserRow,
+    WindowEntry, migrations,
 };
 
 pub struct PostgresStore {
     pool: Pool,
     heads: HeadKeeper,
+    /// How to reach the database again, for a listener's connection of its own.
+    config: tokio_postgres::Config,
+    tls: Option<tls::RustlsConnect>,
 }
 
 /// Key for the advisory lock that serialises migrations across instances.
@@ -90,6 +94,8 @@ impl PostgresStore {
         let store = PostgresStore {
             pool,
             heads: HeadKeeper::new(heads),
+            config: target.config.clone(),
+            tls: target.connector.clone(),
         };
         // The first connection is made here: a server that cannot be reached or trusted is
         // reported as the setting that names it, and why.
@@ -102,6 +108,12 @@ impl PostgresStore {
         );
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Listens on `channel` of this database, over the same TLS, until the listener is
+    /// dropped.
+    pub fn listen(&self, channel: &'static str) -> listen::Listener {
+        listen::Listener::start(self.config.clone(), self.tls.clone(), channel)
     }
 
     async fn migrate(&self) -> Result<()> {
