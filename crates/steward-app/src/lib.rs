@@ -158,8 +158,9 @@ pub struct Steward {
     witness_file: security::audit_witness::WitnessFile,
     /// Where the key store lives, and the locks of running imports beside it.
     key_dir: PathBuf,
-    tokens: infra::token_cache::TokenCache,
-    throttle: security::sign_in::LoginThrottle,
+    tokens: Arc<infra::token_cache::TokenCache>,
+    /// On PostgreSQL, what other instances revoke, evicted from `tokens` as it is heard.
+    _revocations: Option<infra::token_cache::Following>,
     controller: Controller,
     mailer: infra::mail::Mailer,
     hooks: sharing::webhooks::Hooks,
@@ -270,10 +271,18 @@ impl Steward {
             .collect();
         let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;
         let heads: Arc<dyn HeadSigner> = vault.signer().clone();
-        let store: Arc<dyn Store> = match &opts.database_url {
-            None => Arc::new(SqliteStore::open(&paths.database, heads)?),
-            Some(url) => Arc::new(PostgresStore::connect(url, 16, heads).await?),
+        let (store, revocations): (Arc<dyn Store>, _) = match &opts.database_url {
+            None => (Arc::new(SqliteStore::open(&paths.database, heads)?), None),
+            Some(url) => {
+                let store = PostgresStore::connect(url, 16, heads).await?;
+                let listener = store.listen(steward_store::REVOKED_CHANNEL);
+                (Arc::new(store), Some(listener))
+            }
         };
+        // On PostgreSQL, tokens are cached only once other instances' revocations are heard.
+        let tokens = Arc::new(infra::token_cache::TokenCache::new(revocations.is_none()));
+        let revocations =
+            revocations.map(|l| infra::token_cache::Following::start(tokens.clone(), l));
         let steward = Steward {
             on_postgres: opts.database_url.is_some(),
             last_security_report: Default::default(),
@@ -298,8 +307,8 @@ impl Steward {
             clock: opts.clock,
             witness_file: security::audit_witness::WitnessFile::new(&paths.key_dir),
             key_dir: paths.key_dir,
-            tokens: infra::token_cache::TokenCache::default(),
-            throttle: Default::default(),
+            tokens,
+            _revocations: revocations,
             controller: opts.controller,
             mailer,
             hooks,
