@@ -100,9 +100,23 @@ async fn two_instances() -> (steward_store::testing::TestDatabase, TestApp, Test
     (db, a, b)
 }
 
+async fn throttle_rows(db: &steward_store::testing::TestDatabase) -> Vec<Vec<u8>> {
+    let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    client
+        .query("SELECT key FROM login_throttle", &[])
+        .await
+        .expect("rows")
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failures_on_one_instance_slow_the_same_source_on_the_other() {
-    let (_db, a, b) = two_instances().await;
+    let (db, a, b) = two_instances().await;
     add_agent(&a).await;
     let unauthorised = (401, None);
     for _ in 0..4 {
@@ -131,6 +145,17 @@ async fn failures_on_one_instance_slow_the_same_source_on_the_other() {
         seen.push(sign_in(&a, None, WRONG).await.0);
     }
     assert_eq!(seen, [401, 401, 401, 401, 429]);
+
+    // What is kept names neither the address nor the source.
+    let rows = throttle_rows(&db).await;
+    assert_eq!(rows.len(), 1);
+    assert!(rows.iter().all(|k| k.len() == 32
+        && !k.windows(5).any(|w| w == b"agent")
+        && !k.windows(9).any(|w| w == b"127.0.0.1")));
+    // A day after the last failure the sweeper forgets it.
+    a.clock.advance(jiff::SignedDuration::from_hours(24));
+    b.app.jobs().signup_sweeper(std::future::ready(())).await;
+    assert_eq!(throttle_rows(&db).await.len(), 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
