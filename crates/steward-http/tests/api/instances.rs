@@ -229,6 +229,12 @@ async fn a_revocation_made_while_an_instance_cannot_hear_is_still_refused_there_
         .expect("terminate the listeners");
     assert_eq!(ended, 2, "one listener per instance");
     until_caching(&b, false).await;
+    let metrics = b.req("GET", "/metrics", None, &[], None).await;
+    assert!(
+        metrics.body.contains("\nsteward_token_cache_on 0\n"),
+        "{}",
+        metrics.body
+    );
     // The sign-out's notice is sent while the other cannot hear it: the other refuses the
     // session in its very next request all the same.
     assert_eq!(
@@ -241,6 +247,12 @@ async fn a_revocation_made_while_an_instance_cannot_hear_is_still_refused_there_
 
     // Listening again, it caches again and hears the next sign-out.
     until_caching(&b, true).await;
+    let metrics = b.req("GET", "/metrics", None, &[], None).await;
+    assert!(
+        metrics.body.contains("\nsteward_token_cache_on 1\n"),
+        "{}",
+        metrics.body
+    );
     let token = session(&a).await;
     assert_eq!(me(&b, &token).await, 200);
     assert_eq!(me(&b, &token).await, 200);
