@@ -267,6 +267,7 @@ impl Steward {
                 consent::ledger::EVIDENCE_AGENT,
                 rights::suppression::SUPPRESSION,
                 rights::requests::SUBJECT,
+                security::sign_in::THROTTLE,
             ])
             .collect();
         let vault = Vault::unlock(master, &mut KeyStoreSecrets(&keys), &searchable)?;

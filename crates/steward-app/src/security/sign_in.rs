@@ -13,11 +13,11 @@ use std::net::IpAddr;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use sha2::{Digest, Sha256};
 use steward_core::Role;
 use steward_core::contact::Email;
 use steward_core::login::{tell_owner_at, throttle_delay};
 use steward_store::{ChangeSet, SignInFailures, UserRow};
+use steward_vault::BLIND_INDEX_LEN;
 use uuid::Uuid;
 
 use crate::infra::mail::{Letter, SIGN_IN_ALERT};
@@ -28,19 +28,26 @@ use crate::{Actor, AppError, Session, Steward};
 /// A source's failures at an address are forgotten after a day without one.
 const FORGET_AFTER_MICROS: i64 = 24 * 60 * 60 * 1_000_000;
 
-/// What failures are counted under: a SHA-256 digest of the address typed and the source,
-/// so the database holds neither.
-fn throttle_key(address: &str, source: Option<IpAddr>) -> [u8; 32] {
-    let normalised = Email::parse(address)
-        .map(|e| e.as_str().to_string())
-        .unwrap_or_else(|_| address.trim().to_lowercase());
-    Sha256::new()
-        .chain_update(b"steward-sign-in-throttle\0")
-        .chain_update(normalised.as_bytes())
-        .chain_update([0])
-        .chain_update(source.map(|s| s.to_string()).unwrap_or_default().as_bytes())
-        .finalize()
-        .into()
+/// The vault's key for the throttle's digests.
+pub(crate) const THROTTLE: &str = "sign_in.throttle";
+
+impl Steward {
+    /// What failures are counted under: a keyed digest (the vault's blind index) of the
+    /// address typed and the source, so the database holds neither, and without the key
+    /// neither can be confirmed by guessing.
+    fn throttle_key(
+        &self,
+        address: &str,
+        source: Option<IpAddr>,
+    ) -> Result<[u8; BLIND_INDEX_LEN], AppError> {
+        let normalised = Email::parse(address)
+            .map(|e| e.as_str().to_string())
+            .unwrap_or_else(|_| address.trim().to_lowercase());
+        let source = source.map(|s| s.to_string()).unwrap_or_default();
+        Ok(self
+            .vault
+            .blind_index(THROTTLE, &format!("{normalised}\0{source}"))?)
+    }
 }
 
 fn delay_after(run: SignInFailures) -> u64 {
@@ -58,7 +65,7 @@ fn wait_left(run: SignInFailures, now: i64) -> Option<u64> {
 
 impl Steward {
     /// Counts a failure of the source at the address; returns the seconds it now waits.
-    async fn source_failed(&self, key: &[u8; 32], now: i64) -> Result<u64, AppError> {
+    async fn source_failed(&self, key: &[u8], now: i64) -> Result<u64, AppError> {
         let stale_before = now.saturating_sub(FORGET_AFTER_MICROS);
         let run = self
             .store
@@ -171,7 +178,7 @@ impl Sessions<'_> {
         };
         let now = self.app.clock.now();
         let now_us = now.as_microsecond();
-        let key = throttle_key(email, source);
+        let key = self.app.throttle_key(email, source)?;
         let run = self.app.store.sign_in_failures(&key).await?;
         let waiting = run.and_then(|r| wait_left(r, now_us));
         let hash = user

@@ -96,20 +96,20 @@ impl Accounts for PostgresStore {
         accounts::touch_token(&self.pool.get().await?, id, at).await
     }
 
-    async fn sign_in_failures(&self, key: &[u8; 32]) -> Result<Option<SignInFailures>> {
+    async fn sign_in_failures(&self, key: &[u8]) -> Result<Option<SignInFailures>> {
         accounts::sign_in_failures(&self.pool.get().await?, key).await
     }
 
     async fn count_sign_in_failure(
         &self,
-        key: &[u8; 32],
+        key: &[u8],
         at: i64,
         stale_before: i64,
     ) -> Result<SignInFailures> {
         accounts::count_sign_in_failure(&self.pool.get().await?, key, at, stale_before).await
     }
 
-    async fn clear_sign_in_failures(&self, key: &[u8; 32]) -> Result<()> {
+    async fn clear_sign_in_failures(&self, key: &[u8]) -> Result<()> {
         accounts::clear_sign_in_failures(&self.pool.get().await?, key).await
     }
 

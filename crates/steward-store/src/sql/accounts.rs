@@ -254,17 +254,14 @@ fn failures_from(r: &dyn Row) -> Result<SignInFailures> {
     })
 }
 
-pub(crate) async fn sign_in_failures(
-    e: &impl Exec,
-    key: &[u8; 32],
-) -> Result<Option<SignInFailures>> {
+pub(crate) async fn sign_in_failures(e: &impl Exec, key: &[u8]) -> Result<Option<SignInFailures>> {
     e.query_opt(&SIGN_IN_FAILURES, &args![key], failures_from)
         .await
 }
 
 pub(crate) async fn count_sign_in_failure(
     e: &impl Exec,
-    key: &[u8; 32],
+    key: &[u8],
     at: i64,
     stale_before: i64,
 ) -> Result<SignInFailures> {
@@ -278,7 +275,7 @@ pub(crate) async fn count_sign_in_failure(
     .ok_or_else(|| StoreError::Database("a failed sign-in was counted for no source".into()))
 }
 
-pub(crate) async fn clear_sign_in_failures(e: &impl Exec, key: &[u8; 32]) -> Result<()> {
+pub(crate) async fn clear_sign_in_failures(e: &impl Exec, key: &[u8]) -> Result<()> {
     e.execute(&CLEAR_SIGN_IN_FAILURES, &args![key]).await?;
     Ok(())
 }

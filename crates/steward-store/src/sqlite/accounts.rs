@@ -98,23 +98,23 @@ impl Accounts for SqliteStore {
             .await
     }
 
-    async fn sign_in_failures(&self, key: &[u8; 32]) -> Result<Option<SignInFailures>> {
+    async fn sign_in_failures(&self, key: &[u8]) -> Result<Option<SignInFailures>> {
         self.read(|c| ready(accounts::sign_in_failures(c, key)))
     }
 
     async fn count_sign_in_failure(
         &self,
-        key: &[u8; 32],
+        key: &[u8],
         at: i64,
         stale_before: i64,
     ) -> Result<SignInFailures> {
-        let key = *key;
+        let key = key.to_vec();
         self.write(move |tx| ready(accounts::count_sign_in_failure(tx, &key, at, stale_before)))
             .await
     }
 
-    async fn clear_sign_in_failures(&self, key: &[u8; 32]) -> Result<()> {
-        let key = *key;
+    async fn clear_sign_in_failures(&self, key: &[u8]) -> Result<()> {
+        let key = key.to_vec();
         self.write(move |tx| ready(accounts::clear_sign_in_failures(tx, &key)))
             .await
     }
