@@ -166,8 +166,9 @@ pub struct Steward {
     key_dir: PathBuf,
     /// The master key file holding the key-encryption keys.
     master_key: PathBuf,
-    tokens: infra::token_cache::TokenCache,
-    throttle: security::sign_in::LoginThrottle,
+    tokens: Arc<infra::token_cache::TokenCache>,
+    /// On PostgreSQL, what other instances revoke, evicted from `tokens` as it is heard.
+    _revocations: Option<infra::token_cache::Following>,
     controller: Controller,
     mailer: infra::mail::Mailer,
     hooks: sharing::webhooks::Hooks,
@@ -352,14 +353,23 @@ impl Steward {
                 consent::ledger::EVIDENCE_AGENT,
                 rights::suppression::SUPPRESSION,
                 rights::requests::SUBJECT,
+                security::sign_in::THROTTLE,
             ])
             .collect();
         let vault = unlock(&paths.master_key, &keys, &searchable).await?;
         let heads: Arc<dyn HeadSigner> = vault.signer().clone();
-        let store: Arc<dyn Store> = match &opts.database_url {
-            None => Arc::new(SqliteStore::open(&paths.database, heads)?),
-            Some(url) => Arc::new(PostgresStore::connect(url, 16, heads).await?),
+        let (store, revocations): (Arc<dyn Store>, _) = match &opts.database_url {
+            None => (Arc::new(SqliteStore::open(&paths.database, heads)?), None),
+            Some(url) => {
+                let store = PostgresStore::connect(url, 16, heads).await?;
+                let listener = store.listen(steward_store::REVOKED_CHANNEL);
+                (Arc::new(store), Some(listener))
+            }
         };
+        // On PostgreSQL, tokens are cached only once other instances' revocations are heard.
+        let tokens = Arc::new(infra::token_cache::TokenCache::new(revocations.is_none()));
+        let revocations =
+            revocations.map(|l| infra::token_cache::Following::start(tokens.clone(), l));
         let steward = Steward {
             on_postgres: opts.database_url.is_some(),
             last_security_report: Default::default(),
@@ -388,8 +398,8 @@ impl Steward {
             witness_file: security::audit_witness::WitnessFile::new(&paths.key_dir),
             key_dir: paths.key_dir,
             master_key: paths.master_key.clone(),
-            tokens: infra::token_cache::TokenCache::default(),
-            throttle: Default::default(),
+            tokens,
+            _revocations: revocations,
             controller: opts.controller,
             mailer,
             hooks,

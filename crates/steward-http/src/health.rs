@@ -120,6 +120,11 @@ async fn render(state: &AppState, reader: Option<&Actor>) -> Result<Response, Pr
             security_audit_gauges(&report, &mut out);
         }
     }
+    out.push_str(&format!(
+        "# HELP steward_token_cache_on Whether this instance answers recently verified tokens from memory (1) or checks each against the database (0): on PostgreSQL it caches only while it hears the revocations other instances announce.\n\
+         # TYPE steward_token_cache_on gauge\nsteward_token_cache_on {}\n",
+        u8::from(state.app.sessions().caching_tokens())
+    ));
     state.metrics.render(&mut out);
     Ok((
         StatusCode::OK,

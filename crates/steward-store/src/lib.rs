@@ -21,6 +21,7 @@ pub use keystore::{
     JobLock, KekUsage, KekVersionRow, KeyEvents, KeyStore, PendingBatch, Rewrapped, StoredKey,
 };
 pub use postgres::PostgresStore;
+pub use postgres::listen::{Heard, Listener, REVOKED_CHANNEL};
 pub use records::*;
 pub use repos::Store;
 pub use sqlite::SqliteStore;

@@ -67,6 +67,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0028_consent_proofs.sql"),
     ),
     (29, include_str!("../migrations/sqlite/0029_job_leases.sql")),
+    (
+        30,
+        include_str!("../migrations/sqlite/0030_login_throttle.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -148,6 +152,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         29,
         include_str!("../migrations/postgres/0029_job_leases.sql"),
+    ),
+    (
+        30,
+        include_str!("../migrations/postgres/0030_login_throttle.sql"),
     ),
 ];
 

@@ -12,6 +12,7 @@ pub(crate) mod dedicated;
 pub(crate) mod exec;
 mod idempotency;
 mod leases;
+pub mod listen;
 mod mail;
 mod notices;
 mod personalization;
@@ -44,13 +45,16 @@ use crate::sql::changes;
 use crate::{
     ActivityCount, AuditFilter, AuditWindow, ChangeSet, ConsentEvent, ConsentProof, ConsentStats,
     CustomerFilter, CustomerRow, CustomerStats, Erasure, IdempotentRow, ImportJob, IndexDigest,
-    InteractionRow, NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow, WindowEntry,
-    migrations,
+    InteractionRow, NoticeRow, Result, SegmentQuery, SignInFailures, StoreError, TokenRow, UserRow,
+    WindowEntry, migrations,
 };
 
 pub struct PostgresStore {
     pool: Pool,
     heads: HeadKeeper,
+    /// How to reach the database again, for a listener's connection of its own.
+    config: tokio_postgres::Config,
+    tls: Option<tls::RustlsConnect>,
 }
 
 /// Key for the advisory lock that serialises migrations across instances.
@@ -81,10 +85,18 @@ impl PostgresStore {
         let store = PostgresStore {
             pool: pool(&target, max_connections).await?,
             heads: HeadKeeper::new(heads),
+            config: target.config.clone(),
+            tls: target.connector.clone(),
         };
         refuse_if_holds(&store.pool, &target, "keystore_migrations", "the key store").await?;
         migrate(&store.pool, &DATA_MIGRATIONS).await?;
         Ok(store)
+    }
+
+    /// Listens on `channel` of this database, over the same TLS, until the listener is
+    /// dropped.
+    pub fn listen(&self, channel: &'static str) -> listen::Listener {
+        listen::Listener::start(self.config.clone(), self.tls.clone(), channel)
     }
 }
 

@@ -47,8 +47,8 @@ use crate::sql::changes;
 use crate::{
     ActivityCount, AuditFilter, AuditWindow, ChangeSet, ConsentEvent, ConsentProof, ConsentStats,
     CustomerFilter, CustomerRow, CustomerStats, Erasure, IdempotentRow, ImportJob, IndexDigest,
-    InteractionRow, NoticeRow, Result, SegmentQuery, StoreError, TokenRow, UserRow, WindowEntry,
-    migrations,
+    InteractionRow, NoticeRow, Result, SegmentQuery, SignInFailures, StoreError, TokenRow, UserRow,
+    WindowEntry, migrations,
 };
 
 pub struct SqliteStore {

@@ -422,7 +422,8 @@ impl Forms<'_> {
 }
 
 impl Jobs {
-    /// Drops expired sign-ups now and then every few minutes until `stop` completes.
+    /// Drops expired sign-ups now and then every few minutes until `stop` completes, and
+    /// with them the sign-in failures old enough to be forgotten.
     pub async fn signup_sweeper(self, stop: impl std::future::Future<Output = ()>) {
         tokio::pin!(stop);
         loop {
@@ -434,6 +435,11 @@ impl Jobs {
                 Ok(None | Some(0)) => {}
                 Ok(Some(n)) => tracing::info!(signups = n, "expired sign-ups dropped"),
                 Err(e) => tracing::warn!(error = %e, "dropping expired sign-ups failed"),
+            }
+            match self.app.forget_stale_sign_in_failures().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(sources = n, "old sign-in failures forgotten"),
+                Err(e) => tracing::warn!(error = %e, "forgetting old sign-in failures failed"),
             }
             tokio::select! {
                 _ = tokio::time::sleep(EVERY) => {}

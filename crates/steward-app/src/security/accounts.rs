@@ -364,6 +364,7 @@ impl Sessions<'_> {
         if let Some(actor) = self.app.tokens.get(&hash, now) {
             return Ok(actor);
         }
+        let epoch = self.app.tokens.epoch();
         let row = self.app.store.find_token(&hash).await?.ok_or_else(denied)?;
         let actor = live_token_actor(&row, now).ok_or_else(denied)??;
         // Only a miss of the token cache comes here, so this is read at most every few
@@ -376,8 +377,14 @@ impl Sessions<'_> {
         }
         self.app
             .tokens
-            .put(hash, row.id, &actor, row.expires_at, now);
+            .put(hash, row.id, &actor, row.expires_at, now, epoch);
         Ok(actor)
+    }
+
+    /// Whether this instance answers recently verified tokens from its cache: always on
+    /// SQLite; on PostgreSQL only while it hears the revocations other instances make.
+    pub fn caching_tokens(&self) -> bool {
+        self.app.tokens.is_on()
     }
 
     /// The staff member a browser session belongs to. Unlike API tokens, a session also ends

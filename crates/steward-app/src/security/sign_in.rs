@@ -1,25 +1,23 @@
 //! Staff sign-in, and the throttle that slows down whoever keeps failing at it.
 //!
-//! Failures are counted per address typed and per source (a client address), in this
-//! instance's memory: the source that fails waits longer and longer (see
-//! `steward_core::login`), the owner signing in from elsewhere does not, and no account is
-//! ever locked. While a source waits, only a correct password together with a correct second
-//! factor gets through, so a wait cannot be used to test passwords. Unknown addresses are
-//! counted and answered exactly like known ones. The account's own count of consecutive
-//! failures, from every source, is kept in the database; at a few thresholds its owner is
-//! mailed.
+//! Failures are counted per address typed and per source (a client address), in the
+//! database, so every instance sharing it slows the same source down: the source that fails
+//! waits longer and longer (see `steward_core::login`), the owner signing in from elsewhere
+//! does not, and no account is ever locked. While a source waits, only a correct password
+//! together with a correct second factor gets through, so a wait cannot be used to test
+//! passwords. Unknown addresses are counted and answered exactly like known ones. The
+//! account's own count of consecutive failures, from every source, is kept too; at a few
+//! thresholds its owner is mailed.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordVerifier};
-use sha2::{Digest, Sha256};
 use steward_core::Role;
 use steward_core::contact::Email;
 use steward_core::login::{tell_owner_at, throttle_delay};
-use steward_store::{ChangeSet, UserRow};
+use steward_store::{ChangeSet, SignInFailures, UserRow};
+use steward_vault::BLIND_INDEX_LEN;
 use uuid::Uuid;
 
 use crate::infra::mail::{Letter, SIGN_IN_ALERT};
@@ -27,74 +25,65 @@ use crate::security::accounts::{dummy_hash, requires_second_factor, totp_binding
 use crate::services::Sessions;
 use crate::{Actor, AppError, Session, Steward};
 
-/// Sources and addresses remembered at most; past this, those no longer waiting go first.
-const MAX_TRACKED: usize = 100_000;
 /// A source's failures at an address are forgotten after a day without one.
 const FORGET_AFTER_MICROS: i64 = 24 * 60 * 60 * 1_000_000;
 
-struct Failures {
-    count: u32,
-    last_at: i64,
-    wait_until: i64,
-}
+/// The vault's key for the throttle's digests.
+pub(crate) const THROTTLE: &str = "sign_in.throttle";
 
-/// Failed sign-ins by address typed and source, as SHA-256 digests of the two.
-#[derive(Default)]
-pub(crate) struct LoginThrottle {
-    failures: Mutex<HashMap<[u8; 32], Failures>>,
-}
-
-impl LoginThrottle {
-    fn key(address: &str, source: Option<IpAddr>) -> [u8; 32] {
+impl Steward {
+    /// What failures are counted under: a keyed digest (the vault's blind index) of the
+    /// address typed and the source, so the database holds neither, and without the key
+    /// neither can be confirmed by guessing.
+    fn throttle_key(
+        &self,
+        address: &str,
+        source: Option<IpAddr>,
+    ) -> Result<[u8; BLIND_INDEX_LEN], AppError> {
         let normalised = Email::parse(address)
             .map(|e| e.as_str().to_string())
             .unwrap_or_else(|_| address.trim().to_lowercase());
-        Sha256::new()
-            .chain_update(b"steward-sign-in-throttle\0")
-            .chain_update(normalised.as_bytes())
-            .chain_update([0])
-            .chain_update(source.map(|s| s.to_string()).unwrap_or_default().as_bytes())
-            .finalize()
-            .into()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<[u8; 32], Failures>> {
-        self.failures.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Seconds this source must still wait before trying this address again.
-    fn wait(&self, key: &[u8; 32], now: i64) -> Option<u64> {
-        let left = self.lock().get(key)?.wait_until.saturating_sub(now);
-        (left > 0).then(|| (left as u64).div_ceil(1_000_000))
-    }
-
-    /// Counts a failure; returns the seconds the source now waits.
-    fn failed(&self, key: [u8; 32], now: i64) -> u64 {
-        let mut map = self.lock();
-        if map.len() >= MAX_TRACKED && !map.contains_key(&key) {
-            map.retain(|_, f| f.wait_until > now && now - f.last_at < FORGET_AFTER_MICROS);
-        }
-        let entry = map.entry(key).or_insert(Failures {
-            count: 0,
-            last_at: now,
-            wait_until: now,
-        });
-        if now - entry.last_at >= FORGET_AFTER_MICROS {
-            entry.count = 0;
-        }
-        entry.count = entry.count.saturating_add(1);
-        entry.last_at = now;
-        let delay = throttle_delay(entry.count);
-        entry.wait_until = now.saturating_add((delay as i64).saturating_mul(1_000_000));
-        delay
-    }
-
-    fn succeeded(&self, key: &[u8; 32]) {
-        self.lock().remove(key);
+        let source = source.map(|s| s.to_string()).unwrap_or_default();
+        Ok(self
+            .vault
+            .blind_index(THROTTLE, &format!("{normalised}\0{source}"))?)
     }
 }
 
+fn delay_after(run: SignInFailures) -> u64 {
+    throttle_delay(u32::try_from(run.failures).unwrap_or(u32::MAX))
+}
+
+/// Seconds a source with this run of failures must still wait at `now`.
+fn wait_left(run: SignInFailures, now: i64) -> Option<u64> {
+    let until = run
+        .last_at
+        .saturating_add((delay_after(run) as i64).saturating_mul(1_000_000));
+    let left = until.saturating_sub(now);
+    (left > 0).then(|| (left as u64).div_ceil(1_000_000))
+}
+
 impl Steward {
+    /// Counts a failure of the source at the address; returns the seconds it now waits.
+    async fn source_failed(&self, key: &[u8], now: i64) -> Result<u64, AppError> {
+        let stale_before = now.saturating_sub(FORGET_AFTER_MICROS);
+        let run = self
+            .store
+            .count_sign_in_failure(key, now, stale_before)
+            .await?;
+        Ok(delay_after(run))
+    }
+
+    /// Forgets the failures no source waits for any more and that would start over at the
+    /// next one anyway; returns how many.
+    pub(crate) async fn forget_stale_sign_in_failures(&self) -> Result<u64, AppError> {
+        let now = self.clock.now().as_microsecond();
+        Ok(self
+            .store
+            .forget_sign_in_failures(now.saturating_sub(FORGET_AFTER_MICROS))
+            .await?)
+    }
+
     fn totp_matches(
         &self,
         user: Uuid,
@@ -189,8 +178,9 @@ impl Sessions<'_> {
         };
         let now = self.app.clock.now();
         let now_us = now.as_microsecond();
-        let key = LoginThrottle::key(email, source);
-        let waiting = self.app.throttle.wait(&key, now_us);
+        let key = self.app.throttle_key(email, source)?;
+        let run = self.app.store.sign_in_failures(&key).await?;
+        let waiting = run.and_then(|r| wait_left(r, now_us));
         let hash = user
             .as_ref()
             .map(|u| u.password_hash.as_str())
@@ -205,7 +195,7 @@ impl Sessions<'_> {
             return Err(match waiting {
                 Some(retry_after) => AppError::TooManyAttempts { retry_after },
                 None => {
-                    self.app.throttle.failed(key, now_us);
+                    self.app.source_failed(&key, now_us).await?;
                     denied()
                 }
             });
@@ -226,7 +216,7 @@ impl Sessions<'_> {
             // password is the one try that could teach it something, so it counts as a
             // failure, waits longer and is audited like any other.
             if second_factor == Some(false) {
-                let delay = self.app.throttle.failed(key, now_us);
+                let delay = self.app.source_failed(&key, now_us).await?;
                 self.app.record_failed_login(&user, role, delay).await?;
                 return Err(AppError::TooManyAttempts { retry_after: delay });
             }
@@ -247,11 +237,13 @@ impl Sessions<'_> {
             },
         };
         if !signed_in || user.disabled {
-            let delay = self.app.throttle.failed(key, now_us);
+            let delay = self.app.source_failed(&key, now_us).await?;
             self.app.record_failed_login(&user, role, delay).await?;
             return Err(denied());
         }
-        self.app.throttle.succeeded(&key);
+        if run.is_some() {
+            self.app.store.clear_sign_in_failures(&key).await?;
+        }
         if user.failed_logins > 0 {
             self.app.store.reset_login_failures(user.id).await?;
         }

@@ -6,6 +6,7 @@ mod breaches;
 mod console;
 mod console_personalization;
 mod flows;
+mod instances;
 mod keys;
 mod mail;
 mod matrix;

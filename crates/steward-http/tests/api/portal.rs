@@ -321,6 +321,15 @@ impl<'a> Visitor<'a> {
         }
     }
 
+    /// The same visitor, its cookies kept, sent to another instance from now on.
+    pub(crate) fn to<'b>(self, t: &'b TestApp) -> Visitor<'b> {
+        Visitor {
+            t,
+            jar: self.jar,
+            csrf: self.csrf,
+        }
+    }
+
     fn keep(&mut self, reply: &Reply) {
         for c in &reply.cookies {
             if let Some((name, value)) = c.split_once('=') {
@@ -339,7 +348,7 @@ impl<'a> Visitor<'a> {
         }
     }
 
-    fn cookies(&self) -> String {
+    pub(crate) fn cookies(&self) -> String {
         self.jar
             .iter()
             .map(|(k, v)| format!("{k}={v}"))

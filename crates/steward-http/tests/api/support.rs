@@ -15,7 +15,10 @@ pub struct TestApp {
     /// Who opened the data directory: the test, at the machine.
     pub operator: Operator,
     pub clock: Arc<FixedClock>,
-    _dir: tempfile::TempDir,
+    /// Shared with the instances opened beside this one.
+    _dir: Arc<tempfile::TempDir>,
+    database_url: Option<String>,
+    smtp_url: Option<String>,
 }
 
 /// Everything the server logged in this test process.
@@ -134,6 +137,24 @@ pub async fn spawn_app_on(database_url: String) -> TestApp {
     .await
 }
 
+/// A second instance beside `first`: its own server, on the same data directory (so the
+/// same keys), the same PostgreSQL database and mail server, its clock the same.
+pub async fn spawn_app_beside(first: &TestApp) -> TestApp {
+    spawn_in(
+        steward_http::HttpOptions {
+            limits: steward_http::Limits::unlimited(),
+            ..Default::default()
+        },
+        first.smtp_url.clone(),
+        Default::default(),
+        first.database_url.clone(),
+        None,
+        first._dir.clone(),
+        first.clock.clone(),
+    )
+    .await
+}
+
 /// A server whose webhooks trust `webhooks`' roots, with its webhook sender running.
 pub async fn spawn_app_with_webhooks(webhooks: steward_app::WebhookSettings) -> TestApp {
     let t = spawn(
@@ -178,18 +199,39 @@ async fn spawn(
     database_url: Option<String>,
     catalog: Option<Catalog>,
 ) -> TestApp {
-    capture_logs();
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
     let clock = Arc::new(FixedClock::new(
         "2026-03-01T09:00:00Z".parse().expect("time"),
     ));
+    spawn_in(
+        options,
+        smtp_url,
+        webhooks,
+        database_url,
+        catalog,
+        dir,
+        clock,
+    )
+    .await
+}
+
+async fn spawn_in(
+    options: steward_http::HttpOptions,
+    smtp_url: Option<String>,
+    webhooks: steward_app::WebhookSettings,
+    database_url: Option<String>,
+    catalog: Option<Catalog>,
+    dir: Arc<tempfile::TempDir>,
+    clock: Arc<FixedClock>,
+) -> TestApp {
+    capture_logs();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr").to_string();
     let (app, operator) = Steward::open_as_operator(OpenOptions {
         data_dir: dir.path().to_path_buf(),
-        database_url,
+        database_url: database_url.clone(),
         keystore_url: None,
         master_key_file: None,
         catalog: catalog.unwrap_or_else(|| Catalog::default_catalog().expect("catalog")),
@@ -203,7 +245,7 @@ async fn spawn(
         },
         webhooks,
         mail: steward_app::MailSettings {
-            smtp_url,
+            smtp_url: smtp_url.clone(),
             from: "Shop <privacy@shop.test>".into(),
             public_url: format!("http://{addr}"),
         },
@@ -222,6 +264,8 @@ async fn spawn(
         operator,
         clock,
         _dir: dir,
+        database_url,
+        smtp_url,
     }
 }
 

@@ -95,4 +95,25 @@ impl Accounts for PostgresStore {
     async fn touch_token(&self, id: Uuid, at: i64) -> Result<()> {
         accounts::touch_token(&self.pool.get().await?, id, at).await
     }
+
+    async fn sign_in_failures(&self, key: &[u8]) -> Result<Option<SignInFailures>> {
+        accounts::sign_in_failures(&self.pool.get().await?, key).await
+    }
+
+    async fn count_sign_in_failure(
+        &self,
+        key: &[u8],
+        at: i64,
+        stale_before: i64,
+    ) -> Result<SignInFailures> {
+        accounts::count_sign_in_failure(&self.pool.get().await?, key, at, stale_before).await
+    }
+
+    async fn clear_sign_in_failures(&self, key: &[u8]) -> Result<()> {
+        accounts::clear_sign_in_failures(&self.pool.get().await?, key).await
+    }
+
+    async fn forget_sign_in_failures(&self, before: i64) -> Result<u64> {
+        accounts::forget_sign_in_failures(&self.pool.get().await?, before).await
+    }
 }

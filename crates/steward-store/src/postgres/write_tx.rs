@@ -8,9 +8,10 @@ use uuid::Uuid;
 
 use super::audit_log::append_audit_tx;
 use super::exec::execute_arrays;
+use super::listen::REVOKED_CHANNEL;
 use crate::audit_head::HeadKeeper;
 use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx, args};
-use crate::{Result, StoreError};
+use crate::{Result, Revoked, StoreError};
 
 /// A write transaction and the keeper that signs the audit chain's head it moves.
 pub(crate) struct PgTx<'a> {
@@ -80,6 +81,10 @@ static LOCK_ADDRESS: Sql =
 static LOCK_CONSENTS: Sql =
     Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(?1 AS uuid) AS text), 1))");
 
+/// Delivered by the server only once the transaction commits, and not at all if it rolls
+/// back, so no instance evicts for a revocation that did not happen.
+static NOTIFY_REVOKED: Sql = Sql::new("SELECT pg_notify(?1, ?2)");
+
 impl WriteTx for PgTx<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
         append_audit_tx(&self.tx, self.heads, records).await
@@ -101,6 +106,12 @@ impl WriteTx for PgTx<'_> {
                 Exec::execute(self, &LOCK_CONSENTS, &args![customer]).await?
             }
         };
+        Ok(())
+    }
+
+    async fn revoked(&self, revoked: Revoked) -> Result<()> {
+        let payload = revoked.to_string();
+        Exec::execute(self, &NOTIFY_REVOKED, &args![REVOKED_CHANNEL, &payload]).await?;
         Ok(())
     }
 }

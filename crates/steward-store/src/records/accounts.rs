@@ -41,3 +41,45 @@ impl std::fmt::Debug for TokenRow {
             .finish_non_exhaustive()
     }
 }
+
+/// Sessions or tokens that just stopped being valid, as told to every instance sharing a
+/// PostgreSQL database so that none keeps honouring them from its cache. Only ids: never a
+/// token, an address or anything else personal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Revoked {
+    /// One token or session, revoked or signed out.
+    Token(Uuid),
+    /// Every session of a staff account whose password was reset or that was changed or
+    /// disabled.
+    User(Uuid),
+}
+
+impl std::fmt::Display for Revoked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Revoked::Token(id) => write!(f, "token:{id}"),
+            Revoked::User(id) => write!(f, "user:{id}"),
+        }
+    }
+}
+
+impl std::str::FromStr for Revoked {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (kind, id) = s.split_once(':').ok_or(())?;
+        let id = Uuid::try_parse(id).map_err(|_| ())?;
+        match kind {
+            "token" => Ok(Revoked::Token(id)),
+            "user" => Ok(Revoked::User(id)),
+            _ => Err(()),
+        }
+    }
+}
+
+/// A source's failed sign-ins at one address: how many in a row, and the last one's time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInFailures {
+    pub failures: i64,
+    pub last_at: i64,
+}

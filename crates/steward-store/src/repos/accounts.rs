@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use crate::{Result, TokenRow, UserRow};
+use crate::{Result, SignInFailures, TokenRow, UserRow};
 
 #[async_trait]
 pub trait Accounts: Send + Sync {
@@ -47,4 +47,18 @@ pub trait Accounts: Send + Sync {
     async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;
     /// Records that a session or token was used at `at`.
     async fn touch_token(&self, id: Uuid, at: i64) -> Result<()>;
+    /// A source's run of failed sign-ins at an address, by the digest of the two.
+    async fn sign_in_failures(&self, key: &[u8]) -> Result<Option<SignInFailures>>;
+    /// Counts one more failed sign-in of a source at an address and returns the run; a run
+    /// whose last failure was at or before `stale_before` starts over. Atomic, so failures
+    /// on several instances at once each count.
+    async fn count_sign_in_failure(
+        &self,
+        key: &[u8],
+        at: i64,
+        stale_before: i64,
+    ) -> Result<SignInFailures>;
+    async fn clear_sign_in_failures(&self, key: &[u8]) -> Result<()>;
+    /// Forgets the runs whose last failure was at or before `before`; returns how many.
+    async fn forget_sign_in_failures(&self, before: i64) -> Result<u64>;
 }

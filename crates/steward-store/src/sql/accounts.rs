@@ -5,7 +5,7 @@ use uuid::Uuid;
 
 use super::{Exec, Row, Sql, WriteTx, args};
 use crate::records::{from_json, to_json};
-use crate::{Result, StoreError, TokenRow, UserRow};
+use crate::{Result, Revoked, SignInFailures, StoreError, TokenRow, UserRow};
 
 macro_rules! user_cols {
     () => {
@@ -63,6 +63,19 @@ static SET_TOTP: Sql = Sql::new("UPDATE users SET totp_secret = ?2 WHERE id = ?1
 static REVOKE_TOKEN: Sql =
     Sql::new("UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL");
 static TOUCH_TOKEN: Sql = Sql::new("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1");
+static SIGN_IN_FAILURES: Sql =
+    Sql::new("SELECT failures, last_at FROM login_throttle WHERE key = ?1");
+/// One statement, so failures of one source on several instances at once each count; a run
+/// of failures whose last is older than `?3` starts over.
+static COUNT_SIGN_IN_FAILURE: Sql = Sql::new(
+    "INSERT INTO login_throttle (key, failures, last_at) VALUES (?1, 1, ?2)
+     ON CONFLICT (key) DO UPDATE SET
+       failures = CASE WHEN login_throttle.last_at <= ?3 THEN 1 ELSE login_throttle.failures + 1 END,
+       last_at = ?2
+     RETURNING failures, last_at",
+);
+static CLEAR_SIGN_IN_FAILURES: Sql = Sql::new("DELETE FROM login_throttle WHERE key = ?1");
+static FORGET_SIGN_IN_FAILURES: Sql = Sql::new("DELETE FROM login_throttle WHERE last_at <= ?1");
 
 fn user_from(r: &dyn Row) -> Result<UserRow> {
     Ok(UserRow {
@@ -157,7 +170,7 @@ async fn end_sessions(e: &impl WriteTx, id: Uuid, at: i64, audit: AuditRecord) -
     let by = format!("user:{id}");
     e.execute(&END_SESSIONS, &args![&by, at]).await?;
     e.append_audit(vec![audit]).await?;
-    Ok(())
+    e.revoked(Revoked::User(id)).await
 }
 
 pub(crate) async fn update_user(
@@ -224,6 +237,7 @@ pub(crate) async fn revoke_token(
     let n = e.execute(&REVOKE_TOKEN, &args![id, at]).await?;
     if n > 0 {
         e.append_audit(vec![audit]).await?;
+        e.revoked(Revoked::Token(id)).await?;
     }
     Ok(n > 0)
 }
@@ -231,4 +245,41 @@ pub(crate) async fn revoke_token(
 pub(crate) async fn touch_token(e: &impl Exec, id: Uuid, at: i64) -> Result<()> {
     e.execute(&TOUCH_TOKEN, &args![id, at]).await?;
     Ok(())
+}
+
+fn failures_from(r: &dyn Row) -> Result<SignInFailures> {
+    Ok(SignInFailures {
+        failures: r.int(0)?,
+        last_at: r.int(1)?,
+    })
+}
+
+pub(crate) async fn sign_in_failures(e: &impl Exec, key: &[u8]) -> Result<Option<SignInFailures>> {
+    e.query_opt(&SIGN_IN_FAILURES, &args![key], failures_from)
+        .await
+}
+
+pub(crate) async fn count_sign_in_failure(
+    e: &impl Exec,
+    key: &[u8],
+    at: i64,
+    stale_before: i64,
+) -> Result<SignInFailures> {
+    e.query_opt(
+        &COUNT_SIGN_IN_FAILURE,
+        &args![key, at, stale_before],
+        failures_from,
+    )
+    .await?
+    // An upsert that returns no row is a storage failure, as above.
+    .ok_or_else(|| StoreError::Database("a failed sign-in was counted for no source".into()))
+}
+
+pub(crate) async fn clear_sign_in_failures(e: &impl Exec, key: &[u8]) -> Result<()> {
+    e.execute(&CLEAR_SIGN_IN_FAILURES, &args![key]).await?;
+    Ok(())
+}
+
+pub(crate) async fn forget_sign_in_failures(e: &impl Exec, before: i64) -> Result<u64> {
+    e.execute(&FORGET_SIGN_IN_FAILURES, &args![before]).await
 }

@@ -47,7 +47,7 @@ use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
 use crate::records::hash32;
-use crate::{Result, StoreError};
+use crate::{Result, Revoked, StoreError};
 
 /// One statement, written with numbered placeholders (`?1`, `?2`...); PostgreSQL's form
 /// (`$1`, `$2`...) is made on first use and kept, so each engine prepares a fixed string.
@@ -289,6 +289,11 @@ pub(crate) trait WriteTx: Exec {
     /// Holds `lock` until the transaction ends. Only PostgreSQL takes any: instances sharing
     /// its database may write at once, while SQLite's one writer runs one write at a time.
     fn lock(&self, lock: Lock<'_>) -> impl Future<Output = Result<()>>;
+
+    /// Tells every instance sharing the database, once this transaction commits, that
+    /// `revoked` no longer holds, so that none keeps honouring it from its cache. Only
+    /// PostgreSQL has other instances to tell; on SQLite the one process evicts its own.
+    fn revoked(&self, revoked: Revoked) -> impl Future<Output = Result<()>>;
 }
 
 /// What a write holds where writes racing on a PostgreSQL database could otherwise both pass

@@ -97,4 +97,30 @@ impl Accounts for SqliteStore {
         self.write(move |tx| ready(accounts::touch_token(tx, id, at)))
             .await
     }
+
+    async fn sign_in_failures(&self, key: &[u8]) -> Result<Option<SignInFailures>> {
+        self.read(|c| ready(accounts::sign_in_failures(c, key)))
+    }
+
+    async fn count_sign_in_failure(
+        &self,
+        key: &[u8],
+        at: i64,
+        stale_before: i64,
+    ) -> Result<SignInFailures> {
+        let key = key.to_vec();
+        self.write(move |tx| ready(accounts::count_sign_in_failure(tx, &key, at, stale_before)))
+            .await
+    }
+
+    async fn clear_sign_in_failures(&self, key: &[u8]) -> Result<()> {
+        let key = key.to_vec();
+        self.write(move |tx| ready(accounts::clear_sign_in_failures(tx, &key)))
+            .await
+    }
+
+    async fn forget_sign_in_failures(&self, before: i64) -> Result<u64> {
+        self.write(move |tx| ready(accounts::forget_sign_in_failures(tx, before)))
+            .await
+    }
 }

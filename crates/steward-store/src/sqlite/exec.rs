@@ -10,7 +10,7 @@ use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
 use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx};
-use crate::{Result, StoreError};
+use crate::{Result, Revoked, StoreError};
 
 /// Runs a shared query to its end on this thread.
 pub(crate) fn ready<T>(f: impl Future<Output = Result<T>>) -> Result<T> {
@@ -200,6 +200,10 @@ impl WriteTx for Transaction<'_> {
     }
 
     async fn lock(&self, _: Lock<'_>) -> Result<()> {
+        Ok(())
+    }
+
+    async fn revoked(&self, _: Revoked) -> Result<()> {
         Ok(())
     }
 }

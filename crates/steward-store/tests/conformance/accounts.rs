@@ -5,6 +5,7 @@ use super::*;
 engines!(
     a_password_reset_clears_failures_and_ends_sessions,
     accounts_tokens_and_import_jobs,
+    sign_in_failures_count_at_once_start_over_and_are_forgotten,
 );
 
 pub async fn a_password_reset_clears_failures_and_ends_sessions(store: Arc<dyn Store>) {
@@ -375,4 +376,53 @@ pub async fn accounts_tokens_and_import_jobs(store: Arc<dyn Store>) {
         .await
         .expect("save again");
     assert_eq!(store.import_job("f").await.expect("job"), Some(job));
+}
+
+pub async fn sign_in_failures_count_at_once_start_over_and_are_forgotten(store: Arc<dyn Store>) {
+    let (key, other) = ([1u8; 32], [2u8; 32]);
+    assert_eq!(store.sign_in_failures(&key).await.expect("read"), None);
+    // Failures at the same moment, as from several instances, each count.
+    let counted: Vec<_> = (0..8)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.count_sign_in_failure(&key, 100, 0).await })
+        })
+        .collect();
+    let mut seen = Vec::new();
+    for c in counted {
+        seen.push(c.await.expect("task").expect("count").failures);
+    }
+    seen.sort();
+    assert_eq!(seen, (1..=8).collect::<Vec<_>>());
+    store
+        .count_sign_in_failure(&other, 150, 0)
+        .await
+        .expect("count");
+    assert_eq!(
+        store.sign_in_failures(&key).await.expect("read"),
+        Some(SignInFailures {
+            failures: 8,
+            last_at: 100
+        })
+    );
+    // A run whose last failure is older than the cut-off starts over.
+    let restarted = store
+        .count_sign_in_failure(&key, 1_000, 100)
+        .await
+        .expect("count");
+    assert_eq!(
+        restarted,
+        SignInFailures {
+            failures: 1,
+            last_at: 1_000
+        }
+    );
+    assert_eq!(
+        store.forget_sign_in_failures(150).await.expect("forget"),
+        1,
+        "only runs that ended by then"
+    );
+    assert_eq!(store.sign_in_failures(&other).await.expect("read"), None);
+    store.clear_sign_in_failures(&key).await.expect("clear");
+    assert_eq!(store.sign_in_failures(&key).await.expect("read"), None);
 }
