@@ -168,7 +168,11 @@ pub struct Steward {
     master_key: PathBuf,
     tokens: Arc<infra::token_cache::TokenCache>,
     /// On PostgreSQL, what other instances revoke, evicted from `tokens` as it is heard.
-    _revocations: Option<infra::token_cache::Following>,
+    _revocations: Option<infra::following::Following>,
+    /// Customers' data keys opened recently, for reads that have just read the row.
+    key_cache: Arc<security::keys::cache::KeyCache>,
+    /// With a shared key store, what other instances destroy, evicted from `key_cache`.
+    _destructions: Option<infra::following::Following>,
     controller: Controller,
     mailer: infra::mail::Mailer,
     hooks: sharing::webhooks::Hooks,
@@ -368,8 +372,18 @@ impl Steward {
         };
         // On PostgreSQL, tokens are cached only once other instances' revocations are heard.
         let tokens = Arc::new(infra::token_cache::TokenCache::new(revocations.is_none()));
-        let revocations =
-            revocations.map(|l| infra::token_cache::Following::start(tokens.clone(), l));
+        let revocations = revocations.map(|l| {
+            let tokens = tokens.clone();
+            infra::following::Following::start(async move { tokens.follow(l).await })
+        });
+        let destructions = keys.listen();
+        // With a shared key store, keys are cached only once other instances' destructions
+        // are heard.
+        let key_cache = Arc::new(security::keys::cache::KeyCache::new(destructions.is_none()));
+        let destructions = destructions.map(|l| {
+            let cache = key_cache.clone();
+            infra::following::Following::start(async move { cache.follow(l).await })
+        });
         let steward = Steward {
             on_postgres: opts.database_url.is_some(),
             last_security_report: Default::default(),
@@ -400,6 +414,8 @@ impl Steward {
             master_key: paths.master_key.clone(),
             tokens,
             _revocations: revocations,
+            key_cache,
+            _destructions: destructions,
             controller: opts.controller,
             mailer,
             hooks,

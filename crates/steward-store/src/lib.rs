@@ -18,7 +18,7 @@ pub mod testing;
 
 pub use error::StoreError;
 pub use keystore::{
-    JobLock, KekUsage, KekVersionRow, KeyEvents, KeyStore, PendingBatch, Rewrapped, StoredKey,
+    JobLock, KEYS_CHANNEL, KekUsage, KekVersionRow, KeyStore, PendingBatch, Rewrapped, StoredKey,
 };
 pub use postgres::PostgresStore;
 pub use postgres::listen::{Heard, Listener, REVOKED_CHANNEL};

@@ -171,7 +171,7 @@ impl Steward {
             .await?;
         if let Err(e) = self.store.apply(changes).await {
             // The row never landed; its key must not outlive it.
-            let _ = self.keys.destroy_data_key(id).await;
+            let _ = self.destroy_key(id).await;
             return Err(e.into());
         }
         if mail {
@@ -227,7 +227,7 @@ impl Steward {
         };
         if self.store.signup(signup.id).await?.is_none() {
             // Its last link was followed: what it held has gone with it.
-            self.keys.destroy_data_key(signup.id).await?;
+            self.destroy_key(signup.id).await?;
         }
         Ok(view)
     }
@@ -375,7 +375,7 @@ impl Steward {
         {
             if known.is_none() {
                 // The customer never landed; their key must not outlive them.
-                let _ = self.keys.destroy_data_key(customer).await;
+                let _ = self.destroy_key(customer).await;
             }
             return Err(match e {
                 // Spent by a second click that won the race.
@@ -400,7 +400,7 @@ impl Forms<'_> {
             }
             // Keys first, as an erasure does: a row left by a crash between the two can no
             // longer be read, and the next round deletes it.
-            self.app.keys.destroy_data_keys(&expired).await?;
+            self.app.destroy_keys(&expired).await?;
             let gone = self.app.store.drop_signups(&expired).await?;
             if !gone.is_empty() {
                 self.app

@@ -3,6 +3,7 @@
 //! mail transport, and the leases that keep a job to one instance at a time.
 
 pub(crate) mod cursor;
+pub(crate) mod following;
 pub(crate) mod group_commit;
 pub(crate) mod idempotency;
 pub(crate) mod leases;

@@ -6,8 +6,8 @@
 //! every token is checked against the database.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
 
 use steward_store::{Heard, Listener, Revoked};
 use uuid::Uuid;
@@ -163,22 +163,6 @@ impl TokenCache {
             }
         }
         self.turn_off();
-    }
-}
-
-/// The task following revocations for a cache, stopped when this is dropped (with the
-/// application that owns it).
-pub(crate) struct Following(tokio::task::JoinHandle<()>);
-
-impl Following {
-    pub(crate) fn start(cache: Arc<TokenCache>, listener: Listener) -> Following {
-        Following(tokio::spawn(async move { cache.follow(listener).await }))
-    }
-}
-
-impl Drop for Following {
-    fn drop(&mut self) {
-        self.0.abort();
     }
 }
 

@@ -219,7 +219,7 @@ impl Steward {
                 proofs = self.consent_proofs(&ids, now).await?;
                 // Keys first: a crash after this leaves rows no one can read, which the next
                 // run finds due and deletes.
-                self.keys.destroy_data_keys(&ids).await?;
+                self.destroy_keys(&ids).await?;
             }
             let batch = SweepBatch {
                 run: run.clone(),

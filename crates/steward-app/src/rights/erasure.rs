@@ -61,7 +61,7 @@ impl Steward {
             // Built while the ledger is still there; the key is not needed for them, so a
             // retry after it is gone builds them as well.
             let proofs = self.consent_proofs(&[id], now).await?;
-            self.keys.destroy_data_key(id).await?;
+            self.destroy_key(id).await?;
             let erasure = Erasure {
                 id,
                 at: now,

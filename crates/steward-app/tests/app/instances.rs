@@ -253,3 +253,74 @@ async fn another_instance_starting_during_an_import_leaves_its_pending_keys_alon
     assert_eq!(swept, 2, "swept once the run is gone");
     assert!(keys.data_key(x).await.expect("read").is_none());
 }
+
+/// Waits (a bounded time) until `app`'s key cache is on or off as `on` says.
+async fn caching(app: &Steward, on: bool) {
+    for _ in 0..200 {
+        if app.keys().caching() == on {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    panic!(
+        "the key cache did not turn {}",
+        if on { "on" } else { "off" }
+    );
+}
+
+/// A key destroyed by another instance (an erasure between destroying the key and deleting
+/// the rows) is gone from this instance's cache as soon as the destruction is announced.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_destroyed_on_one_instance_leaves_the_others_caches() {
+    let cluster = Cluster::new().await;
+    let a = cluster.open(1).await;
+    let b = cluster.open(2).await;
+    caching(&b, true).await;
+    let made = a
+        .customers()
+        .create(&agent(&a), input("cached@example.com", "Cal"))
+        .await
+        .expect("create");
+    b.customers()
+        .get(&agent(&b), made.id)
+        .await
+        .expect("read, and keep the key");
+    let keys = KeyStore::connect(&cluster.keys.url)
+        .await
+        .expect("key store");
+    assert!(keys.destroy_data_key(made.id).await.expect("destroy"));
+    let mut refused = false;
+    for _ in 0..200 {
+        if matches!(
+            b.customers().get(&agent(&b), made.id).await,
+            Err(AppError::NotFound)
+        ) {
+            refused = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    assert!(refused, "the other instance still opened the customer");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_cannot_hear_destructions_caches_no_key_until_it_can() {
+    let cluster = Cluster::new().await;
+    let app = cluster.open(1).await;
+    caching(&app, true).await;
+    let (client, conn) = tokio_postgres::connect(&cluster.keys.url, tokio_postgres::NoTls)
+        .await
+        .expect("connect");
+    tokio::spawn(conn);
+    let killed = client
+        .query_one(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity
+             WHERE datname = current_database() AND application_name = $1",
+            &[&steward_store::KEYS_CHANNEL],
+        )
+        .await
+        .expect("terminate");
+    assert_eq!(killed.get::<_, i64>(0), 1, "one listener");
+    caching(&app, false).await;
+    caching(&app, true).await;
+}

@@ -22,7 +22,7 @@ use uuid::Uuid;
 
 use crate::Result;
 
-pub use postgres::KeyEvents;
+pub use postgres::KEYS_CHANNEL;
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct StoredKey {
@@ -140,12 +140,12 @@ impl KeyStore {
         Ok(kind.map(|k| JobLock { _held: k }))
     }
 
-    /// Hears which customers' keys other instances destroyed; `None` for the SQLite file,
-    /// which only this process writes.
-    pub async fn listen(&self) -> Result<Option<KeyEvents>> {
+    /// Hears which customers' keys other instances destroyed (ids, comma-separated); `None`
+    /// for the SQLite file, which only this process writes.
+    pub fn listen(&self) -> Option<crate::Listener> {
         match &self.engine {
-            Engine::Sqlite(_) => Ok(None),
-            Engine::Postgres(p) => p.listen().await.map(Some),
+            Engine::Sqlite(_) => None,
+            Engine::Postgres(p) => Some(p.listen()),
         }
     }
 

@@ -11,7 +11,6 @@ use std::collections::HashMap;
 
 use deadpool_postgres::Pool;
 use steward_core::audit::SignedHead;
-use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use super::{KekUsage, KekVersionRow, PendingBatch, Rewrapped, StoredKey};
@@ -19,13 +18,14 @@ use crate::Result;
 use crate::migrations::KEYSTORE_POSTGRES;
 use crate::postgres::dedicated::{self, Dedicated};
 use crate::postgres::exec::{execute_arrays, query_arrays};
+use crate::postgres::listen::Listener;
 use crate::postgres::tls::{PgTarget, parse_url};
 use crate::postgres::{MigrationSet, migrate, pool, refuse_if_holds};
 use crate::sql::keystore as q;
 use crate::sql::{Row, Sql};
 
-/// The channel destroyed keys are announced on.
-const CHANNEL: &str = "steward_keys";
+/// The channel destroyed keys are announced on, with the customers' ids.
+pub const KEYS_CHANNEL: &str = "steward_keys";
 /// Ids per notification: a payload may hold 8,000 bytes, an id and its comma take 37.
 const IDS_PER_NOTICE: usize = 200;
 
@@ -63,26 +63,6 @@ pub(super) struct SessionLock {
     _conn: Dedicated,
 }
 
-/// Customers whose keys another instance destroyed, as they are announced.
-pub struct KeyEvents {
-    _conn: Dedicated,
-    notes: mpsc::UnboundedReceiver<(String, String)>,
-}
-
-impl KeyEvents {
-    /// The next announcement's customers; `None` once the connection is lost, after which
-    /// announcements may have been missed.
-    pub async fn recv(&mut self) -> Option<Vec<Uuid>> {
-        let (_, payload) = self.notes.recv().await?;
-        Some(
-            payload
-                .split(',')
-                .filter_map(|id| Uuid::parse_str(id).ok())
-                .collect(),
-        )
-    }
-}
-
 impl PgKeys {
     pub(super) async fn connect(url: &str) -> Result<PgKeys> {
         let target = parse_url(url, "keystore_url")?;
@@ -93,7 +73,7 @@ impl PgKeys {
     }
 
     pub(super) async fn try_job_lock(&self, job: &str) -> Result<Option<SessionLock>> {
-        let (conn, _) = dedicated::connect(&self.target, "steward-import-lock").await?;
+        let conn = dedicated::connect(&self.target, "steward-import-lock").await?;
         let row = conn
             .client
             .query_one(TRY_JOB_LOCK.postgres(), &[&job])
@@ -103,12 +83,12 @@ impl PgKeys {
             .then_some(SessionLock { _conn: conn }))
     }
 
-    pub(super) async fn listen(&self) -> Result<KeyEvents> {
-        let (conn, notes) = dedicated::connect(&self.target, "steward-key-listener").await?;
-        conn.client
-            .batch_execute(&format!("LISTEN {CHANNEL}"))
-            .await?;
-        Ok(KeyEvents { _conn: conn, notes })
+    pub(super) fn listen(&self) -> Listener {
+        Listener::start(
+            self.target.config.clone(),
+            self.target.connector.clone(),
+            KEYS_CHANNEL,
+        )
     }
 
     pub(super) async fn put_data_keys(
@@ -173,7 +153,8 @@ impl PgKeys {
                 .map(Uuid::to_string)
                 .collect::<Vec<_>>()
                 .join(",");
-            tx.query(NOTIFY.postgres(), &[&CHANNEL, &payload]).await?;
+            tx.query(NOTIFY.postgres(), &[&KEYS_CHANNEL, &payload])
+                .await?;
         }
         if let Some(batch) = pending {
             q::settle(&tx, batch).await?;

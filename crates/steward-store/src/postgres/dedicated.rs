@@ -1,10 +1,8 @@
 //! A connection of its own, outside any pool, for what lives as long as a session: a
-//! session-level advisory lock, which a pooled connection would carry to its next user, and
-//! `LISTEN`. Dropping it closes the connection, which ends both.
+//! session-level advisory lock, which a pooled connection would carry to its next user.
+//! Dropping it closes the connection, which lets the lock go.
 
-use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::sync::mpsc;
-use tokio_postgres::{AsyncMessage, Client, Connection, NoTls};
+use tokio_postgres::{Client, NoTls};
 
 use super::tls::PgTarget;
 use crate::Result;
@@ -20,44 +18,25 @@ impl Drop for Dedicated {
     }
 }
 
-/// Connects as `application_name` (so an operator sees what each connection is for); each
-/// notification on a channel it listens to arrives on the returned receiver as the channel's
-/// name and its payload. The receiver closes when the connection is lost.
-pub(crate) async fn connect(
-    target: &PgTarget,
-    application_name: &str,
-) -> Result<(Dedicated, mpsc::UnboundedReceiver<(String, String)>)> {
+/// Connects as `application_name`, so an operator sees what the connection is for.
+pub(crate) async fn connect(target: &PgTarget, application_name: &str) -> Result<Dedicated> {
     let mut config = target.config.clone();
     config.application_name(application_name);
-    let (tx, rx) = mpsc::unbounded_channel();
     let (client, driver) = match &target.connector {
         Some(tls) => {
             let (client, conn) = config
                 .connect(tls.clone())
                 .await
                 .map_err(|e| target.explain(e.into()))?;
-            (client, tokio::spawn(drive(conn, tx)))
+            (client, tokio::spawn(async move { drop(conn.await) }))
         }
         None => {
             let (client, conn) = config
                 .connect(NoTls)
                 .await
                 .map_err(|e| target.explain(e.into()))?;
-            (client, tokio::spawn(drive(conn, tx)))
+            (client, tokio::spawn(async move { drop(conn.await) }))
         }
     };
-    Ok((Dedicated { client, driver }, rx))
-}
-
-async fn drive<S, T>(mut conn: Connection<S, T>, notes: mpsc::UnboundedSender<(String, String)>)
-where
-    S: AsyncRead + AsyncWrite + Unpin,
-    T: AsyncRead + AsyncWrite + Unpin,
-{
-    // An error ends the connection; the closed receiver is how its listener learns of it.
-    while let Some(Ok(message)) = std::future::poll_fn(|cx| conn.poll_message(cx)).await {
-        if let AsyncMessage::Notification(n) = message {
-            let _ = notes.send((n.channel().to_string(), n.payload().to_string()));
-        }
-    }
+    Ok(Dedicated { client, driver })
 }

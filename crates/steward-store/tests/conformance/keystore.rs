@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use steward_core::audit::SignedHead;
 use steward_store::testing::{TestDatabase, fresh_postgres};
-use steward_store::{KeyStore, Rewrapped, StoredKey};
+use steward_store::{Heard, KeyStore, Rewrapped, StoredKey};
 use uuid::Uuid;
 
 fn key(version: u32, byte: u8) -> StoredKey {
@@ -193,18 +193,28 @@ async fn a_job_lock_held_by_one_instance_is_seen_by_another() {
 async fn destroyed_keys_are_announced_to_other_instances_once_committed() {
     let (db, first) = shared().await;
     let second = KeyStore::connect(&db.url).await.expect("second instance");
-    let mut heard = second.listen().await.expect("listen").expect("shared");
+    let mut heard = second.listen().expect("shared");
+    let mut next = async || {
+        tokio::time::timeout(Duration::from_secs(5), heard.recv())
+            .await
+            .expect("heard in time")
+            .expect("still listening")
+    };
+    assert!(matches!(next().await, Heard::Listening));
     let ids: Vec<Uuid> = (0..450).map(|_| Uuid::now_v7()).collect();
     let keys: Vec<_> = ids.iter().map(|id| (*id, key(1, 1))).collect();
     first.put_data_keys(&keys).await.expect("put");
     assert_eq!(first.destroy_data_keys(&ids).await.expect("destroy"), 450);
     let mut got = Vec::new();
     while got.len() < ids.len() {
-        let ids = tokio::time::timeout(Duration::from_secs(5), heard.recv())
-            .await
-            .expect("announced in time")
-            .expect("still listening");
-        got.extend(ids);
+        match next().await {
+            Heard::Notified(payload) => got.extend(
+                payload
+                    .split(',')
+                    .map(|id| Uuid::parse_str(id).expect("an id")),
+            ),
+            other => panic!("{other:?}"),
+        }
     }
     got.sort();
     let mut want = ids.clone();

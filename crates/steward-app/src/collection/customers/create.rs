@@ -77,7 +77,7 @@ impl Steward {
             .await;
         if let Err(e) = applied {
             // The row never landed; its key must not outlive it.
-            let _ = self.keys.destroy_data_key(id).await;
+            let _ = self.destroy_key(id).await;
             return Err(match AppError::from(e) {
                 AppError::Duplicate { field } => AppError::Duplicate {
                     field: format!("fields.{field}"),

@@ -22,7 +22,7 @@ impl Customers<'_> {
             .await?
             .ok_or(AppError::NotFound)?;
         self.app.ensure_processable(access, &row).await?;
-        let dek = self.app.data_key(id).await?;
+        let dek = self.app.row_key(&row).await?;
         let (view, opened) = self.app.view(access, &row, &dek)?;
         // The entry is written before any value leaves: no audit, no data.
         self.app

@@ -129,7 +129,7 @@ impl Customers<'_> {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let dek = self.app.data_key(id).await?;
+        let dek = self.app.row_key(&row).await?;
         let mut sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {id}")))?;
         // A new address goes through the same check as a new customer's: it must not bring

@@ -134,7 +134,7 @@ impl Steward {
         // A last message to an erased person, or an alert to a staff member, was sealed under
         // a key of its own: once it is sent or given up, nothing may open it again.
         if settled && [FAREWELL, SIGN_IN_ALERT, BREACH_ALERT].contains(&row.kind.as_str()) {
-            self.keys.destroy_data_key(row.customer_id).await?;
+            self.destroy_key(row.customer_id).await?;
         }
         Ok(())
     }

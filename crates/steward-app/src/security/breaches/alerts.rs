@@ -121,7 +121,7 @@ impl Steward {
             // Another run mailed this milestone first: the keys made for these letters
             // seal nothing that was kept.
             for k in keys {
-                self.keys.destroy_data_key(k).await?;
+                self.destroy_key(k).await?;
             }
             Ok(0)
         }

@@ -5,6 +5,7 @@
 //! The master key file holds the versions' key bytes; the key store records each version's
 //! life (created, retired, compromised) beside the keys it wraps.
 
+pub(crate) mod cache;
 pub(crate) mod orphans;
 pub(crate) mod rotation;
 
