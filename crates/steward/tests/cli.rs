@@ -2027,3 +2027,39 @@ fn readyz_is_503_while_the_migrations_wait_for_another_instance() {
     assert!(listening.starts_with(&addr), "{listening} vs {addr}");
     stop(child);
 }
+
+#[test]
+fn serve_refuses_a_key_store_it_cannot_reach_naming_the_setting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let out = run(steward(&data).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--database-url",
+        "postgres://steward@127.0.0.1:1/data",
+        "--keystore-url",
+        "postgres://steward:hunter2@127.0.0.1:1/keys",
+    ]));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("keystore_url"), "{err}");
+    assert!(!err.contains("hunter2"), "{err}");
+}
+
+#[test]
+fn a_key_store_url_without_a_database_url_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(steward(&dir.path().join("data"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env(
+            "STEWARD_KEYSTORE_URL",
+            "postgres://steward@127.0.0.1:1/keys",
+        ));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("keystore_url") && err.contains("database_url"),
+        "{err}"
+    );
+}
