@@ -2,9 +2,8 @@
 //! other knows at once. Failures counted on one slow the same source down on the other; a
 //! session ended or a token revoked on one is refused by the other in the next request (not
 //! after its token cache's time-to-live), also while it cannot hear the other and after it
-//! hears again; a portal session started on one works on the other.
-//!
-//! The two share the data directory (so the key store) until the shared key store lands.
+//! hears again; a portal session started on one works on the other. Each has its own data
+//! directory; they share the key store database and the master key file.
 
 use std::time::{Duration, Instant};
 
@@ -94,7 +93,7 @@ async fn refused_within_a_second(t: &TestApp, token: &str) -> Duration {
 /// Two instances on a fresh database, both caching tokens as they do once listening.
 async fn two_instances() -> (steward_store::testing::TestDatabase, TestApp, TestApp) {
     let db = fresh_postgres().await;
-    let a = spawn_app_on(db.url.clone()).await;
+    let a = spawn_app_sharing_keys(db.url.clone(), None).await;
     let b = spawn_app_beside(&a).await;
     until_caching(&a, true).await;
     until_caching(&b, true).await;
@@ -267,7 +266,7 @@ async fn a_revocation_made_while_an_instance_cannot_hear_is_still_refused_there_
 async fn a_portal_session_started_on_one_instance_works_on_the_other() {
     let db = fresh_postgres().await;
     let smtp = SmtpServer::start();
-    let a = spawn_app_with_mail_on(&smtp.url(), Some(db.url.clone())).await;
+    let a = spawn_app_sharing_keys(db.url.clone(), Some(smtp.url())).await;
     let b = spawn_app_beside(&a).await;
     seed(&a, "grace@example.com").await;
 

@@ -15,10 +15,13 @@ pub struct TestApp {
     /// Who opened the data directory: the test, at the machine.
     pub operator: Operator,
     pub clock: Arc<FixedClock>,
-    /// Shared with the instances opened beside this one.
     _dir: Arc<tempfile::TempDir>,
     database_url: Option<String>,
     smtp_url: Option<String>,
+    /// The key store database shared with the instances opened beside this one.
+    keystore: Option<Arc<steward_store::testing::TestDatabase>>,
+    /// The master key file every instance sharing the key store reads.
+    master_key_file: Option<std::path::PathBuf>,
 }
 
 /// Everything the server logged in this test process.
@@ -137,9 +140,39 @@ pub async fn spawn_app_on(database_url: String) -> TestApp {
     .await
 }
 
-/// A second instance beside `first`: its own server, on the same data directory (so the
-/// same keys), the same PostgreSQL database and mail server, its clock the same.
+/// A server whose data lives in the PostgreSQL database at `database_url` and whose keys
+/// live in a key store database of its own, which instances opened beside it share.
+pub async fn spawn_app_sharing_keys(database_url: String, smtp_url: Option<String>) -> TestApp {
+    let keystore = Arc::new(steward_store::testing::fresh_postgres().await);
+    let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+    let master_key_file = dir.path().join("master.key");
+    spawn_in(
+        steward_http::HttpOptions {
+            limits: steward_http::Limits::unlimited(),
+            ..Default::default()
+        },
+        smtp_url,
+        Default::default(),
+        Some(database_url),
+        None,
+        dir,
+        Arc::new(FixedClock::new(
+            "2026-03-01T09:00:00Z".parse().expect("time"),
+        )),
+        Some((keystore, master_key_file)),
+    )
+    .await
+}
+
+/// A second instance beside `first` (made by [`spawn_app_sharing_keys`]), as behind a load
+/// balancer: its own server and its own empty data directory, the same PostgreSQL database,
+/// key store, master key file and mail server, its clock the same.
 pub async fn spawn_app_beside(first: &TestApp) -> TestApp {
+    let keys = first
+        .keystore
+        .clone()
+        .zip(first.master_key_file.clone())
+        .expect("the first instance shares its key store");
     spawn_in(
         steward_http::HttpOptions {
             limits: steward_http::Limits::unlimited(),
@@ -149,8 +182,9 @@ pub async fn spawn_app_beside(first: &TestApp) -> TestApp {
         Default::default(),
         first.database_url.clone(),
         None,
-        first._dir.clone(),
+        Arc::new(tempfile::tempdir().expect("tempdir")),
         first.clock.clone(),
+        Some(keys),
     )
     .await
 }
@@ -211,6 +245,7 @@ async fn spawn(
         catalog,
         dir,
         clock,
+        None,
     )
     .await
 }
@@ -223,7 +258,12 @@ async fn spawn_in(
     catalog: Option<Catalog>,
     dir: Arc<tempfile::TempDir>,
     clock: Arc<FixedClock>,
+    keys: Option<(
+        Arc<steward_store::testing::TestDatabase>,
+        std::path::PathBuf,
+    )>,
 ) -> TestApp {
+    let (keystore, master_key_file) = keys.unzip();
     capture_logs();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
@@ -232,8 +272,8 @@ async fn spawn_in(
     let (app, operator) = Steward::open_as_operator(OpenOptions {
         data_dir: dir.path().to_path_buf(),
         database_url: database_url.clone(),
-        keystore_url: None,
-        master_key_file: None,
+        keystore_url: keystore.as_ref().map(|k| k.url.clone()),
+        master_key_file: master_key_file.clone(),
         catalog: catalog.unwrap_or_else(|| Catalog::default_catalog().expect("catalog")),
         clock: clock.clone(),
         controller: Default::default(),
@@ -266,6 +306,8 @@ async fn spawn_in(
         _dir: dir,
         database_url,
         smtp_url,
+        keystore,
+        master_key_file,
     }
 }
 
