@@ -155,11 +155,13 @@ pub async fn spawn_app_sharing_keys(database_url: String, smtp_url: Option<Strin
         Default::default(),
         Some(database_url),
         None,
-        dir,
-        Arc::new(FixedClock::new(
-            "2026-03-01T09:00:00Z".parse().expect("time"),
-        )),
-        Some((keystore, master_key_file)),
+        Home {
+            dir,
+            clock: Arc::new(FixedClock::new(
+                "2026-03-01T09:00:00Z".parse().expect("time"),
+            )),
+            keys: Some((keystore, master_key_file)),
+        },
     )
     .await
 }
@@ -182,9 +184,11 @@ pub async fn spawn_app_beside(first: &TestApp) -> TestApp {
         Default::default(),
         first.database_url.clone(),
         None,
-        Arc::new(tempfile::tempdir().expect("tempdir")),
-        first.clock.clone(),
-        Some(keys),
+        Home {
+            dir: Arc::new(tempfile::tempdir().expect("tempdir")),
+            clock: first.clock.clone(),
+            keys: Some(keys),
+        },
     )
     .await
 }
@@ -243,11 +247,23 @@ async fn spawn(
         webhooks,
         database_url,
         catalog,
-        dir,
-        clock,
-        None,
+        Home {
+            dir,
+            clock,
+            keys: None,
+        },
     )
     .await
+}
+
+/// Where an instance keeps its files, its clock, and the key store it shares, if any.
+struct Home {
+    dir: Arc<tempfile::TempDir>,
+    clock: Arc<FixedClock>,
+    keys: Option<(
+        Arc<steward_store::testing::TestDatabase>,
+        std::path::PathBuf,
+    )>,
 }
 
 async fn spawn_in(
@@ -256,13 +272,9 @@ async fn spawn_in(
     webhooks: steward_app::WebhookSettings,
     database_url: Option<String>,
     catalog: Option<Catalog>,
-    dir: Arc<tempfile::TempDir>,
-    clock: Arc<FixedClock>,
-    keys: Option<(
-        Arc<steward_store::testing::TestDatabase>,
-        std::path::PathBuf,
-    )>,
+    home: Home,
 ) -> TestApp {
+    let Home { dir, clock, keys } = home;
     let (keystore, master_key_file) = keys.unzip();
     capture_logs();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
