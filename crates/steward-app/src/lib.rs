@@ -278,34 +278,23 @@ async fn unlock(
         )),
         e => e.into(),
     };
-    let mut secrets = Secrets::load(keys).await?;
-    let vault = Vault::unlock(
-        MasterKey::load_or_create(master_key)?,
-        &mut secrets,
-        searchable,
-    )
-    .map_err(other_keys)?;
-    if secrets.made.is_empty() {
-        return Ok(vault);
+    // A second round meets the winner's secrets, all stored, and makes none.
+    for _ in 0..2 {
+        let mut secrets = Secrets::load(keys).await?;
+        let vault = Vault::unlock(
+            MasterKey::load_or_create(master_key)?,
+            &mut secrets,
+            searchable,
+        )
+        .map_err(other_keys)?;
+        if secrets.made.is_empty() || keys.put_secrets_or_get(&secrets.made).await? == secrets.made
+        {
+            return Ok(vault);
+        }
     }
-    let stored = keys.put_secrets_or_get(&secrets.made).await?;
-    if stored == secrets.made {
-        return Ok(vault);
-    }
-    let mut secrets = Secrets::load(keys).await?;
-    let vault = Vault::unlock(
-        MasterKey::load_or_create(master_key)?,
-        &mut secrets,
-        searchable,
-    )
-    .map_err(other_keys)?;
-    if secrets.made.is_empty() {
-        Ok(vault)
-    } else {
-        Err(AppError::Setup(
-            "the key store lost installation secrets while this instance started".into(),
-        ))
-    }
+    Err(AppError::Setup(
+        "the key store's installation secrets changed while this instance started".into(),
+    ))
 }
 
 fn create_private_dir(path: &Path) -> std::io::Result<()> {

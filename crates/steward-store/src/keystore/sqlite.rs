@@ -73,33 +73,42 @@ impl SqliteKeys {
         self.conn.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Writes keys wrapped by `versions` in one transaction, none of them retired.
+    fn write_wrapped<T>(
+        &self,
+        versions: &[u32],
+        write: impl FnOnce(&rusqlite::Transaction<'_>) -> Result<T>,
+    ) -> Result<T> {
+        let mut conn = self.conn();
+        let tx = conn.transaction()?;
+        ready(q::refuse_retired(&tx, &q::IS_RETIRED, versions))?;
+        let out = write(&tx)?;
+        tx.commit()?;
+        Ok(out)
+    }
+
     pub(super) fn put_data_keys(
         &self,
         keys: &[(Uuid, StoredKey)],
         pending: Option<(Uuid, &str)>,
     ) -> Result<()> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        ready(q::refuse_retired(
-            &tx,
-            &q::IS_RETIRED,
-            &keys.iter().map(|(_, k)| k.kek_version).collect::<Vec<_>>(),
-        ))?;
-        let rows: Vec<_> = keys
-            .iter()
-            .map(|(id, k)| args![*id, i64::from(k.kek_version), &k.bytes])
-            .collect();
-        ready(async {
-            tx.execute_each(&q::INSERT_DATA_KEY, &rows)
-                .await
-                .map_err(|(_, e)| e)
-        })?;
-        if let Some((batch, job)) = pending {
-            let ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
-            ready(q::insert_pending(&tx, batch, job, &ids))?;
-        }
-        tx.commit()?;
-        Ok(())
+        let versions: Vec<u32> = keys.iter().map(|(_, k)| k.kek_version).collect();
+        self.write_wrapped(&versions, |tx| {
+            let rows: Vec<_> = keys
+                .iter()
+                .map(|(id, k)| args![*id, i64::from(k.kek_version), &k.bytes])
+                .collect();
+            ready(async {
+                tx.execute_each(&q::INSERT_DATA_KEY, &rows)
+                    .await
+                    .map_err(|(_, e)| e)
+            })?;
+            if let Some((batch, job)) = pending {
+                let ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
+                ready(q::insert_pending(tx, batch, job, &ids))?;
+            }
+            Ok(())
+        })
     }
 
     pub(super) fn settle(&self, batch: Uuid) -> Result<()> {
@@ -202,16 +211,8 @@ impl SqliteKeys {
     }
 
     pub(super) fn replace_data_keys(&self, keys: &[Rewrapped<Uuid>]) -> Result<usize> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        ready(q::refuse_retired(
-            &tx,
-            &q::IS_RETIRED,
-            &keys.iter().map(|k| k.key.kek_version).collect::<Vec<_>>(),
-        ))?;
-        let n = ready(q::replace_data_keys(&tx, keys))?;
-        tx.commit()?;
-        Ok(n)
+        let versions: Vec<u32> = keys.iter().map(|k| k.key.kek_version).collect();
+        self.write_wrapped(&versions, |tx| ready(q::replace_data_keys(tx, keys)))
     }
 
     pub(super) fn secrets_below(&self, below: u32) -> Result<Vec<(String, StoredKey)>> {
@@ -219,16 +220,8 @@ impl SqliteKeys {
     }
 
     pub(super) fn replace_secrets(&self, keys: &[Rewrapped<String>]) -> Result<usize> {
-        let mut conn = self.conn();
-        let tx = conn.transaction()?;
-        ready(q::refuse_retired(
-            &tx,
-            &q::IS_RETIRED,
-            &keys.iter().map(|k| k.key.kek_version).collect::<Vec<_>>(),
-        ))?;
-        let n = ready(q::replace_secrets(&tx, keys))?;
-        tx.commit()?;
-        Ok(n)
+        let versions: Vec<u32> = keys.iter().map(|k| k.key.kek_version).collect();
+        self.write_wrapped(&versions, |tx| ready(q::replace_secrets(tx, keys)))
     }
 
     pub(super) fn retire_kek_version(&self, version: u32, at: i64) -> Result<bool> {
