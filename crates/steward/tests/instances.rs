@@ -79,12 +79,13 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Starts `serve` on a loopback port of its own and returns it once `/readyz` answers 200.
-fn serve(cmd: &mut Command) -> (Child, String) {
+/// Starts `serve` on a loopback port of its own, its log written to `log`, and returns it once
+/// `/readyz` answers 200.
+fn serve(cmd: &mut Command, log: &std::path::Path) -> (Child, String) {
     let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(std::fs::File::create(log).expect("log file"))
         .spawn()
         .expect("spawn serve");
     let stdout = child.stdout.take().expect("stdout");
@@ -129,13 +130,23 @@ fn probe(addr: &str) -> Option<u16> {
 }
 
 /// The running servers; a test that fails part-way still ends them.
-struct Servers(Vec<Child>);
+/// The running servers and their logs; a test that fails part-way still ends them, and shows
+/// the end of each log.
+struct Servers(Vec<Child>, Vec<PathBuf>);
 
 impl Drop for Servers {
     fn drop(&mut self) {
         for child in &mut self.0 {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if std::thread::panicking() {
+            for log in &self.1 {
+                let text = std::fs::read_to_string(log).unwrap_or_default();
+                let lines: Vec<&str> = text.lines().collect();
+                let tail = lines[lines.len().saturating_sub(20)..].join("\n");
+                eprintln!("--- {}:\n{tail}", log.display());
+            }
         }
     }
 }
@@ -540,11 +551,13 @@ fn three_instances_on_one_database_and_one_key_store_act_as_one() {
         marketer: cluster.token("marketer", EMAIL),
     };
 
-    let mut servers = Servers(Vec::new());
+    let mut servers = Servers(Vec::new(), Vec::new());
     let mut addrs = Vec::new();
     for n in 0..3 {
-        let (child, addr) = serve(&mut cluster.steward(&format!("instance-{n}")));
+        let log = cluster.dir.path().join(format!("instance-{n}.log"));
+        let (child, addr) = serve(&mut cluster.steward(&format!("instance-{n}")), &log);
         servers.0.push(child);
+        servers.1.push(log);
         addrs.push(addr);
     }
     for n in 0..3 {
