@@ -247,7 +247,15 @@ fn dechunk(mut rest: &str) -> String {
 /// Every answer the client got, by instance, method and path, for the check that none was
 /// a server error.
 #[derive(Default)]
-struct Log(Mutex<Vec<(String, String, String, u16, String)>>);
+struct Log(Mutex<Vec<Answer>>);
+
+struct Answer {
+    instance: String,
+    method: String,
+    path: String,
+    status: u16,
+    body: String,
+}
 
 impl Log {
     fn send(
@@ -259,13 +267,13 @@ impl Log {
         body: Option<&str>,
     ) -> Reply {
         let reply = request(addr, method, path, headers, body);
-        self.0.lock().expect("log").push((
-            addr.to_string(),
-            method.to_string(),
-            path.to_string(),
-            reply.status,
-            reply.body.clone(),
-        ));
+        self.0.lock().expect("log").push(Answer {
+            instance: addr.to_string(),
+            method: method.to_string(),
+            path: path.to_string(),
+            status: reply.status,
+            body: reply.body.clone(),
+        });
         reply
     }
 
@@ -756,8 +764,17 @@ fn three_instances_on_one_database_and_one_key_store_act_as_one() {
     );
 
     let answers = log.0.into_inner().expect("log");
-    let failures: Vec<_> = answers.iter().filter(|a| a.3 >= 500).collect();
-    assert!(failures.is_empty(), "server errors: {failures:?}");
+    let failures: Vec<String> = answers
+        .iter()
+        .filter(|a| a.status >= 500)
+        .map(|a| {
+            format!(
+                "{} {} on {}: {} {}",
+                a.method, a.path, a.instance, a.status, a.body
+            )
+        })
+        .collect();
+    assert!(failures.is_empty(), "server errors: {failures:#?}");
 
     for child in std::mem::take(&mut servers.0) {
         stop(child);
