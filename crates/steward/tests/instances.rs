@@ -79,9 +79,9 @@ fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
 }
 
-/// Starts `serve` on a loopback port of its own, its log written to `log`, and returns it once
-/// `/readyz` answers 200.
-fn serve(cmd: &mut Command, log: &std::path::Path) -> (Child, String) {
+/// Starts `serve` on a loopback port of its own, kept in `servers` with its log written to
+/// `log`, and returns its address once `/readyz` answers 200.
+fn serve(cmd: &mut Command, log: &std::path::Path, servers: &mut Servers) -> String {
     let mut child = cmd
         .args(["serve", "--listen", "127.0.0.1:0"])
         .stdout(Stdio::piped())
@@ -89,6 +89,9 @@ fn serve(cmd: &mut Command, log: &std::path::Path) -> (Child, String) {
         .spawn()
         .expect("spawn serve");
     let stdout = child.stdout.take().expect("stdout");
+    // Kept from the start, so that one which never gets ready is still ended.
+    servers.0.push(child);
+    servers.1.push(log.to_path_buf());
     let mut lines = BufReader::new(stdout).lines();
     let addr = loop {
         let line = lines
@@ -110,7 +113,7 @@ fn serve(cmd: &mut Command, log: &std::path::Path) -> (Child, String) {
         assert!(Instant::now() < deadline, "{addr} never became ready");
         std::thread::sleep(Duration::from_millis(50));
     }
-    (child, addr)
+    addr
 }
 
 /// `/readyz`'s status, or `None` when the connection failed: a connection that arrives while
@@ -563,9 +566,11 @@ fn three_instances_on_one_database_and_one_key_store_act_as_one() {
     let mut addrs = Vec::new();
     for n in 0..3 {
         let log = cluster.dir.path().join(format!("instance-{n}.log"));
-        let (child, addr) = serve(&mut cluster.steward(&format!("instance-{n}")), &log);
-        servers.0.push(child);
-        servers.1.push(log);
+        let addr = serve(
+            &mut cluster.steward(&format!("instance-{n}")),
+            &log,
+            &mut servers,
+        );
         addrs.push(addr);
     }
     for n in 0..3 {
