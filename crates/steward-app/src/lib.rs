@@ -265,12 +265,13 @@ impl SecretSource for Secrets {
 
 /// Unlocks the vault with the installation secrets, storing those made on first use. When
 /// instances start together on an empty shared key store, each makes its own, the first to
-/// store them wins, and the others unlock again with the winner's.
+/// store them wins, and the others unlock again with the winner's. Says whether this call
+/// made the installation's secrets, i.e. the key store was new.
 async fn unlock(
     master_key: &Path,
     keys: &KeyStore,
     searchable: &[&str],
-) -> Result<Vault, AppError> {
+) -> Result<(Vault, bool), AppError> {
     let other_keys = |e: VaultError| match e {
         VaultError::Tampered | VaultError::UnknownKek(_) => AppError::Setup(format!(
             "the key store's secrets do not open with the master key file {}: every instance sharing a key store needs the same master key",
@@ -287,9 +288,11 @@ async fn unlock(
             searchable,
         )
         .map_err(other_keys)?;
-        if secrets.made.is_empty() || keys.put_secrets_or_get(&secrets.made).await? == secrets.made
-        {
-            return Ok(vault);
+        if secrets.made.is_empty() {
+            return Ok((vault, false));
+        }
+        if keys.put_secrets_or_get(&secrets.made).await? == secrets.made {
+            return Ok((vault, true));
         }
     }
     Err(AppError::Setup(
@@ -349,7 +352,7 @@ impl Steward {
                 security::sign_in::THROTTLE,
             ])
             .collect();
-        let vault = unlock(&paths.master_key, &keys, &searchable).await?;
+        let (vault, new_keys) = unlock(&paths.master_key, &keys, &searchable).await?;
         let heads: Arc<dyn HeadSigner> = vault.signer().clone();
         let (store, revocations): (Arc<dyn Store>, _) = match &opts.database_url {
             None => (Arc::new(SqliteStore::open(&paths.database, heads)?), None),
@@ -359,6 +362,13 @@ impl Steward {
                 (Arc::new(store), Some(listener))
             }
         };
+        // Customers stored with keys that are not in this key store could never be read, and
+        // keys made here would open none of them: the installation's key store is elsewhere.
+        if new_keys && store.count_customers().await? > 0 {
+            return Err(AppError::Setup(
+                "the key store is new, but the database already holds customers: their keys are in another key store (keystore_url, or keys/ in the data directory that was used before)".into(),
+            ));
+        }
         // On PostgreSQL, tokens are cached only once other instances' revocations are heard.
         let tokens = Arc::new(infra::token_cache::TokenCache::new(revocations.is_none()));
         let revocations = revocations.map(|l| {

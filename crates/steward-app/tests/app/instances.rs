@@ -324,3 +324,29 @@ async fn an_instance_that_cannot_hear_destructions_caches_no_key_until_it_can() 
     caching(&app, false).await;
     caching(&app, true).await;
 }
+
+/// An instance pointed at a new, empty key store beside a database that already holds
+/// customers would make keys of its own that open none of them: it does not start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_given_an_empty_key_store_beside_customers_does_not_start() {
+    let cluster = Cluster::new().await;
+    let first = cluster.open(1).await;
+    first
+        .customers()
+        .create(&agent(&first), input("kept@example.com", "Kim"))
+        .await
+        .expect("create");
+    let elsewhere = steward_store::testing::fresh_postgres().await;
+    let other_master = tempfile::tempdir().expect("tempdir");
+    let refused = match Steward::open(steward_app::OpenOptions {
+        keystore_url: Some(elsewhere.url.clone()),
+        master_key_file: Some(other_master.path().join("master.key")),
+        ..cluster.options(2)
+    })
+    .await
+    {
+        Ok(_) => panic!("an instance with an empty key store started beside customers"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("key store is new"), "{refused}");
+}
