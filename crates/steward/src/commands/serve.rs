@@ -72,6 +72,9 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         }
         None => None,
     };
+    // Said only once the starting server has let go: whoever waits for this line may send
+    // requests at once, and they queue for the real server rather than meet a 503.
+    let listener = starting.finish().await?;
     println!(
         "Steward is listening on {scheme}://{addr} (staff console at {scheme}://{addr}/console)"
     );
@@ -119,7 +122,6 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
         listener,
         reader: operator.actor("metrics", &[]),
     });
-    let listener = starting.finish().await?;
     steward_http::serve_with_metrics(listener, metrics, app.clone(), options, shutdown).await?;
     let _ = stop_jobs.send(true);
     for job in jobs {
