@@ -362,9 +362,10 @@ impl Steward {
                 (Arc::new(store), Some(listener))
             }
         };
-        // Customers stored with keys that are not in this key store could never be read, and
-        // keys made here would open none of them: the installation's key store is elsewhere.
-        if new_keys && store.count_customers().await? > 0 {
+        // Customers stored with keys that are not in this shared key store could never be
+        // read, and keys made here would open none of them: the installation's key store is
+        // elsewhere. (The key store file beside a SQLite database is made with it.)
+        if new_keys && keys.is_shared() && store.count_customers().await? > 0 {
             return Err(AppError::Setup(
                 "the key store is new, but the database already holds customers: their keys are in another key store (keystore_url, or keys/ in the data directory that was used before)".into(),
             ));
