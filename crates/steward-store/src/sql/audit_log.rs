@@ -197,13 +197,15 @@ pub(crate) async fn last(x: &impl Exec) -> Result<(i64, Hash)> {
 
 /// The head as the last commit that appended entries signed it; `None` when unsigned.
 pub(crate) async fn signed_head(x: &impl Exec) -> Result<Option<SignedHead>> {
-    x.query_opt(&SIGNED_HEAD, &[], |r| {
-        Ok(SignedHead {
-            seq: r.int(0)?,
-            head: r.hash(1)?,
-            at: r.int(2)?,
-            signature: r.bytes(3)?,
-        })
+    x.query_opt(&SIGNED_HEAD, &[], head_row).await
+}
+
+/// A signed head read as `seq, head, at, signature`, wherever it is kept.
+pub(crate) fn head_row(r: &dyn Row) -> Result<SignedHead> {
+    Ok(SignedHead {
+        seq: r.int(0)?,
+        head: r.hash(1)?,
+        at: r.int(2)?,
+        signature: r.bytes(3)?,
     })
-    .await
 }

@@ -305,15 +305,8 @@ pub(crate) async fn mark_kek_compromised(
 }
 
 pub(crate) async fn witnessed_head(e: &impl Exec) -> Result<Option<SignedHead>> {
-    e.query_opt(&WITNESSED_HEAD, &[], |r| {
-        Ok(SignedHead {
-            seq: r.int(0)?,
-            head: r.hash(1)?,
-            at: r.int(2)?,
-            signature: r.bytes(3)?,
-        })
-    })
-    .await
+    e.query_opt(&WITNESSED_HEAD, &[], super::audit_log::head_row)
+        .await
 }
 
 pub(crate) async fn put_witnessed_head(e: &impl Exec, head: &SignedHead) -> Result<()> {
