@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use steward_core::audit::{AuditEntry, AuditRecord, ChainFault, ChainWalker, Hash, SignedHead};
 use steward_store::AuditFilter as StoredFilter;
 
+use crate::security::audit_witness::Witnessed;
 use crate::services::Audit;
 use crate::services::Jobs;
 use crate::{Access, Actor, AppError, Steward};
@@ -63,8 +64,6 @@ pub struct VerifyReport {
 }
 
 const VERIFY_PAGE: usize = 5_000;
-/// How many more times the chain is walked when entries past the signed head were found.
-const UNSIGNED_RETRIES: usize = 2;
 
 /// Where a signed head was found, as verification names it.
 #[derive(Clone, Copy)]
@@ -220,24 +219,17 @@ impl Audit<'_> {
     /// Walks the chain from the first entry and checks it against every signed head: the
     /// database's, the one witnessed in the key store and those in the witness file. The
     /// witness is brought up to date first, if the log extends what it holds.
+    ///
+    /// Other instances may append and witness while this walks, so each head is read after
+    /// those it is compared with: the witnesses before the database's head (a witness newer
+    /// than it is then a rollback, never a race), and the database's head again after the
+    /// walk (every commit signed the entries it appended, so that head covers every entry
+    /// walked unless some really are unsigned).
     pub async fn verify(&self) -> Result<VerifyReport, AppError> {
-        let mut report = self.verify_once().await?;
-        // A walk reads the signed head before the entries, so an entry committed meanwhile
-        // lies past the head it read, although its commit signed a newer one: such entries
-        // are looked at again. Entries really left unsigned stay so however often they are.
-        for _ in 0..UNSIGNED_RETRIES {
-            if report.fault != Some(AuditFault::UnsignedEntries) {
-                break;
-            }
-            report = self.verify_once().await?;
-        }
-        Ok(report)
-    }
-
-    async fn verify_once(&self) -> Result<VerifyReport, AppError> {
         self.witness(false).await?;
-        let in_db = self.app.store.signed_head().await?;
+        let in_file = self.app.witness_file.read();
         let kept = self.app.keys.witnessed_head().await?;
+        let in_db = self.app.store.signed_head().await?;
         let mut report = VerifyReport {
             ok: false,
             entries: 0,
@@ -254,7 +246,7 @@ impl Audit<'_> {
             report.problem = Some(problem);
             Ok(report)
         };
-        let in_file = match self.app.witness_file.read() {
+        let in_file = match in_file {
             Ok(heads) => heads,
             Err(problem) => return fail(report, None, AuditFault::WitnessUnreadable, problem),
         };
@@ -386,7 +378,7 @@ impl Audit<'_> {
             report.ok = true;
             return Ok(report);
         }
-        let Some(in_db) = in_db else {
+        let Some(latest) = self.app.store.signed_head().await? else {
             return fail(
                 report,
                 None,
@@ -394,6 +386,25 @@ impl Audit<'_> {
                 format!("there are {last} entries but the database holds no signed head"),
             );
         };
+        report.signed_head = Some(latest.seq);
+        if !self
+            .app
+            .vault
+            .signer()
+            .verify(&latest.message(), &latest.signature)
+        {
+            return fail(
+                report,
+                Some(latest.seq),
+                AuditFault::BadSignature,
+                format!(
+                    "{} at entry {} has an invalid signature",
+                    HeadSource::Database.name(),
+                    latest.seq
+                ),
+            );
+        }
+        let in_db = in_db.unwrap_or_else(|| latest.clone());
         if let Some(outside) = outside.as_ref().filter(|o| o.seq > in_db.seq) {
             return fail(
                 report,
@@ -405,24 +416,35 @@ impl Audit<'_> {
                 ),
             );
         }
-        if in_db.seq < last {
+        if latest.seq < last {
             return fail(
                 report,
-                Some(in_db.seq + 1),
+                Some(latest.seq + 1),
                 AuditFault::UnsignedEntries,
                 format!(
                     "entries {} to {last} are not covered by a signed head",
-                    in_db.seq + 1
+                    latest.seq + 1
+                ),
+            );
+        }
+        if latest.seq == last && latest.head != walker.head {
+            return fail(
+                report,
+                Some(vouched + 1),
+                AuditFault::Rewritten,
+                format!(
+                    "the chain no longer leads to {} at entry {last}: an entry from {} to {last} was changed and the chain recomputed",
+                    HeadSource::Database.name(),
+                    vouched + 1
                 ),
             );
         }
         if outside.is_none() {
-            return fail(
-                report,
-                None,
-                AuditFault::NotWitnessed,
-                "no head is witnessed outside the database".into(),
-            );
+            // The database's head was signed after this verification witnessed: witness it now.
+            if let Witnessed::Refused(problem) = self.witness_head(latest.clone(), false).await? {
+                return fail(report, None, AuditFault::NotWitnessed, problem);
+            }
+            report.witnessed_head = Some(latest.seq);
         }
         report.ok = true;
         Ok(report)

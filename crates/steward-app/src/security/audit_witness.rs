@@ -165,6 +165,16 @@ impl Audit<'_> {
         let Some(head) = self.app.store.signed_head().await? else {
             return Ok(Witnessed::Unchanged);
         };
+        self.witness_head(head, force).await
+    }
+
+    /// Witnesses `head`, a head the database signed, if it is newer than the one witnessed
+    /// before and extends it.
+    pub(crate) async fn witness_head(
+        &self,
+        head: SignedHead,
+        force: bool,
+    ) -> Result<Witnessed, AppError> {
         let before = self.app.keys.witnessed_head().await?;
         if before.as_ref() == Some(&head) {
             return Ok(Witnessed::Unchanged);

@@ -54,6 +54,39 @@ async fn instances_starting_together_share_one_installation() {
     }
 }
 
+/// Another instance witnesses heads while this one verifies: a head witnessed after this
+/// verification read the database's is newer, not a rollback.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_another_instance_witnesses_during_a_verification_is_no_rollback() {
+    let cluster = Cluster::new().await;
+    let a = cluster.open(1).await;
+    let b = cluster.open(2).await;
+    let writing = async {
+        for i in 0..40 {
+            b.customers()
+                .create(&agent(&b), input(&format!("w{i}@example.com"), "Wit"))
+                .await
+                .expect("create on the second");
+            b.audit()
+                .witness(false)
+                .await
+                .expect("witness on the second");
+        }
+    };
+    let verifying = async {
+        let mut reports = Vec::new();
+        for _ in 0..40 {
+            reports.push(a.audit().verify().await.expect("verify on the first"));
+            tokio::task::yield_now().await;
+        }
+        reports
+    };
+    let ((), reports) = tokio::join!(writing, verifying);
+    for report in reports {
+        assert!(report.ok, "{report:?}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_erasure_on_one_instance_is_final_on_the_others_at_once() {
     let cluster = Cluster::new().await;
