@@ -1,5 +1,6 @@
 //! Keys and cryptography. The only crate that holds key bytes: key-encryption keys from the
-//! master key file, per-customer data keys, blind-index keys and the audit-signing key.
+//! master key file (or handles to them in a PKCS#11 token, which holds the bytes itself),
+//! per-customer data keys, blind-index keys and the audit-signing key.
 //! Every primitive comes from the RustCrypto and dalek crates; this crate only composes them.
 
 mod blind_index;
@@ -7,6 +8,9 @@ mod data_key;
 mod error;
 mod master_key;
 mod signing;
+#[cfg(feature = "testing")]
+pub mod testing;
+mod token;
 mod webhook;
 mod wrapping;
 
@@ -15,9 +19,11 @@ pub use data_key::DataKey;
 pub use error::VaultError;
 pub use master_key::MasterKey;
 pub use signing::Signer;
+pub use token::TokenSettings;
 pub use webhook::WebhookSecret;
 pub use wrapping::WrappedKey;
 
+use master_key::{Custody, Kek};
 use uuid::Uuid;
 use zeroize::Zeroizing;
 
@@ -49,7 +55,7 @@ pub struct Vault {
     /// Read on every unwrap (a shared lock, no allocation); written only when a rotation adds
     /// a version or a retirement drops one.
     master: std::sync::RwLock<MasterKey>,
-    /// Serialises the changes to the master key file.
+    /// Serialises the changes to the versions' custody.
     rotation: std::sync::Mutex<()>,
     indexer: BlindIndexer,
     signer: std::sync::Arc<Signer>,
@@ -141,63 +147,89 @@ impl Vault {
         self.master.write().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn file_lock(&self) -> Result<(std::sync::MutexGuard<'_, ()>, std::path::PathBuf), VaultError> {
+    /// The custody of the versions, held for a change to them.
+    fn custody_lock(&self) -> (std::sync::MutexGuard<'_, ()>, Custody) {
         let guard = self.rotation.lock().unwrap_or_else(|e| e.into_inner());
-        let path = self
-            .master()
-            .file()
-            .map(std::path::Path::to_path_buf)
-            .ok_or_else(|| VaultError::MasterKey {
-                path: "(in memory)".into(),
-                reason: "keys given in memory cannot be rotated".into(),
-            })?;
-        Ok((guard, path))
+        let custody = self.master().custody().clone();
+        (guard, custody)
     }
 
-    /// Adds a fresh key-encryption key to the master key file and makes it current: every key
-    /// wrapped from now on is wrapped by it. Returns its version.
+    /// Where the key-encryption keys are kept, as messages name it.
+    pub fn kek_custody(&self) -> String {
+        self.master().custody().describe()
+    }
+
+    /// Whether the key-encryption keys are kept in a PKCS#11 token.
+    pub fn kek_in_token(&self) -> bool {
+        matches!(self.master().custody(), Custody::Token(_))
+    }
+
+    /// Adds a fresh key-encryption key to the custody (the master key file, or the token,
+    /// which generates it) and makes it current: every key wrapped from now on is wrapped
+    /// by it. Returns its version.
     pub fn rotate(&self) -> Result<u32, VaultError> {
-        let (_guard, path) = self.file_lock()?;
+        let (_guard, custody) = self.custody_lock();
         let after = self.kek_version();
-        // The file is written before memory changes, so no key is ever wrapped by a version
-        // the file does not hold.
-        let (version, kek) = master_key::append_version(&path, after)?;
+        // The custody holds it before memory changes, so no key is ever wrapped by a version
+        // the custody does not hold.
+        let (version, kek) = match &custody {
+            Custody::Token(token) => {
+                let (version, handle) = token.add_version(after)?;
+                (version, Kek::Token(handle))
+            }
+            Custody::File(path) => master_key::append_version(path, after)?,
+            Custody::Memory => in_memory_cannot_change()?,
+        };
         self.master_mut().install(version, kek);
         Ok(version)
     }
 
-    /// Removes an old version from the master key file and from memory, once no key is
-    /// wrapped by it any more. The current version cannot be retired.
+    /// Removes an old version from the custody and from memory, once no key is wrapped by
+    /// it any more. The current version cannot be retired.
     pub fn retire(&self, version: u32) -> Result<(), VaultError> {
-        let (_guard, path) = self.file_lock()?;
+        let (_guard, custody) = self.custody_lock();
         if version >= self.kek_version() {
             return Err(VaultError::MasterKey {
-                path: path.display().to_string(),
+                path: custody.describe(),
                 reason: format!("version {version} is current and cannot be retired"),
             });
         }
         // Memory lets go first: a key wrapped from here on cannot use it.
         self.master_mut().forget(version);
-        master_key::remove_version(&path, version)
+        match &custody {
+            Custody::Token(token) => token.remove_version(version),
+            Custody::File(path) => master_key::remove_version(path, version),
+            Custody::Memory => in_memory_cannot_change(),
+        }
     }
 
-    /// When the master key file was last written (a rotation or a retirement).
+    /// When the versions last changed (a rotation or a retirement): the master key file's
+    /// last write, or when this process last saw the token's keys change.
     pub fn master_key_written_at(&self) -> Result<std::time::SystemTime, VaultError> {
-        let (_guard, path) = self.file_lock()?;
-        std::fs::metadata(&path)
-            .and_then(|m| m.modified())
-            .map_err(|e| VaultError::MasterKey {
-                path: path.display().to_string(),
-                reason: e.to_string(),
-            })
+        let (_guard, custody) = self.custody_lock();
+        match &custody {
+            Custody::Token(token) => Ok(token.changed_at()),
+            Custody::File(path) => {
+                std::fs::metadata(path)
+                    .and_then(|m| m.modified())
+                    .map_err(|e| VaultError::MasterKey {
+                        path: path.display().to_string(),
+                        reason: e.to_string(),
+                    })
+            }
+            Custody::Memory => in_memory_cannot_change(),
+        }
     }
 
-    /// Takes in what another process changed in the master key file: versions it added
-    /// (the highest becomes current) and versions it retired. Returns whether anything
-    /// changed.
+    /// Takes in what another process changed in the custody: versions it added (the
+    /// highest becomes current) and versions it retired. Returns whether anything changed.
     pub fn refresh(&self) -> Result<bool, VaultError> {
-        let (_guard, path) = self.file_lock()?;
-        let (added, gone) = master_key::file_changes(&path, &self.master())?;
+        let (_guard, custody) = self.custody_lock();
+        let (added, gone) = match &custody {
+            Custody::Token(token) => master_key::token_changes(token, &self.master())?,
+            Custody::File(path) => master_key::file_changes(path, &self.master())?,
+            Custody::Memory => in_memory_cannot_change()?,
+        };
         if added.is_empty() && gone.is_empty() {
             return Ok(false);
         }
@@ -276,6 +308,13 @@ impl Vault {
     pub fn kek_version(&self) -> u32 {
         self.master().current_version()
     }
+}
+
+fn in_memory_cannot_change<T>() -> Result<T, VaultError> {
+    Err(VaultError::MasterKey {
+        path: "(in memory)".into(),
+        reason: "keys given in memory cannot be rotated".into(),
+    })
 }
 
 /// Fresh key bytes from the thread's cryptographically secure generator (ChaCha, seeded and

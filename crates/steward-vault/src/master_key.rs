@@ -1,3 +1,6 @@
+//! The key-encryption keys, in one of two custodies: the master key file, or a PKCS#11
+//! token (see `token.rs`), where they never leave the token.
+//!
 //! The master key file: one line per key-encryption-key version, `v<N>:<base64 key>`. The
 //! highest version wraps new keys; older versions stay until every key they wrapped has been
 //! rewrapped. The file is created with mode 0600 and refused if others may read it.
@@ -21,13 +24,42 @@ use uuid::Uuid;
 use zeroize::Zeroizing;
 
 use crate::VaultError;
+use crate::token::{Token, TokenSettings};
 use crate::wrapping::{WrappedKey, kek_cipher, unwrap, wrap};
 
 pub struct MasterKey {
-    keks: BTreeMap<u32, Aes256Gcm>,
+    keks: BTreeMap<u32, Kek>,
     current: u32,
-    /// The file the versions came from; `None` for keys given in memory, which cannot rotate.
-    file: Option<PathBuf>,
+    custody: Custody,
+}
+
+/// One version of the key-encryption key: a cipher in memory, or a key inside the token.
+pub(crate) enum Kek {
+    Cipher(Box<Aes256Gcm>),
+    Token(cryptoki::object::ObjectHandle),
+}
+
+/// Where the versions are kept, and so where a rotation adds one and a retirement removes it.
+#[derive(Clone)]
+pub(crate) enum Custody {
+    /// Given in memory; cannot rotate.
+    Memory,
+    File(PathBuf),
+    Token(std::sync::Arc<Token>),
+}
+
+impl Custody {
+    /// The custody as messages name it.
+    pub(crate) fn describe(&self) -> String {
+        match self {
+            Custody::Memory => "the keys given in memory".into(),
+            Custody::File(path) => format!("the master key file {}", path.display()),
+            Custody::Token(token) => format!(
+                "the PKCS#11 token labelled {:?}",
+                token.settings().token_label
+            ),
+        }
+    }
 }
 
 impl std::fmt::Debug for MasterKey {
@@ -50,15 +82,34 @@ impl MasterKey {
     pub fn from_versions(versions: Vec<(u32, [u8; 32])>) -> MasterKey {
         let mut keks = BTreeMap::new();
         for (v, mut k) in versions {
-            keks.insert(v, derive_kek(&k));
+            keks.insert(v, Kek::Cipher(Box::new(derive_kek(&k))));
             zeroize::Zeroize::zeroize(&mut k);
         }
         let current = keks.keys().next_back().copied().unwrap_or(0);
         MasterKey {
             keks,
             current,
-            file: None,
+            custody: Custody::Memory,
         }
+    }
+
+    /// The versions held in a PKCS#11 token, generating version 1 there on first use.
+    pub fn from_token(settings: &TokenSettings) -> Result<MasterKey, VaultError> {
+        let token = Token::open(settings)?;
+        let mut held = token.versions()?;
+        if held.is_empty() {
+            let (v, handle) = token.add_version(0)?;
+            held.insert(v, handle);
+        }
+        let current = held.keys().next_back().copied().unwrap_or(0);
+        Ok(MasterKey {
+            keks: held
+                .into_iter()
+                .map(|(v, handle)| (v, Kek::Token(handle)))
+                .collect(),
+            current,
+            custody: Custody::Token(std::sync::Arc::new(token)),
+        })
     }
 
     /// Loads the master key file, creating it (mode 0600) with a fresh version 1 if absent.
@@ -100,7 +151,7 @@ impl MasterKey {
         }
         let mut master =
             MasterKey::from_versions(versions.into_iter().map(|(v, k, _)| (v, *k)).collect());
-        master.file = Some(path.to_path_buf());
+        master.custody = Custody::File(path.to_path_buf());
         Ok(master)
     }
 
@@ -109,8 +160,8 @@ impl MasterKey {
         self.keks.keys().copied().collect()
     }
 
-    pub(crate) fn file(&self) -> Option<&Path> {
-        self.file.as_deref()
+    pub(crate) fn custody(&self) -> &Custody {
+        &self.custody
     }
 
     pub(crate) fn has(&self, version: u32) -> bool {
@@ -118,7 +169,7 @@ impl MasterKey {
     }
 
     /// Takes in a version written to the file; the highest becomes current.
-    pub(crate) fn install(&mut self, version: u32, kek: Aes256Gcm) {
+    pub(crate) fn install(&mut self, version: u32, kek: Kek) {
         self.keks.insert(version, kek);
         self.current = self.current.max(version);
     }
@@ -133,7 +184,24 @@ impl MasterKey {
         self.current
     }
 
-    fn kek(&self, version: u32) -> Result<&Aes256Gcm, VaultError> {
+    fn wrap(&self, aad: &[u8], key: &[u8; 32]) -> Result<WrappedKey, VaultError> {
+        let version = self.current;
+        match (self.kek(version)?, &self.custody) {
+            (Kek::Cipher(c), _) => wrap(c, version, aad, key),
+            (Kek::Token(handle), Custody::Token(token)) => token.wrap(*handle, version, aad, key),
+            (Kek::Token(_), _) => Err(VaultError::UnknownKek(version)),
+        }
+    }
+
+    fn unwrap(&self, aad: &[u8], w: &WrappedKey) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+        match (self.kek(w.kek_version)?, &self.custody) {
+            (Kek::Cipher(c), _) => unwrap(c, aad, w),
+            (Kek::Token(handle), Custody::Token(token)) => token.unwrap(*handle, aad, w),
+            (Kek::Token(_), _) => Err(VaultError::UnknownKek(w.kek_version)),
+        }
+    }
+
+    fn kek(&self, version: u32) -> Result<&Kek, VaultError> {
         self.keks
             .get(&version)
             .ok_or(VaultError::UnknownKek(version))
@@ -151,12 +219,7 @@ impl MasterKey {
         customer: &Uuid,
         key: &[u8; 32],
     ) -> Result<WrappedKey, VaultError> {
-        wrap(
-            self.kek(self.current)?,
-            self.current,
-            &Self::dek_aad(customer),
-            key,
-        )
+        self.wrap(&Self::dek_aad(customer), key)
     }
 
     pub(crate) fn unwrap_data_key(
@@ -164,16 +227,11 @@ impl MasterKey {
         customer: &Uuid,
         w: &WrappedKey,
     ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-        unwrap(self.kek(w.kek_version)?, &Self::dek_aad(customer), w)
+        self.unwrap(&Self::dek_aad(customer), w)
     }
 
     pub(crate) fn wrap_secret(&self, name: &str, key: &[u8; 32]) -> Result<WrappedKey, VaultError> {
-        wrap(
-            self.kek(self.current)?,
-            self.current,
-            format!("steward-secret-v1:{name}").as_bytes(),
-            key,
-        )
+        self.wrap(format!("steward-secret-v1:{name}").as_bytes(), key)
     }
 
     pub(crate) fn unwrap_secret(
@@ -181,11 +239,7 @@ impl MasterKey {
         name: &str,
         w: &WrappedKey,
     ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-        unwrap(
-            self.kek(w.kek_version)?,
-            format!("steward-secret-v1:{name}").as_bytes(),
-            w,
-        )
+        self.unwrap(format!("steward-secret-v1:{name}").as_bytes(), w)
     }
 }
 
@@ -261,7 +315,7 @@ fn replace_file(path: &Path, lines: &[Zeroizing<String>]) -> Result<(), VaultErr
 
 /// Appends a fresh version (32 bytes from the operating system) to the file, numbered after
 /// every version the file or memory knows; returns it with its cipher.
-pub(crate) fn append_version(path: &Path, after: u32) -> Result<(u32, Aes256Gcm), VaultError> {
+pub(crate) fn append_version(path: &Path, after: u32) -> Result<(u32, Kek), VaultError> {
     let existing = read_versions(path)?;
     let version = existing
         .iter()
@@ -279,7 +333,7 @@ pub(crate) fn append_version(path: &Path, after: u32) -> Result<(u32, Aes256Gcm)
         STANDARD.encode(key.as_ref())
     )));
     replace_file(path, &lines)?;
-    Ok((version, derive_kek(&key)))
+    Ok((version, Kek::Cipher(Box::new(derive_kek(&key)))))
 }
 
 /// Removes a version's line from the file; the others stay as they were.
@@ -308,18 +362,42 @@ pub(crate) fn remove_version(path: &Path, version: u32) -> Result<(), VaultError
 pub(crate) fn file_changes(
     path: &Path,
     master: &MasterKey,
-) -> Result<(Vec<(u32, Aes256Gcm)>, Vec<u32>), VaultError> {
+) -> Result<(Vec<(u32, Kek)>, Vec<u32>), VaultError> {
     let existing = read_versions(path)?;
     let added = existing
         .iter()
         .filter(|(v, _, _)| !master.has(*v))
-        .map(|(v, k, _)| (*v, derive_kek(k)))
+        .map(|(v, k, _)| (*v, Kek::Cipher(Box::new(derive_kek(k)))))
         .collect();
     let gone = master
         .versions()
         .into_iter()
         .filter(|v| !existing.iter().any(|(e, _, _)| e == v))
         .collect();
+    Ok((added, gone))
+}
+
+/// The versions in the token that memory lacks and those memory holds that the token no
+/// longer has: what another instance's rotation or retirement changed.
+#[allow(clippy::type_complexity)]
+pub(crate) fn token_changes(
+    token: &Token,
+    master: &MasterKey,
+) -> Result<(Vec<(u32, Kek)>, Vec<u32>), VaultError> {
+    let held = token.versions()?;
+    let added: Vec<(u32, Kek)> = held
+        .iter()
+        .filter(|(v, _)| !master.has(**v))
+        .map(|(v, handle)| (*v, Kek::Token(*handle)))
+        .collect();
+    let gone: Vec<u32> = master
+        .versions()
+        .into_iter()
+        .filter(|v| !held.contains_key(v))
+        .collect();
+    if !added.is_empty() || !gone.is_empty() {
+        token.touch();
+    }
     Ok((added, gone))
 }
 

@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::VaultError;
 
-const NONCE_LEN: usize = 12;
+pub(crate) const NONCE_LEN: usize = 12;
 
 /// A key as the key store keeps it: encrypted under a versioned key-encryption key.
 #[derive(Clone, PartialEq, Eq)]
