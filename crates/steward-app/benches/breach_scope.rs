@@ -326,6 +326,7 @@ async fn run_postgres(n: usize) -> BenchResult<()> {
             database_url: Some(database.url.clone()),
             keystore_url: None,
             master_key_file: None,
+            kek_token: None,
             ..options(tmp.path())?
         })
     };

@@ -110,7 +110,10 @@ use std::sync::Arc;
 use steward_core::audit::{AuditEntry, AuditRecord, HeadSigner};
 use steward_core::{Catalog, Clock};
 use steward_store::{KeyStore, PostgresStore, SqliteStore, Store, StoredKey};
-use steward_vault::{MasterKey, SecretSource, Vault, VaultError, WrappedKey};
+pub use steward_vault::TokenSettings;
+use steward_vault::{SecretSource, Vault, VaultError, WrappedKey};
+
+use security::keys::custody::KekSource;
 
 /// Where Steward keeps its files and which database holds the data.
 pub struct OpenOptions {
@@ -123,6 +126,9 @@ pub struct OpenOptions {
     /// `None` for `keys/master.key` in the data directory. Instances sharing a key store
     /// must all read the same key-encryption keys, so they name one file they all mount.
     pub master_key_file: Option<PathBuf>,
+    /// The key-encryption keys in a PKCS#11 token instead of the master key file: keys are
+    /// wrapped and unwrapped inside the token.
+    pub kek_token: Option<TokenSettings>,
     pub catalog: Catalog,
     pub clock: Arc<dyn Clock>,
     /// Named as controller in consent receipts.
@@ -164,8 +170,8 @@ pub struct Steward {
     witness_file: security::audit_witness::WitnessFile,
     /// Where the key store file lives, and the locks of running imports beside it.
     key_dir: PathBuf,
-    /// The master key file holding the key-encryption keys.
-    master_key: PathBuf,
+    /// The master key file or the token holding the key-encryption keys.
+    kek: KekSource,
     tokens: Arc<infra::token_cache::TokenCache>,
     /// On PostgreSQL, what other instances revoke, evicted from `tokens` as it is heard.
     _revocations: Option<infra::following::Following>,
@@ -268,26 +274,21 @@ impl SecretSource for Secrets {
 /// store them wins, and the others unlock again with the winner's. Says whether this call
 /// made the installation's secrets, i.e. the key store was new.
 async fn unlock(
-    master_key: &Path,
+    kek: &KekSource,
     keys: &KeyStore,
     searchable: &[&str],
 ) -> Result<(Vault, bool), AppError> {
     let other_keys = |e: VaultError| match e {
         VaultError::Tampered | VaultError::UnknownKek(_) => AppError::Setup(format!(
-            "the key store's secrets do not open with the master key file {}: every instance sharing a key store needs the same master key",
-            master_key.display()
+            "the key store's secrets do not open with {}: every instance sharing a key store needs the same key-encryption keys",
+            kek.describe()
         )),
         e => e.into(),
     };
     // A second round meets the winner's secrets, all stored, and makes none.
     for _ in 0..2 {
         let mut secrets = Secrets::load(keys).await?;
-        let vault = Vault::unlock(
-            MasterKey::load_or_create(master_key)?,
-            &mut secrets,
-            searchable,
-        )
-        .map_err(other_keys)?;
+        let vault = Vault::unlock(kek.open()?, &mut secrets, searchable).map_err(other_keys)?;
         if secrets.made.is_empty() {
             return Ok((vault, false));
         }
@@ -324,10 +325,19 @@ impl Steward {
                     .into(),
             ));
         }
+        if opts.kek_token.is_some() && opts.master_key_file.is_some() {
+            return Err(AppError::Setup(
+                "master_key_file and the pkcs11 settings both name where the key-encryption keys are: keep one".into(),
+            ));
+        }
         let mut paths = DataPaths::new(&opts.data_dir);
         if let Some(file) = &opts.master_key_file {
             paths.master_key = file.clone();
         }
+        let kek = match opts.kek_token {
+            Some(token) => KekSource::Token(token),
+            None => KekSource::File(paths.master_key.clone()),
+        };
         create_private_dir(&opts.data_dir)
             .and_then(|_| create_private_dir(&paths.key_dir))
             .map_err(|source| AppError::File {
@@ -352,7 +362,7 @@ impl Steward {
                 security::sign_in::THROTTLE,
             ])
             .collect();
-        let (vault, new_keys) = unlock(&paths.master_key, &keys, &searchable).await?;
+        let (vault, new_keys) = unlock(&kek, &keys, &searchable).await?;
         let heads: Arc<dyn HeadSigner> = vault.signer().clone();
         let (store, revocations): (Arc<dyn Store>, _) = match &opts.database_url {
             None => (Arc::new(SqliteStore::open(&paths.database, heads)?), None),
@@ -411,7 +421,7 @@ impl Steward {
             clock: opts.clock,
             witness_file: security::audit_witness::WitnessFile::new(&paths.key_dir),
             key_dir: paths.key_dir,
-            master_key: paths.master_key.clone(),
+            kek,
             tokens,
             _revocations: revocations,
             key_cache,
@@ -431,7 +441,7 @@ impl Steward {
         };
         // Every command opens Steward; the server says it at info (`serve`).
         tracing::debug!(instance = %steward.instance, "instance opened");
-        steward.record_kek_versions(&paths.master_key).await?;
+        steward.record_kek_versions().await?;
         steward.refuse_missing_kek_versions().await?;
         steward.sign_first_head().await?;
         steward.seed_retention_rules().await?;

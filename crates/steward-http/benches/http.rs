@@ -268,6 +268,7 @@ fn main() -> BenchResult<()> {
             database_url: None,
             keystore_url: None,
             master_key_file: None,
+            kek_token: None,
             catalog: Catalog::default_catalog()?,
             clock: Arc::new(SystemClock),
             controller: Default::default(),

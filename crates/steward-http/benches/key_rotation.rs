@@ -63,6 +63,7 @@ fn options(dir: &std::path::Path) -> BenchResult<OpenOptions> {
         database_url: None,
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         catalog: Catalog::default_catalog()?,
         clock: Arc::new(SystemClock),
         controller: Default::default(),

@@ -26,6 +26,16 @@ pub struct Cli {
     /// sharing a key store all name the same one.
     #[arg(long, global = true)]
     pub master_key_file: Option<PathBuf>,
+    /// Keep the key-encryption keys in a PKCS#11 token instead: the vendor's module (a
+    /// shared library). Give the token's label and a PIN file too.
+    #[arg(long, global = true)]
+    pub pkcs11_module: Option<PathBuf>,
+    /// The label of the token holding the key-encryption keys.
+    #[arg(long, global = true)]
+    pub pkcs11_token_label: Option<String>,
+    /// A file holding the token's user PIN.
+    #[arg(long, global = true)]
+    pub pkcs11_pin_file: Option<PathBuf>,
     /// An extra catalog file, added to the built-in catalog (repeatable).
     #[arg(long = "catalog", global = true)]
     pub catalog: Vec<PathBuf>,

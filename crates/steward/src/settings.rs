@@ -20,6 +20,11 @@ pub struct Settings {
     pub keystore_url: Option<String>,
     /// `keys/master.key` in the data directory when not given.
     pub master_key_file: Option<PathBuf>,
+    /// The key-encryption keys in a PKCS#11 token instead of the master key file: the
+    /// vendor's module, the token's label and a file holding the user PIN, all three.
+    pub pkcs11_module: Option<PathBuf>,
+    pub pkcs11_token_label: Option<String>,
+    pub pkcs11_pin_file: Option<PathBuf>,
     pub listen: SocketAddr,
     /// A second listener serving every metric without a token, for the operator's own
     /// network; without it, counts of personal records need an auditor's or admin's token.
@@ -69,6 +74,41 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// The token holding the key-encryption keys, when the three pkcs11 settings are given.
+    pub fn kek_token(&self) -> anyhow::Result<Option<steward_app::TokenSettings>> {
+        match (
+            &self.pkcs11_module,
+            &self.pkcs11_token_label,
+            &self.pkcs11_pin_file,
+        ) {
+            (None, None, None) => Ok(None),
+            (Some(module), Some(label), Some(pin_file)) => {
+                if self.master_key_file.is_some() {
+                    anyhow::bail!(
+                        "invalid setting: master_key_file and pkcs11_module both say where the key-encryption keys are: keep one"
+                    );
+                }
+                Ok(Some(steward_app::TokenSettings {
+                    module: module.clone(),
+                    token_label: label.clone(),
+                    pin_file: pin_file.clone(),
+                }))
+            }
+            (module, label, _) => {
+                let missing = if module.is_none() {
+                    "pkcs11_module"
+                } else if label.is_none() {
+                    "pkcs11_token_label"
+                } else {
+                    "pkcs11_pin_file"
+                };
+                anyhow::bail!(
+                    "invalid setting: {missing}: pkcs11_module, pkcs11_token_label and pkcs11_pin_file are given together"
+                )
+            }
+        }
+    }
+
     /// The breach response plan, checked; a plan that does not hold together stops start-up
     /// naming the field at fault.
     pub fn breach_plan(&self) -> anyhow::Result<Option<steward_app::core::breach::BreachPlan>> {
@@ -91,6 +131,9 @@ impl Default for Settings {
             database_url: None,
             keystore_url: None,
             master_key_file: None,
+            pkcs11_module: None,
+            pkcs11_token_label: None,
+            pkcs11_pin_file: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_listen: None,
             catalog: Vec::new(),
@@ -117,11 +160,14 @@ impl Default for Settings {
     }
 }
 
-const ENV_KEYS: [&str; 24] = [
+const ENV_KEYS: [&str; 27] = [
     "data_dir",
     "database_url",
     "keystore_url",
     "master_key_file",
+    "pkcs11_module",
+    "pkcs11_token_label",
+    "pkcs11_pin_file",
     "listen",
     "metrics_listen",
     "catalog",
@@ -194,6 +240,12 @@ pub struct Overrides {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_key_file: Option<PathBuf>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkcs11_module: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkcs11_token_label: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pkcs11_pin_file: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub listen: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub metrics_listen: Option<String>,
@@ -260,6 +312,7 @@ pub fn load(config: Option<&Path>, overrides: &Overrides) -> anyhow::Result<Sett
         anyhow::bail!("invalid setting: tls_cert and tls_key must be given together");
     }
     settings.breach_plan()?;
+    settings.kek_token()?;
     Ok(settings)
 }
 

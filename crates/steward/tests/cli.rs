@@ -2063,3 +2063,62 @@ fn a_key_store_url_without_a_database_url_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn serve_refuses_a_token_it_cannot_reach_naming_the_setting() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pin = dir.path().join("pin");
+    std::fs::write(&pin, "1234\n").expect("pin");
+    let module = steward_vault::testing::module_path();
+    let module = module.to_str().expect("utf-8 path");
+    let pin = pin.to_str().expect("utf-8 path");
+    for (args, named) in [
+        (
+            ["/nowhere/libpkcs11.so", "steward-keys", pin],
+            "pkcs11_module",
+        ),
+        ([module, "no-such-token", pin], "pkcs11_token_label"),
+    ] {
+        let out = run(steward(&dir.path().join("data")).args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--pkcs11-module",
+            args[0],
+            "--pkcs11-token-label",
+            args[1],
+            "--pkcs11-pin-file",
+            args[2],
+        ]));
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{err}");
+        assert!(err.contains(named), "{err}");
+        assert!(!err.contains("1234"), "the PIN is never shown: {err}");
+    }
+}
+
+#[test]
+fn the_token_settings_are_given_together_and_not_beside_a_master_key_file() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = run(steward(&dir.path().join("data"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("STEWARD_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
+        .env("STEWARD_PKCS11_TOKEN_LABEL", "steward-keys"));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("pkcs11_pin_file"), "{err}");
+
+    let out = run(steward(&dir.path().join("data"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env("STEWARD_PKCS11_MODULE", "/usr/lib/softhsm/libsofthsm2.so")
+        .env("STEWARD_PKCS11_TOKEN_LABEL", "steward-keys")
+        .env("STEWARD_PKCS11_PIN_FILE", "/run/secrets/pin")
+        .env("STEWARD_MASTER_KEY_FILE", "/run/secrets/master.key"));
+    let err = text(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("master_key_file"), "{err}");
+    assert!(
+        !dir.path().join("data").exists(),
+        "nothing was made before the settings were refused"
+    );
+}

@@ -1,5 +1,6 @@
 //! Three `steward serve` processes, each with its own empty data directory, on one PostgreSQL
-//! data database and one key-store database, reading one master key file: what a load balancer
+//! data database and one key-store database, reading one master key file (or, in the second
+//! test, one SoftHSM2 token holding the key-encryption keys): what a load balancer
 //! in front of them would see. A client spreads creates, reads, updates, consents and erasures
 //! round-robin over the three, then asks all three at once to send one campaign and to run
 //! the retention sweep, and a customer signs in to the portal across all three.
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 
 use steward_store::testing::{TestDatabase, fresh_postgres};
 use steward_testkit::smtp::SmtpServer;
+use steward_vault::testing::{TestToken, fresh_token};
 
 const BIN: &str = env!("CARGO_BIN_EXE_steward");
 const EMAIL: &str = "marketing.communications.email";
@@ -23,13 +25,19 @@ const ROUNDS: usize = 40;
 const LOAD_FOR: Duration = Duration::from_secs(12);
 const SUBJECT: &str = "Spring at the shop";
 
-/// What every instance and every command shares: the two databases and the master key.
+/// What every instance and every command shares: the two databases and the key-encryption
+/// keys.
 struct Cluster {
     data: TestDatabase,
     keys: TestDatabase,
-    master_key: PathBuf,
+    kek: Kek,
     smtp_url: String,
     dir: tempfile::TempDir,
+}
+
+enum Kek {
+    File(PathBuf),
+    Token(TestToken),
 }
 
 impl Cluster {
@@ -41,10 +49,21 @@ impl Cluster {
             .arg("--database-url")
             .arg(&self.data.url)
             .arg("--keystore-url")
-            .arg(&self.keys.url)
-            .arg("--master-key-file")
-            .arg(&self.master_key)
-            .env_remove("STEWARD_DATABASE_URL")
+            .arg(&self.keys.url);
+        match &self.kek {
+            Kek::File(path) => {
+                c.arg("--master-key-file").arg(path);
+            }
+            Kek::Token(token) => {
+                c.arg("--pkcs11-module")
+                    .arg(&token.settings.module)
+                    .arg("--pkcs11-token-label")
+                    .arg(&token.settings.token_label)
+                    .arg("--pkcs11-pin-file")
+                    .arg(&token.settings.pin_file);
+            }
+        }
+        c.env_remove("STEWARD_DATABASE_URL")
             .env_remove("STEWARD_KEYSTORE_URL")
             .env_remove("STEWARD_MASTER_KEY_FILE")
             .env("STEWARD_LOG", "warn")
@@ -538,24 +557,36 @@ fn shared_databases() -> (TestDatabase, TestDatabase) {
 
 #[test]
 fn three_instances_on_one_database_and_one_key_store_act_as_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let master_key = dir.path().join("secrets").join("master.key");
+    std::fs::create_dir_all(master_key.parent().expect("parent")).expect("secrets");
+    act_as_one(dir, Kek::File(master_key));
+}
+
+#[test]
+fn three_instances_with_the_kek_in_softhsm2_act_as_one() {
+    act_as_one(
+        tempfile::tempdir().expect("tempdir"),
+        Kek::Token(fresh_token()),
+    );
+}
+
+fn act_as_one(dir: tempfile::TempDir, kek: Kek) {
     let began = Instant::now();
     let (data, keys) = shared_databases();
     let smtp = SmtpServer::start();
-    let dir = tempfile::tempdir().expect("tempdir");
     let cluster = Cluster {
         data,
         keys,
-        master_key: dir.path().join("secrets").join("master.key"),
+        kek,
         smtp_url: smtp.url(),
         dir,
     };
-    std::fs::create_dir_all(cluster.master_key.parent().expect("parent")).expect("secrets");
     let init = run(cluster.steward("init").arg("init"));
     assert!(init.status.success(), "{}", text(&init.stderr));
-    assert!(
-        cluster.master_key.exists(),
-        "init wrote the shared master key"
-    );
+    if let Kek::File(path) = &cluster.kek {
+        assert!(path.exists(), "init wrote the shared master key");
+    }
     let tokens = Tokens {
         agent: cluster.token("agent", "essential.service"),
         dpo: cluster.token("dpo", "essential.legal_obligation"),
@@ -578,6 +609,10 @@ fn three_instances_on_one_database_and_one_key_store_act_as_one() {
         assert!(
             !own.join("keys").join("keystore.db").exists(),
             "instance {n} keeps no key store of its own"
+        );
+        assert!(
+            !own.join("keys").join("master.key").exists(),
+            "instance {n} keeps no master key of its own"
         );
     }
     let log = Log::default();

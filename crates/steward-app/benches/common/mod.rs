@@ -19,6 +19,7 @@ pub fn options(data_dir: &Path) -> BenchResult<OpenOptions> {
         database_url: None,
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         catalog: Catalog::default_catalog()?,
         clock: Arc::new(SystemClock),
         controller: Default::default(),

@@ -137,6 +137,7 @@ mod tests {
             database_url: None,
             keystore_url: None,
             master_key_file: None,
+            kek_token: None,
             catalog: Catalog::default_catalog().expect("catalog"),
             clock: clock.clone(),
             controller: Default::default(),

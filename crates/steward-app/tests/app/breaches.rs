@@ -75,6 +75,7 @@ pub(crate) async fn with_plan(pg: bool, smtp: Option<String>) -> Opened {
         database_url: db.as_ref().map(|d| d.url.clone()),
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         security: SecuritySettings {
             breach_plan: Some(plan()),
         },

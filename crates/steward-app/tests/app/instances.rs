@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use steward_app::core::Role;
 use steward_app::{AppError, CustomerQuery, Steward};
 use steward_store::KeyStore;
-use steward_vault::{MasterKey, SecretSource, Vault, VaultError, WrappedKey};
+use steward_vault::{SecretSource, TokenSettings, Vault, VaultError, WrappedKey};
 use uuid::Uuid;
 
 use crate::support::*;
@@ -144,8 +144,7 @@ async fn vault(cluster: &Cluster) -> Vault {
             },
         );
     }
-    let master = MasterKey::load_or_create(&cluster.master_key_file()).expect("master key");
-    Vault::unlock(master, &mut Loaded(found), &[]).expect("unlock")
+    Vault::unlock(cluster.master_key(), &mut Loaded(found), &[]).expect("unlock")
 }
 
 /// I5 on the shared key store: PostgreSQL keeps deleted rows in its files and backups, so a
@@ -153,7 +152,16 @@ async fn vault(cluster: &Cluster) -> Vault {
 /// key. Once the key-encryption key that wrapped it is retired, that copy opens nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_copy_taken_before_an_erasure_opens_nothing_once_its_kek_is_retired() {
-    let cluster = Cluster::new().await;
+    copy_before_erasure(Cluster::new().await).await;
+}
+
+/// The same with the key-encryption keys in a token: retiring destroys the version inside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_copy_taken_before_an_erasure_opens_nothing_once_its_kek_is_destroyed_in_the_token() {
+    copy_before_erasure(Cluster::with_token().await).await;
+}
+
+async fn copy_before_erasure(cluster: Cluster) {
     let app = cluster.open(1).await;
     let gone = app
         .customers()
@@ -382,4 +390,128 @@ async fn an_instance_given_an_empty_key_store_beside_customers_does_not_start() 
         Err(e) => e.to_string(),
     };
     assert!(refused.contains("key store is new"), "{refused}");
+}
+
+/// With the key-encryption keys in a token, instances share customers, and a rotation on one
+/// (a new key generated inside the token, the old one destroyed there once nothing uses it)
+/// reaches the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instances_with_the_kek_in_a_token_share_customers_and_rotations() {
+    let cluster = Cluster::with_token().await;
+    let apps = cluster.open_all(2).await;
+    let (a, b) = (&apps[0], &apps[1]);
+    // The second runs its key job, as `serve` does: it reads the token's versions every
+    // few seconds, within the grace a retirement waits.
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let job = tokio::spawn(b.jobs().key_rewrapper(async {
+        let _ = stopped.await;
+    }));
+    let before = a
+        .customers()
+        .create(&agent(a), input("hsm@example.com", "Hal"))
+        .await
+        .expect("create on the first");
+    assert_eq!(
+        b.customers()
+            .get(&agent(b), before.id)
+            .await
+            .expect("read on the second")
+            .fields
+            .get("given_name")
+            .map(String::as_str),
+        Some("Hal")
+    );
+    let admin = actor(a, Role::Admin);
+    assert_eq!(a.keys().rotate(&admin).await.expect("rotate"), 2);
+    let done = a.keys().rewrap(&admin, None, |_| {}).await.expect("rewrap");
+    assert!(done.finished, "{done:?}");
+    let _ = stop.send(());
+    job.await.expect("key job");
+    let after = b
+        .customers()
+        .create(&agent(b), input("hsm2@example.com", "Hana"))
+        .await
+        .expect("create on the second after the rotation");
+    // Version 1 is gone from the token: a third instance opens with version 2 alone.
+    let c = cluster.open(3).await;
+    for id in [before.id, after.id] {
+        for app in [a.as_ref(), b.as_ref(), &c] {
+            app.customers()
+                .get(&agent(app), id)
+                .await
+                .expect("read after the rotation");
+        }
+    }
+    let status = c
+        .keys()
+        .status(&actor(&c, Role::Admin))
+        .await
+        .expect("status");
+    assert_eq!(status.current, 2);
+    assert!(
+        status
+            .versions
+            .iter()
+            .any(|v| v.version == 1 && v.retired_at.is_some()),
+        "{status:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_token_stops_start_up_naming_the_setting() {
+    let cluster = Cluster::with_token().await;
+    let token = cluster.token.as_ref().expect("token").settings.clone();
+    for (settings, named) in [
+        (
+            TokenSettings {
+                module: "/nowhere/libpkcs11.so".into(),
+                ..token.clone()
+            },
+            "pkcs11_module",
+        ),
+        (
+            TokenSettings {
+                token_label: "no-such-token".into(),
+                ..token.clone()
+            },
+            "pkcs11_token_label",
+        ),
+        (
+            TokenSettings {
+                pin_file: token.pin_file.with_file_name("missing"),
+                ..token.clone()
+            },
+            "pkcs11_pin_file",
+        ),
+    ] {
+        let refused = match Steward::open(steward_app::OpenOptions {
+            kek_token: Some(settings),
+            ..cluster.options(1)
+        })
+        .await
+        {
+            Ok(_) => panic!("started without its token"),
+            Err(e) => e.to_string(),
+        };
+        assert!(refused.contains(named), "{refused}");
+    }
+    // Nothing was made on the way: the right token opens an empty installation.
+    cluster.open(1).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_given_another_token_does_not_start() {
+    let cluster = Cluster::with_token().await;
+    drop(cluster.open(1).await);
+    let other = steward_vault::testing::fresh_token();
+    let refused = match Steward::open(steward_app::OpenOptions {
+        kek_token: Some(other.settings.clone()),
+        ..cluster.options(2)
+    })
+    .await
+    {
+        Ok(_) => panic!("an instance with another token's keys started"),
+        Err(e) => e.to_string(),
+    };
+    assert!(refused.contains("PKCS#11 token"), "{refused}");
 }

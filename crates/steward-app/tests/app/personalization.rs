@@ -47,6 +47,7 @@ pub async fn setup_with(pg: bool, catalog: Catalog) -> Setup {
         database_url: db.as_ref().map(|d| d.url.clone()),
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         ..options(dir.path(), clock.clone())
     })
     .await

@@ -40,6 +40,7 @@ async fn open(pg: bool, smtp: &SmtpServer) -> Env {
         database_url: db.as_ref().map(|d| d.url.clone()),
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         mail: steward_app::MailSettings {
             smtp_url: Some(smtp.url()),
             from: "Shop <privacy@shop.test>".into(),

@@ -32,6 +32,7 @@ async fn open(pg: bool) -> Env {
         database_url: db.as_ref().map(|d| d.url.clone()),
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         ..options(dir.path(), clock.clone())
     })
     .await

@@ -44,6 +44,7 @@ async fn installation(pg: bool) -> Installation {
         database_url: db.as_ref().map(|d| d.url.clone()),
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         controller: Controller {
             name: "Example Shop GmbH".into(),
             email: "privacy@example-shop.test".into(),

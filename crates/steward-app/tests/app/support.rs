@@ -18,6 +18,7 @@ pub fn options(dir: &Path, clock: Arc<FixedClock>) -> OpenOptions {
         database_url: None,
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         catalog: Catalog::default_catalog().expect("catalog"),
         clock,
         controller: Default::default(),
@@ -39,6 +40,7 @@ pub async fn open_at(dir: &Path, database_url: Option<String>) -> Steward {
         database_url,
         keystore_url: None,
         master_key_file: None,
+        kek_token: None,
         ..options(dir, clock())
     })
     .await
@@ -242,11 +244,12 @@ pub async fn signed_in(app: &Steward, inbox: Inbox<'_>, email: &str) -> steward_
 
 /// One installation run as a load balancer would run it: every instance with its own empty
 /// data directory, all sharing one PostgreSQL data database, one key store database and one
-/// master key file.
+/// master key file, or one PKCS#11 token holding the key-encryption keys.
 pub struct Cluster {
     pub data: steward_store::testing::TestDatabase,
     pub keys: steward_store::testing::TestDatabase,
     pub clock: Arc<FixedClock>,
+    pub token: Option<steward_vault::testing::TestToken>,
     dir: tempfile::TempDir,
 }
 
@@ -256,7 +259,16 @@ impl Cluster {
             data: steward_store::testing::fresh_postgres().await,
             keys: steward_store::testing::fresh_postgres().await,
             clock: clock(),
+            token: None,
             dir: tempfile::tempdir().expect("tempdir"),
+        }
+    }
+
+    /// A cluster whose key-encryption keys are in a SoftHSM2 token of its own.
+    pub async fn with_token() -> Cluster {
+        Cluster {
+            token: Some(steward_vault::testing::fresh_token()),
+            ..Cluster::new().await
         }
     }
 
@@ -264,12 +276,22 @@ impl Cluster {
         self.dir.path().join("master.key")
     }
 
+    /// The key-encryption keys as every instance opens them.
+    pub fn master_key(&self) -> steward_vault::MasterKey {
+        match &self.token {
+            Some(t) => steward_vault::MasterKey::from_token(&t.settings).expect("token"),
+            None => steward_vault::MasterKey::load_or_create(&self.master_key_file())
+                .expect("master key"),
+        }
+    }
+
     /// The options of instance `n`.
     pub fn options(&self, n: usize) -> OpenOptions {
         OpenOptions {
             database_url: Some(self.data.url.clone()),
             keystore_url: Some(self.keys.url.clone()),
-            master_key_file: Some(self.master_key_file()),
+            master_key_file: self.token.is_none().then(|| self.master_key_file()),
+            kek_token: self.token.as_ref().map(|t| t.settings.clone()),
             ..options(
                 &self.dir.path().join(format!("instance-{n}")),
                 self.clock.clone(),

@@ -286,6 +286,7 @@ async fn spawn_in(
         database_url: database_url.clone(),
         keystore_url: keystore.as_ref().map(|k| k.url.clone()),
         master_key_file: master_key_file.clone(),
+        kek_token: None,
         catalog: catalog.unwrap_or_else(|| Catalog::default_catalog().expect("catalog")),
         clock: clock.clone(),
         controller: Default::default(),

@@ -54,6 +54,7 @@ async fn open(settings: &Settings) -> anyhow::Result<(Steward, Operator)> {
         database_url: settings.database_url.clone(),
         keystore_url: settings.keystore_url.clone(),
         master_key_file: settings.master_key_file.clone(),
+        kek_token: settings.kek_token()?,
         catalog,
         clock: Arc::new(SystemClock),
         controller: steward_app::Controller {
@@ -127,6 +128,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         database_url: cli.database_url.clone(),
         keystore_url: cli.keystore_url.clone(),
         master_key_file: cli.master_key_file.clone(),
+        pkcs11_module: cli.pkcs11_module.clone(),
+        pkcs11_token_label: cli.pkcs11_token_label.clone(),
+        pkcs11_pin_file: cli.pkcs11_pin_file.clone(),
         listen: serve_args.and_then(|a| a.listen.clone()),
         metrics_listen: serve_args.and_then(|a| a.metrics_listen.clone()),
         catalog: cli.catalog.clone(),

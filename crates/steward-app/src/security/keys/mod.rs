@@ -2,10 +2,12 @@
 //! wrapped key onto the newest (`rotation.rs`), versions marked compromised, what each
 //! version wraps, and the keys interrupted imports left behind (`orphans.rs`).
 //!
-//! The master key file holds the versions' key bytes; the key store records each version's
-//! life (created, retired, compromised) beside the keys it wraps.
+//! The master key file or a PKCS#11 token holds the versions' key bytes (`custody.rs`); the
+//! key store records each version's life (created, retired, compromised) beside the keys it
+//! wraps.
 
 pub(crate) mod cache;
+pub(crate) mod custody;
 pub(crate) mod orphans;
 pub(crate) mod rotation;
 
@@ -81,16 +83,14 @@ impl Steward {
         }
     }
 
-    /// Records in the key store the versions the master key file holds that it has not seen
-    /// yet: a version first seen here (the file of an installation older than rotation) is
-    /// dated by the file's last change, the nearest known time it was written.
-    pub(crate) async fn record_kek_versions(
-        &self,
-        master_key: &std::path::Path,
-    ) -> Result<(), AppError> {
-        let written = std::fs::metadata(master_key)
-            .and_then(|m| m.modified())
-            .ok()
+    /// Records in the key store the versions the master key file or token holds that it has
+    /// not seen yet: a version first seen here (the file of an installation older than
+    /// rotation) is dated by the file's last change, the nearest known time it was written.
+    pub(crate) async fn record_kek_versions(&self) -> Result<(), AppError> {
+        let written = self
+            .kek
+            .file()
+            .and_then(|file| std::fs::metadata(file).and_then(|m| m.modified()).ok())
             .and_then(|t| Timestamp::try_from(t).ok())
             .unwrap_or_else(|| self.clock.now());
         let now = self.clock.now().min(written.max(Timestamp::UNIX_EPOCH));
@@ -114,8 +114,8 @@ impl Steward {
         for (version, used) in usage {
             if used.data_keys + used.secrets > 0 && !loaded.contains(&version) {
                 return Err(AppError::Setup(format!(
-                    "the key store holds keys wrapped by key-encryption key version {version}, which {} does not have: every instance needs the same master key file",
-                    self.master_key.display()
+                    "the key store holds keys wrapped by key-encryption key version {version}, which {} does not have: every instance needs the same key-encryption keys",
+                    self.kek.describe()
                 )));
             }
         }

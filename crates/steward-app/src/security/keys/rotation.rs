@@ -265,8 +265,7 @@ impl Jobs {
             match self.app.vault.refresh() {
                 // Recorded here too in case the process that rotated died before it could.
                 Ok(true) => {
-                    let file = self.app.master_key.clone();
-                    if let Err(e) = self.app.record_kek_versions(&file).await {
+                    if let Err(e) = self.app.record_kek_versions().await {
                         tracing::warn!(error = %e, "recording the key versions failed");
                     }
                 }

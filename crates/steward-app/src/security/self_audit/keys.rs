@@ -6,6 +6,7 @@ use std::path::Path;
 use jiff::Timestamp;
 
 use super::{Check, Checked, Cx, Outcome, Severity};
+use crate::security::keys::custody::KekSource;
 use crate::{AppError, Steward};
 
 /// The data directory: the key folder's parent.
@@ -59,7 +60,7 @@ fn kek_age<'a>(cx: &'a Cx<'a>) -> Checked<'a> {
 pub(super) const MASTER_KEY_PERMISSIONS: Check = Check {
     id: "MASTER_KEY_PERMISSIONS",
     severity: Severity::Critical,
-    fix: "Make the master key file readable by its owner only (chmod 600) and close the data directory to others (chmod 700).",
+    fix: "Make the master key file (or, with the keys in a token, its PIN file) readable by its owner only (chmod 600) and close the data directory to others (chmod 700).",
     run: master_key_permissions,
 };
 
@@ -77,19 +78,26 @@ fn mode(path: &Path) -> Result<u32, AppError> {
 #[cfg(unix)]
 fn master_key_permissions<'a>(cx: &'a Cx<'a>) -> Checked<'a> {
     Box::pin(async move {
-        let key = cx.app.master_key.clone();
+        // With the keys in a token, its PIN is the secret a reader of the disk could take.
+        let (key, what, target) = match &cx.app.kek {
+            KekSource::File(path) => (path.clone(), "master key file", "file:keys/master.key"),
+            KekSource::Token(token) => (
+                token.pin_file.clone(),
+                "PKCS#11 PIN file",
+                "file:pkcs11_pin_file",
+            ),
+        };
         let dir = data_dir(cx.app).to_path_buf();
         let (key_mode, dir_mode) = (mode(&key)?, mode(&dir)?);
         let mut open = Vec::new();
         // Group or others may read the key: only its owner should.
         if key_mode & 0o077 != 0 {
-            open.push("file:keys/master.key".to_string());
+            open.push(target.to_string());
         }
         if dir_mode & 0o007 != 0 {
             open.push("dir:data".to_string());
         }
-        let evidence =
-            format!("master key file mode {key_mode:04o}, data directory mode {dir_mode:04o}");
+        let evidence = format!("{what} mode {key_mode:04o}, data directory mode {dir_mode:04o}");
         Ok(if open.is_empty() {
             Outcome::pass(evidence)
         } else {
