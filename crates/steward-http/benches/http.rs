@@ -8,25 +8,23 @@
 //!
 //! Run: `cargo bench -p steward-http --bench http [-- SECONDS]` (default 5 s per phase).
 
+mod common;
+
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+use common::{BenchResult, Conn, Outcome, bench_token, load, seconds_arg, smoke};
 
 use steward_app::core::personalization::{Facets, Level, PROFILED};
 use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, Role, SystemClock};
 use steward_app::{
-    ConsentInput, CustomerInput, Evidence, InteractionInput, LevelInput, NewToken, OpenOptions,
-    Steward,
+    ConsentInput, CustomerInput, Evidence, InteractionInput, LevelInput, OpenOptions, Steward,
 };
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
 
 const CONNECTIONS: usize = 64;
 const SEED_CUSTOMERS: usize = 2_000;
@@ -34,63 +32,6 @@ const SEED_CUSTOMERS: usize = 2_000;
 /// order rule of the catalog to derive something.
 const FOCUS_ORDERS: usize = 40;
 const CATEGORIES: [&str; 3] = ["garden", "books", "kitchen"];
-
-/// One keep-alive HTTP/1.1 connection; enough of the protocol for the server's own answers.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn open(addr: &str) -> BenchResult<Conn> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Conn {
-            stream,
-            buf: Vec::with_capacity(16 * 1024),
-        })
-    }
-
-    async fn send(&mut self, request: &[u8]) -> BenchResult<u16> {
-        self.stream.write_all(request).await?;
-        self.buf.clear();
-        loop {
-            let mut chunk = [0u8; 8192];
-            let n = self.stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Err("connection closed".into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buf[..end])?;
-                let status: u16 = head.split(' ').nth(1).ok_or("no status")?.parse()?;
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                while self.buf.len() < end + 4 + length {
-                    let n = self.stream.read(&mut chunk).await?;
-                    if n == 0 {
-                        return Err("connection closed mid-body".into());
-                    }
-                    self.buf.extend_from_slice(&chunk[..n]);
-                }
-                self.buf.drain(..end + 4);
-                self.buf.truncate(length);
-                return Ok(status);
-            }
-        }
-    }
-
-    /// The body of the last answer.
-    fn body(&self) -> &[u8] {
-        &self.buf
-    }
-}
 
 /// Fails unless the answer really was personalized from the customer's profile, so the phase
 /// measures the gate, the ranking and the audited read rather than the generic list.
@@ -105,87 +46,6 @@ async fn check_personalized(addr: &str, request: &[u8]) -> BenchResult<usize> {
         return Err(format!("recommendations were not personalized ({status}): {body}").into());
     }
     Ok(used)
-}
-
-struct Outcome {
-    requests: usize,
-    errors: usize,
-    seconds: f64,
-    p50: Duration,
-    p99: Duration,
-}
-
-/// Runs `connections` workers for `duration`, each sending the request `make(i)` builds.
-async fn load(
-    addr: &str,
-    connections: usize,
-    duration: Duration,
-    make: Arc<dyn Fn(usize) -> Vec<u8> + Send + Sync>,
-    expect: u16,
-) -> BenchResult<Outcome> {
-    let counter = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let mut tasks = Vec::new();
-    for _ in 0..connections {
-        let (addr, make, counter) = (addr.to_string(), make.clone(), counter.clone());
-        tasks.push(tokio::spawn(async move {
-            let mut conn = Conn::open(&addr).await?;
-            let mut latencies = Vec::new();
-            let mut errors = 0;
-            while started.elapsed() < duration {
-                let request = make(counter.fetch_add(1, Ordering::Relaxed));
-                let t = Instant::now();
-                let status = conn.send(&request).await?;
-                latencies.push(t.elapsed());
-                if status != expect {
-                    errors += 1;
-                }
-            }
-            Ok::<_, Box<dyn std::error::Error + Send + Sync>>((latencies, errors))
-        }));
-    }
-    let mut all = Vec::new();
-    let mut errors = 0;
-    for t in tasks {
-        let (l, e) = t.await??;
-        all.extend(l);
-        errors += e;
-    }
-    let seconds = started.elapsed().as_secs_f64();
-    all.sort();
-    let pick = |q: f64| {
-        all.get(((all.len() as f64 * q) as usize).min(all.len().saturating_sub(1)))
-            .copied()
-            .unwrap_or_default()
-    };
-    Ok(Outcome {
-        requests: all.len(),
-        errors,
-        seconds,
-        p50: pick(0.50),
-        p99: pick(0.99),
-    })
-}
-
-async fn bench_token(
-    app: &Steward,
-    setup: &steward_app::Actor,
-    role: Role,
-    purpose: &str,
-) -> BenchResult<String> {
-    Ok(app
-        .accounts()
-        .create_token(
-            setup,
-            NewToken {
-                name: format!("bench-{}", role.as_str()),
-                role,
-                purposes: vec![purpose.into()],
-                expires_at: None,
-            },
-        )
-        .await?
-        .1)
 }
 
 /// Gives the customer's profiling consent, sets her level to full as she would ask, and
@@ -238,20 +98,6 @@ async fn at_full_with_history(
 
 /// Under `cargo test --all-targets` (no `--bench`), a short smoke run that shows the
 /// benchmark still works.
-fn smoke() -> bool {
-    !std::env::args().any(|a| a == "--bench")
-}
-
-fn seconds_arg() -> u64 {
-    if smoke() {
-        return 1;
-    }
-    std::env::args()
-        .skip(1)
-        .find_map(|a| a.parse().ok())
-        .unwrap_or(5)
-}
-
 fn main() -> BenchResult<()> {
     let secs = seconds_arg();
     let seeded = if smoke() { 50 } else { SEED_CUSTOMERS };
@@ -378,14 +224,15 @@ fn main() -> BenchResult<()> {
     });
     let (base, reads, creates, consents16, consents64, recommended) =
         client_rt.block_on(async {
-            let base = load(&addr, CONNECTIONS, duration, health, 200).await?;
-            let reads = load(&addr, CONNECTIONS, duration, read, 200).await?;
-            let creates = load(&addr, CONNECTIONS, duration, create, 201).await?;
-            let consents16 = load(&addr, 16, duration, consent.clone(), 201).await?;
-            let consents64 = load(&addr, CONNECTIONS, duration, consent, 201).await?;
+            let addrs = [addr.clone()];
+            let base = load(&addrs, CONNECTIONS, duration, health, 200).await?;
+            let reads = load(&addrs, CONNECTIONS, duration, read, 200).await?;
+            let creates = load(&addrs, CONNECTIONS, duration, create, 201).await?;
+            let consents16 = load(&addrs, 16, duration, consent.clone(), 201).await?;
+            let consents64 = load(&addrs, CONNECTIONS, duration, consent, 201).await?;
             let used = check_personalized(&addr, &recommend(0)).await?;
             println!("recommendations use {used} of the customer's attributes");
-            let recommended = load(&addr, CONNECTIONS, duration, recommend, 200).await?;
+            let recommended = load(&addrs, CONNECTIONS, duration, recommend, 200).await?;
             Ok::<_, Box<dyn std::error::Error + Send + Sync>>((
                 base,
                 reads,
@@ -396,7 +243,7 @@ fn main() -> BenchResult<()> {
             ))
         })?;
 
-    let rate = |o: &Outcome| o.requests as f64 / o.seconds;
+    let rate = Outcome::rate;
     println!(
         "steward HTTP benchmark: {CONNECTIONS} connections, {secs} s per phase, {seeded} customers seeded, 2 CPUs shared"
     );
