@@ -73,6 +73,37 @@ fn put(h: &mut Sha256, bytes: &[u8]) {
 /// The hash of the entry at `seq` that follows `prev`. Every variable-length part is
 /// length-prefixed so that no two different entries share an encoding.
 pub fn chain_hash(prev: &Hash, seq: i64, r: &AuditRecord) -> Hash {
+    chain_hash_of(
+        prev,
+        seq,
+        &RecordParts {
+            at: r.at,
+            actor: &r.actor,
+            role: &r.role,
+            action: &r.action,
+            purpose: r.purpose.as_deref(),
+            targets: &r.targets,
+            fields: &r.fields,
+            detail: r.detail.as_deref(),
+        },
+    )
+}
+
+/// A record's parts borrowed from wherever they are kept, so a walk over stored rows hashes
+/// them without copying each into a record of its own.
+pub struct RecordParts<'a, S: AsRef<str>> {
+    pub at: i64,
+    pub actor: &'a str,
+    pub role: &'a str,
+    pub action: &'a str,
+    pub purpose: Option<&'a str>,
+    pub targets: &'a [S],
+    pub fields: &'a [S],
+    pub detail: Option<&'a str>,
+}
+
+/// [`chain_hash`] of a record's borrowed parts.
+pub fn chain_hash_of<S: AsRef<str>>(prev: &Hash, seq: i64, r: &RecordParts<'_, S>) -> Hash {
     let mut h = Sha256::new();
     h.update(b"steward-audit-v1");
     h.update(prev);
@@ -81,7 +112,7 @@ pub fn chain_hash(prev: &Hash, seq: i64, r: &AuditRecord) -> Hash {
     put(&mut h, r.actor.as_bytes());
     put(&mut h, r.role.as_bytes());
     put(&mut h, r.action.as_bytes());
-    match &r.purpose {
+    match r.purpose {
         Some(p) => {
             h.update([1]);
             put(&mut h, p.as_bytes());
@@ -89,14 +120,14 @@ pub fn chain_hash(prev: &Hash, seq: i64, r: &AuditRecord) -> Hash {
         None => h.update([0]),
     }
     h.update((r.targets.len() as u64).to_be_bytes());
-    for t in &r.targets {
-        put(&mut h, t.as_bytes());
+    for t in r.targets {
+        put(&mut h, t.as_ref().as_bytes());
     }
     h.update((r.fields.len() as u64).to_be_bytes());
-    for f in &r.fields {
-        put(&mut h, f.as_bytes());
+    for f in r.fields {
+        put(&mut h, f.as_ref().as_bytes());
     }
-    match &r.detail {
+    match r.detail {
         Some(d) => {
             h.update([1]);
             put(&mut h, d.as_bytes());
@@ -104,6 +135,17 @@ pub fn chain_hash(prev: &Hash, seq: i64, r: &AuditRecord) -> Hash {
         None => h.update([0]),
     }
     h.finalize().into()
+}
+
+/// A stored entry's place in the chain: its links as stored, and the hash its stored
+/// contents have now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ChainLink {
+    pub seq: i64,
+    pub prev_hash: Hash,
+    pub hash: Hash,
+    /// [`chain_hash`] of the stored contents after the stored `prev_hash`.
+    pub contents: Hash,
 }
 
 /// A signed statement that the chain held `seq` entries ending in `head` at time `at`
@@ -187,14 +229,24 @@ impl Default for ChainWalker {
 
 impl ChainWalker {
     pub fn feed(&mut self, e: &AuditEntry) -> Result<(), ChainFault> {
-        if e.seq != self.last_seq + 1 || e.prev_hash != self.head {
-            return Err(ChainFault::Broken { seq: e.seq });
+        self.feed_link(&ChainLink {
+            seq: e.seq,
+            prev_hash: e.prev_hash,
+            hash: e.hash,
+            contents: chain_hash(&e.prev_hash, e.seq, &e.record),
+        })
+    }
+
+    /// As [`ChainWalker::feed`], for an entry whose contents were hashed where it was read.
+    pub fn feed_link(&mut self, l: &ChainLink) -> Result<(), ChainFault> {
+        if l.seq != self.last_seq + 1 || l.prev_hash != self.head {
+            return Err(ChainFault::Broken { seq: l.seq });
         }
-        if chain_hash(&e.prev_hash, e.seq, &e.record) != e.hash {
-            return Err(ChainFault::Altered { seq: e.seq });
+        if l.contents != l.hash {
+            return Err(ChainFault::Altered { seq: l.seq });
         }
-        self.head = e.hash;
-        self.last_seq = e.seq;
+        self.head = l.hash;
+        self.last_seq = l.seq;
         self.entries += 1;
         Ok(())
     }

@@ -301,11 +301,11 @@ impl Audit<'_> {
         let mut vouched = 0;
         let mut after = 0;
         loop {
-            let page = self.app.store.audit_page(after, VERIFY_PAGE).await?;
+            let page = self.app.store.audit_links(after, VERIFY_PAGE).await?;
             let Some(last) = page.last() else { break };
             after = last.seq;
             for e in &page {
-                if let Err(fault) = walker.feed(e) {
+                if let Err(fault) = walker.feed_link(e) {
                     report.entries = walker.entries;
                     report.head = hex::encode(walker.head);
                     let (seq, fault, problem) = match fault {

@@ -127,10 +127,10 @@ impl Steward {
             entries: 0,
         };
         while walker.last_seq < head.seq {
-            let page = self.store.audit_page(walker.last_seq, WALK_PAGE).await?;
+            let page = self.store.audit_links(walker.last_seq, WALK_PAGE).await?;
             let from = walker.last_seq;
             for e in page.iter().take_while(|e| e.seq <= head.seq) {
-                if walker.feed(e).is_err() {
+                if walker.feed_link(e).is_err() {
                     return Ok(Some(format!(
                         "entry {} does not extend the witnessed head at entry {}: the log was rewritten",
                         e.seq, before.seq

@@ -3,6 +3,7 @@
 use super::*;
 
 use deadpool_postgres::Transaction;
+use steward_core::audit::ChainLink;
 
 use super::exec::execute_arrays;
 use crate::audit_head::HeadKeeper;
@@ -48,6 +49,10 @@ impl AuditLog for PostgresStore {
 
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
         audit_log::page(&self.pool.get().await?, after_seq, limit).await
+    }
+
+    async fn audit_links(&self, after_seq: i64, limit: usize) -> Result<Vec<ChainLink>> {
+        audit_log::links(&self.pool.get().await?, after_seq, limit).await
     }
 
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {

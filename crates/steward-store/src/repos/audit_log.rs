@@ -1,7 +1,7 @@
 //! The tamper-evident audit log: its hash chain, signed head and searches.
 
 use async_trait::async_trait;
-use steward_core::audit::{AuditEntry, AuditRecord, Hash, SignedHead};
+use steward_core::audit::{AuditEntry, AuditRecord, ChainLink, Hash, SignedHead};
 
 use crate::{AuditFilter, AuditWindow, Result, WindowEntry};
 
@@ -10,6 +10,8 @@ pub trait AuditLog: Send + Sync {
     /// Appends audit entries outside any other change (reads, exports).
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>>;
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>>;
+    /// Entries after `after_seq` as links in the chain, for a verification's walk.
+    async fn audit_links(&self, after_seq: i64, limit: usize) -> Result<Vec<ChainLink>>;
     async fn audit_search(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
     /// Up to `limit` entries of a window after `after` (the `(at, seq)` of the last one
     /// read), in `(at, seq)` order.

@@ -2,12 +2,15 @@
 //! the list of the records each entry names. When a new head is signed, and how the head a
 //! transaction starts from is checked, stay with each engine.
 
-use steward_core::audit::{AuditEntry, AuditRecord, GENESIS, Hash, SignedHead, chain_hash};
+use steward_core::audit::{
+    AuditEntry, AuditRecord, ChainLink, GENESIS, Hash, RecordParts, SignedHead, chain_hash,
+    chain_hash_of,
+};
 
 use super::audit_search::{audit_reads, audit_sql};
 use super::{Exec, Row, Sql, args};
 use crate::audit_head::{FoundHead, HeadKeeper};
-use crate::records::{AuditRecordRaw, target_id, to_json};
+use crate::records::{AuditRecordRaw, from_json, target_id, to_json};
 use crate::{AuditFilter, Result, StoreError};
 
 static INSERT: Sql = Sql::new(
@@ -159,6 +162,64 @@ fn entry_from(r: &dyn Row) -> Result<AuditEntry> {
         detail: r.opt_text(8)?,
     };
     raw.into_entry(r.int(0)?, &r.bytes(9)?, &r.bytes(10)?)
+}
+
+/// Entries after `after_seq`, oldest first, as links whose contents are hashed from the row
+/// in place: a verification reads every entry, and copying each into a record of its own
+/// cost more than hashing it.
+pub(crate) async fn links(x: &impl Exec, after_seq: i64, limit: usize) -> Result<Vec<ChainLink>> {
+    x.query(&PAGE, &args![after_seq, limit as i64], link_from)
+        .await
+}
+
+fn link_from(r: &dyn Row) -> Result<ChainLink> {
+    let seq = r.int(0)?;
+    let prev_hash = r.hash(9)?;
+    let (targets, fields) = (r.str(6)?, r.str(7)?);
+    // Ids and field names need no escapes, so they are read in place; a list that has one
+    // is decoded.
+    let contents = match (
+        serde_json::from_str::<Vec<&str>>(targets),
+        serde_json::from_str::<Vec<&str>>(fields),
+    ) {
+        (Ok(t), Ok(f)) => contents(r, seq, &prev_hash, &t, &f)?,
+        _ => contents(
+            r,
+            seq,
+            &prev_hash,
+            &from_json(targets)?,
+            &from_json(fields)?,
+        )?,
+    };
+    Ok(ChainLink {
+        seq,
+        prev_hash,
+        hash: r.hash(10)?,
+        contents,
+    })
+}
+
+fn contents<S: AsRef<str>>(
+    r: &dyn Row,
+    seq: i64,
+    prev: &Hash,
+    targets: &[S],
+    fields: &[S],
+) -> Result<Hash> {
+    Ok(chain_hash_of(
+        prev,
+        seq,
+        &RecordParts {
+            at: r.int(1)?,
+            actor: r.str(2)?,
+            role: r.str(3)?,
+            action: r.str(4)?,
+            purpose: r.opt_str(5)?,
+            targets,
+            fields,
+            detail: r.opt_str(8)?,
+        },
+    ))
 }
 
 /// Entries after `after_seq`, oldest first.

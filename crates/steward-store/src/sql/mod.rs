@@ -221,6 +221,11 @@ pub(crate) trait Row {
     fn opt_text(&self, i: usize) -> Result<Option<String>>;
     /// Text read in place, not copied out of the row.
     fn opt_str(&self, i: usize) -> Result<Option<&str>>;
+    /// Text read in place, never null.
+    fn str(&self, i: usize) -> Result<&str> {
+        self.opt_str(i)?
+            .ok_or_else(|| crate::StoreError::Corrupt(format!("column {i} is null")))
+    }
     fn bytes(&self, i: usize) -> Result<Vec<u8>>;
     fn opt_bytes(&self, i: usize) -> Result<Option<Vec<u8>>>;
     /// Bytes read in place, not copied out of the row.

@@ -2,6 +2,8 @@
 
 use super::*;
 
+use steward_core::audit::ChainLink;
+
 use crate::audit_head::HeadKeeper;
 use crate::sql::{Exec, Sql, args, audit_log, breach_scope};
 
@@ -58,6 +60,10 @@ impl AuditLog for SqliteStore {
 
     async fn audit_page(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditEntry>> {
         self.read(|c| ready(audit_log::page(c, after_seq, limit)))
+    }
+
+    async fn audit_links(&self, after_seq: i64, limit: usize) -> Result<Vec<ChainLink>> {
+        self.read(|c| ready(audit_log::links(c, after_seq, limit)))
     }
 
     async fn audit_search(&self, f: &AuditFilter) -> Result<Vec<AuditEntry>> {

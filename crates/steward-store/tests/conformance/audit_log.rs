@@ -5,6 +5,7 @@ use super::*;
 engines!(
     audit_chain_is_contiguous_under_concurrency,
     audit_search_reads_a_records_entries_by_its_id,
+    links_hash_what_the_entries_hold_escapes_and_all,
 );
 
 pub async fn audit_chain_is_contiguous_under_concurrency(store: Arc<dyn Store>) {
@@ -160,4 +161,43 @@ async fn found_by_id(
         "the whole log, newest first"
     );
     assert_eq!(newest(None, Some(seq(2)), 2).await, [seq(1), seq(0)]);
+}
+
+/// A verification hashes entries where they are read; lists whose JSON needs escapes (a
+/// quote, a backslash, a tab, a right-to-left mark) hash as the records were written.
+pub async fn links_hash_what_the_entries_hold_escapes_and_all(store: Arc<dyn Store>) {
+    let plain = record(
+        "customer.read",
+        vec!["customer:1".into(), "customer:2".into()],
+    );
+    let mut escaped = record(
+        "note \"quoted\"",
+        vec![
+            "vendor:a\"b".into(),
+            "path\\x\tz".into(),
+            "\u{200f}rtl".into(),
+        ],
+    );
+    escaped.fields = vec!["line\nbreak".into(), "plain".into()];
+    escaped.detail = Some("two\r\nlines".into());
+    let empty = AuditRecord {
+        targets: vec![],
+        fields: vec![],
+        purpose: None,
+        ..record("system.tick", vec![])
+    };
+    store
+        .append_audit(vec![plain, escaped, empty])
+        .await
+        .expect("append");
+    let entries = store.audit_page(0, 10).await.expect("page");
+    let links = store.audit_links(0, 10).await.expect("links");
+    assert_eq!(links.len(), 3);
+    let mut walker = ChainWalker::default();
+    for (e, l) in entries.iter().zip(&links) {
+        assert_eq!((l.seq, l.prev_hash, l.hash), (e.seq, e.prev_hash, e.hash));
+        assert_eq!(l.contents, chain_hash(&e.prev_hash, e.seq, &e.record));
+        walker.feed_link(l).expect("links chain");
+    }
+    assert_eq!(walker.last_seq, 3);
 }

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use steward_core::audit::{AuditRecord, ChainWalker};
+use steward_core::audit::{AuditRecord, ChainWalker, chain_hash};
 use steward_store::testing::{TestDatabase, fresh_postgres};
 use steward_store::*;
 use uuid::Uuid;
