@@ -166,6 +166,9 @@ pub struct Steward {
     audit_writer: infra::group_commit::GroupCommit<AuditRecord, AuditEntry>,
     /// New customers' wrapped data keys, committed (and synced) in groups.
     key_writer: infra::group_commit::GroupCommit<(uuid::Uuid, StoredKey), ()>,
+    /// Consent decisions that write only their events, committed in groups.
+    consent_writer:
+        infra::group_commit::GroupCommit<steward_store::ChangeSet, consent::group::Committed>,
     clock: Arc<dyn Clock>,
     witness_file: security::audit_witness::WitnessFile,
     /// Where the key store file lives, and the locks of running imports beside it.
@@ -403,6 +406,10 @@ impl Steward {
                     let store = store.clone();
                     async move { store.append_audit(records).await }
                 }
+            }),
+            consent_writer: infra::group_commit::GroupCommit::new("consent", {
+                let store = store.clone();
+                move |group| consent::group::commit(store.clone(), group)
             }),
             key_writer: infra::group_commit::GroupCommit::new("key", {
                 let keys = keys.clone();

@@ -225,7 +225,14 @@ impl Steward {
             changes.consents.push(d.event);
         }
         let queued = !changes.mail.is_empty();
-        self.store.apply(changes).await?;
+        if super::group::groupable(&changes) {
+            let committed = self.consent_writer.submit(vec![changes]).await?;
+            for answer in committed {
+                answer?;
+            }
+        } else {
+            self.store.apply(changes).await?;
+        }
         if queued {
             self.mail_queued();
         }

@@ -7,6 +7,7 @@ pub(crate) mod double_opt_in;
 pub(crate) mod expiry;
 pub(crate) mod forms;
 pub(crate) mod gpc;
+pub(crate) mod group;
 pub(crate) mod ledger;
 pub(crate) mod notices;
 pub(crate) mod proofs;

@@ -924,3 +924,60 @@ async fn values_sent_with_a_decision_awaiting_confirmation_survive_the_gpc_signa
         "kept with the consent asked for, as without the signal"
     );
 }
+
+const SMS: &str = "marketing.communications.sms";
+
+/// Decisions recorded at once share commits; each is answered with its own outcome, and one
+/// that cannot commit (its customer erased meanwhile) takes none of the others with it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn decisions_recorded_at_once_are_each_answered_and_a_failing_one_fails_alone() {
+    let (_dir, app) = app().await;
+    let app = std::sync::Arc::new(app);
+    let agent = agent(&app);
+    let mut ids = Vec::new();
+    for n in 0..24 {
+        ids.push(
+            app.customers()
+                .create(&agent, input(&format!("c{n}@example.com"), "Cy"))
+                .await
+                .expect("create")
+                .id,
+        );
+    }
+    let gone = ids[7];
+    app.rights().erase(&dpo(&app), gone).await.expect("erase");
+    let mut running = tokio::task::JoinSet::new();
+    for (n, id) in ids.iter().copied().enumerate() {
+        for purpose in [SMS, PROFILED] {
+            let (app, agent) = (app.clone(), agent.clone());
+            running.spawn(async move {
+                let state = if n % 3 == 0 { "withdrawn" } else { "given" };
+                let out = app
+                    .consent()
+                    .record(&agent, id, say(purpose, state), &Evidence::default())
+                    .await;
+                (id, purpose, state, out)
+            });
+        }
+    }
+    let mut answered = 0;
+    while let Some(done) = running.join_next().await {
+        let (id, purpose, state, out) = done.expect("task");
+        answered += 1;
+        if id == gone {
+            assert!(matches!(out, Err(AppError::NotFound)), "{out:?}");
+            continue;
+        }
+        let event = out.expect("recorded");
+        assert_eq!(event.purpose, purpose);
+        let now = app.consent().current(&agent, id).await.expect("current");
+        assert_eq!(
+            state_of(&now, purpose).1,
+            state == "given",
+            "{id} {purpose} {state}"
+        );
+    }
+    assert_eq!(answered, 48);
+    let report = app.audit().verify().await.expect("verify");
+    assert!(report.ok, "{report:?}");
+}
