@@ -2,7 +2,9 @@
 
 use std::collections::HashMap;
 
-use steward_core::audit::{AuditEntry, AuditRecord, ChainFault, ChainWalker, Hash, SignedHead};
+use steward_core::audit::{
+    AuditEntry, AuditRecord, ChainFault, ChainLink, ChainWalker, Hash, SignedHead,
+};
 use steward_store::AuditFilter as StoredFilter;
 
 use crate::security::audit_witness::Witnessed;
@@ -64,6 +66,58 @@ pub struct VerifyReport {
 }
 
 const VERIFY_PAGE: usize = 5_000;
+
+/// The log's links, read a page ahead of the walk on a task of its own: reading and hashing
+/// the entries is nearly all a verification does, so two pages are read at once.
+struct LinkPages {
+    store: std::sync::Arc<dyn steward_store::Store>,
+    after: i64,
+    ahead: Option<(i64, Reading)>,
+}
+
+type Reading = tokio::task::JoinHandle<Result<Vec<ChainLink>, steward_store::StoreError>>;
+
+impl LinkPages {
+    fn read(&self, after: i64) -> Reading {
+        let store = self.store.clone();
+        tokio::spawn(async move { store.audit_links(after, VERIFY_PAGE).await })
+    }
+
+    async fn next(&mut self) -> Result<Vec<ChainLink>, AppError> {
+        let current = match self.ahead.take() {
+            Some((from, reading)) if from == self.after => reading,
+            Some((_, reading)) => {
+                reading.abort();
+                self.read(self.after)
+            }
+            None => self.read(self.after),
+        };
+        // Sequence numbers run without gaps, so the next page starts where a full one ends;
+        // when it does not, the page read ahead is dropped and read again.
+        let from = self.after + VERIFY_PAGE as i64;
+        self.ahead = Some((from, self.read(from)));
+        let page = current
+            .await
+            .map_err(|e| AppError::Internal(format!("reading the audit log stopped: {e}")))??;
+        match page.last() {
+            Some(last) => self.after = last.seq,
+            None => {
+                if let Some((_, reading)) = self.ahead.take() {
+                    reading.abort();
+                }
+            }
+        }
+        Ok(page)
+    }
+}
+
+impl Drop for LinkPages {
+    fn drop(&mut self) {
+        if let Some((_, reading)) = self.ahead.take() {
+            reading.abort();
+        }
+    }
+}
 
 /// Where a signed head was found, as verification names it.
 #[derive(Clone, Copy)]
@@ -299,11 +353,16 @@ impl Audit<'_> {
         let mut walker = ChainWalker::default();
         // The last entry a signed head was found to match: a rewrite lies after it.
         let mut vouched = 0;
-        let mut after = 0;
+        let mut pages = LinkPages {
+            store: self.app.store.clone(),
+            after: 0,
+            ahead: None,
+        };
         loop {
-            let page = self.app.store.audit_links(after, VERIFY_PAGE).await?;
-            let Some(last) = page.last() else { break };
-            after = last.seq;
+            let page = pages.next().await?;
+            if page.is_empty() {
+                break;
+            }
             for e in &page {
                 if let Err(fault) = walker.feed_link(e) {
                     report.entries = walker.entries;

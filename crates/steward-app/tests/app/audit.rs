@@ -512,3 +512,27 @@ async fn an_installation_without_signed_heads_gets_one_once() {
     let app = open_at(dir.path(), None).await;
     broken(&app, AuditFault::NoSignedHead).await;
 }
+
+/// A log of several pages is read a page ahead of the walk: a change deep in it, and an
+/// entry missing where a page read ahead begins, are found where they are.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_log_of_several_pages_verifies_and_its_faults_are_found_where_they_are() {
+    let s = with_entries(false, 11_000).await;
+    let report = s.app.audit().verify().await.expect("verify");
+    assert!(report.ok, "{report:?}");
+    assert!(report.entries >= 11_000, "{report:?}");
+
+    s.raw
+        .exec("UPDATE audit_log SET detail = 'nothing to see' WHERE seq = 7500")
+        .await;
+    let changed = broken(&s.app, AuditFault::Changed).await;
+    assert_eq!(changed.first_bad, Some(7500), "{changed:?}");
+    s.raw
+        .exec("UPDATE audit_log SET detail = NULL WHERE seq = 7500")
+        .await;
+    assert!(s.app.audit().verify().await.expect("verify").ok);
+
+    s.raw.exec("DELETE FROM audit_log WHERE seq = 10001").await;
+    let missing = broken(&s.app, AuditFault::Missing).await;
+    assert_eq!(missing.first_bad, Some(10001), "{missing:?}");
+}
