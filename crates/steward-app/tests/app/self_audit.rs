@@ -626,3 +626,32 @@ async fn no_breach_plan_and_a_breach_past_72_hours_without_a_decision_fail() {
     let finding = report.finding("BREACHES_OVERDUE").expect("finding");
     assert_eq!(finding.subjects, [format!("breach:{}", b.breach.id)]);
 }
+
+/// With the key-encryption keys in a token, the PIN file is the secret on disk: the check
+/// that guards the master key file guards it instead.
+#[tokio::test]
+async fn with_the_keys_in_a_token_its_pin_file_is_checked() {
+    use std::os::unix::fs::PermissionsExt;
+    let token = steward_vault::testing::fresh_token();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let app = Steward::open(steward_app::OpenOptions {
+        kek_token: Some(token.settings.clone()),
+        ..options(dir.path(), clock())
+    })
+    .await
+    .expect("open");
+    assert!(!dir.path().join("keys").join("master.key").exists());
+    let facts = InstallationFacts::default();
+    let pin = &token.settings.pin_file;
+    std::fs::set_permissions(pin, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o700)).expect("chmod");
+    let report = audit(&app, &facts).await;
+    let found = report.finding("MASTER_KEY_PERMISSIONS").expect("perms");
+    assert_eq!(found.status, FindingStatus::Pass, "{found:?}");
+    assert!(found.evidence.contains("PIN file mode 0600"), "{found:?}");
+    std::fs::set_permissions(pin, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let report = audit(&app, &facts).await;
+    let found = report.finding("MASTER_KEY_PERMISSIONS").expect("perms");
+    assert_eq!(found.status, FindingStatus::Fail, "{found:?}");
+    assert_eq!(found.subjects, vec!["file:pkcs11_pin_file".to_string()]);
+}
