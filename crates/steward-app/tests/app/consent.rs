@@ -671,11 +671,11 @@ async fn the_readability_line_is_the_operators_to_set() {
         "{score}"
     );
 
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Home::new().await;
     let strict = steward_app::Steward::open(steward_app::OpenOptions {
         readable_at_least: score + 1.0,
         staff_shown_as: Default::default(),
-        ..options(dir.path(), clock())
+        ..dir.options(clock())
     })
     .await
     .expect("open");

@@ -378,14 +378,14 @@ async fn a_ticked_purpose_without_its_contact_field_is_refused_beside_that_field
 
     // A form that offers text messages without asking for a number cannot take them.
     let extra = "[[form]]\nkey = \"texts\"\ntitle = \"Texts\"\npurposes = [\"marketing.communications.email\", \"marketing.communications.sms\"]\nfields = [\"email\", \"given_name\"]\n";
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Home::new().await;
     let narrow = steward_app::Steward::open(steward_app::OpenOptions {
         catalog: steward_app::core::Catalog::from_sources(&[
             ("default", steward_app::core::catalog::DEFAULT_CATALOG),
             ("extra", extra),
         ])
         .expect("catalog"),
-        ..options(dir.path(), clock())
+        ..dir.options(clock())
     })
     .await
     .expect("open");
