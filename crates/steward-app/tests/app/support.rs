@@ -82,16 +82,7 @@ impl Home {
     /// I1 on whichever engine holds the data: none of `secrets` stands in plaintext in any
     /// file under the data directory, nor in any value of the PostgreSQL database.
     pub async fn assert_no_plaintext(&self, secrets: &[&str]) {
-        assert_no_plaintext(self.path(), secrets);
-        if let Some(db) = &self.db {
-            let stored = steward_store::testing::stored_bytes(&db.url).await;
-            for secret in secrets {
-                assert!(
-                    !contains(&stored, secret.as_bytes()),
-                    "{secret} in plaintext in the PostgreSQL database"
-                );
-            }
-        }
+        assert_nothing_in_clear(self.path(), self.db.as_ref(), secrets).await;
     }
 
     /// The first column of every row `sql` selects, on whichever engine holds the data; the
@@ -264,6 +255,21 @@ pub fn assert_no_plaintext(dir: &Path, secrets: &[&str]) {
                 !contains(&bytes, secret.as_bytes()),
                 "{secret} in plaintext in {}",
                 file.display()
+            );
+        }
+    }
+}
+
+/// I1 wherever a Steward keeps its data: none of `secrets` stands in plaintext in any file
+/// under `dir`, nor, when its data is on PostgreSQL, in any value of database `db`.
+pub async fn assert_nothing_in_clear(dir: &Path, db: Option<&TestDatabase>, secrets: &[&str]) {
+    assert_no_plaintext(dir, secrets);
+    if let Some(db) = db {
+        let stored = steward_store::testing::stored_bytes(&db.url).await;
+        for secret in secrets {
+            assert!(
+                !contains(&stored, secret.as_bytes()),
+                "{secret} in plaintext in the PostgreSQL database"
             );
         }
     }
