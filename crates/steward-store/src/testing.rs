@@ -30,7 +30,8 @@ pub fn engine() -> Engine {
             }
             Engine::Postgres
         }
-        other => panic!("{ENGINE_ENV} is {other:?}: it must be sqlite or postgres"),
+        Ok(other) => panic!("{ENGINE_ENV} is {other:?}: it must be sqlite or postgres"),
+        Err(e) => panic!("{ENGINE_ENV}: {e}"),
     }
 }
 
