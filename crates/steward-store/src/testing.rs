@@ -6,6 +6,44 @@ use uuid::Uuid;
 
 pub const ENV: &str = "STEWARD_TEST_DATABASE_URL";
 
+/// Says which engine the app and HTTP suites keep their data on: `sqlite` (the default) or
+/// `postgres`, on the server `STEWARD_TEST_DATABASE_URL` names.
+pub const ENGINE_ENV: &str = "STEWARD_TEST_ENGINE";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// The engine `STEWARD_TEST_ENGINE` asks for. Anything else than `sqlite` or `postgres`,
+/// or `postgres` without a server to reach, fails the test rather than let it pass on an
+/// engine nobody asked for.
+pub fn engine() -> Engine {
+    match std::env::var(ENGINE_ENV).as_deref() {
+        Err(std::env::VarError::NotPresent) | Ok("sqlite") => Engine::Sqlite,
+        Ok("postgres") => {
+            if std::env::var_os(ENV).is_none() {
+                panic!(
+                    "{ENGINE_ENV}=postgres but {ENV} is not set: name the PostgreSQL server the suites run on"
+                );
+            }
+            Engine::Postgres
+        }
+        Ok(other) => panic!("{ENGINE_ENV} is {other:?}: it must be sqlite or postgres"),
+        Err(e) => panic!("{ENGINE_ENV}: {e}"),
+    }
+}
+
+/// A fresh data database on the engine the suites run on, or `None` for the SQLite file in
+/// the data directory.
+pub async fn data_database() -> Option<TestDatabase> {
+    match engine() {
+        Engine::Sqlite => None,
+        Engine::Postgres => Some(fresh_postgres().await),
+    }
+}
+
 /// A database created for one test and dropped when this guard drops.
 pub struct TestDatabase {
     pub url: String,
@@ -33,6 +71,47 @@ pub async fn fresh_postgres() -> TestDatabase {
         admin_url,
         name,
     }
+}
+
+/// Every value stored in the database at `url`, text as UTF-8 and binary as it is, for the
+/// same scan for plaintext a SQLite file gets byte by byte.
+pub async fn stored_bytes(url: &str) -> Vec<u8> {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("cannot reach the test database: {e}"));
+    tokio::spawn(conn);
+    let columns = client
+        .query(
+            "SELECT table_name::text, column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = 'public' ORDER BY table_name, ordinal_position",
+            &[],
+        )
+        .await
+        .expect("list the columns");
+    let mut out = Vec::new();
+    for column in columns {
+        let (table, name, kind): (String, String, String) =
+            (column.get(0), column.get(1), column.get(2));
+        let binary = kind == "bytea";
+        let select = if binary {
+            format!("SELECT \"{name}\" FROM \"{table}\"")
+        } else {
+            format!("SELECT \"{name}\"::text FROM \"{table}\"")
+        };
+        for row in client.query(&select, &[]).await.expect("read a column") {
+            if binary {
+                out.extend(row.get::<_, Option<Vec<u8>>>(0).unwrap_or_default());
+            } else {
+                out.extend(
+                    row.get::<_, Option<String>>(0)
+                        .unwrap_or_default()
+                        .into_bytes(),
+                );
+            }
+            out.push(0);
+        }
+    }
+    out
 }
 
 fn url_with_db(url: &str, db: &str) -> String {

@@ -166,7 +166,7 @@ async fn withdrawing_the_last_basis_of_a_field_erases_it() {
         .await
         .expect("given, with the field it needs");
     assert!(
-        stored_fields(dir.path()).contains("interests"),
+        stored_fields(&dir).await.contains("interests"),
         "stored with the consent"
     );
 
@@ -179,7 +179,7 @@ async fn withdrawing_the_last_basis_of_a_field_erases_it() {
         )
         .await
         .expect("withdraw");
-    let fields = stored_fields(dir.path());
+    let fields = stored_fields(&dir).await;
     assert!(!fields.contains("interests"), "erased with the consent");
     assert!(fields.contains("email"), "fields with other bases stay");
     let minimised = app
@@ -199,15 +199,8 @@ async fn withdrawing_the_last_basis_of_a_field_erases_it() {
 }
 
 /// The field names in the stored (sealed) customer rows; names are kept in the clear.
-fn stored_fields(dir: &std::path::Path) -> String {
-    let conn = sqlite(dir);
-    let blobs: Vec<Vec<u8>> = conn
-        .prepare("SELECT fields FROM customers")
-        .expect("prepare")
-        .query_map([], |r| r.get(0))
-        .expect("query")
-        .map(|r| r.expect("row"))
-        .collect();
+async fn stored_fields(home: &Home) -> String {
+    let blobs = home.blobs("SELECT fields FROM customers").await;
     String::from_utf8_lossy(&blobs.concat()).into_owned()
 }
 
@@ -678,11 +671,11 @@ async fn the_readability_line_is_the_operators_to_set() {
         "{score}"
     );
 
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Home::new().await;
     let strict = steward_app::Steward::open(steward_app::OpenOptions {
         readable_at_least: score + 1.0,
         staff_shown_as: Default::default(),
-        ..options(dir.path(), clock())
+        ..dir.options(clock())
     })
     .await
     .expect("open");
@@ -772,8 +765,8 @@ const ADS: &str = "marketing.advertising.third_party.targeted";
 
 /// A catalog with two more fields: one kept only for third-party advertising, so that a
 /// GPC signal erases it, and one only for email marketing, which asks for confirmation.
-async fn app_with_an_ads_field() -> (tempfile::TempDir, steward_app::Steward) {
-    let dir = tempfile::tempdir().expect("tempdir");
+async fn app_with_an_ads_field() -> (Home, steward_app::Steward) {
+    let home = Home::new().await;
     let extra = r#"
 [[field]]
 key = "ad_audience"
@@ -800,11 +793,11 @@ purposes = ["marketing.communications.email"]
     .expect("catalog");
     let app = steward_app::Steward::open(steward_app::OpenOptions {
         catalog,
-        ..options(dir.path(), clock())
+        ..home.options(clock())
     })
     .await
     .expect("open steward");
-    (dir, app)
+    (home, app)
 }
 
 #[tokio::test]
@@ -838,7 +831,7 @@ async fn a_decision_sent_with_a_gpc_signal_commits_with_its_withdrawals_or_not_a
         (Some(ConsentState::Given), true),
         "nothing of a refused request is written"
     );
-    assert!(stored_fields(dir.path()).contains("ad_audience"));
+    assert!(stored_fields(&dir).await.contains("ad_audience"));
 
     // Accepted: the withdrawal, the erasure it brings and the decision with its value are
     // one change of the customer.
@@ -856,7 +849,7 @@ async fn a_decision_sent_with_a_gpc_signal_commits_with_its_withdrawals_or_not_a
     let now = app.consent().current(&agent, c.id).await.expect("consents");
     assert_eq!(state_of(&now, ADS), (Some(ConsentState::Withdrawn), false));
     assert_eq!(state_of(&now, PROFILED), (Some(ConsentState::Given), true));
-    let fields = stored_fields(dir.path());
+    let fields = stored_fields(&dir).await;
     assert!(
         !fields.contains("ad_audience"),
         "erased with its only basis"
@@ -914,7 +907,7 @@ async fn values_sent_with_a_decision_awaiting_confirmation_survive_the_gpc_signa
         .await
         .expect("asked for, with the signal");
     assert_eq!(event.state, ConsentState::Requested, "waits for its link");
-    let fields = stored_fields(dir.path());
+    let fields = stored_fields(&dir).await;
     assert!(
         !fields.contains("ad_audience"),
         "erased with its only basis"

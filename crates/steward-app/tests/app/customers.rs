@@ -316,8 +316,7 @@ async fn every_use_case_writes_its_audit_entry_without_values() {
     ] {
         assert!(!serialized.contains(value), "audit log holds {value}");
     }
-    let bytes = std::fs::read(dir.path().join("steward.db")).expect("db");
-    assert!(!contains(&bytes, b"grace@example.com"));
+    dir.assert_no_plaintext(&["grace@example.com"]).await;
     assert!(
         app.audit()
             .entries(&actor(&app, Role::Agent), 0, 10)

@@ -67,14 +67,14 @@ async fn the_demo_publishes_a_plain_notice_that_consents_then_name() {
 #[tokio::test]
 async fn purposes_an_operator_adds_get_a_summary_from_the_catalog() {
     let extra = "[[purpose]]\nkey = \"loyalty.points\"\nname = \"Loyalty points\"\ndescription = \"We count your points so you get rewards.\"\nlawful_basis = \"contract\"\nrequires_consent = false\n\n[[field]]\nkey = \"loyalty_number\"\nlabel = \"Loyalty card number\"\ncategory = \"user.account\"\nsensitivity = \"standard\"\nkind = \"text\"\nmax_length = 20\npurposes = [\"loyalty.points\"]\n";
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Home::new().await;
     let app = steward_app::Steward::open(steward_app::OpenOptions {
         catalog: steward_app::core::Catalog::from_sources(&[
             ("default", steward_app::core::catalog::DEFAULT_CATALOG),
             ("extra", extra),
         ])
         .expect("catalog"),
-        ..options(dir.path(), clock())
+        ..dir.options(clock())
     })
     .await
     .expect("open");

@@ -307,7 +307,8 @@ async fn queued_mail_leaves_no_plaintext_at_rest() {
         .record(&agent, c.id, give(EMAIL), &Evidence::default())
         .await
         .expect("requested, mail queued");
-    assert_no_plaintext(dir.path(), &["wanda@example.com", "Wanda"]);
+    dir.assert_no_plaintext(&["wanda@example.com", "Wanda"])
+        .await;
     // The same message, once sent, carries the address and a working link.
     app.outbox().deliver_due().await.expect("deliver");
     let mail = smtp.wait_for(1).remove(0);
@@ -317,5 +318,5 @@ async fn queued_mail_leaves_no_plaintext_at_rest() {
             .expect("link"),
     )
     .to_string();
-    assert_no_plaintext(dir.path(), &[token.as_str()]);
+    dir.assert_no_plaintext(&[token.as_str()]).await;
 }

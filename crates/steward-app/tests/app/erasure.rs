@@ -4,8 +4,9 @@ use steward_app::{AppError, CustomerQuery};
 use crate::support::*;
 
 #[tokio::test]
-async fn erasure_reaches_a_copy_taken_before_it() {
-    let (dir, app) = app().await;
+async fn erasure_reaches_a_copy_taken_before_it_sqlite() {
+    // A copy of the SQLite file is the copy this test takes.
+    let (dir, app) = sqlite_app().await;
     let agent = agent(&app);
     let keep = app
         .customers()
@@ -120,8 +121,9 @@ async fn erasure_reaches_a_copy_taken_before_it() {
 }
 
 #[tokio::test]
-async fn a_value_moved_to_another_customer_or_field_does_not_open() {
-    let (dir, app) = app().await;
+async fn a_value_moved_to_another_customer_or_field_does_not_open_sqlite() {
+    // The sealing under test is the same on both engines; the SQLite file is moved by hand.
+    let (dir, app) = sqlite_app().await;
     let agent = agent(&app);
     let a = app
         .customers()

@@ -131,11 +131,10 @@ async fn a_sign_up_keeps_only_what_the_ticked_purposes_need_and_waits_for_confir
         [(EMAIL, ConsentState::Given)],
         "nothing was recorded before the link"
     );
-    let evidence: Option<String> = sqlite(dir.path())
-        .query_row("SELECT evidence FROM consent_events", [], |r| r.get(0))
-        .expect("evidence");
-    assert!(
-        evidence.is_some_and(|e| e.contains("client")),
+    assert_eq!(
+        dir.count("SELECT COUNT(*) FROM consent_events WHERE evidence LIKE '%client%'")
+            .await,
+        1,
         "the consent keeps the evidence of the submission it was given in"
     );
     let ros = signed_in(&app, Inbox::Smtp(&smtp), "ros@example.com").await;
@@ -379,14 +378,14 @@ async fn a_ticked_purpose_without_its_contact_field_is_refused_beside_that_field
 
     // A form that offers text messages without asking for a number cannot take them.
     let extra = "[[form]]\nkey = \"texts\"\ntitle = \"Texts\"\npurposes = [\"marketing.communications.email\", \"marketing.communications.sms\"]\nfields = [\"email\", \"given_name\"]\n";
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Home::new().await;
     let narrow = steward_app::Steward::open(steward_app::OpenOptions {
         catalog: steward_app::core::Catalog::from_sources(&[
             ("default", steward_app::core::catalog::DEFAULT_CATALOG),
             ("extra", extra),
         ])
         .expect("catalog"),
-        ..options(dir.path(), clock())
+        ..dir.options(clock())
     })
     .await
     .expect("open");

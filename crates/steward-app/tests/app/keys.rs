@@ -239,8 +239,8 @@ async fn a_key_written_behind_the_walk_is_moved_before_retirement() {
 
 #[tokio::test]
 async fn a_compromised_current_version_is_rotated_away_and_audited() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = Arc::new(open_at(dir.path(), None).await);
+    let (dir, app) = app().await;
+    let app = Arc::new(app);
     let ids = customers(&app, 3).await;
     let admin = actor(&app, Role::Admin);
     assert!(

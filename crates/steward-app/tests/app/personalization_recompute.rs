@@ -11,7 +11,7 @@ use steward_app::{InteractionInput, OpenOptions, Steward};
 use steward_store::testing::{TestDatabase, fresh_postgres};
 use uuid::Uuid;
 
-use crate::support::{agent, assert_no_plaintext, clock, input, operator, options, sqlite};
+use crate::support::{agent, assert_nothing_in_clear, clock, input, operator, options, sqlite};
 
 struct Env {
     dir: tempfile::TempDir,
@@ -178,11 +178,14 @@ async fn only_full_customers_get_derived_attributes_and_deleted_keys_stay_out(pg
         ["lapsing", "orders_last_year"]
     );
     assert_eq!(again.attributes, 2);
-    if !pg {
-        // Facets and values are sealed: no category stands in clear anywhere as JSON would
-        // hold it. (The offer book names categories bare, and holds no personal data.)
-        assert_no_plaintext(env.dir.path(), &["\"garden\"", "\"books\""]);
-    }
+    // Facets and values are sealed: no category stands in clear anywhere as JSON would
+    // hold it. (The offer book names categories bare, and holds no personal data.)
+    assert_nothing_in_clear(
+        env.dir.path(),
+        env.db.as_ref(),
+        &["\"garden\"", "\"books\""],
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -324,5 +327,5 @@ async fn facets_are_checked_shown_and_sealed() {
     let shown: Vec<&Facets> = page.items.iter().map(|i| &i.facets).collect();
     assert!(shown.contains(&&message) && shown.contains(&&categories(&["kitchen"])));
     // As sealed facets' JSON would hold it; the offer book names categories bare.
-    assert_no_plaintext(env.dir.path(), &["\"kitchen\""]);
+    assert_nothing_in_clear(env.dir.path(), env.db.as_ref(), &["\"kitchen\""]).await;
 }

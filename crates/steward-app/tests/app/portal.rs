@@ -189,10 +189,10 @@ async fn a_customer_corrects_what_we_hold_but_not_their_sign_in_address() {
 
 #[tokio::test]
 async fn staff_can_be_shown_by_a_stable_pseudonym_instead_of_their_role_alone() {
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Home::new().await;
     let app = steward_app::Steward::open(steward_app::OpenOptions {
         staff_shown_as: steward_app::StaffShownAs::Pseudonym,
-        ..options(dir.path(), clock())
+        ..dir.options(clock())
     })
     .await
     .expect("open");

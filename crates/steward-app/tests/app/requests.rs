@@ -149,7 +149,7 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         .expect("count");
     assert_eq!(left, 0, "the farewell's key is destroyed once it is sent");
     // I1: the suppression entry, the kept request and the Art. 19 record hold no address.
-    assert_no_plaintext(dir.path(), &["gwen@example.com"]);
+    dir.assert_no_plaintext(&["gwen@example.com"]).await;
 
     // An import does not bring her back; a form does only when she says so herself.
     let file = dir.path().join("again.csv");
@@ -237,15 +237,12 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         0,
         "not before the link"
     );
-    let suppressions = || {
-        rusqlite::Connection::open(dir.path().join("steward.db"))
-            .expect("db")
-            .query_row("SELECT COUNT(*) FROM suppressions", [], |r| {
-                r.get::<_, i64>(0)
-            })
-            .expect("count")
-    };
-    assert_eq!(suppressions(), 1, "lifted before the address was confirmed");
+    let suppressions = || dir.count("SELECT COUNT(*) FROM suppressions");
+    assert_eq!(
+        suppressions().await,
+        1,
+        "lifted before the address was confirmed"
+    );
     app.outbox().deliver_due().await.expect("deliver");
     let confirmation = smtp.wait_for(3).remove(2);
     let link = confirmation
@@ -259,7 +256,7 @@ async fn an_erasure_request_runs_to_its_deadline_erases_and_keeps_the_person_out
         )
         .await
         .expect("confirm");
-    assert_eq!(suppressions(), 0, "confirming her address lifts it");
+    assert_eq!(suppressions().await, 0, "confirming her address lifts it");
     assert_eq!(
         find(&app, "gwen@example.com").await,
         1,
@@ -671,7 +668,7 @@ async fn a_correction_of_a_reviewed_field_waits_for_staff_and_applies_on_complet
     );
     assert_eq!(request.proposed_value, None, "lists never carry the value");
     // I1: the proposal waits sealed under the customer's key.
-    assert_no_plaintext(dir.path(), &["1991-04-01"]);
+    dir.assert_no_plaintext(&["1991-04-01"]).await;
 
     let dpo = dpo(&app);
     let read = app.requests().get(&dpo, request.id).await.expect("read");
@@ -753,7 +750,8 @@ async fn a_new_sign_in_address_counts_once_the_link_sent_to_it_is_followed() {
         1,
         "nothing changes before proof"
     );
-    assert_no_plaintext(dir.path(), &["new@example.com", token.as_str()]);
+    dir.assert_no_plaintext(&["new@example.com", token.as_str()])
+        .await;
 
     app.own_rights()
         .confirm_address(&token)

@@ -311,7 +311,7 @@ async fn a_sweep_cut_short_resumes_where_it_stopped_without_doing_anything_twice
 }
 
 #[tokio::test]
-async fn three_sweepers_with_their_own_data_directories_act_on_each_record_once() {
+async fn three_sweepers_with_their_own_data_directories_act_on_each_record_once_postgres() {
     let cluster = Cluster::new().await;
     let clock = cluster.clock.clone();
     let apps = cluster.open_all(3).await;
@@ -364,7 +364,7 @@ async fn three_sweepers_with_their_own_data_directories_act_on_each_record_once(
 }
 
 #[tokio::test]
-async fn a_stalled_run_is_taken_over_by_one_instance_and_the_others_start_their_own() {
+async fn a_stalled_run_is_taken_over_by_one_instance_and_the_others_start_their_own_postgres() {
     let cluster = Cluster::new().await;
     let clock = cluster.clock.clone();
     let apps = cluster.open_all(3).await;

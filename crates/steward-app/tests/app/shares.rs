@@ -475,17 +475,17 @@ async fn covered(pg: bool) {
     assert_eq!(actions, ["share.read", "share.create", "share.download"]);
 
     // Kept sealed: neither the share nor its disclosures hold a value in the clear.
-    if !pg {
-        assert_no_plaintext(
-            kept.0.path(),
-            &[
-                "ada@example.com",
-                "Adalinde",
-                "grace@example.com",
-                "Gracelyn",
-            ],
-        );
-    }
+    assert_nothing_in_clear(
+        kept.0.path(),
+        kept.1.as_ref(),
+        &[
+            "ada@example.com",
+            "Adalinde",
+            "grace@example.com",
+            "Gracelyn",
+        ],
+    )
+    .await;
 
     // Erased after the share: the document no longer yields that customer's values.
     app.rights().erase(&dpo, grace).await.expect("erased");

@@ -651,7 +651,7 @@ async fn where_a_us_processor_reaches_is_judged_by_its_certification_and_its_cla
 #[tokio::test]
 async fn the_operator_can_end_a_finding_in_configuration() {
     let ended = "version = \"operator 1\"\n\n[[decision]]\nregime = \"gdpr\"\ncountry = \"GB\"\nreference = \"Commission Implementing Decision (EU) 2021/1772\"\nadopted = \"2021-06-28\"\nvalid_until = \"2026-01-01\"\nscope = \"United Kingdom\"\ncondition = \"unconditional\"\n";
-    let dir = tempfile::tempdir().expect("tempdir");
+    let dir = Home::new().await;
     let app = Steward::open(steward_app::OpenOptions {
         sharing: SharingRules {
             transfers: TransferRules::from_sources(&[
@@ -662,7 +662,7 @@ async fn the_operator_can_end_a_finding_in_configuration() {
             review_intervals: ReviewIntervals::default(),
             notify_recipients_within: jiff::ToSpan::days(30),
         },
-        ..options(dir.path(), clock())
+        ..dir.options(clock())
     })
     .await
     .expect("open");

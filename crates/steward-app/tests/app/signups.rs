@@ -25,10 +25,10 @@ fn submission(email: &str, sign_up_again: bool) -> FormSubmission {
     }
 }
 
-fn count(dir: &Path, file: &str, sql: &str) -> i64 {
-    rusqlite::Connection::open(dir.join(file))
+fn keys(dir: &Path) -> i64 {
+    rusqlite::Connection::open(dir.join("keys/keystore.db"))
         .expect("open")
-        .query_row(sql, [], |r| r.get(0))
+        .query_row("SELECT COUNT(*) FROM data_keys", [], |r| r.get(0))
         .expect("count")
 }
 
@@ -43,38 +43,38 @@ struct Footprint {
     /// Links that can still be followed.
     open_links: i64,
     /// Every customer row as stored, sealed values and versions included.
-    customers: Vec<(Vec<u8>, i64, i64, Vec<u8>)>,
+    customers: Vec<(Vec<u8>, i64, i64)>,
     consent_events: i64,
     suppressions: i64,
 }
 
-fn footprint(dir: &Path) -> Footprint {
-    let db = sqlite(dir);
-    let mut stmt = db
-        .prepare("SELECT id, version, updated_at, fields FROM customers ORDER BY id")
-        .expect("prepare");
-    let customers = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))
-        .expect("customers")
-        .map(|r| r.expect("row"))
-        .collect();
+async fn footprint(home: &Home) -> Footprint {
+    // The sealed values are bound to their customer's id, so they stand for it too.
+    let fields = home.blobs("SELECT fields FROM customers ORDER BY id").await;
+    let versions = home
+        .numbers("SELECT version FROM customers ORDER BY id")
+        .await;
+    let updated = home
+        .numbers("SELECT updated_at FROM customers ORDER BY id")
+        .await;
     Footprint {
-        signups: count(dir, "steward.db", "SELECT COUNT(*) FROM signups"),
-        keys: count(dir, "keys/keystore.db", "SELECT COUNT(*) FROM data_keys"),
-        messages: count(dir, "steward.db", "SELECT COUNT(*) FROM outbox"),
-        to_send: count(
-            dir,
-            "steward.db",
-            "SELECT COUNT(*) FROM outbox WHERE state = 'pending'",
-        ),
-        open_links: count(
-            dir,
-            "steward.db",
-            "SELECT COUNT(*) FROM mail_links WHERE used_at IS NULL",
-        ),
-        customers,
-        consent_events: count(dir, "steward.db", "SELECT COUNT(*) FROM consent_events"),
-        suppressions: count(dir, "steward.db", "SELECT COUNT(*) FROM suppressions"),
+        signups: home.count("SELECT COUNT(*) FROM signups").await,
+        keys: keys(home.path()),
+        messages: home.count("SELECT COUNT(*) FROM outbox").await,
+        to_send: home
+            .count("SELECT COUNT(*) FROM outbox WHERE state = 'pending'")
+            .await,
+        open_links: home
+            .count("SELECT COUNT(*) FROM mail_links WHERE used_at IS NULL")
+            .await,
+        customers: fields
+            .into_iter()
+            .zip(versions)
+            .zip(updated)
+            .map(|((f, v), u)| (f, v, u))
+            .collect(),
+        consent_events: home.count("SELECT COUNT(*) FROM consent_events").await,
+        suppressions: home.count("SELECT COUNT(*) FROM suppressions").await,
     }
 }
 
@@ -132,7 +132,7 @@ async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
             0,
         ),
     ] {
-        let before = footprint(dir.path());
+        let before = footprint(&dir).await;
         app.forms()
             .submit(
                 "newsletter",
@@ -141,7 +141,7 @@ async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
             )
             .await
             .unwrap_or_else(|e| panic!("{who}: {e:?}"));
-        let after = footprint(dir.path());
+        let after = footprint(&dir).await;
         assert_eq!(
             (after.signups, after.keys),
             (before.signups + 1, before.keys + 1),
@@ -168,10 +168,8 @@ async fn every_sign_up_does_the_same_work_whoever_the_address_belongs_to() {
         );
     }
     // I1: what was typed is sealed, in the database and its log alike.
-    assert_no_plaintext(
-        dir.path(),
-        &["stranger@example.com", "gwen@example.com", "Wilhelmina"],
-    );
+    dir.assert_no_plaintext(&["stranger@example.com", "gwen@example.com", "Wilhelmina"])
+        .await;
 }
 
 #[tokio::test]
@@ -181,7 +179,7 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     erased_at_their_request(&app, &smtp, "gwen@example.com").await;
     app.outbox().deliver_due().await.expect("the farewell");
     smtp.wait_for(2);
-    let start = footprint(dir.path());
+    let start = footprint(&dir).await;
     assert_eq!(start.suppressions, 1);
 
     // Anyone can tick the box with her address: nothing of her is stored, and she stays
@@ -195,11 +193,12 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
         .await
         .expect("taken");
     assert_eq!(find(&app, "gwen@example.com").await, 0);
-    let held = footprint(dir.path());
+    let held = footprint(&dir).await;
     assert_eq!((held.signups, held.keys), (1, start.keys + 1));
     assert_eq!(held.customers, start.customers);
     assert_eq!(held.suppressions, 1);
-    assert_no_plaintext(dir.path(), &["gwen@example.com", "Wilhelmina"]);
+    dir.assert_no_plaintext(&["gwen@example.com", "Wilhelmina"])
+        .await;
     app.outbox().deliver_due().await.expect("deliver");
     let ignored = smtp.wait_for(3)[2]
         .link("http://steward.test/consent/confirm/")
@@ -209,7 +208,7 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
     assert_eq!(app.forms().sweep_expired_signups().await.expect("sweep"), 0);
     clock.advance(jiff::SignedDuration::from_hours(7 * 24));
     assert_eq!(app.forms().sweep_expired_signups().await.expect("sweep"), 1);
-    let swept = footprint(dir.path());
+    let swept = footprint(&dir).await;
     assert_eq!(
         (swept.signups, swept.keys, swept.messages),
         (0, start.keys, start.messages),
@@ -253,7 +252,7 @@ async fn signing_up_again_stores_nothing_until_the_link_is_followed() {
         .await
         .expect("confirmed");
     assert_eq!(find(&app, "gwen@example.com").await, 1);
-    let back = footprint(dir.path());
+    let back = footprint(&dir).await;
     assert_eq!(back.suppressions, 0, "confirming her address lifts it");
     assert_eq!(
         (back.signups, back.keys),
@@ -313,7 +312,7 @@ async fn a_sign_up_without_the_tick_does_not_bring_back_someone_erased_after_sen
         Err(AppError::LinkSpent)
     ));
     assert_eq!(find(&app, "gwen@example.com").await, 0);
-    assert_eq!(footprint(dir.path()).suppressions, 1);
+    assert_eq!(footprint(&dir).await.suppressions, 1);
 }
 
 #[tokio::test]
@@ -323,7 +322,7 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
     let mut both = submission("wil@example.com", false);
     both.values.insert("phone".into(), "+31 20 123 4567".into());
     both.purposes.push("marketing.communications.sms".into());
-    let start = footprint(dir.path());
+    let start = footprint(&dir).await;
     app.forms()
         .submit("newsletter", both, &Evidence::default())
         .await
@@ -340,7 +339,7 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         .confirm(tokens[0], &Evidence::default(), false)
         .await
         .expect("first");
-    let between = footprint(dir.path());
+    let between = footprint(&dir).await;
     assert_eq!(
         (between.signups, between.keys),
         (1, start.keys + 2),
@@ -350,7 +349,7 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
         .confirm(tokens[1], &Evidence::default(), false)
         .await
         .expect("second");
-    let after = footprint(dir.path());
+    let after = footprint(&dir).await;
     assert_eq!(
         (after.signups, after.keys, after.customers.len()),
         (0, start.keys + 1, 1),
@@ -389,15 +388,24 @@ async fn both_links_of_one_sign_up_make_one_customer_and_settle_it() {
 const THIRD_PARTY_ADS: &str = "marketing.advertising.third_party.targeted";
 
 /// Makes every write of a GPC withdrawal fail, as a full disk or a lost connection would.
-fn refuse_gpc_writes(dir: &Path, refuse: bool) {
-    let db = sqlite(dir);
-    let sql = if refuse {
-        "CREATE TRIGGER refuse_gpc BEFORE INSERT ON consent_events WHEN NEW.method = 'gpc' \
-         BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;"
+async fn refuse_gpc_writes(home: &Home, refuse: bool) {
+    if refuse {
+        home.execute(
+            "CREATE TRIGGER refuse_gpc BEFORE INSERT ON consent_events WHEN NEW.method = 'gpc' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test'); END;",
+            "CREATE FUNCTION refuse_gpc() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'refused by the test'; END $$; \
+             CREATE TRIGGER refuse_gpc BEFORE INSERT ON consent_events FOR EACH ROW \
+             WHEN (NEW.method = 'gpc') EXECUTE FUNCTION refuse_gpc();",
+        )
+        .await;
     } else {
-        "DROP TRIGGER refuse_gpc;"
-    };
-    db.execute_batch(sql).expect("trigger");
+        home.execute(
+            "DROP TRIGGER refuse_gpc;",
+            "DROP TRIGGER refuse_gpc ON consent_events; DROP FUNCTION refuse_gpc();",
+        )
+        .await;
+    }
 }
 
 async fn last_link(app: &Steward, smtp: &SmtpServer, n: usize) -> String {
@@ -449,8 +457,8 @@ async fn a_gpc_signal_sent_with_a_confirmation_commits_with_it_or_not_at_all() {
     let new = last_link(&app, &smtp, 2).await;
 
     // The withdrawal cannot be written: neither can the confirmation it came with.
-    refuse_gpc_writes(dir.path(), true);
-    let before = footprint(dir.path());
+    refuse_gpc_writes(&dir, true).await;
+    let before = footprint(&dir).await;
     for (who, token) in [("a customer", &known), ("a sign-up", &new)] {
         assert!(
             app.links()
@@ -460,7 +468,7 @@ async fn a_gpc_signal_sent_with_a_confirmation_commits_with_it_or_not_at_all() {
             "{who}: the signal could not be honoured"
         );
         assert_eq!(
-            footprint(dir.path()),
+            footprint(&dir).await,
             before,
             "{who}: no consent given, no link spent, no customer made, no key kept"
         );
@@ -468,7 +476,7 @@ async fn a_gpc_signal_sent_with_a_confirmation_commits_with_it_or_not_at_all() {
     assert_eq!(find(&app, "new@example.com").await, 0);
 
     // Once it can, the consent and what the signal withdraws land together.
-    refuse_gpc_writes(dir.path(), false);
+    refuse_gpc_writes(&dir, false).await;
     let dpo = dpo(&app);
     for (who, token, email) in [
         ("a customer", &known, "gil@example.com"),
@@ -504,7 +512,7 @@ async fn a_gpc_signal_sent_with_a_confirmation_commits_with_it_or_not_at_all() {
             "{who}: and the consent the link confirms stands"
         );
     }
-    let after = footprint(dir.path());
+    let after = footprint(&dir).await;
     assert_eq!(after.open_links, before.open_links - 2, "both links spent");
     assert_eq!(after.signups, before.signups - 1, "the sign-up settled");
 }

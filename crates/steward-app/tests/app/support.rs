@@ -7,6 +7,7 @@ use std::sync::Arc;
 use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, FixedClock, Role};
 use steward_app::{Access, Actor, CustomerInput, OpenOptions, Steward};
+use steward_store::testing::TestDatabase;
 
 pub const T0: &str = "2026-01-15T10:00:00Z";
 
@@ -47,20 +48,144 @@ pub async fn open_at(dir: &Path, database_url: Option<String>) -> Steward {
     .expect("open steward")
 }
 
-/// A Steward whose clock the test moves.
-pub async fn app_with_clock() -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let clock = clock();
-    let app = Steward::open(options(dir.path(), clock.clone()))
-        .await
-        .expect("open steward");
-    (dir, app, clock)
+/// A test's data directory, and the PostgreSQL database its data lives in when the suite
+/// runs on PostgreSQL (`STEWARD_TEST_ENGINE`), dropped with it.
+pub struct Home {
+    dir: tempfile::TempDir,
+    db: Option<TestDatabase>,
 }
 
-pub async fn app() -> (tempfile::TempDir, Steward) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let app = open_at(dir.path(), None).await;
-    (dir, app)
+impl Home {
+    /// A fresh data directory, its data on the engine the suite runs on.
+    pub async fn new() -> Home {
+        Home {
+            dir: tempfile::tempdir().expect("tempdir"),
+            db: steward_store::testing::data_database().await,
+        }
+    }
+
+    /// A fresh data directory whose data is the SQLite file in it whatever the suite runs
+    /// on, for the tests whose point is that file.
+    pub fn sqlite() -> Home {
+        Home {
+            dir: tempfile::tempdir().expect("tempdir"),
+            db: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    pub fn database_url(&self) -> Option<String> {
+        self.db.as_ref().map(|db| db.url.clone())
+    }
+
+    /// I1 on whichever engine holds the data: none of `secrets` stands in plaintext in any
+    /// file under the data directory, nor in any value of the PostgreSQL database.
+    pub async fn assert_no_plaintext(&self, secrets: &[&str]) {
+        assert_nothing_in_clear(self.path(), self.db.as_ref(), secrets).await;
+    }
+
+    /// The first column of every row `sql` selects, on whichever engine holds the data; the
+    /// SQL must read the same on both.
+    pub async fn numbers(&self, sql: &str) -> Vec<i64> {
+        match self.postgres().await {
+            Some(client) => client
+                .query(sql, &[])
+                .await
+                .expect("query")
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+            None => sqlite(self.path())
+                .prepare(sql)
+                .expect("prepare")
+                .query_map([], |r| r.get(0))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect(),
+        }
+    }
+
+    /// The one number `sql` (a `SELECT COUNT(*) ...`) answers.
+    pub async fn count(&self, sql: &str) -> i64 {
+        let numbers = self.numbers(sql).await;
+        assert_eq!(numbers.len(), 1, "{sql} answers one row");
+        numbers[0]
+    }
+
+    /// As [`Home::numbers`], for a binary column.
+    pub async fn blobs(&self, sql: &str) -> Vec<Vec<u8>> {
+        match self.postgres().await {
+            Some(client) => client
+                .query(sql, &[])
+                .await
+                .expect("query")
+                .iter()
+                .map(|r| r.get(0))
+                .collect(),
+            None => sqlite(self.path())
+                .prepare(sql)
+                .expect("prepare")
+                .query_map([], |r| r.get(0))
+                .expect("query")
+                .map(|r| r.expect("row"))
+                .collect(),
+        }
+    }
+
+    /// Runs the statements written for the engine that holds the data, as someone with
+    /// access to the database would.
+    pub async fn execute(&self, on_sqlite: &str, on_postgres: &str) {
+        match self.postgres().await {
+            Some(client) => client.batch_execute(on_postgres).await.expect("execute"),
+            None => sqlite(self.path())
+                .execute_batch(on_sqlite)
+                .expect("execute"),
+        }
+    }
+
+    async fn postgres(&self) -> Option<tokio_postgres::Client> {
+        let db = self.db.as_ref()?;
+        let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .expect("connect to the test database");
+        tokio::spawn(conn);
+        Some(client)
+    }
+
+    /// [`options`] for this home, its data where the home keeps it.
+    pub fn options(&self, clock: Arc<FixedClock>) -> OpenOptions {
+        OpenOptions {
+            database_url: self.database_url(),
+            ..options(self.path(), clock)
+        }
+    }
+}
+
+/// A Steward whose clock the test moves.
+pub async fn app_with_clock() -> (Home, Steward, Arc<FixedClock>) {
+    let home = Home::new().await;
+    let clock = clock();
+    let app = Steward::open(home.options(clock.clone()))
+        .await
+        .expect("open steward");
+    (home, app, clock)
+}
+
+pub async fn app() -> (Home, Steward) {
+    open_in(Home::new().await).await
+}
+
+/// A Steward on the SQLite file in its data directory, whatever engine the suite runs on.
+pub async fn sqlite_app() -> (Home, Steward) {
+    open_in(Home::sqlite()).await
+}
+
+async fn open_in(home: Home) -> (Home, Steward) {
+    let app = open_at(home.path(), home.database_url()).await;
+    (home, app)
 }
 
 pub fn actor(app: &Steward, role: Role) -> Actor {
@@ -137,13 +262,36 @@ pub fn assert_no_plaintext(dir: &Path, secrets: &[&str]) {
     }
 }
 
+/// I1 wherever a Steward keeps its data: none of `secrets` stands in plaintext in any file
+/// under `dir`, nor, when its data is on PostgreSQL, in any value of database `db`.
+pub async fn assert_nothing_in_clear(dir: &Path, db: Option<&TestDatabase>, secrets: &[&str]) {
+    assert_no_plaintext(dir, secrets);
+    if let Some(db) = db {
+        let stored = steward_store::testing::stored_bytes(&db.url).await;
+        for secret in secrets {
+            assert!(
+                !contains(&stored, secret.as_bytes()),
+                "{secret} in plaintext in the PostgreSQL database"
+            );
+        }
+    }
+}
+
 pub fn sqlite(dir: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(dir.join("steward.db")).expect("open db")
 }
 
 /// A Steward that sends mail through `smtp_url`, with links under `http://steward.test`.
-pub async fn app_with_mail(smtp_url: &str) -> (tempfile::TempDir, Steward, Arc<FixedClock>) {
-    let dir = tempfile::tempdir().expect("tempdir");
+pub async fn app_with_mail(smtp_url: &str) -> (Home, Steward, Arc<FixedClock>) {
+    app_with_mail_in(Home::new().await, smtp_url).await
+}
+
+/// As [`app_with_mail`], on the SQLite file in its data directory whatever the suite runs on.
+pub async fn sqlite_app_with_mail(smtp_url: &str) -> (Home, Steward, Arc<FixedClock>) {
+    app_with_mail_in(Home::sqlite(), smtp_url).await
+}
+
+async fn app_with_mail_in(home: Home, smtp_url: &str) -> (Home, Steward, Arc<FixedClock>) {
     let clock = clock();
     let app = Steward::open(OpenOptions {
         mail: steward_app::MailSettings {
@@ -151,11 +299,11 @@ pub async fn app_with_mail(smtp_url: &str) -> (tempfile::TempDir, Steward, Arc<F
             from: "Shop <privacy@shop.test>".into(),
             public_url: "http://steward.test/".into(),
         },
-        ..options(dir.path(), clock.clone())
+        ..home.options(clock.clone())
     })
     .await
     .expect("open steward");
-    (dir, app, clock)
+    (home, app, clock)
 }
 
 /// Records a consent as given on import (no confirmation by email).

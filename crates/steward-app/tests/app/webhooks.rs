@@ -312,29 +312,36 @@ async fn delivered(pg: bool) {
     }
 
     // Nothing of the secret, nor of the values sent, is kept in the clear.
-    if !pg {
-        let raw = STANDARD
-            .decode(secret.trim_start_matches("whsec_"))
-            .expect("base64");
-        for file in files_under(kept.0.path()) {
-            let bytes = std::fs::read(&file).expect("read");
-            assert!(
-                !contains(&bytes, &raw),
-                "the secret's bytes in {}",
-                file.display()
-            );
-        }
-        assert_no_plaintext(
-            kept.0.path(),
-            &[
-                &secret,
-                secret.trim_start_matches("whsec_"),
-                "ada@example.com",
-                "Adalinde",
-                "Gracelyn",
-            ],
+    let raw = STANDARD
+        .decode(secret.trim_start_matches("whsec_"))
+        .expect("base64");
+    for file in files_under(kept.0.path()) {
+        let bytes = std::fs::read(&file).expect("read");
+        assert!(
+            !contains(&bytes, &raw),
+            "the secret's bytes in {}",
+            file.display()
         );
     }
+    if let Some(db) = &kept.1 {
+        let stored = steward_store::testing::stored_bytes(&db.url).await;
+        assert!(
+            !contains(&stored, &raw),
+            "the secret's bytes in the PostgreSQL database"
+        );
+    }
+    assert_nothing_in_clear(
+        kept.0.path(),
+        kept.1.as_ref(),
+        &[
+            &secret,
+            secret.trim_start_matches("whsec_"),
+            "ada@example.com",
+            "Adalinde",
+            "Gracelyn",
+        ],
+    )
+    .await;
 }
 
 /// What a receiver that will not take the message, or a vendor without an endpoint any more,

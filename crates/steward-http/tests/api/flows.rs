@@ -982,7 +982,7 @@ async fn idempotent_posts_replay_the_first_answer_for_a_day() {
     let id = first.json()["id"].as_str().expect("id").to_string();
 
     // The kept answer holds personal data and is stored sealed.
-    let bytes = t.data_bytes();
+    let bytes = t.stored_bytes().await;
     assert!(
         !bytes.windows(15).any(|w| w == b"ada@example.com"),
         "a kept answer is never stored in the clear"
@@ -1116,7 +1116,12 @@ async fn a_create_retried_after_the_erasure_does_not_bring_the_customer_back() {
     }
     assert_eq!(t.app.customers().count().await.expect("count"), 0);
     // Nothing of the request that made her is left beside the key's hash.
-    assert!(!t.data_bytes().windows(15).any(|w| w == b"ada@example.com"));
+    assert!(
+        !t.stored_bytes()
+            .await
+            .windows(15)
+            .any(|w| w == b"ada@example.com")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1195,7 +1200,7 @@ async fn consent_is_recorded_read_and_withdrawn_over_http() {
         !history.to_string().contains("Mozilla"),
         "evidence is kept hashed, never shown raw"
     );
-    let stored = t.data_bytes();
+    let stored = t.stored_bytes().await;
     assert!(
         !stored.windows(18).any(|w| w == b"Mozilla/5.0 (test)"),
         "nor stored raw"

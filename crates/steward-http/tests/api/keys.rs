@@ -190,7 +190,7 @@ async fn rotation_under_load(t: TestApp) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rotation_under_load_fails_no_request_sqlite() {
-    rotation_under_load(spawn_app().await).await;
+    rotation_under_load(spawn_sqlite_app().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -75,7 +75,7 @@ async fn readiness_follows_the_database_postgres() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_embedded_installation_is_ready_sqlite() {
-    let t = spawn_app().await;
+    let t = spawn_sqlite_app().await;
     let ready = t.req("GET", "/readyz", None, &[], None).await;
     assert_eq!(ready.status, 200, "{}", ready.body);
     assert_eq!(

@@ -22,6 +22,8 @@ pub struct TestApp {
     keystore: Option<Arc<steward_store::testing::TestDatabase>>,
     /// The master key file every instance sharing the key store reads.
     master_key_file: Option<std::path::PathBuf>,
+    /// The database made for this server when the suite runs on PostgreSQL.
+    _database: Option<Arc<steward_store::testing::TestDatabase>>,
 }
 
 /// Everything the server logged in this test process.
@@ -101,7 +103,23 @@ pub async fn spawn_app_with(limits: steward_http::Limits) -> TestApp {
 }
 
 pub async fn spawn_app_with_options(options: steward_http::HttpOptions) -> TestApp {
-    spawn(options, None, Default::default(), None, None).await
+    spawn(options, None, Default::default(), Data::Suite, None).await
+}
+
+/// A server whose data is the SQLite file in its data directory, whatever engine the suite
+/// runs on.
+pub async fn spawn_sqlite_app() -> TestApp {
+    spawn(
+        steward_http::HttpOptions {
+            limits: steward_http::Limits::unlimited(),
+            ..Default::default()
+        },
+        None,
+        Default::default(),
+        Data::Sqlite,
+        None,
+    )
+    .await
 }
 
 /// A server whose catalog is the default one with `extra` added.
@@ -118,7 +136,7 @@ pub async fn spawn_app_with_catalog(extra: &str) -> TestApp {
         },
         None,
         Default::default(),
-        None,
+        Data::Suite,
         Some(catalog),
     )
     .await
@@ -134,7 +152,7 @@ pub async fn spawn_app_on(database_url: String) -> TestApp {
         },
         None,
         Default::default(),
-        Some(database_url),
+        Data::At(database_url),
         None,
     )
     .await
@@ -161,6 +179,7 @@ pub async fn spawn_app_sharing_keys(database_url: String, smtp_url: Option<Strin
                 "2026-03-01T09:00:00Z".parse().expect("time"),
             )),
             keys: Some((keystore, master_key_file)),
+            database: None,
         },
     )
     .await
@@ -188,6 +207,7 @@ pub async fn spawn_app_beside(first: &TestApp) -> TestApp {
             dir: Arc::new(tempfile::tempdir().expect("tempdir")),
             clock: first.clock.clone(),
             keys: Some(keys),
+            database: None,
         },
     )
     .await
@@ -202,7 +222,7 @@ pub async fn spawn_app_with_webhooks(webhooks: steward_app::WebhookSettings) -> 
         },
         None,
         webhooks,
-        None,
+        Data::Suite,
         None,
     )
     .await;
@@ -212,11 +232,16 @@ pub async fn spawn_app_with_webhooks(webhooks: steward_app::WebhookSettings) -> 
 
 /// A server whose mail goes to `smtp_url`, with links back to itself.
 pub async fn spawn_app_with_mail(smtp_url: &str) -> TestApp {
-    spawn_app_with_mail_on(smtp_url, None).await
+    spawn_mail_app(smtp_url, Data::Suite).await
 }
 
-/// The same, its data in the PostgreSQL database at `database_url` when one is given.
+/// The same, its data in the PostgreSQL database at `database_url` when one is given, or
+/// else in the SQLite file in its data directory whatever engine the suite runs on.
 pub async fn spawn_app_with_mail_on(smtp_url: &str, database_url: Option<String>) -> TestApp {
+    spawn_mail_app(smtp_url, database_url.map_or(Data::Sqlite, Data::At)).await
+}
+
+async fn spawn_mail_app(smtp_url: &str, data: Data) -> TestApp {
     spawn(
         steward_http::HttpOptions {
             limits: steward_http::Limits::unlimited(),
@@ -224,19 +249,37 @@ pub async fn spawn_app_with_mail_on(smtp_url: &str, database_url: Option<String>
         },
         Some(smtp_url.to_string()),
         Default::default(),
-        database_url,
+        data,
         None,
     )
     .await
+}
+
+/// Where a test server keeps its data.
+enum Data {
+    /// On the engine the suite runs on (`STEWARD_TEST_ENGINE`), in a database of its own.
+    Suite,
+    /// In the SQLite file in its data directory.
+    Sqlite,
+    /// In the PostgreSQL database at this URL, which the test keeps.
+    At(String),
 }
 
 async fn spawn(
     options: steward_http::HttpOptions,
     smtp_url: Option<String>,
     webhooks: steward_app::WebhookSettings,
-    database_url: Option<String>,
+    data: Data,
     catalog: Option<Catalog>,
 ) -> TestApp {
+    let (database_url, database) = match data {
+        Data::Suite => {
+            let db = steward_store::testing::data_database().await.map(Arc::new);
+            (db.as_ref().map(|db| db.url.clone()), db)
+        }
+        Data::Sqlite => (None, None),
+        Data::At(url) => (Some(url), None),
+    };
     let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
     let clock = Arc::new(FixedClock::new(
         "2026-03-01T09:00:00Z".parse().expect("time"),
@@ -251,6 +294,7 @@ async fn spawn(
             dir,
             clock,
             keys: None,
+            database,
         },
     )
     .await
@@ -264,6 +308,7 @@ struct Home {
         Arc<steward_store::testing::TestDatabase>,
         std::path::PathBuf,
     )>,
+    database: Option<Arc<steward_store::testing::TestDatabase>>,
 }
 
 async fn spawn_in(
@@ -274,7 +319,12 @@ async fn spawn_in(
     catalog: Option<Catalog>,
     home: Home,
 ) -> TestApp {
-    let Home { dir, clock, keys } = home;
+    let Home {
+        dir,
+        clock,
+        keys,
+        database,
+    } = home;
     let (keystore, master_key_file) = keys.unzip();
     capture_logs();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -321,6 +371,7 @@ async fn spawn_in(
         smtp_url,
         keystore,
         master_key_file,
+        _database: database,
     }
 }
 
@@ -329,8 +380,18 @@ impl TestApp {
         self._dir.path()
     }
 
+    /// Every byte Steward stored: every file under the data directory and, when the data
+    /// is on PostgreSQL, every value in its database.
+    pub async fn stored_bytes(&self) -> Vec<u8> {
+        let mut out = self.data_bytes();
+        if let Some(url) = &self.database_url {
+            out.extend(steward_store::testing::stored_bytes(url).await);
+        }
+        out
+    }
+
     /// Every byte of every file under the data directory.
-    pub fn data_bytes(&self) -> Vec<u8> {
+    fn data_bytes(&self) -> Vec<u8> {
         fn walk(dir: &std::path::Path, out: &mut Vec<u8>) {
             for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
                 let path = entry.path();

@@ -61,11 +61,15 @@ impl Webhooks for PostgresStore {
         shared::progress(&self.pool.get().await?, subject).await
     }
 
-    async fn webhook_deliveries(&self, subject: Uuid) -> Result<Vec<WebhookRow>> {
-        shared::deliveries_of(&self.pool.get().await?, subject).await
-    }
-
-    async fn webhook_attempts(&self, subject: Uuid) -> Result<Vec<WebhookAttempt>> {
-        shared::attempts_of(&self.pool.get().await?, subject).await
+    async fn webhook_deliveries(
+        &self,
+        subject: Uuid,
+    ) -> Result<(Vec<WebhookRow>, Vec<WebhookAttempt>)> {
+        let mut client = self.pool.get().await?;
+        let tx = snapshot(&mut client).await?;
+        let deliveries = shared::deliveries_of(&tx, subject).await?;
+        let attempts = shared::attempts_of(&tx, subject).await?;
+        tx.commit().await?;
+        Ok((deliveries, attempts))
     }
 }

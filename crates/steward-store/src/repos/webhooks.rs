@@ -31,8 +31,11 @@ pub trait Webhooks: Send + Sync {
     ) -> Result<bool>;
     /// How many deliveries about `subject` are pending, delivered and failed.
     async fn webhook_progress(&self, subject: Uuid) -> Result<WebhookProgress>;
-    /// The deliveries about `subject`, oldest first.
-    async fn webhook_deliveries(&self, subject: Uuid) -> Result<Vec<WebhookRow>>;
-    /// Every attempt on the deliveries about `subject`, by delivery then in order.
-    async fn webhook_attempts(&self, subject: Uuid) -> Result<Vec<WebhookAttempt>>;
+    /// The deliveries about `subject`, oldest first, and every attempt on them, by delivery
+    /// then in order, read in one snapshot: a delivery settled meanwhile never shows without
+    /// the attempt that settled it.
+    async fn webhook_deliveries(
+        &self,
+        subject: Uuid,
+    ) -> Result<(Vec<WebhookRow>, Vec<WebhookAttempt>)>;
 }

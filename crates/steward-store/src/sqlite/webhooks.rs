@@ -56,11 +56,16 @@ impl Webhooks for SqliteStore {
         self.read(|c| ready(shared::progress(c, subject)))
     }
 
-    async fn webhook_deliveries(&self, subject: Uuid) -> Result<Vec<WebhookRow>> {
-        self.read(|c| ready(shared::deliveries_of(c, subject)))
-    }
-
-    async fn webhook_attempts(&self, subject: Uuid) -> Result<Vec<WebhookAttempt>> {
-        self.read(|c| ready(shared::attempts_of(c, subject)))
+    async fn webhook_deliveries(
+        &self,
+        subject: Uuid,
+    ) -> Result<(Vec<WebhookRow>, Vec<WebhookAttempt>)> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?;
+            Ok((
+                ready(shared::deliveries_of(&tx, subject))?,
+                ready(shared::attempts_of(&tx, subject))?,
+            ))
+        })
     }
 }

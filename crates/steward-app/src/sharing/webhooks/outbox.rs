@@ -320,8 +320,9 @@ impl RecipientNotices<'_> {
 impl Steward {
     /// The deliveries about `subject` (a share, a notice) with their attempts.
     async fn deliveries_about(&self, subject: Uuid) -> Result<Vec<WebhookDeliveryView>, AppError> {
+        let (deliveries, stored_attempts) = self.store.webhook_deliveries(subject).await?;
         let mut attempts: HashMap<Uuid, Vec<WebhookAttemptView>> = HashMap::new();
-        for a in self.store.webhook_attempts(subject).await? {
+        for a in stored_attempts {
             attempts
                 .entry(a.delivery_id)
                 .or_default()
@@ -338,10 +339,7 @@ impl Steward {
                     },
                 });
         }
-        Ok(self
-            .store
-            .webhook_deliveries(subject)
-            .await?
+        Ok(deliveries
             .into_iter()
             .map(|d| WebhookDeliveryView {
                 attempts: attempts.remove(&d.id).unwrap_or_default(),
