@@ -379,14 +379,20 @@ fn per_sec(count: u64, took: Duration) -> f64 {
 }
 
 /// Starts the peak RSS over from the current RSS (Linux's `clear_refs` 5), so the next
-/// reading is the peak of what follows; false where that is not possible.
-fn reset_peak_rss() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+/// reading is the peak of what follows, and returns that RSS; nothing where that is not
+/// possible.
+fn reset_peak_rss() -> Option<u64> {
+    std::fs::write("/proc/self/clear_refs", "5").ok()?;
+    status_kib("VmRSS:")
 }
 
 fn peak_rss_kib() -> Option<u64> {
+    status_kib("VmHWM:")
+}
+
+fn status_kib(field: &str) -> Option<u64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
 
@@ -495,19 +501,26 @@ async fn app_import(
     Ok(took)
 }
 
-/// The peak RSS of the import just made, or of the whole process when it could not be
-/// started over before it.
-fn print_import_peak(own: bool) {
-    if let Some(kib) = peak_rss_kib() {
-        println!(
-            "peak RSS {} (VmHWM): {:.1} MiB (goal: under 200 MB at 1_000_000 rows)",
-            if own {
-                "during the app import"
-            } else {
-                "of the process up to the end of the app import"
-            },
-            kib as f64 / 1024.0
-        );
+/// The peak RSS of the import just made, with what the process already held when it began
+/// (the baselines' leftovers, the application opened), or of the whole process when it could
+/// not be started over before it.
+fn print_import_peak(start: Option<u64>) {
+    let Some(kib) = peak_rss_kib() else {
+        return;
+    };
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    match start {
+        Some(start) => println!(
+            "peak RSS during the app import (VmHWM): {:.1} MiB, {:.1} MiB of it held when the \
+             import began (goal: under 200 MB at 1_000_000 rows)",
+            mib(kib),
+            mib(start)
+        ),
+        None => println!(
+            "peak RSS of the process up to the end of the app import (VmHWM): {:.1} MiB \
+             (goal: under 200 MB at 1_000_000 rows)",
+            mib(kib)
+        ),
     }
 }
 

@@ -6,7 +6,7 @@ use deadpool_postgres::{Client, GenericClient, Transaction};
 use tokio_postgres::types::{IsNull, ToSql, Type, to_sql_checked};
 use uuid::Uuid;
 
-use crate::sql::{Exec, Row, Sql, Value, dollar_placeholders};
+use crate::sql::{Exec, Insert, Kind, Row, Sql, Value, dollar_placeholders};
 use crate::{Result, StoreError};
 
 impl ToSql for Value<'_> {
@@ -90,6 +90,98 @@ pub(crate) async fn execute_arrays(
     Ok(GenericClient::execute(client, &stmt, params).await?)
 }
 
+/// One column of an [`Insert`]'s rows, as the array its `unnest` reads.
+#[derive(Debug)]
+enum Array<'a> {
+    Ids(Vec<Option<Uuid>>),
+    Texts(Vec<Option<&'a str>>),
+    Bytes(Vec<Option<&'a [u8]>>),
+    Ints(Vec<Option<i64>>),
+}
+
+impl ToSql for Array<'_> {
+    fn to_sql(
+        &self,
+        ty: &Type,
+        out: &mut BytesMut,
+    ) -> std::result::Result<IsNull, Box<dyn std::error::Error + Sync + Send>> {
+        match self {
+            Array::Ids(v) => v.to_sql_checked(ty, out),
+            Array::Texts(v) => v.to_sql_checked(ty, out),
+            Array::Bytes(v) => v.to_sql_checked(ty, out),
+            Array::Ints(v) => v.to_sql_checked(ty, out),
+        }
+    }
+
+    // Each array checks its type against the parameter's as it is written.
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+
+    to_sql_checked!();
+}
+
+/// The rows turned into one array per column of `sql`.
+fn arrays<'v, const N: usize>(sql: &Insert, rows: &[[Value<'v>; N]]) -> Result<Vec<Array<'v>>> {
+    let mismatch = |column: &str| {
+        StoreError::Database(format!(
+            "{}: a value of column {column} is not of its kind",
+            sql.postgres()
+        ))
+    };
+    if sql.columns().len() != N {
+        return Err(StoreError::Database(format!(
+            "{}: rows of {N} values for {} columns",
+            sql.postgres(),
+            sql.columns().len()
+        )));
+    }
+    let mut arrays = Vec::with_capacity(N);
+    for (i, &(name, kind)) in sql.columns().iter().enumerate() {
+        let values = rows.iter().map(|row| row[i]);
+        let array = match kind {
+            Kind::Id => Array::Ids(
+                values
+                    .map(|v| match v {
+                        Value::Id(id) => Ok(Some(id)),
+                        Value::Null => Ok(None),
+                        _ => Err(mismatch(name)),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            Kind::Text => Array::Texts(
+                values
+                    .map(|v| match v {
+                        Value::Text(t) => Ok(Some(t)),
+                        Value::Null => Ok(None),
+                        _ => Err(mismatch(name)),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            Kind::Bytes => Array::Bytes(
+                values
+                    .map(|v| match v {
+                        Value::Bytes(b) => Ok(Some(b)),
+                        Value::Null => Ok(None),
+                        _ => Err(mismatch(name)),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+            Kind::Int => Array::Ints(
+                values
+                    .map(|v| match v {
+                        Value::Int(n) => Ok(Some(n)),
+                        Value::Null => Ok(None),
+                        _ => Err(mismatch(name)),
+                    })
+                    .collect::<Result<_>>()?,
+            ),
+        };
+        arrays.push(array);
+    }
+    Ok(arrays)
+}
+
 fn params<'a>(args: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
     args.iter().map(|a| a as &(dyn ToSql + Sync)).collect()
 }
@@ -125,6 +217,23 @@ macro_rules! exec_on {
                         .await
                         .map_err(|e| (i, e.into()))?;
                 }
+                Ok(())
+            }
+
+            async fn insert<'v, const N: usize>(
+                &self,
+                sql: &Insert,
+                rows: &[[Value<'v>; N]],
+            ) -> Result<()> {
+                if rows.is_empty() {
+                    return Ok(());
+                }
+                let arrays = arrays(sql, rows)?;
+                let params: Vec<&(dyn ToSql + Sync)> =
+                    arrays.iter().map(|a| a as &(dyn ToSql + Sync)).collect();
+                let stmt = self.prepare_cached(sql.postgres()).await?;
+                let inner: &$inner = self;
+                inner.execute(&stmt, &params).await?;
                 Ok(())
             }
 

@@ -1,16 +1,14 @@
 //! PostgreSQL's write transaction: the shared SQL runs on it, and what the engines do each
-//! their own way (appending to the audit chain under the head's row lock, adding tags as one
-//! array, taking locks) is done here.
+//! their own way (appending to the audit chain under the head's row lock, taking locks) is
+//! done here.
 
 use deadpool_postgres::Transaction;
 use steward_core::audit::{AuditEntry, AuditRecord};
-use uuid::Uuid;
 
 use super::audit_log::append_audit_tx;
-use super::exec::execute_arrays;
 use super::listen::REVOKED_CHANNEL;
 use crate::audit_head::HeadKeeper;
-use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx, args};
+use crate::sql::{Exec, Insert, Lock, Row, Sql, Value, WriteTx, args};
 use crate::{Result, Revoked, StoreError};
 
 /// A write transaction and the keeper that signs the audit chain's head it moves.
@@ -36,6 +34,14 @@ impl Exec for PgTx<'_> {
         rows: &[[Value<'v>; N]],
     ) -> std::result::Result<(), (usize, StoreError)> {
         Exec::execute_each(&self.tx, sql, rows).await
+    }
+
+    async fn insert<'v, const N: usize>(
+        &self,
+        sql: &Insert,
+        rows: &[[Value<'v>; N]],
+    ) -> Result<()> {
+        Exec::insert(&self.tx, sql, rows).await
     }
 
     async fn query<T>(
@@ -66,11 +72,6 @@ impl Exec for PgTx<'_> {
     }
 }
 
-/// The tags as one array.
-static ADD_TAGS: Sql = Sql::new(
-    "INSERT INTO customer_tags (tag, customer_id) SELECT DISTINCT unnest(?1::text[]), ?2::uuid
-     ON CONFLICT DO NOTHING",
-);
 static LOCK_SIGNUP: Sql = Sql::for_update("SELECT 1 FROM signups WHERE id = ?1");
 /// A transaction-scoped advisory lock, since an address that was never sent a code has no
 /// row to lock.
@@ -88,14 +89,6 @@ static NOTIFY_REVOKED: Sql = Sql::new("SELECT pg_notify(?1, ?2)");
 impl WriteTx for PgTx<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
         append_audit_tx(&self.tx, self.heads, records).await
-    }
-
-    async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {
-        if tags.is_empty() {
-            return Ok(());
-        }
-        execute_arrays(&self.tx, &ADD_TAGS, &[&tags, &customer]).await?;
-        Ok(())
     }
 
     async fn lock(&self, lock: Lock<'_>) -> Result<()> {

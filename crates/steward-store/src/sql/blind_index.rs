@@ -3,14 +3,16 @@
 
 use uuid::Uuid;
 
-use super::{Exec, Row, Sql, Value, args};
+use super::{Exec, Insert, Kind, Row, Sql, Value, args};
 use crate::{CustomerWrite, IndexDigest, IndexEntry, Result, StoreError};
 
-static ADD_UNIQUE: Sql =
-    Sql::new("INSERT INTO unique_index (field, digest, customer_id) VALUES (?1, ?2, ?3)");
-static ADD_SHARED: Sql = Sql::new(
-    "INSERT INTO blind_index (field, digest, customer_id) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING",
-);
+const ENTRY: &[(&str, Kind)] = &[
+    ("field", Kind::Text),
+    ("digest", Kind::Bytes),
+    ("customer_id", Kind::Id),
+];
+static ADD_UNIQUE: Insert = Insert::new("unique_index", ENTRY, "");
+static ADD_SHARED: Insert = Insert::new("blind_index", ENTRY, "ON CONFLICT DO NOTHING");
 static REMOVE_UNIQUE: Sql =
     Sql::new("DELETE FROM unique_index WHERE field = ?1 AND digest = ?2 AND customer_id = ?3");
 static REMOVE_SHARED: Sql =
@@ -56,13 +58,16 @@ pub(crate) fn in_key_order<'e>(writes: impl Iterator<Item = &'e CustomerWrite>) 
 pub(crate) async fn add(x: &impl Exec, additions: &Additions<'_>) -> Result<()> {
     let (unique, shared) = additions.rows.split_at(additions.unique);
     for (sql, rows) in [(&ADD_UNIQUE, unique), (&ADD_SHARED, shared)] {
-        // A row's first value is its field.
-        x.execute_each(sql, rows).await.map_err(|(i, err)| {
-            match rows.get(i).map(|row| row[0]) {
-                Some(Value::Text(field)) => err.duplicate_of(field),
-                _ => err,
-            }
-        })?;
+        // One statement per field, so that a taken digest names its field. A row's first
+        // value is its field, and the rows of a field are together.
+        for of_field in rows.chunk_by(|a, b| a[0] == b[0]) {
+            x.insert(sql, of_field)
+                .await
+                .map_err(|err| match of_field[0][0] {
+                    Value::Text(field) => err.duplicate_of(field),
+                    _ => err,
+                })?;
+        }
     }
     Ok(())
 }

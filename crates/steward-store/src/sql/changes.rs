@@ -22,9 +22,7 @@ pub(crate) async fn apply(x: &impl WriteTx, changes: ChangeSet) -> Result<Vec<Au
     if let Some(kept) = &changes.idempotency {
         idempotency::save(x, kept).await?;
     }
-    for w in &changes.inserts {
-        customers::insert(x, w).await?;
-    }
+    customers::insert(x, &changes.inserts).await?;
     for u in &changes.updates {
         customers::update(x, u).await?;
     }

@@ -3,7 +3,7 @@
 use uuid::Uuid;
 
 use super::{
-    Builder, Exec, Row, Sql, WriteTx, args, blind_index, idempotency, outbox, personalization,
+    Builder, Exec, Insert, Kind, Row, Sql, args, blind_index, idempotency, outbox, personalization,
     portal,
 };
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
@@ -31,9 +31,24 @@ static INTERACTIONS: Sql = Sql::new(
      WHERE customer_id = ?1 AND (occurred_at, id) < (?2, ?3)
      ORDER BY occurred_at DESC, id DESC LIMIT ?4",
 );
-static INSERT: Sql = Sql::new(
-    "INSERT INTO customers (id, residency, status, fields, index_keys, version, created_at, updated_at)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+static INSERT: Insert = Insert::new(
+    "customers",
+    &[
+        ("id", Kind::Id),
+        ("residency", Kind::Text),
+        ("status", Kind::Text),
+        ("fields", Kind::Bytes),
+        ("index_keys", Kind::Bytes),
+        ("version", Kind::Int),
+        ("created_at", Kind::Int),
+        ("updated_at", Kind::Int),
+    ],
+    "",
+);
+static ADD_TAGS: Insert = Insert::new(
+    "customer_tags",
+    &[("tag", Kind::Text), ("customer_id", Kind::Id)],
+    "ON CONFLICT DO NOTHING",
 );
 static CURRENT: Sql = Sql::for_update("SELECT version, index_keys FROM customers WHERE id = ?1");
 static UPDATE: Sql = Sql::new(
@@ -69,31 +84,45 @@ static TOMBSTONE: Sql = Sql::new(
     "INSERT INTO tombstones (customer_id, erased_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 );
 
-/// Adds a new customer's row and tags. Their index entries are the caller's, added with
+/// Adds new customers' rows and tags. Their index entries are the caller's, added with
 /// those of every other customer it writes, in key order.
-pub(crate) async fn insert(x: &impl WriteTx, w: &CustomerWrite) -> Result<()> {
-    let r = &w.row;
-    let keys = encode_index_keys(&w.index);
-    let args = args![
-        r.id,
-        &r.residency,
-        &r.status,
-        &r.fields,
-        &keys,
-        r.version,
-        r.created_at,
-        r.updated_at
-    ];
-    x.execute(&INSERT, &args)
+pub(crate) async fn insert(x: &impl Exec, writes: &[CustomerWrite]) -> Result<()> {
+    let keys: Vec<Vec<u8>> = writes.iter().map(|w| encode_index_keys(&w.index)).collect();
+    let rows: Vec<_> = (writes.iter().zip(&keys))
+        .map(|(w, keys)| {
+            let r = &w.row;
+            args![
+                r.id,
+                &r.residency,
+                &r.status,
+                &r.fields,
+                keys,
+                r.version,
+                r.created_at,
+                r.updated_at
+            ]
+        })
+        .collect();
+    x.insert(&INSERT, &rows)
         .await
         .map_err(|e| e.duplicate_of("id"))?;
-    x.add_tags(r.id, &r.tags).await
+    add_tags(x, writes.iter().map(|w| (w.row.id, &w.row.tags[..]))).await
+}
+
+async fn add_tags<'t>(
+    x: &impl Exec,
+    customers: impl Iterator<Item = (Uuid, &'t [String])>,
+) -> Result<()> {
+    let rows: Vec<_> = customers
+        .flat_map(|(id, tags)| tags.iter().map(move |tag| args![tag, id]))
+        .collect();
+    x.insert(&ADD_TAGS, &rows).await
 }
 
 /// Replaces a customer's row and tags if it is still at the version the caller read
 /// (`Conflict` otherwise), and removes the index entries of the fields it replaces. Their new
 /// entries are the caller's, like a new customer's.
-pub(crate) async fn update(x: &impl WriteTx, u: &CustomerUpdate) -> Result<()> {
+pub(crate) async fn update(x: &impl Exec, u: &CustomerUpdate) -> Result<()> {
     let r = &u.write.row;
     let (version, old) = x
         .query_opt(&CURRENT, &args![r.id], |row| {
@@ -118,7 +147,7 @@ pub(crate) async fn update(x: &impl WriteTx, u: &CustomerUpdate) -> Result<()> {
     ];
     x.execute(&UPDATE, &args).await?;
     x.execute(&ERASE_TAGS, &args![r.id]).await?;
-    x.add_tags(r.id, &r.tags).await
+    add_tags(x, std::iter::once((r.id, &r.tags[..]))).await
 }
 
 /// Adds interactions; `NotFound` when one's customer is not (or no longer) there.

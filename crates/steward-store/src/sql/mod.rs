@@ -5,10 +5,11 @@
 //! a single time; on PostgreSQL it is awaited like any other.
 //!
 //! What differs is said here once, not spelled out per engine: a read a write decides on is
-//! locked on PostgreSQL only ([`Sql::for_update`]); a write transaction ([`WriteTx`]) appends
-//! to the audit chain, adds tags and takes the locks PostgreSQL needs each in its engine's
-//! way. Statements that take arrays, skip locked rows or set up a connection stay with their
-//! engine.
+//! locked on PostgreSQL only ([`Sql::for_update`]); many rows are inserted one by one on
+//! SQLite and as one statement over arrays on PostgreSQL ([`Insert`]); a write transaction
+//! ([`WriteTx`]) appends to the audit chain and takes the locks PostgreSQL needs each in its
+//! engine's way. Statements that take arrays, skip locked rows or set up a connection stay
+//! with their engine.
 
 pub(crate) mod accounts;
 pub(crate) mod audit_log;
@@ -88,6 +89,92 @@ impl Sql {
                 sql.push_str(" FOR UPDATE");
             }
             sql
+        })
+    }
+}
+
+/// The type of an [`Insert`]'s column, which PostgreSQL needs to read its array.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Id,
+    Text,
+    Bytes,
+    Int,
+}
+
+impl Kind {
+    fn postgres_array(self) -> &'static str {
+        match self {
+            Kind::Id => "uuid[]",
+            Kind::Text => "text[]",
+            Kind::Bytes => "bytea[]",
+            Kind::Int => "bigint[]",
+        }
+    }
+}
+
+/// An insert of many rows, written once as its table, its columns and what follows the rows.
+/// SQLite runs it once per row, prepared once, as a statement there costs no round trip;
+/// PostgreSQL runs it once for all the rows, each column one array that `unnest` turns back
+/// into rows, so a batch of thousands of customers is one round trip, not one per row.
+pub(crate) struct Insert {
+    table: &'static str,
+    columns: &'static [(&'static str, Kind)],
+    /// After the rows: `ON CONFLICT ...`, or nothing.
+    tail: &'static str,
+    sqlite: OnceLock<String>,
+    postgres: OnceLock<String>,
+}
+
+impl Insert {
+    pub(crate) const fn new(
+        table: &'static str,
+        columns: &'static [(&'static str, Kind)],
+        tail: &'static str,
+    ) -> Insert {
+        Insert {
+            table,
+            columns,
+            tail,
+            sqlite: OnceLock::new(),
+            postgres: OnceLock::new(),
+        }
+    }
+
+    pub(crate) fn columns(&self) -> &[(&'static str, Kind)] {
+        self.columns
+    }
+
+    fn head(&self) -> String {
+        let names: Vec<&str> = self.columns.iter().map(|(name, _)| *name).collect();
+        format!("INSERT INTO {} ({})", self.table, names.join(", "))
+    }
+
+    /// One row's statement.
+    pub(crate) fn sqlite(&self) -> &str {
+        self.sqlite.get_or_init(|| {
+            let values: Vec<String> = (1..=self.columns.len()).map(|i| format!("?{i}")).collect();
+            format!(
+                "{} VALUES ({}) {}",
+                self.head(),
+                values.join(", "),
+                self.tail
+            )
+        })
+    }
+
+    /// All the rows' statement, one array parameter per column.
+    pub(crate) fn postgres(&self) -> &str {
+        self.postgres.get_or_init(|| {
+            let arrays: Vec<String> = (self.columns.iter().enumerate())
+                .map(|(i, (_, kind))| format!("${}::{}", i + 1, kind.postgres_array()))
+                .collect();
+            format!(
+                "{} SELECT * FROM unnest({}) {}",
+                self.head(),
+                arrays.join(", "),
+                self.tail
+            )
         })
     }
 }
@@ -253,6 +340,14 @@ pub(crate) trait Exec {
         rows: &[[Value<'v>; N]],
     ) -> impl Future<Output = Result<(), (usize, StoreError)>>;
 
+    /// Inserts rows, each a value per column of `sql`; nothing for no rows. A failure names no
+    /// row: on PostgreSQL they all went as one statement.
+    fn insert<'v, const N: usize>(
+        &self,
+        sql: &Insert,
+        rows: &[[Value<'v>; N]],
+    ) -> impl Future<Output = Result<()>>;
+
     fn query<T>(
         &self,
         sql: &Sql,
@@ -287,10 +382,6 @@ pub(crate) trait WriteTx: Exec {
         records: Vec<AuditRecord>,
     ) -> impl Future<Output = Result<Vec<AuditEntry>>>;
 
-    /// Adds a customer's tags: one statement taking them as an array on PostgreSQL, a cached
-    /// insert each on SQLite, where a statement costs no round trip.
-    fn add_tags(&self, customer: Uuid, tags: &[String]) -> impl Future<Output = Result<()>>;
-
     /// Holds `lock` until the transaction ends. Only PostgreSQL takes any: instances sharing
     /// its database may write at once, while SQLite's one writer runs one write at a time.
     fn lock(&self, lock: Lock<'_>) -> impl Future<Output = Result<()>>;
@@ -319,7 +410,25 @@ pub(crate) enum Lock<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Sql, dollar_placeholders};
+    use super::{Insert, Kind, Sql, dollar_placeholders};
+
+    #[test]
+    fn an_insert_is_one_row_on_sqlite_and_arrays_on_postgres() {
+        let insert = Insert::new(
+            "t",
+            &[("id", Kind::Id), ("n", Kind::Int), ("b", Kind::Bytes)],
+            "ON CONFLICT DO NOTHING",
+        );
+        assert_eq!(
+            insert.sqlite(),
+            "INSERT INTO t (id, n, b) VALUES (?1, ?2, ?3) ON CONFLICT DO NOTHING"
+        );
+        assert_eq!(
+            insert.postgres(),
+            "INSERT INTO t (id, n, b) SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[]) \
+             ON CONFLICT DO NOTHING"
+        );
+    }
 
     #[test]
     fn numbered_placeholders_become_postgres_ones() {

@@ -9,7 +9,7 @@ use rusqlite::{Connection, Transaction};
 use steward_core::audit::{AuditEntry, AuditRecord};
 use uuid::Uuid;
 
-use crate::sql::{Exec, Lock, Row, Sql, Value, WriteTx};
+use crate::sql::{Exec, Insert, Lock, Row, Sql, Value, WriteTx};
 use crate::{Result, Revoked, StoreError};
 
 /// Runs a shared query to its end on this thread.
@@ -104,6 +104,21 @@ impl Exec for Connection {
         Ok(())
     }
 
+    async fn insert<'v, const N: usize>(
+        &self,
+        sql: &Insert,
+        rows: &[[Value<'v>; N]],
+    ) -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let mut stmt = self.prepare_cached(sql.sqlite())?;
+        for row in rows {
+            stmt.execute(rusqlite::params_from_iter(row))?;
+        }
+        Ok(())
+    }
+
     async fn query<T>(
         &self,
         sql: &Sql,
@@ -153,6 +168,14 @@ impl Exec for Transaction<'_> {
         Exec::execute_each(&**self, sql, rows).await
     }
 
+    async fn insert<'v, const N: usize>(
+        &self,
+        sql: &Insert,
+        rows: &[[Value<'v>; N]],
+    ) -> Result<()> {
+        Exec::insert(&**self, sql, rows).await
+    }
+
     async fn query<T>(
         &self,
         sql: &Sql,
@@ -184,19 +207,6 @@ impl Exec for Transaction<'_> {
 impl WriteTx for Transaction<'_> {
     async fn append_audit(&self, records: Vec<AuditRecord>) -> Result<Vec<AuditEntry>> {
         super::audit_log::append_audit_tx(self, records)
-    }
-
-    async fn add_tags(&self, customer: Uuid, tags: &[String]) -> Result<()> {
-        if tags.is_empty() {
-            return Ok(());
-        }
-        let mut add = self.prepare_cached(
-            "INSERT INTO customer_tags (tag, customer_id) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
-        )?;
-        for tag in tags {
-            add.execute(rusqlite::params![tag, customer.as_bytes().as_slice()])?;
-        }
-        Ok(())
     }
 
     async fn lock(&self, _: Lock<'_>) -> Result<()> {

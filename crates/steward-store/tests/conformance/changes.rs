@@ -3,10 +3,85 @@
 use super::*;
 
 engines!(
+    many_customers_in_one_change_set,
+    a_repeat_within_one_change_set_rejects_it_whole,
     unique_index_rejects_whole_change_set,
     erasure_removes_everything_but_a_tombstone,
     concurrent_writes_fail_alone,
 );
+
+/// Customers written together, as an import's batch is: each row, tag and index entry lands,
+/// a tag repeated on one customer once, a shared phone number under both.
+pub async fn many_customers_in_one_change_set(store: Arc<dyn Store>) {
+    let rows = [
+        customer(1, &["vip", "b2b", "vip"], "active"),
+        customer(2, &[], "restricted"),
+        customer(3, &["vip"], "active"),
+    ];
+    let writes = (rows.iter().enumerate())
+        .map(|(i, row)| CustomerWrite {
+            row: row.clone(),
+            index: vec![
+                entry("email", 10 + i as u8, true),
+                entry("phone", 20, false),
+            ],
+        })
+        .collect();
+    insert(&store, writes).await.expect("insert");
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let mut stored = store.get_customers(&ids).await.expect("get");
+    stored.sort_by_key(|r| r.id);
+    let expected: Vec<CustomerRow> = (rows.iter().cloned())
+        .map(|mut r| {
+            r.tags.sort();
+            r.tags.dedup();
+            r
+        })
+        .collect();
+    assert_eq!(stored, expected);
+    for (i, id) in ids.iter().enumerate() {
+        let found = (store.lookup_index("email", &[digest(10 + i as u8)]).await).expect("lookup");
+        assert_eq!(found, vec![(digest(10 + i as u8), *id)]);
+    }
+    let mut sharing: Vec<Uuid> = (store.lookup_index("phone", &[digest(20)]).await)
+        .expect("lookup")
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    sharing.sort();
+    assert_eq!(sharing, ids);
+}
+
+/// Two new customers of one change set with the same address: neither is stored, and the
+/// refusal names the field.
+pub async fn a_repeat_within_one_change_set_rejects_it_whole(store: Arc<dyn Store>) {
+    let (a, b) = (customer(1, &["x"], "active"), customer(2, &[], "active"));
+    let result = insert(
+        &store,
+        vec![
+            CustomerWrite {
+                row: a.clone(),
+                index: vec![entry("email", 5, true), entry("phone", 6, false)],
+            },
+            CustomerWrite {
+                row: b,
+                index: vec![entry("email", 5, true)],
+            },
+        ],
+    )
+    .await;
+    assert!(
+        matches!(&result, Err(StoreError::Duplicate { field }) if field == "email"),
+        "{result:?}"
+    );
+    assert_eq!(store.count_customers().await.expect("count"), 0);
+    assert_eq!(store.get_customer(a.id).await.expect("get"), None);
+    assert!(
+        (store.lookup_index("phone", &[digest(6)]).await)
+            .expect("lookup")
+            .is_empty()
+    );
+}
 
 pub async fn unique_index_rejects_whole_change_set(store: Arc<dyn Store>) {
     let a = customer(1, &[], "active");

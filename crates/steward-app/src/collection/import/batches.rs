@@ -18,6 +18,7 @@ use uuid::Uuid;
 
 use super::layout::{Layout, Place, Row};
 use super::rejects::Rejects;
+use super::seen::Seen;
 use crate::collection::customers::{MATCH_FIELD, unwrap_stored};
 use crate::security::keys::orphans::sweep_batch;
 use crate::{Access, AppError, Steward};
@@ -68,6 +69,14 @@ impl BatchSizes {
         };
         let tail = usize::try_from(rows_left / 2).unwrap_or(usize::MAX);
         self.current.min(tail.max(Self::FIRST))
+    }
+
+    /// How many rows a file of `total` bytes holds, judging by the first `rows` of them,
+    /// which end at `position`.
+    pub(super) fn rows_in(&self, rows: usize, position: u64, total: u64) -> u64 {
+        let read = position.saturating_sub(self.started_at).max(1);
+        let whole = total.saturating_sub(self.started_at);
+        u64::try_from(u128::from(whole) * rows as u128 / u128::from(read)).unwrap_or(u64::MAX)
     }
 
     /// Counts a batch taken, ending at `position`, and lets the next one grow.
@@ -159,7 +168,7 @@ impl Steward {
         path: &Path,
         layout: &Layout<'_>,
         until: u64,
-    ) -> Result<HashMap<IndexDigest, Place>, AppError> {
+    ) -> Result<Seen, AppError> {
         let file = File::open(path).map_err(|source| AppError::File {
             path: path.to_path_buf(),
             source,
@@ -168,7 +177,7 @@ impl Steward {
             .flexible(true)
             .has_headers(true)
             .from_reader(file);
-        let mut seen = HashMap::new();
+        let mut seen = Seen::new();
         let mut record = csv::ByteRecord::new();
         while reader
             .read_byte_record(&mut record)
@@ -179,7 +188,7 @@ impl Steward {
                 break;
             }
             if let Some(address) = self.address_of(layout, &record)? {
-                seen.entry(address).or_insert(at);
+                seen.first_or_note(address, at);
             }
         }
         Ok(seen)
@@ -225,9 +234,11 @@ impl Steward {
             .suppressed_among(addresses.iter().map(|(d, a)| (*d, a)))
             .await?;
         let now = self.clock.now().as_microsecond();
-        let mut inserts = Vec::new();
-        let mut updates = Vec::new();
-        let mut new_keys = Vec::new();
+        // Sized for the batch up front: these hold thousands of large entries, and growing
+        // them would copy each several times over.
+        let mut inserts = Vec::with_capacity(order.len().saturating_sub(existing.len()));
+        let mut updates = Vec::with_capacity(existing.len());
+        let mut new_keys = Vec::with_capacity(order.len().saturating_sub(existing.len()));
         let mut targets = Vec::with_capacity(order.len());
         let mut fields = std::collections::BTreeSet::new();
         let mut rejected = 0;
@@ -251,7 +262,7 @@ impl Steward {
                         )?;
                         continue;
                     };
-                    fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
+                    fields.extend(row.values.iter().map(|(f, _)| f.key.as_str()));
                     let sealed =
                         self.seal_new(&row.values, residency, row.tags.unwrap_or_default(), now)?;
                     let (write, key) = (sealed.write, sealed.key);
@@ -260,7 +271,7 @@ impl Steward {
                     inserts.push(write);
                 }
                 Some(old) => {
-                    fields.extend(row.values.iter().map(|(f, _)| f.key.clone()));
+                    fields.extend(row.values.iter().map(|(f, _)| f.key.as_str()));
                     let stored = stored_keys.remove(&old.id).ok_or_else(|| {
                         AppError::Integrity(format!("customer {} (no data key)", old.id))
                     })?;
@@ -308,7 +319,7 @@ impl Steward {
                 access,
                 "customer.import",
                 targets,
-                fields.into_iter().collect(),
+                fields.into_iter().map(str::to_string).collect(),
             );
             r.detail = Some(format!("created={created} updated={updated}"));
             audit.push(r);

@@ -8,9 +8,9 @@
 mod batches;
 mod layout;
 mod rejects;
+mod seen;
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
 use std::fs::File;
 use std::io::{BufWriter, Read, Seek, SeekFrom, Write};
 use std::ops::ControlFlow;
@@ -25,6 +25,7 @@ use crate::{Actor, AppError, Steward};
 use batches::{BatchSizes, InFlight, commit_plan};
 use layout::{Place, Row, Source, map_headers};
 use rejects::Rejects;
+use seen::Seen;
 
 const RESIDENCY_COLUMN: &str = "residency";
 const TAGS_COLUMN: &str = "tags";
@@ -206,7 +207,7 @@ impl Customers<'_> {
             let mut header = csv::ByteRecord::from(vec!["line", "reason"]);
             header.extend(layout.kept.iter().map(|&i| &headers[i]));
             rejects.write_record(&header)?;
-            (None, HashMap::new())
+            (None, Seen::new())
         };
         rejects.out.flush()?;
         rejects.out.get_mut().seek(SeekFrom::End(0))?;
@@ -228,14 +229,7 @@ impl Customers<'_> {
             };
             if more {
                 let address = self.app.address_of(&layout, &record)?;
-                let first = match address.map(|a| seen.entry(a)) {
-                    Some(Entry::Occupied(first)) => Some(*first.get()),
-                    Some(Entry::Vacant(slot)) => {
-                        slot.insert(Place::of(&record));
-                        None
-                    }
-                    None => None,
-                };
+                let first = address.and_then(|a| seen.first_or_note(a, Place::of(&record)));
                 let parsed = match first {
                     Some(first) => Err(format!(
                         "{MATCH_FIELD}: same email as line {}",
@@ -257,6 +251,9 @@ impl Customers<'_> {
             }
             let position = reader.position().byte();
             if batch.len() >= sizes.next(position, bytes_total) || sizes.full(position) || !more {
+                if sizes.rows == 0 {
+                    seen.expect(sizes.rows_in(batch.len(), position, bytes_total));
+                }
                 sizes.taken(batch.len(), position);
                 let plan = self
                     .app
