@@ -17,11 +17,10 @@ use cryptoki::object::{Attribute, AttributeType, KeyType, ObjectClass, ObjectHan
 use cryptoki::session::{Session, UserType};
 use cryptoki::slot::Slot;
 use cryptoki::types::AuthPin;
-use rand::RngCore;
 use zeroize::Zeroizing;
 
 use crate::VaultError;
-use crate::wrapping::{NONCE_LEN, WrappedKey};
+use crate::wrapping::{WrappedKey, joined, key_of, nonce, split};
 
 const LABEL_PREFIX: &str = "steward-kek-v";
 const TAG_BITS: u64 = 128;
@@ -332,8 +331,7 @@ impl Token {
         aad: &[u8],
         key: &[u8; 32],
     ) -> Result<WrappedKey, VaultError> {
-        let mut nonce = [0u8; NONCE_LEN];
-        rand::thread_rng().fill_bytes(&mut nonce);
+        let nonce = nonce();
         let mut iv = nonce;
         let ct = self.with_session(|s| {
             let params = GcmParams::new(&mut iv, aad, TAG_BITS.into())
@@ -341,13 +339,7 @@ impl Token {
             s.encrypt(&Mechanism::AesGcm(params), handle, key)
                 .map_err(|e| self.unusable(version, "wrapping a key", e))
         })?;
-        let mut bytes = Vec::with_capacity(NONCE_LEN + ct.len());
-        bytes.extend_from_slice(&nonce);
-        bytes.extend_from_slice(&ct);
-        Ok(WrappedKey {
-            kek_version: version,
-            bytes,
-        })
+        Ok(joined(version, &nonce, &ct))
     }
 
     pub(crate) fn unwrap(
@@ -356,12 +348,7 @@ impl Token {
         aad: &[u8],
         wrapped: &WrappedKey,
     ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-        let (nonce, ct) = wrapped
-            .bytes
-            .split_at_checked(NONCE_LEN)
-            .ok_or(VaultError::Format)?;
-        let mut iv = [0u8; NONCE_LEN];
-        iv.copy_from_slice(nonce);
+        let (mut iv, ct) = split(wrapped)?;
         let plain = Zeroizing::new(self.with_session(|s| {
             let params = GcmParams::new(&mut iv, aad, TAG_BITS.into())
                 .map_err(|e| self.failed("unwrapping a key", e))?;
@@ -375,12 +362,7 @@ impl Token {
                     e => self.unusable(wrapped.kek_version, "unwrapping a key", e),
                 })
         })?);
-        if plain.len() != 32 {
-            return Err(VaultError::Format);
-        }
-        let mut out = Zeroizing::new([0u8; 32]);
-        out.copy_from_slice(&plain);
-        Ok(out)
+        key_of(&plain)
     }
 
     /// A key destroyed by another process's retirement is a version no longer held.

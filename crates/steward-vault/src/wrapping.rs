@@ -9,7 +9,7 @@ use zeroize::Zeroizing;
 
 use crate::VaultError;
 
-pub(crate) const NONCE_LEN: usize = 12;
+const NONCE_LEN: usize = 12;
 
 /// A key as the key store keeps it: encrypted under a versioned key-encryption key.
 #[derive(Clone, PartialEq, Eq)]
@@ -30,24 +30,56 @@ impl std::fmt::Debug for WrappedKey {
     }
 }
 
+/// A fresh nonce for one wrap.
+pub(crate) fn nonce() -> [u8; NONCE_LEN] {
+    let mut nonce = [0u8; NONCE_LEN];
+    rand::thread_rng().fill_bytes(&mut nonce);
+    nonce
+}
+
+/// A wrapped key as kept, whichever custody wrapped it: the nonce, then ciphertext and tag.
+pub(crate) fn joined(version: u32, nonce: &[u8; NONCE_LEN], ct: &[u8]) -> WrappedKey {
+    let mut bytes = Vec::with_capacity(NONCE_LEN + ct.len());
+    bytes.extend_from_slice(nonce);
+    bytes.extend_from_slice(ct);
+    WrappedKey {
+        kek_version: version,
+        bytes,
+    }
+}
+
+/// The nonce and the ciphertext with its tag.
+pub(crate) fn split(wrapped: &WrappedKey) -> Result<([u8; NONCE_LEN], &[u8]), VaultError> {
+    let (nonce, ct) = wrapped
+        .bytes
+        .split_at_checked(NONCE_LEN)
+        .ok_or(VaultError::Format)?;
+    let mut n = [0u8; NONCE_LEN];
+    n.copy_from_slice(nonce);
+    Ok((n, ct))
+}
+
+/// An unwrapped key, which is 32 bytes or not a key of ours.
+pub(crate) fn key_of(plain: &[u8]) -> Result<Zeroizing<[u8; 32]>, VaultError> {
+    let mut out = Zeroizing::new([0u8; 32]);
+    if plain.len() != 32 {
+        return Err(VaultError::Format);
+    }
+    out.copy_from_slice(plain);
+    Ok(out)
+}
+
 pub(crate) fn wrap(
     kek: &Aes256Gcm,
     version: u32,
     aad: &[u8],
     key: &[u8; 32],
 ) -> Result<WrappedKey, VaultError> {
-    let mut nonce = [0u8; NONCE_LEN];
-    rand::thread_rng().fill_bytes(&mut nonce);
+    let nonce = nonce();
     let ct = kek
         .encrypt(Nonce::from_slice(&nonce), Payload { msg: key, aad })
         .map_err(|_| VaultError::Format)?;
-    let mut bytes = Vec::with_capacity(NONCE_LEN + ct.len());
-    bytes.extend_from_slice(&nonce);
-    bytes.extend_from_slice(&ct);
-    Ok(WrappedKey {
-        kek_version: version,
-        bytes,
-    })
+    Ok(joined(version, &nonce, &ct))
 }
 
 pub(crate) fn unwrap(
@@ -55,20 +87,12 @@ pub(crate) fn unwrap(
     aad: &[u8],
     wrapped: &WrappedKey,
 ) -> Result<Zeroizing<[u8; 32]>, VaultError> {
-    let (nonce, ct) = wrapped
-        .bytes
-        .split_at_checked(NONCE_LEN)
-        .ok_or(VaultError::Format)?;
+    let (nonce, ct) = split(wrapped)?;
     let plain = Zeroizing::new(
-        kek.decrypt(Nonce::from_slice(nonce), Payload { msg: ct, aad })
+        kek.decrypt(Nonce::from_slice(&nonce), Payload { msg: ct, aad })
             .map_err(|_| VaultError::Tampered)?,
     );
-    let mut out = Zeroizing::new([0u8; 32]);
-    if plain.len() != 32 {
-        return Err(VaultError::Format);
-    }
-    out.copy_from_slice(&plain);
-    Ok(out)
+    key_of(&plain)
 }
 
 pub(crate) fn kek_cipher(key: &[u8; 32]) -> Aes256Gcm {
