@@ -36,7 +36,6 @@ use steward_core::audit::{AuditEntry, AuditRecord, Hash, HeadSigner, SignedHead}
 
 use crate::audit_head::HeadKeeper;
 use tokio_postgres::NoTls;
-use tokio_postgres::error::SqlState;
 use uuid::Uuid;
 
 use crate::records::listed_targets;
@@ -157,13 +156,17 @@ pub(crate) async fn refuse_if_holds(
 /// set's advisory lock.
 pub(crate) async fn migrate(pool: &Pool, set: &MigrationSet) -> Result<()> {
     let mut client = pool.get().await?;
-    client
-        .batch_execute(&format!(
-            "CREATE TABLE IF NOT EXISTS {} (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
-            set.table
-        ))
-        .await
-        .or_else(|e| if e.code() == Some(&SqlState::UNIQUE_VIOLATION) { Ok(()) } else { Err(e) })?;
+    // Under the lock too: `IF NOT EXISTS` does not keep two instances starting together from
+    // both creating the table, and one of them failing on the other's row type.
+    let tx = client.transaction().await?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&set.lock])
+        .await?;
+    tx.batch_execute(&format!(
+        "CREATE TABLE IF NOT EXISTS {} (version INTEGER PRIMARY KEY, applied_at TIMESTAMPTZ NOT NULL DEFAULT now())",
+        set.table
+    ))
+    .await?;
+    tx.commit().await?;
     let done_sql = format!("SELECT 1 FROM {} WHERE version = $1", set.table);
     let record_sql = format!("INSERT INTO {} (version) VALUES ($1)", set.table);
     for (version, sql) in set.list {
