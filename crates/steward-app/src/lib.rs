@@ -358,6 +358,7 @@ impl Steward {
             .searchable_fields()
             .map(|f| f.key.as_str())
             .chain([
+                collection::customers::NAME_TOKENS,
                 consent::ledger::EVIDENCE_CLIENT,
                 consent::ledger::EVIDENCE_AGENT,
                 rights::suppression::SUPPRESSION,

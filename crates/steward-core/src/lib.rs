@@ -48,6 +48,7 @@ pub mod country;
 pub mod customer;
 pub mod field_value;
 pub mod login;
+pub mod name_tokens;
 pub mod personalization;
 pub mod readability;
 pub mod request;

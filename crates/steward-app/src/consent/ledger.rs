@@ -326,9 +326,9 @@ impl Steward {
         let mut replaced = Vec::new();
         for (field, value) in &values {
             sealed.insert(&field.key, dek.seal(&field.key, value.as_bytes()));
-            if let Some(entry) = self.index_entry(field, value)? {
+            if let Some(entries) = self.index_entries(field, value)? {
                 replaced.push(field.key.clone());
-                index.push(entry);
+                index.extend(entries);
             }
         }
         Ok(CustomerUpdate {
@@ -372,7 +372,11 @@ impl Steward {
         let mut replaced = Vec::new();
         for key in &dropped {
             sealed.remove(key);
-            if self.catalog.field(key).is_some_and(|f| f.searchable) {
+            if self
+                .catalog
+                .field(key)
+                .is_some_and(|f| f.searchable || f.name_search)
+            {
                 replaced.push(key.clone());
             }
         }

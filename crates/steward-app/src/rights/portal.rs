@@ -224,12 +224,12 @@ impl Steward {
             .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
         let dek = self.data_key(row.id).await?;
         sealed.insert(&def.key, dek.seal(&def.key, value.as_bytes()));
-        let index: Vec<_> = self.index_entry(def, value)?.into_iter().collect();
+        let index = self.index_entries(def, value)?;
         Ok(steward_store::CustomerUpdate {
-            replaced_index_fields: if index.is_empty() {
-                Vec::new()
-            } else {
+            replaced_index_fields: if index.is_some() {
                 vec![def.key.clone()]
+            } else {
+                Vec::new()
             },
             write: steward_store::CustomerWrite {
                 row: steward_store::CustomerRow {
@@ -238,7 +238,7 @@ impl Steward {
                     updated_at: now,
                     ..row.clone()
                 },
-                index,
+                index: index.unwrap_or_default(),
             },
             expected_version: row.version,
         })

@@ -73,6 +73,15 @@ impl Home {
         }
     }
 
+    /// A fresh data directory whose data is a fresh PostgreSQL database whatever the suite
+    /// runs on.
+    pub async fn on_postgres() -> Home {
+        Home {
+            dir: tempfile::tempdir().expect("tempdir"),
+            db: Some(steward_store::testing::fresh_postgres().await),
+        }
+    }
+
     pub fn path(&self) -> &Path {
         self.dir.path()
     }

@@ -82,6 +82,8 @@ pub struct FieldDef {
     pub sensitivity: Sensitivity,
     pub kind: FieldKind,
     pub searchable: bool,
+    /// Found by the words of its value (`name_tokens`), each word a blind-index entry.
+    pub name_search: bool,
     pub max_length: usize,
     pub purposes: Vec<String>,
     /// A customer's correction of this field waits for staff to check it (for values whose
@@ -202,6 +204,11 @@ impl Catalog {
 
     pub fn searchable_fields(&self) -> impl Iterator<Item = &FieldDef> {
         self.fields.iter().filter(|f| f.searchable)
+    }
+
+    /// The fields a name search looks in.
+    pub fn name_fields(&self) -> impl Iterator<Item = &FieldDef> {
+        self.fields.iter().filter(|f| f.name_search)
     }
 }
 

@@ -75,6 +75,8 @@ struct RawField {
     kind: FieldKind,
     #[serde(default)]
     searchable: bool,
+    #[serde(default)]
+    name_search: bool,
     max_length: usize,
     purposes: Vec<String>,
     #[serde(default)]
@@ -325,6 +327,12 @@ impl Catalog {
                     f.key
                 )));
             }
+            if f.name_search && (f.kind != FieldKind::Text || f.searchable) {
+                return Err(err(format!(
+                    "field {:?}: only a text field that is not searchable whole can be searched by name",
+                    f.key
+                )));
+            }
             catalog
                 .field_index
                 .insert(f.key.clone(), catalog.fields.len());
@@ -335,6 +343,7 @@ impl Catalog {
                 sensitivity: f.sensitivity,
                 kind: f.kind,
                 searchable: f.searchable,
+                name_search: f.name_search,
                 max_length: f.max_length,
                 purposes: f.purposes,
                 reviewed: f.reviewed,

@@ -112,7 +112,9 @@ pub async fn list(
     Purposed(access): Purposed,
     Params(p): Params<ListParams>,
 ) -> Result<Json<steward_app::Page<CustomerView>>, Problem> {
+    // Names are searched by POST only: words of a name in a URL would reach access logs.
     let query = CustomerQuery {
+        name: None,
         email: p.email,
         phone: p.phone,
         tag: p.tag,
@@ -128,10 +130,13 @@ pub async fn list(
     Ok(Json(state.app.customers().list(&access, query).await?))
 }
 
-/// An exact-match search: the values travel in the body, never in a URL or an access log.
+/// An exact-match search (an email, a phone, or whole words of a name): the values travel in
+/// the body, never in a URL or an access log.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SearchBody {
+    /// Whole words of a given, family or company name, all of which must match.
+    name: Option<String>,
     email: Option<String>,
     phone: Option<String>,
     cursor: Option<String>,
@@ -147,7 +152,7 @@ pub struct SearchBody {
     request_body = SearchBody,
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Customers whose email or phone is exactly the one given", body = Page<CustomerView>),
+        (status = 200, description = "Customers whose email or phone is exactly the one given, or whose name fields hold every word given", body = Page<CustomerView>),
         (status = 422, description = "Invalid search", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
     )
@@ -157,13 +162,14 @@ pub async fn search(
     Purposed(access): Purposed,
     Body(b): Body<SearchBody>,
 ) -> Result<Json<steward_app::Page<CustomerView>>, Problem> {
-    if b.email.is_none() && b.phone.is_none() {
+    if b.name.is_none() && b.email.is_none() && b.phone.is_none() {
         return Err(Problem::invalid(vec![steward_app::FieldError::new(
-            "email",
-            "give an email or a phone number to search by",
+            "name",
+            "give words of a name, an email or a phone number to search by",
         )]));
     }
     let query = CustomerQuery {
+        name: b.name,
         email: b.email,
         phone: b.phone,
         cursor: b.cursor,

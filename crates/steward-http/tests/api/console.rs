@@ -77,6 +77,20 @@ fn check_page(b: &Browser, personal: &[&str], visited: &mut Vec<String>) {
     visited.push(url);
 }
 
+/// Whether the results of a name search for `words` have arrived: they show the words in
+/// the search form's name input.
+fn searched(b: &Browser, words: &str) -> bool {
+    let started = std::time::Instant::now();
+    while started.elapsed() < std::time::Duration::from_secs(5) {
+        let shown = b.script("return (document.getElementById('search-name') || {}).value || ''");
+        if shown.as_str() == Some(words) {
+            return true;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    false
+}
+
 /// Whether `text` holds an RFC 3339 time, such as 2026-03-01T09:00:00Z.
 fn machine_time(text: &str) -> bool {
     let b = text.as_bytes();
@@ -139,8 +153,26 @@ async fn staff_work_through_the_console_in_a_real_browser() {
             );
             b.screenshot(&shots, "customers");
 
+            // The header's box finds by whole words of a name, posted, never in the URL.
+            for (words, found) in [("LOVELACE", 2), ("ada  lovelace", 1)] {
+                b.fill("#find-q", words);
+                b.click("form.find button");
+                assert!(
+                    searched(&b, words),
+                    "the search for {words:?} shows its words"
+                );
+                check_page(&b, &personal, &mut visited);
+                let table = b.text("#customer-table");
+                assert!(table.contains("ada@example.com"), "{words}: {table}");
+                assert_eq!(
+                    table.contains("grace@example.com"),
+                    found == 2,
+                    "{words}: {table}"
+                );
+            }
+
             b.fill("#search-email", "ada@example.com");
-            b.click("form[action='/console/customers/search'] button");
+            b.click("main form[action='/console/customers/search'] button");
             check_page(&b, &personal, &mut visited);
             assert!(b.text_has("#customer-table", "ada@example.com"));
             b.click("#customer-table a");

@@ -1735,4 +1735,46 @@ async fn customers_are_found_by_email_without_it_appearing_in_a_url() {
     t.req("POST", "/api/v1/customers/search", tok, &[], Some("{}"))
         .await
         .problem(422);
+
+    // By whole words of a name, in the body too; a name is refused in the list's query.
+    let other = r#"{"fields":{"email":"grace@example.com","given_name":"Grace","family_name":"Hopper"},"residency":"US"}"#;
+    t.req("POST", "/api/v1/customers", tok, &[], Some(other))
+        .await
+        .json();
+    for (words, hits) in [
+        ("LOVELACE", 1),
+        ("ada lovelace", 1),
+        ("ada hopper", 0),
+        ("love", 0),
+    ] {
+        let found = t
+            .req(
+                "POST",
+                "/api/v1/customers/search",
+                tok,
+                &[],
+                Some(&format!(r#"{{"name":"{words}"}}"#)),
+            )
+            .await;
+        assert_eq!(found.status, 200, "{}", found.body);
+        let items = found.json()["items"].as_array().expect("items").clone();
+        assert_eq!(items.len(), hits, "{words}");
+        if hits == 1 {
+            assert_eq!(items[0]["id"], created["id"]);
+        }
+    }
+    let p = t
+        .req(
+            "POST",
+            "/api/v1/customers/search",
+            tok,
+            &[],
+            Some(r#"{"name":" - "}"#),
+        )
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], "name", "{p}");
+    t.req("GET", "/api/v1/customers?name=lovelace", tok, &[], None)
+        .await
+        .problem(400);
 }

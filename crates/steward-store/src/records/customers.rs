@@ -59,6 +59,10 @@ pub struct InteractionRow {
 #[derive(Debug, Clone, Default)]
 pub struct CustomerFilter {
     pub index: Option<(String, IndexDigest)>,
+    /// Name search: customers with an entry of every one of these digests in any of
+    /// `name_fields`.
+    pub name_tokens: Vec<IndexDigest>,
+    pub name_fields: Vec<String>,
     pub tag: Option<String>,
     pub status: Option<String>,
     pub created_after: Option<i64>,

@@ -3,8 +3,8 @@
 use uuid::Uuid;
 
 use super::{
-    Builder, Exec, Insert, Kind, Row, Sql, args, blind_index, idempotency, outbox, personalization,
-    portal,
+    Builder, Exec, Insert, Kind, Row, Sql, Value, args, blind_index, idempotency, outbox,
+    personalization, portal,
 };
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
 use crate::{
@@ -234,6 +234,17 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
               UNION ALL SELECT customer_id FROM blind_index WHERE field = ? AND digest = ?)",
             &args![field, digest, field, digest],
         );
+    }
+    if !f.name_tokens.is_empty() {
+        let fields = vec!["?"; f.name_fields.len()].join(", ");
+        let clause = format!(
+            " AND c.id IN (SELECT customer_id FROM blind_index WHERE field IN ({fields}) AND digest = ?)"
+        );
+        for digest in &f.name_tokens {
+            let mut values: Vec<Value<'_>> = f.name_fields.iter().map(|n| Value::Text(n)).collect();
+            values.push(Value::Bytes(digest));
+            b.push(&clause, &values);
+        }
     }
     if let Some(tag) = &f.tag {
         b.push(

@@ -10,6 +10,7 @@ use jiff::Timestamp;
 use steward_core::CountryCode;
 use steward_core::catalog::FieldDef;
 use steward_core::customer::{CustomerStatus, MAX_TAGS, parse_tag};
+use steward_core::name_tokens::name_tokens;
 use steward_core::role::FieldAccess;
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{CustomerRow, CustomerWrite, IndexEntry, StoredKey};
@@ -18,6 +19,9 @@ use uuid::Uuid;
 
 use crate::infra::idempotency::Replayable;
 use crate::{Access, AppError, FieldError, Steward};
+
+/// The blind-index key of the tokens of names (`name_search` fields).
+pub(crate) const NAME_TOKENS: &str = "name.tokens";
 
 /// The field customers are matched by; its blind-index entry is unique.
 pub(crate) const MATCH_FIELD: &str = "email";
@@ -81,6 +85,9 @@ impl Replayable for CustomerView {
 pub struct CustomerQuery {
     pub email: Option<String>,
     pub phone: Option<String>,
+    /// Words of a given, family or company name; a customer is found when every word is a
+    /// whole word of one of their name fields (case, accents and apostrophes aside).
+    pub name: Option<String>,
     pub tag: Option<String>,
     pub status: Option<String>,
     pub created_after: Option<Timestamp>,
@@ -140,19 +147,37 @@ pub(crate) fn unwrap_stored(k: StoredKey) -> WrappedKey {
 }
 
 impl Steward {
-    pub(crate) fn index_entry(
+    /// The blind-index entries of a field's value: `None` for a field that is not indexed,
+    /// whose old entries an update therefore need not replace. A searchable field has one
+    /// entry, its whole value; a name field one per token, all under one key so that a
+    /// token is the same digest in every name field, each entry named for its field so that
+    /// a change of one name field replaces only its own.
+    pub(crate) fn index_entries(
         &self,
         field: &FieldDef,
         value: &str,
-    ) -> Result<Option<IndexEntry>, AppError> {
-        if !field.searchable {
+    ) -> Result<Option<Vec<IndexEntry>>, AppError> {
+        if field.searchable {
+            return Ok(Some(vec![IndexEntry {
+                field: field.key.clone(),
+                digest: self.vault.blind_index(&field.key, value)?,
+                unique: field.key == MATCH_FIELD,
+            }]));
+        }
+        if !field.name_search {
             return Ok(None);
         }
-        Ok(Some(IndexEntry {
-            field: field.key.clone(),
-            digest: self.vault.blind_index(&field.key, value)?,
-            unique: field.key == MATCH_FIELD,
-        }))
+        name_tokens(value)
+            .iter()
+            .map(|token| {
+                Ok(IndexEntry {
+                    field: field.key.clone(),
+                    digest: self.vault.blind_index(NAME_TOKENS, token)?,
+                    unique: false,
+                })
+            })
+            .collect::<Result<_, AppError>>()
+            .map(Some)
     }
 
     /// Seals a new customer under a fresh data key. The wrapped key must reach the key store
@@ -170,7 +195,7 @@ impl Steward {
         let mut index = Vec::new();
         for (field, value) in values {
             sealed.insert(&field.key, dek.seal(&field.key, value.as_bytes()));
-            index.extend(self.index_entry(field, value)?);
+            index.extend(self.index_entries(field, value)?.into_iter().flatten());
         }
         let row = CustomerRow {
             id,

@@ -7,7 +7,9 @@ use steward_core::customer::{CustomerStatus, parse_tag};
 use steward_store::CustomerFilter;
 use uuid::Uuid;
 
-use super::{CustomerQuery, CustomerView, DEFAULT_LIMIT, MAX_LIMIT, Page, unwrap_stored};
+use super::{
+    CustomerQuery, CustomerView, DEFAULT_LIMIT, MAX_LIMIT, NAME_TOKENS, Page, unwrap_stored,
+};
 use crate::infra::cursor;
 use crate::services::Customers;
 use crate::{Access, AppError, FieldError};
@@ -71,6 +73,31 @@ impl Customers<'_> {
                 Err(e) => errors.push(FieldError::new("phone", e.to_string())),
             }
         }
+        let mut name_tokens = Vec::new();
+        if let Some(raw) = &q.name {
+            let tokens = steward_core::name_tokens::name_tokens(raw);
+            if tokens.is_empty() {
+                errors.push(FieldError::new(
+                    "name",
+                    "give at least one word of a name: letters or digits",
+                ));
+            }
+            for token in &tokens {
+                name_tokens.push(self.app.vault.blind_index(NAME_TOKENS, token)?);
+            }
+        }
+        let name_fields: Vec<String> = self
+            .app
+            .catalog
+            .name_fields()
+            .map(|f| f.key.clone())
+            .collect();
+        if !name_tokens.is_empty() && name_fields.is_empty() {
+            errors.push(FieldError::new(
+                "name",
+                "the catalog has no field searched by name",
+            ));
+        }
         let tag = q.tag.as_deref().and_then(|t| {
             parse_tag(t)
                 .map_err(|m| errors.push(FieldError::new("tag", m)))
@@ -104,6 +131,8 @@ impl Customers<'_> {
         }
         let filter = CustomerFilter {
             index,
+            name_tokens,
+            name_fields,
             tag,
             status,
             created_after: q.created_after.map(|t| t.as_microsecond()),

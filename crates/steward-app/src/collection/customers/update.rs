@@ -154,27 +154,28 @@ impl Customers<'_> {
         let mut replaced = Vec::new();
         for (field, value) in &values {
             sealed.insert(&field.key, dek.seal(&field.key, value.as_bytes()));
-            if let Some(entry) = self.app.index_entry(field, value)? {
-                if entry.unique
-                    && self
+            if let Some(entries) = self.app.index_entries(field, value)? {
+                for entry in entries.iter().filter(|e| e.unique) {
+                    if self
                         .app
                         .store
                         .lookup_index(&entry.field, &[entry.digest])
                         .await?
                         .iter()
                         .any(|(_, owner)| *owner != id)
-                {
-                    return Err(AppError::Duplicate {
-                        field: format!("fields.{}", entry.field),
-                    });
+                    {
+                        return Err(AppError::Duplicate {
+                            field: format!("fields.{}", entry.field),
+                        });
+                    }
                 }
                 replaced.push(field.key.clone());
-                index.push(entry);
+                index.extend(entries);
             }
         }
         for field in &removed {
             sealed.remove(&field.key);
-            if field.searchable {
+            if field.searchable || field.name_search {
                 replaced.push(field.key.clone());
             }
         }

@@ -282,9 +282,9 @@ impl Steward {
                     let mut replaced = Vec::new();
                     for (f, v) in &row.values {
                         sealed.insert(&f.key, dek.seal(&f.key, v.as_bytes()));
-                        if let Some(e) = self.index_entry(f, v)? {
+                        if let Some(entries) = self.index_entries(f, v)? {
                             replaced.push(f.key.clone());
-                            index.push(e);
+                            index.extend(entries);
                         }
                     }
                     targets.push(old.id.to_string());

@@ -1,5 +1,6 @@
 //! The customer list: filters on what is not personal (tag, status, residency, dates), and
-//! the search by email or phone, which is posted so the value stays out of the address.
+//! the search by words of a name, email or phone, which is posted so the value stays out of
+//! the address.
 
 use std::collections::HashMap;
 
@@ -82,6 +83,7 @@ struct ListPage {
     statuses: Vec<&'static str>,
     next: Option<String>,
     searched: bool,
+    search_name: String,
     search_email: String,
     search_phone: String,
     refusal: Refusal,
@@ -95,7 +97,7 @@ const FILTER_INPUTS: [(&str, &str); 5] = [
     ("created_after", "created_after"),
     ("created_before", "created_before"),
 ];
-const SEARCH_INPUTS: [(&str, &str); 2] = [("email", "email"), ("phone", "phone")];
+const SEARCH_INPUTS: [(&str, &str); 3] = [("name", "name"), ("email", "email"), ("phone", "phone")];
 
 pub async fn list(
     State(state): State<AppState>,
@@ -152,6 +154,7 @@ pub async fn list(
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
             next,
             searched: false,
+            search_name: String::new(),
             search_email: String::new(),
             search_phone: String::new(),
             refusal,
@@ -164,10 +167,43 @@ pub async fn list(
 #[derive(Deserialize)]
 pub struct SearchForm {
     csrf: Option<String>,
+    /// The one box in every page's header: an email address, a phone number or words of a
+    /// name, told apart by their look.
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    name: String,
     #[serde(default)]
     email: String,
     #[serde(default)]
     phone: String,
+}
+
+impl SearchForm {
+    /// Moves the header box's value to the input it reads as, so the page shows it there.
+    fn sorted(mut self) -> SearchForm {
+        let q = std::mem::take(&mut self.q);
+        let q = q.trim();
+        let input = if q.contains('@') {
+            &mut self.email
+        } else if looks_like_phone(q) {
+            &mut self.phone
+        } else {
+            &mut self.name
+        };
+        if !q.is_empty() {
+            *input = q.to_string();
+        }
+        self
+    }
+}
+
+/// Digits with the separators people type between them, and enough digits to dial.
+fn looks_like_phone(q: &str) -> bool {
+    let digits = q.chars().filter(char::is_ascii_digit).count();
+    digits >= 5
+        && q.chars()
+            .all(|c| c.is_ascii_digit() || matches!(c, '+' | ' ' | '-' | '(' | ')' | '/' | '.'))
 }
 
 pub async fn search(
@@ -176,17 +212,19 @@ pub async fn search(
     ConsoleForm(f): ConsoleForm<SearchForm>,
 ) -> Result<Response, ConsoleError> {
     staff.check_csrf(f.csrf.as_deref())?;
+    let f = f.sorted();
     let access = staff.access(&state)?;
     let mut errors = Vec::new();
-    let (email, phone) = (blank(&f.email), blank(&f.phone));
-    if email.is_none() && phone.is_none() {
+    let (name, email, phone) = (blank(&f.name), blank(&f.email), blank(&f.phone));
+    if name.is_none() && email.is_none() && phone.is_none() {
         errors.push(FieldError::new(
-            "email",
-            "give an email address or a phone number",
+            "name",
+            "give words of a name, an email address or a phone number",
         ));
     }
     let rows = if errors.is_empty() {
         let query = CustomerQuery {
+            name,
             email,
             phone,
             limit: Some(25),
@@ -213,6 +251,7 @@ pub async fn search(
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
             next: None,
             searched: true,
+            search_name: f.name,
             search_email: f.email,
             search_phone: f.phone,
             refusal,
