@@ -83,6 +83,7 @@ async fn populate(path: &std::path::Path, n: usize, now: i64) -> BenchResult<Vec
                     version: 1,
                     created_at: now - (i as i64 % 1000) * MICROS_PER_DAY,
                     updated_at: now,
+                    last_interaction_at: None,
                 },
                 index: vec![],
             });

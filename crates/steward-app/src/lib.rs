@@ -22,7 +22,9 @@ pub use campaigns::campaign::{CampaignLog, CampaignView, NewCampaign};
 pub use campaigns::segments::{
     AttributeFilter, ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView,
 };
-pub use collection::customers::{CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page};
+pub use collection::customers::{
+    CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page, Retag,
+};
 pub use collection::export::ExportFormat;
 pub use collection::import;
 pub use collection::interactions::{InteractionInput, InteractionView};

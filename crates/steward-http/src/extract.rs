@@ -92,6 +92,17 @@ pub fn parse_limit(raw: Option<&str>) -> Result<Option<usize>, Problem> {
     .transpose()
 }
 
+/// A page number, from 1.
+pub fn parse_page(raw: Option<&str>) -> Result<Option<usize>, Problem> {
+    raw.map(|p| {
+        p.parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| Problem::bad_request("page", "must be a whole number from 1"))
+    })
+    .transpose()
+}
+
 pub fn parse_time(field: &str, raw: Option<&str>) -> Result<Option<jiff::Timestamp>, Problem> {
     raw.map(|t| {
         t.parse::<jiff::Timestamp>().map_err(|_| {

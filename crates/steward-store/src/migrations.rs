@@ -71,6 +71,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         30,
         include_str!("../migrations/sqlite/0030_login_throttle.sql"),
     ),
+    (32, include_str!("../migrations/sqlite/0032_list_order.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -156,6 +157,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         30,
         include_str!("../migrations/postgres/0030_login_throttle.sql"),
+    ),
+    (
+        32,
+        include_str!("../migrations/postgres/0032_list_order.sql"),
     ),
 ];
 

@@ -269,6 +269,7 @@ mod tests {
                     version: 1,
                     created_at: 1,
                     updated_at: 1,
+                    last_interaction_at: None,
                 },
                 index: vec![],
             })

@@ -366,6 +366,7 @@ impl Interactions<'_> {
             items,
             next_cursor,
             limit,
+            total: None,
         })
     }
 }

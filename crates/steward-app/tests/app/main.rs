@@ -17,6 +17,7 @@ mod import;
 mod instances;
 mod jobs_on_instances;
 mod keys;
+mod lists;
 mod mail_log;
 mod name_search;
 mod objections;

@@ -436,3 +436,37 @@ async fn a_stalled_run_is_taken_over_by_one_instance_and_the_others_start_their_
     assert_eq!(reported as usize, total, "each reported once");
     assert!(a.audit().verify().await.expect("verify").ok);
 }
+
+#[tokio::test]
+async fn a_swept_interaction_no_longer_counts_as_the_last_one() {
+    let (_dir, app, clock) = app_with_clock().await;
+    let agent = agent(&app);
+    let dpo = dpo(&app);
+    let c = app
+        .customers()
+        .create(&agent, input("swept@example.com", "Sam"))
+        .await
+        .expect("create");
+    let ordered = app.now();
+    app.interactions()
+        .add(&agent, c.id, order(ordered))
+        .await
+        .expect("order");
+    advance(&clock, 1);
+    let visited = app.now();
+    app.interactions()
+        .add(&agent, c.id, visit(visited, 1))
+        .await
+        .expect("visit");
+    let last = app.customers().get(&agent, c.id).await.expect("read");
+    assert_eq!(last.last_interaction_at, Some(visited));
+    advance(&clock, 120);
+    let (run, _) = sweep(&app, &dpo, false).await;
+    assert_eq!(run.state, "finished");
+    let last = app.customers().get(&agent, c.id).await.expect("read");
+    assert_eq!(
+        last.last_interaction_at,
+        Some(ordered),
+        "the visit went, the order is the last interaction left"
+    );
+}

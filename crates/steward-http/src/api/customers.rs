@@ -10,7 +10,7 @@ use steward_app::{
 use crate::auth::Purposed;
 use crate::extract::{
     Body, IDEMPOTENT_REPLAYED, Params, etag, idempotency_key, if_match, parse_id, parse_limit,
-    parse_time,
+    parse_page, parse_time,
 };
 use crate::{AppState, Problem};
 use steward_app::{InteractionView, Page};
@@ -92,6 +92,11 @@ pub struct ListParams {
     updated_after: Option<String>,
     updated_before: Option<String>,
     residency: Option<String>,
+    /// `created`, `updated`, `last_interaction`, `residency` or `status`; `-` first for
+    /// descending. A sorted list is paged by `page` and counts its `total`.
+    sort: Option<String>,
+    /// A page by number, from 1, instead of the cursor.
+    page: Option<String>,
 }
 
 #[utoipa::path(
@@ -126,6 +131,8 @@ pub async fn list(
         residency: p.residency,
         cursor: p.cursor,
         limit: parse_limit(p.limit.as_deref())?,
+        sort: p.sort,
+        page: parse_page(p.page.as_deref())?,
     };
     Ok(Json(state.app.customers().list(&access, query).await?))
 }

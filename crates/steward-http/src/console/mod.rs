@@ -51,6 +51,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/console/customers", get(customers::list))
         .route("/console/customers/search", post(customers::search))
+        .route("/console/customers/bulk", post(customers::bulk))
         .route(
             "/console/customers/new",
             get(customers::new_form).post(customers::create),

@@ -37,6 +37,10 @@ impl Customers for PostgresStore {
         customers::list(&self.pool.get().await?, f).await
     }
 
+    async fn count_listed(&self, f: &CustomerFilter) -> Result<u64> {
+        customers::count_selected(&self.pool.get().await?, f).await
+    }
+
     async fn count_customers(&self) -> Result<u64> {
         customers::count(&self.pool.get().await?).await
     }

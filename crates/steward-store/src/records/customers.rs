@@ -15,6 +15,9 @@ pub struct CustomerRow {
     pub version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// When the customer's latest interaction happened. The store keeps it as interactions
+    /// are added and swept; a write's value is ignored.
+    pub last_interaction_at: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,7 +75,21 @@ pub struct CustomerFilter {
     pub residency: Option<String>,
     /// Cursor: return customers with ids after this one.
     pub after: Option<Uuid>,
+    /// The column to sort on and whether descending; by id when `None`.
+    pub order: Option<(ListOrder, bool)>,
+    /// Rows to skip, for pages by number.
+    pub offset: Option<u64>,
     pub limit: usize,
+}
+
+/// What a customer list can be sorted on: only what is not personal, kept in clear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    Created,
+    Updated,
+    LastInteraction,
+    Residency,
+    Status,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

@@ -11,6 +11,8 @@ pub trait Customers: Send + Sync {
     async fn get_customers(&self, ids: &[Uuid]) -> Result<Vec<CustomerRow>>;
     async fn list_customers(&self, filter: &CustomerFilter) -> Result<Vec<CustomerRow>>;
     async fn count_customers(&self) -> Result<u64>;
+    /// How many customers `filter` selects, its cursor, offset and limit aside.
+    async fn count_listed(&self, filter: &CustomerFilter) -> Result<u64>;
     /// Customers whose index entry for `field` equals one of `digests`.
     async fn lookup_index(
         &self,

@@ -8,15 +8,16 @@ use super::{
 };
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
 use crate::{
-    CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, InteractionRow, Result,
-    StoreError,
+    CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, InteractionRow,
+    ListOrder, Result, StoreError,
 };
 
 /// A customer's columns, read by [`customer_from`], for a query on `customers c`.
 macro_rules! customer_cols {
     () => {
         "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
-         (SELECT string_agg(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id)"
+         (SELECT string_agg(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id),
+         c.last_interaction_at"
     };
 }
 pub(crate) use customer_cols;
@@ -59,6 +60,18 @@ static UPDATE: Sql = Sql::new(
 static INSERT_INTERACTION: Sql = Sql::new(
     "INSERT INTO interactions (id, customer_id, kind, occurred_at, sealed, created_at, facets)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+);
+/// Moves the customer's last interaction forward to `?2` if that is later; the same words on
+/// both engines, which name the larger of two values differently.
+static TOUCH_LAST_INTERACTION: Sql = Sql::new(
+    "UPDATE customers SET last_interaction_at = ?2
+     WHERE id = ?1 AND (last_interaction_at IS NULL OR last_interaction_at < ?2)",
+);
+/// After interactions are deleted: the latest of those left, none if none is.
+pub(crate) static RECOMPUTE_LAST_INTERACTION: Sql = Sql::new(
+    "UPDATE customers SET last_interaction_at =
+       (SELECT MAX(i.occurred_at) FROM interactions i WHERE i.customer_id = ?1)
+     WHERE id = ?1",
 );
 static COUNT: Sql = Sql::new("SELECT count(*) FROM customers");
 static TOMBSTONED: Sql = Sql::new("SELECT 1 FROM tombstones WHERE customer_id = ?1");
@@ -165,6 +178,11 @@ pub(crate) async fn add_interactions(x: &impl Exec, interactions: &[InteractionR
         x.execute(&INSERT_INTERACTION, &args)
             .await
             .map_err(StoreError::parent_missing)?;
+        x.execute(
+            &TOUCH_LAST_INTERACTION,
+            &args![i.customer_id, i.occurred_at],
+        )
+        .await?;
     }
     Ok(())
 }
@@ -214,6 +232,7 @@ pub(crate) fn customer_from(r: &dyn Row) -> Result<CustomerRow> {
         created_at: r.int(5)?,
         updated_at: r.int(6)?,
         tags,
+        last_interaction_at: r.opt_int(8)?,
     })
 }
 
@@ -221,13 +240,61 @@ pub(crate) async fn get(x: &impl Exec, id: Uuid) -> Result<Option<CustomerRow>> 
     x.query_opt(&BY_ID, &args![id], customer_from).await
 }
 
-/// One page of the customers a filter selects, by id.
+/// One page of the customers a filter selects, in the filter's order (by id unless it says).
 pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
     let mut b = Builder::new(concat!(
         "SELECT ",
         customer_cols!(),
         " FROM customers c WHERE 1 = 1"
     ));
+    selected(&mut b, f);
+    if let Some(after) = f.after {
+        b.push(" AND c.id > ?", &args![after]);
+    }
+    // NULL sorts first going up and last going down, as SQLite orders it of itself; the
+    // PostgreSQL index on the last interaction is built in that order too, so both engines
+    // read the page from an index and agree on it.
+    let order = match f.order {
+        None => " ORDER BY c.id",
+        Some((column, false)) => match column {
+            ListOrder::Created => " ORDER BY c.created_at, c.id",
+            ListOrder::Updated => " ORDER BY c.updated_at, c.id",
+            ListOrder::LastInteraction => " ORDER BY c.last_interaction_at NULLS FIRST, c.id",
+            ListOrder::Residency => " ORDER BY c.residency, c.id",
+            ListOrder::Status => " ORDER BY c.status, c.id",
+        },
+        Some((column, true)) => match column {
+            ListOrder::Created => " ORDER BY c.created_at DESC, c.id DESC",
+            ListOrder::Updated => " ORDER BY c.updated_at DESC, c.id DESC",
+            ListOrder::LastInteraction => {
+                " ORDER BY c.last_interaction_at DESC NULLS LAST, c.id DESC"
+            }
+            ListOrder::Residency => " ORDER BY c.residency DESC, c.id DESC",
+            ListOrder::Status => " ORDER BY c.status DESC, c.id DESC",
+        },
+    };
+    b.push(order, &[]);
+    let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
+    b.push(" LIMIT ?", &args![limit]);
+    if let Some(offset) = f.offset {
+        b.push(
+            " OFFSET ?",
+            &args![i64::try_from(offset).unwrap_or(i64::MAX)],
+        );
+    }
+    x.query_text(&b.sql, &b.args, customer_from).await
+}
+
+/// How many customers the filter selects, whatever the page.
+pub(crate) async fn count_selected(x: &impl Exec, f: &CustomerFilter) -> Result<u64> {
+    let mut b = Builder::new("SELECT COUNT(*) FROM customers c WHERE 1 = 1");
+    selected(&mut b, f);
+    let n = x.query_text(&b.sql, &b.args, |r| r.int(0)).await?;
+    Ok(n.first().map_or(0, |&n| u64::try_from(n).unwrap_or(0)))
+}
+
+/// The conditions of a filter, but for its page.
+fn selected<'f>(b: &mut Builder<'f>, f: &'f CustomerFilter) {
     if let Some((field, digest)) = &f.index {
         b.push(
             " AND c.id IN (SELECT customer_id FROM unique_index WHERE field = ? AND digest = ?
@@ -268,12 +335,6 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
             b.push(clause, &args![at]);
         }
     }
-    if let Some(after) = f.after {
-        b.push(" AND c.id > ?", &args![after]);
-    }
-    let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
-    b.push(" ORDER BY c.id LIMIT ?", &args![limit]);
-    x.query_text(&b.sql, &b.args, customer_from).await
 }
 
 /// A customer's interactions, newest first; the cursor is the last (occurred_at, id) seen.

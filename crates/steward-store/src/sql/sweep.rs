@@ -163,7 +163,14 @@ pub(crate) async fn sweep(x: &impl WriteTx, batch: SweepBatch) -> Result<Vec<Due
                 }
                 erased
             }
-            ("interaction", "delete") => x.execute(&DELETE_INTERACTION, &args![id]).await? > 0,
+            ("interaction", "delete") => {
+                let deleted = x.execute(&DELETE_INTERACTION, &args![id]).await? > 0;
+                if let (true, Some(customer)) = (deleted, r.customer_id) {
+                    x.execute(&customers::RECOMPUTE_LAST_INTERACTION, &args![customer])
+                        .await?;
+                }
+                deleted
+            }
             ("interaction", "anonymise") => {
                 x.execute(&BLANK_INTERACTION, &args![id, &batch.blank])
                     .await?

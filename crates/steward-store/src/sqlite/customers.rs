@@ -34,6 +34,10 @@ impl Customers for SqliteStore {
         self.read(|c| ready(customers::list(c, f)))
     }
 
+    async fn count_listed(&self, f: &CustomerFilter) -> Result<u64> {
+        self.read(|c| ready(customers::count_selected(c, f)))
+    }
+
     async fn count_customers(&self) -> Result<u64> {
         self.read(|c| ready(customers::count(c)))
     }

@@ -101,6 +101,7 @@ fn customer(at: i64, tags: &[&str], status: &str) -> CustomerRow {
         version: 1,
         created_at: at,
         updated_at: at,
+        last_interaction_at: None,
     }
 }
 

@@ -1,8 +1,11 @@
 //! Customers: create, read, update, list and erase, each purpose-bound and audited.
 
+mod bulk;
 mod create;
 mod reading;
 mod update;
+
+pub use bulk::Retag;
 
 use std::collections::BTreeMap;
 
@@ -68,6 +71,10 @@ pub struct CustomerView {
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub updated_at: Timestamp,
+    /// When their latest interaction happened; absent when they have none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub last_interaction_at: Option<Timestamp>,
 }
 
 impl Replayable for CustomerView {
@@ -97,6 +104,11 @@ pub struct CustomerQuery {
     pub residency: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<usize>,
+    /// `created`, `updated`, `last_interaction`, `residency` or `status`, after a `-` for
+    /// descending order. A sorted list is paged by number.
+    pub sort: Option<String>,
+    /// The page by number, from 1; the answer then counts every customer the filter selects.
+    pub page: Option<usize>,
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -105,6 +117,9 @@ pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,
     pub limit: usize,
+    /// How many items the query selects in all, when it was asked for a page by number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
 }
 
 /// A new customer, sealed: the row to write, the wrapped key for the key store, and the
@@ -206,6 +221,7 @@ impl Steward {
             version: 1,
             created_at: now,
             updated_at: now,
+            last_interaction_at: None,
         };
         Ok(Sealed {
             write: CustomerWrite { row, index },
@@ -270,6 +286,9 @@ impl Steward {
             version: row.version,
             created_at: steward_core::clock::from_micros(row.created_at),
             updated_at: steward_core::clock::from_micros(row.updated_at),
+            last_interaction_at: row
+                .last_interaction_at
+                .map(steward_core::clock::from_micros),
         };
         Ok((view, opened))
     }

@@ -4,7 +4,7 @@
 use steward_core::CountryCode;
 use steward_core::contact::{Email, Phone};
 use steward_core::customer::{CustomerStatus, parse_tag};
-use steward_store::CustomerFilter;
+use steward_store::{CustomerFilter, ListOrder};
 use uuid::Uuid;
 
 use super::{
@@ -126,10 +126,32 @@ impl Customers<'_> {
                 }
                 None
             });
+        let order = q.sort.as_deref().and_then(|s| {
+            parse_order(s)
+                .map_err(|m| errors.push(FieldError::new("sort", m)))
+                .ok()
+        });
+        let page = match (q.page, order) {
+            (Some(0), _) => {
+                errors.push(FieldError::new("page", "pages are numbered from 1"));
+                None
+            }
+            (Some(n), _) => Some(n),
+            (None, Some(_)) => Some(1),
+            (None, None) => None,
+        };
+        if page.is_some() && q.cursor.is_some() {
+            errors.push(FieldError::new(
+                "cursor",
+                "a cursor follows the list by id; a sorted list or a page by number has no cursor",
+            ));
+        }
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
         let filter = CustomerFilter {
+            order,
+            offset: page.map(|n| ((n - 1) * limit) as u64),
             index,
             name_tokens,
             name_fields,
@@ -144,6 +166,10 @@ impl Customers<'_> {
             limit: limit + 1,
         };
         let mut rows = self.app.store.list_customers(&filter).await?;
+        let total = match page {
+            Some(_) => Some(self.app.store.count_listed(&filter).await?),
+            None => None,
+        };
         let more = rows.len() > limit;
         rows.truncate(limit);
         let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
@@ -180,7 +206,7 @@ impl Customers<'_> {
                 )])
                 .await?;
         }
-        let next_cursor = if more {
+        let next_cursor = if more && page.is_none() {
             rows.last().map(|r| cursor::encode_id(r.id))
         } else {
             None
@@ -189,6 +215,29 @@ impl Customers<'_> {
             items,
             next_cursor,
             limit,
+            total,
         })
     }
+}
+
+/// A sort as the list takes it: a column's name, after a `-` for descending.
+fn parse_order(raw: &str) -> Result<(ListOrder, bool), String> {
+    let (descending, name) = match raw.strip_prefix('-') {
+        Some(name) => (true, name),
+        None => (false, raw),
+    };
+    let column = match name {
+        "created" => ListOrder::Created,
+        "updated" => ListOrder::Updated,
+        "last_interaction" => ListOrder::LastInteraction,
+        "residency" => ListOrder::Residency,
+        "status" => ListOrder::Status,
+        _ => {
+            return Err(
+                "sort by created, updated, last_interaction, residency or status, after a - for descending"
+                    .into(),
+            );
+        }
+    };
+    Ok((column, descending))
 }

@@ -207,6 +207,7 @@ impl Customers<'_> {
             version: expected_version + 1,
             created_at: row.created_at,
             updated_at: self.app.clock.now().as_microsecond(),
+            last_interaction_at: row.last_interaction_at,
         };
         // The answer shows the customer as updated: that read is recorded with the change.
         let (view, opened) = self.app.view(access, &new_row, &dek)?;

@@ -300,6 +300,7 @@ impl Steward {
                         version: old.version + 1,
                         created_at: old.created_at,
                         updated_at: now,
+                        last_interaction_at: old.last_interaction_at,
                     };
                     updates.push(CustomerUpdate {
                         write: CustomerWrite {

@@ -9,14 +9,15 @@ use axum::extract::{Query, State};
 use axum::response::Response;
 use serde::Deserialize;
 use steward_app::core::customer::CustomerStatus;
-use steward_app::{AppError, CustomerQuery, CustomerView, FieldError};
+use steward_app::{AppError, CustomerQuery, CustomerView, FieldError, Retag};
+use uuid::Uuid;
 
 use super::blank;
 use crate::AppState;
 use crate::console::{
     Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, readable as when,
 };
-use crate::web::render_checked;
+use crate::web::{render_checked, see_other};
 
 fn day_bound(
     field: &str,
@@ -37,7 +38,9 @@ struct Row {
     residency: String,
     status: String,
     tags: String,
+    last_interaction: String,
     updated: String,
+    created: String,
 }
 
 impl Row {
@@ -53,7 +56,9 @@ impl Row {
             residency: v.residency.clone(),
             status: v.status.clone(),
             tags: v.tags.join(", "),
+            last_interaction: v.last_interaction_at.map_or_else(|| "never".into(), when),
             updated: when(v.updated_at),
+            created: when(v.created_at),
         }
     }
 }
@@ -70,8 +75,96 @@ pub struct Filters {
     created_after: String,
     #[serde(default)]
     created_before: String,
-    cursor: Option<String>,
+    #[serde(default)]
+    sort: String,
+    page: Option<String>,
     erased: Option<String>,
+    retagged: Option<usize>,
+}
+
+impl Filters {
+    /// This list's address with another sort or page; filters are not personal values.
+    fn href(&self, sort: &str, page: usize) -> String {
+        format!(
+            "/console/customers?tag={}&status={}&residency={}&created_after={}&created_before={}&sort={}&page={page}",
+            encode(&self.tag),
+            encode(&self.status),
+            encode(&self.residency),
+            encode(&self.created_after),
+            encode(&self.created_before),
+            encode(sort),
+        )
+    }
+}
+
+/// A column header that sorts: its link turns the order around when it is the current one.
+struct SortLink {
+    label: &'static str,
+    href: String,
+    /// `ascending`, `descending` or `none`, as `aria-sort` takes it.
+    state: &'static str,
+}
+
+const SORTABLE: [(&str, &str); 5] = [
+    ("residency", "Residency"),
+    ("status", "Status"),
+    ("last_interaction", "Last interaction"),
+    ("updated", "Updated"),
+    ("created", "Created"),
+];
+
+fn sort_links(filters: &Filters) -> Vec<SortLink> {
+    SORTABLE
+        .iter()
+        .map(|&(key, label)| {
+            let (state, next) = if filters.sort == key {
+                ("ascending", format!("-{key}"))
+            } else if filters.sort.strip_prefix('-') == Some(key) {
+                ("descending", key.to_string())
+            } else {
+                ("none", key.to_string())
+            };
+            SortLink {
+                label,
+                href: filters.href(&next, 1),
+                state,
+            }
+        })
+        .collect()
+}
+
+/// Page numbers around the current one, with the first and the last; `None` marks a gap.
+struct Pager {
+    total: u64,
+    page: usize,
+    pages: usize,
+    numbers: Vec<Option<(usize, String)>>,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+fn pager(filters: &Filters, total: u64, page: usize, per_page: usize) -> Pager {
+    let pages = (total as usize).div_ceil(per_page).max(1);
+    let mut numbers = Vec::new();
+    let mut last_shown = 0;
+    for n in 1..=pages {
+        let near = n.abs_diff(page) <= 2;
+        if n == 1 || n == pages || near {
+            if n > last_shown + 1 {
+                numbers.push(None);
+            }
+            numbers.push(Some((n, filters.href(&filters.sort, n))));
+            last_shown = n;
+        }
+    }
+    Pager {
+        total,
+        page,
+        pages,
+        numbers,
+        previous: (page > 1).then(|| filters.href(&filters.sort, page - 1)),
+        next: (page < pages).then(|| filters.href(&filters.sort, page + 1)),
+    }
 }
 
 #[derive(Template)]
@@ -81,13 +174,14 @@ struct ListPage {
     rows: Vec<Row>,
     filters: Filters,
     statuses: Vec<&'static str>,
-    next: Option<String>,
+    sorts: Vec<SortLink>,
+    pager: Option<Pager>,
     searched: bool,
     search_name: String,
     search_email: String,
     search_phone: String,
     refusal: Refusal,
-    notice: Option<&'static str>,
+    notice: Option<String>,
 }
 
 const FILTER_INPUTS: [(&str, &str); 5] = [
@@ -98,6 +192,7 @@ const FILTER_INPUTS: [(&str, &str); 5] = [
     ("created_before", "created_before"),
 ];
 const SEARCH_INPUTS: [(&str, &str); 3] = [("name", "name"), ("email", "email"), ("phone", "phone")];
+const PER_PAGE: usize = 25;
 
 pub async fn list(
     State(state): State<AppState>,
@@ -106,32 +201,31 @@ pub async fn list(
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(&state)?;
     let mut errors = Vec::new();
+    let page = match filters.page.as_deref().map(str::parse::<usize>) {
+        None => 1,
+        Some(Ok(n)) if n >= 1 => n,
+        Some(_) => {
+            errors.push(FieldError::new("page", "pages are numbered from 1"));
+            1
+        }
+    };
     let query = CustomerQuery {
         tag: blank(&filters.tag),
         status: blank(&filters.status),
         residency: blank(&filters.residency).map(|r| r.to_uppercase()),
         created_after: day_bound("created_after", &filters.created_after, false, &mut errors),
         created_before: day_bound("created_before", &filters.created_before, true, &mut errors),
-        cursor: filters.cursor.clone(),
-        limit: Some(25),
+        sort: blank(&filters.sort),
+        page: Some(page),
+        limit: Some(PER_PAGE),
         ..Default::default()
     };
-    let (rows, next) = if errors.is_empty() {
+    let (rows, pager) = if errors.is_empty() {
         match state.app.customers().list(&access, query).await {
-            Ok(page) => {
-                let next = page.next_cursor.map(|c| {
-                    format!(
-                        "/console/customers?tag={}&status={}&residency={}&created_after={}&created_before={}&cursor={}",
-                        encode(&filters.tag),
-                        encode(&filters.status),
-                        encode(&filters.residency),
-                        encode(&filters.created_after),
-                        encode(&filters.created_before),
-                        encode(&c)
-                    )
-                });
-                (page.items.iter().map(Row::of).collect(), next)
-            }
+            Ok(found) => (
+                found.items.iter().map(Row::of).collect(),
+                Some(pager(&filters, found.total.unwrap_or(0), page, PER_PAGE)),
+            ),
             Err(AppError::Invalid(mut e)) => {
                 errors.append(&mut e);
                 (Vec::new(), None)
@@ -141,18 +235,25 @@ pub async fn list(
     } else {
         (Vec::new(), None)
     };
-    let notice = filters.erased.as_ref().map(
-        |_| "The customer was erased: their data key is destroyed and only a tombstone remains.",
-    );
+    let notice = match (&filters.erased, filters.retagged) {
+        (Some(_), _) => Some(
+            "The customer was erased: their data key is destroyed and only a tombstone remains."
+                .to_string(),
+        ),
+        (None, Some(1)) => Some("The tags of 1 customer were changed.".to_string()),
+        (None, Some(n)) => Some(format!("The tags of {n} customers were changed.")),
+        (None, None) => None,
+    };
     let refusal = Refusal::new("filter", HashMap::new(), errors, FILTER_INPUTS);
     let has_errors = refusal.any();
     Ok(render_checked(
         &ListPage {
             chrome: Chrome::new(&state, &staff, "Customers", "customers"),
             rows,
+            sorts: sort_links(&filters),
             filters,
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
-            next,
+            pager,
             searched: false,
             search_name: String::new(),
             search_email: String::new(),
@@ -163,6 +264,85 @@ pub async fn list(
         has_errors,
     ))
 }
+
+/// The selection's checkboxes and the change to make: tags to add or remove.
+pub async fn bulk(
+    State(state): State<AppState>,
+    staff: Staff,
+    ConsoleForm(pairs): ConsoleForm<Vec<(String, String)>>,
+) -> Result<Response, ConsoleError> {
+    let value = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    staff.check_csrf(value("csrf"))?;
+    let access = staff.access(&state)?;
+    let ids: Result<Vec<Uuid>, _> = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v.parse::<Uuid>())
+        .collect();
+    let tags: Vec<String> = value("tag")
+        .unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_string)
+        .collect();
+    let (add, remove) = match value("action") {
+        Some("untag") => (Vec::new(), tags),
+        _ => (tags, Vec::new()),
+    };
+    let outcome = match ids {
+        Ok(ids) => {
+            state
+                .app
+                .customers()
+                .retag(&access, Retag { ids, add, remove })
+                .await
+        }
+        Err(_) => Err(AppError::Invalid(vec![FieldError::new(
+            "ids",
+            "the selection names no customer",
+        )])),
+    };
+    match outcome {
+        Ok(n) => Ok(see_other(&format!("/console/customers?retagged={n}"))),
+        Err(AppError::Invalid(errors)) => {
+            let errors = errors
+                .into_iter()
+                .map(|e| match e.field.split('[').next() {
+                    Some("add" | "remove") => FieldError::new("tag", e.message),
+                    _ => e,
+                })
+                .collect();
+            let refusal = Refusal::new("bulk", HashMap::new(), errors, BULK_INPUTS);
+            let filters = Filters::default();
+            Ok(render_checked(
+                &ListPage {
+                    chrome: Chrome::new(&state, &staff, "Customers", "customers"),
+                    rows: Vec::new(),
+                    sorts: sort_links(&filters),
+                    filters,
+                    statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                    pager: None,
+                    searched: false,
+                    search_name: String::new(),
+                    search_email: String::new(),
+                    search_phone: String::new(),
+                    refusal,
+                    notice: None,
+                },
+                true,
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+const BULK_INPUTS: [(&str, &str); 2] = [("tag", "tag"), ("tag", "ids")];
 
 #[derive(Deserialize)]
 pub struct SearchForm {
@@ -247,9 +427,10 @@ pub async fn search(
         &ListPage {
             chrome: Chrome::new(&state, &staff, "Customers", "customers"),
             rows,
+            sorts: Vec::new(),
             filters: Filters::default(),
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
-            next: None,
+            pager: None,
             searched: true,
             search_name: f.name,
             search_email: f.email,

@@ -1,0 +1,160 @@
+//! The customer list in real headless Chromium, as a support agent works it: sorted by a
+//! column header (the order read back against the one the test recorded), paged by number,
+//! and twenty customers tagged at once from a selection.
+
+use std::collections::BTreeSet;
+
+use jiff::ToSpan;
+use steward_app::core::Role;
+use steward_app::{CustomerInput, CustomerQuery, InteractionInput};
+use uuid::Uuid;
+
+use crate::console::{PASSWORD, add_staff, in_browser};
+use crate::support::*;
+use crate::webdriver::Browser;
+
+const CUSTOMERS: usize = 60;
+
+/// The ids of the rows of the page's table, top to bottom.
+fn row_ids(b: &Browser) -> Vec<String> {
+    let ids = b.script(
+        "return Array.from(document.querySelectorAll('#customer-table tbody tr')).map(r => r.dataset.id);",
+    );
+    ids.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_sorts_pages_and_tags_twenty_customers_at_once() {
+    let t = spawn_app().await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    let base_time = t.app.now();
+    let mut last: Vec<(Option<jiff::Timestamp>, Uuid)> = Vec::new();
+    for i in 0..CUSTOMERS {
+        // Shuffled: neither creation order nor email order says who interacted last.
+        let k = (i * 37) % CUSTOMERS;
+        let id = t
+            .app
+            .customers()
+            .create(
+                &access,
+                CustomerInput {
+                    fields: [
+                        ("email".to_string(), format!("c{k}@example.org")),
+                        ("given_name".to_string(), "Kim".to_string()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    residency: ["DE", "FR", "NL"][k % 3].into(),
+                    tags: Vec::new(),
+                },
+            )
+            .await
+            .expect("create")
+            .id;
+        let mut at = None;
+        if !k.is_multiple_of(4) {
+            let when = base_time.checked_sub((k as i64).hours()).expect("time");
+            t.app
+                .interactions()
+                .add(
+                    &access,
+                    id,
+                    InteractionInput {
+                        kind: "call".into(),
+                        occurred_at: Some(when),
+                        summary: "Called".into(),
+                        body: None,
+                        facets: Default::default(),
+                    },
+                )
+                .await
+                .expect("interaction");
+            at = Some(when);
+        }
+        last.push((at, id));
+    }
+    last.sort();
+    let latest_first: Vec<String> = last.iter().rev().map(|(_, id)| id.to_string()).collect();
+    let base = format!("http://{}", t.addr);
+
+    let selected = in_browser(move || {
+        let b = Browser::start();
+        b.goto(&format!("{base}/console/login"));
+        b.fill("#email", "agent@example.com");
+        b.fill("#password", PASSWORD);
+        b.click("main button[type=submit]");
+        b.click("input[value='essential.service']");
+        b.click("main button[type=submit]");
+        assert!(b.arrives("/console/customers"), "{}", b.url());
+        assert!(b.text_has("#total", &format!("{CUSTOMERS} in all")));
+        assert!(b.text_has("#total", "page 1 of 3"));
+
+        // The header sorts going up, then, clicked again, going down.
+        b.click("th a[href*='sort=last_interaction&']");
+        assert!(b.arrives("sort=last_interaction&page=1"), "{}", b.url());
+        b.click("th a[href*='sort=-last_interaction&']");
+        assert!(b.arrives("sort=-last_interaction&page=1"), "{}", b.url());
+        assert_eq!(
+            b.script(
+                "return document.querySelector('th[aria-sort=descending]').textContent.trim();"
+            )
+            .as_str()
+            .unwrap_or_default(),
+            "Last interaction ↓"
+        );
+        assert_eq!(row_ids(&b), latest_first[..25]);
+        // Page 2 by its number, then the last page by Next.
+        b.click("nav.pages a[href$='page=2']");
+        assert!(b.arrives("sort=-last_interaction&page=2"), "{}", b.url());
+        assert_eq!(row_ids(&b), latest_first[25..50]);
+        assert!(b.text_has("nav.pages a[aria-current=page]", "2"));
+        b.click("nav.pages a[rel=next]");
+        assert!(b.arrives("page=3"), "{}", b.url());
+        assert_eq!(row_ids(&b), latest_first[50..]);
+
+        // Twenty customers of the first page are tagged in one go.
+        b.click("nav.pages a[href$='page=1']");
+        assert!(b.arrives("page=1"), "{}", b.url());
+        let ids = row_ids(&b);
+        for id in &ids[..20] {
+            b.click(&format!("#select-{id}"));
+        }
+        b.fill("#bulk-tag", "Spring-Sale");
+        b.click("#bulk button[type=submit]");
+        assert!(b.arrives("/console/customers?retagged=20"), "{}", b.url());
+        assert!(b.text_has("#notice", "The tags of 20 customers were changed."));
+        ids[..20].to_vec()
+    })
+    .await;
+
+    let selected: BTreeSet<String> = selected.into_iter().collect();
+    let all = t
+        .app
+        .customers()
+        .list(
+            &access,
+            CustomerQuery {
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list");
+    let tagged: BTreeSet<String> = all
+        .items
+        .iter()
+        .filter(|c| c.tags.contains(&"spring-sale".to_string()))
+        .map(|c| c.id.to_string())
+        .collect();
+    assert_eq!(tagged, selected);
+    let report = t.app.audit().verify().await.expect("verify");
+    assert!(report.ok, "{report:?}");
+}
