@@ -59,13 +59,12 @@ fn fits(b: &Browser, page: &str) {
 }
 
 /// The header's links: hidden behind the menu button until it is pressed, then each one
-/// inside the window; pressed again, hidden again. (A closed <details> skips rendering its
-/// content, which keeps a size when asked, so visibility is asked for as such.)
+/// inside the window; closed again, hidden again.
 fn menu_folds(b: &Browser) {
     let links = |b: &Browser| {
         b.script(
             "const w = window.innerWidth; \
-             return [...document.querySelectorAll('nav .menu ul a')].map(a => { \
+             return [...document.querySelectorAll('#main-menu a')].map(a => { \
                  const r = a.getBoundingClientRect(); \
                  return a.checkVisibility() && r.left >= 0 && r.right <= w; });",
         )
@@ -73,20 +72,20 @@ fn menu_folds(b: &Browser) {
         .cloned()
         .unwrap_or_default()
     };
-    assert!(b.exists("nav .menu summary"));
+    assert!(b.exists("nav .menu-open"));
     let shown = links(b);
     assert!(!shown.is_empty(), "the menu has links");
     assert!(
         shown.iter().all(|s| s == false),
         "folded away on a phone: {shown:?}"
     );
-    b.click("nav .menu summary");
+    b.click("nav .menu-open");
     let shown = links(b);
     assert!(
         shown.iter().all(|s| s == true),
         "each link in the window once opened: {shown:?}"
     );
-    b.click("nav .menu summary");
+    b.click("#main-menu .menu-close");
     assert!(links(b).iter().all(|s| s == false), "and folded again");
 }
 
@@ -149,9 +148,9 @@ async fn console_and_portal_pages_fit_a_phone_screen() {
             b.goto(&format!("{base}/console/customers/{grace}"));
             b.screenshot(&shots, "phone-customer");
             menu_folds(&b);
-            b.click("nav .menu summary");
+            b.click("nav .menu-open");
             b.screenshot(&shots, "phone-menu");
-            b.click("nav .menu a[href='/console/customers']");
+            b.click("#main-menu a[href='/console/customers']");
             fits(&b, "/console/customers");
 
             sign_in(
@@ -224,11 +223,12 @@ async fn console_and_portal_pages_fit_a_phone_screen() {
             Some("essential.service"),
         );
         let wide = b.script(
-            "const m = document.querySelector('nav .menu'); \
-             return [getComputedStyle(m.querySelector('summary')).display, \
-                     [...m.querySelectorAll('ul a')].every(a => a.checkVisibility())];",
+            "return [getComputedStyle(document.querySelector('nav .menu-open')).display, \
+                     [...document.querySelectorAll('#main-menu a')].every(a => a.checkVisibility())];",
         );
         assert_eq!(wide, serde_json::json!(["none", true]), "{wide}");
+        b.click("#main-menu a[href='/console/catalog']");
+        assert!(b.arrives("/console/catalog"), "{}", b.url());
     })
     .await;
 }
