@@ -7,6 +7,7 @@ mod console;
 mod console_personalization;
 mod flows;
 mod instances;
+mod keyboard;
 mod keys;
 mod mail;
 mod matrix;

@@ -370,6 +370,20 @@ impl Browser {
         )
     }
 
+    /// Presses and releases one key: `\u{E004}` is Tab (WebDriver's key codes).
+    pub fn press(&self, key: char) {
+        self.call(
+            "POST",
+            "/actions",
+            Some(
+                json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                    { "type": "keyDown", "value": key.to_string() },
+                    { "type": "keyUp", "value": key.to_string() },
+                ]}]}),
+            ),
+        );
+    }
+
     /// Resizes the window, for pages that must scroll.
     pub fn window_size(&self, width: u32, height: u32) {
         self.call(
