@@ -3,7 +3,8 @@
 //!
 //! Every page the browser arrives at is checked with axe-core before the test goes on, so no
 //! test can forget to: `goto` and `click` check the page they land on, and the last page is
-//! checked when the browser is dropped. A serious or critical violation fails the test.
+//! checked when the browser is dropped. A serious or critical violation, or an id used twice,
+//! fails the test.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -202,9 +203,9 @@ impl Browser {
         self.check_page();
     }
 
-    /// Checks the page in the window with axe-core, once per page, and fails on any serious
-    /// or critical violation, naming the rule, the elements and the page.
-    pub fn check_page(&self) {
+    /// Checks the page in the window with axe-core, once per page, and fails on any fault
+    /// `AXE_RUN` reports, naming the rule, the elements and the page.
+    fn check_page(&self) {
         if let Err(report) = self.axe_check() {
             panic!("{report}");
         }
