@@ -1,5 +1,10 @@
 //! A small W3C WebDriver client for Debian's chromedriver and headless Chromium: enough to
 //! fill forms, click, read text and take screenshots. Blocking, one request per connection.
+//!
+//! Every page the browser arrives at is checked with axe-core before the test goes on, so no
+//! test can forget to: `goto` and `click` check the page they land on, and the last page is
+//! checked when the browser is dropped. A serious or critical violation, or an id used twice,
+//! fails the test.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -15,8 +20,50 @@ pub struct Browser {
     driver: Child,
     port: u16,
     session: String,
+    axe: String,
     _profile: tempfile::TempDir,
 }
+
+/// Where `scripts/test` installs axe-core with npm (pinned in that folder's lock file).
+fn axe_source() -> String {
+    let folder = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let file = folder.join("node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&file).unwrap_or_else(|e| {
+        panic!(
+            "axe-core is missing ({}: {e}); the browser tests check every page with it. \
+             Install it with: (cd {} && npm ci --no-audit --no-fund)",
+            file.display(),
+            folder.display()
+        )
+    })
+}
+
+/// Whether the page in the window is one of ours still unchecked: an HTML document over HTTP
+/// (a download shown as text is no page), and whether axe-core is already in it.
+const AXE_STATE: &str = "return { \
+    due: location.protocol.startsWith('http') && document.contentType === 'text/html' \
+         && !window.__stewardAxeChecked, \
+    loaded: typeof window.axe !== 'undefined', url: location.href };";
+
+/// WCAG 2.1 A and AA and axe-core's best practices; the serious and critical violations, and
+/// any id used twice: axe-core 4.7 retired its duplicate-id rules from WCAG 2.2's parsing
+/// criterion and only asks for a review of an id that a label or ARIA points at, yet a
+/// `for` or `aria-describedby` still reaches the first element of that id only.
+const AXE_RUN: &str = r#"
+const done = arguments[arguments.length - 1];
+const duplicate = id => id.startsWith('duplicate-id');
+axe.run(document, {
+    runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'],
+    rules: { 'duplicate-id': { enabled: true }, 'duplicate-id-active': { enabled: true } },
+}).then(r => {
+    window.__stewardAxeChecked = true;
+    const faults = r.violations
+        .filter(v => v.impact === 'serious' || v.impact === 'critical' || duplicate(v.id))
+        .concat(r.incomplete.filter(v => duplicate(v.id)));
+    done({ violations: faults.map(v => ({ id: v.id, impact: v.impact, help: v.help,
+        targets: v.nodes.map(n => n.target.join(' ')) })) });
+}).catch(e => done({ error: String(e) }));
+"#;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -102,10 +149,16 @@ impl Browser {
             driver,
             port,
             session,
+            axe: axe_source(),
             _profile: profile,
         };
-        // Elements a page is still loading are waited for, up to this long.
-        browser.call("POST", "/timeouts", Some(json!({ "implicit": 5000 })));
+        // Elements a page is still loading are waited for, up to this long; a check of a long
+        // page may take a few seconds.
+        browser.call(
+            "POST",
+            "/timeouts",
+            Some(json!({ "implicit": 5000, "script": 60000 })),
+        );
         browser
     }
 
@@ -144,7 +197,54 @@ impl Browser {
     }
 
     pub fn goto(&self, url: &str) {
+        // A page a click reached after the click returned is checked before it is left.
+        self.check_page();
         self.call("POST", "/url", Some(json!({ "url": url })));
+        self.check_page();
+    }
+
+    /// Checks the page in the window with axe-core, once per page, and fails on any fault
+    /// `AXE_RUN` reports, naming the rule, the elements and the page.
+    fn check_page(&self) {
+        if let Err(report) = self.axe_check() {
+            panic!("{report}");
+        }
+    }
+
+    fn axe_check(&self) -> Result<(), String> {
+        let state = self.script(AXE_STATE);
+        if state["due"] != true {
+            return Ok(());
+        }
+        let url = state["url"].as_str().unwrap_or_default();
+        if state["loaded"] != true {
+            self.script(&self.axe);
+        }
+        let found = self.call(
+            "POST",
+            "/execute/async",
+            Some(json!({ "script": AXE_RUN, "args": [] })),
+        );
+        if let Some(error) = found["error"].as_str() {
+            return Err(format!("axe-core could not check {url}: {error}"));
+        }
+        let violations = found["violations"].as_array().cloned().unwrap_or_default();
+        if violations.is_empty() {
+            return Ok(());
+        }
+        let mut report = format!("accessibility violations on {url}:\n");
+        for v in &violations {
+            report.push_str(&format!(
+                "  {} ({}): {}\n",
+                v["id"].as_str().unwrap_or("?"),
+                v["impact"].as_str().unwrap_or("?"),
+                v["help"].as_str().unwrap_or("")
+            ));
+            for target in v["targets"].as_array().into_iter().flatten() {
+                report.push_str(&format!("    {}\n", target.as_str().unwrap_or("?")));
+            }
+        }
+        Err(report)
     }
 
     pub fn url(&self) -> String {
@@ -254,9 +354,11 @@ impl Browser {
     }
 
     pub fn click(&self, css: &str) {
+        self.check_page();
         self.on_element(css, |el| {
             self.try_call("POST", &format!("/element/{el}/click"), Some(json!({})))
         });
+        self.check_page();
     }
 
     /// Runs `script` in the page (WebDriver's own channel, which the page's policy does not
@@ -267,6 +369,20 @@ impl Browser {
             "/execute/sync",
             Some(json!({ "script": script, "args": [] })),
         )
+    }
+
+    /// Presses and releases one key: `\u{E004}` is Tab (WebDriver's key codes).
+    pub fn press(&self, key: char) {
+        self.call(
+            "POST",
+            "/actions",
+            Some(
+                json!({ "actions": [{ "type": "key", "id": "keyboard", "actions": [
+                    { "type": "keyDown", "value": key.to_string() },
+                    { "type": "keyUp", "value": key.to_string() },
+                ]}]}),
+            ),
+        );
     }
 
     /// Resizes the window, for pages that must scroll.
@@ -305,6 +421,14 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
+        // The page a test ends on, checked before the browser goes and reported after; a test
+        // already failing has said what went wrong.
+        let last_page = if std::thread::panicking() {
+            Ok(())
+        } else {
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.axe_check()))
+                .unwrap_or_else(|_| Err("the last page could not be checked".into()))
+        };
         let _ = http(
             self.port,
             "DELETE",
@@ -313,5 +437,8 @@ impl Drop for Browser {
         );
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        if let Err(report) = last_page {
+            panic!("{report}");
+        }
     }
 }
