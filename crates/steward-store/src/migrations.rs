@@ -71,6 +71,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         30,
         include_str!("../migrations/sqlite/0030_login_throttle.sql"),
     ),
+    (
+        31,
+        include_str!("../migrations/sqlite/0031_customer_merges.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -156,6 +160,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         30,
         include_str!("../migrations/postgres/0030_login_throttle.sql"),
+    ),
+    (
+        31,
+        include_str!("../migrations/postgres/0031_customer_merges.sql"),
     ),
 ];
 

@@ -18,6 +18,7 @@ mod instances;
 mod jobs_on_instances;
 mod keys;
 mod mail_log;
+mod merge;
 mod objections;
 mod personalization;
 mod personalization_campaigns;

@@ -1,6 +1,7 @@
 //! Customers: create, read, update, list and erase, each purpose-bound and audited.
 
 mod create;
+pub(crate) mod merge;
 mod reading;
 mod update;
 
