@@ -10,6 +10,7 @@ mod instances;
 mod keys;
 mod mail;
 mod matrix;
+mod merge;
 mod objections;
 mod openapi;
 mod personalization;
