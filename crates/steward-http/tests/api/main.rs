@@ -4,6 +4,7 @@
 mod audience_attributes;
 mod breaches;
 mod console;
+mod console_merge;
 mod console_personalization;
 mod flows;
 mod instances;
