@@ -499,3 +499,39 @@ async fn a_restriction_on_the_duplicate_carries_over() {
         Err(AppError::Forbidden(_))
     ));
 }
+
+#[tokio::test]
+async fn the_lower_personalization_level_carries_over() {
+    use steward_app::LevelInput;
+    use steward_app::core::personalization::Level;
+    let (_home, app) = app().await;
+    let agent = agent(&app);
+    let (survivor, merged) = duplicates(&app, &agent).await;
+    said(&app, &agent, survivor, PROFILED, "given").await;
+    app.personalization()
+        .set_level(&agent, survivor, LevelInput { level: Level::Full })
+        .await
+        .expect("full");
+    app.personalization()
+        .set_level(
+            &agent,
+            merged,
+            LevelInput {
+                level: Level::Basic,
+            },
+        )
+        .await
+        .expect("basic");
+    let view = app
+        .customers()
+        .merge(&agent, survivor, merged, false)
+        .await
+        .expect("merged");
+    assert_eq!(view.personalization_level.as_deref(), Some("basic"));
+    let level = app
+        .personalization()
+        .level(&agent, survivor)
+        .await
+        .expect("level");
+    assert_eq!(level.chosen, Level::Basic);
+}

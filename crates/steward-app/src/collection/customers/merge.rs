@@ -327,7 +327,7 @@ impl Steward {
             updated_at: now,
         };
         let (level, profile) = self
-            .merge_levels(access, a.id, b.id, &events, &given, now)
+            .merge_levels(access, a.id, b.id, &consents, &given, now)
             .await?;
         let moved = self.moved_interactions(b.id, a.id, dek_b, dek_a).await?;
         let objections = self
@@ -366,7 +366,7 @@ impl Steward {
         access: &Access,
         survivor: Uuid,
         merged: Uuid,
-        events: &[ConsentEvent],
+        consents: &[MergedConsent],
         given: &[&str],
         now: i64,
     ) -> Result<(Option<Level>, Vec<ProfileChange>), AppError> {
@@ -380,12 +380,12 @@ impl Steward {
             level = Some(Level::Basic);
         }
         let mut changes = Vec::new();
-        for e in events {
-            let said = e
-                .state
-                .parse::<ConsentState>()
-                .unwrap_or(ConsentState::Refused);
-            if let Some(drop) = drop_after_consent(&e.purpose, said) {
+        let carried = consents
+            .iter()
+            .filter(|c| c.kept_from == "merged")
+            .filter_map(|c| Some((c.purpose.as_str(), c.result?)));
+        for (purpose, said) in carried {
+            if let Some(drop) = drop_after_consent(purpose, said) {
                 changes.push(ProfileChange::DropLevel {
                     customer: survivor,
                     at_most: drop.at_most,
