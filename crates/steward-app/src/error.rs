@@ -73,6 +73,12 @@ pub enum AppError {
     /// refusal's code names the first reason.
     #[error("{0}")]
     Refused(Refusal),
+    /// Two customers cannot be merged; the code names why.
+    #[error("{}", .0.message())]
+    MergeRefused(crate::collection::customers::merge::MergeRefusal),
+    /// The customer was merged into another, which holds their data now.
+    #[error("this customer was merged into customer {survivor}")]
+    Merged { survivor: uuid::Uuid },
     /// The breach register refuses the step; the code names why.
     #[error("{}", .0.message())]
     BreachRefused(steward_core::breach::BreachRefusal),

@@ -22,6 +22,7 @@ pub use campaigns::campaign::{CampaignLog, CampaignView, NewCampaign};
 pub use campaigns::segments::{
     AttributeFilter, ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView,
 };
+pub use collection::customers::merge::{MergeRefusal, MergeView, MergedConsent};
 pub use collection::customers::{
     CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page, Retag,
 };

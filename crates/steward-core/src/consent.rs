@@ -92,10 +92,13 @@ pub enum ConsentMethod {
     /// Not the customer's doing: Steward recorded that a consent lapsed (its validity ended,
     /// or a material change to the notice needs it given again).
     Expiry,
+    /// Not a new decision: the choice a duplicate customer made, carried over to the customer
+    /// it was merged into.
+    Merge,
 }
 
 impl ConsentMethod {
-    pub const ALL: [ConsentMethod; 8] = [
+    pub const ALL: [ConsentMethod; 9] = [
         ConsentMethod::Portal,
         ConsentMethod::Form,
         ConsentMethod::Api,
@@ -104,6 +107,7 @@ impl ConsentMethod {
         ConsentMethod::Unsubscribe,
         ConsentMethod::Objection,
         ConsentMethod::Expiry,
+        ConsentMethod::Merge,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +120,7 @@ impl ConsentMethod {
             ConsentMethod::Unsubscribe => "unsubscribe",
             ConsentMethod::Objection => "objection",
             ConsentMethod::Expiry => "expiry",
+            ConsentMethod::Merge => "merge",
         }
     }
 }
@@ -132,7 +137,7 @@ impl FromStr for ConsentMethod {
         ConsentMethod::ALL
             .into_iter()
             .find(|m| m.as_str() == s)
-            .ok_or_else(|| "must be one of portal, form, api, import, gpc, unsubscribe".into())
+            .ok_or_else(|| "must be one of portal, form, api, import, gpc, unsubscribe, objection, expiry, merge".into())
     }
 }
 
@@ -189,6 +194,38 @@ impl Moment {
 
 /// The state in force at a moment: a given consent past its expiry, or given before a
 /// material change to the notice took effect, counts as expired.
+/// Which of two duplicate customers' choices on one purpose the merged customer keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MergedChoice {
+    Survivor,
+    Merged,
+    /// Neither made one: the survivor stays as it is.
+    Neither,
+}
+
+/// The most restrictive choice wins when two customers are merged: a refusal or a withdrawal
+/// on either side beats a grant, and a grant stands against no answer, since a purpose never
+/// answered (never asked, asked and not yet answered, or lapsed) is not a choice. Where both
+/// said the same, the survivor's own event stands. States are as in force now (see
+/// [`effective`]).
+pub fn merged_choice(survivor: Option<ConsentState>, merged: Option<ConsentState>) -> MergedChoice {
+    let no = |s: Option<ConsentState>| {
+        matches!(s, Some(ConsentState::Refused | ConsentState::Withdrawn))
+    };
+    let yes = |s: Option<ConsentState>| s == Some(ConsentState::Given);
+    if no(survivor) {
+        MergedChoice::Survivor
+    } else if no(merged) {
+        MergedChoice::Merged
+    } else if yes(survivor) {
+        MergedChoice::Survivor
+    } else if yes(merged) {
+        MergedChoice::Merged
+    } else {
+        MergedChoice::Neither
+    }
+}
+
 pub fn effective(
     state: ConsentState,
     given_at: i64,
@@ -206,6 +243,34 @@ pub fn effective(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_merge_keeps_the_most_restrictive_choice() {
+        use ConsentState::*;
+        use MergedChoice as M;
+        let cases = [
+            (Some(Given), Some(Withdrawn), M::Merged),
+            (Some(Given), Some(Refused), M::Merged),
+            (Some(Withdrawn), Some(Given), M::Survivor),
+            (Some(Refused), Some(Given), M::Survivor),
+            (None, Some(Given), M::Merged),
+            (Some(Given), None, M::Survivor),
+            (Some(Expired), Some(Given), M::Merged),
+            (Some(Requested), Some(Refused), M::Merged),
+            (Some(Given), Some(Requested), M::Survivor),
+            (Some(Given), Some(Given), M::Survivor),
+            (Some(Refused), Some(Withdrawn), M::Survivor),
+            (None, Some(Expired), M::Neither),
+            (None, None, M::Neither),
+        ];
+        for (survivor, merged, kept) in cases {
+            assert_eq!(
+                merged_choice(survivor, merged),
+                kept,
+                "{survivor:?} + {merged:?}"
+            );
+        }
+    }
 
     #[test]
     fn names_round_trip() {

@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use steward_app::core::breach::BreachRefusal;
 use steward_app::core::sharing::{Refusal, RefusalCode};
-use steward_app::{AppError, FieldError};
+use steward_app::{AppError, FieldError, MergeRefusal};
 
 /// An application error as the edge answers it.
 #[derive(Debug)]
@@ -28,6 +28,8 @@ pub struct Classified {
     pub errors: Vec<FieldError>,
     /// Seconds, sent as `Retry-After`.
     pub retry_after: Option<u64>,
+    /// The customer a merged-away id points to.
+    pub survivor: Option<uuid::Uuid>,
 }
 
 impl Classified {
@@ -48,6 +50,7 @@ impl Classified {
             detail,
             errors: Vec::new(),
             retry_after: None,
+            survivor: None,
         }
     }
 
@@ -226,6 +229,21 @@ pub fn classify(e: AppError) -> Classified {
             "Not done",
             said,
         ),
+        AppError::MergeRefused(refusal) => merge_refused(refusal, said),
+        // 410 with a pointer rather than a redirect: clients follow 307 and 308 on their own,
+        // a write with its method and body, so an integration would change or read the
+        // survivor believing it addressed the duplicate. Gone says the record it knew ended,
+        // and `survivor` where its data lives now, for the client to decide.
+        AppError::Merged { survivor } => Classified {
+            survivor: Some(survivor),
+            ..Classified::new(
+                S::GONE,
+                "customer-merged",
+                "Customer merged into another",
+                "Merged",
+                said,
+            )
+        },
         AppError::Erased => Classified::new(
             S::GONE,
             "customer-erased",
@@ -327,6 +345,33 @@ fn internal(cause: &str, detail: &'static str) -> Classified {
     .explained("The server could not complete the request.")
 }
 
+fn merge_refused(refusal: MergeRefusal, said: String) -> Classified {
+    match refusal {
+        MergeRefusal::SameCustomer => Classified::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "merge-same-customer",
+            "Same customer",
+            "Not done",
+            said,
+        )
+        .about("merge", "is the survivor itself"),
+        MergeRefusal::LegalHold => Classified::new(
+            StatusCode::CONFLICT,
+            "merge-legal-hold",
+            "Under a legal hold",
+            "Not done",
+            said,
+        ),
+        MergeRefusal::OpenRequest => Classified::new(
+            StatusCode::CONFLICT,
+            "merge-open-request",
+            "A rights request is open",
+            "Not done",
+            said,
+        ),
+    }
+}
+
 /// A message as a sentence: a capital first and a full stop last.
 fn capitalised(message: &str) -> String {
     let mut chars = message.chars();
@@ -389,6 +434,12 @@ mod tests {
             AppError::Refused(Refusal::NoAgreement { starts_on: None }),
             AppError::BreachRefused(BreachRefusal::NoAffectedCustomers),
             AppError::Erased,
+            AppError::MergeRefused(MergeRefusal::SameCustomer),
+            AppError::MergeRefused(MergeRefusal::LegalHold),
+            AppError::MergeRefused(MergeRefusal::OpenRequest),
+            AppError::Merged {
+                survivor: uuid::Uuid::nil(),
+            },
             AppError::Suppressed {
                 field: "email".into(),
             },
@@ -443,6 +494,8 @@ mod tests {
             AppError::BreachRefused(_) => 29,
             AppError::Objected { .. } => 30,
             AppError::ConsentRequired { .. } => 31,
+            AppError::MergeRefused(_) => 32,
+            AppError::Merged { .. } => 33,
         }
     }
 
@@ -450,7 +503,8 @@ mod tests {
     fn every_variant_is_constructed() {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
-        assert_eq!(seen, (0..=31).collect::<Vec<_>>());
+        seen.dedup();
+        assert_eq!(seen, (0..=33).collect::<Vec<_>>());
     }
 
     #[test]

@@ -18,7 +18,7 @@ use crate::api::{
     paths(
         accounts::login, accounts::logout, accounts::me, catalog::catalog,
         customers::create, customers::list, customers::search, customers::read, customers::update, customers::erase,
-        customers::add_interaction, customers::interactions,
+        customers::add_interaction, customers::interactions, customers::merge,
         consents::current, consents::record, consents::history, consents::object,
         consents::receipt, consents::verify,
         audiences::evaluate, audiences::export, campaigns::segments, campaigns::create_segment,

@@ -27,6 +27,10 @@ pub struct Problem {
     pub request_id: Option<uuid::Uuid>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// With `CUSTOMER_MERGED`: the customer the requested one was merged into.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<String>)]
+    pub survivor: Option<uuid::Uuid>,
     /// Seconds, sent as `Retry-After` with 429 and 503.
     #[serde(skip)]
     pub retry_after: Option<u64>,
@@ -47,6 +51,7 @@ impl Problem {
             detail: detail.into(),
             request_id: crate::layers::request_id(),
             errors: Vec::new(),
+            survivor: None,
             retry_after: None,
         }
     }
@@ -119,6 +124,7 @@ impl From<AppError> for Problem {
         Problem {
             errors: c.errors,
             retry_after: c.retry_after,
+            survivor: c.survivor,
             ..Problem::new(c.status, c.slug, c.title, c.detail)
         }
     }

@@ -71,6 +71,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         30,
         include_str!("../migrations/sqlite/0030_login_throttle.sql"),
     ),
+    (
+        31,
+        include_str!("../migrations/sqlite/0031_customer_merges.sql"),
+    ),
     (32, include_str!("../migrations/sqlite/0032_list_order.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
@@ -157,6 +161,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         30,
         include_str!("../migrations/postgres/0030_login_throttle.sql"),
+    ),
+    (
+        31,
+        include_str!("../migrations/postgres/0031_customer_merges.sql"),
     ),
     (
         32,

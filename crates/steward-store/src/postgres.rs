@@ -14,6 +14,7 @@ mod idempotency;
 mod leases;
 pub mod listen;
 mod mail;
+mod merges;
 mod notices;
 mod personalization;
 mod portal;

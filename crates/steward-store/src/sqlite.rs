@@ -16,6 +16,7 @@ pub(crate) mod exec;
 mod idempotency;
 mod leases;
 mod mail;
+mod merges;
 mod notices;
 mod personalization;
 mod portal;

@@ -266,6 +266,41 @@ impl Steward {
 }
 
 impl Steward {
+    /// The interaction as another customer's, every part opened with the key it was sealed
+    /// under and sealed again under `to`: what a merge moves, so that no row is left that its
+    /// new customer's key cannot open.
+    pub(crate) fn reseal_interaction(
+        &self,
+        row: &InteractionRow,
+        from: &steward_vault::DataKey,
+        to: &steward_vault::DataKey,
+        customer: Uuid,
+    ) -> Result<InteractionRow, AppError> {
+        let integrity = || AppError::Integrity(format!("interaction {}", row.id));
+        let sealed = SealedFields::decode(&row.sealed).map_err(|_| integrity())?;
+        let mut moved = SealedFields::new();
+        for (part, bytes) in sealed.iter() {
+            let key = seal_key(row.id, part);
+            let plain = from.open(&key, bytes).map_err(|_| integrity())?;
+            moved.insert(part, to.seal(&key, &plain));
+        }
+        let facets = row
+            .facets
+            .as_ref()
+            .map(|bytes| {
+                let key = seal_key(row.id, "facets");
+                let plain = from.open(&key, bytes).map_err(|_| integrity())?;
+                Ok::<_, AppError>(to.seal(&key, &plain))
+            })
+            .transpose()?;
+        Ok(InteractionRow {
+            customer_id: customer,
+            sealed: moved.encode(),
+            facets,
+            ..row.clone()
+        })
+    }
+
     /// An interaction's facets, opened with the customer's key.
     pub(crate) fn open_facets(
         &self,

@@ -19,6 +19,7 @@ mod jobs_on_instances;
 mod keys;
 mod lists;
 mod mail_log;
+mod merge;
 mod name_search;
 mod objections;
 mod personalization;

@@ -345,3 +345,54 @@ pub async fn interactions(
             .await?,
     ))
 }
+
+/// Which customer to merge into the one in the path, and whether only to see the outcome.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct MergeBody {
+    /// The id of the duplicate, which is erased once merged and answers with a pointer to
+    /// the survivor from then on.
+    merge: String,
+    /// Only answer what the survivor would hold; nothing is changed.
+    #[serde(default)]
+    dry_run: bool,
+}
+
+#[utoipa::path(
+    post,
+    path = "/customers/{id}/merge",
+    operation_id = "customers_merge",
+    tag = "customers",
+    params(("id" = String, Path, description = "The survivor's id"), ("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = MergeBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Merged, or with dry_run what the survivor would hold. Fields: the survivor's value wins where it has one, the duplicate's fills its blanks. Consents: the most restrictive choice wins on each purpose", body = steward_app::MergeView),
+        (status = 404, description = "Either customer not found", body = Problem),
+        (status = 409, description = "MERGE_LEGAL_HOLD: a legal hold covers either customer; MERGE_OPEN_REQUEST: either has an open rights request; STALE_VERSION: either changed meanwhile", body = Problem),
+        (status = 410, description = "CUSTOMER_MERGED: either id was merged into another already; `survivor` names it", body = Problem),
+        (status = 422, description = "MERGE_SAME_CUSTOMER, or an invalid id", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden; the code is OBJECTED when either customer's objection to this purpose was upheld (GDPR Art. 21)", body = Problem),
+    )
+)]
+pub async fn merge(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Path(id): Path<String>,
+    Body(body): Body<MergeBody>,
+) -> Result<Json<steward_app::MergeView>, Problem> {
+    let survivor = parse_id(&id)?;
+    let merged = uuid::Uuid::parse_str(&body.merge).map_err(|_| {
+        Problem::invalid(vec![steward_app::FieldError::new(
+            "merge",
+            "is not a customer id",
+        )])
+    })?;
+    Ok(Json(
+        state
+            .app
+            .customers()
+            .merge(&access, survivor, merged, body.dry_run)
+            .await?,
+    ))
+}

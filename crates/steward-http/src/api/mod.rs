@@ -56,6 +56,11 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     .add(Method::DELETE, "/customers/{id}", delete(customers::erase))
     .add(
         Method::POST,
+        "/customers/{id}/merge",
+        post(customers::merge),
+    )
+    .add(
+        Method::POST,
         "/customers/{id}/interactions",
         post(customers::add_interaction),
     )

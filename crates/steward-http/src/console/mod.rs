@@ -70,6 +70,14 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(customers::erase_form).post(customers::erase),
         )
         .route(
+            "/console/customers/{id}/merge",
+            post(customers::preview_merge),
+        )
+        .route(
+            "/console/customers/{id}/merge/confirm",
+            post(customers::confirm_merge),
+        )
+        .route(
             "/console/customers/{id}/consents",
             post(customers::record_consent),
         )

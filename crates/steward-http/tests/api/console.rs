@@ -463,6 +463,14 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
             "kind=note&summary=hi",
         ),
         (&format!("/console/customers/{id}/erase"), ""),
+        (
+            &format!("/console/customers/{id}/merge"),
+            "other=b%40example.com",
+        ),
+        (
+            &format!("/console/customers/{id}/merge/confirm"),
+            &format!("merge={token_id}"),
+        ),
         (&format!("/console/customers/{id}/objection"), ""),
         (
             &format!("/console/customers/{id}/consents"),

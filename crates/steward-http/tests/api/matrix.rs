@@ -27,6 +27,7 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("POST", "/customers/search")
         | ("GET", "/customers/{id}")
         | ("PATCH", "/customers/{id}")
+        | ("POST", "/customers/{id}/merge")
         | ("POST", "/customers/{id}/interactions")
         | ("GET", "/customers/{id}/interactions")
         | ("GET", "/customers/{id}/consents")
@@ -570,7 +571,31 @@ async fn every_route_for_every_role() {
                     .replace("{step}", "contain")
                     .replace("{version}", "1")
             );
+            // A duplicate per call, for a merge's dry run.
+            let duplicate = if path == "/customers/{id}/merge" {
+                t.app
+                    .customers()
+                    .create(
+                        &access,
+                        CustomerInput {
+                            fields: [("given_name".to_string(), "M".to_string())]
+                                .into_iter()
+                                .collect(),
+                            residency: "DE".into(),
+                            tags: vec![],
+                        },
+                    )
+                    .await
+                    .expect("duplicate")
+                    .id
+                    .to_string()
+            } else {
+                String::new()
+            };
             let body = match (method.as_str(), path) {
+                ("POST", "/customers/{id}/merge") => Some(format!(
+                    r#"{{"merge":"{duplicate}","dry_run":true}}"#
+                )),
                 ("POST", "/customers") => Some(format!(
                     r#"{{"fields":{{"email":"new{n}@example.com","given_name":"N"}},"residency":"FR"}}"#
                 )),

@@ -11,6 +11,7 @@ mod consent_ledger;
 mod customers;
 mod idempotency;
 mod leases;
+mod merges;
 mod notices;
 mod outbox;
 mod personalization;
@@ -35,6 +36,7 @@ pub use consent_ledger::ConsentLedger;
 pub use customers::Customers;
 pub use idempotency::Idempotency;
 pub use leases::Leases;
+pub use merges::Merges;
 pub use notices::Notices;
 pub use outbox::Outbox;
 pub use personalization::Personalization;
@@ -74,6 +76,7 @@ pub trait Store:
     + Breaches
     + Personalization
     + Leases
+    + Merges
     + 'static
 {
 }
@@ -102,6 +105,7 @@ impl<
         + Breaches
         + Personalization
         + Leases
+        + Merges
         + 'static,
 > Store for T
 {

@@ -93,6 +93,8 @@ static ERASE_TAGS: Sql = Sql::new("DELETE FROM customer_tags WHERE customer_id =
 static ERASE_CURRENT_CONSENTS: Sql = Sql::new("DELETE FROM consent_current WHERE customer_id = ?1");
 static ERASE_CONSENT_EVENTS: Sql = Sql::new("DELETE FROM consent_events WHERE customer_id = ?1");
 static ERASE_CUSTOMER: Sql = Sql::new("DELETE FROM customers WHERE id = ?1");
+/// The ids merged into the customer pointed to them; erased, they point nowhere.
+static ERASE_MERGE_POINTERS: Sql = Sql::new("DELETE FROM customer_merges WHERE survivor_id = ?1");
 static TOMBSTONE: Sql = Sql::new(
     "INSERT INTO tombstones (customer_id, erased_at) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
 );
@@ -204,6 +206,7 @@ pub(crate) async fn erase(x: &impl Exec, id: Uuid, at: i64) -> Result<bool> {
         &ERASE_TAGS,
         &ERASE_CURRENT_CONSENTS,
         &ERASE_CONSENT_EVENTS,
+        &ERASE_MERGE_POINTERS,
     ] {
         x.execute(sql, &args![id]).await?;
     }

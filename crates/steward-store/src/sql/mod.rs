@@ -25,6 +25,7 @@ pub(crate) mod customers;
 pub(crate) mod idempotency;
 pub(crate) mod keystore;
 pub(crate) mod leases;
+pub(crate) mod merges;
 pub(crate) mod notices;
 pub(crate) mod outbox;
 pub(crate) mod personalization;

@@ -171,6 +171,7 @@ mod customers;
 mod idempotency;
 mod keystore;
 mod leases;
+mod merges;
 mod notices;
 mod outbox;
 mod personalization;

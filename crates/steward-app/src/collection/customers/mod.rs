@@ -2,6 +2,7 @@
 
 mod bulk;
 mod create;
+pub(crate) mod merge;
 mod reading;
 mod update;
 

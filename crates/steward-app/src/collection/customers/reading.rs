@@ -17,12 +17,9 @@ use crate::{Access, AppError, FieldError};
 impl Customers<'_> {
     pub async fn get(&self, access: &Access, id: Uuid) -> Result<CustomerView, AppError> {
         access.require_record_access()?;
-        let row = self
-            .app
-            .store
-            .get_customer(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let Some(row) = self.app.store.get_customer(id).await? else {
+            return Err(self.app.missing(id).await);
+        };
         self.app.ensure_processable(access, &row).await?;
         let dek = self.app.row_key(&row).await?;
         let (view, opened) = self.app.view(access, &row, &dek)?;

@@ -73,12 +73,9 @@ impl Customers<'_> {
         expected_version: i64,
     ) -> Result<CustomerView, AppError> {
         access.require_record_access()?;
-        let row = self
-            .app
-            .store
-            .get_customer(id)
-            .await?
-            .ok_or(AppError::NotFound)?;
+        let Some(row) = self.app.store.get_customer(id).await? else {
+            return Err(self.app.missing(id).await);
+        };
         self.app.ensure_processable(access, &row).await?;
         if row.version != expected_version {
             return Err(AppError::StaleVersion);

@@ -1,11 +1,12 @@
 //! Customers in the console: find, open, create, edit, record consents and interactions,
-//! read their personalization, erase. Searches by email or phone go in a form body, so no personal value ever lands in a
+//! read their personalization, merge a duplicate into them, erase. Searches by email or phone go in a form body, so no personal value ever lands in a
 //! URL, a log line or the browser's history.
 
 mod consent;
 mod edit;
 mod erasure;
 mod list;
+mod merge;
 mod personalization;
 mod record;
 
@@ -13,6 +14,7 @@ pub use consent::{object, receipt, record_consent};
 pub use edit::{create, edit_form, new_form, update};
 pub use erasure::{erase, erase_form};
 pub use list::{bulk, list, search};
+pub use merge::{confirm as confirm_merge, preview as preview_merge};
 pub use personalization::delete_attribute;
 pub use record::{add_interaction, detail, export};
 

@@ -85,6 +85,9 @@ struct DetailPage {
     personalization: super::personalization::Shown,
     /// Each level with what it means, in the customer's words.
     levels: Vec<(String, &'static str)>,
+    /// What the page says first: that a merge was done, or that the customer opened was
+    /// merged into this one.
+    notice: Option<&'static str>,
 }
 
 const INTERACTION_INPUTS: [(&str, &str); 3] =
@@ -96,7 +99,26 @@ pub(super) async fn detail_page(
     id: Uuid,
     refusal: Refusal,
 ) -> Result<Response, ConsoleError> {
-    let view = state.app.customers().get(access, id).await?;
+    noticed_page(state, staff, access, id, refusal, None).await
+}
+
+async fn noticed_page(
+    state: &AppState,
+    staff: &Staff,
+    access: &Access,
+    id: Uuid,
+    refusal: Refusal,
+    notice: Option<&'static str>,
+) -> Result<Response, ConsoleError> {
+    let view = match state.app.customers().get(access, id).await {
+        // Staff who open a merged-away customer's page land on the survivor's, told why.
+        Err(AppError::Merged { survivor }) => {
+            return Ok(see_other(&format!(
+                "/console/customers/{survivor}?merged=into"
+            )));
+        }
+        read => read?,
+    };
     let fields = state
         .app
         .catalog()
@@ -218,18 +240,35 @@ pub(super) async fn detail_page(
             consent_events,
             personalization,
             levels: super::personalization::levels(),
+            notice,
         },
         has_errors,
     ))
+}
+
+#[derive(Deserialize)]
+pub struct DetailQuery {
+    merged: Option<String>,
 }
 
 pub async fn detail(
     State(state): State<AppState>,
     staff: Staff,
     Path(id): Path<String>,
+    Query(q): Query<DetailQuery>,
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(&state)?;
-    detail_page(&state, &staff, &access, parse_id(&id)?, Refusal::none()).await
+    let notice = match q.merged.as_deref() {
+        Some("done") => Some(
+            "The duplicate was merged into this customer: its record is erased and its id now leads here.",
+        ),
+        Some("into") => {
+            Some("The customer you opened was merged into this one, which holds their data now.")
+        }
+        _ => None,
+    };
+    let id = parse_id(&id)?;
+    noticed_page(&state, &staff, &access, id, Refusal::none(), notice).await
 }
 
 #[derive(Deserialize)]
