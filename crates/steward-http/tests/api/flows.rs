@@ -170,9 +170,20 @@ async fn bad_requests_get_clear_problems_and_change_nothing() {
     t.req("GET", "/api/v1/customers?limit=-3", tok, &[], None)
         .await
         .problem(400);
-    t.req("GET", "/api/v1/customers?sort=name", tok, &[], None)
+    t.req("GET", "/api/v1/customers?colour=red", tok, &[], None)
         .await
         .problem(400);
+    // Names are personal and sealed: the list does not sort on them.
+    let p = t
+        .req("GET", "/api/v1/customers?sort=name", tok, &[], None)
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], "sort", "{p}");
+    let p = t
+        .req("GET", "/api/v1/customers?page=0", tok, &[], None)
+        .await
+        .problem(400);
+    assert_eq!(p["errors"][0]["field"], "page", "{p}");
     t.req(
         "GET",
         "/api/v1/customers?updated_after=yesterday",

@@ -8,8 +8,8 @@ use super::{
 };
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
 use crate::{
-    CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, InteractionRow,
-    ListOrder, Result, StoreError,
+    CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest,
+    InteractionRow, ListOrder, Result, StoreError,
 };
 
 /// A customer's columns, read by [`customer_from`], for a query on `customers c`.
@@ -250,7 +250,8 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
         customer_cols!(),
         " FROM customers c WHERE 1 = 1"
     ));
-    selected(&mut b, f);
+    let words = rarest_first(x, f).await?;
+    selected(&mut b, f, &words);
     if let Some(after) = f.after {
         b.push(" AND c.id > ?", &args![after]);
     }
@@ -291,13 +292,48 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
 /// How many customers the filter selects, whatever the page.
 pub(crate) async fn count_selected(x: &impl Exec, f: &CustomerFilter) -> Result<u64> {
     let mut b = Builder::new("SELECT COUNT(*) FROM customers c WHERE 1 = 1");
-    selected(&mut b, f);
+    let words = rarest_first(x, f).await?;
+    selected(&mut b, f, &words);
     let n = x.query_text(&b.sql, &b.args, |r| r.int(0)).await?;
     Ok(n.first().map_or(0, |&n| u64::try_from(n).unwrap_or(0)))
 }
 
-/// The conditions of a filter, but for its page.
-fn selected<'f>(b: &mut Builder<'f>, f: &'f CustomerFilter) {
+/// The name fields, then a word's digest: what a condition on one word binds.
+fn word_values<'f>(f: &'f CustomerFilter, digest: &'f IndexDigest) -> Vec<Value<'f>> {
+    let mut values: Vec<Value<'f>> = f.name_fields.iter().map(|n| Value::Text(n)).collect();
+    values.push(Value::Bytes(digest));
+    values
+}
+
+/// A word's entries are counted up to this many: enough to tell a rare word from a common one
+/// without reading a common one in full.
+const WORD_COUNT_CAP: usize = 2_000;
+
+/// The words of a name search, the rarest first. The first word's customers are read in full
+/// and each looked up in the others' entries, so a search costs what its rarest word costs;
+/// reading every word in full would cost what the commonest ("Anna") does.
+async fn rarest_first<'f>(x: &impl Exec, f: &'f CustomerFilter) -> Result<Vec<&'f IndexDigest>> {
+    if f.name_tokens.len() < 2 {
+        return Ok(f.name_tokens.iter().collect());
+    }
+    let fields = vec!["?"; f.name_fields.len()].join(", ");
+    let sql = format!(
+        "SELECT COUNT(*) FROM (SELECT 1 FROM blind_index WHERE field IN ({fields}) AND digest = ?
+           LIMIT {WORD_COUNT_CAP}) w"
+    );
+    let mut counted = Vec::with_capacity(f.name_tokens.len());
+    for digest in &f.name_tokens {
+        let mut b = Builder::new("");
+        b.push(&sql, &word_values(f, digest));
+        let n = x.query_text(&b.sql, &b.args, |r| r.int(0)).await?;
+        counted.push((n.first().copied().unwrap_or(0), digest));
+    }
+    counted.sort_by_key(|&(n, _)| n);
+    Ok(counted.into_iter().map(|(_, d)| d).collect())
+}
+
+/// The conditions of a filter, but for its page; `words` are its name words, rarest first.
+fn selected<'f>(b: &mut Builder<'f>, f: &'f CustomerFilter, words: &[&'f IndexDigest]) {
     if let Some((field, digest)) = &f.index {
         b.push(
             " AND c.id IN (SELECT customer_id FROM unique_index WHERE field = ? AND digest = ?
@@ -305,16 +341,19 @@ fn selected<'f>(b: &mut Builder<'f>, f: &'f CustomerFilter) {
             &args![field, digest, field, digest],
         );
     }
-    if !f.name_tokens.is_empty() {
-        let fields = vec!["?"; f.name_fields.len()].join(", ");
-        let clause = format!(
-            " AND c.id IN (SELECT customer_id FROM blind_index WHERE field IN ({fields}) AND digest = ?)"
-        );
-        for digest in &f.name_tokens {
-            let mut values: Vec<Value<'_>> = f.name_fields.iter().map(|n| Value::Text(n)).collect();
-            values.push(Value::Bytes(digest));
-            b.push(&clause, &values);
-        }
+    let fields = vec!["?"; f.name_fields.len()].join(", ");
+    for (i, digest) in words.iter().enumerate() {
+        let clause = if i == 0 {
+            format!(
+                " AND c.id IN (SELECT customer_id FROM blind_index WHERE field IN ({fields}) AND digest = ?)"
+            )
+        } else {
+            format!(
+                " AND EXISTS (SELECT 1 FROM blind_index w WHERE w.field IN ({fields}) AND w.digest = ?
+                   AND w.customer_id = c.id)"
+            )
+        };
+        b.push(&clause, &word_values(f, digest));
     }
     if let Some(tag) = &f.tag {
         b.push(
