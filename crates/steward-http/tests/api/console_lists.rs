@@ -9,7 +9,7 @@ use steward_app::core::Role;
 use steward_app::{CustomerInput, CustomerQuery, InteractionInput};
 use uuid::Uuid;
 
-use crate::console::{PASSWORD, add_staff, in_browser};
+use crate::console::{add_staff, in_browser, sign_in_for};
 use crate::support::*;
 use crate::webdriver::Browser;
 
@@ -87,12 +87,7 @@ async fn an_agent_sorts_pages_and_tags_twenty_customers_at_once() {
 
     let selected = in_browser(move || {
         let b = Browser::start();
-        b.goto(&format!("{base}/console/login"));
-        b.fill("#email", "agent@example.com");
-        b.fill("#password", PASSWORD);
-        b.click("main button[type=submit]");
-        b.click("input[value='essential.service']");
-        b.click("main button[type=submit]");
+        sign_in_for(&b, &base, "agent@example.com", "essential.service");
         assert!(b.arrives("/console/customers"), "{}", b.url());
         assert!(b.text_has("#total", &format!("{CUSTOMERS} in all")));
         assert!(b.text_has("#total", "page 1 of 3"));

@@ -5,7 +5,7 @@
 use steward_app::core::Role;
 use steward_app::{ConsentInput, CustomerInput, Evidence, InteractionInput};
 
-use crate::console::{PASSWORD, add_staff, in_browser, screenshots};
+use crate::console::{add_staff, in_browser, screenshots, sign_in_for};
 use crate::support::*;
 use crate::webdriver::Browser;
 
@@ -91,12 +91,7 @@ async fn staff_merge_two_duplicates_in_the_console() {
     let shots = screenshots();
     in_browser(move || {
         let b = Browser::start();
-        b.goto(&format!("{base}/console/login"));
-        b.fill("#email", "agent@example.com");
-        b.fill("#password", PASSWORD);
-        b.click("main button[type=submit]");
-        b.click("input[value='essential.service']");
-        b.click("main button[type=submit]");
+        sign_in_for(&b, &base, "agent@example.com", "essential.service");
         assert!(b.text_has("#current-purpose", "Purpose"), "{}", b.url());
 
         // Naming the customer itself is refused beside the input, and nothing happens.

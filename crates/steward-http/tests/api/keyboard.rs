@@ -4,7 +4,7 @@
 use steward_app::core::Role;
 use steward_testkit::smtp::SmtpServer;
 
-use crate::console::{PASSWORD, add_staff, in_browser};
+use crate::console::{PASSWORD, add_staff, in_browser, sign_in_for};
 use crate::portal::{code_in, seed};
 use crate::support::*;
 use crate::webdriver::Browser;
@@ -119,12 +119,12 @@ async fn tab_reaches_every_control_and_shows_where_it_is() {
             }
 
             b.delete_cookies();
-            b.goto(&format!("{base}/console/login"));
-            b.fill("#email", "marketer@example.com");
-            b.fill("#password", PASSWORD);
-            b.click("main button[type=submit]");
-            b.click("input[value='marketing.communications.email']");
-            b.click("main button[type=submit]");
+            sign_in_for(
+                &b,
+                &base,
+                "marketer@example.com",
+                "marketing.communications.email",
+            );
             b.goto(&format!("{base}/console/campaigns"));
             tabs_through(&b, "/console/campaigns");
 
