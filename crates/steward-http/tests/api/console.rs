@@ -86,6 +86,7 @@ pub(crate) fn sign_in_for(b: &Browser, base: &str, email: &str, purpose: &str) {
     b.click("main button[type=submit]");
     b.click(&format!("input[value='{purpose}']"));
     b.click("main button[type=submit]");
+    assert!(b.leaves("/console/purpose"), "purpose chosen: {}", b.url());
 }
 
 /// Whether the results of a name search for `words` have arrived: they show the words in

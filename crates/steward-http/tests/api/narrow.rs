@@ -101,6 +101,7 @@ fn sign_in(b: &Browser, base: &str, email: &str, code: Option<&str>, purpose: Op
     if let Some(purpose) = purpose {
         b.click(&format!("input[value='{purpose}']"));
         b.click("main button[type=submit]");
+        assert!(b.leaves("/console/purpose"), "purpose chosen: {}", b.url());
     }
 }
 

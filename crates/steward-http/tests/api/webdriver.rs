@@ -291,6 +291,20 @@ impl Browser {
         }
     }
 
+    /// Whether the browser leaves a URL ending in `suffix` within a few seconds: a form's
+    /// answer may still be on its way when the click returns, and a `goto` issued meanwhile
+    /// can be overtaken by it.
+    pub fn leaves(&self, suffix: &str) -> bool {
+        let started = Instant::now();
+        while self.url().ends_with(suffix) {
+            if started.elapsed() > Duration::from_secs(5) {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        true
+    }
+
     /// Whether the browser arrives at a URL ending in `suffix` within a few seconds.
     pub fn arrives(&self, suffix: &str) -> bool {
         let started = Instant::now();
