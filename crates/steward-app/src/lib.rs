@@ -24,7 +24,7 @@ pub use campaigns::segments::{
 };
 pub use collection::customers::merge::{MergeRefusal, MergeView, MergedConsent};
 pub use collection::customers::{
-    CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page, Retag,
+    CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page, ReindexOutcome, Retag,
 };
 pub use collection::export::ExportFormat;
 pub use collection::import;

@@ -55,6 +55,9 @@ pub enum Command {
     /// API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Customers' records as a whole.
+    #[command(subcommand)]
+    Customers(CustomersCommand),
     /// Bulk import.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -107,6 +110,14 @@ pub enum Command {
     /// The key-encryption keys that wrap every customer's data key.
     #[command(subcommand)]
     Keys(KeysCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CustomersCommand {
+    /// Write every customer's name-search entries again from their sealed names: for
+    /// customers saved before names were searchable, or after the catalog marks another
+    /// field `name_search`. Safe to run while the server runs, and to run again.
+    Reindex,
 }
 
 #[derive(Subcommand, Debug)]

@@ -555,6 +555,44 @@ fn import_and_export_through_the_command_line() {
 }
 
 #[test]
+fn the_name_index_is_written_again_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let csv = dir.path().join("people.csv");
+    std::fs::write(
+        &csv,
+        "email,given_name,family_name\r\nzoe@example.com,Zoë,Smith-Jones\r\n\
+         ada@example.com,Ada,O'Brien\r\nli@example.com,Li,\r\n",
+    )
+    .expect("write");
+    let out = run(steward(&data)
+        .args(["import", "customers"])
+        .arg(&csv)
+        .args(["--residency", "DE"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let names = "SELECT COUNT(*) FROM blind_index WHERE field IN ('given_name', 'family_name')";
+    let db = || rusqlite::Connection::open(data.join("steward.db")).expect("db");
+    let written = count(&db(), names);
+    assert_eq!(written, 6, "zoe smith jones ada obrien li");
+    db().execute(
+        "DELETE FROM blind_index WHERE field IN ('given_name', 'family_name')",
+        [],
+    )
+    .expect("forget");
+
+    let out = run(steward(&data).args(["customers", "reindex"]));
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("written again for 3 customers"),
+        "{}",
+        text(&out.stdout)
+    );
+    assert_eq!(count(&db(), names), written);
+    let verify = run(steward(&data).args(["audit", "verify"]));
+    assert!(verify.status.success(), "{}", text(&verify.stdout));
+}
+
+#[test]
 fn a_killed_import_resumes_without_duplicates() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");

@@ -7,6 +7,7 @@
 
 use steward_core::catalog::{Catalog, FieldDef};
 use steward_core::field_value;
+use steward_core::sealed_fields::SealedFields;
 
 use crate::{Access, FieldError};
 
@@ -29,6 +30,39 @@ pub(crate) fn has_basis(catalog: &Catalog, field: &FieldDef, consents: GivenCons
             .purpose(p)
             .is_some_and(|def| !def.requires_consent || consents.granted(&def.key))
     })
+}
+
+/// Fields that were dropped because no purpose has a basis for them any more.
+pub(crate) struct Dropped {
+    pub(crate) fields: Vec<String>,
+    /// The dropped fields with blind-index entries, to be removed with them.
+    pub(crate) indexed: Vec<String>,
+}
+
+/// Removes from `sealed` every value no purpose has a lawful basis for under `consents`.
+pub(crate) fn drop_without_basis(
+    catalog: &Catalog,
+    sealed: &mut SealedFields,
+    consents: GivenConsents<'_>,
+) -> Dropped {
+    let mut dropped = Dropped {
+        fields: Vec::new(),
+        indexed: Vec::new(),
+    };
+    for key in sealed.keys().map(str::to_string).collect::<Vec<_>>() {
+        let Some(field) = catalog.field(&key) else {
+            continue;
+        };
+        if has_basis(catalog, field, consents) {
+            continue;
+        }
+        sealed.remove(&key);
+        if field.is_indexed() {
+            dropped.indexed.push(key.clone());
+        }
+        dropped.fields.push(key);
+    }
+    dropped
 }
 
 /// Checks that `key` may be written (or cleared) by this access for this customer.

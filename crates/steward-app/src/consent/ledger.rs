@@ -12,7 +12,7 @@ use steward_core::sealed_fields::SealedFields;
 use steward_store::{ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite};
 use uuid::Uuid;
 
-use crate::collection::minimisation::{GivenConsents, check_values, has_basis};
+use crate::collection::minimisation::{GivenConsents, check_values, drop_without_basis};
 use crate::services::Consents;
 use crate::{Access, AppError, FieldError, Receipt, Steward};
 
@@ -357,28 +357,9 @@ impl Steward {
         let given: Vec<&str> = given.iter().map(String::as_str).collect();
         let mut sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
-        let dropped: Vec<String> = sealed
-            .keys()
-            .filter(|k| {
-                self.catalog
-                    .field(k)
-                    .is_some_and(|f| !has_basis(&self.catalog, f, GivenConsents(&given)))
-            })
-            .map(str::to_string)
-            .collect();
-        if dropped.is_empty() {
+        let dropped = drop_without_basis(&self.catalog, &mut sealed, GivenConsents(&given));
+        if dropped.fields.is_empty() {
             return Ok(None);
-        }
-        let mut replaced = Vec::new();
-        for key in &dropped {
-            sealed.remove(key);
-            if self
-                .catalog
-                .field(key)
-                .is_some_and(|f| f.searchable || f.name_search)
-            {
-                replaced.push(key.clone());
-            }
         }
         let new_row = CustomerRow {
             fields: sealed.encode(),
@@ -393,9 +374,9 @@ impl Steward {
                     index: Vec::new(),
                 },
                 expected_version: row.version,
-                replaced_index_fields: replaced,
+                replaced_index_fields: dropped.indexed,
             },
-            dropped,
+            dropped.fields,
         )))
     }
 }

@@ -3,7 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use steward_app::{AppError, CustomerInput, CustomerPatch, CustomerQuery, Steward};
+use steward_app::{AppError, AuditFilter, CustomerInput, CustomerPatch, CustomerQuery, Steward};
+use steward_core::Role;
 use uuid::Uuid;
 
 use crate::support::*;
@@ -242,6 +243,92 @@ async fn finds_exactly_the_customers_with_every_word(home: Home) {
         "Smithers",
     ])
     .await;
+}
+
+/// Customers saved before their names were searchable have no name entries; a reindex
+/// gives every one of them exactly their words, and running it again changes nothing.
+async fn a_reindex_gives_every_customer_their_words(home: Home) {
+    let app = open_at(home.path(), home.database_url()).await;
+    let people = people(&app).await;
+    let name_entries = "SELECT COUNT(*) FROM blind_index \
+         WHERE field IN ('given_name', 'family_name', 'company')";
+    let written = home.count(name_entries).await;
+    assert!(written > 0);
+    let forget = "DELETE FROM blind_index WHERE field IN ('given_name', 'family_name', 'company')";
+    home.execute(forget, forget).await;
+    assert!(found(&app, "smith").await.expect("search").is_empty());
+
+    let refused = app
+        .customers()
+        .reindex_names(&actor(&app, Role::Agent), |_| {})
+        .await;
+    assert!(
+        matches!(refused, Err(AppError::Forbidden(_))),
+        "{refused:?}"
+    );
+
+    let mut heard = Vec::new();
+    let outcome = app
+        .customers()
+        .reindex_names(&operator(&app, "reindex", &[]), |n| heard.push(n))
+        .await
+        .expect("reindex");
+    assert_eq!(outcome.reindexed, people.len() as u64);
+    assert_eq!(heard.last().copied(), Some(people.len() as u64));
+    for words in [
+        &["smith"][..],
+        &["anna", "smith"],
+        &["muller"],
+        &["obrien"],
+        &["holdings"],
+        &["علي"],
+    ] {
+        let query = words.join(" ");
+        assert_eq!(
+            found(&app, &query).await.expect("search"),
+            expected(&people, words),
+            "{query}"
+        );
+    }
+    assert_eq!(home.count(name_entries).await, written);
+
+    let again = app
+        .customers()
+        .reindex_names(&operator(&app, "reindex", &[]), |_| {})
+        .await
+        .expect("again");
+    assert_eq!(again.reindexed, people.len() as u64);
+    assert_eq!(home.count(name_entries).await, written);
+
+    let auditor = actor(&app, Role::Auditor);
+    let entries = app
+        .audit()
+        .search(
+            &auditor,
+            AuditFilter {
+                action: Some("customer.reindex".into()),
+                limit: 100,
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("audit");
+    let targets: BTreeSet<String> = entries
+        .iter()
+        .flat_map(|e| e.record.targets.iter().cloned())
+        .collect();
+    assert_eq!(targets.len(), people.len(), "each customer opened is named");
+    assert!(app.audit().verify().await.expect("verify").ok);
+}
+
+#[tokio::test]
+async fn a_reindex_gives_every_customer_their_words_sqlite() {
+    a_reindex_gives_every_customer_their_words(Home::sqlite()).await;
+}
+
+#[tokio::test]
+async fn a_reindex_gives_every_customer_their_words_on_postgres() {
+    a_reindex_gives_every_customer_their_words(Home::on_postgres().await).await;
 }
 
 /// How the engine under `home` writes an id in SQL.

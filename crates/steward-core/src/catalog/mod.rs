@@ -92,6 +92,11 @@ pub struct FieldDef {
 }
 
 impl FieldDef {
+    /// Whether the field has blind-index entries, which go when its value goes.
+    pub fn is_indexed(&self) -> bool {
+        self.searchable || self.name_search
+    }
+
     pub fn needed_for(&self, purpose: &str) -> bool {
         self.purposes.iter().any(|p| p == purpose)
     }

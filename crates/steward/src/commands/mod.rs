@@ -1,6 +1,7 @@
 //! What each subcommand does: wire settings into the app and call its use cases.
 
 mod breaches;
+mod customers;
 mod import;
 mod keys;
 mod personalization;
@@ -24,9 +25,9 @@ use retention::retention_run;
 use serve::serve;
 
 use crate::cli::{
-    AgreementsCommand, AuditCommand, BreachCommand, Cli, Command, ConsentCommand, ExportCommand,
-    ImportCommand, KeysCommand, PersonalizationCommand, RetentionCommand, TokenCommand,
-    UserCommand, VendorsCommand,
+    AgreementsCommand, AuditCommand, BreachCommand, Cli, Command, ConsentCommand, CustomersCommand,
+    ExportCommand, ImportCommand, KeysCommand, PersonalizationCommand, RetentionCommand,
+    TokenCommand, UserCommand, VendorsCommand,
 };
 use crate::settings::{self, Overrides, Settings};
 
@@ -409,6 +410,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Share(args) => share::run(&settings, args).await,
         Command::SecurityAudit { json } => security_audit::run(&settings, json).await,
+        Command::Customers(CustomersCommand::Reindex) => customers::reindex(&settings).await,
         Command::Keys(KeysCommand::Rotate) => keys::rotate(&settings).await,
         Command::Keys(KeysCommand::Status { json }) => keys::status(&settings, json).await,
         Command::Keys(KeysCommand::Compromised { version, reason }) => {

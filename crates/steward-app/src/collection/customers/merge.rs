@@ -20,7 +20,7 @@ use steward_vault::DataKey;
 use uuid::Uuid;
 
 use super::CustomerView;
-use crate::collection::minimisation::{GivenConsents, has_basis};
+use crate::collection::minimisation::{GivenConsents, drop_without_basis, has_basis};
 use crate::services::Customers;
 use crate::{Access, AppError, Steward};
 
@@ -282,25 +282,8 @@ impl Steward {
             }
             filled.push(key.to_string());
         }
-        let dropped: Vec<String> = sealed
-            .keys()
-            .filter(|k| {
-                self.catalog
-                    .field(k)
-                    .is_some_and(|f| !has_basis(&self.catalog, f, GivenConsents(&given)))
-            })
-            .map(str::to_string)
-            .collect();
-        for key in &dropped {
-            sealed.remove(key);
-            if self
-                .catalog
-                .field(key)
-                .is_some_and(|f| f.searchable || f.name_search)
-            {
-                replaced.push(key.clone());
-            }
-        }
+        let dropped = drop_without_basis(&self.catalog, &mut sealed, GivenConsents(&given));
+        replaced.extend(dropped.indexed);
         let tags: BTreeSet<String> = a.tags.iter().chain(&b.tags).cloned().collect();
         if tags.len() > MAX_TAGS {
             return Err(AppError::invalid(
@@ -351,7 +334,7 @@ impl Steward {
             index,
             replaced,
             filled,
-            dropped,
+            dropped: dropped.fields,
             tags_added,
             consents,
             events,

@@ -4,9 +4,11 @@ mod bulk;
 mod create;
 pub(crate) mod merge;
 mod reading;
+mod reindex;
 mod update;
 
 pub use bulk::Retag;
+pub use reindex::ReindexOutcome;
 
 use std::collections::BTreeMap;
 

@@ -172,7 +172,7 @@ impl Customers<'_> {
         }
         for field in &removed {
             sealed.remove(&field.key);
-            if field.searchable || field.name_search {
+            if field.is_indexed() {
                 replaced.push(field.key.clone());
             }
         }
