@@ -203,6 +203,8 @@ pub struct Steward {
     rewrapping: tokio::sync::Mutex<()>,
     /// This instance among those sharing the database, as the holder of job leases.
     instance: String,
+    /// CSV files uploaded in the console, held until they are mapped and imported.
+    uploads: collection::import::staged::Uploads,
 }
 
 /// The master key file's name in the key folder.
@@ -448,6 +450,7 @@ impl Steward {
             security: opts.security,
             rewrap_wanted: tokio::sync::Notify::new(),
             rewrapping: tokio::sync::Mutex::new(()),
+            uploads: Default::default(),
             instance: uuid::Uuid::now_v7().to_string(),
         };
         // Every command opens Steward; the server says it at info (`serve`).

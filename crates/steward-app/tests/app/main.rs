@@ -36,6 +36,7 @@ mod self_audit;
 mod shares;
 mod sharing;
 mod signups;
+mod staged_import;
 #[allow(dead_code)]
 mod support;
 mod vendor_fixtures;

@@ -17,7 +17,12 @@ pub(super) enum Column<'c> {
     Field(&'c FieldDef),
     Residency,
     Tags,
+    /// Mapped to nothing: read past, never stored, never repeated in the reject file.
+    Ignored,
 }
+
+/// What a header map names for a column the file has but the import should leave out.
+pub const IGNORE_COLUMN: &str = "";
 
 /// The file's columns in order, and where the ones the import treats apart are.
 pub(super) struct Layout<'c> {
@@ -84,7 +89,8 @@ pub(super) struct Row<'c> {
 }
 
 /// Maps headers to columns; a header that is neither a catalog key, a label, a mapped name
-/// nor a known column is refused, as is a repeated one.
+/// nor a known column is refused, as is a repeated one. A header mapped to
+/// [`IGNORE_COLUMN`] is left out.
 pub(super) fn map_headers<'c>(
     steward: &'c Steward,
     headers: &csv::ByteRecord,
@@ -137,6 +143,10 @@ pub(super) fn map_headers<'c>(
                     .map(|f| f.key.clone())
                     .unwrap_or(lower)
             });
+        if key == IGNORE_COLUMN {
+            columns.push(Column::Ignored);
+            continue;
+        }
         if let Some(first) = seen.insert(key.clone(), i) {
             return Err(AppError::invalid(
                 "headers",
@@ -169,6 +179,7 @@ pub(super) fn map_headers<'c>(
             Column::Field(f) if f.key == MATCH_FIELD => address = Some(i),
             Column::Field(_) => {}
             Column::Residency | Column::Tags => kept.push(i),
+            Column::Ignored => {}
         }
         columns.push(column);
     }
@@ -226,7 +237,7 @@ impl Steward {
                 Column::Residency if !text.trim().is_empty() => {
                     residency = parse_residency(text, &mut errors)
                 }
-                Column::Residency => {}
+                Column::Residency | Column::Ignored => {}
                 // An empty cell means "nothing to say", as for fields, not "remove".
                 Column::Tags if text.trim().is_empty() => {}
                 Column::Tags => {

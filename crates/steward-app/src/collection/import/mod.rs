@@ -9,6 +9,10 @@ mod batches;
 mod layout;
 mod rejects;
 mod seen;
+pub(crate) mod staged;
+
+pub use layout::IGNORE_COLUMN;
+pub use staged::{ImportRunView, MAX_UPLOAD, StagedColumn, StagedImport};
 
 use std::collections::HashMap;
 use std::fs::File;
