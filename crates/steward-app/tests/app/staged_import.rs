@@ -102,7 +102,8 @@ async fn an_upload_is_mapped_previewed_by_purpose_and_imported_with_its_rejects(
     ));
     let support_agent = actor(&app, steward_core::Role::Agent);
     assert!(matches!(
-        app.customers().stage_import(&support_agent, FILE.as_bytes()),
+        app.customers()
+            .stage_import(&support_agent, FILE.as_bytes()),
         Err(AppError::Forbidden(_))
     ));
 

@@ -11,6 +11,7 @@ mod customers;
 mod dashboard;
 mod datamap;
 mod errors;
+mod import;
 mod notices;
 mod offers;
 mod recipient_notices;
@@ -50,6 +51,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(sign_in::purpose_form).post(sign_in::choose_purpose),
         )
         .route("/console/customers", get(customers::list))
+        .route(
+            "/console/import",
+            get(import::form)
+                .post(import::upload)
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    import::MAX_UPLOAD_REQUEST,
+                )),
+        )
+        .route(
+            "/console/import/{id}",
+            get(import::show).post(import::submit),
+        )
+        .route("/console/import/{id}/rejects.csv", get(import::rejects))
         .route("/console/customers/search", post(customers::search))
         .route("/console/customers/bulk", post(customers::bulk))
         .route(

@@ -4,6 +4,7 @@
 mod audience_attributes;
 mod breaches;
 mod console;
+mod console_import;
 mod console_lists;
 mod console_merge;
 mod console_personalization;

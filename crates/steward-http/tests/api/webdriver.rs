@@ -367,6 +367,18 @@ impl Browser {
         });
     }
 
+    /// Chooses a file in a file input, as a person picking it in the dialog.
+    pub fn attach(&self, css: &str, path: &Path) {
+        let path = path.display().to_string();
+        self.on_element(css, |el| {
+            self.try_call(
+                "POST",
+                &format!("/element/{el}/value"),
+                Some(json!({ "text": path })),
+            )
+        });
+    }
+
     pub fn click(&self, css: &str) {
         self.check_page();
         self.on_element(css, |el| {

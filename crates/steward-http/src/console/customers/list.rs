@@ -171,6 +171,8 @@ fn pager(filters: &Filters, total: u64, page: usize, per_page: usize) -> Pager {
 #[template(path = "console/customers.html")]
 struct ListPage {
     chrome: Chrome,
+    /// The role may import customers from a file.
+    imports: bool,
     rows: Vec<Row>,
     filters: Filters,
     statuses: Vec<&'static str>,
@@ -249,6 +251,7 @@ pub async fn list(
     Ok(render_checked(
         &ListPage {
             chrome: Chrome::new(&state, &staff, "Customers", "customers"),
+            imports: staff.actor.role().may_import(),
             rows,
             sorts: sort_links(&filters),
             filters,
@@ -323,6 +326,7 @@ pub async fn bulk(
             Ok(render_checked(
                 &ListPage {
                     chrome: Chrome::new(&state, &staff, "Customers", "customers"),
+                    imports: staff.actor.role().may_import(),
                     rows: Vec::new(),
                     sorts: sort_links(&filters),
                     filters,
@@ -426,6 +430,7 @@ pub async fn search(
     Ok(render_checked(
         &ListPage {
             chrome: Chrome::new(&state, &staff, "Customers", "customers"),
+            imports: staff.actor.role().may_import(),
             rows,
             sorts: Vec::new(),
             filters: Filters::default(),
