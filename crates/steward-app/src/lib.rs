@@ -59,6 +59,7 @@ pub use retention::{
     SweepProgress, Upcoming,
 };
 pub use rights::breach_notices::{BreachNoticeForYou, CustomerNoticeRun};
+pub use rights::erasure::SelectionErased;
 pub use rights::portal::{
     AccessView, CodeStanding, Correction, HeldValue, PortalOverview, PortalSignIn,
 };

@@ -1,14 +1,16 @@
 //! Streaming export of the customers a purpose may see. Pages are read, decrypted, written
 //! and audited one at a time, so memory stays flat however large the database is.
 
+use std::collections::BTreeSet;
 use std::io::Write;
 
 use steward_core::role::FieldAccess;
-use steward_store::CustomerFilter;
+use steward_store::{CustomerFilter, CustomerRow};
+use uuid::Uuid;
 
-use crate::collection::customers::unwrap_stored;
+use crate::collection::customers::{MAX_LIMIT, unwrap_stored};
 use crate::services::Customers;
-use crate::{Actor, AppError, CustomerView};
+use crate::{Access, Actor, AppError, CustomerView};
 
 const PAGE: usize = 1_000;
 
@@ -55,6 +57,73 @@ impl Customers<'_> {
         out: &mut (dyn Write + Send),
         mut progress: impl FnMut(u64),
     ) -> Result<u64, AppError> {
+        let (access, columns) = self.export_access(actor, purpose, format, out)?;
+        let mut written = 0u64;
+        let mut after = None;
+        loop {
+            let rows = self
+                .app
+                .store
+                .list_customers(&CustomerFilter {
+                    after,
+                    limit: PAGE,
+                    ..Default::default()
+                })
+                .await?;
+            let Some(last) = rows.last() else { break };
+            after = Some(last.id);
+            written += self
+                .export_page(&access, &rows, &columns, format, out)
+                .await?;
+            progress(written);
+        }
+        out.flush()?;
+        Ok(written)
+    }
+
+    /// Writes the selected customers the purpose may see, as [`Customers::export`] writes
+    /// every one; a selection naming a customer who is not there writes nothing.
+    pub async fn export_selected(
+        &self,
+        actor: &Actor,
+        purpose: &str,
+        ids: &[Uuid],
+        format: ExportFormat,
+        out: &mut (dyn Write + Send),
+    ) -> Result<u64, AppError> {
+        let ids: Vec<Uuid> = ids
+            .iter()
+            .copied()
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if ids.is_empty() || ids.len() > MAX_LIMIT {
+            return Err(AppError::invalid(
+                "ids",
+                format!("select between 1 and {MAX_LIMIT} customers"),
+            ));
+        }
+        let rows = self.app.store.get_customers(&ids).await?;
+        if rows.len() != ids.len() {
+            return Err(AppError::NotFound);
+        }
+        let (access, columns) = self.export_access(actor, purpose, format, out)?;
+        let written = self
+            .export_page(&access, &rows, &columns, format, out)
+            .await?;
+        out.flush()?;
+        Ok(written)
+    }
+
+    /// The access an export works under and the columns it writes (after the header row,
+    /// for CSV).
+    fn export_access(
+        &self,
+        actor: &Actor,
+        purpose: &str,
+        format: ExportFormat,
+        out: &mut (dyn Write + Send),
+    ) -> Result<(Access, Vec<String>), AppError> {
         let access = self.app.access(actor, Some(purpose))?;
         access.require_record_access()?;
         if !actor.role.may_export() {
@@ -75,103 +144,95 @@ impl Customers<'_> {
             .map(|f| f.key.clone())
             .collect();
         if format == ExportFormat::Csv {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            let mut header = vec![
+                "id",
+                "residency",
+                "status",
+                "tags",
+                "created_at",
+                "updated_at",
+            ];
+            header.extend(columns.iter().map(String::as_str));
+            w.write_record(&header).map_err(AppError::Csv)?;
+            out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
+        }
+        Ok((access, columns))
+    }
+
+    /// Writes one page of customers, audited before it is written; how many were written.
+    async fn export_page(
+        &self,
+        access: &Access,
+        rows: &[CustomerRow],
+        columns: &[String],
+        format: ExportFormat,
+        out: &mut (dyn Write + Send),
+    ) -> Result<u64, AppError> {
+        let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
+        let mut keys = self.app.keys.data_keys(&ids).await?;
+        let objected = self.app.objected_among(access, &ids).await?;
+        let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
+        let mut opened = BTreeSet::new();
+        for row in rows {
+            // Art. 18: a restricted customer is kept, not exported; Art. 21: nor is one
+            // whose objection to the purpose was upheld.
+            if crate::security::access::ensure_unrestricted(access, row).is_err()
+                || objected.contains(&row.id)
             {
-                let mut w = csv::Writer::from_writer(Vec::new());
-                let mut header = vec![
-                    "id",
-                    "residency",
-                    "status",
-                    "tags",
-                    "created_at",
-                    "updated_at",
-                ];
-                header.extend(columns.iter().map(String::as_str));
-                w.write_record(&header).map_err(AppError::Csv)?;
-                out.write_all(&w.into_inner().map_err(|e| e.into_error())?)?;
+                continue;
             }
-        }
-        let mut written = 0u64;
-        let mut after = None;
-        loop {
-            let rows = self
+            let Some(stored) = keys.remove(&row.id) else {
+                tracing::warn!(customer = %row.id, "skipped a customer whose key is destroyed: erasure in progress");
+                continue;
+            };
+            let dek = self
                 .app
-                .store
-                .list_customers(&CustomerFilter {
-                    after,
-                    limit: PAGE,
-                    ..Default::default()
-                })
-                .await?;
-            let Some(last) = rows.last() else { break };
-            after = Some(last.id);
-            let ids: Vec<_> = rows.iter().map(|r| r.id).collect();
-            let mut keys = self.app.keys.data_keys(&ids).await?;
-            let objected = self.app.objected_among(&access, &ids).await?;
-            let mut views: Vec<CustomerView> = Vec::with_capacity(rows.len());
-            let mut opened = std::collections::BTreeSet::new();
-            for row in &rows {
-                // Art. 18: a restricted customer is kept, not exported; Art. 21: nor is one
-                // whose objection to the purpose was upheld.
-                if crate::security::access::ensure_unrestricted(&access, row).is_err()
-                    || objected.contains(&row.id)
-                {
-                    continue;
-                }
-                let Some(stored) = keys.remove(&row.id) else {
-                    tracing::warn!(customer = %row.id, "skipped a customer whose key is destroyed: erasure in progress");
-                    continue;
-                };
-                let dek = self
-                    .app
-                    .vault
-                    .open_data_key(&row.id, &unwrap_stored(stored))?;
-                let (view, fields) = self.app.view(&access, row, &dek)?;
-                opened.extend(fields);
-                views.push(view);
-            }
-            // Audited before the page is written out.
-            self.app
-                .append(vec![self.app.access_record(
-                    &access,
-                    "customer.export",
-                    views.iter().map(|v| v.id.to_string()).collect(),
-                    opened.into_iter().collect(),
-                )])
-                .await?;
-            let mut buf = Vec::with_capacity(views.len() * 256);
-            for v in &views {
-                match format {
-                    ExportFormat::Csv => {
-                        let mut w = csv::Writer::from_writer(&mut buf);
-                        let mut record: Vec<String> = vec![
-                            v.id.to_string(),
-                            v.residency.clone(),
-                            v.status.clone(),
-                            v.tags.join(";"),
-                            v.created_at.to_string(),
-                            v.updated_at.to_string(),
-                        ];
-                        record.extend(columns.iter().map(|c| {
-                            v.fields
-                                .get(c)
-                                .map(|val| neutralise_cell(val).into_owned())
-                                .unwrap_or_default()
-                        }));
-                        w.write_record(&record).map_err(AppError::Csv)?;
-                        w.flush()?;
-                    }
-                    ExportFormat::Jsonl => {
-                        serde_json::to_writer(&mut buf, v).map_err(AppError::Encode)?;
-                        buf.push(b'\n');
-                    }
-                }
-            }
-            out.write_all(&buf)?;
-            written += views.len() as u64;
-            progress(written);
+                .vault
+                .open_data_key(&row.id, &unwrap_stored(stored))?;
+            let (view, fields) = self.app.view(access, row, &dek)?;
+            opened.extend(fields);
+            views.push(view);
         }
-        out.flush()?;
-        Ok(written)
+        // Audited before the page is written out.
+        self.app
+            .append(vec![self.app.access_record(
+                access,
+                "customer.export",
+                views.iter().map(|v| v.id.to_string()).collect(),
+                opened.into_iter().collect(),
+            )])
+            .await?;
+        let mut buf = Vec::with_capacity(views.len() * 256);
+        for v in &views {
+            match format {
+                ExportFormat::Csv => {
+                    let mut w = csv::Writer::from_writer(&mut buf);
+                    let mut record: Vec<String> = vec![
+                        v.id.to_string(),
+                        v.residency.clone(),
+                        v.status.clone(),
+                        v.tags.join(";"),
+                        v.created_at.to_string(),
+                        v.updated_at.to_string(),
+                    ];
+                    record.extend(columns.iter().map(|c| {
+                        v.fields
+                            .get(c)
+                            .map(|val| neutralise_cell(val).into_owned())
+                            .unwrap_or_default()
+                    }));
+                    w.write_record(&record).map_err(AppError::Csv)?;
+                    w.flush()?;
+                }
+                ExportFormat::Jsonl => {
+                    serde_json::to_writer(&mut buf, v).map_err(AppError::Encode)?;
+                    buf.push(b'\n');
+                }
+            }
+        }
+        out.write_all(&buf)?;
+        Ok(views.len() as u64)
     }
 }
 

@@ -7,6 +7,7 @@ use steward_core::contact::Email;
 use steward_store::{ChangeSet, CustomerRow, Erasure, StoreError};
 use uuid::Uuid;
 
+use crate::collection::customers::MAX_LIMIT;
 use crate::consent::proofs::ERASE_ATTEMPTS;
 use crate::infra::mail::{FAREWELL, Letter};
 use crate::services::Rights;
@@ -86,6 +87,14 @@ impl Steward {
     }
 }
 
+/// What erasing a selection came to.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SelectionErased {
+    pub erased: usize,
+    /// Not there any more when their turn came: erased or merged away meanwhile.
+    pub already_gone: usize,
+}
+
 impl Rights<'_> {
     /// Erasure by crypto-shredding , by staff.
     pub async fn erase(&self, access: &Access, id: Uuid) -> Result<(), AppError> {
@@ -117,6 +126,38 @@ impl Rights<'_> {
                 },
             )
             .await
+    }
+
+    /// Erases each customer of a selection, one erasure (and one audit entry) each, as if
+    /// erased one by one: an erasure cannot be undone, so one that is done stays done when a
+    /// later one fails. Those erased by someone else meanwhile are counted apart.
+    pub async fn erase_selected(
+        &self,
+        access: &Access,
+        ids: &[Uuid],
+    ) -> Result<SelectionErased, AppError> {
+        if !access.actor.role.may_erase() {
+            return Err(AppError::Forbidden(format!(
+                "role {} may not erase customers",
+                access.actor.role
+            )));
+        }
+        let ids: std::collections::BTreeSet<Uuid> = ids.iter().copied().collect();
+        if ids.is_empty() || ids.len() > MAX_LIMIT {
+            return Err(AppError::invalid(
+                "ids",
+                format!("select between 1 and {MAX_LIMIT} customers"),
+            ));
+        }
+        let mut done = SelectionErased::default();
+        for id in ids {
+            match self.erase(access, id).await {
+                Ok(()) => done.erased += 1,
+                Err(AppError::NotFound) => done.already_gone += 1,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
     }
 
     pub async fn is_erased(&self, id: Uuid) -> Result<bool, AppError> {

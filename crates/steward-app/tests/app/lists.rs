@@ -1,5 +1,5 @@
 //! The customer list as staff work with it: sorted on what is not personal, paged by number
-//! with a total, and tags changed on a selection, each customer's change audited once.
+//! with a total, and a selection tagged, exported or erased, each customer audited once.
 
 use std::collections::BTreeSet;
 
@@ -320,4 +320,137 @@ async fn tags_change_on_a_selection_all_or_none_each_audited_once() {
     }
     let report = app.audit().verify().await.expect("verify");
     assert!(report.ok, "{report:?}");
+}
+
+#[tokio::test]
+async fn a_selection_is_exported_under_a_purpose_each_customer_audited_once() {
+    let (_home, app) = app().await;
+    let people = population(&app, 12).await;
+    let chosen: Vec<Uuid> = people.iter().skip(2).step_by(3).map(|p| p.0).collect();
+    let dpo = actor(&app, Role::Dpo);
+    let before = app.audit().length().await.expect("length");
+    let mut out = Vec::new();
+    let written = app
+        .customers()
+        .export_selected(
+            &dpo,
+            "essential.legal_obligation",
+            &chosen,
+            steward_app::ExportFormat::Csv,
+            &mut out,
+        )
+        .await
+        .expect("export");
+    assert_eq!(written, chosen.len() as u64);
+    let text = String::from_utf8(out).expect("utf-8");
+    let mut lines = text.lines();
+    let header = lines.next().expect("header");
+    assert!(
+        header.contains("email") && !header.contains("phone"),
+        "{header}"
+    );
+    let exported: BTreeSet<String> = lines
+        .map(|l| l.split(',').next().unwrap_or_default().to_string())
+        .collect();
+    let wanted: BTreeSet<String> = chosen.iter().map(Uuid::to_string).collect();
+    assert_eq!(exported, wanted);
+    let entries = app
+        .audit()
+        .entries(&actor(&app, Role::Auditor), before, 100)
+        .await
+        .expect("entries");
+    let targets: Vec<&str> = entries
+        .iter()
+        .filter(|e| e.record.action == "customer.export")
+        .flat_map(|e| e.record.targets.iter().map(String::as_str))
+        .collect();
+    assert_eq!(targets.len(), chosen.len(), "one mention per customer");
+    assert_eq!(
+        targets.iter().copied().collect::<BTreeSet<_>>(),
+        wanted.iter().map(String::as_str).collect()
+    );
+
+    let mut nothing = Vec::new();
+    let mut with_unknown = chosen.clone();
+    with_unknown.push(Uuid::now_v7());
+    let refused = app
+        .customers()
+        .export_selected(
+            &dpo,
+            "essential.legal_obligation",
+            &with_unknown,
+            steward_app::ExportFormat::Csv,
+            &mut nothing,
+        )
+        .await;
+    assert!(matches!(refused, Err(AppError::NotFound)), "{refused:?}");
+    assert!(
+        nothing.is_empty(),
+        "nothing written for a refused selection"
+    );
+    let agent = actor(&app, Role::Agent);
+    let refused = app
+        .customers()
+        .export_selected(
+            &agent,
+            "essential.service",
+            &chosen,
+            steward_app::ExportFormat::Csv,
+            &mut nothing,
+        )
+        .await;
+    assert!(
+        matches!(refused, Err(AppError::Forbidden(_))),
+        "{refused:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_selection_is_erased_one_customer_at_a_time_each_audited() {
+    let (_home, app) = app().await;
+    let people = population(&app, 10).await;
+    let chosen: Vec<Uuid> = people.iter().take(4).map(|p| p.0).collect();
+    let agent_refused = app.rights().erase_selected(&agent(&app), &chosen).await;
+    assert!(
+        matches!(agent_refused, Err(AppError::Forbidden(_))),
+        "{agent_refused:?}"
+    );
+    for p in &people {
+        assert!(!app.rights().is_erased(p.0).await.expect("erased?"));
+    }
+    let dpo = dpo(&app);
+    app.rights()
+        .erase(&dpo, chosen[0])
+        .await
+        .expect("one first");
+    let before = app.audit().length().await.expect("length");
+    let done = app
+        .rights()
+        .erase_selected(&dpo, &chosen)
+        .await
+        .expect("erase");
+    assert_eq!((done.erased, done.already_gone), (3, 1));
+    for p in &people {
+        assert_eq!(
+            app.rights().is_erased(p.0).await.expect("erased?"),
+            chosen.contains(&p.0),
+            "{}",
+            p.0
+        );
+    }
+    let entries = app
+        .audit()
+        .entries(&actor(&app, Role::Auditor), before, 100)
+        .await
+        .expect("entries");
+    let erased: BTreeSet<&str> = entries
+        .iter()
+        .filter(|e| e.record.action == "customer.erase")
+        .flat_map(|e| e.record.targets.iter().map(String::as_str))
+        .collect();
+    let wanted: BTreeSet<String> = chosen[1..].iter().map(Uuid::to_string).collect();
+    assert_eq!(erased, wanted.iter().map(String::as_str).collect());
+    let too_many: Vec<Uuid> = (0..501).map(|_| Uuid::now_v7()).collect();
+    let refused = app.rights().erase_selected(&dpo, &too_many).await;
+    assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
 }

@@ -67,6 +67,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/customers/search", post(customers::search))
         .route("/console/customers/bulk", post(customers::bulk))
         .route(
+            "/console/customers/bulk/erase",
+            post(customers::erase_selection),
+        )
+        .route(
             "/console/customers/new",
             get(customers::new_form).post(customers::create),
         )

@@ -153,3 +153,123 @@ async fn an_agent_sorts_pages_and_tags_twenty_customers_at_once() {
     let report = t.app.audit().verify().await.expect("verify");
     assert!(report.ok, "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_privacy_officer_exports_and_erases_a_selection() {
+    let t = spawn_app().await;
+    let uri = add_staff(&t, "dpo@example.com", Role::Dpo)
+        .await
+        .expect("a privacy officer has a second factor");
+    let code = totp_now(&uri, t.app.now());
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    for k in [5, 2, 9, 7, 1, 3] {
+        t.app
+            .customers()
+            .create(
+                &access,
+                CustomerInput {
+                    fields: [
+                        ("email".to_string(), format!("sel{k}@example.org")),
+                        ("given_name".to_string(), "Noor".to_string()),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    residency: "NL".into(),
+                    tags: Vec::new(),
+                },
+            )
+            .await
+            .expect("create");
+    }
+    let base = format!("http://{}", t.addr);
+    let (chosen, csrf, cookies) = in_browser(move || {
+        let b = Browser::start();
+        b.goto(&format!("{base}/console/login"));
+        b.fill("#email", "dpo@example.com");
+        b.fill("#password", crate::console::PASSWORD);
+        b.fill("#totp", &code);
+        b.click("main button[type=submit]");
+        b.click("input[value='essential.legal_obligation']");
+        b.click("main button[type=submit]");
+        assert!(b.leaves("/console/purpose"), "{}", b.url());
+        b.goto(&format!("{base}/console/customers"));
+        let ids = row_ids(&b);
+        assert_eq!(ids.len(), 6);
+        let chosen = vec![ids[1].clone(), ids[3].clone(), ids[4].clone()];
+        for id in &chosen {
+            b.click(&format!("#select-{id}"));
+        }
+        b.click("#bulk-action option[value='erase']");
+        b.click("#bulk button[type=submit]");
+        assert!(b.text_has("#confirm-erase-selection", "Erase 3 customers"));
+        b.click("#confirm-erase-selection");
+        assert!(b.arrives("erased_many=3&gone=0"), "{}", b.url());
+        assert!(b.text_has("#notice", "3 customers were erased"));
+        assert_eq!(row_ids(&b).len(), 3);
+        let csrf = b
+            .script("return document.querySelector('#bulk input[name=csrf]').value")
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        let cookies = ["steward_session", "steward_purpose"]
+            .map(|name| format!("{name}={}", b.cookie(name).expect("a session cookie")))
+            .join("; ");
+        (chosen, csrf, cookies)
+    })
+    .await;
+    for id in &chosen {
+        let id: Uuid = id.parse().expect("id");
+        assert!(t.app.rights().is_erased(id).await.expect("erased?"));
+    }
+    let left: Vec<String> = t
+        .app
+        .customers()
+        .list(&access, CustomerQuery::default())
+        .await
+        .expect("list")
+        .items
+        .iter()
+        .map(|c| c.id.to_string())
+        .collect();
+    assert_eq!(left.len(), 3);
+
+    // The rest exported as the bulk form posts it: a download of exactly those customers,
+    // with the fields the legal obligation needs.
+    let body = format!(
+        "csrf={csrf}&action=export&tag=&{}",
+        left.iter()
+            .map(|id| format!("ids={id}"))
+            .collect::<Vec<_>>()
+            .join("&")
+    );
+    let reply = t
+        .req(
+            "POST",
+            "/console/customers/bulk",
+            None,
+            &[
+                ("Cookie", &cookies),
+                ("Content-Type", "application/x-www-form-urlencoded"),
+                ("Origin", &format!("http://{}", t.addr)),
+            ],
+            Some(&body),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{}", reply.body);
+    assert!(
+        reply.headers["content-disposition"].contains("attachment"),
+        "{:?}",
+        reply.headers
+    );
+    let exported: BTreeSet<&str> = reply
+        .body
+        .lines()
+        .skip(1)
+        .filter_map(|l| l.split(',').next())
+        .collect();
+    assert_eq!(exported, left.iter().map(String::as_str).collect());
+    assert!(reply.body.contains("@example.org"), "{}", reply.body);
+    let report = t.app.audit().verify().await.expect("verify");
+    assert!(report.ok, "{report:?}");
+}

@@ -6,10 +6,11 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::response::Response;
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use steward_app::core::customer::CustomerStatus;
-use steward_app::{AppError, CustomerQuery, CustomerView, FieldError, Retag};
+use steward_app::{AppError, CustomerQuery, CustomerView, ExportFormat, FieldError, Retag};
 use uuid::Uuid;
 
 use super::blank;
@@ -17,7 +18,7 @@ use crate::AppState;
 use crate::console::{
     Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, readable as when,
 };
-use crate::web::{render_checked, see_other};
+use crate::web::{render, render_checked, see_other};
 
 fn day_bound(
     field: &str,
@@ -80,6 +81,9 @@ pub struct Filters {
     page: Option<String>,
     erased: Option<String>,
     retagged: Option<usize>,
+    /// Customers of a selection erased, and those gone before their turn.
+    erased_many: Option<usize>,
+    gone: Option<usize>,
 }
 
 impl Filters {
@@ -167,12 +171,29 @@ fn pager(filters: &Filters, total: u64, page: usize, per_page: usize) -> Pager {
     }
 }
 
+struct Powers {
+    import: bool,
+    export: bool,
+    erase: bool,
+}
+
+impl Powers {
+    fn of(staff: &Staff) -> Powers {
+        let role = staff.actor.role();
+        Powers {
+            import: role.may_import(),
+            export: role.may_export(),
+            erase: role.may_erase(),
+        }
+    }
+}
+
 #[derive(Template)]
 #[template(path = "console/customers.html")]
 struct ListPage {
     chrome: Chrome,
-    /// The role may import customers from a file.
-    imports: bool,
+    /// What the role may do beyond reading: import from a file, export or erase a selection.
+    may: Powers,
     rows: Vec<Row>,
     filters: Filters,
     statuses: Vec<&'static str>,
@@ -238,6 +259,14 @@ pub async fn list(
         (Vec::new(), None)
     };
     let notice = match (&filters.erased, filters.retagged) {
+        _ if filters.erased_many.is_some() => Some(format!(
+            "{} customers were erased: their data keys are destroyed and only tombstones remain.{}",
+            filters.erased_many.unwrap_or_default(),
+            match filters.gone {
+                Some(n) if n > 0 => format!(" {n} were gone already."),
+                _ => String::new(),
+            }
+        )),
         (Some(_), _) => Some(
             "The customer was erased: their data key is destroyed and only a tombstone remains."
                 .to_string(),
@@ -251,7 +280,7 @@ pub async fn list(
     Ok(render_checked(
         &ListPage {
             chrome: Chrome::new(&state, &staff, "Customers", "customers"),
-            imports: staff.actor.role().may_import(),
+            may: Powers::of(&staff),
             rows,
             sorts: sort_links(&filters),
             filters,
@@ -294,6 +323,16 @@ pub async fn bulk(
         .filter(|t| !t.is_empty())
         .map(str::to_string)
         .collect();
+    match (value("action"), &ids) {
+        (Some("export"), Ok(ids)) => return export_selection(&state, &staff, ids).await,
+        (Some("erase"), Ok(ids)) if !ids.is_empty() => {
+            return Ok(render(&EraseSelectionPage {
+                chrome: Chrome::new(&state, &staff, "Erase the selected customers", "customers"),
+                ids: ids.iter().map(Uuid::to_string).collect(),
+            }));
+        }
+        _ => {}
+    }
     let (add, remove) = match value("action") {
         Some("untag") => (Vec::new(), tags),
         _ => (tags, Vec::new()),
@@ -326,7 +365,7 @@ pub async fn bulk(
             Ok(render_checked(
                 &ListPage {
                     chrome: Chrome::new(&state, &staff, "Customers", "customers"),
-                    imports: staff.actor.role().may_import(),
+                    may: Powers::of(&staff),
                     rows: Vec::new(),
                     sorts: sort_links(&filters),
                     filters,
@@ -347,6 +386,64 @@ pub async fn bulk(
 }
 
 const BULK_INPUTS: [(&str, &str); 2] = [("tag", "tag"), ("tag", "ids")];
+
+#[derive(Template)]
+#[template(path = "console/erase_selection.html")]
+struct EraseSelectionPage {
+    chrome: Chrome,
+    ids: Vec<String>,
+}
+
+/// The selected customers as a CSV download, under the purpose the staff member works under.
+async fn export_selection(
+    state: &AppState,
+    staff: &Staff,
+    ids: &[Uuid],
+) -> Result<Response, ConsoleError> {
+    let purpose = staff.purpose.as_deref().ok_or(ConsoleError::PurposeFirst)?;
+    let mut out = Vec::new();
+    state
+        .app
+        .customers()
+        .export_selected(&staff.actor, purpose, ids, ExportFormat::Csv, &mut out)
+        .await?;
+    let mut response = axum::body::Body::from(out).into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"customers.csv\""),
+    );
+    Ok(response)
+}
+
+/// The selection erased once confirmed, each customer as if erased on their own page.
+pub async fn erase_selection(
+    State(state): State<AppState>,
+    staff: Staff,
+    ConsoleForm(pairs): ConsoleForm<Vec<(String, String)>>,
+) -> Result<Response, ConsoleError> {
+    let csrf = pairs
+        .iter()
+        .find(|(k, _)| k == "csrf")
+        .map(|(_, v)| v.as_str());
+    staff.check_csrf(csrf)?;
+    let access = staff.access(&state)?;
+    let ids = pairs
+        .iter()
+        .filter(|(k, _)| k == "ids")
+        .map(|(_, v)| v.parse::<Uuid>())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|_| ConsoleError::BadRequest("the selection names no customer".into()))?;
+    let done = state.app.rights().erase_selected(&access, &ids).await?;
+    Ok(see_other(&format!(
+        "/console/customers?erased_many={}&gone={}",
+        done.erased, done.already_gone
+    )))
+}
 
 #[derive(Deserialize)]
 pub struct SearchForm {
@@ -430,7 +527,7 @@ pub async fn search(
     Ok(render_checked(
         &ListPage {
             chrome: Chrome::new(&state, &staff, "Customers", "customers"),
-            imports: staff.actor.role().may_import(),
+            may: Powers::of(&staff),
             rows,
             sorts: Vec::new(),
             filters: Filters::default(),

@@ -13,7 +13,7 @@ mod record;
 pub use consent::{object, receipt, record_consent};
 pub use edit::{create, edit_form, new_form, update};
 pub use erasure::{erase, erase_form};
-pub use list::{bulk, list, search};
+pub use list::{bulk, erase_selection, list, search};
 pub use merge::{confirm as confirm_merge, preview as preview_merge};
 pub use personalization::delete_attribute;
 pub use record::{add_interaction, detail, export};
