@@ -25,6 +25,7 @@ pub use campaigns::segments::{
 pub use collection::customers::merge::{MergeRefusal, MergeView, MergedConsent};
 pub use collection::customers::{
     CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page, ReindexOutcome, Retag,
+    SavedView, ViewFilter,
 };
 pub use collection::export::ExportFormat;
 pub use collection::import;

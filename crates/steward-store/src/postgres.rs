@@ -26,6 +26,7 @@ mod shares;
 mod sharing;
 mod signups;
 pub(crate) mod tls;
+mod views;
 mod webhooks;
 mod write_tx;
 

@@ -27,6 +27,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
+mod views;
 mod webhooks;
 mod writer;
 

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use jiff::{Timestamp, ToSpan};
 use steward_app::core::Role;
-use steward_app::{AppError, CustomerQuery, InteractionInput, Retag, Steward};
+use steward_app::{AppError, CustomerQuery, InteractionInput, Retag, Steward, ViewFilter};
 use uuid::Uuid;
 
 use crate::support::*;
@@ -453,4 +453,88 @@ async fn a_selection_is_erased_one_customer_at_a_time_each_audited() {
     let too_many: Vec<Uuid> = (0..501).map(|_| Uuid::now_v7()).collect();
     let refused = app.rights().erase_selected(&dpo, &too_many).await;
     assert!(matches!(refused, Err(AppError::Invalid(_))), "{refused:?}");
+}
+
+async fn views_are_saved_per_staff_member(home: Home) {
+    let app = open_at(home.path(), home.database_url()).await;
+    let kim = actor(&app, Role::Agent);
+    let lee = app.local_staff("user:lee", Role::Agent, &[]);
+    let filter = ViewFilter {
+        tag: Some("Spring-Sale".into()),
+        residency: Some("de".into()),
+        sort: Some("-last_interaction".into()),
+        created_after: Some("2026-01-01".into()),
+        ..Default::default()
+    };
+    let saved = app
+        .customers()
+        .save_view(&kim, "  German spring buyers ", filter)
+        .await
+        .expect("save");
+    assert_eq!(saved.name, "German spring buyers");
+    assert_eq!(saved.filter.tag.as_deref(), Some("spring-sale"));
+    assert_eq!(saved.filter.residency.as_deref(), Some("DE"));
+    app.customers()
+        .save_view(&lee, "German spring buyers", ViewFilter::default())
+        .await
+        .expect("the same name for someone else");
+    let again = app
+        .customers()
+        .save_view(&kim, "German spring buyers", ViewFilter::default())
+        .await;
+    assert!(
+        matches!(&again, Err(AppError::Duplicate { field }) if field == "name"),
+        "{again:?}"
+    );
+    let Err(AppError::Invalid(errors)) = app
+        .customers()
+        .save_view(
+            &kim,
+            "bad\u{7}",
+            ViewFilter {
+                status: Some("sleeping".into()),
+                sort: Some("email".into()),
+                created_before: Some("31.12.2026".into()),
+                ..Default::default()
+            },
+        )
+        .await
+    else {
+        panic!("a bad view must be refused");
+    };
+    let fields: BTreeSet<&str> = errors.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        BTreeSet::from([
+            "name",
+            "filter.status",
+            "filter.sort",
+            "filter.created_before"
+        ])
+    );
+    let mine = app.customers().views(&kim).await.expect("views");
+    assert_eq!(mine, [saved.clone()]);
+    assert!(matches!(
+        app.customers().delete_view(&lee, saved.id).await,
+        Err(AppError::NotFound)
+    ));
+    app.customers()
+        .delete_view(&kim, saved.id)
+        .await
+        .expect("delete");
+    assert!(app.customers().views(&kim).await.expect("views").is_empty());
+    assert_eq!(app.customers().views(&lee).await.expect("views").len(), 1);
+    // A view cannot carry a searched name: the filter has no place for one.
+    let json = r#"{"tag":"vip","name":"Smith"}"#;
+    assert!(serde_json::from_str::<ViewFilter>(json).is_err());
+}
+
+#[tokio::test]
+async fn views_are_saved_per_staff_member_sqlite() {
+    views_are_saved_per_staff_member(Home::sqlite()).await;
+}
+
+#[tokio::test]
+async fn views_are_saved_per_staff_member_on_postgres() {
+    views_are_saved_per_staff_member(Home::on_postgres().await).await;
 }

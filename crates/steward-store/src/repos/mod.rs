@@ -24,6 +24,7 @@ mod segments;
 mod shares;
 mod signups;
 mod vendors;
+mod views;
 mod webhooks;
 
 pub use accounts::Accounts;
@@ -49,6 +50,7 @@ pub use segments::Segments;
 pub use shares::Shares;
 pub use signups::Signups;
 pub use vendors::Vendors;
+pub use views::SavedViews;
 pub use webhooks::Webhooks;
 
 /// Every repository of one database.
@@ -77,6 +79,7 @@ pub trait Store:
     + Personalization
     + Leases
     + Merges
+    + SavedViews
     + 'static
 {
 }
@@ -106,6 +109,7 @@ impl<
         + Personalization
         + Leases
         + Merges
+        + SavedViews
         + 'static,
 > Store for T
 {

@@ -39,6 +39,7 @@ pub(crate) mod shares;
 pub(crate) mod sharing;
 pub(crate) mod signups;
 pub(crate) mod sweep;
+pub(crate) mod views;
 pub(crate) mod webhooks;
 
 use std::fmt::Write as _;

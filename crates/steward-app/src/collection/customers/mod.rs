@@ -6,9 +6,11 @@ pub(crate) mod merge;
 mod reading;
 mod reindex;
 mod update;
+mod views;
 
 pub use bulk::Retag;
 pub use reindex::ReindexOutcome;
+pub use views::{SavedView, ViewFilter};
 
 use std::collections::BTreeMap;
 

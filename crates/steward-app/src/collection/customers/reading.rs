@@ -218,7 +218,7 @@ impl Customers<'_> {
 }
 
 /// A sort as the list takes it: a column's name, after a `-` for descending.
-fn parse_order(raw: &str) -> Result<(ListOrder, bool), String> {
+pub(super) fn parse_order(raw: &str) -> Result<(ListOrder, bool), String> {
     let (descending, name) = match raw.strip_prefix('-') {
         Some(name) => (true, name),
         None => (false, raw),
