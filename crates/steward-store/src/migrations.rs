@@ -76,6 +76,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0031_customer_merges.sql"),
     ),
     (32, include_str!("../migrations/sqlite/0032_list_order.sql")),
+    (
+        34,
+        include_str!("../migrations/sqlite/0034_campaign_schedule.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -169,6 +173,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         32,
         include_str!("../migrations/postgres/0032_list_order.sql"),
+    ),
+    (
+        34,
+        include_str!("../migrations/postgres/0034_campaign_schedule.sql"),
     ),
 ];
 

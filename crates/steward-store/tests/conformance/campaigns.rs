@@ -44,6 +44,8 @@ pub async fn campaigns_step_once_and_count_their_mail(store: Arc<dyn Store>) {
         created_at: 2,
         sent_at: None,
         recipients: 0,
+        scheduled_at: None,
+        scheduled_by: None,
     };
     store
         .create_campaign(&campaign, record("campaign.create", vec![]))
