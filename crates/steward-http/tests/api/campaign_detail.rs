@@ -111,7 +111,6 @@ async fn a_marketer_previews_tests_and_schedules_a_campaign_in_a_real_browser() 
         .expect("time");
     let later_input = later.strftime("%Y-%m-%dT%H:%M").to_string();
     let later_shown = later.strftime("%Y-%m-%d %H:%M").to_string();
-    let smtp_url = smtp.url();
     let b = in_browser({
         let base = base.clone();
         move || {
@@ -155,7 +154,6 @@ async fn a_marketer_previews_tests_and_schedules_a_campaign_in_a_real_browser() 
         }
     })
     .await;
-    let _ = smtp_url;
     let tests = arrived(&smtp, "mia@shop.test", "[Test] Apples are in");
     assert_eq!(tests.len(), 1, "the test reached the SMTP server");
     assert!(
@@ -169,7 +167,7 @@ async fn a_marketer_previews_tests_and_schedules_a_campaign_in_a_real_browser() 
             .all(|m| m.header("X-RcptTo") == Some("mia@shop.test")),
         "to no one else"
     );
-    in_browser(move || {
+    let b = in_browser(move || {
         b.script(&format!(
             "document.getElementById('schedule-at').value = '{later_input}'; return 0;"
         ));
@@ -184,6 +182,7 @@ async fn a_marketer_previews_tests_and_schedules_a_campaign_in_a_real_browser() 
         );
         b.click("#unschedule");
         assert!(b.text_has("#campaign-state", "draft"), "{}", b.source());
+        b
     })
     .await;
     let view = t
@@ -193,6 +192,25 @@ async fn a_marketer_previews_tests_and_schedules_a_campaign_in_a_real_browser() 
         .await
         .expect("get");
     assert_eq!((view.state.as_str(), view.recipients), ("draft", 0));
+
+    // Sent now, its results are drawn, with the numbers beside the chart.
+    in_browser(move || {
+        b.goto(&format!("{base}/console/campaigns/{id}/send"));
+        b.click("#confirm-send");
+        assert!(b.leaves(&format!("/console/campaigns/{id}/send")), "{}", b.url());
+        b.goto(&format!("{base}/console/campaigns/{id}"));
+        assert!(b.text_has("#campaign-state", "sent"), "{}", b.source());
+        assert!(b.exists("#chart-campaign-results svg"), "{}", b.source());
+        // The table's first row, each count under its column's name.
+        let queued = b.script(
+            "const heads = Array.from(document.querySelectorAll('#results-table thead th')).map(h => h.textContent);\
+             const row = Array.from(document.querySelector('#results-table tbody tr').children).map(c => c.textContent);\
+             return row[heads.indexOf('Queued')];",
+        );
+        assert_eq!(queued, "3", "three queued in the first hour");
+    })
+    .await;
+    assert_eq!(arrived(&smtp, "r0@example.com", "Apples are in").len(), 1);
 }
 
 #[tokio::test]
