@@ -50,9 +50,10 @@ impl Campaigns<'_> {
             unsubscribe: None,
         };
         let now = self.app.clock.now().as_microsecond();
+        let key = Uuid::now_v7();
         let mail = self
             .app
-            .own_key_letter(Uuid::now_v7(), CAMPAIGN_TEST, &letter, now)
+            .own_key_letter(key, CAMPAIGN_TEST, &letter, now)
             .await?;
         let changes = ChangeSet {
             mail: vec![mail],
@@ -72,6 +73,8 @@ impl Campaigns<'_> {
             limit: TEST_SENDS_PER_WINDOW,
         };
         if let Some(oldest) = self.app.store.campaign_test_send(&send, changes).await? {
+            // The letter's key was stored before the count refused it; no letter needs it.
+            self.app.destroy_key(key).await?;
             let free_at = oldest.saturating_add(WINDOW_MICROS);
             let wait = u64::try_from(free_at.saturating_sub(now)).unwrap_or(0);
             return Err(AppError::CampaignRefused(CampaignRefusal::TestSendLimit {

@@ -217,7 +217,7 @@ async fn marketer_with_account(app: &Steward, email: &str, purpose: &str) -> Acc
 #[tokio::test]
 async fn a_test_goes_to_the_staff_members_own_address_a_few_times_a_window() {
     let smtp = SmtpServer::start();
-    let (_home, app, clock) = app_with_mail(&smtp.url()).await;
+    let (home, app, clock) = app_with_mail(&smtp.url()).await;
     consenting(&app, 2).await;
     let marketer = marketer_with_account(&app, "mia@shop.test", EMAIL).await;
     let draft = app
@@ -231,12 +231,20 @@ async fn a_test_goes_to_the_staff_members_own_address_a_few_times_a_window() {
             .await
             .expect("test send");
     }
+    let keys = || {
+        rusqlite::Connection::open(home.path().join("keys/keystore.db"))
+            .expect("keys")
+            .query_row("SELECT count(*) FROM data_keys", [], |r| r.get::<_, i64>(0))
+            .expect("count")
+    };
+    let before = keys();
     match app.campaigns().test_send(&marketer, draft.id).await {
         Err(AppError::CampaignRefused(CampaignRefusal::TestSendLimit { retry_after })) => {
             assert!((1..=600).contains(&retry_after), "{retry_after}")
         }
         other => panic!("expected the limit, got {other:?}"),
     }
+    assert_eq!(keys(), before, "no key is left for a refused test");
     app.outbox().deliver_due().await.expect("deliver");
     let mail = smtp.wait_for(5);
     assert_eq!(mail.len(), 5);
