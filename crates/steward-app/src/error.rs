@@ -76,6 +76,9 @@ pub enum AppError {
     /// Two customers cannot be merged; the code names why.
     #[error("{}", .0.message())]
     MergeRefused(crate::collection::customers::merge::MergeRefusal),
+    /// A campaign cannot be scheduled, unscheduled or test-sent; the code names why.
+    #[error("{}", .0.message())]
+    CampaignRefused(crate::campaigns::refusal::CampaignRefusal),
     /// The customer was merged into another, which holds their data now.
     #[error("this customer was merged into customer {survivor}")]
     Merged { survivor: uuid::Uuid },

@@ -19,6 +19,10 @@ mod transfers;
 
 pub use campaigns::audience::{AUDIENCE_PAGE, AudienceMember, AudienceQuery, AudienceSummary};
 pub use campaigns::campaign::{CampaignLog, CampaignView, NewCampaign};
+pub use campaigns::preview::CampaignPreview;
+pub use campaigns::refusal::CampaignRefusal;
+pub use campaigns::results::{CampaignResults, ResultBucket};
+pub use campaigns::schedule::ScheduleInput;
 pub use campaigns::segments::{
     AttributeFilter, ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView,
 };

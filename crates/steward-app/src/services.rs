@@ -102,9 +102,11 @@ pub struct Holds<'a> {
     pub(crate) app: &'a Steward,
 }
 
-/// Campaigns sent to consenting audiences.
+/// Campaigns sent to consenting audiences: made, previewed, test-sent to the staff
+/// member's own address, scheduled, sent, and counted over time.
 ///
-/// Lives in `campaigns/campaign.rs`.
+/// Lives in `campaigns/campaign.rs, campaigns/preview.rs, campaigns/test_send.rs,
+/// campaigns/schedule.rs, campaigns/results.rs`.
 #[derive(Clone, Copy)]
 pub struct Campaigns<'a> {
     pub(crate) app: &'a Steward,
@@ -253,8 +255,8 @@ pub struct Personalization<'a> {
 /// Lives beside its mechanism: mail (`infra/mail/outbox.rs`), webhooks
 /// (`sharing/webhooks/outbox.rs`), consent expiry, sign-up sweeping,
 /// retention sweeps, the audit indexer, the audit witness, the breach clock
-/// (`security/breaches/alerts.rs`) and the recompute of profiles
-/// (`personalization/recompute.rs`).
+/// (`security/breaches/alerts.rs`), the recompute of profiles
+/// (`personalization/recompute.rs`) and scheduled campaigns (`campaigns/schedule.rs`).
 pub struct Jobs {
     pub(crate) app: Arc<Steward>,
 }

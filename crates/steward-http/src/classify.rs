@@ -7,7 +7,7 @@
 use axum::http::StatusCode;
 use steward_app::core::breach::BreachRefusal;
 use steward_app::core::sharing::{Refusal, RefusalCode};
-use steward_app::{AppError, FieldError, MergeRefusal};
+use steward_app::{AppError, CampaignRefusal, FieldError, MergeRefusal};
 
 /// An application error as the edge answers it.
 #[derive(Debug)]
@@ -230,6 +230,7 @@ pub fn classify(e: AppError) -> Classified {
             said,
         ),
         AppError::MergeRefused(refusal) => merge_refused(refusal, said),
+        AppError::CampaignRefused(refusal) => campaign_refused(refusal, said),
         // 410 with a pointer rather than a redirect: clients follow 307 and 308 on their own,
         // a write with its method and body, so an integration would change or read the
         // survivor believing it addressed the duplicate. Gone says the record it knew ended,
@@ -345,6 +346,42 @@ fn internal(cause: &str, detail: &'static str) -> Classified {
     .explained("The server could not complete the request.")
 }
 
+/// The problem's code is the refusal's, such as `SCHEDULE_IN_PAST`.
+fn campaign_refused(refusal: CampaignRefusal, said: String) -> Classified {
+    let new = |status, slug, title| Classified::new(status, slug, title, "Not done", said.clone());
+    match refusal {
+        CampaignRefusal::ScheduleInPast => new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "schedule-in-past",
+            "Scheduled time has passed",
+        )
+        .about("scheduled_at", "must be in the future"),
+        CampaignRefusal::NotDraft => new(
+            StatusCode::CONFLICT,
+            "campaign-not-draft",
+            "Campaign is no draft",
+        ),
+        CampaignRefusal::NotScheduled => new(
+            StatusCode::CONFLICT,
+            "campaign-not-scheduled",
+            "Campaign is not scheduled",
+        ),
+        CampaignRefusal::NoOwnAddress => new(
+            StatusCode::FORBIDDEN,
+            "no-own-address",
+            "No address of your own",
+        ),
+        CampaignRefusal::TestSendLimit { retry_after } => Classified {
+            retry_after: Some(retry_after),
+            ..new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "test-send-limit",
+                "Too many test sends",
+            )
+        },
+    }
+}
+
 fn merge_refused(refusal: MergeRefusal, said: String) -> Classified {
     match refusal {
         MergeRefusal::SameCustomer => Classified::new(
@@ -437,6 +474,11 @@ mod tests {
             AppError::MergeRefused(MergeRefusal::SameCustomer),
             AppError::MergeRefused(MergeRefusal::LegalHold),
             AppError::MergeRefused(MergeRefusal::OpenRequest),
+            AppError::CampaignRefused(CampaignRefusal::ScheduleInPast),
+            AppError::CampaignRefused(CampaignRefusal::NotDraft),
+            AppError::CampaignRefused(CampaignRefusal::NotScheduled),
+            AppError::CampaignRefused(CampaignRefusal::NoOwnAddress),
+            AppError::CampaignRefused(CampaignRefusal::TestSendLimit { retry_after: 60 }),
             AppError::Merged {
                 survivor: uuid::Uuid::nil(),
             },
@@ -496,6 +538,7 @@ mod tests {
             AppError::ConsentRequired { .. } => 31,
             AppError::MergeRefused(_) => 32,
             AppError::Merged { .. } => 33,
+            AppError::CampaignRefused(_) => 34,
         }
     }
 
@@ -504,7 +547,7 @@ mod tests {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..=33).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=34).collect::<Vec<_>>());
     }
 
     #[test]
@@ -519,6 +562,20 @@ mod tests {
         assert_eq!(category.status, StatusCode::CONFLICT);
         assert_eq!(code_of(category.slug), "CATEGORY_NOT_AGREED");
         assert_eq!(category.errors[0].field, "phone");
+    }
+
+    #[test]
+    fn a_campaign_refusal_is_answered_with_its_own_code() {
+        for refusal in [
+            CampaignRefusal::ScheduleInPast,
+            CampaignRefusal::NotDraft,
+            CampaignRefusal::NotScheduled,
+            CampaignRefusal::NoOwnAddress,
+            CampaignRefusal::TestSendLimit { retry_after: 1 },
+        ] {
+            let classified = classify(AppError::CampaignRefused(refusal));
+            assert_eq!(code_of(classified.slug), refusal.code());
+        }
     }
 
     #[test]

@@ -23,6 +23,8 @@ use crate::api::{
         consents::receipt, consents::verify,
         audiences::evaluate, audiences::export, campaigns::segments, campaigns::create_segment,
         campaigns::campaigns, campaigns::create_campaign, campaigns::campaign, campaigns::send,
+        campaigns::preview, campaigns::test_send, campaigns::schedule, campaigns::unschedule,
+        campaigns::results,
         notices::list, notices::create, notices::publish,
         requests::list, requests::create, requests::report, requests::read, requests::verify,
         requests::start, requests::extend, requests::complete, requests::deny, requests::export, requests::recipient_updates,

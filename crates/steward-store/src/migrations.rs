@@ -77,6 +77,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
     ),
     (32, include_str!("../migrations/sqlite/0032_list_order.sql")),
     (
+        34,
+        include_str!("../migrations/sqlite/0034_campaign_schedule.sql"),
+    ),
+    (
         35,
         include_str!("../migrations/sqlite/0035_saved_views.sql"),
     ),
@@ -173,6 +177,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         32,
         include_str!("../migrations/postgres/0032_list_order.sql"),
+    ),
+    (
+        34,
+        include_str!("../migrations/postgres/0034_campaign_schedule.sql"),
     ),
     (
         35,

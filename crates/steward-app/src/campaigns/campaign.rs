@@ -11,7 +11,9 @@ use std::collections::HashSet;
 use jiff::Timestamp;
 use steward_core::consent::Moment;
 use steward_core::sealed_fields::SealedFields;
-use steward_store::{AudienceOf, CampaignRow, CampaignStep, ChangeSet, MailCounts, StoreError};
+use steward_store::{
+    AudienceOf, CampaignRow, CampaignStep, ChangeSet, MailCounts, SegmentQuery, StoreError,
+};
 use uuid::Uuid;
 
 use crate::campaigns::merge::Template;
@@ -24,8 +26,9 @@ const MAX_NAME: usize = 100;
 const MAX_SUBJECT: usize = 200;
 const MAX_BODY: usize = 20_000;
 const PAGE: usize = 500;
-const DRAFT: &str = "draft";
-const SENDING: &str = "sending";
+pub(crate) const DRAFT: &str = "draft";
+pub(crate) const SCHEDULED: &str = "scheduled";
+pub(crate) const SENDING: &str = "sending";
 const SENT: &str = "sent";
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -66,16 +69,29 @@ pub struct CampaignView {
     pub filter: SegmentFilter,
     pub subject: String,
     pub body: String,
-    /// `draft`, `sending` or `sent`.
+    /// `draft`, `scheduled`, `sending` or `sent`.
     pub state: String,
     pub created_by: String,
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub created_at: Timestamp,
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub sent_at: Option<Timestamp>,
+    /// When a scheduled campaign is sent.
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
+    pub scheduled_at: Option<Timestamp>,
     /// Messages queued.
     pub recipients: i64,
     pub log: CampaignLog,
+}
+
+/// A campaign message's text: the body, then the footer every campaign message carries,
+/// saying why the recipient receives it and how to stop, with their unsubscribe link.
+pub(crate) fn letter_text(body: &str, purpose_name: &str, unsubscribe: &str) -> String {
+    format!(
+        "{}\n\n--\nYou receive this because you said yes to: {purpose_name}.\n\
+         To stop, open this link (one click, nothing else changes):\n{unsubscribe}\n",
+        body.trim_end()
+    )
 }
 
 fn text_error(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>) {
@@ -89,7 +105,11 @@ fn text_error(field: &str, value: &str, max: usize, errors: &mut Vec<FieldError>
 }
 
 impl Steward {
-    fn campaign_purpose(&self, access: &Access, purpose: &str) -> Result<String, AppError> {
+    pub(crate) fn campaign_purpose(
+        &self,
+        access: &Access,
+        purpose: &str,
+    ) -> Result<String, AppError> {
         if !access.purpose.requires_consent || access.purpose.key != purpose {
             return Err(AppError::Forbidden(format!(
                 "campaigns are sent for a consent-based purpose, used as the purpose of the request; {} is not one",
@@ -106,7 +126,7 @@ impl Steward {
 
     /// The campaign's body with its merge fields: profile attributes of the catalog, and
     /// fields the purpose needs.
-    fn campaign_template(&self, purpose: &str, body: &str) -> Result<Template, String> {
+    pub(crate) fn campaign_template(&self, purpose: &str, body: &str) -> Result<Template, String> {
         let book = self.catalog.personalization();
         Template::parse(
             body,
@@ -117,6 +137,42 @@ impl Steward {
                     .is_some_and(|f| f.needed_for(purpose))
             },
         )
+    }
+
+    /// The campaign's audience at `moment`: its filter, narrowed to who consented to its
+    /// purpose then, without those whose objection the desk upheld.
+    pub(crate) fn campaign_segment(
+        &self,
+        row: &CampaignRow,
+        moment: Moment,
+    ) -> Result<SegmentQuery, AppError> {
+        let filter: SegmentFilter = serde_json::from_str(&row.filter).map_err(|_| {
+            AppError::corrupt(format!("campaign {} has a malformed filter", row.id))
+        })?;
+        let mut segment = self.segment_query(&filter, "filter", moment)?;
+        segment.audience = Some(AudienceOf {
+            purpose: row.purpose.clone(),
+            now: moment.now,
+            given_since: moment.given_since,
+        });
+        segment.objected_purposes = objected_purposes(&row.purpose, &segment);
+        Ok(segment)
+    }
+
+    /// The template of a campaign made earlier, which the catalog may have moved away from.
+    pub(crate) fn stored_template(&self, row: &CampaignRow) -> Result<Template, AppError> {
+        self.campaign_template(&row.purpose, &row.body)
+            .map_err(|m| {
+                AppError::Conflict(format!(
+                    "the campaign's body no longer fits the catalog: {m}"
+                ))
+            })
+    }
+
+    pub(crate) fn purpose_name(&self, purpose: &str) -> String {
+        self.catalog
+            .purpose(purpose)
+            .map_or(purpose.to_string(), |p| p.name.clone())
     }
 
     fn campaign_step(&self, id: Uuid, from: &str, to: &str, recipients: i64) -> CampaignStep {
@@ -194,6 +250,8 @@ impl Campaigns<'_> {
             created_at: now,
             sent_at: None,
             recipients: 0,
+            scheduled_at: None,
+            scheduled_by: None,
         };
         let audit = self.app.access_record(
             access,
@@ -227,8 +285,9 @@ impl Campaigns<'_> {
         campaign_view(row, counts)
     }
 
-    /// Queues the campaign's message for everyone in its audience now. A draft starts
-    /// sending; a send that stopped half-way resumes; a sent campaign is not sent again.
+    /// Queues the campaign's message for everyone in its audience now. A draft, or a
+    /// scheduled campaign, starts sending; a send that stopped half-way resumes; a sent
+    /// campaign is not sent again.
     pub async fn send(&self, access: &Access, id: Uuid) -> Result<CampaignView, AppError> {
         may_manage_campaigns(&access.actor)?;
         let row = self
@@ -240,9 +299,9 @@ impl Campaigns<'_> {
         let email = self.app.campaign_purpose(access, &row.purpose)?;
         let target = vec![format!("campaign:{id}")];
         match row.state.as_str() {
-            DRAFT => {
+            from @ (DRAFT | SCHEDULED) => {
                 let start = ChangeSet {
-                    campaign_step: Some(self.app.campaign_step(id, DRAFT, SENDING, 0)),
+                    campaign_step: Some(self.app.campaign_step(id, from, SENDING, 0)),
                     audit: vec![self.app.access_record(
                         access,
                         "campaign.start",
@@ -264,34 +323,30 @@ impl Campaigns<'_> {
             SENDING => {}
             _ => return Err(AppError::Conflict("this campaign was sent already".into())),
         }
-        let filter: SegmentFilter = serde_json::from_str(&row.filter)
-            .map_err(|_| AppError::corrupt(format!("campaign {id} has a malformed filter")))?;
+        self.deliver(access, &row, &email).await?;
+        self.get(&access.actor, id).await
+    }
+
+    /// Queues the message of a campaign that is sending for everyone in its audience who
+    /// has none yet, page by page, then marks it sent.
+    async fn deliver(
+        &self,
+        access: &Access,
+        row: &CampaignRow,
+        email: &str,
+    ) -> Result<(), AppError> {
+        let id = row.id;
+        let target = vec![format!("campaign:{id}")];
+        let email = email.to_string();
         let moment = self.app.consent_moment().await?;
         let now = moment.now;
-        let mut segment = self.app.segment_query(&filter, "filter", moment)?;
-        segment.audience = Some(AudienceOf {
-            purpose: row.purpose.clone(),
-            now,
-            given_since: moment.given_since,
-        });
-        segment.objected_purposes = objected_purposes(&row.purpose, &segment);
-        let template = self
-            .app
-            .campaign_template(&row.purpose, &row.body)
-            .map_err(|m| {
-                AppError::Conflict(format!(
-                    "the campaign's body no longer fits the catalog: {m}"
-                ))
-            })?;
+        let segment = self.app.campaign_segment(row, moment)?;
+        let template = self.app.stored_template(row)?;
         let merged_attributes = template.attributes();
         let merged_fields = template.fields();
         let mut fields_read = vec![email.clone()];
         fields_read.extend(merged_fields.iter().cloned());
-        let purpose_name = self
-            .app
-            .catalog
-            .purpose(&row.purpose)
-            .map_or(row.purpose.clone(), |p| p.name.clone());
+        let purpose_name = self.app.purpose_name(&row.purpose);
         let mut after = None;
         loop {
             let page = self.app.store.segment_page(&segment, after, PAGE).await?;
@@ -362,11 +417,7 @@ impl Campaigns<'_> {
                 let letter = Letter {
                     to: address,
                     subject: row.subject.clone(),
-                    text: format!(
-                        "{}\n\n--\nYou receive this because you said yes to: {purpose_name}.\n\
-                         To stop, open this link (one click, nothing else changes):\n{unsubscribe}\n",
-                        body.trim_end()
-                    ),
+                    text: letter_text(&body, &purpose_name, &unsubscribe),
                     unsubscribe: Some(unsubscribe),
                 };
                 changes.mail.push(
@@ -414,7 +465,7 @@ impl Campaigns<'_> {
             }
             other => other.into(),
         })?;
-        self.get(&access.actor, id).await
+        Ok(())
     }
 }
 
@@ -433,6 +484,7 @@ fn campaign_view(row: CampaignRow, counts: MailCounts) -> Result<CampaignView, A
         created_by: row.created_by,
         created_at: steward_core::clock::from_micros(row.created_at),
         sent_at: row.sent_at.map(steward_core::clock::from_micros),
+        scheduled_at: row.scheduled_at.map(steward_core::clock::from_micros),
         recipients: row.recipients,
         log: CampaignLog {
             pending: counts.pending,

@@ -513,7 +513,7 @@ async fn views_are_saved_per_staff_member(home: Home) {
         ])
     );
     let mine = app.customers().views(&kim).await.expect("views");
-    assert_eq!(mine, [saved.clone()]);
+    assert_eq!(mine, std::slice::from_ref(&saved));
     assert!(matches!(
         app.customers().delete_view(&lee, saved.id).await,
         Err(AppError::NotFound)

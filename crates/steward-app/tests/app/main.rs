@@ -5,6 +5,7 @@ mod audit;
 mod breach_notices;
 mod breach_scope;
 mod breaches;
+mod campaign_schedule;
 mod campaigns;
 mod consent;
 mod consent_proofs;

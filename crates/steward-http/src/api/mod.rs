@@ -97,6 +97,31 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     .add(Method::POST, "/campaigns", post(campaigns::create_campaign))
     .add(Method::GET, "/campaigns/{id}", get(campaigns::campaign))
     .add(Method::POST, "/campaigns/{id}/send", post(campaigns::send))
+    .add(
+        Method::GET,
+        "/campaigns/{id}/preview",
+        get(campaigns::preview),
+    )
+    .add(
+        Method::POST,
+        "/campaigns/{id}/test-send",
+        post(campaigns::test_send),
+    )
+    .add(
+        Method::PUT,
+        "/campaigns/{id}/schedule",
+        put(campaigns::schedule),
+    )
+    .add(
+        Method::DELETE,
+        "/campaigns/{id}/schedule",
+        delete(campaigns::unschedule),
+    )
+    .add(
+        Method::GET,
+        "/campaigns/{id}/results",
+        get(campaigns::results),
+    )
     .add(Method::GET, "/customers/{id}/export", get(requests::export))
     .add(
         Method::GET,

@@ -5,6 +5,7 @@
 mod admin;
 mod audit;
 mod breaches;
+mod campaign_detail;
 mod campaigns;
 mod charts;
 mod customers;
@@ -117,6 +118,19 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/console/campaigns",
             get(campaigns::list).post(campaigns::create_campaign),
+        )
+        .route("/console/campaigns/{id}", get(campaign_detail::show))
+        .route(
+            "/console/campaigns/{id}/test-send",
+            post(campaign_detail::test_send),
+        )
+        .route(
+            "/console/campaigns/{id}/schedule",
+            post(campaign_detail::schedule),
+        )
+        .route(
+            "/console/campaigns/{id}/unschedule",
+            post(campaign_detail::unschedule),
         )
         .route(
             "/console/campaigns/{id}/send",

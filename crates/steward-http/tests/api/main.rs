@@ -3,6 +3,7 @@
 
 mod audience_attributes;
 mod breaches;
+mod campaign_detail;
 mod console;
 mod console_import;
 mod console_lists;

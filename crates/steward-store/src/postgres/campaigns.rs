@@ -5,8 +5,8 @@ use super::*;
 use tokio_postgres::types::ToSql;
 
 use super::exec::query_arrays;
-use crate::sql::{Row, Sql, campaigns, segments};
-use crate::{CampaignRow, MailCounts, SegmentRow};
+use crate::sql::{Row, Sql, campaign_results, campaigns, segments};
+use crate::{CampaignRow, CampaignTimeline, MailCounts, SegmentRow, TestSend};
 
 /// Which of the customers a campaign has mailed: `= ANY` takes them as one array.
 static MAILED: Sql = Sql::new(
@@ -69,5 +69,53 @@ impl Campaigns for PostgresStore {
 
     async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {
         campaigns::counts(&self.pool.get().await?, campaign).await
+    }
+
+    async fn schedule_campaign(
+        &self,
+        id: Uuid,
+        at: i64,
+        by: &str,
+        audit: AuditRecord,
+    ) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        campaigns::schedule(&tx, id, at, by, audit).await?;
+        tx.commit().await
+    }
+
+    async fn unschedule_campaign(&self, id: Uuid, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        campaigns::unschedule(&tx, id, audit).await?;
+        tx.commit().await
+    }
+
+    async fn due_campaigns(&self, now: i64, limit: usize) -> Result<Vec<Uuid>> {
+        campaigns::due(&self.pool.get().await?, now, limit).await
+    }
+
+    async fn claim_campaign(&self, id: Uuid, now: i64, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        let claimed = campaigns::claim(&tx, id, now, audit).await?;
+        if claimed {
+            tx.commit().await?;
+        }
+        Ok(claimed)
+    }
+
+    async fn campaign_test_send(&self, send: &TestSend, changes: ChangeSet) -> Result<Option<i64>> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        let refused = campaigns::test_send(&tx, send, changes).await?;
+        if refused.is_none() {
+            tx.commit().await?;
+        }
+        Ok(refused)
+    }
+
+    async fn campaign_timeline(&self, campaign: Uuid, width: i64) -> Result<CampaignTimeline> {
+        campaign_results::timeline(&self.pool.get().await?, campaign, width).await
     }
 }

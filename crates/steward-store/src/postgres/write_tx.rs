@@ -82,6 +82,8 @@ static LOCK_ADDRESS: Sql =
 static LOCK_CONSENTS: Sql =
     Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(CAST(CAST(?1 AS uuid) AS text), 1))");
 
+static LOCK_TEST_SENDS: Sql = Sql::new("SELECT pg_advisory_xact_lock(hashtextextended(?1, 2))");
+
 /// Delivered by the server only once the transaction commits, and not at all if it rolls
 /// back, so no instance evicts for a revocation that did not happen.
 static NOTIFY_REVOKED: Sql = Sql::new("SELECT pg_notify(?1, ?2)");
@@ -98,6 +100,7 @@ impl WriteTx for PgTx<'_> {
             Lock::Consents(customer) => {
                 Exec::execute(self, &LOCK_CONSENTS, &args![customer]).await?
             }
+            Lock::TestSends(actor) => Exec::execute(self, &LOCK_TEST_SENDS, &args![actor]).await?,
         };
         Ok(())
     }

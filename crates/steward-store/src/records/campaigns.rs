@@ -34,12 +34,36 @@ pub struct CampaignRow {
     pub filter: String,
     pub subject: String,
     pub body: String,
-    /// `draft`, `sending` or `sent`.
+    /// `draft`, `scheduled`, `sending` or `sent`.
     pub state: String,
     pub created_by: String,
     pub created_at: i64,
     pub sent_at: Option<i64>,
     pub recipients: i64,
+    /// When a `scheduled` campaign is due, and who scheduled it.
+    pub scheduled_at: Option<i64>,
+    pub scheduled_by: Option<String>,
+}
+
+/// A test send of a campaign by one staff member, counted against their allowance: no more
+/// than `limit` since `since`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestSend {
+    pub actor: String,
+    pub campaign: Uuid,
+    pub at: i64,
+    pub since: i64,
+    pub limit: i64,
+}
+
+/// What a campaign's messages did over time, counted per bucket of `width` microseconds:
+/// each list holds (the bucket's start, how many), buckets with none left out.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CampaignTimeline {
+    pub queued: Vec<(i64, u64)>,
+    pub delivered: Vec<(i64, u64)>,
+    pub failed: Vec<(i64, u64)>,
+    pub unsubscribed: Vec<(i64, u64)>,
 }
 
 /// How a campaign's messages fared.

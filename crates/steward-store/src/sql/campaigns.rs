@@ -3,8 +3,10 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Exec, Row, Sql, WriteTx, args};
-use crate::{CampaignRow, CampaignStep, MailCounts, Result, SegmentRow, StoreError};
+use super::{Exec, Lock, Row, Sql, WriteTx, args};
+use crate::{
+    CampaignRow, CampaignStep, ChangeSet, MailCounts, Result, SegmentRow, StoreError, TestSend,
+};
 
 macro_rules! segment_cols {
     () => {
@@ -13,7 +15,7 @@ macro_rules! segment_cols {
 }
 macro_rules! campaign_cols {
     () => {
-        "id, name, purpose, segment_id, filter, subject, body, state, created_by, created_at, sent_at, recipients"
+        "id, name, purpose, segment_id, filter, subject, body, state, created_by, created_at, sent_at, recipients, scheduled_at, scheduled_by"
     };
 }
 
@@ -35,7 +37,7 @@ static SEGMENT: Sql = Sql::new(concat!(
 static INSERT_CAMPAIGN: Sql = Sql::new(concat!(
     "INSERT INTO campaigns (",
     campaign_cols!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
 ));
 static CAMPAIGNS: Sql = Sql::new(concat!(
     "SELECT ",
@@ -52,6 +54,29 @@ static STEP: Sql = Sql::new(
        sent_at = CASE WHEN ?3 = 'sent' THEN ?5 ELSE sent_at END
      WHERE id = ?1 AND state = ?2",
 );
+static SCHEDULE: Sql = Sql::new(
+    "UPDATE campaigns SET state = 'scheduled', scheduled_at = ?2, scheduled_by = ?3
+     WHERE id = ?1 AND state = 'draft'",
+);
+static UNSCHEDULE: Sql = Sql::new(
+    "UPDATE campaigns SET state = 'draft', scheduled_at = NULL, scheduled_by = NULL
+     WHERE id = ?1 AND state = 'scheduled'",
+);
+static DUE: Sql = Sql::new(
+    "SELECT id FROM campaigns WHERE state = 'scheduled' AND scheduled_at <= ?1
+     ORDER BY scheduled_at, id LIMIT ?2",
+);
+/// The claim: of several instances that find one campaign due, the first to commit this
+/// moves it on and every other updates nothing.
+static CLAIM: Sql = Sql::new(
+    "UPDATE campaigns SET state = 'sending'
+     WHERE id = ?1 AND state = 'scheduled' AND scheduled_at <= ?2",
+);
+static TEST_SENDS_SINCE: Sql =
+    Sql::new("SELECT COUNT(*), MIN(at) FROM campaign_test_sends WHERE actor = ?1 AND at > ?2");
+static INSERT_TEST_SEND: Sql =
+    Sql::new("INSERT INTO campaign_test_sends (actor, campaign_id, at) VALUES (?1, ?2, ?3)");
+static FORGET_TEST_SENDS: Sql = Sql::new("DELETE FROM campaign_test_sends WHERE at <= ?1");
 static BY_STATE: Sql =
     Sql::new("SELECT state, COUNT(*) FROM outbox WHERE campaign_id = ?1 GROUP BY state");
 static UNSUBSCRIBED: Sql =
@@ -81,6 +106,8 @@ fn campaign_from(r: &dyn Row) -> Result<CampaignRow> {
         created_at: r.int(9)?,
         sent_at: r.opt_int(10)?,
         recipients: r.int(11)?,
+        scheduled_at: r.opt_int(12)?,
+        scheduled_by: r.opt_text(13)?,
     })
 }
 
@@ -123,7 +150,9 @@ pub(crate) async fn create_campaign(
         &c.created_by,
         c.created_at,
         c.sent_at,
-        c.recipients
+        c.recipients,
+        c.scheduled_at,
+        c.scheduled_by.as_ref()
     ];
     x.execute(&INSERT_CAMPAIGN, &args).await?;
     x.append_audit(vec![audit]).await?;
@@ -167,4 +196,79 @@ pub(crate) async fn counts(x: &impl Exec, campaign: Uuid) -> Result<MailCounts> 
         .await?
         .unwrap_or(0) as u64;
     Ok(counts)
+}
+
+/// Schedules a draft for `at`; `Conflict` when it is no draft (any more).
+pub(crate) async fn schedule(
+    x: &impl WriteTx,
+    id: Uuid,
+    at: i64,
+    by: &str,
+    audit: AuditRecord,
+) -> Result<()> {
+    if x.execute(&SCHEDULE, &args![id, at, by]).await? == 0 {
+        return Err(StoreError::Conflict);
+    }
+    x.append_audit(vec![audit]).await?;
+    Ok(())
+}
+
+/// Takes a scheduled campaign back to a draft; `Conflict` when it is not scheduled (any
+/// more: it may have started sending).
+pub(crate) async fn unschedule(x: &impl WriteTx, id: Uuid, audit: AuditRecord) -> Result<()> {
+    if x.execute(&UNSCHEDULE, &args![id]).await? == 0 {
+        return Err(StoreError::Conflict);
+    }
+    x.append_audit(vec![audit]).await?;
+    Ok(())
+}
+
+/// Scheduled campaigns whose time has come by `now`, the longest waiting first.
+pub(crate) async fn due(x: &impl Exec, now: i64, limit: usize) -> Result<Vec<Uuid>> {
+    x.query(&DUE, &args![now, limit as i64], |r| r.id(0)).await
+}
+
+/// Moves a due campaign from `scheduled` to `sending` with its audit entry; `false`, and
+/// nothing written, when another claim or a cancellation came first.
+pub(crate) async fn claim(
+    x: &impl WriteTx,
+    id: Uuid,
+    now: i64,
+    audit: AuditRecord,
+) -> Result<bool> {
+    if x.execute(&CLAIM, &args![id, now]).await? == 0 {
+        return Ok(false);
+    }
+    x.append_audit(vec![audit]).await?;
+    Ok(true)
+}
+
+/// Counts a test send and applies `changes` (its message and audit entry) when the staff
+/// member has sends left in the window; otherwise writes nothing and answers when the
+/// oldest send in the window was made.
+pub(crate) async fn test_send(
+    x: &impl WriteTx,
+    send: &TestSend,
+    changes: ChangeSet,
+) -> Result<Option<i64>> {
+    // One staff member's sends are counted one at a time, so two at once cannot both take
+    // the last one left.
+    x.lock(Lock::TestSends(&send.actor)).await?;
+    x.execute(&FORGET_TEST_SENDS, &args![send.since]).await?;
+    let (made, oldest) = x
+        .query_opt(&TEST_SENDS_SINCE, &args![&send.actor, send.since], |r| {
+            Ok((r.int(0)?, r.opt_int(1)?))
+        })
+        .await?
+        .unwrap_or((0, None));
+    if made >= send.limit {
+        return Ok(Some(oldest.unwrap_or(send.at)));
+    }
+    x.execute(
+        &INSERT_TEST_SEND,
+        &args![&send.actor, send.campaign, send.at],
+    )
+    .await?;
+    super::changes::apply(x, changes).await?;
+    Ok(None)
 }

@@ -17,6 +17,7 @@ pub(crate) mod audit_search;
 pub(crate) mod blind_index;
 pub(crate) mod breach_scope;
 pub(crate) mod breaches;
+pub(crate) mod campaign_results;
 pub(crate) mod campaigns;
 pub(crate) mod changes;
 pub(crate) mod consent_ledger;
@@ -408,6 +409,8 @@ pub(crate) enum Lock<'a> {
     /// kept before an erasure: a consent committed during an erasure would otherwise be
     /// deleted without its proof, or outlive its customer.
     Consents(Uuid),
+    /// A staff member's test sends, while they are counted against the allowance.
+    TestSends(&'a str),
 }
 
 #[cfg(test)]

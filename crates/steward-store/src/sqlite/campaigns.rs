@@ -4,8 +4,8 @@ use super::*;
 
 use rusqlite::params;
 
-use crate::sql::{campaigns, segments};
-use crate::{CampaignRow, MailCounts, SegmentRow};
+use crate::sql::{campaign_results, campaigns, segments};
+use crate::{CampaignRow, CampaignTimeline, MailCounts, SegmentRow, TestSend};
 
 /// Which of `customers` the campaign has mailed, one indexed lookup each.
 fn mailed(c: &Connection, campaign: Uuid, customers: &[Uuid]) -> Result<Vec<Uuid>> {
@@ -80,5 +80,41 @@ impl Campaigns for SqliteStore {
 
     async fn campaign_counts(&self, campaign: Uuid) -> Result<MailCounts> {
         self.read(|c| ready(campaigns::counts(c, campaign)))
+    }
+
+    async fn schedule_campaign(
+        &self,
+        id: Uuid,
+        at: i64,
+        by: &str,
+        audit: AuditRecord,
+    ) -> Result<()> {
+        let by = by.to_string();
+        self.write(move |tx| ready(campaigns::schedule(tx, id, at, &by, audit)))
+            .await
+    }
+
+    async fn unschedule_campaign(&self, id: Uuid, audit: AuditRecord) -> Result<()> {
+        self.write(move |tx| ready(campaigns::unschedule(tx, id, audit)))
+            .await
+    }
+
+    async fn due_campaigns(&self, now: i64, limit: usize) -> Result<Vec<Uuid>> {
+        self.read(|c| ready(campaigns::due(c, now, limit)))
+    }
+
+    async fn claim_campaign(&self, id: Uuid, now: i64, audit: AuditRecord) -> Result<bool> {
+        self.write(move |tx| ready(campaigns::claim(tx, id, now, audit)))
+            .await
+    }
+
+    async fn campaign_test_send(&self, send: &TestSend, changes: ChangeSet) -> Result<Option<i64>> {
+        let send = send.clone();
+        self.write(move |tx| ready(campaigns::test_send(tx, &send, changes)))
+            .await
+    }
+
+    async fn campaign_timeline(&self, campaign: Uuid, width: i64) -> Result<CampaignTimeline> {
+        self.read(|c| ready(campaign_results::timeline(c, campaign, width)))
     }
 }

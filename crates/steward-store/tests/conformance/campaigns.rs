@@ -2,7 +2,10 @@
 
 use super::*;
 
-engines!(campaigns_step_once_and_count_their_mail,);
+engines!(
+    campaigns_step_once_and_count_their_mail,
+    a_scheduled_campaign_is_claimed_once_and_test_sends_are_counted,
+);
 
 pub async fn campaigns_step_once_and_count_their_mail(store: Arc<dyn Store>) {
     let segment = SegmentRow {
@@ -44,6 +47,8 @@ pub async fn campaigns_step_once_and_count_their_mail(store: Arc<dyn Store>) {
         created_at: 2,
         sent_at: None,
         recipients: 0,
+        scheduled_at: None,
+        scheduled_by: None,
     };
     store
         .create_campaign(&campaign, record("campaign.create", vec![]))
@@ -154,5 +159,141 @@ pub async fn campaigns_step_once_and_count_their_mail(store: Arc<dyn Store>) {
             failed: 0,
             unsubscribed: 1
         }
+    );
+}
+
+pub async fn a_scheduled_campaign_is_claimed_once_and_test_sends_are_counted(
+    store: Arc<dyn Store>,
+) {
+    let campaign = CampaignRow {
+        id: Uuid::now_v7(),
+        name: "Later".into(),
+        purpose: "marketing.communications.email".into(),
+        segment_id: None,
+        filter: "{}".into(),
+        subject: "Hello".into(),
+        body: "Soon".into(),
+        state: "draft".into(),
+        created_by: "user:x".into(),
+        created_at: 1,
+        sent_at: None,
+        recipients: 0,
+        scheduled_at: None,
+        scheduled_by: None,
+    };
+    store
+        .create_campaign(&campaign, record("campaign.create", vec![]))
+        .await
+        .expect("campaign");
+    let id = campaign.id;
+    assert!(matches!(
+        store
+            .unschedule_campaign(id, record("campaign.unschedule", vec![]))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    store
+        .schedule_campaign(id, 100, "user:x", record("campaign.schedule", vec![]))
+        .await
+        .expect("scheduled");
+    assert!(matches!(
+        store
+            .schedule_campaign(id, 200, "user:x", record("campaign.schedule", vec![]))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+    assert!(store.due_campaigns(99, 10).await.expect("due").is_empty());
+    assert_eq!(store.due_campaigns(100, 10).await.expect("due"), vec![id]);
+    assert!(
+        !store
+            .claim_campaign(id, 99, record("campaign.start", vec![]))
+            .await
+            .expect("early"),
+        "not before its time"
+    );
+    assert!(
+        store
+            .claim_campaign(id, 100, record("campaign.start", vec![]))
+            .await
+            .expect("claim")
+    );
+    assert!(
+        !store
+            .claim_campaign(id, 101, record("campaign.start", vec![]))
+            .await
+            .expect("again"),
+        "claimed once"
+    );
+    let row = store.campaign(id).await.expect("read").expect("there");
+    assert_eq!(
+        (
+            row.state.as_str(),
+            row.scheduled_at,
+            row.scheduled_by.as_deref()
+        ),
+        ("sending", Some(100), Some("user:x"))
+    );
+    assert!(
+        store
+            .due_campaigns(1_000, 10)
+            .await
+            .expect("due")
+            .is_empty()
+    );
+    assert!(matches!(
+        store
+            .unschedule_campaign(id, record("campaign.unschedule", vec![]))
+            .await,
+        Err(StoreError::Conflict)
+    ));
+
+    let send = |at: i64| TestSend {
+        actor: "user:x".into(),
+        campaign: id,
+        at,
+        since: at - 50,
+        limit: 2,
+    };
+    let audit = || ChangeSet {
+        audit: vec![record("campaign.test_send", vec![])],
+        ..Default::default()
+    };
+    assert_eq!(
+        store
+            .campaign_test_send(&send(10), audit())
+            .await
+            .expect("1"),
+        None
+    );
+    assert_eq!(
+        store
+            .campaign_test_send(&send(20), audit())
+            .await
+            .expect("2"),
+        None
+    );
+    assert_eq!(
+        store
+            .campaign_test_send(&send(30), audit())
+            .await
+            .expect("3"),
+        Some(10),
+        "refused, with when the oldest in the window was made"
+    );
+    let other = TestSend {
+        actor: "user:y".into(),
+        ..send(30)
+    };
+    assert_eq!(
+        store.campaign_test_send(&other, audit()).await.expect("y"),
+        None
+    );
+    assert_eq!(
+        store
+            .campaign_test_send(&send(61), audit())
+            .await
+            .expect("later"),
+        None,
+        "the first left the window"
     );
 }

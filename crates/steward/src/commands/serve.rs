@@ -96,6 +96,7 @@ pub(super) async fn serve(settings: &Settings, demo: bool) -> anyhow::Result<Exi
             until_stopped(),
         )),
         tokio::spawn(app.jobs().mail_sender(until_stopped())),
+        tokio::spawn(app.jobs().campaign_scheduler(until_stopped())),
         tokio::spawn(app.jobs().webhook_sender(until_stopped())),
         tokio::spawn(app.jobs().consent_expiry(until_stopped())),
         tokio::spawn(app.jobs().personalization_recompute(until_stopped())),

@@ -19,6 +19,9 @@ pub(crate) const FAREWELL: &str = "farewell";
 pub(crate) const SIGN_IN_ALERT: &str = "sign-in-alert";
 /// A breach alert to a member of the response team, sealed and destroyed the same way.
 pub(crate) const BREACH_ALERT: &str = "breach-alert";
+/// A campaign's test message to the staff member who asked for it, sealed and destroyed the
+/// same way.
+pub(crate) const CAMPAIGN_TEST: &str = "campaign-test";
 
 /// How Steward sends email.
 #[derive(Debug, Clone)]

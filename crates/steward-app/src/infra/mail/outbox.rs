@@ -6,7 +6,7 @@ use steward_store::{Delivery, DeliveryOutcome, OutboxRow, StoredKey};
 use steward_vault::DataKey;
 use uuid::Uuid;
 
-use super::{BREACH_ALERT, FAREWELL, Letter, SIGN_IN_ALERT};
+use super::{BREACH_ALERT, CAMPAIGN_TEST, FAREWELL, Letter, SIGN_IN_ALERT};
 use crate::services::Jobs;
 use crate::services::Outbox;
 use crate::{AppError, Steward};
@@ -131,9 +131,10 @@ impl Steward {
                 detail: Some(detail),
             })
             .await?;
-        // A last message to an erased person, or an alert to a staff member, was sealed under
-        // a key of its own: once it is sent or given up, nothing may open it again.
-        if settled && [FAREWELL, SIGN_IN_ALERT, BREACH_ALERT].contains(&row.kind.as_str()) {
+        // A last message to an erased person, or an alert or a test to a staff member, was
+        // sealed under a key of its own: once it is sent or given up, nothing may open it again.
+        let own_key = [FAREWELL, SIGN_IN_ALERT, BREACH_ALERT, CAMPAIGN_TEST];
+        if settled && own_key.contains(&row.kind.as_str()) {
             self.destroy_key(row.customer_id).await?;
         }
         Ok(())
