@@ -67,6 +67,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/console/import/{id}/rejects.csv", get(import::rejects))
         .route("/console/customers/search", post(customers::search))
         .route("/console/customers/bulk", post(customers::bulk))
+        .route("/console/customers/views", post(customers::save_view))
+        .route(
+            "/console/customers/views/{id}/delete",
+            post(customers::delete_view),
+        )
         .route(
             "/console/customers/bulk/erase",
             post(customers::erase_selection),

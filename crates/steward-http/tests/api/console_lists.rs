@@ -1,6 +1,6 @@
 //! The customer list in real headless Chromium, as a support agent works it: sorted by a
 //! column header (the order read back against the one the test recorded), paged by number,
-//! and twenty customers tagged at once from a selection.
+//! saved as a view and brought back by it, and twenty customers tagged at once from a selection.
 
 use std::collections::BTreeSet;
 
@@ -114,6 +114,23 @@ async fn an_agent_sorts_pages_and_tags_twenty_customers_at_once() {
         b.click("nav.pages a[rel=next]");
         assert!(b.arrives("page=3"), "{}", b.url());
         assert_eq!(row_ids(&b), latest_first[50..]);
+
+        // The order is saved as a view of the agent's own, and brings the list back.
+        b.fill("#view-name", "Latest first");
+        b.click("#save-view-button");
+        assert!(b.arrives("sort=-last_interaction&page=1"), "{}", b.url());
+        b.goto(&format!("{base}/console/customers"));
+        assert_eq!(b.text("#views a"), "Latest first");
+        b.click("#views a");
+        assert!(b.arrives("sort=-last_interaction&page=1"), "{}", b.url());
+        assert_eq!(row_ids(&b), latest_first[..25]);
+        b.fill("#view-name", "Latest first");
+        b.click("#save-view-button");
+        assert!(
+            b.text_has("#view-name-error", "a view with this name already"),
+            "{}",
+            b.source()
+        );
 
         // Twenty customers of the first page are tagged in one go.
         b.click("nav.pages a[href$='page=1']");

@@ -10,7 +10,9 @@ use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 use steward_app::core::customer::CustomerStatus;
-use steward_app::{AppError, CustomerQuery, CustomerView, ExportFormat, FieldError, Retag};
+use steward_app::{
+    AppError, CustomerQuery, CustomerView, ExportFormat, FieldError, Retag, ViewFilter,
+};
 use uuid::Uuid;
 
 use super::blank;
@@ -87,8 +89,34 @@ pub struct Filters {
 }
 
 impl Filters {
+    pub(super) fn of_view(v: &ViewFilter) -> Filters {
+        let text = |o: &Option<String>| o.clone().unwrap_or_default();
+        Filters {
+            tag: text(&v.tag),
+            status: text(&v.status),
+            residency: text(&v.residency),
+            created_after: text(&v.created_after),
+            created_before: text(&v.created_before),
+            sort: text(&v.sort),
+            ..Filters::default()
+        }
+    }
+
+    /// The filters as a view saves them.
+    pub(super) fn as_view(&self) -> ViewFilter {
+        let some = |v: &str| Some(v.to_string()).filter(|v| !v.trim().is_empty());
+        ViewFilter {
+            tag: some(&self.tag),
+            status: some(&self.status),
+            residency: some(&self.residency),
+            created_after: some(&self.created_after),
+            created_before: some(&self.created_before),
+            sort: some(&self.sort),
+        }
+    }
+
     /// This list's address with another sort or page; filters are not personal values.
-    fn href(&self, sort: &str, page: usize) -> String {
+    pub(super) fn href(&self, sort: &str, page: usize) -> String {
         format!(
             "/console/customers?tag={}&status={}&residency={}&created_after={}&created_before={}&sort={}&page={page}",
             encode(&self.tag),
@@ -205,6 +233,15 @@ struct ListPage {
     search_phone: String,
     refusal: Refusal,
     notice: Option<String>,
+    /// The staff member's saved views, and the form that saves the one shown.
+    views: Vec<ViewLink>,
+    view_refusal: Refusal,
+}
+
+struct ViewLink {
+    id: String,
+    name: String,
+    href: String,
 }
 
 const FILTER_INPUTS: [(&str, &str); 5] = [
@@ -222,7 +259,17 @@ pub async fn list(
     staff: Staff,
     Query(filters): Query<Filters>,
 ) -> Result<Response, ConsoleError> {
-    let access = staff.access(&state)?;
+    page(&state, &staff, filters, Refusal::none()).await
+}
+
+/// The list as `filters` select it, with the views form sent back as `view_refusal` says.
+pub(super) async fn page(
+    state: &AppState,
+    staff: &Staff,
+    filters: Filters,
+    view_refusal: Refusal,
+) -> Result<Response, ConsoleError> {
+    let access = staff.access(state)?;
     let mut errors = Vec::new();
     let page = match filters.page.as_deref().map(str::parse::<usize>) {
         None => 1,
@@ -277,10 +324,11 @@ pub async fn list(
     };
     let refusal = Refusal::new("filter", HashMap::new(), errors, FILTER_INPUTS);
     let has_errors = refusal.any();
+    let has_view_errors = view_refusal.any();
     Ok(render_checked(
         &ListPage {
-            chrome: Chrome::new(&state, &staff, "Customers", "customers"),
-            may: Powers::of(&staff),
+            chrome: Chrome::new(state, staff, "Customers", "customers"),
+            may: Powers::of(staff),
             rows,
             sorts: sort_links(&filters),
             filters,
@@ -292,8 +340,22 @@ pub async fn list(
             search_phone: String::new(),
             refusal,
             notice,
+            views: state
+                .app
+                .customers()
+                .views(&staff.actor)
+                .await?
+                .into_iter()
+                .map(|v| ViewLink {
+                    id: v.id.to_string(),
+                    href: Filters::of_view(&v.filter)
+                        .href(v.filter.sort.as_deref().unwrap_or(""), 1),
+                    name: v.name,
+                })
+                .collect(),
+            view_refusal,
         },
-        has_errors,
+        has_errors || has_view_errors,
     ))
 }
 
@@ -377,6 +439,8 @@ pub async fn bulk(
                     search_phone: String::new(),
                     refusal,
                     notice: None,
+                    views: Vec::new(),
+                    view_refusal: Refusal::none(),
                 },
                 true,
             ))
@@ -539,6 +603,8 @@ pub async fn search(
             search_phone: f.phone,
             refusal,
             notice: None,
+            views: Vec::new(),
+            view_refusal: Refusal::none(),
         },
         has_errors,
     ))

@@ -1,5 +1,5 @@
 //! Customers in the console: find, open, create, edit, record consents and interactions,
-//! read their personalization, merge a duplicate into them, erase. Searches by email or phone go in a form body, so no personal value ever lands in a
+//! read their personalization, merge a duplicate into them, erase; views of the list saved. Searches by email or phone go in a form body, so no personal value ever lands in a
 //! URL, a log line or the browser's history.
 
 mod consent;
@@ -9,6 +9,7 @@ mod list;
 mod merge;
 mod personalization;
 mod record;
+mod views;
 
 pub use consent::{object, receipt, record_consent};
 pub use edit::{create, edit_form, new_form, update};
@@ -17,6 +18,7 @@ pub use list::{bulk, erase_selection, list, search};
 pub use merge::{confirm as confirm_merge, preview as preview_merge};
 pub use personalization::delete_attribute;
 pub use record::{add_interaction, detail, export};
+pub use views::{delete as delete_view, save as save_view};
 
 /// A typed value, trimmed; absent when nothing but spaces was typed.
 fn blank(s: &str) -> Option<String> {
