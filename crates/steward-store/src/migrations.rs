@@ -76,6 +76,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0031_customer_merges.sql"),
     ),
     (32, include_str!("../migrations/sqlite/0032_list_order.sql")),
+    (33, include_str!("../migrations/sqlite/0033_tasks.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -170,6 +171,7 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         32,
         include_str!("../migrations/postgres/0032_list_order.sql"),
     ),
+    (33, include_str!("../migrations/postgres/0033_tasks.sql")),
 ];
 
 /// The key store's own database, when it is in PostgreSQL; numbered apart from the data's.

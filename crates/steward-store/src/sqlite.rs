@@ -27,6 +27,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
+mod tasks;
 mod webhooks;
 mod writer;
 

@@ -16,6 +16,7 @@ mod requests;
 mod retention;
 mod sharing;
 mod signups;
+mod tasks;
 mod webhooks;
 
 pub use accounts::*;
@@ -34,6 +35,7 @@ pub use requests::*;
 pub use retention::*;
 pub use sharing::*;
 pub use signups::*;
+pub use tasks::*;
 pub use webhooks::*;
 
 pub(crate) fn to_json(list: &[String]) -> String {

@@ -23,6 +23,7 @@ mod retention;
 mod segments;
 mod shares;
 mod signups;
+mod tasks;
 mod vendors;
 mod webhooks;
 
@@ -48,6 +49,7 @@ pub use retention::Retention;
 pub use segments::Segments;
 pub use shares::Shares;
 pub use signups::Signups;
+pub use tasks::Tasks;
 pub use vendors::Vendors;
 pub use webhooks::Webhooks;
 
@@ -77,6 +79,7 @@ pub trait Store:
     + Personalization
     + Leases
     + Merges
+    + Tasks
     + 'static
 {
 }
@@ -106,6 +109,7 @@ impl<
         + Personalization
         + Leases
         + Merges
+        + Tasks
         + 'static,
 > Store for T
 {

@@ -19,6 +19,7 @@ pub async fn a_password_reset_clears_failures_and_ends_sessions(store: Arc<dyn S
         created_at: 1,
         totp_secret: None,
         failed_logins: 0,
+        display_name: "ada".into(),
     };
     store
         .create_user(&user, record("user.create", vec![]))
