@@ -169,7 +169,7 @@ impl Timeline<'_> {
             ));
         }
         // Each source came newest first; one stable sort of their union merges them.
-        entries.sort_by(|a, b| b.at.cmp(&a.at));
+        entries.sort_by_key(|e| std::cmp::Reverse(e.at));
         let more = entries.len() > limit;
         entries.truncate(limit);
         app.append(vec![app.access_record(

@@ -38,5 +38,6 @@ mod sharing;
 mod signups;
 #[allow(dead_code)]
 mod support;
+mod tasks;
 mod vendor_fixtures;
 mod webhooks;

@@ -5,9 +5,10 @@ UPDATE users SET display_name = split_part(email, '@', 1);
 
 -- Tasks and reminders on a customer. The title is personal free text, sealed under the
 -- customer's key like an interaction's; the due date, the owner and who closed it are not.
+-- No cascade: an erasure deletes them itself, and fails rather than leave one behind.
 CREATE TABLE tasks (
     id          UUID PRIMARY KEY,
-    customer_id UUID NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+    customer_id UUID NOT NULL REFERENCES customers(id),
     sealed      BYTEA NOT NULL,
     due_on      TEXT,
     owner_id    UUID NOT NULL,

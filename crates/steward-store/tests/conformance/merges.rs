@@ -73,6 +73,7 @@ fn merge(survivor: &CustomerRow, duplicate: &CustomerRow, moved: &[InteractionRo
                 ..i.clone()
             })
             .collect(),
+        moved_tasks: vec![],
         erasure: Erasure {
             id: duplicate.id,
             at: 30,
