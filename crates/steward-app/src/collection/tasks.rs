@@ -340,14 +340,25 @@ impl Tasks<'_> {
         access: &Access,
         limit: Option<usize>,
     ) -> Result<Vec<MyTask>, AppError> {
-        access.require_record_access()?;
-        check_purpose(access)?;
         let Some(me) = user_of(&access.actor.id) else {
-            return Err(AppError::Forbidden(
-                "a token owns no tasks: sign in as a staff member".into(),
+            return Err(AppError::invalid(
+                "owner",
+                "a token owns no tasks: name the staff account",
             ));
         };
-        let rows = self.app.store.open_tasks_of(me, limit_of(limit)).await?;
+        self.owned_by(access, me, limit).await
+    }
+
+    /// As [`Tasks::mine`], for the staff account `owner`.
+    pub async fn owned_by(
+        &self,
+        access: &Access,
+        owner: Uuid,
+        limit: Option<usize>,
+    ) -> Result<Vec<MyTask>, AppError> {
+        access.require_record_access()?;
+        check_purpose(access)?;
+        let rows = self.app.store.open_tasks_of(owner, limit_of(limit)).await?;
         let mut ids: Vec<Uuid> = rows.iter().map(|r| r.customer_id).collect();
         ids.sort_unstable();
         ids.dedup();

@@ -561,7 +561,10 @@ impl Accounts<'_> {
     ) -> Result<(), AppError> {
         Steward::require_admin(actor)?;
         if role.is_none() && disabled.is_none() {
-            return Err(AppError::invalid("role", "give a role or disabled"));
+            return Err(AppError::invalid(
+                "role",
+                "give a role, disabled or a display name",
+            ));
         }
         if role == Some(Role::System) {
             return Err(AppError::invalid("role", "is reserved for Steward itself"));

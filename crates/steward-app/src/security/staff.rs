@@ -61,18 +61,22 @@ pub fn who(actor: &str, names: &HashMap<Uuid, String>) -> String {
 }
 
 impl Steward {
-    /// The display names of the staff accounts among `actors`, in one read.
-    pub(crate) async fn staff_names<'a>(
+    /// The display names of the staff accounts among `actors`, in one read. The ids are
+    /// taken before the read, so the future holds no borrowed iterator across it (and stays
+    /// `Send` for any caller's).
+    pub(crate) fn staff_names<'a>(
         &self,
         actors: impl IntoIterator<Item = &'a str>,
-    ) -> Result<HashMap<Uuid, String>, AppError> {
+    ) -> impl Future<Output = Result<HashMap<Uuid, String>, AppError>> + Send + '_ {
         let mut ids: Vec<Uuid> = actors.into_iter().filter_map(user_of).collect();
         ids.sort_unstable();
         ids.dedup();
-        if ids.is_empty() {
-            return Ok(HashMap::new());
+        async move {
+            if ids.is_empty() {
+                return Ok(HashMap::new());
+            }
+            Ok(self.store.display_names(&ids).await?.into_iter().collect())
         }
-        Ok(self.store.display_names(&ids).await?.into_iter().collect())
     }
 }
 

@@ -28,5 +28,6 @@ mod requests;
 mod security;
 mod sharing;
 mod support;
+mod tasks;
 mod tls;
 mod webdriver;
