@@ -7,6 +7,7 @@ mod console;
 mod console_lists;
 mod console_merge;
 mod console_personalization;
+mod console_tasks;
 mod flows;
 mod instances;
 mod keyboard;
