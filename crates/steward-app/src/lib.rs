@@ -34,6 +34,8 @@ pub use collection::customers::{
 pub use collection::export::ExportFormat;
 pub use collection::import;
 pub use collection::interactions::{InteractionInput, InteractionView};
+pub use collection::tasks::{MAX_TITLE, MyTask, TaskInput, TaskView};
+pub use collection::timeline::{MAX_ENTRIES, TimelineEntry, TimelineView};
 pub use consent::double_opt_in::LinkView;
 pub use consent::forms::{FormField, FormPurpose, FormSubmission, FormView};
 pub use consent::ledger::{ConsentEventView, ConsentInput, ConsentStatus, Evidence};
@@ -92,9 +94,11 @@ pub use security::self_audit::{
     Severity, check_ids,
 };
 pub use security::settings::SecuritySettings;
+pub use security::staff::{MAX_DISPLAY_NAME, StaffMember, parse_display_name, who};
 pub use services::{
     Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
-    Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions,
+    Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions, Staff,
+    Tasks, Timeline,
 };
 pub use services::{
     Agreements, Breaches, Personalization, Records, SelfAudit, Shares, Transfers, Vendors, Webhooks,

@@ -22,6 +22,31 @@ pub struct Interactions<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// Tasks and reminders on a customer, and each staff member's open ones.
+///
+/// Lives in `collection/tasks.rs`.
+#[derive(Clone, Copy)]
+pub struct Tasks<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// A customer's timeline: interactions, consent changes, requests, tasks and accesses in
+/// one list, newest first.
+///
+/// Lives in `collection/timeline.rs`.
+#[derive(Clone, Copy)]
+pub struct Timeline<'a> {
+    pub(crate) app: &'a Steward,
+}
+
+/// Staff as others see them: display names, and who a task can be for.
+///
+/// Lives in `security/staff.rs`.
+#[derive(Clone, Copy)]
+pub struct Staff<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// The consent ledger: record decisions and their receipts, read current and past consents, honour GPC and objections, expire lapsed consents.
 ///
 /// Lives in `consent/`.
@@ -268,6 +293,18 @@ impl Steward {
 
     pub fn interactions(&self) -> Interactions<'_> {
         Interactions { app: self }
+    }
+
+    pub fn tasks(&self) -> Tasks<'_> {
+        Tasks { app: self }
+    }
+
+    pub fn timeline(&self) -> Timeline<'_> {
+        Timeline { app: self }
+    }
+
+    pub fn staff(&self) -> Staff<'_> {
+        Staff { app: self }
     }
 
     pub fn consent(&self) -> Consents<'_> {

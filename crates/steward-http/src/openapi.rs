@@ -8,7 +8,7 @@ use utoipa::{Modify, OpenApi};
 
 use crate::api::{
     accounts, audiences, audit, breaches, campaigns, catalog, consents, customers, keys, notices,
-    personalization, recipient_notices, records, requests, retention, security, sharing,
+    personalization, recipient_notices, records, requests, retention, security, sharing, tasks,
 };
 
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use crate::api::{
         accounts::login, accounts::logout, accounts::me, catalog::catalog,
         customers::create, customers::list, customers::search, customers::read, customers::update, customers::erase,
         customers::add_interaction, customers::interactions, customers::merge,
+        tasks::create, tasks::of_customer, tasks::of_owner, tasks::done, tasks::reopen, tasks::timeline,
         consents::current, consents::record, consents::history, consents::object,
         consents::receipt, consents::verify,
         audiences::evaluate, audiences::export, campaigns::segments, campaigns::create_segment,

@@ -76,6 +76,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0031_customer_merges.sql"),
     ),
     (32, include_str!("../migrations/sqlite/0032_list_order.sql")),
+    (33, include_str!("../migrations/sqlite/0033_tasks.sql")),
     (
         34,
         include_str!("../migrations/sqlite/0034_campaign_schedule.sql"),
@@ -178,6 +179,7 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
         32,
         include_str!("../migrations/postgres/0032_list_order.sql"),
     ),
+    (33, include_str!("../migrations/postgres/0033_tasks.sql")),
     (
         34,
         include_str!("../migrations/postgres/0034_campaign_schedule.sql"),

@@ -25,6 +25,7 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
+mod tasks;
 pub(crate) mod tls;
 mod views;
 mod webhooks;

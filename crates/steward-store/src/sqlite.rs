@@ -28,6 +28,7 @@ mod shares;
 mod sharing;
 mod signups;
 mod views;
+mod tasks;
 mod webhooks;
 mod writer;
 

@@ -76,7 +76,7 @@ fn parts_named(with_body: bool, with_facets: bool) -> Vec<String> {
 }
 
 /// Interactions serve the relationship itself: only the essential purposes reach them.
-fn check_purpose(access: &Access) -> Result<(), AppError> {
+pub(crate) fn check_purpose(access: &Access) -> Result<(), AppError> {
     if access.purpose.key == "essential" || access.purpose.key.starts_with("essential.") {
         Ok(())
     } else {

@@ -7,3 +7,5 @@ pub(crate) mod export;
 pub mod import;
 pub(crate) mod interactions;
 pub(crate) mod minimisation;
+pub(crate) mod tasks;
+pub(crate) mod timeline;

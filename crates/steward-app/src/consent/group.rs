@@ -19,6 +19,8 @@ pub(crate) fn groupable(changes: &ChangeSet) -> bool {
         inserts,
         updates,
         interactions,
+        tasks,
+        task_moves,
         audit: _,
         import_job,
         idempotency,
@@ -40,6 +42,8 @@ pub(crate) fn groupable(changes: &ChangeSet) -> bool {
     inserts.is_empty()
         && updates.is_empty()
         && interactions.is_empty()
+        && tasks.is_empty()
+        && task_moves.is_empty()
         && import_job.is_none()
         && idempotency.is_none()
         && consent_guards.is_empty()

@@ -174,7 +174,7 @@ impl Steward {
         }
     }
 
-    fn require_admin(actor: &Actor) -> Result<(), AppError> {
+    pub(crate) fn require_admin(actor: &Actor) -> Result<(), AppError> {
         if matches!(actor.role, Role::Admin | Role::System) {
             Ok(())
         } else {
@@ -254,6 +254,12 @@ impl Accounts<'_> {
             created_at: self.app.clock.now().as_microsecond(),
             totp_secret,
             failed_logins: 0,
+            display_name: email
+                .as_str()
+                .split('@')
+                .next()
+                .unwrap_or_default()
+                .to_string(),
         };
         let audit = self.app.record(
             actor,
@@ -443,6 +449,7 @@ mod tests {
 pub struct UserView {
     pub id: Uuid,
     pub email: String,
+    pub display_name: String,
     pub role: String,
     pub purposes: Vec<String>,
     pub disabled: bool,
@@ -482,6 +489,7 @@ impl Accounts<'_> {
             .map(|u| UserView {
                 id: u.id,
                 email: u.email,
+                display_name: u.display_name,
                 role: u.role,
                 purposes: u.purposes,
                 disabled: u.disabled,
@@ -553,7 +561,10 @@ impl Accounts<'_> {
     ) -> Result<(), AppError> {
         Steward::require_admin(actor)?;
         if role.is_none() && disabled.is_none() {
-            return Err(AppError::invalid("role", "give a role or disabled"));
+            return Err(AppError::invalid(
+                "role",
+                "give a role, disabled or a display name",
+            ));
         }
         if role == Some(Role::System) {
             return Err(AppError::invalid("role", "is reserved for Steward itself"));

@@ -12,3 +12,4 @@ pub(crate) mod keys;
 pub(crate) mod self_audit;
 pub(crate) mod settings;
 pub(crate) mod sign_in;
+pub(crate) mod staff;

@@ -40,5 +40,6 @@ mod signups;
 mod staged_import;
 #[allow(dead_code)]
 mod support;
+mod tasks;
 mod vendor_fixtures;
 mod webhooks;

@@ -129,6 +129,8 @@ pub async fn add_user(
 pub struct UserChange {
     role: Option<String>,
     disabled: Option<bool>,
+    /// What the console shows for them: trimmed, 1 to 80 characters, no control characters.
+    display_name: Option<String>,
 }
 
 #[utoipa::path(
@@ -153,11 +155,14 @@ pub async fn update_user(
     Body(b): Body<UserChange>,
 ) -> Result<StatusCode, Problem> {
     let role = b.role.as_deref().map(parse_role).transpose()?;
-    state
-        .app
-        .accounts()
-        .update_user(&actor, parse_id(&id)?, role, b.disabled)
-        .await?;
+    let id = parse_id(&id)?;
+    let accounts = state.app.accounts();
+    if let Some(name) = &b.display_name {
+        accounts.rename(&actor, id, name).await?;
+    }
+    if role.is_some() || b.disabled.is_some() || b.display_name.is_none() {
+        accounts.update_user(&actor, id, role, b.disabled).await?;
+    }
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -18,6 +18,7 @@ pub(crate) mod requests;
 pub(crate) mod retention;
 pub(crate) mod security;
 pub(crate) mod sharing;
+pub(crate) mod tasks;
 
 use axum::Router;
 use axum::http::Method;
@@ -69,6 +70,20 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         "/customers/{id}/interactions",
         get(customers::interactions),
     )
+    .add(Method::POST, "/customers/{id}/tasks", post(tasks::create))
+    .add(
+        Method::GET,
+        "/customers/{id}/tasks",
+        get(tasks::of_customer),
+    )
+    .add(
+        Method::GET,
+        "/customers/{id}/timeline",
+        get(tasks::timeline),
+    )
+    .add(Method::GET, "/tasks", get(tasks::of_owner))
+    .add(Method::POST, "/tasks/{id}/done", post(tasks::done))
+    .add(Method::POST, "/tasks/{id}/reopen", post(tasks::reopen))
     .add(
         Method::GET,
         "/customers/{id}/consents",

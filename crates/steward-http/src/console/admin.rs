@@ -140,20 +140,21 @@ pub async fn update_user(
     staff.check_csrf(f.get("csrf").map(String::as_str))?;
     let id = super::parse_id(&id)?;
     let disabled = Some(f.get("disabled").is_some_and(|v| v == "on"));
-    let outcome = match f.get("role").map(|r| parse_role(r)).transpose() {
-        Ok(role) => {
-            state
-                .app
-                .accounts()
-                .update_user(&staff.actor, id, role, disabled)
-                .await
-        }
-        Err(e) => Err(e),
+    let accounts = state.app.accounts();
+    // Renamed only when the name was changed, so saving a role writes no rename to the log.
+    let renamed = match (f.get("display_name"), f.get("display_name_was")) {
+        (Some(name), was) if Some(name) != was => accounts.rename(&staff.actor, id, name).await,
+        _ => Ok(()),
+    };
+    let outcome = match (renamed, f.get("role").map(|r| parse_role(r)).transpose()) {
+        (Err(e), _) | (Ok(()), Err(e)) => Err(e),
+        (Ok(()), Ok(role)) => accounts.update_user(&staff.actor, id, role, disabled).await,
     };
     match outcome {
         Ok(_) => Ok(see_other("/console/users")),
         Err(AppError::Invalid(errors)) => {
-            let refusal = Refusal::new(id.to_string(), f, errors, [("role", "role")]);
+            let inputs = [("display_name", "display_name"), ("role", "role")];
+            let refusal = Refusal::new(id.to_string(), f, errors, inputs);
             users_page(&state, &staff, None, refusal).await
         }
         Err(e) => Err(e.into()),

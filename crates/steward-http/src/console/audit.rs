@@ -13,6 +13,7 @@ use steward_app::{AppError, AuditFilter, FieldError, VerifyReport};
 use super::{Chrome, ConsoleError, Refusal, Staff, day_start, encode, group};
 use crate::AppState;
 use crate::web::{render, render_checked};
+use uuid::Uuid;
 
 const PAGE: usize = 50;
 /// An entry lists at most this many targets in the log; more are counted, with a link.
@@ -43,6 +44,8 @@ struct Entry {
     seq: i64,
     at: String,
     actor: String,
+    /// The actor in words: a staff member's display name, "system", "the customer".
+    who: String,
     role: String,
     action: String,
     purpose: Option<String>,
@@ -92,8 +95,9 @@ fn when(at: i64) -> String {
         .to_string()
 }
 
-fn entry(e: AuditEntry) -> Entry {
+fn entry(e: AuditEntry, names: &HashMap<Uuid, String>) -> Entry {
     let r = e.record;
+    let who = steward_app::who(&r.actor, names);
     let (targets, summary) = if r.targets.len() > TARGETS_SHOWN {
         (Vec::new(), Some(count_targets(&r.action, &r.targets)))
     } else {
@@ -103,6 +107,7 @@ fn entry(e: AuditEntry) -> Entry {
         seq: e.seq,
         at: when(r.at),
         actor: r.actor,
+        who,
         role: r.role,
         action: r.action,
         purpose: r.purpose,
@@ -201,6 +206,8 @@ pub async fn log(
         found.reverse();
     }
     let (newest, oldest) = (found.first().map(|e| e.seq), found.last().map(|e| e.seq));
+    let actors: Vec<String> = found.iter().map(|e| e.record.actor.clone()).collect();
+    let names = state.app.staff().names(&actors).await?;
     let (has_newer, has_older) = if forwards {
         (more, true)
     } else {
@@ -222,7 +229,7 @@ pub async fn log(
         &AuditPage {
             chrome: Chrome::new(&state, &staff, "Audit log", "audit"),
             q,
-            entries: found.into_iter().map(entry).collect(),
+            entries: found.into_iter().map(|e| entry(e, &names)).collect(),
             newer,
             older,
             report,
@@ -282,7 +289,12 @@ pub async fn entry_page(
     let from = q.from.min(total);
     let until = (from + TARGET_PAGE).min(total);
     let link = |from: usize| format!("/console/audit/{seq}?from={from}#targets");
-    let mut shown = entry(found);
+    let names = state
+        .app
+        .staff()
+        .names(std::slice::from_ref(&found.record.actor))
+        .await?;
+    let mut shown = entry(found, &names);
     shown.summary = (total > 0).then(|| count_targets(&shown.action, &all));
     Ok(render(&EntryPage {
         chrome: Chrome::new(&state, &staff, format!("Audit entry {seq}"), "audit"),

@@ -89,6 +89,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             "/console/customers/{id}/interactions",
             post(customers::add_interaction),
         )
+        .route("/console/customers/{id}/tasks", post(customers::add_task))
+        .route("/console/tasks", get(customers::my_tasks))
+        .route("/console/tasks/{id}/done", post(customers::task_done))
+        .route("/console/tasks/{id}/reopen", post(customers::task_reopen))
         .route(
             "/console/customers/{id}/erase",
             get(customers::erase_form).post(customers::erase),

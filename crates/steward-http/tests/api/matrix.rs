@@ -30,6 +30,12 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("POST", "/customers/{id}/merge")
         | ("POST", "/customers/{id}/interactions")
         | ("GET", "/customers/{id}/interactions")
+        | ("POST", "/customers/{id}/tasks")
+        | ("GET", "/customers/{id}/tasks")
+        | ("GET", "/customers/{id}/timeline")
+        | ("GET", "/tasks")
+        | ("POST", "/tasks/{id}/done")
+        | ("POST", "/tasks/{id}/reopen")
         | ("GET", "/customers/{id}/consents")
         | ("POST", "/customers/{id}/consents")
         | ("GET", "/customers/{id}/consents/history")
@@ -558,7 +564,35 @@ async fn every_route_for_every_role() {
             } else {
                 String::new()
             };
+            // A task per call, done already for the route that reopens it.
+            let task = if path.starts_with("/tasks/") {
+                let made = t
+                    .app
+                    .tasks()
+                    .add(
+                        &access,
+                        customer.id,
+                        steward_app::TaskInput {
+                            title: "Check the matrix".into(),
+                            due_on: None,
+                            owner: Some(target_user),
+                        },
+                    )
+                    .await
+                    .expect("task");
+                if path == "/tasks/{id}/reopen" {
+                    t.app
+                        .tasks()
+                        .complete(&access, made.id)
+                        .await
+                        .expect("done");
+                }
+                made.id.to_string()
+            } else {
+                String::new()
+            };
             let id = match path {
+                p if p.starts_with("/tasks/") => task.clone(),
                 p if p.starts_with("/breaches/") => breach.clone(),
                 p if p.starts_with("/vendors/") => vendor.clone(),
                 p if p.starts_with("/agreements/") => agreement.clone(),
@@ -574,13 +608,16 @@ async fn every_route_for_every_role() {
                 p if p.starts_with("/users/") => target_user.to_string(),
                 _ => customer.id.to_string(),
             };
-            let url = format!(
+            let mut url = format!(
                 "/api/v1{}",
                 path.replace("{id}", &id)
                     .replace("{key}", key_for(path))
                     .replace("{step}", "contain")
                     .replace("{version}", "1")
             );
+            if path == "/tasks" {
+                url.push_str(&format!("?owner={target_user}"));
+            }
             // A duplicate per call, for a merge's dry run.
             let duplicate = if path == "/customers/{id}/merge" {
                 t.app
@@ -616,6 +653,9 @@ async fn every_route_for_every_role() {
                 ("POST", "/customers/{id}/interactions") => {
                     Some(r#"{"kind":"note","summary":"Checked the matrix"}"#.to_string())
                 }
+                ("POST", "/customers/{id}/tasks") => Some(format!(
+                    r#"{{"title":"Call back","due_on":"2026-02-01","owner":"{target_user}"}}"#
+                )),
                 ("POST", "/customers/{id}/objections") => {
                     Some(r#"{"to":"direct_marketing"}"#.to_string())
                 }

@@ -31,6 +31,18 @@ impl Accounts for PostgresStore {
         accounts::users(&self.pool.get().await?).await
     }
 
+    async fn set_display_name(&self, id: Uuid, name: &str, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        let found = accounts::set_display_name(&tx, id, name, audit).await?;
+        tx.commit().await?;
+        Ok(found)
+    }
+
+    async fn display_names(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
+        accounts::display_names(&self.pool.get().await?, ids).await
+    }
+
     async fn update_user(
         &self,
         id: Uuid,

@@ -15,6 +15,8 @@ pub struct UserRow {
     pub totp_secret: Option<Vec<u8>>,
     /// Consecutive failed sign-ins since the last success, from every source.
     pub failed_logins: i64,
+    /// What the console shows for this staff member where they did something.
+    pub display_name: String,
 }
 
 #[derive(Clone, PartialEq, Eq)]

@@ -5,7 +5,7 @@ use uuid::Uuid;
 use super::{
     CampaignStep, ConsentEvent, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest,
     InteractionRow, MailLink, NewPortalCode, OutboxRow, ProfileChange, RecipientUpdate,
-    RequestMove, RequestRow, SignupRow, SpentLink,
+    RequestMove, RequestRow, SignupRow, SpentLink, TaskMove, TaskRow,
 };
 
 #[derive(Debug, Clone, Default)]
@@ -13,6 +13,11 @@ pub struct ChangeSet {
     pub inserts: Vec<CustomerWrite>,
     pub updates: Vec<CustomerUpdate>,
     pub interactions: Vec<InteractionRow>,
+    /// New tasks; `NotFound` when one's customer is not (or no longer) there.
+    pub tasks: Vec<TaskRow>,
+    /// Tasks marked done or open again; one already in the state it moves to fails the
+    /// change with `Conflict`.
+    pub task_moves: Vec<TaskMove>,
     pub audit: Vec<steward_core::audit::AuditRecord>,
     /// Import progress committed with the rows it covers, so a resumed import neither skips
     /// nor repeats a row.

@@ -1,6 +1,6 @@
 use uuid::Uuid;
 
-use crate::{Erasure, InteractionRow};
+use crate::{Erasure, InteractionRow, TaskRow};
 
 /// A duplicate customer merged into another, and what commits with it.
 #[derive(Debug, Clone)]
@@ -14,6 +14,9 @@ pub struct Merge {
     /// same ids, now the survivor's. One added since they were read fails the merge with
     /// `Conflict` rather than being erased with its customer.
     pub moved: Vec<InteractionRow>,
+    /// The merged-away customer's tasks, their titles sealed again under the survivor's key,
+    /// checked like its interactions.
+    pub moved_tasks: Vec<TaskRow>,
     /// The merged-away customer's erasure; its change set holds the survivor's update, its
     /// consent events and the audit entries.
     pub erasure: Erasure,

@@ -17,6 +17,7 @@ mod retention;
 mod sharing;
 mod signups;
 mod views;
+mod tasks;
 mod webhooks;
 
 pub use accounts::*;
@@ -36,6 +37,7 @@ pub use retention::*;
 pub use sharing::*;
 pub use signups::*;
 pub use views::*;
+pub use tasks::*;
 pub use webhooks::*;
 
 pub(crate) fn to_json(list: &[String]) -> String {

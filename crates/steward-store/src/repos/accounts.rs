@@ -42,6 +42,10 @@ pub trait Accounts: Send + Sync {
         at: i64,
         audit: AuditRecord,
     ) -> Result<bool>;
+    /// Sets a user's display name; false when there is no such user.
+    async fn set_display_name(&self, id: Uuid, name: &str, audit: AuditRecord) -> Result<bool>;
+    /// The display name of each of `ids` that names a user.
+    async fn display_names(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>>;
     async fn list_tokens(&self) -> Result<Vec<TokenRow>>;
     /// Revokes a token; false when there is no such token or it was revoked already.
     async fn revoke_token(&self, id: Uuid, at: i64, audit: AuditRecord) -> Result<bool>;

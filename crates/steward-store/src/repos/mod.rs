@@ -23,6 +23,7 @@ mod retention;
 mod segments;
 mod shares;
 mod signups;
+mod tasks;
 mod vendors;
 mod views;
 mod webhooks;
@@ -49,6 +50,7 @@ pub use retention::Retention;
 pub use segments::Segments;
 pub use shares::Shares;
 pub use signups::Signups;
+pub use tasks::Tasks;
 pub use vendors::Vendors;
 pub use views::SavedViews;
 pub use webhooks::Webhooks;
@@ -80,6 +82,7 @@ pub trait Store:
     + Leases
     + Merges
     + SavedViews
+    + Tasks
     + 'static
 {
 }
@@ -110,6 +113,7 @@ impl<
         + Leases
         + Merges
         + SavedViews
+        + Tasks
         + 'static,
 > Store for T
 {

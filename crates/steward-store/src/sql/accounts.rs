@@ -3,13 +3,14 @@
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use super::{Exec, Row, Sql, WriteTx, args};
+use super::breach_scope::IDS_PER_LOOKUP;
+use super::{Builder, Exec, Row, Sql, Value, WriteTx, args, marks};
 use crate::records::{from_json, to_json};
 use crate::{Result, Revoked, SignInFailures, StoreError, TokenRow, UserRow};
 
 macro_rules! user_cols {
     () => {
-        "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins"
+        "id, email, role, purposes, password_hash, disabled, created_at, totp_secret, failed_logins, display_name"
     };
 }
 macro_rules! token_cols {
@@ -19,8 +20,9 @@ macro_rules! token_cols {
 }
 
 static INSERT_USER: Sql = Sql::new(
-    "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at, totp_secret)
-     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    "INSERT INTO users (id, email, role, purposes, password_hash, disabled, created_at, totp_secret,
+       display_name)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
 );
 static USER_BY_EMAIL: Sql = Sql::new(concat!(
     "SELECT ",
@@ -59,6 +61,7 @@ static COUNT_FAILURE: Sql = Sql::new(
     "UPDATE users SET failed_logins = failed_logins + 1 WHERE id = ?1 RETURNING failed_logins",
 );
 static RESET_FAILURES: Sql = Sql::new("UPDATE users SET failed_logins = 0 WHERE id = ?1");
+static SET_DISPLAY_NAME: Sql = Sql::new("UPDATE users SET display_name = ?2 WHERE id = ?1");
 static SET_TOTP: Sql = Sql::new("UPDATE users SET totp_secret = ?2 WHERE id = ?1");
 static REVOKE_TOKEN: Sql =
     Sql::new("UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL");
@@ -88,6 +91,7 @@ fn user_from(r: &dyn Row) -> Result<UserRow> {
         created_at: r.int(6)?,
         totp_secret: r.opt_bytes(7)?,
         failed_logins: r.int(8)?,
+        display_name: r.text(9)?,
     })
 }
 
@@ -118,7 +122,8 @@ pub(crate) async fn create_user(e: &impl WriteTx, u: &UserRow, audit: AuditRecor
             &u.password_hash,
             u.disabled,
             u.created_at,
-            u.totp_secret.as_ref()
+            u.totp_secret.as_ref(),
+            &u.display_name
         ],
     )
     .await
@@ -200,6 +205,35 @@ pub(crate) async fn set_password(
         end_sessions(e, id, at, audit).await?;
     }
     Ok(n > 0)
+}
+
+pub(crate) async fn set_display_name(
+    e: &impl WriteTx,
+    id: Uuid,
+    name: &str,
+    audit: AuditRecord,
+) -> Result<bool> {
+    let n = e.execute(&SET_DISPLAY_NAME, &args![id, name]).await?;
+    if n > 0 {
+        e.append_audit(vec![audit]).await?;
+    }
+    Ok(n > 0)
+}
+
+/// The display name of each of `ids` that names a staff account, in one statement per
+/// few hundred ids.
+pub(crate) async fn display_names(e: &impl Exec, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(IDS_PER_LOOKUP) {
+        let values: Vec<Value<'_>> = chunk.iter().map(|id| Value::Id(*id)).collect();
+        let mut b = Builder::new("SELECT id, display_name FROM users WHERE id IN (");
+        b.push(&format!("{})", marks(values.len())), &values);
+        out.extend(
+            e.query_text(&b.sql, &b.args, |r| Ok((r.id(0)?, r.text(1)?)))
+                .await?,
+        );
+    }
+    Ok(out)
 }
 
 pub(crate) async fn record_login_failure(e: &impl Exec, id: Uuid) -> Result<i64> {

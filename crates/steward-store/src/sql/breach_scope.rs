@@ -7,7 +7,7 @@ use std::collections::HashSet;
 
 use uuid::Uuid;
 
-use super::{Builder, Exec, Row, Sql, Value, args};
+use super::{Builder, Exec, Row, Sql, Value, args, marks};
 use crate::records::from_json;
 use crate::{AuditWindow, Result, WindowEntry};
 
@@ -17,7 +17,7 @@ static DISCLOSED_TO: Sql = Sql::new(
 );
 
 /// How many ids one lookup binds: well under either engine's limit on parameters.
-const IDS_PER_LOOKUP: usize = 500;
+pub(crate) const IDS_PER_LOOKUP: usize = 500;
 
 fn window_entry(r: &dyn Row) -> Result<WindowEntry> {
     Ok(WindowEntry {
@@ -95,9 +95,4 @@ pub(crate) async fn residencies(
         );
     }
     Ok(out)
-}
-
-/// `n` placeholders, comma-separated.
-fn marks(n: usize) -> String {
-    vec!["?"; n].join(", ")
 }

@@ -5,7 +5,7 @@ use steward_core::audit::AuditEntry;
 
 use super::{
     Lock, WriteTx, blind_index, campaigns, consent_ledger, consent_proofs, customers, idempotency,
-    outbox, personalization, portal, request_desk, signups,
+    outbox, personalization, portal, request_desk, signups, tasks,
 };
 use crate::{ChangeSet, Erasure, Result};
 
@@ -34,6 +34,7 @@ pub(crate) async fn apply(x: &impl WriteTx, changes: ChangeSet) -> Result<Vec<Au
     let additions = blind_index::in_key_order(written);
     blind_index::add(x, &additions).await?;
     customers::add_interactions(x, &changes.interactions).await?;
+    tasks::save(x, &changes.tasks, &changes.task_moves).await?;
     if let Some(job) = &changes.import_job {
         customers::save_job(x, job).await?;
     }

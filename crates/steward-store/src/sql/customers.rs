@@ -4,7 +4,7 @@ use uuid::Uuid;
 
 use super::{
     Builder, Exec, Insert, Kind, Row, Sql, Value, args, blind_index, idempotency, outbox,
-    personalization, portal,
+    personalization, portal, tasks,
 };
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
 use crate::{
@@ -203,6 +203,7 @@ pub(crate) async fn erase(x: &impl Exec, id: Uuid, at: i64) -> Result<bool> {
     idempotency::scrub(x, id).await?;
     for sql in [
         &ERASE_INTERACTIONS,
+        &tasks::ERASE,
         &ERASE_TAGS,
         &ERASE_CURRENT_CONSENTS,
         &ERASE_CONSENT_EVENTS,

@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{Exec, Sql, WriteTx, args, changes, customers};
+use super::{Exec, Sql, WriteTx, args, changes, customers, tasks};
 use crate::{Merge, Result, StoreError};
 
 static VERSION: Sql = Sql::for_update("SELECT version FROM customers WHERE id = ?1");
@@ -45,6 +45,7 @@ pub(crate) async fn merge(x: &impl WriteTx, m: Merge) -> Result<bool> {
     {
         return Err(StoreError::Conflict);
     }
+    tasks::move_to(x, merged, &m.moved_tasks).await?;
     if !m.moved.is_empty() {
         x.execute(&customers::RECOMPUTE_LAST_INTERACTION, &args![m.survivor])
             .await?;

@@ -41,6 +41,7 @@ pub(crate) mod sharing;
 pub(crate) mod signups;
 pub(crate) mod sweep;
 pub(crate) mod views;
+pub(crate) mod tasks;
 pub(crate) mod webhooks;
 
 use std::fmt::Write as _;
@@ -300,6 +301,11 @@ impl<'a> Builder<'a> {
             self.sql.push_str(part);
         }
     }
+}
+
+/// `n` placeholders for an `IN (...)` list a [`Builder`] numbers.
+pub(crate) fn marks(n: usize) -> String {
+    vec!["?"; n].join(", ")
 }
 
 /// A row as either engine returns it, read by column position.

@@ -29,6 +29,16 @@ impl Accounts for SqliteStore {
         self.read(|c| ready(accounts::users(c)))
     }
 
+    async fn set_display_name(&self, id: Uuid, name: &str, audit: AuditRecord) -> Result<bool> {
+        let name = name.to_string();
+        self.write(move |tx| ready(accounts::set_display_name(tx, id, &name, audit)))
+            .await
+    }
+
+    async fn display_names(&self, ids: &[Uuid]) -> Result<Vec<(Uuid, String)>> {
+        self.read(|c| ready(accounts::display_names(c, ids)))
+    }
+
     async fn update_user(
         &self,
         id: Uuid,

@@ -19,6 +19,7 @@ pub async fn a_password_reset_clears_failures_and_ends_sessions(store: Arc<dyn S
         created_at: 1,
         totp_secret: None,
         failed_logins: 0,
+        display_name: "ada".into(),
     };
     store
         .create_user(&user, record("user.create", vec![]))
@@ -96,6 +97,7 @@ pub async fn accounts_tokens_and_import_jobs(store: Arc<dyn Store>) {
         created_at: 1,
         totp_secret: None,
         failed_logins: 0,
+        display_name: "dpo".into(),
     };
     store
         .create_user(&user, record("user.create", vec![]))
@@ -108,6 +110,30 @@ pub async fn accounts_tokens_and_import_jobs(store: Arc<dyn Store>) {
             .expect("find"),
         Some(user.clone())
     );
+    let unknown = Uuid::now_v7();
+    assert!(
+        store
+            .set_display_name(user.id, "Dana P. Officer", record("user.rename", vec![]))
+            .await
+            .expect("renamed")
+    );
+    assert!(
+        !store
+            .set_display_name(unknown, "No One", record("user.rename", vec![]))
+            .await
+            .expect("no such user")
+    );
+    assert_eq!(
+        store
+            .display_names(&[user.id, unknown])
+            .await
+            .expect("names"),
+        vec![(user.id, "Dana P. Officer".to_string())]
+    );
+    let user = UserRow {
+        display_name: "Dana P. Officer".into(),
+        ..user
+    };
     let dup = store
         .create_user(
             &UserRow {

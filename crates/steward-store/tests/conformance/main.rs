@@ -184,5 +184,6 @@ mod segments;
 mod shares;
 mod sharing;
 mod signups;
+mod tasks;
 mod tls;
 mod webhooks;

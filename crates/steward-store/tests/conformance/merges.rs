@@ -10,6 +10,7 @@ engines!(
     a_merge_that_missed_an_interaction_applies_nothing,
     a_merge_of_a_duplicate_changed_since_applies_nothing,
     the_pointer_follows_its_survivor_and_goes_with_its_erasure,
+    a_merge_moves_tasks_and_one_missed_applies_nothing,
 );
 
 fn interaction(customer: Uuid, at: i64) -> InteractionRow {
@@ -73,6 +74,7 @@ fn merge(survivor: &CustomerRow, duplicate: &CustomerRow, moved: &[InteractionRo
                 ..i.clone()
             })
             .collect(),
+        moved_tasks: vec![],
         erasure: Erasure {
             id: duplicate.id,
             at: 30,
@@ -263,4 +265,51 @@ pub async fn the_pointer_follows_its_survivor_and_goes_with_its_erasure(store: A
     for id in [duplicate.id, first.id] {
         assert_eq!(store.survivor_of(id).await.expect("pointer"), None, "{id}");
     }
+}
+
+async fn a_merge_moves_tasks_and_one_missed_applies_nothing(store: Arc<dyn Store>) {
+    let (survivor, duplicate, notes) = pair(&store, 1).await;
+    let task = TaskRow {
+        id: Uuid::now_v7(),
+        customer_id: duplicate.id,
+        sealed: vec![1, 1, 1],
+        due_on: Some("2026-03-01".into()),
+        owner_id: Uuid::now_v7(),
+        created_by: "system:test".into(),
+        created_at: 25,
+        done_at: None,
+        done_by: None,
+    };
+    store
+        .apply(ChangeSet {
+            tasks: vec![task.clone()],
+            ..Default::default()
+        })
+        .await
+        .expect("task");
+    let missed = store
+        .merge_customers(merge(&survivor, &duplicate, &notes))
+        .await;
+    assert!(matches!(missed, Err(StoreError::Conflict)), "{missed:?}");
+    unchanged(&store, &survivor, &duplicate, 1).await;
+    assert_eq!(
+        store
+            .task(task.id)
+            .await
+            .expect("task")
+            .map(|t| t.customer_id),
+        Some(duplicate.id)
+    );
+
+    let resealed = TaskRow {
+        customer_id: survivor.id,
+        sealed: vec![2, 2, 2],
+        ..task.clone()
+    };
+    let with_task = Merge {
+        moved_tasks: vec![resealed.clone()],
+        ..merge(&survivor, &duplicate, &notes)
+    };
+    assert!(store.merge_customers(with_task).await.expect("merged"));
+    assert_eq!(store.task(task.id).await.expect("task"), Some(resealed));
 }

@@ -14,7 +14,7 @@ use steward_core::personalization::{Level, PROFILED, drop_after_consent};
 use steward_core::sealed_fields::SealedFields;
 use steward_store::{
     ChangeSet, ConsentEvent, CustomerRow, CustomerUpdate, CustomerWrite, Erasure, InteractionRow,
-    Merge, ProfileChange, RequestFilter,
+    Merge, ProfileChange, RequestFilter, TaskRow,
 };
 use steward_vault::DataKey;
 use uuid::Uuid;
@@ -38,6 +38,8 @@ const MAX_REQUESTS_READ: usize = 10_000;
 
 /// Interactions read per page while they are moved.
 const INTERACTION_PAGE: usize = 500;
+/// The most tasks a merge moves: one with more fails with a conflict rather than erase any.
+const MAX_TASKS_MOVED: usize = 10_000;
 
 /// Why two customers cannot be merged.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +118,7 @@ struct Plan {
     level: Option<Level>,
     profile: Vec<ProfileChange>,
     moved: Vec<InteractionRow>,
+    moved_tasks: Vec<TaskRow>,
     objections: usize,
 }
 
@@ -318,6 +321,10 @@ impl Steward {
             .merge_levels(access, a.id, b.id, &consents, &given, now)
             .await?;
         let moved = self.moved_interactions(b.id, a.id, dek_b, dek_a).await?;
+        let moved_tasks = (self.store.customer_tasks(b.id, MAX_TASKS_MOVED).await?)
+            .iter()
+            .map(|t| self.reseal_task(t, dek_b, dek_a, a.id))
+            .collect::<Result<Vec<_>, _>>()?;
         let objections = self
             .store
             .requests(&RequestFilter {
@@ -342,6 +349,7 @@ impl Steward {
             level,
             profile,
             moved,
+            moved_tasks,
             objections,
         })
     }
@@ -485,10 +493,11 @@ impl Customers<'_> {
             return Ok(view);
         }
         let detail = format!(
-            "merged={merged} survivor={survivor} filled={} dropped={} interactions={} consent_events={}",
+            "merged={merged} survivor={survivor} filled={} dropped={} interactions={} tasks={} consent_events={}",
             plan.filled.join(","),
             plan.dropped.join(","),
             plan.moved.len(),
+            plan.moved_tasks.len(),
             plan.events.len()
         );
         let mut audit = vec![app.record(
@@ -512,6 +521,7 @@ impl Customers<'_> {
             survivor,
             merged_version: b.version,
             moved: plan.moved,
+            moved_tasks: plan.moved_tasks,
             erasure: Erasure {
                 id: merged,
                 at: now,

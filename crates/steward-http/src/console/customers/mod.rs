@@ -1,4 +1,4 @@
-//! Customers in the console: find, open, create, edit, record consents and interactions,
+//! Customers in the console: find, open, create, edit, record consents, interactions and tasks,
 //! read their personalization, merge a duplicate into them, erase; views of the list saved. Searches by email or phone go in a form body, so no personal value ever lands in a
 //! URL, a log line or the browser's history.
 
@@ -10,6 +10,7 @@ mod merge;
 mod personalization;
 mod record;
 mod views;
+mod tasks;
 
 pub use consent::{object, receipt, record_consent};
 pub use edit::{create, edit_form, new_form, update};
@@ -19,6 +20,7 @@ pub use merge::{confirm as confirm_merge, preview as preview_merge};
 pub use personalization::delete_attribute;
 pub use record::{add_interaction, detail, export};
 pub use views::{delete as delete_view, save as save_view};
+pub use tasks::{add_task, my_tasks, task_done, task_reopen};
 
 /// A typed value, trimmed; absent when nothing but spaces was typed.
 fn blank(s: &str) -> Option<String> {

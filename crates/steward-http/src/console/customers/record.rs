@@ -88,6 +88,10 @@ struct DetailPage {
     /// What the page says first: that a merge was done, or that the customer opened was
     /// merged into this one.
     notice: Option<&'static str>,
+    /// `None` when the purpose does not reach the customer's tasks.
+    tasks: Option<super::tasks::TasksCard>,
+    /// `None` when the purpose does not reach the timeline.
+    timeline: Option<super::tasks::TimelineShown>,
 }
 
 const INTERACTION_INPUTS: [(&str, &str); 3] =
@@ -99,7 +103,7 @@ pub(super) async fn detail_page(
     id: Uuid,
     refusal: Refusal,
 ) -> Result<Response, ConsoleError> {
-    noticed_page(state, staff, access, id, refusal, None).await
+    noticed_page(state, staff, access, id, refusal, None, None).await
 }
 
 async fn noticed_page(
@@ -109,6 +113,7 @@ async fn noticed_page(
     id: Uuid,
     refusal: Refusal,
     notice: Option<&'static str>,
+    timeline_limit: Option<usize>,
 ) -> Result<Response, ConsoleError> {
     let view = match state.app.customers().get(access, id).await {
         // Staff who open a merged-away customer's page land on the survivor's, told why.
@@ -156,15 +161,14 @@ async fn noticed_page(
         Err(AppError::Forbidden(_)) => None,
         Err(e) => return Err(e.into()),
     };
-    let history = state
-        .app
-        .audit()
-        .access_history(access, id)
-        .await?
+    let entries = state.app.audit().access_history(access, id).await?;
+    let actors: Vec<String> = entries.iter().map(|e| e.record.actor.clone()).collect();
+    let names = state.app.staff().names(&actors).await?;
+    let history = entries
         .into_iter()
         .map(|e| History {
             at: when(steward_app::core::clock::from_micros(e.record.at)),
-            actor: e.record.actor,
+            actor: steward_app::who(&e.record.actor, &names),
             role: e.record.role,
             action: e.record.action,
             purpose: e.record.purpose.unwrap_or_default(),
@@ -210,6 +214,8 @@ async fn noticed_page(
         })
         .collect();
     let personalization = super::personalization::shown(state, access, id).await?;
+    let tasks = super::tasks::card(state, staff, access, id).await?;
+    let timeline = super::tasks::timeline(state, access, id, timeline_limit).await?;
     let get = |k: &str| view.fields.get(k).map(String::as_str).unwrap_or("");
     let heading = format!("{} {}", get("given_name"), get("family_name"))
         .trim()
@@ -241,6 +247,8 @@ async fn noticed_page(
             personalization,
             levels: super::personalization::levels(),
             notice,
+            tasks,
+            timeline,
         },
         has_errors,
     ))
@@ -249,6 +257,8 @@ async fn noticed_page(
 #[derive(Deserialize)]
 pub struct DetailQuery {
     merged: Option<String>,
+    /// How much of the timeline to show: its "more" link asks for the most it shows.
+    timeline: Option<usize>,
 }
 
 pub async fn detail(
@@ -268,7 +278,16 @@ pub async fn detail(
         _ => None,
     };
     let id = parse_id(&id)?;
-    noticed_page(&state, &staff, &access, id, Refusal::none(), notice).await
+    noticed_page(
+        &state,
+        &staff,
+        &access,
+        id,
+        Refusal::none(),
+        notice,
+        q.timeline,
+    )
+    .await
 }
 
 #[derive(Deserialize)]
