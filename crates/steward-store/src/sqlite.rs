@@ -27,8 +27,8 @@ mod retention;
 mod shares;
 mod sharing;
 mod signups;
-mod views;
 mod tasks;
+mod views;
 mod webhooks;
 mod writer;
 

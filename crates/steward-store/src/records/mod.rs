@@ -16,8 +16,8 @@ mod requests;
 mod retention;
 mod sharing;
 mod signups;
-mod views;
 mod tasks;
+mod views;
 mod webhooks;
 
 pub use accounts::*;
@@ -36,8 +36,8 @@ pub use requests::*;
 pub use retention::*;
 pub use sharing::*;
 pub use signups::*;
-pub use views::*;
 pub use tasks::*;
+pub use views::*;
 pub use webhooks::*;
 
 pub(crate) fn to_json(list: &[String]) -> String {

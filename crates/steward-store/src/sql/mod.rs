@@ -40,8 +40,8 @@ pub(crate) mod shares;
 pub(crate) mod sharing;
 pub(crate) mod signups;
 pub(crate) mod sweep;
-pub(crate) mod views;
 pub(crate) mod tasks;
+pub(crate) mod views;
 pub(crate) mod webhooks;
 
 use std::fmt::Write as _;

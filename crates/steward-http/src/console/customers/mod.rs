@@ -9,8 +9,8 @@ mod list;
 mod merge;
 mod personalization;
 mod record;
-mod views;
 mod tasks;
+mod views;
 
 pub use consent::{object, receipt, record_consent};
 pub use edit::{create, edit_form, new_form, update};
@@ -19,8 +19,8 @@ pub use list::{bulk, erase_selection, list, search};
 pub use merge::{confirm as confirm_merge, preview as preview_merge};
 pub use personalization::delete_attribute;
 pub use record::{add_interaction, detail, export};
-pub use views::{delete as delete_view, save as save_view};
 pub use tasks::{add_task, my_tasks, task_done, task_reopen};
+pub use views::{delete as delete_view, save as save_view};
 
 /// A typed value, trimmed; absent when nothing but spaces was typed.
 fn blank(s: &str) -> Option<String> {
