@@ -20,7 +20,7 @@ use uuid::Uuid;
 use crate::AppState;
 use crate::console::{Chrome, ConsoleError, ConsoleForm, Staff, group, parse_id};
 use crate::streaming::Pages;
-use crate::web::{render, render_checked, see_other};
+use crate::web::{attachment, render, render_checked, see_other};
 
 /// Where the streamed run page puts its progress reports, and its summary.
 const STEPS: &str = "<!--steps-->";
@@ -404,15 +404,5 @@ pub async fn rejects(
 ) -> Result<Response, ConsoleError> {
     let id = parse_id(&id)?;
     let bytes = state.app.customers().import_rejects(&staff.actor, id)?;
-    let mut response = Body::from(bytes).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"rejects.csv\""),
-    );
-    Ok(response)
+    Ok(attachment("text/csv; charset=utf-8", "rejects.csv", bytes))
 }

@@ -5,15 +5,14 @@
 
 use askama::Template;
 use axum::extract::{Path, State};
-use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use steward_app::RopaFormat;
 
 use super::datamap::{self, DataMap};
 use super::register::{Section, Table, link, section, text};
 use super::{Chrome, ConsoleError, Staff};
 use crate::AppState;
-use crate::web::render;
+use crate::web::{attachment, render};
 
 #[derive(Template)]
 #[template(path = "console/ropa.html")]
@@ -147,15 +146,9 @@ pub async fn ropa_download(
         RopaFormat::Csv => "csv",
         RopaFormat::Json => "json",
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, format.content_type().to_string()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"record-of-processing.{extension}\""),
-            ),
-        ],
+    Ok(attachment(
+        format.content_type(),
+        &format!("record-of-processing.{extension}"),
         record.render(format)?,
-    )
-        .into_response())
+    ))
 }

@@ -13,4 +13,4 @@ pub use cookies::{CookiePath, cookie};
 pub use csrf::{csrf_for, random_value, same};
 pub use gpc::Gpc;
 pub use policy::{PUBLIC_CSP, with_console_policy, with_public_policy};
-pub use render::{render, render_checked, see_other};
+pub use render::{attachment, render, render_checked, see_other};

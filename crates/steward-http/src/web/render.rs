@@ -1,7 +1,8 @@
-//! Turning a template into an answer.
+//! Turning a template, or a file to download, into an answer.
 
 use askama::Template;
-use axum::http::StatusCode;
+use axum::body::Body;
+use axum::http::{StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 
 /// Renders a page; a template that fails to render is a bug, answered as one.
@@ -33,4 +34,19 @@ pub fn render_checked(page: &impl Template, has_errors: bool) -> Response {
 /// again.
 pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
+}
+
+/// A file to download under `filename`, rather than a page to show.
+pub fn attachment(content_type: &str, filename: &str, body: impl Into<Body>) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type.to_string()),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{filename}\""),
+            ),
+        ],
+        body.into(),
+    )
+        .into_response()
 }

@@ -1366,6 +1366,27 @@ async fn a_consent_receipt_verifies_and_one_changed_byte_does_not() {
         event["receipt"], receipt,
         "recording answers with the same signed receipt as asking for it later"
     );
+    // The console hands the same receipt out as a file.
+    crate::console::add_staff(&t, "agent@example.com", Role::Agent).await;
+    let cookie =
+        crate::console::staff_cookie(&t, "agent@example.com", None, Some("essential.service"))
+            .await;
+    let download = t
+        .req(
+            "GET",
+            &format!("/console/receipts/{event_id}"),
+            None,
+            &[("Cookie", &cookie)],
+            None,
+        )
+        .await;
+    assert_eq!(download.status, 200, "{}", download.body);
+    assert_eq!(download.headers["content-type"], "application/jose");
+    assert_eq!(
+        download.headers["content-disposition"],
+        format!("attachment; filename=\"consent-receipt-{event_id}.jws\"")
+    );
+    assert_eq!(download.body, jws);
 
     let verify = |body: String| {
         let t = &t;

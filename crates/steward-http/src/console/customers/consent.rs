@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use steward_app::AppError;
 
@@ -12,7 +12,7 @@ use super::blank;
 use super::record::detail_page;
 use crate::AppState;
 use crate::console::{ConsoleError, ConsoleForm, Refusal, Staff, parse_id};
-use crate::web::see_other;
+use crate::web::{attachment, see_other};
 
 const CONSENT_INPUTS: [(&str, &str); 3] = [
     ("purpose", "purpose"),
@@ -98,19 +98,9 @@ pub async fn receipt(
 ) -> Result<Response, ConsoleError> {
     let access = staff.access(&state)?;
     let receipt = state.app.consent().receipt(&access, parse_id(&id)?).await?;
-    let disposition = format!(
-        "attachment; filename=\"consent-receipt-{}.jws\"",
-        receipt.id
-    );
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/jose".to_string(),
-            ),
-            (axum::http::header::CONTENT_DISPOSITION, disposition),
-        ],
+    Ok(attachment(
+        "application/jose",
+        &format!("consent-receipt-{}.jws", receipt.id),
         receipt.jws,
-    )
-        .into_response())
+    ))
 }

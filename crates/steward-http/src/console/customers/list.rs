@@ -6,8 +6,7 @@ use std::collections::HashMap;
 
 use askama::Template;
 use axum::extract::{Query, State};
-use axum::http::{HeaderValue, header};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde::Deserialize;
 use steward_app::core::customer::CustomerStatus;
 use steward_app::{
@@ -20,7 +19,7 @@ use crate::AppState;
 use crate::console::{
     Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, readable as when,
 };
-use crate::web::{render, render_checked, see_other};
+use crate::web::{attachment, render, render_checked, see_other};
 
 fn day_bound(
     field: &str,
@@ -471,17 +470,7 @@ async fn export_selection(
         .customers()
         .export_selected(&staff.actor, purpose, ids, ExportFormat::Csv, &mut out)
         .await?;
-    let mut response = axum::body::Body::from(out).into_response();
-    let headers = response.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/csv; charset=utf-8"),
-    );
-    headers.insert(
-        header::CONTENT_DISPOSITION,
-        HeaderValue::from_static("attachment; filename=\"customers.csv\""),
-    );
-    Ok(response)
+    Ok(attachment("text/csv; charset=utf-8", "customers.csv", out))
 }
 
 /// The selection erased once confirmed, each customer as if erased on their own page.
