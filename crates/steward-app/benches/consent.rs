@@ -84,6 +84,7 @@ async fn populate(path: &std::path::Path, n: usize, now: i64) -> BenchResult<Vec
                     created_at: now - (i as i64 % 1000) * MICROS_PER_DAY,
                     updated_at: now,
                     last_interaction_at: None,
+                    owner_id: None,
                 },
                 index: vec![],
             });

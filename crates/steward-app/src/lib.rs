@@ -28,8 +28,8 @@ pub use campaigns::segments::{
 };
 pub use collection::customers::merge::{MergeRefusal, MergeView, MergedConsent};
 pub use collection::customers::{
-    CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page, ReindexOutcome, Retag,
-    SavedView, ViewFilter,
+    CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page, Reassign, ReindexOutcome,
+    Retag, SavedView, ViewFilter,
 };
 pub use collection::export::ExportFormat;
 pub use collection::import;

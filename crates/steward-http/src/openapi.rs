@@ -19,6 +19,7 @@ use crate::api::{
         accounts::login, accounts::logout, accounts::me, catalog::catalog,
         customers::create, customers::list, customers::search, customers::read, customers::update, customers::erase,
         customers::add_interaction, customers::interactions, customers::merge,
+        customers::reassign, customers::retag,
         tasks::create, tasks::of_customer, tasks::of_owner, tasks::done, tasks::reopen, tasks::timeline,
         consents::current, consents::record, consents::history, consents::object,
         consents::receipt, consents::verify,

@@ -273,6 +273,7 @@ mod tests {
                     created_at: 1,
                     updated_at: 1,
                     last_interaction_at: None,
+                    owner_id: None,
                 },
                 index: vec![],
             })

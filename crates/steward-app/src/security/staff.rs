@@ -29,7 +29,7 @@ pub fn parse_display_name(raw: &str) -> Result<String, FieldError> {
 }
 
 /// A staff member as a form's owner choice lists them.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StaffMember {
     pub id: Uuid,

@@ -23,6 +23,7 @@ mod mail_log;
 mod merge;
 mod name_search;
 mod objections;
+mod owners;
 mod personalization;
 mod personalization_campaigns;
 mod personalization_i8;

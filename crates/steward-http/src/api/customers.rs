@@ -92,8 +92,10 @@ pub struct ListParams {
     updated_after: Option<String>,
     updated_before: Option<String>,
     residency: Option<String>,
-    /// `created`, `updated`, `last_interaction`, `residency` or `status`; `-` first for
-    /// descending. A sorted list is paged by `page` and counts its `total`.
+    /// A staff account's id, `me` (the signed-in staff member), or `none`.
+    owner: Option<String>,
+    /// `created`, `updated`, `last_interaction`, `residency`, `status` or `owner` (by display
+    /// name); `-` first for descending. A sorted list is paged by `page` and counts its `total`.
     sort: Option<String>,
     /// A page by number, from 1, instead of the cursor.
     page: Option<String>,
@@ -129,6 +131,7 @@ pub async fn list(
         updated_after: parse_time("updated_after", p.updated_after.as_deref())?,
         updated_before: parse_time("updated_before", p.updated_before.as_deref())?,
         residency: p.residency,
+        owner: p.owner,
         cursor: p.cursor,
         limit: parse_limit(p.limit.as_deref())?,
         sort: p.sort,
@@ -395,4 +398,60 @@ pub async fn merge(
             .merge(&access, survivor, merged, body.dry_run)
             .await?,
     ))
+}
+
+/// How many customers a change to a selection changed.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Changed {
+    changed: usize,
+}
+
+#[utoipa::path(
+    post,
+    path = "/customers/bulk/owner",
+    operation_id = "customers_reassign",
+    tag = "customers",
+    params(("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = steward_app::Reassign,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Each selected customer now has the owner (or none); one audit entry per customer changed", body = Changed),
+        (status = 404, description = "A selected customer was not found; nothing changed", body = Problem),
+        (status = 409, description = "STALE_VERSION: a selected customer changed meanwhile; nothing changed", body = Problem),
+        (status = 422, description = "No selection, too many, or an owner that is not a staff account in use", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn reassign(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Body(body): Body<steward_app::Reassign>,
+) -> Result<Json<Changed>, Problem> {
+    let changed = state.app.customers().reassign(&access, body).await?;
+    Ok(Json(Changed { changed }))
+}
+
+#[utoipa::path(
+    post,
+    path = "/customers/bulk/tags",
+    operation_id = "customers_retag",
+    tag = "customers",
+    params(("X-Purpose" = Option<String>, Header, description = "Purpose of this access (a catalog purpose key); optional when the token holds exactly one")),
+    request_body = steward_app::Retag,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The tags added to and removed from each selected customer; one audit entry per customer changed", body = Changed),
+        (status = 404, description = "A selected customer was not found; nothing changed", body = Problem),
+        (status = 409, description = "STALE_VERSION: a selected customer changed meanwhile; nothing changed", body = Problem),
+        (status = 422, description = "No selection, too many, no tag, or a tag that is not a slug", body = Problem),
+        (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
+    )
+)]
+pub async fn retag(
+    State(state): State<AppState>,
+    Purposed(access): Purposed,
+    Body(body): Body<steward_app::Retag>,
+) -> Result<Json<Changed>, Problem> {
+    let changed = state.app.customers().retag(&access, body).await?;
+    Ok(Json(Changed { changed }))
 }

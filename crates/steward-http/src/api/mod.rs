@@ -52,6 +52,12 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
     .add(Method::POST, "/customers", post(customers::create))
     .add(Method::GET, "/customers", get(customers::list))
     .add(Method::POST, "/customers/search", post(customers::search))
+    .add(
+        Method::POST,
+        "/customers/bulk/owner",
+        post(customers::reassign),
+    )
+    .add(Method::POST, "/customers/bulk/tags", post(customers::retag))
     .add(Method::GET, "/customers/{id}", get(customers::read))
     .add(Method::PATCH, "/customers/{id}", patch(customers::update))
     .add(Method::DELETE, "/customers/{id}", delete(customers::erase))

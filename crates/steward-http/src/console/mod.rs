@@ -90,6 +90,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             post(customers::add_interaction),
         )
         .route("/console/customers/{id}/tasks", post(customers::add_task))
+        .route("/console/customers/{id}/owner", post(customers::reassign))
         .route("/console/tasks", get(customers::my_tasks))
         .route("/console/tasks/{id}/done", post(customers::task_done))
         .route("/console/tasks/{id}/reopen", post(customers::task_reopen))

@@ -290,3 +290,137 @@ async fn a_privacy_officer_exports_and_erases_a_selection() {
     let report = t.app.audit().verify().await.expect("verify");
     assert!(report.ok, "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_gives_customers_owners_and_sorts_and_filters_by_owner() {
+    let t = spawn_app().await;
+    add_staff(&t, "agent@example.com", Role::Agent).await;
+    add_staff(&t, "bea@example.com", Role::Agent).await;
+    let setup = t.operator.actor("setup", &["essential.service"]);
+    let access = t.app.access(&setup, None).expect("access");
+    let members = t.app.staff().members(&setup).await.expect("members");
+    let id_of = |email_start: &str| {
+        members
+            .iter()
+            .find(|m| m.display_name.starts_with(email_start))
+            .map(|m| m.id)
+            .expect("member")
+    };
+    let (al, bea) = (id_of("agent"), id_of("bea"));
+    // Names whose order is not the accounts' order of making.
+    for (id, name) in [(al, "Zoe Agent"), (bea, "Bea Berg")] {
+        t.app
+            .accounts()
+            .rename(&setup, id, name)
+            .await
+            .expect("named");
+    }
+    for i in 0..9 {
+        let k = (i * 4) % 9;
+        t.app
+            .customers()
+            .create(
+                &access,
+                CustomerInput {
+                    fields: [
+                        ("email".to_string(), format!("own{k}@example.org")),
+                        ("given_name".to_string(), format!("Pat{k}")),
+                    ]
+                    .into_iter()
+                    .collect(),
+                    residency: "DE".into(),
+                    tags: Vec::new(),
+                },
+            )
+            .await
+            .expect("create");
+    }
+    let base = format!("http://{}", t.addr);
+
+    let (to_bea, to_me) = in_browser(move || {
+        let b = Browser::start();
+        sign_in_for(&b, &base, "agent@example.com", "essential.service");
+        assert!(b.arrives("/console/customers"), "{}", b.url());
+        let ids = row_ids(&b);
+        assert_eq!(ids.len(), 9);
+        // Three to Bea, chosen from the list.
+        for id in &ids[..3] {
+            b.click(&format!("#select-{id}"));
+        }
+        b.click("#bulk-action option[value='owner']");
+        b.click(&format!("#bulk-owner option[value='{bea}']"));
+        b.click("#bulk button[type=submit]");
+        assert!(b.arrives("/console/customers?reassigned=3"), "{}", b.url());
+        assert!(b.text_has("#notice", "3 customers have another owner."));
+        // Two to the agent, who is chosen first.
+        for id in &ids[5..7] {
+            b.click(&format!("#select-{id}"));
+        }
+        b.click("#bulk-action option[value='owner']");
+        b.click("#bulk button[type=submit]");
+        assert!(b.arrives("/console/customers?reassigned=2"), "{}", b.url());
+
+        // Sorted by the owner's name: Bea's, then Zoe's, then no one's, each by id.
+        b.click("th a[href*='sort=owner&']");
+        assert!(b.arrives("sort=owner&page=1"), "{}", b.url());
+        let mut want_bea = ids[..3].to_vec();
+        want_bea.sort_by_key(|id| Uuid::parse_str(id).expect("id"));
+        let mut want_me = ids[5..7].to_vec();
+        want_me.sort_by_key(|id| Uuid::parse_str(id).expect("id"));
+        let mut no_one: Vec<String> = ids[3..5].iter().chain(&ids[7..]).cloned().collect();
+        no_one.sort_by_key(|id| Uuid::parse_str(id).expect("id"));
+        let expected: Vec<String> = want_bea
+            .iter()
+            .chain(&want_me)
+            .chain(&no_one)
+            .cloned()
+            .collect();
+        assert_eq!(row_ids(&b), expected);
+        assert!(b.text_has("#customer-table tbody tr:first-child", "Bea Berg"));
+
+        // Filtered to the agent's own.
+        b.click("#owner option[value='me']");
+        b.click("form[action='/console/customers'] button[type=submit]");
+        assert!(b.arrives("created_before="), "{}", b.url());
+        assert!(b.url().contains("owner=me"), "{}", b.url());
+        let mut mine = row_ids(&b);
+        mine.sort_by_key(|id| Uuid::parse_str(id).expect("id"));
+        assert_eq!(mine, want_me);
+
+        // On a customer's page the owner is named, and changed to no one.
+        b.goto(&format!("{base}/console/customers/{}", want_bea[0]));
+        assert_eq!(b.text("#owner-name"), "Bea Berg");
+        b.click("#owner-select option[value='none']");
+        b.click("#owner-save");
+        assert!(b.arrives("#owner"), "{}", b.url());
+        assert_eq!(b.text("#owner-name"), "no one");
+        (want_bea, want_me)
+    })
+    .await;
+
+    let all = t
+        .app
+        .customers()
+        .list(
+            &access,
+            CustomerQuery {
+                limit: Some(100),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("list");
+    for c in &all.items {
+        let id = c.id.to_string();
+        let want = if to_bea[1..].contains(&id) {
+            Some(bea)
+        } else if to_me.contains(&id) {
+            Some(al)
+        } else {
+            None
+        };
+        assert_eq!(c.owner.as_ref().map(|o| o.id), want, "{id}");
+    }
+    let report = t.app.audit().verify().await.expect("verify");
+    assert!(report.ok, "{report:?}");
+}

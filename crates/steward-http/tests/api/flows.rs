@@ -1810,3 +1810,105 @@ async fn customers_are_found_by_email_without_it_appearing_in_a_url() {
         .await
         .problem(400);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_selection_is_given_an_owner_and_retagged_through_the_api() {
+    let t = spawn_app().await;
+    crate::console::add_staff(&t, "owner@example.com", Role::Agent).await;
+    let setup = t.operator.actor("setup", &[]);
+    let owner = t
+        .app
+        .staff()
+        .members(&setup)
+        .await
+        .expect("members")
+        .into_iter()
+        .find(|m| m.display_name == "owner")
+        .expect("the staff member")
+        .id;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let tok = Some(agent.as_str());
+    let mut ids = Vec::new();
+    for email in ["ann@example.net", "ben@example.net", "cat@example.net"] {
+        let body = format!(r#"{{"fields":{{"email":"{email}"}},"residency":"DE"}}"#);
+        let made = t.req("POST", "/api/v1/customers", tok, &[], Some(&body)).await;
+        assert_eq!(made.status, 201, "{}", made.body);
+        ids.push(made.json()["id"].as_str().expect("id").to_string());
+    }
+    let two = format!(r#"{{"ids":["{}","{}"],"owner":"{owner}"}}"#, ids[0], ids[2]);
+    let given = t
+        .req("POST", "/api/v1/customers/bulk/owner", tok, &[], Some(&two))
+        .await;
+    assert_eq!(given.status, 200, "{}", given.body);
+    assert_eq!(given.json()["changed"], 2);
+    let read = t
+        .req("GET", &format!("/api/v1/customers/{}", ids[0]), tok, &[], None)
+        .await
+        .json();
+    assert_eq!(read["owner"]["id"], owner.to_string(), "{read}");
+    assert_eq!(read["owner"]["display_name"], "owner", "{read}");
+    let listed = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers?owner={owner}&sort=created"),
+            tok,
+            &[],
+            None,
+        )
+        .await
+        .json();
+    let mut got: Vec<&str> = listed["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|c| c["id"].as_str())
+        .collect();
+    got.sort_unstable();
+    let mut want = vec![ids[0].as_str(), ids[2].as_str()];
+    want.sort_unstable();
+    assert_eq!(got, want);
+
+    let tagged = t
+        .req(
+            "POST",
+            "/api/v1/customers/bulk/tags",
+            tok,
+            &[],
+            Some(&format!(r#"{{"ids":["{}"],"add":["VIP"]}}"#, ids[1])),
+        )
+        .await;
+    assert_eq!(tagged.json()["changed"], 1, "{}", tagged.body);
+
+    // Refusals name their field, and change no one.
+    let stranger = format!(
+        r#"{{"ids":["{}"],"owner":"{}"}}"#,
+        ids[1],
+        uuid::Uuid::now_v7()
+    );
+    let p = t
+        .req("POST", "/api/v1/customers/bulk/owner", tok, &[], Some(&stranger))
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], "owner", "{p}");
+    let p = t
+        .req(
+            "POST",
+            "/api/v1/customers/bulk/owner",
+            tok,
+            &[],
+            Some(r#"{"ids":[],"owner":null}"#),
+        )
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], "ids", "{p}");
+    let p = t
+        .req("GET", "/api/v1/customers?owner=me", tok, &[], None)
+        .await
+        .problem(422);
+    assert_eq!(p["errors"][0]["field"], "owner", "{p}");
+    let read = t
+        .req("GET", &format!("/api/v1/customers/{}", ids[1]), tok, &[], None)
+        .await
+        .json();
+    assert!(read.get("owner").is_none(), "{read}");
+}

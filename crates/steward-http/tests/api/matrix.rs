@@ -25,6 +25,8 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         ("POST", "/customers")
         | ("GET", "/customers")
         | ("POST", "/customers/search")
+        | ("POST", "/customers/bulk/owner")
+        | ("POST", "/customers/bulk/tags")
         | ("GET", "/customers/{id}")
         | ("PATCH", "/customers/{id}")
         | ("POST", "/customers/{id}/merge")
@@ -647,6 +649,13 @@ async fn every_route_for_every_role() {
                     r#"{{"fields":{{"email":"new{n}@example.com","given_name":"N"}},"residency":"FR"}}"#
                 )),
                 ("POST", "/customers/search") => Some(format!(r#"{{"email":"m{n}@example.com"}}"#)),
+                ("POST", "/customers/bulk/owner") => Some(format!(
+                    r#"{{"ids":["{}"],"owner":"{target_user}"}}"#,
+                    customer.id
+                )),
+                ("POST", "/customers/bulk/tags") => {
+                    Some(format!(r#"{{"ids":["{}"],"add":["vip"]}}"#, customer.id))
+                }
                 ("PATCH", "/customers/{id}") => {
                     Some(r#"{"fields":{"given_name":"Changed"}}"#.to_string())
                 }

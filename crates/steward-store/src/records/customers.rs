@@ -18,6 +18,8 @@ pub struct CustomerRow {
     /// When the customer's latest interaction happened. The store keeps it as interactions
     /// are added and swept; a write's value is ignored.
     pub last_interaction_at: Option<i64>,
+    /// The staff account that looks after the customer, if one does.
+    pub owner_id: Option<Uuid>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +75,7 @@ pub struct CustomerFilter {
     pub updated_after: Option<i64>,
     pub updated_before: Option<i64>,
     pub residency: Option<String>,
+    pub owner: Option<OwnerFilter>,
     /// Cursor: return customers with ids after this one.
     pub after: Option<Uuid>,
     /// The column to sort on and whether descending; by id when `None`.
@@ -90,6 +93,15 @@ pub enum ListOrder {
     LastInteraction,
     Residency,
     Status,
+    /// By the owner's display name; customers without an owner come last going up.
+    Owner,
+}
+
+/// Customers of one staff member, or those of no one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OwnerFilter {
+    Of(Uuid),
+    Unowned,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]

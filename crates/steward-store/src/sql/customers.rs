@@ -9,7 +9,7 @@ use super::{
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
 use crate::{
     CustomerFilter, CustomerRow, CustomerUpdate, CustomerWrite, ImportJob, IndexDigest,
-    InteractionRow, ListOrder, Result, StoreError,
+    InteractionRow, ListOrder, OwnerFilter, Result, StoreError,
 };
 
 /// A customer's columns, read by [`customer_from`], for a query on `customers c`.
@@ -17,7 +17,7 @@ macro_rules! customer_cols {
     () => {
         "c.id, c.residency, c.status, c.fields, c.version, c.created_at, c.updated_at,
          (SELECT string_agg(tag, ',') FROM customer_tags t WHERE t.customer_id = c.id),
-         c.last_interaction_at"
+         c.last_interaction_at, c.owner_id"
     };
 }
 pub(crate) use customer_cols;
@@ -43,6 +43,7 @@ static INSERT: Insert = Insert::new(
         ("version", Kind::Int),
         ("created_at", Kind::Int),
         ("updated_at", Kind::Int),
+        ("owner_id", Kind::Id),
     ],
     "",
 );
@@ -54,7 +55,7 @@ static ADD_TAGS: Insert = Insert::new(
 static CURRENT: Sql = Sql::for_update("SELECT version, index_keys FROM customers WHERE id = ?1");
 static UPDATE: Sql = Sql::new(
     "UPDATE customers SET residency = ?2, status = ?3, fields = ?4, index_keys = ?5, version = ?6,
-       updated_at = ?7
+       updated_at = ?7, owner_id = ?8
      WHERE id = ?1",
 );
 static INSERT_INTERACTION: Sql = Sql::new(
@@ -114,7 +115,8 @@ pub(crate) async fn insert(x: &impl Exec, writes: &[CustomerWrite]) -> Result<()
                 keys,
                 r.version,
                 r.created_at,
-                r.updated_at
+                r.updated_at,
+                r.owner_id
             ]
         })
         .collect();
@@ -158,7 +160,8 @@ pub(crate) async fn update(x: &impl Exec, u: &CustomerUpdate) -> Result<()> {
         &r.fields,
         &keys,
         r.version,
-        r.updated_at
+        r.updated_at,
+        r.owner_id
     ];
     x.execute(&UPDATE, &args).await?;
     x.execute(&ERASE_TAGS, &args![r.id]).await?;
@@ -237,6 +240,7 @@ pub(crate) fn customer_from(r: &dyn Row) -> Result<CustomerRow> {
         updated_at: r.int(6)?,
         tags,
         last_interaction_at: r.opt_int(8)?,
+        owner_id: r.opt_id(9)?,
     })
 }
 
@@ -246,11 +250,16 @@ pub(crate) async fn get(x: &impl Exec, id: Uuid) -> Result<Option<CustomerRow>> 
 
 /// One page of the customers a filter selects, in the filter's order (by id unless it says).
 pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
-    let mut b = Builder::new(concat!(
-        "SELECT ",
-        customer_cols!(),
-        " FROM customers c WHERE 1 = 1"
-    ));
+    let by_owner = matches!(f.order, Some((ListOrder::Owner, _)));
+    let mut b = Builder::new(if by_owner {
+        concat!(
+            "SELECT ",
+            customer_cols!(),
+            " FROM customers c LEFT JOIN users o ON o.id = c.owner_id WHERE 1 = 1"
+        )
+    } else {
+        concat!("SELECT ", customer_cols!(), " FROM customers c WHERE 1 = 1")
+    });
     let words = rarest_first(x, f).await?;
     selected(&mut b, f, &words);
     if let Some(after) = f.after {
@@ -267,6 +276,7 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
             ListOrder::LastInteraction => " ORDER BY c.last_interaction_at NULLS FIRST, c.id",
             ListOrder::Residency => " ORDER BY c.residency, c.id",
             ListOrder::Status => " ORDER BY c.status, c.id",
+            ListOrder::Owner => " ORDER BY o.display_name NULLS LAST, c.id",
         },
         Some((column, true)) => match column {
             ListOrder::Created => " ORDER BY c.created_at DESC, c.id DESC",
@@ -276,6 +286,7 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
             }
             ListOrder::Residency => " ORDER BY c.residency DESC, c.id DESC",
             ListOrder::Status => " ORDER BY c.status DESC, c.id DESC",
+            ListOrder::Owner => " ORDER BY o.display_name DESC NULLS FIRST, c.id DESC",
         },
     };
     b.push(order, &[]);
@@ -367,6 +378,11 @@ fn selected<'f>(b: &mut Builder<'f>, f: &'f CustomerFilter, words: &[&'f IndexDi
     }
     if let Some(r) = &f.residency {
         b.push(" AND c.residency = ?", &args![r]);
+    }
+    match f.owner {
+        Some(OwnerFilter::Of(owner)) => b.push(" AND c.owner_id = ?", &args![owner]),
+        Some(OwnerFilter::Unowned) => b.push(" AND c.owner_id IS NULL", &[]),
+        None => {}
     }
     for (bound, clause) in [
         (f.created_after, " AND c.created_at > ?"),

@@ -102,6 +102,7 @@ fn customer(at: i64, tags: &[&str], status: &str) -> CustomerRow {
         created_at: at,
         updated_at: at,
         last_interaction_at: None,
+        owner_id: None,
     }
 }
 

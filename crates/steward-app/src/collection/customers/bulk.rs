@@ -3,8 +3,9 @@
 
 use std::collections::BTreeSet;
 
+use steward_core::audit::AuditRecord;
 use steward_core::customer::{MAX_TAGS, parse_tag};
-use steward_store::{ChangeSet, CustomerUpdate, CustomerWrite, StoreError};
+use steward_store::{ChangeSet, CustomerRow, CustomerUpdate, CustomerWrite, StoreError};
 use uuid::Uuid;
 
 use super::MAX_LIMIT;
@@ -23,6 +24,30 @@ pub struct Retag {
     pub remove: Vec<String>,
 }
 
+/// The staff member to look after every customer of a selection; none takes their owner away.
+#[derive(Debug, Clone, Default, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Reassign {
+    pub ids: Vec<Uuid>,
+    pub owner: Option<Uuid>,
+}
+
+/// The selection without repeats, or its refusal added to `errors`.
+fn selection(ids: &[Uuid], errors: &mut Vec<FieldError>) -> Vec<Uuid> {
+    let ids: BTreeSet<Uuid> = ids.iter().copied().collect();
+    if ids.is_empty() {
+        errors.push(FieldError::new("ids", "select at least one customer"));
+    }
+    if ids.len() > MAX_LIMIT {
+        errors.push(FieldError::new(
+            "ids",
+            format!("select at most {MAX_LIMIT} customers at once"),
+        ));
+    }
+    ids.into_iter().collect()
+}
+
 impl Customers<'_> {
     /// Adds and removes tags on each selected customer in one transaction; the number of
     /// customers whose tags changed. A customer changed meanwhile fails the whole selection
@@ -30,16 +55,7 @@ impl Customers<'_> {
     pub async fn retag(&self, access: &Access, change: Retag) -> Result<usize, AppError> {
         access.require_record_access()?;
         let mut errors = Vec::new();
-        let ids: BTreeSet<Uuid> = change.ids.iter().copied().collect();
-        if ids.is_empty() {
-            errors.push(FieldError::new("ids", "select at least one customer"));
-        }
-        if ids.len() > MAX_LIMIT {
-            errors.push(FieldError::new(
-                "ids",
-                format!("select at most {MAX_LIMIT} customers at once"),
-            ));
-        }
+        let ids = selection(&change.ids, &mut errors);
         let mut parsed = |list: &[String], name: &str| -> BTreeSet<String> {
             list.iter()
                 .enumerate()
@@ -58,22 +74,13 @@ impl Customers<'_> {
         if !errors.is_empty() {
             return Err(AppError::Invalid(errors));
         }
-        let ids: Vec<Uuid> = ids.into_iter().collect();
-        let rows = self.app.store.get_customers(&ids).await?;
-        if rows.len() != ids.len() {
-            return Err(AppError::NotFound);
-        }
-        let now = self.app.clock.now().as_microsecond();
-        let mut updates = Vec::new();
-        let mut audit = Vec::new();
-        for row in rows {
-            self.app.ensure_processable(access, &row).await?;
+        self.change_each(access, &ids, "tags", |row| {
             let mut tags: BTreeSet<String> = row.tags.iter().cloned().collect();
             tags.extend(add.iter().cloned());
             tags.retain(|t| !remove.contains(t));
             let tags: Vec<String> = tags.into_iter().collect();
             if tags == row.tags {
-                continue;
+                return Ok(None);
             }
             if tags.len() > MAX_TAGS {
                 return Err(AppError::Invalid(vec![FieldError::new(
@@ -81,21 +88,77 @@ impl Customers<'_> {
                     format!("a customer holds at most {MAX_TAGS} tags"),
                 )]));
             }
+            Ok(Some(CustomerRow {
+                tags,
+                ..row.clone()
+            }))
+        })
+        .await
+    }
+
+    /// Gives each selected customer the owner, or none, in one transaction; the number of
+    /// customers whose owner changed.
+    pub async fn reassign(&self, access: &Access, change: Reassign) -> Result<usize, AppError> {
+        access.require_record_access()?;
+        let mut errors = Vec::new();
+        let ids = selection(&change.ids, &mut errors);
+        if let Some(owner) = change.owner
+            && !self.app.owner_in_use(owner).await?
+        {
+            errors.push(FieldError::new(
+                "owner",
+                "is not a staff account in use: choose one from the staff list",
+            ));
+        }
+        if !errors.is_empty() {
+            return Err(AppError::Invalid(errors));
+        }
+        self.change_each(access, &ids, "owner", |row| {
+            Ok((row.owner_id != change.owner).then(|| CustomerRow {
+                owner_id: change.owner,
+                ..row.clone()
+            }))
+        })
+        .await
+    }
+
+    /// Reads the selected customers, has `change` say each one's new row (or that it stays
+    /// as it is), and writes them all with one `customer.update` entry per customer naming
+    /// `field`. An unknown customer fails the selection with `NotFound`, one changed
+    /// meanwhile with `StaleVersion`.
+    async fn change_each(
+        &self,
+        access: &Access,
+        ids: &[Uuid],
+        field: &str,
+        change: impl Fn(&CustomerRow) -> Result<Option<CustomerRow>, AppError>,
+    ) -> Result<usize, AppError> {
+        let rows = self.app.store.get_customers(ids).await?;
+        if rows.len() != ids.len() {
+            return Err(AppError::NotFound);
+        }
+        let now = self.app.clock.now().as_microsecond();
+        let mut updates = Vec::new();
+        let mut audit: Vec<AuditRecord> = Vec::new();
+        for row in &rows {
+            self.app.ensure_processable(access, row).await?;
+            let Some(changed) = change(row)? else {
+                continue;
+            };
             audit.push(self.app.access_record(
                 access,
                 "customer.update",
                 vec![row.id.to_string()],
-                vec!["tags".to_string()],
+                vec![field.to_string()],
             ));
             updates.push(CustomerUpdate {
                 expected_version: row.version,
                 replaced_index_fields: Vec::new(),
                 write: CustomerWrite {
-                    row: steward_store::CustomerRow {
-                        tags,
+                    row: CustomerRow {
                         version: row.version + 1,
                         updated_at: now,
-                        ..row
+                        ..changed
                     },
                     index: Vec::new(),
                 },

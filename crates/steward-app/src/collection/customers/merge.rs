@@ -316,6 +316,7 @@ impl Steward {
             created_at: a.created_at,
             updated_at: now,
             last_interaction_at: a.last_interaction_at.max(b.last_interaction_at),
+            owner_id: a.owner_id.or(b.owner_id),
         };
         let (level, profile) = self
             .merge_levels(access, a.id, b.id, &consents, &given, now)
@@ -465,7 +466,8 @@ impl Customers<'_> {
         let dek_a = app.row_key(&a).await?;
         let dek_b = app.row_key(&b).await?;
         let plan = app.plan_merge(access, &a, &b, &dek_a, &dek_b, now).await?;
-        let (customer, opened) = app.view(access, &plan.row, &dek_a)?;
+        let (mut customer, opened) = app.view(access, &plan.row, &dek_a)?;
+        app.name_owners(std::slice::from_mut(&mut customer)).await?;
         let targets = vec![survivor.to_string(), merged.to_string()];
         let view = MergeView {
             survivor,

@@ -3,12 +3,13 @@
 mod bulk;
 mod create;
 pub(crate) mod merge;
+mod owners;
 mod reading;
 mod reindex;
 mod update;
 mod views;
 
-pub use bulk::Retag;
+pub use bulk::{Reassign, Retag};
 pub use reindex::ReindexOutcome;
 pub use views::{SavedView, ViewFilter};
 
@@ -26,6 +27,7 @@ use steward_vault::{DataKey, WrappedKey};
 use uuid::Uuid;
 
 use crate::infra::idempotency::Replayable;
+use crate::security::staff::StaffMember;
 use crate::{Access, AppError, FieldError, Steward};
 
 /// The blind-index key of the tokens of names (`name_search` fields).
@@ -80,6 +82,9 @@ pub struct CustomerView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_interaction_at: Option<Timestamp>,
+    /// The staff member who looks after the customer, by display name; absent when no one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<StaffMember>,
 }
 
 impl Replayable for CustomerView {
@@ -109,8 +114,11 @@ pub struct CustomerQuery {
     pub residency: Option<String>,
     pub cursor: Option<String>,
     pub limit: Option<usize>,
-    /// `created`, `updated`, `last_interaction`, `residency` or `status`, after a `-` for
-    /// descending order. A sorted list is paged by number.
+    /// Whose customers: a staff account's id, `me` for the actor's own, or `none` for those
+    /// no one looks after.
+    pub owner: Option<String>,
+    /// `created`, `updated`, `last_interaction`, `residency`, `status` or `owner`, after a `-`
+    /// for descending order. A sorted list is paged by number.
     pub sort: Option<String>,
     /// The page by number, from 1; the answer then counts every customer the filter selects.
     pub page: Option<usize>,
@@ -227,6 +235,7 @@ impl Steward {
             created_at: now,
             updated_at: now,
             last_interaction_at: None,
+            owner_id: None,
         };
         Ok(Sealed {
             write: CustomerWrite { row, index },
@@ -294,6 +303,10 @@ impl Steward {
             last_interaction_at: row
                 .last_interaction_at
                 .map(steward_core::clock::from_micros),
+            owner: row.owner_id.map(|id| StaffMember {
+                id,
+                display_name: format!("user:{id}"),
+            }),
         };
         Ok((view, opened))
     }

@@ -7,6 +7,7 @@ use steward_core::customer::{CustomerStatus, parse_tag};
 use steward_store::{CustomerFilter, ListOrder};
 use uuid::Uuid;
 
+use super::owners::parse_owner_filter;
 use super::{
     CustomerQuery, CustomerView, DEFAULT_LIMIT, MAX_LIMIT, NAME_TOKENS, Page, unwrap_stored,
 };
@@ -22,7 +23,10 @@ impl Customers<'_> {
         };
         self.app.ensure_processable(access, &row).await?;
         let dek = self.app.row_key(&row).await?;
-        let (view, opened) = self.app.view(access, &row, &dek)?;
+        let (mut view, opened) = self.app.view(access, &row, &dek)?;
+        self.app
+            .name_owners(std::slice::from_mut(&mut view))
+            .await?;
         // The entry is written before any value leaves: no audit, no data.
         self.app
             .append(vec![self.app.access_record(
@@ -112,6 +116,11 @@ impl Customers<'_> {
                 .map_err(|e| errors.push(FieldError::new("residency", e.to_string())))
                 .ok()
         });
+        let owner = q.owner.as_deref().and_then(|o| {
+            parse_owner_filter(o, &access.actor)
+                .map_err(|m| errors.push(FieldError::new("owner", m)))
+                .ok()
+        });
         let after = q
             .cursor
             .as_deref()
@@ -159,6 +168,7 @@ impl Customers<'_> {
             updated_after: q.updated_after.map(|t| t.as_microsecond()),
             updated_before: q.updated_before.map(|t| t.as_microsecond()),
             residency,
+            owner,
             after,
             limit: limit + 1,
         };
@@ -192,6 +202,7 @@ impl Customers<'_> {
             opened_any.extend(opened);
             items.push(view);
         }
+        self.app.name_owners(&mut items).await?;
         if !items.is_empty() {
             let targets = items.iter().map(|v| v.id.to_string()).collect();
             self.app
@@ -229,9 +240,10 @@ pub(super) fn parse_order(raw: &str) -> Result<(ListOrder, bool), String> {
         "last_interaction" => ListOrder::LastInteraction,
         "residency" => ListOrder::Residency,
         "status" => ListOrder::Status,
+        "owner" => ListOrder::Owner,
         _ => {
             return Err(
-                "sort by created, updated, last_interaction, residency or status, after a - for descending"
+                "sort by created, updated, last_interaction, residency, status or owner, after a - for descending"
                     .into(),
             );
         }

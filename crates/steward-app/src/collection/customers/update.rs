@@ -205,9 +205,13 @@ impl Customers<'_> {
             created_at: row.created_at,
             updated_at: self.app.clock.now().as_microsecond(),
             last_interaction_at: row.last_interaction_at,
+            owner_id: row.owner_id,
         };
         // The answer shows the customer as updated: that read is recorded with the change.
-        let (view, opened) = self.app.view(access, &new_row, &dek)?;
+        let (mut view, opened) = self.app.view(access, &new_row, &dek)?;
+        self.app
+            .name_owners(std::slice::from_mut(&mut view))
+            .await?;
         let mut audit =
             vec![
                 self.app

@@ -7,6 +7,7 @@ use steward_core::customer::{CustomerStatus, parse_tag};
 use steward_store::SavedViewRow;
 use uuid::Uuid;
 
+use super::owners::parse_owner_filter;
 use super::reading::parse_order;
 use crate::services::Customers;
 use crate::{Actor, AppError, FieldError};
@@ -33,6 +34,9 @@ pub struct ViewFilter {
     pub created_before: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sort: Option<String>,
+    /// Whose customers: a staff account's id, `me` (whoever follows the view), or `none`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -44,7 +48,7 @@ pub struct SavedView {
 
 impl ViewFilter {
     /// The filter in its stored form, each part checked as the list checks it.
-    fn checked(self) -> Result<ViewFilter, Vec<FieldError>> {
+    fn checked(self, actor: &Actor) -> Result<ViewFilter, Vec<FieldError>> {
         let mut errors = Vec::new();
         let blank = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
         let tag = blank(self.tag).and_then(|t| {
@@ -85,6 +89,12 @@ impl ViewFilter {
                 .map_err(|m| errors.push(FieldError::new("filter.sort", m)))
                 .ok()
         });
+        let owner = blank(self.owner).and_then(|o| {
+            parse_owner_filter(&o, actor)
+                .map(|_| o)
+                .map_err(|m| errors.push(FieldError::new("filter.owner", m)))
+                .ok()
+        });
         if errors.is_empty() {
             Ok(ViewFilter {
                 tag,
@@ -93,6 +103,7 @@ impl ViewFilter {
                 created_after,
                 created_before,
                 sort,
+                owner,
             })
         } else {
             Err(errors)
@@ -140,7 +151,7 @@ impl Customers<'_> {
         } else if name.chars().any(char::is_control) {
             errors.push(FieldError::new("name", "holds a control character"));
         }
-        let filter = filter.checked().unwrap_or_else(|mut e| {
+        let filter = filter.checked(actor).unwrap_or_else(|mut e| {
             errors.append(&mut e);
             ViewFilter::default()
         });

@@ -301,6 +301,7 @@ impl Steward {
                         created_at: old.created_at,
                         updated_at: now,
                         last_interaction_at: old.last_interaction_at,
+                        owner_id: old.owner_id,
                     };
                     updates.push(CustomerUpdate {
                         write: CustomerWrite {

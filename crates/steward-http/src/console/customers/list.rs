@@ -10,7 +10,8 @@ use axum::response::Response;
 use serde::Deserialize;
 use steward_app::core::customer::CustomerStatus;
 use steward_app::{
-    AppError, CustomerQuery, CustomerView, ExportFormat, FieldError, Retag, ViewFilter,
+    AppError, CustomerQuery, CustomerView, ExportFormat, FieldError, Reassign, Retag, StaffMember,
+    ViewFilter,
 };
 use uuid::Uuid;
 
@@ -40,6 +41,7 @@ struct Row {
     residency: String,
     status: String,
     tags: String,
+    owner: String,
     last_interaction: String,
     updated: String,
     created: String,
@@ -58,6 +60,10 @@ impl Row {
             residency: v.residency.clone(),
             status: v.status.clone(),
             tags: v.tags.join(", "),
+            owner: v
+                .owner
+                .as_ref()
+                .map_or_else(|| "—".into(), |o| o.display_name.clone()),
             last_interaction: v.last_interaction_at.map_or_else(|| "never".into(), when),
             updated: when(v.updated_at),
             created: when(v.created_at),
@@ -77,11 +83,16 @@ pub struct Filters {
     created_after: String,
     #[serde(default)]
     created_before: String,
+    /// A staff account's id, `me` or `none`.
+    #[serde(default)]
+    owner: String,
     #[serde(default)]
     sort: String,
     page: Option<String>,
     erased: Option<String>,
     retagged: Option<usize>,
+    /// Customers of a selection given another owner.
+    reassigned: Option<usize>,
     /// Customers of a selection erased, and those gone before their turn.
     erased_many: Option<usize>,
     gone: Option<usize>,
@@ -97,6 +108,7 @@ impl Filters {
             created_after: text(&v.created_after),
             created_before: text(&v.created_before),
             sort: text(&v.sort),
+            owner: text(&v.owner),
             ..Filters::default()
         }
     }
@@ -111,18 +123,20 @@ impl Filters {
             created_after: some(&self.created_after),
             created_before: some(&self.created_before),
             sort: some(&self.sort),
+            owner: some(&self.owner),
         }
     }
 
     /// This list's address with another sort or page; filters are not personal values.
     pub(super) fn href(&self, sort: &str, page: usize) -> String {
         format!(
-            "/console/customers?tag={}&status={}&residency={}&created_after={}&created_before={}&sort={}&page={page}",
+            "/console/customers?tag={}&status={}&residency={}&created_after={}&created_before={}&owner={}&sort={}&page={page}",
             encode(&self.tag),
             encode(&self.status),
             encode(&self.residency),
             encode(&self.created_after),
             encode(&self.created_before),
+            encode(&self.owner),
             encode(sort),
         )
     }
@@ -136,7 +150,8 @@ struct SortLink {
     state: &'static str,
 }
 
-const SORTABLE: [(&str, &str); 5] = [
+const SORTABLE: [(&str, &str); 6] = [
+    ("owner", "Owner"),
     ("residency", "Residency"),
     ("status", "Status"),
     ("last_interaction", "Last interaction"),
@@ -224,6 +239,8 @@ struct ListPage {
     rows: Vec<Row>,
     filters: Filters,
     statuses: Vec<&'static str>,
+    /// Staff accounts in use: whom the list can be filtered by and a selection given to.
+    owners: Vec<OwnerChoice>,
     sorts: Vec<SortLink>,
     pager: Option<Pager>,
     searched: bool,
@@ -237,14 +254,34 @@ struct ListPage {
     view_refusal: Refusal,
 }
 
+struct OwnerChoice {
+    id: String,
+    name: String,
+    /// The signed-in staff member, chosen first when a selection is given an owner.
+    mine: bool,
+}
+
+async fn owner_choices(state: &AppState, staff: &Staff) -> Result<Vec<OwnerChoice>, AppError> {
+    let me = staff.actor.id();
+    Ok((state.app.staff().members(&staff.actor).await?)
+        .into_iter()
+        .map(|m: StaffMember| OwnerChoice {
+            mine: me.strip_prefix("user:") == Some(m.id.to_string().as_str()),
+            id: m.id.to_string(),
+            name: m.display_name,
+        })
+        .collect())
+}
+
 struct ViewLink {
     id: String,
     name: String,
     href: String,
 }
 
-const FILTER_INPUTS: [(&str, &str); 5] = [
+const FILTER_INPUTS: [(&str, &str); 6] = [
     ("tag", "tag"),
+    ("owner", "owner"),
     ("status", "status"),
     ("residency", "residency"),
     ("created_after", "created_after"),
@@ -284,6 +321,7 @@ pub(super) async fn page(
         residency: blank(&filters.residency).map(|r| r.to_uppercase()),
         created_after: day_bound("created_after", &filters.created_after, false, &mut errors),
         created_before: day_bound("created_before", &filters.created_before, true, &mut errors),
+        owner: blank(&filters.owner),
         sort: blank(&filters.sort),
         page: Some(page),
         limit: Some(PER_PAGE),
@@ -317,6 +355,10 @@ pub(super) async fn page(
             "The customer was erased: their data key is destroyed and only a tombstone remains."
                 .to_string(),
         ),
+        _ if filters.reassigned.is_some() => Some(match filters.reassigned {
+            Some(1) => "1 customer has another owner.".to_string(),
+            n => format!("{} customers have another owner.", n.unwrap_or_default()),
+        }),
         (None, Some(1)) => Some("The tags of 1 customer were changed.".to_string()),
         (None, Some(n)) => Some(format!("The tags of {n} customers were changed.")),
         (None, None) => None,
@@ -332,6 +374,7 @@ pub(super) async fn page(
             sorts: sort_links(&filters),
             filters,
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            owners: owner_choices(state, staff).await?,
             pager,
             searched: false,
             search_name: String::new(),
@@ -394,25 +437,39 @@ pub async fn bulk(
         }
         _ => {}
     }
-    let (add, remove) = match value("action") {
-        Some("untag") => (Vec::new(), tags),
-        _ => (tags, Vec::new()),
-    };
-    let outcome = match ids {
-        Ok(ids) => {
-            state
-                .app
-                .customers()
-                .retag(&access, Retag { ids, add, remove })
-                .await
-        }
-        Err(_) => Err(AppError::Invalid(vec![FieldError::new(
+    let ids = ids.map_err(|_| {
+        AppError::Invalid(vec![FieldError::new(
             "ids",
             "the selection names no customer",
-        )])),
+        )])
+    });
+    let customers = state.app.customers();
+    let outcome = match (value("action"), ids) {
+        (_, Err(e)) => Err(e),
+        (Some("owner"), Ok(ids)) => match value("owner").unwrap_or("none") {
+            "none" => Ok(None),
+            id => id.parse::<Uuid>().map(Some).map_err(|_| {
+                AppError::Invalid(vec![FieldError::new("owner", "choose a staff member")])
+            }),
+        }
+        .map(|owner| Reassign { ids, owner }),
+        (action, Ok(ids)) => {
+            let (add, remove) = match action {
+                Some("untag") => (Vec::new(), tags),
+                _ => (tags, Vec::new()),
+            };
+            match customers.retag(&access, Retag { ids, add, remove }).await {
+                Ok(n) => return Ok(see_other(&format!("/console/customers?retagged={n}"))),
+                Err(e) => Err(e),
+            }
+        }
+    };
+    let outcome = match outcome {
+        Ok(change) => customers.reassign(&access, change).await,
+        Err(e) => Err(e),
     };
     match outcome {
-        Ok(n) => Ok(see_other(&format!("/console/customers?retagged={n}"))),
+        Ok(n) => Ok(see_other(&format!("/console/customers?reassigned={n}"))),
         Err(AppError::Invalid(errors)) => {
             let errors = errors
                 .into_iter()
@@ -431,6 +488,7 @@ pub async fn bulk(
                     sorts: sort_links(&filters),
                     filters,
                     statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+                    owners: owner_choices(&state, &staff).await?,
                     pager: None,
                     searched: false,
                     search_name: String::new(),
@@ -448,7 +506,7 @@ pub async fn bulk(
     }
 }
 
-const BULK_INPUTS: [(&str, &str); 2] = [("tag", "tag"), ("tag", "ids")];
+const BULK_INPUTS: [(&str, &str); 3] = [("tag", "tag"), ("tag", "ids"), ("owner", "owner")];
 
 #[derive(Template)]
 #[template(path = "console/erase_selection.html")]
@@ -585,6 +643,7 @@ pub async fn search(
             sorts: Vec::new(),
             filters: Filters::default(),
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
+            owners: owner_choices(&state, &staff).await?,
             pager: None,
             searched: true,
             search_name: f.name,

@@ -70,6 +70,11 @@ struct DetailPage {
     residency: String,
     status: String,
     tags: String,
+    /// The owner's display name, or "no one".
+    owner: String,
+    has_owner: bool,
+    /// (id, display name, chosen) of each staff member the customer can be given to.
+    owners: Vec<(String, String, bool)>,
     version: i64,
     created: String,
     updated: String,
@@ -213,6 +218,13 @@ async fn noticed_page(
             notice: e.notice_version.unwrap_or_default(),
         })
         .collect();
+    let owners = (state.app.staff().members(&staff.actor).await?)
+        .into_iter()
+        .map(|m| {
+            let chosen = view.owner.as_ref().is_some_and(|o| o.id == m.id);
+            (m.id.to_string(), m.display_name, chosen)
+        })
+        .collect();
     let personalization = super::personalization::shown(state, access, id).await?;
     let tasks = super::tasks::card(state, staff, access, id).await?;
     let timeline = super::tasks::timeline(state, access, id, timeline_limit).await?;
@@ -234,6 +246,12 @@ async fn noticed_page(
             residency: view.residency.clone(),
             status: view.status.clone(),
             tags: view.tags.join(", "),
+            owner: view
+                .owner
+                .as_ref()
+                .map_or_else(|| "no one".into(), |o| o.display_name.clone()),
+            has_owner: view.owner.is_some(),
+            owners,
             version: view.version,
             created: when(view.created_at),
             updated: when(view.updated_at),
