@@ -73,6 +73,12 @@ pub enum AppError {
     /// refusal's code names the first reason.
     #[error("{0}")]
     Refused(Refusal),
+    /// A legal hold covers the customer: what it covers is kept until it is released, whoever
+    /// asks for the erasure (GDPR Art. 17(3)(e)).
+    #[error(
+        "a legal hold covers this customer: their data is kept until the privacy officer releases the hold"
+    )]
+    ErasureHeld,
     /// Two customers cannot be merged; the code names why.
     #[error("{}", .0.message())]
     MergeRefused(crate::collection::customers::merge::MergeRefusal),

@@ -230,6 +230,13 @@ pub fn classify(e: AppError) -> Classified {
             said,
         ),
         AppError::MergeRefused(refusal) => merge_refused(refusal, said),
+        AppError::ErasureHeld => Classified::new(
+            S::CONFLICT,
+            "erasure-legal-hold",
+            "Under a legal hold",
+            "Not erased",
+            said,
+        ),
         AppError::CampaignRefused(refusal) => campaign_refused(refusal, said),
         // 410 with a pointer rather than a redirect: clients follow 307 and 308 on their own,
         // a write with its method and body, so an integration would change or read the
@@ -474,6 +481,7 @@ mod tests {
             AppError::MergeRefused(MergeRefusal::SameCustomer),
             AppError::MergeRefused(MergeRefusal::LegalHold),
             AppError::MergeRefused(MergeRefusal::OpenRequest),
+            AppError::ErasureHeld,
             AppError::CampaignRefused(CampaignRefusal::ScheduleInPast),
             AppError::CampaignRefused(CampaignRefusal::NotDraft),
             AppError::CampaignRefused(CampaignRefusal::NotScheduled),
@@ -539,6 +547,7 @@ mod tests {
             AppError::MergeRefused(_) => 32,
             AppError::Merged { .. } => 33,
             AppError::CampaignRefused(_) => 34,
+            AppError::ErasureHeld => 35,
         }
     }
 
@@ -547,7 +556,7 @@ mod tests {
         let mut seen: Vec<usize> = every_error().iter().map(variant).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..=34).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=35).collect::<Vec<_>>());
     }
 
     #[test]

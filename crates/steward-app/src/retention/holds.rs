@@ -32,6 +32,18 @@ impl Steward {
     }
 }
 
+impl Steward {
+    /// Whether a legal hold in force covers any of these customers: one on their id, or one
+    /// on every customer record. What such a hold covers must not be destroyed (Art. 17(3)(e)).
+    pub(crate) async fn customer_held(&self, ids: &[Uuid], now: i64) -> Result<bool, AppError> {
+        Ok(self.store.legal_holds().await?.iter().any(|h| {
+            (h.customer_id.is_some_and(|c| ids.contains(&c))
+                || h.category.as_deref() == Some(RecordType::Customer.as_str()))
+                && is_active(h, now)
+        }))
+    }
+}
+
 impl Holds<'_> {
     pub async fn list(&self, access: &Access) -> Result<Vec<HoldView>, AppError> {
         require_dpo(access)?;

@@ -34,6 +34,10 @@ impl Steward {
         order: ErasureOrder,
     ) -> Result<(), AppError> {
         let id = row.id;
+        let now = self.clock.now().as_microsecond();
+        if self.customer_held(&[id], now).await? {
+            return Err(AppError::ErasureHeld);
+        }
         // An erasure cut short after its key was destroyed can no longer read the address.
         let address = match self.customer_address(row).await {
             Ok(found) => found.map(|(_, a)| a),
@@ -47,7 +51,6 @@ impl Steward {
                 .transpose()?,
             _ => None,
         };
-        let now = self.clock.now().as_microsecond();
         let mut with = order.with;
         if let Some((message, letter)) = order.farewell {
             with.mail
@@ -93,6 +96,8 @@ pub struct SelectionErased {
     pub erased: usize,
     /// Not there any more when their turn came: erased or merged away meanwhile.
     pub already_gone: usize,
+    /// Kept because a legal hold covers them.
+    pub held: usize,
 }
 
 impl Rights<'_> {
@@ -130,7 +135,8 @@ impl Rights<'_> {
 
     /// Erases each customer of a selection, one erasure (and one audit entry) each, as if
     /// erased one by one: an erasure cannot be undone, so one that is done stays done when a
-    /// later one fails. Those erased by someone else meanwhile are counted apart.
+    /// later one fails. Those erased by someone else meanwhile, and those a legal hold keeps,
+    /// are counted apart.
     pub async fn erase_selected(
         &self,
         access: &Access,
@@ -154,6 +160,7 @@ impl Rights<'_> {
             match self.erase(access, id).await {
                 Ok(()) => done.erased += 1,
                 Err(AppError::NotFound) => done.already_gone += 1,
+                Err(AppError::ErasureHeld) => done.held += 1,
                 Err(e) => return Err(e),
             }
         }

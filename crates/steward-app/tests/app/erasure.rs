@@ -227,3 +227,115 @@ async fn an_erasure_cut_short_after_the_key_is_gone_hides_the_row_and_can_be_fin
     assert!(app.rights().is_erased(half.id).await.expect("tombstone"));
     assert!(app.audit().verify().await.expect("verify").ok);
 }
+
+/// Art. 17(3)(e): what a legal hold covers is kept, whoever asks for the erasure: staff on one
+/// customer or a selection, or the request desk answering the person. Released, it goes.
+#[tokio::test]
+async fn a_legal_hold_keeps_a_customer_from_every_erasure_until_it_is_released() {
+    let (_home, app) = app().await;
+    let dpo = dpo(&app);
+    let agent = agent(&app);
+    let mut ids = Vec::new();
+    for (email, name) in [
+        ("held@example.com", "Hal"),
+        ("free@example.com", "Fin"),
+        ("later@example.com", "Lou"),
+    ] {
+        ids.push(
+            app.customers()
+                .create(&agent, input(email, name))
+                .await
+                .expect("create")
+                .id,
+        );
+    }
+    let (held, free, later) = (ids[0], ids[1], ids[2]);
+    let hold = app
+        .holds()
+        .create(
+            &dpo,
+            serde_json::from_value(serde_json::json!({
+                "customer_id": held, "reason": "Litigation", "owner": "Legal"
+            }))
+            .expect("hold input"),
+        )
+        .await
+        .expect("hold");
+    let length = app.audit().length().await.expect("length");
+    let refused = app.rights().erase(&dpo, held).await;
+    assert!(matches!(refused, Err(AppError::ErasureHeld)), "{refused:?}");
+    assert_eq!(
+        app.audit().length().await.expect("length"),
+        length,
+        "a refused erasure records nothing"
+    );
+    let kept = app
+        .customers()
+        .get(&agent, held)
+        .await
+        .expect("still there");
+    assert_eq!(
+        kept.fields["given_name"], "Hal",
+        "its key was not destroyed"
+    );
+
+    let done = app
+        .rights()
+        .erase_selected(&dpo, &[held, free])
+        .await
+        .expect("selection");
+    assert_eq!((done.erased, done.already_gone, done.held), (1, 0, 1));
+    assert!(app.rights().is_erased(free).await.expect("erased?"));
+    assert!(!app.rights().is_erased(held).await.expect("erased?"));
+
+    let request = app
+        .requests()
+        .create(
+            &dpo,
+            steward_app::RequestInput {
+                kind: "erasure".into(),
+                channel: "email".into(),
+                email: Some("held@example.com".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("logged");
+    app.requests()
+        .verify(&dpo, request.id)
+        .await
+        .expect("verify");
+    let refused = app.requests().complete(&dpo, request.id).await;
+    assert!(matches!(refused, Err(AppError::ErasureHeld)), "{refused:?}");
+    let open = app.requests().get(&dpo, request.id).await.expect("request");
+    assert_ne!(
+        open.state, "completed",
+        "the request stays open to be denied"
+    );
+
+    // A hold on every customer record keeps the others too.
+    let all = app
+        .holds()
+        .create(
+            &dpo,
+            serde_json::from_value(serde_json::json!({
+                "category": "customer", "reason": "Audit by the authority", "owner": "Legal"
+            }))
+            .expect("hold input"),
+        )
+        .await
+        .expect("category hold");
+    let refused = app.rights().erase(&dpo, later).await;
+    assert!(matches!(refused, Err(AppError::ErasureHeld)), "{refused:?}");
+
+    app.holds().release(&dpo, hold.id).await.expect("released");
+    app.holds().release(&dpo, all.id).await.expect("released");
+    app.requests()
+        .complete(&dpo, request.id)
+        .await
+        .expect("completed once released");
+    assert!(app.rights().is_erased(held).await.expect("erased?"));
+    app.rights().erase(&dpo, later).await.expect("erased");
+    let report = app.audit().verify().await.expect("verify");
+    assert!(report.ok, "{report:?}");
+}

@@ -255,6 +255,7 @@ pub async fn update(
     responses(
         (status = 204, description = "Erased"),
         (status = 404, description = "Not found", body = Problem),
+        (status = 409, description = "ERASURE_LEGAL_HOLD: a legal hold covers the customer; nothing was erased", body = Problem),
         (status = 400, description = "Bad request", body = Problem), (status = 401, description = "No valid token", body = Problem), (status = 403, description = "Forbidden", body = Problem),
     )
 )]

@@ -214,7 +214,7 @@ step!(
     complete,
     "requests_complete",
     "/requests/{id}/complete",
-    "Completed and the requester told; an erasure erases the customer and a restriction restricts them",
+    "Completed and the requester told; an erasure erases the customer (409 ERASURE_LEGAL_HOLD while a legal hold covers them: deny the request with that reason) and a restriction restricts them",
     complete
 );
 reasoned_step!(

@@ -1831,7 +1831,9 @@ async fn a_selection_is_given_an_owner_and_retagged_through_the_api() {
     let mut ids = Vec::new();
     for email in ["ann@example.net", "ben@example.net", "cat@example.net"] {
         let body = format!(r#"{{"fields":{{"email":"{email}"}},"residency":"DE"}}"#);
-        let made = t.req("POST", "/api/v1/customers", tok, &[], Some(&body)).await;
+        let made = t
+            .req("POST", "/api/v1/customers", tok, &[], Some(&body))
+            .await;
         assert_eq!(made.status, 201, "{}", made.body);
         ids.push(made.json()["id"].as_str().expect("id").to_string());
     }
@@ -1842,7 +1844,13 @@ async fn a_selection_is_given_an_owner_and_retagged_through_the_api() {
     assert_eq!(given.status, 200, "{}", given.body);
     assert_eq!(given.json()["changed"], 2);
     let read = t
-        .req("GET", &format!("/api/v1/customers/{}", ids[0]), tok, &[], None)
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{}", ids[0]),
+            tok,
+            &[],
+            None,
+        )
         .await
         .json();
     assert_eq!(read["owner"]["id"], owner.to_string(), "{read}");
@@ -1886,7 +1894,13 @@ async fn a_selection_is_given_an_owner_and_retagged_through_the_api() {
         uuid::Uuid::now_v7()
     );
     let p = t
-        .req("POST", "/api/v1/customers/bulk/owner", tok, &[], Some(&stranger))
+        .req(
+            "POST",
+            "/api/v1/customers/bulk/owner",
+            tok,
+            &[],
+            Some(&stranger),
+        )
         .await
         .problem(422);
     assert_eq!(p["errors"][0]["field"], "owner", "{p}");
@@ -1907,7 +1921,13 @@ async fn a_selection_is_given_an_owner_and_retagged_through_the_api() {
         .problem(422);
     assert_eq!(p["errors"][0]["field"], "owner", "{p}");
     let read = t
-        .req("GET", &format!("/api/v1/customers/{}", ids[1]), tok, &[], None)
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{}", ids[1]),
+            tok,
+            &[],
+            None,
+        )
         .await
         .json();
     assert!(read.get("owner").is_none(), "{read}");

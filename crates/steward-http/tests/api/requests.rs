@@ -194,3 +194,75 @@ async fn retention_rules_holds_and_runs_over_http() {
         .await;
     assert_eq!(refused.status, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_erasure_under_a_legal_hold_is_refused_with_its_code_until_the_hold_is_released() {
+    let t = spawn_app().await;
+    let agent = t.token(Role::Agent, &["essential.service"]).await;
+    let made = t
+        .req(
+            "POST",
+            "/api/v1/customers",
+            Some(&agent),
+            &[],
+            Some(r#"{"fields":{"email":"kept@example.com"},"residency":"DE"}"#),
+        )
+        .await;
+    assert_eq!(made.status, 201, "{}", made.body);
+    let id = made.json()["id"].as_str().expect("id").to_string();
+    let dpo = t.token(Role::Dpo, &[DESK]).await;
+    let hold = t
+        .req(
+            "POST",
+            "/api/v1/legal-holds",
+            Some(&dpo),
+            &[],
+            Some(&format!(
+                r#"{{"customer_id":"{id}","reason":"Claim","owner":"Legal"}}"#
+            )),
+        )
+        .await;
+    assert_eq!(hold.status, 201, "{}", hold.body);
+    let hold = hold.json()["id"].as_str().expect("hold id").to_string();
+    let refused = t
+        .req(
+            "DELETE",
+            &format!("/api/v1/customers/{id}"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await
+        .problem(409);
+    assert_eq!(refused["code"], "ERASURE_LEGAL_HOLD", "{refused}");
+    let still = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{id}"),
+            Some(&agent),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(still.status, 200, "{}", still.body);
+    let released = t
+        .req(
+            "DELETE",
+            &format!("/api/v1/legal-holds/{hold}"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    assert!(released.status < 300, "{}", released.body);
+    let erased = t
+        .req(
+            "DELETE",
+            &format!("/api/v1/customers/{id}"),
+            Some(&dpo),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(erased.status, 204, "{}", erased.body);
+}

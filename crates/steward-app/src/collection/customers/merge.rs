@@ -149,14 +149,7 @@ impl Steward {
     }
 
     async fn refuse_unmergeable(&self, ids: [Uuid; 2], now: i64) -> Result<(), AppError> {
-        // A hold on every customer record covers the duplicate as much as one on its id.
-        let held = self.store.legal_holds().await?.into_iter().any(|h| {
-            (h.customer_id.is_some_and(|c| ids.contains(&c))
-                || h.category.as_deref() == Some("customer"))
-                && h.released_at.is_none()
-                && h.ends_at.is_none_or(|end| end > now)
-        });
-        if held {
+        if self.customer_held(&ids, now).await? {
             return Err(AppError::MergeRefused(MergeRefusal::LegalHold));
         }
         for id in ids {

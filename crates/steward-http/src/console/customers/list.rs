@@ -96,6 +96,8 @@ pub struct Filters {
     /// Customers of a selection erased, and those gone before their turn.
     erased_many: Option<usize>,
     gone: Option<usize>,
+    /// Customers of a selection a legal hold kept.
+    held: Option<usize>,
 }
 
 impl Filters {
@@ -344,10 +346,16 @@ pub(super) async fn page(
     };
     let notice = match (&filters.erased, filters.retagged) {
         _ if filters.erased_many.is_some() => Some(format!(
-            "{} customers were erased: their data keys are destroyed and only tombstones remain.{}",
+            "{} customers were erased: their data keys are destroyed and only tombstones remain.{}{}",
             filters.erased_many.unwrap_or_default(),
             match filters.gone {
                 Some(n) if n > 0 => format!(" {n} were gone already."),
+                _ => String::new(),
+            },
+            match filters.held {
+                Some(n) if n > 0 => {
+                    format!(" {n} were kept: a legal hold covers them until it is released.")
+                }
                 _ => String::new(),
             }
         )),
@@ -551,8 +559,8 @@ pub async fn erase_selection(
         .map_err(|_| ConsoleError::BadRequest("the selection names no customer".into()))?;
     let done = state.app.rights().erase_selected(&access, &ids).await?;
     Ok(see_other(&format!(
-        "/console/customers?erased_many={}&gone={}",
-        done.erased, done.already_gone
+        "/console/customers?erased_many={}&gone={}&held={}",
+        done.erased, done.already_gone, done.held
     )))
 }
 
