@@ -97,7 +97,7 @@ fn arrived(smtp: &SmtpServer, to: &str, subject: &str) -> Vec<ReceivedMail> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_marketer_previews_tests_and_schedules_a_campaign_in_a_real_browser() {
+async fn a_marketer_previews_tests_and_schedules_a_campaign_in_a_browser() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     add_staff(&t, "mia@shop.test", Role::Marketer).await;

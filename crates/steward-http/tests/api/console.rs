@@ -117,7 +117,7 @@ fn machine_time(text: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn staff_work_through_the_console_in_a_real_browser() {
+async fn staff_work_through_the_console_in_a_browser() {
     let t = spawn_app().await;
     let uri = add_staff(&t, "dpo@example.com", Role::Dpo)
         .await
@@ -1286,7 +1286,7 @@ fn beside(b: &Browser, input: &str, error: &str) -> bool {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_form_shows_each_error_beside_its_field_and_scrolls_to_the_first() {
+async fn a_refused_form_shows_each_error_beside_its_field_and_scrolls_to_the_first_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
     add_staff(&t, "marketer@example.com", Role::Marketer).await;
@@ -1350,7 +1350,7 @@ async fn a_refused_form_shows_each_error_beside_its_field_and_scrolls_to_the_fir
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_audit_log_reads_newest_first_and_an_import_stays_one_short_row() {
+async fn the_audit_log_reads_newest_first_and_an_import_stays_one_short_row_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "auditor@example.com", Role::Auditor).await;
     for i in 0..60 {
@@ -1484,7 +1484,7 @@ fn chart_faults(b: &Browser) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn charts_keep_their_labels_inside_and_name_purposes() {
+async fn charts_keep_their_labels_inside_and_name_purposes_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let dpo_uri = add_staff(&t, "dpo@example.com", Role::Dpo)
@@ -1602,7 +1602,7 @@ async fn charts_keep_their_labels_inside_and_name_purposes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_two_line_address_typed_in_the_browser_is_saved_and_edited_again() {
+async fn a_two_line_address_is_typed_saved_and_edited_again_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let ada = seed(&t, "ada@example.com", "Ada").await;

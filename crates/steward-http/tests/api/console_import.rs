@@ -18,7 +18,7 @@ const FILE: &str = "\u{feff}E-Mail,Vorname,Remarks,residency\r\n\
     samir.haddad@example.org,\u{200F}سمير\u{200F},,FR\r\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_admin_uploads_maps_and_imports_a_csv_file() {
+async fn an_admin_uploads_maps_and_imports_a_csv_file_in_a_browser() {
     let t = spawn_app().await;
     let uri = t
         .app

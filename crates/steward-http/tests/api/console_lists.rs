@@ -30,7 +30,7 @@ fn row_ids(b: &Browser) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_sorts_pages_and_tags_twenty_customers_at_once() {
+async fn an_agent_sorts_pages_and_tags_twenty_customers_at_once_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let setup = t.operator.actor("setup", &["essential.service"]);
@@ -172,7 +172,7 @@ async fn an_agent_sorts_pages_and_tags_twenty_customers_at_once() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_privacy_officer_exports_and_erases_a_selection() {
+async fn a_privacy_officer_exports_and_erases_a_selection_in_a_browser() {
     let t = spawn_app().await;
     let uri = add_staff(&t, "dpo@example.com", Role::Dpo)
         .await
@@ -292,7 +292,7 @@ async fn a_privacy_officer_exports_and_erases_a_selection() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_gives_customers_owners_and_sorts_and_filters_by_owner() {
+async fn an_agent_gives_customers_owners_and_sorts_and_filters_by_owner_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
     add_staff(&t, "bea@example.com", Role::Agent).await;

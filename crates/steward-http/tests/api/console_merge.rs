@@ -21,7 +21,7 @@ fn customer(fields: &[(&str, &str)], tags: &[&str]) -> CustomerInput {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn staff_merge_two_duplicates_in_the_console() {
+async fn staff_merge_two_duplicates_in_the_console_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let setup = t.operator.actor("setup", &["essential.service"]);

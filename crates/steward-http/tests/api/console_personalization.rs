@@ -136,7 +136,7 @@ async fn kept_keys(t: &TestApp, customer: &str) -> BTreeSet<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_real_browser() {
+async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_browser() {
     let t = spawn_app().await;
     let dpo_uri = add_staff(&t, "dpo@example.com", Role::Dpo)
         .await

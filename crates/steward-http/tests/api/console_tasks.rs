@@ -10,7 +10,7 @@ use crate::support::*;
 use crate::webdriver::Browser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_adds_a_task_finds_it_in_my_tasks_and_sees_it_done_in_the_timeline() {
+async fn an_agent_adds_a_task_finds_it_in_my_tasks_and_sees_it_done_in_the_timeline_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
     let setup = t.operator.actor("setup", &["essential.service"]);

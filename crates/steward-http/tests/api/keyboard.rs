@@ -88,7 +88,7 @@ fn tabs_through(b: &Browser, page: &str) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn tab_reaches_every_control_and_shows_where_it_is() {
+async fn tab_reaches_every_control_and_shows_where_it_is_in_a_browser() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     add_staff(&t, "agent@example.com", Role::Agent).await;

@@ -79,7 +79,7 @@ async fn in_browser<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn double_opt_in_campaign_and_unsubscribe_through_smtp_and_a_real_browser() {
+async fn double_opt_in_campaign_and_unsubscribe_through_smtp_in_a_browser() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let agent = t.token(Role::Agent, &["essential.service"]).await;
@@ -337,7 +337,7 @@ async fn an_audience_export_streams_only_the_purposes_fields() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_visitor_signs_up_through_the_public_form_in_a_real_browser() {
+async fn a_visitor_signs_up_through_the_public_form_in_a_browser() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let marketer = t.token(Role::Marketer, &[EMAIL]).await;

@@ -106,7 +106,7 @@ fn sign_in(b: &Browser, base: &str, email: &str, code: Option<&str>, purpose: Op
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn console_and_portal_pages_fit_a_phone_screen() {
+async fn console_and_portal_pages_fit_a_phone_screen_in_a_browser() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     add_staff(&t, "agent@example.com", Role::Agent).await;

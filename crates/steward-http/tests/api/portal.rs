@@ -37,7 +37,7 @@ pub(crate) fn code_in(body: &str) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used_it() {
+async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used_it_in_a_browser() {
     let smtp = SmtpServer::start();
     let t = spawn_app_with_mail(&smtp.url()).await;
     let grace = seed(&t, "grace@example.com").await;

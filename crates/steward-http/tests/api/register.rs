@@ -367,7 +367,7 @@ async fn the_register_pages_show_vendors_agreements_shares_and_findings_to_their
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_data_map_is_drawn_in_a_real_browser() {
+async fn the_data_map_is_drawn_in_a_browser() {
     let t = spawn_app().await;
     let r = register(&t).await;
     let uri = add_staff(&t, "dpo@example.com", Role::Dpo)

@@ -72,7 +72,7 @@ async fn the_api_reports_an_agent_without_mfa_and_metrics_show_the_failed_check(
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_page_shows_failures_first_in_a_real_browser() {
+async fn the_console_page_shows_failures_first_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "auditor@example.com", Role::Auditor).await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
