@@ -330,20 +330,7 @@ fn random_key() -> Zeroizing<[u8; 32]> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::HashMap;
-
-    #[derive(Default)]
-    struct MemSecrets(HashMap<String, WrappedKey>);
-
-    impl SecretSource for MemSecrets {
-        fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
-            Ok(self.0.get(name).cloned())
-        }
-        fn save(&mut self, name: &str, key: &WrappedKey) -> Result<(), VaultError> {
-            self.0.insert(name.into(), key.clone());
-            Ok(())
-        }
-    }
+    use crate::testing::MemorySecrets as MemSecrets;
 
     fn vault(secrets: &mut MemSecrets, master: &[u8; 32]) -> Vault {
         Vault::unlock(

@@ -1,15 +1,38 @@
 //! Test support: a fresh SoftHSM2 token for each test, in the token directory that the
 //! configuration named by `SOFTHSM2_CONF` gives (the test command writes one). Without it,
-//! token tests fail loudly rather than pass without having run.
+//! token tests fail loudly rather than pass without having run. And the vault's own secrets
+//! kept in memory, for tests that need no key file.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 
-use crate::TokenSettings;
 use crate::token::module;
+use crate::{SecretSource, TokenSettings, VaultError, WrappedKey};
+
+/// The vault's wrapped secrets (blind-index and signing keys), kept in memory.
+#[derive(Debug, Default, Clone)]
+pub struct MemorySecrets(HashMap<String, WrappedKey>);
+
+impl SecretSource for MemorySecrets {
+    fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
+        Ok(self.0.get(name).cloned())
+    }
+    fn save(&mut self, name: &str, key: &WrappedKey) -> Result<(), VaultError> {
+        self.0.insert(name.into(), key.clone());
+        Ok(())
+    }
+}
+
+impl MemorySecrets {
+    /// Each secret by name, to be wrapped again as a rotation would.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut WrappedKey)> {
+        self.0.iter_mut()
+    }
+}
 
 pub const CONF_ENV: &str = "SOFTHSM2_CONF";
 /// Debian's SoftHSM2 module; `STEWARD_TEST_PKCS11_MODULE` names another.

@@ -2,27 +2,12 @@
 //! inside the token, the token's key cannot be read out, rotation and retirement happen in
 //! the token and reach every vault using it, and each bad setting is named.
 
-use std::collections::HashMap;
-
 use cryptoki::object::{Attribute, AttributeType, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
-use steward_vault::testing::{TestToken, fresh_token, module_path};
-use steward_vault::{MasterKey, SecretSource, TokenSettings, Vault, VaultError, WrappedKey};
+use steward_vault::testing::{MemorySecrets as MemSecrets, TestToken, fresh_token, module_path};
+use steward_vault::{MasterKey, TokenSettings, Vault, VaultError};
 use uuid::Uuid;
-
-#[derive(Default, Clone)]
-struct MemSecrets(HashMap<String, WrappedKey>);
-
-impl SecretSource for MemSecrets {
-    fn load(&mut self, name: &str) -> Result<Option<WrappedKey>, VaultError> {
-        Ok(self.0.get(name).cloned())
-    }
-    fn save(&mut self, name: &str, key: &WrappedKey) -> Result<(), VaultError> {
-        self.0.insert(name.into(), key.clone());
-        Ok(())
-    }
-}
 
 fn vault(token: &TestToken, secrets: &mut MemSecrets) -> Vault {
     Vault::unlock(
@@ -158,7 +143,7 @@ fn rotation_and_retirement_happen_in_the_token_and_reach_every_vault() {
 
     let moved = a.rewrap_data_key(&customer, &old).expect("rewrap");
     assert_eq!(moved.kek_version, 2);
-    for (name, wrapped) in secrets.0.iter_mut() {
+    for (name, wrapped) in secrets.iter_mut() {
         *wrapped = a.rewrap_secret(name, wrapped).expect("rewrap secret");
     }
     a.retire(1).expect("retire");
