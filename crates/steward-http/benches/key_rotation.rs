@@ -19,32 +19,27 @@
 //! keys, of which 2,000 belong to real customers the reads open; the others are written
 //! straight to the key store, wrapped by the real vault).
 
+mod common;
+
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use common::{BenchResult, Conn, bench_token, smoke};
 use steward_app::core::sharing::SharingRules;
 use steward_app::core::{Catalog, Role, SystemClock};
-use steward_app::{CustomerInput, NewToken, OpenOptions, Steward};
+use steward_app::{CustomerInput, OpenOptions, Steward};
 use steward_store::{KeyStore, Rewrapped, StoredKey};
 use steward_vault::{MasterKey, SecretSource, Vault, VaultError, WrappedKey};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use uuid::Uuid;
 
 /// The allocator the `steward` binary runs with, so the figures are the product's.
 #[global_allocator]
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-type BenchResult<T> = Result<T, Box<dyn std::error::Error + Send + Sync>>;
-
 const CONNECTIONS: usize = 64;
 const SEED_CUSTOMERS: usize = 2_000;
 const DEFAULT_KEYS: usize = 200_000;
-
-fn smoke() -> bool {
-    !std::env::args().any(|a| a == "--bench")
-}
 
 fn keys_arg() -> usize {
     if smoke() {
@@ -162,56 +157,6 @@ async fn baseline(dir: &std::path::Path, below: u32) -> BenchResult<(usize, f64)
     Ok((n, n as f64 / started.elapsed().as_secs_f64()))
 }
 
-/// One keep-alive HTTP/1.1 connection; enough of the protocol for the server's own answers.
-struct Conn {
-    stream: TcpStream,
-    buf: Vec<u8>,
-}
-
-impl Conn {
-    async fn open(addr: &str) -> BenchResult<Conn> {
-        let stream = TcpStream::connect(addr).await?;
-        stream.set_nodelay(true)?;
-        Ok(Conn {
-            stream,
-            buf: Vec::with_capacity(16 * 1024),
-        })
-    }
-
-    async fn send(&mut self, request: &[u8]) -> BenchResult<u16> {
-        self.stream.write_all(request).await?;
-        self.buf.clear();
-        let mut chunk = [0u8; 8192];
-        loop {
-            let n = self.stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Err("connection closed".into());
-            }
-            self.buf.extend_from_slice(&chunk[..n]);
-            if let Some(end) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
-                let head = std::str::from_utf8(&self.buf[..end])?;
-                let status: u16 = head.split(' ').nth(1).ok_or("no status")?.parse()?;
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| {
-                        let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length")
-                            .then(|| v.trim().parse().ok())?
-                    })
-                    .unwrap_or(0);
-                while self.buf.len() < end + 4 + length {
-                    let n = self.stream.read(&mut chunk).await?;
-                    if n == 0 {
-                        return Err("connection closed mid-body".into());
-                    }
-                    self.buf.extend_from_slice(&chunk[..n]);
-                }
-                return Ok(status);
-            }
-        }
-    }
-}
-
 /// Reads on `CONNECTIONS` connections until `stop`; returns when each answer ended and how
 /// many were not 200.
 async fn reads(
@@ -292,19 +237,7 @@ fn main() -> BenchResult<()> {
             };
             ids.push(app.customers().create(&access, input).await?.id);
         }
-        let token = app
-            .accounts()
-            .create_token(
-                &setup,
-                NewToken {
-                    name: "bench".into(),
-                    role: Role::Agent,
-                    purposes: vec!["essential.service".into()],
-                    expires_at: None,
-                },
-            )
-            .await?
-            .1;
+        let token = bench_token(&app, &setup, Role::Agent, "essential.service").await?;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
         let addr = listener.local_addr()?.to_string();
         tokio::spawn(app.jobs().audit_indexer(std::future::pending()));
