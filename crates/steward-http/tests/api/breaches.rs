@@ -6,7 +6,7 @@ use jiff::SignedDuration;
 use serde_json::{Value, json};
 use steward_app::core::Role;
 
-use crate::console::{PASSWORD, add_staff, in_browser, screenshots};
+use crate::console::{add_staff, in_browser, screenshots, sign_in_with};
 use crate::support::*;
 use crate::webdriver::Browser;
 
@@ -193,13 +193,7 @@ async fn the_console_shows_the_countdown_checklist_and_phases_in_a_browser() {
     let shots = screenshots();
     in_browser(move || {
         let b = Browser::start();
-        b.goto(&format!("{base}/console/login"));
-        b.fill("#email", "dpo@example.com");
-        b.fill("#password", PASSWORD);
-        b.fill("#totp", &code);
-        b.click("main button[type=submit]");
-        b.click(&format!("input[value='{LEGAL}']"));
-        b.click("main button[type=submit]");
+        sign_in_with(&b, &base, "dpo@example.com", Some(&code), LEGAL);
         b.click("nav a[href='/console']");
         assert!(b.text_has("#open-breaches", "12 h left"), "the dashboard's countdown");
         b.click("a[href='/console/breaches']");

@@ -5,7 +5,7 @@
 use steward_app::core::Role;
 use steward_app::{CustomerQuery, NewUser};
 
-use crate::console::{PASSWORD, in_browser};
+use crate::console::{PASSWORD, in_browser, sign_in_with};
 use crate::support::*;
 use crate::webdriver::Browser;
 
@@ -43,14 +43,13 @@ async fn an_admin_uploads_maps_and_imports_a_csv_file_in_a_browser() {
     let base = format!("http://{}", t.addr);
     let (link, cookies) = in_browser(move || {
         let b = Browser::start();
-        b.goto(&format!("{base}/console/login"));
-        b.fill("#email", "admin@example.com");
-        b.fill("#password", PASSWORD);
-        b.fill("#totp", &code);
-        b.click("main button[type=submit]");
-        b.click("input[value='essential.service']");
-        b.click("main button[type=submit]");
-        assert!(b.leaves("/console/purpose"), "purpose chosen: {}", b.url());
+        sign_in_with(
+            &b,
+            &base,
+            "admin@example.com",
+            Some(&code),
+            "essential.service",
+        );
         b.goto(&format!("{base}/console/customers"));
         b.click("#import-link");
         assert!(b.arrives("/console/import"), "{}", b.url());

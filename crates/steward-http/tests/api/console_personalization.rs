@@ -10,7 +10,7 @@ use steward_app::core::Role;
 
 use crate::console::{
     PASSWORD, add_staff, assert_console_page, csrf_in, in_browser, post_form, screenshots,
-    staff_cookie,
+    sign_in_with, staff_cookie,
 };
 use crate::support::*;
 use crate::webdriver::Browser;
@@ -182,14 +182,7 @@ async fn staff_read_a_customers_personalization_and_keep_the_offer_book_in_a_bro
         let (base, shots, ada, kept) = (base.clone(), shots.clone(), ada.clone(), kept.clone());
         move || {
             let b = Browser::start();
-            b.goto(&format!("{base}/console/login"));
-            b.fill("#email", "dpo@example.com");
-            b.fill("#password", PASSWORD);
-            b.fill("#totp", &code);
-            b.click("button[type=submit]");
-            assert!(b.arrives("/console/purpose"), "{}", b.url());
-            b.click(&format!("input[value='{DESK}']"));
-            b.click("main button[type=submit]");
+            sign_in_with(&b, &base, "dpo@example.com", Some(&code), DESK);
             assert!(b.arrives("/console/customers"), "{}", b.url());
             b.goto(&format!("{base}/console/customers/{ada}"));
             assert!(b.text_has("#level-chosen", "full"), "{}", b.source());

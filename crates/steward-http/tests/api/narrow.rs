@@ -5,7 +5,7 @@
 use steward_app::core::Role;
 use steward_testkit::smtp::SmtpServer;
 
-use crate::console::{PASSWORD, add_staff, in_browser, screenshots};
+use crate::console::{add_staff, in_browser, screenshots, sign_in_with};
 use crate::portal::{code_in, seed};
 use crate::support::*;
 use crate::webdriver::Browser;
@@ -89,20 +89,10 @@ fn menu_folds(b: &Browser) {
     assert!(links(b).iter().all(|s| s == false), "and folded again");
 }
 
-fn sign_in(b: &Browser, base: &str, email: &str, code: Option<&str>, purpose: Option<&str>) {
+/// Signs in afresh: the previous staff member's session goes first.
+fn sign_in(b: &Browser, base: &str, email: &str, code: Option<&str>, purpose: &str) {
     b.delete_cookies();
-    b.goto(&format!("{base}/console/login"));
-    b.fill("#email", email);
-    b.fill("#password", PASSWORD);
-    if let Some(code) = code {
-        b.fill("#totp", code);
-    }
-    b.click("main button[type=submit]");
-    if let Some(purpose) = purpose {
-        b.click(&format!("input[value='{purpose}']"));
-        b.click("main button[type=submit]");
-        assert!(b.leaves("/console/purpose"), "purpose chosen: {}", b.url());
-    }
+    sign_in_with(b, base, email, code, purpose);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -129,13 +119,7 @@ async fn console_and_portal_pages_fit_a_phone_screen_in_a_browser() {
             assert_eq!(inner, Some(u64::from(PHONE)), "the window is a phone's");
             fits(&b, "/console/login");
 
-            sign_in(
-                &b,
-                &base,
-                "agent@example.com",
-                None,
-                Some("essential.service"),
-            );
+            sign_in(&b, &base, "agent@example.com", None, "essential.service");
             for page in [
                 "/console".to_string(),
                 "/console/customers".into(),
@@ -159,7 +143,7 @@ async fn console_and_portal_pages_fit_a_phone_screen_in_a_browser() {
                 &base,
                 "marketer@example.com",
                 None,
-                Some("marketing.communications.email"),
+                "marketing.communications.email",
             );
             for page in ["/console/campaigns", "/console/offers"] {
                 b.goto(&format!("{base}{page}"));
@@ -172,7 +156,7 @@ async fn console_and_portal_pages_fit_a_phone_screen_in_a_browser() {
                 &base,
                 "dpo@example.com",
                 Some(&code),
-                Some("essential.legal_obligation"),
+                "essential.legal_obligation",
             );
             for page in [
                 "/console/requests",
@@ -221,7 +205,7 @@ async fn console_and_portal_pages_fit_a_phone_screen_in_a_browser() {
             &base,
             "agent@example.com",
             None,
-            Some("essential.service"),
+            "essential.service",
         );
         let wide = b.script(
             "return [getComputedStyle(document.querySelector('nav .menu-open')).display, \

@@ -5,6 +5,7 @@ use steward_app::CustomerInput;
 use steward_app::core::Role;
 use steward_testkit::smtp::SmtpServer;
 
+use crate::console::sign_in_with;
 use crate::support::*;
 use crate::webdriver::Browser;
 
@@ -261,13 +262,13 @@ async fn a_customer_signs_in_with_a_mailed_code_and_sees_their_data_and_who_used
     let code = totp_now(&uri, t.app.now());
     let desk = in_browser(move || {
         let b = Browser::start();
-        b.goto(&format!("{base}/console/login"));
-        b.fill("#email", "dpo@example.com");
-        b.fill("#password", crate::console::PASSWORD);
-        b.fill("#totp", &code);
-        b.click("button[type=submit]");
-        b.click("input[value='essential.legal_obligation']");
-        b.click("main button[type=submit]");
+        sign_in_with(
+            &b,
+            &base,
+            "dpo@example.com",
+            Some(&code),
+            "essential.legal_obligation",
+        );
         // The purpose is saved before the next page is asked for.
         assert!(b.arrives("/console/customers"), "{}", b.url());
         b.goto(&format!("{base}/console/requests"));

@@ -11,7 +11,7 @@ use steward_app::{ShareView, VendorView};
 use uuid::Uuid;
 
 use crate::console::{
-    PASSWORD, add_staff, assert_console_page, in_browser, screenshots, staff_cookie,
+    add_staff, assert_console_page, in_browser, screenshots, sign_in_with, staff_cookie,
 };
 use crate::portal::{Visitor, code_in, visible};
 use crate::sharing::{agreement, processor, review, review_questions};
@@ -385,13 +385,7 @@ async fn the_data_map_is_drawn_in_a_browser() {
     let shots = screenshots();
     in_browser(move || {
         let b = Browser::start();
-        b.goto(&format!("{base}/console/login"));
-        b.fill("#email", "dpo@example.com");
-        b.fill("#password", PASSWORD);
-        b.fill("#totp", &code);
-        b.click("main button[type=submit]");
-        b.click(&format!("input[value='{LEGAL}']"));
-        b.click("main button[type=submit]");
+        sign_in_with(&b, &base, "dpo@example.com", Some(&code), LEGAL);
         assert!(b.text_has("#current-purpose", "Purpose"), "{}", b.url());
         b.click("a[href='/console/ropa']");
         assert!(b.arrives("/console/ropa"), "{}", b.url());
