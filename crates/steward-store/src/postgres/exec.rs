@@ -139,47 +139,42 @@ fn arrays<'v, const N: usize>(sql: &Insert, rows: &[[Value<'v>; N]]) -> Result<V
     let mut arrays = Vec::with_capacity(N);
     for (i, &(name, kind)) in sql.columns().iter().enumerate() {
         let values = rows.iter().map(|row| row[i]);
+        let fail = || mismatch(name);
         let array = match kind {
-            Kind::Id => Array::Ids(
-                values
-                    .map(|v| match v {
-                        Value::Id(id) => Ok(Some(id)),
-                        Value::Null => Ok(None),
-                        _ => Err(mismatch(name)),
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            Kind::Text => Array::Texts(
-                values
-                    .map(|v| match v {
-                        Value::Text(t) => Ok(Some(t)),
-                        Value::Null => Ok(None),
-                        _ => Err(mismatch(name)),
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            Kind::Bytes => Array::Bytes(
-                values
-                    .map(|v| match v {
-                        Value::Bytes(b) => Ok(Some(b)),
-                        Value::Null => Ok(None),
-                        _ => Err(mismatch(name)),
-                    })
-                    .collect::<Result<_>>()?,
-            ),
-            Kind::Int => Array::Ints(
-                values
-                    .map(|v| match v {
-                        Value::Int(n) => Ok(Some(n)),
-                        Value::Null => Ok(None),
-                        _ => Err(mismatch(name)),
-                    })
-                    .collect::<Result<_>>()?,
-            ),
+            Kind::Id => Array::Ids(column(values, fail, |v| match v {
+                Value::Id(id) => Some(id),
+                _ => None,
+            })?),
+            Kind::Text => Array::Texts(column(values, fail, |v| match v {
+                Value::Text(t) => Some(t),
+                _ => None,
+            })?),
+            Kind::Bytes => Array::Bytes(column(values, fail, |v| match v {
+                Value::Bytes(b) => Some(b),
+                _ => None,
+            })?),
+            Kind::Int => Array::Ints(column(values, fail, |v| match v {
+                Value::Int(n) => Some(n),
+                _ => None,
+            })?),
         };
         arrays.push(array);
     }
     Ok(arrays)
+}
+
+/// One column's values as its kind holds them, NULL kept; any other kind of value fails.
+fn column<'v, T>(
+    values: impl Iterator<Item = Value<'v>>,
+    fail: impl Fn() -> StoreError,
+    pick: impl Fn(Value<'v>) -> Option<T>,
+) -> Result<Vec<Option<T>>> {
+    values
+        .map(|v| match v {
+            Value::Null => Ok(None),
+            v => pick(v).map(Some).ok_or_else(&fail),
+        })
+        .collect()
 }
 
 fn params<'a>(args: &'a [Value<'_>]) -> Vec<&'a (dyn ToSql + Sync)> {
