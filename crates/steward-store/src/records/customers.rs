@@ -67,6 +67,8 @@ pub struct CustomerFilter {
     pub name_tokens: Vec<IndexDigest>,
     pub name_fields: Vec<String>,
     pub tag: Option<String>,
+    /// Only the members of this company.
+    pub company: Option<Uuid>,
     pub status: Option<String>,
     pub created_after: Option<i64>,
     pub created_before: Option<i64>,

@@ -3,8 +3,8 @@
 use uuid::Uuid;
 
 use super::{
-    Builder, Exec, Insert, Kind, Row, Sql, Value, args, blind_index, idempotency, outbox,
-    personalization, portal, tasks,
+    Builder, Exec, Insert, Kind, Row, Sql, Value, args, blind_index, companies, idempotency,
+    outbox, personalization, portal, tasks,
 };
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
 use crate::{
@@ -204,6 +204,7 @@ pub(crate) async fn erase(x: &impl Exec, id: Uuid, at: i64) -> Result<bool> {
     for sql in [
         &ERASE_INTERACTIONS,
         &tasks::ERASE,
+        &companies::ERASE_MEMBERSHIP,
         &ERASE_TAGS,
         &ERASE_CURRENT_CONSENTS,
         &ERASE_CONSENT_EVENTS,
@@ -360,6 +361,12 @@ fn selected<'f>(b: &mut Builder<'f>, f: &'f CustomerFilter, words: &[&'f IndexDi
         b.push(
             " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)",
             &args![tag],
+        );
+    }
+    if let Some(company) = f.company {
+        b.push(
+            " AND c.id IN (SELECT customer_id FROM company_members WHERE company_id = ?)",
+            &args![company],
         );
     }
     if let Some(s) = &f.status {

@@ -101,6 +101,8 @@ pub struct CustomerQuery {
     /// whole word of one of their name fields (case, accents and apostrophes aside).
     pub name: Option<String>,
     pub tag: Option<String>,
+    /// Only the customers that belong to this company.
+    pub company: Option<Uuid>,
     pub status: Option<String>,
     pub created_after: Option<Timestamp>,
     pub created_before: Option<Timestamp>,

@@ -153,6 +153,7 @@ impl Customers<'_> {
             name_tokens,
             name_fields,
             tag,
+            company: q.company,
             status,
             created_after: q.created_after.map(|t| t.as_microsecond()),
             created_before: q.created_before.map(|t| t.as_microsecond()),
