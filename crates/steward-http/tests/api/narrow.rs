@@ -116,6 +116,19 @@ async fn console_and_portal_pages_fit_a_phone_screen() {
         .expect("a dpo has a second factor");
     let code = totp_now(&uri, t.app.now());
     let grace = seed(&t, "grace@example.com").await;
+    let company = t
+        .app
+        .companies()
+        .create(
+            &t.operator.actor("setup", &[]),
+            steward_app::CompanyInput {
+                name: "Grace Works".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("company")
+        .id;
     let base = format!("http://{}", t.addr);
     let shots = screenshots();
 
@@ -141,6 +154,9 @@ async fn console_and_portal_pages_fit_a_phone_screen() {
                 "/console/customers".into(),
                 format!("/console/customers/{grace}"),
                 format!("/console/customers/{grace}/edit"),
+                "/console/companies".into(),
+                "/console/companies/new".into(),
+                format!("/console/companies/{company}"),
                 "/console/catalog".into(),
             ] {
                 b.goto(&format!("{base}{page}"));
