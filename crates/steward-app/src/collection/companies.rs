@@ -203,7 +203,13 @@ struct Checked {
 }
 
 impl Companies<'_> {
-    async fn checked(&self, input: CompanyInput) -> Result<Checked, AppError> {
+    /// `kept_owner` is the owner the company has: kept as it is, it is not checked again, so
+    /// a company whose owner left can still be changed in other ways.
+    async fn checked(
+        &self,
+        input: CompanyInput,
+        kept_owner: Option<Uuid>,
+    ) -> Result<Checked, AppError> {
         let mut errors = Vec::new();
         let name = check_name(&input.name, &mut errors);
         let blank = |v: Option<String>| v.map(|v| v.trim().to_string()).filter(|v| !v.is_empty());
@@ -219,7 +225,7 @@ impl Companies<'_> {
                 .ok()
         });
         let tags = check_tags(&input.tags, &mut errors);
-        if let Some(owner) = input.owner {
+        if let Some(owner) = input.owner.filter(|o| Some(*o) != kept_owner) {
             let active = (self.app.store.list_users().await?)
                 .iter()
                 .any(|u| u.id == owner && !u.disabled);
@@ -285,7 +291,7 @@ impl Companies<'_> {
         input: CompanyInput,
     ) -> Result<CompanyView, AppError> {
         require_keeper(actor)?;
-        let c = self.checked(input).await?;
+        let c = self.checked(input, None).await?;
         let now = self.app.clock.now().as_microsecond();
         let row = CompanyRow {
             id: Uuid::now_v7(),
@@ -336,7 +342,7 @@ impl Companies<'_> {
         if changed.is_empty() {
             return Ok(kept);
         }
-        let c = self.checked(input).await?;
+        let c = self.checked(input, kept.owner).await?;
         let row = CompanyRow {
             id,
             name: c.name,
@@ -419,7 +425,7 @@ impl Companies<'_> {
             name_prefix: name_prefix.map(str::to_lowercase),
             order,
             descending,
-            offset: ((page - 1) * limit) as u64,
+            offset: (page - 1).saturating_mul(limit) as u64,
             limit,
         };
         let rows = self.app.store.companies(&filter).await?;

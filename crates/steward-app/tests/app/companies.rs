@@ -199,7 +199,24 @@ async fn made_and_changed(home: Home) {
             .version,
         1
     );
-    for (action, n) in [("company.create", 2), ("company.update", 1)] {
+    // A company whose owner left keeps them until someone chooses another, and can still be
+    // changed in other ways.
+    let owned = app
+        .companies()
+        .create(me, company("Owned", None, Some(anna)))
+        .await
+        .expect("owned");
+    app.accounts()
+        .update_user(&admin, anna, None, Some(true))
+        .await
+        .expect("anna leaves");
+    let renamed = app
+        .companies()
+        .update(me, owned.id, &json!({"name": "Owned Ltd"}), Some(1))
+        .await
+        .expect("renamed");
+    assert_eq!(renamed.owner, Some(anna));
+    for (action, n) in [("company.create", 3), ("company.update", 2)] {
         let sql = format!("SELECT COUNT(*) FROM audit_log WHERE action = '{action}'");
         assert_eq!(home.count(&sql).await, n, "{action}");
     }
