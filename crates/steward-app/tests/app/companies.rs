@@ -487,6 +487,14 @@ async fn members_erasure_and_deletion(home: Home) {
         Err(AppError::Forbidden(_))
     ));
     assert_eq!(
+        app.customers()
+            .get(&support, gwen)
+            .await
+            .expect("read")
+            .company_id,
+        Some(acme.id)
+    );
+    assert_eq!(
         app.companies()
             .of_customer(&support, gwen)
             .await

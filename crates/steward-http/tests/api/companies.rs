@@ -205,6 +205,16 @@ async fn companies_over_http_answer_bad_input_by_field_and_code() {
         )
         .await;
     assert_eq!(added.status, 204, "{}", added.body);
+    let read = t
+        .req(
+            "GET",
+            &format!("/api/v1/customers/{gwen}"),
+            Some(&agent),
+            &purpose,
+            None,
+        )
+        .await;
+    assert_eq!(read.json()["company_id"], id.as_str(), "{}", read.body);
     let page = t.req("GET", &members, Some(&agent), &purpose, None).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let page = page.json();

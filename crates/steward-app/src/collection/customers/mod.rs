@@ -80,6 +80,9 @@ pub struct CustomerView {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[cfg_attr(feature = "openapi", schema(value_type = Option<String>, format = DateTime))]
     pub last_interaction_at: Option<Timestamp>,
+    /// The company they belong to, on a read of this one customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Uuid>,
 }
 
 impl Replayable for CustomerView {
@@ -296,6 +299,7 @@ impl Steward {
             last_interaction_at: row
                 .last_interaction_at
                 .map(steward_core::clock::from_micros),
+            company_id: None,
         };
         Ok((view, opened))
     }

@@ -22,7 +22,8 @@ impl Customers<'_> {
         };
         self.app.ensure_processable(access, &row).await?;
         let dek = self.app.row_key(&row).await?;
-        let (view, opened) = self.app.view(access, &row, &dek)?;
+        let (mut view, opened) = self.app.view(access, &row, &dek)?;
+        view.company_id = self.app.store.company_of(id).await?;
         // The entry is written before any value leaves: no audit, no data.
         self.app
             .append(vec![self.app.access_record(
