@@ -26,6 +26,10 @@ pub use campaigns::schedule::ScheduleInput;
 pub use campaigns::segments::{
     AttributeFilter, ConsentFilter, NewSegment, Period, SegmentFilter, SegmentView,
 };
+pub use collection::companies::{
+    CompanyInput, CompanyQuery, CompanyView, MAX_COMPANY_NAME, MemberQuery, parse_company_order,
+    parse_domain,
+};
 pub use collection::customers::merge::{MergeRefusal, MergeView, MergedConsent};
 pub use collection::customers::{
     CustomerInput, CustomerPatch, CustomerQuery, CustomerView, Page, Reassign, ReindexOutcome,
@@ -96,9 +100,9 @@ pub use security::self_audit::{
 pub use security::settings::SecuritySettings;
 pub use security::staff::{MAX_DISPLAY_NAME, StaffMember, parse_display_name, who};
 pub use services::{
-    Accounts, Audit, Campaigns, Consents, Customers, Forms, Holds, Interactions, Jobs, Keys, Links,
-    Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments, Sessions, Staff,
-    Tasks, Timeline,
+    Accounts, Audit, Campaigns, Companies, Consents, Customers, Forms, Holds, Interactions, Jobs,
+    Keys, Links, Notices, Outbox, OwnRights, Portal, Requests, Retention, Rights, Segments,
+    Sessions, Staff, Tasks, Timeline,
 };
 pub use services::{
     Agreements, Breaches, Personalization, Records, SelfAudit, Shares, Transfers, Vendors, Webhooks,

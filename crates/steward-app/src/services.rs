@@ -22,6 +22,15 @@ pub struct Interactions<'a> {
     pub(crate) app: &'a Steward,
 }
 
+/// Companies, kept in clear, with an owner among the staff and the customers that belong
+/// to them.
+///
+/// Lives in `collection/companies.rs`.
+#[derive(Clone, Copy)]
+pub struct Companies<'a> {
+    pub(crate) app: &'a Steward,
+}
+
 /// Tasks and reminders on a customer, and each staff member's open ones.
 ///
 /// Lives in `collection/tasks.rs`.
@@ -293,6 +302,10 @@ impl Steward {
 
     pub fn interactions(&self) -> Interactions<'_> {
         Interactions { app: self }
+    }
+
+    pub fn companies(&self) -> Companies<'_> {
+        Companies { app: self }
     }
 
     pub fn tasks(&self) -> Tasks<'_> {

@@ -6,7 +6,7 @@ use crate::contact::{Email, Phone};
 /// Whether `c` overrides, embeds or isolates the direction of the text around it. Such
 /// characters let a name display as something else than it is (right-to-left override,
 /// "Trojan Source"); text in any script reads correctly without them.
-fn is_direction_control(c: char) -> bool {
+pub fn is_direction_control(c: char) -> bool {
     matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 

@@ -111,6 +111,20 @@ impl Role {
 }
 
 impl Role {
+    /// Reading companies, organisations kept in clear: support and marketing work with them,
+    /// and those who keep them.
+    pub fn may_read_companies(self) -> bool {
+        matches!(
+            self,
+            Role::Admin | Role::Dpo | Role::Agent | Role::Marketer | Role::System
+        )
+    }
+
+    /// Keeping companies: the administrator, the privacy officer and whoever edits customers.
+    pub fn may_keep_companies(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo | Role::Agent | Role::System)
+    }
+
     /// Writing the breach register: the privacy officer, who answers to the authority.
     pub fn may_keep_breaches(self) -> bool {
         matches!(self, Role::Dpo | Role::System)

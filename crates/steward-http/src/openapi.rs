@@ -7,8 +7,9 @@ use utoipa::openapi::{Content, Ref, RefOr, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::api::{
-    accounts, audiences, audit, breaches, campaigns, catalog, consents, customers, keys, notices,
-    personalization, recipient_notices, records, requests, retention, security, sharing, tasks,
+    accounts, audiences, audit, breaches, campaigns, catalog, companies, consents, customers, keys,
+    notices, personalization, recipient_notices, records, requests, retention, security, sharing,
+    tasks,
 };
 
 #[derive(OpenApi)]
@@ -20,6 +21,8 @@ use crate::api::{
         customers::create, customers::list, customers::search, customers::read, customers::update, customers::erase,
         customers::add_interaction, customers::interactions, customers::merge,
         customers::reassign, customers::retag,
+        companies::list, companies::create, companies::read, companies::update, companies::remove,
+        companies::customers, companies::add_customer, companies::remove_customer,
         tasks::create, tasks::of_customer, tasks::of_owner, tasks::done, tasks::reopen, tasks::timeline,
         consents::current, consents::record, consents::history, consents::object,
         consents::receipt, consents::verify,

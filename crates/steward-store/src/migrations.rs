@@ -89,6 +89,7 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         36,
         include_str!("../migrations/sqlite/0036_customer_owner.sql"),
     ),
+    (37, include_str!("../migrations/sqlite/0037_companies.sql")),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -195,6 +196,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         36,
         include_str!("../migrations/postgres/0036_customer_owner.sql"),
+    ),
+    (
+        37,
+        include_str!("../migrations/postgres/0037_companies.sql"),
     ),
 ];
 

@@ -6,6 +6,7 @@ mod accounts;
 mod audit_log;
 mod breaches;
 mod campaigns;
+mod companies;
 mod consent_ledger;
 mod customers;
 pub(crate) mod dedicated;

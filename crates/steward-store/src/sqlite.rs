@@ -10,6 +10,7 @@ mod audit_log;
 mod breaches;
 mod campaigns;
 mod checkpointer;
+mod companies;
 mod consent_ledger;
 mod customers;
 pub(crate) mod exec;

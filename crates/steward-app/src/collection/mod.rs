@@ -2,6 +2,7 @@
 //! and their interactions sealed under a key of each customer's own, and bulk import and
 //! export of them.
 
+pub(crate) mod companies;
 pub(crate) mod customers;
 pub(crate) mod export;
 pub mod import;

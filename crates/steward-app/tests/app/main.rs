@@ -7,6 +7,7 @@ mod breach_scope;
 mod breaches;
 mod campaign_schedule;
 mod campaigns;
+mod companies;
 mod consent;
 mod consent_proofs;
 mod customers;

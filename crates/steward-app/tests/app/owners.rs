@@ -69,8 +69,9 @@ async fn owners_filter_and_sort(home: Home) {
     // Made in an order that is neither the names' nor the ids'.
     let (cleo, cleo_access) = staff(&app, "cleo@example.com", "Cleo Carter").await;
     let (ada, _) = staff(&app, "ada@example.com", "Ada Adams").await;
-    let (bo, _) = staff(&app, "bo@example.com", "Bo Berg").await;
-    let names = BTreeMap::from([(cleo, "Cleo Carter"), (ada, "Ada Adams"), (bo, "Bo Berg")]);
+    // Written in lower case: case aside, Bo still comes before Cleo.
+    let (bo, _) = staff(&app, "bo@example.com", "bo berg").await;
+    let names = BTreeMap::from([(cleo, "Cleo Carter"), (ada, "Ada Adams"), (bo, "bo berg")]);
     let choices = [Some(bo), None, Some(cleo), Some(ada)];
     let agent = agent(&app);
     let mut owner_of = BTreeMap::new();
@@ -120,14 +121,18 @@ async fn owners_filter_and_sort(home: Home) {
         "one entry per customer given an owner"
     );
 
-    // Going up: by the owner's name, then id; those of no one last. Going down: the reverse.
-    let mut expected: Vec<(Option<&str>, Uuid)> = (owner_of.iter())
-        .map(|(id, o)| (o.map(|o| names[&o]), *id))
+    // By the owner's name, then id, either way; those of no one last either way.
+    let mut expected: Vec<(Option<String>, Uuid)> = (owner_of.iter())
+        .map(|(id, o)| (o.map(|o| names[&o].to_lowercase()), *id))
         .collect();
-    expected.sort_by_key(|(name, id)| (name.is_none(), *name, *id));
+    expected.sort_by_key(|(name, id)| (name.is_none(), name.clone(), *id));
     let ascending: Vec<Uuid> = expected.iter().map(|(_, id)| *id).collect();
     assert_eq!(listed(&app, &agent, None, "owner").await, ascending);
-    let descending: Vec<Uuid> = ascending.iter().rev().copied().collect();
+    let (owned, no_one): (Vec<_>, Vec<_>) = expected.iter().partition(|(name, _)| name.is_some());
+    let descending: Vec<Uuid> = (owned.iter().rev())
+        .chain(no_one.iter().rev())
+        .map(|(_, id)| *id)
+        .collect();
     assert_eq!(listed(&app, &agent, None, "-owner").await, descending);
 
     let of = |owner: Option<Uuid>| -> BTreeSet<Uuid> {

@@ -125,6 +125,7 @@ pub async fn list(
         email: p.email,
         phone: p.phone,
         tag: p.tag,
+        company: None,
         status: p.status,
         created_after: parse_time("created_after", p.created_after.as_deref())?,
         created_before: parse_time("created_before", p.created_before.as_deref())?,

@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod breaches;
 pub(crate) mod campaigns;
 pub(crate) mod catalog;
+pub(crate) mod companies;
 pub(crate) mod consents;
 pub(crate) mod customers;
 pub(crate) mod keys;
@@ -75,6 +76,26 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         Method::GET,
         "/customers/{id}/interactions",
         get(customers::interactions),
+    )
+    .add(Method::GET, "/companies", get(companies::list))
+    .add(Method::POST, "/companies", post(companies::create))
+    .add(Method::GET, "/companies/{id}", get(companies::read))
+    .add(Method::PATCH, "/companies/{id}", patch(companies::update))
+    .add(Method::DELETE, "/companies/{id}", delete(companies::remove))
+    .add(
+        Method::GET,
+        "/companies/{id}/customers",
+        get(companies::customers),
+    )
+    .add(
+        Method::POST,
+        "/companies/{id}/customers",
+        post(companies::add_customer),
+    )
+    .add(
+        Method::DELETE,
+        "/companies/{id}/customers/{customer_id}",
+        delete(companies::remove_customer),
     )
     .add(Method::POST, "/customers/{id}/tasks", post(tasks::create))
     .add(

@@ -8,6 +8,7 @@ mod breaches;
 mod campaign_detail;
 mod campaigns;
 mod charts;
+mod companies;
 mod customers;
 mod dashboard;
 mod datamap;
@@ -91,6 +92,17 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/console/customers/{id}/tasks", post(customers::add_task))
         .route("/console/customers/{id}/owner", post(customers::reassign))
+        .route(
+            "/console/companies",
+            get(companies::list).post(companies::create),
+        )
+        .route("/console/companies/new", get(companies::new_form))
+        .route(
+            "/console/companies/{id}",
+            get(companies::show).post(companies::update),
+        )
+        .route("/console/companies/{id}/delete", post(companies::delete))
+        .route("/console/customers/{id}/company", post(companies::link))
         .route("/console/tasks", get(customers::my_tasks))
         .route("/console/tasks/{id}/done", post(customers::task_done))
         .route("/console/tasks/{id}/reopen", post(customers::task_reopen))
@@ -248,6 +260,8 @@ pub struct Chrome {
     pub reads_register: bool,
     /// May read the breach register.
     pub reads_breaches: bool,
+    /// Works with companies.
+    pub reads_companies: bool,
     /// For the catalog's names of the purposes a page mentions.
     state: Option<AppState>,
 }
@@ -326,6 +340,7 @@ impl Chrome {
             answers_requests: role == Role::Dpo,
             reads_register: role.may_read_register(),
             reads_breaches: role.may_read_breaches(),
+            reads_companies: role.may_read_companies(),
             state: Some(state.clone()),
         }
     }
@@ -351,6 +366,7 @@ impl Chrome {
             answers_requests: false,
             reads_register: false,
             reads_breaches: false,
+            reads_companies: false,
             state: None,
         }
     }

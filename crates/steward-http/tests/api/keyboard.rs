@@ -94,6 +94,19 @@ async fn tab_reaches_every_control_and_shows_where_it_is_in_a_browser() {
     add_staff(&t, "agent@example.com", Role::Agent).await;
     add_staff(&t, "marketer@example.com", Role::Marketer).await;
     let grace = seed(&t, "grace@example.com").await;
+    let company = t
+        .app
+        .companies()
+        .create(
+            &t.operator.actor("setup", &[]),
+            steward_app::CompanyInput {
+                name: "Grace Works".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("company")
+        .id;
     let base = format!("http://{}", t.addr);
 
     let b = in_browser({
@@ -113,6 +126,9 @@ async fn tab_reaches_every_control_and_shows_where_it_is_in_a_browser() {
                 "/console/customers".into(),
                 format!("/console/customers/{grace}"),
                 format!("/console/customers/{grace}/edit"),
+                "/console/companies".into(),
+                "/console/companies/new".into(),
+                format!("/console/companies/{company}"),
             ] {
                 b.goto(&format!("{base}{page}"));
                 tabs_through(&b, &page);

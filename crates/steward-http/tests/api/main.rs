@@ -4,7 +4,9 @@
 mod audience_attributes;
 mod breaches;
 mod campaign_detail;
+mod companies;
 mod console;
+mod console_companies;
 mod console_import;
 mod console_lists;
 mod console_merge;

@@ -88,6 +88,16 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/offers")
         | ("POST", "/offers")
         | ("DELETE", "/offers/{key}") => &[Admin, Marketer],
+        // Companies are organisations kept in clear: support and marketing read them, those
+        // who edit customers and those who run the installation keep them.
+        ("GET", "/companies") | ("GET", "/companies/{id}") => &[Admin, Dpo, Agent, Marketer],
+        ("POST", "/companies") | ("PATCH", "/companies/{id}") | ("DELETE", "/companies/{id}") => {
+            &[Admin, Dpo, Agent]
+        }
+        // Their customers are personal data, reached as the customer list reaches them.
+        ("GET", "/companies/{id}/customers")
+        | ("POST", "/companies/{id}/customers")
+        | ("DELETE", "/companies/{id}/customers/{customer_id}") => &[Dpo, Agent],
         ("POST", "/notices") | ("POST", "/notices/{id}/publish") => &[Admin, Dpo],
         ("POST", "/vendors")
         | ("PATCH", "/vendors/{id}")
@@ -593,7 +603,33 @@ async fn every_route_for_every_role() {
             } else {
                 String::new()
             };
+            // A company per call, the customer a member for the route that removes one.
+            let company = if path.starts_with("/companies/") {
+                let made = t
+                    .app
+                    .companies()
+                    .create(
+                        &setup,
+                        steward_app::CompanyInput {
+                            name: format!("Matrix {n}"),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .expect("company");
+                if path == "/companies/{id}/customers/{customer_id}" {
+                    t.app
+                        .companies()
+                        .add_member(&access, made.id, customer.id)
+                        .await
+                        .expect("member");
+                }
+                made.id.to_string()
+            } else {
+                String::new()
+            };
             let id = match path {
+                p if p.starts_with("/companies/") => company.clone(),
                 p if p.starts_with("/tasks/") => task.clone(),
                 p if p.starts_with("/breaches/") => breach.clone(),
                 p if p.starts_with("/vendors/") => vendor.clone(),
@@ -616,6 +652,7 @@ async fn every_route_for_every_role() {
                     .replace("{key}", key_for(path))
                     .replace("{step}", "contain")
                     .replace("{version}", "1")
+                    .replace("{customer_id}", &customer.id.to_string())
             );
             if path == "/tasks" {
                 url.push_str(&format!("?owner={target_user}"));
@@ -661,6 +698,11 @@ async fn every_route_for_every_role() {
                 }
                 ("POST", "/customers/{id}/interactions") => {
                     Some(r#"{"kind":"note","summary":"Checked the matrix"}"#.to_string())
+                }
+                ("POST", "/companies") => Some(format!(r#"{{"name":"Made {n}"}}"#)),
+                ("PATCH", "/companies/{id}") => Some(r#"{"name":"Changed"}"#.to_string()),
+                ("POST", "/companies/{id}/customers") => {
+                    Some(format!(r#"{{"customer_id":"{}"}}"#, customer.id))
                 }
                 ("POST", "/customers/{id}/tasks") => Some(format!(
                     r#"{{"title":"Call back","due_on":"2026-02-01","owner":"{target_user}"}}"#

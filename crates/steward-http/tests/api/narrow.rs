@@ -106,6 +106,19 @@ async fn console_and_portal_pages_fit_a_phone_screen_in_a_browser() {
         .expect("a dpo has a second factor");
     let code = totp_now(&uri, t.app.now());
     let grace = seed(&t, "grace@example.com").await;
+    let company = t
+        .app
+        .companies()
+        .create(
+            &t.operator.actor("setup", &[]),
+            steward_app::CompanyInput {
+                name: "Grace Works".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("company")
+        .id;
     let base = format!("http://{}", t.addr);
     let shots = screenshots();
 
@@ -125,6 +138,9 @@ async fn console_and_portal_pages_fit_a_phone_screen_in_a_browser() {
                 "/console/customers".into(),
                 format!("/console/customers/{grace}"),
                 format!("/console/customers/{grace}/edit"),
+                "/console/companies".into(),
+                "/console/companies/new".into(),
+                format!("/console/companies/{company}"),
                 "/console/catalog".into(),
             ] {
                 b.goto(&format!("{base}{page}"));

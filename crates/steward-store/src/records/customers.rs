@@ -69,6 +69,8 @@ pub struct CustomerFilter {
     pub name_tokens: Vec<IndexDigest>,
     pub name_fields: Vec<String>,
     pub tag: Option<String>,
+    /// Only the members of this company.
+    pub company: Option<Uuid>,
     pub status: Option<String>,
     pub created_after: Option<i64>,
     pub created_before: Option<i64>,
@@ -93,7 +95,8 @@ pub enum ListOrder {
     LastInteraction,
     Residency,
     Status,
-    /// By the owner's display name; customers without an owner come last going up.
+    /// By the owner's display name, case aside; customers without an owner come last either
+    /// way.
     Owner,
 }
 

@@ -7,6 +7,7 @@ mod audit_log;
 mod breaches;
 mod campaigns;
 mod changes;
+mod companies;
 mod consent_ledger;
 mod customers;
 mod idempotency;
@@ -34,6 +35,7 @@ pub use audit_log::AuditLog;
 pub use breaches::Breaches;
 pub use campaigns::Campaigns;
 pub use changes::Changes;
+pub use companies::Companies;
 pub use consent_ledger::ConsentLedger;
 pub use customers::Customers;
 pub use idempotency::Idempotency;
@@ -83,6 +85,7 @@ pub trait Store:
     + Merges
     + SavedViews
     + Tasks
+    + Companies
     + 'static
 {
 }
@@ -114,6 +117,7 @@ impl<
         + Merges
         + SavedViews
         + Tasks
+        + Companies
         + 'static,
 > Store for T
 {

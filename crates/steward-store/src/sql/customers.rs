@@ -3,8 +3,8 @@
 use uuid::Uuid;
 
 use super::{
-    Builder, Exec, Insert, Kind, Row, Sql, Value, args, blind_index, idempotency, outbox,
-    personalization, portal, tasks,
+    Builder, Exec, Insert, Kind, Row, Sql, Value, args, blind_index, companies, idempotency,
+    outbox, personalization, portal, tasks,
 };
 use crate::records::{decode_index_keys, encode_index_keys, merge_index_keys};
 use crate::{
@@ -207,6 +207,7 @@ pub(crate) async fn erase(x: &impl Exec, id: Uuid, at: i64) -> Result<bool> {
     for sql in [
         &ERASE_INTERACTIONS,
         &tasks::ERASE,
+        &companies::ERASE_MEMBERSHIP,
         &ERASE_TAGS,
         &ERASE_CURRENT_CONSENTS,
         &ERASE_CONSENT_EVENTS,
@@ -276,7 +277,7 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
             ListOrder::LastInteraction => " ORDER BY c.last_interaction_at NULLS FIRST, c.id",
             ListOrder::Residency => " ORDER BY c.residency, c.id",
             ListOrder::Status => " ORDER BY c.status, c.id",
-            ListOrder::Owner => " ORDER BY o.display_name NULLS LAST, c.id",
+            ListOrder::Owner => " ORDER BY o.display_name IS NULL, lower(o.display_name), c.id",
         },
         Some((column, true)) => match column {
             ListOrder::Created => " ORDER BY c.created_at DESC, c.id DESC",
@@ -286,7 +287,9 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
             }
             ListOrder::Residency => " ORDER BY c.residency DESC, c.id DESC",
             ListOrder::Status => " ORDER BY c.status DESC, c.id DESC",
-            ListOrder::Owner => " ORDER BY o.display_name DESC NULLS FIRST, c.id DESC",
+            ListOrder::Owner => {
+                " ORDER BY o.display_name IS NULL, lower(o.display_name) DESC, c.id DESC"
+            }
         },
     };
     b.push(order, &[]);
@@ -371,6 +374,12 @@ fn selected<'f>(b: &mut Builder<'f>, f: &'f CustomerFilter, words: &[&'f IndexDi
         b.push(
             " AND c.id IN (SELECT customer_id FROM customer_tags WHERE tag = ?)",
             &args![tag],
+        );
+    }
+    if let Some(company) = f.company {
+        b.push(
+            " AND c.id IN (SELECT customer_id FROM company_members WHERE company_id = ?)",
+            &args![company],
         );
     }
     if let Some(s) = &f.status {

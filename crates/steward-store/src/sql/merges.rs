@@ -2,7 +2,7 @@
 
 use uuid::Uuid;
 
-use super::{Exec, Sql, WriteTx, args, changes, customers, tasks};
+use super::{Exec, Sql, WriteTx, args, changes, companies, customers, tasks};
 use crate::{Merge, Result, StoreError};
 
 static VERSION: Sql = Sql::for_update("SELECT version FROM customers WHERE id = ?1");
@@ -46,6 +46,8 @@ pub(crate) async fn merge(x: &impl WriteTx, m: Merge) -> Result<bool> {
         return Err(StoreError::Conflict);
     }
     tasks::move_to(x, merged, &m.moved_tasks).await?;
+    x.execute(&companies::MOVE_MEMBERSHIP, &args![merged, m.survivor])
+        .await?;
     if !m.moved.is_empty() {
         x.execute(&customers::RECOMPUTE_LAST_INTERACTION, &args![m.survivor])
             .await?;

@@ -20,6 +20,7 @@ pub(crate) mod breaches;
 pub(crate) mod campaign_results;
 pub(crate) mod campaigns;
 pub(crate) mod changes;
+pub(crate) mod companies;
 pub(crate) mod consent_ledger;
 pub(crate) mod consent_proofs;
 pub(crate) mod customers;

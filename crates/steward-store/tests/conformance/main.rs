@@ -167,6 +167,7 @@ mod accounts;
 mod audit_log;
 mod campaigns;
 mod changes;
+mod companies;
 mod consent_ledger;
 mod customers;
 mod idempotency;

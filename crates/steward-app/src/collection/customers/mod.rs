@@ -85,6 +85,9 @@ pub struct CustomerView {
     /// The staff member who looks after the customer, by display name; absent when no one does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<StaffMember>,
+    /// The company they belong to, on a read of this one customer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub company_id: Option<Uuid>,
 }
 
 impl Replayable for CustomerView {
@@ -106,6 +109,8 @@ pub struct CustomerQuery {
     /// whole word of one of their name fields (case, accents and apostrophes aside).
     pub name: Option<String>,
     pub tag: Option<String>,
+    /// Only the customers that belong to this company.
+    pub company: Option<Uuid>,
     pub status: Option<String>,
     pub created_after: Option<Timestamp>,
     pub created_before: Option<Timestamp>,
@@ -307,6 +312,7 @@ impl Steward {
                 id,
                 display_name: format!("user:{id}"),
             }),
+            company_id: None,
         };
         Ok((view, opened))
     }

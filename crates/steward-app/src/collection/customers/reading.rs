@@ -27,6 +27,7 @@ impl Customers<'_> {
         self.app
             .name_owners(std::slice::from_mut(&mut view))
             .await?;
+        view.company_id = self.app.store.company_of(id).await?;
         // The entry is written before any value leaves: no audit, no data.
         self.app
             .append(vec![self.app.access_record(
@@ -162,6 +163,7 @@ impl Customers<'_> {
             name_tokens,
             name_fields,
             tag,
+            company: q.company,
             status,
             created_after: q.created_after.map(|t| t.as_microsecond()),
             created_before: q.created_before.map(|t| t.as_microsecond()),

@@ -93,6 +93,9 @@ struct DetailPage {
     /// What the page says first: that a merge was done, or that the customer opened was
     /// merged into this one.
     notice: Option<&'static str>,
+    /// `None` when the role does not work with companies or the purpose does not reach
+    /// the customer.
+    company: Option<crate::console::companies::CompanyCard>,
     /// `None` when the purpose does not reach the customer's tasks.
     tasks: Option<super::tasks::TasksCard>,
     /// `None` when the purpose does not reach the timeline.
@@ -226,6 +229,7 @@ async fn noticed_page(
         })
         .collect();
     let personalization = super::personalization::shown(state, access, id).await?;
+    let company = crate::console::companies::card(state, staff, access, id).await?;
     let tasks = super::tasks::card(state, staff, access, id).await?;
     let timeline = super::tasks::timeline(state, access, id, timeline_limit).await?;
     let get = |k: &str| view.fields.get(k).map(String::as_str).unwrap_or("");
@@ -265,6 +269,7 @@ async fn noticed_page(
             personalization,
             levels: super::personalization::levels(),
             notice,
+            company,
             tasks,
             timeline,
         },
