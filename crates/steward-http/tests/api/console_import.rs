@@ -76,7 +76,11 @@ async fn an_admin_uploads_maps_and_imports_a_csv_file_in_a_browser() {
         assert!(!b.url().contains("example.org"), "{}", b.url());
 
         b.click("#import-start");
-        assert!(b.exists("#import-summary"), "{}", b.source());
+        assert!(
+            b.appears("#import-summary", std::time::Duration::from_secs(60)),
+            "{}",
+            b.source()
+        );
         assert_eq!(b.text("#import-created"), "2");
         assert_eq!(b.text("#import-rejected"), "1");
         let link =

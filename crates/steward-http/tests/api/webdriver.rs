@@ -276,6 +276,20 @@ impl Browser {
         }
     }
 
+    /// Whether an element `css` selects comes to exist within `within`: for what a page
+    /// streams at the end of work whose length the test does not decide (an import on a busy
+    /// machine), where the few seconds of the other waits are too few.
+    pub fn appears(&self, css: &str, within: Duration) -> bool {
+        let started = Instant::now();
+        while !self.exists(css) {
+            if started.elapsed() > within {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        true
+    }
+
     /// Whether the text of the element `css` selects comes to hold `needle` within a few
     /// seconds: the answer to a click may still be on its way when the next step looks.
     pub fn text_has(&self, css: &str, needle: &str) -> bool {
