@@ -85,6 +85,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         35,
         include_str!("../migrations/sqlite/0035_saved_views.sql"),
     ),
+    (
+        38,
+        include_str!("../migrations/sqlite/0038_webhook_subscriptions.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -187,6 +191,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         35,
         include_str!("../migrations/postgres/0035_saved_views.sql"),
+    ),
+    (
+        38,
+        include_str!("../migrations/postgres/0038_webhook_subscriptions.sql"),
     ),
 ];
 

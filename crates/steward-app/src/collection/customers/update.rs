@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{CustomerPatch, CustomerView, MATCH_FIELD, parse_residency, parse_tags};
 use crate::collection::minimisation::{GivenConsents, check_values, writable};
 use crate::services::Customers;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, AppError, FieldError, Steward};
 
 impl Steward {
@@ -208,6 +209,7 @@ impl Customers<'_> {
         };
         // The answer shows the customer as updated: that read is recorded with the change.
         let (view, opened) = self.app.view(access, &new_row, &dek)?;
+        let event = note(EventType::CustomerUpdated, id, &touched, new_row.updated_at);
         let mut audit =
             vec![
                 self.app
@@ -242,6 +244,7 @@ impl Customers<'_> {
                 audit,
                 recipient_updates,
                 mail,
+                events: vec![event],
                 ..Default::default()
             })
             .await
@@ -254,6 +257,7 @@ impl Customers<'_> {
         if queued {
             self.app.mail_queued();
         }
+        self.app.webhooks_queued();
         Ok(view)
     }
 }
