@@ -145,7 +145,10 @@ pub(crate) async fn prepare(
         "webhook.event.deliver",
         shared.as_ref().map(|s| s.purpose.as_str()),
         vec![row.subject_id.to_string(), subscription],
-        shared.as_ref().map(|s| s.fields.clone()).unwrap_or_default(),
+        shared
+            .as_ref()
+            .map(|s| s.fields.clone())
+            .unwrap_or_default(),
         Some(reference.kind),
     );
     Ok(Prepared { body, audit })
