@@ -24,6 +24,7 @@ mod ropa;
 mod security;
 mod session;
 mod sign_in;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::Request;
@@ -204,6 +205,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(admin::tokens).post(admin::create_token),
         )
         .route("/console/tokens/{id}/revoke", post(admin::revoke_token))
+        .route(
+            "/console/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/console/webhooks/{id}", get(webhooks::deliveries))
+        .route("/console/webhooks/{id}/active", post(webhooks::set_active))
+        .route("/console/webhooks/{id}/delete", post(webhooks::delete))
         .route("/console/", get(|| async { see_other("/console") }))
         .route("/console/{*rest}", any(errors::no_such_page))
         .layer(axum::middleware::from_fn_with_state(
@@ -247,6 +255,8 @@ pub struct Chrome {
     pub reads_register: bool,
     /// May read the breach register.
     pub reads_breaches: bool,
+    /// May read integrations' webhook subscriptions and their deliveries.
+    pub reads_webhooks: bool,
     /// For the catalog's names of the purposes a page mentions.
     state: Option<AppState>,
 }
@@ -325,6 +335,7 @@ impl Chrome {
             answers_requests: role == Role::Dpo,
             reads_register: role.may_read_register(),
             reads_breaches: role.may_read_breaches(),
+            reads_webhooks: role.may_read_subscriptions(),
             state: Some(state.clone()),
         }
     }
@@ -350,6 +361,7 @@ impl Chrome {
             answers_requests: false,
             reads_register: false,
             reads_breaches: false,
+            reads_webhooks: false,
             state: None,
         }
     }

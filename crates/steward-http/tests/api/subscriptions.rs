@@ -239,3 +239,66 @@ async fn a_subscription_made_over_the_api_receives_signed_events_with_names_only
         .await;
     assert_eq!(missing.status, 404, "{}", missing.body);
 }
+
+/// The console's page in Chromium: the administrator subscribes an integration, sees the
+/// secret once (not after a reload), is answered with the field when no event is ticked, and
+/// pauses the subscription.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_subscribes_an_integration_and_shows_its_secret_once() {
+    use crate::console::{PASSWORD, add_staff, in_browser};
+    use crate::webdriver::Browser;
+
+    let t = spawn_app().await;
+    let uri = add_staff(&t, "admin@example.com", Role::Admin)
+        .await
+        .expect("an admin has a second factor");
+    let code = totp_now(&uri, t.app.now());
+    let base = format!("http://{}", t.addr);
+    let secret = in_browser(move || {
+        let b = Browser::start();
+        b.goto(&format!("{base}/console/login"));
+        b.fill("#email", "admin@example.com");
+        b.fill("#password", PASSWORD);
+        b.fill("#totp", &code);
+        b.click("main button[type=submit]");
+        b.click("nav a[href='/console/webhooks']");
+        assert!(b.arrives("/console/webhooks"), "{}", b.url());
+        assert!(b.exists("#no-subscriptions"));
+
+        // No event ticked: sent back naming the events, what was typed kept.
+        b.fill("#sub-name", "Warehouse sync");
+        b.fill("#sub-url", "https://127.0.0.1:9/events");
+        b.click("#new-subscription-form button[type=submit]");
+        assert!(!b.exists("#new-secret"), "nothing made");
+        assert!(b.shows("name at least one event"), "{}", b.source());
+
+        b.click("#sub-event-1");
+        b.click("#sub-event-3");
+        b.click("#new-subscription-form button[type=submit]");
+        let secret = b.text("#new-secret");
+        assert!(secret.starts_with("whsec_"), "{secret}");
+        assert!(b.text_has("#subscription-list", "customer.created"));
+        assert!(b.text_has("#subscription-list", "customer.erased"));
+        assert!(b.text_has("#subscription-list", "active"));
+
+        // Shown once: the page read again has it no more.
+        b.goto(&format!("{base}/console/webhooks"));
+        assert!(!b.exists("#new-secret"));
+        assert!(!b.source().contains(&secret));
+        b.click("#subscription-list button:not(.danger)");
+        assert!(b.text_has("#subscription-list", "paused"), "{}", b.source());
+        b.click("#subscription-list a");
+        assert!(b.exists("#no-deliveries"));
+        secret
+    })
+    .await;
+    let listed = t
+        .app
+        .webhooks()
+        .subscriptions(&t.operator.actor("check", &[]))
+        .await
+        .expect("list");
+    assert_eq!(listed.len(), 1);
+    assert!(!listed[0].active);
+    assert!(!format!("{listed:?}").contains(&secret));
+}
