@@ -112,6 +112,7 @@ pub use sharing::recipient_notices::{NoticeQuery, NoticeStatus, RecipientNoticeV
 pub use sharing::share_input::{AudienceSource, ShareDelivery, ShareInput};
 pub use sharing::share_view::{DeliveryProgress, Exclusion, ShareView};
 pub use sharing::webhooks::{
+    EventType, SubscriptionInput, SubscriptionPatch, SubscriptionShown, SubscriptionView,
     WebhookAttemptView, WebhookDeliveryView, WebhookEndpointView, WebhookInput, WebhookRound,
     WebhookSecretShown, WebhookSettings,
 };

@@ -125,6 +125,18 @@ impl Role {
         matches!(self, Role::Admin | Role::Dpo | Role::Agent | Role::System)
     }
 
+    /// Integrations' webhook subscriptions are configuration: the administrator's and the
+    /// privacy officer's. Naming a vendor under which values go also needs the register's
+    /// keeper.
+    pub fn may_keep_subscriptions(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo | Role::System)
+    }
+
+    /// Reading subscriptions and their deliveries: those who keep them and those who audit.
+    pub fn may_read_subscriptions(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo | Role::Auditor | Role::System)
+    }
+
     /// Writing the breach register: the privacy officer, who answers to the authority.
     pub fn may_keep_breaches(self) -> bool {
         matches!(self, Role::Dpo | Role::System)

@@ -9,7 +9,7 @@ use utoipa::{Modify, OpenApi};
 use crate::api::{
     accounts, audiences, audit, breaches, campaigns, catalog, companies, consents, customers, keys,
     notices, personalization, recipient_notices, records, requests, retention, security, sharing,
-    tasks,
+    subscriptions, tasks,
 };
 
 #[derive(OpenApi)]
@@ -43,6 +43,8 @@ use crate::api::{
         recipient_notices::deliveries,
         records::ropa,
         sharing::webhook, sharing::set_webhook, sharing::remove_webhook, sharing::deliveries,
+        subscriptions::list, subscriptions::create, subscriptions::read, subscriptions::update,
+        subscriptions::delete, subscriptions::rotate_secret, subscriptions::deliveries,
         audit::search, audit::verify, security::audit,
         breaches::list, breaches::open, breaches::get_one, breaches::update, breaches::add_phase,
         breaches::step, breaches::scope, breaches::authority_notice, breaches::customer_notices, breaches::plan,

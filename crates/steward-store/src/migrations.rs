@@ -90,6 +90,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         include_str!("../migrations/sqlite/0036_customer_owner.sql"),
     ),
     (37, include_str!("../migrations/sqlite/0037_companies.sql")),
+    (
+        38,
+        include_str!("../migrations/sqlite/0038_webhook_subscriptions.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -200,6 +204,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         37,
         include_str!("../migrations/postgres/0037_companies.sql"),
+    ),
+    (
+        38,
+        include_str!("../migrations/postgres/0038_webhook_subscriptions.sql"),
     ),
 ];
 

@@ -38,6 +38,7 @@ pub(crate) fn groupable(changes: &ChangeSet) -> bool {
         signups,
         settle_signup,
         personalization: _,
+        events: _,
     } = changes;
     inserts.is_empty()
         && updates.is_empty()
@@ -75,6 +76,7 @@ pub(crate) async fn commit(
         all.audit.extend(c.audit.iter().cloned());
         all.personalization
             .extend(c.personalization.iter().cloned());
+        all.events.extend(c.events.iter().cloned());
     }
     if store.apply(all).await.is_ok() {
         return Ok(group.iter().map(|_| Ok(())).collect());

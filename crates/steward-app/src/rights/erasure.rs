@@ -11,6 +11,7 @@ use crate::collection::customers::MAX_LIMIT;
 use crate::consent::proofs::ERASE_ATTEMPTS;
 use crate::infra::mail::{FAREWELL, Letter};
 use crate::services::Rights;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, AppError, Steward};
 
 /// How one erasure is carried out.
@@ -58,6 +59,8 @@ impl Steward {
         }
         with.recipient_updates
             .push(self.recipient_update(id, "erasure", Vec::new(), now)?);
+        with.events
+            .push(note(EventType::CustomerErased, id, &[], now));
         let queued = !with.mail.is_empty();
         let mut attempts = 0;
         let erased = loop {
@@ -86,6 +89,7 @@ impl Steward {
         if queued {
             self.mail_queued();
         }
+        self.webhooks_queued();
         Ok(())
     }
 }

@@ -40,6 +40,7 @@ mod shares;
 mod sharing;
 mod signups;
 mod staged_import;
+mod subscriptions;
 #[allow(dead_code)]
 mod support;
 mod tasks;

@@ -40,7 +40,7 @@ fn verifies(secret: &str, id: &str, timestamp: &str, body: &[u8], header: &str) 
     })
 }
 
-fn verifies_message(secret: &str, m: &Received) -> bool {
+pub(crate) fn verifies_message(secret: &str, m: &Received) -> bool {
     verifies(
         secret,
         m.header("webhook-id").expect("webhook-id"),
@@ -50,7 +50,7 @@ fn verifies_message(secret: &str, m: &Received) -> bool {
     )
 }
 
-fn trusting(receiver: &WebhookReceiver) -> WebhookSettings {
+pub(crate) fn trusting(receiver: &WebhookReceiver) -> WebhookSettings {
     WebhookSettings {
         extra_roots: Some(receiver.certificate().to_path_buf()),
     }

@@ -19,6 +19,7 @@ pub(crate) mod requests;
 pub(crate) mod retention;
 pub(crate) mod security;
 pub(crate) mod sharing;
+pub(crate) mod subscriptions;
 pub(crate) mod tasks;
 
 use axum::Router;
@@ -238,6 +239,41 @@ pub fn routes() -> (Router<AppState>, Vec<(Method, &'static str)>) {
         Method::DELETE,
         "/vendors/{id}/webhook",
         delete(sharing::remove_webhook),
+    )
+    .add(
+        Method::GET,
+        "/webhooks/subscriptions",
+        get(subscriptions::list),
+    )
+    .add(
+        Method::POST,
+        "/webhooks/subscriptions",
+        post(subscriptions::create),
+    )
+    .add(
+        Method::GET,
+        "/webhooks/subscriptions/{id}",
+        get(subscriptions::read),
+    )
+    .add(
+        Method::PATCH,
+        "/webhooks/subscriptions/{id}",
+        patch(subscriptions::update),
+    )
+    .add(
+        Method::DELETE,
+        "/webhooks/subscriptions/{id}",
+        delete(subscriptions::delete),
+    )
+    .add(
+        Method::POST,
+        "/webhooks/subscriptions/{id}/rotate-secret",
+        post(subscriptions::rotate_secret),
+    )
+    .add(
+        Method::GET,
+        "/webhooks/subscriptions/{id}/deliveries",
+        get(subscriptions::deliveries),
     )
     .add(Method::GET, "/agreements", get(sharing::agreements))
     .add(Method::POST, "/agreements", post(sharing::create_agreement))

@@ -25,6 +25,7 @@ mod ropa;
 mod security;
 mod session;
 mod sign_in;
+mod webhooks;
 
 use axum::Router;
 use axum::extract::Request;
@@ -217,6 +218,13 @@ pub fn routes(state: &AppState) -> Router<AppState> {
             get(admin::tokens).post(admin::create_token),
         )
         .route("/console/tokens/{id}/revoke", post(admin::revoke_token))
+        .route(
+            "/console/webhooks",
+            get(webhooks::list).post(webhooks::create),
+        )
+        .route("/console/webhooks/{id}", get(webhooks::deliveries))
+        .route("/console/webhooks/{id}/active", post(webhooks::set_active))
+        .route("/console/webhooks/{id}/delete", post(webhooks::delete))
         .route("/console/", get(|| async { see_other("/console") }))
         .route("/console/{*rest}", any(errors::no_such_page))
         .layer(axum::middleware::from_fn_with_state(
@@ -262,6 +270,8 @@ pub struct Chrome {
     pub reads_breaches: bool,
     /// Works with companies.
     pub reads_companies: bool,
+    /// May read integrations' webhook subscriptions and their deliveries.
+    pub reads_webhooks: bool,
     /// For the catalog's names of the purposes a page mentions.
     state: Option<AppState>,
 }
@@ -341,6 +351,7 @@ impl Chrome {
             reads_register: role.may_read_register(),
             reads_breaches: role.may_read_breaches(),
             reads_companies: role.may_read_companies(),
+            reads_webhooks: role.may_read_subscriptions(),
             state: Some(state.clone()),
         }
     }
@@ -367,6 +378,7 @@ impl Chrome {
             reads_register: false,
             reads_breaches: false,
             reads_companies: false,
+            reads_webhooks: false,
             state: None,
         }
     }

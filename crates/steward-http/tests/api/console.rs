@@ -515,6 +515,18 @@ async fn every_console_form_refuses_a_post_without_its_csrf_token() {
         ),
         ("/console/tokens", "name=ci&role=agent"),
         (&format!("/console/tokens/{token_id}/revoke"), ""),
+        (
+            "/console/webhooks",
+            "name=ci&url=https%3A%2F%2F127.0.0.1%3A9%2F&event=customer.created",
+        ),
+        (
+            &format!("/console/webhooks/{}/active", uuid::Uuid::now_v7()),
+            "active=false",
+        ),
+        (
+            &format!("/console/webhooks/{}/delete", uuid::Uuid::now_v7()),
+            "",
+        ),
         ("/console/segments", "name=VIPs&tags=vip"),
         ("/console/offers", "key=winter-boots&title=Winter+boots"),
         ("/console/offers/garden-tools/retire", ""),

@@ -32,6 +32,7 @@ mod register;
 mod requests;
 mod security;
 mod sharing;
+mod subscriptions;
 mod support;
 mod tasks;
 mod tls;

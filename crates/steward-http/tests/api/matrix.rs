@@ -133,6 +133,15 @@ fn admitted(method: &str, path: &str) -> &'static [Role] {
         | ("GET", "/breaches/{id}/authority-notice")
         | ("GET", "/breach-plan") => &[Dpo, Auditor],
         ("GET", "/audit") | ("GET", "/audit/verify") => &[Admin, Dpo, Auditor],
+        // Integrations' subscriptions are configuration: kept by those who run the
+        // installation and the privacy officer, read by the auditor too.
+        ("POST", "/webhooks/subscriptions")
+        | ("PATCH", "/webhooks/subscriptions/{id}")
+        | ("DELETE", "/webhooks/subscriptions/{id}")
+        | ("POST", "/webhooks/subscriptions/{id}/rotate-secret") => &[Admin, Dpo],
+        ("GET", "/webhooks/subscriptions")
+        | ("GET", "/webhooks/subscriptions/{id}")
+        | ("GET", "/webhooks/subscriptions/{id}/deliveries") => &[Admin, Dpo, Auditor],
         // Findings name accounts and tokens by id and say where the installation is weak:
         // for those who run it and those who audit it.
         ("GET", "/security/audit") => &[Admin, Dpo, Auditor],
@@ -628,8 +637,45 @@ async fn every_route_for_every_role() {
             } else {
                 String::new()
             };
+            // A subscription per call, paused, so no event is queued for it.
+            let subscription = if path.starts_with("/webhooks/subscriptions/") {
+                let keeper = t.operator.actor("matrix", &[]);
+                let made = t
+                    .app
+                    .webhooks()
+                    .subscribe(
+                        &keeper,
+                        steward_app::SubscriptionInput {
+                            name: format!("s{n}"),
+                            url: "https://127.0.0.1:9/events".into(),
+                            events: vec!["customer.created".into()],
+                            vendor_id: None,
+                            purpose: None,
+                        },
+                    )
+                    .await
+                    .expect("subscription")
+                    .subscription
+                    .id;
+                t.app
+                    .webhooks()
+                    .change_subscription(
+                        &keeper,
+                        made,
+                        steward_app::SubscriptionPatch {
+                            active: Some(false),
+                            ..Default::default()
+                        },
+                    )
+                    .await
+                    .expect("paused");
+                made.to_string()
+            } else {
+                String::new()
+            };
             let id = match path {
                 p if p.starts_with("/companies/") => company.clone(),
+                p if p.starts_with("/webhooks/subscriptions/") => subscription.clone(),
                 p if p.starts_with("/tasks/") => task.clone(),
                 p if p.starts_with("/breaches/") => breach.clone(),
                 p if p.starts_with("/vendors/") => vendor.clone(),
@@ -760,6 +806,13 @@ async fn every_route_for_every_role() {
                     Some(r#"{"url":"https://hooks.example.com/steward"}"#.to_string())
                 }
                 ("POST", "/agreements") => Some(sharing::agreement(&vendor).to_string()),
+                ("POST", "/webhooks/subscriptions") => Some(
+                    r#"{"name":"m","url":"https://127.0.0.1:9/events","events":["customer.erased"]}"#
+                        .to_string(),
+                ),
+                ("PATCH", "/webhooks/subscriptions/{id}") => {
+                    Some(r#"{"name":"Renamed"}"#.to_string())
+                }
                 ("PATCH", "/agreements/{id}") => Some(r#"{"valid_until":"2027-12-31"}"#.to_string()),
                 ("POST", "/shares") => Some(format!(
                     r#"{{"vendor_id":"{vendor}","purpose":"marketing.communications.email","fields":["email"],"customer_ids":["{}"]}}"#,

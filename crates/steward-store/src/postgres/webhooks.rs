@@ -2,8 +2,8 @@
 
 use super::*;
 
-use crate::sql::{Sql, webhooks as shared, webhooks::delivery_cols};
-use crate::{WebhookAttempt, WebhookEndpointRow, WebhookProgress, WebhookRow};
+use crate::sql::{Sql, subscriptions, webhooks as shared, webhooks::delivery_cols};
+use crate::{SubscriptionRow, WebhookAttempt, WebhookEndpointRow, WebhookProgress, WebhookRow};
 
 /// Rows locked by another instance's claim are skipped, not waited for.
 static CLAIM: Sql = Sql::new(concat!(
@@ -71,5 +71,48 @@ impl Webhooks for PostgresStore {
         let attempts = shared::attempts_of(&tx, subject).await?;
         tx.commit().await?;
         Ok((deliveries, attempts))
+    }
+
+    async fn create_subscription(&self, row: &SubscriptionRow, audit: AuditRecord) -> Result<()> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        subscriptions::create(&tx, row, audit).await?;
+        tx.commit().await
+    }
+
+    async fn update_subscription(&self, row: &SubscriptionRow, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        let updated = subscriptions::update(&tx, row, audit).await?;
+        tx.commit().await?;
+        Ok(updated)
+    }
+
+    async fn delete_subscription(&self, id: Uuid, audit: AuditRecord) -> Result<bool> {
+        let mut client = self.pool.get().await?;
+        let tx = self.begin(&mut client).await?;
+        let deleted = subscriptions::delete(&tx, id, audit).await?;
+        tx.commit().await?;
+        Ok(deleted)
+    }
+
+    async fn subscription(&self, id: Uuid) -> Result<Option<SubscriptionRow>> {
+        subscriptions::one(&self.pool.get().await?, id).await
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
+        subscriptions::all(&self.pool.get().await?).await
+    }
+
+    async fn subscription_deliveries(
+        &self,
+        id: Uuid,
+        limit: usize,
+    ) -> Result<(Vec<WebhookRow>, Vec<WebhookAttempt>)> {
+        let mut client = self.pool.get().await?;
+        let tx = snapshot(&mut client).await?;
+        let read = subscriptions::deliveries_to(&tx, id, limit).await?;
+        tx.commit().await?;
+        Ok(read)
     }
 }

@@ -60,6 +60,9 @@ pub struct ChangeSet {
     /// consent given in the same commit sees it, and one dropped with a withdrawal falls
     /// in the commit that records it.
     pub personalization: Vec<ProfileChange>,
+    /// Changes told to the integrations that subscribed to them (consent decisions and
+    /// completed requests are noted by the store from the rows above).
+    pub events: Vec<crate::EventNote>,
 }
 
 /// An erasure and what commits with it.

@@ -1,4 +1,5 @@
-//! Webhook delivery to vendors: endpoints, deliveries in the outbox, and their attempts.
+//! Webhook delivery to vendors and to integrations' subscriptions: endpoints, subscriptions,
+//! the events changes queue, deliveries in the outbox, and their attempts.
 
 use uuid::Uuid;
 
@@ -12,12 +13,45 @@ pub struct WebhookEndpointRow {
     pub set_at: i64,
 }
 
-/// One message to a vendor waiting in (or settled from) the outbox. It names what it is about
-/// and no more; its body is built when it is sent.
+/// An integration's subscription to events: where they go, which, its signing secret sealed,
+/// and the vendor and purpose under which values may go with them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriptionRow {
+    pub id: Uuid,
+    pub name: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: Vec<u8>,
+    pub active: bool,
+    pub vendor_id: Option<Uuid>,
+    pub purpose: Option<String>,
+    pub created_by: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A change integrations may subscribe to, written with the change: the store queues one
+/// delivery per active subscription that wants its `kind`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventNote {
+    /// `customer.created`, `customer.updated`, ...
+    pub kind: String,
+    /// The customer (or the request) it is about.
+    pub subject_id: Uuid,
+    pub at: i64,
+    /// Ids and field names as a JSON object, never a value: the delivery's reference.
+    pub data: String,
+}
+
+/// One message to a vendor or to a subscription waiting in (or settled from) the outbox. It
+/// names what it is about and no more; its body is built when it is sent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WebhookRow {
     pub id: Uuid,
-    pub vendor_id: Uuid,
+    /// The vendor it goes to, or
+    pub vendor_id: Option<Uuid>,
+    /// the subscription it goes to.
+    pub subscription_id: Option<Uuid>,
     /// `share.page`, ...
     pub kind: String,
     /// What the message is about (a share, ...), so its deliveries can be counted.

@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use steward_core::audit::AuditRecord;
 use uuid::Uuid;
 
-use crate::{Result, WebhookAttempt, WebhookEndpointRow, WebhookProgress, WebhookRow};
+use crate::{
+    Result, SubscriptionRow, WebhookAttempt, WebhookEndpointRow, WebhookProgress, WebhookRow,
+};
 
 #[async_trait]
 pub trait Webhooks: Send + Sync {
@@ -37,5 +39,21 @@ pub trait Webhooks: Send + Sync {
     async fn webhook_deliveries(
         &self,
         subject: Uuid,
+    ) -> Result<(Vec<WebhookRow>, Vec<WebhookAttempt>)>;
+    /// Adds an integration's subscription with its audit entry.
+    async fn create_subscription(&self, row: &SubscriptionRow, audit: AuditRecord) -> Result<()>;
+    /// Replaces a subscription's settings (and secret) with its audit entry; false when there
+    /// is no such subscription.
+    async fn update_subscription(&self, row: &SubscriptionRow, audit: AuditRecord) -> Result<bool>;
+    /// Deletes a subscription with its audit entry; false when there is none.
+    async fn delete_subscription(&self, id: Uuid, audit: AuditRecord) -> Result<bool>;
+    async fn subscription(&self, id: Uuid) -> Result<Option<SubscriptionRow>>;
+    async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>>;
+    /// A subscription's latest `limit` deliveries, newest first, with their attempts, read in
+    /// one snapshot.
+    async fn subscription_deliveries(
+        &self,
+        id: Uuid,
+        limit: usize,
     ) -> Result<(Vec<WebhookRow>, Vec<WebhookAttempt>)>;
 }

@@ -5,7 +5,7 @@ use steward_core::audit::AuditEntry;
 
 use super::{
     Lock, WriteTx, blind_index, campaigns, consent_ledger, consent_proofs, customers, idempotency,
-    outbox, personalization, portal, request_desk, signups, tasks,
+    outbox, personalization, portal, request_desk, signups, subscriptions, tasks,
 };
 use crate::{ChangeSet, Erasure, Result};
 
@@ -58,6 +58,7 @@ pub(crate) async fn apply(x: &impl WriteTx, changes: ChangeSet) -> Result<Vec<Au
     }
     request_desk::save(x, &changes).await?;
     signups::save(x, &changes).await?;
+    subscriptions::queue(x, &changes).await?;
     x.append_audit(changes.audit).await
 }
 

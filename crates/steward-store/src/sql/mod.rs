@@ -40,6 +40,7 @@ pub(crate) mod segments;
 pub(crate) mod shares;
 pub(crate) mod sharing;
 pub(crate) mod signups;
+pub(crate) mod subscriptions;
 pub(crate) mod sweep;
 pub(crate) mod tasks;
 pub(crate) mod views;

@@ -153,7 +153,8 @@ pub(crate) async fn notify(x: &impl Exec, u: &RecipientUpdate) -> Result<()> {
         if endpoints > 0 {
             let delivery = WebhookRow {
                 id: Uuid::now_v7(),
-                vendor_id: vendor,
+                vendor_id: Some(vendor),
+                subscription_id: None,
                 kind: WEBHOOK_KIND.into(),
                 subject_id: id,
                 reference: "{}".into(),

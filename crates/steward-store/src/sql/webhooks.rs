@@ -10,7 +10,8 @@ use crate::{
 
 macro_rules! delivery_cols {
     () => {
-        "id, vendor_id, kind, subject_id, reference, state, attempts, next_attempt_at, created_at, settled_at"
+        "id, vendor_id, kind, subject_id, reference, state, attempts, next_attempt_at, created_at, settled_at,
+         subscription_id"
     };
 }
 pub(crate) use delivery_cols;
@@ -27,7 +28,7 @@ static ENDPOINT: Sql = Sql::new(
 static INSERT_DELIVERY: Sql = Sql::new(concat!(
     "INSERT INTO webhook_deliveries (",
     delivery_cols!(),
-    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ") VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
 ));
 static DELIVERED: Sql = Sql::new(
     "UPDATE webhook_deliveries SET state = 'delivered', attempts = ?2, settled_at = ?3, lease_until = NULL
@@ -71,7 +72,8 @@ fn endpoint_from(r: &dyn Row) -> Result<WebhookEndpointRow> {
 pub(crate) fn delivery_from(r: &dyn Row) -> Result<WebhookRow> {
     Ok(WebhookRow {
         id: r.id(0)?,
-        vendor_id: r.id(1)?,
+        vendor_id: r.opt_id(1)?,
+        subscription_id: r.opt_id(10)?,
         kind: r.text(2)?,
         subject_id: r.id(3)?,
         reference: r.text(4)?,
@@ -127,7 +129,8 @@ pub(crate) async fn queue(x: &impl Exec, deliveries: &[WebhookRow]) -> Result<()
                 d.attempts,
                 d.next_attempt_at,
                 d.created_at,
-                d.settled_at
+                d.settled_at,
+                d.subscription_id
             ]
         })
         .collect();
@@ -217,16 +220,17 @@ pub(crate) async fn deliveries_of(x: &impl Exec, subject: Uuid) -> Result<Vec<We
 }
 
 pub(crate) async fn attempts_of(x: &impl Exec, subject: Uuid) -> Result<Vec<WebhookAttempt>> {
-    x.query(&ATTEMPTS_OF, &args![subject], |r| {
-        Ok(WebhookAttempt {
-            delivery_id: r.id(0)?,
-            attempt: r.int(1)?,
-            at: r.int(2)?,
-            outcome: WebhookOutcome::from_parts(&r.text(3)?, r.opt_int(7)?)?,
-            status: r.opt_int(4)?,
-            error: r.opt_text(5)?,
-            micros: r.int(6)?,
-        })
+    x.query(&ATTEMPTS_OF, &args![subject], attempt_from).await
+}
+
+pub(crate) fn attempt_from(r: &dyn Row) -> Result<WebhookAttempt> {
+    Ok(WebhookAttempt {
+        delivery_id: r.id(0)?,
+        attempt: r.int(1)?,
+        at: r.int(2)?,
+        outcome: WebhookOutcome::from_parts(&r.text(3)?, r.opt_int(7)?)?,
+        status: r.opt_int(4)?,
+        error: r.opt_text(5)?,
+        micros: r.int(6)?,
     })
-    .await
 }

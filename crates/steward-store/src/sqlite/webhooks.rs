@@ -2,8 +2,8 @@
 
 use super::*;
 
-use crate::sql::{Sql, webhooks as shared, webhooks::delivery_cols};
-use crate::{WebhookAttempt, WebhookEndpointRow, WebhookProgress, WebhookRow};
+use crate::sql::{Sql, subscriptions, webhooks as shared, webhooks::delivery_cols};
+use crate::{SubscriptionRow, WebhookAttempt, WebhookEndpointRow, WebhookProgress, WebhookRow};
 
 /// SQLite has one writer, so a claim needs no lock to keep other senders off its deliveries.
 static CLAIM: Sql = Sql::new(concat!(
@@ -66,6 +66,42 @@ impl Webhooks for SqliteStore {
                 ready(shared::deliveries_of(&tx, subject))?,
                 ready(shared::attempts_of(&tx, subject))?,
             ))
+        })
+    }
+
+    async fn create_subscription(&self, row: &SubscriptionRow, audit: AuditRecord) -> Result<()> {
+        let row = row.clone();
+        self.write(move |tx| ready(subscriptions::create(tx, &row, audit)))
+            .await
+    }
+
+    async fn update_subscription(&self, row: &SubscriptionRow, audit: AuditRecord) -> Result<bool> {
+        let row = row.clone();
+        self.write(move |tx| ready(subscriptions::update(tx, &row, audit)))
+            .await
+    }
+
+    async fn delete_subscription(&self, id: Uuid, audit: AuditRecord) -> Result<bool> {
+        self.write(move |tx| ready(subscriptions::delete(tx, id, audit)))
+            .await
+    }
+
+    async fn subscription(&self, id: Uuid) -> Result<Option<SubscriptionRow>> {
+        self.read(|c| ready(subscriptions::one(c, id)))
+    }
+
+    async fn subscriptions(&self) -> Result<Vec<SubscriptionRow>> {
+        self.read(|c| ready(subscriptions::all(c)))
+    }
+
+    async fn subscription_deliveries(
+        &self,
+        id: Uuid,
+        limit: usize,
+    ) -> Result<(Vec<WebhookRow>, Vec<WebhookAttempt>)> {
+        self.read(|c| {
+            let tx = c.unchecked_transaction()?;
+            ready(subscriptions::deliveries_to(&tx, id, limit))
         })
     }
 }

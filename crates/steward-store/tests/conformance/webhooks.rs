@@ -28,7 +28,8 @@ async fn vendor(store: &Arc<dyn Store>) -> Uuid {
 fn delivery(vendor: Uuid, subject: Uuid, at: i64) -> WebhookRow {
     WebhookRow {
         id: Uuid::now_v7(),
-        vendor_id: vendor,
+        vendor_id: Some(vendor),
+        subscription_id: None,
         kind: "share.page".into(),
         subject_id: subject,
         reference: "{}".into(),

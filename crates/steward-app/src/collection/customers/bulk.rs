@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::MAX_LIMIT;
 use crate::services::Customers;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, AppError, FieldError};
 
 /// Tags to add to and remove from every customer of a selection.
@@ -123,9 +124,9 @@ impl Customers<'_> {
     }
 
     /// Reads the selected customers, has `change` say each one's new row (or that it stays
-    /// as it is), and writes them all with one `customer.update` entry per customer naming
-    /// `field`. An unknown customer fails the selection with `NotFound`, one changed
-    /// meanwhile with `StaleVersion`.
+    /// as it is), and writes them all with one `customer.update` entry and one
+    /// `customer.updated` event per customer naming `field`. An unknown customer fails the
+    /// selection with `NotFound`, one changed meanwhile with `StaleVersion`.
     async fn change_each(
         &self,
         access: &Access,
@@ -140,6 +141,8 @@ impl Customers<'_> {
         let now = self.app.clock.now().as_microsecond();
         let mut updates = Vec::new();
         let mut audit: Vec<AuditRecord> = Vec::new();
+        let mut events = Vec::new();
+        let fields = [field.to_string()];
         for row in &rows {
             self.app.ensure_processable(access, row).await?;
             let Some(changed) = change(row)? else {
@@ -149,8 +152,9 @@ impl Customers<'_> {
                 access,
                 "customer.update",
                 vec![row.id.to_string()],
-                vec![field.to_string()],
+                fields.to_vec(),
             ));
+            events.push(note(EventType::CustomerUpdated, row.id, &fields, now));
             updates.push(CustomerUpdate {
                 expected_version: row.version,
                 replaced_index_fields: Vec::new(),
@@ -171,6 +175,7 @@ impl Customers<'_> {
                 .apply(ChangeSet {
                     updates,
                     audit,
+                    events,
                     ..Default::default()
                 })
                 .await

@@ -8,6 +8,7 @@ use super::{CustomerInput, CustomerView, MATCH_FIELD, Sealed, parse_residency, p
 use crate::collection::minimisation::{GivenConsents, check_values};
 use crate::infra::idempotency::{Claim, IdempotencyKey, Outcome};
 use crate::services::Customers;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, AppError, FieldError, Steward};
 
 impl Steward {
@@ -62,7 +63,12 @@ impl Steward {
         }
         let id = write.row.id;
         let keys: Vec<String> = values.iter().map(|(f, _)| f.key.clone()).collect();
-        let audit = self.access_record(access, "customer.create", vec![id.to_string()], keys);
+        let audit = self.access_record(
+            access,
+            "customer.create",
+            vec![id.to_string()],
+            keys.clone(),
+        );
         let view = self.view(access, &write.row, &dek)?.0;
         let idempotency = claim.map(|c| c.keep(&dek, &view, now)).transpose()?;
         self.key_writer.submit(vec![key]).await?;
@@ -70,6 +76,7 @@ impl Steward {
             .store
             .apply(ChangeSet {
                 inserts: vec![write],
+                events: vec![note(EventType::CustomerCreated, id, &keys, now)],
                 audit: vec![audit],
                 idempotency,
                 ..Default::default()
@@ -85,6 +92,7 @@ impl Steward {
                 other => other,
             });
         }
+        self.webhooks_queued();
         Ok(view)
     }
 }

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use super::{CustomerPatch, CustomerView, MATCH_FIELD, parse_residency, parse_tags};
 use crate::collection::minimisation::{GivenConsents, check_values, writable};
 use crate::services::Customers;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, AppError, FieldError, Steward};
 
 impl Steward {
@@ -212,6 +213,7 @@ impl Customers<'_> {
         self.app
             .name_owners(std::slice::from_mut(&mut view))
             .await?;
+        let event = note(EventType::CustomerUpdated, id, &touched, new_row.updated_at);
         let mut audit =
             vec![
                 self.app
@@ -246,6 +248,7 @@ impl Customers<'_> {
                 audit,
                 recipient_updates,
                 mail,
+                events: vec![event],
                 ..Default::default()
             })
             .await
@@ -258,6 +261,7 @@ impl Customers<'_> {
         if queued {
             self.app.mail_queued();
         }
+        self.app.webhooks_queued();
         Ok(view)
     }
 }

@@ -21,6 +21,7 @@ use super::rejects::Rejects;
 use super::seen::Seen;
 use crate::collection::customers::{MATCH_FIELD, unwrap_stored};
 use crate::security::keys::orphans::sweep_batch;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, AppError, Steward};
 
 /// How many rows the next batch takes. Sealing a batch overlaps with writing the one before,
@@ -241,6 +242,9 @@ impl Steward {
         let mut new_keys = Vec::with_capacity(order.len().saturating_sub(existing.len()));
         let mut targets = Vec::with_capacity(order.len());
         let mut fields = std::collections::BTreeSet::new();
+        // One event per customer created or updated: bounded by the batch, and committed with
+        // it, so an integration hears of each customer exactly as the import wrote them.
+        let mut events = Vec::new();
         let mut rejected = 0;
         for row in rows {
             let digest = row.email;
@@ -266,6 +270,15 @@ impl Steward {
                     let sealed =
                         self.seal_new(&row.values, residency, row.tags.unwrap_or_default(), now)?;
                     let (write, key) = (sealed.write, sealed.key);
+                    events.push(note(
+                        EventType::CustomerCreated,
+                        write.row.id,
+                        &row.values
+                            .iter()
+                            .map(|(f, _)| f.key.clone())
+                            .collect::<Vec<_>>(),
+                        now,
+                    ));
                     targets.push(write.row.id.to_string());
                     new_keys.push(key);
                     inserts.push(write);
@@ -288,6 +301,15 @@ impl Steward {
                         }
                     }
                     targets.push(old.id.to_string());
+                    events.push(note(
+                        EventType::CustomerUpdated,
+                        old.id,
+                        &row.values
+                            .iter()
+                            .map(|(f, _)| f.key.clone())
+                            .collect::<Vec<_>>(),
+                        now,
+                    ));
                     let new_row = CustomerRow {
                         id: old.id,
                         residency: row
@@ -331,6 +353,7 @@ impl Steward {
                 inserts,
                 updates,
                 audit,
+                events,
                 ..Default::default()
             },
             new_keys,

@@ -1,8 +1,9 @@
 //! Webhooks to vendors (Standard Webhooks): a vendor's HTTPS endpoint and its signing secret
 //! (`endpoint.rs`), the HTTPS client they leave by (`client.rs`), the outbox of deliveries and
 //! the sender that drains it with retries, recording every attempt (`outbox.rs`), and the
-//! kinds of delivery: a page of a share's customers (`share_page.rs`) and an Art. 19 notice to
-//! a recipient (`recipient_notice.rs`).
+//! kinds of delivery: a page of a share's customers (`share_page.rs`), an Art. 19 notice to
+//! a recipient (`recipient_notice.rs`), and an event told to an integration's subscription
+//! (`subscriptions.rs` the subscriptions, `event.rs` the message).
 //!
 //! A delivery row says what it is about and nothing more; its kind builds the body at each
 //! attempt from what is kept sealed, so the outbox never holds a personal value and an erasure
@@ -11,16 +12,23 @@
 
 mod client;
 mod endpoint;
+mod event;
 mod outbox;
 mod recipient_notice;
 pub(crate) mod share_page;
+mod subscriptions;
 
 use std::path::PathBuf;
 
 use steward_core::audit::AuditRecord;
 
 pub use endpoint::{WebhookEndpointView, WebhookInput, WebhookSecretShown};
+pub use event::EventType;
+pub(crate) use event::note;
 pub use outbox::{WebhookAttemptView, WebhookDeliveryView, WebhookRound};
+pub use subscriptions::{
+    SubscriptionInput, SubscriptionPatch, SubscriptionShown, SubscriptionView,
+};
 
 /// How webhooks leave this installation.
 #[derive(Debug, Clone, Default)]
@@ -62,6 +70,9 @@ pub(crate) enum Kind {
     /// An erasure, rectification or restriction told to a vendor that received the customer's
     /// data (Art. 19): ids, field names and a due date, no value.
     RecipientNotice,
+    /// A change an integration subscribed to: ids and field names, and values only when the
+    /// subscription's vendor and purpose allow them at the attempt.
+    Event,
 }
 
 impl Kind {
@@ -69,6 +80,7 @@ impl Kind {
         match self {
             Kind::SharePage => "share.page",
             Kind::RecipientNotice => "recipient.notice",
+            Kind::Event => "event",
         }
     }
 
@@ -76,6 +88,7 @@ impl Kind {
         match s {
             "share.page" => Some(Kind::SharePage),
             "recipient.notice" => Some(Kind::RecipientNotice),
+            "event" => Some(Kind::Event),
             _ => None,
         }
     }

@@ -16,7 +16,7 @@ use steward_vault::WebhookSecret;
 use uuid::Uuid;
 
 use super::client::{Failure, Target};
-use super::{Kind, recipient_notice, share_page};
+use super::{Kind, event, recipient_notice, share_page};
 use crate::services::{Jobs, RecipientNotices, Shares, Webhooks};
 use crate::sharing::require_reader;
 use crate::{Actor, AppError, Steward};
@@ -32,6 +32,23 @@ const LAST_RETRY_MICROS: i64 = 6 * 60 * 60 * 1_000_000;
 const MAX_ATTEMPTS: i64 = 12;
 /// How often the sender looks for due retries when nothing wakes it.
 const POLL: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Where a delivery goes: a vendor's endpoint or an integration's subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Destination {
+    Vendor(Uuid),
+    Subscription(Uuid),
+}
+
+impl Destination {
+    fn of(row: &WebhookRow) -> Option<Destination> {
+        match (row.vendor_id, row.subscription_id) {
+            (Some(vendor), _) => Some(Destination::Vendor(vendor)),
+            (None, Some(id)) => Some(Destination::Subscription(id)),
+            (None, None) => None,
+        }
+    }
+}
 
 /// What one round of the sender did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -117,19 +134,27 @@ impl Webhooks<'_> {
             .claim_webhooks(now, now.saturating_add(LEASE_MICROS), BATCH)
             .await?;
         let mut round = WebhookRound::default();
-        let mut endpoints: HashMap<Uuid, Result<(Target, WebhookSecret), &'static str>> =
-            HashMap::new();
+        let mut endpoints: HashMap<
+            Option<Destination>,
+            Result<(Target, WebhookSecret), &'static str>,
+        > = HashMap::new();
         for row in claimed {
-            let endpoint = match endpoints.entry(row.vendor_id) {
+            let destination = Destination::of(&row);
+            let endpoint = match endpoints.entry(destination) {
                 Entry::Occupied(known) => known.into_mut(),
                 Entry::Vacant(new) => {
-                    let endpoint = match app.webhook_target(row.vendor_id).await {
+                    let target = match destination {
+                        Some(Destination::Vendor(vendor)) => app.webhook_target(vendor).await,
+                        Some(Destination::Subscription(id)) => app.subscription_target(id).await,
+                        None => Ok(None),
+                    };
+                    let endpoint = match target {
                         Ok(Some(endpoint)) => Ok(endpoint),
                         Ok(None) => Err("no_endpoint"),
                         // A secret that fails its check signs nothing, and holds up no other
-                        // vendor's deliveries.
+                        // destination's deliveries.
                         Err(AppError::Integrity(what)) => {
-                            tracing::error!(vendor = %row.vendor_id, what, "a webhook secret failed its check");
+                            tracing::error!(delivery = %row.id, what, "a webhook secret failed its check");
                             Err("integrity")
                         }
                         Err(e) => return Err(e),
@@ -188,7 +213,7 @@ impl Steward {
         let (Some(kind), Ok((target, secret))) = (kind, endpoint) else {
             let error = endpoint.err().unwrap_or("unknown_kind");
             record.error = Some(error.into());
-            tracing::warn!(delivery = %row.id, vendor = %row.vendor_id, error, "webhook given up");
+            tracing::warn!(delivery = %row.id, error, "webhook given up");
             if self.store.finish_webhook(&record, vec![]).await?
                 && let Some(kind) = kind
             {
@@ -199,6 +224,7 @@ impl Steward {
         let prepared = match kind {
             Kind::SharePage => share_page::prepare(self, row, at).await,
             Kind::RecipientNotice => recipient_notice::prepare(self, row, at).await,
+            Kind::Event => event::prepare(self, row, at).await,
         };
         let mut prepared = match prepared {
             Ok(p) => p,
@@ -252,9 +278,14 @@ impl Steward {
         // Sent is disclosed, whatever came back: the entry names the customers whose values
         // went, and the outcome.
         prepared.audit.detail = Some(format!(
-            "delivery {}; vendor {}; attempt {attempt}; {answered}; {}",
+            "delivery {}; {} {}; attempt {attempt}; {answered}; {}",
             row.id,
-            row.vendor_id,
+            if row.vendor_id.is_some() {
+                "vendor"
+            } else {
+                "subscription"
+            },
+            row.vendor_id.or(row.subscription_id).unwrap_or_default(),
             record.outcome.as_str()
         ));
         if self
@@ -278,7 +309,7 @@ impl Steward {
     ) -> Result<(), AppError> {
         match kind {
             // A share page has nothing to follow up: its progress is read from the outbox.
-            Kind::SharePage => Ok(()),
+            Kind::SharePage | Kind::Event => Ok(()),
             Kind::RecipientNotice => recipient_notice::settled(self, row, outcome, answered).await,
         }
     }
@@ -320,36 +351,44 @@ impl RecipientNotices<'_> {
 impl Steward {
     /// The deliveries about `subject` (a share, a notice) with their attempts.
     async fn deliveries_about(&self, subject: Uuid) -> Result<Vec<WebhookDeliveryView>, AppError> {
-        let (deliveries, stored_attempts) = self.store.webhook_deliveries(subject).await?;
-        let mut attempts: HashMap<Uuid, Vec<WebhookAttemptView>> = HashMap::new();
-        for a in stored_attempts {
-            attempts
-                .entry(a.delivery_id)
-                .or_default()
-                .push(WebhookAttemptView {
-                    attempt: a.attempt,
-                    at: steward_core::clock::from_micros(a.at),
-                    outcome: a.outcome.as_str().into(),
-                    status: a.status,
-                    error: a.error,
-                    duration_micros: a.micros,
-                    retry_at: match a.outcome {
-                        WebhookOutcome::Retry { at } => Some(steward_core::clock::from_micros(at)),
-                        _ => None,
-                    },
-                });
-        }
-        Ok(deliveries
-            .into_iter()
-            .map(|d| WebhookDeliveryView {
-                attempts: attempts.remove(&d.id).unwrap_or_default(),
-                id: d.id,
-                kind: d.kind,
-                state: d.state,
-                next_attempt_at: steward_core::clock::from_micros(d.next_attempt_at),
-            })
-            .collect())
+        let (deliveries, attempts) = self.store.webhook_deliveries(subject).await?;
+        Ok(delivery_views(deliveries, attempts))
     }
+}
+
+/// Deliveries as staff read them, each with its attempts.
+pub(super) fn delivery_views(
+    deliveries: Vec<WebhookRow>,
+    stored_attempts: Vec<WebhookAttempt>,
+) -> Vec<WebhookDeliveryView> {
+    let mut attempts: HashMap<Uuid, Vec<WebhookAttemptView>> = HashMap::new();
+    for a in stored_attempts {
+        attempts
+            .entry(a.delivery_id)
+            .or_default()
+            .push(WebhookAttemptView {
+                attempt: a.attempt,
+                at: steward_core::clock::from_micros(a.at),
+                outcome: a.outcome.as_str().into(),
+                status: a.status,
+                error: a.error,
+                duration_micros: a.micros,
+                retry_at: match a.outcome {
+                    WebhookOutcome::Retry { at } => Some(steward_core::clock::from_micros(at)),
+                    _ => None,
+                },
+            });
+    }
+    deliveries
+        .into_iter()
+        .map(|d| WebhookDeliveryView {
+            attempts: attempts.remove(&d.id).unwrap_or_default(),
+            id: d.id,
+            kind: d.kind,
+            state: d.state,
+            next_attempt_at: steward_core::clock::from_micros(d.next_attempt_at),
+        })
+        .collect()
 }
 
 impl Jobs {

@@ -71,7 +71,8 @@ pub(crate) fn deliveries(
             };
             Ok(WebhookRow {
                 id: Uuid::now_v7(),
-                vendor_id: vendor,
+                vendor_id: Some(vendor),
+                subscription_id: None,
                 kind: Kind::SharePage.as_str().into(),
                 subject_id: share,
                 reference: encoded(&PageRef {
