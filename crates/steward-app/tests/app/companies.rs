@@ -13,30 +13,6 @@ use uuid::Uuid;
 
 use crate::support::*;
 
-async fn staff(app: &Steward, email: &str, name: &str) -> (Uuid, Access) {
-    let admin = actor(app, Role::Admin);
-    let created = app
-        .accounts()
-        .add_user(
-            &admin,
-            NewUser {
-                email: email.into(),
-                role: Role::Agent,
-                password: generate_password(),
-                purposes: vec![],
-            },
-        )
-        .await
-        .expect("account");
-    app.accounts()
-        .rename(&admin, created.id, name)
-        .await
-        .expect("named");
-    let me = app.local_staff(&format!("user:{}", created.id), Role::Agent, &[]);
-    let access = app.access(&me, Some("essential.service")).expect("access");
-    (created.id, access)
-}
-
 fn company(name: &str, domain: Option<&str>, owner: Option<Uuid>) -> CompanyInput {
     CompanyInput {
         name: name.into(),
@@ -56,8 +32,8 @@ fn refused_fields(result: Result<steward_app::CompanyView, AppError>) -> Vec<Str
 
 async fn made_and_changed(home: Home) {
     let app = open_at(home.path(), home.database_url()).await;
-    let (anna, anna_access) = staff(&app, "anna@example.com", "Anna Agent").await;
-    let (bob, _) = staff(&app, "bob@example.com", "Bob Builder").await;
+    let (anna, anna_access) = staff_member(&app, "anna@example.com", "Anna Agent").await;
+    let (bob, _) = staff_member(&app, "bob@example.com", "Bob Builder").await;
     let admin = actor(&app, Role::Admin);
     app.accounts()
         .update_user(&admin, bob, None, Some(true))
@@ -244,7 +220,7 @@ async fn sorted_filtered_and_paged(home: Home) {
     ];
     let mut ids = Vec::new();
     for (email, name) in owners {
-        ids.push((staff(&app, email, name).await.0, name));
+        ids.push((staff_member(&app, email, name).await.0, name));
     }
     let me = actor(&app, Role::Agent);
     // (company, owner's index or none, tag)

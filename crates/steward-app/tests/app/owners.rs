@@ -14,31 +14,6 @@ use uuid::Uuid;
 
 use crate::support::*;
 
-/// A staff account with a display name, and its access for support.
-async fn staff(app: &Steward, email: &str, name: &str) -> (Uuid, Access) {
-    let admin = actor(app, Role::Admin);
-    let created = app
-        .accounts()
-        .add_user(
-            &admin,
-            NewUser {
-                email: email.into(),
-                role: Role::Agent,
-                password: generate_password(),
-                purposes: vec![],
-            },
-        )
-        .await
-        .expect("account");
-    app.accounts()
-        .rename(&admin, created.id, name)
-        .await
-        .expect("named");
-    let me = app.local_staff(&format!("user:{}", created.id), Role::Agent, &[]);
-    let access = app.access(&me, Some("essential.service")).expect("access");
-    (created.id, access)
-}
-
 async fn listed(app: &Steward, access: &Access, owner: Option<&str>, sort: &str) -> Vec<Uuid> {
     let mut ids = Vec::new();
     for page in 1.. {
@@ -67,10 +42,10 @@ async fn listed(app: &Steward, access: &Access, owner: Option<&str>, sort: &str)
 async fn owners_filter_and_sort(home: Home) {
     let app = open_at(home.path(), home.database_url()).await;
     // Made in an order that is neither the names' nor the ids'.
-    let (cleo, cleo_access) = staff(&app, "cleo@example.com", "Cleo Carter").await;
-    let (ada, _) = staff(&app, "ada@example.com", "Ada Adams").await;
+    let (cleo, cleo_access) = staff_member(&app, "cleo@example.com", "Cleo Carter").await;
+    let (ada, _) = staff_member(&app, "ada@example.com", "Ada Adams").await;
     // Written in lower case: case aside, Bo still comes before Cleo.
-    let (bo, _) = staff(&app, "bo@example.com", "bo berg").await;
+    let (bo, _) = staff_member(&app, "bo@example.com", "bo berg").await;
     let names = BTreeMap::from([(cleo, "Cleo Carter"), (ada, "Ada Adams"), (bo, "bo berg")]);
     let choices = [Some(bo), None, Some(cleo), Some(ada)];
     let agent = agent(&app);
@@ -205,8 +180,8 @@ async fn customers_are_filtered_and_sorted_by_owner_on_postgres() {
 #[tokio::test]
 async fn an_owner_must_be_a_staff_account_in_use_and_a_refusal_changes_nobody() {
     let (_home, app) = app().await;
-    let (dana, _) = staff(&app, "dana@example.com", "Dana Dorn").await;
-    let (eli, _) = staff(&app, "eli@example.com", "Eli Ek").await;
+    let (dana, _) = staff_member(&app, "dana@example.com", "Dana Dorn").await;
+    let (eli, _) = staff_member(&app, "eli@example.com", "Eli Ek").await;
     app.accounts()
         .update_user(&actor(&app, Role::Admin), eli, None, Some(true))
         .await

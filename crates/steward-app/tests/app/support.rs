@@ -211,6 +211,31 @@ pub fn access(app: &Steward, role: Role, purpose: &str) -> Access {
         .expect("access")
 }
 
+/// A staff account for support with a display name, and its access as that person.
+pub async fn staff_member(app: &Steward, email: &str, name: &str) -> (uuid::Uuid, Access) {
+    let admin = actor(app, Role::Admin);
+    let created = app
+        .accounts()
+        .add_user(
+            &admin,
+            steward_app::NewUser {
+                email: email.into(),
+                role: Role::Agent,
+                password: steward_app::generate_password(),
+                purposes: vec![],
+            },
+        )
+        .await
+        .expect("account");
+    app.accounts()
+        .rename(&admin, created.id, name)
+        .await
+        .expect("named");
+    let me = app.local_staff(&format!("user:{}", created.id), Role::Agent, &[]);
+    let access = app.access(&me, Some("essential.service")).expect("access");
+    (created.id, access)
+}
+
 pub fn agent(app: &Steward) -> Access {
     access(app, Role::Agent, "essential.service")
 }

@@ -13,31 +13,6 @@ use uuid::Uuid;
 
 use crate::support::*;
 
-/// A staff account with a display name, signed in for support.
-async fn staff(app: &Steward, email: &str, name: &str) -> (Uuid, Access) {
-    let admin = actor(app, Role::Admin);
-    let created = app
-        .accounts()
-        .add_user(
-            &admin,
-            NewUser {
-                email: email.into(),
-                role: Role::Agent,
-                password: generate_password(),
-                purposes: vec![],
-            },
-        )
-        .await
-        .expect("account");
-    app.accounts()
-        .rename(&admin, created.id, name)
-        .await
-        .expect("named");
-    let me = app.local_staff(&format!("user:{}", created.id), Role::Agent, &[]);
-    let access = app.access(&me, Some("essential.service")).expect("access");
-    (created.id, access)
-}
-
 fn task(title: &str, due_on: Option<&str>, owner: Option<Uuid>) -> TaskInput {
     TaskInput {
         title: title.into(),
@@ -57,8 +32,8 @@ async fn customer(app: &Steward, access: &Access, email: &str, given: &str) -> U
 #[tokio::test]
 async fn tasks_are_made_done_and_reopened_and_mine_lists_the_overdue_first() {
     let (_home, app) = app().await;
-    let (anna_id, anna) = staff(&app, "anna@example.com", "Anna Agent").await;
-    let (bob_id, _bob) = staff(&app, "bob@example.com", "Bob Builder").await;
+    let (anna_id, anna) = staff_member(&app, "anna@example.com", "Anna Agent").await;
+    let (bob_id, _bob) = staff_member(&app, "bob@example.com", "Bob Builder").await;
     let gwen = customer(&app, &anna, "gwen@example.com", "Gwen").await;
     let hugo = customer(&app, &anna, "hugo@example.com", "Hugo").await;
     // The clock stands at 2026-01-15.
@@ -150,7 +125,7 @@ async fn tasks_are_made_done_and_reopened_and_mine_lists_the_overdue_first() {
 #[tokio::test]
 async fn a_title_too_long_or_empty_is_refused_naming_its_field() {
     let (home, app) = app().await;
-    let (_, anna) = staff(&app, "anna@example.com", "Anna").await;
+    let (_, anna) = staff_member(&app, "anna@example.com", "Anna").await;
     let gwen = customer(&app, &anna, "gwen@example.com", "Gwen").await;
     for (input, field) in [
         (task("   ", None, None), "title"),
@@ -184,7 +159,7 @@ async fn a_title_too_long_or_empty_is_refused_naming_its_field() {
 #[tokio::test]
 async fn erasure_deletes_tasks_and_no_title_stands_in_plaintext() {
     let (home, app) = sqlite_app().await;
-    let (_, anna) = staff(&app, "anna@example.com", "Anna").await;
+    let (_, anna) = staff_member(&app, "anna@example.com", "Anna").await;
     let gwen = customer(&app, &anna, "gwen@example.com", "Gwen").await;
     let secret = "call Gwen about her divorce settlement";
     let made = app
@@ -213,7 +188,7 @@ async fn erasure_deletes_tasks_and_no_title_stands_in_plaintext() {
 #[tokio::test]
 async fn a_merge_moves_tasks_readable_under_the_survivor() {
     let (home, app) = app().await;
-    let (_, anna) = staff(&app, "anna@example.com", "Anna").await;
+    let (_, anna) = staff_member(&app, "anna@example.com", "Anna").await;
     let survivor = customer(&app, &anna, "gwen@example.com", "Gwen").await;
     let merged = customer(&app, &anna, "gwen.q@example.com", "Gwen").await;
     app.tasks()
@@ -249,7 +224,7 @@ async fn a_merge_moves_tasks_readable_under_the_survivor() {
 #[tokio::test]
 async fn the_timeline_mixes_every_kind_newest_first_and_names_who() {
     let (_home, app, clock) = app_with_clock().await;
-    let (_, anna) = staff(&app, "anna@example.com", "Anna Agent").await;
+    let (_, anna) = staff_member(&app, "anna@example.com", "Anna Agent").await;
     let gwen = customer(&app, &anna, "gwen@example.com", "Gwen").await;
     let step = || clock.advance(SignedDuration::from_mins(7));
     let mut fixture = Vec::new();

@@ -20,6 +20,7 @@ use super::{
     Chrome, ConsoleError, ConsoleForm, Refusal, Staff, encode, form_value, parse_id, readable,
 };
 use crate::AppState;
+use crate::console::sorting::{SortLink, sort_links};
 use crate::web::{render_checked, see_other};
 
 const PER_PAGE: usize = 50;
@@ -137,13 +138,6 @@ struct CompanyRow {
     created: String,
 }
 
-struct SortLink {
-    label: &'static str,
-    href: String,
-    /// `ascending`, `descending` or `none`, as `aria-sort` takes it.
-    state: &'static str,
-}
-
 const SORTABLE: [(&str, &str); 4] = [
     ("name", "Name"),
     ("owner", "Owner"),
@@ -250,23 +244,7 @@ pub async fn list(
             name: c.name,
         })
         .collect();
-    let sorts = SORTABLE
-        .iter()
-        .map(|&(key, label)| {
-            let (state, next) = if filters.sort == key {
-                ("ascending", format!("-{key}"))
-            } else if filters.sort.strip_prefix('-') == Some(key) {
-                ("descending", key.to_string())
-            } else {
-                ("none", key.to_string())
-            };
-            SortLink {
-                label,
-                href: filters.href(&next, 1),
-                state,
-            }
-        })
-        .collect();
+    let sorts = sort_links(&SORTABLE, &filters.sort, |sort| filters.href(sort, 1));
     let has_errors = refusal.any();
     Ok(render_checked(
         &ListPage {

@@ -25,6 +25,7 @@ mod ropa;
 mod security;
 mod session;
 mod sign_in;
+mod sorting;
 mod webhooks;
 
 use axum::Router;

@@ -20,6 +20,7 @@ use crate::AppState;
 use crate::console::{
     Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, readable as when,
 };
+use crate::console::sorting::{SortLink, sort_links};
 use crate::web::{attachment, render, render_checked, see_other};
 
 fn day_bound(
@@ -144,14 +145,6 @@ impl Filters {
     }
 }
 
-/// A column header that sorts: its link turns the order around when it is the current one.
-struct SortLink {
-    label: &'static str,
-    href: String,
-    /// `ascending`, `descending` or `none`, as `aria-sort` takes it.
-    state: &'static str,
-}
-
 const SORTABLE: [(&str, &str); 6] = [
     ("owner", "Owner"),
     ("residency", "Residency"),
@@ -161,24 +154,8 @@ const SORTABLE: [(&str, &str); 6] = [
     ("created", "Created"),
 ];
 
-fn sort_links(filters: &Filters) -> Vec<SortLink> {
-    SORTABLE
-        .iter()
-        .map(|&(key, label)| {
-            let (state, next) = if filters.sort == key {
-                ("ascending", format!("-{key}"))
-            } else if filters.sort.strip_prefix('-') == Some(key) {
-                ("descending", key.to_string())
-            } else {
-                ("none", key.to_string())
-            };
-            SortLink {
-                label,
-                href: filters.href(&next, 1),
-                state,
-            }
-        })
-        .collect()
+fn sort_links_of(filters: &Filters) -> Vec<SortLink> {
+    sort_links(&SORTABLE, &filters.sort, |sort| filters.href(sort, 1))
 }
 
 /// Page numbers around the current one, with the first and the last; `None` marks a gap.
@@ -379,7 +356,7 @@ pub(super) async fn page(
             chrome: Chrome::new(state, staff, "Customers", "customers"),
             may: Powers::of(staff),
             rows,
-            sorts: sort_links(&filters),
+            sorts: sort_links_of(&filters),
             filters,
             statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
             owners: owner_choices(state, staff).await?,
@@ -493,7 +470,7 @@ pub async fn bulk(
                     chrome: Chrome::new(&state, &staff, "Customers", "customers"),
                     may: Powers::of(&staff),
                     rows: Vec::new(),
-                    sorts: sort_links(&filters),
+                    sorts: sort_links_of(&filters),
                     filters,
                     statuses: CustomerStatus::ALL.iter().map(|s| s.as_str()).collect(),
                     owners: owner_choices(&state, &staff).await?,
