@@ -6,9 +6,7 @@
 
 use serde_json::json;
 use steward_app::core::Role;
-use steward_app::{
-    Access, AppError, CompanyInput, CompanyQuery, MemberQuery, NewUser, Steward, generate_password,
-};
+use steward_app::{Access, AppError, CompanyInput, CompanyQuery, MemberQuery, Steward};
 use uuid::Uuid;
 
 use crate::support::*;

@@ -7,9 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use steward_app::core::Role;
-use steward_app::{
-    Access, AppError, CustomerPatch, CustomerQuery, NewUser, Reassign, Steward, generate_password,
-};
+use steward_app::{Access, AppError, CustomerPatch, CustomerQuery, Reassign, Steward};
 use uuid::Uuid;
 
 use crate::support::*;

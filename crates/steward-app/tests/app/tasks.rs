@@ -6,8 +6,7 @@
 use jiff::SignedDuration;
 use steward_app::core::Role;
 use steward_app::{
-    Access, AppError, AuditFilter, InteractionInput, NewUser, RequestInput, Steward, TaskInput,
-    generate_password,
+    Access, AppError, AuditFilter, InteractionInput, RequestInput, Steward, TaskInput,
 };
 use uuid::Uuid;
 

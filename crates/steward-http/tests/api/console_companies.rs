@@ -10,7 +10,7 @@ use crate::support::*;
 use crate::webdriver::Browser;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_agent_makes_a_company_sets_its_owner_and_links_two_customers() {
+async fn an_agent_makes_a_company_sets_its_owner_and_links_two_customers_in_a_browser() {
     let t = spawn_app().await;
     add_staff(&t, "agent@example.com", Role::Agent).await;
     add_staff(&t, "bob@example.com", Role::Agent).await;

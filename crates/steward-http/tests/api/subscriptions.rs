@@ -253,7 +253,7 @@ async fn a_subscription_made_over_the_api_receives_signed_events_with_names_only
 /// secret once (not after a reload), is answered with the field when no event is ticked, and
 /// pauses the subscription.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_console_subscribes_an_integration_and_shows_its_secret_once() {
+async fn the_console_subscribes_an_integration_and_shows_its_secret_once_in_a_browser() {
     use crate::console::{PASSWORD, add_staff, in_browser};
     use crate::webdriver::Browser;
 

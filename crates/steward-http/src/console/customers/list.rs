@@ -17,10 +17,10 @@ use uuid::Uuid;
 
 use super::blank;
 use crate::AppState;
+use crate::console::sorting::{SortLink, sort_links};
 use crate::console::{
     Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, readable as when,
 };
-use crate::console::sorting::{SortLink, sort_links};
 use crate::web::{attachment, render, render_checked, see_other};
 
 fn day_bound(
