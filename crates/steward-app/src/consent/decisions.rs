@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use super::ledger::event_view;
 use crate::services::Consents;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, Actor, AppError, ConsentEventView, ConsentInput, Evidence, Steward};
 
 /// One decision, checked and ready to be written.
@@ -116,6 +117,7 @@ impl Steward {
         // Fields that lose their basis go first, as if the withdrawals had been committed
         // before the decisions that bring values: those values passed their own check.
         let mut update: Option<CustomerUpdate> = None;
+        let mut touched: Vec<String> = Vec::new();
         if minimises {
             let mut given = stored_given;
             let mut leaving = Vec::new();
@@ -130,6 +132,7 @@ impl Steward {
                 }
             }
             if let Some((minimised, dropped)) = self.without_basis(row, &given, now)? {
+                touched.extend(dropped.iter().cloned());
                 changes.audit.push(self.record(
                     &access.actor,
                     "customer.minimise",
@@ -146,6 +149,7 @@ impl Steward {
             let written = self
                 .with_consented_fields(access, current, &d.input, d.said, now)
                 .await?;
+            touched.extend(d.input.fields.keys().cloned());
             changes.audit.push(self.access_record(
                 access,
                 "customer.update",
@@ -168,6 +172,13 @@ impl Steward {
                 now,
                 &mut changes,
             )?;
+        }
+        if update.is_some() {
+            touched.sort();
+            touched.dedup();
+            changes
+                .events
+                .push(note(EventType::CustomerUpdated, customer, &touched, now));
         }
         changes.updates.extend(update);
         self.commit_decisions(changes, decisions, now).await

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::services::Consents;
 use crate::services::Jobs;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Actor, AppError, Steward};
 
 const BATCH: usize = 500;
@@ -64,6 +65,9 @@ impl Steward {
         // The lapsed purposes already count as not given, so what is left is what stays.
         let still = self.given_purposes(customer).await?;
         if let Some((update, dropped)) = self.without_basis(&row, &still, now)? {
+            changes
+                .events
+                .push(note(EventType::CustomerUpdated, customer, &dropped, now));
             changes.audit.push(self.record(
                 actor,
                 "customer.minimise",

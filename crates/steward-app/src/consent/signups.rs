@@ -29,6 +29,7 @@ use crate::consent::double_opt_in::confirm_by;
 use crate::consent::ledger::{ConsentEventView, Evidence};
 use crate::services::Forms;
 use crate::services::Jobs;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Actor, AppError, Steward};
 
 const SEALED_AS: &str = "signup";
@@ -303,12 +304,16 @@ impl Steward {
                 let Sealed { write, key, .. } =
                     self.seal_new(&values, residency, Vec::new(), now)?;
                 let id = write.row.id;
+                let keys: Vec<String> = values.iter().map(|(f, _)| f.key.clone()).collect();
+                changes
+                    .events
+                    .push(note(EventType::CustomerCreated, id, &keys, now));
                 changes.audit.push(self.subject_record(
                     id,
                     "customer.create",
                     &link.purpose,
                     vec![id.to_string(), made.clone()],
-                    values.iter().map(|(f, _)| f.key.clone()).collect(),
+                    keys,
                     Some(format!("form={}", signup.form)),
                 ));
                 changes.inserts.push(write);

@@ -11,6 +11,7 @@ use crate::consent::double_opt_in::LinkView;
 use crate::consent::ledger::{ConsentEventView, Evidence};
 use crate::infra::mail::LinkToken;
 use crate::services::Links;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{AppError, Steward};
 
 pub(crate) const UNSUBSCRIBE: &str = "unsubscribe";
@@ -120,6 +121,9 @@ impl Links<'_> {
             .withdrawal_minimises(&row, &link.purpose, now)
             .await?
         {
+            changes
+                .events
+                .push(note(EventType::CustomerUpdated, row.id, &dropped, now));
             changes.audit.push(self.app.subject_record(
                 row.id,
                 "customer.minimise",

@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::{BATCH, LISTED, ReportItem, RuleOutcome, RunReport, RunView, SweepProgress, parse_run};
 use crate::consent::proofs::ERASE_ATTEMPTS;
 use crate::security::access::LEGAL_OBLIGATION;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Actor, AppError, Steward};
 
 impl Steward {
@@ -156,6 +157,7 @@ impl Steward {
                 blank: Vec::new(),
                 proofs: HashMap::new(),
                 audit: vec![(Vec::new(), summary)],
+                events: Vec::new(),
             })
             .await?;
         parse_run(&run)
@@ -206,6 +208,16 @@ impl Steward {
             );
             audit.push((records, entry));
         }
+        let events: Vec<_> = if rule.record == RecordType::Customer {
+            (due.iter())
+                .map(|r| {
+                    let erased = note(EventType::CustomerErased, r.record_id, &[], now);
+                    (r.record_id, erased)
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         run.heartbeat_at = now;
         run.report = serde_json::to_string(report).map_err(AppError::Encode)?;
         let notify_by = self.notify_recipients_by(now)?;
@@ -232,6 +244,7 @@ impl Steward {
                 blank: blank.to_vec(),
                 proofs,
                 audit: audit.clone(),
+                events: events.clone(),
             };
             match self.store.sweep(batch).await {
                 // A consent recorded since the proofs were built: build them again.

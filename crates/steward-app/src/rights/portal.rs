@@ -24,6 +24,7 @@ use crate::infra::mail::{Letter, LinkToken, hash_token};
 use crate::security::access::Subject;
 use crate::services::OwnRights;
 use crate::services::Portal;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, Actor, AppError, Steward};
 
 const CODE_LIFETIME_MICROS: i64 = 10 * 60 * 1_000_000;
@@ -212,20 +213,32 @@ impl Steward {
         })
     }
 
-    /// The customer row with one field set to a checked value, as a guarded update.
-    pub(crate) async fn corrected(
+    /// One field of the customer set to a checked value, as a guarded update, with what its
+    /// recipients (Art. 19) and the webhook subscriptions are to be told, into `changes`.
+    pub(crate) async fn correct(
         &self,
+        changes: &mut ChangeSet,
         row: &steward_store::CustomerRow,
         def: &steward_core::FieldDef,
         value: &str,
         now: i64,
-    ) -> Result<steward_store::CustomerUpdate, AppError> {
+    ) -> Result<(), AppError> {
         let mut sealed = SealedFields::decode(&row.fields)
             .map_err(|_| AppError::Integrity(format!("customer {}", row.id)))?;
         let dek = self.data_key(row.id).await?;
         sealed.insert(&def.key, dek.seal(&def.key, value.as_bytes()));
         let index = self.index_entries(def, value)?;
-        Ok(steward_store::CustomerUpdate {
+        let fields = vec![def.key.clone()];
+        changes.recipient_updates.push(self.recipient_update(
+            row.id,
+            "rectification",
+            fields.clone(),
+            now,
+        )?);
+        changes
+            .events
+            .push(note(EventType::CustomerUpdated, row.id, &fields, now));
+        changes.updates.push(steward_store::CustomerUpdate {
             replaced_index_fields: if index.is_some() {
                 vec![def.key.clone()]
             } else {
@@ -241,7 +254,8 @@ impl Steward {
                 index: index.unwrap_or_default(),
             },
             expected_version: row.version,
-        })
+        });
+        Ok(())
     }
 
     /// What is held about the customer but their interactions, read for them, and their
@@ -642,30 +656,21 @@ impl OwnRights<'_> {
                 .await?;
             return Ok(Correction::AwaitingReview { due });
         }
-        let update = self.app.corrected(&row, &def, &value, now).await?;
-        // The entry is what recipients of the data are to be told of (Art. 19).
-        let audit = self.app.subject_record(
-            customer,
-            "customer.rectify",
-            PORTAL_PURPOSE,
-            vec![customer.to_string()],
-            vec![def.key.clone()],
-            Some("by the customer in the portal".into()),
-        );
+        let mut changes = ChangeSet {
+            audit: vec![self.app.subject_record(
+                customer,
+                "customer.rectify",
+                PORTAL_PURPOSE,
+                vec![customer.to_string()],
+                vec![def.key.clone()],
+                Some("by the customer in the portal".into()),
+            )],
+            ..Default::default()
+        };
         self.app
-            .store
-            .apply(ChangeSet {
-                updates: vec![update],
-                audit: vec![audit],
-                recipient_updates: vec![self.app.recipient_update(
-                    customer,
-                    "rectification",
-                    vec![def.key.clone()],
-                    now,
-                )?],
-                ..Default::default()
-            })
+            .correct(&mut changes, &row, &def, &value, now)
             .await?;
+        self.app.store.apply(changes).await?;
         Ok(Correction::Applied)
     }
 }

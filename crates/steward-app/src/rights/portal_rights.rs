@@ -186,24 +186,13 @@ impl OwnRights<'_> {
                 Some("by the customer in the portal".into()),
             ),
         ];
-        self.app
-            .store
-            .apply(ChangeSet {
-                updates: vec![
-                    self.app
-                        .status_change(&row, CustomerStatus::Restricted, now),
-                ],
-                requests: vec![request],
-                recipient_updates: vec![self.app.recipient_update(
-                    customer,
-                    "restriction",
-                    Vec::new(),
-                    now,
-                )?],
-                audit,
-                ..Default::default()
-            })
-            .await?;
+        let mut changes = ChangeSet {
+            requests: vec![request],
+            audit,
+            ..Default::default()
+        };
+        self.app.restrict(&mut changes, &row, now)?;
+        self.app.store.apply(changes).await?;
         Ok(())
     }
 
@@ -429,7 +418,6 @@ impl OwnRights<'_> {
             .field(MATCH_FIELD)
             .cloned()
             .ok_or_else(|| AppError::Setup("the catalog lacks an email field".into()))?;
-        let update = self.app.corrected(&row, &def, &address, now).await?;
         let done = RequestRow {
             state: RequestState::Completed.as_str().into(),
             closed_at: Some(now),
@@ -455,27 +443,24 @@ impl OwnRights<'_> {
                 None,
             ),
         ];
+        let mut changes = ChangeSet {
+            spend_link: Some(steward_store::SpentLink {
+                token_hash: link.token_hash,
+                at: now,
+            }),
+            request_moves: vec![steward_store::RequestMove {
+                row: done,
+                from: request.state.clone(),
+            }],
+            audit,
+            ..Default::default()
+        };
+        self.app
+            .correct(&mut changes, &row, &def, &address, now)
+            .await?;
         self.app
             .store
-            .apply(ChangeSet {
-                spend_link: Some(steward_store::SpentLink {
-                    token_hash: link.token_hash,
-                    at: now,
-                }),
-                updates: vec![update],
-                request_moves: vec![steward_store::RequestMove {
-                    row: done,
-                    from: request.state.clone(),
-                }],
-                recipient_updates: vec![self.app.recipient_update(
-                    customer,
-                    "rectification",
-                    vec![MATCH_FIELD.into()],
-                    now,
-                )?],
-                audit,
-                ..Default::default()
-            })
+            .apply(changes)
             .await
             .map_err(|e| match AppError::from(e) {
                 AppError::Duplicate { .. } => {

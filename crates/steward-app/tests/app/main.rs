@@ -14,6 +14,7 @@ mod customers;
 mod demo;
 mod double_opt_in;
 mod erasure;
+mod event_sources;
 mod forms;
 mod import;
 mod instances;

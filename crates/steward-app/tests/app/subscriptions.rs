@@ -20,7 +20,7 @@ use crate::support::*;
 use crate::vendor_fixtures::*;
 use crate::webhooks::{trusting, verifies_message};
 
-const ALL: [&str; 5] = [
+pub(crate) const ALL: [&str; 5] = [
     "customer.created",
     "customer.updated",
     "customer.erased",
@@ -28,7 +28,7 @@ const ALL: [&str; 5] = [
     "request.completed",
 ];
 
-fn subscription(url: String, events: &[&str]) -> SubscriptionInput {
+pub(crate) fn subscription(url: String, events: &[&str]) -> SubscriptionInput {
     SubscriptionInput {
         name: "CRM sync".into(),
         url,
@@ -38,7 +38,7 @@ fn subscription(url: String, events: &[&str]) -> SubscriptionInput {
     }
 }
 
-fn body(m: &Received) -> Value {
+pub(crate) fn body(m: &Received) -> Value {
     serde_json::from_slice(&m.body).expect("json body")
 }
 
@@ -71,7 +71,7 @@ async fn decide(app: &Steward, customer: Uuid, state: &str) {
 }
 
 /// Runs the sender until nothing is due, moving the clock past any retry.
-async fn drain(app: &Steward, clock: &steward_app::core::FixedClock) {
+pub(crate) async fn drain(app: &Steward, clock: &steward_app::core::FixedClock) {
     for _ in 0..4 {
         let round = app.webhooks().deliver_due().await.expect("round");
         if round == Default::default() {

@@ -35,16 +35,22 @@ pub(crate) async fn steward_with(
 
 /// The same, its catalog the default one with `extra` added.
 pub(crate) async fn steward_with_catalog(pg: bool, extra: &str) -> (Kept, Steward) {
-    let catalog = steward_app::core::Catalog::from_sources(&[
-        ("default", steward_app::core::catalog::DEFAULT_CATALOG),
-        ("extra", extra),
-    ])
-    .expect("catalog");
+    let catalog = catalog_with(extra);
     let (kept, app, _) = opened(pg, |o| steward_app::OpenOptions { catalog, ..o }).await;
     (kept, app)
 }
 
-async fn opened(
+/// The default catalog with `extra` added.
+pub(crate) fn catalog_with(extra: &str) -> steward_app::core::Catalog {
+    steward_app::core::Catalog::from_sources(&[
+        ("default", steward_app::core::catalog::DEFAULT_CATALOG),
+        ("extra", extra),
+    ])
+    .expect("catalog")
+}
+
+/// A Steward on a fresh SQLite file or PostgreSQL database, its options adjusted.
+pub(crate) async fn opened(
     pg: bool,
     adjust: impl FnOnce(steward_app::OpenOptions) -> steward_app::OpenOptions,
 ) -> (Kept, Steward, Arc<FixedClock>) {

@@ -91,6 +91,8 @@ pub struct SweepBatch {
     /// Each entry with the records it speaks for: written only if one of them was acted on,
     /// and naming only those (an entry for no record is always written).
     pub audit: Vec<(Vec<Uuid>, steward_core::audit::AuditRecord)>,
+    /// Each webhook event with the record it is about: queued only if that record was acted on.
+    pub events: Vec<(Uuid, crate::EventNote)>,
 }
 
 /// One record a rule acted on.

@@ -191,20 +191,26 @@ fn noted(changes: &ChangeSet) -> Vec<EventNote> {
             .to_string(),
         });
     }
-    for m in &changes.request_moves {
-        if m.row.state == "completed" && m.from != "completed" {
-            notes.push(EventNote {
-                kind: "request.completed".into(),
-                subject_id: m.row.id,
-                at: m.row.updated_at,
-                data: serde_json::json!({
-                    "request_id": m.row.id,
-                    "customer_id": m.row.customer_id,
-                    "kind": m.row.kind,
-                })
-                .to_string(),
-            });
-        }
+    // A request the portal carries out at once is written completed; others move there.
+    let completed = (changes.requests.iter())
+        .filter(|r| r.state == "completed")
+        .chain(
+            (changes.request_moves.iter())
+                .filter(|m| m.row.state == "completed" && m.from != "completed")
+                .map(|m| &m.row),
+        );
+    for r in completed {
+        notes.push(EventNote {
+            kind: "request.completed".into(),
+            subject_id: r.id,
+            at: r.updated_at,
+            data: serde_json::json!({
+                "request_id": r.id,
+                "customer_id": r.customer_id,
+                "kind": r.kind,
+            })
+            .to_string(),
+        });
     }
     notes
 }
@@ -213,7 +219,12 @@ fn noted(changes: &ChangeSet) -> Vec<EventNote> {
 /// subscription that wants it. A change without events reads nothing; one with events reads
 /// the active subscriptions once.
 pub(crate) async fn queue(x: &impl Exec, changes: &ChangeSet) -> Result<()> {
-    let notes = noted(changes);
+    queue_notes(x, noted(changes)).await
+}
+
+/// Queues, inside the caller's transaction, one delivery per event and per active
+/// subscription that wants it.
+pub(crate) async fn queue_notes(x: &impl Exec, notes: Vec<EventNote>) -> Result<()> {
     if notes.is_empty() {
         return Ok(());
     }

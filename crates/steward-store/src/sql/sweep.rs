@@ -5,6 +5,7 @@ use uuid::Uuid;
 
 use super::{
     Builder, Exec, Sql, WriteTx, args, consent_proofs, customers, request_desk, retention,
+    subscriptions,
 };
 use crate::{DueQuery, DueRecord, FoundRecord, RecipientUpdate, Result, StoreError, SweepBatch};
 
@@ -191,6 +192,12 @@ pub(crate) async fn sweep(x: &impl WriteTx, batch: SweepBatch) -> Result<Vec<Due
         }
         done.push(*r);
     }
+    let acted: std::collections::HashSet<Uuid> = done.iter().map(|r| r.record_id).collect();
+    let events = (batch.events.into_iter())
+        .filter(|(record, _)| acted.contains(record))
+        .map(|(_, note)| note)
+        .collect();
+    subscriptions::queue_notes(x, events).await?;
     x.append_audit(swept_audit(batch.audit, &done)).await?;
     retention::save_run(x, &batch.run).await?;
     Ok(done)

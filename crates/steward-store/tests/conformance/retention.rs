@@ -178,6 +178,30 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
         finished_at: None,
         report: "{}".into(),
     };
+    // Each sweep names the erased event; only the one that acted queues it.
+    let listening = SubscriptionRow {
+        id: Uuid::now_v7(),
+        name: "sync".into(),
+        url: "https://crm.example/hooks".into(),
+        events: vec!["customer.erased".into()],
+        secret: vec![1; 32],
+        active: true,
+        vendor_id: None,
+        purpose: None,
+        created_by: "user:admin".into(),
+        created_at: 1,
+        updated_at: 1,
+    };
+    store
+        .create_subscription(&listening, record("webhook.subscription.create", vec![]))
+        .await
+        .expect("subscribe");
+    let erased = EventNote {
+        kind: "customer.erased".into(),
+        subject_id: quiet.id,
+        at: 2_600,
+        data: format!(r#"{{"customer_id":"{}"}}"#, quiet.id),
+    };
     let batch = |id: Uuid| SweepBatch {
         run: run(id),
         rule_key: "dormant".into(),
@@ -192,10 +216,20 @@ pub async fn retention_claims_once_and_sweeps_what_it_claimed(store: Arc<dyn Sto
             vec![quiet.id],
             record("customer.erase", vec![quiet.id.to_string()]),
         )],
+        events: vec![(quiet.id, erased.clone())],
     };
     let (a, b) = tokio::join!(store.sweep(batch(one)), store.sweep(batch(two)));
     let (a, b) = (a.expect("sweep"), b.expect("sweep"));
     assert_eq!(a.len() + b.len(), 1, "acted on once: {a:?} {b:?}");
+    let (queued, _) = store
+        .subscription_deliveries(listening.id, 10)
+        .await
+        .expect("deliveries");
+    assert_eq!(
+        queued.iter().map(|d| d.subject_id).collect::<Vec<_>>(),
+        [quiet.id],
+        "told once"
+    );
     let winner = if a.is_empty() { two } else { one };
     assert!(store.get_customer(quiet.id).await.expect("get").is_none());
     assert!(store.is_tombstoned(quiet.id).await.expect("tombstone"));

@@ -22,6 +22,7 @@ use uuid::Uuid;
 use super::CustomerView;
 use crate::collection::minimisation::{GivenConsents, drop_without_basis, has_basis};
 use crate::services::Customers;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, AppError, Steward};
 
 /// The rule for fields, as the dry run states it.
@@ -120,6 +121,24 @@ struct Plan {
     moved: Vec<InteractionRow>,
     moved_tasks: Vec<TaskRow>,
     objections: usize,
+}
+
+impl Plan {
+    /// What the survivor `before` changes in, by name: the `customer.updated` event's fields.
+    fn changed(&self, before: &CustomerRow) -> Vec<String> {
+        let mut changed: Vec<String> = self.filled.iter().chain(&self.dropped).cloned().collect();
+        let row = &self.row;
+        for (name, differs) in [
+            ("tags", !self.tags_added.is_empty()),
+            ("status", row.status != before.status),
+            ("owner", row.owner_id != before.owner_id),
+        ] {
+            if differs {
+                changed.push(name.into());
+            }
+        }
+        changed
+    }
 }
 
 fn state_of(e: &ConsentEvent, moment: consent::Moment) -> Option<ConsentState> {
@@ -511,6 +530,10 @@ impl Customers<'_> {
                 opened,
             ));
         }
+        let events = vec![
+            note(EventType::CustomerUpdated, survivor, &plan.changed(&a), now),
+            note(EventType::CustomerErased, merged, &[], now),
+        ];
         let proofs = app.consent_proofs(&[merged], now).await?;
         let merge = Merge {
             survivor,
@@ -532,6 +555,7 @@ impl Customers<'_> {
                         replaced_index_fields: plan.replaced,
                     }],
                     consents: plan.events,
+                    events,
                     consent_guards: plan.guards,
                     personalization: plan.profile,
                     audit,

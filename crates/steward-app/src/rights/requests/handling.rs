@@ -14,6 +14,7 @@ use super::{ReasonInput, RequestView, day, parse_reason, require_desk, view};
 use crate::infra::mail::Letter;
 use crate::rights::erasure::ErasureOrder;
 use crate::services::Requests;
+use crate::sharing::webhooks::{EventType, note};
 use crate::{Access, AppError, Steward};
 
 impl Steward {
@@ -183,15 +184,7 @@ impl Steward {
                 vec![customer.id.to_string()],
                 vec!["status".into()],
             ));
-            changes
-                .updates
-                .push(self.status_change(customer, CustomerStatus::Restricted, now));
-            changes.recipient_updates.push(self.recipient_update(
-                customer.id,
-                "restriction",
-                Vec::new(),
-                now,
-            )?);
+            self.restrict(&mut changes, customer, now)?;
         }
         // Art. 21(1): the completed request is what every later read, audience and export
         // of the purpose checks; the entry says when and by whom the objection was upheld.
@@ -228,15 +221,8 @@ impl Steward {
                 .field(&field)
                 .cloned()
                 .ok_or_else(|| AppError::Integrity(format!("request {id}: unknown field")))?;
-            changes
-                .updates
-                .push(self.corrected(customer, &def, &value, now).await?);
-            changes.recipient_updates.push(self.recipient_update(
-                customer.id,
-                "rectification",
-                vec![field],
-                now,
-            )?);
+            self.correct(&mut changes, customer, &def, &value, now)
+                .await?;
         }
         if let Some((subject, text)) = letter {
             changes.mail.extend(
@@ -254,17 +240,30 @@ impl Steward {
         Ok(view(&next, now))
     }
 
-    /// The customer row with a new status, as an update guarded by its version.
-    pub(crate) fn status_change(
+    /// The customer restricted (Art. 18), as an update guarded by its version, with what
+    /// its recipients (Art. 19) and the webhook subscriptions are to be told, into `changes`.
+    pub(crate) fn restrict(
         &self,
+        changes: &mut ChangeSet,
         row: &CustomerRow,
-        status: CustomerStatus,
         now: i64,
-    ) -> CustomerUpdate {
-        CustomerUpdate {
+    ) -> Result<(), AppError> {
+        changes.recipient_updates.push(self.recipient_update(
+            row.id,
+            "restriction",
+            Vec::new(),
+            now,
+        )?);
+        changes.events.push(note(
+            EventType::CustomerUpdated,
+            row.id,
+            &["status".to_owned()],
+            now,
+        ));
+        changes.updates.push(CustomerUpdate {
             write: CustomerWrite {
                 row: CustomerRow {
-                    status: status.as_str().into(),
+                    status: CustomerStatus::Restricted.as_str().into(),
                     version: row.version + 1,
                     updated_at: now,
                     ..row.clone()
@@ -273,7 +272,8 @@ impl Steward {
             },
             expected_version: row.version,
             replaced_index_fields: Vec::new(),
-        }
+        });
+        Ok(())
     }
 }
 
