@@ -342,7 +342,13 @@ async fn events(pg: bool) {
         Err(AppError::Forbidden(_))
     ));
 
-    // Paused, it is sent nothing; resumed, events flow again; rotated, the new secret signs.
+    // Paused, it is sent nothing, not even what was queued before; resumed, what waited goes
+    // and events flow again; rotated, the new secret signs.
+    let iris = app
+        .customers()
+        .create(&agent_, input("iris@example.com", "Iris"))
+        .await
+        .expect("customer");
     let paused = app
         .webhooks()
         .change_subscription(
@@ -387,8 +393,13 @@ async fn events(pg: bool) {
         .expect("customer");
     let before = receiver.count();
     drain(&app, &clock).await;
+    let after_pause: Vec<Value> = receiver.received()[before..]
+        .iter()
+        .map(|m| body(m)["data"]["customer_id"].clone())
+        .collect();
+    assert_eq!(after_pause.len(), 2, "what waited and what came after");
+    assert_eq!(after_pause[0], json!(iris.id));
     let last = receiver.received().pop().expect("a message");
-    assert_eq!(receiver.count(), before + 1);
     assert!(verifies_message(&rotated.secret, &last));
     assert!(!verifies_message(&secret, &last));
 

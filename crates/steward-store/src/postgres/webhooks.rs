@@ -5,11 +5,14 @@ use super::*;
 use crate::sql::{Sql, subscriptions, webhooks as shared, webhooks::delivery_cols};
 use crate::{SubscriptionRow, WebhookAttempt, WebhookEndpointRow, WebhookProgress, WebhookRow};
 
-/// Rows locked by another instance's claim are skipped, not waited for.
+/// Rows locked by another instance's claim are skipped, not waited for. A paused
+/// subscription's deliveries wait for it to be resumed.
 static CLAIM: Sql = Sql::new(concat!(
     "UPDATE webhook_deliveries SET lease_until = ?2 WHERE id IN (
        SELECT id FROM webhook_deliveries
        WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
+         AND NOT EXISTS (SELECT 1 FROM webhook_subscriptions s
+                         WHERE s.id = webhook_deliveries.subscription_id AND s.active = FALSE)
        ORDER BY next_attempt_at, id LIMIT ?3 FOR UPDATE SKIP LOCKED)
      RETURNING ",
     delivery_cols!()

@@ -6,10 +6,13 @@ use crate::sql::{Sql, subscriptions, webhooks as shared, webhooks::delivery_cols
 use crate::{SubscriptionRow, WebhookAttempt, WebhookEndpointRow, WebhookProgress, WebhookRow};
 
 /// SQLite has one writer, so a claim needs no lock to keep other senders off its deliveries.
+/// A paused subscription's deliveries wait for it to be resumed.
 static CLAIM: Sql = Sql::new(concat!(
     "UPDATE webhook_deliveries SET lease_until = ?2 WHERE id IN (
        SELECT id FROM webhook_deliveries
        WHERE state = 'pending' AND next_attempt_at <= ?1 AND (lease_until IS NULL OR lease_until <= ?1)
+         AND NOT EXISTS (SELECT 1 FROM webhook_subscriptions s
+                         WHERE s.id = webhook_deliveries.subscription_id AND s.active = FALSE)
        ORDER BY next_attempt_at, id LIMIT ?3)
      RETURNING ",
     delivery_cols!()
