@@ -37,8 +37,10 @@ static ERASE_TAGS: Sql = Sql::new("DELETE FROM company_tags WHERE company_id = ?
 static ERASE_MEMBERS: Sql = Sql::new("DELETE FROM company_members WHERE company_id = ?1");
 static DELETE: Sql = Sql::new("DELETE FROM companies WHERE id = ?1");
 static MEMBER_OF: Sql = Sql::new("SELECT company_id FROM company_members WHERE customer_id = ?1");
-static ADD_MEMBER: Sql =
-    Sql::new("INSERT INTO company_members (customer_id, company_id, added_at) VALUES (?1, ?2, ?3)");
+static ADD_MEMBER: Sql = Sql::new(
+    "INSERT INTO company_members (customer_id, company_id, added_at) VALUES (?1, ?2, ?3)
+              ON CONFLICT (customer_id) DO NOTHING",
+);
 static REMOVE_MEMBER: Sql =
     Sql::new("DELETE FROM company_members WHERE customer_id = ?1 AND company_id = ?2");
 /// A customer's membership goes with their erasure, in its transaction.
@@ -230,9 +232,19 @@ pub(crate) async fn add_member(
         Some(other) => return Ok(Joined::Elsewhere(other)),
         None => {}
     }
-    x.execute(&ADD_MEMBER, &args![customer, company, at])
+    let added = x
+        .execute(&ADD_MEMBER, &args![customer, company, at])
         .await
         .map_err(StoreError::parent_missing)?;
+    if added == 0 {
+        // Joined meanwhile on another instance: the insert waited for that commit, which a
+        // second read now sees.
+        return match company_of(x, customer).await? {
+            Some(c) if c == company => Ok(Joined::Already),
+            Some(other) => Ok(Joined::Elsewhere(other)),
+            None => Err(StoreError::Conflict),
+        };
+    }
     x.append_audit(vec![audit]).await?;
     Ok(Joined::Added)
 }

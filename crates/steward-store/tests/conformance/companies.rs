@@ -1,7 +1,8 @@
 //! Companies: a domain taken once, a change from a stale version applying nothing, the list
 //! filtered by tag and by a name's start (`%` and `_` matched as themselves), a customer in one
 //! company at most, the membership going with the customer's erasure and the company's
-//! deletion keeping the customer.
+//! deletion keeping the customer, and two instances adding one customer to two companies at
+//! once ending with one membership and the other told where the customer went.
 
 use super::*;
 
@@ -138,6 +139,31 @@ async fn companies_are_kept_listed_and_left_by_their_customers(store: Arc<dyn St
         Err(StoreError::NotFound)
     ));
     assert_eq!(add(acme.id, d.id).await.expect("add"), Joined::Added);
+    // Two instances adding one customer to two companies at once: one joins, the other is
+    // told where they went, never a broken constraint.
+    for n in 0..10 {
+        let e = customer(60 + n, &[], "active");
+        insert(
+            &store,
+            vec![CustomerWrite {
+                row: e.clone(),
+                index: vec![],
+            }],
+        )
+        .await
+        .expect("customer");
+        let (first, second) = tokio::join!(add(acme.id, e.id), add(other.id, e.id));
+        let mut outcomes = [first.expect("first"), second.expect("second")];
+        outcomes.sort_by_key(|j| *j != Joined::Added);
+        let joined = store.company_of(e.id).await.expect("of").expect("joined");
+        assert_eq!(outcomes, [Joined::Added, Joined::Elsewhere(joined)]);
+        assert!(
+            store
+                .erase_customer(erasure(e.id, 40, record("customer.erase", vec![])))
+                .await
+                .expect("erase")
+        );
+    }
     assert_eq!(store.company_of(c.id).await.expect("of"), Some(acme.id));
     let members = CustomerFilter {
         company: Some(acme.id),
