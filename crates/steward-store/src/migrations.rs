@@ -94,6 +94,10 @@ pub(crate) const SQLITE: &[(u32, &str)] = &[
         38,
         include_str!("../migrations/sqlite/0038_webhook_subscriptions.sql"),
     ),
+    (
+        39,
+        include_str!("../migrations/sqlite/0039_campaign_lease.sql"),
+    ),
 ];
 pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (1, include_str!("../migrations/postgres/0001_init.sql")),
@@ -208,6 +212,10 @@ pub(crate) const POSTGRES: &[(u32, &str)] = &[
     (
         38,
         include_str!("../migrations/postgres/0038_webhook_subscriptions.sql"),
+    ),
+    (
+        39,
+        include_str!("../migrations/postgres/0039_campaign_lease.sql"),
     ),
 ];
 

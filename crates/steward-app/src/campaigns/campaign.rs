@@ -29,6 +29,14 @@ const PAGE: usize = 500;
 pub(crate) const DRAFT: &str = "draft";
 pub(crate) const SCHEDULED: &str = "scheduled";
 pub(crate) const SENDING: &str = "sending";
+/// How long a sender holds a campaign without committing a page before the scheduler takes
+/// it to be dead and resumes the send: far longer than a page takes.
+const SENDING_LEASE_MINUTES: i64 = 10;
+
+/// When a lease taken at `at` runs out.
+pub(crate) fn sending_lease(at: i64) -> i64 {
+    at.saturating_add(SENDING_LEASE_MINUTES * 60 * 1_000_000)
+}
 const SENT: &str = "sent";
 
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -175,13 +183,17 @@ impl Steward {
             .map_or(purpose.to_string(), |p| p.name.clone())
     }
 
+    /// The campaign moved on from `from` to `to`; left `sending`, the sender holds it for one
+    /// more lease from now.
     fn campaign_step(&self, id: Uuid, from: &str, to: &str, recipients: i64) -> CampaignStep {
+        let at = self.clock.now().as_microsecond();
         CampaignStep {
             id,
             from: from.into(),
             to: to.into(),
-            at: self.clock.now().as_microsecond(),
+            at,
             recipients,
+            lease_until: (to == SENDING).then(|| sending_lease(at)),
         }
     }
 }

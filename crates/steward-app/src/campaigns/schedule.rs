@@ -3,14 +3,16 @@
 //! the job on one database: each claims a due campaign by moving it from `scheduled` to
 //! `sending` only where it is still scheduled and due, so one claim succeeds and the others
 //! change nothing; the send then works as any other, and the outbox's one message per
-//! recipient and campaign holds even so.
+//! recipient and campaign holds even so. A send holds a lease it moves on with each page; a
+//! send whose lease runs out (its instance died, or its request was cut off) is claimed again
+//! the same way and resumed where it stopped.
 
 use std::time::Duration;
 
 use jiff::Timestamp;
 use uuid::Uuid;
 
-use super::campaign::{DRAFT, SCHEDULED};
+use super::campaign::{DRAFT, SCHEDULED, SENDING, sending_lease};
 use super::refusal::CampaignRefusal;
 use super::segments::may_manage_campaigns;
 use crate::services::{Campaigns, Jobs};
@@ -105,8 +107,9 @@ impl Campaigns<'_> {
         }
     }
 
-    /// Sends every scheduled campaign whose time has come that this call claims, and says
-    /// which those were. A campaign another instance claimed first is left to it.
+    /// Sends every scheduled campaign whose time has come that this call claims, and resumes
+    /// every one whose sender stopped half-way (its lease ran out), and says which those
+    /// were. A campaign another instance claimed first is left to it.
     pub async fn send_due(&self) -> Result<Vec<Uuid>, AppError> {
         let now = self.app.clock.now().as_microsecond();
         let mut sent = Vec::new();
@@ -114,27 +117,33 @@ impl Campaigns<'_> {
             let Some(row) = self.app.store.campaign(id).await? else {
                 continue;
             };
-            if row.state != SCHEDULED {
-                continue;
-            }
+            // A campaign left sending is one whose sender stopped: it is resumed.
+            let action = match row.state.as_str() {
+                SCHEDULED => "campaign.start",
+                SENDING => "campaign.resume",
+                _ => continue,
+            };
             // The job acts for the campaign's purpose alone; the audit log names who
             // scheduled it.
             let actor = Actor::system("campaign-schedule", &[row.purpose.as_str()]);
             let access = self.app.access(&actor, Some(&row.purpose))?;
-            let mut record = self.app.access_record(
-                &access,
-                "campaign.start",
-                vec![format!("campaign:{id}")],
-                vec![],
-            );
+            let mut record =
+                self.app
+                    .access_record(&access, action, vec![format!("campaign:{id}")], vec![]);
             record.detail = row
                 .scheduled_by
                 .as_ref()
                 .map(|by| format!("scheduled_by={by}"));
-            if !self.app.store.claim_campaign(id, now, record).await? {
+            let lease = sending_lease(now);
+            if !self
+                .app
+                .store
+                .claim_campaign(id, now, lease, record)
+                .await?
+            {
                 continue;
             }
-            // A send that fails half-way stays `sending`, and resumes when it is sent again.
+            // A send that fails half-way stays `sending`, and resumes once its lease runs out.
             match self.send(&access, id).await {
                 Ok(_) => sent.push(id),
                 Err(e) => tracing::warn!(campaign = %id, error = %e, "scheduled campaign not sent"),

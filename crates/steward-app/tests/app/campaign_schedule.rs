@@ -1,5 +1,6 @@
 //! A campaign's schedule, test send, preview and results: a scheduled campaign is sent once
-//! however many instances find it due, on both engines; a time that has passed is refused;
+//! however many instances find it due, on both engines, and a send whose instance died is
+//! resumed once its lease runs out; a time that has passed is refused;
 //! a test goes to the staff member's own address only, a few per window; a preview reads one
 //! customer through the gate, audited, or none; results count per hour, then per day.
 
@@ -143,6 +144,76 @@ async fn a_scheduled_campaign_is_sent_once_by_two_instances_on_postgres() {
         })
         .await;
     two_instances_race(apps[0].clone(), apps[1].clone(), clock, &home).await;
+}
+
+/// The instance that claimed a due campaign dies before it sends a page: the campaign stays
+/// `sending` under that instance's lease, and once the lease runs out the scheduler on another
+/// instance resumes it, once, and each recipient has one message.
+async fn dead_sender(home: Home) {
+    let clock = clock();
+    let app = Steward::open(home.options(clock.clone()))
+        .await
+        .expect("open");
+    consenting(&app, 3).await;
+    let marketer = access(&app, Role::Marketer, EMAIL);
+    let draft = app
+        .campaigns()
+        .create(&marketer, campaign("Rake them up."))
+        .await
+        .expect("draft");
+    app.campaigns()
+        .schedule(&marketer, draft.id, at(&app, SignedDuration::from_hours(1)))
+        .await
+        .expect("scheduled");
+    clock.advance(SignedDuration::from_hours(2));
+    // What the dead instance's claim left: the campaign sending, its lease ten minutes on.
+    let lease = app
+        .now()
+        .checked_add(SignedDuration::from_mins(10))
+        .expect("time")
+        .as_microsecond();
+    let claimed = format!(
+        "UPDATE campaigns SET state = 'sending', lease_until = {lease} WHERE state = 'scheduled'"
+    );
+    home.execute(&claimed, &claimed).await;
+    assert!(
+        app.campaigns().send_due().await.expect("held").is_empty(),
+        "not while its sender's lease holds"
+    );
+    clock.advance(SignedDuration::from_mins(11));
+    let (one, other) = (app.campaigns(), app.campaigns());
+    let (first, second) = tokio::join!(one.send_due(), other.send_due());
+    let mut resumed = first.expect("first");
+    resumed.extend(second.expect("second"));
+    assert_eq!(resumed, [draft.id], "resumed once");
+    let sent = app
+        .campaigns()
+        .get(marketer.actor(), draft.id)
+        .await
+        .expect("get");
+    assert_eq!((sent.state.as_str(), sent.recipients), ("sent", 3));
+    assert_eq!(
+        home.count("SELECT COUNT(*) FROM outbox WHERE kind = 'campaign'")
+            .await,
+        3
+    );
+    let entries = audited(&app, "campaign.resume").await;
+    assert_eq!(entries.len(), 1);
+    assert_eq!(entries[0].record.actor, "system:campaign-schedule");
+    assert!(
+        app.campaigns().send_due().await.expect("done").is_empty(),
+        "a sent campaign is not resumed"
+    );
+}
+
+#[tokio::test]
+async fn a_send_whose_instance_died_is_resumed_once_its_lease_runs_out_sqlite() {
+    dead_sender(Home::sqlite()).await;
+}
+
+#[tokio::test]
+async fn a_send_whose_instance_died_is_resumed_once_its_lease_runs_out_on_postgres() {
+    dead_sender(Home::on_postgres().await).await;
 }
 
 #[tokio::test]

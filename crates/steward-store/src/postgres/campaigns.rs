@@ -95,10 +95,16 @@ impl Campaigns for PostgresStore {
         campaigns::due(&self.pool.get().await?, now, limit).await
     }
 
-    async fn claim_campaign(&self, id: Uuid, now: i64, audit: AuditRecord) -> Result<bool> {
+    async fn claim_campaign(
+        &self,
+        id: Uuid,
+        now: i64,
+        lease_until: i64,
+        audit: AuditRecord,
+    ) -> Result<bool> {
         let mut client = self.pool.get().await?;
         let tx = self.begin(&mut client).await?;
-        let claimed = campaigns::claim(&tx, id, now, audit).await?;
+        let claimed = campaigns::claim(&tx, id, now, lease_until, audit).await?;
         if claimed {
             tx.commit().await?;
         }

@@ -11,6 +11,8 @@ pub struct CampaignStep {
     pub to: String,
     pub at: i64,
     pub recipients: i64,
+    /// Until when the sender holds a campaign left `sending`; none once it leaves that state.
+    pub lease_until: Option<i64>,
 }
 
 /// A saved segment; its filter is the app's JSON, evaluated whenever the segment is used.

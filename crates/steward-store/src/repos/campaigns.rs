@@ -26,11 +26,19 @@ pub trait Campaigns: Send + Sync {
     ) -> Result<()>;
     /// Takes a scheduled campaign back to a draft; `Conflict` when it is not scheduled.
     async fn unschedule_campaign(&self, id: Uuid, audit: AuditRecord) -> Result<()>;
-    /// Scheduled campaigns due by `now`, the longest waiting first.
+    /// Scheduled campaigns due by `now`, and sending ones whose sender's lease ran out, the
+    /// longest waiting first.
     async fn due_campaigns(&self, now: i64, limit: usize) -> Result<Vec<Uuid>>;
-    /// Moves a due campaign to `sending` with its audit entry, if no one else did first:
-    /// whether this call did.
-    async fn claim_campaign(&self, id: Uuid, now: i64, audit: AuditRecord) -> Result<bool>;
+    /// Moves a due campaign to `sending`, or takes over one whose lease ran out, holding it
+    /// until `lease_until`, with its audit entry, if no one else did first: whether this
+    /// call did.
+    async fn claim_campaign(
+        &self,
+        id: Uuid,
+        now: i64,
+        lease_until: i64,
+        audit: AuditRecord,
+    ) -> Result<bool>;
     /// Counts a test send and applies `changes` with it, unless the staff member has made
     /// `limit` since `since` already; then nothing is written and the answer is when the
     /// oldest of those was made.

@@ -51,7 +51,7 @@ static CAMPAIGN: Sql = Sql::new(concat!(
 ));
 static STEP: Sql = Sql::new(
     "UPDATE campaigns SET state = ?3, recipients = recipients + ?4,
-       sent_at = CASE WHEN ?3 = 'sent' THEN ?5 ELSE sent_at END
+       sent_at = CASE WHEN ?3 = 'sent' THEN ?5 ELSE sent_at END, lease_until = ?6
      WHERE id = ?1 AND state = ?2",
 );
 static SCHEDULE: Sql = Sql::new(
@@ -63,14 +63,17 @@ static UNSCHEDULE: Sql = Sql::new(
      WHERE id = ?1 AND state = 'scheduled'",
 );
 static DUE: Sql = Sql::new(
-    "SELECT id FROM campaigns WHERE state = 'scheduled' AND scheduled_at <= ?1
-     ORDER BY scheduled_at, id LIMIT ?2",
+    "SELECT id, scheduled_at AS due_at FROM campaigns WHERE state = 'scheduled' AND scheduled_at <= ?1
+     UNION ALL
+     SELECT id, lease_until AS due_at FROM campaigns WHERE state = 'sending' AND lease_until <= ?1
+     ORDER BY due_at, id LIMIT ?2",
 );
-/// The claim: of several instances that find one campaign due, the first to commit this
-/// moves it on and every other updates nothing.
+/// The claim: of several instances that find one campaign due, or one whose sender's lease
+/// ran out, the first to commit this takes it with a lease and every other updates nothing.
 static CLAIM: Sql = Sql::new(
-    "UPDATE campaigns SET state = 'sending'
-     WHERE id = ?1 AND state = 'scheduled' AND scheduled_at <= ?2",
+    "UPDATE campaigns SET state = 'sending', lease_until = ?3
+     WHERE id = ?1
+       AND ((state = 'scheduled' AND scheduled_at <= ?2) OR (state = 'sending' AND lease_until <= ?2))",
 );
 static TEST_SENDS_SINCE: Sql =
     Sql::new("SELECT COUNT(*), MIN(at) FROM campaign_test_sends WHERE actor = ?1 AND at > ?2");
@@ -169,7 +172,7 @@ pub(crate) async fn campaign(x: &impl Exec, id: Uuid) -> Result<Option<CampaignR
 
 /// Moves a campaign on, only from the state the caller saw; `Conflict` otherwise.
 pub(crate) async fn step(x: &impl Exec, s: &CampaignStep) -> Result<()> {
-    let args = args![s.id, &s.from, &s.to, s.recipients, s.at];
+    let args = args![s.id, &s.from, &s.to, s.recipients, s.at, s.lease_until];
     if x.execute(&STEP, &args).await? == 0 {
         return Err(StoreError::Conflict);
     }
@@ -223,20 +226,23 @@ pub(crate) async fn unschedule(x: &impl WriteTx, id: Uuid, audit: AuditRecord) -
     Ok(())
 }
 
-/// Scheduled campaigns whose time has come by `now`, the longest waiting first.
+/// Scheduled campaigns whose time has come by `now`, and sending ones whose sender's lease
+/// ran out, the longest waiting first.
 pub(crate) async fn due(x: &impl Exec, now: i64, limit: usize) -> Result<Vec<Uuid>> {
     x.query(&DUE, &args![now, limit as i64], |r| r.id(0)).await
 }
 
-/// Moves a due campaign from `scheduled` to `sending` with its audit entry; `false`, and
-/// nothing written, when another claim or a cancellation came first.
+/// Moves a due campaign from `scheduled` to `sending`, or takes over one whose lease ran out,
+/// holding it until `lease_until`, with its audit entry; `false`, and nothing written, when
+/// another claim, a cancellation or its live sender came first.
 pub(crate) async fn claim(
     x: &impl WriteTx,
     id: Uuid,
     now: i64,
+    lease_until: i64,
     audit: AuditRecord,
 ) -> Result<bool> {
-    if x.execute(&CLAIM, &args![id, now]).await? == 0 {
+    if x.execute(&CLAIM, &args![id, now, lease_until]).await? == 0 {
         return Ok(false);
     }
     x.append_audit(vec![audit]).await?;

@@ -103,8 +103,14 @@ impl Campaigns for SqliteStore {
         self.read(|c| ready(campaigns::due(c, now, limit)))
     }
 
-    async fn claim_campaign(&self, id: Uuid, now: i64, audit: AuditRecord) -> Result<bool> {
-        self.write(move |tx| ready(campaigns::claim(tx, id, now, audit)))
+    async fn claim_campaign(
+        &self,
+        id: Uuid,
+        now: i64,
+        lease_until: i64,
+        audit: AuditRecord,
+    ) -> Result<bool> {
+        self.write(move |tx| ready(campaigns::claim(tx, id, now, lease_until, audit)))
             .await
     }
 

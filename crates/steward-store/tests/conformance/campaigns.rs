@@ -73,6 +73,7 @@ pub async fn campaigns_step_once_and_count_their_mail(store: Arc<dyn Store>) {
                     to: to.into(),
                     at: 9,
                     recipients,
+                    lease_until: (to == "sending").then_some(600),
                 }),
                 mail,
                 links,
@@ -206,20 +207,20 @@ pub async fn a_scheduled_campaign_is_claimed_once_and_test_sends_are_counted(
     assert_eq!(store.due_campaigns(100, 10).await.expect("due"), vec![id]);
     assert!(
         !store
-            .claim_campaign(id, 99, record("campaign.start", vec![]))
+            .claim_campaign(id, 99, 500, record("campaign.start", vec![]))
             .await
             .expect("early"),
         "not before its time"
     );
     assert!(
         store
-            .claim_campaign(id, 100, record("campaign.start", vec![]))
+            .claim_campaign(id, 100, 500, record("campaign.start", vec![]))
             .await
             .expect("claim")
     );
     assert!(
         !store
-            .claim_campaign(id, 101, record("campaign.start", vec![]))
+            .claim_campaign(id, 101, 500, record("campaign.start", vec![]))
             .await
             .expect("again"),
         "claimed once"
@@ -233,12 +234,43 @@ pub async fn a_scheduled_campaign_is_claimed_once_and_test_sends_are_counted(
         ),
         ("sending", Some(100), Some("user:x"))
     );
+    // Its sender holds it until the lease runs out; then it is due again, to be claimed once.
+    assert!(store.due_campaigns(499, 10).await.expect("due").is_empty());
+    assert_eq!(store.due_campaigns(500, 10).await.expect("due"), vec![id]);
+    let resume = |at: i64| {
+        let store = store.clone();
+        async move {
+            store
+                .claim_campaign(id, at, at + 400, record("campaign.resume", vec![]))
+                .await
+                .expect("resume")
+        }
+    };
+    assert!(!resume(499).await, "not while the lease holds");
+    let (first, second) = tokio::join!(resume(500), resume(500));
+    assert!(first ^ second, "taken over once");
+    assert!(store.due_campaigns(899, 10).await.expect("due").is_empty());
+    store
+        .apply(ChangeSet {
+            campaign_step: Some(CampaignStep {
+                id,
+                from: "sending".into(),
+                to: "sent".into(),
+                at: 600,
+                recipients: 0,
+                lease_until: None,
+            }),
+            ..Default::default()
+        })
+        .await
+        .expect("sent");
     assert!(
         store
-            .due_campaigns(1_000, 10)
+            .due_campaigns(i64::MAX, 10)
             .await
             .expect("due")
-            .is_empty()
+            .is_empty(),
+        "a sent campaign is never due"
     );
     assert!(matches!(
         store
