@@ -54,7 +54,7 @@ pub trait SecretSource {
 pub struct Vault {
     /// Read on every unwrap (a shared lock, no allocation); written only when a rotation adds
     /// a version or a retirement drops one.
-    master: std::sync::RwLock<MasterKey>,
+    master: std::sync::Arc<std::sync::RwLock<MasterKey>>,
     /// Serialises the changes to the versions' custody.
     rotation: std::sync::Mutex<()>,
     indexer: BlindIndexer,
@@ -109,7 +109,7 @@ impl Vault {
             signer: std::sync::Arc::new(Signer::from_seed(&signing_seed)),
             receipts: Signer::from_seed(&receipt_seed),
             shares: Signer::from_seed(&share_seed),
-            master: std::sync::RwLock::new(master),
+            master: std::sync::Arc::new(std::sync::RwLock::new(master)),
             rotation: std::sync::Mutex::new(()),
         })
     }
@@ -157,6 +157,14 @@ impl Vault {
     /// Where the key-encryption keys are kept, as messages name it.
     pub fn kek_custody(&self) -> String {
         self.master().custody().describe()
+    }
+
+    /// What checks that the current key-encryption key still works, on a thread of its own
+    /// if need be: it outlives this borrow.
+    pub fn kek_probe(&self) -> KekProbe {
+        KekProbe {
+            master: std::sync::Arc::clone(&self.master),
+        }
     }
 
     /// Whether the key-encryption keys are kept in a PKCS#11 token.
@@ -307,6 +315,27 @@ impl Vault {
 
     pub fn kek_version(&self) -> u32 {
         self.master().current_version()
+    }
+}
+
+/// A check that the current key-encryption key wraps and unwraps: a token that lost its key,
+/// its session or its connection fails here before a customer's read fails on it.
+pub struct KekProbe {
+    master: std::sync::Arc<std::sync::RwLock<MasterKey>>,
+}
+
+impl KekProbe {
+    /// Wraps a fresh random key by the current version and unwraps it again.
+    pub fn check(&self) -> Result<(), VaultError> {
+        const PROBE: &str = "readiness-probe";
+        let master = self.master.read().unwrap_or_else(|e| e.into_inner());
+        let key = random_key();
+        let wrapped = master.wrap_secret(PROBE, &key)?;
+        let back = master.unwrap_secret(PROBE, &wrapped)?;
+        if *back != *key {
+            return Err(VaultError::Tampered);
+        }
+        Ok(())
     }
 }
 

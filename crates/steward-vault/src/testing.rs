@@ -7,10 +7,12 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use cryptoki::error::RvError;
+use cryptoki::object::{Attribute, ObjectClass};
 use cryptoki::session::UserType;
 use cryptoki::types::AuthPin;
 
-use crate::token::module;
+use crate::token::{find_slot, module};
 use crate::{SecretSource, TokenSettings, VaultError, WrappedKey};
 
 /// The vault's wrapped secrets (blind-index and signing keys), kept in memory.
@@ -45,6 +47,27 @@ const SO_PIN: &str = "steward-test-so-pin";
 pub struct TestToken {
     pub settings: TokenSettings,
     dir: PathBuf,
+}
+
+impl TestToken {
+    /// Destroys every key the token holds, as someone with its PIN could: the keys an
+    /// instance found at start-up are then gone under it.
+    pub fn destroy_keys(&self) {
+        let m = module(&self.settings.module).expect("module");
+        let slot = find_slot(&m, &self.settings.token_label, &self.settings.module).expect("slot");
+        let session = m.open_rw_session(slot).expect("session");
+        match session.login(UserType::User, Some(&AuthPin::from(USER_PIN.to_string()))) {
+            Ok(()) | Err(cryptoki::error::Error::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => {}
+            Err(e) => panic!("login: {e}"),
+        }
+        let keys = session
+            .find_objects(&[Attribute::Class(ObjectClass::SECRET_KEY)])
+            .expect("keys");
+        assert!(!keys.is_empty(), "the token holds keys");
+        for key in keys {
+            session.destroy_object(key).expect("destroy");
+        }
+    }
 }
 
 impl Drop for TestToken {

@@ -500,6 +500,19 @@ async fn an_unreachable_token_stops_start_up_naming_the_setting() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_whose_token_lost_its_keys_is_not_ready() {
+    let cluster = Cluster::with_token().await;
+    let app = cluster.open(1).await;
+    assert_eq!(app.readiness().await, Ok(()));
+    cluster.token.as_ref().expect("token").destroy_keys();
+    assert_eq!(
+        app.readiness().await,
+        Err(steward_app::NotReady::KeyEncryptionKey),
+        "no customer could be read: a load balancer must send it nothing"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_given_another_token_does_not_start() {
     let cluster = Cluster::with_token().await;
     drop(cluster.open(1).await);
