@@ -176,6 +176,43 @@ async fn list(app: &Steward, access: &Access, q: CustomerQuery) -> BenchResult<u
     Ok(app.customers().list(access, q).await?.items.len())
 }
 
+/// A page of the customers with the address `email`.
+fn by_email(email: String) -> CustomerQuery {
+    CustomerQuery {
+        email: Some(email),
+        limit: Some(PAGE),
+        ..Default::default()
+    }
+}
+
+/// A page of the customers with every word of `words` in their name.
+fn by_name(words: String) -> CustomerQuery {
+    CustomerQuery {
+        name: Some(words),
+        limit: Some(PAGE),
+        ..Default::default()
+    }
+}
+
+/// Steward's list for each input, made into a query by `query`.
+async fn timed_list(
+    app: &Steward,
+    access: &Access,
+    inputs: &[String],
+    query: fn(String) -> CustomerQuery,
+) -> BenchResult<Timing> {
+    timed(inputs, |i| list(app, access, query(i))).await
+}
+
+/// The same search in clear for each input.
+async fn timed_plain(plain: &Connection, inputs: &[String]) -> BenchResult<Timing> {
+    timed(inputs, |w| {
+        let found = plain_search(plain, &w);
+        async move { found }
+    })
+    .await
+}
+
 /// The same rows and words in clear, in tables of Steward's shape: one row per customer,
 /// one per word with the same primary key, the words folded by the same function so that
 /// both answer the same queries.
@@ -305,64 +342,12 @@ async fn run(n: usize) -> BenchResult<()> {
 
     // The import leaves a large write-ahead log behind; its checkpoint and the cold cache
     // would fall on whichever phase came first.
-    timed(&emails, |e| {
-        list(
-            &app,
-            &access,
-            CustomerQuery {
-                email: Some(e),
-                limit: Some(PAGE),
-                ..Default::default()
-            },
-        )
-    })
-    .await?;
-    let email = timed(&emails, |e| {
-        list(
-            &app,
-            &access,
-            CustomerQuery {
-                email: Some(e),
-                limit: Some(PAGE),
-                ..Default::default()
-            },
-        )
-    })
-    .await?;
-    let family_words = timed(&by_family, |w| {
-        list(
-            &app,
-            &access,
-            CustomerQuery {
-                name: Some(w),
-                limit: Some(PAGE),
-                ..Default::default()
-            },
-        )
-    })
-    .await?;
-    let both_words = timed(&by_both, |w| {
-        list(
-            &app,
-            &access,
-            CustomerQuery {
-                name: Some(w),
-                limit: Some(PAGE),
-                ..Default::default()
-            },
-        )
-    })
-    .await?;
-    let plain_family = timed(&by_family, |w| {
-        let found = plain_search(&plain, &w);
-        async move { found }
-    })
-    .await?;
-    let plain_both = timed(&by_both, |w| {
-        let found = plain_search(&plain, &w);
-        async move { found }
-    })
-    .await?;
+    timed_list(&app, &access, &emails, by_email).await?;
+    let email = timed_list(&app, &access, &emails, by_email).await?;
+    let family_words = timed_list(&app, &access, &by_family, by_name).await?;
+    let both_words = timed_list(&app, &access, &by_both, by_name).await?;
+    let plain_family = timed_plain(&plain, &by_family).await?;
+    let plain_both = timed_plain(&plain, &by_both).await?;
     if plain_family.found != family_words.found || plain_both.found != both_words.found {
         return Err(format!(
             "the plain search found {} and {}, Steward's {} and {}: not the same job",

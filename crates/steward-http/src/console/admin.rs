@@ -11,6 +11,7 @@ use steward_app::{
     AppError, FieldError, NewToken, NewUser, TokenView, UserView, generate_password,
 };
 
+use super::posted_form::PostedForm;
 use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff};
 use crate::AppState;
 use crate::web::{render_checked, see_other};
@@ -217,15 +218,11 @@ pub async fn tokens(State(state): State<AppState>, staff: Staff) -> Result<Respo
 pub async fn create_token(
     State(state): State<AppState>,
     staff: Staff,
-    ConsoleForm(f): ConsoleForm<Vec<(String, String)>>,
+    ConsoleForm(f): ConsoleForm<PostedForm>,
 ) -> Result<Response, ConsoleError> {
-    let get = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let get = |k: &str| f.one(k);
     staff.check_csrf(get("csrf"))?;
-    let purposes: Vec<String> = f
-        .iter()
-        .filter(|(n, _)| n == "purpose")
-        .map(|(_, v)| v.clone())
-        .collect();
+    let purposes = f.all("purpose");
     let ticked = purposes.clone();
     let days = get("expires_days").unwrap_or("").trim();
     let mut errors = Vec::new();
@@ -271,7 +268,7 @@ pub async fn create_token(
             tokens_page(&state, &staff, Some(shown), Refusal::none(), Vec::new()).await
         }
         Err(AppError::Invalid(errors)) => {
-            let typed = f.iter().filter(|(n, _)| n != "purpose").cloned().collect();
+            let typed = f.typed_except("purpose");
             let refusal = Refusal::new("token", typed, errors, TOKEN_INPUTS);
             tokens_page(&state, &staff, None, refusal, ticked).await
         }

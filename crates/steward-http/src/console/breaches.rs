@@ -16,6 +16,7 @@ use steward_app::core::breach::{
 };
 use steward_app::{AppError, BreachView, CustomerNoticeRun, FieldError, PhaseInput, StepUpdate};
 
+use super::posted_form::PostedForm;
 use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff};
 use crate::AppState;
 use crate::web::{render, render_checked, see_other};
@@ -257,20 +258,12 @@ fn typed(form: &HashMap<String, String>, name: &str) -> String {
 pub async fn open(
     State(state): State<AppState>,
     staff: Staff,
-    ConsoleForm(form): ConsoleForm<Vec<(String, String)>>,
+    ConsoleForm(form): ConsoleForm<PostedForm>,
 ) -> Result<Response, ConsoleError> {
-    let fields: HashMap<String, String> = form
-        .iter()
-        .filter(|(k, _)| k != "nature")
-        .cloned()
-        .collect();
+    let fields = form.typed_except("nature");
     staff.check_csrf(fields.get("csrf").map(String::as_str))?;
     let access = staff.access(&state)?;
-    let natures: Vec<&str> = form
-        .iter()
-        .filter(|(k, _)| k == "nature")
-        .map(|(_, v)| v.as_str())
-        .collect();
+    let natures = form.all("nature");
     let refused = |errors: Vec<FieldError>| {
         Refusal::new(
             "open",

@@ -16,6 +16,7 @@ mod errors;
 mod import;
 mod notices;
 mod offers;
+mod posted_form;
 mod recipient_notices;
 mod refusal;
 mod register;

@@ -1,7 +1,8 @@
 //! Integrations' webhook subscriptions, for the administrator and the privacy officer (the
-//! auditor reads them): made with the events ticked, the signing secret shown once on the
-//! page that answers the form, paused and resumed, deleted, and each one's recent deliveries
-//! with their attempts.
+//! auditor reads them): made with the events ticked (and, by the privacy officer, a vendor and
+//! a purpose under which values may go), the signing secret shown once on the page that
+//! answers the form, paused and resumed, deleted, and each one's recent deliveries with their
+//! attempts.
 
 use std::collections::HashMap;
 
@@ -13,6 +14,7 @@ use steward_app::{
     WebhookDeliveryView,
 };
 
+use super::posted_form::PostedForm;
 use super::{Chrome, ConsoleError, ConsoleForm, Refusal, Staff};
 use crate::AppState;
 use crate::web::{render_checked, see_other};
@@ -25,8 +27,26 @@ struct ListPage {
     events: Vec<String>,
     ticked: Vec<String>,
     keeps: bool,
+    /// For the privacy officer: the vendors and purposes values may go under, by name.
+    values_under: Option<ValuesUnder>,
     created: Option<SubscriptionShown>,
     refusal: Refusal,
+}
+
+struct ValuesUnder {
+    vendors: Vec<(String, String)>,
+    purposes: Vec<(String, String)>,
+}
+
+impl ListPage {
+    /// The name of the vendor values go to, for those who may read the register.
+    fn vendor_name(&self, s: &SubscriptionView) -> Option<&str> {
+        let vendor = s.vendor_id?.to_string();
+        let under = self.values_under.as_ref()?;
+        (under.vendors.iter())
+            .find(|(id, _)| *id == vendor)
+            .map(|(_, name)| name.as_str())
+    }
 }
 
 #[derive(Template)]
@@ -37,7 +57,13 @@ struct DeliveriesPage {
     deliveries: Vec<WebhookDeliveryView>,
 }
 
-const INPUTS: [(&str, &str); 3] = [("name", "name"), ("url", "url"), ("event", "events")];
+const INPUTS: [(&str, &str); 5] = [
+    ("name", "name"),
+    ("url", "url"),
+    ("event", "events"),
+    ("vendor", "vendor_id"),
+    ("purpose", "purpose"),
+];
 
 async fn list_page(
     state: &AppState,
@@ -47,6 +73,19 @@ async fn list_page(
     ticked: Vec<String>,
 ) -> Result<Response, ConsoleError> {
     let has_errors = refusal.any();
+    let values_under = if staff.actor.role().may_keep_register() {
+        let mut vendors: Vec<(String, String)> = (state.app.vendors().list(&staff.actor).await?)
+            .into_iter()
+            .map(|v| (v.vendor.id.to_string(), v.vendor.legal_name))
+            .collect();
+        vendors.sort_by_key(|(_, name)| name.to_lowercase());
+        let purposes = (state.app.catalog().purposes().iter())
+            .map(|p| (p.key.clone(), p.name.clone()))
+            .collect();
+        Some(ValuesUnder { vendors, purposes })
+    } else {
+        None
+    };
     Ok(render_checked(
         &ListPage {
             chrome: Chrome::new(state, staff, "Webhooks", "webhooks"),
@@ -57,6 +96,7 @@ async fn list_page(
                 .collect(),
             ticked,
             keeps: staff.actor.role().may_keep_subscriptions(),
+            values_under,
             created,
             refusal,
         },
@@ -71,32 +111,45 @@ pub async fn list(State(state): State<AppState>, staff: Staff) -> Result<Respons
 pub async fn create(
     State(state): State<AppState>,
     staff: Staff,
-    ConsoleForm(f): ConsoleForm<Vec<(String, String)>>,
+    ConsoleForm(f): ConsoleForm<PostedForm>,
 ) -> Result<Response, ConsoleError> {
-    let get = |k: &str| f.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
-    staff.check_csrf(get("csrf"))?;
-    let events: Vec<String> = f
-        .iter()
-        .filter(|(n, _)| n == "event")
-        .map(|(_, v)| v.clone())
-        .collect();
+    staff.check_csrf(f.one("csrf"))?;
+    let events = f.all("event");
     let input = SubscriptionInput {
-        name: get("name").unwrap_or("").to_string(),
-        url: get("url").unwrap_or("").to_string(),
+        name: f.one("name").unwrap_or("").to_string(),
+        url: f.one("url").unwrap_or("").to_string(),
         events: events.clone(),
         vendor_id: None,
-        purpose: None,
+        purpose: chosen(f.one("purpose")).map(str::to_string),
     };
-    match state.app.webhooks().subscribe(&staff.actor, input).await {
+    let input = match chosen(f.one("vendor")).map(str::parse::<uuid::Uuid>) {
+        None => Ok(input),
+        Some(Ok(vendor)) => Ok(SubscriptionInput {
+            vendor_id: Some(vendor),
+            ..input
+        }),
+        Some(Err(_)) => Err(AppError::invalid(
+            "vendor_id",
+            "is not a vendor of the register",
+        )),
+    };
+    let made = match input {
+        Ok(input) => state.app.webhooks().subscribe(&staff.actor, input).await,
+        Err(e) => Err(e),
+    };
+    match made {
         Ok(shown) => list_page(&state, &staff, Some(shown), Refusal::none(), Vec::new()).await,
         Err(AppError::Invalid(errors)) => {
-            let typed: HashMap<String, String> =
-                f.iter().filter(|(n, _)| n != "event").cloned().collect();
-            let refusal = Refusal::new("subscription", typed, errors, INPUTS);
+            let refusal = Refusal::new("subscription", f.typed_except("event"), errors, INPUTS);
             list_page(&state, &staff, None, refusal, events).await
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// A select's value, none when its empty first option was left chosen.
+fn chosen(value: Option<&str>) -> Option<&str> {
+    value.map(str::trim).filter(|v| !v.is_empty())
 }
 
 pub async fn set_active(

@@ -311,3 +311,72 @@ async fn the_console_subscribes_an_integration_and_shows_its_secret_once_in_a_br
     assert!(!listed[0].active);
     assert!(!format!("{listed:?}").contains(&secret));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_privacy_officer_names_the_vendor_and_purpose_values_go_under_in_a_browser() {
+    use crate::console::{add_staff, in_browser, sign_in_with};
+    use crate::webdriver::Browser;
+
+    const LEGAL: &str = "essential.legal_obligation";
+    let t = spawn_app().await;
+    let keeper = t
+        .app
+        .access(&t.operator.actor("register", &[LEGAL]), Some(LEGAL))
+        .expect("keeper");
+    let mut vendor = crate::sharing::processor("DE");
+    vendor["legal_name"] = json!("Nordpost GmbH");
+    let vendor = t
+        .app
+        .vendors()
+        .create(&keeper, serde_json::from_value(vendor).expect("vendor"))
+        .await
+        .expect("vendor")
+        .vendor
+        .id;
+    let uri = add_staff(&t, "dpo@example.com", Role::Dpo)
+        .await
+        .expect("a privacy officer has a second factor");
+    let code = totp_now(&uri, t.app.now());
+    let base = format!("http://{}", t.addr);
+    in_browser(move || {
+        let b = Browser::start();
+        sign_in_with(&b, &base, "dpo@example.com", Some(&code), LEGAL);
+        b.goto(&format!("{base}/console/webhooks"));
+        b.fill("#sub-name", "Mail house");
+        b.fill("#sub-url", "https://127.0.0.1:9/events");
+        b.click("#sub-event-1");
+        // A vendor without the purpose values would be shared for: refused beside the
+        // purpose, the vendor still chosen.
+        b.click(&format!("#sub-vendor option[value='{vendor}']"));
+        b.click("#new-subscription-form button[type=submit]");
+        assert!(!b.exists("#new-secret"), "nothing made");
+        assert!(
+            b.shows("a vendor goes with the purpose the values are shared for"),
+            "{}",
+            b.source()
+        );
+        assert_eq!(
+            b.script("return document.querySelector('#sub-vendor').value"),
+            json!(vendor.to_string())
+        );
+        b.click("#sub-purpose option[value='marketing.communications.email']");
+        b.click("#new-subscription-form button[type=submit]");
+        assert!(b.text("#new-secret").starts_with("whsec_"));
+        assert!(
+            b.text_has("#subscription-list", "to Nordpost GmbH"),
+            "{}",
+            b.source()
+        );
+    })
+    .await;
+    let listed = t
+        .app
+        .webhooks()
+        .subscriptions(&t.operator.actor("check", &[]))
+        .await
+        .expect("list");
+    assert_eq!(
+        (listed[0].vendor_id, listed[0].purpose.as_deref()),
+        (Some(vendor), Some("marketing.communications.email"))
+    );
+}

@@ -17,6 +17,7 @@ use uuid::Uuid;
 
 use super::blank;
 use crate::AppState;
+use crate::console::posted_form::PostedForm;
 use crate::console::sorting::{SortLink, sort_links};
 use crate::console::{
     Chrome, ConsoleError, ConsoleForm, Refusal, Staff, day_start, encode, readable as when,
@@ -390,21 +391,12 @@ pub(super) async fn page(
 pub async fn bulk(
     State(state): State<AppState>,
     staff: Staff,
-    ConsoleForm(pairs): ConsoleForm<Vec<(String, String)>>,
+    ConsoleForm(pairs): ConsoleForm<PostedForm>,
 ) -> Result<Response, ConsoleError> {
-    let value = |name: &str| {
-        pairs
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    };
+    let value = |name: &str| pairs.one(name);
     staff.check_csrf(value("csrf"))?;
     let access = staff.access(&state)?;
-    let ids: Result<Vec<Uuid>, _> = pairs
-        .iter()
-        .filter(|(k, _)| k == "ids")
-        .map(|(_, v)| v.parse::<Uuid>())
-        .collect();
+    let ids: Result<Vec<Uuid>, _> = pairs.all("ids").iter().map(|v| v.parse::<Uuid>()).collect();
     let tags: Vec<String> = value("tag")
         .unwrap_or("")
         .split(',')
@@ -520,18 +512,14 @@ async fn export_selection(
 pub async fn erase_selection(
     State(state): State<AppState>,
     staff: Staff,
-    ConsoleForm(pairs): ConsoleForm<Vec<(String, String)>>,
+    ConsoleForm(pairs): ConsoleForm<PostedForm>,
 ) -> Result<Response, ConsoleError> {
-    let csrf = pairs
-        .iter()
-        .find(|(k, _)| k == "csrf")
-        .map(|(_, v)| v.as_str());
-    staff.check_csrf(csrf)?;
+    staff.check_csrf(pairs.one("csrf"))?;
     let access = staff.access(&state)?;
     let ids = pairs
+        .all("ids")
         .iter()
-        .filter(|(k, _)| k == "ids")
-        .map(|(_, v)| v.parse::<Uuid>())
+        .map(|v| v.parse::<Uuid>())
         .collect::<Result<Vec<_>, _>>()
         .map_err(|_| ConsoleError::BadRequest("the selection names no customer".into()))?;
     let done = state.app.rights().erase_selected(&access, &ids).await?;
