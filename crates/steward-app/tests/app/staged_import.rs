@@ -116,14 +116,21 @@ async fn an_upload_is_mapped_previewed_by_purpose_and_imported_with_its_rejects(
     app.customers()
         .check_staged_import(&importer, id, "essential.service", &chosen)
         .expect("a good mapping");
-    app.customers()
-        .run_staged_import(
+    let staged = app
+        .customers()
+        .claim_staged_import(
             &importer,
             id,
             "essential.service".into(),
             None,
             chosen.clone(),
         )
+        .expect("claimed");
+    // The page the console redirects to finds the import from the claim on, before it runs.
+    let waiting = app.customers().import_run(&importer, id).expect("run");
+    assert!(!waiting.finished, "{waiting:?}");
+    app.customers()
+        .run_staged_import(staged)
         .await
         .expect("import");
     let run = app.customers().import_run(&importer, id).expect("run");
@@ -143,11 +150,14 @@ async fn an_upload_is_mapped_previewed_by_purpose_and_imported_with_its_rejects(
         "a left-out column is not repeated: {rejects}"
     );
 
-    let again = app
-        .customers()
-        .run_staged_import(&importer, id, "essential.service".into(), None, chosen)
-        .await;
-    assert!(matches!(again, Err(AppError::Invalid(_))), "{again:?}");
+    let again = app.customers().claim_staged_import(
+        &importer,
+        id,
+        "essential.service".into(),
+        None,
+        chosen,
+    );
+    assert!(matches!(again, Err(AppError::Invalid(_))), "claimed once");
 
     let found = app
         .customers()

@@ -296,21 +296,25 @@ pub async fn submit(
         .unwrap_or_default();
     let mut errors = Vec::new();
     if form.get("action").map(String::as_str) == Some("import") {
-        match state
-            .app
-            .customers()
+        let customers = state.app.customers();
+        let default_residency = (!residency.is_empty()).then(|| residency.clone());
+        // Claimed before the answer, so the run's page it redirects to finds the import.
+        let claimed = customers
             .check_staged_import(&staff.actor, id, &purpose, &chosen)
-        {
-            Ok(()) => {
+            .and_then(|()| {
+                customers.claim_staged_import(
+                    &staff.actor,
+                    id,
+                    purpose.clone(),
+                    default_residency,
+                    chosen.clone(),
+                )
+            });
+        match claimed {
+            Ok(staged) => {
                 let app = state.app.clone();
-                let actor = staff.actor.clone();
-                let default_residency = (!residency.is_empty()).then(|| residency.clone());
                 tokio::spawn(async move {
-                    let ran = app
-                        .customers()
-                        .run_staged_import(&actor, id, purpose, default_residency, chosen)
-                        .await;
-                    if let Err(e) = ran {
+                    if let Err(e) = app.customers().run_staged_import(staged).await {
                         tracing::warn!(upload = %id, error = %e, "an import started in the console stopped");
                     }
                 });

@@ -12,7 +12,7 @@ mod seen;
 pub(crate) mod staged;
 
 pub use layout::IGNORE_COLUMN;
-pub use staged::{ImportRunView, MAX_UPLOAD, StagedColumn, StagedImport};
+pub use staged::{ImportRunView, MAX_UPLOAD, StagedColumn, StagedImport, StagedRun};
 
 use std::collections::HashMap;
 use std::fs::File;

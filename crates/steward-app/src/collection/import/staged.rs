@@ -71,6 +71,15 @@ pub struct StagedColumn {
     pub suggested: String,
 }
 
+/// An upload's import, claimed and not yet run: the page that watches it finds it from the
+/// moment it is claimed, so a page asked for at once never sees the upload as not started.
+pub struct StagedRun {
+    actor: Actor,
+    upload: Arc<Upload>,
+    run: Arc<Run>,
+    opts: ImportOptions,
+}
+
 /// Where an import started from the console stands.
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct ImportRunView {
@@ -234,17 +243,17 @@ impl Customers<'_> {
         })
     }
 
-    /// Runs the import of an upload with the mapping chosen for its columns (header →
-    /// catalog key, `residency`, `tags`, or empty to leave it out), to its end; the page
-    /// that watches it reads [`Customers::import_run`] meanwhile.
-    pub async fn run_staged_import(
+    /// Claims the import of an upload with the mapping chosen for its columns (header →
+    /// catalog key, `residency`, `tags`, or empty to leave it out); from now on
+    /// [`Customers::import_run`] answers for it, and [`Customers::run_staged_import`] runs it.
+    pub fn claim_staged_import(
         &self,
         actor: &Actor,
         id: Uuid,
         purpose: String,
         default_residency: Option<String>,
         mapping: HashMap<String, String>,
-    ) -> Result<(), AppError> {
+    ) -> Result<StagedRun, AppError> {
         Self::require_importer(actor)?;
         self.app.access(actor, Some(&purpose))?;
         let upload = self.app.uploads.get(actor, id)?;
@@ -274,8 +283,25 @@ impl Customers<'_> {
             reject_path: path_of(&run.rejects),
             batch_size: 2_000,
         };
+        Ok(StagedRun {
+            actor: actor.clone(),
+            upload,
+            run,
+            opts,
+        })
+    }
+
+    /// Runs a claimed import to its end; the page that watches it reads
+    /// [`Customers::import_run`] meanwhile.
+    pub async fn run_staged_import(&self, staged: StagedRun) -> Result<(), AppError> {
+        let StagedRun {
+            actor,
+            upload,
+            run,
+            opts,
+        } = staged;
         let result = self
-            .import(actor, &path_of(&upload.file), &opts, |p| {
+            .import(&actor, &path_of(&upload.file), &opts, |p| {
                 if let Ok(mut shown) = run.progress.lock() {
                     *shown = p;
                 }
