@@ -250,49 +250,39 @@ pub(crate) async fn get(x: &impl Exec, id: Uuid) -> Result<Option<CustomerRow>> 
 }
 
 /// One page of the customers a filter selects, in the filter's order (by id unless it says).
+/// The page is chosen over ids and sort keys alone, then its rows are read: the sealed
+/// fields and the tags are read for the page's customers, not for every one sorted past.
 pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<CustomerRow>> {
-    let by_owner = matches!(f.order, Some((ListOrder::Owner, _)));
-    let mut b = Builder::new(if by_owner {
-        concat!(
-            "SELECT ",
-            customer_cols!(),
-            " FROM customers c LEFT JOIN users o ON o.id = c.owner_id WHERE 1 = 1"
-        )
-    } else {
-        concat!("SELECT ", customer_cols!(), " FROM customers c WHERE 1 = 1")
-    });
+    let (keys, tie) = order_keys(f.order);
+    let mut chosen = String::from("SELECT c.id AS page_id");
+    for (i, (expr, _)) in keys.iter().enumerate() {
+        chosen.push_str(&format!(", {expr} AS k{i}"));
+    }
+    chosen.push_str(" FROM customers c");
+    if matches!(f.order, Some((ListOrder::Owner, _))) {
+        chosen.push_str(" LEFT JOIN users o ON o.id = c.owner_id");
+    }
+    chosen.push_str(" WHERE 1 = 1");
+    let order = |prefix: &str| {
+        let mut o = String::from(" ORDER BY ");
+        for (i, (_, direction)) in keys.iter().enumerate() {
+            o.push_str(&format!("{prefix}k{i}{direction}, "));
+        }
+        o.push_str(&format!("{prefix}page_id{tie}"));
+        o
+    };
+    let mut b = Builder::new(concat!(
+        "SELECT ",
+        customer_cols!(),
+        " FROM customers c JOIN ("
+    ));
+    b.push(&chosen, &[]);
     let words = rarest_first(x, f).await?;
     selected(&mut b, f, &words);
     if let Some(after) = f.after {
         b.push(" AND c.id > ?", &args![after]);
     }
-    // NULL sorts first going up and last going down, as SQLite orders it of itself; the
-    // PostgreSQL index on the last interaction is built in that order too, so both engines
-    // read the page from an index and agree on it.
-    let order = match f.order {
-        None => " ORDER BY c.id",
-        Some((column, false)) => match column {
-            ListOrder::Created => " ORDER BY c.created_at, c.id",
-            ListOrder::Updated => " ORDER BY c.updated_at, c.id",
-            ListOrder::LastInteraction => " ORDER BY c.last_interaction_at NULLS FIRST, c.id",
-            ListOrder::Residency => " ORDER BY c.residency, c.id",
-            ListOrder::Status => " ORDER BY c.status, c.id",
-            ListOrder::Owner => " ORDER BY o.display_name IS NULL, lower(o.display_name), c.id",
-        },
-        Some((column, true)) => match column {
-            ListOrder::Created => " ORDER BY c.created_at DESC, c.id DESC",
-            ListOrder::Updated => " ORDER BY c.updated_at DESC, c.id DESC",
-            ListOrder::LastInteraction => {
-                " ORDER BY c.last_interaction_at DESC NULLS LAST, c.id DESC"
-            }
-            ListOrder::Residency => " ORDER BY c.residency DESC, c.id DESC",
-            ListOrder::Status => " ORDER BY c.status DESC, c.id DESC",
-            ListOrder::Owner => {
-                " ORDER BY o.display_name IS NULL, lower(o.display_name) DESC, c.id DESC"
-            }
-        },
-    };
-    b.push(order, &[]);
+    b.push(&order(""), &[]);
     let limit = i64::try_from(f.limit).unwrap_or(i64::MAX);
     b.push(" LIMIT ?", &args![limit]);
     if let Some(offset) = f.offset {
@@ -301,7 +291,38 @@ pub(crate) async fn list(x: &impl Exec, f: &CustomerFilter) -> Result<Vec<Custom
             &args![i64::try_from(offset).unwrap_or(i64::MAX)],
         );
     }
+    b.push(") p ON p.page_id = c.id", &[]);
+    b.push(&order("p."), &[]);
     x.query_text(&b.sql, &b.args, customer_from).await
+}
+
+/// The sort keys of an order, each with its direction, and the direction of the id that
+/// breaks ties. NULL sorts first going up and last going down, as SQLite orders it of
+/// itself; the PostgreSQL index on the last interaction is built in that order too, so both
+/// engines read the page from an index and agree on it. Customers without an owner come
+/// last either way.
+fn order_keys(
+    order: Option<(ListOrder, bool)>,
+) -> (Vec<(&'static str, &'static str)>, &'static str) {
+    let Some((column, descending)) = order else {
+        return (Vec::new(), "");
+    };
+    let way = if descending { " DESC" } else { "" };
+    let keys = match column {
+        ListOrder::Created => vec![("c.created_at", way)],
+        ListOrder::Updated => vec![("c.updated_at", way)],
+        ListOrder::LastInteraction if descending => {
+            vec![("c.last_interaction_at", " DESC NULLS LAST")]
+        }
+        ListOrder::LastInteraction => vec![("c.last_interaction_at", " NULLS FIRST")],
+        ListOrder::Residency => vec![("c.residency", way)],
+        ListOrder::Status => vec![("c.status", way)],
+        ListOrder::Owner => vec![
+            ("o.display_name IS NULL", ""),
+            ("lower(o.display_name)", way),
+        ],
+    };
+    (keys, way)
 }
 
 /// How many customers the filter selects, whatever the page.
