@@ -323,6 +323,18 @@ async fn events(pg: bool) {
         .expect("deliveries");
     assert_eq!(deliveries.len(), 8);
     assert!(deliveries.iter().all(|d| d.state == "delivered"));
+    // Each names its event and what it is about, for whoever debugs the integration.
+    let erased: Vec<_> = deliveries
+        .iter()
+        .filter(|d| d.event.as_deref() == Some("customer.erased"))
+        .map(|d| d.about)
+        .collect();
+    assert_eq!(erased, [Some(ada.id)]);
+    assert!(
+        deliveries
+            .iter()
+            .any(|d| d.event.as_deref() == Some("request.completed") && d.about == Some(request.id))
+    );
     let first = deliveries
         .iter()
         .find(|d| d.id.to_string() == retried)

@@ -71,6 +71,13 @@ pub(crate) fn note(kind: EventType, customer: Uuid, fields: &[String], at: i64) 
     }
 }
 
+/// The event type a subscription's delivery carries, from its reference.
+pub(super) fn event_type(reference: &str) -> Option<String> {
+    serde_json::from_str::<Reference>(reference)
+        .ok()
+        .map(|r| r.kind)
+}
+
 /// What the store wrote in the delivery's reference.
 #[derive(serde::Deserialize)]
 struct Reference {

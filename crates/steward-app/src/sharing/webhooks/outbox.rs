@@ -58,8 +58,8 @@ pub struct WebhookRound {
     pub failed: usize,
 }
 
-/// One delivery of a share or of a recipient notice, as the privacy officer and the auditor
-/// read it.
+/// One delivery of a share, of a recipient notice or of an event to a subscription, as those
+/// who may read deliveries read it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct WebhookDeliveryView {
@@ -71,6 +71,12 @@ pub struct WebhookDeliveryView {
     #[cfg_attr(feature = "openapi", schema(value_type = String, format = DateTime))]
     pub next_attempt_at: Timestamp,
     pub attempts: Vec<WebhookAttemptView>,
+    /// For a subscription's message: the event's type (`customer.updated`, ...) and the
+    /// customer, or the request, it is about.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub event: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub about: Option<Uuid>,
 }
 
 /// One attempt: when, how long, and what came back.
@@ -381,12 +387,19 @@ pub(super) fn delivery_views(
     }
     deliveries
         .into_iter()
-        .map(|d| WebhookDeliveryView {
-            attempts: attempts.remove(&d.id).unwrap_or_default(),
-            id: d.id,
-            kind: d.kind,
-            state: d.state,
-            next_attempt_at: steward_core::clock::from_micros(d.next_attempt_at),
+        .map(|d| {
+            let event = d
+                .subscription_id
+                .and_then(|_| super::event::event_type(&d.reference));
+            WebhookDeliveryView {
+                attempts: attempts.remove(&d.id).unwrap_or_default(),
+                id: d.id,
+                kind: d.kind,
+                state: d.state,
+                next_attempt_at: steward_core::clock::from_micros(d.next_attempt_at),
+                about: event.is_some().then_some(d.subject_id),
+                event,
+            }
         })
         .collect()
 }
