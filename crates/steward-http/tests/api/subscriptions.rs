@@ -212,6 +212,27 @@ async fn a_subscription_made_over_the_api_receives_signed_events_with_names_only
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(recorded, 3, "{deliveries}");
+    let mut told: Vec<(String, String)> = deliveries
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| {
+            (
+                d["event"].as_str().unwrap_or_default().to_string(),
+                d["about"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    told.sort();
+    let about = customer_id.clone();
+    assert_eq!(
+        told,
+        [
+            ("customer.created".to_string(), about.clone()),
+            ("customer.updated".to_string(), about)
+        ],
+        "each names its event and its customer"
+    );
     let mut tampered = got[1].clone();
     tampered.body.push(b'\n');
     assert!(!verifies(&secret, &tampered));
