@@ -399,38 +399,15 @@ async fn list_pages(
          UPDATE customers SET last_interaction_at = {LAST_INTERACTION};
          CREATE INDEX customers_by_last_interaction ON customers(last_interaction_at, id);"
     ))?;
-    let deep = (n / PAGE / 2).max(1);
-    for (label, page) in [("first page", 1), ("a page half way down", deep)] {
-        let pages: Vec<String> = (0..200).map(|_| page.to_string()).collect();
-        let steward = timed(&pages, |p| {
-            list(
-                app,
-                access,
-                CustomerQuery {
-                    sort: Some("-last_interaction".into()),
-                    page: p.parse().ok(),
-                    limit: Some(PAGE),
-                    ..Default::default()
-                },
-            )
-        })
-        .await?;
-        let in_clear = timed(&pages, |p| {
-            let found = plain_page(plain, p.parse().unwrap_or(1));
-            async move { found }
-        })
-        .await?;
-        show(
-            &format!("list by last interaction, {label} ({page})"),
-            &steward,
-        );
-        show(&format!("the same in clear, {label}"), &in_clear);
-        println!(
-            "list by last interaction, {label}: rate vs in clear {:.2}x",
-            steward.rate / in_clear.rate
-        );
-    }
-    Ok(())
+    compare_pages(
+        app,
+        access,
+        n,
+        200,
+        ("last interaction", "-last_interaction"),
+        |p| plain_page(plain, p),
+    )
+    .await
 }
 
 /// Staff who look after customers, named in mixed case as people type their names.
@@ -503,15 +480,31 @@ async fn owner_pages(
          CREATE INDEX customers_owner ON customers(owner_id);",
         OWNERS.len()
     ))?;
+    compare_pages(app, access, n, 20, ("owner", "owner"), |p| {
+        plain_owner_page(plain, p)
+    })
+    .await
+}
+
+/// The list sorted by `sort`, its first page and a page half way down, each read `times`
+/// times with the total, against `in_clear` reading the same page.
+async fn compare_pages(
+    app: &Steward,
+    access: &Access,
+    n: usize,
+    times: usize,
+    (name, sort): (&str, &str),
+    in_clear: impl Fn(usize) -> BenchResult<usize>,
+) -> BenchResult<()> {
     let deep = (n / PAGE / 2).max(1);
     for (label, page) in [("first page", 1), ("a page half way down", deep)] {
-        let pages: Vec<String> = (0..20).map(|_| page.to_string()).collect();
+        let pages: Vec<String> = (0..times).map(|_| page.to_string()).collect();
         let steward = timed(&pages, |p| {
             list(
                 app,
                 access,
                 CustomerQuery {
-                    sort: Some("owner".into()),
+                    sort: Some(sort.into()),
                     page: p.parse().ok(),
                     limit: Some(PAGE),
                     ..Default::default()
@@ -519,16 +512,16 @@ async fn owner_pages(
             )
         })
         .await?;
-        let in_clear = timed(&pages, |p| {
-            let found = plain_owner_page(plain, p.parse().unwrap_or(1));
+        let plain = timed(&pages, |p| {
+            let found = in_clear(p.parse().unwrap_or(1));
             async move { found }
         })
         .await?;
-        show(&format!("list by owner, {label} ({page})"), &steward);
-        show(&format!("the same in clear, {label}"), &in_clear);
+        show(&format!("list by {name}, {label} ({page})"), &steward);
+        show(&format!("the same in clear, {label}"), &plain);
         println!(
-            "list by owner, {label}: rate vs in clear {:.2}x",
-            steward.rate / in_clear.rate
+            "list by {name}, {label}: rate vs in clear {:.2}x",
+            steward.rate / plain.rate
         );
     }
     Ok(())

@@ -96,6 +96,15 @@ async fn found(app: &Steward, email: &str) -> Uuid {
     list.items[0].id
 }
 
+/// A customer made by an agent, and the id they were given.
+async fn made(app: &Steward, customer: steward_app::CustomerInput) -> Uuid {
+    app.customers()
+        .create(&agent(app), customer)
+        .await
+        .expect("create")
+        .id
+}
+
 fn consent(purpose: &str, state: &str, fields: &[(&str, &str)]) -> ConsentInput {
     ConsentInput {
         purpose: purpose.into(),
@@ -239,12 +248,7 @@ async fn doors(pg: bool) {
     // restriction applies at once, its request written completed.
     let mut with_birth = input("bea@example.com", "Beatrix");
     with_birth.fields.remove("phone");
-    let bea = app
-        .customers()
-        .create(&agent_, with_birth)
-        .await
-        .expect("create")
-        .id;
+    let bea = made(&app, with_birth).await;
     let bea_signed_in = signed_in(&app, Inbox::Log(dir), "bea@example.com").await;
     assert!(matches!(
         app.own_rights()
@@ -313,12 +317,7 @@ async fn doors(pg: bool) {
     );
 
     // A restriction asked for by email, completed on the desk.
-    let rita = app
-        .customers()
-        .create(&agent_, input("rita@example.com", "Rita"))
-        .await
-        .expect("create")
-        .id;
+    let rita = made(&app, input("rita@example.com", "Rita")).await;
     let asked = app
         .requests()
         .create(
@@ -357,12 +356,7 @@ async fn doors(pg: bool) {
     );
 
     // A value that comes with a consent, and goes when the consent is withdrawn.
-    let ines = app
-        .customers()
-        .create(&agent_, input("ines@example.com", "Ines"))
-        .await
-        .expect("create")
-        .id;
+    let ines = made(&app, input("ines@example.com", "Ines")).await;
     app.consent()
         .record(
             &agent_,
@@ -408,18 +402,8 @@ async fn doors(pg: bool) {
     // duplicate is erased.
     let mut without_phone = input("pat@example.com", "Pat");
     without_phone.fields.remove("phone");
-    let pat = app
-        .customers()
-        .create(&agent_, without_phone)
-        .await
-        .expect("create")
-        .id;
-    let twin = app
-        .customers()
-        .create(&agent_, input("pat.twin@example.com", "Pat"))
-        .await
-        .expect("create")
-        .id;
+    let pat = made(&app, without_phone).await;
+    let twin = made(&app, input("pat.twin@example.com", "Pat")).await;
     heard.told().await;
     app.customers()
         .merge(&agent_, pat, twin, false)
@@ -437,12 +421,7 @@ async fn doors(pg: bool) {
     );
 
     // A value that comes with the newsletter goes when the customer unsubscribes from it.
-    let una = app
-        .customers()
-        .create(&agent_, input("una@example.com", "Una"))
-        .await
-        .expect("create")
-        .id;
+    let una = made(&app, input("una@example.com", "Una")).await;
     app.consent()
         .record(
             &agent_,
