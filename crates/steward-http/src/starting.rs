@@ -5,13 +5,18 @@
 //! bound: alive, not ready.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
+use axum::serve::Listener;
+use hyper_util::rt::TokioIo;
+use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
-use tokio::task::JoinHandle;
+use tokio::sync::oneshot;
+use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::rustls::ServerConfig;
 
 use crate::Problem;
@@ -36,33 +41,58 @@ pub fn serve_starting(
     let std_listener = listener.into_std()?;
     let kept = std_listener.try_clone()?;
     let listener = TcpListener::from_std(std_listener)?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let until = async move {
-        let _ = stopped.await;
-    };
+    let (stop, stopped) = oneshot::channel::<()>();
     let router = Router::new()
         .route("/healthz", get(alive))
         .fallback(not_ready);
     let served = match tls {
         Some(config) => {
             let listener = crate::tls::TlsListener::new(listener, config)?;
-            tokio::spawn(async move {
-                axum::serve(listener, router)
-                    .with_graceful_shutdown(until)
-                    .await
-            })
+            tokio::spawn(answer_until(listener, router, stopped))
         }
-        None => tokio::spawn(async move {
-            axum::serve(listener, router)
-                .with_graceful_shutdown(until)
-                .await
-        }),
+        None => tokio::spawn(answer_until(listener, router, stopped)),
     };
     Ok(Starting { stop, served, kept })
 }
 
+/// How long the handover waits for a connection accepted whose request has not come.
+const HANDOVER_PATIENCE: Duration = Duration::from_secs(5);
+
+/// Answers one request on each connection accepted until `stopped`, then waits for those
+/// answers: a connection closed with its request unanswered would reach its client (a load
+/// balancer's probe) as a reset, where an answer says "not ready, try again".
+async fn answer_until<L: Listener>(
+    mut listener: L,
+    router: Router,
+    mut stopped: oneshot::Receiver<()>,
+) -> std::io::Result<()> {
+    let mut answering = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = &mut stopped => break,
+            (io, _) = listener.accept() => {
+                let service = TowerToHyperService::new(router.clone());
+                answering.spawn(async move {
+                    // One request each: the answer closes the connection, so none stays open
+                    // across the handover.
+                    let _ = hyper::server::conn::http1::Builder::new()
+                        .keep_alive(false)
+                        .serve_connection(TokioIo::new(io), service)
+                        .await;
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = tokio::time::timeout(HANDOVER_PATIENCE, async {
+        while answering.join_next().await.is_some() {}
+    })
+    .await;
+    Ok(())
+}
+
 impl Starting {
-    /// Stops answering once the requests under way are answered, and gives back the socket
+    /// Stops accepting, answers the connections already accepted, and gives back the socket
     /// for the real server.
     pub async fn finish(self) -> std::io::Result<TcpListener> {
         let _ = self.stop.send(());
