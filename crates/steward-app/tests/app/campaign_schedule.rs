@@ -70,22 +70,32 @@ fn at(app: &Steward, from_now: SignedDuration) -> ScheduleInput {
     }
 }
 
+/// A draft campaign to everyone who consented.
+async fn drafted(app: &Steward, marketer: &Access) -> steward_app::CampaignView {
+    app.campaigns()
+        .create(marketer, campaign("Rake them up."))
+        .await
+        .expect("draft")
+}
+
+/// A draft campaign scheduled to go in an hour.
+async fn scheduled_in_an_hour(app: &Steward, marketer: &Access) -> steward_app::CampaignView {
+    let draft = drafted(app, marketer).await;
+    let scheduled = app
+        .campaigns()
+        .schedule(marketer, draft.id, at(app, SignedDuration::from_hours(1)))
+        .await
+        .expect("scheduled");
+    assert_eq!(scheduled.state, "scheduled");
+    scheduled
+}
+
 /// Two instances over one database find a scheduled campaign due at the same moment: one
 /// claims and sends it, the other sends nothing, and each recipient has one message.
 async fn two_instances_race(a: Arc<Steward>, b: Arc<Steward>, clock: Arc<FixedClock>, home: &Home) {
     consenting(&a, 4).await;
     let marketer = access(&a, Role::Marketer, EMAIL);
-    let draft = a
-        .campaigns()
-        .create(&marketer, campaign("Rake them up."))
-        .await
-        .expect("draft");
-    let scheduled = a
-        .campaigns()
-        .schedule(&marketer, draft.id, at(&a, SignedDuration::from_hours(1)))
-        .await
-        .expect("scheduled");
-    assert_eq!(scheduled.state, "scheduled");
+    let draft = scheduled_in_an_hour(&a, &marketer).await;
     assert!(
         b.campaigns().send_due().await.expect("early").is_empty(),
         "not before its time"
@@ -156,15 +166,7 @@ async fn dead_sender(home: Home) {
         .expect("open");
     consenting(&app, 3).await;
     let marketer = access(&app, Role::Marketer, EMAIL);
-    let draft = app
-        .campaigns()
-        .create(&marketer, campaign("Rake them up."))
-        .await
-        .expect("draft");
-    app.campaigns()
-        .schedule(&marketer, draft.id, at(&app, SignedDuration::from_hours(1)))
-        .await
-        .expect("scheduled");
+    let draft = scheduled_in_an_hour(&app, &marketer).await;
     clock.advance(SignedDuration::from_hours(2));
     // What the dead instance's claim left: the campaign sending, its lease ten minutes on.
     let lease = app
@@ -220,11 +222,7 @@ async fn a_send_whose_instance_died_is_resumed_once_its_lease_runs_out_on_postgr
 async fn a_schedule_must_be_in_the_future_and_can_be_cancelled() {
     let (_home, app) = app().await;
     let marketer = access(&app, Role::Marketer, EMAIL);
-    let draft = app
-        .campaigns()
-        .create(&marketer, campaign("Rake them up."))
-        .await
-        .expect("draft");
+    let draft = drafted(&app, &marketer).await;
     for past in [SignedDuration::from_mins(-1), SignedDuration::ZERO] {
         assert!(matches!(
             app.campaigns()
@@ -443,11 +441,7 @@ async fn results_per_bucket(home: Home) {
     .expect("open");
     consenting(&app, 3).await;
     let marketer = access(&app, Role::Marketer, EMAIL);
-    let draft = app
-        .campaigns()
-        .create(&marketer, campaign("Rake them up."))
-        .await
-        .expect("draft");
+    let draft = drafted(&app, &marketer).await;
     // T0 is 10:00: three queued in the 10:00 bucket, delivered in 11:00, one unsubscribes
     // in 12:00.
     clock.advance(SignedDuration::from_mins(5));

@@ -196,13 +196,7 @@ async fn tokens_page(
             chrome: Chrome::new(state, staff, "API tokens", "tokens"),
             tokens: state.app.accounts().list_tokens(&staff.actor).await?,
             roles: roles(),
-            purposes: state
-                .app
-                .catalog()
-                .purposes()
-                .iter()
-                .map(|p| (p.key.clone(), p.name.clone()))
-                .collect(),
+            purposes: super::purpose_choices(state),
             created,
             refusal,
             ticked,
@@ -220,11 +214,10 @@ pub async fn create_token(
     staff: Staff,
     ConsoleForm(f): ConsoleForm<PostedForm>,
 ) -> Result<Response, ConsoleError> {
-    let get = |k: &str| f.one(k);
-    staff.check_csrf(get("csrf"))?;
+    staff.check_csrf(f.one("csrf"))?;
     let purposes = f.all("purpose");
     let ticked = purposes.clone();
-    let days = get("expires_days").unwrap_or("").trim();
+    let days = f.one("expires_days").unwrap_or("").trim();
     let mut errors = Vec::new();
     let expires_at = match days.parse::<i64>() {
         _ if days.is_empty() => None,
@@ -238,7 +231,7 @@ pub async fn create_token(
             None
         }
     };
-    let role = parse_role(get("role").unwrap_or(""));
+    let role = parse_role(f.one("role").unwrap_or(""));
     let outcome = match (role, errors.is_empty()) {
         (Ok(role), true) => {
             state
@@ -247,7 +240,7 @@ pub async fn create_token(
                 .create_token(
                     &staff.actor,
                     NewToken {
-                        name: get("name").unwrap_or("").to_string(),
+                        name: f.one("name").unwrap_or("").to_string(),
                         role,
                         purposes,
                         expires_at,

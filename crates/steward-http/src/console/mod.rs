@@ -419,6 +419,13 @@ pub fn encode(value: &str) -> String {
         .collect()
 }
 
+/// Every purpose of the catalog as a choice: its key, and its name as people read it.
+pub fn purpose_choices(state: &AppState) -> Vec<(String, String)> {
+    (state.app.catalog().purposes().iter())
+        .map(|p| (p.key.clone(), p.name.clone()))
+        .collect()
+}
+
 /// A count with thousands separated: 52,997.
 pub fn group(n: u64) -> String {
     let digits = n.to_string();

@@ -79,10 +79,10 @@ async fn list_page(
             .map(|v| (v.vendor.id.to_string(), v.vendor.legal_name))
             .collect();
         vendors.sort_by_key(|(_, name)| name.to_lowercase());
-        let purposes = (state.app.catalog().purposes().iter())
-            .map(|p| (p.key.clone(), p.name.clone()))
-            .collect();
-        Some(ValuesUnder { vendors, purposes })
+        Some(ValuesUnder {
+            vendors,
+            purposes: super::purpose_choices(state),
+        })
     } else {
         None
     };
